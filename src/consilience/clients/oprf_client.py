@@ -1,0 +1,95 @@
+"""Client side of the threshold VOPRF (PROTOCOL.md §5).
+
+Asks key servers one after another until ``threshold`` valid partial
+evaluations are in hand; a server that is down, slow, rate-limits or proves
+a wrong key is skipped and reported, so one bad server neither blocks nor
+silently corrupts a submission.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import httpx
+
+from consilience.crypto import oprf, threshold_oprf
+from consilience.errors import ConsilienceError, InvalidInput, VerificationError
+from consilience.protocol.deployment import Deployment
+from consilience.protocol.encoding import b64u_decode, b64u_encode
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class OprfResult:
+    outputs: list[bytes]
+    used: list[int]
+    skipped: dict[int, str] = field(default_factory=dict)
+
+
+class KeyServerUnavailable(ConsilienceError):
+    """Fewer than t key servers gave a valid answer."""
+
+
+def evaluate(deployment: Deployment, inputs: list[bytes], access_token: bytes,
+             *, timeout: float = 10.0, transport: httpx.BaseTransport | None = None) -> OprfResult:
+    """OPRF outputs of ``inputs`` under the deployment's shared key."""
+    if not inputs:
+        raise InvalidInput("nothing to evaluate")
+    blinds, blinded = [], []
+    for item in inputs:
+        r, b = oprf.blind(item, oprf.MODE_VOPRF)
+        blinds.append(r)
+        blinded.append(b)
+    shares = deployment.public_shares()
+    partials: list[threshold_oprf.PartialEvaluation] = []
+    skipped: dict[int, str] = {}
+    headers = {"Authorization": f"Bearer {b64u_encode(access_token)}"}
+    request = {"blinded": [b64u_encode(b) for b in blinded]}
+    with httpx.Client(timeout=timeout, transport=transport) as http:
+        for server in deployment.key_servers:
+            if len(partials) == deployment.threshold:
+                break
+            try:
+                response = http.post(f"{server.url.rstrip('/')}/v1/evaluate", json=request, headers=headers)
+            except httpx.HTTPError as exc:
+                skipped[server.index] = f"unreachable ({type(exc).__name__})"
+                continue
+            if response.status_code != 200:
+                skipped[server.index] = f"answered {response.status_code}: {_detail(response)}"
+                continue
+            try:
+                doc = response.json()
+                partial = threshold_oprf.PartialEvaluation(
+                    index=server.index,
+                    evaluated=[b64u_decode(z, length=32, field="evaluated") for z in doc["evaluated"]],
+                    proof=b64u_decode(doc["proof"], length=64, field="proof"),
+                )
+                if doc.get("index") != server.index or len(partial.evaluated) != len(blinded):
+                    raise InvalidInput("answer does not fit the request")
+                # Check the proof now, so a lying server costs us one more request, not the submission.
+                oprf.verify_proof(oprf.generator(), shares[server.index], blinded, partial.evaluated,
+                                  partial.proof, oprf.MODE_VOPRF)
+            except (ValueError, KeyError, TypeError, ConsilienceError) as exc:
+                skipped[server.index] = f"invalid answer: {exc}"
+                log.warning("key server %d gave an invalid answer: %s", server.index, exc)
+                continue
+            partials.append(partial)
+    if len(partials) < deployment.threshold:
+        raise KeyServerUnavailable(
+            f"only {len(partials)} of the {deployment.threshold} key servers needed answered correctly: "
+            + "; ".join(f"server {i}: {why}" for i, why in skipped.items())
+        )
+    combined, rejected = threshold_oprf.combine(blinded, partials, shares, deployment.threshold)
+    if rejected:  # already verified above; a mismatch here is a bug, not a server fault
+        raise VerificationError(f"partial evaluations rejected after verification: {rejected}")
+    outputs = [oprf.finalize(x, r, z) for x, r, z in zip(inputs, blinds, combined)]
+    return OprfResult(outputs=outputs, used=[p.index for p in partials], skipped=skipped)
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("detail", ""))[:200]
+    except ValueError:
+        return response.text[:200]

@@ -1,0 +1,166 @@
+"""What a reporter does, as library calls the CLI and tests share.
+
+Every step that touches an identifier or a record runs here, on the
+reporter's device; only sealed outputs reach the servers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from consilience.clients import oprf_client, wallet as wallet_mod
+from consilience.clients.escrow_client import EscrowClient, submission_payload
+from consilience.errors import InvalidInput
+from consilience.protocol import identifiers as ids
+from consilience.protocol import invites
+from consilience.protocol.deployment import Deployment
+from consilience.protocol.encoding import b64u_decode, b64u_encode
+from consilience.protocol.entry import seal_entry
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class Session:
+    """An unlocked wallet plus where to save it."""
+
+    path: Path
+    secret: str
+    wallet: wallet_mod.Wallet
+    kdf_params: dict[str, int] | None = None
+
+    def save(self) -> None:
+        wallet_mod.save(self.path, self.wallet, self.secret, kdf_params=self.kdf_params)
+
+    def client(self) -> EscrowClient:
+        return EscrowClient(self.wallet.server, b64u_decode(self.wallet.token))
+
+    def deployment(self, client: EscrowClient) -> Deployment:
+        d = client.deployment(b64u_decode(self.wallet.admin_fingerprint, length=16),
+                              min_serial=self.wallet.min_serial)
+        self.wallet.min_serial = d.serial
+        return d
+
+
+def register(server: str, invite_text: str, contact: str, path: Path, secret: str,
+             *, kdf_params: dict[str, int] | None = None) -> Session:
+    if Path(path).exists():
+        raise InvalidInput(f"{path} already exists; choose another --wallet or remove it")
+    if not contact.strip():
+        raise InvalidInput("give a way for a counselor to reach you (it is only revealed on a match)")
+    invite = invites.parse(invite_text)
+    with EscrowClient(server) as anonymous:
+        deployment = anonymous.deployment(invite.admin_fingerprint)  # pin before registering
+        account_id, token = anonymous.register(invite.code)
+    w = wallet_mod.Wallet(server=server, admin_fingerprint=b64u_encode(invite.admin_fingerprint),
+                          account_id=b64u_encode(account_id), token=b64u_encode(token),
+                          contact=contact.strip(), min_serial=deployment.serial)
+    session = Session(Path(path), secret, w, kdf_params)
+    session.save()
+    return session
+
+
+def open_session(path: Path, secret: str, *, kdf_params: dict[str, int] | None = None) -> Session:
+    return Session(Path(path), secret, wallet_mod.load(Path(path), secret), kdf_params)
+
+
+def write(session: Session, text: str) -> wallet_mod.Record:
+    record = session.wallet.add_record(text, now())
+    session.save()
+    return record
+
+
+def escrow(session: Session, record_id: str, typed_identifiers: list[str], *, quorum: int | None = None,
+           default_region: str | None = None) -> wallet_mod.Record:
+    """Put a private record in escrow naming the given identifiers (or re-seal an edited one)."""
+    record = session.wallet.record(record_id)
+    if record.escrow is not None and record.escrow.pending is not None:
+        with session.client() as client:  # finish the earlier, unacknowledged submission first
+            _send_pending(session, client, record)
+    previous = record.escrow
+    if previous is not None and previous.status != "escrowed":
+        raise InvalidInput(f"record {record_id} is {previous.status}; it can no longer be changed")
+    named = ids.normalise_many(typed_identifiers, default_region=default_region)
+    with session.client() as client:
+        deployment = session.deployment(client)
+        access = client.keyserver_token()
+        result = oprf_client.evaluate(deployment, [i.oprf_input for i in named], access)
+        account_id = b64u_decode(session.wallet.account_id, length=16)
+        sealed = seal_entry(
+            deployment=deployment, account_id=account_id, identifiers=named,
+            oprf_outputs=result.outputs, record=record.text, contact=session.wallet.contact,
+            quorum=quorum if quorum is not None else (previous.quorum if previous else None),
+            entry_id=b64u_decode(previous.entry_id, length=16) if previous else None,
+            body_key=b64u_decode(previous.body_key, length=32) if previous else None,
+            written_at=record.written_at,
+        )
+        replace = previous is not None and previous.status == "escrowed"
+        # Keep the exact submission before sending: a lost answer is retried byte for byte.
+        record.escrow = wallet_mod.EscrowState(
+            entry_id=b64u_encode(sealed.entry_id), identifiers=[i.typed for i in named],
+            canonical=[i.canonical for i in named], quorum=sealed.quorum,
+            body_key=b64u_encode(sealed.body_key), status="sending", received_at="",
+            pending=submission_payload(sealed), pending_replace=replace)
+        session.save()
+        return _send_pending(session, client, record)
+
+
+def retry_pending(session: Session) -> list[wallet_mod.Record]:
+    """Resend every submission whose answer was lost (same bytes, so never counted twice)."""
+    done = []
+    with session.client() as client:
+        for record in session.wallet.records:
+            if record.escrow is not None and record.escrow.pending is not None:
+                done.append(_send_pending(session, client, record))
+    return done
+
+
+def _send_pending(session: Session, client: EscrowClient, record: wallet_mod.Record) -> wallet_mod.Record:
+    state = record.escrow
+    assert state is not None and state.pending is not None
+    receipt = client.send(state.pending, replace=state.pending_replace)
+    state.status = receipt.status
+    state.received_at = receipt.received_at.isoformat()
+    state.pending = None
+    state.pending_replace = False
+    session.save()
+    return record
+
+
+def edit(session: Session, record_id: str, text: str) -> wallet_mod.Record:
+    record = session.wallet.record(record_id)
+    if not text.strip():
+        raise InvalidInput("the record is empty")
+    if record.escrow is not None and record.escrow.status != "escrowed":
+        raise InvalidInput(f"record {record_id} is {record.escrow.status}; it can no longer be changed")
+    record.text = text
+    session.save()
+    if record.escrow is not None:
+        escrow(session, record_id, record.escrow.identifiers, quorum=record.escrow.quorum)
+    return record
+
+
+def refresh(session: Session) -> list[wallet_mod.Record]:
+    """Pull each escrowed entry's status from the server into the wallet."""
+    with session.client() as client:
+        statuses = {e.entry_id: e.status for e in client.entries()}
+    for r in session.wallet.records:
+        if r.escrow and r.escrow.entry_id in statuses:
+            r.escrow.status = statuses[r.escrow.entry_id]
+    session.save()
+    return session.wallet.records
+
+
+def withdraw(session: Session, record_id: str) -> wallet_mod.Record:
+    record = session.wallet.record(record_id)
+    if record.escrow is None:
+        raise InvalidInput(f"record {record_id} is private; there is nothing to withdraw")
+    with session.client() as client:
+        receipt = client.withdraw(b64u_decode(record.escrow.entry_id, length=16))
+    record.escrow.status = receipt.status
+    session.save()
+    return record

@@ -1,0 +1,88 @@
+"""The reporter's wallet: everything private, sealed under their passphrase.
+
+Records in clear, the identifiers as typed, body keys and the account token
+live only here, on the reporter's device (PROTOCOL.md §1). The file is
+rewritten atomically so a crash mid-save leaves the previous version.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from consilience.crypto import passphrase
+from consilience.errors import InvalidInput
+
+FORMAT = "consilience-wallet/v1"
+PURPOSE = "consilience reporter wallet"
+
+
+@dataclass
+class EscrowState:
+    entry_id: str  # b64u
+    identifiers: list[str]
+    canonical: list[str]
+    quorum: int
+    body_key: str  # b64u
+    status: str  # "sending" until the server acknowledged, then the server's status
+    received_at: str
+    #: the exact submission while unacknowledged, so a retry is byte-identical (idempotent)
+    pending: dict[str, Any] | None = None
+    pending_replace: bool = False
+
+
+@dataclass
+class Record:
+    record_id: str
+    text: str
+    written_at: str
+    escrow: EscrowState | None = None
+
+
+@dataclass
+class Wallet:
+    server: str
+    admin_fingerprint: str  # b64u
+    account_id: str  # b64u
+    token: str  # b64u
+    contact: str
+    min_serial: int = 0
+    records: list[Record] = field(default_factory=list)
+
+    def record(self, record_id: str) -> Record:
+        for r in self.records:
+            if r.record_id == record_id:
+                return r
+        raise InvalidInput(f"no record {record_id!r} in this wallet (see 'consilience reporter list')")
+
+    def add_record(self, text: str, written_at: str) -> Record:
+        if not text.strip():
+            raise InvalidInput("the record is empty")
+        record = Record(record_id=secrets.token_hex(4), text=text, written_at=written_at)
+        self.records.append(record)
+        return record
+
+    def to_bytes(self) -> bytes:
+        return json.dumps({"format": FORMAT, **asdict(self)}, ensure_ascii=False).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Wallet:
+        doc: dict[str, Any] = json.loads(data.decode("utf-8"))
+        if doc.pop("format", None) != FORMAT:
+            raise InvalidInput("not a Consilience wallet")
+        records = [Record(**{**r, "escrow": EscrowState(**r["escrow"]) if r.get("escrow") else None})
+                   for r in doc.pop("records", [])]
+        return cls(**doc, records=records)
+
+
+def save(path: Path, wallet: Wallet, secret: str, *, kdf_params: dict[str, int] | None = None) -> None:
+    passphrase.write_sealed_file(Path(path), wallet.to_bytes(), secret, PURPOSE, **(kdf_params or {}))
+
+
+def load(path: Path, secret: str) -> Wallet:
+    if not Path(path).exists():
+        raise InvalidInput(f"no wallet at {path}; run 'consilience reporter register' first")
+    return Wallet.from_bytes(passphrase.read_sealed_file(Path(path), secret, PURPOSE))

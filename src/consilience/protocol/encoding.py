@@ -1,0 +1,44 @@
+"""Byte-level encodings used by the v1 wire format and by every hash input.
+
+Every value that crosses a trust boundary is either a fixed-size field or is
+length-prefixed, so no two different tuples can encode to the same bytes.
+JSON messages carry bytes as unpadded base64url.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from consilience.errors import InvalidInput
+
+
+def i2osp(value: int, length: int) -> bytes:
+    """RFC 8017 I2OSP: big-endian, fixed width; refuses values that do not fit."""
+    if value < 0 or value >= 256**length:
+        raise InvalidInput(f"{value} does not fit in {length} bytes")
+    return value.to_bytes(length, "big")
+
+
+def lp2(data: bytes) -> bytes:
+    """Prefix with a 2-byte big-endian length, as RFC 9497 does for its inputs."""
+    return i2osp(len(data), 2) + data
+
+
+def b64u_encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64u_decode(text: str, *, length: int | None = None, field: str = "value") -> bytes:
+    """Strict unpadded base64url; optional exact length check with a named field."""
+    if not isinstance(text, str) or any(c in text for c in "=+/ \n\r\t"):
+        raise InvalidInput(f"{field}: not unpadded base64url")
+    try:
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidInput(f"{field}: not unpadded base64url") from exc
+    if b64u_encode(data) != text:
+        raise InvalidInput(f"{field}: non-canonical base64url")
+    if length is not None and len(data) != length:
+        raise InvalidInput(f"{field}: expected {length} bytes, got {len(data)}")
+    return data

@@ -1,0 +1,191 @@
+"""Sealing an entry for escrow and the envelope's byte layout (PROTOCOL.md §8).
+
+The reporter's device runs ``seal_entry``; the counselor's runs
+``parse_envelope`` (through ``release``). The escrow server never calls
+anything here: it sees only the outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from consilience.crypto import aead, hpke, ristretto
+from consilience.errors import InvalidInput
+from consilience.protocol.deployment import Deployment
+from consilience.protocol.encoding import i2osp
+from consilience.protocol.identifiers import Identifier
+from consilience.protocol.matching import KCV_BYTES, TAG_BYTES, IdentifierShares, shares_for
+from consilience.protocol.messages import MAX_IDENTIFIERS
+
+VERSION = 1
+ENTRY_ID_BYTES = 16
+BODY_AAD = b"consilience-v1 body"
+WRAP_AAD = b"consilience-v1 wrap"
+ENVELOPE_INFO = b"consilience-v1 envelope"
+WRAPPED_BYTES = 12 + 32 + 16
+SCALAR = ristretto.SCALAR_BYTES
+
+
+@dataclass(frozen=True)
+class Body:
+    """What a released entry shows the counselor."""
+
+    record: str
+    identifiers: list[str]  # as the reporter typed them
+    canonical: list[str]
+    contact: str
+    written_at: str
+
+    def to_bytes(self) -> bytes:
+        doc = {"v": VERSION, "record": self.record, "identifiers": self.identifiers,
+               "canonical": self.canonical, "contact": self.contact, "written_at": self.written_at}
+        return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Body:
+        try:
+            doc: dict[str, Any] = json.loads(data.decode("utf-8"))
+            if doc.get("v") != VERSION:
+                raise InvalidInput("unknown body version")
+            return cls(record=str(doc["record"]), identifiers=[str(i) for i in doc["identifiers"]],
+                       canonical=[str(c) for c in doc["canonical"]], contact=str(doc["contact"]),
+                       written_at=str(doc["written_at"]))
+        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise InvalidInput("malformed entry body") from exc
+
+
+@dataclass(frozen=True)
+class EnvelopeSection:
+    tag: bytes
+    x: int
+    shares: dict[int, int]
+    kcv: bytes
+    wrapped: bytes
+
+
+@dataclass(frozen=True)
+class EnvelopeContent:
+    entry_id: bytes
+    quorum: int
+    quorum_range: range
+    sections: tuple[EnvelopeSection, ...]
+
+    def section(self, tag: bytes) -> EnvelopeSection | None:
+        return next((s for s in self.sections if s.tag == tag), None)
+
+
+@dataclass(frozen=True)
+class SealedEntry:
+    """The submission plus the secrets the reporter keeps in their wallet."""
+
+    entry_id: bytes
+    quorum: int
+    tags: list[bytes]
+    body: bytes
+    envelopes: dict[bytes, bytes]  # counselor key id -> HPKE ciphertext
+    deployment_serial: int
+    body_key: bytes
+
+
+def encode_envelope(content: EnvelopeContent) -> bytes:
+    r = content.quorum_range
+    out = bytearray([VERSION])
+    out += content.entry_id + i2osp(content.quorum, 1) + i2osp(r.start, 1) + i2osp(r.stop - 1, 1)
+    out += i2osp(len(content.sections), 1)
+    for s in content.sections:
+        out += s.tag + ristretto.scalar_from_int(s.x)
+        out += b"".join(ristretto.scalar_from_int(s.shares[k]) for k in r)
+        out += s.kcv + s.wrapped
+    return bytes(out)
+
+
+def parse_envelope(data: bytes) -> EnvelopeContent:
+    """Strict parse: exact length, canonical scalars, sane ranges."""
+    header = 1 + ENTRY_ID_BYTES + 4
+    if len(data) < header or data[0] != VERSION:
+        raise InvalidInput("envelope: unknown version or truncated")
+    entry_id = data[1:17]
+    quorum, low, high, count = data[17], data[18], data[19], data[20]
+    if not (2 <= low <= quorum <= high) or not 1 <= count <= MAX_IDENTIFIERS:
+        raise InvalidInput("envelope: quorum fields out of range")
+    width = high - low + 1
+    section_bytes = TAG_BYTES + SCALAR + width * SCALAR + KCV_BYTES + WRAPPED_BYTES
+    if len(data) != header + count * section_bytes:
+        raise InvalidInput("envelope: wrong length")
+    sections = []
+    pos = header
+    for _ in range(count):
+        tag = data[pos:pos + TAG_BYTES]
+        pos += TAG_BYTES
+        x = ristretto.scalar_to_int(data[pos:pos + SCALAR])
+        pos += SCALAR
+        shares = {}
+        for k in range(low, high + 1):
+            shares[k] = ristretto.scalar_to_int(data[pos:pos + SCALAR])
+            pos += SCALAR
+        kcv = data[pos:pos + KCV_BYTES]
+        pos += KCV_BYTES
+        wrapped = data[pos:pos + WRAPPED_BYTES]
+        pos += WRAPPED_BYTES
+        sections.append(EnvelopeSection(tag, x, shares, kcv, wrapped))
+    return EnvelopeContent(entry_id, quorum, range(low, high + 1), tuple(sections))
+
+
+def envelope_info(entry_id: bytes, key_id: bytes) -> bytes:
+    return ENVELOPE_INFO + entry_id + key_id
+
+
+def seal_entry(
+    *,
+    deployment: Deployment,
+    account_id: bytes,
+    identifiers: list[Identifier],
+    oprf_outputs: list[bytes],
+    record: str,
+    contact: str,
+    quorum: int | None = None,
+    entry_id: bytes | None = None,
+    body_key: bytes | None = None,
+    written_at: str | None = None,
+) -> SealedEntry:
+    """Encrypt a record for escrow under the quorum secrets of its identifiers.
+
+    ``entry_id`` and ``body_key`` are passed in when editing an entry, so the
+    reporter's existing id (and receipt history) carries over.
+    """
+    if not identifiers or len(identifiers) != len(oprf_outputs):
+        raise InvalidInput("one OPRF output per identifier is required")
+    if len(identifiers) > MAX_IDENTIFIERS:
+        raise InvalidInput(f"an entry names at most {MAX_IDENTIFIERS} identifiers")
+    if len({i.canonical for i in identifiers}) != len(identifiers):
+        raise InvalidInput("the same identifier is named twice")
+    if not deployment.counselors:
+        raise InvalidInput("this deployment has no counselors yet; nobody could ever open the entry")
+    q = deployment.quorum if quorum is None else quorum
+    entry_id = entry_id or os.urandom(ENTRY_ID_BYTES)
+    body_key = body_key or aead.new_key()
+    body = Body(record=record, identifiers=[i.typed for i in identifiers],
+                canonical=[i.canonical for i in identifiers], contact=contact,
+                written_at=written_at or datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    sealed_body = aead.seal(body_key, body.to_bytes(), BODY_AAD + entry_id)
+
+    sections = []
+    for output in oprf_outputs:
+        derived: IdentifierShares = shares_for(output, account_id, q, deployment.quorum_range)
+        wrapped = aead.seal(derived.wrap_key, body_key, WRAP_AAD + entry_id + derived.tag)
+        sections.append(EnvelopeSection(derived.tag, derived.x, derived.shares, derived.kcv, wrapped))
+    plaintext = encode_envelope(EnvelopeContent(entry_id, q, deployment.quorum_range, tuple(sections)))
+    envelopes = {
+        c.key_id: hpke.seal(c.public_key, plaintext, envelope_info(entry_id, c.key_id))
+        for c in deployment.counselors
+    }
+    return SealedEntry(entry_id=entry_id, quorum=q, tags=[s.tag for s in sections], body=sealed_body,
+                       envelopes=envelopes, deployment_serial=deployment.serial, body_key=body_key)
+
+
+def open_body(body_key: bytes, entry_id: bytes, sealed_body: bytes) -> Body:
+    return Body.from_bytes(aead.open(body_key, sealed_body, BODY_AAD + entry_id))

@@ -1,0 +1,166 @@
+"""JSON message shapes of the v1 HTTP API (PROTOCOL.md §5–§8).
+
+Shared by the services and the SDK so both ends validate the same way.
+Byte fields are unpadded base64url strings; the validators decode and
+length-check them so that handlers only ever see well-formed values.
+Pydantic is a parsing library, not HTTP: this module stays transport-free.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from consilience.errors import InvalidInput
+from consilience.protocol.encoding import b64u_decode
+
+#: Bounds shared by client and server (PROTOCOL.md §8).
+MAX_IDENTIFIERS = 8
+MAX_BODY_BYTES = 256 * 1024
+MAX_ENVELOPE_BYTES = 16 * 1024
+MAX_COUNSELORS = 16
+MAX_BATCH = 16
+
+
+def _b64u(length: int | None = None, max_length: int | None = None):
+    def check(value: str) -> str:
+        try:
+            raw = b64u_decode(value, length=length)
+        except InvalidInput as exc:
+            raise ValueError(str(exc)) from exc
+        if max_length is not None and len(raw) > max_length:
+            raise ValueError(f"at most {max_length} bytes")
+        if not raw:
+            raise ValueError("must not be empty")
+        return value
+
+    return AfterValidator(check)
+
+
+B64Id = Annotated[str, Field(max_length=64), _b64u(16)]
+B64Tag = Annotated[str, Field(max_length=64), _b64u(32)]
+B64Element = Annotated[str, Field(max_length=64), _b64u(32)]
+B64Token = Annotated[str, Field(max_length=256)]
+B64Body = Annotated[str, Field(max_length=(MAX_BODY_BYTES * 4) // 3 + 4), _b64u(max_length=MAX_BODY_BYTES)]
+B64Envelope = Annotated[
+    str, Field(max_length=(MAX_ENVELOPE_BYTES * 4) // 3 + 4), _b64u(max_length=MAX_ENVELOPE_BYTES)
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# -- key server -----------------------------------------------------------
+
+
+class EvaluateRequest(Strict):
+    blinded: list[B64Element] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class EvaluateResponse(Strict):
+    index: int
+    evaluated: list[B64Element]
+    proof: Annotated[str, _b64u(64)]
+
+
+class KeyServerInfo(Strict):
+    index: int
+    suite: Literal["ristretto255-SHA512"] = "ristretto255-SHA512"
+    mode: Literal[1] = 1
+    public_share: B64Element
+
+
+# -- escrow server: deployment and accounts --------------------------------
+
+
+class SignedDeployment(Strict):
+    document: Annotated[str, Field(max_length=200_000)]
+    signature: Annotated[str, _b64u(64)]
+    admin_key: Annotated[str, _b64u(32)]
+
+
+class RegisterRequest(Strict):
+    invite: B64Id
+
+
+class RegisterResponse(Strict):
+    account_id: B64Id
+    token: B64Token
+
+
+class AccessToken(Strict):
+    token: B64Token
+    expires_at: datetime
+
+
+# -- entries ----------------------------------------------------------------
+
+
+class Envelope(Strict):
+    key_id: B64Id
+    ciphertext: B64Envelope
+
+
+class EntrySubmission(Strict):
+    entry_id: B64Id
+    quorum: int = Field(ge=2, le=32)
+    tags: list[B64Tag] = Field(min_length=1, max_length=MAX_IDENTIFIERS)
+    body: B64Body
+    envelopes: list[Envelope] = Field(min_length=1, max_length=MAX_COUNSELORS)
+    deployment_serial: int = Field(ge=1)
+
+
+EntryStatus = Literal["escrowed", "released", "withdrawn"]
+
+
+class EntryReceipt(Strict):
+    entry_id: B64Id
+    status: EntryStatus
+    received_at: datetime
+
+
+class EntrySummary(Strict):
+    entry_id: B64Id
+    quorum: int
+    status: EntryStatus
+    received_at: datetime
+    updated_at: datetime
+
+
+class EntryDetail(EntrySummary):
+    tags: list[B64Tag]
+    body: B64Body | None
+    envelopes: list[Envelope]
+
+
+# -- matches ------------------------------------------------------------------
+
+
+class MatchSummary(Strict):
+    match_id: B64Id
+    created_at: datetime
+    updated_at: datetime
+    released: int
+
+
+class MatchEntry(Strict):
+    entry_id: B64Id
+    account_id: B64Id
+    quorum: int
+    released: bool
+    envelope: B64Envelope
+    body: B64Body | None
+
+
+class MatchDetail(Strict):
+    match_id: B64Id
+    tag: B64Tag
+    entries: list[MatchEntry]
+
+
+class ErrorResponse(Strict):
+    error: str
+    detail: str

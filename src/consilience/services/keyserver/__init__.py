@@ -1,0 +1,1 @@
+"""The key server: one Shamir share of the OPRF key, nothing else."""

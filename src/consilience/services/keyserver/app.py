@@ -1,0 +1,80 @@
+"""HTTP front of a key server (PROTOCOL.md §5).
+
+It answers blinded evaluations with a DLEQ proof against its public share,
+after checking an access token signed by the escrow server and charging the
+account's rate budget. It has no database and never sees an unblinded input.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from fastapi import FastAPI, Header, Request
+from fastapi.responses import JSONResponse
+
+from consilience.crypto import oprf, ristretto
+from consilience.errors import InvalidInput, VerificationError
+from consilience.protocol import tokens
+from consilience.protocol.encoding import b64u_decode, b64u_encode
+from consilience.protocol.messages import EvaluateRequest, EvaluateResponse, KeyServerInfo
+from consilience.services.keyserver.share_file import KeyShare
+from consilience.services.ratelimit import TokenBucket
+
+
+@dataclass(frozen=True)
+class KeyServerSettings:
+    #: evaluations (blinded elements) an account may ask for per hour, and burst
+    per_account_per_hour: float = 120.0
+    per_account_burst: float = 60.0
+    #: the same for a client address, which bounds token-minting abuse too
+    per_address_per_hour: float = 2_000.0
+    per_address_burst: float = 500.0
+
+
+def _error(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
+
+
+def create_app(share: KeyShare, settings: KeyServerSettings | None = None) -> FastAPI:
+    settings = settings or KeyServerSettings()
+    public_share = share.public_share
+    by_account = TokenBucket(settings.per_account_burst, settings.per_account_per_hour / 3600)
+    by_address = TokenBucket(settings.per_address_burst, settings.per_address_per_hour / 3600)
+    app = FastAPI(title=f"Consilience key server {share.index}", version="1")
+
+    @app.exception_handler(InvalidInput)
+    async def invalid(_: Request, exc: InvalidInput) -> JSONResponse:
+        return _error(400, "invalid_input", str(exc))
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/v1/info", response_model=KeyServerInfo)
+    def info() -> KeyServerInfo:
+        return KeyServerInfo(index=share.index, public_share=b64u_encode(public_share))
+
+    @app.post("/v1/evaluate", response_model=EvaluateResponse,
+              responses={401: {}, 429: {}, 400: {}})
+    def evaluate(body: EvaluateRequest, request: Request,
+                 authorization: str | None = Header(default=None)) -> EvaluateResponse | JSONResponse:
+        if not authorization or not authorization.startswith("Bearer "):
+            return _error(401, "unauthorized", "an access token from the escrow server is required")
+        try:
+            token = tokens.verify(share.token_issuer_key, b64u_decode(authorization[7:], field="token"))
+        except (VerificationError, InvalidInput) as exc:
+            return _error(401, "unauthorized", str(exc))
+        blinded = [ristretto.check_element(b64u_decode(b, length=32, field="blinded")) for b in body.blinded]
+        cost = len(blinded)
+        address = request.client.host if request.client else "unknown"
+        for bucket, key, who in ((by_address, address, "address"), (by_account, token.account_id, "account")):
+            wait = bucket.take(key, cost)
+            if wait:
+                return _error(429, "rate_limited", f"too many evaluations for this {who}; retry later",
+                              {"Retry-After": str(math.ceil(wait))})
+        evaluated, proof = oprf.voprf_blind_evaluate(share.share, public_share, blinded)
+        return EvaluateResponse(index=share.index, evaluated=[b64u_encode(z) for z in evaluated],
+                                proof=b64u_encode(proof))
+
+    return app

@@ -1,0 +1,56 @@
+"""The key server's only secret, on disk.
+
+Plain JSON readable by the owner only: a key server must restart unattended,
+and its protection is the host (and that t-1 stolen shares are useless).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from consilience.crypto import ristretto
+from consilience.errors import InvalidInput
+from consilience.protocol.encoding import b64u_decode, b64u_encode
+
+FORMAT = "consilience-keyshare/v1"
+
+
+@dataclass(frozen=True)
+class KeyShare:
+    index: int
+    share: bytes
+    token_issuer_key: bytes
+
+    @property
+    def public_share(self) -> bytes:
+        return ristretto.scalar_mult_base(self.share)
+
+
+def write(path: Path, share: KeyShare) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"format": FORMAT, "index": share.index, "share": b64u_encode(share.share),
+           "token_issuer_key": b64u_encode(share.token_issuer_key)}
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(doc, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def read(path: Path) -> KeyShare:
+    try:
+        doc = json.loads(Path(path).read_text())
+    except FileNotFoundError as exc:
+        raise InvalidInput(f"no key share at {path}; run 'consilience admin init' first") from exc
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{path} is not a key-share file") from exc
+    if doc.get("format") != FORMAT:
+        raise InvalidInput(f"{path} is not a {FORMAT} file")
+    share = ristretto.check_scalar(b64u_decode(doc["share"], length=32, field="share"))
+    return KeyShare(int(doc["index"]), share, b64u_decode(doc["token_issuer_key"], length=32,
+                                                             field="token_issuer_key"))
