@@ -69,7 +69,7 @@ def evaluate(deployment: Deployment, inputs: list[bytes], access_token: bytes,
                 if doc.get("index") != server.index or len(partial.evaluated) != len(blinded):
                     raise InvalidInput("answer does not fit the request")
                 # Check the proof now, so a lying server costs us one more request, not the submission.
-                oprf.verify_proof(oprf.generator(), shares[server.index], blinded, partial.evaluated,
+                oprf.verify_proof(oprf.GENERATOR, shares[server.index], blinded, partial.evaluated,
                                   partial.proof, oprf.MODE_VOPRF)
             except (ValueError, KeyError, TypeError, ConsilienceError) as exc:
                 skipped[server.index] = f"invalid answer: {exc}"

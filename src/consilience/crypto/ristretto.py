@@ -72,12 +72,13 @@ def scalar_invert(a: bytes) -> bytes:
 def check_element(element: bytes) -> bytes:
     """Accept only a canonical encoding of a non-identity group element.
 
-    RFC 9497 requires servers and clients to reject the identity; libsodium's
-    validity check already refuses it along with non-canonical encodings.
+    RFC 9497 requires servers and clients to reject the identity; libsodium
+    refuses non-canonical encodings but not the identity, hence the extra test.
     """
     if not isinstance(element, (bytes, bytearray)) or len(element) != ELEMENT_BYTES:
         raise InvalidInput("a group element must be 32 bytes")
-    if not pysodium.crypto_core_ristretto255_is_valid_point(bytes(element)):
+    # libsodium's validity check accepts the identity's all-zero encoding, so refuse it here.
+    if element == bytes(ELEMENT_BYTES) or not pysodium.crypto_core_ristretto255_is_valid_point(bytes(element)):
         raise InvalidInput("not a valid non-identity ristretto255 element")
     return bytes(element)
 

@@ -11,15 +11,17 @@ import json
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from consilience.crypto import aead, hpke, ristretto
 from consilience.errors import InvalidInput
 from consilience.protocol.deployment import Deployment
 from consilience.protocol.encoding import i2osp
-from consilience.protocol.identifiers import Identifier
 from consilience.protocol.matching import KCV_BYTES, TAG_BYTES, IdentifierShares, shares_for
 from consilience.protocol.messages import MAX_IDENTIFIERS
+
+if TYPE_CHECKING:
+    from consilience.protocol.identifiers import Identifier
 
 VERSION = 1
 ENTRY_ID_BYTES = 16
