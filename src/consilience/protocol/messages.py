@@ -164,3 +164,6 @@ class MatchDetail(Strict):
 class ErrorResponse(Strict):
     error: str
     detail: str
+    #: Set on 409 answers to a submission made against a stale deployment
+    #: document (or the wrong counselor set): the serial now in force.
+    current_serial: int | None = None

@@ -1,0 +1,98 @@
+"""The escrow server's application factory and runner.
+
+``create_app`` checks its configuration before accepting any request: the
+database is migrated to the current schema (Alembic, never ``create_all``),
+the token-issuer key is read, and the published deployment document must
+verify and name that issuer key. A server that cannot check submissions
+against a signed document must not accept any.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Response
+from sqlalchemy import text
+
+from consilience import __version__
+from consilience.crypto import signing
+from consilience.services.escrow import counselor, errors, reporter
+from consilience.services.escrow.notifier import Notifier, load_notifier
+from consilience.services.escrow.published import DeploymentStore
+from consilience.services.escrow.settings import Settings, load_issuer_key
+from consilience.services.escrow.state import EscrowState, State
+from consilience.storage.database import Database, upgrade
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8100
+
+
+def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate: bool = True) -> FastAPI:
+    """Build the application; raises ConfigurationError on a bad setup."""
+    if migrate:
+        upgrade(settings.database_url)
+    issuer_private = load_issuer_key(settings.issuer_key_path)
+    deployments = DeploymentStore(settings.deployment_path, signing.public_key(issuer_private))
+    db = Database(settings.database_url)
+    state = EscrowState(
+        settings=settings,
+        db=db,
+        deployments=deployments,
+        issuer_private=issuer_private,
+        notifier=notifier if notifier is not None else load_notifier(settings),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        log.info("escrow server ready (deployment serial %d)", deployments.current().deployment.serial)
+        yield
+        db.dispose()
+
+    app = FastAPI(title="Consilience escrow", version=__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url="/v1/openapi.json")
+    app.state.escrow = state
+    errors.install(app)
+    app.include_router(_public_router())
+    app.include_router(reporter.router)
+    app.include_router(counselor.router)
+    app.add_middleware(errors.BodyLimitMiddleware, limit=settings.max_request_bytes)
+    return app
+
+
+def _public_router() -> Any:
+    from fastapi import APIRouter
+
+    router = APIRouter()
+
+    @router.get("/v1/deployment")
+    def deployment(state: State) -> Response:
+        """The signed document byte for byte, as the administrator wrote it."""
+        return Response(state.deployments.current().raw, media_type="application/json",
+                        headers={"Cache-Control": "no-cache"})
+
+    @router.get("/healthz")
+    def healthz(state: State) -> dict[str, Any]:
+        with state.db.read() as session:
+            session.execute(text("SELECT 1"))
+        return {"status": "ok", "deployment_serial": state.deployments.current().deployment.serial}
+
+    return router
+
+
+def run(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+    """Serve until interrupted (what ``consilience serve`` calls)."""
+    import uvicorn
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    app = create_app(settings)
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        log.warning("listening on %s: put the server behind TLS", host)
+    uvicorn.run(app, host=host, port=port, access_log=settings.access_log, server_header=False,
+                proxy_headers=False, log_config=None)

@@ -1,0 +1,65 @@
+"""Bearer-token authentication and role checks (PROTOCOL.md §6).
+
+Tokens are 32 random bytes; the database holds only their SHA-256, so a
+copy of the database does not let anyone act as a reporter or counselor.
+Roles are kept apart: a counselor token on a reporter endpoint (or the
+reverse) is refused with 403 even though the token itself is valid.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from consilience.errors import InvalidInput
+from consilience.protocol.encoding import b64u_decode
+from consilience.services.escrow.errors import ApiError
+from consilience.services.escrow.state import State
+from consilience.storage import repository
+from consilience.storage.repository import AccountInfo
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="consilience"'}
+
+
+def _unauthorized(detail: str) -> ApiError:
+    return ApiError(401, detail, headers=_CHALLENGE)
+
+
+def bearer_token(request: Request) -> bytes:
+    header = request.headers.get("authorization")
+    if not header:
+        raise _unauthorized("missing bearer token")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise _unauthorized("expected 'Authorization: Bearer <token>'")
+    try:
+        return b64u_decode(value.strip(), length=repository.TOKEN_BYTES, field="token")
+    except InvalidInput:
+        raise _unauthorized("malformed bearer token") from None
+
+
+def current_account(request: Request, state: State) -> AccountInfo:
+    token = bearer_token(request)
+    with state.db.read() as session:
+        account = repository.authenticate(session, token)
+    if account is None:
+        raise _unauthorized("unknown token")
+    return account
+
+
+def reporter(account: Annotated[AccountInfo, Depends(current_account)]) -> AccountInfo:
+    if account.role != "reporter":
+        raise ApiError(403, "this endpoint is for reporter accounts")
+    return account
+
+
+def counselor(account: Annotated[AccountInfo, Depends(current_account)]) -> AccountInfo:
+    if account.role != "counselor":
+        raise ApiError(403, "this endpoint is for counselor accounts")
+    return account
+
+
+#: Handler parameter types: the authenticated caller in the required role.
+ReporterAccount = Annotated[AccountInfo, Depends(reporter)]
+CounselorAccount = Annotated[AccountInfo, Depends(counselor)]

@@ -1,0 +1,59 @@
+"""Counselor endpoints: matches (PROTOCOL.md §8).
+
+A counselor sees only its own envelope of each entry (the one addressed to
+its account's ``counselor_key_id``) and bodies only of released entries.
+Entries escrowed before this counselor's key was in the deployment have no
+envelope for it and are left out: the counselor could do nothing with them.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from consilience.protocol.encoding import b64u_encode
+from consilience.protocol.messages import MatchDetail, MatchEntry, MatchSummary
+from consilience.services.escrow.auth import CounselorAccount
+from consilience.services.escrow.errors import ApiError
+from consilience.services.escrow.reporter import path_id
+from consilience.services.escrow.state import State
+from consilience.storage import repository
+from consilience.storage.repository import utcnow
+
+router = APIRouter(prefix="/v1")
+
+
+@router.get("/matches", response_model=list[MatchSummary])
+def list_matches(account: CounselorAccount,
+                 state: State) -> list[MatchSummary]:
+    with state.db.read() as session:
+        rows = repository.list_matches(session)
+    return [MatchSummary(match_id=b64u_encode(r.match_id), created_at=r.created_at, updated_at=r.updated_at,
+                         released=r.released) for r in rows]
+
+
+@router.get("/matches/{match_id}", response_model=MatchDetail)
+def open_match(match_id: str, account: CounselorAccount,
+               state: State) -> MatchDetail:
+    key_id = account.counselor_key_id
+    if key_id is None:
+        raise ApiError(403, "this counselor account has no key id")
+    with state.db.write() as session:
+        match, rows = repository.open_match(session, path_id(match_id, "match id"), account.account_id,
+                                            key_id, utcnow())
+        tag = match.tag
+    return MatchDetail(
+        match_id=match_id,
+        tag=b64u_encode(tag),
+        entries=[
+            MatchEntry(
+                entry_id=b64u_encode(r.entry_id),
+                account_id=b64u_encode(r.account_id),
+                quorum=r.quorum,
+                released=r.released,
+                envelope=b64u_encode(r.envelope),
+                body=b64u_encode(r.body) if r.body is not None else None,
+            )
+            for r in rows
+            if r.envelope is not None
+        ],
+    )

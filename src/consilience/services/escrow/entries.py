@@ -1,0 +1,125 @@
+"""Submission, replacement and withdrawal of entries (PROTOCOL.md §8).
+
+The order of checks matters and is the same for POST and PUT: schema (by
+pydantic, before this module), then distinctness, then the stored entry
+(idempotent retry or conflict), then the current deployment document, and
+only then a write. Each request is a single transaction, committed before
+the answer, and match notifications go out only after that commit.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+
+from consilience.protocol.deployment import Deployment
+from consilience.protocol.encoding import b64u_decode, b64u_encode
+from consilience.protocol.messages import EntryDetail, EntryReceipt, EntrySubmission, EntrySummary, Envelope
+from consilience.services.escrow.errors import ApiError
+from consilience.services.escrow.state import EscrowState
+from consilience.storage import repository
+from consilience.storage.models import Entry
+from consilience.storage.repository import AccountInfo, Conflict, NewEntry, utcnow
+
+
+def decode(submission: EntrySubmission, account_id: bytes) -> NewEntry:
+    """Wire form to bytes; pydantic has already checked encodings and sizes."""
+    tags = tuple(b64u_decode(t) for t in submission.tags)
+    if len(set(tags)) != len(tags):
+        raise ApiError(422, "tags: must be distinct")
+    envelopes = tuple((b64u_decode(e.key_id), b64u_decode(e.ciphertext)) for e in submission.envelopes)
+    if len({k for k, _ in envelopes}) != len(envelopes):
+        raise ApiError(422, "envelopes: one per counselor key")
+    return NewEntry(
+        entry_id=b64u_decode(submission.entry_id),
+        account_id=account_id,
+        quorum=submission.quorum,
+        tags=tags,
+        body=b64u_decode(submission.body),
+        envelopes=envelopes,
+    )
+
+
+def check_against(deployment: Deployment, submission: EntrySubmission, new: NewEntry) -> None:
+    """Stale document → 409 naming the current serial; quorum out of range → 422."""
+    serial = deployment.serial
+    if submission.deployment_serial != serial:
+        raise ApiError(409, f"stale deployment document: the current serial is {serial}",
+                       current_serial=serial)
+    if not deployment.quorum <= new.quorum <= deployment.max_quorum:
+        raise ApiError(422, f"quorum: must be between {deployment.quorum} and {deployment.max_quorum}")
+    expected = {c.key_id for c in deployment.counselors}
+    if {k for k, _ in new.envelopes} != expected:
+        raise ApiError(409, f"envelopes must be addressed to exactly the counselors of deployment "
+                            f"serial {serial}", current_serial=serial)
+
+
+def receipt(entry: Entry) -> EntryReceipt:
+    return EntryReceipt(entry_id=b64u_encode(entry.entry_id), status=entry.status,  # type: ignore[arg-type]
+                        received_at=entry.received_at)
+
+
+def summary(entry: Entry) -> EntrySummary:
+    return EntrySummary(entry_id=b64u_encode(entry.entry_id), quorum=entry.quorum,
+                        status=entry.status,  # type: ignore[arg-type]
+                        received_at=entry.received_at, updated_at=entry.updated_at)
+
+
+def detail(entry: Entry) -> EntryDetail:
+    return EntryDetail(
+        **summary(entry).model_dump(),
+        tags=[b64u_encode(t.tag) for t in entry.tags],
+        body=b64u_encode(entry.body) if entry.body is not None else None,
+        envelopes=[Envelope(key_id=b64u_encode(e.key_id), ciphertext=b64u_encode(e.ciphertext))
+                   for e in entry.envelopes],
+    )
+
+
+def submit(state: EscrowState, account: AccountInfo, submission: EntrySubmission) -> tuple[EntryReceipt, bool]:
+    """POST /v1/entries; returns the receipt and whether the entry is new."""
+    new = decode(submission, account.account_id)
+    content = new.content_hash()
+    for attempt in range(2):
+        now = utcnow()
+        try:
+            with state.db.write() as session:
+                existing = repository.get_entry(session, new.entry_id)
+                if existing is not None:
+                    if existing.account_id == account.account_id and existing.content_hash == content:
+                        return receipt(existing), False
+                    raise Conflict("this entry id is already in use with other content")
+                check_against(state.deployments.current().deployment, submission, new)
+                entry, changes = repository.create_entry(session, new, now)
+                answer = receipt(entry)
+        except IntegrityError:
+            if attempt:  # the id was inserted concurrently; the retry sees it
+                raise
+            continue
+        state.notify(changes, now)
+        return answer, True
+    raise AssertionError("unreachable")
+
+
+def replace(state: EscrowState, account: AccountInfo, entry_id: bytes,
+            submission: EntrySubmission) -> EntryReceipt:
+    """PUT /v1/entries/{id}: same checks as POST, on an unreleased entry."""
+    if b64u_decode(submission.entry_id) != entry_id:
+        raise ApiError(422, "entry_id: must equal the id in the URL")
+    new = decode(submission, account.account_id)
+    now = utcnow()
+    with state.db.write() as session:
+        existing = repository.get_own_entry(session, account.account_id, entry_id)
+        if existing.content_hash == new.content_hash():
+            return receipt(existing)  # a retried PUT, even if it released the entry
+        if existing.status != "escrowed":
+            raise Conflict(f"{existing.status} entries can no longer be changed")
+        check_against(state.deployments.current().deployment, submission, new)
+        entry, changes = repository.replace_entry(session, new, now)
+        answer = receipt(entry)
+    state.notify(changes, now)
+    return answer
+
+
+def withdraw(state: EscrowState, account: AccountInfo, entry_id: bytes) -> EntryReceipt:
+    """DELETE /v1/entries/{id}: erase an unreleased entry, keep a tombstone."""
+    with state.db.write() as session:
+        return receipt(repository.withdraw_entry(session, account.account_id, entry_id, utcnow()))

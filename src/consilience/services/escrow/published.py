@@ -1,0 +1,104 @@
+"""The signed deployment document the server publishes and checks entries against.
+
+The administrator may publish a new document (new counselor, new serial)
+while the server runs; the file is re-read when its modification time,
+size or inode change. A new file that does not verify, lowers the serial or
+names another token-issuer key is refused with an error in the log, and
+the last good document stays in force: a half-written or foreign file must
+never make the server accept envelopes for keys the administrator did not
+sign.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from consilience.errors import ConsilienceError
+from consilience.protocol import deployment as deployment_doc
+from consilience.protocol.deployment import Deployment
+from consilience.protocol.encoding import b64u_decode
+from consilience.protocol.messages import SignedDeployment
+from consilience.services.escrow.settings import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+_Stamp = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class Published:
+    raw: bytes  # the file exactly as the administrator wrote it
+    deployment: Deployment
+
+    @property
+    def counselor_key_ids(self) -> frozenset[bytes]:
+        return frozenset(c.key_id for c in self.deployment.counselors)
+
+
+def load(path: Path, issuer_public: bytes) -> Published:
+    """Read and fully verify one published document (signature, keys, bounds)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read deployment document {path}: {exc.strerror}") from exc
+    try:
+        published = SignedDeployment.model_validate(json.loads(raw)).model_dump()
+        admin_key = b64u_decode(published["admin_key"], length=32, field="admin_key")
+        # The server trusts the key in its own file; clients pin it via invites.
+        deployment = deployment_doc.verify(published, deployment_doc.admin_fingerprint(admin_key))
+    except (ValueError, ConsilienceError) as exc:
+        raise ConfigurationError(f"deployment document {path} does not verify: {exc}") from exc
+    if deployment.token_issuer_key != issuer_public:
+        raise ConfigurationError(
+            f"deployment document {path} names a different token issuer key than {path.parent}'s"
+        )
+    return Published(raw=raw, deployment=deployment)
+
+
+class DeploymentStore:
+    """The current published document, reloaded when the file changes."""
+
+    def __init__(self, path: Path, issuer_public: bytes) -> None:
+        self._path = path
+        self._issuer_public = issuer_public
+        self._lock = threading.Lock()
+        stamp = self._stamp()
+        self._current = load(path, issuer_public)
+        self._stamp_seen: _Stamp | None = stamp
+
+    def current(self) -> Published:
+        stamp = self._stamp()
+        if stamp is None or stamp == self._stamp_seen:
+            return self._current
+        with self._lock:
+            if stamp != self._stamp_seen:
+                self._stamp_seen = stamp
+                self._reload()
+            return self._current
+
+    def _reload(self) -> None:
+        try:
+            fresh = load(self._path, self._issuer_public)
+        except ConfigurationError as exc:
+            log.error("keeping deployment serial %d: %s", self._current.deployment.serial, exc)
+            return
+        old = self._current.deployment
+        if fresh.deployment.deployment_id != old.deployment_id or fresh.deployment.serial < old.serial:
+            log.error("keeping deployment serial %d: new file is another deployment or an older serial",
+                      old.serial)
+            return
+        if fresh.deployment.serial != old.serial:
+            log.info("deployment serial %d now in force", fresh.deployment.serial)
+        self._current = fresh
+
+    def _stamp(self) -> _Stamp | None:
+        try:
+            st = os.stat(self._path)
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)

@@ -1,0 +1,87 @@
+"""Reporter endpoints: registration, key-server tokens, entries (PROTOCOL.md §6, §8)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Response
+
+from consilience.errors import InvalidInput
+from consilience.protocol import tokens
+from consilience.protocol.encoding import b64u_decode, b64u_encode
+from consilience.protocol.messages import (
+    AccessToken,
+    EntryDetail,
+    EntryReceipt,
+    EntrySubmission,
+    EntrySummary,
+    RegisterRequest,
+    RegisterResponse,
+)
+from consilience.services.escrow import entries
+from consilience.services.escrow.auth import ReporterAccount
+from consilience.services.escrow.errors import ApiError
+from consilience.services.escrow.state import State
+from consilience.storage import repository
+
+router = APIRouter(prefix="/v1")
+
+
+def path_id(value: str, what: str = "id") -> bytes:
+    try:
+        return b64u_decode(value, length=16, field=what)
+    except InvalidInput as exc:
+        raise ApiError(400, str(exc)) from None
+
+
+@router.post("/accounts", status_code=201, response_model=RegisterResponse)
+def register(request: RegisterRequest, state: State) -> RegisterResponse:
+    code = b64u_decode(request.invite, length=16)
+    with state.db.write() as session:
+        account_id, token = repository.register(session, code)
+    return RegisterResponse(account_id=b64u_encode(account_id), token=b64u_encode(token))
+
+
+@router.post("/keyserver-token", response_model=AccessToken)
+def keyserver_token(account: ReporterAccount,
+                    state: State) -> AccessToken:
+    now = int(time.time())
+    token = tokens.issue(state.issuer_private, account.account_id, now=now)
+    expires = now + tokens.DEFAULT_LIFETIME_SECONDS
+    return AccessToken(token=b64u_encode(token), expires_at=datetime.fromtimestamp(expires, UTC))
+
+
+@router.post("/entries", status_code=201, response_model=EntryReceipt)
+def submit(submission: EntrySubmission, response: Response, account: ReporterAccount,
+           state: State) -> EntryReceipt:
+    answer, created = entries.submit(state, account, submission)
+    if not created:
+        response.status_code = 200
+    return answer
+
+
+@router.get("/entries", response_model=list[EntrySummary])
+def list_entries(account: ReporterAccount,
+                 state: State) -> list[EntrySummary]:
+    with state.db.read() as session:
+        return [entries.summary(e) for e in repository.list_entries(session, account.account_id)]
+
+
+@router.get("/entries/{entry_id}", response_model=EntryDetail)
+def get_entry(entry_id: str, account: ReporterAccount,
+              state: State) -> EntryDetail:
+    with state.db.read() as session:
+        return entries.detail(repository.get_own_entry(session, account.account_id, path_id(entry_id)))
+
+
+@router.put("/entries/{entry_id}", response_model=EntryReceipt)
+def replace_entry(entry_id: str, submission: EntrySubmission, account: ReporterAccount,
+                  state: State) -> EntryReceipt:
+    return entries.replace(state, account, path_id(entry_id), submission)
+
+
+@router.delete("/entries/{entry_id}", response_model=EntryReceipt)
+def withdraw_entry(entry_id: str, account: ReporterAccount,
+                   state: State) -> EntryReceipt:
+    return entries.withdraw(state, account, path_id(entry_id))

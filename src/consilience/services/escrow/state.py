@@ -1,0 +1,50 @@
+"""What every request handler shares: database, deployment, keys, notifier."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from consilience.services.escrow.notifier import MatchEvent, Notifier, recipient_label
+from consilience.services.escrow.published import DeploymentStore
+from consilience.services.escrow.settings import Settings
+from consilience.storage.database import Database
+from consilience.storage.repository import MatchChange
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EscrowState:
+    settings: Settings
+    db: Database
+    deployments: DeploymentStore
+    issuer_private: bytes
+    notifier: Notifier
+
+    def notify(self, changes: Iterable[MatchChange], at: datetime) -> None:
+        """Pass committed match changes on; a failing notifier is logged, not raised."""
+        counselors = self.deployments.current().deployment.counselors
+        recipients = tuple(dict.fromkeys(recipient_label(c.name, c.key_id) for c in counselors))
+        for change in changes:
+            log.info("match %s: %d released%s", change.match_id.hex(), change.released,
+                     " (new)" if change.created else "")
+            event = MatchEvent(change.match_id, change.released, change.created, at, recipients)
+            try:
+                self.notifier.notify(event)
+            except Exception:
+                log.exception("notifier failed for match %s", change.match_id.hex())
+
+
+def get_state(request: Request) -> EscrowState:
+    state: EscrowState = request.app.state.escrow
+    return state
+
+
+#: Handler parameter type: the application's shared state.
+State = Annotated[EscrowState, Depends(get_state)]

@@ -1,0 +1,94 @@
+"""Start and stop the services as real processes on loopback.
+
+The demo and the end-to-end tests both need a whole deployment on one
+machine; each service runs in its own process, as in production, so a test
+that kills one exercises the same code paths an operator would.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from consilience.errors import ConsilienceError
+
+
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """Ports the OS reports free right now (held open together so they are distinct)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            s.bind((host, 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+@dataclass
+class Service:
+    name: str
+    url: str
+    args: list[str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def start(self, *, env: dict[str, str] | None = None, timeout: float = 30.0) -> Service:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen([sys.executable, "-m", "consilience", *self.args], stdout=log,
+                                        stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+                                        start_new_session=True)
+        log.close()
+        self.wait_healthy(timeout)
+        return self
+
+    def wait_healthy(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise ConsilienceError(f"{self.name} exited with {self.process.returncode}; see {self.log_path}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise ConsilienceError(f"{self.name} did not become healthy in {timeout}s; see {self.log_path}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(sig)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+
+def escrow_service(data_dir: Path, port: int, host: str = "127.0.0.1",
+                   database_url: str | None = None) -> Service:
+    args = ["serve", "--data-dir", str(data_dir), "--host", host, "--port", str(port)]
+    if database_url:
+        args += ["--database-url", database_url]
+    return Service("escrow server", f"http://{host}:{port}", args, Path(data_dir) / "logs" / "escrow.log")
+
+
+def keyserver_service(data_dir: Path, index: int, port: int, host: str = "127.0.0.1") -> Service:
+    args = ["keyserver", "--index", str(index), "--data-dir", str(data_dir), "--host", host, "--port", str(port)]
+    return Service(f"key server {index}", f"http://{host}:{port}", args,
+                   Path(data_dir) / "logs" / f"keyserver-{index}.log")

@@ -1,0 +1,198 @@
+"""SQLAlchemy models of the escrow database (PROTOCOL.md §6, §8).
+
+The schema is created and changed only by the Alembic migrations in
+``storage/migrations``; ``tests/storage`` checks that the migrations and these
+models describe the same schema. Everything here is either an opaque byte
+string the server cannot read (bodies, envelopes, tags) or bookkeeping the
+server needs for counting and authentication (hashes, times, quorums).
+
+Times are stored as UTC. SQLite keeps no time zone, so ``UTCDateTime``
+normalises on the way in and re-attaches UTC on the way out; every datetime
+the rest of the code sees is timezone-aware.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+#: Deterministic constraint names, so that migrations and models agree on
+#: every dialect and later migrations can drop constraints by name.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Role = Literal["reporter", "counselor"]
+ROLES: tuple[str, ...] = ("reporter", "counselor")
+Status = Literal["escrowed", "released", "withdrawn"]
+STATUSES: tuple[str, ...] = ("escrowed", "released", "withdrawn")
+
+ID_BYTES = 16
+HASH_BYTES = 32
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every dialect (SQLite has no zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use UTC-aware values")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), bytes: LargeBinary()}
+
+
+class Invite(Base):
+    """An invite code, by its SHA-256 only: the code itself is a credential."""
+
+    __tablename__ = "invites"
+
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary(HASH_BYTES), primary_key=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    account_id: Mapped[bytes | None] = mapped_column(
+        LargeBinary(ID_BYTES), ForeignKey("accounts.account_id")
+    )
+
+
+class Account(Base):
+    """A reporter or counselor; authenticated by the SHA-256 of its token."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+
+    account_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(HASH_BYTES), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    counselor_key_id: Mapped[bytes | None] = mapped_column(LargeBinary(ID_BYTES))
+    created_at: Mapped[datetime]
+
+
+class Entry(Base):
+    """One escrowed record. After withdrawal only a tombstone remains."""
+
+    __tablename__ = "entries"
+    __table_args__ = (
+        CheckConstraint(_in("status", STATUSES), name="status"),
+        CheckConstraint("quorum >= 1 AND quorum <= 255", name="quorum"),
+    )
+
+    entry_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), primary_key=True)
+    account_id: Mapped[bytes] = mapped_column(
+        LargeBinary(ID_BYTES), ForeignKey("accounts.account_id"), index=True
+    )
+    quorum: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    body: Mapped[bytes | None] = mapped_column(LargeBinary())
+    #: SHA-256 of the canonical submission (repository.content_hash); the
+    #: idempotency comparison. Cleared on withdrawal together with the rest.
+    content_hash: Mapped[bytes | None] = mapped_column(LargeBinary(HASH_BYTES))
+    received_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    released_at: Mapped[datetime | None]
+    withdrawn_at: Mapped[datetime | None]
+    match_id: Mapped[bytes | None] = mapped_column(
+        LargeBinary(ID_BYTES), ForeignKey("matches.match_id")
+    )
+
+    envelopes: Mapped[list[EntryEnvelope]] = relationship(
+        cascade="all, delete-orphan", order_by="EntryEnvelope.key_id"
+    )
+    tags: Mapped[list[EntryTag]] = relationship(cascade="all, delete-orphan", order_by="EntryTag.tag")
+
+
+class EntryEnvelope(Base):
+    """An entry's HPKE envelope for one counselor key."""
+
+    __tablename__ = "entry_envelopes"
+
+    entry_id: Mapped[bytes] = mapped_column(
+        LargeBinary(ID_BYTES), ForeignKey("entries.entry_id"), primary_key=True
+    )
+    key_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), primary_key=True)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary())
+
+
+class EntryTag(Base):
+    """A matching tag of an active entry; account_id is copied for counting."""
+
+    __tablename__ = "entry_tags"
+    __table_args__ = (Index("ix_entry_tags_tag_account_id", "tag", "account_id"),)
+
+    entry_id: Mapped[bytes] = mapped_column(
+        LargeBinary(ID_BYTES), ForeignKey("entries.entry_id"), primary_key=True
+    )
+    tag: Mapped[bytes] = mapped_column(LargeBinary(HASH_BYTES), ForeignKey("tags.tag"), primary_key=True)
+    account_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("accounts.account_id"))
+
+
+class Tag(Base):
+    """One row per tag ever seen: the lock that serialises counting under it."""
+
+    __tablename__ = "tags"
+
+    tag: Mapped[bytes] = mapped_column(LargeBinary(HASH_BYTES), primary_key=True)
+    match_id: Mapped[bytes | None] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("matches.match_id"))
+
+
+class Match(Base):
+    """The released entries under one tag, as counselors see them."""
+
+    __tablename__ = "matches"
+
+    match_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), primary_key=True)
+    tag: Mapped[bytes] = mapped_column(LargeBinary(HASH_BYTES), unique=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class MatchOpening(Base):
+    """Audit trail: which counselor fetched which match, and when."""
+
+    __tablename__ = "match_openings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    match_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("matches.match_id"), index=True)
+    account_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("accounts.account_id"))
+    opened_at: Mapped[datetime]

@@ -1,0 +1,506 @@
+"""Every database operation of the escrow server and the admin tooling.
+
+Functions take an open ``Session`` inside a transaction that the caller owns
+(``Database.write()`` / ``Database.read()``), so that one HTTP request is one
+transaction and the admin CLI can use the same code without HTTP. Nothing
+here knows about HTTP or about the deployment document; the escrow service
+checks submissions against the deployment before calling in.
+
+Concurrency. Counting under a tag must see every entry committed under it,
+so every transaction that adds, changes or removes entries under a tag first
+locks that tag's row in ``tags`` (``SELECT … FOR UPDATE`` on PostgreSQL; on
+SQLite the whole write transaction is ``BEGIN IMMEDIATE``). Locks are taken
+in sorted tag order, before any entry row, so two transactions cannot
+deadlock on each other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TypedDict
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import and_, delete, distinct, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from consilience.errors import ConsilienceError, InvalidInput
+from consilience.protocol.encoding import i2osp
+from consilience.storage.models import (
+    Account,
+    Entry,
+    EntryEnvelope,
+    EntryTag,
+    Invite,
+    Match,
+    MatchOpening,
+    Tag,
+)
+
+ID_BYTES = 16
+TOKEN_BYTES = 32
+INVITE_BYTES = 16
+DEFAULT_INVITE_LIFETIME = timedelta(days=14)
+_CONTENT_VERSION = b"consilience-v1 entry content\x01"
+
+
+class StorageError(ConsilienceError):
+    """Base of the repository's refusals; the service maps them to HTTP codes."""
+
+
+class NotFound(StorageError):
+    """No such row, or not one the caller may see (never says which)."""
+
+
+class Conflict(StorageError):
+    """The request contradicts stored state: id reuse, edit after release."""
+
+
+class InviteRefused(StorageError):
+    """Unknown, used or expired invite; deliberately one undistinguished case."""
+
+
+def sha256(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- accounts and invites ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    """What a request handler needs to know about the caller, detached from ORM."""
+
+    account_id: bytes
+    role: str
+    name: str | None
+    counselor_key_id: bytes | None
+
+
+@dataclass(frozen=True)
+class CounselorAccount:
+    account_id: bytes
+    name: str | None
+    key_id: bytes | None
+    created_at: datetime
+
+
+def create_invite(session: Session, expires_in: timedelta = DEFAULT_INVITE_LIFETIME, *,
+                  now: datetime | None = None) -> bytes:
+    """A fresh invite code. Only its hash is stored; show the code once."""
+    if expires_in <= timedelta(0):
+        raise InvalidInput("an invite must expire in the future")
+    now = now or utcnow()
+    code = os.urandom(INVITE_BYTES)
+    session.add(Invite(code_hash=sha256(code), created_at=now, expires_at=now + expires_in))
+    session.flush()
+    return code
+
+
+def register(session: Session, invite_code: bytes, *, now: datetime | None = None) -> tuple[bytes, bytes]:
+    """Consume an invite and create a reporter; returns (account_id, token).
+
+    The invite is claimed with a conditional UPDATE, so two concurrent
+    registrations with one code cannot both succeed on any database.
+    """
+    now = now or utcnow()
+    account_id, token = os.urandom(ID_BYTES), os.urandom(TOKEN_BYTES)
+    session.add(Account(account_id=account_id, role="reporter", token_hash=sha256(token), created_at=now))
+    session.flush()
+    claimed = session.execute(
+        update(Invite)
+        .where(Invite.code_hash == sha256(invite_code), Invite.used_at.is_(None), Invite.expires_at > now)
+        .values(used_at=now, account_id=account_id)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise InviteRefused("invite refused")
+    return account_id, token
+
+
+def add_counselor_account(session: Session, name: str, key_id: bytes, *,
+                          now: datetime | None = None) -> bytes:
+    """A counselor account for the HPKE key ``key_id``; returns its token."""
+    if len(key_id) != ID_BYTES:
+        raise InvalidInput("a counselor key id is 16 bytes")
+    if not name or len(name) > 200:
+        raise InvalidInput("a counselor name is 1 to 200 characters")
+    token = os.urandom(TOKEN_BYTES)
+    session.add(Account(account_id=os.urandom(ID_BYTES), role="counselor", token_hash=sha256(token),
+                        name=name, counselor_key_id=key_id, created_at=now or utcnow()))
+    session.flush()
+    return token
+
+
+def list_counselor_accounts(session: Session) -> list[CounselorAccount]:
+    rows = session.scalars(
+        select(Account).where(Account.role == "counselor").order_by(Account.created_at, Account.account_id)
+    )
+    return [CounselorAccount(a.account_id, a.name, a.counselor_key_id, a.created_at) for a in rows]
+
+
+def authenticate(session: Session, token: bytes) -> AccountInfo | None:
+    """The account whose token hashes to SHA-256(token), if any."""
+    account = session.scalar(select(Account).where(Account.token_hash == sha256(token)))
+    if account is None:
+        return None
+    return AccountInfo(account.account_id, account.role, account.name, account.counselor_key_id)
+
+
+class Stats(TypedDict):
+    """A plain dict (TypedDict) so the admin CLI can print or merge it as JSON."""
+
+    entries: dict[str, int]
+    matches: int
+    reporter_accounts: int
+    counselor_accounts: int
+    open_invites: int
+
+
+def stats(session: Session, *, now: datetime | None = None) -> Stats:
+    """Counts for ``consilience admin status``; nothing identifying."""
+    now = now or utcnow()
+    entries = {"escrowed": 0, "released": 0, "withdrawn": 0}
+    for status, count in session.execute(select(Entry.status, func.count()).group_by(Entry.status)):
+        entries[status] = count
+    roles: dict[str, int] = {role: n for role, n in session.execute(
+        select(Account.role, func.count()).group_by(Account.role))}
+    return Stats(
+        entries=entries,
+        matches=session.scalar(select(func.count()).select_from(Match)) or 0,
+        reporter_accounts=roles.get("reporter", 0),
+        counselor_accounts=roles.get("counselor", 0),
+        open_invites=session.scalar(
+            select(func.count()).select_from(Invite).where(Invite.used_at.is_(None), Invite.expires_at > now)
+        ) or 0,
+    )
+
+
+# -- entries -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """A decoded, validated submission (POST or PUT body)."""
+
+    entry_id: bytes
+    account_id: bytes
+    quorum: int
+    tags: tuple[bytes, ...]
+    body: bytes
+    envelopes: tuple[tuple[bytes, bytes], ...]  # (key_id, ciphertext)
+
+    def content_hash(self) -> bytes:
+        """SHA-256 of an unambiguous encoding; order of tags and envelopes is ignored."""
+        parts = [_CONTENT_VERSION, i2osp(self.quorum, 1), i2osp(len(self.tags), 1)]
+        parts += sorted(self.tags)
+        parts += [i2osp(len(self.body), 4), self.body, i2osp(len(self.envelopes), 1)]
+        for key_id, ciphertext in sorted(self.envelopes):
+            parts += [key_id, i2osp(len(ciphertext), 4), ciphertext]
+        return sha256(b"".join(parts))
+
+
+@dataclass(frozen=True)
+class MatchChange:
+    """A match created or grown by one transaction; handed to the notifier after commit."""
+
+    match_id: bytes
+    released: int
+    created: bool
+
+
+def get_entry(session: Session, entry_id: bytes) -> Entry | None:
+    return session.get(Entry, entry_id)
+
+
+def get_own_entry(session: Session, account_id: bytes, entry_id: bytes) -> Entry:
+    """The caller's entry; another account's entry is indistinguishable from none."""
+    entry = session.get(Entry, entry_id)
+    if entry is None or entry.account_id != account_id:
+        raise NotFound("no such entry")
+    return entry
+
+
+def list_entries(session: Session, account_id: bytes) -> Sequence[Entry]:
+    return session.scalars(
+        select(Entry).where(Entry.account_id == account_id).order_by(Entry.received_at, Entry.entry_id)
+    ).all()
+
+
+def create_entry(session: Session, new: NewEntry, now: datetime) -> tuple[Entry, list[MatchChange]]:
+    """Insert a new escrowed entry and count under its tags.
+
+    The caller has checked that ``entry_id`` is unused; a concurrent insert of
+    the same id surfaces as IntegrityError on flush.
+    """
+    lock_tags(session, new.tags)
+    entry = Entry(entry_id=new.entry_id, account_id=new.account_id, status="escrowed", received_at=now)
+    _fill(entry, new, now)
+    session.add(entry)
+    session.flush()
+    return entry, recount(session, new.tags, now)
+
+
+def replace_entry(session: Session, new: NewEntry, now: datetime) -> tuple[Entry, list[MatchChange]]:
+    """PUT: replace an unreleased entry's content and count again."""
+    entry = _lock_own_entry(session, new.account_id, new.entry_id, new.tags)
+    _require_changeable(entry)
+    old_tags = {t.tag for t in entry.tags}
+    entry.tags.clear()
+    entry.envelopes.clear()
+    session.flush()  # the old rows must go before new ones reuse their keys
+    _fill(entry, new, now)
+    session.flush()
+    _drop_orphan_tags(session, old_tags - set(new.tags))
+    return entry, recount(session, new.tags, now)
+
+
+def withdraw_entry(session: Session, account_id: bytes, entry_id: bytes, now: datetime) -> Entry:
+    """DELETE: erase body, envelopes and tags; keep a tombstone. Idempotent."""
+    entry = _lock_own_entry(session, account_id, entry_id, ())
+    if entry.status == "withdrawn":
+        return entry
+    _require_changeable(entry)
+    old_tags = {t.tag for t in entry.tags}
+    entry.tags.clear()
+    entry.envelopes.clear()
+    entry.body = None
+    entry.content_hash = None
+    entry.status = "withdrawn"
+    entry.withdrawn_at = now
+    entry.updated_at = now
+    session.flush()
+    _drop_orphan_tags(session, old_tags)
+    return entry
+
+
+def _fill(entry: Entry, new: NewEntry, now: datetime) -> None:
+    entry.quorum = new.quorum
+    entry.body = new.body
+    entry.content_hash = new.content_hash()
+    entry.updated_at = now
+    entry.tags = [EntryTag(tag=t, account_id=new.account_id) for t in sorted(set(new.tags))]
+    entry.envelopes = [EntryEnvelope(key_id=k, ciphertext=c) for k, c in sorted(new.envelopes)]
+
+
+def _require_changeable(entry: Entry) -> None:
+    if entry.status == "released":
+        raise Conflict("released entries can no longer be changed")
+    if entry.status == "withdrawn":
+        raise Conflict("withdrawn entries can no longer be changed")
+
+
+def _lock_own_entry(session: Session, account_id: bytes, entry_id: bytes,
+                    more_tags: Iterable[bytes]) -> Entry:
+    """Lock the tags an edit touches (old and new), then the entry row.
+
+    The entry's current tags are read before they are locked; if a
+    concurrent edit changed them in between, lock again with the new set.
+    """
+    wanted = set(more_tags)
+    for _ in range(5):
+        get_own_entry(session, account_id, entry_id)
+        current = set(session.scalars(select(EntryTag.tag).where(EntryTag.entry_id == entry_id)))
+        lock_tags(session, current | wanted)
+        entry = session.scalars(
+            select(Entry).where(Entry.entry_id == entry_id).with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
+        session.expire(entry, ["tags", "envelopes"])
+        if {t.tag for t in entry.tags} <= current | wanted:
+            return entry
+        wanted |= current
+    raise Conflict("the entry is being changed concurrently; try again")
+
+
+# -- tags, counting, matches -----------------------------------------------------
+
+
+def lock_tags(session: Session, tags: Iterable[bytes]) -> None:
+    """Make sure a ``tags`` row exists for each tag and lock them, in order."""
+    wanted = sorted(set(tags))
+    if not wanted:
+        return
+    for _ in range(5):
+        _insert_missing_tags(session, wanted)
+        locked = session.scalars(
+            select(Tag.tag).where(Tag.tag.in_(wanted)).order_by(Tag.tag).with_for_update()
+        ).all()
+        if len(locked) == len(wanted):
+            return
+        # A concurrent withdrawal dropped a row between insert and lock.
+    raise Conflict("tags are being changed concurrently; try again")
+
+
+def _insert_missing_tags(session: Session, tags: list[bytes]) -> None:
+    rows = [{"tag": t} for t in tags]
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        session.execute(postgresql.insert(Tag).on_conflict_do_nothing(index_elements=["tag"]), rows)
+        return
+    if dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        session.execute(sqlite.insert(Tag).on_conflict_do_nothing(index_elements=["tag"]), rows)
+        return
+    existing = set(session.scalars(select(Tag.tag).where(Tag.tag.in_(tags))))
+    missing = [r for r in rows if r["tag"] not in existing]
+    if missing:
+        session.execute(insert(Tag), missing)
+
+
+def _drop_orphan_tags(session: Session, tags: Iterable[bytes]) -> None:
+    """Forget tags no active entry names any more and no match refers to.
+
+    Withdrawal promises to erase an entry's tags; a bare row in ``tags`` would
+    otherwise keep the value forever.
+    """
+    candidates = sorted(set(tags))
+    if not candidates:
+        return
+    still_used = select(EntryTag.tag).where(EntryTag.tag == Tag.tag).exists()
+    session.execute(
+        delete(Tag)
+        .where(Tag.tag.in_(candidates), Tag.match_id.is_(None), ~still_used)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def count_accounts(session: Session, tag: bytes) -> int:
+    """Distinct accounts among active entries naming ``tag`` (PROTOCOL.md §8)."""
+    return session.scalar(
+        select(func.count(distinct(EntryTag.account_id))).where(EntryTag.tag == tag)
+    ) or 0
+
+
+def recount(session: Session, tags: Iterable[bytes], now: datetime) -> list[MatchChange]:
+    """Release every entry whose quorum the count under one of ``tags`` reaches.
+
+    The caller holds the locks on ``tags``. Release is monotone: entries only
+    ever move from escrowed to released here.
+    """
+    changes: list[MatchChange] = []
+    for tag in sorted(set(tags)):
+        count = count_accounts(session, tag)
+        if count == 0:
+            continue
+        qualifying = session.scalars(
+            select(Entry)
+            .join(EntryTag, EntryTag.entry_id == Entry.entry_id)
+            .where(EntryTag.tag == tag, Entry.quorum <= count, Entry.status != "withdrawn")
+            .order_by(Entry.entry_id)
+        ).all()
+        if not qualifying:
+            continue
+        tag_row = session.get(Tag, tag)
+        assert tag_row is not None, "tag rows are locked before counting"
+        found = None if tag_row.match_id is None else session.get(Match, tag_row.match_id)
+        created = found is None
+        if found is None:
+            match = Match(match_id=os.urandom(ID_BYTES), tag=tag, created_at=now, updated_at=now)
+            session.add(match)
+            session.flush()
+            tag_row.match_id = match.match_id
+        else:
+            match = found
+        newly = [e for e in qualifying if e.status == "escrowed"]
+        for entry in newly:
+            entry.status = "released"
+            entry.released_at = now
+            entry.updated_at = now
+            if entry.match_id is None:
+                entry.match_id = match.match_id
+        if created or newly:
+            match.updated_at = now
+            session.flush()
+            changes.append(MatchChange(match.match_id, released_count(session, tag), created))
+    return changes
+
+
+def released_count(session: Session, tag: bytes) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(EntryTag)
+        .join(Entry, Entry.entry_id == EntryTag.entry_id)
+        .where(EntryTag.tag == tag, Entry.status == "released")
+    ) or 0
+
+
+@dataclass(frozen=True)
+class MatchRow:
+    match_id: bytes
+    created_at: datetime
+    updated_at: datetime
+    released: int
+
+
+@dataclass(frozen=True)
+class MatchEntryRow:
+    entry_id: bytes
+    account_id: bytes
+    quorum: int
+    released: bool
+    envelope: bytes | None
+    body: bytes | None
+
+
+def list_matches(session: Session) -> list[MatchRow]:
+    released = (
+        select(EntryTag.tag.label("tag"), func.count().label("released"))
+        .join(Entry, Entry.entry_id == EntryTag.entry_id)
+        .where(Entry.status == "released")
+        .group_by(EntryTag.tag)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Match.match_id, Match.created_at, Match.updated_at, func.coalesce(released.c.released, 0))
+        .outerjoin(released, released.c.tag == Match.tag)
+        .order_by(Match.created_at, Match.match_id)
+    )
+    return [MatchRow(*row) for row in rows]
+
+
+def open_match(session: Session, match_id: bytes, counselor_id: bytes, key_id: bytes,
+               now: datetime) -> tuple[Match, list[MatchEntryRow]]:
+    """Every active entry under the match's tag, with ``key_id``'s envelope.
+
+    Bodies only of released entries: unreleased ones are there for their
+    quorum shares. The opening is recorded in ``match_openings``.
+    """
+    match = session.get(Match, match_id)
+    if match is None:
+        raise NotFound("no such match")
+    rows = session.execute(
+        select(Entry.entry_id, Entry.account_id, Entry.quorum, Entry.status, EntryEnvelope.ciphertext)
+        .join(EntryTag, EntryTag.entry_id == Entry.entry_id)
+        .outerjoin(EntryEnvelope, and_(EntryEnvelope.entry_id == Entry.entry_id, EntryEnvelope.key_id == key_id))
+        .where(EntryTag.tag == match.tag, Entry.status != "withdrawn")
+        .order_by(Entry.received_at, Entry.entry_id)
+    ).all()
+    released_ids = [r[0] for r in rows if r[3] == "released"]
+    bodies: dict[bytes, bytes] = {}
+    if released_ids:
+        bodies = {entry_id: body for entry_id, body in session.execute(
+            select(Entry.entry_id, Entry.body).where(Entry.entry_id.in_(released_ids))) if body is not None}
+    entries = [
+        MatchEntryRow(entry_id, account_id, quorum, status == "released", envelope,
+                      bodies.get(entry_id) if status == "released" else None)
+        for entry_id, account_id, quorum, status, envelope in rows
+    ]
+    session.add(MatchOpening(match_id=match_id, account_id=counselor_id, opened_at=now))
+    session.flush()
+    return match, entries
+
+
+def row_counts(session: Session) -> dict[str, int]:
+    """Rows per table; tests use it to check that refused requests wrote nothing."""
+    tables = [Invite, Account, Entry, EntryEnvelope, EntryTag, Tag, Match, MatchOpening]
+    return {m.__tablename__: session.scalar(select(func.count()).select_from(m)) or 0 for m in tables}

@@ -1,0 +1,152 @@
+"""A throwaway escrow server for tests: signed deployment, issuer key, database, client.
+
+The deployment is real (threshold OPRF key shares, HPKE counselor keys,
+administrator signature) so the server's full document verification runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from consilience.crypto import hpke, signing, threshold_oprf
+from consilience.protocol import deployment as deployment_doc
+from consilience.protocol.deployment import Counselor, Deployment, KeyServer
+from consilience.protocol.encoding import b64u_decode, b64u_encode
+from consilience.services.escrow import create_app
+from consilience.services.escrow.notifier import Notifier
+from consilience.services.escrow.settings import Settings, create_issuer_key
+from consilience.storage import repository
+from consilience.storage.database import Database
+
+
+def b64(data: bytes) -> str:
+    return b64u_encode(data)
+
+
+@dataclass(frozen=True)
+class CounselorKey:
+    name: str
+    private: bytes
+    public: bytes
+    key_id: bytes
+
+
+def counselor_key(name: str) -> CounselorKey:
+    private = hpke.generate_private_key()
+    public = hpke.public_key_bytes(private)
+    return CounselorKey(name, private, public, hpke.key_id(public))
+
+
+@dataclass
+class Reporter:
+    account_id: bytes
+    token: bytes
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {b64(self.token)}"}
+
+
+@dataclass
+class Escrow:
+    settings: Settings
+    client: TestClient
+    admin_private: bytes
+    deployment: Deployment
+    counselors: list[CounselorKey]
+    db: Database
+    published: list[Deployment] = field(default_factory=list)
+
+    # -- administration, straight on the database as the admin CLI does ----
+
+    def invite(self, expires_in: timedelta = timedelta(days=14)) -> bytes:
+        with self.db.write() as session:
+            return repository.create_invite(session, expires_in)
+
+    def counselor_headers(self, counselor: CounselorKey) -> dict[str, str]:
+        with self.db.write() as session:
+            token = repository.add_counselor_account(session, counselor.name, counselor.key_id)
+        return {"Authorization": f"Bearer {b64(token)}"}
+
+    def counts(self) -> dict[str, int]:
+        with self.db.read() as session:
+            return repository.row_counts(session)
+
+    def publish(self, deployment: Deployment) -> None:
+        write_signed(self.settings.deployment_path, deployment, self.admin_private)
+        self.deployment = deployment
+
+    # -- reporter side ------------------------------------------------------
+
+    def reporter(self) -> Reporter:
+        response = self.client.post("/v1/accounts", json={"invite": b64(self.invite())})
+        assert response.status_code == 201, response.text
+        body = response.json()
+        return Reporter(b64u_decode(body["account_id"]), b64u_decode(body["token"]))
+
+    def submission(self, *, tags: list[bytes] | None = None, quorum: int = 2,
+                   entry_id: bytes | None = None, body: bytes | None = None,
+                   key_ids: list[bytes] | None = None, serial: int | None = None) -> dict[str, Any]:
+        """A well-formed submission; bodies and envelopes are random bytes (ciphertext-like)."""
+        return {
+            "entry_id": b64(entry_id or os.urandom(16)),
+            "quorum": quorum,
+            "tags": [b64(t) for t in (tags if tags is not None else [os.urandom(32)])],
+            "body": b64(body if body is not None else os.urandom(300)),
+            "envelopes": [{"key_id": b64(k), "ciphertext": b64(os.urandom(200))}
+                          for k in (key_ids if key_ids is not None else [c.key_id for c in self.counselors])],
+            "deployment_serial": serial if serial is not None else self.deployment.serial,
+        }
+
+    def submit(self, reporter: Reporter, submission: dict[str, Any]) -> Any:
+        return self.submit_as(reporter.headers, submission)
+
+    def submit_as(self, headers: dict[str, str], submission: dict[str, Any]) -> Any:
+        return self.client.post("/v1/entries", json=submission, headers=headers)
+
+
+def make_deployment(issuer_public: bytes, counselors: list[CounselorKey], serial: int = 1) -> Deployment:
+    group_key, shares = threshold_oprf.deal_key(2, 3)
+    return Deployment(
+        deployment_id=os.urandom(16),
+        serial=serial,
+        issued_at="2026-11-25T10:00:00Z",
+        quorum=2,
+        max_quorum=5,
+        escrow_url="http://127.0.0.1:8100",
+        token_issuer_key=issuer_public,
+        threshold=2,
+        oprf_public_key=group_key,
+        key_servers=tuple(KeyServer(i, f"http://127.0.0.1:{8100 + i}", threshold_oprf.public_share(s))
+                          for i, s in sorted(shares.items())),
+        counselors=tuple(Counselor(c.name, c.key_id, c.public) for c in counselors),
+    )
+
+
+def write_signed(path: Path, deployment: Deployment, admin_private: bytes) -> None:
+    data = json.dumps(deployment_doc.sign(deployment, admin_private)).encode()
+    temporary = path.with_suffix(".tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+    stat = path.stat()  # make the change visible even within one mtime tick
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+
+
+def build(data_dir: Path, *, database_url: str | None = None, notifier: Notifier | None = None,
+          **settings_overrides: Any) -> Escrow:
+    settings = Settings.for_data_dir(data_dir, database_url=database_url, **settings_overrides)
+    issuer_private = create_issuer_key(settings.issuer_key_path)
+    admin_private = signing.generate()
+    counselors = [counselor_key("Ana Counselor"), counselor_key("bo")]
+    deployment = make_deployment(signing.public_key(issuer_private), counselors)
+    write_signed(settings.deployment_path, deployment, admin_private)
+    app = create_app(settings, notifier=notifier)
+    client = TestClient(app)
+    return Escrow(settings, client, admin_private, deployment, counselors, Database(settings.database_url))
