@@ -119,7 +119,11 @@ def verify(published: dict[str, str], expected_fingerprint: bytes, *, min_serial
     if admin_fingerprint(admin_key) != expected_fingerprint:
         raise VerificationError("deployment signed by a different administrator than the one pinned")
     signing.verify(admin_key, SIGNING_PREFIX + document, signature)
-    deployment = parse(json.loads(document))
+    try:
+        doc = json.loads(document)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise InvalidInput("deployment document is not JSON") from exc
+    deployment = parse(doc)
     if deployment.canonical_bytes() != document:
         raise VerificationError("deployment document is not in canonical form")
     if deployment.serial < min_serial:
@@ -158,7 +162,7 @@ def parse(doc: dict[str, Any]) -> Deployment:
                 for c in doc["counselors"]
             ),
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         if isinstance(exc, InvalidInput):
             raise
         raise InvalidInput(f"malformed deployment document: {exc}") from exc

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from consilience.crypto import aead, hpke, ristretto
 from consilience.errors import InvalidInput
-from consilience.protocol.deployment import Deployment
+from consilience.protocol.deployment import MAX_QUORUM_LIMIT, Deployment
 from consilience.protocol.encoding import i2osp
 from consilience.protocol.matching import KCV_BYTES, TAG_BYTES, IdentifierShares, shares_for
 from consilience.protocol.messages import MAX_IDENTIFIERS
@@ -51,12 +51,14 @@ class Body:
     def from_bytes(cls, data: bytes) -> Body:
         try:
             doc: dict[str, Any] = json.loads(data.decode("utf-8"))
+            if not isinstance(doc, dict):
+                raise InvalidInput("malformed entry body")
             if doc.get("v") != VERSION:
                 raise InvalidInput("unknown body version")
             return cls(record=str(doc["record"]), identifiers=[str(i) for i in doc["identifiers"]],
                        canonical=[str(c) for c in doc["canonical"]], contact=str(doc["contact"]),
                        written_at=str(doc["written_at"]))
-        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, RecursionError) as exc:
             raise InvalidInput("malformed entry body") from exc
 
 
@@ -112,7 +114,7 @@ def parse_envelope(data: bytes) -> EnvelopeContent:
         raise InvalidInput("envelope: unknown version or truncated")
     entry_id = data[1:17]
     quorum, low, high, count = data[17], data[18], data[19], data[20]
-    if not (2 <= low <= quorum <= high) or not 1 <= count <= MAX_IDENTIFIERS:
+    if not (2 <= low <= quorum <= high <= MAX_QUORUM_LIMIT) or not 1 <= count <= MAX_IDENTIFIERS:
         raise InvalidInput("envelope: quorum fields out of range")
     width = high - low + 1
     section_bytes = TAG_BYTES + SCALAR + width * SCALAR + KCV_BYTES + WRAPPED_BYTES
@@ -134,6 +136,8 @@ def parse_envelope(data: bytes) -> EnvelopeContent:
         wrapped = data[pos:pos + WRAPPED_BYTES]
         pos += WRAPPED_BYTES
         sections.append(EnvelopeSection(tag, x, shares, kcv, wrapped))
+    if len({s.tag for s in sections}) != len(sections):
+        raise InvalidInput("envelope: a tag appears twice")
     return EnvelopeContent(entry_id, quorum, range(low, high + 1), tuple(sections))
 
 
@@ -168,8 +172,10 @@ def seal_entry(
     if not deployment.counselors:
         raise InvalidInput("this deployment has no counselors yet; nobody could ever open the entry")
     q = deployment.quorum if quorum is None else quorum
-    entry_id = entry_id or os.urandom(ENTRY_ID_BYTES)
-    body_key = body_key or aead.new_key()
+    entry_id = os.urandom(ENTRY_ID_BYTES) if entry_id is None else entry_id
+    body_key = aead.new_key() if body_key is None else body_key
+    if len(entry_id) != ENTRY_ID_BYTES or len(body_key) != 32:
+        raise InvalidInput("entry id must be 16 bytes and body key 32 bytes")
     body = Body(record=record, identifiers=[i.typed for i in identifiers],
                 canonical=[i.canonical for i in identifiers], contact=contact,
                 written_at=written_at or datetime.now(timezone.utc).isoformat(timespec="seconds"))

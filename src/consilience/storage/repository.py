@@ -426,11 +426,18 @@ def recount(session: Session, tags: Iterable[bytes], now: datetime) -> list[Matc
 
 
 def released_count(session: Session, tag: bytes) -> int:
+    """Entries under ``tag`` that are released *by this tag's count*.
+
+    An entry naming two identifiers may have been released under the other
+    one; it is not counted here unless this tag's count also reaches its
+    quorum, because only then can a counselor open it from this match.
+    """
+    count = count_accounts(session, tag)
     return session.scalar(
         select(func.count())
         .select_from(EntryTag)
         .join(Entry, Entry.entry_id == EntryTag.entry_id)
-        .where(EntryTag.tag == tag, Entry.status == "released")
+        .where(EntryTag.tag == tag, Entry.status == "released", Entry.quorum <= count)
     ) or 0
 
 
@@ -453,19 +460,8 @@ class MatchEntryRow:
 
 
 def list_matches(session: Session) -> list[MatchRow]:
-    released = (
-        select(EntryTag.tag.label("tag"), func.count().label("released"))
-        .join(Entry, Entry.entry_id == EntryTag.entry_id)
-        .where(Entry.status == "released")
-        .group_by(EntryTag.tag)
-        .subquery()
-    )
-    rows = session.execute(
-        select(Match.match_id, Match.created_at, Match.updated_at, func.coalesce(released.c.released, 0))
-        .outerjoin(released, released.c.tag == Match.tag)
-        .order_by(Match.created_at, Match.match_id)
-    )
-    return [MatchRow(*row) for row in rows]
+    matches = session.scalars(select(Match).order_by(Match.created_at, Match.match_id)).all()
+    return [MatchRow(m.match_id, m.created_at, m.updated_at, released_count(session, m.tag)) for m in matches]
 
 
 def open_match(session: Session, match_id: bytes, counselor_id: bytes, key_id: bytes,
@@ -485,15 +481,18 @@ def open_match(session: Session, match_id: bytes, counselor_id: bytes, key_id: b
         .where(EntryTag.tag == match.tag, Entry.status != "withdrawn")
         .order_by(Entry.received_at, Entry.entry_id)
     ).all()
-    released_ids = [r[0] for r in rows if r[3] == "released"]
+    count = count_accounts(session, match.tag)
+    # Released *here*: released, and this tag's count reaches the entry's quorum (see released_count).
+    rows = [(e, a, q, status == "released" and q <= count, env) for e, a, q, status, env in rows]
+    released_ids = [r[0] for r in rows if r[3]]
     bodies: dict[bytes, bytes] = {}
     if released_ids:
         bodies = {entry_id: body for entry_id, body in session.execute(
             select(Entry.entry_id, Entry.body).where(Entry.entry_id.in_(released_ids))) if body is not None}
     entries = [
-        MatchEntryRow(entry_id, account_id, quorum, status == "released", envelope,
-                      bodies.get(entry_id) if status == "released" else None)
-        for entry_id, account_id, quorum, status, envelope in rows
+        MatchEntryRow(entry_id, account_id, quorum, released, envelope,
+                      bodies.get(entry_id) if released else None)
+        for entry_id, account_id, quorum, released, envelope in rows
     ]
     session.add(MatchOpening(match_id=match_id, account_id=counselor_id, opened_at=now))
     session.flush()

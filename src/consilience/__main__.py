@@ -1,0 +1,3 @@
+from consilience.cli.app import main
+
+main()

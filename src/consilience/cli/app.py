@@ -1,0 +1,413 @@
+"""The ``consilience`` command: services, admin, reporter, counselor, demo."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.table import Table
+
+from consilience.cli import secrets
+from consilience.cli.output import console, emit, fail
+from consilience.errors import ConsilienceError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Consilience: records stay sealed until k independent reporters name the same person.")
+admin_app = typer.Typer(no_args_is_help=True, help="Operate a deployment (on the operator's machine).")
+counselor_admin = typer.Typer(no_args_is_help=True, help="Manage counselors.")
+reporter_app = typer.Typer(no_args_is_help=True, help="Write records and put them in escrow.")
+counselor_app = typer.Typer(no_args_is_help=True, help="Receive and open matches.")
+app.add_typer(admin_app, name="admin")
+admin_app.add_typer(counselor_admin, name="counselor")
+app.add_typer(reporter_app, name="reporter")
+app.add_typer(counselor_app, name="counselor")
+
+JSON = typer.Option(False, "--json", help="Print one JSON object instead of text.")
+DATA_DIR = typer.Option(Path("consilience-data"), "--data-dir", help="The deployment's data folder.")
+PASS_ENV = typer.Option(secrets.DEFAULT_ENV, "--passphrase-env",
+                        help="Environment variable holding the passphrase (prompted if unset).")
+
+
+def home() -> Path:
+    return Path(os.environ.get("CONSILIENCE_HOME", Path.home() / ".consilience"))
+
+
+def handled(func: F) -> F:
+    """Turn expected errors into one clear line and exit code 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ConsilienceError as exc:
+            fail(str(exc), bool(kwargs.get("as_json")))
+        except KeyboardInterrupt:
+            fail("interrupted", bool(kwargs.get("as_json")), code=130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+# -- services -------------------------------------------------------------------
+
+
+@app.command()
+@handled
+def serve(data_dir: Path = DATA_DIR, host: str = typer.Option("127.0.0.1", help="Address to bind."),
+          port: int = typer.Option(8100, help="Port to bind."),
+          database_url: str = typer.Option(None, "--database-url",
+                                           help="SQLAlchemy URL; default SQLite in DATA_DIR/escrow."),
+          as_json: bool = JSON) -> None:
+    """Run the escrow server."""
+    from consilience.services.escrow import server
+
+    server.run(data_dir / "escrow", host=host, port=port, database_url=database_url)
+
+
+@app.command()
+@handled
+def keyserver(index: int = typer.Option(..., help="Which key server (1..n)."), data_dir: Path = DATA_DIR,
+              host: str = typer.Option("127.0.0.1", help="Address to bind."),
+              port: int = typer.Option(None, help="Port to bind; default 8100 + index."),
+              as_json: bool = JSON) -> None:
+    """Run key server INDEX with its share from DATA_DIR/keyserver-INDEX."""
+    import uvicorn
+
+    from consilience.services.keyserver.app import create_app
+    from consilience.services.keyserver.share_file import read
+
+    share = read(data_dir / f"keyserver-{index}" / "share.json")
+    if share.index != index:
+        raise ConsilienceError(f"the share in keyserver-{index} is for index {share.index}")
+    uvicorn.run(create_app(share), host=host, port=port or 8100 + index, log_level="warning")
+
+
+# -- admin ------------------------------------------------------------------------
+
+
+@admin_app.command("init")
+@handled
+def admin_init(data_dir: Path = DATA_DIR,
+               quorum: int = typer.Option(2, help="Reporters needed before entries are released."),
+               max_quorum: int = typer.Option(10, help="Highest quorum a reporter may ask for."),
+               keyservers: int = typer.Option(3, help="Number of key servers (n)."),
+               threshold: int = typer.Option(2, help="Key servers needed to evaluate (t)."),
+               host: str = typer.Option("127.0.0.1", help="Host the services are reached at."),
+               port: int = typer.Option(8100, help="Escrow server port; key servers use the next ones."),
+               passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
+    """Create a deployment: admin key, OPRF key shares, signed deployment document, database."""
+    from consilience.clients import admin
+
+    secret = secrets.passphrase("Admin passphrase", env=passphrase_env, confirm=True)
+    d = admin.init_deployment(data_dir, secret, quorum=quorum, max_quorum=max_quorum,
+                              key_servers=keyservers, threshold=threshold, host=host,
+                              escrow_port=port, keyserver_base_port=port + 1)
+    data = {"data_dir": str(data_dir.resolve()), "quorum": d.quorum, "max_quorum": d.max_quorum,
+            "key_servers": [s.url for s in d.key_servers], "threshold": d.threshold,
+            "escrow_url": d.escrow_url}
+    emit(data, as_json, lambda: console.print(
+        f"[green]Deployment created[/] in {data['data_dir']}: quorum {d.quorum}, "
+        f"{d.threshold}-of-{len(d.key_servers)} key servers.\n"
+        f"Next: start 'consilience serve' and 'consilience keyserver --index N', add a counselor, issue invites."))
+
+
+@admin_app.command("invite")
+@handled
+def admin_invite(data_dir: Path = DATA_DIR, count: int = typer.Option(1, help="How many invites."),
+                 days: int = typer.Option(14, help="Days until the invites expire."),
+                 as_json: bool = JSON) -> None:
+    """Issue single-use invites for reporters."""
+    from consilience.clients import admin
+
+    codes = admin.issue_invites(data_dir, count, expires_in=timedelta(days=days))
+    emit({"invites": codes, "expires_in_days": days}, as_json,
+         lambda: [console.print(c) for c in codes])
+
+
+@counselor_admin.command("add")
+@handled
+def admin_counselor_add(public_key: Path = typer.Argument(..., help="The counselor's public-key file."),
+                        data_dir: Path = DATA_DIR, passphrase_env: str = PASS_ENV,
+                        as_json: bool = JSON) -> None:
+    """List a counselor's key in the deployment and create their account."""
+    from consilience.clients import admin, counselor
+
+    secret = secrets.passphrase("Admin passphrase", env=passphrase_env)
+    try:
+        public = json.loads(public_key.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConsilienceError(f"cannot read {public_key}: {exc}") from exc
+    d, token = admin.add_counselor(data_dir, public, secret)
+    cred = counselor.credential(token, admin.admin_fingerprint(data_dir))
+    emit({"name": public.get("name"), "credential": cred, "deployment_serial": d.serial}, as_json,
+         lambda: console.print(f"Counselor added. Give them this credential, privately:\n{cred}"))
+
+
+@admin_app.command("status")
+@handled
+def admin_status(data_dir: Path = DATA_DIR, as_json: bool = JSON) -> None:
+    """Counts of accounts, entries and matches (no content)."""
+    from consilience.clients import admin
+
+    data = admin.status(data_dir)
+    emit(data, as_json, lambda: [console.print(f"{k}: {v}") for k, v in data.items()])
+
+
+# -- reporter -------------------------------------------------------------------
+
+
+WALLET = typer.Option(None, "--wallet", help="Wallet file (default $CONSILIENCE_HOME/wallet.sealed).")
+
+
+def _wallet_path(path: Path | None) -> Path:
+    return path or home() / "wallet.sealed"
+
+
+def _session(wallet: Path | None, passphrase_env: str):  # type: ignore[no-untyped-def]
+    from consilience.clients import reporter
+
+    path = _wallet_path(wallet)
+    return reporter.open_session(path, secrets.passphrase(f"Passphrase for {path}", env=passphrase_env))
+
+
+def _record_json(r: Any) -> dict[str, Any]:
+    e = r.escrow
+    return {"record_id": r.record_id, "written_at": r.written_at, "text": r.text,
+            "escrow": None if e is None else {"entry_id": e.entry_id, "status": e.status,
+                                              "quorum": e.quorum, "identifiers": e.identifiers,
+                                              "canonical": e.canonical, "received_at": e.received_at}}
+
+
+@reporter_app.command("register")
+@handled
+def reporter_register(server: str = typer.Option(..., help="Escrow server URL."),
+                      invite: str = typer.Option(..., help="The invite you were given (cnsl1.…)."),
+                      contact: str = typer.Option(..., help="How a counselor may reach you after a match."),
+                      wallet: Path = WALLET, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
+    """Join with an invite; creates your wallet, sealed under a passphrase."""
+    from consilience.clients import reporter
+
+    path = _wallet_path(wallet)
+    session = reporter.register(server, invite, contact, path,
+                                secrets.passphrase("Choose a wallet passphrase", env=passphrase_env,
+                                                   confirm=True))
+    emit({"wallet": str(path), "account_id": session.wallet.account_id}, as_json,
+         lambda: console.print(f"[green]Registered.[/] Your wallet is {path}. Keep the passphrase safe: "
+                               "nobody can recover it."))
+
+
+@reporter_app.command("write")
+@handled
+def reporter_write(text: str = typer.Option(None, help="The record; read from --file or stdin if omitted."),
+                   file: Path = typer.Option(None, help="Read the record from this file."),
+                   wallet: Path = WALLET, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
+    """Write a private record. It stays in your wallet until you put it in escrow."""
+    from consilience.clients import reporter
+
+    if text is None:
+        text = file.read_text() if file else sys.stdin.read()
+    session = _session(wallet, passphrase_env)
+    record = reporter.write(session, text)
+    emit(_record_json(record), as_json,
+         lambda: console.print(f"Saved private record [bold]{record.record_id}[/]. Nothing was sent."))
+
+
+@reporter_app.command("escrow")
+@handled
+def reporter_escrow(record_id: str = typer.Argument(..., help="The record to put in escrow."),
+                    name: list[str] = typer.Option(..., "--name",
+                                                   help="An identifier of the person: email, phone, profile URL "
+                                                        "or kind:handle. Repeat for more."),
+                    quorum: int = typer.Option(None, help="Release only when this many people named them "
+                                                          "(default: the deployment's quorum)."),
+                    region: str = typer.Option(None, help="Region for phone numbers without +country, e.g. GB."),
+                    wallet: Path = WALLET, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
+    """Put a record in escrow, naming the person by one or more identifiers."""
+    from consilience.clients import reporter
+
+    session = _session(wallet, passphrase_env)
+    record = reporter.escrow(session, record_id, list(name), quorum=quorum, default_region=region)
+    e = record.escrow
+    assert e is not None
+
+    def render() -> None:
+        for typed, canonical in zip(e.identifiers, e.canonical):
+            console.print(f"  {typed}  →  {canonical}")
+        console.print(f"Record {record.record_id} is [bold]{e.status}[/] (quorum {e.quorum}).")
+
+    emit(_record_json(record), as_json, render)
+
+
+@reporter_app.command("list")
+@handled
+def reporter_list(wallet: Path = WALLET, passphrase_env: str = PASS_ENV,
+                  offline: bool = typer.Option(False, help="Do not ask the server for statuses."),
+                  as_json: bool = JSON) -> None:
+    """Your records and the status of those in escrow."""
+    from consilience.clients import reporter
+
+    session = _session(wallet, passphrase_env)
+    records = session.wallet.records if offline else reporter.refresh(session)
+
+    def render() -> None:
+        table = Table("record", "written", "status", "names", "text")
+        for r in records:
+            table.add_row(r.record_id, r.written_at, r.escrow.status if r.escrow else "private",
+                          ", ".join(r.escrow.canonical) if r.escrow else "", r.text[:40])
+        console.print(table)
+
+    emit({"records": [_record_json(r) for r in records]}, as_json, render)
+
+
+@reporter_app.command("edit")
+@handled
+def reporter_edit(record_id: str, text: str = typer.Option(..., help="The new text."),
+                  wallet: Path = WALLET, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
+    """Change a record's text (re-sealed on the server if it is in escrow and not released)."""
+    from consilience.clients import reporter
+
+    record = reporter.edit(_session(wallet, passphrase_env), record_id, text)
+    emit(_record_json(record), as_json, lambda: console.print(f"Record {record_id} updated."))
+
+
+@reporter_app.command("withdraw")
+@handled
+def reporter_withdraw(record_id: str, wallet: Path = WALLET, passphrase_env: str = PASS_ENV,
+                      as_json: bool = JSON) -> None:
+    """Take a record out of escrow (only before it is released). It stays in your wallet."""
+    from consilience.clients import reporter
+
+    record = reporter.withdraw(_session(wallet, passphrase_env), record_id)
+    emit(_record_json(record), as_json, lambda: console.print(f"Record {record_id} withdrawn from escrow."))
+
+
+@reporter_app.command("retry")
+@handled
+def reporter_retry(wallet: Path = WALLET, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
+    """Resend submissions whose answer was lost (safe: they are never counted twice)."""
+    from consilience.clients import reporter
+
+    done = reporter.retry_pending(_session(wallet, passphrase_env))
+    emit({"resent": [r.record_id for r in done]}, as_json, lambda: console.print(f"{len(done)} resent."))
+
+
+# -- counselor ----------------------------------------------------------------------
+
+
+KEY = typer.Option(None, "--key", help="Counselor key file (default $CONSILIENCE_HOME/counselor.key).")
+
+
+def _key_path(path: Path | None) -> Path:
+    return path or home() / "counselor.key"
+
+
+@counselor_app.command("keygen")
+@handled
+def counselor_keygen(name: str = typer.Option(..., help="Your name as reporters' counselors see it."),
+                     key: Path = KEY, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
+    """Create your key pair (ML-KEM-768+X25519); writes KEY and KEY.pub.json for the administrator."""
+    from consilience.clients import counselor
+
+    path = _key_path(key)
+    if path.exists():
+        raise ConsilienceError(f"{path} exists; refusing to overwrite a key")
+    keys = counselor.generate(name)
+    counselor.save(path, keys, secrets.passphrase("Choose a key passphrase", env=passphrase_env, confirm=True))
+    pub = path.with_name(path.name + ".pub.json")
+    pub.write_text(json.dumps(counselor.public_key_file(keys), indent=2))
+    emit({"key": str(path), "public_key_file": str(pub), "key_id": counselor.public_key_file(keys)["key_id"]},
+         as_json, lambda: console.print(f"Key written to {path}. Send {pub} to the administrator."))
+
+
+@counselor_app.command("login")
+@handled
+def counselor_login(server: str = typer.Option(..., help="Escrow server URL."),
+                    credential: str = typer.Option(..., help="The credential the administrator gave you."),
+                    key: Path = KEY, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
+    """Connect your key to a deployment."""
+    from consilience.clients import counselor
+
+    path = _key_path(key)
+    secret = secrets.passphrase(f"Passphrase for {path}", env=passphrase_env)
+    keys = counselor.login(counselor.load(path, secret), server, credential)
+    counselor.save(path, keys, secret)
+    emit({"server": server, "name": keys.name}, as_json, lambda: console.print("Connected."))
+
+
+@counselor_app.command("matches")
+@handled
+def counselor_matches(key: Path = KEY, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
+    """Matches waiting for you."""
+    from consilience.clients import counselor
+
+    path = _key_path(key)
+    keys = counselor.load(path, secrets.passphrase(f"Passphrase for {path}", env=passphrase_env))
+    found = counselor.list_matches(keys)
+
+    def render() -> None:
+        table = Table("match", "created", "updated", "released entries")
+        for x in found:
+            table.add_row(x.match_id, str(x.created_at), str(x.updated_at), str(x.released))
+        console.print(table if found else "No matches.")
+
+    emit({"matches": [x.model_dump(mode="json") for x in found]}, as_json, render)
+
+
+@counselor_app.command("open")
+@handled
+def counselor_open(match_id: str, key: Path = KEY, passphrase_env: str = PASS_ENV,
+                   as_json: bool = JSON) -> None:
+    """Decrypt a match's released entries on this device."""
+    from consilience.clients import counselor
+    from consilience.protocol.encoding import b64u_decode, b64u_encode
+
+    path = _key_path(key)
+    keys = counselor.load(path, secrets.passphrase(f"Passphrase for {path}", env=passphrase_env))
+    detail, result = counselor.open_match_by_id(keys, b64u_decode(match_id, length=16, field="match id"))
+    data = {
+        "match_id": detail.match_id,
+        "entries": [{"entry_id": b64u_encode(o.entry_id), "reporter": b64u_encode(o.account_id),
+                     "contact": o.body.contact, "record": o.body.record, "identifiers": o.body.identifiers,
+                     "written_at": o.body.written_at} for o in result.opened],
+        "failed": {b64u_encode(k): v for k, v in result.failed.items()},
+        "bogus": sorted(b64u_encode(b) for b in result.bogus),
+    }
+
+    def render() -> None:
+        for e in data["entries"]:
+            console.rule(f"entry {e['entry_id']} — written {e['written_at']}")
+            console.print(f"[bold]Named:[/] {', '.join(e['identifiers'])}")
+            console.print(f"[bold]Contact:[/] {e['contact']}")
+            console.print(e["record"])
+        for k, why in data["failed"].items():
+            console.print(f"[yellow]entry {k} could not be opened:[/] {why}")
+        if data["bogus"]:
+            console.print(f"[red]bogus shares from entries:[/] {', '.join(data['bogus'])}")
+
+    emit(data, as_json, render)
+
+
+@app.command()
+@handled
+def demo(as_json: bool = JSON,
+         data_dir: Path = typer.Option(None, "--data-dir", help="Where to keep everything (default: a new "
+                                                                "temporary folder, left in place)."),
+         quorum: int = typer.Option(3, help="Quorum for the demo.")) -> None:
+    """Run a whole deployment on loopback and show the quorum at work."""
+    from consilience.cli import demo as demo_mod
+
+    result = demo_mod.run(data_dir=data_dir, quorum=quorum, narrate=not as_json)
+    if as_json:
+        emit(result, True)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,187 @@
+"""Operator tooling: create a deployment, issue invites, add counselors.
+
+Runs on the operator's machine against the deployment's data folder. The
+OPRF key exists only inside ``init_deployment``: it is dealt into shares,
+one per key-server folder, and then dropped (PROTOCOL.md §5).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from consilience.crypto import hpke, passphrase, signing, threshold_oprf
+from consilience.errors import InvalidInput
+from consilience.protocol import deployment as dep
+from consilience.protocol.encoding import b64u_decode
+from consilience.protocol.invites import Invite
+from consilience.services.keyserver import share_file
+from consilience.storage import database, repository
+
+ADMIN_PURPOSE = "consilience admin signing key"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each party's files live under one data folder (one machine, loopback)."""
+
+    root: Path
+
+    @property
+    def admin_key(self) -> Path:
+        return self.root / "admin" / "admin.key"
+
+    @property
+    def deployment(self) -> Path:
+        return self.root / "admin" / "deployment.json"
+
+    @property
+    def escrow(self) -> Path:
+        return self.root / "escrow"
+
+    @property
+    def published(self) -> Path:
+        return self.escrow / "deployment.signed.json"
+
+    @property
+    def token_issuer(self) -> Path:
+        return self.escrow / "token-issuer.key"
+
+    def keyserver(self, index: int) -> Path:
+        return self.root / f"keyserver-{index}"
+
+    def share(self, index: int) -> Path:
+        return self.keyserver(index) / "share.json"
+
+    def database_url(self) -> str:
+        return database.default_url(self.escrow)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _publish(layout: Layout, d: dep.Deployment, admin_private: bytes) -> None:
+    _write_private(layout.deployment, json.dumps(d.to_json(), indent=2).encode())
+    published = dep.sign(d, admin_private)
+    layout.published.parent.mkdir(parents=True, exist_ok=True)
+    tmp = layout.published.with_suffix(".tmp")
+    tmp.write_text(json.dumps(published))
+    os.replace(tmp, layout.published)
+
+
+def init_deployment(root: Path, admin_secret: str, *, quorum: int = 2, max_quorum: int = 10,
+                    key_servers: int = 3, threshold: int = 2, host: str = "127.0.0.1",
+                    escrow_port: int = 8100, keyserver_base_port: int = 8101,
+                    keyserver_ports: list[int] | None = None,
+                    kdf_params: dict[str, int] | None = None) -> dep.Deployment:
+    layout = Layout(Path(root))
+    if layout.admin_key.exists() or layout.published.exists():
+        raise InvalidInput(f"{root} already holds a deployment; choose an empty --data-dir")
+    if not 1 <= threshold <= key_servers <= 32:
+        raise InvalidInput("need 1 <= threshold <= key servers <= 32")
+    admin_private = signing.generate()
+    issuer_private = signing.generate()
+    ports = keyserver_ports or [keyserver_base_port + i for i in range(key_servers)]
+    if len(ports) != key_servers:
+        raise InvalidInput("one port per key server")
+    group_key, shares = threshold_oprf.deal_key(threshold, key_servers)
+    servers = []
+    for index, share in shares.items():
+        share_file.write(layout.share(index),
+                         share_file.KeyShare(index, share, signing.public_key(issuer_private)))
+        servers.append(dep.KeyServer(index, f"http://{host}:{ports[index - 1]}",
+                                     threshold_oprf.public_share(share)))
+    del shares  # the dealt key exists nowhere else from here on
+    d = dep.Deployment(
+        deployment_id=os.urandom(16), serial=1,
+        issued_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        quorum=quorum, max_quorum=max_quorum, escrow_url=f"http://{host}:{escrow_port}",
+        token_issuer_key=signing.public_key(issuer_private), threshold=threshold,
+        oprf_public_key=group_key, key_servers=tuple(servers),
+    )
+    dep.validate(d)
+    _write_private(layout.token_issuer, issuer_private)
+    passphrase.write_sealed_file(layout.admin_key, admin_private, admin_secret, ADMIN_PURPOSE,
+                                 **(kdf_params or {}))
+    _publish(layout, d, admin_private)
+    database.upgrade(layout.database_url())
+    return d
+
+
+def load_deployment(root: Path) -> dep.Deployment:
+    layout = Layout(Path(root))
+    if not layout.deployment.exists():
+        raise InvalidInput(f"no deployment in {root}; run 'consilience admin init' first")
+    return dep.parse(json.loads(layout.deployment.read_text()))
+
+
+def admin_fingerprint(root: Path) -> bytes:
+    published = json.loads(Layout(Path(root)).published.read_text())
+    return dep.admin_fingerprint(b64u_decode(published["admin_key"], length=32))
+
+
+def issue_invites(root: Path, count: int = 1, *, expires_in: timedelta = timedelta(days=14)) -> list[str]:
+    if not 1 <= count <= 1000:
+        raise InvalidInput("issue between 1 and 1000 invites at a time")
+    layout = Layout(Path(root))
+    fingerprint = admin_fingerprint(root)
+    db = database.Database(layout.database_url())
+    try:
+        with db.write() as session:
+            codes = [repository.create_invite(session, expires_in) for _ in range(count)]
+    finally:
+        db.dispose()
+    return [str(Invite(code, fingerprint)) for code in codes]
+
+
+def add_counselor(root: Path, public_file: dict[str, Any], admin_secret: str) -> tuple[dep.Deployment, bytes]:
+    """List the counselor's key in a newly signed deployment and create their account."""
+    layout = Layout(Path(root))
+    try:
+        name = str(public_file["name"])
+        public_key = b64u_decode(public_file["public_key"], field="public_key")
+    except KeyError as exc:
+        raise InvalidInput(f"counselor public-key file lacks {exc.args[0]!r}") from exc
+    hpke.key_id(public_key)  # validates the key's encoding
+    key_id = hpke.key_id(public_key)
+    d = load_deployment(root)
+    if key_id in {c.key_id for c in d.counselors}:
+        raise InvalidInput(f"counselor key of {name!r} is already in the deployment")
+    admin_private = passphrase.read_sealed_file(layout.admin_key, admin_secret, ADMIN_PURPOSE)
+    updated = replace(d, serial=d.serial + 1, counselors=(*d.counselors, dep.Counselor(name, key_id, public_key)),
+                      issued_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    dep.validate(updated)
+    db = database.Database(layout.database_url())
+    try:
+        with db.write() as session:
+            token = repository.add_counselor_account(session, name, key_id)
+    finally:
+        db.dispose()
+    _publish(layout, updated, admin_private)
+    return updated, token
+
+
+def status(root: Path) -> dict[str, Any]:
+    layout = Layout(Path(root))
+    d = load_deployment(root)
+    db = database.Database(layout.database_url())
+    try:
+        with db.read() as session:
+            stats = repository.stats(session)
+    finally:
+        db.dispose()
+    return {"deployment_serial": d.serial, "quorum": d.quorum, "max_quorum": d.max_quorum,
+            "key_servers": len(d.key_servers), "threshold": d.threshold,
+            "counselors": [c.name for c in d.counselors], **stats}
