@@ -37,18 +37,19 @@ def section_size(width: int) -> int:
 @st.composite
 def contents(draw: st.DrawFn, max_sections: int = 8) -> EnvelopeContent:
     low = draw(st.integers(2, 30))
-    high = draw(st.integers(low, min(low + 8, 255)))
+    high = draw(st.integers(low, min(low + 8, 32)))
     quorum = draw(st.integers(low, high))
     r = range(low, high + 1)
+    tags = draw(st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=max_sections, unique=True))
     sections = tuple(
         EnvelopeSection(
-            tag=draw(st.binary(min_size=32, max_size=32)),
+            tag=tag,
             x=draw(scalars),
             shares={k: draw(scalars) for k in r},
             kcv=draw(st.binary(min_size=16, max_size=16)),
             wrapped=draw(st.binary(min_size=60, max_size=60)),
         )
-        for _ in range(draw(st.integers(1, max_sections)))
+        for tag in tags
     )
     return EnvelopeContent(draw(st.binary(min_size=16, max_size=16)), quorum, r, sections)
 
@@ -122,7 +123,9 @@ def test_parse_accepts_or_refuses_cleanly(raw: bytes, data: st.DataObject) -> No
 def _raw(quorum: int, low: int, high: int, count: int, *, sections: int | None = None) -> bytes:
     """A header with the given fields followed by the byte count those fields imply."""
     width = max(high - low + 1, 0)
-    body = bytes((count if sections is None else sections) * section_size(width))
+    n = count if sections is None else sections
+    # distinct tags (the first byte of each section), which parse_envelope requires
+    body = b"".join(bytes([i % 256]) + bytes(section_size(width) - 1) for i in range(n))
     return bytes([1]) + bytes(16) + bytes([quorum, low, high, count]) + body
 
 
@@ -142,6 +145,7 @@ def test_raw_builder_is_accepted_when_fields_are_sane() -> None:
         (2, 2, 2, 0),  # no identifiers
         (2, 2, 2, 9),  # more than 8 identifiers
         (2, 2, 2, 255),
+        (2, 2, 33, 1),  # the range may not end above 32
     ],
 )
 def test_parse_rejects_out_of_range_quorum_fields(quorum: int, low: int, high: int, count: int) -> None:
@@ -283,3 +287,11 @@ def test_wrapped_key_needs_the_right_context(world: World) -> None:
     with pytest.raises(DecryptionError):
         aead.open(derived.wrap_key, section.wrapped, entry.WRAP_AAD + bytes(16) + section.tag)
     assert ristretto.scalar_from_int(section.x) != bytes(32)
+
+
+def test_parse_rejects_a_repeated_tag() -> None:
+    width = 4
+    section = bytes(section_size(width))
+    raw = bytes([1]) + bytes(16) + bytes([3, 2, 5, 2]) + section + section
+    with pytest.raises(InvalidInput, match="twice"):
+        parse_envelope(raw)
