@@ -1,90 +1,29 @@
-"""HTTP error answers (PROTOCOL.md §9) and the request-size limit.
+"""The escrow server's error answers on top of the shared ones (PROTOCOL.md §9).
 
-Every refusal is JSON ``{"error": code, "detail": text}``. Details name the
-offending field and rule but never echo submitted values: a tag or body in
-an error message would end up in client logs and screenshots.
+Storage refusals map to 403/404/409, and a database that cannot be reached
+to 503 with Retry-After, so clients can tell "try again" from "never".
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from consilience.errors import InvalidInput
+from consilience.services import http_errors
+from consilience.services.http_errors import ApiError, BodyLimitMiddleware, error_response
 from consilience.storage.repository import Conflict, InviteRefused, NotFound
+
+__all__ = ["ApiError", "BodyLimitMiddleware", "error_response", "install"]
 
 log = logging.getLogger(__name__)
 
-CODES: dict[int, str] = {
-    400: "malformed",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "too_large",
-    422: "invalid",
-    429: "rate_limited",
-    500: "internal",
-    503: "unavailable",
-}
-
-
-class ApiError(Exception):
-    """Raised by handlers to answer with a given status and detail."""
-
-    def __init__(self, status: int, detail: str, *, headers: dict[str, str] | None = None,
-                 **extra: Any) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.headers = headers
-        self.extra = extra
-
-
-def error_response(status: int, detail: str, headers: Mapping[str, str] | None = None,
-                   **extra: Any) -> JSONResponse:
-    body = {"error": CODES.get(status, "error"), "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
-def _validation_detail(exc: RequestValidationError) -> tuple[int, str]:
-    problems = []
-    for error in exc.errors():
-        if error.get("type") == "json_invalid":
-            return 400, "request body is not valid JSON"
-        loc = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
-        problems.append(f"{loc or 'body'}: {error.get('msg', 'invalid')}")
-    return 422, "; ".join(problems)[:2000] or "invalid request"
-
 
 def install(app: FastAPI) -> None:
-    """Register the handlers that turn exceptions into §9 answers."""
-
-    async def api_error(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, ApiError)
-        return error_response(exc.status, exc.detail, exc.headers, **exc.extra)
-
-    async def http_error(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, StarletteHTTPException)
-        return error_response(exc.status_code, str(exc.detail), exc.headers)
-
-    async def validation_error(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
-        status, detail = _validation_detail(exc)
-        return error_response(status, detail)
-
-    async def invalid_input(_: Request, exc: Exception) -> JSONResponse:
-        return error_response(400, str(exc))
+    http_errors.install(app)
 
     async def not_found(_: Request, exc: Exception) -> JSONResponse:
         return error_response(404, str(exc))
@@ -103,80 +42,9 @@ def install(app: FastAPI) -> None:
         log.error("database unavailable: %s", type(exc.__cause__ or exc).__name__)
         return error_response(503, "database unavailable", {"Retry-After": "5"})
 
-    app.add_exception_handler(ApiError, api_error)
-    app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(InvalidInput, invalid_input)
     app.add_exception_handler(NotFound, not_found)
     app.add_exception_handler(Conflict, conflict)
     app.add_exception_handler(InviteRefused, invite_refused)
     app.add_exception_handler(OperationalError, database_unavailable)
     app.add_exception_handler(DBAPIError, database_unavailable)
     app.add_exception_handler(PoolTimeout, database_unavailable)
-
-    async def internal(_: Request, exc: Exception) -> JSONResponse:
-        return error_response(500, "internal error")
-
-    app.add_exception_handler(Exception, internal)
-
-
-class BodyLimitMiddleware:
-    """Refuse request bodies over ``limit`` bytes with 413 before any parsing.
-
-    The declared Content-Length is checked first; the body is then read (and
-    counted, for chunked uploads that declare nothing) into memory up to the
-    limit and replayed to the application, so a handler never starts on a
-    body that turns out too large.
-    """
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None:
-            try:
-                size = int(declared)
-            except ValueError:
-                await self._refuse(scope, receive, send, 400, "invalid Content-Length")
-                return
-            if size > self.limit:
-                await self._refuse(scope, receive, send, 413, self._too_large())
-                return
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            total += len(chunk)
-            if total > self.limit:
-                await self._refuse(scope, receive, send, 413, self._too_large())
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-    def _too_large(self) -> str:
-        return f"request body exceeds {self.limit} bytes"
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:
-        response = error_response(status, detail, {"Connection": "close"})
-        await response(scope, receive, send)
-

@@ -11,15 +11,19 @@ import math
 from dataclasses import dataclass
 
 from fastapi import FastAPI, Header, Request
-from fastapi.responses import JSONResponse
 
 from consilience.crypto import oprf, ristretto
 from consilience.errors import InvalidInput, VerificationError
 from consilience.protocol import tokens
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.messages import EvaluateRequest, EvaluateResponse, KeyServerInfo
+from consilience.services import http_errors
+from consilience.services.http_errors import ApiError, BodyLimitMiddleware
 from consilience.services.keyserver.share_file import KeyShare
 from consilience.services.ratelimit import TokenBucket
+
+#: A full batch of 16 base64url elements is under 1 KiB; anything far larger is not a request.
+MAX_REQUEST_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -32,20 +36,15 @@ class KeyServerSettings:
     per_address_burst: float = 500.0
 
 
-def _error(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
-
-
 def create_app(share: KeyShare, settings: KeyServerSettings | None = None) -> FastAPI:
     settings = settings or KeyServerSettings()
     public_share = share.public_share
     by_account = TokenBucket(settings.per_account_burst, settings.per_account_per_hour / 3600)
     by_address = TokenBucket(settings.per_address_burst, settings.per_address_per_hour / 3600)
-    app = FastAPI(title=f"Consilience key server {share.index}", version="1")
-
-    @app.exception_handler(InvalidInput)
-    async def invalid(_: Request, exc: InvalidInput) -> JSONResponse:
-        return _error(400, "invalid_input", str(exc))
+    app = FastAPI(title=f"Consilience key server {share.index}", version="1",
+                  docs_url=None, redoc_url=None, openapi_url="/v1/openapi.json")
+    http_errors.install(app)
+    app.add_middleware(BodyLimitMiddleware, limit=MAX_REQUEST_BYTES)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -58,21 +57,21 @@ def create_app(share: KeyShare, settings: KeyServerSettings | None = None) -> Fa
     @app.post("/v1/evaluate", response_model=EvaluateResponse,
               responses={401: {}, 429: {}, 400: {}})
     def evaluate(body: EvaluateRequest, request: Request,
-                 authorization: str | None = Header(default=None)) -> EvaluateResponse | JSONResponse:
+                 authorization: str | None = Header(default=None)) -> EvaluateResponse:
         if not authorization or not authorization.startswith("Bearer "):
-            return _error(401, "unauthorized", "an access token from the escrow server is required")
+            raise ApiError(401, "an access token from the escrow server is required")
         try:
             token = tokens.verify(share.token_issuer_key, b64u_decode(authorization[7:], field="token"))
         except (VerificationError, InvalidInput) as exc:
-            return _error(401, "unauthorized", str(exc))
+            raise ApiError(401, str(exc)) from exc
         blinded = [ristretto.check_element(b64u_decode(b, length=32, field="blinded")) for b in body.blinded]
         cost = len(blinded)
         address = request.client.host if request.client else "unknown"
         for bucket, key, who in ((by_address, address, "address"), (by_account, token.account_id, "account")):
             wait = bucket.take(key, cost)
             if wait:
-                return _error(429, "rate_limited", f"too many evaluations for this {who}; retry later",
-                              {"Retry-After": str(math.ceil(wait))})
+                raise ApiError(429, f"too many evaluations for this {who}; retry later",
+                               headers={"Retry-After": str(math.ceil(wait))})
         evaluated, proof = oprf.voprf_blind_evaluate(share.share, public_share, blinded)
         return EvaluateResponse(index=share.index, evaluated=[b64u_encode(z) for z in evaluated],
                                 proof=b64u_encode(proof))

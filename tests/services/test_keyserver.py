@@ -1,0 +1,121 @@
+"""Key server over HTTP (in-process ASGI): tokens, proofs, limits, bad input."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from consilience.crypto import oprf, ristretto, signing, threshold_oprf
+from consilience.protocol import tokens
+from consilience.protocol.encoding import b64u_decode, b64u_encode
+from consilience.services.keyserver.app import KeyServerSettings, create_app
+from consilience.services.keyserver.share_file import KeyShare, read, write
+
+ISSUER = signing.generate()
+
+
+@pytest.fixture()
+def share() -> KeyShare:
+    _, shares = threshold_oprf.deal_key(2, 3)
+    return KeyShare(2, shares[2], signing.public_key(ISSUER))
+
+
+def client(share: KeyShare, **limits: float) -> TestClient:
+    return TestClient(create_app(share, KeyServerSettings(**limits) if limits else None))
+
+
+def auth(account: bytes | None = None, *, issuer: bytes = ISSUER, now: float | None = None) -> dict[str, str]:
+    token = tokens.issue(issuer, account or os.urandom(16), now=now)
+    return {"Authorization": f"Bearer {b64u_encode(token)}"}
+
+
+def blinded_elements(n: int) -> list[bytes]:
+    return [oprf.blind(f"email:person{i}@example.com".encode(), oprf.MODE_VOPRF)[1] for i in range(n)]
+
+
+def test_info_names_index_and_public_share(share: KeyShare) -> None:
+    doc = client(share).get("/v1/info").json()
+    assert doc["index"] == 2
+    assert b64u_decode(doc["public_share"]) == threshold_oprf.public_share(share.share)
+
+
+def test_evaluation_carries_a_proof_against_the_public_share(share: KeyShare) -> None:
+    blinded = blinded_elements(3)
+    r = client(share).post("/v1/evaluate", json={"blinded": [b64u_encode(b) for b in blinded]}, headers=auth())
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    evaluated = [b64u_decode(z) for z in doc["evaluated"]]
+    assert evaluated == [oprf.blind_evaluate(share.share, b) for b in blinded]
+    oprf.verify_proof(oprf.GENERATOR, share.public_share, blinded, evaluated, b64u_decode(doc["proof"]),
+                      oprf.MODE_VOPRF)
+
+
+@pytest.mark.parametrize("header", [None, "Basic abc", "Bearer ", "Bearer !!!", "Bearer " + "A" * 118])
+def test_missing_or_malformed_token_is_401(share: KeyShare, header: str | None) -> None:
+    headers = {"Authorization": header} if header is not None else {}
+    r = client(share).post("/v1/evaluate", json={"blinded": [b64u_encode(blinded_elements(1)[0])]},
+                           headers=headers)
+    assert r.status_code == 401
+    assert r.json()["error"] == "unauthorized"
+
+
+def test_expired_or_foreign_tokens_are_401(share: KeyShare) -> None:
+    body = {"blinded": [b64u_encode(blinded_elements(1)[0])]}
+    expired = client(share).post("/v1/evaluate", json=body, headers=auth(now=time.time() - 3600))
+    assert expired.status_code == 401 and "expired" in expired.json()["detail"]
+    foreign = client(share).post("/v1/evaluate", json=body, headers=auth(issuer=signing.generate()))
+    assert foreign.status_code == 401
+
+
+@pytest.mark.parametrize("element", [bytes(32), b"\xff" * 32, b"\x01" + bytes(31)])
+def test_invalid_elements_are_refused(share: KeyShare, element: bytes) -> None:
+    r = client(share).post("/v1/evaluate", json={"blinded": [b64u_encode(element)]}, headers=auth())
+    assert r.status_code == 400
+    assert r.json()["error"] == "malformed"
+
+
+def test_batch_bounds_and_body_limit(share: KeyShare) -> None:
+    c = client(share)
+    assert c.post("/v1/evaluate", json={"blinded": []}, headers=auth()).status_code == 422
+    many = [b64u_encode(b) for b in blinded_elements(17)]
+    assert c.post("/v1/evaluate", json={"blinded": many}, headers=auth()).status_code == 422
+    huge = c.post("/v1/evaluate", content=b"{" + b" " * 20_000 + b"}", headers=auth())
+    assert huge.status_code == 413
+
+
+def test_rate_limit_per_account_answers_429_and_spares_others(share: KeyShare) -> None:
+    c = client(share, per_account_burst=4, per_account_per_hour=1)
+    account = os.urandom(16)
+    body = {"blinded": [b64u_encode(b) for b in blinded_elements(2)]}
+    assert c.post("/v1/evaluate", json=body, headers=auth(account)).status_code == 200
+    assert c.post("/v1/evaluate", json=body, headers=auth(account)).status_code == 200
+    limited = c.post("/v1/evaluate", json=body, headers=auth(account))
+    assert limited.status_code == 429
+    assert int(limited.headers["Retry-After"]) > 0
+    assert c.post("/v1/evaluate", json=body, headers=auth()).status_code == 200
+
+
+def test_bad_input_does_not_use_up_the_budget(share: KeyShare) -> None:
+    c = client(share, per_account_burst=1, per_account_per_hour=1)
+    account = os.urandom(16)
+    bad = {"blinded": [b64u_encode(bytes(32))]}
+    for _ in range(3):
+        assert c.post("/v1/evaluate", json=bad, headers=auth(account)).status_code == 400
+    good = {"blinded": [b64u_encode(blinded_elements(1)[0])]}
+    assert c.post("/v1/evaluate", json=good, headers=auth(account)).status_code == 200
+
+
+def test_share_file_round_trip_and_errors(tmp_path, share: KeyShare) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "ks" / "share.json"
+    write(path, share)
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert read(path) == share
+    path.write_text('{"format": "something else"}')
+    with pytest.raises(Exception, match="not a"):
+        read(path)
+    with pytest.raises(Exception, match="admin init"):
+        read(tmp_path / "missing.json")
+    assert ristretto.scalar_mult_base(share.share) == share.public_share
