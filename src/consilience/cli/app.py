@@ -20,7 +20,8 @@ from consilience.errors import ConsilienceError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
+# Tracebacks never show local variables: they may hold passphrases, records or identifiers.
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False,
                   help="Consilience: records stay sealed until k independent reporters name the same person.")
 admin_app = typer.Typer(no_args_is_help=True, help="Operate a deployment (on the operator's machine).")
 counselor_admin = typer.Typer(no_args_is_help=True, help="Manage counselors.")

@@ -124,7 +124,7 @@ def _story(say: Narrator, root: Path, layout: admin.Layout, server: str, quorum:
             say.detail(f"[yellow]the counselor can read nothing[/] ({n} of {quorum} reporters so far)")
 
     say.step(f"Everything the demo wrote is in {root}; no file there holds a record or an identifier in clear "
-             "except inside the sealed wallets and keys")
+             "(wallets and keys are sealed under their passphrases, listed in --json output)")
     return {
         "quorum": quorum,
         "released_after": released_after,

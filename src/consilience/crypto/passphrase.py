@@ -215,6 +215,7 @@ def write_sealed_file(
     blob = seal(data, passphrase, purpose, memory_cost_kib=memory_cost_kib, iterations=iterations, lanes=lanes)
     target = Path(path)
     directory = target.parent
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:

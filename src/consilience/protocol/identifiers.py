@@ -1,0 +1,921 @@
+"""Turning what a reporter typed into the canonical string fed to the OPRF.
+
+Matching is blind: two reporters' entries meet only if the bytes they feed to
+the OPRF are identical. So every way of typing the same person must collapse
+to one canonical string (``"x:danasmith_"``, ``"email:dana.smith@example.com"``,
+``"phone:+442079460958"``), and anything we cannot normalise with confidence
+is *rejected* with a message the reporter can act on. We never guess: a
+wrong guess could merge two different people (a false match that unseals
+records), which is far worse than asking the reporter to retype.
+
+The canonical form is ``"<kind>:<value>"``. Values never contain whitespace
+and are stable: feeding a canonical string back in (``normalise("x:foo")``)
+yields the same canonical string. Every client must run exactly this code;
+any change to the rules below changes which entries match and is a protocol
+change.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import phonenumbers
+
+from consilience.errors import InvalidInput
+
+__all__ = ["KINDS", "MAX_LENGTH", "Identifier", "normalise", "normalise_many"]
+
+KINDS: tuple[str, ...] = (
+    "email", "phone",
+    "x", "instagram", "facebook", "linkedin", "tiktok", "github", "youtube",
+    "reddit", "snapchat", "telegram", "mastodon", "bluesky",
+)
+"""Every kind of identifier we can name someone by, in display order."""
+
+MAX_LENGTH = 256
+"""Longest input accepted; no real handle, address or profile link is longer."""
+
+# Other words people naturally put in front of a value; mapped, never guessed.
+_KIND_ALIASES = {"twitter": "x", "mailto": "email", "tel": "phone", "bsky": "bluesky"}
+
+_LABELS = {
+    "email": "email", "phone": "phone", "x": "X (Twitter)", "instagram": "Instagram",
+    "facebook": "Facebook", "linkedin": "LinkedIn", "tiktok": "TikTok", "github": "GitHub",
+    "youtube": "YouTube", "reddit": "Reddit", "snapchat": "Snapchat", "telegram": "Telegram",
+    "mastodon": "Mastodon", "bluesky": "Bluesky",
+}
+
+_PROFILE_EXAMPLES = {
+    "x": "https://x.com/name", "instagram": "https://instagram.com/name",
+    "facebook": "https://facebook.com/name", "linkedin": "https://linkedin.com/in/name",
+    "tiktok": "https://tiktok.com/@name", "github": "https://github.com/name",
+    "youtube": "https://youtube.com/@name", "reddit": "https://reddit.com/user/name",
+    "snapchat": "https://snapchat.com/add/name", "telegram": "https://t.me/name",
+    "mastodon": "@name@mastodon.social", "bluesky": "https://bsky.app/profile/name.bsky.social",
+}
+
+PHONE_EXAMPLE = "+44 20 7946 0958"
+
+
+@dataclass(frozen=True)
+class Identifier:
+    """One normalised identifier.
+
+    ``typed`` is kept only so the reporter sees their own words back; it never
+    leaves the device in clear and plays no part in matching. Only
+    ``oprf_input`` (the UTF-8 of ``canonical``) is blinded and evaluated.
+    """
+
+    kind: str
+    value: str
+    typed: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise InvalidInput(f"unknown identifier kind {self.kind!r}")
+        if not self.value or any(c.isspace() for c in self.value):
+            raise InvalidInput("an identifier value must be non-empty and contain no whitespace")
+
+    @property
+    def canonical(self) -> str:
+        """``kind:value``; the kind prefix keeps e.g. x:foo and github:foo apart."""
+        return f"{self.kind}:{self.value}"
+
+    @property
+    def oprf_input(self) -> bytes:
+        """The exact bytes blinded for the OPRF."""
+        return self.canonical.encode("utf-8")
+
+    def display(self) -> str:
+        """A short human-readable rendering, e.g. ``"X @danasmith_"``.
+
+        For showing a reporter what will be matched on, so they can spot a
+        typo before sealing; never used as protocol input.
+        """
+        label, v = _LABELS[self.kind], self.value
+        if self.kind == "email":
+            return f"email {v}"
+        if self.kind == "phone":
+            number = phonenumbers.parse(v, None)
+            return "phone " + phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        if self.kind == "facebook" and v.startswith("id:"):
+            return f"{label} profile id {v[3:]}"
+        if self.kind == "linkedin":
+            return f"{label} in/{v}"
+        if self.kind == "reddit":
+            return f"{label} u/{v}"
+        if self.kind == "youtube":
+            return f"{label} {v}" if v.startswith("@") else f"{label} channel {v}"
+        if self.kind == "bluesky" and v.startswith("did:"):
+            return f"{label} {v}"
+        return f"{label} @{v}"
+
+
+# ---------------------------------------------------------------------------
+# entry points
+
+
+def normalise(raw: str, kind: str | None = None, default_region: str | None = None) -> Identifier:
+    """Normalise one typed identifier or raise :class:`InvalidInput`.
+
+    ``kind`` may be given explicitly, or as a ``"kind:"`` prefix on ``raw``
+    (``"instagram:@Foo"``); otherwise it is detected from the shape of the
+    input (an email address, a phone number starting with ``+``, a profile
+    link of a known platform, or ``@user@instance`` for Mastodon). A bare
+    handle such as ``"@foo"`` is refused without a kind because it could
+    belong to any platform.
+
+    ``default_region`` (e.g. ``"GB"``) lets phone numbers be typed in national
+    form; without it a phone number must start with ``+`` and a country code.
+    """
+    if not isinstance(raw, str):
+        raise InvalidInput("an identifier must be text")
+    region = _check_region(default_region)
+    typed = raw.strip()
+    if not typed:
+        raise InvalidInput("an identifier is empty; type an email address, phone number or profile")
+    _check_text(typed, typed)
+    text = unicodedata.normalize("NFKC", typed).strip()
+    _check_text(text, typed)
+
+    if kind is not None:
+        kind = _check_kind(kind)
+    prefixed, rest = _split_prefix(text)
+    if prefixed is not None:
+        if kind is not None and prefixed != kind:
+            raise InvalidInput(f"{_quote(typed)} says {prefixed}: but was given as {kind}; remove the prefix")
+        kind, text = prefixed, rest
+        if not text:
+            raise InvalidInput(f"nothing follows '{prefixed}:' in {_quote(typed)}")
+    if kind is None:
+        kind = _detect(text, typed)
+
+    if kind == "email":
+        value = _email(text, typed)
+    elif kind == "phone":
+        value = _phone(text, typed, region)
+    else:
+        value = _profile(kind, text, typed)
+    return Identifier(kind=kind, value=value, typed=typed)
+
+
+def normalise_many(raws: list[str], default_region: str | None = None) -> list[Identifier]:
+    """Normalise a list, dropping repeats of the same canonical identifier.
+
+    Repeats are dropped (first one wins, order kept) because a reporter who
+    names someone twice, e.g. by two spellings of one email, names one person
+    once. The first invalid entry aborts the whole list, with its 1-based
+    position in the message so the reporter knows which line to fix.
+    """
+    out: list[Identifier] = []
+    seen: set[str] = set()
+    for position, raw in enumerate(raws, start=1):
+        try:
+            ident = normalise(raw, default_region=default_region)
+        except InvalidInput as exc:
+            raise InvalidInput(f"identifier {position}: {exc}") from exc
+        if ident.canonical not in seen:
+            seen.add(ident.canonical)
+            out.append(ident)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# shared checks
+
+
+def _quote(text: str) -> str:
+    """The reporter's input for an error message: shortened, unprintables escaped."""
+    shown = text if len(text) <= 60 else text[:57] + "..."
+    shown = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in shown)
+    return f"'{shown}'"
+
+
+def _check_text(text: str, typed: str) -> None:
+    if len(text) > MAX_LENGTH:
+        raise InvalidInput(f"{_quote(typed)} is longer than {MAX_LENGTH} characters; "
+                           "type just the address, number or profile link")
+    for c in text:
+        # Control, format (zero-width etc.), surrogate, private-use and
+        # unassigned characters are invisible or meaningless in a name and
+        # would silently make two identical-looking inputs differ.
+        if unicodedata.category(c).startswith("C"):
+            raise InvalidInput(f"{_quote(typed)} contains an invisible or control character "
+                               f"(U+{ord(c):04X}); retype it rather than pasting")
+
+
+def _check_region(region: str | None) -> str | None:
+    if region is None:
+        return None
+    if not isinstance(region, str) or region.strip().upper() not in phonenumbers.SUPPORTED_REGIONS:
+        raise InvalidInput(f"unknown phone region {region!r}; use a two-letter country code such as GB or US")
+    return region.strip().upper()
+
+
+def _check_kind(kind: str) -> str:
+    k = kind.strip().lower() if isinstance(kind, str) else ""
+    k = _KIND_ALIASES.get(k, k)
+    if k not in KINDS:
+        raise InvalidInput(f"unknown identifier kind {kind!r}; use one of: {', '.join(KINDS)}")
+    return k
+
+
+def _split_prefix(text: str) -> tuple[str | None, str]:
+    """``"Instagram: @foo"`` -> ``("instagram", "@foo")``; unknown prefixes are left alone."""
+    head, sep, tail = text.partition(":")
+    if not sep:
+        return None, text
+    k = head.strip().lower()
+    k = _KIND_ALIASES.get(k, k)
+    if k in KINDS:
+        return k, tail.strip()
+    return None, text
+
+
+_PHONE_CHARS = re.compile(r"\+?[\d ()\-./]+")
+
+
+def _detect(text: str, typed: str) -> str:
+    """Guess the kind only from unambiguous shapes; otherwise ask."""
+    if text.startswith("@") and text.count("@") == 2 and "/" not in text:
+        return "mastodon"
+    url = _as_url(text, None)
+    if url is not None:
+        return url.kind
+    if "@" in text and not text.startswith("@"):
+        return "email"
+    if _PHONE_CHARS.fullmatch(text) and any(c.isdigit() for c in text):
+        return "phone"
+    if text.lower().removeprefix("@").endswith(".bsky.social"):
+        return "bluesky"
+    raise InvalidInput(
+        f"cannot tell what kind of identifier {_quote(typed)} is; prefix it with its kind, "
+        f"e.g. instagram:@name, x:@name, tiktok:@name or email:name@example.com "
+        f"(kinds: {', '.join(KINDS)})")
+
+
+# ---------------------------------------------------------------------------
+# email
+
+_ATEXT = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+")
+_GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+
+
+def _email(text: str, typed: str) -> str:
+    """Lower-cased ``local@domain`` with an IDNA (punycode) domain.
+
+    The whole address is lower-cased. RFC 5321 lets a server treat the local
+    part case-sensitively, but practically no provider does, and here a false
+    non-match (two reporters never meeting because one typed ``Dana@``) is the
+    failure that matters; lower-casing cannot merge two real people on any
+    mainstream provider.
+
+    Dots and ``+tags`` are *not* removed in general: for most providers
+    ``a.b@`` and ``ab@`` are different mailboxes, and stripping them would
+    merge different people. Only for Gmail (``gmail.com``/``googlemail.com``),
+    which documents that dots are ignored and ``+anything`` is delivered to
+    the same inbox, do we drop dots and the tag and fold googlemail.com into
+    gmail.com. Custom domains hosted by Google Workspace do *not* ignore
+    dots, so the rule keys on the domain name only.
+    """
+    def bad(why: str) -> InvalidInput:
+        return InvalidInput(f"{_quote(typed)} is not a valid email address: {why}")
+
+    if any(c.isspace() for c in text):
+        raise bad("it contains a space; type only the address, e.g. name@example.com")
+    if text.count("@") != 1:
+        raise bad("it must contain exactly one @, e.g. name@example.com")
+    local, domain = text.split("@")
+    if not local:
+        raise bad("nothing before the @")
+    if len(local) > 64:
+        raise bad("the part before the @ is longer than 64 characters")
+    if not local.isascii():
+        # Internationalised local parts (RFC 6531) are rare and their case
+        # rules are provider-specific; refusing beats guessing.
+        raise bad("only unaccented letters, digits and . _ + - are supported before the @")
+    atoms = local.split(".")
+    if any(not a for a in atoms):
+        raise bad("dots before the @ cannot be first, last or doubled")
+    if not all(_ATEXT.fullmatch(a) for a in atoms):
+        raise bad("it contains characters not allowed before the @ (quotes, commas, brackets...)")
+    local = local.lower()
+    if not domain:
+        raise bad("nothing after the @")
+    domain = _domain(domain, lambda why: bad(why))
+    if domain in _GMAIL_DOMAINS:
+        local = local.split("+", 1)[0].replace(".", "")
+        domain = "gmail.com"
+        if not local:
+            raise bad("a Gmail address needs letters or digits before the + or @")
+    address = f"{local}@{domain}"
+    if len(address) > 254:
+        raise bad("it is longer than 254 characters")
+    return address
+
+
+# IDNA2003 (Python's codec) and IDNA2008 disagree about these; refuse rather
+# than pick one and risk matching straße.de with strasse.de.
+_IDNA_DEVIATIONS = frozenset("\u00df\u03c2\u200c\u200d")
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def _domain(text: str, bad: Callable[[str], InvalidInput]) -> str:
+    """Lower-case ASCII (punycode) domain with at least two valid labels.
+
+    ``bad(why)`` builds the exception, so messages name what the domain was
+    for (an email address, a Mastodon instance, a Bluesky handle).
+    """
+    d = text[:-1] if text.endswith(".") else text
+    if not d:
+        raise bad("the domain is empty")
+    if any(c in _IDNA_DEVIATIONS for c in d):
+        raise bad("the domain contains ß, ς or a zero-width joiner; type its xn-- form instead")
+    labels = d.split(".")
+    if len(labels) < 2:
+        raise bad("the domain needs a dot, e.g. example.com")
+    out = []
+    for label in labels:
+        if not label:
+            raise bad("the domain has an empty part (two dots in a row?)")
+        if label.isascii():
+            ascii_label = label.lower()
+        else:
+            try:
+                ascii_label = label.encode("idna").decode("ascii").lower()
+            except (UnicodeError, ValueError):
+                raise bad(f"{_quote(label)} is not a valid domain label") from None
+        if not _LABEL.fullmatch(ascii_label):
+            raise bad(f"{_quote(label)} is not a valid domain label (letters, digits and inner hyphens only)")
+        if ascii_label.startswith("xn--"):
+            try:
+                roundtrip = ascii_label.encode("ascii").decode("idna").encode("idna").decode("ascii")
+            except (UnicodeError, ValueError):
+                roundtrip = None
+            if roundtrip != ascii_label:
+                raise bad(f"{_quote(label)} is not a valid internationalised domain label")
+        out.append(ascii_label)
+    if out[-1].isdigit():
+        raise bad("the domain must be a name, not an IP address")
+    result = ".".join(out)
+    if len(result) > 253:
+        raise bad("the domain is longer than 253 characters")
+    return result
+
+
+# ---------------------------------------------------------------------------
+# phone
+
+
+def _phone(text: str, typed: str, region: str | None) -> str:
+    """E.164 (``+442079460958``) of a number libphonenumber deems valid.
+
+    Only digits, spaces and ``( ) - . /`` are accepted: letters (vanity
+    numbers, ``ext. 12``) are refused because an extension would be silently
+    dropped and two different desks would then match.
+    """
+    example = f"include the country code, e.g. {PHONE_EXAMPLE}"
+    if not _PHONE_CHARS.fullmatch(text) or not any(c.isdigit() for c in text):
+        raise InvalidInput(f"{_quote(typed)} is not a valid phone number; use only digits, spaces "
+                           f"and a leading +, and {example}")
+    if region is None and not text.startswith("+"):
+        raise InvalidInput(f"{_quote(typed)} has no country code; write it with + and the country code, "
+                           f"e.g. {PHONE_EXAMPLE}")
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        raise InvalidInput(f"{_quote(typed)} is not a valid phone number; {example}") from None
+    if number.extension or not phonenumbers.is_valid_number(number):
+        where = f" (read as a {region} number)" if region and not text.startswith("+") else ""
+        raise InvalidInput(f"{_quote(typed)} is not a valid phone number{where}; {example}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# ---------------------------------------------------------------------------
+# profile links
+
+_HOSTS = {
+    "x.com": "x", "twitter.com": "x",
+    "instagram.com": "instagram", "instagr.am": "instagram",
+    "facebook.com": "facebook", "fb.com": "facebook",
+    "linkedin.com": "linkedin",
+    "tiktok.com": "tiktok",
+    "github.com": "github",
+    "youtube.com": "youtube",
+    "reddit.com": "reddit",
+    "snapchat.com": "snapchat",
+    "t.me": "telegram", "telegram.me": "telegram", "telegram.dog": "telegram",
+    "bsky.app": "bluesky",
+}
+_EXTRA_SUBDOMAINS = {
+    "reddit.com": frozenset({"old", "new", "np"}),
+    "facebook.com": frozenset({"web", "touch", "mbasic"}),
+}
+_SHORT_HOSTS = frozenset({"youtu.be", "vm.tiktok.com", "vt.tiktok.com", "fb.me", "fb.watch",
+                          "t.co", "redd.it", "lnkd.in"})
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+@dataclass(frozen=True)
+class _Url:
+    kind: str           # platform of the host, or "mastodon" for an unknown host when asked for
+    host: str           # lower-cased as typed (www./m. kept: a Mastodon instance may be m.example)
+    segments: list[str]
+    query: str
+    fragment: str
+
+
+def _strip_host(host: str) -> str:
+    host = host.lower().rstrip(".")
+    changed = True
+    while changed:
+        changed = False
+        for prefix in ("www.", "m.", "mobile."):
+            if host.startswith(prefix) and host.count(".") >= 2:
+                host, changed = host[len(prefix):], True
+    return host
+
+
+def _platform_for_host(host: str) -> str | None:
+    host = _strip_host(host)
+    if host in _HOSTS:
+        return _HOSTS[host]
+    sub, _, parent = host.partition(".")
+    if sub in _EXTRA_SUBDOMAINS.get(parent, ()):
+        return _HOSTS[parent]
+    if parent == "linkedin.com" and re.fullmatch(r"[a-z]{2}", sub):
+        return "linkedin"   # country mirrors such as uk.linkedin.com
+    return None
+
+
+def _as_url(text: str, kind: str | None) -> _Url | None:
+    """Parse ``text`` as a profile link, or return None if it is not link-shaped.
+
+    Without a scheme, text counts as a link only when it starts with a known
+    platform's host (and, when the kind is already known, has a path), so a
+    Bluesky handle like ``github.com`` is not mistaken for a GitHub link.
+    """
+    m = _SCHEME.match(text)
+    if m:
+        if m.group(1).lower() not in ("http", "https"):
+            raise InvalidInput(f"{_quote(text)} is not a web link; copy the profile's https:// address")
+        rest = text[m.end():]
+    else:
+        rest = text
+    host_part = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    host = _strip_host(host_part)
+    platform = _platform_for_host(host_part) if host_part.isascii() else None
+    if not m:
+        if platform is None and host not in _SHORT_HOSTS:
+            return None
+        if kind is not None and "/" not in rest:
+            return None
+    if "@" in host_part or ":" in host_part:
+        raise InvalidInput(f"{_quote(text)} has a user name or port in the link; copy the profile "
+                           "address exactly as the browser shows it")
+    if host in _SHORT_HOSTS:
+        raise InvalidInput(f"{_quote(text)} is a shortened link; open it in a browser and copy the "
+                           "address of the profile it leads to")
+    if platform is None:
+        if kind == "mastodon":
+            platform = "mastodon"
+        else:
+            hint = " if it is a Mastodon profile, type mastodon: before it;" if "/@" in rest else ""
+            raise InvalidInput(f"{_quote(text)} is not a link to a platform we recognise;{hint} "
+                               f"supported kinds: {', '.join(KINDS)}")
+    try:
+        parts = urlsplit("https://" + rest)
+    except ValueError:
+        raise InvalidInput(f"{_quote(text)} is not a well-formed link") from None
+    path = parts.path.strip("/")
+    segments = path.split("/") if path else []
+    if any(not s for s in segments):
+        raise InvalidInput(f"{_quote(text)} is not a well-formed link (it contains '//')")
+    segments = [unicodedata.normalize("NFKC", unquote(s)) for s in segments]
+    return _Url(kind=platform, host=host_part.lower().rstrip("."), segments=segments,
+                query=parts.query, fragment=parts.fragment)
+
+
+def _profile(kind: str, text: str, typed: str) -> str:
+    url = _as_url(text, kind)
+    if url is None:
+        return _HANDLERS[kind](text, typed)
+    if url.kind != kind:
+        raise InvalidInput(f"{_quote(typed)} is a {_LABELS[url.kind]} link, not {_LABELS[kind]}; "
+                           f"type {url.kind}: in front of it or remove the {kind}: prefix")
+    return _URL_PARSERS[kind](url, typed)
+
+
+def _not_profile(kind: str, typed: str, what: str = "a page that is not a profile") -> InvalidInput:
+    return InvalidInput(f"{_quote(typed)} links to {what} on {_LABELS[kind]}; open the person's profile "
+                        f"and copy its address, e.g. {_PROFILE_EXAMPLES[kind]}")
+
+
+def _bad_handle(kind: str, typed: str, rule: str) -> InvalidInput:
+    return InvalidInput(f"{_quote(typed)} is not a valid {_LABELS[kind]} name: {rule}")
+
+
+def _one_profile_segment(kind: str, url: _Url, typed: str, reserved: frozenset[str],
+                         tabs: frozenset[str], posts: frozenset[str] = frozenset()) -> str:
+    """For ``host/<name>[/<tab>]`` platforms: the name, or a clear refusal."""
+    segs = url.segments
+    if not segs:
+        raise _not_profile(kind, typed, "the home page")
+    first = segs[0].lower()
+    if first in posts:
+        raise _not_profile(kind, typed, "a single post")
+    if first in reserved:
+        raise _not_profile(kind, typed)
+    if len(segs) == 1 or (len(segs) == 2 and segs[1].lower() in tabs):
+        return segs[0]
+    if len(segs) >= 2 and segs[1].lower() in {"status", "statuses", "posts", "post", "p", "video"}:
+        raise _not_profile(kind, typed, "a single post")
+    raise _not_profile(kind, typed)
+
+
+def _handle(kind: str, text: str, typed: str, pattern: str, rule: str) -> str:
+    """Strip one leading @, lower-case (these platforms ignore case), validate."""
+    name = text.removeprefix("@").lower()
+    if not re.fullmatch(pattern, name):
+        raise _bad_handle(kind, typed, rule)
+    return name
+
+
+# -- X ------------------------------------------------------------------------
+
+_X_RULE = "1-15 letters, digits or underscores"
+_X_RESERVED = frozenset({"home", "explore", "notifications", "messages", "search", "settings", "i",
+                         "intent", "share", "hashtag", "login", "logout", "signup", "tos", "privacy",
+                         "compose", "jobs", "about", "download", "account", "lists", "communities",
+                         "topics", "search-advanced"})
+_X_TABS = frozenset({"with_replies", "media", "likes", "highlights", "articles", "followers",
+                     "following", "verified_followers"})
+
+
+def _x(text: str, typed: str) -> str:
+    return _handle("x", text, typed, r"[a-z0-9_]{1,15}", _X_RULE)
+
+
+def _x_url(url: _Url, typed: str) -> str:
+    if not url.segments and url.fragment.startswith("!/"):   # old twitter.com/#!/name links
+        url = _Url(kind=url.kind, host=url.host, segments=url.fragment[2:].strip("/").split("/"),
+                   query="", fragment="")
+    return _x(_one_profile_segment("x", url, typed, _X_RESERVED, _X_TABS), typed)
+
+
+# -- Instagram ------------------------------------------------------------------
+
+_IG_RULE = "1-30 letters, digits, dots or underscores"
+
+
+def _instagram(text: str, typed: str) -> str:
+    return _handle("instagram", text, typed, r"[a-z0-9._]{1,30}", _IG_RULE)
+
+
+def _instagram_url(url: _Url, typed: str) -> str:
+    reserved = frozenset({"stories", "explore", "accounts", "direct", "about", "developer", "legal",
+                          "web", "challenge", "emails", "session", "api", "directory"})
+    posts = frozenset({"p", "reel", "reels", "tv"})
+    tabs = frozenset({"tagged", "reels", "saved", "guides"})
+    return _instagram(_one_profile_segment("instagram", url, typed, reserved, tabs, posts), typed)
+
+
+# -- Facebook -------------------------------------------------------------------
+
+_FB_RULE = "at least 5 letters or digits (dots are ignored), or a numeric profile id"
+
+
+def _facebook(text: str, typed: str) -> str:
+    """``username`` (dots removed) or ``id:<digits>``.
+
+    Facebook documents that dots "don't count as part of a username", so
+    facebook.com/dana.smith and facebook.com/danasmith are one profile and we
+    drop dots, as for Gmail. A purely numeric name is a profile id.
+    """
+    name = text.removeprefix("@").lower()
+    if name.startswith("id:"):
+        name = name[3:]
+        if not re.fullmatch(r"[0-9]{1,20}", name):
+            raise _bad_handle("facebook", typed, "a profile id is digits only")
+    if re.fullmatch(r"[0-9]{1,20}", name):
+        return f"id:{int(name)}"
+    if not re.fullmatch(r"[a-z0-9.]+", name):
+        raise _bad_handle("facebook", typed, _FB_RULE)
+    name = name.replace(".", "")
+    if not 5 <= len(name) <= 50:
+        raise _bad_handle("facebook", typed, _FB_RULE)
+    if name.isdigit():
+        raise _bad_handle("facebook", typed, "dotted digits are ambiguous; copy the profile link instead")
+    return name
+
+
+def _facebook_url(url: _Url, typed: str) -> str:
+    segs = url.segments
+    if segs and segs[0].lower() == "profile.php":
+        ids = parse_qs(url.query).get("id", [])
+        if len(ids) != 1 or not re.fullmatch(r"[0-9]{1,20}", ids[0]):
+            raise _not_profile("facebook", typed, "a profile.php page without a numeric id=")
+        return f"id:{int(ids[0])}"
+    if segs and segs[0].lower() == "people":
+        if len(segs) >= 3 and re.fullmatch(r"[0-9]{1,20}", segs[2]):
+            return f"id:{int(segs[2])}"
+        raise _not_profile("facebook", typed)
+    reserved = frozenset({"groups", "pages", "pg", "events", "watch", "marketplace", "gaming", "photo.php",
+                          "photo", "photos", "story.php", "permalink.php", "hashtag", "login", "share",
+                          "sharer", "sharer.php", "reel", "reels", "stories", "help", "settings",
+                          "messages", "notifications", "friends", "bookmarks", "search", "places",
+                          "fundraisers", "media", "plugins", "dialog", "l.php", "home.php", "business",
+                          "privacy", "policies", "legal", "video.php", "videos", "posts", "events"})
+    tabs = frozenset({"about", "photos", "friends", "videos", "posts", "reels", "followers", "following"})
+    return _facebook(_one_profile_segment("facebook", url, typed, reserved, tabs), typed)
+
+
+# -- LinkedIn -------------------------------------------------------------------
+
+_LI_RULE = "3-100 letters, digits or hyphens, as in linkedin.com/in/name"
+
+
+def _linkedin(text: str, typed: str) -> str:
+    """The ``/in/<slug>`` part, lower-cased.
+
+    Auto-generated slugs may contain accented letters (percent-encoded in
+    links), so letters are not limited to ASCII; the result must be stable
+    under NFKC + lower-casing so a canonical value re-normalises to itself.
+    """
+    name = text.removeprefix("@")
+    low = name.lower()
+    if low.startswith("/"):
+        name, low = name[1:], low[1:]
+    if low.startswith("in/"):
+        name = name[3:].rstrip("/")
+    slug = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).lower())
+    if (slug != unicodedata.normalize("NFKC", slug.lower())
+            or not re.fullmatch(r"[^\W_](?:[^\W_]|-){2,99}", slug)):
+        raise _bad_handle("linkedin", typed, _LI_RULE)
+    return slug
+
+
+def _linkedin_url(url: _Url, typed: str) -> str:
+    segs = url.segments
+    if not segs:
+        raise _not_profile("linkedin", typed, "the home page")
+    first = segs[0].lower()
+    if first == "pub":
+        raise _not_profile("linkedin", typed, "an old-style /pub/ page; open it and copy the new /in/ address")
+    if first == "posts" or first == "feed":
+        raise _not_profile("linkedin", typed, "a post")
+    if first != "in" or len(segs) < 2:
+        raise _not_profile("linkedin", typed, "a company, school or other page that is not a person")
+    if len(segs) > 2 and segs[2].lower() not in {"details", "recent-activity", "overlay"}:
+        raise _not_profile("linkedin", typed)
+    return _linkedin(segs[1], typed)
+
+
+# -- TikTok ---------------------------------------------------------------------
+
+_TT_RULE = "2-24 letters, digits, dots or underscores"
+
+
+def _tiktok(text: str, typed: str) -> str:
+    return _handle("tiktok", text, typed, r"[a-z0-9._]{2,24}", _TT_RULE)
+
+
+def _tiktok_url(url: _Url, typed: str) -> str:
+    segs = url.segments
+    if not segs:
+        raise _not_profile("tiktok", typed, "the home page")
+    if not segs[0].startswith("@"):
+        raise _not_profile("tiktok", typed)
+    if len(segs) > 1:
+        raise _not_profile("tiktok", typed, "a single video")
+    return _tiktok(segs[0], typed)
+
+
+# -- GitHub ---------------------------------------------------------------------
+
+_GH_RULE = "1-39 letters, digits or hyphens, not starting with a hyphen"
+
+
+def _github(text: str, typed: str) -> str:
+    return _handle("github", text, typed, r"[a-z0-9][a-z0-9-]{0,38}", _GH_RULE)
+
+
+def _github_url(url: _Url, typed: str) -> str:
+    reserved = frozenset({"orgs", "settings", "marketplace", "explore", "topics", "sponsors", "login",
+                          "features", "pricing", "about", "notifications", "pulls", "issues", "search",
+                          "new", "organizations", "enterprise", "collections", "trending", "apps",
+                          "site", "security", "contact", "team", "readme", "codespaces", "join",
+                          "signup", "logout"})
+    segs = url.segments
+    if len(segs) >= 2 and segs[0].lower() not in reserved:
+        raise _not_profile("github", typed, "a repository or page")
+    return _github(_one_profile_segment("github", url, typed, reserved, frozenset()), typed)
+
+
+# -- YouTube --------------------------------------------------------------------
+
+_YT_CHANNEL = re.compile(r"UC[A-Za-z0-9_-]{22}")
+_YT_RULE = "an @handle of 3-30 letters, digits, dots, hyphens or underscores, or a channel id UC..."
+_YT_TABS = frozenset({"videos", "shorts", "streams", "playlists", "community", "about", "featured",
+                      "live", "podcasts", "posts", "releases", "store", "courses"})
+
+
+def _youtube(text: str, typed: str) -> str:
+    """``@handle`` (lower-cased) or a channel id ``UC…`` (case kept).
+
+    Handles are case-insensitive; channel ids are case-sensitive base64-like
+    strings. A bare value without @ that has exactly the channel-id shape is
+    read as an id; canonical handles always carry their @, so the two never
+    collide.
+    """
+    if not text.startswith("@") and _YT_CHANNEL.fullmatch(text):
+        return text
+    name = text.removeprefix("@").lower()
+    if not re.fullmatch(r"[a-z0-9._-]{3,30}", name):
+        raise _bad_handle("youtube", typed, _YT_RULE)
+    return "@" + name
+
+
+def _youtube_url(url: _Url, typed: str) -> str:
+    segs = url.segments
+    if not segs:
+        raise _not_profile("youtube", typed, "the home page")
+    first, low = segs[0], segs[0].lower()
+    if low in {"c", "user"}:
+        raise _not_profile("youtube", typed, "an old-style /c/ or /user/ address; open it and copy the "
+                                             "address with @handle or /channel/UC...")
+    if low in {"watch", "shorts", "live", "embed", "v"}:
+        raise _not_profile("youtube", typed, "a single video")
+    if first.startswith("@"):
+        name, rest = first, segs[1:]
+    elif low == "channel" and len(segs) >= 2:
+        name, rest = segs[1], segs[2:]
+        if not _YT_CHANNEL.fullmatch(name):
+            raise _bad_handle("youtube", typed, "a channel id is UC followed by 22 letters, digits, - or _")
+    else:
+        raise _not_profile("youtube", typed)
+    if len(rest) > 1 or (rest and rest[0].lower() not in _YT_TABS):
+        raise _not_profile("youtube", typed)
+    return _youtube(name, typed)
+
+
+# -- Reddit ---------------------------------------------------------------------
+
+_RD_RULE = "3-20 letters, digits, hyphens or underscores, as in u/name"
+
+
+def _reddit(text: str, typed: str) -> str:
+    name = text.removeprefix("/")
+    low = name.lower()
+    for prefix in ("u/", "user/"):
+        if low.startswith(prefix):
+            name = name[len(prefix):].rstrip("/")
+            break
+    return _handle("reddit", name, typed, r"[a-z0-9_-]{3,20}", _RD_RULE)
+
+
+def _reddit_url(url: _Url, typed: str) -> str:
+    segs = url.segments
+    if not segs:
+        raise _not_profile("reddit", typed, "the home page")
+    first = segs[0].lower()
+    if first == "r":
+        raise _not_profile("reddit", typed, "a subreddit or post")
+    if first not in {"u", "user"} or len(segs) < 2:
+        raise _not_profile("reddit", typed)
+    if len(segs) > 3 or (len(segs) == 3 and segs[2].lower() not in {"submitted", "comments", "overview",
+                                                                      "posts", "about"}):
+        raise _not_profile("reddit", typed)
+    return _reddit(segs[1], typed)
+
+
+# -- Snapchat -------------------------------------------------------------------
+
+_SC_RULE = "3-15 letters, digits, dots, hyphens or underscores, starting with a letter"
+
+
+def _snapchat(text: str, typed: str) -> str:
+    return _handle("snapchat", text, typed, r"[a-z][a-z0-9._-]{2,14}", _SC_RULE)
+
+
+def _snapchat_url(url: _Url, typed: str) -> str:
+    segs = url.segments
+    if len(segs) == 2 and segs[0].lower() == "add":
+        return _snapchat(segs[1], typed)
+    if len(segs) == 1 and segs[0].startswith("@"):
+        return _snapchat(segs[0], typed)
+    raise _not_profile("snapchat", typed)
+
+
+# -- Telegram -------------------------------------------------------------------
+
+_TG_RULE = "5-32 letters, digits or underscores, starting with a letter"
+
+
+def _telegram(text: str, typed: str) -> str:
+    return _handle("telegram", text, typed, r"[a-z][a-z0-9_]{4,31}", _TG_RULE)
+
+
+def _telegram_url(url: _Url, typed: str) -> str:
+    segs = url.segments
+    if not segs:
+        raise _not_profile("telegram", typed, "the home page")
+    first = segs[0].lower()
+    if first.startswith("+") or first == "joinchat":
+        raise _not_profile("telegram", typed, "a group invite")
+    reserved = frozenset({"addstickers", "addemoji", "share", "proxy", "socks", "iv", "addtheme",
+                          "setlanguage", "c", "s", "login", "confirmphone", "boost", "bg", "invoice"})
+    if first in reserved:
+        raise _not_profile("telegram", typed)
+    if len(segs) > 1:
+        raise _not_profile("telegram", typed, "a single message")
+    return _telegram(segs[0], typed)
+
+
+# -- Mastodon -------------------------------------------------------------------
+
+_MD_RULE = "write it as @name@instance, e.g. @alice@mastodon.social"
+_MD_USER = re.compile(r"[a-z0-9_](?:[a-z0-9_.-]{0,62}[a-z0-9_])?")
+
+
+def _mastodon(text: str, typed: str) -> str:
+    """``user@instance``: user lower-cased, instance as a punycode domain.
+
+    The instance is part of the identity (alice@a.social and alice@b.social
+    are different people), so it is required, never assumed.
+    """
+    name = text.removeprefix("@")
+    if name.count("@") != 1:
+        raise _bad_handle("mastodon", typed, _MD_RULE)
+    user, host = name.split("@")
+    user = user.lower()
+    if not _MD_USER.fullmatch(user):
+        raise _bad_handle("mastodon", typed, "the name is letters, digits and underscores; " + _MD_RULE)
+    host = _domain(host, lambda why: _bad_handle("mastodon", typed, f"the instance is not a domain ({why})"))
+    return f"{user}@{host}"
+
+
+def _mastodon_url(url: _Url, typed: str) -> str:
+    segs = url.segments
+    tabs = frozenset({"with_replies", "media", "following", "followers", "tagged"})
+    if segs and segs[0].startswith("@"):
+        if len(segs) > 2 or (len(segs) == 2 and segs[1].lower() not in tabs):
+            raise _not_profile("mastodon", typed, "a single post" if len(segs) == 2 else "a page")
+        name = segs[0]
+        return _mastodon(name if name.count("@") == 2 else f"{name}@{url.host}", typed)
+    if len(segs) == 2 and segs[0].lower() == "users":
+        return _mastodon(f"{segs[1]}@{url.host}", typed)
+    raise _not_profile("mastodon", typed)
+
+
+# -- Bluesky --------------------------------------------------------------------
+
+_BS_RULE = "a full handle such as name.bsky.social or a custom domain"
+_BS_RESERVED_TLDS = frozenset({"alt", "arpa", "example", "internal", "invalid", "local", "localhost", "onion"})
+
+
+def _bluesky(text: str, typed: str) -> str:
+    """A domain handle (lower-cased, punycode) or a ``did:plc:``/``did:web:`` id.
+
+    A handle without a dot is refused rather than completed with
+    ``.bsky.social``: custom-domain handles exist, so completing would guess.
+    """
+    name = text.removeprefix("@")
+    if name.lower().startswith("did:"):
+        if re.fullmatch(r"did:plc:[a-z2-7]{24}", name):
+            return name
+        if name.startswith("did:web:"):
+            return "did:web:" + _domain(name[8:], lambda why: _bad_handle("bluesky", typed, why))
+        raise _bad_handle("bluesky", typed, "a DID looks like did:plc: followed by 24 lower-case letters/digits")
+    if "." not in name:
+        raise _bad_handle("bluesky", typed, f"{_BS_RULE}; include the part after the dot")
+    handle = _domain(name, lambda why: _bad_handle("bluesky", typed, f"{_BS_RULE} ({why})"))
+    if handle.rsplit(".", 1)[1] in _BS_RESERVED_TLDS:
+        raise _bad_handle("bluesky", typed, _BS_RULE)
+    return handle
+
+
+def _bluesky_url(url: _Url, typed: str) -> str:
+    segs = url.segments
+    if len(segs) >= 2 and segs[0].lower() == "profile":
+        if len(segs) == 2:
+            return _bluesky(segs[1], typed)
+        if segs[2].lower() == "post":
+            raise _not_profile("bluesky", typed, "a single post")
+    raise _not_profile("bluesky", typed)
+
+
+_HANDLERS = {
+    "x": _x, "instagram": _instagram, "facebook": _facebook, "linkedin": _linkedin,
+    "tiktok": _tiktok, "github": _github, "youtube": _youtube, "reddit": _reddit,
+    "snapchat": _snapchat, "telegram": _telegram, "mastodon": _mastodon, "bluesky": _bluesky,
+}
+_URL_PARSERS = {
+    "x": _x_url, "instagram": _instagram_url, "facebook": _facebook_url, "linkedin": _linkedin_url,
+    "tiktok": _tiktok_url, "github": _github_url, "youtube": _youtube_url, "reddit": _reddit_url,
+    "snapchat": _snapchat_url, "telegram": _telegram_url, "mastodon": _mastodon_url, "bluesky": _bluesky_url,
+}

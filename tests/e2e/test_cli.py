@@ -1,0 +1,132 @@
+"""The CLI walk-through of the README, as separate processes on loopback.
+
+Each actor has its own CONSILIENCE_HOME; passphrases come from the
+environment as a script would pass them. Covers quorum 2 with a key server
+down and another one lying about its key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from consilience.crypto import ristretto
+from consilience.services import launcher
+from consilience.services.keyserver import share_file
+
+pytestmark = pytest.mark.e2e
+
+
+class Actor:
+    def __init__(self, home: Path, passphrase: str) -> None:
+        self.env = {**os.environ, "CONSILIENCE_HOME": str(home), "CONSILIENCE_PASSPHRASE": passphrase}
+
+    def run(self, *args: str, ok: bool = True) -> dict[str, Any]:
+        proc = subprocess.run([sys.executable, "-m", "consilience", *args, "--json"], capture_output=True,
+                              text=True, env=self.env, timeout=120)
+        if ok:
+            assert proc.returncode == 0, f"{args}: {proc.stdout}\n{proc.stderr}"
+        else:
+            assert proc.returncode != 0, f"{args} should have failed: {proc.stdout}"
+        return json.loads(proc.stdout) if proc.stdout.strip() else {}
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    root = tmp_path_factory.mktemp("cli")
+    data = root / "deploy"
+    escrow_port, *ks_ports = launcher.free_ports(4)
+    operator = Actor(root / "operator", "operator passphrase")
+    init = operator.run("admin", "init", "--data-dir", str(data), "--quorum", "2", "--keyservers", "3",
+                        "--threshold", "2", "--port", str(escrow_port))
+    # init assigns key servers the ports after the escrow port; rewrite nothing, just start them there
+    ks_ports = [int(url.rsplit(":", 1)[1]) for url in init["key_servers"]]
+    services = [launcher.keyserver_service(data, i + 1, p) for i, p in enumerate(ks_ports)]
+    services.append(launcher.escrow_service(data, escrow_port))
+    try:
+        for s in services:
+            s.start()
+        yield {"root": root, "data": data, "operator": operator, "services": services,
+               "server": services[-1].url}
+    finally:
+        for s in services:
+            s.stop()
+
+
+def test_walk_through(deployment) -> None:  # type: ignore[no-untyped-def]
+    root, data, operator, server = (deployment[k] for k in ("root", "data", "operator", "server"))
+    counselor = Actor(root / "counselor", "counselor passphrase")
+    keygen = counselor.run("counselor", "keygen", "--name", "Robin Counselor")
+    added = operator.run("admin", "counselor", "add", keygen["public_key_file"], "--data-dir", str(data))
+    counselor.run("counselor", "login", "--server", server, "--credential", added["credential"])
+    assert counselor.run("counselor", "matches")["matches"] == []
+
+    invites = operator.run("admin", "invite", "--data-dir", str(data), "--count", "3")["invites"]
+    reporters = [Actor(root / f"reporter{i}", f"reporter {i} passphrase") for i in range(3)]
+    for actor, invite, contact in zip(reporters, invites, ["ana@example.org", "+44 7700 900123", "@bo"]):
+        actor.run("reporter", "register", "--server", server, "--invite", invite, "--contact", contact)
+    # an invite works once
+    Actor(root / "intruder", "intruder passphrase").run(
+        "reporter", "register", "--server", server, "--invite", invites[0], "--contact", "x", ok=False)
+
+    a, b, c = reporters
+    rec_a = a.run("reporter", "write", "--text", "He followed me home after the party.")["record_id"]
+    escrowed = a.run("reporter", "escrow", rec_a, "--name", "Sam.Doe@Example.com", "--name", "+1 202 555 0143")
+    assert escrowed["escrow"]["status"] == "escrowed"
+    assert escrowed["escrow"]["canonical"] == ["email:sam.doe@example.com", "phone:+12025550143"]
+    # a name that cannot be normalised is refused with a message, and nothing is sent
+    refused = a.run("reporter", "escrow", rec_a, "--name", "not a thing", ok=False)
+    assert "error" in refused
+
+    # the same reporter naming the same person again counts once
+    rec_a2 = a.run("reporter", "write", "--text", "And again in May.")["record_id"]
+    assert a.run("reporter", "escrow", rec_a2, "--name", "sam.doe@example.com")["escrow"]["status"] == "escrowed"
+    assert counselor.run("counselor", "matches")["matches"] == []
+
+    # reporter b writes, escrows under a different identifier, then withdraws
+    rec_b = b.run("reporter", "write", "--text", "Unrelated draft.")["record_id"]
+    b.run("reporter", "escrow", rec_b, "--name", "instagram:someone_else")
+    assert b.run("reporter", "withdraw", rec_b)["escrow"]["status"] == "withdrawn"
+
+    # one key server is down, another lies about its key: submissions go on with the honest ones
+    services = deployment["services"]
+    services[0].stop()
+    share_path = data / "keyserver-2" / "share.json"
+    honest = share_file.read(share_path)
+    share_file.write(share_path, share_file.KeyShare(2, ristretto.scalar_random(), honest.token_issuer_key))
+    services[1].stop()
+    services[1].start()
+    try:
+        rec_c = c.run("reporter", "write", "--text", "He did the same to me at work.")["record_id"]
+        c.run("reporter", "escrow", rec_c, "--name", "sam.doe@EXAMPLE.com", ok=False)  # only 1 honest server
+        services[0].start()
+        result = c.run("reporter", "escrow", rec_c, "--name", "sam.doe@EXAMPLE.com")
+        assert result["escrow"]["status"] == "released"
+    finally:
+        share_file.write(share_path, honest)
+        services[1].stop()
+        services[1].start()
+
+    listed = a.run("reporter", "list")["records"]
+    assert {r["escrow"]["status"] for r in listed} == {"released"}
+    # a released entry can no longer be withdrawn or edited
+    a.run("reporter", "withdraw", rec_a, ok=False)
+
+    matches = counselor.run("counselor", "matches")["matches"]
+    assert len(matches) == 1
+    opened = counselor.run("counselor", "open", matches[0]["match_id"])
+    records = sorted(e["record"] for e in opened["entries"])
+    assert records == sorted(["He followed me home after the party.", "And again in May.",
+                              "He did the same to me at work."])
+    contacts = {e["contact"] for e in opened["entries"]}
+    assert contacts == {"ana@example.org", "@bo"}
+    assert opened["bogus"] == [] and opened["failed"] == {}
+
+    status = operator.run("admin", "status", "--data-dir", str(data))
+    assert status["entries"]["released"] == 3 and status["entries"]["withdrawn"] == 1
