@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ENV = "CONSILIENCE_TEST_POSTGRES_URL"
+#: Set by .ci/run: there the PostgreSQL variants must run, not be skipped.
+REQUIRE_ENV = "CONSILIENCE_REQUIRE_POSTGRES"
 
 
 class Unavailable(Exception):
@@ -32,6 +34,15 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _server_binary(name: str) -> str | None:
+    """On PATH, or where Debian's postgresql package puts it (not on PATH)."""
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True)
+    return str(candidates[0]) if candidates else None
 
 
 def _as_user(argv: list[str]) -> list[str]:
@@ -54,7 +65,7 @@ def cluster() -> Iterator[str]:
         import psycopg  # noqa: F401
     except ImportError as exc:
         raise Unavailable("psycopg is not installed") from exc
-    initdb, postgres = shutil.which("initdb"), shutil.which("postgres")
+    initdb, postgres = _server_binary("initdb"), _server_binary("postgres")
     if not initdb or not postgres:
         raise Unavailable("PostgreSQL server binaries not found")
     root = Path(tempfile.mkdtemp(prefix="consilience-pg-"))
@@ -123,4 +134,6 @@ def admin_url_fixture() -> Iterator[str]:
         with cluster() as url:
             yield url
     except Unavailable as exc:
+        if os.environ.get(REQUIRE_ENV):
+            pytest.fail(f"PostgreSQL unavailable but {REQUIRE_ENV} is set: {exc}")
         pytest.skip(f"PostgreSQL unavailable: {exc}")
