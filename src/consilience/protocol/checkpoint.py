@@ -1,0 +1,231 @@
+"""C2SP tlog-checkpoint bodies and tlog-cosignature/v1 (Ed25519) witness cosignatures.
+
+A checkpoint is the signed note the log publishes for a tree head::
+
+    <origin>\\n<decimal tree size>\\n<base64 root hash>\\n[<extension line>\\n ...]
+
+Witnesses cosign it (signature type ``0x04``) over
+``"cosignature/v1\\ntime <T>\\n" || body``, and put ``T`` as 8 big-endian bytes
+in front of the 64-byte Ed25519 signature. A quorum of such cosignatures is
+what lets a reporter believe the log did not show them a private fork.
+
+Parsing is strict (canonical decimal and base64, no empty lines, sizes below
+2^64), so one tree head has exactly one body and a signature can't be moved
+to a differently spelled copy. The origin is *not* required to look like a
+URL: the spec says clients MUST NOT assume that (``go.sum database tree``).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from consilience.crypto import merkle, signing
+from consilience.errors import InvalidInput, VerificationError
+from consilience.protocol import notes
+from consilience.protocol.notes import SIG_COSIGNATURE_V1, VerifierKey
+
+COSIGNATURE_HEADER = "cosignature/v1"
+MAX_TIMESTAMP = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    origin: str
+    size: int
+    root_hash: bytes
+    extensions: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.origin or any(ord(c) < 0x20 for c in self.origin):
+            raise InvalidInput("checkpoint origin must be a non-empty line")
+        if isinstance(self.size, bool) or not isinstance(self.size, int) or not 0 <= self.size <= merkle.MAX_TREE_SIZE:
+            raise InvalidInput("checkpoint tree size must be in [0, 2^64)")
+        if len(self.root_hash) != merkle.HASH_SIZE:
+            raise InvalidInput("checkpoint root hash must be 32 bytes")
+        for line in self.extensions:
+            if not line or any(ord(c) < 0x20 for c in line):
+                raise InvalidInput("checkpoint extension lines must be non-empty lines")
+
+    def body(self) -> str:
+        """The note text: three lines plus extension lines, each ending in a newline."""
+        root = base64.b64encode(self.root_hash).decode("ascii")
+        return "".join(line + "\n" for line in (self.origin, str(self.size), root, *self.extensions))
+
+    @classmethod
+    def parse(cls, body: str) -> Checkpoint:
+        if not isinstance(body, str) or not body.endswith("\n"):
+            raise InvalidInput("checkpoint body must end with a newline")
+        lines = body[:-1].split("\n")
+        if len(lines) < 3 or not all(lines):
+            raise InvalidInput("checkpoint body is at least three non-empty lines")
+        origin, size_text, root_text, *extensions = lines
+        return cls(origin, parse_decimal(size_text, "tree size"), _root(root_text), tuple(extensions))
+
+
+@dataclass(frozen=True)
+class Cosignature:
+    """A verified witness cosignature: who, and the time it vouches for."""
+
+    name: str
+    key_id: bytes
+    timestamp: int
+
+
+@dataclass(frozen=True)
+class VerifiedCheckpoint:
+    checkpoint: Checkpoint
+    note: str
+    cosignatures: tuple[Cosignature, ...]
+
+
+def sign_checkpoint(checkpoint: Checkpoint, log_private_key: bytes, *, name: str | None = None) -> str:
+    """The checkpoint as a note signed by the log; the key name defaults to the origin (a SHOULD)."""
+    signer = notes.Ed25519Signer(checkpoint.origin if name is None else name, log_private_key)
+    return notes.sign_note(checkpoint.body(), [signer])
+
+
+def parse_signed_checkpoint(note: str) -> tuple[Checkpoint, notes.Note]:
+    """Split and parse without verifying anything (InvalidInput if malformed)."""
+    parsed = notes.parse_note(note)
+    return Checkpoint.parse(parsed.text), parsed
+
+
+# --- cosignatures -----------------------------------------------------------------------------
+
+
+def cosignature_message(body: str, timestamp: int) -> bytes:
+    """``cosignature/v1\\ntime <T>\\n`` followed by the whole checkpoint body."""
+    _check_timestamp(timestamp, InvalidInput)
+    return f"{COSIGNATURE_HEADER}\ntime {timestamp}\n".encode("ascii") + body.encode("utf-8")
+
+
+def cosignature_vkey(name: str, public_key: bytes) -> str:
+    """The vkey of an Ed25519 cosigner: type 0x04, so its key ID differs from a note key's."""
+    return VerifierKey.for_key(name, public_key, SIG_COSIGNATURE_V1).encode()
+
+
+@dataclass(frozen=True)
+class CosignatureV1Signer:
+    """A witness key signing at a fixed time (the witness decides the time, not the log)."""
+
+    name: str
+    private_key: bytes
+    timestamp: int
+
+    @property
+    def key_id(self) -> bytes:
+        return notes.key_id(self.name, SIG_COSIGNATURE_V1, signing.public_key(self.private_key))
+
+    @property
+    def vkey(self) -> str:
+        return cosignature_vkey(self.name, signing.public_key(self.private_key))
+
+    def sign(self, text: bytes) -> bytes:
+        Checkpoint.parse(text.decode("utf-8"))  # a cosigner only ever signs checkpoints
+        message = cosignature_message(text.decode("utf-8"), self.timestamp)
+        return self.timestamp.to_bytes(8, "big") + signing.sign(self.private_key, message)
+
+
+@dataclass(frozen=True)
+class CosignatureV1Verifier:
+    name: str
+    key_id: bytes
+    public_key: bytes
+
+    @classmethod
+    def from_vkey(cls, vkey: str | VerifierKey) -> CosignatureV1Verifier:
+        key = vkey if isinstance(vkey, VerifierKey) else VerifierKey.parse(vkey)
+        if key.sig_type != SIG_COSIGNATURE_V1:
+            raise InvalidInput(f"{key.name}: not an Ed25519 cosignature key (type 0x04)")
+        return cls(key.name, key.key_id, key.public_key)
+
+    def verify(self, text: bytes, signature: bytes) -> None:
+        if len(signature) != 8 + 64:
+            raise VerificationError("a cosignature is an 8-byte time and a 64-byte signature")
+        timestamp = cosignature_timestamp(signature)
+        _check_timestamp(timestamp, VerificationError)
+        signing.verify(self.public_key, cosignature_message(text.decode("utf-8"), timestamp), signature[8:])
+
+
+def cosignature_timestamp(signature: bytes) -> int:
+    return int.from_bytes(signature[:8], "big")
+
+
+def cosign(signed_checkpoint: str, witness_name: str, witness_private_key: bytes, timestamp: int) -> str:
+    """``signed_checkpoint`` with one more cosignature line appended."""
+    return notes.add_signatures(signed_checkpoint, [CosignatureV1Signer(witness_name, witness_private_key, timestamp)])
+
+
+def cosignature_line(body: str, witness_name: str, witness_private_key: bytes, timestamp: int) -> str:
+    """Just the signature line, as a tlog-witness ``add-checkpoint`` response carries it."""
+    signer = CosignatureV1Signer(witness_name, witness_private_key, timestamp)
+    return notes.Signature(signer.name, signer.key_id, signer.sign(body.encode("utf-8"))).line()
+
+
+# --- verification -----------------------------------------------------------------------------
+
+
+def open_checkpoint(
+    note: str,
+    log_vkey: str | VerifierKey,
+    *,
+    origin: str | None = None,
+    witness_vkeys: Iterable[str | VerifierKey] = (),
+    now: int | None = None,
+) -> VerifiedCheckpoint:
+    """Verify the log's signature and every known witness's cosignature.
+
+    ``origin`` defaults to the log key's name (the spec's SHOULD); pass it when
+    a log names its key differently. A known witness whose cosignature fails
+    rejects the whole checkpoint; unknown lines are ignored. With ``now``,
+    cosignatures dated in the future are refused (the spec's MAY). Whether
+    enough witnesses signed is the caller's policy: see ``cosignatures``.
+    """
+    log = notes.Ed25519Verifier.from_vkey(log_vkey)
+    witnesses = [CosignatureV1Verifier.from_vkey(w) for w in witness_vkeys]
+    opened = notes.open_note(note, [log, *witnesses])
+    if opened.verified_by(log.name, log.key_id) is None:
+        raise VerificationError("checkpoint is not signed by the log key")
+    try:
+        checkpoint = Checkpoint.parse(opened.text)
+    except InvalidInput as exc:
+        raise VerificationError(f"malformed checkpoint: {exc}") from exc
+    expected = log.name if origin is None else origin
+    if checkpoint.origin != expected:
+        raise VerificationError(f"checkpoint origin {checkpoint.origin!r} is not {expected!r}")
+    cosignatures = []
+    for sig in opened.verified:
+        if (sig.name, sig.key_id) == (log.name, log.key_id):
+            continue
+        timestamp = cosignature_timestamp(sig.signature)
+        if now is not None and timestamp > now:
+            raise VerificationError(f"cosignature from {sig.name} is dated in the future")
+        cosignatures.append(Cosignature(sig.name, sig.key_id, timestamp))
+    return VerifiedCheckpoint(checkpoint, note, tuple(cosignatures))
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def parse_decimal(text: str, field: str) -> int:
+    """ASCII decimal, no sign, no leading zero (except ``0``), below 2^64."""
+    if not text or not text.isascii() or not text.isdigit() or (len(text) > 1 and text[0] == "0"):
+        raise InvalidInput(f"{field} must be a decimal number without leading zeros")
+    value = int(text)
+    if value > merkle.MAX_TREE_SIZE:
+        raise InvalidInput(f"{field} must be below 2^64")
+    return value
+
+
+def _root(text: str) -> bytes:
+    root = notes.b64decode(text, "root hash")
+    if len(root) != merkle.HASH_SIZE:
+        raise InvalidInput("root hash must be 32 bytes")
+    return root
+
+
+def _check_timestamp(timestamp: int, error: type[Exception]) -> None:
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int) or not 0 <= timestamp <= MAX_TIMESTAMP:
+        raise error("cosignature time must be in [0, 2^63)")
