@@ -108,6 +108,8 @@ def make_world(
             for i in sorted(shares)
         ),
         counselors=tuple(Counselor(c.name, c.key_id, c.public_key) for c in keys),
+        log_origin=f"consilience.log/{seed_of(f'{label}/log')[:8].hex()}",
+        log_public_key=signing.public_key(signing.generate()),
     )
     dep.validate(deployment)
     return World(deployment, admin, issuer, sk, shares, keys)

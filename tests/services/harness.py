@@ -21,7 +21,7 @@ from consilience.protocol.deployment import Counselor, Deployment, KeyServer
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.services.escrow import create_app
 from consilience.services.escrow.notifier import Notifier
-from consilience.services.escrow.settings import Settings, create_issuer_key
+from consilience.services.escrow.settings import Settings, create_private_key
 from consilience.storage import repository
 from consilience.storage.database import Database
 
@@ -112,10 +112,12 @@ class Escrow:
         return self.client.post("/v1/entries", json=submission, headers=headers)
 
 
-def make_deployment(issuer_public: bytes, counselors: list[CounselorKey], serial: int = 1) -> Deployment:
+def make_deployment(issuer_public: bytes, counselors: list[CounselorKey], serial: int = 1,
+                    log_public: bytes | None = None) -> Deployment:
     group_key, shares = threshold_oprf.deal_key(2, 3)
+    deployment_id = os.urandom(16)
     return Deployment(
-        deployment_id=os.urandom(16),
+        deployment_id=deployment_id,
         serial=serial,
         issued_at="2026-11-25T10:00:00Z",
         quorum=2,
@@ -127,6 +129,8 @@ def make_deployment(issuer_public: bytes, counselors: list[CounselorKey], serial
         key_servers=tuple(KeyServer(i, f"http://127.0.0.1:{8100 + i}", threshold_oprf.public_share(s))
                           for i, s in sorted(shares.items())),
         counselors=tuple(Counselor(c.name, c.key_id, c.public) for c in counselors),
+        log_origin=f"consilience.log/{deployment_id.hex()}",
+        log_public_key=log_public or signing.public_key(signing.generate()),
     )
 
 
@@ -142,10 +146,12 @@ def write_signed(path: Path, deployment: Deployment, admin_private: bytes) -> No
 def build(data_dir: Path, *, database_url: str | None = None, notifier: Notifier | None = None,
           **settings_overrides: Any) -> Escrow:
     settings = Settings.for_data_dir(data_dir, database_url=database_url, **settings_overrides)
-    issuer_private = create_issuer_key(settings.issuer_key_path)
+    issuer_private = create_private_key(settings.issuer_key_path)
+    log_private = create_private_key(settings.log_key_path)
     admin_private = signing.generate()
     counselors = [counselor_key("Ana Counselor"), counselor_key("bo")]
-    deployment = make_deployment(signing.public_key(issuer_private), counselors)
+    deployment = make_deployment(signing.public_key(issuer_private), counselors,
+                                 log_public=signing.public_key(log_private))
     write_signed(settings.deployment_path, deployment, admin_private)
     app = create_app(settings, notifier=notifier)
     client = TestClient(app)

@@ -14,7 +14,7 @@ from consilience.protocol import deployment as deployment_doc
 from consilience.protocol import tokens
 from consilience.protocol.encoding import b64u_decode
 from consilience.services.escrow import create_app
-from consilience.services.escrow.settings import ConfigurationError, load_issuer_key
+from consilience.services.escrow.settings import ConfigurationError, load_private_key
 from consilience.storage import repository
 
 from .harness import Escrow, b64, build, make_deployment
@@ -82,7 +82,7 @@ def test_keyserver_token_names_the_account_and_verifies(escrow: Escrow) -> None:
     assert response.status_code == 200
     body = response.json()
     token = b64u_decode(body["token"])
-    issuer_public = signing.public_key(load_issuer_key(escrow.settings.issuer_key_path))
+    issuer_public = signing.public_key(load_private_key(escrow.settings.issuer_key_path, "token issuer"))
     assert issuer_public == escrow.deployment.token_issuer_key
     checked = tokens.verify(issuer_public, token)
     assert checked.account_id == reporter.account_id
@@ -99,8 +99,10 @@ def test_deployment_is_served_byte_for_byte_and_verifies(escrow: Escrow) -> None
 
 
 def test_a_new_deployment_file_is_picked_up_and_a_bad_one_ignored(escrow: Escrow) -> None:
-    newer = make_deployment(escrow.deployment.token_issuer_key, escrow.counselors, serial=2)
-    newer = deployment_doc.Deployment(**{**newer.__dict__, "deployment_id": escrow.deployment.deployment_id})
+    newer = make_deployment(escrow.deployment.token_issuer_key, escrow.counselors, serial=2,
+                            log_public=escrow.deployment.log_public_key)
+    newer = deployment_doc.Deployment(**{**newer.__dict__, "deployment_id": escrow.deployment.deployment_id,
+                                         "log_origin": escrow.deployment.log_origin})
     escrow.publish(newer)
     assert escrow.client.get("/healthz").json()["deployment_serial"] == 2
     good = escrow.settings.deployment_path.read_bytes()

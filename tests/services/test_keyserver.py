@@ -119,3 +119,16 @@ def test_share_file_round_trip_and_errors(tmp_path, share: KeyShare) -> None:  #
     with pytest.raises(Exception, match="admin init"):
         read(tmp_path / "missing.json")
     assert ristretto.scalar_mult_base(share.share) == share.public_share
+
+
+def test_rate_limit_settings_are_operator_knobs() -> None:
+    from consilience.errors import InvalidInput
+    from consilience.services.keyserver.app import settings_with
+
+    assert settings_with() == KeyServerSettings()
+    tuned = settings_with(per_account_per_hour=1e6, per_account_burst=None, per_address_burst=5000)
+    assert (tuned.per_account_per_hour, tuned.per_account_burst, tuned.per_address_burst) == (1e6, 60.0, 5000)
+    assert tuned.as_args()[:2] == ["--rate-per-hour", "1000000.0"]
+    for bad in (0, -1, float("inf"), float("nan")):
+        with pytest.raises(InvalidInput, match="positive"):
+            settings_with(per_account_per_hour=bad)

@@ -51,6 +51,10 @@ class Layout:
     def token_issuer(self) -> Path:
         return self.escrow / "token-issuer.key"
 
+    @property
+    def log_key(self) -> Path:
+        return self.escrow / "log.key"
+
     def keyserver(self, index: int) -> Path:
         return self.root / f"keyserver-{index}"
 
@@ -93,6 +97,8 @@ def init_deployment(root: Path, admin_secret: str, *, quorum: int = 2, max_quoru
         raise InvalidInput("need 1 <= threshold <= key servers <= 32")
     admin_private = signing.generate()
     issuer_private = signing.generate()
+    log_private = signing.generate()
+    deployment_id = os.urandom(16)
     ports = keyserver_ports or [keyserver_base_port + i for i in range(key_servers)]
     if len(ports) != key_servers:
         raise InvalidInput("one port per key server")
@@ -105,14 +111,16 @@ def init_deployment(root: Path, admin_secret: str, *, quorum: int = 2, max_quoru
                                      threshold_oprf.public_share(share)))
     del shares  # the dealt key exists nowhere else from here on
     d = dep.Deployment(
-        deployment_id=os.urandom(16), serial=1,
+        deployment_id=deployment_id, serial=1,
         issued_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         quorum=quorum, max_quorum=max_quorum, escrow_url=f"http://{host}:{escrow_port}",
         token_issuer_key=signing.public_key(issuer_private), threshold=threshold,
         oprf_public_key=group_key, key_servers=tuple(servers),
+        log_origin=f"consilience.log/{deployment_id.hex()}", log_public_key=signing.public_key(log_private),
     )
     dep.validate(d)
     _write_private(layout.token_issuer, issuer_private)
+    _write_private(layout.log_key, log_private)
     passphrase.write_sealed_file(layout.admin_key, admin_private, admin_secret, ADMIN_PURPOSE,
                                  **(kdf_params or {}))
     _publish(layout, d, admin_private)

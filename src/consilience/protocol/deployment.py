@@ -51,6 +51,17 @@ class Deployment:
     oprf_public_key: bytes
     key_servers: tuple[KeyServer, ...]
     counselors: tuple[Counselor, ...] = field(default=())
+    #: The transparency log (PROTOCOL.md §11): checkpoint origin, which is also
+    #: the log key's name, the log's Ed25519 public key, and witness vkeys.
+    log_origin: str = ""
+    log_public_key: bytes = b""
+    witnesses: tuple[str, ...] = field(default=())
+
+    @property
+    def log_vkey(self) -> str:
+        from consilience.protocol.notes import ed25519_vkey
+
+        return ed25519_vkey(self.log_origin, self.log_public_key)
 
     @property
     def quorum_range(self) -> range:
@@ -83,6 +94,8 @@ class Deployment:
                 {"name": c.name, "key_id": b64u_encode(c.key_id), "public_key": b64u_encode(c.public_key)}
                 for c in self.counselors
             ],
+            "log": {"origin": self.log_origin, "public_key": b64u_encode(self.log_public_key),
+                    "witnesses": list(self.witnesses)},
         }
 
     def canonical_bytes(self) -> bytes:
@@ -161,6 +174,9 @@ def parse(doc: dict[str, Any]) -> Deployment:
                           b64u_decode(c["public_key"], field="counselor public_key"))
                 for c in doc["counselors"]
             ),
+            log_origin=str(doc["log"]["origin"]),
+            log_public_key=b64u_decode(doc["log"]["public_key"], length=32, field="log.public_key"),
+            witnesses=tuple(str(w) for w in doc["log"]["witnesses"]),
         )
     except (KeyError, TypeError, ValueError, OverflowError) as exc:
         if isinstance(exc, InvalidInput):
@@ -189,3 +205,10 @@ def validate(d: Deployment) -> None:
         key_ids.add(c.key_id)
     if len(key_ids) != len(d.counselors):
         raise InvalidInput("a counselor key appears twice")
+    from consilience.protocol import checkpoint, notes
+
+    if not notes.valid_key_name(d.log_origin) or len(d.log_public_key) != 32:
+        raise InvalidInput("the log needs an origin that is a valid key name and a 32-byte Ed25519 key")
+    witness_keys = [checkpoint.CosignatureV1Verifier.from_vkey(w) for w in d.witnesses]
+    if len({w.key_id for w in witness_keys}) != len(witness_keys):
+        raise InvalidInput("a witness appears twice")

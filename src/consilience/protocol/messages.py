@@ -120,6 +120,19 @@ class EntryReceipt(Strict):
     entry_id: B64Id
     status: EntryStatus
     received_at: datetime
+    #: C2SP tlog-proof of the event's leaf in the transparency log (PROTOCOL.md §11)
+    receipt: Annotated[str, Field(max_length=64_000)] | None = None
+
+
+class CosignatureSubmission(Strict):
+    size: int = Field(ge=1)
+    cosignature: Annotated[str, Field(max_length=2_000)]
+
+
+class ConsistencyProof(Strict):
+    old: int
+    new: int
+    proof: list[Annotated[str, _b64u(32)]]
 
 
 class EntrySummary(Strict):

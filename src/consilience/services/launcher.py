@@ -15,10 +15,14 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
 from consilience.errors import ConsilienceError
+
+if TYPE_CHECKING:
+    from consilience.services.keyserver.app import KeyServerSettings
 
 
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
@@ -88,7 +92,10 @@ def escrow_service(data_dir: Path, port: int, host: str = "127.0.0.1",
     return Service("escrow server", f"http://{host}:{port}", args, Path(data_dir) / "logs" / "escrow.log")
 
 
-def keyserver_service(data_dir: Path, index: int, port: int, host: str = "127.0.0.1") -> Service:
+def keyserver_service(data_dir: Path, index: int, port: int, host: str = "127.0.0.1",
+                      rate_limits: KeyServerSettings | None = None) -> Service:
     args = ["keyserver", "--index", str(index), "--data-dir", str(data_dir), "--host", host, "--port", str(port)]
+    if rate_limits is not None:
+        args += rate_limits.as_args()
     return Service(f"key server {index}", f"http://{host}:{port}", args,
                    Path(data_dir) / "logs" / f"keyserver-{index}.log")

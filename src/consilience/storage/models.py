@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -196,3 +198,59 @@ class MatchOpening(Base):
     match_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("matches.match_id"), index=True)
     account_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("accounts.account_id"))
     opened_at: Mapped[datetime]
+
+
+# -- transparency log (PROTOCOL.md §11) ----------------------------------------
+
+
+class LogHead(Base):
+    """One row: the log's size. Locked by every append so leaves get consecutive indices."""
+
+    __tablename__ = "log_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+
+
+class LogLeaf(Base):
+    """An event's leaf data (commitments and ids only, never content) and its index."""
+
+    __tablename__ = "log_leaves"
+
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary(256))
+    entry_id: Mapped[bytes | None] = mapped_column(LargeBinary(ID_BYTES), index=True)
+    created_at: Mapped[datetime]
+
+
+class LogNode(Base):
+    """Every complete (perfect) subtree hash, so proofs take O(log n) reads."""
+
+    __tablename__ = "log_nodes"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(HASH_BYTES))
+
+
+class LogCheckpoint(Base):
+    """The log's signed checkpoint at each size it signed."""
+
+    __tablename__ = "log_checkpoints"
+
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class LogCosignature(Base):
+    """A witness's cosignature line on the checkpoint of one size."""
+
+    __tablename__ = "log_cosignatures"
+
+    size: Mapped[int] = mapped_column(BigInteger, ForeignKey("log_checkpoints.size"), primary_key=True,
+                                      autoincrement=False)
+    key_id: Mapped[bytes] = mapped_column(LargeBinary(4), primary_key=True)
+    line: Mapped[str] = mapped_column(Text)
+    timestamp: Mapped[int] = mapped_column(BigInteger)

@@ -27,13 +27,17 @@ from sqlalchemy import and_, delete, distinct, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from consilience.errors import ConsilienceError, InvalidInput
-from consilience.protocol.encoding import i2osp
+from consilience.protocol import events
 from consilience.storage.models import (
     Account,
     Entry,
     EntryEnvelope,
     EntryTag,
     Invite,
+    LogCheckpoint,
+    LogCosignature,
+    LogLeaf,
+    LogNode,
     Match,
     MatchOpening,
     Tag,
@@ -43,7 +47,6 @@ ID_BYTES = 16
 TOKEN_BYTES = 32
 INVITE_BYTES = 16
 DEFAULT_INVITE_LIFETIME = timedelta(days=14)
-_CONTENT_VERSION = b"consilience-v1 entry content\x01"
 
 
 class StorageError(ConsilienceError):
@@ -197,13 +200,8 @@ class NewEntry:
     envelopes: tuple[tuple[bytes, bytes], ...]  # (key_id, ciphertext)
 
     def content_hash(self) -> bytes:
-        """SHA-256 of an unambiguous encoding; order of tags and envelopes is ignored."""
-        parts = [_CONTENT_VERSION, i2osp(self.quorum, 1), i2osp(len(self.tags), 1)]
-        parts += sorted(self.tags)
-        parts += [i2osp(len(self.body), 4), self.body, i2osp(len(self.envelopes), 1)]
-        for key_id, ciphertext in sorted(self.envelopes):
-            parts += [key_id, i2osp(len(ciphertext), 4), ciphertext]
-        return sha256(b"".join(parts))
+        """The submission's commitment (PROTOCOL.md §11); order of tags and envelopes is ignored."""
+        return events.content_hash(self.quorum, self.tags, self.body, self.envelopes)
 
 
 @dataclass(frozen=True)
@@ -501,5 +499,6 @@ def open_match(session: Session, match_id: bytes, counselor_id: bytes, key_id: b
 
 def row_counts(session: Session) -> dict[str, int]:
     """Rows per table; tests use it to check that refused requests wrote nothing."""
-    tables = [Invite, Account, Entry, EntryEnvelope, EntryTag, Tag, Match, MatchOpening]
+    tables = [Invite, Account, Entry, EntryEnvelope, EntryTag, Tag, Match, MatchOpening, LogLeaf, LogNode,
+              LogCheckpoint, LogCosignature]
     return {m.__tablename__: session.scalar(select(func.count()).select_from(m)) or 0 for m in tables}

@@ -19,10 +19,10 @@ from sqlalchemy import text
 
 from consilience import __version__
 from consilience.crypto import signing
-from consilience.services.escrow import counselor, errors, reporter
+from consilience.services.escrow import counselor, errors, reporter, transparency
 from consilience.services.escrow.notifier import Notifier, load_notifier
 from consilience.services.escrow.published import DeploymentStore
-from consilience.services.escrow.settings import Settings, load_issuer_key
+from consilience.services.escrow.settings import Settings, load_private_key
 from consilience.services.escrow.state import EscrowState, State
 from consilience.storage.database import Database, upgrade
 
@@ -36,14 +36,17 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
     """Build the application; raises ConfigurationError on a bad setup."""
     if migrate:
         upgrade(settings.database_url)
-    issuer_private = load_issuer_key(settings.issuer_key_path)
-    deployments = DeploymentStore(settings.deployment_path, signing.public_key(issuer_private))
+    issuer_private = load_private_key(settings.issuer_key_path, "token issuer")
+    log_private = load_private_key(settings.log_key_path, "log")
+    deployments = DeploymentStore(settings.deployment_path, signing.public_key(issuer_private),
+                                  signing.public_key(log_private))
     db = Database(settings.database_url)
     state = EscrowState(
         settings=settings,
         db=db,
         deployments=deployments,
         issuer_private=issuer_private,
+        log_private=log_private,
         notifier=notifier if notifier is not None else load_notifier(settings),
     )
 
@@ -60,6 +63,7 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
     app.include_router(_public_router())
     app.include_router(reporter.router)
     app.include_router(counselor.router)
+    app.include_router(transparency.router)
     app.add_middleware(errors.BodyLimitMiddleware, limit=settings.max_request_bytes)
     return app
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter
 from consilience.protocol.encoding import b64u_encode
 from consilience.protocol.messages import MatchDetail, MatchEntry, MatchSummary
 from consilience.services.escrow.auth import CounselorAccount
+from consilience.services.escrow import transparency
 from consilience.services.escrow.errors import ApiError
 from consilience.services.escrow.reporter import path_id
 from consilience.services.escrow.state import State
@@ -37,9 +38,11 @@ def open_match(match_id: str, account: CounselorAccount,
     key_id = account.counselor_key_id
     if key_id is None:
         raise ApiError(403, "this counselor account has no key id")
+    now = utcnow()
     with state.db.write() as session:
         match, rows = repository.open_match(session, path_id(match_id, "match id"), account.account_id,
-                                            key_id, utcnow())
+                                            key_id, now)
+        transparency.record_opening(session, state, match.match_id, account.account_id, now)
         tag = match.tag
     return MatchDetail(
         match_id=match_id,

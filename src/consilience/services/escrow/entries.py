@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from consilience.protocol.deployment import Deployment
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.messages import EntryDetail, EntryReceipt, EntrySubmission, EntrySummary, Envelope
+from consilience.services.escrow import transparency
 from consilience.services.escrow.errors import ApiError
 from consilience.services.escrow.state import EscrowState
 from consilience.storage import repository
@@ -53,9 +54,9 @@ def check_against(deployment: Deployment, submission: EntrySubmission, new: NewE
                             f"serial {serial}", current_serial=serial)
 
 
-def receipt(entry: Entry) -> EntryReceipt:
+def receipt(entry: Entry, log_receipt: str | None = None) -> EntryReceipt:
     return EntryReceipt(entry_id=b64u_encode(entry.entry_id), status=entry.status,  # type: ignore[arg-type]
-                        received_at=entry.received_at)
+                        received_at=entry.received_at, receipt=log_receipt)
 
 
 def summary(entry: Entry) -> EntrySummary:
@@ -85,11 +86,12 @@ def submit(state: EscrowState, account: AccountInfo, submission: EntrySubmission
                 existing = repository.get_entry(session, new.entry_id)
                 if existing is not None:
                     if existing.account_id == account.account_id and existing.content_hash == content:
-                        return receipt(existing), False
+                        return receipt(existing, transparency.latest_receipt(session, new.entry_id)), False
                     raise Conflict("this entry id is already in use with other content")
                 check_against(state.deployments.current().deployment, submission, new)
                 entry, changes = repository.create_entry(session, new, now)
-                answer = receipt(entry)
+                answer = receipt(entry, transparency.record_entry(session, state, new.entry_id, content, now,
+                                                                  changes))
         except IntegrityError:
             if attempt:  # the id was inserted concurrently; the retry sees it
                 raise
@@ -108,18 +110,23 @@ def replace(state: EscrowState, account: AccountInfo, entry_id: bytes,
     now = utcnow()
     with state.db.write() as session:
         existing = repository.get_own_entry(session, account.account_id, entry_id)
-        if existing.content_hash == new.content_hash():
-            return receipt(existing)  # a retried PUT, even if it released the entry
+        if existing.content_hash == new.content_hash():  # a retried PUT, even if it released the entry
+            return receipt(existing, transparency.latest_receipt(session, entry_id))
         if existing.status != "escrowed":
             raise Conflict(f"{existing.status} entries can no longer be changed")
         check_against(state.deployments.current().deployment, submission, new)
         entry, changes = repository.replace_entry(session, new, now)
-        answer = receipt(entry)
+        answer = receipt(entry, transparency.record_entry(session, state, entry_id, new.content_hash(), now,
+                                                          changes))
     state.notify(changes, now)
     return answer
 
 
 def withdraw(state: EscrowState, account: AccountInfo, entry_id: bytes) -> EntryReceipt:
     """DELETE /v1/entries/{id}: erase an unreleased entry, keep a tombstone."""
+    now = utcnow()
     with state.db.write() as session:
-        return receipt(repository.withdraw_entry(session, account.account_id, entry_id, utcnow()))
+        entry = repository.withdraw_entry(session, account.account_id, entry_id, now)
+        if entry.withdrawn_at == now:  # withdrawn by this request, not a repeat
+            return receipt(entry, transparency.record_withdrawal(session, state, entry_id, now))
+        return receipt(entry, transparency.latest_receipt(session, entry_id))

@@ -3,7 +3,7 @@
 The administrator may publish a new document (new counselor, new serial)
 while the server runs; the file is re-read when its modification time,
 size or inode change. A new file that does not verify, lowers the serial or
-names another token-issuer key is refused with an error in the log, and
+names another token-issuer or log key is refused with an error in the log, and
 the last good document stays in force: a half-written or foreign file must
 never make the server accept envelopes for keys the administrator did not
 sign.
@@ -40,7 +40,7 @@ class Published:
         return frozenset(c.key_id for c in self.deployment.counselors)
 
 
-def load(path: Path, issuer_public: bytes) -> Published:
+def load(path: Path, issuer_public: bytes, log_public: bytes) -> Published:
     """Read and fully verify one published document (signature, keys, bounds)."""
     try:
         raw = path.read_bytes()
@@ -57,18 +57,21 @@ def load(path: Path, issuer_public: bytes) -> Published:
         raise ConfigurationError(
             f"deployment document {path} names a different token issuer key than {path.parent}'s"
         )
+    if deployment.log_public_key != log_public:
+        raise ConfigurationError(f"deployment document {path} names a different log key than {path.parent}'s")
     return Published(raw=raw, deployment=deployment)
 
 
 class DeploymentStore:
     """The current published document, reloaded when the file changes."""
 
-    def __init__(self, path: Path, issuer_public: bytes) -> None:
+    def __init__(self, path: Path, issuer_public: bytes, log_public: bytes) -> None:
         self._path = path
         self._issuer_public = issuer_public
+        self._log_public = log_public
         self._lock = threading.Lock()
         stamp = self._stamp()
-        self._current = load(path, issuer_public)
+        self._current = load(path, issuer_public, log_public)
         self._stamp_seen: _Stamp | None = stamp
 
     def current(self) -> Published:
@@ -83,7 +86,7 @@ class DeploymentStore:
 
     def _reload(self) -> None:
         try:
-            fresh = load(self._path, self._issuer_public)
+            fresh = load(self._path, self._issuer_public, self._log_public)
         except ConfigurationError as exc:
             log.error("keeping deployment serial %d: %s", self._current.deployment.serial, exc)
             return

@@ -19,7 +19,7 @@ from consilience.protocol.messages import (
     RegisterRequest,
     RegisterResponse,
 )
-from consilience.services.escrow import entries
+from consilience.services.escrow import entries, transparency
 from consilience.services.escrow.auth import ReporterAccount
 from consilience.services.escrow.errors import ApiError
 from consilience.services.escrow.state import State
@@ -73,6 +73,15 @@ def get_entry(entry_id: str, account: ReporterAccount,
               state: State) -> EntryDetail:
     with state.db.read() as session:
         return entries.detail(repository.get_own_entry(session, account.account_id, path_id(entry_id)))
+
+
+@router.get("/entries/{entry_id}/receipt", response_model=EntryReceipt)
+def get_receipt(entry_id: str, account: ReporterAccount, state: State) -> EntryReceipt:
+    """A fresh receipt for the entry's latest event, against the newest checkpoint."""
+    entry_bytes = path_id(entry_id)
+    with state.db.read() as session:
+        entry = repository.get_own_entry(session, account.account_id, entry_bytes)
+        return entries.receipt(entry, transparency.latest_receipt(session, entry_bytes))
 
 
 @router.put("/entries/{entry_id}", response_model=EntryReceipt)

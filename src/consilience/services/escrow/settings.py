@@ -1,4 +1,4 @@
-"""Configuration of the escrow server, and its token-issuer key file.
+"""Configuration of the escrow server, and its key files (token issuer, log).
 
 Everything lives under one data directory by default, so an operator backs
 up one directory; each path can be overridden (e.g. a PostgreSQL URL).
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 #: PROTOCOL.md §9: every request body is bounded at the HTTP layer.
 MAX_REQUEST_BYTES = 1024 * 1024
-ISSUER_KEY_BYTES = 32
+KEY_BYTES = 32
 
 
 class ConfigurationError(ConsilienceError):
@@ -36,6 +36,8 @@ class Settings:
     deployment_path: Path
     #: 32 raw bytes, the Ed25519 key that signs key-server access tokens.
     issuer_key_path: Path
+    #: 32 raw bytes, the Ed25519 key that signs the transparency log's checkpoints.
+    log_key_path: Path
     inbox_dir: Path
     max_request_bytes: int = MAX_REQUEST_BYTES
     #: Dotted path ("package.module:factory") of an alternative notifier;
@@ -47,6 +49,7 @@ class Settings:
     @classmethod
     def for_data_dir(cls, data_dir: Path | str, *, database_url: str | None = None,
                      deployment_path: Path | None = None, issuer_key_path: Path | None = None,
+                     log_key_path: Path | None = None,
                      inbox_dir: Path | None = None, max_request_bytes: int = MAX_REQUEST_BYTES,
                      notifier: str | None = None, access_log: bool = False) -> Settings:
         data = Path(data_dir)
@@ -55,6 +58,7 @@ class Settings:
             database_url=database_url or default_url(data),
             deployment_path=deployment_path or data / "deployment.signed.json",
             issuer_key_path=issuer_key_path or data / "token-issuer.key",
+            log_key_path=log_key_path or data / "log.key",
             inbox_dir=inbox_dir or data / "inbox",
             max_request_bytes=max_request_bytes,
             notifier=notifier,
@@ -73,8 +77,8 @@ class Settings:
         return cls.for_data_dir(data_dir, **kwargs)  # type: ignore[arg-type]
 
 
-def create_issuer_key(path: Path) -> bytes:
-    """Write a new token-issuer key (mode 0600, never overwriting); return it."""
+def create_private_key(path: Path) -> bytes:
+    """Write a new Ed25519 server key (mode 0600, never overwriting); return it."""
     private = signing.generate()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -85,15 +89,19 @@ def create_issuer_key(path: Path) -> bytes:
     return private
 
 
-def load_issuer_key(path: Path) -> bytes:
-    """Read the token-issuer key; refuse a wrong size, warn about loose modes."""
+def load_private_key(path: Path, what: str) -> bytes:
+    """Read a server key (token issuer, log); refuse a wrong size, warn about loose modes.
+
+    Server keys are plain files readable by the owner only, not passphrase
+    sealed: the escrow server must restart unattended after a crash.
+    """
     try:
         data = path.read_bytes()
         mode = path.stat().st_mode
     except FileNotFoundError as exc:
-        raise ConfigurationError(f"token issuer key {path} is missing; run `consilience admin init`") from exc
-    if len(data) != ISSUER_KEY_BYTES:
-        raise ConfigurationError(f"token issuer key {path} must be {ISSUER_KEY_BYTES} raw bytes")
+        raise ConfigurationError(f"{what} key {path} is missing; run `consilience admin init`") from exc
+    if len(data) != KEY_BYTES:
+        raise ConfigurationError(f"{what} key {path} must be {KEY_BYTES} raw bytes")
     if stat.S_IMODE(mode) & 0o077:
-        log.warning("token issuer key %s is readable by group or others; chmod 600 it", path)
+        log.warning("%s key %s is readable by group or others; chmod 600 it", what, path)
     return data

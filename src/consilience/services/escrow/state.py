@@ -25,6 +25,7 @@ class EscrowState:
     db: Database
     deployments: DeploymentStore
     issuer_private: bytes
+    log_private: bytes
     notifier: Notifier
 
     def notify(self, changes: Iterable[MatchChange], at: datetime) -> None:

@@ -8,7 +8,7 @@ account's rate budget. It has no database and never sees an unblinded input.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 from fastapi import FastAPI, Header, Request
 
@@ -34,6 +34,23 @@ class KeyServerSettings:
     #: the same for a client address, which bounds token-minting abuse too
     per_address_per_hour: float = 2_000.0
     per_address_burst: float = 500.0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise InvalidInput(f"{f.name.replace('_', ' ')} must be a positive number, not {value!r}")
+
+    def as_args(self) -> list[str]:
+        """The ``consilience keyserver`` options that reproduce these settings."""
+        return ["--rate-per-hour", repr(self.per_account_per_hour), "--burst", repr(self.per_account_burst),
+                "--address-rate-per-hour", repr(self.per_address_per_hour),
+                "--address-burst", repr(self.per_address_burst)]
+
+
+def settings_with(**overrides: float | None) -> KeyServerSettings:
+    """The default settings with every override that is not None applied (an operator's knobs)."""
+    return replace(KeyServerSettings(), **{k: v for k, v in overrides.items() if v is not None})
 
 
 def create_app(share: KeyShare, settings: KeyServerSettings | None = None) -> FastAPI:

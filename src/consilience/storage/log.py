@@ -1,0 +1,122 @@
+"""The transparency log in the escrow database (PROTOCOL.md §11).
+
+Appends happen inside the transaction that records the event, so a leaf
+exists exactly when its event was committed: an acknowledged entry always
+has its leaf, and a rolled-back request leaves none. Every complete subtree
+hash is stored on append (``merkle.perfect_nodes_to_store_on_append``), so
+roots and proofs need O(log n) reads whatever the size of the log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from consilience.crypto import merkle
+from consilience.errors import InvalidInput
+from consilience.protocol import checkpoint as cp
+from consilience.storage.models import LogCheckpoint, LogCosignature, LogHead, LogLeaf, LogNode
+
+
+class DatabaseNodes:
+    """``merkle.NodeReader`` over ``log_nodes``."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def node(self, level: int, index: int) -> bytes:
+        value = self.session.scalar(select(LogNode.hash).where(LogNode.level == level, LogNode.idx == index))
+        if value is None:
+            raise InvalidInput(f"log node ({level}, {index}) is not stored")
+        return value
+
+    def subtree_hash(self, start: int, end: int) -> bytes:
+        return self.node(*merkle.node_coordinates(start, end))
+
+
+def size(session: Session, *, lock: bool = False) -> int:
+    query = select(LogHead.size).where(LogHead.id == 1)
+    return session.scalar(query.with_for_update() if lock else query) or 0
+
+
+def append(session: Session, kind: int, data: bytes, now: datetime, *, entry_id: bytes | None = None) -> int:
+    """Add one leaf; returns its index. Locks the log head until commit."""
+    index = size(session, lock=True)
+    nodes = DatabaseNodes(session)
+    leaf = merkle.leaf_hash(data)
+    complete = merkle.perfect_nodes_to_store_on_append(index, leaf, nodes.node)
+    session.add(LogLeaf(idx=index, kind=kind, data=data, entry_id=entry_id, created_at=now))
+    session.add_all(LogNode(level=n.level, idx=n.index, hash=n.hash) for n in complete)
+    session.execute(update(LogHead).where(LogHead.id == 1).values(size=index + 1))
+    session.flush()
+    return index
+
+
+def sign(session: Session, origin: str, log_private_key: bytes, now: datetime) -> str:
+    """Sign a checkpoint at the current size (once per size) and return the note."""
+    n = size(session)
+    existing = session.get(LogCheckpoint, n)
+    if existing is not None:
+        return existing.note
+    root = merkle.root_hash(DatabaseNodes(session), n) if n else merkle.root_of([])
+    note = cp.sign_checkpoint(cp.Checkpoint(origin, n, root), log_private_key)
+    session.add(LogCheckpoint(size=n, note=note, created_at=now))
+    session.flush()
+    return note
+
+
+@dataclass(frozen=True)
+class Leaf:
+    index: int
+    kind: int
+    data: bytes
+
+
+def latest_entry_leaf(session: Session, entry_id: bytes) -> Leaf | None:
+    row = session.scalars(select(LogLeaf).where(LogLeaf.entry_id == entry_id)
+                          .order_by(LogLeaf.idx.desc()).limit(1)).first()
+    return None if row is None else Leaf(row.idx, row.kind, row.data)
+
+
+def entry_leaves(session: Session, entry_id: bytes) -> list[Leaf]:
+    rows = session.scalars(select(LogLeaf).where(LogLeaf.entry_id == entry_id).order_by(LogLeaf.idx))
+    return [Leaf(r.idx, r.kind, r.data) for r in rows]
+
+
+def latest_checkpoint(session: Session) -> tuple[int, str] | None:
+    row = session.scalars(select(LogCheckpoint).order_by(LogCheckpoint.size.desc()).limit(1)).first()
+    return None if row is None else (row.size, row.note)
+
+
+def checkpoint_note(session: Session, tree_size: int) -> str | None:
+    row = session.get(LogCheckpoint, tree_size)
+    return None if row is None else row.note
+
+
+def with_cosignatures(session: Session, tree_size: int, note: str) -> str:
+    """The note with the stored witness lines appended (C2SP allows extra signature lines)."""
+    lines = session.scalars(select(LogCosignature.line).where(LogCosignature.size == tree_size)
+                            .order_by(LogCosignature.key_id)).all()
+    return note + "".join(lines)
+
+
+def add_cosignature(session: Session, tree_size: int, key_id: bytes, line: str, timestamp: int) -> None:
+    if session.get(LogCheckpoint, tree_size) is None:
+        raise InvalidInput(f"the log signed no checkpoint of size {tree_size}")
+    existing = session.get(LogCosignature, (tree_size, key_id))
+    if existing is None:
+        session.add(LogCosignature(size=tree_size, key_id=key_id, line=line, timestamp=timestamp))
+    elif existing.timestamp < timestamp:
+        existing.line, existing.timestamp = line, timestamp
+    session.flush()
+
+
+def inclusion_proof(session: Session, index: int, tree_size: int) -> list[bytes]:
+    return merkle.inclusion_proof(DatabaseNodes(session), index, tree_size)
+
+
+def consistency_proof(session: Session, old: int, new: int) -> list[bytes]:
+    return merkle.consistency_proof(DatabaseNodes(session), old, new)
