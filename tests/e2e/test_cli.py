@@ -130,3 +130,56 @@ def test_walk_through(deployment) -> None:  # type: ignore[no-untyped-def]
 
     status = operator.run("admin", "status", "--data-dir", str(data))
     assert status["entries"]["released"] == 3 and status["entries"]["withdrawn"] == 1
+
+
+def test_receipts_verify_offline_and_witnesses_cosign(deployment) -> None:  # type: ignore[no-untyped-def]
+    root, data, operator, server = (deployment[k] for k in ("root", "data", "operator", "server"))
+    counselor = Actor(root / "counselor2", "counselor passphrase")
+    keygen = counselor.run("counselor", "keygen", "--name", "Second Counselor")
+    operator.run("admin", "counselor", "add", keygen["public_key_file"], "--data-dir", str(data))
+
+    witness = Actor(root / "witness", "witness passphrase")
+    vkey = witness.run("witness", "keygen", "--name", "witness.example/one")["vkey"]
+    operator.run("admin", "witness", "add", vkey, "--data-dir", str(data))
+
+    reporter = Actor(root / "receipt-reporter", "receipt reporter passphrase")
+    invite = operator.run("admin", "invite", "--data-dir", str(data))["invites"][0]
+    reporter.run("reporter", "register", "--server", server, "--invite", invite, "--contact", "r@example.org")
+    rec = reporter.run("reporter", "write", "--text", "A receipt test.")["record_id"]
+    reporter.run("reporter", "escrow", rec, "--name", "github:someone")
+    receipts = sorted((root / "receipt-reporter" / "receipts").glob("*.tlog-proof"))
+    assert len(receipts) == 1
+    receipt = receipts[0]
+
+    checked = reporter.run("verify", str(receipt))
+    assert checked["valid"] and checked["event"] == "entry"
+
+    # the log key pinned beside the receipt is used; a wrong one is refused
+    from consilience.crypto import signing
+    from consilience.protocol.notes import ed25519_vkey
+
+    wrong = ed25519_vkey(checked["origin"], signing.public_key(signing.generate()))
+    assert "error" in reporter.run("verify", str(receipt), "--log-key", wrong, ok=False)
+
+    # tampering with the receipt is refused with a reason
+    text = receipt.read_text()
+    index_line = next(line for line in text.splitlines() if line.startswith("index "))
+    tampered = root / "tampered.tlog-proof"
+    tampered.write_text(text.replace(index_line, f"index {int(index_line.split()[1]) + 1}"))
+    (root / "log.vkey").write_text((receipt.parent / "log.vkey").read_text())
+    assert "error" in reporter.run("verify", str(tampered), ok=False)
+
+    # the witness cosigns twice; the second time it checks consistency with the first
+    log_vkey = (receipt.parent / "log.vkey").read_text().strip()
+    first = witness.run("witness", "cosign", "--server", server, "--log-key", log_vkey)
+    rec2 = reporter.run("reporter", "write", "--text", "A later record.")["record_id"]
+    reporter.run("reporter", "escrow", rec2, "--name", "github:someone-else")
+    second = witness.run("witness", "cosign", "--server", server, "--log-key", log_vkey)
+    assert second["previous"] == first["size"] and second["size"] > first["size"]
+
+    # years later: a newer checkpoint plus a consistency proof, cosigned by the witness
+    bundle = root / "newer.checkpoint"
+    reporter.run("log", "fetch", "--server", server, "--receipt", str(receipt), "--out", str(bundle))
+    later = reporter.run("verify", str(receipt), "--against", str(bundle), "--witness", vkey)
+    assert later["consistent_with_size"] == second["size"]
+    assert [w["name"] for w in later["witnesses"]] == ["witness.example/one"]

@@ -53,3 +53,14 @@ def test_nothing_on_disk_holds_a_record_or_identifier_in_clear(demo_result: dict
         content = path.read_bytes().lower()
         for needle in needles:
             assert needle not in content, f"{needle!r} found in clear in {path}"
+
+
+def test_demo_lists_receipts_that_verify_offline(demo_result: dict) -> None:
+    receipts = demo_result["receipts"]
+    assert len(receipts) == len(demo.REPORTERS)
+    for path in receipts:
+        assert Path(path).is_file() and path.startswith(demo_result["data_dir"])
+        proc = subprocess.run([sys.executable, "-m", "consilience", "verify", path, "--json"],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert json.loads(proc.stdout)["event"] == "entry"

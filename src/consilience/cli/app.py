@@ -27,10 +27,16 @@ admin_app = typer.Typer(no_args_is_help=True, help="Operate a deployment (on the
 counselor_admin = typer.Typer(no_args_is_help=True, help="Manage counselors.")
 reporter_app = typer.Typer(no_args_is_help=True, help="Write records and put them in escrow.")
 counselor_app = typer.Typer(no_args_is_help=True, help="Receive and open matches.")
+witness_admin = typer.Typer(no_args_is_help=True, help="Manage the log's witnesses.")
+witness_app = typer.Typer(no_args_is_help=True, help="Cosign the transparency log's checkpoints.")
+log_app = typer.Typer(no_args_is_help=True, help="Read the transparency log.")
 app.add_typer(admin_app, name="admin")
 admin_app.add_typer(counselor_admin, name="counselor")
 app.add_typer(reporter_app, name="reporter")
 app.add_typer(counselor_app, name="counselor")
+admin_app.add_typer(witness_admin, name="witness")
+app.add_typer(witness_app, name="witness")
+app.add_typer(log_app, name="log")
 
 JSON = typer.Option(False, "--json", help="Print one JSON object instead of text.")
 DATA_DIR = typer.Option(Path("consilience-data"), "--data-dir", help="The deployment's data folder.")
@@ -78,17 +84,30 @@ def serve(data_dir: Path = DATA_DIR, host: str = typer.Option("127.0.0.1", help=
 def keyserver(index: int = typer.Option(..., help="Which key server (1..n)."), data_dir: Path = DATA_DIR,
               host: str = typer.Option("127.0.0.1", help="Address to bind."),
               port: int = typer.Option(None, help="Port to bind; default 8100 + index."),
+              rate_per_hour: float = typer.Option(None, "--rate-per-hour",
+                                                  help="Evaluations one account may ask for per hour "
+                                                       "(default 120)."),
+              burst: float = typer.Option(None, "--burst",
+                                          help="Evaluations one account may ask for at once (default 60)."),
+              address_rate_per_hour: float = typer.Option(None, "--address-rate-per-hour",
+                                                          help="Evaluations one client address may ask for "
+                                                               "per hour (default 2000)."),
+              address_burst: float = typer.Option(None, "--address-burst",
+                                                  help="Evaluations one client address may ask for at once "
+                                                       "(default 500)."),
               as_json: bool = JSON) -> None:
     """Run key server INDEX with its share from DATA_DIR/keyserver-INDEX."""
     import uvicorn
 
-    from consilience.services.keyserver.app import create_app
+    from consilience.services.keyserver.app import create_app, settings_with
     from consilience.services.keyserver.share_file import read
 
+    settings = settings_with(per_account_per_hour=rate_per_hour, per_account_burst=burst,
+                             per_address_per_hour=address_rate_per_hour, per_address_burst=address_burst)
     share = read(data_dir / f"keyserver-{index}" / "share.json")
     if share.index != index:
         raise ConsilienceError(f"the share in keyserver-{index} is for index {share.index}")
-    uvicorn.run(create_app(share), host=host, port=port or 8100 + index, log_level="warning")
+    uvicorn.run(create_app(share, settings), host=host, port=port or 8100 + index, log_level="warning")
 
 
 # -- admin ------------------------------------------------------------------------
@@ -394,6 +413,113 @@ def counselor_open(match_id: str, key: Path = KEY, passphrase_env: str = PASS_EN
             console.print(f"[red]bogus shares from entries:[/] {', '.join(data['bogus'])}")
 
     emit(data, as_json, render)
+
+
+# -- receipts, the log and witnesses ------------------------------------------------
+
+
+@app.command()
+@handled
+def verify(receipt: Path = typer.Argument(..., help="A receipt file (.tlog-proof)."),
+           against: Path = typer.Option(None, "--against",
+                                        help="A newer checkpoint, or a bundle from 'consilience log fetch'."),
+           log_key: str = typer.Option(None, "--log-key",
+                                       help="The log's verifier key; default: log.vkey beside the receipt."),
+           witness: list[str] = typer.Option([], "--witness", help="A witness vkey whose cosignature is required."),
+           as_json: bool = JSON) -> None:
+    """Check a receipt offline: exit 0 if valid, non-zero with the reason otherwise."""
+    from consilience.clients import receipts
+
+    if not receipt.is_file():
+        raise ConsilienceError(f"cannot read {receipt}: no such file")
+    checked = receipts.verify_file(receipt, log_vkey=log_key, against=against, witness_vkeys=tuple(witness))
+    r, e = checked.result, checked.event
+    data = {"valid": True, "event": e.kind, "logged_at": e.at.isoformat(), "index": r.index,
+            "tree_size": r.tree_size, "origin": r.origin, "log_key_from": checked.key_source,
+            "entry_id": None if e.entry_id is None else b64u(e.entry_id),
+            "consistent_with_size": r.against_size,
+            "witnesses": [{"name": c.name, "time": c.timestamp} for c in r.cosignatures]}
+    emit(data, as_json, lambda: console.print(
+        f"[green]valid:[/] {e.kind} {data['entry_id'] or ''} logged at {data['logged_at']} as leaf {r.index} "
+        f"of {r.origin} (tree size {r.tree_size})"
+        + (f"; consistent with the newer checkpoint of size {r.against_size}" if r.against_size else "")
+        + (f"; cosigned by {', '.join(c.name for c in r.cosignatures)}" if r.cosignatures else "")))
+
+
+@log_app.command("fetch")
+@handled
+def log_fetch(server: str = typer.Option(..., help="Escrow server URL."),
+              since: int = typer.Option(None, help="Prove consistency from this tree size."),
+              receipt: Path = typer.Option(None, help="Take the size from this receipt."),
+              out: Path = typer.Option(..., "--out", "-o", help="Where to write the bundle."),
+              as_json: bool = JSON) -> None:
+    """Save the newest checkpoint with a consistency proof, for 'verify --against'."""
+    from consilience.clients import receipts
+    from consilience.clients.escrow_client import EscrowClient
+    from consilience.protocol import checkpoint as cp
+    from consilience.protocol.receipt import parse_receipt
+
+    if (since is None) == (receipt is None):
+        raise ConsilienceError("give exactly one of --since or --receipt")
+    if receipt is not None:
+        since = cp.parse_signed_checkpoint(parse_receipt(receipt.read_text()).checkpoint)[0].size
+    with EscrowClient(server) as client:
+        bundle = receipts.fetch_bundle(client, since)
+    out.write_text(bundle)
+    emit({"out": str(out), "since": since}, as_json, lambda: console.print(f"Wrote {out}."))
+
+
+@witness_admin.command("add")
+@handled
+def admin_witness_add(vkey: str = typer.Argument(..., help="The witness's verifier key."),
+                      data_dir: Path = DATA_DIR, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
+    """List a witness in the deployment so its cosignatures are accepted."""
+    from consilience.clients import admin
+
+    d = admin.add_witness(data_dir, vkey, secrets.passphrase("Admin passphrase", env=passphrase_env))
+    emit({"witnesses": list(d.witnesses), "deployment_serial": d.serial}, as_json,
+         lambda: console.print(f"Witness added (deployment serial {d.serial})."))
+
+
+WITNESS_KEY = typer.Option(None, "--key", help="Witness key file (default $CONSILIENCE_HOME/witness.key).")
+
+
+@witness_app.command("keygen")
+@handled
+def witness_keygen(name: str = typer.Option(..., help="Key name, e.g. witness.example.org/1."),
+                   key: Path = WITNESS_KEY, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
+    """Create a witness key; prints the verifier key to give the administrator."""
+    from consilience.clients import witness
+
+    path = key or home() / "witness.key"
+    if path.exists():
+        raise ConsilienceError(f"{path} exists; refusing to overwrite a key")
+    w = witness.generate(name)
+    witness.save(path, w, secrets.passphrase("Choose a key passphrase", env=passphrase_env, confirm=True))
+    emit({"key": str(path), "vkey": w.vkey}, as_json, lambda: console.print(w.vkey))
+
+
+@witness_app.command("cosign")
+@handled
+def witness_cosign(server: str = typer.Option(..., help="Escrow server URL."),
+                   log_key: str = typer.Option(..., "--log-key", help="The log's verifier key."),
+                   key: Path = WITNESS_KEY,
+                   state: Path = typer.Option(None, help="Last cosigned checkpoint (default beside the key)."),
+                   passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
+    """Cosign the newest checkpoint if it is consistent with the last one cosigned."""
+    from consilience.clients import witness
+
+    path = key or home() / "witness.key"
+    w = witness.load(path, secrets.passphrase(f"Passphrase for {path}", env=passphrase_env))
+    result = witness.cosign_latest(w, server, log_key, state or path.with_name(path.name + ".state.json"))
+    emit({"size": result.size, "previous": result.previous}, as_json, lambda: console.print(
+        f"Cosigned size {result.size}" + (f" (consistent with {result.previous})" if result.previous else "")))
+
+
+def b64u(data: bytes) -> str:
+    from consilience.protocol.encoding import b64u_encode
+
+    return b64u_encode(data)
 
 
 @app.command()

@@ -95,6 +95,7 @@ def _story(say: Narrator, root: Path, layout: admin.Layout, server: str, quorum:
     released_after: int | None = None
     decrypted: list[dict[str, Any]] = []
     wallets = []
+    receipt_files: list[str] = []
     for n, (person, invite) in enumerate(zip(REPORTERS, invites), start=1):
         say.step(f"Reporter {n} joins with an invite, writes a private record and puts it in escrow")
         path = root / f"reporter-{n}" / "wallet.sealed"
@@ -104,6 +105,8 @@ def _story(say: Narrator, root: Path, layout: admin.Layout, server: str, quorum:
         record = reporter.escrow(session, record.record_id, person["names"])
         wallets.append(str(path))
         assert record.escrow is not None
+        receipt_files += record.escrow.receipts
+        say.detail(f"receipt from the transparency log, checked and kept: {Path(record.escrow.receipts[-1]).name}")
         for typed, canonical in zip(record.escrow.identifiers, record.escrow.canonical):
             say.detail(f"names [italic]{typed}[/] → matched as [bold]{canonical}[/]")
         say.detail(f"entry status: {record.escrow.status}")
@@ -123,6 +126,8 @@ def _story(say: Narrator, root: Path, layout: admin.Layout, server: str, quorum:
         elif not readable:
             say.detail(f"[yellow]the counselor can read nothing[/] ({n} of {quorum} reporters so far)")
 
+    say.step("Anyone can check a receipt offline, e.g. "
+             f"consilience verify {receipt_files[0] if receipt_files else 'RECEIPT'}")
     say.step(f"Everything the demo wrote is in {root}; no file there holds a record or an identifier in clear "
              "(wallets and keys are sealed under their passphrases, listed in --json output)")
     return {
@@ -131,6 +136,7 @@ def _story(say: Narrator, root: Path, layout: admin.Layout, server: str, quorum:
         "decrypted": decrypted,
         "data_dir": str(root),
         "wallets": wallets,
+        "receipts": receipt_files,
         "passphrases": {"admin": ADMIN_PASSPHRASE, "counselor": COUNSELOR_PASSPHRASE,
                         "reporter": "demo reporter N passphrase"},
     }

@@ -181,6 +181,23 @@ def add_counselor(root: Path, public_file: dict[str, Any], admin_secret: str) ->
     return updated, token
 
 
+def add_witness(root: Path, vkey: str, admin_secret: str) -> dep.Deployment:
+    """List a witness's cosignature key in a newly signed deployment document."""
+    from consilience.protocol import checkpoint
+
+    checkpoint.CosignatureV1Verifier.from_vkey(vkey)  # a well-formed type 0x04 key, or InvalidInput
+    layout = Layout(Path(root))
+    d = load_deployment(root)
+    if vkey in d.witnesses:
+        raise InvalidInput("that witness is already in the deployment")
+    admin_private = passphrase.read_sealed_file(layout.admin_key, admin_secret, ADMIN_PURPOSE)
+    updated = replace(d, serial=d.serial + 1, witnesses=(*d.witnesses, vkey),
+                      issued_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    dep.validate(updated)
+    _publish(layout, updated, admin_private)
+    return updated
+
+
 def status(root: Path) -> dict[str, Any]:
     layout = Layout(Path(root))
     d = load_deployment(root)

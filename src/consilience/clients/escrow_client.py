@@ -42,9 +42,10 @@ class EscrowClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _call(self, method: str, path: str, json: Any = None, ok: tuple[int, ...] = (200, 201)) -> Any:
+    def _call(self, method: str, path: str, json: Any = None, ok: tuple[int, ...] = (200, 201),
+              params: dict[str, Any] | None = None, text: bool = False) -> Any:
         try:
-            response = self._http.request(method, path, json=json)
+            response = self._http.request(method, path, json=json, params=params)
         except httpx.HTTPError as exc:
             raise ApiError(0, "unreachable", f"cannot reach {self._http.base_url}: {exc}") from exc
         if response.status_code not in ok:
@@ -54,6 +55,8 @@ class EscrowClient:
             except ValueError:
                 code, detail = "error", response.text[:300]
             raise ApiError(response.status_code, code, detail)
+        if text:
+            return response.text
         return response.json() if response.content else None
 
     # -- public ------------------------------------------------------------
@@ -91,6 +94,23 @@ class EscrowClient:
     def withdraw(self, entry_id: bytes) -> m.EntryReceipt:
         return m.EntryReceipt.model_validate(
             self._call("DELETE", f"/v1/entries/{b64u_encode(entry_id)}"))
+
+    def receipt(self, entry_id: bytes) -> m.EntryReceipt:
+        return m.EntryReceipt.model_validate(
+            self._call("GET", f"/v1/entries/{b64u_encode(entry_id)}/receipt"))
+
+    # -- transparency log (public) ------------------------------------------------
+    def checkpoint(self, size: int | None = None) -> str:
+        """The newest signed checkpoint note (or the one of ``size``), with cosignatures."""
+        return str(self._call("GET", "/v1/log/checkpoint", params={"size": size} if size else None, text=True))
+
+    def consistency(self, old: int, new: int) -> list[bytes]:
+        doc = m.ConsistencyProof.model_validate(
+            self._call("GET", "/v1/log/consistency", params={"old": old, "new": new}))
+        return [b64u_decode(h, length=32) for h in doc.proof]
+
+    def cosign(self, size: int, cosignature_line: str) -> None:
+        self._call("POST", "/v1/log/cosignatures", {"size": size, "cosignature": cosignature_line})
 
     # -- counselor -----------------------------------------------------------
     def matches(self) -> list[m.MatchSummary]:

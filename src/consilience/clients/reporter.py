@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from consilience.clients import oprf_client, wallet as wallet_mod
+from consilience.clients import oprf_client, receipts
+from consilience.clients import wallet as wallet_mod
 from consilience.clients.escrow_client import EscrowClient, submission_payload
 from consilience.errors import InvalidInput
 from consilience.protocol import identifiers as ids
@@ -35,6 +36,11 @@ class Session:
 
     def save(self) -> None:
         wallet_mod.save(self.path, self.wallet, self.secret, kdf_params=self.kdf_params)
+
+    @property
+    def receipts_dir(self) -> Path:
+        """Receipt files live beside the wallet, in clear: they hold hashes and ids, no content."""
+        return self.path.parent / "receipts"
 
     def client(self) -> EscrowClient:
         return EscrowClient(self.wallet.server, b64u_decode(self.wallet.token))
@@ -122,13 +128,26 @@ def retry_pending(session: Session) -> list[wallet_mod.Record]:
 def _send_pending(session: Session, client: EscrowClient, record: wallet_mod.Record) -> wallet_mod.Record:
     state = record.escrow
     assert state is not None and state.pending is not None
-    receipt = client.send(state.pending, replace=state.pending_replace)
-    state.status = receipt.status
-    state.received_at = receipt.received_at.isoformat()
+    deployment = session.deployment(client)
+    answer = client.send(state.pending, replace=state.pending_replace)
+    if answer.receipt is not None:
+        content = receipts.expected_content(state.pending)
+        receipts.check(answer.receipt, deployment, b64u_decode(state.entry_id, length=16), kind="entry",
+                       content=content)
+        _keep_receipt(session, state, answer.receipt, deployment, "entry")
+    state.status = answer.status
+    state.received_at = answer.received_at.isoformat()
     state.pending = None
     state.pending_replace = False
     session.save()
     return record
+
+
+def _keep_receipt(session: Session, state: wallet_mod.EscrowState, text: str, deployment: Deployment,
+                  kind: str) -> None:
+    path = receipts.save(session.receipts_dir, text, deployment, state.entry_id, kind)
+    if str(path) not in state.receipts:
+        state.receipts.append(str(path))
 
 
 def edit(session: Session, record_id: str, text: str) -> wallet_mod.Record:
@@ -160,7 +179,12 @@ def withdraw(session: Session, record_id: str) -> wallet_mod.Record:
     if record.escrow is None:
         raise InvalidInput(f"record {record_id} is private; there is nothing to withdraw")
     with session.client() as client:
-        receipt = client.withdraw(b64u_decode(record.escrow.entry_id, length=16))
-    record.escrow.status = receipt.status
+        deployment = session.deployment(client)
+        answer = client.withdraw(b64u_decode(record.escrow.entry_id, length=16))
+    if answer.receipt is not None:
+        receipts.check(answer.receipt, deployment, b64u_decode(record.escrow.entry_id, length=16),
+                       kind="withdrawal")
+        _keep_receipt(session, record.escrow, answer.receipt, deployment, "withdrawal")
+    record.escrow.status = answer.status
     session.save()
     return record

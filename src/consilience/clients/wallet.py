@@ -32,6 +32,8 @@ class EscrowState:
     #: the exact submission while unacknowledged, so a retry is byte-identical (idempotent)
     pending: dict[str, Any] | None = None
     pending_replace: bool = False
+    #: paths of the receipt files (C2SP tlog-proof) of this entry's logged events
+    receipts: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -1,0 +1,107 @@
+"""Receipts on the reporter's device: check them on arrival, keep them as files.
+
+A receipt is checked the moment it arrives against the log key from the
+administrator-signed deployment document and against the leaf the reporter
+computes from its own submission, so a server cannot hand out a receipt
+for something else. The files are plain C2SP tlog-proofs; ``log.vkey``
+beside them names the key to check them with later, offline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+from consilience.errors import VerificationError
+from consilience.protocol import checkpoint as cp
+from consilience.protocol import consistency, events
+from consilience.protocol.deployment import Deployment
+from consilience.protocol.encoding import b64u_decode
+from consilience.protocol.receipt import FILE_EXTENSION, ReceiptVerification, parse_receipt, verify_receipt
+
+VKEY_FILE = "log.vkey"
+
+
+def expected_content(payload: dict[str, Any]) -> bytes:
+    """The content hash of a submission exactly as sent (PROTOCOL.md §11)."""
+    return events.content_hash(
+        payload["quorum"], [b64u_decode(t) for t in payload["tags"]], b64u_decode(payload["body"]),
+        [(b64u_decode(e["key_id"]), b64u_decode(e["ciphertext"])) for e in payload["envelopes"]])
+
+
+def check(text: str, deployment: Deployment, entry_id: bytes, *, kind: str,
+          content: bytes | None = None) -> ReceiptVerification:
+    """Verify a fresh receipt and that its leaf is the event we caused."""
+    result = verify_receipt(text, deployment.log_vkey, origin=deployment.log_origin)
+    event = events.parse_leaf(result.leaf)
+    if event.kind != kind or event.entry_id != entry_id:
+        raise VerificationError(f"the receipt is for another event ({event.kind})")
+    if content is not None and event.content_hash != content:
+        raise VerificationError("the receipt commits to different content than was submitted")
+    return result
+
+
+def save(folder: Path, text: str, deployment: Deployment, entry_id_b64: str, kind: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / VKEY_FILE).write_text(deployment.log_vkey + "\n")
+    index = parse_receipt(text).index
+    path = folder / f"{entry_id_b64}-{kind}-{index}{FILE_EXTENSION}"
+    path.write_text(text)
+    return path
+
+
+@dataclass(frozen=True)
+class Verified:
+    result: ReceiptVerification
+    event: events.Event
+    key_source: str
+
+
+def verify_file(path: Path, *, log_vkey: str | None = None, against: Path | None = None,
+                witness_vkeys: tuple[str, ...] = ()) -> Verified:
+    """What ``consilience verify`` does: offline, with a clear reason on failure."""
+    text = Path(path).read_text()
+    source = "--log-key"
+    if log_vkey is None:
+        vkey_path = Path(path).parent / VKEY_FILE
+        if not vkey_path.exists():
+            raise VerificationError(f"no log key given and no {VKEY_FILE} beside the receipt; pass --log-key")
+        log_vkey = vkey_path.read_text().strip()
+        source = str(vkey_path)
+    newer, proof = None, None
+    if against is not None:
+        newer, proof = _against(Path(against).read_text(), text)
+    result = verify_receipt(text, log_vkey, against=newer, consistency_proof=proof,
+                            witness_vkeys=witness_vkeys)
+    return Verified(result, events.parse_leaf(result.leaf), source)
+
+
+def _against(text: str, receipt_text: str) -> tuple[str, list[bytes]]:
+    receipt_size = cp.parse_signed_checkpoint(parse_receipt(receipt_text).checkpoint)[0].size
+    if text.startswith(consistency.HEADER):
+        bundle = consistency.parse(text)
+        if bundle.old_size != receipt_size:
+            raise VerificationError(f"the consistency proof starts at size {bundle.old_size}, the receipt's "
+                                    f"checkpoint has size {receipt_size}")
+        return bundle.checkpoint, list(bundle.proof)
+    newer_size = cp.parse_signed_checkpoint(text)[0].size
+    if newer_size != receipt_size:
+        raise VerificationError(
+            f"a checkpoint of size {newer_size} alone cannot prove consistency with size {receipt_size}; "
+            "fetch a bundle with 'consilience log fetch --since SIZE'")
+    return text, []
+
+
+def fetch_bundle(client: Any, since: int) -> str:
+    """A consistency bundle from ``since`` to the log's newest checkpoint."""
+    note = client.checkpoint()
+    size = cp.parse_signed_checkpoint(note)[0].size
+    if since > size:
+        raise VerificationError(f"the log is at size {size}, smaller than {since}: it may have been rolled back")
+    proof = client.consistency(since, size) if since < size else []
+    return consistency.ConsistencyBundle(since, tuple(proof), note).encode()
+
+
+
