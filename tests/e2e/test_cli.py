@@ -172,6 +172,9 @@ def test_receipts_verify_offline_and_witnesses_cosign(deployment) -> None:  # ty
     # the witness cosigns twice; the second time it checks consistency with the first
     log_vkey = (receipt.parent / "log.vkey").read_text().strip()
     first = witness.run("witness", "cosign", "--server", server, "--log-key", log_vkey)
+    # the log survives a restart of the escrow server (and a SIGKILL mid-life): still consistent afterwards
+    deployment["services"][-1].kill()
+    deployment["services"][-1].start()
     rec2 = reporter.run("reporter", "write", "--text", "A later record.")["record_id"]
     reporter.run("reporter", "escrow", rec2, "--name", "github:someone-else")
     second = witness.run("witness", "cosign", "--server", server, "--log-key", log_vkey)
