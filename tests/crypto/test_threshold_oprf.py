@@ -18,6 +18,7 @@ from consilience.crypto.threshold_oprf import (
     deal_key,
     public_share,
 )
+from consilience.crypto import threshold_oprf
 from consilience.errors import InvalidInput, VerificationError
 
 INPUTS = [b"alice@example.org", b"+15551234567"]
@@ -190,3 +191,31 @@ def test_any_threshold_subset_recombines_to_the_key(dealing: tuple[int, int, byt
     combined, rejected = combine([blinded], partials, publics, threshold)
     assert rejected == []
     assert oprf.finalize(data, r, combined[0]) == oprf.evaluate(_master_key(seed), data, oprf.MODE_VOPRF)
+
+
+def test_verify_partial_marks_only_good_answers_and_combine_verified_agrees_with_combine() -> None:
+    seed = bytes(range(32))
+    group, shares = threshold_oprf.deal_key(2, 3, seed)
+    public = {i: threshold_oprf.public_share(s) for i, s in shares.items()}
+    _, blinded = oprf.blind(b"email:someone@example.com", oprf.MODE_VOPRF)
+    partials = []
+    for i, share in shares.items():
+        evaluated, proof = oprf.voprf_blind_evaluate(share, public[i], [blinded])
+        partials.append(threshold_oprf.PartialEvaluation(i, evaluated, proof))
+    liar = threshold_oprf.PartialEvaluation(1, [oprf.blind_evaluate(shares[2], blinded)], partials[0].proof)
+    assert threshold_oprf.verify_partial([blinded], liar, public) is None
+    checked = [threshold_oprf.verify_partial([blinded], p, public) for p in partials]
+    assert all(c is not None for c in checked)
+    combined, _ = threshold_oprf.combine([blinded], partials, public, 2)
+    assert threshold_oprf.combine_verified([c for c in checked if c][1:], 2) == combined
+    other = threshold_oprf.verify_partial([blinded], partials[0], public)
+    assert other is not None
+    _, blinded2 = oprf.blind(b"email:other@example.com", oprf.MODE_VOPRF)
+    z, pr = oprf.voprf_blind_evaluate(shares[2], public[2], [blinded2])
+    mismatched = threshold_oprf.verify_partial([blinded2], threshold_oprf.PartialEvaluation(2, z, pr), public)
+    assert mismatched is not None
+    with pytest.raises(InvalidInput):
+        threshold_oprf.combine_verified([other, mismatched], 2)
+    with pytest.raises(VerificationError):
+        threshold_oprf.combine_verified([other], 2)
+    assert group == threshold_oprf.deal_key(2, 3, seed)[0]

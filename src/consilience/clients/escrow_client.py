@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from consilience.clients.http import client as http_client
 from consilience.errors import ConsilienceError
 from consilience.protocol import deployment as deployment_doc
 from consilience.protocol import messages as m
@@ -30,8 +31,8 @@ class EscrowClient:
     def __init__(self, base_url: str, token: bytes | None = None, *, timeout: float = 30.0,
                  transport: httpx.BaseTransport | None = None) -> None:
         headers = {"Authorization": f"Bearer {b64u_encode(token)}"} if token else {}
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout,
-                                  transport=transport)
+        self._http = http_client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout,
+                                 transport=transport)
 
     def close(self) -> None:
         self._http.close()

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import httpx
 
 from consilience.crypto import oprf, threshold_oprf
-from consilience.errors import ConsilienceError, InvalidInput, VerificationError
+from consilience.clients.http import client as http_client
+from consilience.errors import ConsilienceError, InvalidInput
 from consilience.protocol.deployment import Deployment
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 
@@ -43,13 +44,13 @@ def evaluate(deployment: Deployment, inputs: list[bytes], access_token: bytes,
         blinds.append(r)
         blinded.append(b)
     shares = deployment.public_shares()
-    partials: list[threshold_oprf.PartialEvaluation] = []
+    verified: list[threshold_oprf.VerifiedPartial] = []
     skipped: dict[int, str] = {}
     headers = {"Authorization": f"Bearer {b64u_encode(access_token)}"}
     request = {"blinded": [b64u_encode(b) for b in blinded]}
-    with httpx.Client(timeout=timeout, transport=transport) as http:
+    with http_client(timeout=timeout, transport=transport) as http:
         for server in deployment.key_servers:
-            if len(partials) == deployment.threshold:
+            if len(verified) == deployment.threshold:
                 break
             try:
                 response = http.post(f"{server.url.rstrip('/')}/v1/evaluate", json=request, headers=headers)
@@ -68,24 +69,25 @@ def evaluate(deployment: Deployment, inputs: list[bytes], access_token: bytes,
                 )
                 if doc.get("index") != server.index or len(partial.evaluated) != len(blinded):
                     raise InvalidInput("answer does not fit the request")
-                # Check the proof now, so a lying server costs us one more request, not the submission.
-                oprf.verify_proof(oprf.GENERATOR, shares[server.index], blinded, partial.evaluated,
-                                  partial.proof, oprf.MODE_VOPRF)
             except (ValueError, KeyError, TypeError, ConsilienceError) as exc:
                 skipped[server.index] = f"invalid answer: {exc}"
                 log.warning("key server %d gave an invalid answer: %s", server.index, exc)
                 continue
-            partials.append(partial)
-    if len(partials) < deployment.threshold:
+            # Check the proof now, so a lying server costs one more request, not the submission.
+            checked = threshold_oprf.verify_partial(blinded, partial, shares)
+            if checked is None:
+                skipped[server.index] = "its proof does not verify against its public share"
+                log.warning("key server %d answered with a proof that does not verify", server.index)
+                continue
+            verified.append(checked)
+    if len(verified) < deployment.threshold:
         raise KeyServerUnavailable(
-            f"only {len(partials)} of the {deployment.threshold} key servers needed answered correctly: "
+            f"only {len(verified)} of the {deployment.threshold} key servers needed answered correctly: "
             + "; ".join(f"server {i}: {why}" for i, why in skipped.items())
         )
-    combined, rejected = threshold_oprf.combine(blinded, partials, shares, deployment.threshold)
-    if rejected:  # already verified above; a mismatch here is a bug, not a server fault
-        raise VerificationError(f"partial evaluations rejected after verification: {rejected}")
+    combined = threshold_oprf.combine_verified(verified, deployment.threshold)
     outputs = [oprf.finalize(x, r, z) for x, r, z in zip(inputs, blinds, combined)]
-    return OprfResult(outputs=outputs, used=[p.index for p in partials], skipped=skipped)
+    return OprfResult(outputs=outputs, used=[v.partial.index for v in verified], skipped=skipped)
 
 
 def _detail(response: httpx.Response) -> str:

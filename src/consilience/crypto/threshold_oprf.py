@@ -35,6 +35,45 @@ class PartialEvaluation:
     proof: bytes
 
 
+@dataclass(frozen=True)
+class VerifiedPartial:
+    """A partial evaluation whose proof held for these blinded elements.
+
+    Only ``verify_partial`` makes one, so ``combine_verified`` cannot be fed
+    an unchecked answer by mistake, and a client that checks answers as they
+    arrive (to ask another server when one lies) does not check them twice.
+    """
+
+    partial: PartialEvaluation
+    blinded: tuple[bytes, ...]
+
+
+def verify_partial(blinded: Sequence[bytes], partial: PartialEvaluation,
+                   public_shares: Mapping[int, bytes]) -> VerifiedPartial | None:
+    """The partial, marked verified, or None if its proof or shape is wrong."""
+    if not _partial_is_valid(blinded, partial, public_shares):
+        return None
+    return VerifiedPartial(partial, tuple(blinded))
+
+
+def combine_verified(verified: Sequence[VerifiedPartial], threshold: int) -> list[bytes]:
+    """sk*B_j from the first ``threshold`` verified partials (same blinded elements)."""
+    if threshold < 1:
+        raise InvalidInput("threshold must be at least 1")
+    if len(verified) < threshold:
+        raise VerificationError(f"fewer than t={threshold} valid partial evaluations ({len(verified)})")
+    blinded = verified[0].blinded
+    if any(v.blinded != blinded for v in verified):
+        raise InvalidInput("partials were verified against different blinded elements")
+    chosen = [v.partial for v in verified[:threshold]]
+    if len({p.index for p in chosen}) != len(chosen):
+        raise InvalidInput("duplicate partial evaluation index")
+    combined = [
+        _interpolate_in_exponent({p.index: p.evaluated[j] for p in chosen}, 0) for j in range(len(blinded))
+    ]
+    return [oprf.check_element(z) for z in combined]
+
+
 def deal_key(threshold: int, count: int, seed: bytes | None = None) -> tuple[bytes, dict[int, bytes]]:
     """Create a t-of-n OPRF key: (group public key, {server index: secret share}).
 
@@ -99,22 +138,19 @@ def combine(
     indices = [p.index for p in partials]
     if len(set(indices)) != len(indices):
         raise InvalidInput("duplicate partial evaluation index")
-    valid: list[PartialEvaluation] = []
+    valid: list[VerifiedPartial] = []
     rejected: list[int] = []
     for partial in partials:  # check all, not just t, so every faulty server is reported
-        if _partial_is_valid(blinded, partial, public_shares):
-            valid.append(partial)
+        checked = verify_partial(blinded, partial, public_shares)
+        if checked is not None:
+            valid.append(checked)
         else:
             rejected.append(partial.index)
     if len(valid) < threshold:
         raise VerificationError(
             f"fewer than t={threshold} valid partial evaluations ({len(valid)} valid, rejected {rejected})"
         )
-    chosen = valid[:threshold]
-    combined = [
-        _interpolate_in_exponent({p.index: p.evaluated[j] for p in chosen}, 0) for j in range(len(blinded))
-    ]
-    return [oprf.check_element(z) for z in combined], rejected
+    return combine_verified(valid, threshold), rejected
 
 
 def _partial_is_valid(
