@@ -1,0 +1,635 @@
+"""End-to-end entry submission on loopback: latency percentiles, throughput, and where the time goes.
+
+A whole deployment runs as separate processes, as in production: three key
+servers (2-of-3) and the escrow server on its default SQLite database. One
+counselor is listed; N reporters register with invites. Each submission
+names one fresh identifier (so nothing is released: the common case).
+
+Measured, each bounded in count and time:
+
+* the **bare path**, stage by stage, sequentially: normalise the identifier,
+  fetch a key-server token, the threshold OPRF round (``oprf_client.evaluate``:
+  blind, ask 2 key servers, verify proofs, combine, finalize), sealing
+  (``entry.seal_entry``: quorum shares, AEAD, HPKE to the counselor), the
+  POST with the server's durable commit (``EscrowClient.send``), and the
+  check of the transparency-log receipt that comes back (``receipts.check``);
+* the same path with all reporters submitting **concurrently** (throughput);
+* the **wallet path** the CLI and SDK use (``clients.reporter.escrow``),
+  which also re-fetches and checks the signed deployment document and saves
+  the Argon2id-sealed wallet twice (before sending, after the answer);
+* a few real ``consilience reporter escrow`` **CLI processes** with the
+  default Argon2id parameters (64 MiB, 3 passes), i.e. what a person waits for;
+* the floors: a bare SQLite insert+commit of a row the size of an entry
+  (WAL, ``synchronous=FULL``, as the server configures it), one 4 KiB
+  write+fsync, and the escrow server's ``GET /healthz``.
+
+Run alone: ``python benchmarks/bench_submission.py [--quick]`` prints markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (  # noqa: E402
+    Deadline,
+    filesystem_of,
+    fmt_rate,
+    fmt_ratio,
+    fmt_time,
+    latency_summary,
+    log,
+    md_table,
+    measure,
+)
+
+from consilience.clients import admin, counselor, oprf_client, receipts, reporter  # noqa: E402
+from consilience.clients.escrow_client import EscrowClient, submission_payload  # noqa: E402
+from consilience.crypto import passphrase  # noqa: E402
+from consilience.protocol import identifiers as ids  # noqa: E402
+from consilience.protocol.encoding import b64u_decode  # noqa: E402
+from consilience.protocol.entry import seal_entry  # noqa: E402
+from consilience.protocol.messages import EntrySubmission  # noqa: E402
+from consilience.services import launcher  # noqa: E402
+from consilience.services.keyserver.app import KeyServerSettings  # noqa: E402
+
+ADMIN_SECRET = "bench admin passphrase"
+#: The demo's cheap Argon2id (8 MiB, 1 pass) for SDK wallets; the CLI rows use the default.
+CHEAP_KDF = {"memory_cost_kib": 8192, "iterations": 1, "lanes": 1}
+DEFAULT_KDF = {"memory_cost_kib": passphrase.DEFAULT_MEMORY_COST_KIB,
+               "iterations": passphrase.DEFAULT_ITERATIONS, "lanes": passphrase.DEFAULT_LANES}
+UNLIMITED = KeyServerSettings(per_account_per_hour=1e9, per_account_burst=1e6,
+                              per_address_per_hour=1e9, per_address_burst=1e6)
+RECORD = ("On the evening of the team offsite the person I name here followed me out of the venue, "
+          "blocked the stairwell and grabbed my arm when I tried to leave. I told a colleague the next "
+          "morning but nobody else at the time. Two weeks later they sent messages at night saying my "
+          "contract would not be renewed if I mentioned it. I kept screenshots of those messages and "
+          "the dates. I am writing this down now so that it exists somewhere, in my own words, "
+          "in case anyone else has been through something similar with the same person.")
+CONTACT = "signal: @reporter.bench, evenings"
+HANDLER_BLOCKS = 3
+STAGES = ("normalise", "token", "oprf", "seal", "post", "receipt")
+
+
+@dataclass(frozen=True)
+class Profile:
+    reporters: int
+    sequential: int
+    concurrent: int
+    wallet: int
+    cli: int
+    seconds_per_phase: float
+    total_seconds: float
+    floor_ops: int
+
+
+FULL = Profile(reporters=20, sequential=100, concurrent=150, wallet=50, cli=5, seconds_per_phase=40.0,
+               total_seconds=120.0, floor_ops=300)
+QUICK = Profile(reporters=2, sequential=3, concurrent=4, wallet=2, cli=1, seconds_per_phase=10.0,
+                total_seconds=30.0, floor_ops=10)
+
+
+@dataclass
+class Reporter:
+    session: reporter.Session
+    client: EscrowClient
+    account_id: bytes
+    n: int = 0
+
+    def fresh_name(self) -> str:
+        self.n += 1
+        return f"person-{os.urandom(5).hex()}-{self.n}@example.com"
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+class CpuMeter:
+    """CPU seconds the service processes spend during a phase."""
+
+    def __init__(self, services: list[launcher.Service]) -> None:
+        self.pids = {s.name: s.process.pid for s in services if s.process is not None}
+        self.start = {name: _cpu_seconds(pid) for name, pid in self.pids.items()}
+
+    def stop(self) -> dict[str, float]:
+        return {name: _cpu_seconds(pid) - self.start[name] for name, pid in self.pids.items()}
+
+
+# -- the paths ------------------------------------------------------------------------
+
+
+def bare_submission(r: Reporter, deployment: Any) -> dict[str, float]:
+    """One submission by direct library calls; returns seconds per stage and in total."""
+    t = [time.perf_counter()]
+    named = ids.normalise_many([r.fresh_name()])
+    t.append(time.perf_counter())
+    access = r.client.keyserver_token()
+    t.append(time.perf_counter())
+    result = oprf_client.evaluate(deployment, [i.oprf_input for i in named], access)
+    t.append(time.perf_counter())
+    sealed = seal_entry(deployment=deployment, account_id=r.account_id, identifiers=named,
+                        oprf_outputs=result.outputs, record=RECORD, contact=CONTACT)
+    t.append(time.perf_counter())
+    payload = submission_payload(sealed)
+    answer = r.client.send(payload)
+    t.append(time.perf_counter())
+    if answer.status != "escrowed" or result.skipped or answer.receipt is None:
+        raise RuntimeError(f"unexpected: status {answer.status}, skipped key servers {result.skipped}, "
+                           f"receipt {answer.receipt is not None}")
+    receipts.check(answer.receipt, deployment, sealed.entry_id, kind="entry",
+                   content=receipts.expected_content(payload))
+    t.append(time.perf_counter())
+    out = {stage: t[i + 1] - t[i] for i, stage in enumerate(STAGES)}
+    out["total"] = t[-1] - t[0]
+    return out
+
+
+def _stage_summary(samples: list[dict[str, float]], elapsed: float) -> dict[str, Any]:
+    return {key: latency_summary([s[key] for s in samples], elapsed if key == "total" else None)
+            for key in (*STAGES, "total")}
+
+
+def sequential_bare(reps: list[Reporter], deployment: Any, count: int, seconds: float) -> dict[str, Any]:
+    deadline = Deadline(seconds)
+    samples = []
+    t0 = time.perf_counter()
+    for r in itertools.islice(itertools.cycle(reps), count):
+        if deadline.passed():
+            break
+        samples.append(bare_submission(r, deployment))
+    return _stage_summary(samples, time.perf_counter() - t0)
+
+
+def concurrent_bare(reps: list[Reporter], deployment: Any, count: int, seconds: float) -> dict[str, Any]:
+    counter = itertools.count()
+    deadline = Deadline(seconds)
+    samples: list[dict[str, float]] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    gate = threading.Barrier(len(reps) + 1)
+
+    def worker(r: Reporter) -> None:
+        gate.wait()
+        mine = []
+        while not deadline.passed() and next(counter) < count:
+            try:
+                mine.append(bare_submission(r, deployment))
+            except Exception as exc:  # noqa: BLE001 - reported, and the run fails below
+                with lock:
+                    errors.append(repr(exc))
+                break
+        with lock:
+            samples.extend(mine)
+
+    threads = [threading.Thread(target=worker, args=(r,), daemon=True) for r in reps]
+    for th in threads:
+        th.start()
+    gate.wait()
+    t0 = time.perf_counter()
+    for th in threads:
+        th.join()
+    elapsed = time.perf_counter() - t0
+    if errors:
+        raise RuntimeError(f"{len(errors)} concurrent submissions failed; first: {errors[0]}")
+    out = _stage_summary(samples, elapsed)
+    out["clients"] = len(reps)
+    return out
+
+
+def wallet_path(reps: list[Reporter], count: int, seconds: float) -> dict[str, Any]:
+    deadline = Deadline(seconds)
+    writes, escrows = [], []
+    t0 = time.perf_counter()
+    for r in itertools.islice(itertools.cycle(reps), count):
+        if deadline.passed():
+            break
+        a = time.perf_counter()
+        record = reporter.write(r.session, RECORD)
+        b = time.perf_counter()
+        done = reporter.escrow(r.session, record.record_id, [r.fresh_name()])
+        c = time.perf_counter()
+        if done.escrow is None or done.escrow.status != "escrowed":
+            raise RuntimeError(f"wallet path: unexpected state {done.escrow}")
+        writes.append(b - a)
+        escrows.append(c - b)
+    elapsed = time.perf_counter() - t0
+    return {"write": latency_summary(writes), "escrow": latency_summary(escrows, elapsed)}
+
+
+def cli_path(server: str, invite: str, work: Path, count: int) -> dict[str, Any]:
+    """``consilience reporter escrow`` as a person runs it: a new process, default Argon2id."""
+    home = work / "cli-reporter"
+    path = home / "wallet.sealed"
+    secret = "bench cli reporter passphrase"
+    session = reporter.register(server, invite, CONTACT, path, secret)  # default KDF, like the CLI
+    env = {**os.environ, "CONSILIENCE_HOME": str(home), "CONSILIENCE_PASSPHRASE": secret}
+    startup = []
+    for _ in range(max(1, min(count, 3))):
+        a = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "consilience", "--help"], capture_output=True, env=env, check=True,
+                       timeout=60)
+        startup.append(time.perf_counter() - a)
+    runs = []
+    for i in range(count):
+        record = reporter.write(session, RECORD)  # not timed: `reporter write` is its own command
+        name = f"cli-person-{os.urandom(5).hex()}@example.com"
+        a = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "consilience", "reporter", "escrow", record.record_id,
+                               "--name", name, "--wallet", str(path), "--json"],
+                              capture_output=True, text=True, env=env, timeout=120)
+        runs.append(time.perf_counter() - a)
+        if proc.returncode != 0 or json.loads(proc.stdout)["escrow"]["status"] != "escrowed":
+            raise RuntimeError(f"CLI escrow failed: {proc.stdout}\n{proc.stderr}")
+        session = reporter.open_session(path, secret)  # the CLI rewrote the wallet
+    return {"escrow": latency_summary(runs), "startup": latency_summary(startup)}
+
+
+def handler_in_process(root: Path, r: Reporter, deployment: Any, count: int) -> dict[str, Any]:
+    """The escrow server's own work for a submission, without HTTP: token lookup and ``entries.submit``.
+
+    Runs the server's application object in this process against the same
+    data folder, after the server process has stopped.
+    """
+    from consilience.services.escrow import entries
+    from consilience.services.escrow.app import create_app
+    from consilience.services.escrow.settings import Settings
+    from consilience.storage import repository
+
+    from consilience.services.escrow import transparency
+    from consilience.storage import log
+
+    app = create_app(Settings.for_data_dir(root / "escrow"))
+    state = app.state.escrow
+    logged: list[float] = []
+    original = transparency.record_entry
+
+    def timed_record_entry(*args: Any, **kwargs: Any) -> Any:
+        a = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            logged.append(time.perf_counter() - a)
+
+    transparency.record_entry = timed_record_entry  # type: ignore[assignment]
+    token = b64u_decode(r.session.wallet.token)
+    submissions = []
+    for _ in range(count + 1):
+        named = ids.normalise_many([r.fresh_name()])
+        sealed = seal_entry(deployment=deployment, account_id=r.account_id, identifiers=named,
+                            oprf_outputs=[os.urandom(64)], record=RECORD, contact=CONTACT)
+        submissions.append(json.dumps(submission_payload(sealed)))
+    auth, validate, submit = [], [], []
+    with state.db.read() as session:
+        log_before = log.size(session)
+    try:
+        for raw in submissions:
+            a = time.perf_counter()
+            with state.db.read() as session:
+                account = repository.authenticate(session, token)
+            b = time.perf_counter()
+            submission = EntrySubmission.model_validate_json(raw)
+            c = time.perf_counter()
+            _, created = entries.submit(state, account, submission)
+            d = time.perf_counter()
+            assert created and account is not None
+            auth.append(b - a)
+            validate.append(c - b)
+            submit.append(d - c)
+    finally:
+        transparency.record_entry = original  # type: ignore[assignment]
+        state.db.dispose()
+    # The first round warms caches (SQLAlchemy statement compilation); leave it out. Like the other
+    # in-process timings, report the best of a few consecutive blocks: on a shared machine a burst
+    # of outside load only ever adds time.
+    blocks = []
+    size = max(1, (len(submit) - 1) // HANDLER_BLOCKS)
+    for start in range(1, len(submit), size):
+        part = slice(start, start + size)
+        blocks.append({"authenticate": latency_summary(auth[part]), "validate": latency_summary(validate[part]),
+                       "submit": latency_summary(submit[part]), "log": latency_summary(logged[part])})
+    best = min(blocks, key=lambda b: b["submit"]["p50"])
+    return {**best, "log_size_before": log_before, "blocks": len(blocks),
+            "block_submit_p50": [b["submit"]["p50"] for b in blocks]}
+
+
+# -- the floors -------------------------------------------------------------------------
+
+
+def sqlite_floor(path: Path, row_bytes: dict[str, int], count: int) -> dict[str, Any]:
+    """One durable transaction per row, configured as storage/database.py configures SQLite."""
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA journal_mode = WAL")
+    con.execute("PRAGMA synchronous = FULL")
+    con.execute("CREATE TABLE entries (entry_id BLOB PRIMARY KEY, account_id BLOB NOT NULL, quorum INTEGER, "
+                "status TEXT, body BLOB, envelope BLOB, tag BLOB, content_hash BLOB, created_at TEXT)")
+    samples = []
+    try:
+        for _ in range(count):
+            row = (os.urandom(16), os.urandom(16), 2, "escrowed", os.urandom(row_bytes["body"]),
+                   os.urandom(row_bytes["envelope"]), os.urandom(32), os.urandom(32),
+                   time.strftime("%Y-%m-%dT%H:%M:%S"))
+            a = time.perf_counter()
+            con.execute("BEGIN IMMEDIATE")
+            con.execute("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+            con.execute("COMMIT")
+            samples.append(time.perf_counter() - a)
+        mode = con.execute("PRAGMA journal_mode").fetchone()[0]
+    finally:
+        con.close()
+    return {**latency_summary(samples), "journal_mode": mode}
+
+
+def fsync_floor(path: Path, count: int) -> dict[str, Any]:
+    samples = []
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        for _ in range(count):
+            block = os.urandom(4096)
+            a = time.perf_counter()
+            os.write(fd, block)
+            os.fsync(fd)
+            samples.append(time.perf_counter() - a)
+    finally:
+        os.close(fd)
+    return latency_summary(samples)
+
+
+def http_floor(url: str, count: int) -> dict[str, Any]:
+    samples = []
+    with httpx.Client(timeout=10) as http:
+        http.get(url)
+        for _ in range(count):
+            a = time.perf_counter()
+            http.get(url).raise_for_status()
+            samples.append(time.perf_counter() - a)
+    return latency_summary(samples)
+
+
+def httpx_client_cost(quick: bool) -> dict[str, Any]:
+    """What ``clients/http.py`` saves: an httpx client with a fresh SSL context vs. the shared one."""
+    from consilience.clients import http as sdk_http
+
+    def fresh() -> None:
+        httpx.Client(timeout=10).close()
+
+    def shared() -> None:
+        sdk_http.client(timeout=10).close()
+
+    seconds, runs = (0.1, 2) if quick else (1.0, 5)
+    return {"fresh": measure(fresh, seconds=seconds, runs=runs).to_json(),
+            "shared": measure(shared, seconds=seconds, runs=runs).to_json()}
+
+
+def argon2_costs(p: Profile, wallet_bytes: int) -> dict[str, Any]:
+    data = os.urandom(wallet_bytes)
+    seconds = 0.05 if p is QUICK else 2.0
+    return {name: measure(lambda kw=kw: passphrase.seal(data, "a passphrase", "bench", **kw), seconds=seconds,
+                          runs=2 if p is QUICK else 3).to_json()
+            for name, kw in (("cheap", CHEAP_KDF), ("default", DEFAULT_KDF))}
+
+
+# -- the run ------------------------------------------------------------------------------
+
+
+def run(quick: bool = False, work: Path | None = None) -> dict[str, Any]:
+    p = QUICK if quick else FULL
+    own = work is None
+    work = Path(tempfile.mkdtemp(prefix="consilience-bench-sub-")) if work is None else work
+    work.mkdir(parents=True, exist_ok=True)
+    root = work / "deployment"
+    escrow_port, *ks_ports = launcher.free_ports(4)
+    log(f"submission: deployment in {root}")
+    admin.init_deployment(root, ADMIN_SECRET, quorum=2, key_servers=3, threshold=2, escrow_port=escrow_port,
+                          keyserver_ports=ks_ports, kdf_params=CHEAP_KDF)
+    services = [launcher.keyserver_service(root, i + 1, port, rate_limits=UNLIMITED) for i, port in enumerate(ks_ports)]
+    services.append(launcher.escrow_service(root, escrow_port))
+    results: dict[str, Any] = {"profile": "quick" if quick else "full", "reporters": p.reporters,
+                               "filesystem": filesystem_of(work)}
+    reps: list[Reporter] = []
+    budget = Deadline(p.total_seconds)
+    try:
+        for s in services:
+            s.start()
+        server = services[-1].url
+        keys = counselor.generate("Bench Counselor")
+        admin.add_counselor(root, counselor.public_key_file(keys), ADMIN_SECRET)
+        invites = admin.issue_invites(root, p.reporters + 1)
+        registrations = []
+        for i, invite in enumerate(invites[:p.reporters]):
+            a = time.perf_counter()
+            session = reporter.register(server, invite, CONTACT, work / "wallets" / f"r{i}.sealed",
+                                        f"reporter {i} passphrase", kdf_params=CHEAP_KDF)
+            registrations.append(time.perf_counter() - a)
+            client = session.client()
+            reps.append(Reporter(session, client, b64u_decode(session.wallet.account_id, length=16)))
+        results["register"] = latency_summary(registrations)
+        deployment = reps[0].session.deployment(reps[0].client)
+        log(f"submission: {p.reporters} reporters registered; warming up")
+        sample = None
+        for r in reps:  # one warm-up submission per reporter (connections, imports), not counted
+            sample = bare_submission(r, deployment)
+        assert sample is not None
+
+        log(f"submission: bare path, sequential (up to {p.sequential})")
+        meter = CpuMeter(services)
+        results["sequential"] = sequential_bare(reps, deployment, p.sequential,
+                                                min(p.seconds_per_phase, budget.remaining()))
+        results["sequential"]["cpu"] = meter.stop()
+        log(f"  p50 {fmt_time(results['sequential']['total']['p50'])}")
+
+        log(f"submission: bare path, {len(reps)} concurrent reporters (up to {p.concurrent})")
+        meter = CpuMeter(services)
+        results["concurrent"] = concurrent_bare(reps, deployment, p.concurrent,
+                                                min(p.seconds_per_phase, max(budget.remaining(), 1.0)))
+        results["concurrent"]["cpu"] = meter.stop()
+        log(f"  {fmt_rate(results['concurrent']['total']['per_second'])}, "
+            f"p50 {fmt_time(results['concurrent']['total']['p50'])}")
+
+        log(f"submission: wallet path (reporter.escrow), sequential (up to {p.wallet})")
+        results["wallet"] = wallet_path(reps, p.wallet, min(p.seconds_per_phase, max(budget.remaining(), 1.0)))
+        log(f"  p50 {fmt_time(results['wallet']['escrow']['p50'])}")
+
+        log(f"submission: CLI processes with default Argon2id ({p.cli})")
+        results["cli"] = cli_path(server, invites[-1], work, p.cli)
+        log(f"  p50 {fmt_time(results['cli']['escrow']['p50'])}")
+
+        log("submission: floors")
+        sealed_sizes = _entry_sizes(reps[0], deployment)
+        results["entry_bytes"] = sealed_sizes
+        results["http_floor"] = http_floor(f"{server}/healthz", p.floor_ops)
+        results["sqlite_floor"] = sqlite_floor(work / "floor.sqlite", sealed_sizes, p.floor_ops)
+        results["fsync_floor"] = fsync_floor(work / "floor.fsync", p.floor_ops)
+        wallet_bytes = len(reps[0].session.wallet.to_bytes())
+        results["argon2"] = argon2_costs(p, wallet_bytes)
+        results["argon2"]["wallet_bytes"] = wallet_bytes
+        results["httpx_client"] = httpx_client_cost(quick)
+        results["status"] = admin.status(root)
+        for r in reps:
+            r.client.close()
+        for s in services:
+            s.stop()
+        log("submission: the escrow handler in process (server stopped)")
+        results["handler"] = handler_in_process(root, reps[0], deployment, max(6, p.floor_ops // 2))
+    finally:
+        for r in reps:
+            r.client.close()
+        for s in services:
+            s.stop()
+        if own:
+            shutil.rmtree(work, ignore_errors=True)
+    return results
+
+
+def _entry_sizes(r: Reporter, deployment: Any) -> dict[str, int]:
+    named = ids.normalise_many([r.fresh_name()])
+    sealed = seal_entry(deployment=deployment, account_id=r.account_id, identifiers=named,
+                        oprf_outputs=[os.urandom(64)], record=RECORD, contact=CONTACT)
+    return {"body": len(sealed.body), "envelope": sum(len(c) for c in sealed.envelopes.values()),
+            "tags": 32 * len(sealed.tags)}
+
+
+# -- rendering --------------------------------------------------------------------------
+
+
+def render(results: dict[str, Any]) -> str:
+    sq = results["sqlite_floor"]
+    floor = sq["p50"]
+    seq, conc = results["sequential"], results["concurrent"]
+    sizes = results["entry_bytes"]
+    out = [f"Setup: 3 key servers (2-of-3) and the escrow server as processes on loopback, SQLite (WAL, "
+           f"`synchronous=FULL`) on {results['filesystem']}; one counselor; {results['reporters']} reporters. "
+           f"Each entry names one new email address and carries a {len(RECORD)}-character record: "
+           f"body {sizes['body']} B, one HPKE envelope {sizes['envelope']} B, one tag. "
+           f"Latencies are wall-clock times seen by the client.", ""]
+
+    labels = {"normalise": "normalise the identifier", "token": "`POST /v1/keyserver-token`",
+              "oprf": "threshold OPRF round (`oprf_client.evaluate`, 2 key servers)",
+              "seal": "seal (`entry.seal_entry`: shares, AEAD, HPKE ML-KEM-768+X25519)",
+              "post": "`POST /v1/entries` incl. durable commit (`EscrowClient.send`)",
+              "receipt": "check the log receipt (`receipts.check`: signature, inclusion proof)",
+              "total": "**total**"}
+
+    def stage_rows(block: dict[str, Any]) -> list[list[str]]:
+        total = block["total"]["p50"]
+        rows = []
+        for key in (*STAGES, "total"):
+            v = block[key]
+            rows.append([labels[key], fmt_time(v["p50"]), fmt_time(v["p95"]), fmt_time(v["p99"]),
+                         f"{100 * v['mean'] / block['total']['mean']:.0f} %" if key != "total" else "100 %",
+                         fmt_ratio(v["p50"] / floor)])
+        assert total > 0
+        return rows
+
+    headers = ["stage", "p50", "p95", "p99", "share of mean", "p50 × SQLite commit"]
+    out += [f"### Bare path, one submission at a time ({seq['total']['count']} submissions)", "",
+            md_table(headers, stage_rows(seq)), "",
+            f"Throughput, one client: **{fmt_rate(seq['total']['per_second'])}** submissions.", ""]
+    hd = results["handler"]
+    out += ["Where the POST goes: the escrow server's own work, run in process on the same database "
+            f"(no HTTP, no uvicorn; the transparency log already holds {hd['log_size_before']} events; the best "
+            f"of {hd['blocks']} consecutive blocks by `entries.submit` p50, the blocks' p50s being "
+            + ", ".join(fmt_time(x) for x in hd["block_submit_p50"]) + "):", "",
+            md_table(["server step", "n", "p50", "p95", "p99", "p50 × SQLite commit"], [
+                [label, hd[key]["count"], fmt_time(hd[key]["p50"]), fmt_time(hd[key]["p95"]),
+                 fmt_time(hd[key]["p99"]), fmt_ratio(hd[key]["p50"] / floor)]
+                for key, label in (("authenticate", "bearer-token lookup (`repository.authenticate`)"),
+                                   ("validate", "parse + validate the JSON body (pydantic)"),
+                                   ("submit", "`entries.submit`: checks, ORM inserts, counting, log, commit"),
+                                   ("log", "… of which the transparency log (`transparency.record_entry`: "
+                                           "append, sign checkpoint, inclusion proof)"))
+            ]), ""]
+    out += [f"### Bare path, {conc['clients']} reporters submitting concurrently "
+            f"({conc['total']['count']} submissions)", "",
+            md_table(headers, stage_rows(conc)), "",
+            f"Throughput: **{fmt_rate(conc['total']['per_second'])}** submissions "
+            f"({conc['total']['count']} in {conc['total']['seconds']:.1f} s). Each of {conc['clients']} threads "
+            "submits as its own reporter. The load generator is one Python process (one GIL) on the same "
+            "cores as the four services, so this is a lower bound on what the servers could take.", ""]
+    rows = []
+    names = sorted(seq["cpu"])
+    for phase, block in (("one at a time", seq), ("concurrent", conc)):
+        n = block["total"]["count"]
+        rows.append([phase] + [fmt_time(block["cpu"][name] / n) for name in names])
+    escrow_cpu = conc["cpu"].get("escrow server", float("nan")) / conc["total"]["count"]
+    out += ["CPU time each service process spent per submission (from /proc, 10 ms ticks, so meaningful "
+            "only over many submissions). Key server 3 is idle because the client stops after t = 2 valid "
+            "answers and servers 1 and 2 are up:", "",
+            md_table(["phase", *names], rows), "",
+            f"The escrow process needs about {fmt_time(escrow_cpu)} of CPU per submission, so one escrow "
+            f"process tops out near {1 / escrow_cpu:,.0f} submissions/s on one core whatever the load.", ""]
+
+    w, cli = results["wallet"], results["cli"]
+    argon = results["argon2"]
+    out += ["### With the wallet (the SDK / CLI path)", "",
+            "`clients.reporter.escrow` does the bare path plus: open its own `EscrowClient`, fetch and check the signed deployment document (signature and public shares; "
+            "twice, once before sealing and once before sending), write the receipt file, and save the "
+            "Argon2id-sealed wallet (fsynced) before sending and after the answer. The SDK rows use the demo's cheap Argon2id "
+            "(8 MiB, 1 pass); the CLI rows are real `consilience reporter escrow` processes on a wallet "
+            "sealed with the default parameters (64 MiB, 3 passes, 4 lanes), which also open the "
+            "wallet once.", ""]
+    rows = [["SDK `reporter.escrow` (cheap Argon2id)", w["escrow"]["count"], fmt_time(w["escrow"]["p50"]),
+             fmt_time(w["escrow"]["p95"]), fmt_time(w["escrow"]["p99"])],
+            ["SDK `reporter.write` (one wallet save, cheap Argon2id)", w["write"]["count"],
+             fmt_time(w["write"]["p50"]), fmt_time(w["write"]["p95"]), fmt_time(w["write"]["p99"])],
+            ["CLI `consilience reporter escrow` (default Argon2id)", cli["escrow"]["count"],
+             fmt_time(cli["escrow"]["p50"]), fmt_time(cli["escrow"]["p95"]), fmt_time(cli["escrow"]["p99"])],
+            ["CLI `consilience --help` (interpreter start + imports)", cli["startup"]["count"],
+             fmt_time(cli["startup"]["p50"]), fmt_time(cli["startup"]["p95"]), fmt_time(cli["startup"]["p99"])],
+            [f"one Argon2id seal of the wallet ({argon['wallet_bytes']} B), cheap", "—",
+             fmt_time(argon["cheap"]["seconds_per_op"]), "", ""],
+            [f"one Argon2id seal of the wallet ({argon['wallet_bytes']} B), default", "—",
+             fmt_time(argon["default"]["seconds_per_op"]), "", ""]]
+    out += [md_table(["operation", "n", "p50", "p95", "p99"], rows), ""]
+
+    hf, fs = results["http_floor"], results["fsync_floor"]
+    out += ["### Floors", "",
+            md_table(["operation", "n", "p50", "p95", "p99"], [
+                [f"SQLite insert + commit of one {sizes['body'] + sizes['envelope'] + 150} B row "
+                 f"(journal `{sq['journal_mode']}`, `synchronous=FULL`, stdlib `sqlite3`)", sq["count"],
+                 fmt_time(sq["p50"]), fmt_time(sq["p95"]), fmt_time(sq["p99"])],
+                ["4 KiB `write` + `fsync`", fs["count"], fmt_time(fs["p50"]), fmt_time(fs["p95"]),
+                 fmt_time(fs["p99"])],
+                ["escrow server `GET /healthz` (keep-alive)", hf["count"], fmt_time(hf["p50"]), fmt_time(hf["p95"]),
+                 fmt_time(hf["p99"])],
+                ["`httpx.Client()` with its own SSL context (loads the CA bundle)",
+                 results["httpx_client"]["fresh"]["ops"], fmt_time(results["httpx_client"]["fresh"]["seconds_per_op"]),
+                 "", ""],
+                ["`clients.http.client()` (one SSL context per process, as the SDK does)",
+                 results["httpx_client"]["shared"]["ops"],
+                 fmt_time(results["httpx_client"]["shared"]["seconds_per_op"]), "", ""],
+            ]), ""]
+    return "\n".join(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny counts (checks the code, not the speed)")
+    parser.add_argument("--json", action="store_true", help="print the raw results as JSON")
+    args = parser.parse_args()
+    results = run(args.quick)
+    print(json.dumps(results, indent=2) if args.json else render(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""The benchmarks still run: ``benchmarks/run.py --quick`` end to end, with tiny counts.
+
+This checks the benchmark code against the current package (it starts the
+same real processes the benchmarks use); it asserts nothing about speed.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_quick_benchmark_run_writes_every_table(tmp_path: Path) -> None:
+    report = tmp_path / "benchmarks.md"
+    raw = tmp_path / "benchmarks.json"
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "run.py"), "--quick", "--output", str(report),
+                           "--json", str(raw)], capture_output=True, text=True, timeout=180, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    text = report.read_text()
+    assert "Quick run" in text
+    for heading in ("## Machine", "## Headlines", "## Reading the numbers", "### (a) The floor",
+                    "### (b) VOPRF in process", "### (c) A real key-server process over HTTP",
+                    "### Bare path, one submission at a time", "### With the wallet", "### Floors"):
+        assert heading in text, heading
+    for row in ("| ristretto.scalar_mult: k·P, variable base (libsodium) |", "| `GET /healthz`",
+                "| `POST /v1/evaluate`, 1 element, 1 client |", "| **total** |",
+                "| threshold OPRF round", "| SQLite insert + commit", "| CLI `consilience reporter escrow`",
+                "| libsodium |"):
+        assert row in text, row
+    assert not re.search(r"\bnan\b", text, re.IGNORECASE), "a measurement came out as NaN"
+    assert '"sequential"' in raw.read_text()
