@@ -112,7 +112,7 @@ def escrow(session: Session, record_id: str, typed_identifiers: list[str], *, qu
             body_key=b64u_encode(sealed.body_key), status="sending", received_at="",
             pending=submission_payload(sealed), pending_replace=replace)
         session.save()
-        return _send_pending(session, client, record)
+        return _send_pending(session, client, record, deployment)
 
 
 def retry_pending(session: Session) -> list[wallet_mod.Record]:
@@ -125,10 +125,11 @@ def retry_pending(session: Session) -> list[wallet_mod.Record]:
     return done
 
 
-def _send_pending(session: Session, client: EscrowClient, record: wallet_mod.Record) -> wallet_mod.Record:
+def _send_pending(session: Session, client: EscrowClient, record: wallet_mod.Record,
+                  deployment: Deployment | None = None) -> wallet_mod.Record:
     state = record.escrow
     assert state is not None and state.pending is not None
-    deployment = session.deployment(client)
+    deployment = deployment or session.deployment(client)
     answer = client.send(state.pending, replace=state.pending_replace)
     if answer.receipt is not None:
         content = receipts.expected_content(state.pending)

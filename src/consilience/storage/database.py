@@ -19,6 +19,7 @@ The schema is only ever created by Alembic (``upgrade``), never by
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -90,6 +91,10 @@ class Database:
         writer = self.engine.execution_options(**{_WRITE_OPTION: True})
         self._writer = sessionmaker(bind=writer, expire_on_commit=False)
         self._reader = sessionmaker(bind=self.engine, expire_on_commit=False)
+        # SQLite admits one writer; threads that find it busy poll with backoff
+        # (busy_timeout), which gave second-long tails under load. Queueing
+        # the process's own writers on a lock first makes them wait in order.
+        self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else None
 
     @property
     def dialect(self) -> str:
@@ -97,7 +102,11 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        with self._writer.begin() as session:
+        if self._write_lock is None:
+            with self._writer.begin() as session:
+                yield session
+            return
+        with self._write_lock, self._writer.begin() as session:
             yield session
 
     @contextmanager
