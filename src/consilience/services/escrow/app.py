@@ -20,6 +20,7 @@ from sqlalchemy import text
 from consilience import __version__
 from consilience.crypto import signing
 from consilience.services.escrow import counselor, errors, reporter, transparency
+from consilience.services.escrow.limits import Limits
 from consilience.services.escrow.notifier import Notifier, load_notifier
 from consilience.services.escrow.published import DeploymentStore
 from consilience.services.escrow.settings import Settings, load_private_key
@@ -48,6 +49,7 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
         issuer_private=issuer_private,
         log_private=log_private,
         notifier=notifier if notifier is not None else load_notifier(settings),
+        limits=Limits(settings.limits),
     )
 
     @asynccontextmanager

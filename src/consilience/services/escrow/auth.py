@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from consilience.errors import InvalidInput
 from consilience.protocol.encoding import b64u_decode
 from consilience.services.escrow.errors import ApiError
+from consilience.services.escrow.limits import address
 from consilience.services.escrow.state import State
 from consilience.storage import repository
 from consilience.storage.repository import AccountInfo
@@ -40,11 +41,15 @@ def bearer_token(request: Request) -> bytes:
 
 
 def current_account(request: Request, state: State) -> AccountInfo:
-    token = bearer_token(request)
-    with state.db.read() as session:
-        account = repository.authenticate(session, token)
-    if account is None:
-        raise _unauthorized("unknown token")
+    try:
+        token = bearer_token(request)
+        with state.db.read() as session:
+            account = repository.authenticate(session, token)
+        if account is None:
+            raise _unauthorized("unknown token")
+    except ApiError:
+        state.limits.charge("auth_failures_per_address", address(request), "failed authentications")
+        raise
     return account
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from consilience.errors import InvalidInput
 from consilience.protocol import tokens
@@ -22,6 +22,7 @@ from consilience.protocol.messages import (
 from consilience.services.escrow import entries, transparency
 from consilience.services.escrow.auth import ReporterAccount
 from consilience.services.escrow.errors import ApiError
+from consilience.services.escrow.limits import address
 from consilience.services.escrow.state import State
 from consilience.storage import repository
 
@@ -36,7 +37,8 @@ def path_id(value: str, what: str = "id") -> bytes:
 
 
 @router.post("/accounts", status_code=201, response_model=RegisterResponse)
-def register(request: RegisterRequest, state: State) -> RegisterResponse:
+def register(request: RegisterRequest, http: Request, state: State) -> RegisterResponse:
+    state.limits.charge("registrations_per_address", address(http), "registrations from this address")
     code = b64u_decode(request.invite, length=16)
     with state.db.write() as session:
         account_id, token = repository.register(session, code)
@@ -46,6 +48,7 @@ def register(request: RegisterRequest, state: State) -> RegisterResponse:
 @router.post("/keyserver-token", response_model=AccessToken)
 def keyserver_token(account: ReporterAccount,
                     state: State) -> AccessToken:
+    state.limits.charge("keyserver_tokens_per_account", account.account_id, "key-server tokens for this account")
     now = int(time.time())
     token = tokens.issue(state.issuer_private, account.account_id, now=now)
     expires = now + tokens.DEFAULT_LIFETIME_SECONDS
@@ -55,6 +58,7 @@ def keyserver_token(account: ReporterAccount,
 @router.post("/entries", status_code=201, response_model=EntryReceipt)
 def submit(submission: EntrySubmission, response: Response, account: ReporterAccount,
            state: State) -> EntryReceipt:
+    state.limits.charge("entry_writes_per_account", account.account_id, "entry changes for this account")
     answer, created = entries.submit(state, account, submission)
     if not created:
         response.status_code = 200
@@ -87,10 +91,12 @@ def get_receipt(entry_id: str, account: ReporterAccount, state: State) -> EntryR
 @router.put("/entries/{entry_id}", response_model=EntryReceipt)
 def replace_entry(entry_id: str, submission: EntrySubmission, account: ReporterAccount,
                   state: State) -> EntryReceipt:
+    state.limits.charge("entry_writes_per_account", account.account_id, "entry changes for this account")
     return entries.replace(state, account, path_id(entry_id), submission)
 
 
 @router.delete("/entries/{entry_id}", response_model=EntryReceipt)
 def withdraw_entry(entry_id: str, account: ReporterAccount,
                    state: State) -> EntryReceipt:
+    state.limits.charge("entry_writes_per_account", account.account_id, "entry changes for this account")
     return entries.withdraw(state, account, path_id(entry_id))

@@ -10,11 +10,12 @@ import logging
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from consilience.crypto import signing
 from consilience.errors import ConsilienceError
+from consilience.services.escrow.limits import LimitSettings
 from consilience.storage.database import default_url
 
 log = logging.getLogger(__name__)
@@ -45,13 +46,16 @@ class Settings:
     notifier: str | None = None
     #: uvicorn access logs name client addresses; off unless asked for.
     access_log: bool = False
+    #: request budgets per address and per account
+    limits: LimitSettings = field(default_factory=LimitSettings)
 
     @classmethod
     def for_data_dir(cls, data_dir: Path | str, *, database_url: str | None = None,
                      deployment_path: Path | None = None, issuer_key_path: Path | None = None,
                      log_key_path: Path | None = None,
                      inbox_dir: Path | None = None, max_request_bytes: int = MAX_REQUEST_BYTES,
-                     notifier: str | None = None, access_log: bool = False) -> Settings:
+                     notifier: str | None = None, access_log: bool = False,
+                     limits: LimitSettings | None = None) -> Settings:
         data = Path(data_dir)
         return cls(
             data_dir=data,
@@ -63,6 +67,7 @@ class Settings:
             max_request_bytes=max_request_bytes,
             notifier=notifier,
             access_log=access_log,
+            limits=limits or LimitSettings(),
         )
 
     @classmethod

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from consilience.services.escrow.limits import Limits
 from consilience.services.escrow.notifier import MatchEvent, Notifier, recipient_label
 from consilience.services.escrow.published import DeploymentStore
 from consilience.services.escrow.settings import Settings
@@ -27,6 +28,7 @@ class EscrowState:
     issuer_private: bytes
     log_private: bytes
     notifier: Notifier
+    limits: Limits = field(default_factory=Limits)
 
     def notify(self, changes: Iterable[MatchChange], at: datetime) -> None:
         """Pass committed match changes on; a failing notifier is logged, not raised."""
