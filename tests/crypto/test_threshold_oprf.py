@@ -219,3 +219,33 @@ def test_verify_partial_marks_only_good_answers_and_combine_verified_agrees_with
     with pytest.raises(VerificationError):
         threshold_oprf.combine_verified([other], 2)
     assert group == threshold_oprf.deal_key(2, 3, seed)[0]
+
+
+def test_refresh_keeps_the_key_and_outputs_but_old_shares_stop_combining() -> None:
+    seed = bytes([7]) * 32
+    group, shares = threshold_oprf.deal_key(2, 3, seed)
+    sk, _ = oprf.derive_key_pair(seed, DEALING_INFO, oprf.MODE_VOPRF)
+    deltas = threshold_oprf.refresh_deltas(2, sorted(shares))
+    fresh = {i: threshold_oprf.apply_delta(s, deltas[i]) for i, s in shares.items()}
+    assert fresh != shares
+    public = {i: threshold_oprf.public_share(s) for i, s in fresh.items()}
+    check_public_shares(group, public, 2)  # same group key
+    x = b"email:dana@example.com"
+    r, blinded = oprf.blind(x, oprf.MODE_VOPRF)
+
+    def output(keys: dict[int, bytes]) -> bytes:
+        partials = []
+        for i, k in keys.items():
+            z, proof = oprf.voprf_blind_evaluate(k, threshold_oprf.public_share(k), [blinded])
+            partials.append(PartialEvaluation(i, z, proof))
+        pub = {i: threshold_oprf.public_share(k) for i, k in keys.items()}
+        combined = threshold_oprf.combine_verified(
+            [c for c in (threshold_oprf.verify_partial([blinded], p, pub) for p in partials) if c], 2)
+        return oprf.finalize(x, r, combined[0])
+
+    expected = oprf.evaluate(sk, x, oprf.MODE_VOPRF)
+    assert output({1: fresh[1], 3: fresh[3]}) == expected
+    assert output({1: shares[1], 2: shares[2]}) == expected
+    assert output({1: shares[1], 3: fresh[3]}) != expected  # a stolen old share is useless after refresh
+    with pytest.raises(InvalidInput):
+        threshold_oprf.refresh_deltas(4, [1, 2, 3])

@@ -44,9 +44,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
     escrow_port, *ks_ports = launcher.free_ports(4)
     operator = Actor(root / "operator", "operator passphrase")
     init = operator.run("admin", "init", "--data-dir", str(data), "--quorum", "2", "--keyservers", "3",
-                        "--threshold", "2", "--port", str(escrow_port))
-    # init assigns key servers the ports after the escrow port; rewrite nothing, just start them there
-    ks_ports = [int(url.rsplit(":", 1)[1]) for url in init["key_servers"]]
+                        "--threshold", "2", "--port", str(escrow_port),
+                        "--keyserver-ports", ",".join(map(str, ks_ports)))
+    assert [int(url.rsplit(":", 1)[1]) for url in init["key_servers"]] == ks_ports
     services = [launcher.keyserver_service(data, i + 1, p) for i, p in enumerate(ks_ports)]
     services.append(launcher.escrow_service(data, escrow_port))
     try:
@@ -113,6 +113,13 @@ def test_walk_through(deployment) -> None:  # type: ignore[no-untyped-def]
         services[1].stop()
         services[1].start()
 
+    # proactive refresh of the key shares: same OPRF key, so later entries still match earlier ones
+    old_share = share_file.read(data / "keyserver-1" / "share.json")
+    operator.run("admin", "refresh-shares", "--data-dir", str(data))
+    assert share_file.read(data / "keyserver-1" / "share.json").share != old_share.share
+    rec_b2 = b.run("reporter", "write", "--text", "It happened to me too, last year.")["record_id"]
+    assert b.run("reporter", "escrow", rec_b2, "--name", "SAM.DOE@example.com")["escrow"]["status"] == "released"
+
     listed = a.run("reporter", "list")["records"]
     assert {r["escrow"]["status"] for r in listed} == {"released"}
     # a released entry can no longer be withdrawn or edited
@@ -123,13 +130,13 @@ def test_walk_through(deployment) -> None:  # type: ignore[no-untyped-def]
     opened = counselor.run("counselor", "open", matches[0]["match_id"])
     records = sorted(e["record"] for e in opened["entries"])
     assert records == sorted(["He followed me home after the party.", "And again in May.",
-                              "He did the same to me at work."])
+                              "He did the same to me at work.", "It happened to me too, last year."])
     contacts = {e["contact"] for e in opened["entries"]}
-    assert contacts == {"ana@example.org", "@bo"}
+    assert contacts == {"ana@example.org", "@bo", "+44 7700 900123"}
     assert opened["bogus"] == [] and opened["failed"] == {}
 
     status = operator.run("admin", "status", "--data-dir", str(data))
-    assert status["entries"]["released"] == 3 and status["entries"]["withdrawn"] == 1
+    assert status["entries"]["released"] == 4 and status["entries"]["withdrawn"] == 1
 
 
 def test_receipts_verify_offline_and_witnesses_cosign(deployment) -> None:  # type: ignore[no-untyped-def]

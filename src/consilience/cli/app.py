@@ -100,14 +100,14 @@ def keyserver(index: int = typer.Option(..., help="Which key server (1..n)."), d
     import uvicorn
 
     from consilience.services.keyserver.app import create_app, settings_with
-    from consilience.services.keyserver.share_file import read
+    from consilience.services.keyserver.share_file import ShareStore
 
     settings = settings_with(per_account_per_hour=rate_per_hour, per_account_burst=burst,
                              per_address_per_hour=address_rate_per_hour, per_address_burst=address_burst)
-    share = read(data_dir / f"keyserver-{index}" / "share.json")
-    if share.index != index:
-        raise ConsilienceError(f"the share in keyserver-{index} is for index {share.index}")
-    uvicorn.run(create_app(share, settings), host=host, port=port or 8100 + index, log_level="warning")
+    store = ShareStore(data_dir / f"keyserver-{index}" / "share.json")
+    if store.current().index != index:
+        raise ConsilienceError(f"the share in keyserver-{index} is for index {store.current().index}")
+    uvicorn.run(create_app(store, settings), host=host, port=port or 8100 + index, log_level="warning")
 
 
 # -- admin ------------------------------------------------------------------------
@@ -122,14 +122,20 @@ def admin_init(data_dir: Path = DATA_DIR,
                threshold: int = typer.Option(2, help="Key servers needed to evaluate (t)."),
                host: str = typer.Option("127.0.0.1", help="Host the services are reached at."),
                port: int = typer.Option(8100, help="Escrow server port; key servers use the next ones."),
+               keyserver_ports: str = typer.Option(None, "--keyserver-ports",
+                                                   help="Comma-separated key-server ports, instead of the next ones."),
                passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
     """Create a deployment: admin key, OPRF key shares, signed deployment document, database."""
     from consilience.clients import admin
 
+    try:
+        ports = [int(p) for p in keyserver_ports.split(",")] if keyserver_ports else None
+    except ValueError as exc:
+        raise ConsilienceError("--keyserver-ports takes comma-separated port numbers") from exc
     secret = secrets.passphrase("Admin passphrase", env=passphrase_env, confirm=True)
     d = admin.init_deployment(data_dir, secret, quorum=quorum, max_quorum=max_quorum,
                               key_servers=keyservers, threshold=threshold, host=host,
-                              escrow_port=port, keyserver_base_port=port + 1)
+                              escrow_port=port, keyserver_base_port=port + 1, keyserver_ports=ports)
     data = {"data_dir": str(data_dir.resolve()), "quorum": d.quorum, "max_quorum": d.max_quorum,
             "key_servers": [s.url for s in d.key_servers], "threshold": d.threshold,
             "escrow_url": d.escrow_url}
@@ -169,6 +175,17 @@ def admin_counselor_add(public_key: Path = typer.Argument(..., help="The counsel
     cred = counselor.credential(token, admin.admin_fingerprint(data_dir))
     emit({"name": public.get("name"), "credential": cred, "deployment_serial": d.serial}, as_json,
          lambda: console.print(f"Counselor added. Give them this credential, privately:\n{cred}"))
+
+
+@admin_app.command("refresh-shares")
+@handled
+def admin_refresh_shares(data_dir: Path = DATA_DIR, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
+    """Proactively refresh the key servers' OPRF key shares (same key, same matches)."""
+    from consilience.clients import admin
+
+    d = admin.refresh_key_shares(data_dir, secrets.passphrase("Admin passphrase", env=passphrase_env))
+    emit({"deployment_serial": d.serial, "key_servers": len(d.key_servers)}, as_json,
+         lambda: console.print(f"Key shares refreshed (deployment serial {d.serial}); the OPRF key is unchanged."))
 
 
 @admin_app.command("status")

@@ -198,6 +198,41 @@ def add_witness(root: Path, vkey: str, admin_secret: str) -> dep.Deployment:
     return updated
 
 
+def refresh_key_shares(root: Path, admin_secret: str) -> dep.Deployment:
+    """Proactive refresh: add shares of zero to every key server's share.
+
+    The OPRF key, hence every tag and match, stays the same; shares stolen
+    before the refresh stop combining with those after it. This runs where
+    all share files are (the one-machine layout); running key servers pick
+    up their new share file without a restart. Clients holding the previous
+    deployment document see proofs fail until they fetch the new one, which
+    they do on every submission.
+    """
+    layout = Layout(Path(root))
+    d = load_deployment(root)
+    admin_private = passphrase.read_sealed_file(layout.admin_key, admin_secret, ADMIN_PURPOSE)
+    current = {}
+    for server in d.key_servers:
+        path = layout.share(server.index)
+        if not path.exists():
+            raise InvalidInput(f"refreshing needs every key server's share file; {path} is missing")
+        share = share_file.read(path)
+        if share.public_share != server.public_share:
+            raise InvalidInput(f"key server {server.index}'s share does not match the deployment document")
+        current[server.index] = share
+    deltas = threshold_oprf.refresh_deltas(d.threshold, sorted(current))
+    fresh = {i: replace(s, share=threshold_oprf.apply_delta(s.share, deltas[i])) for i, s in current.items()}
+    del deltas
+    updated = replace(
+        d, serial=d.serial + 1, issued_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        key_servers=tuple(replace(k, public_share=fresh[k.index].public_share) for k in d.key_servers))
+    dep.validate(updated)  # the new public shares still interpolate to the same group key
+    for index, share in fresh.items():
+        share_file.write(layout.share(index), share)
+    _publish(layout, updated, admin_private)
+    return updated
+
+
 def status(root: Path) -> dict[str, Any]:
     layout = Layout(Path(root))
     d = load_deployment(root)

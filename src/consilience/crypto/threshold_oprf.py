@@ -92,6 +92,24 @@ def deal_key(threshold: int, count: int, seed: bytes | None = None) -> tuple[byt
     return ristretto.scalar_mult_base(sk), {i: ristretto.scalar_from_int(y) for i, y in shares.items()}
 
 
+def refresh_deltas(threshold: int, indices: Sequence[int]) -> dict[int, bytes]:
+    """Shares of zero, z(i) with z(0) = 0 and degree t-1 (proactive refresh).
+
+    Adding z(i) to every server's share keeps the key sk = sum(lambda_i k_i)
+    and so every OPRF output, tag and match, while shares stolen before the
+    refresh no longer combine with shares held after it.
+    """
+    if not indices or not 1 <= threshold <= len(indices) or len(set(indices)) != len(indices):
+        raise InvalidInput("need distinct indices and 1 <= threshold <= their number")
+    randoms = [ristretto.scalar_to_int(ristretto.scalar_random()) for _ in range(threshold - 1)]
+    coefficients = [0, *randoms]
+    return {i: ristretto.scalar_from_int(shamir.evaluate_polynomial(coefficients, i)) for i in indices}
+
+
+def apply_delta(share: bytes, delta: bytes) -> bytes:
+    return ristretto.scalar_add(ristretto.check_scalar(share), ristretto.check_scalar(delta))
+
+
 def public_share(share: bytes) -> bytes:
     """pk_i = k_i * G, the key a server's proofs are checked against."""
     return ristretto.scalar_mult_base(ristretto.check_scalar(share))

@@ -8,6 +8,7 @@ that kills one exercises the same code paths an operator would.
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -26,17 +27,46 @@ if TYPE_CHECKING:
 
 
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
-    """Ports the OS reports free right now (held open together so they are distinct)."""
+    """Distinct ports free right now, chosen below the kernel's ephemeral range.
+
+    Ports the OS hands out for ``bind(0)`` come from the range it also uses
+    for outgoing connections, so one can be taken by some client between
+    choosing it and the service binding it; ports below that range are not
+    handed out implicitly, which makes the race far less likely.
+    """
+    low, high = 20000, _ephemeral_start() - 1
+    rng = random.SystemRandom()
+    chosen: list[int] = []
     sockets = []
     try:
-        for _ in range(count):
+        for _ in range(count * 50):
+            if len(chosen) == count:
+                break
+            port = rng.randint(low, high)
+            if port in chosen:
+                continue
             s = socket.socket()
-            s.bind((host, 0))
+            try:
+                s.bind((host, port))
+            except OSError:
+                s.close()
+                continue
             sockets.append(s)
-        return [s.getsockname()[1] for s in sockets]
+            chosen.append(port)
     finally:
         for s in sockets:
             s.close()
+    if len(chosen) != count:
+        raise ConsilienceError(f"could not find {count} free ports between {low} and {high}")
+    return chosen
+
+
+def _ephemeral_start() -> int:
+    try:
+        start = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+    return start if start > 21000 else 32768
 
 
 @dataclass

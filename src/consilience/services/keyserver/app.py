@@ -19,7 +19,7 @@ from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.messages import EvaluateRequest, EvaluateResponse, KeyServerInfo
 from consilience.services import http_errors
 from consilience.services.http_errors import ApiError, BodyLimitMiddleware
-from consilience.services.keyserver.share_file import KeyShare
+from consilience.services.keyserver.share_file import KeyShare, ShareStore
 from consilience.services.ratelimit import TokenBucket
 
 #: A full batch of 16 base64url elements is under 1 KiB; anything far larger is not a request.
@@ -53,12 +53,23 @@ def settings_with(**overrides: float | None) -> KeyServerSettings:
     return replace(KeyServerSettings(), **{k: v for k, v in overrides.items() if v is not None})
 
 
-def create_app(share: KeyShare, settings: KeyServerSettings | None = None) -> FastAPI:
+def create_app(share: KeyShare | ShareStore, settings: KeyServerSettings | None = None) -> FastAPI:
+    """``share`` may be a ShareStore, so a refreshed share file takes effect without a restart."""
     settings = settings or KeyServerSettings()
-    public_share = share.public_share
+    store = share if isinstance(share, ShareStore) else None
+    fixed = share if isinstance(share, KeyShare) else share.current()
+    cache: dict[bytes, bytes] = {}
+
+    def current() -> tuple[KeyShare, bytes]:
+        key = store.current() if store is not None else fixed
+        if key.share not in cache:  # k_i*G once per share, not per request
+            cache.clear()
+            cache[key.share] = key.public_share
+        return key, cache[key.share]
+
     by_account = TokenBucket(settings.per_account_burst, settings.per_account_per_hour / 3600)
     by_address = TokenBucket(settings.per_address_burst, settings.per_address_per_hour / 3600)
-    app = FastAPI(title=f"Consilience key server {share.index}", version="1",
+    app = FastAPI(title=f"Consilience key server {fixed.index}", version="1",
                   docs_url=None, redoc_url=None, openapi_url="/v1/openapi.json")
     http_errors.install(app)
     app.add_middleware(BodyLimitMiddleware, limit=MAX_REQUEST_BYTES)
@@ -69,7 +80,8 @@ def create_app(share: KeyShare, settings: KeyServerSettings | None = None) -> Fa
 
     @app.get("/v1/info", response_model=KeyServerInfo)
     def info() -> KeyServerInfo:
-        return KeyServerInfo(index=share.index, public_share=b64u_encode(public_share))
+        key, public_share = current()
+        return KeyServerInfo(index=key.index, public_share=b64u_encode(public_share))
 
     @app.post("/v1/evaluate", response_model=EvaluateResponse,
               responses={401: {}, 429: {}, 400: {}})
@@ -78,7 +90,7 @@ def create_app(share: KeyShare, settings: KeyServerSettings | None = None) -> Fa
         if not authorization or not authorization.startswith("Bearer "):
             raise ApiError(401, "an access token from the escrow server is required")
         try:
-            token = tokens.verify(share.token_issuer_key, b64u_decode(authorization[7:], field="token"))
+            token = tokens.verify(fixed.token_issuer_key, b64u_decode(authorization[7:], field="token"))
         except (VerificationError, InvalidInput) as exc:
             raise ApiError(401, str(exc)) from exc
         blinded = [ristretto.check_element(b64u_decode(b, length=32, field="blinded")) for b in body.blinded]
@@ -89,8 +101,9 @@ def create_app(share: KeyShare, settings: KeyServerSettings | None = None) -> Fa
             if wait:
                 raise ApiError(429, f"too many evaluations for this {who}; retry later",
                                headers={"Retry-After": str(math.ceil(wait))})
-        evaluated, proof = oprf.voprf_blind_evaluate(share.share, public_share, blinded)
-        return EvaluateResponse(index=share.index, evaluated=[b64u_encode(z) for z in evaluated],
+        key, public_share = current()
+        evaluated, proof = oprf.voprf_blind_evaluate(key.share, public_share, blinded)
+        return EvaluateResponse(index=key.index, evaluated=[b64u_encode(z) for z in evaluated],
                                 proof=b64u_encode(proof))
 
     return app

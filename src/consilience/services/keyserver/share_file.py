@@ -54,3 +54,35 @@ def read(path: Path) -> KeyShare:
     share = ristretto.check_scalar(b64u_decode(doc["share"], length=32, field="share"))
     return KeyShare(int(doc["index"]), share, b64u_decode(doc["token_issuer_key"], length=32,
                                                              field="token_issuer_key"))
+
+
+class ShareStore:
+    """The share in force, re-read when its file changes (after a proactive refresh).
+
+    A file that does not parse, or names another index, is ignored with the
+    previous share kept: a half-written file must not take a server down.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = Path(path)
+        self._stamp = self._read_stamp()
+        self._share = read(self._path)
+
+    def _read_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self._path)
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def current(self) -> KeyShare:
+        stamp = self._read_stamp()
+        if stamp is not None and stamp != self._stamp:
+            self._stamp = stamp
+            try:
+                fresh = read(self._path)
+            except (InvalidInput, KeyError, ValueError):
+                return self._share
+            if fresh.index == self._share.index:
+                self._share = fresh
+        return self._share
