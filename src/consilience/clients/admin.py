@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from consilience import files
 from consilience.crypto import hpke, passphrase, signing, threshold_oprf
 from consilience.errors import InvalidInput
 from consilience.protocol import deployment as dep
@@ -65,19 +66,8 @@ class Layout:
         return database.default_url(self.escrow)
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def _publish(layout: Layout, d: dep.Deployment, admin_private: bytes) -> None:
-    _write_private(layout.deployment, json.dumps(d.to_json(), indent=2).encode())
+    files.write_private(layout.deployment, json.dumps(d.to_json(), indent=2).encode())
     published = dep.sign(d, admin_private)
     layout.published.parent.mkdir(parents=True, exist_ok=True)
     tmp = layout.published.with_suffix(".tmp")
@@ -119,8 +109,8 @@ def init_deployment(root: Path, admin_secret: str, *, quorum: int = 2, max_quoru
         log_origin=f"consilience.log/{deployment_id.hex()}", log_public_key=signing.public_key(log_private),
     )
     dep.validate(d)
-    _write_private(layout.token_issuer, issuer_private)
-    _write_private(layout.log_key, log_private)
+    files.write_private(layout.token_issuer, issuer_private)
+    files.write_private(layout.log_key, log_private)
     passphrase.write_sealed_file(layout.admin_key, admin_private, admin_secret, ADMIN_PURPOSE,
                                  **(kdf_params or {}))
     _publish(layout, d, admin_private)

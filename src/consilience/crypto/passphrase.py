@@ -29,17 +29,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import json
 import os
 import secrets
-import tempfile
 import unicodedata
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
+from consilience import files
 from consilience.crypto import aead
 from consilience.errors import DecryptionError, InvalidInput
 
@@ -207,42 +206,12 @@ def write_sealed_file(
 ) -> None:
     """Seal ``data`` and write it to ``path`` atomically, readable by the owner only.
 
-    The document goes to a 0600 temporary file in the same directory, is
-    fsynced, then renamed over ``path``; the directory is fsynced too. A
-    crash leaves either the old file or the new one, never a torn or
-    world-readable one. An existing file at ``path`` is replaced.
+    See ``consilience.files.write_private``: a crash leaves either the old
+    file or the new one, never a torn or world-readable one. An existing
+    file at ``path`` is replaced.
     """
     blob = seal(data, passphrase, purpose, memory_cost_kib=memory_cost_kib, iterations=iterations, lanes=lanes)
-    target = Path(path)
-    directory = target.parent
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o600)
-            handle.write(blob)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename durable; best effort where directories cannot be opened."""
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
+    files.write_private(path, blob)
 
 
 def read_sealed_file(path: str | os.PathLike[str], passphrase: str, purpose: str) -> bytes:

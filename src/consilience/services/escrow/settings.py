@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from consilience import files
 from consilience.crypto import signing
 from consilience.errors import ConsilienceError
 from consilience.services.escrow.limits import LimitSettings
@@ -85,12 +86,7 @@ class Settings:
 def create_private_key(path: Path) -> bytes:
     """Write a new Ed25519 server key (mode 0600, never overwriting); return it."""
     private = signing.generate()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(private)
-        handle.flush()
-        os.fsync(handle.fileno())
+    files.write_private(path, private, exclusive=True)
     return private
 
 

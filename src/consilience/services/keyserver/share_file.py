@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from consilience import files
 from consilience.crypto import ristretto
 from consilience.errors import InvalidInput
 from consilience.protocol.encoding import b64u_decode, b64u_encode
@@ -30,16 +31,9 @@ class KeyShare:
 
 
 def write(path: Path, share: KeyShare) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"format": FORMAT, "index": share.index, "share": b64u_encode(share.share),
            "token_issuer_key": b64u_encode(share.token_issuer_key)}
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(doc, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    files.write_private(path, json.dumps(doc).encode())
 
 
 def read(path: Path) -> KeyShare:
