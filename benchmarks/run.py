@@ -1,6 +1,6 @@
 """Run the benchmarks and write docs/benchmarks.md.
 
-    python benchmarks/run.py            # full run, a few minutes; writes docs/benchmarks.md
+    python benchmarks/run.py            # full run, about ten minutes and a few GB of temporary disk
     python benchmarks/run.py --quick    # tiny counts: checks the code, the numbers mean nothing
 
 Every service is started as a real process on loopback in a temporary
@@ -22,11 +22,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_keyserver  # noqa: E402
+import bench_log  # noqa: E402
 import bench_submission  # noqa: E402
 from common import REPO, fmt_rate, fmt_ratio, fmt_time, log, machine_info, md_table  # noqa: E402
 
 
-def interpretation(ks: dict[str, Any], sub: dict[str, Any]) -> list[str]:
+def interpretation(ks: dict[str, Any], sub: dict[str, Any], lg: dict[str, Any]) -> list[str]:
     """A short reading of the numbers, computed from them so that it stays true on re-runs."""
     prim, ip, http = ks["primitives"], ks["in_process"], ks["http"]
     mult = prim["scalar_mult"]["seconds_per_op"]
@@ -114,10 +115,44 @@ def interpretation(ks: dict[str, Any], sub: dict[str, Any]) -> list[str]:
         f"takes p50 {fmt_time(cli['escrow']['p50'])}. The largest single part of that is the passphrase KDF "
         f"(three Argon2id runs, about {fmt_time(3 * argon['default']['seconds_per_op'])}), deliberately; "
         f"then the interpreter start.",
+        bench_log.interpretation(lg),
     ]
 
 
-def render(machine: dict[str, Any], ks: dict[str, Any], sub: dict[str, Any], *, quick: bool, took: float) -> str:
+def _bytes(n: float) -> str:
+    return f"{n / 1e9:.2f} GB" if n >= 1e9 else f"{n / 1e6:.1f} MB"
+
+
+def log_headlines(lg: dict[str, Any]) -> list[list[str]]:
+    sizes = {int(k): v for k, v in lg["sizes"].items()}
+    n = max(sizes)
+    top, fl = sizes[n], lg["floors"]
+    label = bench_log._size_label(n)
+    commit, ed = fl["sqlite_commit"]["p50"], fl["ed25519_sign"]["seconds_per_op"]
+    ev, pr = top["appends"]["event"], top["proofs"]
+    batches = top["appends"]["batches"]
+    big = batches[max(batches, key=int)]
+    return [
+        [f"log at {label} leaves: one event per transaction (append + sign + receipt + commit, p50)",
+         f"{fmt_time(ev['total']['p50'])} ({fmt_rate(ev['total']['per_second'])})",
+         f"{fmt_ratio(ev['total']['p50'] / commit)} SQLite commit"],
+        [f"log at {label} leaves: appends in batches of {big['appends']} per transaction",
+         f"{fmt_time(big['per_append'])} per append ({fmt_rate(big['appends_per_second'])})",
+         f"{fmt_ratio(big['per_append'] / fl['sha256_node']['seconds_per_op'])} SHA-256"],
+        [f"log at {label} leaves: inclusion proof / receipt (p50)",
+         f"{fmt_time(pr['inclusion']['p50'])} / {fmt_time(pr['issue_receipt']['p50'])}",
+         f"{pr['statements']['inclusion']:.0f} SQL reads"],
+        [f"log at {label} leaves: checkpoint signing, `storage.log.sign` (p50)", fmt_time(pr["sign"]["p50"]),
+         f"{fmt_ratio(pr['sign']['p50'] / ed)} Ed25519 sign"],
+        [f"receipt verification at {label} leaves (p50)", fmt_time(pr["verify_receipt"]["p50"]),
+         f"{fmt_ratio(pr['verify_receipt']['p50'] / fl['ed25519_verify']['seconds_per_op'])} Ed25519 verify"],
+        [f"log database on disk at {label} leaves", f"{_bytes(top['database_bytes'])}, "
+         f"{top['bytes_per_leaf']:.0f} B per leaf", ""],
+    ]
+
+
+def render(machine: dict[str, Any], ks: dict[str, Any], sub: dict[str, Any], lg: dict[str, Any], *, quick: bool,
+           took: float) -> str:
     prim = ks["primitives"]
     mult = prim["scalar_mult"]["seconds_per_op"]
     ip, http = ks["in_process"], ks["http"]
@@ -160,11 +195,12 @@ def render(machine: dict[str, Any], ks: dict[str, Any], sub: dict[str, Any], *, 
             ["`POST /v1/entries` incl. durable commit (p50)", fmt_time(s["post"]["p50"]),
              f"{fmt_ratio(s['post']['p50'] / sub['sqlite_floor']['p50'])} SQLite commit"],
             ["CLI `consilience reporter escrow`, default Argon2id (p50)", fmt_time(sub["cli"]["escrow"]["p50"]), ""],
+            *log_headlines(lg),
         ], align="lrr"),
         "",
         "## Reading the numbers",
         "",
-        *interpretation(ks, sub),
+        *interpretation(ks, sub, lg),
         "",
         "## Key server (`benchmarks/bench_keyserver.py`)",
         "",
@@ -172,6 +208,9 @@ def render(machine: dict[str, Any], ks: dict[str, Any], sub: dict[str, Any], *, 
         "## Entry submission (`benchmarks/bench_submission.py`)",
         "",
         bench_submission.render(sub),
+        "## Transparency log (`benchmarks/bench_log.py`)",
+        "",
+        bench_log.render(lg),
         "## Method",
         "",
         "- In-process timings call the function in a loop and report the best of several timed runs "
@@ -190,6 +229,9 @@ def render(machine: dict[str, Any], ks: dict[str, Any], sub: dict[str, Any], *, 
         "a release adds the counting query's result and a notifier write, not measured here.",
         "- Every phase is bounded by a count and a time limit (the whole submission benchmark stops "
         "starting new phases after 120 s).",
+        "- The transparency-log benchmark builds its large logs by bulk insert (described in its section) "
+        "in the temporary folder, checks free disk space before each size and deletes the database at the "
+        "end; it is SQLite only.",
         "",
     ]
     return "\n".join(lines)
@@ -209,14 +251,15 @@ def main() -> int:
         machine = machine_info(work)
         ks = bench_keyserver.run(args.quick, work / "keyserver")
         sub = bench_submission.run(args.quick, work / "submission")
+        lg = bench_log.run(args.quick, work / "log")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     took = time.monotonic() - started
-    report = render(machine, ks, sub, quick=args.quick, took=took)
+    report = render(machine, ks, sub, lg, quick=args.quick, took=took)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(report)
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine, "keyserver": ks, "submission": sub}, indent=2))
+        args.json.write_text(json.dumps({"machine": machine, "keyserver": ks, "submission": sub, "log": lg}, indent=2))
     log(f"wrote {args.output} in {took:.0f} s")
     return 0
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -54,6 +55,78 @@ def _as_user(argv: list[str]) -> list[str]:
     return [runuser, "-u", "nobody", "--", *argv]
 
 
+class LocalCluster:
+    """A private cluster on a loopback port that can be stopped and started again.
+
+    The fault tests take the database away under a running escrow server;
+    ``stop`` is PostgreSQL's fast shutdown (sessions are cut, new connections
+    refused) and ``start`` brings the same data directory back on the same port.
+    """
+
+    def __init__(self) -> None:
+        try:
+            import psycopg  # noqa: F401
+        except ImportError as exc:
+            raise Unavailable("psycopg is not installed") from exc
+        initdb, postgres = _server_binary("initdb"), _server_binary("postgres")
+        if not initdb or not postgres:
+            raise Unavailable("PostgreSQL server binaries not found")
+        self.postgres = postgres
+        self.root = Path(tempfile.mkdtemp(prefix="consilience-pg-"))
+        self.data, self.sockets = self.root / "data", self.root / "sock"
+        self.process: subprocess.Popen[bytes] | None = None
+        try:
+            self.sockets.mkdir()
+            if os.geteuid() == 0:
+                shutil.chown(self.root, "nobody")
+                shutil.chown(self.sockets, "nobody")
+            subprocess.run(_as_user([initdb, "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync"]),
+                           check=True, capture_output=True)
+        except (subprocess.CalledProcessError, OSError) as exc:
+            shutil.rmtree(self.root, ignore_errors=True)
+            raise Unavailable(f"cannot initialise PostgreSQL: {exc}") from exc
+        self.port = _free_port()
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        try:
+            self.process = subprocess.Popen(
+                _as_user([self.postgres, "-D", str(self.data), "-k", str(self.sockets), "-p", str(self.port),
+                          "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=50"]),
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+        except OSError as exc:
+            raise Unavailable(f"cannot start PostgreSQL: {exc}") from exc
+        _wait(self.url, self.process)
+
+    def postmaster_pid(self) -> int:
+        return int((self.data / "postmaster.pid").read_text().split("\n", 1)[0])
+
+    def freeze(self) -> None:
+        """SIGSTOP the postmaster: connections are accepted by the kernel, never answered."""
+        os.kill(self.postmaster_pid(), signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.kill(self.postmaster_pid(), signal.SIGCONT)
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGCONT)  # runuser stops itself when its child stops
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """Fast shutdown, signalled to the postmaster itself (runuser would escalate to SIGKILL)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            os.kill(self.postmaster_pid(), signal.SIGINT)
+            self.process.wait(timeout=timeout)
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            self.process.kill()
+            self.process.wait(timeout=timeout)
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 @contextmanager
 def cluster() -> Iterator[str]:
     """Yield an admin URL (database 'postgres') of a fresh cluster."""
@@ -61,42 +134,12 @@ def cluster() -> Iterator[str]:
     if external:
         yield external
         return
+    local = LocalCluster()
     try:
-        import psycopg  # noqa: F401
-    except ImportError as exc:
-        raise Unavailable("psycopg is not installed") from exc
-    initdb, postgres = _server_binary("initdb"), _server_binary("postgres")
-    if not initdb or not postgres:
-        raise Unavailable("PostgreSQL server binaries not found")
-    root = Path(tempfile.mkdtemp(prefix="consilience-pg-"))
-    data, sockets = root / "data", root / "sock"
-    sockets.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(root, "nobody")
-        shutil.chown(sockets, "nobody")
-    process = None
-    try:
-        subprocess.run(_as_user([initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"]),
-                       check=True, capture_output=True)
-        port = _free_port()
-        process = subprocess.Popen(
-            _as_user([postgres, "-D", str(data), "-k", str(sockets), "-p", str(port),
-                      "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=50"]),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-        _wait(url, process)
-        yield url
-    except (subprocess.CalledProcessError, OSError) as exc:
-        raise Unavailable(f"cannot start PostgreSQL: {exc}") from exc
+        local.start()
+        yield local.url
     finally:
-        if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        shutil.rmtree(root, ignore_errors=True)
+        local.close()
 
 
 def _wait(url: str, process: subprocess.Popen[bytes]) -> None:

@@ -6,6 +6,7 @@ same real processes the benchmarks use); it asserts nothing about speed.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -28,12 +29,21 @@ def test_quick_benchmark_run_writes_every_table(tmp_path: Path) -> None:
     assert "Quick run" in text
     for heading in ("## Machine", "## Headlines", "## Reading the numbers", "### (a) The floor",
                     "### (b) VOPRF in process", "### (c) A real key-server process over HTTP",
-                    "### Bare path, one submission at a time", "### With the wallet", "### Floors"):
+                    "### Bare path, one submission at a time", "### With the wallet", "### Floors",
+                    "## Transparency log (`benchmarks/bench_log.py`)", "### Sizes",
+                    "### Proofs, receipts and verification", "### Appends through `storage.log.append`"):
         assert heading in text, heading
     for row in ("| ristretto.scalar_mult: k·P, variable base (libsodium) |", "| `GET /healthz`",
                 "| `POST /v1/evaluate`, 1 element, 1 client |", "| **total** |",
                 "| threshold OPRF round", "| SQLite insert + commit", "| CLI `consilience reporter escrow`",
-                "| libsodium |"):
+                "| libsodium |", "| inclusion proof (`storage.log.inclusion_proof`) |",
+                "| verify a receipt (`receipt.verify_receipt`", "| SHA-256 of one node",
+                "| Ed25519 signature of a checkpoint body", "log at 10^3 leaves: inclusion proof / receipt",
+                "- **Transparency log.**"):
         assert row in text, row
     assert not re.search(r"\bnan\b", text, re.IGNORECASE), "a measurement came out as NaN"
-    assert '"sequential"' in raw.read_text()
+    results = json.loads(raw.read_text())
+    assert "sequential" in results["submission"]
+    # The log section built, measured and cross-checked logs of every quick size (roots agree, or it raises).
+    assert sorted(int(n) for n in results["log"]["sizes"]) == [100, 1000]
+    assert results["log"]["sizes"]["1000"]["size_after_appends"] > 1000

@@ -16,7 +16,6 @@ The layout mirrors tlog-proof (PROTOCOL.md §11)::
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import dataclass
 
 from consilience.errors import InvalidInput
@@ -50,7 +49,7 @@ def parse(text: str) -> ConsistencyBundle:
     for line in lines[1:]:
         try:
             value = base64.b64decode(line, validate=True)
-        except binascii.Error as exc:
+        except ValueError as exc:  # binascii.Error, or text that is not ASCII
             raise InvalidInput("consistency bundle: a proof line is not base64") from exc
         if len(value) != 32 or base64.b64encode(value).decode() != line:
             raise InvalidInput("consistency bundle: a proof line is not a 32-byte hash")

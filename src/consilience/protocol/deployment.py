@@ -123,6 +123,8 @@ def sign(deployment: Deployment, admin_private: bytes) -> dict[str, str]:
 
 def verify(published: dict[str, str], expected_fingerprint: bytes, *, min_serial: int = 0) -> Deployment:
     """Check signature, pinned administrator and contents; return the document."""
+    if not isinstance(published, dict):
+        raise InvalidInput("a published deployment document is a JSON object")
     try:
         document = b64u_decode(published["document"], field="document")
         signature = b64u_decode(published["signature"], length=64, field="signature")

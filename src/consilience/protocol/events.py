@@ -74,7 +74,10 @@ def parse_leaf(data: bytes) -> Event:
     sizes = {ENTRY: 16 + 32 + 8, WITHDRAWAL: 16 + 8, RELEASE: 16 + 4 + 8, OPENING: 16 + 16 + 8}
     if len(rest) != sizes[kind]:
         raise InvalidInput("log leaf has the wrong length")
-    at = datetime.fromtimestamp(int.from_bytes(rest[-8:], "big") / 1000, UTC)
+    try:
+        at = datetime.fromtimestamp(int.from_bytes(rest[-8:], "big") / 1000, UTC)
+    except (ValueError, OverflowError, OSError) as exc:  # beyond year 9999
+        raise InvalidInput("log leaf time is out of range") from exc
     if kind == ENTRY:
         return Event("entry", at, entry_id=rest[:16], content_hash=rest[16:48])
     if kind == WITHDRAWAL:

@@ -22,6 +22,8 @@ MAX_BODY_BYTES = 256 * 1024
 MAX_ENVELOPE_BYTES = 16 * 1024
 MAX_COUNSELORS = 16
 MAX_BATCH = 16
+#: Log sizes are stored as signed 64-bit integers (SQLite INTEGER, PostgreSQL BIGINT).
+MAX_LOG_SIZE = 2**63 - 1
 
 
 def _b64u(length: int | None = None, max_length: int | None = None):
@@ -106,11 +108,11 @@ class Envelope(Strict):
 
 class EntrySubmission(Strict):
     entry_id: B64Id
-    quorum: int = Field(ge=2, le=32)
+    quorum: int = Field(ge=2, le=32, strict=True)  # strict: JSON true, 2.0 or "2" are not integers
     tags: list[B64Tag] = Field(min_length=1, max_length=MAX_IDENTIFIERS)
     body: B64Body
     envelopes: list[Envelope] = Field(min_length=1, max_length=MAX_COUNSELORS)
-    deployment_serial: int = Field(ge=1)
+    deployment_serial: int = Field(ge=1, strict=True)
 
 
 EntryStatus = Literal["escrowed", "released", "withdrawn"]
@@ -125,7 +127,7 @@ class EntryReceipt(Strict):
 
 
 class CosignatureSubmission(Strict):
-    size: int = Field(ge=1)
+    size: int = Field(ge=1, le=MAX_LOG_SIZE, strict=True)
     cosignature: Annotated[str, Field(max_length=2_000)]
 
 

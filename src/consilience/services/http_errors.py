@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from consilience.errors import InvalidInput
+from consilience.protocol.messages import ErrorResponse
 
 CODES: dict[int, str] = {
     400: "malformed",
@@ -31,6 +32,15 @@ CODES: dict[int, str] = {
     500: "internal",
     503: "unavailable",
 }
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries for error answers: each status carries an ErrorResponse body.
+
+    Declaring 422 here also replaces FastAPI's default validation-error schema,
+    which is not what ``install`` answers with.
+    """
+    return {status: {"model": ErrorResponse, "description": CODES[status]} for status in statuses}
 
 
 class ApiError(Exception):

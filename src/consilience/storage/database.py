@@ -25,12 +25,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, create_engine, event, exc, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: libpq waits for ever by default for a server that accepted the TCP
+#: connection but does not answer; a ``connect_timeout`` in the URL wins.
+POSTGRES_CONNECT_TIMEOUT_S = 5
 _WRITE_OPTION = "consilience_write"
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -55,6 +58,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _configure_sqlite(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+        kwargs["connect_args"] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S, **kwargs.get("connect_args", {})}
     return create_engine(url, **kwargs)
 
 
@@ -106,8 +111,15 @@ class Database:
             with self._writer.begin() as session:
                 yield session
             return
-        with self._write_lock, self._writer.begin() as session:
-            yield session
+        # Bounded: behind a database another process holds locked, each queued
+        # writer would otherwise wait for its turn *and* a whole busy timeout.
+        if not self._write_lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            raise exc.TimeoutError("the database is busy: no write slot within the busy timeout")
+        try:
+            with self._writer.begin() as session:
+                yield session
+        finally:
+            self._write_lock.release()
 
     @contextmanager
     def read(self) -> Iterator[Session]:

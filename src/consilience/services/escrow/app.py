@@ -59,7 +59,8 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
         db.dispose()
 
     app = FastAPI(title="Consilience escrow", version=__version__, lifespan=lifespan,
-                  docs_url=None, redoc_url=None, openapi_url="/v1/openapi.json")
+                  docs_url=None, redoc_url=None, openapi_url="/v1/openapi.json",
+                  responses=errors.documented(400, 413))  # BodyLimitMiddleware, on any route
     app.state.escrow = state
     errors.install(app)
     app.include_router(_public_router())
@@ -73,7 +74,7 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
 def _public_router() -> Any:
     from fastapi import APIRouter
 
-    router = APIRouter()
+    router = APIRouter(responses=errors.documented(503))
 
     @router.get("/v1/deployment")
     def deployment(state: State) -> Response:

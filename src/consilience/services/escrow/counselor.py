@@ -14,13 +14,13 @@ from consilience.protocol.encoding import b64u_encode
 from consilience.protocol.messages import MatchDetail, MatchEntry, MatchSummary
 from consilience.services.escrow.auth import CounselorAccount
 from consilience.services.escrow import transparency
-from consilience.services.escrow.errors import ApiError
+from consilience.services.escrow.errors import ApiError, documented
 from consilience.services.escrow.reporter import path_id
 from consilience.services.escrow.state import State
 from consilience.storage import repository
 from consilience.storage.repository import utcnow
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=documented(400, 401, 403, 404, 422, 429, 503))
 
 
 @router.get("/matches", response_model=list[MatchSummary])

@@ -21,12 +21,12 @@ from consilience.protocol.messages import (
 )
 from consilience.services.escrow import entries, transparency
 from consilience.services.escrow.auth import ReporterAccount
-from consilience.services.escrow.errors import ApiError
+from consilience.services.escrow.errors import ApiError, documented
 from consilience.services.escrow.limits import address
 from consilience.services.escrow.state import State
 from consilience.storage import repository
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=documented(400, 401, 403, 404, 409, 422, 429, 503))
 
 
 def path_id(value: str, what: str = "id") -> bytes:
@@ -55,7 +55,8 @@ def keyserver_token(account: ReporterAccount,
     return AccessToken(token=b64u_encode(token), expires_at=datetime.fromtimestamp(expires, UTC))
 
 
-@router.post("/entries", status_code=201, response_model=EntryReceipt)
+@router.post("/entries", status_code=201, response_model=EntryReceipt,
+             responses={200: {"model": EntryReceipt, "description": "The same entry resubmitted unchanged"}})
 def submit(submission: EntrySubmission, response: Response, account: ReporterAccount,
            state: State) -> EntryReceipt:
     state.limits.charge("entry_writes_per_account", account.account_id, "entry changes for this account")

@@ -18,13 +18,13 @@ from consilience.errors import ConsilienceError
 from consilience.protocol import checkpoint as cp
 from consilience.protocol import events, receipt
 from consilience.protocol.encoding import b64u_encode
-from consilience.protocol.messages import ConsistencyProof, CosignatureSubmission
-from consilience.services.escrow.errors import ApiError
+from consilience.protocol.messages import MAX_LOG_SIZE, ConsistencyProof, CosignatureSubmission
+from consilience.services.escrow.errors import ApiError, documented
 from consilience.services.escrow.state import EscrowState, State
 from consilience.storage import log
 from consilience.storage.repository import MatchChange
 
-router = APIRouter(prefix="/v1/log")
+router = APIRouter(prefix="/v1/log", responses=documented(400, 403, 404, 422, 503))
 
 
 def _origin(state: EscrowState) -> str:
@@ -70,8 +70,9 @@ def latest_receipt(session: Session, entry_id: bytes) -> str | None:
     return receipt.issue_receipt(log.DatabaseNodes(session), index=leaf.index, leaf=leaf.data, checkpoint=note)
 
 
-@router.get("/checkpoint")
-def checkpoint(state: State, size: int | None = Query(default=None, ge=1)) -> Response:
+@router.get("/checkpoint", response_class=Response,
+            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
+def checkpoint(state: State, size: int | None = Query(default=None, ge=1, le=MAX_LOG_SIZE)) -> Response:
     """The newest signed checkpoint (or the one of ``size``), with witness cosignatures."""
     with state.db.read() as session:
         if size is None:
@@ -89,7 +90,8 @@ def checkpoint(state: State, size: int | None = Query(default=None, ge=1)) -> Re
 
 
 @router.get("/consistency", response_model=ConsistencyProof)
-def consistency(state: State, old: int = Query(ge=1), new: int = Query(ge=1)) -> ConsistencyProof:
+def consistency(state: State, old: int = Query(ge=1, le=MAX_LOG_SIZE),
+                new: int = Query(ge=1, le=MAX_LOG_SIZE)) -> ConsistencyProof:
     with state.db.read() as session:
         current = log.size(session)
         if not old <= new <= current:

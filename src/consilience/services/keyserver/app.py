@@ -70,7 +70,8 @@ def create_app(share: KeyShare | ShareStore, settings: KeyServerSettings | None 
     by_account = TokenBucket(settings.per_account_burst, settings.per_account_per_hour / 3600)
     by_address = TokenBucket(settings.per_address_burst, settings.per_address_per_hour / 3600)
     app = FastAPI(title=f"Consilience key server {fixed.index}", version="1",
-                  docs_url=None, redoc_url=None, openapi_url="/v1/openapi.json")
+                  docs_url=None, redoc_url=None, openapi_url="/v1/openapi.json",
+                  responses=http_errors.documented(400, 413))  # BodyLimitMiddleware, on any route
     http_errors.install(app)
     app.add_middleware(BodyLimitMiddleware, limit=MAX_REQUEST_BYTES)
 
@@ -84,7 +85,7 @@ def create_app(share: KeyShare | ShareStore, settings: KeyServerSettings | None 
         return KeyServerInfo(index=key.index, public_share=b64u_encode(public_share))
 
     @app.post("/v1/evaluate", response_model=EvaluateResponse,
-              responses={401: {}, 429: {}, 400: {}})
+              responses=http_errors.documented(401, 422, 429))
     def evaluate(body: EvaluateRequest, request: Request,
                  authorization: str | None = Header(default=None)) -> EvaluateResponse:
         if not authorization or not authorization.startswith("Bearer "):
