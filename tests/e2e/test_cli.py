@@ -28,7 +28,12 @@ class Actor:
         self.env = {**os.environ, "CONSILIENCE_HOME": str(home), "CONSILIENCE_PASSPHRASE": passphrase}
 
     def run(self, *args: str, ok: bool = True) -> dict[str, Any]:
-        proc = subprocess.run([sys.executable, "-m", "consilience", *args, "--json"], capture_output=True,
+        if "--" in args:  # keep --json before the "--" that ends the options
+            cut = args.index("--")
+            args = (*args[:cut], "--json", *args[cut:])
+        else:
+            args = (*args, "--json")
+        proc = subprocess.run([sys.executable, "-m", "consilience", *args], capture_output=True,
                               text=True, env=self.env, timeout=120)
         if ok:
             assert proc.returncode == 0, f"{args}: {proc.stdout}\n{proc.stderr}"
@@ -127,7 +132,7 @@ def test_walk_through(deployment) -> None:  # type: ignore[no-untyped-def]
 
     matches = counselor.run("counselor", "matches")["matches"]
     assert len(matches) == 1
-    opened = counselor.run("counselor", "open", matches[0]["match_id"])
+    opened = counselor.run("counselor", "open", "--", matches[0]["match_id"])  # ids may start with "-"
     records = sorted(e["record"] for e in opened["entries"])
     assert records == sorted(["He followed me home after the party.", "And again in May.",
                               "He did the same to me at work.", "It happened to me too, last year."])
