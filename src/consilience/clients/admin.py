@@ -147,6 +147,8 @@ def issue_invites(root: Path, count: int = 1, *, expires_in: timedelta = timedel
 def add_counselor(root: Path, public_file: dict[str, Any], admin_secret: str) -> tuple[dep.Deployment, bytes]:
     """List the counselor's key in a newly signed deployment and create their account."""
     layout = Layout(Path(root))
+    if not isinstance(public_file, dict):
+        raise InvalidInput("a counselor public-key file is a JSON object (from 'consilience counselor keygen')")
     try:
         name = str(public_file["name"])
         public_key = b64u_decode(public_file["public_key"], field="public_key")
