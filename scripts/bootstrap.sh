@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv (if missing) and install Consilience into it, with test extras when asked.
+# Create .venv (if missing) and install Consilience into it, with test extras when asked;
+# then build the web app when Node.js and npm are present (the CLI works without it).
 # libsodium comes from the system (Debian: libsodium23); pysodium loads it at run time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,3 +19,13 @@ fi
 extras="${1:-}"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras:+[$extras]}"
 .venv/bin/python -c "import consilience, pysodium" 
+if command -v node >/dev/null && command -v npm >/dev/null; then
+    echo "Building the web app (npm ci + esbuild, see scripts/build-web)..."
+    bash scripts/build-web
+elif [ "${CI:-}" = true ]; then
+    echo "Node.js and npm are needed in CI to build and test the web app (Debian: apt-get install nodejs npm)" >&2
+    exit 1
+else
+    echo "Node.js/npm not found: skipping the web app build. The CLI works without it; to get the web app," >&2
+    echo "install Node.js 20 and npm (Debian: apt-get install nodejs npm), then run ./scripts/build-web" >&2
+fi

@@ -1,0 +1,105 @@
+// Build the Consilience web app into src/consilience/web/static/ (served by `consilience serve`).
+//
+//   node web/build.mjs            (after `npm ci --prefix web`; ./scripts/build-web does both)
+//
+// Layout of web/src/app/ (what the build takes):
+//   *.js          each top-level file is an entry point (reporter.js, counselor.js, a worker such
+//                 as argon2-worker.js), bundled by esbuild with everything it imports (the SDK in
+//                 web/src/sdk, the npm modules) into one self-contained ES module of the same name.
+//                 Modules that are only imported live in subfolders (web/src/app/lib/...).
+//   *.html *.css  copied as they are (index.html is the reporter app at /, counselor.html the
+//                 counselor app at /counselor/; reference files by absolute path: /reporter.js).
+//   assets/       copied recursively (icons, fonts, images).
+// The output also holds manifest.json: the SHA-256 of every file, so a build can be checked.
+// Any error (esbuild's, a missing folder, an import left unbundled) fails the build with exit 1;
+// the previous output is replaced only when the whole build succeeded.
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const webDir = dirname(fileURLToPath(import.meta.url));
+const appDir = join(webDir, 'src', 'app');
+const outDir = resolve(webDir, '..', 'src', 'consilience', 'web', 'static');
+
+function fail(message) {
+  console.error(`web build failed: ${message}`);
+  process.exit(1);
+}
+
+let esbuild;
+try {
+  esbuild = await import('esbuild');
+} catch (err) {
+  fail(`esbuild is not installed (run: npm ci --prefix web): ${err.message}`);
+}
+
+if (!existsSync(appDir) || !statSync(appDir).isDirectory()) {
+  fail(`${relative(process.cwd(), appDir) || appDir} does not exist: nothing to build`);
+}
+const top = readdirSync(appDir, { withFileTypes: true }).filter((d) => d.isFile()).map((d) => d.name).sort();
+const entries = top.filter((n) => n.endsWith('.js'));
+const copied = top.filter((n) => n.endsWith('.html') || n.endsWith('.css'));
+if (entries.length === 0) fail('web/src/app has no entry point (*.js)');
+if (!copied.some((n) => n.endsWith('.html'))) fail('web/src/app has no page (*.html)');
+
+const tmpDir = `${outDir}.tmp-${process.pid}`;
+rmSync(tmpDir, { recursive: true, force: true });
+mkdirSync(tmpDir, { recursive: true });
+
+let result;
+try {
+  result = await esbuild.build({
+    absWorkingDir: webDir,
+    entryPoints: entries.map((n) => join(appDir, n)),
+    outdir: tmpDir,
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: ['chrome120'],
+    minify: true,
+    sourcemap: false,
+    splitting: false,
+    legalComments: 'none',
+    charset: 'utf8',
+    metafile: true,
+    logLevel: 'warning',
+    // Nothing may be left for the browser to fetch from elsewhere.
+    external: [],
+  });
+} catch (err) {
+  rmSync(tmpDir, { recursive: true, force: true });
+  // esbuild has already printed the located errors.
+  fail(`esbuild reported ${err.errors?.length ?? 'some'} error(s)`);
+}
+
+for (const [file, output] of Object.entries(result.metafile.outputs)) {
+  const left = output.imports.filter((i) => i.external);
+  if (left.length > 0) {
+    rmSync(tmpDir, { recursive: true, force: true });
+    fail(`${file} still imports ${left.map((i) => i.path).join(', ')} at run time`);
+  }
+}
+
+for (const name of copied) cpSync(join(appDir, name), join(tmpDir, name));
+const assets = join(appDir, 'assets');
+if (existsSync(assets)) cpSync(assets, join(tmpDir, 'assets'), { recursive: true });
+
+function walk(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+    d.isDirectory() ? walk(join(dir, d.name)) : [join(dir, d.name)]);
+}
+const files = {};
+for (const path of walk(tmpDir).sort()) {
+  const name = relative(tmpDir, path).split(sep).join('/');
+  const bytes = readFileSync(path);
+  files[name] = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
+}
+const manifest = { format: 'consilience-web-manifest/v1', esbuild: esbuild.version, files };
+writeFileSync(join(tmpDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+
+rmSync(outDir, { recursive: true, force: true });
+mkdirSync(dirname(outDir), { recursive: true });
+renameSync(tmpDir, outDir);
+const total = Object.values(files).reduce((sum, f) => sum + f.bytes, 0);
+console.log(`web app built: ${Object.keys(files).length} files, ${(total / 1024).toFixed(0)} KiB in ${relative(process.cwd(), outDir) || outDir}`);
