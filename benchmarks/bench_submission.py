@@ -412,37 +412,80 @@ def argon2_costs(p: Profile, wallet_bytes: int) -> dict[str, Any]:
 # -- the run ------------------------------------------------------------------------------
 
 
+@dataclass
+class BenchDeployment:
+    """A deployment as separate processes on loopback: 3 key servers (2-of-3), the escrow server."""
+
+    root: Path
+    services: list[launcher.Service]
+    counselor: counselor.CounselorKeys
+
+    @property
+    def server(self) -> str:
+        return self.services[-1].url
+
+    @property
+    def escrow(self) -> launcher.Service:
+        return self.services[-1]
+
+    def stop(self) -> None:
+        for s in self.services:
+            s.stop()
+
+
+def start_deployment(work: Path, *, quorum: int = 2) -> BenchDeployment:
+    """Initialise and start a deployment with unlimited key-server budgets and one counselor.
+
+    The escrow server keeps its default request budgets; callers that load it
+    spread the work over enough accounts to stay inside them.
+    """
+    root = work / "deployment"
+    escrow_port, *ks_ports = launcher.free_ports(4)
+    log(f"deployment in {root}")
+    admin.init_deployment(root, ADMIN_SECRET, quorum=quorum, key_servers=3, threshold=2,
+                          escrow_port=escrow_port, keyserver_ports=ks_ports, kdf_params=CHEAP_KDF)
+    services = [launcher.keyserver_service(root, i + 1, port, rate_limits=UNLIMITED)
+                for i, port in enumerate(ks_ports)]
+    services.append(launcher.escrow_service(root, escrow_port))
+    d = BenchDeployment(root, services, counselor.generate("Bench Counselor"))
+    try:
+        for s in services:
+            s.start()
+        admin.add_counselor(root, counselor.public_key_file(d.counselor), ADMIN_SECRET)
+    except BaseException:
+        d.stop()
+        raise
+    return d
+
+
+def register_reporters(d: BenchDeployment, invites: list[str], wallets: Path) -> tuple[list[Reporter], list[float]]:
+    """Register one reporter per invite through the SDK (cheap Argon2id); returns them and the latencies."""
+    reps, registrations = [], []
+    for i, invite in enumerate(invites):
+        a = time.perf_counter()
+        session = reporter.register(d.server, invite, CONTACT, wallets / f"r{i}.sealed",
+                                    f"reporter {i} passphrase", kdf_params=CHEAP_KDF)
+        registrations.append(time.perf_counter() - a)
+        reps.append(Reporter(session, session.client(), b64u_decode(session.wallet.account_id, length=16)))
+    return reps, registrations
+
+
 def run(quick: bool = False, work: Path | None = None) -> dict[str, Any]:
     p = QUICK if quick else FULL
     own = work is None
     work = Path(tempfile.mkdtemp(prefix="consilience-bench-sub-")) if work is None else work
     work.mkdir(parents=True, exist_ok=True)
-    root = work / "deployment"
-    escrow_port, *ks_ports = launcher.free_ports(4)
-    log(f"submission: deployment in {root}")
-    admin.init_deployment(root, ADMIN_SECRET, quorum=2, key_servers=3, threshold=2, escrow_port=escrow_port,
-                          keyserver_ports=ks_ports, kdf_params=CHEAP_KDF)
-    services = [launcher.keyserver_service(root, i + 1, port, rate_limits=UNLIMITED) for i, port in enumerate(ks_ports)]
-    services.append(launcher.escrow_service(root, escrow_port))
+    log("submission: starting a deployment")
+    d = start_deployment(work)
+    root, services = d.root, d.services
     results: dict[str, Any] = {"profile": "quick" if quick else "full", "reporters": p.reporters,
                                "filesystem": filesystem_of(work)}
     reps: list[Reporter] = []
     budget = Deadline(p.total_seconds)
     try:
-        for s in services:
-            s.start()
-        server = services[-1].url
-        keys = counselor.generate("Bench Counselor")
-        admin.add_counselor(root, counselor.public_key_file(keys), ADMIN_SECRET)
+        server = d.server
         invites = admin.issue_invites(root, p.reporters + 1)
-        registrations = []
-        for i, invite in enumerate(invites[:p.reporters]):
-            a = time.perf_counter()
-            session = reporter.register(server, invite, CONTACT, work / "wallets" / f"r{i}.sealed",
-                                        f"reporter {i} passphrase", kdf_params=CHEAP_KDF)
-            registrations.append(time.perf_counter() - a)
-            client = session.client()
-            reps.append(Reporter(session, client, b64u_decode(session.wallet.account_id, length=16)))
+        reps, registrations = register_reporters(d, invites[:p.reporters], work / "wallets")
         results["register"] = latency_summary(registrations)
         deployment = reps[0].session.deployment(reps[0].client)
         log(f"submission: {p.reporters} reporters registered; warming up")

@@ -1,6 +1,6 @@
 """Run the benchmarks and write docs/benchmarks.md.
 
-    python benchmarks/run.py            # full run, about ten minutes and a few GB of temporary disk
+    python benchmarks/run.py            # full run, about eleven minutes and a few GB of temporary disk
     python benchmarks/run.py --quick    # tiny counts: checks the code, the numbers mean nothing
 
 Every service is started as a real process on loopback in a temporary
@@ -22,6 +22,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_keyserver  # noqa: E402
+import bench_load  # noqa: E402
 import bench_log  # noqa: E402
 import bench_submission  # noqa: E402
 from common import REPO, fmt_rate, fmt_ratio, fmt_time, log, machine_info, md_table  # noqa: E402
@@ -151,8 +152,8 @@ def log_headlines(lg: dict[str, Any]) -> list[list[str]]:
     ]
 
 
-def render(machine: dict[str, Any], ks: dict[str, Any], sub: dict[str, Any], lg: dict[str, Any], *, quick: bool,
-           took: float) -> str:
+def render(machine: dict[str, Any], ks: dict[str, Any], sub: dict[str, Any], lg: dict[str, Any],
+           load: dict[str, Any], *, quick: bool, took: float) -> str:
     prim = ks["primitives"]
     mult = prim["scalar_mult"]["seconds_per_op"]
     ip, http = ks["in_process"], ks["http"]
@@ -195,6 +196,7 @@ def render(machine: dict[str, Any], ks: dict[str, Any], sub: dict[str, Any], lg:
             ["`POST /v1/entries` incl. durable commit (p50)", fmt_time(s["post"]["p50"]),
              f"{fmt_ratio(s['post']['p50'] / sub['sqlite_floor']['p50'])} SQLite commit"],
             ["CLI `consilience reporter escrow`, default Argon2id (p50)", fmt_time(sub["cli"]["escrow"]["p50"]), ""],
+            *bench_load.headline(load),
             *log_headlines(lg),
         ], align="lrr"),
         "",
@@ -208,6 +210,10 @@ def render(machine: dict[str, Any], ks: dict[str, Any], sub: dict[str, Any], lg:
         "## Entry submission (`benchmarks/bench_submission.py`)",
         "",
         bench_submission.render(sub),
+        "## Load test (`benchmarks/bench_load.py`)",
+        "",
+        bench_load.render(load),
+        "",
         "## Transparency log (`benchmarks/bench_log.py`)",
         "",
         bench_log.render(lg),
@@ -225,8 +231,9 @@ def render(machine: dict[str, Any], ks: dict[str, Any], sub: dict[str, Any], lg:
         "measures the work and not the limiter; the limiter still runs on every request.",
         "- Wallets and the admin key use cheap Argon2id (8 MiB, 1 pass) so that setup is fast, except "
         "the CLI rows, which use the default parameters as a person's wallet would.",
-        "- Each submission names a new identifier, so no entry is released and no match is created; "
-        "a release adds the counting query's result and a notifier write, not measured here.",
+        "- In the submission benchmark each entry names a new identifier, so no entry is released; the "
+        "load test mixes in entries naming the same few people, so matches are counted and released "
+        "under load there.",
         "- Every phase is bounded by a count and a time limit (the whole submission benchmark stops "
         "starting new phases after 120 s).",
         "- The transparency-log benchmark builds its large logs by bulk insert (described in its section) "
@@ -251,15 +258,17 @@ def main() -> int:
         machine = machine_info(work)
         ks = bench_keyserver.run(args.quick, work / "keyserver")
         sub = bench_submission.run(args.quick, work / "submission")
+        load = bench_load.run(args.quick, work / "load")
         lg = bench_log.run(args.quick, work / "log")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     took = time.monotonic() - started
-    report = render(machine, ks, sub, lg, quick=args.quick, took=took)
+    report = render(machine, ks, sub, lg, load, quick=args.quick, took=took)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(report)
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine, "keyserver": ks, "submission": sub, "log": lg}, indent=2))
+        args.json.write_text(json.dumps({"machine": machine, "keyserver": ks, "submission": sub, "load": load,
+                                          "log": lg}, indent=2))
     log(f"wrote {args.output} in {took:.0f} s")
     return 0
 

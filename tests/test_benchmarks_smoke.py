@@ -31,6 +31,7 @@ def test_quick_benchmark_run_writes_every_table(tmp_path: Path) -> None:
                     "### (b) VOPRF in process", "### (c) A real key-server process over HTTP",
                     "### Bare path, one submission at a time", "### With the wallet", "### Floors",
                     "## Transparency log (`benchmarks/bench_log.py`)", "### Sizes",
+                    "## Load test (`benchmarks/bench_load.py`)",
                     "### Proofs, receipts and verification", "### Appends through `storage.log.append`"):
         assert heading in text, heading
     for row in ("| ristretto.scalar_mult: k·P, variable base (libsodium) |", "| `GET /healthz`",
@@ -39,11 +40,17 @@ def test_quick_benchmark_run_writes_every_table(tmp_path: Path) -> None:
                 "| libsodium |", "| inclusion proof (`storage.log.inclusion_proof`) |",
                 "| verify a receipt (`receipt.verify_receipt`", "| SHA-256 of one node",
                 "| Ed25519 signature of a checkpoint body", "log at 10^3 leaves: inclusion proof / receipt",
-                "- **Transparency log.**"):
+                "- **Transparency log.**", "| closed loop (back to back) |", "| open loop (fixed arrival rate) |",
+                "load test: errors / acknowledged entries lost after SIGKILL + restart"):
         assert row in text, row
     assert not re.search(r"\bnan\b", text, re.IGNORECASE), "a measurement came out as NaN"
     results = json.loads(raw.read_text())
     assert "sequential" in results["submission"]
+    # The load test acknowledged entries in both phases and found every one after SIGKILL + restart.
+    load = results["load"]
+    assert load["closed"]["count"] > 0 and load["open"]["count"] > 0
+    assert load["closed"]["errors"] == load["open"]["errors"] == 0
+    assert load["durability"]["missing"] == 0 and load["durability"]["bad_receipts"] == 0
     # The log section built, measured and cross-checked logs of every quick size (roots agree, or it raises).
     assert sorted(int(n) for n in results["log"]["sizes"]) == [100, 1000]
     assert results["log"]["sizes"]["1000"]["size_after_appends"] > 1000
