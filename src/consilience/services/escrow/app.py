@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Response
@@ -19,7 +20,7 @@ from sqlalchemy import text
 
 from consilience import __version__
 from consilience.crypto import signing
-from consilience.services.escrow import counselor, errors, reporter, transparency
+from consilience.services.escrow import counselor, errors, reporter, transparency, web
 from consilience.services.escrow.limits import Limits
 from consilience.services.escrow.notifier import Notifier, load_notifier
 from consilience.services.escrow.published import DeploymentStore
@@ -33,8 +34,12 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8100
 
 
-def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate: bool = True) -> FastAPI:
-    """Build the application; raises ConfigurationError on a bad setup."""
+def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate: bool = True,
+               web_static: Path | None = None) -> FastAPI:
+    """Build the application; raises ConfigurationError on a bad setup.
+
+    ``web_static``: folder of the built web app (default: the one inside the package).
+    """
     if migrate:
         upgrade(settings.database_url)
     issuer_private = load_private_key(settings.issuer_key_path, "token issuer")
@@ -67,6 +72,7 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
     app.include_router(reporter.router)
     app.include_router(counselor.router)
     app.include_router(transparency.router)
+    web.install(app, lambda: [k.url for k in deployments.current().deployment.key_servers], web_static)
     app.add_middleware(errors.BodyLimitMiddleware, limit=settings.max_request_bytes)
     return app
 

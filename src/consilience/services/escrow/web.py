@@ -1,0 +1,189 @@
+"""The web app, served by the escrow server: the reporter app at ``/``, the counselor app at ``/counselor/``.
+
+The files are the build output of ``node web/build.mjs`` (``consilience.web.STATIC_DIR``);
+the browser does all the cryptography, so this module only hands out static files, each with
+a strict Content-Security-Policy: scripts, styles and workers from this origin only, no inline
+code, no eval, and network access limited to this origin and the key servers named in the
+current deployment document (the browser asks them for OPRF evaluations directly).
+
+Page URLs and files:
+- ``/``                  index.html      (reporter app)
+- ``/counselor/``        counselor.html  (counselor app; ``/counselor`` redirects here)
+- ``/<file>``            any other built file (``/reporter.js``, ``/app.css``, ``/assets/...``);
+  the same files answer under ``/counselor/<file>`` too, so relative references work on both pages.
+Nothing under ``/v1/`` or ``/healthz`` is ever taken for a file: the API keeps its own answers.
+
+When the app was not built, every page answers 503 with how to build it, and the server logs
+a warning once; the API works all the same.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI, Response
+from fastapi.responses import RedirectResponse
+from starlette.convertors import Convertor, register_url_convertor
+
+from consilience.web import BUILD_HINT, STATIC_DIR, is_built
+
+log = logging.getLogger(__name__)
+
+PAGES = {"": "index.html", "counselor/": "counselor.html"}
+
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".ico": "image/x-icon",
+    ".woff2": "font/woff2",
+    ".woff": "font/woff",
+    ".txt": "text/plain; charset=utf-8",
+    ".wasm": "application/wasm",
+    ".webmanifest": "application/manifest+json",
+}
+
+#: Features the app never uses; denied to the page and to anything it could embed.
+PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in (
+    "accelerometer", "autoplay", "bluetooth", "camera", "display-capture", "encrypted-media",
+    "geolocation", "gyroscope", "hid", "idle-detection", "magnetometer", "microphone", "midi",
+    "payment", "publickey-credentials-get", "screen-wake-lock", "serial", "usb",
+    "xr-spatial-tracking"))
+
+
+class _WebFile(Convertor[str]):
+    """A relative file path that is not the API's: no ``v1/`` prefix, no ``healthz``, no dot segments."""
+
+    regex = r"(?!v1/)(?!v1$)(?!healthz$)(?!\.)(?!.*/\.)[A-Za-z0-9._\-/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("consilience_webfile", _WebFile())
+
+_SAFE = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9._\-]*")
+
+
+def origin(url: str) -> str:
+    """scheme://host[:port] of a URL, as a CSP source and a CORS origin are written."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}".lower()
+
+
+def content_security_policy(connect: list[str]) -> str:
+    sources = " ".join(["'self'", *dict.fromkeys(connect)])
+    return "; ".join([
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        f"connect-src {sources}",
+        "worker-src 'self'",
+        "font-src 'self'",
+        "manifest-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+    ])
+
+
+def security_headers(connect: list[str], *, html: bool) -> dict[str, str]:
+    return {
+        "Content-Security-Policy": content_security_policy(connect),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Permissions-Policy": PERMISSIONS_POLICY,
+        "Cross-Origin-Opener-Policy": "same-origin",
+        "Cross-Origin-Resource-Policy": "same-origin",
+        "X-Frame-Options": "DENY",
+        # Pages always come fresh (a new build, a new deployment's CSP); other files revalidate.
+        "Cache-Control": "no-store" if html else "no-cache",
+    }
+
+
+def install(app: FastAPI, key_server_urls: Callable[[], list[str]], static: Path | None = None) -> None:
+    """Add the web app's routes to ``app`` (after the API's, which keep precedence).
+
+    ``key_server_urls`` returns the current deployment's key-server URLs (the CSP's connect-src).
+    """
+    root = (static or STATIC_DIR).resolve()
+    warned = False
+
+    def connect_sources() -> list[str]:
+        sources = []
+        for url in key_server_urls():
+            try:
+                sources.append(origin(url))
+            except ValueError:
+                log.warning("key server URL %r is not an http(s) URL; left out of the CSP", url)
+        return sources
+
+    def warn_unbuilt() -> None:
+        nonlocal warned
+        if not warned:
+            warned = True
+            log.warning("web app not built in %s: pages answer 503. %s", root, BUILD_HINT)
+
+    def text(status: int, body: str, *, extra: dict[str, str] | None = None) -> Response:
+        headers = security_headers(connect_sources(), html=True)
+        headers.update(extra or {})
+        return Response(body + "\n", status_code=status, media_type="text/plain; charset=utf-8", headers=headers)
+
+    def serve(relative: str) -> Response:
+        if not is_built(root):
+            warn_unbuilt()
+            return text(503, BUILD_HINT, extra={"Retry-After": "60"})
+        parts = relative.split("/")
+        if not all(_SAFE.fullmatch(p) for p in parts):
+            return text(404, "not found")
+        path = root.joinpath(*parts)
+        try:
+            resolved = path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            return text(404, "not found")
+        if not resolved.is_file() or not resolved.is_relative_to(root):
+            return text(404, "not found")
+        suffix = resolved.suffix.lower()
+        content_type = CONTENT_TYPES.get(suffix, "application/octet-stream")
+        headers = security_headers(connect_sources(), html=suffix == ".html")
+        return Response(resolved.read_bytes(), media_type=content_type, headers=headers)
+
+    if not is_built(root):
+        warn_unbuilt()
+
+    @app.get("/", include_in_schema=False)
+    def reporter_page() -> Response:
+        return serve(PAGES[""])
+
+    @app.get("/counselor", include_in_schema=False)
+    def counselor_redirect() -> Response:
+        return RedirectResponse("/counselor/", status_code=308)
+
+    @app.get("/counselor/", include_in_schema=False)
+    def counselor_page() -> Response:
+        return serve(PAGES["counselor/"])
+
+    @app.get("/counselor/{name:consilience_webfile}", include_in_schema=False)
+    def counselor_file(name: str) -> Response:
+        return serve(name)
+
+    @app.get("/{name:consilience_webfile}", include_in_schema=False)
+    def web_file(name: str) -> Response:
+        return serve(name)

@@ -1,0 +1,165 @@
+"""The escrow server serves the built web app with strict security headers (no browser needed)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from consilience.crypto import signing
+from consilience.services.escrow import create_app
+from consilience.services.escrow.settings import Settings, create_private_key
+from consilience.services.escrow.web import origin
+
+from .harness import counselor_key, make_deployment, write_signed
+
+
+def make_static(folder: Path) -> Path:
+    (folder / "assets").mkdir(parents=True)
+    (folder / "index.html").write_text('<!doctype html><title>Reporter</title><script type="module" '
+                                       'src="/reporter.js"></script>')
+    (folder / "counselor.html").write_text("<!doctype html><title>Counselor</title>")
+    (folder / "reporter.js").write_text("export const x = 1;")
+    (folder / "app.css").write_text("body{}")
+    (folder / "assets" / "icon.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    (folder / "manifest.json").write_text(json.dumps({"files": {}}))
+    return folder
+
+
+def build_client(tmp_path: Path, static: Path) -> tuple[TestClient, object]:
+    settings = Settings.for_data_dir(tmp_path / "data")
+    settings.data_dir.mkdir(parents=True)
+    issuer = create_private_key(settings.issuer_key_path)
+    log_key = create_private_key(settings.log_key_path)
+    deployment = make_deployment(signing.public_key(issuer), [counselor_key("Ana")],
+                                 log_public=signing.public_key(log_key))
+    write_signed(settings.deployment_path, deployment, signing.generate())
+    return TestClient(create_app(settings, web_static=static)), deployment
+
+
+@pytest.fixture
+def built(tmp_path: Path) -> Iterator[tuple[TestClient, object]]:
+    client, deployment = build_client(tmp_path, make_static(tmp_path / "static"))
+    with client:
+        yield client, deployment
+
+
+def check_security_headers(response, deployment) -> None:  # type: ignore[no-untyped-def]
+    h = response.headers
+    csp = {d.split(" ", 1)[0]: d.split(" ", 1)[1] if " " in d else "" for d in h["content-security-policy"].split("; ")}
+    assert csp["default-src"] == "'none'"
+    assert csp["script-src"] == "'self'"
+    assert csp["style-src"] == "'self'"
+    assert csp["img-src"] == "'self' data: blob:"
+    assert csp["worker-src"] == "'self'"
+    assert csp["form-action"] == "'self'"
+    assert csp["frame-ancestors"] == "'none'"
+    assert csp["base-uri"] == "'none'"
+    assert csp["connect-src"].split() == ["'self'", *[origin(k.url) for k in deployment.key_servers]]
+    assert "unsafe" not in h["content-security-policy"]
+    assert h["x-content-type-options"] == "nosniff"
+    assert h["referrer-policy"] == "no-referrer"
+    assert h["cross-origin-opener-policy"] == "same-origin"
+    for feature in ("camera", "microphone", "geolocation", "payment", "usb"):
+        assert f"{feature}=()" in h["permissions-policy"]
+
+
+def test_reporter_app_at_root_with_security_headers(built) -> None:  # type: ignore[no-untyped-def]
+    client, deployment = built
+    r = client.get("/")
+    assert r.status_code == 200
+    assert "Reporter" in r.text
+    assert r.headers["content-type"] == "text/html; charset=utf-8"
+    assert r.headers["cache-control"] == "no-store"
+    check_security_headers(r, deployment)
+    assert [origin(k.url) for k in deployment.key_servers] == [
+        "http://127.0.0.1:8101", "http://127.0.0.1:8102", "http://127.0.0.1:8103"]
+
+
+def test_counselor_app_at_counselor(built) -> None:  # type: ignore[no-untyped-def]
+    client, deployment = built
+    r = client.get("/counselor/")
+    assert r.status_code == 200 and "Counselor" in r.text
+    assert r.headers["cache-control"] == "no-store"
+    check_security_headers(r, deployment)
+    redirect = client.get("/counselor", follow_redirects=False)
+    assert redirect.status_code == 308 and redirect.headers["location"] == "/counselor/"
+
+
+@pytest.mark.parametrize("path", ["/reporter.js", "/counselor/reporter.js"])
+def test_scripts_have_a_javascript_type_and_the_csp(built, path: str) -> None:  # type: ignore[no-untyped-def]
+    client, deployment = built
+    r = client.get(path)
+    assert r.status_code == 200 and r.text == "export const x = 1;"
+    assert r.headers["content-type"].startswith("text/javascript")
+    assert r.headers["cache-control"] == "no-cache"
+    check_security_headers(r, deployment)  # a worker script takes its CSP from its own response
+
+
+def test_css_and_assets(built) -> None:  # type: ignore[no-untyped-def]
+    client, _ = built
+    assert client.get("/app.css").headers["content-type"].startswith("text/css")
+    assert client.get("/assets/icon.svg").headers["content-type"] == "image/svg+xml"
+
+
+@pytest.mark.parametrize("path", ["/nope.js", "/assets/", "/..%2f..%2fetc%2fpasswd", "/assets/../../x",
+                                  "/.hidden", "/assets/.hidden", "/counselor/nope.html"])
+def test_unknown_or_unsafe_paths_are_404(built, path: str) -> None:  # type: ignore[no-untyped-def]
+    client, _ = built
+    assert client.get(path).status_code == 404
+
+
+def test_api_routes_keep_their_answers(built) -> None:  # type: ignore[no-untyped-def]
+    client, deployment = built
+    assert client.get("/healthz").json()["status"] == "ok"
+    assert client.get("/v1/deployment").status_code == 200
+    assert client.get("/v1/openapi.json").status_code == 200
+    # an unknown API path is the API's 404, not a file lookup; a wrong method stays 405
+    assert client.get("/v1/nothing-here").status_code == 404
+    assert client.get("/v1/accounts").status_code == 405
+    paths = client.get("/v1/openapi.json").json()["paths"]
+    assert all(p.startswith("/v1/") or p == "/healthz" for p in paths), "web routes stay out of the API schema"
+
+
+def test_connect_src_follows_a_new_deployment(tmp_path: Path) -> None:
+    settings = Settings.for_data_dir(tmp_path / "data")
+    settings.data_dir.mkdir(parents=True)
+    issuer = create_private_key(settings.issuer_key_path)
+    log_key = create_private_key(settings.log_key_path)
+    admin = signing.generate()
+    d1 = make_deployment(signing.public_key(issuer), [], log_public=signing.public_key(log_key))
+    write_signed(settings.deployment_path, d1, admin)
+    with TestClient(create_app(settings, web_static=make_static(tmp_path / "static"))) as client:
+        from dataclasses import replace
+
+        from consilience.protocol.deployment import KeyServer
+        moved = tuple(KeyServer(k.index, f"https://ks{k.index}.example.org", k.public_share) for k in d1.key_servers)
+        write_signed(settings.deployment_path, replace(d1, serial=2, key_servers=moved), admin)
+        csp = client.get("/").headers["content-security-policy"]
+        assert "connect-src 'self' https://ks1.example.org https://ks2.example.org https://ks3.example.org;" in csp
+
+
+def test_unbuilt_app_answers_503_with_how_to_build(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="consilience.services.escrow.web"):
+        client, _ = build_client(tmp_path, tmp_path / "not-built")
+        with client:
+            for path in ("/", "/counselor/", "/reporter.js"):
+                r = client.get(path)
+                assert r.status_code == 503
+                assert "./scripts/build-web" in r.text
+                assert r.headers["content-type"].startswith("text/plain")
+                assert r.headers["x-content-type-options"] == "nosniff"
+            assert client.get("/healthz").status_code == 200  # the API works all the same
+    warnings = [r for r in caplog.records if "not built" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+def test_origin_of_urls() -> None:
+    assert origin("http://127.0.0.1:8101") == "http://127.0.0.1:8101"
+    assert origin("https://KS.Example.org/base/path") == "https://ks.example.org"
+    with pytest.raises(ValueError):
+        origin("ftp://example.org")
