@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from consilience.crypto import signing
+from consilience.errors import InvalidInput
 from consilience.services.escrow import create_app
 from consilience.services.escrow.settings import Settings, create_private_key
 from consilience.services.escrow.web import origin
@@ -161,5 +162,5 @@ def test_unbuilt_app_answers_503_with_how_to_build(tmp_path: Path, caplog: pytes
 def test_origin_of_urls() -> None:
     assert origin("http://127.0.0.1:8101") == "http://127.0.0.1:8101"
     assert origin("https://KS.Example.org/base/path") == "https://ks.example.org"
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidInput):
         origin("ftp://example.org")

@@ -95,10 +95,17 @@ def keyserver(index: int = typer.Option(..., help="Which key server (1..n)."), d
               address_burst: float = typer.Option(None, "--address-burst",
                                                   help="Evaluations one client address may ask for at once "
                                                        "(default 500)."),
+              web_origin: list[str] = typer.Option(None, "--web-origin",
+                                                   help="Origin of a web app allowed to call this server from "
+                                                        "a browser (CORS), e.g. http://127.0.0.1:8100; "
+                                                        "repeatable. Default: those in "
+                                                        "DATA_DIR/keyserver-INDEX/web-origins.json (admin init "
+                                                        "writes the escrow server's)."),
               as_json: bool = JSON) -> None:
     """Run key server INDEX with its share from DATA_DIR/keyserver-INDEX."""
     import uvicorn
 
+    from consilience.services.keyserver import web_origins
     from consilience.services.keyserver.app import create_app, settings_with
     from consilience.services.keyserver.share_file import ShareStore
 
@@ -107,7 +114,8 @@ def keyserver(index: int = typer.Option(..., help="Which key server (1..n)."), d
     store = ShareStore(data_dir / f"keyserver-{index}" / "share.json")
     if store.current().index != index:
         raise ConsilienceError(f"the share in keyserver-{index} is for index {store.current().index}")
-    uvicorn.run(create_app(store, settings), host=host, port=port or 8100 + index, log_level="warning")
+    origins = web_origin or web_origins.read(data_dir / f"keyserver-{index}" / web_origins.FILE_NAME)
+    uvicorn.run(create_app(store, settings, origins), host=host, port=port or 8100 + index, log_level="warning")
 
 
 # -- admin ------------------------------------------------------------------------
@@ -124,6 +132,10 @@ def admin_init(data_dir: Path = DATA_DIR,
                port: int = typer.Option(8100, help="Escrow server port; key servers use the next ones."),
                keyserver_ports: str = typer.Option(None, "--keyserver-ports",
                                                    help="Comma-separated key-server ports, instead of the next ones."),
+               web_origin: list[str] = typer.Option(None, "--web-origin",
+                                                    help="Origin the web app is served from, allowed to call the "
+                                                         "key servers from a browser (CORS); repeatable. Default: "
+                                                         "the escrow server's, http://HOST:PORT."),
                passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
     """Create a deployment: admin key, OPRF key shares, signed deployment document, database."""
     from consilience.clients import admin
@@ -135,7 +147,8 @@ def admin_init(data_dir: Path = DATA_DIR,
     secret = secrets.passphrase("Admin passphrase", env=passphrase_env, confirm=True)
     d = admin.init_deployment(data_dir, secret, quorum=quorum, max_quorum=max_quorum,
                               key_servers=keyservers, threshold=threshold, host=host,
-                              escrow_port=port, keyserver_base_port=port + 1, keyserver_ports=ports)
+                              escrow_port=port, keyserver_base_port=port + 1, keyserver_ports=ports,
+                              web_app_origins=web_origin or None)
     data = {"data_dir": str(data_dir.resolve()), "quorum": d.quorum, "max_quorum": d.max_quorum,
             "key_servers": [s.url for s in d.key_servers], "threshold": d.threshold,
             "escrow_url": d.escrow_url}

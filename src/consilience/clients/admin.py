@@ -20,7 +20,7 @@ from consilience.errors import InvalidInput
 from consilience.protocol import deployment as dep
 from consilience.protocol.encoding import b64u_decode
 from consilience.protocol.invites import Invite
-from consilience.services.keyserver import share_file
+from consilience.services.keyserver import share_file, web_origins
 from consilience.storage import database, repository
 
 ADMIN_PURPOSE = "consilience admin signing key"
@@ -62,6 +62,10 @@ class Layout:
     def share(self, index: int) -> Path:
         return self.keyserver(index) / "share.json"
 
+    def web_origins_file(self, index: int) -> Path:
+        """Origins whose web pages may call key server ``index`` (CORS): the escrow server's."""
+        return self.keyserver(index) / web_origins.FILE_NAME
+
     def database_url(self) -> str:
         return database.default_url(self.escrow)
 
@@ -79,7 +83,9 @@ def init_deployment(root: Path, admin_secret: str, *, quorum: int = 2, max_quoru
                     key_servers: int = 3, threshold: int = 2, host: str = "127.0.0.1",
                     escrow_port: int = 8100, keyserver_base_port: int = 8101,
                     keyserver_ports: list[int] | None = None,
-                    kdf_params: dict[str, int] | None = None) -> dep.Deployment:
+                    kdf_params: dict[str, int] | None = None,
+                    web_app_origins: list[str] | None = None) -> dep.Deployment:
+    """``web_app_origins``: where browsers may call the key servers from; default the escrow server's."""
     layout = Layout(Path(root))
     if layout.admin_key.exists() or layout.published.exists():
         raise InvalidInput(f"{root} already holds a deployment; choose an empty --data-dir")
@@ -97,6 +103,8 @@ def init_deployment(root: Path, admin_secret: str, *, quorum: int = 2, max_quoru
     for index, share in shares.items():
         share_file.write(layout.share(index),
                          share_file.KeyShare(index, share, signing.public_key(issuer_private)))
+        web_origins.write(layout.web_origins_file(index),
+                          web_app_origins if web_app_origins is not None else [f"http://{host}:{escrow_port}"])
         servers.append(dep.KeyServer(index, f"http://{host}:{ports[index - 1]}",
                                      threshold_oprf.public_share(share)))
     del shares  # the dealt key exists nowhere else from here on

@@ -123,9 +123,14 @@ def escrow_service(data_dir: Path, port: int, host: str = "127.0.0.1",
 
 
 def keyserver_service(data_dir: Path, index: int, port: int, host: str = "127.0.0.1",
-                      rate_limits: KeyServerSettings | None = None) -> Service:
+                      rate_limits: KeyServerSettings | None = None,
+                      web_origins: list[str] | None = None) -> Service:
+    """``web_origins``: origins allowed to call it from a browser (CORS); default: those in
+    keyserver-INDEX/web-origins.json, which ``admin init`` writes with the escrow server's origin."""
     args = ["keyserver", "--index", str(index), "--data-dir", str(data_dir), "--host", host, "--port", str(port)]
     if rate_limits is not None:
         args += rate_limits.as_args()
+    for origin in web_origins or []:
+        args += ["--web-origin", origin]
     return Service(f"key server {index}", f"http://{host}:{port}", args,
                    Path(data_dir) / "logs" / f"keyserver-{index}.log")

@@ -23,13 +23,14 @@ import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Response
 from fastapi.responses import RedirectResponse
 from starlette.convertors import Convertor, register_url_convertor
 
+from consilience.errors import InvalidInput
 from consilience.web import BUILD_HINT, STATIC_DIR, is_built
+from consilience.web import origin_of as origin
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +80,6 @@ register_url_convertor("consilience_webfile", _WebFile())
 _SAFE = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9._\-]*")
 
 
-def origin(url: str) -> str:
-    """scheme://host[:port] of a URL, as a CSP source and a CORS origin are written."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not an http(s) URL: {url!r}")
-    return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}".lower()
-
-
 def content_security_policy(connect: list[str]) -> str:
     sources = " ".join(["'self'", *dict.fromkeys(connect)])
     return "; ".join([
@@ -131,7 +124,7 @@ def install(app: FastAPI, key_server_urls: Callable[[], list[str]], static: Path
         for url in key_server_urls():
             try:
                 sources.append(origin(url))
-            except ValueError:
+            except InvalidInput:
                 log.warning("key server URL %r is not an http(s) URL; left out of the CSP", url)
         return sources
 

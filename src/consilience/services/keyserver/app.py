@@ -3,14 +3,20 @@
 It answers blinded evaluations with a DLEQ proof against its public share,
 after checking an access token signed by the escrow server and charging the
 account's rate budget. It has no database and never sees an unblinded input.
+
+The web app's pages (served by the escrow server, another origin) call
+/v1/evaluate from the browser: CORS allows exactly the configured web origins,
+only for what that call needs (POST with Authorization and Content-Type).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 
 from fastapi import FastAPI, Header, Request
+from starlette.middleware.cors import CORSMiddleware
 
 from consilience.crypto import oprf, ristretto
 from consilience.errors import InvalidInput, VerificationError
@@ -20,6 +26,7 @@ from consilience.protocol.messages import EvaluateRequest, EvaluateResponse, Key
 from consilience.services import http_errors
 from consilience.services.http_errors import ApiError, BodyLimitMiddleware
 from consilience.services.keyserver.share_file import KeyShare, ShareStore
+from consilience.web import parse_origin
 from consilience.services.ratelimit import TokenBucket
 
 #: A full batch of 16 base64url elements is under 1 KiB; anything far larger is not a request.
@@ -53,9 +60,15 @@ def settings_with(**overrides: float | None) -> KeyServerSettings:
     return replace(KeyServerSettings(), **{k: v for k, v in overrides.items() if v is not None})
 
 
-def create_app(share: KeyShare | ShareStore, settings: KeyServerSettings | None = None) -> FastAPI:
-    """``share`` may be a ShareStore, so a refreshed share file takes effect without a restart."""
+def create_app(share: KeyShare | ShareStore, settings: KeyServerSettings | None = None,
+               web_origins: Sequence[str] = ()) -> FastAPI:
+    """``share`` may be a ShareStore, so a refreshed share file takes effect without a restart.
+
+    ``web_origins``: origins of web apps allowed to call /v1/evaluate from a browser
+    (scheme://host[:port], e.g. the escrow server's); none means no cross-origin access.
+    """
     settings = settings or KeyServerSettings()
+    origins = list(dict.fromkeys(parse_origin(o) for o in web_origins))
     store = share if isinstance(share, ShareStore) else None
     fixed = share if isinstance(share, KeyShare) else share.current()
     cache: dict[bytes, bytes] = {}
@@ -74,6 +87,10 @@ def create_app(share: KeyShare | ShareStore, settings: KeyServerSettings | None 
                   responses=http_errors.documented(400, 413))  # BodyLimitMiddleware, on any route
     http_errors.install(app)
     app.add_middleware(BodyLimitMiddleware, limit=MAX_REQUEST_BYTES)
+    if origins:  # outermost, so refusals (401, 413, 429) reach the page readable too
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["POST"],
+                           allow_headers=["Authorization", "Content-Type"], expose_headers=["Retry-After"],
+                           allow_credentials=False, max_age=600)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

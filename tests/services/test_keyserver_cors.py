@@ -1,0 +1,113 @@
+"""Key servers let browsers call /v1/evaluate from the configured web origins only (CORS)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from consilience.clients import admin
+from consilience.crypto import oprf, signing, threshold_oprf
+from consilience.errors import InvalidInput
+from consilience.protocol import tokens
+from consilience.protocol.encoding import b64u_encode
+from consilience.services.keyserver import web_origins
+from consilience.services.keyserver.app import create_app
+from consilience.services.keyserver.share_file import KeyShare
+
+ISSUER = signing.generate()
+WEB = "http://127.0.0.1:8100"
+PREFLIGHT = {"Origin": WEB, "Access-Control-Request-Method": "POST",
+             "Access-Control-Request-Headers": "authorization,content-type"}
+
+
+@pytest.fixture()
+def share() -> KeyShare:
+    _, shares = threshold_oprf.deal_key(2, 3)
+    return KeyShare(1, shares[1], signing.public_key(ISSUER))
+
+
+def evaluate(client: TestClient, origin: str | None, token: bool = True):  # type: ignore[no-untyped-def]
+    blinded = oprf.blind(b"email:dana@example.com", oprf.MODE_VOPRF)[1]
+    headers = {"Origin": origin} if origin else {}
+    if token:
+        headers["Authorization"] = f"Bearer {b64u_encode(tokens.issue(ISSUER, os.urandom(16)))}"
+    return client.post("/v1/evaluate", json={"blinded": [b64u_encode(blinded)]}, headers=headers)
+
+
+def test_preflight_from_the_web_origin_allows_exactly_what_evaluate_needs(share: KeyShare) -> None:
+    client = TestClient(create_app(share, web_origins=[WEB]))
+    r = client.options("/v1/evaluate", headers=PREFLIGHT)
+    assert r.status_code == 200
+    assert r.headers["access-control-allow-origin"] == WEB
+    assert r.headers["access-control-allow-methods"] == "POST"
+    assert {h.strip().lower() for h in r.headers["access-control-allow-headers"].split(",")} >= {
+        "authorization", "content-type"}
+    assert "access-control-allow-credentials" not in r.headers
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
+def test_preflight_for_other_methods_is_refused(share: KeyShare, method: str) -> None:
+    client = TestClient(create_app(share, web_origins=[WEB]))
+    r = client.options("/v1/evaluate", headers={**PREFLIGHT, "Access-Control-Request-Method": method})
+    assert r.status_code == 400
+
+
+def test_preflight_for_other_headers_is_refused(share: KeyShare) -> None:
+    client = TestClient(create_app(share, web_origins=[WEB]))
+    r = client.options("/v1/evaluate", headers={**PREFLIGHT, "Access-Control-Request-Headers": "x-secret"})
+    assert r.status_code == 400
+
+
+@pytest.mark.parametrize("origin", ["http://127.0.0.1:8101", "https://127.0.0.1:8100", "http://evil.example",
+                                    "null"])
+def test_other_origins_get_no_cors_headers(share: KeyShare, origin: str) -> None:
+    client = TestClient(create_app(share, web_origins=[WEB]))
+    assert client.options("/v1/evaluate", headers={**PREFLIGHT, "Origin": origin}).status_code == 400
+    r = evaluate(client, origin)
+    assert r.status_code == 200  # the server answers; the browser withholds the answer from the page
+    assert "access-control-allow-origin" not in r.headers
+
+
+def test_answers_and_refusals_carry_the_origin_for_the_page(share: KeyShare) -> None:
+    client = TestClient(create_app(share, web_origins=[WEB]))
+    ok = evaluate(client, WEB)
+    assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == WEB
+    assert "origin" in ok.headers["vary"].lower()
+    refused = evaluate(client, WEB, token=False)
+    assert refused.status_code == 401 and refused.headers["access-control-allow-origin"] == WEB
+    assert "retry-after" in refused.headers["access-control-expose-headers"].lower()
+
+
+def test_no_web_origins_means_no_cross_origin_access(share: KeyShare) -> None:
+    client = TestClient(create_app(share))
+    r = client.options("/v1/evaluate", headers=PREFLIGHT)
+    assert r.status_code == 405 and "access-control-allow-origin" not in r.headers
+    assert "access-control-allow-origin" not in evaluate(client, WEB).headers
+
+
+@pytest.mark.parametrize("bad", ["*", "http://x.example/path", "ftp://x.example", "x.example",
+                                 "http://u:p@x.example", "http://x.example?q"])
+def test_bad_origins_are_refused(share: KeyShare, bad: str) -> None:
+    with pytest.raises(InvalidInput):
+        create_app(share, web_origins=[bad])
+
+
+def test_admin_init_writes_the_escrow_origin_for_each_key_server(tmp_path: Path) -> None:
+    admin.init_deployment(tmp_path, "pass", escrow_port=8200, keyserver_ports=[8201, 8202, 8203],
+                          kdf_params={"memory_cost_kib": 8192, "iterations": 1, "lanes": 1})
+    layout = admin.Layout(tmp_path)
+    for i in (1, 2, 3):
+        assert web_origins.read(layout.web_origins_file(i)) == ["http://127.0.0.1:8200"]
+
+
+def test_web_origins_file_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "ks" / web_origins.FILE_NAME
+    assert web_origins.read(path) == []
+    web_origins.write(path, ["https://Escrow.Example.org/", "http://127.0.0.1:8100"])
+    assert web_origins.read(path) == ["https://escrow.example.org", "http://127.0.0.1:8100"]
+    path.write_text("[]")
+    with pytest.raises(InvalidInput):
+        web_origins.read(path)
