@@ -557,12 +557,21 @@ def b64u(data: bytes) -> str:
 def demo(as_json: bool = JSON,
          data_dir: Path = typer.Option(None, "--data-dir", help="Where to keep everything (default: a new "
                                                                 "temporary folder, left in place)."),
-         quorum: int = typer.Option(3, help="Quorum for the demo.")) -> None:
+         quorum: int = typer.Option(3, help="Quorum for the demo."),
+         keep_running: bool = typer.Option(False, "--keep-running",
+                                           help="Leave the servers running after the story and print the web "
+                                                "app's URLs, fresh invites and the counselor's key file; stop "
+                                                "with Ctrl-C (or SIGTERM).")) -> None:
     """Run a whole deployment on loopback and show the quorum at work."""
     from consilience.cli import demo as demo_mod
 
-    result = demo_mod.run(data_dir=data_dir, quorum=quorum, narrate=not as_json)
-    if as_json:
+    def ready(result: dict[str, Any]) -> None:
+        emit(result, True)
+        sys.stdout.flush()
+
+    result = demo_mod.run(data_dir=data_dir, quorum=quorum, narrate=not as_json, keep_running=keep_running,
+                          on_ready=ready if as_json else None)
+    if as_json and not keep_running:
         emit(result, True)
 
 

@@ -9,15 +9,18 @@ third. Everything written to disk stays in ``data_dir`` for inspection.
 
 from __future__ import annotations
 
+import signal
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.panel import Panel
 
-from consilience.clients import admin, counselor, reporter
-from consilience.services import launcher
+from consilience.clients import counselor, reporter
+from consilience.services import loopback
 
 ADMIN_PASSPHRASE = "demo admin passphrase"
 COUNSELOR_PASSPHRASE = "demo counselor passphrase"
@@ -57,41 +60,74 @@ class Narrator:
             self.console.print(Panel(text, title=title, border_style=style))
 
 
-def run(*, data_dir: Path | None = None, quorum: int = 3, narrate: bool = True) -> dict[str, Any]:
+def run(*, data_dir: Path | None = None, quorum: int = 3, narrate: bool = True, keep_running: bool = False,
+        on_ready: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """The narrated story; with ``keep_running`` the servers stay up afterwards (until interrupted or
+    SIGTERM) with fresh invites, so a person can try the web app; ``on_ready`` gets the result then."""
     say = Narrator(narrate)
     root = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="consilience-demo-"))
-    root.mkdir(parents=True, exist_ok=True)
-    root = root.resolve()
-    escrow_port, *ks_ports = launcher.free_ports(4)
-
-    say.step(f"Creating a deployment in {root}: quorum {quorum}, key servers 2-of-3, all on loopback")
-    admin.init_deployment(root, ADMIN_PASSPHRASE, quorum=quorum, key_servers=3, threshold=2,
-                          escrow_port=escrow_port, keyserver_ports=ks_ports, kdf_params=DEMO_KDF)
-    layout = admin.Layout(root)
-    services = [launcher.keyserver_service(root, i + 1, port) for i, port in enumerate(ks_ports)]
-    services.append(launcher.escrow_service(root, escrow_port))
+    say.step(f"Creating a deployment in {root.resolve()}: quorum {quorum}, key servers 2-of-3, all on loopback")
+    deployment = loopback.create(root, ADMIN_PASSPHRASE, quorum=quorum, kdf_params=DEMO_KDF)
+    root = deployment.root
     try:
-        for s in services:
-            s.start()
-            say.detail(f"{s.name} running at {s.url} (pid {s.process.pid if s.process else '?'})")
-        server = services[-1].url
-        return _story(say, root, layout, server, quorum)
+        deployment.start(lambda s: say.detail(f"{s.name} running at {s.url} "
+                                              f"(pid {s.process.pid if s.process else '?'})"))
+        result = _story(say, root, deployment, quorum)
+        if keep_running:
+            result["web"] = _web_access(deployment)
+            _show_web_access(say, result["web"])
+            if on_ready:
+                on_ready(result)
+            _wait_for_stop()
+        return result
     finally:
-        for s in services:
-            s.stop()
+        deployment.stop()
 
 
-def _story(say: Narrator, root: Path, layout: admin.Layout, server: str, quorum: int) -> dict[str, Any]:
+def _web_access(deployment: loopback.LoopbackDeployment) -> dict[str, Any]:
+    return {"reporter_url": deployment.reporter_url, "counselor_url": deployment.counselor_url,
+            "escrow_url": deployment.url, "keyserver_urls": deployment.keyserver_urls,
+            "invites": deployment.invites(3),
+            "counselor_key": str(deployment.root / "counselor" / "counselor.key"),
+            "counselor_passphrase": COUNSELOR_PASSPHRASE}
+
+
+def _show_web_access(say: Narrator, web: dict[str, Any]) -> None:
+    from consilience.web import is_built
+
+    built = "" if is_built() else ("\n[yellow]The web app is not built here: run ./scripts/build-web, "
+                                   "then reload.[/]")
+    say.panel(f"Reporter app:  {web['reporter_url']}\n"
+              f"Counselor app: {web['counselor_url']}\n\n"
+              "Invites for new reporters (each works once):\n" + "\n".join(f"  {c}" for c in web["invites"]) +
+              f"\n\nCounselor key file: {web['counselor_key']}\n"
+              f"Its passphrase:     {web['counselor_passphrase']}{built}\n\n"
+              "The servers keep running until you press Ctrl-C.",
+              title="Try the web app", style="cyan")
+
+
+def _wait_for_stop() -> None:
+    """Block until Ctrl-C or SIGTERM; either way the caller's finally stops the servers."""
+    def terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _story(say: Narrator, root: Path, deployment: loopback.LoopbackDeployment, quorum: int) -> dict[str, Any]:
+    server = deployment.url
     say.step("The counselor creates a post-quantum key pair (ML-KEM-768 + X25519) on their own device")
-    key_path = root / "counselor" / "counselor.key"
-    keys = counselor.generate("Demo Counselor")
-    counselor.save(key_path, keys, COUNSELOR_PASSPHRASE, **DEMO_KDF)
-    _, token = admin.add_counselor(root, counselor.public_key_file(keys), ADMIN_PASSPHRASE)
-    keys = counselor.login(keys, server, counselor.credential(token, admin.admin_fingerprint(root)))
-    counselor.save(key_path, keys, COUNSELOR_PASSPHRASE, **DEMO_KDF)
+    keys = deployment.add_counselor("Demo Counselor", root / "counselor" / "counselor.key", COUNSELOR_PASSPHRASE)
     say.detail("the administrator signs a new deployment document listing the counselor's public key")
 
-    invites = admin.issue_invites(root, len(REPORTERS))
+    invites = deployment.invites(len(REPORTERS))
     released_after: int | None = None
     decrypted: list[dict[str, Any]] = []
     wallets = []
