@@ -1,0 +1,120 @@
+"""The web app end to end in headless Chromium: three reporters reach quorum, a counselor opens the match.
+
+Every reporter has their own browser context (their own IndexedDB), joins with an invite, writes a
+structured record and puts it in escrow naming the same person, each typing the identifiers their
+own way (email case and Gmail dots, a phone number in national format with its region). The first
+two see nothing released; after the third the match exists, and a counselor in a fourth context
+unlocks the key file made by the CLI and reads all three records and contacts, decrypted in the
+browser. Finally the server's files are scanned: no record text and no identifier in clear.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .ui import (REPORTERS, chromium, escrow, expect_status, join, new_page, open_app,  # noqa: F401
+                 quorum_deployment, screenshot, unlock_counselor, write_record)
+
+pytestmark = pytest.mark.web
+
+TIMEOUT = 180_000  # ms; Argon2id (64 MiB) in JavaScript on a shared 2-core machine
+
+
+def test_three_reporters_reach_quorum_and_the_counselor_reads_them(quorum_deployment, new_page, tmp_path: Path) -> None:
+    dep = quorum_deployment
+    invites = dep.invites(3)
+    pages = []
+    for i, (who, invite) in enumerate(zip(REPORTERS, invites)):
+        page = new_page()
+        pages.append(page)
+        open_app(page, dep.reporter_url)
+        if i == 0:
+            screenshot(page, "reporter-start")
+        join(page, invite, who["contact"], who["passphrase"], shoot=(i == 0))
+        write_record(page, who, shoot=(i == 0))
+        escrow(page, who["names"], shoot=(i == 0))
+        if i < 2:
+            expect_status(page, "In escrow")
+            assert dep.matches_count() == 0, "nothing may be released before the third reporter"
+        else:
+            expect_status(page, "Released")
+    assert dep.matches_count() == 1
+
+    # the first reporter's page learns the new status from the server; receipts are listed
+    first = pages[0]
+    first.get_by_role("link", name="Your records").click()
+    first.get_by_role("button", name="Check for updates").click()
+    first.get_by_text("Released").first.wait_for(timeout=30_000)
+    screenshot(first, "reporter-entries")
+    first.locator("#entries-list a").first.click()
+    receipt_link = first.get_by_role("link", name="Download").first
+    receipt_link.wait_for()
+    with first.expect_download() as info:
+        receipt_link.click()
+    receipt = tmp_path / info.value.suggested_filename
+    info.value.save_as(receipt)
+    assert receipt.name.endswith(".tlog-proof")
+    vkey = dep.log_vkey()
+    verified = subprocess.run([sys.executable, "-m", "consilience", "verify", str(receipt), "--log-key", vkey,
+                               "--json"], capture_output=True, text=True, timeout=120)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert json.loads(verified.stdout)["event"] == "entry"
+
+    # the exported wallet file is the CLI's: `consilience reporter list --wallet FILE` reads it
+    first.get_by_role("link", name="Your records").click()
+    with first.expect_download() as info:
+        first.get_by_role("button", name="Export wallet file").click()
+    wallet = tmp_path / "wallet.sealed"
+    info.value.save_as(wallet)
+    env = {**os.environ, "CONSILIENCE_PASSPHRASE": REPORTERS[0]["passphrase"], "CONSILIENCE_HOME": str(tmp_path)}
+    listed = subprocess.run([sys.executable, "-m", "consilience", "reporter", "list", "--wallet", str(wallet),
+                             "--offline", "--json"], capture_output=True, text=True, env=env, timeout=120)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    records = json.loads(listed.stdout)["records"]
+    assert len(records) == 1 and records[0]["escrow"]["status"] == "released"
+    assert records[0]["escrow"]["canonical"][0] == "email:samdoe@gmail.com"
+
+    # lock, then unlock again with the passphrase
+    first.get_by_role("button", name="Lock").click()
+    first.get_by_label("Passphrase").fill(REPORTERS[0]["passphrase"])
+    first.get_by_role("button", name="Unlock").click()
+    first.get_by_role("heading", name="Your records", level=1).wait_for(timeout=TIMEOUT)
+
+    # the counselor, in a fourth context
+    counselor = new_page()
+    open_app(counselor, dep.counselor_url)
+    screenshot(counselor, "counselor-unlock")
+    unlock_counselor(counselor, dep.counselor_key, dep.counselor_passphrase)
+    counselor.get_by_role("link", name="Match of 3 released records").click()
+    counselor.get_by_role("heading", name="Match: 3 records opened").wait_for(timeout=TIMEOUT)
+    body = counselor.locator("#match-body").inner_text()
+    for who in REPORTERS:
+        assert who["record"] in body
+        assert who["details"]["what"] in body
+        assert who["contact"] in body
+    assert "email:samdoe@gmail.com" in body and "phone:+442079460958" in body
+    attachment = counselor.get_by_role("link", name="photo.png (1 KB, image/png)")
+    with counselor.expect_download() as info:
+        attachment.click()
+    assert Path(info.value.path()).read_bytes() == REPORTERS[2]["attachment"]
+    assert "could not be used" not in body
+    screenshot(counselor, "counselor-match")
+
+    # the server holds no plaintext record, contact or identifier
+    needles = set()
+    for who in REPORTERS:
+        needles |= {who["record"], who["record"][:24], who["contact"], *who["details"].values(), *who["names_typed"]}
+    needles |= {"samdoe@gmail.com", "email:samdoe@gmail.com", "+442079460958", "2079460958"}
+    files = [p for p in Path(dep.root).rglob("*") if p.is_file()]
+    assert any(p.name.startswith("escrow.sqlite") for p in files)
+    lowered = {n.lower().encode() for n in needles}
+    for path in files:
+        content = path.read_bytes().lower()
+        for needle in lowered:
+            assert needle not in content, f"{needle!r} found in clear in {path}"

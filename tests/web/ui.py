@@ -1,0 +1,219 @@
+"""What people do in the web app, as Playwright steps shared by the browser tests (H4).
+
+The steps find controls the way people and assistive technology do (roles, labels, visible
+text), so a page that loses a label or a heading fails here as well as in axe.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SLOW = 180_000  # ms: Argon2id (64 MiB, t=3, p=4) in JavaScript on a busy machine
+
+# A 1 KiB "photo"; only its bytes matter.
+PHOTO = bytes(range(256)) * 4
+
+REPORTERS: list[dict[str, Any]] = [
+    {
+        "contact": "Signal: ana.reporter.7731",
+        "passphrase": "maple river lantern quietly 1",
+        "record": "He cornered me in the stairwell after the team dinner and would not let me pass.",
+        "details": {"what": "Cornered in the stairwell", "when": "12 March 2024, about 23:00",
+                    "where": "Hotel Bellevue, Leeds", "witnesses": "Priya saw me right after"},
+        # (kind label, what they type, region or None)
+        "names": [("Email address", "Sam.Doe@Gmail.com", None), ("Phone number", "+44 20 7946 0958", None)],
+        "names_typed": ["Sam.Doe@Gmail.com", "+44 20 7946 0958"],
+    },
+    {
+        "contact": "email bo.reporter.4418@example.org",
+        "passphrase": "copper kettle harbour singing 2",
+        "record": "Messages late at night for months, then he showed up outside my flat.",
+        "details": {"what": "Repeated messages, then came to my home", "when": "autumn 2023"},
+        "names": [("Email address", "samdoe+work@gmail.com", None)],
+        "names_typed": ["samdoe+work@gmail.com"],
+    },
+    {
+        "contact": "phone 0161 496 0733 after 6pm",
+        "passphrase": "violet tramway pebble morning 3",
+        "record": "At the conference he grabbed my wrist and said nobody would believe me.",
+        "details": {"what": "Grabbed my wrist at the conference", "where": "Manchester Central"},
+        "names": [("Email address", "SAM.DOE@googlemail.com", None), ("Phone number", "020 7946 0958", "GB")],
+        "names_typed": ["SAM.DOE@googlemail.com", "020 7946 0958"],
+        "attachment": PHOTO,
+    },
+]
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save docs/screenshots/<name>.png (full page), for the README."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True, animations="disabled", caret="initial")
+    return path
+
+
+def open_app(page: Page, url: str) -> None:
+    page.goto(url)
+    page.locator("h1").first.wait_for()
+
+
+def join(page: Page, invite: str, contact: str, passphrase: str, *, shoot: bool = False) -> None:
+    page.get_by_role("link", name="I have an invite").click()
+    page.get_by_label("Invite", exact=True).fill(invite)
+    page.get_by_label("How a counselor can reach you").fill(contact)
+    page.get_by_label("Choose a passphrase").fill(passphrase)
+    page.get_by_label("Type the passphrase again").fill(passphrase)
+    if shoot:
+        screenshot(page, "reporter-join")
+    page.get_by_role("button", name="Create my wallet").click()
+    page.get_by_role("heading", name="Your records", level=1).wait_for(timeout=SLOW)
+
+
+def write_record(page: Page, who: dict[str, Any], *, shoot: bool = False) -> None:
+    page.get_by_role("navigation").get_by_role("link", name="Write a record").click()
+    page.get_by_role("heading", name="Write a record", level=1).wait_for()
+    d = who["details"]
+    labels = {"what": "What happened", "when": "When", "where": "Where", "witnesses": "Who else saw it or knows about it"}
+    for key, label in labels.items():
+        if key in d:
+            page.get_by_label(label, exact=True).fill(d[key])
+    page.get_by_label("Anything else").fill(who["record"])
+    if "attachment" in who:
+        page.get_by_label("Attach files (optional)").set_input_files(
+            files=[{"name": "photo.png", "mimeType": "image/png", "buffer": who["attachment"]}])
+    if shoot:
+        screenshot(page, "reporter-write")
+    page.get_by_role("button", name="Save privately").click()
+    expect(page.get_by_text("Saved privately in your wallet")).to_be_visible(timeout=60_000)
+
+
+def escrow(page: Page, names: list[tuple[str, str, str | None]], *, shoot: bool = False) -> None:
+    page.get_by_role("link", name="Put in escrow…").click()
+    page.get_by_role("heading", name="Put this record in escrow", level=1).wait_for()
+    for n, (kind, typed, region) in enumerate(names):
+        if n > 0:
+            page.get_by_role("button", name="Add another way to identify them").click()
+        row = page.locator(".ident-row").nth(n)
+        row.get_by_label("Kind").select_option(label=kind)
+        if region:
+            row.get_by_label("Country of the number").select_option(region)
+        row.get_by_label("Their address, number or profile").fill(typed)
+        expect(row.get_by_text(re.compile("^We will match on: "))).to_be_visible()
+    expect(page.get_by_role("heading", name="We will match on")).to_be_visible()
+    expect(page.locator("#e-quorum")).to_have_value(re.compile(r"\d"), timeout=30_000)
+    if shoot:
+        screenshot(page, "reporter-escrow")
+    page.get_by_role("button", name="Put in escrow").click()
+    expect(page.get_by_text(re.compile("Your record is in escrow"))).to_be_visible(timeout=SLOW)
+
+
+def expect_status(page: Page, status: str) -> None:
+    expect(page.locator("#record-body .badge").first).to_have_text(status)
+
+
+def unlock_counselor(page: Page, key_file: Path, passphrase: str) -> None:
+    page.get_by_label("Key file").set_input_files(str(key_file))
+    page.get_by_label("Passphrase").fill(passphrase)
+    page.get_by_role("button", name="Unlock").click()
+    page.get_by_role("heading", name="Matches", level=1).wait_for(timeout=SLOW)
+
+
+# --- fixtures (imported by the test modules) -------------------------------------------------------
+
+import os  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+import pytest  # noqa: E402
+
+CHROMIUM = os.environ.get("CONSILIENCE_CHROMIUM", "/usr/bin/chromium")
+
+
+@dataclass
+class QuorumDeployment:
+    """A loopback deployment with quorum 3 and one counselor whose key file the CLI made."""
+
+    loop: Any
+    counselor_key: Path
+    counselor_passphrase: str
+    keys: Any
+
+    @property
+    def root(self) -> Path:
+        return self.loop.root
+
+    @property
+    def reporter_url(self) -> str:
+        return self.loop.reporter_url
+
+    @property
+    def counselor_url(self) -> str:
+        return self.loop.counselor_url
+
+    def invites(self, count: int) -> list[str]:
+        return self.loop.invites(count)
+
+    def matches_count(self) -> int:
+        from consilience.clients import counselor
+
+        return len(counselor.list_matches(self.keys))
+
+    def log_vkey(self) -> str:
+        from consilience.clients.escrow_client import EscrowClient
+
+        with EscrowClient(self.loop.url) as client:
+            return client.deployment(self.loop.admin_fingerprint).log_vkey
+
+
+@pytest.fixture(scope="module")
+def quorum_deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QuorumDeployment]:
+    from consilience.services import loopback
+    from consilience.web import STATIC_DIR, is_built
+
+    if not is_built(STATIC_DIR):
+        pytest.fail("the web app is not built: run node web/build.mjs")
+    root = tmp_path_factory.mktemp("web")
+    loop = loopback.create(root / "deploy", "admin passphrase for tests", quorum=3,
+                           kdf_params={"memory_cost_kib": 1024, "iterations": 1, "lanes": 1})
+    with loop:
+        key_path = root / "counselor.key"
+        passphrase = "counselor passphrase for tests"
+        keys = loop.add_counselor("Robin Counselor", key_path, passphrase)
+        yield QuorumDeployment(loop, key_path, passphrase, keys)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_page(chromium: Any) -> Iterator[Callable[..., Page]]:
+    """new_page() -> a page in a fresh browser context (its own storage), 1000 px wide."""
+    contexts = []
+
+    def make(**options: Any) -> Page:
+        context = chromium.new_context(viewport={"width": 1000, "height": 900}, accept_downloads=True, **options)
+        context.set_default_timeout(30_000)
+        contexts.append(context)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.page_errors = errors  # type: ignore[attr-defined]
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()

@@ -1,0 +1,231 @@
+// Small DOM helpers shared by the reporter and counselor pages: no framework, no innerHTML
+// with data (everything user-supplied goes through textContent), focus management and
+// aria-live announcements for progress and errors.
+
+export const $ = (sel, root = document) => root.querySelector(sel);
+export const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+
+/** Create an element: el('p', {class: 'meta'}, 'text', child, ...). */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') node.className = v;
+    else if (k === 'text') node.textContent = v;
+    else if (k.startsWith('on') && typeof v === 'function') node.addEventListener(k.slice(2), v);
+    else if (v === true) node.setAttribute(k, '');
+    else node.setAttribute(k, String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+
+/** Show exactly one [data-view] section and move focus to its heading. */
+export function showView(name, { focus = true } = {}) {
+  let shown = null;
+  for (const section of $$('[data-view]')) {
+    const on = section.dataset.view === name;
+    section.hidden = !on;
+    if (on) shown = section;
+  }
+  if (shown && focus) {
+    const heading = shown.querySelector('h1');
+    (heading || shown).focus({ preventScroll: false });
+    window.scrollTo(0, 0);
+  }
+  return shown;
+}
+
+// --- notices -------------------------------------------------------------------------------
+
+export function clearNotices() {
+  $('#alert').textContent = '';
+  $('#note').textContent = '';
+}
+
+/** An error people can act on, announced by the role=alert region. */
+export function showError(err, prefix = '') {
+  const text = describeError(err);
+  $('#note').textContent = '';
+  $('#alert').textContent = prefix ? `${prefix} ${text}` : text;
+}
+
+export function showNote(text) {
+  $('#alert').textContent = '';
+  $('#note').textContent = text;
+}
+
+/** Field-level error next to its input (aria-invalid + aria-describedby target). */
+export function fieldError(input, message) {
+  const box = document.getElementById(`${input.id}-error`);
+  if (message) {
+    input.setAttribute('aria-invalid', 'true');
+    if (box) { box.textContent = message; box.hidden = false; }
+  } else {
+    input.removeAttribute('aria-invalid');
+    if (box) { box.textContent = ''; box.hidden = true; }
+  }
+}
+
+export function clearFieldErrors(form) {
+  for (const input of $$('[aria-invalid]', form)) fieldError(input, '');
+  for (const box of $$('.field-error', form)) { box.textContent = ''; box.hidden = true; }
+}
+
+/** Plain-language description of an error from the SDK, the API or the browser. */
+export function describeError(err) {
+  if (!err) return 'Something went wrong.';
+  const status = err.status ?? err.response?.status;
+  const detail = err.detail || '';
+  const retry = err.retryAfter ?? err.retry_after;
+  if (err.name === 'TypeError' && /fetch|network|Failed/i.test(err.message || '')) {
+    return 'The server could not be reached. Check your connection and try again; nothing was lost.';
+  }
+  if (status === 0) return 'The server could not be reached. Check your connection and try again; nothing was lost.';
+  if (status === 429) {
+    const wait = retry ? ` Please wait about ${Math.max(1, Math.ceil(Number(retry) / 60))} minute(s) and try again.` : ' Please wait a while and try again.';
+    return `Too many attempts for now.${wait}`;
+  }
+  if (status === 401) return 'The server did not accept this wallet’s sign-in. The account may have been closed.';
+  if (status === 503) return 'The server is temporarily unavailable. Please try again in a few minutes; nothing was lost.';
+  if (status === 413) return 'That is too large to send. Remove some attachments and try again.';
+  if (status && status >= 500) return `The server had a problem (${status}). Please try again later; nothing was lost.`;
+  if (status) return detail ? `The server refused this: ${detail}` : `The server refused this (${status}).`;
+  return err.message || String(err);
+}
+
+// --- progress ------------------------------------------------------------------------------
+
+/**
+ * A list of named steps in the #progress live region.  Each step moves
+ * waiting → doing → done (or failed); a step may carry a <progress> bar.
+ */
+export class Steps {
+  constructor(title, labels) {
+    this.box = $('#progress');
+    this.box.textContent = '';
+    this.items = new Map();
+    const list = el('ol', { class: 'steps' });
+    for (const [key, label] of labels) {
+      const li = el('li', { 'data-state': 'waiting' }, label);
+      this.items.set(key, li);
+      list.append(li);
+    }
+    this.box.append(el('p', { class: 'label' }, title), list);
+  }
+
+  start(key) {
+    const li = this.items.get(key);
+    li.dataset.state = 'doing';
+    return li;
+  }
+
+  bar(key) {
+    const li = this.items.get(key);
+    let bar = li.querySelector('progress');
+    if (!bar) {
+      bar = el('progress', { max: '100', value: '0', 'aria-label': li.firstChild.textContent });
+      li.append(bar);
+    }
+    return (fraction) => { bar.value = Math.round(Math.min(1, Math.max(0, fraction)) * 100); };
+  }
+
+  done(key, note) {
+    const li = this.items.get(key);
+    li.dataset.state = 'done';
+    li.querySelector('progress')?.remove();
+    if (note) li.append(el('span', { class: 'visually-hidden' }, ` (${note})`));
+  }
+
+  fail(key) {
+    const li = this.items.get(key);
+    if (li) { li.dataset.state = 'failed'; li.querySelector('progress')?.remove(); }
+  }
+
+  /** Run fn as step key, marking it failed (and rethrowing) on error. */
+  async run(key, fn) {
+    this.start(key);
+    try {
+      const out = await fn();
+      this.done(key);
+      return out;
+    } catch (err) {
+      this.fail(key);
+      throw err;
+    }
+  }
+
+  clear() { this.box.textContent = ''; }
+}
+
+/** Disable a form's controls while work runs (and mark it aria-busy). */
+export async function busy(form, fn) {
+  const controls = $$('button, input, select, textarea', form).filter((c) => !c.disabled);
+  form.setAttribute('aria-busy', 'true');
+  controls.forEach((c) => { c.disabled = true; });
+  try {
+    return await fn();
+  } finally {
+    controls.forEach((c) => { c.disabled = false; });
+    form.removeAttribute('aria-busy');
+  }
+}
+
+// --- files ---------------------------------------------------------------------------------
+
+const liveUrls = new Set();
+
+/** A download link for bytes or text, via a blob: URL (revoked by revokeUrls). */
+export function downloadLink(label, data, filename, type = 'application/octet-stream') {
+  const url = URL.createObjectURL(new Blob([data], { type }));
+  liveUrls.add(url);
+  return el('a', { href: url, download: filename }, label);
+}
+
+export function revokeUrls() {
+  for (const url of liveUrls) URL.revokeObjectURL(url);
+  liveUrls.clear();
+}
+
+/** Save bytes or text as a file now (a click on a temporary blob: link). */
+export function saveFile(data, filename, type = 'application/octet-stream') {
+  const a = downloadLink('download', data, filename, type);
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  setTimeout(() => { a.remove(); URL.revokeObjectURL(a.href); liveUrls.delete(a.href); }, 10000);
+}
+
+export function readFileBytes(file) {
+  return file.arrayBuffer().then((b) => new Uint8Array(b));
+}
+
+export function formatBytes(n) {
+  if (n < 1024) return `${n} bytes`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+export function formatDate(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+// --- passphrases ---------------------------------------------------------------------------
+
+/** A rough, honest strength hint (length and variety; no dictionary). */
+export function passphraseStrength(p) {
+  if (!p) return { level: '', text: '' };
+  const words = p.trim().split(/\s+/).filter(Boolean).length;
+  let classes = 0;
+  for (const re of [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9\s]/]) if (re.test(p)) classes += 1;
+  const score = p.length + (words >= 3 ? 8 : 0) + classes * 2;
+  if (p.length < 10 || score < 16) return { level: 'weak', text: 'Weak: use more words or characters.' };
+  if (score < 26) return { level: 'fair', text: 'Fair: a few more words would make it much stronger.' };
+  return { level: 'good', text: 'Strong.' };
+}

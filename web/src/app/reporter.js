@@ -1,0 +1,889 @@
+// The reporter app (served at /): join with an invite, write records privately, put them in
+// escrow naming identifiers, see entries and receipts, withdraw. Every identifier, record and
+// key stays in this browser; only sealed outputs reach the servers (PROTOCOL.md §1, §8).
+import {
+  EscrowApi, fetchDeployment, evaluateOprf as evaluate, sealEntry, submissionPayload,
+  checkReceipt, expectedContent, normalise, parseInvite, b64uDecode, b64uEncode,
+  parseReceipt, newWallet, walletToBytes, walletFromBytes, addRecord, nowIsoSeconds,
+} from '../sdk/index.js';
+import { MAX_BODY_BYTES } from '../sdk/entry.js';
+import { getCountries, getCountryCallingCode } from 'libphonenumber-js';
+import {
+  $, $$, el, showView, clearNotices, showError, showNote, fieldError, clearFieldErrors, describeError,
+  Steps, busy, downloadLink, revokeUrls, saveFile, readFileBytes, formatBytes, formatDate, passphraseStrength,
+} from './lib/ui.js';
+import { loadSealedWallet, saveSealedWallet, saveReceipt, loadReceipt } from './lib/store.js';
+import { WALLET_PURPOSE, Vault } from './lib/vault.js';
+
+const MAX_IDENTIFIERS = 8;
+/** Room kept in the body for the text, identifiers and JSON around attachments. */
+const BODY_MARGIN = 16 * 1024;
+
+const KINDS = [
+  ['email', 'Email address', 'name@example.com'],
+  ['phone', 'Phone number', '07700 900123 or +44 7700 900123'],
+  ['instagram', 'Instagram', '@name or instagram.com/name'],
+  ['facebook', 'Facebook', 'facebook.com/name'],
+  ['x', 'X (Twitter)', '@name or x.com/name'],
+  ['linkedin', 'LinkedIn', 'linkedin.com/in/name'],
+  ['tiktok', 'TikTok', '@name'],
+  ['snapchat', 'Snapchat', 'name'],
+  ['telegram', 'Telegram', '@name or t.me/name'],
+  ['youtube', 'YouTube', '@name'],
+  ['reddit', 'Reddit', 'u/name'],
+  ['github', 'GitHub', 'name'],
+  ['mastodon', 'Mastodon', '@name@mastodon.social'],
+  ['bluesky', 'Bluesky', 'name.bsky.social'],
+];
+
+const state = {
+  wallet: null, // the wallet JSON object (clients/wallet.py layout), only while unlocked
+  vault: null, // the passphrase-derived key material to re-seal the wallet
+  deployment: null,
+};
+
+const server = () => window.location.origin;
+
+// --- wallet -----------------------------------------------------------------------------------
+
+function walletBytes(w) {
+  return walletToBytes(w);
+}
+
+function parseWallet(bytes) {
+  return walletFromBytes(bytes);
+}
+
+async function saveWallet() {
+  const text = await state.vault.seal(walletBytes(state.wallet));
+  await saveSealedWallet(text);
+  return text;
+}
+
+function recordById(id) {
+  return state.wallet?.records.find((r) => r.record_id === id) || null;
+}
+
+function statusOf(record) {
+  if (!record.escrow) return 'private';
+  return record.escrow.status;
+}
+
+const STATUS_TEXT = {
+  private: 'Private',
+  sending: 'Not yet confirmed',
+  escrowed: 'In escrow',
+  released: 'Released',
+  withdrawn: 'Withdrawn',
+};
+
+function badge(status) {
+  return el('span', { class: `badge ${status}` }, STATUS_TEXT[status] || status);
+}
+
+function api() {
+  return new EscrowApi(state.wallet.server || server(), b64uDecode(state.wallet.token));
+}
+
+async function deployment() {
+  const d = await fetchDeployment(state.wallet.server || server(),
+    b64uDecode(state.wallet.admin_fingerprint, 16), state.wallet.min_serial || 0);
+  if (d.serial > (state.wallet.min_serial || 0)) state.wallet.min_serial = d.serial;
+  state.deployment = d;
+  return d;
+}
+
+function receiptName(entryId, kind, text) {
+  const index = parseReceipt(text).index;
+  return `${entryId}-${kind}-${index}.tlog-proof`;
+}
+
+// --- routing ----------------------------------------------------------------------------------
+
+const LOCKED_VIEWS = new Set(['start', 'join', 'import']);
+
+async function route() {
+  clearNotices();
+  revokeUrls();
+  const hash = window.location.hash.replace(/^#\/?/, '');
+  const [name, arg] = hash.split('/');
+  const view = name || 'start';
+  const unlocked = Boolean(state.wallet);
+  $('#nav').hidden = !unlocked;
+  if (!unlocked && !LOCKED_VIEWS.has(view)) {
+    if (view !== 'start') { window.location.hash = '#/start'; return; }
+  }
+  if (unlocked && LOCKED_VIEWS.has(view)) { window.location.hash = '#/entries'; return; }
+  switch (view) {
+    case 'start': await showStart(); break;
+    case 'join': showView('join'); break;
+    case 'import': $('#import-replace').hidden = !(await loadSealedWallet()); showView('import'); break;
+    case 'entries': renderEntries(); showView('entries'); break;
+    case 'write': prepareWrite(); showView('write'); break;
+    case 'record': renderRecord(arg); break;
+    case 'escrow': await prepareEscrow(arg); break;
+    default: window.location.hash = unlocked ? '#/entries' : '#/start';
+  }
+}
+
+async function showStart() {
+  const sealed = await loadSealedWallet();
+  $('#unlock-box').hidden = !sealed;
+  showView('start');
+}
+
+// --- join -------------------------------------------------------------------------------------
+
+function setupJoin() {
+  const form = $('#join-form');
+  const pass = $('#join-pass');
+  pass.addEventListener('input', () => {
+    const s = passphraseStrength(pass.value);
+    const out = $('#join-pass-strength');
+    out.textContent = s.text;
+    out.dataset.level = s.level;
+  });
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearNotices();
+    clearFieldErrors(form);
+    const invite = $('#join-invite');
+    const contact = $('#join-contact');
+    const pass2 = $('#join-pass2');
+    let parsed = null;
+    let bad = null;
+    try {
+      parsed = parseInvite(invite.value.trim());
+    } catch (err) {
+      fieldError(invite, 'This does not look like an invite. It should start with cnsl1. and have two dots.');
+      bad = bad || invite;
+    }
+    if (!contact.value.trim()) {
+      fieldError(contact, 'Please give a way for a counselor to reach you. It is only revealed if there is a match.');
+      bad = bad || contact;
+    }
+    if (pass.value.length < 8) {
+      fieldError(pass, 'Please choose a passphrase of at least 8 characters; several words are best.');
+      bad = bad || pass;
+    } else if (pass.value !== pass2.value) {
+      fieldError(pass2, 'The two passphrases are not the same.');
+      bad = bad || pass2;
+    }
+    if (bad) { bad.focus(); return; }
+    if (await loadSealedWallet()) {
+      showError({ message: 'This browser already keeps a wallet. Unlock it (on the first page) instead of joining again.' });
+      return;
+    }
+    await busy(form, () => join(parsed, contact.value.trim(), pass.value));
+  });
+}
+
+async function join(invite, contact, passphrase) {
+  const steps = new Steps('Creating your wallet', [
+    ['deployment', 'Checking the service is the one your invite is for'],
+    ['register', 'Creating your account with the invite'],
+    ['seal', 'Locking your wallet with your passphrase'],
+    ['store', 'Keeping it in this browser'],
+  ]);
+  let wallet = null;
+  try {
+    const d = await steps.run('deployment', () => fetchDeployment(server(), invite.adminFingerprint, 0));
+    const { accountId, token } = await steps.run('register', () => new EscrowApi(server()).register(invite.code));
+    wallet = newWallet({
+      server: server(), adminFingerprint: invite.adminFingerprint, accountId, token, contact, minSerial: d.serial,
+    });
+    steps.start('seal');
+    const vault = await Vault.create(passphrase, steps.bar('seal'));
+    const sealed = await vault.seal(walletBytes(wallet));
+    steps.done('seal');
+    await steps.run('store', () => saveSealedWallet(sealed));
+    state.wallet = wallet;
+    state.vault = vault;
+    state.deployment = d;
+    $('#join-form').reset();
+    $('#join-pass-strength').textContent = '';
+    steps.clear();
+    window.location.hash = '#/entries';
+    showNote('Your wallet is ready. Nothing you write is sent anywhere until you choose to put it in escrow.');
+  } catch (err) {
+    if (err.status === 403) {
+      showError({ message: 'The invite was not accepted: it may have been used already or have expired. Ask for a new one.' });
+    } else {
+      showError(err, 'Your wallet could not be created.');
+    }
+  }
+}
+
+// --- unlock / lock / import / export -------------------------------------------------------------
+
+function setupUnlock() {
+  const form = $('#unlock-form');
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearNotices();
+    const pass = $('#unlock-pass');
+    if (!pass.value) { pass.focus(); return; }
+    const sealed = await loadSealedWallet();
+    if (!sealed) { await showStart(); return; }
+    await busy(form, () => unlock(sealed, pass.value, 'Unlocking your records'));
+    pass.value = '';
+  });
+  $('#lock').addEventListener('click', lock);
+}
+
+async function unlock(sealedText, passphrase, title, { store = false } = {}) {
+  const steps = new Steps(title, [['open', 'Opening your wallet with your passphrase']]);
+  try {
+    steps.start('open');
+    const { vault, data } = await Vault.open(sealedText, passphrase, steps.bar('open'));
+    const wallet = parseWallet(data);
+    steps.done('open');
+    state.wallet = wallet;
+    state.vault = vault;
+    if (!wallet.server) wallet.server = server();
+    if (store) await saveSealedWallet(await vault.seal(walletBytes(wallet)));
+    steps.clear();
+    window.location.hash = '#/entries';
+    if (window.location.hash === '#/entries') await route();
+    finishPending().catch(() => {});
+    refreshStatuses({ quiet: true }).catch(() => {});
+  } catch (err) {
+    steps.fail('open');
+    showError(err.name === 'DecryptionError' ? { message: 'That passphrase does not open this wallet.' } : err);
+  }
+}
+
+function lock() {
+  state.wallet = null;
+  state.vault?.forget();
+  state.vault = null;
+  state.deployment = null;
+  revokeUrls();
+  for (const form of $$('form')) form.reset();
+  $('#w-files-list').textContent = '';
+  $('#ident-rows').textContent = '';
+  $('#progress').textContent = '';
+  window.location.hash = '#/start';
+  showNote('Locked. Your records are safe in this browser; unlock them with your passphrase.');
+}
+
+function setupImport() {
+  const form = $('#import-form');
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearNotices();
+    clearFieldErrors(form);
+    const file = $('#import-file');
+    const pass = $('#import-pass');
+    if (!file.files.length) { fieldError(file, 'Choose the wallet file.'); file.focus(); return; }
+    if (file.files[0].size > 24 * 1024 * 1024) { fieldError(file, 'That file is too large to be a wallet.'); file.focus(); return; }
+    if (!pass.value) { pass.focus(); return; }
+    const text = await file.files[0].text();
+    await busy(form, () => unlock(text, pass.value, 'Opening the wallet file', { store: true }));
+    pass.value = '';
+  });
+}
+
+async function exportWallet() {
+  const text = await loadSealedWallet();
+  if (!text) return;
+  saveFile(text, 'wallet.sealed', 'application/json');
+  showNote('Your wallet file was saved as wallet.sealed. It is locked with your passphrase.');
+}
+
+// --- entries -------------------------------------------------------------------------------------
+
+function recordTitle(r) {
+  const what = r.details?.what || r.text || '';
+  const line = what.trim().split('\n')[0];
+  return line.length > 70 ? `${line.slice(0, 67)}…` : (line || 'Untitled record');
+}
+
+function renderEntries() {
+  const list = $('#entries-list');
+  list.textContent = '';
+  const records = [...state.wallet.records].reverse();
+  $('#entries-empty').hidden = records.length > 0;
+  for (const r of records) {
+    const status = statusOf(r);
+    const names = r.escrow ? r.escrow.canonical.join(', ') : '';
+    list.append(el('li', {},
+      el('h3', {}, el('a', { href: `#/record/${r.record_id}` }, recordTitle(r)), ' ', badge(status)),
+      el('p', { class: 'meta' }, `Written ${formatDate(r.written_at)}`,
+        names ? ` · names ${names}` : '',
+        r.escrow?.receipts?.length ? ` · ${r.escrow.receipts.length} receipt(s)` : ''),
+    ));
+  }
+}
+
+async function refreshStatuses({ quiet = false } = {}) {
+  if (!state.wallet || !state.wallet.records.some((r) => r.escrow)) {
+    if (!quiet) showNote('Nothing is in escrow, so there is nothing to check.');
+    return;
+  }
+  try {
+    const entries = await api().entries();
+    const byId = new Map(entries.map((e) => [e.entry_id ?? e.entryId, e.status]));
+    let changed = false;
+    for (const r of state.wallet.records) {
+      const s = r.escrow && byId.get(r.escrow.entry_id);
+      if (s && r.escrow.status !== s && !r.escrow.pending) { r.escrow.status = s; changed = true; }
+    }
+    if (changed) await saveWallet();
+    if (!quiet) showNote(changed ? 'Updated.' : 'No changes.');
+    rerender();
+  } catch (err) {
+    if (!quiet) showError(err, 'Could not check for updates.');
+  }
+}
+
+function rerender() {
+  if (!state.wallet) return;
+  const view = $$('[data-view]').find((s) => !s.hidden)?.dataset.view;
+  if (view === 'entries') renderEntries();
+  if (view === 'record') renderRecord(window.location.hash.split('/')[2], { focus: false });
+}
+
+// --- write -------------------------------------------------------------------------------------
+
+function attachmentBudget() {
+  return Math.floor((MAX_BODY_BYTES - BODY_MARGIN) * 3 / 4);
+}
+
+function prepareWrite() {
+  $('#w-files-hint').textContent = `Photos, screenshots or documents, up to ${formatBytes(attachmentBudget())} in total. `
+    + 'They are kept in your wallet and go with the record if you put it in escrow.';
+}
+
+function setupWrite() {
+  const form = $('#write-form');
+  const files = $('#w-files');
+  files.addEventListener('change', () => {
+    const list = $('#w-files-list');
+    list.textContent = '';
+    let total = 0;
+    for (const f of files.files) {
+      total += f.size;
+      list.append(el('li', {}, `${f.name} (${formatBytes(f.size)})`));
+    }
+    fieldError(files, total > attachmentBudget()
+      ? `These files add up to ${formatBytes(total)}; the limit is ${formatBytes(attachmentBudget())}.` : '');
+  });
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearNotices();
+    clearFieldErrors(form);
+    const value = (id) => $(id).value.trim();
+    const details = {};
+    for (const [key, id] of [['what', '#w-what'], ['when', '#w-when'], ['where', '#w-where'], ['witnesses', '#w-witnesses']]) {
+      if (value(id)) details[key] = value(id);
+    }
+    const text = $('#w-text').value;
+    if (!text.trim() && Object.keys(details).length === 0 && !files.files.length) {
+      const box = $('#w-form-error');
+      box.textContent = 'The record is empty. Write something in at least one of the boxes.';
+      box.hidden = false;
+      $('#w-what').focus();
+      return;
+    }
+    let total = 0;
+    for (const f of files.files) total += f.size;
+    if (total > attachmentBudget()) {
+      fieldError(files, `These files add up to ${formatBytes(total)}; the limit is ${formatBytes(attachmentBudget())}.`);
+      files.focus();
+      return;
+    }
+    await busy(form, async () => {
+      try {
+        const attachments = [];
+        for (const f of files.files) {
+          attachments.push({ name: f.name, type: f.type || 'application/octet-stream', data: b64uEncode(await readFileBytes(f)) });
+        }
+        const record = addRecord(state.wallet, text, nowIsoSeconds(),
+          { details: Object.keys(details).length ? details : null, attachments });
+        try {
+          await saveWallet();
+        } catch (err) {
+          state.wallet.records.pop();
+          throw err;
+        }
+        form.reset();
+        $('#w-files-list').textContent = '';
+        window.location.hash = `#/record/${record.record_id}`;
+        showNote('Saved privately in your wallet. It has not been sent anywhere.');
+      } catch (err) {
+        showError(err, 'The record could not be saved.');
+      }
+    });
+  });
+}
+
+// --- one record ----------------------------------------------------------------------------------
+
+function detailList(pairs) {
+  const dl = el('dl', { class: 'details' });
+  for (const [k, v] of pairs) if (v) dl.append(el('dt', {}, k), el('dd', {}, v));
+  return dl;
+}
+
+async function renderRecord(id, { focus = true } = {}) {
+  const r = recordById(id);
+  if (!r) { window.location.hash = '#/entries'; return; }
+  const box = $('#record-body');
+  box.textContent = '';
+  const status = statusOf(r);
+  $('#h-record').textContent = recordTitle(r);
+  box.append(el('p', { class: 'meta' }, badge(status), ` Written ${formatDate(r.written_at)}`));
+
+  const d = r.details || {};
+  box.append(el('section', { class: 'card', 'aria-labelledby': 'h-rec-content' },
+    el('h2', { id: 'h-rec-content' }, 'What you wrote'),
+    detailList([['What happened', d.what], ['When', d.when], ['Where', d.where], ['Who else saw it', d.witnesses]]),
+    r.text ? el('div', { class: 'record-text' }, r.text) : null,
+    r.attachments?.length ? el('div', {},
+      el('h3', {}, 'Attached files'),
+      el('ul', { class: 'files' }, r.attachments.map((a) => {
+        const bytes = b64uDecode(a.data);
+        return el('li', {}, downloadLink(`${a.name} (${formatBytes(bytes.length)})`, bytes, a.name, a.type));
+      }))) : null));
+
+  const esc = el('section', { class: 'card', 'aria-labelledby': 'h-rec-escrow' }, el('h2', { id: 'h-rec-escrow' }, 'Escrow'));
+  box.append(esc);
+  if (!r.escrow) {
+    esc.append(el('p', {}, 'This record is private: it is only in your wallet and has not been sent anywhere.'),
+      el('div', { class: 'actions' }, el('a', { class: 'button', href: `#/escrow/${r.record_id}` }, 'Put in escrow…')));
+  } else {
+    const e = r.escrow;
+    const explain = {
+      sending: 'Sending was not confirmed by the server. It will be sent again, exactly as before, so it is never counted twice.',
+      escrowed: `It is locked on the server. It will be released to the counselors when ${e.quorum} different people have named the same person.`,
+      released: 'Enough people named the same person: the counselors can now read this record and your contact details, and may get in touch.',
+      withdrawn: 'You withdrew this record. The server erased it and kept only a note that it existed.',
+    }[e.status] || '';
+    esc.append(el('p', {}, explain),
+      el('h3', {}, 'Named'),
+      el('ul', { class: 'will-match' }, e.identifiers.map((t, i) => el('li', {}, `${t} → `, el('span', { class: 'canonical' }, e.canonical[i] || '')))),
+      detailList([['Release at', `${e.quorum} people`], ['Accepted', e.received_at ? formatDate(e.received_at) : 'not yet']]));
+    const actions = el('div', { class: 'actions' });
+    if (e.pending) actions.append(el('button', { type: 'button', onclick: () => resend(r) }, 'Send again now'));
+    if (e.status === 'escrowed' && !e.pending) {
+      actions.append(el('a', { class: 'button secondary', href: `#/escrow/${r.record_id}` }, 'Change who is named'));
+      actions.append(el('button', { type: 'button', class: 'secondary', id: 'withdraw-open', onclick: () => askWithdraw(r) }, 'Withdraw…'));
+    }
+    esc.append(actions, el('div', { id: 'withdraw-confirm' }));
+    esc.append(await receiptList(e));
+  }
+  showView('record', { focus });
+}
+
+async function receiptList(e) {
+  const section = el('div', {}, el('h3', {}, 'Receipts'));
+  if (!e.receipts?.length) {
+    section.append(el('p', {}, 'No receipts yet.'));
+    return section;
+  }
+  section.append(el('p', { class: 'hint' }, 'Each receipt proves the server recorded this event in its public log. '
+    + 'They hold no content. You can check one later with “consilience verify”.'));
+  const table = el('table', {},
+    el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Event'), el('th', { scope: 'col' }, 'Log index'),
+      el('th', { scope: 'col' }, 'Checkpoint'), el('th', { scope: 'col' }, 'File'))));
+  const body = el('tbody');
+  for (const path of e.receipts) {
+    const name = path.split('/').pop();
+    const text = await loadReceipt(name);
+    let info = { index: '', size: '' };
+    const kind = name.includes('-withdrawal-') ? 'Withdrawal' : 'Entry';
+    if (text) {
+      try { const p = parseReceipt(text); info = { index: String(p.index), size: `log size ${p.checkpointSize ?? p.size ?? ''}` }; } catch { /* shown as is */ }
+    }
+    body.append(el('tr', {}, el('td', {}, kind), el('td', {}, info.index || name.split('-').pop().split('.')[0]),
+      el('td', {}, info.size), el('td', {}, text ? downloadLink('Download', text, name, 'text/plain') : 'kept by the command line')));
+  }
+  table.append(body);
+  section.append(table);
+  return section;
+}
+
+function askWithdraw(r) {
+  const box = $('#withdraw-confirm');
+  box.textContent = '';
+  const heading = el('h3', { tabindex: '-1', id: 'h-withdraw' }, 'Withdraw this record?');
+  box.append(el('div', { class: 'notice info', role: 'group', 'aria-labelledby': 'h-withdraw' },
+    heading,
+    el('p', {}, 'The server will erase it, and it will no longer count towards a match. Your own copy stays in your wallet. '
+      + 'This cannot be undone, but you can put the record in escrow again later.'),
+    el('div', { class: 'actions' },
+      el('button', { type: 'button', class: 'danger', onclick: (ev) => withdraw(r, ev.target) }, 'Yes, withdraw it'),
+      el('button', { type: 'button', class: 'secondary', onclick: () => { box.textContent = ''; $('#withdraw-open')?.focus(); } }, 'No, keep it in escrow'))));
+  heading.focus();
+}
+
+async function withdraw(r, button) {
+  clearNotices();
+  button.disabled = true;
+  const steps = new Steps('Withdrawing', [['send', 'Asking the server to erase it'], ['receipt', 'Checking the receipt'], ['save', 'Saving in your wallet']]);
+  try {
+    const d = await deployment();
+    const entryId = r.escrow.entry_id;
+    const answer = await steps.run('send', () => api().withdraw(b64uDecode(entryId, 16)));
+    if (answer.receipt) {
+      await steps.run('receipt', async () => {
+        await checkReceipt(answer.receipt, d, b64uDecode(entryId, 16), 'withdrawal');
+        await keepReceipt(r.escrow, answer.receipt, 'withdrawal');
+      });
+    } else steps.done('receipt');
+    r.escrow.status = answer.status;
+    await steps.run('save', saveWallet);
+    steps.clear();
+    await renderRecord(r.record_id);
+    showNote('The record was withdrawn. Your own copy is still in your wallet.');
+  } catch (err) {
+    showError(err, 'The record could not be withdrawn.');
+    button.disabled = false;
+  }
+}
+
+async function keepReceipt(escrow, text, kind) {
+  const name = receiptName(escrow.entry_id, kind, text);
+  await saveReceipt(name, text);
+  escrow.receipts = escrow.receipts || [];
+  if (!escrow.receipts.includes(name)) escrow.receipts.push(name);
+}
+
+// --- escrow ------------------------------------------------------------------------------------
+
+let regionOptions = null;
+
+function regions() {
+  if (regionOptions) return regionOptions;
+  let names = null;
+  try { names = new Intl.DisplayNames([navigator.language || 'en'], { type: 'region' }); } catch { /* codes only */ }
+  regionOptions = getCountries().map((c) => ({ code: c, label: `${names?.of(c) || c} (+${getCountryCallingCode(c)})` }))
+    .sort((a, b) => a.label.localeCompare(b.label));
+  return regionOptions;
+}
+
+function guessRegion() {
+  const lang = navigator.language || '';
+  const m = /-([A-Z]{2})$/.exec(lang);
+  return m ? m[1] : 'GB';
+}
+
+let rowCounter = 0;
+
+function identRow(kind = 'email', value = '', region = null) {
+  const n = ++rowCounter;
+  const kindSelect = el('select', { id: `ident-kind-${n}`, name: 'kind' },
+    KINDS.map(([k, label]) => el('option', { value: k, selected: k === kind }, label)));
+  const input = el('input', { id: `ident-value-${n}`, name: 'identifier', type: 'text', autocomplete: 'off',
+    spellcheck: 'false', 'aria-describedby': `ident-value-${n}-hint ident-value-${n}-error ident-value-${n}-ok` });
+  input.value = value;
+  const regionSelect = el('select', { id: `ident-region-${n}`, name: 'region' },
+    regions().map((r) => el('option', { value: r.code, selected: r.code === (region || guessRegion()) }, r.label)));
+  const regionField = el('div', { class: 'field' },
+    el('label', { for: regionSelect.id }, 'Country of the number'),
+    el('span', { class: 'hint', id: `${regionSelect.id}-hint` }, 'Used when the number does not start with +.'),
+    regionSelect);
+  regionSelect.setAttribute('aria-describedby', `${regionSelect.id}-hint`);
+  const hint = el('span', { class: 'hint', id: `ident-value-${n}-hint` });
+  const row = el('div', { class: 'ident-row', 'data-row': String(n) },
+    el('div', { class: 'field' }, el('label', { for: kindSelect.id }, 'Kind'), kindSelect),
+    el('div', { class: 'field' },
+      el('label', { for: input.id }, 'Their address, number or profile'),
+      hint, input,
+      el('p', { class: 'field-error', id: `ident-value-${n}-error`, hidden: true }),
+      el('p', { class: 'field-ok', id: `ident-value-${n}-ok` })),
+    el('div', { class: 'wide' }, regionField),
+    el('div', { class: 'wide' }, el('button', { type: 'button', class: 'link', onclick: () => removeRow(row) }, 'Remove this one')));
+  const sync = () => {
+    const k = kindSelect.value;
+    hint.textContent = `For example: ${KINDS.find((x) => x[0] === k)[2]}`;
+    regionField.hidden = k !== 'phone';
+    input.type = k === 'email' ? 'email' : (k === 'phone' ? 'tel' : 'text');
+    checkRow(row, { quiet: true });
+  };
+  kindSelect.addEventListener('change', sync);
+  regionSelect.addEventListener('change', () => checkRow(row, { quiet: true }));
+  input.addEventListener('input', () => checkRow(row, { quiet: true }));
+  input.addEventListener('blur', () => checkRow(row));
+  row.parts = { kindSelect, input, regionSelect };
+  queueMicrotask(sync);
+  return row;
+}
+
+function removeRow(row) {
+  const rows = $$('.ident-row', $('#ident-rows'));
+  if (rows.length <= 1) { row.parts.input.value = ''; checkRow(row, { quiet: true }); row.parts.input.focus(); return; }
+  const idx = rows.indexOf(row);
+  row.remove();
+  updateWillMatch();
+  const rest = $$('.ident-row', $('#ident-rows'));
+  rest[Math.max(0, idx - 1)].parts.input.focus();
+}
+
+/** The string handed to normalise (and kept as "typed"): profile kinds carry their prefix. */
+function typedFor(kind, value) {
+  const v = value.trim();
+  if (!v) return '';
+  if (kind === 'phone' || kind === 'email') return v;
+  const prefix = `${kind}:`;
+  return v.toLowerCase().startsWith(prefix) ? v : `${prefix}${v}`;
+}
+
+/** Normalise one row; shows the result or the refusal next to the field. */
+function checkRow(row, { quiet = false } = {}) {
+  const { kindSelect, input, regionSelect } = row.parts;
+  const ok = document.getElementById(`${input.id}-ok`);
+  row.result = null;
+  const typed = typedFor(kindSelect.value, input.value);
+  if (!typed) {
+    fieldError(input, '');
+    ok.textContent = '';
+    updateWillMatch();
+    return null;
+  }
+  try {
+    const opts = kindSelect.value === 'phone' ? { defaultRegion: regionSelect.value } : {};
+    const ident = normalise(typed, opts);
+    if (kindSelect.value === 'email' && ident.kind !== 'email') throw new Error(`That is not an email address; choose the kind “${ident.kind}”.`);
+    if (kindSelect.value === 'phone' && ident.kind !== 'phone') throw new Error('That is not a phone number.');
+    fieldError(input, '');
+    ok.textContent = `We will match on: ${ident.canonical}`;
+    row.result = ident;
+  } catch (err) {
+    ok.textContent = '';
+    if (!quiet) fieldError(input, err.message);
+    else fieldError(input, '');
+    row.error = err.message;
+  }
+  updateWillMatch();
+  return row.result;
+}
+
+function updateWillMatch() {
+  const list = $('#will-match');
+  list.textContent = '';
+  const seen = new Set();
+  for (const row of $$('.ident-row', $('#ident-rows'))) {
+    const r = row.result;
+    if (r && !seen.has(r.canonical)) {
+      seen.add(r.canonical);
+      list.append(el('li', {}, el('span', { class: 'canonical' }, r.canonical),
+        r.display ? ` (${typeof r.display === 'function' ? r.display() : r.display})` : ''));
+    }
+  }
+  $('#match-box').hidden = seen.size === 0;
+}
+
+async function prepareEscrow(id) {
+  const r = recordById(id);
+  if (!r || (r.escrow && r.escrow.status !== 'escrowed' && r.escrow.status !== 'sending')) {
+    window.location.hash = r ? `#/record/${id}` : '#/entries';
+    return;
+  }
+  const rows = $('#ident-rows');
+  rows.textContent = '';
+  rowCounter = 0;
+  $('#escrow-form').dataset.record = id;
+  $('#escrow-cancel').setAttribute('href', `#/record/${id}`);
+  $('#h-escrow').textContent = r.escrow ? 'Change who this record names' : 'Put this record in escrow';
+  if (r.escrow) {
+    for (const t of r.escrow.identifiers) {
+      const m = /^([a-z]+):(.*)$/i.exec(t);
+      const known = m && KINDS.some(([k]) => k === m[1].toLowerCase());
+      rows.append(identRow(known ? m[1].toLowerCase() : (/^\+?[\d\s().-]+$/.test(t) ? 'phone' : 'email'), known ? m[2] : t));
+    }
+  } else rows.append(identRow());
+  const quorum = $('#e-quorum');
+  quorum.value = '';
+  $('#e-quorum-hint').textContent = '';
+  showView('escrow');
+  try {
+    const d = state.deployment || await deployment();
+    const low = d.quorum ?? d.quorumRange?.low;
+    const high = d.maxQuorum ?? d.max_quorum ?? d.quorumRange?.high;
+    $('#quorum-default').textContent = String(low);
+    quorum.min = String(low);
+    quorum.max = String(high);
+    quorum.value = String(r.escrow?.quorum ?? low);
+    $('#e-quorum-hint').textContent = `At least ${low} (the service’s setting), at most ${high}. A higher number means your record waits for more people.`;
+  } catch (err) {
+    showError(err, 'The service’s setup could not be checked.');
+  }
+}
+
+function setupEscrow() {
+  $('#ident-add').addEventListener('click', () => {
+    const rows = $('#ident-rows');
+    if ($$('.ident-row', rows).length >= MAX_IDENTIFIERS) {
+      showError({ message: `You can name at most ${MAX_IDENTIFIERS} identifiers in one record.` });
+      return;
+    }
+    const row = identRow();
+    rows.append(row);
+    row.parts.kindSelect.focus();
+  });
+  const form = $('#escrow-form');
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearNotices();
+    const r = recordById(form.dataset.record);
+    if (!r) return;
+    const named = [];
+    const seen = new Set();
+    let firstBad = null;
+    for (const row of $$('.ident-row', $('#ident-rows'))) {
+      if (!row.parts.input.value.trim()) continue;
+      const ident = checkRow(row);
+      if (!ident) { firstBad = firstBad || row.parts.input; continue; }
+      if (!seen.has(ident.canonical)) { seen.add(ident.canonical); named.push(ident); }
+    }
+    if (firstBad) { firstBad.focus(); return; }
+    if (named.length === 0) {
+      const first = $('.ident-row', $('#ident-rows')).parts.input;
+      fieldError(first, 'Name the person with at least one email address, phone number or profile.');
+      first.focus();
+      return;
+    }
+    if (named.length > MAX_IDENTIFIERS) { showError({ message: `Name at most ${MAX_IDENTIFIERS} identifiers.` }); return; }
+    const quorumInput = $('#e-quorum');
+    let quorum = null;
+    if (quorumInput.value) {
+      quorum = Number(quorumInput.value);
+      const low = Number(quorumInput.min || 2);
+      const high = Number(quorumInput.max || 32);
+      if (!Number.isInteger(quorum) || quorum < low || quorum > high) {
+        fieldError(quorumInput, `Choose a whole number from ${low} to ${high}.`);
+        quorumInput.focus();
+        return;
+      }
+    }
+    fieldError(quorumInput, '');
+    await busy(form, () => escrow(r, named, quorum));
+  });
+}
+
+async function sendPending(r, steps, d) {
+  const e = r.escrow;
+  const client = api();
+  const answer = await steps.run('send', () => (e.pending_replace
+    ? client.replace(b64uDecode(e.entry_id, 16), e.pending) : client.submit(e.pending)));
+  if (answer.receipt) {
+    await steps.run('receipt', async () => {
+      await checkReceipt(answer.receipt, d, b64uDecode(e.entry_id, 16), 'entry', expectedContent(e.pending));
+      await keepReceipt(e, answer.receipt, 'entry');
+    });
+  } else steps.done('receipt');
+  e.status = answer.status;
+  e.received_at = answer.received_at ?? answer.receivedAt ?? '';
+  e.pending = null;
+  e.pending_replace = false;
+  await steps.run('save', saveWallet);
+}
+
+const SEND_STEPS = [
+  ['send', 'Sending the locked record to the server'],
+  ['receipt', 'Checking the server’s receipt'],
+  ['save', 'Saving the receipt in your wallet'],
+];
+
+async function resend(r) {
+  clearNotices();
+  const steps = new Steps('Sending again', [['deployment', 'Checking the service’s signed setup'], ...SEND_STEPS]);
+  try {
+    const d = await steps.run('deployment', deployment);
+    await sendPending(r, steps, d);
+    steps.clear();
+    await renderRecord(r.record_id);
+    showNote(r.escrow.status === 'released' ? 'Sent. It has been released to the counselors.' : 'Sent and confirmed.');
+  } catch (err) {
+    showError(err, 'It could not be sent. It is kept, exactly as it was, to be sent again.');
+  }
+}
+
+/** Resend every unacknowledged submission (same bytes, so never counted twice). */
+async function finishPending() {
+  const waiting = state.wallet.records.filter((r) => r.escrow?.pending);
+  if (!waiting.length) return;
+  const d = await deployment();
+  for (const r of waiting) {
+    const steps = new Steps('Finishing an earlier submission', SEND_STEPS);
+    await sendPending(r, steps, d);
+    steps.clear();
+  }
+  showNote('An earlier submission that was not confirmed has now been sent and confirmed.');
+  rerender();
+}
+
+async function escrow(r, named, quorum) {
+  const steps = new Steps('Putting your record in escrow', [
+    ['deployment', 'Checking the service’s signed setup'],
+    ['token', 'Getting permission to ask the key servers'],
+    ['oprf', 'Turning the names into matching codes with the key servers'],
+    ['seal', 'Locking the record so only counselors can open it, after a match'],
+    ['keep', 'Keeping an exact copy to resend if needed'],
+    ...SEND_STEPS,
+  ]);
+  try {
+    const d = await steps.run('deployment', deployment);
+    if (r.escrow?.pending) {
+      // An earlier submission was never acknowledged: send it first, byte for byte.
+      await sendPending(r, new Steps('Finishing the earlier submission first', SEND_STEPS), d);
+    }
+    const previous = r.escrow;
+    if (previous && previous.status !== 'escrowed') throw new Error(`This record is ${previous.status}; it can no longer be changed.`);
+    const client = api();
+    const access = await steps.run('token', () => client.keyserverToken());
+    const outputs = await steps.run('oprf', () => evaluate(d, named.map((i) => i.oprfInput), access));
+    const sealed = await steps.run('seal', async () => {
+      return sealEntry({
+        deployment: d, accountId: b64uDecode(state.wallet.account_id, 16), identifiers: named,
+        oprfOutputs: outputs.outputs, record: r.text, contact: state.wallet.contact, writtenAt: r.written_at,
+        details: r.details, attachments: r.attachments,
+        quorum: quorum ?? (previous ? previous.quorum : null),
+        entryId: previous ? b64uDecode(previous.entry_id, 16) : null,
+        bodyKey: previous ? b64uDecode(previous.body_key, 32) : null,
+      });
+    });
+    const payload = submissionPayload(sealed);
+    const replace = Boolean(previous && previous.status === 'escrowed');
+    await steps.run('keep', async () => {
+      r.escrow = {
+        entry_id: b64uEncode(sealed.entryId), identifiers: named.map((i) => i.typed),
+        canonical: named.map((i) => i.canonical), quorum: sealed.quorum, body_key: b64uEncode(sealed.bodyKey),
+        status: 'sending', received_at: '', pending: payload, pending_replace: replace,
+        receipts: previous?.receipts || [],
+      };
+      await saveWallet();
+    });
+    await sendPending(r, steps, d);
+    steps.clear();
+    window.location.hash = `#/record/${r.record_id}`;
+    showNote(r.escrow.status === 'released'
+      ? 'Your record is in escrow, and enough people have now named the same person: it has been released to the counselors.'
+      : 'Your record is in escrow. Nobody can read it unless enough people name the same person.');
+  } catch (err) {
+    const pending = r.escrow?.pending;
+    showError(err, pending
+      ? 'Sending was not confirmed. Your record is kept exactly as it was and will be sent again (it can never count twice).'
+      : 'Your record was not put in escrow.');
+    if (pending) rerender();
+  }
+}
+
+// --- start ---------------------------------------------------------------------------------------
+
+function init() {
+  setupJoin();
+  setupUnlock();
+  setupImport();
+  setupWrite();
+  setupEscrow();
+  $('#export').addEventListener('click', exportWallet);
+  $('#refresh').addEventListener('click', () => refreshStatuses());
+  window.addEventListener('hashchange', () => { route().catch((err) => showError(err)); });
+  route().catch((err) => showError(err));
+}
+
+init();
+
