@@ -1,6 +1,8 @@
 // Build the Consilience web app into src/consilience/web/static/ (served by `consilience serve`).
 //
 //   node web/build.mjs            (after `npm ci --prefix web`; ./scripts/build-web does both)
+//   node web/build.mjs --out DIR  (build elsewhere, e.g. a test's own folder; serve it with
+//                                  CONSILIENCE_WEB_STATIC=DIR consilience serve)
 //
 // Layout of web/src/app/ (what the build takes):
 //   *.js          each top-level file is an entry point (reporter.js, counselor.js, a worker such
@@ -20,7 +22,13 @@ import { fileURLToPath } from 'node:url';
 
 const webDir = dirname(fileURLToPath(import.meta.url));
 const appDir = join(webDir, 'src', 'app');
-const outDir = resolve(webDir, '..', 'src', 'consilience', 'web', 'static');
+const outArg = process.argv.indexOf('--out');
+if (outArg !== -1 && !process.argv[outArg + 1]) {
+  console.error('web build failed: --out needs a folder');
+  process.exit(1);
+}
+const outDir = outArg === -1 ? resolve(webDir, '..', 'src', 'consilience', 'web', 'static')
+  : resolve(process.argv[outArg + 1]);
 
 function fail(message) {
   console.error(`web build failed: ${message}`);

@@ -61,10 +61,12 @@ class LoopbackDeployment:
     def admin_fingerprint_b64u(self) -> str:
         return b64u_encode(self.admin_fingerprint)
 
-    def start(self, on_started: Callable[[launcher.Service], None] | None = None) -> LoopbackDeployment:
+    def start(self, on_started: Callable[[launcher.Service], None] | None = None,
+              env: dict[str, str] | None = None) -> LoopbackDeployment:
+        """Start every service (key servers first); ``env`` is added to their environment."""
         try:
             for service in self.services:
-                service.start()
+                service.start(env=env)
                 if on_started:
                     on_started(service)
         except BaseException:

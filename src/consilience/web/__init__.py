@@ -6,6 +6,7 @@ The files under ``static/`` are build output of ``node web/build.mjs`` (see
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,13 +22,17 @@ BUILD_HINT = (
 
 
 def static_dir() -> Path:
-    """Folder of the built web app (it may not exist)."""
-    return STATIC_DIR
+    """Folder of the built web app (it may not exist): $CONSILIENCE_WEB_STATIC, else the package's.
+
+    The variable lets tests serve a build of their own (``node web/build.mjs --out DIR``).
+    """
+    override = os.environ.get("CONSILIENCE_WEB_STATIC")
+    return Path(override).resolve() if override else STATIC_DIR
 
 
 def is_built(folder: Path | None = None) -> bool:
     """True when the folder holds a finished build (build.mjs writes manifest.json last)."""
-    folder = STATIC_DIR if folder is None else folder
+    folder = static_dir() if folder is None else folder
     return (folder / "manifest.json").is_file() and (folder / "index.html").is_file()
 
 

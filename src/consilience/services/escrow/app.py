@@ -38,7 +38,7 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
                web_static: Path | None = None) -> FastAPI:
     """Build the application; raises ConfigurationError on a bad setup.
 
-    ``web_static``: folder of the built web app (default: the one inside the package).
+    ``web_static``: folder of the built web app (default: ``consilience.web.static_dir()``).
     """
     if migrate:
         upgrade(settings.database_url)

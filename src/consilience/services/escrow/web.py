@@ -1,6 +1,6 @@
 """The web app, served by the escrow server: the reporter app at ``/``, the counselor app at ``/counselor/``.
 
-The files are the build output of ``node web/build.mjs`` (``consilience.web.STATIC_DIR``);
+The files are the build output of ``node web/build.mjs`` (``consilience.web.static_dir()``);
 the browser does all the cryptography, so this module only hands out static files, each with
 a strict Content-Security-Policy: scripts, styles and workers from this origin only, no inline
 code, no eval, and network access limited to this origin and the key servers named in the
@@ -29,7 +29,7 @@ from fastapi.responses import RedirectResponse
 from starlette.convertors import Convertor, register_url_convertor
 
 from consilience.errors import InvalidInput
-from consilience.web import BUILD_HINT, STATIC_DIR, is_built
+from consilience.web import BUILD_HINT, is_built, static_dir
 from consilience.web import origin_of as origin
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ def install(app: FastAPI, key_server_urls: Callable[[], list[str]], static: Path
 
     ``key_server_urls`` returns the current deployment's key-server URLs (the CSP's connect-src).
     """
-    root = (static or STATIC_DIR).resolve()
+    root = (static or static_dir()).resolve()
     warned = False
 
     def connect_sources() -> list[str]:
