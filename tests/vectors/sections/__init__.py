@@ -1,0 +1,1 @@
+"""Section builders of tests/vectors/interop.json (see make_interop.py)."""

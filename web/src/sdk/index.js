@@ -1,0 +1,40 @@
+// Public API of the browser SDK. Every module mirrors a Python module of
+// src/consilience; web/src/sdk/README.md lists the exports.
+
+// --- H1 sdk-crypto ---
+export { ConsilienceError, InvalidInput, VerificationError, DecryptionError } from './errors.js';
+export {
+  b64uEncode, b64uDecode, b64Encode, b64Decode, i2osp, lp2, concatBytes, bytesEqual, hexEncode, hexDecode,
+  utf8Encode, utf8Decode,
+} from './encoding.js';
+export { dumps as pyJsonDumps, dumpsBytes as pyJsonDumpsBytes } from './pyjson.js';
+export * as ristretto from './ristretto.js';
+export * as oprf from './oprf.js';
+export * as shamir from './shamir.js';
+export * as kdf from './kdf.js';
+export * as aead from './aead.js';
+export * as hpke from './hpke.js';
+export * as matching from './matching.js';
+export {
+  evaluate as evaluateOprf, verifyPartial, combine as combinePartials, combineVerified, checkPublicShares,
+  interpolateInExponent, KeyServerUnavailable,
+} from './threshold.js';
+export {
+  sealEntry, submissionPayload, openBody, encodeBody, decodeBody, encodeEnvelope, parseEnvelope, envelopeInfo,
+  nowIsoSeconds,
+} from './entry.js';
+export { openMatch, matchedEntryFromJson, MAX_SUBSETS } from './release.js';
+export {
+  seal as sealSecret, open as openSecret, inspect as inspectSealed, DEFAULT_PARAMS as SEALED_DEFAULT_PARAMS,
+  FAST_PARAMS as SEALED_FAST_PARAMS,
+} from './sealed.js';
+export {
+  WALLET_FORMAT, WALLET_PURPOSE, newWallet, normaliseWallet, walletToBytes, walletFromBytes, addRecord, findRecord,
+  sealWallet, openWallet,
+} from './wallet.js';
+export {
+  COUNSELOR_KEY_FORMAT, COUNSELOR_KEY_PURPOSE, counselorKeyToBytes, counselorKeyFromBytes, openCounselorKey,
+  sealCounselorKey, parseCredential,
+} from './counselor_key.js';
+
+// --- H2 sdk-protocol ---

@@ -1,0 +1,116 @@
+// The reporter's wallet (clients/wallet.py): everything private, sealed under
+// the passphrase in the "consilience-sealed/v1" container with purpose
+// "consilience reporter wallet", so a wallet moves between the browser
+// (IndexedDB) and the CLI unchanged.
+//
+// A wallet is kept as the Python document itself (snake_case fields, b64u
+// strings), and walletToBytes writes exactly Python's
+// json.dumps({"format": ..., **asdict(wallet)}, ensure_ascii=False): fields in
+// dataclass order, ", " / ": " separators. Unknown fields are refused, as
+// Python's dataclass constructors refuse them.
+import { randomBytes } from '@noble/hashes/utils.js';
+import { InvalidInput } from './errors.js';
+import { b64uEncode, hexEncode, utf8Decode } from './encoding.js';
+import { dumpsBytes } from './pyjson.js';
+import * as sealed from './sealed.js';
+
+export const WALLET_FORMAT = 'consilience-wallet/v1';
+export const WALLET_PURPOSE = 'consilience reporter wallet';
+
+// [field, required?, default] in Python dataclass order.
+const WALLET_FIELDS = [['server', true], ['admin_fingerprint', true], ['account_id', true], ['token', true], ['contact', true],
+  ['min_serial', false, 0], ['records', false, []]];
+const RECORD_FIELDS = [['record_id', true], ['text', true], ['written_at', true], ['escrow', false, null],
+  ['details', false, null], ['attachments', false, []]];
+const ESCROW_FIELDS = [['entry_id', true], ['identifiers', true], ['canonical', true], ['quorum', true], ['body_key', true],
+  ['status', true], ['received_at', true], ['pending', false, null], ['pending_replace', false, false], ['receipts', false, []]];
+
+function ordered(doc, fields, what) {
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new InvalidInput(`not a Consilience wallet: ${what} is not an object`);
+  const known = new Set(fields.map(([f]) => f));
+  const unknown = Object.keys(doc).filter((k) => !known.has(k));
+  if (unknown.length) throw new InvalidInput(`not a Consilience wallet: unknown ${what} field ${unknown[0]}`);
+  const out = {};
+  for (const [f, required, dflt] of fields) {
+    if (doc[f] === undefined) {
+      if (required) throw new InvalidInput(`not a Consilience wallet: ${what} has no ${f}`);
+      out[f] = structuredClone(dflt);
+    } else {
+      out[f] = doc[f];
+    }
+  }
+  return out;
+}
+
+function normaliseRecord(r) {
+  const rec = ordered(r, RECORD_FIELDS, 'record');
+  rec.escrow = rec.escrow ? ordered(rec.escrow, ESCROW_FIELDS, 'escrow') : null;
+  return rec;
+}
+
+/** A wallet document in canonical field order (validates the shape). */
+export function normaliseWallet(doc) {
+  const w = ordered(doc, WALLET_FIELDS, 'wallet');
+  if (!Array.isArray(w.records)) throw new InvalidInput('not a Consilience wallet: records is not a list');
+  w.records = w.records.map(normaliseRecord);
+  return w;
+}
+
+/** A new wallet; bytes are stored as b64u like the CLI does. */
+export function newWallet({ server, adminFingerprint, accountId, token, contact, minSerial = 0 }) {
+  const s = (v) => (v instanceof Uint8Array ? b64uEncode(v) : v);
+  return normaliseWallet({
+    server, admin_fingerprint: s(adminFingerprint), account_id: s(accountId), token: s(token), contact,
+    min_serial: minSerial, records: [],
+  });
+}
+
+export function walletToBytes(wallet) {
+  const w = normaliseWallet(wallet);
+  return dumpsBytes({ format: WALLET_FORMAT, ...w }, { ensureAscii: false });
+}
+
+export function walletFromBytes(bytes) {
+  let doc;
+  try {
+    doc = JSON.parse(utf8Decode(bytes, 'wallet'));
+  } catch {
+    throw new InvalidInput('not a Consilience wallet');
+  }
+  if (!doc || typeof doc !== 'object' || doc.format !== WALLET_FORMAT) throw new InvalidInput('not a Consilience wallet');
+  delete doc.format;
+  return normaliseWallet(doc);
+}
+
+export function findRecord(wallet, recordId) {
+  const r = wallet.records.find((x) => x.record_id === recordId);
+  if (!r) throw new InvalidInput(`no record ${JSON.stringify(recordId)} in this wallet`);
+  return r;
+}
+
+/**
+ * Add a record (Wallet.add_record): record_id is 4 random bytes in hex;
+ * details = {what, when, where, witnesses} filled fields only (or null);
+ * attachments = [{name, type, data (b64u)}].
+ */
+export function addRecord(wallet, text, writtenAt, { details = null, attachments = [] } = {}) {
+  const filled = details ? Object.fromEntries(Object.entries(details).filter(([, v]) => v)) : null;
+  const d = filled && Object.keys(filled).length ? filled : null;
+  if (!text.trim() && !d && attachments.length === 0) throw new InvalidInput('the record is empty');
+  const record = normaliseRecord({
+    record_id: hexEncode(randomBytes(4)), text, written_at: writtenAt, escrow: null, details: d,
+    attachments: attachments.map((a) => ({ name: a.name, type: a.type, data: a.data instanceof Uint8Array ? b64uEncode(a.data) : a.data })),
+  });
+  wallet.records.push(record);
+  return record;
+}
+
+/** The sealed wallet file (bytes), as clients/wallet.py save writes it. */
+export async function sealWallet(wallet, passphrase, params = sealed.DEFAULT_PARAMS, onProgress = undefined) {
+  return sealed.seal(walletToBytes(wallet), passphrase, WALLET_PURPOSE, params, onProgress);
+}
+
+/** Open a sealed wallet file (bytes or string). */
+export async function openWallet(blob, passphrase, onProgress = undefined) {
+  return walletFromBytes(await sealed.open(blob, passphrase, WALLET_PURPOSE, onProgress));
+}
