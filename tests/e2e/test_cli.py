@@ -108,7 +108,11 @@ def test_walk_through(deployment) -> None:  # type: ignore[no-untyped-def]
     services[1].stop()
     services[1].start()
     try:
-        rec_c = c.run("reporter", "write", "--text", "He did the same to me at work.")["record_id"]
+        photo = root / "photo.jpg"
+        photo.write_bytes(bytes(range(256)) * 40)
+        rec_c = c.run("reporter", "write", "--text", "He did the same to me at work.", "--what", "Grabbed my arm",
+                      "--when", "1 March, evening", "--where", "Office kitchen", "--witnesses", "Kim [the intern]",
+                      "--attach", str(photo))["record_id"]
         c.run("reporter", "escrow", rec_c, "--name", "sam.doe@EXAMPLE.com", ok=False)  # only 1 honest server
         services[0].start()
         result = c.run("reporter", "escrow", rec_c, "--name", "sam.doe@EXAMPLE.com")
@@ -139,6 +143,17 @@ def test_walk_through(deployment) -> None:  # type: ignore[no-untyped-def]
     contacts = {e["contact"] for e in opened["entries"]}
     assert contacts == {"ana@example.org", "@bo", "+44 7700 900123"}
     assert opened["bogus"] == [] and opened["failed"] == {}
+    # the structured details and attachments are shown; files are saved only when asked for
+    by_record = {e["record"]: e for e in opened["entries"]}
+    structured = by_record["He did the same to me at work."]
+    assert structured["details"] == {"what": "Grabbed my arm", "when": "1 March, evening", "where": "Office kitchen",
+                                     "witnesses": "Kim [the intern]"}
+    assert structured["attachments"] == [{"name": "photo.jpg", "type": "image/jpeg", "size": 10240}]
+    assert by_record["And again in May."]["details"] is None and by_record["And again in May."]["attachments"] == []
+    saved = counselor.run("counselor", "open", "--save-attachments", str(root / "files"), "--", matches[0]["match_id"])
+    [entry] = [e for e in saved["entries"] if e["attachments"]]
+    path = Path(entry["attachments"][0]["saved_to"])
+    assert path.parent == root / "files" / entry["entry_id"] and path.read_bytes() == photo.read_bytes()
 
     status = operator.run("admin", "status", "--data-dir", str(data))
     assert status["entries"]["released"] == 4 and status["entries"]["withdrawn"] == 1

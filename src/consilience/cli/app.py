@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from consilience.cli import secrets
@@ -228,9 +229,45 @@ def _session(wallet: Path | None, passphrase_env: str):  # type: ignore[no-untyp
     return reporter.open_session(path, secrets.passphrase(f"Passphrase for {path}", env=passphrase_env))
 
 
+def _attachment_summary(attachments: Any) -> list[dict[str, Any]]:
+    """Names, media types and sizes of attachments (never their bytes)."""
+    return [{"name": a.name, "type": a.type, "size": len(a.data)} for a in attachments]
+
+
+def _read_attachments(paths: list[Path]) -> list[Any]:
+    import mimetypes
+
+    from consilience.protocol.entry import Attachment
+
+    out = []
+    for p in paths:
+        if not p.is_file():
+            raise typer.BadParameter(f"{p} is not a file", param_hint="--attach")
+        media_type = mimetypes.guess_type(p.name)[0] or "application/octet-stream"
+        out.append(Attachment(name=p.name, type=media_type, data=p.read_bytes()))
+    return out
+
+
+def _save_attachments(folder: Path, entry_id: str, attachments: Any) -> list[str]:
+    """Write an opened entry's files under FOLDER/ENTRY_ID/, owner-only, names made safe."""
+    from consilience import files
+
+    saved = []
+    for n, a in enumerate(attachments, start=1):
+        name = "".join(c if c.isprintable() and c not in '/\\:' else "_" for c in a.name).strip(" .")
+        target = folder / entry_id / f"{n}-{name or 'attachment'}"
+        files.write_private(target, a.data)
+        saved.append(str(target))
+    return saved
+
+
 def _record_json(r: Any) -> dict[str, Any]:
+    from consilience.protocol.entry import Attachment
+
     e = r.escrow
     return {"record_id": r.record_id, "written_at": r.written_at, "text": r.text,
+            "details": r.details,
+            "attachments": _attachment_summary([Attachment.from_json(a) for a in r.attachments]),
             "escrow": None if e is None else {"entry_id": e.entry_id, "status": e.status,
                                               "quorum": e.quorum, "identifiers": e.identifiers,
                                               "canonical": e.canonical, "received_at": e.received_at}}
@@ -256,16 +293,26 @@ def reporter_register(server: str = typer.Option(..., help="Escrow server URL.")
 
 @reporter_app.command("write")
 @handled
-def reporter_write(text: str = typer.Option(None, help="The record; read from --file or stdin if omitted."),
+def reporter_write(text: str = typer.Option(None, help="The record (free text); read from --file or stdin if "
+                                                        "omitted and no --what/--when/--where/--witnesses/--attach."),
                    file: Path = typer.Option(None, help="Read the record from this file."),
+                   what: str = typer.Option(None, "--what", help="What happened."),
+                   when: str = typer.Option(None, "--when", help="When it happened."),
+                   where: str = typer.Option(None, "--where", help="Where it happened."),
+                   witnesses: str = typer.Option(None, "--witnesses", help="Who else saw it."),
+                   attach: list[Path] = typer.Option([], "--attach", help="Attach a file (repeat for more); "
+                                                     "an entry holds about 3 MiB of files."),
                    wallet: Path = WALLET, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
     """Write a private record. It stays in your wallet until you put it in escrow."""
     from consilience.clients import reporter
+    from consilience.protocol.entry import make_details
 
+    details = make_details(what=what, when=when, where=where, witnesses=witnesses)
+    attachments = _read_attachments(list(attach))
     if text is None:
-        text = file.read_text() if file else sys.stdin.read()
+        text = file.read_text() if file else ("" if details or attachments else sys.stdin.read())
     session = _session(wallet, passphrase_env)
-    record = reporter.write(session, text)
+    record = reporter.write(session, text, details=details, attachments=attachments)
     emit(_record_json(record), as_json,
          lambda: console.print(f"Saved private record [bold]{record.record_id}[/]. Nothing was sent."))
 
@@ -414,6 +461,9 @@ def counselor_matches(key: Path = KEY, passphrase_env: str = PASS_ENV, as_json: 
 @counselor_app.command("open")
 @handled
 def counselor_open(match_id: str, key: Path = KEY, passphrase_env: str = PASS_ENV,
+                   save_attachments: Path = typer.Option(
+                       None, "--save-attachments",
+                       help="Save the entries' attached files under this folder (one subfolder per entry)."),
                    as_json: bool = JSON) -> None:
     """Decrypt a match's released entries on this device."""
     from consilience.clients import counselor
@@ -426,17 +476,33 @@ def counselor_open(match_id: str, key: Path = KEY, passphrase_env: str = PASS_EN
         "match_id": detail.match_id,
         "entries": [{"entry_id": b64u_encode(o.entry_id), "reporter": b64u_encode(o.account_id),
                      "contact": o.body.contact, "record": o.body.record, "identifiers": o.body.identifiers,
-                     "written_at": o.body.written_at} for o in result.opened],
+                     "written_at": o.body.written_at, "details": o.body.details,
+                     "attachments": _attachment_summary(o.body.attachments)} for o in result.opened],
         "failed": {b64u_encode(k): v for k, v in result.failed.items()},
         "bogus": sorted(b64u_encode(b) for b in result.bogus),
     }
+    if save_attachments is not None:
+        for o, e in zip(result.opened, data["entries"]):
+            for summary, saved in zip(e["attachments"], _save_attachments(save_attachments, e["entry_id"],
+                                                                          o.body.attachments)):
+                summary["saved_to"] = saved
 
     def render() -> None:
         for e in data["entries"]:
             console.rule(f"entry {e['entry_id']} — written {e['written_at']}")
             console.print(f"[bold]Named:[/] {', '.join(e['identifiers'])}")
             console.print(f"[bold]Contact:[/] {e['contact']}")
-            console.print(e["record"])
+            for field, label in (("what", "What"), ("when", "When"), ("where", "Where"),
+                                 ("witnesses", "Witnesses")):
+                if e["details"] and field in e["details"]:
+                    console.print(f"[bold]{label}:[/] {escape(e['details'][field])}", highlight=False)
+            console.print(e["record"], markup=False, highlight=False)
+            for a in e["attachments"]:
+                where = f" → {a['saved_to']}" if "saved_to" in a else ""
+                console.print(f"[bold]Attached:[/] {escape(a['name'])} ({escape(a['type'])}, {a['size']} bytes)"
+                              f"{escape(where)}")
+            if e["attachments"] and save_attachments is None:
+                console.print("  (use --save-attachments FOLDER to save the attached files)")
         for k, why in data["failed"].items():
             console.print(f"[yellow]entry {k} could not be opened:[/] {why}")
         if data["bogus"]:

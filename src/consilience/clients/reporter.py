@@ -18,7 +18,7 @@ from consilience.protocol import identifiers as ids
 from consilience.protocol import invites
 from consilience.protocol.deployment import Deployment
 from consilience.protocol.encoding import b64u_decode, b64u_encode
-from consilience.protocol.entry import seal_entry
+from consilience.protocol.entry import Attachment, seal_entry
 
 
 def now() -> str:
@@ -74,8 +74,10 @@ def open_session(path: Path, secret: str, *, kdf_params: dict[str, int] | None =
     return Session(Path(path), secret, wallet_mod.load(Path(path), secret), kdf_params)
 
 
-def write(session: Session, text: str) -> wallet_mod.Record:
-    record = session.wallet.add_record(text, now())
+def write(session: Session, text: str, *, details: dict[str, str] | None = None,
+          attachments: list[Attachment] | tuple[Attachment, ...] = ()) -> wallet_mod.Record:
+    """Keep a private record: free text, optional details and attached files."""
+    record = session.wallet.add_record(text, now(), details=details, attachments=attachments)
     session.save()
     return record
 
@@ -102,7 +104,7 @@ def escrow(session: Session, record_id: str, typed_identifiers: list[str], *, qu
             quorum=quorum if quorum is not None else (previous.quorum if previous else None),
             entry_id=b64u_decode(previous.entry_id, length=16) if previous else None,
             body_key=b64u_decode(previous.body_key, length=32) if previous else None,
-            written_at=record.written_at,
+            written_at=record.written_at, details=record.details, attachments=record.body_attachments(),
         )
         replace = previous is not None and previous.status == "escrowed"
         # Keep the exact submission before sending: a lost answer is retried byte for byte.
@@ -153,7 +155,7 @@ def _keep_receipt(session: Session, state: wallet_mod.EscrowState, text: str, de
 
 def edit(session: Session, record_id: str, text: str) -> wallet_mod.Record:
     record = session.wallet.record(record_id)
-    if not text.strip():
+    if not text.strip() and not record.details and not record.attachments:
         raise InvalidInput("the record is empty")
     if record.escrow is not None and record.escrow.status != "escrowed":
         raise InvalidInput(f"record {record_id} is {record.escrow.status}; it can no longer be changed")

@@ -15,6 +15,7 @@ from typing import Any
 
 from consilience.crypto import passphrase
 from consilience.errors import InvalidInput
+from consilience.protocol.entry import Attachment, Body
 
 FORMAT = "consilience-wallet/v1"
 PURPOSE = "consilience reporter wallet"
@@ -42,6 +43,13 @@ class Record:
     text: str
     written_at: str
     escrow: EscrowState | None = None
+    #: the structured part (PROTOCOL.md §8): {"what", "when", "where", "witnesses"}, filled fields only
+    details: dict[str, str] | None = None
+    #: attached files as in the entry body: [{"name", "type", "data" (b64u)}]
+    attachments: list[dict[str, str]] = field(default_factory=list)
+
+    def body_attachments(self) -> tuple[Attachment, ...]:
+        return tuple(Attachment.from_json(a) for a in self.attachments)
 
 
 @dataclass
@@ -60,10 +68,13 @@ class Wallet:
                 return r
         raise InvalidInput(f"no record {record_id!r} in this wallet (see 'consilience reporter list')")
 
-    def add_record(self, text: str, written_at: str) -> Record:
-        if not text.strip():
+    def add_record(self, text: str, written_at: str, *, details: dict[str, str] | None = None,
+                   attachments: list[Attachment] | tuple[Attachment, ...] = ()) -> Record:
+        if not text.strip() and not details and not attachments:
             raise InvalidInput("the record is empty")
-        record = Record(record_id=secrets.token_hex(4), text=text, written_at=written_at)
+        Body("", [], [], "", "", details=details or None)  # the same checks as a sealed body
+        record = Record(record_id=secrets.token_hex(4), text=text, written_at=written_at,
+                        details=details or None, attachments=[a.to_json() for a in attachments])
         self.records.append(record)
         return record
 

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 from consilience.crypto import aead, hpke, ristretto
 from consilience.errors import InvalidInput
 from consilience.protocol.deployment import MAX_QUORUM_LIMIT, Deployment
-from consilience.protocol.encoding import i2osp
+from consilience.protocol.encoding import b64u_decode, b64u_encode, i2osp
 from consilience.protocol.matching import KCV_BYTES, TAG_BYTES, IdentifierShares, shares_for
-from consilience.protocol.messages import MAX_IDENTIFIERS
+from consilience.protocol.messages import MAX_BODY_BYTES, MAX_IDENTIFIERS
 
 if TYPE_CHECKING:
     from consilience.protocol.identifiers import Identifier
@@ -32,19 +32,68 @@ WRAPPED_BYTES = 12 + 32 + 16
 SCALAR = ristretto.SCALAR_BYTES
 
 
+DETAIL_FIELDS = ("what", "when", "where", "witnesses")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file the reporter attached: its name, media type and bytes."""
+
+    name: str
+    type: str
+    data: bytes
+
+    def to_json(self) -> dict[str, str]:
+        return {"name": self.name, "type": self.type, "data": b64u_encode(self.data)}
+
+    @classmethod
+    def from_json(cls, doc: Any) -> Attachment:
+        if not isinstance(doc, dict) or set(doc) != {"name", "type", "data"}:
+            raise InvalidInput("malformed entry body: an attachment has exactly name, type and data")
+        name, media_type, data = doc["name"], doc["type"], doc["data"]
+        if not isinstance(name, str) or not name or not isinstance(media_type, str) or not isinstance(data, str):
+            raise InvalidInput("malformed entry body: attachment name, type and data are strings")
+        return cls(name=name, type=media_type, data=b64u_decode(data, field="attachment data"))
+
+
+def make_details(what: str | None = None, when: str | None = None, where: str | None = None,
+                 witnesses: str | None = None) -> dict[str, str] | None:
+    """The structured part of a record: only the fields given and non-empty, or None."""
+    given = {"what": what, "when": when, "where": where, "witnesses": witnesses}
+    details = {k: v for k, v in given.items() if v}
+    return details or None
+
+
 @dataclass(frozen=True)
 class Body:
-    """What a released entry shows the counselor."""
+    """What a released entry shows the counselor.
+
+    ``details`` and ``attachments`` are optional (PROTOCOL.md §8) and written
+    only when present, so a body without them has the same bytes as before
+    they existed.
+    """
 
     record: str
     identifiers: list[str]  # as the reporter typed them
     canonical: list[str]
     contact: str
     written_at: str
+    #: {"what", "when", "where", "witnesses"} -> text, only the fields given; None if none
+    details: dict[str, str] | None = None
+    attachments: tuple[Attachment, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check_details(self.details)
+        object.__setattr__(self, "attachments", tuple(self.attachments))
 
     def to_bytes(self) -> bytes:
-        doc = {"v": VERSION, "record": self.record, "identifiers": self.identifiers,
-               "canonical": self.canonical, "contact": self.contact, "written_at": self.written_at}
+        doc: dict[str, Any] = {"v": VERSION, "record": self.record, "identifiers": self.identifiers,
+                               "canonical": self.canonical, "contact": self.contact,
+                               "written_at": self.written_at}
+        if self.details:
+            doc["details"] = self.details
+        if self.attachments:
+            doc["attachments"] = [a.to_json() for a in self.attachments]
         return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
     @classmethod
@@ -55,11 +104,33 @@ class Body:
                 raise InvalidInput("malformed entry body")
             if doc.get("v") != VERSION:
                 raise InvalidInput("unknown body version")
-            return cls(record=str(doc["record"]), identifiers=[str(i) for i in doc["identifiers"]],
-                       canonical=[str(c) for c in doc["canonical"]], contact=str(doc["contact"]),
-                       written_at=str(doc["written_at"]))
+            record, contact, written_at = doc["record"], doc["contact"], doc["written_at"]
+            identifiers, canonical = doc["identifiers"], doc["canonical"]
+            if not all(isinstance(x, str) for x in (record, contact, written_at)):
+                raise InvalidInput("malformed entry body: record, contact and written_at are strings")
+            if not (isinstance(identifiers, list) and isinstance(canonical, list)
+                    and all(isinstance(x, str) for x in identifiers + canonical)):
+                raise InvalidInput("malformed entry body: identifiers are lists of strings")
+            details = doc.get("details")
+            if "details" in doc and not details:
+                raise InvalidInput("malformed entry body: empty details are left out, not written")
+            attachments = doc.get("attachments", [])
+            if "attachments" in doc and (not isinstance(attachments, list) or not attachments):
+                raise InvalidInput("malformed entry body: attachments are a non-empty list")
+            return cls(record=record, identifiers=identifiers, canonical=canonical, contact=contact,
+                       written_at=written_at, details=details,
+                       attachments=tuple(Attachment.from_json(a) for a in attachments))
         except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, RecursionError) as exc:
             raise InvalidInput("malformed entry body") from exc
+
+
+def _check_details(details: Any) -> None:
+    if details is None:
+        return
+    if not isinstance(details, dict) or not set(details) <= set(DETAIL_FIELDS):
+        raise InvalidInput(f"malformed entry body: details has only the fields {', '.join(DETAIL_FIELDS)}")
+    if not all(isinstance(v, str) and v for v in details.values()):
+        raise InvalidInput("malformed entry body: each detail is non-empty text")
 
 
 @dataclass(frozen=True)
@@ -157,6 +228,8 @@ def seal_entry(
     entry_id: bytes | None = None,
     body_key: bytes | None = None,
     written_at: str | None = None,
+    details: dict[str, str] | None = None,
+    attachments: tuple[Attachment, ...] | list[Attachment] = (),
 ) -> SealedEntry:
     """Encrypt a record for escrow under the quorum secrets of its identifiers.
 
@@ -178,8 +251,13 @@ def seal_entry(
         raise InvalidInput("entry id must be 16 bytes and body key 32 bytes")
     body = Body(record=record, identifiers=[i.typed for i in identifiers],
                 canonical=[i.canonical for i in identifiers], contact=contact,
-                written_at=written_at or datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    sealed_body = aead.seal(body_key, body.to_bytes(), BODY_AAD + entry_id)
+                written_at=written_at or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                details=details or None, attachments=tuple(attachments))
+    plain_body = body.to_bytes()
+    if len(plain_body) + aead.OVERHEAD > MAX_BODY_BYTES:
+        raise InvalidInput(f"the record with its attachments is {len(plain_body)} bytes; an entry holds at most "
+                           f"{MAX_BODY_BYTES - aead.OVERHEAD} (attachments count a third more than their size)")
+    sealed_body = aead.seal(body_key, plain_body, BODY_AAD + entry_id)
 
     sections = []
     for output in oprf_outputs:

@@ -18,7 +18,8 @@ from consilience.protocol.encoding import b64u_decode
 
 #: Bounds shared by client and server (PROTOCOL.md §8).
 MAX_IDENTIFIERS = 8
-MAX_BODY_BYTES = 256 * 1024
+#: A sealed body (nonce, JSON, tag) with a few photos attached: 4 MiB.
+MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_ENVELOPE_BYTES = 16 * 1024
 MAX_COUNSELORS = 16
 MAX_BATCH = 16

@@ -22,7 +22,8 @@ from consilience.storage.database import default_url
 log = logging.getLogger(__name__)
 
 #: PROTOCOL.md §9: every request body is bounded at the HTTP layer.
-MAX_REQUEST_BYTES = 1024 * 1024
+#: Above a submission with the largest body (MAX_BODY_BYTES in base64url) and envelopes.
+MAX_REQUEST_BYTES = 8 * 1024 * 1024
 KEY_BYTES = 32
 
 
