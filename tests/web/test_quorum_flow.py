@@ -18,22 +18,22 @@ from pathlib import Path
 
 import pytest
 
-from .ui import (REPORTERS, chromium, escrow, expect_status, join, new_page, open_app,  # noqa: F401
-                 quorum_deployment, screenshot, unlock_counselor, write_record)
+from .browser import screenshot
+from .ui import REPORTERS, escrow, expect_status, join, log_vkey, matches_count, unlock_counselor, write_record
 
 pytestmark = pytest.mark.web
 
 TIMEOUT = 180_000  # ms; Argon2id (64 MiB) in JavaScript on a shared 2-core machine
 
 
-def test_three_reporters_reach_quorum_and_the_counselor_reads_them(quorum_deployment, new_page, tmp_path: Path) -> None:
-    dep = quorum_deployment
+def test_three_reporters_reach_quorum_and_the_counselor_reads_them(web_deployment, open_tab, tmp_path: Path)  # type: ignore[no-untyped-def] -> None:
+    dep = web_deployment
     invites = dep.invites(3)
-    pages = []
+    tabs = []
     for i, (who, invite) in enumerate(zip(REPORTERS, invites)):
-        page = new_page()
-        pages.append(page)
-        open_app(page, dep.reporter_url)
+        tab = open_tab("/")
+        tabs.append(tab)
+        page = tab.page
         if i == 0:
             screenshot(page, "reporter-start")
         join(page, invite, who["contact"], who["passphrase"], shoot=(i == 0))
@@ -41,13 +41,13 @@ def test_three_reporters_reach_quorum_and_the_counselor_reads_them(quorum_deploy
         escrow(page, who["names"], shoot=(i == 0))
         if i < 2:
             expect_status(page, "In escrow")
-            assert dep.matches_count() == 0, "nothing may be released before the third reporter"
+            assert matches_count(dep) == 0, "nothing may be released before the third reporter"
         else:
             expect_status(page, "Released")
-    assert dep.matches_count() == 1
+    assert matches_count(dep) == 1
 
     # the first reporter's page learns the new status from the server; receipts are listed
-    first = pages[0]
+    first = tabs[0].page
     first.get_by_role("link", name="Your records").click()
     first.get_by_role("button", name="Check for updates").click()
     first.get_by_text("Released").first.wait_for(timeout=30_000)
@@ -60,7 +60,7 @@ def test_three_reporters_reach_quorum_and_the_counselor_reads_them(quorum_deploy
     receipt = tmp_path / info.value.suggested_filename
     info.value.save_as(receipt)
     assert receipt.name.endswith(".tlog-proof")
-    vkey = dep.log_vkey()
+    vkey = log_vkey(dep)
     verified = subprocess.run([sys.executable, "-m", "consilience", "verify", str(receipt), "--log-key", vkey,
                                "--json"], capture_output=True, text=True, timeout=120)
     assert verified.returncode == 0, verified.stdout + verified.stderr
@@ -87,8 +87,8 @@ def test_three_reporters_reach_quorum_and_the_counselor_reads_them(quorum_deploy
     first.get_by_role("heading", name="Your records", level=1).wait_for(timeout=TIMEOUT)
 
     # the counselor, in a fourth context
-    counselor = new_page()
-    open_app(counselor, dep.counselor_url)
+    counselor_tab = open_tab("/counselor/")
+    counselor = counselor_tab.page
     screenshot(counselor, "counselor-unlock")
     unlock_counselor(counselor, dep.counselor_key, dep.counselor_passphrase)
     counselor.get_by_role("link", name="Match of 3 released records").click()
@@ -118,3 +118,6 @@ def test_three_reporters_reach_quorum_and_the_counselor_reads_them(quorum_deploy
         content = path.read_bytes().lower()
         for needle in lowered:
             assert needle not in content, f"{needle!r} found in clear in {path}"
+
+    for tab in [*tabs, counselor_tab]:
+        tab.assert_clean()

@@ -12,7 +12,8 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+from .browser import screenshot
+
 SLOW = 180_000  # ms: Argon2id (64 MiB, t=3, p=4) in JavaScript on a busy machine
 
 # A 1 KiB "photo"; only its bytes matter.
@@ -47,14 +48,6 @@ REPORTERS: list[dict[str, Any]] = [
         "attachment": PHOTO,
     },
 ]
-
-
-def screenshot(page: Page, name: str) -> Path:
-    """Save docs/screenshots/<name>.png (full page), for the README."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True, animations="disabled", caret="initial")
-    return path
 
 
 def open_app(page: Page, url: str) -> None:
@@ -123,97 +116,19 @@ def unlock_counselor(page: Page, key_file: Path, passphrase: str) -> None:
     page.get_by_role("heading", name="Matches", level=1).wait_for(timeout=SLOW)
 
 
-# --- fixtures (imported by the test modules) -------------------------------------------------------
 
-import os  # noqa: E402
-from collections.abc import Callable, Iterator  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
+def matches_count(dep: Any) -> int:
+    """How many matches the counselor sees now (through the Python SDK)."""
+    from consilience.clients import counselor
 
-import pytest  # noqa: E402
-
-CHROMIUM = os.environ.get("CONSILIENCE_CHROMIUM", "/usr/bin/chromium")
+    keys = counselor.load(dep.counselor_key, dep.counselor_passphrase)
+    return len(counselor.list_matches(keys))
 
 
-@dataclass
-class QuorumDeployment:
-    """A loopback deployment with quorum 3 and one counselor whose key file the CLI made."""
+def log_vkey(dep: Any) -> str:
+    """The log's verifier key from the administrator-signed deployment document."""
+    from consilience.clients.escrow_client import EscrowClient
+    from consilience.protocol.encoding import b64u_decode
 
-    loop: Any
-    counselor_key: Path
-    counselor_passphrase: str
-    keys: Any
-
-    @property
-    def root(self) -> Path:
-        return self.loop.root
-
-    @property
-    def reporter_url(self) -> str:
-        return self.loop.reporter_url
-
-    @property
-    def counselor_url(self) -> str:
-        return self.loop.counselor_url
-
-    def invites(self, count: int) -> list[str]:
-        return self.loop.invites(count)
-
-    def matches_count(self) -> int:
-        from consilience.clients import counselor
-
-        return len(counselor.list_matches(self.keys))
-
-    def log_vkey(self) -> str:
-        from consilience.clients.escrow_client import EscrowClient
-
-        with EscrowClient(self.loop.url) as client:
-            return client.deployment(self.loop.admin_fingerprint).log_vkey
-
-
-@pytest.fixture(scope="module")
-def quorum_deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QuorumDeployment]:
-    from consilience.services import loopback
-    from consilience.web import STATIC_DIR, is_built
-
-    if not is_built(STATIC_DIR):
-        pytest.fail("the web app is not built: run node web/build.mjs")
-    root = tmp_path_factory.mktemp("web")
-    loop = loopback.create(root / "deploy", "admin passphrase for tests", quorum=3,
-                           kdf_params={"memory_cost_kib": 1024, "iterations": 1, "lanes": 1})
-    with loop:
-        key_path = root / "counselor.key"
-        passphrase = "counselor passphrase for tests"
-        keys = loop.add_counselor("Robin Counselor", key_path, passphrase)
-        yield QuorumDeployment(loop, key_path, passphrase, keys)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"no Chromium at {CHROMIUM}")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def new_page(chromium: Any) -> Iterator[Callable[..., Page]]:
-    """new_page() -> a page in a fresh browser context (its own storage), 1000 px wide."""
-    contexts = []
-
-    def make(**options: Any) -> Page:
-        context = chromium.new_context(viewport={"width": 1000, "height": 900}, accept_downloads=True, **options)
-        context.set_default_timeout(30_000)
-        contexts.append(context)
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.page_errors = errors  # type: ignore[attr-defined]
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
+    with EscrowClient(dep.url) as client:
+        return client.deployment(b64u_decode(dep.admin_fingerprint, length=16)).log_vkey

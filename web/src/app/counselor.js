@@ -8,6 +8,7 @@ import {
 import {
   $, el, showView, clearNotices, showError, showNote, fieldError, clearFieldErrors,
   Steps, busy, downloadLink, revokeUrls, formatBytes, formatDate,
+  go, setRouter,
 } from './lib/ui.js';
 import { COUNSELOR_PURPOSE, Vault } from './lib/vault.js';
 
@@ -70,21 +71,20 @@ async function unlock(text, passphrase) {
     state.deployment = d;
     steps.clear();
     $('#unlock-form').reset();
-    window.location.hash = '#/matches';
-    if (window.location.hash === '#/matches') await route();
+    await go('#/matches');
   } catch (err) {
     showError(err, 'The key could not be unlocked.');
   }
 }
 
-function lock() {
+async function lock() {
   state.keys = null;
   state.deployment = null;
   revokeUrls();
   $('#match-body').textContent = '';
   $('#matches-list').textContent = '';
   $('#progress').textContent = '';
-  window.location.hash = '#/unlock';
+  await go('#/unlock');
   showNote('Locked. Nothing of your key is kept in this browser.');
 }
 
@@ -205,18 +205,19 @@ async function route() {
   const [view, arg] = hash.split('/');
   $('#nav').hidden = !state.keys;
   if (!state.keys) {
-    if (view && view !== 'unlock') { window.location.hash = '#/unlock'; return; }
+    if (view && view !== 'unlock') { await go('#/unlock'); return; }
     showView('unlock');
     return;
   }
   if (view === 'match' && arg) await openOne(arg);
   else if (view === 'matches') await renderMatches();
-  else window.location.hash = '#/matches';
+  else await go('#/matches');
 }
 
 function init() {
   setupUnlock();
   $('#refresh').addEventListener('click', () => { clearNotices(); renderMatches(); });
+  setRouter(route);
   window.addEventListener('hashchange', () => { route().catch((err) => showError(err)); });
   route().catch((err) => showError(err));
 }

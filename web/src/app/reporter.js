@@ -7,10 +7,11 @@ import {
   parseReceipt, newWallet, walletToBytes, walletFromBytes, addRecord, nowIsoSeconds,
 } from '../sdk/index.js';
 import { MAX_BODY_BYTES } from '../sdk/entry.js';
-import { getCountries, getCountryCallingCode } from 'libphonenumber-js';
+import { getCountries, getCountryCallingCode } from 'libphonenumber-js/max';
 import {
   $, $$, el, showView, clearNotices, showError, showNote, fieldError, clearFieldErrors, describeError,
   Steps, busy, downloadLink, revokeUrls, saveFile, readFileBytes, formatBytes, formatDate, passphraseStrength,
+  go, setRouter,
 } from './lib/ui.js';
 import { loadSealedWallet, saveSealedWallet, saveReceipt, loadReceipt } from './lib/store.js';
 import { WALLET_PURPOSE, Vault } from './lib/vault.js';
@@ -111,9 +112,9 @@ async function route() {
   const unlocked = Boolean(state.wallet);
   $('#nav').hidden = !unlocked;
   if (!unlocked && !LOCKED_VIEWS.has(view)) {
-    if (view !== 'start') { window.location.hash = '#/start'; return; }
+    if (view !== 'start') { await go('#/start'); return; }
   }
-  if (unlocked && LOCKED_VIEWS.has(view)) { window.location.hash = '#/entries'; return; }
+  if (unlocked && LOCKED_VIEWS.has(view)) { await go('#/entries'); return; }
   switch (view) {
     case 'start': await showStart(); break;
     case 'join': showView('join'); break;
@@ -122,7 +123,7 @@ async function route() {
     case 'write': prepareWrite(); showView('write'); break;
     case 'record': renderRecord(arg); break;
     case 'escrow': await prepareEscrow(arg); break;
-    default: window.location.hash = unlocked ? '#/entries' : '#/start';
+    default: await go(unlocked ? '#/entries' : '#/start');
   }
 }
 
@@ -203,7 +204,7 @@ async function join(invite, contact, passphrase) {
     $('#join-form').reset();
     $('#join-pass-strength').textContent = '';
     steps.clear();
-    window.location.hash = '#/entries';
+    await go('#/entries');
     showNote('Your wallet is ready. Nothing you write is sent anywhere until you choose to put it in escrow.');
   } catch (err) {
     if (err.status === 403) {
@@ -243,8 +244,7 @@ async function unlock(sealedText, passphrase, title, { store = false } = {}) {
     if (!wallet.server) wallet.server = server();
     if (store) await saveSealedWallet(await vault.seal(walletBytes(wallet)));
     steps.clear();
-    window.location.hash = '#/entries';
-    if (window.location.hash === '#/entries') await route();
+    await go('#/entries');
     finishPending().catch(() => {});
     refreshStatuses({ quiet: true }).catch(() => {});
   } catch (err) {
@@ -253,7 +253,7 @@ async function unlock(sealedText, passphrase, title, { store = false } = {}) {
   }
 }
 
-function lock() {
+async function lock() {
   state.wallet = null;
   state.vault?.forget();
   state.vault = null;
@@ -263,7 +263,7 @@ function lock() {
   $('#w-files-list').textContent = '';
   $('#ident-rows').textContent = '';
   $('#progress').textContent = '';
-  window.location.hash = '#/start';
+  await go('#/start');
   showNote('Locked. Your records are safe in this browser; unlock them with your passphrase.');
 }
 
@@ -409,7 +409,7 @@ function setupWrite() {
         }
         form.reset();
         $('#w-files-list').textContent = '';
-        window.location.hash = `#/record/${record.record_id}`;
+        await go(`#/record/${record.record_id}`);
         showNote('Saved privately in your wallet. It has not been sent anywhere.');
       } catch (err) {
         showError(err, 'The record could not be saved.');
@@ -428,7 +428,7 @@ function detailList(pairs) {
 
 async function renderRecord(id, { focus = true } = {}) {
   const r = recordById(id);
-  if (!r) { window.location.hash = '#/entries'; return; }
+  if (!r) { await go('#/entries'); return; }
   const box = $('#record-body');
   box.textContent = '';
   const status = statusOf(r);
@@ -678,7 +678,7 @@ function updateWillMatch() {
 async function prepareEscrow(id) {
   const r = recordById(id);
   if (!r || (r.escrow && r.escrow.status !== 'escrowed' && r.escrow.status !== 'sending')) {
-    window.location.hash = r ? `#/record/${id}` : '#/entries';
+    await go(r ? `#/record/${id}` : '#/entries');
     return;
   }
   const rows = $('#ident-rows');
@@ -858,7 +858,7 @@ async function escrow(r, named, quorum) {
     });
     await sendPending(r, steps, d);
     steps.clear();
-    window.location.hash = `#/record/${r.record_id}`;
+    await go(`#/record/${r.record_id}`);
     showNote(r.escrow.status === 'released'
       ? 'Your record is in escrow, and enough people have now named the same person: it has been released to the counselors.'
       : 'Your record is in escrow. Nobody can read it unless enough people name the same person.');
@@ -881,6 +881,7 @@ function init() {
   setupEscrow();
   $('#export').addEventListener('click', exportWallet);
   $('#refresh').addEventListener('click', () => refreshStatuses());
+  setRouter(route);
   window.addEventListener('hashchange', () => { route().catch((err) => showError(err)); });
   route().catch((err) => showError(err));
 }

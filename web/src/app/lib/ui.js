@@ -229,3 +229,15 @@ export function passphraseStrength(p) {
   if (score < 26) return { level: 'fair', text: 'Fair: a few more words would make it much stronger.' };
   return { level: 'good', text: 'Strong.' };
 }
+
+// --- navigation ----------------------------------------------------------------------------
+
+let router = async () => {};
+
+export function setRouter(fn) { router = fn; }
+
+/** Go to a #/view, render it now (awaitable, unlike a hashchange) and keep it in history. */
+export async function go(hash) {
+  if (window.location.hash !== hash) window.history.pushState(null, '', hash);
+  await router();
+}
