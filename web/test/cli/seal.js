@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// JS -> Python interop: seal with the browser SDK, print JSON for
+// tests/test_interop_js_to_python.py to open with the Python SDK.
+//   node web/test/cli/seal.js  > out.json
+// Uses the deployment, counselor keys and OPRF outputs of tests/vectors/interop.json.
+import { VECTORS, deploymentFromDoc, hx } from '../helpers.js';
+import { b64uEncode, hexEncode as hex } from '../../src/sdk/encoding.js';
+import * as aead from '../../src/sdk/aead.js';
+import * as hpke from '../../src/sdk/hpke.js';
+import * as entry from '../../src/sdk/entry.js';
+import * as matching from '../../src/sdk/matching.js';
+import * as sealed from '../../src/sdk/sealed.js';
+import * as wallet from '../../src/sdk/wallet.js';
+import * as counselorKey from '../../src/sdk/counselor_key.js';
+
+const C = VECTORS.crypto;
+const te = (s) => new TextEncoder().encode(s);
+const td = (b) => new TextDecoder().decode(b);
+const out = {};
+
+out.aead = [[te(''), te('')], [te('hello from js'), te('aad')], [new Uint8Array(1000).map((_, i) => i % 251), entry.BODY_AAD]].map(([pt, ad], i) => {
+  const key = new Uint8Array(32).fill(i + 1);
+  return { key: hex(key), aad: hex(ad), plaintext: hex(pt), sealed: hex(aead.seal(key, pt, ad)) };
+});
+
+out.hpke = [];
+for (const [i, k] of C.hpke.keys.entries()) {
+  const pt = te(`js to counselor ${i + 1} \u2028 😀`);
+  const info = entry.envelopeInfo(new Uint8Array(16).fill(i), hx(k.key_id));
+  out.hpke.push({ seed: k.seed, info: hex(info), plaintext: hex(pt), ciphertext: hex(await hpke.seal(hx(k.public_key), pt, info)) });
+}
+
+out.sealed_files = [];
+for (const [pw, purpose, data] of [['js passphrase', 'counselor-key', te('js secret')], ['cafe\u0301 😀', 'purpose é', new Uint8Array(300).fill(7)]]) {
+  out.sealed_files.push({ passphrase: pw, purpose, plaintext: hex(data), blob: td(await sealed.seal(data, pw, purpose, sealed.FAST_PARAMS)) });
+}
+
+// A wallet made in the browser (with a record in escrow and a structured record).
+const w = wallet.newWallet({
+  server: 'http://127.0.0.1:8100', adminFingerprint: new Uint8Array(16).fill(3), accountId: new Uint8Array(16).fill(4),
+  token: new Uint8Array(32).fill(5), contact: 'js reporter \u2028 café', minSerial: 7,
+});
+const r1 = wallet.addRecord(w, 'what happened, from the browser 😀', '2026-11-25T10:00:00+00:00');
+r1.escrow = {
+  entry_id: b64uEncode(new Uint8Array(16).fill(6)), identifiers: ['Target@Example.org'], canonical: ['email:target@example.org'],
+  quorum: 3, body_key: b64uEncode(new Uint8Array(32).fill(8)), status: 'sending', received_at: '2026-11-25T10:00:01+00:00',
+  pending: { entry_id: 'x', quorum: 3, tags: [] }, pending_replace: false, receipts: [],
+};
+wallet.addRecord(w, '', '2026-11-26T10:00:00+00:00', { details: { what: 'a thing', where: 'a place' }, attachments: [{ name: 'n.txt', type: 'text/plain', data: te('hi') }] });
+const walletPw = 'js wallet passphrase';
+out.wallet = { passphrase: walletPw, wallet_bytes: hex(wallet.walletToBytes(w)), blob: td(await wallet.sealWallet(w, walletPw, sealed.FAST_PARAMS)) };
+
+const K = C.counselor_key_file;
+const keys = { name: 'JS Counselor Ünal', seed: hx(K.seed), server: 'http://127.0.0.1:8100', token: new Uint8Array(32).fill(9), adminFingerprint: new Uint8Array(16).fill(3), minSerial: 7 };
+const keyPw = 'js counselor passphrase';
+out.counselor_key = { passphrase: keyPw, key_bytes: hex(counselorKey.counselorKeyToBytes(keys)), blob: td(await counselorKey.sealCounselorKey(keys, keyPw, sealed.FAST_PARAMS)) };
+
+// Three reporters name the same person with quorum 3 (reporter 2 names two people).
+const d = deploymentFromDoc(C.deployment);
+const T = C.threshold_oprf;
+const target = { typed: 'Target@Example.org', canonical: 'email:target@example.org' };
+const other = { typed: '(555) 123-4567', canonical: 'phone:+15551234567' };
+const entries = [];
+for (let i = 1; i <= 3; i++) {
+  const idents = i === 2 ? [target, other] : [target];
+  const accountId = new Uint8Array(16).fill(0x40 + i);
+  const s = await entry.sealEntry({
+    deployment: d, accountId, identifiers: idents, oprfOutputs: idents.map((x) => hx(T.outputs[x === target ? 0 : 1])),
+    record: `js record ${i} \u2028\u2029 "quoted" \\ 😀 \u0000`, contact: `js${i}@example.net`, quorum: 3,
+    ...(i === 3 ? { details: { what: 'what', when: 'when', where: 'where', witnesses: 'w' }, attachments: [{ name: 'p.png', type: 'image/png', data: new Uint8Array([137, 80, 78, 71]) }] } : {}),
+  });
+  entries.push({ account_id: b64uEncode(accountId), body_key: hex(s.bodyKey), submission: entry.submissionPayload(s) });
+}
+out.quorum = { tag: hex(matching.matchTag(hx(T.outputs[0]))), entries };
+
+// Bodies encoded in JS for Python to re-encode.
+out.bodies = C.bodies.cases.map((c) => hex(entry.encodeBody({ record: c.record + ' js', identifiers: c.identifiers, canonical: c.canonical, contact: c.contact, writtenAt: c.written_at })));
+
+process.stdout.write(JSON.stringify(out) + '\n');
