@@ -78,6 +78,9 @@ export function decodeBody(bytes) {
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new InvalidInput('malformed entry body');
   if (doc.v !== VERSION) throw new InvalidInput('unknown body version');
+  if (!['record', 'contact', 'written_at', 'identifiers', 'canonical'].every((k) => Object.hasOwn(doc, k))) {
+    throw new InvalidInput('malformed entry body'); // Python: KeyError
+  }
   const { record, contact, written_at: writtenAt, identifiers, canonical } = doc;
   if (![record, contact, writtenAt].every((x) => typeof x === 'string')) {
     throw new InvalidInput('malformed entry body: record, contact and written_at are strings');
