@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { VECTORS, hx } from './helpers.js';
 import { InvalidInput, VerificationError } from '../src/sdk/errors.js';
-import { hexEncode } from '../src/sdk/encoding.js';
+import { b64uEncode, hexEncode } from '../src/sdk/encoding.js';
 import * as ids from '../src/sdk/identifiers.js';
 import * as body from '../src/sdk/body.js';
 
@@ -145,4 +145,173 @@ test('body: only filled details are written; empty records are refused; lone sur
   assert.throws(() => body.checkBodySize(body.makeBody({ ...base, attachments: [big] })), /at most/);
   const ok = { ...big, data: new Uint8Array(body.MAX_ATTACHMENT_BYTES - 4096) };
   body.checkBodySize(body.makeBody({ ...base, attachments: [ok] }));
+});
+
+// --- deployment ---------------------------------------------------------------
+
+import { verifyDeployment, fetchDeployment, adminFingerprint } from '../src/sdk/deployment.js';
+import { ApiError, EscrowApi } from '../src/sdk/api.js';
+import { checkReceipt, expectedContent, parseLeaf, parseReceipt } from '../src/sdk/receipt.js';
+import { leafHash, verifyInclusion } from '../src/sdk/merkle.js';
+import { ed25519Vkey, keyId, parseVkey } from '../src/sdk/signed_note.js';
+import { b64uDecode } from '../src/sdk/encoding.js';
+
+test('deployment: verified like Python, exposing what the UI needs', async () => {
+  const D = P.deployment;
+  const d = await verifyDeployment(D.published, hx(D.fingerprint));
+  const e = D.expected;
+  assert.equal(d.serial, e.serial);
+  assert.equal(d.quorum, e.quorum);
+  assert.deepEqual(d.quorumRange, { low: e.quorum, high: e.max_quorum });
+  assert.equal(d.threshold, e.threshold);
+  assert.equal(d.escrowUrl, e.escrow_url);
+  assert.equal(hexEncode(d.oprfPublicKey), e.oprf_public_key);
+  assert.deepEqual(d.keyservers.map((s) => ({ index: s.index, url: s.url, public_share: hexEncode(s.publicShare) })), e.key_servers);
+  assert.deepEqual(d.counselors.map((c) => ({ name: c.name, key_id: hexEncode(c.keyId),
+    public_key_sha256: createHash('sha256').update(c.publicKey).digest('hex') })), e.counselors);
+  assert.deepEqual({ origin: d.log.origin, public_key: hexEncode(d.log.publicKey), vkey: d.log.vkey, witnesses: d.log.witnesses }, e.log);
+  assert.equal(hexEncode(adminFingerprint(d.adminKey)), D.fingerprint);
+  // the pin may be given as the b64u the wallet stores
+  assert.equal((await verifyDeployment(D.published, D.fingerprint_b64u, { minSerial: 3 })).serial, 3);
+});
+
+test('deployment: every tampered copy is refused with Python\'s message', async () => {
+  for (const c of P.deployment.refusals) {
+    await assert.rejects(verifyDeployment(c.published, hx(c.fingerprint), { minSerial: c.min_serial }),
+      (err) => err.constructor.name === c.type && err.message === c.error, c.label);
+  }
+  await assert.rejects(verifyDeployment([], hx(P.deployment.fingerprint)), /a published deployment document is a JSON object/);
+});
+
+function fakeFetch(routes) {
+  const calls = [];
+  const fn = async (url, init) => {
+    calls.push({ url, init });
+    const route = routes[`${init.method} ${new URL(url, 'http://x').pathname}`];
+    if (!route) return new Response(JSON.stringify({ error: 'not_found', detail: 'no route' }), { status: 404 });
+    return route(url, init);
+  };
+  fn.calls = calls;
+  return fn;
+}
+
+test('deployment: fetched from the escrow server and checked against the pin', async () => {
+  const fetch = fakeFetch({ 'GET /v1/deployment': () => Response.json(P.deployment.published) });
+  const d = await fetchDeployment('https://escrow.example/', P.deployment.fingerprint_b64u, 0, { fetch });
+  assert.equal(d.serial, 3);
+  assert.equal(fetch.calls[0].url, 'https://escrow.example/v1/deployment');
+  await assert.rejects(fetchDeployment('https://escrow.example', P.deployment.fingerprint_b64u, 9, { fetch }),
+    /older than one already seen \(9\)/);
+});
+
+// --- receipts -----------------------------------------------------------------
+
+test('receipts: checked like clients/receipts.check, with the same refusals', async () => {
+  const R = P.receipts;
+  const d = await verifyDeployment(P.deployment.published, hx(P.deployment.fingerprint));
+  assert.equal(d.log.vkey, R.log_vkey);
+  assert.equal(hexEncode(expectedContent(R.payload)), R.content);
+  for (const c of R.cases) {
+    const run = () => checkReceipt(c.text, d, hx(c.entry_id), c.kind, c.content === null ? null : hx(c.content));
+    if (c.error !== undefined) {
+      assert.throws(run, (err) => err.constructor.name === c.type && err.message === c.error, c.label);
+      continue;
+    }
+    const r = run();
+    assert.equal(r.index, BigInt(c.index), c.label);
+    assert.equal(r.treeSize, BigInt(c.tree_size));
+    assert.equal(hexEncode(r.rootHash), c.root_hash);
+    assert.equal(hexEncode(r.leaf), c.leaf);
+    assert.equal(r.event.kind, c.event);
+    assert.equal(r.event.atMillis, c.at_millis);
+    assert.equal(r.event.at.getTime(), c.at_millis);
+  }
+});
+
+test('merkle: every inclusion proof of the test log verifies, and fails when moved', () => {
+  const M = P.receipts.merkle;
+  const leaves = M.leaves.map(hx);
+  for (const p of M.proofs) {
+    const proof = p.proof.map(hx);
+    verifyInclusion(leafHash(leaves[p.index]), p.index, p.size, proof, hx(p.root));
+    if (p.size > 1) {
+      assert.throws(() => verifyInclusion(leafHash(leaves[p.index]), (p.index + 1) % p.size, p.size, proof, hx(p.root)), VerificationError);
+    }
+  }
+  assert.throws(() => verifyInclusion(leafHash(leaves[0]), 8, 8, [], hx(M.root)), /not below the tree size/);
+  assert.throws(() => verifyInclusion(leafHash(leaves[0]), 0, 8, [], hx(M.root)), /shorter than the path/);
+});
+
+test('signed notes: vkeys and key ids as Python makes them', async () => {
+  const d = await verifyDeployment(P.deployment.published, hx(P.deployment.fingerprint));
+  assert.equal(ed25519Vkey(d.log.origin, d.log.publicKey), P.receipts.notes.vkey);
+  assert.equal(hexEncode(keyId(d.log.origin, 1, d.log.publicKey)), P.receipts.notes.key_id);
+  const w = parseVkey(P.receipts.notes.witness_vkey);
+  assert.equal(w.sigType, 4);
+  assert.throws(() => parseVkey(P.receipts.notes.vkey.replace(/\+[0-9a-f]{8}\+/, '+00000000+')), /key ID does not match/);
+  assert.throws(() => parseReceipt('nope'), /no empty line/);
+  assert.throws(() => parseLeaf(Uint8Array.of(9)), /unknown log leaf kind/);
+});
+
+// --- API client ------------------------------------------------------------------
+
+test('api: every route and method the Python client uses, with the bearer token', async () => {
+  const token = Uint8Array.from({ length: 32 }, (_, i) => i);
+  const id = 'AAECAwQFBgcICQoLDA0ODw';
+  const answer = (body, status = 200) => () => new Response(typeof body === 'string' ? body : JSON.stringify(body), { status });
+  const fetch = fakeFetch({
+    'POST /v1/accounts': answer({ account_id: id, token: 'dG9r' }, 201),
+    'POST /v1/keyserver-token': answer({ token: 'a3M', expires_at: '2026-01-01T00:00:00Z' }),
+    'POST /v1/entries': answer({ entry_id: id, status: 'escrowed', received_at: 'now' }, 201),
+    [`PUT /v1/entries/${id}`]: answer({ entry_id: id, status: 'escrowed', received_at: 'now' }),
+    'GET /v1/entries': answer([]),
+    [`GET /v1/entries/${id}`]: answer({ entry_id: id }),
+    [`GET /v1/entries/${id}/receipt`]: answer({ entry_id: id, receipt: 'r' }),
+    [`DELETE /v1/entries/${id}`]: answer({ entry_id: id, status: 'withdrawn' }),
+    'GET /v1/log/checkpoint': answer('origin\n1\nAAAA\n\n— sig\n'),
+    'GET /v1/log/consistency': answer({ old: 1, new: 2, proof: [] }),
+    'POST /v1/log/cosignatures': answer('', 201),
+    'GET /v1/matches': answer([]),
+    [`GET /v1/matches/${id}`]: answer({ match_id: id, tag: 't', entries: [] }),
+  });
+  const api = new EscrowApi('https://escrow.example/', token, { fetch });
+  assert.deepEqual(await api.register(b64uDecode(id)), { accountId: id, token: 'dG9r' });
+  assert.equal((await api.keyserverToken()).token, 'a3M');
+  const payload = { entry_id: id, quorum: 2 };
+  assert.equal((await api.submit(payload)).status, 'escrowed');
+  assert.equal((await api.send(payload, { replace: true })).status, 'escrowed');
+  assert.deepEqual(await api.entries(), []);
+  assert.equal((await api.entry(id)).entry_id, id);
+  assert.equal((await api.receipt(b64uDecode(id))).receipt, 'r');
+  assert.equal((await api.withdraw(id)).status, 'withdrawn');
+  assert.match(await api.checkpoint(5), /^origin/);
+  assert.equal((await api.consistency(1, 2)).new, 2);
+  assert.equal(await api.cosign(2, '— w x'), null);
+  assert.deepEqual(await api.matches(), []);
+  assert.equal((await api.match(id)).match_id, id);
+  const seen = fetch.calls.map((c) => `${c.init.method} ${c.url}`);
+  assert.ok(seen.includes('GET https://escrow.example/v1/log/checkpoint?size=5'));
+  assert.ok(seen.includes('GET https://escrow.example/v1/log/consistency?old=1&new=2'));
+  assert.ok(seen.includes(`PUT https://escrow.example/v1/entries/${id}`));
+  for (const c of fetch.calls) assert.equal(c.init.headers.Authorization, `Bearer ${b64uEncode(token)}`);
+  assert.equal(JSON.parse(fetch.calls[2].init.body).quorum, 2);
+  assert.equal(new EscrowApi('', null, { fetch }).token, null);
+});
+
+test('api: error answers become ApiError with status, detail and Retry-After', async () => {
+  const fetch = fakeFetch({
+    'POST /v1/entries': () => new Response(JSON.stringify({ error: 'rate_limited', detail: 'too many entry changes' }),
+      { status: 429, headers: { 'Retry-After': '17' } }),
+    'GET /v1/entries': () => new Response(JSON.stringify({ error: 'stale_deployment', detail: 'fetch it again', current_serial: 4 }),
+      { status: 409 }),
+    'GET /v1/matches': () => new Response('<html>bad gateway</html>', { status: 502 }),
+  });
+  const api = new EscrowApi('https://escrow.example', 'dG9r', { fetch });
+  await assert.rejects(api.submit({}), (e) => e instanceof ApiError && e.status === 429 && e.retryAfter === 17
+    && e.message === 'server answered 429 (rate_limited): too many entry changes (try again in 17 s)');
+  await assert.rejects(api.entries(), (e) => e.status === 409 && e.currentSerial === 4 && e.detail === 'fetch it again');
+  await assert.rejects(api.matches(), (e) => e.status === 502 && e.code === 'error' && e.detail === '<html>bad gateway</html>');
+  await assert.rejects(api.match('AAECAwQFBgcICQoLDA0ODw'), (e) => e.status === 404 && e.code === 'not_found');
+  const down = new EscrowApi('https://escrow.example', null, { fetch: async () => { throw new TypeError('fetch failed'); } });
+  await assert.rejects(down.deployment(), (e) => e.status === 0 && e.code === 'unreachable' && /fetch failed/.test(e.message));
 });

@@ -38,3 +38,20 @@ export {
 } from './counselor_key.js';
 
 // --- H2 sdk-protocol ---
+export {
+  normalise, normaliseMany, Identifier, KINDS, MAX_LENGTH as MAX_IDENTIFIER_LENGTH, PHONE_EXAMPLE, supportedRegions,
+} from './identifiers.js';
+export {
+  makeBody, makeDetails, bodyBytes, parseBody, checkBodySize, attachmentJson, attachmentFromFile, DETAIL_FIELDS,
+  MAX_BODY_BYTES, MAX_ATTACHMENT_BYTES,
+} from './body.js';
+export {
+  fetchDeployment, verifyDeployment, parseDeployment, validateDeployment, adminFingerprint, deploymentToJson,
+} from './deployment.js';
+export {
+  checkReceipt, verifyReceipt, parseReceipt, parseLeaf, expectedContent, contentHash, receiptFileName,
+  FILE_EXTENSION as RECEIPT_FILE_EXTENSION,
+} from './receipt.js';
+export { leafHash, nodeHash, verifyInclusion, verifyConsistency } from './merkle.js';
+export { openCheckpoint, openNote, parseNote, parseVkey, ed25519Vkey, ed25519Verify } from './signed_note.js';
+export { EscrowApi, ApiError } from './api.js';

@@ -1,0 +1,163 @@
+// The escrow server's v1 HTTP API over fetch: every route the Python client
+// (clients/escrow_client.py) uses, for reporters, counselors and the
+// transparency log. Errors come back as ApiError with the server's own
+// status, error code, detail and Retry-After, so the UI can say what went
+// wrong. Nothing here decides trust: deployment documents and receipts are
+// checked by deployment.js and receipt.js.
+import { ConsilienceError } from './errors.js';
+import { b64uEncode } from './encoding.js';
+
+export class ApiError extends ConsilienceError {
+  constructor(status, code, detail, { retryAfter = null, currentSerial = null } = {}) {
+    const wait = retryAfter !== null ? ` (try again in ${retryAfter} s)` : '';
+    super(`server answered ${status} (${code}): ${detail}${wait}`);
+    this.status = status;
+    this.code = code;
+    this.detail = detail;
+    /** seconds to wait before retrying (429 and 503 answers), or null */
+    this.retryAfter = retryAfter;
+    /** on 409 for a stale deployment document: the serial now in force */
+    this.currentSerial = currentSerial;
+  }
+}
+
+const idText = (id) => (typeof id === 'string' ? id : b64uEncode(id));
+
+function retryAfterSeconds(value) {
+  if (value === null || value === undefined || value === '') return null;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  const when = Date.parse(value);
+  return Number.isNaN(when) ? null : Math.max(0, Math.ceil((when - Date.now()) / 1000));
+}
+
+export class EscrowApi {
+  /**
+   * serverUrl: the escrow server's base URL ('' or '/' for the page's own origin).
+   * token: the account token (Uint8Array or its b64u), or null for public routes.
+   */
+  constructor(serverUrl, token = null, { fetch: fetchFn = globalThis.fetch.bind(globalThis), timeoutMs = 30000 } = {}) {
+    this.base = String(serverUrl ?? '').replace(/\/+$/, '');
+    this.token = token === null || token === undefined ? null : idText(token);
+    this.fetch = fetchFn;
+    this.timeoutMs = timeoutMs;
+  }
+
+  async call(method, path, { json = undefined, params = null, ok = [200, 201], text = false } = {}) {
+    const query = params ? '?' + new URLSearchParams(Object.entries(params).filter(([, v]) => v !== null && v !== undefined)) : '';
+    const headers = { Accept: text ? 'text/plain' : 'application/json' };
+    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    if (json !== undefined) headers['Content-Type'] = 'application/json';
+    const controller = typeof AbortController === 'function' ? new AbortController() : null;
+    const timer = controller ? setTimeout(() => controller.abort(), this.timeoutMs) : null;
+    let response;
+    try {
+      response = await this.fetch(this.base + path + query, {
+        method, headers, body: json === undefined ? undefined : JSON.stringify(json),
+        signal: controller?.signal, credentials: 'omit', cache: 'no-store', redirect: 'error',
+      });
+    } catch (exc) {
+      throw new ApiError(0, 'unreachable', `cannot reach ${this.base || 'the server'}: ${exc?.message ?? exc}`);
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+    if (!ok.includes(response.status)) {
+      const body = await response.text().catch(() => '');
+      let code = 'error';
+      let detail = body.slice(0, 300) || response.statusText || 'no detail';
+      let currentSerial = null;
+      try {
+        const doc = JSON.parse(body);
+        if (doc && typeof doc === 'object' && !Array.isArray(doc)) {
+          code = String(doc.error ?? 'error');
+          detail = typeof doc.detail === 'string' ? doc.detail : JSON.stringify(doc.detail ?? doc);
+          currentSerial = Number.isInteger(doc.current_serial) ? doc.current_serial : null;
+        }
+      } catch {
+        // not JSON: keep the text
+      }
+      throw new ApiError(response.status, code, detail, { retryAfter: retryAfterSeconds(response.headers.get('Retry-After')),
+        currentSerial });
+    }
+    if (text) return response.text();
+    const body = await response.text();
+    return body ? JSON.parse(body) : null;
+  }
+
+  // -- public ---------------------------------------------------------------
+
+  /** The published deployment document {document, signature, admin_key}; verify it with deployment.js. */
+  deployment() {
+    return this.call('GET', '/v1/deployment');
+  }
+
+  /** Join with an invite code (16 bytes or b64u): {accountId: b64u, token: b64u}. */
+  async register(inviteCode) {
+    const doc = await this.call('POST', '/v1/accounts', { json: { invite: idText(inviteCode) } });
+    return { accountId: doc.account_id, token: doc.token };
+  }
+
+  // -- reporter ---------------------------------------------------------------
+
+  /** A short-lived key-server access token: {token: b64u, expiresAt}. */
+  async keyserverToken() {
+    const doc = await this.call('POST', '/v1/keyserver-token');
+    return { token: doc.token, expiresAt: doc.expires_at };
+  }
+
+  /** POST /v1/entries with a submission payload (entry.js submissionPayload); resending identical bytes is idempotent. */
+  submit(payload) {
+    return this.call('POST', '/v1/entries', { json: payload });
+  }
+
+  /** PUT /v1/entries/{id}: replace an escrowed entry's content. */
+  replace(entryId, payload) {
+    return this.call('PUT', `/v1/entries/${idText(entryId)}`, { json: payload });
+  }
+
+  /** submit or replace, as EscrowClient.send */
+  send(payload, { replace = false } = {}) {
+    return replace ? this.replace(payload.entry_id, payload) : this.submit(payload);
+  }
+
+  entries() {
+    return this.call('GET', '/v1/entries');
+  }
+
+  entry(entryId) {
+    return this.call('GET', `/v1/entries/${idText(entryId)}`);
+  }
+
+  receipt(entryId) {
+    return this.call('GET', `/v1/entries/${idText(entryId)}/receipt`);
+  }
+
+  withdraw(entryId) {
+    return this.call('DELETE', `/v1/entries/${idText(entryId)}`);
+  }
+
+  // -- transparency log (public) ---------------------------------------------------
+
+  /** The newest signed checkpoint note (or the one of `size`), with cosignatures. */
+  checkpoint(size = null) {
+    return this.call('GET', '/v1/log/checkpoint', { params: size ? { size } : null, text: true });
+  }
+
+  /** {old, new, proof: [b64u]} */
+  consistency(oldSize, newSize) {
+    return this.call('GET', '/v1/log/consistency', { params: { old: oldSize, new: newSize } });
+  }
+
+  cosign(size, cosignatureLine) {
+    return this.call('POST', '/v1/log/cosignatures', { json: { size, cosignature: cosignatureLine } });
+  }
+
+  // -- counselor ---------------------------------------------------------------
+
+  matches() {
+    return this.call('GET', '/v1/matches');
+  }
+
+  match(matchId) {
+    return this.call('GET', `/v1/matches/${idText(matchId)}`);
+  }
+}

@@ -1,0 +1,192 @@
+// The signed deployment document (protocol/deployment.py, PROTOCOL.md §4):
+// every public key the browser uses (key-server shares, counselor keys, the
+// log key) comes from here, and only after checking the administrator's
+// Ed25519 signature, the pinned administrator fingerprint (from the invite or
+// the wallet), the serial not going backwards, canonical form and the same
+// consistency rules as the Python SDK.
+import { sha256 } from '@noble/hashes/sha2.js';
+import { InvalidInput, VerificationError } from './errors.js';
+import { b64uDecode, b64uEncode, bytesEqual, concatBytes, utf8Decode } from './encoding.js';
+import { dumpsBytes } from './pyjson.js';
+import { keyId as hpkeKeyId } from './hpke.js';
+import { checkPublicShares } from './threshold.js';
+import { EscrowApi } from './api.js';
+import { SIG_COSIGNATURE_V1, ed25519Verify, ed25519Vkey, parseVkey, validKeyName } from './signed_note.js';
+
+export const FORMAT = 'consilience-deployment/v1';
+export const SIGNING_PREFIX = new TextEncoder().encode('consilience-v1 deployment\n');
+export const FINGERPRINT_LABEL = new TextEncoder().encode('consilience-v1 admin key');
+export const MAX_QUORUM_LIMIT = 32;
+export const SUITE = 'ristretto255-SHA512';
+
+/** SHA-256("consilience-v1 admin key" || admin public key)[:16] */
+export function adminFingerprint(adminPublicKey) {
+  return sha256(concatBytes(FINGERPRINT_LABEL, adminPublicKey)).slice(0, 16);
+}
+
+const repr = (s) => `'${String(s).replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+
+function need(obj, key) {
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new TypeError('not an object');
+  if (!Object.hasOwn(obj, key)) {
+    const e = new Error(repr(key));
+    e.missing = true;
+    throw e;
+  }
+  return obj[key];
+}
+
+function int(v) {
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
+  throw new TypeError(`expected an integer, got ${JSON.stringify(v)}`);
+}
+
+function str(v) {
+  if (typeof v === 'string') return v;
+  throw new TypeError(`expected a string, got ${JSON.stringify(v)}`);
+}
+
+function list(v) {
+  if (!Array.isArray(v)) throw new TypeError('expected a list');
+  return v;
+}
+
+/** deployment.parse: the document's fields in the SDK's shape (no checks beyond types). */
+export function parseDeployment(doc) {
+  try {
+    if (need(doc, 'format') !== FORMAT) throw new InvalidInput(`unknown deployment format ${repr(doc.format)}`);
+    const oprf = need(doc, 'oprf');
+    if (need(oprf, 'suite') !== SUITE || need(oprf, 'mode') !== 1) throw new InvalidInput('unsupported OPRF suite or mode');
+    const log = need(doc, 'log');
+    const quorum = int(need(doc, 'quorum'));
+    const maxQuorum = int(need(doc, 'max_quorum'));
+    const d = {
+      deploymentId: b64uDecode(need(doc, 'deployment_id'), 16, 'deployment_id'),
+      serial: int(need(doc, 'serial')),
+      issuedAt: str(need(doc, 'issued_at')),
+      quorum,
+      maxQuorum,
+      quorumRange: { low: quorum, high: maxQuorum },
+      escrowUrl: str(need(doc, 'escrow_url')),
+      tokenIssuerKey: b64uDecode(need(doc, 'token_issuer_key'), 32, 'token_issuer_key'),
+      threshold: int(need(oprf, 'threshold')),
+      oprfPublicKey: b64uDecode(need(oprf, 'public_key'), 32, 'oprf.public_key'),
+      keyservers: list(need(oprf, 'servers')).map((s) => ({
+        index: int(need(s, 'index')), url: str(need(s, 'url')),
+        publicShare: b64uDecode(need(s, 'public_share'), 32, 'public_share'),
+      })),
+      counselors: list(need(doc, 'counselors')).map((c) => ({
+        name: str(need(c, 'name')), keyId: b64uDecode(need(c, 'key_id'), 16, 'key_id'),
+        publicKey: b64uDecode(need(c, 'public_key'), undefined, 'counselor public_key'),
+      })),
+      log: {
+        origin: str(need(log, 'origin')),
+        publicKey: b64uDecode(need(log, 'public_key'), 32, 'log.public_key'),
+        witnesses: list(need(log, 'witnesses')).map(str),
+      },
+    };
+    return d;
+  } catch (exc) {
+    if (exc instanceof InvalidInput) throw exc;
+    throw new InvalidInput(`malformed deployment document: ${exc.message}`);
+  }
+}
+
+/** Deployment.to_json, for the canonical-form check. */
+export function deploymentToJson(d) {
+  return {
+    format: FORMAT, deployment_id: b64uEncode(d.deploymentId), serial: d.serial, issued_at: d.issuedAt,
+    quorum: d.quorum, max_quorum: d.maxQuorum, escrow_url: d.escrowUrl, token_issuer_key: b64uEncode(d.tokenIssuerKey),
+    oprf: {
+      suite: SUITE, mode: 1, threshold: d.threshold, public_key: b64uEncode(d.oprfPublicKey),
+      servers: d.keyservers.map((s) => ({ index: s.index, url: s.url, public_share: b64uEncode(s.publicShare) })),
+    },
+    counselors: d.counselors.map((c) => ({ name: c.name, key_id: b64uEncode(c.keyId), public_key: b64uEncode(c.publicKey) })),
+    log: { origin: d.log.origin, public_key: b64uEncode(d.log.publicKey), witnesses: [...d.log.witnesses] },
+  };
+}
+
+/** deployment.canonical_json */
+export function canonicalJson(value) {
+  return dumpsBytes(value, { sortKeys: true, separators: [',', ':'], ensureAscii: true });
+}
+
+/** deployment.validate: bounds and key consistency (async: counselor key ids hash the HPKE key). */
+export async function validateDeployment(d) {
+  if (!(d.quorum >= 2 && d.quorum <= d.maxQuorum && d.maxQuorum <= MAX_QUORUM_LIMIT)) {
+    throw new InvalidInput(`need 2 <= quorum <= max_quorum <= ${MAX_QUORUM_LIMIT}`);
+  }
+  if (!d.keyservers.length || !(d.threshold >= 1 && d.threshold <= d.keyservers.length)) {
+    throw new InvalidInput('need 1 <= threshold <= number of key servers');
+  }
+  const indices = d.keyservers.map((s) => s.index);
+  if (new Set(indices).size !== indices.length || Math.min(...indices) < 1) {
+    throw new InvalidInput('key-server indices must be distinct and positive');
+  }
+  if (d.serial < 1) throw new InvalidInput('serial starts at 1');
+  checkPublicShares(d.oprfPublicKey, new Map(d.keyservers.map((s) => [s.index, s.publicShare])), d.threshold);
+  const ids = new Set();
+  for (const c of d.counselors) {
+    if (!bytesEqual(await hpkeKeyId(c.publicKey), c.keyId)) {
+      throw new VerificationError(`counselor ${repr(c.name)}: key id does not match the public key`);
+    }
+    ids.add(b64uEncode(c.keyId));
+  }
+  if (ids.size !== d.counselors.length) throw new InvalidInput('a counselor key appears twice');
+  if (!validKeyName(d.log.origin) || d.log.publicKey.length !== 32) {
+    throw new InvalidInput('the log needs an origin that is a valid key name and a 32-byte Ed25519 key');
+  }
+  const witnessIds = d.log.witnesses.map((w) => {
+    const k = parseVkey(w);
+    if (k.sigType !== SIG_COSIGNATURE_V1) throw new InvalidInput(`${k.name}: not an Ed25519 cosignature key (type 0x04)`);
+    return b64uEncode(k.keyId);
+  });
+  if (new Set(witnessIds).size !== witnessIds.length) throw new InvalidInput('a witness appears twice');
+}
+
+/**
+ * deployment.verify: check the published {document, signature, admin_key} against the
+ * pinned administrator fingerprint (16 bytes or its b64u) and the last serial seen;
+ * return the Deployment: {deploymentId, serial, issuedAt, quorum, maxQuorum, quorumRange:
+ * {low, high}, escrowUrl, tokenIssuerKey, threshold, oprfPublicKey, keyservers: [{index, url,
+ * publicShare}], counselors: [{name, keyId, publicKey}], log: {origin, publicKey, vkey, witnesses}}.
+ */
+export async function verifyDeployment(published, expectedFingerprint, { minSerial = 0 } = {}) {
+  if (published === null || typeof published !== 'object' || Array.isArray(published)) {
+    throw new InvalidInput('a published deployment document is a JSON object');
+  }
+  const fingerprint = typeof expectedFingerprint === 'string' ? b64uDecode(expectedFingerprint, 16, 'admin fingerprint')
+    : expectedFingerprint;
+  const fields = {};
+  for (const [key, length] of [['document', undefined], ['signature', 64], ['admin_key', 32]]) {
+    if (!Object.hasOwn(published, key)) throw new InvalidInput(`deployment document lacks ${repr(key)}`);
+    fields[key] = b64uDecode(published[key], length, key);
+  }
+  if (!bytesEqual(adminFingerprint(fields.admin_key), fingerprint)) {
+    throw new VerificationError('deployment signed by a different administrator than the one pinned');
+  }
+  ed25519Verify(fields.admin_key, concatBytes(SIGNING_PREFIX, fields.document), fields.signature);
+  let doc;
+  try {
+    doc = JSON.parse(utf8Decode(fields.document));
+  } catch {
+    throw new InvalidInput('deployment document is not JSON');
+  }
+  const d = parseDeployment(doc);
+  if (!bytesEqual(canonicalJson(deploymentToJson(d)), fields.document)) {
+    throw new VerificationError('deployment document is not in canonical form');
+  }
+  if (d.serial < minSerial) {
+    throw new VerificationError(`deployment serial ${d.serial} is older than one already seen (${minSerial})`);
+  }
+  await validateDeployment(d);
+  d.log.vkey = ed25519Vkey(d.log.origin, d.log.publicKey);
+  d.adminKey = fields.admin_key;
+  return d;
+}
+
+/** GET <server>/v1/deployment and verify it (see verifyDeployment). */
+export async function fetchDeployment(serverUrl, adminFingerprintPin, minSerial = 0, { fetch: fetchFn = globalThis.fetch } = {}) {
+  const published = await new EscrowApi(serverUrl, null, { fetch: fetchFn }).deployment();
+  return verifyDeployment(published, adminFingerprintPin, { minSerial });
+}
