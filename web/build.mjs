@@ -74,6 +74,15 @@ try {
     logLevel: 'warning',
     // Nothing may be left for the browser to fetch from elsewhere.
     external: [],
+    // @hpke/common and mlkem fall back to `await import("crypto")` on Node <= 18 only, after
+    // globalThis.crypto is found missing; browsers never reach it: bundle an empty module.
+    plugins: [{
+      name: 'no-node-crypto',
+      setup(b) {
+        b.onResolve({ filter: /^(node:)?crypto$/ }, () => ({ path: 'crypto', namespace: 'empty-node-builtin' }));
+        b.onLoad({ filter: /.*/, namespace: 'empty-node-builtin' }, () => ({ contents: 'export const webcrypto = undefined;', loader: 'js' }));
+      },
+    }],
   });
 } catch (err) {
   rmSync(tmpDir, { recursive: true, force: true });
