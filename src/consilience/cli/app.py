@@ -31,6 +31,7 @@ counselor_app = typer.Typer(no_args_is_help=True, help="Receive and open matches
 witness_admin = typer.Typer(no_args_is_help=True, help="Manage the log's witnesses.")
 witness_app = typer.Typer(no_args_is_help=True, help="Cosign the transparency log's checkpoints.")
 log_app = typer.Typer(no_args_is_help=True, help="Read the transparency log.")
+web_app = typer.Typer(no_args_is_help=True, help="Check the web app a server hands out.")
 app.add_typer(admin_app, name="admin")
 admin_app.add_typer(counselor_admin, name="counselor")
 app.add_typer(reporter_app, name="reporter")
@@ -38,6 +39,7 @@ app.add_typer(counselor_app, name="counselor")
 admin_app.add_typer(witness_admin, name="witness")
 app.add_typer(witness_app, name="witness")
 app.add_typer(log_app, name="log")
+app.add_typer(web_app, name="web")
 
 JSON = typer.Option(False, "--json", help="Print one JSON object instead of text.")
 DATA_DIR = typer.Option(Path("consilience-data"), "--data-dir", help="The deployment's data folder.")
@@ -540,6 +542,39 @@ def verify(receipt: Path = typer.Argument(..., help="A receipt file (.tlog-proof
         f"of {r.origin} (tree size {r.tree_size})"
         + (f"; consistent with the newer checkpoint of size {r.against_size}" if r.against_size else "")
         + (f"; cosigned by {', '.join(c.name for c in r.cosignatures)}" if r.cosignatures else "")))
+
+
+@web_app.command("verify")
+@handled
+def web_verify(server: str = typer.Argument(..., help="Escrow server URL, e.g. https://escrow.example.org."),
+               build: Path = typer.Option(None, "--build",
+                                          help="A build folder (node web/build.mjs --out DIR); default: the "
+                                               "web app built into this installation."),
+               as_json: bool = JSON) -> None:
+    """Compare every file of the server's web app with a local build: exit 0 only if all are identical."""
+    from consilience import web
+    from consilience.clients import webcheck
+    from consilience.clients.http import client as http_client
+
+    expected = webcheck.load_manifest(build if build is not None else web.STATIC_DIR)
+    with http_client(base_url=server.rstrip("/"), timeout=30.0) as http:
+        result = webcheck.verify(http, expected)
+    data = {"server": result.server, "identical": result.ok, "checked": result.checked,
+            "mismatched": result.mismatched}
+
+    def render() -> None:
+        for path in result.checked:
+            if path in result.mismatched:
+                console.print(f"[red]differs[/] {escape(path)}: {escape(result.mismatched[path])}")
+            else:
+                console.print(f"[green]same[/]    {escape(path)}")
+
+    emit(data, as_json, render)
+    if not result.ok and as_json:
+        raise typer.Exit(1)  # stdout already holds the one JSON document, with the differences
+    if not result.ok:
+        fail(f"{len(result.mismatched)} of {len(result.checked)} files differ from the build: this server does "
+             "not hand out the web app of this release", as_json)
 
 
 @log_app.command("fetch")
