@@ -38,7 +38,9 @@ export class EscrowApi {
   constructor(serverUrl, token = null, { fetch: fetchFn = globalThis.fetch.bind(globalThis), timeoutMs = 30000 } = {}) {
     this.base = String(serverUrl ?? '').replace(/\/+$/, '');
     this.token = token === null || token === undefined ? null : idText(token);
-    this.fetch = fetchFn;
+    // Called as a plain function: window.fetch invoked as a method of another object throws
+    // "Illegal invocation" (fetchDeployment passes the unbound globalThis.fetch).
+    this.fetch = (...args) => fetchFn(...args);
     this.timeoutMs = timeoutMs;
   }
 
