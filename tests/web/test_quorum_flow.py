@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from .browser import screenshot
 from .ui import REPORTERS, escrow, expect_status, join, log_vkey, matches_count, unlock_counselor, write_record
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.web
 TIMEOUT = 180_000  # ms; Argon2id (64 MiB) in JavaScript on a shared 2-core machine
 
 
-def test_three_reporters_reach_quorum_and_the_counselor_reads_them(web_deployment, open_tab, tmp_path: Path)  # type: ignore[no-untyped-def] -> None:
+def test_three_reporters_reach_quorum_and_the_counselor_reads_them(web_deployment, open_tab, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     dep = web_deployment
     invites = dep.invites(3)
     tabs = []
@@ -50,7 +51,7 @@ def test_three_reporters_reach_quorum_and_the_counselor_reads_them(web_deploymen
     first = tabs[0].page
     first.get_by_role("link", name="Your records").click()
     first.get_by_role("button", name="Check for updates").click()
-    first.get_by_text("Released").first.wait_for(timeout=30_000)
+    expect(first.locator("#entries-list .badge").first).to_have_text("Released", timeout=30_000)
     screenshot(first, "reporter-entries")
     first.locator("#entries-list a").first.click()
     receipt_link = first.get_by_role("link", name="Download").first
@@ -82,7 +83,7 @@ def test_three_reporters_reach_quorum_and_the_counselor_reads_them(web_deploymen
 
     # lock, then unlock again with the passphrase
     first.get_by_role("button", name="Lock").click()
-    first.get_by_label("Passphrase").fill(REPORTERS[0]["passphrase"])
+    first.locator("#unlock-form").get_by_label("Passphrase").fill(REPORTERS[0]["passphrase"])
     first.get_by_role("button", name="Unlock").click()
     first.get_by_role("heading", name="Your records", level=1).wait_for(timeout=TIMEOUT)
 

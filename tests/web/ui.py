@@ -55,6 +55,15 @@ def open_app(page: Page, url: str) -> None:
     page.locator("h1").first.wait_for()
 
 
+def wait_for_heading(page: Page, name: str, timeout: float = SLOW) -> None:
+    """Wait for the h1 `name`; if the page shows an error instead, fail with its text."""
+    heading = page.get_by_role("heading", name=name, level=1)
+    alert = page.locator("#alert")
+    heading.or_(alert.filter(has_text=re.compile("."))).first.wait_for(timeout=timeout)
+    if not heading.is_visible():
+        raise AssertionError(f"expected the page {name!r}, the page says: {alert.inner_text()}")
+
+
 def join(page: Page, invite: str, contact: str, passphrase: str, *, shoot: bool = False) -> None:
     page.get_by_role("link", name="I have an invite").click()
     page.get_by_label("Invite", exact=True).fill(invite)
@@ -64,7 +73,7 @@ def join(page: Page, invite: str, contact: str, passphrase: str, *, shoot: bool 
     if shoot:
         screenshot(page, "reporter-join")
     page.get_by_role("button", name="Create my wallet").click()
-    page.get_by_role("heading", name="Your records", level=1).wait_for(timeout=SLOW)
+    wait_for_heading(page, "Your records")
 
 
 def write_record(page: Page, who: dict[str, Any], *, shoot: bool = False) -> None:
@@ -82,7 +91,7 @@ def write_record(page: Page, who: dict[str, Any], *, shoot: bool = False) -> Non
     if shoot:
         screenshot(page, "reporter-write")
     page.get_by_role("button", name="Save privately").click()
-    expect(page.get_by_text("Saved privately in your wallet")).to_be_visible(timeout=60_000)
+    expect(page.locator("#note")).to_contain_text("Saved privately in your wallet", timeout=60_000)
 
 
 def escrow(page: Page, names: list[tuple[str, str, str | None]], *, shoot: bool = False) -> None:
@@ -102,7 +111,9 @@ def escrow(page: Page, names: list[tuple[str, str, str | None]], *, shoot: bool 
     if shoot:
         screenshot(page, "reporter-escrow")
     page.get_by_role("button", name="Put in escrow").click()
-    expect(page.get_by_text(re.compile("Your record is in escrow"))).to_be_visible(timeout=SLOW)
+    note, alert = page.locator("#note"), page.locator("#alert")
+    note.filter(has_text="Your record is in escrow").or_(alert.filter(has_text=re.compile("."))).first.wait_for(timeout=SLOW)
+    assert not alert.inner_text(), f"escrow failed: {alert.inner_text()}"
 
 
 def expect_status(page: Page, status: str) -> None:

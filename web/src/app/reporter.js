@@ -3,8 +3,8 @@
 // key stays in this browser; only sealed outputs reach the servers (PROTOCOL.md §1, §8).
 import {
   EscrowApi, fetchDeployment, evaluateOprf as evaluate, sealEntry, submissionPayload,
-  checkReceipt, expectedContent, normalise, parseInvite, b64uDecode, b64uEncode,
-  parseReceipt, newWallet, walletToBytes, walletFromBytes, addRecord, nowIsoSeconds,
+  checkReceipt, expectedContent, normalise, b64uDecode, b64uEncode,
+  parseReceipt, receiptFileName, InvalidInput, newWallet, walletToBytes, walletFromBytes, addRecord, nowIsoSeconds,
 } from '../sdk/index.js';
 import { MAX_BODY_BYTES } from '../sdk/entry.js';
 import { getCountries, getCountryCallingCode } from 'libphonenumber-js/max';
@@ -95,8 +95,14 @@ async function deployment() {
 }
 
 function receiptName(entryId, kind, text) {
-  const index = parseReceipt(text).index;
-  return `${entryId}-${kind}-${index}.tlog-proof`;
+  return receiptFileName(text, entryId, kind);
+}
+
+/** An invite string (protocol/invites.py): cnsl1.<b64u 16-byte code>.<b64u 16-byte admin fingerprint>. */
+function parseInvite(text) {
+  const parts = text.trim().split('.');
+  if (parts.length !== 3 || parts[0] !== 'cnsl1') throw new InvalidInput('not an invite');
+  return { code: b64uDecode(parts[1], 16, 'invite code'), adminFingerprint: b64uDecode(parts[2], 16, 'invite fingerprint') };
 }
 
 // --- routing ----------------------------------------------------------------------------------
@@ -494,7 +500,10 @@ async function receiptList(e) {
     let info = { index: '', size: '' };
     const kind = name.includes('-withdrawal-') ? 'Withdrawal' : 'Entry';
     if (text) {
-      try { const p = parseReceipt(text); info = { index: String(p.index), size: `log size ${p.checkpointSize ?? p.size ?? ''}` }; } catch { /* shown as is */ }
+      try {
+        const p = parseReceipt(text);
+        info = { index: String(p.index), size: `log size ${p.checkpoint.split('\n')[1] || '?'}` };
+      } catch { /* shown by name only */ }
     }
     body.append(el('tr', {}, el('td', {}, kind), el('td', {}, info.index || name.split('-').pop().split('.')[0]),
       el('td', {}, info.size), el('td', {}, text ? downloadLink('Download', text, name, 'text/plain') : 'kept by the command line')));
@@ -834,7 +843,7 @@ async function escrow(r, named, quorum) {
     if (previous && previous.status !== 'escrowed') throw new Error(`This record is ${previous.status}; it can no longer be changed.`);
     const client = api();
     const access = await steps.run('token', () => client.keyserverToken());
-    const outputs = await steps.run('oprf', () => evaluate(d, named.map((i) => i.oprfInput), access));
+    const outputs = await steps.run('oprf', () => evaluate(d, named.map((i) => i.oprfInput), b64uDecode(access.token)));
     const sealed = await steps.run('seal', async () => {
       return sealEntry({
         deployment: d, accountId: b64uDecode(state.wallet.account_id, 16), identifiers: named,

@@ -84,7 +84,7 @@ export function describeError(err) {
   if (err.name === 'TypeError' && /fetch|network|Failed/i.test(err.message || '')) {
     return 'The server could not be reached. Check your connection and try again; nothing was lost.';
   }
-  if (status === 0) return 'The server could not be reached. Check your connection and try again; nothing was lost.';
+  if (status === 0) return `The server could not be reached. Check your connection and try again; nothing was lost. (${detail || err.message})`;
   if (status === 429) {
     const wait = retry ? ` Please wait about ${Math.max(1, Math.ceil(Number(retry) / 60))} minute(s) and try again.` : ' Please wait a while and try again.';
     return `Too many attempts for now.${wait}`;
