@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
-from .browser import axe_violations, describe_violations
+from .browser import axe_violations, describe_violations, screenshot
 from .ui import REPORTERS, escrow, join, unlock_counselor, write_record
 
 pytestmark = pytest.mark.web
@@ -53,6 +53,9 @@ def test_main_pages_have_no_serious_accessibility_violations(web_deployment, ope
     page = tab.page
     page.locator("h1").first.wait_for()
     check(page, "start", found)
+    page.set_viewport_size({"width": 360, "height": 800})
+    screenshot(page, "reporter-start-360px")
+    page.set_viewport_size({"width": 1000, "height": 900})
     page.get_by_role("link", name="I have an invite").click()
     check(page, "join", found)
     page.get_by_role("link", name="Back").click()

@@ -22,7 +22,7 @@ const BODY_MARGIN = 16 * 1024;
 
 const KINDS = [
   ['email', 'Email address', 'name@example.com'],
-  ['phone', 'Phone number', '07700 900123 or +44 7700 900123'],
+  ['phone', 'Phone number', '020 7946 0958, or +44 20 7946 0958 with the country code'],
   ['instagram', 'Instagram', '@name or instagram.com/name'],
   ['facebook', 'Facebook', 'facebook.com/name'],
   ['x', 'X (Twitter)', '@name or x.com/name'],
