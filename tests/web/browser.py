@@ -137,11 +137,11 @@ def describe_violations(violations: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
-    """Save docs/screenshots/<name>.png (name: letters, digits, '-' and '_')."""
+def screenshot(page: Page, name: str, *, full_page: bool = True, folder: Path = SCREENSHOTS) -> Path:
+    """Save <folder>/<name>.png (name: letters, digits, '-' and '_')."""
     if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
         raise ValueError(f"bad screenshot name {name!r}")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page, animations="disabled")
     return path

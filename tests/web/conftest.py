@@ -18,7 +18,9 @@ For test authors (tests/web/test_*.py):
   ``base_url`` set, so ``tab.page.goto("/counselor/")`` works.
 - ``axe(page, impacts=("serious", "critical"))``: axe-core's violations of those impacts;
   ``describe_violations(list)`` formats them (import from tests.web.browser).
-- ``screenshot(page, name)``: writes docs/screenshots/<name>.png.
+- ``screenshot(page, name)``: takes a screenshot; it replaces docs/screenshots/<name>.png only when
+  CONSILIENCE_UPDATE_SCREENSHOTS=1 (so a test run leaves the working tree as it was), else it goes
+  to a temporary folder.
 
 Tests that use ``browser`` (directly or through ``open_tab``) are marked ``web``. Without
 Chromium, Playwright or Node.js they skip with the reason; under CI=true they fail.
@@ -27,6 +29,7 @@ Set CONSILIENCE_WEB_STATIC to a built folder to test that build instead of build
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -160,5 +163,8 @@ def axe() -> Callable[..., list[dict[str, Any]]]:
 
 
 @pytest.fixture(name="screenshot")
-def screenshot_fixture() -> Callable[..., Path]:
-    return screenshot
+def screenshot_fixture(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    if os.environ.get("CONSILIENCE_UPDATE_SCREENSHOTS") == "1":
+        return screenshot
+    folder = tmp_path_factory.mktemp("screenshots")
+    return functools.partial(screenshot, folder=folder)
