@@ -66,6 +66,8 @@ try {
     platform: 'browser',
     target: ['chrome120'],
     minify: true,
+    // The app tells errors apart by name (DecryptionError, KeyServerUnavailable): keep class names.
+    keepNames: true,
     sourcemap: false,
     splitting: false,
     legalComments: 'none',

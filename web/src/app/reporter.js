@@ -873,10 +873,11 @@ async function escrow(r, named, quorum) {
       : 'Your record is in escrow. Nobody can read it unless enough people name the same person.');
   } catch (err) {
     const pending = r.escrow?.pending;
+    // Kept to be resent: show the record (status "Not yet confirmed", "Send again now"), not the form.
+    if (pending) await go(`#/record/${r.record_id}`);
     showError(err, pending
       ? 'Sending was not confirmed. Your record is kept exactly as it was and will be sent again (it can never count twice).'
       : 'Your record was not put in escrow.');
-    if (pending) rerender();
   }
 }
 

@@ -86,8 +86,12 @@ export function describeError(err) {
   }
   if (status === 0) return `The server could not be reached. Check your connection and try again; nothing was lost. (${detail || err.message})`;
   if (status === 429) {
-    const wait = retry ? ` Please wait about ${Math.max(1, Math.ceil(Number(retry) / 60))} minute(s) and try again.` : ' Please wait a while and try again.';
-    return `Too many attempts for now.${wait}`;
+    return `Too many attempts for now. Please wait ${retry ? `about ${waitText(Number(retry))}` : 'a while'} and try again.`;
+  }
+  if (err.name === 'KeyServerUnavailable') {
+    const m = /only (\d+) of the (\d+) key servers needed/.exec(err.message || '');
+    return `Too few of the service’s key servers answered${m ? ` (${m[1]} of the ${m[2]} needed)` : ''}; they are needed to `
+      + `turn the names into matching codes. Nothing was sent. Please try again later. (${err.message})`;
   }
   if (status === 401) return 'The server did not accept this wallet’s sign-in. The account may have been closed.';
   if (status === 503) return 'The server is temporarily unavailable. Please try again in a few minutes; nothing was lost.';
@@ -95,6 +99,14 @@ export function describeError(err) {
   if (status && status >= 500) return `The server had a problem (${status}). Please try again later; nothing was lost.`;
   if (status) return detail ? `The server refused this: ${detail}` : `The server refused this (${status}).`;
   return err.message || String(err);
+}
+
+/** "40 seconds", "a minute", "3 minutes": a Retry-After in words. */
+function waitText(seconds) {
+  const s = Math.max(1, Math.ceil(seconds || 0));
+  if (s < 60) return `${s} second${s === 1 ? '' : 's'}`;
+  const m = Math.ceil(s / 60);
+  return m === 1 ? 'a minute' : `${m} minutes`;
 }
 
 // --- progress ------------------------------------------------------------------------------
