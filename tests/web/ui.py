@@ -95,6 +95,15 @@ def write_record(page: Page, who: dict[str, Any], *, shoot: bool = False) -> Non
 
 
 def escrow(page: Page, names: list[tuple[str, str, str | None]], *, shoot: bool = False) -> None:
+    fill_escrow(page, names, shoot=shoot)
+    page.get_by_role("button", name="Put in escrow").click()
+    note, alert = page.locator("#note"), page.locator("#alert")
+    note.filter(has_text="Your record is in escrow").or_(alert.filter(has_text=re.compile("."))).first.wait_for(timeout=SLOW)
+    assert not alert.inner_text(), f"escrow failed: {alert.inner_text()}"
+
+
+def fill_escrow(page: Page, names: list[tuple[str, str, str | None]], *, shoot: bool = False) -> None:
+    """From a private record's page: open "Put in escrow…" and name the person (not sent yet)."""
     page.get_by_role("link", name="Put in escrow…").click()
     page.get_by_role("heading", name="Put this record in escrow", level=1).wait_for()
     for n, (kind, typed, region) in enumerate(names):
@@ -110,10 +119,6 @@ def escrow(page: Page, names: list[tuple[str, str, str | None]], *, shoot: bool 
     expect(page.locator("#e-quorum")).to_have_value(re.compile(r"\d"), timeout=30_000)
     if shoot:
         screenshot(page, "reporter-escrow")
-    page.get_by_role("button", name="Put in escrow").click()
-    note, alert = page.locator("#note"), page.locator("#alert")
-    note.filter(has_text="Your record is in escrow").or_(alert.filter(has_text=re.compile("."))).first.wait_for(timeout=SLOW)
-    assert not alert.inner_text(), f"escrow failed: {alert.inner_text()}"
 
 
 def expect_status(page: Page, status: str) -> None:
