@@ -1,6 +1,6 @@
 """Run the benchmarks and write docs/benchmarks.md.
 
-    python benchmarks/run.py            # full run, about eleven minutes and a few GB of temporary disk
+    python benchmarks/run.py            # full run, about thirteen minutes and a few GB of temporary disk
     python benchmarks/run.py --quick    # tiny counts: checks the code, the numbers mean nothing
 
 Every service is started as a real process on loopback in a temporary
@@ -25,6 +25,7 @@ import bench_keyserver  # noqa: E402
 import bench_load  # noqa: E402
 import bench_log  # noqa: E402
 import bench_submission  # noqa: E402
+import bench_web  # noqa: E402
 from common import REPO, fmt_rate, fmt_ratio, fmt_time, log, machine_info, md_table  # noqa: E402
 
 
@@ -153,7 +154,7 @@ def log_headlines(lg: dict[str, Any]) -> list[list[str]]:
 
 
 def render(machine: dict[str, Any], ks: dict[str, Any], sub: dict[str, Any], lg: dict[str, Any],
-           load: dict[str, Any], *, quick: bool, took: float) -> str:
+           load: dict[str, Any], web: dict[str, Any], *, quick: bool, took: float) -> str:
     prim = ks["primitives"]
     mult = prim["scalar_mult"]["seconds_per_op"]
     ip, http = ks["in_process"], ks["http"]
@@ -197,6 +198,7 @@ def render(machine: dict[str, Any], ks: dict[str, Any], sub: dict[str, Any], lg:
              f"{fmt_ratio(s['post']['p50'] / sub['sqlite_floor']['p50'])} SQLite commit"],
             ["CLI `consilience reporter escrow`, default Argon2id (p50)", fmt_time(sub["cli"]["escrow"]["p50"]), ""],
             *bench_load.headline(load),
+            *bench_web.headline(web),
             *log_headlines(lg),
         ], align="lrr"),
         "",
@@ -214,6 +216,9 @@ def render(machine: dict[str, Any], ks: dict[str, Any], sub: dict[str, Any], lg:
         "",
         bench_load.render(load),
         "",
+        "## Web app in the browser (`benchmarks/bench_web.py`)",
+        "",
+        bench_web.render(web),
         "## Transparency log (`benchmarks/bench_log.py`)",
         "",
         bench_log.render(lg),
@@ -236,6 +241,10 @@ def render(machine: dict[str, Any], ks: dict[str, Any], sub: dict[str, Any], lg:
         "under load there.",
         "- Every phase is bounded by a count and a time limit (the whole submission benchmark stops "
         "starting new phases after 120 s).",
+        "- The web-app benchmark runs in Debian's headless Chromium (Playwright for Python): the "
+        "browser SDK's cryptography timed in the page with `performance.now()` (best and median of "
+        "several runs, like `common.measure`) beside the Python SDK's on the same machine, and the real "
+        "app served by a loopback deployment, timed from a form's submit event to the result shown.",
         "- The transparency-log benchmark builds its large logs by bulk insert (described in its section) "
         "in the temporary folder, checks free disk space before each size and deletes the database at the "
         "end; it is SQLite only.",
@@ -259,16 +268,17 @@ def main() -> int:
         ks = bench_keyserver.run(args.quick, work / "keyserver")
         sub = bench_submission.run(args.quick, work / "submission")
         load = bench_load.run(args.quick, work / "load")
+        web = bench_web.run(args.quick, work / "web")
         lg = bench_log.run(args.quick, work / "log")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     took = time.monotonic() - started
-    report = render(machine, ks, sub, lg, load, quick=args.quick, took=took)
+    report = render(machine, ks, sub, lg, load, web, quick=args.quick, took=took)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(report)
     if args.json:
         args.json.write_text(json.dumps({"machine": machine, "keyserver": ks, "submission": sub, "load": load,
-                                          "log": lg}, indent=2))
+                                          "web": web, "log": lg}, indent=2))
     log(f"wrote {args.output} in {took:.0f} s")
     return 0
 

@@ -7,6 +7,7 @@ same real processes the benchmarks use); it asserts nothing about speed.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -23,7 +24,7 @@ def test_quick_benchmark_run_writes_every_table(tmp_path: Path) -> None:
     report = tmp_path / "benchmarks.md"
     raw = tmp_path / "benchmarks.json"
     proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "run.py"), "--quick", "--output", str(report),
-                           "--json", str(raw)], capture_output=True, text=True, timeout=180, cwd=tmp_path)
+                           "--json", str(raw)], capture_output=True, text=True, timeout=360, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-4000:]
     text = report.read_text()
     assert "Quick run" in text
@@ -32,6 +33,7 @@ def test_quick_benchmark_run_writes_every_table(tmp_path: Path) -> None:
                     "### Bare path, one submission at a time", "### With the wallet", "### Floors",
                     "## Transparency log (`benchmarks/bench_log.py`)", "### Sizes",
                     "## Load test (`benchmarks/bench_load.py`)",
+                    "## Web app in the browser (`benchmarks/bench_web.py`)",
                     "### Proofs, receipts and verification", "### Appends through `storage.log.append`"):
         assert heading in text, heading
     for row in ("| ristretto.scalar_mult: k·P, variable base (libsodium) |", "| `GET /healthz`",
@@ -54,3 +56,32 @@ def test_quick_benchmark_run_writes_every_table(tmp_path: Path) -> None:
     # The log section built, measured and cross-checked logs of every quick size (roots agree, or it raises).
     assert sorted(int(n) for n in results["log"]["sizes"]) == [100, 1000]
     assert results["log"]["sizes"]["1000"]["size_after_appends"] > 1000
+    # The web app in Chromium: measured where Chromium and Node.js are present (always under CI=true,
+    # where bench_web raises otherwise), else stated as not measured, never with made-up numbers.
+    web = results["web"]
+    if web.get("skipped"):
+        assert os.environ.get("CI", "").lower() != "true"
+        assert "**Not measured on this machine**" in text
+    else:
+        for row in ("| browser: ristretto255 scalar multiplication (@noble/curves, Chromium) |",
+                    "| browser: OPRF client work per identifier |", "### End to end in the web app",
+                    "| \"Put in escrow\" → receipt verified and kept |", "| **OPRF client total per identifier** |",
+                    "| browser, the page's main thread |"):
+            assert row in text, row
+        assert web["app"]["escrow"]["count"] > 0 and web["app"]["unlock"]["count"] > 0
+        assert all(v["python"] is not None for v in web["crypto"].values())
+
+
+def test_web_benchmark_without_chromium_is_skipped_plainly_or_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import bench_web
+
+    monkeypatch.setattr(bench_web, "CHROMIUM", Path("/nonexistent/chromium"))
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(RuntimeError, match="CI=true"):
+        bench_web.run(True)
+    monkeypatch.delenv("CI")
+    result = bench_web.run(True)
+    assert result["skipped"].startswith("/nonexistent/chromium is missing")
+    assert "Not measured on this machine" in bench_web.render(result)
+    assert bench_web.headline(result)[0][1].startswith("not measured:")

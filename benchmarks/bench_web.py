@@ -1,0 +1,652 @@
+"""The web app's cryptography in a real browser: headless Chromium against libsodium and OpenSSL.
+
+The web app does all of a reporter's and a counselor's cryptography in the
+page (PROTOCOL.md §12), in JavaScript (@noble/curves, @noble/hashes,
+@hpke/core with X-Wing) where the CLI uses libsodium and OpenSSL through
+Python. This measures what that costs, in Debian's Chromium driven by
+Playwright for Python (``/usr/bin/chromium``, nothing downloaded), with a
+real deployment on loopback (3 key servers 2-of-3, the escrow server serving
+a fresh build of the app, quorum 3, one counselor):
+
+* **pure cryptography** on a blank page, with the browser SDK
+  (``web/src/sdk/index.js``) bundled by esbuild into the work folder and
+  injected as a script (the page is an empty document at a loopback URL
+  answered by Playwright's router: ``about:blank`` is not a secure context
+  and has no ``crypto.subtle``, which @hpke/core needs): the floor, one ristretto255 variable-base scalar
+  multiplication with @noble/curves, against libsodium's
+  (``crypto/ristretto.py``) on the same machine — the ratio is the headline;
+  the client's work for one identifier in a 2-of-3 threshold VOPRF (blind,
+  verify the two partial proofs, combine, finalize); ``sealEntry`` for one
+  identifier; ``openMatch`` of three released entries at quorum 3; HPKE
+  (X-Wing) seal and open of an envelope-sized message; and Argon2id at the
+  default parameters (64 MiB, t=3, p=4, a wallet seal) on the page's main
+  thread. Each has its Python counterpart measured on the same inputs'
+  shapes (same deployment, record, sizes). Timings use ``performance.now()``
+  inside the page in repeated timed runs, reporting the best run and the
+  median, as ``common.measure`` does in Python;
+* **end to end in the real app** at ``/`` (so the app's CSP applies; any CSP
+  violation, uncaught error or request outside the deployment fails the run):
+  a reporter joins with an invite (Argon2id in the app's Web Worker),
+  writes a record, names a person, and the time from submitting "Put in
+  escrow" to the note that the record is in escrow (the server's receipt
+  checked and kept in the wallet) is measured in the page, over a few
+  records; then the wallet is locked and the time to unlock it (Argon2id in
+  the worker, then the wallet opened) is measured the same way.
+
+When Chromium, Playwright or Node.js (with ``web/node_modules``) is missing,
+``run`` raises under CI=true and otherwise returns a result marked skipped,
+which ``render`` states plainly.
+
+Run alone: ``python benchmarks/bench_web.py [--quick]`` prints markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import REPO, Deadline, fmt_rate, fmt_ratio, fmt_time, latency_summary, log, md_table, measure  # noqa: E402
+
+from consilience.crypto import hpke, oprf, passphrase, ristretto, threshold_oprf  # noqa: E402
+from consilience.protocol import identifiers as ids  # noqa: E402
+from consilience.protocol import matching, release  # noqa: E402
+from consilience.protocol.encoding import b64u_encode  # noqa: E402
+from consilience.protocol.entry import seal_entry  # noqa: E402
+
+WEB = REPO / "web"
+CHROMIUM = Path("/usr/bin/chromium")
+#: As tests/web/browser.py launches it: no sandbox as root, no background connections.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ADMIN_PASSPHRASE = "bench web admin passphrase"
+COUNSELOR_PASSPHRASE = "bench web counselor passphrase"
+REPORTER_PASSPHRASE = "bench web reporter passphrase 1"
+#: Cheap Argon2id for the admin and counselor key files only (setup, not measured).
+CHEAP_KDF = {"memory_cost_kib": 8192, "iterations": 1, "lanes": 1}
+DEFAULT_KDF = {"memory_cost_kib": passphrase.DEFAULT_MEMORY_COST_KIB,
+               "iterations": passphrase.DEFAULT_ITERATIONS, "lanes": passphrase.DEFAULT_LANES}
+RECORD = ("On the evening of the team offsite the person I name here followed me out of the venue, "
+          "blocked the stairwell and grabbed my arm when I tried to leave. I told a colleague the next "
+          "morning but nobody else at the time. Two weeks later they sent messages at night saying my "
+          "contract would not be renewed if I mentioned it. I kept screenshots of those messages and "
+          "the dates. I am writing this down now so that it exists somewhere, in my own words, "
+          "in case anyone else has been through something similar with the same person.")
+CONTACT = "signal: @reporter.bench, evenings"
+NAMED = ("Person.Bench@Example.com", "email:person.bench@example.com")
+#: An empty page at a loopback origin (a secure context), served by Playwright's router, not the network.
+BLANK_URL = "http://127.0.0.1:9/consilience-bench.html"
+SLOW_MS = 180_000  # Argon2id (64 MiB, t=3, p=4) in JavaScript on a busy machine
+
+
+@dataclass(frozen=True)
+class Profile:
+    seconds: float  # per in-page / in-process measurement
+    runs: int
+    argon2_runs: int  # single timed Argon2id calls, in the page and in Python
+    escrow_runs: int  # records put in escrow through the app
+    unlock_runs: int
+    app_seconds: float  # stop starting new app runs after this
+
+
+FULL = Profile(seconds=1.0, runs=5, argon2_runs=3, escrow_runs=7, unlock_runs=3, app_seconds=300.0)
+QUICK = Profile(seconds=0.05, runs=2, argon2_runs=1, escrow_runs=2, unlock_runs=1, app_seconds=120.0)
+
+LABELS = {
+    "scalar_mult": "ristretto255 scalar multiplication k·P, variable base (the floor)",
+    "scalar_mult_base": "ristretto255 k·G, fixed base",
+    "oprf_blind": "OPRF client: blind (hash-to-group + 1 mult)",
+    "oprf_verify_x2": "OPRF client: verify the 2 partial proofs (`verifyPartial` ×2)",
+    "oprf_combine": "OPRF client: combine 2 partials (Lagrange in the exponent)",
+    "oprf_finalize": "OPRF client: finalize (invert + 1 mult + SHA-512)",
+    "seal_entry": "`sealEntry`: 1 identifier, 1 counselor, quorum range 3..10",
+    "open_match": "`openMatch`: 3 released entries at quorum 3",
+    "hpke_seal": "HPKE X-Wing seal (envelope-sized message)",
+    "hpke_open": "HPKE X-Wing open (same)",
+}
+OPRF_STEPS = ("oprf_blind", "oprf_verify_x2", "oprf_combine", "oprf_finalize")
+PY_NAMES = {
+    "scalar_mult": "`ristretto.scalar_mult`, libsodium", "scalar_mult_base": "`ristretto.scalar_mult_base`",
+    "oprf_blind": "`oprf.blind`", "oprf_verify_x2": "`threshold_oprf.verify_partial` ×2",
+    "oprf_combine": "`threshold_oprf.combine_verified`", "oprf_finalize": "`oprf.finalize`",
+    "seal_entry": "`entry.seal_entry`", "open_match": "`release.open_match`",
+    "hpke_seal": "`hpke.seal`, OpenSSL", "hpke_open": "`hpke.open`",
+}
+
+# -- requirements ---------------------------------------------------------------------------------
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def missing_requirement() -> str | None:
+    """Why the browser benchmark cannot run here, or None."""
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing (Debian: apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright for Python is missing (pip install -e '.[test]')"
+    if shutil.which("node") is None:
+        return "Node.js is not installed (Debian: apt-get install nodejs npm)"
+    if not (WEB / "node_modules" / "esbuild").is_dir():
+        return "web/node_modules is missing (run ./scripts/build-web, or npm ci --prefix web)"
+    return None
+
+
+# -- builds ---------------------------------------------------------------------------------------
+
+#: The SDK as one classic script defining window.ConsilienceSDK, bundled as web/build.mjs bundles
+#: the app (same target, minified, class names kept, Node's crypto stubbed out).
+SDK_BUILD = r"""
+import * as esbuild from 'esbuild';
+await esbuild.build({
+  absWorkingDir: process.cwd(), entryPoints: ['src/sdk/index.js'], outfile: process.env.BENCH_SDK_OUT,
+  bundle: true, format: 'iife', globalName: 'ConsilienceSDK', platform: 'browser', target: ['chrome120'],
+  minify: true, keepNames: true, sourcemap: false, legalComments: 'none', charset: 'utf8', logLevel: 'warning',
+  plugins: [{ name: 'no-node-crypto', setup(b) {
+    b.onResolve({ filter: /^(node:)?crypto$/ }, () => ({ path: 'crypto', namespace: 'empty-node-builtin' }));
+    b.onLoad({ filter: /.*/, namespace: 'empty-node-builtin' }, () => ({ contents: 'export const webcrypto = undefined;', loader: 'js' }));
+  } }],
+});
+"""
+
+
+def build_sdk(out: Path) -> Path:
+    proc = subprocess.run(["node", "--input-type=module", "-e", SDK_BUILD], cwd=WEB, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "BENCH_SDK_OUT": str(out)})
+    if proc.returncode != 0 or not out.is_file():
+        raise RuntimeError(f"bundling web/src/sdk/index.js failed:\n{proc.stdout}{proc.stderr}")
+    return out
+
+
+def build_app(out: Path) -> Path:
+    """$CONSILIENCE_WEB_STATIC if set (as the browser tests allow), else ``node web/build.mjs --out``."""
+    from consilience.web import is_built
+
+    preset = os.environ.get("CONSILIENCE_WEB_STATIC")
+    if preset:
+        if not is_built(Path(preset)):
+            raise RuntimeError(f"CONSILIENCE_WEB_STATIC={preset} holds no finished build")
+        return Path(preset).resolve()
+    proc = subprocess.run(["node", str(WEB / "build.mjs"), "--out", str(out)], cwd=REPO, capture_output=True,
+                          text=True, timeout=300)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the web build failed:\n{proc.stdout}{proc.stderr}")
+    return out
+
+
+# -- in the page ----------------------------------------------------------------------------------
+
+#: Defines window.consilienceBench on a page that already has window.ConsilienceSDK.
+BENCH_JS = r"""
+window.consilienceBench = (() => {
+  const S = window.ConsilienceSDK;
+  const te = new TextEncoder();
+  const now = () => performance.now() / 1000;
+  const median = (a) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+  // common.measure: n calls per run so that all runs take about `seconds`; best run and median.
+  async function measure(fn, seconds, runs, isAsync = false, maxOps = 1000000) {
+    const loop = isAsync ? async (n) => { for (let i = 0; i < n; i++) await fn(); } : (n) => { for (let i = 0; i < n; i++) fn(); };
+    let t = now(); await loop(1);
+    const first = Math.max(now() - t, 1e-7);
+    let n = Math.max(1, Math.min(Math.floor(maxOps / runs), Math.floor(seconds / runs / first)));
+    const k = Math.min(n, 10);
+    t = now(); await loop(k);
+    const per = Math.max((now() - t) / k, 1e-7);
+    n = Math.max(1, Math.min(Math.floor(maxOps / runs), Math.floor(seconds / runs / per)));
+    const samples = [];
+    for (let r = 0; r < runs; r++) { t = now(); await loop(n); samples.push((now() - t) / n); }
+    const best = Math.min(...samples);
+    return { seconds_per_op: best, median_seconds_per_op: median(samples), ops: n * runs, per_second: 1 / best };
+  }
+  function deploymentFrom(d) {
+    return { serial: d.serial, quorum: d.quorum, quorumRange: { low: d.quorum, high: d.max_quorum },
+      counselors: d.counselors.map((c) => ({ name: c.name, keyId: S.b64uDecode(c.key_id, 16), publicKey: S.b64uDecode(c.public_key) })) };
+  }
+  async function crypto({ seconds, runs, deployment, counselorSeed, record, contact, named }) {
+    const { Point } = S.ristretto;
+    const out = {};
+    const k = S.shamir.randomScalarInt();
+    const P = Point.BASE.multiply(S.shamir.randomScalarInt());
+    out.scalar_mult = await measure(() => P.multiply(k), seconds, runs);
+    out.scalar_mult_base = await measure(() => Point.BASE.multiply(k), seconds, runs);
+
+    // One identifier through a 2-of-3 threshold VOPRF, the servers simulated in the page (not timed).
+    const shares = S.shamir.splitRandom(S.shamir.randomScalarInt(), 2, 3);
+    const sks = new Map(), publics = new Map();
+    for (const [i, s] of shares) { sks.set(i, S.ristretto.scalarFromInt(s)); publics.set(i, Point.BASE.multiply(s).toBytes()); }
+    const x = te.encode(named[1]);
+    const { blind, blinded } = S.oprf.blind(x, S.oprf.MODE_VOPRF);
+    const partials = [1, 2].map((i) => {
+      const r = S.oprf.voprfBlindEvaluate(sks.get(i), publics.get(i), [blinded]);
+      return { index: i, evaluated: r.evaluated, proof: r.proof };
+    });
+    const verified = partials.map((p) => S.verifyPartial([blinded], p, publics));
+    if (verified.some((v) => v === null)) throw new Error('a partial evaluation did not verify');
+    const combined = S.combineVerified(verified, 2);
+    const output = S.oprf.finalize(x, blind, combined[0]);
+    out.oprf_blind = await measure(() => S.oprf.blind(x, S.oprf.MODE_VOPRF), seconds, runs);
+    out.oprf_verify_x2 = await measure(() => partials.map((p) => S.verifyPartial([blinded], p, publics)), seconds, runs);
+    out.oprf_combine = await measure(() => S.combineVerified(verified, 2), seconds, runs);
+    out.oprf_finalize = await measure(() => S.oprf.finalize(x, blind, combined[0]), seconds, runs);
+
+    const d = deploymentFrom(deployment);
+    const identifiers = [{ typed: named[0], canonical: named[1] }];
+    const seal = (accountId) => S.sealEntry({ deployment: d, accountId, identifiers, oprfOutputs: [output], record, contact, quorum: 3 });
+    const account = crypto_random(16);
+    out.seal_entry = await measure(() => seal(account), seconds, runs, true);
+
+    const seed = S.b64uDecode(counselorSeed, 32);
+    const keyId = d.counselors[0].keyId;
+    const entries = [];
+    for (let i = 0; i < 3; i++) {
+      const accountId = crypto_random(16);
+      const s = await seal(accountId);
+      entries.push({ entryId: s.entryId, accountId, quorum: 3, released: true, envelope: s.envelopes[0].ciphertext, body: s.body });
+    }
+    const tag = S.matching.matchTag(output);
+    const opened = await S.openMatch(tag, entries, seed, keyId);
+    if (opened.opened.length !== 3) throw new Error(`openMatch opened ${opened.opened.length} of 3: ${JSON.stringify(opened.failed)}`);
+    out.open_match = await measure(() => S.openMatch(tag, entries, seed, keyId), seconds, runs, true);
+
+    const ptBytes = entries[0].envelope.length - S.hpke.CIPHERTEXT_OVERHEAD;
+    const pt = crypto_random(ptBytes);
+    const info = te.encode('consilience bench');
+    const pk = d.counselors[0].publicKey;
+    const ct = await S.hpke.seal(pk, pt, info);
+    out.hpke_seal = await measure(() => S.hpke.seal(pk, pt, info), seconds, runs, true);
+    out.hpke_open = await measure(() => S.hpke.open(seed, ct, info), seconds, runs, true);
+    return { results: out, hpke_plaintext_bytes: ptBytes, oprf_output: S.b64uEncode(output),
+             user_agent: navigator.userAgent, cores: navigator.hardwareConcurrency };
+  }
+  function crypto_random(n) { const b = new Uint8Array(n); globalThis.crypto.getRandomValues(b); return b; }
+  async function argon2({ count, bytes }) {
+    const data = crypto_random(bytes);
+    const samples = [];
+    for (let i = 0; i < count; i++) {
+      const t = now();
+      await S.sealSecret(data, 'a passphrase', 'bench', S.SEALED_DEFAULT_PARAMS);
+      samples.push(now() - t);
+    }
+    return samples;
+  }
+  return { crypto, argon2 };
+})();
+"""
+
+#: Start a timer when form `formId` is submitted; stop it when `kind` is reached or #alert shows text.
+ARM_JS = r"""
+([formId, kind]) => {
+  const reached = {
+    entries: () => document.getElementById('h-entries')?.checkVisibility() === true,
+    escrowed: () => (document.getElementById('note')?.textContent || '').includes('Your record is in escrow'),
+  }[kind];
+  const t = window.__benchTimer = { start: null, end: null, error: null };
+  const onSubmit = (ev) => { if (ev.target.id === formId && t.start === null) t.start = performance.now(); };
+  document.addEventListener('submit', onSubmit, { capture: true });
+  const obs = new MutationObserver(() => {
+    if (t.start === null || t.end !== null) return;
+    const alert = (document.getElementById('alert')?.textContent || '').trim();
+    if (alert || reached()) {
+      t.end = performance.now();
+      if (alert) t.error = alert;
+      obs.disconnect();
+      document.removeEventListener('submit', onSubmit, { capture: true });
+    }
+  });
+  obs.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+}
+"""
+
+
+def _timed(page: Any, form_id: str, kind: str, action: Any) -> float:
+    """Arm the in-page timer, run ``action`` (which submits the form), return the seconds it measured."""
+    page.evaluate(ARM_JS, [form_id, kind])
+    action()
+    page.wait_for_function("() => window.__benchTimer.end !== null", timeout=SLOW_MS)
+    t = page.evaluate("() => window.__benchTimer")
+    if t["error"]:
+        raise RuntimeError(f"the app showed an error instead of finishing ({form_id}): {t['error']}")
+    return (t["end"] - t["start"]) / 1000
+
+
+# -- Python counterparts --------------------------------------------------------------------------
+
+
+def python_counterparts(p: Profile, deployment: Any, seed: bytes, key_id: bytes, hpke_bytes: int) -> dict[str, Any]:
+    """The same operations through the Python SDK (libsodium, cryptography/OpenSSL), same shapes."""
+    out: dict[str, Any] = {}
+
+    def run(name: str, fn: Any) -> None:
+        out[name] = measure(fn, seconds=p.seconds, runs=p.runs).to_json()
+
+    scalar, point = ristretto.scalar_random(), ristretto.scalar_mult_base(ristretto.scalar_random())
+    run("scalar_mult", lambda: ristretto.scalar_mult(scalar, point))
+    run("scalar_mult_base", lambda: ristretto.scalar_mult_base(scalar))
+
+    _, shares = threshold_oprf.deal_key(2, 3)
+    publics = {i: threshold_oprf.public_share(s) for i, s in shares.items()}
+    x = NAMED[1].encode()
+    r, b = oprf.blind(x, oprf.MODE_VOPRF)
+    partials = []
+    for i in (1, 2):
+        z, pr = oprf.voprf_blind_evaluate(shares[i], publics[i], [b])
+        partials.append(threshold_oprf.PartialEvaluation(i, z, pr))
+    verified = [threshold_oprf.verify_partial([b], q, publics) for q in partials]
+    assert all(v is not None for v in verified)
+    combined = threshold_oprf.combine_verified(verified, 2)  # type: ignore[arg-type]
+    output = oprf.finalize(x, r, combined[0])
+    run("oprf_blind", lambda: oprf.blind(x, oprf.MODE_VOPRF))
+    run("oprf_verify_x2", lambda: [threshold_oprf.verify_partial([b], q, publics) for q in partials])
+    run("oprf_combine", lambda: threshold_oprf.combine_verified(verified, 2))  # type: ignore[arg-type]
+    run("oprf_finalize", lambda: oprf.finalize(x, r, combined[0]))
+
+    named = ids.normalise_many([NAMED[0]])
+    assert named[0].canonical == NAMED[1], named[0].canonical
+
+    def seal(account: bytes) -> Any:
+        return seal_entry(deployment=deployment, account_id=account, identifiers=named, oprf_outputs=[output],
+                          record=RECORD, contact=CONTACT, quorum=3)
+
+    account = os.urandom(16)
+    run("seal_entry", lambda: seal(account))
+    entries = []
+    for _ in range(3):
+        acc = os.urandom(16)
+        s = seal(acc)
+        entries.append(release.MatchedEntry(entry_id=s.entry_id, account_id=acc, quorum=3, released=True,
+                                            envelope=s.envelopes[key_id], body=s.body))
+    tag = matching.match_tag(output)
+    if len(release.open_match(tag, entries, seed, key_id).opened) != 3:
+        raise RuntimeError("Python open_match did not open the three entries")
+    run("open_match", lambda: release.open_match(tag, entries, seed, key_id))
+
+    pt, info = os.urandom(hpke_bytes), b"consilience bench"
+    pk = hpke.public_key_bytes(seed)
+    ct = hpke.seal(pk, pt, info)
+    run("hpke_seal", lambda: hpke.seal(pk, pt, info))
+    run("hpke_open", lambda: hpke.open(seed, ct, info))
+    return out
+
+
+def python_argon2(count: int, data_bytes: int) -> list[float]:
+    data = os.urandom(data_bytes)
+    samples = []
+    for _ in range(count):
+        a = time.perf_counter()
+        passphrase.seal(data, "a passphrase", "bench", **DEFAULT_KDF)
+        samples.append(time.perf_counter() - a)
+    return samples
+
+
+def _best_median(samples: list[float]) -> dict[str, Any]:
+    return {"best": min(samples), **latency_summary(samples)}
+
+
+# -- the run --------------------------------------------------------------------------------------
+
+
+def run(quick: bool = False, work: Path | None = None) -> dict[str, Any]:
+    p = QUICK if quick else FULL
+    reason = missing_requirement()
+    if reason:
+        if in_ci():
+            raise RuntimeError(f"the web benchmark cannot run: {reason} (CI=true: it must run)")
+        log(f"web: skipped: {reason}")
+        return {"profile": "quick" if quick else "full", "skipped": reason}
+
+    from playwright.sync_api import sync_playwright
+
+    from consilience.clients.escrow_client import EscrowClient
+    from consilience.services import loopback
+
+    sys.path.insert(0, str(REPO))
+    from tests.web import ui
+    from tests.web.browser import Tab
+
+    own = work is None
+    work = Path(tempfile.mkdtemp(prefix="consilience-bench-web-")) if own else Path(work)
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        log("web: building the app and the SDK bundle")
+        static = build_app(work / "static")
+        sdk_js = build_sdk(work / "sdk-bundle.js").read_text()
+        dep = loopback.create(work / "deployment", ADMIN_PASSPHRASE, quorum=3, kdf_params=CHEAP_KDF)
+        with dep.start(env={"CONSILIENCE_WEB_STATIC": str(static)}):
+            keys = dep.add_counselor("Bench Counselor", dep.root / "counselor" / "counselor.key",
+                                     COUNSELOR_PASSPHRASE)
+            with EscrowClient(dep.url) as client:
+                deployment = client.deployment(dep.admin_fingerprint)
+            key_id = deployment.counselors[0].key_id
+            doc = {"serial": deployment.serial, "quorum": deployment.quorum, "max_quorum": deployment.max_quorum,
+                   "counselors": [{"name": c.name, "key_id": b64u_encode(c.key_id),
+                                   "public_key": b64u_encode(c.public_key)} for c in deployment.counselors]}
+            wallet_bytes = 2048  # about a wallet with one record: Argon2id dominates, not the AEAD
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                                     headless=True)
+                try:
+                    version = browser.version
+                    log(f"web: Chromium {version}: pure cryptography on a blank page")
+                    context = browser.new_context()
+                    page = context.new_page()
+                    # A blank page, but at a loopback origin: about:blank is not a secure context, so it
+                    # has no crypto.subtle, which @hpke/core needs. The page is answered by Playwright
+                    # (nothing listens there) and has no CSP, so the scripts can be injected.
+                    context.route(BLANK_URL, lambda route: route.fulfill(
+                        status=200, content_type="text/html", body="<!doctype html><title>bench</title>"))
+                    page.goto(BLANK_URL)
+                    page.add_script_tag(content=sdk_js)
+                    page.add_script_tag(content=BENCH_JS)
+                    in_page = page.evaluate("(a) => consilienceBench.crypto(a)", {
+                        "seconds": p.seconds, "runs": p.runs, "deployment": doc,
+                        "counselorSeed": b64u_encode(keys.seed), "record": RECORD, "contact": CONTACT,
+                        "named": list(NAMED)})
+                    for name, v in in_page["results"].items():
+                        log(f"  browser {name}: {fmt_time(v['seconds_per_op'])}")
+                    log("web: Argon2id (64 MiB, t=3, p=4) on the page's main thread")
+                    argon_browser = page.evaluate("(a) => consilienceBench.argon2(a)",
+                                                  {"count": p.argon2_runs, "bytes": wallet_bytes})
+                    context.close()
+
+                    log("web: the real app: join, put records in escrow, unlock")
+                    app = app_timings(browser, dep, p, ui, Tab)
+                finally:
+                    browser.close()
+            log("web: the Python counterparts")
+            python = python_counterparts(p, deployment, keys.seed, key_id, in_page["hpke_plaintext_bytes"])
+            argon_python = python_argon2(p.argon2_runs, wallet_bytes)
+    finally:
+        if own:
+            shutil.rmtree(work, ignore_errors=True)
+    crypto = {name: {"label": LABELS[name], "browser": in_page["results"][name], "python": python.get(name)}
+              for name in LABELS}
+    return {
+        "profile": "quick" if quick else "full",
+        "browser": {"chromium": version, "user_agent": in_page["user_agent"], "cores": in_page["cores"]},
+        "crypto": crypto,
+        "hpke_plaintext_bytes": in_page["hpke_plaintext_bytes"],
+        "argon2": {"params": dict(DEFAULT_KDF), "browser": _best_median(argon_browser),
+                   "python": _best_median(argon_python), "worker_unlock": app["unlock"]},
+        "app": app,
+        "limits": {"seconds": p.seconds, "runs": p.runs, "argon2_runs": p.argon2_runs,
+                   "escrow_runs": p.escrow_runs, "unlock_runs": p.unlock_runs, "app_seconds": p.app_seconds},
+    }
+
+
+def app_timings(browser: Any, dep: Any, p: Profile, ui: Any, tab_class: Any) -> dict[str, Any]:
+    """A reporter in the real app at /: join, put records in escrow, lock and unlock; seconds in the page."""
+    from tests.web.browser import origin
+
+    origins = {origin(u) for u in [dep.url, *dep.keyserver_urls]}
+    context = browser.new_context(base_url=dep.url)
+    try:
+        tab = tab_class(context.new_page(), context, origins).watch()
+        page = tab.page
+        page.goto(dep.url + "/")
+        invite = dep.invites(1)[0]
+        join = _timed(page, "join-form", "entries", lambda: ui.join(page, invite, CONTACT, REPORTER_PASSPHRASE))
+        log(f"  join (wallet created, Argon2id in the worker): {fmt_time(join)}")
+        deadline = Deadline(p.app_seconds)
+        escrows, walls = [], []
+        who = {"details": {"what": "Followed and grabbed at the team offsite"}, "record": RECORD}
+        for i in range(p.escrow_runs):
+            if deadline.passed() and escrows:
+                break
+            ui.write_record(page, who)
+            ui.fill_escrow(page, [("Email address", f"person-{os.urandom(5).hex()}-{i}@example.com", None)])
+            button = page.get_by_role("button", name="Put in escrow")
+            a = time.perf_counter()
+            escrows.append(_timed(page, "escrow-form", "escrowed", button.click))
+            walls.append(time.perf_counter() - a)
+            log(f"  escrow {i + 1}: {fmt_time(escrows[-1])}")
+        unlocks = []
+        for i in range(p.unlock_runs):
+            if deadline.passed() and unlocks:
+                break
+            page.locator("#lock").click()
+            page.locator("#unlock-box").wait_for(state="visible")
+
+            def unlock() -> None:
+                page.locator("#unlock-pass").fill(REPORTER_PASSPHRASE)
+                page.locator("#unlock-form").get_by_role("button", name="Unlock").click()
+
+            unlocks.append(_timed(page, "unlock-form", "entries", unlock))
+            log(f"  unlock {i + 1}: {fmt_time(unlocks[-1])}")
+        try:
+            tab.assert_clean()
+        except AssertionError as exc:
+            raise RuntimeError(f"the app was not clean during the benchmark: {exc}") from exc
+        return {"join": join, "escrow": latency_summary(escrows), "escrow_samples": escrows,
+                "escrow_wall": latency_summary(walls), "unlock": latency_summary(unlocks),
+                "unlock_samples": unlocks}
+    finally:
+        context.close()
+
+
+# -- rendering ------------------------------------------------------------------------------------
+
+
+def _oprf_total(side: dict[str, Any]) -> float:
+    return sum(side[k]["seconds_per_op"] for k in OPRF_STEPS)
+
+
+def render(results: dict[str, Any]) -> str:
+    if results.get("skipped"):
+        return ("**Not measured on this machine**: " + results["skipped"] + ". No numbers are reported for "
+                "the web app; install the missing piece and run `python benchmarks/bench_web.py`.\n")
+    cr = results["crypto"]
+    b_floor = cr["scalar_mult"]["browser"]["seconds_per_op"]
+    p_floor = cr["scalar_mult"]["python"]["seconds_per_op"]
+    br = results["browser"]
+    lim = results["limits"]
+    out = [f"Headless Chromium {br['chromium']} ({br['cores']} logical CPUs visible to the page), driven by "
+           "Playwright for Python. Pure cryptography runs on a blank page (an empty document at a loopback "
+           "URL, so a secure context with WebCrypto, and without the app's CSP) with the browser SDK "
+           "(`web/src/sdk/index.js`) bundled by esbuild as the app's build bundles it; each row calls the function "
+           f"in {lim['runs']} timed runs of about {lim['seconds'] / lim['runs'] * 1e3:.0f} ms each, timed with "
+           "`performance.now()` in the page (coarsened to 100 µs without cross-origin isolation, hence runs of "
+           "many calls), and reports the best run and the median. The Python column is the same operation "
+           "through the Python SDK on the same machine (`common.measure`).", "",
+           "### The floor, and the cryptography a reporter and a counselor run", "",
+           f"One ristretto255 scalar multiplication costs **{fmt_time(b_floor)}** with @noble/curves in the "
+           f"browser and {fmt_time(p_floor)} with libsodium in Python: **{fmt_ratio(b_floor / p_floor)}**.", ""]
+    rows = []
+    for name, v in cr.items():
+        b, py = v["browser"], v["python"]
+        rows.append([v["label"], fmt_time(b["seconds_per_op"]), fmt_time(b["median_seconds_per_op"]),
+                     f"{fmt_time(py['seconds_per_op'])} ({PY_NAMES[name]})" if py else "—",
+                     fmt_ratio(b["seconds_per_op"] / py["seconds_per_op"]) if py else "—",
+                     fmt_ratio(b["seconds_per_op"] / b_floor)])
+    bt = _oprf_total({k: cr[k]["browser"] for k in OPRF_STEPS})
+    pt = _oprf_total({k: cr[k]["python"] for k in OPRF_STEPS})
+    rows.append(["**OPRF client total per identifier**", f"**{fmt_time(bt)}**", "", f"{fmt_time(pt)}",
+                 f"**{fmt_ratio(bt / pt)}**", f"**{fmt_ratio(bt / b_floor)}**"])
+    out += [md_table(["operation", "browser (best)", "browser (median)", "Python (best)", "browser ÷ Python",
+                      "× browser scalar mult"], rows), "",
+            f"The HPKE message is {results['hpke_plaintext_bytes']:,} bytes, the size of the envelope "
+            "`sealEntry` encrypts to a counselor for one identifier with the deployment's quorum range 3..10.", ""]
+
+    a = results["argon2"]
+    kdf = a["params"]
+    unlock = a["worker_unlock"]
+    out += ["### Argon2id at the default parameters", "",
+            f"{kdf['memory_cost_kib'] // 1024} MiB, t={kdf['iterations']}, p={kdf['lanes']}: one wallet seal "
+            "(`sealSecret` / `passphrase.seal`), single timed calls. JavaScript (@noble/hashes `argon2idAsync`) "
+            "runs the lanes one after the other on one thread.", "",
+            md_table(["where", "n", "best", "median"], [
+                ["browser, the page's main thread", a["browser"]["count"], fmt_time(a["browser"]["best"]),
+                 fmt_time(a["browser"]["p50"])],
+                ["Python, `cryptography` (OpenSSL)", a["python"]["count"], fmt_time(a["python"]["best"]),
+                 fmt_time(a["python"]["p50"])],
+                ["browser ÷ Python", "", fmt_ratio(a["browser"]["best"] / a["python"]["best"]),
+                 fmt_ratio(a["browser"]["p50"] / a["python"]["p50"])],
+            ], align="lrrr"), ""]
+
+    app = results["app"]
+    es, ew = app["escrow"], app["escrow_wall"]
+    out += ["### End to end in the web app", "",
+            "The real app at `/` served by the escrow server of a loopback deployment (its CSP applies; the run "
+            "fails on any CSP violation, uncaught error or request outside the deployment). One reporter joins "
+            "with an invite, then for each record: write it, name one new person (not timed), submit \"Put in "
+            "escrow\". Times are taken in the page with `performance.now()`, from the form's submit event to the "
+            "moment the page shows the result (a MutationObserver); the escrow path includes fetching and "
+            "checking the signed deployment document, the key-server token, the threshold OPRF with 2 key "
+            "servers, `sealEntry`, keeping a copy in the wallet (re-sealed with the kept key, no Argon2id), "
+            "the POST, checking the transparency-log receipt and saving it in the wallet.", "",
+            md_table(["step", "n", "p50", "min", "max"], [
+                ["\"Put in escrow\" → receipt verified and kept", es["count"], fmt_time(es["p50"]),
+                 fmt_time(min(app["escrow_samples"])), fmt_time(es["max"])],
+                ["the same, wall clock seen by Playwright", ew["count"], fmt_time(ew["p50"]), "", fmt_time(ew["max"])],
+                ["unlock the wallet (Argon2id in the Web Worker, then open it)", unlock["count"],
+                 fmt_time(unlock["p50"]), fmt_time(min(app["unlock_samples"])), fmt_time(unlock["max"])],
+                ["join: create the wallet (Argon2id in the worker, register, save)", 1, fmt_time(app["join"]),
+                 "", ""],
+            ], align="lrrrr"), ""]
+    return "\n".join(out)
+
+
+def headline(results: dict[str, Any]) -> list[list[str]]:
+    if results.get("skipped"):
+        return [["web app in the browser", f"not measured: {results['skipped']}", ""]]
+    cr = results["crypto"]
+    b_floor = cr["scalar_mult"]["browser"]["seconds_per_op"]
+    p_floor = cr["scalar_mult"]["python"]["seconds_per_op"]
+    bt = _oprf_total({k: cr[k]["browser"] for k in OPRF_STEPS})
+    seal = cr["seal_entry"]["browser"]["seconds_per_op"]
+    a, app = results["argon2"], results["app"]
+    return [
+        ["browser: ristretto255 scalar multiplication (@noble/curves, Chromium)",
+         f"{fmt_time(b_floor)} ({fmt_rate(1 / b_floor)})", f"{fmt_ratio(b_floor / p_floor)} libsodium"],
+        ["browser: OPRF client work per identifier", fmt_time(bt), fmt_ratio(bt / b_floor)],
+        ["browser: `sealEntry`, 1 identifier", fmt_time(seal), fmt_ratio(seal / b_floor)],
+        ["browser: Argon2id 64 MiB, t=3, p=4", fmt_time(a["browser"]["best"]),
+         f"{fmt_ratio(a['browser']['best'] / a['python']['best'])} Python (OpenSSL)"],
+        ["web app: \"Put in escrow\" → receipt verified (p50)", fmt_time(app["escrow"]["p50"]), ""],
+        ["web app: unlock a wallet, Argon2id in a Web Worker (p50)", fmt_time(app["unlock"]["p50"]), ""],
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny counts (checks the code, not the speed)")
+    parser.add_argument("--json", action="store_true", help="print the raw results as JSON")
+    args = parser.parse_args()
+    results = run(args.quick)
+    print(json.dumps(results, indent=2) if args.json else render(results))
+
+
+if __name__ == "__main__":
+    main()
