@@ -16,7 +16,6 @@ Run alone: ``python benchmarks/bench_keyserver.py [--quick]`` prints markdown.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import os
@@ -42,6 +41,7 @@ from common import (  # noqa: E402
     log,
     md_table,
     measure,
+    run_alone,
 )
 
 from consilience.clients import admin  # noqa: E402
@@ -384,14 +384,5 @@ def render(results: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny counts (checks the code, not the speed)")
-    parser.add_argument("--json", action="store_true", help="print the raw results as JSON")
-    args = parser.parse_args()
-    results = run(args.quick)
-    print(json.dumps(results, indent=2) if args.json else render(results))
-
-
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_alone(__doc__, run, render))

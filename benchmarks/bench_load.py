@@ -30,7 +30,6 @@ Run alone: ``python benchmarks/bench_load.py [--quick]`` prints markdown.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -55,7 +54,7 @@ from bench_submission import (  # noqa: E402
     register_reporters,
     start_deployment,
 )
-from common import filesystem_of, fmt_rate, fmt_time, latency_summary, log, md_table  # noqa: E402
+from common import filesystem_of, fmt_rate, fmt_time, latency_summary, log, md_table, run_alone  # noqa: E402
 
 from consilience.clients import admin, oprf_client, receipts  # noqa: E402
 from consilience.clients.escrow_client import submission_payload  # noqa: E402
@@ -348,14 +347,5 @@ def render(results: dict[str, Any]) -> str:
     ])
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a few seconds, for the smoke test")
-    args = parser.parse_args()
-    results = run(args.quick)
-    print(render(results))
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_alone(__doc__, run, render))

@@ -49,9 +49,7 @@ Run alone: ``python benchmarks/bench_log.py [--quick]`` prints markdown.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
 import math
 import multiprocessing
 import os
@@ -81,6 +79,7 @@ from common import (  # noqa: E402
     log,
     md_table,
     measure,
+    run_alone,
 )
 from sqlalchemy import event, select  # noqa: E402
 from sqlalchemy.dialects import sqlite as sqlite_dialect  # noqa: E402
@@ -741,14 +740,5 @@ def interpretation(results: dict[str, Any]) -> str:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny sizes (checks the code, not the speed)")
-    parser.add_argument("--json", action="store_true", help="print the raw results as JSON")
-    args = parser.parse_args()
-    results = run(args.quick)
-    print(json.dumps(results, indent=2) if args.json else render(results) + "\n" + interpretation(results))
-
-
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_alone(__doc__, run, lambda results: render(results) + "\n" + interpretation(results)))

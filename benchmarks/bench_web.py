@@ -42,8 +42,6 @@ Run alone: ``python benchmarks/bench_web.py [--quick]`` prints markdown.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -56,7 +54,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import REPO, Deadline, fmt_rate, fmt_ratio, fmt_time, latency_summary, log, md_table, measure  # noqa: E402
+from common import (  # noqa: E402
+    REPO,
+    Deadline,
+    fmt_rate,
+    fmt_ratio,
+    fmt_time,
+    latency_summary,
+    log,
+    md_table,
+    measure,
+    run_alone,
+)
 
 from consilience.crypto import hpke, oprf, passphrase, ristretto, threshold_oprf  # noqa: E402
 from consilience.protocol import identifiers as ids  # noqa: E402
@@ -639,14 +648,5 @@ def headline(results: dict[str, Any]) -> list[list[str]]:
     ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny counts (checks the code, not the speed)")
-    parser.add_argument("--json", action="store_true", help="print the raw results as JSON")
-    args = parser.parse_args()
-    results = run(args.quick)
-    print(json.dumps(results, indent=2) if args.json else render(results))
-
-
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_alone(__doc__, run, render))

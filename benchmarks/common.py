@@ -253,3 +253,20 @@ def machine_info(data_dir: Path | None = None) -> dict[str, Any]:
         "data directory filesystem": filesystem_of(data_dir) if data_dir else "unknown",
         "consilience revision": _git_revision(),
     }
+
+
+# -- running one benchmark file on its own -----------------------------------------------
+
+
+def run_alone(doc: str | None, run: Callable[[bool], dict[str, Any]], render: Callable[[dict[str, Any]], str]) -> int:
+    """``python benchmarks/bench_X.py [--quick] [--json]``: markdown (or the raw results) on stdout."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0] if doc else None)
+    parser.add_argument("--quick", action="store_true", help="tiny counts (checks the code, not the speed)")
+    parser.add_argument("--json", action="store_true", help="print the raw results as JSON")
+    args = parser.parse_args()
+    results = run(args.quick)
+    print(json.dumps(results, indent=2, default=str) if args.json else render(results))
+    return 0
