@@ -79,6 +79,9 @@ def run(*, data_dir: Path | None = None, quorum: int = 3, narrate: bool = True, 
             if on_ready:
                 on_ready(result)
             _wait_for_stop()
+        else:
+            say.step("To try the same in a browser, run the demo with --keep-running: the servers stay up "
+                     "and it prints the web app's addresses, fresh invites and the counselor's key file")
         return result
     finally:
         deployment.stop()
