@@ -59,6 +59,11 @@ def test_identifier_corpus_is_current(section: dict[str, Any], builder: Any) -> 
     assert sum("error" in c for c in section["identifiers"]["cases"]) > 1000
 
 
+def test_invite_vectors_are_current(section: dict[str, Any], builder: Any) -> None:
+    assert section["invites"] == builder.invite_cases()
+    assert len(section["invites"]["refused"]) >= 10
+
+
 def test_unicode_digests_are_current(section: dict[str, Any], builder: Any) -> None:
     assert section["unicode"] == builder.unicode_digests()
 

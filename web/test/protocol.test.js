@@ -10,6 +10,7 @@ import { InvalidInput, VerificationError } from '../src/sdk/errors.js';
 import { b64uEncode, hexEncode } from '../src/sdk/encoding.js';
 import * as ids from '../src/sdk/identifiers.js';
 import * as body from '../src/sdk/body.js';
+import { parseInvite, formatInvite } from '../src/sdk/invites.js';
 
 const P = VECTORS.protocol;
 
@@ -114,6 +115,18 @@ test('unicode: nameprep (IDNA2003, Unicode 3.2) matches Python per code point, r
   for (const { text, ascii } of P.unicode.punycode) {
     assert.equal(ids.punycodeEncode(text), ascii);
     assert.equal(ids.punycodeDecode(ascii), text);
+  }
+});
+
+test('invites: parsed as protocol/invites.py parses them; refusals with Python\'s messages', () => {
+  for (const v of P.invites.valid) {
+    const inv = parseInvite(v.text);
+    assert.equal(hexEncode(inv.code), v.code);
+    assert.equal(hexEncode(inv.adminFingerprint), v.admin_fingerprint);
+    assert.equal(formatInvite(inv.code, inv.adminFingerprint), v.text.trim());
+  }
+  for (const r of P.invites.refused) {
+    assert.throws(() => parseInvite(r.text), (e) => e instanceof InvalidInput && e.message === r.error, JSON.stringify(r.text));
   }
 });
 

@@ -40,7 +40,7 @@ from consilience.crypto import hpke, merkle, ristretto, signing, threshold_oprf
 from consilience.errors import ConsilienceError, InvalidInput
 from consilience.protocol import checkpoint as cp
 from consilience.protocol import deployment as dep
-from consilience.protocol import events, identifiers, notes
+from consilience.protocol import events, identifiers, invites, notes
 from consilience.protocol.encoding import b64u_encode
 from consilience.protocol.entry import Attachment, Body
 from consilience.protocol.receipt import make_receipt
@@ -565,8 +565,32 @@ def receipt_cases() -> dict[str, Any]:
     }
 
 
+def invite_cases() -> dict[str, Any]:
+    """Invite strings as the admin tool prints them, and refusals with Python's messages."""
+    valid = []
+    for label in ("a", "b", "c"):
+        invite = invites.Invite(_seed("invite code " + label)[:16], _seed("invite fpr " + label)[:16])
+        for text in (str(invite), f"  {invite}\n"):
+            valid.append({"text": text, "code": invite.code.hex(), "admin_fingerprint": invite.admin_fingerprint.hex()})
+    good = str(invites.Invite(bytes(range(16)), bytes(range(16, 32))))
+    code, fpr = good.split(".")[1:]
+    bad = ["", "cnsl1", f"cnsl2.{code}.{fpr}", f"cnsl1.{code}", f"cnsl1.{code}.{fpr}.x", f"CNSL1.{code}.{fpr}",
+           f"cnsl1.{code[:-2]}.{fpr}", f"cnsl1.{code}.{fpr}AA", f"cnsl1.{code[:-1]}B.{fpr}", f"cnsl1.{code}=.{fpr}",
+           f"cnsl1..{fpr}"]
+    refused = []
+    for text in bad:
+        try:
+            invites.parse(text)
+        except InvalidInput as exc:
+            refused.append({"text": text, "error": str(exc)})
+        else:
+            raise AssertionError(f"invite {text!r} was accepted")
+    return {"valid": valid, "refused": refused}
+
+
 def build() -> dict[str, Any]:
     return {
+        "invites": invite_cases(),
         "identifiers": {"max_length": identifiers.MAX_LENGTH, "kinds": list(identifiers.KINDS),
                         "cases": identifier_cases(), "many": many_cases()},
         "unicode": unicode_digests(),

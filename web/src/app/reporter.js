@@ -4,7 +4,8 @@
 import {
   EscrowApi, fetchDeployment, evaluateOprf as evaluate, sealEntry, submissionPayload,
   checkReceipt, expectedContent, normalise, b64uDecode, b64uEncode,
-  parseReceipt, receiptFileName, InvalidInput, newWallet, walletToBytes, walletFromBytes, addRecord, nowIsoSeconds,
+  parseReceipt, receiptFileName, newWallet, walletToBytes, walletFromBytes, addRecord, nowIsoSeconds,
+  parseInvite,
 } from '../sdk/index.js';
 import { MAX_BODY_BYTES } from '../sdk/entry.js';
 import { getCountries, getCountryCallingCode } from 'libphonenumber-js/max';
@@ -96,13 +97,6 @@ async function deployment() {
 
 function receiptName(entryId, kind, text) {
   return receiptFileName(text, entryId, kind);
-}
-
-/** An invite string (protocol/invites.py): cnsl1.<b64u 16-byte code>.<b64u 16-byte admin fingerprint>. */
-function parseInvite(text) {
-  const parts = text.trim().split('.');
-  if (parts.length !== 3 || parts[0] !== 'cnsl1') throw new InvalidInput('not an invite');
-  return { code: b64uDecode(parts[1], 16, 'invite code'), adminFingerprint: b64uDecode(parts[2], 16, 'invite fingerprint') };
 }
 
 // --- routing ----------------------------------------------------------------------------------

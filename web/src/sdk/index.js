@@ -55,3 +55,4 @@ export {
 export { leafHash, nodeHash, verifyInclusion, verifyConsistency } from './merkle.js';
 export { openCheckpoint, openNote, parseNote, parseVkey, ed25519Vkey, ed25519Verify } from './signed_note.js';
 export { EscrowApi, ApiError } from './api.js';
+export { parseInvite, formatInvite, INVITE_PREFIX } from './invites.js';
