@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -137,10 +138,19 @@ def describe_violations(violations: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def screenshot(page: Page, name: str, *, full_page: bool = True, folder: Path = SCREENSHOTS) -> Path:
-    """Save <folder>/<name>.png (name: letters, digits, '-' and '_')."""
+def screenshot_folder() -> Path:
+    """docs/screenshots with CONSILIENCE_UPDATE_SCREENSHOTS=1; else a temporary folder, so a test run
+    leaves the working tree as it was."""
+    if os.environ.get("CONSILIENCE_UPDATE_SCREENSHOTS") == "1":
+        return SCREENSHOTS
+    return Path(tempfile.gettempdir()) / "consilience-screenshots"
+
+
+def screenshot(page: Page, name: str, *, full_page: bool = True, folder: Path | None = None) -> Path:
+    """Save <folder>/<name>.png (name: letters, digits, '-' and '_'); folder: ``screenshot_folder()``."""
     if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
         raise ValueError(f"bad screenshot name {name!r}")
+    folder = screenshot_folder() if folder is None else folder
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page, animations="disabled")

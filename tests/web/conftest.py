@@ -29,7 +29,6 @@ Set CONSILIENCE_WEB_STATIC to a built folder to test that build instead of build
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -163,8 +162,5 @@ def axe() -> Callable[..., list[dict[str, Any]]]:
 
 
 @pytest.fixture(name="screenshot")
-def screenshot_fixture(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
-    if os.environ.get("CONSILIENCE_UPDATE_SCREENSHOTS") == "1":
-        return screenshot
-    folder = tmp_path_factory.mktemp("screenshots")
-    return functools.partial(screenshot, folder=folder)
+def screenshot_fixture() -> Callable[..., Path]:
+    return screenshot
