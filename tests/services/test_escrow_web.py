@@ -101,6 +101,26 @@ def test_scripts_have_a_javascript_type_and_the_csp(built, path: str) -> None:  
     check_security_headers(r, deployment)  # a worker script takes its CSP from its own response
 
 
+def test_scripts_revalidate_with_an_etag_and_pages_are_never_cached(built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    client, deployment = built
+    first = client.get("/reporter.js")
+    tag = first.headers["etag"]
+    again = client.get("/reporter.js", headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == tag
+    check_security_headers(again, deployment)
+    assert client.get("/reporter.js", headers={"If-None-Match": '"other", ' + tag}).status_code == 304
+    assert client.get("/reporter.js", headers={"If-None-Match": '"stale"'}).status_code == 200
+    # A new build changes the tag, so the browser gets the new code.
+    (tmp_path / "static" / "reporter.js").write_text("export const x = 2;")
+    changed = client.get("/reporter.js", headers={"If-None-Match": tag})
+    assert changed.status_code == 200 and changed.headers["etag"] != tag and changed.text.endswith("2;")
+    # Pages carry no validator and are never answered 304: each load gets the current CSP and files.
+    page = client.get("/")
+    assert "etag" not in page.headers
+    assert client.get("/", headers={"If-None-Match": "*"}).status_code == 200
+
+
 def test_css_and_assets(built) -> None:  # type: ignore[no-untyped-def]
     client, _ = built
     assert client.get("/app.css").headers["content-type"].startswith("text/css")

@@ -19,12 +19,13 @@ a warning once; the API works all the same.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.convertors import Convertor, register_url_convertor
 
@@ -139,7 +140,7 @@ def install(app: FastAPI, key_server_urls: Callable[[], list[str]], static: Path
         headers.update(extra or {})
         return Response(body + "\n", status_code=status, media_type="text/plain; charset=utf-8", headers=headers)
 
-    def serve(relative: str) -> Response:
+    def serve(relative: str, request: Request) -> Response:
         if not is_built(root):
             warn_unbuilt()
             return text(503, BUILD_HINT, extra={"Retry-After": "60"})
@@ -155,28 +156,36 @@ def install(app: FastAPI, key_server_urls: Callable[[], list[str]], static: Path
             return text(404, "not found")
         suffix = resolved.suffix.lower()
         content_type = CONTENT_TYPES.get(suffix, "application/octet-stream")
-        headers = security_headers(connect_sources(), html=suffix == ".html")
-        return Response(resolved.read_bytes(), media_type=content_type, headers=headers)
+        html = suffix == ".html"
+        headers = security_headers(connect_sources(), html=html)
+        data = resolved.read_bytes()
+        if not html:
+            # "no-cache" means revalidate: with a validator a returning browser gets a 304 instead of
+            # the whole bundle again (hundreds of KB, on what may be a survivor's slow phone).
+            headers["ETag"] = f'"{hashlib.sha256(data).hexdigest()[:32]}"'
+            if headers["ETag"] in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
+                return Response(status_code=304, headers=headers)
+        return Response(data, media_type=content_type, headers=headers)
 
     if not is_built(root):
         warn_unbuilt()
 
     @app.get("/", include_in_schema=False)
-    def reporter_page() -> Response:
-        return serve(PAGES[""])
+    def reporter_page(request: Request) -> Response:
+        return serve(PAGES[""], request)
 
     @app.get("/counselor", include_in_schema=False)
     def counselor_redirect() -> Response:
         return RedirectResponse("/counselor/", status_code=308)
 
     @app.get("/counselor/", include_in_schema=False)
-    def counselor_page() -> Response:
-        return serve(PAGES["counselor/"])
+    def counselor_page(request: Request) -> Response:
+        return serve(PAGES["counselor/"], request)
 
     @app.get("/counselor/{name:consilience_webfile}", include_in_schema=False)
-    def counselor_file(name: str) -> Response:
-        return serve(name)
+    def counselor_file(name: str, request: Request) -> Response:
+        return serve(name, request)
 
     @app.get("/{name:consilience_webfile}", include_in_schema=False)
-    def web_file(name: str) -> Response:
-        return serve(name)
+    def web_file(name: str, request: Request) -> Response:
+        return serve(name, request)
