@@ -136,9 +136,7 @@ class CosignatureV1Verifier:
 
     @classmethod
     def from_vkey(cls, vkey: str | VerifierKey) -> CosignatureV1Verifier:
-        key = vkey if isinstance(vkey, VerifierKey) else VerifierKey.parse(vkey)
-        if key.sig_type != SIG_COSIGNATURE_V1:
-            raise InvalidInput(f"{key.name}: not an Ed25519 cosignature key (type 0x04)")
+        key = VerifierKey.of_type(vkey, SIG_COSIGNATURE_V1, "an Ed25519 cosignature key")
         return cls(key.name, key.key_id, key.public_key)
 
     def verify(self, text: bytes, signature: bytes) -> None:

@@ -104,6 +104,14 @@ class VerifierKey:
             raise InvalidInput("unsupported key type or wrong public key length")
         return cls(name, key_id(name, sig_type, public_key), sig_type, bytes(public_key))
 
+    @classmethod
+    def of_type(cls, vkey: str | VerifierKey, sig_type: int, what: str) -> VerifierKey:
+        """``vkey`` parsed (if a string) and required to be of ``sig_type``; ``what`` names it in the refusal."""
+        key = vkey if isinstance(vkey, VerifierKey) else cls.parse(vkey)
+        if key.sig_type != sig_type:
+            raise InvalidInput(f"{key.name}: not {what} (type 0x{sig_type:02x})")
+        return key
+
     def encode(self) -> str:
         material = base64.b64encode(bytes([self.sig_type]) + self.public_key).decode("ascii")
         return f"{self.name}+{self.key_id.hex()}+{material}"
@@ -172,9 +180,7 @@ class Ed25519Verifier:
 
     @classmethod
     def from_vkey(cls, vkey: str | VerifierKey) -> Ed25519Verifier:
-        key = vkey if isinstance(vkey, VerifierKey) else VerifierKey.parse(vkey)
-        if key.sig_type != SIG_ED25519:
-            raise InvalidInput(f"{key.name}: not an Ed25519 note key (type 0x01)")
+        key = VerifierKey.of_type(vkey, SIG_ED25519, "an Ed25519 note key")
         return cls(key.name, key.key_id, key.public_key)
 
     def verify(self, text: bytes, signature: bytes) -> None:
