@@ -1,6 +1,6 @@
 """Run the benchmarks and write docs/benchmarks.md.
 
-    python benchmarks/run.py            # full run, about thirteen minutes and a few GB of temporary disk
+    python benchmarks/run.py            # full run, about nine minutes (501 s in the recorded run) and a few GB of temporary disk
     python benchmarks/run.py --quick    # tiny counts: checks the code, the numbers mean nothing
 
 Every service is started as a real process on loopback in a temporary
