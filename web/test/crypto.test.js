@@ -8,20 +8,20 @@ import {
   ConsilienceError, DecryptionError, InvalidInput, VerificationError,
   b64uDecode, b64uEncode, hexEncode, i2osp, utf8Decode,
 } from '../src/sdk/index.js';
-import * as oprf from '../src/sdk/oprf.js';
-import * as threshold from '../src/sdk/threshold.js';
-import * as kdf from '../src/sdk/kdf.js';
-import * as aead from '../src/sdk/aead.js';
-import * as shamir from '../src/sdk/shamir.js';
-import * as matching from '../src/sdk/matching.js';
-import * as hpke from '../src/sdk/hpke.js';
-import * as entry from '../src/sdk/entry.js';
-import * as release from '../src/sdk/release.js';
-import * as sealed from '../src/sdk/sealed.js';
-import * as wallet from '../src/sdk/wallet.js';
-import * as counselorKey from '../src/sdk/counselor_key.js';
-import { dumps } from '../src/sdk/pyjson.js';
-import { ORDER } from '../src/sdk/ristretto.js';
+import * as oprf from '../src/sdk/crypto/oprf.js';
+import * as threshold from '../src/sdk/crypto/threshold_oprf.js';
+import * as kdf from '../src/sdk/crypto/kdf.js';
+import * as aead from '../src/sdk/crypto/aead.js';
+import * as shamir from '../src/sdk/crypto/shamir.js';
+import * as matching from '../src/sdk/protocol/matching.js';
+import * as hpke from '../src/sdk/crypto/hpke.js';
+import * as entry from '../src/sdk/protocol/entry.js';
+import * as release from '../src/sdk/protocol/release.js';
+import * as sealed from '../src/sdk/crypto/sealed.js';
+import * as wallet from '../src/sdk/clients/wallet.js';
+import * as counselorKey from '../src/sdk/clients/counselor_key.js';
+import { dumps } from '../src/sdk/protocol/pyjson.js';
+import { ORDER } from '../src/sdk/crypto/ristretto.js';
 
 const C = VECTORS.crypto;
 const hex = hexEncode;
@@ -178,9 +178,9 @@ function fakeKeyServers(T, behaviour) {
 test('evaluate() asks key servers in turn, skips down, refusing and lying ones', async () => {
   const T = C.threshold_oprf;
   // Re-deal the same key in JS from the vector's secret with a fixed coefficient.
-  const skInt = (await import('../src/sdk/ristretto.js')).scalarToInt(hx(T.secret_key));
+  const skInt = (await import('../src/sdk/crypto/ristretto.js')).scalarToInt(hx(T.secret_key));
   const shares = shamir.split(skInt, 2, 3, [12345678901234567890n]);
-  const { Point, scalarFromInt } = await import('../src/sdk/ristretto.js');
+  const { Point, scalarFromInt } = await import('../src/sdk/crypto/ristretto.js');
   T._shares = new Map([...shares].map(([i, y]) => [i, scalarFromInt(y)]));
   T._publicShares = new Map([...shares].map(([i, y]) => [i, Point.BASE.multiply(y).toBytes()]));
   const deployment = {

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { b64uDecode, hexDecode } from '../src/sdk/encoding.js';
+import { b64uDecode, hexDecode } from '../src/sdk/protocol/encoding.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(here, '..', '..');

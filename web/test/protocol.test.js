@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { VECTORS, hx } from './helpers.js';
 import { InvalidInput, VerificationError } from '../src/sdk/errors.js';
-import { b64uEncode, hexEncode } from '../src/sdk/encoding.js';
+import { b64uEncode, hexEncode } from '../src/sdk/protocol/encoding.js';
 import * as ids from '../src/sdk/identifiers.js';
-import * as body from '../src/sdk/body.js';
-import { parseInvite, formatInvite } from '../src/sdk/invites.js';
+import * as body from '../src/sdk/protocol/body.js';
+import { parseInvite, formatInvite } from '../src/sdk/protocol/invites.js';
 
 const P = VECTORS.protocol;
 
@@ -162,12 +162,12 @@ test('body: only filled details are written; empty records are refused; lone sur
 
 // --- deployment ---------------------------------------------------------------
 
-import { verifyDeployment, fetchDeployment, adminFingerprint } from '../src/sdk/deployment.js';
-import { ApiError, EscrowApi } from '../src/sdk/api.js';
-import { checkReceipt, expectedContent, parseLeaf, parseReceipt } from '../src/sdk/receipt.js';
-import { leafHash, verifyInclusion } from '../src/sdk/merkle.js';
-import { ed25519Vkey, keyId, parseVkey } from '../src/sdk/signed_note.js';
-import { b64uDecode } from '../src/sdk/encoding.js';
+import { verifyDeployment, fetchDeployment, adminFingerprint } from '../src/sdk/protocol/deployment.js';
+import { ApiError, EscrowApi } from '../src/sdk/clients/api.js';
+import { checkReceipt, expectedContent, parseLeaf, parseReceipt } from '../src/sdk/tlog/receipt.js';
+import { leafHash, verifyInclusion } from '../src/sdk/tlog/merkle.js';
+import { ed25519Vkey, keyId, parseVkey } from '../src/sdk/tlog/signed_note.js';
+import { b64uDecode } from '../src/sdk/protocol/encoding.js';
 
 test('deployment: verified like Python, exposing what the UI needs', async () => {
   const D = P.deployment;

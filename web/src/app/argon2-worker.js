@@ -1,7 +1,7 @@
 // Web Worker: Argon2id (RFC 9106) off the main thread, so the page stays responsive while a
 // passphrase is stretched (64 MiB, several seconds in JavaScript). It receives the passphrase,
 // salt and parameters of a sealed document, posts progress, then the 32-byte key.
-import { deriveKey } from '../sdk/sealed.js';
+import { deriveKey } from '../sdk/crypto/sealed.js';
 
 self.onmessage = async (event) => {
   const { id, passphrase, salt, params } = event.data;

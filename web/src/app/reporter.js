@@ -7,7 +7,7 @@ import {
   parseReceipt, receiptFileName, newWallet, walletToBytes, walletFromBytes, addRecord, nowIsoSeconds,
   parseInvite,
 } from '../sdk/index.js';
-import { MAX_BODY_BYTES } from '../sdk/entry.js';
+import { MAX_BODY_BYTES } from '../sdk/protocol/entry.js';
 import { getCountries, getCountryCallingCode } from 'libphonenumber-js/max';
 import {
   $, $$, el, showView, clearNotices, showError, showNote, fieldError, clearFieldErrors, describeError,

@@ -6,36 +6,36 @@ export { ConsilienceError, InvalidInput, VerificationError, DecryptionError } fr
 export {
   b64uEncode, b64uDecode, b64Encode, b64Decode, i2osp, lp2, concatBytes, bytesEqual, hexEncode, hexDecode,
   utf8Encode, utf8Decode,
-} from './encoding.js';
-export { dumps as pyJsonDumps, dumpsBytes as pyJsonDumpsBytes } from './pyjson.js';
-export * as ristretto from './ristretto.js';
-export * as oprf from './oprf.js';
-export * as shamir from './shamir.js';
-export * as kdf from './kdf.js';
-export * as aead from './aead.js';
-export * as hpke from './hpke.js';
-export * as matching from './matching.js';
+} from './protocol/encoding.js';
+export { dumps as pyJsonDumps, dumpsBytes as pyJsonDumpsBytes } from './protocol/pyjson.js';
+export * as ristretto from './crypto/ristretto.js';
+export * as oprf from './crypto/oprf.js';
+export * as shamir from './crypto/shamir.js';
+export * as kdf from './crypto/kdf.js';
+export * as aead from './crypto/aead.js';
+export * as hpke from './crypto/hpke.js';
+export * as matching from './protocol/matching.js';
 export {
   evaluate as evaluateOprf, verifyPartial, combine as combinePartials, combineVerified, checkPublicShares,
   interpolateInExponent, KeyServerUnavailable,
-} from './threshold.js';
+} from './crypto/threshold_oprf.js';
 export {
   sealEntry, submissionPayload, openBody, encodeBody, decodeBody, encodeEnvelope, parseEnvelope, envelopeInfo,
   nowIsoSeconds,
-} from './entry.js';
-export { openMatch, matchedEntryFromJson, MAX_SUBSETS } from './release.js';
+} from './protocol/entry.js';
+export { openMatch, matchedEntryFromJson, MAX_SUBSETS } from './protocol/release.js';
 export {
   seal as sealSecret, open as openSecret, inspect as inspectSealed, DEFAULT_PARAMS as SEALED_DEFAULT_PARAMS,
   FAST_PARAMS as SEALED_FAST_PARAMS,
-} from './sealed.js';
+} from './crypto/sealed.js';
 export {
   WALLET_FORMAT, WALLET_PURPOSE, newWallet, normaliseWallet, walletToBytes, walletFromBytes, addRecord, findRecord,
   sealWallet, openWallet,
-} from './wallet.js';
+} from './clients/wallet.js';
 export {
   COUNSELOR_KEY_FORMAT, COUNSELOR_KEY_PURPOSE, counselorKeyToBytes, counselorKeyFromBytes, openCounselorKey,
   sealCounselorKey, parseCredential,
-} from './counselor_key.js';
+} from './clients/counselor_key.js';
 
 // --- H2 sdk-protocol ---
 export {
@@ -44,15 +44,15 @@ export {
 export {
   makeBody, makeDetails, bodyBytes, parseBody, checkBodySize, attachmentJson, attachmentFromFile, DETAIL_FIELDS,
   MAX_BODY_BYTES, MAX_ATTACHMENT_BYTES,
-} from './body.js';
+} from './protocol/body.js';
 export {
   fetchDeployment, verifyDeployment, parseDeployment, validateDeployment, adminFingerprint, deploymentToJson,
-} from './deployment.js';
+} from './protocol/deployment.js';
 export {
   checkReceipt, verifyReceipt, parseReceipt, parseLeaf, expectedContent, contentHash, receiptFileName,
   FILE_EXTENSION as RECEIPT_FILE_EXTENSION,
-} from './receipt.js';
-export { leafHash, nodeHash, verifyInclusion, verifyConsistency } from './merkle.js';
-export { openCheckpoint, openNote, parseNote, parseVkey, ed25519Vkey, ed25519Verify } from './signed_note.js';
-export { EscrowApi, ApiError } from './api.js';
-export { parseInvite, formatInvite, INVITE_PREFIX } from './invites.js';
+} from './tlog/receipt.js';
+export { leafHash, nodeHash, verifyInclusion, verifyConsistency } from './tlog/merkle.js';
+export { openCheckpoint, openNote, parseNote, parseVkey, ed25519Vkey, ed25519Verify } from './tlog/signed_note.js';
+export { EscrowApi, ApiError } from './clients/api.js';
+export { parseInvite, formatInvite, INVITE_PREFIX } from './protocol/invites.js';

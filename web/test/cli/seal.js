@@ -4,14 +4,14 @@
 //   node web/test/cli/seal.js  > out.json
 // Uses the deployment, counselor keys and OPRF outputs of tests/vectors/interop.json.
 import { VECTORS, deploymentFromDoc, hx } from '../helpers.js';
-import { b64uEncode, hexEncode as hex } from '../../src/sdk/encoding.js';
-import * as aead from '../../src/sdk/aead.js';
-import * as hpke from '../../src/sdk/hpke.js';
-import * as entry from '../../src/sdk/entry.js';
-import * as matching from '../../src/sdk/matching.js';
-import * as sealed from '../../src/sdk/sealed.js';
-import * as wallet from '../../src/sdk/wallet.js';
-import * as counselorKey from '../../src/sdk/counselor_key.js';
+import { b64uEncode, hexEncode as hex } from '../../src/sdk/protocol/encoding.js';
+import * as aead from '../../src/sdk/crypto/aead.js';
+import * as hpke from '../../src/sdk/crypto/hpke.js';
+import * as entry from '../../src/sdk/protocol/entry.js';
+import * as matching from '../../src/sdk/protocol/matching.js';
+import * as sealed from '../../src/sdk/crypto/sealed.js';
+import * as wallet from '../../src/sdk/clients/wallet.js';
+import * as counselorKey from '../../src/sdk/clients/counselor_key.js';
 
 const C = VECTORS.crypto;
 const te = (s) => new TextEncoder().encode(s);

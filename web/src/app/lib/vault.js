@@ -5,13 +5,13 @@
 // derived key is kept in memory while the wallet is unlocked, so each save re-seals under the same
 // salt and parameters with a fresh random nonce instead of stretching the passphrase again (seconds)
 // on every save; the result is an ordinary sealed document the CLI opens. forget() drops the key.
-import * as aead from '../../sdk/aead.js';
-import { b64Encode, concatBytes } from '../../sdk/encoding.js';
+import * as aead from '../../sdk/crypto/aead.js';
+import { b64Encode, concatBytes } from '../../sdk/protocol/encoding.js';
 import { DecryptionError, InvalidInput } from '../../sdk/errors.js';
-import { dumps } from '../../sdk/pyjson.js';
+import { dumps } from '../../sdk/protocol/pyjson.js';
 import {
   AEAD_NAME, DEFAULT_PARAMS, FORMAT, KDF_NAME, SALT_BYTES, aad, checkParams, inspect,
-} from '../../sdk/sealed.js';
+} from '../../sdk/crypto/sealed.js';
 
 export const WALLET_PURPOSE = 'consilience reporter wallet';
 export const COUNSELOR_PURPOSE = 'consilience counselor key';

@@ -1,7 +1,7 @@
 // Byte-level encodings (protocol/encoding.py): I2OSP, 2-byte length prefixes,
 // strict unpadded base64url for the wire, padded standard base64 for the
 // sealed-file container, strict UTF-8.
-import { InvalidInput } from './errors.js';
+import { InvalidInput } from '../errors.js';
 
 /** RFC 8017 I2OSP: big-endian, fixed width; refuses values that do not fit. */
 export function i2osp(value, length) {

@@ -3,8 +3,8 @@
 // deployment document and the leaf the reporter computes from its own
 // submission (clients/receipts.py check, protocol/events.py).
 import { sha256 } from '@noble/hashes/sha2.js';
-import { InvalidInput, VerificationError } from './errors.js';
-import { b64uDecode, bytesEqual, concatBytes, i2osp } from './encoding.js';
+import { InvalidInput, VerificationError } from '../errors.js';
+import { b64uDecode, bytesEqual, concatBytes, i2osp } from '../protocol/encoding.js';
 import { HASH_SIZE, MAX_PROOF_HASHES, leafHash, verifyInclusion } from './merkle.js';
 import { b64decode, openCheckpoint, parseDecimal, parseSignedCheckpoint } from './signed_note.js';
 

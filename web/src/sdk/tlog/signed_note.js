@@ -4,8 +4,8 @@
 // the same refusals as the Python SDK.
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { InvalidInput, VerificationError } from './errors.js';
-import { b64Encode, bytesEqual, concatBytes, hexEncode, utf8Encode } from './encoding.js';
+import { InvalidInput, VerificationError } from '../errors.js';
+import { b64Encode, bytesEqual, concatBytes, hexEncode, utf8Encode } from '../protocol/encoding.js';
 
 export const EM_DASH = '\u2014';
 export const SIG_ED25519 = 0x01;

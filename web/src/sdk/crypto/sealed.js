@@ -6,9 +6,9 @@
 //   I2OSP(len(format), 2) || format || I2OSP(len(purpose), 2) || purpose
 import { argon2idAsync } from '@noble/hashes/argon2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
-import { DecryptionError, InvalidInput } from './errors.js';
-import { b64Decode, b64Encode, concatBytes, i2osp, utf8Decode, utf8Encode } from './encoding.js';
-import { dumps } from './pyjson.js';
+import { DecryptionError, InvalidInput } from '../errors.js';
+import { b64Decode, b64Encode, concatBytes, i2osp, utf8Decode, utf8Encode } from '../protocol/encoding.js';
+import { dumps } from '../protocol/pyjson.js';
 import * as aead from './aead.js';
 
 export const FORMAT = 'consilience-sealed/v1';

@@ -2,8 +2,8 @@
 // crypto/aead.py: nonce(12) || ciphertext || tag(16), random nonce.
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { randomBytes } from '@noble/hashes/utils.js';
-import { DecryptionError, InvalidInput } from './errors.js';
-import { concatBytes } from './encoding.js';
+import { DecryptionError, InvalidInput } from '../errors.js';
+import { concatBytes } from '../protocol/encoding.js';
 
 export const KEY_BYTES = 32;
 export const NONCE_BYTES = 12;

@@ -1,10 +1,10 @@
 // From an OPRF output to a matching tag and quorum shares
 // (protocol/matching.py, PROTOCOL.md §7). Scalars are bigint.
-import { InvalidInput } from './errors.js';
+import { InvalidInput } from '../errors.js';
 import { concatBytes, i2osp } from './encoding.js';
-import { derive } from './kdf.js';
-import { scalarFromInt, scalarReduce64 } from './ristretto.js';
-import { evaluatePolynomial } from './shamir.js';
+import { derive } from '../crypto/kdf.js';
+import { scalarFromInt, scalarReduce64 } from '../crypto/ristretto.js';
+import { evaluatePolynomial } from '../crypto/shamir.js';
 
 export const TAG_BYTES = 32;
 export const KCV_BYTES = 16;

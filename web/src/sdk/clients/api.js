@@ -4,8 +4,8 @@
 // status, error code, detail and Retry-After, so the UI can say what went
 // wrong. Nothing here decides trust: deployment documents and receipts are
 // checked by deployment.js and receipt.js.
-import { ConsilienceError } from './errors.js';
-import { b64uEncode } from './encoding.js';
+import { ConsilienceError } from '../errors.js';
+import { b64uEncode } from '../protocol/encoding.js';
 
 export class ApiError extends ConsilienceError {
   constructor(status, code, detail, { retryAfter = null, currentSerial = null } = {}) {

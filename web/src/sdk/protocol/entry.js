@@ -1,13 +1,13 @@
 // Sealing an entry for escrow and the envelope's byte layout
 // (protocol/entry.py, PROTOCOL.md §8), plus the submission JSON of
 // clients/escrow_client.py submission_payload.
-import { InvalidInput } from './errors.js';
+import { InvalidInput } from '../errors.js';
 import { b64uDecode, b64uEncode, bytesEqual, concatBytes, i2osp, utf8Decode } from './encoding.js';
 import { dumpsBytes } from './pyjson.js';
-import * as aead from './aead.js';
-import * as hpke from './hpke.js';
+import * as aead from '../crypto/aead.js';
+import * as hpke from '../crypto/hpke.js';
 import { KCV_BYTES, TAG_BYTES, sharesFor } from './matching.js';
-import { SCALAR_BYTES, scalarFromInt, scalarToInt } from './ristretto.js';
+import { SCALAR_BYTES, scalarFromInt, scalarToInt } from '../crypto/ristretto.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 
 export const VERSION = 1;

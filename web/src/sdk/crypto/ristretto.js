@@ -3,7 +3,7 @@
 // between bytes and the library's Point / bigint scalars, so the rest of the
 // SDK deals in checked values.
 import { ristretto255 } from '@noble/curves/ed25519.js';
-import { InvalidInput } from './errors.js';
+import { InvalidInput } from '../errors.js';
 
 export const Point = ristretto255.Point;
 /** The scalar field GF(ell) of @noble/curves (add/sub/mul/inv/create/toBytes/fromBytes). */

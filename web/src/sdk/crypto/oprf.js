@@ -10,8 +10,8 @@
 // for threshold partials (Z_i = k_i*B is verified against pk_i but is not
 // itself unblinded: only the Lagrange combination of t of them is).
 import { ristretto255_hasher, ristretto255_oprf } from '@noble/curves/ed25519.js';
-import { InvalidInput, VerificationError } from './errors.js';
-import { concatBytes } from './encoding.js';
+import { InvalidInput, VerificationError } from '../errors.js';
+import { concatBytes } from '../protocol/encoding.js';
 import { Fn, Point, checkElement, scalarToInt } from './ristretto.js';
 
 export const MODE_OPRF = 0x00;

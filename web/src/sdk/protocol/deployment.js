@@ -5,13 +5,13 @@
 // the wallet), the serial not going backwards, canonical form and the same
 // consistency rules as the Python SDK.
 import { sha256 } from '@noble/hashes/sha2.js';
-import { InvalidInput, VerificationError } from './errors.js';
+import { InvalidInput, VerificationError } from '../errors.js';
 import { b64uDecode, b64uEncode, bytesEqual, concatBytes, utf8Decode } from './encoding.js';
 import { dumpsBytes } from './pyjson.js';
-import { keyId as hpkeKeyId } from './hpke.js';
-import { checkPublicShares } from './threshold.js';
-import { EscrowApi } from './api.js';
-import { SIG_COSIGNATURE_V1, ed25519Verify, ed25519Vkey, parseVkey, validKeyName } from './signed_note.js';
+import { keyId as hpkeKeyId } from '../crypto/hpke.js';
+import { checkPublicShares } from '../crypto/threshold_oprf.js';
+import { EscrowApi } from '../clients/api.js';
+import { SIG_COSIGNATURE_V1, ed25519Verify, ed25519Vkey, parseVkey, validKeyName } from '../tlog/signed_note.js';
 
 export const FORMAT = 'consilience-deployment/v1';
 export const SIGNING_PREFIX = new TextEncoder().encode('consilience-v1 deployment\n');

@@ -8,7 +8,7 @@
 // fails to encode UTF-8). Every document the SDK writes for Python to read
 // (entry bodies, wallets, counselor key files, sealed containers) goes through
 // here, and only JSON types the protocol uses are accepted (no floats).
-import { InvalidInput } from './errors.js';
+import { InvalidInput } from '../errors.js';
 import { isWellFormed, utf8Encode } from './encoding.js';
 
 const SHORT = { '"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f' };

@@ -3,13 +3,13 @@
 // candidate secret is accepted only when it reproduces the target entry's
 // key-check value; every other share is then tested against the recovered
 // polynomial.
-import { ConsilienceError } from './errors.js';
+import { ConsilienceError } from '../errors.js';
 import { b64uDecode, b64uEncode, bytesEqual, concatBytes } from './encoding.js';
-import * as aead from './aead.js';
-import * as hpke from './hpke.js';
+import * as aead from '../crypto/aead.js';
+import * as hpke from '../crypto/hpke.js';
 import { WRAP_AAD, envelopeInfo, envelopeSection, openBody, parseEnvelope } from './entry.js';
 import { abscissa, keyCheck, wrapKey } from './matching.js';
-import { evaluatePolynomial, interpolateAtZero, interpolatePolynomial } from './shamir.js';
+import { evaluatePolynomial, interpolateAtZero, interpolatePolynomial } from '../crypto/shamir.js';
 
 export const MAX_SUBSETS = 10_000;
 

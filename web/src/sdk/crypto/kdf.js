@@ -4,8 +4,8 @@
 //       info = I2OSP(len(label), 2) || label || context, L)
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha512 } from '@noble/hashes/sha2.js';
-import { InvalidInput } from './errors.js';
-import { concatBytes, i2osp } from './encoding.js';
+import { InvalidInput } from '../errors.js';
+import { concatBytes, i2osp } from '../protocol/encoding.js';
 
 export const SALT = new TextEncoder().encode('consilience-v1');
 export const MAX_LENGTH = 255 * 64;

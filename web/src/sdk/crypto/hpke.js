@@ -17,8 +17,8 @@ import { x25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
-import { DecryptionError, InvalidInput } from './errors.js';
-import { concatBytes, i2osp } from './encoding.js';
+import { DecryptionError, InvalidInput } from '../errors.js';
+import { concatBytes, i2osp } from '../protocol/encoding.js';
 
 export const KEM_ID = 0x647a;
 export const KDF_ID = 0x0001;

@@ -8,8 +8,8 @@
 // exponent", so interpolateInExponent() is written here on the library's
 // Point (multiply/add) and field (Fn) API, with the coefficients from
 // shamir.lagrangeAtZero, exactly as the Python does on libsodium.
-import { ConsilienceError, InvalidInput, VerificationError } from './errors.js';
-import { b64uDecode, b64uEncode } from './encoding.js';
+import { ConsilienceError, InvalidInput, VerificationError } from '../errors.js';
+import { b64uDecode, b64uEncode } from '../protocol/encoding.js';
 import { Point, checkElement } from './ristretto.js';
 import { lagrangeAtZero } from './shamir.js';
 import * as oprf from './oprf.js';

@@ -2,8 +2,8 @@
 // Sizes and indices are uint64: they are handled as BigInt so 2^53 and above
 // stay exact.
 import { sha256 } from '@noble/hashes/sha2.js';
-import { VerificationError } from './errors.js';
-import { bytesEqual, concatBytes } from './encoding.js';
+import { VerificationError } from '../errors.js';
+import { bytesEqual, concatBytes } from '../protocol/encoding.js';
 
 export const HASH_SIZE = 32;
 export const MAX_TREE_SIZE = (1n << 64n) - 1n;

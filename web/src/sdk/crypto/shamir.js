@@ -1,7 +1,7 @@
 // Shamir secret sharing over the ristretto255 scalar field (crypto/shamir.py).
 // Arithmetic is the field of @noble/curves (Fn); polynomials are arrays of
 // bigint coefficients, points are Maps x -> y (bigint), in insertion order.
-import { InvalidInput } from './errors.js';
+import { InvalidInput } from '../errors.js';
 import { Fn, ORDER } from './ristretto.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 

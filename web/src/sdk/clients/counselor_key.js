@@ -2,11 +2,11 @@
 // state, sealed with purpose "consilience counselor key". Opening it happens
 // only in the browser; nothing of it is sent anywhere.
 // counselorKeyToBytes writes Python's json.dumps(doc) exactly (ASCII, ", "/": ").
-import { InvalidInput } from './errors.js';
-import { b64uDecode, b64uEncode, utf8Decode } from './encoding.js';
-import { dumpsBytes } from './pyjson.js';
-import * as hpke from './hpke.js';
-import * as sealed from './sealed.js';
+import { InvalidInput } from '../errors.js';
+import { b64uDecode, b64uEncode, utf8Decode } from '../protocol/encoding.js';
+import { dumpsBytes } from '../protocol/pyjson.js';
+import * as hpke from '../crypto/hpke.js';
+import * as sealed from '../crypto/sealed.js';
 
 export const COUNSELOR_KEY_FORMAT = 'consilience-counselor-key/v1';
 export const COUNSELOR_KEY_PURPOSE = 'consilience counselor key';

@@ -8,9 +8,9 @@
 // way the Python CLI does (only filled-in details, files as bytes), checks the
 // size before sealing, and parses/opens bodies. web/test/protocol.test.js
 // checks the bytes against Python's for non-ASCII, U+2028, emoji and escapes.
-import { InvalidInput } from './errors.js';
+import { InvalidInput } from '../errors.js';
 import { b64uDecode, b64uEncode } from './encoding.js';
-import { OVERHEAD } from './aead.js';
+import { OVERHEAD } from '../crypto/aead.js';
 import { DETAIL_FIELDS, MAX_BODY_BYTES, decodeBody, encodeBody, openBody } from './entry.js';
 
 export { DETAIL_FIELDS, MAX_BODY_BYTES, openBody };

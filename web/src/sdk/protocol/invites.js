@@ -2,7 +2,7 @@
 // administrator fingerprint>. The fingerprint lets a new reporter pin the administrator's key
 // before the first deployment document is accepted.
 import { b64uDecode, b64uEncode } from './encoding.js';
-import { InvalidInput } from './errors.js';
+import { InvalidInput } from '../errors.js';
 
 export const INVITE_PREFIX = 'cnsl1';
 

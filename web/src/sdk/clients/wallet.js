@@ -9,10 +9,10 @@
 // dataclass order, ", " / ": " separators. Unknown fields are refused, as
 // Python's dataclass constructors refuse them.
 import { randomBytes } from '@noble/hashes/utils.js';
-import { InvalidInput } from './errors.js';
-import { b64uEncode, hexEncode, utf8Decode } from './encoding.js';
-import { dumpsBytes } from './pyjson.js';
-import * as sealed from './sealed.js';
+import { InvalidInput } from '../errors.js';
+import { b64uEncode, hexEncode, utf8Decode } from '../protocol/encoding.js';
+import { dumpsBytes } from '../protocol/pyjson.js';
+import * as sealed from '../crypto/sealed.js';
 
 export const WALLET_FORMAT = 'consilience-wallet/v1';
 export const WALLET_PURPOSE = 'consilience reporter wallet';
