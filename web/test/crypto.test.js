@@ -10,6 +10,7 @@ import {
 } from '../src/sdk/index.js';
 import * as oprf from '../src/sdk/crypto/oprf.js';
 import * as threshold from '../src/sdk/crypto/threshold_oprf.js';
+import * as oprfClient from '../src/sdk/clients/oprf_client.js';
 import * as kdf from '../src/sdk/crypto/kdf.js';
 import * as aead from '../src/sdk/crypto/aead.js';
 import * as shamir from '../src/sdk/crypto/shamir.js';
@@ -191,14 +192,14 @@ test('evaluate() asks key servers in turn, skips down, refusing and lying ones',
   const token = new Uint8Array(32).fill(7);
   for (const behaviour of [{}, { 1: 'down' }, { 1: 'liar' }, { 2: 'refuse' }]) {
     const { fetch, calls } = fakeKeyServers(T, behaviour);
-    const result = await threshold.evaluate(deployment, inputs, token, { fetch });
+    const result = await oprfClient.evaluate(deployment, inputs, token, { fetch });
     assert.deepEqual(result.outputs.map(hex), T.outputs, JSON.stringify(behaviour));
     assert.equal(result.used.length, 2);
     assert.equal(calls[0].init.headers.Authorization, `Bearer ${b64uEncode(token)}`);
     assert.deepEqual(Object.keys(result.skipped).map(Number), Object.keys(behaviour).map(Number));
   }
   const { fetch } = fakeKeyServers(T, { 1: 'down', 3: 'liar' });
-  await assert.rejects(threshold.evaluate(deployment, inputs, token, { fetch }), threshold.KeyServerUnavailable);
+  await assert.rejects(oprfClient.evaluate(deployment, inputs, token, { fetch }), oprfClient.KeyServerUnavailable);
 });
 
 // --- KDF, AEAD, Shamir, matching ----------------------------------------------

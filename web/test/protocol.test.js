@@ -162,9 +162,11 @@ test('body: only filled details are written; empty records are refused; lone sur
 
 // --- deployment ---------------------------------------------------------------
 
-import { verifyDeployment, fetchDeployment, adminFingerprint } from '../src/sdk/protocol/deployment.js';
-import { ApiError, EscrowApi } from '../src/sdk/clients/api.js';
-import { checkReceipt, expectedContent, parseLeaf, parseReceipt } from '../src/sdk/tlog/receipt.js';
+import { verifyDeployment, adminFingerprint } from '../src/sdk/protocol/deployment.js';
+import { ApiError, EscrowApi, fetchDeployment } from '../src/sdk/clients/api.js';
+import { parseLeaf } from '../src/sdk/protocol/events.js';
+import { parseReceipt } from '../src/sdk/tlog/receipt.js';
+import { checkReceipt, expectedContent } from '../src/sdk/clients/receipts.js';
 import { leafHash, verifyInclusion } from '../src/sdk/tlog/merkle.js';
 import { ed25519Vkey, keyId, parseVkey } from '../src/sdk/tlog/signed_note.js';
 import { b64uDecode } from '../src/sdk/protocol/encoding.js';

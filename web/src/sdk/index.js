@@ -1,43 +1,36 @@
-// Public API of the browser SDK. Every module mirrors a Python module of
-// src/consilience; web/src/sdk/README.md lists the exports.
+// Public API of the browser SDK. The folders mirror the Python package
+// src/consilience (crypto/, protocol/, tlog/, clients/, errors); every module
+// names its Python counterpart, and web/src/sdk/README.md lists the exports.
 
-// --- H1 sdk-crypto ---
 export { ConsilienceError, InvalidInput, VerificationError, DecryptionError } from './errors.js';
-export {
-  b64uEncode, b64uDecode, b64Encode, b64Decode, i2osp, lp2, concatBytes, bytesEqual, hexEncode, hexDecode,
-  utf8Encode, utf8Decode,
-} from './protocol/encoding.js';
-export { dumps as pyJsonDumps, dumpsBytes as pyJsonDumpsBytes } from './protocol/pyjson.js';
+
+// --- crypto ---
 export * as ristretto from './crypto/ristretto.js';
 export * as oprf from './crypto/oprf.js';
 export * as shamir from './crypto/shamir.js';
 export * as kdf from './crypto/kdf.js';
 export * as aead from './crypto/aead.js';
 export * as hpke from './crypto/hpke.js';
-export * as matching from './protocol/matching.js';
 export {
-  evaluate as evaluateOprf, verifyPartial, combine as combinePartials, combineVerified, checkPublicShares,
-  interpolateInExponent, KeyServerUnavailable,
+  verifyPartial, combine as combinePartials, combineVerified, checkPublicShares, interpolateInExponent,
 } from './crypto/threshold_oprf.js';
+export {
+  seal as sealSecret, open as openSecret, inspect as inspectSealed, DEFAULT_PARAMS as SEALED_DEFAULT_PARAMS,
+  FAST_PARAMS as SEALED_FAST_PARAMS,
+} from './crypto/sealed.js';
+
+// --- protocol ---
+export {
+  b64uEncode, b64uDecode, b64Encode, b64Decode, i2osp, lp2, concatBytes, bytesEqual, hexEncode, hexDecode,
+  utf8Encode, utf8Decode,
+} from './protocol/encoding.js';
+export { dumps as pyJsonDumps, dumpsBytes as pyJsonDumpsBytes } from './protocol/pyjson.js';
+export * as matching from './protocol/matching.js';
 export {
   sealEntry, submissionPayload, openBody, encodeBody, decodeBody, encodeEnvelope, parseEnvelope, envelopeInfo,
   nowIsoSeconds,
 } from './protocol/entry.js';
 export { openMatch, matchedEntryFromJson, MAX_SUBSETS } from './protocol/release.js';
-export {
-  seal as sealSecret, open as openSecret, inspect as inspectSealed, DEFAULT_PARAMS as SEALED_DEFAULT_PARAMS,
-  FAST_PARAMS as SEALED_FAST_PARAMS,
-} from './crypto/sealed.js';
-export {
-  WALLET_FORMAT, WALLET_PURPOSE, newWallet, normaliseWallet, walletToBytes, walletFromBytes, addRecord, findRecord,
-  sealWallet, openWallet,
-} from './clients/wallet.js';
-export {
-  COUNSELOR_KEY_FORMAT, COUNSELOR_KEY_PURPOSE, counselorKeyToBytes, counselorKeyFromBytes, openCounselorKey,
-  sealCounselorKey, parseCredential,
-} from './clients/counselor_key.js';
-
-// --- H2 sdk-protocol ---
 export {
   normalise, normaliseMany, Identifier, KINDS, MAX_LENGTH as MAX_IDENTIFIER_LENGTH, PHONE_EXAMPLE, supportedRegions,
 } from './identifiers.js';
@@ -46,13 +39,25 @@ export {
   MAX_BODY_BYTES, MAX_ATTACHMENT_BYTES,
 } from './protocol/body.js';
 export {
-  fetchDeployment, verifyDeployment, parseDeployment, validateDeployment, adminFingerprint, deploymentToJson,
+  verifyDeployment, parseDeployment, validateDeployment, adminFingerprint, deploymentToJson,
 } from './protocol/deployment.js';
-export {
-  checkReceipt, verifyReceipt, parseReceipt, parseLeaf, expectedContent, contentHash, receiptFileName,
-  FILE_EXTENSION as RECEIPT_FILE_EXTENSION,
-} from './tlog/receipt.js';
+export { parseLeaf, contentHash } from './protocol/events.js';
+export { parseInvite, formatInvite, INVITE_PREFIX } from './protocol/invites.js';
+
+// --- tlog ---
 export { leafHash, nodeHash, verifyInclusion, verifyConsistency } from './tlog/merkle.js';
 export { openCheckpoint, openNote, parseNote, parseVkey, ed25519Vkey, ed25519Verify } from './tlog/signed_note.js';
-export { EscrowApi, ApiError } from './clients/api.js';
-export { parseInvite, formatInvite, INVITE_PREFIX } from './protocol/invites.js';
+export { verifyReceipt, parseReceipt, FILE_EXTENSION as RECEIPT_FILE_EXTENSION } from './tlog/receipt.js';
+
+// --- clients ---
+export { EscrowApi, ApiError, fetchDeployment } from './clients/api.js';
+export { evaluate as evaluateOprf, KeyServerUnavailable } from './clients/oprf_client.js';
+export { checkReceipt, expectedContent, receiptFileName } from './clients/receipts.js';
+export {
+  WALLET_FORMAT, WALLET_PURPOSE, newWallet, normaliseWallet, walletToBytes, walletFromBytes, addRecord, findRecord,
+  sealWallet, openWallet,
+} from './clients/wallet.js';
+export {
+  COUNSELOR_KEY_FORMAT, COUNSELOR_KEY_PURPOSE, counselorKeyToBytes, counselorKeyFromBytes, openCounselorKey,
+  sealCounselorKey, parseCredential,
+} from './clients/counselor_key.js';

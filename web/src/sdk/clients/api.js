@@ -2,10 +2,11 @@
 // (clients/escrow_client.py) uses, for reporters, counselors and the
 // transparency log. Errors come back as ApiError with the server's own
 // status, error code, detail and Retry-After, so the UI can say what went
-// wrong. Nothing here decides trust: deployment documents and receipts are
-// checked by deployment.js and receipt.js.
+// wrong. Nothing here decides trust: deployment documents are checked by
+// protocol/deployment.js (fetchDeployment below), receipts by clients/receipts.js.
 import { ConsilienceError } from '../errors.js';
 import { b64uEncode } from '../protocol/encoding.js';
+import { verifyDeployment } from '../protocol/deployment.js';
 
 export class ApiError extends ConsilienceError {
   constructor(status, code, detail, { retryAfter = null, currentSerial = null } = {}) {
@@ -162,4 +163,10 @@ export class EscrowApi {
   match(matchId) {
     return this.call('GET', `/v1/matches/${idText(matchId)}`);
   }
+}
+
+/** GET <server>/v1/deployment and verify it (protocol/deployment.js verifyDeployment), as EscrowClient.deployment. */
+export async function fetchDeployment(serverUrl, adminFingerprintPin, minSerial = 0, { fetch: fetchFn = globalThis.fetch } = {}) {
+  const published = await new EscrowApi(serverUrl, null, { fetch: fetchFn }).deployment();
+  return verifyDeployment(published, adminFingerprintPin, { minSerial });
 }

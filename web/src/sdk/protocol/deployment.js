@@ -10,7 +10,6 @@ import { b64uDecode, b64uEncode, bytesEqual, concatBytes, utf8Decode } from './e
 import { dumpsBytes } from './pyjson.js';
 import { keyId as hpkeKeyId } from '../crypto/hpke.js';
 import { checkPublicShares } from '../crypto/threshold_oprf.js';
-import { EscrowApi } from '../clients/api.js';
 import { SIG_COSIGNATURE_V1, ed25519Verify, ed25519Vkey, parseVkey, validKeyName } from '../tlog/signed_note.js';
 
 export const FORMAT = 'consilience-deployment/v1';
@@ -183,10 +182,4 @@ export async function verifyDeployment(published, expectedFingerprint, { minSeri
   d.log.vkey = ed25519Vkey(d.log.origin, d.log.publicKey);
   d.adminKey = fields.admin_key;
   return d;
-}
-
-/** GET <server>/v1/deployment and verify it (see verifyDeployment). */
-export async function fetchDeployment(serverUrl, adminFingerprintPin, minSerial = 0, { fetch: fetchFn = globalThis.fetch } = {}) {
-  const published = await new EscrowApi(serverUrl, null, { fetch: fetchFn }).deployment();
-  return verifyDeployment(published, adminFingerprintPin, { minSerial });
 }

@@ -1,0 +1,44 @@
+// The events the escrow writes to its log (protocol/events.py): one leaf per
+// entry, withdrawal, release and counselor opening, and the content hash an
+// entry's leaf commits to.
+import { sha256 } from '@noble/hashes/sha2.js';
+import { InvalidInput } from '../errors.js';
+import { concatBytes, i2osp } from './encoding.js';
+
+const te = (s) => new TextEncoder().encode(s);
+
+export const CONTENT_LABEL = concatBytes(te('consilience-v1 entry content'), Uint8Array.of(1));
+export const KIND_NAMES = { 1: 'entry', 2: 'withdrawal', 3: 'release', 4: 'opening' };
+const LEAF_SIZES = { 1: 16 + 32 + 8, 2: 16 + 8, 3: 16 + 4 + 8, 4: 16 + 16 + 8 };
+const MAX_MILLIS = 253402300799999; // the end of year 9999, as Python's datetime
+
+function compareBytes(a, b) {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}
+
+/** events.content_hash: SHA-256 over an unambiguous encoding; tag and envelope order ignored. */
+export function contentHash(quorum, tags, body, envelopes) {
+  const sortedTags = [...tags].sort(compareBytes);
+  const sortedEnv = [...envelopes].sort((x, y) => compareBytes(x[0], y[0]) || compareBytes(x[1], y[1]));
+  const parts = [CONTENT_LABEL, i2osp(quorum, 1), i2osp(sortedTags.length, 1), ...sortedTags,
+    i2osp(body.length, 4), body, i2osp(sortedEnv.length, 1)];
+  for (const [keyId, ciphertext] of sortedEnv) parts.push(keyId, i2osp(ciphertext.length, 4), ciphertext);
+  return sha256(concatBytes(...parts));
+}
+
+/** events.parse_leaf: {kind, at: Date, atMillis, entryId?, contentHash?, matchId?, released?, counselorId?} */
+export function parseLeaf(data) {
+  if (!data.length || !(data[0] in KIND_NAMES)) throw new InvalidInput('unknown log leaf kind');
+  const kind = data[0];
+  const rest = data.slice(1);
+  if (rest.length !== LEAF_SIZES[kind]) throw new InvalidInput('log leaf has the wrong length');
+  const millis = new DataView(rest.buffer, rest.byteOffset + rest.length - 8, 8).getBigUint64(0);
+  if (millis > BigInt(MAX_MILLIS)) throw new InvalidInput('log leaf time is out of range');
+  const at = new Date(Number(millis));
+  const event = { kind: KIND_NAMES[kind], at, atMillis: Number(millis) };
+  if (kind === 1) return { ...event, entryId: rest.slice(0, 16), contentHash: rest.slice(16, 48) };
+  if (kind === 2) return { ...event, entryId: rest.slice(0, 16) };
+  if (kind === 3) return { ...event, matchId: rest.slice(0, 16), released: new DataView(rest.buffer, rest.byteOffset + 16, 4).getUint32(0) };
+  return { ...event, matchId: rest.slice(0, 16), counselorId: rest.slice(16, 32) };
+}
