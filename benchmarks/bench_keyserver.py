@@ -43,12 +43,11 @@ from common import (  # noqa: E402
     measure,
     run_alone,
 )
-
-from consilience.clients import admin  # noqa: E402
 from consilience.crypto import h2c, oprf, ristretto, signing, threshold_oprf  # noqa: E402
+from consilience.local import launcher  # noqa: E402
+from consilience.operator import admin  # noqa: E402
 from consilience.protocol import tokens  # noqa: E402
 from consilience.protocol.encoding import b64u_decode, b64u_encode  # noqa: E402
-from consilience.services import launcher  # noqa: E402
 from consilience.services.keyserver.app import KeyServerSettings  # noqa: E402
 
 #: Argon2id parameters for the throwaway admin key (the demo's cheap ones).
@@ -358,7 +357,7 @@ def render(results: dict[str, Any]) -> str:
     h = results["http"]
     lim = results["limits"]
     out += ["### (c) A real key-server process over HTTP (loopback)", "",
-            "`consilience keyserver --index 1` started by `services/launcher.py` with rate limits raised "
+            "`consilience keyserver --index 1` started by `local/launcher.py` with rate limits raised "
             "(`--rate-per-hour`, `--burst`, `--address-rate-per-hour`, `--address-burst`) so they never "
             "bind; each client thread keeps one connection open and presents tokens of 64 distinct "
             "accounts, minted with the deployment's token-issuer key. Bounded at "

@@ -55,12 +55,12 @@ from bench_submission import (  # noqa: E402
     start_deployment,
 )
 from common import filesystem_of, fmt_rate, fmt_time, latency_summary, log, md_table, run_alone  # noqa: E402
-
-from consilience.clients import admin, oprf_client, receipts  # noqa: E402
+from consilience.clients import oprf_client, receipts  # noqa: E402
 from consilience.clients.escrow_client import submission_payload  # noqa: E402
+from consilience.operator import admin  # noqa: E402
 from consilience.protocol import identifiers as ids  # noqa: E402
 from consilience.protocol.deployment import Deployment  # noqa: E402
-from consilience.protocol.encoding import b64u_decode, b64u_encode  # noqa: E402
+from consilience.protocol.encoding import b64u_decode  # noqa: E402
 from consilience.protocol.entry import seal_entry  # noqa: E402
 from consilience.protocol.messages import MAX_BATCH  # noqa: E402
 
@@ -124,7 +124,7 @@ def prepare(reps: list[Reporter], deployment: Deployment, per_reporter: int) -> 
             result = oprf_client.evaluate(deployment, [i.oprf_input for i in named], access)
             if result.skipped:
                 raise RuntimeError(f"preparation: key servers skipped {result.skipped}")
-            for ident, output in zip(named, result.outputs):
+            for ident, output in zip(named, result.outputs, strict=False):
                 sealed = seal_entry(deployment=deployment, account_id=r.account_id, identifiers=[ident],
                                     oprf_outputs=[output], record=RECORD, contact=CONTACT)
                 payload = submission_payload(sealed)
@@ -258,8 +258,8 @@ def run(quick: bool = False, work: Path | None = None) -> dict[str, Any]:
         results["prepare_seconds"] = time.perf_counter() - a
         tokens = [r.session.wallet.token for r in reps]
         cut = [int(len(q) * CLOSED_SHARE) for q in queues]
-        reserved = [q[c:] for q, c in zip(queues, cut)]
-        queues = [q[:c] for q, c in zip(queues, cut)]
+        reserved = [q[c:] for q, c in zip(queues, cut, strict=False)]
+        queues = [q[:c] for q, c in zip(queues, cut, strict=False)]
         acknowledged: list[tuple[Prepared, str]] = []
 
         log(f"load: closed loop, {p.connections} connections, {p.closed_seconds:.0f} s")

@@ -68,6 +68,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from sqlalchemy import event, select  # noqa: E402
+from sqlalchemy.dialects import sqlite as sqlite_dialect  # noqa: E402
+
 import bench_submission  # noqa: E402
 from common import (  # noqa: E402
     Deadline,
@@ -81,15 +84,17 @@ from common import (  # noqa: E402
     measure,
     run_alone,
 )
-from sqlalchemy import event, select  # noqa: E402
-from sqlalchemy.dialects import sqlite as sqlite_dialect  # noqa: E402
-
-from consilience.crypto import merkle, signing  # noqa: E402
-from consilience.protocol import events, notes, receipt  # noqa: E402
+from consilience.crypto import signing  # noqa: E402
+from consilience.protocol import events  # noqa: E402
 from consilience.services.escrow import transparency  # noqa: E402
 from consilience.storage import database  # noqa: E402
 from consilience.storage import log as storage_log  # noqa: E402
 from consilience.storage.models import LogLeaf  # noqa: E402
+from consilience.tlog import (  # noqa: E402
+    merkle,  # noqa: E402
+    notes,
+    receipt,
+)
 
 ORIGIN = "bench.consilience.example/log"
 LEAF_BYTES = 57  # an entry leaf: kind, entry id, content hash, time

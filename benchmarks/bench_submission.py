@@ -58,15 +58,15 @@ from common import (  # noqa: E402
     measure,
     run_alone,
 )
-
-from consilience.clients import admin, counselor, oprf_client, receipts, reporter  # noqa: E402
+from consilience.clients import counselor, oprf_client, receipts, reporter  # noqa: E402
 from consilience.clients.escrow_client import EscrowClient, submission_payload  # noqa: E402
 from consilience.crypto import passphrase  # noqa: E402
+from consilience.local import launcher  # noqa: E402
+from consilience.operator import admin  # noqa: E402
 from consilience.protocol import identifiers as ids  # noqa: E402
 from consilience.protocol.encoding import b64u_decode  # noqa: E402
 from consilience.protocol.entry import seal_entry  # noqa: E402
 from consilience.protocol.messages import EntrySubmission  # noqa: E402
-from consilience.services import launcher  # noqa: E402
 from consilience.services.keyserver.app import KeyServerSettings  # noqa: E402
 
 ADMIN_SECRET = "bench admin passphrase"
@@ -271,13 +271,10 @@ def handler_in_process(root: Path, r: Reporter, deployment: Any, count: int) -> 
     Runs the server's application object in this process against the same
     data folder, after the server process has stopped.
     """
-    from consilience.services.escrow import entries
+    from consilience.services.escrow import entries, transparency
     from consilience.services.escrow.app import create_app
     from consilience.services.escrow.settings import Settings
-    from consilience.storage import repository
-
-    from consilience.services.escrow import transparency
-    from consilience.storage import log
+    from consilience.storage import log, repository
 
     app = create_app(Settings.for_data_dir(root / "escrow"))
     state = app.state.escrow

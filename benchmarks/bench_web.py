@@ -66,7 +66,6 @@ from common import (  # noqa: E402
     measure,
     run_alone,
 )
-
 from consilience.crypto import hpke, oprf, passphrase, ristretto, threshold_oprf  # noqa: E402
 from consilience.protocol import identifiers as ids  # noqa: E402
 from consilience.protocol import matching, release  # noqa: E402
@@ -419,7 +418,7 @@ def run(quick: bool = False, work: Path | None = None) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     from consilience.clients.escrow_client import EscrowClient
-    from consilience.services import loopback
+    from consilience.local import loopback
 
     sys.path.insert(0, str(REPO))
     from tests.web import ui

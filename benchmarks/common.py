@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -237,7 +237,7 @@ def machine_info(data_dir: Path | None = None) -> dict[str, Any]:
 
     cpu = _cpuinfo()
     return {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpu": cpu["model"] + (" (virtual machine)" if cpu.get("hypervisor") else ""),
         "cores": f"{cpu.get('logical_cpus')} logical"
                  + (f", {cpu['physical_cores']} physical" if cpu.get("physical_cores") else ""),

@@ -168,7 +168,7 @@ def render(machine: dict[str, Any], ks: dict[str, Any], sub: dict[str, Any], lg:
     lines += [
         "Measured with `python benchmarks/run.py` (" + ("--quick, " if quick else "")
         + f"{took:.0f} s in all). The code is in [`benchmarks/`](../benchmarks); every service runs as a "
-          "real process on loopback, started by `services/launcher.py`, in a temporary folder. Benchmarks "
+          "real process on loopback, started by `local/launcher.py`, in a temporary folder. Benchmarks "
           "are not part of the test suite (a smoke test only checks that they run).",
         "",
         "## Machine",

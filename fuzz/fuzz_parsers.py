@@ -43,13 +43,14 @@ def _instrumented() -> contextlib.AbstractContextManager[object]:
 
 with _instrumented():
     from consilience.clients.counselor import credential, parse_credential
-    from consilience.crypto import hpke, merkle, signing, threshold_oprf
+    from consilience.crypto import hpke, signing, threshold_oprf
     from consilience.errors import InvalidInput, VerificationError
-    from consilience.protocol import checkpoint as cp
-    from consilience.protocol import consistency, deployment, events, invites, notes, receipt, tokens
+    from consilience.protocol import deployment, events, invites, tokens
     from consilience.protocol.encoding import b64u_decode, b64u_encode
     from consilience.protocol.entry import Body, EnvelopeContent, EnvelopeSection, encode_envelope, parse_envelope
     from consilience.protocol.identifiers import KINDS, normalise
+    from consilience.tlog import checkpoint as cp
+    from consilience.tlog import consistency, merkle, notes, receipt
 
 #: What a parser may raise on bad input; anything else is a bug.
 ALLOWED = (InvalidInput, VerificationError)

@@ -81,7 +81,7 @@ def test_official_vector(suite: dict[str, Any], vector: dict[str, Any]) -> None:
     if mode == oprf.MODE_OPRF:
         evaluated = [oprf.blind_evaluate(sk, b) for b in blinded]
         assert evaluated == expected_evaluated
-        outputs = [oprf.finalize(x, r, z) for x, r, z in zip(inputs, blinds, evaluated)]
+        outputs = [oprf.finalize(x, r, z) for x, r, z in zip(inputs, blinds, evaluated, strict=False)]
     else:
         proof_r = bytes.fromhex(vector["Proof"]["r"])
         evaluated, proof = oprf.voprf_blind_evaluate(sk, pk, blinded, proof_r)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consilience.crypto import oprf, ristretto
+from consilience.crypto import oprf, ristretto, threshold_oprf
 from consilience.crypto.threshold_oprf import (
     DEALING_INFO,
     PartialEvaluation,
@@ -18,7 +18,6 @@ from consilience.crypto.threshold_oprf import (
     deal_key,
     public_share,
 )
-from consilience.crypto import threshold_oprf
 from consilience.errors import InvalidInput, VerificationError
 
 INPUTS = [b"alice@example.org", b"+15551234567"]
@@ -55,7 +54,7 @@ def _run(threshold: int, count: int, label: str, servers: Sequence[int]) -> tupl
     blinded = [b for _, b in requests]
     partials = [_answer(i, shares[i], blinded) for i in servers]
     combined, rejected = combine(blinded, partials, publics, threshold)
-    outputs = [oprf.finalize(x, r, z) for x, (r, _), z in zip(INPUTS, requests, combined)]
+    outputs = [oprf.finalize(x, r, z) for x, (r, _), z in zip(INPUTS, requests, combined, strict=False)]
     return outputs, rejected, _master_key(seed)
 
 
@@ -95,7 +94,7 @@ def test_wrong_share_server_is_detected_and_skipped() -> None:
     partials = [_lying_answer(1, blinded), _answer(2, shares[2], blinded), _answer(3, shares[3], blinded)]
     combined, rejected = combine(blinded, partials, publics, 2)
     assert rejected == [1]
-    outputs = [oprf.finalize(x, r, z) for x, r, z in zip(INPUTS, blinds, combined)]
+    outputs = [oprf.finalize(x, r, z) for x, r, z in zip(INPUTS, blinds, combined, strict=False)]
     assert outputs == [oprf.evaluate(sk, x, oprf.MODE_VOPRF) for x in INPUTS]
 
 
@@ -112,7 +111,7 @@ def test_malformed_partials_are_rejected_not_fatal() -> None:
         combine(blinded, partials, publics, 3)
     combined, rejected = combine(blinded, [tampered_proof, good[3], unknown_server, good[4], good[5]], publics, 3)
     assert rejected == [1, 9]
-    outputs = [oprf.finalize(x, r, z) for x, r, z in zip(INPUTS, blinds, combined)]
+    outputs = [oprf.finalize(x, r, z) for x, r, z in zip(INPUTS, blinds, combined, strict=False)]
     assert outputs == [oprf.evaluate(sk, x, oprf.MODE_VOPRF) for x in INPUTS]
 
 

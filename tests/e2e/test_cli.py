@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from consilience.crypto import ristretto
-from consilience.services import launcher
+from consilience.local import launcher
 from consilience.services.keyserver import share_file
 
 pytestmark = pytest.mark.e2e
@@ -74,7 +74,7 @@ def test_walk_through(deployment) -> None:  # type: ignore[no-untyped-def]
 
     invites = operator.run("admin", "invite", "--data-dir", str(data), "--count", "3")["invites"]
     reporters = [Actor(root / f"reporter{i}", f"reporter {i} passphrase") for i in range(3)]
-    for actor, invite, contact in zip(reporters, invites, ["ana@example.org", "+44 7700 900123", "@bo"]):
+    for actor, invite, contact in zip(reporters, invites, ["ana@example.org", "+44 7700 900123", "@bo"], strict=False):
         actor.run("reporter", "register", "--server", server, "--invite", invite, "--contact", contact)
     # an invite works once
     Actor(root / "intruder", "intruder passphrase").run(
@@ -183,7 +183,7 @@ def test_receipts_verify_offline_and_witnesses_cosign(deployment) -> None:  # ty
 
     # the log key pinned beside the receipt is used; a wrong one is refused
     from consilience.crypto import signing
-    from consilience.protocol.notes import ed25519_vkey
+    from consilience.tlog.notes import ed25519_vkey
 
     wrong = ed25519_vkey(checked["origin"], signing.public_key(signing.generate()))
     assert "error" in reporter.run("verify", str(receipt), "--log-key", wrong, ok=False)

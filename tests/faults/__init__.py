@@ -26,21 +26,22 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pg_cluster
 import pytest
 from sqlalchemy import func, select
 
-from consilience.clients import admin, counselor
+import pg_cluster
+from consilience.clients import counselor
 from consilience.clients.receipts import expected_content
-from consilience.crypto import merkle
-from consilience.protocol import checkpoint as cp
+from consilience.local import launcher
+from consilience.operator import admin
 from consilience.protocol import events
 from consilience.protocol.deployment import Deployment
 from consilience.protocol.encoding import b64u_decode, b64u_encode
-from consilience.services import launcher
 from consilience.storage import repository
 from consilience.storage.database import Database
 from consilience.storage.models import Entry, EntryEnvelope, EntryTag, LogCheckpoint, LogHead, LogLeaf, LogNode, Match
+from consilience.tlog import checkpoint as cp
+from consilience.tlog import merkle
 
 ADMIN_SECRET = "operator passphrase"
 #: Argon2id at its floor: the sealed files are not what these tests are about.

@@ -26,17 +26,27 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pg_cluster
 import pytest
 
+import pg_cluster
 from consilience.clients import receipts
 from consilience.clients.receipts import expected_content
-from consilience.protocol import checkpoint as cp
 from consilience.protocol.encoding import b64u_decode
-from consilience.protocol.receipt import parse_receipt, verify_receipt
+from consilience.tlog import checkpoint as cp
+from consilience.tlog.receipt import parse_receipt, verify_receipt
 
-from . import (HTTP_TIMEOUT, Site, check_store, local_cluster, make_site, register, same_content, sqlite_checks,
-               start_all, submission)
+from . import (
+    HTTP_TIMEOUT,
+    Site,
+    check_store,
+    local_cluster,
+    make_site,
+    register,
+    same_content,
+    sqlite_checks,
+    start_all,
+    submission,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 

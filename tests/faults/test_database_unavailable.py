@@ -25,13 +25,26 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pg_cluster
 import pytest
 
+import pg_cluster
 from consilience.storage import database
 
-from . import (HTTP_TIMEOUT, Site, b64, check_store, local_cluster, make_site, register, same_content,
-               sqlite_checks, start_all, start_with_busy_timeout, submission, wait_healthy)
+from . import (
+    HTTP_TIMEOUT,
+    Site,
+    b64,
+    check_store,
+    local_cluster,
+    make_site,
+    register,
+    same_content,
+    sqlite_checks,
+    start_all,
+    start_with_busy_timeout,
+    submission,
+    wait_healthy,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -234,9 +247,9 @@ def test_sqlite_locked_by_another_process(tmp_path: Path) -> None:
         bound = 2 * BUSY_MS / 1000 + 1.0
         slow = [round(elapsed, 1) for _, elapsed in answers if elapsed > bound]
         assert not slow, f"writers queued behind a locked database answered after {slow}s (bound {bound}s)"
-        refused = [p for (_, p), (answer, _) in zip(queued, answers) if answer.status_code == 503]
+        refused = [p for (_, p), (answer, _) in zip(queued, answers, strict=False) if answer.status_code == 503]
         assert refused, "no write was refused although the database was locked throughout"
-        for (_, payload), (answer, _) in zip(queued, answers):
+        for (_, payload), (answer, _) in zip(queued, answers, strict=False):
             if answer.status_code == 503:
                 _assert_unavailable(answer, "POST /v1/entries")
             else:

@@ -26,10 +26,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from consilience.clients import admin, receipts
+from consilience.clients import receipts
 from consilience.clients import reporter as reporter_client
 from consilience.clients.escrow_client import ApiError, EscrowClient
 from consilience.clients.receipts import expected_content
+from consilience.operator import admin
 from consilience.protocol import events
 from consilience.protocol.encoding import b64u_decode
 from consilience.storage import log, repository

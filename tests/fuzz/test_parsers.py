@@ -28,8 +28,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consilience.errors import InvalidInput, VerificationError
-from consilience.protocol import consistency, deployment, events
+from consilience.errors import InvalidInput
+from consilience.protocol import deployment, events
+from consilience.tlog import consistency
 
 HARNESS_PATH = Path(__file__).resolve().parents[2] / "fuzz" / "fuzz_parsers.py"
 

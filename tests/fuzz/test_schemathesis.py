@@ -32,7 +32,6 @@ from typing import Any
 
 import pytest
 import schemathesis
-from sqlalchemy import select
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -44,15 +43,16 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from sqlalchemy import select
 
 from consilience.crypto import oprf, signing, threshold_oprf
 from consilience.protocol import tokens
 from consilience.protocol.encoding import b64u_encode
 from consilience.services.escrow.limits import LimitSettings
-from consilience.services.keyserver.app import KeyServerSettings, create_app as create_keyserver
+from consilience.services.keyserver.app import KeyServerSettings
+from consilience.services.keyserver.app import create_app as create_keyserver
 from consilience.services.keyserver.share_file import KeyShare
 from consilience.storage.models import Base
-
 from services.harness import Escrow, Reporter, build
 
 #: Examples per operation. CI runs a fixed, derandomized set; a longer hunt with fresh random

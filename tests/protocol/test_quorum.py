@@ -154,11 +154,11 @@ def test_tags_depend_on_the_oprf_key() -> None:
 def test_quorum_reached_opens_every_released_entry(q: int, extra: int, counselor: int, rnd) -> None:
     accts = accounts(q + extra, f"reach/{q}/{extra}/{rnd.random()}")
     sealed = [seal(a, q, [TARGET, ident(f"x:other{i}")] if i % 2 else [TARGET]) for i, a in enumerate(accts)]
-    entries = [matched(s, a, counselor=counselor) for s, a in zip(sealed, accts)]
+    entries = [matched(s, a, counselor=counselor) for s, a in zip(sealed, accts, strict=False)]
     rnd.shuffle(entries)
     result = open_as(entries, counselor=counselor)
     assert result.failed == {} and result.bogus == set()
-    assert_opened_exactly(result, {s.entry_id: (a, s) for s, a in zip(sealed, accts)})
+    assert_opened_exactly(result, {s.entry_id: (a, s) for s, a in zip(sealed, accts, strict=False)})
 
 
 @crypto_settings
@@ -166,7 +166,7 @@ def test_quorum_reached_opens_every_released_entry(q: int, extra: int, counselor
 def test_one_short_of_quorum_opens_nothing_even_if_marked_released(q: int, rnd) -> None:
     accts = accounts(q - 1, f"short/{q}/{rnd.random()}")
     sealed = [seal(a, q) for a in accts]
-    entries = [matched(s, a) for s, a in zip(sealed, accts)]  # a lying server marks them released
+    entries = [matched(s, a) for s, a in zip(sealed, accts, strict=False)]  # a lying server marks them released
     result = open_as(entries)
     assert result.opened == []
     assert set(result.failed) == {s.entry_id for s in sealed}
@@ -181,7 +181,7 @@ def test_same_account_twice_counts_once(q: int) -> None:
     first, second = seal(dup, q), seal(dup, q, record=None)
     assert first.entry_id != second.entry_id
     sealed_others = [seal(a, q) for a in others]
-    entries = [matched(first, dup), matched(second, dup)] + [matched(s, a) for s, a in zip(sealed_others, others)]
+    entries = [matched(first, dup), matched(second, dup)] + [matched(s, a) for s, a in zip(sealed_others, others, strict=False)]
     # q entries, but only q-1 distinct accounts: nothing opens
     result = open_as(entries)
     assert result.opened == []
@@ -203,8 +203,8 @@ def test_higher_personal_quorum_counts_toward_lower_quorums(lo: int, data: st.Da
     high = seal(high_acct, hi)
     low_accts = accounts(lo - 1, label + "/low")
     lows = [seal(a, lo) for a in low_accts]
-    low_entries = [matched(s, a) for s, a in zip(lows, low_accts)]
-    expected_lows = {s.entry_id: (a, s) for s, a in zip(lows, low_accts)}
+    low_entries = [matched(s, a) for s, a in zip(lows, low_accts, strict=False)]
+    expected_lows = {s.entry_id: (a, s) for s, a in zip(lows, low_accts, strict=False)}
 
     # without the high-quorum reporter the low entries are one short
     assert open_as(low_entries).opened == []
@@ -222,10 +222,10 @@ def test_higher_personal_quorum_counts_toward_lower_quorums(lo: int, data: st.Da
     # once hi distinct accounts exist, the high entry opens too
     more_accts = accounts(hi - lo, label + "/more")
     more = [seal(a, lo) for a in more_accts]
-    result = open_as([matched(high, high_acct), *low_entries, *(matched(s, a) for s, a in zip(more, more_accts))])
+    result = open_as([matched(high, high_acct), *low_entries, *(matched(s, a) for s, a in zip(more, more_accts, strict=False))])
     assert result.failed == {} and result.bogus == set()
     assert_opened_exactly(result, {high.entry_id: (high_acct, high), **expected_lows,
-                                   **{s.entry_id: (a, s) for s, a in zip(more, more_accts)}})
+                                   **{s.entry_id: (a, s) for s, a in zip(more, more_accts, strict=False)}})
 
 
 def test_lower_quorum_entries_contribute_shares_to_a_higher_quorum() -> None:
@@ -233,7 +233,7 @@ def test_lower_quorum_entries_contribute_shares_to_a_higher_quorum() -> None:
     # (shares on f_3 come from every entry, whatever its own quorum)
     accts = accounts(3, "cross")
     s = [seal(accts[0], 3), seal(accts[1], 2), seal(accts[2], 2)]
-    result = open_as([matched(e, a) for e, a in zip(s, accts)])
+    result = open_as([matched(e, a) for e, a in zip(s, accts, strict=False)])
     assert result.failed == {} and len(result.opened) == 3
 
 
@@ -250,7 +250,7 @@ def test_tampered_share_is_named_and_does_not_block(q: int, position: int, delta
         c, lambda s: {"shares": {**s.shares, q: (s.shares[q] + delta) % ORDER}}))
     honest_accts = accounts(q, label + "/honest")
     honest = [seal(a, q) for a in honest_accts]
-    entries = [matched(s, a) for s, a in zip(honest, honest_accts)]
+    entries = [matched(s, a) for s, a in zip(honest, honest_accts, strict=False)]
     entries.insert(position % (len(entries) + 1), matched(bad, bad_acct, envelope=tampered))
     result = open_as(entries)
     assert result.bogus == {bad.entry_id}
@@ -269,7 +269,7 @@ def test_tampered_share_with_too_few_honest_ones_opens_nothing(q: int, delta: in
         c, lambda s: {"shares": {**s.shares, q: (s.shares[q] + delta) % ORDER}}))
     honest_accts = accounts(q - 1, label + "/honest")
     honest = [seal(a, q) for a in honest_accts]
-    entries = [matched(bad, bad_acct, envelope=tampered), *(matched(s, a) for s, a in zip(honest, honest_accts))]
+    entries = [matched(bad, bad_acct, envelope=tampered), *(matched(s, a) for s, a in zip(honest, honest_accts, strict=False))]
     result = open_as(entries)
     assert result.opened == []  # never a wrong secret, never a wrong body
     assert set(result.failed) == {e.entry_id for e in entries}
@@ -286,7 +286,7 @@ def test_abscissa_that_does_not_match_the_account_is_bogus() -> None:
     moved_x = reenvelope(bad, _x_edit(1))
     honest_accts = accounts(q, "x-honest")
     honest = [seal(a, q) for a in honest_accts]
-    entries = [matched(bad, bad_acct, envelope=moved_x), *(matched(s, a) for s, a in zip(honest, honest_accts))]
+    entries = [matched(bad, bad_acct, envelope=moved_x), *(matched(s, a) for s, a in zip(honest, honest_accts, strict=False))]
     result = open_as(entries)
     assert result.bogus == {bad.entry_id}
     assert set(result.failed) == {bad.entry_id}
@@ -327,7 +327,7 @@ def test_envelope_for_another_counselor_is_bogus() -> None:
     result = open_as(entries, counselor=0)
     assert result.bogus == {s[1].entry_id} and result.opened == []
     # each counselor opens with its own envelopes
-    ok = open_as([matched(e, a, counselor=1) for e, a in zip(s, accts)], counselor=1)
+    ok = open_as([matched(e, a, counselor=1) for e, a in zip(s, accts, strict=False)], counselor=1)
     assert len(ok.opened) == 2 and ok.bogus == set()
 
 
@@ -344,7 +344,7 @@ def test_re_sealed_envelope_with_inner_entry_id_changed_is_bogus() -> None:
 def test_entry_without_the_matched_tag_is_bogus() -> None:
     accts = accounts(3, "tag-mismatch")
     s = [seal(accts[0], 2), seal(accts[1], 2), seal(accts[2], 2, [OTHER])]
-    result = open_as([matched(e, a) for e, a in zip(s, accts)])
+    result = open_as([matched(e, a) for e, a in zip(s, accts, strict=False)])
     assert result.bogus == {s[2].entry_id}
     assert {o.entry_id for o in result.opened} == {s[0].entry_id, s[1].entry_id}
 
@@ -405,7 +405,7 @@ def test_malicious_body_plaintext_does_not_break_the_match(plaintext: bytes) -> 
     accts = accounts(3, "evil-body")
     s = [seal(a, 2) for a in accts]
     evil_body = aead.seal(s[2].body_key, plaintext, entry.BODY_AAD + s[2].entry_id)
-    result = open_as([*(matched(e, a) for e, a in zip(s[:2], accts)), matched(s[2], accts[2], body=evil_body)])
+    result = open_as([*(matched(e, a) for e, a in zip(s[:2], accts, strict=False)), matched(s[2], accts[2], body=evil_body)])
     assert {o.entry_id for o in result.opened} == {s[0].entry_id, s[1].entry_id}
     assert set(result.failed) == {s[2].entry_id}
 
@@ -413,7 +413,7 @@ def test_malicious_body_plaintext_does_not_break_the_match(plaintext: bytes) -> 
 def test_open_match_under_the_second_identifier() -> None:
     accts = accounts(2, "second-id")
     s = [seal(a, 2, [ident(f"x:first{i}"), OTHER]) for i, a in enumerate(accts)]
-    result = open_as([matched(e, a) for e, a in zip(s, accts)], tag=match_tag(W().oprf_output(OTHER)))
+    result = open_as([matched(e, a) for e, a in zip(s, accts, strict=False)], tag=match_tag(W().oprf_output(OTHER)))
     assert result.failed == {} and len(result.opened) == 2
     # under the first identifiers there is no match (one account each)
     first = open_as([matched(s[0], accts[0])], tag=s[0].tags[0])

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import pg_cluster
 import pytest
+
+import pg_cluster
 
 from .harness import Escrow, build
 

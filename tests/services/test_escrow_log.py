@@ -7,12 +7,13 @@ import time
 
 import pytest
 
-from consilience.crypto import merkle, signing
+from consilience.crypto import signing
 from consilience.errors import VerificationError
-from consilience.protocol import checkpoint as cp
 from consilience.protocol import events
 from consilience.protocol.encoding import b64u_decode
-from consilience.protocol.receipt import parse_receipt, verify_receipt
+from consilience.tlog import checkpoint as cp
+from consilience.tlog import merkle
+from consilience.tlog.receipt import parse_receipt, verify_receipt
 
 from .harness import Escrow
 

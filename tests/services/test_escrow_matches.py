@@ -69,7 +69,7 @@ def test_counselor_sees_own_envelopes_and_only_released_bodies(any_escrow: Escro
     tag = os.urandom(32)
     reporters = [escrow.reporter() for _ in range(3)]
     submissions = [escrow.submission(tags=[tag], quorum=q) for q in (2, 2, 5)]
-    for reporter, submission in zip(reporters, submissions):
+    for reporter, submission in zip(reporters, submissions, strict=False):
         escrow.submit(reporter, submission)
     escrow.submit(reporters[0], escrow.submission(tags=[os.urandom(32)]))  # unrelated, escrowed
 
@@ -84,7 +84,7 @@ def test_counselor_sees_own_envelopes_and_only_released_bodies(any_escrow: Escro
         by_id = {e.entry_id: e for e in detail.entries}
         assert set(by_id) == {s["entry_id"] for s in submissions}
         index = [c.key_id for c in escrow.counselors].index(counselor.key_id)
-        for reporter, submission in zip(reporters, submissions):
+        for reporter, submission in zip(reporters, submissions, strict=False):
             entry = by_id[submission["entry_id"]]
             assert entry.account_id == b64(reporter.account_id)
             assert entry.envelope == submission["envelopes"][index]["ciphertext"]

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from consilience.clients import admin
 from consilience.crypto import oprf, signing, threshold_oprf
 from consilience.errors import InvalidInput
+from consilience.operator import admin
 from consilience.protocol import tokens
 from consilience.protocol.encoding import b64u_encode
 from consilience.services.keyserver import web_origins

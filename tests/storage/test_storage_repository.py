@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from consilience.storage import repository as repo
 from consilience.storage.database import Database
-from consilience.storage.models import Entry, EntryEnvelope, EntryTag, Invite, Match, Tag
+from consilience.storage.models import Entry, EntryEnvelope, EntryTag, InviteRow, Match, Tag
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 KEY = b"k" * 16
@@ -50,7 +50,7 @@ def test_invites_are_hashed_single_use_and_expire(db: Database) -> None:
         expired = repo.create_invite(s, timedelta(minutes=1), now=NOW - timedelta(hours=1))
     assert len(code) == 16
     with db.read() as s:
-        stored = set(s.scalars(select(Invite.code_hash)))
+        stored = set(s.scalars(select(InviteRow.code_hash)))
     assert repo.sha256(code) in stored and code not in stored
     with db.write() as s:
         account_id, token = repo.register(s, code, now=NOW)
@@ -64,7 +64,7 @@ def test_invites_are_hashed_single_use_and_expire(db: Database) -> None:
         found = repo.authenticate(s, token)
         assert found is not None and found.account_id == account_id and found.role == "reporter"
         assert repo.authenticate(s, os.urandom(32)) is None
-        invite = s.get(Invite, repo.sha256(code))
+        invite = s.get(InviteRow, repo.sha256(code))
         assert invite is not None and invite.account_id == account_id
         assert invite.used_at == NOW and invite.used_at.tzinfo is not None
 

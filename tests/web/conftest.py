@@ -9,7 +9,7 @@ For test authors (tests/web/test_*.py):
   ``keyserver_urls``, ``origins`` (every origin the app may talk to), ``quorum``,
   ``admin_fingerprint`` (base64url), ``counselor_key`` (Path of the sealed key file),
   ``counselor_passphrase``, ``counselor_name``, ``kdf_params``, ``root`` (data folder),
-  ``invites(n)`` (fresh single-use invite codes), ``loopback`` (services.loopback object).
+  ``invites(n)`` (fresh single-use invite codes), ``loopback`` (local.loopback object).
 - ``browser`` (per session): Playwright's Browser on Debian's /usr/bin/chromium.
 - ``open_tab(path="/", deployment=None)``: a new browser context (its own storage, so one
   person) with a page at ``deployment.url + path``; returns a ``browser.Tab`` with ``page``,
@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from consilience.services import loopback
+from consilience.local import loopback
 from consilience.web import is_built
 
 from .browser import CHROMIUM, CHROMIUM_ARGS, Tab, axe_violations, build_web, origin, screenshot, unavailable

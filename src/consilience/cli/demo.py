@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 from consilience.clients import counselor, reporter
-from consilience.services import loopback
+from consilience.local import loopback
 
 ADMIN_PASSPHRASE = "demo admin passphrase"
 COUNSELOR_PASSPHRASE = "demo counselor passphrase"
@@ -135,7 +135,7 @@ def _story(say: Narrator, root: Path, deployment: loopback.LoopbackDeployment, q
     decrypted: list[dict[str, Any]] = []
     wallets = []
     receipt_files: list[str] = []
-    for n, (person, invite) in enumerate(zip(REPORTERS, invites), start=1):
+    for n, (person, invite) in enumerate(zip(REPORTERS, invites, strict=False), start=1):
         say.step(f"Reporter {n} joins with an invite, writes a private record and puts it in escrow")
         path = root / f"reporter-{n}" / "wallet.sealed"
         session = reporter.register(server, invite, person["contact"], path, f"demo reporter {n} passphrase",
@@ -146,7 +146,7 @@ def _story(say: Narrator, root: Path, deployment: loopback.LoopbackDeployment, q
         assert record.escrow is not None
         receipt_files += record.escrow.receipts
         say.detail(f"receipt from the transparency log, checked and kept: {Path(record.escrow.receipts[-1]).name}")
-        for typed, canonical in zip(record.escrow.identifiers, record.escrow.canonical):
+        for typed, canonical in zip(record.escrow.identifiers, record.escrow.canonical, strict=False):
             say.detail(f"names [italic]{typed}[/] → matched as [bold]{canonical}[/]")
         say.detail(f"entry status: {record.escrow.status}")
 

@@ -72,7 +72,7 @@ class EscrowClient:
 
     # -- reporter ------------------------------------------------------------
     def keyserver_token(self) -> bytes:
-        doc = m.AccessToken.model_validate(self._call("POST", "/v1/keyserver-token"))
+        doc = m.AccessTokenResponse.model_validate(self._call("POST", "/v1/keyserver-token"))
         return b64u_decode(doc.token)
 
     def submit(self, sealed: SealedEntry, *, replace: bool = False) -> m.EntryReceipt:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from consilience.crypto import oprf, threshold_oprf
 from consilience.clients.http import client as http_client
+from consilience.crypto import oprf, threshold_oprf
 from consilience.errors import ConsilienceError, InvalidInput
 from consilience.protocol.deployment import Deployment
 from consilience.protocol.encoding import b64u_decode, b64u_encode
@@ -86,7 +86,7 @@ def evaluate(deployment: Deployment, inputs: list[bytes], access_token: bytes,
             + "; ".join(f"server {i}: {why}" for i, why in skipped.items())
         )
     combined = threshold_oprf.combine_verified(verified, deployment.threshold)
-    outputs = [oprf.finalize(x, r, z) for x, r, z in zip(inputs, blinds, combined)]
+    outputs = [oprf.finalize(x, r, z) for x, r, z in zip(inputs, blinds, combined, strict=False)]
     return OprfResult(outputs=outputs, used=[v.partial.index for v in verified], skipped=skipped)
 
 

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
 from consilience.errors import VerificationError
-from consilience.protocol import checkpoint as cp
-from consilience.protocol import consistency, events
+from consilience.protocol import events
 from consilience.protocol.deployment import Deployment
 from consilience.protocol.encoding import b64u_decode
-from consilience.protocol.receipt import FILE_EXTENSION, ReceiptVerification, parse_receipt, verify_receipt
+from consilience.tlog import checkpoint as cp
+from consilience.tlog import consistency
+from consilience.tlog.receipt import FILE_EXTENSION, ReceiptVerification, parse_receipt, verify_receipt
 
 VKEY_FILE = "log.vkey"
 

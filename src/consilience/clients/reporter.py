@@ -7,7 +7,7 @@ reporter's device; only sealed outputs reach the servers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from consilience.clients import oprf_client, receipts
@@ -22,7 +22,7 @@ from consilience.protocol.entry import Attachment, seal_entry
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @dataclass

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from consilience.clients.escrow_client import EscrowClient
-from consilience.crypto import merkle, passphrase, signing
+from consilience.crypto import passphrase, signing
 from consilience.errors import InvalidInput, VerificationError
-from consilience.protocol import checkpoint as cp
-from consilience.protocol import notes
+from consilience.tlog import checkpoint as cp
+from consilience.tlog import merkle, notes
 
 PURPOSE = "consilience witness key"
 

@@ -41,7 +41,7 @@ def expand_message_xmd(msg: bytes, dst: bytes, len_in_bytes: int) -> bytes:
     bi = hashlib.sha512(b0 + b"\x01" + dst_prime).digest()
     blocks = [bi]
     for i in range(2, ell + 1):
-        mixed = bytes(x ^ y for x, y in zip(b0, bi))
+        mixed = bytes(x ^ y for x, y in zip(b0, bi, strict=False))
         bi = hashlib.sha512(mixed + _i2osp(i, 1) + dst_prime).digest()
         blocks.append(bi)
     return b"".join(blocks)[:len_in_bytes]

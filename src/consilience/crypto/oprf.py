@@ -186,7 +186,7 @@ def voprf_finalize(
     if not len(inputs) == len(blinds) == len(evaluated) == len(blinded):
         raise InvalidInput("inputs, blinds, evaluated and blinded must have equal lengths")
     verify_proof(GENERATOR, pk, blinded, evaluated, proof, MODE_VOPRF)
-    return [finalize(x, b, z) for x, b, z in zip(inputs, blinds, evaluated)]
+    return [finalize(x, b, z) for x, b, z in zip(inputs, blinds, evaluated, strict=False)]
 
 
 def evaluate(sk: bytes, input: bytes, mode: int) -> bytes:
@@ -269,13 +269,13 @@ def _composite_weights(B: bytes, C: Sequence[bytes], D: Sequence[bytes], mode: i
             _length_prefixed(seed) + i.to_bytes(2, "big") + _length_prefixed(c) + _length_prefixed(d) + b"Composite",
             mode,
         )
-        for i, (c, d) in enumerate(zip(C, D))
+        for i, (c, d) in enumerate(zip(C, D, strict=False))
     ]
 
 
 def _weighted_sum(weights: Sequence[bytes], elements: Sequence[bytes]) -> bytes:
     total = _IDENTITY
-    for w, e in zip(weights, elements):
+    for w, e in zip(weights, elements, strict=False):
         total = ristretto.element_add(total, _mult(w, e))
     return total
 

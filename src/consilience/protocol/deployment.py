@@ -59,7 +59,7 @@ class Deployment:
 
     @property
     def log_vkey(self) -> str:
-        from consilience.protocol.notes import ed25519_vkey
+        from consilience.tlog.notes import ed25519_vkey
 
         return ed25519_vkey(self.log_origin, self.log_public_key)
 
@@ -207,7 +207,7 @@ def validate(d: Deployment) -> None:
         key_ids.add(c.key_id)
     if len(key_ids) != len(d.counselors):
         raise InvalidInput("a counselor key appears twice")
-    from consilience.protocol import checkpoint, notes
+    from consilience.tlog import checkpoint, notes
 
     if not notes.valid_key_name(d.log_origin) or len(d.log_public_key) != 32:
         raise InvalidInput("the log needs an origin that is a valid key name and a 32-byte Ed25519 key")

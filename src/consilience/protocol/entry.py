@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from consilience.crypto import aead, hpke, ristretto
@@ -251,7 +251,7 @@ def seal_entry(
         raise InvalidInput("entry id must be 16 bytes and body key 32 bytes")
     body = Body(record=record, identifiers=[i.typed for i in identifiers],
                 canonical=[i.canonical for i in identifiers], contact=contact,
-                written_at=written_at or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                written_at=written_at or datetime.now(UTC).isoformat(timespec="seconds"),
                 details=details or None, attachments=tuple(attachments))
     plain_body = body.to_bytes()
     if len(plain_body) + aead.OVERHEAD > MAX_BODY_BYTES:

@@ -94,7 +94,7 @@ class RegisterResponse(Strict):
     token: B64Token
 
 
-class AccessToken(Strict):
+class AccessTokenResponse(Strict):
     token: B64Token
     expires_at: datetime
 

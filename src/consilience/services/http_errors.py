@@ -43,7 +43,7 @@ def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorResponse, "description": CODES[status]} for status in statuses}
 
 
-class ApiError(Exception):
+class Refusal(Exception):
     """Raised by handlers to answer with a given status and detail."""
 
     def __init__(self, status: int, detail: str, *, headers: dict[str, str] | None = None,
@@ -75,7 +75,7 @@ def install(app: FastAPI) -> None:
     """Register the handlers every service shares (§9); services add their own."""
 
     async def api_error(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, ApiError)
+        assert isinstance(exc, Refusal)
         return error_response(exc.status, exc.detail, exc.headers, **exc.extra)
 
     async def http_error(_: Request, exc: Exception) -> JSONResponse:
@@ -90,7 +90,7 @@ def install(app: FastAPI) -> None:
     async def invalid_input(_: Request, exc: Exception) -> JSONResponse:
         return error_response(400, str(exc))
 
-    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(Refusal, api_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(InvalidInput, invalid_input)

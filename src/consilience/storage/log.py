@@ -15,10 +15,10 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from consilience.crypto import merkle
 from consilience.errors import InvalidInput
-from consilience.protocol import checkpoint as cp
 from consilience.storage.models import LogCheckpoint, LogCosignature, LogHead, LogLeaf, LogNode
+from consilience.tlog import checkpoint as cp
+from consilience.tlog import merkle
 
 
 class DatabaseNodes:

@@ -83,7 +83,7 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), bytes: LargeBinary()}
 
 
-class Invite(Base):
+class InviteRow(Base):
     """An invite code, by its SHA-256 only: the code itself is a credential."""
 
     __tablename__ = "invites"

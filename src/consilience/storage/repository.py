@@ -20,8 +20,8 @@ import hashlib
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypedDict
 from datetime import UTC, datetime, timedelta
+from typing import TypedDict
 
 from sqlalchemy import and_, delete, distinct, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -33,7 +33,7 @@ from consilience.storage.models import (
     Entry,
     EntryEnvelope,
     EntryTag,
-    Invite,
+    InviteRow,
     LogCheckpoint,
     LogCosignature,
     LogLeaf,
@@ -101,7 +101,7 @@ def create_invite(session: Session, expires_in: timedelta = DEFAULT_INVITE_LIFET
         raise InvalidInput("an invite must expire in the future")
     now = now or utcnow()
     code = os.urandom(INVITE_BYTES)
-    session.add(Invite(code_hash=sha256(code), created_at=now, expires_at=now + expires_in))
+    session.add(InviteRow(code_hash=sha256(code), created_at=now, expires_at=now + expires_in))
     session.flush()
     return code
 
@@ -117,8 +117,8 @@ def register(session: Session, invite_code: bytes, *, now: datetime | None = Non
     session.add(Account(account_id=account_id, role="reporter", token_hash=sha256(token), created_at=now))
     session.flush()
     claimed = session.execute(
-        update(Invite)
-        .where(Invite.code_hash == sha256(invite_code), Invite.used_at.is_(None), Invite.expires_at > now)
+        update(InviteRow)
+        .where(InviteRow.code_hash == sha256(invite_code), InviteRow.used_at.is_(None), InviteRow.expires_at > now)
         .values(used_at=now, account_id=account_id)
         .execution_options(synchronize_session=False)
     )
@@ -180,7 +180,7 @@ def stats(session: Session, *, now: datetime | None = None) -> Stats:
         reporter_accounts=roles.get("reporter", 0),
         counselor_accounts=roles.get("counselor", 0),
         open_invites=session.scalar(
-            select(func.count()).select_from(Invite).where(Invite.used_at.is_(None), Invite.expires_at > now)
+            select(func.count()).select_from(InviteRow).where(InviteRow.used_at.is_(None), InviteRow.expires_at > now)
         ) or 0,
     )
 
@@ -499,6 +499,6 @@ def open_match(session: Session, match_id: bytes, counselor_id: bytes, key_id: b
 
 def row_counts(session: Session) -> dict[str, int]:
     """Rows per table; tests use it to check that refused requests wrote nothing."""
-    tables = [Invite, Account, Entry, EntryEnvelope, EntryTag, Tag, Match, MatchOpening, LogLeaf, LogNode,
+    tables = [InviteRow, Account, Entry, EntryEnvelope, EntryTag, Tag, Match, MatchOpening, LogLeaf, LogNode,
               LogCheckpoint, LogCosignature]
     return {m.__tablename__: session.scalar(select(func.count()).select_from(m)) or 0 for m in tables}

@@ -36,14 +36,15 @@ from typing import Any
 import phonenumbers
 
 from consilience.clients import receipts as receipts_mod
-from consilience.crypto import hpke, merkle, ristretto, signing, threshold_oprf
+from consilience.crypto import hpke, ristretto, signing, threshold_oprf
 from consilience.errors import ConsilienceError, InvalidInput
-from consilience.protocol import checkpoint as cp
 from consilience.protocol import deployment as dep
-from consilience.protocol import events, identifiers, invites, notes
+from consilience.protocol import events, identifiers, invites
 from consilience.protocol.encoding import b64u_encode
 from consilience.protocol.entry import Attachment, Body
-from consilience.protocol.receipt import make_receipt
+from consilience.tlog import checkpoint as cp
+from consilience.tlog import merkle, notes
+from consilience.tlog.receipt import make_receipt
 
 ROOT = Path(__file__).resolve().parents[3]
 

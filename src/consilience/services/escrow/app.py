@@ -25,7 +25,7 @@ from consilience.services.escrow.limits import Limits
 from consilience.services.escrow.notifier import Notifier, load_notifier
 from consilience.services.escrow.published import DeploymentStore
 from consilience.services.escrow.settings import Settings, load_private_key
-from consilience.services.escrow.state import EscrowState, State
+from consilience.services.escrow.state import ServerState, State
 from consilience.storage.database import Database, upgrade
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
     deployments = DeploymentStore(settings.deployment_path, signing.public_key(issuer_private),
                                   signing.public_key(log_private))
     db = Database(settings.database_url)
-    state = EscrowState(
+    state = ServerState(
         settings=settings,
         db=db,
         deployments=deployments,

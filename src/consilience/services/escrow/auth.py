@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 
 from consilience.errors import InvalidInput
 from consilience.protocol.encoding import b64u_decode
-from consilience.services.escrow.errors import ApiError
+from consilience.services.escrow.errors import Refusal
 from consilience.services.escrow.limits import address
 from consilience.services.escrow.state import State
 from consilience.storage import repository
@@ -23,8 +23,8 @@ from consilience.storage.repository import AccountInfo
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="consilience"'}
 
 
-def _unauthorized(detail: str) -> ApiError:
-    return ApiError(401, detail, headers=_CHALLENGE)
+def _unauthorized(detail: str) -> Refusal:
+    return Refusal(401, detail, headers=_CHALLENGE)
 
 
 def bearer_token(request: Request) -> bytes:
@@ -47,7 +47,7 @@ def current_account(request: Request, state: State) -> AccountInfo:
             account = repository.authenticate(session, token)
         if account is None:
             raise _unauthorized("unknown token")
-    except ApiError:
+    except Refusal:
         state.limits.charge("auth_failures_per_address", address(request), "failed authentications")
         raise
     return account
@@ -55,16 +55,16 @@ def current_account(request: Request, state: State) -> AccountInfo:
 
 def reporter(account: Annotated[AccountInfo, Depends(current_account)]) -> AccountInfo:
     if account.role != "reporter":
-        raise ApiError(403, "this endpoint is for reporter accounts")
+        raise Refusal(403, "this endpoint is for reporter accounts")
     return account
 
 
 def counselor(account: Annotated[AccountInfo, Depends(current_account)]) -> AccountInfo:
     if account.role != "counselor":
-        raise ApiError(403, "this endpoint is for counselor accounts")
+        raise Refusal(403, "this endpoint is for counselor accounts")
     return account
 
 
 #: Handler parameter types: the authenticated caller in the required role.
-ReporterAccount = Annotated[AccountInfo, Depends(reporter)]
-CounselorAccount = Annotated[AccountInfo, Depends(counselor)]
+ReporterCaller = Annotated[AccountInfo, Depends(reporter)]
+CounselorCaller = Annotated[AccountInfo, Depends(counselor)]

@@ -12,9 +12,9 @@ from fastapi import APIRouter
 
 from consilience.protocol.encoding import b64u_encode
 from consilience.protocol.messages import MatchDetail, MatchEntry, MatchSummary
-from consilience.services.escrow.auth import CounselorAccount
 from consilience.services.escrow import transparency
-from consilience.services.escrow.errors import ApiError, documented
+from consilience.services.escrow.auth import CounselorCaller
+from consilience.services.escrow.errors import Refusal, documented
 from consilience.services.escrow.reporter import path_id
 from consilience.services.escrow.state import State
 from consilience.storage import repository
@@ -24,7 +24,7 @@ router = APIRouter(prefix="/v1", responses=documented(400, 401, 403, 404, 422, 4
 
 
 @router.get("/matches", response_model=list[MatchSummary])
-def list_matches(account: CounselorAccount,
+def list_matches(account: CounselorCaller,
                  state: State) -> list[MatchSummary]:
     with state.db.read() as session:
         rows = repository.list_matches(session)
@@ -33,11 +33,11 @@ def list_matches(account: CounselorAccount,
 
 
 @router.get("/matches/{match_id}", response_model=MatchDetail)
-def open_match(match_id: str, account: CounselorAccount,
+def open_match(match_id: str, account: CounselorCaller,
                state: State) -> MatchDetail:
     key_id = account.counselor_key_id
     if key_id is None:
-        raise ApiError(403, "this counselor account has no key id")
+        raise Refusal(403, "this counselor account has no key id")
     now = utcnow()
     with state.db.write() as session:
         match, rows = repository.open_match(session, path_id(match_id, "match id"), account.account_id,

@@ -15,8 +15,8 @@ from consilience.protocol.deployment import Deployment
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.messages import EntryDetail, EntryReceipt, EntrySubmission, EntrySummary, Envelope
 from consilience.services.escrow import transparency
-from consilience.services.escrow.errors import ApiError
-from consilience.services.escrow.state import EscrowState
+from consilience.services.escrow.errors import Refusal
+from consilience.services.escrow.state import ServerState
 from consilience.storage import repository
 from consilience.storage.models import Entry
 from consilience.storage.repository import AccountInfo, Conflict, NewEntry, utcnow
@@ -26,10 +26,10 @@ def decode(submission: EntrySubmission, account_id: bytes) -> NewEntry:
     """Wire form to bytes; pydantic has already checked encodings and sizes."""
     tags = tuple(b64u_decode(t) for t in submission.tags)
     if len(set(tags)) != len(tags):
-        raise ApiError(422, "tags: must be distinct")
+        raise Refusal(422, "tags: must be distinct")
     envelopes = tuple((b64u_decode(e.key_id), b64u_decode(e.ciphertext)) for e in submission.envelopes)
     if len({k for k, _ in envelopes}) != len(envelopes):
-        raise ApiError(422, "envelopes: one per counselor key")
+        raise Refusal(422, "envelopes: one per counselor key")
     return NewEntry(
         entry_id=b64u_decode(submission.entry_id),
         account_id=account_id,
@@ -44,13 +44,13 @@ def check_against(deployment: Deployment, submission: EntrySubmission, new: NewE
     """Stale document → 409 naming the current serial; quorum out of range → 422."""
     serial = deployment.serial
     if submission.deployment_serial != serial:
-        raise ApiError(409, f"stale deployment document: the current serial is {serial}",
+        raise Refusal(409, f"stale deployment document: the current serial is {serial}",
                        current_serial=serial)
     if not deployment.quorum <= new.quorum <= deployment.max_quorum:
-        raise ApiError(422, f"quorum: must be between {deployment.quorum} and {deployment.max_quorum}")
+        raise Refusal(422, f"quorum: must be between {deployment.quorum} and {deployment.max_quorum}")
     expected = {c.key_id for c in deployment.counselors}
     if {k for k, _ in new.envelopes} != expected:
-        raise ApiError(409, f"envelopes must be addressed to exactly the counselors of deployment "
+        raise Refusal(409, f"envelopes must be addressed to exactly the counselors of deployment "
                             f"serial {serial}", current_serial=serial)
 
 
@@ -75,7 +75,7 @@ def detail(entry: Entry) -> EntryDetail:
     )
 
 
-def submit(state: EscrowState, account: AccountInfo, submission: EntrySubmission) -> tuple[EntryReceipt, bool]:
+def submit(state: ServerState, account: AccountInfo, submission: EntrySubmission) -> tuple[EntryReceipt, bool]:
     """POST /v1/entries; returns the receipt and whether the entry is new."""
     new = decode(submission, account.account_id)
     content = new.content_hash()
@@ -101,11 +101,11 @@ def submit(state: EscrowState, account: AccountInfo, submission: EntrySubmission
     raise AssertionError("unreachable")
 
 
-def replace(state: EscrowState, account: AccountInfo, entry_id: bytes,
+def replace(state: ServerState, account: AccountInfo, entry_id: bytes,
             submission: EntrySubmission) -> EntryReceipt:
     """PUT /v1/entries/{id}: same checks as POST, on an unreleased entry."""
     if b64u_decode(submission.entry_id) != entry_id:
-        raise ApiError(422, "entry_id: must equal the id in the URL")
+        raise Refusal(422, "entry_id: must equal the id in the URL")
     new = decode(submission, account.account_id)
     now = utcnow()
     with state.db.write() as session:
@@ -122,7 +122,7 @@ def replace(state: EscrowState, account: AccountInfo, entry_id: bytes,
     return answer
 
 
-def withdraw(state: EscrowState, account: AccountInfo, entry_id: bytes) -> EntryReceipt:
+def withdraw(state: ServerState, account: AccountInfo, entry_id: bytes) -> EntryReceipt:
     """DELETE /v1/entries/{id}: erase an unreleased entry, keep a tombstone."""
     now = utcnow()
     with state.db.write() as session:

@@ -14,10 +14,10 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from consilience.services import http_errors
-from consilience.services.http_errors import ApiError, BodyLimitMiddleware, documented, error_response
+from consilience.services.http_errors import BodyLimitMiddleware, Refusal, documented, error_response
 from consilience.storage.repository import Conflict, InviteRefused, NotFound
 
-__all__ = ["ApiError", "BodyLimitMiddleware", "documented", "error_response", "install"]
+__all__ = ["Refusal", "BodyLimitMiddleware", "documented", "error_response", "install"]
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 
 from fastapi import Request
 
-from consilience.services.http_errors import ApiError
+from consilience.services.http_errors import Refusal
 from consilience.services.ratelimit import TokenBucket
 
 
@@ -40,7 +40,7 @@ class Limits:
         """Take one from ``budget`` for ``key``; 429 with Retry-After when it is spent."""
         wait = self._buckets[budget].take(key)
         if wait:
-            raise ApiError(429, f"too many {what}; retry later", headers={"Retry-After": str(math.ceil(wait))})
+            raise Refusal(429, f"too many {what}; retry later", headers={"Retry-After": str(math.ceil(wait))})
 
 
 def address(request: Request) -> str:

@@ -11,7 +11,7 @@ from consilience.errors import InvalidInput
 from consilience.protocol import tokens
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.messages import (
-    AccessToken,
+    AccessTokenResponse,
     EntryDetail,
     EntryReceipt,
     EntrySubmission,
@@ -20,8 +20,8 @@ from consilience.protocol.messages import (
     RegisterResponse,
 )
 from consilience.services.escrow import entries, transparency
-from consilience.services.escrow.auth import ReporterAccount
-from consilience.services.escrow.errors import ApiError, documented
+from consilience.services.escrow.auth import ReporterCaller
+from consilience.services.escrow.errors import Refusal, documented
 from consilience.services.escrow.limits import address
 from consilience.services.escrow.state import State
 from consilience.storage import repository
@@ -33,7 +33,7 @@ def path_id(value: str, what: str = "id") -> bytes:
     try:
         return b64u_decode(value, length=16, field=what)
     except InvalidInput as exc:
-        raise ApiError(400, str(exc)) from None
+        raise Refusal(400, str(exc)) from None
 
 
 @router.post("/accounts", status_code=201, response_model=RegisterResponse)
@@ -45,19 +45,19 @@ def register(request: RegisterRequest, http: Request, state: State) -> RegisterR
     return RegisterResponse(account_id=b64u_encode(account_id), token=b64u_encode(token))
 
 
-@router.post("/keyserver-token", response_model=AccessToken)
-def keyserver_token(account: ReporterAccount,
-                    state: State) -> AccessToken:
+@router.post("/keyserver-token", response_model=AccessTokenResponse)
+def keyserver_token(account: ReporterCaller,
+                    state: State) -> AccessTokenResponse:
     state.limits.charge("keyserver_tokens_per_account", account.account_id, "key-server tokens for this account")
     now = int(time.time())
     token = tokens.issue(state.issuer_private, account.account_id, now=now)
     expires = now + tokens.DEFAULT_LIFETIME_SECONDS
-    return AccessToken(token=b64u_encode(token), expires_at=datetime.fromtimestamp(expires, UTC))
+    return AccessTokenResponse(token=b64u_encode(token), expires_at=datetime.fromtimestamp(expires, UTC))
 
 
 @router.post("/entries", status_code=201, response_model=EntryReceipt,
              responses={200: {"model": EntryReceipt, "description": "The same entry resubmitted unchanged"}})
-def submit(submission: EntrySubmission, response: Response, account: ReporterAccount,
+def submit(submission: EntrySubmission, response: Response, account: ReporterCaller,
            state: State) -> EntryReceipt:
     state.limits.charge("entry_writes_per_account", account.account_id, "entry changes for this account")
     answer, created = entries.submit(state, account, submission)
@@ -67,21 +67,21 @@ def submit(submission: EntrySubmission, response: Response, account: ReporterAcc
 
 
 @router.get("/entries", response_model=list[EntrySummary])
-def list_entries(account: ReporterAccount,
+def list_entries(account: ReporterCaller,
                  state: State) -> list[EntrySummary]:
     with state.db.read() as session:
         return [entries.summary(e) for e in repository.list_entries(session, account.account_id)]
 
 
 @router.get("/entries/{entry_id}", response_model=EntryDetail)
-def get_entry(entry_id: str, account: ReporterAccount,
+def get_entry(entry_id: str, account: ReporterCaller,
               state: State) -> EntryDetail:
     with state.db.read() as session:
         return entries.detail(repository.get_own_entry(session, account.account_id, path_id(entry_id)))
 
 
 @router.get("/entries/{entry_id}/receipt", response_model=EntryReceipt)
-def get_receipt(entry_id: str, account: ReporterAccount, state: State) -> EntryReceipt:
+def get_receipt(entry_id: str, account: ReporterCaller, state: State) -> EntryReceipt:
     """A fresh receipt for the entry's latest event, against the newest checkpoint."""
     entry_bytes = path_id(entry_id)
     with state.db.read() as session:
@@ -90,14 +90,14 @@ def get_receipt(entry_id: str, account: ReporterAccount, state: State) -> EntryR
 
 
 @router.put("/entries/{entry_id}", response_model=EntryReceipt)
-def replace_entry(entry_id: str, submission: EntrySubmission, account: ReporterAccount,
+def replace_entry(entry_id: str, submission: EntrySubmission, account: ReporterCaller,
                   state: State) -> EntryReceipt:
     state.limits.charge("entry_writes_per_account", account.account_id, "entry changes for this account")
     return entries.replace(state, account, path_id(entry_id), submission)
 
 
 @router.delete("/entries/{entry_id}", response_model=EntryReceipt)
-def withdraw_entry(entry_id: str, account: ReporterAccount,
+def withdraw_entry(entry_id: str, account: ReporterCaller,
                    state: State) -> EntryReceipt:
     state.limits.charge("entry_writes_per_account", account.account_id, "entry changes for this account")
     return entries.withdraw(state, account, path_id(entry_id))

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class EscrowState:
+class ServerState:
     settings: Settings
     db: Database
     deployments: DeploymentStore
@@ -44,10 +44,10 @@ class EscrowState:
                 log.exception("notifier failed for match %s", change.match_id.hex())
 
 
-def get_state(request: Request) -> EscrowState:
-    state: EscrowState = request.app.state.escrow
+def get_state(request: Request) -> ServerState:
+    state: ServerState = request.app.state.escrow
     return state
 
 
 #: Handler parameter type: the application's shared state.
-State = Annotated[EscrowState, Depends(get_state)]
+State = Annotated[ServerState, Depends(get_state)]

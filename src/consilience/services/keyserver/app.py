@@ -24,10 +24,10 @@ from consilience.protocol import tokens
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.messages import EvaluateRequest, EvaluateResponse, KeyServerInfo
 from consilience.services import http_errors
-from consilience.services.http_errors import ApiError, BodyLimitMiddleware
+from consilience.services.http_errors import BodyLimitMiddleware, Refusal
 from consilience.services.keyserver.share_file import KeyShare, ShareStore
-from consilience.web import parse_origin
 from consilience.services.ratelimit import TokenBucket
+from consilience.web import parse_origin
 
 #: A full batch of 16 base64url elements is under 1 KiB; anything far larger is not a request.
 MAX_REQUEST_BYTES = 16 * 1024
@@ -106,18 +106,18 @@ def create_app(share: KeyShare | ShareStore, settings: KeyServerSettings | None 
     def evaluate(body: EvaluateRequest, request: Request,
                  authorization: str | None = Header(default=None)) -> EvaluateResponse:
         if not authorization or not authorization.startswith("Bearer "):
-            raise ApiError(401, "an access token from the escrow server is required")
+            raise Refusal(401, "an access token from the escrow server is required")
         try:
             token = tokens.verify(fixed.token_issuer_key, b64u_decode(authorization[7:], field="token"))
         except (VerificationError, InvalidInput) as exc:
-            raise ApiError(401, str(exc)) from exc
+            raise Refusal(401, str(exc)) from exc
         blinded = [ristretto.check_element(b64u_decode(b, length=32, field="blinded")) for b in body.blinded]
         cost = len(blinded)
         address = request.client.host if request.client else "unknown"
         for bucket, key, who in ((by_address, address, "address"), (by_account, token.account_id, "account")):
             wait = bucket.take(key, cost)
             if wait:
-                raise ApiError(429, f"too many evaluations for this {who}; retry later",
+                raise Refusal(429, f"too many evaluations for this {who}; retry later",
                                headers={"Retry-After": str(math.ceil(wait))})
         key, public_share = current()
         evaluated, proof = oprf.voprf_blind_evaluate(key.share, public_share, blinded)

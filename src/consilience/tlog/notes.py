@@ -14,7 +14,7 @@ logs never produce them). Lines from unknown keys are ignored, as the spec
 requires, but still count towards :data:`MAX_SIGNATURES`.
 
 Only Ed25519 (type ``0x01``) is implemented here; the timestamped Ed25519
-cosignature type ``0x04`` lives in :mod:`consilience.protocol.checkpoint`
+cosignature type ``0x04`` lives in :mod:`consilience.tlog.checkpoint`
 and plugs in through the :class:`NoteVerifier` protocol.
 """
 

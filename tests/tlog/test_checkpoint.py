@@ -18,9 +18,9 @@ import pytest
 
 from consilience.crypto import signing
 from consilience.errors import InvalidInput, VerificationError
-from consilience.protocol import checkpoint as cp
-from consilience.protocol import notes
-from consilience.protocol.checkpoint import Checkpoint
+from consilience.tlog import checkpoint as cp
+from consilience.tlog import notes
+from consilience.tlog.checkpoint import Checkpoint
 
 V: dict[str, Any] = json.loads((Path(__file__).resolve().parents[1] / "vectors" / "signed_notes.json").read_text())
 REAL = V["cosigned_checkpoint"]

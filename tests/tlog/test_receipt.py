@@ -15,13 +15,13 @@ from collections.abc import Callable
 
 import pytest
 
-from consilience.crypto import merkle, signing
+from consilience.crypto import signing
 from consilience.errors import ConsilienceError, InvalidInput, VerificationError
-from consilience.protocol import checkpoint as cp
-from consilience.protocol import notes
-from consilience.protocol import receipt as rc
-from consilience.protocol.checkpoint import Checkpoint
-from consilience.protocol.receipt import Receipt
+from consilience.tlog import checkpoint as cp
+from consilience.tlog import merkle, notes
+from consilience.tlog import receipt as rc
+from consilience.tlog.checkpoint import Checkpoint
+from consilience.tlog.receipt import Receipt
 
 ORIGIN = "consilience.example/log"
 LOG_KEY = signing.generate()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +110,7 @@ def init_deployment(root: Path, admin_secret: str, *, quorum: int = 2, max_quoru
     del shares  # the dealt key exists nowhere else from here on
     d = dep.Deployment(
         deployment_id=deployment_id, serial=1,
-        issued_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        issued_at=datetime.now(UTC).isoformat(timespec="seconds"),
         quorum=quorum, max_quorum=max_quorum, escrow_url=f"http://{host}:{escrow_port}",
         token_issuer_key=signing.public_key(issuer_private), threshold=threshold,
         oprf_public_key=group_key, key_servers=tuple(servers),
@@ -169,7 +169,7 @@ def add_counselor(root: Path, public_file: dict[str, Any], admin_secret: str) ->
         raise InvalidInput(f"counselor key of {name!r} is already in the deployment")
     admin_private = passphrase.read_sealed_file(layout.admin_key, admin_secret, ADMIN_PURPOSE)
     updated = replace(d, serial=d.serial + 1, counselors=(*d.counselors, dep.Counselor(name, key_id, public_key)),
-                      issued_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                      issued_at=datetime.now(UTC).isoformat(timespec="seconds"))
     dep.validate(updated)
     db = database.Database(layout.database_url())
     try:
@@ -183,7 +183,7 @@ def add_counselor(root: Path, public_file: dict[str, Any], admin_secret: str) ->
 
 def add_witness(root: Path, vkey: str, admin_secret: str) -> dep.Deployment:
     """List a witness's cosignature key in a newly signed deployment document."""
-    from consilience.protocol import checkpoint
+    from consilience.tlog import checkpoint
 
     checkpoint.CosignatureV1Verifier.from_vkey(vkey)  # a well-formed type 0x04 key, or InvalidInput
     layout = Layout(Path(root))
@@ -192,7 +192,7 @@ def add_witness(root: Path, vkey: str, admin_secret: str) -> dep.Deployment:
         raise InvalidInput("that witness is already in the deployment")
     admin_private = passphrase.read_sealed_file(layout.admin_key, admin_secret, ADMIN_PURPOSE)
     updated = replace(d, serial=d.serial + 1, witnesses=(*d.witnesses, vkey),
-                      issued_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                      issued_at=datetime.now(UTC).isoformat(timespec="seconds"))
     dep.validate(updated)
     _publish(layout, updated, admin_private)
     return updated
@@ -224,7 +224,7 @@ def refresh_key_shares(root: Path, admin_secret: str) -> dep.Deployment:
     fresh = {i: replace(s, share=threshold_oprf.apply_delta(s.share, deltas[i])) for i, s in current.items()}
     del deltas
     updated = replace(
-        d, serial=d.serial + 1, issued_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        d, serial=d.serial + 1, issued_at=datetime.now(UTC).isoformat(timespec="seconds"),
         key_servers=tuple(replace(k, public_share=fresh[k.index].public_share) for k in d.key_servers))
     dep.validate(updated)  # the new public shares still interpolate to the same group key
     for index, share in fresh.items():

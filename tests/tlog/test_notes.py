@@ -17,8 +17,8 @@ import pytest
 
 from consilience.crypto import signing
 from consilience.errors import InvalidInput, VerificationError
-from consilience.protocol import notes
-from consilience.protocol.notes import EM_DASH, Ed25519Signer, Ed25519Verifier, VerifierKey
+from consilience.tlog import notes
+from consilience.tlog.notes import EM_DASH, Ed25519Signer, Ed25519Verifier, VerifierKey
 
 V: dict[str, Any] = json.loads((Path(__file__).resolve().parents[1] / "vectors" / "signed_notes.json").read_text())
 SPEC = V["c2sp_example"]

@@ -21,10 +21,10 @@ import base64
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from consilience.crypto import merkle, signing
+from consilience.crypto import signing
 from consilience.errors import InvalidInput, VerificationError
-from consilience.protocol import notes
-from consilience.protocol.notes import SIG_COSIGNATURE_V1, VerifierKey
+from consilience.tlog import merkle, notes
+from consilience.tlog.notes import SIG_COSIGNATURE_V1, VerifierKey
 
 COSIGNATURE_HEADER = "cosignature/v1"
 MAX_TIMESTAMP = 2**63 - 1

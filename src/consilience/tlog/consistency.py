@@ -19,7 +19,7 @@ import base64
 from dataclasses import dataclass
 
 from consilience.errors import InvalidInput
-from consilience.protocol import checkpoint as cp
+from consilience.tlog import checkpoint as cp
 
 HEADER = "consilience-v1/consistency"
 

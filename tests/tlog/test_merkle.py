@@ -20,8 +20,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consilience.crypto import merkle
 from consilience.errors import InvalidInput, VerificationError
+from consilience.tlog import merkle
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "merkle"
 

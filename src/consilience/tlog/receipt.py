@@ -34,11 +34,10 @@ import base64
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from consilience.crypto import merkle
 from consilience.errors import InvalidInput, VerificationError
-from consilience.protocol import checkpoint as cp
-from consilience.protocol import notes
-from consilience.protocol.notes import VerifierKey
+from consilience.tlog import checkpoint as cp
+from consilience.tlog import merkle, notes
+from consilience.tlog.notes import VerifierKey
 
 HEADER = "c2sp.org/tlog-proof@v1"
 FILE_EXTENSION = ".tlog-proof"

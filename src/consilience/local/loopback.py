@@ -1,8 +1,8 @@
 """A whole deployment on loopback: admin init, key servers and the escrow server as processes.
 
 Shared by ``consilience demo`` and the browser tests (tests/web): one data folder in the
-one-machine layout of ``clients.admin.Layout``, every service a real process on 127.0.0.1
-(``services.launcher``), the key servers allowing the escrow server's origin (CORS) so the
+one-machine layout of ``operator.admin.Layout``, every service a real process on 127.0.0.1
+(``local.launcher``), the key servers allowing the escrow server's origin (CORS) so the
 web app it serves can call them.
 """
 
@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from consilience.clients import admin, counselor
+from consilience.clients import counselor
+from consilience.local import launcher
+from consilience.operator import admin
 from consilience.protocol.encoding import b64u_encode
-from consilience.services import launcher
 
 
 @dataclass

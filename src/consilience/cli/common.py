@@ -1,0 +1,53 @@
+"""What every command group shares: the common options, the home folder and error handling."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+
+from consilience.cli import secrets
+from consilience.cli.output import fail
+from consilience.errors import ConsilienceError
+
+F = TypeVar("F", bound=Callable[..., Any])
+JSON = typer.Option(False, "--json", help="Print one JSON object instead of text.")
+DATA_DIR = typer.Option(Path("consilience-data"), "--data-dir", help="The deployment's data folder.")
+PASS_ENV = typer.Option(secrets.DEFAULT_ENV, "--passphrase-env",
+                        help="Environment variable holding the passphrase (prompted if unset).")
+
+
+def home() -> Path:
+    return Path(os.environ.get("CONSILIENCE_HOME", Path.home() / ".consilience"))
+
+
+def handled(func: F) -> F:
+    """Turn expected errors into one clear line and exit code 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ConsilienceError as exc:
+            fail(str(exc), bool(kwargs.get("as_json")))
+        except KeyboardInterrupt:
+            fail("interrupted", bool(kwargs.get("as_json")), code=130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+
+
+def b64u(data: bytes) -> str:
+    from consilience.protocol.encoding import b64u_encode
+
+    return b64u_encode(data)
+
+
+def attachment_summary(attachments: Any) -> list[dict[str, Any]]:
+    """Names, media types and sizes of attachments (never their bytes)."""
+    return [{"name": a.name, "type": a.type, "size": len(a.data)} for a in attachments]

@@ -1,0 +1,45 @@
+"""`consilience web …`: check the web app a server hands out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+
+from consilience.cli.common import JSON, handled
+from consilience.cli.output import console, emit, fail
+
+app = typer.Typer(no_args_is_help=True, help="Check the web app a server hands out.")
+
+@app.command("verify")
+@handled
+def web_verify(server: str = typer.Argument(..., help="Escrow server URL, e.g. https://escrow.example.org."),
+               build: Path = typer.Option(None, "--build",
+                                          help="A build folder (node web/build.mjs --out DIR); default: the "
+                                               "web app built into this installation."),
+               as_json: bool = JSON) -> None:
+    """Compare every file of the server's web app with a local build: exit 0 only if all are identical."""
+    from consilience import web
+    from consilience.clients import webcheck
+    from consilience.clients.http import client as http_client
+
+    expected = webcheck.load_manifest(build if build is not None else web.STATIC_DIR)
+    with http_client(base_url=server.rstrip("/"), timeout=30.0) as http:
+        result = webcheck.verify(http, expected)
+    data = {"server": result.server, "identical": result.ok, "checked": result.checked,
+            "mismatched": result.mismatched}
+
+    def render() -> None:
+        for path in result.checked:
+            if path in result.mismatched:
+                console.print(f"[red]differs[/] {escape(path)}: {escape(result.mismatched[path])}")
+            else:
+                console.print(f"[green]same[/]    {escape(path)}")
+
+    emit(data, as_json, render)
+    if not result.ok and as_json:
+        raise typer.Exit(1)  # stdout already holds the one JSON document, with the differences
+    if not result.ok:
+        fail(f"{len(result.mismatched)} of {len(result.checked)} files differ from the build: this server does "
+             "not hand out the web app of this release", as_json)
