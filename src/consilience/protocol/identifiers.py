@@ -13,52 +13,33 @@ and are stable: feeding a canonical string back in (``normalise("x:foo")``)
 yields the same canonical string. Every client must run exactly this code;
 any change to the rules below changes which entries match and is a protocol
 change.
+
+Everything that differs between kinds is one :class:`Platform` record in
+:data:`PLATFORMS` at the end of this module, so adding a platform is adding a
+record (and its parsers if the generic ones do not fit). The web SDK keeps
+the same registry; its data fields are in the shared interop vectors, so the
+two cannot drift apart.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import phonenumbers
 
 from consilience.errors import InvalidInput
 
-__all__ = ["KINDS", "MAX_LENGTH", "Identifier", "normalise", "normalise_many"]
-
-KINDS: tuple[str, ...] = (
-    "email", "phone",
-    "x", "instagram", "facebook", "linkedin", "tiktok", "github", "youtube",
-    "reddit", "snapchat", "telegram", "mastodon", "bluesky",
-)
-"""Every kind of identifier we can name someone by, in display order."""
+__all__ = ["KINDS", "MAX_LENGTH", "PLATFORMS", "PLATFORMS_BY_KIND", "Identifier", "Platform", "normalise",
+           "normalise_many"]
 
 MAX_LENGTH = 256
 """Longest input accepted; no real handle, address or profile link is longer."""
-
-# Other words people naturally put in front of a value; mapped, never guessed.
-_KIND_ALIASES = {"twitter": "x", "mailto": "email", "tel": "phone", "bsky": "bluesky"}
-
-_LABELS = {
-    "email": "email", "phone": "phone", "x": "X (Twitter)", "instagram": "Instagram",
-    "facebook": "Facebook", "linkedin": "LinkedIn", "tiktok": "TikTok", "github": "GitHub",
-    "youtube": "YouTube", "reddit": "Reddit", "snapchat": "Snapchat", "telegram": "Telegram",
-    "mastodon": "Mastodon", "bluesky": "Bluesky",
-}
-
-_PROFILE_EXAMPLES = {
-    "x": "https://x.com/name", "instagram": "https://instagram.com/name",
-    "facebook": "https://facebook.com/name", "linkedin": "https://linkedin.com/in/name",
-    "tiktok": "https://tiktok.com/@name", "github": "https://github.com/name",
-    "youtube": "https://youtube.com/@name", "reddit": "https://reddit.com/user/name",
-    "snapchat": "https://snapchat.com/add/name", "telegram": "https://t.me/name",
-    "mastodon": "@name@mastodon.social", "bluesky": "https://bsky.app/profile/name.bsky.social",
-}
-
-PHONE_EXAMPLE = "+44 20 7946 0958"
 
 
 @dataclass(frozen=True)
@@ -96,23 +77,8 @@ class Identifier:
         For showing a reporter what will be matched on, so they can spot a
         typo before sealing; never used as protocol input.
         """
-        label, v = _LABELS[self.kind], self.value
-        if self.kind == "email":
-            return f"email {v}"
-        if self.kind == "phone":
-            number = phonenumbers.parse(v, None)
-            return "phone " + phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-        if self.kind == "facebook" and v.startswith("id:"):
-            return f"{label} profile id {v[3:]}"
-        if self.kind == "linkedin":
-            return f"{label} in/{v}"
-        if self.kind == "reddit":
-            return f"{label} u/{v}"
-        if self.kind == "youtube":
-            return f"{label} {v}" if v.startswith("@") else f"{label} channel {v}"
-        if self.kind == "bluesky" and v.startswith("did:"):
-            return f"{label} {v}"
-        return f"{label} @{v}"
+        platform = PLATFORMS_BY_KIND[self.kind]
+        return f"{platform.label} {platform.show(self.value)}"
 
 
 # ---------------------------------------------------------------------------
@@ -159,7 +125,7 @@ def normalise(raw: str, kind: str | None = None, default_region: str | None = No
     elif kind == "phone":
         value = _phone(text, typed, region)
     else:
-        value = _profile(kind, text, typed)
+        value = _profile(PLATFORMS_BY_KIND[kind], text, typed)
     return Identifier(kind=kind, value=value, typed=typed)
 
 
@@ -398,25 +364,6 @@ def _phone(text: str, typed: str, region: str | None) -> str:
 # ---------------------------------------------------------------------------
 # profile links
 
-_HOSTS = {
-    "x.com": "x", "twitter.com": "x",
-    "instagram.com": "instagram", "instagr.am": "instagram",
-    "facebook.com": "facebook", "fb.com": "facebook",
-    "linkedin.com": "linkedin",
-    "tiktok.com": "tiktok",
-    "github.com": "github",
-    "youtube.com": "youtube",
-    "reddit.com": "reddit",
-    "snapchat.com": "snapchat",
-    "t.me": "telegram", "telegram.me": "telegram", "telegram.dog": "telegram",
-    "bsky.app": "bluesky",
-}
-_EXTRA_SUBDOMAINS = {
-    "reddit.com": frozenset({"old", "new", "np"}),
-    "facebook.com": frozenset({"web", "touch", "mbasic"}),
-}
-_SHORT_HOSTS = frozenset({"youtu.be", "vm.tiktok.com", "vt.tiktok.com", "fb.me", "fb.watch",
-                          "t.co", "redd.it", "lnkd.in"})
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
@@ -445,10 +392,8 @@ def _platform_for_host(host: str) -> str | None:
     if host in _HOSTS:
         return _HOSTS[host]
     sub, _, parent = host.partition(".")
-    if sub in _EXTRA_SUBDOMAINS.get(parent, ()):
-        return _HOSTS[parent]
-    if parent == "linkedin.com" and re.fullmatch(r"[a-z]{2}", sub):
-        return "linkedin"   # country mirrors such as uk.linkedin.com
+    if parent in _COUNTRY_MIRRORED and re.fullmatch(r"[a-z]{2}", sub):
+        return _COUNTRY_MIRRORED[parent]   # country mirrors such as uk.linkedin.com
     return None
 
 
@@ -500,96 +445,69 @@ def _as_url(text: str, kind: str | None) -> _Url | None:
                 query=parts.query, fragment=parts.fragment)
 
 
-def _profile(kind: str, text: str, typed: str) -> str:
-    url = _as_url(text, kind)
+def _profile(platform: Platform, text: str, typed: str) -> str:
+    url = _as_url(text, platform.kind)
     if url is None:
-        return _HANDLERS[kind](text, typed)
-    if url.kind != kind:
-        raise InvalidInput(f"{_quote(typed)} is a {_LABELS[url.kind]} link, not {_LABELS[kind]}; "
-                           f"type {url.kind}: in front of it or remove the {kind}: prefix")
-    return _URL_PARSERS[kind](url, typed)
+        return platform.parse_name(platform, text, typed)
+    if url.kind != platform.kind:
+        raise InvalidInput(f"{_quote(typed)} is a {PLATFORMS_BY_KIND[url.kind].label} link, not {platform.label}; "
+                           f"type {url.kind}: in front of it or remove the {platform.kind}: prefix")
+    return platform.parse_url(platform, url, typed)
 
 
-def _not_profile(kind: str, typed: str, what: str = "a page that is not a profile") -> InvalidInput:
-    return InvalidInput(f"{_quote(typed)} links to {what} on {_LABELS[kind]}; open the person's profile "
-                        f"and copy its address, e.g. {_PROFILE_EXAMPLES[kind]}")
+def _not_profile(platform: Platform, typed: str, what: str = "a page that is not a profile") -> InvalidInput:
+    return InvalidInput(f"{_quote(typed)} links to {what} on {platform.label}; open the person's profile "
+                        f"and copy its address, e.g. {platform.example}")
 
 
-def _bad_handle(kind: str, typed: str, rule: str) -> InvalidInput:
-    return InvalidInput(f"{_quote(typed)} is not a valid {_LABELS[kind]} name: {rule}")
+def _bad_handle(platform: Platform, typed: str, rule: str) -> InvalidInput:
+    return InvalidInput(f"{_quote(typed)} is not a valid {platform.label} name: {rule}")
 
 
-def _one_profile_segment(kind: str, url: _Url, typed: str, reserved: frozenset[str],
-                         tabs: frozenset[str], posts: frozenset[str] = frozenset()) -> str:
+def _one_profile_segment(platform: Platform, url: _Url, typed: str) -> str:
     """For ``host/<name>[/<tab>]`` platforms: the name, or a clear refusal."""
     segs = url.segments
     if not segs:
-        raise _not_profile(kind, typed, "the home page")
+        raise _not_profile(platform, typed, "the home page")
     first = segs[0].lower()
-    if first in posts:
-        raise _not_profile(kind, typed, "a single post")
-    if first in reserved:
-        raise _not_profile(kind, typed)
-    if len(segs) == 1 or (len(segs) == 2 and segs[1].lower() in tabs):
+    if first in platform.posts:
+        raise _not_profile(platform, typed, "a single post")
+    if first in platform.reserved:
+        raise _not_profile(platform, typed)
+    if len(segs) == 1 or (len(segs) == 2 and segs[1].lower() in platform.tabs):
         return segs[0]
     if len(segs) >= 2 and segs[1].lower() in {"status", "statuses", "posts", "post", "p", "video"}:
-        raise _not_profile(kind, typed, "a single post")
-    raise _not_profile(kind, typed)
+        raise _not_profile(platform, typed, "a single post")
+    raise _not_profile(platform, typed)
 
 
-def _handle(kind: str, text: str, typed: str, pattern: str, rule: str) -> str:
-    """Strip one leading @, lower-case (these platforms ignore case), validate."""
+def _handle(platform: Platform, text: str, typed: str) -> str:
+    """Strip one leading @, lower-case (these platforms ignore case), check against the pattern."""
     name = text.removeprefix("@").lower()
-    if not re.fullmatch(pattern, name):
-        raise _bad_handle(kind, typed, rule)
+    if not re.fullmatch(platform.pattern, name):
+        raise _bad_handle(platform, typed, platform.rule)
     return name
 
 
-# -- X ------------------------------------------------------------------------
-
-_X_RULE = "1-15 letters, digits or underscores"
-_X_RESERVED = frozenset({"home", "explore", "notifications", "messages", "search", "settings", "i",
-                         "intent", "share", "hashtag", "login", "logout", "signup", "tos", "privacy",
-                         "compose", "jobs", "about", "download", "account", "lists", "communities",
-                         "topics", "search-advanced"})
-_X_TABS = frozenset({"with_replies", "media", "likes", "highlights", "articles", "followers",
-                     "following", "verified_followers"})
+def _handle_url(platform: Platform, url: _Url, typed: str) -> str:
+    return platform.parse_name(platform, _one_profile_segment(platform, url, typed), typed)
 
 
-def _x(text: str, typed: str) -> str:
-    return _handle("x", text, typed, r"[a-z0-9_]{1,15}", _X_RULE)
+def _at(value: str) -> str:
+    return "@" + value
 
 
-def _x_url(url: _Url, typed: str) -> str:
+# ---------------------------------------------------------------------------
+# the parsers of platforms that the generic ones above do not fit
+
+
+def _x_url(platform: Platform, url: _Url, typed: str) -> str:
     if not url.segments and url.fragment.startswith("!/"):   # old twitter.com/#!/name links
-        url = _Url(kind=url.kind, host=url.host, segments=url.fragment[2:].strip("/").split("/"),
-                   query="", fragment="")
-    return _x(_one_profile_segment("x", url, typed, _X_RESERVED, _X_TABS), typed)
+        url = dataclasses.replace(url, segments=url.fragment[2:].strip("/").split("/"), query="", fragment="")
+    return _handle_url(platform, url, typed)
 
 
-# -- Instagram ------------------------------------------------------------------
-
-_IG_RULE = "1-30 letters, digits, dots or underscores"
-
-
-def _instagram(text: str, typed: str) -> str:
-    return _handle("instagram", text, typed, r"[a-z0-9._]{1,30}", _IG_RULE)
-
-
-def _instagram_url(url: _Url, typed: str) -> str:
-    reserved = frozenset({"stories", "explore", "accounts", "direct", "about", "developer", "legal",
-                          "web", "challenge", "emails", "session", "api", "directory"})
-    posts = frozenset({"p", "reel", "reels", "tv"})
-    tabs = frozenset({"tagged", "reels", "saved", "guides"})
-    return _instagram(_one_profile_segment("instagram", url, typed, reserved, tabs, posts), typed)
-
-
-# -- Facebook -------------------------------------------------------------------
-
-_FB_RULE = "at least 5 letters or digits (dots are ignored), or a numeric profile id"
-
-
-def _facebook(text: str, typed: str) -> str:
+def _facebook(platform: Platform, text: str, typed: str) -> str:
     """``username`` (dots removed) or ``id:<digits>``.
 
     Facebook documents that dots "don't count as part of a username", so
@@ -600,46 +518,38 @@ def _facebook(text: str, typed: str) -> str:
     if name.startswith("id:"):
         name = name[3:]
         if not re.fullmatch(r"[0-9]{1,20}", name):
-            raise _bad_handle("facebook", typed, "a profile id is digits only")
+            raise _bad_handle(platform, typed, "a profile id is digits only")
     if re.fullmatch(r"[0-9]{1,20}", name):
         return f"id:{int(name)}"
     if not re.fullmatch(r"[a-z0-9.]+", name):
-        raise _bad_handle("facebook", typed, _FB_RULE)
+        raise _bad_handle(platform, typed, platform.rule)
     name = name.replace(".", "")
     if not 5 <= len(name) <= 50:
-        raise _bad_handle("facebook", typed, _FB_RULE)
+        raise _bad_handle(platform, typed, platform.rule)
     if name.isdigit():
-        raise _bad_handle("facebook", typed, "dotted digits are ambiguous; copy the profile link instead")
+        raise _bad_handle(platform, typed, "dotted digits are ambiguous; copy the profile link instead")
     return name
 
 
-def _facebook_url(url: _Url, typed: str) -> str:
+def _facebook_url(platform: Platform, url: _Url, typed: str) -> str:
     segs = url.segments
     if segs and segs[0].lower() == "profile.php":
         ids = parse_qs(url.query).get("id", [])
         if len(ids) != 1 or not re.fullmatch(r"[0-9]{1,20}", ids[0]):
-            raise _not_profile("facebook", typed, "a profile.php page without a numeric id=")
+            raise _not_profile(platform, typed, "a profile.php page without a numeric id=")
         return f"id:{int(ids[0])}"
     if segs and segs[0].lower() == "people":
         if len(segs) >= 3 and re.fullmatch(r"[0-9]{1,20}", segs[2]):
             return f"id:{int(segs[2])}"
-        raise _not_profile("facebook", typed)
-    reserved = frozenset({"groups", "pages", "pg", "events", "watch", "marketplace", "gaming", "photo.php",
-                          "photo", "photos", "story.php", "permalink.php", "hashtag", "login", "share",
-                          "sharer", "sharer.php", "reel", "reels", "stories", "help", "settings",
-                          "messages", "notifications", "friends", "bookmarks", "search", "places",
-                          "fundraisers", "media", "plugins", "dialog", "l.php", "home.php", "business",
-                          "privacy", "policies", "legal", "video.php", "videos", "posts", "events"})
-    tabs = frozenset({"about", "photos", "friends", "videos", "posts", "reels", "followers", "following"})
-    return _facebook(_one_profile_segment("facebook", url, typed, reserved, tabs), typed)
+        raise _not_profile(platform, typed)
+    return _handle_url(platform, url, typed)
 
 
-# -- LinkedIn -------------------------------------------------------------------
+def _facebook_shown(value: str) -> str:
+    return f"profile id {value[3:]}" if value.startswith("id:") else _at(value)
 
-_LI_RULE = "3-100 letters, digits or hyphens, as in linkedin.com/in/name"
 
-
-def _linkedin(text: str, typed: str) -> str:
+def _linkedin(platform: Platform, text: str, typed: str) -> str:
     """The ``/in/<slug>`` part, lower-cased.
 
     Auto-generated slugs may contain accented letters (percent-encoded in
@@ -655,76 +565,48 @@ def _linkedin(text: str, typed: str) -> str:
     slug = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).lower())
     if (slug != unicodedata.normalize("NFKC", slug.lower())
             or not re.fullmatch(r"[^\W_](?:[^\W_]|-){2,99}", slug)):
-        raise _bad_handle("linkedin", typed, _LI_RULE)
+        raise _bad_handle(platform, typed, platform.rule)
     return slug
 
 
-def _linkedin_url(url: _Url, typed: str) -> str:
+def _linkedin_url(platform: Platform, url: _Url, typed: str) -> str:
     segs = url.segments
     if not segs:
-        raise _not_profile("linkedin", typed, "the home page")
+        raise _not_profile(platform, typed, "the home page")
     first = segs[0].lower()
     if first == "pub":
-        raise _not_profile("linkedin", typed, "an old-style /pub/ page; open it and copy the new /in/ address")
+        raise _not_profile(platform, typed, "an old-style /pub/ page; open it and copy the new /in/ address")
     if first == "posts" or first == "feed":
-        raise _not_profile("linkedin", typed, "a post")
+        raise _not_profile(platform, typed, "a post")
     if first != "in" or len(segs) < 2:
-        raise _not_profile("linkedin", typed, "a company, school or other page that is not a person")
-    if len(segs) > 2 and segs[2].lower() not in {"details", "recent-activity", "overlay"}:
-        raise _not_profile("linkedin", typed)
-    return _linkedin(segs[1], typed)
+        raise _not_profile(platform, typed, "a company, school or other page that is not a person")
+    if len(segs) > 2 and segs[2].lower() not in platform.tabs:
+        raise _not_profile(platform, typed)
+    return platform.parse_name(platform, segs[1], typed)
 
 
-# -- TikTok ---------------------------------------------------------------------
-
-_TT_RULE = "2-24 letters, digits, dots or underscores"
-
-
-def _tiktok(text: str, typed: str) -> str:
-    return _handle("tiktok", text, typed, r"[a-z0-9._]{2,24}", _TT_RULE)
-
-
-def _tiktok_url(url: _Url, typed: str) -> str:
+def _tiktok_url(platform: Platform, url: _Url, typed: str) -> str:
     segs = url.segments
     if not segs:
-        raise _not_profile("tiktok", typed, "the home page")
+        raise _not_profile(platform, typed, "the home page")
     if not segs[0].startswith("@"):
-        raise _not_profile("tiktok", typed)
+        raise _not_profile(platform, typed)
     if len(segs) > 1:
-        raise _not_profile("tiktok", typed, "a single video")
-    return _tiktok(segs[0], typed)
+        raise _not_profile(platform, typed, "a single video")
+    return platform.parse_name(platform, segs[0], typed)
 
 
-# -- GitHub ---------------------------------------------------------------------
-
-_GH_RULE = "1-39 letters, digits or hyphens, not starting with a hyphen"
-
-
-def _github(text: str, typed: str) -> str:
-    return _handle("github", text, typed, r"[a-z0-9][a-z0-9-]{0,38}", _GH_RULE)
-
-
-def _github_url(url: _Url, typed: str) -> str:
-    reserved = frozenset({"orgs", "settings", "marketplace", "explore", "topics", "sponsors", "login",
-                          "features", "pricing", "about", "notifications", "pulls", "issues", "search",
-                          "new", "organizations", "enterprise", "collections", "trending", "apps",
-                          "site", "security", "contact", "team", "readme", "codespaces", "join",
-                          "signup", "logout"})
+def _github_url(platform: Platform, url: _Url, typed: str) -> str:
     segs = url.segments
-    if len(segs) >= 2 and segs[0].lower() not in reserved:
-        raise _not_profile("github", typed, "a repository or page")
-    return _github(_one_profile_segment("github", url, typed, reserved, frozenset()), typed)
+    if len(segs) >= 2 and segs[0].lower() not in platform.reserved:
+        raise _not_profile(platform, typed, "a repository or page")
+    return _handle_url(platform, url, typed)
 
-
-# -- YouTube --------------------------------------------------------------------
 
 _YT_CHANNEL = re.compile(r"UC[A-Za-z0-9_-]{22}")
-_YT_RULE = "an @handle of 3-30 letters, digits, dots, hyphens or underscores, or a channel id UC..."
-_YT_TABS = frozenset({"videos", "shorts", "streams", "playlists", "community", "about", "featured",
-                      "live", "podcasts", "posts", "releases", "store", "courses"})
 
 
-def _youtube(text: str, typed: str) -> str:
+def _youtube(platform: Platform, text: str, typed: str) -> str:
     """``@handle`` (lower-cased) or a channel id ``UC…`` (case kept).
 
     Handles are case-insensitive; channel ids are case-sensitive base64-like
@@ -734,115 +616,87 @@ def _youtube(text: str, typed: str) -> str:
     """
     if not text.startswith("@") and _YT_CHANNEL.fullmatch(text):
         return text
-    name = text.removeprefix("@").lower()
-    if not re.fullmatch(r"[a-z0-9._-]{3,30}", name):
-        raise _bad_handle("youtube", typed, _YT_RULE)
-    return "@" + name
+    return "@" + _handle(platform, text, typed)
 
 
-def _youtube_url(url: _Url, typed: str) -> str:
+def _youtube_url(platform: Platform, url: _Url, typed: str) -> str:
     segs = url.segments
     if not segs:
-        raise _not_profile("youtube", typed, "the home page")
+        raise _not_profile(platform, typed, "the home page")
     first, low = segs[0], segs[0].lower()
     if low in {"c", "user"}:
-        raise _not_profile("youtube", typed, "an old-style /c/ or /user/ address; open it and copy the "
-                                             "address with @handle or /channel/UC...")
+        raise _not_profile(platform, typed, "an old-style /c/ or /user/ address; open it and copy the "
+                                            "address with @handle or /channel/UC...")
     if low in {"watch", "shorts", "live", "embed", "v"}:
-        raise _not_profile("youtube", typed, "a single video")
+        raise _not_profile(platform, typed, "a single video")
     if first.startswith("@"):
         name, rest = first, segs[1:]
     elif low == "channel" and len(segs) >= 2:
         name, rest = segs[1], segs[2:]
         if not _YT_CHANNEL.fullmatch(name):
-            raise _bad_handle("youtube", typed, "a channel id is UC followed by 22 letters, digits, - or _")
+            raise _bad_handle(platform, typed, "a channel id is UC followed by 22 letters, digits, - or _")
     else:
-        raise _not_profile("youtube", typed)
-    if len(rest) > 1 or (rest and rest[0].lower() not in _YT_TABS):
-        raise _not_profile("youtube", typed)
-    return _youtube(name, typed)
+        raise _not_profile(platform, typed)
+    if len(rest) > 1 or (rest and rest[0].lower() not in platform.tabs):
+        raise _not_profile(platform, typed)
+    return platform.parse_name(platform, name, typed)
 
 
-# -- Reddit ---------------------------------------------------------------------
+def _youtube_shown(value: str) -> str:
+    return value if value.startswith("@") else f"channel {value}"
 
-_RD_RULE = "3-20 letters, digits, hyphens or underscores, as in u/name"
 
-
-def _reddit(text: str, typed: str) -> str:
+def _reddit(platform: Platform, text: str, typed: str) -> str:
     name = text.removeprefix("/")
     low = name.lower()
     for prefix in ("u/", "user/"):
         if low.startswith(prefix):
             name = name[len(prefix):].rstrip("/")
             break
-    return _handle("reddit", name, typed, r"[a-z0-9_-]{3,20}", _RD_RULE)
+    return _handle(platform, name, typed)
 
 
-def _reddit_url(url: _Url, typed: str) -> str:
+def _reddit_url(platform: Platform, url: _Url, typed: str) -> str:
     segs = url.segments
     if not segs:
-        raise _not_profile("reddit", typed, "the home page")
+        raise _not_profile(platform, typed, "the home page")
     first = segs[0].lower()
     if first == "r":
-        raise _not_profile("reddit", typed, "a subreddit or post")
+        raise _not_profile(platform, typed, "a subreddit or post")
     if first not in {"u", "user"} or len(segs) < 2:
-        raise _not_profile("reddit", typed)
-    if len(segs) > 3 or (len(segs) == 3 and segs[2].lower() not in {"submitted", "comments", "overview",
-                                                                      "posts", "about"}):
-        raise _not_profile("reddit", typed)
-    return _reddit(segs[1], typed)
+        raise _not_profile(platform, typed)
+    if len(segs) > 3 or (len(segs) == 3 and segs[2].lower() not in platform.tabs):
+        raise _not_profile(platform, typed)
+    return platform.parse_name(platform, segs[1], typed)
 
 
-# -- Snapchat -------------------------------------------------------------------
-
-_SC_RULE = "3-15 letters, digits, dots, hyphens or underscores, starting with a letter"
-
-
-def _snapchat(text: str, typed: str) -> str:
-    return _handle("snapchat", text, typed, r"[a-z][a-z0-9._-]{2,14}", _SC_RULE)
-
-
-def _snapchat_url(url: _Url, typed: str) -> str:
+def _snapchat_url(platform: Platform, url: _Url, typed: str) -> str:
     segs = url.segments
     if len(segs) == 2 and segs[0].lower() == "add":
-        return _snapchat(segs[1], typed)
+        return platform.parse_name(platform, segs[1], typed)
     if len(segs) == 1 and segs[0].startswith("@"):
-        return _snapchat(segs[0], typed)
-    raise _not_profile("snapchat", typed)
+        return platform.parse_name(platform, segs[0], typed)
+    raise _not_profile(platform, typed)
 
 
-# -- Telegram -------------------------------------------------------------------
-
-_TG_RULE = "5-32 letters, digits or underscores, starting with a letter"
-
-
-def _telegram(text: str, typed: str) -> str:
-    return _handle("telegram", text, typed, r"[a-z][a-z0-9_]{4,31}", _TG_RULE)
-
-
-def _telegram_url(url: _Url, typed: str) -> str:
+def _telegram_url(platform: Platform, url: _Url, typed: str) -> str:
     segs = url.segments
     if not segs:
-        raise _not_profile("telegram", typed, "the home page")
+        raise _not_profile(platform, typed, "the home page")
     first = segs[0].lower()
     if first.startswith("+") or first == "joinchat":
-        raise _not_profile("telegram", typed, "a group invite")
-    reserved = frozenset({"addstickers", "addemoji", "share", "proxy", "socks", "iv", "addtheme",
-                          "setlanguage", "c", "s", "login", "confirmphone", "boost", "bg", "invoice"})
-    if first in reserved:
-        raise _not_profile("telegram", typed)
+        raise _not_profile(platform, typed, "a group invite")
+    if first in platform.reserved:
+        raise _not_profile(platform, typed)
     if len(segs) > 1:
-        raise _not_profile("telegram", typed, "a single message")
-    return _telegram(segs[0], typed)
+        raise _not_profile(platform, typed, "a single message")
+    return platform.parse_name(platform, segs[0], typed)
 
 
-# -- Mastodon -------------------------------------------------------------------
-
-_MD_RULE = "write it as @name@instance, e.g. @alice@mastodon.social"
 _MD_USER = re.compile(r"[a-z0-9_](?:[a-z0-9_.-]{0,62}[a-z0-9_])?")
 
 
-def _mastodon(text: str, typed: str) -> str:
+def _mastodon(platform: Platform, text: str, typed: str) -> str:
     """``user@instance``: user lower-cased, instance as a punycode domain.
 
     The instance is part of the identity (alice@a.social and alice@b.social
@@ -850,72 +704,250 @@ def _mastodon(text: str, typed: str) -> str:
     """
     name = text.removeprefix("@")
     if name.count("@") != 1:
-        raise _bad_handle("mastodon", typed, _MD_RULE)
+        raise _bad_handle(platform, typed, platform.rule)
     user, host = name.split("@")
     user = user.lower()
     if not _MD_USER.fullmatch(user):
-        raise _bad_handle("mastodon", typed, "the name is letters, digits and underscores; " + _MD_RULE)
-    host = _domain(host, lambda why: _bad_handle("mastodon", typed, f"the instance is not a domain ({why})"))
+        raise _bad_handle(platform, typed, "the name is letters, digits and underscores; " + platform.rule)
+    host = _domain(host, lambda why: _bad_handle(platform, typed, f"the instance is not a domain ({why})"))
     return f"{user}@{host}"
 
 
-def _mastodon_url(url: _Url, typed: str) -> str:
+def _mastodon_url(platform: Platform, url: _Url, typed: str) -> str:
     segs = url.segments
-    tabs = frozenset({"with_replies", "media", "following", "followers", "tagged"})
     if segs and segs[0].startswith("@"):
-        if len(segs) > 2 or (len(segs) == 2 and segs[1].lower() not in tabs):
-            raise _not_profile("mastodon", typed, "a single post" if len(segs) == 2 else "a page")
+        if len(segs) > 2 or (len(segs) == 2 and segs[1].lower() not in platform.tabs):
+            raise _not_profile(platform, typed, "a single post" if len(segs) == 2 else "a page")
         name = segs[0]
-        return _mastodon(name if name.count("@") == 2 else f"{name}@{url.host}", typed)
+        return platform.parse_name(platform, name if name.count("@") == 2 else f"{name}@{url.host}", typed)
     if len(segs) == 2 and segs[0].lower() == "users":
-        return _mastodon(f"{segs[1]}@{url.host}", typed)
-    raise _not_profile("mastodon", typed)
+        return platform.parse_name(platform, f"{segs[1]}@{url.host}", typed)
+    raise _not_profile(platform, typed)
 
 
-# -- Bluesky --------------------------------------------------------------------
-
-_BS_RULE = "a full handle such as name.bsky.social or a custom domain"
 _BS_RESERVED_TLDS = frozenset({"alt", "arpa", "example", "internal", "invalid", "local", "localhost", "onion"})
 
 
-def _bluesky(text: str, typed: str) -> str:
+def _bluesky(platform: Platform, text: str, typed: str) -> str:
     """A domain handle (lower-cased, punycode) or a ``did:plc:``/``did:web:`` id.
 
     A handle without a dot is refused rather than completed with
     ``.bsky.social``: custom-domain handles exist, so completing would guess.
     """
+    rule = platform.rule
     name = text.removeprefix("@")
     if name.lower().startswith("did:"):
         if re.fullmatch(r"did:plc:[a-z2-7]{24}", name):
             return name
         if name.startswith("did:web:"):
-            return "did:web:" + _domain(name[8:], lambda why: _bad_handle("bluesky", typed, why))
-        raise _bad_handle("bluesky", typed, "a DID looks like did:plc: followed by 24 lower-case letters/digits")
+            return "did:web:" + _domain(name[8:], lambda why: _bad_handle(platform, typed, why))
+        raise _bad_handle(platform, typed, "a DID looks like did:plc: followed by 24 lower-case letters/digits")
     if "." not in name:
-        raise _bad_handle("bluesky", typed, f"{_BS_RULE}; include the part after the dot")
-    handle = _domain(name, lambda why: _bad_handle("bluesky", typed, f"{_BS_RULE} ({why})"))
+        raise _bad_handle(platform, typed, f"{rule}; include the part after the dot")
+    handle = _domain(name, lambda why: _bad_handle(platform, typed, f"{rule} ({why})"))
     if handle.rsplit(".", 1)[1] in _BS_RESERVED_TLDS:
-        raise _bad_handle("bluesky", typed, _BS_RULE)
+        raise _bad_handle(platform, typed, rule)
     return handle
 
 
-def _bluesky_url(url: _Url, typed: str) -> str:
+def _bluesky_url(platform: Platform, url: _Url, typed: str) -> str:
     segs = url.segments
     if len(segs) >= 2 and segs[0].lower() == "profile":
         if len(segs) == 2:
-            return _bluesky(segs[1], typed)
+            return platform.parse_name(platform, segs[1], typed)
         if segs[2].lower() == "post":
-            raise _not_profile("bluesky", typed, "a single post")
-    raise _not_profile("bluesky", typed)
+            raise _not_profile(platform, typed, "a single post")
+    raise _not_profile(platform, typed)
 
 
-_HANDLERS = {
-    "x": _x, "instagram": _instagram, "facebook": _facebook, "linkedin": _linkedin,
-    "tiktok": _tiktok, "github": _github, "youtube": _youtube, "reddit": _reddit,
-    "snapchat": _snapchat, "telegram": _telegram, "mastodon": _mastodon, "bluesky": _bluesky,
-}
-_URL_PARSERS = {
-    "x": _x_url, "instagram": _instagram_url, "facebook": _facebook_url, "linkedin": _linkedin_url,
-    "tiktok": _tiktok_url, "github": _github_url, "youtube": _youtube_url, "reddit": _reddit_url,
-    "snapchat": _snapchat_url, "telegram": _telegram_url, "mastodon": _mastodon_url, "bluesky": _bluesky_url,
-}
+def _bluesky_shown(value: str) -> str:
+    return value if value.startswith("did:") else _at(value)
+
+
+def _phone_shown(value: str) -> str:
+    number = phonenumbers.parse(value, None)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+# ---------------------------------------------------------------------------
+# the registry
+
+NameParser = Callable[["Platform", str, str], str]
+"""``(platform, text, typed) -> value`` for a name typed without a link; ``typed`` is for messages."""
+UrlParser = Callable[["Platform", _Url, str], str]
+"""``(platform, url, typed) -> value`` for a link to one of the platform's hosts."""
+
+
+@dataclass(frozen=True)
+class Platform:
+    """Everything that differs between kinds of identifier, in one place.
+
+    The fields up to ``posts`` are plain data: the web SDK holds the same
+    values and the interop vectors check that it does, because a host or a
+    reserved path known on one side only would make a browser and a CLI
+    reporter normalise the same link differently. The callables are the code
+    a port mirrors by hand; email and phone are not profiles, so theirs are
+    never called (``normalise`` parses those two itself).
+    """
+
+    kind: str
+    """The canonical prefix; part of every OPRF input, so never renamed."""
+    label: str
+    """The platform's name in refusals and :meth:`Identifier.display`."""
+    example: str
+    """A well-formed profile address, offered when a link is refused."""
+    menu_label: str
+    """The name in a form's list of kinds, where a bare "email" would read oddly."""
+    hint: str
+    """How to type it, under a form's input field."""
+    menu_position: int
+    """Place in a form's list of kinds: the most named first, not :data:`KINDS` order."""
+    aliases: tuple[str, ...] = ()
+    """Other prefixes people write (``twitter:``, ``mailto:``); read as this kind."""
+    hosts: tuple[str, ...] = ()
+    """Hosts of profile links, without ``www.``/``m.``/``mobile.``: links there are detected without a prefix."""
+    short_hosts: tuple[str, ...] = ()
+    """Link shorteners: where they lead is unknown offline, so their links are refused."""
+    country_subdomains: bool = False
+    """Two-letter subdomains of the hosts (``uk.linkedin.com``) are the same site."""
+    pattern: str = ""
+    """A valid name (after ``@`` is dropped and case folded), for the parsers that take one."""
+    rule: str = ""
+    """What a valid name looks like, in words, for refusals."""
+    reserved: frozenset[str] = frozenset()
+    """First path segments that are the site's own pages, not people."""
+    tabs: frozenset[str] = frozenset()
+    """Path segments after the name that still show the same profile."""
+    posts: frozenset[str] = frozenset()
+    """First path segments that introduce a single post."""
+    parse_name: NameParser = _handle
+    parse_url: UrlParser = _handle_url
+    show: Callable[[str], str] = _at
+    """The value as :meth:`Identifier.display` shows it after the label."""
+
+
+PLATFORMS: tuple[Platform, ...] = (
+    Platform(
+        kind="email", label="email", example="name@example.com", menu_label="Email address",
+        hint="name@example.com", menu_position=1, aliases=("mailto",), show=lambda value: value),
+    Platform(
+        kind="phone", label="phone", example="+44 20 7946 0958", menu_label="Phone number",
+        hint="020 7946 0958, or +44 20 7946 0958 with the country code", menu_position=2, aliases=("tel",),
+        show=_phone_shown),
+    Platform(
+        kind="x", label="X (Twitter)", example="https://x.com/name", menu_label="X (Twitter)",
+        hint="@name or x.com/name", menu_position=5, aliases=("twitter",), hosts=("x.com", "twitter.com"),
+        short_hosts=("t.co",), pattern=r"[a-z0-9_]{1,15}", rule="1-15 letters, digits or underscores",
+        reserved=frozenset({"home", "explore", "notifications", "messages", "search", "settings", "i", "intent",
+                            "share", "hashtag", "login", "logout", "signup", "tos", "privacy", "compose", "jobs",
+                            "about", "download", "account", "lists", "communities", "topics",
+                            "search-advanced"}),
+        tabs=frozenset({"with_replies", "media", "likes", "highlights", "articles", "followers", "following",
+                        "verified_followers"}),
+        parse_url=_x_url),
+    Platform(
+        kind="instagram", label="Instagram", example="https://instagram.com/name", menu_label="Instagram",
+        hint="@name or instagram.com/name", menu_position=3, hosts=("instagram.com", "instagr.am"),
+        pattern=r"[a-z0-9._]{1,30}", rule="1-30 letters, digits, dots or underscores",
+        reserved=frozenset({"stories", "explore", "accounts", "direct", "about", "developer", "legal", "web",
+                            "challenge", "emails", "session", "api", "directory"}),
+        tabs=frozenset({"tagged", "reels", "saved", "guides"}),
+        posts=frozenset({"p", "reel", "reels", "tv"})),
+    Platform(
+        kind="facebook", label="Facebook", example="https://facebook.com/name", menu_label="Facebook",
+        hint="facebook.com/name", menu_position=4,
+        hosts=("facebook.com", "fb.com", "web.facebook.com", "touch.facebook.com", "mbasic.facebook.com"),
+        short_hosts=("fb.me", "fb.watch"),
+        rule="at least 5 letters or digits (dots are ignored), or a numeric profile id",
+        reserved=frozenset({"groups", "pages", "pg", "events", "watch", "marketplace", "gaming", "photo.php",
+                            "photo", "photos", "story.php", "permalink.php", "hashtag", "login", "share",
+                            "sharer", "sharer.php", "reel", "reels", "stories", "help", "settings", "messages",
+                            "notifications", "friends", "bookmarks", "search", "places", "fundraisers", "media",
+                            "plugins", "dialog", "l.php", "home.php", "business", "privacy", "policies",
+                            "legal", "video.php", "videos", "posts"}),
+        tabs=frozenset({"about", "photos", "friends", "videos", "posts", "reels", "followers", "following"}),
+        parse_name=_facebook, parse_url=_facebook_url, show=_facebook_shown),
+    Platform(
+        kind="linkedin", label="LinkedIn", example="https://linkedin.com/in/name", menu_label="LinkedIn",
+        hint="linkedin.com/in/name", menu_position=6, hosts=("linkedin.com",), short_hosts=("lnkd.in",),
+        country_subdomains=True, rule="3-100 letters, digits or hyphens, as in linkedin.com/in/name",
+        tabs=frozenset({"details", "recent-activity", "overlay"}),
+        parse_name=_linkedin, parse_url=_linkedin_url, show=lambda value: f"in/{value}"),
+    Platform(
+        kind="tiktok", label="TikTok", example="https://tiktok.com/@name", menu_label="TikTok", hint="@name",
+        menu_position=7, hosts=("tiktok.com",), short_hosts=("vm.tiktok.com", "vt.tiktok.com"),
+        pattern=r"[a-z0-9._]{2,24}", rule="2-24 letters, digits, dots or underscores", parse_url=_tiktok_url),
+    Platform(
+        kind="github", label="GitHub", example="https://github.com/name", menu_label="GitHub", hint="name",
+        menu_position=12, hosts=("github.com",), pattern=r"[a-z0-9][a-z0-9-]{0,38}",
+        rule="1-39 letters, digits or hyphens, not starting with a hyphen",
+        reserved=frozenset({"orgs", "settings", "marketplace", "explore", "topics", "sponsors", "login",
+                            "features", "pricing", "about", "notifications", "pulls", "issues", "search", "new",
+                            "organizations", "enterprise", "collections", "trending", "apps", "site",
+                            "security", "contact", "team", "readme", "codespaces", "join", "signup",
+                            "logout"}),
+        parse_url=_github_url),
+    Platform(
+        kind="youtube", label="YouTube", example="https://youtube.com/@name", menu_label="YouTube", hint="@name",
+        menu_position=10, hosts=("youtube.com",), short_hosts=("youtu.be",), pattern=r"[a-z0-9._-]{3,30}",
+        rule="an @handle of 3-30 letters, digits, dots, hyphens or underscores, or a channel id UC...",
+        tabs=frozenset({"videos", "shorts", "streams", "playlists", "community", "about", "featured", "live",
+                        "podcasts", "posts", "releases", "store", "courses"}),
+        parse_name=_youtube, parse_url=_youtube_url, show=_youtube_shown),
+    Platform(
+        kind="reddit", label="Reddit", example="https://reddit.com/user/name", menu_label="Reddit", hint="u/name",
+        menu_position=11, hosts=("reddit.com", "old.reddit.com", "new.reddit.com", "np.reddit.com"),
+        short_hosts=("redd.it",), pattern=r"[a-z0-9_-]{3,20}",
+        rule="3-20 letters, digits, hyphens or underscores, as in u/name",
+        tabs=frozenset({"submitted", "comments", "overview", "posts", "about"}),
+        parse_name=_reddit, parse_url=_reddit_url, show=lambda value: f"u/{value}"),
+    Platform(
+        kind="snapchat", label="Snapchat", example="https://snapchat.com/add/name", menu_label="Snapchat",
+        hint="name", menu_position=8, hosts=("snapchat.com",), pattern=r"[a-z][a-z0-9._-]{2,14}",
+        rule="3-15 letters, digits, dots, hyphens or underscores, starting with a letter",
+        parse_url=_snapchat_url),
+    Platform(
+        kind="telegram", label="Telegram", example="https://t.me/name", menu_label="Telegram",
+        hint="@name or t.me/name", menu_position=9, hosts=("t.me", "telegram.me", "telegram.dog"),
+        pattern=r"[a-z][a-z0-9_]{4,31}", rule="5-32 letters, digits or underscores, starting with a letter",
+        reserved=frozenset({"addstickers", "addemoji", "share", "proxy", "socks", "iv", "addtheme", "setlanguage",
+                            "c", "s", "login", "confirmphone", "boost", "bg", "invoice"}),
+        parse_url=_telegram_url),
+    Platform(
+        kind="mastodon", label="Mastodon", example="@name@mastodon.social", menu_label="Mastodon",
+        hint="@name@mastodon.social", menu_position=13,
+        rule="write it as @name@instance, e.g. @alice@mastodon.social",
+        tabs=frozenset({"with_replies", "media", "following", "followers", "tagged"}),
+        parse_name=_mastodon, parse_url=_mastodon_url),
+    Platform(
+        kind="bluesky", label="Bluesky", example="https://bsky.app/profile/name.bsky.social", menu_label="Bluesky",
+        hint="name.bsky.social", menu_position=14, aliases=("bsky",), hosts=("bsky.app",),
+        rule="a full handle such as name.bsky.social or a custom domain",
+        parse_name=_bluesky, parse_url=_bluesky_url, show=_bluesky_shown),
+)
+"""Every kind of identifier we can name someone by; the order is :data:`KINDS`' (and messages')."""
+
+
+def _index(platforms: tuple[Platform, ...], names: Callable[[Platform], tuple[str, ...]]) -> dict[str, str]:
+    """Name -> kind; a name claimed twice is a mistake in the registry, caught at import."""
+    out: dict[str, str] = {}
+    for p in platforms:
+        for name in names(p):
+            if name in out:
+                raise ValueError(f"{name!r} belongs to both {out[name]} and {p.kind}")
+            out[name] = p.kind
+    return out
+
+
+_KIND_ALIASES = _index(PLATFORMS, lambda p: (p.kind, *p.aliases))
+"""Every prefix read as a kind, the kinds' own names included (so an alias cannot shadow a kind)."""
+_HOSTS = _index(PLATFORMS, lambda p: p.hosts)
+_SHORT_HOSTS = frozenset(_index(PLATFORMS, lambda p: p.short_hosts))
+_COUNTRY_MIRRORED = {host: p.kind for p in PLATFORMS if p.country_subdomains for host in p.hosts}
+
+PLATFORMS_BY_KIND: Mapping[str, Platform] = MappingProxyType({p.kind: p for p in PLATFORMS})
+
+KINDS: tuple[str, ...] = tuple(PLATFORMS_BY_KIND)
+"""Every kind of identifier we can name someone by, in display order."""
+
+PHONE_EXAMPLE = PLATFORMS_BY_KIND["phone"].example
