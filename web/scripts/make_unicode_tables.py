@@ -1,4 +1,4 @@
-"""Write web/src/sdk/unicode_tables.js: the Unicode facts identifiers.js needs, taken from Python.
+"""Write web/src/sdk/protocol/unicode_tables.js: the Unicode facts identifiers.js needs, taken from Python.
 
 The canonical form of an identifier must be the same bytes in the browser as
 in the Python SDK. Two things there depend on Unicode data that a browser may
@@ -23,7 +23,7 @@ import unicodedata
 from pathlib import Path
 from unicodedata import ucd_3_2_0 as u32
 
-OUT = Path(__file__).resolve().parents[1] / "src" / "sdk" / "unicode_tables.js"
+OUT = Path(__file__).resolve().parents[1] / "src" / "sdk" / "protocol" / "unicode_tables.js"
 
 PROHIBITED = (stringprep.in_table_c12, stringprep.in_table_c22, stringprep.in_table_c3, stringprep.in_table_c4,
               stringprep.in_table_c5, stringprep.in_table_c6, stringprep.in_table_c7, stringprep.in_table_c8,

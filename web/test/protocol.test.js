@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { VECTORS, hx } from './helpers.js';
 import { InvalidInput, VerificationError } from '../src/sdk/errors.js';
 import { b64uEncode, hexEncode } from '../src/sdk/protocol/encoding.js';
-import * as ids from '../src/sdk/identifiers.js';
+import * as ids from '../src/sdk/protocol/identifiers.js';
 import * as body from '../src/sdk/protocol/body.js';
 import { parseInvite, formatInvite } from '../src/sdk/protocol/invites.js';
 

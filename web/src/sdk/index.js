@@ -33,7 +33,7 @@ export {
 export { openMatch, matchedEntryFromJson, MAX_SUBSETS } from './protocol/release.js';
 export {
   normalise, normaliseMany, Identifier, KINDS, MAX_LENGTH as MAX_IDENTIFIER_LENGTH, PHONE_EXAMPLE, supportedRegions,
-} from './identifiers.js';
+} from './protocol/identifiers.js';
 export {
   makeBody, makeDetails, bodyBytes, parseBody, checkBodySize, attachmentJson, attachmentFromFile, DETAIL_FIELDS,
   MAX_BODY_BYTES, MAX_ATTACHMENT_BYTES,

@@ -14,7 +14,7 @@ import {
   getCountries,
   parsePhoneNumberWithError,
 } from 'libphonenumber-js/max';
-import { InvalidInput } from './errors.js';
+import { InvalidInput } from '../errors.js';
 import { B1, B2_EXCEPTIONS, IDNA_CLASS_RUNS, NOT_C_FIRST, NOT_C_RUNS } from './unicode_tables.js';
 
 export const KINDS = Object.freeze([
