@@ -1,4 +1,4 @@
-"""What people do in the web app, as Playwright steps shared by the browser tests (H4).
+"""What people do in the web app, as Playwright steps shared by the browser tests.
 
 The steps find controls the way people and assistive technology do (roles, labels, visible
 text), so a page that loses a label or a heading fails here as well as in axe.

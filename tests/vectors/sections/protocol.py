@@ -1,4 +1,4 @@
-"""The "protocol" section of tests/vectors/interop.json (web SDK interop, issue 4; H2).
+"""The "protocol" section of tests/vectors/interop.json (web SDK interop).
 
 Everything here is made by the Python SDK from fixed inputs (a seeded RNG
 where the corpus is mutated), so ``build()`` is deterministic and
