@@ -2,12 +2,10 @@
 // escrow naming identifiers, see entries and receipts, withdraw. Every identifier, record and
 // key stays in this browser; only sealed outputs reach the servers (PROTOCOL.md §1, §8).
 import {
-  EscrowApi, fetchDeployment, evaluateOprf as evaluate, sealEntry, submissionPayload,
-  checkReceipt, expectedContent, normalise, b64uDecode, b64uEncode,
-  parseReceipt, receiptFileName, newWallet, walletToBytes, walletFromBytes, addRecord, nowIsoSeconds,
-  parseInvite,
+  EscrowApi, fetchDeployment, checkReceipt, normalise, b64uDecode, b64uEncode,
+  parseReceipt, newWallet, walletToBytes, walletFromBytes, addRecord, nowIsoSeconds,
+  parseInvite, MAX_BODY_BYTES, reporter,
 } from '../sdk/index.js';
-import { MAX_BODY_BYTES } from '../sdk/protocol/entry.js';
 import { getCountries, getCountryCallingCode } from 'libphonenumber-js/max';
 import {
   $, $$, el, showView, clearNotices, showError, showNote, fieldError, clearFieldErrors, describeError,
@@ -88,15 +86,14 @@ function api() {
 }
 
 async function deployment() {
-  const d = await fetchDeployment(state.wallet.server || server(),
-    b64uDecode(state.wallet.admin_fingerprint, 16), state.wallet.min_serial || 0);
-  if (d.serial > (state.wallet.min_serial || 0)) state.wallet.min_serial = d.serial;
+  const d = await reporter.walletDeployment(state.wallet, { server: server() });
   state.deployment = d;
   return d;
 }
 
-function receiptName(entryId, kind, text) {
-  return receiptFileName(text, entryId, kind);
+/** What the escrow workflow (sdk/clients/reporter.js) needs from this page. */
+function session() {
+  return { wallet: state.wallet, api: api(), deployment, save: saveWallet, storeReceipt: saveReceipt };
 }
 
 // --- routing ----------------------------------------------------------------------------------
@@ -546,11 +543,8 @@ async function withdraw(r, button) {
   }
 }
 
-async function keepReceipt(escrow, text, kind) {
-  const name = receiptName(escrow.entry_id, kind, text);
-  await saveReceipt(name, text);
-  escrow.receipts = escrow.receipts || [];
-  if (!escrow.receipts.includes(name)) escrow.receipts.push(name);
+function keepReceipt(escrow, text, kind) {
+  return reporter.keepReceipt(escrow, text, kind, saveReceipt);
 }
 
 // --- escrow ------------------------------------------------------------------------------------
@@ -766,24 +760,6 @@ function setupEscrow() {
   });
 }
 
-async function sendPending(r, steps, d) {
-  const e = r.escrow;
-  const client = api();
-  const answer = await steps.run('send', () => (e.pending_replace
-    ? client.replace(b64uDecode(e.entry_id, 16), e.pending) : client.submit(e.pending)));
-  if (answer.receipt) {
-    await steps.run('receipt', async () => {
-      await checkReceipt(answer.receipt, d, b64uDecode(e.entry_id, 16), 'entry', expectedContent(e.pending));
-      await keepReceipt(e, answer.receipt, 'entry');
-    });
-  } else steps.done('receipt');
-  e.status = answer.status;
-  e.received_at = answer.received_at ?? answer.receivedAt ?? '';
-  e.pending = null;
-  e.pending_replace = false;
-  await steps.run('save', saveWallet);
-}
-
 const SEND_STEPS = [
   ['send', 'Sending the locked record to the server'],
   ['receipt', 'Checking the server’s receipt'],
@@ -794,8 +770,7 @@ async function resend(r) {
   clearNotices();
   const steps = new Steps('Sending again', [['deployment', 'Checking the service’s signed setup'], ...SEND_STEPS]);
   try {
-    const d = await steps.run('deployment', deployment);
-    await sendPending(r, steps, d);
+    await reporter.resend(session(), r, { onStep: (key, s) => steps.track(key, s) });
     steps.clear();
     await renderRecord(r.record_id);
     showNote(r.escrow.status === 'released' ? 'Sent. It has been released to the counselors.' : 'Sent and confirmed.');
@@ -806,14 +781,20 @@ async function resend(r) {
 
 /** Resend every unacknowledged submission (same bytes, so never counted twice). */
 async function finishPending() {
-  const waiting = state.wallet.records.filter((r) => r.escrow?.pending);
-  if (!waiting.length) return;
-  const d = await deployment();
-  for (const r of waiting) {
-    const steps = new Steps('Finishing an earlier submission', SEND_STEPS);
-    await sendPending(r, steps, d);
-    steps.clear();
-  }
+  let steps = null;
+  let current = null;
+  const sent = await reporter.finishPending(session(), {
+    onStep: (key, s, { record }) => {
+      if (record !== current) {
+        steps?.clear();
+        steps = new Steps('Finishing an earlier submission', SEND_STEPS);
+        current = record;
+      }
+      steps.track(key, s);
+    },
+  });
+  if (!sent.length) return;
+  steps.clear();
   showNote('An earlier submission that was not confirmed has now been sent and confirmed.');
   rerender();
 }
@@ -827,39 +808,15 @@ async function escrow(r, named, quorum) {
     ['keep', 'Keeping an exact copy to resend if needed'],
     ...SEND_STEPS,
   ]);
+  // An earlier submission that was never acknowledged is sent first, with its own list of steps.
+  let earlier = null;
+  const onStep = (key, s, detail) => {
+    if (!detail.earlier) { steps.track(key, s); return; }
+    earlier = earlier || new Steps('Finishing the earlier submission first', SEND_STEPS);
+    earlier.track(key, s);
+  };
   try {
-    const d = await steps.run('deployment', deployment);
-    if (r.escrow?.pending) {
-      // An earlier submission was never acknowledged: send it first, byte for byte.
-      await sendPending(r, new Steps('Finishing the earlier submission first', SEND_STEPS), d);
-    }
-    const previous = r.escrow;
-    if (previous && previous.status !== 'escrowed') throw new Error(`This record is ${previous.status}; it can no longer be changed.`);
-    const client = api();
-    const access = await steps.run('token', () => client.keyserverToken());
-    const outputs = await steps.run('oprf', () => evaluate(d, named.map((i) => i.oprfInput), b64uDecode(access.token)));
-    const sealed = await steps.run('seal', async () => {
-      return sealEntry({
-        deployment: d, accountId: b64uDecode(state.wallet.account_id, 16), identifiers: named,
-        oprfOutputs: outputs.outputs, record: r.text, contact: state.wallet.contact, writtenAt: r.written_at,
-        details: r.details, attachments: r.attachments,
-        quorum: quorum ?? (previous ? previous.quorum : null),
-        entryId: previous ? b64uDecode(previous.entry_id, 16) : null,
-        bodyKey: previous ? b64uDecode(previous.body_key, 32) : null,
-      });
-    });
-    const payload = submissionPayload(sealed);
-    const replace = Boolean(previous && previous.status === 'escrowed');
-    await steps.run('keep', async () => {
-      r.escrow = {
-        entry_id: b64uEncode(sealed.entryId), identifiers: named.map((i) => i.typed),
-        canonical: named.map((i) => i.canonical), quorum: sealed.quorum, body_key: b64uEncode(sealed.bodyKey),
-        status: 'sending', received_at: '', pending: payload, pending_replace: replace,
-        receipts: previous?.receipts || [],
-      };
-      await saveWallet();
-    });
-    await sendPending(r, steps, d);
+    await reporter.escrow(session(), r, named, { quorum, onStep });
     steps.clear();
     await go(`#/record/${r.record_id}`);
     showNote(r.escrow.status === 'released'

@@ -53,6 +53,7 @@ export { verifyReceipt, parseReceipt, FILE_EXTENSION as RECEIPT_FILE_EXTENSION }
 export { EscrowApi, ApiError, fetchDeployment } from './clients/api.js';
 export { evaluate as evaluateOprf, KeyServerUnavailable } from './clients/oprf_client.js';
 export { checkReceipt, expectedContent, receiptFileName } from './clients/receipts.js';
+export * as reporter from './clients/reporter.js';
 export {
   WALLET_FORMAT, WALLET_PURPOSE, newWallet, normaliseWallet, walletToBytes, walletFromBytes, addRecord, findRecord,
   sealWallet, openWallet,

@@ -157,6 +157,13 @@ export class Steps {
     if (li) { li.dataset.state = 'failed'; li.querySelector('progress')?.remove(); }
   }
 
+  /** Follow an SDK workflow's onStep(step, state): state 'start', 'done' or 'failed'. */
+  track(key, state) {
+    if (state === 'start') this.start(key);
+    else if (state === 'done') this.done(key);
+    else this.fail(key);
+  }
+
   /** Run fn as step key, marking it failed (and rethrowing) on error. */
   async run(key, fn) {
     this.start(key);
