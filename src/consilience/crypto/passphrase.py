@@ -86,15 +86,18 @@ def _aad(purpose: str) -> bytes:
     return len(fmt).to_bytes(2, "big") + fmt + len(purpose_bytes).to_bytes(2, "big") + purpose_bytes
 
 
-def _check_params(memory_cost_kib: Any, iterations: Any, lanes: Any) -> None:
-    for name, value, low, high in (
-        ("memory_cost_kib", memory_cost_kib, MIN_MEMORY_COST_KIB, MAX_MEMORY_COST_KIB),
-        ("iterations", iterations, MIN_ITERATIONS, MAX_ITERATIONS),
-        ("lanes", lanes, MIN_LANES, MAX_LANES),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise InvalidInput(f"argon2id {name} must be an integer in [{low}, {high}]")
+def _check_params(memory_cost_kib: Any, iterations: Any, lanes: Any) -> tuple[int, int, int]:
+    """The three Argon2id costs, each an int within bounds; they come from untrusted JSON when opening."""
     # Argon2 itself needs at least 8 KiB per lane: MIN_MEMORY_COST_KIB >= 8 * MAX_LANES.
+    return (_check_param("memory_cost_kib", memory_cost_kib, MIN_MEMORY_COST_KIB, MAX_MEMORY_COST_KIB),
+            _check_param("iterations", iterations, MIN_ITERATIONS, MAX_ITERATIONS),
+            _check_param("lanes", lanes, MIN_LANES, MAX_LANES))
+
+
+def _check_param(name: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidInput(f"argon2id {name} must be an integer in [{low}, {high}]")
+    return value
 
 
 def _derive_key(passphrase: str, salt: bytes, memory_cost_kib: int, iterations: int, lanes: int) -> bytes:
@@ -176,8 +179,8 @@ def open(blob: bytes, passphrase: str, purpose: str) -> bytes:  # noqa: A001
         raise InvalidInput(f"sealed file: kdf is not {KDF_NAME}")
     if document.get("aead") != AEAD_NAME:
         raise InvalidInput(f"sealed file: aead is not {AEAD_NAME}")
-    memory_cost_kib, iterations, lanes = kdf.get("memory_cost_kib"), kdf.get("iterations"), kdf.get("lanes")
-    _check_params(memory_cost_kib, iterations, lanes)
+    memory_cost_kib, iterations, lanes = _check_params(kdf.get("memory_cost_kib"), kdf.get("iterations"),
+                                                       kdf.get("lanes"))
     salt = _unb64(kdf.get("salt"), "salt")
     nonce = _unb64(document.get("nonce"), "nonce")
     ciphertext = _unb64(document.get("ciphertext"), "ciphertext")

@@ -27,7 +27,7 @@ MAX_BATCH = 16
 MAX_LOG_SIZE = 2**63 - 1
 
 
-def _b64u(length: int | None = None, max_length: int | None = None):
+def _b64u(length: int | None = None, max_length: int | None = None) -> AfterValidator:
     def check(value: str) -> str:
         try:
             raw = b64u_decode(value, length=length)

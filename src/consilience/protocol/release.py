@@ -87,11 +87,11 @@ def open_match(tag: bytes, entries: list[MatchedEntry], counselor_seed: bytes, k
     for e in entries:
         if not e.released:
             continue
-        content = contents.get(e.entry_id)
-        if content is None or e.body is None:
+        opened_envelope = contents.get(e.entry_id)
+        if opened_envelope is None or e.body is None:
             result.failed[e.entry_id] = "its envelope is missing or malformed"
             continue
-        section = content.section(tag)
+        section = opened_envelope.section(tag)
         assert section is not None
         q = e.quorum
         poly = secrets.get(q)
