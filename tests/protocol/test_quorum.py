@@ -181,7 +181,9 @@ def test_same_account_twice_counts_once(q: int) -> None:
     first, second = seal(dup, q), seal(dup, q, record=None)
     assert first.entry_id != second.entry_id
     sealed_others = [seal(a, q) for a in others]
-    entries = [matched(first, dup), matched(second, dup)] + [matched(s, a) for s, a in zip(sealed_others, others, strict=False)]
+    entries = [matched(first, dup), matched(second, dup)] + [
+        matched(s, a) for s, a in zip(sealed_others, others, strict=False)
+    ]
     # q entries, but only q-1 distinct accounts: nothing opens
     result = open_as(entries)
     assert result.opened == []
@@ -222,7 +224,8 @@ def test_higher_personal_quorum_counts_toward_lower_quorums(lo: int, data: st.Da
     # once hi distinct accounts exist, the high entry opens too
     more_accts = accounts(hi - lo, label + "/more")
     more = [seal(a, lo) for a in more_accts]
-    result = open_as([matched(high, high_acct), *low_entries, *(matched(s, a) for s, a in zip(more, more_accts, strict=False))])
+    result = open_as([matched(high, high_acct), *low_entries,
+                      *(matched(s, a) for s, a in zip(more, more_accts, strict=False))])
     assert result.failed == {} and result.bogus == set()
     assert_opened_exactly(result, {high.entry_id: (high_acct, high), **expected_lows,
                                    **{s.entry_id: (a, s) for s, a in zip(more, more_accts, strict=False)}})
@@ -269,7 +272,8 @@ def test_tampered_share_with_too_few_honest_ones_opens_nothing(q: int, delta: in
         c, lambda s: {"shares": {**s.shares, q: (s.shares[q] + delta) % ORDER}}))
     honest_accts = accounts(q - 1, label + "/honest")
     honest = [seal(a, q) for a in honest_accts]
-    entries = [matched(bad, bad_acct, envelope=tampered), *(matched(s, a) for s, a in zip(honest, honest_accts, strict=False))]
+    entries = [matched(bad, bad_acct, envelope=tampered),
+               *(matched(s, a) for s, a in zip(honest, honest_accts, strict=False))]
     result = open_as(entries)
     assert result.opened == []  # never a wrong secret, never a wrong body
     assert set(result.failed) == {e.entry_id for e in entries}
@@ -286,7 +290,8 @@ def test_abscissa_that_does_not_match_the_account_is_bogus() -> None:
     moved_x = reenvelope(bad, _x_edit(1))
     honest_accts = accounts(q, "x-honest")
     honest = [seal(a, q) for a in honest_accts]
-    entries = [matched(bad, bad_acct, envelope=moved_x), *(matched(s, a) for s, a in zip(honest, honest_accts, strict=False))]
+    entries = [matched(bad, bad_acct, envelope=moved_x),
+               *(matched(s, a) for s, a in zip(honest, honest_accts, strict=False))]
     result = open_as(entries)
     assert result.bogus == {bad.entry_id}
     assert set(result.failed) == {bad.entry_id}
@@ -405,7 +410,8 @@ def test_malicious_body_plaintext_does_not_break_the_match(plaintext: bytes) -> 
     accts = accounts(3, "evil-body")
     s = [seal(a, 2) for a in accts]
     evil_body = aead.seal(s[2].body_key, plaintext, entry.BODY_AAD + s[2].entry_id)
-    result = open_as([*(matched(e, a) for e, a in zip(s[:2], accts, strict=False)), matched(s[2], accts[2], body=evil_body)])
+    result = open_as([*(matched(e, a) for e, a in zip(s[:2], accts, strict=False)),
+                      matched(s[2], accts[2], body=evil_body)])
     assert {o.entry_id for o in result.opened} == {s[0].entry_id, s[1].entry_id}
     assert set(result.failed) == {s[2].entry_id}
 

@@ -58,7 +58,8 @@ def test_real_cosigned_checkpoint_tampered_or_in_the_future() -> None:
     tampered = REAL["note"].replace(str(REAL["size"]), str(REAL["size"] + 1), 1)
     with pytest.raises(VerificationError):
         cp.open_checkpoint(tampered, REAL["log_vkey"])
-    ts = cp.open_checkpoint(REAL["note"], REAL["log_vkey"], witness_vkeys=[REAL["witness_vkey"]]).cosignatures[0].timestamp
+    opened = cp.open_checkpoint(REAL["note"], REAL["log_vkey"], witness_vkeys=[REAL["witness_vkey"]])
+    ts = opened.cosignatures[0].timestamp
     with pytest.raises(VerificationError, match="future"):
         cp.open_checkpoint(REAL["note"], REAL["log_vkey"], witness_vkeys=[REAL["witness_vkey"]], now=ts - 1)
     cp.open_checkpoint(REAL["note"], REAL["log_vkey"], witness_vkeys=[REAL["witness_vkey"]], now=ts)
@@ -131,7 +132,8 @@ def test_non_canonical_base64_root_is_refused() -> None:
 
 
 def test_constructor_checks() -> None:
-    for args in (("", 1, ROOT), (ORIGIN, -1, ROOT), (ORIGIN, 2**64, ROOT), (ORIGIN, 1, ROOT[:31]), (ORIGIN, True, ROOT)):
+    for args in (("", 1, ROOT), (ORIGIN, -1, ROOT), (ORIGIN, 2**64, ROOT), (ORIGIN, 1, ROOT[:31]),
+                 (ORIGIN, True, ROOT)):
         with pytest.raises(InvalidInput):
             Checkpoint(*args)  # type: ignore[arg-type]
     with pytest.raises(InvalidInput):
@@ -187,7 +189,8 @@ def test_cosignature_message_is_exactly_the_spec_text() -> None:
 def test_cosign_and_verify_with_timestamps() -> None:
     note = cp.cosign(cp.cosign(_signed(), "w1.example", W1, 1_700_000_000), "w2.example", W2, 1_700_000_060)
     v = cp.open_checkpoint(note, LOG_VKEY, witness_vkeys=[W1_VKEY, W2_VKEY])
-    assert [(c.name, c.timestamp) for c in v.cosignatures] == [("w1.example", 1_700_000_000), ("w2.example", 1_700_000_060)]
+    assert [(c.name, c.timestamp) for c in v.cosignatures] == [("w1.example", 1_700_000_000),
+                                                               ("w2.example", 1_700_000_060)]
     line = note.splitlines()[-1] + "\n"
     raw = base64.b64decode(line.split(" ")[2])
     assert raw[:4] == notes.key_id("w2.example", 0x04, signing.public_key(W2))

@@ -197,7 +197,9 @@ def test_valid_key_names(name: str) -> None:
     assert notes.valid_key_name(name)
 
 
-@pytest.mark.parametrize("name", ["", "a b", "a+b", "a\tb", "a\nb", "a\u00a0b", "a\u2003b", "a\u2028b", "a\x01b", "\ud800"])
+@pytest.mark.parametrize(
+    "name", ["", "a b", "a+b", "a\tb", "a\nb", "a\u00a0b", "a\u2003b", "a\u2028b", "a\x01b", "\ud800"]
+)
 def test_invalid_key_names(name: str) -> None:
     assert not notes.valid_key_name(name)
     with pytest.raises(InvalidInput):

@@ -135,7 +135,8 @@ def make_receipt(*, index: int, proof: Sequence[bytes], checkpoint: str, leaf: b
 def issue_receipt(reader: merkle.NodeReader, *, index: int, leaf: bytes, checkpoint: str) -> str:
     """Generate the inclusion proof for the checkpoint's tree size and wrap it in a receipt."""
     body, _ = cp.parse_signed_checkpoint(checkpoint)
-    return make_receipt(index=index, proof=merkle.inclusion_proof(reader, index, body.size), checkpoint=checkpoint, leaf=leaf)
+    proof = merkle.inclusion_proof(reader, index, body.size)
+    return make_receipt(index=index, proof=proof, checkpoint=checkpoint, leaf=leaf)
 
 
 def verify_receipt(
