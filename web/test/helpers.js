@@ -1,6 +1,6 @@
 // Shared helpers of the SDK tests: the interop vectors and a deployment
-// object in the SDK's shape built from a deployment document (H2's
-// deployment.js does the verified version of this for the app).
+// object in the SDK's shape built from a deployment document (unverified;
+// protocol/deployment.js verifyDeployment does the checked version for the app).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

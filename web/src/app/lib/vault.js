@@ -1,7 +1,7 @@
 // Passphrase-sealed files in the browser ("consilience-sealed/v1", crypto/passphrase.py), with
 // Argon2id in a Web Worker (argon2-worker.js) so the page stays responsive.
 //
-// The container itself is the SDK's (sdk/sealed.js: inspect, aad, the same JSON layout). The
+// The container itself is the SDK's (sdk/crypto/sealed.js: inspect, aad, the same JSON layout). The
 // derived key is kept in memory while the wallet is unlocked, so each save re-seals under the same
 // salt and parameters with a fresh random nonce instead of stretching the passphrase again (seconds)
 // on every save; the result is an ordinary sealed document the CLI opens. forget() drops the key.

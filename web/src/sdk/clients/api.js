@@ -88,7 +88,7 @@ export class EscrowApi {
 
   // -- public ---------------------------------------------------------------
 
-  /** The published deployment document {document, signature, admin_key}; verify it with deployment.js. */
+  /** The published deployment document {document, signature, admin_key}; check it with verifyDeployment, or call fetchDeployment. */
   deployment() {
     return this.call('GET', '/v1/deployment');
   }
@@ -107,7 +107,7 @@ export class EscrowApi {
     return { token: doc.token, expiresAt: doc.expires_at };
   }
 
-  /** POST /v1/entries with a submission payload (entry.js submissionPayload); resending identical bytes is idempotent. */
+  /** POST /v1/entries with a submission payload (protocol/entry.js submissionPayload); resending identical bytes is idempotent. */
   submit(payload) {
     return this.call('POST', '/v1/entries', { json: payload });
   }
