@@ -58,6 +58,28 @@ test('identifiers: normaliseMany drops repeats and names the failing position', 
   }
 });
 
+test('identifiers: the platform registry is Python\'s, field for field', () => {
+  // The data fields only; the parsers are checked by the corpus above.
+  const data = (p) => ({
+    kind: p.kind, label: p.label, example: p.example, menu_label: p.menuLabel, hint: p.hint,
+    menu_position: p.menuPosition, aliases: [...p.aliases], hosts: [...p.hosts], short_hosts: [...p.shortHosts],
+    country_subdomains: p.countrySubdomains, pattern: p.pattern, rule: p.rule,
+    reserved: [...p.reserved].sort(), tabs: [...p.tabs].sort(), posts: [...p.posts].sort(),
+  });
+  assert.deepEqual(ids.PLATFORMS.map(data), P.identifiers.platforms);
+  assert.deepEqual(ids.PLATFORMS.map((p) => p.kind), [...ids.KINDS]);
+  assert.deepEqual(Object.keys(ids.PLATFORMS_BY_KIND), [...ids.KINDS]);
+  for (const p of ids.PLATFORMS) {
+    assert.equal(ids.PLATFORMS_BY_KIND[p.kind], p);
+    // refusals offer the example as the shape to copy: it is the platform's (if too short a name for some)
+    const got = outcome(() => ({ kind: ids.normalise(p.example).kind }));
+    assert.ok(got.kind === p.kind || got.error.includes(`not a valid ${p.label} name`), p.example);
+  }
+  assert.equal(ids.PLATFORMS_BY_KIND.constructor, undefined);
+  assert.ok(Object.isFrozen(ids.PLATFORMS) && ids.PLATFORMS.every(Object.isFrozen));
+  assert.equal(ids.PHONE_EXAMPLE, ids.PLATFORMS_BY_KIND.phone.example);
+});
+
 test('identifiers: constants and regions are Python\'s', () => {
   assert.equal(ids.MAX_LENGTH, P.identifiers.max_length);
   assert.deepEqual([...ids.KINDS], P.identifiers.kinds);

@@ -8,7 +8,10 @@ tests/test_interop_protocol.py can rebuild it and compare with the file:
   strings, every region's example phone numbers in national and international
   form, Unicode edge cases and seeded mutations of valid inputs) with the
   canonical form, display string and OPRF input Python makes, or its refusal
-  message. web/test/protocol.test.js must reproduce every one.
+  message. web/test/protocol.test.js must reproduce every one. Beside them,
+  ``platforms``: the data fields of every identifier platform record (kind,
+  label, aliases, hosts, examples, patterns, reserved paths...), which the
+  browser's registry must equal field for field; the corpus checks the code.
 * ``unicode``: SHA-256 digests over per-code-point results of the Unicode
   functions the normaliser relies on (lower-casing, NFKC, isalnum, nameprep),
   so the browser's Unicode data is checked against Python's for every code point.
@@ -22,6 +25,7 @@ tests/test_interop_protocol.py can rebuild it and compare with the file:
 from __future__ import annotations
 
 import ast
+import dataclasses
 import hashlib
 import importlib.util
 import json
@@ -253,6 +257,17 @@ def identifier_cases() -> list[dict[str, Any]]:
             seen.add(key)
             out.append(c)
     return out
+
+
+def platform_data() -> list[dict[str, Any]]:
+    """Every field of the registry that is data rather than code, as JSON (sets sorted)."""
+    def plain(value: Any) -> Any:
+        if isinstance(value, frozenset):
+            return sorted(value)
+        return list(value) if isinstance(value, tuple) else value
+
+    return [{f.name: plain(getattr(p, f.name)) for f in dataclasses.fields(p) if not callable(getattr(p, f.name))}
+            for p in identifiers.PLATFORMS]
 
 
 def many_cases() -> list[dict[str, Any]]:
@@ -593,7 +608,7 @@ def build() -> dict[str, Any]:
     return {
         "invites": invite_cases(),
         "identifiers": {"max_length": identifiers.MAX_LENGTH, "kinds": list(identifiers.KINDS),
-                        "cases": identifier_cases(), "many": many_cases()},
+                        "platforms": platform_data(), "cases": identifier_cases(), "many": many_cases()},
         "unicode": unicode_digests(),
         "body": body_cases(),
         "deployment": deployment_cases(),

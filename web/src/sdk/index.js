@@ -32,7 +32,8 @@ export {
 } from './protocol/entry.js';
 export { openMatch, matchedEntryFromJson, MAX_SUBSETS } from './protocol/release.js';
 export {
-  normalise, normaliseMany, Identifier, KINDS, MAX_LENGTH as MAX_IDENTIFIER_LENGTH, PHONE_EXAMPLE, supportedRegions,
+  normalise, normaliseMany, Identifier, KINDS, PLATFORMS, PLATFORMS_BY_KIND, MAX_LENGTH as MAX_IDENTIFIER_LENGTH,
+  PHONE_EXAMPLE, supportedRegions,
 } from './protocol/identifiers.js';
 export {
   makeBody, makeDetails, bodyBytes, parseBody, checkBodySize, attachmentJson, attachmentFromFile, DETAIL_FIELDS,

@@ -10,6 +10,11 @@
 // Python's "idna" codec applies to non-ASCII domain labels. Where the browser
 // cannot be sure to do what Python does (a domain label with characters
 // unassigned in Unicode 3.2, see IdnaGap) it refuses instead of guessing.
+//
+// Everything that differs between kinds is one record in PLATFORMS at the end
+// of this module, as in Python; the vectors hold Python's records' data
+// fields, so a host, alias or reserved path known on one side only fails the
+// tests instead of making the two sides normalise a link differently.
 import {
   getCountries,
   parsePhoneNumberWithError,
@@ -17,34 +22,8 @@ import {
 import { InvalidInput } from '../errors.js';
 import { B1, B2_EXCEPTIONS, IDNA_CLASS_RUNS, NOT_C_FIRST, NOT_C_RUNS } from './unicode_tables.js';
 
-export const KINDS = Object.freeze([
-  'email', 'phone',
-  'x', 'instagram', 'facebook', 'linkedin', 'tiktok', 'github', 'youtube',
-  'reddit', 'snapchat', 'telegram', 'mastodon', 'bluesky',
-]);
-
 /** Longest input accepted, in code points. */
 export const MAX_LENGTH = 256;
-
-const KIND_ALIASES = { twitter: 'x', mailto: 'email', tel: 'phone', bsky: 'bluesky' };
-
-const LABELS = {
-  email: 'email', phone: 'phone', x: 'X (Twitter)', instagram: 'Instagram',
-  facebook: 'Facebook', linkedin: 'LinkedIn', tiktok: 'TikTok', github: 'GitHub',
-  youtube: 'YouTube', reddit: 'Reddit', snapchat: 'Snapchat', telegram: 'Telegram',
-  mastodon: 'Mastodon', bluesky: 'Bluesky',
-};
-
-const PROFILE_EXAMPLES = {
-  x: 'https://x.com/name', instagram: 'https://instagram.com/name',
-  facebook: 'https://facebook.com/name', linkedin: 'https://linkedin.com/in/name',
-  tiktok: 'https://tiktok.com/@name', github: 'https://github.com/name',
-  youtube: 'https://youtube.com/@name', reddit: 'https://reddit.com/user/name',
-  snapchat: 'https://snapchat.com/add/name', telegram: 'https://t.me/name',
-  mastodon: '@name@mastodon.social', bluesky: 'https://bsky.app/profile/name.bsky.social',
-};
-
-export const PHONE_EXAMPLE = '+44 20 7946 0958';
 
 // ---------------------------------------------------------------------------
 // Python string semantics (code points, not UTF-16 units)
@@ -161,16 +140,8 @@ export class Identifier {
 
   /** A short human-readable rendering (never protocol input). */
   display() {
-    const label = LABELS[this.kind];
-    const v = this.value;
-    if (this.kind === 'email') return `email ${v}`;
-    if (this.kind === 'phone') return 'phone ' + parsePhoneNumberWithError(v).formatInternational();
-    if (this.kind === 'facebook' && v.startsWith('id:')) return `${label} profile id ${v.slice(3)}`;
-    if (this.kind === 'linkedin') return `${label} in/${v}`;
-    if (this.kind === 'reddit') return `${label} u/${v}`;
-    if (this.kind === 'youtube') return v.startsWith('@') ? `${label} ${v}` : `${label} channel ${v}`;
-    if (this.kind === 'bluesky' && v.startsWith('did:')) return `${label} ${v}`;
-    return `${label} @${v}`;
+    const platform = PLATFORMS_BY_KIND[this.kind];
+    return `${platform.label} ${platform.show(this.value)}`;
   }
 
   /** The plain object the UI shows: {typed, kind, canonical, display, oprfInput}. */
@@ -211,7 +182,7 @@ export function normalise(raw, { kind = null, defaultRegion = null } = {}) {
   let value;
   if (kind === 'email') value = email(text, typed);
   else if (kind === 'phone') value = phone(text, typed, region);
-  else value = profile(kind, text, typed);
+  else value = profile(PLATFORMS_BY_KIND[kind], text, typed);
   return new Identifier(kind, value, typed);
 }
 
@@ -279,7 +250,7 @@ function checkRegion(region) {
 
 function checkKind(kind) {
   let k = typeof kind === 'string' ? lower(strip(kind)) : '';
-  k = KIND_ALIASES[k] ?? k;
+  k = KIND_ALIASES.get(k) ?? k;
   if (!KINDS.includes(k)) throw new InvalidInput(`unknown identifier kind ${pyRepr(kind)}; use one of: ${KINDS.join(', ')}`);
   return k;
 }
@@ -288,7 +259,7 @@ function splitPrefix(text) {
   const at = text.indexOf(':');
   if (at < 0) return [null, text];
   let k = lower(strip(text.slice(0, at)));
-  k = KIND_ALIASES[k] ?? k;
+  k = KIND_ALIASES.get(k) ?? k;
   if (KINDS.includes(k)) return [k, strip(text.slice(at + 1))];
   return [null, text];
 }
@@ -667,27 +638,7 @@ export const _internals = { isPrintable, isSpace, digitValue, IdnaGap, IdnaError
 // ---------------------------------------------------------------------------
 // profile links
 
-const HOSTS = {
-  'x.com': 'x', 'twitter.com': 'x',
-  'instagram.com': 'instagram', 'instagr.am': 'instagram',
-  'facebook.com': 'facebook', 'fb.com': 'facebook',
-  'linkedin.com': 'linkedin',
-  'tiktok.com': 'tiktok',
-  'github.com': 'github',
-  'youtube.com': 'youtube',
-  'reddit.com': 'reddit',
-  'snapchat.com': 'snapchat',
-  't.me': 'telegram', 'telegram.me': 'telegram', 'telegram.dog': 'telegram',
-  'bsky.app': 'bluesky',
-};
-const EXTRA_SUBDOMAINS = {
-  'reddit.com': new Set(['old', 'new', 'np']),
-  'facebook.com': new Set(['web', 'touch', 'mbasic']),
-};
-const SHORT_HOSTS = new Set(['youtu.be', 'vm.tiktok.com', 'vt.tiktok.com', 'fb.me', 'fb.watch',
-  't.co', 'redd.it', 'lnkd.in']);
 const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
-const has = (obj, key) => Object.prototype.hasOwnProperty.call(obj, key);
 
 /** str.rstrip(chars) */
 function rstrip(s, ch) {
@@ -713,12 +664,12 @@ function stripHost(host) {
 
 function platformForHost(hostPart) {
   const host = stripHost(hostPart);
-  if (has(HOSTS, host)) return HOSTS[host];
+  if (HOSTS.has(host)) return HOSTS.get(host);
   const dot = host.indexOf('.');
   const sub = dot < 0 ? host : host.slice(0, dot);
   const parent = dot < 0 ? '' : host.slice(dot + 1);
-  if (has(EXTRA_SUBDOMAINS, parent) && EXTRA_SUBDOMAINS[parent].has(sub)) return HOSTS[parent];
-  if (parent === 'linkedin.com' && /^[a-z]{2}$/.test(sub)) return 'linkedin';
+  // country mirrors such as uk.linkedin.com
+  if (COUNTRY_MIRRORED.has(parent) && /^[a-z]{2}$/.test(sub)) return COUNTRY_MIRRORED.get(parent);
   return null;
 }
 
@@ -835,116 +786,97 @@ function asUrl(text, kind) {
   return { kind: platform, host: rstrip(lower(hostPart), '.'), segments, query: parts.query, fragment: parts.fragment };
 }
 
-function profile(kind, text, typed) {
-  const url = asUrl(text, kind);
-  if (url === null) return HANDLERS[kind](text, typed);
-  if (url.kind !== kind) {
-    throw new InvalidInput(`${quote(typed)} is a ${LABELS[url.kind]} link, not ${LABELS[kind]}; `
-      + `type ${url.kind}: in front of it or remove the ${kind}: prefix`);
+function profile(platform, text, typed) {
+  const url = asUrl(text, platform.kind);
+  if (url === null) return platform.parseName(platform, text, typed);
+  if (url.kind !== platform.kind) {
+    throw new InvalidInput(`${quote(typed)} is a ${PLATFORMS_BY_KIND[url.kind].label} link, not ${platform.label}; `
+      + `type ${url.kind}: in front of it or remove the ${platform.kind}: prefix`);
   }
-  return URL_PARSERS[kind](url, typed);
+  return platform.parseUrl(platform, url, typed);
 }
 
-function notProfile(kind, typed, what = 'a page that is not a profile') {
-  return new InvalidInput(`${quote(typed)} links to ${what} on ${LABELS[kind]}; open the person's profile `
-    + `and copy its address, e.g. ${PROFILE_EXAMPLES[kind]}`);
+function notProfile(platform, typed, what = 'a page that is not a profile') {
+  return new InvalidInput(`${quote(typed)} links to ${what} on ${platform.label}; open the person's profile `
+    + `and copy its address, e.g. ${platform.example}`);
 }
 
-function badHandle(kind, typed, rule) {
-  return new InvalidInput(`${quote(typed)} is not a valid ${LABELS[kind]} name: ${rule}`);
+function badHandle(platform, typed, rule) {
+  return new InvalidInput(`${quote(typed)} is not a valid ${platform.label} name: ${rule}`);
 }
 
-const set = (...xs) => new Set(xs);
-
-function oneProfileSegment(kind, url, typed, reserved, tabs, posts = set()) {
+/** For host/<name>[/<tab>] platforms: the name, or a clear refusal. */
+function oneProfileSegment(platform, url, typed) {
   const segs = url.segments;
-  if (!segs.length) throw notProfile(kind, typed, 'the home page');
+  if (!segs.length) throw notProfile(platform, typed, 'the home page');
   const first = lower(segs[0]);
-  if (posts.has(first)) throw notProfile(kind, typed, 'a single post');
-  if (reserved.has(first)) throw notProfile(kind, typed);
-  if (segs.length === 1 || (segs.length === 2 && tabs.has(lower(segs[1])))) return segs[0];
+  if (platform.posts.has(first)) throw notProfile(platform, typed, 'a single post');
+  if (platform.reserved.has(first)) throw notProfile(platform, typed);
+  if (segs.length === 1 || (segs.length === 2 && platform.tabs.has(lower(segs[1])))) return segs[0];
   if (segs.length >= 2 && ['status', 'statuses', 'posts', 'post', 'p', 'video'].includes(lower(segs[1]))) {
-    throw notProfile(kind, typed, 'a single post');
+    throw notProfile(platform, typed, 'a single post');
   }
-  throw notProfile(kind, typed);
+  throw notProfile(platform, typed);
 }
 
-function handle(kind, text, typed, pattern, rule) {
+/** Strip one leading @, lower-case (these platforms ignore case), check against the pattern. */
+function handle(platform, text, typed) {
   const name = lower(removePrefix(text, '@'));
-  if (!pattern.test(name)) throw badHandle(kind, typed, rule);
+  if (!platform.patternRe.test(name)) throw badHandle(platform, typed, platform.rule);
   return name;
 }
 
-// -- X
-const X_RULE = '1-15 letters, digits or underscores';
-const X_RESERVED = set('home', 'explore', 'notifications', 'messages', 'search', 'settings', 'i',
-  'intent', 'share', 'hashtag', 'login', 'logout', 'signup', 'tos', 'privacy',
-  'compose', 'jobs', 'about', 'download', 'account', 'lists', 'communities',
-  'topics', 'search-advanced');
-const X_TABS = set('with_replies', 'media', 'likes', 'highlights', 'articles', 'followers',
-  'following', 'verified_followers');
-const x = (text, typed) => handle('x', text, typed, /^[a-z0-9_]{1,15}$/, X_RULE);
-function xUrl(url, typed) {
-  if (!url.segments.length && url.fragment.startsWith('!/')) {
+function handleUrl(platform, url, typed) {
+  return platform.parseName(platform, oneProfileSegment(platform, url, typed), typed);
+}
+
+const at = (value) => '@' + value;
+
+// ---------------------------------------------------------------------------
+// the parsers of platforms that the generic ones above do not fit
+
+function xUrl(platform, url, typed) {
+  if (!url.segments.length && url.fragment.startsWith('!/')) { // old twitter.com/#!/name links
     url = { ...url, segments: stripChar(url.fragment.slice(2), '/').split('/'), query: '', fragment: '' };
   }
-  return x(oneProfileSegment('x', url, typed, X_RESERVED, X_TABS), typed);
+  return handleUrl(platform, url, typed);
 }
 
-// -- Instagram
-const IG_RULE = '1-30 letters, digits, dots or underscores';
-const instagram = (text, typed) => handle('instagram', text, typed, /^[a-z0-9._]{1,30}$/, IG_RULE);
-function instagramUrl(url, typed) {
-  const reserved = set('stories', 'explore', 'accounts', 'direct', 'about', 'developer', 'legal',
-    'web', 'challenge', 'emails', 'session', 'api', 'directory');
-  const posts = set('p', 'reel', 'reels', 'tv');
-  const tabs = set('tagged', 'reels', 'saved', 'guides');
-  return instagram(oneProfileSegment('instagram', url, typed, reserved, tabs, posts), typed);
-}
-
-// -- Facebook
-const FB_RULE = 'at least 5 letters or digits (dots are ignored), or a numeric profile id';
 const FB_ID = /^[0-9]{1,20}$/;
 const intString = (digits) => BigInt(digits).toString();
-function facebook(text, typed) {
+/** username (dots removed: Facebook ignores them) or id:<digits>. */
+function facebook(platform, text, typed) {
   let name = lower(removePrefix(text, '@'));
   if (name.startsWith('id:')) {
     name = name.slice(3);
-    if (!FB_ID.test(name)) throw badHandle('facebook', typed, 'a profile id is digits only');
+    if (!FB_ID.test(name)) throw badHandle(platform, typed, 'a profile id is digits only');
   }
   if (FB_ID.test(name)) return `id:${intString(name)}`;
-  if (!/^[a-z0-9.]+$/.test(name)) throw badHandle('facebook', typed, FB_RULE);
+  if (!/^[a-z0-9.]+$/.test(name)) throw badHandle(platform, typed, platform.rule);
   name = name.replaceAll('.', '');
-  if (!(name.length >= 5 && name.length <= 50)) throw badHandle('facebook', typed, FB_RULE);
-  if (/^[0-9]+$/.test(name)) throw badHandle('facebook', typed, 'dotted digits are ambiguous; copy the profile link instead');
+  if (!(name.length >= 5 && name.length <= 50)) throw badHandle(platform, typed, platform.rule);
+  if (/^[0-9]+$/.test(name)) throw badHandle(platform, typed, 'dotted digits are ambiguous; copy the profile link instead');
   return name;
 }
-function facebookUrl(url, typed) {
+function facebookUrl(platform, url, typed) {
   const segs = url.segments;
   if (segs.length && lower(segs[0]) === 'profile.php') {
     const ids = queryValues(url.query, 'id');
-    if (ids.length !== 1 || !FB_ID.test(ids[0])) throw notProfile('facebook', typed, 'a profile.php page without a numeric id=');
+    if (ids.length !== 1 || !FB_ID.test(ids[0])) throw notProfile(platform, typed, 'a profile.php page without a numeric id=');
     return `id:${intString(ids[0])}`;
   }
   if (segs.length && lower(segs[0]) === 'people') {
     if (segs.length >= 3 && FB_ID.test(segs[2])) return `id:${intString(segs[2])}`;
-    throw notProfile('facebook', typed);
+    throw notProfile(platform, typed);
   }
-  const reserved = set('groups', 'pages', 'pg', 'events', 'watch', 'marketplace', 'gaming', 'photo.php',
-    'photo', 'photos', 'story.php', 'permalink.php', 'hashtag', 'login', 'share',
-    'sharer', 'sharer.php', 'reel', 'reels', 'stories', 'help', 'settings',
-    'messages', 'notifications', 'friends', 'bookmarks', 'search', 'places',
-    'fundraisers', 'media', 'plugins', 'dialog', 'l.php', 'home.php', 'business',
-    'privacy', 'policies', 'legal', 'video.php', 'videos', 'posts', 'events');
-  const tabs = set('about', 'photos', 'friends', 'videos', 'posts', 'reels', 'followers', 'following');
-  return facebook(oneProfileSegment('facebook', url, typed, reserved, tabs), typed);
+  return handleUrl(platform, url, typed);
 }
+const facebookShown = (value) => (value.startsWith('id:') ? `profile id ${value.slice(3)}` : at(value));
 
-// -- LinkedIn
-const LI_RULE = '3-100 letters, digits or hyphens, as in linkedin.com/in/name';
 // Python's [^\W_]: str.isalnum(), i.e. letters (L*) and numbers (N*) in Python's Unicode version.
 const LI_SLUG = /^[\p{L}\p{N}](?:[\p{L}\p{N}]|-){2,99}$/u;
-function linkedin(text, typed) {
+/** The /in/<slug> part, lower-cased; stable under NFKC + lower-casing so it re-normalises to itself. */
+function linkedin(platform, text, typed) {
   let name = removePrefix(text, '@');
   let low = lower(name);
   if (low.startsWith('/')) {
@@ -954,84 +886,67 @@ function linkedin(text, typed) {
   if (low.startsWith('in/')) name = rstrip(name.slice(3), '/');
   const slug = nfkc(lower(nfkc(name)));
   if (slug !== nfkc(lower(slug)) || !LI_SLUG.test(slug) || cps(slug).some(isCategoryC)) {
-    throw badHandle('linkedin', typed, LI_RULE);
+    throw badHandle(platform, typed, platform.rule);
   }
   return slug;
 }
-function linkedinUrl(url, typed) {
+function linkedinUrl(platform, url, typed) {
   const segs = url.segments;
-  if (!segs.length) throw notProfile('linkedin', typed, 'the home page');
+  if (!segs.length) throw notProfile(platform, typed, 'the home page');
   const first = lower(segs[0]);
-  if (first === 'pub') throw notProfile('linkedin', typed, 'an old-style /pub/ page; open it and copy the new /in/ address');
-  if (first === 'posts' || first === 'feed') throw notProfile('linkedin', typed, 'a post');
-  if (first !== 'in' || segs.length < 2) throw notProfile('linkedin', typed, 'a company, school or other page that is not a person');
-  if (segs.length > 2 && !['details', 'recent-activity', 'overlay'].includes(lower(segs[2]))) throw notProfile('linkedin', typed);
-  return linkedin(segs[1], typed);
+  if (first === 'pub') throw notProfile(platform, typed, 'an old-style /pub/ page; open it and copy the new /in/ address');
+  if (first === 'posts' || first === 'feed') throw notProfile(platform, typed, 'a post');
+  if (first !== 'in' || segs.length < 2) throw notProfile(platform, typed, 'a company, school or other page that is not a person');
+  if (segs.length > 2 && !platform.tabs.has(lower(segs[2]))) throw notProfile(platform, typed);
+  return platform.parseName(platform, segs[1], typed);
 }
 
-// -- TikTok
-const TT_RULE = '2-24 letters, digits, dots or underscores';
-const tiktok = (text, typed) => handle('tiktok', text, typed, /^[a-z0-9._]{2,24}$/, TT_RULE);
-function tiktokUrl(url, typed) {
+function tiktokUrl(platform, url, typed) {
   const segs = url.segments;
-  if (!segs.length) throw notProfile('tiktok', typed, 'the home page');
-  if (!segs[0].startsWith('@')) throw notProfile('tiktok', typed);
-  if (segs.length > 1) throw notProfile('tiktok', typed, 'a single video');
-  return tiktok(segs[0], typed);
+  if (!segs.length) throw notProfile(platform, typed, 'the home page');
+  if (!segs[0].startsWith('@')) throw notProfile(platform, typed);
+  if (segs.length > 1) throw notProfile(platform, typed, 'a single video');
+  return platform.parseName(platform, segs[0], typed);
 }
 
-// -- GitHub
-const GH_RULE = '1-39 letters, digits or hyphens, not starting with a hyphen';
-const github = (text, typed) => handle('github', text, typed, /^[a-z0-9][a-z0-9-]{0,38}$/, GH_RULE);
-function githubUrl(url, typed) {
-  const reserved = set('orgs', 'settings', 'marketplace', 'explore', 'topics', 'sponsors', 'login',
-    'features', 'pricing', 'about', 'notifications', 'pulls', 'issues', 'search',
-    'new', 'organizations', 'enterprise', 'collections', 'trending', 'apps',
-    'site', 'security', 'contact', 'team', 'readme', 'codespaces', 'join',
-    'signup', 'logout');
+function githubUrl(platform, url, typed) {
   const segs = url.segments;
-  if (segs.length >= 2 && !reserved.has(lower(segs[0]))) throw notProfile('github', typed, 'a repository or page');
-  return github(oneProfileSegment('github', url, typed, reserved, set()), typed);
+  if (segs.length >= 2 && !platform.reserved.has(lower(segs[0]))) throw notProfile(platform, typed, 'a repository or page');
+  return handleUrl(platform, url, typed);
 }
 
-// -- YouTube
 const YT_CHANNEL = /^UC[A-Za-z0-9_-]{22}$/;
-const YT_RULE = 'an @handle of 3-30 letters, digits, dots, hyphens or underscores, or a channel id UC...';
-const YT_TABS = set('videos', 'shorts', 'streams', 'playlists', 'community', 'about', 'featured',
-  'live', 'podcasts', 'posts', 'releases', 'store', 'courses');
-function youtube(text, typed) {
+/** @handle (lower-cased) or a channel id UC… (case kept: ids are case-sensitive). */
+function youtube(platform, text, typed) {
   if (!text.startsWith('@') && YT_CHANNEL.test(text)) return text;
-  const name = lower(removePrefix(text, '@'));
-  if (!/^[a-z0-9._-]{3,30}$/.test(name)) throw badHandle('youtube', typed, YT_RULE);
-  return '@' + name;
+  return '@' + handle(platform, text, typed);
 }
-function youtubeUrl(url, typed) {
+function youtubeUrl(platform, url, typed) {
   const segs = url.segments;
-  if (!segs.length) throw notProfile('youtube', typed, 'the home page');
+  if (!segs.length) throw notProfile(platform, typed, 'the home page');
   const first = segs[0];
   const low = lower(first);
   if (low === 'c' || low === 'user') {
-    throw notProfile('youtube', typed, 'an old-style /c/ or /user/ address; open it and copy the '
+    throw notProfile(platform, typed, 'an old-style /c/ or /user/ address; open it and copy the '
       + 'address with @handle or /channel/UC...');
   }
-  if (['watch', 'shorts', 'live', 'embed', 'v'].includes(low)) throw notProfile('youtube', typed, 'a single video');
+  if (['watch', 'shorts', 'live', 'embed', 'v'].includes(low)) throw notProfile(platform, typed, 'a single video');
   let name;
   let rest;
   if (first.startsWith('@')) {
     [name, rest] = [first, segs.slice(1)];
   } else if (low === 'channel' && segs.length >= 2) {
     [name, rest] = [segs[1], segs.slice(2)];
-    if (!YT_CHANNEL.test(name)) throw badHandle('youtube', typed, 'a channel id is UC followed by 22 letters, digits, - or _');
+    if (!YT_CHANNEL.test(name)) throw badHandle(platform, typed, 'a channel id is UC followed by 22 letters, digits, - or _');
   } else {
-    throw notProfile('youtube', typed);
+    throw notProfile(platform, typed);
   }
-  if (rest.length > 1 || (rest.length && !YT_TABS.has(lower(rest[0])))) throw notProfile('youtube', typed);
-  return youtube(name, typed);
+  if (rest.length > 1 || (rest.length && !platform.tabs.has(lower(rest[0])))) throw notProfile(platform, typed);
+  return platform.parseName(platform, name, typed);
 }
+const youtubeShown = (value) => (value.startsWith('@') ? value : `channel ${value}`);
 
-// -- Reddit
-const RD_RULE = '3-20 letters, digits, hyphens or underscores, as in u/name';
-function reddit(text, typed) {
+function reddit(platform, text, typed) {
   let name = removePrefix(text, '/');
   const low = lower(name);
   for (const prefix of ['u/', 'user/']) {
@@ -1040,100 +955,248 @@ function reddit(text, typed) {
       break;
     }
   }
-  return handle('reddit', name, typed, /^[a-z0-9_-]{3,20}$/, RD_RULE);
+  return handle(platform, name, typed);
 }
-function redditUrl(url, typed) {
+function redditUrl(platform, url, typed) {
   const segs = url.segments;
-  if (!segs.length) throw notProfile('reddit', typed, 'the home page');
+  if (!segs.length) throw notProfile(platform, typed, 'the home page');
   const first = lower(segs[0]);
-  if (first === 'r') throw notProfile('reddit', typed, 'a subreddit or post');
-  if ((first !== 'u' && first !== 'user') || segs.length < 2) throw notProfile('reddit', typed);
-  if (segs.length > 3 || (segs.length === 3 && !['submitted', 'comments', 'overview', 'posts', 'about'].includes(lower(segs[2])))) {
-    throw notProfile('reddit', typed);
-  }
-  return reddit(segs[1], typed);
+  if (first === 'r') throw notProfile(platform, typed, 'a subreddit or post');
+  if ((first !== 'u' && first !== 'user') || segs.length < 2) throw notProfile(platform, typed);
+  if (segs.length > 3 || (segs.length === 3 && !platform.tabs.has(lower(segs[2])))) throw notProfile(platform, typed);
+  return platform.parseName(platform, segs[1], typed);
 }
 
-// -- Snapchat
-const SC_RULE = '3-15 letters, digits, dots, hyphens or underscores, starting with a letter';
-const snapchat = (text, typed) => handle('snapchat', text, typed, /^[a-z][a-z0-9._-]{2,14}$/, SC_RULE);
-function snapchatUrl(url, typed) {
+function snapchatUrl(platform, url, typed) {
   const segs = url.segments;
-  if (segs.length === 2 && lower(segs[0]) === 'add') return snapchat(segs[1], typed);
-  if (segs.length === 1 && segs[0].startsWith('@')) return snapchat(segs[0], typed);
-  throw notProfile('snapchat', typed);
+  if (segs.length === 2 && lower(segs[0]) === 'add') return platform.parseName(platform, segs[1], typed);
+  if (segs.length === 1 && segs[0].startsWith('@')) return platform.parseName(platform, segs[0], typed);
+  throw notProfile(platform, typed);
 }
 
-// -- Telegram
-const TG_RULE = '5-32 letters, digits or underscores, starting with a letter';
-const telegram = (text, typed) => handle('telegram', text, typed, /^[a-z][a-z0-9_]{4,31}$/, TG_RULE);
-function telegramUrl(url, typed) {
+function telegramUrl(platform, url, typed) {
   const segs = url.segments;
-  if (!segs.length) throw notProfile('telegram', typed, 'the home page');
+  if (!segs.length) throw notProfile(platform, typed, 'the home page');
   const first = lower(segs[0]);
-  if (first.startsWith('+') || first === 'joinchat') throw notProfile('telegram', typed, 'a group invite');
-  const reserved = set('addstickers', 'addemoji', 'share', 'proxy', 'socks', 'iv', 'addtheme',
-    'setlanguage', 'c', 's', 'login', 'confirmphone', 'boost', 'bg', 'invoice');
-  if (reserved.has(first)) throw notProfile('telegram', typed);
-  if (segs.length > 1) throw notProfile('telegram', typed, 'a single message');
-  return telegram(segs[0], typed);
+  if (first.startsWith('+') || first === 'joinchat') throw notProfile(platform, typed, 'a group invite');
+  if (platform.reserved.has(first)) throw notProfile(platform, typed);
+  if (segs.length > 1) throw notProfile(platform, typed, 'a single message');
+  return platform.parseName(platform, segs[0], typed);
 }
 
-// -- Mastodon
-const MD_RULE = 'write it as @name@instance, e.g. @alice@mastodon.social';
 const MD_USER = /^[a-z0-9_](?:[a-z0-9_.-]{0,62}[a-z0-9_])?$/;
-function mastodon(text, typed) {
+/** user@instance: the instance is part of the identity, so it is required, never assumed. */
+function mastodon(platform, text, typed) {
   const name = removePrefix(text, '@');
-  if (count(name, '@') !== 1) throw badHandle('mastodon', typed, MD_RULE);
+  if (count(name, '@') !== 1) throw badHandle(platform, typed, platform.rule);
   let [user, host] = name.split('@');
   user = lower(user);
-  if (!MD_USER.test(user)) throw badHandle('mastodon', typed, 'the name is letters, digits and underscores; ' + MD_RULE);
-  host = domainName(host, (why) => badHandle('mastodon', typed, `the instance is not a domain (${why})`));
+  if (!MD_USER.test(user)) throw badHandle(platform, typed, 'the name is letters, digits and underscores; ' + platform.rule);
+  host = domainName(host, (why) => badHandle(platform, typed, `the instance is not a domain (${why})`));
   return `${user}@${host}`;
 }
-function mastodonUrl(url, typed) {
+function mastodonUrl(platform, url, typed) {
   const segs = url.segments;
-  const tabs = set('with_replies', 'media', 'following', 'followers', 'tagged');
   if (segs.length && segs[0].startsWith('@')) {
-    if (segs.length > 2 || (segs.length === 2 && !tabs.has(lower(segs[1])))) {
-      throw notProfile('mastodon', typed, segs.length === 2 ? 'a single post' : 'a page');
+    if (segs.length > 2 || (segs.length === 2 && !platform.tabs.has(lower(segs[1])))) {
+      throw notProfile(platform, typed, segs.length === 2 ? 'a single post' : 'a page');
     }
     const name = segs[0];
-    return mastodon(count(name, '@') === 2 ? name : `${name}@${url.host}`, typed);
+    return platform.parseName(platform, count(name, '@') === 2 ? name : `${name}@${url.host}`, typed);
   }
-  if (segs.length === 2 && lower(segs[0]) === 'users') return mastodon(`${segs[1]}@${url.host}`, typed);
-  throw notProfile('mastodon', typed);
+  if (segs.length === 2 && lower(segs[0]) === 'users') return platform.parseName(platform, `${segs[1]}@${url.host}`, typed);
+  throw notProfile(platform, typed);
 }
 
-// -- Bluesky
-const BS_RULE = 'a full handle such as name.bsky.social or a custom domain';
-const BS_RESERVED_TLDS = set('alt', 'arpa', 'example', 'internal', 'invalid', 'local', 'localhost', 'onion');
-function bluesky(text, typed) {
+const BS_RESERVED_TLDS = new Set(['alt', 'arpa', 'example', 'internal', 'invalid', 'local', 'localhost', 'onion']);
+/** A domain handle or a did:plc:/did:web: id; a handle without a dot is refused, never completed. */
+function bluesky(platform, text, typed) {
+  const rule = platform.rule;
   const name = removePrefix(text, '@');
   if (lower(name).startsWith('did:')) {
     if (/^did:plc:[a-z2-7]{24}$/.test(name)) return name;
-    if (name.startsWith('did:web:')) return 'did:web:' + domainName(name.slice(8), (why) => badHandle('bluesky', typed, why));
-    throw badHandle('bluesky', typed, 'a DID looks like did:plc: followed by 24 lower-case letters/digits');
+    if (name.startsWith('did:web:')) return 'did:web:' + domainName(name.slice(8), (why) => badHandle(platform, typed, why));
+    throw badHandle(platform, typed, 'a DID looks like did:plc: followed by 24 lower-case letters/digits');
   }
-  if (!name.includes('.')) throw badHandle('bluesky', typed, `${BS_RULE}; include the part after the dot`);
-  const h = domainName(name, (why) => badHandle('bluesky', typed, `${BS_RULE} (${why})`));
-  if (BS_RESERVED_TLDS.has(h.slice(h.lastIndexOf('.') + 1))) throw badHandle('bluesky', typed, BS_RULE);
+  if (!name.includes('.')) throw badHandle(platform, typed, `${rule}; include the part after the dot`);
+  const h = domainName(name, (why) => badHandle(platform, typed, `${rule} (${why})`));
+  if (BS_RESERVED_TLDS.has(h.slice(h.lastIndexOf('.') + 1))) throw badHandle(platform, typed, rule);
   return h;
 }
-function blueskyUrl(url, typed) {
+function blueskyUrl(platform, url, typed) {
   const segs = url.segments;
   if (segs.length >= 2 && lower(segs[0]) === 'profile') {
-    if (segs.length === 2) return bluesky(segs[1], typed);
-    if (lower(segs[2]) === 'post') throw notProfile('bluesky', typed, 'a single post');
+    if (segs.length === 2) return platform.parseName(platform, segs[1], typed);
+    if (lower(segs[2]) === 'post') throw notProfile(platform, typed, 'a single post');
   }
-  throw notProfile('bluesky', typed);
+  throw notProfile(platform, typed);
+}
+const blueskyShown = (value) => (value.startsWith('did:') ? value : at(value));
+
+const phoneShown = (value) => parsePhoneNumberWithError(value).formatInternational();
+
+// ---------------------------------------------------------------------------
+// the registry
+
+/**
+ * One frozen record per kind, with protocol/identifiers.py's Platform fields
+ * (camelCase): kind, label, example, menuLabel, hint, menuPosition, aliases,
+ * hosts, shortHosts, countrySubdomains, pattern, rule, reserved, tabs, posts
+ * (the data, equal to Python's by the vectors) and parseName, parseUrl, show
+ * (the code, ported by hand). Email and phone are not profiles: normalise
+ * parses those two itself, so their parsers are never called.
+ */
+function platform({
+  kind, label, example, menuLabel, hint, menuPosition, aliases = [], hosts = [], shortHosts = [],
+  countrySubdomains = false, pattern = '', rule = '', reserved = [], tabs = [], posts = [],
+  parseName = handle, parseUrl = handleUrl, show = at,
+}) {
+  return Object.freeze({
+    kind, label, example, menuLabel, hint, menuPosition,
+    aliases: Object.freeze([...aliases]), hosts: Object.freeze([...hosts]), shortHosts: Object.freeze([...shortHosts]),
+    countrySubdomains, pattern, rule, reserved: new Set(reserved), tabs: new Set(tabs), posts: new Set(posts),
+    parseName, parseUrl, show,
+    patternRe: new RegExp(`^(?:${pattern})$`),
+  });
 }
 
-const HANDLERS = {
-  x, instagram, facebook, linkedin, tiktok, github, youtube, reddit, snapchat, telegram, mastodon, bluesky,
-};
-const URL_PARSERS = {
-  x: xUrl, instagram: instagramUrl, facebook: facebookUrl, linkedin: linkedinUrl, tiktok: tiktokUrl,
-  github: githubUrl, youtube: youtubeUrl, reddit: redditUrl, snapchat: snapchatUrl, telegram: telegramUrl,
-  mastodon: mastodonUrl, bluesky: blueskyUrl,
-};
+/** Every kind of identifier we can name someone by; the order is KINDS' (and messages'). */
+export const PLATFORMS = Object.freeze([
+  platform({
+    kind: 'email', label: 'email', example: 'name@example.com', menuLabel: 'Email address',
+    hint: 'name@example.com', menuPosition: 1, aliases: ['mailto'], show: (value) => value,
+  }),
+  platform({
+    kind: 'phone', label: 'phone', example: '+44 20 7946 0958', menuLabel: 'Phone number',
+    hint: '020 7946 0958, or +44 20 7946 0958 with the country code', menuPosition: 2, aliases: ['tel'],
+    show: phoneShown,
+  }),
+  platform({
+    kind: 'x', label: 'X (Twitter)', example: 'https://x.com/name', menuLabel: 'X (Twitter)',
+    hint: '@name or x.com/name', menuPosition: 5, aliases: ['twitter'], hosts: ['x.com', 'twitter.com'],
+    shortHosts: ['t.co'], pattern: '[a-z0-9_]{1,15}', rule: '1-15 letters, digits or underscores',
+    reserved: ['home', 'explore', 'notifications', 'messages', 'search', 'settings', 'i', 'intent',
+      'share', 'hashtag', 'login', 'logout', 'signup', 'tos', 'privacy', 'compose', 'jobs',
+      'about', 'download', 'account', 'lists', 'communities', 'topics', 'search-advanced'],
+    tabs: ['with_replies', 'media', 'likes', 'highlights', 'articles', 'followers', 'following',
+      'verified_followers'],
+    parseUrl: xUrl,
+  }),
+  platform({
+    kind: 'instagram', label: 'Instagram', example: 'https://instagram.com/name', menuLabel: 'Instagram',
+    hint: '@name or instagram.com/name', menuPosition: 3, hosts: ['instagram.com', 'instagr.am'],
+    pattern: '[a-z0-9._]{1,30}', rule: '1-30 letters, digits, dots or underscores',
+    reserved: ['stories', 'explore', 'accounts', 'direct', 'about', 'developer', 'legal', 'web',
+      'challenge', 'emails', 'session', 'api', 'directory'],
+    tabs: ['tagged', 'reels', 'saved', 'guides'],
+    posts: ['p', 'reel', 'reels', 'tv'],
+  }),
+  platform({
+    kind: 'facebook', label: 'Facebook', example: 'https://facebook.com/name', menuLabel: 'Facebook',
+    hint: 'facebook.com/name', menuPosition: 4,
+    hosts: ['facebook.com', 'fb.com', 'web.facebook.com', 'touch.facebook.com', 'mbasic.facebook.com'],
+    shortHosts: ['fb.me', 'fb.watch'],
+    rule: 'at least 5 letters or digits (dots are ignored), or a numeric profile id',
+    reserved: ['groups', 'pages', 'pg', 'events', 'watch', 'marketplace', 'gaming', 'photo.php',
+      'photo', 'photos', 'story.php', 'permalink.php', 'hashtag', 'login', 'share',
+      'sharer', 'sharer.php', 'reel', 'reels', 'stories', 'help', 'settings', 'messages',
+      'notifications', 'friends', 'bookmarks', 'search', 'places', 'fundraisers', 'media',
+      'plugins', 'dialog', 'l.php', 'home.php', 'business', 'privacy', 'policies',
+      'legal', 'video.php', 'videos', 'posts'],
+    tabs: ['about', 'photos', 'friends', 'videos', 'posts', 'reels', 'followers', 'following'],
+    parseName: facebook, parseUrl: facebookUrl, show: facebookShown,
+  }),
+  platform({
+    kind: 'linkedin', label: 'LinkedIn', example: 'https://linkedin.com/in/name', menuLabel: 'LinkedIn',
+    hint: 'linkedin.com/in/name', menuPosition: 6, hosts: ['linkedin.com'], shortHosts: ['lnkd.in'],
+    countrySubdomains: true, rule: '3-100 letters, digits or hyphens, as in linkedin.com/in/name',
+    tabs: ['details', 'recent-activity', 'overlay'],
+    parseName: linkedin, parseUrl: linkedinUrl, show: (value) => `in/${value}`,
+  }),
+  platform({
+    kind: 'tiktok', label: 'TikTok', example: 'https://tiktok.com/@name', menuLabel: 'TikTok', hint: '@name',
+    menuPosition: 7, hosts: ['tiktok.com'], shortHosts: ['vm.tiktok.com', 'vt.tiktok.com'],
+    pattern: '[a-z0-9._]{2,24}', rule: '2-24 letters, digits, dots or underscores', parseUrl: tiktokUrl,
+  }),
+  platform({
+    kind: 'github', label: 'GitHub', example: 'https://github.com/name', menuLabel: 'GitHub', hint: 'name',
+    menuPosition: 12, hosts: ['github.com'], pattern: '[a-z0-9][a-z0-9-]{0,38}',
+    rule: '1-39 letters, digits or hyphens, not starting with a hyphen',
+    reserved: ['orgs', 'settings', 'marketplace', 'explore', 'topics', 'sponsors', 'login',
+      'features', 'pricing', 'about', 'notifications', 'pulls', 'issues', 'search', 'new',
+      'organizations', 'enterprise', 'collections', 'trending', 'apps', 'site',
+      'security', 'contact', 'team', 'readme', 'codespaces', 'join', 'signup', 'logout'],
+    parseUrl: githubUrl,
+  }),
+  platform({
+    kind: 'youtube', label: 'YouTube', example: 'https://youtube.com/@name', menuLabel: 'YouTube', hint: '@name',
+    menuPosition: 10, hosts: ['youtube.com'], shortHosts: ['youtu.be'], pattern: '[a-z0-9._-]{3,30}',
+    rule: 'an @handle of 3-30 letters, digits, dots, hyphens or underscores, or a channel id UC...',
+    tabs: ['videos', 'shorts', 'streams', 'playlists', 'community', 'about', 'featured', 'live',
+      'podcasts', 'posts', 'releases', 'store', 'courses'],
+    parseName: youtube, parseUrl: youtubeUrl, show: youtubeShown,
+  }),
+  platform({
+    kind: 'reddit', label: 'Reddit', example: 'https://reddit.com/user/name', menuLabel: 'Reddit', hint: 'u/name',
+    menuPosition: 11, hosts: ['reddit.com', 'old.reddit.com', 'new.reddit.com', 'np.reddit.com'],
+    shortHosts: ['redd.it'], pattern: '[a-z0-9_-]{3,20}',
+    rule: '3-20 letters, digits, hyphens or underscores, as in u/name',
+    tabs: ['submitted', 'comments', 'overview', 'posts', 'about'],
+    parseName: reddit, parseUrl: redditUrl, show: (value) => `u/${value}`,
+  }),
+  platform({
+    kind: 'snapchat', label: 'Snapchat', example: 'https://snapchat.com/add/name', menuLabel: 'Snapchat',
+    hint: 'name', menuPosition: 8, hosts: ['snapchat.com'], pattern: '[a-z][a-z0-9._-]{2,14}',
+    rule: '3-15 letters, digits, dots, hyphens or underscores, starting with a letter',
+    parseUrl: snapchatUrl,
+  }),
+  platform({
+    kind: 'telegram', label: 'Telegram', example: 'https://t.me/name', menuLabel: 'Telegram',
+    hint: '@name or t.me/name', menuPosition: 9, hosts: ['t.me', 'telegram.me', 'telegram.dog'],
+    pattern: '[a-z][a-z0-9_]{4,31}', rule: '5-32 letters, digits or underscores, starting with a letter',
+    reserved: ['addstickers', 'addemoji', 'share', 'proxy', 'socks', 'iv', 'addtheme', 'setlanguage',
+      'c', 's', 'login', 'confirmphone', 'boost', 'bg', 'invoice'],
+    parseUrl: telegramUrl,
+  }),
+  platform({
+    kind: 'mastodon', label: 'Mastodon', example: '@name@mastodon.social', menuLabel: 'Mastodon',
+    hint: '@name@mastodon.social', menuPosition: 13,
+    rule: 'write it as @name@instance, e.g. @alice@mastodon.social',
+    tabs: ['with_replies', 'media', 'following', 'followers', 'tagged'],
+    parseName: mastodon, parseUrl: mastodonUrl,
+  }),
+  platform({
+    kind: 'bluesky', label: 'Bluesky', example: 'https://bsky.app/profile/name.bsky.social', menuLabel: 'Bluesky',
+    hint: 'name.bsky.social', menuPosition: 14, aliases: ['bsky'], hosts: ['bsky.app'],
+    rule: 'a full handle such as name.bsky.social or a custom domain',
+    parseName: bluesky, parseUrl: blueskyUrl, show: blueskyShown,
+  }),
+]);
+
+/** Name -> kind; a name claimed twice is a mistake in the registry, caught at load. */
+function index(names) {
+  const out = new Map();
+  for (const p of PLATFORMS) {
+    for (const name of names(p)) {
+      if (out.has(name)) throw new Error(`${pyRepr(name)} belongs to both ${out.get(name)} and ${p.kind}`);
+      out.set(name, p.kind);
+    }
+  }
+  return out;
+}
+
+// Every prefix read as a kind, the kinds' own names included (so an alias cannot shadow a kind).
+const KIND_ALIASES = index((p) => [p.kind, ...p.aliases]);
+const HOSTS = index((p) => p.hosts);
+const SHORT_HOSTS = new Set(index((p) => p.shortHosts).keys());
+const COUNTRY_MIRRORED = new Map(PLATFORMS.filter((p) => p.countrySubdomains)
+  .flatMap((p) => p.hosts.map((host) => [host, p.kind])));
+
+/** kind -> its record (frozen, no prototype, so a typed kind such as 'constructor' finds nothing). */
+export const PLATFORMS_BY_KIND = Object.freeze(Object.assign(Object.create(null),
+  Object.fromEntries(PLATFORMS.map((p) => [p.kind, p]))));
+
+/** Every kind of identifier we can name someone by, in display order. */
+export const KINDS = Object.freeze(PLATFORMS.map((p) => p.kind));
+
+export const PHONE_EXAMPLE = PLATFORMS_BY_KIND.phone.example;
