@@ -4,7 +4,7 @@
 import {
   EscrowApi, fetchDeployment, checkReceipt, normalise, b64uDecode, b64uEncode,
   parseReceipt, newWallet, walletToBytes, walletFromBytes, addRecord, nowIsoSeconds,
-  parseInvite, MAX_BODY_BYTES, reporter,
+  parseInvite, MAX_BODY_BYTES, reporter, PLATFORMS, PLATFORMS_BY_KIND,
 } from '../sdk/index.js';
 import { getCountries, getCountryCallingCode } from 'libphonenumber-js/max';
 import {
@@ -19,22 +19,8 @@ const MAX_IDENTIFIERS = 8;
 /** Room kept in the body for the text, identifiers and JSON around attachments. */
 const BODY_MARGIN = 16 * 1024;
 
-const KINDS = [
-  ['email', 'Email address', 'name@example.com'],
-  ['phone', 'Phone number', '020 7946 0958, or +44 20 7946 0958 with the country code'],
-  ['instagram', 'Instagram', '@name or instagram.com/name'],
-  ['facebook', 'Facebook', 'facebook.com/name'],
-  ['x', 'X (Twitter)', '@name or x.com/name'],
-  ['linkedin', 'LinkedIn', 'linkedin.com/in/name'],
-  ['tiktok', 'TikTok', '@name'],
-  ['snapchat', 'Snapchat', 'name'],
-  ['telegram', 'Telegram', '@name or t.me/name'],
-  ['youtube', 'YouTube', '@name'],
-  ['reddit', 'Reddit', 'u/name'],
-  ['github', 'GitHub', 'name'],
-  ['mastodon', 'Mastodon', '@name@mastodon.social'],
-  ['bluesky', 'Bluesky', 'name.bsky.social'],
-];
+/** The kind menu's entries: the SDK's platforms, most named first (menuPosition), not KINDS order. */
+const MENU_PLATFORMS = [...PLATFORMS].sort((a, b) => a.menuPosition - b.menuPosition);
 
 const state = {
   wallet: null, // the wallet JSON object (clients/wallet.py layout), only while unlocked
@@ -571,7 +557,7 @@ let rowCounter = 0;
 function identRow(kind = 'email', value = '', region = null) {
   const n = ++rowCounter;
   const kindSelect = el('select', { id: `ident-kind-${n}`, name: 'kind' },
-    KINDS.map(([k, label]) => el('option', { value: k, selected: k === kind }, label)));
+    MENU_PLATFORMS.map((p) => el('option', { value: p.kind, selected: p.kind === kind }, p.menuLabel)));
   const input = el('input', { id: `ident-value-${n}`, name: 'identifier', type: 'text', autocomplete: 'off',
     spellcheck: 'false', 'aria-describedby': `ident-value-${n}-hint ident-value-${n}-error ident-value-${n}-ok` });
   input.value = value;
@@ -594,7 +580,7 @@ function identRow(kind = 'email', value = '', region = null) {
     el('div', { class: 'wide' }, el('button', { type: 'button', class: 'link', onclick: () => removeRow(row) }, 'Remove this one')));
   const sync = () => {
     const k = kindSelect.value;
-    hint.textContent = `For example: ${KINDS.find((x) => x[0] === k)[2]}`;
+    hint.textContent = `For example: ${PLATFORMS_BY_KIND[k].hint}`;
     regionField.hidden = k !== 'phone';
     input.type = k === 'email' ? 'email' : (k === 'phone' ? 'tel' : 'text');
     checkRow(row, { quiet: true });
@@ -687,7 +673,7 @@ async function prepareEscrow(id) {
   if (r.escrow) {
     for (const t of r.escrow.identifiers) {
       const m = /^([a-z]+):(.*)$/i.exec(t);
-      const known = m && KINDS.some(([k]) => k === m[1].toLowerCase());
+      const known = m && Object.hasOwn(PLATFORMS_BY_KIND, m[1].toLowerCase());
       rows.append(identRow(known ? m[1].toLowerCase() : (/^\+?[\d\s().-]+$/.test(t) ? 'phone' : 'email'), known ? m[2] : t));
     }
   } else rows.append(identRow());
