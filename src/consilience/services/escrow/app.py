@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from consilience import __version__
 from consilience.crypto import signing
-from consilience.services.escrow import counselor, errors, reporter, transparency, web
+from consilience.services.escrow import counselor, errors, log_endpoints, reporter, web
 from consilience.services.escrow.limits import Limits
 from consilience.services.escrow.notifier import Notifier, load_notifier
 from consilience.services.escrow.published import DeploymentStore
@@ -71,7 +71,7 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
     app.include_router(_public_router())
     app.include_router(reporter.router)
     app.include_router(counselor.router)
-    app.include_router(transparency.router)
+    app.include_router(log_endpoints.router)
     web.install(app, lambda: [k.url for k in deployments.current().deployment.key_servers], web_static)
     app.add_middleware(errors.BodyLimitMiddleware, limit=settings.max_request_bytes)
     return app

@@ -1,0 +1,77 @@
+"""The ``/v1/log/*`` endpoints: the log's checkpoints, consistency proofs and witness cosignatures (PROTOCOL.md §11).
+
+Read-only towards the log except for cosignatures, which only add lines to a checkpoint the
+log already signed. Appending the escrow's events is ``transparency``'s job, inside the
+transactions of the endpoints that cause them, so this module imports no other endpoint module.
+"""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Query, Response
+
+from consilience.errors import ConsilienceError
+from consilience.protocol.encoding import b64u_encode
+from consilience.protocol.messages import MAX_LOG_SIZE, ConsistencyProof, CosignatureSubmission
+from consilience.services.escrow.errors import Refusal, documented
+from consilience.services.escrow.state import State
+from consilience.storage import log
+from consilience.tlog import checkpoint as cp
+
+router = APIRouter(prefix="/v1/log", responses=documented(400, 403, 404, 422, 503))
+
+
+@router.get("/checkpoint", response_class=Response,
+            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
+def checkpoint(state: State, size: int | None = Query(default=None, ge=1, le=MAX_LOG_SIZE)) -> Response:
+    """The newest signed checkpoint (or the one of ``size``), with witness cosignatures."""
+    with state.db.read() as session:
+        if size is None:
+            head = log.latest_checkpoint(session)
+            if head is None:
+                raise Refusal(404, "the log is empty")
+            size, note = head
+        else:
+            found = log.checkpoint_note(session, size)
+            if found is None:
+                raise Refusal(404, f"the log signed no checkpoint of size {size}")
+            note = found
+        text = log.with_cosignatures(session, size, note)
+    return Response(text, media_type="text/plain; charset=utf-8", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/consistency", response_model=ConsistencyProof)
+def consistency(state: State, old: int = Query(ge=1, le=MAX_LOG_SIZE),
+                new: int = Query(ge=1, le=MAX_LOG_SIZE)) -> ConsistencyProof:
+    with state.db.read() as session:
+        current = log.size(session)
+        if not old <= new <= current:
+            raise Refusal(400, f"need 1 <= old <= new <= {current}, the log's size")
+        if log.checkpoint_note(session, new) is None:
+            raise Refusal(404, f"the log signed no checkpoint of size {new}")
+        proof = log.consistency_proof(session, old, new) if old < new else []
+    return ConsistencyProof(old=old, new=new, proof=[b64u_encode(h) for h in proof])
+
+
+@router.post("/cosignatures", status_code=201)
+def add_cosignature(submission: CosignatureSubmission, state: State) -> dict[str, int]:
+    """A witness listed in the deployment document hands in its cosignature."""
+    deployment = state.deployments.current().deployment
+    witnesses = {w.key_id: w for w in (cp.CosignatureV1Verifier.from_vkey(v) for v in deployment.witnesses)}
+    line = submission.cosignature if submission.cosignature.endswith("\n") else submission.cosignature + "\n"
+    with state.db.write() as session:
+        note = log.checkpoint_note(session, submission.size)
+        if note is None:
+            raise Refusal(404, f"the log signed no checkpoint of size {submission.size}")
+        try:
+            opened = cp.open_checkpoint(note + line, deployment.log_vkey, witness_vkeys=list(deployment.witnesses),
+                                        now=int(time.time()) + 300)
+        except ConsilienceError as exc:
+            raise Refusal(400, f"cosignature does not verify: {exc}") from exc
+        if not opened.cosignatures:
+            raise Refusal(403, "the cosignature is not from a witness of this deployment")
+        cosig = opened.cosignatures[0]
+        assert cosig.key_id in witnesses
+        log.add_cosignature(session, submission.size, cosig.key_id, line, cosig.timestamp)
+    return {"size": submission.size}
