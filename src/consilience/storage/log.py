@@ -1,4 +1,5 @@
-"""The transparency log in the escrow database (PROTOCOL.md §11).
+"""The transparency log in the escrow database (PROTOCOL.md §11): the SQL driver beneath
+``consilience.tlog``, whose ``merkle.NodeReader`` seam ``DatabaseNodes`` implements.
 
 Appends happen inside the transaction that records the event, so a leaf
 exists exactly when its event was committed: an acknowledged entry always
