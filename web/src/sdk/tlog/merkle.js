@@ -1,4 +1,4 @@
-// RFC 9162 Merkle tree hashing and proof verification (crypto/merkle.py).
+// RFC 9162 Merkle tree hashing and proof verification (tlog/merkle.py).
 // Sizes and indices are uint64: they are handled as BigInt so 2^53 and above
 // stay exact.
 import { sha256 } from '@noble/hashes/sha2.js';

@@ -1,5 +1,5 @@
-// C2SP signed notes and tlog checkpoints with Ed25519 (protocol/notes.py,
-// protocol/checkpoint.py): enough to verify the log's signed checkpoints and
+// C2SP signed notes and tlog checkpoints with Ed25519 (tlog/notes.py,
+// tlog/checkpoint.py): enough to verify the log's signed checkpoints and
 // witnesses' cosignatures in the browser, with the same strict parsing and
 // the same refusals as the Python SDK.
 import { ed25519 } from '@noble/curves/ed25519.js';
