@@ -2,21 +2,28 @@
 
 The private key is sealed under the counselor's passphrase and never leaves
 this device; opening a match decrypts here (PROTOCOL.md §8, "Opening").
+``open_match`` returns an :class:`OpenedMatch`: the entries it could read, those it could not and
+why, and the entries whose shares are bogus.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from consilience.clients.escrow_client import EscrowClient
+from consilience.clients.results import AttachmentSummary, JsonObject
 from consilience.crypto import hpke, passphrase
 from consilience.errors import InvalidInput
+from consilience.files import write_private
 from consilience.protocol import messages as m
+from consilience.protocol import release
 from consilience.protocol.encoding import b64u_decode, b64u_encode
-from consilience.protocol.release import MatchedEntry, OpenResult, open_match
+from consilience.protocol.entry import Attachment
+from consilience.protocol.release import MatchedEntry, OpenResult
 
 FORMAT = "consilience-counselor-key/v1"
 PURPOSE = "consilience counselor key"
@@ -126,4 +133,78 @@ def open_match_by_id(keys: CounselorKeys, match_id: bytes) -> tuple[m.MatchDetai
                      body=b64u_decode(e.body) if e.body else None)
         for e in detail.entries
     ]
-    return detail, open_match(b64u_decode(detail.tag), entries, keys.seed, keys.key_id)
+    return detail, release.open_match(b64u_decode(detail.tag), entries, keys.seed, keys.key_id)
+
+
+@dataclass(frozen=True)
+class DecryptedEntry:
+    """A released entry of a match, decrypted on this device."""
+
+    entry_id: str  # b64u
+    reporter: str  # the reporter's account id, b64u
+    contact: str
+    record: str
+    identifiers: tuple[str, ...]  # as the reporter typed them
+    written_at: str
+    #: the structured part: "what", "when", "where", "witnesses", filled fields only
+    details: Mapping[str, str] | None
+    attachments: tuple[AttachmentSummary, ...]
+    #: the attached files themselves, in the order of ``attachments`` (never in ``to_json``)
+    files: tuple[Attachment, ...] = field(default=(), repr=False)
+
+    @classmethod
+    def of(cls, opened: release.OpenedEntry) -> DecryptedEntry:
+        body = opened.body
+        return cls(entry_id=b64u_encode(opened.entry_id), reporter=b64u_encode(opened.account_id),
+                   contact=body.contact, record=body.record, identifiers=tuple(body.identifiers),
+                   written_at=body.written_at, details=body.details,
+                   attachments=tuple(AttachmentSummary.of(a) for a in body.attachments), files=body.attachments)
+
+    def to_json(self) -> JsonObject:
+        return {"entry_id": self.entry_id, "reporter": self.reporter, "contact": self.contact,
+                "record": self.record, "identifiers": [*self.identifiers], "written_at": self.written_at,
+                "details": None if self.details is None else {**self.details},
+                "attachments": [a.to_json() for a in self.attachments]}
+
+
+@dataclass(frozen=True)
+class OpenedMatch:
+    """What opening a match gave: the entries read, those that could not be opened, bogus shares."""
+
+    match_id: str  # b64u
+    entries: tuple[DecryptedEntry, ...]
+    #: entry id (b64u) -> why it could not be opened (released entries only)
+    failed: Mapping[str, str]
+    #: entry ids (b64u, sorted) whose envelope or share is not what an honest client sends
+    bogus: tuple[str, ...]
+
+    @classmethod
+    def of(cls, match_id: str, result: OpenResult) -> OpenedMatch:
+        return cls(match_id=match_id, entries=tuple(DecryptedEntry.of(o) for o in result.opened),
+                   failed={b64u_encode(k): v for k, v in result.failed.items()},
+                   bogus=tuple(sorted(b64u_encode(b) for b in result.bogus)))
+
+    def to_json(self) -> JsonObject:
+        return {"match_id": self.match_id, "entries": [e.to_json() for e in self.entries],
+                "failed": {**self.failed}, "bogus": [*self.bogus]}
+
+
+def open_match(keys: CounselorKeys, match_id: bytes, *, attachments_to: Path | None = None) -> OpenedMatch:
+    """Fetch a match and decrypt its released entries here; with ``attachments_to``, save their files."""
+    detail, result = open_match_by_id(keys, match_id)
+    opened = OpenedMatch.of(detail.match_id, result)
+    return opened if attachments_to is None else save_attachments(opened, attachments_to)
+
+
+def save_attachments(opened: OpenedMatch, folder: Path) -> OpenedMatch:
+    """Write each entry's files under FOLDER/ENTRY_ID/, owner-only, names made safe; note where."""
+    entries = []
+    for entry in opened.entries:
+        summaries = []
+        for n, (summary, attachment) in enumerate(zip(entry.attachments, entry.files, strict=True), start=1):
+            name = "".join(c if c.isprintable() and c not in '/\\:' else "_" for c in attachment.name).strip(" .")
+            target = folder / entry.entry_id / f"{n}-{name or 'attachment'}"
+            write_private(target, attachment.data)
+            summaries.append(replace(summary, saved_to=str(target)))
+        entries.append(replace(entry, attachments=tuple(summaries)))
+    return replace(opened, entries=tuple(entries))

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from consilience.clients.escrow_client import EscrowClient
+from consilience.clients.results import JsonObject
 from consilience.errors import VerificationError
 from consilience.protocol import events
 from consilience.protocol.deployment import Deployment
-from consilience.protocol.encoding import b64u_decode
+from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.tlog import checkpoint as cp
 from consilience.tlog import consistency
 from consilience.tlog.receipt import FILE_EXTENSION, ReceiptVerification, parse_receipt, verify_receipt
@@ -54,9 +56,25 @@ def save(folder: Path, text: str, deployment: Deployment, entry_id_b64: str, kin
 
 @dataclass(frozen=True)
 class Verified:
+    """A receipt that verified: what the log proves, the event it logged, where the log key came from."""
+
     result: ReceiptVerification
     event: events.Event
+    #: "--log-key", or the path of the log.vkey file beside the receipt
     key_source: str
+
+    @property
+    def entry_id(self) -> str | None:
+        """The logged event's entry id (b64u), if it names one."""
+        return None if self.event.entry_id is None else b64u_encode(self.event.entry_id)
+
+    def to_json(self) -> JsonObject:
+        r, e = self.result, self.event
+        return {"valid": True, "event": e.kind, "logged_at": e.at.isoformat(), "index": r.index,
+                "tree_size": r.tree_size, "origin": r.origin, "log_key_from": self.key_source,
+                "entry_id": self.entry_id,
+                "consistent_with_size": r.against_size,
+                "witnesses": [{"name": c.name, "time": c.timestamp} for c in r.cosignatures]}
 
 
 def verify_file(path: Path, *, log_vkey: str | None = None, against: Path | None = None,
@@ -94,7 +112,7 @@ def _against(text: str, receipt_text: str) -> tuple[str, list[bytes]]:
     return text, []
 
 
-def fetch_bundle(client: Any, since: int) -> str:
+def fetch_bundle(client: EscrowClient, since: int) -> str:
     """A consistency bundle from ``since`` to the log's newest checkpoint."""
     note = client.checkpoint()
     size = cp.parse_signed_checkpoint(note)[0].size

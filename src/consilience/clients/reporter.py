@@ -2,10 +2,15 @@
 
 Every step that touches an identifier or a record runs here, on the
 reporter's device; only sealed outputs reach the servers.
+
+The activities that change the wallet (``write``, ``escrow``, ``edit``, ``withdraw``, ``refresh``,
+``retry_pending``) return its live records; :class:`RecordSummary` and :func:`list_records` give
+the frozen view of them that the CLI shows and prints as JSON.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +18,7 @@ from pathlib import Path
 from consilience.clients import oprf_client, receipts
 from consilience.clients import wallet as wallet_mod
 from consilience.clients.escrow_client import EscrowClient, submission_payload
+from consilience.clients.results import AttachmentSummary, JsonObject
 from consilience.errors import InvalidInput
 from consilience.protocol import identifiers as ids
 from consilience.protocol import invites
@@ -191,3 +197,67 @@ def withdraw(session: Session, record_id: str) -> wallet_mod.Record:
     record.escrow.status = answer.status
     session.save()
     return record
+
+
+@dataclass(frozen=True)
+class EscrowSummary:
+    """Where a record stands in escrow, as the wallet last heard from the server."""
+
+    entry_id: str  # b64u
+    status: str  # "sending" until the server acknowledged, then the server's status
+    quorum: int
+    identifiers: tuple[str, ...]  # as typed
+    canonical: tuple[str, ...]  # as matched
+    received_at: str
+
+    @classmethod
+    def of(cls, state: wallet_mod.EscrowState) -> EscrowSummary:
+        return cls(entry_id=state.entry_id, status=state.status, quorum=state.quorum,
+                   identifiers=tuple(state.identifiers), canonical=tuple(state.canonical),
+                   received_at=state.received_at)
+
+    def to_json(self) -> JsonObject:
+        return {"entry_id": self.entry_id, "status": self.status, "quorum": self.quorum,
+                "identifiers": [*self.identifiers], "canonical": [*self.canonical],
+                "received_at": self.received_at}
+
+
+@dataclass(frozen=True)
+class RecordSummary:
+    """A record of the wallet as shown: its text, details, files (names and sizes) and escrow state."""
+
+    record_id: str
+    written_at: str
+    text: str
+    details: Mapping[str, str] | None
+    attachments: tuple[AttachmentSummary, ...]
+    escrow: EscrowSummary | None  # None while the record is private
+
+    @classmethod
+    def of(cls, record: wallet_mod.Record) -> RecordSummary:
+        return cls(record_id=record.record_id, written_at=record.written_at, text=record.text,
+                   details=record.details,
+                   attachments=tuple(AttachmentSummary.of(a) for a in record.body_attachments()),
+                   escrow=None if record.escrow is None else EscrowSummary.of(record.escrow))
+
+    def to_json(self) -> JsonObject:
+        return {"record_id": self.record_id, "written_at": self.written_at, "text": self.text,
+                "details": None if self.details is None else {**self.details},
+                "attachments": [a.to_json() for a in self.attachments],
+                "escrow": None if self.escrow is None else self.escrow.to_json()}
+
+
+@dataclass(frozen=True)
+class RecordList:
+    """Every record of a wallet, in the order written."""
+
+    records: tuple[RecordSummary, ...]
+
+    def to_json(self) -> JsonObject:
+        return {"records": [r.to_json() for r in self.records]}
+
+
+def list_records(session: Session, *, offline: bool = False) -> RecordList:
+    """The wallet's records; unless ``offline``, with each escrowed entry's status fresh from the server."""
+    records = session.wallet.records if offline else refresh(session)
+    return RecordList(tuple(RecordSummary.of(r) for r in records))

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
+from consilience.clients.results import JsonObject
 from consilience.errors import InvalidInput
 
 MANIFEST_FORMAT = "consilience-web-manifest/v1"
@@ -26,16 +28,23 @@ MANIFEST_FORMAT = "consilience-web-manifest/v1"
 PAGE_PATHS = {"index.html": "/", "counselor.html": "/counselor/"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class WebCheck:
+    """Which files of the web app a server handed out, and those that differ from the build."""
+
     server: str
-    checked: list[str] = field(default_factory=list)
+    #: URL paths, in the order fetched
+    checked: tuple[str, ...] = ()
     #: path -> what differs ("sha256 …, expected …", "HTTP 404", ...)
-    mismatched: dict[str, str] = field(default_factory=dict)
+    mismatched: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return bool(self.checked) and not self.mismatched
+
+    def to_json(self) -> JsonObject:
+        return {"server": self.server, "identical": self.ok, "checked": [*self.checked],
+                "mismatched": {**self.mismatched}}
 
 
 def load_manifest(folder: Path) -> dict[str, str]:
@@ -62,19 +71,20 @@ def load_manifest(folder: Path) -> dict[str, str]:
 
 def verify(http: httpx.Client, expected: dict[str, str]) -> WebCheck:
     """Fetch every file of the build from the server ``http`` points at and compare digests."""
-    result = WebCheck(str(http.base_url))
+    checked: list[str] = []
+    mismatched: dict[str, str] = {}
     for name, digest in sorted(expected.items()):
         path = PAGE_PATHS.get(name, "/" + name)
-        result.checked.append(path)
+        checked.append(path)
         try:
             response = http.get(path)
         except httpx.HTTPError as exc:
-            result.mismatched[path] = f"unreachable: {exc}"
+            mismatched[path] = f"unreachable: {exc}"
             continue
         if response.status_code != 200:
-            result.mismatched[path] = f"HTTP {response.status_code}"
+            mismatched[path] = f"HTTP {response.status_code}"
             continue
         got = hashlib.sha256(response.content).hexdigest()
         if got != digest:
-            result.mismatched[path] = f"sha256 {got}, expected {digest}"
-    return result
+            mismatched[path] = f"sha256 {got}, expected {digest}"
+    return WebCheck(str(http.base_url), tuple(checked), mismatched)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from consilience.clients.escrow_client import EscrowClient
+from consilience.clients.results import JsonObject
 from consilience.crypto import passphrase, signing
 from consilience.errors import InvalidInput, VerificationError
 from consilience.tlog import checkpoint as cp
@@ -74,9 +75,14 @@ def _save_state(path: Path, seen: Seen) -> None:
 
 @dataclass(frozen=True)
 class CosignResult:
+    """The checkpoint size cosigned, and the size last cosigned before (None the first time)."""
+
     size: int
     previous: int | None
     cosigned: bool
+
+    def to_json(self) -> JsonObject:
+        return {"size": self.size, "previous": self.previous}
 
 
 def cosign_latest(key: WitnessKey, server: str, log_vkey: str, state_path: Path,
