@@ -7,8 +7,8 @@ tooling or the services; none holds protocol logic.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -31,7 +31,6 @@ app.add_typer(witness.app, name="witness")
 
 
 @app.command()
-@app.command()
 @handled
 def demo(as_json: bool = JSON,
          data_dir: Path = typer.Option(None, "--data-dir", help="Where to keep everything (default: a new "
@@ -44,7 +43,7 @@ def demo(as_json: bool = JSON,
     """Run a whole deployment on loopback and show the quorum at work."""
     from consilience.cli import demo as demo_mod
 
-    def ready(result: dict[str, Any]) -> None:
+    def ready(result: Mapping[str, object]) -> None:
         emit(result, True)
         sys.stdout.flush()
 
@@ -52,7 +51,6 @@ def demo(as_json: bool = JSON,
                           on_ready=ready if as_json else None)
     if as_json and not keep_running:
         emit(result, True)
-
 
 
 def main() -> None:

@@ -38,16 +38,3 @@ def handled(func: F) -> F:
             fail("interrupted", bool(kwargs.get("as_json")), code=130)
 
     return wrapper  # type: ignore[return-value]
-
-
-
-
-def b64u(data: bytes) -> str:
-    from consilience.protocol.encoding import b64u_encode
-
-    return b64u_encode(data)
-
-
-def attachment_summary(attachments: Any) -> list[dict[str, Any]]:
-    """Names, media types and sizes of attachments (never their bytes)."""
-    return [{"name": a.name, "type": a.type, "size": len(a.data)} for a in attachments]

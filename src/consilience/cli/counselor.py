@@ -4,32 +4,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from consilience.cli import secrets
-from consilience.cli.common import JSON, PASS_ENV, attachment_summary, handled, home
+from consilience.cli.common import JSON, PASS_ENV, handled, home
 from consilience.cli.output import console, emit
 from consilience.errors import ConsilienceError
 
+if TYPE_CHECKING:
+    from consilience.clients.counselor import OpenedMatch
+    from consilience.protocol.messages import MatchSummary
+
 app = typer.Typer(no_args_is_help=True, help="Receive and open matches.")
-
-
-def _save_attachments(folder: Path, entry_id: str, attachments: Any) -> list[str]:
-    """Write an opened entry's files under FOLDER/ENTRY_ID/, owner-only, names made safe."""
-    from consilience import files
-
-    saved = []
-    for n, a in enumerate(attachments, start=1):
-        name = "".join(c if c.isprintable() and c not in '/\\:' else "_" for c in a.name).strip(" .")
-        target = folder / entry_id / f"{n}-{name or 'attachment'}"
-        files.write_private(target, a.data)
-        saved.append(str(target))
-    return saved
-
 
 KEY = typer.Option(None, "--key", help="Counselor key file (default $CONSILIENCE_HOME/counselor.key).")
 
@@ -71,6 +61,33 @@ def counselor_login(server: str = typer.Option(..., help="Escrow server URL."),
     emit({"server": server, "name": keys.name}, as_json, lambda: console.print("Connected."))
 
 
+def _render_matches(found: list[MatchSummary]) -> None:
+    table = Table("match", "created", "updated", "released entries")
+    for x in found:
+        table.add_row(x.match_id, str(x.created_at), str(x.updated_at), str(x.released))
+    console.print(table if found else "No matches.")
+
+
+def _render_opened(opened: OpenedMatch, *, saved: bool) -> None:
+    for e in opened.entries:
+        console.rule(f"entry {e.entry_id} — written {e.written_at}")
+        console.print(f"[bold]Named:[/] {', '.join(e.identifiers)}")
+        console.print(f"[bold]Contact:[/] {e.contact}")
+        for field, label in (("what", "What"), ("when", "When"), ("where", "Where"), ("witnesses", "Witnesses")):
+            if e.details and field in e.details:
+                console.print(f"[bold]{label}:[/] {escape(e.details[field])}", highlight=False)
+        console.print(e.record, markup=False, highlight=False)
+        for a in e.attachments:
+            where = f" → {a.saved_to}" if a.saved_to is not None else ""
+            console.print(f"[bold]Attached:[/] {escape(a.name)} ({escape(a.type)}, {a.size} bytes){escape(where)}")
+        if e.attachments and not saved:
+            console.print("  (use --save-attachments FOLDER to save the attached files)")
+    for k, why in opened.failed.items():
+        console.print(f"[yellow]entry {k} could not be opened:[/] {why}")
+    if opened.bogus:
+        console.print(f"[red]bogus shares from entries:[/] {', '.join(opened.bogus)}")
+
+
 @app.command("matches")
 @handled
 def counselor_matches(key: Path = KEY, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
@@ -80,14 +97,7 @@ def counselor_matches(key: Path = KEY, passphrase_env: str = PASS_ENV, as_json: 
     path = _key_path(key)
     keys = counselor.load(path, secrets.passphrase(f"Passphrase for {path}", env=passphrase_env))
     found = counselor.list_matches(keys)
-
-    def render() -> None:
-        table = Table("match", "created", "updated", "released entries")
-        for x in found:
-            table.add_row(x.match_id, str(x.created_at), str(x.updated_at), str(x.released))
-        console.print(table if found else "No matches.")
-
-    emit({"matches": [x.model_dump(mode="json") for x in found]}, as_json, render)
+    emit({"matches": [x.model_dump(mode="json") for x in found]}, as_json, lambda: _render_matches(found))
 
 
 @app.command("open")
@@ -99,45 +109,10 @@ def counselor_open(match_id: str, key: Path = KEY, passphrase_env: str = PASS_EN
                    as_json: bool = JSON) -> None:
     """Decrypt a match's released entries on this device."""
     from consilience.clients import counselor
-    from consilience.protocol.encoding import b64u_decode, b64u_encode
+    from consilience.protocol.encoding import b64u_decode
 
     path = _key_path(key)
     keys = counselor.load(path, secrets.passphrase(f"Passphrase for {path}", env=passphrase_env))
-    detail, result = counselor.open_match_by_id(keys, b64u_decode(match_id, length=16, field="match id"))
-    data = {
-        "match_id": detail.match_id,
-        "entries": [{"entry_id": b64u_encode(o.entry_id), "reporter": b64u_encode(o.account_id),
-                     "contact": o.body.contact, "record": o.body.record, "identifiers": o.body.identifiers,
-                     "written_at": o.body.written_at, "details": o.body.details,
-                     "attachments": attachment_summary(o.body.attachments)} for o in result.opened],
-        "failed": {b64u_encode(k): v for k, v in result.failed.items()},
-        "bogus": sorted(b64u_encode(b) for b in result.bogus),
-    }
-    if save_attachments is not None:
-        for o, e in zip(result.opened, data["entries"], strict=False):
-            for summary, saved in zip(e["attachments"], _save_attachments(save_attachments, e["entry_id"],
-                                                                          o.body.attachments), strict=False):
-                summary["saved_to"] = saved
-
-    def render() -> None:
-        for e in data["entries"]:
-            console.rule(f"entry {e['entry_id']} — written {e['written_at']}")
-            console.print(f"[bold]Named:[/] {', '.join(e['identifiers'])}")
-            console.print(f"[bold]Contact:[/] {e['contact']}")
-            for field, label in (("what", "What"), ("when", "When"), ("where", "Where"),
-                                 ("witnesses", "Witnesses")):
-                if e["details"] and field in e["details"]:
-                    console.print(f"[bold]{label}:[/] {escape(e['details'][field])}", highlight=False)
-            console.print(e["record"], markup=False, highlight=False)
-            for a in e["attachments"]:
-                where = f" → {a['saved_to']}" if "saved_to" in a else ""
-                console.print(f"[bold]Attached:[/] {escape(a['name'])} ({escape(a['type'])}, {a['size']} bytes)"
-                              f"{escape(where)}")
-            if e["attachments"] and save_attachments is None:
-                console.print("  (use --save-attachments FOLDER to save the attached files)")
-        for k, why in data["failed"].items():
-            console.print(f"[yellow]entry {k} could not be opened:[/] {why}")
-        if data["bogus"]:
-            console.print(f"[red]bogus shares from entries:[/] {', '.join(data['bogus'])}")
-
-    emit(data, as_json, render)
+    opened = counselor.open_match(keys, b64u_decode(match_id, length=16, field="match id"),
+                                  attachments_to=save_attachments)
+    emit(opened, as_json, lambda: _render_opened(opened, saved=save_attachments is not None))

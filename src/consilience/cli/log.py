@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from consilience.cli.common import JSON, b64u, handled
+from consilience.cli.common import JSON, handled
 from consilience.cli.output import console, emit
 from consilience.errors import ConsilienceError
 
+if TYPE_CHECKING:
+    from consilience.clients.receipts import Verified
+
 app = typer.Typer(no_args_is_help=True, help="Read the transparency log.")
+
+
+def _render_verified(checked: Verified) -> None:
+    r, e = checked.result, checked.event
+    console.print(
+        f"[green]valid:[/] {e.kind} {checked.entry_id or ''} logged at {e.at.isoformat()} as leaf {r.index} "
+        f"of {r.origin} (tree size {r.tree_size})"
+        + (f"; consistent with the newer checkpoint of size {r.against_size}" if r.against_size else "")
+        + (f"; cosigned by {', '.join(c.name for c in r.cosignatures)}" if r.cosignatures else ""))
+
 
 @handled
 def verify(receipt: Path = typer.Argument(..., help="A receipt file (.tlog-proof)."),
@@ -26,19 +40,7 @@ def verify(receipt: Path = typer.Argument(..., help="A receipt file (.tlog-proof
     if not receipt.is_file():
         raise ConsilienceError(f"cannot read {receipt}: no such file")
     checked = receipts.verify_file(receipt, log_vkey=log_key, against=against, witness_vkeys=tuple(witness))
-    r, e = checked.result, checked.event
-    data = {"valid": True, "event": e.kind, "logged_at": e.at.isoformat(), "index": r.index,
-            "tree_size": r.tree_size, "origin": r.origin, "log_key_from": checked.key_source,
-            "entry_id": None if e.entry_id is None else b64u(e.entry_id),
-            "consistent_with_size": r.against_size,
-            "witnesses": [{"name": c.name, "time": c.timestamp} for c in r.cosignatures]}
-    emit(data, as_json, lambda: console.print(
-        f"[green]valid:[/] {e.kind} {data['entry_id'] or ''} logged at {data['logged_at']} as leaf {r.index} "
-        f"of {r.origin} (tree size {r.tree_size})"
-        + (f"; consistent with the newer checkpoint of size {r.against_size}" if r.against_size else "")
-        + (f"; cosigned by {', '.join(c.name for c in r.cosignatures)}" if r.cosignatures else "")))
-
-
+    emit(checked, as_json, lambda: _render_verified(checked))
 
 
 @app.command("fetch")

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from consilience.cli import secrets
-from consilience.cli.common import JSON, PASS_ENV, attachment_summary, handled, home
+from consilience.cli.common import JSON, PASS_ENV, handled, home
 from consilience.cli.output import console, emit
+
+if TYPE_CHECKING:
+    from consilience.clients.reporter import RecordList, RecordSummary, Session
+    from consilience.protocol.entry import Attachment
 
 app = typer.Typer(no_args_is_help=True, help="Write records and put them in escrow.")
 
@@ -22,14 +26,14 @@ def _wallet_path(path: Path | None) -> Path:
     return path or home() / "wallet.sealed"
 
 
-def _session(wallet: Path | None, passphrase_env: str):  # type: ignore[no-untyped-def]
+def _session(wallet: Path | None, passphrase_env: str) -> Session:
     from consilience.clients import reporter
 
     path = _wallet_path(wallet)
     return reporter.open_session(path, secrets.passphrase(f"Passphrase for {path}", env=passphrase_env))
 
 
-def _read_attachments(paths: list[Path]) -> list[Any]:
+def _read_attachments(paths: list[Path]) -> list[Attachment]:
     import mimetypes
 
     from consilience.protocol.entry import Attachment
@@ -43,16 +47,20 @@ def _read_attachments(paths: list[Path]) -> list[Any]:
     return out
 
 
-def _record_json(r: Any) -> dict[str, Any]:
-    from consilience.protocol.entry import Attachment
+def _render_escrowed(record: RecordSummary) -> None:
+    e = record.escrow
+    assert e is not None
+    for typed, canonical in zip(e.identifiers, e.canonical, strict=False):
+        console.print(f"  {typed}  →  {canonical}")
+    console.print(f"Record {record.record_id} is [bold]{e.status}[/] (quorum {e.quorum}).")
 
-    e = r.escrow
-    return {"record_id": r.record_id, "written_at": r.written_at, "text": r.text,
-            "details": r.details,
-            "attachments": attachment_summary([Attachment.from_json(a) for a in r.attachments]),
-            "escrow": None if e is None else {"entry_id": e.entry_id, "status": e.status,
-                                              "quorum": e.quorum, "identifiers": e.identifiers,
-                                              "canonical": e.canonical, "received_at": e.received_at}}
+
+def _render_list(listed: RecordList) -> None:
+    table = Table("record", "written", "status", "names", "text")
+    for r in listed.records:
+        table.add_row(r.record_id, r.written_at, r.escrow.status if r.escrow else "private",
+                      ", ".join(r.escrow.canonical) if r.escrow else "", r.text[:40])
+    console.print(table)
 
 
 @app.command("register")
@@ -94,8 +102,8 @@ def reporter_write(text: str = typer.Option(None, help="The record (free text); 
     if text is None:
         text = file.read_text() if file else ("" if details or attachments else sys.stdin.read())
     session = _session(wallet, passphrase_env)
-    record = reporter.write(session, text, details=details, attachments=attachments)
-    emit(_record_json(record), as_json,
+    record = reporter.RecordSummary.of(reporter.write(session, text, details=details, attachments=attachments))
+    emit(record, as_json,
          lambda: console.print(f"Saved private record [bold]{record.record_id}[/]. Nothing was sent."))
 
 
@@ -113,16 +121,9 @@ def reporter_escrow(record_id: str = typer.Argument(..., help="The record to put
     from consilience.clients import reporter
 
     session = _session(wallet, passphrase_env)
-    record = reporter.escrow(session, record_id, list(name), quorum=quorum, default_region=region)
-    e = record.escrow
-    assert e is not None
-
-    def render() -> None:
-        for typed, canonical in zip(e.identifiers, e.canonical, strict=False):
-            console.print(f"  {typed}  →  {canonical}")
-        console.print(f"Record {record.record_id} is [bold]{e.status}[/] (quorum {e.quorum}).")
-
-    emit(_record_json(record), as_json, render)
+    record = reporter.RecordSummary.of(
+        reporter.escrow(session, record_id, list(name), quorum=quorum, default_region=region))
+    emit(record, as_json, lambda: _render_escrowed(record))
 
 
 @app.command("list")
@@ -133,17 +134,8 @@ def reporter_list(wallet: Path = WALLET, passphrase_env: str = PASS_ENV,
     """Your records and the status of those in escrow."""
     from consilience.clients import reporter
 
-    session = _session(wallet, passphrase_env)
-    records = session.wallet.records if offline else reporter.refresh(session)
-
-    def render() -> None:
-        table = Table("record", "written", "status", "names", "text")
-        for r in records:
-            table.add_row(r.record_id, r.written_at, r.escrow.status if r.escrow else "private",
-                          ", ".join(r.escrow.canonical) if r.escrow else "", r.text[:40])
-        console.print(table)
-
-    emit({"records": [_record_json(r) for r in records]}, as_json, render)
+    listed = reporter.list_records(_session(wallet, passphrase_env), offline=offline)
+    emit(listed, as_json, lambda: _render_list(listed))
 
 
 @app.command("edit")
@@ -153,8 +145,8 @@ def reporter_edit(record_id: str, text: str = typer.Option(..., help="The new te
     """Change a record's text (re-sealed on the server if it is in escrow and not released)."""
     from consilience.clients import reporter
 
-    record = reporter.edit(_session(wallet, passphrase_env), record_id, text)
-    emit(_record_json(record), as_json, lambda: console.print(f"Record {record_id} updated."))
+    record = reporter.RecordSummary.of(reporter.edit(_session(wallet, passphrase_env), record_id, text))
+    emit(record, as_json, lambda: console.print(f"Record {record_id} updated."))
 
 
 @app.command("withdraw")
@@ -164,8 +156,8 @@ def reporter_withdraw(record_id: str, wallet: Path = WALLET, passphrase_env: str
     """Take a record out of escrow (only before it is released). It stays in your wallet."""
     from consilience.clients import reporter
 
-    record = reporter.withdraw(_session(wallet, passphrase_env), record_id)
-    emit(_record_json(record), as_json, lambda: console.print(f"Record {record_id} withdrawn from escrow."))
+    record = reporter.RecordSummary.of(reporter.withdraw(_session(wallet, passphrase_env), record_id))
+    emit(record, as_json, lambda: console.print(f"Record {record_id} withdrawn from escrow."))
 
 
 @app.command("retry")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
@@ -10,7 +11,19 @@ from rich.markup import escape
 from consilience.cli.common import JSON, handled
 from consilience.cli.output import console, emit, fail
 
+if TYPE_CHECKING:
+    from consilience.clients.webcheck import WebCheck
+
 app = typer.Typer(no_args_is_help=True, help="Check the web app a server hands out.")
+
+
+def _render_check(result: WebCheck) -> None:
+    for path in result.checked:
+        if path in result.mismatched:
+            console.print(f"[red]differs[/] {escape(path)}: {escape(result.mismatched[path])}")
+        else:
+            console.print(f"[green]same[/]    {escape(path)}")
+
 
 @app.command("verify")
 @handled
@@ -27,17 +40,7 @@ def web_verify(server: str = typer.Argument(..., help="Escrow server URL, e.g. h
     expected = webcheck.load_manifest(build if build is not None else web.STATIC_DIR)
     with http_client(base_url=server.rstrip("/"), timeout=30.0) as http:
         result = webcheck.verify(http, expected)
-    data = {"server": result.server, "identical": result.ok, "checked": result.checked,
-            "mismatched": result.mismatched}
-
-    def render() -> None:
-        for path in result.checked:
-            if path in result.mismatched:
-                console.print(f"[red]differs[/] {escape(path)}: {escape(result.mismatched[path])}")
-            else:
-                console.print(f"[green]same[/]    {escape(path)}")
-
-    emit(data, as_json, render)
+    emit(result, as_json, lambda: _render_check(result))
     if not result.ok and as_json:
         raise typer.Exit(1)  # stdout already holds the one JSON document, with the differences
     if not result.ok:

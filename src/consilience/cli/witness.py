@@ -44,5 +44,5 @@ def witness_cosign(server: str = typer.Option(..., help="Escrow server URL."),
     path = key or home() / "witness.key"
     w = witness.load(path, secrets.passphrase(f"Passphrase for {path}", env=passphrase_env))
     result = witness.cosign_latest(w, server, log_key, state or path.with_name(path.name + ".state.json"))
-    emit({"size": result.size, "previous": result.previous}, as_json, lambda: console.print(
+    emit(result, as_json, lambda: console.print(
         f"Cosigned size {result.size}" + (f" (consistent with {result.previous})" if result.previous else "")))
