@@ -1,8 +1,91 @@
-"""Exception types shared by every layer.
+"""Exception types shared by every layer, and the package's whole exception tree.
 
 Each layer raises these rather than library-specific errors so that the
 services can map them to clear 4xx answers and the CLI to readable messages
-without knowing which primitive failed.
+without knowing which primitive failed. Every exception the package raises on
+purpose is a ``ConsilienceError``, except the services' ``Refusal``::
+
+    Exception
+    ├── ConsilienceError ─────────── consilience.errors
+    │   ├── InvalidInput ─────────── consilience.errors (also a ValueError)
+    │   ├── VerificationError ────── consilience.errors
+    │   │   └── DecryptionError ──── consilience.errors
+    │   ├── ApiError ─────────────── consilience.clients.escrow_client
+    │   ├── KeyServerUnavailable ─── consilience.clients.oprf_client
+    │   ├── ConfigurationError ───── consilience.services.config (also importable from services.escrow.settings)
+    │   └── StorageError ─────────── consilience.storage.repository
+    │       ├── NotFound
+    │       ├── Conflict
+    │       └── InviteRefused
+    └── Refusal ──────────────────── consilience.services.http_errors (NOT a ConsilienceError)
+
+When each is raised, and what people see:
+
+``ConsilienceError``
+    The base; raised as such for a refusal with nothing more specific to say
+    (a key file that exists and would be overwritten, ``--since`` and
+    ``--receipt`` both given, a local service that did not start). The CLI's
+    ``handled`` decorator (``cli/common.py``) turns every ``ConsilienceError``
+    into one line ``error: <message>`` on stderr, ``{"error": "<message>"}`` on
+    stdout with ``--json``, and exit code 1; nothing else is caught, so any
+    other exception is a bug and shows a traceback (without local variables).
+``InvalidInput``
+    Input that is malformed or outside the protocol's bounds: an identifier
+    that cannot be normalised, an invite or credential of the wrong shape,
+    bad base64url, an empty record, a file that is not a wallet or key, a
+    missing wallet. Inside a request model's validator it is a validation
+    failure (422, the field named). The services answer any other
+    ``InvalidInput`` with 400 ``{"error": "malformed", "detail": <message>}``
+    (``services/http_errors.py``); bearer tokens that do not decode are 401.
+``VerificationError``
+    A proof, signature, MAC or consistency check did not hold: a receipt or
+    checkpoint (``consilience verify`` says why), a deployment document signed
+    by another administrator than the one pinned, a log that shrank or forked
+    (``witness cosign`` refuses), a receipt for another event than the one
+    just caused. The key server answers an access token that does not verify
+    with 401; the escrow server answers a cosignature that does not verify
+    with 400.
+``DecryptionError``
+    A ciphertext could not be opened: wrong key or tampered data. A sealed
+    file under a wrong passphrase says "wrong passphrase or damaged file".
+    Opening a match never raises it: a released entry that does not open is
+    listed under ``failed`` with the reason ("entry … could not be opened:
+    <why>" in ``counselor open``), and entries whose envelope or shares are not
+    what an honest client sends under ``bogus``.
+``ApiError``
+    The escrow server answered with an error, or could not be reached
+    (``status`` 0, ``code`` "unreachable"); it carries the server's own
+    ``status``, ``code`` and ``detail``, and reads "server answered 403
+    (forbidden): invite refused: …". A submission whose answer was lost stays
+    pending in the wallet for ``reporter retry``.
+``KeyServerUnavailable``
+    Fewer than the threshold of key servers gave a valid evaluation; the
+    message names each skipped server and why (unreachable, its HTTP answer,
+    an invalid answer, a proof that does not verify). A key server's answer
+    that raises any ``ConsilienceError`` only skips that server.
+``ConfigurationError``
+    A server cannot start or serve with the files it was given (deployment
+    document unreadable or not verifying, a notifier that does not load).
+    ``consilience serve`` and ``keyserver`` stop with the ``error:`` line; a
+    file rewritten while serving that raises it is ignored and the last good
+    one stays in force (logged).
+``StorageError``
+    The repository's refusals, mapped by ``services/escrow/errors.py``:
+    ``NotFound`` to 404 (never saying whether the row exists for someone
+    else), ``Conflict`` to 409 (id reuse, an edit after release),
+    ``InviteRefused`` to 403 "invite refused: unknown, already used or
+    expired". A client sees each as an ``ApiError`` with that status.
+
+``Refusal`` is not part of this tree on purpose: it is an HTTP answer, not an
+error of the package. A service handler raises ``Refusal(status, detail)`` to
+answer ``{"error": <code for status>, "detail": <detail>}`` with that status
+(``http_errors.install``); on the client's side it arrives as an ``ApiError``.
+A database that cannot be reached is answered 503 with Retry-After; anything
+else a service did not expect, 500 "internal error" (its text is never sent).
+
+Not exceptions of this package, but part of what the CLI shows: a bad option
+(``typer.BadParameter``, e.g. ``--attach`` naming no file) exits 2 with
+click's usage message; Ctrl-C exits 130 with ``error: interrupted``.
 """
 
 

@@ -20,6 +20,12 @@ from consilience.protocol.entry import SealedEntry
 
 
 class ApiError(ConsilienceError):
+    """The escrow server answered with an error (its status, code and detail), or was unreachable (status 0).
+
+    What the server raised as a ``Refusal`` (or a storage refusal) arrives here; see the tree in
+    ``consilience.errors``.
+    """
+
     def __init__(self, status: int, code: str, detail: str) -> None:
         super().__init__(f"server answered {status} ({code}): {detail}")
         self.status = status

@@ -30,7 +30,7 @@ class OprfResult:
 
 
 class KeyServerUnavailable(ConsilienceError):
-    """Fewer than t key servers gave a valid answer."""
+    """Fewer than t key servers gave a valid answer; the message names each skipped server and why."""
 
 
 def evaluate(deployment: Deployment, inputs: list[bytes], access_token: bytes,
