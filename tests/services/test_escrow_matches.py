@@ -137,7 +137,8 @@ def test_notifier_loading(tmp_path: Path) -> None:
     assert isinstance(load_notifier(settings), InboxNotifier)
     null = Settings.for_data_dir(tmp_path, notifier="consilience.services.escrow.notifier:NullNotifier")
     assert type(load_notifier(null)).__name__ == "NullNotifier"
-    dotted = Settings.for_data_dir(tmp_path, notifier="consilience.services.escrow.notifier.InboxNotifier.from_settings")
+    dotted = Settings.for_data_dir(tmp_path,
+                                   notifier="consilience.services.escrow.notifier.InboxNotifier.from_settings")
     assert isinstance(load_notifier(dotted), InboxNotifier)
     for bad in ("no.such.module:thing", "consilience.services.escrow.notifier:MatchEvent.nope", "json:dumps"):
         with pytest.raises(ConfigurationError):

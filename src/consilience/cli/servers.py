@@ -18,8 +18,9 @@ def serve(data_dir: Path = DATA_DIR, host: str = typer.Option("127.0.0.1", help=
           as_json: bool = JSON) -> None:
     """Run the escrow server."""
     from consilience.services.escrow import server
+    from consilience.services.escrow.settings import Settings
 
-    server.run(data_dir / "escrow", host=host, port=port, database_url=database_url)
+    server.run(Settings.for_data_dir(data_dir / "escrow", database_url=database_url), host=host, port=port)
 
 
 @handled

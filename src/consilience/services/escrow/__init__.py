@@ -4,7 +4,8 @@
 with uvicorn. See PROTOCOL.md §6, §8 and §9 for the rules it enforces.
 """
 
-from consilience.services.escrow.app import create_app, run
+from consilience.services.escrow.app import create_app
+from consilience.services.escrow.server import run
 from consilience.services.escrow.settings import Settings
 
 __all__ = ["Settings", "create_app", "run"]

@@ -1,4 +1,4 @@
-"""The escrow server's application factory and runner.
+"""The escrow server's application factory (``server.run`` serves it).
 
 ``create_app`` checks its configuration before accepting any request: the
 database is migrated to the current schema (Alembic, never ``create_all``),
@@ -21,17 +21,14 @@ from sqlalchemy import text
 from consilience import __version__
 from consilience.crypto import signing
 from consilience.services.escrow import counselor, errors, log_endpoints, reporter, web
-from consilience.services.escrow.limits import Limits
 from consilience.services.escrow.notifier import Notifier, load_notifier
 from consilience.services.escrow.published import DeploymentStore
 from consilience.services.escrow.settings import Settings, load_private_key
 from consilience.services.escrow.state import ServerState, State
+from consilience.services.limits import Budgets
 from consilience.storage.database import Database, upgrade
 
 log = logging.getLogger(__name__)
-
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8100
 
 
 def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate: bool = True,
@@ -54,7 +51,7 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
         issuer_private=issuer_private,
         log_private=log_private,
         notifier=notifier if notifier is not None else load_notifier(settings),
-        limits=Limits(settings.limits),
+        limits=Budgets(settings.limits),
     )
 
     @asynccontextmanager
@@ -96,16 +93,3 @@ def _public_router() -> Any:
 
     return router
 
-
-def run(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
-    """Serve until interrupted (what ``consilience serve`` calls)."""
-    import uvicorn
-
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        logging.getLogger("alembic").setLevel(logging.WARNING)
-    app = create_app(settings)
-    if host not in ("127.0.0.1", "::1", "localhost"):
-        log.warning("listening on %s: put the server behind TLS", host)
-    uvicorn.run(app, host=host, port=port, access_log=settings.access_log, server_header=False,
-                proxy_headers=False, log_config=None)

@@ -15,40 +15,35 @@ from fastapi import Depends, Request
 from consilience.errors import InvalidInput
 from consilience.protocol.encoding import b64u_decode
 from consilience.services.escrow.errors import Refusal
-from consilience.services.escrow.limits import address
 from consilience.services.escrow.state import State
+from consilience.services.http_auth import Bearer
+from consilience.services.limits import client_address
 from consilience.storage import repository
 from consilience.storage.repository import AccountInfo
 
-_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="consilience"'}
-
-
-def _unauthorized(detail: str) -> Refusal:
-    return Refusal(401, detail, headers=_CHALLENGE)
+BEARER = Bearer(missing="missing bearer token", malformed="expected 'Authorization: Bearer <token>'",
+                challenge={"WWW-Authenticate": 'Bearer realm="consilience"'})
 
 
 def bearer_token(request: Request) -> bytes:
-    header = request.headers.get("authorization")
-    if not header:
-        raise _unauthorized("missing bearer token")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        raise _unauthorized("expected 'Authorization: Bearer <token>'")
+    """The account token a request carries; the database holds only its hash."""
+    value = BEARER.credentials(request.headers.get("authorization"))
     try:
-        return b64u_decode(value.strip(), length=repository.TOKEN_BYTES, field="token")
+        return b64u_decode(value, length=repository.TOKEN_BYTES, field="token")
     except InvalidInput:
-        raise _unauthorized("malformed bearer token") from None
+        raise BEARER.refusal("malformed bearer token") from None
 
 
 def current_account(request: Request, state: State) -> AccountInfo:
+    """Every failed authentication is charged to the client's address, so guessing is slowed too."""
     try:
         token = bearer_token(request)
         with state.db.read() as session:
             account = repository.authenticate(session, token)
         if account is None:
-            raise _unauthorized("unknown token")
+            raise BEARER.refusal("unknown token")
     except Refusal:
-        state.limits.charge("auth_failures_per_address", address(request), "failed authentications")
+        state.limits.charge("auth_failures_per_address", client_address(request), "failed authentications")
         raise
     return account
 

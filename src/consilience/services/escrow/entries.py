@@ -55,13 +55,13 @@ def check_against(deployment: Deployment, submission: EntrySubmission, new: NewE
 
 
 def receipt(entry: Entry, log_receipt: str | None = None) -> EntryReceipt:
-    return EntryReceipt(entry_id=b64u_encode(entry.entry_id), status=entry.status,  # type: ignore[arg-type]
+    return EntryReceipt(entry_id=b64u_encode(entry.entry_id), status=entry.status,
                         received_at=entry.received_at, receipt=log_receipt)
 
 
 def summary(entry: Entry) -> EntrySummary:
     return EntrySummary(entry_id=b64u_encode(entry.entry_id), quorum=entry.quorum,
-                        status=entry.status,  # type: ignore[arg-type]
+                        status=entry.status,
                         received_at=entry.received_at, updated_at=entry.updated_at)
 
 

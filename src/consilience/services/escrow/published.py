@@ -1,20 +1,18 @@
 """The signed deployment document the server publishes and checks entries against.
 
 The administrator may publish a new document (new counselor, new serial)
-while the server runs; the file is re-read when its modification time,
-size or inode change. A new file that does not verify, lowers the serial or
-names another token-issuer or log key is refused with an error in the log, and
-the last good document stays in force: a half-written or foreign file must
-never make the server accept envelopes for keys the administrator did not
-sign.
+while the server runs; the file is re-read when it changes
+(``services.config.ReloadingFile``). A new file that does not verify, lowers
+the serial or names another token-issuer or log key is refused with an error
+in the log, and the last good document stays in force: a half-written or
+foreign file must never make the server accept envelopes for keys the
+administrator did not sign.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,11 +21,9 @@ from consilience.protocol import deployment as deployment_doc
 from consilience.protocol.deployment import Deployment
 from consilience.protocol.encoding import b64u_decode
 from consilience.protocol.messages import SignedDeployment
-from consilience.services.escrow.settings import ConfigurationError
+from consilience.services.config import ConfigurationError, ReloadingFile
 
 log = logging.getLogger(__name__)
-
-_Stamp = tuple[int, int, int]
 
 
 @dataclass(frozen=True)
@@ -62,46 +58,27 @@ def load(path: Path, issuer_public: bytes, log_public: bytes) -> Published:
     return Published(raw=raw, deployment=deployment)
 
 
-class DeploymentStore:
+class DeploymentStore(ReloadingFile[Published]):
     """The current published document, reloaded when the file changes."""
 
+    kept_on = (ConfigurationError,)
+
     def __init__(self, path: Path, issuer_public: bytes, log_public: bytes) -> None:
-        self._path = path
         self._issuer_public = issuer_public
         self._log_public = log_public
-        self._lock = threading.Lock()
-        stamp = self._stamp()
-        self._current = load(path, issuer_public, log_public)
-        self._stamp_seen: _Stamp | None = stamp
+        super().__init__(path)
 
-    def current(self) -> Published:
-        stamp = self._stamp()
-        if stamp is None or stamp == self._stamp_seen:
-            return self._current
-        with self._lock:
-            if stamp != self._stamp_seen:
-                self._stamp_seen = stamp
-                self._reload()
-            return self._current
+    def load(self, path: Path) -> Published:
+        return load(path, self._issuer_public, self._log_public)
 
-    def _reload(self) -> None:
-        try:
-            fresh = load(self._path, self._issuer_public, self._log_public)
-        except ConfigurationError as exc:
-            log.error("keeping deployment serial %d: %s", self._current.deployment.serial, exc)
-            return
-        old = self._current.deployment
-        if fresh.deployment.deployment_id != old.deployment_id or fresh.deployment.serial < old.serial:
-            log.error("keeping deployment serial %d: new file is another deployment or an older serial",
-                      old.serial)
-            return
-        if fresh.deployment.serial != old.serial:
-            log.info("deployment serial %d now in force", fresh.deployment.serial)
-        self._current = fresh
+    def check(self, current: Published, fresh: Published) -> None:
+        old, new = current.deployment, fresh.deployment
+        if new.deployment_id != old.deployment_id or new.serial < old.serial:
+            raise ConfigurationError("new file is another deployment or an older serial")
 
-    def _stamp(self) -> _Stamp | None:
-        try:
-            st = os.stat(self._path)
-        except OSError:
-            return None
-        return (st.st_mtime_ns, st.st_size, st.st_ino)
+    def kept(self, current: Published, reason: Exception) -> None:
+        log.error("keeping deployment serial %d: %s", current.deployment.serial, reason)
+
+    def replaced(self, old: Published, new: Published) -> None:
+        if new.deployment.serial != old.deployment.serial:
+            log.info("deployment serial %d now in force", new.deployment.serial)

@@ -22,8 +22,8 @@ from consilience.protocol.messages import (
 from consilience.services.escrow import entries, transparency
 from consilience.services.escrow.auth import ReporterCaller
 from consilience.services.escrow.errors import Refusal, documented
-from consilience.services.escrow.limits import address
 from consilience.services.escrow.state import State
+from consilience.services.limits import client_address
 from consilience.storage import repository
 
 router = APIRouter(prefix="/v1", responses=documented(400, 401, 403, 404, 409, 422, 429, 503))
@@ -38,7 +38,7 @@ def path_id(value: str, what: str = "id") -> bytes:
 
 @router.post("/accounts", status_code=201, response_model=RegisterResponse)
 def register(request: RegisterRequest, http: Request, state: State) -> RegisterResponse:
-    state.limits.charge("registrations_per_address", address(http), "registrations from this address")
+    state.limits.charge("registrations_per_address", client_address(http), "registrations from this address")
     code = b64u_decode(request.invite, length=16)
     with state.db.write() as session:
         account_id, token = repository.register(session, code)

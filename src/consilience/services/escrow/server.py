@@ -1,16 +1,25 @@
-"""Entry point for ``consilience serve``: settings from a data directory, then ``app.run``."""
+"""Serving the escrow server (``consilience serve``, ``python -m consilience.services.escrow``)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+import logging
 
-from consilience.services.escrow.app import DEFAULT_HOST, DEFAULT_PORT
-from consilience.services.escrow.app import run as run_app
+from consilience.datadir import defaults
+from consilience.services.escrow.app import create_app
 from consilience.services.escrow.settings import Settings
 
+log = logging.getLogger(__name__)
 
-def run(data_dir: Path | str, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-        database_url: str | None = None, **settings: Any) -> None:
-    """Serve the escrow in ``data_dir`` (deployment.signed.json, token-issuer.key, escrow.sqlite)."""
-    run_app(Settings.for_data_dir(data_dir, database_url=database_url, **settings), host, port)
+
+def run(settings: Settings, *, host: str = defaults.HOST, port: int = defaults.ESCROW_PORT) -> None:
+    """Serve until interrupted; the application is built first, so a bad setup never binds the port."""
+    import uvicorn
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    app = create_app(settings)
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        log.warning("listening on %s: put the server behind TLS", host)
+    uvicorn.run(app, host=host, port=port, access_log=settings.access_log, server_header=False,
+                proxy_headers=False, log_config=None)

@@ -1,7 +1,8 @@
 """Configuration of the escrow server, and its key files (token issuer, log).
 
-Everything lives under one data directory by default, so an operator backs
-up one directory; each path can be overridden (e.g. a PostgreSQL URL).
+Everything lives under one folder by default (``datadir.EscrowFolder``: the
+``escrow/`` folder of a deployment's data folder), so an operator backs up one
+folder; each path can be overridden (e.g. a PostgreSQL URL).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from pathlib import Path
 
 from consilience import files
 from consilience.crypto import signing
-from consilience.errors import ConsilienceError
+from consilience.datadir import EscrowFolder, defaults
+from consilience.services.config import ConfigurationError
 from consilience.services.escrow.limits import LimitSettings
-from consilience.storage.database import default_url
+from consilience.storage.database import sqlite_url
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +28,7 @@ log = logging.getLogger(__name__)
 MAX_REQUEST_BYTES = 8 * 1024 * 1024
 KEY_BYTES = 32
 
-
-class ConfigurationError(ConsilienceError):
-    """The server cannot start or serve with the files it was given."""
+__all__ = ["ConfigurationError", "Settings", "create_private_key", "load_private_key"]
 
 
 @dataclass(frozen=True)
@@ -58,14 +58,15 @@ class Settings:
                      inbox_dir: Path | None = None, max_request_bytes: int = MAX_REQUEST_BYTES,
                      notifier: str | None = None, access_log: bool = False,
                      limits: LimitSettings | None = None) -> Settings:
-        data = Path(data_dir)
+        """The escrow folder ``data_dir`` (a deployment's ``DATA_DIR/escrow``), any path overridden."""
+        folder = EscrowFolder(Path(data_dir))
         return cls(
-            data_dir=data,
-            database_url=database_url or default_url(data),
-            deployment_path=deployment_path or data / "deployment.signed.json",
-            issuer_key_path=issuer_key_path or data / "token-issuer.key",
-            log_key_path=log_key_path or data / "log.key",
-            inbox_dir=inbox_dir or data / "inbox",
+            data_dir=folder.root,
+            database_url=database_url or sqlite_url(folder.database),
+            deployment_path=deployment_path or folder.published,
+            issuer_key_path=issuer_key_path or folder.token_issuer_key,
+            log_key_path=log_key_path or folder.log_key,
+            inbox_dir=inbox_dir or folder.inbox,
             max_request_bytes=max_request_bytes,
             notifier=notifier,
             access_log=access_log,
@@ -80,7 +81,7 @@ class Settings:
             "notifier": environ.get("CONSILIENCE_NOTIFIER") or None,
         }
         kwargs.update(overrides)
-        data_dir = environ.get("CONSILIENCE_DATA_DIR", "consilience-data")
+        data_dir = environ.get("CONSILIENCE_DATA_DIR", str(defaults.DATA_DIR))
         return cls.for_data_dir(data_dir, **kwargs)  # type: ignore[arg-type]
 
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from consilience.services.escrow.limits import Limits
 from consilience.services.escrow.notifier import MatchEvent, Notifier, recipient_label
 from consilience.services.escrow.published import DeploymentStore
 from consilience.services.escrow.settings import Settings
+from consilience.services.limits import Budgets
 from consilience.storage.database import Database
 from consilience.storage.repository import MatchChange
 
@@ -28,7 +28,8 @@ class ServerState:
     issuer_private: bytes
     log_private: bytes
     notifier: Notifier
-    limits: Limits = field(default_factory=Limits)
+    #: the budgets of ``settings.limits``
+    limits: Budgets
 
     def notify(self, changes: Iterable[MatchChange], at: datetime) -> None:
         """Pass committed match changes on; a failing notifier is logged, not raised."""

@@ -26,7 +26,7 @@ from consilience.protocol.messages import EvaluateRequest, EvaluateResponse, Key
 from consilience.services import http_errors
 from consilience.services.http_errors import BodyLimitMiddleware, Refusal
 from consilience.services.keyserver.share_file import KeyShare, ShareStore
-from consilience.services.ratelimit import TokenBucket
+from consilience.services.limits import TokenBucket
 from consilience.web import parse_origin
 
 #: A full batch of 16 base64url elements is under 1 KiB; anything far larger is not a request.

@@ -1,0 +1,117 @@
+"""Where each party's files live under one data folder.
+
+One deployment on one machine keeps everything in one folder, so an operator backs up one
+folder and every tool finds the files without being told::
+
+    DATA_DIR/
+      admin/admin.key                  the administrator's signing key, sealed under a passphrase
+      admin/deployment.json            the deployment document, unsigned (what the admin edits)
+      escrow/                          the escrow server's folder (``consilience serve``)
+        deployment.signed.json         the signed document it publishes
+        token-issuer.key               signs key-server access tokens
+        log.key                        signs the transparency log's checkpoints
+        escrow.sqlite                  the default database
+        inbox/                         match notifications, one folder per counselor
+      keyserver-N/                     key server N's folder (``consilience keyserver --index N``)
+        share.json                     its share of the OPRF key
+        web-origins.json               the origins browsers may call it from (CORS)
+      logs/                            the launcher's service logs (demo, tests)
+      counselor/counselor.key          on one machine (demo, browser tests), the parties' own
+      reporter-N/wallet.sealed           devices are folders here too
+
+The escrow server is also run on a folder of its own (``python -m consilience.services.escrow``,
+tests): ``EscrowFolder`` is that folder's map, whether or not it sits inside a ``DataDir``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+SHARE_FILE = "share.json"
+WEB_ORIGINS_FILE = "web-origins.json"
+
+
+@dataclass(frozen=True)
+class EscrowFolder:
+    """The escrow server's files; everything it reads or writes unless told otherwise."""
+
+    root: Path
+
+    @property
+    def published(self) -> Path:
+        """The signed deployment document {document, signature, admin_key}."""
+        return self.root / "deployment.signed.json"
+
+    @property
+    def token_issuer_key(self) -> Path:
+        return self.root / "token-issuer.key"
+
+    @property
+    def log_key(self) -> Path:
+        return self.root / "log.key"
+
+    @property
+    def database(self) -> Path:
+        """The SQLite file used when no database URL is given."""
+        return self.root / "escrow.sqlite"
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+
+@dataclass(frozen=True)
+class KeyServerFolder:
+    """Key server ``index``'s files: its share and whom it lets browsers call it from."""
+
+    root: Path
+    index: int
+
+    @property
+    def share(self) -> Path:
+        return self.root / SHARE_FILE
+
+    @property
+    def web_origins(self) -> Path:
+        """Origins whose web pages may call this key server (CORS): by default the escrow server's."""
+        return self.root / WEB_ORIGINS_FILE
+
+
+@dataclass(frozen=True)
+class DataDir:
+    """A deployment's data folder, with every party on one machine (the layout above)."""
+
+    root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+
+    @property
+    def admin_key(self) -> Path:
+        return self.root / "admin" / "admin.key"
+
+    @property
+    def deployment(self) -> Path:
+        return self.root / "admin" / "deployment.json"
+
+    @property
+    def escrow(self) -> EscrowFolder:
+        return EscrowFolder(self.root / "escrow")
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    def keyserver(self, index: int) -> KeyServerFolder:
+        return KeyServerFolder(self.root / f"keyserver-{index}", index)
+
+    # A real counselor's key and a reporter's wallet live on their own devices (CONSILIENCE_HOME);
+    # a deployment on one machine keeps stand-ins for those devices in the data folder.
+
+    @property
+    def counselor_key(self) -> Path:
+        return self.root / "counselor" / "counselor.key"
+
+    def reporter_wallet(self, n: int) -> Path:
+        return self.root / f"reporter-{n}" / "wallet.sealed"

@@ -1,0 +1,86 @@
+"""The servers' configuration files: what a bad one raises, and files re-read while serving.
+
+Both servers pick up a file the administrator rewrites without a restart: the escrow server
+its published deployment document (a new counselor, a new serial), a key server its share
+(after a proactive refresh). ``ReloadingFile`` is that mechanism, once: the file is re-read
+when its modification time, size or inode change, under a lock so concurrent requests read it
+once, and a new file that fails to load or to pass the server's checks is ignored with the
+last good value kept in force; a half-written or foreign file must never take a server down
+or change what it trusts.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import ClassVar, Generic, TypeVar
+
+from consilience.errors import ConsilienceError
+
+T = TypeVar("T")
+
+_Stamp = tuple[int, int, int]
+
+
+class ConfigurationError(ConsilienceError):
+    """The server cannot start or serve with the files it was given."""
+
+
+class ReloadingFile(Generic[T]):
+    """The value in force from a file, reloaded when the file changes.
+
+    Subclasses say how to ``load`` the file, may ``check`` a fresh value against the one in
+    force (raising one of ``kept_on`` to refuse it), and hear of a refused file (``kept``) or a
+    replaced value (``replaced``). The first load's errors propagate: a server must not start
+    on a file it cannot read.
+    """
+
+    #: Errors of ``load`` or ``check`` on a changed file that keep the previous value in force.
+    kept_on: ClassVar[tuple[type[Exception], ...]] = (ConsilienceError,)
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        stamp = self._stamp()  # before reading, so a change during the first read is seen next time
+        self._current = self.load(self.path)
+        self._seen: _Stamp | None = stamp
+
+    def load(self, path: Path) -> T:
+        raise NotImplementedError
+
+    def check(self, current: T, fresh: T) -> None:
+        """Raise one of ``kept_on`` when ``fresh`` must not replace ``current``."""
+
+    def kept(self, current: T, reason: Exception) -> None:
+        """A changed file was refused; ``current`` stays in force."""
+
+    def replaced(self, old: T, new: T) -> None:
+        """``new`` is now in force."""
+
+    def current(self) -> T:
+        stamp = self._stamp()
+        if stamp is None or stamp == self._seen:  # a file gone missing keeps the last good value
+            return self._current
+        with self._lock:
+            if stamp != self._seen:
+                self._seen = stamp
+                self._reload()
+            return self._current
+
+    def _reload(self) -> None:
+        try:
+            fresh = self.load(self.path)
+            self.check(self._current, fresh)
+        except self.kept_on as exc:
+            self.kept(self._current, exc)
+            return
+        old, self._current = self._current, fresh
+        self.replaced(old, fresh)
+
+    def _stamp(self) -> _Stamp | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
