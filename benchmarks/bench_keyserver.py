@@ -48,14 +48,13 @@ from consilience.local import launcher  # noqa: E402
 from consilience.operator import admin  # noqa: E402
 from consilience.protocol import tokens  # noqa: E402
 from consilience.protocol.encoding import b64u_decode, b64u_encode  # noqa: E402
-from consilience.services.keyserver.app import KeyServerSettings  # noqa: E402
+from consilience.services.keyserver.limits import LimitSettings  # noqa: E402
 
 #: Argon2id parameters for the throwaway admin key (the demo's cheap ones).
 CHEAP_KDF = {"memory_cost_kib": 8192, "iterations": 1, "lanes": 1}
 #: Rate limits high enough never to bind during a benchmark (the defaults
 #: are 120 evaluations per account per hour and 2000 per address).
-UNLIMITED = KeyServerSettings(per_account_per_hour=1e9, per_account_burst=1e6,
-                              per_address_per_hour=1e9, per_address_burst=1e6)
+UNLIMITED = LimitSettings(evaluations_per_account=(1e9, 1e6), evaluations_per_address=(1e9, 1e6))
 H2G_DST = b"HashToGroup-" + oprf.context_string(oprf.MODE_VOPRF)
 H2S_DST = b"HashToScalar-" + oprf.context_string(oprf.MODE_VOPRF)
 

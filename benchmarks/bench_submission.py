@@ -67,15 +67,14 @@ from consilience.protocol import identifiers as ids  # noqa: E402
 from consilience.protocol.encoding import b64u_decode  # noqa: E402
 from consilience.protocol.entry import seal_entry  # noqa: E402
 from consilience.protocol.messages import EntrySubmission  # noqa: E402
-from consilience.services.keyserver.app import KeyServerSettings  # noqa: E402
+from consilience.services.keyserver.limits import LimitSettings  # noqa: E402
 
 ADMIN_SECRET = "bench admin passphrase"
 #: The demo's cheap Argon2id (8 MiB, 1 pass) for SDK wallets; the CLI rows use the default.
 CHEAP_KDF = {"memory_cost_kib": 8192, "iterations": 1, "lanes": 1}
 DEFAULT_KDF = {"memory_cost_kib": passphrase.DEFAULT_MEMORY_COST_KIB,
                "iterations": passphrase.DEFAULT_ITERATIONS, "lanes": passphrase.DEFAULT_LANES}
-UNLIMITED = KeyServerSettings(per_account_per_hour=1e9, per_account_burst=1e6,
-                              per_address_per_hour=1e9, per_address_burst=1e6)
+UNLIMITED = LimitSettings(evaluations_per_account=(1e9, 1e6), evaluations_per_address=(1e9, 1e6))
 RECORD = ("On the evening of the team offsite the person I name here followed me out of the venue, "
           "blocked the stairwell and grabbed my arm when I tried to leave. I told a colleague the next "
           "morning but nobody else at the time. Two weeks later they sent messages at night saying my "

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from consilience.crypto import ristretto
+from consilience.datadir import share_file
 from consilience.local import launcher
-from consilience.services.keyserver import share_file
 
 pytestmark = pytest.mark.e2e
 

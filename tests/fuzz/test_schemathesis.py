@@ -46,12 +46,13 @@ from schemathesis.checks import (
 from sqlalchemy import select
 
 from consilience.crypto import oprf, signing, threshold_oprf
+from consilience.datadir.share_file import KeyShare, write
 from consilience.protocol import tokens
 from consilience.protocol.encoding import b64u_encode
 from consilience.services.escrow.limits import LimitSettings
-from consilience.services.keyserver.app import KeyServerSettings
+from consilience.services.keyserver import limits as keyserver_limits
 from consilience.services.keyserver.app import create_app as create_keyserver
-from consilience.services.keyserver.share_file import KeyShare
+from consilience.services.keyserver.settings import Settings as KeyServerSettings
 from consilience.storage.models import Base
 from services.harness import Escrow, Reporter, build
 
@@ -248,13 +249,14 @@ class KeyServerWorld:
 
 
 @pytest.fixture(scope="module")
-def keyserver_world() -> KeyServerWorld:
+def keyserver_world(tmp_path_factory: pytest.TempPathFactory) -> KeyServerWorld:
     _, shares = threshold_oprf.deal_key(2, 3)
-    share = KeyShare(2, shares[2], signing.public_key(ISSUER))
-    unlimited = KeyServerSettings(per_account_per_hour=1e9, per_account_burst=1e9, per_address_per_hour=1e9,
-                                  per_address_burst=1e9)
+    share_path = tmp_path_factory.mktemp("keyserver") / "share.json"
+    write(share_path, KeyShare(2, shares[2], signing.public_key(ISSUER)))
+    unlimited = keyserver_limits.LimitSettings(evaluations_per_account=(1e9, 1e9),
+                                               evaluations_per_address=(1e9, 1e9))
     blinded = [b64u_encode(oprf.blind(f"email:p{i}@example.com".encode(), oprf.MODE_VOPRF)[1]) for i in range(20)]
-    return KeyServerWorld(create_keyserver(share, unlimited), blinded)
+    return KeyServerWorld(create_keyserver(KeyServerSettings(share_path, limits=unlimited)), blinded)
 
 
 @pytest.fixture(scope="module")

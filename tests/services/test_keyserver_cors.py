@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from consilience.crypto import oprf, signing, threshold_oprf
+from consilience.datadir import web_origins
+from consilience.datadir.share_file import KeyShare, write
 from consilience.errors import InvalidInput
 from consilience.operator import admin
 from consilience.protocol import tokens
 from consilience.protocol.encoding import b64u_encode
-from consilience.services.keyserver import web_origins
 from consilience.services.keyserver.app import create_app
-from consilience.services.keyserver.share_file import KeyShare
+from consilience.services.keyserver.settings import Settings
 
 ISSUER = signing.generate()
 WEB = "http://127.0.0.1:8100"
@@ -24,9 +26,15 @@ PREFLIGHT = {"Origin": WEB, "Access-Control-Request-Method": "POST",
 
 
 @pytest.fixture()
-def share() -> KeyShare:
+def settings(tmp_path: Path) -> Settings:
+    """Key server 1 serving its share from a file, with no web origins unless a test adds them."""
     _, shares = threshold_oprf.deal_key(2, 3)
-    return KeyShare(1, shares[1], signing.public_key(ISSUER))
+    write(tmp_path / "share.json", KeyShare(1, shares[1], signing.public_key(ISSUER)))
+    return Settings(tmp_path / "share.json")
+
+
+def with_origins(settings: Settings, origins: list[str]) -> Settings:
+    return replace(settings, web_origins=tuple(origins))
 
 
 def evaluate(client: TestClient, origin: str | None, token: bool = True):  # type: ignore[no-untyped-def]
@@ -37,8 +45,8 @@ def evaluate(client: TestClient, origin: str | None, token: bool = True):  # typ
     return client.post("/v1/evaluate", json={"blinded": [b64u_encode(blinded)]}, headers=headers)
 
 
-def test_preflight_from_the_web_origin_allows_exactly_what_evaluate_needs(share: KeyShare) -> None:
-    client = TestClient(create_app(share, web_origins=[WEB]))
+def test_preflight_from_the_web_origin_allows_exactly_what_evaluate_needs(settings: Settings) -> None:
+    client = TestClient(create_app(with_origins(settings, [WEB])))
     r = client.options("/v1/evaluate", headers=PREFLIGHT)
     assert r.status_code == 200
     assert r.headers["access-control-allow-origin"] == WEB
@@ -49,30 +57,30 @@ def test_preflight_from_the_web_origin_allows_exactly_what_evaluate_needs(share:
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
-def test_preflight_for_other_methods_is_refused(share: KeyShare, method: str) -> None:
-    client = TestClient(create_app(share, web_origins=[WEB]))
+def test_preflight_for_other_methods_is_refused(settings: Settings, method: str) -> None:
+    client = TestClient(create_app(with_origins(settings, [WEB])))
     r = client.options("/v1/evaluate", headers={**PREFLIGHT, "Access-Control-Request-Method": method})
     assert r.status_code == 400
 
 
-def test_preflight_for_other_headers_is_refused(share: KeyShare) -> None:
-    client = TestClient(create_app(share, web_origins=[WEB]))
+def test_preflight_for_other_headers_is_refused(settings: Settings) -> None:
+    client = TestClient(create_app(with_origins(settings, [WEB])))
     r = client.options("/v1/evaluate", headers={**PREFLIGHT, "Access-Control-Request-Headers": "x-secret"})
     assert r.status_code == 400
 
 
 @pytest.mark.parametrize("origin", ["http://127.0.0.1:8101", "https://127.0.0.1:8100", "http://evil.example",
                                     "null"])
-def test_other_origins_get_no_cors_headers(share: KeyShare, origin: str) -> None:
-    client = TestClient(create_app(share, web_origins=[WEB]))
+def test_other_origins_get_no_cors_headers(settings: Settings, origin: str) -> None:
+    client = TestClient(create_app(with_origins(settings, [WEB])))
     assert client.options("/v1/evaluate", headers={**PREFLIGHT, "Origin": origin}).status_code == 400
     r = evaluate(client, origin)
     assert r.status_code == 200  # the server answers; the browser withholds the answer from the page
     assert "access-control-allow-origin" not in r.headers
 
 
-def test_answers_and_refusals_carry_the_origin_for_the_page(share: KeyShare) -> None:
-    client = TestClient(create_app(share, web_origins=[WEB]))
+def test_answers_and_refusals_carry_the_origin_for_the_page(settings: Settings) -> None:
+    client = TestClient(create_app(with_origins(settings, [WEB])))
     ok = evaluate(client, WEB)
     assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == WEB
     assert "origin" in ok.headers["vary"].lower()
@@ -81,8 +89,8 @@ def test_answers_and_refusals_carry_the_origin_for_the_page(share: KeyShare) -> 
     assert "retry-after" in refused.headers["access-control-expose-headers"].lower()
 
 
-def test_no_web_origins_means_no_cross_origin_access(share: KeyShare) -> None:
-    client = TestClient(create_app(share))
+def test_no_web_origins_means_no_cross_origin_access(settings: Settings) -> None:
+    client = TestClient(create_app(settings))
     r = client.options("/v1/evaluate", headers=PREFLIGHT)
     assert r.status_code == 405 and "access-control-allow-origin" not in r.headers
     assert "access-control-allow-origin" not in evaluate(client, WEB).headers
@@ -90,9 +98,9 @@ def test_no_web_origins_means_no_cross_origin_access(share: KeyShare) -> None:
 
 @pytest.mark.parametrize("bad", ["*", "http://x.example/path", "ftp://x.example", "x.example",
                                  "http://u:p@x.example", "http://x.example?q"])
-def test_bad_origins_are_refused(share: KeyShare, bad: str) -> None:
+def test_bad_origins_are_refused(settings: Settings, bad: str) -> None:
     with pytest.raises(InvalidInput):
-        create_app(share, web_origins=[bad])
+        create_app(with_origins(settings, [bad]))
 
 
 def test_admin_init_writes_the_escrow_origin_for_each_key_server(tmp_path: Path) -> None:

@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from consilience.datadir import DataDir, defaults
 from consilience.errors import ConsilienceError
 
 if TYPE_CHECKING:
-    from consilience.services.keyserver.app import KeyServerSettings
+    from consilience.services.keyserver.limits import LimitSettings
 
 
-def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+def free_ports(count: int, host: str = defaults.HOST) -> list[int]:
     """Distinct ports free right now, chosen below the kernel's ephemeral range.
 
     Ports the OS hands out for ``bind(0)`` come from the range it also uses
@@ -114,16 +115,17 @@ class Service:
         self.stop(signal.SIGKILL)
 
 
-def escrow_service(data_dir: Path, port: int, host: str = "127.0.0.1",
+def escrow_service(data_dir: Path, port: int, host: str = defaults.HOST,
                    database_url: str | None = None) -> Service:
+    """``consilience serve`` on the deployment in ``data_dir``, logging to its ``logs/`` folder."""
     args = ["serve", "--data-dir", str(data_dir), "--host", host, "--port", str(port)]
     if database_url:
         args += ["--database-url", database_url]
-    return Service("escrow server", f"http://{host}:{port}", args, Path(data_dir) / "logs" / "escrow.log")
+    return Service("escrow server", defaults.url(host, port), args, DataDir(Path(data_dir)).logs / "escrow.log")
 
 
-def keyserver_service(data_dir: Path, index: int, port: int, host: str = "127.0.0.1",
-                      rate_limits: KeyServerSettings | None = None,
+def keyserver_service(data_dir: Path, index: int, port: int, host: str = defaults.HOST,
+                      rate_limits: LimitSettings | None = None,
                       web_origins: list[str] | None = None) -> Service:
     """``web_origins``: origins allowed to call it from a browser (CORS); default: those in
     keyserver-INDEX/web-origins.json, which ``admin init`` writes with the escrow server's origin."""
@@ -132,5 +134,5 @@ def keyserver_service(data_dir: Path, index: int, port: int, host: str = "127.0.
         args += rate_limits.as_args()
     for origin in web_origins or []:
         args += ["--web-origin", origin]
-    return Service(f"key server {index}", f"http://{host}:{port}", args,
-                   Path(data_dir) / "logs" / f"keyserver-{index}.log")
+    return Service(f"key server {index}", defaults.url(host, port), args,
+                   DataDir(Path(data_dir)).logs / f"keyserver-{index}.log")

@@ -16,11 +16,11 @@ from typing import Any
 
 from consilience import files
 from consilience.crypto import hpke, passphrase, signing, threshold_oprf
+from consilience.datadir import share_file, web_origins
 from consilience.errors import InvalidInput
 from consilience.protocol import deployment as dep
 from consilience.protocol.encoding import b64u_decode
 from consilience.protocol.invites import Invite
-from consilience.services.keyserver import share_file, web_origins
 from consilience.storage import database, repository
 
 ADMIN_PURPOSE = "consilience admin signing key"

@@ -1,13 +1,13 @@
-"""The key server's only secret, on disk.
+"""A key server's only secret on disk: ``keyserver-N/share.json``, its share of the OPRF key.
 
-Plain JSON readable by the owner only: a key server must restart unattended,
-and its protection is the host (and that t-1 stolen shares are useless).
+Written by ``admin init`` and ``admin refresh-shares``, read by the key server. Plain JSON
+readable by the owner only, not sealed under a passphrase: a key server must restart
+unattended, and its protection is the host (and that t-1 stolen shares are useless).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +21,8 @@ FORMAT = "consilience-keyshare/v1"
 
 @dataclass(frozen=True)
 class KeyShare:
+    """Key server ``index``'s share, with the key it accepts access tokens from."""
+
     index: int
     share: bytes
     token_issuer_key: bytes
@@ -31,12 +33,14 @@ class KeyShare:
 
 
 def write(path: Path, share: KeyShare) -> None:
+    """Replace the file atomically, so a key server re-reading it sees the old share or the new one."""
     doc = {"format": FORMAT, "index": share.index, "share": b64u_encode(share.share),
            "token_issuer_key": b64u_encode(share.token_issuer_key)}
     files.write_private(path, json.dumps(doc).encode())
 
 
 def read(path: Path) -> KeyShare:
+    """The share in ``path``; InvalidInput names what to do when there is none."""
     try:
         doc = json.loads(Path(path).read_text())
     except FileNotFoundError as exc:
@@ -49,34 +53,3 @@ def read(path: Path) -> KeyShare:
     return KeyShare(int(doc["index"]), share, b64u_decode(doc["token_issuer_key"], length=32,
                                                              field="token_issuer_key"))
 
-
-class ShareStore:
-    """The share in force, re-read when its file changes (after a proactive refresh).
-
-    A file that does not parse, or names another index, is ignored with the
-    previous share kept: a half-written file must not take a server down.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self._path = Path(path)
-        self._stamp = self._read_stamp()
-        self._share = read(self._path)
-
-    def _read_stamp(self) -> tuple[int, int, int] | None:
-        try:
-            st = os.stat(self._path)
-        except OSError:
-            return None
-        return (st.st_mtime_ns, st.st_size, st.st_ino)
-
-    def current(self) -> KeyShare:
-        stamp = self._read_stamp()
-        if stamp is not None and stamp != self._stamp:
-            self._stamp = stamp
-            try:
-                fresh = read(self._path)
-            except (InvalidInput, KeyError, ValueError):
-                return self._share
-            if fresh.index == self._share.index:
-                self._share = fresh
-        return self._share

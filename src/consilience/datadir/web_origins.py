@@ -11,14 +11,16 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from consilience.datadir.layout import WEB_ORIGINS_FILE
 from consilience.errors import InvalidInput
 from consilience.web import parse_origin
 
-FILE_NAME = "web-origins.json"
+FILE_NAME = WEB_ORIGINS_FILE
 FORMAT = "consilience-web-origins/v1"
 
 
 def write(path: Path, origins: Sequence[str]) -> None:
+    """Origins are normalised on the way in, so the file holds exactly what CORS will compare."""
     doc = {"format": FORMAT, "web_origins": [parse_origin(o) for o in origins]}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

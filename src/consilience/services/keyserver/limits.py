@@ -1,0 +1,49 @@
+"""The key server's request budgets: evaluations per account and per client address.
+
+A key server cannot tell a reporter naming people from someone testing guesses against the
+OPRF key, so it bounds how fast either can go; tokens are per account, so per-account budgets
+slow an attacker with one account, and per-address budgets one minting many tokens. Each
+blinded element counts as one evaluation. Charged through ``services.limits.Budgets``, like the
+escrow server's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from consilience.services.limits import Rate, RateLimits, positive
+
+
+@dataclass(frozen=True)
+class LimitSettings(RateLimits):
+    """(per hour, burst) for each budget."""
+
+    evaluations_per_account: Rate = Rate(120.0, 60.0)
+    #: the same for a client address, which bounds token-minting abuse too
+    evaluations_per_address: Rate = Rate(2_000.0, 500.0)
+
+    def as_args(self) -> list[str]:
+        """The ``consilience keyserver`` options that reproduce these settings (for the launcher)."""
+        account, address = self.evaluations_per_account, self.evaluations_per_address
+        return ["--rate-per-hour", repr(account.per_hour), "--burst", repr(account.burst),
+                "--address-rate-per-hour", repr(address.per_hour), "--address-burst", repr(address.burst)]
+
+
+def limits_with(*, per_account_per_hour: float | None = None, per_account_burst: float | None = None,
+                per_address_per_hour: float | None = None, per_address_burst: float | None = None) -> LimitSettings:
+    """The defaults with each of the operator's knobs (``consilience keyserver --rate-per-hour`` …) that is set.
+
+    A knob's bad value is refused by the knob's own name, which is what the operator typed.
+    """
+    default = LimitSettings()
+
+    def knob(name: str, value: float | None, fallback: float) -> float:
+        return fallback if value is None else positive(name, value)
+
+    account, address = default.evaluations_per_account, default.evaluations_per_address
+    return LimitSettings(
+        evaluations_per_account=Rate(knob("per account per hour", per_account_per_hour, account.per_hour),
+                                     knob("per account burst", per_account_burst, account.burst)),
+        evaluations_per_address=Rate(knob("per address per hour", per_address_per_hour, address.per_hour),
+                                     knob("per address burst", per_address_burst, address.burst)),
+    )
