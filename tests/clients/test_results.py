@@ -193,3 +193,12 @@ def test_emit_still_prints_plain_mappings() -> None:
     assert printed({"out": "b1", "since": 3}) == '{\n  "out": "b1",\n  "since": 3\n}\n'
     assert printed(results.AttachmentSummary("a", "text/plain", 3)) == \
         '{\n  "name": "a",\n  "type": "text/plain",\n  "size": 3\n}\n'
+
+
+def test_a_match_list_prints_what_counselor_matches_printed() -> None:
+    from consilience.protocol.messages import MatchSummary
+
+    found = [MatchSummary(match_id="bWF0Y2gtaWQtMTIzNDU2Nw", created_at=datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+                          updated_at=datetime(2026, 1, 3, tzinfo=UTC), released=4)]
+    for listed in (found, []):
+        same_document(counselor.MatchList(tuple(listed)), {"matches": [x.model_dump(mode="json") for x in listed]})

@@ -16,8 +16,7 @@ from consilience.cli.output import console, emit
 from consilience.errors import ConsilienceError
 
 if TYPE_CHECKING:
-    from consilience.clients.counselor import OpenedMatch
-    from consilience.protocol.messages import MatchSummary
+    from consilience.clients.counselor import MatchList, OpenedMatch
 
 app = typer.Typer(no_args_is_help=True, help="Receive and open matches.")
 
@@ -61,11 +60,11 @@ def counselor_login(server: str = typer.Option(..., help="Escrow server URL."),
     emit({"server": server, "name": keys.name}, as_json, lambda: console.print("Connected."))
 
 
-def _render_matches(found: list[MatchSummary]) -> None:
+def _render_matches(found: MatchList) -> None:
     table = Table("match", "created", "updated", "released entries")
-    for x in found:
+    for x in found.matches:
         table.add_row(x.match_id, str(x.created_at), str(x.updated_at), str(x.released))
-    console.print(table if found else "No matches.")
+    console.print(table if found.matches else "No matches.")
 
 
 def _render_opened(opened: OpenedMatch, *, saved: bool) -> None:
@@ -96,8 +95,8 @@ def counselor_matches(key: Path = KEY, passphrase_env: str = PASS_ENV, as_json: 
 
     path = _key_path(key)
     keys = counselor.load(path, secrets.passphrase(f"Passphrase for {path}", env=passphrase_env))
-    found = counselor.list_matches(keys)
-    emit({"matches": [x.model_dump(mode="json") for x in found]}, as_json, lambda: _render_matches(found))
+    found = counselor.matches(keys)
+    emit(found, as_json, lambda: _render_matches(found))
 
 
 @app.command("open")

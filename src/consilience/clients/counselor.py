@@ -124,6 +124,21 @@ def list_matches(keys: CounselorKeys) -> list[m.MatchSummary]:
         return client.matches()
 
 
+@dataclass(frozen=True)
+class MatchList:
+    """The matches waiting for a counselor, as the server lists them."""
+
+    matches: tuple[m.MatchSummary, ...]
+
+    def to_json(self) -> JsonObject:
+        return {"matches": [x.model_dump(mode="json") for x in self.matches]}
+
+
+def matches(keys: CounselorKeys) -> MatchList:
+    """``list_matches`` as a result with its JSON document."""
+    return MatchList(tuple(list_matches(keys)))
+
+
 def open_match_by_id(keys: CounselorKeys, match_id: bytes) -> tuple[m.MatchDetail, OpenResult]:
     with _client(keys) as client:
         detail = client.match(match_id)
