@@ -44,8 +44,9 @@ from common import (  # noqa: E402
     run_alone,
 )
 from consilience.crypto import h2c, oprf, ristretto, signing, threshold_oprf  # noqa: E402
+from consilience.datadir import DataDir  # noqa: E402
 from consilience.local import launcher  # noqa: E402
-from consilience.operator import admin  # noqa: E402
+from consilience.operator.deployment import init_deployment, load_deployment  # noqa: E402
 from consilience.protocol import tokens  # noqa: E402
 from consilience.protocol.encoding import b64u_decode, b64u_encode  # noqa: E402
 from consilience.services.keyserver.limits import LimitSettings  # noqa: E402
@@ -219,11 +220,11 @@ def _drive(method: str, url: str, bodies: list[bytes], headers: list[dict[str, s
 def http(p: Profile, work: Path) -> dict[str, Any]:
     root = work / "keyserver-deployment"
     escrow_port, port, *other_ports = launcher.free_ports(4)
-    admin.init_deployment(root, "bench admin passphrase", key_servers=3, threshold=2, escrow_port=escrow_port,
-                          keyserver_ports=[port, *other_ports], kdf_params=CHEAP_KDF)
-    layout = admin.Layout(root)
-    issuer = layout.token_issuer.read_bytes()
-    deployment = admin.load_deployment(root)
+    init_deployment(root, "bench admin passphrase", key_servers=3, threshold=2, escrow_port=escrow_port,
+                    keyserver_ports=[port, *other_ports], kdf_params=CHEAP_KDF)
+    layout = DataDir(root)
+    issuer = layout.escrow.token_issuer_key.read_bytes()
+    deployment = load_deployment(root)
     pk1 = deployment.public_shares()[1]
     service = launcher.keyserver_service(root, 1, port, rate_limits=UNLIMITED)
     service.start()

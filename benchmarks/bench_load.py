@@ -57,7 +57,7 @@ from bench_submission import (  # noqa: E402
 from common import filesystem_of, fmt_rate, fmt_time, latency_summary, log, md_table, run_alone  # noqa: E402
 from consilience.clients import oprf_client, receipts  # noqa: E402
 from consilience.clients.escrow_client import submission_payload  # noqa: E402
-from consilience.operator import admin  # noqa: E402
+from consilience.operator.invites import issue_invites  # noqa: E402
 from consilience.protocol import identifiers as ids  # noqa: E402
 from consilience.protocol.deployment import Deployment  # noqa: E402
 from consilience.protocol.encoding import b64u_decode  # noqa: E402
@@ -248,7 +248,7 @@ def run(quick: bool = False, work: Path | None = None) -> dict[str, Any]:
     results: dict[str, Any] = {"profile": "quick" if quick else "full", "reporters": p.reporters,
                                "connections": p.connections, "filesystem": filesystem_of(work)}
     try:
-        invites = admin.issue_invites(d.root, p.reporters)
+        invites = issue_invites(d.root, p.reporters)
         reps, _ = register_reporters(d, invites, work / "wallets")
         deployment = reps[0].session.deployment(reps[0].client)
         log(f"load: preparing {p.reporters} × {p.per_reporter} sealed submissions (OPRF, seal; not timed)")

@@ -62,7 +62,9 @@ from consilience.clients import counselor, oprf_client, receipts, reporter  # no
 from consilience.clients.escrow_client import EscrowClient, submission_payload  # noqa: E402
 from consilience.crypto import passphrase  # noqa: E402
 from consilience.local import launcher  # noqa: E402
-from consilience.operator import admin  # noqa: E402
+from consilience.operator.counselors import add_counselor  # noqa: E402
+from consilience.operator.deployment import init_deployment, status  # noqa: E402
+from consilience.operator.invites import issue_invites  # noqa: E402
 from consilience.protocol import identifiers as ids  # noqa: E402
 from consilience.protocol.encoding import b64u_decode  # noqa: E402
 from consilience.protocol.entry import seal_entry  # noqa: E402
@@ -270,12 +272,13 @@ def handler_in_process(root: Path, r: Reporter, deployment: Any, count: int) -> 
     Runs the server's application object in this process against the same
     data folder, after the server process has stopped.
     """
+    from consilience.datadir import DataDir
     from consilience.services.escrow import entries, transparency
     from consilience.services.escrow.app import create_app
     from consilience.services.escrow.settings import Settings
     from consilience.storage import log, repository
 
-    app = create_app(Settings.for_data_dir(root / "escrow"))
+    app = create_app(Settings.for_data_dir(DataDir(root).escrow.root))
     state = app.state.escrow
     logged: list[float] = []
     original = transparency.record_entry
@@ -438,8 +441,8 @@ def start_deployment(work: Path, *, quorum: int = 2) -> BenchDeployment:
     root = work / "deployment"
     escrow_port, *ks_ports = launcher.free_ports(4)
     log(f"deployment in {root}")
-    admin.init_deployment(root, ADMIN_SECRET, quorum=quorum, key_servers=3, threshold=2,
-                          escrow_port=escrow_port, keyserver_ports=ks_ports, kdf_params=CHEAP_KDF)
+    init_deployment(root, ADMIN_SECRET, quorum=quorum, key_servers=3, threshold=2,
+                    escrow_port=escrow_port, keyserver_ports=ks_ports, kdf_params=CHEAP_KDF)
     services = [launcher.keyserver_service(root, i + 1, port, rate_limits=UNLIMITED)
                 for i, port in enumerate(ks_ports)]
     services.append(launcher.escrow_service(root, escrow_port))
@@ -447,7 +450,7 @@ def start_deployment(work: Path, *, quorum: int = 2) -> BenchDeployment:
     try:
         for s in services:
             s.start()
-        admin.add_counselor(root, counselor.public_key_file(d.counselor), ADMIN_SECRET)
+        add_counselor(root, counselor.public_key_file(d.counselor), ADMIN_SECRET)
     except BaseException:
         d.stop()
         raise
@@ -480,7 +483,7 @@ def run(quick: bool = False, work: Path | None = None) -> dict[str, Any]:
     budget = Deadline(p.total_seconds)
     try:
         server = d.server
-        invites = admin.issue_invites(root, p.reporters + 1)
+        invites = issue_invites(root, p.reporters + 1)
         reps, registrations = register_reporters(d, invites[:p.reporters], work / "wallets")
         results["register"] = latency_summary(registrations)
         deployment = reps[0].session.deployment(reps[0].client)
@@ -523,7 +526,7 @@ def run(quick: bool = False, work: Path | None = None) -> dict[str, Any]:
         results["argon2"] = argon2_costs(p, wallet_bytes)
         results["argon2"]["wallet_bytes"] = wallet_bytes
         results["httpx_client"] = httpx_client_cost(quick)
-        results["status"] = admin.status(root)
+        results["status"] = status(root)
         for r in reps:
             r.client.close()
         for s in services:

@@ -32,8 +32,11 @@ from sqlalchemy import func, select
 import pg_cluster
 from consilience.clients import counselor
 from consilience.clients.receipts import expected_content
+from consilience.datadir import DataDir
 from consilience.local import launcher
-from consilience.operator import admin
+from consilience.operator.counselors import add_counselor
+from consilience.operator.deployment import database_url as default_database_url
+from consilience.operator.deployment import init_deployment
 from consilience.protocol import events
 from consilience.protocol.deployment import Deployment
 from consilience.protocol.encoding import b64u_decode, b64u_encode
@@ -92,13 +95,13 @@ class Site:
 def make_site(root: Path, *, database_url: str | None = None, quorum: int = 2, max_quorum: int = 5) -> Site:
     """``admin init`` plus one counselor (so entries carry an envelope), servers not started."""
     escrow_port, *ks_ports = launcher.free_ports(4)
-    admin.init_deployment(root, ADMIN_SECRET, quorum=quorum, max_quorum=max_quorum, escrow_port=escrow_port,
-                          keyserver_ports=ks_ports, kdf_params=FAST_KDF)
+    init_deployment(root, ADMIN_SECRET, quorum=quorum, max_quorum=max_quorum, escrow_port=escrow_port,
+                    keyserver_ports=ks_ports, kdf_params=FAST_KDF)
     keys = counselor.generate("Robin Counselor")
-    deployment, _token = admin.add_counselor(root, counselor.public_key_file(keys), ADMIN_SECRET)
+    deployment, _token = add_counselor(root, counselor.public_key_file(keys), ADMIN_SECRET)
     escrow = launcher.escrow_service(root, escrow_port, database_url=database_url)
     keyservers = [launcher.keyserver_service(root, i + 1, p) for i, p in enumerate(ks_ports)]
-    url = database_url or admin.Layout(root).database_url()
+    url = database_url or default_database_url(DataDir(root))
     return Site(root, deployment, escrow, url, keyservers)
 
 

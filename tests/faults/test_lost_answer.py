@@ -30,7 +30,7 @@ from consilience.clients import receipts
 from consilience.clients import reporter as reporter_client
 from consilience.clients.escrow_client import ApiError, EscrowClient
 from consilience.clients.receipts import expected_content
-from consilience.operator import admin
+from consilience.operator.invites import issue_invites
 from consilience.protocol import events
 from consilience.protocol.encoding import b64u_decode
 from consilience.storage import log, repository
@@ -76,7 +76,7 @@ def test_retry_after_lost_answer_counts_once(tmp_path: Path, monkeypatch: pytest
 
 
 def _lost_answers(site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    invite_a, invite_b = admin.issue_invites(site.root, 2)
+    invite_a, invite_b = issue_invites(site.root, 2)
     ana = reporter_client.register(site.url, invite_a, "signal: @ana", tmp_path / "ana" / "wallet", "ana pw",
                                    kdf_params=FAST_KDF)
     bo = reporter_client.register(site.url, invite_b, "bo@example.org", tmp_path / "bo" / "wallet", "bo pw",

@@ -10,10 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from consilience.crypto import oprf, signing, threshold_oprf
-from consilience.datadir import web_origins
+from consilience.datadir import DataDir, web_origins
 from consilience.datadir.share_file import KeyShare, write
 from consilience.errors import InvalidInput
-from consilience.operator import admin
+from consilience.operator.deployment import init_deployment
 from consilience.protocol import tokens
 from consilience.protocol.encoding import b64u_encode
 from consilience.services.keyserver.app import create_app
@@ -104,11 +104,11 @@ def test_bad_origins_are_refused(settings: Settings, bad: str) -> None:
 
 
 def test_admin_init_writes_the_escrow_origin_for_each_key_server(tmp_path: Path) -> None:
-    admin.init_deployment(tmp_path, "pass", escrow_port=8200, keyserver_ports=[8201, 8202, 8203],
-                          kdf_params={"memory_cost_kib": 8192, "iterations": 1, "lanes": 1})
-    layout = admin.Layout(tmp_path)
+    init_deployment(tmp_path, "pass", escrow_port=8200, keyserver_ports=[8201, 8202, 8203],
+                    kdf_params={"memory_cost_kib": 8192, "iterations": 1, "lanes": 1})
+    layout = DataDir(tmp_path)
     for i in (1, 2, 3):
-        assert web_origins.read(layout.web_origins_file(i)) == ["http://127.0.0.1:8200"]
+        assert web_origins.read(layout.keyserver(i).web_origins) == ["http://127.0.0.1:8200"]
 
 
 def test_web_origins_file_round_trip(tmp_path: Path) -> None:

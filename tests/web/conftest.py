@@ -118,7 +118,7 @@ def web_deployment(tmp_path_factory: pytest.TempPathFactory, web_static: Path) -
     deployment = loopback.create(tmp_path_factory.mktemp("web-deployment"), ADMIN_PASSPHRASE, quorum=3,
                                  kdf_params=KDF)
     with deployment.start(env={"CONSILIENCE_WEB_STATIC": str(web_static)}):
-        key = deployment.root / "counselor" / "counselor.key"
+        key = deployment.layout.counselor_key
         deployment.add_counselor(COUNSELOR_NAME, key, COUNSELOR_PASSPHRASE)
         yield WebDeployment(deployment, key, COUNSELOR_PASSPHRASE, COUNSELOR_NAME, dict(KDF))
 

@@ -1,4 +1,4 @@
-"""`consilience admin …`: operate a deployment, on the operator's machine."""
+"""`consilience admin …`: operate a deployment, on the operator's machine (``consilience.operator``)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import typer
 from consilience.cli import secrets
 from consilience.cli.common import DATA_DIR, JSON, PASS_ENV, handled
 from consilience.cli.output import console, emit
+from consilience.datadir import defaults
 from consilience.errors import ConsilienceError
 
 app = typer.Typer(no_args_is_help=True, help="Operate a deployment (on the operator's machine).")
@@ -27,8 +28,9 @@ def admin_init(data_dir: Path = DATA_DIR,
                max_quorum: int = typer.Option(10, help="Highest quorum a reporter may ask for."),
                keyservers: int = typer.Option(3, help="Number of key servers (n)."),
                threshold: int = typer.Option(2, help="Key servers needed to evaluate (t)."),
-               host: str = typer.Option("127.0.0.1", help="Host the services are reached at."),
-               port: int = typer.Option(8100, help="Escrow server port; key servers use the next ones."),
+               host: str = typer.Option(defaults.HOST, help="Host the services are reached at."),
+               port: int = typer.Option(defaults.ESCROW_PORT,
+                                        help="Escrow server port; key servers use the next ones."),
                keyserver_ports: str = typer.Option(None, "--keyserver-ports",
                                                    help="Comma-separated key-server ports, instead of the next ones."),
                web_origin: list[str] = typer.Option(None, "--web-origin",
@@ -37,17 +39,16 @@ def admin_init(data_dir: Path = DATA_DIR,
                                                          "the escrow server's, http://HOST:PORT."),
                passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
     """Create a deployment: admin key, OPRF key shares, signed deployment document, database."""
-    from consilience.operator import admin
+    from consilience.operator.deployment import init_deployment
 
     try:
         ports = [int(p) for p in keyserver_ports.split(",")] if keyserver_ports else None
     except ValueError as exc:
         raise ConsilienceError("--keyserver-ports takes comma-separated port numbers") from exc
     secret = secrets.passphrase("Admin passphrase", env=passphrase_env, confirm=True)
-    d = admin.init_deployment(data_dir, secret, quorum=quorum, max_quorum=max_quorum,
-                              key_servers=keyservers, threshold=threshold, host=host,
-                              escrow_port=port, keyserver_base_port=port + 1, keyserver_ports=ports,
-                              web_app_origins=web_origin or None)
+    d = init_deployment(data_dir, secret, quorum=quorum, max_quorum=max_quorum, key_servers=keyservers,
+                        threshold=threshold, host=host, escrow_port=port, keyserver_ports=ports,
+                        web_app_origins=web_origin or None)
     data = {"data_dir": str(data_dir.resolve()), "quorum": d.quorum, "max_quorum": d.max_quorum,
             "key_servers": [s.url for s in d.key_servers], "threshold": d.threshold,
             "escrow_url": d.escrow_url}
@@ -63,11 +64,15 @@ def admin_invite(data_dir: Path = DATA_DIR, count: int = typer.Option(1, help="H
                  days: int = typer.Option(14, help="Days until the invites expire."),
                  as_json: bool = JSON) -> None:
     """Issue single-use invites for reporters."""
-    from consilience.operator import admin
+    from consilience.operator.invites import issue_invites
 
-    codes = admin.issue_invites(data_dir, count, expires_in=timedelta(days=days))
-    emit({"invites": codes, "expires_in_days": days}, as_json,
-         lambda: [console.print(c) for c in codes])
+    codes = issue_invites(data_dir, count, expires_in=timedelta(days=days))
+
+    def show() -> None:
+        for code in codes:
+            console.print(code)
+
+    emit({"invites": codes, "expires_in_days": days}, as_json, show)
 
 
 @counselor_admin.command("add")
@@ -77,15 +82,16 @@ def admin_counselor_add(public_key: Path = typer.Argument(..., help="The counsel
                         as_json: bool = JSON) -> None:
     """List a counselor's key in the deployment and create their account."""
     from consilience.clients import counselor
-    from consilience.operator import admin
+    from consilience.operator.counselors import add_counselor
+    from consilience.operator.deployment import admin_fingerprint
 
     secret = secrets.passphrase("Admin passphrase", env=passphrase_env)
     try:
         public = json.loads(public_key.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise ConsilienceError(f"cannot read {public_key}: {exc}") from exc
-    d, token = admin.add_counselor(data_dir, public, secret)
-    cred = counselor.credential(token, admin.admin_fingerprint(data_dir))
+    d, token = add_counselor(data_dir, public, secret)
+    cred = counselor.credential(token, admin_fingerprint(data_dir))
     emit({"name": public.get("name"), "credential": cred, "deployment_serial": d.serial}, as_json,
          lambda: console.print(f"Counselor added. Give them this credential, privately:\n{cred}"))
 
@@ -94,9 +100,9 @@ def admin_counselor_add(public_key: Path = typer.Argument(..., help="The counsel
 @handled
 def admin_refresh_shares(data_dir: Path = DATA_DIR, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
     """Proactively refresh the key servers' OPRF key shares (same key, same matches)."""
-    from consilience.operator import admin
+    from consilience.operator.shares import refresh_key_shares
 
-    d = admin.refresh_key_shares(data_dir, secrets.passphrase("Admin passphrase", env=passphrase_env))
+    d = refresh_key_shares(data_dir, secrets.passphrase("Admin passphrase", env=passphrase_env))
     emit({"deployment_serial": d.serial, "key_servers": len(d.key_servers)}, as_json,
          lambda: console.print(f"Key shares refreshed (deployment serial {d.serial}); the OPRF key is unchanged."))
 
@@ -105,12 +111,15 @@ def admin_refresh_shares(data_dir: Path = DATA_DIR, passphrase_env: str = PASS_E
 @handled
 def admin_status(data_dir: Path = DATA_DIR, as_json: bool = JSON) -> None:
     """Counts of accounts, entries and matches (no content)."""
-    from consilience.operator import admin
+    from consilience.operator.deployment import status
 
-    data = admin.status(data_dir)
-    emit(data, as_json, lambda: [console.print(f"{k}: {v}") for k, v in data.items()])
+    data = status(data_dir)
 
+    def show() -> None:
+        for key, value in data.items():
+            console.print(f"{key}: {value}")
 
+    emit(data, as_json, show)
 
 
 @witness_admin.command("add")
@@ -118,8 +127,8 @@ def admin_status(data_dir: Path = DATA_DIR, as_json: bool = JSON) -> None:
 def admin_witness_add(vkey: str = typer.Argument(..., help="The witness's verifier key."),
                       data_dir: Path = DATA_DIR, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
     """List a witness in the deployment so its cosignatures are accepted."""
-    from consilience.operator import admin
+    from consilience.operator.witnesses import add_witness
 
-    d = admin.add_witness(data_dir, vkey, secrets.passphrase("Admin passphrase", env=passphrase_env))
+    d = add_witness(data_dir, vkey, secrets.passphrase("Admin passphrase", env=passphrase_env))
     emit({"witnesses": list(d.witnesses), "deployment_serial": d.serial}, as_json,
          lambda: console.print(f"Witness added (deployment serial {d.serial})."))

@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from rich.console import Console
 from rich.panel import Panel
@@ -28,7 +28,15 @@ COUNSELOR_PASSPHRASE = "demo counselor passphrase"
 #: real wallets use the default (64 MiB, 3 passes).
 DEMO_KDF = {"memory_cost_kib": 8192, "iterations": 1, "lanes": 1}
 
-REPORTERS = [
+
+class DemoReporter(TypedDict):
+    contact: str
+    #: the identifiers as this reporter types them; all name the same person
+    names: list[str]
+    record: str
+
+
+REPORTERS: list[DemoReporter] = [
     {"contact": "ana@example.org (text first)",
      "names": ["Dana.Smith@Example.com", "https://twitter.com/DanaSmith_"],
      "record": "At the March offsite, Dana Smith cornered me in the stairwell and grabbed me. "
@@ -91,7 +99,7 @@ def _web_access(deployment: loopback.LoopbackDeployment) -> dict[str, Any]:
     return {"reporter_url": deployment.reporter_url, "counselor_url": deployment.counselor_url,
             "escrow_url": deployment.url, "keyserver_urls": deployment.keyserver_urls,
             "invites": deployment.invites(3),
-            "counselor_key": str(deployment.root / "counselor" / "counselor.key"),
+            "counselor_key": str(deployment.layout.counselor_key),
             "counselor_passphrase": COUNSELOR_PASSPHRASE}
 
 
@@ -127,7 +135,7 @@ def _wait_for_stop() -> None:
 def _story(say: Narrator, root: Path, deployment: loopback.LoopbackDeployment, quorum: int) -> dict[str, Any]:
     server = deployment.url
     say.step("The counselor creates a post-quantum key pair (ML-KEM-768 + X25519) on their own device")
-    keys = deployment.add_counselor("Demo Counselor", root / "counselor" / "counselor.key", COUNSELOR_PASSPHRASE)
+    keys = deployment.add_counselor("Demo Counselor", deployment.layout.counselor_key, COUNSELOR_PASSPHRASE)
     say.detail("the administrator signs a new deployment document listing the counselor's public key")
 
     invites = deployment.invites(len(REPORTERS))
@@ -137,7 +145,7 @@ def _story(say: Narrator, root: Path, deployment: loopback.LoopbackDeployment, q
     receipt_files: list[str] = []
     for n, (person, invite) in enumerate(zip(REPORTERS, invites, strict=False), start=1):
         say.step(f"Reporter {n} joins with an invite, writes a private record and puts it in escrow")
-        path = root / f"reporter-{n}" / "wallet.sealed"
+        path = deployment.layout.reporter_wallet(n)
         session = reporter.register(server, invite, person["contact"], path, f"demo reporter {n} passphrase",
                                     kdf_params=DEMO_KDF)
         record = reporter.write(session, person["record"])

@@ -1,7 +1,7 @@
 """A whole deployment on loopback: admin init, key servers and the escrow server as processes.
 
 Shared by ``consilience demo`` and the browser tests (tests/web): one data folder in the
-one-machine layout of ``operator.admin.Layout``, every service a real process on 127.0.0.1
+one-machine layout of ``datadir.DataDir``, every service a real process on 127.0.0.1
 (``local.launcher``), the key servers allowing the escrow server's origin (CORS) so the
 web app it serves can call them.
 """
@@ -14,8 +14,11 @@ from pathlib import Path
 from types import TracebackType
 
 from consilience.clients import counselor
+from consilience.datadir import DataDir
 from consilience.local import launcher
-from consilience.operator import admin
+from consilience.operator.counselors import add_counselor
+from consilience.operator.deployment import admin_fingerprint, init_deployment
+from consilience.operator.invites import issue_invites
 from consilience.protocol.encoding import b64u_encode
 
 
@@ -30,8 +33,8 @@ class LoopbackDeployment:
     started: bool = field(default=False, repr=False)
 
     @property
-    def layout(self) -> admin.Layout:
-        return admin.Layout(self.root)
+    def layout(self) -> DataDir:
+        return DataDir(self.root)
 
     @property
     def url(self) -> str:
@@ -56,7 +59,7 @@ class LoopbackDeployment:
 
     @property
     def admin_fingerprint(self) -> bytes:
-        return admin.admin_fingerprint(self.root)
+        return admin_fingerprint(self.root)
 
     @property
     def admin_fingerprint_b64u(self) -> str:
@@ -90,7 +93,7 @@ class LoopbackDeployment:
 
     def invites(self, count: int = 1) -> list[str]:
         """Single-use reporter invites (``consilience admin invite``)."""
-        return admin.issue_invites(self.root, count)
+        return issue_invites(self.root, count)
 
     def add_counselor(self, name: str, key_path: Path, passphrase: str) -> counselor.CounselorKeys:
         """What a counselor and the administrator do: keygen, admin counselor add, counselor login.
@@ -102,7 +105,7 @@ class LoopbackDeployment:
         keys = counselor.generate(name)
         kdf = self.kdf_params or {}
         counselor.save(key_path, keys, passphrase, **kdf)
-        _, token = admin.add_counselor(self.root, counselor.public_key_file(keys), self.admin_passphrase)
+        _, token = add_counselor(self.root, counselor.public_key_file(keys), self.admin_passphrase)
         keys = counselor.login(keys, self.url, counselor.credential(token, self.admin_fingerprint))
         counselor.save(key_path, keys, passphrase, **kdf)
         return keys
@@ -114,9 +117,8 @@ def create(root: Path, admin_passphrase: str, *, quorum: int = 3, max_quorum: in
     root = Path(root).resolve()
     root.mkdir(parents=True, exist_ok=True)
     escrow_port, *ks_ports = launcher.free_ports(1 + key_servers)
-    admin.init_deployment(root, admin_passphrase, quorum=quorum, max_quorum=max_quorum, key_servers=key_servers,
-                          threshold=threshold, escrow_port=escrow_port, keyserver_ports=ks_ports,
-                          kdf_params=kdf_params)
+    init_deployment(root, admin_passphrase, quorum=quorum, max_quorum=max_quorum, key_servers=key_servers,
+                    threshold=threshold, escrow_port=escrow_port, keyserver_ports=ks_ports, kdf_params=kdf_params)
     escrow = launcher.escrow_service(root, escrow_port)
     keyservers = [launcher.keyserver_service(root, i + 1, port, web_origins=[escrow.url])
                   for i, port in enumerate(ks_ports)]
