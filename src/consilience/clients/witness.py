@@ -3,7 +3,8 @@
 Run periodically by someone independent of the operator. It remembers the
 last checkpoint it cosigned; a new one is cosigned only after its
 consistency proof from that one verifies, so a log that forks or rolls back
-can no longer collect this witness's signature (C2SP tlog-cosignature).
+can no longer collect this witness's signature (C2SP tlog-cosignature). The decision itself
+is ``tlog.witness.check_extends``; this module fetches, remembers and hands the cosignature back.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from pathlib import Path
 from consilience.clients.escrow_client import EscrowClient
 from consilience.clients.results import JsonObject
 from consilience.crypto import passphrase, signing
-from consilience.errors import InvalidInput, VerificationError
+from consilience.errors import InvalidInput
 from consilience.tlog import checkpoint as cp
-from consilience.tlog import merkle, notes
+from consilience.tlog import notes
+from consilience.tlog.witness import Seen, check_extends
 
 PURPOSE = "consilience witness key"
 
@@ -51,12 +53,6 @@ def load(path: Path, secret: str) -> WitnessKey:
         raise InvalidInput(f"no witness key at {path}; run 'consilience witness keygen' first")
     doc = json.loads(passphrase.read_sealed_file(path, secret, PURPOSE))
     return WitnessKey(doc["name"], bytes.fromhex(doc["private"]))
-
-
-@dataclass(frozen=True)
-class Seen:
-    size: int
-    root: bytes
 
 
 def _load_state(path: Path) -> Seen | None:
@@ -93,11 +89,7 @@ def cosign_latest(key: WitnessKey, server: str, log_vkey: str, state_path: Path,
         opened = cp.open_checkpoint(note, log_vkey)
         head = opened.checkpoint
         seen = _load_state(state_path)
-        if seen is not None:
-            if head.size < seen.size:
-                raise VerificationError(f"the log shrank from {seen.size} to {head.size}: refusing to cosign")
-            proof = client.consistency(seen.size, head.size) if head.size > seen.size else []
-            merkle.verify_consistency(seen.size, head.size, proof, seen.root, head.root_hash)
+        check_extends(seen, head, client.consistency)
         line = cp.cosignature_line(head.body(), key.name, key.private, int(now if now is not None else time.time()))
         client.cosign(head.size, line)
     _save_state(state_path, Seen(head.size, head.root_hash))
