@@ -42,11 +42,6 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{Path(path).resolve()}"
 
 
-def default_url(data_dir: Path) -> str:
-    """The default database: a SQLite file in the data directory."""
-    return sqlite_url(Path(data_dir) / "escrow.sqlite")
-
-
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine with this project's durability settings applied."""
     parsed = make_url(url)

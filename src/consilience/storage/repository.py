@@ -472,7 +472,7 @@ def open_match(session: Session, match_id: bytes, counselor_id: bytes, key_id: b
     match = session.get(Match, match_id)
     if match is None:
         raise NotFound("no such match")
-    rows = session.execute(
+    found = session.execute(
         select(Entry.entry_id, Entry.account_id, Entry.quorum, Entry.status, EntryEnvelope.ciphertext)
         .join(EntryTag, EntryTag.entry_id == Entry.entry_id)
         .outerjoin(EntryEnvelope, and_(EntryEnvelope.entry_id == Entry.entry_id, EntryEnvelope.key_id == key_id))
@@ -481,7 +481,7 @@ def open_match(session: Session, match_id: bytes, counselor_id: bytes, key_id: b
     ).all()
     count = count_accounts(session, match.tag)
     # Released *here*: released, and this tag's count reaches the entry's quorum (see released_count).
-    rows = [(e, a, q, status == "released" and q <= count, env) for e, a, q, status, env in rows]
+    rows = [(e, a, q, status == "released" and q <= count, env) for e, a, q, status, env in found]
     released_ids = [r[0] for r in rows if r[3]]
     bodies: dict[bytes, bytes] = {}
     if released_ids:
