@@ -252,7 +252,7 @@ def cli_path(server: str, invite: str, work: Path, count: int) -> dict[str, Any]
                        timeout=60)
         startup.append(time.perf_counter() - a)
     runs = []
-    for i in range(count):
+    for _ in range(count):
         record = reporter.write(session, RECORD)  # not timed: `reporter write` is its own command
         name = f"cli-person-{os.urandom(5).hex()}@example.com"
         a = time.perf_counter()
@@ -624,9 +624,11 @@ def render(results: dict[str, Any]) -> str:
     w, cli = results["wallet"], results["cli"]
     argon = results["argon2"]
     out += ["### With the wallet (the SDK / CLI path)", "",
-            "`clients.reporter.escrow` does the bare path plus: open its own `EscrowClient`, fetch and check the signed deployment document (signature and public shares; "
+            "`clients.reporter.escrow` does the bare path plus: open its own `EscrowClient`, fetch and check "
+            "the signed deployment document (signature and public shares; "
             "twice, once before sealing and once before sending), write the receipt file, and save the "
-            "Argon2id-sealed wallet (fsynced) before sending and after the answer. The SDK rows use the demo's cheap Argon2id "
+            "Argon2id-sealed wallet (fsynced) before sending and after the answer. The SDK rows use the demo's "
+            "cheap Argon2id "
             "(8 MiB, 1 pass); the CLI rows are real `consilience reporter escrow` processes on a wallet "
             "sealed with the default parameters (64 MiB, 3 passes, 4 lanes), which also open the "
             "wallet once.", ""]

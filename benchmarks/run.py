@@ -1,6 +1,7 @@
 """Run the benchmarks and write docs/benchmarks.md.
 
-    python benchmarks/run.py            # full run, about nine minutes (501 s in the recorded run) and a few GB of temporary disk
+    python benchmarks/run.py            # full run, about nine minutes (501 s in the recorded run) and a few GB
+                                        # of temporary disk
     python benchmarks/run.py --quick    # tiny counts: checks the code, the numbers mean nothing
 
 Every service is started as a real process on loopback in a temporary
@@ -111,7 +112,8 @@ def interpretation(ks: dict[str, Any], sub: dict[str, Any], lg: dict[str, Any]) 
         f"{fmt_time(w['escrow']['p50'])} with the demo's cheap Argon2id; besides the bare path it fetches "
         f"and checks the signed deployment document (twice), opens its own `EscrowClient`, "
         f"stores the receipt file and saves the sealed wallet twice. "
-        f"With the default Argon2id (64 MiB, 3 passes) one wallet seal costs {fmt_time(argon['default']['seconds_per_op'])}, "
+        f"With the default Argon2id (64 MiB, 3 passes) one wallet seal costs "
+        f"{fmt_time(argon['default']['seconds_per_op'])}, "
         f"and a real `consilience reporter escrow` process — interpreter start and imports "
         f"({fmt_time(cli['startup']['p50'])}), one wallet open and two saves, the network steps above — "
         f"takes p50 {fmt_time(cli['escrow']['p50'])}. The largest single part of that is the passphrase KDF "

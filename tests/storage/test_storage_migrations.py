@@ -68,7 +68,9 @@ def test_sqlite_is_durable_and_checks_foreign_keys(tmp_path: Path) -> None:
     db = Database(database.sqlite_url(tmp_path / "e.sqlite"))
     try:
         with db.read() as session:
-            pragma = lambda name: session.execute(sa.text(f"PRAGMA {name}")).scalar()
+            def pragma(name: str) -> object:
+                return session.execute(sa.text(f"PRAGMA {name}")).scalar()
+
             assert pragma("journal_mode") == "wal"
             assert pragma("synchronous") == 2  # FULL
             assert pragma("foreign_keys") == 1

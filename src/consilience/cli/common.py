@@ -12,11 +12,12 @@ import typer
 
 from consilience.cli import secrets
 from consilience.cli.output import fail
+from consilience.datadir import defaults
 from consilience.errors import ConsilienceError
 
 F = TypeVar("F", bound=Callable[..., Any])
 JSON = typer.Option(False, "--json", help="Print one JSON object instead of text.")
-DATA_DIR = typer.Option(Path("consilience-data"), "--data-dir", help="The deployment's data folder.")
+DATA_DIR = typer.Option(defaults.DATA_DIR, "--data-dir", help="The deployment's data folder.")
 PASS_ENV = typer.Option(secrets.DEFAULT_ENV, "--passphrase-env",
                         help="Environment variable holding the passphrase (prompted if unset).")
 

@@ -40,7 +40,7 @@ from typing import Any
 import phonenumbers
 
 from consilience.clients import receipts as receipts_mod
-from consilience.crypto import hpke, ristretto, signing, threshold_oprf
+from consilience.crypto import hpke, ristretto, signing
 from consilience.errors import ConsilienceError, InvalidInput
 from consilience.protocol import deployment as dep
 from consilience.protocol import events, identifiers, invites
@@ -305,7 +305,8 @@ def _assigned_not_c() -> list[int]:
 
 
 def _tables() -> Any:
-    spec = importlib.util.spec_from_file_location("make_unicode_tables", ROOT / "web" / "scripts" / "make_unicode_tables.py")
+    spec = importlib.util.spec_from_file_location("make_unicode_tables",
+                                                  ROOT / "web" / "scripts" / "make_unicode_tables.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -333,14 +334,14 @@ def unicode_digests() -> dict[str, Any]:
     cps = _assigned_not_c()
 
     def nameprep_lines() -> Any:
-        for cp in range(0x110000):
-            if _nameprep_gap(cp):
+        for point in range(0x110000):
+            if _nameprep_gap(point):
                 continue
             try:
-                result = ".".join(f"{ord(x):x}" for x in nameprep(chr(cp)))
+                result = ".".join(f"{ord(x):x}" for x in nameprep(chr(point)))
             except UnicodeError:
                 result = "!"
-            yield f"{cp:x}:{result}"
+            yield f"{point:x}:{result}"
 
     return {
         "unidata_version": unicodedata.unidata_version,
@@ -437,7 +438,8 @@ def _deployment(serial: int = 3) -> tuple[dep.Deployment, bytes]:
     witness_private = _seed("witness key")
     d = dep.Deployment(
         deployment_id=_seed("deployment id")[:16], serial=serial, issued_at="2026-01-02T03:04:05+00:00",
-        quorum=2, max_quorum=5, escrow_url="https://escrow.example", token_issuer_key=signing.public_key(_seed("issuer")),
+        quorum=2, max_quorum=5, escrow_url="https://escrow.example",
+        token_issuer_key=signing.public_key(_seed("issuer")),
         threshold=threshold, oprf_public_key=_base(secret),
         key_servers=tuple(dep.KeyServer(i, f"https://ks{i}.example", _base(s))
                           for i, s in shares.items()),
