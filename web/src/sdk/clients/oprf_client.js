@@ -6,7 +6,19 @@ import { b64uDecode, b64uEncode } from '../protocol/encoding.js';
 import * as oprf from '../crypto/oprf.js';
 import { combineVerified, verifyPartial } from '../crypto/threshold_oprf.js';
 
-export class KeyServerUnavailable extends ConsilienceError {}
+/**
+ * Too few key servers answered. `skipped` is {index: reason}; `unreachable` lists the servers
+ * whose request failed before any answer came ([{index, url, error}], error the exception's
+ * name: a browser reports a CORS refusal and a server that is down alike, as a TypeError), so a
+ * page can look closer (e.g. a no-cors probe) to say which it was.
+ */
+export class KeyServerUnavailable extends ConsilienceError {
+  constructor(message, { skipped = {}, unreachable = [] } = {}) {
+    super(message);
+    this.skipped = skipped;
+    this.unreachable = unreachable;
+  }
+}
 
 /**
  * OPRF outputs of `inputs` (Uint8Array[]) under the deployment's shared key.
@@ -28,6 +40,7 @@ export async function evaluate(deployment, inputs, accessToken, { fetch: fetchFn
   const shares = new Map(servers.map((s) => [s.index, s.publicShare]));
   const verified = [];
   const skipped = {};
+  const unreachable = [];
   const headers = { Authorization: `Bearer ${b64uEncode(accessToken)}`, 'Content-Type': 'application/json' };
   const body = JSON.stringify({ blinded: blinded.map(b64uEncode) });
   for (const server of servers) {
@@ -38,6 +51,7 @@ export async function evaluate(deployment, inputs, accessToken, { fetch: fetchFn
       response = await fetchFn(`${server.url.replace(/\/+$/, '')}/v1/evaluate`, { method: 'POST', headers, body, signal });
     } catch (e) {
       skipped[server.index] = `unreachable (${e?.name ?? 'Error'})`;
+      unreachable.push({ index: server.index, url: server.url, error: e?.name ?? 'Error' });
       continue;
     }
     if (response.status !== 200) {
@@ -72,6 +86,7 @@ export async function evaluate(deployment, inputs, accessToken, { fetch: fetchFn
     throw new KeyServerUnavailable(
       `only ${verified.length} of the ${deployment.threshold} key servers needed answered correctly: ` +
         Object.entries(skipped).map(([i, why]) => `server ${i}: ${why}`).join('; '),
+      { skipped, unreachable },
     );
   }
   const combined = combineVerified(verified, deployment.threshold);
