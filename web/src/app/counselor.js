@@ -6,7 +6,7 @@ import {
   b64uDecode, b64uEncode, bytesEqual,
 } from '../sdk/index.js';
 import {
-  $, el, showView, clearNotices, showError, showNote, fieldError, clearFieldErrors,
+  $, el, breakable, showView, clearNotices, showError, showNote, fieldError, clearFieldErrors,
   Steps, busy, downloadLink, revokeUrls, formatBytes, formatDate,
   go, setRouter,
 } from './lib/ui.js';
@@ -118,6 +118,17 @@ function detailList(pairs) {
   return dl;
 }
 
+/**
+ * One name a reporter gave: what they typed (without the "kind:" their page put in front of a
+ * profile) → the exact form it matched on, whose "kind:" says the platform. (The platforms'
+ * labels live in the SDK's identifier registry, which would more than double this page.)
+ */
+function namedItem(typed, canonical) {
+  const kind = /^([a-z]+):/.exec(canonical)?.[1] || '';
+  const shown = kind && typed.toLowerCase().startsWith(`${kind}:`) ? typed.slice(kind.length + 1) : typed;
+  return el('li', {}, breakable(shown), ' → ', el('span', { class: 'canonical' }, breakable(canonical)));
+}
+
 function shortId(bytesOrText) {
   const t = typeof bytesOrText === 'string' ? bytesOrText : b64uEncode(bytesOrText);
   return t.slice(0, 8);
@@ -138,12 +149,12 @@ async function openOne(matchId) {
     const result = await steps.run('open', async () => openMatch(b64uDecode(detail.tag), entries, state.keys.seed, state.keys.keyId));
     steps.clear();
     renderMatch(detail, entries, result);
+    $('#h-match').focus();
   } catch (err) {
     steps.clear();
     $('#h-match').textContent = 'This match could not be opened';
-    showError(err);
+    showError(err); // focuses the error, which says why
   }
-  $('#h-match').focus();
 }
 
 function renderMatch(detail, entries, result) {
@@ -169,8 +180,7 @@ function renderMatch(detail, entries, result) {
       detailList([['What happened', d.what], ['When', d.when], ['Where', d.where], ['Who else saw it', d.witnesses]]),
       b.record ? el('div', { class: 'record-text' }, b.record) : null,
       el('h3', {}, 'Who they named'),
-      el('ul', { class: 'will-match' }, (b.identifiers || []).map((t, j) => el('li', {}, `${t} → `,
-        el('span', { class: 'canonical' }, (b.canonical || [])[j] || '')))));
+      el('ul', { class: 'will-match' }, (b.identifiers || []).map((t, j) => namedItem(t, (b.canonical || [])[j] || ''))));
     const attachments = b.attachments || [];
     if (attachments.length) {
       section.append(el('h3', {}, 'Attached files'), el('ul', { class: 'files' }, attachments.map((a) => {

@@ -40,22 +40,79 @@ export function showView(name, { focus = true } = {}) {
 }
 
 // --- notices -------------------------------------------------------------------------------
+//
+// #alert (role=alert, tabindex=-1) holds the one error a person needs to act on, #note (a polite
+// status) the result of what they just did; both sit at the top of <main>, under #progress (the
+// steps of the work that ran). Whatever the page had scrolled to, a message is brought into view
+// (with the steps above it when they fit), and an error also takes the focus, so it is seen and
+// read where the person is, not above the fold.
 
 export function clearNotices() {
   $('#alert').textContent = '';
   $('#note').textContent = '';
 }
 
-/** An error people can act on, announced by the role=alert region. */
-export function showError(err, prefix = '') {
-  const text = describeError(err);
-  $('#note').textContent = '';
-  $('#alert').textContent = prefix ? `${prefix} ${text}` : text;
+/**
+ * Put text in a notice: one paragraph per line ("\n"), plain text when there is one line and
+ * no `command` (between backticks: shown as code, kept on one line, copied as typed).
+ */
+function fill(box, text) {
+  box.textContent = '';
+  const lines = String(text).split('\n').map((l) => l.trim()).filter(Boolean);
+  const inline = (line) => line.split('`').map((part, i) => (i % 2 ? el('code', {}, part) : part));
+  if (lines.length <= 1 && !String(text).includes('`')) box.textContent = lines[0] || '';
+  else if (lines.length <= 1) box.append(...inline(lines[0] || ''));
+  else box.append(...lines.map((l) => el('p', {}, inline(l))));
 }
 
+/** Scroll `node` into view, with the progress steps above it when both fit the window. */
+export function bringIntoView(node) {
+  const progress = $('#progress');
+  const withSteps = progress && progress.childElementCount > 0
+    && (progress.compareDocumentPosition(node) & Node.DOCUMENT_POSITION_FOLLOWING);
+  const top = (withSteps ? progress : node).getBoundingClientRect().top;
+  const { bottom } = node.getBoundingClientRect();
+  const margin = 16;
+  if (top >= margin && bottom <= window.innerHeight - margin) return; // already in view
+  if (bottom - top + 2 * margin <= window.innerHeight) window.scrollBy(0, top - margin);
+  else node.scrollIntoView({ block: 'start' });
+}
+
+/** An error people can act on: announced (role=alert), brought into view and focused. */
+export function showError(err, prefix = '') {
+  const text = describeError(err);
+  const box = $('#alert');
+  $('#note').textContent = '';
+  fill(box, prefix ? `${prefix}${text.includes('\n') ? '\n' : ' '}${text}` : text);
+  bringIntoView(box);
+  box.focus({ preventScroll: true });
+}
+
+/** The outcome of what the person did (a polite status), brought into view; focus stays. */
 export function showNote(text) {
+  const box = $('#note');
   $('#alert').textContent = '';
-  $('#note').textContent = text;
+  fill(box, text);
+  bringIntoView(box);
+}
+
+/** "1 receipt", "2 receipts"; `many` defaults to one + "s". */
+export function plural(n, one, many = `${one}s`) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/**
+ * Text with line-break opportunities where an address or code reads well split: after
+ * "@", "/" and ":", before "." (a <wbr>, which adds nothing to the text), so a long id wraps
+ * at those points instead of mid-word or off the screen.
+ */
+export function breakable(text) {
+  const frag = document.createDocumentFragment();
+  for (const part of String(text).split(/(?<=[@/:])|(?=\.)/)) {
+    if (frag.childNodes.length) frag.append(document.createElement('wbr'));
+    frag.append(part);
+  }
+  return frag;
 }
 
 /** Field-level error next to its input (aria-invalid + aria-describedby target). */
@@ -127,6 +184,7 @@ export class Steps {
       list.append(li);
     }
     this.box.append(el('p', { class: 'label' }, title), list);
+    bringIntoView(this.box); // the work is shown where the person is looking
   }
 
   start(key) {
