@@ -10,8 +10,9 @@ import { getCountries, getCountryCallingCode } from 'libphonenumber-js/max';
 import {
   $, $$, el, showView, clearNotices, showError, showNote, fieldError, clearFieldErrors, describeError,
   Steps, busy, downloadLink, revokeUrls, saveFile, readFileBytes, formatBytes, formatDate, passphraseStrength,
-  go, setRouter,
+  go, setRouter, plural, breakable,
 } from './lib/ui.js';
+import { kindLabel, namedItem, readable, shownValue } from './lib/names.js';
 import { loadSealedWallet, saveSealedWallet, saveReceipt, loadReceipt } from './lib/store.js';
 import { WALLET_PURPOSE, Vault } from './lib/vault.js';
 
@@ -293,8 +294,8 @@ function renderEntries() {
     list.append(el('li', {},
       el('h3', {}, el('a', { href: `#/record/${r.record_id}` }, recordTitle(r)), ' ', badge(status)),
       el('p', { class: 'meta' }, `Written ${formatDate(r.written_at)}`,
-        names ? ` · names ${names}` : '',
-        r.escrow?.receipts?.length ? ` · ${r.escrow.receipts.length} receipt(s)` : ''),
+        names ? [' · names ', el('span', { class: 'names' }, breakable(names))] : '',
+        r.escrow?.receipts?.length ? ` · ${plural(r.escrow.receipts.length, 'receipt')}` : ''),
     ));
   }
 }
@@ -445,7 +446,7 @@ async function renderRecord(id, { focus = true } = {}) {
     }[e.status] || '';
     esc.append(el('p', {}, explain),
       el('h3', {}, 'Named'),
-      el('ul', { class: 'will-match' }, e.identifiers.map((t, i) => el('li', {}, `${t} → `, el('span', { class: 'canonical' }, e.canonical[i] || '')))),
+      el('ul', { class: 'will-match' }, e.identifiers.map((t, i) => namedItem(t, e.canonical[i]))),
       detailList([['Release at', `${e.quorum} people`], ['Accepted', e.received_at ? formatDate(e.received_at) : 'not yet']]));
     const actions = el('div', { class: 'actions' });
     if (e.pending) actions.append(el('button', { type: 'button', onclick: () => resend(r) }, 'Send again now'));
@@ -467,10 +468,14 @@ async function receiptList(e) {
   }
   section.append(el('p', { class: 'hint' }, 'Each receipt proves the server recorded this event in its public log. '
     + 'They hold no content. You can check one later with “consilience verify”.'));
-  const table = el('table', {},
-    el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Event'), el('th', { scope: 'col' }, 'Log index'),
-      el('th', { scope: 'col' }, 'Checkpoint'), el('th', { scope: 'col' }, 'File'))));
-  const body = el('tbody');
+  // A table on wide screens; on narrow ones each receipt stacks as label: value lines (app.css),
+  // so the ARIA roles keep it a table for assistive technology whatever the CSS display is.
+  const columns = ['Event', 'Log index', 'Checkpoint', 'File'];
+  const table = el('table', { class: 'receipts', role: 'table' },
+    el('thead', { role: 'rowgroup' }, el('tr', { role: 'row' },
+      columns.map((c) => el('th', { scope: 'col', role: 'columnheader' }, c)))));
+  const cell = (n, ...content) => el('td', { role: 'cell', 'data-label': columns[n] }, ...content);
+  const body = el('tbody', { role: 'rowgroup' });
   for (const path of e.receipts) {
     const name = path.split('/').pop();
     const text = await loadReceipt(name);
@@ -482,8 +487,8 @@ async function receiptList(e) {
         info = { index: String(p.index), size: `log size ${p.checkpoint.split('\n')[1] || '?'}` };
       } catch { /* shown by name only */ }
     }
-    body.append(el('tr', {}, el('td', {}, kind), el('td', {}, info.index || name.split('-').pop().split('.')[0]),
-      el('td', {}, info.size), el('td', {}, text ? downloadLink('Download', text, name, 'text/plain') : 'kept by the command line')));
+    body.append(el('tr', { role: 'row' }, cell(0, kind), cell(1, info.index || name.split('-').pop().split('.')[0]),
+      cell(2, info.size), cell(3, text ? downloadLink('Download', text, name, 'text/plain') : 'kept by the command line')));
   }
   table.append(body);
   section.append(table);
@@ -496,8 +501,14 @@ function askWithdraw(r) {
   const heading = el('h3', { tabindex: '-1', id: 'h-withdraw' }, 'Withdraw this record?');
   box.append(el('div', { class: 'notice info', role: 'group', 'aria-labelledby': 'h-withdraw' },
     heading,
-    el('p', {}, 'The server will erase it, and it will no longer count towards a match. Your own copy stays in your wallet. '
-      + 'This cannot be undone, but you can put the record in escrow again later.'),
+    // What withdrawing does (services/escrow: an unreleased entry only; body, envelopes and tags
+    // erased, a tombstone and a log leaf kept); the wallet keeps the record, marked withdrawn,
+    // and neither this page nor the CLI escrows a withdrawn record again.
+    el('p', {}, 'The server will erase the locked record and the codes made from the names, so it no longer counts '
+      + 'towards a match. It has not been released, so no counselor has read it. The server keeps only a note that '
+      + 'it existed and was withdrawn, and you get a receipt for that.'),
+    el('p', {}, 'Your own copy stays in your wallet on this device. Withdrawing cannot be undone: this record cannot '
+      + 'be put in escrow again.'),
     el('div', { class: 'actions' },
       el('button', { type: 'button', class: 'danger', onclick: (ev) => withdraw(r, ev.target) }, 'Yes, withdraw it'),
       el('button', { type: 'button', class: 'secondary', onclick: () => { box.textContent = ''; $('#withdraw-open')?.focus(); } }, 'No, keep it in escrow'))));
@@ -524,6 +535,15 @@ async function withdraw(r, button) {
     await renderRecord(r.record_id);
     showNote('The record was withdrawn. Your own copy is still in your wallet.');
   } catch (err) {
+    if (err.status === 409) {
+      // Released in the meantime (a released entry can no longer change): show it as it is now.
+      steps.clear();
+      await refreshStatuses({ quiet: true });
+      await renderRecord(r.record_id);
+      showError({ message: 'It could not be withdrawn: it has just been released to the counselors, and a released '
+        + 'record stays released.' });
+      return;
+    }
     showError(err, 'The record could not be withdrawn.');
     button.disabled = false;
   }
@@ -583,14 +603,18 @@ function identRow(kind = 'email', value = '', region = null) {
     hint.textContent = `For example: ${PLATFORMS_BY_KIND[k].hint}`;
     regionField.hidden = k !== 'phone';
     input.type = k === 'email' ? 'email' : (k === 'phone' ? 'tel' : 'text');
-    checkRow(row, { quiet: true });
+    return k;
   };
-  kindSelect.addEventListener('change', sync);
-  regionSelect.addEventListener('change', () => checkRow(row, { quiet: true }));
-  input.addEventListener('input', () => checkRow(row, { quiet: true }));
+  // Quiet while the person types a first version; once a refusal is shown, or when they change
+  // the kind or the country of what they typed, the check says what it finds at once (the
+  // refusal, or "We will match on" and the preview), so a fix shows as soon as it is made.
+  const recheck = ({ quiet }) => checkRow(row, { quiet: quiet && !input.hasAttribute('aria-invalid') });
+  kindSelect.addEventListener('change', () => { sync(); recheck({ quiet: false }); });
+  regionSelect.addEventListener('change', () => recheck({ quiet: false }));
+  input.addEventListener('input', () => recheck({ quiet: true }));
   input.addEventListener('blur', () => checkRow(row));
   row.parts = { kindSelect, input, regionSelect };
-  queueMicrotask(sync);
+  queueMicrotask(() => { sync(); checkRow(row, { quiet: true }); });
   return row;
 }
 
@@ -628,10 +652,13 @@ function checkRow(row, { quiet = false } = {}) {
   try {
     const opts = kindSelect.value === 'phone' ? { defaultRegion: regionSelect.value } : {};
     const ident = normalise(typed, opts);
-    if (kindSelect.value === 'email' && ident.kind !== 'email') throw new Error(`That is not an email address; choose the kind “${ident.kind}”.`);
+    if (kindSelect.value === 'email' && ident.kind !== 'email') {
+      throw new Error(`That is not an email address; choose the kind “${PLATFORMS_BY_KIND[ident.kind]?.menuLabel || ident.kind}”.`);
+    }
     if (kindSelect.value === 'phone' && ident.kind !== 'phone') throw new Error('That is not a phone number.');
     fieldError(input, '');
-    ok.textContent = `We will match on: ${ident.canonical}`;
+    // The kind is the menu's choice beside it, so the value alone, as its platform writes it.
+    ok.textContent = `We will match on: ${ident.kind === kindSelect.value ? shownValue(ident.kind, ident.value) : readable(ident)}`;
     row.result = ident;
   } catch (err) {
     ok.textContent = '';
@@ -651,8 +678,7 @@ function updateWillMatch() {
     const r = row.result;
     if (r && !seen.has(r.canonical)) {
       seen.add(r.canonical);
-      list.append(el('li', {}, el('span', { class: 'canonical' }, r.canonical),
-        r.display ? ` (${typeof r.display === 'function' ? r.display() : r.display})` : ''));
+      list.append(el('li', {}, `${kindLabel(r.kind)}: `, el('span', { class: 'canonical' }, breakable(shownValue(r.kind, r.value)))));
     }
   }
   $('#match-box').hidden = seen.size === 0;
@@ -794,6 +820,9 @@ async function escrow(r, named, quorum) {
     ['keep', 'Keeping an exact copy to resend if needed'],
     ...SEND_STEPS,
   ]);
+  // Naming other people for a record already in escrow: until the new names are sent, the
+  // entry stays as it was.
+  const changing = Boolean(r.escrow) && !r.escrow.pending;
   // An earlier submission that was never acknowledged is sent first, with its own list of steps.
   let earlier = null;
   const onStep = (key, s, detail) => {
@@ -812,10 +841,53 @@ async function escrow(r, named, quorum) {
     const pending = r.escrow?.pending;
     // Kept to be resent: show the record (status "Not yet confirmed", "Send again now"), not the form.
     if (pending) await go(`#/record/${r.record_id}`);
-    showError(err, pending
-      ? 'Sending was not confirmed. Your record is kept exactly as it was and will be sent again (it can never count twice).'
-      : 'Your record was not put in escrow.');
+    let prefix = changing ? 'The names were not changed; your record stays in escrow as it was.' : 'Your record was not put in escrow.';
+    if (pending) prefix = 'Sending was not confirmed. Your record is kept exactly as it was and will be sent again (it can never count twice).';
+    showError(err?.name === 'KeyServerUnavailable' ? await explainKeyServers(err, { changing }) : err, prefix);
   }
+}
+
+// --- key servers the browser cannot reach -------------------------------------------------------
+
+const originOf = (url) => { try { return new URL(url).origin; } catch { return url; } };
+
+/**
+ * Whether anything answers at a key server, CORS aside: a no-cors request (no token, no body)
+ * resolves with an opaque answer when the server is up, and fails when nothing is listening.
+ */
+async function answers(url) {
+  try {
+    const signal = AbortSignal.timeout ? AbortSignal.timeout(5000) : undefined;
+    await fetch(`${url.replace(/\/+$/, '')}/healthz`, { mode: 'no-cors', cache: 'no-store', credentials: 'omit', signal });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Too few key servers answered. The browser reports a server that is down and one that refuses
+ * this page's origin (CORS) alike, so look closer: when the ones that failed do answer a no-cors
+ * request, they are up and do not allow this page's address, which the person who runs the
+ * service can fix (their --web-origin list). Otherwise the error as it was.
+ */
+async function explainKeyServers(err, { changing = false } = {}) {
+  const failed = (err.unreachable || []).filter((s) => s.error === 'TypeError');
+  const up = (await Promise.all(failed.map(async (s) => ((await answers(s.url)) ? s : null)))).filter(Boolean);
+  if (!up.length) return err;
+  const here = window.location.origin;
+  const usual = state.deployment?.escrowUrl;
+  const other = usual && originOf(usual) !== here ? usual : null;
+  return {
+    message: [
+      `Nothing was sent. The service’s key servers (${up.map((s) => originOf(s.url)).join(', ')}) are running, `
+        + `but they do not accept requests from this page’s address, ${here}.`,
+      `Please tell the person who runs this service: they need to add ${here} to the key servers’ web origins `
+        + `(the \`--web-origin\` option of \`consilience keyserver\`)${other ? `, or have people open the app at ${other}` : ''}.`,
+      changing ? 'Once that is fixed, you can change the names from here.'
+        : 'Your record stays private in your wallet. Once that is fixed, you can put it in escrow from here.',
+    ].join('\n'),
+  };
 }
 
 // --- start ---------------------------------------------------------------------------------------
