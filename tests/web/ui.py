@@ -148,3 +148,65 @@ def log_vkey(dep: Any) -> str:
 
     with EscrowClient(dep.url) as client:
         return client.deployment(b64u_decode(dep.admin_fingerprint, length=16)).log_vkey
+
+
+# --- steps for the first-run tests (tests/web/test_first_run.py) ----------------------------------
+
+def unlock_reporter(page: Page, passphrase: str) -> None:
+    """On the first screen of a browser that keeps a wallet: type the passphrase, press Unlock
+    (waits for nothing: the caller waits for the records or for the error)."""
+    box = page.locator("#unlock-form")
+    box.get_by_label("Passphrase").fill(passphrase)
+    box.get_by_role("button", name="Unlock").click()
+
+
+def wait_for_alert(page: Page, timeout: float = SLOW) -> str:
+    """Wait for the error notice (#alert) to say something; return its text."""
+    alert = page.locator("#alert")
+    alert.filter(has_text=re.compile(".")).wait_for(timeout=timeout)
+    return alert.inner_text()
+
+
+def expect_in_view_and_focused(page: Page, selector: str) -> None:
+    """What a person sees and where the keyboard is: the element is inside the window (not above
+    or below the part on screen) and has the focus (it, or something inside it, is activeElement)."""
+    box = page.locator(selector).bounding_box()
+    assert box is not None, f"{selector} is not shown"
+    viewport = page.viewport_size
+    assert viewport is not None
+    assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"], (
+        f"{selector} is outside the window: top {box['y']:.0f}, bottom {box['y'] + box['height']:.0f}, "
+        f"window height {viewport['height']}")
+    assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], f"{selector} is cut off sideways: {box}"
+    focused = page.evaluate("""(sel) => {
+        const m = document.querySelector(sel), a = document.activeElement;
+        return {inside: Boolean(m && a && m.contains(a)), active: a ? (a.id || a.tagName) : null};
+    }""", selector)
+    assert focused["inside"], f"the focus is on {focused['active']!r}, not on {selector}"
+
+
+def submit_escrow_expecting_error(page: Page) -> str:
+    """Press "Put in escrow" on a filled form; wait for the error (fails if it went in escrow)."""
+    page.get_by_role("button", name="Put in escrow").click()
+    alert, note = page.locator("#alert"), page.locator("#note")
+    alert.filter(has_text=re.compile(".")).or_(note.filter(has_text="in escrow")).first.wait_for(timeout=SLOW)
+    assert alert.inner_text(), "expected an error, the page says: " + note.inner_text()
+    return alert.inner_text()
+
+
+def export_wallet(page: Page, path: Path, passphrase: str) -> Any:
+    """Export the browser's wallet with the button; open it with the Python SDK (a Wallet)."""
+    from consilience.clients import wallet
+
+    page.get_by_role("navigation").get_by_role("link", name="Your records").click()
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Export wallet file").click()
+    info.value.save_as(path)
+    return wallet.load(path, passphrase)
+
+
+def withdraw(page: Page) -> None:
+    """On an escrowed record's page: Withdraw…, Yes; waits for the confirmation."""
+    page.get_by_role("button", name="Withdraw…").click()
+    page.get_by_role("button", name="Yes, withdraw it").click()
+    expect(page.locator("#note")).to_contain_text("The record was withdrawn", timeout=60_000)
