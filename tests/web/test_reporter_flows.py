@@ -254,7 +254,8 @@ def test_a_cli_wallet_opens_in_the_browser_with_its_records_and_statuses(web_dep
     expect(items.locator("h3 a")).to_have_text(["Withdrawn from the CLI", "Escrowed from the CLI",
                                                 "Kept private from the CLI"])
     expect(items.locator(".badge")).to_have_text(["Withdrawn", "In escrow", "Private"])
-    expect(items.nth(1)).to_contain_text("names email:import.person@example.org, phone:+442079460111")
+    # names as people read them (label, then the value as written), not the glued matching form
+    expect(items.nth(1)).to_contain_text("names Email: import.person@example.org, Phone: +44 20 7946 0111")
 
     # the server agrees, for the account whose token the file holds
     wallet = wallet_mod.load(wallet_path, passphrase)

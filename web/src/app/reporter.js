@@ -12,7 +12,7 @@ import {
   Steps, busy, downloadLink, revokeUrls, saveFile, readFileBytes, formatBytes, formatDate, passphraseStrength,
   go, setRouter, plural, breakable,
 } from './lib/ui.js';
-import { kindLabel, namedItem, readable, shownValue } from './lib/names.js';
+import { kindLabel, namedItem, readable, readableCanonical, shownValue } from './lib/names.js';
 import { loadSealedWallet, saveSealedWallet, saveReceipt, loadReceipt } from './lib/store.js';
 import { WALLET_PURPOSE, Vault } from './lib/vault.js';
 
@@ -290,7 +290,7 @@ function renderEntries() {
   $('#entries-empty').hidden = records.length > 0;
   for (const r of records) {
     const status = statusOf(r);
-    const names = r.escrow ? r.escrow.canonical.join(', ') : '';
+    const names = r.escrow ? r.escrow.canonical.map(readableCanonical).join(', ') : '';
     list.append(el('li', {},
       el('h3', {}, el('a', { href: `#/record/${r.record_id}` }, recordTitle(r)), ' ', badge(status)),
       el('p', { class: 'meta' }, `Written ${formatDate(r.written_at)}`,

@@ -34,6 +34,12 @@ export function readable(ident) {
   return `${kindLabel(ident.kind)}: ${shownValue(ident.kind, ident.value)}`;
 }
 
+/** "Phone: +44 20 7946 0111" for a canonical form "phone:+442079460111" (kept as it is if unknown). */
+export function readableCanonical(canonical) {
+  const kind = kindOf(canonical);
+  return kind ? `${kindLabel(kind)}: ${shownValue(kind, canonical.slice(kind.length + 1))}` : String(canonical || '');
+}
+
 /**
  * A list item for one name a record gives: "Email: Sam.Doe@Gmail.com → email:samdoe@gmail.com",
  * what was typed under its label, then the exact form it is matched on.
