@@ -3,6 +3,11 @@
 Carrying the fingerprint in the invite lets a new reporter pin the
 administrator's key before talking to the escrow server, so the first
 deployment document they accept cannot come from an impostor.
+
+Invites are typed or pasted by people, often copied from a message by hand, so
+a refusal speaks of a typo and of what to compare, never of base64url. The web
+SDK (web/src/sdk/protocol/invites.js) refuses with exactly these messages; the
+interop vectors hold them.
 """
 
 from __future__ import annotations
@@ -13,6 +18,14 @@ from consilience.errors import InvalidInput
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 
 PREFIX = "cnsl1"
+#: The prefix of a counselor's credential, the invite's look-alike (clients/counselor.py).
+CREDENTIAL_PREFIX = "cnslc1"
+
+EMPTY = "No invite was given. Type or paste the one you were given (it looks like cnsl1.…)."
+MISTYPED = ("This invite does not look right — a character may be mistyped or missing. Check it against the one "
+            "you were given (it looks like cnsl1.…).")
+CREDENTIAL = ("This is a counselor's credential (it starts with cnslc1.), not a reporter's invite. Counselors "
+              "sign in with it; a reporter's invite starts with cnsl1.")
 
 
 @dataclass(frozen=True)
@@ -25,8 +38,19 @@ class Invite:
 
 
 def parse(text: str) -> Invite:
-    parts = text.strip().split(".")
+    """The invite in ``text`` (spaces and newlines around it are ignored), or InvalidInput saying what to check."""
+    if not isinstance(text, str):
+        raise InvalidInput(MISTYPED)
+    stripped = text.strip()
+    if not stripped:
+        raise InvalidInput(EMPTY)
+    if stripped.lower().startswith(CREDENTIAL_PREFIX + "."):
+        raise InvalidInput(CREDENTIAL)
+    parts = stripped.split(".")
     if len(parts) != 3 or parts[0] != PREFIX:
-        raise InvalidInput("that is not a Consilience invite (it should look like cnsl1.XXXX.YYYY)")
-    return Invite(b64u_decode(parts[1], length=16, field="invite code"),
-                  b64u_decode(parts[2], length=16, field="invite fingerprint"))
+        raise InvalidInput(MISTYPED)
+    try:
+        return Invite(b64u_decode(parts[1], length=16, field="invite code"),
+                      b64u_decode(parts[2], length=16, field="invite fingerprint"))
+    except InvalidInput:
+        raise InvalidInput(MISTYPED) from None

@@ -594,7 +594,11 @@ def invite_cases() -> dict[str, Any]:
     code, fpr = good.split(".")[1:]
     bad = ["", "cnsl1", f"cnsl2.{code}.{fpr}", f"cnsl1.{code}", f"cnsl1.{code}.{fpr}.x", f"CNSL1.{code}.{fpr}",
            f"cnsl1.{code[:-2]}.{fpr}", f"cnsl1.{code}.{fpr}AA", f"cnsl1.{code[:-1]}B.{fpr}", f"cnsl1.{code}=.{fpr}",
-           f"cnsl1..{fpr}"]
+           f"cnsl1..{fpr}",
+           # typed by hand: one character wrong (a letter only base64 lacks), one missing, a space inside,
+           # a counselor's credential pasted instead, nothing at all
+           f"cnsl1.{code[:5]}ä{code[6:]}.{fpr}", f"cnsl1.{code}.{fpr[:10]}{fpr[11:]}",
+           f"cnsl1.{code[:8]} {code[8:]}.{fpr}", f"cnslc1.{code}AAAAAAAAAAA.{fpr}", "   \n"]
     refused = []
     for text in bad:
         try:
