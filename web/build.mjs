@@ -121,4 +121,5 @@ rmSync(outDir, { recursive: true, force: true });
 mkdirSync(dirname(outDir), { recursive: true });
 renameSync(tmpDir, outDir);
 const total = Object.values(files).reduce((sum, f) => sum + f.bytes, 0);
-console.log(`web app built: ${Object.keys(files).length} files, ${(total / 1024).toFixed(0)} KiB in ${relative(process.cwd(), outDir) || outDir}`);
+// A status line, not output: stderr, so a script's stdout stays its own (./scripts/demo --json).
+console.error(`web app built: ${Object.keys(files).length} files, ${(total / 1024).toFixed(0)} KiB in ${relative(process.cwd(), outDir) || outDir}`);
