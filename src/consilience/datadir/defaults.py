@@ -23,7 +23,10 @@ def keyserver_port(index: int, escrow_port: int = ESCROW_PORT) -> int:
 
 
 def url(host: str = HOST, port: int = ESCROW_PORT) -> str:
-    """The http URL a service on ``host:port`` is reached at (TLS is put in front by the operator)."""
+    """The http URL a service on ``host:port`` is reached at (TLS is put in front by the operator);
+    an IPv6 address goes in brackets (``http://[::1]:8100``)."""
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
     return f"http://{host}:{port}"
 
 

@@ -25,6 +25,7 @@ tests): ``EscrowFolder`` is that folder's map, whether or not it sits inside a `
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,6 +104,12 @@ class DataDir:
     def logs(self) -> Path:
         return self.root / "logs"
 
+    @property
+    def holds_deployment(self) -> bool:
+        """Whether ``admin init`` wrote a deployment here (the administrator's document or the
+        escrow server's signed one); commands check it first, so a wrong folder is named as such."""
+        return self.deployment.is_file() or self.escrow.published.is_file()
+
     def keyserver(self, index: int) -> KeyServerFolder:
         return KeyServerFolder(self.root / f"keyserver-{index}", index)
 
@@ -115,3 +122,12 @@ class DataDir:
 
     def reporter_wallet(self, n: int) -> Path:
         return self.root / f"reporter-{n}" / "wallet.sealed"
+
+
+def shown(folder: Path | str) -> str:
+    """A folder as the person named it, ``./``-prefixed when relative (``./consilience-data``), for messages."""
+    text = str(folder)
+    if text in (os.curdir, os.pardir) or Path(text).is_absolute() or text.startswith((os.curdir + os.sep,
+                                                                                        os.pardir + os.sep)):
+        return text
+    return os.curdir + os.sep + text

@@ -26,6 +26,10 @@ class KeyShare:
     index: int
     share: bytes
     token_issuer_key: bytes
+    #: How many key servers the deployment has and how many must answer (n, t), for the key
+    #: server to say which one of how many it is; None in files written before they were recorded.
+    key_servers: int | None = None
+    threshold: int | None = None
 
     @property
     def public_share(self) -> bytes:
@@ -34,8 +38,12 @@ class KeyShare:
 
 def write(path: Path, share: KeyShare) -> None:
     """Replace the file atomically, so a key server re-reading it sees the old share or the new one."""
-    doc = {"format": FORMAT, "index": share.index, "share": b64u_encode(share.share),
-           "token_issuer_key": b64u_encode(share.token_issuer_key)}
+    doc: dict[str, object] = {"format": FORMAT, "index": share.index, "share": b64u_encode(share.share),
+                              "token_issuer_key": b64u_encode(share.token_issuer_key)}
+    if share.key_servers is not None:
+        doc["key_servers"] = share.key_servers
+    if share.threshold is not None:
+        doc["threshold"] = share.threshold
     files.write_private(path, json.dumps(doc).encode())
 
 
@@ -51,5 +59,10 @@ def read(path: Path) -> KeyShare:
         raise InvalidInput(f"{path} is not a {FORMAT} file")
     share = ristretto.check_scalar(b64u_decode(doc["share"], length=32, field="share"))
     return KeyShare(int(doc["index"]), share, b64u_decode(doc["token_issuer_key"], length=32,
-                                                             field="token_issuer_key"))
+                                                             field="token_issuer_key"),
+                    key_servers=_count(doc.get("key_servers")), threshold=_count(doc.get("threshold")))
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 

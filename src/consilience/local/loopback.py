@@ -3,7 +3,8 @@
 Shared by ``consilience demo`` and the browser tests (tests/web): one data folder in the
 one-machine layout of ``datadir.DataDir``, every service a real process on 127.0.0.1
 (``local.launcher``), the key servers allowing the escrow server's origin (CORS) so the
-web app it serves can call them.
+web app it serves can call them: the web origins ``admin init`` writes, which on loopback are
+both ``http://127.0.0.1:PORT`` and ``http://localhost:PORT``, so the app works opened at either.
 """
 
 from __future__ import annotations
@@ -120,6 +121,5 @@ def create(root: Path, admin_passphrase: str, *, quorum: int = 3, max_quorum: in
     init_deployment(root, admin_passphrase, quorum=quorum, max_quorum=max_quorum, key_servers=key_servers,
                     threshold=threshold, escrow_port=escrow_port, keyserver_ports=ks_ports, kdf_params=kdf_params)
     escrow = launcher.escrow_service(root, escrow_port)
-    keyservers = [launcher.keyserver_service(root, i + 1, port, web_origins=[escrow.url])
-                  for i, port in enumerate(ks_ports)]
+    keyservers = [launcher.keyserver_service(root, i + 1, port) for i, port in enumerate(ks_ports)]
     return LoopbackDeployment(root, admin_passphrase, quorum, keyservers, escrow, kdf_params)

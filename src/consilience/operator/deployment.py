@@ -23,6 +23,7 @@ from typing import Any
 from consilience import files
 from consilience.crypto import passphrase, signing, threshold_oprf
 from consilience.datadir import DataDir, defaults, share_file, web_origins
+from consilience.datadir.layout import shown
 from consilience.errors import InvalidInput
 from consilience.protocol import deployment as dep
 from consilience.protocol.encoding import b64u_decode
@@ -41,7 +42,8 @@ def init_deployment(root: Path, admin_secret: str, *, quorum: int = 2, max_quoru
 
     Key server N is reached at ``keyserver_ports[N-1]``, else ``keyserver_base_port + N - 1``, else
     just above the escrow server (``escrow_port + N``). ``web_app_origins``: where browsers may call
-    the key servers from; default the escrow server's, which serves the web app.
+    the key servers from; default the escrow server's, which serves the web app, under each name a
+    browser reaches it by on loopback (``web_origins.default_origins``).
     """
     data = DataDir(Path(root))
     if data.admin_key.exists() or data.escrow.published.exists():
@@ -57,12 +59,14 @@ def init_deployment(root: Path, admin_secret: str, *, quorum: int = 2, max_quoru
     if len(ports) != key_servers:
         raise InvalidInput("one port per key server")
     escrow_url = defaults.url(host, escrow_port)
+    origins = web_app_origins if web_app_origins is not None else web_origins.default_origins(host, escrow_port)
     group_key, shares = threshold_oprf.deal_key(threshold, key_servers)
     servers = []
     for index, share in shares.items():
         folder = data.keyserver(index)
-        share_file.write(folder.share, share_file.KeyShare(index, share, signing.public_key(issuer_private)))
-        web_origins.write(folder.web_origins, web_app_origins if web_app_origins is not None else [escrow_url])
+        share_file.write(folder.share, share_file.KeyShare(index, share, signing.public_key(issuer_private),
+                                                           key_servers=key_servers, threshold=threshold))
+        web_origins.write(folder.web_origins, origins)
         servers.append(dep.KeyServer(index, defaults.url(host, ports[index - 1]),
                                      threshold_oprf.public_share(share)))
     del shares  # the dealt key exists nowhere else from here on
@@ -84,17 +88,36 @@ def init_deployment(root: Path, admin_secret: str, *, quorum: int = 2, max_quoru
     return d
 
 
+def no_deployment(root: Path, command: str = "consilience") -> InvalidInput:
+    """The refusal for a folder ``admin init`` never wrote to, saying how to go on (``command``:
+    how the person runs consilience)."""
+    return InvalidInput(f"No deployment in {shown(root)}. Create one with `{command} admin init`, "
+                        "or pass --data-dir to the folder you used.")
+
+
 def load_deployment(root: Path) -> dep.Deployment:
     """The current document as the administrator last wrote it (unsigned)."""
     data = DataDir(Path(root))
-    if not data.deployment.exists():
-        raise InvalidInput(f"no deployment in {root}; run 'consilience admin init' first")
+    if not data.holds_deployment:
+        raise no_deployment(root)
+    if not data.deployment.is_file():
+        raise InvalidInput(f"{data.deployment} is missing: this folder holds the escrow server's files, "
+                           "not the administrator's; run admin commands where admin init ran")
     return dep.parse(json.loads(data.deployment.read_text()))
 
 
 def admin_fingerprint(root: Path) -> bytes:
     """What invites and counselor credentials pin, so clients trust only this administrator's documents."""
-    published = json.loads(DataDir(Path(root)).escrow.published.read_text())
+    data = DataDir(Path(root))
+    if not data.holds_deployment:
+        raise no_deployment(root)
+    try:
+        published = json.loads(data.escrow.published.read_text())
+    except FileNotFoundError:
+        raise InvalidInput(f"{data.escrow.published} is missing: the deployment was never published "
+                           "(admin init writes it)") from None
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"cannot read {data.escrow.published}: {exc}") from exc
     return dep.admin_fingerprint(b64u_decode(published["admin_key"], length=32))
 
 
@@ -128,8 +151,17 @@ def database_url(data: DataDir) -> str:
 
 @contextmanager
 def escrow_database(root: Path) -> Iterator[database.Database]:
-    """The escrow database of ``root``, disposed of afterwards (the tools run once and exit)."""
-    db = database.Database(database_url(DataDir(Path(root))))
+    """The escrow database of ``root``, disposed of afterwards (the tools run once and exit).
+
+    Only an existing one: opening a missing SQLite file would create an empty database.
+    """
+    data = DataDir(Path(root))
+    if not data.escrow.database.is_file():
+        if not data.holds_deployment:
+            raise no_deployment(root)
+        raise InvalidInput(f"{data.escrow.database} is missing: admin init creates the escrow database, "
+                           "and the admin commands write to it directly")
+    db = database.Database(database_url(data))
     try:
         yield db
     finally:
