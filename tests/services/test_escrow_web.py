@@ -184,3 +184,52 @@ def test_origin_of_urls() -> None:
     assert origin("https://KS.Example.org/base/path") == "https://ks.example.org"
     with pytest.raises(InvalidInput):
         origin("ftp://example.org")
+
+
+# --- the icon browsers ask for, and HEAD -----------------------------------------------------------
+
+ICON = b"\x00\x00\x01\x00" + bytes(range(60))  # an ICO header, then anything: the server hands out bytes
+
+
+def test_favicon_is_the_builds_icon_with_the_same_type_and_caching(built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    client, deployment = built
+    (tmp_path / "static" / "assets" / "favicon.ico").write_bytes(ICON)
+    r = client.get("/favicon.ico")
+    assert r.status_code == 200 and r.content == ICON
+    assert r.headers["content-type"] == "image/x-icon"
+    assert r.headers["cache-control"] == "no-cache"
+    check_security_headers(r, deployment)
+    # the same file, bytes and validator as under its own name (which the manifest lists)
+    own = client.get("/assets/favicon.ico")
+    assert own.content == ICON and own.headers["etag"] == r.headers["etag"]
+    assert client.get("/favicon.ico", headers={"If-None-Match": r.headers["etag"]}).status_code == 304
+    # browsers ask at the origin's root, but a relative reference from the counselor page works too
+    assert client.get("/counselor/favicon.ico").content == ICON
+
+
+def test_no_icon_in_the_build_is_404_not_another_file(built) -> None:  # type: ignore[no-untyped-def]
+    client, _ = built
+    assert client.get("/favicon.ico").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/", "/counselor/", "/reporter.js", "/app.css", "/assets/icon.svg",
+                                  "/favicon.ico", "/healthz", "/v1/deployment", "/v1/openapi.json",
+                                  "/counselor", "/nope.js", "/v1/accounts"])
+def test_head_answers_wherever_get_does_with_the_same_headers_and_no_body(  # type: ignore[no-untyped-def]
+        built, tmp_path: Path, path: str) -> None:
+    client, _ = built
+    (tmp_path / "static" / "assets" / "favicon.ico").write_bytes(ICON)
+    got = client.get(path, follow_redirects=False)
+    head = client.head(path, follow_redirects=False)
+    assert head.status_code == got.status_code, path
+    assert head.content == b""
+    assert {k: v for k, v in head.headers.items() if k != "date"} == \
+        {k: v for k, v in got.headers.items() if k != "date"}
+    if got.status_code == 200:
+        assert int(head.headers["content-length"]) == len(got.content)
+
+
+def test_head_revalidates_like_get(built) -> None:  # type: ignore[no-untyped-def]
+    client, _ = built
+    tag = client.get("/reporter.js").headers["etag"]
+    assert client.head("/reporter.js", headers={"If-None-Match": tag}).status_code == 304

@@ -181,3 +181,12 @@ def test_a_share_of_another_index_does_not_start(settings: Settings) -> None:
 
     with pytest.raises(ConfigurationError, match="keyserver-2 is for index 2"):
         create_app(replace(settings, index=1))
+
+
+def test_head_answers_like_get(settings: Settings) -> None:
+    c = client(settings)
+    for path in ("/healthz", "/v1/info"):
+        got, head = c.get(path), c.head(path)
+        assert head.status_code == got.status_code == 200 and head.content == b""
+        assert head.headers["content-length"] == got.headers["content-length"]
+    assert c.head("/v1/evaluate").status_code == c.get("/v1/evaluate").status_code == 405

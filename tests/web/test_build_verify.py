@@ -55,3 +55,26 @@ def test_cli_verifies_the_running_server(web_deployment, web_static: Path, tmp_p
     assert bad.returncode == 1, bad.stdout + bad.stderr
     doc = json.loads(bad.stdout)
     assert doc["identical"] is False and list(doc["mismatched"]) == ["/reporter.js"]
+
+
+def test_the_icon_is_built_listed_verified_and_served_at_favicon_ico(web_deployment, web_static: Path) -> None:  # type: ignore[no-untyped-def]
+    import hashlib
+    import struct
+
+    import httpx
+
+    source = (Path(__file__).resolve().parents[2] / "web" / "src" / "app" / "assets" / "favicon.ico").read_bytes()
+    reserved, kind, count = struct.unpack_from("<HHH", source)
+    sizes = {struct.unpack_from("<B", source, 6 + 16 * i)[0] for i in range(count)}
+    assert (reserved, kind) == (0, 1) and {16, 32} <= sizes, "a real ICO with 16 and 32 px images"
+
+    digest = hashlib.sha256(source).hexdigest()
+    assert manifest_files(web_static)["assets/favicon.ico"]["sha256"] == digest
+    doc = json.loads(_verify(web_deployment.url, web_static).stdout)
+    assert "/assets/favicon.ico" in doc["checked"] and "/assets/favicon.ico" not in doc["mismatched"]
+
+    served = httpx.get(f"{web_deployment.url}/favicon.ico", timeout=10)
+    assert served.status_code == 200 and hashlib.sha256(served.content).hexdigest() == digest
+    assert served.headers["content-type"] == "image/x-icon"
+    assert served.headers["cache-control"] == httpx.get(f"{web_deployment.url}/reporter.js",
+                                                        timeout=10).headers["cache-control"]

@@ -1,15 +1,15 @@
 """The escrow server's application factory (``server.run`` serves it).
 
 ``create_app`` checks its configuration before accepting any request: the
-database is migrated to the current schema (Alembic, never ``create_all``),
-the token-issuer key is read, and the published deployment document must
-verify and name that issuer key. A server that cannot check submissions
-against a signed document must not accept any.
+token-issuer and log keys are read, the published deployment document must
+verify and name those keys, and only then is the database migrated to the
+current schema (Alembic, never ``create_all``), so a folder without a
+deployment is refused with nothing created in it. A server that cannot check
+submissions against a signed document must not accept any.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,10 +25,9 @@ from consilience.services.escrow.notifier import Notifier, load_notifier
 from consilience.services.escrow.published import DeploymentStore
 from consilience.services.escrow.settings import Settings, load_private_key
 from consilience.services.escrow.state import ServerState, State
+from consilience.services.http_head import HeadAsGet
 from consilience.services.limits import Budgets
 from consilience.storage.database import Database, upgrade
-
-log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate: bool = True,
@@ -37,12 +36,12 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
 
     ``web_static``: folder of the built web app (default: ``consilience.web.static_dir()``).
     """
-    if migrate:
-        upgrade(settings.database_url)
     issuer_private = load_private_key(settings.issuer_key_path, "token issuer")
     log_private = load_private_key(settings.log_key_path, "log")
     deployments = DeploymentStore(settings.deployment_path, signing.public_key(issuer_private),
                                   signing.public_key(log_private))
+    if migrate:
+        upgrade(settings.database_url)
     db = Database(settings.database_url)
     state = ServerState(
         settings=settings,
@@ -56,8 +55,7 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        log.info("escrow server ready (deployment serial %d)", deployments.current().deployment.serial)
-        yield
+        yield  # server.run says when it is ready, once the port is bound
         db.dispose()
 
     app = FastAPI(title="Consilience escrow", version=__version__, lifespan=lifespan,
@@ -70,6 +68,7 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
     app.include_router(counselor.router)
     app.include_router(log_endpoints.router)
     web.install(app, lambda: [k.url for k in deployments.current().deployment.key_servers], web_static)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(errors.BodyLimitMiddleware, limit=settings.max_request_bytes)
     return app
 

@@ -1,25 +1,94 @@
-"""Serving the escrow server (``consilience serve``, ``python -m consilience.services.escrow``)."""
+"""Serving the escrow server (``consilience serve``, ``python -m consilience.services.escrow``).
+
+Once the port is bound the server logs one line: where it listens, the deployment serial in
+force and where the web app's two pages are. Before that it warns when a key server folder it
+can see in the data folder (``keyserver-N/web-origins.json`` beside its ``escrow/`` folder)
+does not allow the deployment's own address: the web app served there could not escrow.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
-from consilience.datadir import defaults
+from consilience.datadir import DataDir, defaults, web_origins
+from consilience.errors import InvalidInput
+from consilience.protocol.deployment import Deployment
 from consilience.services.escrow.app import create_app
 from consilience.services.escrow.settings import Settings
+from consilience.services.escrow.state import ServerState
+from consilience.services.serving import Listening, configure_logging, serve
+from consilience.web import origin_of
 
 log = logging.getLogger(__name__)
 
 
-def run(settings: Settings, *, host: str = defaults.HOST, port: int = defaults.ESCROW_PORT) -> None:
-    """Serve until interrupted; the application is built first, so a bad setup never binds the port."""
-    import uvicorn
+@dataclass(frozen=True)
+class Ready:
+    """The escrow server listens: what ``consilience serve --json`` prints as its one line."""
 
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+    url: str
+    pid: int
+    deployment_serial: int
+
+    def to_json(self) -> dict[str, object]:
+        return {"service": "escrow", "url": self.url, "pid": self.pid,
+                "deployment_serial": self.deployment_serial,
+                "reporter_url": f"{self.url}/", "counselor_url": f"{self.url}/counselor/"}
+
+
+def run(settings: Settings, *, host: str = defaults.HOST, port: int = defaults.ESCROW_PORT,
+        on_ready: Callable[[Ready], None] | None = None) -> None:
+    """Serve until interrupted; the application is built first, so a bad setup never binds the port.
+
+    ``on_ready`` is called once the port is bound.
+    """
+    configure_logging()
     app = create_app(settings)
+    state: ServerState = app.state.escrow
     if host not in ("127.0.0.1", "::1", "localhost"):
         log.warning("listening on %s: put the server behind TLS", host)
-    uvicorn.run(app, host=host, port=port, access_log=settings.access_log, server_header=False,
-                proxy_headers=False, log_config=None)
+    for warning in origin_warnings(settings.data_dir, state.deployments.current().deployment):
+        log.warning("%s", warning)
+
+    def ready(where: Listening) -> None:
+        serial = state.deployments.current().deployment.serial
+        log.info("escrow server ready at %s (deployment serial %d): reporter app at /, counselor app at "
+                 "/counselor/", where.url, serial)
+        if on_ready is not None:
+            on_ready(Ready(where.url, where.pid, serial))
+
+    serve(app, host=host, port=port, on_ready=ready, access_log=settings.access_log, server_header=False,
+          proxy_headers=False)
+
+
+def origin_warnings(escrow_folder: Path, deployment: Deployment) -> list[str]:
+    """For each key server whose folder sits beside ``escrow_folder`` (one machine, one data folder)
+    and does not allow the deployment's address: what goes wrong and how to fix it.
+
+    Key servers on other machines, or started with ``--web-origin``, are not visible here.
+    """
+    try:
+        own = origin_of(deployment.escrow_url)
+    except InvalidInput:
+        return []
+    data = DataDir(Path(escrow_folder).parent)
+    warnings = []
+    for server in deployment.key_servers:
+        path = data.keyserver(server.index).web_origins
+        if not path.is_file():
+            continue
+        try:
+            allowed = web_origins.read(path)
+        except InvalidInput as exc:
+            warnings.append(f"cannot check key server {server.index}'s web origins: {exc}")
+            continue
+        if own not in allowed:
+            warnings.append(
+                f"key server {server.index} lets browsers call it only from "
+                f"{', '.join(allowed) if allowed else 'no web page at all'} ({path}), not from {own}: "
+                f"the web app opened at {own}/ cannot escrow. Start the key server with "
+                f"--web-origin {own} (and each other address people open), or add it to that file.")
+    return warnings

@@ -20,6 +20,12 @@ from consilience.storage.repository import MatchChange
 log = logging.getLogger(__name__)
 
 
+def match_label(match_id: bytes) -> str:
+    """How every log line names a match: its 16 bytes as 32 lowercase hex digits, as the CLI's text
+    output shows match ids (the API and the inbox files carry them in base64url)."""
+    return match_id.hex()
+
+
 @dataclass
 class ServerState:
     settings: Settings
@@ -36,13 +42,13 @@ class ServerState:
         counselors = self.deployments.current().deployment.counselors
         recipients = tuple(dict.fromkeys(recipient_label(c.name, c.key_id) for c in counselors))
         for change in changes:
-            log.info("match %s: %d released%s", change.match_id.hex(), change.released,
+            log.info("match %s: %d released%s", match_label(change.match_id), change.released,
                      " (new)" if change.created else "")
             event = MatchEvent(change.match_id, change.released, change.created, at, recipients)
             try:
                 self.notifier.notify(event)
             except Exception:
-                log.exception("notifier failed for match %s", change.match_id.hex())
+                log.exception("notifier failed for match %s", match_label(change.match_id))
 
 
 def get_state(request: Request) -> ServerState:

@@ -9,9 +9,11 @@ current deployment document (the browser asks them for OPRF evaluations directly
 Page URLs and files:
 - ``/``                  index.html      (reporter app)
 - ``/counselor/``        counselor.html  (counselor app; ``/counselor`` redirects here)
+- ``/favicon.ico``       assets/favicon.ico (what browsers ask for on every page, unasked)
 - ``/<file>``            any other built file (``/reporter.js``, ``/app.css``, ``/assets/...``);
   the same files answer under ``/counselor/<file>`` too, so relative references work on both pages.
 Nothing under ``/v1/`` or ``/healthz`` is ever taken for a file: the API keeps its own answers.
+Every one answers HEAD as it answers GET (``services.http_head``, installed by the app factory).
 
 When the app was not built, every page answers 503 with how to build it, and the server logs
 a warning once; the API works all the same.
@@ -36,6 +38,9 @@ from consilience.web import origin_of as origin
 log = logging.getLogger(__name__)
 
 PAGES = {"": "index.html", "counselor/": "counselor.html"}
+#: URL names served from another file of the build: the same bytes, type and caching as under
+#: their own name (``consilience web verify`` checks that file where the manifest lists it).
+ALIASES = {"favicon.ico": "assets/favicon.ico"}
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -144,7 +149,7 @@ def install(app: FastAPI, key_server_urls: Callable[[], list[str]], static: Path
         if not is_built(root):
             warn_unbuilt()
             return text(503, BUILD_HINT, extra={"Retry-After": "60"})
-        parts = relative.split("/")
+        parts = ALIASES.get(relative, relative).split("/")
         if not all(_SAFE.fullmatch(p) for p in parts):
             return text(404, "not found")
         path = root.joinpath(*parts)

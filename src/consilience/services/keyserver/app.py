@@ -17,6 +17,7 @@ from starlette.middleware.cors import CORSMiddleware
 from consilience.services import http_errors
 from consilience.services.config import ConfigurationError
 from consilience.services.http_errors import BodyLimitMiddleware
+from consilience.services.http_head import HeadAsGet
 from consilience.services.keyserver import evaluate
 from consilience.services.keyserver.settings import Settings
 from consilience.services.keyserver.share import ShareStore
@@ -42,6 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
     http_errors.install(app)
     app.include_router(_public_router())
     app.include_router(evaluate.router)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes)
     if origins:  # outermost, so refusals (401, 413, 429) reach the page readable too
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["POST"],

@@ -1,20 +1,70 @@
-"""Serving a key server (``consilience keyserver``)."""
+"""Serving a key server (``consilience keyserver``).
+
+Once the port is bound the server logs one line: which key server it is (index, of how many,
+when its share file says), where it listens and the web origins it lets browsers call it
+from. Never anything of its share.
+"""
 
 from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from consilience.datadir import defaults
 from consilience.services.keyserver.app import create_app
 from consilience.services.keyserver.settings import Settings
 from consilience.services.keyserver.state import KeyServerState
+from consilience.services.serving import Listening, configure_logging, serve
+from consilience.web import parse_origin
+
+log = logging.getLogger(__name__)
 
 
-def run(settings: Settings, *, host: str = defaults.HOST, port: int | None = None) -> None:
+@dataclass(frozen=True)
+class Ready:
+    """The key server listens: what ``consilience keyserver --json`` prints as its one line."""
+
+    index: int
+    #: n and t, when the share file records them (``admin init`` writes both)
+    key_servers: int | None
+    threshold: int | None
+    url: str
+    pid: int
+    web_origins: tuple[str, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {"service": "keyserver", "index": self.index, "key_servers": self.key_servers,
+                "threshold": self.threshold, "url": self.url, "pid": self.pid,
+                "web_origins": list(self.web_origins)}
+
+    def describe(self) -> str:
+        which = f"key server {self.index}" + (f" of {self.key_servers}" if self.key_servers else "")
+        needed = f" ({self.threshold} needed)" if self.threshold and self.key_servers else ""
+        origins = (f"browsers may call it from pages at {', '.join(self.web_origins)}" if self.web_origins
+                   else "no web page may call it (no --web-origin given, none in web-origins.json), "
+                        "so the web app cannot escrow through it")
+        return f"{which}{needed} ready at {self.url}; {origins}"
+
+
+def run(settings: Settings, *, host: str = defaults.HOST, port: int | None = None,
+        on_ready: Callable[[Ready], None] | None = None) -> None:
     """Serve until interrupted; no ``port``: key server N's default, 8100 + N.
 
-    The application is built first, so a missing share or a share of another index never binds the port.
+    The application is built first, so a missing share or a share of another index never binds
+    the port. ``on_ready`` is called once the port is bound.
     """
-    import uvicorn
-
+    configure_logging()
     app = create_app(settings)
     state: KeyServerState = app.state.keyserver
-    uvicorn.run(app, host=host, port=port or defaults.keyserver_port(state.index), log_level="warning")
+    share = state.shares.current().key
+
+    def ready(where: Listening) -> None:
+        info = Ready(state.index, share.key_servers, share.threshold, where.url, where.pid,
+                     tuple(dict.fromkeys(parse_origin(o) for o in settings.web_origins)))
+        log.info("%s", info.describe())
+        if on_ready is not None:
+            on_ready(info)
+
+    serve(app, host=host, port=port or defaults.keyserver_port(state.index), on_ready=ready,
+          log_level="warning")
