@@ -3,22 +3,55 @@
 from __future__ import annotations
 
 import json
+import shlex
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import typer
 
 from consilience.cli import secrets
 from consilience.cli.common import DATA_DIR, JSON, PASS_ENV, handled
 from consilience.cli.output import console, emit
-from consilience.datadir import defaults
+from consilience.datadir import DataDir, defaults
 from consilience.errors import ConsilienceError
+from consilience.local.command import command
+
+if TYPE_CHECKING:
+    from consilience.protocol.deployment import Deployment
 
 app = typer.Typer(no_args_is_help=True, help="Operate a deployment (on the operator's machine).")
 counselor_admin = typer.Typer(no_args_is_help=True, help="Manage counselors.")
 witness_admin = typer.Typer(no_args_is_help=True, help="Manage the log's witnesses.")
 app.add_typer(counselor_admin, name="counselor")
 app.add_typer(witness_admin, name="witness")
+
+
+def require_deployment(data_dir: Path) -> None:
+    """Refuse a folder ``admin init`` never wrote to, before any prompt and before anything is created."""
+    if not DataDir(data_dir).holds_deployment:
+        from consilience.operator.deployment import no_deployment
+
+        raise no_deployment(data_dir, command())
+
+
+def next_steps(data_dir: Path, d: Deployment, host: str, port: int) -> str:
+    """What to run after ``admin init``, as the person can type it from here: their --data-dir,
+    and --host and --port where the deployment's differ from what ``serve`` and ``keyserver`` bind."""
+    run = command()
+    folder = "" if data_dir == defaults.DATA_DIR else f" --data-dir {shlex.quote(str(data_dir))}"
+    bind = "" if host == defaults.HOST else f" --host {shlex.quote(host)}"
+    lines = [f"  {run} serve{folder}{bind}{'' if port == defaults.ESCROW_PORT else f' --port {port}'}"
+             f"    # the escrow server and the web app, {d.escrow_url}/"]
+    for server in d.key_servers:
+        ks_port = urlsplit(server.url).port
+        chosen = "" if ks_port == defaults.keyserver_port(server.index) else f" --port {ks_port}"
+        lines.append(f"  {run} keyserver --index {server.index}{folder}{bind}{chosen}")
+    return ("Next, start each server in a terminal of its own (or add & to run it in the background):\n"
+            + "\n".join(lines) + "\n"
+            f"then add a counselor ({run} admin counselor add KEY.pub.json{folder}) "
+            f"and issue invites ({run} admin invite{folder}).")
 
 
 @app.command("init")
@@ -36,7 +69,9 @@ def admin_init(data_dir: Path = DATA_DIR,
                web_origin: list[str] = typer.Option(None, "--web-origin",
                                                     help="Origin the web app is served from, allowed to call the "
                                                          "key servers from a browser (CORS); repeatable. Default: "
-                                                         "the escrow server's, http://HOST:PORT."),
+                                                         "the escrow server's, http://HOST:PORT, and on "
+                                                         "loopback the same as http://localhost:PORT (a "
+                                                         "browser tells the two apart)."),
                passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
     """Create a deployment: admin key, OPRF key shares, signed deployment document, database."""
     from consilience.operator.deployment import init_deployment
@@ -55,7 +90,7 @@ def admin_init(data_dir: Path = DATA_DIR,
     emit(data, as_json, lambda: console.print(
         f"[green]Deployment created[/] in {data['data_dir']}: quorum {d.quorum}, "
         f"{d.threshold}-of-{len(d.key_servers)} key servers.\n"
-        f"Next: start 'consilience serve' and 'consilience keyserver --index N', add a counselor, issue invites."))
+        + next_steps(data_dir, d, host, port), soft_wrap=True))
 
 
 @app.command("invite")
@@ -65,6 +100,8 @@ def admin_invite(data_dir: Path = DATA_DIR, count: int = typer.Option(1, help="H
                  as_json: bool = JSON) -> None:
     """Issue single-use invites for reporters."""
     from consilience.operator.invites import issue_invites
+
+    require_deployment(data_dir)
 
     codes = issue_invites(data_dir, count, expires_in=timedelta(days=days))
 
@@ -85,6 +122,8 @@ def admin_counselor_add(public_key: Path = typer.Argument(..., help="The counsel
     from consilience.operator.counselors import add_counselor
     from consilience.operator.deployment import admin_fingerprint
 
+    require_deployment(data_dir)
+
     secret = secrets.passphrase("Admin passphrase", env=passphrase_env)
     try:
         public = json.loads(public_key.read_text())
@@ -102,6 +141,8 @@ def admin_refresh_shares(data_dir: Path = DATA_DIR, passphrase_env: str = PASS_E
     """Proactively refresh the key servers' OPRF key shares (same key, same matches)."""
     from consilience.operator.shares import refresh_key_shares
 
+    require_deployment(data_dir)
+
     d = refresh_key_shares(data_dir, secrets.passphrase("Admin passphrase", env=passphrase_env))
     emit({"deployment_serial": d.serial, "key_servers": len(d.key_servers)}, as_json,
          lambda: console.print(f"Key shares refreshed (deployment serial {d.serial}); the OPRF key is unchanged."))
@@ -112,6 +153,8 @@ def admin_refresh_shares(data_dir: Path = DATA_DIR, passphrase_env: str = PASS_E
 def admin_status(data_dir: Path = DATA_DIR, as_json: bool = JSON) -> None:
     """Counts of accounts, entries and matches (no content)."""
     from consilience.operator.deployment import status
+
+    require_deployment(data_dir)
 
     data = status(data_dir)
 
@@ -128,6 +171,8 @@ def admin_witness_add(vkey: str = typer.Argument(..., help="The witness's verifi
                       data_dir: Path = DATA_DIR, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
     """List a witness in the deployment so its cosignatures are accepted."""
     from consilience.operator.witnesses import add_witness
+
+    require_deployment(data_dir)
 
     d = add_witness(data_dir, vkey, secrets.passphrase("Admin passphrase", env=passphrase_env))
     emit({"witnesses": list(d.witnesses), "deployment_serial": d.serial}, as_json,

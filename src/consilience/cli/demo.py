@@ -5,10 +5,16 @@ three reporters name the same person, each typing the identifier their own
 way; the counselor tries to open matches after every entry. With quorum 3
 the counselor can read nothing after two entries and all three after the
 third. Everything written to disk stays in ``data_dir`` for inspection.
+
+Output survives a pipe: lines are never wrapped (a command or path it suggests stays on one
+line, whatever the width), and every command it suggests starts with ``local.command``, the
+program as the person can run it from where they are (``.venv/bin/consilience`` after
+``./scripts/demo``, which is not on PATH).
 """
 
 from __future__ import annotations
 
+import shlex
 import signal
 import tempfile
 import time
@@ -17,16 +23,20 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 
 from consilience.clients import counselor, reporter
 from consilience.local import loopback
+from consilience.local.command import command, typable
 
 ADMIN_PASSPHRASE = "demo admin passphrase"
 COUNSELOR_PASSPHRASE = "demo counselor passphrase"
 #: Cheaper Argon2id than the interactive default so the demo runs in seconds;
 #: real wallets use the default (64 MiB, 3 passes).
 DEMO_KDF = {"memory_cost_kib": 8192, "iterations": 1, "lanes": 1}
+#: The console width when stdout is a pipe or a file: wide enough that nothing is wrapped.
+UNWRAPPED = 1000
 
 
 class DemoReporter(TypedDict):
@@ -52,8 +62,14 @@ REPORTERS: list[DemoReporter] = [
 
 
 class Narrator:
+    """The story on stdout. Lines are never wrapped (``soft_wrap``), so a command the demo suggests
+    stays one line to copy; when stdout is not a terminal there is no width to fit, and panels are
+    drawn as wide as their longest line."""
+
     def __init__(self, enabled: bool) -> None:
-        self.console = Console(highlight=False) if enabled else None
+        self.console = Console(highlight=False, soft_wrap=True) if enabled else None
+        if self.console is not None and not self.console.is_terminal:
+            self.console.width = UNWRAPPED
 
     def step(self, text: str) -> None:
         if self.console:
@@ -65,7 +81,7 @@ class Narrator:
 
     def panel(self, text: str, title: str, style: str = "green") -> None:
         if self.console:
-            self.console.print(Panel(text, title=title, border_style=style))
+            self.console.print(Panel(text, title=title, border_style=style, expand=False), soft_wrap=False)
 
 
 def run(*, data_dir: Path | None = None, quorum: int = 3, narrate: bool = True, keep_running: bool = False,
@@ -88,8 +104,9 @@ def run(*, data_dir: Path | None = None, quorum: int = 3, narrate: bool = True, 
                 on_ready(result)
             _wait_for_stop()
         else:
-            say.step("To try the same in a browser, run the demo with --keep-running: the servers stay up "
-                     "and it prints the web app's addresses, fresh invites and the counselor's key file")
+            say.step("To try the same in a browser: "
+                     f"[bold]{escape(command())} demo --keep-running[/] (the servers stay up, and it prints the "
+                     "web app's addresses, fresh invites and the counselor's key file)")
         return result
     finally:
         deployment.stop()
@@ -106,7 +123,7 @@ def _web_access(deployment: loopback.LoopbackDeployment) -> dict[str, Any]:
 def _show_web_access(say: Narrator, web: dict[str, Any]) -> None:
     from consilience.web import is_built
 
-    built = "" if is_built() else ("\n[yellow]The web app is not built here: run ./scripts/build-web, "
+    built = "" if is_built() else (f"\n[yellow]The web app is not built here: run {escape(_build_web())}, "
                                    "then reload.[/]")
     say.panel(f"Reporter app:  {web['reporter_url']}\n"
               f"Counselor app: {web['counselor_url']}\n\n"
@@ -115,6 +132,13 @@ def _show_web_access(say: Narrator, web: dict[str, Any]) -> None:
               f"Its passphrase:     {web['counselor_passphrase']}{built}\n\n"
               "The servers keep running until you press Ctrl-C.",
               title="Try the web app", style="cyan")
+
+
+def _build_web() -> str:
+    """scripts/build-web of this source tree, as it can be typed from here (the bare name when not
+    installed from a source tree)."""
+    script = Path(__file__).resolve().parents[3] / "scripts" / "build-web"
+    return shlex.quote(typable(script, Path.cwd())) if script.is_file() else "scripts/build-web"
 
 
 def _wait_for_stop() -> None:
@@ -167,14 +191,13 @@ def _story(say: Narrator, root: Path, deployment: loopback.LoopbackDeployment, q
         if readable and released_after is None:
             released_after = n
             decrypted = readable
-            say.panel("\n\n".join(f"[bold]{e['contact']}[/] named {', '.join(e['identifiers'])}:\n{e['record']}"
-                                  for e in readable),
+            say.panel("\n\n".join(_opened(e, i) for i, e in enumerate(readable, start=1)),
                       title=f"Quorum reached after {n} reporters: the counselor opens {len(readable)} entries")
         elif not readable:
             say.detail(f"[yellow]the counselor can read nothing[/] ({n} of {quorum} reporters so far)")
 
-    say.step("Anyone can check a receipt offline, e.g. "
-             f"consilience verify {receipt_files[0] if receipt_files else 'RECEIPT'}")
+    receipt = shlex.quote(typable(Path(receipt_files[0]), Path.cwd())) if receipt_files else "RECEIPT"
+    say.step(f"Anyone can check a receipt offline, e.g. [bold]{escape(command())} verify {escape(receipt)}[/]")
     say.step(f"Everything the demo wrote is in {root}; no file there holds a record or an identifier in clear "
              "(wallets and keys are sealed under their passphrases, listed in --json output)")
     return {
@@ -187,6 +210,15 @@ def _story(say: Narrator, root: Path, deployment: loopback.LoopbackDeployment, q
         "passphrases": {"admin": ADMIN_PASSPHRASE, "counselor": COUNSELOR_PASSPHRASE,
                         "reporter": "demo reporter N passphrase"},
     }
+
+
+def _opened(entry: dict[str, Any], number: int) -> str:
+    """One opened entry as the counselor reads it: whose it is and how to reach them, whom it names,
+    what it says (the reporter's number in the story, found by their contact)."""
+    who = next((f"Reporter {n}" for n, p in enumerate(REPORTERS, start=1) if p["contact"] == entry["contact"]),
+               f"Entry {number}")
+    return (f"[bold]{who}[/] (contact: {escape(entry['contact'])}) named "
+            f"{escape(', '.join(entry['identifiers']))}:\n{escape(entry['record'])}")
 
 
 def _id(text: str) -> bytes:

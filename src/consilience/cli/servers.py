@@ -1,17 +1,35 @@
 """`consilience serve` and `consilience keyserver`: run the services.
 
-Each command parses its options and hands off to the service's ``server.run``; defaults
-(ports, where files are) come from ``datadir``.
+Each command checks that the data folder holds what it serves (before anything is created in
+it), parses its options and hands off to the service's ``server.run``; defaults (ports, where
+files are) come from ``datadir``. Logs go to stderr; with --json stdout holds one JSON line,
+printed once the server listens.
 """
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import typer
 
-from consilience.cli.common import DATA_DIR, JSON, handled
+from consilience.cli.admin import require_deployment
+from consilience.cli.common import DATA_DIR, handled
 from consilience.datadir import DataDir, defaults
+from consilience.datadir.layout import shown
+from consilience.errors import InvalidInput
+from consilience.local.command import command
+
+READY_JSON = typer.Option(False, "--json",
+                          help="Once the server listens, print one JSON line on stdout (service, url, pid, …) "
+                               "for a script to wait for; errors are one {\"error\": …} line. Logs stay on "
+                               "stderr either way.")
+
+
+def ready_line(doc: dict[str, object]) -> None:
+    sys.stdout.write(json.dumps(doc) + "\n")
+    sys.stdout.flush()
 
 
 @handled
@@ -19,13 +37,18 @@ def serve(data_dir: Path = DATA_DIR, host: str = typer.Option(defaults.HOST, hel
           port: int = typer.Option(defaults.ESCROW_PORT, help="Port to bind."),
           database_url: str = typer.Option(None, "--database-url",
                                            help="SQLAlchemy URL; default SQLite in DATA_DIR/escrow."),
-          as_json: bool = JSON) -> None:
-    """Run the escrow server."""
+          as_json: bool = READY_JSON) -> None:
+    """Run the escrow server, which also serves the web app (reporter at /, counselor at /counselor/).
+
+    With --json, stdout gets one line once the port is bound:
+    {"service": "escrow", "url": …, "pid": …, "deployment_serial": …, "reporter_url": …, "counselor_url": …}.
+    """
     from consilience.services.escrow import server
     from consilience.services.escrow.settings import Settings
 
+    require_deployment(data_dir)
     server.run(Settings.for_data_dir(DataDir(data_dir).escrow.root, database_url=database_url),
-               host=host, port=port)
+               host=host, port=port, on_ready=(lambda ready: ready_line(ready.to_json())) if as_json else None)
 
 
 @handled
@@ -48,13 +71,27 @@ def keyserver(index: int = typer.Option(..., help="Which key server (1..n)."), d
                                                         f"a browser (CORS), e.g. {defaults.ESCROW_URL}; "
                                                         "repeatable. Default: those in "
                                                         "DATA_DIR/keyserver-INDEX/web-origins.json (admin init "
-                                                        "writes the escrow server's)."),
-              as_json: bool = JSON) -> None:
-    """Run key server INDEX with its share from DATA_DIR/keyserver-INDEX."""
+                                                        "writes the escrow server's, on loopback as both "
+                                                        "127.0.0.1 and localhost)."),
+              as_json: bool = READY_JSON) -> None:
+    """Run key server INDEX with its share from DATA_DIR/keyserver-INDEX.
+
+    Once the port is bound it logs one line: which key server, where, the web origins it allows.
+
+    With --json, stdout also gets one line then:
+    {"service": "keyserver", "index": …, "key_servers": …, "threshold": …, "url": …, "pid": …, "web_origins": […]}.
+    """
     from consilience.services.keyserver import server
     from consilience.services.keyserver.limits import limits_with
     from consilience.services.keyserver.settings import Settings
 
+    share = DataDir(data_dir).keyserver(index).share
+    if not share.is_file():
+        if not DataDir(data_dir).holds_deployment:
+            require_deployment(data_dir)
+        raise InvalidInput(f"No share for key server {index} in {shown(data_dir)} ({share} is missing). "
+                           f"Check --index, or pass --data-dir to the folder `{command()} admin init` wrote.")
     limits = limits_with(per_account_per_hour=rate_per_hour, per_account_burst=burst,
                          per_address_per_hour=address_rate_per_hour, per_address_burst=address_burst)
-    server.run(Settings.for_data_dir(data_dir, index, web_origins=web_origin, limits=limits), host=host, port=port)
+    server.run(Settings.for_data_dir(data_dir, index, web_origins=web_origin, limits=limits), host=host, port=port,
+               on_ready=(lambda ready: ready_line(ready.to_json())) if as_json else None)
