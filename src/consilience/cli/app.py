@@ -19,6 +19,26 @@ from consilience.cli.output import emit
 # Tracebacks never show local variables: they may hold passphrases, records or identifiers.
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False,
                   help="Consilience: records stay sealed until k independent reporters name the same person.")
+
+
+def _version(show: bool) -> None:
+    if show:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("consilience")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            number = "unknown (not installed)"
+        sys.stdout.write(f"consilience {number}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(show_version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True,
+                                           help="Print the version and exit.")) -> None:
+    """Consilience: records stay sealed until k independent reporters name the same person."""
+
+
 app.command()(servers.serve)
 app.command()(servers.keyserver)
 app.add_typer(admin.app, name="admin")

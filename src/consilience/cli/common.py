@@ -26,6 +26,12 @@ def home() -> Path:
     return Path(os.environ.get("CONSILIENCE_HOME", Path.home() / ".consilience"))
 
 
+def json_fields(exc: BaseException) -> dict[str, object]:
+    """What an error adds to ``{"error": message}`` under --json: e.g. an ApiError's status and code."""
+    fields = getattr(exc, "json_fields", None)
+    return dict(fields()) if callable(fields) else {}
+
+
 def handled(func: F) -> F:
     """Turn expected errors into one clear line and exit code 1."""
 
@@ -34,7 +40,7 @@ def handled(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except ConsilienceError as exc:
-            fail(str(exc), bool(kwargs.get("as_json")))
+            fail(str(exc), bool(kwargs.get("as_json")), fields=json_fields(exc))
         except KeyboardInterrupt:
             fail("interrupted", bool(kwargs.get("as_json")), code=130)
 
