@@ -40,6 +40,10 @@ def web_verify(server: str = typer.Argument(..., help="Escrow server URL, e.g. h
     expected = webcheck.load_manifest(build if build is not None else web.STATIC_DIR)
     with http_client(base_url=server.rstrip("/"), timeout=30.0) as http:
         result = webcheck.verify(http, expected)
+    if result.checked and all(why.startswith("unreachable") for why in result.mismatched.values()) \
+            and len(result.mismatched) == len(result.checked):
+        fail(f"Cannot reach the server at {server}. Check the address and your connection; nothing was compared.",
+             as_json, fields={"status": 0, "code": "unreachable", "server": server})
     emit(result, as_json, lambda: _render_check(result))
     if not result.ok and as_json:
         raise typer.Exit(1)  # stdout already holds the one JSON document, with the differences

@@ -1,12 +1,14 @@
 """Typed HTTP client for the escrow server's v1 API.
 
-Translates HTTP failures into ``ApiError`` carrying the server's own
-``detail`` so the CLI can show people what actually went wrong.
+Translates HTTP failures into ``ApiError``: a message in plain words (what
+happened, what to do), with the server's own status, code and ``detail``
+kept beside it for scripts.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, TypeVar
 
 import httpx
 
@@ -18,25 +20,105 @@ from consilience.protocol.deployment import Deployment
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.entry import SealedEntry
 
+ModelT = TypeVar("ModelT", bound=m.Strict)
+
 
 class ApiError(ConsilienceError):
-    """The escrow server answered with an error (its status, code and detail), or was unreachable (status 0).
+    """The escrow server answered with an error (its status, code and detail), or was not reached (status 0).
 
     What the server raised as a ``Refusal`` (or a storage refusal) arrives here; see the tree in
-    ``consilience.errors``.
+    ``consilience.errors``. The message says in plain words what happened and what to do
+    (:func:`describe`); the status, code and the server's own detail stay on the exception for
+    scripts (``--json`` prints them beside the message). Status 0 codes: ``unreachable`` (no
+    connection was made, so nothing was sent), ``no_answer`` (the request may have arrived, the
+    answer did not), ``bad_address`` (not an http(s) address).
     """
 
-    def __init__(self, status: int, code: str, detail: str) -> None:
-        super().__init__(f"server answered {status} ({code}): {detail}")
+    def __init__(self, status: int, code: str, detail: str, *, server: str | None = None,
+                 retry_after: float | None = None, current_serial: int | None = None,
+                 message: str | None = None) -> None:
+        super().__init__(message or describe(status, code, detail, server=server, retry_after=retry_after,
+                                             current_serial=current_serial))
         self.status = status
         self.code = code
         self.detail = detail
+        self.server = server
+        self.retry_after = retry_after
+        self.current_serial = current_serial
+
+    def json_fields(self) -> dict[str, object]:
+        """What ``--json`` prints beside the message: ``status``, ``code``, the server's ``detail``..."""
+        fields: dict[str, object] = {"status": self.status, "code": self.code, "detail": self.detail}
+        for name in ("server", "retry_after", "current_serial"):
+            if getattr(self, name) is not None:
+                fields[name] = getattr(self, name)
+        return fields
+
+
+def wait_text(seconds: float | None) -> str:
+    """"about 30 seconds", "a minute", "5 minutes"; "a little while" when the server did not say."""
+    if seconds is None or seconds <= 0:
+        return "a little while"
+    whole = max(1, math.ceil(seconds))
+    if whole < 60:
+        return f"about {whole} second{'' if whole == 1 else 's'}"
+    minutes = math.ceil(whole / 60)
+    return "a minute" if minutes == 1 else f"{minutes} minutes"
+
+
+def describe(status: int, code: str, detail: str, *, server: str | None = None, retry_after: float | None = None,
+             current_serial: int | None = None) -> str:
+    """An escrow server's error answer (or its absence) as a person reads it: what happened, what to do."""
+    where = f"the escrow server at {server}" if server else "the escrow server"
+    cap = where[0].upper() + where[1:]
+    if status == 0:
+        if code == "bad_address":
+            return (f"{server or 'The server address'} is not an address this program can use: it should start "
+                    "with https:// (or http:// for this machine), e.g. https://escrow.example.org. Nothing was sent.")
+        if code == "no_answer":
+            return (f"{cap} did not answer in time, or the connection broke before its answer arrived. Check "
+                    "your connection and try again.")
+        return f"Cannot reach {where}. Check the address and your connection; nothing was sent."
+    if code == "unexpected_answer":
+        return (f"{cap} answered in a way this program does not understand ({detail}). Check the address; if it "
+                "is right, this program and the server may be different versions.")
+    if status == 400:
+        return (f"{cap} could not read the request ({detail}). This program and the server may be different "
+                "versions: update consilience, or tell the administrator.")
+    if status == 401:
+        return (f"{cap} did not accept your sign-in ({detail}). The account may have been closed, or this wallet "
+                "or key may belong to another deployment; ask the administrator.")
+    if status == 403 and detail.startswith("invite refused"):
+        return ("This invite was not accepted: it may have been used already, have expired, or have a mistyped "
+                "character. Check it against the one you were given, or ask for a new one. Nothing was created.")
+    if status == 403:
+        return f"{cap} refused this: {detail}. If you think it should be allowed, ask the administrator."
+    if status == 404:
+        return f"{cap} has nothing there ({detail}). Check the id, or the address of the server."
+    if status == 409 and current_serial is not None:
+        return (f"The deployment changed while this was being prepared (its document is now at serial "
+                f"{current_serial}). Run the command again: it will use the new document. Nothing was counted.")
+    if status == 409:
+        return f"{cap} refused this because it conflicts with what it already holds: {detail}."
+    if status == 413:
+        return f"That is too large for {where} ({detail}). Remove or shrink some attachments and try again."
+    if status == 422:
+        return f"{cap} refused what was sent: {detail}."
+    if status == 429:
+        return f"Too many attempts for now ({detail}). Wait {wait_text(retry_after)} and try again."
+    if status == 503:
+        return f"{cap} is unavailable for the moment. Try again in a few minutes; nothing was lost."
+    if status >= 500:
+        return (f"{cap} had a problem (HTTP {status}). Try again later; if it keeps happening, tell the "
+                "administrator.")
+    return f"{cap} answered HTTP {status} ({code}): {detail}."
 
 
 class EscrowClient:
     def __init__(self, base_url: str, token: bytes | None = None, *, timeout: float = 30.0,
                  transport: httpx.BaseTransport | None = None) -> None:
         headers = {"Authorization": f"Bearer {b64u_encode(token)}"} if token else {}
+        self.base_url = base_url.rstrip("/")
         self._http = http_client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout,
                                  transport=transport)
 
@@ -53,27 +135,47 @@ class EscrowClient:
               params: dict[str, Any] | None = None, text: bool = False) -> Any:
         try:
             response = self._http.request(method, path, json=json, params=params)
+        except httpx.UnsupportedProtocol as exc:
+            raise ApiError(0, "bad_address", str(exc), server=self.base_url) from exc
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise ApiError(0, "unreachable", f"cannot reach {self.base_url}: {exc}", server=self.base_url) from exc
         except httpx.HTTPError as exc:
-            raise ApiError(0, "unreachable", f"cannot reach {self._http.base_url}: {exc}") from exc
+            raise ApiError(0, "no_answer", f"no answer from {self.base_url}: {type(exc).__name__} {exc}".strip(),
+                           server=self.base_url) from exc
         if response.status_code not in ok:
+            serial = None
             try:
                 doc = response.json()
                 code, detail = str(doc.get("error", "error")), str(doc.get("detail", doc))
-            except ValueError:
+                serial = doc.get("current_serial") if isinstance(doc.get("current_serial"), int) else None
+            except (ValueError, AttributeError):
                 code, detail = "error", response.text[:300]
-            raise ApiError(response.status_code, code, detail)
+            raise ApiError(response.status_code, code, detail, server=self.base_url,
+                           retry_after=_retry_after(response), current_serial=serial)
         if text:
             return response.text
-        return response.json() if response.content else None
+        try:
+            return response.json() if response.content else None
+        except ValueError as exc:
+            raise ApiError(response.status_code, "unexpected_answer", f"{method} {path}: not JSON",
+                           server=self.base_url) from exc
+
+    def _model(self, model: type[ModelT], doc: Any, what: str) -> ModelT:
+        """``doc`` as ``model``; an answer of another shape is an ApiError, not a traceback."""
+        try:
+            return model.model_validate(doc)
+        except ValueError as exc:
+            raise ApiError(200, "unexpected_answer", f"{what} is not what the protocol describes",
+                           server=self.base_url) from exc
 
     # -- public ------------------------------------------------------------
     def deployment(self, admin_fingerprint: bytes, *, min_serial: int = 0) -> Deployment:
-        published = m.SignedDeployment.model_validate(self._call("GET", "/v1/deployment"))
+        published = self._model(m.SignedDeployment, self._call("GET", "/v1/deployment"), "the deployment document")
         return deployment_doc.verify(published.model_dump(), admin_fingerprint, min_serial=min_serial)
 
     def register(self, invite_code: bytes) -> tuple[bytes, bytes]:
-        doc = m.RegisterResponse.model_validate(
-            self._call("POST", "/v1/accounts", {"invite": b64u_encode(invite_code)}))
+        doc = self._model(m.RegisterResponse, self._call("POST", "/v1/accounts", {"invite": b64u_encode(invite_code)}),
+                          "the registration answer")
         return b64u_decode(doc.account_id, length=16), b64u_decode(doc.token)
 
     # -- reporter ------------------------------------------------------------
@@ -138,3 +240,10 @@ def submission_payload(sealed: SealedEntry) -> dict[str, Any]:
                       for k, c in sealed.envelopes.items()],
         "deployment_serial": sealed.deployment_serial,
     }
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return float(response.headers["Retry-After"])
+    except (KeyError, ValueError):
+        return None

@@ -30,7 +30,26 @@ class OprfResult:
 
 
 class KeyServerUnavailable(ConsilienceError):
-    """Fewer than t key servers gave a valid answer; the message names each skipped server and why."""
+    """Fewer than t key servers gave a valid answer; the message names each skipped server and why.
+
+    ``answered`` and ``needed`` count valid answers; ``skipped`` maps a server's index to why it was
+    skipped and ``urls`` its address, for scripts (``--json`` prints them beside the message).
+    """
+
+    def __init__(self, answered: int, needed: int, skipped: dict[int, str], urls: dict[int, str]) -> None:
+        reasons = "; ".join(f"key server {i} ({urls.get(i, '?')}) {why}" for i, why in skipped.items())
+        super().__init__(
+            f"Too few of the deployment's key servers answered ({answered} of the {needed} needed), so the names "
+            "could not be turned into matching codes. Nothing was sent. Try again in a while; if it keeps "
+            f"happening, tell the administrator. ({reasons})")
+        self.answered = answered
+        self.needed = needed
+        self.skipped = dict(skipped)
+        self.urls = dict(urls)
+
+    def json_fields(self) -> dict[str, object]:
+        return {"code": "key_servers_unavailable", "answered": self.answered, "needed": self.needed,
+                "skipped": {str(i): {"url": self.urls.get(i), "reason": why} for i, why in self.skipped.items()}}
 
 
 def evaluate(deployment: Deployment, inputs: list[bytes], access_token: bytes,
@@ -55,10 +74,10 @@ def evaluate(deployment: Deployment, inputs: list[bytes], access_token: bytes,
             try:
                 response = http.post(f"{server.url.rstrip('/')}/v1/evaluate", json=request, headers=headers)
             except httpx.HTTPError as exc:
-                skipped[server.index] = f"unreachable ({type(exc).__name__})"
+                skipped[server.index] = f"could not be reached ({type(exc).__name__})"
                 continue
             if response.status_code != 200:
-                skipped[server.index] = f"answered {response.status_code}: {_detail(response)}"
+                skipped[server.index] = _refused(response)
                 continue
             try:
                 doc = response.json()
@@ -70,24 +89,36 @@ def evaluate(deployment: Deployment, inputs: list[bytes], access_token: bytes,
                 if doc.get("index") != server.index or len(partial.evaluated) != len(blinded):
                     raise InvalidInput("answer does not fit the request")
             except (ValueError, KeyError, TypeError, ConsilienceError) as exc:
-                skipped[server.index] = f"invalid answer: {exc}"
+                skipped[server.index] = f"gave an answer that is not valid: {exc}"
                 log.warning("key server %d gave an invalid answer: %s", server.index, exc)
                 continue
             # Check the proof now, so a lying server costs one more request, not the submission.
             checked = threshold_oprf.verify_partial(blinded, partial, shares)
             if checked is None:
-                skipped[server.index] = "its proof does not verify against its public share"
+                skipped[server.index] = ("answered with a proof that does not verify against its public share "
+                                         "(it may be misconfigured, or not the deployment's)")
                 log.warning("key server %d answered with a proof that does not verify", server.index)
                 continue
             verified.append(checked)
     if len(verified) < deployment.threshold:
-        raise KeyServerUnavailable(
-            f"only {len(verified)} of the {deployment.threshold} key servers needed answered correctly: "
-            + "; ".join(f"server {i}: {why}" for i, why in skipped.items())
-        )
+        raise KeyServerUnavailable(len(verified), deployment.threshold, skipped,
+                                   {s.index: s.url for s in deployment.key_servers})
     combined = threshold_oprf.combine_verified(verified, deployment.threshold)
     outputs = [oprf.finalize(x, r, z) for x, r, z in zip(inputs, blinds, combined, strict=False)]
     return OprfResult(outputs=outputs, used=[v.partial.index for v in verified], skipped=skipped)
+
+
+def _refused(response: httpx.Response) -> str:
+    """Why a key server's error answer skips it, in words."""
+    status = response.status_code
+    if status == 429:
+        wait = response.headers.get("Retry-After")
+        return "is limiting requests for now" + (f" (retry after {wait} s)" if wait else "")
+    if status == 401:
+        return f"did not accept the access token ({_detail(response)})"
+    if status == 503:
+        return "is unavailable for the moment"
+    return f"answered HTTP {status}: {_detail(response)}"
 
 
 def _detail(response: httpx.Response) -> str:
