@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from consilience.clients import sealed
 from consilience.crypto import passphrase
 from consilience.errors import InvalidInput
 from consilience.protocol.entry import Attachment, Body
@@ -98,4 +99,4 @@ def save(path: Path, wallet: Wallet, secret: str, *, kdf_params: dict[str, int] 
 def load(path: Path, secret: str) -> Wallet:
     if not Path(path).exists():
         raise InvalidInput(f"no wallet at {path}; run 'consilience reporter register' first")
-    return Wallet.from_bytes(passphrase.read_sealed_file(Path(path), secret, PURPOSE))
+    return Wallet.from_bytes(sealed.read(Path(path), secret, PURPOSE))
