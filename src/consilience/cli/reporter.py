@@ -7,19 +7,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from consilience.cli import secrets
 from consilience.cli.common import JSON, PASS_ENV, handled, home
-from consilience.cli.output import console, emit
+from consilience.cli.output import console, emit, say, when
+from consilience.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from consilience.clients.reporter import RecordList, RecordSummary, Session
+    from consilience.clients.reporter import Escrowed, RecordList, RecordSummary, Session
     from consilience.protocol.entry import Attachment
 
 app = typer.Typer(no_args_is_help=True, help="Write records and put them in escrow.")
 
 WALLET = typer.Option(None, "--wallet", help="Wallet file (default $CONSILIENCE_HOME/wallet.sealed).")
+
+#: What a person at a terminal sees before typing a record.
+WRITE_PROMPT = "Type what happened. It stays on this device. Finish with Ctrl-D on a new line."
+#: Longest summary shown in `reporter list` (the whole record stays in the wallet and in --json).
+SUMMARY_LENGTH = 40
 
 
 def _wallet_path(path: Path | None) -> Path:
@@ -30,7 +37,8 @@ def _session(wallet: Path | None, passphrase_env: str) -> Session:
     from consilience.clients import reporter
 
     path = _wallet_path(wallet)
-    return reporter.open_session(path, secrets.passphrase(f"Passphrase for {path}", env=passphrase_env))
+    return secrets.unlock(f"Passphrase for {path}", lambda secret: reporter.open_session(path, secret),
+                          env=passphrase_env)
 
 
 def _read_attachments(paths: list[Path]) -> list[Attachment]:
@@ -47,20 +55,89 @@ def _read_attachments(paths: list[Path]) -> list[Attachment]:
     return out
 
 
-def _render_escrowed(record: RecordSummary) -> None:
+def _read_text_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidInput(f"{path} does not exist. Check the file name; nothing was saved.") from None
+    except IsADirectoryError:
+        raise InvalidInput(f"{path} is a folder, not a file. Give the file that holds the record.") from None
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{path} is not plain text (UTF-8). Save it as plain text and try again; nothing was "
+                           "saved.") from None
+    except OSError as exc:
+        raise InvalidInput(f"{path} could not be read ({exc.strerror}); nothing was saved.") from None
+
+
+def _read_stdin() -> str:
+    """The record from standard input: asked for on a terminal, read quietly from a pipe or a file."""
+    if sys.stdin.isatty():
+        say(WRITE_PROMPT)
+    text = sys.stdin.read()
+    if not text.strip():
+        raise InvalidInput("Nothing was typed, so nothing was saved.")
+    return text
+
+
+def summary(record: RecordSummary) -> str:
+    """One short line that tells records apart: the text's first line, else a detail, else the files."""
+    for line in record.text.splitlines():
+        if line.strip():
+            text = line.strip()
+            break
+    else:
+        text = ""
+        for field in ("what", "when", "where", "witnesses"):
+            if record.details and record.details.get(field, "").strip():
+                text = f"{field}: {record.details[field].strip()}"
+                break
+    if text:
+        return text if len(text) <= SUMMARY_LENGTH else text[:SUMMARY_LENGTH - 1].rstrip() + "…"
+    if record.attachments:
+        count = len(record.attachments)
+        return f"(attachments only: {count} file{'' if count == 1 else 's'})"
+    return "(details only)"
+
+
+def _render_escrowed(done: Escrowed) -> None:
+    record = done.record
     e = record.escrow
     assert e is not None
+    if not done.sent:
+        console.print(f"Nothing changed: record {record.record_id} already names "
+                      f"{escape(', '.join(done.already))}. Nothing was sent.")
+        return
+    console.print("Named (as typed  →  as matched):")
     for typed, canonical in zip(e.identifiers, e.canonical, strict=False):
-        console.print(f"  {typed}  →  {canonical}")
-    console.print(f"Record {record.record_id} is [bold]{e.status}[/] (quorum {e.quorum}).")
+        console.print(f"  {escape(typed)}  →  {escape(canonical)}")
+    if done.added and len(done.added) < len(e.canonical):
+        console.print(f"Added: {escape(', '.join(done.added))}.")
+    if done.already:
+        console.print(f"Already named: {escape(', '.join(done.already))}.")
+    if done.removed:
+        console.print(f"No longer named: {escape(', '.join(done.removed))}.")
+    console.print(f"Record {record.record_id} is [bold]{e.status}[/] (quorum {e.quorum}); "
+                  f"its entry id on the escrow server is {e.entry_id}.")
+    if done.receipt:
+        console.print(f"Receipt saved to {escape(done.receipt)}; check it any time with "
+                      f"'consilience verify {escape(done.receipt)}'.")
 
 
 def _render_list(listed: RecordList) -> None:
-    table = Table("record", "written", "status", "names", "text")
+    if not listed.records:
+        console.print("No records yet. Write one with 'consilience reporter write'.")
+        return
+    table = Table("record", "written", "status", "names", "summary")
     for r in listed.records:
-        table.add_row(r.record_id, r.written_at, r.escrow.status if r.escrow else "private",
-                      ", ".join(r.escrow.canonical) if r.escrow else "", r.text[:40])
+        table.add_row(r.record_id, when(r.written_at), r.escrow.status if r.escrow else "private",
+                      escape(", ".join(r.escrow.canonical)) if r.escrow else "", escape(summary(r)))
     console.print(table)
+
+
+def _prompting(passphrase_env: str) -> bool:
+    import os
+
+    return passphrase_env not in os.environ and secrets.can_ask()
 
 
 @app.command("register")
@@ -69,42 +146,62 @@ def reporter_register(server: str = typer.Option(..., help="Escrow server URL.")
                       invite: str = typer.Option(..., help="The invite you were given (cnsl1.…)."),
                       contact: str = typer.Option(..., help="How a counselor may reach you after a match."),
                       wallet: Path = WALLET, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
-    """Join with an invite; creates your wallet, sealed under a passphrase."""
+    """Join with an invite; creates your wallet, sealed under a passphrase.
+
+    The invite is checked first (its form, and that the server is the deployment it is for);
+    only then is a passphrase asked for, and only then is the invite used.
+    """
     from consilience.clients import reporter
 
     path = _wallet_path(wallet)
-    session = reporter.register(server, invite, contact, path,
-                                secrets.passphrase("Choose a wallet passphrase", env=passphrase_env,
-                                                   confirm=True))
+    checked = reporter.check_registration(server, invite, contact, path)
+    if _prompting(passphrase_env):
+        say(f"The invite fits the deployment at {checked.server}. Now choose a passphrase for your wallet: it "
+            f"locks what you write on this device, and nobody can recover it for you (at least "
+            f"{secrets.MIN_LENGTH} characters; several words work well).")
+    session = checked.complete(secrets.passphrase("Choose a wallet passphrase", env=passphrase_env, confirm=True))
     emit({"wallet": str(path), "account_id": session.wallet.account_id}, as_json,
-         lambda: console.print(f"[green]Registered.[/] Your wallet is {path}. Keep the passphrase safe: "
-                               "nobody can recover it."))
+         lambda: console.print(f"[green]Registered.[/] Your wallet is {escape(str(path))}. Keep the passphrase "
+                               "safe: nobody can recover it."))
 
 
 @app.command("write")
 @handled
-def reporter_write(text: str = typer.Option(None, help="The record (free text); read from --file or stdin if "
-                                                        "omitted and no --what/--when/--where/--witnesses/--attach."),
-                   file: Path = typer.Option(None, help="Read the record from this file."),
+def reporter_write(text: str = typer.Option(None, help="The record as text. Anything typed here is visible in "
+                                                        "your shell history and to other programs on this device: "
+                                                        "prefer --file, or leave both out to type it when asked "
+                                                        "(or pipe it in)."),
+                   file: Path = typer.Option(None, help="Read the record from this file (plain text)."),
                    what: str = typer.Option(None, "--what", help="What happened."),
-                   when: str = typer.Option(None, "--when", help="When it happened."),
+                   when_: str = typer.Option(None, "--when", help="When it happened."),
                    where: str = typer.Option(None, "--where", help="Where it happened."),
                    witnesses: str = typer.Option(None, "--witnesses", help="Who else saw it."),
                    attach: list[Path] = typer.Option([], "--attach", help="Attach a file (repeat for more); "
                                                      "an entry holds about 3 MiB of files."),
                    wallet: Path = WALLET, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
-    """Write a private record. It stays in your wallet until you put it in escrow."""
+    """Write a private record. It stays in your wallet until you put it in escrow.
+
+    Without --text or --file, and without --what/--when/--where/--witnesses/--attach, the record is
+    read from standard input: typed when asked on a terminal (after the wallet is unlocked, so
+    nothing typed is lost to a mistyped passphrase), or piped in, e.g. < notes.txt.
+    """
     from consilience.clients import reporter
     from consilience.protocol.entry import make_details
 
-    details = make_details(what=what, when=when, where=where, witnesses=witnesses)
+    if text is not None and file is not None:
+        raise InvalidInput("give the record with --text or with --file, not both")
+    details = make_details(what=what, when=when_, where=where, witnesses=witnesses)
     attachments = _read_attachments(list(attach))
-    if text is None:
-        text = file.read_text() if file else ("" if details or attachments else sys.stdin.read())
+    if file is not None:
+        text = _read_text_file(file)
     session = _session(wallet, passphrase_env)
+    if text is None:
+        text = "" if details or attachments else _read_stdin()
     record = reporter.RecordSummary.of(reporter.write(session, text, details=details, attachments=attachments))
     emit(record, as_json,
-         lambda: console.print(f"Saved private record [bold]{record.record_id}[/]. Nothing was sent."))
+         lambda: console.print(f"Saved private record [bold]{record.record_id}[/]. It stays on this device; nothing "
+                               f"was sent. To put it in escrow: consilience reporter escrow {record.record_id} "
+                               "--name …"))
 
 
 @app.command("escrow")
@@ -112,18 +209,33 @@ def reporter_write(text: str = typer.Option(None, help="The record (free text); 
 def reporter_escrow(record_id: str = typer.Argument(..., help="The record to put in escrow."),
                     name: list[str] = typer.Option(..., "--name",
                                                    help="An identifier of the person: email, phone, profile URL "
-                                                        "or kind:handle. Repeat for more."),
+                                                        "or kind:handle. Repeat for more. For a record already "
+                                                        "in escrow, these are added to the names it carries."),
+                    replace_names: bool = typer.Option(False, "--replace-names",
+                                                       help="Name the person by exactly these identifiers, "
+                                                            "dropping the others the record carries (they are "
+                                                            "listed)."),
                     quorum: int = typer.Option(None, help="Release only when this many people named them "
                                                           "(default: the deployment's quorum)."),
                     region: str = typer.Option(None, help="Region for phone numbers without +country, e.g. GB."),
                     wallet: Path = WALLET, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
-    """Put a record in escrow, naming the person by one or more identifiers."""
+    """Put a record in escrow, naming the person by one or more identifiers (or add names to one in escrow)."""
     from consilience.clients import reporter
+    from consilience.clients.escrow_client import ApiError
 
     session = _session(wallet, passphrase_env)
-    record = reporter.RecordSummary.of(
-        reporter.escrow(session, record_id, list(name), quorum=quorum, default_region=region))
-    emit(record, as_json, lambda: _render_escrowed(record))
+    try:
+        done = reporter.name_in_escrow(session, record_id, list(name), quorum=quorum, default_region=region,
+                                       replace=replace_names)
+    except ApiError as exc:
+        escrow = session.wallet.record(record_id).escrow
+        if escrow is None or escrow.pending is None:
+            raise
+        raise ApiError(exc.status, exc.code, exc.detail, server=exc.server, retry_after=exc.retry_after,
+                       current_serial=exc.current_serial,
+                       message=f"{exc} The submission is kept on this device: 'consilience reporter retry' sends "
+                               "it again (it is never counted twice).") from exc
+    emit(done, as_json, lambda: _render_escrowed(done))
 
 
 @app.command("list")
@@ -140,12 +252,17 @@ def reporter_list(wallet: Path = WALLET, passphrase_env: str = PASS_ENV,
 
 @app.command("edit")
 @handled
-def reporter_edit(record_id: str, text: str = typer.Option(..., help="The new text."),
+def reporter_edit(record_id: str, text: str = typer.Option(None, help="The new text (visible in your shell "
+                                                                      "history: prefer --file)."),
+                  file: Path = typer.Option(None, help="Read the new text from this file (plain text)."),
                   wallet: Path = WALLET, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
     """Change a record's text (re-sealed on the server if it is in escrow and not released)."""
     from consilience.clients import reporter
 
-    record = reporter.RecordSummary.of(reporter.edit(_session(wallet, passphrase_env), record_id, text))
+    if (text is None) == (file is None):
+        raise InvalidInput("give the new text with --text or with --file (one of them)")
+    new_text = text if text is not None else _read_text_file(file)
+    record = reporter.RecordSummary.of(reporter.edit(_session(wallet, passphrase_env), record_id, new_text))
     emit(record, as_json, lambda: console.print(f"Record {record_id} updated."))
 
 
@@ -168,3 +285,4 @@ def reporter_retry(wallet: Path = WALLET, passphrase_env: str = PASS_ENV, as_jso
 
     done = reporter.retry_pending(_session(wallet, passphrase_env))
     emit({"resent": [r.record_id for r in done]}, as_json, lambda: console.print(f"{len(done)} resent."))
+

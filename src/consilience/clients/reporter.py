@@ -4,7 +4,8 @@ Every step that touches an identifier or a record runs here, on the
 reporter's device; only sealed outputs reach the servers.
 
 The activities that change the wallet (``write``, ``escrow``, ``edit``, ``withdraw``, ``refresh``,
-``retry_pending``) return its live records; :class:`RecordSummary` and :func:`list_records` give
+``retry_pending``) return its live records (``name_in_escrow`` returns what it added, kept and
+dropped, see :class:`Escrowed`); :class:`RecordSummary` and :func:`list_records` give
 the frozen view of them that the CLI shows and prints as JSON.
 """
 
@@ -17,9 +18,9 @@ from pathlib import Path
 
 from consilience.clients import oprf_client, receipts
 from consilience.clients import wallet as wallet_mod
-from consilience.clients.escrow_client import EscrowClient, submission_payload
+from consilience.clients.escrow_client import ApiError, EscrowClient, submission_payload
 from consilience.clients.results import AttachmentSummary, JsonObject
-from consilience.errors import InvalidInput
+from consilience.errors import InvalidInput, VerificationError
 from consilience.protocol import identifiers as ids
 from consilience.protocol import invites
 from consilience.protocol.deployment import Deployment
@@ -58,22 +59,74 @@ class Session:
         return d
 
 
-def register(server: str, invite_text: str, contact: str, path: Path, secret: str,
-             *, kdf_params: dict[str, int] | None = None) -> Session:
+#: What ``check_registration`` says when the server's deployment is signed by another administrator.
+WRONG_DEPLOYMENT = ("The server at {server} is not the deployment this invite is for: its administrator's key does "
+                    "not match the invite. A character of the invite may be mistyped (check it against the one you "
+                    "were given), or the server address may be wrong. Nothing was created.")
+
+
+@dataclass(frozen=True)
+class Registration:
+    """An invite checked against the server's deployment document, before anything is created.
+
+    Everything that can be checked without using the invite up is checked: the wallet path is
+    free, the contact is given, the invite is well formed, and the server publishes a
+    deployment signed by the administrator the invite names. ``complete`` then spends the
+    invite and writes the wallet, so a person chooses a passphrase only for an invite that can work.
+    """
+
+    server: str
+    invite: invites.Invite
+    contact: str
+    path: Path
+    deployment: Deployment
+
+    def complete(self, secret: str, *, kdf_params: dict[str, int] | None = None) -> Session:
+        """Register with the invite (it is used up) and seal the new wallet under ``secret``."""
+        _check_free(self.path)
+        with EscrowClient(self.server) as anonymous:
+            account_id, token = anonymous.register(self.invite.code)
+        w = wallet_mod.Wallet(server=self.server, admin_fingerprint=b64u_encode(self.invite.admin_fingerprint),
+                              account_id=b64u_encode(account_id), token=b64u_encode(token), contact=self.contact,
+                              min_serial=self.deployment.serial)
+        session = Session(self.path, secret, w, kdf_params)
+        session.save()
+        return session
+
+
+def _check_free(path: Path) -> None:
     if Path(path).exists():
-        raise InvalidInput(f"{path} already exists; choose another --wallet or remove it")
+        raise InvalidInput(f"{path} already exists: it may be the wallet of an earlier registration, which the other "
+                           "reporter commands open. To register again, choose another --wallet.")
+
+
+def check_registration(server: str, invite_text: str, contact: str, path: Path) -> Registration:
+    """Check what can be checked before an invite is used up (see :class:`Registration`)."""
+    invite = invites.parse(invite_text)
+    _check_free(Path(path))
     if not contact.strip():
         raise InvalidInput("give a way for a counselor to reach you (it is only revealed on a match)")
-    invite = invites.parse(invite_text)
     with EscrowClient(server) as anonymous:
-        deployment = anonymous.deployment(invite.admin_fingerprint)  # pin before registering
-        account_id, token = anonymous.register(invite.code)
-    w = wallet_mod.Wallet(server=server, admin_fingerprint=b64u_encode(invite.admin_fingerprint),
-                          account_id=b64u_encode(account_id), token=b64u_encode(token),
-                          contact=contact.strip(), min_serial=deployment.serial)
-    session = Session(Path(path), secret, w, kdf_params)
-    session.save()
-    return session
+        try:
+            deployment = anonymous.deployment(invite.admin_fingerprint)  # pin before registering
+        except VerificationError as exc:
+            if "different administrator" in str(exc):
+                raise VerificationError(WRONG_DEPLOYMENT.format(server=anonymous.base_url)) from exc
+            raise
+        except ApiError as exc:
+            if exc.status == 404:
+                raise ApiError(exc.status, exc.code, exc.detail, server=exc.server, message=(
+                    f"The server at {anonymous.base_url} does not look like a Consilience escrow server: it "
+                    "publishes no deployment document. Check the address you were given; nothing was "
+                    "created.")) from exc
+            raise
+    return Registration(anonymous.base_url, invite, contact.strip(), Path(path), deployment)
+
+
+def register(server: str, invite_text: str, contact: str, path: Path, secret: str,
+             *, kdf_params: dict[str, int] | None = None) -> Session:
+    """``check_registration`` then ``complete``: join with an invite, the new wallet sealed under ``secret``."""
+    return check_registration(server, invite_text, contact, path).complete(secret, kdf_params=kdf_params)
 
 
 def open_session(path: Path, secret: str, *, kdf_params: dict[str, int] | None = None) -> Session:
@@ -88,17 +141,89 @@ def write(session: Session, text: str, *, details: dict[str, str] | None = None,
     return record
 
 
-def escrow(session: Session, record_id: str, typed_identifiers: list[str], *, quorum: int | None = None,
-           default_region: str | None = None) -> wallet_mod.Record:
-    """Put a private record in escrow naming the given identifiers (or re-seal an edited one)."""
-    record = session.wallet.record(record_id)
-    if record.escrow is not None and record.escrow.pending is not None:
-        with session.client() as client:  # finish the earlier, unacknowledged submission first
-            _send_pending(session, client, record)
+@dataclass(frozen=True)
+class Escrowed:
+    """What ``name_in_escrow`` did: the record as it now stands, the names it added, kept and dropped.
+
+    ``receipt`` is the path of the receipt file kept for this submission (None when nothing was
+    sent because nothing changed, or the log gave none).
+    """
+
+    record: RecordSummary
+    added: tuple[str, ...]  # canonical forms newly named
+    already: tuple[str, ...]  # canonical forms given that were already named
+    removed: tuple[str, ...]  # canonical forms no longer named (only with replace=True)
+    receipt: str | None
+    sent: bool
+
+    def to_json(self) -> JsonObject:
+        return {**self.record.to_json(), "added": [*self.added], "already_named": [*self.already],
+                "removed": [*self.removed], "receipt": self.receipt}
+
+
+def _stored_names(state: wallet_mod.EscrowState) -> list[ids.Identifier]:
+    """The names an entry already carries, as matched (never re-normalised: a phone number typed in
+    national form needed the region given back then)."""
+    out = []
+    for typed, canonical in zip(state.identifiers, state.canonical, strict=True):
+        kind, value = canonical.split(":", 1)
+        out.append(ids.Identifier(kind=kind, value=value, typed=typed))
+    return out
+
+
+def name_in_escrow(session: Session, record_id: str, typed_identifiers: list[str], *, quorum: int | None = None,
+                   default_region: str | None = None, replace: bool = False) -> Escrowed:
+    """Put a record in escrow naming these identifiers; for a record already in escrow, add them.
+
+    The names an escrowed record already carries are kept, and only new ones are added, unless
+    ``replace``: then exactly the given names are carried and the others dropped (reported in
+    ``removed``). When nothing would change, nothing is sent.
+    """
+    record = _finish_pending(session, session.wallet.record(record_id))
     previous = record.escrow
     if previous is not None and previous.status != "escrowed":
         raise InvalidInput(f"record {record_id} is {previous.status}; it can no longer be changed")
-    named = ids.normalise_many(typed_identifiers, default_region=default_region)
+    given = ids.normalise_many(typed_identifiers, default_region=default_region)
+    if not given:
+        raise InvalidInput("name the person by at least one identifier (--name)")
+    before = _stored_names(previous) if previous is not None else []
+    known = {i.canonical for i in before}
+    if replace or previous is None:
+        named = given
+    else:
+        named = before + [i for i in given if i.canonical not in known]
+    now_named = {i.canonical for i in named}
+    added = tuple(i.canonical for i in named if i.canonical not in known)
+    already = tuple(i.canonical for i in given if i.canonical in known)
+    removed = tuple(i.canonical for i in before if i.canonical not in now_named)
+    unchanged = previous is not None and not added and not removed and quorum in (None, previous.quorum) \
+        and [i.canonical for i in named] == list(previous.canonical)
+    if unchanged:
+        return Escrowed(RecordSummary.of(record), (), already, (), None, False)
+    receipt = _seal_and_send(session, record, named, quorum)
+    return Escrowed(RecordSummary.of(record), added, already, removed, receipt, True)
+
+
+def escrow(session: Session, record_id: str, typed_identifiers: list[str], *, quorum: int | None = None,
+           default_region: str | None = None, replace: bool = False) -> wallet_mod.Record:
+    """``name_in_escrow``, returning the live record: in escrow, or an escrowed one with names added."""
+    name_in_escrow(session, record_id, typed_identifiers, quorum=quorum, default_region=default_region,
+                   replace=replace)
+    return session.wallet.record(record_id)
+
+
+def _finish_pending(session: Session, record: wallet_mod.Record) -> wallet_mod.Record:
+    """Send the record's earlier, unacknowledged submission first, so a new one never races it."""
+    if record.escrow is not None and record.escrow.pending is not None:
+        with session.client() as client:
+            _send_pending(session, client, record)
+    return record
+
+
+def _seal_and_send(session: Session, record: wallet_mod.Record, named: list[ids.Identifier],
+                   quorum: int | None) -> str | None:
+    """Seal ``record`` naming exactly ``named`` (re-sealing it if in escrow) and send it; the receipt's path."""
+    previous = record.escrow
     with session.client() as client:
         deployment = session.deployment(client)
         access = client.keyserver_token()
@@ -118,9 +243,21 @@ def escrow(session: Session, record_id: str, typed_identifiers: list[str], *, qu
             entry_id=b64u_encode(sealed.entry_id), identifiers=[i.typed for i in named],
             canonical=[i.canonical for i in named], quorum=sealed.quorum,
             body_key=b64u_encode(sealed.body_key), status="sending", received_at="",
-            pending=submission_payload(sealed), pending_replace=replace)
+            pending=submission_payload(sealed), pending_replace=replace,
+            receipts=list(previous.receipts) if previous else [])
         session.save()
-        return _send_pending(session, client, record, deployment)
+        try:
+            return _send(session, client, record, deployment)
+        except ApiError as exc:
+            if _definitive(exc):  # the server stored nothing of it: the record stands as before
+                record.escrow = previous
+                session.save()
+            raise
+
+
+def _definitive(exc: ApiError) -> bool:
+    """A refusal of these exact bytes that sending them again cannot change (not a lost answer, not a wait)."""
+    return 400 <= exc.status < 500 and exc.status not in (408, 425, 429)
 
 
 def retry_pending(session: Session) -> list[wallet_mod.Record]:
@@ -135,40 +272,49 @@ def retry_pending(session: Session) -> list[wallet_mod.Record]:
 
 def _send_pending(session: Session, client: EscrowClient, record: wallet_mod.Record,
                   deployment: Deployment | None = None) -> wallet_mod.Record:
+    _send(session, client, record, deployment)
+    return record
+
+
+def _send(session: Session, client: EscrowClient, record: wallet_mod.Record,
+          deployment: Deployment | None = None) -> str | None:
+    """Send the record's pending submission; the path of the receipt kept for it (None if the log gave none)."""
     state = record.escrow
     assert state is not None and state.pending is not None
     deployment = deployment or session.deployment(client)
     answer = client.send(state.pending, replace=state.pending_replace)
+    kept = None
     if answer.receipt is not None:
         content = receipts.expected_content(state.pending)
         receipts.check(answer.receipt, deployment, b64u_decode(state.entry_id, length=16), kind="entry",
                        content=content)
-        _keep_receipt(session, state, answer.receipt, deployment, "entry")
+        kept = _keep_receipt(session, state, answer.receipt, deployment, "entry")
     state.status = answer.status
     state.received_at = answer.received_at.isoformat()
     state.pending = None
     state.pending_replace = False
     session.save()
-    return record
+    return kept
 
 
 def _keep_receipt(session: Session, state: wallet_mod.EscrowState, text: str, deployment: Deployment,
-                  kind: str) -> None:
-    path = receipts.save(session.receipts_dir, text, deployment, state.entry_id, kind)
-    if str(path) not in state.receipts:
-        state.receipts.append(str(path))
+                  kind: str) -> str:
+    path = str(receipts.save(session.receipts_dir, text, deployment, state.entry_id, kind))
+    if path not in state.receipts:
+        state.receipts.append(path)
+    return path
 
 
 def edit(session: Session, record_id: str, text: str) -> wallet_mod.Record:
-    record = session.wallet.record(record_id)
+    record = _finish_pending(session, session.wallet.record(record_id))
     if not text.strip() and not record.details and not record.attachments:
         raise InvalidInput("the record is empty")
     if record.escrow is not None and record.escrow.status != "escrowed":
         raise InvalidInput(f"record {record_id} is {record.escrow.status}; it can no longer be changed")
     record.text = text
     session.save()
-    if record.escrow is not None:
-        escrow(session, record_id, record.escrow.identifiers, quorum=record.escrow.quorum)
+    if record.escrow is not None:  # re-sealed naming exactly what it named (the names as matched then)
+        _seal_and_send(session, record, _stored_names(record.escrow), record.escrow.quorum)
     return record
 
 
