@@ -12,11 +12,11 @@ from rich.table import Table
 
 from consilience.cli import secrets
 from consilience.cli.common import JSON, PASS_ENV, handled, home
-from consilience.cli.output import console, emit
-from consilience.errors import ConsilienceError
+from consilience.cli.output import console, emit, heading, when
+from consilience.errors import ConsilienceError, InvalidInput
 
 if TYPE_CHECKING:
-    from consilience.clients.counselor import MatchList, OpenedMatch
+    from consilience.clients.counselor import CounselorKeys, MatchList, OpenedMatch
 
 app = typer.Typer(no_args_is_help=True, help="Receive and open matches.")
 
@@ -25,6 +25,12 @@ KEY = typer.Option(None, "--key", help="Counselor key file (default $CONSILIENCE
 
 def _key_path(path: Path | None) -> Path:
     return path or home() / "counselor.key"
+
+
+def _keys(path: Path, passphrase_env: str) -> CounselorKeys:
+    from consilience.clients import counselor
+
+    return secrets.unlock(f"Passphrase for {path}", lambda secret: counselor.load(path, secret), env=passphrase_env)
 
 
 @app.command("keygen")
@@ -42,7 +48,8 @@ def counselor_keygen(name: str = typer.Option(..., help="Your name as reporters'
     pub = path.with_name(path.name + ".pub.json")
     pub.write_text(json.dumps(counselor.public_key_file(keys), indent=2))
     emit({"key": str(path), "public_key_file": str(pub), "key_id": counselor.public_key_file(keys)["key_id"]},
-         as_json, lambda: console.print(f"Key written to {path}. Send {pub} to the administrator."))
+         as_json, lambda: console.print(f"Key written to {escape(str(path))}. Send {escape(str(pub))} to the "
+                                        "administrator."))
 
 
 @app.command("login")
@@ -54,24 +61,36 @@ def counselor_login(server: str = typer.Option(..., help="Escrow server URL."),
     from consilience.clients import counselor
 
     path = _key_path(key)
-    secret = secrets.passphrase(f"Passphrase for {path}", env=passphrase_env)
-    keys = counselor.login(counselor.load(path, secret), server, credential)
+    counselor.parse_credential(credential)  # a mistyped credential is refused before the passphrase is asked
+    keys, secret = secrets.unlock(f"Passphrase for {path}", lambda s: (counselor.load(path, s), s),
+                                  env=passphrase_env)
+    keys = counselor.login(keys, server, credential)
     counselor.save(path, keys, secret)
     emit({"server": server, "name": keys.name}, as_json, lambda: console.print("Connected."))
 
 
 def _render_matches(found: MatchList) -> None:
+    from consilience.clients.counselor import match_hex
+
+    if not found.matches:
+        console.print("No matches.")
+        return
     table = Table("match", "created", "updated", "released entries")
     for x in found.matches:
-        table.add_row(x.match_id, str(x.created_at), str(x.updated_at), str(x.released))
-    console.print(table if found.matches else "No matches.")
+        table.add_row(match_hex(x.match_id), when(x.created_at), when(x.updated_at), str(x.released))
+    console.print(table)
+    console.print("Open one with 'consilience counselor open MATCH' (its first 6 characters are enough).")
 
 
 def _render_opened(opened: OpenedMatch, *, saved: bool) -> None:
+    from consilience.clients.counselor import match_hex
+
+    console.print(f"Match {match_hex(opened.match_id)}: {len(opened.entries)} "
+                  f"entr{'y' if len(opened.entries) == 1 else 'ies'} opened.")
     for e in opened.entries:
-        console.rule(f"entry {e.entry_id} — written {e.written_at}")
-        console.print(f"[bold]Named:[/] {', '.join(e.identifiers)}")
-        console.print(f"[bold]Contact:[/] {e.contact}")
+        heading(f"entry {e.entry_id} — written {when(e.written_at)}")
+        console.print(f"[bold]Named:[/] {escape(', '.join(e.identifiers))}")
+        console.print(f"[bold]Contact:[/] {escape(e.contact)}")
         for field, label in (("what", "What"), ("when", "When"), ("where", "Where"), ("witnesses", "Witnesses")):
             if e.details and field in e.details:
                 console.print(f"[bold]{label}:[/] {escape(e.details[field])}", highlight=False)
@@ -82,7 +101,7 @@ def _render_opened(opened: OpenedMatch, *, saved: bool) -> None:
         if e.attachments and not saved:
             console.print("  (use --save-attachments FOLDER to save the attached files)")
     for k, why in opened.failed.items():
-        console.print(f"[yellow]entry {k} could not be opened:[/] {why}")
+        console.print(f"[yellow]entry {k} could not be opened:[/] {escape(why)}")
     if opened.bogus:
         console.print(f"[red]bogus shares from entries:[/] {', '.join(opened.bogus)}")
 
@@ -93,25 +112,50 @@ def counselor_matches(key: Path = KEY, passphrase_env: str = PASS_ENV, as_json: 
     """Matches waiting for you."""
     from consilience.clients import counselor
 
-    path = _key_path(key)
-    keys = counselor.load(path, secrets.passphrase(f"Passphrase for {path}", env=passphrase_env))
-    found = counselor.matches(keys)
+    found = counselor.matches(_keys(_key_path(key), passphrase_env))
     emit(found, as_json, lambda: _render_matches(found))
 
 
-@app.command("open")
+# Unknown options are taken as arguments so that a base64url id starting with '-' needs no '--'; what
+# follows the id is looked at by hand (see below).
+@app.command("open", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @handled
-def counselor_open(match_id: str, key: Path = KEY, passphrase_env: str = PASS_ENV,
+def counselor_open(ctx: typer.Context, match_id: str = typer.Argument(
+                       ..., metavar="MATCH_ID", show_default=False,
+                       help="The match to open, as 'counselor matches' shows it: its 32 characters (0-9, a-f), or "
+                            "the first 6 or more when no other match starts the same way; the base64url id of "
+                            "--json works too."),
+                   key: Path = KEY, passphrase_env: str = PASS_ENV,
                    save_attachments: Path = typer.Option(
                        None, "--save-attachments",
                        help="Save the entries' attached files under this folder (one subfolder per entry)."),
                    as_json: bool = JSON) -> None:
     """Decrypt a match's released entries on this device."""
-    from consilience.clients import counselor
-    from consilience.protocol.encoding import b64u_decode
+    # '--json' after '--' (counselor open -- ID --json) arrives here as an argument: take it as meant
+    args = [match_id, *ctx.args]
+    given = [a for a in args if a != "--json"]
+    _open(given, key=key, passphrase_env=passphrase_env, save_attachments=save_attachments,
+          as_json=as_json or len(given) < len(args))
 
-    path = _key_path(key)
-    keys = counselor.load(path, secrets.passphrase(f"Passphrase for {path}", env=passphrase_env))
-    opened = counselor.open_match(keys, b64u_decode(match_id, length=16, field="match id"),
-                                  attachments_to=save_attachments)
+
+@handled
+def _open(given: list[str], *, key: Path | None, passphrase_env: str, save_attachments: Path | None,
+          as_json: bool) -> None:
+    from consilience.clients import counselor
+    from consilience.clients.escrow_client import ApiError
+
+    if len(given) != 1:
+        unknown = [a for a in given if a.startswith("--")]
+        raise InvalidInput(f"{', '.join(unknown)}: no such option of 'counselor open'; see --help" if unknown
+                           else "give one match id (options go before '--', if you use it)")
+    keys = _keys(_key_path(key), passphrase_env)
+    wanted = counselor.resolve_match_id(keys, given[0])
+    try:
+        opened = counselor.open_match(keys, wanted, attachments_to=save_attachments)
+    except ApiError as exc:
+        if exc.status != 404:
+            raise
+        raise ApiError(exc.status, exc.code, exc.detail, server=exc.server, message=(
+            f"There is no match {wanted.hex()} waiting for you. 'consilience counselor matches' lists those that "
+            "are; copy the id from there.")) from exc
     emit(opened, as_json, lambda: _render_opened(opened, saved=save_attachments is not None))

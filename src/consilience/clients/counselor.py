@@ -14,13 +14,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from consilience.clients import sealed
 from consilience.clients.escrow_client import EscrowClient
 from consilience.clients.results import AttachmentSummary, JsonObject
 from consilience.crypto import hpke, passphrase
 from consilience.errors import InvalidInput
 from consilience.files import write_private
+from consilience.protocol import invites, release
 from consilience.protocol import messages as m
-from consilience.protocol import release
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.entry import Attachment
 from consilience.protocol.release import MatchedEntry, OpenResult
@@ -78,12 +79,22 @@ def credential(token: bytes, admin_fingerprint: bytes) -> str:
     return f"{CREDENTIAL_PREFIX}.{b64u_encode(token)}.{b64u_encode(admin_fingerprint)}"
 
 
+CREDENTIAL_MISTYPED = ("This credential does not look right — a character may be mistyped or missing. Check it "
+                       "against the one the administrator gave you (it looks like cnslc1.…).")
+
+
 def parse_credential(text: str) -> tuple[bytes, bytes]:
-    parts = text.strip().split(".")
+    stripped = text.strip()
+    if stripped.startswith(invites.PREFIX + "."):
+        raise InvalidInput("This is a reporter's invite (it starts with cnsl1.), not a counselor's credential. "
+                           "The administrator gives counselors a credential that starts with cnslc1.")
+    parts = stripped.split(".")
     if len(parts) != 3 or parts[0] != CREDENTIAL_PREFIX:
-        raise InvalidInput("that is not a counselor credential (it should look like cnslc1.XXXX.YYYY)")
-    return b64u_decode(parts[1], length=32, field="token"), b64u_decode(parts[2], length=16,
-                                                                        field="fingerprint")
+        raise InvalidInput(CREDENTIAL_MISTYPED)
+    try:
+        return b64u_decode(parts[1], length=32, field="token"), b64u_decode(parts[2], length=16, field="fingerprint")
+    except InvalidInput:
+        raise InvalidInput(CREDENTIAL_MISTYPED) from None
 
 
 def generate(name: str) -> CounselorKeys:
@@ -99,7 +110,7 @@ def save(path: Path, keys: CounselorKeys, secret: str, **kdf_params: int) -> Non
 def load(path: Path, secret: str) -> CounselorKeys:
     if not Path(path).exists():
         raise InvalidInput(f"no counselor key at {path}; run 'consilience counselor keygen' first")
-    return CounselorKeys.from_bytes(passphrase.read_sealed_file(Path(path), secret, PURPOSE))
+    return CounselorKeys.from_bytes(sealed.read(Path(path), secret, PURPOSE))
 
 
 def _client(keys: CounselorKeys) -> EscrowClient:
@@ -137,6 +148,59 @@ class MatchList:
 def matches(keys: CounselorKeys) -> MatchList:
     """``list_matches`` as a result with its JSON document."""
     return MatchList(tuple(list_matches(keys)))
+
+
+#: A match id in text output: 32 lowercase hex digits (never starts with '-'; the escrow server's log uses them).
+HEX_LENGTH = 32
+#: The fewest characters of a hex id that ``resolve_match_id`` looks up.
+MIN_PREFIX = 6
+_HEX = frozenset("0123456789abcdef")
+
+
+def match_hex(match_id: str | bytes) -> str:
+    """A match id (base64url as in --json and the API, or bytes) as the 32 hex digits the CLI shows."""
+    return (match_id if isinstance(match_id, bytes) else b64u_decode(match_id, length=16, field="match id")).hex()
+
+
+def resolve_match_id(keys: CounselorKeys, text: str) -> bytes:
+    """The match ``text`` names: 32 hex digits, a unique hex prefix (≥ 6), or the base64url id of --json.
+
+    A prefix is looked up among the matches waiting for this counselor (one request); a
+    prefix that fits none or several is refused with what to do.
+    """
+    given = text.strip()
+    lowered = given.lower()
+    is_hex = bool(given) and set(lowered) <= _HEX
+    if is_hex and len(given) == HEX_LENGTH:
+        return bytes.fromhex(lowered)
+    b64: bytes | None = None
+    if len(given) == 22:
+        try:
+            b64 = b64u_decode(given, length=16, field="match id")
+        except InvalidInput:
+            b64 = None
+    if b64 is not None and not is_hex:
+        return b64
+    if not is_hex:
+        raise InvalidInput(f"{given!r} is not a match id. Copy it from 'consilience counselor matches': "
+                           f"{HEX_LENGTH} characters, 0-9 and a-f (the first {MIN_PREFIX} or more are enough when "
+                           "no other match starts the same way).")
+    if len(given) < MIN_PREFIX:
+        raise InvalidInput(f"{given} is too short to pick a match: give at least {MIN_PREFIX} characters of its id "
+                           f"(all {HEX_LENGTH} always work). 'consilience counselor matches' lists them.")
+    listed = list_matches(keys)
+    if b64 is not None and any(x.match_id == given for x in listed):
+        return b64
+    found = sorted({match_hex(x.match_id) for x in listed if match_hex(x.match_id).startswith(lowered)})
+    if len(found) == 1:
+        return bytes.fromhex(found[0])
+    if found:
+        raise InvalidInput(f"More than one match has an id starting with {lowered}: {', '.join(found)}. Give more "
+                           "characters of the one you mean.")
+    if b64 is not None:
+        return b64  # not listed: the server says whether it exists
+    raise InvalidInput(f"No match waiting for you has an id starting with {lowered}. 'consilience counselor "
+                       "matches' lists those that do; copy the id from there.")
 
 
 def open_match_by_id(keys: CounselorKeys, match_id: bytes) -> tuple[m.MatchDetail, OpenResult]:
