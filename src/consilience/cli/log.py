@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from consilience.cli.common import JSON, handled
-from consilience.cli.output import console, emit
+from consilience.cli.output import console, emit, when
 from consilience.errors import ConsilienceError
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ app = typer.Typer(no_args_is_help=True, help="Read the transparency log.")
 def _render_verified(checked: Verified) -> None:
     r, e = checked.result, checked.event
     console.print(
-        f"[green]valid:[/] {e.kind} {checked.entry_id or ''} logged at {e.at.isoformat()} as leaf {r.index} "
+        f"[green]valid:[/] {e.kind} {checked.entry_id or ''} logged at {when(e.at)} as leaf {r.index} "
         f"of {r.origin} (tree size {r.tree_size})"
         + (f"; consistent with the newer checkpoint of size {r.against_size}" if r.against_size else "")
         + (f"; cosigned by {', '.join(c.name for c in r.cosignatures)}" if r.cosignatures else ""))
@@ -31,7 +31,8 @@ def verify(receipt: Path = typer.Argument(..., help="A receipt file (.tlog-proof
            against: Path = typer.Option(None, "--against",
                                         help="A newer checkpoint, or a bundle from 'consilience log fetch'."),
            log_key: str = typer.Option(None, "--log-key",
-                                       help="The log's verifier key; default: log.vkey beside the receipt."),
+                                       help="The log's verifier key, or a file that holds it; default: log.vkey "
+                                            "beside the receipt."),
            witness: list[str] = typer.Option([], "--witness", help="A witness vkey whose cosignature is required."),
            as_json: bool = JSON) -> None:
     """Check a receipt offline: exit 0 if valid, non-zero with the reason otherwise."""
@@ -39,7 +40,8 @@ def verify(receipt: Path = typer.Argument(..., help="A receipt file (.tlog-proof
 
     if not receipt.is_file():
         raise ConsilienceError(f"cannot read {receipt}: no such file")
-    checked = receipts.verify_file(receipt, log_vkey=log_key, against=against, witness_vkeys=tuple(witness))
+    vkey = None if log_key is None else receipts.read_log_key(log_key)
+    checked = receipts.verify_file(receipt, log_vkey=vkey, against=against, witness_vkeys=tuple(witness))
     emit(checked, as_json, lambda: _render_verified(checked))
 
 
@@ -58,6 +60,8 @@ def log_fetch(server: str = typer.Option(..., help="Escrow server URL."),
 
     if (since is None) == (receipt is None):
         raise ConsilienceError("give exactly one of --since or --receipt")
+    if receipt is not None and not receipt.is_file():
+        raise ConsilienceError(f"cannot read {receipt}: no such file")
     if receipt is not None:
         since = cp.parse_signed_checkpoint(parse_receipt(receipt.read_text()).checkpoint)[0].size
     with EscrowClient(server) as client:

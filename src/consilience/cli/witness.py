@@ -31,18 +31,45 @@ def witness_keygen(name: str = typer.Option(..., help="Key name, e.g. witness.ex
     emit({"key": str(path), "vkey": w.vkey}, as_json, lambda: console.print(w.vkey))
 
 
+LOG_KEY_HINT = ("A witness takes the log key from the deployment document with --admin-fingerprint, or from a "
+                "file the administrator hands out (--log-key FILE).")
+
+
 @app.command("cosign")
 @handled
 def witness_cosign(server: str = typer.Option(..., help="Escrow server URL."),
-                   log_key: str = typer.Option(..., "--log-key", help="The log's verifier key."),
+                   admin_fingerprint: str = typer.Option(
+                       None, "--admin-fingerprint",
+                       help="The administrator's fingerprint, as they gave it to you: the log key is then taken "
+                            "from the deployment document the server publishes, checked to be signed by them."),
+                   log_key: str = typer.Option(None, "--log-key",
+                                               help="The log's verifier key, or a file that holds it (instead of "
+                                                    "--admin-fingerprint)."),
                    key: Path = WITNESS_KEY,
                    state: Path = typer.Option(None, help="Last cosigned checkpoint (default beside the key)."),
                    passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
-    """Cosign the newest checkpoint if it is consistent with the last one cosigned."""
-    from consilience.clients import witness
+    """Cosign the newest checkpoint if it is consistent with the last one cosigned.
+
+    The first time, give the log key with --admin-fingerprint (or --log-key); it is remembered beside
+    the state, and later runs need neither.
+    """
+    from consilience.clients import receipts, witness
 
     path = key or home() / "witness.key"
-    w = witness.load(path, secrets.passphrase(f"Passphrase for {path}", env=passphrase_env))
-    result = witness.cosign_latest(w, server, log_key, state or path.with_name(path.name + ".state.json"))
+    state_path = state or path.with_name(path.name + ".state.json")
+    if admin_fingerprint is not None and log_key is not None:
+        raise ConsilienceError("give --admin-fingerprint or --log-key, not both")
+    if log_key is not None:
+        vkey = receipts.read_log_key(log_key, hint=LOG_KEY_HINT)
+    elif admin_fingerprint is not None:
+        vkey = witness.log_key_from_deployment(server, admin_fingerprint)
+    else:
+        remembered = witness.remembered_log_key(state_path)
+        if remembered is None:
+            raise ConsilienceError(f"This witness has not cosigned this log before, so it needs the log's key. "
+                                   f"{LOG_KEY_HINT}")
+        vkey = remembered
+    w = secrets.unlock(f"Passphrase for {path}", lambda secret: witness.load(path, secret), env=passphrase_env)
+    result = witness.cosign_latest(w, server, vkey, state_path)
     emit(result, as_json, lambda: console.print(
         f"Cosigned size {result.size}" + (f" (consistent with {result.previous})" if result.previous else "")))

@@ -15,15 +15,47 @@ from typing import Any
 
 from consilience.clients.escrow_client import EscrowClient
 from consilience.clients.results import JsonObject
-from consilience.errors import VerificationError
+from consilience.errors import InvalidInput, VerificationError
 from consilience.protocol import events
 from consilience.protocol.deployment import Deployment
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.tlog import checkpoint as cp
-from consilience.tlog import consistency
+from consilience.tlog import consistency, notes
 from consilience.tlog.receipt import FILE_EXTENSION, ReceiptVerification, parse_receipt, verify_receipt
 
 VKEY_FILE = "log.vkey"
+
+
+def read_log_key(value: str, *, option: str = "--log-key", hint: str = "") -> str:
+    """A log verifier key given on the command line: the key itself, or the path of a file that holds it.
+
+    An empty value (``"$(cat missing-file)"``) or one that is neither a key nor a readable file is
+    refused with what a key looks like and where to get one (``hint``).
+    """
+    text = value.strip()
+    more = f" {hint}" if hint else ""
+    if not text:
+        raise InvalidInput(f"{option} is empty. Give the log's verifier key (it looks like NAME+KEYID+KEY) or the "
+                           f"path of a file that holds it.{more}")
+    try:
+        notes.VerifierKey.parse(text)
+        return text
+    except InvalidInput as exc:
+        problem = str(exc)
+    path = Path(text)
+    if not path.is_file():
+        raise InvalidInput(f"{option} is neither a log verifier key nor a file that exists ({problem}; a key looks "
+                           f"like NAME+KEYID+KEY).{more}")
+    try:
+        key = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"{path} could not be read as a log key file ({exc}).{more}") from exc
+    try:
+        notes.VerifierKey.parse(key)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{path} does not hold a log verifier key ({exc}; a key looks like "
+                           f"NAME+KEYID+KEY).{more}") from exc
+    return key
 
 
 def expected_content(payload: dict[str, Any]) -> bytes:

@@ -16,10 +16,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from consilience.clients import sealed
 from consilience.clients.escrow_client import EscrowClient
 from consilience.clients.results import JsonObject
 from consilience.crypto import passphrase, signing
-from consilience.errors import InvalidInput
+from consilience.errors import InvalidInput, VerificationError
+from consilience.protocol.encoding import b64u_decode
 from consilience.tlog import checkpoint as cp
 from consilience.tlog import notes
 from consilience.tlog.witness import Seen, check_extends
@@ -51,22 +53,66 @@ def save(path: Path, key: WitnessKey, secret: str, **kdf: int) -> None:
 def load(path: Path, secret: str) -> WitnessKey:
     if not Path(path).exists():
         raise InvalidInput(f"no witness key at {path}; run 'consilience witness keygen' first")
-    doc = json.loads(passphrase.read_sealed_file(path, secret, PURPOSE))
+    doc = json.loads(sealed.read(path, secret, PURPOSE))
     return WitnessKey(doc["name"], bytes.fromhex(doc["private"]))
 
 
-def _load_state(path: Path) -> Seen | None:
+@dataclass(frozen=True)
+class _State:
+    seen: Seen
+    log_vkey: str | None  # None in state files written before the key was remembered
+
+
+def _read_state(path: Path) -> _State | None:
     if not path.exists():
         return None
-    doc = json.loads(path.read_text())
-    return Seen(int(doc["size"]), base64.b64decode(doc["root"]))
+    try:
+        doc = json.loads(path.read_text())
+        key = doc.get("log_vkey")
+        return _State(Seen(int(doc["size"]), base64.b64decode(doc["root"], validate=True)),
+                      key if isinstance(key, str) else None)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InvalidInput(f"{path} is not a witness state file this program wrote ({exc}); if it was damaged, "
+                           "restore it from a backup (removing it makes this witness trust the log afresh)") from exc
 
 
-def _save_state(path: Path, seen: Seen) -> None:
+def _load_state(path: Path) -> Seen | None:
+    state = _read_state(path)
+    return None if state is None else state.seen
+
+
+def remembered_log_key(state_path: Path) -> str | None:
+    """The log key this witness cosigned with last time (kept in its state file), if any."""
+    state = _read_state(state_path)
+    return None if state is None else state.log_vkey
+
+
+def _save_state(path: Path, seen: Seen, log_vkey: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"size": seen.size, "root": base64.b64encode(seen.root).decode()}))
+    tmp.write_text(json.dumps({"size": seen.size, "root": base64.b64encode(seen.root).decode(),
+                               "log_vkey": log_vkey}))
     os.replace(tmp, path)
+
+
+def log_key_from_deployment(server: str, admin_fingerprint: str) -> str:
+    """The log's verifier key from the deployment document ``server`` publishes, checked to be signed by
+    the administrator whose fingerprint (base64url, as in the administrator's invites) the witness was given."""
+    try:
+        fingerprint = b64u_decode(admin_fingerprint.strip(), length=16, field="fingerprint")
+    except InvalidInput:
+        raise InvalidInput("This administrator fingerprint does not look right — a character may be mistyped or "
+                           "missing. Check it against the one the administrator gave you (22 characters; it is "
+                           "also the last part of their invites, cnsl1.….FINGERPRINT).") from None
+    with EscrowClient(server) as client:
+        try:
+            return client.deployment(fingerprint).log_vkey
+        except VerificationError as exc:
+            if "different administrator" not in str(exc):
+                raise
+            raise VerificationError(
+                f"The deployment at {client.base_url} is not signed by the administrator whose fingerprint you "
+                "were given. Check the fingerprint and the server address; nothing was cosigned.") from exc
 
 
 @dataclass(frozen=True)
@@ -83,7 +129,17 @@ class CosignResult:
 
 def cosign_latest(key: WitnessKey, server: str, log_vkey: str, state_path: Path,
                   *, now: int | None = None) -> CosignResult:
-    """Fetch, check against the last seen checkpoint, cosign, hand the cosignature back."""
+    """Fetch, check against the last seen checkpoint, cosign, hand the cosignature back.
+
+    The log key is remembered in the state file; a different one later is refused, since a witness
+    that followed a log to a new key would vouch for a log it never checked.
+    """
+    before = remembered_log_key(state_path)
+    if before is not None and before != log_vkey:
+        raise VerificationError(
+            f"This log key differs from the one this witness cosigned with before ({before}). A witness does not "
+            f"follow a log to a new key; if the administrator really replaced it, remove {state_path} to start "
+            "again with the new one. Nothing was cosigned.")
     with EscrowClient(server) as client:
         note = client.checkpoint()
         opened = cp.open_checkpoint(note, log_vkey)
@@ -92,5 +148,5 @@ def cosign_latest(key: WitnessKey, server: str, log_vkey: str, state_path: Path,
         check_extends(seen, head, client.consistency)
         line = cp.cosignature_line(head.body(), key.name, key.private, int(now if now is not None else time.time()))
         client.cosign(head.size, line)
-    _save_state(state_path, Seen(head.size, head.root_hash))
+    _save_state(state_path, Seen(head.size, head.root_hash), log_vkey)
     return CosignResult(head.size, seen.size if seen else None, True)
