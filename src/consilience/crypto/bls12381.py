@@ -117,9 +117,9 @@ _MAX_DST = 255
 
 # -- pyblst, typed -------------------------------------------------------------------------------
 # pyblst ships no type information. These are the few calls used here, bound once under the types
-# they have (its Rust source, OpShin/pyblst 50e91e5: uncompress checks the encoding, the curve and the subgroup; scalar_mul
-# reduces its integer modulo r and runs blst_p1_mult/blst_p2_mult over 256 bits; compress returns
-# bytes), so mypy checks every use below instead of trusting Any.
+# they have, so mypy checks every use below instead of trusting Any. From its Rust source
+# (OpShin/pyblst 50e91e5): uncompress checks the encoding, the curve and the subgroup; scalar_mul
+# reduces its integer modulo r and runs blst_p1_mult/blst_p2_mult over 256 bits; compress returns bytes.
 
 
 class _BlstPoint(Protocol):
@@ -595,9 +595,9 @@ def pairing(p: G1Point, q: G2Point) -> GT:
     e_ark(3⁻¹·P, Q) = e(P, Q)^(3·3⁻¹) = e(P, Q), so P is first multiplied by
     the constant 3⁻¹ mod r (about 0.2 ms on top of a 1 ms pairing). There is
     no cheaper place to undo the cube: arkworks has no GT exponentiation, and
-    raising to 3⁻¹ in Python would take hundreds of Fp12 products. The multiplication is blst's constant-time one, since P may
-    be secret (a blinded or interpolated share); the pairing itself is
-    arkworks'.
+    raising to 3⁻¹ in Python would take hundreds of Fp12 products. The
+    multiplication is blst's constant-time one, since P may be secret (a
+    blinded or interpolated share); the pairing itself is arkworks'.
 
     Checks of equations between pairings need not pay for this: use
     :func:`pairing_product_is_one` or :func:`pairings_equal`.
