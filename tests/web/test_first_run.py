@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,9 +22,12 @@ import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
 from consilience.clients.escrow_client import EscrowClient
+from consilience.datadir import web_origins
+from consilience.local import loopback
 from consilience.protocol.encoding import b64u_decode
 
 from .browser import Tab, describe_violations
+from .conftest import ADMIN_PASSPHRASE, COUNSELOR_NAME, COUNSELOR_PASSPHRASE, KDF, WebDeployment
 from .ui import (
     SLOW,
     escrow,
@@ -43,6 +46,24 @@ from .ui import (
 pytestmark = pytest.mark.web
 
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(scope="module")
+def web_deployment(tmp_path_factory: pytest.TempPathFactory, web_static: Path) -> Iterator[WebDeployment]:
+    """conftest's deployment, but its key servers allow the escrow server's own origin only.
+
+    ``admin init`` allows both names of a loopback address (127.0.0.1 and localhost); an operator
+    who names one origin with ``--web-origin`` gets exactly that one, which is the configuration
+    the blocked-origin test below needs: the same app opened as localhost is then refused.
+    """
+    deployment = loopback.create(tmp_path_factory.mktemp("web-first-run"), ADMIN_PASSPHRASE, quorum=3,
+                                 kdf_params=KDF)
+    for index in range(1, len(deployment.keyservers) + 1):
+        web_origins.write(deployment.layout.keyserver(index).web_origins, [deployment.url])
+    with deployment.start(env={"CONSILIENCE_WEB_STATIC": str(web_static)}):
+        key = deployment.layout.counselor_key
+        deployment.add_counselor(COUNSELOR_NAME, key, COUNSELOR_PASSPHRASE)
+        yield WebDeployment(deployment, key, COUNSELOR_PASSPHRASE, COUNSELOR_NAME, dict(KDF))
 
 
 def person(n: int, who: str) -> dict[str, Any]:
@@ -138,7 +159,7 @@ def test_key_servers_that_do_not_allow_this_pages_address_are_named_with_the_fix
     port = urlsplit(dep.url).port
     usual, other = f"http://127.0.0.1:{port}", f"http://localhost:{port}"
     assert dep.url.rstrip("/") == usual, f"the fixture serves at {dep.url}, this test expects {usual}"
-    # the fixture's key servers allow the escrow server's origin (127.0.0.1) only, so the same app
+    # this module's key servers allow the escrow server's origin (127.0.0.1) only, so the same app
     # opened as localhost is another origin they refuse: the situation this test is about
     assert all(cors_allows(u, usual) for u in dep.keyserver_urls)
     assert not any(cors_allows(u, other) for u in dep.keyserver_urls), \
