@@ -47,7 +47,10 @@ When each is raised, and what people see:
     with 400.
 ``DecryptionError``
     A ciphertext could not be opened: wrong key or tampered data. A sealed
-    file under a wrong passphrase says "wrong passphrase or damaged file".
+    file under a wrong passphrase says "wrong passphrase or damaged file" in
+    ``crypto.passphrase``; ``clients/sealed.py`` names the file and what to do
+    (try again; if the file was copied, copy it again), and on a terminal the
+    CLI asks again.
     Opening a match never raises it: a released entry that does not open is
     listed under ``failed`` with the reason ("entry … could not be opened:
     <why>" in ``counselor open``), and entries whose envelope or shares are not
@@ -55,9 +58,12 @@ When each is raised, and what people see:
 ``ApiError``
     The escrow server answered with an error, or could not be reached
     (``status`` 0, ``code`` "unreachable"); it carries the server's own
-    ``status``, ``code`` and ``detail``, and reads "server answered 403
-    (forbidden): invite refused: …". A submission whose answer was lost stays
-    pending in the wallet for ``reporter retry``.
+    ``status``, ``code`` and ``detail`` (printed beside the message under
+    ``--json``), and its message says in plain words what happened and what
+    to do (``clients.escrow_client.describe``: "Cannot reach the escrow server
+    at …; nothing was sent.", an invite refused, a rate limit with its wait).
+    A submission whose answer was lost stays pending in the wallet for
+    ``reporter retry``.
 ``KeyServerUnavailable``
     Fewer than the threshold of key servers gave a valid evaluation; the
     message names each skipped server and why (unreachable, its HTTP answer,

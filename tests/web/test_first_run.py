@@ -207,6 +207,63 @@ def test_key_servers_that_do_not_allow_this_pages_address_are_named_with_the_fix
     tab.assert_clean()  # the refused requests are console errors, not counted
 
 
+# --- an invite with one mistyped character ----------------------------------------------------------
+
+def _retyped(invite: str, at: int) -> str:
+    """The invite with the character at ``at`` mistyped as another base64url character."""
+    wrong = "B" if invite[at] != "B" else "C"
+    return invite[:at] + wrong + invite[at + 1:]
+
+
+def _join_expecting(page: Page, invite: str, who: dict[str, Any]) -> None:
+    """Fill the join form (opening it if it is not shown) and submit it."""
+    field = page.get_by_label("Invite", exact=True)
+    if not field.is_visible():
+        page.get_by_role("link", name="I have an invite").click()
+    field.fill(invite)
+    page.get_by_label("How a counselor can reach you").fill(who["contact"])
+    page.get_by_label("Choose a passphrase").fill(who["passphrase"])
+    page.get_by_label("Type the passphrase again").fill(who["passphrase"])
+    page.get_by_role("button", name="Create my wallet").click()
+
+
+def test_an_invite_with_a_typo_is_told_it_may_have_a_typo(web_deployment, open_tab) -> None:  # type: ignore[no-untyped-def]
+    dep = web_deployment
+    who = person(6, "typo")
+    tab = open_tab("/", viewport=DESKTOP)
+    page = tab.page
+    [invite] = dep.invites(1)
+    prefix, code, _fingerprint = invite.split(".")
+    typo = re.compile(r"mistyped")
+
+    # a character that cannot stand there (the last one of a 16-byte base64url part), or one missing:
+    # refused in the form, before anything is sent, with the words of the CLI
+    for wrong in (invite[:-1] + "B" if invite[-1] != "B" else invite[:-1] + "C", invite[:-1]):
+        _join_expecting(page, wrong, who)
+        box = page.locator("#join-invite-error")
+        expect(box).to_have_text(re.compile(r"This invite does not look right .* may be mistyped or missing"))
+        assert "base64" not in box.inner_text() and "two dots" not in box.inner_text()
+        expect(page.get_by_label("Invite", exact=True)).to_have_attribute("aria-invalid", "true")
+
+    # a mistyped character in the code: the server refuses it, and the page says why that may be
+    _join_expecting(page, _retyped(invite, len(prefix) + 3), who)
+    message = wait_for_alert(page)
+    assert typo.search(message) and "check it against the one you were given" in message, message
+    expect_in_view_and_focused(page, "#alert")
+
+    # a mistyped character in the administrator's fingerprint: another service, as far as the
+    # invite knows; the page says it may be a typo instead of speaking of signatures
+    _join_expecting(page, _retyped(invite, len(prefix) + 1 + len(code) + 3), who)
+    page.locator("#alert").filter(has_text=re.compile("does not match this service")).wait_for(timeout=SLOW)
+    message = page.locator("#alert").inner_text()
+    assert typo.search(message) and "signed" not in message and "administrator" not in message, message
+
+    # the invite typed right still works: none of the above used it up
+    _join_expecting(page, invite, who)
+    page.get_by_role("heading", name="Your records", level=1).wait_for(timeout=SLOW)
+    tab.assert_clean()
+
+
 # --- 3. what withdrawing promises -------------------------------------------------------------------
 
 def test_the_withdraw_dialog_promises_only_what_happens(web_deployment, open_tab, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -4,7 +4,7 @@
 import {
   EscrowApi, fetchDeployment, checkReceipt, normalise, b64uDecode, b64uEncode,
   parseReceipt, newWallet, walletToBytes, walletFromBytes, addRecord, nowIsoSeconds,
-  parseInvite, MAX_BODY_BYTES, reporter, PLATFORMS, PLATFORMS_BY_KIND,
+  parseInvite, INVITE_MISTYPED, InvalidInput, VerificationError, MAX_BODY_BYTES, reporter, PLATFORMS, PLATFORMS_BY_KIND,
 } from '../sdk/index.js';
 import { getCountries, getCountryCallingCode } from 'libphonenumber-js/max';
 import {
@@ -140,7 +140,8 @@ function setupJoin() {
     try {
       parsed = parseInvite(invite.value.trim());
     } catch (err) {
-      fieldError(invite, 'This does not look like an invite. It should start with cnsl1. and have two dots.');
+      // the SDK's refusals are the CLI's, written for a person (a typo, an empty field, a credential)
+      fieldError(invite, err instanceof InvalidInput ? err.message : INVITE_MISTYPED);
       bad = bad || invite;
     }
     if (!contact.value.trim()) {
@@ -171,8 +172,10 @@ async function join(invite, contact, passphrase) {
     ['store', 'Keeping it in this browser'],
   ]);
   let wallet = null;
+  let checkingDeployment = true;
   try {
     const d = await steps.run('deployment', () => fetchDeployment(server(), invite.adminFingerprint, 0));
+    checkingDeployment = false;
     const { accountId, token } = await steps.run('register', () => new EscrowApi(server()).register(invite.code));
     wallet = newWallet({
       server: server(), adminFingerprint: invite.adminFingerprint, accountId, token, contact, minSerial: d.serial,
@@ -192,7 +195,14 @@ async function join(invite, contact, passphrase) {
     showNote('Your wallet is ready. Nothing you write is sent anywhere until you choose to put it in escrow.');
   } catch (err) {
     if (err.status === 403) {
-      showError({ message: 'The invite was not accepted: it may have been used already or have expired. Ask for a new one.' });
+      showError({ message: 'The invite was not accepted. A character in it may be mistyped: check it against the '
+        + 'one you were given. If it is exactly right, it may have been used already or have expired; '
+        + 'ask for a new one.' });
+    } else if (checkingDeployment && err instanceof VerificationError) {
+      // the invite's last part pins the administrator's key: a typo there reads as another service
+      showError({ message: 'This invite does not match this service. A character in its last part may be '
+        + 'mistyped: check it against the one you were given, or ask whoever gave it to you which address '
+        + 'to open.' });
     } else {
       showError(err, 'Your wallet could not be created.');
     }

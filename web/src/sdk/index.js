@@ -43,7 +43,9 @@ export {
   verifyDeployment, parseDeployment, validateDeployment, adminFingerprint, deploymentToJson,
 } from './protocol/deployment.js';
 export { parseLeaf, contentHash } from './protocol/events.js';
-export { parseInvite, formatInvite, INVITE_PREFIX } from './protocol/invites.js';
+export {
+  parseInvite, formatInvite, INVITE_PREFIX, INVITE_EMPTY, INVITE_MISTYPED, INVITE_IS_CREDENTIAL,
+} from './protocol/invites.js';
 
 // --- tlog ---
 export { leafHash, nodeHash, verifyInclusion, verifyConsistency } from './tlog/merkle.js';
