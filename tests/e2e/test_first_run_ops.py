@@ -282,3 +282,24 @@ def test_servers_without_a_deployment_leave_the_folder_as_it_was(tmp_path: Path)
     assert proc.returncode == 1
     assert json.loads(proc.stdout)["error"].startswith("No deployment in ./deploy.")
     assert files_in(tmp_path) == ["deploy"]
+
+
+def test_admin_status_reads_as_sentences_and_names_the_fingerprint(tmp_path: Path) -> None:
+    """In a pipe: no Python lists or dicts, and the fingerprint a witness is asked for is shown."""
+    init = run([str(CONSILIENCE), "admin", "init", "--data-dir", "deploy"], tmp_path,
+               CONSILIENCE_PASSPHRASE="operator passphrase")
+    assert init.returncode == 0, init.stderr
+    invite = json.loads(run([str(CONSILIENCE), "admin", "invite", "--data-dir", "deploy", "--json"],
+                            tmp_path).stdout)["invites"][0]
+    proc = run([str(CONSILIENCE), "admin", "status", "--data-dir", "deploy"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout
+    for python_repr in ("['", "[]", "{'", "{}", "':"):
+        assert python_repr not in text, text
+    assert "quorum 2 (a reporter may ask for up to 10), 2 of 3 key servers needed" in text
+    assert "Counselors: none yet" in text and "1 invites not used yet" in text
+    assert "Entries: 0 in escrow, 0 released, 0 withdrawn; matches: 0" in text
+    assert f"Administrator's fingerprint: {invite.split('.')[2]} " in text, "the invite's last part"
+    doc = json.loads(run([str(CONSILIENCE), "admin", "status", "--data-dir", "deploy", "--json"], tmp_path).stdout)
+    assert doc["entries"] == {"escrowed": 0, "released": 0, "withdrawn": 0} and doc["counselors"] == []
+    assert doc["admin_fingerprint"] == invite.split(".")[2]

@@ -152,15 +152,29 @@ def admin_refresh_shares(data_dir: Path = DATA_DIR, passphrase_env: str = PASS_E
 @handled
 def admin_status(data_dir: Path = DATA_DIR, as_json: bool = JSON) -> None:
     """Counts of accounts, entries and matches (no content)."""
-    from consilience.operator.deployment import status
+    from consilience.operator.deployment import admin_fingerprint, status
+    from consilience.protocol.encoding import b64u_encode
 
     require_deployment(data_dir)
 
     data = status(data_dir)
+    fingerprint = b64u_encode(admin_fingerprint(data_dir))
+    data["admin_fingerprint"] = fingerprint
 
     def show() -> None:
-        for key, value in data.items():
-            console.print(f"{key}: {value}")
+        entries = data["entries"]
+        counselors = ", ".join(data["counselors"]) or "none yet (add one with 'admin counselor add')"
+        for line in (
+            f"Deployment serial {data['deployment_serial']}: quorum {data['quorum']} (a reporter may ask for up "
+            f"to {data['max_quorum']}), {data['threshold']} of {data['key_servers']} key servers needed",
+            f"Counselors: {counselors}",
+            f"Accounts: {data['reporter_accounts']} reporters, {data['counselor_accounts']} counselors; "
+            f"{data['open_invites']} invites not used yet",
+            f"Entries: {entries['escrowed']} in escrow, {entries['released']} released, "
+            f"{entries['withdrawn']} withdrawn; matches: {data['matches']}",
+            f"Administrator's fingerprint: {fingerprint} (witnesses check the log's key against it)",
+        ):
+            console.print(line, markup=False, highlight=False)
 
     emit(data, as_json, show)
 
