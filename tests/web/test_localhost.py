@@ -16,10 +16,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from .browser import Tab
-from .ui import escrow, expect_status, join, log_vkey, write_record
+from .ui import download, escrow, expect_status, join, log_vkey, write_record
 
 pytestmark = pytest.mark.web
 
@@ -29,14 +29,6 @@ WHO: dict[str, Any] = {
     "record": "Written in the app opened at localhost, the address the guide gives.",
     "details": {"what": "Opened at localhost", "when": "this evening"},
 }
-
-
-def download(page: Page, link: Any, folder: Path) -> Path:
-    with page.expect_download() as info:
-        link.click()
-    path = folder / info.value.suggested_filename
-    info.value.save_as(path)
-    return path
 
 
 def test_the_app_opened_at_localhost_escrows_a_record_with_its_receipt(  # type: ignore[no-untyped-def]

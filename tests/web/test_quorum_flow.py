@@ -31,7 +31,7 @@ def test_three_reporters_reach_quorum_and_the_counselor_reads_them(web_deploymen
     dep = web_deployment
     invites = dep.invites(3)
     tabs = []
-    for i, (who, invite) in enumerate(zip(REPORTERS, invites)):
+    for i, (who, invite) in enumerate(zip(REPORTERS, invites, strict=True)):
         tab = open_tab("/")
         tabs.append(tab)
         page = tab.page

@@ -28,7 +28,18 @@ from consilience.clients.escrow_client import EscrowClient
 from consilience.protocol.encoding import b64u_decode
 
 from .browser import Tab, describe_violations
-from .ui import SLOW, escrow, expect_status, fill_escrow, join, log_vkey, matches_count, write_record
+from .ui import (
+    SLOW,
+    download,
+    escrow,
+    expect_status,
+    export_wallet,
+    fill_escrow,
+    join,
+    log_vkey,
+    matches_count,
+    write_record,
+)
 
 pytestmark = pytest.mark.web
 
@@ -66,15 +77,6 @@ def submit_expecting_error(page: Page) -> str:
 
 def entry_posts(tab: Tab) -> list[str]:
     return [url for url in tab.requests if ENTRIES.search(url)]
-
-
-def export_wallet(page: Page, path: Path, passphrase: str) -> wallet_mod.Wallet:
-    """Export the browser's wallet with the button and open it with the Python SDK."""
-    page.get_by_role("navigation").get_by_role("link", name="Your records").click()
-    with page.expect_download() as info:
-        page.get_by_role("button", name="Export wallet file").click()
-    info.value.save_as(path)
-    return wallet_mod.load(path, passphrase)
 
 
 def server_statuses(dep: Any, wallet: wallet_mod.Wallet) -> dict[str, str]:
@@ -124,14 +126,6 @@ def verify_receipt(dep: Any, path: Path) -> dict[str, Any]:
                            "--json"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return json.loads(proc.stdout)  # type: ignore[no-any-return]
-
-
-def download(page: Page, link: Any, folder: Path) -> Path:
-    with page.expect_download() as info:
-        link.click()
-    path = folder / info.value.suggested_filename
-    info.value.save_as(path)
-    return path
 
 
 # --- 1. withdraw ----------------------------------------------------------------------------------
@@ -223,7 +217,7 @@ def test_a_cli_wallet_opens_in_the_browser_with_its_records_and_statuses(web_dep
     w = ["--wallet", str(wallet_path)]
     [invite] = dep.invites(1)
     cli(["reporter", "register", "--server", dep.url, "--invite", invite, "--contact", "Signal: cli.reporter", *w], env)
-    private = cli(["reporter", "write", "--what", "Kept private from the CLI", "--text", "private text", *w], env)
+    cli(["reporter", "write", "--what", "Kept private from the CLI", "--text", "private text", *w], env)
     kept = cli(["reporter", "write", "--what", "Escrowed from the CLI", "--where", "the office", "--text",
                 "escrowed text", *w], env)
     gone = cli(["reporter", "write", "--text", "Withdrawn from the CLI\nsecond line", *w], env)

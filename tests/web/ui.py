@@ -80,7 +80,8 @@ def write_record(page: Page, who: dict[str, Any], *, shoot: bool = False) -> Non
     page.get_by_role("navigation").get_by_role("link", name="Write a record").click()
     page.get_by_role("heading", name="Write a record", level=1).wait_for()
     d = who["details"]
-    labels = {"what": "What happened", "when": "When", "where": "Where", "witnesses": "Who else saw it or knows about it"}
+    labels = {"what": "What happened", "when": "When", "where": "Where",
+              "witnesses": "Who else saw it or knows about it"}
     for key, label in labels.items():
         if key in d:
             page.get_by_label(label, exact=True).fill(d[key])
@@ -98,7 +99,8 @@ def escrow(page: Page, names: list[tuple[str, str, str | None]], *, shoot: bool 
     fill_escrow(page, names, shoot=shoot)
     page.get_by_role("button", name="Put in escrow").click()
     note, alert = page.locator("#note"), page.locator("#alert")
-    note.filter(has_text="Your record is in escrow").or_(alert.filter(has_text=re.compile("."))).first.wait_for(timeout=SLOW)
+    escrowed = note.filter(has_text="Your record is in escrow")
+    escrowed.or_(alert.filter(has_text=re.compile("."))).first.wait_for(timeout=SLOW)
     assert not alert.inner_text(), f"escrow failed: {alert.inner_text()}"
 
 
@@ -192,6 +194,15 @@ def submit_escrow_expecting_error(page: Page) -> str:
     alert.filter(has_text=re.compile(".")).or_(note.filter(has_text="in escrow")).first.wait_for(timeout=SLOW)
     assert alert.inner_text(), "expected an error, the page says: " + note.inner_text()
     return alert.inner_text()
+
+
+def download(page: Page, link: Any, folder: Path) -> Path:
+    """Click a download link; the file as the browser saved it, under its suggested name in FOLDER."""
+    with page.expect_download() as info:
+        link.click()
+    path = folder / info.value.suggested_filename
+    info.value.save_as(path)
+    return path
 
 
 def export_wallet(page: Page, path: Path, passphrase: str) -> Any:
