@@ -1,0 +1,808 @@
+"""Distributed key generation for protocol v2's quorum secrets: no dealer ever holds an F_q.
+
+Construction
+    Joint-Feldman DKG (Pedersen, "A threshold cryptosystem without a trusted
+    party", EUROCRYPT 1991) with the complaint-and-disqualification phase of
+    Gennaro, Jarecki, Krawczyk and Rabin, "Secure distributed key generation
+    for discrete-log based cryptosystems" (J. Cryptology 20(1), 2007; the
+    protocol they call JF-DKG, steps 1–4), run over the vector of every
+    coefficient of every quorum level at once, with Feldman commitments in
+    G2, plus one symmetric "abscissa key" that every key server ends up
+    holding. n key servers have indices 1..n; t of them reconstruct.
+
+    Coefficients. For every level q in [low, high] the secret polynomial F_q
+    has q coefficients a_{q,0} … a_{q,q-1}; all levels are laid out in one
+    vector, level by level, lowest first, coefficient 0 first: index
+    k = Σ_{q' < q} q' + j for a_{q,j}; m = Σ_q q coefficients in all.
+
+    Round 1 (deal). Dealer i picks, for every k, a random polynomial
+    f_{i,k}(z) = Σ_{l<t} b_{i,k,l} z^l (b_{i,k,0} is its contribution to
+    coefficient k), a 32-byte abscissa-key contribution c_i, and publishes
+    one signed deal: the commitments A_{i,k,l} = b_{i,k,l}·G2, the hash
+    h_i = H(c_i), and for every recipient j (itself included, so that a
+    key server's state is its keys plus the board) an HPKE ciphertext of
+    (f_{i,k}(j) for every k, c_i). Everything a dealer picks is derived from
+    one 32-byte random seed it keeps until the run ends (:class:`DealerSeed`).
+
+    Verification. Recipient j opens its ciphertext and checks
+    f_{i,k}(j)·G2 = Σ_l j^l·A_{i,k,l} for every k with one random linear
+    combination: with 128-bit coefficients ρ_k derived by hashing the deal,
+    j and the values (so the check is deterministic, and a dealer cannot
+    choose errors that cancel without a 2^-128 guess),
+    (Σ_k ρ_k f_{i,k}(j))·G2 = Σ_{k,l} (ρ_k j^l)·A_{i,k,l}, one multi-scalar
+    sum over all m·t commitments. Only on failure are the coefficients
+    checked one by one, to name the wrong ones. It also checks H(c_i) = h_i.
+
+    Round 2 (complaints). A recipient whose check fails, or whose ciphertext
+    does not open, posts a signed complaint naming the dealer and the deal's
+    digest. The dealer answers each complaint by revealing the complainant's
+    plaintext (its share values and c_i), signed; anyone checks it against the
+    commitments and h_i, and the complainant uses the revealed values.
+
+    Qualification (:func:`qualify`, a deterministic function of the board's
+    messages, so everyone who sees the same board gets the same set): a dealer
+    is disqualified if it has no validly signed, well-formed deal on the board
+    (nothing by the deadline, a relay that tampered with it, commitments of the
+    wrong number or not decoding as G2 points), if it signed two different
+    deals, if t or more servers complained about it, or if any complaint has no
+    answer that verifies. The run fails unless at least t dealers qualify (at
+    most t−1 key servers are assumed corrupt, so at least one honest dealer is
+    in QUAL) and, in :func:`finalize`, unless the server's own deal qualifies.
+
+    Result. Server j's share of coefficient k is s_k(j) = Σ_{i∈QUAL} f_{i,k}(j);
+    the master commitments are C_k = Σ_{i∈QUAL} A_{i,k,0}, and the commitment
+    to server j's share, computable by anyone from the board, is
+    Y_k(j) = Σ_l j^l·Σ_{i∈QUAL} A_{i,k,l}. The abscissa key is
+    HKDF over the qualified dealers' contributions in index order.
+
+Where this simplifies GJKR, and why that is safe here
+    * Joint-Feldman rather than GJKR's Pedersen-VSS first round. GJKR show
+      that in JF-DKG a rushing adversary can bias the public key: its only
+      freedom is to decide, after seeing the honest commitments, which of its
+      own (at most t−1) dealers get disqualified, plus a relay dropping deals
+      — at most 2^n outcomes with n ≤ 255 but in practice n ≤ 7 here. The
+      quorum secrets are used only as keys of computational problems (CDH/BDH
+      type: computing F_q(0)·P* from public values), for which a reduction
+      guesses the adversary's choice and loses at most that factor (GJKR,
+      "Secure applications of Pedersen's distributed key generation protocol",
+      CT-RSA 2003, make the same argument for threshold Schnorr); no
+      uniformity of the secret is needed. The commitments a_{q,j}·G2 are
+      public in v2 anyway, so Feldman's extra leak costs nothing.
+    * No separate public-key extraction round: Feldman commitments are
+      already the public values.
+    * The broadcast channel is an untrusted relay. It cannot forge (every
+      message is signed by a key listed in the parameters) or read shares
+      (HPKE to each recipient, info bound to deployment, epoch, parameters,
+      dealer and recipient). It can drop, delay, reorder and duplicate: that
+      can only disqualify dealers or make the run fail (|QUAL| < t, or a
+      server's own deal missing), never add a dealer. It could show different
+      servers different boards; the result carries a transcript digest that
+      the servers must confirm to each other (signed) before using their
+      shares — that confirmation round is the wiring's job.
+    * Complaints only about a deal that is on the board (a "nothing by the
+      deadline" complaint is recorded but changes nothing: no deal on the
+      board already disqualifies). So an honest recipient complains only
+      against a faulty dealer, an honest dealer's revealed shares go only to
+      complainants who are corrupt (and knew them), and :func:`answer`
+      refuses to reveal anything once t or more servers have complained,
+      which disqualifies the dealer anyway.
+    * The abscissa-key contribution is not shared but sent whole to every
+      server (every key server holds the abscissa key), committed by a hash.
+      An answer reveals it; it still enters the key (all agree on it). The key
+      is secret from the relay while one honest dealer's contribution is not
+      revealed; only a corrupt key server can force a reveal, and a corrupt
+      key server holds the abscissa key in any case.
+
+Byte encodings (integers big-endian; ``lp2(x)`` = 2-byte length ‖ x)
+    Parameters digest (32 bytes)::
+
+        SHA-256( lp2("consilience-v2 dkg parameters") ‖ lp2(deployment_id)
+                 ‖ u64 epoch ‖ u8 n ‖ u8 t ‖ u8 low ‖ u8 high
+                 ‖ for i = 1..n: u8 i ‖ identity_key[32] ‖ lp2(hpke_public_key) )
+
+    Every message is ``body ‖ Ed25519 signature[64]`` over ``body`` by its
+    author's identity key, and every body starts with the header::
+
+        lp2(label) ‖ lp2(deployment_id) ‖ u64 epoch ‖ parameters_digest[32] ‖ u8 author
+
+    Deal, label ``"consilience-v2 dkg deal"``, author the dealer::
+
+        header ‖ u16 m ‖ u8 t ‖ A_{k,l}[96] for k < m, l < t (k-major)
+               ‖ contribution_hash[32] ‖ u8 n ‖ for j = 1..n: u8 j ‖ u32 len ‖ ciphertext_j
+
+    ciphertext_j = HPKE.seal(hpke_public_key_j, plaintext, info) with
+    plaintext = f_{i,0}(j)[32] ‖ … ‖ f_{i,m-1}(j)[32] ‖ c_i[32] (scalars < r,
+    zero allowed) and info = lp2("consilience-v2 dkg share") ‖
+    lp2(deployment_id) ‖ u64 epoch ‖ parameters_digest ‖ u8 dealer ‖ u8 j.
+    contribution_hash = SHA-256(lp2("consilience-v2 dkg abscissa contribution")
+    ‖ parameters_digest ‖ u8 dealer ‖ c_i). Deal digest (32 bytes) =
+    SHA-256(lp2("consilience-v2 dkg deal digest") ‖ deal body).
+
+    Complaint, label ``"consilience-v2 dkg complaint"``, author the complainant::
+
+        header ‖ u8 dealer ‖ deal_digest[32] (zeros for reason 4) ‖ u8 reason
+
+    reason 1 the ciphertext does not open, 2 shares do not verify, 3 the
+    contribution does not match its hash, 4 nothing by the deadline.
+
+    Answer, label ``"consilience-v2 dkg answer"``, author the dealer::
+
+        header ‖ u8 complainant ‖ deal_digest[32] ‖ plaintext (as above)
+
+    The batch coefficients ρ_0 … ρ_{m-1} are the consecutive 16-byte
+    big-endian integers of SHAKE-256(lp2("consilience-v2 dkg batch") ‖
+    deal_digest ‖ u8 j ‖ plaintext, 16·m bytes). The abscissa key is
+    ``kdf.derive(c_{i1} ‖ … ‖ c_{iQ}, "consilience-v2 dkg abscissa key",
+    parameters_digest ‖ u8 |QUAL| ‖ u8 i1 … u8 iQ, 32)`` over the qualified
+    dealers in increasing index order. The transcript digest is SHA-256 of
+    lp2("consilience-v2 dkg transcript") followed by every accepted
+    message's SHA-256, sorted.
+
+Nothing here touches the network, a database or files: a key server's state
+is its identity and HPKE keys, its :class:`DealerSeed` until the run ends, and
+the board's messages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+from consilience.crypto import hpke, kdf, signing
+from consilience.crypto.bls12381 import G2_BYTES, SCALAR_BYTES, G2Point, Scalar, hash_to_scalar
+from consilience.errors import DecryptionError, InvalidInput, VerificationError
+from consilience.protocol.encoding import i2osp, lp2
+
+DEAL_LABEL = b"consilience-v2 dkg deal"
+COMPLAINT_LABEL = b"consilience-v2 dkg complaint"
+ANSWER_LABEL = b"consilience-v2 dkg answer"
+_PARAMS_LABEL = b"consilience-v2 dkg parameters"
+_SHARE_INFO_LABEL = b"consilience-v2 dkg share"
+_CONTRIBUTION_LABEL = b"consilience-v2 dkg abscissa contribution"
+_DIGEST_LABEL = b"consilience-v2 dkg deal digest"
+_BATCH_LABEL = b"consilience-v2 dkg batch"
+_TRANSCRIPT_LABEL = b"consilience-v2 dkg transcript"
+_POLY_DST = b"consilience-v2 dkg dealer polynomial"
+ABSCISSA_KEY_LABEL = "consilience-v2 dkg abscissa key"
+_CONTRIBUTION_SEED_LABEL = "consilience-v2 dkg dealer contribution"
+
+SIGNATURE_BYTES = 64
+DIGEST_BYTES = 32
+CONTRIBUTION_BYTES = 32
+ABSCISSA_KEY_BYTES = 32
+SEED_BYTES = 32
+_BATCH_BYTES = 16
+_NO_DIGEST = bytes(DIGEST_BYTES)
+
+#: Complaint reasons.
+CANNOT_OPEN = 1
+BAD_SHARES = 2
+BAD_CONTRIBUTION = 3
+NOTHING_BY_DEADLINE = 4
+REASONS = {CANNOT_OPEN: "the ciphertext does not open", BAD_SHARES: "shares do not verify",
+           BAD_CONTRIBUTION: "the contribution does not match its hash",
+           NOTHING_BY_DEADLINE: "nothing by the deadline"}
+
+
+class MalformedMessage(InvalidInput):
+    """A message whose signature verifies but whose body is malformed: its author is to blame."""
+
+    def __init__(self, author: int, label: bytes, message: str) -> None:
+        super().__init__(message)
+        self.author = author
+        self.label = label
+
+
+class DkgFailed(VerificationError):
+    """The run produced no usable result (too few qualified dealers, own deal not qualified, …)."""
+
+
+# -- parameters ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Participant:
+    """A key server as the deployment document lists it."""
+
+    index: int
+    identity_key: bytes  # Ed25519 public key, 32 bytes
+    hpke_public_key: bytes  # X-Wing public key, 1216 bytes
+
+
+@dataclass(frozen=True)
+class Parameters:
+    deployment_id: bytes
+    epoch: int
+    threshold: int
+    low: int
+    high: int
+    participants: tuple[Participant, ...]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.deployment_id, bytes) or not 1 <= len(self.deployment_id) <= 255:
+            raise InvalidInput("deployment id must be 1 to 255 bytes")
+        if not 0 <= self.epoch < 2**64:
+            raise InvalidInput("epoch must fit in 64 bits")
+        n = len(self.participants)
+        if not 1 <= n <= 255:
+            raise InvalidInput("a DKG needs 1 to 255 key servers")
+        if [p.index for p in self.participants] != list(range(1, n + 1)):
+            raise InvalidInput("key servers must have indices 1..n, in order")
+        if not 1 <= self.threshold <= n:
+            raise InvalidInput("threshold must be between 1 and the number of key servers")
+        if not 1 <= self.low <= self.high <= 64:
+            raise InvalidInput("quorum range must satisfy 1 <= low <= high <= 64")
+        for p in self.participants:
+            if len(p.identity_key) != 32:
+                raise InvalidInput(f"key server {p.index}: identity key must be 32 bytes")
+            if len(p.hpke_public_key) != hpke.PUBLIC_KEY_BYTES:
+                raise InvalidInput(f"key server {p.index}: HPKE public key must be {hpke.PUBLIC_KEY_BYTES} bytes")
+        if len({p.identity_key for p in self.participants}) != n:
+            raise InvalidInput("key servers must have distinct identity keys")
+
+    @property
+    def n(self) -> int:
+        return len(self.participants)
+
+    @property
+    def levels(self) -> range:
+        return range(self.low, self.high + 1)
+
+    @property
+    def coefficients(self) -> int:
+        """m = Σ_q q: the length of the coefficient vector."""
+        return sum(self.levels)
+
+    def offset(self, q: int) -> int:
+        """Index in the vector of a_{q,0}."""
+        if q not in self.levels:
+            raise InvalidInput(f"quorum {q} is outside [{self.low}, {self.high}]")
+        return sum(range(self.low, q))
+
+    def participant(self, index: int) -> Participant:
+        if not 1 <= index <= self.n:
+            raise InvalidInput(f"no key server {index}")
+        return self.participants[index - 1]
+
+    @cached_property
+    def digest(self) -> bytes:
+        """The parameters digest of the module docstring."""
+        data = (lp2(_PARAMS_LABEL) + lp2(self.deployment_id) + i2osp(self.epoch, 8) + i2osp(self.n, 1)
+                + i2osp(self.threshold, 1) + i2osp(self.low, 1) + i2osp(self.high, 1))
+        for p in self.participants:
+            data += i2osp(p.index, 1) + p.identity_key + lp2(p.hpke_public_key)
+        return hashlib.sha256(data).digest()
+
+    def header(self, label: bytes, author: int) -> bytes:
+        return lp2(label) + lp2(self.deployment_id) + i2osp(self.epoch, 8) + self.digest + i2osp(author, 1)
+
+    def share_info(self, dealer: int, recipient: int) -> bytes:
+        return (lp2(_SHARE_INFO_LABEL) + lp2(self.deployment_id) + i2osp(self.epoch, 8) + self.digest
+                + i2osp(dealer, 1) + i2osp(recipient, 1))
+
+
+# -- wire helpers ----------------------------------------------------------------------------------
+
+
+class _Reader:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def take(self, size: int) -> bytes:
+        if size < 0 or self.pos + size > len(self.data):
+            raise InvalidInput("DKG message truncated")
+        out = self.data[self.pos : self.pos + size]
+        self.pos += size
+        return out
+
+    def int(self, size: int) -> int:
+        return int.from_bytes(self.take(size), "big")
+
+    def lp2(self) -> bytes:
+        return self.take(self.int(2))
+
+    def end(self) -> None:
+        if self.pos != len(self.data):
+            raise InvalidInput("trailing bytes after a DKG message")
+
+
+def _sign(params: Parameters, body: bytes, identity_private: bytes, author: int) -> bytes:
+    if signing.public_key(identity_private) != params.participant(author).identity_key:
+        raise InvalidInput(f"this identity key is not key server {author}'s")
+    return body + signing.sign(identity_private, body)
+
+
+def _contribution_hash(params: Parameters, dealer: int, contribution: bytes) -> bytes:
+    return hashlib.sha256(lp2(_CONTRIBUTION_LABEL) + params.digest + i2osp(dealer, 1) + contribution).digest()
+
+
+def _encode_plaintext(values: Sequence[Scalar], contribution: bytes) -> bytes:
+    return b"".join(v.to_bytes() for v in values) + contribution
+
+
+def _decode_plaintext(params: Parameters, data: bytes) -> tuple[tuple[Scalar, ...], bytes]:
+    m = params.coefficients
+    if len(data) != m * SCALAR_BYTES + CONTRIBUTION_BYTES:
+        raise InvalidInput("DKG share plaintext has the wrong length")
+    values = tuple(Scalar.from_bytes(data[k * SCALAR_BYTES : (k + 1) * SCALAR_BYTES], allow_zero=True)
+                   for k in range(m))
+    return values, data[m * SCALAR_BYTES :]
+
+
+# -- messages --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Deal:
+    dealer: int
+    commitments: tuple[tuple[G2Point, ...], ...]  # [k][l]
+    contribution_hash: bytes
+    ciphertexts: tuple[bytes, ...]  # [j - 1]
+    digest: bytes
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class Complaint:
+    complainant: int
+    dealer: int
+    deal_digest: bytes
+    reason: int
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class Answer:
+    dealer: int
+    complainant: int
+    deal_digest: bytes
+    plaintext: bytes
+    raw: bytes
+
+
+Message = Deal | Complaint | Answer
+
+
+@dataclass(frozen=True)
+class DealerSeed:
+    """What a dealer keeps from round 1 until the run ends (then erases): 32 random bytes."""
+
+    seed: bytes
+
+    @classmethod
+    def fresh(cls) -> DealerSeed:
+        return cls(secrets.token_bytes(SEED_BYTES))
+
+    def __repr__(self) -> str:
+        return "DealerSeed(<hidden>)"
+
+
+def _polynomials(params: Parameters, seed: DealerSeed, dealer: int) -> list[list[Scalar]]:
+    """b_{k,l} for k < m, l < t, derived from the seed; nonzero (so every commitment encodes)."""
+    if len(seed.seed) != SEED_BYTES:
+        raise InvalidInput(f"a dealer seed is {SEED_BYTES} bytes")
+    base = seed.seed + params.digest + i2osp(dealer, 1)
+    out = []
+    for k in range(params.coefficients):
+        row = []
+        for ell in range(params.threshold):
+            counter = 0
+            while True:
+                b = hash_to_scalar(base + i2osp(k, 2) + i2osp(ell, 1) + i2osp(counter, 1), _POLY_DST)
+                if not b.is_zero():
+                    break
+                counter += 1  # probability 1/r
+            row.append(b)
+        out.append(row)
+    return out
+
+
+def _evaluate(row: Sequence[Scalar], x: int) -> Scalar:
+    acc = Scalar(0)
+    for b in reversed(row):
+        acc = acc * Scalar(x) + b
+    return acc
+
+
+def _contribution(params: Parameters, seed: DealerSeed, dealer: int) -> bytes:
+    return kdf.derive(seed.seed, _CONTRIBUTION_SEED_LABEL, params.digest + i2osp(dealer, 1), CONTRIBUTION_BYTES)
+
+
+def _plaintext_for(params: Parameters, seed: DealerSeed, dealer: int, recipient: int,
+                   polys: Sequence[Sequence[Scalar]] | None = None) -> bytes:
+    polys = polys if polys is not None else _polynomials(params, seed, dealer)
+    return _encode_plaintext([_evaluate(row, recipient) for row in polys], _contribution(params, seed, dealer))
+
+
+def deal(params: Parameters, dealer: int, identity_private: bytes, seed: DealerSeed) -> bytes:
+    """Round 1: the signed deal of key server DEALER (module docstring for its bytes)."""
+    polys = _polynomials(params, seed, dealer)
+    g2 = G2Point.generator()
+    body = params.header(DEAL_LABEL, dealer) + i2osp(params.coefficients, 2) + i2osp(params.threshold, 1)
+    body += b"".join(g2.mul_secret(b).to_bytes() for row in polys for b in row)
+    body += _contribution_hash(params, dealer, _contribution(params, seed, dealer)) + i2osp(params.n, 1)
+    for p in params.participants:
+        ct = hpke.seal(p.hpke_public_key, _plaintext_for(params, seed, dealer, p.index, polys),
+                       params.share_info(dealer, p.index))
+        body += i2osp(p.index, 1) + i2osp(len(ct), 4) + ct
+    return _sign(params, body, identity_private, dealer)
+
+
+def complain(params: Parameters, complainant: int, identity_private: bytes, dealer: int, deal_digest: bytes,
+             reason: int) -> bytes:
+    """Round 2: a signed complaint against DEALER's deal (digest zeros for NOTHING_BY_DEADLINE)."""
+    if reason not in REASONS or dealer == complainant or len(deal_digest) != DIGEST_BYTES:
+        raise InvalidInput("malformed complaint")
+    params.participant(dealer)
+    body = params.header(COMPLAINT_LABEL, complainant) + i2osp(dealer, 1) + deal_digest + i2osp(reason, 1)
+    return _sign(params, body, identity_private, complainant)
+
+
+def answer(params: Parameters, dealer: int, identity_private: bytes, seed: DealerSeed,
+           messages: Sequence[bytes]) -> list[bytes]:
+    """Round 2's reply: one signed answer per complaint against this dealer's own deal on the board.
+
+    Reveals each complainant's values. Reveals nothing (returns []) if t or
+    more key servers complained: the dealer is disqualified anyway, and
+    answering would publish t shares of its polynomials.
+    """
+    parsed = _accepted(params, messages)[0]
+    own = [m for m in parsed if isinstance(m, Deal) and m.dealer == dealer]
+    if len({d.digest for d in own}) != 1:
+        return []
+    digest = own[0].digest
+    complainants = sorted({m.complainant for m in parsed if isinstance(m, Complaint) and m.dealer == dealer
+                           and m.deal_digest == digest})
+    if len(complainants) >= params.threshold:
+        return []
+    polys = _polynomials(params, seed, dealer)
+    out = []
+    for j in complainants:
+        body = (params.header(ANSWER_LABEL, dealer) + i2osp(j, 1) + digest
+                + _plaintext_for(params, seed, dealer, j, polys))
+        out.append(_sign(params, body, identity_private, dealer))
+    return out
+
+
+def parse(params: Parameters, data: bytes) -> Message:
+    """Decode one board message and check its signature; InvalidInput / VerificationError if refused."""
+    if not isinstance(data, bytes) or len(data) < SIGNATURE_BYTES:
+        raise InvalidInput("DKG message too short")
+    body, signature = data[:-SIGNATURE_BYTES], data[-SIGNATURE_BYTES:]
+    r = _Reader(body)
+    label = r.lp2()
+    if label not in (DEAL_LABEL, COMPLAINT_LABEL, ANSWER_LABEL):
+        raise InvalidInput("not a consilience-v2 DKG message (unknown label)")
+    if r.lp2() != params.deployment_id or r.int(8) != params.epoch or r.take(DIGEST_BYTES) != params.digest:
+        raise InvalidInput("DKG message for another deployment, epoch or set of parameters")
+    author = r.int(1)
+    signing.verify(params.participant(author).identity_key, body, signature)
+    try:
+        return _parse_body(params, r, label, author, body, data)
+    except InvalidInput as exc:
+        raise MalformedMessage(author, label, f"key server {author}'s {label.decode()}: {exc}") from None
+
+
+def _parse_body(params: Parameters, r: _Reader, label: bytes, author: int, body: bytes, data: bytes) -> Message:
+    if label == DEAL_LABEL:
+        return _parse_deal(params, r, author, body, data)
+    if label == COMPLAINT_LABEL:
+        dealer, digest, reason = r.int(1), r.take(DIGEST_BYTES), r.int(1)
+        r.end()
+        params.participant(dealer)
+        if reason not in REASONS or dealer == author:
+            raise InvalidInput("malformed complaint")
+        return Complaint(author, dealer, digest, reason, data)
+    complainant, digest = r.int(1), r.take(DIGEST_BYTES)
+    plaintext = r.take(params.coefficients * SCALAR_BYTES + CONTRIBUTION_BYTES)
+    r.end()
+    params.participant(complainant)
+    _decode_plaintext(params, plaintext)
+    return Answer(author, complainant, digest, plaintext, data)
+
+
+def _parse_deal(params: Parameters, r: _Reader, dealer: int, body: bytes, data: bytes) -> Deal:
+    m, t = r.int(2), r.int(1)
+    if m != params.coefficients or t != params.threshold:
+        raise InvalidInput(f"commitments for {m} coefficients of {t} terms, "
+                           f"expected {params.coefficients} of {params.threshold}")
+    commitments = tuple(tuple(G2Point.from_bytes(r.take(G2_BYTES)) for _ in range(t)) for _ in range(m))
+    contribution_hash = r.take(DIGEST_BYTES)
+    if r.int(1) != params.n:
+        raise InvalidInput("wrong number of ciphertexts")
+    cts = []
+    for j in range(1, params.n + 1):
+        if r.int(1) != j:
+            raise InvalidInput("ciphertexts out of order")
+        cts.append(r.take(r.int(4)))
+    r.end()
+    digest = hashlib.sha256(lp2(_DIGEST_LABEL) + body).digest()
+    return Deal(dealer, commitments, contribution_hash, tuple(cts), digest, data)
+
+
+# -- verification ----------------------------------------------------------------------------------
+
+
+def _batch_coefficients(deal_: Deal, recipient: int, plaintext: bytes, m: int) -> list[Scalar]:
+    stream = hashlib.shake_256(lp2(_BATCH_LABEL) + deal_.digest + i2osp(recipient, 1) + plaintext)
+    raw = stream.digest(_BATCH_BYTES * m)
+    return [Scalar(int.from_bytes(raw[k * _BATCH_BYTES : (k + 1) * _BATCH_BYTES], "big")) for k in range(m)]
+
+
+def _expected(row: Sequence[G2Point], x: int) -> G2Point:
+    return G2Point.msm_public(row, [Scalar(pow(x, ell)) for ell in range(len(row))])
+
+
+def check_values(params: Parameters, deal_: Deal, recipient: int, plaintext: bytes) -> list[str]:
+    """What is wrong with these revealed or decrypted values for RECIPIENT ([] if they verify).
+
+    One random linear combination over every coefficient; per coefficient
+    only on failure, to name what is wrong.
+    """
+    try:
+        values, contribution = _decode_plaintext(params, plaintext)
+    except InvalidInput as exc:
+        return [str(exc)]
+    problems = []
+    if _contribution_hash(params, deal_.dealer, contribution) != deal_.contribution_hash:
+        problems.append("the abscissa-key contribution does not match its hash")
+    m, t = params.coefficients, params.threshold
+    rho = _batch_coefficients(deal_, recipient, plaintext, m)
+    powers = [Scalar(pow(recipient, ell)) for ell in range(t)]
+    combined = Scalar(0)
+    for k in range(m):
+        combined = combined + rho[k] * values[k]
+    points = [a for row in deal_.commitments for a in row]
+    scalars = [rho[k] * powers[ell] for k in range(m) for ell in range(t)]
+    rhs = G2Point.msm_public(points, scalars)
+    lhs = G2Point.generator().mul_secret(combined) if not combined.is_zero() else G2Point.identity()
+    if lhs != rhs:
+        g2 = G2Point.generator()
+        named = 0
+        for k in range(m):
+            got = g2.mul_secret(values[k]) if not values[k].is_zero() else G2Point.identity()
+            if got != _expected(deal_.commitments[k], recipient):
+                q = max(q for q in params.levels if params.offset(q) <= k)
+                problems.append(f"share of coefficient {k - params.offset(q)} of level {q} does not match "
+                                f"the commitments")
+                named += 1
+        if not named:  # cannot happen: the combination fails only if some coefficient does
+            problems.append("shares do not match the commitments")
+    return problems
+
+
+@dataclass(frozen=True)
+class DealCheck:
+    """A recipient's verdict on one deal: the values, or the complaint reason and what is wrong."""
+
+    dealer: int
+    deal_digest: bytes
+    plaintext: bytes | None
+    reason: int | None
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.reason is None
+
+
+def verify_deal(params: Parameters, recipient: int, hpke_private: bytes, deal_: Deal) -> DealCheck:
+    """Open RECIPIENT's ciphertext in a (signature-checked) deal and check it against the commitments."""
+    ct = deal_.ciphertexts[recipient - 1]
+    try:
+        plaintext = hpke.open(hpke_private, ct, params.share_info(deal_.dealer, recipient))
+    except DecryptionError:
+        return DealCheck(deal_.dealer, deal_.digest, None, CANNOT_OPEN, ("the ciphertext does not open",))
+    problems = check_values(params, deal_, recipient, plaintext)
+    if not problems:
+        return DealCheck(deal_.dealer, deal_.digest, plaintext, None, ())
+    reason = BAD_CONTRIBUTION if all("contribution" in p for p in problems) else BAD_SHARES
+    return DealCheck(deal_.dealer, deal_.digest, None, reason, tuple(problems))
+
+
+def complaints_for(params: Parameters, recipient: int, identity_private: bytes, hpke_private: bytes,
+                   messages: Sequence[bytes]) -> list[bytes]:
+    """Round 2 for one key server: a signed complaint for every dealer whose deal fails its checks,
+    and a (recorded, inconsequential) one for every dealer with no deal on the board."""
+    parsed, _ = _accepted(params, messages)
+    deals: dict[int, list[Deal]] = {}
+    for msg in parsed:
+        if isinstance(msg, Deal):
+            deals.setdefault(msg.dealer, []).append(msg)
+    out = []
+    for p in params.participants:
+        if p.index == recipient:
+            continue
+        found = deals.get(p.index, [])
+        if not found:
+            out.append(complain(params, recipient, identity_private, p.index, _NO_DIGEST, NOTHING_BY_DEADLINE))
+        elif len(found) == 1:
+            check = verify_deal(params, recipient, hpke_private, found[0])
+            if check.reason is not None:
+                out.append(complain(params, recipient, identity_private, p.index, found[0].digest, check.reason))
+    return out
+
+
+# -- qualification ---------------------------------------------------------------------------------
+
+
+def _accepted(params: Parameters, messages: Sequence[bytes],
+              malformed_deals: dict[int, str] | None = None) -> tuple[list[Message], list[str]]:
+    """Distinct messages that decode and verify, in a canonical order; and why the others were refused.
+
+    Deals that are signed by their dealer but malformed go into MALFORMED_DEALS.
+    """
+    seen: dict[bytes, Message] = {}
+    refused = []
+    for data in messages:
+        key = hashlib.sha256(data).digest()
+        if key in seen:
+            continue  # a duplicate from the relay
+        try:
+            seen[key] = parse(params, data)
+        except MalformedMessage as exc:
+            refused.append(str(exc))
+            if exc.label == DEAL_LABEL and malformed_deals is not None:
+                malformed_deals.setdefault(exc.author, str(exc))
+        except (InvalidInput, VerificationError) as exc:
+            refused.append(str(exc))
+    return [seen[k] for k in sorted(seen)], refused
+
+
+@dataclass(frozen=True)
+class Qualification:
+    """What anyone who sees the board computes from it."""
+
+    params: Parameters
+    qualified: tuple[int, ...]
+    disqualified: Mapping[int, str]
+    refused: tuple[str, ...]  # messages ignored, and why (bad signatures: a relay that tampered)
+    deals: Mapping[int, Deal]  # the qualified dealers' deals
+    answers: Mapping[tuple[int, int], bytes]  # (dealer, complainant) -> revealed plaintext
+    aggregate: tuple[tuple[G2Point, ...], ...]  # Σ_{i∈QUAL} A_{i,k,l}, [k][l]
+    transcript: bytes
+
+    @property
+    def master(self) -> dict[int, tuple[G2Point, ...]]:
+        """C_{q,j} = a_{q,j}·G2 for every level: exactly q per level."""
+        p = self.params
+        return {q: tuple(self.aggregate[k][0] for k in range(p.offset(q), p.offset(q) + q)) for q in p.levels}
+
+    def server_commitments(self, index: int) -> dict[int, tuple[G2Point, ...]]:
+        """Commitments to key server INDEX's shares of every coefficient: Y_{q,j}(index)."""
+        self.params.participant(index)
+        flat = [_expected(row, index) for row in self.aggregate]
+        return {q: tuple(flat[self.params.offset(q) : self.params.offset(q) + q]) for q in self.params.levels}
+
+
+def qualify(params: Parameters, messages: Sequence[bytes]) -> Qualification:
+    """The qualified set and public commitments: deterministic in the set of board messages.
+
+    Raises DkgFailed if fewer than t dealers qualify.
+    """
+    malformed: dict[int, str] = {}
+    parsed, refused = _accepted(params, messages, malformed)
+    deals: dict[int, list[Deal]] = {}
+    for msg in parsed:
+        if isinstance(msg, Deal):
+            deals.setdefault(msg.dealer, []).append(msg)
+    disqualified: dict[int, str] = {}
+    chosen: dict[int, Deal] = {}
+    for p in params.participants:
+        found = deals.get(p.index, [])
+        if p.index in malformed:
+            disqualified[p.index] = f"malformed deal ({malformed[p.index]})"
+        elif not found:
+            disqualified[p.index] = "no valid deal on the board (nothing by the deadline, or refused)"
+        elif len(found) > 1:
+            disqualified[p.index] = "signed two different deals"
+        else:
+            chosen[p.index] = found[0]
+    complainants: dict[int, set[int]] = {}
+    for msg in parsed:
+        if isinstance(msg, Complaint) and msg.dealer in chosen and msg.deal_digest == chosen[msg.dealer].digest:
+            complainants.setdefault(msg.dealer, set()).add(msg.complainant)
+    revealed: dict[tuple[int, int], bytes] = {}
+    for msg in parsed:
+        if (isinstance(msg, Answer) and msg.dealer in chosen and msg.complainant in complainants.get(msg.dealer, ())
+                and msg.deal_digest == chosen[msg.dealer].digest and (msg.dealer, msg.complainant) not in revealed
+                and not check_values(params, chosen[msg.dealer], msg.complainant, msg.plaintext)):
+            revealed[(msg.dealer, msg.complainant)] = msg.plaintext
+    for dealer in sorted(chosen):
+        against = sorted(complainants.get(dealer, set()))
+        if len(against) >= params.threshold:
+            disqualified[dealer] = f"{len(against)} key servers complained (threshold {params.threshold})"
+        else:
+            missing = [j for j in against if (dealer, j) not in revealed]
+            if missing:
+                disqualified[dealer] = ("no valid answer to the complaint of key server(s) "
+                                        + ", ".join(map(str, missing)))
+    for dealer in disqualified:
+        chosen.pop(dealer, None)
+    qualified = tuple(sorted(chosen))
+    if len(qualified) < params.threshold:
+        raise DkgFailed(f"only {len(qualified)} dealers qualified, fewer than the threshold "
+                        f"{params.threshold}: " + "; ".join(f"{i}: {why}" for i, why in sorted(disqualified.items())))
+    aggregate = tuple(tuple(G2Point.sum([chosen[i].commitments[k][ell] for i in qualified])
+                            for ell in range(params.threshold)) for k in range(params.coefficients))
+    for q in params.levels:
+        if aggregate[params.offset(q) + q - 1][0].is_identity():
+            raise DkgFailed(f"the leading coefficient of level {q} is zero")
+    transcript = hashlib.sha256(lp2(_TRANSCRIPT_LABEL) + b"".join(
+        sorted(hashlib.sha256(m.raw).digest() for m in parsed))).digest()
+    return Qualification(params, qualified, disqualified, tuple(refused), chosen,
+                         {k: v for k, v in revealed.items() if k[0] in chosen}, aggregate, transcript)
+
+
+# -- the result --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyServerResult:
+    """What key server ``index`` keeps: its shares, the abscissa key; the rest is public."""
+
+    index: int
+    qualification: Qualification
+    shares: Mapping[int, tuple[Scalar, ...]]  # {q: (s_{q,0}(index), …)}
+    abscissa_key: bytes
+
+    @property
+    def qualified(self) -> tuple[int, ...]:
+        return self.qualification.qualified
+
+    @property
+    def master(self) -> dict[int, tuple[G2Point, ...]]:
+        return self.qualification.master
+
+    @property
+    def transcript(self) -> bytes:
+        return self.qualification.transcript
+
+    def __repr__(self) -> str:
+        return f"KeyServerResult(index={self.index}, qualified={self.qualified}, <shares hidden>)"
+
+
+def finalize(params: Parameters, index: int, hpke_private: bytes, messages: Sequence[bytes]) -> KeyServerResult:
+    """Key server INDEX's shares, the abscissa key and the public commitments, from the final board."""
+    qual = qualify(params, messages)
+    if index not in qual.qualified:
+        raise DkgFailed(f"key server {index}'s own deal did not qualify "
+                        f"({qual.disqualified.get(index, 'unknown reason')}): run the DKG again")
+    m = params.coefficients
+    totals = [Scalar(0)] * m
+    contributions = []
+    for dealer in qual.qualified:
+        d = qual.deals[dealer]
+        plaintext = qual.answers.get((dealer, index))
+        if plaintext is None:
+            check = verify_deal(params, index, hpke_private, d)
+            if check.plaintext is None:
+                raise DkgFailed(f"the deal of key server {dealer} does not verify for key server {index} "
+                                f"and no complaint of ours is on the board: " + "; ".join(check.problems))
+            plaintext = check.plaintext
+        values, contribution = _decode_plaintext(params, plaintext)
+        totals = [a + b for a, b in zip(totals, values, strict=True)]
+        contributions.append(contribution)
+    own = qual.server_commitments(index)
+    g2 = G2Point.generator()
+    for q in params.levels:
+        for j in range(q):
+            s = totals[params.offset(q) + j]
+            if (g2.mul_secret(s) if not s.is_zero() else G2Point.identity()) != own[q][j]:
+                raise DkgFailed("internal: a summed share does not match its commitment")
+    context = params.digest + i2osp(len(qual.qualified), 1) + bytes(qual.qualified)
+    key = kdf.derive(b"".join(contributions), ABSCISSA_KEY_LABEL, context, ABSCISSA_KEY_BYTES)
+    shares = {q: tuple(totals[params.offset(q) : params.offset(q) + q]) for q in params.levels}
+    return KeyServerResult(index, qual, shares, key)
+
+
+__all__ = [
+    "ANSWER_LABEL", "BAD_CONTRIBUTION", "BAD_SHARES", "CANNOT_OPEN", "COMPLAINT_LABEL", "DEAL_LABEL",
+    "NOTHING_BY_DEADLINE", "Answer", "Complaint", "Deal", "DealCheck", "DealerSeed", "DkgFailed",
+    "KeyServerResult", "MalformedMessage", "Message", "Parameters", "Participant", "Qualification", "answer",
+    "check_values", "complain", "complaints_for", "deal", "finalize", "parse", "qualify", "verify_deal",
+]
