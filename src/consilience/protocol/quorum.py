@@ -194,6 +194,9 @@ class LevelCommitments:
         return G2Point.msm_public(self.coefficients, [Scalar(g) for g in gammas])
 
 
+_EVALUATIONS_CACHED = 64
+
+
 @dataclass(frozen=True)
 class QuorumParameters:
     """The checked public parameters of every level: master and per-key-server commitments.
@@ -205,6 +208,9 @@ class QuorumParameters:
     threshold: int
     levels: Mapping[int, LevelCommitments]
     servers: Mapping[int, Mapping[int, tuple[G2Point, ...]]]
+    #: abscissa -> q -> E_q(x), see :meth:`evaluations`; public values only, so a cache is harmless
+    _evaluations: dict[Scalar, Mapping[int, G2Point]] = field(
+        init=False, repr=False, compare=False, hash=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "levels", MappingProxyType(dict(sorted(self.levels.items()))))
@@ -222,6 +228,24 @@ class QuorumParameters:
             return self.levels[q]
         except KeyError:
             raise InvalidInput(f"quorum level {q} is not in this deployment's range") from None
+
+    def evaluations(self, x: Scalar) -> Mapping[int, G2Point]:
+        """``E_q(x)`` for every level q: what an account's shares must be on, cached per abscissa.
+
+        An account's abscissa is the same for every identifier and entry, so
+        the reporter pays these dense multi-scalar sums (most of a check's
+        cost) once per account and then checks each identifier with short
+        128-bit coefficients only.
+        """
+        x = _abscissa(x)
+        cache = self._evaluations
+        found = cache.get(x)
+        if found is None:
+            found = MappingProxyType({q: level.at(x) for q, level in self.levels.items()})
+            if len(cache) >= _EVALUATIONS_CACHED:
+                cache.pop(next(iter(cache)))
+            cache[x] = found
+        return found
 
     def server_at(self, i: int, q: int, x: Scalar) -> G2Point:
         """``E_{i,q}(x) = e_{i,q}(x)·G2``: what key server i's answer for level q must be on."""
@@ -344,7 +368,7 @@ class BlindedIdentifier:
     request; ``r`` never leaves the device.
     """
 
-    point: G1Point
+    point: G1Point = field(repr=False)  # P is a hash of the identifier: in a log it would allow guessing
     r: Scalar = field(repr=False)
     blinded: bytes
 
@@ -447,7 +471,7 @@ def combine(params: QuorumParameters, request: BlindedIdentifier, oprf_output: b
     def holds(shares: Mapping[int, G1Point]) -> bool:
         cs = [_batch_coefficient() for _ in params.levels]
         left = G1Point.msm_public([shares[q] for q in params.levels], cs)
-        right = _levels_at(x, cs, {q: lv.coefficients for q, lv in params.levels.items()})
+        right = G2Point.msm_public(list(params.evaluations(x).values()), cs)
         return not left.is_identity() and pairings_equal(left, G2Point.generator(), base, right)
 
     shares = combined(list(decoded)[: params.threshold])
