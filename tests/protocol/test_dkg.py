@@ -1,0 +1,520 @@
+"""The v2 distributed key generation (protocol/dkg.py), run as an attacker would run it.
+
+Key servers exchange messages over a ``Board``: the untrusted relay (the escrow
+server, later) that passes messages on and may drop, reorder, duplicate or
+alter them, but holds no signing key and no HPKE key. Misbehaving dealers are
+built here with an independent encoder that follows the byte layout of the
+module docstring, so a dealer can sign whatever it likes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import pytest
+
+from consilience.crypto import hpke, signing
+from consilience.crypto.bls12381 import G2Point, Scalar, lagrange_coefficients
+from consilience.errors import VerificationError
+from consilience.protocol import dkg
+from consilience.protocol.encoding import i2osp, lp2
+
+LOW, HIGH = 2, 5
+
+
+@dataclass(frozen=True)
+class Server:
+    index: int
+    identity: bytes
+    hpke_seed: bytes
+    seed: dkg.DealerSeed
+
+
+@dataclass
+class Board:
+    """What the relay passes on: a list of messages, in whatever order and multiplicity it likes."""
+
+    messages: list[bytes] = field(default_factory=list)
+
+    def post(self, *messages: bytes) -> None:
+        self.messages.extend(messages)
+
+    def view(self) -> list[bytes]:
+        return list(self.messages)
+
+
+_KEYS: dict[int, tuple[bytes, bytes]] = {}
+
+
+def _keys(i: int) -> tuple[bytes, bytes]:
+    if i not in _KEYS:  # ML-KEM key generation is the slow part of a setup; share keys between tests
+        _KEYS[i] = (signing.generate(), hpke.generate_private_key())
+    return _KEYS[i]
+
+
+def setup(n: int, t: int, *, epoch: int = 1, low: int = LOW, high: int = HIGH) -> tuple[dkg.Parameters, list[Server]]:
+    servers = [Server(i, *_keys(i), dkg.DealerSeed.fresh()) for i in range(1, n + 1)]
+    params = dkg.Parameters(
+        deployment_id=b"deployment-0001!", epoch=epoch, threshold=t, low=low, high=high,
+        participants=tuple(dkg.Participant(s.index, signing.public_key(s.identity),
+                                           hpke.public_key_bytes(s.hpke_seed)) for s in servers))
+    return params, servers
+
+
+def honest_deals(params: dkg.Parameters, servers: Sequence[Server], skip: Sequence[int] = ()) -> list[bytes]:
+    return [dkg.deal(params, s.index, s.identity, s.seed) for s in servers if s.index not in skip]
+
+
+def complaints(params: dkg.Parameters, servers: Sequence[Server], board: Board) -> list[bytes]:
+    return [c for s in servers for c in dkg.complaints_for(params, s.index, s.identity, s.hpke_seed, board.view())]
+
+
+def honest_answers(params: dkg.Parameters, servers: Sequence[Server], board: Board) -> list[bytes]:
+    return [a for s in servers for a in dkg.answer(params, s.index, s.identity, s.seed, board.view())]
+
+
+def finalize_all(params: dkg.Parameters, servers: Sequence[Server], board: Board) -> dict[int, dkg.KeyServerResult]:
+    return {s.index: dkg.finalize(params, s.index, s.hpke_seed, board.view()) for s in servers}
+
+
+# -- an independent encoder, for dealers that misbehave ---------------------------------------------
+
+
+def header(params: dkg.Parameters, label: bytes, author: int) -> bytes:
+    return lp2(label) + lp2(params.deployment_id) + i2osp(params.epoch, 8) + params.digest + i2osp(author, 1)
+
+
+def contribution_hash(params: dkg.Parameters, dealer: int, c: bytes) -> bytes:
+    return hashlib.sha256(lp2(b"consilience-v2 dkg abscissa contribution") + params.digest + bytes([dealer])
+                          + c).digest()
+
+
+@dataclass
+class EvilDealer:
+    """A dealer that picks its own polynomials and then signs whatever it wants."""
+
+    params: dkg.Parameters
+    server: Server
+    polys: list[list[Scalar]] = field(default_factory=list)
+    contribution: bytes = b"\x07" * 32
+
+    def __post_init__(self) -> None:
+        self.polys = [[Scalar.random() for _ in range(self.params.threshold)] for _ in range(self.params.coefficients)]
+
+    def plaintext(self, j: int) -> bytes:
+        values = []
+        for row in self.polys:
+            acc = Scalar(0)
+            for b in reversed(row):
+                acc = acc * Scalar(j) + b
+            values.append(acc)
+        return b"".join(v.to_bytes() for v in values) + self.contribution
+
+    def sign(self, body: bytes) -> bytes:
+        return body + signing.sign(self.server.identity, body)
+
+    def deal(self, *, plaintexts: dict[int, bytes] | None = None,
+             seal_to: Callable[[int], int] = lambda j: j,
+             commitments: bytes | None = None, m: int | None = None, t: int | None = None) -> bytes:
+        p = self.params
+        i = self.server.index
+        g2 = G2Point.generator()
+        body = header(p, dkg.DEAL_LABEL, i) + i2osp(p.coefficients if m is None else m, 2)
+        body += i2osp(p.threshold if t is None else t, 1)
+        body += commitments if commitments is not None else b"".join(
+            g2.mul_secret(b).to_bytes() for row in self.polys for b in row)
+        body += contribution_hash(p, i, self.contribution) + i2osp(p.n, 1)
+        for j in range(1, p.n + 1):
+            target = seal_to(j)
+            pt = (plaintexts or {}).get(j, self.plaintext(j))
+            ct = hpke.seal(p.participant(target).hpke_public_key, pt, p.share_info(i, target))
+            body += i2osp(j, 1) + i2osp(len(ct), 4) + ct
+        return self.sign(body)
+
+    def answer(self, complainant: int, digest: bytes, plaintext: bytes | None = None) -> bytes:
+        body = header(self.params, dkg.ANSWER_LABEL, self.server.index) + bytes([complainant]) + digest
+        return self.sign(body + (plaintext if plaintext is not None else self.plaintext(complainant)))
+
+
+def wrong_share(plaintext: bytes, k: int) -> bytes:
+    """The plaintext with the share of coefficient k moved by one."""
+    value = Scalar.from_bytes(plaintext[32 * k : 32 * k + 32], allow_zero=True) + Scalar(1)
+    return plaintext[: 32 * k] + value.to_bytes() + plaintext[32 * k + 32 :]
+
+
+def digest_of(params: dkg.Parameters, message: bytes) -> bytes:
+    parsed = dkg.parse(params, message)
+    assert isinstance(parsed, dkg.Deal)
+    return parsed.digest
+
+
+# -- checks on a finished run -----------------------------------------------------------------------
+
+
+def check_result(params: dkg.Parameters, results: dict[int, dkg.KeyServerResult], qualified: Sequence[int]) -> None:
+    """Everything the v2 clients will check, and (tests only) what t and t−1 shares determine."""
+    first = next(iter(results.values()))
+    for r in results.values():
+        assert r.qualified == tuple(qualified)
+        assert r.transcript == first.transcript
+        assert r.abscissa_key == first.abscissa_key and len(r.abscissa_key) == 32
+        assert r.master == first.master
+    master = first.master
+    assert sorted(master) == list(range(params.low, params.high + 1))
+    for q, coeffs in master.items():
+        assert len(coeffs) == q, f"level {q} has {len(coeffs)} coefficients"
+        assert not coeffs[-1].is_identity(), f"level {q}: F_q is not of degree exactly q-1"
+    # Levels are independent: no coefficient commitment repeats across levels.
+    flat = [c for coeffs in master.values() for c in coeffs]
+    assert len(set(flat)) == len(flat)
+    qual = first.qualification
+    t = params.threshold
+    g2 = G2Point.generator()
+    # Per-server commitments, from the board alone, interpolate to the master ones (any t servers).
+    per_server = {j: qual.server_commitments(j) for j in range(1, params.n + 1)}
+    rng = random.Random(params.n)
+    for _ in range(3):
+        subset = sorted(rng.sample(range(1, params.n + 1), t))
+        lam = lagrange_coefficients([Scalar(j) for j in subset])
+        for q in params.levels:
+            for c in range(q):
+                assert G2Point.msm_public([per_server[j][q][c] for j in subset], lam) == master[q][c]
+    # Each server's share matches its public commitment.
+    for j, r in results.items():
+        for q in params.levels:
+            assert [g2.mul_secret(s) for s in r.shares[q]] == list(per_server[j][q])
+    # t shares reconstruct coefficients matching the commitments; t−1 do not.
+    holders = sorted(results)[:t]
+    lam = lagrange_coefficients([Scalar(j) for j in holders])
+    for q in params.levels:
+        for c in range(q):
+            secret = Scalar(0)
+            for j, lj in zip(holders, lam, strict=True):
+                secret = secret + lj * results[j].shares[q][c]
+            assert g2.mul_secret(secret) == master[q][c]
+    if t > 1:
+        fewer = holders[: t - 1]
+        lam = lagrange_coefficients([Scalar(j) for j in fewer])
+        for q in params.levels:
+            for c in range(q):
+                guess = Scalar(0)
+                for j, lj in zip(fewer, lam, strict=True):
+                    guess = guess + lj * results[j].shares[q][c]
+                assert g2.mul_secret(guess) != master[q][c]
+        # Any value at all fits those t−1 shares: with the point (0, v) they fix a polynomial of degree t−1,
+        # and for two different v that polynomial gives the t-th holder different shares, so the t−1
+        # shares alone leave the coefficient undetermined.
+        xs = [Scalar(j) for j in fewer]
+        lam = lagrange_coefficients([*xs, Scalar(params.n + 1)], Scalar(holders[-1]))
+        fixed = sum((lj * results[j].shares[params.low][0] for j, lj in zip(fewer, lam[:-1], strict=True)),
+                    Scalar(0))
+        assert fixed + lam[-1] * Scalar(1) != fixed + lam[-1] * Scalar(2)
+
+
+# -- the honest run ---------------------------------------------------------------------------------
+
+
+def run_honest(n: int, t: int) -> tuple[dkg.Parameters, dict[int, dkg.KeyServerResult], dict[str, float]]:
+    params, servers = setup(n, t)
+    board = Board()
+    times: dict[str, float] = {}
+    start = time.perf_counter()
+    board.post(*honest_deals(params, servers))
+    times["deal (all servers)"] = time.perf_counter() - start
+    start = time.perf_counter()
+    posted = complaints(params, servers, board)
+    times["verify and complain (all servers)"] = time.perf_counter() - start
+    board.post(*posted)
+    assert posted == []
+    start = time.perf_counter()
+    assert honest_answers(params, servers, board) == []
+    results = finalize_all(params, servers, board)
+    times["finalize (all servers)"] = time.perf_counter() - start
+    return params, results, times
+
+
+@pytest.mark.parametrize(("n", "t"), [(3, 2), (7, 4)])
+def test_honest_run(n: int, t: int) -> None:
+    params, results, times = run_honest(n, t)
+    check_result(params, results, range(1, n + 1))
+    deal_size = len(dkg.deal(params, 1, _keys(1)[0], dkg.DealerSeed.fresh()))
+    total = sum(times.values())
+    print(f"\nDKG n={n} t={t} levels {LOW}..{HIGH} ({params.coefficients} coefficients): "
+          + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in times.items())
+          + f"; total {total * 1000:.0f} ms, {total / n * 1000:.0f} ms per server; deal {deal_size} bytes")
+
+
+def test_two_runs_give_independent_secrets() -> None:
+    params, a, _ = run_honest(3, 2)
+    _, b, _ = run_honest(3, 2)
+    assert a[1].abscissa_key != b[1].abscissa_key
+    assert a[1].master[2][0] != b[1].master[2][0]
+
+
+def test_encoding_matches_the_docstring() -> None:
+    params, servers = setup(3, 2)
+    message = dkg.deal(params, 2, servers[1].identity, servers[1].seed)
+    assert message.startswith(header(params, b"consilience-v2 dkg deal", 2))
+    m, t = params.coefficients, params.threshold
+    rest = message[len(header(params, dkg.DEAL_LABEL, 2)) :]
+    assert rest[:3] == i2osp(m, 2) + i2osp(t, 1)
+    signing.verify(params.participant(2).identity_key, message[:-64], message[-64:])
+    parsed = dkg.parse(params, message)
+    assert isinstance(parsed, dkg.Deal)
+    assert parsed.digest == hashlib.sha256(lp2(b"consilience-v2 dkg deal digest") + message[:-64]).digest()
+    assert len(parsed.ciphertexts) == 3
+    assert all(len(ct) == 32 * m + 32 + hpke.CIPHERTEXT_OVERHEAD for ct in parsed.ciphertexts)
+
+
+# -- a dealer that sends a bad share ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("behaviour", ["answers correctly", "does not answer", "answers with the bad share",
+                                       "answers another complaint only"])
+def test_bad_share_to_one_recipient(behaviour: str) -> None:
+    params, servers = setup(4, 2)
+    evil = EvilDealer(params, servers[3])  # key server 4
+    victim = 2
+    bad = wrong_share(evil.plaintext(victim), 4)
+    board = Board()
+    evil_deal = evil.deal(plaintexts={victim: bad})
+    board.post(*honest_deals(params, servers, skip=[4]), evil_deal)
+    # The victim's own check names what is wrong.
+    parsed = dkg.parse(params, evil_deal)
+    assert isinstance(parsed, dkg.Deal)
+    check = dkg.verify_deal(params, victim, servers[victim - 1].hpke_seed, parsed)
+    assert check.reason == dkg.BAD_SHARES
+    # k = 4: levels 2..5 start at 0, 2, 5, 9, so a_{3,2}
+    assert check.problems == ("share of coefficient 2 of level 3 does not match the commitments",)
+    # Only the victim complains, and only about key server 4.
+    posted = complaints(params, servers, board)
+    assert [dkg.parse(params, c) for c in posted] == [
+        dkg.Complaint(victim, 4, parsed.digest, dkg.BAD_SHARES, posted[0])]
+    board.post(*posted)
+    board.post(*honest_answers(params, servers[:3], board))
+    if behaviour == "answers correctly":
+        board.post(evil.answer(victim, parsed.digest))
+    elif behaviour == "answers with the bad share":
+        board.post(evil.answer(victim, parsed.digest, bad))
+    elif behaviour == "answers another complaint only":
+        board.post(evil.answer(3, parsed.digest))
+    if behaviour == "answers correctly":
+        results = finalize_all(params, servers, board)
+        check_result(params, results, [1, 2, 3, 4])
+        # the victim's share of key server 4's part came from the revealed values
+        assert results[victim].qualification.answers[(4, victim)] == evil.plaintext(victim)
+    else:
+        honest = servers[:3]
+        results = finalize_all(params, honest, board)
+        check_result(params, results, [1, 2, 3])
+        reason = results[1].qualification.disqualified[4]
+        assert "no valid answer to the complaint of key server(s) 2" in reason
+        with pytest.raises(dkg.DkgFailed, match="own deal did not qualify"):
+            dkg.finalize(params, 4, servers[3].hpke_seed, board.view())
+
+
+def test_a_false_complaint_is_answered_and_changes_nothing() -> None:
+    """A corrupt key server complains about an honest dealer: the dealer reveals, stays qualified."""
+    params, servers = setup(3, 2)
+    board = Board()
+    board.post(*honest_deals(params, servers))
+    digest = digest_of(params, board.messages[0])
+    board.post(dkg.complain(params, 3, servers[2].identity, 1, digest, dkg.BAD_SHARES))
+    answers = honest_answers(params, servers, board)
+    assert len(answers) == 1 and isinstance(dkg.parse(params, answers[0]), dkg.Answer)
+    board.post(*answers)
+    check_result(params, finalize_all(params, servers, board), [1, 2, 3])
+
+
+def test_t_complaints_disqualify_and_the_dealer_reveals_nothing() -> None:
+    params, servers = setup(4, 2)
+    board = Board()
+    board.post(*honest_deals(params, servers))
+    digest = digest_of(params, board.messages[0])
+    board.post(*(dkg.complain(params, j, servers[j - 1].identity, 1, digest, dkg.CANNOT_OPEN) for j in (2, 3)))
+    assert dkg.answer(params, 1, servers[0].identity, servers[0].seed, board.view()) == []
+    qual = dkg.qualify(params, board.view())
+    assert qual.qualified == (2, 3, 4) and "2 key servers complained" in qual.disqualified[1]
+
+
+def test_a_relay_that_drops_the_complaint_leaves_the_victim_refusing() -> None:
+    """Without its complaint on the board the victim cannot get a verified share, and says so."""
+    params, servers = setup(3, 2)
+    evil = EvilDealer(params, servers[2])
+    board = Board()
+    board.post(*honest_deals(params, servers, skip=[3]), evil.deal(plaintexts={1: wrong_share(evil.plaintext(1), 0)}))
+    assert len(complaints(params, servers, board)) == 1  # ... which the relay drops
+    with pytest.raises(dkg.DkgFailed, match="does not verify for key server 1 and no complaint"):
+        dkg.finalize(params, 1, servers[0].hpke_seed, board.view())
+
+
+def test_a_bad_contribution_is_complained_about_and_answered() -> None:
+    params, servers = setup(3, 2)
+    evil = EvilDealer(params, servers[2])
+    board = Board()
+    deal3 = evil.deal(plaintexts={1: evil.plaintext(1)[:-32] + b"\x00" * 32})
+    board.post(*honest_deals(params, servers, skip=[3]), deal3)
+    posted = complaints(params, servers, board)
+    assert [dkg.parse(params, c).reason for c in posted] == [dkg.BAD_CONTRIBUTION]  # type: ignore[union-attr]
+    board.post(*posted, evil.answer(1, digest_of(params, deal3)))
+    results = finalize_all(params, servers, board)
+    check_result(params, results, [1, 2, 3])  # the abscissa keys agree
+
+
+# -- silence, tampering, swapping, malformed commitments --------------------------------------------
+
+
+def test_a_dealer_that_sends_nothing_is_disqualified_after_the_deadline() -> None:
+    params, servers = setup(4, 3)
+    board = Board()
+    board.post(*honest_deals(params, servers, skip=[2]))
+    posted = complaints(params, servers, board)  # the deadline has passed: what is on the board is final
+    assert sorted((c.complainant, c.dealer, c.reason) for c in map(lambda m: dkg.parse(params, m), posted)
+                  if isinstance(c, dkg.Complaint)) == [(1, 2, 4), (3, 2, 4), (4, 2, 4)]
+    board.post(*posted)
+    honest = [s for s in servers if s.index != 2]
+    results = finalize_all(params, honest, board)
+    check_result(params, results, [1, 3, 4])
+    assert "no valid deal" in results[1].qualification.disqualified[2]
+    with pytest.raises(dkg.DkgFailed, match="own deal did not qualify"):
+        dkg.finalize(params, 2, servers[1].hpke_seed, board.view())
+    # A deal arriving after the deadline is not passed on; had it been, it would be counted by everyone alike.
+
+
+def test_too_few_qualified_dealers_fail_the_run() -> None:
+    params, servers = setup(4, 3)
+    board = Board()
+    board.post(*honest_deals(params, servers, skip=[2, 3]))
+    with pytest.raises(dkg.DkgFailed, match="only 2 dealers qualified, fewer than the threshold 3"):
+        dkg.qualify(params, board.view())
+
+
+@pytest.mark.parametrize("where", ["commitment", "ciphertext", "contribution hash", "signature", "dealer index"])
+def test_a_relay_that_tampers_is_caught_by_the_signature(where: str) -> None:
+    params, servers = setup(3, 2)
+    deals = honest_deals(params, servers)
+    original = deals[1]
+    head = len(header(params, dkg.DEAL_LABEL, 2))
+    m, t = params.coefficients, params.threshold
+    offsets = {"commitment": head + 3 + 96 * 7 + 40, "contribution hash": head + 3 + 96 * m * t + 5,
+               "ciphertext": head + 3 + 96 * m * t + 32 + 1 + 5 + 500, "signature": len(original) - 10,
+               "dealer index": head - 1}
+    tampered = bytearray(original)
+    tampered[offsets[where]] ^= 0x01
+    with pytest.raises((VerificationError, dkg.MalformedMessage)) as caught:
+        dkg.parse(params, bytes(tampered))
+    assert not isinstance(caught.value, dkg.MalformedMessage), "tampering must fail the signature, not blame the dealer"
+    # Instead of the real deal: key server 2 has no deal, everyone agrees; next to it: it changes nothing.
+    qual = dkg.qualify(params, [deals[0], bytes(tampered), deals[2]])
+    assert qual.qualified == (1, 3) and any("signature" in r or "key server" in r for r in qual.refused)
+    board = Board([deals[0], bytes(tampered), original, deals[2]])
+    check_result(params, finalize_all(params, servers, board), [1, 2, 3])
+
+
+def test_a_relay_that_swaps_two_recipients_ciphertexts_is_detected() -> None:
+    params, servers = setup(3, 2)
+    original = honest_deals(params, servers)[0]
+    parsed = dkg.parse(params, original)
+    assert isinstance(parsed, dkg.Deal)
+    a, b = parsed.ciphertexts[1], parsed.ciphertexts[2]
+    assert len(a) == len(b)
+    swapped = original.replace(a, b'\x00' * len(a)).replace(b, a).replace(b'\x00' * len(a), b)
+    assert swapped != original and len(swapped) == len(original)
+    with pytest.raises(VerificationError, match="signature"):
+        dkg.parse(params, swapped)
+
+
+def test_ciphertexts_sealed_to_the_wrong_recipient_do_not_open() -> None:
+    """Even signed by the dealer, j's ciphertext made for k (key and info) is refused by j: HPKE info binds j."""
+    params, servers = setup(3, 2)
+    evil = EvilDealer(params, servers[0])
+    # seal 2's values to 3 and 3's to 2, each under the other's key and info, in the other's slot
+    deal1 = evil.deal(seal_to=lambda j: {2: 3, 3: 2}.get(j, j), plaintexts={2: evil.plaintext(3), 3: evil.plaintext(2)})
+    board = Board()
+    board.post(deal1, *honest_deals(params, servers, skip=[1]))
+    posted = complaints(params, servers, board)
+    assert sorted((c.complainant, c.reason) for c in (dkg.parse(params, x) for x in posted)  # type: ignore[union-attr]
+                  ) == [(2, dkg.CANNOT_OPEN), (3, dkg.CANNOT_OPEN)]
+    # Ciphertext moved under another recipient's info (same key): also does not open.
+    p = dkg.parse(params, deal1)
+    assert isinstance(p, dkg.Deal)
+    ct = hpke.seal(params.participant(2).hpke_public_key, evil.plaintext(2), params.share_info(1, 3))
+    with pytest.raises(VerificationError):
+        hpke.open(servers[1].hpke_seed, ct, params.share_info(1, 2))
+    # t = 2 complaints: disqualified.
+    board.post(*posted)
+    assert dkg.qualify(params, board.view()).qualified == (2, 3)
+
+
+@pytest.mark.parametrize(("m_delta", "t_delta"), [(-1, 0), (1, 0), (0, -1), (0, 1)])
+def test_commitments_with_the_wrong_number_of_coefficients_are_refused(m_delta: int, t_delta: int) -> None:
+    params, servers = setup(3, 2)
+    evil = EvilDealer(params, servers[2])
+    m, t = params.coefficients + m_delta, params.threshold + t_delta
+    g2 = G2Point.generator()
+    commitments = b"".join(g2.mul_secret(Scalar.random()).to_bytes() for _ in range(m * t))
+    bad = evil.deal(commitments=commitments, m=m, t=t)
+    with pytest.raises(dkg.MalformedMessage, match="commitments for"):
+        dkg.parse(params, bad)
+    good = evil.deal()
+    qual = dkg.qualify(params, [*honest_deals(params, servers, skip=[3]), bad, good])
+    assert qual.qualified == (1, 2) and "malformed deal" in qual.disqualified[3]
+
+
+def test_commitments_that_are_not_points_are_refused() -> None:
+    params, servers = setup(3, 2)
+    evil = EvilDealer(params, servers[2])
+    g2 = G2Point.generator()
+    n_points = params.coefficients * params.threshold
+    for bad_point in (b"\xc0" + bytes(95), b"\x80" + bytes(94) + b"\x05"):  # the identity; x not on the curve
+        points = [g2.mul_secret(Scalar.random()).to_bytes() for _ in range(n_points - 1)] + [bad_point]
+        with pytest.raises(dkg.MalformedMessage):
+            dkg.parse(params, evil.deal(commitments=b"".join(points)))
+
+
+def test_a_dealer_that_signs_two_deals_is_disqualified() -> None:
+    params, servers = setup(3, 2)
+    evil = EvilDealer(params, servers[2])
+    qual = dkg.qualify(params, [*honest_deals(params, servers, skip=[3]), evil.deal(), evil.deal()])
+    assert qual.qualified == (1, 2) and qual.disqualified[3] == "signed two different deals"
+
+
+def test_messages_of_another_epoch_are_refused() -> None:
+    params, servers = setup(3, 2, epoch=1)
+    other, _ = setup(3, 2, epoch=2)
+    old = dkg.deal(other, 1, servers[0].identity, servers[0].seed)
+    with pytest.raises(dkg.InvalidInput, match="another deployment, epoch"):
+        dkg.parse(params, old)
+
+
+def test_a_relay_that_reorders_and_duplicates_changes_nothing() -> None:
+    params, servers = setup(4, 2)
+    evil = EvilDealer(params, servers[3])
+    board = Board()
+    deal4 = evil.deal(plaintexts={1: wrong_share(evil.plaintext(1), 0)})
+    board.post(*honest_deals(params, servers, skip=[4]), deal4)
+    board.post(*complaints(params, servers, board))
+    board.post(evil.answer(1, digest_of(params, deal4)))
+    reference = finalize_all(params, servers, board)
+    shuffled = board.view() * 2
+    random.Random(7).shuffle(shuffled)
+    again = finalize_all(params, servers, Board(shuffled))
+    for j in reference:
+        assert again[j].transcript == reference[j].transcript
+        assert again[j].qualified == reference[j].qualified == (1, 2, 3, 4)
+        assert again[j].abscissa_key == reference[j].abscissa_key
+        assert again[j].shares == reference[j].shares
+
+
+def test_an_outsider_cannot_post() -> None:
+    """Messages signed by a key that is not in the parameters are refused (the relay cannot invent a dealer)."""
+    params, servers = setup(3, 2)
+    with pytest.raises(dkg.InvalidInput, match="not key server 1's"):
+        dkg.deal(params, 1, signing.generate(), servers[0].seed)
+    evil = EvilDealer(params, Server(1, signing.generate(), servers[0].hpke_seed, servers[0].seed))
+    with pytest.raises(VerificationError, match="signature"):
+        dkg.parse(params, evil.deal())
