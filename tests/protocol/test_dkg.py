@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from consilience.crypto import hpke, signing
+from consilience.crypto import hpke, kdf, signing
 from consilience.crypto.bls12381 import G2Point, Scalar, lagrange_coefficients
-from consilience.errors import VerificationError
+from consilience.errors import InvalidInput, VerificationError
 from consilience.protocol import dkg
 from consilience.protocol.encoding import i2osp, lp2
 
@@ -487,7 +487,7 @@ def test_messages_of_another_epoch_are_refused() -> None:
     params, servers = setup(3, 2, epoch=1)
     other, _ = setup(3, 2, epoch=2)
     old = dkg.deal(other, 1, servers[0].identity, servers[0].seed)
-    with pytest.raises(dkg.InvalidInput, match="another deployment, epoch"):
+    with pytest.raises(InvalidInput, match="another deployment, epoch"):
         dkg.parse(params, old)
 
 
@@ -513,8 +513,22 @@ def test_a_relay_that_reorders_and_duplicates_changes_nothing() -> None:
 def test_an_outsider_cannot_post() -> None:
     """Messages signed by a key that is not in the parameters are refused (the relay cannot invent a dealer)."""
     params, servers = setup(3, 2)
-    with pytest.raises(dkg.InvalidInput, match="not key server 1's"):
+    with pytest.raises(InvalidInput, match="not key server 1's"):
         dkg.deal(params, 1, signing.generate(), servers[0].seed)
     evil = EvilDealer(params, Server(1, signing.generate(), servers[0].hpke_seed, servers[0].seed))
     with pytest.raises(VerificationError, match="signature"):
         dkg.parse(params, evil.deal())
+
+
+def test_abscissa_key_is_hkdf_over_the_qualified_contributions_in_index_order() -> None:
+    """Recomputed from the module docstring's formula, with dealer 2 disqualified (its contribution left out)."""
+    params, servers = setup(3, 2)
+    dealers = [EvilDealer(params, s, contribution=bytes([s.index]) * 32) for s in servers]
+    board = Board()
+    board.post(dealers[0].deal(), dealers[2].deal())
+    results = finalize_all(params, [servers[0], servers[2]], board)
+    context = params.digest + bytes([2, 1, 3])
+    expected = kdf.derive(b"\x01" * 32 + b"\x03" * 32, "consilience-v2 dkg abscissa key", context, 32)
+    assert results[1].abscissa_key == results[3].abscissa_key == expected
+    board.post(dealers[1].deal())
+    assert dkg.finalize(params, 1, servers[0].hpke_seed, board.view()).abscissa_key != expected

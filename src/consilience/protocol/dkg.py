@@ -57,17 +57,26 @@ Construction
 
 Where this simplifies GJKR, and why that is safe here
     * Joint-Feldman rather than GJKR's Pedersen-VSS first round. GJKR show
-      that in JF-DKG a rushing adversary can bias the public key: its only
-      freedom is to decide, after seeing the honest commitments, which of its
-      own (at most t−1) dealers get disqualified, plus a relay dropping deals
-      — at most 2^n outcomes with n ≤ 255 but in practice n ≤ 7 here. The
-      quorum secrets are used only as keys of computational problems (CDH/BDH
-      type: computing F_q(0)·P* from public values), for which a reduction
-      guesses the adversary's choice and loses at most that factor (GJKR,
-      "Secure applications of Pedersen's distributed key generation protocol",
-      CT-RSA 2003, make the same argument for threshold Schnorr); no
-      uniformity of the secret is needed. The commitments a_{q,j}·G2 are
-      public in v2 anyway, so Feldman's extra leak costs nothing.
+      that in JF-DKG a rushing adversary can bias the distribution of the
+      public values: after seeing the honest commitments it decides which of
+      its own dealers (at most t−1) end up disqualified, and a relay can drop
+      deals too, so the result is one of at most 2^n outcomes and not uniform.
+      That matters only where uniformity is needed. The quorum secrets are
+      used as keys of computational problems (CDH/BDH type: computing
+      F_q(0)·P* or the KEM key from public values), and for those the
+      argument of Gennaro, Jarecki, Krawczyk and Rabin, "Secure applications
+      of Pedersen's distributed key generation protocol" (CT-RSA 2003; made
+      there for threshold Schnorr) carries over: a simulator embeds its
+      challenge in one honest dealer's contribution (Feldman shares to the
+      corrupt servers chosen at random, commitments interpolated in the
+      exponent, false complaints answered with those known shares) and learns
+      every qualified corrupt dealer's contribution from the honest servers'
+      verified shares, so the final secret is the challenge plus a known
+      offset. That needs at least t honest servers, n ≥ 2t − 1 with t − 1
+      corrupt (3 of 2 and 7 of 4 qualify; a deployment needs it anyway to
+      answer with t servers while t − 1 refuse); below it we claim no more
+      than JF-DKG's secrecy. The commitments a_{q,j}·G2 are public in v2
+      anyway, so Feldman's commitments leak nothing more than v2 publishes.
     * No separate public-key extraction round: Feldman commitments are
       already the public values.
     * The broadcast channel is an untrusted relay. It cannot forge (every
@@ -139,8 +148,20 @@ Byte encodings (integers big-endian; ``lp2(x)`` = 2-byte length ‖ x)
     message's SHA-256, sorted.
 
 Nothing here touches the network, a database or files: a key server's state
-is its identity and HPKE keys, its :class:`DealerSeed` until the run ends, and
-the board's messages.
+is its identity and HPKE keys, its :class:`DealerSeed` until the run ends
+(fresh for every run: the same seed under the same parameters gives a second,
+different deal, which disqualifies), and the board's messages.
+
+Use, one key server j (the caller enforces the deadlines: a message that
+arrives after its phase closes is not passed in)::
+
+    seed = DealerSeed.fresh(); post(deal(params, j, identity, seed))
+    # after the deal deadline
+    post(*complaints_for(params, j, identity, hpke_seed, board))
+    # after the complaint deadline
+    post(*answer(params, j, identity, seed, board))
+    # after the answer deadline; then confirm result.transcript with the others, erase seed
+    result = finalize(params, j, hpke_seed, board)
 """
 
 from __future__ import annotations
