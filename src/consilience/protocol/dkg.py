@@ -755,7 +755,7 @@ def qualify(params: Parameters, messages: Sequence[bytes]) -> Qualification:
             raise DkgFailed(f"the leading coefficient of level {q} is zero")
     transcript = hashlib.sha256(lp2(_TRANSCRIPT_LABEL) + b"".join(
         sorted(hashlib.sha256(m.raw).digest() for m in parsed))).digest()
-    return Qualification(params, qualified, disqualified, tuple(refused), chosen,
+    return Qualification(params, qualified, disqualified, tuple(sorted(refused)), chosen,
                          {k: v for k, v in revealed.items() if k[0] in chosen}, aggregate, transcript)
 
 
