@@ -8,8 +8,12 @@ purpose is a ``ConsilienceError``, except the services' ``Refusal``::
     Exception
     ├── ConsilienceError ─────────── consilience.errors
     │   ├── InvalidInput ─────────── consilience.errors (also a ValueError)
+    │   │   └── MalformedMessage ─── consilience.protocol.dkg
     │   ├── VerificationError ────── consilience.errors
-    │   │   └── DecryptionError ──── consilience.errors
+    │   │   ├── DecryptionError ──── consilience.errors
+    │   │   ├── DkgFailed ────────── consilience.protocol.dkg
+    │   │   └── DishonestKeyServers  consilience.protocol.quorum
+    │   ├── BelowQuorum ──────────── consilience.protocol.quorum
     │   ├── ApiError ─────────────── consilience.clients.escrow_client
     │   ├── KeyServerUnavailable ─── consilience.clients.oprf_client
     │   ├── ConfigurationError ───── consilience.services.config (also importable from services.escrow.settings)
@@ -55,6 +59,13 @@ When each is raised, and what people see:
     listed under ``failed`` with the reason ("entry … could not be opened:
     <why>" in ``counselor open``), and entries whose envelope or shares are not
     what an honest client sends under ``bogus``.
+``MalformedMessage``, ``DkgFailed``, ``DishonestKeyServers``, ``BelowQuorum``
+    Protocol v2's key generation and quorum layer (``protocol/dkg.py``,
+    ``protocol/quorum.py``), not yet wired into the servers or clients: a
+    signed key-generation message whose body is malformed (its author is to
+    blame), a key generation that produced no usable result, fewer than t
+    key servers whose answers check (``dishonest`` names them), and a class
+    of shares with fewer distinct abscissas than its quorum.
 ``ApiError``
     The escrow server answered with an error, or could not be reached
     (``status`` 0, ``code`` "unreachable"); it carries the server's own
