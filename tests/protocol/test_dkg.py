@@ -81,6 +81,11 @@ def finalize_all(params: dkg.Parameters, servers: Sequence[Server], board: Board
     return {s.index: dkg.finalize(params, s.index, s.hpke_seed, board.view()) for s in servers}
 
 
+def confirm_all(params: dkg.Parameters, servers: Sequence[Server],
+                results: dict[int, dkg.KeyServerResult]) -> list[bytes]:
+    return [dkg.confirm(params, s.identity, results[s.index]) for s in servers if s.index in results]
+
+
 # -- an independent encoder, for dealers that misbehave ---------------------------------------------
 
 
@@ -234,6 +239,11 @@ def run_honest(n: int, t: int) -> tuple[dkg.Parameters, dict[int, dkg.KeyServerR
     assert honest_answers(params, servers, board) == []
     results = finalize_all(params, servers, board)
     times["finalize (all servers)"] = time.perf_counter() - start
+    start = time.perf_counter()
+    board.post(*confirm_all(params, servers, results))
+    for r in results.values():
+        assert dkg.confirmed(params, r, board.view()) is r
+    times["confirm and check confirmations (all servers)"] = time.perf_counter() - start
     return params, results, times
 
 
@@ -245,7 +255,27 @@ def test_honest_run(n: int, t: int) -> None:
     total = sum(times.values())
     print(f"\nDKG n={n} t={t} levels {LOW}..{HIGH} ({params.coefficients} coefficients): "
           + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in times.items())
-          + f"; total {total * 1000:.0f} ms, {total / n * 1000:.0f} ms per server; deal {deal_size} bytes")
+          + f"; total {total * 1000:.0f} ms, {total / n * 1000:.0f} ms per server; deal {deal_size} bytes"
+          + " (all servers share this process's parse cache: the first parses, the others hit)")
+    # One key server as it runs in its own process: finalize with cold caches (what finalize cost before
+    # the caches) and after complaints_for in the same process (what it costs now).
+    board = Board(honest_deals(params, setup(n, t)[1]))  # fresh seeds: deals this process has not parsed
+    one = _keys(1)[1]
+    dkg.clear_caches()
+    start = time.perf_counter()
+    cold = dkg.finalize(params, 1, one, board.view())
+    cold_ms = (time.perf_counter() - start) * 1000
+    dkg.clear_caches()
+    start = time.perf_counter()
+    assert dkg.complaints_for(params, 1, _keys(1)[0], one, board.view()) == []
+    complain_ms = (time.perf_counter() - start) * 1000
+    start = time.perf_counter()
+    warm = dkg.finalize(params, 1, one, board.view())
+    warm_ms = (time.perf_counter() - start) * 1000
+    assert warm.shares == cold.shares and warm.transcript == cold.transcript
+    assert warm.abscissa_key == cold.abscissa_key
+    print(f"one key server, n={n}: verify and complain {complain_ms:.0f} ms; finalize with cold caches "
+          f"{cold_ms:.0f} ms, after verify and complain {warm_ms:.0f} ms")
 
 
 def test_two_runs_give_independent_secrets() -> None:
@@ -532,3 +562,249 @@ def test_abscissa_key_is_hkdf_over_the_qualified_contributions_in_index_order() 
     assert results[1].abscissa_key == results[3].abscissa_key == expected
     board.post(dealers[1].deal())
     assert dkg.finalize(params, 1, servers[0].hpke_seed, board.view()).abscissa_key != expected
+
+
+# -- round 4: transcript confirmation, against a relay that shows servers different boards ------------
+
+
+def confirmation(params: dkg.Parameters, author: int, identity: bytes, transcript: bytes,
+                 qualified: Sequence[int]) -> bytes:
+    """The docstring's confirmation, built independently: header ‖ digest ‖ u8 |QUAL| ‖ indices ‖ signature."""
+    body = header(params, b"consilience-v2 dkg confirm", author) + transcript + bytes([len(qualified), *qualified])
+    return body + signing.sign(identity, body)
+
+
+def test_confirmation_encoding_matches_the_docstring() -> None:
+    params, servers = setup(3, 2)
+    board = Board(honest_deals(params, servers))
+    results = finalize_all(params, servers, board)
+    message = dkg.confirm(params, servers[1].identity, results[2])
+    assert message == confirmation(params, 2, servers[1].identity, results[2].transcript, [1, 2, 3])
+    assert dkg.CONFIRM_LABEL == b"consilience-v2 dkg confirm"
+    parsed = dkg.parse(params, message)
+    assert parsed == dkg.Confirmation(2, results[2].transcript, (1, 2, 3), message)
+    # The transcript digest is the documented one: sorted SHA-256 of every accepted message.
+    expected = hashlib.sha256(lp2(b"consilience-v2 dkg transcript")
+                              + b"".join(sorted(hashlib.sha256(m).digest() for m in board.messages))).digest()
+    assert results[2].transcript == expected
+    # Confirmations on the same board are not part of the transcript: finalize gives the same result.
+    board.post(*confirm_all(params, servers, results))
+    again = dkg.finalize(params, 2, servers[1].hpke_seed, board.view())
+    assert again.transcript == results[2].transcript and again.qualification.refused == ()
+    with pytest.raises(InvalidInput, match="not key server 2's"):  # server 1 cannot confirm for server 2
+        dkg.confirm(params, servers[0].identity, results[2])
+
+
+def test_a_relay_that_hides_one_deal_from_one_server_is_caught_by_the_confirmations() -> None:
+    """n=7 t=4: the relay shows key server 5 the board without dealer 3's deal.
+
+    Every finalize succeeds, and server 5 ends up on another QUAL with shares of other polynomials,
+    which it cannot tell from its own board. The confirmations catch it, whichever way the relay
+    passes them on.
+    """
+    params, servers = setup(7, 4)
+    deals = honest_deals(params, servers)
+    board = Board(list(deals))  # what servers 1-4, 6, 7 see
+    hidden = Board([d for d in deals if d != deals[2]])
+    assert len(hidden.messages) == 6
+    # Complaints: 5 complains "nothing by the deadline" about 3; the relay passes that to 5 only.
+    assert complaints(params, [s for s in servers if s.index != 5], board) == []
+    hidden.post(*dkg.complaints_for(params, 5, servers[4].identity, servers[4].hpke_seed, hidden.view()))
+    results = finalize_all(params, [s for s in servers if s.index != 5], board)
+    results[5] = dkg.finalize(params, 5, servers[4].hpke_seed, hidden.view())
+    # finalize alone does not catch it: all "succeed", on different qualified sets and keys.
+    assert results[1].qualified == (1, 2, 3, 4, 5, 6, 7) and results[5].qualified == (1, 2, 4, 5, 6, 7)
+    assert results[5].master != results[1].master and results[5].transcript != results[1].transcript
+    assert results[5].abscissa_key != results[1].abscissa_key
+    majority_view_of_5 = results[1].qualification.server_commitments(5)
+    g2 = G2Point.generator()
+    assert [g2.mul_secret(s) for s in results[5].shares[LOW]] != list(majority_view_of_5[LOW])
+    confirmations = {j: dkg.confirm(params, servers[j - 1].identity, r) for j, r in results.items()}
+    # 1. The relay passes every confirmation on: everyone sees the disagreement.
+    everything = list(confirmations.values())
+    for j in (1, 2, 3, 4, 6, 7):
+        with pytest.raises(dkg.DkgFailed, match="key server 5 confirmed another board") as caught:
+            dkg.confirmed(params, results[j], [*board.view(), *everything])
+        assert caught.value.disagreeing == (5,) and caught.value.missing == ()
+        assert "qualified 1, 2, 4, 5, 6, 7" in str(caught.value)
+    with pytest.raises(dkg.DkgFailed) as caught:
+        dkg.confirmed(params, results[5], [*hidden.view(), *everything])
+    assert caught.value.disagreeing == (1, 2, 3, 4, 6, 7) and caught.value.missing == ()
+    # 2. The relay withholds 5's confirmation from the others and the others' from 5: both are blocked.
+    others = [c for j, c in confirmations.items() if j != 5]
+    with pytest.raises(dkg.DkgFailed, match=r"no valid confirmation from qualified key server\(s\) 5 ") as caught:
+        dkg.confirmed(params, results[1], others)
+    assert caught.value.disagreeing == () and caught.value.missing == (5,)
+    with pytest.raises(dkg.DkgFailed) as caught:
+        dkg.confirmed(params, results[5], [confirmations[5]])
+    assert caught.value.missing == (1, 2, 4, 6, 7)
+    # 3. The relay rewrites 5's confirmation to carry the majority's digest: the signature refuses it.
+    forged = bytearray(confirmations[5])
+    start = len(header(params, dkg.CONFIRM_LABEL, 5))
+    forged[start : start + 32] = results[1].transcript
+    forged[start + 32 : start + 40] = bytes([7, 1, 2, 3, 4, 5, 6, 7])
+    forged = forged[: start + 40] + forged[start + 39 :]  # one index longer, same signature
+    with pytest.raises(VerificationError, match="signature"):
+        dkg.parse(params, bytes(forged))
+    with pytest.raises(dkg.DkgFailed) as caught:
+        dkg.confirmed(params, results[1], [*others, bytes(forged)])
+    assert caught.value.missing == (5,) and "1 board message(s) refused" in str(caught.value)
+    # The honest outcome, for contrast: 5 shown the full board confirms the same digest and all proceed.
+    results[5] = dkg.finalize(params, 5, servers[4].hpke_seed, board.view())
+    honest = [*others, dkg.confirm(params, servers[4].identity, results[5])]
+    for r in results.values():
+        assert dkg.confirmed(params, r, honest) is r
+    check_result(params, results, range(1, 8))
+
+
+def test_a_hidden_deal_of_a_dealer_that_is_then_disqualified_for_everyone_else_is_caught_too() -> None:
+    """Dealer 3's deal reaches only key server 3 (the relay drops it for everyone else).
+
+    The others agree on QUAL without 3; 3 finalizes on its own deal and confirms another board. Its
+    signed disagreement fails the run for everyone (3 is outside the others' QUAL, but was shown
+    another board), rather than leaving 3 holding shares that fit no one's commitments unnoticed.
+    """
+    params, servers = setup(3, 2)
+    deals = honest_deals(params, servers)
+    board = Board([deals[0], deals[1]])
+    alone = Board(list(deals))
+    results = finalize_all(params, servers[:2], board)
+    results[3] = dkg.finalize(params, 3, servers[2].hpke_seed, alone.view())
+    assert results[1].qualified == (1, 2) and results[3].qualified == (1, 2, 3)
+    posted = confirm_all(params, servers, results)
+    with pytest.raises(dkg.DkgFailed) as caught:
+        dkg.confirmed(params, results[1], posted)
+    assert caught.value.disagreeing == (3,) and caught.value.missing == ()
+    # Without 3's confirmation the others' rule (all of their QUAL) is met: 3 holds nothing they use.
+    assert dkg.confirmed(params, results[1], posted[:2]) is results[1]
+
+
+@pytest.mark.parametrize("forgery", ["outsider key", "another server's key", "bit flipped in the digest",
+                                     "truncated signature"])
+def test_a_forged_confirmation_is_refused(forgery: str) -> None:
+    params, servers = setup(3, 2)
+    board = Board(honest_deals(params, servers))
+    results = finalize_all(params, servers, board)
+    real = confirm_all(params, servers, results)
+    transcript = results[1].transcript
+    if forgery == "outsider key":
+        fake = confirmation(params, 2, signing.generate(), transcript, [1, 2, 3])
+    elif forgery == "another server's key":
+        fake = confirmation(params, 2, servers[0].identity, transcript, [1, 2, 3])
+    elif forgery == "bit flipped in the digest":
+        flipped = bytearray(real[1])
+        flipped[len(header(params, dkg.CONFIRM_LABEL, 2)) + 5] ^= 1
+        fake = bytes(flipped)
+    else:
+        fake = real[1][:-1]
+    with pytest.raises((VerificationError, InvalidInput)):
+        dkg.parse(params, fake)
+    with pytest.raises(dkg.DkgFailed, match=r"no valid confirmation from qualified key server\(s\) 2") as caught:
+        dkg.confirmed(params, results[1], [real[0], fake, real[2]])
+    assert caught.value.missing == (2,) and caught.value.disagreeing == ()
+
+
+@pytest.mark.parametrize("context", ["epoch", "deployment"])
+def test_a_confirmation_replayed_from_another_epoch_or_deployment_is_refused(context: str) -> None:
+    """Even a confirmation carrying this run's own digest, signed by the right key: the header binds the run."""
+    params, servers = setup(3, 2, epoch=1)
+    if context == "epoch":
+        other, other_servers = setup(3, 2, epoch=2)
+    else:
+        other = dkg.Parameters(b"deployment-0002!", params.epoch, params.threshold, params.low, params.high,
+                               params.participants)
+        other_servers = servers
+    board = Board(honest_deals(params, servers))
+    results = finalize_all(params, servers, board)
+    # A genuine confirmation from a run of the other context ...
+    other_board = Board(honest_deals(other, other_servers))
+    other_result = dkg.finalize(other, 2, other_servers[1].hpke_seed, other_board.view())
+    genuine_other = dkg.confirm(other, other_servers[1].identity, other_result)
+    # ... and one the server signed there over this run's digest (the strongest replay)
+    same_digest = confirmation(other, 2, servers[1].identity, results[1].transcript, [1, 2, 3])
+    for replayed in (genuine_other, same_digest):
+        with pytest.raises(InvalidInput, match="another deployment, epoch"):
+            dkg.parse(params, replayed)
+        with pytest.raises(dkg.DkgFailed) as caught:
+            dkg.confirmed(params, results[1], [*confirm_all(params, servers[::2], results), replayed])
+        assert caught.value.missing == (2,) and caught.value.disagreeing == ()
+
+
+def test_a_confirmation_replayed_from_an_earlier_run_of_the_same_epoch_blocks_and_never_accepts() -> None:
+    """A rerun under the same parameters: the old run's confirmation names another digest (a disagreement)."""
+    params, servers = setup(3, 2)
+    first = finalize_all(params, servers, Board(honest_deals(params, servers)))
+    old = dkg.confirm(params, servers[1].identity, first[2])
+    fresh = [Server(s.index, s.identity, s.hpke_seed, dkg.DealerSeed.fresh()) for s in servers]
+    second = finalize_all(params, fresh, Board(honest_deals(params, fresh)))
+    assert second[1].transcript != first[1].transcript
+    with pytest.raises(dkg.DkgFailed) as caught:
+        dkg.confirmed(params, second[1], [*confirm_all(params, servers[::2], second), old])
+    assert caught.value.disagreeing == (2,) and caught.value.missing == ()
+    with pytest.raises(InvalidInput, match="another run"):
+        dkg.confirmed(setup(3, 2, epoch=9)[0], second[1], [])
+
+
+def test_a_missing_confirmation_blocks_use_until_it_arrives() -> None:
+    params, servers = setup(4, 3)
+    results = finalize_all(params, servers, Board(honest_deals(params, servers)))
+    posted = confirm_all(params, servers, results)
+    for j in results:
+        with pytest.raises(dkg.DkgFailed, match=r"must not use its shares: no valid confirmation from qualified "
+                                                r"key server\(s\) 3 ") as caught:
+            dkg.confirmed(params, results[j], posted[:2] + posted[3:])
+        assert caught.value.missing == (3,)
+    with pytest.raises(dkg.DkgFailed) as caught:
+        dkg.confirmed(params, results[1], [])
+    assert caught.value.missing == (1, 2, 3, 4)
+    # duplicated and reordered by the relay, once all are there: accepted
+    assert dkg.confirmed(params, results[1], list(reversed(posted * 2))) is results[1]
+
+
+def test_a_server_that_confirms_two_boards_or_a_wrong_qualified_set_is_named() -> None:
+    params, servers = setup(3, 2)
+    results = finalize_all(params, servers, Board(honest_deals(params, servers)))
+    posted = confirm_all(params, servers, results)
+    two = confirmation(params, 3, servers[2].identity, bytes(32), [1, 2, 3])
+    with pytest.raises(dkg.DkgFailed, match=r"key server 3 confirmed another board.*\(and ours\)") as caught:
+        dkg.confirmed(params, results[1], [*posted, two])
+    assert caught.value.disagreeing == (3,)
+    wrong_set = confirmation(params, 2, servers[1].identity, results[1].transcript, [1, 2])
+    with pytest.raises(dkg.DkgFailed) as caught:
+        dkg.confirmed(params, results[1], [posted[0], wrong_set, posted[2]])
+    assert caught.value.disagreeing == (2,)
+    # A qualified set that is not increasing indices in 1..n: the signer's malformed message, counted as absent.
+    for bad in ([2, 1, 3], [1, 1, 3], [1, 2, 4], []):
+        malformed = confirmation(params, 2, servers[1].identity, results[1].transcript, bad)
+        with pytest.raises(dkg.MalformedMessage):
+            dkg.parse(params, malformed)
+        with pytest.raises(dkg.DkgFailed) as caught:
+            dkg.confirmed(params, results[1], [posted[0], malformed, posted[2]])
+        assert caught.value.missing == (2,)
+
+
+def test_the_caches_never_accept_what_fresh_checks_refuse() -> None:
+    params, servers = setup(3, 2)
+    evil = EvilDealer(params, servers[2])
+    bad_deal = evil.deal(plaintexts={1: wrong_share(evil.plaintext(1), 3)})
+    parsed = dkg.parse(params, bad_deal)
+    assert isinstance(parsed, dkg.Deal) and dkg.parse(params, bad_deal) is parsed  # cached
+    # a verified plaintext is remembered; a different (wrong) one for the same deal is still refused, every time
+    assert dkg.check_values(params, parsed, 2, evil.plaintext(2)) == []
+    assert dkg.check_values(params, parsed, 2, evil.plaintext(2)) == []
+    for _ in range(2):
+        assert dkg.check_values(params, parsed, 1, wrong_share(evil.plaintext(1), 3)) != []
+    # the right values for recipient 2 are not right for recipient 1
+    assert dkg.check_values(params, parsed, 1, evil.plaintext(2)) != []
+    # a tampered copy of a cached message is parsed afresh and refused
+    tampered = bytearray(bad_deal)
+    tampered[-3] ^= 1
+    for _ in range(2):
+        with pytest.raises(VerificationError):
+            dkg.parse(params, bytes(tampered))
+    # the same bytes under other parameters are not served from the cache
+    other, _ = setup(3, 2, epoch=5)
+    with pytest.raises(InvalidInput, match="another deployment, epoch"):
+        dkg.parse(other, bad_deal)
+    dkg.clear_caches()
+    assert dkg.parse(params, bad_deal) == parsed

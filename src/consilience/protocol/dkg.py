@@ -55,6 +55,36 @@ Construction
     Y_k(j) = Σ_l j^l·Σ_{i∈QUAL} A_{i,k,l}. The abscissa key is
     HKDF over the qualified dealers' contributions in index order.
 
+    Round 4 (confirmation). Every key server that finalized posts a signed
+    confirmation of its result's transcript digest (and qualified set), and
+    uses nothing of the result until :func:`confirmed` accepts it: every
+    key server in QUAL has confirmed the same transcript and no listed key
+    server has signed a confirmation of any other. Confirmations are not
+    part of the transcript (so one board can carry all four rounds).
+
+    Why all of QUAL, not t and not all n. The shares are only consistent if
+    every holder computed them from the same board: a server that was shown
+    a board without one dealer's deal finalizes on another QUAL, so its
+    shares and commitments belong to other polynomials, and it cannot tell.
+    Only the holders themselves can say which board they used, so every
+    holder (every member of QUAL; a server outside QUAL has no shares, its
+    own finalize refuses) must confirm. A threshold rule (t confirmations)
+    is not enough: with n ≥ 2t a relay can split the servers into two
+    groups of t that each see t confirmations of their own transcript and
+    both put different keys into use, and with any n the servers outside
+    the t hold shares nobody checked. Requiring all n would let any
+    disqualified server, honest or not, block every run. A signed
+    confirmation of another transcript, from anyone listed, is evidence that
+    someone was shown another board, so it fails the run too (a corrupt
+    server gains nothing by it: a corrupt member of QUAL can already block
+    by staying silent). Liveness: one silent qualified server blocks use,
+    and the run is repeated, as after a crash in any earlier round. Safety:
+    if one key server's :func:`confirmed` succeeds, every member of QUAL
+    signed that it finalized on the same transcript, hence the same QUAL,
+    commitments and abscissa-key inputs (SHA-256 collision resistance),
+    whatever the relay showed anyone; the relay can only withhold, which
+    blocks.
+
 Where this simplifies GJKR, and why that is safe here
     * Joint-Feldman rather than GJKR's Pedersen-VSS first round. GJKR show
       that in JF-DKG a rushing adversary can bias the distribution of the
@@ -85,9 +115,9 @@ Where this simplifies GJKR, and why that is safe here
       dealer and recipient). It can drop, delay, reorder and duplicate: that
       can only disqualify dealers or make the run fail (|QUAL| < t, or a
       server's own deal missing), never add a dealer. It could show different
-      servers different boards; the result carries a transcript digest that
-      the servers must confirm to each other (signed) before using their
-      shares — that confirmation round is the wiring's job.
+      servers different boards; round 4 catches that: each server signs
+      the transcript digest it finalized on, and :func:`confirmed` refuses
+      unless every qualified server signed the same one.
     * Complaints only about a deal that is on the board (a "nothing by the
       deadline" complaint is recorded but changes nothing: no deal on the
       board already disqualifies). So an honest recipient complains only
@@ -144,8 +174,18 @@ Byte encodings (integers big-endian; ``lp2(x)`` = 2-byte length ‖ x)
     ``kdf.derive(c_{i1} ‖ … ‖ c_{iQ}, "consilience-v2 dkg abscissa key",
     parameters_digest ‖ u8 |QUAL| ‖ u8 i1 … u8 iQ, 32)`` over the qualified
     dealers in increasing index order. The transcript digest is SHA-256 of
-    lp2("consilience-v2 dkg transcript") followed by every accepted
-    message's SHA-256, sorted.
+    lp2("consilience-v2 dkg transcript") followed by every accepted deal,
+    complaint and answer's SHA-256 (of its whole bytes, signature included),
+    sorted; confirmations are not included.
+
+    Confirmation, label ``"consilience-v2 dkg confirm"``, author the confirming key server::
+
+        header ‖ transcript_digest[32] ‖ u8 |QUAL| ‖ u8 i1 … u8 iQ
+
+    with the qualified indices in increasing order (at least one, each in
+    1..n). The header binds deployment, epoch and parameters, so a
+    confirmation from another run of another epoch or deployment is refused
+    before its digest is read.
 
 Nothing here touches the network, a database or files: a key server's state
 is its identity and HPKE keys, its :class:`DealerSeed` until the run ends
@@ -160,17 +200,28 @@ arrives after its phase closes is not passed in)::
     post(*complaints_for(params, j, identity, hpke_seed, board))
     # after the complaint deadline
     post(*answer(params, j, identity, seed, board))
-    # after the answer deadline; then confirm result.transcript with the others, erase seed
-    result = finalize(params, j, hpke_seed, board)
+    # after the answer deadline
+    result = finalize(params, j, hpke_seed, board); erase seed
+    post(confirm(params, identity, result))
+    # after the confirmation deadline (or as soon as all of QUAL confirmed): only now use the shares
+    result = confirmed(params, result, board)
+
+Caches. :func:`parse` keeps the last 512 messages that parsed (a pure
+function of parameters and bytes, immutable results), and
+:func:`check_values` remembers SHA-256 digests of the values that verified
+(never the values), so :func:`finalize` does not decode and check again what
+:func:`complaints_for` already did. :func:`clear_caches` empties both.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from consilience.crypto import hpke, kdf, signing
 from consilience.crypto.bls12381 import G2_BYTES, SCALAR_BYTES, G2Point, Scalar, hash_to_scalar
@@ -180,6 +231,7 @@ from consilience.protocol.encoding import i2osp, lp2
 DEAL_LABEL = b"consilience-v2 dkg deal"
 COMPLAINT_LABEL = b"consilience-v2 dkg complaint"
 ANSWER_LABEL = b"consilience-v2 dkg answer"
+CONFIRM_LABEL = b"consilience-v2 dkg confirm"
 _PARAMS_LABEL = b"consilience-v2 dkg parameters"
 _SHARE_INFO_LABEL = b"consilience-v2 dkg share"
 _CONTRIBUTION_LABEL = b"consilience-v2 dkg abscissa contribution"
@@ -218,7 +270,17 @@ class MalformedMessage(InvalidInput):
 
 
 class DkgFailed(VerificationError):
-    """The run produced no usable result (too few qualified dealers, own deal not qualified, …)."""
+    """The run produced no usable result (too few qualified dealers, own deal not qualified, …).
+
+    From :func:`confirmed`: ``disagreeing`` are the key servers that signed a
+    confirmation of another transcript (or two different ones), ``missing``
+    the qualified ones with no valid confirmation on the board.
+    """
+
+    def __init__(self, message: str, *, disagreeing: Sequence[int] = (), missing: Sequence[int] = ()) -> None:
+        super().__init__(message)
+        self.disagreeing = tuple(disagreeing)
+        self.missing = tuple(missing)
 
 
 # -- parameters ------------------------------------------------------------------------------------
@@ -389,6 +451,16 @@ Message = Deal | Complaint | Answer
 
 
 @dataclass(frozen=True)
+class Confirmation:
+    """Round 4: key server ``author`` finalized on the board whose transcript digest is ``transcript``."""
+
+    author: int
+    transcript: bytes
+    qualified: tuple[int, ...]
+    raw: bytes
+
+
+@dataclass(frozen=True)
 class DealerSeed:
     """What a dealer keeps from round 1 until the run ends (then erases): 32 random bytes."""
 
@@ -489,14 +561,26 @@ def answer(params: Parameters, dealer: int, identity_private: bytes, seed: Deale
     return out
 
 
-def parse(params: Parameters, data: bytes) -> Message:
-    """Decode one board message and check its signature; InvalidInput / VerificationError if refused."""
+def parse(params: Parameters, data: bytes) -> Message | Confirmation:
+    """Decode one board message and check its signature; InvalidInput / VerificationError if refused.
+
+    Parsing is a pure function of (parameters, bytes), and what it returns is
+    immutable, so messages that parsed are kept in a small LRU cache: a key
+    server parses the board in every round, and decoding (with subgroup
+    checks) a deal's m·t G2 commitments is most of the cost. Refused messages
+    are not cached (they are parsed again, and refused again).
+    """
     if not isinstance(data, bytes) or len(data) < SIGNATURE_BYTES:
         raise InvalidInput("DKG message too short")
+    return _parse_cached(params, data)
+
+
+@lru_cache(maxsize=512)
+def _parse_cached(params: Parameters, data: bytes) -> Message | Confirmation:
     body, signature = data[:-SIGNATURE_BYTES], data[-SIGNATURE_BYTES:]
     r = _Reader(body)
     label = r.lp2()
-    if label not in (DEAL_LABEL, COMPLAINT_LABEL, ANSWER_LABEL):
+    if label not in (DEAL_LABEL, COMPLAINT_LABEL, ANSWER_LABEL, CONFIRM_LABEL):
         raise InvalidInput("not a consilience-v2 DKG message (unknown label)")
     if r.lp2() != params.deployment_id or r.int(8) != params.epoch or r.take(DIGEST_BYTES) != params.digest:
         raise InvalidInput("DKG message for another deployment, epoch or set of parameters")
@@ -508,9 +592,18 @@ def parse(params: Parameters, data: bytes) -> Message:
         raise MalformedMessage(author, label, f"key server {author}'s {label.decode()}: {exc}") from None
 
 
-def _parse_body(params: Parameters, r: _Reader, label: bytes, author: int, body: bytes, data: bytes) -> Message:
+def _parse_body(params: Parameters, r: _Reader, label: bytes, author: int, body: bytes,
+                data: bytes) -> Message | Confirmation:
     if label == DEAL_LABEL:
         return _parse_deal(params, r, author, body, data)
+    if label == CONFIRM_LABEL:
+        transcript = r.take(DIGEST_BYTES)
+        qualified = tuple(r.take(r.int(1)))
+        r.end()
+        if (not qualified or list(qualified) != sorted(set(qualified))
+                or not 1 <= qualified[0] <= qualified[-1] <= params.n):
+            raise InvalidInput("qualified set not 1 to n distinct indices in increasing order")
+        return Confirmation(author, transcript, qualified, data)
     if label == COMPLAINT_LABEL:
         dealer, digest, reason = r.int(1), r.take(DIGEST_BYTES), r.int(1)
         r.end()
@@ -558,12 +651,47 @@ def _expected(row: Sequence[G2Point], x: int) -> G2Point:
     return G2Point.msm_public(row, [Scalar(pow(x, ell)) for ell in range(len(row))])
 
 
+_VERIFIED_MAX = 4096
+_verified: OrderedDict[bytes, None] = OrderedDict()
+_verified_lock = threading.Lock()
+
+
+def _verified_key(params: Parameters, deal_: Deal, recipient: int, plaintext: bytes) -> bytes:
+    return hashlib.sha256(lp2(b"consilience-v2 dkg verified") + params.digest + deal_.digest
+                          + i2osp(recipient, 1) + plaintext).digest()
+
+
+def clear_caches() -> None:
+    """Forget parsed messages and verified-share digests (e.g. when a run ends)."""
+    _parse_cached.cache_clear()
+    with _verified_lock:
+        _verified.clear()
+
+
 def check_values(params: Parameters, deal_: Deal, recipient: int, plaintext: bytes) -> list[str]:
     """What is wrong with these revealed or decrypted values for RECIPIENT ([] if they verify).
 
     One random linear combination over every coefficient; per coefficient
-    only on failure, to name what is wrong.
+    only on failure, to name what is wrong. A success is remembered (a
+    bounded set of SHA-256 digests of parameters, deal digest, recipient and
+    plaintext: no share value is kept), so the same values are not checked
+    again in :func:`finalize`; a failure is always recomputed.
     """
+    key = _verified_key(params, deal_, recipient, plaintext)
+    with _verified_lock:
+        if key in _verified:
+            _verified.move_to_end(key)
+            return []
+    problems = _check_values(params, deal_, recipient, plaintext)
+    if not problems:
+        with _verified_lock:
+            _verified[key] = None
+            while len(_verified) > _VERIFIED_MAX:
+                _verified.popitem(last=False)
+    return problems
+
+
+def _check_values(params: Parameters, deal_: Deal, recipient: int, plaintext: bytes) -> list[str]:
     try:
         values, contribution = _decode_plaintext(params, plaintext)
     except InvalidInput as exc:
@@ -664,7 +792,9 @@ def _accepted(params: Parameters, messages: Sequence[bytes],
         if key in seen:
             continue  # a duplicate from the relay
         try:
-            seen[key] = parse(params, data)
+            msg = parse(params, data)
+            if not isinstance(msg, Confirmation):  # round 4 reads those; they are not part of the transcript
+                seen[key] = msg
         except MalformedMessage as exc:
             refused.append(str(exc))
             if exc.label == DEAL_LABEL and malformed_deals is not None:
@@ -821,9 +951,65 @@ def finalize(params: Parameters, index: int, hpke_private: bytes, messages: Sequ
     return KeyServerResult(index, qual, shares, key)
 
 
+# -- round 4: transcript confirmation ----------------------------------------------------------------
+
+
+def confirm(params: Parameters, identity_private: bytes, result: KeyServerResult) -> bytes:
+    """Round 4: key server ``result.index``'s signed confirmation of the board it finalized on."""
+    if result.qualification.params != params:
+        raise InvalidInput("this result is of another run")
+    body = (params.header(CONFIRM_LABEL, result.index) + result.transcript
+            + i2osp(len(result.qualified), 1) + bytes(result.qualified))
+    return _sign(params, body, identity_private, result.index)
+
+
+def confirmed(params: Parameters, result: KeyServerResult, messages: Sequence[bytes]) -> KeyServerResult:
+    """RESULT, once every qualified key server has confirmed the same transcript; else DkgFailed.
+
+    The rule (module docstring): every key server in QUAL has a validly
+    signed confirmation of ``result.transcript`` (and of the same qualified
+    set) on the board, and no listed key server, qualified or not, signed a
+    confirmation of anything else. Other messages on the board are ignored;
+    confirmations that do not parse (bad signature, another deployment,
+    epoch or parameters) count as absent. The error names who disagreed
+    and who is missing.
+    """
+    if result.qualification.params != params:
+        raise InvalidInput("this result is of another run")
+    by_author: dict[int, set[tuple[bytes, tuple[int, ...]]]] = {}
+    refused: list[str] = []
+    for data in messages:
+        try:
+            msg = parse(params, data)
+        except (InvalidInput, VerificationError) as exc:
+            refused.append(str(exc))
+            continue
+        if isinstance(msg, Confirmation):
+            by_author.setdefault(msg.author, set()).add((msg.transcript, msg.qualified))
+    ours = (result.transcript, result.qualified)
+    disagreeing = sorted(a for a, seen in by_author.items() if seen != {ours})
+    missing = sorted(j for j in result.qualified if j not in by_author)
+    if not disagreeing and not missing:
+        return result
+    parts = []
+    for a in disagreeing:
+        others = sorted(by_author[a] - {ours})
+        what = "; ".join(f"transcript {d.hex()[:16]}… with qualified {', '.join(map(str, q))}" for d, q in others)
+        also = " (and ours)" if ours in by_author[a] else ""
+        parts.append(f"key server {a} confirmed another board: {what}{also}")
+    if missing:
+        parts.append("no valid confirmation from qualified key server(s) " + ", ".join(map(str, missing)))
+    if refused:
+        parts.append(f"{len(refused)} board message(s) refused")
+    raise DkgFailed(f"key server {result.index} must not use its shares: " + "; ".join(parts)
+                    + " (a relay that showed servers different boards, or a server that did not finish)",
+                    disagreeing=disagreeing, missing=missing)
+
+
 __all__ = [
-    "ANSWER_LABEL", "BAD_CONTRIBUTION", "BAD_SHARES", "CANNOT_OPEN", "COMPLAINT_LABEL", "DEAL_LABEL",
-    "NOTHING_BY_DEADLINE", "Answer", "Complaint", "Deal", "DealCheck", "DealerSeed", "DkgFailed",
-    "KeyServerResult", "MalformedMessage", "Message", "Parameters", "Participant", "Qualification", "answer",
-    "check_values", "complain", "complaints_for", "deal", "finalize", "parse", "qualify", "verify_deal",
+    "ANSWER_LABEL", "BAD_CONTRIBUTION", "BAD_SHARES", "CANNOT_OPEN", "COMPLAINT_LABEL", "CONFIRM_LABEL",
+    "DEAL_LABEL", "NOTHING_BY_DEADLINE", "Answer", "Complaint", "Confirmation", "Deal", "DealCheck", "DealerSeed",
+    "DkgFailed", "KeyServerResult", "MalformedMessage", "Message", "Parameters", "Participant", "Qualification",
+    "answer", "check_values", "clear_caches", "complain", "complaints_for", "confirm", "confirmed", "deal",
+    "finalize", "parse", "qualify", "verify_deal",
 ]
