@@ -10,8 +10,6 @@ and never under CI=true, where node is required.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -23,28 +21,19 @@ from consilience.clients import wallet as wallet_mod
 from consilience.crypto import aead, hpke, passphrase
 from consilience.protocol import entry, messages, release
 from consilience.protocol.encoding import b64u_decode
+from node_sdk import node_for
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "web" / "test" / "cli" / "seal.js"
 CRYPTO = json.loads((ROOT / "tests" / "vectors" / "interop.json").read_text())["crypto"]
 
 
-def _node() -> str:
-    node = shutil.which("node")
-    if node is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("node is required under CI=true (JS -> Python interop test)")
-        pytest.skip("node is not installed: cannot run the browser SDK (web/test/cli/seal.js)")
-    if not (ROOT / "web" / "node_modules" / "@noble" / "curves").exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail("web/node_modules is missing under CI=true: run npm ci --prefix web")
-        pytest.skip("web/node_modules is missing: run npm ci --prefix web")
-    return node
 
 
 @pytest.fixture(scope="module")
 def js() -> dict[str, Any]:
-    done = subprocess.run([_node(), str(SCRIPT)], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    node = node_for("JS -> Python interop test, web/test/cli/seal.js")
+    done = subprocess.run([node, str(SCRIPT)], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +20,7 @@ import pytest
 
 from consilience.crypto.bls12381 import G1Point, G2Point, Scalar
 from consilience.protocol import quorum as qm
+from node_sdk import node_for
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 VECTORS = ROOT / "tests" / "vectors" / "quorum_v2_interop.json"
@@ -88,22 +87,10 @@ def test_vectors_open_in_python(doc: dict[str, Any], params: qm.QuorumParameters
 # -- JS -> Python ----------------------------------------------------------------------------------
 
 
-def _node() -> str:
-    node = shutil.which("node")
-    if node is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("node is required under CI=true (JS -> Python quorum interop test)")
-        pytest.skip("node is not installed: cannot run the browser SDK (web/test/cli/quorum_v2.js)")
-    if not (ROOT / "web" / "node_modules" / "@noble" / "curves").exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail("web/node_modules is missing under CI=true: run npm ci --prefix web")
-        pytest.skip("web/node_modules is missing: run npm ci --prefix web")
-    return node
-
-
 @pytest.fixture(scope="module")
 def js() -> dict[str, Any]:
-    done = subprocess.run([_node(), str(SCRIPT), str(VECTORS)], cwd=ROOT, capture_output=True, text=True, timeout=120,
+    node = node_for("JS -> Python quorum interop test, web/test/cli/quorum_v2.js")
+    done = subprocess.run([node, str(SCRIPT), str(VECTORS)], cwd=ROOT, capture_output=True, text=True, timeout=120,
                           check=False)
     assert done.returncode == 0, done.stderr
     result: dict[str, Any] = json.loads(done.stdout)
