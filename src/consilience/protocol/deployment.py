@@ -1,9 +1,13 @@
-"""The signed deployment document (PROTOCOL.md §4).
+"""The signed deployment document, protocol v2 (PROTOCOL.md §4).
 
-Clients take every public key they use (key-server shares, counselor keys,
-the token issuer) from this document and only after checking the
-administrator's signature, so a compromised escrow server cannot slip in a
-counselor key of its own.
+Clients take every public key they use (key-server shares and identities,
+the quorum commitments, counselor keys, the log's key) from this document
+and only after checking the administrator's signature, so a compromised
+escrow server cannot slip in a counselor key of its own. The quorum
+commitments come from the key servers' own key generation: the document
+carries every qualified key server's signed confirmation of the transcript,
+and clients check them, so the administrator publishes the result but did
+not choose it.
 """
 
 from __future__ import annotations
@@ -11,15 +15,23 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from consilience.crypto import signing
 from consilience.errors import InvalidInput, VerificationError
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 
-FORMAT = "consilience-deployment/v1"
-SIGNING_PREFIX = b"consilience-v1 deployment\n"
-FINGERPRINT_LABEL = b"consilience-v1 admin key"
+if TYPE_CHECKING:
+    from consilience.protocol import dkg
+    from consilience.protocol import quorum as quorum_v2
+
+FORMAT = "consilience-deployment/v2"
+V1_FORMAT = "consilience-deployment/v1"
+V1_REFUSAL = ("this is a Consilience v1 deployment document; this software speaks protocol v2 and cannot use it "
+              "(the deployment must be set up again with this version)")
+SIGNING_PREFIX = b"consilience-v2 deployment\n"
+FINGERPRINT_LABEL = b"consilience-v1 admin key"  # unchanged from v1: invites carry the fingerprint
 MAX_QUORUM_LIMIT = 32
 SUITE = "ristretto255-SHA512"
 
@@ -28,7 +40,49 @@ SUITE = "ristretto255-SHA512"
 class KeyServer:
     index: int
     url: str
-    public_share: bytes
+    public_share: bytes  # ristretto255 VOPRF public share k_i·G
+    identity_key: bytes = b""  # Ed25519: signs its key-generation messages; requests are addressed to it
+    hpke_public_key: bytes = b""  # X-Wing: the other key servers seal their key-generation shares to it
+
+
+@dataclass(frozen=True)
+class QuorumKeys:
+    """The published result of the key servers' key generation (protocol/dkg.py) for one epoch."""
+
+    epoch: int
+    transcript: bytes
+    qualified: tuple[int, ...]
+    #: q -> C_{q,0..q-1}, compressed G2 (96 bytes each)
+    levels: dict[int, tuple[bytes, ...]]
+    #: key server index -> q -> commitments to its shares of F_q's coefficients
+    servers: dict[int, dict[int, tuple[bytes, ...]]]
+    #: every qualified key server's signed confirmation (dkg.confirm) of ``transcript``
+    confirmations: tuple[bytes, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "epoch": self.epoch,
+            "transcript": b64u_encode(self.transcript),
+            "qualified": list(self.qualified),
+            "levels": {str(q): [b64u_encode(c) for c in cs] for q, cs in sorted(self.levels.items())},
+            "servers": {str(i): {str(q): [b64u_encode(c) for c in cs] for q, cs in sorted(levels.items())}
+                        for i, levels in sorted(self.servers.items())},
+            "confirmations": [b64u_encode(c) for c in self.confirmations],
+        }
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> QuorumKeys:
+        def points(values: Any) -> tuple[bytes, ...]:
+            return tuple(b64u_decode(v, length=96, field="commitment") for v in values)
+
+        return cls(
+            epoch=int(doc["epoch"]),
+            transcript=b64u_decode(doc["transcript"], length=32, field="transcript"),
+            qualified=tuple(int(i) for i in doc["qualified"]),
+            levels={int(q): points(cs) for q, cs in doc["levels"].items()},
+            servers={int(i): {int(q): points(cs) for q, cs in levels.items()} for i, levels in doc["servers"].items()},
+            confirmations=tuple(b64u_decode(c, field="confirmation") for c in doc["confirmations"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -46,7 +100,6 @@ class Deployment:
     quorum: int
     max_quorum: int
     escrow_url: str
-    token_issuer_key: bytes
     threshold: int
     oprf_public_key: bytes
     key_servers: tuple[KeyServer, ...]
@@ -56,6 +109,8 @@ class Deployment:
     log_origin: str = ""
     log_public_key: bytes = b""
     witnesses: tuple[str, ...] = field(default=())
+    #: None until the key servers' key generation is published (no entry can be sealed before)
+    quorum_keys: QuorumKeys | None = None
 
     @property
     def log_vkey(self) -> str:
@@ -70,6 +125,53 @@ class Deployment:
     def public_shares(self) -> dict[int, bytes]:
         return {s.index: s.public_share for s in self.key_servers}
 
+    def key_server(self, index: int) -> KeyServer:
+        for s in self.key_servers:
+            if s.index == index:
+                return s
+        raise InvalidInput(f"this deployment has no key server {index}")
+
+    def dkg_parameters(self, epoch: int) -> dkg.Parameters:
+        """The parameters of the key servers' key generation for ``epoch``: every level of the quorum range."""
+        from consilience.protocol import dkg
+
+        return dkg.Parameters(
+            deployment_id=self.deployment_id, epoch=epoch, threshold=self.threshold, low=self.quorum,
+            high=self.max_quorum,
+            participants=tuple(dkg.Participant(s.index, s.identity_key, s.hpke_public_key)
+                               for s in sorted(self.key_servers, key=lambda s: s.index)))
+
+    @property
+    def ready(self) -> bool:
+        """Whether entries can be sealed: the key servers' quorum keys are published."""
+        return self.quorum_keys is not None
+
+    @property
+    def key_epoch(self) -> int:
+        return self._quorum_keys().epoch
+
+    def _quorum_keys(self) -> QuorumKeys:
+        if self.quorum_keys is None:
+            raise InvalidInput("the key servers have not finished generating the deployment's quorum keys yet; "
+                               "nothing can be put in escrow until they have (try again in a few minutes)")
+        return self.quorum_keys
+
+    @cached_property
+    def _quorum_parameters(self) -> quorum_v2.QuorumParameters:
+        from consilience.crypto.bls12381 import G2Point
+        from consilience.protocol import quorum
+
+        keys = self._quorum_keys()
+        return quorum.check_commitments(
+            self.threshold,
+            {q: [G2Point.from_bytes(c) for c in cs] for q, cs in keys.levels.items()},
+            {i: {q: [G2Point.from_bytes(c) for c in cs] for q, cs in levels.items()}
+             for i, levels in keys.servers.items()})
+
+    def quorum_parameters(self) -> quorum_v2.QuorumParameters:
+        """The checked commitments of every level (protocol/quorum.py), decoded once per document."""
+        return self._quorum_parameters
+
     def to_json(self) -> dict[str, Any]:
         return {
             "format": FORMAT,
@@ -79,14 +181,14 @@ class Deployment:
             "quorum": self.quorum,
             "max_quorum": self.max_quorum,
             "escrow_url": self.escrow_url,
-            "token_issuer_key": b64u_encode(self.token_issuer_key),
             "oprf": {
                 "suite": SUITE,
                 "mode": 1,
                 "threshold": self.threshold,
                 "public_key": b64u_encode(self.oprf_public_key),
                 "servers": [
-                    {"index": s.index, "url": s.url, "public_share": b64u_encode(s.public_share)}
+                    {"index": s.index, "url": s.url, "public_share": b64u_encode(s.public_share),
+                     "identity_key": b64u_encode(s.identity_key), "hpke_public_key": b64u_encode(s.hpke_public_key)}
                     for s in self.key_servers
                 ],
             },
@@ -96,6 +198,7 @@ class Deployment:
             ],
             "log": {"origin": self.log_origin, "public_key": b64u_encode(self.log_public_key),
                     "witnesses": list(self.witnesses)},
+            "quorum_keys": None if self.quorum_keys is None else self.quorum_keys.to_json(),
         }
 
     def canonical_bytes(self) -> bytes:
@@ -151,6 +254,8 @@ def verify(published: dict[str, str], expected_fingerprint: bytes, *, min_serial
 
 def parse(doc: dict[str, Any]) -> Deployment:
     try:
+        if doc["format"] == V1_FORMAT:
+            raise InvalidInput(V1_REFUSAL)
         if doc["format"] != FORMAT:
             raise InvalidInput(f"unknown deployment format {doc['format']!r}")
         oprf = doc["oprf"]
@@ -163,12 +268,13 @@ def parse(doc: dict[str, Any]) -> Deployment:
             quorum=int(doc["quorum"]),
             max_quorum=int(doc["max_quorum"]),
             escrow_url=str(doc["escrow_url"]),
-            token_issuer_key=b64u_decode(doc["token_issuer_key"], length=32, field="token_issuer_key"),
             threshold=int(oprf["threshold"]),
             oprf_public_key=b64u_decode(oprf["public_key"], length=32, field="oprf.public_key"),
             key_servers=tuple(
-                KeyServer(int(s["index"]), str(s["url"]), b64u_decode(s["public_share"], length=32,
-                                                                       field="public_share"))
+                KeyServer(int(s["index"]), str(s["url"]),
+                          b64u_decode(s["public_share"], length=32, field="public_share"),
+                          b64u_decode(s["identity_key"], length=32, field="identity_key"),
+                          b64u_decode(s["hpke_public_key"], field="hpke_public_key"))
                 for s in oprf["servers"]
             ),
             counselors=tuple(
@@ -179,8 +285,9 @@ def parse(doc: dict[str, Any]) -> Deployment:
             log_origin=str(doc["log"]["origin"]),
             log_public_key=b64u_decode(doc["log"]["public_key"], length=32, field="log.public_key"),
             witnesses=tuple(str(w) for w in doc["log"]["witnesses"]),
+            quorum_keys=None if doc["quorum_keys"] is None else QuorumKeys.from_json(doc["quorum_keys"]),
         )
-    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError, AttributeError) as exc:
         if isinstance(exc, InvalidInput):
             raise
         raise InvalidInput(f"malformed deployment document: {exc}") from exc
@@ -200,6 +307,11 @@ def validate(d: Deployment) -> None:
     if d.serial < 1:
         raise InvalidInput("serial starts at 1")
     threshold_oprf.check_public_shares(d.oprf_public_key, d.public_shares(), d.threshold)
+    if indices != list(range(1, len(indices) + 1)):
+        raise InvalidInput("key servers are listed with indices 1..n, in order")
+    params = d.dkg_parameters(d.quorum_keys.epoch if d.quorum_keys is not None else 0)  # checks identity keys
+    if d.quorum_keys is not None:
+        _check_quorum_keys(d, params)
     key_ids = set()
     for c in d.counselors:
         if hpke.key_id(c.public_key) != c.key_id:
@@ -214,3 +326,34 @@ def validate(d: Deployment) -> None:
     witness_keys = [checkpoint.CosignatureV1Verifier.from_vkey(w) for w in d.witnesses]
     if len({w.key_id for w in witness_keys}) != len(witness_keys):
         raise InvalidInput("a witness appears twice")
+
+
+def _check_quorum_keys(d: Deployment, params: dkg.Parameters) -> None:
+    """Every qualified key server confirmed this transcript, and the commitments pass check_commitments.
+
+    The confirmations are the key servers' own signatures (their identity
+    keys are listed above), so the administrator who publishes the result
+    cannot substitute commitments of their own choosing without the key
+    servers' agreement.
+    """
+    from consilience.protocol import dkg
+
+    keys = d.quorum_keys
+    assert keys is not None
+    if set(keys.levels) != set(d.quorum_range):
+        raise InvalidInput("the quorum keys must cover exactly the levels of the quorum range")
+    if sorted(keys.servers) != sorted(keys.qualified) or len(keys.qualified) < d.threshold:
+        raise InvalidInput("the quorum keys list commitments for exactly the qualified key servers, "
+                           "at least the threshold of them")
+    confirmed: set[int] = set()
+    for data in keys.confirmations:
+        msg = dkg.parse(params, data)
+        if not isinstance(msg, dkg.Confirmation):
+            raise VerificationError("a quorum-key confirmation is not a confirmation")
+        if msg.transcript != keys.transcript or tuple(msg.qualified) != tuple(keys.qualified):
+            raise VerificationError(f"key server {msg.author} confirmed another key generation")
+        confirmed.add(msg.author)
+    missing = sorted(set(keys.qualified) - confirmed)
+    if missing:
+        raise VerificationError("no confirmation of the quorum keys from key server(s) " + ", ".join(map(str, missing)))
+    d.quorum_parameters()  # check_commitments: counts, identities, per-server shares interpolate to the master

@@ -69,6 +69,32 @@ class EvaluateResponse(Strict):
     proof: Annotated[str, _b64u(64)]
 
 
+B64Point = Annotated[str, Field(max_length=96), _b64u(48)]
+B64Scalar = Annotated[str, Field(max_length=64), _b64u(32)]
+
+
+class EvaluateRequestV2(Strict):
+    """protocol/evaluation.py: signed by the account key for one key server, answered once."""
+
+    certificate: Annotated[str, Field(max_length=200), _b64u(120)]
+    audience: Annotated[str, Field(max_length=64), _b64u(32)]
+    issued_at: int = Field(ge=0, lt=2**63, strict=True)
+    nonce: B64Id
+    blinded: list[B64Element] = Field(min_length=1, max_length=MAX_IDENTIFIERS)
+    points: list[B64Point] = Field(min_length=1, max_length=MAX_IDENTIFIERS)
+    signature: Annotated[str, Field(max_length=100), _b64u(64)]
+
+
+class EvaluateResponseV2(Strict):
+    """VOPRF evaluations with their proof, the account's abscissa, and Z_q for every level low..high per point."""
+
+    index: int
+    evaluated: list[B64Element]
+    proof: Annotated[str, _b64u(64)]
+    abscissa: B64Scalar
+    shares: list[list[B64Point]]
+
+
 class KeyServerInfo(Strict):
     index: int
     suite: Literal["ristretto255-SHA512"] = "ristretto255-SHA512"
@@ -80,7 +106,8 @@ class KeyServerInfo(Strict):
 
 
 class SignedDeployment(Strict):
-    document: Annotated[str, Field(max_length=200_000)]
+    #: v2 documents carry every level's commitments: up to about 1.5 MB for a range of 2..32 and 7 key servers
+    document: Annotated[str, Field(max_length=4_000_000)]
     signature: Annotated[str, _b64u(64)]
     admin_key: Annotated[str, _b64u(32)]
 
@@ -92,6 +119,42 @@ class RegisterRequest(Strict):
 class RegisterResponse(Strict):
     account_id: B64Id
     token: B64Token
+
+
+class RegisterRequestV2(Strict):
+    """protocol/accounts.py: the invite's account key and a signature by it."""
+
+    account_key: Annotated[str, Field(max_length=64), _b64u(32)]
+    proof: Annotated[str, Field(max_length=100), _b64u(64)]
+
+
+class RegisterResponseV2(Strict):
+    account_id: B64Id
+    token: B64Token
+    certificate: Annotated[str, Field(max_length=200), _b64u(120)]
+
+
+# -- bulletin board of the key servers' key generation ----------------------
+
+#: A deal carries every level's commitments and n sealed shares: a few MB at most for 7 key servers.
+MAX_BOARD_MESSAGE_BYTES = 8 * 1024 * 1024
+
+
+class BoardPost(Strict):
+    epoch: int = Field(ge=0, lt=2**32, strict=True)
+    message: Annotated[str, Field(max_length=(MAX_BOARD_MESSAGE_BYTES * 4) // 3 + 4),
+                       _b64u(max_length=MAX_BOARD_MESSAGE_BYTES)]
+
+
+class BoardMessage(Strict):
+    seq: int
+    message: str
+    received_at: datetime
+
+
+class BoardPage(Strict):
+    messages: list[BoardMessage]
+    next_after: int
 
 
 class AccessTokenResponse(Strict):
