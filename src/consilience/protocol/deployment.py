@@ -71,6 +71,19 @@ class QuorumKeys:
         }
 
     @classmethod
+    def of(cls, qualification: dkg.Qualification, confirmations: list[bytes] | tuple[bytes, ...]) -> QuorumKeys:
+        """What the administrator publishes from the board: the public commitments of a confirmed run."""
+        return cls(
+            epoch=qualification.params.epoch,
+            transcript=qualification.transcript,
+            qualified=tuple(qualification.qualified),
+            levels={q: tuple(c.to_bytes() for c in cs) for q, cs in qualification.master.items()},
+            servers={i: {q: tuple(c.to_bytes() for c in cs) for q, cs in qualification.server_commitments(i).items()}
+                     for i in qualification.qualified},
+            confirmations=tuple(confirmations),
+        )
+
+    @classmethod
     def from_json(cls, doc: dict[str, Any]) -> QuorumKeys:
         def points(values: Any) -> tuple[bytes, ...]:
             return tuple(b64u_decode(v, length=96, field="commitment") for v in values)

@@ -13,23 +13,28 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from consilience.crypto import aead, hpke, ristretto
+from consilience.crypto import aead, hpke
+from consilience.crypto.bls12381 import Scalar
 from consilience.errors import InvalidInput
+from consilience.protocol import quorum as quorum_mod
 from consilience.protocol.deployment import MAX_QUORUM_LIMIT, Deployment
 from consilience.protocol.encoding import b64u_decode, b64u_encode, i2osp
-from consilience.protocol.matching import KCV_BYTES, TAG_BYTES, IdentifierShares, shares_for
+from consilience.protocol.matching import TAG_BYTES, match_tag
 from consilience.protocol.messages import MAX_BODY_BYTES, MAX_IDENTIFIERS
+from consilience.protocol.quorum import IdentifierShares, WrapContext
 
 if TYPE_CHECKING:
     from consilience.protocol.identifiers import Identifier
 
-VERSION = 1
+VERSION = 2
 ENTRY_ID_BYTES = 16
-BODY_AAD = b"consilience-v1 body"
-WRAP_AAD = b"consilience-v1 wrap"
-ENVELOPE_INFO = b"consilience-v1 envelope"
+BODY_AAD = b"consilience-v2 body"
+WRAP_AAD = b"consilience-v2 wrap"
+ENVELOPE_INFO = b"consilience-v2 envelope"
 WRAPPED_BYTES = 12 + 32 + 16
-SCALAR = ristretto.SCALAR_BYTES
+SCALAR = 32
+G1_BYTES = 48
+G2_BYTES = 96
 
 
 DETAIL_FIELDS = ("what", "when", "where", "witnesses")
@@ -135,11 +140,13 @@ def _check_details(details: Any) -> None:
 
 @dataclass(frozen=True)
 class EnvelopeSection:
+    """One identifier's part of the envelope: its tag, the account's abscissa and quorum shares, the wrap."""
+
     tag: bytes
-    x: int
-    shares: dict[int, int]
-    kcv: bytes
-    wrapped: bytes
+    x: Scalar
+    shares: dict[int, bytes]  # q -> σ_q = F_q(x)·P*, 48-byte compressed G1, every q of the range
+    u: bytes  # 96-byte compressed G2: the KEM's encapsulation at the entry's own quorum
+    wrapped: bytes  # AEAD of the body key under W
 
 
 @dataclass(frozen=True)
@@ -147,10 +154,14 @@ class EnvelopeContent:
     entry_id: bytes
     quorum: int
     quorum_range: range
+    key_epoch: int
     sections: tuple[EnvelopeSection, ...]
 
     def section(self, tag: bytes) -> EnvelopeSection | None:
         return next((s for s in self.sections if s.tag == tag), None)
+
+    def section_index(self, tag: bytes) -> int:
+        return next(i for i, s in enumerate(self.sections) if s.tag == tag)
 
 
 @dataclass(frozen=True)
@@ -166,62 +177,78 @@ class SealedEntry:
     body_key: bytes
 
 
+def _section_bytes(width: int) -> int:
+    return TAG_BYTES + SCALAR + width * G1_BYTES + G2_BYTES + WRAPPED_BYTES
+
+
 def encode_envelope(content: EnvelopeContent) -> bytes:
     r = content.quorum_range
     out = bytearray([VERSION])
     out += content.entry_id + i2osp(content.quorum, 1) + i2osp(r.start, 1) + i2osp(r.stop - 1, 1)
-    out += i2osp(len(content.sections), 1)
+    out += i2osp(content.key_epoch, 4) + i2osp(len(content.sections), 1)
     for s in content.sections:
-        out += s.tag + ristretto.scalar_from_int(s.x)
-        out += b"".join(ristretto.scalar_from_int(s.shares[k]) for k in r)
-        out += s.kcv + s.wrapped
+        out += s.tag + s.x.to_bytes()
+        out += b"".join(s.shares[k] for k in r)
+        out += s.u + s.wrapped
     return bytes(out)
 
 
 def parse_envelope(data: bytes) -> EnvelopeContent:
-    """Strict parse: exact length, canonical scalars, sane ranges."""
-    header = 1 + ENTRY_ID_BYTES + 4
+    """Strict parse: exact length, canonical abscissas, sane ranges.
+
+    Points are checked for length only here; their subgroup checks happen
+    where they are used (protocol/quorum.py decodes every one), so a bad
+    share costs only its own entry and is named there.
+    """
+    header = 1 + ENTRY_ID_BYTES + 3 + 4 + 1
+    if len(data) >= 1 and data[0] == 1:
+        raise InvalidInput("envelope: a protocol v1 envelope; this software opens protocol v2 envelopes only")
     if len(data) < header or data[0] != VERSION:
         raise InvalidInput("envelope: unknown version or truncated")
     entry_id = data[1:17]
-    quorum, low, high, count = data[17], data[18], data[19], data[20]
+    quorum, low, high = data[17], data[18], data[19]
+    key_epoch = int.from_bytes(data[20:24], "big")
+    count = data[24]
     if not (2 <= low <= quorum <= high <= MAX_QUORUM_LIMIT) or not 1 <= count <= MAX_IDENTIFIERS:
         raise InvalidInput("envelope: quorum fields out of range")
     width = high - low + 1
-    section_bytes = TAG_BYTES + SCALAR + width * SCALAR + KCV_BYTES + WRAPPED_BYTES
-    if len(data) != header + count * section_bytes:
+    if len(data) != header + count * _section_bytes(width):
         raise InvalidInput("envelope: wrong length")
     sections = []
     pos = header
     for _ in range(count):
         tag = data[pos:pos + TAG_BYTES]
         pos += TAG_BYTES
-        x = ristretto.scalar_to_int(data[pos:pos + SCALAR])
+        x = Scalar.from_bytes(data[pos:pos + SCALAR])  # refuses zero and non-canonical values
         pos += SCALAR
         shares = {}
         for k in range(low, high + 1):
-            shares[k] = ristretto.scalar_to_int(data[pos:pos + SCALAR])
-            pos += SCALAR
-        kcv = data[pos:pos + KCV_BYTES]
-        pos += KCV_BYTES
+            shares[k] = data[pos:pos + G1_BYTES]
+            pos += G1_BYTES
+        u = data[pos:pos + G2_BYTES]
+        pos += G2_BYTES
         wrapped = data[pos:pos + WRAPPED_BYTES]
         pos += WRAPPED_BYTES
-        sections.append(EnvelopeSection(tag, x, shares, kcv, wrapped))
+        sections.append(EnvelopeSection(tag, x, shares, u, wrapped))
     if len({s.tag for s in sections}) != len(sections):
         raise InvalidInput("envelope: a tag appears twice")
-    return EnvelopeContent(entry_id, quorum, range(low, high + 1), tuple(sections))
+    return EnvelopeContent(entry_id, quorum, range(low, high + 1), key_epoch, tuple(sections))
 
 
 def envelope_info(entry_id: bytes, key_id: bytes) -> bytes:
     return ENVELOPE_INFO + entry_id + key_id
 
 
+def wrap_context(deployment_id: bytes, key_epoch: int, entry_id: bytes, section: int, tag: bytes) -> WrapContext:
+    return WrapContext(deployment_id=deployment_id, key_epoch=key_epoch, entry_id=entry_id, section=section, tag=tag)
+
+
 def seal_entry(
     *,
     deployment: Deployment,
-    account_id: bytes,
     identifiers: list[Identifier],
     oprf_outputs: list[bytes],
+    quorum_shares: list[IdentifierShares],
     record: str,
     contact: str,
     quorum: int | None = None,
@@ -233,11 +260,16 @@ def seal_entry(
 ) -> SealedEntry:
     """Encrypt a record for escrow under the quorum secrets of its identifiers.
 
-    ``entry_id`` and ``body_key`` are passed in when editing an entry, so the
-    reporter's existing id (and receipt history) carries over.
+    ``quorum_shares`` are the checked shares the key servers gave for each
+    identifier (protocol/quorum.combine), on the base P* of that identifier.
+    The body key is wrapped to ``F_q(0)·P*`` of each identifier with a fresh
+    encapsulation every time, so an edited entry shares nothing but the
+    secret with its earlier version. ``entry_id`` and ``body_key`` are passed
+    in when editing an entry, so the reporter's existing id (and receipt
+    history) carries over.
     """
-    if not identifiers or len(identifiers) != len(oprf_outputs):
-        raise InvalidInput("one OPRF output per identifier is required")
+    if not identifiers or len(identifiers) != len(oprf_outputs) or len(quorum_shares) != len(identifiers):
+        raise InvalidInput("one OPRF output and one set of quorum shares per identifier are required")
     if len(identifiers) > MAX_IDENTIFIERS:
         raise InvalidInput(f"an entry names at most {MAX_IDENTIFIERS} identifiers")
     if len({i.canonical for i in identifiers}) != len(identifiers):
@@ -245,6 +277,11 @@ def seal_entry(
     if not deployment.counselors:
         raise InvalidInput("this deployment has no counselors yet; nobody could ever open the entry")
     q = deployment.quorum if quorum is None else quorum
+    if q not in deployment.quorum_range:
+        raise InvalidInput(f"quorum {q} is outside this deployment's range "
+                           f"{deployment.quorum}..{deployment.max_quorum}")
+    params = deployment.quorum_parameters()
+    level = params.level(q)
     entry_id = os.urandom(ENTRY_ID_BYTES) if entry_id is None else entry_id
     body_key = aead.new_key() if body_key is None else body_key
     if len(entry_id) != ENTRY_ID_BYTES or len(body_key) != 32:
@@ -260,11 +297,20 @@ def seal_entry(
     sealed_body = aead.seal(body_key, plain_body, BODY_AAD + entry_id)
 
     sections = []
-    for output in oprf_outputs:
-        derived: IdentifierShares = shares_for(output, account_id, q, deployment.quorum_range)
-        wrapped = aead.seal(derived.wrap_key, body_key, WRAP_AAD + entry_id + derived.tag)
-        sections.append(EnvelopeSection(derived.tag, derived.x, derived.shares, derived.kcv, wrapped))
-    plaintext = encode_envelope(EnvelopeContent(entry_id, q, deployment.quorum_range, tuple(sections)))
+    xs = {s.x for s in quorum_shares}
+    if len(xs) != 1:
+        raise InvalidInput("the quorum shares of one entry are all at the account's one abscissa")
+    for index, (output, shares) in enumerate(zip(oprf_outputs, quorum_shares, strict=True)):
+        if set(shares.shares) != set(deployment.quorum_range):
+            raise InvalidInput("the quorum shares must cover every level of the deployment's range")
+        tag = match_tag(output)
+        context = wrap_context(deployment.deployment_id, deployment.key_epoch, entry_id, index, tag)
+        wrapped_key = quorum_mod.wrap(level, shares.base, context)
+        wrapped = aead.seal(wrapped_key.key, body_key, WRAP_AAD + entry_id + tag)
+        sections.append(EnvelopeSection(tag, shares.x, {k: shares.share_bytes(k) for k in deployment.quorum_range},
+                                        wrapped_key.u, wrapped))
+    content = EnvelopeContent(entry_id, q, deployment.quorum_range, deployment.key_epoch, tuple(sections))
+    plaintext = encode_envelope(content)
     envelopes = {
         c.key_id: hpke.seal(c.public_key, plaintext, envelope_info(entry_id, c.key_id))
         for c in deployment.counselors

@@ -1,19 +1,29 @@
-"""The counselor's side of a match: recover quorum secrets, open entries.
+"""The counselor's side of a match: check shares without a search, recover quorum secrets, open entries.
 
-Shares are computed on reporters' devices, so any of them may be bogus. The
-counselor never trusts a share on its own: a candidate secret is accepted
-only when it reproduces the target entry's key-check value, and then every
-other share is tested against the recovered polynomial so bogus ones can be
-named (PROTOCOL.md §7, §8).
+Shares come from reporters' devices, so any of them may be bogus. Protocol
+v1 searched subsets of shares for one that reproduced a key-check value; a
+single account with enough bogus entries exhausted the search and blocked
+every honest release. Here the entry being opened anchors the check: the
+shares on its own base (the class of :func:`protocol.quorum.open_class`)
+are found with batched pairing checks, without a majority and without a
+cap, and the entry opens when that class has q distinct abscissas. An
+attacker's shares, on any other base, are named and cannot shrink the class
+(PROTOCOL.md §7, §8).
+
+Counselors see no account ids: an entry's abscissa, a per-account pseudonym
+that only the key servers can map to an account, is all that tells two
+entries of one account apart.
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 
-from consilience.crypto import aead, hpke, shamir
+from consilience.crypto import aead, hpke
+from consilience.crypto.bls12381 import Scalar
 from consilience.errors import ConsilienceError, DecryptionError
+from consilience.protocol import quorum
+from consilience.protocol.deployment import Deployment
 from consilience.protocol.entry import (
     WRAP_AAD,
     Body,
@@ -21,18 +31,15 @@ from consilience.protocol.entry import (
     envelope_info,
     open_body,
     parse_envelope,
+    wrap_context,
 )
-from consilience.protocol.matching import abscissa, key_check, wrap_key
-
-MAX_SUBSETS = 10_000
 
 
 @dataclass(frozen=True)
 class MatchedEntry:
-    """One entry as the server hands it to a counselor."""
+    """One entry as the server hands it to a counselor: no account id."""
 
     entry_id: bytes
-    account_id: bytes
     quorum: int
     released: bool
     envelope: bytes
@@ -42,7 +49,8 @@ class MatchedEntry:
 @dataclass(frozen=True)
 class OpenedEntry:
     entry_id: bytes
-    account_id: bytes
+    #: the account's abscissa (32 bytes): the same for every entry of one account, meaningless otherwise
+    abscissa: bytes
     quorum: int
     body: Body
 
@@ -54,80 +62,93 @@ class OpenResult:
     failed: dict[bytes, str] = field(default_factory=dict)
     #: entry ids whose envelope or share is not what an honest client sends
     bogus: set[bytes] = field(default_factory=set)
+    #: batched pairing checks run, for benchmarks and the curious
+    checks: int = 0
 
 
-@dataclass(frozen=True)
-class _Point:
-    entry_id: bytes
-    x: int
-    shares: dict[int, int]
+def open_match(tag: bytes, entries: list[MatchedEntry], counselor_seed: bytes, key_id: bytes,
+               deployment: Deployment) -> OpenResult:
+    """Open every released entry of the match under ``tag`` whose class reaches its quorum.
 
-
-def open_match(tag: bytes, entries: list[MatchedEntry], counselor_seed: bytes, key_id: bytes) -> OpenResult:
+    Shares are named bogus only relative to a class that opened (and whose
+    secret then opened its entry): relative to an attacker's own released
+    entry, honest shares would look foreign.
+    """
     result = OpenResult()
+    params = deployment.quorum_parameters()
     contents: dict[bytes, EnvelopeContent] = {}
-    points: list[_Point] = []
     for e in entries:
         try:
             content = parse_envelope(hpke.open(counselor_seed, e.envelope, envelope_info(e.entry_id, key_id)))
         except ConsilienceError:
             result.bogus.add(e.entry_id)
             continue
-        section = content.section(tag)
-        if content.entry_id != e.entry_id or content.quorum != e.quorum or section is None:
-            result.bogus.add(e.entry_id)
-            continue
-        if section.x != abscissa(e.account_id, tag):
+        if (content.entry_id != e.entry_id or content.quorum != e.quorum or content.section(tag) is None
+                or content.quorum_range != deployment.quorum_range or content.key_epoch != deployment.key_epoch):
             result.bogus.add(e.entry_id)
             continue
         contents[e.entry_id] = content
-        points.append(_Point(e.entry_id, section.x, section.shares))
 
-    secrets: dict[int, list[int]] = {}  # quorum -> polynomial coefficients found so far
+    secrets: dict[int, list[tuple[frozenset[bytes], quorum.QuorumSecret]]] = {}
     for e in entries:
         if not e.released:
             continue
-        opened_envelope = contents.get(e.entry_id)
-        if opened_envelope is None or e.body is None:
+        found = contents.get(e.entry_id)
+        if found is None or e.body is None:
             result.failed[e.entry_id] = "its envelope is missing or malformed"
             continue
-        section = opened_envelope.section(tag)
+        content = found
+        section = content.section(tag)
         assert section is not None
         q = e.quorum
-        poly = secrets.get(q)
-        if poly is None or key_check(poly[0], tag, q) != section.kcv:
-            poly = _recover(points, q, tag, section.kcv)
-            if poly is None:
-                result.failed[e.entry_id] = (
-                    f"no {q} consistent shares reproduce its key check (bogus shares, or the cap of "
-                    f"{MAX_SUBSETS} candidate sets was reached)"
-                )
+        secret = next((s for members, s in secrets.get(q, []) if e.entry_id in members), None)
+        if secret is None:
+            anchor = quorum.Candidate(e.entry_id, section.x, section.shares[q])
+            candidates = []
+            for other_id, other in contents.items():
+                if other_id == e.entry_id:
+                    continue
+                other_section = other.section(tag)
+                assert other_section is not None
+                candidates.append(quorum.Candidate(other_id, other_section.x, other_section.shares[q]))
+            try:
+                share_class = quorum.open_class(anchor, candidates, params.level(q))
+            except ConsilienceError as exc:
+                result.failed[e.entry_id] = f"its own share is not valid ({exc})"
+                result.bogus.add(e.entry_id)
                 continue
-            secrets[q] = poly
-            result.bogus.update(
-                p.entry_id for p in points
-                if q in p.shares and shamir.evaluate_polynomial(poly, p.x) != p.shares[q]
-            )
-        try:
-            body_key = aead.open(wrap_key(poly[0], tag, q), section.wrapped, WRAP_AAD + e.entry_id + tag)
-            body = open_body(body_key, e.entry_id, e.body)
-        except (DecryptionError, ConsilienceError):
-            result.failed[e.entry_id] = "the quorum secret is right but the body does not decrypt"
-            result.bogus.add(e.entry_id)
+            result.checks += share_class.checks
+            if not share_class.opens:
+                result.failed[e.entry_id] = (
+                    f"only {share_class.abscissas} distinct accounts' shares agree with its own; quorum {q} "
+                    f"needs {q}")
+                continue
+            secret = share_class.secret()
+            opened_here = _open(e, content, tag, secret, deployment, result)
+            if opened_here:
+                secrets.setdefault(q, []).append((frozenset(share_class.members), secret))
+                result.bogus.update(share_class.bogus)
             continue
-        result.opened.append(OpenedEntry(e.entry_id, e.account_id, q, body))
+        _open(e, content, tag, secret, deployment, result)
     return result
 
 
-def _recover(points: list[_Point], q: int, tag: bytes, kcv: bytes) -> list[int] | None:
-    """Search q-subsets of distinct abscissae for one matching the key check."""
-    candidates = [p for p in points if q in p.shares]
-    for tried, subset in enumerate(itertools.combinations(candidates, q)):
-        if tried >= MAX_SUBSETS:
-            return None
-        if len({p.x for p in subset}) != q:
-            continue
-        chosen = {p.x: p.shares[q] for p in subset}
-        if key_check(shamir.interpolate_at_zero(chosen), tag, q) == kcv:
-            return shamir.interpolate_polynomial(chosen)
-    return None
+def _open(e: MatchedEntry, content: EnvelopeContent, tag: bytes, secret: quorum.QuorumSecret,
+          deployment: Deployment, result: OpenResult) -> bool:
+    section = content.section(tag)
+    assert section is not None and e.body is not None
+    context = wrap_context(deployment.deployment_id, content.key_epoch, e.entry_id, content.section_index(tag), tag)
+    try:
+        wrap_key = quorum.unwrap(secret, section.u, context)
+        body_key = aead.open(wrap_key, section.wrapped, WRAP_AAD + e.entry_id + tag)
+        body = open_body(body_key, e.entry_id, e.body)
+    except (DecryptionError, ConsilienceError):
+        result.failed[e.entry_id] = "its shares agree but its body does not decrypt with the quorum secret"
+        result.bogus.add(e.entry_id)
+        return False
+    result.opened.append(OpenedEntry(e.entry_id, _x_bytes(section.x), e.quorum, body))
+    return True
+
+
+def _x_bytes(x: Scalar) -> bytes:
+    return x.to_bytes()

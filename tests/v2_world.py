@@ -1,0 +1,190 @@
+"""An in-process protocol v2 deployment for tests that need real quorum keys but no processes.
+
+The quorum keys come from the real key generation (protocol/dkg.py) run
+in-process among n simulated key servers; evaluation goes through the real
+request signing and checks (protocol/evaluation.py), the real VOPRF and
+protocol/quorum.answer, exactly what services/keyserver does over HTTP. The
+ristretto VOPRF key is dealt, as ``admin init`` does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from consilience.crypto import hpke, oprf, signing, threshold_oprf
+from consilience.protocol import accounts, dkg, evaluation, quorum
+from consilience.protocol import deployment as dep
+from consilience.protocol.deployment import Counselor, Deployment, KeyServer, QuorumKeys
+from consilience.protocol.matching import match_tag
+
+
+@dataclass(frozen=True)
+class FakeIdentifier:
+    typed: str
+    canonical: str
+
+    @property
+    def oprf_input(self) -> bytes:
+        return self.canonical.encode("utf-8")
+
+
+def ident(canonical: str, typed: str | None = None) -> FakeIdentifier:
+    return FakeIdentifier(typed=typed if typed is not None else canonical.upper(), canonical=canonical)
+
+
+def seed_of(label: str) -> bytes:
+    return hashlib.sha256(label.encode()).digest()
+
+
+@dataclass(frozen=True)
+class CounselorKeys:
+    name: str
+    seed: bytes
+    public_key: bytes
+    key_id: bytes
+
+
+def make_counselor(name: str) -> CounselorKeys:
+    seed = hpke.generate_private_key()
+    pk = hpke.public_key_bytes(seed)
+    return CounselorKeys(name, seed, pk, hpke.key_id(pk))
+
+
+@dataclass(frozen=True)
+class Account:
+    seed: bytes
+    certificate: bytes
+
+    @property
+    def key(self) -> bytes:
+        return accounts.account_key(self.seed)
+
+
+@dataclass(frozen=True)
+class SimKeyServer:
+    index: int
+    identity: bytes
+    hpke_seed: bytes
+    oprf_share: bytes
+    result: dkg.KeyServerResult
+
+
+@dataclass
+class Evaluated:
+    outputs: list[bytes]
+    shares: list[quorum.IdentifierShares]
+    tags: list[bytes]
+    x: bytes
+
+
+@dataclass
+class V2World:
+    deployment: Deployment
+    admin_private: bytes
+    oprf_sk: bytes
+    servers: dict[int, SimKeyServer]
+    counselors: tuple[CounselorKeys, ...]
+    guard: dict[int, evaluation.ReplayGuard] = field(default_factory=dict)
+
+    @property
+    def fingerprint(self) -> bytes:
+        return dep.admin_fingerprint(signing.public_key(self.admin_private))
+
+    def published(self) -> dict[str, str]:
+        return dep.sign(self.deployment, self.admin_private)
+
+    def account(self, label: str) -> Account:
+        seed = seed_of(f"account/{label}")
+        cert = accounts.issue_certificate(self.admin_private, self.deployment.deployment_id,
+                                          accounts.account_key(seed), now=1_790_000_000)
+        return Account(seed, cert)
+
+    def oprf_output(self, identifier: FakeIdentifier) -> bytes:
+        return oprf.evaluate(self.oprf_sk, identifier.oprf_input, oprf.MODE_VOPRF)
+
+    def answer(self, index: int, request: evaluation.EvaluationRequest) -> tuple[bytes, list[dict[int, bytes]]]:
+        """What key server ``index`` answers (abscissa, Z per point per level), after the real checks."""
+        server = self.servers[index]
+        d = self.deployment
+        cert = evaluation.verify_request(request, admin_public=signing.public_key(self.admin_private),
+                                         deployment_id=d.deployment_id, audience=signing.public_key(server.identity),
+                                         now=request.issued_at)
+        self.guard.setdefault(index, evaluation.ReplayGuard()).check(cert.account_key, request.nonce,
+                                                                     request.issued_at, now=request.issued_at)
+        x = accounts.abscissa(server.result.abscissa_key, d.deployment_id, cert.account_key)
+        return x.to_bytes(), [quorum.answer(server.result.shares, x, b) for b in request.points]
+
+    def evaluate(self, account: Account, identifiers: list[FakeIdentifier], *,
+                 servers: tuple[int, ...] | None = None) -> Evaluated:
+        """A reporter's evaluation of ``identifiers`` with t of the key servers, checked as the client checks it."""
+        d = self.deployment
+        params = d.quorum_parameters()
+        chosen = servers or tuple(sorted(self.servers))[: d.threshold]
+        outputs = [self.oprf_output(i) for i in identifiers]
+        blinded = [quorum.blind(i.oprf_input) for i in identifiers]
+        answers: dict[int, list[dict[int, bytes]]] = {}
+        xs = set()
+        for index in chosen:
+            audience = signing.public_key(self.servers[index].identity)
+            request = evaluation.make_request(account.seed, account.certificate, d.deployment_id, audience,
+                                              [bytes(32)] * len(identifiers), [b.blinded for b in blinded],
+                                              now=1_790_000_100)
+            x, zs = self.answer(index, request)
+            xs.add(x)
+            answers[index] = zs
+        assert len(xs) == 1
+        x_bytes = xs.pop()
+        x = quorum.abscissa_from_bytes(x_bytes)
+        shares = [quorum.combine(params, b, y, x, {i: answers[i][k] for i in chosen})
+                  for k, (b, y) in enumerate(zip(blinded, outputs, strict=True))]
+        return Evaluated(outputs, shares, [match_tag(y) for y in outputs], x_bytes)
+
+
+def run_dkg(params: dkg.Parameters, identities: dict[int, bytes],
+            hpke_seeds: dict[int, bytes]) -> tuple[dict[int, dkg.KeyServerResult], QuorumKeys]:
+    """Every round of the key generation among honest servers, in process."""
+    board: list[bytes] = []
+    seeds = {i: dkg.DealerSeed.fresh() for i in identities}
+    board += [dkg.deal(params, i, identities[i], seeds[i]) for i in sorted(identities)]
+    board += [c for i in sorted(identities)
+              for c in dkg.complaints_for(params, i, identities[i], hpke_seeds[i], list(board))]
+    board += [a for i in sorted(identities) for a in dkg.answer(params, i, identities[i], seeds[i], list(board))]
+    results = {i: dkg.finalize(params, i, hpke_seeds[i], list(board)) for i in sorted(identities)}
+    confirmations = [dkg.confirm(params, identities[i], results[i]) for i in sorted(identities)]
+    board += confirmations
+    for r in results.values():
+        dkg.confirmed(params, r, board)
+    qual = dkg.qualify(params, board)
+    return results, QuorumKeys.of(qual, confirmations)
+
+
+@lru_cache(maxsize=8)
+def make_v2_world(*, n: int = 3, t: int = 2, quorum_low: int = 2, quorum_high: int = 5, counselors: int = 2,
+                  label: str = "v2world") -> V2World:
+    dealing_seed = seed_of(f"{label}/dealing")
+    group_pk, oprf_shares = threshold_oprf.deal_key(t, n, dealing_seed)
+    sk, pk = oprf.derive_key_pair(dealing_seed, threshold_oprf.DEALING_INFO, oprf.MODE_VOPRF)
+    assert pk == group_pk
+    identities = {i: seed_of(f"{label}/identity/{i}") for i in range(1, n + 1)}
+    hpke_seeds = {i: hpke.generate_private_key() for i in range(1, n + 1)}
+    keys = tuple(make_counselor(f"counselor {i}") for i in range(1, counselors + 1))
+    admin = seed_of(f"{label}/admin")
+    base = Deployment(
+        deployment_id=seed_of(f"{label}/id")[:16], serial=1, issued_at="2026-12-01T10:00:00Z",
+        quorum=quorum_low, max_quorum=quorum_high, escrow_url="http://127.0.0.1:8100", threshold=t,
+        oprf_public_key=group_pk,
+        key_servers=tuple(
+            KeyServer(i, f"http://127.0.0.1:{8100 + i}", threshold_oprf.public_share(oprf_shares[i]),
+                      signing.public_key(identities[i]), hpke.public_key_bytes(hpke_seeds[i]))
+            for i in range(1, n + 1)),
+        counselors=tuple(Counselor(c.name, c.key_id, c.public_key) for c in keys),
+        log_origin=f"consilience.log/{seed_of(f'{label}/log')[:8].hex()}",
+        log_public_key=signing.public_key(signing.generate()),
+    )
+    results, quorum_keys = run_dkg(base.dkg_parameters(1), identities, hpke_seeds)
+    d = Deployment(**{**base.__dict__, "serial": 2, "quorum_keys": quorum_keys})
+    dep.validate(d)
+    servers = {i: SimKeyServer(i, identities[i], hpke_seeds[i], oprf_shares[i], results[i]) for i in identities}
+    return V2World(d, admin, sk, servers, keys)
