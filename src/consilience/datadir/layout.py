@@ -13,7 +13,12 @@ folder and every tool finds the files without being told::
         escrow.sqlite                  the default database
         inbox/                         match notifications, one folder per counselor
       keyserver-N/                     key server N's folder (``consilience keyserver --index N``)
-        share.json                     its share of the OPRF key
+        share.json                     its share of the OPRF key, the administrator's key, the deployment id
+        identity.key                   its Ed25519 identity key (signs its key-generation messages)
+        hpke.key                       its X-Wing key (the other key servers seal their dealt shares to it)
+        keygen-seed.json               while a key generation runs: its dealer seed and deal (then erased)
+        quorum-keys.json               the result of the key generation: its shares of every level
+        keygen-request.json            an operator's request to run the key generation again (new epoch)
         web-origins.json               the origins browsers may call it from (CORS)
       logs/                            the launcher's service logs (demo, tests)
       counselor/counselor.key          on one machine (demo, browser tests), the parties' own
@@ -31,6 +36,11 @@ from pathlib import Path
 
 SHARE_FILE = "share.json"
 WEB_ORIGINS_FILE = "web-origins.json"
+IDENTITY_KEY_FILE = "identity.key"
+HPKE_KEY_FILE = "hpke.key"
+KEYGEN_SEED_FILE = "keygen-seed.json"
+QUORUM_KEYS_FILE = "quorum-keys.json"
+KEYGEN_REQUEST_FILE = "keygen-request.json"
 
 
 @dataclass(frozen=True)
@@ -64,7 +74,10 @@ class EscrowFolder:
 
 @dataclass(frozen=True)
 class KeyServerFolder:
-    """Key server ``index``'s files: its share and whom it lets browsers call it from."""
+    """Key server ``index``'s files: its keys, its shares and whom it lets browsers call it from.
+
+    Every file here but ``web-origins.json`` is a secret, written 0600 (``files.write_private``).
+    """
 
     root: Path
     index: int
@@ -72,6 +85,31 @@ class KeyServerFolder:
     @property
     def share(self) -> Path:
         return self.root / SHARE_FILE
+
+    @property
+    def identity_key(self) -> Path:
+        """Its Ed25519 identity key (32 bytes): the deployment document lists the public half."""
+        return self.root / IDENTITY_KEY_FILE
+
+    @property
+    def hpke_key(self) -> Path:
+        """Its X-Wing HPKE private seed (32 bytes): the deployment document lists the public key."""
+        return self.root / HPKE_KEY_FILE
+
+    @property
+    def keygen_seed(self) -> Path:
+        """Its dealer seed and deal while a key generation runs, so a restart answers complaints."""
+        return self.root / KEYGEN_SEED_FILE
+
+    @property
+    def quorum_keys(self) -> Path:
+        """The confirmed result of its key generation: shares of every level, abscissa key, epoch."""
+        return self.root / QUORUM_KEYS_FILE
+
+    @property
+    def keygen_request(self) -> Path:
+        """An operator's request (``consilience admin restart-keygen``) to run the key generation again."""
+        return self.root / KEYGEN_REQUEST_FILE
 
     @property
     def web_origins(self) -> Path:

@@ -3,7 +3,10 @@ the signing every later change goes through.
 
 Runs on the operator's machine against the deployment's data folder (``datadir.DataDir``). The
 OPRF key exists only inside ``init_deployment``: it is dealt into shares, one per key-server
-folder, and then dropped (PROTOCOL.md §5). Every later change (a counselor, a witness,
+folder, and then dropped (PROTOCOL.md §5). Each key server's identity and HPKE keys are
+generated into its own folder; the quorum secrets are not made here at all: the key servers
+generate them among themselves once they run, and ``operator.quorum_keys`` publishes the
+result. Every later change (a counselor, a witness,
 refreshed shares) is a new serial of the document, signed with the administrator's key, which
 is unsealed under its passphrase for that one change (``unseal_admin_key``, ``next_serial``,
 ``publish``).
@@ -51,7 +54,6 @@ def init_deployment(root: Path, admin_secret: str, *, quorum: int = 2, max_quoru
     if not 1 <= threshold <= key_servers <= 32:
         raise InvalidInput("need 1 <= threshold <= key servers <= 32")
     admin_private = signing.generate()
-    issuer_private = signing.generate()
     log_private = signing.generate()
     deployment_id = os.urandom(16)
     base = keyserver_base_port if keyserver_base_port is not None else defaults.keyserver_port(1, escrow_port)
@@ -60,26 +62,35 @@ def init_deployment(root: Path, admin_secret: str, *, quorum: int = 2, max_quoru
         raise InvalidInput("one port per key server")
     escrow_url = defaults.url(host, escrow_port)
     origins = web_app_origins if web_app_origins is not None else web_origins.default_origins(host, escrow_port)
+    for index in range(1, key_servers + 1):
+        folder = data.keyserver(index)
+        if folder.identity_key.exists() or folder.hpke_key.exists():
+            raise InvalidInput(f"{folder.root} already holds a key server's keys; choose an empty --data-dir")
     group_key, shares = threshold_oprf.deal_key(threshold, key_servers)
     servers = []
     for index, share in shares.items():
         folder = data.keyserver(index)
-        share_file.write(folder.share, share_file.KeyShare(index, share, signing.public_key(issuer_private),
-                                                           key_servers=key_servers, threshold=threshold))
+        # each key server's own keys, generated into its folder; only the public halves leave it
+        keys = share_file.generate_keys(folder.identity_key, folder.hpke_key)
+        share_file.write(folder.share, share_file.KeyShare(
+            index, share, signing.public_key(admin_private), deployment_id, escrow_url,
+            key_servers=key_servers, threshold=threshold))
         web_origins.write(folder.web_origins, origins)
         servers.append(dep.KeyServer(index, defaults.url(host, ports[index - 1]),
-                                     threshold_oprf.public_share(share)))
+                                     threshold_oprf.public_share(share), identity_key=keys.identity_key,
+                                     hpke_public_key=keys.hpke_public_key))
+        del keys
     del shares  # the dealt key exists nowhere else from here on
+    # No quorum keys yet: the key servers generate them among themselves (services/keyserver/dkg_runner.py)
+    # and the administrator publishes the result (operator/quorum_keys.py); nobody ever holds an F_q.
     d = dep.Deployment(
         deployment_id=deployment_id, serial=1,
         issued_at=_now(),
         quorum=quorum, max_quorum=max_quorum, escrow_url=escrow_url,
-        token_issuer_key=signing.public_key(issuer_private), threshold=threshold,
-        oprf_public_key=group_key, key_servers=tuple(servers),
+        threshold=threshold, oprf_public_key=group_key, key_servers=tuple(servers),
         log_origin=f"consilience.log/{deployment_id.hex()}", log_public_key=signing.public_key(log_private),
     )
     dep.validate(d)
-    files.write_private(data.escrow.token_issuer_key, issuer_private)
     files.write_private(data.escrow.log_key, log_private)
     passphrase.write_sealed_file(data.admin_key, admin_private, admin_secret, ADMIN_PURPOSE,
                                  **(kdf_params or {}))
