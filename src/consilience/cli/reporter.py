@@ -116,11 +116,22 @@ def _render_escrowed(done: Escrowed) -> None:
         console.print(f"Already named: {escape(', '.join(done.already))}.")
     if done.removed:
         console.print(f"No longer named: {escape(', '.join(done.removed))}.")
-    console.print(f"Record {record.record_id} is [bold]{e.status}[/] (quorum {e.quorum}); "
-                  f"its entry id on the escrow server is {e.entry_id}.")
+    state = _shown(e.status)
+    console.print(f"Record {record.record_id} is [bold]{state}[/] (quorum {e.quorum}); "
+                  f"its entry id on the escrow server is {e.entry_id}. If others name the same person, a counselor "
+                  "will reach out to you; until then nothing of it can be read.")
     if done.receipt:
         console.print(f"Receipt saved to {escape(done.receipt)}; check it any time with "
                       f"'consilience verify {escape(done.receipt)}'.")
+
+
+#: Said on every edit and withdrawal, whether or not anything was read: saying it only after a match would tell.
+KEPT_WHAT_THEY_READ = ("If a counselor has already read this record, they keep what they read; the change applies "
+                       "from now on.")
+
+
+def _shown(status: str) -> str:
+    return {"escrowed": "in escrow", "sending": "sending (run 'consilience reporter retry')"}.get(status, status)
 
 
 def _render_list(listed: RecordList) -> None:
@@ -129,7 +140,7 @@ def _render_list(listed: RecordList) -> None:
         return
     table = Table("record", "written", "status", "names", "summary")
     for r in listed.records:
-        table.add_row(r.record_id, when(r.written_at), r.escrow.status if r.escrow else "private",
+        table.add_row(r.record_id, when(r.written_at), _shown(r.escrow.status) if r.escrow else "private",
                       escape(", ".join(r.escrow.canonical)) if r.escrow else "", escape(summary(r)))
     console.print(table)
 
@@ -256,25 +267,26 @@ def reporter_edit(record_id: str, text: str = typer.Option(None, help="The new t
                                                                       "history: prefer --file)."),
                   file: Path = typer.Option(None, help="Read the new text from this file (plain text)."),
                   wallet: Path = WALLET, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
-    """Change a record's text (re-sealed on the server if it is in escrow and not released)."""
+    """Change a record's text (re-sealed on the server if it is in escrow)."""
     from consilience.clients import reporter
 
     if (text is None) == (file is None):
         raise InvalidInput("give the new text with --text or with --file (one of them)")
     new_text = text if text is not None else _read_text_file(file)
     record = reporter.RecordSummary.of(reporter.edit(_session(wallet, passphrase_env), record_id, new_text))
-    emit(record, as_json, lambda: console.print(f"Record {record_id} updated."))
+    emit(record, as_json, lambda: console.print(
+        f"Record {record_id} updated." + (" " + KEPT_WHAT_THEY_READ if record.escrow is not None else "")))
 
 
 @app.command("withdraw")
 @handled
 def reporter_withdraw(record_id: str, wallet: Path = WALLET, passphrase_env: str = PASS_ENV,
                       as_json: bool = JSON) -> None:
-    """Take a record out of escrow (only before it is released). It stays in your wallet."""
+    """Take a record out of escrow. It stays in your wallet."""
     from consilience.clients import reporter
 
     record = reporter.RecordSummary.of(reporter.withdraw(_session(wallet, passphrase_env), record_id))
-    emit(record, as_json, lambda: console.print(f"Record {record_id} withdrawn from escrow."))
+    emit(record, as_json, lambda: console.print(f"Record {record_id} withdrawn from escrow. {KEPT_WHAT_THEY_READ}"))
 
 
 @app.command("retry")

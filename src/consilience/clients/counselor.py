@@ -204,15 +204,17 @@ def resolve_match_id(keys: CounselorKeys, text: str) -> bytes:
 
 
 def open_match_by_id(keys: CounselorKeys, match_id: bytes) -> tuple[m.MatchDetail, OpenResult]:
+    if keys.admin_fingerprint is None:
+        raise InvalidInput("this key is not connected to a deployment yet; run 'consilience counselor login'")
     with _client(keys) as client:
+        deployment = client.deployment(keys.admin_fingerprint)  # the commitments shares are checked against
         detail = client.match(match_id)
     entries = [
-        MatchedEntry(entry_id=b64u_decode(e.entry_id), account_id=b64u_decode(e.account_id), quorum=e.quorum,
-                     released=e.released, envelope=b64u_decode(e.envelope),
-                     body=b64u_decode(e.body) if e.body else None)
+        MatchedEntry(entry_id=b64u_decode(e.entry_id), quorum=e.quorum, released=e.released,
+                     envelope=b64u_decode(e.envelope), body=b64u_decode(e.body) if e.body else None)
         for e in detail.entries
     ]
-    return detail, release.open_match(b64u_decode(detail.tag), entries, keys.seed, keys.key_id)
+    return detail, release.open_match(b64u_decode(detail.tag), entries, keys.seed, keys.key_id, deployment)
 
 
 @dataclass(frozen=True)
@@ -220,7 +222,8 @@ class DecryptedEntry:
     """A released entry of a match, decrypted on this device."""
 
     entry_id: str  # b64u
-    reporter: str  # the reporter's account id, b64u
+    #: the reporter's abscissa as 16 hex digits: a pseudonym, the same for every entry of one account
+    reporter: str
     contact: str
     record: str
     identifiers: tuple[str, ...]  # as the reporter typed them
@@ -234,7 +237,7 @@ class DecryptedEntry:
     @classmethod
     def of(cls, opened: release.OpenedEntry) -> DecryptedEntry:
         body = opened.body
-        return cls(entry_id=b64u_encode(opened.entry_id), reporter=b64u_encode(opened.account_id),
+        return cls(entry_id=b64u_encode(opened.entry_id), reporter=opened.abscissa[:8].hex(),
                    contact=body.contact, record=body.record, identifiers=tuple(body.identifiers),
                    written_at=body.written_at, details=body.details,
                    attachments=tuple(AttachmentSummary.of(a) for a in body.attachments), files=body.attachments)

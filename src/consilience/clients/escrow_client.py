@@ -8,6 +8,7 @@ kept beside it for scripts.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
@@ -169,19 +170,22 @@ class EscrowClient:
                            server=self.base_url) from exc
 
     # -- public ------------------------------------------------------------
-    def deployment(self, admin_fingerprint: bytes, *, min_serial: int = 0) -> Deployment:
-        published = self._model(m.SignedDeployment, self._call("GET", "/v1/deployment"), "the deployment document")
+    def published_deployment(self) -> m.SignedDeployment:
+        """The signed deployment document as served, unchecked (see :meth:`deployment`)."""
+        return self._model(m.SignedDeployment, self._call("GET", "/v1/deployment"), "the deployment document")
+
+    def deployment(self, admin_fingerprint: bytes, *, min_serial: int = 0,
+                   published: m.SignedDeployment | None = None) -> Deployment:
+        published = published or self.published_deployment()
         return deployment_doc.verify(published.model_dump(), admin_fingerprint, min_serial=min_serial)
 
-    def register(self, invite_code: bytes) -> tuple[bytes, bytes]:
-        doc = self._model(m.RegisterResponse, self._call("POST", "/v1/accounts", {"invite": b64u_encode(invite_code)}),
-                          "the registration answer")
-        return b64u_decode(doc.account_id, length=16), b64u_decode(doc.token)
-
-    # -- reporter ------------------------------------------------------------
-    def keyserver_token(self) -> bytes:
-        doc = m.AccessTokenResponse.model_validate(self._call("POST", "/v1/keyserver-token"))
-        return b64u_decode(doc.token)
+    def register(self, account_key: bytes, proof: bytes) -> Registered:
+        """Use an invite: the escrow account's id and token, and the administrator's certificate of the key."""
+        doc = self._model(m.RegisterResponseV2, self._call(
+            "POST", "/v2/register", {"account_key": b64u_encode(account_key), "proof": b64u_encode(proof)}),
+            "the registration answer")
+        return Registered(b64u_decode(doc.account_id, length=16), b64u_decode(doc.token),
+                          b64u_decode(doc.certificate, length=120))
 
     def submit(self, sealed: SealedEntry, *, replace: bool = False) -> m.EntryReceipt:
         return self.send(submission_payload(sealed), replace=replace)
@@ -189,24 +193,24 @@ class EscrowClient:
     def send(self, payload: dict[str, Any], *, replace: bool = False) -> m.EntryReceipt:
         """Send a prepared submission; resending identical bytes is idempotent."""
         if replace:
-            doc = self._call("PUT", f"/v1/entries/{payload['entry_id']}", payload)
+            doc = self._call("PUT", f"/v2/entries/{payload['entry_id']}", payload)
         else:
-            doc = self._call("POST", "/v1/entries", payload)
+            doc = self._call("POST", "/v2/entries", payload)
         return m.EntryReceipt.model_validate(doc)
 
     def entries(self) -> list[m.EntrySummary]:
-        return [m.EntrySummary.model_validate(e) for e in self._call("GET", "/v1/entries")]
+        return [m.EntrySummary.model_validate(e) for e in self._call("GET", "/v2/entries")]
 
     def entry(self, entry_id: bytes) -> m.EntryDetail:
-        return m.EntryDetail.model_validate(self._call("GET", f"/v1/entries/{b64u_encode(entry_id)}"))
+        return m.EntryDetail.model_validate(self._call("GET", f"/v2/entries/{b64u_encode(entry_id)}"))
 
     def withdraw(self, entry_id: bytes) -> m.EntryReceipt:
         return m.EntryReceipt.model_validate(
-            self._call("DELETE", f"/v1/entries/{b64u_encode(entry_id)}"))
+            self._call("DELETE", f"/v2/entries/{b64u_encode(entry_id)}"))
 
     def receipt(self, entry_id: bytes) -> m.EntryReceipt:
         return m.EntryReceipt.model_validate(
-            self._call("GET", f"/v1/entries/{b64u_encode(entry_id)}/receipt"))
+            self._call("GET", f"/v2/entries/{b64u_encode(entry_id)}/receipt"))
 
     # -- transparency log (public) ------------------------------------------------
     def checkpoint(self, size: int | None = None) -> str:
@@ -223,10 +227,17 @@ class EscrowClient:
 
     # -- counselor -----------------------------------------------------------
     def matches(self) -> list[m.MatchSummary]:
-        return [m.MatchSummary.model_validate(x) for x in self._call("GET", "/v1/matches")]
+        return [m.MatchSummary.model_validate(x) for x in self._call("GET", "/v2/matches")]
 
     def match(self, match_id: bytes) -> m.MatchDetail:
-        return m.MatchDetail.model_validate(self._call("GET", f"/v1/matches/{b64u_encode(match_id)}"))
+        return m.MatchDetail.model_validate(self._call("GET", f"/v2/matches/{b64u_encode(match_id)}"))
+
+
+@dataclass(frozen=True)
+class Registered:
+    account_id: bytes
+    token: bytes = field(repr=False)
+    certificate: bytes
 
 
 def submission_payload(sealed: SealedEntry) -> dict[str, Any]:

@@ -1,14 +1,15 @@
-"""Client side of the threshold VOPRF (PROTOCOL.md §5).
+"""Client side of the key servers (PROTOCOL.md §5): the threshold VOPRF and the quorum shares.
 
-Asks key servers one after another until ``threshold`` valid partial
-evaluations are in hand; a server that is down, slow, rate-limits or proves
-a wrong key is skipped and reported, so one bad server neither blocks nor
-silently corrupts a submission.
+Asks t key servers at once, each with a request signed for it alone, and
+more only when some fail; a server that is down, slow, rate-limits, proves
+a wrong key or gives shares that do not check is skipped and reported, so
+one bad server neither blocks nor silently corrupts a submission.
 """
 
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import httpx
@@ -16,15 +17,28 @@ import httpx
 from consilience.clients.http import client as http_client
 from consilience.crypto import oprf, threshold_oprf
 from consilience.errors import ConsilienceError, InvalidInput
-from consilience.protocol.deployment import Deployment
+from consilience.protocol import evaluation, messages, quorum
+from consilience.protocol.deployment import Deployment, KeyServer
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """What signs a reporter's key-server requests: the account seed and the administrator's certificate."""
+
+    seed: bytes = field(repr=False)
+    certificate: bytes
+
+
 @dataclass
-class OprfResult:
+class Evaluation:
+    """Per identifier: the VOPRF output y (its tag comes from it) and the checked quorum shares on P*."""
+
     outputs: list[bytes]
+    shares: list[quorum.IdentifierShares]
+    abscissa: bytes
     used: list[int]
     skipped: dict[int, str] = field(default_factory=dict)
 
@@ -52,60 +66,156 @@ class KeyServerUnavailable(ConsilienceError):
                 "skipped": {str(i): {"url": self.urls.get(i), "reason": why} for i, why in self.skipped.items()}}
 
 
-def evaluate(deployment: Deployment, inputs: list[bytes], access_token: bytes,
-             *, timeout: float = 10.0, transport: httpx.BaseTransport | None = None) -> OprfResult:
-    """OPRF outputs of ``inputs`` under the deployment's shared key."""
+def evaluate(deployment: Deployment, inputs: list[bytes], credentials: Credentials,
+             *, timeout: float = 10.0, transport: httpx.BaseTransport | None = None,
+             http: httpx.Client | None = None) -> Evaluation:
+    """VOPRF outputs and quorum shares of ``inputs``, from t key servers asked in parallel.
+
+    Each key server gets its own request, signed for it alone
+    (protocol/evaluation.py). Answers are checked before use: the VOPRF
+    proof against the server's public share, the abscissa against the
+    others', and the quorum shares by quorum.combine's pairing check. A
+    server that is down, refuses, or answers wrongly is skipped, named, and
+    replaced by the next one; nothing is sent anywhere unless t agree.
+    """
     if not inputs:
         raise InvalidInput("nothing to evaluate")
+    if len(inputs) > evaluation.MAX_ELEMENTS:
+        raise InvalidInput(f"at most {evaluation.MAX_ELEMENTS} names at a time")
+    params = deployment.quorum_parameters()
     blinds, blinded = [], []
     for item in inputs:
         r, b = oprf.blind(item, oprf.MODE_VOPRF)
         blinds.append(r)
         blinded.append(b)
-    shares = deployment.public_shares()
-    verified: list[threshold_oprf.VerifiedPartial] = []
+    points = [quorum.blind(item) for item in inputs]
+    shares_public = deployment.public_shares()
     skipped: dict[int, str] = {}
-    headers = {"Authorization": f"Bearer {b64u_encode(access_token)}"}
-    request = {"blinded": [b64u_encode(b) for b in blinded]}
-    with http_client(timeout=timeout, transport=transport) as http:
-        for server in deployment.key_servers:
-            if len(verified) == deployment.threshold:
-                break
-            try:
-                response = http.post(f"{server.url.rstrip('/')}/v1/evaluate", json=request, headers=headers)
-            except httpx.HTTPError as exc:
-                skipped[server.index] = f"could not be reached ({type(exc).__name__})"
-                continue
-            if response.status_code != 200:
-                skipped[server.index] = _refused(response)
-                continue
-            try:
-                doc = response.json()
-                partial = threshold_oprf.PartialEvaluation(
-                    index=server.index,
-                    evaluated=[b64u_decode(z, length=32, field="evaluated") for z in doc["evaluated"]],
-                    proof=b64u_decode(doc["proof"], length=64, field="proof"),
-                )
-                if doc.get("index") != server.index or len(partial.evaluated) != len(blinded):
-                    raise InvalidInput("answer does not fit the request")
-            except (ValueError, KeyError, TypeError, ConsilienceError) as exc:
-                skipped[server.index] = f"gave an answer that is not valid: {exc}"
-                log.warning("key server %d gave an invalid answer: %s", server.index, exc)
-                continue
-            # Check the proof now, so a lying server costs one more request, not the submission.
-            checked = threshold_oprf.verify_partial(blinded, partial, shares)
-            if checked is None:
-                skipped[server.index] = ("answered with a proof that does not verify against its public share "
-                                         "(it may be misconfigured, or not the deployment's)")
-                log.warning("key server %d answered with a proof that does not verify", server.index)
-                continue
-            verified.append(checked)
-    if len(verified) < deployment.threshold:
-        raise KeyServerUnavailable(len(verified), deployment.threshold, skipped,
-                                   {s.index: s.url for s in deployment.key_servers})
-    combined = threshold_oprf.combine_verified(verified, deployment.threshold)
-    outputs = [oprf.finalize(x, r, z) for x, r, z in zip(inputs, blinds, combined, strict=False)]
-    return OprfResult(outputs=outputs, used=[v.partial.index for v in verified], skipped=skipped)
+    answered: dict[int, _Answer] = {}
+    waiting = sorted(deployment.key_servers, key=lambda s: s.index)
+    t = deployment.threshold
+    own = http is None
+    session = http if http is not None else http_client(timeout=timeout, transport=transport)
+    try:
+        while True:
+            # Ask as many as are still needed, in parallel.
+            need = t - len(answered)
+            wave, waiting = waiting[:need], waiting[need:]
+            if wave:
+                with ThreadPoolExecutor(max_workers=len(wave)) as pool:
+                    futures = {pool.submit(_ask, session, deployment, s, credentials, blinded, points): s
+                               for s in wave}
+                    for future, server in futures.items():
+                        got = future.result()
+                        if isinstance(got, str):
+                            skipped[server.index] = got
+                            continue
+                        checked = threshold_oprf.verify_partial(blinded, got.partial, shares_public)
+                        if checked is None:
+                            skipped[server.index] = ("answered with a proof that does not verify against its public "
+                                                     "share (it may be misconfigured, or not the deployment's)")
+                            log.warning("key server %d answered with a proof that does not verify", server.index)
+                            continue
+                        answered[server.index] = _Answer(checked, got.abscissa, got.shares)
+            _drop_minority_abscissas(answered, skipped)
+            if len(answered) >= t:
+                done = _combine(deployment, params, inputs, blinds, blinded, points, answered, skipped)
+                if done is not None:
+                    return done
+            if len(answered) < t and not waiting:
+                raise KeyServerUnavailable(len(answered), t, skipped,
+                                           {s.index: s.url for s in deployment.key_servers})
+    finally:
+        if own:
+            session.close()
+
+
+@dataclass(frozen=True)
+class _Raw:
+    partial: threshold_oprf.PartialEvaluation
+    abscissa: bytes
+    shares: list[dict[int, bytes]]
+
+
+@dataclass(frozen=True)
+class _Answer:
+    verified: threshold_oprf.VerifiedPartial
+    abscissa: bytes
+    shares: list[dict[int, bytes]]
+
+
+def _ask(http: httpx.Client, deployment: Deployment, server: KeyServer, credentials: Credentials,
+         blinded: list[bytes], points: list[quorum.BlindedIdentifier]) -> _Raw | str:
+    """One key server's answer, parsed; or why it is skipped, in words."""
+    request = evaluation.make_request(credentials.seed, credentials.certificate, deployment.deployment_id,
+                                      server.identity_key, blinded, [p.blinded for p in points])
+    body = {"certificate": b64u_encode(request.certificate), "audience": b64u_encode(request.audience),
+            "issued_at": request.issued_at, "nonce": b64u_encode(request.nonce),
+            "blinded": [b64u_encode(b) for b in request.blinded],
+            "points": [b64u_encode(p) for p in request.points], "signature": b64u_encode(request.signature)}
+    try:
+        response = http.post(f"{server.url.rstrip('/')}/v2/evaluate", json=body)
+    except httpx.HTTPError as exc:
+        return f"could not be reached ({type(exc).__name__})"
+    if response.status_code != 200:
+        return _refused(response)
+    levels = list(deployment.quorum_range)
+    try:
+        doc = messages.EvaluateResponseV2.model_validate(response.json())
+        partial = threshold_oprf.PartialEvaluation(
+            index=server.index, evaluated=[b64u_decode(z, length=32, field="evaluated") for z in doc.evaluated],
+            proof=b64u_decode(doc.proof, length=64, field="proof"))
+        if doc.index != server.index or len(partial.evaluated) != len(blinded) or len(doc.shares) != len(points):
+            raise InvalidInput("answer does not fit the request")
+        if any(len(row) != len(levels) for row in doc.shares):
+            raise InvalidInput(f"answer does not carry one share for each of the levels {levels[0]}..{levels[-1]}")
+        shares = [{q: b64u_decode(z, length=48, field="share") for q, z in zip(levels, row, strict=True)}
+                  for row in doc.shares]
+        abscissa = b64u_decode(doc.abscissa, length=32, field="abscissa")
+        quorum.abscissa_from_bytes(abscissa)
+    except (ValueError, KeyError, TypeError, ConsilienceError) as exc:
+        log.warning("key server %d gave an invalid answer: %s", server.index, exc)
+        return f"gave an answer that is not valid: {exc}"
+    return _Raw(partial, abscissa, shares)
+
+
+def _drop_minority_abscissas(answered: dict[int, _Answer], skipped: dict[int, str]) -> None:
+    """Honest key servers derive the same abscissa; keep the largest group, name the others."""
+    groups: dict[bytes, list[int]] = {}
+    for i, a in answered.items():
+        groups.setdefault(a.abscissa, []).append(i)
+    if len(groups) <= 1:
+        return
+    keep = max(groups.values(), key=len)
+    for i in [i for i in answered if i not in keep]:
+        skipped[i] = "gave this account another abscissa than the other key servers"
+        del answered[i]
+
+
+def _combine(deployment: Deployment, params: quorum.QuorumParameters, inputs: list[bytes], blinds: list[bytes],
+             blinded: list[bytes], points: list[quorum.BlindedIdentifier], answered: dict[int, _Answer],
+             skipped: dict[int, str]) -> Evaluation | None:
+    """The outputs and checked shares, or None after naming (and dropping) the servers whose shares lied."""
+    t = deployment.threshold
+    x_bytes = next(iter(answered.values())).abscissa
+    x = quorum.abscissa_from_bytes(x_bytes)
+    used = sorted(answered)[:t]
+    combined = threshold_oprf.combine_verified([answered[i].verified for i in used], t)
+    outputs = [oprf.finalize(item, r, z) for item, r, z in zip(inputs, blinds, combined, strict=True)]
+    shares = []
+    try:
+        for k, (point, y) in enumerate(zip(points, outputs, strict=True)):
+            shares.append(quorum.combine(params, point, y, x, {i: answered[i].shares[k] for i in used}))
+    except quorum.DishonestKeyServers as exc:
+        for i, why in exc.dishonest.items():
+            skipped[i] = f"gave quorum shares that do not check ({why})"
+            log.warning("key server %d gave quorum shares that do not check: %s", i, why)
+            answered.pop(i, None)
+        return None
+    for found in shares:
+        for i, why in found.dishonest.items():
+            skipped.setdefault(i, f"gave quorum shares that do not check ({why})")
+    return Evaluation(outputs, shares, x_bytes, used, skipped)
 
 
 def _refused(response: httpx.Response) -> str:
@@ -115,7 +225,7 @@ def _refused(response: httpx.Response) -> str:
         wait = response.headers.get("Retry-After")
         return "is limiting requests for now" + (f" (retry after {wait} s)" if wait else "")
     if status == 401:
-        return f"did not accept the access token ({_detail(response)})"
+        return f"did not accept the request ({_detail(response)})"
     if status == 503:
         return "is unavailable for the moment"
     return f"answered HTTP {status}: {_detail(response)}"

@@ -21,8 +21,8 @@ from consilience.clients import wallet as wallet_mod
 from consilience.clients.escrow_client import ApiError, EscrowClient, submission_payload
 from consilience.clients.results import AttachmentSummary, JsonObject
 from consilience.errors import InvalidInput, VerificationError
+from consilience.protocol import accounts, invites
 from consilience.protocol import identifiers as ids
-from consilience.protocol import invites
 from consilience.protocol.deployment import Deployment
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.entry import Attachment, seal_entry
@@ -48,6 +48,13 @@ class Session:
     def receipts_dir(self) -> Path:
         """Receipt files live beside the wallet, in clear: they hold hashes and ids, no content."""
         return self.path.parent / "receipts"
+
+    def credentials(self) -> oprf_client.Credentials:
+        """The account's key-server credentials, from the invite it registered with."""
+        if not self.wallet.account_seed or not self.wallet.certificate:
+            raise InvalidInput("this wallet holds no account key; register again with a new invite")
+        return oprf_client.Credentials(b64u_decode(self.wallet.account_seed, length=32),
+                                       b64u_decode(self.wallet.certificate, length=120))
 
     def client(self) -> EscrowClient:
         return EscrowClient(self.wallet.server, b64u_decode(self.wallet.token))
@@ -80,15 +87,23 @@ class Registration:
     contact: str
     path: Path
     deployment: Deployment
+    deployment_admin_key: bytes
 
     def complete(self, secret: str, *, kdf_params: dict[str, int] | None = None) -> Session:
         """Register with the invite (it is used up) and seal the new wallet under ``secret``."""
         _check_free(self.path)
+        seed = self.invite.seed
         with EscrowClient(self.server) as anonymous:
-            account_id, token = anonymous.register(self.invite.code)
+            registered = anonymous.register(accounts.account_key(seed),
+                                            accounts.registration_proof(seed, self.deployment.deployment_id))
+        # The certificate is checked here, not trusted: the key servers will check it too.
+        accounts.verify_certificate(self.deployment_admin_key, self.deployment.deployment_id, registered.certificate)
+        if accounts.parse_certificate(registered.certificate).account_key != accounts.account_key(seed):
+            raise VerificationError("the escrow server returned a certificate for another account; nothing was saved")
         w = wallet_mod.Wallet(server=self.server, admin_fingerprint=b64u_encode(self.invite.admin_fingerprint),
-                              account_id=b64u_encode(account_id), token=b64u_encode(token), contact=self.contact,
-                              min_serial=self.deployment.serial)
+                              account_id=b64u_encode(registered.account_id), token=b64u_encode(registered.token),
+                              contact=self.contact, account_seed=b64u_encode(seed),
+                              certificate=b64u_encode(registered.certificate), min_serial=self.deployment.serial)
         session = Session(self.path, secret, w, kdf_params)
         session.save()
         return session
@@ -108,7 +123,8 @@ def check_registration(server: str, invite_text: str, contact: str, path: Path) 
         raise InvalidInput("give a way for a counselor to reach you (it is only revealed on a match)")
     with EscrowClient(server) as anonymous:
         try:
-            deployment = anonymous.deployment(invite.admin_fingerprint)  # pin before registering
+            published = anonymous.published_deployment()
+            deployment = anonymous.deployment(invite.admin_fingerprint, published=published)  # pin first
         except VerificationError as exc:
             if "different administrator" in str(exc):
                 raise VerificationError(WRONG_DEPLOYMENT.format(server=anonymous.base_url)) from exc
@@ -120,7 +136,8 @@ def check_registration(server: str, invite_text: str, contact: str, path: Path) 
                     "publishes no deployment document. Check the address you were given; nothing was "
                     "created.")) from exc
             raise
-    return Registration(anonymous.base_url, invite, contact.strip(), Path(path), deployment)
+    return Registration(anonymous.base_url, invite, contact.strip(), Path(path), deployment,
+                        b64u_decode(published.admin_key, length=32))
 
 
 def register(server: str, invite_text: str, contact: str, path: Path, secret: str,
@@ -192,6 +209,7 @@ def name_in_escrow(session: Session, record_id: str, typed_identifiers: list[str
         named = given
     else:
         named = before + [i for i in given if i.canonical not in known]
+    _check_not_named_elsewhere(session, record, named)
     now_named = {i.canonical for i in named}
     added = tuple(i.canonical for i in named if i.canonical not in known)
     already = tuple(i.canonical for i in given if i.canonical in known)
@@ -202,6 +220,34 @@ def name_in_escrow(session: Session, record_id: str, typed_identifiers: list[str
         return Escrowed(RecordSummary.of(record), (), already, (), None, False)
     receipt = _seal_and_send(session, record, named, quorum)
     return Escrowed(RecordSummary.of(record), added, already, removed, receipt, True)
+
+
+class AlreadyNamed(InvalidInput):
+    """Another record of this wallet already names the person; the server keeps one active entry per person.
+
+    ``record_id`` is that record, so a caller can offer to add to it instead.
+    """
+
+    def __init__(self, record_id: str, canonical: str) -> None:
+        super().__init__(
+            f"Your record {record_id} already names {canonical}. Each person can be named in one record of yours at a "
+            f"time, so that one account counts once. You can add what you wrote to record {record_id} instead "
+            f"('consilience reporter edit {record_id}'), or withdraw that record first.")
+        self.record_id = record_id
+        self.canonical = canonical
+
+    def json_fields(self) -> dict[str, object]:
+        return {"code": "already_named", "record_id": self.record_id, "canonical": self.canonical}
+
+
+def _check_not_named_elsewhere(session: Session, record: wallet_mod.Record, named: list[ids.Identifier]) -> None:
+    wanted = {i.canonical for i in named}
+    for other in session.wallet.records:
+        if other is record or other.escrow is None or other.escrow.status == "withdrawn":
+            continue
+        clash = sorted(wanted & set(other.escrow.canonical))
+        if clash:
+            raise AlreadyNamed(other.record_id, clash[0])
 
 
 def escrow(session: Session, record_id: str, typed_identifiers: list[str], *, quorum: int | None = None,
@@ -226,12 +272,10 @@ def _seal_and_send(session: Session, record: wallet_mod.Record, named: list[ids.
     previous = record.escrow
     with session.client() as client:
         deployment = session.deployment(client)
-        access = client.keyserver_token()
-        result = oprf_client.evaluate(deployment, [i.oprf_input for i in named], access)
-        account_id = b64u_decode(session.wallet.account_id, length=16)
+        result = oprf_client.evaluate(deployment, [i.oprf_input for i in named], session.credentials())
         sealed = seal_entry(
-            deployment=deployment, account_id=account_id, identifiers=named,
-            oprf_outputs=result.outputs, record=record.text, contact=session.wallet.contact,
+            deployment=deployment, identifiers=named, oprf_outputs=result.outputs, quorum_shares=result.shares,
+            record=record.text, contact=session.wallet.contact,
             quorum=quorum if quorum is not None else (previous.quorum if previous else None),
             entry_id=b64u_decode(previous.entry_id, length=16) if previous else None,
             body_key=b64u_decode(previous.body_key, length=32) if previous else None,

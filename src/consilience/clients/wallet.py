@@ -1,7 +1,8 @@
 """The reporter's wallet: everything private, sealed under their passphrase.
 
-Records in clear, the identifiers as typed, body keys and the account token
-live only here, on the reporter's device (PROTOCOL.md §1). The file is
+Records in clear, the identifiers as typed, body keys, the account's seed
+(the key servers' credential) and the escrow token live only here, on the
+reporter's device (PROTOCOL.md §1). The file is
 rewritten atomically so a crash mid-save leaves the previous version.
 """
 
@@ -18,7 +19,8 @@ from consilience.crypto import passphrase
 from consilience.errors import InvalidInput
 from consilience.protocol.entry import Attachment, Body
 
-FORMAT = "consilience-wallet/v1"
+FORMAT = "consilience-wallet/v2"
+V1_FORMAT = "consilience-wallet/v1"
 PURPOSE = "consilience reporter wallet"
 
 
@@ -57,9 +59,13 @@ class Record:
 class Wallet:
     server: str
     admin_fingerprint: str  # b64u
-    account_id: str  # b64u
-    token: str  # b64u
+    account_id: str  # b64u: the escrow server's id of the account
+    token: str  # b64u: the escrow server's bearer token
     contact: str
+    #: b64u: the account's Ed25519 seed from the invite, which signs every key-server request
+    account_seed: str = ""
+    #: b64u: the administrator's certificate of the account key (protocol/accounts.py)
+    certificate: str = ""
     min_serial: int = 0
     records: list[Record] = field(default_factory=list)
 
@@ -85,7 +91,11 @@ class Wallet:
     @classmethod
     def from_bytes(cls, data: bytes) -> Wallet:
         doc: dict[str, Any] = json.loads(data.decode("utf-8"))
-        if doc.pop("format", None) != FORMAT:
+        found = doc.pop("format", None)
+        if found == V1_FORMAT:
+            raise InvalidInput("this wallet is from an older version of Consilience (protocol v1) and cannot be used "
+                               "with this one; your records in it are still readable with that version")
+        if found != FORMAT:
             raise InvalidInput("not a Consilience wallet")
         records = [Record(**{**r, "escrow": EscrowState(**r["escrow"]) if r.get("escrow") else None})
                    for r in doc.pop("records", [])]

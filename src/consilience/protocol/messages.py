@@ -179,7 +179,9 @@ class EntrySubmission(Strict):
     deployment_serial: int = Field(ge=1, strict=True)
 
 
-EntryStatus = Literal["escrowed", "released", "withdrawn"]
+#: What a reporter is told of an entry: never whether it was released (that would tell whether someone else
+#: named the same person); a counselor reaching out is how a reporter learns of a match.
+EntryStatus = Literal["escrowed", "withdrawn"]
 
 
 class EntryReceipt(Strict):
@@ -226,8 +228,9 @@ class MatchSummary(Strict):
 
 
 class MatchEntry(Strict):
+    """An entry as a counselor gets it: no account id (the abscissa inside the envelope is the only pseudonym)."""
+
     entry_id: B64Id
-    account_id: B64Id
     quorum: int
     released: bool
     envelope: B64Envelope
