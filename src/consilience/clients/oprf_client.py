@@ -99,7 +99,7 @@ def evaluate(deployment: Deployment, inputs: list[bytes], credentials: Credentia
     try:
         while True:
             # Ask as many as are still needed, in parallel.
-            need = t - len(answered)
+            need = t - max((len(g) for g in _groups(answered).values()), default=0)
             wave, waiting = waiting[:need], waiting[need:]
             if wave:
                 with ThreadPoolExecutor(max_workers=len(wave)) as pool:
@@ -117,13 +117,22 @@ def evaluate(deployment: Deployment, inputs: list[bytes], credentials: Credentia
                             log.warning("key server %d answered with a proof that does not verify", server.index)
                             continue
                         answered[server.index] = _Answer(checked, got.abscissa, got.shares)
-            _drop_minority_abscissas(answered, skipped)
-            if len(answered) >= t:
-                done = _combine(deployment, params, inputs, blinds, blinded, points, answered, skipped)
+            # Honest key servers derive the same abscissa; a group of t that passes the check wins.
+            for group in sorted(_groups(answered).values(), key=len, reverse=True):
+                if len(group) < t:
+                    break
+                done = _combine(deployment, params, inputs, blinds, points, {i: answered[i] for i in group},
+                                skipped)
                 if done is not None:
+                    for i in answered:
+                        if i not in group:
+                            skipped[i] = "gave this account another abscissa than the key servers whose shares check"
                     return done
-            if len(answered) < t and not waiting:
-                raise KeyServerUnavailable(len(answered), t, skipped,
+                answered = {i: a for i, a in answered.items() if i not in skipped}
+            if not waiting and max((len(g) for g in _groups(answered).values()), default=0) < t:
+                for i in answered:
+                    skipped.setdefault(i, "gave this account another abscissa than the other key servers")
+                raise KeyServerUnavailable(len(answered) if len(_groups(answered)) <= 1 else 0, t, skipped,
                                            {s.index: s.url for s in deployment.key_servers})
     finally:
         if own:
@@ -179,21 +188,15 @@ def _ask(http: httpx.Client, deployment: Deployment, server: KeyServer, credenti
     return _Raw(partial, abscissa, shares)
 
 
-def _drop_minority_abscissas(answered: dict[int, _Answer], skipped: dict[int, str]) -> None:
-    """Honest key servers derive the same abscissa; keep the largest group, name the others."""
+def _groups(answered: dict[int, _Answer]) -> dict[bytes, list[int]]:
     groups: dict[bytes, list[int]] = {}
-    for i, a in answered.items():
+    for i, a in sorted(answered.items()):
         groups.setdefault(a.abscissa, []).append(i)
-    if len(groups) <= 1:
-        return
-    keep = max(groups.values(), key=len)
-    for i in [i for i in answered if i not in keep]:
-        skipped[i] = "gave this account another abscissa than the other key servers"
-        del answered[i]
+    return groups
 
 
 def _combine(deployment: Deployment, params: quorum.QuorumParameters, inputs: list[bytes], blinds: list[bytes],
-             blinded: list[bytes], points: list[quorum.BlindedIdentifier], answered: dict[int, _Answer],
+             points: list[quorum.BlindedIdentifier], answered: dict[int, _Answer],
              skipped: dict[int, str]) -> Evaluation | None:
     """The outputs and checked shares, or None after naming (and dropping) the servers whose shares lied."""
     t = deployment.threshold
