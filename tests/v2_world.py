@@ -10,7 +10,8 @@ ristretto VOPRF key is dealt, as ``admin init`` does.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from consilience.crypto import hpke, oprf, signing, threshold_oprf
@@ -117,12 +118,19 @@ class V2World:
         return x.to_bytes(), [quorum.answer(server.result.shares, x, b) for b in request.points]
 
     def evaluate(self, account: Account, identifiers: list[FakeIdentifier], *,
-                 servers: tuple[int, ...] | None = None) -> Evaluated:
-        """A reporter's evaluation of ``identifiers`` with t of the key servers, checked as the client checks it."""
+                 servers: tuple[int, ...] | None = None, unblind_with: list[bytes] | None = None,
+                 liars: Mapping[int, Callable[[dict[int, bytes]], dict[int, bytes]]] | None = None) -> Evaluated:
+        """A reporter's evaluation of ``identifiers`` with t of the key servers, checked as the client checks it.
+
+        ``unblind_with`` replaces the VOPRF outputs used to unblind (an attacker's own choice of z, so
+        genuine shares on a base P' of its choosing; ``outputs`` and ``tags`` stay the real ones);
+        ``liars`` maps a key server to what it does to each of its honest answers (q -> Z bytes).
+        """
         d = self.deployment
         params = d.quorum_parameters()
         chosen = servers or tuple(sorted(self.servers))[: d.threshold]
         outputs = [self.oprf_output(i) for i in identifiers]
+        unblinding = outputs if unblind_with is None else unblind_with
         blinded = [quorum.blind(i.oprf_input) for i in identifiers]
         answers: dict[int, list[dict[int, bytes]]] = {}
         xs = set()
@@ -133,12 +141,13 @@ class V2World:
                                               now=1_790_000_100)
             x, zs = self.answer(index, request)
             xs.add(x)
-            answers[index] = zs
+            lie = (liars or {}).get(index)
+            answers[index] = zs if lie is None else [lie(dict(z)) for z in zs]
         assert len(xs) == 1
         x_bytes = xs.pop()
         x = quorum.abscissa_from_bytes(x_bytes)
         shares = [quorum.combine(params, b, y, x, {i: answers[i][k] for i in chosen})
-                  for k, (b, y) in enumerate(zip(blinded, outputs, strict=True))]
+                  for k, (b, y) in enumerate(zip(blinded, unblinding, strict=True))]
         return Evaluated(outputs, shares, [match_tag(y) for y in outputs], x_bytes)
 
 
@@ -184,7 +193,7 @@ def make_v2_world(*, n: int = 3, t: int = 2, quorum_low: int = 2, quorum_high: i
         log_public_key=signing.public_key(signing.generate()),
     )
     results, quorum_keys = run_dkg(base.dkg_parameters(1), identities, hpke_seeds)
-    d = Deployment(**{**base.__dict__, "serial": 2, "quorum_keys": quorum_keys})
+    d = replace(base, serial=2, quorum_keys=quorum_keys)
     dep.validate(d)
     servers = {i: SimKeyServer(i, identities[i], hpke_seeds[i], oprf_shares[i], results[i]) for i in identities}
     return V2World(d, admin, sk, servers, keys)

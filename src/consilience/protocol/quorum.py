@@ -707,15 +707,31 @@ def open_class(anchor: Candidate, candidates: Sequence[Candidate], level: LevelC
 
     bad: list[tuple[Scalar, bytes]] = []
 
-    def sift(keys: list[tuple[Scalar, bytes]]) -> None:
-        if not keys or holds(keys):
+    def sift(keys: list[tuple[Scalar, bytes]], failed: bool = False) -> None:
+        """Find the keys not on the anchor's base; ``failed`` when ``keys`` is already known to fail.
+
+        Halving finds b bad shares among N in about 2·b·log₂ N checks, but
+        when most are bad (anchoring on an attacker's share, whose class
+        holds no honest one) halving costs about 2·N; once both halves of a
+        failing set fail, the rest of that set is checked one share at a
+        time, so the worst case stays near N checks.
+        """
+        if not keys or (not failed and holds(keys)):
             return
         if len(keys) == 1:
             bad.append(keys[0])
             return
         half = len(keys) // 2
-        sift(keys[:half])
-        sift(keys[half:])
+        parts = [keys[:half], keys[half:]]
+        failing = [part for part in parts if not holds(part)]
+        if len(failing) == 2 and len(keys) > 4:
+            for part in failing:
+                for key in part:
+                    if len(part) == 1 or not holds([key]):
+                        bad.append(key)
+            return
+        for part in failing:
+            sift(part, failed=True)
 
     sift(to_check)
     bad_set = set(bad)

@@ -17,6 +17,7 @@ entries of one account apart.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 
 from consilience.crypto import aead, hpke
@@ -89,10 +90,17 @@ def open_match(tag: bytes, entries: list[MatchedEntry], counselor_seed: bytes, k
             continue
         contents[e.entry_id] = content
 
-    secrets: dict[int, list[tuple[frozenset[bytes], quorum.QuorumSecret]]] = {}
-    for e in entries:
-        if not e.released:
-            continue
+    # Per level, the classes found so far: members, and the secret if the class opened. Classes are
+    # disjoint (one base each), so a later anchor is checked only against shares in no known class,
+    # and an entry already in a known class needs no check of its own.
+    classes: dict[int, list[tuple[frozenset[bytes], quorum.QuorumSecret | None, str]]] = {}
+    named: set[bytes] = set()
+    # Anchors in a random order the submitters cannot predict: an attacker's entry anchored first costs a
+    # check against every share (nothing is on its base), one anchored after the honest class was found
+    # only against the shares in no class yet. With most released entries honest, the first is likely honest.
+    anchors = [e for e in entries if e.released]
+    random.SystemRandom().shuffle(anchors)
+    for e in anchors:
         found = contents.get(e.entry_id)
         if found is None or e.body is None:
             result.failed[e.entry_id] = "its envelope is missing or malformed"
@@ -101,35 +109,56 @@ def open_match(tag: bytes, entries: list[MatchedEntry], counselor_seed: bytes, k
         section = content.section(tag)
         assert section is not None
         q = e.quorum
-        secret = next((s for members, s in secrets.get(q, []) if e.entry_id in members), None)
-        if secret is None:
-            anchor = quorum.Candidate(e.entry_id, section.x, section.shares[q])
-            candidates = []
-            for other_id, other in contents.items():
-                if other_id == e.entry_id:
-                    continue
-                other_section = other.section(tag)
-                assert other_section is not None
-                candidates.append(quorum.Candidate(other_id, other_section.x, other_section.shares[q]))
-            try:
-                share_class = quorum.open_class(anchor, candidates, params.level(q))
-            except ConsilienceError as exc:
-                result.failed[e.entry_id] = f"its own share is not valid ({exc})"
-                result.bogus.add(e.entry_id)
-                continue
-            result.checks += share_class.checks
-            if not share_class.opens:
-                result.failed[e.entry_id] = (
-                    f"only {share_class.abscissas} distinct accounts' shares agree with its own; quorum {q} "
-                    f"needs {q}")
-                continue
-            secret = share_class.secret()
-            opened_here = _open(e, content, tag, secret, deployment, result)
-            if opened_here:
-                secrets.setdefault(q, []).append((frozenset(share_class.members), secret))
-                result.bogus.update(share_class.bogus)
+        known = classes.setdefault(q, [])
+        hit = next(((secret, why) for members, secret, why in known if e.entry_id in members), None)
+        if hit is not None:
+            secret, why = hit
+            if secret is None:
+                result.failed[e.entry_id] = why
+            else:
+                _open(e, content, tag, secret, deployment, result)
             continue
-        _open(e, content, tag, secret, deployment, result)
+        placed = set().union(*(members for members, _, _ in known)) if known else set()
+        anchor = quorum.Candidate(e.entry_id, section.x, section.shares[q])
+        candidates = []
+        for other_id, other in contents.items():
+            if other_id == e.entry_id or other_id in placed:
+                continue
+            other_section = other.section(tag)
+            assert other_section is not None
+            candidates.append(quorum.Candidate(other_id, other_section.x, other_section.shares[q]))
+        try:
+            share_class = quorum.open_class(anchor, candidates, params.level(q))
+        except ConsilienceError as exc:
+            result.failed[e.entry_id] = f"its own share is not valid ({exc})"
+            result.bogus.add(e.entry_id)
+            continue
+        result.checks += share_class.checks
+        members = frozenset(share_class.members)
+        if not share_class.opens:
+            why = (f"only {share_class.abscissas} distinct accounts' shares agree with its own; quorum {q} "
+                   f"needs {q}")
+            known.append((members, None, why))
+            result.failed[e.entry_id] = why
+            continue
+        secret = share_class.secret()
+        if _open(e, content, tag, secret, deployment, result):
+            known.append((members, secret, ""))
+            named.update(b for b in share_class.bogus if b not in placed)
+        else:
+            known.append((members, None, "its class's secret does not open the entry that anchored it"))
+    # Named only when outside every class that opened: two classes can both open (q colluding accounts
+    # on a base of their own), and then neither's members are bogus.
+    # Classes are disjoint, so a member of a class that did not open is off the base of one that did.
+    opened_members: set[bytes] = set()
+    for levels in classes.values():
+        if any(secret is not None for _, secret, _ in levels):
+            opened_members.update(*(m for m, secret, _ in levels if secret is not None))
+            named.update(*(m for m, secret, _ in levels if secret is None))
+    result.bogus.update(named - opened_members)
+    order = {e.entry_id: n for n, e in enumerate(entries)}
+    result.opened.sort(key=lambda o: order[o.entry_id])
+    result.failed = dict(sorted(result.failed.items(), key=lambda kv: order[kv[0]]))
     return result
 
 
