@@ -88,7 +88,7 @@ def _render_opened(opened: OpenedMatch, *, saved: bool) -> None:
     console.print(f"Match {match_hex(opened.match_id)}: {len(opened.entries)} "
                   f"entr{'y' if len(opened.entries) == 1 else 'ies'} opened.")
     for e in opened.entries:
-        heading(f"entry {e.entry_id} — written {when(e.written_at)}")
+        heading(f"entry {e.entry_id} — reporter {e.reporter} — written {when(e.written_at)}")
         console.print(f"[bold]Named:[/] {escape(', '.join(e.identifiers))}")
         console.print(f"[bold]Contact:[/] {escape(e.contact)}")
         for field, label in (("what", "What"), ("when", "When"), ("where", "Where"), ("witnesses", "Witnesses")):
@@ -104,6 +104,9 @@ def _render_opened(opened: OpenedMatch, *, saved: bool) -> None:
         console.print(f"[yellow]entry {k} could not be opened:[/] {escape(why)}")
     if opened.bogus:
         console.print(f"[red]bogus shares from entries:[/] {', '.join(opened.bogus)}")
+    if opened.entries:
+        console.print("'reporter' is a pseudonym of the reporter's account: the same in every match you open, and "
+                      "nobody but the key servers can tell whose it is.")
 
 
 @app.command("matches")
