@@ -1,157 +1,213 @@
-"""Key server over HTTP (in-process ASGI): tokens, proofs, limits, bad input."""
+"""Key server v2 over HTTP (in-process ASGI): signed requests, proofs and quorum shares, budgets, bad input.
+
+The deployment comes from ``admin init`` and the key servers' quorum keys from the real key
+generation run in process (tests/keyserver_world.py), so each answer is checked against the
+commitments clients use.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
-import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from consilience.crypto import oprf, ristretto, signing, threshold_oprf
-from consilience.datadir.share_file import KeyShare, read, write
-from consilience.protocol import tokens
+from consilience.crypto import oprf, ristretto, threshold_oprf
+from consilience.crypto.bls12381 import G1Point, Scalar
+from consilience.datadir import share_file
+from consilience.datadir.share_file import read, write
+from consilience.errors import InvalidInput
+from consilience.operator.quorum_keys import quorum_keys_from_board
+from consilience.protocol import accounts, quorum
 from consilience.protocol.encoding import b64u_decode, b64u_encode
+from consilience.services.keyserver import quorum_store
 from consilience.services.keyserver.app import create_app
 from consilience.services.keyserver.limits import LimitSettings
 from consilience.services.keyserver.settings import Settings
+from keyserver_world import Folder, account, identifiers, make_deployment, request_body, run_keygen
 
-ISSUER = signing.generate()
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Folder, list[bytes]]:
+    folder = make_deployment(tmp_path_factory.mktemp("ks") / "data")
+    board, _ = run_keygen(folder)
+    return folder, board
 
 
 @pytest.fixture()
-def share() -> KeyShare:
-    _, shares = threshold_oprf.deal_key(2, 3)
-    return KeyShare(2, shares[2], signing.public_key(ISSUER))
+def folder(deployed: tuple[Folder, list[bytes]]) -> Folder:
+    return deployed[0]
 
 
-@pytest.fixture()
-def settings(share: KeyShare, tmp_path: Path) -> Settings:
-    """A key server serving ``share`` from its file, as ``consilience keyserver`` does."""
-    write(tmp_path / "keyserver-2" / "share.json", share)
-    return Settings(tmp_path / "keyserver-2" / "share.json", index=2)
+def settings_for(folder: Folder, index: int = 2, started_as: int | None = None) -> Settings:
+    return Settings(folder=folder.data.keyserver(index), index=started_as or index, run_keygen=False)
 
 
-def client(settings: Settings, limits: LimitSettings | None = None) -> TestClient:
+def client(folder: Folder, index: int = 2, limits: LimitSettings | None = None) -> TestClient:
+    settings = settings_for(folder, index)
     return TestClient(create_app(replace(settings, limits=limits) if limits else settings))
 
 
-def auth(account: bytes | None = None, *, issuer: bytes = ISSUER, now: float | None = None) -> dict[str, str]:
-    token = tokens.issue(issuer, account or os.urandom(16), now=now)
-    return {"Authorization": f"Bearer {b64u_encode(token)}"}
+def audience(folder: Folder, index: int = 2) -> bytes:
+    return folder.deployment.key_server(index).identity_key
 
 
-def blinded_elements(n: int) -> list[bytes]:
-    return [oprf.blind(f"email:person{i}@example.com".encode(), oprf.MODE_VOPRF)[1] for i in range(n)]
-
-
-def test_info_names_index_and_public_share(share: KeyShare, settings: Settings) -> None:
-    doc = client(settings).get("/v1/info").json()
+def test_info_names_index_public_share_identity_and_keygen(folder: Folder) -> None:
+    doc = client(folder).get("/v1/info").json()
     assert doc["index"] == 2
-    assert b64u_decode(doc["public_share"]) == threshold_oprf.public_share(share.share)
+    assert b64u_decode(doc["public_share"]) == folder.deployment.key_server(2).public_share
+    assert b64u_decode(doc["identity_key"]) == audience(folder)
+    assert doc["keygen"] == {"done": True, "epoch": 1, "status": "done"}
 
 
-def test_evaluation_carries_a_proof_against_the_public_share(share: KeyShare, settings: Settings) -> None:
-    blinded = blinded_elements(3)
-    r = client(settings).post("/v1/evaluate", json={"blinded": [b64u_encode(b) for b in blinded]}, headers=auth())
-    assert r.status_code == 200, r.text
-    doc = r.json()
+def test_evaluation_answers_the_voprf_with_proof_and_shares_that_check(deployed: tuple[Folder, list[bytes]]) -> None:
+    folder, board = deployed
+    who = account(folder)
+    blinded, points = identifiers(2)
+    answers = {}
+    for index in (1, 2):
+        body = request_body(folder, who, audience(folder, index), blinded=blinded, points=[p.blinded for p in points])
+        r = client(folder, index).post("/v2/evaluate", json=body)
+        assert r.status_code == 200, r.text
+        answers[index] = r.json()
+    share = read(folder.data.keyserver(2).share)
+    doc = answers[2]
     evaluated = [b64u_decode(z) for z in doc["evaluated"]]
     assert evaluated == [oprf.blind_evaluate(share.share, b) for b in blinded]
     oprf.verify_proof(oprf.GENERATOR, share.public_share, blinded, evaluated, b64u_decode(doc["proof"]),
                       oprf.MODE_VOPRF)
+    held = quorum_store.read(folder.data.keyserver(2).quorum_keys)
+    assert held is not None
+    x = accounts.abscissa(held.abscissa_key, folder.deployment.deployment_id, who.key)
+    assert doc["abscissa"] == answers[1]["abscissa"] == b64u_encode(x.to_bytes())
+    assert len(doc["shares"]) == 2 and all(len(levels) == 2 for levels in doc["shares"])  # levels 2..3
+    # the shares of t key servers combine into σ_q that pass the check against the published commitments
+    published = replace(folder.deployment, quorum_keys=quorum_keys_from_board(folder.deployment, 1, board))
+    params = published.quorum_parameters()
+    for k, point in enumerate(points):
+        got = {i: {q: b64u_decode(answers[i]["shares"][k][n]) for n, q in enumerate(range(2, 4))} for i in (1, 2)}
+        shares = quorum.combine(params, point, os.urandom(64), Scalar.from_bytes(b64u_decode(doc["abscissa"])), got)
+        assert not shares.dishonest and set(shares.shares) == {2, 3}
 
 
-@pytest.mark.parametrize("header", [None, "Basic abc", "Bearer ", "Bearer !!!", "Bearer " + "A" * 118])
-def test_missing_or_malformed_token_is_401(settings: Settings, header: str | None) -> None:
-    headers = {"Authorization": header} if header is not None else {}
-    r = client(settings).post("/v1/evaluate", json={"blinded": [b64u_encode(blinded_elements(1)[0])]},
-                           headers=headers)
-    assert r.status_code == 401
-    assert r.json()["error"] == "unauthorized"
-
-
-def test_expired_or_foreign_tokens_are_401(settings: Settings) -> None:
-    body = {"blinded": [b64u_encode(blinded_elements(1)[0])]}
-    expired = client(settings).post("/v1/evaluate", json=body, headers=auth(now=time.time() - 3600))
-    assert expired.status_code == 401 and "expired" in expired.json()["detail"]
-    foreign = client(settings).post("/v1/evaluate", json=body, headers=auth(issuer=signing.generate()))
-    assert foreign.status_code == 401
+def test_a_second_account_gets_another_abscissa(folder: Folder) -> None:
+    c = client(folder)
+    first = c.post("/v2/evaluate", json=request_body(folder, account(folder), audience(folder))).json()
+    second = c.post("/v2/evaluate", json=request_body(folder, account(folder), audience(folder))).json()
+    assert first["abscissa"] != second["abscissa"]
 
 
 @pytest.mark.parametrize("element", [bytes(32), b"\xff" * 32, b"\x01" + bytes(31)])
-def test_invalid_elements_are_refused(settings: Settings, element: bytes) -> None:
-    r = client(settings).post("/v1/evaluate", json={"blinded": [b64u_encode(element)]}, headers=auth())
-    assert r.status_code == 400
-    assert r.json()["error"] == "malformed"
+def test_invalid_ristretto_elements_are_refused(folder: Folder, element: bytes) -> None:
+    _, points = identifiers(1)
+    body = request_body(folder, account(folder), audience(folder), blinded=[element], points=[points[0].blinded])
+    r = client(folder).post("/v2/evaluate", json=body)
+    assert r.status_code == 400 and r.json()["error"] == "malformed"
 
 
-def test_batch_bounds_and_body_limit(settings: Settings) -> None:
-    c = client(settings)
-    assert c.post("/v1/evaluate", json={"blinded": []}, headers=auth()).status_code == 422
-    many = [b64u_encode(b) for b in blinded_elements(17)]
-    assert c.post("/v1/evaluate", json={"blinded": many}, headers=auth()).status_code == 422
-    huge = c.post("/v1/evaluate", content=b"{" + b" " * 20_000 + b"}", headers=auth())
+def test_schema_bounds_and_body_limit(folder: Folder) -> None:
+    c = client(folder)
+    who = account(folder)
+    good = request_body(folder, who, audience(folder))
+    assert c.post("/v2/evaluate", json={**good, "blinded": []}).status_code == 422
+    assert c.post("/v2/evaluate", json={**good, "points": [good["points"][0]] * 2}).status_code == 422  # type: ignore[index]
+    assert c.post("/v2/evaluate", json={**good, "extra": 1}).status_code == 422
+    many = request_body(folder, who, audience(folder), 8)
+    assert c.post("/v2/evaluate", json={**many, "blinded": many["blinded"] * 2}).status_code == 422  # type: ignore[operator]
+    huge = c.post("/v2/evaluate", content=b"{" + b" " * 20_000 + b"}")
     assert huge.status_code == 413
 
 
-def test_rate_limit_per_account_answers_429_and_spares_others(settings: Settings) -> None:
-    c = client(settings, LimitSettings(evaluations_per_account=(1, 4)))
-    account = os.urandom(16)
-    body = {"blinded": [b64u_encode(b) for b in blinded_elements(2)]}
-    assert c.post("/v1/evaluate", json=body, headers=auth(account)).status_code == 200
-    assert c.post("/v1/evaluate", json=body, headers=auth(account)).status_code == 200
-    limited = c.post("/v1/evaluate", json=body, headers=auth(account))
-    assert limited.status_code == 429
-    assert int(limited.headers["Retry-After"]) > 0
-    assert c.post("/v1/evaluate", json=body, headers=auth()).status_code == 200
+def test_rate_limit_per_account_answers_429_and_spares_others(folder: Folder) -> None:
+    c = client(folder, limits=LimitSettings(evaluations_per_account=(1, 4)))
+    who = account(folder)
+    for _ in range(2):
+        assert c.post("/v2/evaluate", json=request_body(folder, who, audience(folder), 2)).status_code == 200
+    limited = c.post("/v2/evaluate", json=request_body(folder, who, audience(folder), 2))
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
+    assert c.post("/v2/evaluate", json=request_body(folder, account(folder), audience(folder), 2)).status_code == 200
 
 
-def test_bad_input_does_not_use_up_the_budget(settings: Settings) -> None:
-    c = client(settings, LimitSettings(evaluations_per_account=(1, 1)))
-    account = os.urandom(16)
-    bad = {"blinded": [b64u_encode(bytes(32))]}
+def test_the_global_budget_bounds_every_account_together_and_warns_at_80_percent(
+        folder: Folder, caplog: pytest.LogCaptureFixture) -> None:
+    c = client(folder, limits=LimitSettings(evaluations_total=(0.001, 10)))
+    caplog.set_level(logging.WARNING, logger="consilience.services.keyserver.evaluate")
+    for n in range(7):
+        assert c.post("/v2/evaluate", json=request_body(folder, account(folder), audience(folder))).status_code == 200
+        assert not [r for r in caplog.records if "global evaluation budget" in r.getMessage()], n
+    assert c.post("/v2/evaluate", json=request_body(folder, account(folder), audience(folder))).status_code == 200
+    warnings = [r for r in caplog.records if "global evaluation budget" in r.getMessage()]
+    assert len(warnings) == 1 and "80 %" in warnings[0].getMessage()
+    assert c.post("/v2/evaluate", json=request_body(folder, account(folder), audience(folder), 2)).status_code == 200
+    refused = c.post("/v2/evaluate", json=request_body(folder, account(folder), audience(folder)))
+    assert refused.status_code == 429 and "at this key server" in refused.json()["detail"]
+    assert len([r for r in caplog.records if "global evaluation budget" in r.getMessage()]) == 1, "warned once"
+
+
+def test_bad_input_does_not_use_up_the_budget(folder: Folder) -> None:
+    c = client(folder, limits=LimitSettings(evaluations_per_account=(1, 1), evaluations_per_address=(1, 1),
+                                            evaluations_total=(1, 1)))
+    who = account(folder)
+    _, points = identifiers(1)
     for _ in range(3):
-        assert c.post("/v1/evaluate", json=bad, headers=auth(account)).status_code == 400
-    good = {"blinded": [b64u_encode(blinded_elements(1)[0])]}
-    assert c.post("/v1/evaluate", json=good, headers=auth(account)).status_code == 200
+        bad = request_body(folder, who, audience(folder), blinded=[bytes(32)], points=[points[0].blinded])
+        assert c.post("/v2/evaluate", json=bad).status_code == 400
+    assert c.post("/v2/evaluate", json=request_body(folder, who, audience(folder))).status_code == 200
 
 
-def test_share_file_round_trip_and_errors(tmp_path, share: KeyShare) -> None:  # type: ignore[no-untyped-def]
+def test_no_quorum_keys_yet_answers_503_with_retry_after(tmp_path: Path) -> None:
+    fresh = make_deployment(tmp_path / "data")
+    c = TestClient(create_app(settings_for(fresh)))
+    r = c.post("/v2/evaluate", json=request_body(fresh, account(fresh), audience(fresh)))
+    assert r.status_code == 503 and int(r.headers["Retry-After"]) > 0
+    assert "has not finished generating the quorum keys" in r.json()["detail"]
+    assert c.get("/v1/info").json()["keygen"]["done"] is False
+
+
+def test_share_file_round_trip_and_errors(tmp_path: Path, folder: Folder) -> None:
+    share = read(folder.data.keyserver(1).share)
     path = tmp_path / "ks" / "share.json"
     write(path, share)
     assert oct(path.stat().st_mode & 0o777) == "0o600"
-    assert read(path) == share
-    path.write_text('{"format": "something else"}')
-    with pytest.raises(Exception, match="not a"):
+    assert read(path) == share and "share=" not in repr(share)
+    path.write_text('{"format": "consilience-keyshare/v1", "index": 1}')
+    with pytest.raises(InvalidInput, match="v1 key share; this software speaks protocol v2"):
         read(path)
-    with pytest.raises(Exception, match="admin init"):
+    path.write_text('{"format": "something else"}')
+    with pytest.raises(InvalidInput, match="not a"):
+        read(path)
+    with pytest.raises(InvalidInput, match="admin init"):
         read(tmp_path / "missing.json")
     assert ristretto.scalar_mult_base(share.share) == share.public_share
 
 
+def test_every_key_server_file_is_private_and_keys_are_never_overwritten(folder: Folder) -> None:
+    ks = folder.data.keyserver(1)
+    for path in (ks.share, ks.identity_key, ks.hpke_key, ks.quorum_keys):
+        assert oct(path.stat().st_mode & 0o777) == "0o600", path
+    with pytest.raises(FileExistsError):
+        share_file.generate_keys(ks.identity_key, ks.hpke_key)
+    keys = folder.keys(1)
+    assert keys.identity_key == folder.deployment.key_server(1).identity_key
+    assert keys.hpke_public_key == folder.deployment.key_server(1).hpke_public_key
+    assert "token_issuer" not in ks.share.read_text()
+
+
 def test_rate_limit_settings_are_operator_knobs() -> None:
-    from consilience.errors import InvalidInput
     from consilience.services.keyserver.limits import limits_with
 
     assert limits_with() == LimitSettings()
-    tuned = limits_with(per_account_per_hour=1e6, per_account_burst=None, per_address_burst=5000)
+    tuned = limits_with(per_account_per_hour=1e6, per_account_burst=None, per_address_burst=5000, total_burst=7)
     assert (tuned.evaluations_per_account.per_hour, tuned.evaluations_per_account.burst,
-            tuned.evaluations_per_address.burst) == (1e6, 60.0, 5000)
+            tuned.evaluations_per_address.burst, tuned.evaluations_total.burst) == (1e6, 60.0, 5000, 7)
     assert tuned.as_args()[:2] == ["--rate-per-hour", "1000000.0"]
+    assert tuned.as_args()[-4:] == ["--total-rate-per-hour", "20000.0", "--total-burst", "7.0"]
     for bad in (0, -1, float("inf"), float("nan")):
         with pytest.raises(InvalidInput, match="positive"):
             limits_with(per_account_per_hour=bad)
-
-
-def test_the_bearer_scheme_is_case_insensitive(settings: Settings) -> None:
-    """RFC 7235 §2.1, and what the escrow server accepts: ``bearer`` is the same scheme as ``Bearer``."""
-    token = auth()["Authorization"].removeprefix("Bearer ")
-    body = {"blinded": [b64u_encode(blinded_elements(1)[0])]}
-    for header in (f"bearer {token}", f"BEARER {token}", f"Bearer  {token} "):
-        assert client(settings).post("/v1/evaluate", json=body, headers={"Authorization": header}).status_code == 200
 
 
 def _touch_later(path: Path) -> None:
@@ -160,8 +216,12 @@ def _touch_later(path: Path) -> None:
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
 
 
-def test_a_refreshed_share_file_takes_effect_and_a_bad_one_is_ignored(share: KeyShare, settings: Settings) -> None:
-    c = client(settings)
+def test_a_refreshed_share_file_takes_effect_and_a_bad_one_is_ignored(tmp_path: Path) -> None:
+    fresh_folder = make_deployment(tmp_path / "data")
+    run_keygen(fresh_folder)
+    settings = settings_for(fresh_folder)
+    c = TestClient(create_app(settings))
+    share = read(settings.share_path)
     fresh = replace(share, share=threshold_oprf.apply_delta(share.share, ristretto.scalar_random()))
     write(settings.share_path, fresh)
     _touch_later(settings.share_path)
@@ -170,23 +230,45 @@ def test_a_refreshed_share_file_takes_effect_and_a_bad_one_is_ignored(share: Key
         settings.share_path.write_text(bad)
         _touch_later(settings.share_path)
         assert b64u_decode(c.get("/v1/info").json()["public_share"]) == fresh.public_share
-    write(settings.share_path, replace(share, index=3))  # another key server's share: not this one's to serve
-    _touch_later(settings.share_path)
-    assert c.get("/v1/info").json()["index"] == 2
-    assert b64u_decode(c.get("/v1/info").json()["public_share"]) == fresh.public_share
+    for foreign in (replace(share, index=3), replace(share, admin_key=os.urandom(32))):
+        write(settings.share_path, foreign)  # another key server's, or another administrator's: not served
+        _touch_later(settings.share_path)
+        assert c.get("/v1/info").json()["index"] == 2
+        assert b64u_decode(c.get("/v1/info").json()["public_share"]) == fresh.public_share
 
 
-def test_a_share_of_another_index_does_not_start(settings: Settings) -> None:
+def test_a_share_of_another_index_or_foreign_quorum_keys_do_not_start(tmp_path: Path, folder: Folder) -> None:
     from consilience.services.config import ConfigurationError
 
     with pytest.raises(ConfigurationError, match="keyserver-2 is for index 2"):
-        create_app(replace(settings, index=1))
+        create_app(settings_for(folder, 2, started_as=1))
+    other = make_deployment(tmp_path / "other")
+    ks = other.data.keyserver(2)
+    ks.quorum_keys.write_bytes(folder.data.keyserver(2).quorum_keys.read_bytes())
+    with pytest.raises(ConfigurationError, match="another key server's or deployment's quorum keys"):
+        create_app(settings_for(other))
+    ks.quorum_keys.unlink()
+    ks.identity_key.unlink()
+    with pytest.raises(InvalidInput, match="no identity key"):
+        create_app(settings_for(other))
 
 
-def test_head_answers_like_get(settings: Settings) -> None:
-    c = client(settings)
+def test_head_answers_like_get(folder: Folder) -> None:
+    c = client(folder)
     for path in ("/healthz", "/v1/info"):
         got, head = c.get(path), c.head(path)
         assert head.status_code == got.status_code == 200 and head.content == b""
         assert head.headers["content-length"] == got.headers["content-length"]
-    assert c.head("/v1/evaluate").status_code == c.get("/v1/evaluate").status_code == 405
+    assert c.head("/v2/evaluate").status_code == c.get("/v2/evaluate").status_code == 405
+    assert c.post("/v1/evaluate", json={"blinded": []}).status_code == 404, "v1 evaluation is gone"
+
+
+def test_answers_are_identical_for_the_same_account_and_point(folder: Folder) -> None:
+    """The abscissa is the account's alone: two requests (two nonces) give the same shares on the same B."""
+    c = client(folder)
+    who = account(folder)
+    blinded, points = identifiers(1)
+    got = [c.post("/v2/evaluate", json=request_body(folder, who, audience(folder), blinded=blinded,
+                                                    points=[points[0].blinded])).json() for _ in range(2)]
+    assert got[0]["shares"] == got[1]["shares"] and got[0]["abscissa"] == got[1]["abscissa"]
+    G1Point.from_bytes(b64u_decode(got[0]["shares"][0][0]))

@@ -1,71 +1,82 @@
-"""Key servers let browsers call /v1/evaluate from the configured web origins only (CORS)."""
+"""Key servers let browsers call /v2/evaluate from the configured web origins only (CORS)."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from consilience.crypto import oprf, signing, threshold_oprf
 from consilience.datadir import DataDir, web_origins
-from consilience.datadir.share_file import KeyShare, write
 from consilience.errors import InvalidInput
 from consilience.operator.deployment import init_deployment
-from consilience.protocol import tokens
 from consilience.protocol.encoding import b64u_encode
 from consilience.services.keyserver.app import create_app
 from consilience.services.keyserver.settings import Settings
+from keyserver_world import Folder, account, make_deployment, request_body, run_keygen
 
-ISSUER = signing.generate()
 WEB = "http://127.0.0.1:8100"
 PREFLIGHT = {"Origin": WEB, "Access-Control-Request-Method": "POST",
-             "Access-Control-Request-Headers": "authorization,content-type"}
+             "Access-Control-Request-Headers": "content-type"}
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Folder:
+    f = make_deployment(tmp_path_factory.mktemp("cors") / "data")
+    run_keygen(f)
+    return f
 
 
 @pytest.fixture()
-def settings(tmp_path: Path) -> Settings:
-    """Key server 1 serving its share from a file, with no web origins unless a test adds them."""
-    _, shares = threshold_oprf.deal_key(2, 3)
-    write(tmp_path / "share.json", KeyShare(1, shares[1], signing.public_key(ISSUER)))
-    return Settings(tmp_path / "share.json")
+def settings(folder: Folder) -> Settings:
+    """Key server 1 on its folder, with no web origins unless a test adds them."""
+    return Settings(folder=folder.data.keyserver(1), run_keygen=False)
 
 
 def with_origins(settings: Settings, origins: list[str]) -> Settings:
     return replace(settings, web_origins=tuple(origins))
 
 
-def evaluate(client: TestClient, origin: str | None, token: bool = True):  # type: ignore[no-untyped-def]
-    blinded = oprf.blind(b"email:dana@example.com", oprf.MODE_VOPRF)[1]
+_FOLDER: list[Folder] = []
+
+
+def evaluate(client: TestClient, origin: str | None, signed: bool = True):  # type: ignore[no-untyped-def]
+    folder = _FOLDER[0]
     headers = {"Origin": origin} if origin else {}
-    if token:
-        headers["Authorization"] = f"Bearer {b64u_encode(tokens.issue(ISSUER, os.urandom(16)))}"
-    return client.post("/v1/evaluate", json={"blinded": [b64u_encode(blinded)]}, headers=headers)
+    body = request_body(folder, account(folder), folder.deployment.key_server(1).identity_key)
+    if not signed:
+        body["signature"] = b64u_encode(bytes(64))
+    return client.post("/v2/evaluate", json=body, headers=headers)
+
+
+@pytest.fixture(autouse=True)
+def _remember(folder: Folder) -> None:
+    _FOLDER[:] = [folder]
 
 
 def test_preflight_from_the_web_origin_allows_exactly_what_evaluate_needs(settings: Settings) -> None:
     client = TestClient(create_app(with_origins(settings, [WEB])))
-    r = client.options("/v1/evaluate", headers=PREFLIGHT)
+    r = client.options("/v2/evaluate", headers=PREFLIGHT)
     assert r.status_code == 200
     assert r.headers["access-control-allow-origin"] == WEB
     assert r.headers["access-control-allow-methods"] == "POST"
-    assert {h.strip().lower() for h in r.headers["access-control-allow-headers"].split(",")} >= {
-        "authorization", "content-type"}
+    assert {h.strip().lower() for h in r.headers["access-control-allow-headers"].split(",")} >= {"content-type"}
     assert "access-control-allow-credentials" not in r.headers
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
 def test_preflight_for_other_methods_is_refused(settings: Settings, method: str) -> None:
     client = TestClient(create_app(with_origins(settings, [WEB])))
-    r = client.options("/v1/evaluate", headers={**PREFLIGHT, "Access-Control-Request-Method": method})
+    r = client.options("/v2/evaluate", headers={**PREFLIGHT, "Access-Control-Request-Method": method})
     assert r.status_code == 400
 
 
-def test_preflight_for_other_headers_is_refused(settings: Settings) -> None:
+@pytest.mark.parametrize("header", ["x-secret", "authorization"])
+def test_preflight_for_other_headers_is_refused(settings: Settings, header: str) -> None:
+    """v2 requests carry their credentials in the signed body: no Authorization header is allowed."""
     client = TestClient(create_app(with_origins(settings, [WEB])))
-    r = client.options("/v1/evaluate", headers={**PREFLIGHT, "Access-Control-Request-Headers": "x-secret"})
+    r = client.options("/v2/evaluate", headers={**PREFLIGHT, "Access-Control-Request-Headers": header})
     assert r.status_code == 400
 
 
@@ -73,7 +84,7 @@ def test_preflight_for_other_headers_is_refused(settings: Settings) -> None:
                                     "null"])
 def test_other_origins_get_no_cors_headers(settings: Settings, origin: str) -> None:
     client = TestClient(create_app(with_origins(settings, [WEB])))
-    assert client.options("/v1/evaluate", headers={**PREFLIGHT, "Origin": origin}).status_code == 400
+    assert client.options("/v2/evaluate", headers={**PREFLIGHT, "Origin": origin}).status_code == 400
     r = evaluate(client, origin)
     assert r.status_code == 200  # the server answers; the browser withholds the answer from the page
     assert "access-control-allow-origin" not in r.headers
@@ -84,14 +95,14 @@ def test_answers_and_refusals_carry_the_origin_for_the_page(settings: Settings) 
     ok = evaluate(client, WEB)
     assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == WEB
     assert "origin" in ok.headers["vary"].lower()
-    refused = evaluate(client, WEB, token=False)
+    refused = evaluate(client, WEB, signed=False)
     assert refused.status_code == 401 and refused.headers["access-control-allow-origin"] == WEB
     assert "retry-after" in refused.headers["access-control-expose-headers"].lower()
 
 
 def test_no_web_origins_means_no_cross_origin_access(settings: Settings) -> None:
     client = TestClient(create_app(settings))
-    r = client.options("/v1/evaluate", headers=PREFLIGHT)
+    r = client.options("/v2/evaluate", headers=PREFLIGHT)
     assert r.status_code == 405 and "access-control-allow-origin" not in r.headers
     assert "access-control-allow-origin" not in evaluate(client, WEB).headers
 

@@ -66,6 +66,27 @@ def keyserver(index: int = typer.Option(..., help="Which key server (1..n)."), d
               address_burst: float = typer.Option(None, "--address-burst",
                                                   help="Evaluations one client address may ask for at once "
                                                        "(default 500)."),
+              total_rate_per_hour: float = typer.Option(None, "--total-rate-per-hour",
+                                                        help="Evaluations this key server answers per hour in "
+                                                             "all, whoever asks (default 20000); a warning is "
+                                                             "logged at 80 %."),
+              total_burst: float = typer.Option(None, "--total-burst",
+                                                help="Evaluations this key server answers at once in all "
+                                                     "(default 5000)."),
+              trusted_proxy: list[str] = typer.Option(None, "--trusted-proxy",
+                                                      help="Address of a reverse proxy in front of this key "
+                                                           "server whose X-Forwarded-For is believed; "
+                                                           "repeatable. Default: none, the connection's own "
+                                                           "address is the client's."),
+              escrow_url: str = typer.Option(None, "--escrow-url",
+                                             help="The escrow server, which publishes the deployment document "
+                                                  "and relays the key generation; default the one in "
+                                                  "DATA_DIR/keyserver-INDEX/share.json."),
+              keygen_round_seconds: float = typer.Option(None, "--keygen-round-seconds",
+                                                         help="Seconds of one key-generation round (default 20)."),
+              keygen_deal_timeout: float = typer.Option(None, "--keygen-deal-timeout",
+                                                        help="Seconds to wait for every key server's deal before "
+                                                             "going on without the missing ones (default 3600)."),
               web_origin: list[str] = typer.Option(None, "--web-origin",
                                                    help="Origin of a web app allowed to call this server from "
                                                         f"a browser (CORS), e.g. {defaults.ESCROW_URL}; "
@@ -74,16 +95,19 @@ def keyserver(index: int = typer.Option(..., help="Which key server (1..n)."), d
                                                         "writes the escrow server's, on loopback as both "
                                                         "127.0.0.1 and localhost)."),
               as_json: bool = READY_JSON) -> None:
-    """Run key server INDEX with its share from DATA_DIR/keyserver-INDEX.
+    """Run key server INDEX with its share and keys from DATA_DIR/keyserver-INDEX.
 
     Once the port is bound it logs one line: which key server, where, the web origins it allows.
+    Then, until it holds its quorum keys, it runs the key generation with the other key servers
+    over the escrow server's board, saying what it does in its log; until then it answers
+    evaluations with 503.
 
     With --json, stdout also gets one line then:
     {"service": "keyserver", "index": …, "key_servers": …, "threshold": …, "url": …, "pid": …, "web_origins": […]}.
     """
     from consilience.services.keyserver import server
     from consilience.services.keyserver.limits import limits_with
-    from consilience.services.keyserver.settings import Settings
+    from consilience.services.keyserver.settings import KeygenSettings, Settings
 
     share = DataDir(data_dir).keyserver(index).share
     if not share.is_file():
@@ -92,6 +116,12 @@ def keyserver(index: int = typer.Option(..., help="Which key server (1..n)."), d
         raise InvalidInput(f"No share for key server {index} in {shown(data_dir)} ({share} is missing). "
                            f"Check --index, or pass --data-dir to the folder `{command()} admin init` wrote.")
     limits = limits_with(per_account_per_hour=rate_per_hour, per_account_burst=burst,
-                         per_address_per_hour=address_rate_per_hour, per_address_burst=address_burst)
-    server.run(Settings.for_data_dir(data_dir, index, web_origins=web_origin, limits=limits), host=host, port=port,
-               on_ready=(lambda ready: ready_line(ready.to_json())) if as_json else None)
+                         per_address_per_hour=address_rate_per_hour, per_address_burst=address_burst,
+                         total_per_hour=total_rate_per_hour, total_burst=total_burst)
+    default = KeygenSettings()
+    keygen = KeygenSettings(
+        round_seconds=default.round_seconds if keygen_round_seconds is None else keygen_round_seconds,
+        deal_timeout_seconds=default.deal_timeout_seconds if keygen_deal_timeout is None else keygen_deal_timeout)
+    server.run(Settings.for_data_dir(data_dir, index, web_origins=web_origin, limits=limits,
+                                     trusted_proxies=trusted_proxy or (), escrow_url=escrow_url, keygen=keygen),
+               host=host, port=port, on_ready=(lambda ready: ready_line(ready.to_json())) if as_json else None)

@@ -142,4 +142,29 @@ def read_keys(identity_path: Path, hpke_path: Path) -> KeyServerKeys:
     return keys
 
 
-__all__ = ["FORMAT", "KeyServerKeys", "KeyShare", "generate_keys", "read", "read_keys", "write"]
+# -- an operator's request to run the key generation again -----------------------------------------
+
+REQUEST_FORMAT = "consilience-keygen-request/v2"
+
+
+def write_request(path: Path, epoch: int) -> None:
+    """An operator's request to run the key generation of ``epoch`` (``admin restart-keygen``)."""
+    if not 1 <= epoch < 2**32:
+        raise InvalidInput("an epoch is a positive number")
+    files.write_private(path, json.dumps({"format": REQUEST_FORMAT, "epoch": epoch}).encode())
+
+
+def read_request(path: Path) -> int | None:
+    try:
+        doc = json.loads(Path(path).read_text())
+        if doc.get("format") == REQUEST_FORMAT and isinstance(doc.get("epoch"), int) and doc["epoch"] >= 1:
+            return int(doc["epoch"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, AttributeError):
+        pass
+    raise InvalidInput(f"{path} is not a key-generation request; write it with 'consilience admin restart-keygen'")
+
+
+__all__ = ["FORMAT", "KeyServerKeys", "KeyShare", "generate_keys", "read", "read_keys", "read_request", "write",
+           "write_request"]

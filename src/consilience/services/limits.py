@@ -51,6 +51,14 @@ class TokenBucket:
                 self._state.popitem(last=False)  # forget the least recently seen
             return wait
 
+    def used(self, key: Hashable) -> float:
+        """The share of the burst spent for ``key`` now, 0 (full) to 1 (empty)."""
+        now = self._clock()
+        with self._lock:
+            tokens, last = self._state.get(key, (self.capacity, now))
+        tokens = min(self.capacity, tokens + (now - last) * self.per_second)
+        return 1.0 - tokens / self.capacity
+
 
 def positive(name: str, value: object) -> float:
     """``value`` as a budget's number; an operator's 0, negative, inf or nan is refused by ``name``."""
@@ -93,7 +101,16 @@ class Budgets:
         if wait:
             raise Refusal(429, f"too many {what}; retry later", headers={"Retry-After": str(math.ceil(wait))})
 
+    def used(self, budget: str, key: Hashable) -> float:
+        """How much of ``budget``'s burst ``key`` has spent now, 0 to 1."""
+        return self._buckets[budget].used(key)
+
 
 def client_address(request: Request) -> str:
-    """The peer's address as the ASGI server reports it: the key of per-address budgets."""
+    """The peer's address as the ASGI server reports it: the key of per-address budgets.
+
+    That is the socket's peer unless the server was told to believe a proxy's X-Forwarded-For
+    (``services.serving.serve``'s ``trusted_proxies``; off by default), so a client cannot name
+    itself a fresh address.
+    """
     return request.client.host if request.client else "unknown"

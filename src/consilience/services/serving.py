@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,10 +43,28 @@ def configure_logging() -> None:
         logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
+def proxy_options(trusted_proxies: Sequence[str] = ()) -> dict[str, Any]:
+    """uvicorn's proxy-header settings: X-Forwarded-For believed only from ``trusted_proxies``.
+
+    uvicorn's own default believes it from 127.0.0.1 (or $FORWARDED_ALLOW_IPS), so any process on
+    the machine could name itself a fresh client address and a fresh per-address budget. Here no
+    proxy is trusted unless the operator names one.
+    """
+    proxies = [p.strip() for p in trusted_proxies if p.strip()]
+    if not proxies:
+        return {"proxy_headers": False, "forwarded_allow_ips": ""}
+    return {"proxy_headers": True, "forwarded_allow_ips": proxies}
+
+
 def serve(app: Any, *, host: str, port: int, on_ready: Callable[[Listening], None] | None = None,
-          **options: Any) -> None:
-    """Serve ``app`` on ``host:port`` until interrupted; ``options`` go to ``uvicorn.Config``."""
+          trusted_proxies: Sequence[str] = (), **options: Any) -> None:
+    """Serve ``app`` on ``host:port`` until interrupted; ``options`` go to ``uvicorn.Config``.
+
+    X-Forwarded-For is believed only from ``trusted_proxies`` (:func:`proxy_options`).
+    """
     import uvicorn
+
+    options = {**proxy_options(trusted_proxies), **options}
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:

@@ -1,12 +1,14 @@
-"""The key server's application factory (``server.run`` serves it).
+"""The key server's application factory (``server.run`` serves it, and starts its key generation).
 
 ``create_app`` checks its configuration before accepting any request: the share file must be
-readable and carry the index the operator asked for, and every web origin must be a plain
-origin. The server has no database; its only state is the share and its budgets.
+readable and carry the index the operator asked for, the key server's identity and HPKE keys must
+be in its folder, and every web origin must be a plain origin. The server has no database; its
+state is its keys, its shares and its budgets. A confirmed key-generation result already in its
+folder is loaded here, so a restarted key server answers at once.
 
-The web app's pages (served by the escrow server, another origin) call /v1/evaluate from the
+The web app's pages (served by the escrow server, another origin) call /v2/evaluate from the
 browser: CORS allows exactly the configured web origins, only for what that call needs (POST
-with Authorization and Content-Type).
+with Content-Type).
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
+from consilience.datadir import share_file
 from consilience.services import http_errors
 from consilience.services.config import ConfigurationError
 from consilience.services.http_errors import BodyLimitMiddleware
 from consilience.services.http_head import HeadAsGet
-from consilience.services.keyserver import evaluate
+from consilience.services.keyserver import evaluate, quorum_store
+from consilience.services.keyserver.quorum_store import Holder
 from consilience.services.keyserver.settings import Settings
 from consilience.services.keyserver.share import ShareStore
 from consilience.services.keyserver.state import KeyServerState
@@ -32,11 +36,20 @@ def create_app(settings: Settings) -> FastAPI:
     first = shares.current().key
     if settings.index is not None and first.index != settings.index:
         raise ConfigurationError(f"the share in {settings.share_path.parent.name} is for index {first.index}")
+    keys = share_file.read_keys(settings.folder.identity_key, settings.folder.hpke_key)
     # Normalised as CORS compares them; a typo'd origin fails here rather than silently never matching.
     origins = list(dict.fromkeys(parse_origin(o) for o in settings.web_origins))
-    state = KeyServerState(settings=settings, shares=shares, token_issuer_key=first.token_issuer_key,
-                           limits=Budgets(settings.limits), index=first.index)
-    app = FastAPI(title=f"Consilience key server {first.index}", version="1",
+    held = quorum_store.read(settings.folder.quorum_keys)
+    if held is not None and (held.deployment_id != first.deployment_id or held.index != first.index):
+        raise ConfigurationError(f"{settings.folder.quorum_keys} holds another key server's or deployment's "
+                                 "quorum keys")
+    holder = Holder(held)
+    if held is None and not settings.run_keygen:
+        holder.status = "no key generation runs in this key server"
+    state = KeyServerState(settings=settings, shares=shares, keys=keys, admin_key=first.admin_key,
+                           deployment_id=first.deployment_id, limits=Budgets(settings.limits), index=first.index,
+                           quorum=holder)
+    app = FastAPI(title=f"Consilience key server {first.index}", version="2",
                   docs_url=None, redoc_url=None, openapi_url="/v1/openapi.json",
                   responses=http_errors.documented(400, 413))  # BodyLimitMiddleware, on any route
     app.state.keyserver = state
@@ -45,9 +58,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(evaluate.router)
     app.add_middleware(HeadAsGet)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes)
-    if origins:  # outermost, so refusals (401, 413, 429) reach the page readable too
+    if origins:  # outermost, so refusals (401, 413, 429, 503) reach the page readable too
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["POST"],
-                           allow_headers=["Authorization", "Content-Type"], expose_headers=["Retry-After"],
+                           allow_headers=["Content-Type"], expose_headers=["Retry-After"],
                            allow_credentials=False, max_age=600)
     return app
 
@@ -60,3 +73,6 @@ def _public_router() -> APIRouter:
         return {"status": "ok"}
 
     return router
+
+
+__all__ = ["create_app"]

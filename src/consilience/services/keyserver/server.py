@@ -1,17 +1,21 @@
 """Serving a key server (``consilience keyserver``).
 
-Once the port is bound the server logs one line: which key server it is (index, of how many,
-when its share file says), where it listens and the web origins it lets browsers call it
-from. Never anything of its share.
+Once the port is bound the server logs one line: which key server it is (index, of how many),
+where it listens and the web origins it lets browsers call it from. Never anything of its share.
+Then its key generation runs beside the requests (``dkg_runner``), logging its progress in
+sentences, until the key server holds its quorum keys; it stops with the server.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from consilience.clients.board import BoardClient
 from consilience.datadir import defaults
+from consilience.services.keyserver import dkg_runner
 from consilience.services.keyserver.app import create_app
 from consilience.services.keyserver.settings import Settings
 from consilience.services.keyserver.state import KeyServerState
@@ -26,7 +30,7 @@ class Ready:
     """The key server listens: what ``consilience keyserver --json`` prints as its one line."""
 
     index: int
-    #: n and t, when the share file records them (``admin init`` writes both)
+    #: n and t, from the share file (``admin init`` writes both)
     key_servers: int | None
     threshold: int | None
     url: str
@@ -59,12 +63,23 @@ def run(settings: Settings, *, host: str = defaults.HOST, port: int | None = Non
     state: KeyServerState = app.state.keyserver
     share = state.shares.current().key
 
+    stop = threading.Event()
+    runner = dkg_runner.KeygenRunner(
+        folder=settings.folder, share=share, keys=state.keys, holder=state.quorum,
+        client=BoardClient(settings.escrow_url or share.escrow_url), settings=settings.keygen, stop=stop)
+
     def ready(where: Listening) -> None:
         info = Ready(state.index, share.key_servers, share.threshold, where.url, where.pid,
                      tuple(dict.fromkeys(parse_origin(o) for o in settings.web_origins)))
         log.info("%s", info.describe())
         if on_ready is not None:
             on_ready(info)
+        if settings.run_keygen:
+            dkg_runner.start(runner)
 
-    serve(app, host=host, port=port or defaults.keyserver_port(state.index), on_ready=ready,
-          log_level="warning")
+    try:
+        serve(app, host=host, port=port or defaults.keyserver_port(state.index), on_ready=ready,
+              trusted_proxies=settings.trusted_proxies, log_level="warning")
+    finally:
+        stop.set()
+        runner.client.close()

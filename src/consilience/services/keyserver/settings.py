@@ -1,8 +1,9 @@
-"""Configuration of a key server: which share it serves, whom browsers may call it from, its budgets.
+"""Configuration of a key server: its folder, whom browsers may call it from, its budgets, the key generation.
 
-In a deployment's data folder the share and the web origins sit in ``keyserver-N/``
-(``datadir.KeyServerFolder``); ``for_data_dir`` reads the origins from there unless the
-operator names them.
+In a deployment's data folder everything a key server holds sits in ``keyserver-N/``
+(``datadir.KeyServerFolder``): its VOPRF share, its identity and HPKE keys, the key
+generation's seed while it runs and its result. ``for_data_dir`` reads the web origins from
+there unless the operator names them. Every default of the key server is here.
 """
 
 from __future__ import annotations
@@ -11,36 +12,90 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from consilience.datadir import DataDir
+from consilience.datadir import DataDir, KeyServerFolder
 from consilience.datadir import web_origins as web_origins_file
+from consilience.errors import InvalidInput
 from consilience.services.keyserver.limits import LimitSettings
 
-#: A full batch of 16 base64url elements is under 1 KiB; anything far larger is not a request.
+#: A full batch of 8 identifiers (element, point), the certificate and the signature is under 2 KiB.
 MAX_REQUEST_BYTES = 16 * 1024
+#: One round of the key generation: how long a key server waits for the others' complaints and answers.
+ROUND_SECONDS = 20.0
+#: How long a key server waits for every other key server's deal before going on without the missing ones:
+#: the operator may start the key servers one after another, by hand.
+DEAL_TIMEOUT_SECONDS = 3600.0
+#: How many rounds a key server waits for every qualified key server's confirmation.
+CONFIRM_ROUNDS = 15
+#: How often a key server whose key generation is done looks for an operator's request to run it again.
+REQUEST_POLL_SECONDS = 5.0
+#: How long a key server waits before asking an unreachable (or refusing) escrow server again, doubling
+#: up to the maximum.
+RETRY_SECONDS = 1.0
+MAX_RETRY_SECONDS = 30.0
+#: What a client is told to wait while the key generation runs (503 Retry-After).
+RETRY_AFTER_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class KeygenSettings:
+    """The key generation's pace (``services/keyserver/dkg_runner.py``); small in local and test runs."""
+
+    round_seconds: float = ROUND_SECONDS
+    deal_timeout_seconds: float = DEAL_TIMEOUT_SECONDS
+    confirm_rounds: int = CONFIRM_ROUNDS
+    request_poll_seconds: float = REQUEST_POLL_SECONDS
+
+    def __post_init__(self) -> None:
+        if not (self.round_seconds > 0 and self.deal_timeout_seconds > 0 and self.confirm_rounds >= 1
+                and self.request_poll_seconds > 0):
+            raise InvalidInput("the key generation's round, deal timeout, confirmation rounds and poll interval "
+                               "must be positive")
+
+    def as_args(self) -> list[str]:
+        """The ``consilience keyserver`` options that reproduce these settings (for the launcher)."""
+        return ["--keygen-round-seconds", repr(self.round_seconds),
+                "--keygen-deal-timeout", repr(self.deal_timeout_seconds)]
 
 
 @dataclass(frozen=True)
 class Settings:
-    #: The share file (``keyserver-N/share.json``), re-read when it changes, so a refresh needs no restart.
-    share_path: Path
+    #: The key server's folder (``keyserver-N/``): share, identity and HPKE keys, key-generation files.
+    folder: KeyServerFolder
     #: The index the operator started this server as, which its share must carry; None: the share's own.
     index: int | None = None
-    #: Origins (scheme://host[:port]) of web apps allowed to call /v1/evaluate from a browser,
+    #: Origins (scheme://host[:port]) of web apps allowed to call /v2/evaluate from a browser,
     #: e.g. the escrow server's; none means no cross-origin access.
     web_origins: tuple[str, ...] = ()
-    #: evaluations per account and per address
+    #: evaluations per account, per address and in all
     limits: LimitSettings = field(default_factory=LimitSettings)
     max_request_bytes: int = MAX_REQUEST_BYTES
+    #: Addresses of reverse proxies whose X-Forwarded-For is believed; none (the default): the socket's
+    #: peer is the client, whatever headers say, so nobody gets a fresh per-address budget by inventing one.
+    trusted_proxies: tuple[str, ...] = ()
+    #: The escrow server (deployment document, bulletin board); None: the one the share file names.
+    escrow_url: str | None = None
+    #: Whether to run the key generation (off only in tests that hand a key server its result).
+    run_keygen: bool = True
+    keygen: KeygenSettings = field(default_factory=KeygenSettings)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "share_path", Path(self.share_path))
         object.__setattr__(self, "web_origins", tuple(self.web_origins))
+        object.__setattr__(self, "trusted_proxies", tuple(self.trusted_proxies))
+
+    @property
+    def share_path(self) -> Path:
+        return self.folder.share
 
     @classmethod
     def for_data_dir(cls, data_dir: Path | str, index: int, *, web_origins: Sequence[str] | None = None,
-                     limits: LimitSettings | None = None) -> Settings:
+                     limits: LimitSettings | None = None, trusted_proxies: Sequence[str] = (),
+                     escrow_url: str | None = None, keygen: KeygenSettings | None = None) -> Settings:
         """Key server ``index`` of the deployment in ``data_dir``; no ``web_origins``: those in its folder."""
         folder = DataDir(Path(data_dir)).keyserver(index)
         origins = web_origins or web_origins_file.read(folder.web_origins)
-        return cls(share_path=folder.share, index=index, web_origins=tuple(origins),
-                   limits=limits or LimitSettings())
+        return cls(folder=folder, index=index, web_origins=tuple(origins), limits=limits or LimitSettings(),
+                   trusted_proxies=tuple(trusted_proxies), escrow_url=escrow_url,
+                   keygen=keygen or KeygenSettings())
+
+
+__all__ = ["KeygenSettings", "Settings"]

@@ -1,7 +1,8 @@
 """The share in force, re-read when its file changes (after ``admin refresh-shares``).
 
-A file that does not parse, or names another index, is ignored with the previous share kept:
-a half-written file must not take a server down (``services.config.ReloadingFile``).
+A file that does not parse, or names another index or another deployment, is ignored with the
+previous share kept: a half-written file must not take a server down, nor a foreign one change
+whom it trusts (``services.config.ReloadingFile``).
 """
 
 from __future__ import annotations
@@ -32,3 +33,5 @@ class ShareStore(ReloadingFile[ServedShare]):
     def check(self, current: ServedShare, fresh: ServedShare) -> None:
         if fresh.key.index != current.key.index:
             raise InvalidInput(f"{self.path} now holds the share of key server {fresh.key.index}")
+        if (fresh.key.admin_key, fresh.key.deployment_id) != (current.key.admin_key, current.key.deployment_id):
+            raise InvalidInput(f"{self.path} now names another administrator or deployment")

@@ -1,0 +1,167 @@
+"""The key server's result of the key generation on disk (``keyserver-N/quorum-keys.json``) and in memory.
+
+Written once :func:`dkg.confirmed` accepted the run: every qualified key server confirmed the same
+transcript. The file holds this key server's shares of every coefficient of every level and the
+abscissa key, so it is a secret (0600) like the VOPRF share; the public commitments are in the
+deployment document once the administrator publishes them (``consilience admin publish-keys``).
+
+While a run is under way the dealer's seed and its deal sit in ``keygen-seed.json`` (0600), so a
+key server that restarts mid-run posts the very same deal again and can still answer complaints;
+the file is erased when the run ends, and replaced by a note of the failure if it failed (a failed
+run is repeated only when an operator asks, with ``consilience admin restart-keygen``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from consilience import files
+from consilience.crypto.bls12381 import Scalar
+from consilience.errors import InvalidInput
+from consilience.protocol import dkg
+from consilience.protocol.encoding import b64u_decode, b64u_encode
+
+FORMAT = "consilience-quorum-keys/v2"
+SEED_FORMAT = "consilience-keygen-seed/v2"
+
+
+@dataclass(frozen=True)
+class QuorumShares:
+    """What a key server answers evaluations with: its shares of F_q for every level, and the abscissa key."""
+
+    index: int
+    deployment_id: bytes
+    epoch: int
+    transcript: bytes
+    qualified: tuple[int, ...]
+    shares: Mapping[int, tuple[Scalar, ...]]
+    abscissa_key: bytes
+
+    @property
+    def levels(self) -> range:
+        return range(min(self.shares), max(self.shares) + 1)
+
+    @classmethod
+    def from_result(cls, deployment_id: bytes, epoch: int, result: dkg.KeyServerResult) -> QuorumShares:
+        return cls(result.index, deployment_id, epoch, result.transcript, tuple(result.qualified),
+                   dict(result.shares), result.abscissa_key)
+
+    def __repr__(self) -> str:
+        return f"QuorumShares(index={self.index}, epoch={self.epoch}, qualified={self.qualified}, <shares hidden>)"
+
+
+def write(path: Path, held: QuorumShares) -> None:
+    doc = {"format": FORMAT, "index": held.index, "deployment_id": b64u_encode(held.deployment_id),
+           "epoch": held.epoch, "transcript": b64u_encode(held.transcript), "qualified": list(held.qualified),
+           "abscissa_key": b64u_encode(held.abscissa_key),
+           "shares": {str(q): [b64u_encode(s.to_bytes()) for s in values] for q, values in sorted(held.shares.items())}}
+    files.write_private(path, json.dumps(doc).encode())
+
+
+def read(path: Path) -> QuorumShares | None:
+    """The held result, or None when there is none yet; InvalidInput for a damaged file."""
+    try:
+        doc = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        return None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"{path} is not a quorum-keys file") from exc
+    try:
+        if doc["format"] != FORMAT:
+            raise InvalidInput(f"{path} is not a {FORMAT} file")
+        shares = {int(q): tuple(Scalar.from_bytes(b64u_decode(v, length=32, field="share"), allow_zero=True)
+                                for v in values) for q, values in doc["shares"].items()}
+        if not shares or any(len(v) != q for q, v in shares.items()):
+            raise InvalidInput(f"{path}: every level q needs exactly q shares")
+        return QuorumShares(int(doc["index"]), b64u_decode(doc["deployment_id"], length=16, field="deployment_id"),
+                            int(doc["epoch"]), b64u_decode(doc["transcript"], length=32, field="transcript"),
+                            tuple(int(i) for i in doc["qualified"]), shares,
+                            b64u_decode(doc["abscissa_key"], length=32, field="abscissa_key"))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, InvalidInput):
+            raise
+        raise InvalidInput(f"{path} is not a quorum-keys file ({exc})") from exc
+
+
+# -- a run under way ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunState:
+    """``keygen-seed.json``: the run of ``epoch`` under way (seed and deal), or how it failed."""
+
+    epoch: int
+    seed: dkg.DealerSeed | None = None
+    deal: bytes | None = None
+    failed: str | None = None
+
+
+def write_run(path: Path, state: RunState) -> None:
+    doc: dict[str, object] = {"format": SEED_FORMAT, "epoch": state.epoch}
+    if state.seed is not None:
+        doc["seed"] = b64u_encode(state.seed.seed)
+    if state.deal is not None:
+        doc["deal"] = b64u_encode(state.deal)
+    if state.failed is not None:
+        doc["failed"] = state.failed
+    files.write_private(path, json.dumps(doc).encode())
+
+
+def read_run(path: Path) -> RunState | None:
+    try:
+        doc = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        return None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"{path} is not a key-generation seed file") from exc
+    try:
+        if doc["format"] != SEED_FORMAT:
+            raise InvalidInput(f"{path} is not a {SEED_FORMAT} file")
+        seed = dkg.DealerSeed(b64u_decode(doc["seed"], length=dkg.SEED_BYTES, field="seed")) if "seed" in doc else None
+        deal = b64u_decode(doc["deal"], field="deal") if "deal" in doc else None
+        failed = str(doc["failed"]) if "failed" in doc else None
+        return RunState(int(doc["epoch"]), seed, deal, failed)
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, InvalidInput):
+            raise
+        raise InvalidInput(f"{path} is not a key-generation seed file ({exc})") from exc
+
+
+def erase(path: Path) -> None:
+    Path(path).unlink(missing_ok=True)
+
+
+class Holder:
+    """The result in force, shared between the key-generation thread and the request handlers."""
+
+    def __init__(self, held: QuorumShares | None = None) -> None:
+        self._lock = threading.Lock()
+        self._held = held
+        self._status = "the key generation has not started" if held is None else "done"
+
+    def get(self) -> QuorumShares | None:
+        with self._lock:
+            return self._held
+
+    def set(self, held: QuorumShares) -> None:
+        with self._lock:
+            self._held = held
+            self._status = f"done (epoch {held.epoch})"
+
+    @property
+    def status(self) -> str:
+        with self._lock:
+            return self._status
+
+    @status.setter
+    def status(self, text: str) -> None:
+        with self._lock:
+            self._status = text
+
+
+__all__ = ["Holder", "QuorumShares", "RunState", "erase", "read", "read_run", "write",
+           "write_run"]
