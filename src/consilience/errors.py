@@ -8,7 +8,8 @@ purpose is a ``ConsilienceError``, except the services' ``Refusal``::
     Exception
     ├── ConsilienceError ─────────── consilience.errors
     │   ├── InvalidInput ─────────── consilience.errors (also a ValueError)
-    │   │   └── MalformedMessage ─── consilience.protocol.dkg
+    │   │   ├── MalformedMessage ─── consilience.protocol.dkg
+    │   │   └── AlreadyNamed ─────── consilience.clients.reporter
     │   ├── VerificationError ────── consilience.errors
     │   │   ├── DecryptionError ──── consilience.errors
     │   │   ├── DkgFailed ────────── consilience.protocol.dkg
@@ -41,6 +42,11 @@ When each is raised, and what people see:
     failure (422, the field named). The services answer any other
     ``InvalidInput`` with 400 ``{"error": "malformed", "detail": <message>}``
     (``services/http_errors.py``); bearer tokens that do not decode are 401.
+``AlreadyNamed``
+    A reporter asked to put a record in escrow naming a person another of
+    their records already names: the escrow server keeps one active entry per
+    account and person (it answers 409 ``already_named``), so the client says
+    so first, naming the other record, and offers to add to it instead.
 ``VerificationError``
     A proof, signature, MAC or consistency check did not hold: a receipt or
     checkpoint (``consilience verify`` says why), a deployment document signed
