@@ -13,7 +13,7 @@ import typer
 
 from consilience.cli import secrets
 from consilience.cli.common import DATA_DIR, JSON, PASS_ENV, handled
-from consilience.cli.output import console, emit
+from consilience.cli.output import console, emit, say
 from consilience.datadir import DataDir, defaults
 from consilience.errors import ConsilienceError
 from consilience.local.command import command
@@ -97,13 +97,14 @@ def admin_init(data_dir: Path = DATA_DIR,
 @handled
 def admin_invite(data_dir: Path = DATA_DIR, count: int = typer.Option(1, help="How many invites."),
                  days: int = typer.Option(14, help="Days until the invites expire."),
-                 as_json: bool = JSON) -> None:
-    """Issue single-use invites for reporters."""
+                 passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
+    """Issue single-use invites for reporters, each with an account key the administrator certifies."""
     from consilience.operator.invites import issue_invites
 
     require_deployment(data_dir)
 
-    codes = issue_invites(data_dir, count, expires_in=timedelta(days=days))
+    secret = secrets.passphrase("Admin passphrase", env=passphrase_env)
+    codes = issue_invites(data_dir, secret, count, expires_in=timedelta(days=days))
 
     def show() -> None:
         for code in codes:
@@ -146,6 +147,53 @@ def admin_refresh_shares(data_dir: Path = DATA_DIR, passphrase_env: str = PASS_E
     d = refresh_key_shares(data_dir, secrets.passphrase("Admin passphrase", env=passphrase_env))
     emit({"deployment_serial": d.serial, "key_servers": len(d.key_servers)}, as_json,
          lambda: console.print(f"Key shares refreshed (deployment serial {d.serial}); the OPRF key is unchanged."))
+
+
+@app.command("publish-keys")
+@handled
+def admin_publish_keys(data_dir: Path = DATA_DIR,
+                       epoch: int = typer.Option(None, help="The key generation's epoch; default the latest "
+                                                            "on the escrow server's board."),
+                       timeout: float = typer.Option(300.0, help="Seconds to wait for every key server's "
+                                                                 "confirmation."),
+                       passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
+    """Publish the key servers' quorum keys: read their key generation from the escrow server's board,
+    check every qualified key server confirmed it, and sign it into the deployment document."""
+    from consilience.operator.quorum_keys import Progress, publish_keys
+
+    require_deployment(data_dir)
+    secret = secrets.passphrase("Admin passphrase", env=passphrase_env)
+
+    def progress(seen: Progress) -> None:
+        if not as_json:
+            say(f"Waiting for the key servers: {seen.describe()}")
+
+    d = publish_keys(data_dir, secret, epoch=epoch, timeout=timeout, progress=progress)
+    keys = d.quorum_keys
+    assert keys is not None
+    emit({"deployment_serial": d.serial, "epoch": keys.epoch, "qualified": list(keys.qualified),
+          "quorum_range": [d.quorum, d.max_quorum]}, as_json,
+         lambda: console.print(f"Quorum keys of epoch {keys.epoch} published (deployment serial {d.serial}): "
+                               f"key servers {', '.join(map(str, keys.qualified))} generated them and each "
+                               "confirmed the same result. The deployment accepts entries now.",
+                               markup=False, highlight=False, soft_wrap=True))
+
+
+@app.command("restart-keygen")
+@handled
+def admin_restart_keygen(data_dir: Path = DATA_DIR,
+                         epoch: int = typer.Option(None, help="The epoch to run; default the next one."),
+                         as_json: bool = JSON) -> None:
+    """Ask the key servers whose folders are in DATA_DIR to run the key generation again, at a new epoch,
+    after a run failed (a failed run is never repeated on its own). Run it where each key server's
+    folder is; running key servers start within seconds."""
+    from consilience.operator.quorum_keys import restart_keygen
+
+    chosen, asked = restart_keygen(data_dir, epoch)
+    emit({"epoch": chosen, "key_servers": asked}, as_json,
+         lambda: console.print(f"Asked key server(s) {', '.join(map(str, asked))} to run the key generation of "
+                               f"epoch {chosen}. Once their logs say they finished, run "
+                               f"'{command()} admin publish-keys'.", markup=False, highlight=False, soft_wrap=True))
 
 
 @app.command("status")

@@ -25,6 +25,7 @@ from consilience.errors import ConsilienceError
 
 if TYPE_CHECKING:
     from consilience.services.keyserver.limits import LimitSettings
+    from consilience.services.keyserver.settings import KeygenSettings
 
 
 def free_ports(count: int, host: str = defaults.HOST) -> list[int]:
@@ -126,13 +127,31 @@ def escrow_service(data_dir: Path, port: int, host: str = defaults.HOST,
 
 def keyserver_service(data_dir: Path, index: int, port: int, host: str = defaults.HOST,
                       rate_limits: LimitSettings | None = None,
-                      web_origins: list[str] | None = None) -> Service:
+                      web_origins: list[str] | None = None, keygen: KeygenSettings | None = None,
+                      extra_args: list[str] | None = None) -> Service:
     """``web_origins``: origins allowed to call it from a browser (CORS); default: those in
-    keyserver-INDEX/web-origins.json, which ``admin init`` writes with the escrow server's origin."""
+    keyserver-INDEX/web-origins.json, which ``admin init`` writes with the escrow server's origin.
+    ``keygen``: the pace of its key generation (``local_keygen()`` on one machine)."""
     args = ["keyserver", "--index", str(index), "--data-dir", str(data_dir), "--host", host, "--port", str(port)]
     if rate_limits is not None:
         args += rate_limits.as_args()
+    if keygen is not None:
+        args += keygen.as_args()
+    args += extra_args or []
     for origin in web_origins or []:
         args += ["--web-origin", origin]
     return Service(f"key server {index}", defaults.url(host, port), args,
                    DataDir(Path(data_dir)).logs / f"keyserver-{index}.log")
+
+
+#: Key-generation rounds on one machine: every key server is a process here, a second is plenty.
+LOCAL_ROUND_SECONDS = 1.0
+#: How long a local key server waits for the others' deals (they start within seconds of each other).
+LOCAL_DEAL_TIMEOUT_SECONDS = 120.0
+
+
+def local_keygen() -> KeygenSettings:
+    """The key generation's pace for a deployment on loopback."""
+    from consilience.services.keyserver.settings import KeygenSettings
+
+    return KeygenSettings(round_seconds=LOCAL_ROUND_SECONDS, deal_timeout_seconds=LOCAL_DEAL_TIMEOUT_SECONDS)

@@ -2,7 +2,10 @@
 
 Shared by ``consilience demo`` and the browser tests (tests/web): one data folder in the
 one-machine layout of ``datadir.DataDir``, every service a real process on 127.0.0.1
-(``local.launcher``), the key servers allowing the escrow server's origin (CORS) so the
+(``local.launcher``). ``start`` starts the key servers and the escrow server, waits for the key
+servers' key generation over the escrow server's board and publishes its result as the
+administrator does (``consilience admin publish-keys``), so a started deployment accepts
+entries. The key servers allow the escrow server's origin (CORS) so the
 web app it serves can call them: the web origins ``admin init`` writes, which on loopback are
 both ``http://127.0.0.1:PORT`` and ``http://localhost:PORT``, so the app works opened at either.
 """
@@ -20,7 +23,11 @@ from consilience.local import launcher
 from consilience.operator.counselors import add_counselor
 from consilience.operator.deployment import admin_fingerprint, init_deployment
 from consilience.operator.invites import issue_invites
+from consilience.operator.quorum_keys import Progress, publish_keys
 from consilience.protocol.encoding import b64u_encode
+
+#: How long ``start`` waits for the key servers' key generation (a few seconds on loopback).
+KEYGEN_TIMEOUT_SECONDS = 120.0
 
 
 @dataclass
@@ -67,13 +74,17 @@ class LoopbackDeployment:
         return b64u_encode(self.admin_fingerprint)
 
     def start(self, on_started: Callable[[launcher.Service], None] | None = None,
-              env: dict[str, str] | None = None) -> LoopbackDeployment:
-        """Start every service (key servers first); ``env`` is added to their environment."""
+              env: dict[str, str] | None = None, *, keygen_timeout: float = KEYGEN_TIMEOUT_SECONDS,
+              on_progress: Callable[[Progress], None] | None = None) -> LoopbackDeployment:
+        """Start every service (key servers first), then wait for their key generation and publish its
+        result; ``env`` is added to the services' environment. Ready to accept entries when it returns."""
         try:
             for service in self.services:
                 service.start(env=env)
                 if on_started:
                     on_started(service)
+            publish_keys(self.root, self.admin_passphrase, timeout=keygen_timeout, progress=on_progress,
+                         poll=0.2)
         except BaseException:
             self.stop()
             raise
@@ -94,7 +105,7 @@ class LoopbackDeployment:
 
     def invites(self, count: int = 1) -> list[str]:
         """Single-use reporter invites (``consilience admin invite``)."""
-        return issue_invites(self.root, count)
+        return issue_invites(self.root, self.admin_passphrase, count)
 
     def add_counselor(self, name: str, key_path: Path, passphrase: str) -> counselor.CounselorKeys:
         """What a counselor and the administrator do: keygen, admin counselor add, counselor login.
@@ -121,5 +132,6 @@ def create(root: Path, admin_passphrase: str, *, quorum: int = 3, max_quorum: in
     init_deployment(root, admin_passphrase, quorum=quorum, max_quorum=max_quorum, key_servers=key_servers,
                     threshold=threshold, escrow_port=escrow_port, keyserver_ports=ks_ports, kdf_params=kdf_params)
     escrow = launcher.escrow_service(root, escrow_port)
-    keyservers = [launcher.keyserver_service(root, i + 1, port) for i, port in enumerate(ks_ports)]
+    keyservers = [launcher.keyserver_service(root, i + 1, port, keygen=launcher.local_keygen())
+                  for i, port in enumerate(ks_ports)]
     return LoopbackDeployment(root, admin_passphrase, quorum, keyservers, escrow, kdf_params)
