@@ -114,9 +114,37 @@ def test_postgresql_ddl_renders_offline() -> None:
     command.upgrade(config, "head", sql=True)
     sql = buffer.getvalue()
     assert "BYTEA" in sql and "TIMESTAMP WITH TIME ZONE" in sql
-    assert "CREATE INDEX ix_entry_tags_tag_account_id ON entry_tags (tag, account_id)" in sql
+    assert "CREATE UNIQUE INDEX uq_entry_tags_tag_account_id ON entry_tags (tag, account_id)" in sql
+    assert "CREATE TABLE board_messages" in sql and "CREATE TABLE recount_queue" in sql
 
 
 def test_production_code_never_calls_create_all() -> None:
     offenders = [p for p in SRC.rglob("*.py") if "create_all(" in p.read_text()]
     assert offenders == []
+
+
+def test_a_v1_schema_upgrades_to_v2_and_v1_data_is_refused(database_url: str) -> None:
+    """0003 on top of an empty v1 schema (0002) gives exactly the models; a v1 database with data in it is
+    refused with a sentence, and left as it was."""
+    upgrade(database_url, "0002")
+    assert current_revision(database_url) == "0002"
+    upgrade(database_url)
+    assert current_revision(database_url) == head_revision() and _diff(database_url, Base.metadata) == []
+
+    engine = database.make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config(database_url)
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0002")
+        with engine.begin() as connection:
+            connection.execute(sa.text("INSERT INTO accounts (account_id, role, token_hash, created_at) "
+                                       "VALUES (:id, 'reporter', :token, :now)"),
+                               {"id": b"a" * 16, "token": b"t" * 32, "now": "2026-11-25 10:00:00"})
+    finally:
+        engine.dispose()
+    import pytest
+
+    with pytest.raises(RuntimeError, match="protocol v1 .*accounts.*new, empty database"):
+        upgrade(database_url)
+    assert current_revision(database_url) == "0002"

@@ -1,4 +1,5 @@
-"""Repository behaviour on SQLite and PostgreSQL: accounts, counting, release, erasure."""
+"""Repository behaviour on SQLite and PostgreSQL: certified invites, one entry per account and person,
+counting in the release pass (``count_queued``), release, erasure, the board."""
 
 from __future__ import annotations
 
@@ -10,19 +11,27 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from consilience.crypto import signing
+from consilience.protocol import accounts
 from consilience.storage import repository as repo
 from consilience.storage.database import Database
-from consilience.storage.models import Entry, EntryEnvelope, EntryTag, InviteRow, Match, Tag
+from consilience.storage.models import Entry, EntryEnvelope, EntryTag, InviteRow, Match, RecountQueue, Tag
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 KEY = b"k" * 16
+ADMIN = signing.generate()
+DEPLOYMENT_ID = b"deployment-0001!"
+
+
+def certificate(seed: bytes | None = None) -> bytes:
+    return accounts.issue_certificate(ADMIN, DEPLOYMENT_ID, accounts.account_key(seed or os.urandom(32)))
 
 
 def reporter(db: Database) -> bytes:
     with db.write() as s:
-        code = repo.create_invite(s, timedelta(days=1), now=NOW)
+        key = repo.create_invite(s, certificate(), timedelta(days=1), now=NOW)
     with db.write() as s:
-        account_id, _ = repo.register(s, code, now=NOW)
+        account_id, _ = repo.register(s, key, now=NOW)
     return account_id
 
 
@@ -32,9 +41,15 @@ def new_entry(account_id: bytes, tags: list[bytes], quorum: int = 2, body: bytes
 
 
 def submit(db: Database, new: repo.NewEntry) -> list[repo.MatchChange]:
+    """The entry in its own transaction, then a release pass's counting in another."""
     with db.write() as s:
-        _, changes = repo.create_entry(s, new, NOW)
-    return changes
+        repo.create_entry(s, new, NOW)
+    return count(db)
+
+
+def count(db: Database) -> list[repo.MatchChange]:
+    with db.write() as s:
+        return repo.count_queued(s, NOW)
 
 
 def status(db: Database, entry_id: bytes) -> str:
@@ -44,29 +59,39 @@ def status(db: Database, entry_id: bytes) -> str:
         return entry.status
 
 
-def test_invites_are_hashed_single_use_and_expire(db: Database) -> None:
+def test_invites_hold_the_certificate_and_are_single_use_and_expire(db: Database) -> None:
+    seed = os.urandom(32)
+    cert = certificate(seed)
     with db.write() as s:
-        code = repo.create_invite(s, timedelta(days=14), now=NOW)
-        expired = repo.create_invite(s, timedelta(minutes=1), now=NOW - timedelta(hours=1))
-    assert len(code) == 16
+        key = repo.create_invite(s, cert, timedelta(days=14), now=NOW)
+        expired = repo.create_invite(s, certificate(), timedelta(minutes=1), now=NOW - timedelta(hours=1))
+    assert key == accounts.account_key(seed)
     with db.read() as s:
-        stored = set(s.scalars(select(InviteRow.code_hash)))
-    assert repo.sha256(code) in stored and code not in stored
+        assert repo.invite_certificate(s, key, now=NOW) == cert
+        with pytest.raises(repo.InviteRefused):
+            repo.invite_certificate(s, expired, now=NOW)
     with db.write() as s:
-        account_id, token = repo.register(s, code, now=NOW)
+        account_id, token = repo.register(s, key, now=NOW)
     assert len(account_id) == 16 and len(token) == 32
     before = _counts(db)
-    for bad in (code, expired, os.urandom(16)):
+    for bad in (key, expired, os.urandom(32)):
         with pytest.raises(repo.InviteRefused), db.write() as s:
             repo.register(s, bad, now=NOW)
+    with pytest.raises(repo.InviteRefused), db.read() as s:
+        repo.invite_certificate(s, key, now=NOW)  # used
     assert _counts(db) == before
     with db.read() as s:
         found = repo.authenticate(s, token)
         assert found is not None and found.account_id == account_id and found.role == "reporter"
         assert repo.authenticate(s, os.urandom(32)) is None
-        invite = s.get(InviteRow, repo.sha256(code))
-        assert invite is not None and invite.account_id == account_id
+        invite = s.get(InviteRow, key)
+        assert invite is not None and invite.account_id == account_id and invite.certificate == cert
         assert invite.used_at == NOW and invite.used_at.tzinfo is not None
+    for bad_cert, error in ((cert, repo.Conflict), (cert[:-1], ValueError)):
+        with pytest.raises(error), db.write() as s:
+            repo.create_invite(s, bad_cert, now=NOW)
+    with pytest.raises(ValueError, match="future"), db.write() as s:
+        repo.create_invite(s, certificate(), timedelta(0), now=NOW)
 
 
 def test_counselor_accounts_and_stats(db: Database) -> None:
@@ -93,27 +118,34 @@ def test_counselor_accounts_and_stats(db: Database) -> None:
 def test_counting_is_by_distinct_account_and_release_is_per_quorum(db: Database) -> None:
     a, b, c = reporter(db), reporter(db), reporter(db)
     tag = os.urandom(32)
-    a1, a2 = new_entry(a, [tag]), new_entry(a, [tag, os.urandom(32)])
-    assert submit(db, a1) == [] and submit(db, a2) == []
+    a1 = new_entry(a, [tag, os.urandom(32)])
+    assert submit(db, a1) == []
+    with pytest.raises(repo.AlreadyNamed) as named, db.write() as s:
+        repo.create_entry(s, new_entry(a, [tag]), NOW)  # (d): one active entry per account and person
+    assert named.value.entry_id == a1.entry_id
     with db.read() as s:
         assert repo.count_accounts(s, tag) == 1
     b3 = new_entry(b, [tag], quorum=3)
-    changes = submit(db, b3)
-    assert [(ch.released, ch.created) for ch in changes] == [(2, True)]
-    assert status(db, a1.entry_id) == status(db, a2.entry_id) == "released"
+    with db.write() as s:
+        repo.create_entry(s, b3, NOW)
+    assert status(db, a1.entry_id) == "escrowed"  # nothing is counted in the submitter's transaction
+    changes = count(db)
+    assert [(ch.released, ch.created) for ch in changes] == [(1, True)]  # a1 only: b3 waits for a third
+    assert status(db, a1.entry_id) == "released"
     assert status(db, b3.entry_id) == "escrowed"
+    assert count(db) == []  # the queue was emptied
     changes2 = submit(db, new_entry(c, [tag], quorum=3))
-    assert [(ch.match_id, ch.released, ch.created) for ch in changes2] == [(changes[0].match_id, 4, False)]
+    assert [(ch.match_id, ch.released, ch.created) for ch in changes2] == [(changes[0].match_id, 3, False)]
     assert status(db, b3.entry_id) == "released"
     with db.read() as s:
         match = s.get(Match, changes[0].match_id)
         assert match is not None and match.tag == tag and match.updated_at >= match.created_at
         assert s.get(Tag, tag).match_id == match.match_id  # type: ignore[union-attr]
         assert {m.match_id for m in repo.list_matches(s)} == {match.match_id}
-        assert repo.list_matches(s)[0].released == 4
+        assert repo.list_matches(s)[0].released == 3
 
 
-def test_released_entries_are_final_and_withdrawal_erases(db: Database) -> None:
+def test_withdrawal_erases_released_or_not(db: Database) -> None:
     a, b = reporter(db), reporter(db)
     shared, own = os.urandom(32), os.urandom(32)
     kept = new_entry(a, [shared, own], quorum=3)
@@ -133,12 +165,32 @@ def test_released_entries_are_final_and_withdrawal_erases(db: Database) -> None:
     submit(db, first)
     submit(db, new_entry(b, [shared]))
     assert status(db, first.entry_id) == "released"
-    with pytest.raises(repo.Conflict, match="released"), db.write() as s:
-        repo.withdraw_entry(s, a, first.entry_id, NOW)
-    with pytest.raises(repo.Conflict, match="released"), db.write() as s:
+    # (e): a released entry is edited and withdrawn like any other
+    with db.write() as s:
+        edited = repo.replace_entry(s, replace(new_entry(a, [shared]), entry_id=first.entry_id), NOW)
+        assert edited.status == "escrowed"
+    assert [ch.released for ch in count(db)] == [2]  # still two accounts under the tag: released again
+    with db.write() as s:
+        assert repo.withdraw_entry(s, a, first.entry_id, NOW).status == "withdrawn"
+    with pytest.raises(repo.Conflict, match="withdrawn"), db.write() as s:
         repo.replace_entry(s, replace(new_entry(a, [os.urandom(32)]), entry_id=first.entry_id), NOW)
     with pytest.raises(repo.NotFound), db.write() as s:
         repo.withdraw_entry(s, b, first.entry_id, NOW)  # not b's entry
+
+
+def test_a_tag_withdrawn_before_the_pass_is_not_kept(db: Database) -> None:
+    a = reporter(db)
+    tag = os.urandom(32)
+    entry = new_entry(a, [tag])
+    with db.write() as s:
+        repo.create_entry(s, entry, NOW)
+    with db.write() as s:
+        repo.withdraw_entry(s, a, entry.entry_id, NOW)
+    with db.read() as s:
+        assert s.get(RecountQueue, tag) is not None  # queued until the next pass
+    assert count(db) == []
+    with db.read() as s:
+        assert s.get(RecountQueue, tag) is None and s.get(Tag, tag) is None
 
 
 def test_replacing_moves_an_entry_to_other_tags(db: Database) -> None:
@@ -149,8 +201,9 @@ def test_replacing_moves_an_entry_to_other_tags(db: Database) -> None:
     submit(db, new_entry(b, [new]))
     replacement = repo.NewEntry(entry.entry_id, a, 2, (new,), b"replaced", ((KEY, b"envelope"),))
     with db.write() as s:
-        stored, changes = repo.replace_entry(s, replacement, NOW + timedelta(minutes=1))
-        assert stored.status == "released" and len(changes) == 1
+        stored = repo.replace_entry(s, replacement, NOW + timedelta(minutes=1))
+        assert stored.status == "escrowed"
+    assert len(count(db)) == 1 and status(db, entry.entry_id) == "released"
     with db.read() as s:
         stored = s.get(Entry, entry.entry_id)
         assert stored is not None and stored.body == b"replaced"
@@ -192,37 +245,63 @@ def test_open_match_gives_one_counselors_envelopes_and_released_bodies(db: Datab
     assert match.tag == tag
     assert [(r.quorum, r.released, r.envelope, r.body) for r in rows] == [
         (2, True, b"env-2", b"body-2"), (2, True, b"env-2", b"body-2"), (4, False, b"env-4", None)]
+    assert not hasattr(rows[0], "account_id")  # (f): counselors see no account ids
     with pytest.raises(repo.NotFound), db.write() as s:
         repo.open_match(s, os.urandom(16), counselor_id, KEY, NOW)
     with db.read() as s:
         assert repo.row_counts(s)["match_openings"] == 1
 
 
-def test_concurrent_submissions_under_one_tag_all_see_each_other(db: Database) -> None:
-    """Without serialised counting, the last committer can miss the others and nobody is released."""
+def test_concurrent_submissions_and_passes_under_one_tag_all_see_each_other(db: Database) -> None:
+    """Without serialised counting, the last committer can miss the others and nobody is released; here
+    passes run while the submissions commit, and one last pass after them."""
     n = 6
-    accounts = [reporter(db) for _ in range(n)]
+    reporters = [reporter(db) for _ in range(n)]
     tag = os.urandom(32)
-    barrier = threading.Barrier(n)
+    barrier = threading.Barrier(n + 1)
     errors: list[BaseException] = []
 
     def worker(account_id: bytes) -> None:
         try:
             barrier.wait()
-            submit(db, new_entry(account_id, [tag, os.urandom(32)], quorum=n))
+            with db.write() as s:
+                repo.create_entry(s, new_entry(account_id, [tag, os.urandom(32)], quorum=n), NOW)
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=worker, args=(a,)) for a in accounts]
+    def passes() -> None:
+        try:
+            barrier.wait()
+            for _ in range(n):
+                count(db)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(a,)) for a in reporters] + [threading.Thread(target=passes)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert errors == []
+    count(db)
     with db.read() as s:
         statuses = s.scalars(select(Entry.status)).all()
         assert statuses == ["released"] * n
         assert len(s.scalars(select(Match)).all()) == 1
+
+
+def test_the_board_keeps_each_message_once_in_order(db: Database) -> None:
+    with db.write() as s:
+        first, created = repo.post_board_message(s, 1, b"one", NOW)
+        again, created_again = repo.post_board_message(s, 1, b"one", NOW)
+        other_epoch, _ = repo.post_board_message(s, 2, b"one", NOW)
+        second, _ = repo.post_board_message(s, 1, b"two", NOW)
+    assert created and not created_again and again == first and first < second
+    with db.read() as s:
+        assert [(r.seq, r.message) for r in repo.board_messages(s, 1)] == [(first, b"one"), (second, b"two")]
+        assert [r.message for r in repo.board_messages(s, 1, after=first)] == [b"two"]
+        assert [r.seq for r in repo.board_messages(s, 2)] == [other_epoch]
+        assert len(repo.board_messages(s, 1, limit=10_000)) == 2 and repo.board_messages(s, 3) == []
 
 
 def _counts(db: Database) -> dict[str, int]:

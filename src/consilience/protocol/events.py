@@ -1,14 +1,24 @@
-"""What the transparency log records, byte for byte (PROTOCOL.md §11).
+"""What the transparency log records, byte for byte (PROTOCOL.md §11), protocol v2.
 
-A leaf commits to an event without revealing anything the escrow server
-does not already keep to itself: ids, hashes of ciphertexts, counts and
-times. A reporter who kept their submission can recompute their entry's
-leaf and so check a receipt without trusting the server's word for it.
+Every leaf is a *commitment* to one event: ``SHA-256(LEAF_LABEL ‖ nonce ‖
+event)`` with a fresh 32-byte nonce. The public, watching checkpoints and
+leaves, sees 32 random-looking bytes per leaf and cannot tell an entry from
+a withdrawal, a release, a counselor's opening or the padding the server
+adds so that its periodic batches always have the same size. Whoever is
+handed the *opening* (``nonce ‖ event``, what a receipt's ``extra`` line
+carries) can recompute the leaf and read the event; a reporter gets the
+opening of their own entry's leaf and nothing else.
+
+The event bytes themselves commit to nothing the escrow server does not
+already keep to itself: ids, hashes of ciphertexts, counts and times. A
+reporter who kept their submission recomputes ``content_hash`` and so checks
+a receipt without trusting the server's word for it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,13 +26,19 @@ from datetime import UTC, datetime
 from consilience.errors import InvalidInput
 from consilience.protocol.encoding import i2osp
 
-CONTENT_LABEL = b"consilience-v1 entry content\x01"
+CONTENT_LABEL = b"consilience-v2 entry content\x01"
+LEAF_LABEL = b"consilience-v2 log leaf"
+NONCE_BYTES = 32
+LEAF_BYTES = 32
 
 ENTRY = 1  #: an entry was accepted, or replaced with new content
 WITHDRAWAL = 2  #: an entry was withdrawn
 RELEASE = 3  #: a match was created or grew
 OPENING = 4  #: a counselor opened a match
-KIND_NAMES = {ENTRY: "entry", WITHDRAWAL: "withdrawal", RELEASE: "release", OPENING: "opening"}
+PADDING = 5  #: nothing: fills a batch up to its fixed size
+KIND_NAMES = {ENTRY: "entry", WITHDRAWAL: "withdrawal", RELEASE: "release", OPENING: "opening",
+              PADDING: "padding"}
+_SIZES = {ENTRY: 16 + 32 + 8, WITHDRAWAL: 16 + 8, RELEASE: 16 + 4 + 8, OPENING: 16 + 16 + 8, PADDING: 8}
 
 
 def content_hash(quorum: int, tags: Iterable[bytes], body: bytes, envelopes: Iterable[tuple[bytes, bytes]]) -> bytes:
@@ -39,20 +55,58 @@ def _millis(when: datetime) -> bytes:
     return i2osp(int(when.timestamp() * 1000), 8)
 
 
-def entry_leaf(entry_id: bytes, content: bytes, when: datetime) -> bytes:
+def entry_event(entry_id: bytes, content: bytes, when: datetime) -> bytes:
     return bytes([ENTRY]) + _check(entry_id, 16) + _check(content, 32) + _millis(when)
 
 
-def withdrawal_leaf(entry_id: bytes, when: datetime) -> bytes:
+def withdrawal_event(entry_id: bytes, when: datetime) -> bytes:
     return bytes([WITHDRAWAL]) + _check(entry_id, 16) + _millis(when)
 
 
-def release_leaf(match_id: bytes, released: int, when: datetime) -> bytes:
+def release_event(match_id: bytes, released: int, when: datetime) -> bytes:
     return bytes([RELEASE]) + _check(match_id, 16) + i2osp(released, 4) + _millis(when)
 
 
-def opening_leaf(match_id: bytes, counselor_id: bytes, when: datetime) -> bytes:
+def opening_event(match_id: bytes, counselor_id: bytes, when: datetime) -> bytes:
     return bytes([OPENING]) + _check(match_id, 16) + _check(counselor_id, 16) + _millis(when)
+
+
+def padding_event(when: datetime) -> bytes:
+    return bytes([PADDING]) + _millis(when)
+
+
+@dataclass(frozen=True)
+class Opening:
+    """A leaf's opening: the nonce and the event it commits to."""
+
+    nonce: bytes
+    event: bytes
+
+    @classmethod
+    def fresh(cls, event: bytes) -> Opening:
+        return cls(os.urandom(NONCE_BYTES), event)
+
+    @property
+    def encoded(self) -> bytes:
+        return self.nonce + self.event
+
+    @property
+    def leaf(self) -> bytes:
+        """The leaf data the log stores and signs: the commitment."""
+        return commit(self.nonce, self.event)
+
+
+def commit(nonce: bytes, event: bytes) -> bytes:
+    return hashlib.sha256(LEAF_LABEL + _check(nonce, NONCE_BYTES) + event).digest()
+
+
+def parse_opening(data: bytes) -> Opening:
+    """Split ``nonce ‖ event`` (strict: the event must parse)."""
+    if len(data) <= NONCE_BYTES:
+        raise InvalidInput("a leaf opening is a 32-byte nonce followed by an event")
+    opening = Opening(bytes(data[:NONCE_BYTES]), bytes(data[NONCE_BYTES:]))
+    parse_event(opening.event)
+    return opening
 
 
 @dataclass(frozen=True)
@@ -66,25 +120,26 @@ class Event:
     counselor_id: bytes | None = None
 
 
-def parse_leaf(data: bytes) -> Event:
-    """Decode leaf data (strict lengths), for showing what a receipt proves."""
+def parse_event(data: bytes) -> Event:
+    """Decode event bytes (strict lengths), for showing what a receipt proves."""
     if not data or data[0] not in KIND_NAMES:
-        raise InvalidInput("unknown log leaf kind")
+        raise InvalidInput("unknown log event kind")
     kind, rest = data[0], data[1:]
-    sizes = {ENTRY: 16 + 32 + 8, WITHDRAWAL: 16 + 8, RELEASE: 16 + 4 + 8, OPENING: 16 + 16 + 8}
-    if len(rest) != sizes[kind]:
-        raise InvalidInput("log leaf has the wrong length")
+    if len(rest) != _SIZES[kind]:
+        raise InvalidInput("log event has the wrong length")
     try:
         at = datetime.fromtimestamp(int.from_bytes(rest[-8:], "big") / 1000, UTC)
     except (ValueError, OverflowError, OSError) as exc:  # beyond year 9999
-        raise InvalidInput("log leaf time is out of range") from exc
+        raise InvalidInput("log event time is out of range") from exc
     if kind == ENTRY:
         return Event("entry", at, entry_id=rest[:16], content_hash=rest[16:48])
     if kind == WITHDRAWAL:
         return Event("withdrawal", at, entry_id=rest[:16])
     if kind == RELEASE:
         return Event("release", at, match_id=rest[:16], released=int.from_bytes(rest[16:20], "big"))
-    return Event("opening", at, match_id=rest[:16], counselor_id=rest[16:32])
+    if kind == OPENING:
+        return Event("opening", at, match_id=rest[:16], counselor_id=rest[16:32])
+    return Event("padding", at)
 
 
 def _check(value: bytes, length: int) -> bytes:

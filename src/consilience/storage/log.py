@@ -3,13 +3,18 @@
 
 Appends happen inside the transaction that records the event, so a leaf
 exists exactly when its event was committed: an acknowledged entry always
-has its leaf, and a rolled-back request leaves none. Every complete subtree
+has its leaf, and a rolled-back request leaves none. Events that must not be
+tied to any one request (releases, openings) wait in ``log_pending`` for the
+escrow's release pass, which logs them in fixed-size padded batches. Each
+leaf's data is a commitment (``protocol/events.py``) and its opening is kept
+beside it, for the receipt of whom it concerns. Every complete subtree
 hash is stored on append (``merkle.perfect_nodes_to_store_on_append``), so
 roots and proofs need O(log n) reads whatever the size of the log.
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,7 +22,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from consilience.errors import InvalidInput
-from consilience.storage.models import LogCheckpoint, LogCosignature, LogHead, LogLeaf, LogNode
+from consilience.protocol import events
+from consilience.storage.models import LogCheckpoint, LogCosignature, LogHead, LogLeaf, LogNode, LogPending
 from consilience.tlog import checkpoint as cp
 from consilience.tlog import merkle
 
@@ -43,13 +49,15 @@ def size(session: Session, *, lock: bool = False) -> int:
     return session.scalar(query.with_for_update() if lock else query) or 0
 
 
-def append(session: Session, kind: int, data: bytes, now: datetime, *, entry_id: bytes | None = None) -> int:
-    """Add one leaf; returns its index. Locks the log head until commit."""
+def append(session: Session, opening: events.Opening, now: datetime, *, entry_id: bytes | None = None) -> int:
+    """Add the leaf committing to ``opening``; returns its index. Locks the log head until commit."""
     index = size(session, lock=True)
     nodes = DatabaseNodes(session)
+    data = opening.leaf
     leaf = merkle.leaf_hash(data)
     complete = merkle.perfect_nodes_to_store_on_append(index, leaf, nodes.node)
-    session.add(LogLeaf(idx=index, kind=kind, data=data, entry_id=entry_id, created_at=now))
+    session.add(LogLeaf(idx=index, kind=opening.event[0], data=data, opening=opening.encoded, entry_id=entry_id,
+                        created_at=now))
     session.add_all(LogNode(level=n.level, idx=n.index, hash=n.hash) for n in complete)
     session.execute(update(LogHead).where(LogHead.id == 1).values(size=index + 1))
     session.flush()
@@ -74,17 +82,62 @@ class Leaf:
     index: int
     kind: int
     data: bytes
+    #: nonce ‖ event (``events.parse_opening``)
+    opening: bytes
+
+
+def _leaf(row: LogLeaf) -> Leaf:
+    return Leaf(row.idx, row.kind, row.data, row.opening)
 
 
 def latest_entry_leaf(session: Session, entry_id: bytes) -> Leaf | None:
     row = session.scalars(select(LogLeaf).where(LogLeaf.entry_id == entry_id)
                           .order_by(LogLeaf.idx.desc()).limit(1)).first()
-    return None if row is None else Leaf(row.idx, row.kind, row.data)
+    return None if row is None else _leaf(row)
 
 
 def entry_leaves(session: Session, entry_id: bytes) -> list[Leaf]:
     rows = session.scalars(select(LogLeaf).where(LogLeaf.entry_id == entry_id).order_by(LogLeaf.idx))
-    return [Leaf(r.idx, r.kind, r.data) for r in rows]
+    return [_leaf(r) for r in rows]
+
+
+def leaves(session: Session, start: int = 0, end: int | None = None) -> list[Leaf]:
+    """Leaves ``start`` ≤ idx < ``end`` in order (audits and tests)."""
+    query = select(LogLeaf).where(LogLeaf.idx >= start).order_by(LogLeaf.idx)
+    if end is not None:
+        query = query.where(LogLeaf.idx < end)
+    return [_leaf(r) for r in session.scalars(query)]
+
+
+def defer(session: Session, event: bytes, now: datetime) -> None:
+    """Queue an event for the next release pass (``append_batch``)."""
+    events.parse_event(event)
+    session.add(LogPending(event=event, created_at=now))
+    session.flush()
+
+
+def pending_count(session: Session) -> int:
+    return len(session.scalars(select(LogPending.id)).all())
+
+
+def append_batch(session: Session, batch_size: int, now: datetime) -> list[int]:
+    """Log the oldest ``batch_size`` queued events, padded with padding events to exactly ``batch_size`` leaves.
+
+    The log grows by the same amount whatever was queued (nothing, a release, an opening, or more
+    than fit, which wait for the next batch). Returns the indices of the leaves of real events.
+    """
+    if batch_size < 1:
+        raise InvalidInput("a log batch holds at least one leaf")
+    queued = session.scalars(select(LogPending).order_by(LogPending.id).limit(batch_size)
+                             .with_for_update()).all()
+    openings = [events.Opening.fresh(p.event) for p in queued]
+    openings += [events.Opening.fresh(events.padding_event(now)) for _ in range(batch_size - len(openings))]
+    random.SystemRandom().shuffle(openings)  # leaves hide their kind anyway; their place in a batch does too
+    for row in queued:
+        session.delete(row)
+    session.flush()
+    return [index for index, opening in ((append(session, o, now), o) for o in openings)
+            if opening.event[0] != events.PADDING]
 
 
 def latest_checkpoint(session: Session) -> tuple[int, str] | None:

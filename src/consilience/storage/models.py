@@ -49,6 +49,8 @@ STATUSES: tuple[str, ...] = ("escrowed", "released", "withdrawn")
 
 ID_BYTES = 16
 HASH_BYTES = 32
+ACCOUNT_KEY_BYTES = 32
+CERTIFICATE_BYTES = 120
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -84,11 +86,17 @@ class Base(DeclarativeBase):
 
 
 class InviteRow(Base):
-    """An invite code, by its SHA-256 only: the code itself is a credential."""
+    """An invite: the account key the administrator certified, with that certificate (PROTOCOL.md §6).
+
+    The certificate is checked again at registration against the administrator's key in the
+    deployment document, so a row written straight into the database by whoever runs the server
+    (without the administrator's signature) registers nothing. Single use, with an expiry.
+    """
 
     __tablename__ = "invites"
 
-    code_hash: Mapped[bytes] = mapped_column(LargeBinary(HASH_BYTES), primary_key=True)
+    account_key: Mapped[bytes] = mapped_column(LargeBinary(ACCOUNT_KEY_BYTES), primary_key=True)
+    certificate: Mapped[bytes] = mapped_column(LargeBinary(CERTIFICATE_BYTES))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
@@ -157,10 +165,14 @@ class EntryEnvelope(Base):
 
 
 class EntryTag(Base):
-    """A matching tag of an active entry; account_id is copied for counting."""
+    """A matching tag of an active entry; account_id is copied for counting.
+
+    Unique per (tag, account): one account has at most one active entry naming one person
+    (PROTOCOL.md §8); withdrawn entries keep no tags, so they do not count.
+    """
 
     __tablename__ = "entry_tags"
-    __table_args__ = (Index("ix_entry_tags_tag_account_id", "tag", "account_id"),)
+    __table_args__ = (Index("uq_entry_tags_tag_account_id", "tag", "account_id", unique=True),)
 
     entry_id: Mapped[bytes] = mapped_column(
         LargeBinary(ID_BYTES), ForeignKey("entries.entry_id"), primary_key=True
@@ -176,6 +188,19 @@ class Tag(Base):
 
     tag: Mapped[bytes] = mapped_column(LargeBinary(HASH_BYTES), primary_key=True)
     match_id: Mapped[bytes | None] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("matches.match_id"))
+
+
+class RecountQueue(Base):
+    """Tags whose entries changed since the last release pass (``services/escrow/releases.py``).
+
+    Written in the submitter's transaction; the background pass counts under them apart from it,
+    so nothing the submitter sees depends on whether the count reached anyone's quorum.
+    """
+
+    __tablename__ = "recount_queue"
+
+    tag: Mapped[bytes] = mapped_column(LargeBinary(HASH_BYTES), primary_key=True)
+    queued_at: Mapped[datetime]
 
 
 class Match(Base):
@@ -213,14 +238,29 @@ class LogHead(Base):
 
 
 class LogLeaf(Base):
-    """An event's leaf data (commitments and ids only, never content) and its index."""
+    """A leaf: its data is a commitment (``protocol/events.py``); its opening is kept for whom it concerns.
+
+    ``kind`` and ``entry_id`` are the server's own bookkeeping (which receipt to hand a
+    reporter); neither is in the log.
+    """
 
     __tablename__ = "log_leaves"
 
     idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     kind: Mapped[int] = mapped_column(Integer)
-    data: Mapped[bytes] = mapped_column(LargeBinary(256))
+    data: Mapped[bytes] = mapped_column(LargeBinary(HASH_BYTES))
+    opening: Mapped[bytes] = mapped_column(LargeBinary(256))
     entry_id: Mapped[bytes | None] = mapped_column(LargeBinary(ID_BYTES), index=True)
+    created_at: Mapped[datetime]
+
+
+class LogPending(Base):
+    """An event waiting for the next release pass to log it in a padded batch (releases, openings)."""
+
+    __tablename__ = "log_pending"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event: Mapped[bytes] = mapped_column(LargeBinary(256))
     created_at: Mapped[datetime]
 
 
@@ -254,3 +294,20 @@ class LogCosignature(Base):
     key_id: Mapped[bytes] = mapped_column(LargeBinary(4), primary_key=True)
     line: Mapped[str] = mapped_column(Text)
     timestamp: Mapped[int] = mapped_column(BigInteger)
+
+
+# -- the key servers' bulletin board (PROTOCOL.md §5) ---------------------------
+
+
+class BoardMessage(Base):
+    """One signed key-generation message, relayed as received; the escrow can neither read nor forge it."""
+
+    __tablename__ = "board_messages"
+    __table_args__ = (Index("uq_board_messages_epoch_digest", "epoch", "digest", unique=True),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    epoch: Mapped[int] = mapped_column(BigInteger)
+    #: SHA-256 of ``message``: re-posting the same bytes is a no-op
+    digest: Mapped[bytes] = mapped_column(LargeBinary(HASH_BYTES))
+    message: Mapped[bytes] = mapped_column(LargeBinary())
+    received_at: Mapped[datetime]

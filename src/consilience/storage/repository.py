@@ -27,9 +27,10 @@ from sqlalchemy import and_, delete, distinct, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from consilience.errors import ConsilienceError, InvalidInput
-from consilience.protocol import events
+from consilience.protocol import accounts, events
 from consilience.storage.models import (
     Account,
+    BoardMessage,
     Entry,
     EntryEnvelope,
     EntryTag,
@@ -38,15 +39,18 @@ from consilience.storage.models import (
     LogCosignature,
     LogLeaf,
     LogNode,
+    LogPending,
     Match,
     MatchOpening,
+    RecountQueue,
     Tag,
 )
 
 ID_BYTES = 16
 TOKEN_BYTES = 32
-INVITE_BYTES = 16
 DEFAULT_INVITE_LIFETIME = timedelta(days=14)
+#: GET /v2/board pages hold at most this many messages
+BOARD_PAGE = 500
 
 
 class StorageError(ConsilienceError):
@@ -59,6 +63,15 @@ class NotFound(StorageError):
 
 class Conflict(StorageError):
     """The request contradicts stored state: id reuse, edit after release."""
+
+
+class AlreadyNamed(Conflict):
+    """The account already has an active entry under one of the tags (PROTOCOL.md §8)."""
+
+    def __init__(self, entry_id: bytes) -> None:
+        super().__init__("you already have a record naming this person in escrow; add what you want to say to "
+                         "that record instead of making a new one")
+        self.entry_id = entry_id
 
 
 class InviteRefused(StorageError):
@@ -94,23 +107,41 @@ class CounselorAccount:
     created_at: datetime
 
 
-def create_invite(session: Session, expires_in: timedelta = DEFAULT_INVITE_LIFETIME, *,
+def create_invite(session: Session, certificate: bytes, expires_in: timedelta = DEFAULT_INVITE_LIFETIME, *,
                   now: datetime | None = None) -> bytes:
-    """A fresh invite code. Only its hash is stored; show the code once."""
+    """Store the administrator's account certificate (``protocol/accounts.py``) as a single-use invite.
+
+    Returns the certified account key, which is the invite's key here. The certificate is checked
+    against the administrator's key when it is used (the server checks it then, against the
+    deployment document), not here: nothing in this module knows the deployment.
+    """
     if expires_in <= timedelta(0):
         raise InvalidInput("an invite must expire in the future")
+    cert = accounts.parse_certificate(certificate)
+    if session.get(InviteRow, cert.account_key) is not None:
+        raise Conflict("there is already an invite for this account key")
     now = now or utcnow()
-    code = os.urandom(INVITE_BYTES)
-    session.add(InviteRow(code_hash=sha256(code), created_at=now, expires_at=now + expires_in))
+    session.add(InviteRow(account_key=cert.account_key, certificate=cert.encoded, created_at=now,
+                          expires_at=now + expires_in))
     session.flush()
-    return code
+    return cert.account_key
 
 
-def register(session: Session, invite_code: bytes, *, now: datetime | None = None) -> tuple[bytes, bytes]:
-    """Consume an invite and create a reporter; returns (account_id, token).
+def invite_certificate(session: Session, account_key: bytes, *, now: datetime | None = None) -> bytes:
+    """The certificate of an unused, unexpired invite for ``account_key``; InviteRefused otherwise."""
+    now = now or utcnow()
+    row = session.get(InviteRow, account_key)
+    if row is None or row.used_at is not None or row.expires_at <= now:
+        raise InviteRefused("invite refused")
+    return row.certificate
+
+
+def register(session: Session, account_key: bytes, *, now: datetime | None = None) -> tuple[bytes, bytes]:
+    """Use the invite of ``account_key`` once and create a reporter; returns (account_id, token).
 
     The invite is claimed with a conditional UPDATE, so two concurrent
-    registrations with one code cannot both succeed on any database.
+    registrations with one invite cannot both succeed on any database.
+    The caller has checked the certificate and the registration proof.
     """
     now = now or utcnow()
     account_id, token = os.urandom(ID_BYTES), os.urandom(TOKEN_BYTES)
@@ -118,7 +149,7 @@ def register(session: Session, invite_code: bytes, *, now: datetime | None = Non
     session.flush()
     claimed = session.execute(
         update(InviteRow)
-        .where(InviteRow.code_hash == sha256(invite_code), InviteRow.used_at.is_(None), InviteRow.expires_at > now)
+        .where(InviteRow.account_key == account_key, InviteRow.used_at.is_(None), InviteRow.expires_at > now)
         .values(used_at=now, account_id=account_id)
         .execution_options(synchronize_session=False)
     )
@@ -231,40 +262,50 @@ def list_entries(session: Session, account_id: bytes) -> Sequence[Entry]:
     ).all()
 
 
-def create_entry(session: Session, new: NewEntry, now: datetime) -> tuple[Entry, list[MatchChange]]:
-    """Insert a new escrowed entry and count under its tags.
+def create_entry(session: Session, new: NewEntry, now: datetime) -> Entry:
+    """Insert a new escrowed entry and queue its tags for the next release pass.
 
     The caller has checked that ``entry_id`` is unused; a concurrent insert of
-    the same id surfaces as IntegrityError on flush.
+    the same id surfaces as IntegrityError on flush. Counting is not done here:
+    the submitter's transaction, its answer and its receipt must not depend on
+    whether anyone else named the same person (``count_queued``).
     """
     lock_tags(session, new.tags)
+    _refuse_named_twice(session, new)
     entry = Entry(entry_id=new.entry_id, account_id=new.account_id, status="escrowed", received_at=now)
     _fill(entry, new, now)
     session.add(entry)
     session.flush()
-    return entry, recount(session, new.tags, now)
+    _queue_recount(session, new.tags, now)
+    return entry
 
 
-def replace_entry(session: Session, new: NewEntry, now: datetime) -> tuple[Entry, list[MatchChange]]:
-    """PUT: replace an unreleased entry's content and count again."""
+def replace_entry(session: Session, new: NewEntry, now: datetime) -> Entry:
+    """PUT: replace an entry's content, released or not (the same either way), and count again later.
+
+    A released entry goes back to escrowed until the next release pass counts its new tags: a
+    counselor who read it keeps what they read, and sees the new content only if it is released again.
+    """
     entry = _lock_own_entry(session, new.account_id, new.entry_id, new.tags)
     _require_changeable(entry)
+    _refuse_named_twice(session, new)
     old_tags = {t.tag for t in entry.tags}
     entry.tags.clear()
     entry.envelopes.clear()
     session.flush()  # the old rows must go before new ones reuse their keys
     _fill(entry, new, now)
+    entry.status, entry.released_at, entry.match_id = "escrowed", None, None
     session.flush()
     _drop_orphan_tags(session, old_tags - set(new.tags))
-    return entry, recount(session, new.tags, now)
+    _queue_recount(session, new.tags, now)
+    return entry
 
 
 def withdraw_entry(session: Session, account_id: bytes, entry_id: bytes, now: datetime) -> Entry:
-    """DELETE: erase body, envelopes and tags; keep a tombstone. Idempotent."""
+    """DELETE: erase body, envelopes and tags; keep a tombstone. Idempotent; released or not, the same."""
     entry = _lock_own_entry(session, account_id, entry_id, ())
     if entry.status == "withdrawn":
         return entry
-    _require_changeable(entry)
     old_tags = {t.tag for t in entry.tags}
     entry.tags.clear()
     entry.envelopes.clear()
@@ -288,10 +329,27 @@ def _fill(entry: Entry, new: NewEntry, now: datetime) -> None:
 
 
 def _require_changeable(entry: Entry) -> None:
-    if entry.status == "released":
-        raise Conflict("released entries can no longer be changed")
     if entry.status == "withdrawn":
         raise Conflict("withdrawn entries can no longer be changed")
+
+
+def _refuse_named_twice(session: Session, new: NewEntry) -> None:
+    """(d): one active entry per account and person. The caller holds the locks on ``new.tags``."""
+    other = session.scalars(
+        select(EntryTag.entry_id)
+        .where(EntryTag.tag.in_(sorted(set(new.tags))), EntryTag.account_id == new.account_id,
+               EntryTag.entry_id != new.entry_id)
+        .order_by(EntryTag.entry_id).limit(1)
+    ).first()
+    if other is not None:
+        raise AlreadyNamed(other)
+
+
+def _queue_recount(session: Session, tags: Iterable[bytes], now: datetime) -> None:
+    rows = [{"tag": t, "queued_at": now} for t in sorted(set(tags))]
+    if not rows:
+        return
+    _insert_ignoring_duplicates(session, RecountQueue, rows, "tag")
 
 
 def _lock_own_entry(session: Session, account_id: bytes, entry_id: bytes,
@@ -337,22 +395,27 @@ def lock_tags(session: Session, tags: Iterable[bytes]) -> None:
 
 
 def _insert_missing_tags(session: Session, tags: list[bytes]) -> None:
-    rows = [{"tag": t} for t in tags]
+    _insert_ignoring_duplicates(session, Tag, [{"tag": t} for t in tags], "tag")
+
+
+def _insert_ignoring_duplicates(session: Session, model: type[Tag] | type[RecountQueue],
+                                rows: list[dict[str, object]], key: str) -> None:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects import postgresql
 
-        session.execute(postgresql.insert(Tag).on_conflict_do_nothing(index_elements=["tag"]), rows)
+        session.execute(postgresql.insert(model).on_conflict_do_nothing(index_elements=[key]), rows)
         return
     if dialect == "sqlite":
         from sqlalchemy.dialects import sqlite
 
-        session.execute(sqlite.insert(Tag).on_conflict_do_nothing(index_elements=["tag"]), rows)
+        session.execute(sqlite.insert(model).on_conflict_do_nothing(index_elements=[key]), rows)
         return
-    existing = set(session.scalars(select(Tag.tag).where(Tag.tag.in_(tags))))
-    missing = [r for r in rows if r["tag"] not in existing]
+    column = getattr(model, key)
+    existing = set(session.scalars(select(column).where(column.in_([r[key] for r in rows]))))
+    missing = [r for r in rows if r[key] not in existing]
     if missing:
-        session.execute(insert(Tag), missing)
+        session.execute(insert(model), missing)
 
 
 def _drop_orphan_tags(session: Session, tags: Iterable[bytes]) -> None:
@@ -410,16 +473,33 @@ def recount(session: Session, tags: Iterable[bytes], now: datetime) -> list[Matc
         else:
             match = found
         newly = [e for e in qualifying if e.status == "escrowed"]
-        for entry in newly:
+        for entry in newly:  # updated_at is the reporter's own: a release must not show in it
             entry.status = "released"
             entry.released_at = now
-            entry.updated_at = now
             if entry.match_id is None:
                 entry.match_id = match.match_id
         if created or newly:
             match.updated_at = now
             session.flush()
             changes.append(MatchChange(match.match_id, released_count(session, tag), created))
+    return changes
+
+
+def count_queued(session: Session, now: datetime) -> list[MatchChange]:
+    """The release pass's counting: every tag queued since the last pass, then the queue is emptied.
+
+    Takes the tag locks in sorted order like every writer. Tags that no active entry names any
+    more (withdrawn or edited away before the pass) are dropped again, as withdrawal promises.
+    """
+    queued = sorted(session.scalars(select(RecountQueue.tag)).all())
+    if not queued:
+        return []
+    lock_tags(session, queued)
+    changes = recount(session, queued, now)
+    session.execute(delete(RecountQueue).where(RecountQueue.tag.in_(queued))
+                    .execution_options(synchronize_session=False))
+    _drop_orphan_tags(session, queued)
+    session.flush()
     return changes
 
 
@@ -449,8 +529,10 @@ class MatchRow:
 
 @dataclass(frozen=True)
 class MatchEntryRow:
+    """What a counselor may see of an entry (PROTOCOL.md §8): never its account (the abscissa in the
+    envelope is the only per-account value, and only the key servers can map it to an account)."""
+
     entry_id: bytes
-    account_id: bytes
     quorum: int
     released: bool
     envelope: bytes | None
@@ -473,7 +555,7 @@ def open_match(session: Session, match_id: bytes, counselor_id: bytes, key_id: b
     if match is None:
         raise NotFound("no such match")
     found = session.execute(
-        select(Entry.entry_id, Entry.account_id, Entry.quorum, Entry.status, EntryEnvelope.ciphertext)
+        select(Entry.entry_id, Entry.quorum, Entry.status, EntryEnvelope.ciphertext)
         .join(EntryTag, EntryTag.entry_id == Entry.entry_id)
         .outerjoin(EntryEnvelope, and_(EntryEnvelope.entry_id == Entry.entry_id, EntryEnvelope.key_id == key_id))
         .where(EntryTag.tag == match.tag, Entry.status != "withdrawn")
@@ -481,24 +563,58 @@ def open_match(session: Session, match_id: bytes, counselor_id: bytes, key_id: b
     ).all()
     count = count_accounts(session, match.tag)
     # Released *here*: released, and this tag's count reaches the entry's quorum (see released_count).
-    rows = [(e, a, q, status == "released" and q <= count, env) for e, a, q, status, env in found]
-    released_ids = [r[0] for r in rows if r[3]]
+    rows = [(e, q, status == "released" and q <= count, env) for e, q, status, env in found]
+    released_ids = [r[0] for r in rows if r[2]]
     bodies: dict[bytes, bytes] = {}
     if released_ids:
         bodies = {entry_id: body for entry_id, body in session.execute(
             select(Entry.entry_id, Entry.body).where(Entry.entry_id.in_(released_ids))) if body is not None}
     entries = [
-        MatchEntryRow(entry_id, account_id, quorum, released, envelope,
-                      bodies.get(entry_id) if released else None)
-        for entry_id, account_id, quorum, released, envelope in rows
+        MatchEntryRow(entry_id, quorum, released, envelope, bodies.get(entry_id) if released else None)
+        for entry_id, quorum, released, envelope in rows
     ]
     session.add(MatchOpening(match_id=match_id, account_id=counselor_id, opened_at=now))
     session.flush()
     return match, entries
 
 
+# -- the key servers' bulletin board ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    seq: int
+    message: bytes
+    received_at: datetime
+
+
+def post_board_message(session: Session, epoch: int, message: bytes, now: datetime) -> tuple[int, bool]:
+    """Keep one key-generation message (the caller checked its signature); returns (seq, newly stored).
+
+    The same bytes posted again are not stored twice. A concurrent post of the same bytes surfaces
+    as IntegrityError on flush; the caller retries and finds it.
+    """
+    digest = sha256(message)
+    existing = session.scalar(select(BoardMessage.seq).where(BoardMessage.epoch == epoch,
+                                                             BoardMessage.digest == digest))
+    if existing is not None:
+        return existing, False
+    row = BoardMessage(epoch=epoch, digest=digest, message=message, received_at=now)
+    session.add(row)
+    session.flush()
+    return row.seq, True
+
+
+def board_messages(session: Session, epoch: int, after: int = 0, limit: int = BOARD_PAGE) -> list[BoardRow]:
+    """The epoch's messages with seq > ``after``, in order, at most ``limit`` (≤ BOARD_PAGE)."""
+    limit = max(1, min(limit, BOARD_PAGE))
+    rows = session.scalars(select(BoardMessage).where(BoardMessage.epoch == epoch, BoardMessage.seq > after)
+                           .order_by(BoardMessage.seq).limit(limit))
+    return [BoardRow(r.seq, r.message, r.received_at) for r in rows]
+
+
 def row_counts(session: Session) -> dict[str, int]:
     """Rows per table; tests use it to check that refused requests wrote nothing."""
-    tables = [InviteRow, Account, Entry, EntryEnvelope, EntryTag, Tag, Match, MatchOpening, LogLeaf, LogNode,
-              LogCheckpoint, LogCosignature]
+    tables = [InviteRow, Account, Entry, EntryEnvelope, EntryTag, Tag, RecountQueue, Match, MatchOpening, LogLeaf,
+              LogPending, LogNode, LogCheckpoint, LogCosignature, BoardMessage]
     return {m.__tablename__: session.scalar(select(func.count()).select_from(m)) or 0 for m in tables}
