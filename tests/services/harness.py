@@ -1,29 +1,39 @@
-"""A throwaway escrow server for tests: signed deployment, issuer key, database, client.
+"""A throwaway escrow server for tests: signed v2 deployment, log key, database, client.
 
-The deployment is real (threshold OPRF key shares, HPKE counselor keys,
-administrator signature) so the server's full document verification runs.
+The deployment is real (threshold OPRF key shares, key-server identity and X-Wing keys, HPKE
+counselor keys, administrator signature) so the server's full document verification runs. Its
+quorum keys are not published (``quorum_keys=None``): the escrow server never reads them.
+
+Reporters register as protocol v2 has them: the administrator certifies a fresh account key
+(``accounts.issue_certificate``), the invite row holds that certificate, and the reporter proves
+it holds the key (``accounts.registration_proof``). The release pass runs only when a test calls
+``Escrow.run_pass`` (the background thread is off), so every test is deterministic.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from consilience.crypto import hpke, signing, threshold_oprf
+from consilience.protocol import accounts
 from consilience.protocol import deployment as deployment_doc
 from consilience.protocol.deployment import Counselor, Deployment, KeyServer
 from consilience.protocol.encoding import b64u_decode, b64u_encode
-from consilience.services.escrow import create_app
+from consilience.services.escrow import create_app, releases
 from consilience.services.escrow.notifier import Notifier
 from consilience.services.escrow.settings import Settings, create_private_key
 from consilience.storage import repository
 from consilience.storage.database import Database
+
+API = "/v2"
 
 
 def b64(data: bytes) -> str:
@@ -44,10 +54,33 @@ def counselor_key(name: str) -> CounselorKey:
     return CounselorKey(name, private, public, hpke.key_id(public))
 
 
+@dataclass(frozen=True)
+class KeyServerKeys:
+    index: int
+    identity_private: bytes
+    hpke_private: bytes
+
+    @property
+    def identity_key(self) -> bytes:
+        return signing.public_key(self.identity_private)
+
+    @property
+    def hpke_public_key(self) -> bytes:
+        return hpke.public_key_bytes(self.hpke_private)
+
+
+@cache
+def key_server_keys(index: int) -> KeyServerKeys:
+    """X-Wing key generation is the slow part of a setup: one set of key-server keys for every test."""
+    return KeyServerKeys(index, signing.generate(), hpke.generate_private_key())
+
+
 @dataclass
 class Reporter:
     account_id: bytes
     token: bytes
+    seed: bytes = b""
+    certificate: bytes = b""
 
     @property
     def headers(self) -> dict[str, str]:
@@ -66,9 +99,16 @@ class Escrow:
 
     # -- administration, straight on the database as the admin CLI does ----
 
-    def invite(self, expires_in: timedelta = timedelta(days=14)) -> bytes:
+    def certificate(self, seed: bytes) -> bytes:
+        return accounts.issue_certificate(self.admin_private, self.deployment.deployment_id,
+                                          accounts.account_key(seed))
+
+    def invite(self, expires_in: timedelta = timedelta(days=14), *, certificate: bytes | None = None) -> bytes:
+        """A new invite: its account seed (what ``cnsl2.`` invites carry), the certificate stored."""
+        seed = os.urandom(32)
         with self.db.write() as session:
-            return repository.create_invite(session, expires_in)
+            repository.create_invite(session, certificate or self.certificate(seed), expires_in)
+        return seed
 
     def counselor_headers(self, counselor: CounselorKey) -> dict[str, str]:
         with self.db.write() as session:
@@ -83,13 +123,26 @@ class Escrow:
         write_signed(self.settings.deployment_path, deployment, self.admin_private)
         self.deployment = deployment
 
+    @property
+    def state(self) -> Any:
+        return self.client.app.state.escrow  # type: ignore[attr-defined]
+
+    def run_pass(self) -> releases.PassResult:
+        """One release pass, now (the background thread is off in tests)."""
+        return releases.run_pass(self.state)
+
     # -- reporter side ------------------------------------------------------
 
+    def register(self, seed: bytes) -> Any:
+        return self.client.post(f"{API}/register", json=registration(seed, self.deployment.deployment_id))
+
     def reporter(self) -> Reporter:
-        response = self.client.post("/v1/accounts", json={"invite": b64(self.invite())})
+        seed = self.invite()
+        response = self.register(seed)
         assert response.status_code == 201, response.text
         body = response.json()
-        return Reporter(b64u_decode(body["account_id"]), b64u_decode(body["token"]))
+        return Reporter(b64u_decode(body["account_id"]), b64u_decode(body["token"]), seed,
+                        b64u_decode(body["certificate"]))
 
     def submission(self, *, tags: list[bytes] | None = None, quorum: int = 2,
                    entry_id: bytes | None = None, body: bytes | None = None,
@@ -109,13 +162,25 @@ class Escrow:
         return self.submit_as(reporter.headers, submission)
 
     def submit_as(self, headers: dict[str, str], submission: dict[str, Any]) -> Any:
-        return self.client.post("/v1/entries", json=submission, headers=headers)
+        return self.client.post(f"{API}/entries", json=submission, headers=headers)
+
+    def stored_status(self, entry_id: str) -> str:
+        """The server's own status of an entry (never shown to reporters)."""
+        with self.db.read() as session:
+            entry = repository.get_entry(session, b64u_decode(entry_id))
+            assert entry is not None
+            return entry.status
 
 
-def make_deployment(issuer_public: bytes, counselors: list[CounselorKey], serial: int = 1,
-                    log_public: bytes | None = None) -> Deployment:
+def registration(seed: bytes, deployment_id: bytes) -> dict[str, str]:
+    return {"account_key": b64(accounts.account_key(seed)),
+            "proof": b64(accounts.registration_proof(seed, deployment_id))}
+
+
+def make_deployment(counselors: list[CounselorKey], serial: int = 1, log_public: bytes | None = None,
+                    deployment_id: bytes | None = None) -> Deployment:
     group_key, shares = threshold_oprf.deal_key(2, 3)
-    deployment_id = os.urandom(16)
+    deployment_id = deployment_id or os.urandom(16)
     return Deployment(
         deployment_id=deployment_id,
         serial=serial,
@@ -123,15 +188,19 @@ def make_deployment(issuer_public: bytes, counselors: list[CounselorKey], serial
         quorum=2,
         max_quorum=5,
         escrow_url="http://127.0.0.1:8100",
-        token_issuer_key=issuer_public,
         threshold=2,
         oprf_public_key=group_key,
-        key_servers=tuple(KeyServer(i, f"http://127.0.0.1:{8100 + i}", threshold_oprf.public_share(s))
+        key_servers=tuple(KeyServer(i, f"http://127.0.0.1:{8100 + i}", threshold_oprf.public_share(s),
+                                    key_server_keys(i).identity_key, key_server_keys(i).hpke_public_key)
                           for i, s in sorted(shares.items())),
         counselors=tuple(Counselor(c.name, c.key_id, c.public) for c in counselors),
         log_origin=f"consilience.log/{deployment_id.hex()}",
         log_public_key=log_public or signing.public_key(signing.generate()),
     )
+
+
+def newer(deployment: Deployment, **changes: Any) -> Deployment:
+    return replace(deployment, serial=deployment.serial + 1, **changes)
 
 
 def write_signed(path: Path, deployment: Deployment, admin_private: bytes) -> None:
@@ -144,15 +213,13 @@ def write_signed(path: Path, deployment: Deployment, admin_private: bytes) -> No
 
 
 def build(data_dir: Path, *, database_url: str | None = None, notifier: Notifier | None = None,
-          **settings_overrides: Any) -> Escrow:
+          release_pass: bool = False, **settings_overrides: Any) -> Escrow:
     settings = Settings.for_data_dir(data_dir, database_url=database_url, **settings_overrides)
-    issuer_private = create_private_key(settings.issuer_key_path)
     log_private = create_private_key(settings.log_key_path)
     admin_private = signing.generate()
     counselors = [counselor_key("Ana Counselor"), counselor_key("bo")]
-    deployment = make_deployment(signing.public_key(issuer_private), counselors,
-                                 log_public=signing.public_key(log_private))
+    deployment = make_deployment(counselors, log_public=signing.public_key(log_private))
     write_signed(settings.deployment_path, deployment, admin_private)
-    app = create_app(settings, notifier=notifier)
+    app = create_app(settings, notifier=notifier, release_pass=release_pass)
     client = TestClient(app)
     return Escrow(settings, client, admin_private, deployment, counselors, Database(settings.database_url))

@@ -1,4 +1,9 @@
-"""Submitting, retrying, editing and withdrawing entries (PROTOCOL.md §8, §9)."""
+"""Submitting, retrying, editing and withdrawing entries (PROTOCOL.md §8, §9).
+
+Protocol v2: one active entry per account and person (409 ``already_named``); reporters see only
+"escrowed" or "withdrawn"; editing and withdrawing work the same before and after a release.
+Releases happen in the release pass (``Escrow.run_pass``), never in the submitter's request.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from consilience.crypto import aead
 from consilience.protocol.encoding import b64u_decode
 from consilience.protocol.messages import MAX_BODY_BYTES, EntryDetail, EntryReceipt, EntrySummary
 
-from .harness import Escrow, b64
+from .harness import API, Escrow, b64
 
 
 def test_submit_escrows_and_reads_back(escrow: Escrow) -> None:
@@ -22,10 +27,10 @@ def test_submit_escrows_and_reads_back(escrow: Escrow) -> None:
     assert response.status_code == 201, response.text
     receipt = EntryReceipt.model_validate(response.json())
     assert receipt.status == "escrowed" and receipt.entry_id == submission["entry_id"]
-    listed = escrow.client.get("/v1/entries", headers=reporter.headers).json()
+    listed = escrow.client.get(f"{API}/entries", headers=reporter.headers).json()
     assert [EntrySummary.model_validate(e).entry_id for e in listed] == [submission["entry_id"]]
     detail = EntryDetail.model_validate(
-        escrow.client.get(f"/v1/entries/{submission['entry_id']}", headers=reporter.headers).json())
+        escrow.client.get(f"{API}/entries/{submission['entry_id']}", headers=reporter.headers).json())
     assert detail.body == submission["body"] and detail.quorum == 3
     assert sorted(detail.tags) == sorted(submission["tags"])
     assert {(e.key_id, e.ciphertext) for e in detail.envelopes} == {
@@ -44,12 +49,58 @@ def test_retry_is_idempotent_and_counts_once(escrow: Escrow) -> None:
     assert first.status_code == 201 and again.status_code == 200 and third.status_code == 200
     assert first.json() == again.json() == third.json()
     assert escrow.counts()["entries"] == 1
-    # a second entry by the same account under the same tag is still one account
-    assert escrow.submit(a, escrow.submission(tags=[tag], quorum=2)).json()["status"] == "escrowed"
-    assert escrow.counts()["matches"] == 0
-    assert escrow.submit(b, escrow.submission(tags=[tag], quorum=2)).json()["status"] == "released"
+    escrow.run_pass()
+    assert escrow.counts()["matches"] == 0  # one account is one account, however often it retries
+    assert escrow.submit(b, escrow.submission(tags=[tag], quorum=2)).json()["status"] == "escrowed"
+    escrow.run_pass()
+    assert escrow.stored_status(submission["entry_id"]) == "released"
     retried = escrow.submit(a, submission)
-    assert retried.status_code == 200 and retried.json()["status"] == "released"
+    assert retried.status_code == 200 and retried.json()["status"] == "escrowed"  # reporters never see "released"
+
+
+def test_one_active_entry_per_account_and_person(escrow: Escrow) -> None:
+    """(d): a second entry by the same account under a tag it already has is 409 already_named, on POST and PUT;
+    the answer names the existing entry so the client can offer to add to it."""
+    a, b = escrow.reporter(), escrow.reporter()
+    tag, other_tag = os.urandom(32), os.urandom(32)
+    first = escrow.submission(tags=[tag, os.urandom(32)])
+    assert escrow.submit(a, first).status_code == 201
+    before = escrow.counts()
+    for tags in ([tag], [other_tag, tag]):
+        refused = escrow.submit(a, escrow.submission(tags=tags))
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["error"] == "already_named"
+        assert refused.json()["entry_id"] == first["entry_id"]
+        assert "add" in refused.json()["detail"]
+    assert escrow.counts() == before
+    # another account may name the same person; the same account may name someone else
+    assert escrow.submit(b, escrow.submission(tags=[tag])).status_code == 201
+    second = escrow.submission(tags=[other_tag])
+    assert escrow.submit(a, second).status_code == 201
+    # editing the second entry to name the first entry's person is refused too
+    moved = escrow.submission(tags=[tag], entry_id=b64u_decode(second["entry_id"]))
+    response = escrow.client.put(f"{API}/entries/{second['entry_id']}", json=moved, headers=a.headers)
+    assert response.status_code == 409 and response.json()["error"] == "already_named"
+    # re-sending or replacing the entry itself is fine
+    assert escrow.submit(a, first).status_code == 200
+    replaced = escrow.submission(tags=[tag], entry_id=b64u_decode(first["entry_id"]))
+    assert escrow.client.put(f"{API}/entries/{first['entry_id']}", json=replaced, headers=a.headers).status_code == 200
+    # after a withdrawal the account may name the person again
+    assert escrow.client.delete(f"{API}/entries/{first['entry_id']}", headers=a.headers).status_code == 200
+    assert escrow.submit(a, escrow.submission(tags=[tag])).status_code == 201
+
+
+def test_concurrent_entries_naming_one_person_from_one_account_store_one(any_escrow: Escrow) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    escrow = any_escrow
+    a = escrow.reporter()
+    tag = os.urandom(32)
+    submissions = [escrow.submission(tags=[tag]) for _ in range(6)]
+    with ThreadPoolExecutor(6) as pool:
+        codes = sorted(r.status_code for r in pool.map(lambda s: escrow.submit(a, s), submissions))
+    assert codes == [201] + [409] * 5
+    assert escrow.counts()["entries"] == 1
 
 
 def test_reused_id_with_other_content_or_account_is_409(escrow: Escrow) -> None:
@@ -117,7 +168,7 @@ def test_error_details_do_not_echo_submitted_values(escrow: Escrow) -> None:
 
 def test_malformed_json_is_400(escrow: Escrow) -> None:
     reporter = escrow.reporter()
-    response = escrow.client.post("/v1/entries", content=b'{"entry_id": ',
+    response = escrow.client.post(f"{API}/entries", content=b'{"entry_id": ',
                                   headers={**reporter.headers, "Content-Type": "application/json"})
     assert response.status_code == 400 and response.json()["error"] == "malformed"
 
@@ -127,7 +178,7 @@ def test_oversize_requests_are_413_before_parsing(escrow: Escrow) -> None:
     before = escrow.counts()
     limit = escrow.settings.max_request_bytes
     big = json.dumps({**escrow.submission(), "padding": "x" * limit}).encode()
-    declared = escrow.client.post("/v1/entries", content=big,
+    declared = escrow.client.post(f"{API}/entries", content=big,
                                   headers={**reporter.headers, "Content-Type": "application/json"})
     assert declared.status_code == 413 and declared.json()["error"] == "too_large"
 
@@ -135,10 +186,10 @@ def test_oversize_requests_are_413_before_parsing(escrow: Escrow) -> None:
         for i in range(0, len(big), 64 * 1024):
             yield big[i:i + 64 * 1024]
 
-    streamed = escrow.client.post("/v1/entries", content=chunks(),
+    streamed = escrow.client.post(f"{API}/entries", content=chunks(),
                                   headers={**reporter.headers, "Content-Type": "application/json"})
     assert streamed.status_code == 413
-    registered = escrow.client.post("/v1/accounts", content=b"{" + b" " * limit + b"}",
+    registered = escrow.client.post(f"{API}/register", content=b"{" + b" " * limit + b"}",
                                     headers={"Content-Type": "application/json"})
     assert registered.status_code == 413
     assert escrow.counts() == before
@@ -151,45 +202,51 @@ def test_edit_and_withdraw_before_release(escrow: Escrow) -> None:
     entry_id = submission["entry_id"]
     received = escrow.submit(a, submission).json()["received_at"]
     edited = escrow.submission(tags=[right], quorum=2, entry_id=b64u_decode(entry_id))
-    response = escrow.client.put(f"/v1/entries/{entry_id}", json=edited, headers=a.headers)
+    response = escrow.client.put(f"{API}/entries/{entry_id}", json=edited, headers=a.headers)
     assert response.status_code == 200 and response.json()["received_at"] == received
-    assert escrow.client.put(f"/v1/entries/{entry_id}", json=edited, headers=a.headers).status_code == 200
-    detail = escrow.client.get(f"/v1/entries/{entry_id}", headers=a.headers).json()
+    assert escrow.client.put(f"{API}/entries/{entry_id}", json=edited, headers=a.headers).status_code == 200
+    detail = escrow.client.get(f"{API}/entries/{entry_id}", headers=a.headers).json()
     assert detail["tags"] == [b64(right)] and detail["body"] == edited["body"]
-    # the old tag no longer counts, the new one does
-    assert escrow.submit(b, escrow.submission(tags=[wrong])).json()["status"] == "escrowed"
-    mismatched = escrow.client.put(f"/v1/entries/{b64(os.urandom(16))}", json=edited, headers=a.headers)
+    # the old tag no longer counts
+    lonely = escrow.submission(tags=[wrong])
+    assert escrow.submit(b, lonely).json()["status"] == "escrowed"
+    escrow.run_pass()
+    assert escrow.stored_status(lonely["entry_id"]) == "escrowed" and escrow.counts()["matches"] == 0
+    mismatched = escrow.client.put(f"{API}/entries/{b64(os.urandom(16))}", json=edited, headers=a.headers)
     assert mismatched.status_code == 422
 
     other = escrow.submission(tags=[os.urandom(32)])
     escrow.submit(a, other)
-    withdrawn = escrow.client.delete(f"/v1/entries/{other['entry_id']}", headers=a.headers)
+    withdrawn = escrow.client.delete(f"{API}/entries/{other['entry_id']}", headers=a.headers)
     assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
-    assert escrow.client.delete(f"/v1/entries/{other['entry_id']}", headers=a.headers).status_code == 200
-    tomb = escrow.client.get(f"/v1/entries/{other['entry_id']}", headers=a.headers).json()
+    assert escrow.client.delete(f"{API}/entries/{other['entry_id']}", headers=a.headers).status_code == 200
+    tomb = escrow.client.get(f"{API}/entries/{other['entry_id']}", headers=a.headers).json()
     assert tomb["status"] == "withdrawn" and tomb["body"] is None
     assert tomb["tags"] == [] and tomb["envelopes"] == []
-    again = escrow.client.put(f"/v1/entries/{other['entry_id']}", json=other, headers=a.headers)
+    again = escrow.client.put(f"{API}/entries/{other['entry_id']}", json=other, headers=a.headers)
     assert again.status_code == 409
     assert escrow.submit(a, other).status_code == 409  # a withdrawn id stays used
 
 
-def test_released_entries_can_no_longer_change(escrow: Escrow) -> None:
+def test_released_entries_can_be_edited_and_withdrawn_like_any_other(escrow: Escrow) -> None:
+    """(e): what a reporter may do with an entry does not depend on whether it was released."""
     a, b = escrow.reporter(), escrow.reporter()
     tag = os.urandom(32)
     submission = escrow.submission(tags=[tag])
     escrow.submit(a, submission)
-    assert escrow.submit(b, escrow.submission(tags=[tag])).json()["status"] == "released"
+    escrow.submit(b, escrow.submission(tags=[tag]))
+    escrow.run_pass()
     entry_id = submission["entry_id"]
-    before = escrow.counts()
-    edit = escrow.submission(tags=[os.urandom(32)], entry_id=b64u_decode(entry_id))
-    for response in (escrow.client.put(f"/v1/entries/{entry_id}", json=edit, headers=a.headers),
-                     escrow.client.delete(f"/v1/entries/{entry_id}", headers=a.headers)):
-        assert response.status_code == 409
-        assert response.json()["detail"] == "released entries can no longer be changed"
-    assert escrow.counts() == before
+    assert escrow.stored_status(entry_id) == "released"
     # a retried PUT with the stored content is not an edit
-    assert escrow.client.put(f"/v1/entries/{entry_id}", json=submission, headers=a.headers).status_code == 200
+    assert escrow.client.put(f"{API}/entries/{entry_id}", json=submission, headers=a.headers).status_code == 200
+    edit = escrow.submission(tags=[os.urandom(32)], entry_id=b64u_decode(entry_id))
+    edited = escrow.client.put(f"{API}/entries/{entry_id}", json=edit, headers=a.headers)
+    assert edited.status_code == 200 and edited.json()["status"] == "escrowed"
+    escrow.run_pass()
+    assert escrow.stored_status(entry_id) == "escrowed"  # its new tag has no match
+    withdrawn = escrow.client.delete(f"{API}/entries/{entry_id}", headers=a.headers)
+    assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
 
 
 def test_withdrawn_entries_do_not_count(escrow: Escrow) -> None:
@@ -197,8 +254,11 @@ def test_withdrawn_entries_do_not_count(escrow: Escrow) -> None:
     tag = os.urandom(32)
     submission = escrow.submission(tags=[tag])
     escrow.submit(a, submission)
-    escrow.client.delete(f"/v1/entries/{submission['entry_id']}", headers=a.headers)
-    assert escrow.submit(b, escrow.submission(tags=[tag])).json()["status"] == "escrowed"
+    escrow.client.delete(f"{API}/entries/{submission['entry_id']}", headers=a.headers)
+    later = escrow.submission(tags=[tag])
+    assert escrow.submit(b, later).json()["status"] == "escrowed"
+    escrow.run_pass()
+    assert escrow.stored_status(later["entry_id"]) == "escrowed" and escrow.counts()["matches"] == 0
 
 
 def test_other_reporters_entries_do_not_exist(escrow: Escrow) -> None:
@@ -209,15 +269,15 @@ def test_other_reporters_entries_do_not_exist(escrow: Escrow) -> None:
     missing = b64(os.urandom(16))
     for target in (entry_id, missing):
         responses = [
-            escrow.client.get(f"/v1/entries/{target}", headers=b.headers),
-            escrow.client.put(f"/v1/entries/{target}", json={**submission, "entry_id": target}, headers=b.headers),
-            escrow.client.delete(f"/v1/entries/{target}", headers=b.headers),
+            escrow.client.get(f"{API}/entries/{target}", headers=b.headers),
+            escrow.client.put(f"{API}/entries/{target}", json={**submission, "entry_id": target}, headers=b.headers),
+            escrow.client.delete(f"{API}/entries/{target}", headers=b.headers),
         ]
         assert [r.status_code for r in responses] == [404, 404, 404]
         assert all(r.json() == {"error": "not_found", "detail": "no such entry"} for r in responses)
-    assert escrow.client.get("/v1/entries", headers=b.headers).json() == []
-    assert escrow.client.get("/v1/entries/not-an-id", headers=b.headers).status_code == 400
-    assert escrow.client.get(f"/v1/entries/{entry_id}", headers=a.headers).json()["status"] == "escrowed"
+    assert escrow.client.get(f"{API}/entries", headers=b.headers).json() == []
+    assert escrow.client.get(f"{API}/entries/not-an-id", headers=b.headers).status_code == 400
+    assert escrow.client.get(f"{API}/entries/{entry_id}", headers=a.headers).json()["status"] == "escrowed"
 
 
 def test_database_files_hold_no_plaintext_or_credentials(escrow: Escrow) -> None:
@@ -225,15 +285,15 @@ def test_database_files_hold_no_plaintext_or_credentials(escrow: Escrow) -> None
     reporter = escrow.reporter()
     plaintext = b'{"record": "the manager cornered me after the offsite", "contact": "me@example.org"}'
     entry_id = os.urandom(16)
-    body = aead.seal(aead.new_key(), plaintext, b"consilience-v1 body" + entry_id)
-    invite = escrow.invite()
+    body = aead.seal(aead.new_key(), plaintext, b"consilience-v2 body" + entry_id)
+    invite = escrow.invite()  # the invite's seed: the database holds its public key and certificate only
     response = escrow.submit(reporter, escrow.submission(entry_id=entry_id, body=body))
     assert response.status_code == 201
     escrow.db.dispose()
-    escrow.client.app.state.escrow.db.dispose()  # type: ignore[attr-defined]
+    escrow.state.db.dispose()
     files = [p for p in Path(escrow.settings.data_dir).glob("escrow.sqlite*")]
     stored = b"".join(p.read_bytes() for p in files)
     assert body in stored  # the check below is looking at the right bytes
-    for secret in (plaintext, b"cornered", b"me@example.org", reporter.token, invite,
+    for secret in (plaintext, b"cornered", b"me@example.org", reporter.token, invite, reporter.seed,
                    b64(reporter.token).encode()):
         assert secret not in stored

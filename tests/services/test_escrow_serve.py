@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .harness import b64, build
+from .harness import API, build, registration
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +27,7 @@ def _free_port() -> int:
 
 def test_served_over_http(tmp_path: Path) -> None:
     escrow = build(tmp_path / "data")
-    escrow.client.app.state.escrow.db.dispose()  # type: ignore[attr-defined]
+    escrow.state.db.dispose()
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(tmp_path / "server.log", "wb")  # noqa: SIM115 - handed to the child
@@ -46,21 +46,22 @@ def test_served_over_http(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "server did not start"
             time.sleep(0.05)
         with httpx.Client(base_url=url, timeout=10) as client:
-            registered = client.post("/v1/accounts", json={"invite": b64(escrow.invite())})
+            registered = client.post(f"{API}/register",
+                                     json=registration(escrow.invite(), escrow.deployment.deployment_id))
             assert registered.status_code == 201
             headers = {"Authorization": f"Bearer {registered.json()['token']}"}
             submission = escrow.submission()
-            assert client.post("/v1/entries", json=submission, headers=headers).status_code == 201
+            assert client.post(f"{API}/entries", json=submission, headers=headers).status_code == 201
             big = json.dumps({**submission, "pad": "x" * escrow.settings.max_request_bytes}).encode()
 
             def chunks():
                 for i in range(0, len(big), 32 * 1024):
                     yield big[i:i + 32 * 1024]
 
-            refused = client.post("/v1/entries", content=chunks(),
+            refused = client.post(f"{API}/entries", content=chunks(),
                                   headers={**headers, "Content-Type": "application/json"})
             assert refused.status_code == 413
-            assert client.get("/v1/entries", headers=headers).json()[0]["entry_id"] == submission["entry_id"]
+            assert client.get(f"{API}/entries", headers=headers).json()[0]["entry_id"] == submission["entry_id"]
     finally:
         process.send_signal(signal.SIGTERM)
         try:

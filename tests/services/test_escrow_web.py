@@ -34,10 +34,8 @@ def make_static(folder: Path) -> Path:
 def build_client(tmp_path: Path, static: Path) -> tuple[TestClient, object]:
     settings = Settings.for_data_dir(tmp_path / "data")
     settings.data_dir.mkdir(parents=True)
-    issuer = create_private_key(settings.issuer_key_path)
     log_key = create_private_key(settings.log_key_path)
-    deployment = make_deployment(signing.public_key(issuer), [counselor_key("Ana")],
-                                 log_public=signing.public_key(log_key))
+    deployment = make_deployment([counselor_key("Ana")], log_public=signing.public_key(log_key))
     write_signed(settings.deployment_path, deployment, signing.generate())
     return TestClient(create_app(settings, web_static=static)), deployment
 
@@ -138,27 +136,28 @@ def test_api_routes_keep_their_answers(built) -> None:  # type: ignore[no-untype
     client, deployment = built
     assert client.get("/healthz").json()["status"] == "ok"
     assert client.get("/v1/deployment").status_code == 200
-    assert client.get("/v1/openapi.json").status_code == 200
+    assert client.get("/v2/openapi.json").status_code == 200
     # an unknown API path is the API's 404, not a file lookup; a wrong method stays 405
-    assert client.get("/v1/nothing-here").status_code == 404
-    assert client.get("/v1/accounts").status_code == 405
-    paths = client.get("/v1/openapi.json").json()["paths"]
-    assert all(p.startswith("/v1/") or p == "/healthz" for p in paths), "web routes stay out of the API schema"
+    assert client.get("/v2/nothing-here").status_code == 404
+    assert client.get("/v2/register").status_code == 405
+    # a path of v1's that v2 dropped is the API's too: 410, naming the version, never a file
+    assert client.get("/v1/accounts").status_code == 410
+    paths = client.get("/v2/openapi.json").json()["paths"]
+    assert all(p.startswith(("/v1/", "/v2/")) or p == "/healthz" for p in paths), \
+        "web routes stay out of the API schema"
 
 
 def test_connect_src_follows_a_new_deployment(tmp_path: Path) -> None:
     settings = Settings.for_data_dir(tmp_path / "data")
     settings.data_dir.mkdir(parents=True)
-    issuer = create_private_key(settings.issuer_key_path)
     log_key = create_private_key(settings.log_key_path)
     admin = signing.generate()
-    d1 = make_deployment(signing.public_key(issuer), [], log_public=signing.public_key(log_key))
+    d1 = make_deployment([], log_public=signing.public_key(log_key))
     write_signed(settings.deployment_path, d1, admin)
     with TestClient(create_app(settings, web_static=make_static(tmp_path / "static"))) as client:
         from dataclasses import replace
 
-        from consilience.protocol.deployment import KeyServer
-        moved = tuple(KeyServer(k.index, f"https://ks{k.index}.example.org", k.public_share) for k in d1.key_servers)
+        moved = tuple(replace(k, url=f"https://ks{k.index}.example.org") for k in d1.key_servers)
         write_signed(settings.deployment_path, replace(d1, serial=2, key_servers=moved), admin)
         csp = client.get("/").headers["content-security-policy"]
         assert "connect-src 'self' https://ks1.example.org https://ks2.example.org https://ks3.example.org;" in csp
@@ -213,8 +212,8 @@ def test_no_icon_in_the_build_is_404_not_another_file(built) -> None:  # type: i
 
 
 @pytest.mark.parametrize("path", ["/", "/counselor/", "/reporter.js", "/app.css", "/assets/icon.svg",
-                                  "/favicon.ico", "/healthz", "/v1/deployment", "/v1/openapi.json",
-                                  "/counselor", "/nope.js", "/v1/accounts"])
+                                  "/favicon.ico", "/healthz", "/v1/deployment", "/v2/openapi.json",
+                                  "/counselor", "/nope.js", "/v2/register", "/v1/accounts"])
 def test_head_answers_wherever_get_does_with_the_same_headers_and_no_body(  # type: ignore[no-untyped-def]
         built, tmp_path: Path, path: str) -> None:
     client, _ = built

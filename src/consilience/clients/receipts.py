@@ -1,10 +1,18 @@
 """Receipts on the reporter's device: check them on arrival, keep them as files.
 
 A receipt is checked the moment it arrives against the log key from the
-administrator-signed deployment document and against the leaf the reporter
+administrator-signed deployment document and against the event the reporter
 computes from its own submission, so a server cannot hand out a receipt
 for something else. The files are plain C2SP tlog-proofs; ``log.vkey``
 beside them names the key to check them with later, offline.
+
+Protocol v2: the log's leaves are commitments that hide their kind
+(``protocol/events.py``). A receipt's ``extra`` line carries the leaf's
+*opening* (32-byte nonce ‖ event bytes), the tlog-proof spec's "additional
+data necessary to reconstruct the record hash": the verifier recomputes the
+leaf ``SHA-256("consilience-v2 log leaf" ‖ nonce ‖ event)`` from it and checks
+the inclusion proof for that leaf. ``open_receipt`` does both and returns the
+event; ``check`` also compares it with what the reporter did.
 """
 
 from __future__ import annotations
@@ -21,7 +29,13 @@ from consilience.protocol.deployment import Deployment
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.tlog import checkpoint as cp
 from consilience.tlog import consistency, notes
-from consilience.tlog.receipt import FILE_EXTENSION, ReceiptVerification, parse_receipt, verify_receipt
+from consilience.tlog.receipt import (
+    FILE_EXTENSION,
+    Receipt,
+    ReceiptVerification,
+    parse_receipt,
+    verify_receipt,
+)
 
 VKEY_FILE = "log.vkey"
 
@@ -65,11 +79,39 @@ def expected_content(payload: dict[str, Any]) -> bytes:
         [(b64u_decode(e["key_id"]), b64u_decode(e["ciphertext"])) for e in payload["envelopes"]])
 
 
+@dataclass(frozen=True)
+class Opened:
+    """A verified receipt and the event its leaf commits to."""
+
+    result: ReceiptVerification
+    event: events.Event
+    opening: events.Opening
+
+
+def open_receipt(text: str, log_vkey: str, *, origin: str | None = None, against: str | None = None,
+                 consistency_proof: list[bytes] | None = None, witness_vkeys: tuple[str, ...] = ()) -> Opened:
+    """Verify a v2 receipt: its ``extra`` line must open the leaf the inclusion proof is for."""
+    try:
+        parsed = parse_receipt(text)
+    except InvalidInput as exc:
+        raise VerificationError(f"malformed receipt: {exc}") from exc
+    if parsed.extra is None:
+        raise VerificationError("the receipt carries no opening of its leaf (is it from a protocol v1 server?)")
+    try:
+        opening = events.parse_opening(parsed.extra)
+    except InvalidInput as exc:
+        raise VerificationError(f"the receipt's leaf opening is malformed: {exc}") from exc
+    bare = Receipt(parsed.index, parsed.proof, parsed.checkpoint, None).encode()
+    result = verify_receipt(bare, log_vkey, leaf=opening.leaf, origin=origin, against=against,
+                            consistency_proof=consistency_proof, witness_vkeys=witness_vkeys)
+    return Opened(result, events.parse_event(opening.event), opening)
+
+
 def check(text: str, deployment: Deployment, entry_id: bytes, *, kind: str,
           content: bytes | None = None) -> ReceiptVerification:
     """Verify a fresh receipt and that its leaf is the event we caused."""
-    result = verify_receipt(text, deployment.log_vkey, origin=deployment.log_origin)
-    event = events.parse_leaf(result.leaf)
+    opened = open_receipt(text, deployment.log_vkey, origin=deployment.log_origin)
+    result, event = opened.result, opened.event
     if event.kind != kind or event.entry_id != entry_id:
         raise VerificationError(f"the receipt is for another event ({event.kind})")
     if content is not None and event.content_hash != content:
@@ -123,9 +165,8 @@ def verify_file(path: Path, *, log_vkey: str | None = None, against: Path | None
     newer, proof = None, None
     if against is not None:
         newer, proof = _against(Path(against).read_text(), text)
-    result = verify_receipt(text, log_vkey, against=newer, consistency_proof=proof,
-                            witness_vkeys=witness_vkeys)
-    return Verified(result, events.parse_leaf(result.leaf), source)
+    opened = open_receipt(text, log_vkey, against=newer, consistency_proof=proof, witness_vkeys=witness_vkeys)
+    return Verified(opened.result, opened.event, source)
 
 
 def _against(text: str, receipt_text: str) -> tuple[str, list[bytes]]:

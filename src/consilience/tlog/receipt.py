@@ -21,6 +21,12 @@ so any tlog-proof tool can parse our receipts):
   match the extra line, if there is one.
 * Empty extra data is written by omitting the line, so ``extra`` followed by
   nothing is refused as non-canonical.
+* The escrow server's receipts (protocol v2) commit each event with a nonce, so
+  their leaf data is ``SHA-256(label ‖ nonce ‖ event)`` and their ``extra`` line
+  carries the *opening* (nonce ‖ event) from which the verifier recomputes it,
+  still the spec's "additional data necessary to reconstruct the record hash".
+  This module stays generic: ``clients/receipts.py`` recomputes the leaf and
+  passes it as ``leaf=`` to a copy of the receipt without the extra line.
 
 A receipt says "leaf *i* is in the tree the log signed at size *n*". To check
 years later that the log did not fork since, :func:`verify_receipt` also

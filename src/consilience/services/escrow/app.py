@@ -1,11 +1,19 @@
 """The escrow server's application factory (``server.run`` serves it).
 
 ``create_app`` checks its configuration before accepting any request: the
-token-issuer and log keys are read, the published deployment document must
-verify and name those keys, and only then is the database migrated to the
-current schema (Alembic, never ``create_all``), so a folder without a
-deployment is refused with nothing created in it. A server that cannot check
-submissions against a signed document must not accept any.
+log key is read, the published deployment document must verify (protocol v2;
+a v1 document is refused by name) and name that key, and only then is the
+database migrated to the current schema (Alembic, never ``create_all``), so a
+folder without a deployment is refused with nothing created in it. A server
+that cannot check submissions against a signed document must not accept any.
+
+The application's lifespan runs the release pass (``releases.Releaser``) in a
+background thread and stops it cleanly on shutdown. What changed in protocol v2
+is under ``/v2/`` (registration, entries, matches, the key servers' board); the
+deployment document and the log keep their ``/v1/`` paths (``/v1/deployment``,
+``/v1/log/*``: same requests, same answers). Any other ``/v1/`` request (v1's
+accounts, key-server tokens, entries, matches) is answered 410 with a sentence
+naming the version.
 """
 
 from __future__ import annotations
@@ -15,31 +23,36 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from consilience import __version__
 from consilience.crypto import signing
-from consilience.services.escrow import counselor, errors, log_endpoints, reporter, web
+from consilience.services.escrow import board, counselor, errors, log_endpoints, reporter, web
 from consilience.services.escrow.notifier import Notifier, load_notifier
 from consilience.services.escrow.published import DeploymentStore
+from consilience.services.escrow.releases import Releaser
 from consilience.services.escrow.settings import Settings, load_private_key
 from consilience.services.escrow.state import ServerState, State
 from consilience.services.http_head import HeadAsGet
 from consilience.services.limits import Budgets
 from consilience.storage.database import Database, upgrade
 
+V1_GONE = ("this escrow server speaks Consilience protocol v2; this request is protocol v1's, which it no longer "
+           "answers. Update the app or command to a version that speaks v2.")
+
 
 def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate: bool = True,
-               web_static: Path | None = None) -> FastAPI:
+               web_static: Path | None = None, release_pass: bool = True) -> FastAPI:
     """Build the application; raises ConfigurationError on a bad setup.
 
     ``web_static``: folder of the built web app (default: ``consilience.web.static_dir()``).
+    ``release_pass``: run the release pass in the background while the application runs (tests
+    that want every pass to be theirs turn it off and call ``releases.run_pass``).
     """
-    issuer_private = load_private_key(settings.issuer_key_path, "token issuer")
     log_private = load_private_key(settings.log_key_path, "log")
-    deployments = DeploymentStore(settings.deployment_path, signing.public_key(issuer_private),
-                                  signing.public_key(log_private))
+    deployments = DeploymentStore(settings.deployment_path, signing.public_key(log_private))
     if migrate:
         upgrade(settings.database_url)
     db = Database(settings.database_url)
@@ -47,26 +60,36 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
         settings=settings,
         db=db,
         deployments=deployments,
-        issuer_private=issuer_private,
         log_private=log_private,
         notifier=notifier if notifier is not None else load_notifier(settings),
         limits=Budgets(settings.limits),
     )
 
+    releaser = Releaser(state)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield  # server.run says when it is ready, once the port is bound
-        db.dispose()
+        if release_pass:
+            releaser.start()
+        try:
+            yield  # server.run says when it is ready, once the port is bound
+        finally:
+            releaser.stop()
+            db.dispose()
 
     app = FastAPI(title="Consilience escrow", version=__version__, lifespan=lifespan,
-                  docs_url=None, redoc_url=None, openapi_url="/v1/openapi.json",
+                  docs_url=None, redoc_url=None, openapi_url="/v2/openapi.json",
                   responses=errors.documented(400, 413))  # BodyLimitMiddleware, on any route
     app.state.escrow = state
+    app.state.releaser = releaser
     errors.install(app)
     app.include_router(_public_router())
     app.include_router(reporter.router)
     app.include_router(counselor.router)
     app.include_router(log_endpoints.router)
+    app.include_router(board.router)
+    app.add_api_route("/v1/{rest:path}", _v1_gone, methods=["GET", "POST", "PUT", "DELETE"],
+                      include_in_schema=False)
     web.install(app, lambda: [k.url for k in deployments.current().deployment.key_servers], web_static)
     app.add_middleware(HeadAsGet)
     app.add_middleware(errors.BodyLimitMiddleware, limit=settings.max_request_bytes)
@@ -92,3 +115,8 @@ def _public_router() -> Any:
 
     return router
 
+
+
+def _v1_gone(request: Request) -> JSONResponse:
+    del request
+    return errors.error_response(410, V1_GONE, error="protocol_v1")

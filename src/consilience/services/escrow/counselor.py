@@ -4,6 +4,14 @@ A counselor sees only its own envelope of each entry (the one addressed to
 its account's ``counselor_key_id``) and bodies only of released entries.
 Entries escrowed before this counselor's key was in the deployment have no
 envelope for it and are left out: the counselor could do nothing with them.
+
+No account ids (property (f) of protocol v2): an entry row carries its id, quorum, whether it is
+released, the envelope and the body (``protocol/messages.py``'s ``MatchEntry``). The only
+per-account value a counselor meets is the abscissa inside the envelope, a pseudonym only the key
+servers can map to an account.
+
+Opening a match is recorded at once in ``match_openings`` (the audit trail) and logged by the next
+release pass, batched and padded like the releases, not in this request.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from consilience.services.escrow.state import State
 from consilience.storage import repository
 from consilience.storage.repository import utcnow
 
-router = APIRouter(prefix="/v1", responses=documented(400, 401, 403, 404, 422, 429, 503))
+router = APIRouter(prefix="/v2", responses=documented(400, 401, 403, 404, 422, 429, 503))
 
 
 @router.get("/matches", response_model=list[MatchSummary])
@@ -42,7 +50,7 @@ def open_match(match_id: str, account: CounselorCaller,
     with state.db.write() as session:
         match, rows = repository.open_match(session, path_id(match_id, "match id"), account.account_id,
                                             key_id, now)
-        transparency.record_opening(session, state, match.match_id, account.account_id, now)
+        transparency.record_opening(session, match.match_id, account.account_id, now)
         tag = match.tag
     return MatchDetail(
         match_id=match_id,
@@ -50,7 +58,6 @@ def open_match(match_id: str, account: CounselorCaller,
         entries=[
             MatchEntry(
                 entry_id=b64u_encode(r.entry_id),
-                account_id=b64u_encode(r.account_id),
                 quorum=r.quorum,
                 released=r.released,
                 envelope=b64u_encode(r.envelope),

@@ -2,12 +2,21 @@
 
 The order of checks matters and is the same for POST and PUT: schema (by
 pydantic, before this module), then distinctness, then the stored entry
-(idempotent retry or conflict), then the current deployment document, and
-only then a write. Each request is a single transaction, committed before
-the answer, and match notifications go out only after that commit.
+(idempotent retry or conflict), then the current deployment document, then
+one active entry per account and person (409 ``already_named``), and only
+then a write. Each request is a single transaction, committed before the
+answer.
+
+No matching oracle. Nothing here counts or releases: the request only queues
+its tags for the release pass (``releases``), so its answer, its receipt and
+the log's size in that receipt are the same whether or not anyone else named
+the same person. Reporters see only "escrowed" or "withdrawn" (``status``),
+and may edit or withdraw an entry whether or not it was released.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 from sqlalchemy.exc import IntegrityError
 
@@ -20,6 +29,11 @@ from consilience.services.escrow.state import ServerState
 from consilience.storage import repository
 from consilience.storage.models import Entry
 from consilience.storage.repository import AccountInfo, Conflict, NewEntry, utcnow
+
+
+def status(entry: Entry) -> Literal["escrowed", "withdrawn"]:
+    """What the reporter is told: released entries stay "escrowed" to them (PROTOCOL.md §8)."""
+    return "withdrawn" if entry.status == "withdrawn" else "escrowed"
 
 
 def decode(submission: EntrySubmission, account_id: bytes) -> NewEntry:
@@ -55,13 +69,13 @@ def check_against(deployment: Deployment, submission: EntrySubmission, new: NewE
 
 
 def receipt(entry: Entry, log_receipt: str | None = None) -> EntryReceipt:
-    return EntryReceipt(entry_id=b64u_encode(entry.entry_id), status=entry.status,
+    return EntryReceipt(entry_id=b64u_encode(entry.entry_id), status=status(entry),
                         received_at=entry.received_at, receipt=log_receipt)
 
 
 def summary(entry: Entry) -> EntrySummary:
     return EntrySummary(entry_id=b64u_encode(entry.entry_id), quorum=entry.quorum,
-                        status=entry.status,
+                        status=status(entry),
                         received_at=entry.received_at, updated_at=entry.updated_at)
 
 
@@ -76,7 +90,7 @@ def detail(entry: Entry) -> EntryDetail:
 
 
 def submit(state: ServerState, account: AccountInfo, submission: EntrySubmission) -> tuple[EntryReceipt, bool]:
-    """POST /v1/entries; returns the receipt and whether the entry is new."""
+    """POST /v2/entries; returns the receipt and whether the entry is new."""
     new = decode(submission, account.account_id)
     content = new.content_hash()
     for attempt in range(2):
@@ -89,41 +103,36 @@ def submit(state: ServerState, account: AccountInfo, submission: EntrySubmission
                         return receipt(existing, transparency.latest_receipt(session, new.entry_id)), False
                     raise Conflict("this entry id is already in use with other content")
                 check_against(state.deployments.current().deployment, submission, new)
-                entry, changes = repository.create_entry(session, new, now)
-                answer = receipt(entry, transparency.record_entry(session, state, new.entry_id, content, now,
-                                                                  changes))
+                entry = repository.create_entry(session, new, now)
+                answer = receipt(entry, transparency.record_entry(session, state, new.entry_id, content, now))
         except IntegrityError:
-            if attempt:  # the id was inserted concurrently; the retry sees it
+            if attempt:  # the id (or this account's entry under a tag) was inserted concurrently; the retry sees it
                 raise
             continue
-        state.notify(changes, now)
         return answer, True
     raise AssertionError("unreachable")
 
 
 def replace(state: ServerState, account: AccountInfo, entry_id: bytes,
             submission: EntrySubmission) -> EntryReceipt:
-    """PUT /v1/entries/{id}: same checks as POST, on an unreleased entry."""
+    """PUT /v2/entries/{id}: same checks as POST; released or not, the same answer."""
     if b64u_decode(submission.entry_id) != entry_id:
         raise Refusal(422, "entry_id: must equal the id in the URL")
     new = decode(submission, account.account_id)
     now = utcnow()
     with state.db.write() as session:
         existing = repository.get_own_entry(session, account.account_id, entry_id)
-        if existing.content_hash == new.content_hash():  # a retried PUT, even if it released the entry
+        if existing.content_hash == new.content_hash():  # a retried PUT
             return receipt(existing, transparency.latest_receipt(session, entry_id))
-        if existing.status != "escrowed":
-            raise Conflict(f"{existing.status} entries can no longer be changed")
+        if existing.status == "withdrawn":
+            raise Conflict("withdrawn entries can no longer be changed")
         check_against(state.deployments.current().deployment, submission, new)
-        entry, changes = repository.replace_entry(session, new, now)
-        answer = receipt(entry, transparency.record_entry(session, state, entry_id, new.content_hash(), now,
-                                                          changes))
-    state.notify(changes, now)
-    return answer
+        entry = repository.replace_entry(session, new, now)
+        return receipt(entry, transparency.record_entry(session, state, entry_id, new.content_hash(), now))
 
 
 def withdraw(state: ServerState, account: AccountInfo, entry_id: bytes) -> EntryReceipt:
-    """DELETE /v1/entries/{id}: erase an unreleased entry, keep a tombstone."""
+    """DELETE /v2/entries/{id}: erase the entry (released or not), keep a tombstone."""
     now = utcnow()
     with state.db.write() as session:
         entry = repository.withdraw_entry(session, account.account_id, entry_id, now)

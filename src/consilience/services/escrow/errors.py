@@ -1,7 +1,10 @@
 """The escrow server's error answers on top of the shared ones (PROTOCOL.md §9).
 
 Storage refusals map to 403/404/409, and a database that cannot be reached
-to 503 with Retry-After, so clients can tell "try again" from "never".
+to 503 with Retry-After, so clients can tell "try again" from "never". A
+second active entry by one account naming one person is 409 with the code
+``already_named`` and the ``entry_id`` of the account's existing entry, so the
+client can offer to add to that record instead.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from consilience.protocol.encoding import b64u_encode
 from consilience.services import http_errors
 from consilience.services.http_errors import BodyLimitMiddleware, Refusal, documented, error_response
-from consilience.storage.repository import Conflict, InviteRefused, NotFound
+from consilience.storage.repository import AlreadyNamed, Conflict, InviteRefused, NotFound
 
 __all__ = ["Refusal", "BodyLimitMiddleware", "documented", "error_response", "install"]
 
@@ -31,6 +35,10 @@ def install(app: FastAPI) -> None:
     async def conflict(_: Request, exc: Exception) -> JSONResponse:
         return error_response(409, str(exc))
 
+    async def already_named(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, AlreadyNamed)
+        return error_response(409, str(exc), error="already_named", entry_id=b64u_encode(exc.entry_id))
+
     async def invite_refused(_: Request, exc: Exception) -> JSONResponse:
         return error_response(403, "invite refused: unknown, already used or expired")
 
@@ -44,6 +52,7 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(NotFound, not_found)
     app.add_exception_handler(Conflict, conflict)
+    app.add_exception_handler(AlreadyNamed, already_named)
     app.add_exception_handler(InviteRefused, invite_refused)
     app.add_exception_handler(OperationalError, database_unavailable)
     app.add_exception_handler(DBAPIError, database_unavailable)

@@ -1,8 +1,9 @@
-"""The ``/v1/log/*`` endpoints: the log's checkpoints, consistency proofs and witness cosignatures (PROTOCOL.md §11).
+"""The ``/v1/log/*`` endpoints (paths unchanged in v2): checkpoints, consistency proofs, witness cosignatures (§11).
 
 Read-only towards the log except for cosignatures, which only add lines to a checkpoint the
-log already signed. Appending the escrow's events is ``transparency``'s job, inside the
-transactions of the endpoints that cause them, so this module imports no other endpoint module.
+log already signed. Appending the escrow's events is ``transparency``'s job (a reporter's own
+events, inside the transactions that cause them) and the release pass's (``releases``: releases,
+openings and padding, in fixed-size batches), so this module imports no other endpoint module.
 """
 
 from __future__ import annotations

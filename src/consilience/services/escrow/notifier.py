@@ -45,7 +45,7 @@ class Notifier(Protocol):
 
 
 class NullNotifier:
-    """Tells no one; for deployments that poll ``GET /v1/matches`` instead."""
+    """Tells no one; for deployments that poll ``GET /v2/matches`` instead."""
 
     def __init__(self, settings: Settings | None = None) -> None:
         del settings

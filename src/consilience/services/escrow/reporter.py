@@ -1,23 +1,27 @@
-"""Reporter endpoints: registration, key-server tokens, entries (PROTOCOL.md §6, §8)."""
+"""Reporter endpoints: registration with an administrator's certificate, entries (PROTOCOL.md §6, §8).
+
+Registration (property (b) of protocol v2): the invite row holds the account certificate the
+administrator signed; the reporter shows a signature by the certified account key
+(``accounts.registration_proof``). The escrow server checks both — the certificate against the
+administrator's key in the deployment document, so an invite written into the database by whoever
+runs the server registers nothing — and uses the invite once. It issues nothing to key servers:
+they check the certificate and the account key's signatures themselves.
+"""
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime
-
 from fastapi import APIRouter, Request, Response
 
-from consilience.errors import InvalidInput
-from consilience.protocol import tokens
+from consilience.errors import InvalidInput, VerificationError
+from consilience.protocol import accounts
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.messages import (
-    AccessTokenResponse,
     EntryDetail,
     EntryReceipt,
     EntrySubmission,
     EntrySummary,
-    RegisterRequest,
-    RegisterResponse,
+    RegisterRequestV2,
+    RegisterResponseV2,
 )
 from consilience.services.escrow import entries, transparency
 from consilience.services.escrow.auth import ReporterCaller
@@ -26,7 +30,11 @@ from consilience.services.escrow.state import State
 from consilience.services.limits import client_address
 from consilience.storage import repository
 
-router = APIRouter(prefix="/v1", responses=documented(400, 401, 403, 404, 409, 422, 429, 503))
+router = APIRouter(prefix="/v2", responses=documented(400, 401, 403, 404, 409, 422, 429, 503))
+
+#: The one answer for an invite that is unknown, used, expired or not the administrator's: which
+#: it was is nobody's business but the administrator's (``consilience admin status``).
+INVITE_REFUSED = "invite refused: unknown, already used, expired or not issued by this deployment's administrator"
 
 
 def path_id(value: str, what: str = "id") -> bytes:
@@ -36,23 +44,27 @@ def path_id(value: str, what: str = "id") -> bytes:
         raise Refusal(400, str(exc)) from None
 
 
-@router.post("/accounts", status_code=201, response_model=RegisterResponse)
-def register(request: RegisterRequest, http: Request, state: State) -> RegisterResponse:
+@router.post("/register", status_code=201, response_model=RegisterResponseV2)
+def register(request: RegisterRequestV2, http: Request, state: State) -> RegisterResponseV2:
     state.limits.charge("registrations_per_address", client_address(http), "registrations from this address")
-    code = b64u_decode(request.invite, length=16)
+    published = state.deployments.current()
+    deployment_id = published.deployment.deployment_id
+    account_key = b64u_decode(request.account_key, length=accounts.ACCOUNT_KEY_BYTES)
+    try:  # checked before the database is asked anything: without the invite's key, nothing is learned
+        accounts.verify_registration(account_key, deployment_id, b64u_decode(request.proof, length=64))
+    except VerificationError as exc:
+        raise Refusal(403, f"{exc}; use the invite exactly as you were given it") from None
     with state.db.write() as session:
-        account_id, token = repository.register(session, code)
-    return RegisterResponse(account_id=b64u_encode(account_id), token=b64u_encode(token))
-
-
-@router.post("/keyserver-token", response_model=AccessTokenResponse)
-def keyserver_token(account: ReporterCaller,
-                    state: State) -> AccessTokenResponse:
-    state.limits.charge("keyserver_tokens_per_account", account.account_id, "key-server tokens for this account")
-    now = int(time.time())
-    token = tokens.issue(state.issuer_private, account.account_id, now=now)
-    expires = now + tokens.DEFAULT_LIFETIME_SECONDS
-    return AccessTokenResponse(token=b64u_encode(token), expires_at=datetime.fromtimestamp(expires, UTC))
+        try:
+            certificate = repository.invite_certificate(session, account_key)
+            cert = accounts.verify_certificate(published.admin_key, deployment_id, certificate)
+        except (repository.InviteRefused, InvalidInput, VerificationError):
+            raise Refusal(403, INVITE_REFUSED) from None
+        if cert.account_key != account_key:
+            raise Refusal(403, INVITE_REFUSED)
+        account_id, token = repository.register(session, account_key)
+    return RegisterResponseV2(account_id=b64u_encode(account_id), token=b64u_encode(token),
+                              certificate=b64u_encode(certificate))
 
 
 @router.post("/entries", status_code=201, response_model=EntryReceipt,

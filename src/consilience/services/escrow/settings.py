@@ -1,4 +1,7 @@
-"""Configuration of the escrow server, and its key files (token issuer, log).
+"""Configuration of the escrow server, and its key file (the log's).
+
+Protocol v2: the escrow server issues nothing to key servers any more (no token issuer key); it
+holds only the key that signs its transparency log's checkpoints.
 
 Everything lives under one folder by default (``datadir.EscrowFolder``: the
 ``escrow/`` folder of a deployment's data folder), so an operator backs up one
@@ -27,6 +30,12 @@ log = logging.getLogger(__name__)
 #: Above a submission with the largest body (MAX_BODY_BYTES in base64url) and envelopes.
 MAX_REQUEST_BYTES = 8 * 1024 * 1024
 KEY_BYTES = 32
+#: The release pass (services/escrow/releases.py): mean seconds between passes, the spread of each
+#: delay around it (a fraction: each delay is uniform in interval·[1 − jitter, 1 + jitter]), and the
+#: fixed number of leaves each pass appends to the log (events it logs, padded up to that number).
+RELEASE_INTERVAL_SECONDS = 300.0
+RELEASE_JITTER = 0.5
+LOG_BATCH_SIZE = 8
 
 __all__ = ["ConfigurationError", "Settings", "create_private_key", "load_private_key"]
 
@@ -37,8 +46,6 @@ class Settings:
     database_url: str
     #: The signed published document {document, signature, admin_key}.
     deployment_path: Path
-    #: 32 raw bytes, the Ed25519 key that signs key-server access tokens.
-    issuer_key_path: Path
     #: 32 raw bytes, the Ed25519 key that signs the transparency log's checkpoints.
     log_key_path: Path
     inbox_dir: Path
@@ -50,36 +57,54 @@ class Settings:
     access_log: bool = False
     #: request budgets per address and per account
     limits: LimitSettings = field(default_factory=LimitSettings)
+    release_interval: float = RELEASE_INTERVAL_SECONDS
+    release_jitter: float = RELEASE_JITTER
+    log_batch_size: int = LOG_BATCH_SIZE
+
+    def __post_init__(self) -> None:
+        if not self.release_interval > 0 or not 0 <= self.release_jitter < 1:
+            raise ConfigurationError("the release interval must be positive and its jitter between 0 and 1")
+        if not 1 <= self.log_batch_size <= 1000:
+            raise ConfigurationError("a log batch holds 1 to 1000 leaves")
 
     @classmethod
     def for_data_dir(cls, data_dir: Path | str, *, database_url: str | None = None,
-                     deployment_path: Path | None = None, issuer_key_path: Path | None = None,
-                     log_key_path: Path | None = None,
+                     deployment_path: Path | None = None, log_key_path: Path | None = None,
                      inbox_dir: Path | None = None, max_request_bytes: int = MAX_REQUEST_BYTES,
                      notifier: str | None = None, access_log: bool = False,
-                     limits: LimitSettings | None = None) -> Settings:
+                     limits: LimitSettings | None = None, release_interval: float = RELEASE_INTERVAL_SECONDS,
+                     release_jitter: float = RELEASE_JITTER, log_batch_size: int = LOG_BATCH_SIZE) -> Settings:
         """The escrow folder ``data_dir`` (a deployment's ``DATA_DIR/escrow``), any path overridden."""
         folder = EscrowFolder(Path(data_dir))
         return cls(
             data_dir=folder.root,
             database_url=database_url or sqlite_url(folder.database),
             deployment_path=deployment_path or folder.published,
-            issuer_key_path=issuer_key_path or folder.token_issuer_key,
             log_key_path=log_key_path or folder.log_key,
             inbox_dir=inbox_dir or folder.inbox,
             max_request_bytes=max_request_bytes,
             notifier=notifier,
             access_log=access_log,
             limits=limits or LimitSettings(),
+            release_interval=release_interval,
+            release_jitter=release_jitter,
+            log_batch_size=log_batch_size,
         )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ, **overrides: object) -> Settings:
-        """CONSILIENCE_DATA_DIR, CONSILIENCE_DATABASE_URL, CONSILIENCE_NOTIFIER."""
+        """CONSILIENCE_DATA_DIR, CONSILIENCE_DATABASE_URL, CONSILIENCE_NOTIFIER, CONSILIENCE_RELEASE_INTERVAL."""
         kwargs: dict[str, object] = {
             "database_url": environ.get("CONSILIENCE_DATABASE_URL") or None,
             "notifier": environ.get("CONSILIENCE_NOTIFIER") or None,
         }
+        interval = environ.get("CONSILIENCE_RELEASE_INTERVAL")
+        if interval:
+            try:
+                kwargs["release_interval"] = float(interval)
+            except ValueError:
+                raise ConfigurationError(f"CONSILIENCE_RELEASE_INTERVAL must be a number of seconds, not "
+                                         f"{interval!r}") from None
         kwargs.update(overrides)
         data_dir = environ.get("CONSILIENCE_DATA_DIR", str(defaults.DATA_DIR))
         return cls.for_data_dir(data_dir, **kwargs)  # type: ignore[arg-type]
@@ -93,7 +118,7 @@ def create_private_key(path: Path) -> bytes:
 
 
 def load_private_key(path: Path, what: str) -> bytes:
-    """Read a server key (token issuer, log); refuse a wrong size, warn about loose modes.
+    """Read a server key (the log's); refuse a wrong size, warn about loose modes.
 
     Server keys are plain files readable by the owner only, not passphrase
     sealed: the escrow server must restart unattended after a crash.

@@ -1,4 +1,4 @@
-"""What every request handler shares: database, deployment, keys, notifier."""
+"""What every request handler and the release pass share: database, deployment, the log's key, notifier."""
 
 from __future__ import annotations
 
@@ -31,7 +31,6 @@ class ServerState:
     settings: Settings
     db: Database
     deployments: DeploymentStore
-    issuer_private: bytes
     log_private: bytes
     notifier: Notifier
     #: the budgets of ``settings.limits``

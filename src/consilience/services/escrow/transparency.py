@@ -1,16 +1,23 @@
 """The escrow's events into the transparency log, and their receipts (PROTOCOL.md §11).
 
-Called by the endpoint modules (``entries``, ``counselor``, ``reporter``) inside the
-transaction that makes an event happen: the leaf is appended and the log signs a checkpoint
-at the new size before that transaction commits, so an acknowledged event always has its leaf,
-a refused one never does, and every answer that acknowledges an event can carry a receipt for
-it. The leaf formats are ``protocol/events.py``, the SQL driver ``storage/log.py``, the proofs
-and receipts ``tlog/``; the ``/v1/log/*`` endpoints are in ``log_endpoints``.
+A reporter's own events (an entry accepted or replaced, a withdrawal) are logged inside the
+transaction that makes them happen: the leaf is appended and the log signs a checkpoint at the new
+size before that transaction commits, so an acknowledged event always has its leaf, a refused one
+never does, and the answer carries a receipt for it. Nothing else is logged in that transaction:
+releases and counselors' openings wait in ``log_pending`` for the release pass
+(``releases.run_pass``), which logs them in fixed-size batches padded with padding events. So
+neither a receipt's checkpoint size nor the log's growth after a submission tells anyone whether
+it caused a release.
+
+Every leaf is a commitment (``protocol/events.py``); the receipt's ``extra`` line carries its
+opening (nonce ‖ event), which ``clients/receipts.py`` checks against the leaf. The leaf formats are
+``protocol/events.py``, the SQL driver ``storage/log.py``, the proofs and receipts ``tlog/``; the
+``/v1/log/*`` endpoints are in ``log_endpoints``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -18,7 +25,6 @@ from sqlalchemy.orm import Session
 from consilience.protocol import events
 from consilience.services.escrow.state import ServerState
 from consilience.storage import log
-from consilience.storage.repository import MatchChange
 from consilience.tlog import receipt
 
 
@@ -26,32 +32,34 @@ def _origin(state: ServerState) -> str:
     return state.deployments.current().deployment.log_origin
 
 
-def record_entry(session: Session, state: ServerState, entry_id: bytes, content: bytes, now: datetime,
-                 changes: Iterable[MatchChange]) -> str:
-    """Log an accepted (or replaced) entry and any releases it caused; return its receipt."""
-    leaf = events.entry_leaf(entry_id, content, now)
-    index = log.append(session, events.ENTRY, leaf, now, entry_id=entry_id)
-    record_changes(session, changes, now)
-    note = log.sign(session, _origin(state), state.log_private, now)
-    return receipt.issue_receipt(log.DatabaseNodes(session), index=index, leaf=leaf, checkpoint=note)
+def record_entry(session: Session, state: ServerState, entry_id: bytes, content: bytes, now: datetime) -> str:
+    """Log an accepted (or replaced) entry; return its receipt."""
+    return _record(session, state, events.Opening.fresh(events.entry_event(entry_id, content, now)), entry_id, now)
 
 
 def record_withdrawal(session: Session, state: ServerState, entry_id: bytes, now: datetime) -> str:
-    leaf = events.withdrawal_leaf(entry_id, now)
-    index = log.append(session, events.WITHDRAWAL, leaf, now, entry_id=entry_id)
+    return _record(session, state, events.Opening.fresh(events.withdrawal_event(entry_id, now)), entry_id, now)
+
+
+def _record(session: Session, state: ServerState, opening: events.Opening, entry_id: bytes, now: datetime) -> str:
+    index = log.append(session, opening, now, entry_id=entry_id)
     note = log.sign(session, _origin(state), state.log_private, now)
-    return receipt.issue_receipt(log.DatabaseNodes(session), index=index, leaf=leaf, checkpoint=note)
+    return opened_receipt(session, index, opening.leaf, opening.encoded, note)
 
 
-def record_changes(session: Session, changes: Iterable[MatchChange], now: datetime) -> None:
-    for change in changes:
-        log.append(session, events.RELEASE, events.release_leaf(change.match_id, change.released, now), now)
+def record_opening(session: Session, match_id: bytes, counselor_id: bytes, now: datetime) -> None:
+    """A counselor opened a match: logged by the next release pass, with the releases, in a padded batch."""
+    log.defer(session, events.opening_event(match_id, counselor_id, now), now)
 
 
-def record_opening(session: Session, state: ServerState, match_id: bytes, counselor_id: bytes,
-                   now: datetime) -> None:
-    log.append(session, events.OPENING, events.opening_leaf(match_id, counselor_id, now), now)
-    log.sign(session, _origin(state), state.log_private, now)
+def opened_receipt(session: Session, index: int, leaf: bytes, opening: bytes, note: str) -> str:
+    """A C2SP tlog-proof of leaf ``index`` whose ``extra`` line is the leaf's opening, not the leaf itself.
+
+    The proof is built (and self-checked) for the commitment ``leaf``; the opening is what a verifier
+    needs to reconstruct it (the spec's "additional data necessary to reconstruct the record hash").
+    """
+    text = receipt.issue_receipt(log.DatabaseNodes(session), index=index, leaf=leaf, checkpoint=note)
+    return dataclasses.replace(receipt.parse_receipt(text), extra=opening).encode()
 
 
 def latest_receipt(session: Session, entry_id: bytes) -> str | None:
@@ -62,4 +70,4 @@ def latest_receipt(session: Session, entry_id: bytes) -> str | None:
         return None
     size, note = head
     note = log.with_cosignatures(session, size, note)
-    return receipt.issue_receipt(log.DatabaseNodes(session), index=leaf.index, leaf=leaf.data, checkpoint=note)
+    return opened_receipt(session, leaf.index, leaf.data, leaf.opening, note)

@@ -12,7 +12,7 @@ Page URLs and files:
 - ``/favicon.ico``       assets/favicon.ico (what browsers ask for on every page, unasked)
 - ``/<file>``            any other built file (``/reporter.js``, ``/app.css``, ``/assets/...``);
   the same files answer under ``/counselor/<file>`` too, so relative references work on both pages.
-Nothing under ``/v1/`` or ``/healthz`` is ever taken for a file: the API keeps its own answers.
+Nothing under ``/v1/``, ``/v2/`` or ``/healthz`` is ever taken for a file: the API keeps its own answers.
 Every one answers HEAD as it answers GET (``services.http_head``, installed by the app factory).
 
 When the app was not built, every page answers 503 with how to build it, and the server logs
@@ -70,9 +70,9 @@ PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in (
 
 
 class _WebFile(Convertor[str]):
-    """A relative file path that is not the API's: no ``v1/`` prefix, no ``healthz``, no dot segments."""
+    """A relative file path that is not the API's: no ``v1/`` or ``v2/`` prefix, no ``healthz``, no dot segments."""
 
-    regex = r"(?!v1/)(?!v1$)(?!healthz$)(?!\.)(?!.*/\.)[A-Za-z0-9._\-/]+"
+    regex = r"(?!v[12]/)(?!v[12]$)(?!healthz$)(?!\.)(?!.*/\.)[A-Za-z0-9._\-/]+"
 
     def convert(self, value: str) -> str:
         return value

@@ -1,0 +1,81 @@
+"""The release pass as the server runs it: a background thread on a randomised timer, stopped cleanly."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+from consilience.services.escrow.releases import Releaser
+from consilience.services.escrow.settings import ConfigurationError, Settings
+
+from .harness import build
+
+
+def test_the_background_pass_releases_without_anyone_calling_it(tmp_path: Path) -> None:
+    escrow = build(tmp_path / "data", release_pass=True, release_interval=0.05)
+    releaser = escrow.client.app.state.releaser  # type: ignore[attr-defined]
+    assert not releaser.running  # started by the application's lifespan, not before
+    with escrow.client:
+        assert releaser.running
+        tag = os.urandom(32)
+        a, b = escrow.reporter(), escrow.reporter()
+        first = escrow.submission(tags=[tag])
+        escrow.submit(a, first)
+        escrow.submit(b, escrow.submission(tags=[tag]))
+        deadline = time.monotonic() + 20
+        while escrow.stored_status(first["entry_id"]) != "released":
+            assert time.monotonic() < deadline, "the background pass never released the entry"
+            time.sleep(0.02)
+        size = escrow.counts()["log_leaves"]
+        time.sleep(0.3)
+        grown = escrow.counts()["log_leaves"] - size
+        assert grown > 0 and grown % escrow.settings.log_batch_size == 0  # idle passes keep the same step
+    assert not releaser.running  # stopped with the application
+    stopped = escrow.counts()["log_leaves"]
+    time.sleep(0.2)
+    assert escrow.counts()["log_leaves"] == stopped
+    escrow.db.dispose()
+
+
+def test_delays_are_randomised_within_the_configured_spread(tmp_path: Path) -> None:
+    escrow = build(tmp_path / "data", release_interval=10.0, release_jitter=0.5)
+    releaser = Releaser(escrow.state, rng=random.Random(7))
+    delays = [releaser.delay() for _ in range(2000)]
+    assert 5.0 <= min(delays) < 5.2 and 14.8 < max(delays) <= 15.0
+    assert len({round(d, 6) for d in delays}) == len(delays)
+    escrow.db.dispose()
+
+
+def test_a_failing_pass_does_not_stop_the_thread(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    escrow = build(tmp_path / "data", release_pass=True, release_interval=0.02)
+    with escrow.client:
+        healthy = escrow.state.db
+        from consilience.storage.database import Database, sqlite_url
+
+        broken = tmp_path / "not-a-database"
+        broken.mkdir()
+        escrow.state.db = Database(sqlite_url(broken))
+        time.sleep(0.2)
+        escrow.state.db.dispose()
+        escrow.state.db = healthy
+        assert "release pass failed" in caplog.text
+        size = escrow.counts()["log_leaves"]
+        deadline = time.monotonic() + 10
+        while escrow.counts()["log_leaves"] == size:
+            assert time.monotonic() < deadline, "the pass did not resume after the outage"
+            time.sleep(0.02)
+    escrow.db.dispose()
+
+
+def test_release_settings_are_checked(tmp_path: Path) -> None:
+    for bad in ({"release_interval": 0}, {"release_jitter": 1.0}, {"log_batch_size": 0}):
+        with pytest.raises(ConfigurationError):
+            Settings.for_data_dir(tmp_path, **bad)  # type: ignore[arg-type]
+    assert Settings.from_env({"CONSILIENCE_DATA_DIR": str(tmp_path), "CONSILIENCE_RELEASE_INTERVAL": "2.5"}) \
+        .release_interval == 2.5
+    with pytest.raises(ConfigurationError, match="number of seconds"):
+        Settings.from_env({"CONSILIENCE_DATA_DIR": str(tmp_path), "CONSILIENCE_RELEASE_INTERVAL": "soon"})
