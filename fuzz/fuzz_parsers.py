@@ -85,11 +85,12 @@ class Seeds:
 @cache
 def seeds() -> Seeds:
     tree = merkle.MemoryTree()
-    leaves = [
-        events.entry_leaf(bytes(range(16)), bytes(range(32)), datetime(2026, 11, 25, tzinfo=UTC)),
-        events.withdrawal_leaf(bytes(range(16)), datetime(2026, 11, 26, tzinfo=UTC)),
-        events.release_leaf(bytes(range(1, 17)), 3, datetime(2026, 11, 27, tzinfo=UTC)),
-        events.opening_leaf(bytes(range(1, 17)), bytes(range(2, 18)), datetime(2026, 11, 28, tzinfo=UTC)),
+    leaves = [  # v2: the log's leaf data is a commitment; the parser reads the event inside its opening
+        events.entry_event(bytes(range(16)), bytes(range(32)), datetime(2026, 11, 25, tzinfo=UTC)),
+        events.withdrawal_event(bytes(range(16)), datetime(2026, 11, 26, tzinfo=UTC)),
+        events.release_event(bytes(range(1, 17)), 3, datetime(2026, 11, 27, tzinfo=UTC)),
+        events.opening_event(bytes(range(1, 17)), bytes(range(2, 18)), datetime(2026, 11, 28, tzinfo=UTC)),
+        events.padding_event(datetime(2026, 11, 29, tzinfo=UTC)),
     ]
     for i in range(9):
         tree.append(leaves[i % len(leaves)])
@@ -184,8 +185,9 @@ def t_token(data: bytes) -> None:
 
 
 def t_leaf(data: bytes) -> None:
-    event = events.parse_leaf(data)
+    event = events.parse_event(data)
     assert event.kind in events.KIND_NAMES.values()
+    assert events.parse_opening(bytes(32) + data).event == data
 
 
 def t_receipt_parse(data: bytes) -> None:
