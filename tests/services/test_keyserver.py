@@ -272,3 +272,15 @@ def test_answers_are_identical_for_the_same_account_and_point(folder: Folder) ->
                                                     points=[points[0].blinded])).json() for _ in range(2)]
     assert got[0]["shares"] == got[1]["shares"] and got[0]["abscissa"] == got[1]["abscissa"]
     G1Point.from_bytes(b64u_decode(got[0]["shares"][0][0]))
+
+
+def test_proxy_headers_are_believed_only_from_configured_proxies() -> None:
+    """uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise; our servers are told otherwise."""
+    from consilience.services.serving import proxy_options
+
+    assert proxy_options() == {"proxy_headers": False, "forwarded_allow_ips": ""}
+    assert proxy_options([" ", ""]) == {"proxy_headers": False, "forwarded_allow_ips": ""}
+    assert proxy_options(["10.0.0.1", "::1"]) == {"proxy_headers": True, "forwarded_allow_ips": ["10.0.0.1", "::1"]}
+    from consilience.datadir import KeyServerFolder
+
+    assert Settings(folder=KeyServerFolder(Path("keyserver-1"), 1)).trusted_proxies == ()

@@ -189,6 +189,9 @@ def admin_restart_keygen(data_dir: Path = DATA_DIR,
     folder is; running key servers start within seconds."""
     from consilience.operator.quorum_keys import restart_keygen
 
+    layout = DataDir(data_dir)
+    if not layout.holds_deployment and not any(layout.keyserver(i).share.is_file() for i in range(1, 33)):
+        require_deployment(data_dir)
     chosen, asked = restart_keygen(data_dir, epoch)
     emit({"epoch": chosen, "key_servers": asked}, as_json,
          lambda: console.print(f"Asked key server(s) {', '.join(map(str, asked))} to run the key generation of "

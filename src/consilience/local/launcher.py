@@ -144,6 +144,28 @@ def keyserver_service(data_dir: Path, index: int, port: int, host: str = default
                    DataDir(Path(data_dir)).logs / f"keyserver-{index}.log")
 
 
+def wait_for_quorum_keys(keyservers: list[Service], epoch: int, timeout: float = 60.0) -> None:
+    """Until every key server says (GET /v1/info) that it holds the quorum keys of ``epoch``.
+
+    The administrator can publish as soon as the board shows every confirmation; each key
+    server notices the last one on its next read of the board, a moment later.
+    """
+    deadline = time.monotonic() + timeout
+    for service in keyservers:
+        while True:
+            try:
+                keygen = httpx.get(f"{service.url}/v1/info", timeout=2.0).json().get("keygen", {})
+                if keygen.get("done") and keygen.get("epoch") == epoch:
+                    break
+                status = keygen.get("status", "no status")
+            except (httpx.HTTPError, ValueError, AttributeError) as exc:
+                status = str(exc)
+            if time.monotonic() > deadline:
+                raise ConsilienceError(f"{service.name} does not hold the quorum keys of epoch {epoch} after "
+                                       f"{timeout:g} s ({status}); see {service.log_path}")
+            time.sleep(0.05)
+
+
 #: Key-generation rounds on one machine: every key server is a process here, a second is plenty.
 LOCAL_ROUND_SECONDS = 1.0
 #: How long a local key server waits for the others' deals (they start within seconds of each other).

@@ -83,8 +83,10 @@ class LoopbackDeployment:
                 service.start(env=env)
                 if on_started:
                     on_started(service)
-            publish_keys(self.root, self.admin_passphrase, timeout=keygen_timeout, progress=on_progress,
-                         poll=0.2)
+            published = publish_keys(self.root, self.admin_passphrase, timeout=keygen_timeout,
+                                     progress=on_progress, poll=0.2)
+            assert published.quorum_keys is not None
+            launcher.wait_for_quorum_keys(self.keyservers, published.quorum_keys.epoch, timeout=keygen_timeout)
         except BaseException:
             self.stop()
             raise

@@ -41,6 +41,7 @@ def configure_logging() -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
         logging.getLogger("alembic").setLevel(logging.WARNING)
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # a key server reads the board every second
 
 
 def proxy_options(trusted_proxies: Sequence[str] = ()) -> dict[str, Any]:

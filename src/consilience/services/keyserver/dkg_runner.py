@@ -229,7 +229,7 @@ class KeygenRunner:
             except dkg.DkgFailed as exc:
                 if exc.disagreeing or self.clock() >= deadline:
                     raise
-            self._sleep(min(rounds, 1.0))
+            self._sleep(min(rounds / 4, 1.0))
 
     # -- helpers ---------------------------------------------------------------------------------
 
