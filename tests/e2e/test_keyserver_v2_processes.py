@@ -13,15 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
-from keyserver_world import Folder, account, make_deployment, request_body, run_keygen
 
 from consilience.local import launcher
 from consilience.protocol.encoding import b64u_encode
 from consilience.services.keyserver.limits import LimitSettings
+from keyserver_world import Folder, account, make_deployment, request_body, run_keygen
 
 pytestmark = pytest.mark.e2e
 
