@@ -12,13 +12,13 @@ from consilience.protocol import entry
 from consilience.protocol.entry import Attachment, Body, make_details
 from consilience.protocol.messages import MAX_BODY_BYTES
 
-from .conftest import World, ident
+from .conftest import V2World, ident
 
 BASE = dict(record="r\u00e9cit", identifiers=["A@x.org"], canonical=["email:a@x.org"], contact="c",
             written_at="2026-01-01T00:00:00+00:00")
-# The bytes a body had before details and attachments existed (must never change).
+# The bytes of a v2 body without details and attachments: the same as v1's but for "v" (must never change).
 OLD_BYTES = ('{"canonical":["email:a@x.org"],"contact":"c","identifiers":["A@x.org"],"record":"r\u00e9cit",'
-             '"v":1,"written_at":"2026-01-01T00:00:00+00:00"}').encode()
+             '"v":2,"written_at":"2026-01-01T00:00:00+00:00"}').encode()
 
 
 def test_body_without_structure_keeps_its_old_bytes() -> None:
@@ -47,7 +47,14 @@ def test_make_details_keeps_only_filled_fields() -> None:
 
 
 def _raw(**extra: object) -> bytes:
-    return json.dumps({"v": 1, **BASE, **extra}).encode()
+    return json.dumps({"v": 2, **BASE, **extra}).encode()
+
+
+@pytest.mark.parametrize("version", [1, 3, 0, "2", None])
+def test_a_body_of_another_version_is_refused(version: object) -> None:
+    # a v1 body (the same fields under "v": 1) is never read as a v2 one
+    with pytest.raises(InvalidInput, match="unknown body version"):
+        Body.from_bytes(_raw(v=version))
 
 
 @pytest.mark.parametrize("extra", [
@@ -73,10 +80,11 @@ def test_unknown_fields_are_ignored_for_later_versions() -> None:
     assert Body.from_bytes(_raw(mood="calm")) == Body(**BASE)
 
 
-def test_seal_entry_carries_structure_and_refuses_oversized_bodies(world: World) -> None:
+def test_seal_entry_carries_structure_and_refuses_oversized_bodies(world: V2World) -> None:
     who = ident("x:someone")
-    common = dict(deployment=world.deployment, account_id=bytes(16), identifiers=[who],
-                  oprf_outputs=[world.oprf_output(who)], record="r", contact="c")
+    ev = world.evaluate(world.account("body/structure"), [who])
+    common = dict(deployment=world.deployment, identifiers=[who], oprf_outputs=ev.outputs,
+                  quorum_shares=ev.shares, record="r", contact="c")
     photo = Attachment("p.png", "image/png", b"\x89PNG" + bytes(1000))
     sealed = entry.seal_entry(**common, details={"where": "here"}, attachments=[photo])
     body = entry.open_body(sealed.body_key, sealed.entry_id, sealed.body)
@@ -87,6 +95,16 @@ def test_seal_entry_carries_structure_and_refuses_oversized_bodies(world: World)
     too_big = Attachment("big.jpg", "image/jpeg", bytes(MAX_BODY_BYTES * 3 // 4))
     with pytest.raises(InvalidInput, match="at most"):
         entry.seal_entry(**common, attachments=[too_big])
+
+
+def test_the_largest_v2_envelope_fits_the_envelope_limit() -> None:
+    # eight identifiers, the widest range (2..32): abscissa, 31 shares, U and the wrapped key each
+    from consilience.crypto import hpke
+    from consilience.protocol.messages import MAX_ENVELOPE_BYTES, MAX_IDENTIFIERS
+
+    header = 1 + 16 + 3 + 4 + 1
+    section = 32 + 32 + 31 * entry.G1_BYTES + entry.G2_BYTES + entry.WRAPPED_BYTES
+    assert header + MAX_IDENTIFIERS * section + hpke.CIPHERTEXT_OVERHEAD <= MAX_ENVELOPE_BYTES
 
 
 def test_escrow_request_limit_is_above_the_largest_submission() -> None:
@@ -119,10 +137,14 @@ def test_wallet_keeps_details_and_attachments() -> None:
         w.add_record("x", "2026-01-01T00:00:00+00:00", details={"who": "x"})
 
 
-def test_old_wallet_without_structure_still_loads() -> None:
-    old = {"format": "consilience-wallet/v1", "server": "http://s", "admin_fingerprint": "f", "account_id": "a",
+def test_wallet_without_structure_still_loads() -> None:
+    # a record written before details and attachments existed has neither field
+    doc = {"format": wallet_mod.FORMAT, "server": "http://s", "admin_fingerprint": "f", "account_id": "a",
            "token": "t", "contact": "c", "min_serial": 3,
            "records": [{"record_id": "ab12cd34", "text": "t", "written_at": "w", "escrow": None}]}
-    w = wallet_mod.Wallet.from_bytes(json.dumps(old).encode())
+    w = wallet_mod.Wallet.from_bytes(json.dumps(doc).encode())
     r = w.record("ab12cd34")
     assert r.details is None and r.attachments == [] and r.body_attachments() == ()
+    # a v1 wallet is refused by name, not misread
+    with pytest.raises(InvalidInput, match="protocol v1"):
+        wallet_mod.Wallet.from_bytes(json.dumps({**doc, "format": "consilience-wallet/v1"}).encode())
