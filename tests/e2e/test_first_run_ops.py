@@ -183,6 +183,7 @@ def test_admin_inits_next_steps_start_servers_that_say_where_they_listen(  # typ
     assert steps[0] == f"{CONSILIENCE} serve --data-dir deploy --port {escrow_port}"
     assert steps[1:] == [f"{CONSILIENCE} keyserver --index {i} --data-dir deploy --port {p}"
                          for i, p in enumerate(ks_ports, start=1)]
+    assert f"publish them with {CONSILIENCE} admin publish-keys --data-dir deploy" in one_line(init.stdout)
 
     # the default web origins: the escrow server by address and as localhost (point 8)
     escrow_url, localhost = f"http://127.0.0.1:{escrow_port}", f"http://localhost:{escrow_port}"
@@ -306,6 +307,7 @@ def test_admin_status_reads_as_sentences_and_names_the_fingerprint(tmp_path: Pat
     assert "Counselors: none yet" in text and "1 invites not used yet" in text
     assert "Entries: 0 in escrow, 0 released, 0 withdrawn; matches: 0" in text
     assert f"Administrator's fingerprint: {invite.split('.')[2]} " in text, "the invite's last part"
+    assert "Quorum keys: not published yet" in text and "admin publish-keys" in text
     doc = json.loads(run([str(CONSILIENCE), "admin", "status", "--data-dir", "deploy", "--json"], tmp_path).stdout)
     assert doc["entries"] == {"escrowed": 0, "released": 0, "withdrawn": 0} and doc["counselors"] == []
     assert doc["admin_fingerprint"] == invite.split(".")[2]

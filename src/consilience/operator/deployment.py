@@ -184,9 +184,11 @@ def status(root: Path) -> dict[str, Any]:
     d = load_deployment(root)
     with escrow_database(root) as db, db.read() as session:
         stats = repository.stats(session)
+    keys = None if d.quorum_keys is None else {"epoch": d.quorum_keys.epoch,
+                                                "qualified": list(d.quorum_keys.qualified)}
     return {"deployment_serial": d.serial, "quorum": d.quorum, "max_quorum": d.max_quorum,
             "key_servers": len(d.key_servers), "threshold": d.threshold,
-            "counselors": [c.name for c in d.counselors], **stats}
+            "counselors": [c.name for c in d.counselors], "quorum_keys": keys, **stats}
 
 
 def _now() -> str:
