@@ -2,9 +2,10 @@
 
 Runs web/test/cli/seal.js, which uses the browser SDK (web/src/sdk) to seal
 AEAD messages, HPKE ciphertexts, sealed files, a wallet, a counselor key file
-and three reporters' entries for the deployment of tests/vectors/interop.json,
-and opens all of it with the Python SDK. Skipped only when node is missing,
-and never under CI=true, where node is required.
+and three reporters' entries, and opens all of it with the Python SDK. The
+entries are protocol v2's, on the deployment of tests/vectors/entry_v2_interop.json
+(more in tests/protocol/test_entry_v2_interop.py). Skipped only when node is
+missing, and never under CI=true, where node is required.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 from consilience.clients import counselor as counselor_mod
 from consilience.clients import wallet as wallet_mod
 from consilience.crypto import aead, hpke, passphrase
+from consilience.protocol import deployment as deployment_doc
 from consilience.protocol import entry, messages, release
 from consilience.protocol.encoding import b64u_decode
 from node_sdk import node_for
@@ -89,29 +91,34 @@ def test_js_bodies_are_python_bytes(js: dict[str, Any]) -> None:
 
 
 def test_js_sealed_entries_reach_quorum_in_python_open_match(js: dict[str, Any]) -> None:
+    """Protocol v2: three JS reporters' entries (shares from the key servers) on tests/vectors/entry_v2_interop.json's
+    deployment; Python opens them at quorum 3 and not below, and sees abscissas, not account ids."""
+    v2 = json.loads((ROOT / "tests" / "vectors" / "entry_v2_interop.json").read_text())
+    deployment = deployment_doc.verify(v2["published"], _h(v2["admin"]["fingerprint"]))
     q = js["quorum"]
     tag = _h(q["tag"])
     for payload in (e["submission"] for e in q["entries"]):
         messages.EntrySubmission.model_validate(payload)  # the escrow server's request schema
-        assert payload["deployment_serial"] == CRYPTO["deployment"]["serial"]
+        assert payload["deployment_serial"] == deployment.serial
         assert list(payload) == ["entry_id", "quorum", "tags", "body", "envelopes", "deployment_serial"]
-    for seed_hex in CRYPTO["quorum"]["counselor_seeds"]:
+    for seed_hex in q["counselor_seeds"]:
         seed = _h(seed_hex)
         key_id = hpke.key_id(hpke.public_key_bytes(seed))
         matched = []
         for e in q["entries"]:
             s = e["submission"]
             envelope = next(b64u_decode(x["ciphertext"]) for x in s["envelopes"] if b64u_decode(x["key_id"]) == key_id)
-            matched.append(release.MatchedEntry(b64u_decode(s["entry_id"]), b64u_decode(e["account_id"]), s["quorum"],
-                                                True, envelope, b64u_decode(s["body"])))
-        result = release.open_match(tag, matched, seed, key_id)
+            matched.append(release.MatchedEntry(b64u_decode(s["entry_id"]), s["quorum"], True, envelope,
+                                                b64u_decode(s["body"])))
+        result = release.open_match(tag, matched, seed, key_id, deployment)
         assert not result.failed and not result.bogus
         assert [o.body.contact for o in result.opened] == ["js1@example.net", "js2@example.net", "js3@example.net"]
+        assert [o.abscissa.hex() for o in result.opened] == [e["abscissa"] for e in q["entries"]]
         assert result.opened[0].body.record == 'js record 1 \u2028\u2029 "quoted" \\ 😀 \x00'
         last = result.opened[2].body
         assert last.details == {"what": "what", "when": "when", "where": "where", "witnesses": "w"}
         assert [(a.name, a.type, a.data) for a in last.attachments] == [("p.png", "image/png", b"\x89PNG")]
-        assert not release.open_match(tag, matched[:2], seed, key_id).opened
+        assert not release.open_match(tag, matched[:2], seed, key_id, deployment).opened
     for e in q["entries"]:
         s = e["submission"]
         body = entry.open_body(_h(e["body_key"]), b64u_decode(s["entry_id"]), b64u_decode(s["body"]))

@@ -1,5 +1,8 @@
 // The browser SDK's cryptography against tests/vectors/interop.json (the
-// same file tests/test_interop_vectors.py checks against the Python SDK).
+// same file tests/test_interop_vectors.py checks against the Python SDK), and
+// the protocol v2 values of tests/vectors/entry_v2_interop.json where v2 changed
+// them (limits, body version, wallet format, matching). The v1 matching, envelope,
+// entry and key-server tests went with v1: entry_v2.test.js has their v2 versions.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { argon2id } from '@noble/hashes/argon2.js';
@@ -10,14 +13,15 @@ import {
 } from '../src/sdk/index.js';
 import * as oprf from '../src/sdk/crypto/oprf.js';
 import * as threshold from '../src/sdk/crypto/threshold_oprf.js';
-import * as oprfClient from '../src/sdk/clients/oprf_client.js';
 import * as kdf from '../src/sdk/crypto/kdf.js';
 import * as aead from '../src/sdk/crypto/aead.js';
 import * as shamir from '../src/sdk/crypto/shamir.js';
 import * as matching from '../src/sdk/protocol/matching.js';
 import * as hpke from '../src/sdk/crypto/hpke.js';
 import * as entry from '../src/sdk/protocol/entry.js';
-import * as release from '../src/sdk/protocol/release.js';
+import * as evaluation from '../src/sdk/protocol/evaluation.js';
+import * as accounts from '../src/sdk/protocol/accounts.js';
+import { V2 } from './v2_vectors.js';
 import * as sealed from '../src/sdk/crypto/sealed.js';
 import * as wallet from '../src/sdk/clients/wallet.js';
 import * as counselorKey from '../src/sdk/clients/counselor_key.js';
@@ -33,12 +37,15 @@ const te = (s) => new TextEncoder().encode(s);
 
 test('constants match the Python SDK', () => {
   const k = C.constants;
-  assert.equal(k.MAX_BODY_BYTES, entry.MAX_BODY_BYTES);
-  assert.equal(k.MAX_IDENTIFIERS, entry.MAX_IDENTIFIERS);
-  assert.equal(k.MAX_QUORUM_LIMIT, entry.MAX_QUORUM_LIMIT);
-  assert.equal(k.MAX_SUBSETS, release.MAX_SUBSETS);
-  assert.equal(k.ENTRY_ID_BYTES, entry.ENTRY_ID_BYTES);
-  assert.equal(k.WRAPPED_BYTES, entry.WRAPPED_BYTES);
+  const L = V2.limits;
+  assert.equal(L.MAX_BODY_BYTES, entry.MAX_BODY_BYTES);
+  assert.equal(L.MAX_IDENTIFIERS, entry.MAX_IDENTIFIERS);
+  assert.equal(L.MAX_QUORUM_LIMIT, entry.MAX_QUORUM_LIMIT);
+  assert.equal(L.ENTRY_ID_BYTES, entry.ENTRY_ID_BYTES);
+  assert.equal(L.WRAPPED_BYTES, entry.WRAPPED_BYTES);
+  assert.equal(L.MAX_ELEMENTS, evaluation.MAX_ELEMENTS);
+  assert.equal(L.FRESHNESS_SECONDS, evaluation.FRESHNESS_SECONDS);
+  assert.equal(L.CERTIFICATE_BYTES, accounts.CERTIFICATE_BYTES);
   assert.equal(k.HPKE_PUBLIC_KEY_BYTES, hpke.PUBLIC_KEY_BYTES);
   assert.equal(k.HPKE_ENC_BYTES, hpke.ENC_BYTES);
   assert.equal(k.HPKE_SUITE_ID, hex(hpke.SUITE_ID));
@@ -48,7 +55,7 @@ test('constants match the Python SDK', () => {
   assert.deepEqual(k.SEALED_BOUNDS, [sealed.MIN_MEMORY_COST_KIB, sealed.MAX_MEMORY_COST_KIB, sealed.MIN_ITERATIONS,
     sealed.MAX_ITERATIONS, sealed.MIN_LANES, sealed.MAX_LANES]);
   assert.equal(k.SEALED_MAX_DATA_BYTES, sealed.MAX_DATA_BYTES);
-  assert.equal(k.WALLET_FORMAT, wallet.WALLET_FORMAT);
+  assert.equal(V2.wallet_file.format, wallet.WALLET_FORMAT);
   assert.equal(k.WALLET_PURPOSE, wallet.WALLET_PURPOSE);
   assert.equal(k.COUNSELOR_KEY_FORMAT, counselorKey.COUNSELOR_KEY_FORMAT);
   assert.equal(k.COUNSELOR_KEY_PURPOSE, counselorKey.COUNSELOR_KEY_PURPOSE);
@@ -153,55 +160,6 @@ test('2-of-3 threshold combine matches the Python combine and the group key', ()
   assert.throws(() => threshold.checkPublicShares(hx(T.group_public_key), wrong, T.threshold), VerificationError);
 });
 
-function fakeKeyServers(T, behaviour) {
-  const calls = [];
-  const fetch = async (url, init) => {
-    calls.push({ url, init });
-    const index = Number(new URL(url).port) - 8100;
-    const mode = behaviour[index] ?? 'honest';
-    if (mode === 'down') throw new TypeError('fetch failed');
-    if (mode === 'refuse') return new Response(JSON.stringify({ error: 'rate_limited', detail: 'slow down' }), { status: 429 });
-    const req = JSON.parse(init.body);
-    assert.equal(init.method, 'POST');
-    assert.match(init.headers.Authorization, /^Bearer [A-Za-z0-9_-]+$/);
-    assert.ok(url.endsWith('/v1/evaluate'));
-    // Evaluate for real: the share is k_i = g(i) of the dealt key (dealer view, test only).
-    const key = mode === 'liar' ? (index % 3) + 1 : index; // a liar proves under another server's share
-    const share = T._shares.get(key);
-    const pk = T._publicShares.get(key);
-    const blinded = req.blinded.map((b) => b64uDecode(b, 32));
-    const { evaluated, proof } = oprf.voprfBlindEvaluate(share, pk, blinded);
-    return new Response(JSON.stringify({ index, evaluated: evaluated.map(b64uEncode), proof: b64uEncode(proof) }), { status: 200 });
-  };
-  return { fetch, calls };
-}
-
-test('evaluate() asks key servers in turn, skips down, refusing and lying ones', async () => {
-  const T = C.threshold_oprf;
-  // Re-deal the same key in JS from the vector's secret with a fixed coefficient.
-  const skInt = (await import('../src/sdk/crypto/ristretto.js')).scalarToInt(hx(T.secret_key));
-  const shares = shamir.split(skInt, 2, 3, [12345678901234567890n]);
-  const { Point, scalarFromInt } = await import('../src/sdk/crypto/ristretto.js');
-  T._shares = new Map([...shares].map(([i, y]) => [i, scalarFromInt(y)]));
-  T._publicShares = new Map([...shares].map(([i, y]) => [i, Point.BASE.multiply(y).toBytes()]));
-  const deployment = {
-    threshold: 2,
-    keyservers: [1, 2, 3].map((i) => ({ index: i, url: `http://127.0.0.1:${8100 + i}/`, publicShare: T._publicShares.get(i) })),
-  };
-  const inputs = T.inputs.map(hx);
-  const token = new Uint8Array(32).fill(7);
-  for (const behaviour of [{}, { 1: 'down' }, { 1: 'liar' }, { 2: 'refuse' }]) {
-    const { fetch, calls } = fakeKeyServers(T, behaviour);
-    const result = await oprfClient.evaluate(deployment, inputs, token, { fetch });
-    assert.deepEqual(result.outputs.map(hex), T.outputs, JSON.stringify(behaviour));
-    assert.equal(result.used.length, 2);
-    assert.equal(calls[0].init.headers.Authorization, `Bearer ${b64uEncode(token)}`);
-    assert.deepEqual(Object.keys(result.skipped).map(Number), Object.keys(behaviour).map(Number));
-  }
-  const { fetch } = fakeKeyServers(T, { 1: 'down', 3: 'liar' });
-  await assert.rejects(oprfClient.evaluate(deployment, inputs, token, { fetch }), oprfClient.KeyServerUnavailable);
-});
-
 // --- KDF, AEAD, Shamir, matching ----------------------------------------------
 
 test('labelled HKDF-SHA512 as crypto/kdf.py', () => {
@@ -239,17 +197,9 @@ test('Shamir over the scalar field as crypto/shamir.py', () => {
   assert.throws(() => shamir.lagrangeAtZero([0n, 1n]), InvalidInput);
 });
 
-test('tags, polynomials, abscissae, key checks and wrap keys as protocol/matching.py', () => {
-  for (const c of C.matching) {
-    const s = matching.sharesFor(hx(c.oprf_output), hx(c.account_id), c.quorum, { low: c.quorum_range[0], high: c.quorum_range[1] });
-    assert.equal(hex(s.tag), c.tag);
-    assert.equal(s.x.toString(), c.x);
-    assert.deepEqual(Object.fromEntries([...s.shares].map(([k, v]) => [String(k), v.toString()])), c.shares);
-    assert.equal(hex(s.kcv), c.kcv);
-    assert.equal(hex(s.wrapKey), c.wrap_key);
-    assert.deepEqual(matching.polynomial(hx(c.oprf_output), c.quorum).map(String), c.polynomial);
-  }
-  assert.throws(() => matching.sharesFor(new Uint8Array(64), new Uint8Array(16), 9, { low: 2, high: 5 }), InvalidInput);
+test('matching tags as protocol/matching.py (v2: only the tag is derived from the OPRF output)', () => {
+  for (const [canonical, y] of Object.entries(V2.oprf_outputs)) assert.equal(hex(matching.matchTag(hx(y))), V2.tags[canonical]);
+  assert.deepEqual(Object.keys(matching).sort(), ['TAG_BYTES', 'matchTag']);
 });
 
 // --- HPKE ---------------------------------------------------------------------
@@ -287,8 +237,8 @@ test('HPKE keys, key ids; Python-sealed ciphertexts open; JS-sealed round trip',
 
 // --- entry format ----------------------------------------------------------------
 
-test('body bytes equal Python Body.to_bytes (U+2028/2029, controls, astral) and lone surrogates are refused', () => {
-  for (const c of C.bodies.cases) {
+test('body bytes equal Python Body.to_bytes (v 2; U+2028/2029, controls, astral) and lone surrogates are refused', () => {
+  for (const c of V2.bodies.cases) {
     const bytes = entry.encodeBody({ record: c.record, identifiers: c.identifiers, canonical: c.canonical, contact: c.contact, writtenAt: c.written_at });
     assert.equal(hex(bytes), c.hex, JSON.stringify(c.record));
     const back = entry.decodeBody(bytes);
@@ -298,7 +248,7 @@ test('body bytes equal Python Body.to_bytes (U+2028/2029, controls, astral) and 
   for (const r of C.bodies.rejected_records) {
     assert.throws(() => entry.encodeBody({ record: r, identifiers: [], canonical: [], contact: '', writtenAt: '' }), InvalidInput);
   }
-  assert.throws(() => entry.decodeBody(te('{"v":2}')), InvalidInput);
+  assert.throws(() => entry.decodeBody(te('{"v":1}')), { message: 'unknown body version' });
   assert.throws(() => entry.decodeBody(new Uint8Array([0xff])), InvalidInput);
 });
 
@@ -309,116 +259,6 @@ test('Python-style JSON: separators, ensure_ascii, key order by code point', () 
   assert.equal(dumps({ a: [1, 2], b: [] }, { indent: 2 }), '{\n  "a": [\n    1,\n    2\n  ],\n  "b": []\n}');
   assert.throws(() => dumps({ a: 1.5 }), InvalidInput);
 });
-
-test('envelope encoding and strict parsing as protocol/entry.py', () => {
-  const E = C.envelope;
-  const content = {
-    entryId: hx(E.entry_id), quorum: E.quorum, quorumRange: { low: E.quorum_range[0], high: E.quorum_range[1] },
-    sections: E.sections.map((s) => ({
-      tag: hx(s.tag), x: big(s.x), shares: new Map(Object.entries(s.shares).map(([k, v]) => [Number(k), big(v)])),
-      kcv: hx(s.kcv), wrapped: hx(s.wrapped),
-    })),
-  };
-  assert.equal(hex(entry.encodeEnvelope(content)), E.hex);
-  const parsed = entry.parseEnvelope(hx(E.hex));
-  assert.equal(hex(entry.encodeEnvelope(parsed)), E.hex);
-  for (const bad of E.rejected) assert.throws(() => entry.parseEnvelope(hx(bad)), InvalidInput);
-  assert.equal(E.info.startsWith(hex(entry.ENVELOPE_INFO) + E.entry_id), true);
-});
-
-function matchedFor(Q, counselor = 0) {
-  const d = deploymentFromDoc(C.deployment);
-  const keyId = d.counselors[counselor].keyId;
-  return Q.entries.map((e) => ({
-    entryId: b64uDecode(e.entry_id), accountId: b64uDecode(e.account_id), quorum: e.quorum, released: e.released,
-    envelope: b64uDecode(e.envelopes[b64uEncode(keyId)]), body: b64uDecode(e.body),
-  }));
-}
-
-test('three Python-sealed entries reach quorum 3: JS openMatch opens them for either counselor', async () => {
-  const Q = C.quorum;
-  const d = deploymentFromDoc(C.deployment);
-  for (const counselor of [0, 1]) {
-    const result = await release.openMatch(hx(Q.tag), matchedFor(Q, counselor), hx(Q.counselor_seeds[counselor]), d.counselors[counselor].keyId);
-    assert.deepEqual(result.failed, {});
-    assert.deepEqual(result.bogus, []);
-    assert.deepEqual(result.opened.map((o) => o.body.record), Q.opened_records);
-    assert.deepEqual(result.opened.map((o) => o.body.contact), Q.opened_contacts);
-  }
-  // Each body also opens directly with its body key, and the payload is Python's.
-  for (const e of Q.entries) {
-    const body = entry.openBody(hx(e.body_key), b64uDecode(e.entry_id), b64uDecode(e.body));
-    assert.ok(body.record.startsWith('record of reporter'));
-    const s = e.submission;
-    const again = entry.submissionPayload({
-      entryId: b64uDecode(s.entry_id), quorum: s.quorum, tags: s.tags.map((t) => b64uDecode(t)), body: b64uDecode(s.body),
-      envelopes: s.envelopes.map((x) => ({ keyId: b64uDecode(x.key_id), ciphertext: b64uDecode(x.ciphertext) })),
-      deploymentSerial: s.deployment_serial,
-    });
-    assert.equal(JSON.stringify(again), JSON.stringify(s));
-  }
-});
-
-test('openMatch: below quorum nothing opens; a tampered share is named bogus and does not block', async () => {
-  const Q = C.quorum;
-  const d = deploymentFromDoc(C.deployment);
-  const seed = hx(Q.counselor_seeds[0]);
-  const keyId = d.counselors[0].keyId;
-  const two = await release.openMatch(hx(Q.tag), matchedFor(Q).slice(0, 2), seed, keyId);
-  assert.equal(two.opened.length, 0);
-  assert.equal(Object.keys(two.failed).length, 2);
-  // A fourth reporter (sealed in JS) with a wrong share for quorum 3: found and named.
-  const outputTarget = hx(C.threshold_oprf.outputs[0]);
-  const acct = new Uint8Array(16).fill(9);
-  const s4 = await entry.sealEntry({
-    deployment: d, accountId: acct, identifiers: [{ typed: 'T', canonical: 'email:target@example.org' }],
-    oprfOutputs: [outputTarget], record: 'fourth', contact: 'c4', quorum: 3,
-  });
-  // Re-seal the same envelope with a corrupted share for k = 3.
-  const content = entry.parseEnvelope(await hpke.open(seed, s4.envelopes[0].ciphertext, entry.envelopeInfo(s4.entryId, keyId)));
-  content.sections[0].shares.set(3, content.sections[0].shares.get(3) + 1n);
-  const badEnvelope = await hpke.seal(d.counselors[0].publicKey, entry.encodeEnvelope(content), entry.envelopeInfo(s4.entryId, keyId));
-  const entries = [{ entryId: s4.entryId, accountId: acct, quorum: 3, released: true, envelope: badEnvelope, body: s4.body }, ...matchedFor(Q)];
-  const r = await release.openMatch(hx(Q.tag), entries, seed, keyId);
-  // The honest three reproduce the key check; the fourth's share is named, and as its
-  // wrapped key is honest its body opens too (as in release.py).
-  assert.deepEqual(r.opened.map((o) => o.body.record), ['fourth', ...Q.opened_records]);
-  assert.deepEqual(r.bogus, [b64uEncode(s4.entryId)]);
-  assert.deepEqual(r.failed, {});
-  // An envelope for the wrong counselor is bogus.
-  const wrong = matchedFor(Q, 1).map((e, i) => (i === 0 ? e : matchedFor(Q, 0)[i]));
-  const r2 = await release.openMatch(hx(Q.tag), wrong, seed, keyId);
-  assert.ok(r2.bogus.includes(Q.entries[0].entry_id));
-});
-
-test('JS-sealed entries from three reporters reach quorum 3 and open in JS', async () => {
-  const d = deploymentFromDoc(C.deployment);
-  const T = C.threshold_oprf;
-  const target = hx(T.outputs[0]);
-  const entries = [];
-  for (let i = 1; i <= 3; i++) {
-    const acct = new Uint8Array(16).fill(i);
-    const s = await entry.sealEntry({
-      deployment: d, accountId: acct, identifiers: [{ typed: 'Target@Example.org', canonical: 'email:target@example.org' }],
-      oprfOutputs: [target], record: `js reporter ${i} \u2028`, contact: `r${i}`, quorum: 3,
-      details: { what: 'it', where: 'there' }, attachments: [{ name: 'a.txt', type: 'text/plain', data: te('hi') }],
-    });
-    assert.match(entry.openBody(s.bodyKey, s.entryId, s.body).writtenAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/);
-    entries.push({ entryId: s.entryId, accountId: acct, quorum: 3, released: true, envelope: s.envelopes[1].ciphertext, body: s.body });
-    const payload = entry.submissionPayload(s);
-    assert.deepEqual(Object.keys(payload), ['entry_id', 'quorum', 'tags', 'body', 'envelopes', 'deployment_serial']);
-  }
-  const r = await release.openMatch(matching.matchTag(target), entries, hx(C.quorum.counselor_seeds[1]), d.counselors[1].keyId);
-  assert.equal(r.opened.length, 3);
-  assert.deepEqual(r.opened[0].body.details, { what: 'it', where: 'there' });
-  assert.equal(utf8Decode(r.opened[0].body.attachments[0].data), 'hi');
-  await assert.rejects(entry.sealEntry({ deployment: { ...d, counselors: [] }, accountId: new Uint8Array(16),
-    identifiers: [{ typed: 'a', canonical: 'a' }], oprfOutputs: [target], record: 'r', contact: 'c' }), InvalidInput);
-  await assert.rejects(entry.sealEntry({ deployment: d, accountId: new Uint8Array(16),
-    identifiers: [{ typed: 'a', canonical: 'a' }, { typed: 'A', canonical: 'a' }], oprfOutputs: [target, target], record: 'r', contact: 'c' }), InvalidInput);
-});
-
-// --- sealed container, wallet, counselor key ------------------------------------
 
 test('Argon2id RFC 9106 vector (@noble/hashes)', () => {
   const v = C.sealed.rfc9106;
@@ -449,18 +289,21 @@ test('sealed container: AAD, NFC passphrase, Python-sealed files open, bounds ch
   await assert.rejects(sealed.seal(te('d'), 'pw', 'x', { memoryCostKib: 8, iterations: 1, lanes: 1 }), InvalidInput);
 });
 
-test('Python wallet file opens in JS and re-serialises to the same bytes', async () => {
-  const W = C.wallet_file;
+test('Python wallet file (v2: account seed and certificate) opens in JS and re-serialises to the same bytes; v1 refused by name', async () => {
+  const W = V2.wallet_file;
   const w = await wallet.openWallet(W.blob, W.passphrase);
   assert.equal(hex(wallet.walletToBytes(w)), W.wallet_bytes);
   assert.equal(w.records[0].escrow.quorum, 3);
+  assert.equal(w.account_seed, V2.accounts[0].seed ? b64uEncode(hx(V2.accounts[0].seed)) : null);
+  assert.equal(w.certificate, b64uEncode(hx(V2.accounts[0].certificate)));
   const rec = wallet.addRecord(w, 'third', '2026-11-27T10:00:00+00:00', { details: { what: 'x', when: '' } });
   assert.match(rec.record_id, /^[0-9a-f]{8}$/);
   assert.deepEqual(rec.details, { what: 'x' });
   assert.throws(() => wallet.addRecord(w, '  ', 'now'), InvalidInput);
   const again = await wallet.openWallet(await wallet.sealWallet(w, 'pw2', sealed.FAST_PARAMS), 'pw2');
   assert.deepEqual(again, w);
-  assert.throws(() => wallet.walletFromBytes(te('{"format":"consilience-wallet/v1","server":"s","bogus":1}')), InvalidInput);
+  assert.throws(() => wallet.walletFromBytes(hx(W.v1_bytes)), { message: W.v1_refusal });
+  assert.throws(() => wallet.walletFromBytes(te('{"format":"consilience-wallet/v2","server":"s","bogus":1}')), InvalidInput);
 });
 
 test('Python counselor key file opens in JS with the right key and key id', async () => {

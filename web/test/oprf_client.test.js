@@ -1,30 +1,33 @@
 // KeyServerUnavailable carries which servers failed before answering (so the reporter page can
-// tell a CORS refusal from a server that is down) besides its unchanged message.
+// tell a CORS refusal from a server that is down) besides its message, which is Python's
+// (clients/oprf_client.py). Protocol v2: the requests go to /v2/evaluate, one signed for each.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ristretto } from '../src/sdk/index.js';
 import { evaluate, KeyServerUnavailable } from '../src/sdk/clients/oprf_client.js';
+import { account, deployment } from './v2_vectors.js';
 
 test('a failed request is listed in unreachable with its URL and error name; answers that refuse are not', async () => {
-  const share = ristretto.Point.BASE.toBytes();
-  const deployment = {
-    threshold: 2,
-    keyservers: [1, 2, 3].map((i) => ({ index: i, url: `http://127.0.0.1:${8100 + i}/`, publicShare: share })),
-  };
+  const d = await deployment();
+  const [one, two] = d.keyservers;
+  const urls = [];
   const fetch = async (url) => {
-    if (url.startsWith('http://127.0.0.1:8101')) throw new TypeError('Failed to fetch');
-    if (url.startsWith('http://127.0.0.1:8102')) throw new DOMException('signal timed out', 'TimeoutError');
-    return new Response(JSON.stringify({ error: 'unauthorized', detail: 'bad token' }), { status: 401 });
+    urls.push(url);
+    if (url.startsWith(one.url)) throw new TypeError('Failed to fetch');
+    if (url.startsWith(two.url)) throw new DOMException('signal timed out', 'TimeoutError');
+    return new Response(JSON.stringify({ error: 'unauthorized', detail: 'bad request signature' }), { status: 401 });
   };
-  await assert.rejects(evaluate(deployment, [new Uint8Array([1])], new Uint8Array(32), { fetch }), (err) => {
+  await assert.rejects(evaluate(d, [new Uint8Array([1])], account('A'), { fetch }), (err) => {
     assert.ok(err instanceof KeyServerUnavailable);
-    assert.equal(err.message, 'only 0 of the 2 key servers needed answered correctly: server 1: unreachable (TypeError); '
-      + 'server 2: unreachable (TimeoutError); server 3: answered 401: bad token');
+    assert.equal(err.message, "Too few of the deployment's key servers answered (0 of the 2 needed), so the names could not "
+      + 'be turned into matching codes. Nothing was sent. Try again in a while; if it keeps happening, tell the administrator. '
+      + `(key server 1 (${one.url}) could not be reached (TypeError); key server 2 (${two.url}) could not be reached (TimeoutError); `
+      + `key server 3 (${d.keyservers[2].url}) did not accept the request (bad request signature))`);
     assert.deepEqual(err.unreachable, [
-      { index: 1, url: 'http://127.0.0.1:8101/', error: 'TypeError' },
-      { index: 2, url: 'http://127.0.0.1:8102/', error: 'TimeoutError' },
+      { index: 1, url: one.url, error: 'TypeError' },
+      { index: 2, url: two.url, error: 'TimeoutError' },
     ]);
     assert.deepEqual(Object.keys(err.skipped), ['1', '2', '3']);
     return true;
   });
+  assert.deepEqual(urls.map((u) => new URL(u).pathname), ['/v2/evaluate', '/v2/evaluate', '/v2/evaluate']);
 });

@@ -1,25 +1,28 @@
 // The reporter's escrow workflow (web/src/sdk/clients/reporter.js) against an
-// in-memory escrow server, log and key servers (fake_escrow.js): the steps it
-// reports, the receipt it checks and keeps, and what survives a lost answer,
-// key servers that are down and refusals.
+// in-memory escrow server, log and key servers (fake_escrow.js, protocol v2): the
+// steps it reports, the receipt it checks and keeps, and what survives a lost
+// answer, key servers that are down and refusals; registration with a v2 invite;
+// the 409 already_named answer; no "released" ever.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { VECTORS, hx } from './helpers.js';
+import { hx } from './helpers.js';
 import { ESCROW_URL, fakeEscrow } from './fake_escrow.js';
+import { V2, account } from './v2_vectors.js';
 import {
   ApiError, EscrowApi, InvalidInput, KeyServerUnavailable, VerificationError, addRecord, b64uDecode, b64uEncode,
   checkReceipt, expectedContent, matching, newWallet, normalise, oprf, walletFromBytes, walletToBytes,
 } from '../src/sdk/index.js';
 import * as reporter from '../src/sdk/clients/reporter.js';
 
-const ESCROW_ORDER = ['deployment', 'token', 'oprf', 'seal', 'keep', 'send', 'receipt', 'save'];
+const ESCROW_ORDER = ['deployment', 'oprf', 'seal', 'keep', 'send', 'receipt', 'save'];
 const both = (names) => names.flatMap((n) => [`${n}:start`, `${n}:done`]);
 
-function setup(options = {}) {
-  const server = fakeEscrow(options);
+async function setup() {
+  const server = await fakeEscrow();
+  const a = account('A');
   const wallet = newWallet({
     server: ESCROW_URL, adminFingerprint: server.fingerprint, accountId: server.accountId, token: server.accountToken,
-    contact: 'Sam, on Signal at +44 20 7946 0000',
+    contact: 'Sam, on Signal at +44 20 7946 0000', accountSeed: a.seed, certificate: a.certificate,
   });
   const record = addRecord(wallet, 'He followed me home from the station.', '2026-11-30T18:04:00+00:00', {
     details: { what: 'Followed home', when: 'Friday evening', where: 'Station Road' },
@@ -46,24 +49,28 @@ function setup(options = {}) {
 
 /** The tags an entry naming `identifiers` must carry: matching tags of the OPRF under the whole key. */
 function expectedTags(identifiers) {
-  const sk = hx(VECTORS.crypto.threshold_oprf.secret_key);
+  const sk = hx(V2.oprf_secret_key);
   return identifiers.map((i) => b64uEncode(matching.matchTag(oprf.evaluate(sk, i.oprfInput, oprf.MODE_VOPRF)))).sort();
 }
 
 test('escrow: a record end to end, steps in order, receipt checked and kept', async () => {
-  const { server, wallet, record, saved, receipts, steps, session, onStep, named } = setup();
+  const { server, wallet, record, saved, receipts, steps, session, onStep, named } = await setup();
   const out = await reporter.escrow(session, record, named, { onStep });
   assert.equal(out, record);
   assert.deepEqual(steps, both(ESCROW_ORDER));
   assert.deepEqual(reporter.ESCROW_STEPS, ESCROW_ORDER);
 
   // One submission, with the tags of the whole OPRF key, from the first two key servers.
-  const posts = server.sent('POST /v1/entries');
+  const posts = server.sent('POST /v2/entries');
   assert.equal(posts.length, 1);
   const payload = JSON.parse(posts[0].body);
   assert.deepEqual([...payload.tags].sort(), expectedTags(named));
-  assert.deepEqual(server.sent('POST keyserver').map((r) => new URL(r.url).hostname), ['keyserver-1.test', 'keyserver-2.test']);
-  assert.equal(payload.quorum, 3);
+  assert.deepEqual(server.sent('POST keyserver').map((r) => new URL(r.url).origin).sort(),
+    server.deployment.keyservers.slice(0, 2).map((k) => new URL(k.url).origin));
+  // each request signed for its key server alone, by the wallet's account key
+  assert.deepEqual(server.keyserverRequests.map((r) => b64uEncode(r.request.audience)).sort(),
+    server.deployment.keyservers.slice(0, 2).map((k) => b64uEncode(k.identityKey)).sort());
+  assert.equal(payload.quorum, 2);
   assert.equal(payload.deployment_serial, server.serial);
 
   // The wallet: escrowed, nothing pending, the names as typed and as matched.
@@ -74,7 +81,7 @@ test('escrow: a record end to end, steps in order, receipt checked and kept', as
   assert.equal(e.pending_replace, false);
   assert.deepEqual(e.identifiers, ['Alex@Example.com', '+44 20 7946 0958']);
   assert.deepEqual(e.canonical, ['email:alex@example.com', 'phone:+442079460958']);
-  assert.equal(e.quorum, 3);
+  assert.equal(e.quorum, 2);
   assert.equal(e.received_at, server.entries.get(e.entry_id).received_at);
   assert.equal(wallet.min_serial, server.serial);
 
@@ -97,31 +104,30 @@ test('escrow: a record end to end, steps in order, receipt checked and kept', as
   assert.equal(checked.treeSize, 1n);
 });
 
-test('escrow: the server says released, and a quorum of our own choosing is used', async () => {
-  const { server, record, session, named } = setup();
-  server.releaseWhen(1);
+test('escrow: a quorum of our own choosing is used; the status is "escrowed", whatever others did', async () => {
+  const { server, record, session, named } = await setup();
   await reporter.escrow(session, record, named.slice(0, 1), { quorum: 4 });
-  assert.equal(record.escrow.status, 'released');
+  assert.equal(record.escrow.status, 'escrowed');
   assert.equal(record.escrow.quorum, 4);
-  assert.equal(JSON.parse(server.sent('POST /v1/entries')[0].body).quorum, 4);
+  assert.equal(JSON.parse(server.sent('POST /v2/entries')[0].body).quorum, 4);
 });
 
 test('a lost answer: the submission is kept, then resent with identical bytes and counted once', async () => {
-  const { server, record, receipts, steps, session, onStep, named } = setup();
-  server.failNext('POST /v1/entries', 'lose-answer');
+  const { server, record, receipts, steps, session, onStep, named } = await setup();
+  server.failNext('POST /v2/entries', 'lose-answer');
   await assert.rejects(reporter.escrow(session, record, named, { onStep }),
     (err) => err instanceof ApiError && err.status === 0 && /cannot reach http:\/\/escrow\.test/.test(err.message));
-  assert.deepEqual(steps, [...both(['deployment', 'token', 'oprf', 'seal', 'keep']), 'send:start', 'send:failed']);
+  assert.deepEqual(steps, [...both(['deployment', 'oprf', 'seal', 'keep']), 'send:start', 'send:failed']);
   assert.equal(server.entries.size, 1); // the server did take it
   assert.equal(record.escrow.status, 'sending');
-  const first = server.sent('POST /v1/entries')[0].body;
+  const first = server.sent('POST /v2/entries')[0].body;
   assert.deepEqual(record.escrow.pending, JSON.parse(first));
   assert.equal(receipts.size, 0);
 
   steps.length = 0;
   await reporter.resend(session, record, { onStep });
   assert.deepEqual(steps, both(reporter.RESEND_STEPS));
-  const posts = server.sent('POST /v1/entries');
+  const posts = server.sent('POST /v2/entries');
   assert.equal(posts.length, 2);
   assert.equal(posts[1].body, first);
   assert.equal(server.entries.size, 1);
@@ -132,15 +138,15 @@ test('a lost answer: the submission is kept, then resent with identical bytes an
 });
 
 test('finishPending resends every unconfirmed submission, and does nothing when none waits', async () => {
-  const { server, record, steps, session, onStep, named } = setup();
-  server.failNext('POST /v1/entries', 'lose-answer');
+  const { server, record, steps, session, onStep, named } = await setup();
+  server.failNext('POST /v2/entries', 'lose-answer');
   await assert.rejects(reporter.escrow(session, record, named), ApiError);
-  const first = server.sent('POST /v1/entries')[0].body;
+  const first = server.sent('POST /v2/entries')[0].body;
   steps.length = 0;
   const sent = await reporter.finishPending(session, { onStep });
   assert.deepEqual(sent, [record]);
   assert.deepEqual(steps, both(reporter.SEND_STEPS));
-  assert.equal(server.sent('POST /v1/entries')[1].body, first);
+  assert.equal(server.sent('POST /v2/entries')[1].body, first);
   assert.equal(record.escrow.status, 'escrowed');
 
   const before = server.requests.length;
@@ -149,20 +155,20 @@ test('finishPending resends every unconfirmed submission, and does nothing when 
 });
 
 test('escrow again after a lost answer: the earlier submission goes first, byte for byte, then the change replaces it', async () => {
-  const { server, record, steps, session, onStep, named } = setup();
-  server.failNext('POST /v1/entries', 'lose-answer');
+  const { server, record, steps, session, onStep, named } = await setup();
+  server.failNext('POST /v2/entries', 'lose-answer');
   await assert.rejects(reporter.escrow(session, record, named.slice(0, 1)), ApiError);
-  const first = server.sent('POST /v1/entries')[0].body;
+  const first = server.sent('POST /v2/entries')[0].body;
   const entryId = record.escrow.entry_id;
   await reporter.escrow(session, record, named, { onStep });
   assert.deepEqual(steps, [
     ...both(['deployment']), ...both(reporter.SEND_STEPS).map((s) => `earlier ${s}`),
-    ...both(['token', 'oprf', 'seal', 'keep', 'send', 'receipt', 'save']),
+    ...both(['oprf', 'seal', 'keep', 'send', 'receipt', 'save']),
   ]);
-  const posts = server.sent('POST /v1/entries');
+  const posts = server.sent('POST /v2/entries');
   assert.equal(posts.length, 2);
   assert.equal(posts[1].body, first);
-  const puts = server.sent('PUT /v1/entries/' + entryId);
+  const puts = server.sent('PUT /v2/entries/' + entryId);
   assert.equal(puts.length, 1);
   assert.equal(JSON.parse(puts[0].body).entry_id, entryId);
   assert.deepEqual([...JSON.parse(puts[0].body).tags].sort(), expectedTags(named));
@@ -172,25 +178,26 @@ test('escrow again after a lost answer: the earlier submission goes first, byte 
 });
 
 test('key servers down: a clear error, nothing sent, nothing kept', async () => {
-  const { server, record, saved, steps, session, onStep, named } = setup();
+  const { server, record, saved, steps, session, onStep, named } = await setup();
   server.keyserverDown.add(1);
   server.keyserverDown.add(3);
   await assert.rejects(reporter.escrow(session, record, named, { onStep }), (err) => {
     assert.ok(err instanceof KeyServerUnavailable);
     assert.equal(err.name, 'KeyServerUnavailable');
-    assert.match(err.message, /^only 1 of the 2 key servers needed answered correctly: server 1: unreachable \(TypeError\); server 3: unreachable \(TypeError\)$/);
+    assert.match(err.message, /^Too few of the deployment's key servers answered \(1 of the 2 needed\), so the names could not be turned into matching codes\. Nothing was sent\./);
+    assert.match(err.message, /key server 1 \(http:\/\/127\.0\.0\.1:8101\) could not be reached \(TypeError\); key server 3 \(http:\/\/127\.0\.0\.1:8103\) could not be reached \(TypeError\)\)$/);
     return true;
   });
-  assert.deepEqual(steps, [...both(['deployment', 'token']), 'oprf:start', 'oprf:failed']);
-  assert.equal(server.sent('POST /v1/entries').length, 0);
+  assert.deepEqual(steps, [...both(['deployment']), 'oprf:start', 'oprf:failed']);
+  assert.equal(server.sent('POST /v2/entries').length, 0);
   assert.equal(server.sent('POST keyserver').length, 3);
   assert.equal(record.escrow, null);
   assert.equal(saved.length, 0);
 });
 
-test('429 and 409 answers: ApiError with the server\'s reasons, the submission kept and resent unchanged', async () => {
-  const { server, record, steps, session, onStep, named } = setup();
-  server.failNext('POST /v1/entries', server.refusal(429, 'rate_limited', 'too many entry changes for this account', {},
+test('429 and 409 answers: ApiError with the server\'s reasons; a 429 keeps the submission to resend unchanged, a 409 puts the record back', async () => {
+  const { server, record, saved, steps, session, onStep, named } = await setup();
+  server.failNext('POST /v2/entries', server.refusal(429, 'rate_limited', 'too many entry changes for this account', {},
     { 'Retry-After': '30' }));
   await assert.rejects(reporter.escrow(session, record, named, { onStep }), (err) => {
     assert.ok(err instanceof ApiError);
@@ -203,12 +210,19 @@ test('429 and 409 answers: ApiError with the server\'s reasons, the submission k
   assert.deepEqual(steps.slice(-2), ['send:start', 'send:failed']);
   assert.equal(server.entries.size, 0);
   assert.equal(record.escrow.status, 'sending');
-  const first = server.sent('POST /v1/entries')[0].body;
+  const first = server.sent('POST /v2/entries')[0].body;
   assert.equal(JSON.stringify(record.escrow.pending), first);
 
-  server.failNext('POST /v1/entries', server.refusal(409, 'conflict', 'stale deployment document: the current serial is 4',
+  await reporter.resend(session, record);
+  assert.deepEqual(server.sent('POST /v2/entries').map((r) => r.body), [first, first]);
+  assert.equal(server.entries.size, 1);
+  assert.equal(record.escrow.status, 'escrowed');
+
+  // A definitive refusal (409: stale deployment document) puts the record back as it was, saved.
+  const other = addRecord(session.wallet, 'later', '2026-12-01T12:00:00+00:00');
+  server.failNext('POST /v2/entries', server.refusal(409, 'conflict', 'stale deployment document: the current serial is 4',
     { current_serial: 4 }));
-  await assert.rejects(reporter.resend(session, record), (err) => {
+  await assert.rejects(reporter.escrow(session, other, [normalise('robin@example.org')]), (err) => {
     assert.ok(err instanceof ApiError);
     assert.equal(err.status, 409);
     assert.equal(err.code, 'conflict');
@@ -216,18 +230,13 @@ test('429 and 409 answers: ApiError with the server\'s reasons, the submission k
     assert.equal(err.retryAfter, null);
     return true;
   });
-  assert.equal(record.escrow.status, 'sending');
-  assert.equal(JSON.stringify(record.escrow.pending), first);
-
-  await reporter.resend(session, record);
-  assert.deepEqual(server.sent('POST /v1/entries').map((r) => r.body), [first, first, first]);
-  assert.equal(server.entries.size, 1);
-  assert.equal(record.escrow.status, 'escrowed');
+  assert.equal(other.escrow, null);
+  assert.equal(walletFromBytes(saved.at(-1)).records.find((r) => r.record_id === other.record_id).escrow, null);
 });
 
 test('a receipt for other content is refused: not kept, the submission stays pending', async () => {
-  const { server, record, receipts, steps, session, onStep, named } = setup();
-  server.failNext('POST /v1/entries', 'wrong-receipt');
+  const { server, record, receipts, steps, session, onStep, named } = await setup();
+  server.failNext('POST /v2/entries', 'wrong-receipt');
   await assert.rejects(reporter.escrow(session, record, named, { onStep }), (err) => err instanceof VerificationError
     && err.message === 'the receipt commits to different content than was submitted');
   assert.deepEqual(steps.slice(-4), ['send:start', 'send:done', 'receipt:start', 'receipt:failed']);
@@ -241,8 +250,8 @@ test('a receipt for other content is refused: not kept, the submission stays pen
 });
 
 test('an answer without a receipt: the receipt step is marked done, nothing is kept, the entry is confirmed', async () => {
-  const { server, record, receipts, steps, session, onStep, named } = setup();
-  server.failNext('POST /v1/entries', 'no-receipt');
+  const { server, record, receipts, steps, session, onStep, named } = await setup();
+  server.failNext('POST /v2/entries', 'no-receipt');
   await reporter.escrow(session, record, named, { onStep });
   assert.deepEqual(steps.slice(-5), ['send:start', 'send:done', 'receipt:done', 'save:start', 'save:done']);
   assert.equal(receipts.size, 0);
@@ -252,7 +261,7 @@ test('an answer without a receipt: the receipt step is marked done, nothing is k
 });
 
 test('a withdrawn record cannot be put in escrow again under the same entry', async () => {
-  const { server, record, session, named } = setup();
+  const { server, record, session, named } = await setup();
   await reporter.escrow(session, record, named);
   record.escrow.status = 'withdrawn';
   const before = server.requests.length;
@@ -262,7 +271,7 @@ test('a withdrawn record cannot be put in escrow again under the same entry', as
 });
 
 test('walletDeployment verifies against the pinned administrator and keeps the serial from going back', async () => {
-  const { server, wallet } = setup();
+  const { server, wallet } = await setup();
   const d = await reporter.walletDeployment(wallet, { fetch: server.fetch });
   assert.equal(d.serial, server.serial);
   assert.equal(wallet.min_serial, server.serial);
@@ -272,4 +281,52 @@ test('walletDeployment verifies against the pinned administrator and keeps the s
   wallet.admin_fingerprint = b64uEncode(new Uint8Array(16));
   await assert.rejects(reporter.walletDeployment(wallet, { fetch: server.fetch }),
     /deployment signed by a different administrator than the one pinned/);
+});
+
+test('register with a v2 invite: the account key proven, the certificate checked and kept, no key-server token', async () => {
+  const server = await fakeEscrow();
+  const a = account('B');
+  const { wallet, deployment } = await reporter.register(ESCROW_URL, `  ${a.invite}\n`, 'Sam', { fetch: server.fetch });
+  assert.equal(wallet.account_seed, b64uEncode(a.seed));
+  assert.equal(wallet.certificate, b64uEncode(a.certificate));
+  assert.equal(wallet.admin_fingerprint, b64uEncode(hx(V2.admin.fingerprint)));
+  assert.equal(wallet.min_serial, deployment.serial);
+  const sent = server.sent('POST /v2/register');
+  assert.equal(sent.length, 1);
+  assert.deepEqual(Object.keys(JSON.parse(sent[0].body)), ['account_key', 'proof']);
+  assert.equal(server.requests.some((r) => r.url.includes('keyserver-token')), false);
+  // the invite is used up
+  await assert.rejects(reporter.register(ESCROW_URL, a.invite, 'Sam', { fetch: server.fetch }), (e) => e instanceof ApiError && e.status === 403);
+  // a v1 invite is refused by name before anything is sent
+  const before = server.requests.length;
+  await assert.rejects(reporter.register(ESCROW_URL, 'cnsl1.AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA', 'Sam', { fetch: server.fetch }),
+    /protocol v1, it starts with cnsl1\./);
+  assert.equal(server.requests.length, before);
+  // the new wallet escrows a record
+  const record = addRecord(wallet, 'text', '2026-12-01T10:00:00+00:00');
+  const session = {
+    wallet, api: new EscrowApi(ESCROW_URL, b64uDecode(wallet.token), { fetch: server.fetch }),
+    deployment: () => reporter.walletDeployment(wallet, { fetch: server.fetch }), save: async () => {}, storeReceipt: async () => {},
+    fetch: server.fetch,
+  };
+  await reporter.escrow(session, record, [normalise('alex@example.com')]);
+  assert.equal(record.escrow.status, 'escrowed');
+});
+
+test('a second record naming the same person: 409 already_named, and namedElsewhere finds the record to add to', async () => {
+  const { server, wallet, record, session, named } = await setup();
+  await reporter.escrow(session, record, named);
+  const second = addRecord(wallet, 'another time', '2026-12-01T11:00:00+00:00');
+  await assert.rejects(reporter.escrow(session, second, named.slice(1)), (e) => e instanceof ApiError && e.status === 409 && e.code === 'already_named');
+  assert.equal(second.escrow, null); // put back as it was: nothing pending for ever
+  assert.deepEqual(reporter.namedElsewhere(wallet, named.slice(1), { except: second }).map((h) => [h.record.record_id, h.names]),
+    [[record.record_id, ['phone:+442079460958']]]);
+  assert.equal(server.entries.size, 1);
+});
+
+test('a wallet without an account key is refused before any key server is asked', async () => {
+  const { server, wallet, record, session, named } = await setup();
+  wallet.account_seed = '';
+  await assert.rejects(reporter.escrow(session, record, named), { message: 'this wallet holds no account key; register again with a new invite' });
+  assert.equal(server.sent('POST keyserver').length, 0);
 });

@@ -28,9 +28,14 @@ export { dumps as pyJsonDumps, dumpsBytes as pyJsonDumpsBytes } from './protocol
 export * as matching from './protocol/matching.js';
 export {
   sealEntry, submissionPayload, openBody, encodeBody, decodeBody, encodeEnvelope, parseEnvelope, envelopeInfo,
-  nowIsoSeconds,
+  envelopeSection, wrapContext, nowIsoSeconds,
 } from './protocol/entry.js';
-export { openMatch, matchedEntryFromJson, MAX_SUBSETS } from './protocol/release.js';
+export { openMatch, matchedEntryFromJson, abscissaLabel } from './protocol/release.js';
+export * as bls12381 from './crypto/bls12381.js';
+export * as quorum from './protocol/quorum.js';
+export * as accounts from './protocol/accounts.js';
+export * as evaluation from './protocol/evaluation.js';
+export { parameters as dkgParameters, parseConfirmation } from './protocol/dkg.js';
 export {
   normalise, normaliseMany, Identifier, KINDS, PLATFORMS, PLATFORMS_BY_KIND, MAX_LENGTH as MAX_IDENTIFIER_LENGTH,
   PHONE_EXAMPLE, supportedRegions,
@@ -40,11 +45,12 @@ export {
   MAX_BODY_BYTES, MAX_ATTACHMENT_BYTES,
 } from './protocol/body.js';
 export {
-  verifyDeployment, parseDeployment, validateDeployment, adminFingerprint, deploymentToJson,
+  verifyDeployment, parseDeployment, validateDeployment, adminFingerprint, deploymentToJson, quorumParameters,
+  dkgParametersOf, NOT_READY as DEPLOYMENT_NOT_READY, V1_REFUSAL as DEPLOYMENT_V1_REFUSAL,
 } from './protocol/deployment.js';
 export { parseLeaf, contentHash } from './protocol/events.js';
 export {
-  parseInvite, formatInvite, INVITE_PREFIX, INVITE_EMPTY, INVITE_MISTYPED, INVITE_IS_CREDENTIAL,
+  parseInvite, formatInvite, INVITE_PREFIX, INVITE_EMPTY, INVITE_MISTYPED, INVITE_IS_CREDENTIAL, INVITE_OLD_VERSION,
 } from './protocol/invites.js';
 
 // --- tlog ---
@@ -58,7 +64,7 @@ export { evaluate as evaluateOprf, KeyServerUnavailable } from './clients/oprf_c
 export { checkReceipt, expectedContent, receiptFileName } from './clients/receipts.js';
 export * as reporter from './clients/reporter.js';
 export {
-  WALLET_FORMAT, WALLET_PURPOSE, newWallet, normaliseWallet, walletToBytes, walletFromBytes, addRecord, findRecord,
+  WALLET_FORMAT, WALLET_PURPOSE, WALLET_V1_REFUSAL, newWallet, normaliseWallet, walletToBytes, walletFromBytes, addRecord, findRecord,
   sealWallet, openWallet,
 } from './clients/wallet.js';
 export {

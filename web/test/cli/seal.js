@@ -2,8 +2,12 @@
 // JS -> Python interop: seal with the browser SDK, print JSON for
 // tests/test_interop_js_to_python.py to open with the Python SDK.
 //   node web/test/cli/seal.js  > out.json
-// Uses the deployment, counselor keys and OPRF outputs of tests/vectors/interop.json.
-import { VECTORS, deploymentFromDoc, hx } from '../helpers.js';
+// Uses the counselor keys of tests/vectors/interop.json, and for the entries (protocol v2)
+// the deployment of tests/vectors/entry_v2_interop.json with the browser SDK playing its key
+// servers (web/test/v2_vectors.js).
+import { VECTORS, hx } from '../helpers.js';
+import { V2, account, deployment as v2Deployment, keyServers } from '../v2_vectors.js';
+import { evaluate } from '../../src/sdk/clients/oprf_client.js';
 import { b64uEncode, hexEncode as hex } from '../../src/sdk/protocol/encoding.js';
 import * as aead from '../../src/sdk/crypto/aead.js';
 import * as hpke from '../../src/sdk/crypto/hpke.js';
@@ -12,6 +16,7 @@ import * as matching from '../../src/sdk/protocol/matching.js';
 import * as sealed from '../../src/sdk/crypto/sealed.js';
 import * as wallet from '../../src/sdk/clients/wallet.js';
 import * as counselorKey from '../../src/sdk/clients/counselor_key.js';
+import * as bls from '../../src/sdk/crypto/bls12381.js';
 
 const C = VECTORS.crypto;
 const te = (s) => new TextEncoder().encode(s);
@@ -39,6 +44,7 @@ for (const [pw, purpose, data] of [['js passphrase', 'counselor-key', te('js sec
 const w = wallet.newWallet({
   server: 'http://127.0.0.1:8100', adminFingerprint: new Uint8Array(16).fill(3), accountId: new Uint8Array(16).fill(4),
   token: new Uint8Array(32).fill(5), contact: 'js reporter \u2028 café', minSerial: 7,
+  accountSeed: hx(V2.accounts[0].seed), certificate: hx(V2.accounts[0].certificate),
 });
 const r1 = wallet.addRecord(w, 'what happened, from the browser 😀', '2026-11-25T10:00:00+00:00');
 r1.escrow = {
@@ -55,23 +61,26 @@ const keys = { name: 'JS Counselor Ünal', seed: hx(K.seed), server: 'http://127
 const keyPw = 'js counselor passphrase';
 out.counselor_key = { passphrase: keyPw, key_bytes: hex(counselorKey.counselorKeyToBytes(keys)), blob: td(await counselorKey.sealCounselorKey(keys, keyPw, sealed.FAST_PARAMS)) };
 
-// Three reporters name the same person with quorum 3 (reporter 2 names two people).
-const d = deploymentFromDoc(C.deployment);
-const T = C.threshold_oprf;
+// Three reporters name the same person with quorum 3 (reporter 2 names two people), protocol v2:
+// shares from the key servers (played from the v2 vectors' test-only secrets), one request each.
+const d = await v2Deployment();
 const target = { typed: 'Target@Example.org', canonical: 'email:target@example.org' };
 const other = { typed: '(555) 123-4567', canonical: 'phone:+15551234567' };
+const servers = keyServers(d);
+const viaServers = async (url, init) => servers.answer(String(url), init);
 const entries = [];
-for (let i = 1; i <= 3; i++) {
+for (const [i, label] of [[1, 'A'], [2, 'B'], [3, 'C']]) {
   const idents = i === 2 ? [target, other] : [target];
-  const accountId = new Uint8Array(16).fill(0x40 + i);
+  const ev = await evaluate(d, idents.map((x) => te(x.canonical)), account(label), { fetch: viaServers });
   const s = await entry.sealEntry({
-    deployment: d, accountId, identifiers: idents, oprfOutputs: idents.map((x) => hx(T.outputs[x === target ? 0 : 1])),
+    deployment: d, identifiers: idents, oprfOutputs: ev.outputs, quorumShares: ev.shares,
     record: `js record ${i} \u2028\u2029 "quoted" \\ 😀 \u0000`, contact: `js${i}@example.net`, quorum: 3,
     ...(i === 3 ? { details: { what: 'what', when: 'when', where: 'where', witnesses: 'w' }, attachments: [{ name: 'p.png', type: 'image/png', data: new Uint8Array([137, 80, 78, 71]) }] } : {}),
   });
-  entries.push({ account_id: b64uEncode(accountId), body_key: hex(s.bodyKey), submission: entry.submissionPayload(s) });
+  entries.push({ abscissa: hex(bls.scalarToBytes(ev.x)), body_key: hex(s.bodyKey), submission: entry.submissionPayload(s) });
 }
-out.quorum = { tag: hex(matching.matchTag(hx(T.outputs[0]))), entries };
+out.quorum = { tag: hex(matching.matchTag(hx(V2.oprf_outputs[target.canonical]))), entries,
+  counselor_seeds: V2.counselors.map((c) => c.seed) };
 
 // Bodies encoded in JS for Python to re-encode.
 out.bodies = C.bodies.cases.map((c) => hex(entry.encodeBody({ record: c.record + ' js', identifiers: c.identifiers, canonical: c.canonical, contact: c.contact, writtenAt: c.written_at })));

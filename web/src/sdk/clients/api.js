@@ -1,4 +1,5 @@
-// The escrow server's v1 HTTP API over fetch: every route the Python client
+// The escrow server's HTTP API over fetch (protocol v2 routes: /v2/register, /v2/entries,
+// /v2/matches; the deployment document and the log keep their /v1 paths): every route the Python client
 // (clients/escrow_client.py) uses, for reporters, counselors and the
 // transparency log. Errors come back as ApiError with the server's own
 // status, error code, detail and Retry-After, so the UI can say what went
@@ -93,28 +94,30 @@ export class EscrowApi {
     return this.call('GET', '/v1/deployment');
   }
 
-  /** Join with an invite code (16 bytes or b64u): {accountId: b64u, token: b64u}. */
-  async register(inviteCode) {
-    const doc = await this.call('POST', '/v1/accounts', { json: { invite: idText(inviteCode) } });
-    return { accountId: doc.account_id, token: doc.token };
+  /**
+   * Use an invite (POST /v2/register): its account key and the registration proof
+   * (protocol/accounts.js registrationProof), bytes or b64u. Returns {accountId, token,
+   * certificate} (b64u): the escrow account and the administrator's certificate of the key.
+   */
+  async register(accountKey, proof) {
+    const doc = await this.call('POST', '/v2/register', { json: { account_key: idText(accountKey), proof: idText(proof) } });
+    return { accountId: doc.account_id, token: doc.token, certificate: doc.certificate };
   }
 
   // -- reporter ---------------------------------------------------------------
 
-  /** A short-lived key-server access token: {token: b64u, expiresAt}. */
-  async keyserverToken() {
-    const doc = await this.call('POST', '/v1/keyserver-token');
-    return { token: doc.token, expiresAt: doc.expires_at };
-  }
-
-  /** POST /v1/entries with a submission payload (protocol/entry.js submissionPayload); resending identical bytes is idempotent. */
+  /**
+   * POST /v2/entries with a submission payload (protocol/entry.js submissionPayload); resending
+   * identical bytes is idempotent. A 409 with code `already_named` means this account already has
+   * an active entry under one of the tags: add the names to that record instead.
+   */
   submit(payload) {
-    return this.call('POST', '/v1/entries', { json: payload });
+    return this.call('POST', '/v2/entries', { json: payload });
   }
 
-  /** PUT /v1/entries/{id}: replace an escrowed entry's content. */
+  /** PUT /v2/entries/{id}: replace an escrowed entry's content. */
   replace(entryId, payload) {
-    return this.call('PUT', `/v1/entries/${idText(entryId)}`, { json: payload });
+    return this.call('PUT', `/v2/entries/${idText(entryId)}`, { json: payload });
   }
 
   /** submit or replace, as EscrowClient.send */
@@ -123,19 +126,19 @@ export class EscrowApi {
   }
 
   entries() {
-    return this.call('GET', '/v1/entries');
+    return this.call('GET', '/v2/entries');
   }
 
   entry(entryId) {
-    return this.call('GET', `/v1/entries/${idText(entryId)}`);
+    return this.call('GET', `/v2/entries/${idText(entryId)}`);
   }
 
   receipt(entryId) {
-    return this.call('GET', `/v1/entries/${idText(entryId)}/receipt`);
+    return this.call('GET', `/v2/entries/${idText(entryId)}/receipt`);
   }
 
   withdraw(entryId) {
-    return this.call('DELETE', `/v1/entries/${idText(entryId)}`);
+    return this.call('DELETE', `/v2/entries/${idText(entryId)}`);
   }
 
   // -- transparency log (public) ---------------------------------------------------
@@ -157,11 +160,11 @@ export class EscrowApi {
   // -- counselor ---------------------------------------------------------------
 
   matches() {
-    return this.call('GET', '/v1/matches');
+    return this.call('GET', '/v2/matches');
   }
 
   match(matchId) {
-    return this.call('GET', `/v1/matches/${idText(matchId)}`);
+    return this.call('GET', `/v2/matches/${idText(matchId)}`);
   }
 }
 

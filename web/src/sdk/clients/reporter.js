@@ -2,7 +2,9 @@
 // retry_pending, _send_pending), as plain functions for the web app: no DOM,
 // no storage of its own. The caller hands over a session:
 //
-//   wallet        the unlocked wallet document (clients/wallet.js); its records change in place
+//   wallet        the unlocked wallet document (clients/wallet.js, v2: it holds the account's seed
+//                 and the administrator's certificate, which sign the key-server requests); its
+//                 records change in place
 //   api           an EscrowApi for the wallet's server and token
 //   deployment    async () => the verified deployment (walletDeployment fetches and checks it)
 //   save          async () => keep the wallet, so a change survives a reload
@@ -14,19 +16,27 @@
 // `earlier` marks the steps of an earlier, unconfirmed submission that escrow() sends first.
 // Errors are thrown as they come (ApiError, KeyServerUnavailable, VerificationError, InvalidInput).
 //
+// Reporters see "escrowed" (in escrow) or "withdrawn", never whether anyone else named the same
+// person (protocol v2). A 409 `already_named` answer (this account already has an active entry
+// under one of the names) is thrown as the ApiError; the page offers to add the names to the
+// existing record instead (namedElsewhere finds it).
+//
 // A submission is kept in the wallet (escrow.pending) before it is sent and only cleared once
 // the server's answer is in, so an answer that is lost is resent byte for byte: the server
 // takes identical bytes as the same submission, never as a second one.
 import { InvalidInput } from '../errors.js';
 import { b64uDecode, b64uEncode } from '../protocol/encoding.js';
 import { sealEntry, submissionPayload } from '../protocol/entry.js';
-import { fetchDeployment } from './api.js';
+import { accountKey, registrationProof, verifyCertificate } from '../protocol/accounts.js';
+import { parseInvite } from '../protocol/invites.js';
+import { ApiError, EscrowApi, fetchDeployment } from './api.js';
+import { newWallet } from './wallet.js';
 import { evaluate } from './oprf_client.js';
 import { checkReceipt, expectedContent, receiptFileName } from './receipts.js';
 
 export const SEND_STEPS = Object.freeze(['send', 'receipt', 'save']);
 export const RESEND_STEPS = Object.freeze(['deployment', ...SEND_STEPS]);
-export const ESCROW_STEPS = Object.freeze(['deployment', 'token', 'oprf', 'seal', 'keep', ...SEND_STEPS]);
+export const ESCROW_STEPS = Object.freeze(['deployment', 'oprf', 'seal', 'keep', ...SEND_STEPS]);
 
 const NO_PROGRESS = () => {};
 
@@ -112,8 +122,10 @@ export async function finishPending(session, { onStep = NO_PROGRESS } = {}) {
  * the order given), or re-seal an escrowed one with the names now given (same entry id and
  * body key, replaced on the server). An earlier unconfirmed submission of the record is sent
  * first. Steps: ESCROW_STEPS. `quorum`: null for the record's own (or the deployment's).
- * Returns the record; record.escrow.status is the server's answer ("escrowed" or "released").
- * If it throws once the submission is kept, record.escrow.pending holds it for resend().
+ * Returns the record; record.escrow.status is the server's answer ("escrowed").
+ * If it throws once the submission is kept, record.escrow.pending holds it for resend(), unless the
+ * server refused it for good (a 4xx other than 408/425/429, e.g. 409 already_named): then the record
+ * is put back as it was (and saved).
  */
 export async function escrow(session, record, identifiers, { quorum = null, onStep = NO_PROGRESS } = {}) {
   const detail = { record, earlier: false };
@@ -126,12 +138,11 @@ export async function escrow(session, record, identifiers, { quorum = null, onSt
   if (previous && previous.status !== 'escrowed') {
     throw new InvalidInput(`This record is ${previous.status}; it can no longer be changed.`);
   }
-  const access = await step(onStep, 'token', detail, () => session.api.keyserverToken());
+  const account = walletAccount(session.wallet);
   const outputs = await step(onStep, 'oprf', detail, () => evaluate(d, identifiers.map((i) => i.oprfInput),
-    b64uDecode(access.token), { fetch: session.fetch }));
+    account, { fetch: session.fetch }));
   const sealed = await step(onStep, 'seal', detail, async () => sealEntry({
-    deployment: d, accountId: b64uDecode(session.wallet.account_id, 16), identifiers,
-    oprfOutputs: outputs.outputs, record: record.text, contact: session.wallet.contact, writtenAt: record.written_at,
+    deployment: d, identifiers, oprfOutputs: outputs.outputs, quorumShares: outputs.shares, record: record.text, contact: session.wallet.contact, writtenAt: record.written_at,
     details: record.details, attachments: record.attachments,
     quorum: quorum ?? (previous ? previous.quorum : null),
     entryId: previous ? b64uDecode(previous.entry_id, 16) : null,
@@ -149,5 +160,64 @@ export async function escrow(session, record, identifiers, { quorum = null, onSt
     };
     await session.save();
   });
-  return sendPending(session, record, d, { onStep });
+  try {
+    return await sendPending(session, record, d, { onStep });
+  } catch (err) {
+    if (definitive(err)) { // the server stored nothing of it: the record stands as before
+      record.escrow = previous ?? null;
+      await session.save();
+    }
+    throw err;
+  }
+}
+
+/** A refusal of these exact bytes that sending them again cannot change (not a lost answer, not a wait). */
+export function definitive(err) {
+  return err instanceof ApiError && err.status >= 400 && err.status < 500 && ![408, 425, 429].includes(err.status);
+}
+
+/** The wallet's account credential {seed, certificate} (bytes); InvalidInput for a wallet without one. */
+export function walletAccount(wallet) {
+  if (!wallet.account_seed || !wallet.certificate) {
+    throw new InvalidInput('this wallet holds no account key; register again with a new invite');
+  }
+  return { seed: b64uDecode(wallet.account_seed, 32, 'account seed'), certificate: b64uDecode(wallet.certificate, 120, 'certificate') };
+}
+
+/**
+ * Register with a v2 invite (clients/reporter.py register): pin the administrator from the invite,
+ * fetch and verify the deployment, prove the invite's account key (POST /v2/register {account_key,
+ * proof}), check the administrator's certificate that comes back, and return a new wallet holding
+ * the account's seed and certificate (not saved here) with the verified deployment:
+ * {wallet, deployment}. Registration spends the invite.
+ */
+export async function register(server, inviteText, contact, { fetch = undefined } = {}) {
+  const invite = parseInvite(inviteText);
+  const d = await fetchDeployment(server, invite.adminFingerprint, 0, { fetch });
+  const key = accountKey(invite.seed);
+  const api = new EscrowApi(server, null, fetch ? { fetch } : {});
+  const answer = await api.register(key, registrationProof(invite.seed, d.deploymentId));
+  const certificate = b64uDecode(answer.certificate, 120, 'certificate');
+  const cert = verifyCertificate(d.adminKey, d.deploymentId, certificate);
+  if (cert.accountKey.some((b, i) => b !== key[i])) throw new InvalidInput("the server's certificate is for another account key");
+  const wallet = newWallet({
+    server, adminFingerprint: invite.adminFingerprint, accountId: answer.accountId, token: answer.token, contact,
+    accountSeed: invite.seed, certificate, minSerial: d.serial,
+  });
+  return { wallet, deployment: d };
+}
+
+/**
+ * The wallet's escrowed records that already name one of `identifiers` (by canonical form), for
+ * the answer to a 409 `already_named`: [{record, names: [canonical]}].
+ */
+export function namedElsewhere(wallet, identifiers, { except = null } = {}) {
+  const wanted = new Set(identifiers.map((i) => i.canonical));
+  const out = [];
+  for (const r of wallet.records) {
+    if (r === except || !r.escrow || r.escrow.status === 'withdrawn') continue;
+    const names = (r.escrow.canonical || []).filter((c) => wanted.has(c));
+    if (names.length) out.push({ record: r, names });
+  }
+  return out;
 }

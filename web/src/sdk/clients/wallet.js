@@ -14,12 +14,17 @@ import { b64uEncode, hexEncode, utf8Decode } from '../protocol/encoding.js';
 import { dumpsBytes } from '../protocol/pyjson.js';
 import * as sealed from '../crypto/sealed.js';
 
-export const WALLET_FORMAT = 'consilience-wallet/v1';
+export const WALLET_FORMAT = 'consilience-wallet/v2';
+export const WALLET_V1_FORMAT = 'consilience-wallet/v1';
+export const WALLET_V1_REFUSAL = 'this wallet is from an older version of Consilience (protocol v1) and cannot be used '
+  + 'with this one; your records in it are still readable with that version';
 export const WALLET_PURPOSE = 'consilience reporter wallet';
 
 // [field, required?, default] in Python dataclass order.
+// account_seed: the invite's Ed25519 seed (b64u), which signs every key-server request;
+// certificate: the administrator's certificate of its account key (b64u, protocol/accounts.js).
 const WALLET_FIELDS = [['server', true], ['admin_fingerprint', true], ['account_id', true], ['token', true], ['contact', true],
-  ['min_serial', false, 0], ['records', false, []]];
+  ['account_seed', false, ''], ['certificate', false, ''], ['min_serial', false, 0], ['records', false, []]];
 const RECORD_FIELDS = [['record_id', true], ['text', true], ['written_at', true], ['escrow', false, null],
   ['details', false, null], ['attachments', false, []]];
 const ESCROW_FIELDS = [['entry_id', true], ['identifiers', true], ['canonical', true], ['quorum', true], ['body_key', true],
@@ -57,11 +62,11 @@ export function normaliseWallet(doc) {
 }
 
 /** A new wallet; bytes are stored as b64u like the CLI does. */
-export function newWallet({ server, adminFingerprint, accountId, token, contact, minSerial = 0 }) {
+export function newWallet({ server, adminFingerprint, accountId, token, contact, accountSeed = '', certificate = '', minSerial = 0 }) {
   const s = (v) => (v instanceof Uint8Array ? b64uEncode(v) : v);
   return normaliseWallet({
     server, admin_fingerprint: s(adminFingerprint), account_id: s(accountId), token: s(token), contact,
-    min_serial: minSerial, records: [],
+    account_seed: s(accountSeed), certificate: s(certificate), min_serial: minSerial, records: [],
   });
 }
 
@@ -77,6 +82,7 @@ export function walletFromBytes(bytes) {
   } catch {
     throw new InvalidInput('not a Consilience wallet');
   }
+  if (doc && typeof doc === 'object' && doc.format === WALLET_V1_FORMAT) throw new InvalidInput(WALLET_V1_REFUSAL);
   if (!doc || typeof doc !== 'object' || doc.format !== WALLET_FORMAT) throw new InvalidInput('not a Consilience wallet');
   delete doc.format;
   return normaliseWallet(doc);

@@ -1,22 +1,32 @@
-// Sealing an entry for escrow and the envelope's byte layout
+// Sealing an entry for escrow and the envelope's byte layout, protocol v2
 // (protocol/entry.py, PROTOCOL.md §8), plus the submission JSON of
 // clients/escrow_client.py submission_payload.
+//
+// Envelope plaintext: 0x02 ‖ entry_id16 ‖ quorum1 ‖ low1 ‖ high1 ‖ I2OSP(key_epoch, 4) ‖ count1 ‖
+// sections, a section = tag32 ‖ x32 ‖ σ_q (48 bytes, compressed G1) for each q in low..high ‖
+// U (96, compressed G2) ‖ wrapped (60): the body key sealed under W, W from quorum.wrap at the
+// entry's own quorum with a fresh ρ.
 import { InvalidInput } from '../errors.js';
 import { b64uDecode, b64uEncode, bytesEqual, concatBytes, i2osp, utf8Decode } from './encoding.js';
 import { dumpsBytes } from './pyjson.js';
 import * as aead from '../crypto/aead.js';
 import * as hpke from '../crypto/hpke.js';
-import { KCV_BYTES, TAG_BYTES, sharesFor } from './matching.js';
-import { SCALAR_BYTES, scalarFromInt, scalarToInt } from '../crypto/ristretto.js';
+import { TAG_BYTES, matchTag } from './matching.js';
+import { scalarFromBytes, scalarToBytes } from '../crypto/bls12381.js';
+import * as quorumMod from './quorum.js';
+import { quorumParameters } from './deployment.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 
-export const VERSION = 1;
+export const VERSION = 2;
 export const ENTRY_ID_BYTES = 16;
 const te = (s) => new TextEncoder().encode(s);
-export const BODY_AAD = te('consilience-v1 body');
-export const WRAP_AAD = te('consilience-v1 wrap');
-export const ENVELOPE_INFO = te('consilience-v1 envelope');
+export const BODY_AAD = te('consilience-v2 body');
+export const WRAP_AAD = te('consilience-v2 wrap');
+export const ENVELOPE_INFO = te('consilience-v2 envelope');
 export const WRAPPED_BYTES = 12 + 32 + 16;
+const SCALAR = 32;
+const G1_BYTES = 48;
+const G2_BYTES = 96;
 /** protocol/deployment.py MAX_QUORUM_LIMIT and protocol/messages.py MAX_IDENTIFIERS. */
 export const MAX_QUORUM_LIMIT = 32;
 export const MAX_IDENTIFIERS = 8;
@@ -109,32 +119,45 @@ export function decodeBody(bytes) {
 
 // --- envelope -------------------------------------------------------------
 
-/** content = {entryId, quorum, quorumRange: {low, high}, sections: [{tag, x, shares: Map k->bigint, kcv, wrapped}]} */
+const sectionBytes = (width) => TAG_BYTES + SCALAR + width * G1_BYTES + G2_BYTES + WRAPPED_BYTES;
+
+/**
+ * content = {entryId, quorum, quorumRange: {low, high}, keyEpoch, sections: [{tag, x (bigint),
+ * shares: Map q → 48 bytes, u (96 bytes), wrapped (60 bytes)}]}
+ */
 export function encodeEnvelope(content) {
   const { low, high } = content.quorumRange;
-  const parts = [Uint8Array.of(VERSION), content.entryId, i2osp(content.quorum, 1), i2osp(low, 1), i2osp(high, 1), i2osp(content.sections.length, 1)];
+  const parts = [Uint8Array.of(VERSION), content.entryId, i2osp(content.quorum, 1), i2osp(low, 1), i2osp(high, 1),
+    i2osp(content.keyEpoch, 4), i2osp(content.sections.length, 1)];
   for (const s of content.sections) {
-    parts.push(s.tag, scalarFromInt(s.x));
-    for (let k = low; k <= high; k++) parts.push(scalarFromInt(s.shares.get(k)));
-    parts.push(s.kcv, s.wrapped);
+    parts.push(s.tag, scalarToBytes(s.x));
+    for (let k = low; k <= high; k++) parts.push(s.shares.get(k));
+    parts.push(s.u, s.wrapped);
   }
   return concatBytes(...parts);
 }
 
-/** Strict parse: exact length, canonical scalars, sane ranges. */
+/**
+ * Strict parse (entry.py parse_envelope): exact length, canonical nonzero abscissas, sane ranges.
+ * Points are checked for length only; their subgroup checks happen where they are used.
+ */
 export function parseEnvelope(data) {
-  const header = 1 + ENTRY_ID_BYTES + 4;
+  const header = 1 + ENTRY_ID_BYTES + 3 + 4 + 1;
+  if (data instanceof Uint8Array && data.length >= 1 && data[0] === 1) {
+    throw new InvalidInput('envelope: a protocol v1 envelope; this software opens protocol v2 envelopes only');
+  }
   if (!(data instanceof Uint8Array) || data.length < header || data[0] !== VERSION) {
     throw new InvalidInput('envelope: unknown version or truncated');
   }
   const entryId = data.slice(1, 17);
-  const [quorum, low, high, count] = [data[17], data[18], data[19], data[20]];
+  const [quorum, low, high] = [data[17], data[18], data[19]];
+  const keyEpoch = ((data[20] << 24) >>> 0) + (data[21] << 16) + (data[22] << 8) + data[23];
+  const count = data[24];
   if (!(low >= 2 && low <= quorum && quorum <= high && high <= MAX_QUORUM_LIMIT) || !(count >= 1 && count <= MAX_IDENTIFIERS)) {
     throw new InvalidInput('envelope: quorum fields out of range');
   }
   const width = high - low + 1;
-  const sectionBytes = TAG_BYTES + SCALAR_BYTES + width * SCALAR_BYTES + KCV_BYTES + WRAPPED_BYTES;
-  if (data.length !== header + count * sectionBytes) throw new InvalidInput('envelope: wrong length');
+  if (data.length !== header + count * sectionBytes(width)) throw new InvalidInput('envelope: wrong length');
   const sections = [];
   let pos = header;
   const take = (n) => {
@@ -144,15 +167,15 @@ export function parseEnvelope(data) {
   };
   for (let c = 0; c < count; c++) {
     const tag = take(TAG_BYTES);
-    const x = scalarToInt(take(SCALAR_BYTES));
+    const x = scalarFromBytes(take(SCALAR)); // refuses zero and non-canonical values
     const shares = new Map();
-    for (let k = low; k <= high; k++) shares.set(k, scalarToInt(take(SCALAR_BYTES)));
-    const kcv = take(KCV_BYTES);
+    for (let k = low; k <= high; k++) shares.set(k, take(G1_BYTES));
+    const u = take(G2_BYTES);
     const wrapped = take(WRAPPED_BYTES);
-    sections.push({ tag, x, shares, kcv, wrapped });
+    sections.push({ tag, x, shares, u, wrapped });
   }
   if (new Set(sections.map((s) => b64uEncode(s.tag))).size !== sections.length) throw new InvalidInput('envelope: a tag appears twice');
-  return { entryId, quorum, quorumRange: { low, high }, sections };
+  return { entryId, quorum, quorumRange: { low, high }, keyEpoch, sections };
 }
 
 /** The section of an envelope content for `tag`, or null. */
@@ -160,8 +183,18 @@ export function envelopeSection(content, tag) {
   return content.sections.find((s) => bytesEqual(s.tag, tag)) ?? null;
 }
 
+/** The index of `tag`'s section (the wrap context's section number), or -1. */
+export function envelopeSectionIndex(content, tag) {
+  return content.sections.findIndex((s) => bytesEqual(s.tag, tag));
+}
+
 export function envelopeInfo(entryId, keyId) {
   return concatBytes(ENVELOPE_INFO, entryId, keyId);
+}
+
+/** entry.wrap_context: what a section's wrap key is bound to (quorum.js encodeWrapContext). */
+export function wrapContext(deploymentId, keyEpoch, entryId, section, tag) {
+  return { deploymentId, keyEpoch, entryId, section, tag };
 }
 
 /** datetime.now(timezone.utc).isoformat(timespec="seconds"), e.g. 2026-01-01T10:00:00+00:00 */
@@ -171,19 +204,22 @@ export function nowIsoSeconds(date = new Date()) {
 
 /**
  * Encrypt a record for escrow under the quorum secrets of its identifiers
- * (entry.py seal_entry). `identifiers` are [{typed, canonical}], one OPRF
- * output each. The body is either `bodyBytes` (already serialised, e.g. by
- * body.js) or the fields {record, contact, writtenAt?, details?, attachments?}
- * which encodeBody serialises. Returns
+ * (entry.py seal_entry). `identifiers` are [{typed, canonical}], one OPRF output and one set
+ * of checked quorum shares (quorum.js combine's result: {x, base, shares, shareBytes}) each,
+ * in the same order; every set at the account's one abscissa. The body is either `bodyBytes`
+ * (already serialised, e.g. by body.js) or the fields {record, contact, writtenAt?, details?,
+ * attachments?} which encodeBody serialises. The body key is wrapped to F_q(0)·P* of each
+ * identifier with a fresh encapsulation every time. Returns
  * {entryId, quorum, tags, body, envelopes: [{keyId, ciphertext}], deploymentSerial, bodyKey}.
- * deployment: {serial, quorum, quorumRange: {low, high}, counselors: [{keyId, publicKey}]}.
+ * deployment: a verified deployment (deployment.js) whose quorum keys are published.
  */
 export async function sealEntry({
-  deployment, accountId, identifiers, oprfOutputs, record, contact, writtenAt, details, attachments,
+  deployment, identifiers, oprfOutputs, quorumShares, record, contact, writtenAt, details, attachments,
   bodyBytes, quorum, entryId, bodyKey,
 }) {
-  if (!identifiers || identifiers.length === 0 || identifiers.length !== oprfOutputs?.length) {
-    throw new InvalidInput('one OPRF output per identifier is required');
+  if (!identifiers || identifiers.length === 0 || identifiers.length !== oprfOutputs?.length
+      || quorumShares?.length !== identifiers.length) {
+    throw new InvalidInput('one OPRF output and one set of quorum shares per identifier are required');
   }
   if (identifiers.length > MAX_IDENTIFIERS) throw new InvalidInput(`an entry names at most ${MAX_IDENTIFIERS} identifiers`);
   if (new Set(identifiers.map((i) => i.canonical)).size !== identifiers.length) throw new InvalidInput('the same identifier is named twice');
@@ -191,6 +227,12 @@ export async function sealEntry({
     throw new InvalidInput('this deployment has no counselors yet; nobody could ever open the entry');
   }
   const q = quorum ?? deployment.quorum;
+  const { low, high } = deployment.quorumRange;
+  if (!(Number.isInteger(q) && q >= low && q <= high)) {
+    throw new InvalidInput(`quorum ${q} is outside this deployment's range ${deployment.quorum}..${deployment.maxQuorum ?? high}`);
+  }
+  const params = quorumParameters(deployment);
+  const level = params.level(q);
   const id = entryId ?? randomBytes(ENTRY_ID_BYTES);
   const key = bodyKey ?? aead.newKey();
   if (id.length !== ENTRY_ID_BYTES || key.length !== 32) throw new InvalidInput('entry id must be 16 bytes and body key 32 bytes');
@@ -203,12 +245,24 @@ export async function sealEntry({
       `${MAX_BODY_BYTES - aead.OVERHEAD} (attachments count a third more than their size)`);
   }
   const sealedBody = aead.seal(key, plain, concatBytes(BODY_AAD, id));
-  const sections = oprfOutputs.map((output) => {
-    const d = sharesFor(output, accountId, q, deployment.quorumRange);
-    const wrapped = aead.seal(d.wrapKey, key, concatBytes(WRAP_AAD, id, d.tag));
-    return { tag: d.tag, x: d.x, shares: d.shares, kcv: d.kcv, wrapped };
+  if (new Set(quorumShares.map((s) => s.x.toString(16))).size !== 1) {
+    throw new InvalidInput("the quorum shares of one entry are all at the account's one abscissa");
+  }
+  const sections = oprfOutputs.map((output, index) => {
+    const got = quorumShares[index];
+    const levels = [...got.shares.keys()];
+    if (levels.length !== high - low + 1 || levels.some((k) => k < low || k > high)) {
+      throw new InvalidInput("the quorum shares must cover every level of the deployment's range");
+    }
+    const tag = matchTag(output);
+    const context = wrapContext(deployment.deploymentId, deployment.keyEpoch, id, index, tag);
+    const w = quorumMod.wrap(level, got.base, context);
+    const wrapped = aead.seal(w.key, key, concatBytes(WRAP_AAD, id, tag));
+    const shares = new Map();
+    for (let k = low; k <= high; k++) shares.set(k, got.shareBytes(k));
+    return { tag, x: got.x, shares, u: w.u, wrapped };
   });
-  const plaintext = encodeEnvelope({ entryId: id, quorum: q, quorumRange: deployment.quorumRange, sections });
+  const plaintext = encodeEnvelope({ entryId: id, quorum: q, quorumRange: { low, high }, keyEpoch: deployment.keyEpoch, sections });
   const envelopes = [];
   for (const c of deployment.counselors) {
     envelopes.push({ keyId: c.keyId, ciphertext: await hpke.seal(c.publicKey, plaintext, envelopeInfo(id, c.keyId)) });

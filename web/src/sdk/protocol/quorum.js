@@ -240,7 +240,7 @@ function checkParameters(params) {
     if (!isIndex(i, MAX_KEY_SERVERS)) throw new InvalidInput(`key server index ${i} is not 1..${MAX_KEY_SERVERS}`);
     const have = [...serverLevels.keys()];
     if (have.length !== levelKeys.length || have.some((q) => !params.levels.has(q))) {
-      throw new VerificationError(`key server ${i} has commitments for levels [${have}], the deployment for [${levelKeys}]`);
+      throw new VerificationError(`key server ${i} has commitments for levels [${have.join(', ')}], the deployment for [${levelKeys.join(', ')}]`);
     }
     for (const [q, points] of serverLevels) {
       if (points.length !== q) throw new VerificationError(`key server ${i}, level ${q}: ${points.length} commitments, ${q} expected`);
@@ -268,11 +268,11 @@ function checkParameters(params) {
   for (const [q, j] of keys) { // locate it, for a message that says what is wrong
     const column = new Map(indices.map((i) => [i, params.servers.get(i).get(q)[j]]));
     if (!relationHolds(params.levels.get(q).coefficients[j], 0n, column)) {
-      throw new VerificationError(`level ${q}, coefficient ${j}: key servers [${base}]'s commitments do not interpolate to the master commitment`);
+      throw new VerificationError(`level ${q}, coefficient ${j}: key servers [${base.join(', ')}]'s commitments do not interpolate to the master commitment`);
     }
     for (const i of others) {
       if (!relationHolds(column.get(i), BigInt(i), column)) {
-        throw new VerificationError(`level ${q}, coefficient ${j}: key server ${i}'s commitment is not on the polynomial through key servers [${base}]'s`);
+        throw new VerificationError(`level ${q}, coefficient ${j}: key server ${i}'s commitment is not on the polynomial through key servers [${base.join(', ')}]'s`);
       }
     }
   }
@@ -361,7 +361,7 @@ export function combine(params, request, oprfOutput, x, answers) {
     }
     const given = sortedEntries(levels);
     if (given.length !== levelKeys.length || given.some(([q]) => !params.levels.has(q))) {
-      dishonest.set(i, `answered levels [${given.map(([q]) => q)}], not [${levelKeys}]`);
+      dishonest.set(i, `answered levels [${given.map(([q]) => q).join(', ')}], not [${levelKeys.join(', ')}]`);
       continue;
     }
     const byLevel = new Map(given);

@@ -1,23 +1,25 @@
-// The counselor's side of a match (protocol/release.py): recover quorum
-// secrets from reporters' shares, open entries, name bogus shares. A
-// candidate secret is accepted only when it reproduces the target entry's
-// key-check value; every other share is then tested against the recovered
-// polynomial.
-import { ConsilienceError } from '../errors.js';
-import { b64uDecode, b64uEncode, bytesEqual, concatBytes } from './encoding.js';
+// The counselor's side of a match, protocol v2 (protocol/release.py): check shares without a
+// search, recover quorum secrets, open entries. The entry being opened anchors the check: the
+// shares on its own base (quorum.js openClass) are found with batched pairing checks, without
+// a majority and without a cap, and the entry opens when that class has q distinct abscissas;
+// others in the class open with the same secret, shares outside every class that opened are
+// named bogus. Released entries are anchored in a random order; the results (opened, failed
+// and bogus, in the entries' order) do not depend on it. Counselors see no account ids: an entry's abscissa, a
+// per-account pseudonym, is all that tells two entries of one account apart.
+import { ConsilienceError, DecryptionError } from '../errors.js';
+import { randomBytes } from '@noble/hashes/utils.js';
+import { b64uDecode, b64uEncode, bytesEqual, concatBytes, hexEncode } from './encoding.js';
 import * as aead from '../crypto/aead.js';
 import * as hpke from '../crypto/hpke.js';
-import { WRAP_AAD, envelopeInfo, envelopeSection, openBody, parseEnvelope } from './entry.js';
-import { abscissa, keyCheck, wrapKey } from './matching.js';
-import { evaluatePolynomial, interpolateAtZero, interpolatePolynomial } from '../crypto/shamir.js';
+import { scalarToBytes } from '../crypto/bls12381.js';
+import * as quorum from './quorum.js';
+import { quorumParameters } from './deployment.js';
+import { WRAP_AAD, envelopeInfo, envelopeSection, envelopeSectionIndex, openBody, parseEnvelope, wrapContext } from './entry.js';
 
-export const MAX_SUBSETS = 10_000;
-
-/** A MatchDetail entry from GET /v1/matches/{id} (b64u fields) as bytes. */
+/** A MatchDetail entry from GET /v2/matches/{id} (b64u fields) as bytes; no account id (v2 has none). */
 export function matchedEntryFromJson(e) {
   return {
     entryId: b64uDecode(e.entry_id, 16, 'entry_id'),
-    accountId: b64uDecode(e.account_id, 16, 'account_id'),
     quorum: e.quorum,
     released: e.released,
     envelope: b64uDecode(e.envelope, undefined, 'envelope'),
@@ -25,17 +27,25 @@ export function matchedEntryFromJson(e) {
   };
 }
 
+/** The short pseudonym a page shows for an abscissa (32 bytes): its first 8 bytes in hex. */
+export function abscissaLabel(abscissa) {
+  return [...abscissa.slice(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 /**
- * entries: [{entryId, accountId, quorum, released, envelope, body|null}] (bytes).
- * Returns {opened: [{entryId, accountId, quorum, body}], failed: {entryIdB64u: reason},
- * bogus: [entryIdB64u]} (bogus in first-seen order).
+ * Open every released entry of the match under `tag` whose class reaches its quorum
+ * (release.py open_match). entries: [{entryId, quorum, released, envelope, body|null}] (bytes);
+ * deployment: the verified deployment. Returns {opened: [{entryId, abscissa (32 bytes), quorum,
+ * body}], failed: {entryIdB64u: reason}, bogus: [entryIdB64u] (first-seen order), checks}.
  */
-export async function openMatch(tag, entries, counselorSeed, keyId) {
+export async function openMatch(tag, entries, counselorSeed, keyId, deployment) {
+  const params = quorumParameters(deployment);
+  const { low, high } = deployment.quorumRange;
   const opened = [];
   const failed = {};
   const bogus = new Set();
-  const contents = new Map();
-  const points = [];
+  let checks = 0;
+  const contents = new Map(); // b64u id → content, in entries' order
   for (const e of entries) {
     const id = b64uEncode(e.entryId);
     let content;
@@ -46,22 +56,23 @@ export async function openMatch(tag, entries, counselorSeed, keyId) {
       bogus.add(id);
       continue;
     }
-    const section = envelopeSection(content, tag);
-    if (!bytesEqual(content.entryId, e.entryId) || content.quorum !== e.quorum || section === null) {
-      bogus.add(id);
-      continue;
-    }
-    if (section.x !== abscissa(e.accountId, tag)) {
+    if (!bytesEqual(content.entryId, e.entryId) || content.quorum !== e.quorum || envelopeSection(content, tag) === null
+        || content.quorumRange.low !== low || content.quorumRange.high !== high || content.keyEpoch !== deployment.keyEpoch) {
       bogus.add(id);
       continue;
     }
     contents.set(id, content);
-    points.push({ id, x: section.x, shares: section.shares });
   }
 
-  const secrets = new Map(); // quorum -> polynomial coefficients found so far
-  for (const e of entries) {
-    if (!e.released) continue;
+  // Per level, the classes found so far: {members (Set of b64u ids), secret or null, why}. Classes are
+  // disjoint (one base each), so a later anchor is checked only against shares in no known class, and
+  // an entry already in a known class needs no check of its own.
+  const classes = new Map();
+  const named = new Set();
+  // Anchors in a random order the submitters cannot predict (release.py: an attacker's entry anchored
+  // first costs a check against every share; one anchored after the honest class only the rest).
+  const anchors = shuffled(entries.filter((e) => e.released));
+  for (const e of anchors) {
     const id = b64uEncode(e.entryId);
     const content = contents.get(id);
     if (!content || !e.body) {
@@ -70,58 +81,97 @@ export async function openMatch(tag, entries, counselorSeed, keyId) {
     }
     const section = envelopeSection(content, tag);
     const q = e.quorum;
-    let poly = secrets.get(q);
-    if (!poly || !bytesEqual(keyCheck(poly[0], tag, q), section.kcv)) {
-      poly = recover(points, q, tag, section.kcv);
-      if (!poly) {
-        failed[id] = `no ${q} consistent shares reproduce its key check (bogus shares, or the cap of ` +
-          `${MAX_SUBSETS} candidate sets was reached)`;
-        continue;
-      }
-      secrets.set(q, poly);
-      for (const p of points) {
-        if (p.shares.has(q) && evaluatePolynomial(poly, p.x) !== p.shares.get(q)) bogus.add(p.id);
-      }
+    if (!classes.has(q)) classes.set(q, []);
+    const known = classes.get(q);
+    const hit = known.find((c) => c.members.has(id));
+    if (hit) {
+      if (hit.secret === null) failed[id] = hit.why;
+      else await openOne(e, content, tag, hit.secret, deployment, opened, failed, bogus);
+      continue;
     }
+    const placed = new Set(known.flatMap((c) => [...c.members]));
+    const anchor = quorum.candidate(e.entryId, section.x, section.shares.get(q));
+    const candidates = [];
+    for (const [otherId, other] of contents) {
+      if (otherId === id || placed.has(otherId)) continue;
+      const s = envelopeSection(other, tag);
+      candidates.push(quorum.candidate(other.entryId, s.x, s.shares.get(q)));
+    }
+    let shareClass;
     try {
-      const bodyKey = aead.open(wrapKey(poly[0], tag, q), section.wrapped, concatBytes(WRAP_AAD, e.entryId, tag));
-      const body = openBody(bodyKey, e.entryId, e.body);
-      opened.push({ entryId: e.entryId, accountId: e.accountId, quorum: q, body });
+      shareClass = quorum.openClass(anchor, candidates, params.level(q));
     } catch (err) {
       if (!(err instanceof ConsilienceError)) throw err;
-      failed[id] = 'the quorum secret is right but the body does not decrypt';
+      failed[id] = `its own share is not valid (${err.message})`;
       bogus.add(id);
+      continue;
+    }
+    checks += shareClass.checks;
+    const members = new Set(shareClass.members.map(b64uEncode));
+    if (!shareClass.opens) {
+      const why = `only ${shareClass.abscissas} distinct accounts' shares agree with its own; quorum ${q} needs ${q}`;
+      known.push({ members, secret: null, why });
+      failed[id] = why;
+      continue;
+    }
+    const secret = shareClass.secret();
+    if (await openOne(e, content, tag, secret, deployment, opened, failed, bogus)) {
+      known.push({ members, secret, why: '' });
+      for (const hexId of shareClass.bogus.keys()) {
+        const b = b64uEncode(hexToBytes(hexId));
+        if (!placed.has(b)) named.add(b);
+      }
+    } else {
+      known.push({ members, secret: null, why: "its class's secret does not open the entry that anchored it" });
     }
   }
-  return { opened, failed, bogus: [...bogus] };
+  // Named only when outside every class that opened (two classes can both open: q colluding accounts on
+  // a base of their own, and then neither's members are bogus); classes are disjoint, so a member of a
+  // class that did not open is off the base of one that did.
+  const openedMembers = new Set();
+  for (const levels of classes.values()) {
+    if (levels.some((c) => c.secret !== null)) {
+      for (const c of levels) for (const m of c.members) (c.secret !== null ? openedMembers : named).add(m);
+    }
+  }
+  for (const m of named) if (!openedMembers.has(m)) bogus.add(m);
+  const order = new Map(entries.map((e, n) => [b64uEncode(e.entryId), n]));
+  opened.sort((a, b) => order.get(b64uEncode(a.entryId)) - order.get(b64uEncode(b.entryId)));
+  const failedSorted = Object.fromEntries(Object.entries(failed).sort((a, b) => order.get(a[0]) - order.get(b[0])));
+  return { opened, failed: failedSorted, bogus: [...bogus], checks };
 }
 
-/** Python's itertools.combinations(items, r), lexicographic by position. */
-function* combinations(items, r) {
-  const n = items.length;
-  if (r > n) return;
-  const idx = Array.from({ length: r }, (_, i) => i);
-  yield idx.map((i) => items[i]);
-  for (;;) {
-    let i = r - 1;
-    while (i >= 0 && idx[i] === i + n - r) i--;
-    if (i < 0) return;
-    idx[i]++;
-    for (let j = i + 1; j < r; j++) idx[j] = idx[j - 1] + 1;
-    yield idx.map((k) => items[k]);
+/** A uniformly shuffled copy (Fisher–Yates over crypto.getRandomValues). */
+function shuffled(items) {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Number(BigInt('0x' + hexEncode(randomBytes(8))) % BigInt(i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
   }
+  return out;
 }
 
-/** Search q-subsets of distinct abscissae for one matching the key check. */
-function recover(points, q, tag, kcv) {
-  const candidates = points.filter((p) => p.shares.has(q));
-  let tried = 0;
-  for (const subset of combinations(candidates, q)) {
-    if (tried >= MAX_SUBSETS) return null;
-    tried++;
-    if (new Set(subset.map((p) => p.x.toString())).size !== q) continue;
-    const chosen = new Map(subset.map((p) => [p.x, p.shares.get(q)]));
-    if (bytesEqual(keyCheck(interpolateAtZero(chosen), tag, q), kcv)) return interpolatePolynomial(chosen);
+function hexToBytes(h) {
+  const out = new Uint8Array(h.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(h.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+async function openOne(e, content, tag, secret, deployment, opened, failed, bogus) {
+  const id = b64uEncode(e.entryId);
+  const section = envelopeSection(content, tag);
+  const context = wrapContext(deployment.deploymentId, content.keyEpoch, e.entryId, envelopeSectionIndex(content, tag), tag);
+  let body;
+  try {
+    const wrapKey = quorum.unwrap(secret, section.u, context);
+    const bodyKey = aead.open(wrapKey, section.wrapped, concatBytes(WRAP_AAD, e.entryId, tag));
+    body = openBody(bodyKey, e.entryId, e.body);
+  } catch (err) {
+    if (!(err instanceof ConsilienceError) && !(err instanceof DecryptionError)) throw err;
+    failed[id] = 'its shares agree but its body does not decrypt with the quorum secret';
+    bogus.add(id);
+    return false;
   }
-  return null;
+  opened.push({ entryId: e.entryId, abscissa: scalarToBytes(section.x), quorum: e.quorum, body });
+  return true;
 }

@@ -1,0 +1,115 @@
+// The part of protocol/dkg.py a client needs to check a deployment document's quorum keys:
+// the key-generation parameters and their digest, and the parsing and signature check of a
+// round-4 confirmation ("consilience-v2 dkg confirm"). Deals, complaints and answers are the
+// key servers' business (Python only); a validly signed message of another kind found among
+// the confirmations is refused as not a confirmation.
+import { sha256 } from '@noble/hashes/sha2.js';
+import { InvalidInput, VerificationError } from '../errors.js';
+import { bytesEqual, concatBytes, i2osp, lp2 } from './encoding.js';
+import { PUBLIC_KEY_BYTES as HPKE_PUBLIC_KEY_BYTES } from '../crypto/hpke.js';
+import { ed25519Verify } from '../tlog/signed_note.js';
+
+const te = (s) => new TextEncoder().encode(s);
+export const DEAL_LABEL = te('consilience-v2 dkg deal');
+export const COMPLAINT_LABEL = te('consilience-v2 dkg complaint');
+export const ANSWER_LABEL = te('consilience-v2 dkg answer');
+export const CONFIRM_LABEL = te('consilience-v2 dkg confirm');
+const PARAMS_LABEL = te('consilience-v2 dkg parameters');
+const LABELS = [DEAL_LABEL, COMPLAINT_LABEL, ANSWER_LABEL, CONFIRM_LABEL];
+export const SIGNATURE_BYTES = 64;
+export const DIGEST_BYTES = 32;
+
+/**
+ * dkg.Parameters, checked as its __post_init__: {deploymentId, epoch, threshold, low, high,
+ * participants: [{index, identityKey, hpkePublicKey}]}, plus n and digest.
+ */
+export function parameters({ deploymentId, epoch, threshold, low, high, participants }) {
+  if (!(deploymentId instanceof Uint8Array) || deploymentId.length < 1 || deploymentId.length > 255) {
+    throw new InvalidInput('deployment id must be 1 to 255 bytes');
+  }
+  if (!Number.isSafeInteger(epoch) || epoch < 0) throw new InvalidInput('epoch must fit in 64 bits');
+  const n = participants.length;
+  if (!(n >= 1 && n <= 255)) throw new InvalidInput('a DKG needs 1 to 255 key servers');
+  if (participants.some((p, k) => p.index !== k + 1)) throw new InvalidInput('key servers must have indices 1..n, in order');
+  if (!(threshold >= 1 && threshold <= n)) throw new InvalidInput('threshold must be between 1 and the number of key servers');
+  if (!(low >= 1 && low <= high && high <= 64)) throw new InvalidInput('quorum range must satisfy 1 <= low <= high <= 64');
+  for (const p of participants) {
+    if (p.identityKey.length !== 32) throw new InvalidInput(`key server ${p.index}: identity key must be 32 bytes`);
+    if (p.hpkePublicKey.length !== HPKE_PUBLIC_KEY_BYTES) {
+      throw new InvalidInput(`key server ${p.index}: HPKE public key must be ${HPKE_PUBLIC_KEY_BYTES} bytes`);
+    }
+  }
+  const keys = new Set(participants.map((p) => p.identityKey.join(',')));
+  if (keys.size !== n) throw new InvalidInput('key servers must have distinct identity keys');
+  const parts = [lp2(PARAMS_LABEL), lp2(deploymentId), i2osp(epoch, 8), i2osp(n, 1), i2osp(threshold, 1), i2osp(low, 1), i2osp(high, 1)];
+  for (const p of participants) parts.push(i2osp(p.index, 1), p.identityKey, lp2(p.hpkePublicKey));
+  const digest = sha256(concatBytes(...parts));
+  return Object.freeze({ deploymentId, epoch, threshold, low, high, participants: Object.freeze([...participants]), n, digest });
+}
+
+function participant(params, index) {
+  if (!(index >= 1 && index <= params.n)) throw new InvalidInput(`no key server ${index}`);
+  return params.participants[index - 1];
+}
+
+class Reader {
+  constructor(data) {
+    this.data = data;
+    this.pos = 0;
+  }
+
+  take(size) {
+    if (size < 0 || this.pos + size > this.data.length) throw new InvalidInput('DKG message truncated');
+    const out = this.data.slice(this.pos, this.pos + size);
+    this.pos += size;
+    return out;
+  }
+
+  int(size) {
+    let v = 0;
+    for (const b of this.take(size)) v = v * 256 + b;
+    return v;
+  }
+
+  lp2() {
+    return this.take(this.int(2));
+  }
+
+  end() {
+    if (this.pos !== this.data.length) throw new InvalidInput('trailing bytes after a DKG message');
+  }
+}
+
+/**
+ * A confirmation {author, transcript, qualified, raw} from its bytes, signed by its author's
+ * identity key under these parameters (dkg.parse restricted to confirmations); InvalidInput or
+ * VerificationError with Python's messages otherwise.
+ */
+export function parseConfirmation(params, data) {
+  if (!(data instanceof Uint8Array) || data.length < SIGNATURE_BYTES) throw new InvalidInput('DKG message too short');
+  const body = data.slice(0, -SIGNATURE_BYTES);
+  const signature = data.slice(-SIGNATURE_BYTES);
+  const r = new Reader(body);
+  const label = r.lp2();
+  if (!LABELS.some((l) => bytesEqual(l, label))) throw new InvalidInput('not a consilience-v2 DKG message (unknown label)');
+  if (!bytesEqual(r.lp2(), params.deploymentId) || r.int(8) !== params.epoch || !bytesEqual(r.take(DIGEST_BYTES), params.digest)) {
+    throw new InvalidInput('DKG message for another deployment, epoch or set of parameters');
+  }
+  const author = r.int(1);
+  ed25519Verify(participant(params, author).identityKey, body, signature);
+  if (!bytesEqual(label, CONFIRM_LABEL)) throw new VerificationError('a quorum-key confirmation is not a confirmation');
+  const name = new TextDecoder().decode(label);
+  try {
+    const transcript = r.take(DIGEST_BYTES);
+    const qualified = [...r.take(r.int(1))];
+    r.end();
+    const sorted = [...new Set(qualified)].sort((a, b) => a - b);
+    if (!qualified.length || qualified.join() !== sorted.join() || !(qualified[0] >= 1 && qualified[qualified.length - 1] <= params.n)) {
+      throw new InvalidInput('qualified set not 1 to n distinct indices in increasing order');
+    }
+    return Object.freeze({ author, transcript, qualified, raw: data });
+  } catch (exc) {
+    if (!(exc instanceof InvalidInput)) throw exc;
+    throw new InvalidInput(`key server ${author}'s ${name}: ${exc.message}`);
+  }
+}
