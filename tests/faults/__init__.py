@@ -7,6 +7,10 @@ a retry with identical bytes is answered 200 and counts nothing twice, the
 transparency log's stored nodes always reproduce its signed checkpoints, and
 a database that cannot be reached is a prompt 503 with Retry-After.
 
+Protocol v2: the escrow servers here run their release pass every few tens of
+milliseconds (``FAST_RELEASES``), so passes commit, and are killed, in the middle
+of the bursts; what a pass has not counted yet must still be queued.
+
 The helpers below are shared by the test modules of this package.
 """
 
@@ -36,13 +40,23 @@ from consilience.datadir import DataDir
 from consilience.local import launcher
 from consilience.operator.counselors import add_counselor
 from consilience.operator.deployment import database_url as default_database_url
-from consilience.operator.deployment import init_deployment
-from consilience.protocol import events
+from consilience.operator.deployment import init_deployment, unseal_admin_key
+from consilience.protocol import accounts, events
 from consilience.protocol.deployment import Deployment
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.storage import repository
 from consilience.storage.database import Database
-from consilience.storage.models import Entry, EntryEnvelope, EntryTag, LogCheckpoint, LogHead, LogLeaf, LogNode, Match
+from consilience.storage.models import (
+    Entry,
+    EntryEnvelope,
+    EntryTag,
+    LogCheckpoint,
+    LogHead,
+    LogLeaf,
+    LogNode,
+    Match,
+    RecountQueue,
+)
 from consilience.tlog import checkpoint as cp
 from consilience.tlog import merkle
 
@@ -51,6 +65,8 @@ ADMIN_SECRET = "operator passphrase"
 FAST_KDF = {"memory_cost_kib": 1024, "iterations": 1, "lanes": 1}
 #: Every HTTP call in this package is bounded by this.
 HTTP_TIMEOUT = 15.0
+#: The escrow server's environment here: a release pass every 0.05 s or so.
+FAST_RELEASES = {"CONSILIENCE_RELEASE_INTERVAL": "0.05"}
 
 
 @dataclass
@@ -100,16 +116,29 @@ def make_site(root: Path, *, database_url: str | None = None, quorum: int = 2, m
     keys = counselor.generate("Robin Counselor")
     deployment, _token = add_counselor(root, counselor.public_key_file(keys), ADMIN_SECRET)
     escrow = launcher.escrow_service(root, escrow_port, database_url=database_url)
-    keyservers = [launcher.keyserver_service(root, i + 1, p) for i, p in enumerate(ks_ports)]
+    keyservers = [launcher.keyserver_service(root, i + 1, p, keygen=launcher.local_keygen())
+                  for i, p in enumerate(ks_ports)]
     url = database_url or default_database_url(DataDir(root))
     return Site(root, deployment, escrow, url, keyservers)
 
 
 def start_all(services: list[launcher.Service]) -> None:
-    """Start processes side by side (each start waits for its /healthz, at most 30 s)."""
+    """Start processes side by side (each start waits for its /healthz, at most 30 s), with FAST_RELEASES."""
     with ThreadPoolExecutor(len(services)) as pool:
-        for future in [pool.submit(s.start) for s in services]:
+        for future in [pool.submit(s.start, env=FAST_RELEASES) for s in services]:
             future.result()
+
+
+def start_with_quorum_keys(site: Site, timeout: float = 90.0) -> None:
+    """Every service, then the key servers' key generation over the escrow's board, published as the
+    administrator does (``admin publish-keys``): entries can be sealed once this returns."""
+    from consilience.operator.quorum_keys import publish_keys
+
+    start_all(site.services())
+    published = publish_keys(site.root, ADMIN_SECRET, timeout=timeout, poll=0.2)
+    assert published.quorum_keys is not None
+    launcher.wait_for_quorum_keys(site.keyservers, published.quorum_keys.epoch, timeout=timeout)
+    site.deployment = published
 
 
 #: ``consilience`` with the SQLite busy timeout shortened, so that a test can
@@ -123,7 +152,8 @@ def start_with_busy_timeout(service: launcher.Service, busy_timeout_ms: int) -> 
     service.log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(service.log_path, "ab") as log:
         service.process = subprocess.Popen([sys.executable, "-c", _SHORT_BUSY, str(busy_timeout_ms), *service.args],
-                                           stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                                           stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                           env={**os.environ, **FAST_RELEASES})
     service.wait_healthy(30.0)
 
 
@@ -154,24 +184,39 @@ def auth(token: str) -> dict[str, str]:
 
 
 def register(site: Site, count: int) -> list[dict[str, str]]:
-    """``count`` reporter accounts; returns their Authorization headers."""
+    """``count`` reporter accounts, each from an invite the administrator certified; their Authorization headers."""
+    admin_private = unseal_admin_key(site.root, ADMIN_SECRET)
+    deployment_id = site.deployment.deployment_id
+    seeds = [os.urandom(accounts.SEED_BYTES) for _ in range(count)]
     with site.db() as database, database.write() as session:
-        codes = [repository.create_invite(session) for _ in range(count)]
+        for seed in seeds:
+            repository.create_invite(
+                session, accounts.issue_certificate(admin_private, deployment_id, accounts.account_key(seed)))
     headers = []
     with httpx.Client(base_url=site.url, timeout=HTTP_TIMEOUT) as http:
-        for code in codes:
-            answer = http.post("/v1/accounts", json={"invite": b64(code)})
+        for seed in seeds:
+            answer = http.post("/v2/register", json={
+                "account_key": b64(accounts.account_key(seed)),
+                "proof": b64(accounts.registration_proof(seed, deployment_id))})
             assert answer.status_code == 201, answer.text
             headers.append(auth(answer.json()["token"]))
     return headers
 
 
 def submission(site: Site, rng: random.Random, *, shared_tags: Sequence[bytes] = (),
-               quorum: int | None = None) -> dict[str, Any]:
-    """Random ciphertext-like body and envelopes addressed to the deployment's counselors."""
+               quorum: int | None = None, taken: set[bytes] | None = None) -> dict[str, Any]:
+    """Random ciphertext-like body and envelopes addressed to the deployment's counselors.
+
+    ``taken``: the shared tags this reporter already named (one active entry per account and person),
+    not chosen again; the one chosen is added.
+    """
     tags = [os.urandom(32) for _ in range(rng.randint(1, 2))]
-    if shared_tags and rng.random() < 0.3:
-        tags.append(rng.choice(shared_tags))
+    free = [t for t in shared_tags if taken is None or t not in taken]
+    if free and rng.random() < 0.3:
+        chosen = rng.choice(free)
+        tags.append(chosen)
+        if taken is not None:
+            taken.add(chosen)
     d = site.deployment
     return {
         "entry_id": b64(os.urandom(16)),
@@ -185,7 +230,7 @@ def submission(site: Site, rng: random.Random, *, shared_tags: Sequence[bytes] =
 
 
 def same_content(detail: Mapping[str, Any], payload: Mapping[str, Any]) -> bool:
-    """GET /v1/entries/{id} shows exactly what was submitted (order of tags and envelopes aside)."""
+    """GET /v2/entries/{id} shows exactly what was submitted (order of tags and envelopes aside)."""
     return (detail["entry_id"] == payload["entry_id"] and detail["quorum"] == payload["quorum"]
             and detail["body"] == payload["body"] and sorted(detail["tags"]) == sorted(payload["tags"])
             and sorted((e["key_id"], e["ciphertext"]) for e in detail["envelopes"])
@@ -215,15 +260,19 @@ def check_store(site: Site, expected: Mapping[str, Mapping[str, Any]]) -> merkle
 
     Whole means: the row, its tags (with its account), one envelope per
     counselor, its content hash and exactly one 'entry' leaf committing to
-    that hash. The log's leaves are consecutive, every stored node is the
-    one a memory tree over those leaves computes (none missing, none extra),
-    and every stored checkpoint is signed by the log key over that tree's
-    root at its size, the newest one at the log's full size. Counting holds:
-    an escrowed entry's quorum is above the count under each of its tags, a
-    released one's is reached under one of them.
+    that hash. The log's leaves are consecutive commitments whose stored
+    openings open them, every stored node is the one a memory tree over those
+    leaves computes (none missing, none extra), and every stored checkpoint is
+    signed by the log key over that tree's root at its size, the newest one at
+    the log's full size. Counting holds: a released entry's quorum is reached
+    under one of its tags; an escrowed one whose quorum is reached still has a
+    tag waiting in the recount queue for the next release pass (a crash lost
+    no count).
     """
     d = site.deployment
     with site.db() as database, database.read() as session:
+        if database.dialect == "postgresql":  # one snapshot for every query: the release pass keeps committing
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         entries = {b64(e.entry_id): e for e in session.execute(
             select(Entry.entry_id, Entry.account_id, Entry.status, Entry.quorum, Entry.body,
                    Entry.content_hash, Entry.match_id))}
@@ -233,8 +282,9 @@ def check_store(site: Site, expected: Mapping[str, Mapping[str, Any]]) -> merkle
         tag_rows = session.execute(select(EntryTag.entry_id, EntryTag.tag, EntryTag.account_id)).all()
         envelope_rows = session.execute(select(EntryEnvelope.entry_id, EntryEnvelope.key_id,
                                                EntryEnvelope.ciphertext)).all()
-        leaves = session.execute(select(LogLeaf.idx, LogLeaf.kind, LogLeaf.data, LogLeaf.entry_id)
+        leaves = session.execute(select(LogLeaf.idx, LogLeaf.kind, LogLeaf.data, LogLeaf.opening, LogLeaf.entry_id)
                                  .order_by(LogLeaf.idx)).all()
+        queued = set(session.scalars(select(RecountQueue.tag)))
         nodes = {(n.level, n.idx): n.hash for n in session.scalars(select(LogNode))}
         checkpoints = {c.size: c.note for c in session.scalars(select(LogCheckpoint))}
         head = session.scalar(select(LogHead.size).where(LogHead.id == 1))
@@ -249,10 +299,10 @@ def check_store(site: Site, expected: Mapping[str, Mapping[str, Any]]) -> merkle
     envelopes_of: dict[bytes, list[tuple[bytes, bytes]]] = {}
     for entry_id, key_id, ciphertext in envelope_rows:
         envelopes_of.setdefault(entry_id, []).append((key_id, ciphertext))
-    entry_leaves: dict[bytes, list[bytes]] = {}
-    for _, kind, data, entry_id in leaves:
+    entry_leaves: dict[bytes, list[events.Event]] = {}
+    for _, kind, _data, opening, entry_id in leaves:
         if kind == events.ENTRY:
-            entry_leaves.setdefault(entry_id, []).append(data)
+            entry_leaves.setdefault(entry_id, []).append(events.parse_event(events.parse_opening(opening).event))
     for key, entry in entries.items():
         payload = expected[key]
         raw = entry.entry_id
@@ -266,10 +316,11 @@ def check_store(site: Site, expected: Mapping[str, Mapping[str, Any]]) -> merkle
         assert entry.content_hash == expected_content(dict(payload)), key
         logged = entry_leaves.get(raw, [])
         assert len(logged) == 1, f"{key} has {len(logged)} entry leaves"
-        assert events.parse_leaf(logged[0]).content_hash == entry.content_hash, key
+        assert logged[0].content_hash == entry.content_hash and logged[0].entry_id == raw, key
         reached = [t for t in want_tags if counts[t] >= entry.quorum]
         if entry.status == "escrowed":
-            assert not reached, f"{key} is escrowed although its quorum is reached"
+            assert not reached or set(reached) & queued, \
+                f"{key} is escrowed although its quorum is reached, and none of its tags waits for a pass"
         else:
             assert reached, f"{key} is released although no count reaches its quorum"
             assert entry.match_id in match_ids, key
@@ -278,12 +329,15 @@ def check_store(site: Site, expected: Mapping[str, Mapping[str, Any]]) -> merkle
     assert len(envelope_rows) == sum(len(p["envelopes"]) for p in expected.values())
 
     tree = merkle.MemoryTree()
-    for position, (index, kind, data, _) in enumerate(leaves):
+    for position, (index, kind, data, opening, _) in enumerate(leaves):
         assert index == position, f"log leaf {position} is missing"
-        assert events.parse_leaf(data).kind == events.KIND_NAMES[kind]
+        opened = events.parse_opening(opening)
+        assert opened.leaf == data and len(data) == 32, f"log leaf {position} is not its opening's commitment"
+        event = events.parse_event(opened.event)
+        assert event.kind == events.KIND_NAMES[kind]
         tree.append(data)
         if kind == events.RELEASE:
-            assert events.parse_leaf(data).match_id in match_ids
+            assert event.match_id in match_ids
     assert head == len(tree), f"log head says {head}, {len(tree)} leaves stored"
     computed = {(level, i): h for level, row in enumerate(tree.levels) for i, h in enumerate(row)}
     assert nodes == computed, (f"stored log nodes differ: {len(set(nodes) ^ set(computed))} only on one side, "
@@ -306,6 +360,6 @@ def sqlite_checks(path: Path) -> None:
         connection.close()
 
 
-__all__ = ["ADMIN_SECRET", "FAST_KDF", "HTTP_TIMEOUT", "Site", "auth", "b64", "check_store", "local_cluster",
-           "make_site", "register", "same_content", "sqlite_checks", "start_all",
-           "start_with_busy_timeout", "submission", "wait_healthy"]
+__all__ = ["ADMIN_SECRET", "FAST_KDF", "FAST_RELEASES", "HTTP_TIMEOUT", "Site", "auth", "b64", "check_store",
+           "local_cluster", "make_site", "register", "same_content", "sqlite_checks", "start_all",
+           "start_with_busy_timeout", "start_with_quorum_keys", "submission", "wait_healthy"]

@@ -28,6 +28,7 @@ import httpx
 import pytest
 
 import pg_cluster
+from consilience.protocol import accounts
 from consilience.storage import database
 
 from . import (
@@ -71,16 +72,21 @@ def _assert_unavailable(answer: httpx.Response, what: str) -> None:
     assert int(answer.headers["Retry-After"]) > 0, what
 
 
-def _probes(headers: dict[str, str], stored_id: str,
-            new_payload: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+def registration(seed: bytes, deployment_id: bytes) -> dict[str, str]:
+    return {"account_key": b64(accounts.account_key(seed)),
+            "proof": b64(accounts.registration_proof(seed, deployment_id))}
+
+
+def _probes(headers: dict[str, str], stored_id: str, new_payload: dict[str, Any],
+            deployment_id: bytes) -> list[tuple[str, str, dict[str, Any]]]:
     """One request per kind of endpoint that needs the database."""
     return [
-        ("POST", "/v1/entries", {"json": new_payload, "headers": headers}),
-        ("GET", "/v1/entries", {"headers": headers}),
-        ("GET", f"/v1/entries/{stored_id}", {"headers": headers}),
-        ("GET", f"/v1/entries/{stored_id}/receipt", {"headers": headers}),
-        ("POST", "/v1/keyserver-token", {"headers": headers}),
-        ("POST", "/v1/accounts", {"json": {"invite": b64(os.urandom(16))}}),
+        ("POST", "/v2/entries", {"json": new_payload, "headers": headers}),
+        ("GET", "/v2/entries", {"headers": headers}),
+        ("GET", f"/v2/entries/{stored_id}", {"headers": headers}),
+        ("GET", f"/v2/entries/{stored_id}/receipt", {"headers": headers}),
+        ("POST", "/v2/register", {"json": registration(os.urandom(32), deployment_id)}),
+        ("GET", "/v2/board/1", {}),
         ("GET", "/v1/log/checkpoint", {}),
         ("GET", "/v1/log/consistency", {"params": {"old": 1, "new": 2}}),
         ("GET", "/healthz", {}),
@@ -103,7 +109,7 @@ class Writer(threading.Thread):
                     return
                 payload = submission(self.site, self.rng)
                 try:
-                    answer = http.post("/v1/entries", json=payload)
+                    answer = http.post("/v2/entries", json=payload)
                 except httpx.HTTPError as exc:  # the server itself stays up: this is a failure
                     self.results.append((payload, 0, {"error": repr(exc)}))
                     return
@@ -119,7 +125,7 @@ def test_postgres_shut_down_and_back(postgres: pg_cluster.LocalCluster, tmp_path
         reporter, steady = register(site, 2)
         before = [submission(site, rng) for _ in range(3)]
         for payload in before:
-            assert _call(site.url, "POST", "/v1/entries", json=payload, headers=reporter)[0].status_code == 201
+            assert _call(site.url, "POST", "/v2/entries", json=payload, headers=reporter)[0].status_code == 201
         writer = Writer(site, steady, random.Random())
         writer.start()
         time.sleep(0.3)
@@ -127,7 +133,8 @@ def test_postgres_shut_down_and_back(postgres: pg_cluster.LocalCluster, tmp_path
         postgres.stop()
         try:
             refused = submission(site, rng)
-            for method, path, kwargs in _probes(reporter, before[0]["entry_id"], refused):
+            probes = _probes(reporter, before[0]["entry_id"], refused, site.deployment.deployment_id)
+            for method, path, kwargs in probes:
                 answer, elapsed = _call(site.url, method, path, **kwargs)
                 _assert_unavailable(answer, f"{method} {path}")
                 assert elapsed < PROMPT, f"{method} {path} took {elapsed:.1f}s"
@@ -151,12 +158,12 @@ def test_postgres_shut_down_and_back(postgres: pg_cluster.LocalCluster, tmp_path
         # Nothing acknowledged is lost; what was refused is sent again and accepted once.
         with httpx.Client(base_url=site.url, timeout=HTTP_TIMEOUT) as http:
             for payload in before:
-                got = http.get(f"/v1/entries/{payload['entry_id']}", headers=reporter)
+                got = http.get(f"/v2/entries/{payload['entry_id']}", headers=reporter)
                 assert got.status_code == 200 and same_content(got.json(), payload)
-            assert http.get(f"/v1/entries/{refused['entry_id']}", headers=reporter).status_code == 404
-            assert http.post("/v1/entries", json=refused, headers=reporter).status_code == 201
+            assert http.get(f"/v2/entries/{refused['entry_id']}", headers=reporter).status_code == 404
+            assert http.post("/v2/entries", json=refused, headers=reporter).status_code == 201
             for payload, status, _ in writer.results:
-                again = http.post("/v1/entries", json=payload, headers=steady)
+                again = http.post("/v2/entries", json=payload, headers=steady)
                 # A 503 on COMMIT leaves the outcome unknown to the server too; a retry settles it.
                 assert again.status_code in ((200,) if status == 201 else (200, 201)), again.text
         expected = {p["entry_id"]: p for p in [*before, refused, *(p for p, _, _ in writer.results)]}
@@ -176,7 +183,7 @@ def test_postgres_not_answering_is_a_bounded_503(postgres: pg_cluster.LocalClust
         start_all([site.escrow])
         (reporter,) = register(site, 1)
         first = submission(site, rng)
-        assert _call(site.url, "POST", "/v1/entries", json=first, headers=reporter)[0].status_code == 201
+        assert _call(site.url, "POST", "/v2/entries", json=first, headers=reporter)[0].status_code == 201
         waiting = submission(site, rng)
         bound = database.POSTGRES_CONNECT_TIMEOUT_S + PROMPT
         with psycopg.connect(postgres.url.replace("+psycopg", ""), autocommit=True) as admin_session:
@@ -186,8 +193,8 @@ def test_postgres_not_answering_is_a_bounded_503(postgres: pg_cluster.LocalClust
                 admin_session.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                                       "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
                 with ThreadPoolExecutor(2) as pool:
-                    post = pool.submit(_call, site.url, "POST", "/v1/entries", json=waiting, headers=reporter)
-                    get = pool.submit(_call, site.url, "GET", f"/v1/entries/{first['entry_id']}", headers=reporter)
+                    post = pool.submit(_call, site.url, "POST", "/v2/entries", json=waiting, headers=reporter)
+                    get = pool.submit(_call, site.url, "GET", f"/v2/entries/{first['entry_id']}", headers=reporter)
                     for what, future in (("POST", post), ("GET", get)):
                         try:
                             answer, elapsed = future.result(timeout=HTTP_TIMEOUT + 5)
@@ -199,9 +206,9 @@ def test_postgres_not_answering_is_a_bounded_503(postgres: pg_cluster.LocalClust
                 postgres.thaw()
         wait_healthy(site.url, 20)
         with httpx.Client(base_url=site.url, headers=reporter, timeout=HTTP_TIMEOUT) as http:
-            assert http.get(f"/v1/entries/{waiting['entry_id']}").status_code == 404
-            assert http.post("/v1/entries", json=waiting).status_code == 201
-            assert http.post("/v1/entries", json=first).status_code == 200
+            assert http.get(f"/v2/entries/{waiting['entry_id']}").status_code == 404
+            assert http.post("/v2/entries", json=waiting).status_code == 201
+            assert http.post("/v2/entries", json=first).status_code == 200
         check_store(site, {p["entry_id"]: p for p in (first, waiting)})
     finally:
         site.stop()
@@ -222,7 +229,7 @@ def test_sqlite_locked_by_another_process(tmp_path: Path) -> None:
         acked = {}
         for headers in reporters[:2]:
             payload = submission(site, rng)
-            assert _call(site.url, "POST", "/v1/entries", json=payload, headers=headers)[0].status_code == 201
+            assert _call(site.url, "POST", "/v2/entries", json=payload, headers=headers)[0].status_code == 201
             acked[payload["entry_id"]] = payload
         queued = [(h, submission(site, rng)) for h in reporters]
 
@@ -231,8 +238,8 @@ def test_sqlite_locked_by_another_process(tmp_path: Path) -> None:
             holder.execute("BEGIN EXCLUSIVE")
             locked_at = time.monotonic()
             with ThreadPoolExecutor(WRITERS + 2) as pool:
-                posts = [pool.submit(_call, site.url, "POST", "/v1/entries", json=p, headers=h) for h, p in queued]
-                reads = [pool.submit(_call, site.url, "GET", "/v1/entries", headers=reporters[0]),
+                posts = [pool.submit(_call, site.url, "POST", "/v2/entries", json=p, headers=h) for h, p in queued]
+                reads = [pool.submit(_call, site.url, "GET", "/v2/entries", headers=reporters[0]),
                          pool.submit(_call, site.url, "GET", "/v1/log/checkpoint")]
                 for future in reads:  # WAL: readers are not blocked by the writer lock
                     answer, elapsed = future.result(timeout=HTTP_TIMEOUT)
@@ -259,8 +266,8 @@ def test_sqlite_locked_by_another_process(tmp_path: Path) -> None:
         with httpx.Client(base_url=site.url, timeout=HTTP_TIMEOUT) as http:
             for headers, payload in queued:
                 if payload in refused:
-                    assert http.get(f"/v1/entries/{payload['entry_id']}", headers=headers).status_code == 404
-                    assert http.post("/v1/entries", json=payload, headers=headers).status_code == 201
+                    assert http.get(f"/v2/entries/{payload['entry_id']}", headers=headers).status_code == 404
+                    assert http.post("/v2/entries", json=payload, headers=headers).status_code == 201
                     acked[payload["entry_id"]] = payload
         check_store(site, acked)
         sqlite_checks(site.sqlite_path)

@@ -72,9 +72,12 @@ class Settings:
                      deployment_path: Path | None = None, log_key_path: Path | None = None,
                      inbox_dir: Path | None = None, max_request_bytes: int = MAX_REQUEST_BYTES,
                      notifier: str | None = None, access_log: bool = False,
-                     limits: LimitSettings | None = None, release_interval: float = RELEASE_INTERVAL_SECONDS,
+                     limits: LimitSettings | None = None, release_interval: float | None = None,
                      release_jitter: float = RELEASE_JITTER, log_batch_size: int = LOG_BATCH_SIZE) -> Settings:
-        """The escrow folder ``data_dir`` (a deployment's ``DATA_DIR/escrow``), any path overridden."""
+        """The escrow folder ``data_dir`` (a deployment's ``DATA_DIR/escrow``), any path overridden.
+
+        ``release_interval`` None: $CONSILIENCE_RELEASE_INTERVAL if set, else RELEASE_INTERVAL_SECONDS.
+        """
         folder = EscrowFolder(Path(data_dir))
         return cls(
             data_dir=folder.root,
@@ -86,7 +89,7 @@ class Settings:
             notifier=notifier,
             access_log=access_log,
             limits=limits or LimitSettings(),
-            release_interval=release_interval,
+            release_interval=release_interval if release_interval is not None else release_interval_from_env(),
             release_jitter=release_jitter,
             log_batch_size=log_batch_size,
         )
@@ -98,16 +101,22 @@ class Settings:
             "database_url": environ.get("CONSILIENCE_DATABASE_URL") or None,
             "notifier": environ.get("CONSILIENCE_NOTIFIER") or None,
         }
-        interval = environ.get("CONSILIENCE_RELEASE_INTERVAL")
-        if interval:
-            try:
-                kwargs["release_interval"] = float(interval)
-            except ValueError:
-                raise ConfigurationError(f"CONSILIENCE_RELEASE_INTERVAL must be a number of seconds, not "
-                                         f"{interval!r}") from None
+        kwargs["release_interval"] = release_interval_from_env(environ)
         kwargs.update(overrides)
         data_dir = environ.get("CONSILIENCE_DATA_DIR", str(defaults.DATA_DIR))
         return cls.for_data_dir(data_dir, **kwargs)  # type: ignore[arg-type]
+
+
+def release_interval_from_env(environ: Mapping[str, str] = os.environ) -> float:
+    """$CONSILIENCE_RELEASE_INTERVAL (seconds between release passes, on average), else the default."""
+    interval = environ.get("CONSILIENCE_RELEASE_INTERVAL")
+    if not interval:
+        return RELEASE_INTERVAL_SECONDS
+    try:
+        return float(interval)
+    except ValueError:
+        raise ConfigurationError(f"CONSILIENCE_RELEASE_INTERVAL must be a number of seconds, not {interval!r}") \
+            from None
 
 
 def create_private_key(path: Path) -> bytes:
