@@ -29,6 +29,7 @@ from .conftest import (
     V2World,
     anchor_first,
     content_of,
+    edit_section,
     evaluated,
     ident,
     matched,
@@ -71,9 +72,7 @@ def escrowed(world: V2World, entry_id: bytes, envelope: bytes, *, released: bool
 # -- attack 1: one account blocks every release under a name it knows -----------------------------------
 
 
-@pytest.mark.parametrize("q", [3, 5])
-def test_attack_1_bogus_entries_do_not_block_an_honest_release(world: V2World, monkeypatch: pytest.MonkeyPatch,
-                                                                q: int) -> None:
+def test_attack_1_bogus_entries_do_not_block_an_honest_release(world: V2World, monkeypatch: pytest.MonkeyPatch) -> None:
     """An attacker names the target in ~150 entries with well-formed bogus shares; honest entries still open.
 
     Attacker: one ordinary account (it evaluates the target honestly once, so it has the tag and
@@ -86,6 +85,7 @@ def test_attack_1_bogus_entries_do_not_block_an_honest_release(world: V2World, m
     pair" rule would let the consistent pair choose the class. v2 anchors on each released
     entry's own share: the attacker's shares are named, the honest class opens.
     """
+    q = 5  # the review's case: 5 honest entries at quorum 5 (v1: 14 bogus entries blocked them)
     tag = tag_of(world)
     attacker = evaluated(world, "attack1/attacker", [TARGET])  # one honest evaluation: tag and abscissa
     assert attacker.tags == [tag]
@@ -127,7 +127,7 @@ def test_attack_1_bogus_entries_released_by_a_lying_server(world: V2World, monke
     q = 3
     tag = tag_of(world)
     own_x = quorum.abscissa_from_bytes(evaluated(world, "attack1b/attacker", [TARGET]).x)
-    forged = [_forged_entry(world, own_x, tag, q) for _ in range(12)]
+    forged = [_forged_entry(world, own_x, tag, q) for _ in range(8)]
     fake_y = [b"the attackers' own z, again" + bytes(37)]
     pair = [seal(world, f"attack1b/pair{k}", 2, evaluated=world.evaluate(
         world.account(f"attack1b/pair{k}"), [TARGET], unblind_with=fake_y)) for k in range(2)]
@@ -135,13 +135,53 @@ def test_attack_1_bogus_entries_released_by_a_lying_server(world: V2World, monke
     entries = [escrowed(world, eid, env, released=True) for eid, env in forged]
     entries += [matched(world, p) for p in pair] + [matched(world, h) for h in honest]
     anchor_first(monkeypatch, [eid for eid, _ in forged] + [p.entry_id for p in pair])
+    started = time.perf_counter()
     result = open_as(world, entries)
+    took = time.perf_counter() - started
+    # each released bogus entry anchors a class of one, checked against every share not yet placed:
+    # the work grows with the square of their number (printed, not asserted)
+    print(f"\n{len(forged)} released bogus entries anchored first, then a pair and {q} honest: "
+          f"{took * 1000:.0f} ms, {result.checks} batched checks")
     opened = {o.entry_id for o in result.opened}
     assert {h.entry_id for h in honest} <= opened
     assert opened - {h.entry_id for h in honest} == {p.entry_id for p in pair}
     assert set(result.failed) == {eid for eid, _ in forged}
     assert {eid for eid, _ in forged} <= result.bogus
     assert not result.bogus & {h.entry_id for h in honest}
+
+
+@pytest.mark.parametrize("broken", ["wrapped key", "U", "body"])
+def test_attack_1_a_genuine_share_with_a_broken_wrap_does_not_block(world: V2World, monkeypatch: pytest.MonkeyPatch,
+                                                                   broken: str) -> None:
+    """The blocking attack with a share that passes every check: the attacker's own, genuine one.
+
+    Attacker: one ordinary account that evaluates the target honestly, so its share is on the honest
+    base and belongs to the honest class; it seals an entry at the honest entries' quorum (released
+    with them) whose wrapped key, U or body is garbage, and the counselor happens to anchor on it
+    first (the order is random; the attacker needs it only once; at another level it would be
+    another class). v1's equivalent (a right key-check value
+    with a wrong wrapped key) failed only that entry. v2 must fail that entry alone: the class's
+    secret comes from q distinct abscissas on one base and opens every other member.
+    """
+    q = 3
+    tag = tag_of(world)
+    bad = seal(world, f"attack1w/{broken}/attacker", q)
+    content = content_of(world, bad)
+    section = content.section(tag)
+    assert section is not None
+    body = bad.body
+    if broken == "wrapped key":
+        content = edit_section(content, tag, wrapped=secrets.token_bytes(entry.WRAPPED_BYTES))
+    elif broken == "U":
+        content = edit_section(content, tag, u=_ANY_U)
+    else:
+        body = aead.seal(bad.body_key, b"not a body", entry.BODY_AAD + bad.entry_id)
+    honest = [seal(world, f"attack1w/{broken}/honest{k}", q) for k in range(q)]
+    anchor_first(monkeypatch, [bad.entry_id])
+    result = open_as(world, [matched(world, bad, envelope=reseal(world, content), body=body),
+                             *(matched(world, h) for h in honest)])
+    assert {o.entry_id for o in result.opened} == {h.entry_id for h in honest}
+    assert set(result.failed) == {bad.entry_id} and bad.entry_id in result.bogus
 
 
 def test_attack_1_timing_of_opening_one_hundred_entries_with_some_bogus(world: V2World) -> None:
