@@ -207,3 +207,19 @@ def test_publish_keys_refuses_commitments_nobody_confirmed(world: World) -> None
     missing = replace(keys, confirmations=keys.confirmations[:2])
     with pytest.raises(VerificationError, match="no confirmation of the quorum keys from key server"):
         dep.validate(replace(published, quorum_keys=missing))
+
+
+def test_a_request_for_a_later_epoch_abandons_a_run_under_way(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="consilience.services.keyserver.dkg_runner")
+    patient = replace(FAST, deal_timeout_seconds=600.0)
+    for index in (1, 2):
+        world.start(index, patient)  # waiting for key server 3's deal, for up to ten minutes
+    deadline = time.monotonic() + 20
+    while "waiting for the other key servers' deals" not in world.running[2].runner.holder.status:
+        assert time.monotonic() < deadline, world.running[2].runner.holder.status
+        time.sleep(0.05)
+    assert restart_keygen(world.folder.root) == (2, [1, 2, 3])
+    world.start(3, patient)
+    world.wait_done([1, 2, 3], epoch=2, timeout=30)
+    assert "abandons the key generation of epoch 1: an operator asked for epoch 2" in caplog.text
+    check_result(world, epoch=2)

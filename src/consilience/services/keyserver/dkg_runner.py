@@ -50,6 +50,14 @@ class Stopped(Exception):
     """The key server is shutting down."""
 
 
+class Superseded(Exception):
+    """An operator asked for a later epoch while this run was under way."""
+
+    def __init__(self, epoch: int) -> None:
+        super().__init__(epoch)
+        self.epoch = epoch
+
+
 @dataclass
 class KeygenRunner:
     """One key server's key generation; ``run`` loops until ``stop`` is set (a daemon thread's body)."""
@@ -62,6 +70,8 @@ class KeygenRunner:
     settings: KeygenSettings
     stop: threading.Event
     clock: Callable[[], float] = time.monotonic
+    #: the epoch of the run under way, if any: a request for a later one abandons it
+    running: int | None = None
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -153,8 +163,15 @@ class KeygenRunner:
             log.info("key server %d resumes the key generation of epoch %d with the deal it kept", index, epoch)
         assert state.seed is not None and state.deal is not None
         board = Board(self.client, epoch)
+        self.running = epoch
         try:
             result = self._rounds(params, board, state.seed, state.deal)
+        except Superseded as exc:
+            log.warning("key server %d abandons the key generation of epoch %d: an operator asked for epoch %d",
+                        index, epoch, exc.epoch)
+            quorum_store.erase(self.folder.keygen_seed)
+            dkg.clear_caches()
+            return None
         except dkg.DkgFailed as exc:
             log.error("key server %d: the key generation of epoch %d failed: %s. It is not repeated on its own: "
                       "run 'consilience admin restart-keygen' to start epoch %d on every key server",
@@ -163,6 +180,8 @@ class KeygenRunner:
             self.holder.status = f"the key generation of epoch {epoch} failed: {exc}"
             dkg.clear_caches()
             return None
+        finally:
+            self.running = None
         held = QuorumShares.from_result(self.share.deployment_id, epoch, result)
         quorum_store.write(self.folder.quorum_keys, held)
         quorum_store.erase(self.folder.keygen_seed)
@@ -236,6 +255,10 @@ class KeygenRunner:
     def _sleep(self, seconds: float) -> None:
         if self.stop.wait(seconds):
             raise Stopped
+        if self.running is not None:
+            requested = self._requested()
+            if requested is not None and requested > self.running:
+                raise Superseded(requested)
 
     def _post(self, board: Board, message: bytes) -> None:
         self._retrying(lambda: board.post(message))
