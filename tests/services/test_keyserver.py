@@ -60,7 +60,7 @@ def test_info_names_index_public_share_identity_and_keygen(folder: Folder) -> No
     assert doc["index"] == 2
     assert b64u_decode(doc["public_share"]) == folder.deployment.key_server(2).public_share
     assert b64u_decode(doc["identity_key"]) == audience(folder)
-    assert doc["keygen"] == {"done": True, "epoch": 1, "status": "done"}
+    assert doc["keygen"] == {"done": True, "epoch": 1, "status": "done (epoch 1)"}
 
 
 def test_evaluation_answers_the_voprf_with_proof_and_shares_that_check(deployed: tuple[Folder, list[bytes]]) -> None:

@@ -141,7 +141,7 @@ class Holder:
     def __init__(self, held: QuorumShares | None = None) -> None:
         self._lock = threading.Lock()
         self._held = held
-        self._status = "the key generation has not started" if held is None else "done"
+        self._status = "the key generation has not started" if held is None else f"done (epoch {held.epoch})"
 
     def get(self) -> QuorumShares | None:
         with self._lock:
