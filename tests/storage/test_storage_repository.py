@@ -47,9 +47,9 @@ def submit(db: Database, new: repo.NewEntry) -> list[repo.MatchChange]:
     return count(db)
 
 
-def count(db: Database) -> list[repo.MatchChange]:
+def count(db: Database, now: datetime = NOW) -> list[repo.MatchChange]:
     with db.write() as s:
-        return repo.count_queued(s, NOW)
+        return repo.count_queued(s, now)
 
 
 def status(db: Database, entry_id: bytes) -> str:
@@ -129,12 +129,18 @@ def test_counting_is_by_distinct_account_and_release_is_per_quorum(db: Database)
     with db.write() as s:
         repo.create_entry(s, b3, NOW)
     assert status(db, a1.entry_id) == "escrowed"  # nothing is counted in the submitter's transaction
-    changes = count(db)
+    changes = count(db, NOW + timedelta(hours=1))
     assert [(ch.released, ch.created) for ch in changes] == [(1, True)]  # a1 only: b3 waits for a third
+    with db.read() as s:
+        released = s.get(Entry, a1.entry_id)
+        assert released is not None and released.released_at == NOW + timedelta(hours=1)
+        assert released.updated_at == NOW  # what the reporter sees of the entry does not show the release
     assert status(db, a1.entry_id) == "released"
     assert status(db, b3.entry_id) == "escrowed"
     assert count(db) == []  # the queue was emptied
-    changes2 = submit(db, new_entry(c, [tag], quorum=3))
+    with db.write() as s:
+        repo.create_entry(s, new_entry(c, [tag], quorum=3), NOW)
+    changes2 = count(db, NOW + timedelta(hours=2))
     assert [(ch.match_id, ch.released, ch.created) for ch in changes2] == [(changes[0].match_id, 3, False)]
     assert status(db, b3.entry_id) == "released"
     with db.read() as s:

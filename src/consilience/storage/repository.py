@@ -6,12 +6,19 @@ transaction and the admin CLI can use the same code without HTTP. Nothing
 here knows about HTTP or about the deployment document; the escrow service
 checks submissions against the deployment before calling in.
 
+Counting (protocol v2) is not done in the transaction that writes an entry:
+that transaction queues the entry's tags (``recount_queue``) and the escrow's
+release pass counts under every queued tag later, in its own transaction
+(``count_queued``), so nothing the submitter sees depends on whether anyone
+else named the same person. One account has at most one active entry per tag
+(``AlreadyNamed``; a unique index backs it).
+
 Concurrency. Counting under a tag must see every entry committed under it,
-so every transaction that adds, changes or removes entries under a tag first
-locks that tag's row in ``tags`` (``SELECT … FOR UPDATE`` on PostgreSQL; on
-SQLite the whole write transaction is ``BEGIN IMMEDIATE``). Locks are taken
-in sorted tag order, before any entry row, so two transactions cannot
-deadlock on each other.
+so every transaction that adds, changes or removes entries under a tag, and
+the release pass, first locks that tag's row in ``tags`` (``SELECT … FOR
+UPDATE`` on PostgreSQL; on SQLite the whole write transaction is ``BEGIN
+IMMEDIATE``). Locks are taken in sorted tag order, before any entry row, so
+two transactions cannot deadlock on each other.
 """
 
 from __future__ import annotations
