@@ -223,3 +223,20 @@ def test_a_request_for_a_later_epoch_abandons_a_run_under_way(world: World, capl
     world.wait_done([1, 2, 3], epoch=2, timeout=30)
     assert "abandons the key generation of epoch 1: an operator asked for epoch 2" in caplog.text
     check_result(world, epoch=2)
+
+
+def test_an_escrow_server_publishing_another_deployment_is_named_and_nothing_is_dealt(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="consilience.services.keyserver.dkg_runner")
+    ours = make_deployment(tmp_path / "ours")
+    theirs = make_deployment(tmp_path / "theirs")
+    with serving(board_app(theirs.root)) as url:
+        world = World(ours, url, {})
+        running = world.start(1)
+        running.thread.join(20)
+        assert not running.thread.is_alive()
+        world.running.pop(1).runner.client.close()
+    status = running.runner.holder.status
+    assert status.startswith("cannot run the key generation: deployment signed by a different administrator")
+    assert "Traceback" not in caplog.text and "cannot run the key generation" in caplog.text
+    assert not ours.data.keyserver(1).keygen_seed.exists(), "no deal made for a document it cannot trust"

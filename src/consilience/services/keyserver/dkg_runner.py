@@ -80,6 +80,9 @@ class KeygenRunner:
             self._loop()
         except Stopped:
             pass
+        except ConsilienceError as exc:  # a setup the operator must fix: said in words, no traceback
+            log.error("key server %d cannot run the key generation: %s", self.share.index, exc)
+            self.holder.status = f"cannot run the key generation: {exc}"
         except Exception:  # a bug must not pass silently: the key server keeps answering 503
             log.exception("key server %d: the key generation stopped on an unexpected error", self.share.index)
             self.holder.status = "stopped on an unexpected error (see the key server's log)"
