@@ -1,6 +1,6 @@
 """Schemathesis against both services' OpenAPI schemas, in process over ASGI.
 
-Every operation of the escrow server (``/v1/openapi.json``) and of a key
+Every operation of the escrow server (``/v2/openapi.json``) and of a key
 server gets generated requests, schema-valid and schema-violating, sent with
 working credentials most of the time (the right role's Bearer token, a fresh
 key-server access token) and with the wrong role, garbage or nothing the rest
@@ -47,14 +47,14 @@ from sqlalchemy import select
 
 from consilience.crypto import oprf, signing, threshold_oprf
 from consilience.datadir.share_file import KeyShare, write
-from consilience.protocol import tokens
+from consilience.protocol import dkg, tokens
 from consilience.protocol.encoding import b64u_encode
 from consilience.services.escrow.limits import LimitSettings
 from consilience.services.keyserver import limits as keyserver_limits
 from consilience.services.keyserver.app import create_app as create_keyserver
 from consilience.services.keyserver.settings import Settings as KeyServerSettings
 from consilience.storage.models import Base
-from services.harness import Escrow, Reporter, build
+from services.harness import Escrow, Reporter, build, key_server_keys, registration
 
 #: Examples per operation. CI runs a fixed, derandomized set; a longer hunt with fresh random
 #: draws each time: CONSILIENCE_FUZZ_EXAMPLES=1000 pytest tests/fuzz
@@ -71,8 +71,8 @@ CONFIG = schemathesis.Config.from_dict({"checks": {"negative_data_rejection": {
 #: Budgets so large that the generated traffic never runs into a 429 (the limits have their own tests).
 NO_LIMITS = LimitSettings(**{name: (1e9, 1e9) for name in LimitSettings.__dataclass_fields__})
 
-REPORTER_PATHS = ("/v1/keyserver-token", "/v1/entries")
-COUNSELOR_PATHS = ("/v1/matches",)
+REPORTER_PATHS = ("/v2/entries",)
+COUNSELOR_PATHS = ("/v2/matches",)
 
 
 def database_state(escrow: Escrow) -> dict[str, list[tuple[Any, ...]]]:
@@ -117,14 +117,16 @@ def escrow_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EscrowWor
         reporter, other = escrow.reporter(), escrow.reporter()
         world = EscrowWorld(escrow, reporter, escrow.counselor_headers(escrow.counselors[0]))
         shared = os.urandom(32)
-        for who, quorum in ((reporter, 2), (reporter, 3), (other, 2)):  # the first and last release a match
-            submission = escrow.submission(tags=[shared], quorum=quorum)
+        # the first and last release a match (one active entry per account and person: the second names another)
+        for who, tags, quorum in ((reporter, [shared], 2), (reporter, [os.urandom(32)], 3), (other, [shared], 2)):
+            submission = escrow.submission(tags=tags, quorum=quorum)
             r = escrow.submit(who, submission)
             assert r.status_code == 201, r.text
             if who is reporter:
                 world.entry_ids.append(r.json()["entry_id"])
                 world.submissions.append(submission)
-        matches = escrow.client.get("/v1/matches", headers=world.counselor_headers).json()
+        escrow.run_pass()
+        matches = escrow.client.get("/v2/matches", headers=world.counselor_headers).json()
         world.match_ids = [m["match_id"] for m in matches]
         assert world.match_ids
         yield world
@@ -133,17 +135,18 @@ def escrow_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EscrowWor
 
 @pytest.fixture(scope="module")
 def escrow_schema(escrow_world: EscrowWorld) -> Any:
-    return schemathesis.openapi.from_asgi("/v1/openapi.json", escrow_world.escrow.client.app, config=CONFIG)
+    return schemathesis.openapi.from_asgi("/v2/openapi.json", escrow_world.escrow.client.app, config=CONFIG)
 
 
 ESCROW_OPERATIONS = [
     ("GET", "/healthz"), ("GET", "/v1/deployment"),
-    ("POST", "/v1/accounts"), ("POST", "/v1/keyserver-token"),
-    ("GET", "/v1/entries"), ("POST", "/v1/entries"), ("GET", "/v1/entries/{entry_id}"),
-    ("PUT", "/v1/entries/{entry_id}"), ("DELETE", "/v1/entries/{entry_id}"),
-    ("GET", "/v1/entries/{entry_id}/receipt"),
-    ("GET", "/v1/matches"), ("GET", "/v1/matches/{match_id}"),
+    ("POST", "/v2/register"),
+    ("GET", "/v2/entries"), ("POST", "/v2/entries"), ("GET", "/v2/entries/{entry_id}"),
+    ("PUT", "/v2/entries/{entry_id}"), ("DELETE", "/v2/entries/{entry_id}"),
+    ("GET", "/v2/entries/{entry_id}/receipt"),
+    ("GET", "/v2/matches"), ("GET", "/v2/matches/{match_id}"),
     ("GET", "/v1/log/checkpoint"), ("GET", "/v1/log/consistency"), ("POST", "/v1/log/cosignatures"),
+    ("POST", "/v2/board"), ("GET", "/v2/board/{epoch}"),
 ]
 
 
@@ -168,7 +171,7 @@ def _splice_escrow(case: Any, world: EscrowWorld, data: st.DataObject) -> bool:
         if name in path_parameters and data.draw(st.booleans(), label=f"known {name}"):
             path_parameters[name] = data.draw(st.sampled_from(pool), label=name)
             spliced = True
-    if case.path in ("/v1/entries", "/v1/entries/{entry_id}") and case.method in ("POST", "PUT") \
+    if case.path in ("/v2/entries", "/v2/entries/{entry_id}") and case.method in ("POST", "PUT") \
             and isinstance(case.body, dict):
         how = data.draw(st.sampled_from(["generated", "valid fields", "resubmission", "reused id"]), label="body")
         if how == "valid fields":
@@ -188,8 +191,17 @@ def _splice_escrow(case: Any, world: EscrowWorld, data: st.DataObject) -> bool:
             if case.method == "PUT":
                 path_parameters["entry_id"] = entry_id
         spliced = spliced or how != "generated"
-    if case.path == "/v1/accounts" and isinstance(case.body, dict) and data.draw(st.booleans(), label="invite"):
-        case.body = {**case.body, "invite": b64u_encode(world.escrow.invite())}
+    if case.path == "/v2/register" and isinstance(case.body, dict) and data.draw(st.booleans(), label="invite"):
+        case.body = {**case.body, **registration(world.escrow.invite(), world.escrow.deployment.deployment_id)}
+        spliced = True
+    if case.path == "/v2/board" and isinstance(case.body, dict) and data.draw(st.booleans(), label="signed"):
+        params = world.escrow.deployment.dkg_parameters(1)
+        message = dkg.complain(params, 1, key_server_keys(1).identity_private, 2, os.urandom(dkg.DIGEST_BYTES),
+                               dkg.BAD_SHARES)
+        case.body = {**case.body, "epoch": 1, "message": b64u_encode(message)}
+        spliced = True
+    if case.path == "/v2/board/{epoch}" and data.draw(st.booleans(), label="known epoch"):
+        path_parameters["epoch"] = 1
         spliced = True
     if case.path == "/v1/log/consistency" and data.draw(st.booleans(), label="small sizes"):
         case.query = {"old": data.draw(st.integers(0, 12)), "new": data.draw(st.integers(0, 12))}
