@@ -2,7 +2,7 @@
 // (nothing of it is sent), list matches, open one and decrypt the released entries here
 // (PROTOCOL.md §8, "Opening").
 import {
-  EscrowApi, fetchDeployment, openMatch, matchedEntryFromJson, counselorKeyFromBytes, hpke,
+  EscrowApi, fetchDeployment, openMatch, matchedEntryFromJson, counselorKeyFromBytes, hpke, abscissaLabel,
   b64uDecode, b64uEncode, bytesEqual,
 } from '../sdk/index.js';
 import {
@@ -146,7 +146,11 @@ async function openOne(matchId) {
   try {
     const detail = await steps.run('fetch', () => api().match(b64uDecode(matchId)));
     const entries = detail.entries.map(matchedEntryFromJson);
-    const result = await steps.run('open', async () => openMatch(b64uDecode(detail.tag), entries, state.keys.seed, state.keys.keyId));
+    // Protocol v2: shares are checked against the deployment's quorum commitments (fetched and verified at unlock).
+    const d = state.deployment ?? await fetchDeployment(server(), state.keys.adminFingerprint, state.keys.minSerial || 0);
+    state.deployment = d;
+    const result = await steps.run('open', async () => openMatch(b64uDecode(detail.tag), entries, state.keys.seed,
+      state.keys.keyId, d));
     steps.clear();
     renderMatch(detail, entries, result);
     $('#h-match').focus();
@@ -166,14 +170,19 @@ function renderMatch(detail, entries, result) {
   const released = entries.filter((e) => e.released).length;
   box.append(el('p', {}, `${released} of ${entries.length} entries naming this person have been released. `
     + 'Entries that are not released stay locked; their reporters are not shown here.'));
+  box.append(el('p', { class: 'hint' }, 'Each reporter is shown by a pseudonym (a short code from their account’s '
+    + 'abscissa), not by any account id: records with the same pseudonym come from the same account, here and in '
+    + 'other matches you open.'));
 
   opened.forEach((o, i) => {
     const b = o.body || {};
     const d = b.details || {};
     const idText = shortId(o.entryId);
+    const pseudonym = o.abscissa ? abscissaLabel(o.abscissa) : '';
     const section = el('section', { class: 'card', 'aria-labelledby': `h-entry-${i}` },
       el('h2', { id: `h-entry-${i}` }, `Record ${i + 1}`),
-      el('p', { class: 'meta' }, `Written ${formatDate(b.writtenAt)} · entry ${idText}`),
+      el('p', { class: 'meta' }, `Written ${formatDate(b.writtenAt)} · entry ${idText}`,
+        pseudonym ? ' · reporter ' : '', pseudonym ? el('code', { class: 'pseudonym', title: 'reporter pseudonym (abscissa)' }, pseudonym) : ''),
       el('h3', {}, 'How to reach this reporter'),
       el('p', { class: 'record-text' }, b.contact || '(none given)'),
       el('h3', {}, 'What they wrote'),

@@ -5,6 +5,7 @@ import {
   EscrowApi, fetchDeployment, checkReceipt, normalise, b64uDecode, b64uEncode,
   parseReceipt, newWallet, walletToBytes, walletFromBytes, addRecord, nowIsoSeconds,
   parseInvite, INVITE_MISTYPED, InvalidInput, VerificationError, MAX_BODY_BYTES, reporter, PLATFORMS, PLATFORMS_BY_KIND,
+  accounts, bytesEqual, ApiError, Identifier,
 } from '../sdk/index.js';
 import { getCountries, getCountryCallingCode } from 'libphonenumber-js/max';
 import {
@@ -53,6 +54,7 @@ function recordById(id) {
 
 function statusOf(record) {
   if (!record.escrow) return 'private';
+  // Protocol v2: the server answers only "escrowed" or "withdrawn", never whether anyone else named the same person.
   return record.escrow.status;
 }
 
@@ -60,9 +62,12 @@ const STATUS_TEXT = {
   private: 'Private',
   sending: 'Not yet confirmed',
   escrowed: 'In escrow',
-  released: 'Released',
   withdrawn: 'Withdrawn',
 };
+
+/** Said on every edit and withdrawal, whether or not anything was read (saying it only after a match would tell). */
+const KEPT_WHAT_THEY_READ = 'If a counselor has already read this record, they keep what they read; the change '
+  + 'applies from now on.';
 
 function badge(status) {
   return el('span', { class: `badge ${status}` }, STATUS_TEXT[status] || status);
@@ -176,9 +181,20 @@ async function join(invite, contact, passphrase) {
   try {
     const d = await steps.run('deployment', () => fetchDeployment(server(), invite.adminFingerprint, 0));
     checkingDeployment = false;
-    const { accountId, token } = await steps.run('register', () => new EscrowApi(server()).register(invite.code));
+    // Protocol v2: the invite carries the account's seed; the server gets its public key and a signature by it,
+    // and answers with the administrator's certificate of that key, checked here and kept in the wallet.
+    const { accountId, token, certificate } = await steps.run('register', async () => {
+      const answer = await new EscrowApi(server()).register(accounts.accountKey(invite.seed),
+        accounts.registrationProof(invite.seed, d.deploymentId));
+      const cert = accounts.verifyCertificate(d.adminKey, d.deploymentId, b64uDecode(answer.certificate, 120, 'certificate'));
+      if (!bytesEqual(cert.accountKey, accounts.accountKey(invite.seed))) {
+        throw new VerificationError('the escrow server returned a certificate for another account; nothing was saved');
+      }
+      return answer;
+    });
     wallet = newWallet({
       server: server(), adminFingerprint: invite.adminFingerprint, accountId, token, contact, minSerial: d.serial,
+      accountSeed: invite.seed, certificate,
     });
     steps.start('seal');
     const vault = await Vault.create(passphrase, steps.bar('seal'));
@@ -450,17 +466,18 @@ async function renderRecord(id, { focus = true } = {}) {
     const e = r.escrow;
     const explain = {
       sending: 'Sending was not confirmed by the server. It will be sent again, exactly as before, so it is never counted twice.',
-      escrowed: `It is locked on the server. It will be released to the counselors when ${e.quorum} different people have named the same person.`,
-      released: 'Enough people named the same person: the counselors can now read this record and your contact details, and may get in touch.',
+      escrowed: `It is locked on the server. Only when ${e.quorum} different people have named the same person can `
+        + 'the counselors read it; a counselor will then reach out to you. Until then nothing of it can be read, '
+        + 'and this page will not tell you whether anyone else has named them.',
       withdrawn: 'You withdrew this record. The server erased it and kept only a note that it existed.',
-    }[e.status] || '';
+    }[statusOf(r)] || '';
     esc.append(el('p', {}, explain),
       el('h3', {}, 'Named'),
       el('ul', { class: 'will-match' }, e.identifiers.map((t, i) => namedItem(t, e.canonical[i]))),
-      detailList([['Release at', `${e.quorum} people`], ['Accepted', e.received_at ? formatDate(e.received_at) : 'not yet']]));
+      detailList([['Readable by counselors at', `${e.quorum} people`], ['Accepted', e.received_at ? formatDate(e.received_at) : 'not yet']]));
     const actions = el('div', { class: 'actions' });
     if (e.pending) actions.append(el('button', { type: 'button', onclick: () => resend(r) }, 'Send again now'));
-    if (e.status === 'escrowed' && !e.pending) {
+    if (statusOf(r) === 'escrowed' && !e.pending) {
       actions.append(el('a', { class: 'button secondary', href: `#/escrow/${r.record_id}` }, 'Change who is named'));
       actions.append(el('button', { type: 'button', class: 'secondary', id: 'withdraw-open', onclick: () => askWithdraw(r) }, 'Withdraw…'));
     }
@@ -511,12 +528,12 @@ function askWithdraw(r) {
   const heading = el('h3', { tabindex: '-1', id: 'h-withdraw' }, 'Withdraw this record?');
   box.append(el('div', { class: 'notice info', role: 'group', 'aria-labelledby': 'h-withdraw' },
     heading,
-    // What withdrawing does (services/escrow: an unreleased entry only; body, envelopes and tags
+    // What withdrawing does (services/escrow, v2: the same before and after a release; body, envelopes and tags
     // erased, a tombstone and a log leaf kept); the wallet keeps the record, marked withdrawn,
     // and neither this page nor the CLI escrows a withdrawn record again.
     el('p', {}, 'The server will erase the locked record and the codes made from the names, so it no longer counts '
-      + 'towards a match. It has not been released, so no counselor has read it. The server keeps only a note that '
-      + 'it existed and was withdrawn, and you get a receipt for that.'),
+      + 'towards a match. The server keeps only a note that it existed and was withdrawn, and you get a receipt for that.'),
+    el('p', {}, KEPT_WHAT_THEY_READ),
     el('p', {}, 'Your own copy stays in your wallet on this device. Withdrawing cannot be undone: this record cannot '
       + 'be put in escrow again.'),
     el('div', { class: 'actions' },
@@ -543,17 +560,8 @@ async function withdraw(r, button) {
     await steps.run('save', saveWallet);
     steps.clear();
     await renderRecord(r.record_id);
-    showNote('The record was withdrawn. Your own copy is still in your wallet.');
+    showNote(`The record was withdrawn. Your own copy is still in your wallet. ${KEPT_WHAT_THEY_READ}`);
   } catch (err) {
-    if (err.status === 409) {
-      // Released in the meantime (a released entry can no longer change): show it as it is now.
-      steps.clear();
-      await refreshStatuses({ quiet: true });
-      await renderRecord(r.record_id);
-      showError({ message: 'It could not be withdrawn: it has just been released to the counselors, and a released '
-        + 'record stays released.' });
-      return;
-    }
     showError(err, 'The record could not be withdrawn.');
     button.disabled = false;
   }
@@ -795,7 +803,7 @@ async function resend(r) {
     await reporter.resend(session(), r, { onStep: (key, s) => steps.track(key, s) });
     steps.clear();
     await renderRecord(r.record_id);
-    showNote(r.escrow.status === 'released' ? 'Sent. It has been released to the counselors.' : 'Sent and confirmed.');
+    showNote('Sent and confirmed.');
   } catch (err) {
     showError(err, 'It could not be sent. It is kept, exactly as it was, to be sent again.');
   }
@@ -821,10 +829,47 @@ async function finishPending() {
   rerender();
 }
 
+/** The names a record in escrow already has, as Identifiers (typed as the reporter typed them). */
+function storedNames(record) {
+  return record.escrow.canonical.map((c, i) => {
+    const n = normalise(c);
+    return new Identifier(n.kind, n.value, record.escrow.identifiers[i] ?? c);
+  });
+}
+
+/**
+ * Another record of this wallet already names one of `named` (found here, or refused by the server
+ * with 409 already_named): each person is named in one record of an account at a time, so that one
+ * account counts once. Offer to add the names given to that record instead, or to open it.
+ */
+function offerExisting(r, named, hit) {
+  const names = hit ? hit.names.map((c) => readableCanonical(c)).join(', ') : 'one of these people';
+  const where = hit ? `Your record “${recordTitle(hit.record)}”` : 'Another of your records';
+  showError({ message: `${where} already names ${names}. Each person can be named in one of your records at a time, `
+    + 'so that one account counts once. You can add the names given here to that record instead, or withdraw that '
+    + 'record first.' },
+  r.escrow ? 'The names were not changed; your record stays in escrow as it was.' : 'Your record was not put in escrow.');
+  if (!hit) return;
+  const other = hit.record;
+  const merged = storedNames(other);
+  for (const n of named) if (!merged.some((m) => m.canonical === n.canonical)) merged.push(n);
+  $('#alert').append(el('div', { class: 'actions' },
+    el('button', { type: 'button', id: 'add-to-existing', onclick: async (ev) => {
+      ev.target.disabled = true;
+      clearNotices();
+      await escrow(other, merged, null);
+    } }, `Add the names to “${recordTitle(other)}”`),
+    el('a', { class: 'button secondary', href: `#/record/${other.record_id}` }, 'Open that record')));
+}
+
 async function escrow(r, named, quorum) {
+  const clash = reporter.namedElsewhere(state.wallet, named, { except: r });
+  if (clash.length) { // checked here first: no key server is asked for a submission the server would refuse
+    offerExisting(r, named, clash[0]);
+    return;
+  }
   const steps = new Steps('Putting your record in escrow', [
     ['deployment', 'Checking the service’s signed setup'],
-    ['token', 'Getting permission to ask the key servers'],
     ['oprf', 'Turning the names into matching codes with the key servers'],
     ['seal', 'Locking the record so only counselors can open it, after a match'],
     ['keep', 'Keeping an exact copy to resend if needed'],
@@ -844,10 +889,14 @@ async function escrow(r, named, quorum) {
     await reporter.escrow(session(), r, named, { quorum, onStep });
     steps.clear();
     await go(`#/record/${r.record_id}`);
-    showNote(r.escrow.status === 'released'
-      ? 'Your record is in escrow, and enough people have now named the same person: it has been released to the counselors.'
-      : 'Your record is in escrow. Nobody can read it unless enough people name the same person.');
+    showNote('Your record is in escrow. Nobody can read it unless enough people name the same person; then a counselor '
+      + 'will reach out to you.' + (changing ? ` ${KEPT_WHAT_THEY_READ}` : ''));
   } catch (err) {
+    if (err instanceof ApiError && err.code === 'already_named') {
+      steps.clear();
+      offerExisting(r, named, reporter.namedElsewhere(state.wallet, named, { except: r })[0] ?? null);
+      return;
+    }
     const pending = r.escrow?.pending;
     // Kept to be resent: show the record (status "Not yet confirmed", "Send again now"), not the form.
     if (pending) await go(`#/record/${r.record_id}`);
