@@ -304,10 +304,13 @@ def test_the_board_keeps_each_message_once_in_order(db: Database) -> None:
         second, _ = repo.post_board_message(s, 1, b"two", NOW)
     assert created and not created_again and again == first and first < second
     with db.read() as s:
-        assert [(r.seq, r.message) for r in repo.board_messages(s, 1)] == [(first, b"one"), (second, b"two")]
-        assert [r.message for r in repo.board_messages(s, 1, after=first)] == [b"two"]
-        assert [r.seq for r in repo.board_messages(s, 2)] == [other_epoch]
-        assert len(repo.board_messages(s, 1, limit=10_000)) == 2 and repo.board_messages(s, 3) == []
+        assert [(r.seq, r.message) for r in repo.board_messages(s, 1, 0, 10)] == [(first, b"one"), (second, b"two")]
+        assert [r.message for r in repo.board_messages(s, 1, first, 10)] == [b"two"]
+        assert [r.message for r in repo.board_messages(s, 1, 0, 1)] == [b"one"]
+        assert [r.seq for r in repo.board_messages(s, 2, 0, 10)] == [other_epoch]
+        assert repo.board_messages(s, 3, 0, 10) == []
+        with pytest.raises(ValueError):
+            repo.board_messages(s, 1, 0, 0)
 
 
 def _counts(db: Database) -> dict[str, int]:

@@ -56,8 +56,6 @@ from consilience.storage.models import (
 ID_BYTES = 16
 TOKEN_BYTES = 32
 DEFAULT_INVITE_LIFETIME = timedelta(days=14)
-#: GET /v2/board pages hold at most this many messages
-BOARD_PAGE = 500
 
 
 class StorageError(ConsilienceError):
@@ -612,9 +610,10 @@ def post_board_message(session: Session, epoch: int, message: bytes, now: dateti
     return row.seq, True
 
 
-def board_messages(session: Session, epoch: int, after: int = 0, limit: int = BOARD_PAGE) -> list[BoardRow]:
-    """The epoch's messages with seq > ``after``, in order, at most ``limit`` (≤ BOARD_PAGE)."""
-    limit = max(1, min(limit, BOARD_PAGE))
+def board_messages(session: Session, epoch: int, after: int, limit: int) -> list[BoardRow]:
+    """The epoch's messages with seq > ``after``, in order, at most ``limit`` (the service's page size)."""
+    if limit < 1:
+        raise InvalidInput("a page holds at least one message")
     rows = session.scalars(select(BoardMessage).where(BoardMessage.epoch == epoch, BoardMessage.seq > after)
                            .order_by(BoardMessage.seq).limit(limit))
     return [BoardRow(r.seq, r.message, r.received_at) for r in rows]

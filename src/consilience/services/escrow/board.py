@@ -26,10 +26,11 @@ from consilience.protocol import dkg
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.messages import BoardMessage, BoardPage, BoardPost
 from consilience.services.escrow.errors import Refusal, documented
+from consilience.services.escrow.limits import BOARD_PAGE_SIZE
 from consilience.services.escrow.state import State
 from consilience.services.limits import client_address
 from consilience.storage import repository
-from consilience.storage.repository import BOARD_PAGE, utcnow
+from consilience.storage.repository import utcnow
 
 router = APIRouter(prefix="/v2/board", responses=documented(400, 413, 422, 429, 503))
 
@@ -62,7 +63,7 @@ def read(epoch: int, state: State, after: int = Query(default=0, ge=0, lt=2**63)
     if not 0 <= epoch < 2**32:
         raise Refusal(400, "an epoch is a number from 0 to 2^32 - 1")
     with state.db.read() as session:
-        rows = repository.board_messages(session, epoch, after, BOARD_PAGE)
+        rows = repository.board_messages(session, epoch, after, BOARD_PAGE_SIZE)
     return BoardPage(messages=[BoardMessage(seq=r.seq, message=b64u_encode(r.message), received_at=r.received_at)
                                for r in rows],
                      next_after=rows[-1].seq if rows else after)

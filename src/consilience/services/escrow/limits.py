@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 from consilience.services.limits import Rate, RateLimits
 
+#: GET /v2/board/{epoch}: at most this many messages per page (PROTOCOL.md §5)
+BOARD_PAGE_SIZE = 500
+
 
 @dataclass(frozen=True)
 class LimitSettings(RateLimits):
