@@ -72,6 +72,7 @@ class KeygenRunner:
     clock: Callable[[], float] = time.monotonic
     #: the epoch of the run under way, if any: a request for a later one abandons it
     running: int | None = None
+    _request_refused: bool = False
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -120,10 +121,15 @@ class KeygenRunner:
 
     def _requested(self) -> int | None:
         try:
-            return share_file.read_request(self.folder.keygen_request)
+            requested = share_file.read_request(self.folder.keygen_request)
         except ConsilienceError as exc:
-            log.warning("key server %d: %s", self.share.index, exc)
+            if not self._request_refused:  # said once, not at every poll
+                log.warning("key server %d ignores a request to run the key generation again: %s",
+                            self.share.index, exc)
+                self._request_refused = True
             return None
+        self._request_refused = False
+        return requested
 
     def _deployment(self) -> Deployment:
         """The signed deployment document from the escrow server, checked against the administrator's key."""
