@@ -145,6 +145,8 @@ def test_a_v1_schema_upgrades_to_v2_and_v1_data_is_refused(database_url: str) ->
         engine.dispose()
     import pytest
 
-    with pytest.raises(RuntimeError, match="protocol v1 .*accounts.*new, empty database"):
+    from consilience.errors import ConsilienceError
+
+    with pytest.raises(ConsilienceError, match="protocol v1 .*accounts.*new, empty database"):
         upgrade(database_url)
     assert current_revision(database_url) == "0002"

@@ -120,7 +120,7 @@ def test_counting_is_by_distinct_account_and_release_is_per_quorum(db: Database)
     tag = os.urandom(32)
     a1 = new_entry(a, [tag, os.urandom(32)])
     assert submit(db, a1) == []
-    with pytest.raises(repo.AlreadyNamed) as named, db.write() as s:
+    with pytest.raises(repo.PersonAlreadyNamed) as named, db.write() as s:
         repo.create_entry(s, new_entry(a, [tag]), NOW)  # (d): one active entry per account and person
     assert named.value.entry_id == a1.entry_id
     with db.read() as s:

@@ -11,7 +11,7 @@ that transaction queues the entry's tags (``recount_queue``) and the escrow's
 release pass counts under every queued tag later, in its own transaction
 (``count_queued``), so nothing the submitter sees depends on whether anyone
 else named the same person. One account has at most one active entry per tag
-(``AlreadyNamed``; a unique index backs it).
+(``PersonAlreadyNamed``; a unique index backs it).
 
 Concurrency. Counting under a tag must see every entry committed under it,
 so every transaction that adds, changes or removes entries under a tag, and
@@ -70,7 +70,7 @@ class Conflict(StorageError):
     """The request contradicts stored state: id reuse, edit after release."""
 
 
-class AlreadyNamed(Conflict):
+class PersonAlreadyNamed(Conflict):
     """The account already has an active entry under one of the tags (PROTOCOL.md §8)."""
 
     def __init__(self, entry_id: bytes) -> None:
@@ -347,7 +347,7 @@ def _refuse_named_twice(session: Session, new: NewEntry) -> None:
         .order_by(EntryTag.entry_id).limit(1)
     ).first()
     if other is not None:
-        raise AlreadyNamed(other)
+        raise PersonAlreadyNamed(other)
 
 
 def _queue_recount(session: Session, tags: Iterable[bytes], now: datetime) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from consilience.protocol.encoding import b64u_encode
 from consilience.services import http_errors
 from consilience.services.http_errors import BodyLimitMiddleware, Refusal, documented, error_response
-from consilience.storage.repository import AlreadyNamed, Conflict, InviteRefused, NotFound
+from consilience.storage.repository import Conflict, InviteRefused, NotFound, PersonAlreadyNamed
 
 __all__ = ["Refusal", "BodyLimitMiddleware", "documented", "error_response", "install"]
 
@@ -36,7 +36,7 @@ def install(app: FastAPI) -> None:
         return error_response(409, str(exc))
 
     async def already_named(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, AlreadyNamed)
+        assert isinstance(exc, PersonAlreadyNamed)
         return error_response(409, str(exc), error="already_named", entry_id=b64u_encode(exc.entry_id))
 
     async def invite_refused(_: Request, exc: Exception) -> JSONResponse:
@@ -52,7 +52,7 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(NotFound, not_found)
     app.add_exception_handler(Conflict, conflict)
-    app.add_exception_handler(AlreadyNamed, already_named)
+    app.add_exception_handler(PersonAlreadyNamed, already_named)
     app.add_exception_handler(InviteRefused, invite_refused)
     app.add_exception_handler(OperationalError, database_unavailable)
     app.add_exception_handler(DBAPIError, database_unavailable)

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import context, op
 
+from consilience.errors import ConsilienceError
+
 revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
@@ -39,7 +41,7 @@ def _refuse_v1_data() -> None:
     used = [table for table in ("accounts", "invites", "entries", "log_leaves")
             if connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar()]
     if used:
-        raise RuntimeError(V1_DATA.format(tables=", ".join(used)))
+        raise ConsilienceError(V1_DATA.format(tables=", ".join(used)))
 
 
 def upgrade() -> None:
