@@ -568,9 +568,11 @@ def test_abscissa_key_is_hkdf_over_the_qualified_contributions_in_index_order() 
 
 
 def confirmation(params: dkg.Parameters, author: int, identity: bytes, transcript: bytes,
-                 qualified: Sequence[int]) -> bytes:
-    """The docstring's confirmation, built independently: header ‖ digest ‖ u8 |QUAL| ‖ indices ‖ signature."""
-    body = header(params, b"consilience-v2 dkg confirm", author) + transcript + bytes([len(qualified), *qualified])
+                 qualified: Sequence[int], commitments: bytes = bytes(32)) -> bytes:
+    """The docstring's confirmation, built independently: header ‖ digest ‖ u8 |QUAL| ‖ indices ‖ commitments
+    digest ‖ signature."""
+    body = (header(params, b"consilience-v2 dkg confirm", author) + transcript + bytes([len(qualified), *qualified])
+            + commitments)
     return body + signing.sign(identity, body)
 
 
@@ -579,10 +581,19 @@ def test_confirmation_encoding_matches_the_docstring() -> None:
     board = Board(honest_deals(params, servers))
     results = finalize_all(params, servers, board)
     message = dkg.confirm(params, servers[1].identity, results[2])
-    assert message == confirmation(params, 2, servers[1].identity, results[2].transcript, [1, 2, 3])
+    qual = results[2].qualification
+    # The commitments digest, computed independently from the published encodings.
+    data = lp2(b"consilience-v2 dkg public commitments")
+    for q in params.levels:
+        data += bytes([q]) + b"".join(c.to_bytes() for c in qual.master[q])
+    for i in (1, 2, 3):
+        data += bytes([i]) + b"".join(c.to_bytes() for q in params.levels for c in qual.server_commitments(i)[q])
+    digest = hashlib.sha256(data).digest()
+    assert qual.commitments_digest == digest
+    assert message == confirmation(params, 2, servers[1].identity, results[2].transcript, [1, 2, 3], digest)
     assert dkg.CONFIRM_LABEL == b"consilience-v2 dkg confirm"
     parsed = dkg.parse(params, message)
-    assert parsed == dkg.Confirmation(2, results[2].transcript, (1, 2, 3), message)
+    assert parsed == dkg.Confirmation(2, results[2].transcript, (1, 2, 3), message, digest)
     # The transcript digest is the documented one: sorted SHA-256 of every accepted message.
     expected = hashlib.sha256(lp2(b"consilience-v2 dkg transcript")
                               + b"".join(sorted(hashlib.sha256(m).digest() for m in board.messages))).digest()

@@ -358,6 +358,8 @@ def _check_quorum_keys(d: Deployment, params: dkg.Parameters) -> None:
     if sorted(keys.servers) != sorted(keys.qualified) or len(keys.qualified) < d.threshold:
         raise InvalidInput("the quorum keys list commitments for exactly the qualified key servers, "
                            "at least the threshold of them")
+    d.quorum_parameters()  # check_commitments: counts, identities, per-server shares interpolate to the master
+    digest = dkg.commitments_digest(keys.levels, keys.servers)
     confirmed: set[int] = set()
     for data in keys.confirmations:
         msg = dkg.parse(params, data)
@@ -365,8 +367,9 @@ def _check_quorum_keys(d: Deployment, params: dkg.Parameters) -> None:
             raise VerificationError("a quorum-key confirmation is not a confirmation")
         if msg.transcript != keys.transcript or tuple(msg.qualified) != tuple(keys.qualified):
             raise VerificationError(f"key server {msg.author} confirmed another key generation")
+        if msg.commitments != digest:
+            raise VerificationError(f"key server {msg.author} confirmed other commitments than those published")
         confirmed.add(msg.author)
     missing = sorted(set(keys.qualified) - confirmed)
     if missing:
         raise VerificationError("no confirmation of the quorum keys from key server(s) " + ", ".join(map(str, missing)))
-    d.quorum_parameters()  # check_commitments: counts, identities, per-server shares interpolate to the master

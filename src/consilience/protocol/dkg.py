@@ -238,6 +238,7 @@ _CONTRIBUTION_LABEL = b"consilience-v2 dkg abscissa contribution"
 _DIGEST_LABEL = b"consilience-v2 dkg deal digest"
 _BATCH_LABEL = b"consilience-v2 dkg batch"
 _TRANSCRIPT_LABEL = b"consilience-v2 dkg transcript"
+_COMMITMENTS_LABEL = b"consilience-v2 dkg public commitments"
 _POLY_DST = b"consilience-v2 dkg dealer polynomial"
 ABSCISSA_KEY_LABEL = "consilience-v2 dkg abscissa key"
 _CONTRIBUTION_SEED_LABEL = "consilience-v2 dkg dealer contribution"
@@ -458,6 +459,9 @@ class Confirmation:
     transcript: bytes
     qualified: tuple[int, ...]
     raw: bytes
+    #: :func:`commitments_digest` of the public commitments the run produced, so that whoever publishes
+    #: them (the administrator) cannot pair the confirmations with commitments of another run
+    commitments: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -599,11 +603,12 @@ def _parse_body(params: Parameters, r: _Reader, label: bytes, author: int, body:
     if label == CONFIRM_LABEL:
         transcript = r.take(DIGEST_BYTES)
         qualified = tuple(r.take(r.int(1)))
+        commitments = r.take(DIGEST_BYTES)
         r.end()
         if (not qualified or list(qualified) != sorted(set(qualified))
                 or not 1 <= qualified[0] <= qualified[-1] <= params.n):
             raise InvalidInput("qualified set not 1 to n distinct indices in increasing order")
-        return Confirmation(author, transcript, qualified, data)
+        return Confirmation(author, transcript, qualified, data, commitments)
     if label == COMPLAINT_LABEL:
         dealer, digest, reason = r.int(1), r.take(DIGEST_BYTES), r.int(1)
         r.end()
@@ -823,6 +828,14 @@ class Qualification:
         p = self.params
         return {q: tuple(self.aggregate[k][0] for k in range(p.offset(q), p.offset(q) + q)) for q in p.levels}
 
+    @cached_property
+    def commitments_digest(self) -> bytes:
+        """:func:`commitments_digest` of :attr:`master` and every qualified server's commitments."""
+        return commitments_digest(
+            {q: [c.to_bytes() for c in cs] for q, cs in self.master.items()},
+            {i: {q: [c.to_bytes() for c in cs] for q, cs in self.server_commitments(i).items()}
+             for i in self.qualified})
+
     def server_commitments(self, index: int) -> dict[int, tuple[G2Point, ...]]:
         """Commitments to key server INDEX's shares of every coefficient: Y_{q,j}(index)."""
         self.params.participant(index)
@@ -959,8 +972,26 @@ def confirm(params: Parameters, identity_private: bytes, result: KeyServerResult
     if result.qualification.params != params:
         raise InvalidInput("this result is of another run")
     body = (params.header(CONFIRM_LABEL, result.index) + result.transcript
-            + i2osp(len(result.qualified), 1) + bytes(result.qualified))
+            + i2osp(len(result.qualified), 1) + bytes(result.qualified) + result.qualification.commitments_digest)
     return _sign(params, body, identity_private, result.index)
+
+
+def commitments_digest(levels: Mapping[int, Sequence[bytes]],
+                       servers: Mapping[int, Mapping[int, Sequence[bytes]]]) -> bytes:
+    """SHA-256 over the published commitments: every level's C_{q,j}, then each qualified server's Y_{q,j}(i).
+
+    ``lp2(label) ‖ for q ascending: u8 q ‖ C_{q,0..q−1} ‖ for i ascending: u8 i ‖ for q ascending: Y_{q,0..q−1}(i)``
+    with every point its 96-byte compressed encoding. Confirmations sign it, so a deployment document
+    carrying the confirmations can only carry these commitments.
+    """
+    data = lp2(_COMMITMENTS_LABEL)
+    for q in sorted(levels):
+        data += i2osp(q, 1) + b"".join(bytes(c) for c in levels[q])
+    for i in sorted(servers):
+        data += i2osp(i, 1)
+        for q in sorted(servers[i]):
+            data += b"".join(bytes(c) for c in servers[i][q])
+    return hashlib.sha256(data).digest()
 
 
 def confirmed(params: Parameters, result: KeyServerResult, messages: Sequence[bytes]) -> KeyServerResult:
@@ -976,7 +1007,7 @@ def confirmed(params: Parameters, result: KeyServerResult, messages: Sequence[by
     """
     if result.qualification.params != params:
         raise InvalidInput("this result is of another run")
-    by_author: dict[int, set[tuple[bytes, tuple[int, ...]]]] = {}
+    by_author: dict[int, set[tuple[bytes, tuple[int, ...], bytes]]] = {}
     refused: list[str] = []
     for data in messages:
         try:
@@ -985,8 +1016,8 @@ def confirmed(params: Parameters, result: KeyServerResult, messages: Sequence[by
             refused.append(str(exc))
             continue
         if isinstance(msg, Confirmation):
-            by_author.setdefault(msg.author, set()).add((msg.transcript, msg.qualified))
-    ours = (result.transcript, result.qualified)
+            by_author.setdefault(msg.author, set()).add((msg.transcript, msg.qualified, msg.commitments))
+    ours = (result.transcript, result.qualified, result.qualification.commitments_digest)
     disagreeing = sorted(a for a, seen in by_author.items() if seen != {ours})
     missing = sorted(j for j in result.qualified if j not in by_author)
     if not disagreeing and not missing:
@@ -994,7 +1025,7 @@ def confirmed(params: Parameters, result: KeyServerResult, messages: Sequence[by
     parts = []
     for a in disagreeing:
         others = sorted(by_author[a] - {ours})
-        what = "; ".join(f"transcript {d.hex()[:16]}… with qualified {', '.join(map(str, q))}" for d, q in others)
+        what = "; ".join(f"transcript {d.hex()[:16]}… with qualified {', '.join(map(str, q))}" for d, q, _ in others)
         also = " (and ours)" if ours in by_author[a] else ""
         parts.append(f"key server {a} confirmed another board: {what}{also}")
     if missing:
@@ -1011,5 +1042,5 @@ __all__ = [
     "DEAL_LABEL", "NOTHING_BY_DEADLINE", "Answer", "Complaint", "Confirmation", "Deal", "DealCheck", "DealerSeed",
     "DkgFailed", "KeyServerResult", "MalformedMessage", "Message", "Parameters", "Participant", "Qualification",
     "answer", "check_values", "clear_caches", "complain", "complaints_for", "confirm", "confirmed", "deal",
-    "finalize", "parse", "qualify", "verify_deal",
+    "commitments_digest", "finalize", "parse", "qualify", "verify_deal",
 ]
