@@ -17,6 +17,11 @@ are skipped) and collects:
 Each must appear as a code span (between backticks) in §10 of PROTOCOL.md,
 written as the literal's characters with ``\\n`` for a newline and ``\\xNN`` for
 any other byte outside printable ASCII.
+
+The trust table (§2) and the rest of PROTOCOL.md name tests as
+``tests/<file>.py::<test>`` (or ``::<test>`` for another test of the file named
+last); each named test must exist, so that a row cannot point at a test that
+was renamed or removed.
 """
 
 from __future__ import annotations
@@ -179,6 +184,44 @@ def test_the_scan_sees_every_kind_of_label() -> None:
         assert expected in labels, expected
 
 
+_TEST_REF = re.compile(r"^(tests/[\w/]+\.py)(?:::(\w+))?$")
+_SAME_FILE_REF = re.compile(r"^::(\w+)$")
+
+
+def cited_tests(document: str) -> list[tuple[str, str | None]]:
+    """(file, test or None) for every code span naming a test file or test, in order of appearance."""
+    cited: list[tuple[str, str | None]] = []
+    current: str | None = None
+    for span in re.findall(r"`([^`\n]+)`", document):
+        if (m := _TEST_REF.match(span)) is not None:
+            current = m.group(1)
+            cited.append((current, m.group(2)))
+        elif (m := _SAME_FILE_REF.match(span)) is not None:
+            if current is None:
+                raise AssertionError(f"`{span}` names a test before any test file is named")
+            cited.append((current, m.group(1)))
+    return cited
+
+
+def absent_tests(root: Path, cited: list[tuple[str, str | None]]) -> list[str]:
+    absent = []
+    for file, test in cited:
+        path = root / file
+        if not path.is_file():
+            absent.append(file)
+        elif test is not None and not re.search(rf"^\s*(async\s+)?def {test}\(", path.read_text(encoding="utf-8"),
+                                                flags=re.MULTILINE):
+            absent.append(f"{file}::{test}")
+    return absent
+
+
+def test_every_test_the_document_names_exists() -> None:
+    cited = cited_tests(DOCUMENT.read_text(encoding="utf-8"))
+    assert len(cited) > 20  # the trust table names a test for nearly every row
+    absent = absent_tests(ROOT, cited)
+    assert not absent, "PROTOCOL.md names tests that do not exist:\n" + "\n".join(f"  {a}" for a in absent)
+
+
 # -- the checker itself --------------------------------------------------------------------------
 
 
@@ -246,6 +289,15 @@ def test_docstrings_formats_and_other_strings(tmp_path: Path) -> None:
 ])
 def test_render(value: str | bytes, rendered: str) -> None:
     assert render(value) == rendered
+
+
+def test_a_renamed_test_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_x.py").write_text("def test_kept() -> None:\n    pass\n", encoding="utf-8")
+    doc = "| a | `tests/test_x.py::test_kept`, `::test_renamed`; `tests/test_gone.py` |"
+    assert cited_tests(doc) == [("tests/test_x.py", "test_kept"), ("tests/test_x.py", "test_renamed"),
+                                ("tests/test_gone.py", None)]
+    assert absent_tests(tmp_path, cited_tests(doc)) == ["tests/test_x.py::test_renamed", "tests/test_gone.py"]
 
 
 def test_no_section_10_is_an_error() -> None:
