@@ -35,6 +35,11 @@ COUNSELOR_PASSPHRASE = "demo counselor passphrase"
 #: Cheaper Argon2id than the interactive default so the demo runs in seconds;
 #: real wallets use the default (64 MiB, 3 passes).
 DEMO_KDF = {"memory_cost_kib": 8192, "iterations": 1, "lanes": 1}
+#: The escrow server looks for new matches on a randomised timer (so a reporter cannot tell from the answer to
+#: their own submission whether it completed a match); the demo runs it about once a second instead of the
+#: default few minutes, and waits out one pass after each reporter.
+RELEASE_INTERVAL_SECONDS = 1.0
+RELEASE_WAIT_SECONDS = 2.5
 #: The console width when stdout is a pipe or a file: wide enough that nothing is wrapped.
 UNWRAPPED = 1000
 
@@ -94,8 +99,11 @@ def run(*, data_dir: Path | None = None, quorum: int = 3, narrate: bool = True, 
     deployment = loopback.create(root, ADMIN_PASSPHRASE, quorum=quorum, kdf_params=DEMO_KDF)
     root = deployment.root
     try:
+        say.detail("the key servers generate the quorum keys among themselves (nobody ever holds them whole); "
+                   "the administrator publishes the result they all confirmed")
         deployment.start(lambda s: say.detail(f"{s.name} running at {s.url} "
-                                              f"(pid {s.process.pid if s.process else '?'})"))
+                                              f"(pid {s.process.pid if s.process else '?'})"),
+                         env={"CONSILIENCE_RELEASE_INTERVAL": str(RELEASE_INTERVAL_SECONDS)})
         result = _story(say, root, deployment, quorum)
         if keep_running:
             result["web"] = _web_access(deployment)
@@ -180,8 +188,10 @@ def _story(say: Narrator, root: Path, deployment: loopback.LoopbackDeployment, q
         say.detail(f"receipt from the transparency log, checked and kept: {Path(record.escrow.receipts[-1]).name}")
         for typed, canonical in zip(record.escrow.identifiers, record.escrow.canonical, strict=False):
             say.detail(f"names [italic]{typed}[/] → matched as [bold]{canonical}[/]")
-        say.detail(f"entry status: {record.escrow.status}")
+        say.detail("entry status: in escrow")
 
+        say.detail("waiting for the escrow server's next look for matches (on a timer, not on submission)")
+        time.sleep(RELEASE_WAIT_SECONDS)
         matches = counselor.list_matches(keys)
         readable: list[dict[str, Any]] = []
         for match in matches:
