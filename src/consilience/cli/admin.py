@@ -156,12 +156,12 @@ def admin_refresh_shares(data_dir: Path = DATA_DIR, passphrase_env: str = PASS_E
 def admin_publish_keys(data_dir: Path = DATA_DIR,
                        epoch: int = typer.Option(None, help="The key generation's epoch; default the latest "
                                                             "on the escrow server's board."),
-                       timeout: float = typer.Option(300.0, help="Seconds to wait for every key server's "
-                                                                 "confirmation."),
+                       timeout: float = typer.Option(None, help="Seconds to wait for every key server's "
+                                                                "confirmation (default 300)."),
                        passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
     """Publish the key servers' quorum keys: read their key generation from the escrow server's board,
     check every qualified key server confirmed it, and sign it into the deployment document."""
-    from consilience.operator.quorum_keys import Progress, publish_keys
+    from consilience.operator.quorum_keys import WAIT_SECONDS, Progress, publish_keys
 
     require_deployment(data_dir)
     secret = secrets.passphrase("Admin passphrase", env=passphrase_env)
@@ -170,7 +170,8 @@ def admin_publish_keys(data_dir: Path = DATA_DIR,
         if not as_json:
             say(f"Waiting for the key servers: {seen.describe()}")
 
-    d = publish_keys(data_dir, secret, epoch=epoch, timeout=timeout, progress=progress)
+    d = publish_keys(data_dir, secret, epoch=epoch, timeout=WAIT_SECONDS if timeout is None else timeout,
+                     progress=progress)
     keys = d.quorum_keys
     assert keys is not None
     emit({"deployment_serial": d.serial, "epoch": keys.epoch, "qualified": list(keys.qualified),

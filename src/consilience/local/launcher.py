@@ -166,14 +166,9 @@ def wait_for_quorum_keys(keyservers: list[Service], epoch: int, timeout: float =
             time.sleep(0.05)
 
 
-#: Key-generation rounds on one machine: every key server is a process here, a second is plenty.
-LOCAL_ROUND_SECONDS = 1.0
-#: How long a local key server waits for the others' deals (they start within seconds of each other).
-LOCAL_DEAL_TIMEOUT_SECONDS = 120.0
-
 
 def local_keygen() -> KeygenSettings:
-    """The key generation's pace for a deployment on loopback."""
+    """The key generation's pace for a deployment on loopback (every key server a process here)."""
     from consilience.services.keyserver.settings import KeygenSettings
 
-    return KeygenSettings(round_seconds=LOCAL_ROUND_SECONDS, deal_timeout_seconds=LOCAL_DEAL_TIMEOUT_SECONDS)
+    return KeygenSettings.local()

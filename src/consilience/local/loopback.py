@@ -20,14 +20,12 @@ from types import TracebackType
 from consilience.clients import counselor
 from consilience.datadir import DataDir
 from consilience.local import launcher
+from consilience.operator import quorum_keys
 from consilience.operator.counselors import add_counselor
 from consilience.operator.deployment import admin_fingerprint, init_deployment
 from consilience.operator.invites import issue_invites
 from consilience.operator.quorum_keys import Progress, publish_keys
 from consilience.protocol.encoding import b64u_encode
-
-#: How long ``start`` waits for the key servers' key generation (a few seconds on loopback).
-KEYGEN_TIMEOUT_SECONDS = 120.0
 
 
 @dataclass
@@ -74,7 +72,7 @@ class LoopbackDeployment:
         return b64u_encode(self.admin_fingerprint)
 
     def start(self, on_started: Callable[[launcher.Service], None] | None = None,
-              env: dict[str, str] | None = None, *, keygen_timeout: float = KEYGEN_TIMEOUT_SECONDS,
+              env: dict[str, str] | None = None, *, keygen_timeout: float = quorum_keys.WAIT_SECONDS,
               on_progress: Callable[[Progress], None] | None = None) -> LoopbackDeployment:
         """Start every service (key servers first), then wait for their key generation and publish its
         result; ``env`` is added to the services' environment. Ready to accept entries when it returns."""

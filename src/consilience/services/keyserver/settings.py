@@ -28,6 +28,9 @@ DEAL_TIMEOUT_SECONDS = 3600.0
 CONFIRM_ROUNDS = 15
 #: How often a key server whose key generation is done looks for an operator's request to run it again.
 REQUEST_POLL_SECONDS = 5.0
+#: The same on one machine (``consilience demo``, tests): every key server is a process there, started together.
+LOCAL_ROUND_SECONDS = 1.0
+LOCAL_DEAL_TIMEOUT_SECONDS = 120.0
 #: How long a key server waits before asking an unreachable (or refusing) escrow server again, doubling
 #: up to the maximum.
 RETRY_SECONDS = 1.0
@@ -50,6 +53,10 @@ class KeygenSettings:
                 and self.request_poll_seconds > 0):
             raise InvalidInput("the key generation's round, deal timeout, confirmation rounds and poll interval "
                                "must be positive")
+
+    @classmethod
+    def local(cls) -> KeygenSettings:
+        return cls(round_seconds=LOCAL_ROUND_SECONDS, deal_timeout_seconds=LOCAL_DEAL_TIMEOUT_SECONDS)
 
     def as_args(self) -> list[str]:
         """The ``consilience keyserver`` options that reproduce these settings (for the launcher)."""
