@@ -141,10 +141,12 @@ class Board:
     def refresh(self) -> list[bytes]:
         """Read what is new; returns the new messages (duplicates of earlier ones dropped)."""
         fresh, self._after = self.client.read(self.epoch, self._after)
-        new = [msg for msg in fresh if msg not in self._seen]
-        for msg in new:
-            self._seen.add(msg)
-            self.messages.append(msg)
+        new = []
+        for msg in fresh:
+            if msg not in self._seen:
+                self._seen.add(msg)
+                new.append(msg)
+        self.messages += new
         return new
 
     def post(self, message: bytes) -> None:
