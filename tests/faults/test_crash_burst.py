@@ -175,7 +175,7 @@ def _crash_and_check(site: Site) -> None:
 
         # 3. Receipts handed out before the kill verify against a checkpoint after the restart (the release
         #    pass keeps signing new ones: the receipts are checked against the one the tree above was read at).
-        newest = http.get("/v1/log/checkpoint", params={"size": len(tree)})
+        newest = http.get("/v2/log/checkpoint", params={"size": len(tree)})
         assert newest.status_code == 200
         head = cp.open_checkpoint(newest.text, site.deployment.log_vkey, origin=site.deployment.log_origin)
         assert head.checkpoint.size == len(tree) and head.checkpoint.root_hash == tree.root()
@@ -187,7 +187,7 @@ def _crash_and_check(site: Site) -> None:
             old = cp.parse_signed_checkpoint(parse_receipt(text).checkpoint)[0].size
             proof: list[bytes] = []
             if old < head.checkpoint.size:
-                got = http.get("/v1/log/consistency", params={"old": old, "new": head.checkpoint.size})
+                got = http.get("/v2/log/consistency", params={"old": old, "new": head.checkpoint.size})
                 assert got.status_code == 200, got.text
                 proof = [b64u_decode(h) for h in got.json()["proof"]]
             verified = receipts.open_receipt(text, site.deployment.log_vkey, origin=site.deployment.log_origin,

@@ -87,8 +87,8 @@ def _probes(headers: dict[str, str], stored_id: str, new_payload: dict[str, Any]
         ("GET", f"/v2/entries/{stored_id}/receipt", {"headers": headers}),
         ("POST", "/v2/register", {"json": registration(os.urandom(32), deployment_id)}),
         ("GET", "/v2/board/1", {}),
-        ("GET", "/v1/log/checkpoint", {}),
-        ("GET", "/v1/log/consistency", {"params": {"old": 1, "new": 2}}),
+        ("GET", "/v2/log/checkpoint", {}),
+        ("GET", "/v2/log/consistency", {"params": {"old": 1, "new": 2}}),
         ("GET", "/healthz", {}),
     ]
 
@@ -138,7 +138,7 @@ def test_postgres_shut_down_and_back(postgres: pg_cluster.LocalCluster, tmp_path
                 answer, elapsed = _call(site.url, method, path, **kwargs)
                 _assert_unavailable(answer, f"{method} {path}")
                 assert elapsed < PROMPT, f"{method} {path} took {elapsed:.1f}s"
-            assert _call(site.url, "GET", "/v1/deployment")[0].status_code == 200  # a file, no database
+            assert _call(site.url, "GET", "/v2/deployment")[0].status_code == 200  # a file, no database
             time.sleep(0.3)
         finally:
             postgres.start()
@@ -240,7 +240,7 @@ def test_sqlite_locked_by_another_process(tmp_path: Path) -> None:
             with ThreadPoolExecutor(WRITERS + 2) as pool:
                 posts = [pool.submit(_call, site.url, "POST", "/v2/entries", json=p, headers=h) for h, p in queued]
                 reads = [pool.submit(_call, site.url, "GET", "/v2/entries", headers=reporters[0]),
-                         pool.submit(_call, site.url, "GET", "/v1/log/checkpoint")]
+                         pool.submit(_call, site.url, "GET", "/v2/log/checkpoint")]
                 for future in reads:  # WAL: readers are not blocked by the writer lock
                     answer, elapsed = future.result(timeout=HTTP_TIMEOUT)
                     assert answer.status_code == 200 and elapsed < BUSY_MS / 1000, (answer.status_code, elapsed)

@@ -139,13 +139,13 @@ def escrow_schema(escrow_world: EscrowWorld) -> Any:
 
 
 ESCROW_OPERATIONS = [
-    ("GET", "/healthz"), ("GET", "/v1/deployment"),
+    ("GET", "/healthz"), ("GET", "/v2/deployment"),
     ("POST", "/v2/register"),
     ("GET", "/v2/entries"), ("POST", "/v2/entries"), ("GET", "/v2/entries/{entry_id}"),
     ("PUT", "/v2/entries/{entry_id}"), ("DELETE", "/v2/entries/{entry_id}"),
     ("GET", "/v2/entries/{entry_id}/receipt"),
     ("GET", "/v2/matches"), ("GET", "/v2/matches/{match_id}"),
-    ("GET", "/v1/log/checkpoint"), ("GET", "/v1/log/consistency"), ("POST", "/v1/log/cosignatures"),
+    ("GET", "/v2/log/checkpoint"), ("GET", "/v2/log/consistency"), ("POST", "/v2/log/cosignatures"),
     ("POST", "/v2/board"), ("GET", "/v2/board/{epoch}"),
 ]
 
@@ -203,13 +203,13 @@ def _splice_escrow(case: Any, world: EscrowWorld, data: st.DataObject) -> bool:
     if case.path == "/v2/board/{epoch}" and data.draw(st.booleans(), label="known epoch"):
         path_parameters["epoch"] = 1
         spliced = True
-    if case.path == "/v1/log/consistency" and data.draw(st.booleans(), label="small sizes"):
+    if case.path == "/v2/log/consistency" and data.draw(st.booleans(), label="small sizes"):
         case.query = {"old": data.draw(st.integers(0, 12)), "new": data.draw(st.integers(0, 12))}
         spliced = True
-    if case.path == "/v1/log/checkpoint" and data.draw(st.booleans(), label="small size"):
+    if case.path == "/v2/log/checkpoint" and data.draw(st.booleans(), label="small size"):
         case.query = {"size": data.draw(st.integers(0, 12))}
         spliced = True
-    if case.path == "/v1/log/cosignatures" and isinstance(case.body, dict) \
+    if case.path == "/v2/log/cosignatures" and isinstance(case.body, dict) \
             and data.draw(st.booleans(), label="small size"):
         case.body = {**case.body, "size": data.draw(st.integers(1, 12))}
         spliced = True
@@ -321,22 +321,22 @@ def escrow(tmp_path: Path) -> Iterator[Escrow]:
 
 @pytest.mark.parametrize("size", [2**63, 2**64, 10**30])
 def test_checkpoint_size_beyond_a_database_integer_is_refused_not_a_crash(escrow: Escrow, size: int) -> None:
-    # found by schemathesis: GET /v1/log/checkpoint?size=9223372036854775808 was a 500
+    # found by schemathesis: GET /v2/log/checkpoint?size=9223372036854775808 was a 500
     # (OverflowError binding the size as an SQLite INTEGER; a DataError on PostgreSQL)
     before = escrow.counts()
-    r = escrow.client.get("/v1/log/checkpoint", params={"size": size})
+    r = escrow.client.get("/v2/log/checkpoint", params={"size": size})
     assert r.status_code == 422 and r.json()["error"] == "invalid"
-    assert escrow.client.get("/v1/log/checkpoint", params={"size": 2**63 - 1}).status_code == 404
+    assert escrow.client.get("/v2/log/checkpoint", params={"size": 2**63 - 1}).status_code == 404
     assert escrow.counts() == before
 
 
 @pytest.mark.parametrize("size", [2**63, 2**64])
 def test_cosignature_size_beyond_a_database_integer_is_refused_not_a_crash(escrow: Escrow, size: int) -> None:
-    # found by schemathesis: POST /v1/log/cosignatures {"size": 9223372036854775808, ...} was a 500
+    # found by schemathesis: POST /v2/log/cosignatures {"size": 9223372036854775808, ...} was a 500
     before = escrow.counts()
-    r = escrow.client.post("/v1/log/cosignatures", json={"size": size, "cosignature": ""})
+    r = escrow.client.post("/v2/log/cosignatures", json={"size": size, "cosignature": ""})
     assert r.status_code == 422 and r.json()["error"] == "invalid"
-    r = escrow.client.post("/v1/log/cosignatures", json={"size": 2**63 - 1, "cosignature": ""})
+    r = escrow.client.post("/v2/log/cosignatures", json={"size": 2**63 - 1, "cosignature": ""})
     assert r.status_code == 404
     assert escrow.counts() == before
 
@@ -351,5 +351,5 @@ def test_entry_integers_are_json_integers(escrow: Escrow, name: str, value: Any)
     r = escrow.submit(reporter, submission)
     assert r.status_code == 422, r.text
     assert escrow.counts() == before
-    r = escrow.client.post("/v1/log/cosignatures", json={"size": True, "cosignature": ""})
+    r = escrow.client.post("/v2/log/cosignatures", json={"size": True, "cosignature": ""})
     assert r.status_code == 422

@@ -135,6 +135,23 @@ def test_the_keyserver_token_endpoint_and_v1_paths_are_gone(escrow: Escrow) -> N
         assert response.json()["error"] == "protocol_v1" and "protocol v2" in response.json()["detail"]
 
 
+def test_the_transitional_v1_aliases_answer_as_their_v2_paths(escrow: Escrow) -> None:
+    from consilience.services.escrow.app import V1_ALIASES
+
+    reporter = escrow.reporter()
+    escrow.submit(reporter, escrow.submission())
+    assert escrow.client.get("/v1/deployment").content == escrow.client.get(f"{API}/deployment").content
+    assert escrow.client.get("/v1/log/checkpoint").text == escrow.client.get(f"{API}/log/checkpoint").text
+    assert escrow.client.get("/v1/log/consistency", params={"old": 1, "new": 1}).json() == \
+        escrow.client.get(f"{API}/log/consistency", params={"old": 1, "new": 1}).json()
+    assert escrow.client.post("/v1/log/cosignatures", json={"size": 7, "cosignature": "x"}).status_code == 404
+    for path in V1_ALIASES:  # every alias answers as the API, none is "gone"
+        method = "POST" if path.endswith("cosignatures") else "GET"
+        assert escrow.client.request(method, path, params={"old": 1, "new": 1}).status_code != 410, path
+    paths = escrow.client.get(f"{API}/openapi.json").json()["paths"]
+    assert not any(p.startswith("/v1/") for p in paths)
+
+
 def test_missing_or_bad_tokens_are_401(escrow: Escrow) -> None:
     for headers in ({}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer"},
                     {"Authorization": "Bearer not-base64!"}, {"Authorization": f"Bearer {b64(os.urandom(31))}"},
@@ -161,7 +178,7 @@ def test_roles_are_kept_apart(escrow: Escrow) -> None:
 
 
 def test_deployment_is_served_byte_for_byte_and_verifies(escrow: Escrow) -> None:
-    response = escrow.client.get("/v1/deployment")
+    response = escrow.client.get(f"{API}/deployment")
     assert response.status_code == 200
     assert response.content == escrow.settings.deployment_path.read_bytes()
     published = response.json()
@@ -182,12 +199,12 @@ def test_a_new_deployment_file_is_picked_up_and_a_bad_one_ignored(escrow: Escrow
     forged["signature"] = b64(os.urandom(64))
     escrow.settings.deployment_path.write_text(json.dumps(forged))
     _touch(escrow.settings.deployment_path)
-    assert escrow.client.get("/v1/deployment").content == good  # the last good document stays in force
+    assert escrow.client.get(f"{API}/deployment").content == good  # the last good document stays in force
     # a newer document signed by another administrator is refused too: certificates are checked against the first
     from .harness import write_signed
 
     write_signed(escrow.settings.deployment_path, newer(escrow.deployment), signing.generate())
-    assert escrow.client.get("/v1/deployment").content == good
+    assert escrow.client.get(f"{API}/deployment").content == good
 
 
 def test_server_refuses_to_start_without_a_valid_setup(tmp_path: Path) -> None:

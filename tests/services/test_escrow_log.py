@@ -142,24 +142,24 @@ def test_checkpoints_are_consistent_and_proofs_are_served(any_escrow: Escrow) ->
     escrow = any_escrow
     a = escrow.reporter()
     receipt_texts = [escrow.submit(a, escrow.submission()).json()["receipt"] for _ in range(5)]
-    head = escrow.client.get("/v1/log/checkpoint")
+    head = escrow.client.get(f"{API}/log/checkpoint")
     assert head.status_code == 200
     newest = cp.open_checkpoint(head.text, escrow.deployment.log_vkey).checkpoint
     assert newest.size == 5 and newest.origin == escrow.deployment.log_origin
     for text in receipt_texts:
         old = parse_receipt(text)
         old_size = cp.parse_signed_checkpoint(old.checkpoint)[0].size
-        proof = escrow.client.get("/v1/log/consistency", params={"old": old_size, "new": 5}).json()["proof"]
+        proof = escrow.client.get(f"{API}/log/consistency", params={"old": old_size, "new": 5}).json()["proof"]
         opened = receipts.open_receipt(text, escrow.deployment.log_vkey, against=head.text,
                                        consistency_proof=[b64u_decode(p) for p in proof])
         assert opened.result.against_size == 5
     # a tampered proof is caught
-    proof = escrow.client.get("/v1/log/consistency", params={"old": 2, "new": 5}).json()["proof"]
+    proof = escrow.client.get(f"{API}/log/consistency", params={"old": 2, "new": 5}).json()["proof"]
     bad = [bytes(32)] + [b64u_decode(p) for p in proof[1:]]
     with pytest.raises(VerificationError):
         receipts.open_receipt(receipt_texts[1], escrow.deployment.log_vkey, against=head.text, consistency_proof=bad)
-    assert escrow.client.get("/v1/log/consistency", params={"old": 3, "new": 9}).status_code == 400
-    assert escrow.client.get("/v1/log/checkpoint", params={"size": 99}).status_code == 404
+    assert escrow.client.get(f"{API}/log/consistency", params={"old": 3, "new": 9}).status_code == 400
+    assert escrow.client.get(f"{API}/log/checkpoint", params={"size": 99}).status_code == 404
 
 
 def test_own_receipt_endpoint_and_privacy(escrow: Escrow) -> None:
@@ -183,17 +183,17 @@ def test_cosignatures_from_listed_witnesses_only(escrow: Escrow) -> None:
     escrow.publish(replace(escrow.deployment, serial=2, witnesses=(vkey,)))
     a = escrow.reporter()
     escrow.submit(a, escrow.submission(serial=2))
-    note = escrow.client.get("/v1/log/checkpoint").text
+    note = escrow.client.get(f"{API}/log/checkpoint").text
     body = cp.parse_signed_checkpoint(note)[0].body()
     line = cp.cosignature_line(body, "witness.example/w1", witness_private, int(time.time()))
     stranger = cp.cosignature_line(body, "witness.example/w1", signing.generate(), int(time.time()))
-    assert escrow.client.post("/v1/log/cosignatures", json={"size": 1, "cosignature": stranger}).status_code \
+    assert escrow.client.post(f"{API}/log/cosignatures", json={"size": 1, "cosignature": stranger}).status_code \
         in (400, 403)
-    assert escrow.client.post("/v1/log/cosignatures", json={"size": 1, "cosignature": line}).status_code == 201
-    cosigned = escrow.client.get("/v1/log/checkpoint").text
+    assert escrow.client.post(f"{API}/log/cosignatures", json={"size": 1, "cosignature": line}).status_code == 201
+    cosigned = escrow.client.get(f"{API}/log/checkpoint").text
     opened = cp.open_checkpoint(cosigned, escrow.deployment.log_vkey, witness_vkeys=[vkey])
     assert [c.name for c in opened.cosignatures] == ["witness.example/w1"]
-    assert escrow.client.post("/v1/log/cosignatures", json={"size": 7, "cosignature": line}).status_code == 404
+    assert escrow.client.post(f"{API}/log/cosignatures", json={"size": 7, "cosignature": line}).status_code == 404
 
 
 def test_log_root_matches_an_in_memory_tree(escrow: Escrow) -> None:
@@ -205,7 +205,7 @@ def test_log_root_matches_an_in_memory_tree(escrow: Escrow) -> None:
         tree = merkle.MemoryTree()
         for leaf in log.leaves(session):
             tree.append(leaf.data)
-    head = cp.open_checkpoint(escrow.client.get("/v1/log/checkpoint").text, escrow.deployment.log_vkey)
+    head = cp.open_checkpoint(escrow.client.get(f"{API}/log/checkpoint").text, escrow.deployment.log_vkey)
     assert head.checkpoint.root_hash == tree.root()
     assert head.checkpoint.size == len(tree) == 7 + escrow.settings.log_batch_size
 

@@ -22,7 +22,7 @@ from .harness import API, Escrow, build
 
 
 def checkpoint_size(escrow: Escrow) -> int:
-    return cp.parse_signed_checkpoint(escrow.client.get("/v1/log/checkpoint").text)[0].size
+    return cp.parse_signed_checkpoint(escrow.client.get(f"{API}/log/checkpoint").text)[0].size
 
 
 def receipt_view(escrow: Escrow, answer: dict[str, Any], entry_id: str, kind: str) -> tuple[int, int]:

@@ -135,7 +135,7 @@ def test_unknown_or_unsafe_paths_are_404(built, path: str) -> None:  # type: ign
 def test_api_routes_keep_their_answers(built) -> None:  # type: ignore[no-untyped-def]
     client, deployment = built
     assert client.get("/healthz").json()["status"] == "ok"
-    assert client.get("/v1/deployment").status_code == 200
+    assert client.get("/v2/deployment").status_code == 200
     assert client.get("/v2/openapi.json").status_code == 200
     # an unknown API path is the API's 404, not a file lookup; a wrong method stays 405
     assert client.get("/v2/nothing-here").status_code == 404
@@ -143,8 +143,8 @@ def test_api_routes_keep_their_answers(built) -> None:  # type: ignore[no-untype
     # a path of v1's that v2 dropped is the API's too: 410, naming the version, never a file
     assert client.get("/v1/accounts").status_code == 410
     paths = client.get("/v2/openapi.json").json()["paths"]
-    assert all(p.startswith(("/v1/", "/v2/")) or p == "/healthz" for p in paths), \
-        "web routes stay out of the API schema"
+    assert all(p.startswith("/v2/") or p == "/healthz" for p in paths), \
+        "web routes (and the transitional /v1 aliases) stay out of the API schema"
 
 
 def test_connect_src_follows_a_new_deployment(tmp_path: Path) -> None:
@@ -212,7 +212,7 @@ def test_no_icon_in_the_build_is_404_not_another_file(built) -> None:  # type: i
 
 
 @pytest.mark.parametrize("path", ["/", "/counselor/", "/reporter.js", "/app.css", "/assets/icon.svg",
-                                  "/favicon.ico", "/healthz", "/v1/deployment", "/v2/openapi.json",
+                                  "/favicon.ico", "/healthz", "/v2/deployment", "/v2/openapi.json",
                                   "/counselor", "/nope.js", "/v2/register", "/v1/accounts"])
 def test_head_answers_wherever_get_does_with_the_same_headers_and_no_body(  # type: ignore[no-untyped-def]
         built, tmp_path: Path, path: str) -> None:

@@ -1,4 +1,4 @@
-"""The ``/v1/log/*`` endpoints (paths unchanged in v2): checkpoints, consistency proofs, witness cosignatures (§11).
+"""The ``/v2/log/*`` endpoints: the log's checkpoints, consistency proofs and witness cosignatures (§11).
 
 Read-only towards the log except for cosignatures, which only add lines to a checkpoint the
 log already signed. Appending the escrow's events is ``transparency``'s job (a reporter's own
@@ -20,7 +20,10 @@ from consilience.services.escrow.state import State
 from consilience.storage import log
 from consilience.tlog import checkpoint as cp
 
-router = APIRouter(prefix="/v1/log", responses=documented(400, 403, 404, 422, 503))
+router = APIRouter(responses=documented(400, 403, 404, 422, 503))
+#: Where the app mounts ``router``: PREFIX, and (out of the schema) the v1 path the clients still call.
+PREFIX = "/v2/log"
+V1_ALIAS = "/v1/log"
 
 
 @router.get("/checkpoint", response_class=Response,

@@ -12,7 +12,7 @@ it caused a release.
 Every leaf is a commitment (``protocol/events.py``); the receipt's ``extra`` line carries its
 opening (nonce ‖ event), which ``clients/receipts.py`` checks against the leaf. The leaf formats are
 ``protocol/events.py``, the SQL driver ``storage/log.py``, the proofs and receipts ``tlog/``; the
-``/v1/log/*`` endpoints are in ``log_endpoints``.
+``/v2/log/*`` endpoints are in ``log_endpoints``.
 """
 
 from __future__ import annotations
