@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from consilience.datadir import DataDir, web_origins
 from consilience.errors import InvalidInput
-from consilience.operator.deployment import init_deployment
+from consilience.operator.deployment import init_deployment, load_deployment
 from consilience.protocol.encoding import b64u_encode
 from consilience.services.keyserver.app import create_app
 from consilience.services.keyserver.settings import Settings
@@ -38,21 +38,15 @@ def with_origins(settings: Settings, origins: list[str]) -> Settings:
     return replace(settings, web_origins=tuple(origins))
 
 
-_FOLDER: list[Folder] = []
-
-
 def evaluate(client: TestClient, origin: str | None, signed: bool = True):  # type: ignore[no-untyped-def]
-    folder = _FOLDER[0]
+    """A request by a certified account to the key server behind CLIENT (its deployment read from its folder)."""
+    data = client.app.state.keyserver.settings.folder.root.parent  # type: ignore[attr-defined]
+    folder = Folder(DataDir(data), load_deployment(data))
     headers = {"Origin": origin} if origin else {}
     body = request_body(folder, account(folder), folder.deployment.key_server(1).identity_key)
     if not signed:
         body["signature"] = b64u_encode(bytes(64))
     return client.post("/v2/evaluate", json=body, headers=headers)
-
-
-@pytest.fixture(autouse=True)
-def _remember(folder: Folder) -> None:
-    _FOLDER[:] = [folder]
 
 
 def test_preflight_from_the_web_origin_allows_exactly_what_evaluate_needs(settings: Settings) -> None:
