@@ -2,15 +2,20 @@
 
 Each actor has its own CONSILIENCE_HOME; passphrases come from the
 environment as a script would pass them. Covers quorum 2 with a key server
-down and another one lying about its key.
+down and another one lying about its key, the key servers' own key
+generation published by the administrator, one active entry per person and
+account, and releases found on the escrow server's timer, not in the
+submitter's request.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +26,10 @@ from consilience.datadir import share_file
 from consilience.local import launcher
 
 pytestmark = pytest.mark.e2e
+
+#: The escrow server's release pass runs about this often here (seconds); tests wait out one pass.
+RELEASE_INTERVAL = 0.5
+RELEASE_WAIT = 2.0
 
 
 class Actor:
@@ -56,7 +65,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
     services.append(launcher.escrow_service(data, escrow_port))
     try:
         for s in services:
-            s.start()
+            s.start(env={"CONSILIENCE_RELEASE_INTERVAL": str(RELEASE_INTERVAL)})
+        # Nothing can be put in escrow until the key servers' key generation is published.
+        published = operator.run("admin", "publish-keys", "--data-dir", str(data))
+        assert published["qualified"] == [1, 2, 3]
         yield {"root": root, "data": data, "operator": operator, "services": services,
                "server": services[-1].url}
     finally:
@@ -89,9 +101,13 @@ def test_walk_through(deployment) -> None:  # type: ignore[no-untyped-def]
     refused = a.run("reporter", "escrow", rec_a, "--name", "not a thing", ok=False)
     assert "error" in refused
 
-    # the same reporter naming the same person again counts once
+    # the same reporter naming the same person in a second record is refused, with the way forward
     rec_a2 = a.run("reporter", "write", "--text", "And again in May.")["record_id"]
-    assert a.run("reporter", "escrow", rec_a2, "--name", "sam.doe@example.com")["escrow"]["status"] == "escrowed"
+    again = a.run("reporter", "escrow", rec_a2, "--name", "sam.doe@example.com", ok=False)
+    assert again["code"] == "already_named" and again["record_id"] == rec_a
+    assert f"reporter edit {rec_a}" in again["error"]
+    assert a.run("reporter", "list")["records"][1]["escrow"] is None  # nothing was sent
+    time.sleep(RELEASE_WAIT)
     assert counselor.run("counselor", "matches")["matches"] == []
 
     # reporter b writes, escrows under a different identifier, then withdraws
@@ -104,9 +120,9 @@ def test_walk_through(deployment) -> None:  # type: ignore[no-untyped-def]
     services[0].stop()
     share_path = data / "keyserver-2" / "share.json"
     honest = share_file.read(share_path)
-    share_file.write(share_path, share_file.KeyShare(2, ristretto.scalar_random(), honest.token_issuer_key))
+    share_file.write(share_path, dataclasses.replace(honest, share=ristretto.scalar_random()))
     services[1].stop()
-    services[1].start()
+    services[1].start(env={"CONSILIENCE_RELEASE_INTERVAL": str(RELEASE_INTERVAL)})
     try:
         photo = root / "photo.jpg"
         photo.write_bytes(bytes(range(256)) * 40)
@@ -116,30 +132,33 @@ def test_walk_through(deployment) -> None:  # type: ignore[no-untyped-def]
         c.run("reporter", "escrow", rec_c, "--name", "sam.doe@EXAMPLE.com", ok=False)  # only 1 honest server
         services[0].start()
         result = c.run("reporter", "escrow", rec_c, "--name", "sam.doe@EXAMPLE.com")
-        assert result["escrow"]["status"] == "released"
+        # the reporter is never told of a release: a counselor reaching out is how they learn of it
+        assert result["escrow"]["status"] == "escrowed"
     finally:
         share_file.write(share_path, honest)
         services[1].stop()
-        services[1].start()
+        services[1].start(env={"CONSILIENCE_RELEASE_INTERVAL": str(RELEASE_INTERVAL)})
 
     # proactive refresh of the key shares: same OPRF key, so later entries still match earlier ones
     old_share = share_file.read(data / "keyserver-1" / "share.json")
     operator.run("admin", "refresh-shares", "--data-dir", str(data))
     assert share_file.read(data / "keyserver-1" / "share.json").share != old_share.share
     rec_b2 = b.run("reporter", "write", "--text", "It happened to me too, last year.")["record_id"]
-    assert b.run("reporter", "escrow", rec_b2, "--name", "SAM.DOE@example.com")["escrow"]["status"] == "released"
+    assert b.run("reporter", "escrow", rec_b2, "--name", "SAM.DOE@example.com")["escrow"]["status"] == "escrowed"
 
+    time.sleep(RELEASE_WAIT)
     listed = a.run("reporter", "list")["records"]
-    assert {r["escrow"]["status"] for r in listed} == {"released"}
-    # a released entry can no longer be withdrawn or edited
-    a.run("reporter", "withdraw", rec_a, ok=False)
+    assert [r["escrow"] and r["escrow"]["status"] for r in listed] == ["escrowed", None]
 
     matches = counselor.run("counselor", "matches")["matches"]
     assert len(matches) == 1
     opened = counselor.run("counselor", "open", "--", matches[0]["match_id"])  # ids may start with "-"
     records = sorted(e["record"] for e in opened["entries"])
-    assert records == sorted(["He followed me home after the party.", "And again in May.",
-                              "He did the same to me at work.", "It happened to me too, last year."])
+    assert records == sorted(["He followed me home after the party.", "He did the same to me at work.",
+                              "It happened to me too, last year."])
+    # counselors see pseudonyms (abscissas), never account ids: three reporters, three pseudonyms
+    assert len({e["reporter"] for e in opened["entries"]}) == 3
+    assert all(len(e["reporter"]) == 16 for e in opened["entries"])
     contacts = {e["contact"] for e in opened["entries"]}
     assert contacts == {"ana@example.org", "@bo", "+44 7700 900123"}
     assert opened["bogus"] == [] and opened["failed"] == {}
@@ -149,14 +168,18 @@ def test_walk_through(deployment) -> None:  # type: ignore[no-untyped-def]
     assert structured["details"] == {"what": "Grabbed my arm", "when": "1 March, evening", "where": "Office kitchen",
                                      "witnesses": "Kim [the intern]"}
     assert structured["attachments"] == [{"name": "photo.jpg", "type": "image/jpeg", "size": 10240}]
-    assert by_record["And again in May."]["details"] is None and by_record["And again in May."]["attachments"] == []
+    plain = by_record["He followed me home after the party."]
+    assert plain["details"] is None and plain["attachments"] == []
     saved = counselor.run("counselor", "open", "--save-attachments", str(root / "files"), "--", matches[0]["match_id"])
     [entry] = [e for e in saved["entries"] if e["attachments"]]
     path = Path(entry["attachments"][0]["saved_to"])
     assert path.parent == root / "files" / entry["entry_id"] and path.read_bytes() == photo.read_bytes()
 
+    # a released entry can still be edited and withdrawn, exactly as before a release
+    edited = a.run("reporter", "edit", rec_a, "--text", "He followed me home after the party, twice.")
+    assert edited["escrow"]["status"] == "escrowed"
     status = operator.run("admin", "status", "--data-dir", str(data))
-    assert status["entries"]["released"] == 4 and status["entries"]["withdrawn"] == 1
+    assert status["entries"]["released"] == 3 and status["entries"]["withdrawn"] == 1
 
 
 def test_receipts_verify_offline_and_witnesses_cosign(deployment) -> None:  # type: ignore[no-untyped-def]

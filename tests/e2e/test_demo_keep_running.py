@@ -44,7 +44,7 @@ def test_keep_running_serves_the_web_app_until_sigterm(tmp_path: Path) -> None:
         web = result["web"]
         assert web["reporter_url"] == web["escrow_url"] + "/"
         assert web["counselor_url"] == web["escrow_url"] + "/counselor/"
-        assert len(web["invites"]) == 3 and all(c.startswith("cnsl1.") for c in web["invites"])
+        assert len(web["invites"]) == 3 and all(c.startswith("cnsl2.") for c in web["invites"])
         assert Path(web["counselor_key"]).is_file()
 
         page = httpx.get(web["reporter_url"], timeout=10)
@@ -54,9 +54,9 @@ def test_keep_running_serves_the_web_app_until_sigterm(tmp_path: Path) -> None:
         assert "Counselor" in httpx.get(web["counselor_url"], timeout=10).text
 
         for url in web["keyserver_urls"]:
-            preflight = httpx.options(f"{url}/v1/evaluate", timeout=10, headers={
+            preflight = httpx.options(f"{url}/v2/evaluate", timeout=10, headers={
                 "Origin": web["escrow_url"], "Access-Control-Request-Method": "POST",
-                "Access-Control-Request-Headers": "authorization,content-type"})
+                "Access-Control-Request-Headers": "content-type"})
             assert preflight.status_code == 200
             assert preflight.headers["access-control-allow-origin"] == web["escrow_url"]
         assert proc.poll() is None, "the demo should still be running"

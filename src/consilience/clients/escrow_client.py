@@ -1,4 +1,4 @@
-"""Typed HTTP client for the escrow server's v1 API.
+"""Typed HTTP client for the escrow server's API (protocol v2).
 
 Translates HTTP failures into ``ApiError``: a message in plain words (what
 happened, what to do), with the server's own status, code and ``detail``
@@ -172,7 +172,7 @@ class EscrowClient:
     # -- public ------------------------------------------------------------
     def published_deployment(self) -> m.SignedDeployment:
         """The signed deployment document as served, unchecked (see :meth:`deployment`)."""
-        return self._model(m.SignedDeployment, self._call("GET", "/v1/deployment"), "the deployment document")
+        return self._model(m.SignedDeployment, self._call("GET", "/v2/deployment"), "the deployment document")
 
     def deployment(self, admin_fingerprint: bytes, *, min_serial: int = 0,
                    published: m.SignedDeployment | None = None) -> Deployment:
@@ -215,15 +215,15 @@ class EscrowClient:
     # -- transparency log (public) ------------------------------------------------
     def checkpoint(self, size: int | None = None) -> str:
         """The newest signed checkpoint note (or the one of ``size``), with cosignatures."""
-        return str(self._call("GET", "/v1/log/checkpoint", params={"size": size} if size else None, text=True))
+        return str(self._call("GET", "/v2/log/checkpoint", params={"size": size} if size else None, text=True))
 
     def consistency(self, old: int, new: int) -> list[bytes]:
         doc = m.ConsistencyProof.model_validate(
-            self._call("GET", "/v1/log/consistency", params={"old": old, "new": new}))
+            self._call("GET", "/v2/log/consistency", params={"old": old, "new": new}))
         return [b64u_decode(h, length=32) for h in doc.proof]
 
     def cosign(self, size: int, cosignature_line: str) -> None:
-        self._call("POST", "/v1/log/cosignatures", {"size": size, "cosignature": cosignature_line})
+        self._call("POST", "/v2/log/cosignatures", {"size": size, "cosignature": cosignature_line})
 
     # -- counselor -----------------------------------------------------------
     def matches(self) -> list[m.MatchSummary]:
@@ -241,7 +241,7 @@ class Registered:
 
 
 def submission_payload(sealed: SealedEntry) -> dict[str, Any]:
-    """The JSON body of POST/PUT /v1/entries (PROTOCOL.md §8)."""
+    """The JSON body of POST/PUT /v2/entries (PROTOCOL.md §8)."""
     return {
         "entry_id": b64u_encode(sealed.entry_id),
         "quorum": sealed.quorum,
