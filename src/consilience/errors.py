@@ -21,6 +21,7 @@ purpose is a ``ConsilienceError``, except the services' ``Refusal``::
     │   └── StorageError ─────────── consilience.storage.repository
     │       ├── NotFound
     │       ├── Conflict
+    │       │   └── PersonAlreadyNamed
     │       └── InviteRefused
     └── Refusal ──────────────────── consilience.services.http_errors (NOT a ConsilienceError)
 
@@ -95,7 +96,9 @@ When each is raised, and what people see:
 ``StorageError``
     The repository's refusals, mapped by ``services/escrow/errors.py``:
     ``NotFound`` to 404 (never saying whether the row exists for someone
-    else), ``Conflict`` to 409 (id reuse, an edit after release),
+    else), ``Conflict`` to 409 (id reuse; ``PersonAlreadyNamed``: a second
+    active entry by one account naming one person, answered 409
+    ``already_named`` with the existing entry's id),
     ``InviteRefused`` to 403 "invite refused: unknown, already used or
     expired". A client sees each as an ``ApiError`` with that status.
 
