@@ -203,3 +203,20 @@ def test_js_bogus_share_and_gt_encoding(doc: dict[str, Any], deployment: dep.Dep
     tag = b64u_decode(from_js["tag"])
     context = entry.wrap_context(deployment.deployment_id, deployment.key_epoch, b64u_decode(o["entry_id"]), 0, tag)
     assert quorum.unwrap(secret, _h(o["u"]), context).hex() == o["wrap_key"]
+
+
+def test_receipt_vectors_check_in_python(doc: dict[str, Any], deployment: dep.Deployment) -> None:
+    from consilience.clients import receipts
+
+    r = doc["receipts"]
+    assert receipts.expected_content(r["payload"]).hex() == r["content"]
+    for case in r["cases"]:
+        content = _h(case["content"]) if case["content"] else None
+        if "error" in case:
+            with pytest.raises(ConsilienceError) as caught:
+                receipts.check(case["text"], deployment, _h(case["entry_id"]), kind=case["kind"], content=content)
+            assert (type(caught.value).__name__, str(caught.value)) == (case["type"], case["error"]), case["label"]
+        else:
+            result = receipts.check(case["text"], deployment, _h(case["entry_id"]), kind=case["kind"], content=content)
+            assert (result.index, result.tree_size, result.root_hash.hex()) == (
+                case["index"], case["tree_size"], case["root_hash"])

@@ -346,6 +346,86 @@ def wallet_vector(w: V2World) -> dict[str, Any]:
             "v1_refusal": _error(lambda: wallet_mod.Wallet.from_bytes(json.dumps(v1).encode()))["message"]}
 
 
+def receipt_vectors(w: V2World) -> dict[str, Any]:
+    """v2 receipts (clients/receipts.check): leaves are commitments, the extra line carries the opening."""
+    import dataclasses
+    from datetime import UTC, datetime
+
+    from consilience.clients import receipts as receipts_mod
+    from consilience.protocol import events
+    from consilience.tlog import checkpoint as cp
+    from consilience.tlog import merkle
+    from consilience.tlog.receipt import make_receipt, parse_receipt
+
+    d = w.deployment
+    when = datetime(2026, 12, 1, 10, 4, 5, 678000, tzinfo=UTC)
+    payload = {
+        "entry_id": b64u_encode(bytes(range(16))), "quorum": 3,
+        "tags": [b64u_encode(bytes([7]) * 32), b64u_encode(bytes([3]) * 32)], "body": b64u_encode(b"sealed body"),
+        "envelopes": [{"key_id": b64u_encode(bytes([2]) * 16), "ciphertext": b64u_encode(b"ct2")},
+                      {"key_id": b64u_encode(bytes([1]) * 16), "ciphertext": b64u_encode(b"ct1" * 40)}],
+        "deployment_serial": d.serial,
+    }
+    content = receipts_mod.expected_content(payload)
+    entry_id = bytes(range(16))
+
+    def opening(event: bytes, k: int) -> events.Opening:
+        return events.Opening(bytes([k]) * 32, event)
+
+    openings = [opening(events.entry_event(bytes([k]) * 16, bytes([k]) * 32, when), 100 + k) for k in range(5)]
+    openings.insert(3, opening(events.entry_event(entry_id, content, when), 1))
+    openings.append(opening(events.padding_event(when), 2))
+    openings.append(opening(events.withdrawal_event(entry_id, when), 3))
+    tree = merkle.MemoryTree()
+    for o in openings:
+        tree.append(o.leaf)
+    size = len(openings)
+    checkpoint = cp.sign_checkpoint(cp.Checkpoint(d.log_origin, size, tree.root(size)), LOG_SEED)
+
+    def receipt(index: int, note: str = checkpoint) -> str:
+        text = make_receipt(index=index, proof=merkle.inclusion_proof(tree, index, size), checkpoint=note,
+                            leaf=openings[index].leaf)
+        return dataclasses.replace(parse_receipt(text), extra=openings[index].encoded).encode()
+
+    entry_receipt = receipt(3)
+    withdrawal_receipt = receipt(size - 1)
+    other_log = cp.sign_checkpoint(cp.Checkpoint(d.log_origin, size, tree.root(size)), bytes([9]) * 32)
+    no_opening = dataclasses.replace(parse_receipt(entry_receipt), extra=None).encode()
+    short_opening = dataclasses.replace(parse_receipt(entry_receipt), extra=bytes(32)).encode()
+    other_nonce = dataclasses.replace(parse_receipt(entry_receipt), extra=bytes(32) + openings[3].event).encode()
+
+    def outcome(label: str, text: str, kind: str, content_hash: bytes | None, eid: bytes = entry_id) -> dict[str, Any]:
+        case: dict[str, Any] = {"label": label, "text": text, "kind": kind, "entry_id": eid.hex(),
+                                "content": content_hash.hex() if content_hash else None}
+        try:
+            result = receipts_mod.check(text, d, eid, kind=kind, content=content_hash)
+        except ConsilienceError as exc:
+            case.update(error=str(exc), type=type(exc).__name__)
+        else:
+            event = receipts_mod.open_receipt(text, d.log_vkey).event
+            case.update(index=result.index, tree_size=result.tree_size, root_hash=result.root_hash.hex(),
+                        leaf=openings[result.index].leaf.hex(), event=event.kind,
+                        at_millis=int(event.at.timestamp() * 1000))
+        return case
+
+    return {
+        "payload": payload, "content": content.hex(), "log_vkey": d.log_vkey,
+        "cases": [
+            outcome("entry", entry_receipt, "entry", content),
+            outcome("entry without content check", entry_receipt, "entry", None),
+            outcome("withdrawal", withdrawal_receipt, "withdrawal", None),
+            outcome("entry receipt for a withdrawal", entry_receipt, "withdrawal", None),
+            outcome("other entry id", entry_receipt, "entry", content, eid=bytes(16)),
+            outcome("other content", entry_receipt, "entry", bytes(32)),
+            outcome("other log key", entry_receipt.replace(checkpoint, other_log), "entry", content),
+            outcome("no opening (a v1 receipt)", no_opening, "entry", content),
+            outcome("opening too short", short_opening, "entry", content),
+            outcome("opening with another nonce", other_nonce, "entry", content),
+            outcome("garbage", "hello", "entry", content),
+        ],
+    }
+
+
 def build() -> dict[str, Any]:
     w = world()
     d = w.deployment
@@ -357,6 +437,7 @@ def build() -> dict[str, Any]:
                    "WRAPPED_BYTES": entry_mod.WRAPPED_BYTES, "MAX_ELEMENTS": evaluation.MAX_ELEMENTS,
                    "FRESHNESS_SECONDS": evaluation.FRESHNESS_SECONDS, "CERTIFICATE_BYTES": accounts.CERTIFICATE_BYTES},
         "bodies": body_vectors(),
+        "receipts": receipt_vectors(w),
         "wallet_file": wallet_vector(w),
         "tags": {i.canonical: _h(match_tag(w.oprf_output(i))) for i in (TARGET, OTHER, THIRD)},
         "deployment_expected": {

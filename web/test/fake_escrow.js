@@ -14,7 +14,7 @@ import { hx } from './helpers.js';
 import { V2, deployment as v2Deployment, keyServers } from './v2_vectors.js';
 import { b64Encode, b64uDecode, b64uEncode, concatBytes } from '../src/sdk/protocol/encoding.js';
 import { issueCertificate, verifyRegistration } from '../src/sdk/protocol/accounts.js';
-import { contentHash } from '../src/sdk/protocol/events.js';
+import { commit, contentHash } from '../src/sdk/protocol/events.js';
 import { leafHash, nodeHash } from '../src/sdk/tlog/merkle.js';
 import { EM_DASH, SIG_ED25519, keyId as noteKeyId } from '../src/sdk/tlog/signed_note.js';
 import { HEADER } from '../src/sdk/tlog/receipt.js';
@@ -41,11 +41,16 @@ function inclusionPath(m, hashes) {
     : [...inclusionPath(m - k, hashes.slice(k)), treeHash(hashes.slice(0, k))];
 }
 
-/** The log's entry leaf (protocol/events.py entry_leaf): 0x01 || entry id || content hash || millis. */
+/**
+ * An entry event (protocol/events.py entry_event: 0x01 || entry id || content hash || millis) and its
+ * log leaf, the commitment SHA-256("consilience-v2 log leaf" || nonce || event): {leaf, opening}.
+ */
 function entryLeaf(entryId, content, millis) {
   const at = new Uint8Array(8);
   new DataView(at.buffer).setBigUint64(0, BigInt(millis));
-  return concatBytes(Uint8Array.of(1), entryId, content, at);
+  const event = concatBytes(Uint8Array.of(1), entryId, content, at);
+  const nonce = randomBytes(32);
+  return { leaf: commit(nonce, event), opening: concatBytes(nonce, event) };
 }
 
 /**
@@ -84,16 +89,17 @@ export async function fakeEscrow() {
   }
 
   function checkpointNote() {
-    const root = treeHash(leaves.map(leafHash));
+    const root = treeHash(leaves.map((l) => leafHash(l.leaf)));
     const body = `${LOG.origin}\n${leaves.length}\n${b64Encode(root)}\n`;
     const sig = ed25519.sign(new TextEncoder().encode(body), LOG.seed);
     const id = noteKeyId(LOG.origin, SIG_ED25519, LOG.key);
     return `${body}\n${EM_DASH} ${LOG.origin} ${b64Encode(concatBytes(id, sig))}\n`;
   }
 
+  /** A v2 receipt: the inclusion proof of the commitment, its opening in the extra line. */
   function receiptFor(index) {
-    const proof = inclusionPath(index, leaves.map(leafHash));
-    const head = [HEADER, `extra ${b64Encode(leaves[index])}`, `index ${index}`, ...proof.map(b64Encode)];
+    const proof = inclusionPath(index, leaves.map((l) => leafHash(l.leaf)));
+    const head = [HEADER, `extra ${b64Encode(leaves[index].opening)}`, `index ${index}`, ...proof.map(b64Encode)];
     return `${head.join('\n')}\n\n${checkpointNote()}`;
   }
 

@@ -237,9 +237,9 @@ function logOfV1Document() {
   return { log: { origin: doc.log.origin, publicKey, vkey: ed25519Vkey(doc.log.origin, publicKey), witnesses: doc.log.witnesses } };
 }
 
-test('receipts: checked like clients/receipts.check, with the same refusals', async () => {
-  const R = P.receipts;
-  const d = logOfV1Document();
+test('receipts v2: the leaf a commitment, its opening in the extra line; checked like clients/receipts.check, with the same refusals', async () => {
+  const R = V2.receipts;
+  const d = await verifyDeployment(V2.published, hx(V2.admin.fingerprint));
   assert.equal(d.log.vkey, R.log_vkey);
   assert.equal(hexEncode(expectedContent(R.payload)), R.content);
   for (const c of R.cases) {
@@ -281,7 +281,7 @@ test('signed notes: vkeys and key ids as Python makes them', async () => {
   assert.equal(w.sigType, 4);
   assert.throws(() => parseVkey(P.receipts.notes.vkey.replace(/\+[0-9a-f]{8}\+/, '+00000000+')), /key ID does not match/);
   assert.throws(() => parseReceipt('nope'), /no empty line/);
-  assert.throws(() => parseLeaf(Uint8Array.of(9)), /unknown log leaf kind/);
+  assert.throws(() => parseLeaf(Uint8Array.of(9)), /unknown log event kind/);
 });
 
 // --- API client ------------------------------------------------------------------

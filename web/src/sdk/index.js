@@ -48,7 +48,7 @@ export {
   verifyDeployment, parseDeployment, validateDeployment, adminFingerprint, deploymentToJson, quorumParameters,
   dkgParametersOf, NOT_READY as DEPLOYMENT_NOT_READY, V1_REFUSAL as DEPLOYMENT_V1_REFUSAL,
 } from './protocol/deployment.js';
-export { parseLeaf, contentHash } from './protocol/events.js';
+export { parseEvent, parseOpening, commit as commitEvent, parseLeaf, contentHash } from './protocol/events.js';
 export {
   parseInvite, formatInvite, INVITE_PREFIX, INVITE_EMPTY, INVITE_MISTYPED, INVITE_IS_CREDENTIAL, INVITE_OLD_VERSION,
 } from './protocol/invites.js';
@@ -61,7 +61,7 @@ export { verifyReceipt, parseReceipt, FILE_EXTENSION as RECEIPT_FILE_EXTENSION }
 // --- clients ---
 export { EscrowApi, ApiError, fetchDeployment } from './clients/api.js';
 export { evaluate as evaluateOprf, KeyServerUnavailable } from './clients/oprf_client.js';
-export { checkReceipt, expectedContent, receiptFileName } from './clients/receipts.js';
+export { checkReceipt, openReceipt, expectedContent, receiptFileName } from './clients/receipts.js';
 export * as reporter from './clients/reporter.js';
 export {
   WALLET_FORMAT, WALLET_PURPOSE, WALLET_V1_REFUSAL, newWallet, normaliseWallet, walletToBytes, walletFromBytes, addRecord, findRecord,

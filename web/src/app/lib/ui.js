@@ -146,9 +146,13 @@ export function describeError(err) {
     return `Too many attempts for now. Please wait ${retry ? `about ${waitText(Number(retry))}` : 'a while'} and try again.`;
   }
   if (err.name === 'KeyServerUnavailable') {
-    const m = /only (\d+) of the (\d+) key servers needed/.exec(err.message || '');
-    return `Too few of the service’s key servers answered${m ? ` (${m[1]} of the ${m[2]} needed)` : ''}; they are needed to `
-      + `turn the names into matching codes. Nothing was sent. Please try again later. (${err.message})`;
+    // every key server that did not answer is limiting requests: say how long to wait, as for the escrow server
+    const waits = Object.values(err.skipped || {}).map((why) => /^is limiting requests for now(?: \(retry after (\d+) s\))?/.exec(why));
+    if (waits.length && waits.every(Boolean)) {
+      const wait = Math.max(...waits.map((m) => Number(m[1] || 0)));
+      return `Too many attempts for now. Please wait ${wait ? `about ${waitText(wait)}` : 'a while'} and try again. Nothing was sent.`;
+    }
+    return err.message; // clients/oprf_client.js: Python's sentence, naming each key server and why
   }
   if (status === 401) return 'The server did not accept this wallet’s sign-in. The account may have been closed.';
   if (status === 503) return 'The server is temporarily unavailable. Please try again in a few minutes; nothing was lost.';

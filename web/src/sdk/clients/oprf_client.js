@@ -22,10 +22,12 @@ import { MAX_ELEMENTS, makeRequest, requestJson } from '../protocol/evaluation.j
  * TypeError), so a page can look closer (e.g. a no-cors probe) to say which it was.
  */
 export class KeyServerUnavailable extends ConsilienceError {
-  constructor(message, { skipped = {}, unreachable = [] } = {}) {
+  constructor(message, { skipped = {}, unreachable = [], answered = 0, needed = 0 } = {}) {
     super(message);
     this.skipped = skipped;
     this.unreachable = unreachable;
+    this.answered = answered;
+    this.needed = needed;
   }
 }
 
@@ -171,7 +173,7 @@ export async function evaluate(deployment, inputs, { seed, certificate }, { fetc
         + 'be turned into matching codes. Nothing was sent. Try again in a while; if it keeps happening, tell the administrator. ('
         + Object.entries(skipped).map(([i, why]) => `key server ${i} (${deployment.keyservers.find((s) => s.index === Number(i))?.url ?? '?'}) ${why}`).join('; ')
         + ')',
-      { skipped, unreachable },
+      { skipped, unreachable, answered, needed: t },
     );
   }
   return { outputs, shares: result.shares, x: result.x, used: result.used, skipped };

@@ -13,7 +13,7 @@ import { keyId as hpkeKeyId } from '../crypto/hpke.js';
 import { checkPublicShares } from '../crypto/threshold_oprf.js';
 import { g2FromBytes } from '../crypto/bls12381.js';
 import { checkCommitments } from './quorum.js';
-import { parameters as dkgParameters, parseConfirmation } from './dkg.js';
+import { commitmentsDigest, parameters as dkgParameters, parseConfirmation } from './dkg.js';
 import { SIG_COSIGNATURE_V1, ed25519Verify, ed25519Vkey, parseVkey, validKeyName } from '../tlog/signed_note.js';
 
 export const FORMAT = 'consilience-deployment/v2';
@@ -186,17 +186,21 @@ function checkQuorumKeys(d, params) {
     throw new InvalidInput('the quorum keys list commitments for exactly the qualified key servers, '
       + 'at least the threshold of them');
   }
+  quorumParameters(d); // checkCommitments: counts, identities, per-server shares interpolate to the master
+  const digest = commitmentsDigest(keys.levels, keys.servers);
   const confirmed = new Set();
   for (const data of keys.confirmations) {
     const msg = parseConfirmation(params, data);
     if (!bytesEqual(msg.transcript, keys.transcript) || msg.qualified.join() !== keys.qualified.join()) {
       throw new VerificationError(`key server ${msg.author} confirmed another key generation`);
     }
+    if (!bytesEqual(msg.commitments, digest)) {
+      throw new VerificationError(`key server ${msg.author} confirmed other commitments than those published`);
+    }
     confirmed.add(msg.author);
   }
   const missing = [...new Set(keys.qualified)].filter((i) => !confirmed.has(i)).sort((a, b) => a - b);
   if (missing.length) throw new VerificationError(`no confirmation of the quorum keys from key server(s) ${missing.join(', ')}`);
-  quorumParameters(d);
 }
 
 /** Deployment.to_json, for the canonical-form check. */

@@ -1,6 +1,7 @@
 // The part of protocol/dkg.py a client needs to check a deployment document's quorum keys:
 // the key-generation parameters and their digest, and the parsing and signature check of a
-// round-4 confirmation ("consilience-v2 dkg confirm"). Deals, complaints and answers are the
+// round-4 confirmation ("consilience-v2 dkg confirm": transcript, QUAL and the digest of the
+// published commitments). Deals, complaints and answers are the
 // key servers' business (Python only); a validly signed message of another kind found among
 // the confirmations is refused as not a confirmation.
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -15,6 +16,7 @@ export const COMPLAINT_LABEL = te('consilience-v2 dkg complaint');
 export const ANSWER_LABEL = te('consilience-v2 dkg answer');
 export const CONFIRM_LABEL = te('consilience-v2 dkg confirm');
 const PARAMS_LABEL = te('consilience-v2 dkg parameters');
+const COMMITMENTS_LABEL = te('consilience-v2 dkg public commitments');
 const LABELS = [DEAL_LABEL, COMPLAINT_LABEL, ANSWER_LABEL, CONFIRM_LABEL];
 export const SIGNATURE_BYTES = 64;
 export const DIGEST_BYTES = 32;
@@ -81,7 +83,24 @@ class Reader {
 }
 
 /**
- * A confirmation {author, transcript, qualified, raw} from its bytes, signed by its author's
+ * dkg.commitments_digest: SHA-256 over the published commitments, what a confirmation signs besides the
+ * transcript: lp2(label) ‖ for q ascending: u8 q ‖ C_{q,0..q−1} ‖ for i ascending: u8 i ‖ for q
+ * ascending: Y_{q,0..q−1}(i), every point its 96 compressed bytes. levels: Map q → [bytes];
+ * servers: Map i → Map q → [bytes].
+ */
+export function commitmentsDigest(levels, servers) {
+  const byKey = (m) => [...m].sort((a, b) => a[0] - b[0]);
+  const parts = [lp2(COMMITMENTS_LABEL)];
+  for (const [q, cs] of byKey(levels)) parts.push(i2osp(q, 1), ...cs);
+  for (const [i, lv] of byKey(servers)) {
+    parts.push(i2osp(i, 1));
+    for (const [, cs] of byKey(lv)) parts.push(...cs);
+  }
+  return sha256(concatBytes(...parts));
+}
+
+/**
+ * A confirmation {author, transcript, qualified, commitments, raw} from its bytes, signed by its author's
  * identity key under these parameters (dkg.parse restricted to confirmations); InvalidInput or
  * VerificationError with Python's messages otherwise.
  */
@@ -102,12 +121,13 @@ export function parseConfirmation(params, data) {
   try {
     const transcript = r.take(DIGEST_BYTES);
     const qualified = [...r.take(r.int(1))];
+    const commitments = r.take(DIGEST_BYTES);
     r.end();
     const sorted = [...new Set(qualified)].sort((a, b) => a - b);
     if (!qualified.length || qualified.join() !== sorted.join() || !(qualified[0] >= 1 && qualified[qualified.length - 1] <= params.n)) {
       throw new InvalidInput('qualified set not 1 to n distinct indices in increasing order');
     }
-    return Object.freeze({ author, transcript, qualified, raw: data });
+    return Object.freeze({ author, transcript, qualified, raw: data, commitments });
   } catch (exc) {
     if (!(exc instanceof InvalidInput)) throw exc;
     throw new InvalidInput(`key server ${author}'s ${name}: ${exc.message}`);

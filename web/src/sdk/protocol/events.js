@@ -1,15 +1,19 @@
-// The events the escrow writes to its log (protocol/events.py): one leaf per
-// entry, withdrawal, release and counselor opening, and the content hash an
-// entry's leaf commits to.
+// What the transparency log records, protocol v2 (protocol/events.py): every leaf is a
+// commitment SHA-256("consilience-v2 log leaf" ‖ nonce ‖ event) to one event, so the public
+// cannot tell an entry from a withdrawal, a release, an opening or padding; whoever holds the
+// opening (nonce ‖ event, a receipt's extra line) recomputes the leaf and reads the event. The
+// content hash an entry's event commits to is computed from the submission exactly as sent.
 import { sha256 } from '@noble/hashes/sha2.js';
 import { InvalidInput } from '../errors.js';
 import { concatBytes, i2osp } from './encoding.js';
 
 const te = (s) => new TextEncoder().encode(s);
 
-export const CONTENT_LABEL = concatBytes(te('consilience-v1 entry content'), Uint8Array.of(1));
-export const KIND_NAMES = { 1: 'entry', 2: 'withdrawal', 3: 'release', 4: 'opening' };
-const LEAF_SIZES = { 1: 16 + 32 + 8, 2: 16 + 8, 3: 16 + 4 + 8, 4: 16 + 16 + 8 };
+export const CONTENT_LABEL = concatBytes(te('consilience-v2 entry content'), Uint8Array.of(1));
+export const LEAF_LABEL = te('consilience-v2 log leaf');
+export const NONCE_BYTES = 32;
+export const KIND_NAMES = { 1: 'entry', 2: 'withdrawal', 3: 'release', 4: 'opening', 5: 'padding' };
+const SIZES = { 1: 16 + 32 + 8, 2: 16 + 8, 3: 16 + 4 + 8, 4: 16 + 16 + 8, 5: 8 };
 const MAX_MILLIS = 253402300799999; // the end of year 9999, as Python's datetime
 
 function compareBytes(a, b) {
@@ -27,18 +31,39 @@ export function contentHash(quorum, tags, body, envelopes) {
   return sha256(concatBytes(...parts));
 }
 
-/** events.parse_leaf: {kind, at: Date, atMillis, entryId?, contentHash?, matchId?, released?, counselorId?} */
-export function parseLeaf(data) {
-  if (!data.length || !(data[0] in KIND_NAMES)) throw new InvalidInput('unknown log leaf kind');
+/** events.commit: the leaf the log stores for an event and its nonce. */
+export function commit(nonce, event) {
+  if (!(nonce instanceof Uint8Array) || nonce.length !== NONCE_BYTES) throw new InvalidInput(`expected ${NONCE_BYTES} bytes`);
+  return sha256(concatBytes(LEAF_LABEL, nonce, event));
+}
+
+/** events.parse_event: {kind, at: Date, atMillis, entryId?, contentHash?, matchId?, released?, counselorId?} */
+export function parseEvent(data) {
+  if (!data.length || !(data[0] in KIND_NAMES)) throw new InvalidInput('unknown log event kind');
   const kind = data[0];
   const rest = data.slice(1);
-  if (rest.length !== LEAF_SIZES[kind]) throw new InvalidInput('log leaf has the wrong length');
+  if (rest.length !== SIZES[kind]) throw new InvalidInput('log event has the wrong length');
   const millis = new DataView(rest.buffer, rest.byteOffset + rest.length - 8, 8).getBigUint64(0);
-  if (millis > BigInt(MAX_MILLIS)) throw new InvalidInput('log leaf time is out of range');
+  if (millis > BigInt(MAX_MILLIS)) throw new InvalidInput('log event time is out of range');
   const at = new Date(Number(millis));
   const event = { kind: KIND_NAMES[kind], at, atMillis: Number(millis) };
   if (kind === 1) return { ...event, entryId: rest.slice(0, 16), contentHash: rest.slice(16, 48) };
   if (kind === 2) return { ...event, entryId: rest.slice(0, 16) };
   if (kind === 3) return { ...event, matchId: rest.slice(0, 16), released: new DataView(rest.buffer, rest.byteOffset + 16, 4).getUint32(0) };
-  return { ...event, matchId: rest.slice(0, 16), counselorId: rest.slice(16, 32) };
+  if (kind === 4) return { ...event, matchId: rest.slice(0, 16), counselorId: rest.slice(16, 32) };
+  return event;
 }
+
+/** events.parse_opening: {nonce, event, leaf} from nonce ‖ event (strict: the event must parse). */
+export function parseOpening(data) {
+  if (!(data instanceof Uint8Array) || data.length <= NONCE_BYTES) {
+    throw new InvalidInput('a leaf opening is a 32-byte nonce followed by an event');
+  }
+  const nonce = data.slice(0, NONCE_BYTES);
+  const event = data.slice(NONCE_BYTES);
+  parseEvent(event);
+  return { nonce, event, leaf: commit(nonce, event) };
+}
+
+/** Protocol v1's name for parseEvent (a v2 leaf is a commitment: parse the opening's event instead). */
+export const parseLeaf = parseEvent;

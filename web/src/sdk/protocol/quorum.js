@@ -539,15 +539,24 @@ export function openClass(anchor, candidates, level) {
     return bls.pairingsEqual(left, eAnchor, anchorShare, right);
   };
   const bad = new Set();
-  const sift = (keys) => {
-    if (keys.length === 0 || holds(keys)) return;
+  // quorum.py's sift: halving finds b bad among N in about 2·b·log₂ N checks; once both halves of a
+  // failing set fail (most bad: anchoring on an attacker's share), the rest of it is checked one share
+  // at a time, so the worst case stays near N checks. `failed`: the set is already known to fail.
+  const sift = (keys, failed = false) => {
+    if (keys.length === 0 || (!failed && holds(keys))) return;
     if (keys.length === 1) {
       bad.add(keys[0]);
       return;
     }
     const half = Math.floor(keys.length / 2);
-    sift(keys.slice(0, half));
-    sift(keys.slice(half));
+    const failing = [keys.slice(0, half), keys.slice(half)].filter((part) => !holds(part));
+    if (failing.length === 2 && keys.length > 4) {
+      for (const part of failing) {
+        for (const key of part) if (part.length === 1 || !holds([key])) bad.add(key);
+      }
+      return;
+    }
+    for (const part of failing) sift(part, true);
   };
   sift(toCheck);
   const anchorId = hexEncode(anchor.entryId);
