@@ -147,7 +147,7 @@ def board_app(root: Path) -> FastAPI:
     def deployment() -> Deployment:
         return load_deployment(root)
 
-    @app.get("/v1/deployment")
+    @app.get("/v2/deployment")
     def get_deployment() -> JSONResponse:
         return JSONResponse(json.loads(published.read_text()))
 

@@ -9,7 +9,7 @@ which checks every signature.
     GET  /v2/board/{epoch}?after=N                  -> {messages: [{seq, message, received_at}], next_after}
 
 The same client serves the key servers (``services/keyserver/dkg_runner.py``) and the
-administrator (``operator/quorum_keys.py``), and fetches the signed deployment document.
+administrator (``operator/quorum_keys.py``), and fetches the signed deployment document (GET /v2/deployment).
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ class BoardClient:
 
     def deployment(self, admin_fingerprint: bytes, *, min_serial: int = 0) -> Deployment:
         """The signed deployment document, checked against the administrator's fingerprint."""
-        r = self._request("GET", "/v1/deployment")
+        r = self._request("GET", "/v2/deployment")
         try:
             published = m.SignedDeployment.model_validate(r.json())
         except ValueError as exc:
