@@ -20,16 +20,14 @@ import pytest
 from consilience.clients import counselor as counselor_mod
 from consilience.clients import wallet as wallet_mod
 from consilience.crypto import aead, hpke, passphrase
+from consilience.protocol import accounts, entry, messages, release
 from consilience.protocol import deployment as deployment_doc
-from consilience.protocol import entry, messages, release
 from consilience.protocol.encoding import b64u_decode
 from node_sdk import node_for
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "web" / "test" / "cli" / "seal.js"
 CRYPTO = json.loads((ROOT / "tests" / "vectors" / "interop.json").read_text())["crypto"]
-
-
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +71,10 @@ def test_js_wallet_loads_in_python_byte_for_byte(js: dict[str, Any]) -> None:
     assert wallet.to_bytes() == raw
     assert wallet.records[0].escrow is not None and wallet.records[0].escrow.quorum == 3
     assert wallet.contact == "js reporter \u2028 café"
+    # v2: the account's seed and the administrator's certificate of its key, as Python keeps them
+    assert json.loads(raw)["format"] == wallet_mod.FORMAT == "consilience-wallet/v2"
+    certificate = accounts.parse_certificate(b64u_decode(wallet.certificate))
+    assert certificate.account_key == accounts.account_key(b64u_decode(wallet.account_seed, length=32))
 
 
 def test_js_counselor_key_loads_in_python(js: dict[str, Any]) -> None:

@@ -18,8 +18,8 @@ import pytest
 from consilience.clients import counselor as counselor_mod
 from consilience.clients import wallet as wallet_mod
 from consilience.crypto import aead, hpke, passphrase
-from consilience.errors import DecryptionError
-from consilience.protocol import entry, release
+from consilience.errors import DecryptionError, InvalidInput
+from consilience.protocol import accounts, matching
 from consilience.protocol.encoding import b64u_decode
 
 VECTORS = Path(__file__).resolve().parent / "vectors"
@@ -45,8 +45,10 @@ def _h(x: str) -> bytes:
 
 
 def test_file_has_every_section() -> None:
-    assert set(CRYPTO) == set(DETERMINISTIC) | {"aead_sealed", "hpke_sealed", "quorum", "sealed_files", "wallet_file",
+    assert set(CRYPTO) == set(DETERMINISTIC) | {"aead_sealed", "hpke_sealed", "sealed_files", "wallet_file",
                                                  "counselor_key_file"}
+    # protocol v1 only: their v2 versions are tests/vectors/entry_v2_interop.json and interop.json's "protocol"
+    assert not {"envelope", "deployment", "quorum"} & set(CRYPTO)
 
 
 @pytest.mark.parametrize("key", sorted(DETERMINISTIC))
@@ -73,34 +75,30 @@ def test_python_made_hpke_ciphertexts_open() -> None:
         assert hpke.open(_h(c["seed"]), _h(c["ciphertext"]), _h(c["info"])) == _h(c["plaintext"])
 
 
-def test_quorum_entries_open_with_python_open_match() -> None:
-    q = CRYPTO["quorum"]
-    for n, seed_hex in enumerate(q["counselor_seeds"]):
-        seed = _h(seed_hex)
-        key_id = hpke.key_id(hpke.public_key_bytes(seed))
-        entries = [release.MatchedEntry(b64u_decode(e["entry_id"]), b64u_decode(e["account_id"]), e["quorum"], True,
-                                        b64u_decode(e["envelopes"][SECTIONS.b64u_encode(key_id)]),
-                                        b64u_decode(e["body"])) for e in q["entries"]]
-        result = release.open_match(_h(q["tag"]), entries, seed, key_id)
-        assert [o.body.record for o in result.opened] == q["opened_records"], n
-        assert not result.failed and not result.bogus
-        below = release.open_match(_h(q["tag"]), entries[:2], seed, key_id)
-        assert not below.opened
-    for e in q["entries"]:
-        body = entry.open_body(_h(e["body_key"]), b64u_decode(e["entry_id"]), b64u_decode(e["body"]))
-        assert body.record.startswith("record of reporter")
-
-
 def test_python_sealed_files_open() -> None:
     for f in CRYPTO["sealed_files"]:
         assert passphrase.open(f["blob"].encode(), f["passphrase"], f["purpose"]) == _h(f["plaintext"])
+
+
+def test_matching_is_the_tag_alone() -> None:
+    for c in CRYPTO["matching"]:
+        assert set(c) == {"oprf_output", "tag"}
+        assert matching.match_tag(_h(c["oprf_output"])).hex() == c["tag"]
 
 
 def test_wallet_and_counselor_key_files_open() -> None:
     w = CRYPTO["wallet_file"]
     raw = passphrase.open(w["blob"].encode(), w["passphrase"], wallet_mod.PURPOSE)
     assert raw == _h(w["wallet_bytes"])
-    assert wallet_mod.Wallet.from_bytes(raw).to_bytes() == raw
+    wallet = wallet_mod.Wallet.from_bytes(raw)
+    assert wallet.to_bytes() == raw and json.loads(raw)["format"] == "consilience-wallet/v2"
+    # v2: the account's seed and the administrator's certificate of its key travel in the wallet
+    certificate = accounts.parse_certificate(b64u_decode(wallet.certificate))
+    assert certificate.account_key == accounts.account_key(b64u_decode(wallet.account_seed, length=32))
+    v1 = json.loads(raw)
+    v1["format"] = wallet_mod.V1_FORMAT
+    with pytest.raises(InvalidInput, match="protocol v1"):
+        wallet_mod.Wallet.from_bytes(json.dumps(v1).encode())
     k = CRYPTO["counselor_key_file"]
     keys = counselor_mod.CounselorKeys.from_bytes(passphrase.open(k["blob"].encode(), k["passphrase"],
                                                                   counselor_mod.PURPOSE))

@@ -4,8 +4,15 @@
 
 Sections: "crypto" from sections/crypto.py, "protocol" from
 sections/protocol.py (when present). Deterministic parts are recomputed by
-tests/test_interop_vectors.py; randomized parts are Python-made ciphertexts
-both suites must open.
+tests/test_interop_vectors.py and tests/test_interop_protocol.py; randomized
+parts are Python-made ciphertexts both suites must open. One thing is read
+back from the file being replaced: the recorded run of the key servers' key
+generation ("protocol"/"dkg", whose deals are HPKE-sealed and so random),
+on which the protocol v2 deployment document, accounts and evaluation vectors
+are built; without it (a new file, changed parameters) the key generation
+runs anew and every value depending on it changes.
+
+Protocol v2 entries and envelopes: tests/vectors/make_entry_v2.py.
 """
 
 from __future__ import annotations

@@ -3,26 +3,29 @@
 ``deterministic()`` computes values from fixed inputs with the Python SDK;
 tests/test_interop_vectors.py recomputes it and compares it with the file, so
 the file cannot silently drift from the SDK. ``randomized()`` holds
-Python-made ciphertexts (AEAD, HPKE, sealed entries, sealed files) that the
-JS tests must open and that the Python test opens again. Bytes are lowercase
-hex unless the value is a wire or file format (then as on the wire).
+Python-made ciphertexts (AEAD, HPKE, sealed files, a wallet, a counselor key)
+that the JS tests must open and that the Python test opens again. Bytes are
+lowercase hex unless the value is a wire or file format (then as on the wire).
+
+Protocol v2: matching derives only the tag; v1's shares, KCVs, envelopes, the
+v1 deployment document and the v1 sealed entries are gone. Entries and
+envelopes v2 are in tests/vectors/entry_v2_interop.json, the v2 deployment,
+accounts, requests, events and receipts in this file's "protocol" section.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from consilience.clients import counselor as counselor_mod
 from consilience.clients import wallet as wallet_mod
-from consilience.clients.escrow_client import submission_payload
 from consilience.crypto import aead, hpke, kdf, oprf, passphrase, ristretto, shamir, threshold_oprf
+from consilience.protocol import accounts, matching, messages
 from consilience.protocol import deployment as dep
 from consilience.protocol import entry as entry_mod
-from consilience.protocol import matching, messages, release
 from consilience.protocol.encoding import b64u_encode, i2osp
 
 VECTORS = Path(__file__).resolve().parent.parent
@@ -49,7 +52,6 @@ def constants() -> dict[str, Any]:
         "MAX_BODY_BYTES": messages.MAX_BODY_BYTES,
         "MAX_IDENTIFIERS": messages.MAX_IDENTIFIERS,
         "MAX_QUORUM_LIMIT": dep.MAX_QUORUM_LIMIT,
-        "MAX_SUBSETS": release.MAX_SUBSETS,
         "ENTRY_ID_BYTES": entry_mod.ENTRY_ID_BYTES,
         "WRAPPED_BYTES": entry_mod.WRAPPED_BYTES,
         "HPKE_PUBLIC_KEY_BYTES": hpke.PUBLIC_KEY_BYTES,
@@ -140,7 +142,8 @@ def threshold() -> dict[str, Any]:
         "combined": combos,
         "combined_skipping_liar": [h(z) for z in combined],
         "outputs": [h(o) for o in outputs],
-        # Wire answers of POST /v1/evaluate (key server app) for the same request.
+        # The VOPRF part of POST /v2/evaluate's answers (index, evaluated, proof) for the same blinded elements;
+        # the whole v2 request and answer are in the "protocol" section's "evaluation".
         "responses": [{"index": p.index, "evaluated": [b64u_encode(z) for z in p.evaluated],
                        "proof": b64u_encode(p.proof)} for p in partials],
         "request": {"blinded": [b64u_encode(b) for b in blinded]},
@@ -171,17 +174,12 @@ def shamir_cases() -> dict[str, Any]:
 
 
 def matching_cases() -> list[dict[str, Any]]:
+    """Protocol v2 derives only the tag from the OPRF output (protocol/matching.py); shares come from the key
+    servers (tests/vectors/entry_v2_interop.json and the "evaluation" section of "protocol")."""
     out = []
-    for label, q, low, high in (("a", 2, 2, 5), ("b", 3, 3, 3), ("c", 5, 2, 8)):
+    for label in ("a", "b", "c"):
         output = hashlib.sha512(f"oprf output {label}".encode()).digest()
-        account = seed_of(f"account {label}")[:16]
-        s = matching.shares_for(output, account, q, range(low, high + 1))
-        out.append({
-            "oprf_output": h(output), "account_id": h(account), "quorum": q, "quorum_range": [low, high],
-            "tag": h(s.tag), "x": str(s.x), "shares": {str(k): str(v) for k, v in s.shares.items()},
-            "kcv": h(s.kcv), "wrap_key": h(s.wrap_key),
-            "polynomial": [str(c) for c in matching.polynomial(output, q)],
-        })
+        out.append({"oprf_output": h(output), "tag": h(matching.match_tag(output))})
     return out
 
 
@@ -232,32 +230,6 @@ def bodies() -> dict[str, Any]:
     return {"cases": cases, "rejected_records": rejected}
 
 
-def envelope() -> dict[str, Any]:
-    entry_id = seed_of("envelope entry")[:16]
-    low, high = 2, 4
-    sections = []
-    for j in range(2):
-        sections.append(entry_mod.EnvelopeSection(
-            tag=seed_of(f"env tag {j}"),
-            x=ristretto.scalar_to_int(scalar_of(f"env x {j}")),
-            shares={k: ristretto.scalar_to_int(scalar_of(f"env share {j} {k}")) for k in range(low, high + 1)},
-            kcv=seed_of(f"env kcv {j}")[:16],
-            wrapped=(seed_of(f"env wrapped {j}") * 2)[:60],
-        ))
-    content = entry_mod.EnvelopeContent(entry_id, 3, range(low, high + 1), tuple(sections))
-    data = entry_mod.encode_envelope(content)
-    assert entry_mod.parse_envelope(data) == content
-    bad = [data[:-1], b"\x02" + data[1:], data[:17] + bytes([1]) + data[18:], data[:20] + b"\x00" + data[21:]]
-    return {
-        "entry_id": h(entry_id), "quorum": 3, "quorum_range": [low, high],
-        "sections": [{"tag": h(s.tag), "x": str(s.x), "shares": {str(k): str(v) for k, v in s.shares.items()},
-                      "kcv": h(s.kcv), "wrapped": h(s.wrapped)} for s in sections],
-        "hex": h(data),
-        "rejected": [h(b) for b in bad],
-        "info": h(entry_mod.envelope_info(entry_id, seed_of("key id")[:16])),
-    }
-
-
 def rfc9106() -> dict[str, Any]:
     """RFC 9106 section 5.3 Argon2id test vector (with secret and associated data)."""
     return {"password": h(b"\x01" * 32), "salt": h(b"\x02" * 16), "secret": h(b"\x03" * 8), "ad": h(b"\x04" * 12),
@@ -271,38 +243,7 @@ def sealed_deterministic() -> dict[str, Any]:
             "nfc": {"typed": "cafe\u0301 pass", "nfc_utf8": h(passphrase._passphrase_bytes("cafe\u0301 pass"))}}
 
 
-@dataclass(frozen=True)
-class _Ident:
-    typed: str
-    canonical: str
-
-
-def deployment() -> tuple[dep.Deployment, list[bytes]]:
-    """Quorum range 3..5, 2-of-3 key servers, two counselors with fixed seeds."""
-    t = threshold()
-    counselor_seeds = [seed_of("counselor 1"), seed_of("counselor 2")]
-    counselors = []
-    for i, s in enumerate(counselor_seeds, 1):
-        pk = hpke.public_key_bytes(s)
-        counselors.append(dep.Counselor(f"counselor {i}", hpke.key_id(pk), pk))
-    from consilience.crypto import signing
-
-    d = dep.Deployment(
-        deployment_id=seed_of("deployment id")[:16], serial=7, issued_at="2026-11-25T10:00:00Z", quorum=3,
-        max_quorum=5, escrow_url="http://127.0.0.1:8100",
-        token_issuer_key=signing.public_key(seed_of("issuer")), threshold=t["threshold"],
-        oprf_public_key=bytes.fromhex(t["group_public_key"]),
-        key_servers=tuple(dep.KeyServer(int(i), f"http://127.0.0.1:{8100 + int(i)}", bytes.fromhex(pk))
-                          for i, pk in t["public_shares"].items()),
-        counselors=tuple(counselors), log_origin="consilience.log/interop",
-        log_public_key=signing.public_key(seed_of("log")),
-    )
-    dep.validate(d)
-    return d, counselor_seeds
-
-
 def deterministic() -> dict[str, Any]:
-    d, _ = deployment()
     return {
         "constants": constants(),
         "encoding": encoding(),
@@ -313,70 +254,11 @@ def deterministic() -> dict[str, Any]:
         "matching": matching_cases(),
         "hpke": hpke_deterministic(),
         "bodies": bodies(),
-        "envelope": envelope(),
         "sealed": sealed_deterministic(),
-        "deployment": d.to_json(),
     }
 
 
 # --- randomized (Python-made ciphertexts) ---------------------------------------
-
-
-TARGET = "email:target@example.org"
-
-
-def oprf_output_for(canonical: str) -> bytes:
-    t = threshold()
-    return oprf.evaluate(bytes.fromhex(t["secret_key"]), canonical.encode(), oprf.MODE_VOPRF)
-
-
-def account(i: int) -> bytes:
-    return seed_of(f"reporter {i}")[:16]
-
-
-def quorum_entries() -> dict[str, Any]:
-    """Three reporters name TARGET with quorum 3 (one also names a second person); a
-    fourth entry carries a tampered share (bogus) and must be named, not block the rest."""
-    d, seeds = deployment()
-    other = _Ident("(555) 123-4567", "phone:+15551234567")
-    target = _Ident("Target@Example.org", TARGET)
-    reporters = []
-    for i in range(1, 4):
-        idents = [target, other] if i == 2 else [target]
-        sealed = entry_mod.seal_entry(
-            deployment=d, account_id=account(i), identifiers=idents,  # type: ignore[arg-type]
-            oprf_outputs=[oprf_output_for(x.canonical) for x in idents],
-            record=f"record of reporter {i}: caf\u00e9 \u2028 😀", contact=f"reporter{i}@example.net", quorum=3,
-            written_at=f"2026-11-2{i}T10:00:00+00:00",
-        )
-        reporters.append((i, sealed))
-    tag = matching.match_tag(oprf_output_for(TARGET))
-    entries = []
-    for i, sealed in reporters:
-        entries.append({
-            "entry_id": b64u_encode(sealed.entry_id), "account_id": b64u_encode(account(i)), "quorum": sealed.quorum,
-            "released": True, "envelopes": {b64u_encode(k): b64u_encode(c) for k, c in sealed.envelopes.items()},
-            "body": b64u_encode(sealed.body), "body_key": h(sealed.body_key),
-            "submission": submission_payload(sealed),
-        })
-    # The escrow server's view for counselor 1 (MatchDetail entries) and what opening yields.
-    key_id = hpke.key_id(hpke.public_key_bytes(seeds[0]))
-    matched = [release.MatchedEntry(bytes.fromhex(_unb(e["entry_id"])), account(i + 1), e["quorum"], True,
-                                    bytes.fromhex(_unb(e["envelopes"][b64u_encode(key_id)])),
-                                    bytes.fromhex(_unb(e["body"]))) for i, e in enumerate(entries)]
-    result = release.open_match(tag, matched, seeds[0], key_id)
-    assert len(result.opened) == 3 and not result.failed and not result.bogus
-    return {
-        "tag": h(tag), "counselor_seeds": [h(s) for s in seeds], "entries": entries,
-        "opened_records": [o.body.record for o in result.opened],
-        "opened_contacts": [o.body.contact for o in result.opened],
-    }
-
-
-def _unb(text: str) -> str:
-    from consilience.protocol.encoding import b64u_decode
-
-    return b64u_decode(text).hex()
 
 
 def aead_cases() -> list[dict[str, Any]]:
@@ -408,13 +290,19 @@ def sealed_files() -> list[dict[str, Any]]:
 
 
 def wallet_file() -> dict[str, Any]:
+    """A v2 wallet (consilience-wallet/v2): the account's seed and the administrator's certificate of its key."""
+    seed = seed_of("reporter 1")
+    certificate = accounts.issue_certificate(seed_of("admin"), seed_of("deployment id")[:16],
+                                             accounts.account_key(seed), now=1_764_064_800)
     w = wallet_mod.Wallet(server="http://127.0.0.1:8100", admin_fingerprint=b64u_encode(seed_of("fp")[:16]),
-                          account_id=b64u_encode(account(1)), token=b64u_encode(seed_of("token")),
-                          contact="reporter1@example.net \u2028 caf\u00e9", min_serial=7)
+                          account_id=b64u_encode(seed_of("account 1")[:16]), token=b64u_encode(seed_of("token")),
+                          contact="reporter1@example.net \u2028 caf\u00e9", account_seed=b64u_encode(seed),
+                          certificate=b64u_encode(certificate), min_serial=7)
     r = w.add_record("what happened 😀", "2026-11-25T10:00:00+00:00")
     r.escrow = wallet_mod.EscrowState(entry_id=b64u_encode(seed_of("e")[:16]), identifiers=["Target@Example.org"],
-                                      canonical=[TARGET], quorum=3, body_key=b64u_encode(seed_of("bk")),
-                                      status="escrowed", received_at="2026-11-25T10:00:01+00:00",
+                                      canonical=["email:target@example.org"], quorum=3,
+                                      body_key=b64u_encode(seed_of("bk")), status="escrowed",
+                                      received_at="2026-11-25T10:00:01+00:00",
                                       pending={"entry_id": "x", "quorum": 3}, receipts=["r1.txt"])
     w.add_record("second", "2026-11-26T10:00:00+00:00")
     pw = "wallet passphrase"
@@ -436,7 +324,6 @@ def randomized() -> dict[str, Any]:
     return {
         "aead_sealed": aead_cases(),
         "hpke_sealed": hpke_sealed(),
-        "quorum": quorum_entries(),
         "sealed_files": sealed_files(),
         "wallet_file": wallet_file(),
         "counselor_key_file": counselor_key_file(),

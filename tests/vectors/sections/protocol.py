@@ -15,11 +15,27 @@ tests/test_interop_protocol.py can rebuild it and compare with the file:
 * ``unicode``: SHA-256 digests over per-code-point results of the Unicode
   functions the normaliser relies on (lower-casing, NFKC, isalnum, nameprep),
   so the browser's Unicode data is checked against Python's for every code point.
-* ``body``: entry bodies (structured and not) and their exact bytes; refusals.
-* ``deployment``: a signed deployment document with the pinned fingerprint,
-  plus tampered copies and the refusal each must get.
-* ``receipts``: signed checkpoints, inclusion proofs and tlog-proof receipts
-  for entry and withdrawal events, plus tampered copies.
+* ``body``: entry bodies (structured and not) and their exact bytes (body v2); refusals,
+  a protocol v1 body among them.
+* ``dkg``: one recorded run of the key servers' key generation for the deployment below
+  (protocol/dkg.py): the board's deals and confirmations, a complaint and an answer, and
+  refused messages. Deals carry HPKE ciphertexts, which are random, so the run is recorded
+  in interop.json and read back by the next build (a build without one runs the key
+  generation anew); everything else follows from fixed seeds, and each recorded deal must
+  carry the commitments its key server's fixed dealer seed gives.
+* ``deployment``: the signed deployment document v2 with the run's quorum keys and every
+  key server's confirmation, the pinned fingerprint, the same document before the key
+  generation, and tampered copies with the refusal each must get.
+* ``accounts``: account certificates, registration proofs and abscissas, with refusals.
+* ``evaluation``: signed POST /v2/evaluate requests to each key server, their answers
+  (VOPRF and quorum shares), the shares a reporter combines (a lying key server named),
+  and refused requests.
+* ``events``: every log event kind, its opening and leaf (a commitment); refusals.
+* ``receipts``: signed checkpoints, inclusion proofs and tlog-proof receipts whose extra
+  line opens the leaf, for entry and withdrawal events, plus tampered copies.
+* ``invites``: cnsl2 invites and refusals (cnsl1 named as protocol v1).
+
+Entries and envelopes v2 have their own vectors: tests/vectors/entry_v2_interop.json.
 """
 
 from __future__ import annotations
@@ -40,15 +56,16 @@ from typing import Any
 import phonenumbers
 
 from consilience.clients import receipts as receipts_mod
-from consilience.crypto import hpke, ristretto, signing
+from consilience.crypto import hpke, oprf, ristretto, signing
+from consilience.crypto.bls12381 import G1Point, Scalar
 from consilience.errors import ConsilienceError, InvalidInput
+from consilience.protocol import accounts, dkg, evaluation, events, identifiers, invites, matching, messages, quorum
 from consilience.protocol import deployment as dep
-from consilience.protocol import events, identifiers, invites
 from consilience.protocol.encoding import b64u_encode
 from consilience.protocol.entry import Attachment, Body
 from consilience.tlog import checkpoint as cp
 from consilience.tlog import merkle, notes
-from consilience.tlog.receipt import make_receipt
+from consilience.tlog.receipt import make_receipt, parse_receipt
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -388,15 +405,17 @@ def body_cases() -> dict[str, Any]:
               "bytes": b.to_bytes().hex()} for b in bodies]
     refused = []
     for raw in [b"", b"\xff", b"[]", b"{}", b'{"v":2}', b'{"v":1}',
-                b'{"v":1,"record":1,"identifiers":[],"canonical":[],"contact":"","written_at":""}',
-                b'{"v":1,"record":"","identifiers":[1],"canonical":[],"contact":"","written_at":""}',
-                b'{"v":1,"record":"","identifiers":[],"canonical":[],"contact":"","written_at":"","details":{}}',
-                b'{"v":1,"record":"","identifiers":[],"canonical":[],"contact":"","written_at":"","details":{"who":"x"}}',
-                b'{"v":1,"record":"","identifiers":[],"canonical":[],"contact":"","written_at":"","details":{"what":""}}',
-                b'{"v":1,"record":"","identifiers":[],"canonical":[],"contact":"","written_at":"","attachments":[]}',
-                b'{"v":1,"record":"","identifiers":[],"canonical":[],"contact":"","written_at":"",'
+                # a protocol v1 body, complete: refused by its version
+                b'{"v":1,"record":"r","identifiers":[],"canonical":[],"contact":"","written_at":""}',
+                b'{"v":2,"record":1,"identifiers":[],"canonical":[],"contact":"","written_at":""}',
+                b'{"v":2,"record":"","identifiers":[1],"canonical":[],"contact":"","written_at":""}',
+                b'{"v":2,"record":"","identifiers":[],"canonical":[],"contact":"","written_at":"","details":{}}',
+                b'{"v":2,"record":"","identifiers":[],"canonical":[],"contact":"","written_at":"","details":{"who":"x"}}',
+                b'{"v":2,"record":"","identifiers":[],"canonical":[],"contact":"","written_at":"","details":{"what":""}}',
+                b'{"v":2,"record":"","identifiers":[],"canonical":[],"contact":"","written_at":"","attachments":[]}',
+                b'{"v":2,"record":"","identifiers":[],"canonical":[],"contact":"","written_at":"",'
                 b'"attachments":[{"name":"a","type":"t","data":"AB"}]}',
-                b'{"v":1,"record":"","identifiers":[],"canonical":[],"contact":"","written_at":"",'
+                b'{"v":2,"record":"","identifiers":[],"canonical":[],"contact":"","written_at":"",'
                 b'"attachments":[{"name":"a","type":"t","data":"AA","x":1}]}']:
         try:
             Body.from_bytes(raw)
@@ -409,7 +428,8 @@ def body_cases() -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------
-# deployment and receipts (fixed keys derived from labels, so the file is stable)
+# protocol v2: one deployment with fixed keys (labels), its key servers' key generation (one recorded run),
+# accounts, signed evaluation requests and answers, log events and receipts
 
 
 def _seed(label: str) -> bytes:
@@ -424,28 +444,188 @@ def _base(x: int) -> bytes:
     return ristretto.scalar_mult_base(ristretto.scalar_from_int(x))
 
 
-def _deployment(serial: int = 3) -> tuple[dep.Deployment, bytes]:
-    threshold, n = 2, 3
-    secret = _scalar("oprf key")
-    a1 = _scalar("oprf poly")
-    shares = {i: (secret + a1 * i) % ristretto.ORDER for i in range(1, n + 1)}
+N_SERVERS, THRESHOLD, EPOCH = 3, 2, 1
+ADMIN = _seed("admin key")
+LOG_KEY = _seed("log key")
+WITNESS_KEY = _seed("witness key")
+OPRF_SECRET = _scalar("oprf key")
+OPRF_SHARES = {i: (OPRF_SECRET + _scalar("oprf poly") * i) % ristretto.ORDER for i in range(1, N_SERVERS + 1)}
+#: the time every certificate, request and check below is made at (unix seconds)
+NOW = 1_767_323_045
+
+
+def _identity(i: int) -> bytes:
+    return _seed(f"key server {i} identity")
+
+
+def _hpke_seed(i: int) -> bytes:
+    return _seed(f"key server {i} hpke")
+
+
+def _dealer_seed(i: int) -> dkg.DealerSeed:
+    return dkg.DealerSeed(_seed(f"key server {i} dealer seed"))
+
+
+def _base_deployment(serial: int = 3) -> dep.Deployment:
+    """The deployment before its key servers' key generation: quorum range 2..5, 2-of-3 key servers."""
     counselors = []
     for name in ["Robin", "Sam"]:
-        seed = _seed("counselor " + name)
-        public = hpke.public_key_bytes(seed)
+        public = hpke.public_key_bytes(_seed("counselor " + name))
         counselors.append(dep.Counselor(name, hpke.key_id(public), public))
-    log_private = _seed("log key")
-    witness_private = _seed("witness key")
-    d = dep.Deployment(
+    return dep.Deployment(
         deployment_id=_seed("deployment id")[:16], serial=serial, issued_at="2026-01-02T03:04:05+00:00",
-        quorum=2, max_quorum=5, escrow_url="https://escrow.example",
-        token_issuer_key=signing.public_key(_seed("issuer")),
-        threshold=threshold, oprf_public_key=_base(secret),
-        key_servers=tuple(dep.KeyServer(i, f"https://ks{i}.example", _base(s))
-                          for i, s in shares.items()),
-        counselors=tuple(counselors), log_origin="escrow.example/log", log_public_key=signing.public_key(log_private),
-        witnesses=(cp.cosignature_vkey("witness.example/w1", signing.public_key(witness_private)),))
-    return d, _seed("admin key")
+        quorum=2, max_quorum=5, escrow_url="https://escrow.example", threshold=THRESHOLD,
+        oprf_public_key=_base(OPRF_SECRET),
+        key_servers=tuple(dep.KeyServer(i, f"https://ks{i}.example", _base(s), signing.public_key(_identity(i)),
+                                        hpke.public_key_bytes(_hpke_seed(i))) for i, s in OPRF_SHARES.items()),
+        counselors=tuple(counselors), log_origin="escrow.example/log", log_public_key=signing.public_key(LOG_KEY),
+        witnesses=(cp.cosignature_vkey("witness.example/w1", signing.public_key(WITNESS_KEY)),))
+
+
+def _recorded_board(params: dkg.Parameters) -> list[bytes] | None:
+    """The board of the run already in interop.json, if it is a run with these parameters."""
+    try:
+        recorded = json.loads((ROOT / "tests" / "vectors" / "interop.json").read_text())["protocol"]["dkg"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(recorded, dict) or recorded.get("parameters_digest") != params.digest.hex():
+        return None
+    return [bytes.fromhex(m["hex"]) for m in recorded["board"]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """One run of the key servers' key generation: the board and what each key server keeps."""
+
+    params: dkg.Parameters
+    board: list[bytes]
+    results: dict[int, dkg.KeyServerResult]
+    quorum_keys: dep.QuorumKeys
+
+
+_RUN: list[Run] = []
+
+
+def key_generation() -> Run:
+    """The recorded run (deals are HPKE-sealed, so random; every other value follows from the fixed seeds).
+
+    Without a recorded run (a fresh file, or changed parameters) the key servers run it anew. Either way
+    every message is parsed, qualified, finalized and confirmed here as a key server does, and each deal's
+    commitments must be those its fixed dealer seed gives, so a recorded run cannot be another one.
+    """
+    if _RUN:
+        return _RUN[0]
+    base = _base_deployment()
+    params = base.dkg_parameters(EPOCH)
+    board = _recorded_board(params)
+    if board is None:
+        deals = [dkg.deal(params, i, _identity(i), _dealer_seed(i)) for i in range(1, N_SERVERS + 1)]
+        first = {i: dkg.finalize(params, i, _hpke_seed(i), deals) for i in range(1, N_SERVERS + 1)}
+        board = deals + [dkg.confirm(params, _identity(i), first[i]) for i in sorted(first)]
+    fresh = dkg.deal(params, 1, _identity(1), _dealer_seed(1))
+    for i, message in enumerate(board[:N_SERVERS], 1):
+        mine, theirs = dkg.parse(params, dkg.deal(params, i, _identity(i), _dealer_seed(i))), dkg.parse(params, message)
+        assert isinstance(mine, dkg.Deal) and isinstance(theirs, dkg.Deal)
+        assert (theirs.dealer, theirs.commitments, theirs.contribution_hash) == (
+            mine.dealer, mine.commitments, mine.contribution_hash), f"recorded deal {i} is not key server {i}'s"
+    assert fresh != board[0]  # HPKE: a deal is never the same twice, hence the recording
+    results = {i: dkg.confirmed(params, dkg.finalize(params, i, _hpke_seed(i), board), board)
+               for i in range(1, N_SERVERS + 1)}
+    confirmations = [m for m in board if isinstance(dkg.parse(params, m), dkg.Confirmation)]
+    run = Run(params, board, results, dep.QuorumKeys.of(dkg.qualify(params, board), confirmations))
+    _RUN.append(run)
+    return run
+
+
+def _deployment(serial: int = 3) -> tuple[dep.Deployment, bytes]:
+    d = dataclasses.replace(_base_deployment(serial), quorum_keys=key_generation().quorum_keys)
+    dep.validate(d)
+    return d, ADMIN
+
+
+def _kind(message: Any) -> str:
+    return {dkg.Deal: "deal", dkg.Complaint: "complaint", dkg.Answer: "answer",
+            dkg.Confirmation: "confirmation"}[type(message)]
+
+
+def _author(message: Any) -> int:
+    if isinstance(message, dkg.Confirmation):
+        return message.author
+    return message.complainant if isinstance(message, dkg.Complaint) else message.dealer
+
+
+def _refusal(fn: Any) -> dict[str, str]:
+    try:
+        fn()
+    except ConsilienceError as exc:
+        return {"error": str(exc), "type": type(exc).__name__}
+    raise AssertionError("expected a refusal")
+
+
+def dkg_cases() -> dict[str, Any]:
+    """The recorded run's board (what GET /v2/board/1 serves) and single messages with their refusals."""
+    run = key_generation()
+    params = run.params
+    qual = dkg.qualify(params, run.board)
+    deal_1 = dkg.parse(params, run.board[0])
+    assert isinstance(deal_1, dkg.Deal)
+    complaint = dkg.complain(params, 2, _identity(2), 1, deal_1.digest, dkg.CANNOT_OPEN)
+    answers = dkg.answer(params, 1, _identity(1), _dealer_seed(1), [run.board[0], complaint])
+    assert len(answers) == 1
+    late = dkg.complain(params, 3, _identity(3), 2, bytes(32), dkg.NOTHING_BY_DEADLINE)
+    other_epoch = _base_deployment().dkg_parameters(EPOCH + 1)
+    signed = [("complaint", complaint), ("answer", answers[0]), ("complaint, nothing by the deadline", late)]
+    extra = []
+    for what, m in signed:
+        parsed = dkg.parse(params, m)
+        case: dict[str, Any] = {"what": what, "hex": m.hex(), "kind": _kind(parsed),
+                                "author": _author(parsed)}
+        if isinstance(parsed, dkg.Complaint):
+            case.update(dealer=parsed.dealer, deal_digest=parsed.deal_digest.hex(), reason=parsed.reason)
+        if isinstance(parsed, dkg.Answer):
+            case.update(complainant=parsed.complainant, deal_digest=parsed.deal_digest.hex(),
+                        plaintext=parsed.plaintext.hex())
+        extra.append(case)
+    confirmation = bytearray(run.board[-1])
+    confirmation[-70] ^= 1  # in the commitments digest, under the signature
+    tampered = bytearray(complaint)
+    tampered[-1] ^= 1
+    body_changed = bytearray(complaint)
+    body_changed[-65] ^= 1  # the reason byte, under the signature
+    refused = [
+        ("signature changed", bytes(tampered), params),
+        ("signed content changed", bytes(body_changed), params),
+        ("another epoch's parameters", complaint, other_epoch),
+        ("truncated", complaint[:40], params),
+        ("empty", b"", params),
+        ("unknown label", b"\x00\x05hello" + bytes(64), params),
+        ("a deal cut short", run.board[1][:-200] + run.board[1][-64:], params),
+        ("a confirmation changed under its signature", bytes(confirmation), params),
+    ]
+    board = []
+    for m in run.board:
+        parsed = dkg.parse(params, m)
+        entry: dict[str, Any] = {"kind": _kind(parsed), "author": _author(parsed), "hex": m.hex()}
+        if isinstance(parsed, dkg.Deal):
+            entry["digest"] = parsed.digest.hex()
+        board.append(entry)
+    return {
+        "parameters": {"deployment_id": params.deployment_id.hex(), "epoch": params.epoch,
+                       "threshold": params.threshold, "low": params.low, "high": params.high,
+                       "participants": [{"index": p.index, "identity_key": p.identity_key.hex(),
+                                         "hpke_public_key_sha256": hashlib.sha256(p.hpke_public_key).hexdigest()}
+                                        for p in params.participants]},
+        "parameters_digest": params.digest.hex(),
+        "board": board,
+        "board_post": messages.BoardPost(epoch=EPOCH, message=b64u_encode(run.board[0])).model_dump(),
+        "qualified": list(qual.qualified),
+        "transcript": qual.transcript.hex(),
+        "commitments_digest": qual.commitments_digest.hex(),
+        "master": {str(q): [c.to_bytes().hex() for c in cs] for q, cs in qual.master.items()},
+        "messages": extra,
+        "refused": [{"what": what, "hex": data.hex(), "epoch": p.epoch,
+                     **_refusal(lambda data=data, p=p: dkg.parse(p, data))} for what, data, p in refused],
+    }
 
 
 def deployment_cases() -> dict[str, Any]:
@@ -463,49 +643,337 @@ def deployment_cases() -> dict[str, Any]:
         raise AssertionError(label)
 
     doc = json.loads(d.canonical_bytes())
-    resigned = lambda text: {  # noqa: E731 - a correctly signed document with other content
-        "document": b64u_encode(text),
-        "signature": b64u_encode(signing.sign(admin, dep.SIGNING_PREFIX + text)),
-        "admin_key": published["admin_key"]}
-    bad_share = json.loads(json.dumps(doc))
-    bad_share["oprf"]["servers"][2]["public_share"] = b64u_encode(_base(12345))
-    bad_counselor = json.loads(json.dumps(doc))
-    bad_counselor["counselors"][0]["key_id"] = b64u_encode(bytes(16))
+
+    def resigned(text: bytes) -> dict[str, str]:  # a correctly signed document with other content
+        return {"document": b64u_encode(text), "signature": b64u_encode(signing.sign(admin, dep.SIGNING_PREFIX + text)),
+                "admin_key": published["admin_key"]}
+
+    def changed(edit: Any) -> dict[str, str]:
+        copy = json.loads(json.dumps(doc))
+        edit(copy)
+        return resigned(dep.canonical_json(copy))
+
+    keys = doc["quorum_keys"]
+    first_confirmation = keys["confirmations"][0]
+
+    def set_at(path: list[Any], value: Any) -> Any:
+        def edit(copy: Any) -> None:
+            node = copy
+            for p in path[:-1]:
+                node = node[p]
+            node[path[-1]] = value
+        return edit
+
     refusals = [
         tampered("stale serial", published, min_serial=4),
         tampered("other admin pinned", published, fp=dep.admin_fingerprint(signing.public_key(other_admin))),
         tampered("signature by another key", {**published, "signature": b64u_encode(
             signing.sign(other_admin, dep.SIGNING_PREFIX + dep.b64u_decode(published["document"])))}),
+        tampered("signed with the v1 prefix", {**published, "signature": b64u_encode(
+            signing.sign(admin, b"consilience-v1 deployment\n" + dep.b64u_decode(published["document"])))}),
         tampered("document changed", {**published, "document": b64u_encode(
             dep.b64u_decode(published["document"]).replace(b'"quorum":2', b'"quorum":3'))}),
         tampered("not canonical", resigned(json.dumps(doc, sort_keys=True).encode())),
-        tampered("inconsistent public share", resigned(dep.canonical_json(bad_share))),
-        tampered("counselor key id", resigned(dep.canonical_json(bad_counselor))),
+        tampered("inconsistent public share", changed(set_at(["oprf", "servers", 2, "public_share"],
+                                                             b64u_encode(_base(12345))))),
+        tampered("counselor key id", changed(set_at(["counselors", 0, "key_id"], b64u_encode(bytes(16))))),
         tampered("not JSON", resigned(b"not json")),
         tampered("no signature", {k: v for k, v in published.items() if k != "signature"}),
+        tampered("a v1 document", changed(set_at(["format"], dep.V1_FORMAT))),
+        tampered("a v1 field (token_issuer_key)", changed(set_at(["token_issuer_key"], b64u_encode(bytes(32))))),
+        tampered("two key servers with one identity key", changed(set_at(
+            ["oprf", "servers", 1, "identity_key"], doc["oprf"]["servers"][0]["identity_key"]))),
+        tampered("a qualified key server's confirmation left out", changed(set_at(
+            ["quorum_keys", "confirmations"], keys["confirmations"][1:]))),
+        tampered("a forged confirmation", changed(set_at(
+            ["quorum_keys", "confirmations", 0],
+            first_confirmation[:-4] + ("AAAA" if first_confirmation[-4:] != "AAAA" else "BBBB")))),
+        tampered("another transcript than the key servers confirmed", changed(set_at(
+            ["quorum_keys", "transcript"], b64u_encode(bytes(32))))),
+        tampered("a key server's commitments swapped", changed(set_at(
+            ["quorum_keys", "servers", "2", "3"], list(reversed(keys["servers"]["2"]["3"]))))),
+        tampered("a master commitment replaced by another level's", changed(set_at(
+            ["quorum_keys", "levels", "3", 0], keys["levels"]["2"][0]))),
+        tampered("a level of the range left out", changed(lambda c: c["quorum_keys"]["levels"].pop("5"))),
+        tampered("a qualified key server left out", changed(set_at(["quorum_keys", "qualified"], [1, 2]))),
+        tampered("the quorum keys of another epoch", changed(set_at(["quorum_keys", "epoch"], EPOCH + 1))),
     ]
+    pending = _base_deployment(serial=2)
+    pending_published = dep.sign(pending, admin)
+    assert dep.verify(pending_published, fingerprint).quorum_keys is None
+    qk = d.quorum_keys
+    assert qk is not None
     return {
         "published": published, "fingerprint": fingerprint.hex(), "fingerprint_b64u": b64u_encode(fingerprint),
+        "pending": {"published": pending_published, "serial": pending.serial, "ready": False,
+                    "error": _refusal(pending.quorum_parameters)["error"]},
         "expected": {
+            "format": dep.FORMAT, "signing_prefix": dep.SIGNING_PREFIX.decode(),
             "serial": d.serial, "quorum": d.quorum, "max_quorum": d.max_quorum, "threshold": d.threshold,
             "escrow_url": d.escrow_url, "issued_at": d.issued_at, "deployment_id": d.deployment_id.hex(),
-            "token_issuer_key": d.token_issuer_key.hex(), "oprf_public_key": d.oprf_public_key.hex(),
-            "key_servers": [{"index": s.index, "url": s.url, "public_share": s.public_share.hex()}
+            "oprf_public_key": d.oprf_public_key.hex(), "key_epoch": d.key_epoch,
+            "key_servers": [{"index": s.index, "url": s.url, "public_share": s.public_share.hex(),
+                             "identity_key": s.identity_key.hex(),
+                             "hpke_public_key_sha256": hashlib.sha256(s.hpke_public_key).hexdigest()}
                             for s in d.key_servers],
             "counselors": [{"name": c.name, "key_id": c.key_id.hex(), "public_key_sha256":
                             hashlib.sha256(c.public_key).hexdigest()} for c in d.counselors],
             "log": {"origin": d.log_origin, "public_key": d.log_public_key.hex(), "vkey": d.log_vkey,
                     "witnesses": list(d.witnesses)},
+            "quorum_keys": {"epoch": qk.epoch, "transcript": qk.transcript.hex(), "qualified": list(qk.qualified),
+                            "levels": {str(q): [c.hex() for c in cs] for q, cs in sorted(qk.levels.items())},
+                            "confirmations": len(qk.confirmations)},
         },
         "refusals": refusals,
     }
 
 
+# -- accounts and signed evaluation requests ---------------------------------------------------
+
+
+def _account(label: str) -> bytes:
+    return _seed("account " + label)
+
+
+def _certificate(label: str, issued_at: int = NOW) -> bytes:
+    d, admin = _deployment()
+    return accounts.issue_certificate(admin, d.deployment_id, accounts.account_key(_account(label)), now=issued_at)
+
+
+def account_cases() -> dict[str, Any]:
+    """Certificates, registration proofs and abscissas (PROTOCOL.md §6), and their refusals."""
+    d, admin = _deployment()
+    admin_public = signing.public_key(admin)
+    fingerprint = dep.admin_fingerprint(admin_public)
+    run = key_generation()
+    abscissa_key = run.results[1].abscissa_key
+    assert all(r.abscissa_key == abscissa_key for r in run.results.values())
+    valid = []
+    for label, issued_at in (("a", NOW), ("b", 0), ("c", 2**40 + 5)):
+        seed = _account(label)
+        key = accounts.account_key(seed)
+        cert = _certificate(label, issued_at)
+        assert accounts.verify_certificate(admin_public, d.deployment_id, cert).account_key == key
+        proof = accounts.registration_proof(seed, d.deployment_id)
+        accounts.verify_registration(key, d.deployment_id, proof)
+        valid.append({"seed": seed.hex(), "account_key": key.hex(), "issued_at": issued_at, "certificate": cert.hex(),
+                      "registration_proof": proof.hex(), "invite": str(invites.Invite(seed, fingerprint)),
+                      "register_request": messages.RegisterRequestV2(
+                          account_key=b64u_encode(key), proof=b64u_encode(proof)).model_dump(),
+                      "abscissa": accounts.abscissa(abscissa_key, d.deployment_id, key).to_bytes().hex()})
+    good = _certificate("a")
+    key_a = accounts.account_key(_account("a"))
+    flipped = bytearray(good)
+    flipped[-1] ^= 1
+    later = bytearray(good)
+    later[55] ^= 1  # issued_at, under the signature
+    other = accounts.issue_certificate(_seed("other admin"), d.deployment_id, key_a, now=NOW)
+    elsewhere = accounts.issue_certificate(admin, bytes(16), key_a, now=NOW)
+    certificate_refusals = [(what, c, did) for what, c, did in [
+        ("signed by someone else", other, d.deployment_id), ("for another deployment", elsewhere, d.deployment_id),
+        ("checked for another deployment", good, bytes(16)), ("signature changed", bytes(flipped), d.deployment_id),
+        ("issue time changed", bytes(later), d.deployment_id), ("truncated", good[:-1], d.deployment_id),
+        ("one byte too long", good + b"\x00", d.deployment_id), ("empty", b"", d.deployment_id)]]
+    proof_a = accounts.registration_proof(_account("a"), d.deployment_id)
+    registration_refusals = [
+        ("signed by another account", key_a, accounts.registration_proof(_account("b"), d.deployment_id),
+         d.deployment_id),
+        ("for another deployment", key_a, accounts.registration_proof(_account("a"), bytes(16)), d.deployment_id),
+        ("checked for another deployment", key_a, proof_a, bytes(16)),
+    ]
+    return {
+        "labels": {"certificate": accounts.CERTIFICATE_LABEL.decode(), "register": accounts.REGISTER_LABEL.decode(),
+                   "abscissa": accounts.ABSCISSA_LABEL.decode()},
+        "certificate_bytes": accounts.CERTIFICATE_BYTES,
+        "admin_key": admin_public.hex(), "deployment_id": d.deployment_id.hex(), "abscissa_key": abscissa_key.hex(),
+        "valid": valid,
+        "certificate_refusals": [{"what": what, "certificate": c.hex(), "deployment_id": did.hex(),
+                                  **_refusal(lambda c=c, did=did: accounts.verify_certificate(admin_public, did, c))}
+                                 for what, c, did in certificate_refusals],
+        "registration_refusals": [{"what": what, "account_key": k.hex(), "proof": p.hex(), "deployment_id": did.hex(),
+                                   **_refusal(lambda k=k, p=p, did=did: accounts.verify_registration(k, did, p))}
+                                  for what, k, p, did in registration_refusals],
+    }
+
+
+IDENTIFIERS = [b"email:target@example.org", b"phone:+15551234567"]
+
+
+def _blinded() -> list[quorum.BlindedIdentifier]:
+    out = []
+    for k, x in enumerate(IDENTIFIERS):
+        point = quorum.identifier_point(x)
+        r = Scalar(_scalar(f"quorum blind {k}") or 1)
+        out.append(quorum.BlindedIdentifier(point, r, point.mul_secret(r).to_bytes()))
+    return out
+
+
+def _voprf_blinded() -> tuple[list[bytes], list[bytes]]:
+    blinds, blinded = [], []
+    for k, x in enumerate(IDENTIFIERS):
+        r, b = oprf.blind(x, oprf.MODE_VOPRF, ristretto.scalar_from_int(_scalar(f"voprf blind {k}")))
+        blinds.append(r)
+        blinded.append(b)
+    return blinds, blinded
+
+
+def _request_json(req: evaluation.EvaluationRequest) -> dict[str, Any]:
+    """POST /v2/evaluate's body as clients/oprf_client.py sends it."""
+    body = {"certificate": b64u_encode(req.certificate), "audience": b64u_encode(req.audience),
+            "issued_at": req.issued_at, "nonce": b64u_encode(req.nonce),
+            "blinded": [b64u_encode(b) for b in req.blinded], "points": [b64u_encode(p) for p in req.points],
+            "signature": b64u_encode(req.signature)}
+    assert messages.EvaluateRequestV2.model_validate(body).model_dump() == body
+    return body
+
+
+def evaluation_cases() -> dict[str, Any]:
+    """One reporter's signed requests to each key server, the key servers' answers and what the reporter combines."""
+    d, admin = _deployment()
+    admin_public = signing.public_key(admin)
+    run = key_generation()
+    params = d.quorum_parameters()
+    seed, cert = _account("a"), _certificate("a")
+    blinds, blinded = _voprf_blinded()
+    points = _blinded()
+    requests, responses = [], {}
+    for s in d.key_servers:
+        nonce = _seed(f"nonce {s.index}")[:16]
+        req = evaluation.make_request(seed, cert, d.deployment_id, s.identity_key, blinded,
+                                      [p.blinded for p in points], now=NOW, nonce=nonce)
+        account = evaluation.verify_request(req, admin_public=admin_public, deployment_id=d.deployment_id,
+                                            audience=s.identity_key, now=NOW)
+        requests.append({"index": s.index, "signed_bytes": evaluation.signed_bytes(
+            d.deployment_id, s.identity_key, NOW, nonce, blinded, [p.blinded for p in points]).hex(),
+            "signature": req.signature.hex(), "json": _request_json(req)})
+        share = ristretto.scalar_from_int(OPRF_SHARES[s.index])
+        evaluated, proof = oprf.voprf_blind_evaluate(share, s.public_share, blinded,
+                                                     ristretto.scalar_from_int(_scalar(f"proof r {s.index}")))
+        x = accounts.abscissa(run.results[s.index].abscissa_key, d.deployment_id, account.account_key)
+        zs = [quorum.answer(run.results[s.index].shares, x, p.blinded) for p in points]
+        responses[s.index] = (x, zs, messages.EvaluateResponseV2(
+            index=s.index, evaluated=[b64u_encode(z) for z in evaluated], proof=b64u_encode(proof),
+            abscissa=b64u_encode(x.to_bytes()),
+            shares=[[b64u_encode(z[q]) for q in d.quorum_range] for z in zs]).model_dump())
+    x = responses[1][0]
+    outputs = [oprf.evaluate(ristretto.scalar_from_int(OPRF_SECRET), i, oprf.MODE_VOPRF) for i in IDENTIFIERS]
+    combined = []
+    for k, (p, y) in enumerate(zip(points, outputs, strict=True)):
+        shares = quorum.combine(params, p, y, x, {i: responses[i][1][k] for i in (1, 2)})
+        for pair in ((1, 3), (2, 3)):
+            again = quorum.combine(params, p, y, x, {i: responses[i][1][k] for i in pair})
+            assert dict(again.shares) == dict(shares.shares)
+        lie = G1Point.from_bytes(p.blinded).mul_secret(Scalar(424242)).to_bytes()
+        lying = {**responses[1][1][k], 3: lie}
+        named = quorum.combine(params, p, y, x, {1: lying, 2: responses[2][1][k], 3: responses[3][1][k]})
+        assert dict(named.shares) == dict(shares.shares)
+        combined.append({"identifier": IDENTIFIERS[k].decode(), "point": p.point.to_bytes().hex(),
+                         "r": p.r.to_bytes().hex(), "blinded": p.blinded.hex(), "oprf_output": y.hex(),
+                         "base": shares.base.to_bytes().hex(), "tag": matching.match_tag(y).hex(),
+                         "shares": {str(q): shares.share_bytes(q) .hex() for q in d.quorum_range},
+                         "lying_key_server": {"index": 1, "level": 3, "answer": lie.hex(),
+                                              "dishonest": {str(i): why for i, why in named.dishonest.items()}}})
+    req = evaluation.make_request(seed, cert, d.deployment_id, d.key_servers[1].identity_key, blinded,
+                                  [p.blinded for p in points], now=NOW, nonce=_seed("nonce 2")[:16])
+    other_seed = _account("b")
+    forged = dataclasses.replace(req, signature=evaluation.make_request(
+        other_seed, cert, d.deployment_id, req.audience, blinded, [p.blinded for p in points], now=NOW,
+        nonce=req.nonce).signature)
+    swapped = dataclasses.replace(req, points=tuple(reversed(req.points)))
+    elsewhere = dataclasses.replace(req, certificate=accounts.issue_certificate(
+        admin, bytes(16), accounts.account_key(seed), now=NOW))
+    audience = d.key_servers[1].identity_key
+    refusals = [("meant for key server 1, sent to key server 2", requests_for(d, seed, cert, blinded, points, 1),
+                 audience, NOW),
+                ("too old", req, audience, NOW + evaluation.FRESHNESS_SECONDS + 1),
+                ("from the future", req, audience, NOW - evaluation.FRESHNESS_SECONDS - 1),
+                ("signed by another account", forged, audience, NOW),
+                ("points swapped after signing", swapped, audience, NOW),
+                ("certificate of another deployment", elsewhere, audience, NOW)]
+    refused = [{"what": what, "json": _request_json(r), "audience": aud.hex(), "now": now,
+                **_refusal(lambda r=r, aud=aud, now=now: evaluation.verify_request(
+                    r, admin_public=admin_public, deployment_id=d.deployment_id, audience=aud, now=now))}
+               for what, r, aud, now in refusals]
+    guard = evaluation.ReplayGuard()
+    guard.check(accounts.account_key(seed), req.nonce, req.issued_at, now=NOW)
+    replay = _refusal(lambda: guard.check(accounts.account_key(seed), req.nonce, req.issued_at, now=NOW + 1))
+    bad_shapes = [("no identifiers", [], []), ("more blinded elements than points", blinded, points[:1]),
+                  ("a point of 47 bytes", blinded[:1], [points[0].blinded[:47]]),
+                  (f"{evaluation.MAX_ELEMENTS + 1} identifiers", blinded[:1] * 9, [points[0].blinded] * 9)]
+    return {
+        "label": evaluation.LABEL.decode(), "freshness_seconds": evaluation.FRESHNESS_SECONDS,
+        "max_elements": evaluation.MAX_ELEMENTS, "now": NOW, "account": {"seed": seed.hex(), "certificate": cert.hex()},
+        "identifiers": [i.decode() for i in IDENTIFIERS],
+        "voprf": {"blinds": [b.hex() for b in blinds], "blinded": [b.hex() for b in blinded]},
+        "requests": requests,
+        "responses": [r[2] for _, r in sorted(responses.items())],
+        "abscissa": x.to_bytes().hex(),
+        "combined": combined,
+        "refused": refused,
+        "replay": replay,
+        "shape_refusals": [{"what": what, **_refusal(lambda b=b, p=p: evaluation.signed_bytes(
+            d.deployment_id, audience, NOW, bytes(16), b, [q if isinstance(q, bytes) else q.blinded for q in p]))}
+            for what, b, p in bad_shapes],
+    }
+
+
+def requests_for(d: dep.Deployment, seed: bytes, cert: bytes, blinded: list[bytes],
+                 points: list[quorum.BlindedIdentifier], index: int) -> evaluation.EvaluationRequest:
+    return evaluation.make_request(seed, cert, d.deployment_id, d.key_server(index).identity_key, blinded,
+                                   [p.blinded for p in points], now=NOW, nonce=_seed(f"nonce {index}")[:16])
+
+
+# -- log events, leaves and receipts ---------------------------------------------------------------
+
+
+WHEN = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+
+
+def _opening(event: bytes, label: str) -> events.Opening:
+    return events.Opening(_seed("leaf nonce " + label), event)
+
+
+def event_cases() -> dict[str, Any]:
+    """Every event kind's bytes, its opening and the leaf (the commitment) the log holds; refusals."""
+    entry_id, match_id, counselor_id = _seed("entry 0")[:16], _seed("match")[:16], _seed("counselor id")[:16]
+    made = [("entry", events.entry_event(entry_id, _seed("content"), WHEN)),
+            ("withdrawal", events.withdrawal_event(entry_id, WHEN)),
+            ("release", events.release_event(match_id, 3, WHEN)),
+            ("opening", events.opening_event(match_id, counselor_id, WHEN)),
+            ("padding", events.padding_event(WHEN)),
+            ("last millisecond a date holds", events.withdrawal_event(entry_id, datetime(9999, 12, 31, 23, 59, 59,
+                                                                                          999000, tzinfo=UTC)))]
+    cases = []
+    for label, event in made:
+        o = _opening(event, label)
+        parsed = events.parse_event(event)
+        assert events.parse_opening(o.encoded) == o and events.commit(o.nonce, o.event) == o.leaf
+        cases.append({"label": label, "event": event.hex(), "nonce": o.nonce.hex(), "opening": o.encoded.hex(),
+                      "leaf": o.leaf.hex(), "kind": parsed.kind, "at_millis": int(parsed.at.timestamp() * 1000),
+                      **{k: getattr(parsed, k).hex() for k in ("entry_id", "content_hash", "match_id", "counselor_id")
+                         if getattr(parsed, k) is not None},
+                      **({"released": parsed.released} if parsed.released is not None else {})})
+    entry = made[0][1]
+    bad_events = [("unknown kind", b"\x09" + entry[1:]), ("empty", b""), ("one byte short", entry[:-1]),
+                  ("one byte long", entry + b"\x00"),
+                  ("time beyond year 9999", entry[:-8] + (253402300800000).to_bytes(8, "big"))]
+    bad_openings = [("nonce only", _seed("x")), ("nonce and a bad event", _seed("x") + b"\x09"),
+                    ("short nonce", _seed("x")[:31] + entry)]
+    return {
+        "labels": {"leaf": events.LEAF_LABEL.decode(), "content": events.CONTENT_LABEL.hex()},
+        "kinds": {str(k): v for k, v in events.KIND_NAMES.items()},
+        "cases": cases,
+        "event_refusals": [{"what": what, "event": e.hex(), **_refusal(lambda e=e: events.parse_event(e))}
+                           for what, e in bad_events],
+        "opening_refusals": [{"what": what, "opening": o.hex(), **_refusal(lambda o=o: events.parse_opening(o))}
+                             for what, o in bad_openings],
+    }
+
+
 def receipt_cases() -> dict[str, Any]:
+    """v2 receipts: the leaf is a commitment and the tlog-proof's extra line carries its opening."""
     d, _ = _deployment()
-    log_private = _seed("log key")
     tree = merkle.MemoryTree()
-    when = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
     payload = {
         "entry_id": b64u_encode(_seed("entry 0")[:16]), "quorum": 3,
         "tags": [b64u_encode(_seed("tag b")), b64u_encode(_seed("tag a"))],
@@ -516,20 +984,23 @@ def receipt_cases() -> dict[str, Any]:
     }
     content = receipts_mod.expected_content(payload)
     entry_id = _seed("entry 0")[:16]
-    leaves = []
-    for i in range(6):
-        leaves.append(events.entry_leaf(_seed(f"other {i}")[:16], _seed(f"content {i}"), when))
-    leaves.insert(3, events.entry_leaf(entry_id, content, when))
-    leaves.append(events.withdrawal_leaf(entry_id, when))
+    openings = [_opening(events.entry_event(_seed(f"other {i}")[:16], _seed(f"content {i}"), WHEN), f"other {i}")
+                for i in range(6)]
+    openings.insert(3, _opening(events.entry_event(entry_id, content, WHEN), "entry"))
+    openings.insert(5, _opening(events.padding_event(WHEN), "padding"))
+    openings.append(_opening(events.withdrawal_event(entry_id, WHEN), "withdrawal"))
+    leaves = [o.leaf for o in openings]
     for leaf in leaves:
         tree.append(leaf)
     size = len(leaves)
-    checkpoint = cp.sign_checkpoint(cp.Checkpoint(d.log_origin, size, tree.root(size)), log_private)
-    witness = cp.cosign(checkpoint, "witness.example/w1", _seed("witness key"), 1_767_323_045)
+    checkpoint = cp.sign_checkpoint(cp.Checkpoint(d.log_origin, size, tree.root(size)), LOG_KEY)
+    witness = cp.cosign(checkpoint, "witness.example/w1", WITNESS_KEY, NOW)
 
-    def receipt(index: int, note: str) -> str:
-        return make_receipt(index=index, proof=merkle.inclusion_proof(tree, index, size), checkpoint=note,
+    def receipt(index: int, note: str, extra: bytes | None = None) -> str:
+        text = make_receipt(index=index, proof=merkle.inclusion_proof(tree, index, size), checkpoint=note,
                             leaf=leaves[index])
+        return dataclasses.replace(parse_receipt(text), extra=openings[index].encoded if extra is None
+                                   else extra).encode()
 
     entry_receipt = receipt(3, checkpoint)
     withdrawal_receipt = receipt(size - 1, witness)
@@ -542,17 +1013,18 @@ def receipt_cases() -> dict[str, Any]:
         except ConsilienceError as exc:
             case.update(error=str(exc), type=type(exc).__name__)
         else:
-            event = events.parse_leaf(result.leaf)
+            opened = receipts_mod.open_receipt(text, d.log_vkey)
             case.update(index=result.index, tree_size=result.tree_size, root_hash=result.root_hash.hex(),
-                        leaf=result.leaf.hex(), event=event.kind, at=event.at.isoformat(),
-                        at_millis=int(event.at.timestamp() * 1000))
+                        leaf=opened.opening.leaf.hex(), opening=opened.opening.encoded.hex(), event=opened.event.kind,
+                        at=opened.event.at.isoformat(), at_millis=int(opened.event.at.timestamp() * 1000))
         return case
 
     lines = entry_receipt.split("\n")
     idx = lines.index("index 3")
     other_log = cp.sign_checkpoint(cp.Checkpoint(d.log_origin, size, tree.root(size)), _seed("other log"))
-    wrong_origin = cp.sign_checkpoint(cp.Checkpoint("other.example/log", size, tree.root(size)), log_private)
-    short = cp.sign_checkpoint(cp.Checkpoint(d.log_origin, 4, tree.root(4)), log_private)
+    wrong_origin = cp.sign_checkpoint(cp.Checkpoint("other.example/log", size, tree.root(size)), LOG_KEY)
+    short = cp.sign_checkpoint(cp.Checkpoint(d.log_origin, 4, tree.root(4)), LOG_KEY)
+    no_opening = dataclasses.replace(parse_receipt(entry_receipt), extra=None).encode()
     cases = [
         outcome("entry", entry_receipt, "entry", content),
         outcome("entry without content check", entry_receipt, "entry", None),
@@ -569,10 +1041,17 @@ def receipt_cases() -> dict[str, Any]:
         outcome("no header", entry_receipt.replace("c2sp.org/tlog-proof@v1", "tlog-proof"), "entry", content),
         outcome("garbage", "hello", "entry", content),
         outcome("extra not base64", entry_receipt.replace("extra ", "extra !"), "entry", content),
+        outcome("no opening (a v1 receipt)", no_opening, "entry", content),
+        outcome("opening too short", receipt(3, checkpoint, extra=bytes(32)), "entry", content),
+        outcome("opening with another nonce", receipt(3, checkpoint, extra=bytes(32) + openings[3].event), "entry",
+                content),
+        outcome("opening of another leaf", receipt(3, checkpoint, extra=openings[4].encoded), "entry", content),
+        outcome("padding leaf's receipt for an entry", receipt(5, checkpoint), "entry", content),
     ]
     return {
         "log_vkey": d.log_vkey, "origin": d.log_origin, "payload": payload, "content": content.hex(),
         "checkpoint": checkpoint, "cosigned_checkpoint": witness, "cases": cases,
+        "openings": [o.encoded.hex() for o in openings],
         "merkle": {"leaves": [leaf.hex() for leaf in leaves], "root": tree.root(size).hex(),
                    "proofs": [{"index": i, "size": s, "proof": [h.hex() for h in merkle.inclusion_proof(tree, i, s)],
                                "root": tree.root(s).hex()}
@@ -584,21 +1063,25 @@ def receipt_cases() -> dict[str, Any]:
 
 
 def invite_cases() -> dict[str, Any]:
-    """Invite strings as the admin tool prints them, and refusals with Python's messages."""
+    """Invite strings (v2: the account seed) as the admin tool prints them, and refusals with Python's messages."""
     valid = []
     for label in ("a", "b", "c"):
-        invite = invites.Invite(_seed("invite code " + label)[:16], _seed("invite fpr " + label)[:16])
+        invite = invites.Invite(_seed("invite seed " + label), _seed("invite fpr " + label)[:16])
         for text in (str(invite), f"  {invite}\n"):
-            valid.append({"text": text, "code": invite.code.hex(), "admin_fingerprint": invite.admin_fingerprint.hex()})
-    good = str(invites.Invite(bytes(range(16)), bytes(range(16, 32))))
-    code, fpr = good.split(".")[1:]
-    bad = ["", "cnsl1", f"cnsl2.{code}.{fpr}", f"cnsl1.{code}", f"cnsl1.{code}.{fpr}.x", f"CNSL1.{code}.{fpr}",
-           f"cnsl1.{code[:-2]}.{fpr}", f"cnsl1.{code}.{fpr}AA", f"cnsl1.{code[:-1]}B.{fpr}", f"cnsl1.{code}=.{fpr}",
-           f"cnsl1..{fpr}",
+            valid.append({"text": text, "seed": invite.seed.hex(), "admin_fingerprint": invite.admin_fingerprint.hex(),
+                          "account_key": accounts.account_key(invite.seed).hex()})
+    good = str(invites.Invite(bytes(range(32)), bytes(range(32, 48))))
+    seed, fpr = good.split(".")[1:]
+    v1_code = b64u_encode(bytes(range(16)))
+    bad = ["", "cnsl2", f"cnsl3.{seed}.{fpr}", f"cnsl2.{seed}", f"cnsl2.{seed}.{fpr}.x", f"CNSL2.{seed}.{fpr}",
+           f"cnsl2.{seed[:-2]}.{fpr}", f"cnsl2.{seed}.{fpr}AA", f"cnsl2.{seed[:-1]}B.{fpr}", f"cnsl2.{seed}=.{fpr}",
+           f"cnsl2..{fpr}", f"cnsl2.{v1_code}.{fpr}",
+           # protocol v1 invites (a 16-byte code), in any case: refused by name
+           f"cnsl1.{v1_code}.{fpr}", f"CNSL1.{v1_code}.{fpr}", f"  cnsl1.{seed}.{fpr}\n", "cnsl1.",
            # typed by hand: one character wrong (a letter only base64 lacks), one missing, a space inside,
            # a counselor's credential pasted instead, nothing at all
-           f"cnsl1.{code[:5]}ä{code[6:]}.{fpr}", f"cnsl1.{code}.{fpr[:10]}{fpr[11:]}",
-           f"cnsl1.{code[:8]} {code[8:]}.{fpr}", f"cnslc1.{code}AAAAAAAAAAA.{fpr}", "   \n"]
+           f"cnsl2.{seed[:5]}ä{seed[6:]}.{fpr}", f"cnsl2.{seed}.{fpr[:10]}{fpr[11:]}",
+           f"cnsl2.{seed[:8]} {seed[8:]}.{fpr}", f"cnslc1.{seed}.{fpr}", "   \n"]
     refused = []
     for text in bad:
         try:
@@ -607,7 +1090,10 @@ def invite_cases() -> dict[str, Any]:
             refused.append({"text": text, "error": str(exc)})
         else:
             raise AssertionError(f"invite {text!r} was accepted")
-    return {"valid": valid, "refused": refused}
+    assert sum(r["error"] == invites.OLD_VERSION for r in refused) == 4
+    return {"valid": valid, "refused": refused,
+            "messages": {"empty": invites.EMPTY, "mistyped": invites.MISTYPED, "credential": invites.CREDENTIAL,
+                         "old_version": invites.OLD_VERSION}}
 
 
 def build() -> dict[str, Any]:
@@ -617,6 +1103,12 @@ def build() -> dict[str, Any]:
                         "platforms": platform_data(), "cases": identifier_cases(), "many": many_cases()},
         "unicode": unicode_digests(),
         "body": body_cases(),
+        "dkg": dkg_cases(),
         "deployment": deployment_cases(),
+        "accounts": account_cases(),
+        "evaluation": evaluation_cases(),
+        "events": event_cases(),
         "receipts": receipt_cases(),
+        "entries_v2": {"see": "tests/vectors/entry_v2_interop.json (tests/vectors/make_entry_v2.py): envelopes and "
+                              "entries v2, opening a match with bogus shares and a lying key server, the GT encoding"},
     }
