@@ -3,7 +3,8 @@
 For test authors (tests/web/test_*.py):
 
 - ``web_deployment`` (per module): a running deployment like the demo's: 3 key servers
-  (2-of-3, CORS for the escrow origin), the escrow server serving a fresh build of the web app,
+  (2-of-3, CORS for the escrow origin, their key generation run and published), the escrow server
+  serving a fresh build of the web app with its release pass about every second (ui.wait_for_match),
   quorum 3, and a counselor whose sealed key file exists. Attributes: ``url`` (escrow origin),
   ``reporter_url`` (``url + "/"``), ``counselor_url`` (``url + "/counselor/"``),
   ``keyserver_urls``, ``origins`` (every origin the app may talk to), ``quorum``,
@@ -117,7 +118,9 @@ def web_static(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def web_deployment(tmp_path_factory: pytest.TempPathFactory, web_static: Path) -> Iterator[WebDeployment]:
     deployment = loopback.create(tmp_path_factory.mktemp("web-deployment"), ADMIN_PASSPHRASE, quorum=3,
                                  kdf_params=KDF)
-    with deployment.start(env={"CONSILIENCE_WEB_STATIC": str(web_static)}):
+    # the escrow server's release pass (protocol v2: releases are found on a timer, not in the submitter's request)
+    # runs about every second here instead of every five minutes, so a match appears soon after the quorum
+    with deployment.start(env={"CONSILIENCE_WEB_STATIC": str(web_static), "CONSILIENCE_RELEASE_INTERVAL": "1"}):
         key = deployment.layout.counselor_key
         deployment.add_counselor(COUNSELOR_NAME, key, COUNSELOR_PASSPHRASE)
         yield WebDeployment(deployment, key, COUNSELOR_PASSPHRASE, COUNSELOR_NAME, dict(KDF))

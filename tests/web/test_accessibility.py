@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Page
 
 from .browser import axe_violations, describe_violations, screenshot
-from .ui import REPORTERS, escrow, join, unlock_counselor, write_record
+from .ui import REPORTERS, escrow, join, unlock_counselor, wait_for_match, write_record
 
 pytestmark = pytest.mark.web
 
@@ -75,7 +75,8 @@ def test_main_pages_have_no_serious_accessibility_violations(web_deployment, ope
     check(page, "escrow (with a refusal)", found)
     page.get_by_role("link", name="Cancel").click()
     escrow(page, REPORTERS[0]["names"])
-    check(page, "record (released)", found)
+    check(page, "record (in escrow)", found)
+    wait_for_match(dep)
     page.get_by_role("link", name="Your records").click()
     check(page, "entries", found)
 

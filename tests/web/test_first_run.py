@@ -92,7 +92,7 @@ def entry_posts(page: Page) -> list[str]:
     """Record every POST or PUT of an entry the page makes from now on."""
     sent: list[str] = []
     page.on("request", lambda r: sent.append(r.url)
-            if r.method in ("POST", "PUT") and re.search(r"/v1/entries(/|$)", r.url) else None)
+            if r.method in ("POST", "PUT") and re.search(r"/v2/entries(/|$)", r.url) else None)
     return sent
 
 
@@ -142,9 +142,9 @@ def test_a_wrong_passphrase_on_a_return_visit_is_shown_where_the_person_is(web_d
 def cors_allows(keyserver_url: str, page_origin: str) -> bool:
     """Would the key server let a page at page_origin POST to it (its answer to the preflight)?"""
     request = urllib.request.Request(
-        keyserver_url.rstrip("/") + "/v1/evaluate", method="OPTIONS",
+        keyserver_url.rstrip("/") + "/v2/evaluate", method="OPTIONS",
         headers={"Origin": page_origin, "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "authorization,content-type"})
+                 "Access-Control-Request-Headers": "content-type"})
     try:
         with urllib.request.urlopen(request, timeout=30) as answer:
             allowed = answer.headers.get("Access-Control-Allow-Origin")
@@ -281,9 +281,10 @@ def test_the_withdraw_dialog_promises_only_what_happens(web_deployment, open_tab
     text = dialog.inner_text()
     for promise in ("Your own copy stays in your wallet on this device.", "cannot be undone",
                     "cannot be put in escrow again", "no longer counts towards a match",
-                    "It has not been released, so no counselor has read it."):
+                    "If a counselor has already read this record, they keep what they read"):
         assert promise in text, f"{promise!r} not in: {text}"
-    for broken in ("again later", "can put the record in escrow again"):
+    # protocol v2: the dialog is the same whether or not anything was released, so it cannot promise nobody read it
+    for broken in ("again later", "can put the record in escrow again", "It has not been released"):
         assert broken not in text, f"the dialog promises {broken!r}: {text}"
 
     page.get_by_role("button", name="Yes, withdraw it").click()

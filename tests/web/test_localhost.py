@@ -50,9 +50,9 @@ def test_the_app_opened_at_localhost_escrows_a_record_with_its_receipt(  # type:
         expect_status(page, "In escrow")
 
         # the app talked to the escrow server as localhost, and to each key server it needed
-        api = [u for u in tab.requests if "/v1/" in u]
-        assert any(u.startswith(f"{here}/v1/entries") for u in api), api
-        assert any(u.startswith(tuple(dep.keyserver_urls)) and u.endswith("/v1/evaluate") for u in api), api
+        api = [u for u in tab.requests if "/v2/" in u]
+        assert any(u.startswith(f"{here}/v2/entries") for u in api), api
+        assert any(u.startswith(tuple(dep.keyserver_urls)) and u.endswith("/v2/evaluate") for u in api), api
 
         # the receipt is kept and verifies offline with the CLI
         rows = page.locator("#record-body table tbody tr")

@@ -2,10 +2,12 @@
 
 Every reporter has their own browser context (their own IndexedDB), joins with an invite, writes a
 structured record and puts it in escrow naming the same person, each typing the identifiers their
-own way (email case and Gmail dots, a phone number in national format with its region). The first
-two see nothing released; after the third the match exists, and a counselor in a fourth context
-unlocks the key file made by the CLI and reads all three records and contacts, decrypted in the
-browser. Finally the server's files are scanned: no record text and no identifier in clear.
+own way (email case and Gmail dots, a phone number in national format with its region). Every
+reporter sees "In escrow" throughout (protocol v2: nothing a reporter sees tells whether anyone else
+named the same person); after the third the escrow server's release pass makes the match, and a
+counselor in a fourth context unlocks the key file made by the CLI and reads all three records and
+contacts, decrypted in the browser, each reporter shown by an abscissa pseudonym and no account id.
+Finally the server's files are scanned: no record text and no identifier in clear.
 """
 
 from __future__ import annotations
@@ -20,7 +22,17 @@ import pytest
 from playwright.sync_api import expect
 
 from .browser import screenshot
-from .ui import REPORTERS, escrow, expect_status, join, log_vkey, matches_count, unlock_counselor, write_record
+from .ui import (
+    REPORTERS,
+    escrow,
+    expect_status,
+    join,
+    log_vkey,
+    matches_count,
+    unlock_counselor,
+    wait_for_match,
+    write_record,
+)
 
 pytestmark = pytest.mark.web
 
@@ -40,18 +52,18 @@ def test_three_reporters_reach_quorum_and_the_counselor_reads_them(web_deploymen
         join(page, invite, who["contact"], who["passphrase"], shoot=(i == 0))
         write_record(page, who, shoot=(i == 0))
         escrow(page, who["names"], shoot=(i == 0))
+        expect_status(page, "In escrow")
         if i < 2:
-            expect_status(page, "In escrow")
             assert matches_count(dep) == 0, "nothing may be released before the third reporter"
-        else:
-            expect_status(page, "Released")
+    wait_for_match(dep)
     assert matches_count(dep) == 1
 
-    # the first reporter's page learns the new status from the server; receipts are listed
+    # the first reporter's page asks the server again: still "In escrow" (never "Released"); receipts are listed
     first = tabs[0].page
     first.get_by_role("link", name="Your records").click()
     first.get_by_role("button", name="Check for updates").click()
-    expect(first.locator("#entries-list .badge").first).to_have_text("Released", timeout=30_000)
+    expect(first.locator("#entries-list .badge").first).to_have_text("In escrow", timeout=30_000)
+    expect(first.locator("#entries-list")).not_to_contain_text("Released")
     screenshot(first, "reporter-entries")
     first.locator("#entries-list a").first.click()
     receipt_link = first.get_by_role("link", name="Download").first
@@ -78,7 +90,7 @@ def test_three_reporters_reach_quorum_and_the_counselor_reads_them(web_deploymen
                              "--offline", "--json"], capture_output=True, text=True, env=env, timeout=120)
     assert listed.returncode == 0, listed.stdout + listed.stderr
     records = json.loads(listed.stdout)["records"]
-    assert len(records) == 1 and records[0]["escrow"]["status"] == "released"
+    assert len(records) == 1 and records[0]["escrow"]["status"] == "escrowed"
     assert records[0]["escrow"]["canonical"][0] == "email:samdoe@gmail.com"
 
     # lock, then unlock again with the passphrase
@@ -105,6 +117,10 @@ def test_three_reporters_reach_quorum_and_the_counselor_reads_them(web_deploymen
         attachment.click()
     assert Path(info.value.path()).read_bytes() == REPORTERS[2]["attachment"]
     assert "could not be used" not in body
+    # reporters are shown by pseudonyms (16 hex digits of the abscissa), three different ones, no account id
+    pseudonyms = counselor.locator("#match-body code.pseudonym").all_inner_texts()
+    assert len(pseudonyms) == 3 and len(set(pseudonyms)) == 3, pseudonyms
+    assert all(len(p) == 16 and all(c in "0123456789abcdef" for c in p) for p in pseudonyms), pseudonyms
     screenshot(counselor, "counselor-match")
 
     # the server holds no plaintext record, contact or identifier

@@ -44,7 +44,7 @@ from .ui import (
 pytestmark = pytest.mark.web
 
 FAST_KDF = {"memory_cost_kib": 1024, "iterations": 1, "lanes": 1}
-ENTRIES = re.compile(r"/v1/entries$")
+ENTRIES = re.compile(r"/v2/entries$")
 
 
 def person(n: int, who: str) -> dict[str, Any]:
@@ -80,7 +80,7 @@ def entry_posts(tab: Tab) -> list[str]:
 
 
 def server_statuses(dep: Any, wallet: wallet_mod.Wallet) -> dict[str, str]:
-    """GET /v1/entries with the wallet's account token: {entry_id: status}."""
+    """GET /v2/entries with the wallet's account token: {entry_id: status}."""
     with EscrowClient(dep.url, b64u_decode(wallet.token)) as client:
         return {str(e.entry_id): e.status for e in client.entries()}
 
@@ -153,7 +153,7 @@ def test_withdraw_erases_the_entry_keeps_a_receipt_and_stops_it_counting(web_dep
     page.get_by_role("button", name="No, keep it in escrow").click()
     expect(confirm).to_have_count(0)
     expect(page.get_by_role("button", name="Withdraw…")).to_be_focused()
-    assert not [u for u in tab.requests[sent:] if "/v1/" in u], "answering No must send nothing"
+    assert not [u for u in tab.requests[sent:] if "/v1/" in u or "/v2/" in u], "answering No must send nothing"
     expect_status(page, "In escrow")
 
     page.get_by_role("button", name="Withdraw…").click()
@@ -265,7 +265,7 @@ def test_a_cli_wallet_opens_in_the_browser_with_its_records_and_statuses(web_dep
     expect(body).to_contain_text("the office")
     expect(body).to_contain_text("Import.Person@Example.org → email:import.person@example.org")
     expect(body).to_contain_text("020 7946 0111 → phone:+442079460111")
-    expect(body).to_contain_text("released to the counselors when 3 different people")
+    expect(body).to_contain_text("Only when 3 different people have named the same person can the counselors read it")
     expect(body.locator("table tbody tr")).to_have_count(1)
     expect(body.locator("table tbody tr")).to_contain_text("kept by the command line")
 
@@ -288,7 +288,7 @@ def test_a_cli_wallet_opens_in_the_browser_with_its_records_and_statuses(web_dep
 
 @pytest.fixture
 def lose_entry_answers() -> Iterator[Callable[[Page], list[bytes]]]:
-    """Route the page's POST /v1/entries: the request reaches the server, the answer is dropped."""
+    """Route the page's POST /v2/entries: the request reaches the server, the answer is dropped."""
     routed: list[Page] = []
 
     def install(page: Page) -> list[bytes]:
@@ -430,11 +430,21 @@ def test_a_rate_limit_says_how_long_to_wait(web_deployment, open_tab, axe, tmp_p
     who = person(5, "limited")
     tab = join_and_write(open_tab, dep, who)
     page = tab.page
-    token_route = re.compile(r"/v1/keyserver-token$")
-    # exactly what the escrow server answers when an account's token budget is spent (services/escrow/limits.py)
-    page.route(token_route, lambda route: route.fulfill(
-        status=429, headers={"Retry-After": "120", "Content-Type": "application/json"},
-        body=json.dumps({"error": "rate_limited", "detail": "too many key-server tokens; retry later"})))
+    evaluate_route = re.compile(r"/v2/evaluate$")
+    page_origin = dep.url.rstrip("/")
+
+    # exactly what a key server answers when the account's budget there is spent (services/limits.py): 429 with
+    # Retry-After, to every key server of the deployment (fulfilled here, with the CORS headers the servers send)
+    def limited(route: Route, request: Request) -> None:
+        cors = {"Access-Control-Allow-Origin": page_origin, "Access-Control-Allow-Methods": "POST",
+                "Access-Control-Allow-Headers": "content-type", "Access-Control-Expose-Headers": "Retry-After"}
+        if request.method == "OPTIONS":
+            route.fulfill(status=204, headers=cors)
+            return
+        route.fulfill(status=429, headers={**cors, "Retry-After": "120", "Content-Type": "application/json"},
+                      body=json.dumps({"error": "rate_limited", "detail": "too many evaluations; retry later"}))
+
+    page.route(evaluate_route, limited)
     fill_escrow(page, [("Email address", "rate.limited@example.org", None)])
     error = submit_expecting_error(page)
     assert "Too many attempts" in error and "wait about 2 minutes" in error, error
@@ -442,7 +452,7 @@ def test_a_rate_limit_says_how_long_to_wait(web_deployment, open_tab, axe, tmp_p
     violations = axe(page)
     assert not violations, describe_violations(violations)
 
-    page.unroute(token_route)
+    page.unroute(evaluate_route)
     page.get_by_role("button", name="Put in escrow").click()
     expect(page.locator("#note")).to_contain_text("Your record is in escrow", timeout=SLOW)
     expect_status(page, "In escrow")

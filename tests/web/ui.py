@@ -135,6 +135,18 @@ def unlock_counselor(page: Page, key_file: Path, passphrase: str) -> None:
 
 
 
+def wait_for_match(dep: Any, count: int = 1, timeout: float = 60.0) -> None:
+    """Wait until the counselor sees ``count`` matches: protocol v2's escrow server detects releases in a
+    background pass on a timer with a random delay, not in the submitter's request."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while matches_count(dep) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no match after {timeout:.0f} s (the escrow server's release pass)")
+        time.sleep(0.5)
+
+
 def matches_count(dep: Any) -> int:
     """How many matches the counselor sees now (through the Python SDK)."""
     from consilience.clients import counselor
