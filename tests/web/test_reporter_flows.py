@@ -461,3 +461,56 @@ def test_a_rate_limit_says_how_long_to_wait(web_deployment, open_tab, axe, tmp_p
     assert record.escrow is not None
     assert server_statuses(dep, wallet) == {record.escrow.entry_id: "escrowed"}
     tab.assert_clean()
+
+
+# --- 6. one record per person -------------------------------------------------------------------
+
+def test_a_second_record_naming_the_same_person_is_offered_the_first(web_deployment, open_tab, axe,  # type: ignore[no-untyped-def]
+                                                                     tmp_path: Path) -> None:
+    """Protocol v2 keeps one active entry per account and person (the server answers 409 already_named):
+    the page stops a second record naming someone before any key server is asked, and offers to add the
+    names to the record that already names them; a 409 from the server itself gets the same refusal."""
+    dep = web_deployment
+    who = person(6, "twice")
+    tab = join_and_write(open_tab, dep, who)
+    page = tab.page
+    escrow(page, [("Email address", "twice.named@example.org", None)])
+    expect_status(page, "In escrow")
+
+    write_record(page, {**who, "details": {"what": "The second time"}, "record": "it happened again"})
+    posts_before = len(entry_posts(tab))
+    asked_before = len([u for u in tab.requests if u.endswith("/v2/evaluate")])
+    fill_escrow(page, [("Email address", "Twice.Named@Example.org", None), ("Phone number", "+44 20 7946 0666", None)])
+    error = submit_expecting_error(page)
+    assert "already names" in error and "one of your records at a time" in error, error
+    assert entry_posts(tab)[posts_before:] == [] and len([u for u in tab.requests if u.endswith("/v2/evaluate")]) == \
+        asked_before, "nothing may be asked or sent"
+    violations = axe(page)
+    assert not violations, describe_violations(violations)
+
+    # the offer: add the names to the first record (it then names both), the second stays private
+    page.get_by_role("button", name=re.compile("^Add the names to")).click()
+    expect(page.locator("#note")).to_contain_text("Your record is in escrow", timeout=SLOW)
+    expect(page.locator("#record-body")).to_contain_text("email:twice.named@example.org")
+    expect(page.locator("#record-body")).to_contain_text("phone:+442079460666")
+    wallet = export_wallet(page, tmp_path / "wallet.sealed", who["passphrase"])
+    first, second = wallet.records
+    assert first.escrow is not None and sorted(first.escrow.canonical) == ["email:twice.named@example.org",
+                                                                           "phone:+442079460666"]
+    assert second.escrow is None
+    assert server_statuses(dep, wallet) == {first.escrow.entry_id: "escrowed"}
+
+    # the server's own 409 (here answered for it): the record is put back as it was, nothing kept to resend
+    page.get_by_role("navigation").get_by_role("link", name="Your records").click()
+    page.get_by_role("link", name=re.compile("^The second time")).click()
+    page.route(ENTRIES, lambda route: route.fulfill(
+        status=409, headers={"Content-Type": "application/json"},
+        body=json.dumps({"error": "already_named", "detail": "this account already has an active entry naming one "
+                                                             "of these people"})))
+    fill_escrow(page, [("Email address", "someone.else@example.org", None)])
+    error = submit_expecting_error(page)
+    assert "already names one of these people" in error, error
+    page.unroute(ENTRIES)
+    page.get_by_role("link", name="Cancel").click()
+    expect_status(page, "Private")
+    tab.assert_clean()
