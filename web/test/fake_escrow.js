@@ -118,7 +118,7 @@ export async function fakeEscrow() {
   }
 
   function escrowRoute(method, path, init) {
-    if (method === 'GET' && path === '/v1/deployment') return json(200, published);
+    if (method === 'GET' && path === '/v2/deployment') return json(200, published);
     if (method === 'POST' && path === '/v2/register') {
       const doc = JSON.parse(init.body);
       const key = b64uDecode(doc.account_key, 32);

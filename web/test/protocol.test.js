@@ -216,10 +216,10 @@ function fakeFetch(routes) {
 }
 
 test('deployment: fetched from the escrow server and checked against the pin', async () => {
-  const fetch = fakeFetch({ 'GET /v1/deployment': () => Response.json(V2.published) });
+  const fetch = fakeFetch({ 'GET /v2/deployment': () => Response.json(V2.published) });
   const d = await fetchDeployment('https://escrow.example/', V2.deployment_expected.fingerprint_b64u, 0, { fetch });
   assert.equal(d.serial, V2.deployment.serial);
-  assert.equal(fetch.calls[0].url, 'https://escrow.example/v1/deployment');
+  assert.equal(fetch.calls[0].url, 'https://escrow.example/v2/deployment');
   await assert.rejects(fetchDeployment('https://escrow.example', V2.deployment_expected.fingerprint_b64u, 9, { fetch }),
     /older than one already seen \(9\)/);
 });
@@ -298,9 +298,9 @@ test('api: every route and method the Python client uses, with the bearer token'
     [`GET /v2/entries/${id}`]: answer({ entry_id: id }),
     [`GET /v2/entries/${id}/receipt`]: answer({ entry_id: id, receipt: 'r' }),
     [`DELETE /v2/entries/${id}`]: answer({ entry_id: id, status: 'withdrawn' }),
-    'GET /v1/log/checkpoint': answer('origin\n1\nAAAA\n\n— sig\n'),
-    'GET /v1/log/consistency': answer({ old: 1, new: 2, proof: [] }),
-    'POST /v1/log/cosignatures': answer('', 201),
+    'GET /v2/log/checkpoint': answer('origin\n1\nAAAA\n\n— sig\n'),
+    'GET /v2/log/consistency': answer({ old: 1, new: 2, proof: [] }),
+    'POST /v2/log/cosignatures': answer('', 201),
     'GET /v2/matches': answer([]),
     [`GET /v2/matches/${id}`]: answer({ match_id: id, tag: 't', entries: [] }),
   });
@@ -321,8 +321,8 @@ test('api: every route and method the Python client uses, with the bearer token'
   assert.deepEqual(await api.matches(), []);
   assert.equal((await api.match(id)).match_id, id);
   const seen = fetch.calls.map((c) => `${c.init.method} ${c.url}`);
-  assert.ok(seen.includes('GET https://escrow.example/v1/log/checkpoint?size=5'));
-  assert.ok(seen.includes('GET https://escrow.example/v1/log/consistency?old=1&new=2'));
+  assert.ok(seen.includes('GET https://escrow.example/v2/log/checkpoint?size=5'));
+  assert.ok(seen.includes('GET https://escrow.example/v2/log/consistency?old=1&new=2'));
   assert.ok(seen.includes(`PUT https://escrow.example/v2/entries/${id}`));
   for (const c of fetch.calls) assert.equal(c.init.headers.Authorization, `Bearer ${b64uEncode(token)}`);
   assert.equal(JSON.parse(fetch.calls[1].init.body).quorum, 2);

@@ -267,7 +267,7 @@ test('a withdrawn record cannot be put in escrow again under the same entry', as
   const before = server.requests.length;
   await assert.rejects(reporter.escrow(session, record, named), (err) => err instanceof InvalidInput
     && err.message === 'This record is withdrawn; it can no longer be changed.');
-  assert.deepEqual(server.requests.slice(before).map((r) => `${r.method} ${new URL(r.url).pathname}`), ['GET /v1/deployment']);
+  assert.deepEqual(server.requests.slice(before).map((r) => `${r.method} ${new URL(r.url).pathname}`), ['GET /v2/deployment']);
 });
 
 test('walletDeployment verifies against the pinned administrator and keeps the serial from going back', async () => {

@@ -1,5 +1,5 @@
-// The escrow server's HTTP API over fetch (protocol v2 routes: /v2/register, /v2/entries,
-// /v2/matches; the deployment document and the log keep their /v1 paths): every route the Python client
+// The escrow server's HTTP API over fetch (protocol v2: every route under /v2/, the deployment
+// document and the log included): every route the Python client
 // (clients/escrow_client.py) uses, for reporters, counselors and the
 // transparency log. Errors come back as ApiError with the server's own
 // status, error code, detail and Retry-After, so the UI can say what went
@@ -91,7 +91,7 @@ export class EscrowApi {
 
   /** The published deployment document {document, signature, admin_key}; check it with verifyDeployment, or call fetchDeployment. */
   deployment() {
-    return this.call('GET', '/v1/deployment');
+    return this.call('GET', '/v2/deployment');
   }
 
   /**
@@ -145,16 +145,16 @@ export class EscrowApi {
 
   /** The newest signed checkpoint note (or the one of `size`), with cosignatures. */
   checkpoint(size = null) {
-    return this.call('GET', '/v1/log/checkpoint', { params: size ? { size } : null, text: true });
+    return this.call('GET', '/v2/log/checkpoint', { params: size ? { size } : null, text: true });
   }
 
   /** {old, new, proof: [b64u]} */
   consistency(oldSize, newSize) {
-    return this.call('GET', '/v1/log/consistency', { params: { old: oldSize, new: newSize } });
+    return this.call('GET', '/v2/log/consistency', { params: { old: oldSize, new: newSize } });
   }
 
   cosign(size, cosignatureLine) {
-    return this.call('POST', '/v1/log/cosignatures', { json: { size, cosignature: cosignatureLine } });
+    return this.call('POST', '/v2/log/cosignatures', { json: { size, cosignature: cosignatureLine } });
   }
 
   // -- counselor ---------------------------------------------------------------
@@ -168,7 +168,7 @@ export class EscrowApi {
   }
 }
 
-/** GET <server>/v1/deployment and verify it (protocol/deployment.js verifyDeployment), as EscrowClient.deployment. */
+/** GET <server>/v2/deployment and verify it (protocol/deployment.js verifyDeployment), as EscrowClient.deployment. */
 export async function fetchDeployment(serverUrl, adminFingerprintPin, minSerial = 0, { fetch: fetchFn = globalThis.fetch } = {}) {
   const published = await new EscrowApi(serverUrl, null, { fetch: fetchFn }).deployment();
   return verifyDeployment(published, adminFingerprintPin, { minSerial });

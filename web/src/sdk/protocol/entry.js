@@ -278,7 +278,7 @@ export function openBody(bodyKey, entryId, sealedBody) {
   return decodeBody(aead.open(bodyKey, sealedBody, concatBytes(BODY_AAD, entryId)));
 }
 
-/** The JSON body of POST/PUT /v1/entries (escrow_client.py submission_payload), same key order. */
+/** The JSON body of POST/PUT /v2/entries (escrow_client.py submission_payload), same key order. */
 export function submissionPayload(sealed) {
   return {
     entry_id: b64uEncode(sealed.entryId),
