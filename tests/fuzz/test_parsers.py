@@ -28,7 +28,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consilience.errors import InvalidInput
+from consilience.errors import InvalidInput, VerificationError
 from consilience.protocol import deployment, events
 from consilience.tlog import consistency
 
@@ -144,7 +144,18 @@ def _published() -> dict[str, Any]:
     return json.loads(H.seeds().by_target["deployment.verify"][0])
 
 
+def _seed_json(name: str) -> Any:
+    return json.loads(H.seeds().by_target[name][0])
+
+
+def _json_target(name: str) -> st.SearchStrategy[bytes]:
+    """A JSON request or answer body: arbitrary JSON, or the seed with one value replaced, removed or added."""
+    return st.one_of(json_values.map(_dumps), json_edited(_seed_json(name)).map(_dumps))
+
+
 JSON_INPUTS: dict[str, st.SearchStrategy[bytes]] = {
+    **{name: _json_target(name) for name in ("register", "evaluate.request", "evaluate.signed", "evaluate.response",
+                                             "board.post", "board.page")},
     "deployment.verify": st.one_of(json_values.map(_dumps), json_edited(_published()).map(_dumps)),
     "deployment.parse": st.one_of(json_values.map(_dumps), json_edited(_document()).map(_dumps)),
     # canonical serialisation, so most of these get past the signature and canonical-form checks to validate()
@@ -160,6 +171,29 @@ def test_the_harness_seeds_are_valid_documents() -> None:
     for name in H.NAMES:
         for seed in H.seeds().by_target[name]:
             assert H.run(name, seed), name
+
+
+def test_every_v2_parser_is_a_target() -> None:
+    # protocol v2's parsers of untrusted bytes (PROTOCOL.md): none may silently drop out of the fuzzing
+    assert {"deployment.verify", "deployment.signed", "deployment.parse", "invite", "certificate", "register",
+            "evaluate.request", "evaluate.signed", "evaluate.response", "envelope", "dkg.parse", "dkg.signed",
+            "board.post", "board.page", "leaf", "opening", "receipt.v2"} <= set(H.NAMES)
+    assert "token" not in H.NAMES  # v1 access tokens are gone
+    assert json.loads(H.b64u_decode(_published()["document"]))["quorum_keys"] is not None
+
+
+def test_seeds_reach_past_the_signatures() -> None:
+    """The mutated documents start from ones that pass every check, so mutations test what lies behind them."""
+    doc = H.deployment.verify(_published(), H.FINGERPRINT)
+    assert doc.quorum_keys is not None and doc.quorum_parameters()
+    for message in H.seeds().by_target["dkg.parse"]:
+        H.dkg.parse(H.key_generation().params, message)
+    with pytest.raises(InvalidInput, match="protocol v1"):
+        H.invites.parse("cnsl1." + H.b64u_encode(bytes(16)) + "." + H.b64u_encode(H.FINGERPRINT))
+    with pytest.raises(VerificationError, match="another key server"):
+        H.t_evaluate_request(H.seeds().by_target["evaluate.request"][0].replace(
+            H.b64u_encode(H.signing.public_key(H.IDENTITIES[1])).encode(),
+            H.b64u_encode(H.signing.public_key(H.IDENTITIES[2])).encode()))
 
 
 @pytest.mark.parametrize("name", H.NAMES)
