@@ -16,6 +16,8 @@ purpose is a ``ConsilienceError``, except the services' ``Refusal``::
     │   │   └── DishonestKeyServers  consilience.protocol.quorum
     │   ├── BelowQuorum ──────────── consilience.protocol.quorum
     │   ├── ApiError ─────────────── consilience.clients.escrow_client
+    │   ├── BoardError ───────────── consilience.clients.board
+    │   ├── KeysNotReady ─────────── consilience.operator.quorum_keys
     │   ├── KeyServerUnavailable ─── consilience.clients.oprf_client
     │   ├── ConfigurationError ───── consilience.services.config (also importable from services.escrow.settings)
     │   └── StorageError ─────────── consilience.storage.repository
@@ -23,6 +25,8 @@ purpose is a ``ConsilienceError``, except the services' ``Refusal``::
     │       ├── Conflict
     │       │   └── PersonAlreadyNamed
     │       └── InviteRefused
+    ├── Stopped ──────────────────── consilience.services.keyserver.dkg_runner (internal, never escapes)
+    ├── Superseded ───────────────── consilience.services.keyserver.dkg_runner (internal, never escapes)
     └── Refusal ──────────────────── consilience.services.http_errors (NOT a ConsilienceError)
 
 When each is raised, and what people see:
@@ -43,6 +47,16 @@ When each is raised, and what people see:
     failure (422, the field named). The services answer any other
     ``InvalidInput`` with 400 ``{"error": "malformed", "detail": <message>}``
     (``services/http_errors.py``); bearer tokens that do not decode are 401.
+``BoardError``
+    A key server or the administrator could not reach the escrow server's
+    bulletin board for the key generation, or it refused a message; the key
+    server retries on its own, ``admin publish-keys`` says what to check.
+``KeysNotReady``
+    ``admin publish-keys`` found no key generation that every qualified key
+    server confirmed (yet): the message names the key servers it waited for.
+``Stopped``, ``Superseded``
+    Control flow inside a key server's key-generation thread (shutting down;
+    an operator asked for a later epoch); caught there, never seen outside.
 ``AlreadyNamed``
     A reporter asked to put a record in escrow naming a person another of
     their records already names: the escrow server keeps one active entry per

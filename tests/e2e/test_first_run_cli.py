@@ -188,7 +188,8 @@ class Site:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     root = tmp_path_factory.mktemp("first-run")
     dep = loopback.create(root / "deploy", ADMIN, quorum=2, key_servers=1, threshold=1)
-    with dep:
+    # the escrow server looks for matches on a randomised timer: about twice a second here
+    with dep.start(env={"CONSILIENCE_RELEASE_INTERVAL": "0.5"}):
         home = root / "counselor"
         home.mkdir()
         keys = dep.add_counselor("Robin Counselor", home / "counselor.key", COUNSELOR)
@@ -406,8 +407,8 @@ def test_each_status_has_what_to_do() -> None:
     server = "https://escrow.example.org"
     assert "Run the command again" in describe(409, "conflict", "stale deployment document: the current serial is 3",
                                                server=server, current_serial=3)
-    assert describe(409, "conflict", "released entries can no longer be changed", server=server).endswith(
-        "conflicts with what it already holds: released entries can no longer be changed.")
+    assert describe(409, "conflict", "this entry id is already in use with other content", server=server).endswith(
+        "conflicts with what it already holds: this entry id is already in use with other content.")
     assert "Wait about 30 seconds and try again." in describe(429, "rate_limited", "too many requests",
                                                               retry_after=30)
     assert "Wait 2 minutes" in describe(429, "rate_limited", "x", retry_after=90)
@@ -429,6 +430,7 @@ def match(site: Site) -> dict[str, str]:
         env = site.reporter(label)
         rec = cli(env, "reporter", "write", "--text", f"What {label} went through.", "--json").json()["record_id"]
         cli(env, "reporter", "escrow", rec, "--name", name)
+    time.sleep(2.0)  # one release pass
     env = person(site.counselor_home, COUNSELOR)
     [found] = cli(env, "counselor", "matches", "--json").json()["matches"]
     return {"b64u": found["match_id"], "hex": b64u_decode(found["match_id"]).hex()}
@@ -525,20 +527,24 @@ def test_list_summarises_records_without_text_and_a_wrong_passphrase_names_the_f
 def test_a_mistyped_invite_is_told_so(site: Site) -> None:
     env = person(site.home("typo"), "reporter passphrase")
     good = site.invite()
-    for typed in (good[:12] + "!" + good[13:], good[:-1], good + "x", "cnsl1.abc"):
+    for typed in (good[:12] + "!" + good[13:], good[:-1], good + "x", "cnsl2.abc"):
         shown = cli(env, "reporter", "register", "--server", site.url, "--invite", typed, "--contact", "x",
                     "--json", ok=False)
         assert shown.json() == {"error": invites.MISTYPED}, typed
         assert "base64" not in shown.err
     assert invites.MISTYPED == ("This invite does not look right — a character may be mistyped or missing. Check it "
-                                "against the one you were given (it looks like cnsl1.…).")
+                                "against the one you were given (it looks like cnsl2.…).")
+    # an invite from a protocol v1 install is named as such, not as a typo
+    old = cli(env, "reporter", "register", "--server", site.url, "--invite", "cnsl1.abc", "--contact", "x",
+              "--json", ok=False)
+    assert old.json() == {"error": invites.OLD_VERSION}
     credential = cli(env, "reporter", "register", "--server", site.url, "--invite", "cnslc1.abc.def",
                      "--contact", "x", ok=False)
     assert "This is a counselor's credential" in credential.err
     # and the other way round, before any passphrase is asked for
     mixed = cli(person(site.counselor_home), "counselor", "login", "--server", site.url, "--credential", good,
                 ok=False)
-    assert "This is a reporter's invite (it starts with cnsl1.), not a counselor's credential." in mixed.err
+    assert "This is a reporter's invite (it starts with cnsl2.), not a counselor's credential." in mixed.err
 
 
 # -- 9. a witness gets the log key from the deployment document ----------------------------------------------------

@@ -32,7 +32,7 @@ def test_a_loopback_deployment_is_ready_with_published_quorum_keys(tmp_path: Pat
         d = dep.verify(published, deployment.admin_fingerprint)
         assert d.quorum_keys is not None and d.quorum_keys.epoch == 1 and d.quorum_keys.qualified == (1, 2, 3)
         for url in deployment.keyserver_urls:
-            assert httpx.get(f"{url}/v1/info", timeout=10).json()["keygen"]["done"] is True
+            assert httpx.get(f"{url}/v2/info", timeout=10).json()["keygen"]["done"] is True
 
         admin = unseal_admin_key(deployment.root, "admin pass")
         seed = os.urandom(32)

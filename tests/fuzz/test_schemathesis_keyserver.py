@@ -1,4 +1,4 @@
-"""Schemathesis against a v2 key server's OpenAPI schema (``/v1/openapi.json``), in process over ASGI.
+"""Schemathesis against a v2 key server's OpenAPI schema (``/v2/openapi.json``), in process over ASGI.
 
 Every operation gets generated requests, schema-valid and schema-violating; most draws of
 /v2/evaluate have a genuinely signed request spliced in (a certified account, this key server's
@@ -43,7 +43,7 @@ CONFIG = schemathesis.Config.from_dict({"checks": {"negative_data_rejection": {
     "expected-statuses": [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429]}}})
 NO_LIMITS = LimitSettings(**{name: (1e9, 1e9) for name in LimitSettings.__dataclass_fields__})
 
-OPERATIONS = [("GET", "/healthz"), ("GET", "/v1/info"), ("POST", "/v2/evaluate")]
+OPERATIONS = [("GET", "/healthz"), ("GET", "/v2/info"), ("POST", "/v2/evaluate")]
 
 
 @dataclass
@@ -65,7 +65,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
 
 @pytest.fixture(scope="module")
 def schema(world: World) -> Any:
-    return schemathesis.openapi.from_asgi("/v1/openapi.json", world.app, config=CONFIG)
+    return schemathesis.openapi.from_asgi("/v2/openapi.json", world.app, config=CONFIG)
 
 
 def test_every_keyserver_operation_is_fuzzed(schema: Any) -> None:

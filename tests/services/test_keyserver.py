@@ -56,7 +56,7 @@ def audience(folder: Folder, index: int = 2) -> bytes:
 
 
 def test_info_names_index_public_share_identity_and_keygen(folder: Folder) -> None:
-    doc = client(folder).get("/v1/info").json()
+    doc = client(folder).get("/v2/info").json()
     assert doc["index"] == 2
     assert b64u_decode(doc["public_share"]) == folder.deployment.key_server(2).public_share
     assert b64u_decode(doc["identity_key"]) == audience(folder)
@@ -164,7 +164,7 @@ def test_no_quorum_keys_yet_answers_503_with_retry_after(tmp_path: Path) -> None
     r = c.post("/v2/evaluate", json=request_body(fresh, account(fresh), audience(fresh)))
     assert r.status_code == 503 and int(r.headers["Retry-After"]) > 0
     assert "has not finished generating the quorum keys" in r.json()["detail"]
-    assert c.get("/v1/info").json()["keygen"]["done"] is False
+    assert c.get("/v2/info").json()["keygen"]["done"] is False
 
 
 def test_share_file_round_trip_and_errors(tmp_path: Path, folder: Folder) -> None:
@@ -225,16 +225,16 @@ def test_a_refreshed_share_file_takes_effect_and_a_bad_one_is_ignored(tmp_path: 
     fresh = replace(share, share=threshold_oprf.apply_delta(share.share, ristretto.scalar_random()))
     write(settings.share_path, fresh)
     _touch_later(settings.share_path)
-    assert b64u_decode(c.get("/v1/info").json()["public_share"]) == fresh.public_share
+    assert b64u_decode(c.get("/v2/info").json()["public_share"]) == fresh.public_share
     for bad in ('{"format": "something else"}', "{not json", ""):
         settings.share_path.write_text(bad)
         _touch_later(settings.share_path)
-        assert b64u_decode(c.get("/v1/info").json()["public_share"]) == fresh.public_share
+        assert b64u_decode(c.get("/v2/info").json()["public_share"]) == fresh.public_share
     for foreign in (replace(share, index=3), replace(share, admin_key=os.urandom(32))):
         write(settings.share_path, foreign)  # another key server's, or another administrator's: not served
         _touch_later(settings.share_path)
-        assert c.get("/v1/info").json()["index"] == 2
-        assert b64u_decode(c.get("/v1/info").json()["public_share"]) == fresh.public_share
+        assert c.get("/v2/info").json()["index"] == 2
+        assert b64u_decode(c.get("/v2/info").json()["public_share"]) == fresh.public_share
 
 
 def test_a_share_of_another_index_or_foreign_quorum_keys_do_not_start(tmp_path: Path, folder: Folder) -> None:
@@ -255,7 +255,7 @@ def test_a_share_of_another_index_or_foreign_quorum_keys_do_not_start(tmp_path: 
 
 def test_head_answers_like_get(folder: Folder) -> None:
     c = client(folder)
-    for path in ("/healthz", "/v1/info"):
+    for path in ("/healthz", "/v2/info"):
         got, head = c.get(path), c.head(path)
         assert head.status_code == got.status_code == 200 and head.content == b""
         assert head.headers["content-length"] == got.headers["content-length"]

@@ -85,9 +85,9 @@ CREDENTIAL_MISTYPED = ("This credential does not look right — a character may 
 
 def parse_credential(text: str) -> tuple[bytes, bytes]:
     stripped = text.strip()
-    if stripped.startswith(invites.PREFIX + "."):
-        raise InvalidInput("This is a reporter's invite (it starts with cnsl1.), not a counselor's credential. "
-                           "The administrator gives counselors a credential that starts with cnslc1.")
+    if stripped.startswith((invites.PREFIX + ".", invites.V1_PREFIX + ".")):
+        raise InvalidInput(f"This is a reporter's invite (it starts with {invites.PREFIX}.), not a counselor's "
+                           "credential. The administrator gives counselors a credential that starts with cnslc1.")
     parts = stripped.split(".")
     if len(parts) != 3 or parts[0] != CREDENTIAL_PREFIX:
         raise InvalidInput(CREDENTIAL_MISTYPED)

@@ -145,7 +145,7 @@ def keyserver_service(data_dir: Path, index: int, port: int, host: str = default
 
 
 def wait_for_quorum_keys(keyservers: list[Service], epoch: int, timeout: float = 60.0) -> None:
-    """Until every key server says (GET /v1/info) that it holds the quorum keys of ``epoch``.
+    """Until every key server says (GET /v2/info) that it holds the quorum keys of ``epoch``.
 
     The administrator can publish as soon as the board shows every confirmation; each key
     server notices the last one on its next read of the board, a moment later.
@@ -154,7 +154,7 @@ def wait_for_quorum_keys(keyservers: list[Service], epoch: int, timeout: float =
     for service in keyservers:
         while True:
             try:
-                keygen = httpx.get(f"{service.url}/v1/info", timeout=2.0).json().get("keygen", {})
+                keygen = httpx.get(f"{service.url}/v2/info", timeout=2.0).json().get("keygen", {})
                 if keygen.get("done") and keygen.get("epoch") == epoch:
                     break
                 status = keygen.get("status", "no status")

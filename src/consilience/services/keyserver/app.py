@@ -50,7 +50,7 @@ def create_app(settings: Settings) -> FastAPI:
                            deployment_id=first.deployment_id, limits=Budgets(settings.limits), index=first.index,
                            quorum=holder)
     app = FastAPI(title=f"Consilience key server {first.index}", version="2",
-                  docs_url=None, redoc_url=None, openapi_url="/v1/openapi.json",
+                  docs_url=None, redoc_url=None, openapi_url="/v2/openapi.json",
                   responses=http_errors.documented(400, 413))  # BodyLimitMiddleware, on any route
     app.state.keyserver = state
     http_errors.install(app)

@@ -16,7 +16,7 @@ cheapest and least revealing first, and nothing is charged to any budget before 
    x = accounts.abscissa(abscissa key, deployment id, account key), which only key servers can
    compute, and quorum.answer(shares_q, x, B) for every point and every level low..high.
 
-GET /v1/info says which key server this is, its public share and identity key, and whether its key
+GET /v2/info says which key server this is, its public share and identity key, and whether its key
 generation is done (``KeyServerInfoV2``, defined here: the wire module is the lead's).
 """
 
@@ -62,7 +62,7 @@ class KeyServerInfoV2(Strict):
     keygen: KeygenInfo
 
 
-@router.get("/v1/info", response_model=KeyServerInfoV2)
+@router.get("/v2/info", response_model=KeyServerInfoV2)
 def info(state: State) -> KeyServerInfoV2:
     served = state.shares.current()
     held = state.quorum.get()
