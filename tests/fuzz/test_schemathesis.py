@@ -24,7 +24,6 @@ The regressions at the end are what earlier, longer runs found.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,14 +44,9 @@ from schemathesis.checks import (
 )
 from sqlalchemy import select
 
-from consilience.crypto import oprf, signing, threshold_oprf
-from consilience.datadir.share_file import KeyShare, write
-from consilience.protocol import dkg, tokens
+from consilience.protocol import dkg
 from consilience.protocol.encoding import b64u_encode
 from consilience.services.escrow.limits import LimitSettings
-from consilience.services.keyserver import limits as keyserver_limits
-from consilience.services.keyserver.app import create_app as create_keyserver
-from consilience.services.keyserver.settings import Settings as KeyServerSettings
 from consilience.storage.models import Base
 from services.harness import Escrow, Reporter, build, key_server_keys, registration
 
@@ -246,66 +240,7 @@ def test_escrow_operation(method: str, path: str, escrow_world: EscrowWorld, esc
     fuzz()
 
 
-# -- a key server ------------------------------------------------------------------------
-
-ISSUER = signing.generate()
-
-
-@dataclass
-class KeyServerWorld:
-    app: Any
-    blinded: list[str]
-
-    def token_headers(self) -> dict[str, str]:
-        return {"authorization": "Bearer " + b64u_encode(tokens.issue(ISSUER, os.urandom(16)))}
-
-
-@pytest.fixture(scope="module")
-def keyserver_world(tmp_path_factory: pytest.TempPathFactory) -> KeyServerWorld:
-    _, shares = threshold_oprf.deal_key(2, 3)
-    share_path = tmp_path_factory.mktemp("keyserver") / "share.json"
-    write(share_path, KeyShare(2, shares[2], signing.public_key(ISSUER)))
-    unlimited = keyserver_limits.LimitSettings(evaluations_per_account=(1e9, 1e9),
-                                               evaluations_per_address=(1e9, 1e9))
-    blinded = [b64u_encode(oprf.blind(f"email:p{i}@example.com".encode(), oprf.MODE_VOPRF)[1]) for i in range(20)]
-    return KeyServerWorld(create_keyserver(KeyServerSettings(share_path, limits=unlimited)), blinded)
-
-
-@pytest.fixture(scope="module")
-def keyserver_schema(keyserver_world: KeyServerWorld) -> Any:
-    return schemathesis.openapi.from_asgi("/v1/openapi.json", keyserver_world.app, config=CONFIG)
-
-
-KEYSERVER_OPERATIONS = [("GET", "/healthz"), ("GET", "/v1/info"), ("POST", "/v1/evaluate")]
-
-
-def test_every_keyserver_operation_is_fuzzed(keyserver_schema: Any) -> None:
-    assert _operations(keyserver_schema) == set(KEYSERVER_OPERATIONS)
-
-
-@pytest.mark.parametrize(("method", "path"), KEYSERVER_OPERATIONS, ids=[f"{m} {p}" for m, p in KEYSERVER_OPERATIONS])
-def test_keyserver_operation(method: str, path: str, keyserver_world: KeyServerWorld, keyserver_schema: Any) -> None:
-    @SETTINGS
-    @given(case=_cases(keyserver_schema, method, path), data=st.data())
-    def fuzz(case: Any, data: st.DataObject) -> None:
-        spliced = False
-        if case.path == "/v1/evaluate":
-            choice = data.draw(st.integers(0, 9), label="credentials")
-            if choice <= 6:
-                case.headers = {**(case.headers or {}), **keyserver_world.token_headers()}
-                spliced = True
-            elif choice == 7:  # expired
-                expired = tokens.issue(ISSUER, os.urandom(16), now=time.time() - 3600)
-                case.headers = {**(case.headers or {}), "authorization": "Bearer " + b64u_encode(expired)}
-                spliced = True
-            if isinstance(case.body, dict) and data.draw(st.booleans(), label="valid elements"):
-                case.body = {**case.body, "blinded": data.draw(
-                    st.lists(st.sampled_from(keyserver_world.blinded), min_size=0, max_size=18), label="blinded")}
-                spliced = True
-        response = case.call()
-        case.validate_response(response, checks=CHECKS if spliced else [*CHECKS, negative_data_rejection])
-
-    fuzz()
+# The key server's schema is fuzzed in tests/fuzz/test_schemathesis_keyserver.py.
 
 
 # -- regressions: what the runs above found, as plain cases ------------------------------
