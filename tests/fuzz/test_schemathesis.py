@@ -1,10 +1,10 @@
-"""Schemathesis against both services' OpenAPI schemas, in process over ASGI.
+"""Schemathesis against the escrow server's OpenAPI schema, in process over ASGI.
 
-Every operation of the escrow server (``/v2/openapi.json``) and of a key
-server gets generated requests, schema-valid and schema-violating, sent with
-working credentials most of the time (the right role's Bearer token, a fresh
-key-server access token) and with the wrong role, garbage or nothing the rest
-of the time. Some draws also splice known ids and valid values into the
+Every operation of the escrow server (``/v2/openapi.json``) gets generated
+requests, schema-valid and schema-violating, sent with working credentials
+most of the time (the right role's Bearer token) and with the wrong role,
+garbage or nothing the rest of the time (the key server's schema:
+test_schemathesis_keyserver.py). Some draws also splice known ids and valid values into the
 generated request, so the handlers get past the first refusal and into the
 database code. The checks:
 

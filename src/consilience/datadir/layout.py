@@ -55,10 +55,6 @@ class EscrowFolder:
         return self.root / "deployment.signed.json"
 
     @property
-    def token_issuer_key(self) -> Path:
-        return self.root / "token-issuer.key"
-
-    @property
     def log_key(self) -> Path:
         return self.root / "log.key"
 
