@@ -7,11 +7,15 @@ default SQLite database, as processes) and drives it from one asyncio event
 loop with ``httpx.AsyncClient``.
 
 1. **Preparation** (not timed): R reporters register; each prepares its
-   submissions by the real client path (key-server token, threshold OPRF
-   batched 16 identifiers at a time, ``seal_entry``). Most entries name a
-   fresh person; one in ``REPEAT_EVERY`` names one of a few people that
-   several reporters name, so matches form and are released under load,
-   exercising the counting and release path too.
+   submissions by the real v2 client path (``oprf_client.evaluate`` with
+   signed requests, batched ``evaluation.MAX_ELEMENTS`` identifiers at a
+   time, then ``seal_entry`` with the checked quorum shares). Most entries
+   name a fresh person; one in ``REPEAT_EVERY`` names one of a few people
+   that several reporters name (each reporter at most once: one active entry
+   per account and person), so matches form. The escrow server runs its
+   release pass on its background timer every ``RELEASE_INTERVAL`` seconds
+   on average (``CONSILIENCE_RELEASE_INTERVAL``), so matches are counted and
+   released, and the log grows by a fixed batch per pass, under load.
 2. **Closed loop**: C connections POST prepared submissions back to back
    for a fixed time. This gives the most the server sustains.
 3. **Open loop** at a fixed arrival rate (a fraction of the closed-loop
@@ -22,7 +26,8 @@ loop with ``httpx.AsyncClient``.
 4. **Nothing lost**: the escrow server is killed with SIGKILL and started
    again; every acknowledged entry must be listed for its account, every
    receipt handed out must verify against the log key, and the log must
-   hold at least one leaf per acknowledged entry.
+   hold one leaf per acknowledged entry plus a whole number of release
+   batches.
 
 Any error response, exception, lost entry or bad receipt fails the run.
 Run alone: ``python benchmarks/bench_load.py [--quick]`` prints markdown.
@@ -46,6 +51,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_submission import (  # noqa: E402
+    ADMIN_SECRET,
     CONTACT,
     RECORD,
     BenchDeployment,
@@ -62,7 +68,7 @@ from consilience.protocol import identifiers as ids  # noqa: E402
 from consilience.protocol.deployment import Deployment  # noqa: E402
 from consilience.protocol.encoding import b64u_decode  # noqa: E402
 from consilience.protocol.entry import seal_entry  # noqa: E402
-from consilience.protocol.messages import MAX_BATCH  # noqa: E402
+from consilience.protocol.evaluation import MAX_ELEMENTS as MAX_BATCH  # noqa: E402
 
 #: One entry in this many names a person several reporters name (so matches are released under load).
 REPEAT_EVERY = 25
@@ -71,6 +77,8 @@ REPEAT_PEOPLE = 4
 OPEN_LOOP_FRACTION = 0.7
 #: Of each reporter's prepared submissions, this fraction is kept for the closed loop, the rest for the open.
 CLOSED_SHARE = 0.6
+#: Seconds between the escrow server's release passes, on average (randomised ±50 %), during the load test.
+RELEASE_INTERVAL = 2.0
 
 
 @dataclass(frozen=True)
@@ -113,20 +121,25 @@ def prepare(reps: list[Reporter], deployment: Deployment, per_reporter: int) -> 
     n = 0
     for a, r in enumerate(reps):
         mine: list[Prepared] = []
-        access = r.client.keyserver_token()
+        named_repeats: set[str] = set()
         for start in range(0, per_reporter, MAX_BATCH):
             names = []
             for _ in range(min(MAX_BATCH, per_reporter - start)):
                 n += 1
-                names.append(repeat[n % REPEAT_PEOPLE] if n % REPEAT_EVERY == 0 else r.fresh_name())
-            # One reporter naming the same repeat person twice counts once; keep names distinct per batch.
-            named = ids.normalise_many(list(dict.fromkeys(names)))
-            result = oprf_client.evaluate(deployment, [i.oprf_input for i in named], access)
+                person = repeat[n % REPEAT_PEOPLE]
+                # one active entry per account and person: a reporter names each repeated person once
+                if n % REPEAT_EVERY == 0 and person not in named_repeats:
+                    named_repeats.add(person)
+                    names.append(person)
+                else:
+                    names.append(r.fresh_name())
+            named = ids.normalise_many(names)
+            result = oprf_client.evaluate(deployment, [i.oprf_input for i in named], r.credentials, http=r.http)
             if result.skipped:
                 raise RuntimeError(f"preparation: key servers skipped {result.skipped}")
-            for ident, output in zip(named, result.outputs, strict=False):
-                sealed = seal_entry(deployment=deployment, account_id=r.account_id, identifiers=[ident],
-                                    oprf_outputs=[output], record=RECORD, contact=CONTACT)
+            for ident, output, shares in zip(named, result.outputs, result.shares, strict=True):
+                sealed = seal_entry(deployment=deployment, identifiers=[ident], oprf_outputs=[output],
+                                    quorum_shares=[shares], record=RECORD, contact=CONTACT)
                 payload = submission_payload(sealed)
                 mine.append(Prepared(a, payload["entry_id"], json.dumps(payload).encode(),
                                      receipts.expected_content(payload)))
@@ -135,7 +148,7 @@ def prepare(reps: list[Reporter], deployment: Deployment, per_reporter: int) -> 
 
 
 async def _post(http: httpx.AsyncClient, token: str, p: Prepared) -> httpx.Response:
-    return await http.post("/v1/entries", content=p.body,
+    return await http.post("/v2/entries", content=p.body,
                            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
 
 
@@ -228,8 +241,28 @@ def check_nothing_lost(d: BenchDeployment, reps: list[Reporter], deployment: Dep
         except Exception:  # noqa: BLE001 - counted and reported; the run fails below
             bad_receipts += 1
     log_size = int(reps[0].client.checkpoint().splitlines()[1])
+    from consilience.services.escrow.settings import LOG_BATCH_SIZE
+
+    # Every submission (the warm-up ones too) appends its own leaf; each release pass appends a batch.
+    entries_logged = len(listed)
     return {"acknowledged": len(acknowledged), "missing": len(missing), "first_missing": missing[:3],
-            "bad_receipts": bad_receipts, "log_size": log_size}
+            "bad_receipts": bad_receipts, "log_size": log_size, "entries_listed": entries_logged,
+            "release_leaves": log_size - entries_logged, "batch": LOG_BATCH_SIZE,
+            "passes": (log_size - entries_logged) // LOG_BATCH_SIZE, "matches": _matches(d)}
+
+
+def _matches(d: BenchDeployment) -> int | None:
+    """Matches the escrow server released, from its database (read after the run)."""
+    from consilience.operator.deployment import escrow_database
+    from consilience.storage.models import Match
+
+    try:
+        with escrow_database(d.root) as db, db.read() as session:
+            from sqlalchemy import func, select
+
+            return int(session.scalar(select(func.count()).select_from(Match)) or 0)
+    except Exception:  # noqa: BLE001 - a count for the report only
+        return None
 
 
 def _summary(o: Outcome) -> dict[str, Any]:
@@ -243,12 +276,12 @@ def run(quick: bool = False, work: Path | None = None) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="consilience-bench-load-")) if work is None else work
     work.mkdir(parents=True, exist_ok=True)
     log("load: starting a deployment")
-    d = start_deployment(work)
+    d = start_deployment(work, escrow_env={"CONSILIENCE_RELEASE_INTERVAL": str(RELEASE_INTERVAL)})
     reps: list[Reporter] = []
     results: dict[str, Any] = {"profile": "quick" if quick else "full", "reporters": p.reporters,
                                "connections": p.connections, "filesystem": filesystem_of(work)}
     try:
-        invites = issue_invites(d.root, p.reporters)
+        invites = issue_invites(d.root, ADMIN_SECRET, p.reporters)
         reps, _ = register_reporters(d, invites, work / "wallets")
         deployment = reps[0].session.deployment(reps[0].client)
         log(f"load: preparing {p.reporters} × {p.per_reporter} sealed submissions (OPRF, seal; not timed)")
@@ -288,13 +321,14 @@ def run(quick: bool = False, work: Path | None = None) -> dict[str, Any]:
         for name in ("closed", "open"):
             if results[name]["errors"]:
                 failures.append(f"{name}: {results[name]['errors']} errors, first {results[name]['first_errors']}")
-        if dur["missing"] or dur["bad_receipts"] or dur["log_size"] < dur["acknowledged"]:
+        if dur["missing"] or dur["bad_receipts"] or dur["log_size"] < dur["acknowledged"] \
+                or dur["release_leaves"] % dur["batch"]:
             failures.append(f"durability: {dur}")
         if failures:
             raise RuntimeError("load test failed: " + "; ".join(failures))
     finally:
         for r in reps:
-            r.client.close()
+            r.close()
         d.stop()
         if own:
             shutil.rmtree(work, ignore_errors=True)
@@ -316,6 +350,10 @@ def headline(results: dict[str, Any]) -> list[list[str]]:
     ]
 
 
+def _fmt_count(n: int | None) -> str:
+    return "an unknown number of" if n is None else f"{n:,}"
+
+
 def render(results: dict[str, Any]) -> str:
     c, o, dur = results["closed"], results["open"], results["durability"]
     rows = []
@@ -330,12 +368,15 @@ def render(results: dict[str, Any]) -> str:
     return "\n".join([
         f"Setup: the deployment of the submission benchmark (3 key servers 2-of-3, the escrow server with its "
         f"default request budgets, SQLite WAL `synchronous=FULL` on {results['filesystem']}), "
-        f"{results['reporters']} reporters. Every submission was sealed beforehand by the real client path "
-        f"({results['prepared']:,} in {results['prepare_seconds']:.0f} s: key-server token, threshold OPRF in "
-        f"batches of {MAX_BATCH}, `seal_entry`), so the load generator — one asyncio loop with "
-        f"`httpx.AsyncClient`, on the same 2 cores — spends its time on HTTP only. One entry in {REPEAT_EVERY} "
-        f"names one of {REPEAT_PEOPLE} people whom many reporters name, so matches are counted and released "
-        f"during the run. Latency in the open loop is measured from each request's scheduled send time.",
+        f"{results['reporters']} reporters. Every submission was sealed beforehand by the real v2 client path "
+        f"({results['prepared']:,} in {results['prepare_seconds']:.0f} s: `oprf_client.evaluate` with signed "
+        f"requests in batches of {MAX_BATCH} identifiers, `seal_entry` with the checked quorum shares), so the "
+        f"load generator — one asyncio loop with `httpx.AsyncClient`, on the same cores — spends its time on "
+        f"HTTP only. One entry in {REPEAT_EVERY} names one of {REPEAT_PEOPLE} people whom many reporters name "
+        f"(each reporter once), and the escrow server ran its release pass on its background timer "
+        f"(`CONSILIENCE_RELEASE_INTERVAL={RELEASE_INTERVAL:g}`, randomised ±50 %), so matches were counted and "
+        f"released, and the log grew by its fixed batch per pass, during the run. Latency in the open loop is "
+        f"measured from each request's scheduled send time.",
         "",
         md_table(["phase", "offered", "acknowledged", "sustained", "p50", "p95", "p99", "max", "errors",
                   "escrow CPU per entry"], rows, "lrrrrrrrrr"),
@@ -343,7 +384,9 @@ def render(results: dict[str, Any]) -> str:
         f"Closed-loop status codes: {statuses}. After both phases the escrow server was killed with SIGKILL "
         f"and started again: {dur['acknowledged']:,} entries had been acknowledged, **{dur['missing']} were "
         f"missing**, {dur['bad_receipts']} receipts failed verification, and the log held {dur['log_size']:,} "
-        f"leaves (entries plus the releases of the matches).",
+        f"leaves: one per stored entry ({dur['entries_listed']:,}, the warm-up ones included) plus "
+        f"{dur['release_leaves']:,} from {dur['passes']} release passes of {dur['batch']} leaves each, whether or "
+        f"not they released anything; {_fmt_count(dur.get('matches'))} matches were released.",
     ])
 
 

@@ -20,8 +20,10 @@ the project's own engine and code. Before measuring, the root that
 ``storage.log`` computes from the stored nodes is checked against the
 helper's tree; after the measured appends (real code) the helper replays
 those leaves and the roots are compared again, so the bulk layout and the
-code's layout provably agree. Every leaf is an entry leaf (57 bytes, with a
-random 16-byte ``entry_id`` in the indexed column), the largest kind.
+code's layout provably agree. Every leaf is an entry leaf as protocol v2
+stores it: the 32-byte commitment ``events.commit(nonce, event)`` (what the
+tree hashes) with its 89-byte opening (a 32-byte nonce and the 57-byte entry
+event) beside it and a random 16-byte ``entry_id`` in the indexed column.
 
 Measured at each size, on the same growing database:
 
@@ -29,17 +31,20 @@ Measured at each size, on the same growing database:
   ``storage.log.consistency_proof`` (random old size to the current size),
   the root (``merkle.root_hash`` over ``log.DatabaseNodes``), ``storage.log.sign``
   (root + Ed25519 + insert, rolled back so it can be repeated),
-  ``receipt.issue_receipt`` on ``log.DatabaseNodes``, and
+  ``transparency.opened_receipt`` (the inclusion proof, self-checked, with the leaf's opening), and
   ``transparency.latest_receipt`` (the receipt for an entry id, as
   ``GET /v1/entries/{id}/receipt`` builds it); with the number of SQL
   statements each one runs;
-* verification: ``receipt.verify_receipt`` (signature + inclusion) and the bare
+* verification: ``receipts.open_receipt`` (the client's check: opening, signature, inclusion) and the bare
   ``merkle.verify_inclusion`` / ``merkle.verify_consistency``;
 * appends through ``storage.log.append``: one event per transaction with the
   checkpoint signed and the receipt issued before the commit (what
   ``transparency.record_entry`` does for an entry), timed stage by stage; and
   batches of 10, 100 and 1000 appends per transaction with one signature, to
-  separate the commit from the per-append work;
+  separate the commit from the per-append work; and the release pass's log
+  work: ``storage.log.append_batch`` of the escrow server's fixed batch
+  (``LOG_BATCH_SIZE`` padding leaves when nothing is queued) plus the
+  checkpoint, one durable transaction, as each pass appends it;
 * the floors: SHA-256 of one node (``hashlib``), one Ed25519 signature and
   verification, one SQLite insert+commit (``bench_submission.sqlite_floor``);
 * the database file's size per leaf, and at the largest size per table (``dbstat``).
@@ -84,6 +89,7 @@ from common import (  # noqa: E402
     measure,
     run_alone,
 )
+from consilience.clients.receipts import open_receipt  # noqa: E402
 from consilience.crypto import signing  # noqa: E402
 from consilience.protocol import events  # noqa: E402
 from consilience.services.escrow import transparency  # noqa: E402
@@ -93,11 +99,10 @@ from consilience.storage.models import LogLeaf  # noqa: E402
 from consilience.tlog import (  # noqa: E402
     merkle,  # noqa: E402
     notes,
-    receipt,
 )
 
 ORIGIN = "bench.consilience.example/log"
-LEAF_BYTES = 57  # an entry leaf: kind, entry id, content hash, time
+LEAF_BYTES = 32 + 32 + 57  # a leaf row: the commitment, and its opening (nonce ‖ entry event: kind, id, hash, time)
 #: Bytes of disk per leaf assumed when checking free space before a size is built
 #: (measured about 280; the WAL and the index rebuild need head room on top).
 DISK_BYTES_PER_LEAF = 450
@@ -112,6 +117,7 @@ class Profile:
     sign_samples: int
     event_txns: int  # one-append transactions per size
     batches: tuple[tuple[int, int], ...]  # (appends per transaction, transactions)
+    release_passes: int  # padded release batches (append_batch + sign) per size
     seconds_per_phase: float
     floor_seconds: float
     floor_runs: int
@@ -119,10 +125,10 @@ class Profile:
 
 
 FULL = Profile(sizes=(10**3, 10**4, 10**5, 10**6, 10**7), chunk=100_000, samples=250, sign_samples=60,
-               event_txns=150, batches=((10, 10), (100, 3), (1000, 1)), seconds_per_phase=8.0,
+               event_txns=150, batches=((10, 10), (100, 3), (1000, 1)), release_passes=40, seconds_per_phase=8.0,
                floor_seconds=1.0, floor_runs=5, floor_ops=300)
 QUICK = Profile(sizes=(100, 1000), chunk=400, samples=20, sign_samples=5, event_txns=10,
-                batches=((10, 2), (100, 1)), seconds_per_phase=2.0, floor_seconds=0.05, floor_runs=2,
+                batches=((10, 2), (100, 1)), release_passes=3, seconds_per_phase=2.0, floor_seconds=0.05, floor_runs=2,
                 floor_ops=10)
 
 
@@ -154,11 +160,14 @@ def _tree_worker(conn: Any, created_at: str, when_ms: int) -> None:
                 before = [len(level) for level in tree.levels]
                 rnd = os.urandom(48 * n)
                 leaves = []
+                nonces = os.urandom(events.NONCE_BYTES * n)
                 for i in range(n):
                     entry_id = rnd[48 * i:48 * i + 16]
-                    data = events.entry_leaf(entry_id, rnd[48 * i + 16:48 * i + 48], when)
+                    opening = events.Opening(nonces[events.NONCE_BYTES * i:events.NONCE_BYTES * (i + 1)],
+                                             events.entry_event(entry_id, rnd[48 * i + 16:48 * i + 48], when))
+                    data = opening.leaf
                     tree.append(data)
-                    leaves.append((start + i, events.ENTRY, data, entry_id, created_at))
+                    leaves.append((start + i, events.ENTRY, data, opening.encoded, entry_id, created_at))
                 nodes = [(h, j, level[j]) for h, level in enumerate(tree.levels)
                          for j in range(before[h] if h < len(before) else 0, len(level))]
                 conn.send(("chunk", leaves, nodes))
@@ -222,8 +231,8 @@ def bulk_extend(path: Path, helper: TreeHelper, target: int, chunk: int) -> dict
                 break
             _, leaves, nodes = message
             con.execute("BEGIN")
-            con.executemany("INSERT INTO log_leaves (idx, kind, data, entry_id, created_at) VALUES (?, ?, ?, ?, ?)",
-                            leaves)
+            con.executemany("INSERT INTO log_leaves (idx, kind, data, opening, entry_id, created_at) "
+                            "VALUES (?, ?, ?, ?, ?, ?)", leaves)
             con.executemany("INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)", nodes)
             con.execute("UPDATE log_head SET size = ? WHERE id = 1", (leaves[-1][0] + 1,))
             con.execute("COMMIT")
@@ -331,6 +340,7 @@ def measure_proofs(db: database.Database, path: Path, n: int, p: Profile, rng: r
 
     with db.read() as s:
         leaves = dict(s.execute(select(LogLeaf.idx, LogLeaf.data).where(LogLeaf.idx.in_(set(indices)))).all())
+        openings = dict(s.execute(select(LogLeaf.idx, LogLeaf.opening).where(LogLeaf.idx.in_(set(indices)))).all())
         entry_ids = list(s.scalars(select(LogLeaf.entry_id).where(LogLeaf.idx.in_(set(indices)))))
         rng.shuffle(entry_ids)
         samples, proofs = timed_calls(lambda i: storage_log.inclusion_proof(s, i, n), indices,
@@ -342,7 +352,7 @@ def measure_proofs(db: database.Database, path: Path, n: int, p: Profile, rng: r
         out["consistency"] = latency_summary(samples)
         out["consistency_hashes"] = latency_summary([len(x) for x in cproofs])
         samples, receipts = timed_calls(
-            lambda i: receipt.issue_receipt(storage_log.DatabaseNodes(s), index=i, leaf=leaves[i], checkpoint=note),
+            lambda i: transparency.opened_receipt(s, i, leaves[i], openings[i], note),
             indices, Deadline(p.seconds_per_phase))
         out["issue_receipt"] = latency_summary(samples)
         samples, by_id = timed_calls(lambda e: transparency.latest_receipt(s, e), entry_ids,
@@ -358,8 +368,8 @@ def measure_proofs(db: database.Database, path: Path, n: int, p: Profile, rng: r
                  "root": lambda j: merkle.root_hash(storage_log.DatabaseNodes(s), n),
                  "inclusion": lambda j: storage_log.inclusion_proof(s, indices[j], n),
                  "consistency": lambda j: storage_log.consistency_proof(s, olds[j], n),
-                 "issue_receipt": lambda j: receipt.issue_receipt(storage_log.DatabaseNodes(s), index=indices[j],
-                                                                  leaf=leaves[indices[j]], checkpoint=note),
+                 "issue_receipt": lambda j: transparency.opened_receipt(s, indices[j], leaves[indices[j]],
+                                                                        openings[indices[j]], note),
                  "latest_receipt": lambda j: transparency.latest_receipt(s, entry_ids[j])}
         statements = {}
         for name, call in calls.items():
@@ -371,7 +381,8 @@ def measure_proofs(db: database.Database, path: Path, n: int, p: Profile, rng: r
     root = roots[0]
 
     deadline = Deadline(p.seconds_per_phase)
-    samples, results = timed_calls(lambda r: receipt.verify_receipt(r, vkey), receipts, deadline)
+    samples, opened = timed_calls(lambda r: open_receipt(r, vkey), receipts, deadline)
+    results = [o.result for o in opened]
     if any(v.root_hash != root or v.tree_size != n for v in results):
         raise RuntimeError("a receipt verified against another tree")
     out["verify_receipt"] = latency_summary(samples)
@@ -392,9 +403,9 @@ def nodes_read(session: Any, index: int) -> bytes:
     return storage_log.DatabaseNodes(session).node(0, index)
 
 
-def new_leaf(now: datetime) -> tuple[bytes, bytes]:
+def new_leaf(now: datetime) -> tuple[events.Opening, bytes]:
     entry_id = os.urandom(16)
-    return events.entry_leaf(entry_id, os.urandom(32), now), entry_id
+    return events.Opening.fresh(events.entry_event(entry_id, os.urandom(32), now)), entry_id
 
 
 def measure_appends(db: database.Database, p: Profile, key: bytes) -> dict[str, Any]:
@@ -406,14 +417,14 @@ def measure_appends(db: database.Database, p: Profile, key: bytes) -> dict[str, 
         if deadline.passed() and len(stages["total"]) > 2:
             break
         now = datetime.now(UTC)
-        data, entry_id = new_leaf(now)
+        opening, entry_id = new_leaf(now)
         t0 = time.perf_counter()
         with db.write() as s:
-            index = storage_log.append(s, events.ENTRY, data, now, entry_id=entry_id)
+            index = storage_log.append(s, opening, now, entry_id=entry_id)
             t1 = time.perf_counter()
             note = storage_log.sign(s, ORIGIN, key, now)
             t2 = time.perf_counter()
-            receipt.issue_receipt(storage_log.DatabaseNodes(s), index=index, leaf=data, checkpoint=note)
+            transparency.opened_receipt(s, index, opening.leaf, opening.encoded, note)
             t3 = time.perf_counter()
         t4 = time.perf_counter()
         if k >= 3:  # the first transactions compile statements
@@ -434,8 +445,8 @@ def measure_appends(db: database.Database, p: Profile, key: bytes) -> dict[str, 
             leaves = [new_leaf(now) for _ in range(size)]
             t0 = time.perf_counter()
             with db.write() as s:
-                for data, entry_id in leaves:
-                    storage_log.append(s, events.ENTRY, data, now, entry_id=entry_id)
+                for opening, entry_id in leaves:
+                    storage_log.append(s, opening, now, entry_id=entry_id)
                 storage_log.sign(s, ORIGIN, key, now)
                 t1 = time.perf_counter()
             t2 = time.perf_counter()
@@ -446,6 +457,22 @@ def measure_appends(db: database.Database, p: Profile, key: bytes) -> dict[str, 
                               "commit": latency_summary(commits), "per_append": total / (size * len(per_txn)),
                               "appends_per_second": size * len(per_txn) / total}
     out["batches"] = batches
+
+    # The release pass's log work: one padded batch and its checkpoint, one durable transaction.
+    from consilience.services.escrow.settings import LOG_BATCH_SIZE
+
+    passes, deadline = [], Deadline(p.seconds_per_phase)
+    for k in range(p.release_passes + 2):
+        if deadline.passed() and len(passes) > 2:
+            break
+        now = datetime.now(UTC)
+        t0 = time.perf_counter()
+        with db.write() as s:
+            storage_log.append_batch(s, LOG_BATCH_SIZE, now)
+            storage_log.sign(s, ORIGIN, key, now)
+        if k >= 2:
+            passes.append(time.perf_counter() - t0)
+    out["release_batch"] = {"leaves": LOG_BATCH_SIZE, **latency_summary(passes)}
     return out
 
 
@@ -584,7 +611,9 @@ def render(results: dict[str, Any]) -> str:
     labels = [_size_label(n) for n in ns]
     out = [f"SQLite only (the PostgreSQL backend is not measured here), on {results['filesystem']}, through "
            "`storage/database.py`'s engine: WAL, `synchronous=FULL`, `BEGIN IMMEDIATE` writers. Every leaf is an "
-           f"entry leaf ({LEAF_BYTES} B, its random 16-byte `entry_id` in the indexed column).", "",
+           "entry leaf as protocol v2 stores it: the 32-byte commitment the tree hashes, its 89-byte opening "
+           "(nonce ‖ the 57-byte entry event) beside it, and its random 16-byte `entry_id` in the indexed "
+           "column.", "",
            "**Setup (not measured).** Appending 10^7 leaves one ORM transaction at a time would take hours (see "
            "the append rate below), so each log is grown to the next size by bulk insert: a helper process keeps "
            "a `merkle.MemoryTree`, whose nodes are exactly those `merkle.perfect_nodes_to_store_on_append` yields "
@@ -641,9 +670,10 @@ def render(results: dict[str, Any]) -> str:
                 row("`storage.log.sign` (root + Ed25519 + insert, no commit)", "sign"),
                 row("inclusion proof (`storage.log.inclusion_proof`)", "inclusion"),
                 row("consistency proof, random old size (`storage.log.consistency_proof`)", "consistency"),
-                row("receipt (`receipt.issue_receipt` on `DatabaseNodes`: proof + self-check)", "issue_receipt"),
+                row("receipt (`transparency.opened_receipt`: proof + self-check + the opening)", "issue_receipt"),
                 row("receipt by entry id (`transparency.latest_receipt`)", "latest_receipt"),
-                row("verify a receipt (`receipt.verify_receipt`: parse, Ed25519, inclusion)", "verify_receipt"),
+                row("verify a receipt (`receipts.open_receipt`: parse, open the leaf, Ed25519, inclusion)",
+                    "verify_receipt"),
                 row("`merkle.verify_inclusion` alone", "verify_inclusion"),
                 row("`merkle.verify_consistency` alone", "verify_consistency"),
             ], align="l" + "r" * len(ns)), "",
@@ -671,9 +701,12 @@ def render(results: dict[str, Any]) -> str:
              *[[f"… {label}", *[fmt_time(ev[n][key]["p50"]) for n in ns]]
                for key, label in (("append", "`storage.log.append` (incl. `BEGIN IMMEDIATE`)"),
                                   ("sign", "`storage.log.sign`"),
-                                  ("receipt", "`receipt.issue_receipt`"),
+                                  ("receipt", "`transparency.opened_receipt`"),
                                   ("commit", "commit (WAL fsync)"))],
              ["events/s, one per transaction", *[fmt_rate(ev[n]["total"]["per_second"]) for n in ns]]]
+    rb = {n: sizes[n]["appends"]["release_batch"] for n in ns}
+    arows.append([f"release pass's log work: `append_batch` of {rb[ns[0]]['leaves']} padding leaves + sign + commit "
+                  "(p50 / p99)", *[_pp(rb[n]) for n in ns]])
     for b in batch_keys:
         arows.append([f"{b} appends + 1 sign per transaction: per append",
                       *[f"{fmt_time(sizes[n]['appends']['batches'][b]['per_append'])} "
@@ -682,7 +715,9 @@ def render(results: dict[str, Any]) -> str:
             "Each event: one `Database.write()` transaction that appends an entry leaf, signs the checkpoint "
             "at the new size and issues the receipt, then commits — the log's part of "
             "`transparency.record_entry` (the entry's own rows are not written here). Batches append N leaves and "
-            "sign once, which separates the per-append work from the commit. Times are per transaction "
+            "sign once, which separates the per-append work from the commit. The release pass's row is the log "
+            "part of one pass of `services/escrow/releases.py` with nothing queued: the fixed batch of leaves "
+            "(padding events, committed like any other) and a checkpoint. Times are per transaction "
             "(p50 / p99), or per append for the batches; the columns are the log size when the runs start.", "",
             md_table(["", *labels], arows, align="l" + "r" * len(ns)), ""]
 
@@ -719,6 +754,9 @@ def interpretation(results: dict[str, Any]) -> str:
     incl_stmts = ph["statements"]["inclusion"]
     per_append_hashes = 2 * sha  # the leaf hash plus, on average, one completed node
     hours = evh["total"]["p50"] * 10**7 / 3600
+    from consilience.services.escrow.settings import RELEASE_INTERVAL_SECONDS
+
+    padding_per_day = sizes[hi]["appends"]["release_batch"]["leaves"] * 86400 / RELEASE_INTERVAL_SECONDS
     return (
         f"- **Transparency log.** From {_size_label(lo)} to {_size_label(hi)} leaves "
         f"({hi // lo:,}× more), an inclusion proof goes from {fmt_time(pl['inclusion']['p50'])} to "
@@ -741,7 +779,13 @@ def interpretation(results: dict[str, Any]) -> str:
         f"about {fmt_time(per_append_hashes)}: appending is bound by the ORM statements (a locked head read, "
         f"sibling reads, inserts, the head update), not by hashing, and a per-event server pays the commit and "
         f"the signature on top. At the per-event rate a 10^7-leaf log would take about {hours:,.0f} hours of "
-        f"appends, hence the bulk-built setup. The database needs about "
+        f"appends, hence the bulk-built setup. Each release pass adds its fixed batch of "
+        f"{sizes[hi]['appends']['release_batch']['leaves']} leaves and a checkpoint in "
+        f"{fmt_time(sizes[hi]['appends']['release_batch']['p50'])} (p50 at {_size_label(hi)}), whether or not it "
+        f"released anything, so at the default interval ({RELEASE_INTERVAL_SECONDS:g} s on average) the "
+        f"passes cost the log "
+        f"{padding_per_day:,.0f} leaves a day (about {sizes[hi]['bytes_per_leaf'] * padding_per_day / 1e6:.1f} MB "
+        f"a day at the measured size per leaf). The database needs about "
         f"{sizes[hi]['bytes_per_leaf']:.0f} B per leaf at {_size_label(hi)}."
     )
 

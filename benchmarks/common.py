@@ -270,3 +270,101 @@ def run_alone(doc: str | None, run: Callable[[bool], dict[str, Any]], render: Ca
     results = run(args.quick)
     print(json.dumps(results, indent=2, default=str) if args.json else render(results))
     return 0
+
+
+# -- a protocol v2 deployment on loopback ------------------------------------------------------
+
+#: Argon2id for throwaway admin, counselor and SDK wallet files (the demo's cheap parameters).
+CHEAP_KDF = {"memory_cost_kib": 8192, "iterations": 1, "lanes": 1}
+
+
+def unlimited_keyserver_limits() -> Any:
+    """Key-server budgets high enough never to bind (the limiter still runs on every request)."""
+    from consilience.services.keyserver.limits import LimitSettings
+    from consilience.services.limits import Rate
+
+    big = Rate(1e9, 1e6)
+    return LimitSettings(evaluations_per_account=big, evaluations_per_address=big, evaluations_total=big)
+
+
+@dataclass
+class V2Deployment:
+    """A whole v2 deployment as processes on loopback (``local/loopback.py``), started and keyed.
+
+    ``keygen_seconds``: from the last service answering /healthz until the administrator's
+    ``publish_keys`` returned and every key server said it holds the published keys, i.e. the
+    key servers' DKG over the escrow server's board plus the polling of the operator tools.
+    ``startup_seconds``: from the first process start to the same moment.
+    """
+
+    loop: Any  # local.loopback.LoopbackDeployment
+    startup_seconds: float
+    keygen_seconds: float
+    counselor: Any = None  # clients.counselor.CounselorKeys
+
+    @property
+    def root(self) -> Path:
+        return self.loop.root
+
+    @property
+    def server(self) -> str:
+        return self.loop.url
+
+    @property
+    def escrow(self) -> Any:
+        return self.loop.escrow
+
+    @property
+    def services(self) -> list[Any]:
+        return self.loop.services
+
+    @property
+    def keyservers(self) -> list[Any]:
+        return self.loop.keyservers
+
+    def deployment(self) -> Any:
+        from consilience.operator.deployment import load_deployment
+
+        return load_deployment(self.root)
+
+    def admin_private(self) -> bytes:
+        from consilience.operator.deployment import unseal_admin_key
+
+        return unseal_admin_key(self.root, ADMIN_SECRET)
+
+    def stop(self) -> None:
+        self.loop.stop()
+
+
+ADMIN_SECRET = "bench admin passphrase"
+
+
+def start_v2_deployment(work: Path, *, quorum: int = 2, max_quorum: int = 10, key_servers: int = 3,
+                        threshold: int = 2, counselor: bool = True, unlimited: bool = True,
+                        escrow_env: dict[str, str] | None = None) -> V2Deployment:
+    """``admin init`` + every service as a process + the key servers' DKG + publish-keys (+ one counselor)."""
+    from consilience.local import launcher, loopback
+
+    root = work / "deployment"
+    loop = loopback.create(root, ADMIN_SECRET, quorum=quorum, max_quorum=max_quorum, key_servers=key_servers,
+                           threshold=threshold, kdf_params=CHEAP_KDF)
+    if unlimited:
+        limits = unlimited_keyserver_limits()
+        loop.keyservers = [launcher.keyserver_service(root, i + 1, int(s.url.rsplit(":", 1)[1]), rate_limits=limits,
+                                                      keygen=launcher.local_keygen())
+                           for i, s in enumerate(loop.keyservers)]
+    marks: list[float] = []
+    t0 = time.perf_counter()
+    # The environment reaches every process; only the escrow server reads CONSILIENCE_RELEASE_INTERVAL.
+    loop.start(on_started=lambda _s: marks.append(time.perf_counter()), env=escrow_env)
+    t1 = time.perf_counter()
+    d = V2Deployment(loop, t1 - t0, t1 - marks[-1])
+    try:
+        if counselor:
+            d.counselor = loop.add_counselor("Bench Counselor", work / "counselor.key", "bench counselor passphrase")
+    except BaseException:
+        d.stop()
+        raise
+    log(f"v2 deployment in {root}: {key_servers} key servers (t = {threshold}), quorum {quorum}..{max_quorum}, "
+        f"key generation {d.keygen_seconds:.1f} s after the services were up")
+    return d

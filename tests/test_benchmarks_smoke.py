@@ -28,8 +28,9 @@ def test_quick_benchmark_run_writes_every_table(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-4000:]
     text = report.read_text()
     assert "Quick run" in text
-    for heading in ("## Machine", "## Headlines", "## Reading the numbers", "### (a) The floor",
-                    "### (b) VOPRF in process", "### (c) A real key-server process over HTTP",
+    for heading in ("## Machine", "## Headlines", "## Reading the numbers", "### (a) The floors",
+                    "### (b) One v2 evaluation in process", "### (c) A real key-server process over HTTP",
+                    "## Quorum layer: answer, combine, open, key generation",
                     "### Bare path, one submission at a time", "### With the wallet", "### Floors",
                     "## Transparency log (`benchmarks/bench_log.py`)", "### Sizes",
                     "## Load test (`benchmarks/bench_load.py`)",
@@ -37,22 +38,37 @@ def test_quick_benchmark_run_writes_every_table(tmp_path: Path) -> None:
                     "### Proofs, receipts and verification", "### Appends through `storage.log.append`"):
         assert heading in text, heading
     for row in ("| ristretto.scalar_mult: k·P, variable base (libsodium) |", "| `GET /healthz`",
-                "| `POST /v1/evaluate`, 1 element, 1 client |", "| **total** |",
-                "| threshold OPRF round", "| SQLite insert + commit", "| CLI `consilience reporter escrow`",
+                "| BLS12-381 G1 constant-time multiplication (blst `mul_secret`) |",
+                "| `POST /v2/evaluate`, 1 identifier, 1 client |", "| `POST /v2/evaluate`, 8 identifiers, 1 client |",
+                "| **key server ÷ its group operations** |", "| **reporter total per identifier** |",
+                "| **total** |", "| key-server round (`oprf_client.evaluate`", "| … waiting for the slower key server",
+                "the issue's target of p50 ≤ 15 ms", "| release pass over 8 queued tags",
+                "| counselor: open a match of 3 entries, 0 bogus |",
+                "| key generation over processes, 3 key servers (t = 2)",
+                "release pass's log work: `append_batch`",
+                "| SQLite insert + commit", "| CLI `consilience reporter escrow`",
                 "| libsodium |", "| inclusion proof (`storage.log.inclusion_proof`) |",
-                "| verify a receipt (`receipt.verify_receipt`", "| SHA-256 of one node",
+                "| verify a receipt (`receipts.open_receipt`", "| SHA-256 of one node",
                 "| Ed25519 signature of a checkpoint body", "log at 10^3 leaves: inclusion proof / receipt",
                 "- **Transparency log.**", "| closed loop (back to back) |", "| open loop (fixed arrival rate) |",
                 "load test: errors / acknowledged entries lost after SIGKILL + restart"):
         assert row in text, row
     assert not re.search(r"\bnan\b", text, re.IGNORECASE), "a measurement came out as NaN"
     results = json.loads(raw.read_text())
-    assert "sequential" in results["submission"]
+    sub = results["submission"]
+    assert "sequential" in sub and sub["sequential"]["total"]["count"] > 0
+    # The release pass ran over queued tags in process, appended its fixed batch, and released the pairs.
+    passes = sub["handler"]["release_pass"]
+    assert passes["8"]["appended"] == sub["handler"]["log_batch_size"] and passes["8"]["released"] >= 1
+    # Every key-server answer the benchmarks used was checked; the quorum layer opened every honest entry.
+    assert results["keyserver"]["in_process"]["server_8"]["server"]["seconds_per_op"] > 0
+    assert results["quorum"]["processes"]["3"]["qualified"] == 3
     # The load test acknowledged entries in both phases and found every one after SIGKILL + restart.
     load = results["load"]
     assert load["closed"]["count"] > 0 and load["open"]["count"] > 0
     assert load["closed"]["errors"] == load["open"]["errors"] == 0
     assert load["durability"]["missing"] == 0 and load["durability"]["bad_receipts"] == 0
+    assert load["durability"]["release_leaves"] % load["durability"]["batch"] == 0
     # The log section built, measured and cross-checked logs of every quick size (roots agree, or it raises).
     assert sorted(int(n) for n in results["log"]["sizes"]) == [100, 1000]
     assert results["log"]["sizes"]["1000"]["size_after_appends"] > 1000
@@ -64,11 +80,17 @@ def test_quick_benchmark_run_writes_every_table(tmp_path: Path) -> None:
         assert "**Not measured on this machine**" in text
     else:
         for row in ("| browser: ristretto255 scalar multiplication (@noble/curves, Chromium) |",
-                    "| browser: OPRF client work per identifier |", "### End to end in the web app",
-                    "| \"Put in escrow\" → receipt verified and kept |", "| **OPRF client total per identifier** |",
+                    "| browser: key-server client work per identifier (VOPRF + quorum) |",
+                    "### End to end in the web app", "| quorum: `quorum.combine` of 2 key servers' answers",
+                    "| **key-server client work per identifier** (VOPRF + quorum rows) |",
                     "| browser, the page's main thread |"):
             assert row in text, row
-        assert web["app"]["escrow"]["count"] > 0 and web["app"]["unlock"]["count"] > 0
+        if web["app"].get("error"):  # the app is another owner's; a failure is stated, never hidden
+            assert os.environ.get("CI", "").lower() != "true"
+            assert "**Not measured in this run**" in text
+        else:
+            assert "| \"Put in escrow\" → receipt verified and kept |" in text
+            assert web["app"]["escrow"]["count"] > 0 and web["app"]["unlock"]["count"] > 0
         assert all(v["python"] is not None for v in web["crypto"].values())
 
 
