@@ -31,7 +31,7 @@ sys.path.insert(0, str(HERE.parent))
 from consilience.crypto import hpke, signing  # noqa: E402
 from consilience.crypto.bls12381 import G1Point, G2Point, Scalar, pairing  # noqa: E402
 from consilience.errors import ConsilienceError  # noqa: E402
-from consilience.protocol import accounts, evaluation, invites, quorum  # noqa: E402
+from consilience.protocol import accounts, dkg, evaluation, invites, quorum  # noqa: E402
 from consilience.protocol import deployment as dep  # noqa: E402
 from consilience.protocol import entry as entry_mod  # noqa: E402
 from consilience.protocol.encoding import b64u_encode  # noqa: E402
@@ -105,6 +105,15 @@ def deployment_cases(w: V2World) -> list[dict[str, Any]]:
     identity = json.loads(json.dumps(good))
     identity["oprf"]["servers"][1]["identity_key"] = identity["oprf"]["servers"][0]["identity_key"]
     cases.append(("two key servers with one identity key", identity))
+    # a confirmation by key server 1's real identity key, of the right transcript and QUAL but other commitments
+    keys = w.deployment.quorum_keys
+    assert keys is not None
+    params = w.deployment.dkg_parameters(keys.epoch)
+    body = (params.header(dkg.CONFIRM_LABEL, 1) + keys.transcript + bytes([len(keys.qualified)])
+            + bytes(keys.qualified) + bytes(32))
+    other = json.loads(json.dumps(good))
+    other["quorum_keys"]["confirmations"][0] = b64u_encode(body + signing.sign(w.servers[1].identity, body))
+    cases.append(("a confirmation of other commitments", other))
     token = json.loads(json.dumps(good))
     token["token_issuer_key"] = b64u_encode(bytes(32))
     cases.append(("a v1 field (token_issuer_key)", token))
@@ -117,6 +126,28 @@ def deployment_cases(w: V2World) -> list[dict[str, Any]]:
     out.append({"what": "before the key generation (no quorum keys yet): accepted",
                 "published": dep.sign(pending, w.admin_private), "error": None, "message": None})
     return out
+
+
+def confirmation_vectors(w: V2World) -> dict[str, Any]:
+    """Each published confirmation as dkg.parse reads it, and the commitments digest they sign."""
+    keys = w.deployment.quorum_keys
+    assert keys is not None
+    params = w.deployment.dkg_parameters(keys.epoch)
+    parsed = [dkg.parse(params, c) for c in keys.confirmations]
+    assert all(isinstance(p, dkg.Confirmation) for p in parsed)
+    return {"epoch": keys.epoch, "parameters_digest": _h(params.digest),
+            "commitments_digest": _h(dkg.commitments_digest(keys.levels, keys.servers)),
+            "parsed": [{"author": p.author, "transcript": _h(p.transcript), "qualified": list(p.qualified),
+                        "commitments": _h(p.commitments)} for p in parsed if isinstance(p, dkg.Confirmation)],
+            "refused": [{"what": what, "hex": hex_, **_error(lambda m=m: dkg.parse(params, m))}
+                        for what, hex_, m in _bad_confirmations(keys.confirmations[0])]}
+
+
+def _bad_confirmations(good: bytes) -> list[tuple[str, str, bytes]]:
+    tampered = bytearray(good)
+    tampered[-70] ^= 1
+    return [("too short", _h(good[:10]), good[:10]), ("tampered body", _h(bytes(tampered)), bytes(tampered)),
+            ("unknown label", _h(b"\x00\x03abc" + good[-64:]), b"\x00\x03abc" + good[-64:])]
 
 
 def account_vectors(w: V2World) -> list[dict[str, Any]]:
@@ -317,7 +348,10 @@ def body_vectors() -> dict[str, Any]:
     refused = []
     for r in old["protocol"]["body"]["refused"]:
         data = bytes.fromhex(r["bytes"]).replace(b'"v":1', b'"v":2')
-        refused.append({"bytes": _h(data), **_error(lambda data=data: entry_mod.Body.from_bytes(data))})
+        try:
+            entry_mod.Body.from_bytes(data)
+        except ConsilienceError as exc:
+            refused.append({"bytes": _h(data), "error": type(exc).__name__, "message": str(exc)})
     v1 = entry_mod.Body("r", [], [], "c", "w").to_bytes().replace(b'"v":2', b'"v":1')
     refused.append({"bytes": _h(v1), **_error(lambda: entry_mod.Body.from_bytes(v1))})
     return {"cases": cases, "valid": structured, "refused": refused}
@@ -464,6 +498,7 @@ def build() -> dict[str, Any]:
         "deployment": {"deployment_id": _h(d.deployment_id), "serial": d.serial, "key_epoch": d.key_epoch,
                        "threshold": d.threshold, "quorum": d.quorum, "max_quorum": d.max_quorum},
         "deployment_refusals": deployment_cases(w),
+        "confirmations": confirmation_vectors(w),
         "key_servers": {
             str(i): {"identity": _h(s.identity), "oprf_share": _h(s.oprf_share),
                      "abscissa_key": _h(s.result.abscissa_key),

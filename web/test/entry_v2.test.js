@@ -16,7 +16,8 @@ import * as evaluation from '../src/sdk/protocol/evaluation.js';
 import * as bls from '../src/sdk/crypto/bls12381.js';
 import * as qm from '../src/sdk/protocol/quorum.js';
 import { parseInvite, formatInvite, INVITE_OLD_VERSION } from '../src/sdk/protocol/invites.js';
-import { FORMAT, SIGNING_PREFIX, V1_REFUSAL, quorumParameters, verifyDeployment, NOT_READY } from '../src/sdk/protocol/deployment.js';
+import { FORMAT, SIGNING_PREFIX, V1_REFUSAL, quorumParameters, verifyDeployment, NOT_READY, dkgParametersOf } from '../src/sdk/protocol/deployment.js';
+import { commitmentsDigest, parseConfirmation } from '../src/sdk/protocol/dkg.js';
 import { BODY_AAD, ENVELOPE_INFO, WRAP_AAD, encodeEnvelope, envelopeInfo, parseEnvelope, sealEntry, wrapContext } from '../src/sdk/protocol/entry.js';
 import { matchedEntryFromJson, openMatch, abscissaLabel } from '../src/sdk/protocol/release.js';
 import { matchTag } from '../src/sdk/protocol/matching.js';
@@ -272,4 +273,19 @@ test('sealing in JS: Python\'s layout, every level\'s share, a fresh U each time
   assert.match(Object.values(below.failed)[0], /only 2 distinct accounts' shares agree with its own; quorum 3 needs 3/);
   await assert.rejects(sealEntry({ deployment: d, identifiers: named, oprfOutputs: [new Uint8Array(64)], quorumShares: [], record: 'x', contact: 'y' }),
     { message: 'one OPRF output and one set of quorum shares per identifier are required' });
+});
+
+test('dkg confirmations: parsed as dkg.parse reads them, with the commitments digest they sign; refusals with Python\'s messages', async () => {
+  const d = await deployment();
+  const C = V2.confirmations;
+  const params = dkgParametersOf(d, C.epoch);
+  assert.equal(hex(params.digest), C.parameters_digest);
+  assert.equal(hex(commitmentsDigest(d.quorumKeys.levels, d.quorumKeys.servers)), C.commitments_digest);
+  assert.deepEqual(d.quorumKeys.confirmations.map((c) => {
+    const m = parseConfirmation(params, c);
+    return { author: m.author, transcript: hex(m.transcript), qualified: m.qualified, commitments: hex(m.commitments) };
+  }), C.parsed);
+  for (const r of C.refused) {
+    assert.throws(() => parseConfirmation(params, hx(r.hex)), (e) => e.constructor.name === r.error && e.message === r.message, r.what);
+  }
 });
