@@ -2,7 +2,8 @@
 
 Each ``reference_*`` below is the dict the CLI command built before the results moved into
 ``consilience.clients`` (commit 38f7f13); the results must serialise to the same bytes, key order
-included, since scripts read these documents.
+included, since scripts read these documents. Protocol v2 changed one value: an opened entry's
+``reporter`` is the account's pseudonym (16 hex digits of its abscissa), no longer its account id.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def attachment_summary(attachments: Any) -> list[dict[str, Any]]:
 def reference_opened(match_id: str, result: OpenResult) -> dict[str, Any]:
     return {
         "match_id": match_id,
-        "entries": [{"entry_id": b64u_encode(o.entry_id), "reporter": b64u_encode(o.account_id),
+        "entries": [{"entry_id": b64u_encode(o.entry_id), "reporter": o.abscissa[:8].hex(),
                      "contact": o.body.contact, "record": o.body.record, "identifiers": o.body.identifiers,
                      "written_at": o.body.written_at, "details": o.body.details,
                      "attachments": attachment_summary(o.body.attachments)} for o in result.opened],
@@ -73,7 +74,7 @@ def open_result() -> OpenResult:
                 ["email:sam.doe@example.com", "phone:+12025550143"], "@bo", "2026-02-03T04:05:06+00:00",
                 details={"what": "Grabbed my arm", "witnesses": "Kim [the intern]"}, attachments=(PHOTO, ODD_NAME))
     return OpenResult(
-        opened=[OpenedEntry(b"\x01" * 16, b"\x02" * 16, 2, plain), OpenedEntry(b"\x03" * 16, b"\x04" * 16, 2, rich)],
+        opened=[OpenedEntry(b"\x01" * 16, b"\x02" * 32, 2, plain), OpenedEntry(b"\x03" * 16, b"\x04" * 32, 2, rich)],
         failed={b"\x05" * 16: "no envelope for this counselor key", b"\x06" * 16: "the quorum secret does not open it"},
         bogus={b"\xff" * 16, b"\x07" * 16})
 

@@ -1,4 +1,4 @@
-"""JSON message shapes of the v1 HTTP API (PROTOCOL.md §5–§8).
+"""JSON message shapes of the HTTP API, protocol v2 (PROTOCOL.md §5–§8).
 
 Shared by the services and the SDK so both ends validate the same way.
 Byte fields are unpadded base64url strings; the validators decode and
@@ -59,16 +59,6 @@ class Strict(BaseModel):
 # -- key server -----------------------------------------------------------
 
 
-class EvaluateRequest(Strict):
-    blinded: list[B64Element] = Field(min_length=1, max_length=MAX_BATCH)
-
-
-class EvaluateResponse(Strict):
-    index: int
-    evaluated: list[B64Element]
-    proof: Annotated[str, _b64u(64)]
-
-
 B64Point = Annotated[str, Field(max_length=96), _b64u(48)]
 B64Scalar = Annotated[str, Field(max_length=64), _b64u(32)]
 
@@ -95,13 +85,6 @@ class EvaluateResponseV2(Strict):
     shares: list[list[B64Point]]
 
 
-class KeyServerInfo(Strict):
-    index: int
-    suite: Literal["ristretto255-SHA512"] = "ristretto255-SHA512"
-    mode: Literal[1] = 1
-    public_share: B64Element
-
-
 # -- escrow server: deployment and accounts --------------------------------
 
 
@@ -110,15 +93,6 @@ class SignedDeployment(Strict):
     document: Annotated[str, Field(max_length=4_000_000)]
     signature: Annotated[str, _b64u(64)]
     admin_key: Annotated[str, _b64u(32)]
-
-
-class RegisterRequest(Strict):
-    invite: B64Id
-
-
-class RegisterResponse(Strict):
-    account_id: B64Id
-    token: B64Token
 
 
 class RegisterRequestV2(Strict):
@@ -155,11 +129,6 @@ class BoardMessage(Strict):
 class BoardPage(Strict):
     messages: list[BoardMessage]
     next_after: int
-
-
-class AccessTokenResponse(Strict):
-    token: B64Token
-    expires_at: datetime
 
 
 # -- entries ----------------------------------------------------------------

@@ -150,6 +150,9 @@ def open_match(tag: bytes, entries: list[MatchedEntry], counselor_seed: bytes, k
     # Named only when outside every class that opened: two classes can both open (q colluding accounts
     # on a base of their own), and then neither's members are bogus.
     # Classes are disjoint, so a member of a class that did not open is off the base of one that did.
+    # Membership of an opened class at any level clears an entry: at a level where only colluding
+    # accounts' class opened (and no honest entry anchored), honest shares look foreign, and naming
+    # them would be worse than missing a bogus share at one level of an otherwise honest entry.
     opened_members: set[bytes] = set()
     for levels in classes.values():
         if any(secret is not None for _, secret, _ in levels):
