@@ -28,7 +28,7 @@ def test_a_loopback_deployment_is_ready_with_published_quorum_keys(tmp_path: Pat
     deployment = loopback.create(tmp_path / "data", "admin pass", quorum=2, max_quorum=4, kdf_params=KDF)
     seen: list[str] = []
     with deployment.start(on_progress=lambda p: seen.append(p.describe())):
-        published = httpx.get(f"{deployment.url}/v1/deployment", timeout=10).json()
+        published = httpx.get(f"{deployment.url}/v2/deployment", timeout=10).json()
         d = dep.verify(published, deployment.admin_fingerprint)
         assert d.quorum_keys is not None and d.quorum_keys.epoch == 1 and d.quorum_keys.qualified == (1, 2, 3)
         for url in deployment.keyserver_urls:

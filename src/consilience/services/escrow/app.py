@@ -9,11 +9,8 @@ that cannot check submissions against a signed document must not accept any.
 
 The application's lifespan runs the release pass (``releases.Releaser``) in a
 background thread and stops it cleanly on shutdown. The API is under ``/v2/``
-(PROTOCOL.md); any other ``/v1/`` request is answered 410 ``protocol_v1`` with a
-sentence naming the version. Transitional: ``GET /v1/deployment`` and
-``/v1/log/*`` still answer exactly as their ``/v2/`` paths (out of the OpenAPI
-schema, ``V1_ALIASES``) while the Python clients move to ``/v2/``; remove them
-then.
+(PROTOCOL.md); every ``/v1/`` request is answered 410 ``protocol_v1`` with a
+sentence naming the version.
 """
 
 from __future__ import annotations
@@ -39,8 +36,6 @@ from consilience.services.http_head import HeadAsGet
 from consilience.services.limits import Budgets
 from consilience.storage.database import Database, upgrade
 
-#: Transitional (see the module docstring): v1 paths that still answer as their v2 paths.
-V1_ALIASES = ("/v1/deployment", "/v1/log/checkpoint", "/v1/log/consistency", "/v1/log/cosignatures")
 V1_GONE = ("this escrow server speaks Consilience protocol v2; this request is protocol v1's, which it no longer "
            "answers. Update the app or command to a version that speaks v2.")
 
@@ -89,7 +84,6 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
     app.include_router(reporter.router)
     app.include_router(counselor.router)
     app.include_router(log_endpoints.router, prefix=log_endpoints.PREFIX)
-    app.include_router(log_endpoints.router, prefix=log_endpoints.V1_ALIAS, include_in_schema=False)
     app.include_router(board.router)
     app.add_api_route("/v1/{rest:path}", _v1_gone, methods=["GET", "POST", "PUT", "DELETE"],
                       include_in_schema=False)
@@ -109,8 +103,6 @@ def _public_router() -> Any:
         """The signed document byte for byte, as the administrator wrote it."""
         return Response(state.deployments.current().raw, media_type="application/json",
                         headers={"Cache-Control": "no-cache"})
-
-    router.add_api_route("/v1/deployment", deployment, methods=["GET"], include_in_schema=False)
 
     @router.get("/healthz")
     def healthz(state: State) -> dict[str, Any]:

@@ -21,9 +21,8 @@ from consilience.storage import log
 from consilience.tlog import checkpoint as cp
 
 router = APIRouter(responses=documented(400, 403, 404, 422, 503))
-#: Where the app mounts ``router``: PREFIX, and (out of the schema) the v1 path the clients still call.
+#: Where the app mounts ``router``.
 PREFIX = "/v2/log"
-V1_ALIAS = "/v1/log"
 
 
 @router.get("/checkpoint", response_class=Response,
