@@ -25,6 +25,6 @@ Modules, bottom up:
 It depends only on ``consilience.crypto`` and ``consilience.errors``. Above it, and not part of
 it: the SQL driver that implements ``NodeReader`` and keeps the leaves and checkpoints
 (``storage/log.py``), the escrow's own leaf formats (``protocol/events.py``), the server's
-recording of events and its ``/v1/log/*`` endpoints (``services/escrow/transparency.py`` and
+recording of events and its ``/v2/log/*`` endpoints (``services/escrow/transparency.py`` and
 ``log_endpoints.py``), and the network side of receipts and witnesses (``clients/``).
 """
