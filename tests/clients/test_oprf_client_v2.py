@@ -21,14 +21,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from v2_world import V2World, ident, make_v2_world  # noqa: E402
-
 from consilience.clients import oprf_client  # noqa: E402
 from consilience.crypto import oprf  # noqa: E402
 from consilience.crypto.bls12381 import G1Point, Scalar  # noqa: E402
 from consilience.protocol import evaluation, quorum  # noqa: E402
 from consilience.protocol.encoding import b64u_decode, b64u_encode  # noqa: E402
 from consilience.protocol.matching import match_tag  # noqa: E402
+from v2_world import V2World, ident, make_v2_world  # noqa: E402
 
 Tamper = Callable[[dict[str, object]], dict[str, object]]
 
