@@ -16,7 +16,8 @@ are skipped) and collects:
 
 Each must appear as a code span (between backticks) in §10 of PROTOCOL.md,
 written as the literal's characters with ``\\n`` for a newline and ``\\xNN`` for
-any other byte outside printable ASCII.
+any other byte outside printable ASCII; and every span there of the first two
+forms must still be in the code, so that a removed label does not stay listed.
 
 The trust table (§2) and the rest of PROTOCOL.md name tests as
 ``tests/<file>.py::<test>`` (or ``::<test>`` for another test of the file named
@@ -158,6 +159,12 @@ def missing(found: list[Found], documented: set[str]) -> list[Found]:
     return list(dict.fromkeys(f for f in found if f.label not in documented))
 
 
+def stale(found: list[Found], documented: set[str]) -> list[str]:
+    """Documented labels of a form the scan recognises that the code does not have."""
+    labels = {f.label for f in found}
+    return sorted(d for d in documented if (_VERSIONED.match(d) or _FORMAT.match(d)) and d not in labels)
+
+
 # -- the real tree -------------------------------------------------------------------------------
 
 
@@ -168,6 +175,13 @@ def test_every_label_in_the_code_is_in_the_label_table() -> None:
     absent = missing(found, label_table(DOCUMENT.read_text(encoding="utf-8")))
     assert not absent, "labels used in the code but missing from PROTOCOL.md §10:\n" + "\n".join(
         f"  `{f.label}`  ({f.where})" for f in absent)
+
+
+def test_every_versioned_label_in_the_table_is_in_the_code() -> None:
+    """The other way round, for the labels the scan recognises by their form: the table lists none the code
+    no longer has (a removed label would otherwise stay documented)."""
+    gone = stale(scan(SOURCE)[0], label_table(DOCUMENT.read_text(encoding="utf-8")))
+    assert not gone, f"PROTOCOL.md §10 lists labels no longer in src/consilience: {gone}"
 
 
 def test_the_scan_sees_every_kind_of_label() -> None:
@@ -256,6 +270,13 @@ def test_a_made_up_kdf_label_fails_the_check(tmp_path: Path) -> None:
     found, unresolved = scan(source)
     assert not unresolved
     assert [f.label for f in missing(found, label_table(_DOC))] == ["made-up kdf label"]
+
+
+def test_a_documented_label_the_code_dropped_is_reported(tmp_path: Path) -> None:
+    source = _tree(tmp_path, {"protocol/k.py": "from consilience.crypto import kdf\n"
+                                                "def f(x):\n    return kdf.derive(x, 'known kdf label', b'', 32)\n"})
+    # "known kdf label" has no recognisable form, so only the versioned one is reported
+    assert stale(scan(source)[0], label_table(_DOC)) == ["consilience-v2 known"]
 
 
 def test_a_label_documented_only_outside_section_10_fails(tmp_path: Path) -> None:
