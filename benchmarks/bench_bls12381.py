@@ -17,8 +17,11 @@ module's glue shows:
 * a 2-pairing product check (``pairings_equal``: e(a, b) == e(c, d));
 * ``hash_to_g1`` and checked decoding of G1 and G2 points.
 
-Not part of ``benchmarks/run.py`` or docs/benchmarks.md (nothing in the
-protocol uses BLS12-381 yet).
+Not part of ``benchmarks/run.py``: the floors protocol v2 is priced against
+(``mul_secret``, checked G1 decoding, hashing to G1, the pairing) are measured
+again in every run by ``bench_keyserver.py``, beside the numbers they explain;
+this file is the library-level detail behind them (arkworks against blst,
+sparse against dense scalars), to run by hand when choosing or changing them.
 
 Run alone: ``python benchmarks/bench_bls12381.py [--quick] [--json]`` prints markdown.
 """

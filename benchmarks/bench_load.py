@@ -386,7 +386,9 @@ def render(results: dict[str, Any]) -> str:
         f"missing**, {dur['bad_receipts']} receipts failed verification, and the log held {dur['log_size']:,} "
         f"leaves: one per stored entry ({dur['entries_listed']:,}, the warm-up ones included) plus "
         f"{dur['release_leaves']:,} from {dur['passes']} release passes of {dur['batch']} leaves each, whether or "
-        f"not they released anything; {_fmt_count(dur.get('matches'))} matches were released.",
+        f"not they released anything; {_fmt_count(dur.get('matches'))} matches were released. Each pass is one "
+        f"write transaction, so submissions that arrive during one wait for it; the tails above include such "
+        f"waits (a pass every {RELEASE_INTERVAL:g} s on average here).",
     ])
 
 

@@ -368,7 +368,6 @@ def handler_in_process(root: Path, reps: list[Reporter], template: dict[str, Any
         log_before = storage_log.size(session)
     out: dict[str, Any] = {}
     try:
-        releases.run_pass(state)  # empty the queue the HTTP phases left
         for raw in submissions:
             a = time.perf_counter()
             with state.db.read() as session:
@@ -407,6 +406,7 @@ def handler_in_process(root: Path, reps: list[Reporter], template: dict[str, Any
             for r in reps[:2]:
                 accounts.append(repository.authenticate(session, b64u_decode(r.session.wallet.token)))
         assert all(a is not None for a in accounts)
+        releases.run_pass(state)  # count what the phases above queued, so each pass below sees only its own
         passes = {}
         for n in pending:
             tags = [os.urandom(32) for _ in range(n)]

@@ -232,6 +232,14 @@ def _git_revision() -> str:
         return "unknown"
 
 
+def load_average() -> str:
+    """The machine's load average: on a shared machine, how much else was running."""
+    try:
+        return ", ".join(f"{x:.2f}" for x in os.getloadavg()) + f" on {os.cpu_count()} cores"
+    except OSError:
+        return "unknown"
+
+
 def machine_info(data_dir: Path | None = None) -> dict[str, Any]:
     from cryptography.hazmat.backends.openssl.backend import backend
 
@@ -251,6 +259,7 @@ def machine_info(data_dir: Path | None = None) -> dict[str, Any]:
                      f"httpx {_version('httpx')}",
         "database": f"SQLite {sqlite3.sqlite_version}, SQLAlchemy {_version('sqlalchemy')}",
         "data directory filesystem": filesystem_of(data_dir) if data_dir else "unknown",
+        "load average at the start (1, 5, 15 min)": load_average(),
         "consilience revision": _git_revision(),
     }
 

@@ -28,11 +28,12 @@ import bench_log  # noqa: E402
 import bench_quorum  # noqa: E402
 import bench_submission  # noqa: E402
 import bench_web  # noqa: E402
-from common import REPO, fmt_rate, fmt_ratio, fmt_time, log, machine_info, md_table  # noqa: E402
+from common import REPO, fmt_rate, fmt_ratio, fmt_time, load_average, log, machine_info, md_table  # noqa: E402
+from consilience.services.escrow.settings import RELEASE_INTERVAL_SECONDS  # noqa: E402
 
 
 def interpretation(ks: dict[str, Any], sub: dict[str, Any], lg: dict[str, Any], qu: dict[str, Any],
-                   load: dict[str, Any]) -> list[str]:
+                   load: dict[str, Any], web: dict[str, Any] | None = None) -> list[str]:
     """A short reading of the numbers, computed from them so that it stays true on re-runs."""
     prim, ip, http = ks["primitives"], ks["in_process"], ks["http"]
     g1 = prim["g1_mul_secret"]["seconds_per_op"]
@@ -69,6 +70,7 @@ def interpretation(ks: dict[str, Any], sub: dict[str, Any], lg: dict[str, Any], 
     big_pass = passes[max(passes, key=int)]
     empty_pass = passes.get("0")
     wait = s["keyservers"]["p50"]
+    per_tag = big_pass["seconds"] / max(int(max(passes, key=int)), 1)
     without_post = total - post
 
     opens = {int(k.split("_")[1]): v for k, v in qu.items() if k.startswith("open_")}
@@ -89,7 +91,7 @@ def interpretation(ks: dict[str, Any], sub: dict[str, Any], lg: dict[str, Any], 
         f"({fmt_time(ip['server_1']['verify_request']['seconds_per_op'])}, shared by the batch).",
         f"- **Key server, over HTTP.** One client, one identifier per request: {fmt_rate(seq1['per_second'])} "
         f"(p50 {fmt_time(seq1['p50'])}), against {fmt_rate(hz['per_second'])} for a bare `GET /healthz`; "
-        f"batching 8 identifiers per request gives {fmt_rate(seq8['per_second'] * 8)} identifiers/s "
+        f"batching 8 identifiers per request gives {fmt_rate(seq8['per_second'] * 8)} identifiers "
         f"({1 / (seq8['per_second'] * 8) / (floor8['group'] / 8):.2f}× the group operations per identifier, "
         f"wall clock). With {best_conc['clients']} concurrent clients the server reached "
         f"{fmt_rate(best_conc['per_second'])}: one process, whose Python holds the GIL between the blst and "
@@ -104,7 +106,10 @@ def interpretation(ks: dict[str, Any], sub: dict[str, Any], lg: dict[str, Any], 
         f"- **Reporter's key-server cryptography.** Per identifier with t = 2: {fmt_time(client_total)} "
         f"({fmt_ratio(client_total / pair)} a pairing), of which `quorum.combine` is {fmt_time(qc)} "
         f"({fmt_ratio(qc / pair)} a pairing: it decodes 2×{levels} shares with their subgroup checks, "
-        f"interpolates and unblinds {levels} levels and runs the batched pairing check).",
+        f"interpolates and unblinds {levels} levels and runs the batched pairing check), with the levels' "
+        f"E_q(x) for the account's abscissa already cached in the process; a fresh process (each CLI command) "
+        f"computes them first, and its first `quorum.combine` takes "
+        f"{fmt_time(ip['quorum_combine_cold']['seconds_per_op'])}.",
         f"- **Submission latency.** One submission at a time takes p50 {fmt_time(total)}, p95 "
         f"{fmt_time(s['total']['p95'])}, p99 {fmt_time(s['total']['p99'])} "
         f"({fmt_rate(s['total']['per_second'])} from one client). The issue's target, p50 ≤ 15 ms, is "
@@ -126,10 +131,9 @@ def interpretation(ks: dict[str, Any], sub: dict[str, Any], lg: dict[str, Any], 
         f"{fmt_ratio(post / sq)} the bare SQLite floor ({fmt_time(sq)} for one insert+commit of a row of the "
         f"same size, WAL, `synchronous=FULL`). The server's own work for it, measured in process, is "
         f"{fmt_time(server_work)} (token lookup, validation, `entries.submit` with its ORM statements, queueing "
-        f"the tags for the release pass and the commit); through the whole application in process "
-        f"(FastAPI's TestClient, no socket) the POST takes {fmt_time(hd['asgi_post']['p50'])}, so FastAPI's "
-        f"routing, dependencies and validation add {fmt_time(hd['asgi_post']['p50'] - server_work)} and uvicorn, "
-        f"loopback HTTP and the client {fmt_time(post - hd['asgi_post']['p50'])}. Of `entries.submit`'s "
+        f"the tags for the release pass and the commit); the whole POST through the application in process "
+        f"(FastAPI's TestClient, no socket) takes {fmt_time(hd['asgi_post']['p50'])}, so uvicorn, loopback HTTP "
+        f"and the client add about {fmt_time(max(post - hd['asgi_post']['p50'], 0.0))}. Of `entries.submit`'s "
         f"{fmt_time(hd['submit']['p50'])}, {fmt_time(hd['log']['p50'])} is the transparency log (append the "
         f"entry's committed leaf, sign a checkpoint, build the opened receipt), inside the write transaction. "
         f"Under concurrent load the escrow process spent {fmt_time(cpu_escrow)} of CPU per submission. SQLite "
@@ -140,10 +144,18 @@ def interpretation(ks: dict[str, Any], sub: dict[str, Any], lg: dict[str, Any], 
         f"({fmt_time(big_pass['seconds'] / max(int(max(passes, key=int)), 1))} per tag) and released "
         f"{big_pass['released']} match{'es' if big_pass['released'] != 1 else ''}"
         + (f"; a pass with nothing queued, {fmt_time(empty_pass['seconds'])}" if empty_pass else "")
-        + f". Each pass appends exactly {big_pass['appended']} leaves. In the load test "
+        + f". Each pass appends exactly {big_pass['appended']} leaves. A pass is one write transaction and "
+        f"SQLite admits one writer at a time, so a submission that arrives during a pass waits for it (up to "
+        f"{fmt_time(big_pass['seconds'])} behind the pass over {int(max(passes, key=int)):,} tags). At the default "
+        f"interval ({RELEASE_INTERVAL_SECONDS:g} s on average) and the open loop's "
+        f"{fmt_rate(load['open']['per_second'])}, a pass would count about "
+        f"{RELEASE_INTERVAL_SECONDS * load['open']['per_second']:,.0f} tags and, at "
+        f"this per-tag cost, hold the writers for about "
+        f"{fmt_time(RELEASE_INTERVAL_SECONDS * load['open']['per_second'] * per_tag)}. In the load test "
         f"the server ran {dur['passes']} passes on its timer while it took submissions, and lost nothing.",
-        f"- **Counselor.** Opening a match of {max(opens) - big_open['bogus']} entries with {big_open['bogus']} "
-        f"bogus shares took {fmt_time(big_open['seconds'])} ({big_open['checks']} batched pairing checks; the "
+        f"- **Counselor.** Opening a match of {max(opens)} entries with {big_open['bogus']} more from one "
+        f"attacker account carrying bogus shares (placed first) took {fmt_time(big_open['seconds'])} "
+        f"({big_open['checks']} batched pairing checks; the "
         f"issue's target is ≤ 1 s at 100: {'met' if big_open['seconds'] <= 1.0 else 'not met'}).",
         f"- **Key generation.** In process, all rounds of all servers: {fmt_time(dkg[min(dkg)]['seconds'])} for "
         f"{min(dkg)} key servers and {fmt_time(dkg[max(dkg)]['seconds'])} for {max(dkg)}. Over real processes "
@@ -160,7 +172,38 @@ def interpretation(ks: dict[str, Any], sub: dict[str, Any], lg: dict[str, Any], 
         f"takes p50 {fmt_time(cli['escrow']['p50'])}.",
         bench_log.interpretation(lg),
     ]
+    if web and not web.get("skipped"):
+        lines.insert(-1, web_interpretation(web))
     return lines
+
+
+def web_interpretation(web: dict[str, Any]) -> str:
+    """One bullet on the browser, computed from its numbers."""
+    cr = web["crypto"]
+
+    def b(k: str) -> float:
+        return float(cr[k]["browser"]["seconds_per_op"])
+
+    def ratio(k: str) -> float:
+        return b(k) / float(cr[k]["python"]["seconds_per_op"])
+
+    client = sum(b(k) for k in bench_web.OPRF_STEPS)
+    crypto = b("deployment_check") + client + b("seal_entry")
+    app = web["app"]
+    text = (f"- **In the browser.** @noble/curves is {ratio('g1_mul'):.1f}× slower than blst for a G1 multiplication "
+            f"and {ratio('pairing'):.1f}× for a pairing, so a reporter's key-server work for one identifier takes "
+            f"{fmt_time(client)} in Chromium ({fmt_time(b('quorum_combine'))} of it `quorum.combine`), sealing "
+            f"{fmt_time(b('seal_entry'))}, and checking the signed deployment document with its quorum-key "
+            f"commitments {fmt_time(b('deployment_check'))} (Python: "
+            f"{fmt_time(cr['deployment_check']['python']['seconds_per_op'])}); a counselor opens a match of three in "
+            f"{fmt_time(b('open_match'))}.")
+    if app.get("error"):
+        return text + f" The app's own flow was not measured in this run ({app['error']})."
+    escrow = app["escrow"]["p50"]
+    return text + (f" In the app, \"Put in escrow\" takes p50 {fmt_time(escrow)} from submit to the receipt kept; "
+                   f"the document check, one identifier's key-server work and the seal measured above add up to "
+                   f"{fmt_time(crypto)} of it, and the rest ({fmt_time(max(escrow - crypto, 0.0))}) is the requests, "
+                   f"the wallet's re-seal and save, the receipt check and the page.")
 
 
 def _bytes(n: float) -> str:
@@ -264,7 +307,7 @@ def render(machine: dict[str, Any], ks: dict[str, Any], sub: dict[str, Any], lg:
         "",
         "## Reading the numbers",
         "",
-        *interpretation(ks, sub, lg, qu, load),
+        *interpretation(ks, sub, lg, qu, load, web),
         "",
         "## Key server (`benchmarks/bench_keyserver.py`)",
         "",
@@ -296,9 +339,10 @@ def render(machine: dict[str, Any], ks: dict[str, Any], sub: dict[str, Any], lg:
         "(`common.measure`, the `timeit` convention: other load only adds time). HTTP and submission "
         "latencies are per request or submission, wall clock, with linear-interpolated percentiles, and "
         "include whatever else the machine was doing.",
-        "- This is a 2-vCPU virtual machine: absolute times moved by up to about 15 % between otherwise "
-        "identical runs while this report was prepared; the ratios to the floors moved much less. Compare "
-        "numbers within one report, not across machines.",
+        "- This is a 2-vCPU virtual machine shared with other work (the load averages in the machine table "
+        "say how much): absolute times moved by up to about 15 % between otherwise identical runs on a quiet "
+        "machine, and more under load; the ratios to the floors, measured in the same run, moved much less. "
+        "Compare numbers within one report, not across machines.",
         "- Every deployment is protocol v2 on loopback (`local/loopback.py`): `admin init`, the key servers "
         "and the escrow server as processes, the key servers' key generation over the escrow server's board "
         "at the local pace, and the administrator's `publish_keys`, before anything is measured.",
@@ -347,6 +391,7 @@ def main() -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     took = time.monotonic() - started
+    machine["load average at the end (1, 5, 15 min)"] = load_average()
     report = render(machine, ks, sub, lg, load, web, qu, quick=args.quick, took=took)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(report)
