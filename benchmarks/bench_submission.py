@@ -739,7 +739,7 @@ def render(results: dict[str, Any]) -> str:
                                    ("log", "… of which the transparency log (`transparency.record_entry`: "
                                            "append, sign checkpoint, inclusion proof)"),
                                    ("asgi_post", "the whole `POST /v2/entries` through the application in process "
-                                                 "(TestClient: routing, token, pydantic, limiter, submit, response)"))
+                                                 "(FastAPI's TestClient, which adds its own thread hand-off)"))
             ]), ""]
     out += [release_pass_section(hd), ""]
     out += [f"### Bare path, {conc['clients']} reporters submitting concurrently "

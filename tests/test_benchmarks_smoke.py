@@ -55,6 +55,12 @@ def test_quick_benchmark_run_writes_every_table(tmp_path: Path) -> None:
         assert row in text, row
     assert not re.search(r"\bnan\b", text, re.IGNORECASE), "a measurement came out as NaN"
     results = json.loads(raw.read_text())
+    # The report renders again from the raw results alone (--from-json measures nothing), to the same text.
+    again = tmp_path / "again.md"
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "run.py"), "--from-json", str(raw), "--output",
+                           str(again)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert again.read_text() == text
     sub = results["submission"]
     assert "sequential" in sub and sub["sequential"]["total"]["count"] > 0
     # The release pass ran over queued tags in process, appended its fixed batch, and released the pairs.
