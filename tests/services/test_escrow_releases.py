@@ -79,3 +79,55 @@ def test_release_settings_are_checked(tmp_path: Path) -> None:
         .release_interval == 2.5
     with pytest.raises(ConfigurationError, match="number of seconds"):
         Settings.from_env({"CONSILIENCE_DATA_DIR": str(tmp_path), "CONSILIENCE_RELEASE_INTERVAL": "soon"})
+
+
+def test_a_pass_counts_many_tags_in_chunks_and_leaves_later_ones_for_the_next(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pass over more queued tags than one transaction holds counts them all, a chunk per transaction
+    (so a submission waits for one chunk at most, not the whole pass), and a tag queued while the pass
+    runs waits for the next one, so a pass ends under a steady stream of submissions."""
+    from consilience.services.escrow import releases
+    from consilience.storage import repository
+
+    monkeypatch.setattr(releases, "TAGS_PER_TRANSACTION", 3)
+    escrow = build(tmp_path / "data")
+    with escrow.client:
+        pairs = []
+        for _ in range(7):  # 7 tags, each named by two accounts at quorum 2: 7 releases, 3 chunks
+            tag = os.urandom(32)
+            first = escrow.submission(tags=[tag])
+            escrow.submit(escrow.reporter(), first)
+            escrow.submit(escrow.reporter(), escrow.submission(tags=[tag]))
+            pairs.append(first["entry_id"])
+        transactions: list[int] = []
+        late = escrow.submission(tags=[os.urandom(32)])
+        late_reporter = escrow.reporter()
+        real_count, real_notify = repository.count_queued, escrow.state.notify
+
+        def counting(session, now, tags=None):  # type: ignore[no-untyped-def]
+            transactions.append(len(tags or []))
+            return real_count(session, now, tags)
+
+        def notify(changes, now):  # type: ignore[no-untyped-def]
+            if len(transactions) == 1:  # between two chunks, a reporter submits: it is not held back
+                escrow.submit(late_reporter, late)
+            return real_notify(changes, now)
+
+        monkeypatch.setattr(repository, "count_queued", counting)
+        monkeypatch.setattr(escrow.state, "notify", notify)
+        result = escrow.run_pass()
+        assert transactions == [3, 3, 1]
+        assert len(result.changes) == 7 and all(escrow.stored_status(e) == "released" for e in pairs)
+        with escrow.db.read() as s:
+            assert repository.queued_tags(s) == [b64u(late["tags"][0])]
+        monkeypatch.setattr(repository, "count_queued", real_count)
+        escrow.run_pass()
+        with escrow.db.read() as s:
+            assert repository.queued_tags(s) == []
+    escrow.db.dispose()
+
+
+def b64u(text: str) -> bytes:
+    from consilience.protocol.encoding import b64u_decode
+
+    return b64u_decode(text)

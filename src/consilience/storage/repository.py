@@ -490,13 +490,22 @@ def recount(session: Session, tags: Iterable[bytes], now: datetime) -> list[Matc
     return changes
 
 
-def count_queued(session: Session, now: datetime) -> list[MatchChange]:
-    """The release pass's counting: every tag queued since the last pass, then the queue is emptied.
+def queued_tags(session: Session) -> list[bytes]:
+    """The tags waiting for the release pass, sorted."""
+    return sorted(session.scalars(select(RecountQueue.tag)).all())
+
+
+def count_queued(session: Session, now: datetime, tags: Sequence[bytes] | None = None) -> list[MatchChange]:
+    """The release pass's counting: every tag queued since the last pass (or those of ``tags`` still
+    queued), then they leave the queue.
 
     Takes the tag locks in sorted order like every writer. Tags that no active entry names any
     more (withdrawn or edited away before the pass) are dropped again, as withdrawal promises.
     """
-    queued = sorted(session.scalars(select(RecountQueue.tag)).all())
+    query = select(RecountQueue.tag)
+    if tags is not None:
+        query = query.where(RecountQueue.tag.in_(list(tags)))
+    queued = sorted(session.scalars(query).all())
     if not queued:
         return []
     lock_tags(session, queued)

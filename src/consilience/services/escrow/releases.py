@@ -41,18 +41,37 @@ class PassResult:
     size: int
 
 
+#: Tags counted per write transaction. SQLite has one writer at a time, so a pass over thousands
+#: of queued tags in one transaction would hold every submission back for seconds; in chunks it
+#: holds each back for one chunk's counting at most.
+TAGS_PER_TRANSACTION = 128
+
+
 def run_pass(state: ServerState, now: datetime | None = None) -> PassResult:
-    """One pass, in one transaction; notifications after it commits."""
+    """One pass: the tags queued when it starts, counted in chunks, then one batch of leaves.
+
+    Each chunk's release events are deferred to the log in the chunk's own transaction, so a
+    crash between chunks loses nothing (the events wait in the database for the next batch,
+    the uncounted tags stay queued). Tags queued while the pass runs wait for the next one, so
+    a pass ends even under a steady stream of submissions. Notifications go out after each
+    chunk commits.
+    """
     now = now or utcnow()
     batch = state.settings.log_batch_size
+    with state.db.read() as session:
+        queued = repository.queued_tags(session)
+    changes: list[MatchChange] = []
+    for start in range(0, len(queued), TAGS_PER_TRANSACTION):
+        with state.db.write() as session:
+            chunk = repository.count_queued(session, now, queued[start:start + TAGS_PER_TRANSACTION])
+            for change in chunk:
+                log.defer(session, events.release_event(change.match_id, change.released, now), now)
+        state.notify(chunk, now)  # logs each change too
+        changes += chunk
     with state.db.write() as session:
-        changes = repository.count_queued(session, now)
-        for change in changes:
-            log.defer(session, events.release_event(change.match_id, change.released, now), now)
         logged = log.append_batch(session, batch, now)
         log.sign(session, state.deployments.current().deployment.log_origin, state.log_private, now)
         size = log.size(session)
-    state.notify(changes, now)  # logs each change too
     return PassResult(tuple(changes), batch, len(logged), size)
 
 
