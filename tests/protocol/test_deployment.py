@@ -578,3 +578,23 @@ def test_substituted_commitments_fail_at_the_first_evaluation(world: V2World) ->
     with pytest.raises(DishonestKeyServers) as info:
         fooled.evaluate(world.account("deployment/fooled"), [ident("x:fooled")])
     assert set(info.value.dishonest) == {1, 2}
+
+
+def test_a_checked_document_is_kept_but_every_signature_and_pin_is_still_checked(world: V2World) -> None:
+    """verify() keeps what it checked per exact signed bytes (clients fetch the document before every
+    submission); the cache must not let another signature, another pinned administrator or an older
+    serial through."""
+    published = world.published()
+    first = dep.verify(published, world.fingerprint)
+    assert dep.verify(published, world.fingerprint) is first
+    forged = bytearray(b64u_decode(published["signature"]))
+    forged[0] ^= 1
+    with pytest.raises(VerificationError, match="signature"):
+        dep.verify({**published, "signature": b64u_encode(bytes(forged))}, world.fingerprint)
+    with pytest.raises(VerificationError, match="different administrator"):
+        dep.verify(published, bytes(16))
+    with pytest.raises(VerificationError, match="older than one already seen"):
+        dep.verify(published, world.fingerprint, min_serial=first.serial + 1)
+    other_admin = signing.generate()
+    resigned = dep.sign(first, other_admin)
+    assert dep.verify(resigned, dep.admin_fingerprint(signing.public_key(other_admin))) == first

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from consilience.crypto import signing
@@ -249,6 +249,23 @@ def verify(published: dict[str, str], expected_fingerprint: bytes, *, min_serial
         raise InvalidInput(f"deployment document lacks {exc.args[0]!r}") from exc
     if admin_fingerprint(admin_key) != expected_fingerprint:
         raise VerificationError("deployment signed by a different administrator than the one pinned")
+    deployment = _verified(document, signature, admin_key)
+    if deployment.serial < min_serial:
+        raise VerificationError(
+            f"deployment serial {deployment.serial} is older than one already seen ({min_serial})"
+        )
+    return deployment
+
+
+@lru_cache(maxsize=8)
+def _verified(document: bytes, signature: bytes, admin_key: bytes) -> Deployment:
+    """Signature, canonical form and every check of :func:`validate`, once per exact signed document.
+
+    A client fetches the document before every submission; checking its quorum keys (the
+    commitments' decoding and interpolation, the key servers' confirmations) costs tens of
+    milliseconds, and the result is a function of these bytes alone, so it is kept. Errors are
+    not cached (lru_cache does not keep exceptions).
+    """
     signing.verify(admin_key, SIGNING_PREFIX + document, signature)
     try:
         doc = json.loads(document)
@@ -257,10 +274,6 @@ def verify(published: dict[str, str], expected_fingerprint: bytes, *, min_serial
     deployment = parse(doc)
     if deployment.canonical_bytes() != document:
         raise VerificationError("deployment document is not in canonical form")
-    if deployment.serial < min_serial:
-        raise VerificationError(
-            f"deployment serial {deployment.serial} is older than one already seen ({min_serial})"
-        )
     validate(deployment)
     return deployment
 

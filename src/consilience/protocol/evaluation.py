@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 
 from consilience.crypto import signing
@@ -101,19 +102,24 @@ class ReplayGuard:
 
     def __init__(self, window: int = FRESHNESS_SECONDS) -> None:
         self._window = window
-        self._seen: dict[tuple[bytes, bytes], int] = {}
+        self._seen: set[tuple[bytes, bytes]] = set()
+        # (issued_at, key) in the order answered; requests arrive roughly in time order, so the
+        # expired ones sit at the front and leave in O(1) each. A request dated later than its
+        # neighbours only stays longer, never too short.
+        self._order: deque[tuple[int, tuple[bytes, bytes]]] = deque()
         self._lock = threading.Lock()
 
     def check(self, account_key: bytes, nonce: bytes, issued_at: int, *, now: float | None = None) -> None:
         current = time.time() if now is None else now
         key = (bytes(account_key), bytes(nonce))
         with self._lock:
-            if len(self._seen) > 1024:
-                horizon = current - 2 * self._window
-                self._seen = {k: t for k, t in self._seen.items() if t >= horizon}
+            horizon = current - 2 * self._window  # verify_request refuses anything older than one window
+            while self._order and self._order[0][0] < horizon:
+                self._seen.discard(self._order.popleft()[1])
             if key in self._seen:
                 raise VerificationError("this request was already answered; a request is used once")
-            self._seen[key] = issued_at
+            self._seen.add(key)
+            self._order.append((issued_at, key))
 
     def __len__(self) -> int:
         return len(self._seen)
