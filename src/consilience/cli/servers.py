@@ -37,6 +37,10 @@ def serve(data_dir: Path = DATA_DIR, host: str = typer.Option(defaults.HOST, hel
           port: int = typer.Option(defaults.ESCROW_PORT, help="Port to bind."),
           database_url: str = typer.Option(None, "--database-url",
                                            help="SQLAlchemy URL; default SQLite in DATA_DIR/escrow."),
+          trusted_proxy: list[str] = typer.Option(None, "--trusted-proxy",
+                                                  help="Address of a reverse proxy in front of this server, "
+                                                       "whose X-Forwarded-For is believed (repeatable; by "
+                                                       "default the header is ignored)."),
           as_json: bool = READY_JSON) -> None:
     """Run the escrow server, which also serves the web app (reporter at /, counselor at /counselor/).
 
@@ -48,7 +52,8 @@ def serve(data_dir: Path = DATA_DIR, host: str = typer.Option(defaults.HOST, hel
 
     require_deployment(data_dir)
     server.run(Settings.for_data_dir(DataDir(data_dir).escrow.root, database_url=database_url),
-               host=host, port=port, on_ready=(lambda ready: ready_line(ready.to_json())) if as_json else None)
+               host=host, port=port, on_ready=(lambda ready: ready_line(ready.to_json())) if as_json else None,
+               trusted_proxies=tuple(trusted_proxy or ()))
 
 
 @handled

@@ -117,11 +117,12 @@ class Service:
 
 
 def escrow_service(data_dir: Path, port: int, host: str = defaults.HOST,
-                   database_url: str | None = None) -> Service:
+                   database_url: str | None = None, extra_args: list[str] | None = None) -> Service:
     """``consilience serve`` on the deployment in ``data_dir``, logging to its ``logs/`` folder."""
     args = ["serve", "--data-dir", str(data_dir), "--host", host, "--port", str(port)]
     if database_url:
         args += ["--database-url", database_url]
+    args += extra_args or []
     return Service("escrow server", defaults.url(host, port), args, DataDir(Path(data_dir)).logs / "escrow.log")
 
 

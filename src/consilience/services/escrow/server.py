@@ -9,7 +9,7 @@ does not allow the deployment's own address: the web app served there could not 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,10 +40,12 @@ class Ready:
 
 
 def run(settings: Settings, *, host: str = defaults.HOST, port: int = defaults.ESCROW_PORT,
-        on_ready: Callable[[Ready], None] | None = None) -> None:
+        on_ready: Callable[[Ready], None] | None = None, trusted_proxies: Sequence[str] = ()) -> None:
     """Serve until interrupted; the application is built first, so a bad setup never binds the port.
 
-    ``on_ready`` is called once the port is bound.
+    ``on_ready`` is called once the port is bound. X-Forwarded-For is believed only from
+    ``trusted_proxies`` (a reverse proxy in front of the server); otherwise per-address budgets
+    key on the socket's peer, so nobody claims a fresh address by sending the header.
     """
     configure_logging()
     app = create_app(settings)
@@ -61,7 +63,7 @@ def run(settings: Settings, *, host: str = defaults.HOST, port: int = defaults.E
             on_ready(Ready(where.url, where.pid, serial))
 
     serve(app, host=host, port=port, on_ready=ready, access_log=settings.access_log, server_header=False,
-          proxy_headers=False)
+          trusted_proxies=trusted_proxies)
 
 
 def origin_warnings(escrow_folder: Path, deployment: Deployment) -> list[str]:
