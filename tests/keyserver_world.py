@@ -29,6 +29,7 @@ from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.messages import BoardPost
 from consilience.services.keyserver import quorum_store
 from consilience.services.keyserver.quorum_store import QuorumShares
+from v2_world import Account
 
 KDF = {"memory_cost_kib": 8192, "iterations": 1, "lanes": 1}
 PASSPHRASE = "admin passphrase"
@@ -85,16 +86,6 @@ def run_keygen(folder: Folder, epoch: int = 1, *, write: bool = True) -> tuple[l
 
 
 # -- signed requests ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Account:
-    seed: bytes
-    certificate: bytes
-
-    @property
-    def key(self) -> bytes:
-        return accounts.account_key(self.seed)
 
 
 def account(folder: Folder, *, deployment_id: bytes | None = None, admin_private: bytes | None = None) -> Account:
