@@ -18,6 +18,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from consilience import files
 from consilience.crypto.bls12381 import Scalar
@@ -62,17 +63,25 @@ def write(path: Path, held: QuorumShares) -> None:
     files.write_private(path, json.dumps(doc).encode())
 
 
-def read(path: Path) -> QuorumShares | None:
-    """The held result, or None when there is none yet; InvalidInput for a damaged file."""
+def _load(path: Path, what: str, expected_format: str) -> dict[str, Any] | None:
+    """The JSON object in ``path`` of ``expected_format``, None when there is no file; InvalidInput if damaged."""
     try:
         doc = json.loads(Path(path).read_text())
     except FileNotFoundError:
         return None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{path} is not a quorum-keys file") from exc
+        raise InvalidInput(f"{path} is not a {what} file") from exc
+    if not isinstance(doc, dict) or doc.get("format") != expected_format:
+        raise InvalidInput(f"{path} is not a {expected_format} file")
+    return doc
+
+
+def read(path: Path) -> QuorumShares | None:
+    """The held result, or None when there is none yet; InvalidInput for a damaged file."""
+    doc = _load(path, "quorum-keys", FORMAT)
+    if doc is None:
+        return None
     try:
-        if doc["format"] != FORMAT:
-            raise InvalidInput(f"{path} is not a {FORMAT} file")
         shares = {int(q): tuple(Scalar.from_bytes(b64u_decode(v, length=32, field="share"), allow_zero=True)
                                 for v in values) for q, values in doc["shares"].items()}
         if not shares or any(len(v) != q for q, v in shares.items()):
@@ -112,15 +121,10 @@ def write_run(path: Path, state: RunState) -> None:
 
 
 def read_run(path: Path) -> RunState | None:
-    try:
-        doc = json.loads(Path(path).read_text())
-    except FileNotFoundError:
+    doc = _load(path, "key-generation seed", SEED_FORMAT)
+    if doc is None:
         return None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{path} is not a key-generation seed file") from exc
     try:
-        if doc["format"] != SEED_FORMAT:
-            raise InvalidInput(f"{path} is not a {SEED_FORMAT} file")
         seed = dkg.DealerSeed(b64u_decode(doc["seed"], length=dkg.SEED_BYTES, field="seed")) if "seed" in doc else None
         deal = b64u_decode(doc["deal"], field="deal") if "deal" in doc else None
         failed = str(doc["failed"]) if "failed" in doc else None
