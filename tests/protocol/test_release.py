@@ -405,3 +405,39 @@ def test_an_unreleased_entry_is_never_opened(world: V2World) -> None:
                              matched(world, s[2], released=False)])
     assert [o.entry_id for o in result.opened] == [s[0].entry_id]
     assert result.failed == {} and result.bogus == set()
+
+
+def test_a_counselor_who_holds_a_persons_secret_reads_later_entries_at_that_level(world: V2World) -> None:
+    """PROTOCOL.md §2: once a counselor holds S = F_q(0)·P* for a person at level q, every later entry naming
+    that person at that level (same key epoch) opens for them with S alone, e(S, U) for its fresh U, with no
+    further shares: S depends only on the identifier, the level and the epoch's F_q. Other levels and other
+    people stay shut."""
+    from consilience.protocol import quorum
+
+    q = 3
+    tag = tag_of(world)
+    first = [seal(world, f"later/first{k}", q) for k in range(q)]
+    contents = [content_of(world, s) for s in first]
+    sections = [c.section(tag) for c in contents]
+    assert all(sections)
+    level = world.deployment.quorum_parameters().level(q)
+    secret = quorum.recover_secret(level, [(s.x, G1Point.from_bytes(s.shares[q])) for s in sections if s])
+
+    def opens_with_secret(sealed: SealedEntry, secret: quorum.QuorumSecret, tag: bytes = tag) -> bool:
+        content = content_of(world, sealed)
+        section = content.section(tag)
+        assert section is not None
+        context = entry.wrap_context(world.deployment.deployment_id, content.key_epoch, sealed.entry_id,
+                                     content.section_index(tag), tag)
+        try:
+            body_key = aead.open(quorum.unwrap(secret, section.u, context), section.wrapped,
+                                 entry.WRAP_AAD + sealed.entry_id + tag)
+        except Exception:  # noqa: BLE001 - any refusal means it did not open
+            return False
+        return entry.open_body(body_key, sealed.entry_id, sealed.body).record.startswith("record of later/")
+
+    later = seal(world, "later/fourth", q)  # a new reporter, after the match: nobody else's share needed
+    assert opens_with_secret(later, secret)
+    assert not opens_with_secret(seal(world, "later/other-level", q + 1), secret)
+    other_person = seal(world, "later/other-person", q, [ident("email:someone.else@example.org")])
+    assert other_person.tags[0] != tag and not opens_with_secret(other_person, secret, other_person.tags[0])
