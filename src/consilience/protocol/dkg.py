@@ -56,7 +56,10 @@ Construction
     HKDF over the qualified dealers' contributions in index order.
 
     Round 4 (confirmation). Every key server that finalized posts a signed
-    confirmation of its result's transcript digest (and qualified set), and
+    confirmation of its result's transcript digest, qualified set and the
+    digest of the public commitments it computed (:func:`commitments_digest`:
+    what a deployment document publishes, so whoever publishes them cannot
+    pair the confirmations with another run's commitments), and
     uses nothing of the result until :func:`confirmed` accepts it: every
     key server in QUAL has confirmed the same transcript and no listed key
     server has signed a confirmation of any other. Confirmations are not
@@ -180,10 +183,11 @@ Byte encodings (integers big-endian; ``lp2(x)`` = 2-byte length ‖ x)
 
     Confirmation, label ``"consilience-v2 dkg confirm"``, author the confirming key server::
 
-        header ‖ transcript_digest[32] ‖ u8 |QUAL| ‖ u8 i1 … u8 iQ
+        header ‖ transcript_digest[32] ‖ u8 |QUAL| ‖ u8 i1 … u8 iQ ‖ commitments_digest[32]
 
     with the qualified indices in increasing order (at least one, each in
-    1..n). The header binds deployment, epoch and parameters, so a
+    1..n) and ``commitments_digest`` as :func:`commitments_digest` computes it
+    from the master commitments and each qualified server's. The header binds deployment, epoch and parameters, so a
     confirmation from another run of another epoch or deployment is refused
     before its digest is read.
 

@@ -1,4 +1,4 @@
-"""From an OPRF output to a matching tag (PROTOCOL.md §7).
+"""From an OPRF output to a matching tag (PROTOCOL.md §5).
 
 The tag is the only thing the escrow server counts by: a deterministic
 function of the RFC 9497 VOPRF output, so two reporters who name the same

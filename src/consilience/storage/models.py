@@ -296,7 +296,7 @@ class LogCosignature(Base):
     timestamp: Mapped[int] = mapped_column(BigInteger)
 
 
-# -- the key servers' bulletin board (PROTOCOL.md §5) ---------------------------
+# -- the key servers' bulletin board (PROTOCOL.md §7.2) -------------------------
 
 
 class BoardMessage(Base):

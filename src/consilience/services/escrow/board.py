@@ -1,4 +1,4 @@
-"""The key servers' bulletin board (PROTOCOL.md §5): the escrow server relays their key generation.
+"""The key servers' bulletin board (PROTOCOL.md §7.2): the escrow server relays their key generation.
 
 The key servers run their distributed key generation (``protocol/dkg.py``) by posting signed
 messages here and reading everyone's back. The board is untrusted by design: each message is
