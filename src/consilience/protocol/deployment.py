@@ -257,6 +257,11 @@ def verify(published: dict[str, str], expected_fingerprint: bytes, *, min_serial
     return deployment
 
 
+def forget_checked_documents() -> None:
+    """Forget the documents :func:`verify` kept, so the next call checks everything again (benchmarks)."""
+    _verified.cache_clear()
+
+
 @lru_cache(maxsize=8)
 def _verified(document: bytes, signature: bytes, admin_key: bytes) -> Deployment:
     """Signature, canonical form and every check of :func:`validate`, once per exact signed document.

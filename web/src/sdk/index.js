@@ -45,7 +45,7 @@ export {
   MAX_BODY_BYTES, MAX_ATTACHMENT_BYTES,
 } from './protocol/body.js';
 export {
-  verifyDeployment, parseDeployment, validateDeployment, adminFingerprint, deploymentToJson, quorumParameters,
+  verifyDeployment, forgetCheckedDeployments, parseDeployment, validateDeployment, adminFingerprint, deploymentToJson, quorumParameters,
   dkgParametersOf, NOT_READY as DEPLOYMENT_NOT_READY, V1_REFUSAL as DEPLOYMENT_V1_REFUSAL,
 } from './protocol/deployment.js';
 export { parseEvent, parseOpening, commit as commitEvent, parseLeaf, contentHash } from './protocol/events.js';

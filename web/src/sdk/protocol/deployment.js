@@ -307,6 +307,11 @@ export async function verifyDeployment(published, expectedFingerprint, { minSeri
  */
 const VERIFIED = new Map();
 
+/** Forget the documents verifyDeployment kept, so the next call checks everything again (benchmarks). */
+export function forgetCheckedDeployments() {
+  VERIFIED.clear();
+}
+
 async function checkSigned(fields) {
   ed25519Verify(fields.admin_key, concatBytes(SIGNING_PREFIX, fields.document), fields.signature);
   let doc;
