@@ -380,7 +380,7 @@ def blind(identifier: bytes) -> BlindedIdentifier:
     return BlindedIdentifier(point, r, point.mul_secret(r).to_bytes())
 
 
-def answer(shares: Mapping[int, Sequence[Scalar]], x: Scalar, blinded: bytes) -> dict[int, bytes]:
+def answer(shares: Mapping[int, Sequence[Scalar]], x: Scalar, blinded: bytes | G1Point) -> dict[int, bytes]:
     """The key server's side: ``Z_q = e_q(x)·B`` for every level q, each 48 bytes.
 
     ``shares`` maps q to this server's shares ``e_{q,0..q−1}`` of F_q's
@@ -391,7 +391,8 @@ def answer(shares: Mapping[int, Sequence[Scalar]], x: Scalar, blinded: bytes) ->
     constant-time one; evaluating e_q(x) is Python integer arithmetic.
     """
     x = _abscissa(x)
-    b = G1Point.from_bytes(blinded)
+    # a G1Point was decoded with the same checks already (a key server checks every point before charging)
+    b = blinded if isinstance(blinded, G1Point) else G1Point.from_bytes(blinded)
     out: dict[int, bytes] = {}
     for q, coefficients in sorted(shares.items()):
         if not MIN_LEVEL <= q <= MAX_LEVEL or len(coefficients) != q:

@@ -100,8 +100,8 @@ def evaluate(body: EvaluateRequestV2, request: Request, state: State) -> Evaluat
         raise Refusal(401, str(exc)) from exc
     try:
         blinded = [ristretto.check_element(b) for b in req.blinded]
-        for point in req.points:
-            G1Point.from_bytes(point)  # the subgroup check; the identity and non-canonical encodings refused
+        # the subgroup check; the identity and non-canonical encodings refused
+        points = [G1Point.from_bytes(point) for point in req.points]
     except InvalidInput as exc:
         raise Refusal(400, f"a blinded element or point is not a valid group element: {exc}") from exc
     cost = len(blinded)
@@ -113,7 +113,7 @@ def evaluate(body: EvaluateRequestV2, request: Request, state: State) -> Evaluat
     evaluated, proof = oprf.voprf_blind_evaluate(served.key.share, served.public_share, blinded)
     x = accounts.abscissa(held.abscissa_key, state.deployment_id, cert.account_key)
     shares = []
-    for point in req.points:
+    for point in points:
         answered = quorum.answer(held.shares, x, point)
         shares.append([b64u_encode(answered[q]) for q in held.levels])
     return EvaluateResponseV2(index=served.key.index, evaluated=[b64u_encode(z) for z in evaluated],
