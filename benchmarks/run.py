@@ -86,7 +86,8 @@ def interpretation(ks: dict[str, Any], sub: dict[str, Any], lg: dict[str, Any], 
         f"with this run's floors (the issue's target is ≤ 2× when batched: "
         f"{'met' if r8 <= 2 else 'not met'}). The work is {levels} constant-time G1 multiplications per "
         f"identifier ({fmt_time(levels * g1)}; `quorum.answer` measured {fmt_time(ans8)} per identifier; "
-        f"decoding a point with its subgroup check {fmt_time(prim['g1_decode']['seconds_per_op'])}), the VOPRF with its proof ({fmt_time(floor8['voprf'] / 8)} per identifier when "
+        f"decoding a point with its subgroup check {fmt_time(prim['g1_decode']['seconds_per_op'])}), the VOPRF "
+        f"with its proof ({fmt_time(floor8['voprf'] / 8)} per identifier when "
         f"batched) and two Ed25519 verifications per request "
         f"({fmt_time(ip['server_1']['verify_request']['seconds_per_op'])}, shared by the batch).",
         f"- **Key server, over HTTP.** One client, one identifier per request: {fmt_rate(seq1['per_second'])} "
