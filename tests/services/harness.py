@@ -23,6 +23,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from consilience.crypto import hpke, signing, threshold_oprf
+from consilience.datadir.share_file import KeyServerKeys
 from consilience.protocol import accounts
 from consilience.protocol import deployment as deployment_doc
 from consilience.protocol.deployment import Counselor, Deployment, KeyServer
@@ -54,25 +55,11 @@ def counselor_key(name: str) -> CounselorKey:
     return CounselorKey(name, private, public, hpke.key_id(public))
 
 
-@dataclass(frozen=True)
-class KeyServerKeys:
-    index: int
-    identity_private: bytes
-    hpke_private: bytes
-
-    @property
-    def identity_key(self) -> bytes:
-        return signing.public_key(self.identity_private)
-
-    @property
-    def hpke_public_key(self) -> bytes:
-        return hpke.public_key_bytes(self.hpke_private)
-
-
 @cache
 def key_server_keys(index: int) -> KeyServerKeys:
-    """X-Wing key generation is the slow part of a setup: one set of key-server keys for every test."""
-    return KeyServerKeys(index, signing.generate(), hpke.generate_private_key())
+    """X-Wing key generation is the slow part of a setup: one set of keys per key server for every test."""
+    del index  # one set per index, cached
+    return KeyServerKeys(signing.generate(), hpke.generate_private_key())
 
 
 @dataclass
