@@ -33,26 +33,13 @@ from consilience.services.escrow.notifier import Notifier
 from consilience.services.escrow.settings import Settings, create_private_key
 from consilience.storage import repository
 from consilience.storage.database import Database
+from v2_world import CounselorKeys, make_counselor
 
 API = "/v2"
 
 
 def b64(data: bytes) -> str:
     return b64u_encode(data)
-
-
-@dataclass(frozen=True)
-class CounselorKey:
-    name: str
-    private: bytes
-    public: bytes
-    key_id: bytes
-
-
-def counselor_key(name: str) -> CounselorKey:
-    private = hpke.generate_private_key()
-    public = hpke.public_key_bytes(private)
-    return CounselorKey(name, private, public, hpke.key_id(public))
 
 
 @cache
@@ -80,7 +67,7 @@ class Escrow:
     client: TestClient
     admin_private: bytes
     deployment: Deployment
-    counselors: list[CounselorKey]
+    counselors: list[CounselorKeys]
     db: Database
     published: list[Deployment] = field(default_factory=list)
 
@@ -97,7 +84,7 @@ class Escrow:
             repository.create_invite(session, certificate or self.certificate(seed), expires_in)
         return seed
 
-    def counselor_headers(self, counselor: CounselorKey) -> dict[str, str]:
+    def counselor_headers(self, counselor: CounselorKeys) -> dict[str, str]:
         with self.db.write() as session:
             token = repository.add_counselor_account(session, counselor.name, counselor.key_id)
         return {"Authorization": f"Bearer {b64(token)}"}
@@ -164,7 +151,7 @@ def registration(seed: bytes, deployment_id: bytes) -> dict[str, str]:
             "proof": b64(accounts.registration_proof(seed, deployment_id))}
 
 
-def make_deployment(counselors: list[CounselorKey], serial: int = 1, log_public: bytes | None = None,
+def make_deployment(counselors: list[CounselorKeys], serial: int = 1, log_public: bytes | None = None,
                     deployment_id: bytes | None = None) -> Deployment:
     group_key, shares = threshold_oprf.deal_key(2, 3)
     deployment_id = deployment_id or os.urandom(16)
@@ -180,7 +167,7 @@ def make_deployment(counselors: list[CounselorKey], serial: int = 1, log_public:
         key_servers=tuple(KeyServer(i, f"http://127.0.0.1:{8100 + i}", threshold_oprf.public_share(s),
                                     key_server_keys(i).identity_key, key_server_keys(i).hpke_public_key)
                           for i, s in sorted(shares.items())),
-        counselors=tuple(Counselor(c.name, c.key_id, c.public) for c in counselors),
+        counselors=tuple(Counselor(c.name, c.key_id, c.public_key) for c in counselors),
         log_origin=f"consilience.log/{deployment_id.hex()}",
         log_public_key=log_public or signing.public_key(signing.generate()),
     )
@@ -204,7 +191,7 @@ def build(data_dir: Path, *, database_url: str | None = None, notifier: Notifier
     settings = Settings.for_data_dir(data_dir, database_url=database_url, **settings_overrides)
     log_private = create_private_key(settings.log_key_path)
     admin_private = signing.generate()
-    counselors = [counselor_key("Ana Counselor"), counselor_key("bo")]
+    counselors = [make_counselor("Ana Counselor"), make_counselor("bo")]
     deployment = make_deployment(counselors, log_public=signing.public_key(log_private))
     write_signed(settings.deployment_path, deployment, admin_private)
     app = create_app(settings, notifier=notifier, release_pass=release_pass)

@@ -15,8 +15,9 @@ from consilience.errors import InvalidInput
 from consilience.services.escrow import create_app
 from consilience.services.escrow.settings import Settings, create_private_key
 from consilience.services.escrow.web import origin
+from v2_world import make_counselor
 
-from .harness import counselor_key, make_deployment, write_signed
+from .harness import make_deployment, write_signed
 
 
 def make_static(folder: Path) -> Path:
@@ -35,7 +36,7 @@ def build_client(tmp_path: Path, static: Path) -> tuple[TestClient, object]:
     settings = Settings.for_data_dir(tmp_path / "data")
     settings.data_dir.mkdir(parents=True)
     log_key = create_private_key(settings.log_key_path)
-    deployment = make_deployment([counselor_key("Ana")], log_public=signing.public_key(log_key))
+    deployment = make_deployment([make_counselor("Ana")], log_public=signing.public_key(log_key))
     write_signed(settings.deployment_path, deployment, signing.generate())
     return TestClient(create_app(settings, web_static=static)), deployment
 
