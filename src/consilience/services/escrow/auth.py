@@ -4,10 +4,18 @@ Tokens are 32 random bytes; the database holds only their SHA-256, so a
 copy of the database does not let anyone act as a reporter or counselor.
 Roles are kept apart: a counselor token on a reporter endpoint (or the
 reverse) is refused with 403 even though the token itself is valid.
+
+Failed authentications are charged to the client's address
+(``auth_failures_per_address``), and that budget is a gate: it is checked
+before the token is looked up, so once an address has spent it, every
+authentication from that address is refused with 429 and ``Retry-After``
+until it recovers, valid tokens included (a token guessed or stolen from that
+address passes no sooner). Successful authentications cost nothing.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -34,8 +42,27 @@ def bearer_token(request: Request) -> bytes:
         raise BEARER.refusal("malformed bearer token") from None
 
 
+AUTH_BUDGET = "auth_failures_per_address"
+AUTH_SPENT = "too many failed authentications from this address; retry later"
+
+
+def require_auth_budget(request: Request, state: State) -> None:
+    """429 with Retry-After, before anything is looked up, while this address's failure budget is spent."""
+    rate = state.settings.limits.auth_failures_per_address
+    left = rate.burst * (1.0 - state.limits.used(AUTH_BUDGET, client_address(request)))
+    if left < 1.0 - 1e-9:
+        wait = (1.0 - left) * 3600.0 / rate.per_hour
+        raise Refusal(429, AUTH_SPENT, headers={"Retry-After": str(max(1, math.ceil(wait)))})
+
+
+def charge_auth_failure(request: Request, state: State) -> None:
+    state.limits.charge(AUTH_BUDGET, client_address(request), "failed authentications")
+
+
 def current_account(request: Request, state: State) -> AccountInfo:
-    """Every failed authentication is charged to the client's address, so guessing is slowed too."""
+    """The caller's account; every failure is charged to the client's address, whose spent budget
+    refuses every authentication from it (valid tokens too) until it recovers."""
+    require_auth_budget(request, state)
     try:
         token = bearer_token(request)
         with state.db.read() as session:
@@ -43,7 +70,7 @@ def current_account(request: Request, state: State) -> AccountInfo:
         if account is None:
             raise BEARER.refusal("unknown token")
     except Refusal:
-        state.limits.charge("auth_failures_per_address", client_address(request), "failed authentications")
+        charge_auth_failure(request, state)
         raise
     return account
 
