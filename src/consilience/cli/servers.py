@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -21,10 +22,28 @@ from consilience.datadir.layout import shown
 from consilience.errors import InvalidInput
 from consilience.local.command import command
 
+if TYPE_CHECKING:
+    from consilience.services.serving import TLSFiles
+
 READY_JSON = typer.Option(False, "--json",
                           help="Once the server listens, print one JSON line on stdout (service, url, pid, …) "
                                "for a script to wait for; errors are one {\"error\": …} line. Logs stay on "
                                "stderr either way.")
+
+
+TLS_CERT = typer.Option(None, "--tls-cert", envvar="CONSILIENCE_TLS_CERT", show_envvar=True,
+                        help="Serve HTTPS with this certificate (PEM: the server's certificate, then any "
+                             "intermediates); needs --tls-key. Without both, plain HTTP: off loopback, put a "
+                             "reverse proxy that terminates TLS in front.")
+TLS_KEY = typer.Option(None, "--tls-key", envvar="CONSILIENCE_TLS_KEY", show_envvar=True,
+                       help="The private key of --tls-cert (PEM, no passphrase, readable only by this user).")
+
+
+def tls_settings(cert: Path | None, key: Path | None) -> TLSFiles | None:
+    """--tls-cert and --tls-key, both or neither; the server checks the files before it builds anything."""
+    from consilience.services.serving import tls_files
+
+    return tls_files(cert, key)
 
 
 def ready_line(doc: dict[str, object]) -> None:
@@ -41,7 +60,7 @@ def serve(data_dir: Path = DATA_DIR, host: str = typer.Option(defaults.HOST, hel
                                                   help="Address of a reverse proxy in front of this server, "
                                                        "whose X-Forwarded-For is believed (repeatable; by "
                                                        "default the header is ignored)."),
-          as_json: bool = READY_JSON) -> None:
+          tls_cert: Path = TLS_CERT, tls_key: Path = TLS_KEY, as_json: bool = READY_JSON) -> None:
     """Run the escrow server, which also serves the web app (reporter at /, counselor at /counselor/).
 
     With --json, stdout gets one line once the port is bound:
@@ -51,7 +70,8 @@ def serve(data_dir: Path = DATA_DIR, host: str = typer.Option(defaults.HOST, hel
     from consilience.services.escrow.settings import Settings
 
     require_deployment(data_dir)
-    server.run(Settings.for_data_dir(DataDir(data_dir).escrow.root, database_url=database_url),
+    tls = tls_settings(tls_cert, tls_key)
+    server.run(Settings.for_data_dir(DataDir(data_dir).escrow.root, database_url=database_url, tls=tls),
                host=host, port=port, on_ready=(lambda ready: ready_line(ready.to_json())) if as_json else None,
                trusted_proxies=tuple(trusted_proxy or ()))
 
@@ -99,6 +119,11 @@ def keyserver(index: int = typer.Option(..., help="Which key server (1..n)."), d
                                                         "DATA_DIR/keyserver-INDEX/web-origins.json (admin init "
                                                         "writes the escrow server's, on loopback as both "
                                                         "127.0.0.1 and localhost)."),
+              tls_cert: Path = TLS_CERT, tls_key: Path = TLS_KEY,
+              ca_file: Path = typer.Option(None, "--ca-file", envvar="CONSILIENCE_CA_FILE", show_envvar=True,
+                                           help="Also trust this CA certificate (PEM) when calling the escrow "
+                                                "server over HTTPS, for a deployment with a private CA; the "
+                                                "system's CAs are trusted either way."),
               as_json: bool = READY_JSON) -> None:
     """Run key server INDEX with its share and keys from DATA_DIR/keyserver-INDEX.
 
@@ -110,6 +135,7 @@ def keyserver(index: int = typer.Option(..., help="Which key server (1..n)."), d
     With --json, stdout also gets one line then:
     {"service": "keyserver", "index": …, "key_servers": …, "threshold": …, "url": …, "pid": …, "web_origins": […]}.
     """
+    from consilience.clients import http
     from consilience.services.keyserver import server
     from consilience.services.keyserver.limits import limits_with
     from consilience.services.keyserver.settings import KeygenSettings, Settings
@@ -120,6 +146,8 @@ def keyserver(index: int = typer.Option(..., help="Which key server (1..n)."), d
             require_deployment(data_dir)
         raise InvalidInput(f"No share for key server {index} in {shown(data_dir)} ({share} is missing). "
                            f"Check --index, or pass --data-dir to the folder `{command()} admin init` wrote.")
+    tls = tls_settings(tls_cert, tls_key)
+    http.use_ca_file(ca_file)
     limits = limits_with(per_account_per_hour=rate_per_hour, per_account_burst=burst,
                          per_address_per_hour=address_rate_per_hour, per_address_burst=address_burst,
                          total_per_hour=total_rate_per_hour, total_burst=total_burst)
@@ -128,5 +156,6 @@ def keyserver(index: int = typer.Option(..., help="Which key server (1..n)."), d
         round_seconds=default.round_seconds if keygen_round_seconds is None else keygen_round_seconds,
         deal_timeout_seconds=default.deal_timeout_seconds if keygen_deal_timeout is None else keygen_deal_timeout)
     server.run(Settings.for_data_dir(data_dir, index, web_origins=web_origin, limits=limits,
-                                     trusted_proxies=trusted_proxy or (), escrow_url=escrow_url, keygen=keygen),
+                                     trusted_proxies=trusted_proxy or (), escrow_url=escrow_url, keygen=keygen,
+                                     tls=tls),
                host=host, port=port, on_ready=(lambda ready: ready_line(ready.to_json())) if as_json else None)

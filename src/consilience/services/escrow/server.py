@@ -19,7 +19,7 @@ from consilience.protocol.deployment import Deployment
 from consilience.services.escrow.app import create_app
 from consilience.services.escrow.settings import Settings
 from consilience.services.escrow.state import ServerState
-from consilience.services.serving import Listening, configure_logging, serve
+from consilience.services.serving import Listening, check_tls, configure_logging, serve
 from consilience.web import origin_of
 
 log = logging.getLogger(__name__)
@@ -45,13 +45,13 @@ def run(settings: Settings, *, host: str = defaults.HOST, port: int = defaults.E
 
     ``on_ready`` is called once the port is bound. X-Forwarded-For is believed only from
     ``trusted_proxies`` (a reverse proxy in front of the server); otherwise per-address budgets
-    key on the socket's peer, so nobody claims a fresh address by sending the header.
+    key on the socket's peer, so nobody claims a fresh address by sending the header. With
+    ``settings.tls`` it serves HTTPS; those files are checked before anything else.
     """
     configure_logging()
+    check_tls(settings.tls)
     app = create_app(settings)
     state: ServerState = app.state.escrow
-    if host not in ("127.0.0.1", "::1", "localhost"):
-        log.warning("listening on %s: put the server behind TLS", host)
     for warning in origin_warnings(settings.data_dir, state.deployments.current().deployment):
         log.warning("%s", warning)
 
@@ -63,7 +63,7 @@ def run(settings: Settings, *, host: str = defaults.HOST, port: int = defaults.E
             on_ready(Ready(where.url, where.pid, serial))
 
     serve(app, host=host, port=port, on_ready=ready, access_log=settings.access_log, server_header=False,
-          trusted_proxies=trusted_proxies)
+          trusted_proxies=trusted_proxies, tls=settings.tls)
 
 
 def origin_warnings(escrow_folder: Path, deployment: Deployment) -> list[str]:

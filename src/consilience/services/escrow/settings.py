@@ -22,6 +22,7 @@ from consilience.crypto import signing
 from consilience.datadir import EscrowFolder, defaults
 from consilience.services.config import ConfigurationError
 from consilience.services.escrow.limits import LimitSettings
+from consilience.services.serving import TLSFiles, tls_files
 from consilience.storage.database import sqlite_url
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,8 @@ class Settings:
     release_interval: float = RELEASE_INTERVAL_SECONDS
     release_jitter: float = RELEASE_JITTER
     log_batch_size: int = LOG_BATCH_SIZE
+    #: The certificate and key it serves HTTPS with (--tls-cert, --tls-key); None: plain HTTP.
+    tls: TLSFiles | None = None
 
     def __post_init__(self) -> None:
         if not self.release_interval > 0 or not 0 <= self.release_jitter < 1:
@@ -73,7 +76,8 @@ class Settings:
                      inbox_dir: Path | None = None, max_request_bytes: int = MAX_REQUEST_BYTES,
                      notifier: str | None = None, access_log: bool = False,
                      limits: LimitSettings | None = None, release_interval: float | None = None,
-                     release_jitter: float = RELEASE_JITTER, log_batch_size: int = LOG_BATCH_SIZE) -> Settings:
+                     release_jitter: float = RELEASE_JITTER, log_batch_size: int = LOG_BATCH_SIZE,
+                     tls: TLSFiles | None = None) -> Settings:
         """The escrow folder ``data_dir`` (a deployment's ``DATA_DIR/escrow``), any path overridden.
 
         ``release_interval`` None: $CONSILIENCE_RELEASE_INTERVAL if set, else RELEASE_INTERVAL_SECONDS.
@@ -92,16 +96,20 @@ class Settings:
             release_interval=release_interval if release_interval is not None else release_interval_from_env(),
             release_jitter=release_jitter,
             log_batch_size=log_batch_size,
+            tls=tls,
         )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ, **overrides: object) -> Settings:
-        """CONSILIENCE_DATA_DIR, CONSILIENCE_DATABASE_URL, CONSILIENCE_NOTIFIER, CONSILIENCE_RELEASE_INTERVAL."""
+        """CONSILIENCE_DATA_DIR, CONSILIENCE_DATABASE_URL, CONSILIENCE_NOTIFIER, CONSILIENCE_RELEASE_INTERVAL,
+        CONSILIENCE_TLS_CERT and CONSILIENCE_TLS_KEY."""
         kwargs: dict[str, object] = {
             "database_url": environ.get("CONSILIENCE_DATABASE_URL") or None,
             "notifier": environ.get("CONSILIENCE_NOTIFIER") or None,
         }
         kwargs["release_interval"] = release_interval_from_env(environ)
+        kwargs["tls"] = tls_files(environ.get("CONSILIENCE_TLS_CERT"), environ.get("CONSILIENCE_TLS_KEY"),
+                                  cert_option="CONSILIENCE_TLS_CERT", key_option="CONSILIENCE_TLS_KEY")
         kwargs.update(overrides)
         data_dir = environ.get("CONSILIENCE_DATA_DIR", str(defaults.DATA_DIR))
         return cls.for_data_dir(data_dir, **kwargs)  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ from consilience.services.keyserver import dkg_runner
 from consilience.services.keyserver.app import create_app
 from consilience.services.keyserver.settings import Settings
 from consilience.services.keyserver.state import KeyServerState
-from consilience.services.serving import Listening, configure_logging, serve
+from consilience.services.serving import Listening, check_tls, configure_logging, serve
 from consilience.web import parse_origin
 
 log = logging.getLogger(__name__)
@@ -56,9 +56,11 @@ def run(settings: Settings, *, host: str = defaults.HOST, port: int | None = Non
     """Serve until interrupted; no ``port``: key server N's default, 8100 + N.
 
     The application is built first, so a missing share or a share of another index never binds
-    the port. ``on_ready`` is called once the port is bound.
+    the port; nor do TLS files that cannot serve (``settings.tls``). ``on_ready`` is called once
+    the port is bound.
     """
     configure_logging()
+    check_tls(settings.tls)
     app = create_app(settings)
     state: KeyServerState = app.state.keyserver
     share = state.shares.current().key
@@ -79,7 +81,7 @@ def run(settings: Settings, *, host: str = defaults.HOST, port: int | None = Non
 
     try:
         serve(app, host=host, port=port or defaults.keyserver_port(state.index), on_ready=ready,
-              trusted_proxies=settings.trusted_proxies, log_level="warning")
+              trusted_proxies=settings.trusted_proxies, tls=settings.tls, log_level="warning")
     finally:
         stop.set()
         runner.client.close()

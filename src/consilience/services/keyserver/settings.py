@@ -16,6 +16,7 @@ from consilience.datadir import DataDir, KeyServerFolder
 from consilience.datadir import web_origins as web_origins_file
 from consilience.errors import InvalidInput
 from consilience.services.keyserver.limits import LimitSettings
+from consilience.services.serving import TLSFiles
 
 #: A full batch of 8 identifiers (element, point), the certificate and the signature is under 2 KiB.
 MAX_REQUEST_BYTES = 16 * 1024
@@ -84,6 +85,8 @@ class Settings:
     #: Whether to run the key generation (off only in tests that hand a key server its result).
     run_keygen: bool = True
     keygen: KeygenSettings = field(default_factory=KeygenSettings)
+    #: The certificate and key it serves HTTPS with (--tls-cert, --tls-key); None: plain HTTP.
+    tls: TLSFiles | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "web_origins", tuple(self.web_origins))
@@ -96,13 +99,14 @@ class Settings:
     @classmethod
     def for_data_dir(cls, data_dir: Path | str, index: int, *, web_origins: Sequence[str] | None = None,
                      limits: LimitSettings | None = None, trusted_proxies: Sequence[str] = (),
-                     escrow_url: str | None = None, keygen: KeygenSettings | None = None) -> Settings:
+                     escrow_url: str | None = None, keygen: KeygenSettings | None = None,
+                     tls: TLSFiles | None = None) -> Settings:
         """Key server ``index`` of the deployment in ``data_dir``; no ``web_origins``: those in its folder."""
         folder = DataDir(Path(data_dir)).keyserver(index)
         origins = web_origins or web_origins_file.read(folder.web_origins)
         return cls(folder=folder, index=index, web_origins=tuple(origins), limits=limits or LimitSettings(),
                    trusted_proxies=tuple(trusted_proxies), escrow_url=escrow_url,
-                   keygen=keygen or KeygenSettings())
+                   keygen=keygen or KeygenSettings(), tls=tls)
 
 
 __all__ = ["KeygenSettings", "Settings"]
