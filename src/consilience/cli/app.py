@@ -34,9 +34,18 @@ def _version(show: bool) -> None:
 
 
 @app.callback()
+@handled
 def root(show_version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True,
-                                           help="Print the version and exit.")) -> None:
+                                           help="Print the version and exit."),
+         ca_file: Path = typer.Option(None, "--ca-file",
+                                      help="Also trust this CA certificate (PEM) when calling servers over "
+                                           "HTTPS, for a deployment with a private CA (or set "
+                                           "CONSILIENCE_CA_FILE); the system's CAs are trusted either way.")) -> None:
     """Consilience: records stay sealed until k independent reporters name the same person."""
+    if ca_file is not None:
+        from consilience.clients import http
+
+        http.use_ca_file(ca_file)
 
 
 app.command()(servers.serve)

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from consilience.clients.http import UntrustedCertificate
 from consilience.clients.http import client as http_client
 from consilience.errors import ConsilienceError, InvalidInput
 from consilience.protocol import deployment as deployment_doc
@@ -75,6 +76,8 @@ class BoardClient:
             r = self._http().request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
             raise BoardError(f"{where} did not answer in time ({exc.__class__.__name__})") from exc
+        except UntrustedCertificate as exc:
+            raise BoardError(exc.describe("the escrow server")) from exc
         except httpx.HTTPError as exc:
             raise BoardError(f"{where} could not be reached ({exc})") from exc
         if r.status_code >= 400:

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from consilience.clients.http import UntrustedCertificate
 from consilience.clients.http import client as http_client
 from consilience.errors import ConsilienceError
 from consilience.protocol import deployment as deployment_doc
@@ -138,6 +139,9 @@ class EscrowClient:
             response = self._http.request(method, path, json=json, params=params)
         except httpx.UnsupportedProtocol as exc:
             raise ApiError(0, "bad_address", str(exc), server=self.base_url) from exc
+        except UntrustedCertificate as exc:
+            raise ApiError(0, "untrusted_certificate", exc.reason, server=self.base_url,
+                           message=exc.describe("The escrow server") + ". Nothing was sent.") from exc
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise ApiError(0, "unreachable", f"cannot reach {self.base_url}: {exc}", server=self.base_url) from exc
         except httpx.HTTPError as exc:

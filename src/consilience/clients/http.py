@@ -28,7 +28,7 @@ from consilience.errors import InvalidInput
 CA_FILE_ENV = "CONSILIENCE_CA_FILE"
 #: What a refused certificate's message tells the user to do.
 CA_FILE_HINT = (f"if the deployment uses a private CA, pass --ca-file FILE (or set {CA_FILE_ENV}) with that CA's "
-                "certificate")
+                "certificate; otherwise check the address, and tell the server's operator")
 
 _ca_file: Path | None = None
 
@@ -115,10 +115,10 @@ class _Transport(httpx.HTTPTransport):
 
 
 def reason(exc: httpx.HTTPError) -> str:
-    """A short reason for a failed request: the certificate refusal in words, else the error's kind."""
+    """Why a request failed, to follow a server's name: "presented a certificate …", "could not be reached (…)"."""
     if isinstance(exc, UntrustedCertificate):
-        return f"its certificate is not trusted here ({exc.reason}); {CA_FILE_HINT}"
-    return type(exc).__name__
+        return f"presented a certificate this machine does not trust ({exc.reason}); {CA_FILE_HINT}"
+    return f"could not be reached ({type(exc).__name__})"
 
 
 def client(**kwargs: Any) -> httpx.Client:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from consilience.clients.http import client as http_client
+from consilience.clients.http import reason as http_reason
 from consilience.crypto import oprf, threshold_oprf
 from consilience.errors import ConsilienceError, InvalidInput
 from consilience.protocol import evaluation, messages, quorum
@@ -165,7 +166,7 @@ def _ask(http: httpx.Client, deployment: Deployment, server: KeyServer, credenti
     try:
         response = http.post(f"{server.url.rstrip('/')}/v2/evaluate", json=body)
     except httpx.HTTPError as exc:
-        return f"could not be reached ({type(exc).__name__})"
+        return http_reason(exc)
     if response.status_code != 200:
         return _refused(response)
     levels = list(deployment.quorum_range)
