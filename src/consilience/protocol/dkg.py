@@ -224,11 +224,12 @@ import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from typing import cast
 
-from consilience.crypto import hpke, kdf, signing
-from consilience.crypto.bls12381 import G2_BYTES, SCALAR_BYTES, G2Point, Scalar, hash_to_scalar
+from consilience.crypto import hpke, kdf, ristretto, signing
+from consilience.crypto.bls12381 import G2_BYTES, SCALAR_BYTES, G2Point, Scalar, hash_to_scalar, lagrange_coefficients
 from consilience.errors import DecryptionError, InvalidInput, VerificationError
 from consilience.protocol.encoding import i2osp, lp2
 
@@ -244,6 +245,8 @@ _BATCH_LABEL = b"consilience-v2 dkg batch"
 _TRANSCRIPT_LABEL = b"consilience-v2 dkg transcript"
 _COMMITMENTS_LABEL = b"consilience-v2 dkg public commitments"
 _POLY_DST = b"consilience-v2 dkg dealer polynomial"
+_OPRF_POLY_LABEL = b"consilience-v2 dkg dealer oprf polynomial"
+_ABSCISSA_CHECK_LABEL = b"consilience-v2 abscissa key check"
 ABSCISSA_KEY_LABEL = "consilience-v2 dkg abscissa key"
 _CONTRIBUTION_SEED_LABEL = "consilience-v2 dkg dealer contribution"
 
@@ -254,6 +257,15 @@ ABSCISSA_KEY_BYTES = 32
 SEED_BYTES = 32
 _BATCH_BYTES = 16
 _NO_DIGEST = bytes(DIGEST_BYTES)
+
+#: What a run does (PROTOCOL.md §7.2): generate new secrets, or renew the shares of the published ones.
+GENERATE = 0
+REFRESH = 1
+RESHARE = 2
+KINDS = {GENERATE: "generate", REFRESH: "refresh", RESHARE: "reshare"}
+
+#: ristretto255's identity element: the implicit constant term of a refresh's OPRF polynomials
+_R_IDENTITY = bytes(ristretto.ELEMENT_BYTES)
 
 #: Complaint reasons.
 CANNOT_OPEN = 1
@@ -301,13 +313,58 @@ class Participant:
 
 
 @dataclass(frozen=True)
+class Previous:
+    """The published result a refresh or resharing renews, as the deployment document lists it.
+
+    ``levels[q - low]`` are the master commitments C_{q,0..q-1}; ``servers`` gives, for each
+    holder i, its commitments Y_{q,j}(i) level by level and its VOPRF public share; all points
+    in their compressed encodings (G2: 96 bytes, ristretto255: 32).
+    """
+
+    threshold: int
+    holders: tuple[Participant, ...]  # the previous set of key servers, indices 1..n_old
+    levels: tuple[tuple[bytes, ...], ...]
+    oprf_public_key: bytes
+    servers: tuple[tuple[int, tuple[tuple[bytes, ...], ...], bytes], ...]
+    abscissa_check: bytes
+
+    @property
+    def qualified(self) -> tuple[int, ...]:
+        """The previous holders of shares: exactly those may deal in the renewal."""
+        return tuple(i for i, _, _ in self.servers)
+
+    def digest(self, low: int) -> bytes:
+        """:func:`commitments_digest` of the renewed result (what its confirmations signed)."""
+        return commitments_digest(
+            {low + n: cs for n, cs in enumerate(self.levels)},
+            {i: {low + n: cs for n, cs in enumerate(levels)} for i, levels, _ in self.servers},
+            self.oprf_public_key, {i: share for i, _, share in self.servers}, self.abscissa_check)
+
+    @cached_property
+    def flat(self) -> dict[int, tuple[tuple[G2Point, ...], bytes]]:
+        """Holder i -> (Y_k(i) for k < m, decoded; its VOPRF public share)."""
+        return {i: (tuple(G2Point.from_bytes(c) for level in levels for c in level), share)
+                for i, levels, share in self.servers}
+
+    @cached_property
+    def master_flat(self) -> tuple[G2Point, ...]:
+        return tuple(G2Point.from_bytes(c) for level in self.levels for c in level)
+
+
+@dataclass(frozen=True)
 class Parameters:
     deployment_id: bytes
     epoch: int
     threshold: int
     low: int
     high: int
+    #: the key servers that receive shares (and, when generating, deal them)
     participants: tuple[Participant, ...]
+    kind: int = GENERATE
+    #: commitments_digest of the result a renewal renews (zeros when generating); part of the digest
+    previous_digest: bytes = bytes(32)
+    #: that result's public values, needed to deal and check a renewal (not to read its confirmations)
+    previous: Previous | None = field(default=None, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.deployment_id, bytes) or not 1 <= len(self.deployment_id) <= 255:
@@ -330,6 +387,53 @@ class Parameters:
                 raise InvalidInput(f"key server {p.index}: HPKE public key must be {hpke.PUBLIC_KEY_BYTES} bytes")
         if len({p.identity_key for p in self.participants}) != n:
             raise InvalidInput("key servers must have distinct identity keys")
+        if self.kind not in KINDS or len(self.previous_digest) != DIGEST_BYTES:
+            raise InvalidInput("unknown kind of key-generation run")
+        if (self.kind == GENERATE) != (self.previous_digest == bytes(DIGEST_BYTES)):
+            raise InvalidInput("a renewal names the result it renews, and only a renewal does")
+        if self.previous is not None:
+            self._check_previous(self.previous)
+
+    def _check_previous(self, prev: Previous) -> None:
+        if self.kind == GENERATE:
+            raise InvalidInput("a generation renews nothing")
+        if prev.digest(self.low) != self.previous_digest:
+            raise InvalidInput("the previous result does not match the digest the parameters name")
+        if len(prev.levels) != self.high - self.low + 1 or any(len(cs) != q for q, cs in zip(
+                self.levels, prev.levels, strict=True)):
+            raise InvalidInput("a renewal keeps the quorum range of the result it renews")
+        old = [p.index for p in prev.holders]
+        if old != list(range(1, len(old) + 1)) or not set(prev.qualified) <= set(old):
+            raise InvalidInput("the previous key servers must have indices 1..n, and the holders be among them")
+        if len(prev.qualified) < prev.threshold:
+            raise InvalidInput("the previous result has fewer holders than its threshold")
+        if self.kind == REFRESH and (prev.holders != self.participants or prev.threshold != self.threshold
+                                     or list(prev.qualified) != old):
+            raise InvalidInput("a refresh keeps the same key servers and threshold, every one holding shares; "
+                               "anything else is a resharing")
+
+    @property
+    def dealers(self) -> tuple[Participant, ...]:
+        """Who may author deals and answers: the participants when generating, the previous holders else."""
+        if self.kind == GENERATE:
+            return self.participants
+        if self.previous is None:
+            raise InvalidInput("this renewal's parameters lack the result it renews (only its confirmations "
+                               "can be read with them)")
+        return tuple(p for p in self.previous.holders if p.index in self.previous.qualified)
+
+    def dealer(self, index: int) -> Participant:
+        for p in self.dealers:
+            if p.index == index:
+                return p
+        raise InvalidInput(f"key server {index} does not deal in this run")
+
+    @property
+    def dealer_threshold(self) -> int:
+        """How many dealers must qualify: t when generating, the previous t when renewing (to interpolate)."""
+        if self.kind == GENERATE or self.previous is None:
+            return self.threshold
+        return self.previous.threshold
 
     @property
     def n(self) -> int:
@@ -362,6 +466,10 @@ class Parameters:
                 + i2osp(self.threshold, 1) + i2osp(self.low, 1) + i2osp(self.high, 1))
         for p in self.participants:
             data += i2osp(p.index, 1) + p.identity_key + lp2(p.hpke_public_key)
+        # Only the renewed result's digest, not the previous key servers: a deployment document that
+        # lists the renewed shares' holders no longer lists the set that dealt them, and clients must
+        # still read the confirmations. Every key server takes the previous set from one signed document.
+        data += i2osp(self.kind, 1) + self.previous_digest
         return hashlib.sha256(data).digest()
 
     def header(self, label: bytes, author: int) -> bytes:
@@ -398,27 +506,86 @@ class _Reader:
             raise InvalidInput("trailing bytes after a DKG message")
 
 
-def _sign(params: Parameters, body: bytes, identity_private: bytes, author: int) -> bytes:
-    if signing.public_key(identity_private) != params.participant(author).identity_key:
-        raise InvalidInput(f"this identity key is not key server {author}'s")
+def _sign(body: bytes, identity_private: bytes, author: Participant) -> bytes:
+    if signing.public_key(identity_private) != author.identity_key:
+        raise InvalidInput(f"this identity key is not key server {author.index}'s")
     return body + signing.sign(identity_private, body)
 
 
 def _contribution_hash(params: Parameters, dealer: int, contribution: bytes) -> bytes:
+    """What a deal commits its abscissa-key part to: a hash of the contribution when generating; when
+    renewing, the part is the abscissa key itself, so the published :func:`abscissa_check`."""
+    if params.kind != GENERATE:
+        return abscissa_check(params.deployment_id, contribution)
     return hashlib.sha256(lp2(_CONTRIBUTION_LABEL) + params.digest + i2osp(dealer, 1) + contribution).digest()
 
 
-def _encode_plaintext(values: Sequence[Scalar], contribution: bytes) -> bytes:
-    return b"".join(v.to_bytes() for v in values) + contribution
+def abscissa_check(deployment_id: bytes, abscissa_key: bytes) -> bytes:
+    """SHA-256(lp2(label) ‖ lp2(deployment_id) ‖ key): published, so a key server that receives the
+    abscissa key in a renewal can tell the true one. The key is 32 uniform bytes, so its hash gives
+    nothing away."""
+    return hashlib.sha256(lp2(_ABSCISSA_CHECK_LABEL) + lp2(deployment_id) + abscissa_key).digest()
 
 
-def _decode_plaintext(params: Parameters, data: bytes) -> tuple[tuple[Scalar, ...], bytes]:
+def _plaintext_bytes(params: Parameters) -> int:
+    return params.coefficients * SCALAR_BYTES + ristretto.SCALAR_BYTES + CONTRIBUTION_BYTES
+
+
+def _encode_plaintext(values: Sequence[Scalar], oprf_value: int, contribution: bytes) -> bytes:
+    return b"".join(v.to_bytes() for v in values) + ristretto.scalar_from_int(oprf_value) + contribution
+
+
+def _decode_plaintext(params: Parameters, data: bytes) -> tuple[tuple[Scalar, ...], int, bytes]:
+    """(f_k(j) for k < m; the VOPRF key polynomial's value; the abscissa-key part)."""
     m = params.coefficients
-    if len(data) != m * SCALAR_BYTES + CONTRIBUTION_BYTES:
+    if len(data) != _plaintext_bytes(params):
         raise InvalidInput("DKG share plaintext has the wrong length")
     values = tuple(Scalar.from_bytes(data[k * SCALAR_BYTES : (k + 1) * SCALAR_BYTES], allow_zero=True)
                    for k in range(m))
-    return values, data[m * SCALAR_BYTES :]
+    at = m * SCALAR_BYTES
+    oprf_value = ristretto.scalar_to_int(data[at : at + ristretto.SCALAR_BYTES])
+    return values, oprf_value, data[at + ristretto.SCALAR_BYTES :]
+
+
+# -- ristretto255, for the VOPRF key's polynomial ----------------------------------------------------
+# libsodium refuses the identity as an operand or result of a scalar multiplication; a renewal's
+# implicit constant term is the identity, so these helpers let it through as the all-zero encoding.
+
+
+def _r_times(k: int, point: bytes) -> bytes:
+    k %= ristretto.ORDER
+    if k == 0 or point == _R_IDENTITY:
+        return _R_IDENTITY
+    return ristretto.scalar_mult(ristretto.scalar_from_int(k), point)
+
+
+def _r_base(k: int) -> bytes:
+    k %= ristretto.ORDER
+    return _R_IDENTITY if k == 0 else ristretto.scalar_mult_base(ristretto.scalar_from_int(k))
+
+
+def _r_sum(points: Sequence[bytes]) -> bytes:
+    total = _R_IDENTITY
+    for p in points:
+        total = ristretto.element_add(total, p)
+    return total
+
+
+def _r_expected(row: Sequence[bytes], x: int) -> bytes:
+    return _r_sum([_r_times(pow(x, ell, ristretto.ORDER), a) for ell, a in enumerate(row)])
+
+
+def _r_lagrange(xs: Sequence[int]) -> list[int]:
+    """Lagrange coefficients at 0 modulo ristretto255's order (BLS12-381's r is another prime)."""
+    out = []
+    for i in xs:
+        num = den = 1
+        for j in xs:
+            if j != i:
+                num = num * (-j) % ristretto.ORDER
+                den = den * (i - j) % ristretto.ORDER
+        out.append(num * pow(den, -1, ristretto.ORDER) % ristretto.ORDER)
+    return out
 
 
 # -- messages --------------------------------------------------------------------------------------
@@ -427,7 +594,10 @@ def _decode_plaintext(params: Parameters, data: bytes) -> tuple[tuple[Scalar, ..
 @dataclass(frozen=True)
 class Deal:
     dealer: int
-    commitments: tuple[tuple[G2Point, ...], ...]  # [k][l]
+    #: [k][l], l < t; in a renewal A_{k,0} is not sent but implied (the identity, or Y_k(dealer))
+    commitments: tuple[tuple[G2Point, ...], ...]
+    #: the VOPRF key polynomial's commitments R_l = b_l·G (ristretto255), completed the same way
+    oprf_commitments: tuple[bytes, ...]
     contribution_hash: bytes
     ciphertexts: tuple[bytes, ...]  # [j - 1]
     digest: bytes
@@ -466,6 +636,22 @@ class Confirmation:
     #: :func:`commitments_digest` of the public commitments the run produced, so that whoever publishes
     #: them (the administrator) cannot pair the confirmations with commitments of another run
     commitments: bytes = b""
+    #: :func:`abscissa_check` of the abscissa key it holds (also inside ``commitments``; here so that the
+    #: administrator can publish it: it is not computable from the board)
+    abscissa_check: bytes = b""
+
+
+@dataclass(frozen=True)
+class HeldShares:
+    """A key server's shares of the result being renewed: what it deals from, or refreshes."""
+
+    index: int  # its index in the previous set
+    shares: Mapping[int, tuple[Scalar, ...]]
+    oprf_share: bytes
+    abscissa_key: bytes
+
+    def __repr__(self) -> str:
+        return f"HeldShares(index={self.index}, <hidden>)"
 
 
 @dataclass(frozen=True)
@@ -482,8 +668,14 @@ class DealerSeed:
         return "DealerSeed(<hidden>)"
 
 
-def _polynomials(params: Parameters, seed: DealerSeed, dealer: int) -> list[list[Scalar]]:
-    """b_{k,l} for k < m, l < t, derived from the seed; nonzero (so every commitment encodes)."""
+def _polynomials(params: Parameters, seed: DealerSeed, dealer: int,
+                 held: HeldShares | None = None) -> tuple[list[list[Scalar]], list[int], bytes]:
+    """(b_{k,l} for k < m, l < t; the VOPRF polynomial's coefficients; the abscissa-key part).
+
+    Derived from the seed, nonzero (so every commitment encodes). In a renewal the constant terms
+    are not random: zero for a refresh, the dealer's own shares for a resharing, and the part sent
+    for the abscissa key is the key itself.
+    """
     if len(seed.seed) != SEED_BYTES:
         raise InvalidInput(f"a dealer seed is {SEED_BYTES} bytes")
     base = seed.seed + params.digest + i2osp(dealer, 1)
@@ -499,7 +691,26 @@ def _polynomials(params: Parameters, seed: DealerSeed, dealer: int) -> list[list
                 counter += 1  # probability 1/r
             row.append(b)
         out.append(row)
-    return out
+    oprf_row = []
+    for ell in range(params.threshold):
+        counter = 0
+        while True:
+            wide = hashlib.sha512(lp2(_OPRF_POLY_LABEL) + base + i2osp(ell, 1) + i2osp(counter, 1)).digest()
+            b_r = ristretto.scalar_to_int(ristretto.scalar_reduce64(wide))
+            if b_r:
+                break
+            counter += 1
+        oprf_row.append(b_r)
+    if params.kind == GENERATE:
+        return out, oprf_row, kdf.derive(seed.seed, _CONTRIBUTION_SEED_LABEL, params.digest + i2osp(dealer, 1),
+                                         CONTRIBUTION_BYTES)
+    if held is None or held.index != dealer:
+        raise InvalidInput(f"key server {dealer} deals in a renewal only from its own shares of the previous result")
+    flat = [s for q in params.levels for s in held.shares[q]]
+    for k, row in enumerate(out):
+        row[0] = Scalar(0) if params.kind == REFRESH else flat[k]
+    oprf_row[0] = 0 if params.kind == REFRESH else ristretto.scalar_to_int(held.oprf_share)
+    return out, oprf_row, held.abscissa_key
 
 
 def _evaluate(row: Sequence[Scalar], x: int) -> Scalar:
@@ -509,42 +720,51 @@ def _evaluate(row: Sequence[Scalar], x: int) -> Scalar:
     return acc
 
 
-def _contribution(params: Parameters, seed: DealerSeed, dealer: int) -> bytes:
-    return kdf.derive(seed.seed, _CONTRIBUTION_SEED_LABEL, params.digest + i2osp(dealer, 1), CONTRIBUTION_BYTES)
+def _r_evaluate(row: Sequence[int], x: int) -> int:
+    acc = 0
+    for b in reversed(row):
+        acc = (acc * x + b) % ristretto.ORDER
+    return acc
 
 
-def _plaintext_for(params: Parameters, seed: DealerSeed, dealer: int, recipient: int,
-                   polys: Sequence[Sequence[Scalar]] | None = None) -> bytes:
-    polys = polys if polys is not None else _polynomials(params, seed, dealer)
-    return _encode_plaintext([_evaluate(row, recipient) for row in polys], _contribution(params, seed, dealer))
+def _plaintext_for(params: Parameters, recipient: int,
+                   polys: tuple[list[list[Scalar]], list[int], bytes]) -> bytes:
+    rows, oprf_row, contribution = polys
+    return _encode_plaintext([_evaluate(row, recipient) for row in rows], _r_evaluate(oprf_row, recipient),
+                             contribution)
 
 
-def deal(params: Parameters, dealer: int, identity_private: bytes, seed: DealerSeed) -> bytes:
-    """Round 1: the signed deal of key server DEALER (module docstring for its bytes)."""
-    polys = _polynomials(params, seed, dealer)
+def deal(params: Parameters, dealer: int, identity_private: bytes, seed: DealerSeed,
+         held: HeldShares | None = None) -> bytes:
+    """Round 1: the signed deal of key server DEALER (module docstring for its bytes); ``held``: its
+    shares of the previous result, needed in a renewal."""
+    author = params.dealer(dealer)
+    polys = _polynomials(params, seed, dealer, held)
+    rows, oprf_row, contribution = polys
+    first = 0 if params.kind == GENERATE else 1  # a renewal's constant terms are implied
     g2 = G2Point.generator()
     body = params.header(DEAL_LABEL, dealer) + i2osp(params.coefficients, 2) + i2osp(params.threshold, 1)
-    body += b"".join(g2.mul_secret(b).to_bytes() for row in polys for b in row)
-    body += _contribution_hash(params, dealer, _contribution(params, seed, dealer)) + i2osp(params.n, 1)
+    body += b"".join(g2.mul_secret(b).to_bytes() for row in rows for b in row[first:])
+    body += b"".join(_r_base(b) for b in oprf_row[first:])
+    body += _contribution_hash(params, dealer, contribution) + i2osp(params.n, 1)
     for p in params.participants:
-        ct = hpke.seal(p.hpke_public_key, _plaintext_for(params, seed, dealer, p.index, polys),
-                       params.share_info(dealer, p.index))
+        ct = hpke.seal(p.hpke_public_key, _plaintext_for(params, p.index, polys), params.share_info(dealer, p.index))
         body += i2osp(p.index, 1) + i2osp(len(ct), 4) + ct
-    return _sign(params, body, identity_private, dealer)
+    return _sign(body, identity_private, author)
 
 
 def complain(params: Parameters, complainant: int, identity_private: bytes, dealer: int, deal_digest: bytes,
              reason: int) -> bytes:
     """Round 2: a signed complaint against DEALER's deal (digest zeros for NOTHING_BY_DEADLINE)."""
-    if reason not in REASONS or dealer == complainant or len(deal_digest) != DIGEST_BYTES:
+    if reason not in REASONS or (params.kind == GENERATE and dealer == complainant) or len(deal_digest) != DIGEST_BYTES:
         raise InvalidInput("malformed complaint")
-    params.participant(dealer)
+    params.dealer(dealer)
     body = params.header(COMPLAINT_LABEL, complainant) + i2osp(dealer, 1) + deal_digest + i2osp(reason, 1)
-    return _sign(params, body, identity_private, complainant)
+    return _sign(body, identity_private, params.participant(complainant))
 
 
 def answer(params: Parameters, dealer: int, identity_private: bytes, seed: DealerSeed,
-           messages: Sequence[bytes]) -> list[bytes]:
+           messages: Sequence[bytes], held: HeldShares | None = None) -> list[bytes]:
     """Round 2's reply: one signed answer per complaint against this dealer's own deal on the board.
 
     Reveals each complainant's values. Reveals nothing (returns []) if t or
@@ -560,12 +780,11 @@ def answer(params: Parameters, dealer: int, identity_private: bytes, seed: Deale
                            and m.deal_digest == digest})
     if len(complainants) >= params.threshold:
         return []
-    polys = _polynomials(params, seed, dealer)
+    polys = _polynomials(params, seed, dealer, held)
     out = []
     for j in complainants:
-        body = (params.header(ANSWER_LABEL, dealer) + i2osp(j, 1) + digest
-                + _plaintext_for(params, seed, dealer, j, polys))
-        out.append(_sign(params, body, identity_private, dealer))
+        body = params.header(ANSWER_LABEL, dealer) + i2osp(j, 1) + digest + _plaintext_for(params, j, polys)
+        out.append(_sign(body, identity_private, params.dealer(dealer)))
     return out
 
 
@@ -593,7 +812,8 @@ def _parse_cached(params: Parameters, data: bytes) -> Message | Confirmation:
     if r.lp2() != params.deployment_id or r.int(8) != params.epoch or r.take(DIGEST_BYTES) != params.digest:
         raise InvalidInput("DKG message for another deployment, epoch or set of parameters")
     author = r.int(1)
-    signing.verify(params.participant(author).identity_key, body, signature)
+    signer = params.dealer(author) if label in (DEAL_LABEL, ANSWER_LABEL) else params.participant(author)
+    signing.verify(signer.identity_key, body, signature)
     try:
         return _parse_body(params, r, label, author, body, data)
     except InvalidInput as exc:
@@ -608,20 +828,21 @@ def _parse_body(params: Parameters, r: _Reader, label: bytes, author: int, body:
         transcript = r.take(DIGEST_BYTES)
         qualified = tuple(r.take(r.int(1)))
         commitments = r.take(DIGEST_BYTES)
+        check = r.take(DIGEST_BYTES)
         r.end()
-        if (not qualified or list(qualified) != sorted(set(qualified))
-                or not 1 <= qualified[0] <= qualified[-1] <= params.n):
+        if not qualified or list(qualified) != sorted(set(qualified)) or qualified[0] < 1 or (
+                params.kind == GENERATE and qualified[-1] > params.n):
             raise InvalidInput("qualified set not 1 to n distinct indices in increasing order")
-        return Confirmation(author, transcript, qualified, data, commitments)
+        return Confirmation(author, transcript, qualified, data, commitments, check)
     if label == COMPLAINT_LABEL:
         dealer, digest, reason = r.int(1), r.take(DIGEST_BYTES), r.int(1)
         r.end()
-        params.participant(dealer)
-        if reason not in REASONS or dealer == author:
+        params.dealer(dealer)
+        if reason not in REASONS or (params.kind == GENERATE and dealer == author):
             raise InvalidInput("malformed complaint")
         return Complaint(author, dealer, digest, reason, data)
     complainant, digest = r.int(1), r.take(DIGEST_BYTES)
-    plaintext = r.take(params.coefficients * SCALAR_BYTES + CONTRIBUTION_BYTES)
+    plaintext = r.take(_plaintext_bytes(params))
     r.end()
     params.participant(complainant)
     _decode_plaintext(params, plaintext)
@@ -633,8 +854,24 @@ def _parse_deal(params: Parameters, r: _Reader, dealer: int, body: bytes, data: 
     if m != params.coefficients or t != params.threshold:
         raise InvalidInput(f"commitments for {m} coefficients of {t} terms, "
                            f"expected {params.coefficients} of {params.threshold}")
-    commitments = tuple(tuple(G2Point.from_bytes(r.take(G2_BYTES)) for _ in range(t)) for _ in range(m))
+    first = 0 if params.kind == GENERATE else 1
+    sent = tuple(tuple(G2Point.from_bytes(r.take(G2_BYTES)) for _ in range(first, t)) for _ in range(m))
+    oprf_sent = tuple(ristretto.check_element(r.take(ristretto.ELEMENT_BYTES)) for _ in range(first, t))
     contribution_hash = r.take(DIGEST_BYTES)
+    if params.kind == GENERATE:
+        commitments, oprf_commitments = sent, oprf_sent
+    else:  # complete the rows with the implied constant terms
+        prev = params.previous
+        assert prev is not None  # params.dealer() above needed it
+        if contribution_hash != prev.abscissa_check:
+            raise InvalidInput("the abscissa key it sends is not the published one")
+        if params.kind == REFRESH:
+            commitments = tuple((G2Point.identity(), *row) for row in sent)
+            oprf_commitments = (_R_IDENTITY, *oprf_sent)
+        else:
+            own, own_oprf = prev.flat[dealer]
+            commitments = tuple((own[k], *row) for k, row in enumerate(sent))
+            oprf_commitments = (own_oprf, *oprf_sent)
     if r.int(1) != params.n:
         raise InvalidInput("wrong number of ciphertexts")
     cts = []
@@ -644,7 +881,7 @@ def _parse_deal(params: Parameters, r: _Reader, dealer: int, body: bytes, data: 
         cts.append(r.take(r.int(4)))
     r.end()
     digest = hashlib.sha256(lp2(_DIGEST_LABEL) + body).digest()
-    return Deal(dealer, commitments, contribution_hash, tuple(cts), digest, data)
+    return Deal(dealer, commitments, oprf_commitments, contribution_hash, tuple(cts), digest, data)
 
 
 # -- verification ----------------------------------------------------------------------------------
@@ -702,12 +939,14 @@ def check_values(params: Parameters, deal_: Deal, recipient: int, plaintext: byt
 
 def _check_values(params: Parameters, deal_: Deal, recipient: int, plaintext: bytes) -> list[str]:
     try:
-        values, contribution = _decode_plaintext(params, plaintext)
+        values, oprf_value, contribution = _decode_plaintext(params, plaintext)
     except InvalidInput as exc:
         return [str(exc)]
     problems = []
     if _contribution_hash(params, deal_.dealer, contribution) != deal_.contribution_hash:
         problems.append("the abscissa-key contribution does not match its hash")
+    if _r_base(oprf_value) != _r_expected(deal_.oprf_commitments, recipient):
+        problems.append("share of the VOPRF key does not match the commitments")
     m, t = params.coefficients, params.threshold
     rho = _batch_coefficients(deal_, recipient, plaintext, m)
     powers = [Scalar(pow(recipient, ell)) for ell in range(t)]
@@ -772,8 +1011,8 @@ def complaints_for(params: Parameters, recipient: int, identity_private: bytes, 
         if isinstance(msg, Deal):
             deals.setdefault(msg.dealer, []).append(msg)
     out = []
-    for p in params.participants:
-        if p.index == recipient:
+    for p in params.dealers:
+        if params.kind == GENERATE and p.index == recipient:
             continue
         found = deals.get(p.index, [])
         if not found:
@@ -818,39 +1057,101 @@ class Qualification:
     """What anyone who sees the board computes from it."""
 
     params: Parameters
-    qualified: tuple[int, ...]
+    qualified: tuple[int, ...]  # the dealers whose deals count
     disqualified: Mapping[int, str]
     refused: tuple[str, ...]  # messages ignored, and why (bad signatures: a relay that tampered)
     deals: Mapping[int, Deal]  # the qualified dealers' deals
     answers: Mapping[tuple[int, int], bytes]  # (dealer, complainant) -> revealed plaintext
-    aggregate: tuple[tuple[G2Point, ...], ...]  # Σ_{i∈QUAL} A_{i,k,l}, [k][l]
+    #: the new sharing polynomials' commitments, [k][l]: Σ_{i∈QUAL} A_{i,k,l} (generate, refresh; a refresh's
+    #: are the added polynomials') or Σ λ_i·A_{i,k,l} (resharing, Lagrange over QUAL)
+    aggregate: tuple[tuple[G2Point, ...], ...]
+    oprf_aggregate: tuple[bytes, ...]
     transcript: bytes
+    #: computed commitments, kept (the object is immutable; decoding and multi-scalar sums are not cheap)
+    _memo: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def holders(self) -> tuple[int, ...]:
+        """Who holds shares of the result: QUAL when generating (the others dealt nothing that counts
+        and their own finalize refuses), every participant when renewing."""
+        if self.params.kind == GENERATE:
+            return self.qualified
+        return tuple(p.index for p in self.params.participants)
 
     @property
     def master(self) -> dict[int, tuple[G2Point, ...]]:
-        """C_{q,j} = a_{q,j}·G2 for every level: exactly q per level."""
+        """C_{q,j} = a_{q,j}·G2 for every level: exactly q per level (a renewal keeps them)."""
         p = self.params
-        return {q: tuple(self.aggregate[k][0] for k in range(p.offset(q), p.offset(q) + q)) for q in p.levels}
+        if p.kind == GENERATE:
+            flat = tuple(row[0] for row in self.aggregate)
+        else:
+            assert p.previous is not None
+            flat = p.previous.master_flat
+        return {q: tuple(flat[p.offset(q) : p.offset(q) + q]) for q in p.levels}
 
-    @cached_property
-    def commitments_digest(self) -> bytes:
-        """:func:`commitments_digest` of :attr:`master` and every qualified server's commitments."""
-        return commitments_digest(
-            {q: [c.to_bytes() for c in cs] for q, cs in self.master.items()},
-            {i: {q: [c.to_bytes() for c in cs] for q, cs in self.server_commitments(i).items()}
-             for i in self.qualified})
+    @property
+    def oprf_public_key(self) -> bytes:
+        p = self.params
+        if p.kind == GENERATE:
+            return self.oprf_aggregate[0]
+        assert p.previous is not None
+        return p.previous.oprf_public_key
+
+    def commitments_digest(self, abscissa_check_: bytes) -> bytes:
+        """:func:`commitments_digest` of :attr:`master`, every holder's commitments and the abscissa check."""
+        return _commitments_digest_cached(self, abscissa_check_)
+
+    def _flat_server(self, index: int) -> tuple[G2Point, ...]:
+        p = self.params
+        p.participant(index)
+        own = tuple(_expected(row, index) for row in self.aggregate)
+        if p.kind == REFRESH:
+            assert p.previous is not None
+            before = p.previous.flat[index][0]
+            own = tuple(a + b for a, b in zip(before, own, strict=True))
+        return own
 
     def server_commitments(self, index: int) -> dict[int, tuple[G2Point, ...]]:
         """Commitments to key server INDEX's shares of every coefficient: Y_{q,j}(index)."""
-        self.params.participant(index)
-        flat = [_expected(row, index) for row in self.aggregate]
+        flat = _server_flat_cached(self, index)
         return {q: tuple(flat[self.params.offset(q) : self.params.offset(q) + q]) for q in self.params.levels}
+
+    def oprf_public_share(self, index: int) -> bytes:
+        """Key server INDEX's VOPRF public share k_index·G."""
+        self.params.participant(index)
+        own = _r_expected(self.oprf_aggregate, index)
+        if self.params.kind == REFRESH:
+            assert self.params.previous is not None
+            own = ristretto.element_add(self.params.previous.flat[index][1], own)
+        return own
+
+
+def _server_flat_cached(qual: Qualification, index: int) -> tuple[G2Point, ...]:
+    key = ("server", index)
+    if key not in qual._memo:
+        qual._memo[key] = qual._flat_server(index)
+    return cast("tuple[G2Point, ...]", qual._memo[key])
+
+
+def _commitments_digest_cached(qual: Qualification, check: bytes) -> bytes:
+    key = ("digest", check)
+    if key not in qual._memo:
+        qual._memo[key] = _commitments_digest(qual, check)
+    return cast(bytes, qual._memo[key])
+
+
+def _commitments_digest(qual: Qualification, check: bytes) -> bytes:
+    return commitments_digest(
+        {q: [c.to_bytes() for c in cs] for q, cs in qual.master.items()},
+        {i: {q: [c.to_bytes() for c in cs] for q, cs in qual.server_commitments(i).items()} for i in qual.holders},
+        qual.oprf_public_key, {i: qual.oprf_public_share(i) for i in qual.holders}, check)
 
 
 def qualify(params: Parameters, messages: Sequence[bytes]) -> Qualification:
     """The qualified set and public commitments: deterministic in the set of board messages.
 
-    Raises DkgFailed if fewer than t dealers qualify.
+    Raises DkgFailed if fewer than t dealers qualify (when renewing: the previous t, so that the
+    previous shares can be interpolated).
     """
     malformed: dict[int, str] = {}
     parsed, refused = _accepted(params, messages, malformed)
@@ -860,7 +1161,7 @@ def qualify(params: Parameters, messages: Sequence[bytes]) -> Qualification:
             deals.setdefault(msg.dealer, []).append(msg)
     disqualified: dict[int, str] = {}
     chosen: dict[int, Deal] = {}
-    for p in params.participants:
+    for p in params.dealers:
         found = deals.get(p.index, [])
         if p.index in malformed:
             disqualified[p.index] = f"malformed deal ({malformed[p.index]})"
@@ -892,18 +1193,39 @@ def qualify(params: Parameters, messages: Sequence[bytes]) -> Qualification:
     for dealer in disqualified:
         chosen.pop(dealer, None)
     qualified = tuple(sorted(chosen))
-    if len(qualified) < params.threshold:
+    needed = params.dealer_threshold
+    if len(qualified) < needed:
         raise DkgFailed(f"only {len(qualified)} dealers qualified, fewer than the threshold "
-                        f"{params.threshold}: " + "; ".join(f"{i}: {why}" for i, why in sorted(disqualified.items())))
-    aggregate = tuple(tuple(G2Point.sum([chosen[i].commitments[k][ell] for i in qualified])
-                            for ell in range(params.threshold)) for k in range(params.coefficients))
-    for q in params.levels:
-        if aggregate[params.offset(q) + q - 1][0].is_identity():
-            raise DkgFailed(f"the leading coefficient of level {q} is zero")
+                        f"{needed}: " + "; ".join(f"{i}: {why}" for i, why in sorted(disqualified.items())))
+    t, m = params.threshold, params.coefficients
+    if params.kind == RESHARE:
+        # new share s'(j) = Σ λ_i·g_i(j) with g_i(0) = s(i): the new polynomial Σ λ_i·g_i has the old secret
+        # at 0, since Σ λ_i·s(i) = s(0) for any |QUAL| >= t_old points of the old degree t_old−1 polynomial
+        lam = lagrange_coefficients([Scalar(i) for i in qualified])
+        lam_r = _r_lagrange(qualified)
+        aggregate = tuple(tuple(G2Point.msm_public([chosen[i].commitments[k][ell] for i in qualified], lam)
+                                for ell in range(t)) for k in range(m))
+        oprf_aggregate = tuple(_r_sum([_r_times(w, chosen[i].oprf_commitments[ell]) for i, w in zip(
+            qualified, lam_r, strict=True)]) for ell in range(t))
+        assert params.previous is not None
+        if tuple(row[0] for row in aggregate) != params.previous.master_flat or (
+                oprf_aggregate[0] != params.previous.oprf_public_key):
+            raise DkgFailed("internal: the reshared polynomials do not keep the secrets")
+    else:
+        aggregate = tuple(tuple(G2Point.sum([chosen[i].commitments[k][ell] for i in qualified])
+                                for ell in range(t)) for k in range(m))
+        oprf_aggregate = tuple(_r_sum([chosen[i].oprf_commitments[ell] for i in qualified]) for ell in range(t))
+    if params.kind == GENERATE:
+        for q in params.levels:
+            if aggregate[params.offset(q) + q - 1][0].is_identity():
+                raise DkgFailed(f"the leading coefficient of level {q} is zero")
+        if oprf_aggregate[0] == _R_IDENTITY:
+            raise DkgFailed("the VOPRF key is zero")
     transcript = hashlib.sha256(lp2(_TRANSCRIPT_LABEL) + b"".join(
         sorted(hashlib.sha256(m.raw).digest() for m in parsed))).digest()
     return Qualification(params, qualified, disqualified, tuple(sorted(refused)), chosen,
-                         {k: v for k, v in revealed.items() if k[0] in chosen}, aggregate, transcript)
+                         {k: v for k, v in revealed.items() if k[0] in chosen}, aggregate, oprf_aggregate,
+                         transcript)
 
 
 # -- the result --------------------------------------------------------------------------------------
@@ -917,6 +1239,7 @@ class KeyServerResult:
     qualification: Qualification
     shares: Mapping[int, tuple[Scalar, ...]]  # {q: (s_{q,0}(index), …)}
     abscissa_key: bytes
+    oprf_share: bytes = b""  # its share of the VOPRF key, a ristretto255 scalar
 
     @property
     def qualified(self) -> tuple[int, ...]:
@@ -930,19 +1253,38 @@ class KeyServerResult:
     def transcript(self) -> bytes:
         return self.qualification.transcript
 
+    @property
+    def abscissa_check(self) -> bytes:
+        return abscissa_check(self.qualification.params.deployment_id, self.abscissa_key)
+
+    @property
+    def commitments_digest(self) -> bytes:
+        return self.qualification.commitments_digest(self.abscissa_check)
+
+    def held(self) -> HeldShares:
+        """These shares as the next renewal deals from or refreshes them."""
+        return HeldShares(self.index, self.shares, self.oprf_share, self.abscissa_key)
+
     def __repr__(self) -> str:
         return f"KeyServerResult(index={self.index}, qualified={self.qualified}, <shares hidden>)"
 
 
-def finalize(params: Parameters, index: int, hpke_private: bytes, messages: Sequence[bytes]) -> KeyServerResult:
-    """Key server INDEX's shares, the abscissa key and the public commitments, from the final board."""
+def finalize(params: Parameters, index: int, hpke_private: bytes, messages: Sequence[bytes],
+             held: HeldShares | None = None) -> KeyServerResult:
+    """Key server INDEX's shares, the abscissa key and the public commitments, from the final board.
+
+    ``held``: in a refresh, this server's shares of the previous result (the new ones are those plus
+    the shares of zero it received).
+    """
     qual = qualify(params, messages)
-    if index not in qual.qualified:
+    if params.kind == GENERATE and index not in qual.qualified:
         raise DkgFailed(f"key server {index}'s own deal did not qualify "
                         f"({qual.disqualified.get(index, 'unknown reason')}): run the DKG again")
+    if params.kind == REFRESH and (held is None or held.index != index):
+        raise DkgFailed(f"key server {index} holds no shares of the previous result to refresh; "
+                        "a key server that lost its shares is rebuilt by resharing")
     m = params.coefficients
-    totals = [Scalar(0)] * m
-    contributions = []
+    received: list[tuple[tuple[Scalar, ...], int, bytes]] = []
     for dealer in qual.qualified:
         d = qual.deals[dealer]
         plaintext = qual.answers.get((dealer, index))
@@ -952,9 +1294,25 @@ def finalize(params: Parameters, index: int, hpke_private: bytes, messages: Sequ
                 raise DkgFailed(f"the deal of key server {dealer} does not verify for key server {index} "
                                 f"and no complaint of ours is on the board: " + "; ".join(check.problems))
             plaintext = check.plaintext
-        values, contribution = _decode_plaintext(params, plaintext)
-        totals = [a + b for a, b in zip(totals, values, strict=True)]
-        contributions.append(contribution)
+        received.append(_decode_plaintext(params, plaintext))
+    if params.kind == RESHARE:
+        lam = lagrange_coefficients([Scalar(i) for i in qual.qualified])
+        lam_r = _r_lagrange(qual.qualified)
+        totals = [Scalar(0)] * m
+        oprf_total = 0
+        for w, w_r, (values, oprf_value, _) in zip(lam, lam_r, received, strict=True):
+            totals = [a + w * b for a, b in zip(totals, values, strict=True)]
+            oprf_total = (oprf_total + w_r * oprf_value) % ristretto.ORDER
+    else:
+        if params.kind == REFRESH:
+            assert held is not None
+            totals = [s for q in params.levels for s in held.shares[q]]
+            oprf_total = ristretto.scalar_to_int(held.oprf_share)
+        else:
+            totals, oprf_total = [Scalar(0)] * m, 0
+        for values, oprf_value, _ in received:
+            totals = [a + b for a, b in zip(totals, values, strict=True)]
+            oprf_total = (oprf_total + oprf_value) % ristretto.ORDER
     own = qual.server_commitments(index)
     g2 = G2Point.generator()
     for q in params.levels:
@@ -962,10 +1320,15 @@ def finalize(params: Parameters, index: int, hpke_private: bytes, messages: Sequ
             s = totals[params.offset(q) + j]
             if (g2.mul_secret(s) if not s.is_zero() else G2Point.identity()) != own[q][j]:
                 raise DkgFailed("internal: a summed share does not match its commitment")
-    context = params.digest + i2osp(len(qual.qualified), 1) + bytes(qual.qualified)
-    key = kdf.derive(b"".join(contributions), ABSCISSA_KEY_LABEL, context, ABSCISSA_KEY_BYTES)
+    if oprf_total == 0 or _r_base(oprf_total) != qual.oprf_public_share(index):
+        raise DkgFailed("internal: the VOPRF key share does not match its commitment")
+    if params.kind == GENERATE:
+        context = params.digest + i2osp(len(qual.qualified), 1) + bytes(qual.qualified)
+        key = kdf.derive(b"".join(c for _, _, c in received), ABSCISSA_KEY_LABEL, context, ABSCISSA_KEY_BYTES)
+    else:
+        key = received[0][2]  # every qualified deal's matches the published check
     shares = {q: tuple(totals[params.offset(q) : params.offset(q) + q]) for q in params.levels}
-    return KeyServerResult(index, qual, shares, key)
+    return KeyServerResult(index, qual, shares, key, ristretto.scalar_from_int(oprf_total))
 
 
 # -- round 4: transcript confirmation ----------------------------------------------------------------
@@ -976,18 +1339,24 @@ def confirm(params: Parameters, identity_private: bytes, result: KeyServerResult
     if result.qualification.params != params:
         raise InvalidInput("this result is of another run")
     body = (params.header(CONFIRM_LABEL, result.index) + result.transcript
-            + i2osp(len(result.qualified), 1) + bytes(result.qualified) + result.qualification.commitments_digest)
-    return _sign(params, body, identity_private, result.index)
+            + i2osp(len(result.qualified), 1) + bytes(result.qualified) + result.commitments_digest
+            + result.abscissa_check)
+    return _sign(body, identity_private, params.participant(result.index))
 
 
 def commitments_digest(levels: Mapping[int, Sequence[bytes]],
-                       servers: Mapping[int, Mapping[int, Sequence[bytes]]]) -> bytes:
-    """SHA-256 over the published commitments: every level's C_{q,j}, then each qualified server's Y_{q,j}(i).
+                       servers: Mapping[int, Mapping[int, Sequence[bytes]]], oprf_public_key: bytes,
+                       oprf_shares: Mapping[int, bytes], abscissa_check_: bytes) -> bytes:
+    """SHA-256 over the published result: every level's C_{q,j}, each holder's Y_{q,j}(i) and VOPRF
+    public share, the VOPRF public key and the abscissa key's check.
 
-    ``lp2(label) ‖ for q ascending: u8 q ‖ C_{q,0..q−1} ‖ for i ascending: u8 i ‖ for q ascending: Y_{q,0..q−1}(i)``
-    with every point its 96-byte compressed encoding. Confirmations sign it, so a deployment document
-    carrying the confirmations can only carry these commitments.
+    ``lp2(label) ‖ for q ascending: u8 q ‖ C_{q,0..q−1} ‖ for i ascending: u8 i ‖ for q ascending:
+    Y_{q,0..q−1}(i) ‖ oprf_share_i[32] ‖ oprf_public_key[32] ‖ abscissa_check[32]`` with every G2
+    point its 96-byte compressed encoding. Confirmations sign it, so a deployment document carrying
+    the confirmations can only carry these values.
     """
+    if sorted(servers) != sorted(oprf_shares):
+        raise InvalidInput("every holder has commitments and a VOPRF public share")
     data = lp2(_COMMITMENTS_LABEL)
     for q in sorted(levels):
         data += i2osp(q, 1) + b"".join(bytes(c) for c in levels[q])
@@ -995,6 +1364,8 @@ def commitments_digest(levels: Mapping[int, Sequence[bytes]],
         data += i2osp(i, 1)
         for q in sorted(servers[i]):
             data += b"".join(bytes(c) for c in servers[i][q])
+        data += bytes(oprf_shares[i])
+    data += bytes(oprf_public_key) + bytes(abscissa_check_)
     return hashlib.sha256(data).digest()
 
 
@@ -1021,9 +1392,9 @@ def confirmed(params: Parameters, result: KeyServerResult, messages: Sequence[by
             continue
         if isinstance(msg, Confirmation):
             by_author.setdefault(msg.author, set()).add((msg.transcript, msg.qualified, msg.commitments))
-    ours = (result.transcript, result.qualified, result.qualification.commitments_digest)
+    ours = (result.transcript, result.qualified, result.commitments_digest)
     disagreeing = sorted(a for a, seen in by_author.items() if seen != {ours})
-    missing = sorted(j for j in result.qualified if j not in by_author)
+    missing = sorted(j for j in result.qualification.holders if j not in by_author)
     if not disagreeing and not missing:
         return result
     parts = []
@@ -1043,7 +1414,8 @@ def confirmed(params: Parameters, result: KeyServerResult, messages: Sequence[by
 
 __all__ = [
     "ANSWER_LABEL", "BAD_CONTRIBUTION", "BAD_SHARES", "CANNOT_OPEN", "COMPLAINT_LABEL", "CONFIRM_LABEL",
-    "DEAL_LABEL", "NOTHING_BY_DEADLINE", "Answer", "Complaint", "Confirmation", "Deal", "DealCheck", "DealerSeed",
+    "DEAL_LABEL", "GENERATE", "KINDS", "NOTHING_BY_DEADLINE", "REFRESH", "RESHARE", "HeldShares", "Previous",
+    "abscissa_check", "Answer", "Complaint", "Confirmation", "Deal", "DealCheck", "DealerSeed",
     "DkgFailed", "KeyServerResult", "MalformedMessage", "Message", "Parameters", "Participant", "Qualification",
     "answer", "check_values", "clear_caches", "complain", "complaints_for", "confirm", "confirmed", "deal",
     "commitments_digest", "finalize", "parse", "qualify", "verify_deal",
