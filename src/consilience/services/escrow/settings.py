@@ -37,6 +37,10 @@ KEY_BYTES = 32
 RELEASE_INTERVAL_SECONDS = 300.0
 RELEASE_JITTER = 0.5
 LOG_BATCH_SIZE = 8
+#: How long a bearer token (a session, PROTOCOL.md §6.1) is good for: a reporter's, a counselor's
+#: (who reads released entries: shorter). Clients sign in again on their own when one expires.
+REPORTER_SESSION_SECONDS = 12 * 3600.0
+COUNSELOR_SESSION_SECONDS = 2 * 3600.0
 
 __all__ = ["ConfigurationError", "Settings", "create_private_key", "load_private_key"]
 
@@ -61,10 +65,14 @@ class Settings:
     release_interval: float = RELEASE_INTERVAL_SECONDS
     release_jitter: float = RELEASE_JITTER
     log_batch_size: int = LOG_BATCH_SIZE
+    reporter_session_seconds: float = REPORTER_SESSION_SECONDS
+    counselor_session_seconds: float = COUNSELOR_SESSION_SECONDS
     #: The certificate and key it serves HTTPS with (--tls-cert, --tls-key); None: plain HTTP.
     tls: TLSFiles | None = None
 
     def __post_init__(self) -> None:
+        if not (0 < self.reporter_session_seconds <= 90 * 86400 and 0 < self.counselor_session_seconds <= 90 * 86400):
+            raise ConfigurationError("a session lasts a positive time of at most 90 days")
         if not self.release_interval > 0 or not 0 <= self.release_jitter < 1:
             raise ConfigurationError("the release interval must be positive and its jitter between 0 and 1")
         if not 1 <= self.log_batch_size <= 1000:
@@ -77,7 +85,9 @@ class Settings:
                      notifier: str | None = None, access_log: bool = False,
                      limits: LimitSettings | None = None, release_interval: float | None = None,
                      release_jitter: float = RELEASE_JITTER, log_batch_size: int = LOG_BATCH_SIZE,
-                     tls: TLSFiles | None = None) -> Settings:
+                     tls: TLSFiles | None = None,
+                     reporter_session_seconds: float = REPORTER_SESSION_SECONDS,
+                     counselor_session_seconds: float = COUNSELOR_SESSION_SECONDS) -> Settings:
         """The escrow folder ``data_dir`` (a deployment's ``DATA_DIR/escrow``), any path overridden.
 
         ``release_interval`` None: $CONSILIENCE_RELEASE_INTERVAL if set, else RELEASE_INTERVAL_SECONDS.
@@ -97,6 +107,8 @@ class Settings:
             release_jitter=release_jitter,
             log_batch_size=log_batch_size,
             tls=tls,
+            reporter_session_seconds=reporter_session_seconds,
+            counselor_session_seconds=counselor_session_seconds,
         )
 
     @classmethod
