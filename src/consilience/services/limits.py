@@ -13,7 +13,8 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, fields
 from typing import NamedTuple
 
@@ -37,27 +38,55 @@ class TokenBucket:
 
     def take(self, key: Hashable, cost: float = 1.0) -> float:
         """Charge ``cost``; return 0 if allowed, else seconds until it would be."""
-        now = self._clock()
-        with self._lock:
-            tokens, last = self._state.pop(key, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - last) * self.per_second)
-            if tokens >= cost:
-                self._state[key] = (tokens - cost, now)
-                wait = 0.0
-            else:
-                self._state[key] = (tokens, now)
-                wait = (cost - tokens) / self.per_second
-            while len(self._state) > self._max_keys:
-                self._state.popitem(last=False)  # forget the least recently seen
-            return wait
+        return take_all([(self, key, cost)])[0]
 
     def used(self, key: Hashable) -> float:
         """The share of the burst spent for ``key`` now, 0 (full) to 1 (empty)."""
-        now = self._clock()
         with self._lock:
-            tokens, last = self._state.get(key, (self.capacity, now))
-        tokens = min(self.capacity, tokens + (now - last) * self.per_second)
+            tokens = self._tokens(key, self._clock())
         return 1.0 - tokens / self.capacity
+
+    def _tokens(self, key: Hashable, now: float) -> float:
+        """What ``key`` holds at ``now``; the caller holds the lock."""
+        tokens, last = self._state.get(key, (self.capacity, now))
+        return min(self.capacity, tokens + max(0.0, now - last) * self.per_second)
+
+    def _store(self, key: Hashable, tokens: float, now: float) -> None:
+        """Set what ``key`` holds as of ``now``, most recently seen; the caller holds the lock."""
+        self._state.pop(key, None)
+        self._state[key] = (tokens, now)
+        while len(self._state) > self._max_keys:
+            self._state.popitem(last=False)  # forget the least recently seen
+
+
+def take_all(charges: Sequence[tuple[TokenBucket, Hashable, float]]) -> list[float]:
+    """Charge every (bucket, key, cost) or none: each one's wait, all 0 when all were taken.
+
+    Every bucket involved is locked (in one order, so two callers cannot deadlock) while all are
+    checked and, only if every one allows its cost, all are charged. One refusal leaves every
+    bucket as it was: a request refused by one budget spends nothing from the others, so an
+    account that has spent its own budget cannot go on draining its address's (or the global)
+    budget for everyone else behind it. The same (bucket, key) twice is charged the sum.
+    """
+    wanted: dict[tuple[int, Hashable], float] = {}
+    buckets: dict[int, TokenBucket] = {}
+    for bucket, key, cost in charges:
+        buckets[id(bucket)] = bucket
+        wanted[id(bucket), key] = wanted.get((id(bucket), key), 0.0) + cost
+    waits: dict[tuple[int, Hashable], float] = {}
+    with ExitStack() as stack:
+        for ident in sorted(buckets):
+            stack.enter_context(buckets[ident]._lock)
+        now = {ident: bucket._clock() for ident, bucket in buckets.items()}
+        held = {(ident, key): buckets[ident]._tokens(key, now[ident]) for ident, key in wanted}
+        for (ident, key), cost in wanted.items():
+            short = cost - held[ident, key]
+            waits[ident, key] = short / buckets[ident].per_second if short > 0 else 0.0
+        allowed = not any(waits.values())
+        for (ident, key), cost in wanted.items():
+            # a refusal stores what each key holds now, refilled and uncharged (as seen, for the eviction order)
+            buckets[ident]._store(key, held[ident, key] - (cost if allowed else 0.0), now[ident])
+    return [waits[id(bucket), key] for bucket, key, _ in charges]
 
 
 def positive(name: str, value: object) -> float:
@@ -86,6 +115,15 @@ class RateLimits:
                                                   positive(f"{label} burst", burst)))
 
 
+class Charge(NamedTuple):
+    """One budget's part of a request: ``cost`` from ``budget`` for ``key``, ``what`` naming it in a refusal."""
+
+    budget: str
+    key: Hashable
+    what: str
+    cost: float = 1.0
+
+
 class Budgets:
     """One token bucket per field of a ``RateLimits``, charged by the field's name."""
 
@@ -97,9 +135,19 @@ class Budgets:
 
     def charge(self, budget: str, key: Hashable, what: str, cost: float = 1.0) -> None:
         """Take ``cost`` from ``budget`` for ``key``; 429 with Retry-After when it is spent."""
-        wait = self._buckets[budget].take(key, cost)
-        if wait:
-            raise Refusal(429, f"too many {what}; retry later", headers={"Retry-After": str(math.ceil(wait))})
+        self.charge_all([Charge(budget, key, what, cost)])
+
+    def charge_all(self, charges: Iterable[Charge]) -> None:
+        """Take every charge, or none: 429 with Retry-After when any of the budgets is spent.
+
+        A refusal charges nothing anywhere (``take_all``); it names the budget that would make the
+        client wait longest, and Retry-After is that wait, after which every one of them allows it.
+        """
+        charges = list(charges)
+        waits = take_all([(self._buckets[c.budget], c.key, c.cost) for c in charges])
+        wait, refused = max(zip(waits, charges, strict=True), key=lambda pair: pair[0], default=(0.0, None))
+        if wait and refused is not None:
+            raise Refusal(429, f"too many {refused.what}; retry later", headers={"Retry-After": str(math.ceil(wait))})
 
     def used(self, budget: str, key: Hashable) -> float:
         """How much of ``budget``'s burst ``key`` has spent now, 0 to 1."""

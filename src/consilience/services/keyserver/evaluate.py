@@ -11,7 +11,8 @@ cheapest and least revealing first, and nothing is charged to any budget before 
 5. every ristretto255 element and every G1 point decodes, points in the prime-order subgroup and
    not the identity (400): a bad one costs no budget;
 6. budgets: per client address (the socket's peer unless a proxy is configured trusted), per
-   certified account key, and the key server's global budget (a warning is logged at 80 %) (429);
+   certified account key, and the key server's global budget (a warning is logged at 80 %) (429),
+   charged all three or none (``Budgets.charge_all``), so a refusal by one spends nothing of the others;
 7. evaluate: the VOPRF evaluation with its DLEQ proof, the account's abscissa
    x = accounts.abscissa(abscissa key, deployment id, account key), which only key servers can
    compute, and quorum.answer(shares_q, x, B) for every point and every level low..high.
@@ -37,7 +38,7 @@ from consilience.services.http_errors import Refusal, documented
 from consilience.services.keyserver.limits import GLOBAL_WARNING_AT
 from consilience.services.keyserver.settings import RETRY_AFTER_SECONDS
 from consilience.services.keyserver.state import KeyServerState, State
-from consilience.services.limits import client_address
+from consilience.services.limits import Charge, client_address
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +106,11 @@ def evaluate(body: EvaluateRequestV2, request: Request, state: State) -> Evaluat
     except InvalidInput as exc:
         raise Refusal(400, f"a blinded element or point is not a valid group element: {exc}") from exc
     cost = len(blinded)
-    state.limits.charge("evaluations_per_address", client_address(request), "evaluations for this address", cost)
-    state.limits.charge("evaluations_per_account", cert.account_key, "evaluations for this account", cost)
-    state.limits.charge("evaluations_total", "all", "evaluations at this key server", cost)
+    # all three or none: an account refused its own budget spends nothing of its address's or the global one
+    state.limits.charge_all([
+        Charge("evaluations_per_address", client_address(request), "evaluations for this address", cost),
+        Charge("evaluations_per_account", cert.account_key, "evaluations for this account", cost),
+        Charge("evaluations_total", "all", "evaluations at this key server", cost)])
     _watch_global_budget(state)
     served = state.shares.current()
     evaluated, proof = oprf.voprf_blind_evaluate(served.key.share, served.public_share, blinded)
