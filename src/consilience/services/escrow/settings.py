@@ -21,7 +21,7 @@ from consilience import files
 from consilience.crypto import signing
 from consilience.datadir import EscrowFolder, defaults
 from consilience.services.config import ConfigurationError
-from consilience.services.escrow.limits import LimitSettings
+from consilience.services.escrow.limits import LimitSettings, Quotas, quotas_from_env
 from consilience.services.serving import TLSFiles, tls_files
 from consilience.storage.database import sqlite_url
 
@@ -62,6 +62,8 @@ class Settings:
     access_log: bool = False
     #: request budgets per address and per account
     limits: LimitSettings = field(default_factory=LimitSettings)
+    #: what one account may hold at once: bytes and number of its active entries
+    quotas: Quotas = field(default_factory=Quotas)
     release_interval: float = RELEASE_INTERVAL_SECONDS
     release_jitter: float = RELEASE_JITTER
     log_batch_size: int = LOG_BATCH_SIZE
@@ -87,10 +89,12 @@ class Settings:
                      release_jitter: float = RELEASE_JITTER, log_batch_size: int = LOG_BATCH_SIZE,
                      tls: TLSFiles | None = None,
                      reporter_session_seconds: float = REPORTER_SESSION_SECONDS,
-                     counselor_session_seconds: float = COUNSELOR_SESSION_SECONDS) -> Settings:
+                     counselor_session_seconds: float = COUNSELOR_SESSION_SECONDS,
+                     quotas: Quotas | None = None) -> Settings:
         """The escrow folder ``data_dir`` (a deployment's ``DATA_DIR/escrow``), any path overridden.
 
         ``release_interval`` None: $CONSILIENCE_RELEASE_INTERVAL if set, else RELEASE_INTERVAL_SECONDS.
+        ``quotas`` None: $CONSILIENCE_QUOTA_BYTES and $CONSILIENCE_QUOTA_ENTRIES if set, else the defaults.
         """
         folder = EscrowFolder(Path(data_dir))
         return cls(
@@ -109,17 +113,19 @@ class Settings:
             tls=tls,
             reporter_session_seconds=reporter_session_seconds,
             counselor_session_seconds=counselor_session_seconds,
+            quotas=quotas or quotas_from_env(),
         )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ, **overrides: object) -> Settings:
         """CONSILIENCE_DATA_DIR, CONSILIENCE_DATABASE_URL, CONSILIENCE_NOTIFIER, CONSILIENCE_RELEASE_INTERVAL,
-        CONSILIENCE_TLS_CERT and CONSILIENCE_TLS_KEY."""
+        CONSILIENCE_TLS_CERT and CONSILIENCE_TLS_KEY, CONSILIENCE_QUOTA_BYTES and CONSILIENCE_QUOTA_ENTRIES."""
         kwargs: dict[str, object] = {
             "database_url": environ.get("CONSILIENCE_DATABASE_URL") or None,
             "notifier": environ.get("CONSILIENCE_NOTIFIER") or None,
         }
         kwargs["release_interval"] = release_interval_from_env(environ)
+        kwargs["quotas"] = quotas_from_env(environ)
         kwargs["tls"] = tls_files(environ.get("CONSILIENCE_TLS_CERT"), environ.get("CONSILIENCE_TLS_KEY"),
                                   cert_option="CONSILIENCE_TLS_CERT", key_option="CONSILIENCE_TLS_KEY")
         kwargs.update(overrides)
