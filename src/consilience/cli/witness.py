@@ -20,7 +20,12 @@ WITNESS_KEY = typer.Option(None, "--key", help="Witness key file (default $CONSI
 @handled
 def witness_keygen(name: str = typer.Option(..., help="Key name, e.g. witness.example.org/1."),
                    key: Path = WITNESS_KEY, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
-    """Create a witness key; prints the verifier key to give the administrator."""
+    """Create a witness key; prints the verifier key to give the administrator.
+
+    The first line is the key to hand out (a cosignature/v1 vkey, type 0x04). The second is the
+    same key in the ordinary Ed25519 form (type 0x01), for a log or tool that asks for that form;
+    Consilience accepts either.
+    """
     from consilience.clients import witness
 
     path = key or home() / "witness.key"
@@ -28,7 +33,13 @@ def witness_keygen(name: str = typer.Option(..., help="Key name, e.g. witness.ex
         raise ConsilienceError(f"{path} exists; refusing to overwrite a key")
     w = witness.generate(name)
     witness.save(path, w, secrets.passphrase("Choose a key passphrase", env=passphrase_env, confirm=True))
-    emit({"key": str(path), "vkey": w.vkey}, as_json, lambda: console.print(w.vkey))
+
+    def show() -> None:
+        console.print(w.vkey, soft_wrap=True, highlight=False)
+        console.print(f"(the same key as an ordinary Ed25519 vkey, for tools that want that form: {w.ed25519_vkey})",
+                      soft_wrap=True, highlight=False)
+
+    emit({"key": str(path), "vkey": w.vkey, "ed25519_vkey": w.ed25519_vkey}, as_json, show)
 
 
 LOG_KEY_HINT = ("A witness takes the log key from the deployment document with --admin-fingerprint, or from a "

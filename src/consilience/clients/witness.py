@@ -36,7 +36,18 @@ class WitnessKey:
 
     @property
     def vkey(self) -> str:
+        """The key to hand out: a cosignature/v1 vkey (type 0x04), whose key ID is the one its lines carry."""
         return cp.cosignature_vkey(self.name, signing.public_key(self.private))
+
+    @property
+    def ed25519_vkey(self) -> str:
+        """The same key as an ordinary Ed25519 vkey (type 0x01), for tools that read only that form.
+
+        Its key ID is over type 0x01, so it matches no cosignature line: a verifier must read it as a
+        cosignature/v1 key (as ``checkpoint.CosignatureV1Verifier.from_vkey`` and transparency-dev's
+        ``NewVerifierForCosignatureV1`` do), never as a note-signing key.
+        """
+        return notes.ed25519_vkey(self.name, signing.public_key(self.private))
 
 
 def generate(name: str) -> WitnessKey:

@@ -13,11 +13,20 @@ from consilience.tlog import checkpoint
 
 
 def add_witness(root: Path, vkey: str, admin_secret: str) -> dep.Deployment:
-    """List a witness's cosignature key in a newly signed deployment document."""
-    checkpoint.CosignatureV1Verifier.from_vkey(vkey)  # a well-formed type 0x04 key, or InvalidInput
+    """List a witness's cosignature key in a newly signed deployment document.
+
+    The key may be given as a cosignature/v1 vkey (type 0x04) or as an ordinary Ed25519 vkey
+    (type 0x01); it is listed as given, and verified the same way either way (PROTOCOL.md §11).
+    """
+    vkey = vkey.strip()
+    witness = checkpoint.CosignatureV1Verifier.from_vkey(vkey)  # a well-formed 0x04 or 0x01 key, or InvalidInput
     d = load_deployment(root)
-    if vkey in d.witnesses:
-        raise InvalidInput("that witness is already in the deployment")
+    if any(checkpoint.CosignatureV1Verifier.from_vkey(w).public_key == witness.public_key for w in d.witnesses):
+        raise InvalidInput("that witness's key is already in the deployment (perhaps in the other vkey form, "
+                           "or under another name)")
+    if witness.public_key == d.log_public_key:
+        raise InvalidInput("that is the log's own key; a witness must hold a key of its own. Ask the witness's "
+                           "operator for the key their 'consilience witness keygen' printed.")
     admin_private = unseal_admin_key(root, admin_secret)
     updated = next_serial(d, witnesses=(*d.witnesses, vkey))
     publish(DataDir(Path(root)), updated, admin_private)

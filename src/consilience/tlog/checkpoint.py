@@ -9,6 +9,15 @@ Witnesses cosign it (signature type ``0x04``) over
 in front of the 64-byte Ed25519 signature. A quorum of such cosignatures is
 what lets a reporter believe the log did not show them a private fork.
 
+A witness's key is read in either of the two forms in use: a type-0x04 vkey
+(tlog-cosignature's own encoding, which witness-network.org publishes) or an
+ordinary type-0x01 Ed25519 vkey (what Sigsum-style policies and Go's
+``sumdb/note`` take). Both name the same key and are used the same way: the
+cosignature's key ID is always ``SHA-256(name || 0x0A || 0x04 || key)[:4]``,
+as tlog-cosignature requires, and the signature is always cosignature/v1, so
+a 0x01 vkey's own key ID (over 0x01) never matches a cosignature line.
+transparency-dev/formats' ``NewVerifierForCosignatureV1`` reads both the same way.
+
 Parsing is strict (canonical decimal and base64, no empty lines, sizes below
 2^64), so one tree head has exactly one body and a signature can't be moved
 to a differently spelled copy. The origin is *not* required to look like a
@@ -24,10 +33,12 @@ from dataclasses import dataclass
 from consilience.crypto import signing
 from consilience.errors import InvalidInput, VerificationError
 from consilience.tlog import merkle, notes
-from consilience.tlog.notes import SIG_COSIGNATURE_V1, VerifierKey
+from consilience.tlog.notes import SIG_COSIGNATURE_V1, SIG_ED25519, VerifierKey
 
 COSIGNATURE_HEADER = "cosignature/v1"
 MAX_TIMESTAMP = 2**63 - 1
+#: The vkey types a witness's Ed25519 key may be given in (see the module text).
+WITNESS_KEY_TYPES = (SIG_COSIGNATURE_V1, SIG_ED25519)
 
 
 @dataclass(frozen=True)
@@ -106,6 +117,21 @@ def cosignature_vkey(name: str, public_key: bytes) -> str:
     return VerifierKey.for_key(name, public_key, SIG_COSIGNATURE_V1).encode()
 
 
+def witness_verifiers(witness_vkeys: Iterable[str | VerifierKey]) -> list[CosignatureV1Verifier]:
+    """Each witness's verifier; InvalidInput if a key is listed twice, in either form or under two names.
+
+    An Ed25519 cosignature does not commit to the witness's name (tlog-cosignature), so one key
+    listed under two names would be one witness counted twice.
+    """
+    verifiers: list[CosignatureV1Verifier] = []
+    for vkey in witness_vkeys:
+        v = CosignatureV1Verifier.from_vkey(vkey)
+        if any(other.public_key == v.public_key for other in verifiers):
+            raise InvalidInput(f"witness {v.name}: its key is listed twice (as two names, or in both vkey forms)")
+        verifiers.append(v)
+    return verifiers
+
+
 @dataclass(frozen=True)
 class CosignatureV1Signer:
     """A witness key signing at a fixed time (the witness decides the time, not the log)."""
@@ -136,8 +162,17 @@ class CosignatureV1Verifier:
 
     @classmethod
     def from_vkey(cls, vkey: str | VerifierKey) -> CosignatureV1Verifier:
-        key = VerifierKey.of_type(vkey, SIG_COSIGNATURE_V1, "an Ed25519 cosignature key")
-        return cls(key.name, key.key_id, key.public_key)
+        """A witness's key from its vkey of type 0x04 or 0x01; the key ID is the cosignature's (over 0x04)."""
+        key = vkey if isinstance(vkey, VerifierKey) else VerifierKey.parse(vkey)
+        if key.sig_type not in WITNESS_KEY_TYPES:
+            raise InvalidInput(f"{key.name}: a witness key is an Ed25519 vkey of type 0x04 (cosignature/v1) or "
+                               f"0x01 (ordinary Ed25519), not type 0x{key.sig_type:02x}")
+        return cls(key.name, notes.key_id(key.name, SIG_COSIGNATURE_V1, key.public_key), key.public_key)
+
+    @property
+    def vkey(self) -> str:
+        """The key as a type-0x04 vkey, whose key ID is the one its cosignature lines carry."""
+        return cosignature_vkey(self.name, self.public_key)
 
     def verify(self, text: bytes, signature: bytes) -> None:
         if len(signature) != 8 + 64:
@@ -182,7 +217,9 @@ def open_checkpoint(
     enough witnesses signed is the caller's policy: see ``cosignatures``.
     """
     log = notes.Ed25519Verifier.from_vkey(log_vkey)
-    witnesses = [CosignatureV1Verifier.from_vkey(w) for w in witness_vkeys]
+    witnesses = witness_verifiers(witness_vkeys)
+    if any(w.public_key == log.public_key for w in witnesses):
+        raise InvalidInput("the log's own key is listed as a witness; a witness must hold a key of its own")
     opened = notes.open_note(note, [log, *witnesses])
     if opened.verified_by(log.name, log.key_id) is None:
         raise VerificationError("checkpoint is not signed by the log key")
@@ -202,6 +239,58 @@ def open_checkpoint(
             raise VerificationError(f"cosignature from {sig.name} is dated in the future")
         cosignatures.append(Cosignature(sig.name, sig.key_id, timestamp))
     return VerifiedCheckpoint(checkpoint, note, tuple(cosignatures))
+
+
+# --- accepting cosignatures that witnesses hand in -----------------------------------------
+
+
+@dataclass(frozen=True)
+class AcceptedCosignature:
+    """A verified cosignature and its signature line, re-serialised from the verified values."""
+
+    cosignature: Cosignature
+    line: str
+
+
+def accept_cosignatures(body: str, posted: str, witness_vkeys: Iterable[str | VerifierKey], *,
+                        now: int | None = None) -> tuple[AcceptedCosignature, ...]:
+    """What a log keeps of the signature lines someone hands in for the checkpoint ``body``.
+
+    Only lines that verify as cosignature/v1 of ``body`` under a listed witness's key are kept,
+    at most one per witness (the newest), each rebuilt from its parsed name, key ID and signature,
+    so no posted byte outside a verified signature is ever stored or served again. Everything else
+    (lines under other names, forgeries, repeats, lines dated after ``now``) is dropped: extra lines
+    cost a verifier its signature budget (``notes.MAX_SIGNATURES``), and a receipt is refused
+    once a checkpoint carries more. Returns () when no line names a listed witness; raises
+    ``VerificationError`` when some do but none verifies, ``InvalidInput`` when ``posted`` is not
+    signature lines.
+    """
+    Checkpoint.parse(body)
+    by_key = {(v.name, v.key_id): v for v in witness_verifiers(witness_vkeys)}
+    message = body.encode("utf-8")
+    best: dict[tuple[str, bytes], AcceptedCosignature] = {}
+    refusals: list[str] = []
+    for sig in notes.parse_signature_lines(posted):
+        verifier = by_key.get((sig.name, sig.key_id))
+        if verifier is None:
+            continue
+        try:
+            verifier.verify(message, sig.signature)
+        except VerificationError:
+            refusals.append(f"the cosignature from {sig.name} does not verify for this checkpoint")
+            continue
+        timestamp = cosignature_timestamp(sig.signature)
+        if now is not None and timestamp > now:
+            refusals.append(f"the cosignature from {sig.name} is dated in the future")
+            continue
+        kept = best.get((sig.name, sig.key_id))
+        if kept is None or timestamp > kept.cosignature.timestamp:
+            line = notes.Signature(verifier.name, verifier.key_id, bytes(sig.signature)).line()
+            best[(sig.name, sig.key_id)] = AcceptedCosignature(Cosignature(verifier.name, verifier.key_id, timestamp),
+                                                               line)
+    if not best and refusals:
+        raise VerificationError(refusals[0])
+    return tuple(best.values())
 
 
 # --- helpers ----------------------------------------------------------------------------------

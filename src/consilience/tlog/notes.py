@@ -89,8 +89,11 @@ class VerifierKey:
         if len(hex_id) != 8 or any(c not in "0123456789abcdef" for c in hex_id):
             raise InvalidInput("the key ID is 8 lowercase hex digits")
         material = b64decode(material_b64, "verifier key material")
-        if not material or material[0] not in _KNOWN_TYPES:
-            raise InvalidInput("unsupported verifier key type")
+        if not material:
+            raise InvalidInput("the verifier key has no key material")
+        if material[0] not in _KNOWN_TYPES:
+            raise InvalidInput(f"{name}: unsupported verifier key type 0x{material[0]:02x}; this program reads "
+                               "Ed25519 vkeys only (type 0x01, and 0x04 for a witness's cosignature/v1 key)")
         sig_type, public_key = material[0], material[1:]
         if len(public_key) != _KNOWN_TYPES[sig_type]:
             raise InvalidInput("wrong public key length for its type")
@@ -249,6 +252,20 @@ def parse_note(note: str | bytes) -> Note:
     if len(lines) > MAX_SIGNATURES:
         raise InvalidInput(f"signed note has more than {MAX_SIGNATURES} signatures")
     return Note(body, tuple(_parse_signature_line(line) for line in lines))
+
+
+def parse_signature_lines(text: str, *, limit: int = MAX_SIGNATURES) -> tuple[Signature, ...]:
+    """Signature lines on their own (as a tlog-witness ``add-checkpoint`` response carries them), unverified.
+
+    One or more well-formed lines, each ending in a newline, at most ``limit`` of them; InvalidInput
+    otherwise. Nothing is verified: the caller decides which lines it trusts.
+    """
+    if not isinstance(text, str) or not text.endswith("\n"):
+        raise InvalidInput("signature lines must each end with a newline")
+    lines = text[:-1].split("\n")
+    if len(lines) > limit:
+        raise InvalidInput(f"more than {limit} signature lines")
+    return tuple(_parse_signature_line(line) for line in lines)
 
 
 def _parse_signature_line(line: str) -> Signature:

@@ -59,22 +59,25 @@ def consistency(state: State, old: int = Query(ge=1, le=MAX_LOG_SIZE),
 
 @router.post("/cosignatures", status_code=201)
 def add_cosignature(submission: CosignatureSubmission, state: State) -> dict[str, int]:
-    """A witness listed in the deployment document hands in its cosignature."""
+    """A witness listed in the deployment document hands in its cosignature.
+
+    Only the lines that verify under a listed witness's key are kept, one per witness, rebuilt
+    from the verified values (``checkpoint.accept_cosignatures``); any other line posted with them
+    is dropped, so the served checkpoint never carries more lines than there are witnesses.
+    """
     deployment = state.deployments.current().deployment
-    witnesses = {w.key_id: w for w in (cp.CosignatureV1Verifier.from_vkey(v) for v in deployment.witnesses)}
-    line = submission.cosignature if submission.cosignature.endswith("\n") else submission.cosignature + "\n"
+    posted = submission.cosignature if submission.cosignature.endswith("\n") else submission.cosignature + "\n"
     with state.db.write() as session:
         note = log.checkpoint_note(session, submission.size)
         if note is None:
             raise Refusal(404, f"the log signed no checkpoint of size {submission.size}")
         try:
-            opened = cp.open_checkpoint(note + line, deployment.log_vkey, witness_vkeys=list(deployment.witnesses),
-                                        now=int(time.time()) + 300)
+            body = cp.parse_signed_checkpoint(note)[1].text
+            accepted = cp.accept_cosignatures(body, posted, deployment.witnesses, now=int(time.time()) + 300)
         except ConsilienceError as exc:
             raise Refusal(400, f"cosignature does not verify: {exc}") from exc
-        if not opened.cosignatures:
+        if not accepted:
             raise Refusal(403, "the cosignature is not from a witness of this deployment")
-        cosig = opened.cosignatures[0]
-        assert cosig.key_id in witnesses
-        log.add_cosignature(session, submission.size, cosig.key_id, line, cosig.timestamp)
+        for a in accepted:
+            log.add_cosignature(session, submission.size, a.cosignature.key_id, a.line, a.cosignature.timestamp)
     return {"size": submission.size}
