@@ -8,9 +8,18 @@ forget them:
   write transactions, so two writers never interleave their counting: the
   second one waits for the first one's commit instead of failing on upgrade
   from a read lock.
+* SQLite erasure: ``secure_delete`` on every connection, so a deleted or
+  overwritten cell and a freed page are zeroed in the page that replaces it;
+  and after a transaction that withdrew or replaced content
+  (``erase_after_commit``) a ``wal_checkpoint(TRUNCATE)``, so the older
+  versions of those pages, still whole in the ``-wal`` file, are gone from
+  it too while the server runs (``Database._erase``).
 * PostgreSQL (``postgresql+psycopg://…``): the repository locks the ``tags``
   rows it counts under with ``SELECT … FOR UPDATE``; nothing dialect-specific
-  is needed here.
+  is needed here. Nothing here erases on PostgreSQL: a deleted or updated
+  row stays in its heap page as a dead tuple until VACUUM reuses the space,
+  and in the WAL segments and backups for as long as they are kept
+  (README.md, operator chores; PROTOCOL.md §2).
 
 The schema is only ever created by Alembic (``upgrade``), never by
 ``create_all``, so production databases and tests run the same DDL.
@@ -19,6 +28,7 @@ The schema is only ever created by Alembic (``upgrade``), never by
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +45,14 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: connection but does not answer; a ``connect_timeout`` in the URL wins.
 POSTGRES_CONNECT_TIMEOUT_S = 5
 _WRITE_OPTION = "consilience_write"
+#: ``Session.info`` key: this transaction dropped content that must not outlive it on disk.
+_ERASE = "consilience_erase"
+#: How long the erasing checkpoint waits for readers still on older pages (and for another
+#: process's writer) before it gives up for now; the request that asked for it never fails.
+ERASE_CHECKPOINT_TIMEOUT_MS = 200
+#: The same for the retries of a checkpoint that could not complete, which every later write
+#: makes until one does: short, since a long reader would otherwise slow every write down.
+ERASE_RETRY_TIMEOUT_MS = 20
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
@@ -69,6 +87,9 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = FULL")
             cursor.execute("PRAGMA foreign_keys = ON")
+            # Zero what is deleted instead of leaving it in free space: withdrawn and replaced
+            # ciphertexts and tags. Per connection; some builds default to it, most do not.
+            cursor.execute("PRAGMA secure_delete = ON")
         finally:
             cursor.close()
 
@@ -95,6 +116,10 @@ class Database:
         # (busy_timeout), which gave second-long tails under load. Queueing
         # the process's own writers on a lock first makes them wait in order.
         self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else None
+        # True until an erasing checkpoint completed: a process that crashed (or stopped while a
+        # reader held old pages) after a withdrawal may have left its frames in the -wal file, so
+        # the first write of every Database truncates it, and every write retries until it did.
+        self._erase_pending = self._write_lock is not None
 
     @property
     def dialect(self) -> str:
@@ -113,8 +138,58 @@ class Database:
         try:
             with self._writer.begin() as session:
                 yield session
+            # Committed. Still under the process's write lock, so no writer of ours queues behind
+            # the checkpoint inside SQLite's busy handler.
+            if session.info.pop(_ERASE, False):
+                self._erase(ERASE_CHECKPOINT_TIMEOUT_MS)
+            elif self._erase_pending:
+                self._erase(ERASE_RETRY_TIMEOUT_MS)
         finally:
             self._write_lock.release()
+
+    def _erase(self, timeout_ms: int) -> None:
+        """Copy every frame of the -wal file into the database file and truncate the -wal to 0 bytes.
+
+        Why TRUNCATE: PASSIVE and FULL leave the -wal file as it was (SQLite reuses it from the
+        start later, overwriting old frames only as far as new ones reach); RESTART with a
+        ``journal_size_limit`` truncates only when the next writer starts over. TRUNCATE empties
+        the file before it returns, and the database file then holds only the pages as they are
+        now, in which ``secure_delete`` zeroed what was dropped.
+
+        Readers. The checkpoint waits for readers whose snapshot still uses frames of the -wal
+        (other readers and new ones proceed; other writers wait, as for any write), at most
+        ``timeout_ms``. If they are still there it does what it can without them and
+        stops: SQLite answers busy, not an error, the request is not failed, the old bytes stay in
+        the -wal file for now, and ``_erase_pending`` makes the next write of this process
+        (at the latest the release pass, which writes on every pass) try again, until one
+        completes. Errors (a database gone) are logged and retried the same way.
+        """
+        try:
+            connection = self.engine.raw_connection()
+        except exc.DBAPIError as error:
+            self._erase_pending = True
+            log.warning("could not erase the -wal file now (%s); the next write tries again", error.orig)
+            return
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(f"PRAGMA busy_timeout = {int(timeout_ms)}")
+                try:
+                    busy, _frames, _copied = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                finally:
+                    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            finally:
+                cursor.close()
+        except sqlite3.Error as error:  # the driver's own errors: this connection is raw
+            self._erase_pending = True
+            log.warning("could not erase the -wal file now (%s); the next write tries again", error)
+            connection.invalidate()
+            return
+        finally:
+            connection.close()
+        self._erase_pending = bool(busy)
+        if busy:
+            log.info("readers still use old pages of the -wal file; the next write erases it")
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -125,7 +200,18 @@ class Database:
                 session.rollback()
 
     def dispose(self) -> None:
+        # Closing SQLite's last connection checkpoints and deletes the -wal file itself; if another
+        # process keeps it open, the next Database's first write truncates it (``_erase_pending``).
         self.engine.dispose()
+
+
+def erase_after_commit(session: Session) -> None:
+    """Ask for the content this write transaction drops to be erased from disk once it commits.
+
+    On SQLite, ``Database.write()`` then truncates the -wal file (``Database._erase``); on
+    PostgreSQL nothing happens (the module's docstring says what stays until VACUUM).
+    """
+    session.info[_ERASE] = True
 
 
 def alembic_config(url: str) -> Any:
