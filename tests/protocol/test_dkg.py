@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import random
+import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pytest
 
-from consilience.crypto import hpke, kdf, signing
+from consilience.crypto import hpke, kdf, ristretto, signing
 from consilience.crypto.bls12381 import G2Point, Scalar, lagrange_coefficients
 from consilience.errors import InvalidInput, VerificationError
 from consilience.protocol import dkg
@@ -98,41 +99,85 @@ def contribution_hash(params: dkg.Parameters, dealer: int, c: bytes) -> bytes:
                           + c).digest()
 
 
+def abscissa_check(params: dkg.Parameters, key: bytes) -> bytes:
+    """What a renewal's deal carries instead of a contribution hash: the published check of the abscissa key."""
+    return hashlib.sha256(lp2(b"consilience-v2 abscissa key check") + lp2(params.deployment_id) + key).digest()
+
+
+def r_base(k: int) -> bytes:
+    """k·G in ristretto255 (the encoding of the identity, all zeros, for k = 0 mod ℓ)."""
+    k %= ristretto.ORDER
+    return bytes(32) if k == 0 else ristretto.scalar_mult_base(ristretto.scalar_from_int(k))
+
+
 @dataclass
 class EvilDealer:
-    """A dealer that picks its own polynomials and then signs whatever it wants."""
+    """A dealer that picks its own polynomials and then signs whatever it wants.
+
+    ``polys[k]`` are the BLS coefficients of coefficient k's polynomial, ``oprf_poly`` the VOPRF key
+    polynomial's (ints mod ℓ), ``contribution`` the abscissa-key part. In a renewal (``params.kind``
+    refresh or reshare) the constant terms' commitments are not sent (they are implied), and the
+    abscissa part is committed by its published check instead of the contribution hash; the caller sets
+    the constant terms (``set_constants``) to what an honest dealer would use, or to anything else.
+    """
 
     params: dkg.Parameters
     server: Server
     polys: list[list[Scalar]] = field(default_factory=list)
     contribution: bytes = b"\x07" * 32
+    oprf_poly: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.polys = [[Scalar.random() for _ in range(self.params.threshold)] for _ in range(self.params.coefficients)]
+        t = self.params.threshold
+        self.polys = [[Scalar.random() for _ in range(t)] for _ in range(self.params.coefficients)]
+        self.oprf_poly = [secrets.randbelow(ristretto.ORDER - 1) + 1 for _ in range(t)]
 
-    def plaintext(self, j: int) -> bytes:
+    @property
+    def renewal(self) -> bool:
+        return self.params.kind != dkg.GENERATE
+
+    def set_constants(self, values: Sequence[Scalar], oprf_value: int) -> None:
+        for row, v in zip(self.polys, values, strict=True):
+            row[0] = v
+        self.oprf_poly[0] = oprf_value % ristretto.ORDER
+
+    def values(self, j: int) -> tuple[list[Scalar], int]:
         values = []
         for row in self.polys:
             acc = Scalar(0)
             for b in reversed(row):
                 acc = acc * Scalar(j) + b
             values.append(acc)
-        return b"".join(v.to_bytes() for v in values) + self.contribution
+        oprf = 0
+        for c in reversed(self.oprf_poly):
+            oprf = (oprf * j + c) % ristretto.ORDER
+        return values, oprf
+
+    def plaintext(self, j: int) -> bytes:
+        values, oprf = self.values(j)
+        return b"".join(v.to_bytes() for v in values) + oprf.to_bytes(32, "little") + self.contribution
 
     def sign(self, body: bytes) -> bytes:
         return body + signing.sign(self.server.identity, body)
 
     def deal(self, *, plaintexts: dict[int, bytes] | None = None,
              seal_to: Callable[[int], int] = lambda j: j,
-             commitments: bytes | None = None, m: int | None = None, t: int | None = None) -> bytes:
+             commitments: bytes | None = None, oprf_commitments: bytes | None = None,
+             contribution_commitment: bytes | None = None, m: int | None = None, t: int | None = None) -> bytes:
         p = self.params
         i = self.server.index
         g2 = G2Point.generator()
+        first = 1 if self.renewal else 0
         body = header(p, dkg.DEAL_LABEL, i) + i2osp(p.coefficients if m is None else m, 2)
         body += i2osp(p.threshold if t is None else t, 1)
         body += commitments if commitments is not None else b"".join(
-            g2.mul_secret(b).to_bytes() for row in self.polys for b in row)
-        body += contribution_hash(p, i, self.contribution) + i2osp(p.n, 1)
+            g2.mul_secret(b).to_bytes() for row in self.polys for b in row[first:])
+        body += oprf_commitments if oprf_commitments is not None else b"".join(
+            r_base(b) for b in self.oprf_poly[first:])
+        if contribution_commitment is None:
+            contribution_commitment = (abscissa_check(p, self.contribution) if self.renewal
+                                       else contribution_hash(p, i, self.contribution))
+        body += contribution_commitment + i2osp(p.n, 1)
         for j in range(1, p.n + 1):
             target = seal_to(j)
             pt = (plaintexts or {}).get(j, self.plaintext(j))
@@ -285,19 +330,70 @@ def test_two_runs_give_independent_secrets() -> None:
     assert a[1].master[2][0] != b[1].master[2][0]
 
 
+def r_combination(points: Sequence[bytes], x: int) -> bytes:
+    """Σ_l x^l·R_l in ristretto255, independently of the module's helpers."""
+    total = bytes(32)
+    for ell, point in enumerate(points):
+        k = pow(x, ell, ristretto.ORDER)
+        if k and point != bytes(32):
+            total = ristretto.element_add(total, ristretto.scalar_mult(ristretto.scalar_from_int(k), point))
+    return total
+
+
 def test_encoding_matches_the_docstring() -> None:
+    """Every byte of a deal, read back by an independent decoder that follows the module docstring."""
     params, servers = setup(3, 2)
     message = dkg.deal(params, 2, servers[1].identity, servers[1].seed)
     assert message.startswith(header(params, b"consilience-v2 dkg deal", 2))
     m, t = params.coefficients, params.threshold
-    rest = message[len(header(params, dkg.DEAL_LABEL, 2)) :]
-    assert rest[:3] == i2osp(m, 2) + i2osp(t, 1)
     signing.verify(params.participant(2).identity_key, message[:-64], message[-64:])
+    rest = message[len(header(params, dkg.DEAL_LABEL, 2)) : -64]
+    assert rest[:3] == i2osp(m, 2) + i2osp(t, 1)
+    at = 3
+    g2_commitments = [[G2Point.from_bytes(rest[at + 96 * (k * t + ell) : at + 96 * (k * t + ell + 1)])
+                       for ell in range(t)] for k in range(m)]  # k-major
+    at += 96 * m * t
+    oprf_commitments = [ristretto.check_element(rest[at + 32 * ell : at + 32 * (ell + 1)]) for ell in range(t)]
+    at += 32 * t
+    contribution_commitment = rest[at : at + 32]
+    at += 32
+    assert rest[at] == 3
+    at += 1
+    ciphertexts = []
+    for j in (1, 2, 3):
+        assert rest[at] == j
+        size = int.from_bytes(rest[at + 1 : at + 5], "big")
+        ciphertexts.append(rest[at + 5 : at + 5 + size])
+        at += 5 + size
+    assert at == len(rest)
     parsed = dkg.parse(params, message)
     assert isinstance(parsed, dkg.Deal)
     assert parsed.digest == hashlib.sha256(lp2(b"consilience-v2 dkg deal digest") + message[:-64]).digest()
-    assert len(parsed.ciphertexts) == 3
-    assert all(len(ct) == 32 * m + 32 + hpke.CIPHERTEXT_OVERHEAD for ct in parsed.ciphertexts)
+    assert parsed.ciphertexts == tuple(ciphertexts)
+    assert parsed.commitments == tuple(tuple(row) for row in g2_commitments)
+    assert parsed.oprf_commitments == tuple(oprf_commitments)
+    assert all(len(ct) == 32 * m + 32 + 32 + hpke.CIPHERTEXT_OVERHEAD for ct in parsed.ciphertexts)
+    # The plaintext: m BLS scalars (big-endian) ‖ the VOPRF polynomial's value (little-endian, canonical) ‖ c_2,
+    # under the documented HPKE info.
+    info = (lp2(b"consilience-v2 dkg share") + lp2(params.deployment_id) + i2osp(params.epoch, 8) + params.digest
+            + bytes([2, 3]))
+    plaintext = hpke.open(servers[2].hpke_seed, ciphertexts[2], info)
+    assert len(plaintext) == 32 * m + 32 + 32
+    g2 = G2Point.generator()
+    for k in range(m):
+        value = int.from_bytes(plaintext[32 * k : 32 * k + 32], "big")
+        expected = G2Point.msm_public(g2_commitments[k], [Scalar(3**ell) for ell in range(t)])
+        assert g2.mul_secret(Scalar(value)) == expected
+    oprf_value = int.from_bytes(plaintext[32 * m : 32 * m + 32], "little")
+    assert 0 < oprf_value < ristretto.ORDER
+    assert r_base(oprf_value) == r_combination(oprf_commitments, 3)
+    assert contribution_commitment == contribution_hash(params, 2, plaintext[32 * m + 32 :])
+    # The parameters digest, recomputed: … ‖ u8 kind ‖ previous_digest[32] (zeros when generating).
+    data = (lp2(b"consilience-v2 dkg parameters") + lp2(params.deployment_id) + i2osp(params.epoch, 8)
+            + bytes([3, 2, params.low, params.high]))
+    for p in params.participants:
+        data += bytes([p.index]) + p.identity_key + lp2(p.hpke_public_key)
+    assert params.digest == hashlib.sha256(data + bytes([0]) + bytes(32)).digest()
 
 
 # -- a dealer that sends a bad share ----------------------------------------------------------------
@@ -423,16 +519,18 @@ def test_too_few_qualified_dealers_fail_the_run() -> None:
         dkg.qualify(params, board.view())
 
 
-@pytest.mark.parametrize("where", ["commitment", "ciphertext", "contribution hash", "signature", "dealer index"])
+@pytest.mark.parametrize("where", ["commitment", "VOPRF commitment", "ciphertext", "contribution hash", "signature",
+                                   "dealer index"])
 def test_a_relay_that_tampers_is_caught_by_the_signature(where: str) -> None:
     params, servers = setup(3, 2)
     deals = honest_deals(params, servers)
     original = deals[1]
     head = len(header(params, dkg.DEAL_LABEL, 2))
     m, t = params.coefficients, params.threshold
-    offsets = {"commitment": head + 3 + 96 * 7 + 40, "contribution hash": head + 3 + 96 * m * t + 5,
-               "ciphertext": head + 3 + 96 * m * t + 32 + 1 + 5 + 500, "signature": len(original) - 10,
-               "dealer index": head - 1}
+    after = head + 3 + 96 * m * t + 32 * t  # the commitments: m·t in G2, then t in ristretto255
+    offsets = {"commitment": head + 3 + 96 * 7 + 40, "VOPRF commitment": head + 3 + 96 * m * t + 32 + 7,
+               "contribution hash": after + 5, "ciphertext": after + 32 + 1 + 5 + 500,
+               "signature": len(original) - 10, "dealer index": head - 1}
     tampered = bytearray(original)
     tampered[offsets[where]] ^= 0x01
     with pytest.raises((VerificationError, dkg.MalformedMessage)) as caught:
@@ -504,6 +602,44 @@ def test_commitments_that_are_not_points_are_refused() -> None:
         points = [g2.mul_secret(Scalar.random()).to_bytes() for _ in range(n_points - 1)] + [bad_point]
         with pytest.raises(dkg.MalformedMessage):
             dkg.parse(params, evil.deal(commitments=b"".join(points)))
+    # The VOPRF polynomial's commitments: the identity, a non-canonical encoding (p + 1 as a field element,
+    # little-endian) and a string that is no ristretto255 encoding at all are the dealer's malformed deal.
+    good = r_base(5)
+    non_canonical = (2**255 - 19 + 2).to_bytes(32, "little")
+    for bad_element in (bytes(32), non_canonical, b"\x01" + bytes(31)):
+        with pytest.raises(dkg.MalformedMessage, match="ristretto255"):
+            dkg.parse(params, evil.deal(oprf_commitments=good + bad_element))
+        qual = dkg.qualify(params, [*honest_deals(params, servers, skip=[3]),
+                                    evil.deal(oprf_commitments=bad_element + good)])
+        assert qual.qualified == (1, 2) and "malformed deal" in qual.disqualified[3]
+
+
+def test_a_bad_voprf_share_alone_is_complained_about_and_answered() -> None:
+    """The BLS shares are right, the VOPRF key share is one off: a BAD_SHARES complaint naming the VOPRF key."""
+    params, servers = setup(3, 2)
+    evil = EvilDealer(params, servers[2])
+    values, oprf = evil.values(1)
+    bad = b"".join(v.to_bytes() for v in values) + ((oprf + 1) % ristretto.ORDER).to_bytes(32, "little")
+    bad += evil.contribution
+    deal3 = evil.deal(plaintexts={1: bad})
+    parsed = dkg.parse(params, deal3)
+    assert isinstance(parsed, dkg.Deal)
+    check = dkg.verify_deal(params, 1, servers[0].hpke_seed, parsed)
+    assert check.reason == dkg.BAD_SHARES
+    assert check.problems == ("share of the VOPRF key does not match the commitments",)
+    # a non-canonical VOPRF value (≥ ℓ) is refused as it is, not reduced
+    wide = bad[: 32 * params.coefficients] + (oprf + ristretto.ORDER).to_bytes(32, "little") + evil.contribution
+    assert dkg.check_values(params, parsed, 1, wide) != []
+    board = Board([*honest_deals(params, servers, skip=[3]), deal3])
+    posted = complaints(params, servers, board)
+    assert [(c.complainant, c.dealer, c.reason) for c in map(lambda x: dkg.parse(params, x), posted)  # type: ignore[union-attr]
+            ] == [(1, 3, dkg.BAD_SHARES)]
+    board.post(*posted)
+    unanswered = dkg.qualify(params, board.view())
+    assert unanswered.qualified == (1, 2) and "no valid answer" in unanswered.disqualified[3]
+    board.post(evil.answer(1, parsed.digest))
+    results = finalize_all(params, servers, board)
+    check_result(params, results, [1, 2, 3])
 
 
 def test_a_dealer_that_signs_two_deals_is_disqualified() -> None:
@@ -568,11 +704,11 @@ def test_abscissa_key_is_hkdf_over_the_qualified_contributions_in_index_order() 
 
 
 def confirmation(params: dkg.Parameters, author: int, identity: bytes, transcript: bytes,
-                 qualified: Sequence[int], commitments: bytes = bytes(32)) -> bytes:
+                 qualified: Sequence[int], commitments: bytes = bytes(32), check: bytes = bytes(32)) -> bytes:
     """The docstring's confirmation, built independently: header ‖ digest ‖ u8 |QUAL| ‖ indices ‖ commitments
-    digest ‖ signature."""
+    digest ‖ abscissa check ‖ signature."""
     body = (header(params, b"consilience-v2 dkg confirm", author) + transcript + bytes([len(qualified), *qualified])
-            + commitments)
+            + commitments + check)
     return body + signing.sign(identity, body)
 
 
@@ -582,18 +718,41 @@ def test_confirmation_encoding_matches_the_docstring() -> None:
     results = finalize_all(params, servers, board)
     message = dkg.confirm(params, servers[1].identity, results[2])
     qual = results[2].qualification
+    # The VOPRF public values, computed independently from the deals' ristretto255 commitments: the public
+    # key Σ_i R_{i,0} and each holder's public share Σ_i Σ_l j^l·R_{i,l}, which is k_j·G for its key share.
+    deals = [dkg.parse(params, d) for d in board.messages]
+    assert all(isinstance(d, dkg.Deal) for d in deals)
+    oprf_key = bytes(32)
+    for d in deals:
+        oprf_key = ristretto.element_add(oprf_key, d.oprf_commitments[0])  # type: ignore[union-attr]
+    oprf_shares = {}
+    for i in (1, 2, 3):
+        share = bytes(32)
+        for d in deals:
+            share = ristretto.element_add(share, r_combination(d.oprf_commitments, i))  # type: ignore[union-attr]
+        oprf_shares[i] = share
+        assert share == qual.oprf_public_share(i) == r_base(int.from_bytes(results[i].oprf_share, "little"))
+    assert qual.oprf_public_key == oprf_key
+    # The abscissa check: SHA-256(lp2(label) ‖ lp2(deployment_id) ‖ key).
+    check = abscissa_check(params, results[2].abscissa_key)
+    assert results[2].abscissa_check == check
     # The commitments digest, computed independently from the published encodings.
     data = lp2(b"consilience-v2 dkg public commitments")
     for q in params.levels:
         data += bytes([q]) + b"".join(c.to_bytes() for c in qual.master[q])
     for i in (1, 2, 3):
         data += bytes([i]) + b"".join(c.to_bytes() for q in params.levels for c in qual.server_commitments(i)[q])
-    digest = hashlib.sha256(data).digest()
-    assert qual.commitments_digest == digest
-    assert message == confirmation(params, 2, servers[1].identity, results[2].transcript, [1, 2, 3], digest)
+        data += oprf_shares[i]
+    digest = hashlib.sha256(data + oprf_key + check).digest()
+    assert results[2].commitments_digest == qual.commitments_digest(check) == digest
+    assert digest == dkg.commitments_digest(
+        {q: [c.to_bytes() for c in qual.master[q]] for q in params.levels},
+        {i: {q: [c.to_bytes() for c in qual.server_commitments(i)[q]] for q in params.levels} for i in (1, 2, 3)},
+        oprf_key, oprf_shares, check)
+    assert message == confirmation(params, 2, servers[1].identity, results[2].transcript, [1, 2, 3], digest, check)
     assert dkg.CONFIRM_LABEL == b"consilience-v2 dkg confirm"
     parsed = dkg.parse(params, message)
-    assert parsed == dkg.Confirmation(2, results[2].transcript, (1, 2, 3), message, digest)
+    assert parsed == dkg.Confirmation(2, results[2].transcript, (1, 2, 3), message, digest, check)
     # The transcript digest is the documented one: sorted SHA-256 of every accepted message.
     expected = hashlib.sha256(lp2(b"consilience-v2 dkg transcript")
                               + b"".join(sorted(hashlib.sha256(m).digest() for m in board.messages))).digest()
