@@ -3,8 +3,10 @@
 The order of checks matters and is the same for POST and PUT: schema (by
 pydantic, before this module), then distinctness, then the stored entry
 (idempotent retry or conflict), then the current deployment document, then
-one active entry per account and person (409 ``already_named``), and only
-then a write. Each request is a single transaction, committed before the
+the account's quotas on the bytes and number of its active entries (413
+``over_storage_quota`` / ``too_many_entries``, ``limits.Quotas``), then one
+active entry per account and person (409 ``already_named``), and only then
+a write. Each request is a single transaction, committed before the
 answer.
 
 No matching oracle. Nothing here counts or releases: the request only queues
@@ -19,14 +21,16 @@ from __future__ import annotations
 from typing import Literal
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from consilience.protocol.deployment import Deployment
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.messages import EntryDetail, EntryReceipt, EntrySubmission, EntrySummary, Envelope
 from consilience.services.escrow import transparency
 from consilience.services.escrow.errors import Refusal
+from consilience.services.escrow.limits import OVER_STORAGE_QUOTA, TOO_MANY_ENTRIES, Quotas
 from consilience.services.escrow.state import ServerState
-from consilience.storage import repository
+from consilience.storage import quotas, repository
 from consilience.storage.models import Entry
 from consilience.storage.repository import AccountInfo, Conflict, NewEntry, utcnow
 
@@ -68,6 +72,32 @@ def check_against(deployment: Deployment, submission: EntrySubmission, new: NewE
                             f"serial {serial}", current_serial=serial)
 
 
+def mib(size: int) -> str:
+    """Bytes as a person reads them: "64 MiB", "70.2 MiB"."""
+    return f"{size / 2**20:.1f}".removesuffix(".0") + " MiB"
+
+
+def check_quotas(session: Session, limits: Quotas, new: NewEntry, *, replacing: bool) -> None:
+    """413 if storing ``new`` would take the account over its quotas; locks the account's writes first.
+
+    ``replacing``: ``new`` takes the place of the account's active entry of the same id, so its
+    old content is not counted and the number of entries does not grow (a smaller edit always
+    passes). Called before anything of the request is written.
+    """
+    quotas.lock_account(session, new.account_id)
+    held = quotas.usage(session, new.account_id, excluding=new.entry_id if replacing else None)
+    if not replacing and held.entries >= limits.entries_per_account:
+        raise Refusal(413, f"this account already has {held.entries} entries in escrow, the most one account may "
+                           "have at once; withdraw one you no longer need, or add to one you have, then try again",
+                      error=TOO_MANY_ENTRIES, limit=limits.entries_per_account)
+    size = quotas.stored_bytes(new.body, new.envelopes)
+    if held.bytes + size > limits.bytes_per_account:
+        raise Refusal(413, f"this account's entries in escrow would take {mib(held.bytes + size)}, more than the "
+                           f"{mib(limits.bytes_per_account)} one account may store; withdraw an entry you no longer "
+                           "need, or shorten this one (fewer or smaller attachments), then try again",
+                      error=OVER_STORAGE_QUOTA, limit=limits.bytes_per_account, used=held.bytes)
+
+
 def receipt(entry: Entry, log_receipt: str | None = None) -> EntryReceipt:
     return EntryReceipt(entry_id=b64u_encode(entry.entry_id), status=status(entry),
                         received_at=entry.received_at, receipt=log_receipt)
@@ -103,6 +133,7 @@ def submit(state: ServerState, account: AccountInfo, submission: EntrySubmission
                         return receipt(existing, transparency.latest_receipt(session, new.entry_id)), False
                     raise Conflict("this entry id is already in use with other content")
                 check_against(state.deployments.current().deployment, submission, new)
+                check_quotas(session, state.settings.quotas, new, replacing=False)
                 entry = repository.create_entry(session, new, now)
                 answer = receipt(entry, transparency.record_entry(session, state, new.entry_id, content, now))
         except IntegrityError:
@@ -127,6 +158,7 @@ def replace(state: ServerState, account: AccountInfo, entry_id: bytes,
         if existing.status == "withdrawn":
             raise Conflict("withdrawn entries can no longer be changed")
         check_against(state.deployments.current().deployment, submission, new)
+        check_quotas(session, state.settings.quotas, new, replacing=True)
         entry = repository.replace_entry(session, new, now)
         return receipt(entry, transparency.record_entry(session, state, entry_id, new.content_hash(), now))
 
