@@ -14,7 +14,7 @@ import { checkPublicShares } from '../crypto/threshold_oprf.js';
 import { g2FromBytes } from '../crypto/bls12381.js';
 import { checkCommitments } from './quorum.js';
 import { commitmentsDigest, parameters as dkgParameters, parseConfirmation } from './dkg.js';
-import { SIG_COSIGNATURE_V1, ed25519Verify, ed25519Vkey, parseVkey, validKeyName } from '../tlog/signed_note.js';
+import { ed25519Verify, ed25519Vkey, validKeyName, witnessKey } from '../tlog/signed_note.js';
 
 export const FORMAT = 'consilience-deployment/v2';
 export const V1_FORMAT = 'consilience-deployment/v1';
@@ -254,11 +254,7 @@ export async function validateDeployment(d) {
   if (!validKeyName(d.log.origin) || d.log.publicKey.length !== 32) {
     throw new InvalidInput('the log needs an origin that is a valid key name and a 32-byte Ed25519 key');
   }
-  const witnessIds = d.log.witnesses.map((w) => {
-    const k = parseVkey(w);
-    if (k.sigType !== SIG_COSIGNATURE_V1) throw new InvalidInput(`${k.name}: not an Ed25519 cosignature key (type 0x04)`);
-    return b64uEncode(k.keyId);
-  });
+  const witnessIds = d.log.witnesses.map((w) => b64uEncode(witnessKey(w).keyId)); // 0x04 or 0x01, as deployment.py
   if (new Set(witnessIds).size !== witnessIds.length) throw new InvalidInput('a witness appears twice');
 }
 

@@ -80,11 +80,41 @@ export function parseVkey(vkey) {
   if (!validKeyName(name)) throw new InvalidInput(`invalid key name ${repr(name)}`);
   if (!/^[0-9a-f]{8}$/.test(hexId)) throw new InvalidInput('the key ID is 8 lowercase hex digits');
   const material = b64decode(material64, 'verifier key material');
-  if (!material.length || !(material[0] in KNOWN_TYPES)) throw new InvalidInput('unsupported verifier key type');
+  if (!material.length) throw new InvalidInput('the verifier key has no key material');
+  if (!(material[0] in KNOWN_TYPES)) {
+    throw new InvalidInput(`${name}: unsupported verifier key type 0x${material[0].toString(16).padStart(2, '0')}; this program reads ` +
+      "Ed25519 vkeys only (type 0x01, and 0x04 for a witness's cosignature/v1 key)");
+  }
   const [sigType, publicKey] = [material[0], material.slice(1)];
   if (publicKey.length !== KNOWN_TYPES[sigType]) throw new InvalidInput('wrong public key length for its type');
   if (hexEncode(keyId(name, sigType, publicKey)) !== hexId) throw new InvalidInput('the key ID does not match the name and key');
   return { name, keyId: keyId(name, sigType, publicKey), sigType, publicKey };
+}
+
+/**
+ * checkpoint.CosignatureV1Verifier.from_vkey: a witness's key from a vkey of type 0x04 (cosignature/v1)
+ * or 0x01 (ordinary Ed25519), or from either parsed. The result is always the cosignature key: type 0x04
+ * and the key ID over 0x04, the one its cosignature lines carry (C2SP tlog-cosignature).
+ */
+export function witnessKey(vkey) {
+  const k = typeof vkey === 'string' ? parseVkey(vkey) : vkey;
+  if (k.sigType !== SIG_COSIGNATURE_V1 && k.sigType !== SIG_ED25519) {
+    throw new InvalidInput(`${k.name}: a witness key is an Ed25519 vkey of type 0x04 (cosignature/v1) or 0x01 (ordinary Ed25519), not type 0x${k.sigType.toString(16).padStart(2, '0')}`);
+  }
+  return { name: k.name, keyId: keyId(k.name, SIG_COSIGNATURE_V1, k.publicKey), sigType: SIG_COSIGNATURE_V1, publicKey: k.publicKey };
+}
+
+/** checkpoint.witness_verifiers: every witness's key; a key listed twice (either form, any name) is refused. */
+export function witnessKeys(vkeys) {
+  const keys = [];
+  for (const vkey of vkeys) {
+    const k = witnessKey(vkey);
+    if (keys.some((other) => bytesEqual(other.publicKey, k.publicKey))) {
+      throw new InvalidInput(`witness ${k.name}: its key is listed twice (as two names, or in both vkey forms)`);
+    }
+    keys.push(k);
+  }
+  return keys;
 }
 
 export function ed25519Vkey(name, publicKey) {
@@ -219,11 +249,10 @@ export function openNote(note, verifiers) {
 export function openCheckpoint(note, logVkey, { origin = null, witnessVkeys = [], now = null } = {}) {
   const logKey = typeof logVkey === 'string' ? parseVkey(logVkey) : logVkey;
   if (logKey.sigType !== SIG_ED25519) throw new InvalidInput(`${logKey.name}: not an Ed25519 note key (type 0x01)`);
-  const witnesses = witnessVkeys.map((w) => {
-    const k = typeof w === 'string' ? parseVkey(w) : w;
-    if (k.sigType !== SIG_COSIGNATURE_V1) throw new InvalidInput(`${k.name}: not an Ed25519 cosignature key (type 0x04)`);
-    return k;
-  });
+  const witnesses = witnessKeys(witnessVkeys);
+  if (witnesses.some((w) => bytesEqual(w.publicKey, logKey.publicKey))) {
+    throw new InvalidInput("the log's own key is listed as a witness; a witness must hold a key of its own");
+  }
   const opened = openNote(note, [logKey, ...witnesses].map(verifierFor));
   if (!opened.verified.some((s) => s.name === logKey.name && bytesEqual(s.keyId, logKey.keyId))) {
     throw new VerificationError('checkpoint is not signed by the log key');
