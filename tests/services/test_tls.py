@@ -17,13 +17,14 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from consilience.clients import http
+from consilience.clients import http, oprf_client
 from consilience.clients.board import BoardClient, BoardError
 from consilience.clients.escrow_client import ApiError, EscrowClient
 from consilience.crypto import signing
@@ -34,6 +35,7 @@ from consilience.services.config import ConfigurationError
 from consilience.services.escrow.settings import Settings as EscrowSettings
 from keyserver_world import Folder, board_app, free_port, make_deployment
 from tls_certs import PrivateCA, ServerFiles, stray_key, write_key
+from v2_world import ident, make_v2_world
 
 
 @pytest.fixture(autouse=True)
@@ -108,6 +110,23 @@ def test_a_client_with_the_ca_file_gets_answers_one_without_is_refused_in_words(
             assert board.deployment(fingerprint(folder)).deployment_id == folder.deployment.deployment_id
         with EscrowClient(url) as escrow:
             assert escrow.published_deployment().document
+
+
+def test_a_reporter_is_told_which_key_servers_presented_an_untrusted_certificate(ca: PrivateCA,
+                                                                                  folder: Folder) -> None:
+    """clients/oprf_client.py: each key server skipped, named, and why, in the reporter's words."""
+    world = make_v2_world(n=3, t=2, label="tls")
+    who = world.account("reporter")
+    with tls_serving(board_app(folder.root), ca.issue("keys")) as url:
+        d = replace(world.deployment, key_servers=tuple(replace(s, url=url) for s in world.deployment.key_servers))
+        with pytest.raises(oprf_client.KeyServerUnavailable) as refused:
+            oprf_client.evaluate(d, [ident("email:boss@example.org").oprf_input],
+                                 oprf_client.Credentials(who.seed, who.certificate))
+    message = str(refused.value)
+    for index in (1, 2, 3):
+        assert (f"key server {index} ({url}) presented a certificate this machine does not trust (unable to get "
+                f"local issuer certificate); {http.CA_FILE_HINT}") in message
+    assert refused.value.answered == 0
 
 
 def test_the_ca_file_may_come_from_the_environment(ca: PrivateCA, folder: Folder,
