@@ -156,6 +156,9 @@ export function describeError(err) {
   }
   if (status === 401) return 'The server did not accept this wallet’s sign-in. The account may have been closed.';
   if (status === 503) return 'The server is temporarily unavailable. Please try again in a few minutes; nothing was lost.';
+  if (status === 413 && ['over_storage_quota', 'too_many_entries'].includes(err.code)) {
+    return `The server did not store this, because ${detail}. Nothing was stored; your record stays on this device as it was.`;
+  }
   if (status === 413) return 'That is too large to send. Remove some attachments and try again.';
   if (status && status >= 500) return `The server had a problem (${status}). Please try again later; nothing was lost.`;
   if (status) return detail ? `The server refused this: ${detail}` : `The server refused this (${status}).`;
