@@ -9,7 +9,7 @@ from consilience.datadir import DataDir
 from consilience.errors import InvalidInput
 from consilience.operator.deployment import load_deployment, next_serial, publish, unseal_admin_key
 from consilience.protocol import deployment as dep
-from consilience.tlog import checkpoint
+from consilience.tlog import checkpoint, notes
 
 
 def add_witness(root: Path, vkey: str, admin_secret: str) -> dep.Deployment:
@@ -24,6 +24,10 @@ def add_witness(root: Path, vkey: str, admin_secret: str) -> dep.Deployment:
     if any(checkpoint.CosignatureV1Verifier.from_vkey(w).public_key == witness.public_key for w in d.witnesses):
         raise InvalidInput("that witness's key is already in the deployment (perhaps in the other vkey form, "
                            "or under another name)")
+    if len(d.witnesses) >= notes.MAX_SIGNATURES - 1:
+        raise InvalidInput(f"a deployment lists at most {notes.MAX_SIGNATURES - 1} witnesses: with the log's own line, "
+                           f"a checkpoint cosigned by all of them must stay within the {notes.MAX_SIGNATURES} "
+                           "signatures a verifier accepts")
     if witness.public_key == d.log_public_key:
         raise InvalidInput("that is the log's own key; a witness must hold a key of its own. Ask the witness's "
                            "operator for the key their 'consilience witness keygen' printed.")
