@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from consilience.crypto import signing
+from consilience.datadir import DataDir
 from consilience.errors import InvalidInput
-from consilience.operator.deployment import init_deployment, load_deployment
+from consilience.operator.deployment import init_deployment, load_deployment, next_serial, publish, unseal_admin_key
 from consilience.operator.witnesses import add_witness
 from consilience.tlog import checkpoint as cp
 from consilience.tlog import notes
@@ -38,3 +39,16 @@ def test_add_witness_in_either_form_once(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="unsupported verifier key type 0x02"):
         add_witness(root, other_type, "pass")
     assert load_deployment(root) == before, "a refused key changes nothing"
+
+
+def test_at_most_99_witnesses(tmp_path: Path) -> None:
+    """With the log's line, a checkpoint cosigned by every listed witness stays within 100 signatures."""
+    root = tmp_path / "data"
+    init_deployment(root, "pass", key_servers=3, threshold=2, kdf_params=KDF)
+    many = tuple(cp.cosignature_vkey(f"w{i}.example", signing.public_key(signing.generate()))
+                 for i in range(notes.MAX_SIGNATURES - 2))
+    publish(DataDir(root), next_serial(load_deployment(root), witnesses=many), unseal_admin_key(root, "pass"))
+    last = cp.cosignature_vkey("last.example", signing.public_key(signing.generate()))
+    assert len(add_witness(root, last, "pass").witnesses) == notes.MAX_SIGNATURES - 1
+    with pytest.raises(InvalidInput, match="at most 99 witnesses"):
+        add_witness(root, cp.cosignature_vkey("one-more.example", signing.public_key(signing.generate())), "pass")
