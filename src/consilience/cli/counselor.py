@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from consilience.cli import secrets
 from consilience.cli.common import JSON, PASS_ENV, handled, home
-from consilience.cli.output import console, emit, heading, when
+from consilience.cli.output import console, emit, heading, labelled, untrusted, visible, when
 from consilience.errors import ConsilienceError, InvalidInput
 
 if TYPE_CHECKING:
@@ -83,27 +84,28 @@ def _render_matches(found: MatchList) -> None:
 
 
 def _render_opened(opened: OpenedMatch, *, saved: bool) -> None:
+    """Everything decrypted from an entry was written by a reporter: it goes out through ``untrusted``."""
     from consilience.clients.counselor import match_hex
 
     console.print(f"Match {match_hex(opened.match_id)}: {len(opened.entries)} "
-                  f"entr{'y' if len(opened.entries) == 1 else 'ies'} opened.")
+                  f"entr{'y' if len(opened.entries) == 1 else 'ies'} opened.", markup=False)
     for e in opened.entries:
-        heading(f"entry {e.entry_id} — reporter {e.reporter} — written {when(e.written_at)}")
-        console.print(f"[bold]Named:[/] {escape(', '.join(e.identifiers))}")
-        console.print(f"[bold]Contact:[/] {escape(e.contact)}")
+        heading(untrusted(f"entry {e.entry_id} — reporter {e.reporter} — written {when(e.written_at)}"))
+        console.print(labelled("Named", ", ".join(e.identifiers)))
+        console.print(labelled("Contact", e.contact))
         for field, label in (("what", "What"), ("when", "When"), ("where", "Where"), ("witnesses", "Witnesses")):
             if e.details and field in e.details:
-                console.print(f"[bold]{label}:[/] {escape(e.details[field])}", highlight=False)
-        console.print(e.record, markup=False, highlight=False)
+                console.print(labelled(label, e.details[field], multiline=True))
+        console.print(untrusted(e.record, multiline=True))
         for a in e.attachments:
             where = f" → {a.saved_to}" if a.saved_to is not None else ""
-            console.print(f"[bold]Attached:[/] {escape(a.name)} ({escape(a.type)}, {a.size} bytes){escape(where)}")
+            console.print(labelled("Attached", f"{a.name} ({a.type}, {a.size} bytes){where}"))
         if e.attachments and not saved:
             console.print("  (use --save-attachments FOLDER to save the attached files)")
     for k, why in opened.failed.items():
-        console.print(f"[yellow]entry {k} could not be opened:[/] {escape(why)}")
+        console.print(Text.assemble((f"entry {visible(k)} could not be opened:", "yellow"), " ", untrusted(why)))
     if opened.bogus:
-        console.print(f"[red]bogus shares from entries:[/] {', '.join(opened.bogus)}")
+        console.print(Text.assemble(("bogus shares from entries:", "red"), " ", untrusted(", ".join(opened.bogus))))
     if opened.entries:
         console.print("'reporter' is a pseudonym of the reporter's account: the same in every match you open, and "
                       "nobody but the key servers can tell whose it is.")

@@ -9,11 +9,18 @@ On a terminal, rich fits the output to the window and colours it. Anywhere
 else (a pipe, a file, a log) nothing is wrapped, cut or coloured: a path, an id
 or a message stays on one line, as typed, without ANSI codes, so it can be
 copied, grepped or pasted back into a command.
+
+Text someone else wrote (a reporter's record, contact, names, attachment names, anything decrypted
+from an entry) is printed through :func:`untrusted`: never read as markup, and with every character a
+terminal would act on (C0 and C1 controls, ESC, DEL, the bidirectional overrides) shown as an escape
+such as ``\\x1b`` or ``\\u202e``. The --json document keeps such text exactly, with those characters
+written as JSON escapes so that it, too, can be shown on a terminal.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -21,12 +28,44 @@ from typing import IO
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
 from consilience.clients.results import Result
 
 #: The width rich lays text out in when the output is not a terminal: wide enough that nothing wraps.
 UNWRAPPED_WIDTH = 100_000
+
+
+#: Characters a terminal acts on rather than shows: C0, DEL, C1, and the
+#: bidirectional embeddings, overrides and isolates (U+202A-202E, U+2066-2069), which reorder what follows.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: The same characters apart from C0, which json.dumps already escapes (--json keeps the text exact).
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(text: str, *, multiline: bool = False) -> str:
+    """``text`` with every character a terminal would act on shown as an escape (``\\x1b``, ``\\u202e``).
+
+    Newlines and tabs are escaped too unless ``multiline``: a record's text keeps its lines and tabs;
+    a contact, a name or a file name is shown on one line, as it is.
+    """
+    return (_CONTROL_BUT_LINES if multiline else _CONTROL).sub(_escaped, text)
+
+
+def untrusted(text: str, *, multiline: bool = False, style: str = "") -> Text:
+    """Text someone else wrote, ready for ``console.print`` or a table cell: :func:`visible`, markup off."""
+    return Text(visible(text, multiline=multiline), style=style)
+
+
+def labelled(label: str, text: str, *, multiline: bool = False) -> Text:
+    """``label: text``, the label in bold, the text :func:`untrusted`."""
+    return Text.assemble((f"{label}: ", "bold"), untrusted(text, multiline=multiline))
 
 
 def _is_terminal(stream: IO[str]) -> bool:
@@ -52,12 +91,16 @@ def on_terminal() -> bool:
     return console.is_terminal
 
 
-def heading(text: str) -> None:
-    """A section heading: a rule across a terminal; a plain line anywhere else (no 100,000 dashes)."""
+def heading(text: str | Text) -> None:
+    """A section heading: a rule across a terminal; a plain line anywhere else (no 100,000 dashes).
+
+    A ``str`` is taken literally; a :class:`Text` (e.g. from :func:`untrusted`) as it is.
+    """
+    title = text if isinstance(text, Text) else Text(text)
     if on_terminal():
-        console.rule(escape(text))
+        console.rule(title)
     else:
-        console.print(f"── {escape(text)} ──")
+        console.print(Text.assemble("── ", title, " ──"))
 
 
 def when(value: str | datetime | None) -> str:
@@ -84,22 +127,28 @@ def when(value: str | datetime | None) -> str:
 
 def say(message: str) -> None:
     """A line for the person at the keyboard (prompts' companions, hints) on stderr, markup taken literally."""
-    err_console.print(escape(message))
+    err_console.print(untrusted(message, multiline=True))
 
 
 def emit(data: Result | Mapping[str, object], as_json: bool, render: Callable[[], None] | None = None) -> None:
     if as_json:
         doc = data.to_json() if isinstance(data, Result) else data
-        sys.stdout.write(json.dumps(doc, indent=2, default=str, ensure_ascii=False) + "\n")
+        sys.stdout.write(_json(doc, indent=2) + "\n")
     elif render is not None:
         render()
     else:
         console.print(data)
 
 
+def _json(doc: object, indent: int | None = None) -> str:
+    """JSON as people can read it (not ASCII-only), but with nothing a terminal acts on left raw."""
+    text = json.dumps(doc, indent=indent, default=str, ensure_ascii=False)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def fail(message: str, as_json: bool, code: int = 1, fields: Mapping[str, object] | None = None) -> None:
     """Say what went wrong and exit. With --json, stdout holds ``{"error": message, **fields}``."""
     if as_json:
-        sys.stdout.write(json.dumps({"error": message, **(fields or {})}, ensure_ascii=False) + "\n")
-    err_console.print(f"[bold red]error:[/] {escape(message)}")
+        sys.stdout.write(_json({"error": message, **(fields or {})}) + "\n")
+    err_console.print(Text.assemble(("error:", "bold red"), " ", untrusted(message, multiline=True)))
     raise typer.Exit(code)

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from consilience.cli import secrets
 from consilience.cli.common import JSON, PASS_ENV, handled, home
-from consilience.cli.output import console, emit, say, when
+from consilience.cli.output import console, emit, say, untrusted, when
 from consilience.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ def _render_list(listed: RecordList) -> None:
     table = Table("record", "written", "status", "names", "summary")
     for r in listed.records:
         table.add_row(r.record_id, when(r.written_at), _shown(r.escrow.status) if r.escrow else "private",
-                      escape(", ".join(r.escrow.canonical)) if r.escrow else "", escape(summary(r)))
+                      untrusted(", ".join(r.escrow.canonical)) if r.escrow else "", untrusted(summary(r)))
     console.print(table)
 
 
