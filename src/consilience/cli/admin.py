@@ -15,7 +15,7 @@ from consilience.cli import secrets
 from consilience.cli.common import DATA_DIR, JSON, PASS_ENV, handled
 from consilience.cli.output import console, emit, say
 from consilience.datadir import DataDir, defaults
-from consilience.errors import ConsilienceError
+from consilience.errors import ConsilienceError, InvalidInput
 from consilience.local.command import command
 
 if TYPE_CHECKING:
@@ -74,18 +74,29 @@ def admin_init(data_dir: Path = DATA_DIR,
                                                          "the escrow server's, http://HOST:PORT, and on "
                                                          "loopback the same as http://localhost:PORT (a "
                                                          "browser tells the two apart)."),
+               key_server: list[Path] = typer.Option(None, "--key-server",
+                                                     help="A key server's enrollment file, made by its operator "
+                                                          "with 'keyserver-init' on their machine; repeatable, in "
+                                                          "the order they get indices 1..n. Default: every key "
+                                                          "server on this machine, in DATA_DIR/keyserver-N."),
+               escrow_url: str = typer.Option(None, "--escrow-url",
+                                              help="The escrow server's public address (https://…) when it is "
+                                                   "reached by another name than http://HOST:PORT."),
                passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
-    """Create a deployment: admin key, OPRF key shares, signed deployment document, database."""
+    """Create a deployment: admin key, signed deployment document, database. No key server's secret is
+    made here: the key servers generate their keys and shares themselves."""
+    from consilience.datadir.share_file import read_enrollment
     from consilience.operator.deployment import init_deployment
 
     try:
         ports = [int(p) for p in keyserver_ports.split(",")] if keyserver_ports else None
     except ValueError as exc:
         raise ConsilienceError("--keyserver-ports takes comma-separated port numbers") from exc
+    enrollments = [read_enrollment(p) for p in key_server] if key_server else None
     secret = secrets.passphrase("Admin passphrase", env=passphrase_env, confirm=True)
     d = init_deployment(data_dir, secret, quorum=quorum, max_quorum=max_quorum, key_servers=keyservers,
                         threshold=threshold, host=host, escrow_port=port, keyserver_ports=ports,
-                        web_app_origins=web_origin or None)
+                        web_app_origins=web_origin or None, enrollments=enrollments, escrow_url=escrow_url)
     data = {"data_dir": str(data_dir.resolve()), "quorum": d.quorum, "max_quorum": d.max_quorum,
             "key_servers": [s.url for s in d.key_servers], "threshold": d.threshold,
             "escrow_url": d.escrow_url}
@@ -138,24 +149,64 @@ def admin_counselor_add(public_key: Path = typer.Argument(..., help="The counsel
          lambda: console.print(f"Counselor added. Give them this credential, privately:\n{cred}"))
 
 
-@app.command("refresh-shares")
+@app.command("refresh-keys")
 @handled
-def admin_refresh_shares(data_dir: Path = DATA_DIR, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
-    """Proactively refresh the key servers' OPRF key shares (same key, same matches)."""
-    from consilience.operator.shares import refresh_key_shares
+def admin_refresh_keys(data_dir: Path = DATA_DIR, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
+    """Ask the key servers for new shares of the same secrets (same tags, same matches); they run it among
+    themselves, and 'admin publish-keys' publishes the result."""
+    from consilience.operator.key_changes import refresh_keys
 
     require_deployment(data_dir)
+    d = refresh_keys(data_dir, secrets.passphrase("Admin passphrase", env=passphrase_env))
+    _asked(d, as_json)
 
-    d = refresh_key_shares(data_dir, secrets.passphrase("Admin passphrase", env=passphrase_env))
-    emit({"deployment_serial": d.serial, "key_servers": len(d.key_servers)}, as_json,
-         lambda: console.print(f"Key shares refreshed (deployment serial {d.serial}); the OPRF key is unchanged."))
+
+def _asked(d: Deployment, as_json: bool) -> None:
+    change = d.key_change
+    assert change is not None
+    emit({"deployment_serial": d.serial, "epoch": change.epoch, "kind": change.kind,
+          "key_servers": len(change.servers), "threshold": change.threshold}, as_json,
+         lambda: console.print(f"Asked the key servers for a {change.kind} at epoch {change.epoch} (deployment "
+                               f"serial {d.serial}): {len(change.servers)} key servers, {change.threshold} needed. "
+                               f"They run it by themselves; then run '{command()} admin publish-keys'. Until it is "
+                               "published the keys in force stay in use.", markup=False, highlight=False,
+                               soft_wrap=True))
+
+
+@app.command("key-servers")
+@handled
+def admin_key_servers(data_dir: Path = DATA_DIR,
+                      add: list[Path] = typer.Option(None, "--add", help="An enrollment file of a key server to add "
+                                                                          "(repeatable)."),
+                      remove: list[int] = typer.Option(None, "--remove", help="A key server to remove (repeatable)."),
+                      replace: list[str] = typer.Option(None, "--replace",
+                                                        help="N=ENROLLMENT: put a new key server in place of key "
+                                                             "server N, e.g. one rebuilt after it was lost."),
+                      threshold: int = typer.Option(None, "--threshold", help="How many key servers must answer."),
+                      passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
+    """Reshare the key servers' secrets to another set: add, remove or replace key servers, change the
+    threshold. The key servers holding shares now deal them to the new set; nothing escrowed changes."""
+    from consilience.datadir.share_file import read_enrollment
+    from consilience.operator.key_changes import change_key_servers
+
+    require_deployment(data_dir)
+    replacing = {}
+    for item in replace or []:
+        index, sep, path = item.partition("=")
+        if not sep or not index.strip().isdigit():
+            raise InvalidInput(f"--replace takes N=ENROLLMENT_FILE, e.g. 2=keys-2/enrollment.json (got {item!r})")
+        replacing[int(index)] = read_enrollment(Path(path))
+    added = [read_enrollment(p) for p in add or []]
+    d = change_key_servers(data_dir, secrets.passphrase("Admin passphrase", env=passphrase_env), add=added,
+                           remove=remove or [], replace_with=replacing, threshold=threshold)
+    _asked(d, as_json)
 
 
 @app.command("publish-keys")
 @handled
 def admin_publish_keys(data_dir: Path = DATA_DIR,
-                       epoch: int = typer.Option(None, help="The key generation's epoch; default the latest "
-                                                            "on the escrow server's board."),
+                       epoch: int = typer.Option(None, help="The run's epoch; default the one the deployment "
+                                                            "document asks for."),
                        timeout: float = typer.Option(None, help="Seconds to wait for every key server's "
                                                                 "confirmation (default 300)."),
                        passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
@@ -173,33 +224,27 @@ def admin_publish_keys(data_dir: Path = DATA_DIR,
     d = publish_keys(data_dir, secret, epoch=epoch, timeout=WAIT_SECONDS if timeout is None else timeout,
                      progress=progress)
     keys = d.quorum_keys
-    assert keys is not None
-    emit({"deployment_serial": d.serial, "epoch": keys.epoch, "qualified": list(keys.qualified),
+    if keys is None:
+        raise InvalidInput("the key servers have not finished their first key generation yet")
+    verb = {"generate": "generated", "refresh": "refreshed", "reshare": "reshared"}[keys.kind]
+    emit({"deployment_serial": d.serial, "epoch": keys.epoch, "kind": keys.kind, "qualified": list(keys.qualified),
           "quorum_range": [d.quorum, d.max_quorum]}, as_json,
          lambda: console.print(f"Quorum keys of epoch {keys.epoch} published (deployment serial {d.serial}): "
-                               f"key servers {', '.join(map(str, keys.qualified))} generated them and each "
-                               "confirmed the same result. The deployment accepts entries now.",
+                               f"key servers {', '.join(map(str, keys.qualified))} {verb} them and each "
+                               "confirmed the same result. The deployment accepts entries.",
                                markup=False, highlight=False, soft_wrap=True))
 
 
 @app.command("restart-keygen")
 @handled
-def admin_restart_keygen(data_dir: Path = DATA_DIR,
-                         epoch: int = typer.Option(None, help="The epoch to run; default the next one."),
-                         as_json: bool = JSON) -> None:
-    """Ask the key servers whose folders are in DATA_DIR to run the key generation again, at a new epoch,
-    after a run failed (a failed run is never repeated on its own). Run it where each key server's
-    folder is; running key servers start within seconds."""
+def admin_restart_keygen(data_dir: Path = DATA_DIR, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
+    """Ask every key server, in a new deployment document, for the run that failed again at the next epoch
+    (a failed run is never repeated on its own). Key servers anywhere start within seconds."""
     from consilience.operator.quorum_keys import restart_keygen
 
-    layout = DataDir(data_dir)
-    if not layout.holds_deployment and not any(layout.keyserver(i).share.is_file() for i in range(1, 33)):
-        require_deployment(data_dir)
-    chosen, asked = restart_keygen(data_dir, epoch)
-    emit({"epoch": chosen, "key_servers": asked}, as_json,
-         lambda: console.print(f"Asked key server(s) {', '.join(map(str, asked))} to run the key generation of "
-                               f"epoch {chosen}. Once their logs say they finished, run "
-                               f"'{command()} admin publish-keys'.", markup=False, highlight=False, soft_wrap=True))
+    require_deployment(data_dir)
+    d = restart_keygen(data_dir, secrets.passphrase("Admin passphrase", env=passphrase_env))
+    _asked(d, as_json)
 
 
 @app.command("status")

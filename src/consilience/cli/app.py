@@ -50,6 +50,8 @@ def root(show_version: bool = typer.Option(False, "--version", "-V", callback=_v
 
 app.command()(servers.serve)
 app.command()(servers.keyserver)
+app.command("keyserver-init")(servers.keyserver_init)
+app.command("keyserver-join")(servers.keyserver_join)
 app.add_typer(admin.app, name="admin")
 app.add_typer(reporter.app, name="reporter")
 app.add_typer(counselor.app, name="counselor")

@@ -17,6 +17,8 @@ import typer
 
 from consilience.cli.admin import require_deployment
 from consilience.cli.common import DATA_DIR, handled
+from consilience.cli.output import console as out
+from consilience.cli.output import emit
 from consilience.datadir import DataDir, defaults
 from consilience.datadir.layout import shown
 from consilience.errors import InvalidInput
@@ -77,7 +79,11 @@ def serve(data_dir: Path = DATA_DIR, host: str = typer.Option(defaults.HOST, hel
 
 
 @handled
-def keyserver(index: int = typer.Option(..., help="Which key server (1..n)."), data_dir: Path = DATA_DIR,
+def keyserver(index: int = typer.Option(None, help="On one machine: which key server of DATA_DIR (1..n)."),
+              folder: Path = typer.Option(None, "--folder",
+                                          help="This key server's own folder (its operator's machine), as "
+                                               "'keyserver-init' made it; instead of --index."),
+              data_dir: Path = DATA_DIR,
               host: str = typer.Option(defaults.HOST, help="Address to bind."),
               port: int = typer.Option(None, help=f"Port to bind; default {defaults.ESCROW_PORT} + index."),
               rate_per_hour: float = typer.Option(None, "--rate-per-hour",
@@ -106,7 +112,7 @@ def keyserver(index: int = typer.Option(..., help="Which key server (1..n)."), d
               escrow_url: str = typer.Option(None, "--escrow-url",
                                              help="The escrow server, which publishes the deployment document "
                                                   "and relays the key generation; default the one in "
-                                                  "DATA_DIR/keyserver-INDEX/share.json."),
+                                                  "the key server's keyserver.json."),
               keygen_round_seconds: float = typer.Option(None, "--keygen-round-seconds",
                                                          help="Seconds of one key-generation round (default 20)."),
               keygen_deal_timeout: float = typer.Option(None, "--keygen-deal-timeout",
@@ -125,12 +131,13 @@ def keyserver(index: int = typer.Option(..., help="Which key server (1..n)."), d
                                                 "server over HTTPS, for a deployment with a private CA; the "
                                                 "system's CAs are trusted either way."),
               as_json: bool = READY_JSON) -> None:
-    """Run key server INDEX with its share and keys from DATA_DIR/keyserver-INDEX.
+    """Run a key server from its own folder (--folder), or key server INDEX of DATA_DIR on one machine.
 
     Once the port is bound it logs one line: which key server, where, the web origins it allows.
-    Then, until it holds its quorum keys, it runs the key generation with the other key servers
-    over the escrow server's board, saying what it does in its log; until then it answers
-    evaluations with 503.
+    It follows the administrator-signed deployment document: it runs the key generation, and every
+    refresh and resharing the administrator asks for, with the other key servers over the escrow
+    server's board, saying what it does in its log. Until it holds shares it answers evaluations
+    with 503.
 
     With --json, stdout also gets one line then:
     {"service": "keyserver", "index": …, "key_servers": …, "threshold": …, "url": …, "pid": …, "web_origins": […]}.
@@ -140,12 +147,17 @@ def keyserver(index: int = typer.Option(..., help="Which key server (1..n)."), d
     from consilience.services.keyserver.limits import limits_with
     from consilience.services.keyserver.settings import KeygenSettings, Settings
 
-    share = DataDir(data_dir).keyserver(index).share
-    if not share.is_file():
-        if not DataDir(data_dir).holds_deployment:
+    if (index is None) == (folder is None):
+        raise InvalidInput("say which key server to run: --folder for its own folder, or --index N for key server "
+                           "N of a data folder on one machine")
+    where = DataDir(data_dir).keyserver(index).root if index is not None else folder
+    member = (where / "keyserver.json")
+    if not member.is_file():
+        if index is not None and not DataDir(data_dir).holds_deployment:
             require_deployment(data_dir)
-        raise InvalidInput(f"No share for key server {index} in {shown(data_dir)} ({share} is missing). "
-                           f"Check --index, or pass --data-dir to the folder `{command()} admin init` wrote.")
+        raise InvalidInput(f"{shown(where)} has not joined a deployment ({member.name} is missing). On its "
+                           f"operator's machine: `{command()} keyserver-join --folder {shown(where)} --escrow-url URL "
+                           "--admin-fingerprint FP`; on one machine check --index and --data-dir.")
     tls = tls_settings(tls_cert, tls_key)
     http.use_ca_file(ca_file)
     limits = limits_with(per_account_per_hour=rate_per_hour, per_account_burst=burst,
@@ -155,7 +167,54 @@ def keyserver(index: int = typer.Option(..., help="Which key server (1..n)."), d
     keygen = KeygenSettings(
         round_seconds=default.round_seconds if keygen_round_seconds is None else keygen_round_seconds,
         deal_timeout_seconds=default.deal_timeout_seconds if keygen_deal_timeout is None else keygen_deal_timeout)
-    server.run(Settings.for_data_dir(data_dir, index, web_origins=web_origin, limits=limits,
-                                     trusted_proxies=trusted_proxy or (), escrow_url=escrow_url, keygen=keygen,
-                                     tls=tls),
+    if index is not None:
+        settings = Settings.for_data_dir(data_dir, index, web_origins=web_origin, limits=limits,
+                                         trusted_proxies=trusted_proxy or (), escrow_url=escrow_url, keygen=keygen,
+                                         tls=tls)
+    else:
+        settings = Settings.for_folder(folder, web_origins=web_origin, limits=limits,
+                                       trusted_proxies=tuple(trusted_proxy or ()), escrow_url=escrow_url,
+                                       keygen=keygen, tls=tls)
+    server.run(settings,
                host=host, port=port, on_ready=(lambda ready: ready_line(ready.to_json())) if as_json else None)
+
+
+@handled
+def keyserver_init(folder: Path = typer.Option(..., "--folder", help="The key server's own folder (new)."),
+                   url: str = typer.Option(..., "--url", help="The https:// address other machines reach it at."),
+                   as_json: bool = typer.Option(False, "--json", help="Print the result as JSON.")) -> None:
+    """Make a key server's keys in its own folder, and the enrollment file for the administrator.
+
+    Run this on the key server's own machine. Its private keys never leave FOLDER; send
+    FOLDER/enrollment.json to the administrator (nothing in it is secret).
+    """
+    from consilience.operator.keyserver import folder_at, init_keyserver
+
+    e = init_keyserver(folder_at(folder), url)
+    target = folder_at(folder).enrollment
+    if as_json:
+        emit({"folder": str(folder), "enrollment": str(target), "url": e.url}, True)
+        return
+    out.print(f"Keys made in {shown(folder)}. Send {shown(target)} to the administrator; nothing in it is "
+                    f"secret. Once they have added this key server, run `{command()} keyserver-join --folder "
+                    f"{shown(folder)} --escrow-url URL --admin-fingerprint FP` with what they tell you.",
+                    markup=False, highlight=False, soft_wrap=True)
+
+
+@handled
+def keyserver_join(folder: Path = typer.Option(..., "--folder", help="The key server's own folder."),
+                   escrow_url: str = typer.Option(..., "--escrow-url", help="The escrow server's address."),
+                   admin_fingerprint: str = typer.Option(..., "--admin-fingerprint",
+                                                         help="The administrator's fingerprint, as they gave it."),
+                   as_json: bool = typer.Option(False, "--json", help="Print the result as JSON.")) -> None:
+    """Join a deployment: check its signed document against the administrator's fingerprint, remember it."""
+    from consilience.operator.keyserver import folder_at, join
+
+    joined = join(folder_at(folder), escrow_url, admin_fingerprint)
+    if as_json:
+        emit({"folder": str(folder), "listed": joined.listed_as, "serial": joined.deployment.serial}, True)
+        return
+    state = ("it is one of the key servers in force" if joined.listed_as == "in force" else
+             "the administrator has asked for it to join; it receives its shares from the others")
+    out.print(f"Joined: {state}. Start it with `{command()} keyserver --folder {shown(folder)}`.",
+                    markup=False, highlight=False, soft_wrap=True)

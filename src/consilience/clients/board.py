@@ -120,15 +120,18 @@ class BoardClient:
             after = page.next_after
         raise BoardError(f"the board of epoch {epoch} at {self.base_url} has more pages than a key generation makes")
 
-    def deployment(self, admin_fingerprint: bytes, *, min_serial: int = 0) -> Deployment:
-        """The signed deployment document, checked against the administrator's fingerprint."""
+    def published(self) -> dict[str, str]:
+        """The signed deployment document as the escrow server publishes it (not checked: see ``deployment``)."""
         r = self._request("GET", "/v2/deployment")
         try:
-            published = m.SignedDeployment.model_validate(r.json())
+            return m.SignedDeployment.model_validate(r.json()).model_dump()
         except ValueError as exc:
             raise BoardError(f"the escrow server at {self.base_url} sent a deployment document that does not "
                              "parse") from exc
-        return deployment_doc.verify(published.model_dump(), admin_fingerprint, min_serial=min_serial)
+
+    def deployment(self, admin_fingerprint: bytes, *, min_serial: int = 0) -> Deployment:
+        """The signed deployment document, checked against the administrator's fingerprint."""
+        return deployment_doc.verify(self.published(), admin_fingerprint, min_serial=min_serial)
 
 
 @dataclass

@@ -12,13 +12,18 @@ folder and every tool finds the files without being told::
         log.key                        signs the transparency log's checkpoints
         escrow.sqlite                  the default database
         inbox/                         match notifications, one folder per counselor
-      keyserver-N/                     key server N's folder (``consilience keyserver --index N``)
-        share.json                     its share of the OPRF key, the administrator's key, the deployment id
+      keyserver-N/                     key server N's folder (``consilience keyserver --index N``); on
+                                       separate machines each operator's own folder (``--folder``)
+        keyserver.json                 which deployment it serves: escrow server, administrator's public key,
+                                       deployment id (nothing secret)
+        enrollment.json                its public keys and address, for the administrator (nothing secret)
         identity.key                   its Ed25519 identity key (signs its key-generation messages)
         hpke.key                       its X-Wing key (the other key servers seal their dealt shares to it)
         keygen-seed.json               while a key generation runs: its dealer seed and deal (then erased)
-        quorum-keys.json               the result of the key generation: its shares of every level
-        keygen-request.json            an operator's request to run the key generation again (new epoch)
+        quorum-keys.json               the result in force: its one share of the VOPRF key and of every
+                                       coefficient of every level, the abscissa key
+        quorum-keys-next.json          a renewal's result, until the administrator publishes it (then it
+                                       replaces quorum-keys.json, and the old shares are erased)
         web-origins.json               the origins browsers may call it from (CORS)
       logs/                            the launcher's service logs (demo, tests)
       counselor/counselor.key          on one machine (demo, browser tests), the parties' own
@@ -34,13 +39,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-SHARE_FILE = "share.json"
+MEMBERSHIP_FILE = "keyserver.json"
+ENROLLMENT_FILE = "enrollment.json"
 WEB_ORIGINS_FILE = "web-origins.json"
 IDENTITY_KEY_FILE = "identity.key"
 HPKE_KEY_FILE = "hpke.key"
 KEYGEN_SEED_FILE = "keygen-seed.json"
 QUORUM_KEYS_FILE = "quorum-keys.json"
-KEYGEN_REQUEST_FILE = "keygen-request.json"
+NEXT_QUORUM_KEYS_FILE = "quorum-keys-next.json"
 
 
 @dataclass(frozen=True)
@@ -72,15 +78,22 @@ class EscrowFolder:
 class KeyServerFolder:
     """Key server ``index``'s files: its keys, its shares and whom it lets browsers call it from.
 
-    Every file here but ``web-origins.json`` is a secret, written 0600 (``files.write_private``).
+    Every file here but ``web-origins.json``, ``keyserver.json`` and ``enrollment.json`` is a secret,
+    written 0600 (``files.write_private``). No file holds more than this one key server's shares.
     """
 
     root: Path
     index: int
 
     @property
-    def share(self) -> Path:
-        return self.root / SHARE_FILE
+    def membership(self) -> Path:
+        """Which deployment it serves (``datadir.share_file.Membership``)."""
+        return self.root / MEMBERSHIP_FILE
+
+    @property
+    def enrollment(self) -> Path:
+        """Its public keys and address as the administrator adds it (``consilience keyserver init``)."""
+        return self.root / ENROLLMENT_FILE
 
     @property
     def identity_key(self) -> Path:
@@ -103,9 +116,9 @@ class KeyServerFolder:
         return self.root / QUORUM_KEYS_FILE
 
     @property
-    def keygen_request(self) -> Path:
-        """An operator's request (``consilience admin restart-keygen``) to run the key generation again."""
-        return self.root / KEYGEN_REQUEST_FILE
+    def next_quorum_keys(self) -> Path:
+        """A refresh's or resharing's confirmed result, until the deployment document publishes it."""
+        return self.root / NEXT_QUORUM_KEYS_FILE
 
     @property
     def web_origins(self) -> Path:

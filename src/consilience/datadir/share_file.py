@@ -1,17 +1,19 @@
-"""A key server's files from ``admin init``: ``keyserver-N/share.json`` and its own two keys.
+"""A key server's files that are not its shares: ``keyserver.json``, ``enrollment.json`` and its own two keys.
 
-``share.json`` holds its share of the RFC 9497 ristretto255 VOPRF key (still dealt by
-``admin init``) and what the key server needs to check everything else itself: the
-administrator's public key (account certificates and the signed deployment document are
-checked against it), the deployment id, and where the escrow server is (to fetch that
-document and to reach the bulletin board of the key generation). No key of the escrow
-server's: in protocol v2 the escrow host issues nothing a key server accepts.
+No file written here holds a share. A key server's shares exist only as the result of the key
+servers' own key generation, refresh or resharing (``services/keyserver/quorum_store.py``), one
+key server's in its own folder.
 
-``identity.key`` (Ed25519) and ``hpke.key`` (X-Wing seed) are the key server's own keys,
-generated into its folder; the deployment document lists their public halves.
+``identity.key`` (Ed25519) and ``hpke.key`` (X-Wing seed) are the key server's own keys, generated
+into its folder by its operator (``consilience keyserver init``), never by the administrator.
+``enrollment.json`` is what the operator hands the administrator: the key server's address and the
+public halves, signed with the identity key (so a typo in a copied key is caught). ``keyserver.json``
+says which deployment it serves: the escrow server (which publishes the deployment document and
+relays the key generation), the administrator's public key (account certificates and deployment
+documents are checked against it) and the deployment id; nothing in it is secret.
 
-Plain files readable by the owner only, not sealed under a passphrase: a key server must
-restart unattended, and its protection is the host (and that t-1 stolen shares are useless).
+The key files are plain files readable by the owner only, not sealed under a passphrase: a key
+server must restart unattended, and its protection is the host (and that t-1 stolen shares are useless).
 """
 
 from __future__ import annotations
@@ -21,79 +23,108 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from consilience import files
-from consilience.crypto import hpke, ristretto, signing
-from consilience.errors import InvalidInput
+from consilience.crypto import hpke, signing
+from consilience.errors import InvalidInput, VerificationError
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 
-FORMAT = "consilience-keyshare/v2"
+FORMAT = "consilience-keyserver/v2"
+ENROLLMENT_FORMAT = "consilience-keyserver-enrollment/v2"
+#: earlier files that held a dealt share: refused by name
 V1_FORMAT = "consilience-keyshare/v1"
+DEALT_FORMAT = "consilience-keyshare/v2"
 KEY_BYTES = 32
+_ENROLLMENT_PREFIX = b"consilience-v2 key server enrollment\n"
 
 
 @dataclass(frozen=True)
-class KeyShare:
-    """Key server ``index``'s VOPRF share and the deployment it belongs to."""
+class Membership:
+    """Which deployment a key server serves (``keyserver.json``)."""
 
-    index: int
-    share: bytes
     #: the administrator's Ed25519 public key: certificates and deployment documents are checked against it
     admin_key: bytes
     deployment_id: bytes
     #: the escrow server, which publishes the deployment document and relays the key generation
     escrow_url: str
-    #: How many key servers the deployment has and how many must answer (n, t).
-    key_servers: int
-    threshold: int
-
-    @property
-    def public_share(self) -> bytes:
-        return ristretto.scalar_mult_base(self.share)
-
-    def __repr__(self) -> str:
-        return f"KeyShare(index={self.index}, key_servers={self.key_servers}, <share hidden>)"
 
 
-def write(path: Path, share: KeyShare) -> None:
-    """Replace the file atomically, so a key server re-reading it sees the old share or the new one."""
-    doc: dict[str, object] = {"format": FORMAT, "index": share.index, "share": b64u_encode(share.share),
-                              "admin_key": b64u_encode(share.admin_key),
-                              "deployment_id": b64u_encode(share.deployment_id),
-                              "escrow_url": share.escrow_url,
-                              "key_servers": share.key_servers, "threshold": share.threshold}
-    files.write_private(path, json.dumps(doc).encode())
+def write(path: Path, member: Membership) -> None:
+    doc = {"format": FORMAT, "admin_key": b64u_encode(member.admin_key),
+           "deployment_id": b64u_encode(member.deployment_id), "escrow_url": member.escrow_url}
+    files.write_private(path, json.dumps(doc, indent=2).encode())
 
 
-def read(path: Path) -> KeyShare:
-    """The share in ``path``; InvalidInput names what to do when there is none."""
+def read(path: Path) -> Membership:
+    """The membership in ``path``; InvalidInput names what to do when there is none."""
     try:
         doc = json.loads(Path(path).read_text())
     except FileNotFoundError as exc:
-        raise InvalidInput(f"no key share at {path}; run 'consilience admin init' first") from exc
+        raise InvalidInput(f"{path} is missing: this folder has not joined a deployment yet; run "
+                           "'consilience keyserver join' with the escrow server's address and the administrator's "
+                           "fingerprint (on one machine, 'consilience admin init' writes it)") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{path} is not a key-share file") from exc
+        raise InvalidInput(f"{path} is not a key-server file") from exc
     if not isinstance(doc, dict):
-        raise InvalidInput(f"{path} is not a key-share file")
-    if doc.get("format") == V1_FORMAT:
-        raise InvalidInput(f"{path} is a Consilience v1 key share; this software speaks protocol v2 "
-                           "(the deployment must be set up again with this version)")
+        raise InvalidInput(f"{path} is not a key-server file")
+    if doc.get("format") in (V1_FORMAT, DEALT_FORMAT):
+        raise InvalidInput(f"{path} holds a share dealt by an administrator; this version's key servers generate "
+                           "their shares among themselves (the deployment must be set up again with this version)")
     if doc.get("format") != FORMAT:
         raise InvalidInput(f"{path} is not a {FORMAT} file")
     try:
-        share = ristretto.check_scalar(b64u_decode(doc["share"], length=32, field="share"))
-        return KeyShare(
-            index=_count(doc["index"], "index"), share=share,
-            admin_key=b64u_decode(doc["admin_key"], length=32, field="admin_key"),
-            deployment_id=b64u_decode(doc["deployment_id"], length=16, field="deployment_id"),
-            escrow_url=str(doc["escrow_url"]),
-            key_servers=_count(doc["key_servers"], "key_servers"), threshold=_count(doc["threshold"], "threshold"))
+        return Membership(admin_key=b64u_decode(doc["admin_key"], length=32, field="admin_key"),
+                          deployment_id=b64u_decode(doc["deployment_id"], length=16, field="deployment_id"),
+                          escrow_url=str(doc["escrow_url"]))
     except KeyError as exc:
         raise InvalidInput(f"{path} lacks {exc.args[0]!r}") from exc
 
 
-def _count(value: object, name: str) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    raise InvalidInput(f"{name} must be a positive integer")
+@dataclass(frozen=True)
+class Enrollment:
+    """A key server as its operator offers it to the administrator: address and public keys."""
+
+    url: str
+    identity_key: bytes
+    hpke_public_key: bytes
+    signature: bytes = b""
+
+    def signed_bytes(self) -> bytes:
+        return _ENROLLMENT_PREFIX + json.dumps({"url": self.url, "identity_key": b64u_encode(self.identity_key),
+                                                "hpke_public_key": b64u_encode(self.hpke_public_key)},
+                                               sort_keys=True).encode()
+
+
+def write_enrollment(path: Path, url: str, keys: KeyServerKeys) -> Enrollment:
+    e = Enrollment(url, keys.identity_key, keys.hpke_public_key)
+    e = Enrollment(url, e.identity_key, e.hpke_public_key, signing.sign(keys.identity_private, e.signed_bytes()))
+    doc = {"format": ENROLLMENT_FORMAT, "url": url, "identity_key": b64u_encode(e.identity_key),
+           "hpke_public_key": b64u_encode(e.hpke_public_key), "signature": b64u_encode(e.signature)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+    return e
+
+
+def read_enrollment(path: Path) -> Enrollment:
+    """An operator's enrollment file, its signature checked (a damaged copy is refused here, not mid-run)."""
+    try:
+        doc = json.loads(Path(path).read_text())
+        if not isinstance(doc, dict) or doc.get("format") != ENROLLMENT_FORMAT:
+            raise InvalidInput(f"{path} is not a key-server enrollment (made by 'consilience keyserver init')")
+        e = Enrollment(str(doc["url"]), b64u_decode(doc["identity_key"], length=32, field="identity_key"),
+                       b64u_decode(doc["hpke_public_key"], length=hpke.PUBLIC_KEY_BYTES, field="hpke_public_key"),
+                       b64u_decode(doc["signature"], length=64, field="signature"))
+    except FileNotFoundError:
+        raise InvalidInput(f"no enrollment at {path}; its operator makes it with "
+                           "'consilience keyserver init'") from None
+    except (OSError, ValueError, KeyError) as exc:
+        if isinstance(exc, InvalidInput):
+            raise
+        raise InvalidInput(f"{path} is not a key-server enrollment ({exc})") from exc
+    try:
+        signing.verify(e.identity_key, e.signed_bytes(), e.signature)
+    except VerificationError:
+        raise InvalidInput(f"{path} was changed after its key server made it (its signature does not verify); "
+                           "ask its operator for the file again") from None
+    return e
 
 
 # -- the key server's own keys ----------------------------------------------------------------------
@@ -132,7 +163,7 @@ def read_keys(identity_path: Path, hpke_path: Path) -> KeyServerKeys:
         try:
             data = Path(path).read_bytes()
         except FileNotFoundError:
-            raise InvalidInput(f"no {what} at {path}; 'consilience admin init' writes it") from None
+            raise InvalidInput(f"no {what} at {path}; 'consilience keyserver init' writes it") from None
         if len(data) != KEY_BYTES:
             raise InvalidInput(f"{path} is not a {what} file (expected {KEY_BYTES} bytes)")
         return data
@@ -142,29 +173,5 @@ def read_keys(identity_path: Path, hpke_path: Path) -> KeyServerKeys:
     return keys
 
 
-# -- an operator's request to run the key generation again -----------------------------------------
-
-REQUEST_FORMAT = "consilience-keygen-request/v2"
-
-
-def write_request(path: Path, epoch: int) -> None:
-    """An operator's request to run the key generation of ``epoch`` (``admin restart-keygen``)."""
-    if not 1 <= epoch < 2**32:
-        raise InvalidInput("an epoch is a positive number")
-    files.write_private(path, json.dumps({"format": REQUEST_FORMAT, "epoch": epoch}).encode())
-
-
-def read_request(path: Path) -> int | None:
-    try:
-        doc = json.loads(Path(path).read_text())
-        if doc.get("format") == REQUEST_FORMAT and isinstance(doc.get("epoch"), int) and doc["epoch"] >= 1:
-            return int(doc["epoch"])
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, AttributeError):
-        pass
-    raise InvalidInput(f"{path} is not a key-generation request; write it with 'consilience admin restart-keygen'")
-
-
-__all__ = ["FORMAT", "KeyServerKeys", "KeyShare", "generate_keys", "read", "read_keys", "read_request", "write",
-           "write_request"]
+__all__ = ["FORMAT", "Enrollment", "KeyServerKeys", "Membership", "generate_keys", "read", "read_enrollment",
+           "read_keys", "write", "write_enrollment"]

@@ -9,19 +9,22 @@ confirmation of exactly that transcript, and sign a new deployment document carr
 The document carries the confirmations too, and clients check them: the administrator
 publishes the key servers' result but cannot substitute one.
 
-Also ``restart_keygen``: after a failed run, ask every key server whose folder is here to run
-the key generation again at the next epoch (a failed run is never repeated on its own).
+The same for a refresh or a resharing (``operator/key_changes.py`` asks for them): the document
+that publishes their result lists the new set of key servers with their VOPRF public shares.
+
+Also ``restart_keygen``: after a failed run, ask every key server for it again at the next epoch,
+in a new deployment document (a failed run is never repeated on its own).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from consilience.clients.board import BoardClient, BoardError
-from consilience.datadir import DataDir, share_file
+from consilience.datadir import DataDir
 from consilience.errors import ConsilienceError, InvalidInput, VerificationError
 from consilience.operator.deployment import load_deployment, next_serial, publish, unseal_admin_key
 from consilience.protocol import deployment as dep
@@ -31,8 +34,6 @@ from consilience.protocol import dkg
 WAIT_SECONDS = 300.0
 #: How often it reads the board while waiting.
 POLL_SECONDS = 0.5
-#: Epochs ``publish-keys`` looks through for the latest key generation when none is named.
-MAX_EPOCH_SCAN = 1000
 
 
 class KeysNotReady(ConsilienceError):
@@ -64,12 +65,33 @@ def _names(indices: Sequence[int]) -> str:
     return ", ".join(map(str, indices))
 
 
-def quorum_keys_from_board(d: dep.Deployment, epoch: int, messages: Sequence[bytes]) -> dep.QuorumKeys:
-    """The QuorumKeys of EPOCH's board, if every qualified key server confirmed its transcript.
+@dataclass(frozen=True)
+class Result:
+    """A confirmed run as the next deployment document publishes it."""
+
+    keys: dep.QuorumKeys
+    oprf_public_key: bytes
+    threshold: int
+    #: the key servers of the run, with their VOPRF public shares
+    servers: tuple[dep.KeyServer, ...]
+
+    def apply(self, d: dep.Deployment) -> dict[str, object]:
+        """The changes to ``d`` (for ``next_serial``)."""
+        return {"quorum_keys": self.keys, "oprf_public_key": self.oprf_public_key, "threshold": self.threshold,
+                "key_servers": self.servers, "key_change": None}
+
+
+def quorum_keys_from_board(d: dep.Deployment, epoch: int, messages: Sequence[bytes]) -> Result:
+    """The result of EPOCH's board, if every holder confirmed its transcript.
 
     KeysNotReady (naming whom) while deals or confirmations are missing; DkgFailed when the run failed
     (too few qualified, or a key server confirmed another board: run ``restart-keygen``).
     """
+    if d.key_change is None or d.key_change.epoch != epoch:
+        raise InvalidInput(f"the deployment document asks the key servers for no run at epoch {epoch}"
+                           + (f" (it asks for epoch {d.key_change.epoch})" if d.key_change is not None else
+                              "; nothing to publish"))
+    change = d.key_change
     params = d.dkg_parameters(epoch)
     parsed: list[dkg.Message | dkg.Confirmation] = []
     for data in messages:
@@ -83,53 +105,53 @@ def quorum_keys_from_board(d: dep.Deployment, epoch: int, messages: Sequence[byt
         if isinstance(m, dkg.Confirmation):
             confirmations.setdefault(m.author, []).append(m)
     if not confirmations:
-        waiting = [p.index for p in params.participants if p.index not in dealers]
+        waiting = [p.index for p in params.dealers if p.index not in dealers]
         waiting_for = f"; waiting for key server(s) {_names(waiting)}" if waiting else \
             "; waiting for their confirmations"
-        raise KeysNotReady(f"the key servers have not finished the key generation of epoch {epoch} "
+        raise KeysNotReady(f"the key servers have not finished the {change.kind} of epoch {epoch} "
                            f"(deals from {_names(dealers) or 'none'} so far{waiting_for})", missing=waiting or dealers)
     qual = dkg.qualify(params, messages)
-    ours = (qual.transcript, qual.qualified)
-    disagreeing = sorted(a for a, ms in confirmations.items() if {(m.transcript, m.qualified) for m in ms} != {ours})
-    if disagreeing:
-        raise dkg.DkgFailed(f"key server(s) {_names(disagreeing)} confirmed another board than the one the escrow "
-                            f"server shows for epoch {epoch}: the key servers were shown different boards. Run the "
-                            "key generation again (consilience admin restart-keygen)", disagreeing=disagreeing)
-    missing = [i for i in qual.qualified if i not in confirmations]
+    checks = {m.abscissa_check for ms in confirmations.values() for m in ms}
+    ours = {(qual.transcript, qual.qualified, qual.commitments_digest(c)) for c in checks}
+    disagreeing = sorted(a for a, ms in confirmations.items()
+                         if len({(m.transcript, m.qualified, m.commitments) for m in ms}) != 1
+                         or {(m.transcript, m.qualified, m.commitments) for m in ms} - ours)
+    if disagreeing or len(checks) != 1:
+        raise dkg.DkgFailed(f"key server(s) {_names(disagreeing or sorted(confirmations))} confirmed another board "
+                            f"than the one the escrow server shows for epoch {epoch}: the key servers were shown "
+                            "different boards. Run the key generation again (consilience admin restart-keygen)",
+                            disagreeing=disagreeing)
+    check = checks.pop()
+    missing = [i for i in qual.holders if i not in confirmations]
     if missing:
         raise KeysNotReady(f"no confirmation yet from key server(s) {_names(missing)} for epoch {epoch}",
                            missing=missing)
+    generation = epoch if change.kind == "generate" else d._quorum_keys().generation
     keys = dep.QuorumKeys(
-        epoch=epoch, transcript=qual.transcript, qualified=qual.qualified,
+        epoch=epoch, generation=generation, kind=change.kind, renewed_from=params.previous_digest,
+        transcript=qual.transcript, qualified=qual.holders, dealers=qual.qualified,
         levels={q: tuple(c.to_bytes() for c in cs) for q, cs in qual.master.items()},
         servers={i: {q: tuple(c.to_bytes() for c in cs) for q, cs in qual.server_commitments(i).items()}
-                 for i in qual.qualified},
-        confirmations=tuple(confirmations[i][0].raw for i in qual.qualified))
-    return keys
-
-
-def latest_epoch(client: BoardClient) -> int:
-    """The highest epoch whose board holds anything (1 when none does yet)."""
-    latest = 1
-    for epoch in range(1, MAX_EPOCH_SCAN + 1):
-        if not client.page(epoch).messages:
-            break
-        latest = epoch
-    return latest
+                 for i in qual.holders},
+        abscissa_check=check,
+        confirmations=tuple(confirmations[i][0].raw for i in qual.holders))
+    servers = tuple(replace(s, public_share=qual.oprf_public_share(s.index) if s.index in qual.holders else b"")
+                    for s in change.servers)
+    return Result(keys, qual.oprf_public_key, change.threshold, servers)
 
 
 def wait_for_quorum_keys(d: dep.Deployment, client: BoardClient, *, epoch: int | None = None,
                          timeout: float = WAIT_SECONDS, poll: float = POLL_SECONDS,
                          progress: Callable[[Progress], None] | None = None,
                          clock: Callable[[], float] = time.monotonic,
-                         sleep: Callable[[float], None] = time.sleep) -> dep.QuorumKeys:
+                         sleep: Callable[[float], None] = time.sleep) -> Result:
     """Read the board until every qualified key server confirmed, or TIMEOUT (KeysNotReady naming the missing)."""
     deadline = clock() + timeout
     last: Progress | None = None
     unreachable: BoardError | None = None
     while True:
         try:
-            chosen = epoch if epoch is not None else latest_epoch(client)
+            chosen = epoch if epoch is not None else d.board_epoch
             messages, _ = client.read(chosen)
             unreachable = None
             try:
@@ -151,7 +173,8 @@ def wait_for_quorum_keys(d: dep.Deployment, client: BoardClient, *, epoch: int |
 
 def _progress(d: dep.Deployment, epoch: int, messages: Sequence[bytes], missing: Sequence[int]) -> Progress:
     params = d.dkg_parameters(epoch)
-    deals, confirmed = set(), set()
+    deals: set[int] = set()
+    confirmed: set[int] = set()
     for data in messages:
         try:
             m = dkg.parse(params, data)
@@ -170,46 +193,35 @@ def publish_keys(root: Path, admin_secret: str, *, client: BoardClient | None = 
     """Wait for the key servers' confirmed key generation and sign it into the next deployment document."""
     d = load_deployment(root)
     admin_private = unseal_admin_key(root, admin_secret)  # a wrong passphrase fails before any waiting
+    if d.key_change is None:
+        return d  # nothing asked of the key servers: what is published stays
     own = client is None
     board = client or BoardClient(d.escrow_url)
     try:
-        keys = wait_for_quorum_keys(d, board, epoch=epoch, timeout=timeout, poll=poll, progress=progress)
+        result = wait_for_quorum_keys(d, board, epoch=epoch, timeout=timeout, poll=poll, progress=progress)
     finally:
         if own:
             board.close()
-    if d.quorum_keys is not None and d.quorum_keys.epoch == keys.epoch and d.quorum_keys.transcript == keys.transcript:
-        return d  # already published: nothing to sign again
-    updated = next_serial(d, quorum_keys=keys)  # validate(): the confirmations and commitments, as clients check
+    updated = next_serial(d, **result.apply(d))  # validate(): the confirmations and commitments, as clients check
     publish(DataDir(Path(root)), updated, admin_private)
     return updated
 
 
-def restart_keygen(root: Path, epoch: int | None = None) -> tuple[int, list[int]]:
-    """Ask every key server whose folder is in ROOT to run the key generation of EPOCH (default: the next).
+def restart_keygen(root: Path, admin_secret: str) -> dep.Deployment:
+    """Ask every key server, in a new deployment document, for the run that failed again at the next epoch.
 
-    Returns the epoch and the key servers asked. Key servers on other machines are asked by their
-    operators (the same file in their folder: ``consilience admin restart-keygen --data-dir`` there).
+    Works for every key server wherever it runs: they all follow the published document.
     """
-    data = DataDir(Path(root))
-    asked = []
-    current = 0
-    servers = [data.keyserver(i) for i in range(1, 256) if data.keyserver(i).share.is_file()]
-    if not servers:
-        raise InvalidInput(f"no key-server folder in {root}: run this where the key servers' folders are")
-    for folder in servers:
-        current = max(current, share_file.read_request(folder.keygen_request) or 1)
-    if data.deployment.is_file():
-        d = load_deployment(root)
-        if d.quorum_keys is not None:
-            current = max(current, d.quorum_keys.epoch)
-    chosen = epoch if epoch is not None else current + 1
-    if chosen < 1:
-        raise InvalidInput("an epoch is a positive number")
-    for folder in servers:
-        share_file.write_request(folder.keygen_request, chosen)
-        asked.append(folder.index)
-    return chosen, asked
+    d = load_deployment(root)
+    admin_private = unseal_admin_key(root, admin_secret)
+    if d.key_change is None:
+        raise InvalidInput("the key servers are asked for nothing now, so there is nothing to run again "
+                           "(the published quorum keys are in force; 'consilience admin refresh-keys' or "
+                           "'consilience admin key-servers' ask for a new run)")
+    updated = next_serial(d, key_change=replace(d.key_change, epoch=d.key_change.epoch + 1))
+    publish(DataDir(Path(root)), updated, admin_private)
+    return updated
 
 
-__all__ = ["KeysNotReady", "Progress", "latest_epoch", "publish_keys", "quorum_keys_from_board", "restart_keygen",
+__all__ = ["KeysNotReady", "Progress", "Result", "publish_keys", "quorum_keys_from_board", "restart_keygen",
            "wait_for_quorum_keys"]

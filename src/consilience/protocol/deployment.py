@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -40,62 +40,122 @@ SUITE = "ristretto255-SHA512"
 class KeyServer:
     index: int
     url: str
-    public_share: bytes  # ristretto255 VOPRF public share k_i·G
+    #: ristretto255 VOPRF public share k_i·G, from the key servers' key generation (b"" until it is published)
+    public_share: bytes
     identity_key: bytes = b""  # Ed25519: signs its key-generation messages; requests are addressed to it
     hpke_public_key: bytes = b""  # X-Wing: the other key servers seal their key-generation shares to it
+
+    def listing(self) -> dict[str, Any]:
+        return {"index": self.index, "url": self.url,
+                "public_share": b64u_encode(self.public_share) if self.public_share else None,
+                "identity_key": b64u_encode(self.identity_key), "hpke_public_key": b64u_encode(self.hpke_public_key)}
+
+    @classmethod
+    def from_listing(cls, s: dict[str, Any]) -> KeyServer:
+        return cls(int(s["index"]), str(s["url"]),
+                   b"" if s["public_share"] is None else b64u_decode(s["public_share"], length=32,
+                                                                      field="public_share"),
+                   b64u_decode(s["identity_key"], length=32, field="identity_key"),
+                   b64u_decode(s["hpke_public_key"], field="hpke_public_key"))
+
+
+KIND_NAMES = ("generate", "refresh", "reshare")  # dkg.GENERATE, dkg.REFRESH, dkg.RESHARE in this order
 
 
 @dataclass(frozen=True)
 class QuorumKeys:
-    """The published result of the key servers' key generation (protocol/dkg.py) for one epoch."""
+    """The published result of the key servers' key generation (protocol/dkg.py), as last renewed.
+
+    ``generation`` is the epoch of the run that generated the secrets; a refresh or resharing
+    (``kind``) gives new shares of the same secrets under a later ``epoch``, so entries, which bind
+    ``generation``, stay openable.
+    """
 
     epoch: int
     transcript: bytes
+    #: the key servers holding shares (every one listed in the document once renewed)
     qualified: tuple[int, ...]
     #: q -> C_{q,0..q-1}, compressed G2 (96 bytes each)
     levels: dict[int, tuple[bytes, ...]]
     #: key server index -> q -> commitments to its shares of F_q's coefficients
     servers: dict[int, dict[int, tuple[bytes, ...]]]
-    #: every qualified key server's signed confirmation (dkg.confirm) of ``transcript``
+    #: every holder's signed confirmation (dkg.confirm) of ``transcript``
     confirmations: tuple[bytes, ...]
+    generation: int = 0
+    kind: str = "generate"
+    #: the commitments digest of the result this one renewed (zeros when generated)
+    renewed_from: bytes = bytes(32)
+    #: the qualified dealers of the run (the holders when generated; the previous holders that dealt when renewed)
+    dealers: tuple[int, ...] = ()
+    #: dkg.abscissa_check of the abscissa key every holder has
+    abscissa_check: bytes = bytes(32)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "epoch": self.epoch,
+            "generation": self.generation,
+            "kind": self.kind,
+            "renewed_from": None if self.kind == "generate" else b64u_encode(self.renewed_from),
             "transcript": b64u_encode(self.transcript),
             "qualified": list(self.qualified),
+            "dealers": list(self.dealers),
             "levels": {str(q): [b64u_encode(c) for c in cs] for q, cs in sorted(self.levels.items())},
             "servers": {str(i): {str(q): [b64u_encode(c) for c in cs] for q, cs in sorted(levels.items())}
                         for i, levels in sorted(self.servers.items())},
+            "abscissa_check": b64u_encode(self.abscissa_check),
             "confirmations": [b64u_encode(c) for c in self.confirmations],
         }
-
-    @classmethod
-    def of(cls, qualification: dkg.Qualification, confirmations: list[bytes] | tuple[bytes, ...]) -> QuorumKeys:
-        """What the administrator publishes from the board: the public commitments of a confirmed run."""
-        return cls(
-            epoch=qualification.params.epoch,
-            transcript=qualification.transcript,
-            qualified=tuple(qualification.qualified),
-            levels={q: tuple(c.to_bytes() for c in cs) for q, cs in qualification.master.items()},
-            servers={i: {q: tuple(c.to_bytes() for c in cs) for q, cs in qualification.server_commitments(i).items()}
-                     for i in qualification.qualified},
-            confirmations=tuple(confirmations),
-        )
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> QuorumKeys:
         def points(values: Any) -> tuple[bytes, ...]:
             return tuple(b64u_decode(v, length=96, field="commitment") for v in values)
 
+        kind = str(doc["kind"])
+        if kind not in KIND_NAMES:
+            raise InvalidInput(f"unknown kind of key generation {kind!r}")
         return cls(
             epoch=int(doc["epoch"]),
+            generation=int(doc["generation"]),
+            kind=kind,
+            renewed_from=bytes(32) if doc["renewed_from"] is None else b64u_decode(doc["renewed_from"], length=32,
+                                                                                     field="renewed_from"),
             transcript=b64u_decode(doc["transcript"], length=32, field="transcript"),
             qualified=tuple(int(i) for i in doc["qualified"]),
+            dealers=tuple(int(i) for i in doc["dealers"]),
             levels={int(q): points(cs) for q, cs in doc["levels"].items()},
             servers={int(i): {int(q): points(cs) for q, cs in levels.items()} for i, levels in doc["servers"].items()},
+            abscissa_check=b64u_decode(doc["abscissa_check"], length=32, field="abscissa_check"),
             confirmations=tuple(b64u_decode(c, field="confirmation") for c in doc["confirmations"]),
         )
+
+
+@dataclass(frozen=True)
+class KeyChange:
+    """What the administrator asks the key servers to run next, at board ``epoch``.
+
+    ``generate`` (new secrets: the first run, or again after a failed one), ``refresh`` (new shares
+    of the same secrets for the same key servers) or ``reshare`` (shares of the same secrets for
+    ``servers`` under ``threshold``: add, remove or replace key servers, change t). The listed key
+    servers take over once the administrator publishes the result (``admin publish-keys``).
+    """
+
+    epoch: int
+    kind: str
+    threshold: int
+    servers: tuple[KeyServer, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "kind": self.kind, "threshold": self.threshold,
+                "servers": [s.listing() for s in self.servers]}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> KeyChange:
+        kind = str(doc["kind"])
+        if kind not in KIND_NAMES:
+            raise InvalidInput(f"unknown kind of key generation {kind!r}")
+        return cls(int(doc["epoch"]), kind, int(doc["threshold"]),
+                   tuple(KeyServer.from_listing(s) for s in doc["servers"]))
 
 
 @dataclass(frozen=True)
@@ -124,6 +184,8 @@ class Deployment:
     witnesses: tuple[str, ...] = field(default=())
     #: None until the key servers' key generation is published (no entry can be sealed before)
     quorum_keys: QuorumKeys | None = None
+    #: the run the key servers are asked to do next (None when there is none)
+    key_change: KeyChange | None = None
 
     @property
     def log_vkey(self) -> str:
@@ -145,14 +207,48 @@ class Deployment:
         raise InvalidInput(f"this deployment has no key server {index}")
 
     def dkg_parameters(self, epoch: int) -> dkg.Parameters:
-        """The parameters of the key servers' key generation for ``epoch``: every level of the quorum range."""
+        """The parameters of the key servers' run at board ``epoch``: the change asked for, or the one published.
+
+        For a renewal asked for, with what it renews (``dkg.Previous``, from the published result); for
+        the published result, enough to read its confirmations.
+        """
         from consilience.protocol import dkg
 
-        return dkg.Parameters(
-            deployment_id=self.deployment_id, epoch=epoch, threshold=self.threshold, low=self.quorum,
-            high=self.max_quorum,
-            participants=tuple(dkg.Participant(s.index, s.identity_key, s.hpke_public_key)
-                               for s in sorted(self.key_servers, key=lambda s: s.index)))
+        change, keys = self.key_change, self.quorum_keys
+        if change is not None and change.epoch == epoch:
+            kind = KIND_NAMES.index(change.kind)
+            previous = None
+            if kind != dkg.GENERATE:
+                previous = self._previous()
+            return dkg.Parameters(
+                deployment_id=self.deployment_id, epoch=epoch, threshold=change.threshold, low=self.quorum,
+                high=self.max_quorum, participants=_participants(change.servers), kind=kind,
+                previous_digest=previous.digest(self.quorum) if previous is not None else bytes(32),
+                previous=previous)
+        if keys is not None and keys.epoch == epoch:
+            return dkg.Parameters(
+                deployment_id=self.deployment_id, epoch=epoch, threshold=self.threshold, low=self.quorum,
+                high=self.max_quorum, participants=_participants(self.key_servers),
+                kind=KIND_NAMES.index(keys.kind), previous_digest=keys.renewed_from)
+        raise InvalidInput(f"this deployment document asks for no key generation at epoch {epoch}")
+
+    def _previous(self) -> dkg.Previous:
+        from consilience.protocol import dkg
+
+        keys = self._quorum_keys()
+        return dkg.Previous(
+            threshold=self.threshold, holders=_participants(self.key_servers),
+            levels=tuple(keys.levels[q] for q in self.quorum_range), oprf_public_key=self.oprf_public_key,
+            servers=tuple((i, tuple(keys.servers[i][q] for q in self.quorum_range),
+                           self.key_server(i).public_share) for i in keys.qualified),
+            abscissa_check=keys.abscissa_check)
+
+    @property
+    def board_epoch(self) -> int:
+        """The board the key servers work on: the change asked for, else the published result's (1 at first)."""
+        if self.key_change is not None:
+            return self.key_change.epoch
+        return self.quorum_keys.epoch if self.quorum_keys is not None else 1
 
     @property
     def ready(self) -> bool:
@@ -161,7 +257,8 @@ class Deployment:
 
     @property
     def key_epoch(self) -> int:
-        return self._quorum_keys().epoch
+        """The generation of the quorum secrets: what entries bind (a refresh or resharing keeps it)."""
+        return self._quorum_keys().generation
 
     def _quorum_keys(self) -> QuorumKeys:
         if self.quorum_keys is None:
@@ -198,12 +295,8 @@ class Deployment:
                 "suite": SUITE,
                 "mode": 1,
                 "threshold": self.threshold,
-                "public_key": b64u_encode(self.oprf_public_key),
-                "servers": [
-                    {"index": s.index, "url": s.url, "public_share": b64u_encode(s.public_share),
-                     "identity_key": b64u_encode(s.identity_key), "hpke_public_key": b64u_encode(s.hpke_public_key)}
-                    for s in self.key_servers
-                ],
+                "public_key": b64u_encode(self.oprf_public_key) if self.oprf_public_key else None,
+                "servers": [s.listing() for s in self.key_servers],
             },
             "counselors": [
                 {"name": c.name, "key_id": b64u_encode(c.key_id), "public_key": b64u_encode(c.public_key)}
@@ -212,6 +305,7 @@ class Deployment:
             "log": {"origin": self.log_origin, "public_key": b64u_encode(self.log_public_key),
                     "witnesses": list(self.witnesses)},
             "quorum_keys": None if self.quorum_keys is None else self.quorum_keys.to_json(),
+            "key_change": None if self.key_change is None else self.key_change.to_json(),
         }
 
     def canonical_bytes(self) -> bytes:
@@ -300,14 +394,9 @@ def parse(doc: dict[str, Any]) -> Deployment:
             max_quorum=int(doc["max_quorum"]),
             escrow_url=str(doc["escrow_url"]),
             threshold=int(oprf["threshold"]),
-            oprf_public_key=b64u_decode(oprf["public_key"], length=32, field="oprf.public_key"),
-            key_servers=tuple(
-                KeyServer(int(s["index"]), str(s["url"]),
-                          b64u_decode(s["public_share"], length=32, field="public_share"),
-                          b64u_decode(s["identity_key"], length=32, field="identity_key"),
-                          b64u_decode(s["hpke_public_key"], field="hpke_public_key"))
-                for s in oprf["servers"]
-            ),
+            oprf_public_key=b"" if oprf["public_key"] is None else b64u_decode(oprf["public_key"], length=32,
+                                                                                field="oprf.public_key"),
+            key_servers=tuple(KeyServer.from_listing(s) for s in oprf["servers"]),
             counselors=tuple(
                 Counselor(str(c["name"]), b64u_decode(c["key_id"], length=16, field="key_id"),
                           b64u_decode(c["public_key"], field="counselor public_key"))
@@ -317,6 +406,7 @@ def parse(doc: dict[str, Any]) -> Deployment:
             log_public_key=b64u_decode(doc["log"]["public_key"], length=32, field="log.public_key"),
             witnesses=tuple(str(w) for w in doc["log"]["witnesses"]),
             quorum_keys=None if doc["quorum_keys"] is None else QuorumKeys.from_json(doc["quorum_keys"]),
+            key_change=None if doc["key_change"] is None else KeyChange.from_json(doc["key_change"]),
         )
     except (KeyError, TypeError, ValueError, OverflowError, AttributeError) as exc:
         if isinstance(exc, InvalidInput):
@@ -337,12 +427,19 @@ def validate(d: Deployment) -> None:
         raise InvalidInput("key-server indices must be distinct and positive")
     if d.serial < 1:
         raise InvalidInput("serial starts at 1")
-    threshold_oprf.check_public_shares(d.oprf_public_key, d.public_shares(), d.threshold)
     if indices != list(range(1, len(indices) + 1)):
         raise InvalidInput("key servers are listed with indices 1..n, in order")
-    params = d.dkg_parameters(d.quorum_keys.epoch if d.quorum_keys is not None else 0)  # checks identity keys
-    if d.quorum_keys is not None:
-        _check_quorum_keys(d, params)
+    _participants(d.key_servers)  # identity and HPKE keys well formed and distinct
+    if d.quorum_keys is None:
+        if d.oprf_public_key or any(s.public_share for s in d.key_servers):
+            raise InvalidInput("VOPRF public shares come from the key servers' key generation, with its result")
+        if d.key_change is None or d.key_change.kind != "generate":
+            raise InvalidInput("a deployment without quorum keys asks its key servers to generate them")
+    else:
+        threshold_oprf.check_public_shares(d.oprf_public_key, d.public_shares(), d.threshold)
+        _check_quorum_keys(d, d.dkg_parameters(d.quorum_keys.epoch))
+    if d.key_change is not None:
+        _check_key_change(d, d.key_change)
     key_ids = set()
     for c in d.counselors:
         if hpke.key_id(c.public_key) != c.key_id:
@@ -376,14 +473,23 @@ def _check_quorum_keys(d: Deployment, params: dkg.Parameters) -> None:
     if sorted(keys.servers) != sorted(keys.qualified) or len(keys.qualified) < d.threshold:
         raise InvalidInput("the quorum keys list commitments for exactly the qualified key servers, "
                            "at least the threshold of them")
+    if keys.kind == "generate":
+        if keys.generation != keys.epoch or keys.dealers != keys.qualified:
+            raise InvalidInput("generated quorum keys are their own generation, dealt by their holders")
+    elif not 1 <= keys.generation < keys.epoch or keys.qualified != tuple(s.index for s in d.key_servers):
+        raise InvalidInput("renewed quorum keys come from an earlier generation and every key server holds them")
+    unlisted = [s.index for s in d.key_servers if s.index not in keys.qualified]
+    if any(d.key_server(i).public_share for i in unlisted):
+        raise InvalidInput("only key servers holding shares have a VOPRF public share")
     d.quorum_parameters()  # check_commitments: counts, identities, per-server shares interpolate to the master
-    digest = dkg.commitments_digest(keys.levels, keys.servers)
+    digest = dkg.commitments_digest(keys.levels, keys.servers, d.oprf_public_key,
+                                    {i: d.key_server(i).public_share for i in keys.qualified}, keys.abscissa_check)
     confirmed: set[int] = set()
     for data in keys.confirmations:
         msg = dkg.parse(params, data)
         if not isinstance(msg, dkg.Confirmation):
             raise VerificationError("a quorum-key confirmation is not a confirmation")
-        if msg.transcript != keys.transcript or tuple(msg.qualified) != tuple(keys.qualified):
+        if msg.transcript != keys.transcript or tuple(msg.qualified) != tuple(keys.dealers):
             raise VerificationError(f"key server {msg.author} confirmed another key generation")
         if msg.commitments != digest:
             raise VerificationError(f"key server {msg.author} confirmed other commitments than those published")
@@ -391,3 +497,33 @@ def _check_quorum_keys(d: Deployment, params: dkg.Parameters) -> None:
     missing = sorted(set(keys.qualified) - confirmed)
     if missing:
         raise VerificationError("no confirmation of the quorum keys from key server(s) " + ", ".join(map(str, missing)))
+
+
+def _participants(servers: tuple[KeyServer, ...]) -> tuple[dkg.Participant, ...]:
+    from consilience.protocol import dkg
+
+    listed = sorted(servers, key=lambda s: s.index)
+    if [s.index for s in listed] != list(range(1, len(listed) + 1)):
+        raise InvalidInput("key servers are listed with indices 1..n, in order")
+    return tuple(dkg.Participant(s.index, s.identity_key, s.hpke_public_key) for s in listed)
+
+
+def _check_key_change(d: Deployment, change: KeyChange) -> None:
+    """A change the key servers can run: a later epoch, a set they can take, what its kind allows."""
+    from consilience.protocol import dkg
+
+    if any(s.public_share for s in change.servers):
+        raise InvalidInput("a key change lists key servers without VOPRF public shares (they come from its result)")
+    if not 1 <= change.threshold <= len(change.servers) <= 32:
+        raise InvalidInput("a key change needs 1 <= threshold <= key servers <= 32")
+    if d.quorum_keys is None:
+        if (change.servers, change.threshold) != (tuple(replace(s, public_share=b"") for s in d.key_servers),
+                                                  d.threshold):
+            raise InvalidInput("the first key generation is run by the key servers the document lists")
+    elif change.epoch <= d.quorum_keys.epoch:
+        raise InvalidInput("a key change runs at a later epoch than the published quorum keys")
+    elif change.kind == "generate":
+        raise InvalidInput("the quorum keys are published: generating new ones would leave every entry unopenable; "
+                           "refresh or reshare them instead")
+    d.dkg_parameters(change.epoch)  # dkg.Parameters checks the rest (a refresh keeps set and threshold, …)
+    del dkg

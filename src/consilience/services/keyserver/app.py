@@ -24,7 +24,6 @@ from consilience.services.http_head import HeadAsGet
 from consilience.services.keyserver import evaluate, quorum_store
 from consilience.services.keyserver.quorum_store import Holder
 from consilience.services.keyserver.settings import Settings
-from consilience.services.keyserver.share import ShareStore
 from consilience.services.keyserver.state import KeyServerState
 from consilience.services.limits import Budgets
 from consilience.web import parse_origin
@@ -32,24 +31,19 @@ from consilience.web import parse_origin
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the application; raises ConsilienceError (InvalidInput, ConfigurationError) on a bad setup."""
-    shares = ShareStore(settings.share_path)
-    first = shares.current().key
-    if settings.index is not None and first.index != settings.index:
-        raise ConfigurationError(f"the share in {settings.share_path.parent.name} is for index {first.index}")
+    member = share_file.read(settings.folder.membership)
     keys = share_file.read_keys(settings.folder.identity_key, settings.folder.hpke_key)
     # Normalised as CORS compares them; a typo'd origin fails here rather than silently never matching.
     origins = list(dict.fromkeys(parse_origin(o) for o in settings.web_origins))
     held = quorum_store.read(settings.folder.quorum_keys)
-    if held is not None and (held.deployment_id != first.deployment_id or held.index != first.index):
-        raise ConfigurationError(f"{settings.folder.quorum_keys} holds another key server's or deployment's "
-                                 "quorum keys")
+    if held is not None and held.deployment_id != member.deployment_id:
+        raise ConfigurationError(f"{settings.folder.quorum_keys} holds another deployment's quorum keys")
     holder = Holder(held)
     if held is None and not settings.run_keygen:
         holder.status = "no key generation runs in this key server"
-    state = KeyServerState(settings=settings, shares=shares, keys=keys, admin_key=first.admin_key,
-                           deployment_id=first.deployment_id, limits=Budgets(settings.limits), index=first.index,
+    state = KeyServerState(settings=settings, keys=keys, member=member, limits=Budgets(settings.limits),
                            quorum=holder)
-    app = FastAPI(title=f"Consilience key server {first.index}", version="2",
+    app = FastAPI(title="Consilience key server", version="2",
                   docs_url=None, redoc_url=None, openapi_url="/v2/openapi.json",
                   responses=http_errors.documented(400, 413))  # BodyLimitMiddleware, on any route
     app.state.keyserver = state

@@ -1,23 +1,28 @@
-"""The key server's side of the key generation (protocol/dkg.py), run over the escrow server's board.
+"""The key server's side of the key generation, refresh and resharing (protocol/dkg.py), run over the
+escrow server's board.
 
-On start, a key server that holds no confirmed result for the deployment's epoch (1 the first
-time, or the one an operator asked for with ``consilience admin restart-keygen``) runs the rounds
-of protocol/dkg.py with the other key servers, the escrow server relaying their signed messages
-(``clients/board.py``)::
+The key server follows the administrator-signed deployment document (fetched from the escrow
+server, checked against the administrator's key in ``keyserver.json``). When the document asks
+for a run (``key_change``: generate, refresh or reshare, at a board epoch) in which this key
+server deals (it holds shares of the published result) or receives (it is listed in the change),
+it runs the rounds of protocol/dkg.py with the others, the escrow server relaying their signed
+messages (``clients/board.py``)::
 
-    1. deal        keep a fresh DealerSeed and the deal on disk (0600), post the deal, wait for
-                   every key server's deal (or the deal deadline)
-    2. complaints  post a complaint against every deal that fails its checks; wait a round
-    3. answers     answer the complaints against our own deal; wait a round
-    4. finalize    compute our shares, post our confirmation of the transcript, wait until every
-                   qualified key server confirmed the same one (dkg.confirmed)
+    1. deal        (a dealer) keep a fresh DealerSeed and the deal on disk (0600), post the deal;
+                   wait for every dealer's deal (or the deal deadline)
+    2. complaints  (a recipient) post a complaint against every deal that fails its checks; wait a round
+    3. answers     (a dealer) answer the complaints against our own deal; wait a round
+    4. finalize    (a recipient) compute our shares, post our confirmation of the transcript, wait until
+                   every holder confirmed the same one (dkg.confirmed)
 
-then it stores the result (``quorum_store``) in its folder, erases the seed and answers
-evaluations. A restart mid-run reuses the seed and the deal from disk, so it posts the same
-bytes again and can still answer complaints. A run that fails (DkgFailed) is logged with the
-reason and recorded; it is run again, with a fresh seed and a new epoch, only when an operator
-asks (``admin restart-keygen`` writes ``keygen-request.json``), never silently. Until then
-/v2/evaluate answers 503.
+A generation's result is stored (``quorum_store``) and used at once. A renewal's waits in
+``quorum-keys-next.json`` while the key server goes on answering with the shares in force; when
+the document publishes it, it replaces them and the old shares are erased. A key server the
+document no longer lists erases its shares. A restart mid-run reuses the seed and the deal from
+disk, so it posts the very same bytes again and can still answer complaints. A run that fails
+(DkgFailed) is logged with the reason and recorded; it is run again only when the administrator
+asks for it at a new epoch (``consilience admin restart-keygen``), never silently. Until a key
+server holds shares in force, /v2/evaluate answers 503.
 
 The escrow server being unreachable is not a failure: the key server says so once and keeps
 trying (it may be started before the escrow server).
@@ -32,8 +37,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from consilience.clients.board import Board, BoardClient, BoardError
-from consilience.datadir import KeyServerFolder, share_file
-from consilience.datadir.share_file import KeyServerKeys, KeyShare
+from consilience.datadir import KeyServerFolder
+from consilience.datadir.share_file import KeyServerKeys, Membership
 from consilience.errors import ConsilienceError
 from consilience.protocol import deployment as deployment_doc
 from consilience.protocol import dkg
@@ -45,17 +50,26 @@ from consilience.services.keyserver.settings import MAX_RETRY_SECONDS, RETRY_SEC
 log = logging.getLogger(__name__)
 
 
-
 class Stopped(Exception):
     """The key server is shutting down."""
 
 
 class Superseded(Exception):
-    """An operator asked for a later epoch while this run was under way."""
+    """The administrator asked for another run while this one was under way."""
 
     def __init__(self, epoch: int) -> None:
         super().__init__(epoch)
         self.epoch = epoch
+
+
+@dataclass(frozen=True)
+class Role:
+    """What this key server does in one run: deal as ``dealer`` (its index among the dealers), receive as
+    ``recipient`` (its index in the new set), or both."""
+
+    dealer: int | None
+    recipient: int | None
+    held: QuorumShares | None
 
 
 @dataclass
@@ -63,16 +77,21 @@ class KeygenRunner:
     """One key server's key generation; ``run`` loops until ``stop`` is set (a daemon thread's body)."""
 
     folder: KeyServerFolder
-    share: KeyShare
+    member: Membership
     keys: KeyServerKeys
     holder: Holder
     client: BoardClient
     settings: KeygenSettings
     stop: threading.Event
     clock: Callable[[], float] = time.monotonic
-    #: the epoch of the run under way, if any: a request for a later one abandons it
+    #: the epoch of the run under way, if any: a document asking for another abandons it
     running: int | None = None
-    _request_refused: bool = False
+    _next_look: float = 0.0
+
+    @property
+    def name(self) -> str:
+        held = self.holder.get()
+        return f"key server {held.index}" if held is not None else "the key server"
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -82,172 +101,232 @@ class KeygenRunner:
         except Stopped:
             pass
         except ConsilienceError as exc:  # a setup the operator must fix: said in words, no traceback
-            log.error("key server %d cannot run the key generation: %s", self.share.index, exc)
+            log.error("%s cannot run the key generation: %s", self.name, exc)
             self.holder.status = f"cannot run the key generation: {exc}"
         except Exception:  # a bug must not pass silently: the key server keeps answering 503
-            log.exception("key server %d: the key generation stopped on an unexpected error", self.share.index)
+            log.exception("%s: the key generation stopped on an unexpected error", self.name)
             self.holder.status = "stopped on an unexpected error (see the key server's log)"
 
     def _loop(self) -> None:
         held = quorum_store.read(self.folder.quorum_keys)
-        if held is not None and held.deployment_id == self.share.deployment_id:
+        if held is not None and held.deployment_id == self.member.deployment_id:
             self.holder.set(held)
-            log.info("key server %d holds the quorum keys of epoch %d; answering evaluations", self.share.index,
+            log.info("key server %d holds the quorum keys of epoch %d; answering evaluations", held.index,
                      held.epoch)
-        deployment: Deployment | None = None
         while True:
-            target = self._target_epoch(deployment)
-            current = self.holder.get()
-            if current is not None and current.epoch >= target:
-                self._sleep(self.settings.request_poll_seconds)
-                continue
-            state = quorum_store.read_run(self.folder.keygen_seed)
-            if state is not None and state.failed is not None and state.epoch >= target:
-                self.holder.status = (f"the key generation of epoch {state.epoch} failed: {state.failed}; "
-                                      "an operator must run it again (consilience admin restart-keygen)")
-                self._sleep(self.settings.request_poll_seconds)
-                continue
-            deployment = self._deployment()
-            target = self._target_epoch(deployment)
-            if current is not None and current.epoch >= target:
-                continue
-            self.run_epoch(deployment, target)
+            d = self._deployment()
+            self.follow(d)
+            change = d.key_change
+            if change is not None and not self._finished(change.epoch):
+                role = self.role(d, change.epoch)
+                if role.dealer is not None or role.recipient is not None:
+                    state = quorum_store.read_run(self.folder.keygen_seed)
+                    if state is not None and state.epoch == change.epoch and state.failed is not None:
+                        self.holder.status = (f"the key generation of epoch {state.epoch} failed: {state.failed}; "
+                                              "the administrator must run it again "
+                                              "(consilience admin restart-keygen)")
+                    else:
+                        self.run_epoch(d, change.epoch, role)
+                        continue
+            self._sleep(self.settings.request_poll_seconds)
 
-    def _target_epoch(self, deployment: Deployment | None) -> int:
-        """The epoch to hold: what an operator asked for, what is published, at least 1."""
-        requested = self._requested()
-        published = deployment.key_epoch if deployment is not None and deployment.quorum_keys is not None else 1
-        return max(1, requested or 1, published)
+    def _finished(self, epoch: int) -> bool:
+        held, upcoming = self.holder.get(), quorum_store.read(self.folder.next_quorum_keys)
+        state = quorum_store.read_run(self.folder.keygen_seed)
+        return ((held is not None and held.epoch >= epoch) or (upcoming is not None and upcoming.epoch >= epoch)
+                or (state is not None and state.epoch == epoch and state.finished))
 
-    def _requested(self) -> int | None:
-        try:
-            requested = share_file.read_request(self.folder.keygen_request)
-        except ConsilienceError as exc:
-            if not self._request_refused:  # said once, not at every poll
-                log.warning("key server %d ignores a request to run the key generation again: %s",
-                            self.share.index, exc)
-                self._request_refused = True
-            return None
-        self._request_refused = False
-        return requested
+    def follow(self, d: Deployment) -> None:
+        """Take up what the document published: a renewal's result replaces the shares in force (which are
+        erased); shares the document no longer uses are erased."""
+        keys = d.quorum_keys
+        if keys is None:
+            return
+        listed = any(s.identity_key == self.keys.identity_key for s in d.key_servers)
+        upcoming = quorum_store.read(self.folder.next_quorum_keys)
+        held = self.holder.get()
+        if upcoming is not None and upcoming.epoch == keys.epoch and listed:
+            quorum_store.write(self.folder.quorum_keys, upcoming)  # replaces the old shares on disk
+            quorum_store.erase(self.folder.next_quorum_keys)
+            self.holder.set(upcoming)
+            log.info("key server %d: the administrator published the keys of epoch %d (%s); it answers with "
+                     "them, and its shares of epoch %s are erased", upcoming.index, keys.epoch, keys.kind,
+                     held.epoch if held is not None else "-")
+            return
+        if upcoming is not None and upcoming.epoch < keys.epoch:
+            quorum_store.erase(self.folder.next_quorum_keys)  # a renewal the administrator did not publish
+        if held is None:
+            return
+        if not listed:
+            self._erase(held, "the deployment document no longer lists this key server")
+        elif held.epoch != keys.epoch:
+            self._erase(held, f"the deployment uses the keys of epoch {keys.epoch}, and this key server holds "
+                              f"none of them (it holds epoch {held.epoch}'s); another resharing can give it shares")
+
+    def _erase(self, held: QuorumShares, why: str) -> None:
+        quorum_store.erase(self.folder.quorum_keys)
+        quorum_store.erase(self.folder.next_quorum_keys)
+        self.holder.clear(f"holds no shares: {why}")
+        log.warning("key server %d erased its shares of epoch %d: %s", held.index, held.epoch, why)
+
+    def role(self, d: Deployment, epoch: int) -> Role:
+        params = d.dkg_parameters(epoch)
+        me = self.keys.identity_key
+        recipient = next((p.index for p in params.participants if p.identity_key == me), None)
+        if recipient is not None:
+            listed = params.participant(recipient)
+            if listed.hpke_public_key != self.keys.hpke_public_key:
+                raise ConsilienceError(f"the deployment document lists another HPKE key for this key server than "
+                                       f"the one in {self.folder.root}")
+        if params.kind == dkg.GENERATE:
+            return Role(recipient, recipient, None)
+        held = self.holder.get()
+        dealer = next((p.index for p in params.dealers if p.identity_key == me), None)
+        if dealer is not None and (held is None or d.quorum_keys is None or held.epoch != d.quorum_keys.epoch
+                                   or held.index != dealer):
+            log.warning("key server %d is listed as a dealer of epoch %d but holds no shares of the keys in force; "
+                        "it only receives", dealer, epoch)
+            dealer = None
+        return Role(dealer, recipient, held)
 
     def _deployment(self) -> Deployment:
         """The signed deployment document from the escrow server, checked against the administrator's key."""
         said = False
-        fingerprint = deployment_doc.admin_fingerprint(self.share.admin_key)
+        fingerprint = deployment_doc.admin_fingerprint(self.member.admin_key)
         while True:
             try:
                 d = self.client.deployment(fingerprint)
             except BoardError as exc:
                 if not said:
-                    log.info("key server %d is waiting for the escrow server to publish the deployment document "
-                             "(%s); it will keep trying", self.share.index, exc)
+                    log.info("%s is waiting for the escrow server to publish the deployment document (%s); it will "
+                             "keep trying", self.name, exc)
                     self.holder.status = "waiting for the escrow server"
                     said = True
                 self._sleep(RETRY_SECONDS)
                 continue
-            if d.deployment_id != self.share.deployment_id:
+            if d.deployment_id != self.member.deployment_id:
                 raise ConsilienceError(f"the escrow server at {self.client.base_url} publishes another deployment "
-                                       "than the one this key server's share file names")
+                                       "than the one this key server's keyserver.json names")
+            self.holder.deployment = d
             return d
 
     # -- one run ---------------------------------------------------------------------------------
 
-    def run_epoch(self, deployment: Deployment, epoch: int) -> QuorumShares | None:
-        """Run the key generation of ``epoch``; the result once confirmed, None if it failed (logged)."""
-        index = self.share.index
+    def run_epoch(self, deployment: Deployment, epoch: int, role: Role | None = None) -> QuorumShares | None:
+        """Take part in the run of ``epoch``; the result once confirmed (None if it failed, or we only dealt)."""
+        role = role or self.role(deployment, epoch)
         params = deployment.dkg_parameters(epoch)
-        me = params.participant(index)
-        if me.identity_key != self.keys.identity_key or me.hpke_public_key != self.keys.hpke_public_key:
-            raise ConsilienceError(f"the deployment document lists other keys for key server {index} than the "
-                                   f"ones in {self.folder.root}")
-        state = quorum_store.read_run(self.folder.keygen_seed)
-        if state is None or state.epoch != epoch or state.seed is None or state.deal is None:
-            seed = dkg.DealerSeed.fresh()
-            state = RunState(epoch, seed, dkg.deal(params, index, self.keys.identity_private, seed))
-            quorum_store.write_run(self.folder.keygen_seed, state)  # before it is posted: a restart re-posts it
-            log.info("key server %d starts the key generation of epoch %d with %d key servers (%d needed), "
-                     "quorum levels %d to %d", index, epoch, params.n, params.threshold, params.low, params.high)
+        kind = dkg.KINDS[params.kind]
+        who = f"key server {role.recipient if role.recipient is not None else role.dealer}"
+        held_shares = role.held.held() if role.held is not None else None
+        seed = deal = None
+        if role.dealer is not None:
+            state = quorum_store.read_run(self.folder.keygen_seed)
+            if state is None or state.epoch != epoch or state.seed is None or state.deal is None:
+                seed = dkg.DealerSeed.fresh()
+                state = RunState(epoch, seed, dkg.deal(params, role.dealer, self.keys.identity_private, seed,
+                                                       held_shares))
+                quorum_store.write_run(self.folder.keygen_seed, state)  # before it is posted: a restart re-posts it
+                log.info("%s starts the %s of epoch %d with %d key servers (%d needed), quorum levels %d to %d",
+                         who, kind, epoch, params.n, params.threshold, params.low, params.high)
+            else:
+                log.info("%s resumes the %s of epoch %d with the deal it kept", who, kind, epoch)
+            seed, deal = state.seed, state.deal
         else:
-            log.info("key server %d resumes the key generation of epoch %d with the deal it kept", index, epoch)
-        assert state.seed is not None and state.deal is not None
+            quorum_store.write_run(self.folder.keygen_seed, RunState(epoch))
+            log.info("%s takes part in the %s of epoch %d as a recipient", who, kind, epoch)
         board = Board(self.client, epoch)
         self.running = epoch
         try:
-            result = self._rounds(params, board, state.seed, state.deal)
+            result = self._rounds(params, board, role, seed, deal, held_shares)
         except Superseded as exc:
-            log.warning("key server %d abandons the key generation of epoch %d: an operator asked for epoch %d",
-                        index, epoch, exc.epoch)
+            log.warning("%s abandons the %s of epoch %d: the administrator asked for epoch %d", who, kind, epoch,
+                        exc.epoch)
             quorum_store.erase(self.folder.keygen_seed)
             dkg.clear_caches()
             return None
         except dkg.DkgFailed as exc:
-            log.error("key server %d: the key generation of epoch %d failed: %s. It is not repeated on its own: "
-                      "run 'consilience admin restart-keygen' to start epoch %d on every key server",
-                      index, epoch, exc, epoch + 1)
+            log.error("%s: the %s of epoch %d failed: %s. It is not repeated on its own: the administrator runs "
+                      "'consilience admin restart-keygen' to ask every key server for it again", who, kind, epoch,
+                      exc)
             quorum_store.write_run(self.folder.keygen_seed, RunState(epoch, failed=str(exc)))  # the seed is erased
-            self.holder.status = f"the key generation of epoch {epoch} failed: {exc}"
+            self.holder.status = f"the {kind} of epoch {epoch} failed: {exc}"
             dkg.clear_caches()
             return None
         finally:
             self.running = None
-        held = QuorumShares.from_result(self.share.deployment_id, epoch, result)
-        quorum_store.write(self.folder.quorum_keys, held)
-        quorum_store.erase(self.folder.keygen_seed)
         dkg.clear_caches()
-        self.holder.set(held)
-        log.info("key server %d finished the key generation of epoch %d: qualified key servers %s, every one "
-                 "confirmed the same transcript; its shares are stored and it answers evaluations", index, epoch,
-                 ", ".join(map(str, result.qualified)))
+        if result is None:  # dealt only: this key server receives nothing in the new set
+            quorum_store.write_run(self.folder.keygen_seed, RunState(epoch, finished=True))
+            log.info("%s dealt its part of the %s of epoch %d; it is not in the new set, so it holds nothing of "
+                     "it", who, kind, epoch)
+            return None
+        held = QuorumShares.from_result(self.member.deployment_id, epoch, result)
+        if params.kind == dkg.GENERATE:
+            quorum_store.write(self.folder.quorum_keys, held)
+            self.holder.set(held)
+            what = "its shares are stored and it answers evaluations"
+        else:
+            quorum_store.write(self.folder.next_quorum_keys, held)
+            what = "the new shares wait for the administrator to publish them (consilience admin publish-keys)"
+        quorum_store.write_run(self.folder.keygen_seed, RunState(epoch, finished=True))  # the seed is erased
+        log.info("%s finished the %s of epoch %d: qualified dealers %s, every holder confirmed the same transcript; "
+                 "%s", who, kind, epoch, ", ".join(map(str, result.qualified)), what)
         return held
 
-    def _rounds(self, params: dkg.Parameters, board: Board, seed: dkg.DealerSeed,
-                deal: bytes) -> dkg.KeyServerResult:
-        index, n, rounds = self.share.index, params.n, self.settings.round_seconds
-        self.holder.status = f"epoch {params.epoch}: posting the deal"
-        self._post(board, deal)
-        self.holder.status = f"epoch {params.epoch}: waiting for the other key servers' deals"
+    def _rounds(self, params: dkg.Parameters, board: Board, role: Role, seed: dkg.DealerSeed | None,
+                deal: bytes | None, held: dkg.HeldShares | None) -> dkg.KeyServerResult | None:
+        rounds = self.settings.round_seconds
+        who = f"key server {role.recipient if role.recipient is not None else role.dealer}"
+        expected = [p.index for p in params.dealers]
+        if deal is not None:
+            self.holder.status = f"epoch {params.epoch}: posting the deal"
+            self._post(board, deal)
+        self.holder.status = f"epoch {params.epoch}: waiting for the key servers' deals"
         deadline = self.clock() + self.settings.deal_timeout_seconds
         said = -1
         while True:
             self._refresh(board)
             dealers = _dealers(params, board.messages)
-            if len(dealers) >= n:
+            if len(dealers) >= len(expected):
                 break
             if len(dealers) != said:
-                missing = [p.index for p in params.participants if p.index not in dealers]
-                log.info("key server %d, epoch %d: %d of %d deals on the board; waiting for key server(s) %s",
-                         index, params.epoch, len(dealers), n, ", ".join(map(str, missing)))
+                missing = [i for i in expected if i not in dealers]
+                log.info("%s, epoch %d: %d of %d deals on the board; waiting for dealer(s) %s", who, params.epoch,
+                         len(dealers), len(expected), ", ".join(map(str, missing)))
                 said = len(dealers)
             if self.clock() >= deadline:
-                log.warning("key server %d, epoch %d: no deal from key server(s) %s by the deadline; going on "
-                            "without them", index, params.epoch,
-                            ", ".join(str(p.index) for p in params.participants if p.index not in dealers))
+                log.warning("%s, epoch %d: no deal from dealer(s) %s by the deadline; going on without them", who,
+                            params.epoch, ", ".join(str(i) for i in expected if i not in dealers))
                 break
             self._sleep(min(rounds, 1.0))
-        complaints = dkg.complaints_for(params, index, self.keys.identity_private, self.keys.hpke_private,
-                                        board.messages)
-        for message in complaints:
-            self._post(board, message)
-        real = [c for c in complaints if not _no_deal(params, c)]
-        log.info("key server %d, epoch %d: every deal checked, %s", index, params.epoch,
-                 "no complaint" if not real else f"{len(real)} complaint(s) posted")
+        if role.recipient is not None:
+            complaints = dkg.complaints_for(params, role.recipient, self.keys.identity_private,
+                                            self.keys.hpke_private, board.messages)
+            for message in complaints:
+                self._post(board, message)
+            real = [c for c in complaints if not _no_deal(params, c)]
+            log.info("%s, epoch %d: every deal checked, %s", who, params.epoch,
+                     "no complaint" if not real else f"{len(real)} complaint(s) posted")
         self.holder.status = f"epoch {params.epoch}: waiting for complaints"
         self._sleep(rounds)
         self._refresh(board)
-        answers = dkg.answer(params, index, self.keys.identity_private, seed, board.messages)
-        for message in answers:
-            self._post(board, message)
-        if answers:
-            log.info("key server %d, epoch %d: answered %d complaint(s) against its deal", index, params.epoch,
-                     len(answers))
+        if role.dealer is not None and seed is not None:
+            answers = dkg.answer(params, role.dealer, self.keys.identity_private, seed, board.messages, held)
+            for message in answers:
+                self._post(board, message)
+            if answers:
+                log.info("%s, epoch %d: answered %d complaint(s) against its deal", who, params.epoch, len(answers))
         self.holder.status = f"epoch {params.epoch}: waiting for answers to complaints"
         self._sleep(rounds)
         self._refresh(board)
-        result = dkg.finalize(params, index, self.keys.hpke_private, board.messages)
+        if role.recipient is None:
+            return None
+        refreshed = held if params.kind == dkg.REFRESH else None
+        result = dkg.finalize(params, role.recipient, self.keys.hpke_private, board.messages, refreshed)
         self._post(board, dkg.confirm(params, self.keys.identity_private, result))
-        log.info("key server %d, epoch %d: finalized with qualified key servers %s; waiting for each of them to "
-                 "confirm the same transcript", index, params.epoch, ", ".join(map(str, result.qualified)))
+        log.info("%s, epoch %d: finalized with qualified dealers %s; waiting for every holder to confirm the same "
+                 "transcript", who, params.epoch, ", ".join(map(str, result.qualified)))
         self.holder.status = f"epoch {params.epoch}: waiting for the other key servers' confirmations"
         deadline = self.clock() + self.settings.confirm_rounds * rounds
         while True:
@@ -264,10 +343,15 @@ class KeygenRunner:
     def _sleep(self, seconds: float) -> None:
         if self.stop.wait(seconds):
             raise Stopped
-        if self.running is not None:
-            requested = self._requested()
-            if requested is not None and requested > self.running:
-                raise Superseded(requested)
+        if self.running is not None and self.clock() >= self._next_look:
+            self._next_look = self.clock() + self.settings.request_poll_seconds
+            try:
+                d = self.client.deployment(deployment_doc.admin_fingerprint(self.member.admin_key))
+            except BoardError:
+                return  # looked for again at the next poll; the run goes on
+            self.holder.deployment = d
+            if d.key_change is not None and d.key_change.epoch > self.running:
+                raise Superseded(d.key_change.epoch)
 
     def _post(self, board: Board, message: bytes) -> None:
         self._retrying(lambda: board.post(message))
@@ -286,7 +370,7 @@ class KeygenRunner:
                 return
             except BoardError as exc:
                 if exc.status not in said:
-                    log.warning("key server %d: %s; trying again", self.share.index, exc)
+                    log.warning("%s: %s; trying again", self.name, exc)
                     said.add(exc.status)
                 self._sleep(exc.retry_after or wait)
                 wait = min(wait * 2, MAX_RETRY_SECONDS)
@@ -311,7 +395,7 @@ def _no_deal(params: dkg.Parameters, data: bytes) -> bool:
 
 def start(runner: KeygenRunner) -> threading.Thread:
     """Run ``runner`` in a daemon thread (it ends when ``runner.stop`` is set)."""
-    thread = threading.Thread(target=runner.run, name=f"keygen-{runner.share.index}", daemon=True)
+    thread = threading.Thread(target=runner.run, name="keygen", daemon=True)
     thread.start()
     return thread
 

@@ -54,10 +54,11 @@ class KeygenInfo(Strict):
 
 
 class KeyServerInfoV2(Strict):
+    #: its index in the set in force; 0 (and no public share) while it holds no shares
     index: int
     suite: Literal["ristretto255-SHA512"] = "ristretto255-SHA512"
     mode: Literal[1] = 1
-    public_share: B64Element
+    public_share: B64Element | None
     #: its Ed25519 identity key: the audience of requests addressed to it
     identity_key: B64Element
     keygen: KeygenInfo
@@ -65,9 +66,9 @@ class KeyServerInfoV2(Strict):
 
 @router.get("/v2/info", response_model=KeyServerInfoV2)
 def info(state: State) -> KeyServerInfoV2:
-    served = state.shares.current()
     held = state.quorum.get()
-    return KeyServerInfoV2(index=served.key.index, public_share=b64u_encode(served.public_share),
+    return KeyServerInfoV2(index=held.index if held else 0,
+                           public_share=b64u_encode(held.public_share) if held else None,
                            identity_key=b64u_encode(state.keys.identity_key),
                            keygen=KeygenInfo(done=held is not None, epoch=held.epoch if held else None,
                                              status=state.quorum.status))
@@ -112,14 +113,13 @@ def evaluate(body: EvaluateRequestV2, request: Request, state: State) -> Evaluat
         Charge("evaluations_per_account", cert.account_key, "evaluations for this account", cost),
         Charge("evaluations_total", "all", "evaluations at this key server", cost)])
     _watch_global_budget(state)
-    served = state.shares.current()
-    evaluated, proof = oprf.voprf_blind_evaluate(served.key.share, served.public_share, blinded)
+    evaluated, proof = oprf.voprf_blind_evaluate(held.oprf_share, held.public_share, blinded)
     x = accounts.abscissa(held.abscissa_key, state.deployment_id, cert.account_key)
     shares = []
     for point in points:
         answered = quorum.answer(held.shares, x, point)
         shares.append([b64u_encode(answered[q]) for q in held.levels])
-    return EvaluateResponseV2(index=served.key.index, evaluated=[b64u_encode(z) for z in evaluated],
+    return EvaluateResponseV2(index=held.index, evaluated=[b64u_encode(z) for z in evaluated],
                               proof=b64u_encode(proof), abscissa=b64u_encode(x.to_bytes()), shares=shares)
 
 

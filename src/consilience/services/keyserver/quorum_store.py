@@ -1,9 +1,12 @@
 """The key server's result of the key generation on disk (``keyserver-N/quorum-keys.json``) and in memory.
 
-Written once :func:`dkg.confirmed` accepted the run: every qualified key server confirmed the same
-transcript. The file holds this key server's shares of every coefficient of every level and the
-abscissa key, so it is a secret (0600) like the VOPRF share; the public commitments are in the
+Written once :func:`dkg.confirmed` accepted the run: every holder confirmed the same transcript.
+The file holds this key server's one share of the VOPRF key and of every coefficient of every
+level, and the abscissa key, so it is a secret (0600); the public commitments are in the
 deployment document once the administrator publishes them (``consilience admin publish-keys``).
+A refresh's or resharing's result waits in ``quorum-keys-next.json`` until the document publishes
+it; then it replaces ``quorum-keys.json`` and the shares it replaces are erased (a refresh is only
+worth something if old shares do not survive it).
 
 While a run is under way the dealer's seed and its deal sit in ``keygen-seed.json`` (0600), so a
 key server that restarts mid-run posts the very same deal again and can still answer complaints;
@@ -17,16 +20,19 @@ import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from consilience import files
+from consilience.crypto import ristretto
 from consilience.crypto.bls12381 import Scalar
 from consilience.errors import InvalidInput
 from consilience.protocol import dkg
+from consilience.protocol.deployment import Deployment
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 
-FORMAT = "consilience-quorum-keys/v2"
+FORMAT = "consilience-quorum-keys/v3"
 SEED_FORMAT = "consilience-keygen-seed/v2"
 
 
@@ -41,15 +47,26 @@ class QuorumShares:
     qualified: tuple[int, ...]
     shares: Mapping[int, tuple[Scalar, ...]]
     abscissa_key: bytes
+    #: its share k_i of the VOPRF key (a ristretto255 scalar)
+    oprf_share: bytes
 
     @property
     def levels(self) -> range:
         return range(min(self.shares), max(self.shares) + 1)
 
+    @cached_property
+    def public_share(self) -> bytes:
+        """k_i·G, computed once per result rather than once per request."""
+        return ristretto.scalar_mult_base(self.oprf_share)
+
     @classmethod
     def from_result(cls, deployment_id: bytes, epoch: int, result: dkg.KeyServerResult) -> QuorumShares:
         return cls(result.index, deployment_id, epoch, result.transcript, tuple(result.qualified),
-                   dict(result.shares), result.abscissa_key)
+                   dict(result.shares), result.abscissa_key, result.oprf_share)
+
+    def held(self) -> dkg.HeldShares:
+        """These shares as the next refresh or resharing deals from them."""
+        return dkg.HeldShares(self.index, self.shares, self.oprf_share, self.abscissa_key)
 
     def __repr__(self) -> str:
         return f"QuorumShares(index={self.index}, epoch={self.epoch}, qualified={self.qualified}, <shares hidden>)"
@@ -58,7 +75,7 @@ class QuorumShares:
 def write(path: Path, held: QuorumShares) -> None:
     doc = {"format": FORMAT, "index": held.index, "deployment_id": b64u_encode(held.deployment_id),
            "epoch": held.epoch, "transcript": b64u_encode(held.transcript), "qualified": list(held.qualified),
-           "abscissa_key": b64u_encode(held.abscissa_key),
+           "abscissa_key": b64u_encode(held.abscissa_key), "oprf_share": b64u_encode(held.oprf_share),
            "shares": {str(q): [b64u_encode(s.to_bytes()) for s in values] for q, values in sorted(held.shares.items())}}
     files.write_private(path, json.dumps(doc).encode())
 
@@ -89,7 +106,8 @@ def read(path: Path) -> QuorumShares | None:
         return QuorumShares(int(doc["index"]), b64u_decode(doc["deployment_id"], length=16, field="deployment_id"),
                             int(doc["epoch"]), b64u_decode(doc["transcript"], length=32, field="transcript"),
                             tuple(int(i) for i in doc["qualified"]), shares,
-                            b64u_decode(doc["abscissa_key"], length=32, field="abscissa_key"))
+                            b64u_decode(doc["abscissa_key"], length=32, field="abscissa_key"),
+                            ristretto.check_scalar(b64u_decode(doc["oprf_share"], length=32, field="oprf_share")))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, InvalidInput):
             raise
@@ -101,12 +119,14 @@ def read(path: Path) -> QuorumShares | None:
 
 @dataclass(frozen=True)
 class RunState:
-    """``keygen-seed.json``: the run of ``epoch`` under way (seed and deal), or how it failed."""
+    """``keygen-seed.json``: the run of ``epoch`` under way (seed and deal), how it failed, or that this
+    key server's part in it is done (the seed erased)."""
 
     epoch: int
     seed: dkg.DealerSeed | None = None
     deal: bytes | None = None
     failed: str | None = None
+    finished: bool = False
 
 
 def write_run(path: Path, state: RunState) -> None:
@@ -117,6 +137,8 @@ def write_run(path: Path, state: RunState) -> None:
         doc["deal"] = b64u_encode(state.deal)
     if state.failed is not None:
         doc["failed"] = state.failed
+    if state.finished:
+        doc["finished"] = True
     files.write_private(path, json.dumps(doc).encode())
 
 
@@ -128,7 +150,7 @@ def read_run(path: Path) -> RunState | None:
         seed = dkg.DealerSeed(b64u_decode(doc["seed"], length=dkg.SEED_BYTES, field="seed")) if "seed" in doc else None
         deal = b64u_decode(doc["deal"], field="deal") if "deal" in doc else None
         failed = str(doc["failed"]) if "failed" in doc else None
-        return RunState(int(doc["epoch"]), seed, deal, failed)
+        return RunState(int(doc["epoch"]), seed, deal, failed, doc.get("finished") is True)
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, InvalidInput):
             raise
@@ -145,6 +167,8 @@ class Holder:
     def __init__(self, held: QuorumShares | None = None) -> None:
         self._lock = threading.Lock()
         self._held = held
+        #: the newest signed deployment document the key server has read (None before the first)
+        self.deployment: Deployment | None = None
         self._status = "the key generation has not started" if held is None else f"done (epoch {held.epoch})"
 
     def get(self) -> QuorumShares | None:
@@ -155,6 +179,11 @@ class Holder:
         with self._lock:
             self._held = held
             self._status = f"done (epoch {held.epoch})"
+
+    def clear(self, status: str) -> None:
+        with self._lock:
+            self._held = None
+            self._status = status
 
     @property
     def status(self) -> str:

@@ -30,7 +30,7 @@ class Ready:
     """The key server listens: what ``consilience keyserver --json`` prints as its one line."""
 
     index: int
-    #: n and t, from the share file (``admin init`` writes both)
+    #: n and t, from the deployment document once read (None before)
     key_servers: int | None
     threshold: int | None
     url: str
@@ -43,7 +43,8 @@ class Ready:
                 "web_origins": list(self.web_origins)}
 
     def describe(self) -> str:
-        which = f"key server {self.index}" + (f" of {self.key_servers}" if self.key_servers else "")
+        which = (f"key server {self.index}" if self.index else "the key server") + (
+            f" of {self.key_servers}" if self.key_servers else "")
         needed = f" ({self.threshold} needed)" if self.threshold and self.key_servers else ""
         origins = (f"browsers may call it from pages at {', '.join(self.web_origins)}" if self.web_origins
                    else "no web page may call it (no --web-origin given, none in web-origins.json), "
@@ -63,15 +64,17 @@ def run(settings: Settings, *, host: str = defaults.HOST, port: int | None = Non
     check_tls(settings.tls)
     app = create_app(settings)
     state: KeyServerState = app.state.keyserver
-    share = state.shares.current().key
 
     stop = threading.Event()
     runner = dkg_runner.KeygenRunner(
-        folder=settings.folder, share=share, keys=state.keys, holder=state.quorum,
-        client=BoardClient(settings.escrow_url or share.escrow_url), settings=settings.keygen, stop=stop)
+        folder=settings.folder, member=state.member, keys=state.keys, holder=state.quorum,
+        client=BoardClient(settings.escrow_url or state.member.escrow_url), settings=settings.keygen, stop=stop)
+    held = state.quorum.get()
+    index = held.index if held is not None else (settings.index or 0)
 
     def ready(where: Listening) -> None:
-        info = Ready(state.index, share.key_servers, share.threshold, where.url, where.pid,
+        d = state.quorum.deployment
+        info = Ready(index, len(d.key_servers) if d else None, d.threshold if d else None, where.url, where.pid,
                      tuple(dict.fromkeys(parse_origin(o) for o in settings.web_origins)))
         log.info("%s", info.describe())
         if on_ready is not None:
@@ -80,8 +83,26 @@ def run(settings: Settings, *, host: str = defaults.HOST, port: int | None = Non
             dkg_runner.start(runner)
 
     try:
-        serve(app, host=host, port=port or defaults.keyserver_port(state.index), on_ready=ready,
+        serve(app, host=host, port=port or _default_port(settings, index), on_ready=ready,
               trusted_proxies=settings.trusted_proxies, tls=settings.tls, log_level="warning")
     finally:
         stop.set()
         runner.client.close()
+
+
+def _default_port(settings: Settings, index: int) -> int:
+    """Key server N's default port on one machine; else the port of the address it enrolled with."""
+    if index:
+        return defaults.keyserver_port(index)
+    from urllib.parse import urlsplit
+
+    from consilience.datadir import share_file
+
+    try:
+        port = urlsplit(share_file.read_enrollment(settings.folder.enrollment).url).port
+    except Exception:  # noqa: BLE001 - no enrollment, or none with a port: the caller must say
+        port = None
+    if port is None:
+        raise ConfigurationError("say which port to listen on (--port): this folder is not one of a data folder's "
+                                 "keyserver-N and its enrollment names no port")
+    return port

@@ -1,9 +1,9 @@
 """Configuration of a key server: its folder, whom browsers may call it from, its budgets, the key generation.
 
-In a deployment's data folder everything a key server holds sits in ``keyserver-N/``
-(``datadir.KeyServerFolder``): its VOPRF share, its identity and HPKE keys, the key
-generation's seed while it runs and its result. ``for_data_dir`` reads the web origins from
-there unless the operator names them. Every default of the key server is here.
+Everything a key server holds sits in its own folder (``datadir.KeyServerFolder``: ``keyserver-N/``
+of a data folder on one machine, or the operator's folder on theirs): which deployment it serves,
+its identity and HPKE keys, the key generation's seed while it runs and its result (its shares).
+``for_data_dir`` and ``for_folder`` read the web origins from there unless the operator names them. Every default of the key server is here.
 """
 
 from __future__ import annotations
@@ -67,9 +67,9 @@ class KeygenSettings:
 
 @dataclass(frozen=True)
 class Settings:
-    #: The key server's folder (``keyserver-N/``): share, identity and HPKE keys, key-generation files.
+    #: The key server's folder: membership, identity and HPKE keys, key-generation files, shares.
     folder: KeyServerFolder
-    #: The index the operator started this server as, which its share must carry; None: the share's own.
+    #: Key server N of a data folder on one machine (its default port); None: its own folder.
     index: int | None = None
     #: Origins (scheme://host[:port]) of web apps allowed to call /v2/evaluate from a browser,
     #: e.g. the escrow server's; none means no cross-origin access.
@@ -80,7 +80,7 @@ class Settings:
     #: Addresses of reverse proxies whose X-Forwarded-For is believed; none (the default): the socket's
     #: peer is the client, whatever headers say, so nobody gets a fresh per-address budget by inventing one.
     trusted_proxies: tuple[str, ...] = ()
-    #: The escrow server (deployment document, bulletin board); None: the one the share file names.
+    #: The escrow server (deployment document, bulletin board); None: the one keyserver.json names.
     escrow_url: str | None = None
     #: Whether to run the key generation (off only in tests that hand a key server its result).
     run_keygen: bool = True
@@ -92,9 +92,12 @@ class Settings:
         object.__setattr__(self, "web_origins", tuple(self.web_origins))
         object.__setattr__(self, "trusted_proxies", tuple(self.trusted_proxies))
 
-    @property
-    def share_path(self) -> Path:
-        return self.folder.share
+    @classmethod
+    def for_folder(cls, folder: Path | str, **options: object) -> Settings:
+        """A key server in its own folder (each operator on their own machine)."""
+        kf = KeyServerFolder(Path(folder), 0)
+        origins = options.pop("web_origins", None) or web_origins_file.read(kf.web_origins)
+        return cls(folder=kf, web_origins=tuple(origins), **options)  # type: ignore[arg-type]
 
     @classmethod
     def for_data_dir(cls, data_dir: Path | str, index: int, *, web_origins: Sequence[str] | None = None,

@@ -1,4 +1,4 @@
-"""What every request handler shares: the share in force, the key server's keys, the quorum shares, the budgets."""
+"""What every request handler shares: the key server's keys, the shares in force, the budgets."""
 
 from __future__ import annotations
 
@@ -8,35 +8,45 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from consilience.datadir.share_file import KeyServerKeys
+from consilience.datadir.share_file import KeyServerKeys, Membership
 from consilience.protocol.evaluation import ReplayGuard
 from consilience.services.keyserver.quorum_store import Holder
 from consilience.services.keyserver.settings import Settings
-from consilience.services.keyserver.share import ShareStore
 from consilience.services.limits import Budgets
 
 
 @dataclass
 class KeyServerState:
     settings: Settings
-    shares: ShareStore
     #: its identity key (requests are addressed to it) and HPKE key (for the key generation)
     keys: KeyServerKeys
-    #: the administrator's public key and the deployment id, from the share file it started with:
-    #: account certificates are checked against them
-    admin_key: bytes
-    deployment_id: bytes
+    #: the deployment it serves (``keyserver.json``): account certificates are checked against the
+    #: administrator's key and the deployment id there
+    member: Membership
     #: the budgets of ``settings.limits``
     limits: Budgets
-    #: Which key server this is (1..n), from the share it started with.
-    index: int
-    #: the key generation's result once confirmed (None before), and what the key generation is doing
+    #: the shares in force (None before the key generation, or once the document no longer lists this
+    #: key server), and what the key generation is doing
     quorum: Holder = field(default_factory=Holder)
     #: requests answered within the freshness window: each is answered once
     replay: ReplayGuard = field(default_factory=ReplayGuard)
     #: whether the warning that the global budget is nearly spent was logged since it last recovered
     global_warned: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def admin_key(self) -> bytes:
+        return self.member.admin_key
+
+    @property
+    def deployment_id(self) -> bytes:
+        return self.member.deployment_id
+
+    @property
+    def index(self) -> int:
+        """Which key server this is in the set in force (0 while it holds no shares)."""
+        held = self.quorum.get()
+        return held.index if held is not None else 0
 
 
 def get_state(request: Request) -> KeyServerState:
