@@ -164,11 +164,12 @@ class Database:
         (at the latest the release pass, which writes on every pass) try again, until one
         completes. Errors (a database gone) are logged and retried the same way.
         """
-        try:
+        try:  # the write's own connection went back to the pool at commit: usually this one again
             connection = self.engine.raw_connection()
-        except exc.DBAPIError as error:
+        except exc.SQLAlchemyError as error:  # the database gone, or a pool timeout: the write stands
             self._erase_pending = True
-            log.warning("could not erase the -wal file now (%s); the next write tries again", error.orig)
+            log.warning("could not erase the -wal file now (%s); the next write tries again",
+                        type(error).__name__)
             return
         try:
             cursor = connection.cursor()
