@@ -192,15 +192,28 @@ def test_a_key_server_reaches_a_tls_escrow_server_only_with_the_ca_file(world: W
         with http.client(timeout=10) as client:
             info = client.get(f"{blind.url}/v2/info").json()
         assert "waiting for the escrow server" in json.dumps(info)
-        assert "starts the key generation" not in log.read_text()
+        assert board(world) == [], "nothing reached the board"
     finally:
         blind.stop()
 
+    # with --ca-file it reads the deployment document and posts its deal on the escrow server's board
     trusting = start([*args, "--ca-file", str(world.ca.cert_path)], log)
     try:
-        assert trusting.log_says("key server 3 starts the key generation of epoch 1")
+        deadline = time.monotonic() + 20
+        while not board(world) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(board(world)) == 1, log.read_text()
     finally:
         trusting.stop()
+
+
+def board(world: World) -> list[object]:
+    """The messages on the escrow server's board of epoch 1, read over TLS with the private CA."""
+    http.use_ca_file(world.ca.cert_path)
+    with http.client(timeout=10) as client:
+        page = client.get(f"{world.escrow.url}/v2/board/1")
+    assert page.status_code == 200, page.text
+    return list(page.json()["messages"])
 
 
 def test_a_key_that_is_not_the_certificates_is_refused_before_the_port_is_bound(world: World,
