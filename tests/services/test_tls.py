@@ -24,11 +24,11 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from consilience.clients import http, oprf_client
+from consilience.clients import http, oprf_client, webcheck
 from consilience.clients.board import BoardClient, BoardError
 from consilience.clients.escrow_client import ApiError, EscrowClient
 from consilience.crypto import signing
-from consilience.errors import InvalidInput
+from consilience.errors import InvalidInput, VerificationError
 from consilience.protocol import deployment as dep
 from consilience.services import serving
 from consilience.services.config import ConfigurationError
@@ -127,6 +127,15 @@ def test_a_reporter_is_told_which_key_servers_presented_an_untrusted_certificate
         assert (f"key server {index} ({url}) presented a certificate this machine does not trust (unable to get "
                 f"local issuer certificate); {http.CA_FILE_HINT}") in message
     assert refused.value.answered == 0
+
+
+def test_web_verify_says_the_certificate_is_not_trusted_not_that_the_server_is_unreachable(
+        ca: PrivateCA, folder: Folder) -> None:
+    with tls_serving(board_app(folder.root), ca.issue("web")) as url, http.client(base_url=url) as client, \
+            pytest.raises(VerificationError) as refused:
+        webcheck.verify(client, {"index.html": "0" * 64})
+    assert str(refused.value).startswith(f"The server at {url} presented a certificate this machine does not trust")
+    assert str(refused.value).endswith("Nothing was compared.")
 
 
 def test_the_ca_file_may_come_from_the_environment(ca: PrivateCA, folder: Folder,

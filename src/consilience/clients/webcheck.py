@@ -20,8 +20,9 @@ from pathlib import Path
 
 import httpx
 
+from consilience.clients.http import UntrustedCertificate
 from consilience.clients.results import JsonObject
-from consilience.errors import InvalidInput
+from consilience.errors import InvalidInput, VerificationError
 
 MANIFEST_FORMAT = "consilience-web-manifest/v1"
 #: Where each page of the app is served (the build's file name -> URL path).
@@ -78,6 +79,8 @@ def verify(http: httpx.Client, expected: dict[str, str]) -> WebCheck:
         checked.append(path)
         try:
             response = http.get(path)
+        except UntrustedCertificate as exc:  # not one file's problem: nothing from this server can be compared
+            raise VerificationError(f"{exc.describe('The server')}. Nothing was compared.") from exc
         except httpx.HTTPError as exc:
             mismatched[path] = f"unreachable: {exc}"
             continue
