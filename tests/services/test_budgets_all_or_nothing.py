@@ -42,12 +42,13 @@ def key_server(folder: Folder, limits: LimitSettings) -> TestClient:
 
 def ask(c: TestClient, folder: Folder, who: Account, n: int) -> int:
     audience = folder.deployment.key_server(1).identity_key
-    return c.post("/v2/evaluate", json=request_body(folder, who, audience, n)).status_code
+    status: int = c.post("/v2/evaluate", json=request_body(folder, who, audience, n)).status_code
+    return status
 
 
 def test_an_account_out_of_budget_cannot_lock_out_its_address(folder: Folder) -> None:
-    c = key_server(folder, LimitSettings(evaluations_per_account=(SLOW, 4), evaluations_per_address=(SLOW, 12),
-                                         evaluations_total=(SLOW, 1000)))
+    c = key_server(folder, LimitSettings(evaluations_per_account=Rate(SLOW, 4), evaluations_per_address=Rate(SLOW, 12),
+                                         evaluations_total=Rate(SLOW, 1000)))
     mallory, alice = account(folder), account(folder)
     assert [ask(c, folder, mallory, 2) for _ in range(2)] == [200, 200]  # its own budget, spent honestly
     refused = [ask(c, folder, mallory, 8) for _ in range(10)]  # 80 evaluations asked for, none answered
@@ -62,8 +63,8 @@ def test_an_account_out_of_budget_cannot_lock_out_its_address(folder: Folder) ->
 
 
 def test_a_spent_global_budget_spends_nothing_of_the_account_or_the_address(folder: Folder) -> None:
-    c = key_server(folder, LimitSettings(evaluations_per_account=(SLOW, 4), evaluations_per_address=(SLOW, 20),
-                                         evaluations_total=(SLOW, 4)))
+    c = key_server(folder, LimitSettings(evaluations_per_account=Rate(SLOW, 4), evaluations_per_address=Rate(SLOW, 20),
+                                         evaluations_total=Rate(SLOW, 4)))
     alice = account(folder)
     assert ask(c, folder, alice, 2) == 200
     assert ask(c, folder, account(folder), 2) == 200  # the global budget is spent now
@@ -74,8 +75,8 @@ def test_a_spent_global_budget_spends_nothing_of_the_account_or_the_address(fold
 
 
 def test_a_refusal_by_the_address_spends_nothing_of_the_account(folder: Folder) -> None:
-    c = key_server(folder, LimitSettings(evaluations_per_account=(SLOW, 6), evaluations_per_address=(SLOW, 3),
-                                         evaluations_total=(SLOW, 1000)))
+    c = key_server(folder, LimitSettings(evaluations_per_account=Rate(SLOW, 6), evaluations_per_address=Rate(SLOW, 3),
+                                         evaluations_total=Rate(SLOW, 1000)))
     alice = account(folder)
     assert ask(c, folder, alice, 2) == 200
     r = c.post("/v2/evaluate", json=request_body(folder, alice, folder.deployment.key_server(1).identity_key, 2))
