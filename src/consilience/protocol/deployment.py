@@ -198,7 +198,9 @@ class Deployment:
         return range(self.quorum, self.max_quorum + 1)
 
     def public_shares(self) -> dict[int, bytes]:
-        return {s.index: s.public_share for s in self.key_servers}
+        """The VOPRF public shares of the key servers holding one (a key server the key generation
+        disqualified, or one only joining, is listed without)."""
+        return {s.index: s.public_share for s in self.key_servers if s.public_share}
 
     def key_server(self, index: int) -> KeyServer:
         for s in self.key_servers:
