@@ -4,7 +4,12 @@ The quorum keys come from the real key generation (protocol/dkg.py) run
 in-process among n simulated key servers; evaluation goes through the real
 request signing and checks (protocol/evaluation.py), the real VOPRF and
 protocol/quorum.answer, exactly what services/keyserver does over HTTP. The
-ristretto VOPRF key is dealt, as ``admin init`` does.
+ristretto255 VOPRF key comes from the same key generation: each simulated key
+server's share is its ``KeyServerResult.oprf_share`` and the document carries
+the public key and public shares of that result, published as ``admin
+publish-keys`` publishes it (``operator.quorum_keys.quorum_keys_from_board``).
+Nobody deals a key; the test world interpolates the secret key from t shares
+only to compute expected outputs.
 """
 
 from __future__ import annotations
@@ -14,10 +19,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from consilience.crypto import hpke, oprf, signing, threshold_oprf
+from consilience.crypto import hpke, oprf, ristretto, shamir, signing
+from consilience.operator.quorum_keys import Result, quorum_keys_from_board
 from consilience.protocol import accounts, dkg, evaluation, quorum
 from consilience.protocol import deployment as dep
-from consilience.protocol.deployment import Counselor, Deployment, KeyServer, QuorumKeys
+from consilience.protocol.deployment import Counselor, Deployment, KeyChange, KeyServer
 from consilience.protocol.matching import match_tag
 
 
@@ -88,6 +94,8 @@ class V2World:
     servers: dict[int, SimKeyServer]
     counselors: tuple[CounselorKeys, ...]
     guard: dict[int, evaluation.ReplayGuard] = field(default_factory=dict)
+    #: the document before the result was published: it asks the key servers to generate (serial 1)
+    requested: Deployment | None = None
 
     @property
     def fingerprint(self) -> bytes:
@@ -151,9 +159,11 @@ class V2World:
         return Evaluated(outputs, shares, [match_tag(y) for y in outputs], x_bytes)
 
 
-def run_dkg(params: dkg.Parameters, identities: dict[int, bytes],
-            hpke_seeds: dict[int, bytes]) -> tuple[dict[int, dkg.KeyServerResult], QuorumKeys]:
-    """Every round of the key generation among honest servers, in process."""
+def run_dkg(d: Deployment, identities: dict[int, bytes],
+            hpke_seeds: dict[int, bytes]) -> tuple[dict[int, dkg.KeyServerResult], Result]:
+    """Every round of the run ``d.key_change`` asks for among honest servers, in process; its published result."""
+    assert d.key_change is not None
+    params = d.dkg_parameters(d.key_change.epoch)
     board: list[bytes] = []
     seeds = {i: dkg.DealerSeed.fresh() for i in identities}
     board += [dkg.deal(params, i, identities[i], seeds[i]) for i in sorted(identities)]
@@ -161,39 +171,43 @@ def run_dkg(params: dkg.Parameters, identities: dict[int, bytes],
               for c in dkg.complaints_for(params, i, identities[i], hpke_seeds[i], list(board))]
     board += [a for i in sorted(identities) for a in dkg.answer(params, i, identities[i], seeds[i], list(board))]
     results = {i: dkg.finalize(params, i, hpke_seeds[i], list(board)) for i in sorted(identities)}
-    confirmations = [dkg.confirm(params, identities[i], results[i]) for i in sorted(identities)]
-    board += confirmations
+    board += [dkg.confirm(params, identities[i], results[i]) for i in sorted(identities)]
     for r in results.values():
         dkg.confirmed(params, r, board)
-    qual = dkg.qualify(params, board)
-    return results, QuorumKeys.of(qual, confirmations)
+    return results, quorum_keys_from_board(d, d.key_change.epoch, board)
+
+
+def oprf_secret_key(shares: Mapping[int, bytes], threshold: int) -> bytes:
+    """The VOPRF key the key servers generated, interpolated from ``threshold`` of their shares (tests only)."""
+    chosen = dict(sorted(shares.items())[:threshold])
+    return ristretto.scalar_from_int(shamir.interpolate_at_zero({i: ristretto.scalar_to_int(k)
+                                                                 for i, k in chosen.items()}))
 
 
 @lru_cache(maxsize=8)
 def make_v2_world(*, n: int = 3, t: int = 2, quorum_low: int = 2, quorum_high: int = 5, counselors: int = 2,
                   label: str = "v2world") -> V2World:
-    dealing_seed = seed_of(f"{label}/dealing")
-    group_pk, oprf_shares = threshold_oprf.deal_key(t, n, dealing_seed)
-    sk, pk = oprf.derive_key_pair(dealing_seed, threshold_oprf.DEALING_INFO, oprf.MODE_VOPRF)
-    assert pk == group_pk
     identities = {i: seed_of(f"{label}/identity/{i}") for i in range(1, n + 1)}
     hpke_seeds = {i: hpke.generate_private_key() for i in range(1, n + 1)}
     keys = tuple(make_counselor(f"counselor {i}") for i in range(1, counselors + 1))
     admin = seed_of(f"{label}/admin")
+    listed = tuple(KeyServer(i, f"http://127.0.0.1:{8100 + i}", b"", signing.public_key(identities[i]),
+                             hpke.public_key_bytes(hpke_seeds[i])) for i in range(1, n + 1))
     base = Deployment(
         deployment_id=seed_of(f"{label}/id")[:16], serial=1, issued_at="2026-12-01T10:00:00Z",
         quorum=quorum_low, max_quorum=quorum_high, escrow_url="http://127.0.0.1:8100", threshold=t,
-        oprf_public_key=group_pk,
-        key_servers=tuple(
-            KeyServer(i, f"http://127.0.0.1:{8100 + i}", threshold_oprf.public_share(oprf_shares[i]),
-                      signing.public_key(identities[i]), hpke.public_key_bytes(hpke_seeds[i]))
-            for i in range(1, n + 1)),
+        oprf_public_key=b"", key_servers=listed,
         counselors=tuple(Counselor(c.name, c.key_id, c.public_key) for c in keys),
         log_origin=f"consilience.log/{seed_of(f'{label}/log')[:8].hex()}",
         log_public_key=signing.public_key(signing.generate()),
+        key_change=KeyChange(1, "generate", t, listed),
     )
-    results, quorum_keys = run_dkg(base.dkg_parameters(1), identities, hpke_seeds)
-    d = replace(base, serial=2, quorum_keys=quorum_keys)
+    dep.validate(base)
+    results, published = run_dkg(base, identities, hpke_seeds)
+    d = replace(base, serial=2, **published.apply(base))  # type: ignore[arg-type]
     dep.validate(d)
-    servers = {i: SimKeyServer(i, identities[i], hpke_seeds[i], oprf_shares[i], results[i]) for i in identities}
-    return V2World(d, admin, sk, servers, keys)
+    shares = {i: results[i].oprf_share for i in identities}
+    sk = oprf_secret_key(shares, t)
+    assert ristretto.scalar_mult_base(sk) == d.oprf_public_key
+    servers = {i: SimKeyServer(i, identities[i], hpke_seeds[i], shares[i], results[i]) for i in identities}
+    return V2World(d, admin, sk, servers, keys, requested=base)

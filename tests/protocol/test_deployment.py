@@ -11,17 +11,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consilience.crypto import hpke, signing, threshold_oprf
+from consilience.crypto import hpke, ristretto, signing
 from consilience.crypto.bls12381 import G2Point, Scalar
 from consilience.errors import ConsilienceError, InvalidInput, VerificationError
+from consilience.operator.quorum_keys import quorum_keys_from_board
 from consilience.protocol import deployment as dep
 from consilience.protocol import dkg
-from consilience.protocol.deployment import Counselor, Deployment, KeyServer, QuorumKeys
+from consilience.protocol.deployment import Counselor, Deployment, KeyChange, KeyServer, QuorumKeys
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.quorum import DishonestKeyServers
 from v2_world import run_dkg
 
-from .conftest import V2World, ident, make_v2_world, seed_of
+from .conftest import V2World, ident, make_v2_world
 
 
 def sign_raw(document: bytes, admin_private: bytes) -> dict[str, str]:
@@ -43,6 +44,18 @@ def keys_of(world: V2World) -> QuorumKeys:
     return keys
 
 
+def requested(world: V2World) -> Deployment:
+    """The world's document before the result was published: it asks its key servers to generate."""
+    assert world.requested is not None
+    return world.requested
+
+
+def asking(d: Deployment, servers: tuple[KeyServer, ...]) -> Deployment:
+    """``d`` (before any result) listing ``servers``, and asking those to generate."""
+    assert d.key_change is not None
+    return replace(d, key_servers=servers, key_change=replace(d.key_change, servers=servers))
+
+
 def with_keys(world: V2World, **changes: object) -> Deployment:
     """The world's deployment with its quorum keys changed (a fresh instance: nothing cached)."""
     return replace(world.deployment, quorum_keys=replace(keys_of(world), **changes))  # type: ignore[arg-type]
@@ -54,8 +67,8 @@ def second_run(label: str = "v2world") -> QuorumKeys:
     w = make_v2_world(label=label) if label != "v2world" else make_v2_world()
     identities = {i: s.identity for i, s in w.servers.items()}
     hpke_seeds = {i: s.hpke_seed for i, s in w.servers.items()}
-    _, keys = run_dkg(w.deployment.dkg_parameters(keys_of(w).epoch), identities, hpke_seeds)
-    return keys
+    _, published = run_dkg(requested(w), identities, hpke_seeds)
+    return published.keys
 
 
 # --- signing and verification ----------------------------------------------
@@ -97,8 +110,18 @@ def test_published_form_matches_the_spec(world: V2World) -> None:
         assert len(b64u_decode(s["hpke_public_key"])) == 1216
     assert [b64u_decode(c["key_id"]) for c in doc["counselors"]] == [c.key_id for c in world.counselors]
     qk = doc["quorum_keys"]
-    assert set(qk) == {"epoch", "transcript", "qualified", "levels", "servers", "confirmations"}
+    assert set(qk) == {"epoch", "generation", "kind", "renewed_from", "transcript", "qualified", "dealers", "levels",
+                       "servers", "abscissa_check", "confirmations"}
     assert qk["epoch"] == 1 and qk["qualified"] == [1, 2, 3] and len(b64u_decode(qk["transcript"])) == 32
+    # generated (not renewed): its own generation, dealt by its holders, renewing nothing
+    assert (qk["generation"], qk["kind"], qk["renewed_from"], qk["dealers"]) == (1, "generate", None, [1, 2, 3])
+    assert b64u_decode(qk["abscissa_check"], length=32) == dkg.abscissa_check(
+        world.deployment.deployment_id, world.servers[1].result.abscissa_key)
+    # the VOPRF key and its public shares are the key servers' result, published with it; nothing is asked now
+    assert b64u_decode(doc["oprf"]["public_key"], length=32) == world.deployment.oprf_public_key
+    assert [b64u_decode(s["public_share"], length=32) for s in servers] == [
+        ristretto.scalar_mult_base(world.servers[i].oprf_share) for i in (1, 2, 3)]
+    assert doc["key_change"] is None
     assert sorted(qk["levels"]) == ["2", "3", "4", "5"]
     assert all(len(cs) == int(q) and all(len(b64u_decode(c)) == 96 for c in cs) for q, cs in qk["levels"].items())
     assert sorted(qk["servers"]) == ["1", "2", "3"] and len(qk["confirmations"]) == 3
@@ -280,15 +303,20 @@ def test_parse_rejects_malformed_fields(world: V2World, edit) -> None:
 
 def test_parse_inverts_to_json(world: V2World) -> None:
     assert dep.parse(world.deployment.to_json()) == world.deployment
-    before = replace(world.deployment, quorum_keys=None)
+    before = requested(world)
     assert dep.parse(before.to_json()) == before
+    # no VOPRF key nor public shares before the result: JSON null, not empty strings
+    doc = before.to_json()
+    assert doc["oprf"]["public_key"] is None and all(s["public_share"] is None for s in doc["oprf"]["servers"])
+    assert doc["key_change"]["kind"] == "generate" and doc["key_change"]["epoch"] == 1
 
 
 # --- before the key servers' key generation is published --------------------
 
 
 def test_a_deployment_before_its_quorum_keys_verifies_but_cannot_seal(world: V2World) -> None:
-    before = replace(world.deployment, serial=1, quorum_keys=None)
+    before = requested(world)
+    assert before.serial == 1 and before.quorum_keys is None
     got = dep.verify(dep.sign(before, world.admin_private), world.fingerprint)
     assert got.quorum_keys is None and not got.ready
     assert json.loads(got.canonical_bytes())["quorum_keys"] is None
@@ -299,12 +327,41 @@ def test_a_deployment_before_its_quorum_keys_verifies_but_cannot_seal(world: V2W
 
 
 def test_dkg_parameters_follow_the_document(world: V2World) -> None:
-    d = world.deployment
-    params = d.dkg_parameters(7)
-    assert (params.deployment_id, params.epoch, params.threshold, params.low, params.high) == (
-        d.deployment_id, 7, d.threshold, d.quorum, d.max_quorum)
-    assert [(p.index, p.identity_key, p.hpke_public_key) for p in params.participants] == [
-        (s.index, s.identity_key, s.hpke_public_key) for s in d.key_servers]
+    # the run asked for (key_change), and the one published (to read its confirmations)
+    for d in (requested(world), world.deployment):
+        params = d.dkg_parameters(1)
+        assert (params.deployment_id, params.epoch, params.threshold, params.low, params.high) == (
+            d.deployment_id, 1, d.threshold, d.quorum, d.max_quorum)
+        assert params.kind == dkg.GENERATE and params.previous_digest == bytes(32)
+        assert [(p.index, p.identity_key, p.hpke_public_key) for p in params.participants] == [
+            (s.index, s.identity_key, s.hpke_public_key) for s in d.key_servers]
+    assert requested(world).board_epoch == world.deployment.board_epoch == 1
+    # no other epoch: a key server never runs a board the document does not ask for
+    for d in (requested(world), world.deployment):
+        with pytest.raises(InvalidInput, match="no key generation at epoch 7"):
+            d.dkg_parameters(7)
+
+
+def test_a_document_without_quorum_keys_asks_its_key_servers_to_generate(world: V2World) -> None:
+    before = requested(world)
+    _bad(world, InvalidInput, "asks its key servers to generate", d=replace(before, key_change=None))
+    assert before.key_change is not None
+    _bad(world, InvalidInput, "asks its key servers to generate",
+         d=replace(before, key_change=replace(before.key_change, kind="refresh")))
+    # the first run is the listed key servers' own, at their threshold
+    _bad(world, InvalidInput, "the key servers the document lists",
+         d=replace(before, key_change=replace(before.key_change, servers=before.key_servers[:2])))
+    _bad(world, InvalidInput, "the key servers the document lists",
+         d=replace(before, key_change=replace(before.key_change, threshold=3)))
+    # a VOPRF key or public share before the key servers produced one: someone dealt it
+    dealt = ristretto.scalar_mult_base(ristretto.scalar_random())
+    _bad(world, InvalidInput, "come from the key servers' key generation", d=replace(before, oprf_public_key=dealt))
+    one = (replace(before.key_servers[0], public_share=dealt), *before.key_servers[1:])
+    _bad(world, InvalidInput, "come from the key servers' key generation", d=replace(before, key_servers=one))
+    # once published, nothing may ask to generate again (every entry would become unopenable)
+    again = KeyChange(2, "generate", world.deployment.threshold,
+                      tuple(replace(s, public_share=b"") for s in world.deployment.key_servers))
+    _bad(world, InvalidInput, "refresh or reshare", d=replace(world.deployment, key_change=again))
 
 
 # --- validate ---------------------------------------------------------------
@@ -345,7 +402,8 @@ def test_validate_accepts_boundaries() -> None:
     dep.validate(w.deployment)
     got = dep.verify(w.published(), w.fingerprint)
     assert got.quorum_range == range(32, 33) and set(got.quorum_parameters().levels) == {32}
-    before = replace(w.deployment, quorum_keys=None)
+    before = requested(w)
+    dep.validate(before)
     dep.validate(replace(before, quorum=2))
     dep.validate(replace(before, counselors=()))
 
@@ -382,34 +440,31 @@ def test_validate_rejects_public_shares_of_a_higher_threshold() -> None:
     # shares dealt 3-of-3 do not lie on a degree-1 polynomial through pkS
     w = make_v2_world(n=3, t=3, label="t3")
     with pytest.raises(VerificationError):
-        dep.validate(replace(w.deployment, threshold=2, quorum_keys=None))
+        dep.validate(replace(w.deployment, threshold=2))
 
 
-def _servers_for(shares: dict[int, bytes]) -> tuple[KeyServer, ...]:
-    return tuple(KeyServer(i, f"http://ks{i}", threshold_oprf.public_share(s),
-                           signing.public_key(seed_of(f"dealt/identity/{i}")),
-                           hpke.public_key_bytes(seed_of(f"dealt/hpke/{i}")))
-                 for i, s in sorted(shares.items()))
-
-
-def test_public_shares_of_dealt_key_check_out(world: V2World) -> None:
-    pk, shares = threshold_oprf.deal_key(3, 5)
-    servers = _servers_for(shares)
-    d = replace(world.deployment, threshold=3, oprf_public_key=pk, key_servers=servers, quorum_keys=None)
+def test_public_shares_of_the_generated_key_check_out() -> None:
+    w = make_v2_world(n=5, t=3, label="five")
+    d = w.deployment
     dep.validate(d)
+    assert d.threshold == 3 and len(d.public_shares()) == 5
+    for i, s in w.servers.items():
+        assert d.key_server(i).public_share == ristretto.scalar_mult_base(s.oprf_share)
     # v2 lists key servers 1..n in order (they are the DKG's participants, in that order)
-    _bad(world, InvalidInput, "in order", d=replace(d, key_servers=tuple(reversed(servers))))
+    _bad(w, InvalidInput, "in order", d=replace(d, key_servers=tuple(reversed(d.key_servers))))
+    before = requested(w)
+    _bad(w, InvalidInput, "in order", d=asking(before, tuple(reversed(before.key_servers))))
 
 
 def test_validate_rejects_bad_or_repeated_key_server_identities(world: V2World) -> None:
-    servers = list(world.deployment.key_servers)
-    before = replace(world.deployment, quorum_keys=None)
-    _bad(world, InvalidInput, "identity.key", d=replace(
-        before, key_servers=(replace(servers[0], identity_key=servers[0].identity_key[:31]), *servers[1:])))
-    _bad(world, InvalidInput, "identity key", d=replace(
-        before, key_servers=(servers[0], replace(servers[1], identity_key=servers[0].identity_key), servers[2])))
-    _bad(world, InvalidInput, "HPKE", d=replace(
-        before, key_servers=(replace(servers[0], hpke_public_key=b""), *servers[1:])))
+    before = requested(world)
+    servers = list(before.key_servers)
+    _bad(world, InvalidInput, "identity.key", d=asking(
+        before, (replace(servers[0], identity_key=servers[0].identity_key[:31]), *servers[1:])))
+    _bad(world, InvalidInput, "identity key", d=asking(
+        before, (servers[0], replace(servers[1], identity_key=servers[0].identity_key), servers[2])))
+    _bad(world, InvalidInput, "HPKE", d=asking(
+        before, (replace(servers[0], hpke_public_key=b""), *servers[1:])))
 
 
 def test_validate_rejects_counselor_key_id_mismatch(world: V2World) -> None:
@@ -474,10 +529,16 @@ def test_a_confirmation_of_another_qualified_set_or_epoch_is_refused(world: V2Wo
     _bad(world, InvalidInput, "qualified", d=with_keys(world, qualified=(1, 2)))
     keys = keys_of(world)
     servers12 = {i: keys.servers[i] for i in (1, 2)}
-    _bad(world, VerificationError, "confirmed another key generation",
-         d=with_keys(world, qualified=(1, 2), servers=servers12))
+    # a generated result's holders are its dealers
+    _bad(world, InvalidInput, "dealt by their holders", d=with_keys(world, qualified=(1, 2), servers=servers12))
+    # key server 3 dropped from the result altogether (its public share too): the confirmations name QUAL 1, 2, 3
+    three = replace(world.deployment.key_servers[2], public_share=b"")
+    dropped = replace(with_keys(world, qualified=(1, 2), dealers=(1, 2), servers=servers12),
+                      key_servers=(*world.deployment.key_servers[:2], three))
+    _bad(world, VerificationError, "confirmed another key generation", d=dropped)
     # the same confirmations published as another epoch's: their header names epoch 1
-    _bad(world, ConsilienceError, "another deployment, epoch", d=with_keys(world, epoch=2))
+    _bad(world, InvalidInput, "their own generation", d=with_keys(world, epoch=2))
+    _bad(world, ConsilienceError, "another deployment, epoch", d=with_keys(world, epoch=2, generation=2))
 
 
 def test_something_else_in_place_of_a_confirmation_is_refused(world: V2World) -> None:
@@ -522,10 +583,12 @@ def test_commitments_that_do_not_interpolate_are_refused(world: V2World) -> None
     _bad(world, VerificationError, "exactly 4", d=with_keys(world, levels=short))
 
 
-def _run_without(silent: int) -> tuple[V2World, QuorumKeys]:
-    """A key generation in which key server ``silent`` never dealt: it is disqualified, the others confirm."""
+def _run_without(silent: int) -> tuple[V2World, Deployment]:
+    """A key generation in which key server ``silent`` never dealt: it is disqualified, the others confirm;
+    the document that publishes it, as ``admin publish-keys`` makes it."""
     w = make_v2_world(label="one silent")
-    params = w.deployment.dkg_parameters(1)
+    before = requested(w)
+    params = before.dkg_parameters(1)
     servers = {i: s for i, s in w.servers.items() if i != silent}
     seeds = {i: dkg.DealerSeed.fresh() for i in servers}
     board = [dkg.deal(params, i, s.identity, seeds[i]) for i, s in servers.items()]
@@ -534,14 +597,17 @@ def _run_without(silent: int) -> tuple[V2World, QuorumKeys]:
     board += [a for i, s in servers.items() for a in dkg.answer(params, i, s.identity, seeds[i], list(board))]
     results = {i: dkg.finalize(params, i, s.hpke_seed, list(board)) for i, s in servers.items()}
     confirmations = [dkg.confirm(params, servers[i].identity, r) for i, r in results.items()]
-    qual = dkg.qualify(params, board + confirmations)
-    return w, QuorumKeys.of(qual, confirmations)
+    published = quorum_keys_from_board(before, 1, board + confirmations)
+    return w, replace(before, serial=2, **published.apply(before))  # type: ignore[arg-type]
 
 
 def test_a_server_listed_that_is_not_qualified_is_refused() -> None:
-    w, keys = _run_without(3)
-    assert keys.qualified == (1, 2) and sorted(keys.servers) == [1, 2]
-    good = replace(w.deployment, quorum_keys=keys)
+    w, good = _run_without(3)
+    keys = good.quorum_keys
+    assert keys is not None
+    assert keys.qualified == keys.dealers == (1, 2) and sorted(keys.servers) == [1, 2]
+    # the disqualified server stays listed, without a VOPRF public share (it holds no share)
+    assert good.key_server(3).public_share == b"" and all(good.key_server(i).public_share for i in (1, 2))
     dep.validate(good)  # two of three qualified, at the threshold: usable
     assert dep.verify(dep.sign(good, w.admin_private), w.fingerprint).quorum_keys == keys
     # commitments listed for the disqualified server (any: here the first's) are refused
@@ -549,10 +615,21 @@ def test_a_server_listed_that_is_not_qualified_is_refused() -> None:
     _bad(w, InvalidInput, "exactly the qualified key servers", d=listed)
     # nor may the document call it qualified: it never confirmed
     claimed = replace(listed, quorum_keys=replace(listed.quorum_keys, qualified=(1, 2, 3)))  # type: ignore[arg-type]
+    _bad(w, InvalidInput, "dealt by their holders", d=claimed)
+    claimed = replace(listed, quorum_keys=replace(keys, servers={**keys.servers, 3: keys.servers[1]},
+                                                  qualified=(1, 2, 3), dealers=(1, 2, 3)))
     _bad(w, VerificationError, d=claimed)
     # fewer qualified than the threshold is refused too
     one = replace(good, quorum_keys=replace(keys, qualified=(1,), servers={1: keys.servers[1]}))
     _bad(w, InvalidInput, "at least the threshold", d=one)
+    # nor may it get a VOPRF public share: here one on the polynomial of the others (the VOPRF key's
+    # sharing is degree t-1, so any third point interpolates), still not a share anyone holds
+    from consilience.crypto import threshold_oprf as toprf
+
+    public = {i: good.key_server(i).public_share for i in (1, 2)}
+    third = toprf._interpolate_in_exponent(public, 3)
+    given = tuple(replace(s, public_share=third) if s.index == 3 else s for s in good.key_servers)
+    _bad(w, InvalidInput, "only key servers holding shares", d=replace(good, key_servers=given))
 
 
 def test_commitments_substituted_under_genuine_confirmations_are_refused(world: V2World) -> None:
