@@ -145,6 +145,19 @@ def keyserver_service(data_dir: Path, index: int, port: int, host: str = default
                    DataDir(Path(data_dir)).logs / f"keyserver-{index}.log")
 
 
+def folder_keyserver_service(folder: Path, port: int, host: str = defaults.HOST,
+                             keygen: KeygenSettings | None = None, extra_args: list[str] | None = None) -> Service:
+    """``consilience keyserver --folder`` on a key server's own folder (as its operator runs it on their
+    machine), logging beside it in ``logs/``."""
+    folder = Path(folder)
+    args = ["keyserver", "--folder", str(folder), "--host", host, "--port", str(port)]
+    if keygen is not None:
+        args += keygen.as_args()
+    args += extra_args or []
+    return Service(f"key server in {folder.name}", defaults.url(host, port), args,
+                   folder.parent / "logs" / f"{folder.name}.log")
+
+
 def wait_for_quorum_keys(keyservers: list[Service], epoch: int, timeout: float = 60.0) -> None:
     """Until every key server says (GET /v2/info) that it holds the quorum keys of ``epoch``.
 
