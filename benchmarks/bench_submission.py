@@ -344,11 +344,14 @@ def handler_in_process(root: Path, reps: list[Reporter], template: dict[str, Any
     from consilience.datadir import DataDir
     from consilience.services.escrow import entries, releases, transparency
     from consilience.services.escrow.app import create_app
+    from consilience.services.escrow.limits import Quotas
     from consilience.services.escrow.settings import Settings
     from consilience.storage import log as storage_log
     from consilience.storage import repository
 
-    app = create_app(Settings.for_data_dir(DataDir(root).escrow.root))
+    # one account writes several hundred entries below, more than an account may keep: quotas that never bind
+    app = create_app(Settings.for_data_dir(DataDir(root).escrow.root,
+                                           quotas=Quotas(bytes_per_account=2**40, entries_per_account=10**6)))
     state = app.state.escrow
     logged: list[float] = []
     original = transparency.record_entry
