@@ -41,14 +41,6 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 TLS_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
 
 
-class _Encrypted(Exception):
-    pass
-
-
-def _no_passphrase() -> bytes:
-    raise _Encrypted
-
-
 @dataclass(frozen=True)
 class TLSFiles:
     """A server's TLS certificate (PEM, leaf first, then any intermediates) and its private key (PEM)."""
@@ -89,11 +81,8 @@ class TLSFiles:
                                      "with -----BEGIN PRIVATE KEY----- or similar). Pass the key of the "
                                      "certificate, not the certificate itself.") from None
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        try:
-            context.load_cert_chain(self.cert, self.key, password=_no_passphrase)
-        except _Encrypted:
-            raise ConfigurationError(f"the TLS private key {self.key} is sealed with a passphrase; give the "
-                                     "server an unencrypted key readable only by its own user.") from None
+        try:  # an empty passphrase: never a prompt (a sealed key was refused above)
+            context.load_cert_chain(self.cert, self.key, password=b"")
         except ssl.SSLError as exc:
             if exc.reason == "KEY_VALUES_MISMATCH":
                 raise ConfigurationError(f"the TLS private key {self.key} does not belong to the certificate "
