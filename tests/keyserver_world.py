@@ -1,6 +1,7 @@
-"""Key-server test helpers: a deployment folder from ``admin init``, its key generation run in process
-(the real protocol/dkg.py rounds, results written where the key server reads them), an in-process
-bulletin board served over real HTTP in the plan's format, and signed v2 evaluation requests."""
+"""Key-server test helpers: a deployment folder from ``admin init``, the key servers' run the document asks
+for executed in process (the real protocol/dkg.py rounds, results written where the key server reads them)
+and published as ``admin publish-keys`` publishes it, an in-process bulletin board served over real HTTP in
+the plan's format, and signed v2 evaluation requests."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from consilience.crypto import oprf
 from consilience.datadir import DataDir, share_file
 from consilience.datadir.share_file import KeyServerKeys
 from consilience.errors import ConsilienceError
-from consilience.operator.deployment import init_deployment, load_deployment
+from consilience.operator.deployment import init_deployment, load_deployment, next_serial, publish
+from consilience.operator.quorum_keys import quorum_keys_from_board
 from consilience.protocol import accounts, dkg, evaluation, quorum
 from consilience.protocol.deployment import Deployment
 from consilience.protocol.encoding import b64u_decode, b64u_encode
@@ -64,24 +66,58 @@ def make_deployment(root: Path, *, key_servers: int = 3, threshold: int = 2, quo
     return Folder(DataDir(root), d)
 
 
-def run_keygen(folder: Folder, epoch: int = 1, *, write: bool = True) -> tuple[list[bytes], dict[int, QuorumShares]]:
-    """Every key server's rounds in process over one honest board; each result written into its folder."""
+def run_keygen(folder: Folder, epoch: int | None = None, *,
+               write: bool = True) -> tuple[list[bytes], dict[int, QuorumShares]]:
+    """The run the document asks for (its ``key_change``, at ``epoch``), every key server's rounds in process over
+    one honest board; each result written into its folder as the key server writes it: a generation's into
+    quorum-keys.json, a renewal's into quorum-keys-next.json until it is published (:func:`publish_result`).
+
+    Generations and refreshes (the same key servers, each in its folder ``keyserver-N``)."""
     d = load_deployment(folder.root)
+    assert d.key_change is not None, "the deployment document asks the key servers for no run"
+    epoch = d.key_change.epoch if epoch is None else epoch
     params = d.dkg_parameters(epoch)
-    keys = {s.index: folder.keys(s.index) for s in d.key_servers}
-    seeds = {i: dkg.DealerSeed.fresh() for i in keys}
-    board = [dkg.deal(params, i, keys[i].identity_private, seeds[i]) for i in keys]
+    keys = {p.index: folder.keys(p.index) for p in params.participants}
+    before: dict[int, dkg.HeldShares] = {}
+    if params.kind != dkg.GENERATE:
+        for p in params.dealers:
+            shares = quorum_store.read(folder.data.keyserver(p.index).quorum_keys)
+            assert shares is not None, f"key server {p.index} holds no shares to renew"
+            before[p.index] = shares.held()
+    dealers = {p.index: folder.keys(p.index) for p in params.dealers}
+    seeds = {i: dkg.DealerSeed.fresh() for i in dealers}
+    board = [dkg.deal(params, i, dealers[i].identity_private, seeds[i], before.get(i)) for i in dealers]
     for i in keys:
         board += dkg.complaints_for(params, i, keys[i].identity_private, keys[i].hpke_private, board)
-    for i in keys:
-        board += dkg.answer(params, i, keys[i].identity_private, seeds[i], board)
-    results = {i: dkg.finalize(params, i, keys[i].hpke_private, board) for i in keys}
+    for i in dealers:
+        board += dkg.answer(params, i, dealers[i].identity_private, seeds[i], board, before.get(i))
+    refreshed = params.kind == dkg.REFRESH
+    results = {i: dkg.finalize(params, i, keys[i].hpke_private, board, before.get(i) if refreshed else None)
+               for i in keys}
     board += [dkg.confirm(params, keys[i].identity_private, results[i]) for i in keys]
     held = {}
     for i in keys:
         held[i] = QuorumShares.from_result(d.deployment_id, epoch, dkg.confirmed(params, results[i], board))
         if write:
-            quorum_store.write(folder.data.keyserver(i).quorum_keys, held[i])
+            ks = folder.data.keyserver(i)
+            quorum_store.write(ks.quorum_keys if params.kind == dkg.GENERATE else ks.next_quorum_keys, held[i])
+    return board, held
+
+
+def publish_result(folder: Folder, board: list[bytes]) -> Deployment:
+    """The key servers' confirmed result signed into the next document, as ``admin publish-keys`` does it."""
+    d = load_deployment(folder.root)
+    assert d.key_change is not None
+    updated = next_serial(d, **quorum_keys_from_board(d, d.key_change.epoch, board).apply(d))
+    publish(folder.data, updated, folder.admin_private())
+    folder.deployment = updated
+    return updated
+
+
+def keygen_and_publish(folder: Folder) -> tuple[list[bytes], dict[int, QuorumShares]]:
+    """:func:`run_keygen`, then :func:`publish_result`: the deployment ready for evaluations."""
+    board, held = run_keygen(folder)
+    publish_result(folder, board)
     return board, held
 
 

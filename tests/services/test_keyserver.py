@@ -1,39 +1,53 @@
 """Key server v2 over HTTP (in-process ASGI): signed requests, proofs and quorum shares, budgets, bad input.
 
-The deployment comes from ``admin init`` and the key servers' quorum keys from the real key
-generation run in process (tests/keyserver_world.py), so each answer is checked against the
-commitments clients use.
+The deployment comes from ``admin init`` and the key servers' VOPRF key and quorum keys from the
+real key generation run in process (tests/keyserver_world.py), published as ``admin publish-keys``
+does, so each answer is checked against the public share and commitments clients use.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import threading
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from consilience.crypto import oprf, ristretto, threshold_oprf
+from consilience.clients.board import BoardClient
+from consilience.crypto import oprf
 from consilience.crypto.bls12381 import G1Point, Scalar
 from consilience.datadir import share_file
-from consilience.datadir.share_file import read, write
+from consilience.datadir.share_file import Membership, read, write
 from consilience.errors import InvalidInput
-from consilience.operator.quorum_keys import quorum_keys_from_board
+from consilience.operator.deployment import load_deployment
+from consilience.operator.key_changes import refresh_keys
 from consilience.protocol import accounts, quorum
 from consilience.protocol.encoding import b64u_decode, b64u_encode
-from consilience.services.keyserver import quorum_store
+from consilience.services.keyserver import dkg_runner, quorum_store
 from consilience.services.keyserver.app import create_app
 from consilience.services.keyserver.limits import LimitSettings
-from consilience.services.keyserver.settings import Settings
-from keyserver_world import Folder, account, identifiers, make_deployment, request_body, run_keygen
+from consilience.services.keyserver.settings import KeygenSettings, Settings
+from keyserver_world import (
+    PASSPHRASE,
+    Folder,
+    account,
+    identifiers,
+    keygen_and_publish,
+    make_deployment,
+    publish_result,
+    request_body,
+    run_keygen,
+)
 
 
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Folder, list[bytes]]:
     folder = make_deployment(tmp_path_factory.mktemp("ks") / "data")
-    board, _ = run_keygen(folder)
+    board, _ = keygen_and_publish(folder)
     return folder, board
 
 
@@ -42,13 +56,19 @@ def folder(deployed: tuple[Folder, list[bytes]]) -> Folder:
     return deployed[0]
 
 
-def settings_for(folder: Folder, index: int = 2, started_as: int | None = None) -> Settings:
-    return Settings(folder=folder.data.keyserver(index), index=started_as or index, run_keygen=False)
+def settings_for(folder: Folder, index: int = 2) -> Settings:
+    return Settings(folder=folder.data.keyserver(index), index=index, run_keygen=False)
 
 
 def client(folder: Folder, index: int = 2, limits: LimitSettings | None = None) -> TestClient:
     settings = settings_for(folder, index)
     return TestClient(create_app(replace(settings, limits=limits) if limits else settings))
+
+
+def signing_public(folder: Folder) -> bytes:
+    from consilience.crypto import signing
+
+    return signing.public_key(folder.admin_private())
 
 
 def audience(folder: Folder, index: int = 2) -> bytes:
@@ -73,20 +93,21 @@ def test_evaluation_answers_the_voprf_with_proof_and_shares_that_check(deployed:
         r = client(folder, index).post("/v2/evaluate", json=body)
         assert r.status_code == 200, r.text
         answers[index] = r.json()
-    share = read(folder.data.keyserver(2).share)
-    doc = answers[2]
-    evaluated = [b64u_decode(z) for z in doc["evaluated"]]
-    assert evaluated == [oprf.blind_evaluate(share.share, b) for b in blinded]
-    oprf.verify_proof(oprf.GENERATOR, share.public_share, blinded, evaluated, b64u_decode(doc["proof"]),
-                      oprf.MODE_VOPRF)
     held = quorum_store.read(folder.data.keyserver(2).quorum_keys)
     assert held is not None
+    # its VOPRF share is the key generation's, and the published document lists its public share
+    assert held.public_share == folder.deployment.key_server(2).public_share
+    doc = answers[2]
+    evaluated = [b64u_decode(z) for z in doc["evaluated"]]
+    assert evaluated == [oprf.blind_evaluate(held.oprf_share, b) for b in blinded]
+    oprf.verify_proof(oprf.GENERATOR, folder.deployment.key_server(2).public_share, blinded, evaluated,
+                      b64u_decode(doc["proof"]), oprf.MODE_VOPRF)
     x = accounts.abscissa(held.abscissa_key, folder.deployment.deployment_id, who.key)
     assert doc["abscissa"] == answers[1]["abscissa"] == b64u_encode(x.to_bytes())
     assert len(doc["shares"]) == 2 and all(len(levels) == 2 for levels in doc["shares"])  # levels 2..3
     # the shares of t key servers combine into σ_q that pass the check against the published commitments
-    published = replace(folder.deployment, quorum_keys=quorum_keys_from_board(folder.deployment, 1, board))
-    params = published.quorum_parameters()
+    assert folder.deployment == load_deployment(folder.root) and folder.deployment.quorum_keys is not None
+    params = folder.deployment.quorum_parameters()
     for k, point in enumerate(points):
         got = {i: {q: b64u_decode(answers[i]["shares"][k][n]) for n, q in enumerate(range(2, 4))} for i in (1, 2)}
         shares = quorum.combine(params, point, os.urandom(64), Scalar.from_bytes(b64u_decode(doc["abscissa"])), got)
@@ -167,33 +188,61 @@ def test_no_quorum_keys_yet_answers_503_with_retry_after(tmp_path: Path) -> None
     assert c.get("/v2/info").json()["keygen"]["done"] is False
 
 
-def test_share_file_round_trip_and_errors(tmp_path: Path, folder: Folder) -> None:
-    share = read(folder.data.keyserver(1).share)
-    path = tmp_path / "ks" / "share.json"
-    write(path, share)
+def test_membership_file_round_trip_and_errors(tmp_path: Path, folder: Folder) -> None:
+    member = read(folder.data.keyserver(1).membership)
+    assert member == Membership(signing_public(folder), folder.deployment.deployment_id, folder.deployment.escrow_url)
+    path = tmp_path / "ks" / "keyserver.json"
+    path.parent.mkdir()
+    write(path, member)
     assert oct(path.stat().st_mode & 0o777) == "0o600"
-    assert read(path) == share and "share=" not in repr(share)
-    path.write_text('{"format": "consilience-keyshare/v1", "index": 1}')
-    with pytest.raises(InvalidInput, match="v1 key share; this software speaks protocol v2"):
-        read(path)
+    assert read(path) == member
+    # nothing in it is a share, or any secret
+    assert set(json.loads(path.read_text())) == {"format", "admin_key", "deployment_id", "escrow_url"}
+    for dealt in ("consilience-keyshare/v1", "consilience-keyshare/v2"):  # earlier versions' dealt shares
+        path.write_text(json.dumps({"format": dealt, "index": 1, "share": "AAAA"}))
+        with pytest.raises(InvalidInput, match="holds a share dealt by an administrator"):
+            read(path)
     path.write_text('{"format": "something else"}')
     with pytest.raises(InvalidInput, match="not a"):
         read(path)
-    with pytest.raises(InvalidInput, match="admin init"):
+    path.write_text('{"format": "consilience-keyserver/v2", "admin_key": "AAAA"}')
+    with pytest.raises(InvalidInput):
+        read(path)
+    with pytest.raises(InvalidInput, match="keyserver join"):
         read(tmp_path / "missing.json")
-    assert ristretto.scalar_mult_base(share.share) == share.public_share
+
+
+def test_enrollment_round_trip_and_a_damaged_copy_is_refused(tmp_path: Path, folder: Folder) -> None:
+    ks = folder.data.keyserver(1)
+    enrollment = share_file.read_enrollment(ks.enrollment)
+    keys = folder.keys(1)
+    assert (enrollment.url, enrollment.identity_key, enrollment.hpke_public_key) == (
+        folder.deployment.key_server(1).url, keys.identity_key, keys.hpke_public_key)
+    doc = json.loads(ks.enrollment.read_text())
+    assert set(doc) == {"format", "url", "identity_key", "hpke_public_key", "signature"}  # public halves only
+    path = tmp_path / "enrollment.json"
+    path.write_text(json.dumps({**doc, "url": "https://keys.attacker.example"}))
+    with pytest.raises(InvalidInput, match="signature does not verify"):
+        share_file.read_enrollment(path)
+    path.write_text(json.dumps({**doc, "format": "other"}))
+    with pytest.raises(InvalidInput, match="not a key-server enrollment"):
+        share_file.read_enrollment(path)
+    with pytest.raises(InvalidInput, match="keyserver init"):
+        share_file.read_enrollment(tmp_path / "missing.json")
 
 
 def test_every_key_server_file_is_private_and_keys_are_never_overwritten(folder: Folder) -> None:
     ks = folder.data.keyserver(1)
-    for path in (ks.share, ks.identity_key, ks.hpke_key, ks.quorum_keys):
+    for path in (ks.membership, ks.identity_key, ks.hpke_key, ks.quorum_keys):
         assert oct(path.stat().st_mode & 0o777) == "0o600", path
     with pytest.raises(FileExistsError):
         share_file.generate_keys(ks.identity_key, ks.hpke_key)
     keys = folder.keys(1)
     assert keys.identity_key == folder.deployment.key_server(1).identity_key
     assert keys.hpke_public_key == folder.deployment.key_server(1).hpke_public_key
-    assert "token_issuer" not in ks.share.read_text()
+    assert "token_issuer" not in ks.membership.read_text()
+    # no share anywhere but in the key generation's result
+    assert not (ks.root / "share.json").exists()
 
 
 def test_rate_limit_settings_are_operator_knobs() -> None:
@@ -210,44 +259,66 @@ def test_rate_limit_settings_are_operator_knobs() -> None:
             limits_with(per_account_per_hour=bad)
 
 
-def _touch_later(path: Path) -> None:
-    """Make a rewrite visible even within one mtime tick."""
-    stat = path.stat()
-    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
-
-
-def test_a_refreshed_share_file_takes_effect_and_a_bad_one_is_ignored(tmp_path: Path) -> None:
+def test_refreshed_shares_take_effect_once_published_and_the_old_ones_are_erased(tmp_path: Path) -> None:
+    """A refresh's result waits in quorum-keys-next.json while the key server answers with the shares in
+    force; the document that publishes it switches the key server over, and the old shares are gone."""
     fresh_folder = make_deployment(tmp_path / "data")
-    run_keygen(fresh_folder)
+    keygen_and_publish(fresh_folder)
     settings = settings_for(fresh_folder)
-    c = TestClient(create_app(settings))
-    share = read(settings.share_path)
-    fresh = replace(share, share=threshold_oprf.apply_delta(share.share, ristretto.scalar_random()))
-    write(settings.share_path, fresh)
-    _touch_later(settings.share_path)
-    assert b64u_decode(c.get("/v2/info").json()["public_share"]) == fresh.public_share
-    for bad in ('{"format": "something else"}', "{not json", ""):
-        settings.share_path.write_text(bad)
-        _touch_later(settings.share_path)
-        assert b64u_decode(c.get("/v2/info").json()["public_share"]) == fresh.public_share
-    for foreign in (replace(share, index=3), replace(share, admin_key=os.urandom(32))):
-        write(settings.share_path, foreign)  # another key server's, or another administrator's: not served
-        _touch_later(settings.share_path)
-        assert c.get("/v2/info").json()["index"] == 2
-        assert b64u_decode(c.get("/v2/info").json()["public_share"]) == fresh.public_share
+    ks = settings.folder
+    app = create_app(settings)
+    c = TestClient(app)
+    state = app.state.keyserver
+    runner = dkg_runner.KeygenRunner(folder=ks, member=state.member, keys=state.keys, holder=state.quorum,
+                                     client=BoardClient("http://127.0.0.1:9"), settings=KeygenSettings(),
+                                     stop=threading.Event())
+    before = quorum_store.read(ks.quorum_keys)
+    assert before is not None
+    old_public = fresh_folder.deployment.key_server(2).public_share
+    assert b64u_decode(c.get("/v2/info").json()["public_share"]) == old_public
+    refresh_keys(fresh_folder.root, PASSPHRASE)
+    board, renewed = run_keygen(fresh_folder)
+    assert quorum_store.read(ks.next_quorum_keys) == renewed[2] and renewed[2].epoch == 2
+    assert renewed[2].oprf_share != before.oprf_share and renewed[2].public_share != old_public
+    # asked for, not yet published: still the shares in force
+    runner.follow(load_deployment(fresh_folder.root))
+    assert b64u_decode(c.get("/v2/info").json()["public_share"]) == old_public
+    assert c.get("/v2/info").json()["keygen"]["epoch"] == 1 and ks.next_quorum_keys.exists()
+    published = publish_result(fresh_folder, board)
+    assert published.key_server(2).public_share == renewed[2].public_share
+    assert published.oprf_public_key == load_deployment(fresh_folder.root).oprf_public_key
+    runner.follow(published)
+    info = c.get("/v2/info").json()
+    assert b64u_decode(info["public_share"]) == renewed[2].public_share and info["keygen"]["epoch"] == 2
+    assert quorum_store.read(ks.quorum_keys) == renewed[2] and not ks.next_quorum_keys.exists()
+    # the refresh keeps the abscissa key and answers verify against the newly published public share
+    assert renewed[2].abscissa_key == before.abscissa_key
+    who = account(fresh_folder)
+    blinded, points = identifiers(1)
+    body = request_body(fresh_folder, who, audience(fresh_folder), blinded=blinded, points=[points[0].blinded])
+    doc = c.post("/v2/evaluate", json=body).json()
+    oprf.verify_proof(oprf.GENERATOR, renewed[2].public_share, blinded, [b64u_decode(z) for z in doc["evaluated"]],
+                      b64u_decode(doc["proof"]), oprf.MODE_VOPRF)
+    # a stale renewal's result lying in the folder (an epoch the document never published) is erased, not served
+    quorum_store.write(ks.next_quorum_keys, replace(renewed[2], epoch=1))
+    runner.follow(published)
+    assert not ks.next_quorum_keys.exists() and c.get("/v2/info").json()["keygen"]["epoch"] == 2
 
 
-def test_a_share_of_another_index_or_foreign_quorum_keys_do_not_start(tmp_path: Path, folder: Folder) -> None:
+def test_foreign_quorum_keys_or_missing_files_do_not_start(tmp_path: Path, folder: Folder) -> None:
     from consilience.services.config import ConfigurationError
 
-    with pytest.raises(ConfigurationError, match="keyserver-2 is for index 2"):
-        create_app(settings_for(folder, 2, started_as=1))
     other = make_deployment(tmp_path / "other")
     ks = other.data.keyserver(2)
     ks.quorum_keys.write_bytes(folder.data.keyserver(2).quorum_keys.read_bytes())
-    with pytest.raises(ConfigurationError, match="another key server's or deployment's quorum keys"):
+    with pytest.raises(ConfigurationError, match="another deployment's quorum keys"):
         create_app(settings_for(other))
     ks.quorum_keys.unlink()
+    create_app(settings_for(other))  # no shares yet: it starts, and answers 503 until it has some
+    ks.membership.unlink()
+    with pytest.raises(InvalidInput, match="has not joined a deployment"):
+        create_app(settings_for(other))
+    share_file.write(ks.membership, read(other.data.keyserver(1).membership))
     ks.identity_key.unlink()
     with pytest.raises(InvalidInput, match="no identity key"):
         create_app(settings_for(other))
