@@ -1,4 +1,4 @@
-"""Distributed key generation for protocol v2's quorum secrets: no dealer ever holds an F_q.
+"""Distributed key generation for protocol v2's quorum secrets and VOPRF key: no dealer ever holds one.
 
 Construction
     Joint-Feldman DKG (Pedersen, "A threshold cryptosystem without a trusted
@@ -7,22 +7,64 @@ Construction
     for discrete-log based cryptosystems" (J. Cryptology 20(1), 2007; the
     protocol they call JF-DKG, steps 1–4), run over the vector of every
     coefficient of every quorum level at once, with Feldman commitments in
-    G2, plus one symmetric "abscissa key" that every key server ends up
-    holding. n key servers have indices 1..n; t of them reconstruct.
+    G2, plus one polynomial for the VOPRF key (RFC 9497, ristretto255) with
+    Feldman commitments in ristretto255, plus one symmetric "abscissa key"
+    that every key server ends up holding. n key servers have indices 1..n;
+    t of them reconstruct.
+
+    Kinds (:attr:`Parameters.kind`). A run either generates new secrets
+    (GENERATE, 0), or renews the shares of a published result without
+    changing its secrets: REFRESH (1; the same key servers and threshold get
+    new shares) or RESHARE (2; the previous holders hand the secrets to a new
+    set of key servers, with its own n, threshold and indices). A renewal
+    names the result it renews by its commitments digest (``previous_digest``,
+    what that result's confirmations signed) and needs its public values
+    (:class:`Previous`: the previous key servers, threshold t_old, master
+    commitments, every holder's commitments Y and VOPRF public share, and the
+    abscissa check). When generating, the dealers are the participants; when
+    renewing, the dealers are the previous holders (their previous indices)
+    and the recipients are the participants (their new indices). Deals and
+    answers are authored by dealer indices, complaints and confirmations by
+    recipient indices.
 
     Coefficients. For every level q in [low, high] the secret polynomial F_q
     has q coefficients a_{q,0} … a_{q,q-1}; all levels are laid out in one
     vector, level by level, lowest first, coefficient 0 first: index
-    k = Σ_{q' < q} q' + j for a_{q,j}; m = Σ_q q coefficients in all.
+    k = Σ_{q' < q} q' + j for a_{q,j}; m = Σ_q q coefficients in all. The
+    VOPRF key is one more secret, k_oprf, modulo ristretto255's order ℓ
+    (the BLS coefficients are modulo BLS12-381's r, another prime).
 
-    Round 1 (deal). Dealer i picks, for every k, a random polynomial
+    Round 1 (deal). Dealer i picks, for every k, a polynomial
     f_{i,k}(z) = Σ_{l<t} b_{i,k,l} z^l (b_{i,k,0} is its contribution to
-    coefficient k), a 32-byte abscissa-key contribution c_i, and publishes
-    one signed deal: the commitments A_{i,k,l} = b_{i,k,l}·G2, the hash
-    h_i = H(c_i), and for every recipient j (itself included, so that a
-    key server's state is its keys plus the board) an HPKE ciphertext of
-    (f_{i,k}(j) for every k, c_i). Everything a dealer picks is derived from
-    one 32-byte random seed it keeps until the run ends (:class:`DealerSeed`).
+    coefficient k), a polynomial g_i(z) = Σ_{l<t} e_{i,l} z^l mod ℓ for the
+    VOPRF key, and a 32-byte abscissa-key part c_i, and publishes one signed
+    deal: the commitments A_{i,k,l} = b_{i,k,l}·G2 and R_{i,l} = e_{i,l}·G
+    (G the ristretto255 generator), a commitment to c_i, and for every
+    recipient j (itself included, so that a key server's state is its keys
+    plus the board) an HPKE ciphertext of (f_{i,k}(j) for every k, g_i(j),
+    c_i). Everything a dealer picks at random is derived from one 32-byte
+    random seed it keeps until the run ends (:class:`DealerSeed`).
+
+    * GENERATE: every b_{i,k,l} and e_{i,l} is random (nonzero), c_i is a
+      random contribution and its commitment is the hash h_i = H(c_i).
+    * REFRESH (Herzberg, Jarecki, Krawczyk and Yung, "Proactive secret
+      sharing or: how to cope with perpetual leakage", CRYPTO 1995): each
+      holder deals shares of zero, b_{i,k,0} = 0 and e_{i,0} = 0. The
+      constant terms' commitments A_{i,k,0} and R_{i,0} are not sent: every
+      reader takes them to be the identity.
+    * RESHARE (Desmedt and Jajodia, "Redistributing secret shares to new
+      access structures and its applications", GMU tech. report ISSE-TR-97-01,
+      1997; verifiable as in Wong, Wang and Wing, "Verifiable secret
+      redistribution for archive systems", IEEE SISW 2002): each previous
+      holder i deals shares of its own share, b_{i,k,0} = s_k(i) and
+      e_{i,0} = k_oprf(i), to the new set, with the new threshold t' (so
+      l < t'). A_{i,k,0} and R_{i,0} are not sent: every reader takes them to
+      be the published commitments to dealer i's shares, Y_k(i) and its
+      VOPRF public share, from :class:`Previous`.
+    * In both renewals c_i is the abscissa key itself (every holder has it)
+      and its commitment is the published abscissa check
+      (:func:`abscissa_check`); a deal whose check differs from
+      ``Previous.abscissa_check`` is malformed (its dealer disqualified).
 
     Verification. Recipient j opens its ciphertext and checks
     f_{i,k}(j)·G2 = Σ_l j^l·A_{i,k,l} for every k with one random linear
@@ -30,63 +72,117 @@ Construction
     j and the values (so the check is deterministic, and a dealer cannot
     choose errors that cancel without a 2^-128 guess),
     (Σ_k ρ_k f_{i,k}(j))·G2 = Σ_{k,l} (ρ_k j^l)·A_{i,k,l}, one multi-scalar
-    sum over all m·t commitments. Only on failure are the coefficients
-    checked one by one, to name the wrong ones. It also checks H(c_i) = h_i.
+    sum over all m·t commitments (the implied constant terms included). Only
+    on failure are the coefficients checked one by one, to name the wrong
+    ones. It checks g_i(j)·G = Σ_l j^l·R_{i,l} (implied R_{i,0} included),
+    and that c_i matches its commitment.
 
     Round 2 (complaints). A recipient whose check fails, or whose ciphertext
     does not open, posts a signed complaint naming the dealer and the deal's
     digest. The dealer answers each complaint by revealing the complainant's
-    plaintext (its share values and c_i), signed; anyone checks it against the
-    commitments and h_i, and the complainant uses the revealed values.
+    plaintext (its share values, VOPRF share value and c_i), signed; anyone
+    checks it against the commitments, and the complainant uses the revealed
+    values.
 
     Qualification (:func:`qualify`, a deterministic function of the board's
     messages, so everyone who sees the same board gets the same set): a dealer
     is disqualified if it has no validly signed, well-formed deal on the board
     (nothing by the deadline, a relay that tampered with it, commitments of the
-    wrong number or not decoding as G2 points), if it signed two different
-    deals, if t or more servers complained about it, or if any complaint has no
-    answer that verifies. The run fails unless at least t dealers qualify (at
-    most t−1 key servers are assumed corrupt, so at least one honest dealer is
-    in QUAL) and, in :func:`finalize`, unless the server's own deal qualifies.
+    wrong number or not decoding as G2 or ristretto255 points, in a renewal an
+    abscissa check other than the published one), if it signed two different
+    deals, if t or more servers complained about it (t the run's threshold,
+    t' in a resharing), or if any complaint has no answer that verifies. The
+    run fails unless enough dealers qualify: t when generating (at most t−1
+    key servers are assumed corrupt, so at least one honest dealer is in
+    QUAL), the previous threshold t_old when renewing (enough to interpolate
+    the previous shares, and again at least one honest previous holder); and,
+    when generating, in :func:`finalize`, unless the server's own deal
+    qualifies.
 
-    Result. Server j's share of coefficient k is s_k(j) = Σ_{i∈QUAL} f_{i,k}(j);
-    the master commitments are C_k = Σ_{i∈QUAL} A_{i,k,0}, and the commitment
-    to server j's share, computable by anyone from the board, is
-    Y_k(j) = Σ_l j^l·Σ_{i∈QUAL} A_{i,k,l}. The abscissa key is
-    HKDF over the qualified dealers' contributions in index order.
+    Result. GENERATE: server j's share of coefficient k is
+    s_k(j) = Σ_{i∈QUAL} f_{i,k}(j) and its VOPRF key share
+    k_oprf(j) = Σ_{i∈QUAL} g_i(j); the master commitments are
+    C_k = Σ_{i∈QUAL} A_{i,k,0}, the VOPRF public key Σ_{i∈QUAL} R_{i,0}; the
+    commitment to server j's share, computable by anyone from the board, is
+    Y_k(j) = Σ_l j^l·Σ_{i∈QUAL} A_{i,k,l} and its VOPRF public share
+    Σ_l j^l·Σ_{i∈QUAL} R_{i,l}. The abscissa key is HKDF over the qualified
+    dealers' contributions in index order. The holders are QUAL.
+
+    REFRESH: s'_k(j) = s_k(j) + Σ_{i∈QUAL} f_{i,k}(j),
+    Y'_k(j) = Y_k(j) + Σ_l j^l·Σ_{i∈QUAL} A_{i,k,l} (likewise for the VOPRF
+    key and public shares). RESHARE: with λ_i the Lagrange coefficients at 0
+    over QUAL (mod r for the BLS coefficients, mod ℓ for the VOPRF key),
+    s'_k(j) = Σ_{i∈QUAL} λ_i·f_{i,k}(j) and
+    Y'_k(j) = Σ_l j^l·Σ_{i∈QUAL} λ_i·A_{i,k,l} (likewise for the VOPRF key).
+    In both, the master commitments, the VOPRF public key and the abscissa
+    key stay those of the renewed result, and every participant holds shares
+    (the holders are all of the new set). The renewed result's shares are
+    erased once the renewal is confirmed (not before: the run may fail), and
+    only then is a refresh worth anything against an adversary that collects
+    shares over time.
+
+    Why a renewal keeps the secrets, and why a dealer cannot change them.
+    The constant terms' commitments are never sent, so a dealer cannot pick
+    them: every reader puts in the identity (refresh) or the commitments to
+    the dealer's own shares that the previous result published and all its
+    holders confirmed (resharing). A share that verifies lies on the
+    polynomial those commitments fix in the exponent (Feldman), so every
+    honest recipient's share of dealer i (received, or revealed in an
+    answer, which is checked the same way) is the value at j of a polynomial
+    of degree < t' with f_{i,k}(0)·G2 = A_{i,k,0}: in a refresh f_{i,k}(0) = 0,
+    in a resharing f_{i,k}(0) = s_k(i), because s·G2 = Y_k(i) has one
+    solution s. A dealer that deals from another constant (a wrong share, or
+    a nonzero one in a refresh) gives every honest recipient shares that do
+    not verify; they all complain, no answer verifies, and it is
+    disqualified. Hence after a refresh the shares of any t holders
+    interpolate to s_k(0) + Σ_i f_{i,k}(0) = s_k(0); after a resharing
+    Σ_{i∈QUAL} λ_i·f_{i,k}(0) = Σ λ_i·s_k(i) = s_k(0), since the s_k(i) are
+    |QUAL| ≥ t_old points of a polynomial of degree t_old − 1 (:func:`qualify`
+    checks this on the commitments: Σ λ_i·Y_k(i) = C_k, which fails only if
+    the previous result's published commitments are inconsistent). The same
+    holds for the VOPRF key mod ℓ. The abscissa key is fixed by its
+    published check. The new shares are fresh: the higher coefficients are
+    random, and at least one qualified dealer is honest, so t'−1 new shares,
+    or t−1 old shares with new ones (refresh), say nothing about the secrets.
 
     Round 4 (confirmation). Every key server that finalized posts a signed
-    confirmation of its result's transcript digest, qualified set and the
+    confirmation of its result's transcript digest, qualified set, the
     digest of the public commitments it computed (:func:`commitments_digest`:
     what a deployment document publishes, so whoever publishes them cannot
-    pair the confirmations with another run's commitments), and
-    uses nothing of the result until :func:`confirmed` accepts it: every
-    key server in QUAL has confirmed the same transcript and no listed key
-    server has signed a confirmation of any other. Confirmations are not
-    part of the transcript (so one board can carry all four rounds).
+    pair the confirmations with another run's commitments) and the check of
+    its abscissa key, and uses nothing of the result until :func:`confirmed`
+    accepts it: every holder (QUAL when generating, every participant when
+    renewing) has confirmed the same transcript, qualified set, commitments
+    digest and abscissa check, and no listed key server has signed a
+    confirmation of any other. Confirmations are not part of the transcript
+    (so one board can carry all four rounds).
 
-    Why all of QUAL, not t and not all n. The shares are only consistent if
+    Why all holders, not t and not all n. The shares are only consistent if
     every holder computed them from the same board: a server that was shown
     a board without one dealer's deal finalizes on another QUAL, so its
     shares and commitments belong to other polynomials, and it cannot tell.
     Only the holders themselves can say which board they used, so every
-    holder (every member of QUAL; a server outside QUAL has no shares, its
-    own finalize refuses) must confirm. A threshold rule (t confirmations)
-    is not enough: with n ≥ 2t a relay can split the servers into two
-    groups of t that each see t confirmations of their own transcript and
-    both put different keys into use, and with any n the servers outside
-    the t hold shares nobody checked. Requiring all n would let any
-    disqualified server, honest or not, block every run. A signed
-    confirmation of another transcript, from anyone listed, is evidence that
-    someone was shown another board, so it fails the run too (a corrupt
-    server gains nothing by it: a corrupt member of QUAL can already block
-    by staying silent). Liveness: one silent qualified server blocks use,
-    and the run is repeated, as after a crash in any earlier round. Safety:
-    if one key server's :func:`confirmed` succeeds, every member of QUAL
-    signed that it finalized on the same transcript, hence the same QUAL,
-    commitments and abscissa-key inputs (SHA-256 collision resistance),
-    whatever the relay showed anyone; the relay can only withhold, which
-    blocks.
+    holder (every member of QUAL when generating; a server outside QUAL has
+    no shares, its own finalize refuses) must confirm. A threshold rule (t
+    confirmations) is not enough: with n ≥ 2t a relay can split the servers
+    into two groups of t that each see t confirmations of their own
+    transcript and both put different keys into use, and with any n the
+    servers outside the t hold shares nobody checked. Requiring all n when
+    generating would let any disqualified server, honest or not, block every
+    run. In a renewal every participant holds shares, whether or not it dealt
+    (a new server deals nothing; a previous holder whose deal was
+    disqualified still receives), so all of them confirm; a previous holder
+    that left the set holds nothing new and does not. A signed confirmation
+    of another transcript, from anyone listed, is evidence that someone was
+    shown another board, so it fails the run too (a corrupt server gains
+    nothing by it: a corrupt holder can already block by staying silent).
+    Liveness: one silent holder blocks use, and the run is repeated, as after
+    a crash in any earlier round (a renewal that fails leaves the renewed
+    result in use). Safety: if one key server's :func:`confirmed` succeeds,
+    every holder signed that it finalized on the same transcript, hence the
+    same QUAL, commitments and abscissa-key inputs (SHA-256 collision
+    resistance), whatever the relay showed anyone; the relay can only
+    withhold, which blocks.
 
 Where this simplifies GJKR, and why that is safe here
     * Joint-Feldman rather than GJKR's Pedersen-VSS first round. GJKR show
@@ -96,11 +192,12 @@ Where this simplifies GJKR, and why that is safe here
       deals too, so the result is one of at most 2^n outcomes and not uniform.
       That matters only where uniformity is needed. The quorum secrets are
       used as keys of computational problems (CDH/BDH type: computing
-      F_q(0)·P* or the KEM key from public values), and for those the
-      argument of Gennaro, Jarecki, Krawczyk and Rabin, "Secure applications
-      of Pedersen's distributed key generation protocol" (CT-RSA 2003; made
-      there for threshold Schnorr) carries over: a simulator embeds its
-      challenge in one honest dealer's contribution (Feldman shares to the
+      F_q(0)·P* or the KEM key from public values), and so is the VOPRF key
+      (its outputs are pseudorandom under a one-more-Gap-DH assumption), and
+      for those the argument of Gennaro, Jarecki, Krawczyk and Rabin, "Secure
+      applications of Pedersen's distributed key generation protocol" (CT-RSA
+      2003; made there for threshold Schnorr) carries over: a simulator embeds
+      its challenge in one honest dealer's contribution (Feldman shares to the
       corrupt servers chosen at random, commitments interpolated in the
       exponent, false complaints answered with those known shares) and learns
       every qualified corrupt dealer's contribution from the honest servers'
@@ -108,19 +205,32 @@ Where this simplifies GJKR, and why that is safe here
       offset. That needs at least t honest servers, n ≥ 2t − 1 with t − 1
       corrupt (3 of 2 and 7 of 4 qualify; a deployment needs it anyway to
       answer with t servers while t − 1 refuse); below it we claim no more
-      than JF-DKG's secrecy. The commitments a_{q,j}·G2 are public in v2
-      anyway, so Feldman's commitments leak nothing more than v2 publishes.
+      than JF-DKG's secrecy. The commitments a_{q,j}·G2 and the VOPRF public
+      key and shares are public in v2 anyway, so Feldman's commitments leak
+      nothing more than v2 publishes. A renewal's secrets are not chosen in
+      it at all, so there is nothing to bias; its Feldman commitments to the
+      new polynomials reveal only the new public shares, which v2 publishes.
     * No separate public-key extraction round: Feldman commitments are
       already the public values.
     * The broadcast channel is an untrusted relay. It cannot forge (every
-      message is signed by a key listed in the parameters) or read shares
-      (HPKE to each recipient, info bound to deployment, epoch, parameters,
-      dealer and recipient). It can drop, delay, reorder and duplicate: that
-      can only disqualify dealers or make the run fail (|QUAL| < t, or a
-      server's own deal missing), never add a dealer. It could show different
-      servers different boards; round 4 catches that: each server signs
-      the transcript digest it finalized on, and :func:`confirmed` refuses
-      unless every qualified server signed the same one.
+      message is signed by a key listed in the parameters, or in a renewal
+      for deals and answers by a previous holder's key listed in
+      :class:`Previous`) or read shares (HPKE to each recipient, info bound
+      to deployment, epoch, parameters, dealer and recipient). It can drop,
+      delay, reorder and duplicate: that can only disqualify dealers or make
+      the run fail (too few qualified dealers, or a server's own deal
+      missing), never add a dealer. It could show different servers
+      different boards; round 4 catches that: each server signs the
+      transcript digest it finalized on, and :func:`confirmed` refuses unless
+      every holder signed the same one.
+    * The parameters digest covers the renewed result only through its
+      commitments digest, not the previous key servers' keys (a deployment
+      document that lists the renewed shares' holders no longer lists the
+      set that dealt them, and clients must still read the confirmations);
+      every key server takes :class:`Previous` from the one signed document
+      that names that digest, and :func:`parse`'s cache is keyed on it too.
+      A key server given other previous keys than the others accepts other
+      deals, finalizes on another transcript, and round 4 fails the run.
     * Complaints only about a deal that is on the board (a "nothing by the
       deadline" complaint is recorded but changes nothing: no deal on the
       board already disqualifies). So an honest recipient complains only
@@ -133,14 +243,26 @@ Where this simplifies GJKR, and why that is safe here
       An answer reveals it; it still enters the key (all agree on it). The key
       is secret from the relay while one honest dealer's contribution is not
       revealed; only a corrupt key server can force a reveal, and a corrupt
-      key server holds the abscissa key in any case.
+      key server holds the abscissa key in any case. In a renewal the part
+      sent is the key itself, so one answer publishes the key on the board:
+      again only a corrupt key server (a false complainant, or a faulty
+      dealer) can cause an answer, and it holds the key anyway.
+    * Before dealing in a renewal, :func:`deal` checks the dealer's own
+      stored shares against the published commitments (and a refreshing
+      :func:`finalize` the shares it adds to), so a server with damaged
+      shares refuses with a message rather than being disqualified.
 
-Byte encodings (integers big-endian; ``lp2(x)`` = 2-byte length ‖ x)
+Byte encodings (integers big-endian unless said otherwise; ``lp2(x)`` = 2-byte length ‖ x)
     Parameters digest (32 bytes)::
 
         SHA-256( lp2("consilience-v2 dkg parameters") ‖ lp2(deployment_id)
                  ‖ u64 epoch ‖ u8 n ‖ u8 t ‖ u8 low ‖ u8 high
-                 ‖ for i = 1..n: u8 i ‖ identity_key[32] ‖ lp2(hpke_public_key) )
+                 ‖ for i = 1..n: u8 i ‖ identity_key[32] ‖ lp2(hpke_public_key)
+                 ‖ u8 kind ‖ previous_digest[32] )
+
+    over the participants (the recipients), with kind 0 generate, 1 refresh,
+    2 reshare, and previous_digest the :func:`commitments_digest` of the
+    renewed result (32 zero bytes when generating, and only then).
 
     Every message is ``body ‖ Ed25519 signature[64]`` over ``body`` by its
     author's identity key, and every body starts with the header::
@@ -149,23 +271,38 @@ Byte encodings (integers big-endian; ``lp2(x)`` = 2-byte length ‖ x)
 
     Deal, label ``"consilience-v2 dkg deal"``, author the dealer::
 
-        header ‖ u16 m ‖ u8 t ‖ A_{k,l}[96] for k < m, l < t (k-major)
-               ‖ contribution_hash[32] ‖ u8 n ‖ for j = 1..n: u8 j ‖ u32 len ‖ ciphertext_j
+        header ‖ u16 m ‖ u8 t ‖ A_{k,l}[96] for k < m, f ≤ l < t (k-major)
+               ‖ R_l[32] for f ≤ l < t ‖ contribution_commitment[32]
+               ‖ u8 n ‖ for j = 1..n: u8 j ‖ u32 len ‖ ciphertext_j
 
-    ciphertext_j = HPKE.seal(hpke_public_key_j, plaintext, info) with
-    plaintext = f_{i,0}(j)[32] ‖ … ‖ f_{i,m-1}(j)[32] ‖ c_i[32] (scalars < r,
-    zero allowed) and info = lp2("consilience-v2 dkg share") ‖
-    lp2(deployment_id) ‖ u64 epoch ‖ parameters_digest ‖ u8 dealer ‖ u8 j.
-    contribution_hash = SHA-256(lp2("consilience-v2 dkg abscissa contribution")
-    ‖ parameters_digest ‖ u8 dealer ‖ c_i). Deal digest (32 bytes) =
+    with f = 0 when generating and f = 1 when renewing (A_{k,0} and R_0 not
+    sent: the identity in a refresh, Y_k(dealer) and the dealer's VOPRF
+    public share from :class:`Previous` in a resharing), A in G2's 96-byte
+    compressed encoding and R in ristretto255's 32-byte canonical encoding
+    (never the identity). ciphertext_j = HPKE.seal(hpke_public_key_j,
+    plaintext, info) with::
+
+        plaintext = f_{i,0}(j)[32] ‖ … ‖ f_{i,m-1}(j)[32] ‖ g_i(j)[32, little-endian] ‖ c_i[32]
+
+    (the f values big-endian scalars < r, the g value a canonical
+    ristretto255 scalar < ℓ, zero allowed in both; c_i the contribution, or
+    the abscissa key when renewing) and info = lp2("consilience-v2 dkg
+    share") ‖ lp2(deployment_id) ‖ u64 epoch ‖ parameters_digest ‖ u8 dealer
+    ‖ u8 j. When generating, contribution_commitment =
+    SHA-256(lp2("consilience-v2 dkg abscissa contribution") ‖
+    parameters_digest ‖ u8 dealer ‖ c_i); when renewing it is
+    abscissa_check(abscissa key) = SHA-256(lp2("consilience-v2 abscissa key
+    check") ‖ lp2(deployment_id) ‖ key) and must equal
+    ``Previous.abscissa_check``. Deal digest (32 bytes) =
     SHA-256(lp2("consilience-v2 dkg deal digest") ‖ deal body).
 
-    Complaint, label ``"consilience-v2 dkg complaint"``, author the complainant::
+    Complaint, label ``"consilience-v2 dkg complaint"``, author the complainant (a recipient)::
 
         header ‖ u8 dealer ‖ deal_digest[32] (zeros for reason 4) ‖ u8 reason
 
-    reason 1 the ciphertext does not open, 2 shares do not verify, 3 the
-    contribution does not match its hash, 4 nothing by the deadline.
+    reason 1 the ciphertext does not open, 2 shares (BLS or VOPRF) do not
+    verify, 3 the contribution does not match its commitment, 4 nothing by
+    the deadline. When generating a server does not complain about itself.
 
     Answer, label ``"consilience-v2 dkg answer"``, author the dealer::
 
@@ -173,45 +310,63 @@ Byte encodings (integers big-endian; ``lp2(x)`` = 2-byte length ‖ x)
 
     The batch coefficients ρ_0 … ρ_{m-1} are the consecutive 16-byte
     big-endian integers of SHAKE-256(lp2("consilience-v2 dkg batch") ‖
-    deal_digest ‖ u8 j ‖ plaintext, 16·m bytes). The abscissa key is
-    ``kdf.derive(c_{i1} ‖ … ‖ c_{iQ}, "consilience-v2 dkg abscissa key",
-    parameters_digest ‖ u8 |QUAL| ‖ u8 i1 … u8 iQ, 32)`` over the qualified
-    dealers in increasing index order. The transcript digest is SHA-256 of
+    deal_digest ‖ u8 j ‖ plaintext, 16·m bytes). When generating, the
+    abscissa key is ``kdf.derive(c_{i1} ‖ … ‖ c_{iQ}, "consilience-v2 dkg
+    abscissa key", parameters_digest ‖ u8 |QUAL| ‖ u8 i1 … u8 iQ, 32)`` over
+    the qualified dealers in increasing index order; when renewing it is the
+    key every qualified deal sent. The transcript digest is SHA-256 of
     lp2("consilience-v2 dkg transcript") followed by every accepted deal,
     complaint and answer's SHA-256 (of its whole bytes, signature included),
     sorted; confirmations are not included.
 
-    Confirmation, label ``"consilience-v2 dkg confirm"``, author the confirming key server::
+    Confirmation, label ``"consilience-v2 dkg confirm"``, author the confirming key server (a recipient)::
 
-        header ‖ transcript_digest[32] ‖ u8 |QUAL| ‖ u8 i1 … u8 iQ ‖ commitments_digest[32]
+        header ‖ transcript_digest[32] ‖ u8 |QUAL| ‖ u8 i1 … u8 iQ ‖ commitments_digest[32] ‖ abscissa_check[32]
 
-    with the qualified indices in increasing order (at least one, each in
-    1..n) and ``commitments_digest`` as :func:`commitments_digest` computes it
-    from the master commitments and each qualified server's. The header binds deployment, epoch and parameters, so a
-    confirmation from another run of another epoch or deployment is refused
-    before its digest is read.
+    with the qualified dealers' indices in increasing order (at least one,
+    each in 1..n when generating; the previous set's indices when renewing),
+    ``commitments_digest`` as :func:`commitments_digest` computes it, and
+    abscissa_check that of the key it holds. The header binds deployment,
+    epoch and parameters, so a confirmation from another run of another
+    epoch or deployment is refused before its digest is read.
+
+    Commitments digest (32 bytes; what a deployment document's quorum keys
+    carry, and a renewal's previous_digest)::
+
+        SHA-256( lp2("consilience-v2 dkg public commitments")
+                 ‖ for q = low..high: u8 q ‖ C_{q,0}[96] ‖ … ‖ C_{q,q-1}[96]
+                 ‖ for each holder i, ascending: u8 i ‖ for q = low..high: Y_{q,0}(i)[96] ‖ … ‖ Y_{q,q-1}(i)[96]
+                                                 ‖ oprf_public_share_i[32]
+                 ‖ oprf_public_key[32] ‖ abscissa_check[32] )
+
+    with the holders QUAL when generating and every participant when renewing.
 
 Nothing here touches the network, a database or files: a key server's state
 is its identity and HPKE keys, its :class:`DealerSeed` until the run ends
 (fresh for every run: the same seed under the same parameters gives a second,
-different deal, which disqualifies), and the board's messages.
+different deal, which disqualifies), in a renewal its :class:`HeldShares` of
+the renewed result, and the board's messages.
 
 Use, one key server j (the caller enforces the deadlines: a message that
-arrives after its phase closes is not passed in)::
+arrives after its phase closes is not passed in; ``held`` is None when
+generating, else this server's shares of the renewed result as a previous
+holder, ``previous_result.held()``, and None for a new server)::
 
-    seed = DealerSeed.fresh(); post(deal(params, j, identity, seed))
+    seed = DealerSeed.fresh(); post(deal(params, i, identity, seed, held))  # i: its dealer index
     # after the deal deadline
     post(*complaints_for(params, j, identity, hpke_seed, board))
     # after the complaint deadline
-    post(*answer(params, j, identity, seed, board))
+    post(*answer(params, i, identity, seed, board, held))
     # after the answer deadline
-    result = finalize(params, j, hpke_seed, board); erase seed
+    result = finalize(params, j, hpke_seed, board, held)  # held: only read in a refresh
+    erase seed
     post(confirm(params, identity, result))
-    # after the confirmation deadline (or as soon as all of QUAL confirmed): only now use the shares
+    # after the confirmation deadline (or as soon as all holders confirmed): only now use the shares,
+    # and erase the renewed result's shares
     result = confirmed(params, result, board)
 
 Caches. :func:`parse` keeps the last 512 messages that parsed (a pure
-function of parameters and bytes, immutable results), and
+function of parameters, the previous result and bytes, immutable results), and
 :func:`check_values` remembers SHA-256 digests of the values that verified
 (never the values), so :func:`finalize` does not decode and check again what
 :func:`complaints_for` already did. :func:`clear_caches` empties both.
@@ -403,8 +558,14 @@ class Parameters:
                 self.levels, prev.levels, strict=True)):
             raise InvalidInput("a renewal keeps the quorum range of the result it renews")
         old = [p.index for p in prev.holders]
-        if old != list(range(1, len(old) + 1)) or not set(prev.qualified) <= set(old):
-            raise InvalidInput("the previous key servers must have indices 1..n, and the holders be among them")
+        if (old != list(range(1, len(old) + 1)) or not set(prev.qualified) <= set(old)
+                or list(prev.qualified) != sorted(set(prev.qualified))):
+            raise InvalidInput("the previous key servers must have indices 1..n, and the holders be among them, "
+                               "each once, in increasing order")
+        if len({p.identity_key for p in prev.holders}) != len(old):
+            raise InvalidInput("the previous key servers must have distinct identity keys")
+        if not 1 <= prev.threshold <= len(old):
+            raise InvalidInput("the previous threshold must be between 1 and the number of previous key servers")
         if len(prev.qualified) < prev.threshold:
             raise InvalidInput("the previous result has fewer holders than its threshold")
         if self.kind == REFRESH and (prev.holders != self.participants or prev.threshold != self.threshold
@@ -713,6 +874,32 @@ def _polynomials(params: Parameters, seed: DealerSeed, dealer: int,
     return out, oprf_row, held.abscissa_key
 
 
+def _check_held(params: Parameters, index: int, held: HeldShares | None) -> HeldShares:
+    """HELD, if they are key server INDEX's shares of the result this run renews (matching its published
+    commitments, VOPRF public share and abscissa check); InvalidInput else, before anything is dealt."""
+    prev = params.previous
+    assert prev is not None  # params.dealer() / the caller needed it
+    if held is None or held.index != index:
+        raise InvalidInput(f"key server {index} deals in a renewal only from its own shares of the previous result")
+    if index not in prev.flat:
+        raise InvalidInput(f"key server {index} holds no shares of the result this run renews")
+    own, own_oprf = prev.flat[index]
+    try:
+        flat = [s for q in params.levels for s in held.shares[q]]
+        oprf = ristretto.scalar_to_int(held.oprf_share)
+    except (KeyError, InvalidInput):
+        flat, oprf = [], 0
+    g2 = G2Point.generator()
+    if (len(flat) != len(own) or any((g2.mul_secret(s) if not s.is_zero() else G2Point.identity()) != c
+                                     for s, c in zip(flat, own, strict=False))
+            or _r_base(oprf) != own_oprf
+            or abscissa_check(params.deployment_id, held.abscissa_key) != prev.abscissa_check):
+        raise InvalidInput(f"key server {index}'s stored shares do not match the published result this run "
+                           "renews (its commitments, VOPRF public share or abscissa check): nothing was dealt; "
+                           "restore the shares that were confirmed, or have this key server rebuilt by resharing")
+    return held
+
+
 def _evaluate(row: Sequence[Scalar], x: int) -> Scalar:
     acc = Scalar(0)
     for b in reversed(row):
@@ -739,6 +926,8 @@ def deal(params: Parameters, dealer: int, identity_private: bytes, seed: DealerS
     """Round 1: the signed deal of key server DEALER (module docstring for its bytes); ``held``: its
     shares of the previous result, needed in a renewal."""
     author = params.dealer(dealer)
+    if params.kind != GENERATE:
+        _check_held(params, dealer, held)
     polys = _polynomials(params, seed, dealer, held)
     rows, oprf_row, contribution = polys
     first = 0 if params.kind == GENERATE else 1  # a renewal's constant terms are implied
@@ -799,11 +988,13 @@ def parse(params: Parameters, data: bytes) -> Message | Confirmation:
     """
     if not isinstance(data, bytes) or len(data) < SIGNATURE_BYTES:
         raise InvalidInput("DKG message too short")
-    return _parse_cached(params, data)
+    # Parameters compare without ``previous`` (the digest covers only its commitments digest), but who may
+    # sign deals and what a renewal deal's implied commitments are come from it: it is part of the key.
+    return _parse_cached(params, params.previous, data)
 
 
 @lru_cache(maxsize=512)
-def _parse_cached(params: Parameters, data: bytes) -> Message | Confirmation:
+def _parse_cached(params: Parameters, previous: Previous | None, data: bytes) -> Message | Confirmation:
     body, signature = data[:-SIGNATURE_BYTES], data[-SIGNATURE_BYTES:]
     r = _Reader(body)
     label = r.lp2()
@@ -1210,7 +1401,9 @@ def qualify(params: Parameters, messages: Sequence[bytes]) -> Qualification:
         assert params.previous is not None
         if tuple(row[0] for row in aggregate) != params.previous.master_flat or (
                 oprf_aggregate[0] != params.previous.oprf_public_key):
-            raise DkgFailed("internal: the reshared polynomials do not keep the secrets")
+            raise DkgFailed("the previous result's published commitments are inconsistent (its key servers' "
+                            "commitments do not interpolate to its master commitments): check the deployment "
+                            "document this run was started from; nothing was reshared")
     else:
         aggregate = tuple(tuple(G2Point.sum([chosen[i].commitments[k][ell] for i in qualified])
                                 for ell in range(t)) for k in range(m))
@@ -1280,9 +1473,14 @@ def finalize(params: Parameters, index: int, hpke_private: bytes, messages: Sequ
     if params.kind == GENERATE and index not in qual.qualified:
         raise DkgFailed(f"key server {index}'s own deal did not qualify "
                         f"({qual.disqualified.get(index, 'unknown reason')}): run the DKG again")
-    if params.kind == REFRESH and (held is None or held.index != index):
-        raise DkgFailed(f"key server {index} holds no shares of the previous result to refresh; "
-                        "a key server that lost its shares is rebuilt by resharing")
+    if params.kind == REFRESH:
+        if held is None or held.index != index:
+            raise DkgFailed(f"key server {index} holds no shares of the previous result to refresh; "
+                            "a key server that lost its shares is rebuilt by resharing")
+        try:
+            _check_held(params, index, held)
+        except InvalidInput as exc:
+            raise DkgFailed(str(exc).replace("nothing was dealt", "nothing was refreshed")) from None
     m = params.coefficients
     received: list[tuple[tuple[Scalar, ...], int, bytes]] = []
     for dealer in qual.qualified:
@@ -1382,7 +1580,7 @@ def confirmed(params: Parameters, result: KeyServerResult, messages: Sequence[by
     """
     if result.qualification.params != params:
         raise InvalidInput("this result is of another run")
-    by_author: dict[int, set[tuple[bytes, tuple[int, ...], bytes]]] = {}
+    by_author: dict[int, set[tuple[bytes, tuple[int, ...], bytes, bytes]]] = {}
     refused: list[str] = []
     for data in messages:
         try:
@@ -1391,8 +1589,9 @@ def confirmed(params: Parameters, result: KeyServerResult, messages: Sequence[by
             refused.append(str(exc))
             continue
         if isinstance(msg, Confirmation):
-            by_author.setdefault(msg.author, set()).add((msg.transcript, msg.qualified, msg.commitments))
-    ours = (result.transcript, result.qualified, result.commitments_digest)
+            by_author.setdefault(msg.author, set()).add((msg.transcript, msg.qualified, msg.commitments,
+                                                         msg.abscissa_check))
+    ours = (result.transcript, result.qualified, result.commitments_digest, result.abscissa_check)
     disagreeing = sorted(a for a, seen in by_author.items() if seen != {ours})
     missing = sorted(j for j in result.qualification.holders if j not in by_author)
     if not disagreeing and not missing:
@@ -1400,7 +1599,7 @@ def confirmed(params: Parameters, result: KeyServerResult, messages: Sequence[by
     parts = []
     for a in disagreeing:
         others = sorted(by_author[a] - {ours})
-        what = "; ".join(f"transcript {d.hex()[:16]}… with qualified {', '.join(map(str, q))}" for d, q, _ in others)
+        what = "; ".join(f"transcript {d.hex()[:16]}… with qualified {', '.join(map(str, q))}" for d, q, _, _ in others)
         also = " (and ours)" if ours in by_author[a] else ""
         parts.append(f"key server {a} confirmed another board: {what}{also}")
     if missing:
