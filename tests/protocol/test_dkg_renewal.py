@@ -573,3 +573,104 @@ def test_what_a_renewal_refuses_to_start_with() -> None:
         dkg.Parameters(p.deployment_id, 3, 2, LOW, HIGH, p.participants, dkg.RESHARE, bytes(31) + b"\x01", prev)
     with pytest.raises(InvalidInput, match="names the result it renews"):
         dkg.Parameters(p.deployment_id, 3, 2, LOW, HIGH, p.participants, dkg.RESHARE)
+
+
+def test_a_dealer_whose_stored_shares_are_wrong_deals_nothing_and_a_refresh_refuses_them() -> None:
+    before = generation(3, 2)
+    for kind in (dkg.REFRESH, dkg.RESHARE):
+        run = renew(before, kind)
+        good = run.held(1)
+        moved = {q: tuple(s + Scalar(1) if c == 0 else s for c, s in enumerate(shares))
+                 for q, shares in good.shares.items()}
+        oprf_moved = ristretto.scalar_from_int(oprf_value(before.results[1]) + 1)
+        for bad in (dkg.HeldShares(1, moved, good.oprf_share, good.abscissa_key),
+                    dkg.HeldShares(1, good.shares, oprf_moved, good.abscissa_key),
+                    dkg.HeldShares(1, good.shares, good.oprf_share, bytes(32)),
+                    dkg.HeldShares(1, {LOW: good.shares[LOW]}, good.oprf_share, good.abscissa_key)):
+            with pytest.raises(InvalidInput, match="stored shares do not match the published result"):
+                dkg.deal(run.params, 1, run.dealers[1].identity, run.dealers[1].seed, bad)
+        with pytest.raises(InvalidInput, match="only from its own shares"):
+            dkg.deal(run.params, 1, run.dealers[1].identity, run.dealers[1].seed, run.held(2))
+        if kind == dkg.REFRESH:
+            run.deal()
+            bad = dkg.HeldShares(1, moved, good.oprf_share, good.abscissa_key)
+            with pytest.raises(dkg.DkgFailed, match="stored shares do not match .* nothing was refreshed"):
+                dkg.finalize(run.params, 1, run.recipients[1].hpke_seed, run.board.view(), bad)
+
+
+def test_a_previous_result_with_another_results_server_commitments_is_refused() -> None:
+    """A deployment document pairing one result's master commitments with another's key servers' commitments
+    (and the dealers' shares of that other result): the reshared polynomials would not carry the secrets."""
+    a = generation(3, 2)
+    b = generation.__wrapped__(3, 2)  # another run, same key servers
+    prev_a, prev_b = previous_of(a), previous_of(b)
+    mixed = dkg.Previous(prev_a.threshold, prev_a.holders, prev_a.levels, prev_a.oprf_public_key, prev_b.servers,
+                         prev_b.abscissa_check)
+    before = State(a.params, a.servers, b.results)  # the dealers hold b's shares, which match b's commitments
+    participants = a.params.participants
+    params = dkg.Parameters(a.params.deployment_id, 2, 2, LOW, HIGH, participants, dkg.RESHARE, mixed.digest(LOW),
+                            mixed)
+    run = Run(params, before, {i: Server(i, s.identity, s.hpke_seed, dkg.DealerSeed.fresh())
+                               for i, s in a.servers.items()},
+              {j: Server(j, s.identity, s.hpke_seed, dkg.DealerSeed.fresh()) for j, s in a.servers.items()})
+    run.deal()
+    with pytest.raises(dkg.DkgFailed, match="previous result's published commitments are inconsistent"):
+        dkg.qualify(params, run.board.view())
+
+
+def test_previous_results_that_cannot_be_renewed_are_refused() -> None:
+    before = generation(3, 2)
+    prev = previous_of(before)
+    p = before.params
+    twice = dkg.Previous(prev.threshold, prev.holders, prev.levels, prev.oprf_public_key,
+                         (prev.servers[0], *prev.servers), prev.abscissa_check)
+    reordered = dkg.Previous(prev.threshold, prev.holders, prev.levels, prev.oprf_public_key,
+                             tuple(reversed(prev.servers)), prev.abscissa_check)
+    same_key = dkg.Previous(prev.threshold, (prev.holders[0], dkg.Participant(2, prev.holders[0].identity_key,
+                                                                              prev.holders[1].hpke_public_key),
+                                             prev.holders[2]), prev.levels, prev.oprf_public_key, prev.servers,
+                            prev.abscissa_check)
+    for bad, why in ((twice, "each once"), (reordered, "increasing order"), (same_key, "distinct identity keys")):
+        with pytest.raises(InvalidInput, match=why):
+            dkg.Parameters(p.deployment_id, 2, 2, LOW, HIGH, p.participants, dkg.RESHARE, bad.digest(LOW), bad)
+
+
+def test_the_parse_cache_does_not_carry_a_deal_across_previous_results_with_other_dealer_keys() -> None:
+    """The parameters digest covers the renewed result's commitments digest, not the previous key servers' keys:
+    a deal parsed under one list of dealers must not be served from the cache under another."""
+    before = generation(3, 2)
+    run = renew(before, dkg.RESHARE)
+    message = dkg.deal(run.params, 1, run.dealers[1].identity, run.dealers[1].seed, run.held(1))
+    assert isinstance(dkg.parse(run.params, message), dkg.Deal)
+    prev = run.params.previous
+    assert prev is not None
+    impostor = dkg.Participant(1, signing.public_key(fresh_keys(9)[0]), prev.holders[0].hpke_public_key)
+    other_prev = dkg.Previous(prev.threshold, (impostor, *prev.holders[1:]), prev.levels, prev.oprf_public_key,
+                              prev.servers, prev.abscissa_check)
+    p = run.params
+    other = dkg.Parameters(p.deployment_id, p.epoch, p.threshold, LOW, HIGH, p.participants, p.kind,
+                           p.previous_digest, other_prev)
+    assert other.digest == p.digest
+    with pytest.raises(VerificationError, match="signature"):
+        dkg.parse(other, message)
+    assert dkg.qualify(other, [message, *(dkg.deal(p, i, run.dealers[i].identity, run.dealers[i].seed,
+                                                   run.held(i)) for i in (2, 3))]).qualified == (2, 3)
+
+
+def test_a_confirmation_whose_abscissa_check_differs_is_a_disagreement() -> None:
+    """Same transcript, qualified set and commitments digest, another abscissa check (what the administrator
+    publishes): the run is not used."""
+    before = generation(3, 2)
+    run = renew(before, dkg.REFRESH)
+    run.deal()
+    results = {j: run.finalize(j) for j in run.recipients}
+    posted = [dkg.confirm(run.params, s.identity, results[j]) for j, s in run.recipients.items()]
+    r = results[3]
+    body = (header(run.params, dkg.CONFIRM_LABEL, 3) + r.transcript + bytes([3, 1, 2, 3]) + r.commitments_digest
+            + abscissa_check(run.params, bytes(32)))
+    odd = body + signing.sign(run.recipients[3].identity, body)
+    assert isinstance(dkg.parse(run.params, odd), dkg.Confirmation)
+    with pytest.raises(dkg.DkgFailed, match="key server 3 confirmed another board") as caught:
+        dkg.confirmed(run.params, results[1], [*posted[:2], odd])
+    assert caught.value.disagreeing == (3,)
+    assert dkg.confirmed(run.params, results[1], posted) is results[1]
