@@ -484,8 +484,8 @@ def test_a_renewal_deal_with_a_wrong_abscissa_key_is_refused(kind: int) -> None:
     # an answer revealing the wrong key again does not count
     digest = dkg.parse(run.params, sneaky).digest  # type: ignore[union-attr]
     run.board.post(honest_evil.answer(1, digest, wrong))
-    with pytest.raises(dkg.DkgFailed, match=r"only 1 dealers qualified, fewer than the threshold 2: "
-                                            r"2: no valid answer .*; 3: malformed deal"):
+    with pytest.raises(dkg.DkgFailed, match=r"only 1 dealers qualified, fewer than the threshold 2 of the result "
+                                            r"being renewed.*: 2: no valid answer .*; 3: malformed deal"):
         dkg.qualify(run.params, run.board.view())
     run.board.post(honest_evil.answer(1, digest))
     after = run.finish()
@@ -511,7 +511,9 @@ def test_a_renewal_needs_the_previous_threshold_of_qualified_dealers(
         return
     old_t = before_nt[1]
     with pytest.raises(dkg.DkgFailed, match=rf"only {len(dealing)} dealers qualified, fewer than the threshold "
-                                            rf"{old_t}: .*no valid deal on the board"):
+                                            rf"{old_t} of the result being renewed, which is needed to carry its "
+                                            rf"secrets over: .*no valid deal on the board.*renewed result stays in "
+                                            rf"use; run the renewal again"):
         dkg.qualify(run.params, run.board.view())
     for j in run.recipients:
         with pytest.raises(dkg.DkgFailed, match="fewer than the threshold"):
@@ -520,7 +522,7 @@ def test_a_renewal_needs_the_previous_threshold_of_qualified_dealers(
     refresh = renew(before, dkg.REFRESH)
     refresh.deal(skip=[i for i in refresh.dealers if i not in dealing])
     with pytest.raises(dkg.DkgFailed, match=rf"only {len(dealing)} dealers qualified, fewer than the threshold "
-                                            rf"{old_t}"):
+                                            rf"{old_t} of the result being renewed"):
         refresh.finalize(1)
 
 

@@ -1386,8 +1386,12 @@ def qualify(params: Parameters, messages: Sequence[bytes]) -> Qualification:
     qualified = tuple(sorted(chosen))
     needed = params.dealer_threshold
     if len(qualified) < needed:
-        raise DkgFailed(f"only {len(qualified)} dealers qualified, fewer than the threshold "
-                        f"{needed}: " + "; ".join(f"{i}: {why}" for i, why in sorted(disqualified.items())))
+        why = "; ".join(f"{i}: {why}" for i, why in sorted(disqualified.items()))
+        if params.kind == GENERATE:
+            raise DkgFailed(f"only {len(qualified)} dealers qualified, fewer than the threshold {needed}: {why}")
+        raise DkgFailed(f"only {len(qualified)} dealers qualified, fewer than the threshold {needed} of the "
+                        f"result being renewed, which is needed to carry its secrets over: {why}. Nothing "
+                        "changed: the renewed result stays in use; run the renewal again")
     t, m = params.threshold, params.coefficients
     if params.kind == RESHARE:
         # new share s'(j) = Σ λ_i·g_i(j) with g_i(0) = s(i): the new polynomial Σ λ_i·g_i has the old secret
