@@ -431,6 +431,9 @@ def validate(d: Deployment) -> None:
         raise InvalidInput("serial starts at 1")
     if indices != list(range(1, len(indices) + 1)):
         raise InvalidInput("key servers are listed with indices 1..n, in order")
+    check_url("the escrow server", d.escrow_url)
+    for s in (*d.key_servers, *(d.key_change.servers if d.key_change is not None else ())):
+        check_url(f"key server {s.index}", s.url)
     _participants(d.key_servers)  # identity and HPKE keys well formed and distinct
     if d.quorum_keys is None:
         if d.oprf_public_key or any(s.public_share for s in d.key_servers):
@@ -529,3 +532,31 @@ def _check_key_change(d: Deployment, change: KeyChange) -> None:
                            "refresh or reshare them instead")
     d.dkg_parameters(change.epoch)  # dkg.Parameters checks the rest (a refresh keeps set and threshold, …)
     del dkg
+
+
+def check_url(what: str, url: str) -> None:
+    """An address clients may use: https://, or http:// only to this machine (loopback).
+
+    Clients check every document they receive, so a signed downgrade to plain HTTP is refused too.
+    """
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError as exc:
+        raise InvalidInput(f"{what}'s address {url!r} is not a valid URL") from exc
+    if parts.scheme not in ("http", "https") or not host or parts.username or parts.password or parts.query \
+            or parts.fragment:
+        raise InvalidInput(f"{what}'s address {url!r} must be http(s)://host[:port][/path], with nothing else")
+    if parts.scheme == "http":
+        try:
+            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise InvalidInput(f"{what}'s address {url} is http:// on {host}, which is not this machine: key "
+                               "servers and the escrow server must be reached over TLS. Use an https:// address "
+                               "(the server's --tls-cert/--tls-key, or a reverse proxy that terminates TLS).")
