@@ -84,10 +84,17 @@ class Escrow:
             repository.create_invite(session, certificate or self.certificate(seed), expires_in)
         return seed
 
-    def counselor_headers(self, counselor: CounselorKeys) -> dict[str, str]:
+    def counselor_credential(self, counselor: CounselorKeys) -> bytes:
+        """A counselor account, as ``admin counselor add`` makes it: its credential (it only signs in)."""
         with self.db.write() as session:
-            token = repository.add_counselor_account(session, counselor.name, counselor.key_id)
-        return {"Authorization": f"Bearer {b64(token)}"}
+            return repository.add_counselor_account(session, counselor.name, counselor.key_id)
+
+    def counselor_headers(self, counselor: CounselorKeys) -> dict[str, str]:
+        """A new counselor account, signed in with its credential: the headers of its session."""
+        answer = self.client.post(f"{API}/login/counselor",
+                                  headers={"Authorization": f"Bearer {b64(self.counselor_credential(counselor))}"})
+        assert answer.status_code == 200, answer.text
+        return {"Authorization": f"Bearer {answer.json()['token']}"}
 
     def counts(self) -> dict[str, int]:
         with self.db.read() as session:

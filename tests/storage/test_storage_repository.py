@@ -14,6 +14,7 @@ from sqlalchemy import select
 from consilience.crypto import signing
 from consilience.protocol import accounts
 from consilience.storage import repository as repo
+from consilience.storage import revocations
 from consilience.storage.database import Database
 from consilience.storage.models import Entry, EntryEnvelope, EntryTag, InviteRow, Match, RecountQueue, Tag
 
@@ -80,8 +81,11 @@ def test_invites_hold_the_certificate_and_are_single_use_and_expire(db: Database
     with pytest.raises(repo.InviteRefused), db.read() as s:
         repo.invite_certificate(s, key, now=NOW)  # used
     assert _counts(db) == before
+    with db.write() as s:
+        session_token, _ = revocations.create_session(s, account_id, timedelta(hours=12), now=NOW)
     with db.read() as s:
-        found = repo.authenticate(s, token)
+        assert repo.authenticate(s, token, now=NOW) is None  # the account's own secret is not a session
+        found = repo.authenticate(s, session_token, now=NOW)
         assert found is not None and found.account_id == account_id and found.role == "reporter"
         assert repo.authenticate(s, os.urandom(32)) is None
         invite = s.get(InviteRow, key)
@@ -99,9 +103,12 @@ def test_counselor_accounts_and_stats(db: Database) -> None:
         token = repo.add_counselor_account(s, "Ana", KEY, now=NOW)
         with pytest.raises(ValueError):
             repo.add_counselor_account(s, "Bad", b"short")
+        counselor_id = revocations.counselor_by_credential(s, token).account_id
+        session_token, _ = revocations.create_session(s, counselor_id, timedelta(hours=2), now=NOW)
     with db.read() as s:
         counselors = repo.list_counselor_accounts(s)
-        info = repo.authenticate(s, token)
+        assert repo.authenticate(s, token, now=NOW) is None  # the credential only signs in
+        info = repo.authenticate(s, session_token, now=NOW)
     assert [(c.name, c.key_id) for c in counselors] == [("Ana", KEY)]
     assert info is not None and info.role == "counselor" and info.counselor_key_id == KEY
     a, b = reporter(db), reporter(db)

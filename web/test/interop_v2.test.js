@@ -180,6 +180,7 @@ test('log events v2: events, openings and commitment leaves as protocol/events.p
     assert.equal(e.atMillis, c.at_millis);
     if (c.entry_id) assert.equal(hex(e.entryId), c.entry_id);
     if (c.content_hash) assert.equal(hex(e.contentHash), c.content_hash);
+    if (c.subject) assert.deepEqual([e.revoked, hex(e.subject), e.serial], [c.revoked, c.subject, c.serial]);
     assert.equal(hex(commit(hx(c.nonce), hx(c.event))), c.leaf);
     const o = parseOpening(hx(c.opening));
     assert.equal(hex(o.leaf), c.leaf);

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from consilience.clients import sealed
-from consilience.clients.escrow_client import EscrowClient
+from consilience.clients.escrow_client import EscrowClient, counselor_login
 from consilience.clients.results import AttachmentSummary, JsonObject
 from consilience.crypto import hpke, passphrase
 from consilience.errors import InvalidInput
@@ -116,12 +116,12 @@ def load(path: Path, secret: str) -> CounselorKeys:
 def _client(keys: CounselorKeys) -> EscrowClient:
     if not keys.server or not keys.token:
         raise InvalidInput("this key is not connected to a server yet; run 'consilience counselor login'")
-    return EscrowClient(keys.server, keys.token)
+    return EscrowClient(keys.server, sign_in=counselor_login(keys.token))  # a session per use (PROTOCOL.md §6.1)
 
 
 def login(keys: CounselorKeys, server: str, credential_text: str) -> CounselorKeys:
     token, fingerprint = parse_credential(credential_text)
-    with EscrowClient(server, token) as client:
+    with EscrowClient(server, sign_in=counselor_login(token)) as client:
         deployment = client.deployment(fingerprint)
         if keys.key_id not in {c.key_id for c in deployment.counselors}:
             raise InvalidInput("this deployment does not list your public key; ask the administrator to add it")

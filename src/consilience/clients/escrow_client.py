@@ -8,6 +8,7 @@ kept beside it for scripts.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -18,6 +19,7 @@ from consilience.clients.http import client as http_client
 from consilience.errors import ConsilienceError
 from consilience.protocol import deployment as deployment_doc
 from consilience.protocol import messages as m
+from consilience.protocol import sessions
 from consilience.protocol.deployment import Deployment
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.entry import SealedEntry
@@ -116,13 +118,78 @@ def describe(status: int, code: str, detail: str, *, server: str | None = None, 
     return f"{cap} answered HTTP {status} ({code}): {detail}."
 
 
+#: How a client signs in again when its session has expired (PROTOCOL.md §6.1): called with the client,
+#: it returns a new session token (``reporter_login``, ``counselor_login``).
+SignIn = Callable[["EscrowClient"], bytes]
+
+
+def reporter_login(seed: bytes, deployment_id: bytes) -> SignIn:
+    """Sign in with the account key (the wallet's seed), as ``POST /v2/login``."""
+    def sign_in(client: EscrowClient) -> bytes:
+        return client.login(sessions.sign_login(seed, deployment_id))
+    return sign_in
+
+
+def counselor_login(credential: bytes) -> SignIn:
+    """Sign in with the credential the administrator gave (``cnslc1.``'s token), as ``POST /v2/login/counselor``."""
+    def sign_in(client: EscrowClient) -> bytes:
+        return client.login_counselor(credential)
+    return sign_in
+
+
 class EscrowClient:
+    """The escrow server's API. ``token``: the session to use; ``sign_in``: how to get a new one.
+
+    With ``sign_in``, a request that needs an account and is answered 401 because the session
+    expired (or is unknown: e.g. one from before the server's upgrade) signs in again and is sent
+    once more, so nobody sees an expiry mid-task; ``token`` then holds the new session. A revoked
+    account's refusal is not retried.
+    """
+
     def __init__(self, base_url: str, token: bytes | None = None, *, timeout: float = 30.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
-        headers = {"Authorization": f"Bearer {b64u_encode(token)}"} if token else {}
+                 transport: httpx.BaseTransport | None = None, sign_in: SignIn | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self._http = http_client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout,
+        self.token = token
+        self._sign_in = sign_in
+        self._http = http_client(base_url=base_url.rstrip("/"), headers={}, timeout=timeout,
                                  transport=transport)
+        if token:
+            self._use(token)
+
+    def _use(self, token: bytes) -> None:
+        self.token = token
+        self._http.headers["Authorization"] = f"Bearer {b64u_encode(token)}"
+
+    def _authed(self, method: str, path: str, json: Any = None, ok: tuple[int, ...] = (200, 201)) -> Any:
+        """A request made as the account: signs in first if there is no session, and again once if it expired."""
+        if self.token is None and self._sign_in is not None:
+            self._use(self._sign_in(self))
+        try:
+            return self._call(method, path, json, ok)
+        except ApiError as exc:
+            if exc.status != 401 or exc.code == "account_revoked" or self._sign_in is None:
+                raise
+        self._use(self._sign_in(self))
+        return self._call(method, path, json, ok)
+
+    def login(self, login: sessions.Login) -> bytes:
+        """``POST /v2/login``: a new session for the reporter account that signed ``login``."""
+        doc = self._call("POST", "/v2/login", {
+            "account_key": b64u_encode(login.account_key), "issued_at": login.issued_at,
+            "nonce": b64u_encode(login.nonce), "signature": b64u_encode(login.signature)})
+        return self._session_token(doc)
+
+    def login_counselor(self, credential: bytes) -> bytes:
+        """``POST /v2/login/counselor``: a new session for the counselor whose credential this is."""
+        doc = self._call("POST", "/v2/login/counselor", headers={"Authorization": f"Bearer {b64u_encode(credential)}"})
+        return self._session_token(doc)
+
+    def _session_token(self, doc: Any) -> bytes:
+        try:
+            return b64u_decode(str(doc["token"]), length=32, field="token")
+        except (KeyError, TypeError, ConsilienceError) as exc:
+            raise ApiError(200, "unexpected_answer", "the sign-in answer is not what the protocol describes",
+                           server=self.base_url) from exc
 
     def close(self) -> None:
         self._http.close()
@@ -134,9 +201,10 @@ class EscrowClient:
         self.close()
 
     def _call(self, method: str, path: str, json: Any = None, ok: tuple[int, ...] = (200, 201),
-              params: dict[str, Any] | None = None, text: bool = False) -> Any:
+              params: dict[str, Any] | None = None, text: bool = False,
+              headers: dict[str, str] | None = None) -> Any:
         try:
-            response = self._http.request(method, path, json=json, params=params)
+            response = self._http.request(method, path, json=json, params=params, headers=headers)
         except httpx.UnsupportedProtocol as exc:
             raise ApiError(0, "bad_address", str(exc), server=self.base_url) from exc
         except UntrustedCertificate as exc:
@@ -197,24 +265,24 @@ class EscrowClient:
     def send(self, payload: dict[str, Any], *, replace: bool = False) -> m.EntryReceipt:
         """Send a prepared submission; resending identical bytes is idempotent."""
         if replace:
-            doc = self._call("PUT", f"/v2/entries/{payload['entry_id']}", payload)
+            doc = self._authed("PUT", f"/v2/entries/{payload['entry_id']}", payload)
         else:
-            doc = self._call("POST", "/v2/entries", payload)
+            doc = self._authed("POST", "/v2/entries", payload)
         return m.EntryReceipt.model_validate(doc)
 
     def entries(self) -> list[m.EntrySummary]:
-        return [m.EntrySummary.model_validate(e) for e in self._call("GET", "/v2/entries")]
+        return [m.EntrySummary.model_validate(e) for e in self._authed("GET", "/v2/entries")]
 
     def entry(self, entry_id: bytes) -> m.EntryDetail:
-        return m.EntryDetail.model_validate(self._call("GET", f"/v2/entries/{b64u_encode(entry_id)}"))
+        return m.EntryDetail.model_validate(self._authed("GET", f"/v2/entries/{b64u_encode(entry_id)}"))
 
     def withdraw(self, entry_id: bytes) -> m.EntryReceipt:
         return m.EntryReceipt.model_validate(
-            self._call("DELETE", f"/v2/entries/{b64u_encode(entry_id)}"))
+            self._authed("DELETE", f"/v2/entries/{b64u_encode(entry_id)}"))
 
     def receipt(self, entry_id: bytes) -> m.EntryReceipt:
         return m.EntryReceipt.model_validate(
-            self._call("GET", f"/v2/entries/{b64u_encode(entry_id)}/receipt"))
+            self._authed("GET", f"/v2/entries/{b64u_encode(entry_id)}/receipt"))
 
     # -- transparency log (public) ------------------------------------------------
     def checkpoint(self, size: int | None = None) -> str:
@@ -231,10 +299,10 @@ class EscrowClient:
 
     # -- counselor -----------------------------------------------------------
     def matches(self) -> list[m.MatchSummary]:
-        return [m.MatchSummary.model_validate(x) for x in self._call("GET", "/v2/matches")]
+        return [m.MatchSummary.model_validate(x) for x in self._authed("GET", "/v2/matches")]
 
     def match(self, match_id: bytes) -> m.MatchDetail:
-        return m.MatchDetail.model_validate(self._call("GET", f"/v2/matches/{b64u_encode(match_id)}"))
+        return m.MatchDetail.model_validate(self._authed("GET", f"/v2/matches/{b64u_encode(match_id)}"))
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from consilience.clients import oprf_client, receipts
 from consilience.clients import wallet as wallet_mod
-from consilience.clients.escrow_client import ApiError, EscrowClient, submission_payload
+from consilience.clients.escrow_client import ApiError, EscrowClient, reporter_login, submission_payload
 from consilience.clients.results import AttachmentSummary, JsonObject
 from consilience.errors import InvalidInput, VerificationError
 from consilience.protocol import accounts, invites
@@ -57,7 +57,19 @@ class Session:
                                        b64u_decode(self.wallet.certificate, length=120))
 
     def client(self) -> EscrowClient:
-        return EscrowClient(self.wallet.server, b64u_decode(self.wallet.token))
+        """The escrow server as this account; an expired session is renewed by signing in with the account
+        key (PROTOCOL.md §6.1), and the wallet keeps the new one when it is next saved."""
+        sign_in = None
+        if self.wallet.account_seed and self.wallet.certificate:
+            seed = b64u_decode(self.wallet.account_seed, length=32)
+            deployment_id = accounts.parse_certificate(b64u_decode(self.wallet.certificate, length=120)).deployment_id
+            login = reporter_login(seed, deployment_id)
+
+            def sign_in(client: EscrowClient) -> bytes:
+                token = login(client)
+                self.wallet.token = b64u_encode(token)
+                return token
+        return EscrowClient(self.wallet.server, b64u_decode(self.wallet.token), sign_in=sign_in)
 
     def deployment(self, client: EscrowClient) -> Deployment:
         d = client.deployment(b64u_decode(self.wallet.admin_fingerprint, length=16),

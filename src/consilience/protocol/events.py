@@ -36,9 +36,15 @@ WITHDRAWAL = 2  #: an entry was withdrawn
 RELEASE = 3  #: a match was created or grew
 OPENING = 4  #: a counselor opened a match
 PADDING = 5  #: nothing: fills a batch up to its fixed size
+REVOCATION = 6  #: the administrator revoked an account, a counselor or a witness (PROTOCOL.md §6.2)
 KIND_NAMES = {ENTRY: "entry", WITHDRAWAL: "withdrawal", RELEASE: "release", OPENING: "opening",
-              PADDING: "padding"}
-_SIZES = {ENTRY: 16 + 32 + 8, WITHDRAWAL: 16 + 8, RELEASE: 16 + 4 + 8, OPENING: 16 + 16 + 8, PADDING: 8}
+              PADDING: "padding", REVOCATION: "revocation"}
+_SIZES = {ENTRY: 16 + 32 + 8, WITHDRAWAL: 16 + 8, RELEASE: 16 + 4 + 8, OPENING: 16 + 16 + 8, PADDING: 8,
+          REVOCATION: 1 + 32 + 8 + 8}
+#: What a revocation event revokes, and the prefix of its subject's hash.
+REVOKED_ACCOUNT, REVOKED_COUNSELOR, REVOKED_WITNESS = 1, 2, 3
+REVOKED_NAMES = {REVOKED_ACCOUNT: "account", REVOKED_COUNSELOR: "counselor", REVOKED_WITNESS: "witness"}
+REVOKED_LABEL = b"consilience-v2 revoked"
 
 
 def content_hash(quorum: int, tags: Iterable[bytes], body: bytes, envelopes: Iterable[tuple[bytes, bytes]]) -> bytes:
@@ -73,6 +79,19 @@ def opening_event(match_id: bytes, counselor_id: bytes, when: datetime) -> bytes
 
 def padding_event(when: datetime) -> bytes:
     return bytes([PADDING]) + _millis(when)
+
+
+def revoked_subject(what: int, subject: bytes) -> bytes:
+    """SHA-256("consilience-v2 revoked" ‖ u8 what ‖ subject): an account key, a counselor's key id, or a
+    witness's vkey in UTF-8."""
+    if what not in REVOKED_NAMES:
+        raise InvalidInput("a revocation revokes an account, a counselor or a witness")
+    return hashlib.sha256(REVOKED_LABEL + bytes([what]) + subject).digest()
+
+
+def revocation_event(what: int, subject: bytes, serial: int, when: datetime) -> bytes:
+    """``0x06 ‖ u8 what ‖ revoked_subject (32) ‖ u64 revocation list serial ‖ time``."""
+    return bytes([REVOCATION, what]) + revoked_subject(what, subject) + i2osp(serial, 8) + _millis(when)
 
 
 @dataclass(frozen=True)
@@ -118,6 +137,10 @@ class Event:
     match_id: bytes | None = None
     released: int | None = None
     counselor_id: bytes | None = None
+    #: a revocation: what it revoked, the hash of whom (``revoked_subject``) and the list's serial
+    revoked: str | None = None
+    subject: bytes | None = None
+    serial: int | None = None
 
 
 def parse_event(data: bytes) -> Event:
@@ -139,6 +162,11 @@ def parse_event(data: bytes) -> Event:
         return Event("release", at, match_id=rest[:16], released=int.from_bytes(rest[16:20], "big"))
     if kind == OPENING:
         return Event("opening", at, match_id=rest[:16], counselor_id=rest[16:32])
+    if kind == REVOCATION:
+        if rest[0] not in REVOKED_NAMES:
+            raise InvalidInput("unknown kind of revocation")
+        return Event("revocation", at, revoked=REVOKED_NAMES[rest[0]], subject=rest[1:33],
+                     serial=int.from_bytes(rest[33:41], "big"))
     return Event("padding", at)
 
 

@@ -117,6 +117,34 @@ class Account(Base):
     name: Mapped[str | None] = mapped_column(String(200))
     counselor_key_id: Mapped[bytes | None] = mapped_column(LargeBinary(ID_BYTES))
     created_at: Mapped[datetime]
+    #: set when the administrator revoked the account (``storage/revocations.py``): it signs in no more
+    revoked_at: Mapped[datetime | None]
+
+
+class AccountSession(Base):
+    """A bearer token of an account (PROTOCOL.md §6.1): its SHA-256, until when it is good.
+
+    ``Account.token_hash`` is the account's long-lived secret (a counselor's credential), which is
+    never a bearer token itself: it only signs in, and signing in makes one of these.
+    """
+
+    __tablename__ = "sessions"
+
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(HASH_BYTES), primary_key=True)
+    account_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("accounts.account_id"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class RevocationListRow(Base):
+    """Every administrator-signed revocation list, by serial (``protocol/revocations.py``); the newest is served."""
+
+    __tablename__ = "revocation_lists"
+
+    serial: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    #: the published form, {"document", "signature", "admin_key"}, as JSON
+    published: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
 
 
 class Entry(Base):

@@ -184,9 +184,16 @@ def list_counselor_accounts(session: Session) -> list[CounselorAccount]:
     return [CounselorAccount(a.account_id, a.name, a.counselor_key_id, a.created_at) for a in rows]
 
 
-def authenticate(session: Session, token: bytes) -> AccountInfo | None:
-    """The account whose token hashes to SHA-256(token), if any."""
-    account = session.scalar(select(Account).where(Account.token_hash == sha256(token)))
+def authenticate(session: Session, token: bytes, *, now: datetime | None = None) -> AccountInfo | None:
+    """The account of the live session whose token hashes to SHA-256(token), if any.
+
+    Bearer tokens are sessions (``storage/revocations.py``): an expired one raises SessionExpired, one of
+    a revoked account AccountRevoked. An account's own ``token_hash`` (a counselor's credential) only
+    signs in; it is not accepted here.
+    """
+    from consilience.storage import revocations
+
+    account = revocations.session_account(session, token, now=now)
     if account is None:
         return None
     return AccountInfo(account.account_id, account.role, account.name, account.counselor_key_id)

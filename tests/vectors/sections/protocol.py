@@ -941,6 +941,7 @@ def event_cases() -> dict[str, Any]:
             ("release", events.release_event(match_id, 3, WHEN)),
             ("opening", events.opening_event(match_id, counselor_id, WHEN)),
             ("padding", events.padding_event(WHEN)),
+            ("revocation", events.revocation_event(events.REVOKED_ACCOUNT, _seed("account key"), 7, WHEN)),
             ("last millisecond a date holds", events.withdrawal_event(entry_id, datetime(9999, 12, 31, 23, 59, 59,
                                                                                           999000, tzinfo=UTC)))]
     cases = []
@@ -952,7 +953,9 @@ def event_cases() -> dict[str, Any]:
                       "leaf": o.leaf.hex(), "kind": parsed.kind, "at_millis": int(parsed.at.timestamp() * 1000),
                       **{k: getattr(parsed, k).hex() for k in ("entry_id", "content_hash", "match_id", "counselor_id")
                          if getattr(parsed, k) is not None},
-                      **({"released": parsed.released} if parsed.released is not None else {})})
+                      **({"released": parsed.released} if parsed.released is not None else {}),
+                      **({"revoked": parsed.revoked, "subject": parsed.subject.hex(), "serial": parsed.serial}
+                         if parsed.subject is not None else {})})
     entry = made[0][1]
     bad_events = [("unknown kind", b"\x09" + entry[1:]), ("empty", b""), ("one byte short", entry[:-1]),
                   ("one byte long", entry + b"\x00"),

@@ -26,7 +26,7 @@ from consilience.services.escrow.errors import Refusal
 from consilience.services.escrow.state import State
 from consilience.services.http_auth import Bearer
 from consilience.services.limits import client_address
-from consilience.storage import repository
+from consilience.storage import repository, revocations
 from consilience.storage.repository import AccountInfo
 
 BEARER = Bearer(missing="missing bearer token", malformed="expected 'Authorization: Bearer <token>'",
@@ -42,6 +42,10 @@ def bearer_token(request: Request) -> bytes:
         raise BEARER.refusal("malformed bearer token") from None
 
 
+#: PROTOCOL.md §6.1: an expired session; clients sign in again on their own and repeat the request.
+SESSION_EXPIRED = "your session has expired; sign in again (the app and the command line do this on their own)"
+ACCOUNT_REVOKED = ("this account was revoked by the deployment's administrator; ask the administrator if you think "
+                   "this is a mistake")
 AUTH_BUDGET = "auth_failures_per_address"
 AUTH_SPENT = "too many failed authentications from this address; retry later"
 
@@ -65,8 +69,13 @@ def current_account(request: Request, state: State) -> AccountInfo:
     require_auth_budget(request, state)
     try:
         token = bearer_token(request)
-        with state.db.read() as session:
-            account = repository.authenticate(session, token)
+        try:
+            with state.db.read() as session:
+                account = repository.authenticate(session, token)
+        except revocations.SessionExpired:
+            raise Refusal(401, SESSION_EXPIRED, headers=dict(BEARER.challenge), error="session_expired") from None
+        except revocations.AccountRevoked:
+            raise Refusal(401, ACCOUNT_REVOKED, headers=dict(BEARER.challenge), error="account_revoked") from None
         if account is None:
             raise BEARER.refusal("unknown token")
     except Refusal:

@@ -10,6 +10,8 @@ they check the certificate and the account key's signatures themselves.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Request, Response
 
 from consilience.errors import InvalidInput, VerificationError
@@ -28,7 +30,7 @@ from consilience.services.escrow.auth import ReporterCaller
 from consilience.services.escrow.errors import Refusal, documented
 from consilience.services.escrow.state import State
 from consilience.services.limits import client_address
-from consilience.storage import repository
+from consilience.storage import repository, revocations
 
 router = APIRouter(prefix="/v2", responses=documented(400, 401, 403, 404, 409, 422, 429, 503))
 
@@ -62,7 +64,9 @@ def register(request: RegisterRequestV2, http: Request, state: State) -> Registe
             raise Refusal(403, INVITE_REFUSED) from None
         if cert.account_key != account_key:
             raise Refusal(403, INVITE_REFUSED)
-        account_id, token = repository.register(session, account_key)
+        account_id, _ = repository.register(session, account_key)
+        token, _ = revocations.create_session(session, account_id,
+                                              timedelta(seconds=state.settings.reporter_session_seconds))
     return RegisterResponseV2(account_id=b64u_encode(account_id), token=b64u_encode(token),
                               certificate=b64u_encode(certificate))
 

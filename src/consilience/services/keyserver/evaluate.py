@@ -35,6 +35,7 @@ from consilience.protocol import accounts, evaluation, quorum
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.messages import B64Element, EvaluateRequestV2, EvaluateResponseV2, Strict
 from consilience.services.http_errors import Refusal, documented
+from consilience.services.keyserver import revocations
 from consilience.services.keyserver.limits import GLOBAL_WARNING_AT
 from consilience.services.keyserver.settings import RETRY_AFTER_SECONDS
 from consilience.services.keyserver.state import KeyServerState, State
@@ -100,6 +101,8 @@ def evaluate(body: EvaluateRequestV2, request: Request, state: State) -> Evaluat
         state.replay.check(cert.account_key, req.nonce, req.issued_at)
     except VerificationError as exc:
         raise Refusal(401, str(exc)) from exc
+    if revocations.holder(request.app.state, state.admin_key, state.deployment_id).revoked(cert.account_key):
+        raise Refusal(401, revocations.REVOKED)  # the administrator's signed list (PROTOCOL.md §6.2); nothing charged
     try:
         blinded = [ristretto.check_element(b) for b in req.blinded]
         # the subgroup check; the identity and non-canonical encodings refused

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from consilience.clients.board import BoardClient
 from consilience.datadir import defaults
-from consilience.services.keyserver import dkg_runner
+from consilience.services.config import ConfigurationError
+from consilience.services.keyserver import dkg_runner, revocations
 from consilience.services.keyserver.app import create_app
 from consilience.services.keyserver.settings import Settings
 from consilience.services.keyserver.state import KeyServerState
@@ -71,6 +72,8 @@ def run(settings: Settings, *, host: str = defaults.HOST, port: int | None = Non
         client=BoardClient(settings.escrow_url or state.member.escrow_url), settings=settings.keygen, stop=stop)
     held = state.quorum.get()
     index = held.index if held is not None else (settings.index or 0)
+    revocations.start(app.state, state.admin_key, state.deployment_id,  # the administrator's revocation list
+                      settings.escrow_url or state.member.escrow_url, stop)
 
     def ready(where: Listening) -> None:
         d = state.quorum.deployment

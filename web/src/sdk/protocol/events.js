@@ -12,8 +12,9 @@ const te = (s) => new TextEncoder().encode(s);
 export const CONTENT_LABEL = concatBytes(te('consilience-v2 entry content'), Uint8Array.of(1));
 export const LEAF_LABEL = te('consilience-v2 log leaf');
 export const NONCE_BYTES = 32;
-export const KIND_NAMES = { 1: 'entry', 2: 'withdrawal', 3: 'release', 4: 'opening', 5: 'padding' };
-const SIZES = { 1: 16 + 32 + 8, 2: 16 + 8, 3: 16 + 4 + 8, 4: 16 + 16 + 8, 5: 8 };
+export const KIND_NAMES = { 1: 'entry', 2: 'withdrawal', 3: 'release', 4: 'opening', 5: 'padding', 6: 'revocation' };
+const SIZES = { 1: 16 + 32 + 8, 2: 16 + 8, 3: 16 + 4 + 8, 4: 16 + 16 + 8, 5: 8, 6: 1 + 32 + 8 + 8 };
+const REVOKED_NAMES = { 1: 'account', 2: 'counselor', 3: 'witness' };
 const MAX_MILLIS = 253402300799999; // the end of year 9999, as Python's datetime
 
 function compareBytes(a, b) {
@@ -37,7 +38,8 @@ export function commit(nonce, event) {
   return sha256(concatBytes(LEAF_LABEL, nonce, event));
 }
 
-/** events.parse_event: {kind, at: Date, atMillis, entryId?, contentHash?, matchId?, released?, counselorId?} */
+/** events.parse_event: {kind, at: Date, atMillis, entryId?, contentHash?, matchId?, released?, counselorId?,
+ *  revoked?, subject?, serial?} */
 export function parseEvent(data) {
   if (!data.length || !(data[0] in KIND_NAMES)) throw new InvalidInput('unknown log event kind');
   const kind = data[0];
@@ -51,6 +53,11 @@ export function parseEvent(data) {
   if (kind === 2) return { ...event, entryId: rest.slice(0, 16) };
   if (kind === 3) return { ...event, matchId: rest.slice(0, 16), released: new DataView(rest.buffer, rest.byteOffset + 16, 4).getUint32(0) };
   if (kind === 4) return { ...event, matchId: rest.slice(0, 16), counselorId: rest.slice(16, 32) };
+  if (kind === 6) {
+    if (!(rest[0] in REVOKED_NAMES)) throw new InvalidInput('unknown kind of revocation');
+    const serial = Number(new DataView(rest.buffer, rest.byteOffset + 33, 8).getBigUint64(0));
+    return { ...event, revoked: REVOKED_NAMES[rest[0]], subject: rest.slice(1, 33), serial };
+  }
   return event;
 }
 

@@ -1,0 +1,185 @@
+"""Revoking accounts, counselors and witnesses (``consilience admin revoke …``, PROTOCOL.md §6.2).
+
+Each revocation, in one transaction of the escrow database: the administrator signs a new
+revocation list (``protocol/revocations.py``) holding everything revoked so far plus this one, with
+the next serial; the revoked accounts are marked and every session of theirs ends, so the escrow
+server refuses them on their next request; and a revocation event is queued for the log, which the
+next release pass appends among its padded batch (its leaf hides its kind like every other). The
+escrow server publishes the newest list at ``GET /v2/revocations``; every key server fetches it
+every few seconds and refuses the revoked accounts' evaluation requests from then on.
+
+A revoked counselor is also removed from the deployment document (reporters stop sealing to their
+key), and a revoked witness too (its cosignatures are no longer accepted). Key servers are not
+revoked here: a key server leaves a deployment by resharing the keys among the others.
+
+Bad input changes nothing: the subject is checked, the passphrase unsealed and the list built
+before anything is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from consilience.crypto import signing
+from consilience.datadir import DataDir
+from consilience.errors import InvalidInput
+from consilience.operator.deployment import (
+    database_url,
+    escrow_database,
+    load_deployment,
+    next_serial,
+    publish,
+    unseal_admin_key,
+)
+from consilience.protocol import accounts, events, invites
+from consilience.protocol import deployment as dep
+from consilience.protocol import revocations as rl
+from consilience.protocol.encoding import b64u_decode, b64u_encode
+from consilience.storage import database, log
+from consilience.storage import revocations as stored
+from consilience.tlog import checkpoint
+
+
+@dataclass(frozen=True)
+class Revocation:
+    """What a revocation did: the new list's serial, whom it revoked, how many sessions ended."""
+
+    what: str
+    subject: str
+    serial: int
+    accounts_revoked: int
+    sessions_ended: int
+    deployment_serial: int | None = None
+
+
+def account_key_of(text: str) -> bytes:
+    """A reporter account named by its account key (base64url, 32 bytes) or by the invite it was made from."""
+    value = text.strip()
+    if value.startswith((invites.PREFIX + ".", invites.V1_PREFIX + ".")):
+        return accounts.account_key(invites.parse(value).seed)
+    try:
+        return b64u_decode(value, length=accounts.ACCOUNT_KEY_BYTES, field="account key")
+    except InvalidInput:
+        raise InvalidInput("name the account by its account key (43 characters of base64url) or by the invite "
+                           f"it was registered with ({invites.PREFIX}.…); nothing was revoked") from None
+
+
+def counselor_of(d: dep.Deployment, text: str) -> dep.Counselor:
+    """A counselor of the document named by its name or its key id (base64url)."""
+    value = text.strip()
+    by_name = [c for c in d.counselors if c.name == value]
+    by_key = [c for c in d.counselors if b64u_encode(c.key_id) == value]
+    found = by_key or by_name
+    if not found:
+        raise InvalidInput(f"the deployment lists no counselor named {value!r} or with that key id "
+                           "('consilience admin status' lists them); nothing was revoked")
+    if len(found) > 1:
+        raise InvalidInput(f"{len(found)} counselors are named {value!r}: name the one to revoke by its key id; "
+                           "nothing was revoked")
+    return found[0]
+
+
+def witness_vkey_of(text: str) -> str:
+    """A witness named by its verifier key (a type 0x04 cosignature key, as ``admin witness add`` took it)."""
+    vkey = text.strip()
+    try:
+        checkpoint.CosignatureV1Verifier.from_vkey(vkey)
+    except InvalidInput as exc:
+        raise InvalidInput(f"that is not a witness's verifier key ({exc}); nothing was revoked") from None
+    return vkey
+
+
+def _newest(session: Session, d: dep.Deployment, admin_public: bytes) -> rl.RevocationList:
+    published = stored.newest_list(session)
+    if published is None:
+        return rl.empty(d.deployment_id)
+    return rl.verify(published, admin_public, d.deployment_id)
+
+
+def _sign_next(session: Session, d: dep.Deployment, admin_private: bytes,
+               **added: frozenset[object]) -> rl.RevocationList:
+    current = _newest(session, d, signing.public_key(admin_private))
+    now = datetime.now(UTC)
+    updated = replace(current, serial=current.serial + 1, issued_at=now.isoformat(timespec="seconds"),
+                      **{k: getattr(current, k) | v for k, v in added.items()})
+    stored.store_list(session, updated.serial, rl.sign(updated, admin_private), now=now)
+    return updated
+
+
+def _open(root: Path) -> None:
+    """The escrow database at the schema this software writes (the server migrates it too when it starts)."""
+    database.upgrade(database_url(DataDir(Path(root))))
+
+
+def revoke_account(root: Path, subject: str, admin_secret: str) -> Revocation:
+    """Revoke a reporter account (or an invite not used yet): the escrow server and the key servers refuse it."""
+    key = account_key_of(subject)
+    d = load_deployment(root)
+    admin_private = unseal_admin_key(root, admin_secret)
+    _open(root)
+    with escrow_database(root) as db, db.write() as session:
+        if key in _newest(session, d, signing.public_key(admin_private)).accounts:
+            raise InvalidInput("that account is already revoked; nothing was changed")
+        account_id = stored.reporter_account_id(session, key)
+        unused = account_id is None and stored.refuse_unused_invite(session, key)
+        if account_id is None and not unused:
+            raise InvalidInput("no account and no unused invite of this deployment has that account key; nothing "
+                               "was revoked")
+        now = datetime.now(UTC)
+        updated = _sign_next(session, d, admin_private, accounts=frozenset({key}))
+        ended = stored.revoke_accounts(session, [account_id] if account_id else [], now=now)
+        log.defer(session, events.revocation_event(events.REVOKED_ACCOUNT, key, updated.serial, now), now)
+    return Revocation("account", b64u_encode(key), updated.serial, len(ended.account_ids), ended.sessions_ended)
+
+
+def revoke_counselor(root: Path, who: str, admin_secret: str) -> Revocation:
+    """Revoke a counselor: their sessions end, they sign in no more, and the deployment no longer lists them."""
+    d = load_deployment(root)
+    counselor = counselor_of(d, who)
+    admin_private = unseal_admin_key(root, admin_secret)
+    remaining = tuple(c for c in d.counselors if c.key_id != counselor.key_id)
+    updated_doc = next_serial(d, counselors=remaining)  # checked before anything is written
+    _open(root)
+    with escrow_database(root) as db, db.write() as session:
+        now = datetime.now(UTC)
+        updated = _sign_next(session, d, admin_private, counselors=frozenset({counselor.key_id}))
+        ended = stored.revoke_accounts(session, stored.counselor_account_ids(session, counselor.key_id), now=now)
+        log.defer(session, events.revocation_event(events.REVOKED_COUNSELOR, counselor.key_id, updated.serial, now),
+                  now)
+    publish(DataDir(Path(root)), updated_doc, admin_private)
+    return Revocation("counselor", counselor.name, updated.serial, len(ended.account_ids), ended.sessions_ended,
+                      updated_doc.serial)
+
+
+def revoke_witness(root: Path, vkey: str, admin_secret: str) -> Revocation:
+    """Revoke a witness: removed from the deployment document (its cosignatures are refused), recorded in the log."""
+    vkey = witness_vkey_of(vkey)
+    d = load_deployment(root)
+    if vkey not in d.witnesses:
+        raise InvalidInput("the deployment lists no such witness; nothing was revoked")
+    admin_private = unseal_admin_key(root, admin_secret)
+    updated_doc = next_serial(d, witnesses=tuple(w for w in d.witnesses if w != vkey))
+    _open(root)
+    with escrow_database(root) as db, db.write() as session:
+        now = datetime.now(UTC)
+        updated = _sign_next(session, d, admin_private, witnesses=frozenset({vkey}))
+        log.defer(session, events.revocation_event(events.REVOKED_WITNESS, vkey.encode(), updated.serial, now), now)
+    _remove_witness(root, d, updated_doc, vkey, admin_secret, admin_private)
+    return Revocation("witness", vkey, updated.serial, 0, 0, updated_doc.serial)
+
+
+def _remove_witness(root: Path, d: dep.Deployment, updated_doc: dep.Deployment, vkey: str, admin_secret: str,
+                    admin_private: bytes) -> None:
+    """The document without the witness: through ``operator.witnesses`` when it offers a removal."""
+    from consilience.operator import witnesses
+
+    remove = getattr(witnesses, "remove_witness", None)
+    if callable(remove):
+        remove(root, vkey, admin_secret)
+        return
+    del d
+    publish(DataDir(Path(root)), updated_doc, admin_private)
