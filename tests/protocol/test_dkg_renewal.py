@@ -430,26 +430,30 @@ def test_a_dealer_that_sends_nothing_is_disqualified_and_everyone_agrees(kind: i
 
 
 @pytest.mark.parametrize("attack", ["BLS constant (reshare)", "VOPRF constant (reshare)", "both (reshare)",
-                                    "nonzero constant (refresh)", "nonzero VOPRF constant (refresh)"])
+                                    "another holder's shares (reshare)", "nonzero constant (refresh)",
+                                    "nonzero VOPRF constant (refresh)"])
 def test_a_dealer_that_tries_to_change_the_secret_is_caught_by_every_recipient(attack: str) -> None:
     """The attacker deals polynomials with another constant term (in a resharing: as if from another share)
     and signs them with the dealer's real key; the implied constant commitment catches it everywhere."""
     kind = dkg.REFRESH if "refresh" in attack else dkg.RESHARE
     run = run_of(kind)
-    delta = 0 if attack.startswith("VOPRF") or "VOPRF" in attack else 5
+    delta = 0 if "VOPRF" in attack else 5
     oprf_delta = 7 if "VOPRF" in attack or attack.startswith("both") else 0
     evil = run.evil(1, constant_delta=delta, oprf_delta=oprf_delta)
+    wrong_levels: list[tuple[int, int]] = [(LOW, 0)] if delta else []
+    if attack.startswith("another holder's"):  # dealer 1 deals from server 2's shares, all of them right for 2
+        other = run.held(2)
+        evil.set_constants([s for q in run.params.levels for s in other.shares[q]], oprf_value(run.before.results[2]))
+        wrong_levels = [(q, c) for q in run.params.levels for c in range(q)]
+        oprf_delta = 1
     evil_deal = evil.deal()  # every share consistent with the sent commitments and the wrong constant
     parsed = dkg.parse(run.params, evil_deal)
     assert isinstance(parsed, dkg.Deal)
+    expected = ["share of the VOPRF key does not match the commitments"] if oprf_delta else []
+    expected += [f"share of coefficient {c} of level {q} does not match the commitments" for q, c in wrong_levels]
     for j, s in run.recipients.items():
         check = dkg.verify_deal(run.params, j, s.hpke_seed, parsed)
         assert check.reason == dkg.BAD_SHARES, j
-        expected = []
-        if oprf_delta:
-            expected.append("share of the VOPRF key does not match the commitments")
-        if delta:
-            expected.append("share of coefficient 0 of level 2 does not match the commitments")
         assert list(check.problems) == expected
     run.deal(skip=[1])
     run.board.post(evil_deal)
