@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from consilience.clients.escrow_client import describe
 from consilience.protocol.encoding import b64u_decode
 from consilience.protocol.messages import MAX_BODY_BYTES
 from consilience.services.config import ConfigurationError
@@ -116,3 +117,14 @@ def test_quotas_are_settings_with_one_default_each(tmp_path: Path) -> None:
         with pytest.raises(ConfigurationError, match="CONSILIENCE_QUOTA|quota must be a positive whole number"):
             quotas_from_env(bad)
 
+
+def test_clients_say_it_in_plain_words() -> None:
+    detail = ("this account's entries in escrow would take 66.1 MiB, more than the 64 MiB one account may store; "
+              "withdraw an entry you no longer need, or shorten this one (fewer or smaller attachments), then try "
+              "again")
+    said = describe(413, "over_storage_quota", detail, server="https://escrow.example.org")
+    assert said.startswith("The escrow server at https://escrow.example.org did not store this") and detail in said
+    assert "Nothing was stored" in said
+    count = describe(413, "too_many_entries", "this account already has 200 entries in escrow, the most …")
+    assert "did not store this" in count and "200 entries" in count
+    assert "attachments" in describe(413, "too_large", "request body exceeds 8388608 bytes")

@@ -104,6 +104,8 @@ def describe(status: int, code: str, detail: str, *, server: str | None = None, 
                 f"{current_serial}). Run the command again: it will use the new document. Nothing was counted.")
     if status == 409:
         return f"{cap} refused this because it conflicts with what it already holds: {detail}."
+    if status == 413 and code in ("over_storage_quota", "too_many_entries"):  # the account's quotas (§9)
+        return f"{cap} did not store this, because {detail}. Nothing was stored; your record is as it was."
     if status == 413:
         return f"That is too large for {where} ({detail}). Remove or shrink some attachments and try again."
     if status == 422:
