@@ -164,11 +164,14 @@ def test_a_verified_receipt_prints_what_verify_printed() -> None:
         logged_by=None, against_size=12)
     for entry_id in (b"\x09" * 16, None):
         event = events.Event(kind="entry", at=datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=UTC), entry_id=entry_id)
-        checked = receipts.Verified(verification, event, "/somewhere/log.vkey")
+        checked = receipts.Verified(verification, event, "the deployment document signed by administrator "
+                                    "AAAAAAAAAAAAAAAAAAAAAA, serial 3 (/somewhere/deployment.json)",
+                                    "AAAAAAAAAAAAAAAAAAAAAA", 3)
         r, e = verification, event
         same_document(checked, {
             "valid": True, "event": e.kind, "logged_at": e.at.isoformat(), "index": r.index,
             "tree_size": r.tree_size, "origin": r.origin, "log_key_from": checked.key_source,
+            "admin_fingerprint": "AAAAAAAAAAAAAAAAAAAAAA", "deployment_serial": 3,
             "entry_id": None if e.entry_id is None else b64u_encode(e.entry_id),
             "consistent_with_size": r.against_size,
             "witnesses": [{"name": c.name, "time": c.timestamp} for c in r.cosignatures]})

@@ -215,9 +215,10 @@ def test_receipts_verify_offline_as_files(escrow: Escrow, tmp_path) -> None:  # 
     submission = escrow.submission()
     text = escrow.submit(a, submission).json()["receipt"]
     path = receipts.save(tmp_path / "receipts", text, escrow.deployment, submission["entry_id"], "entry")
-    verified = receipts.verify_file(path)
+    key = receipts.LogKey.of(escrow.deployment)
+    verified = receipts.verify_file(path, key)
     assert verified.event.kind == "entry" and verified.entry_id == submission["entry_id"]
     bare = Receipt(parse_receipt(text).index, parse_receipt(text).proof, parse_receipt(text).checkpoint, None)
     path.write_text(bare.encode())
     with pytest.raises(VerificationError, match="no opening"):
-        receipts.verify_file(path)
+        receipts.verify_file(path, key)

@@ -3,8 +3,16 @@
 A receipt is checked the moment it arrives against the log key from the
 administrator-signed deployment document and against the event the reporter
 computes from its own submission, so a server cannot hand out a receipt
-for something else. The files are plain C2SP tlog-proofs; ``log.vkey``
-beside them names the key to check them with later, offline.
+for something else. The files are plain C2SP tlog-proofs; beside them are
+the administrator-signed deployment document they were checked with
+(``deployment.json``) and, for other tools, the log's key (``log.vkey``).
+
+Checking one later (``consilience verify``) takes the log key from an
+administrator-signed deployment document (the saved copy, a file given, or
+the escrow server's) checked against the administrator's fingerprint, never
+from a ``log.vkey`` alone: anyone can write a receipt under a key of their
+own, with the same origin, and put that key beside it. A loose key that
+differs from the signed one is refused (``log_key_for``).
 
 Protocol v2: the log's leaves are commitments that hide their kind
 (``protocol/events.py``). A receipt's ``extra`` line carries the leaf's
@@ -17,6 +25,8 @@ event; ``check`` also compares it with what the reporter did.
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +34,7 @@ from typing import Any
 from consilience.clients.escrow_client import EscrowClient
 from consilience.clients.results import JsonObject
 from consilience.errors import InvalidInput, VerificationError
+from consilience.protocol import deployment as deployment_doc
 from consilience.protocol import events
 from consilience.protocol.deployment import Deployment
 from consilience.protocol.encoding import b64u_decode, b64u_encode
@@ -38,6 +49,8 @@ from consilience.tlog.receipt import (
 )
 
 VKEY_FILE = "log.vkey"
+#: The signed deployment document (as GET /v2/deployment serves it) the receipts beside it were checked with.
+DEPLOYMENT_FILE = "deployment.json"
 
 
 def read_log_key(value: str, *, option: str = "--log-key", hint: str = "") -> str:
@@ -119,13 +132,124 @@ def check(text: str, deployment: Deployment, entry_id: bytes, *, kind: str,
     return result
 
 
-def save(folder: Path, text: str, deployment: Deployment, entry_id_b64: str, kind: str) -> Path:
+def save(folder: Path, text: str, deployment: Deployment, entry_id_b64: str, kind: str, *,
+         signed: dict[str, str] | None = None) -> Path:
+    """Keep a checked receipt; with ``signed`` (the published form of ``deployment``) keep that too.
+
+    The signed document is what lets ``consilience verify`` check the receipt years later with no
+    network: it holds the log key, and the administrator's signature on it is checked against
+    their fingerprint then.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     (folder / VKEY_FILE).write_text(deployment.log_vkey + "\n")
+    if signed is not None:
+        tmp = folder / f".{DEPLOYMENT_FILE}.tmp"
+        tmp.write_text(json.dumps(signed, indent=1) + "\n")
+        os.replace(tmp, folder / DEPLOYMENT_FILE)
     index = parse_receipt(text).index
     path = folder / f"{entry_id_b64}-{kind}-{index}{FILE_EXTENSION}"
     path.write_text(text)
     return path
+
+
+def parse_fingerprint(text: str) -> bytes:
+    """An administrator's fingerprint as they hand it out (22 base64url characters, the end of their invites)."""
+    try:
+        return b64u_decode(text.strip(), length=16, field="fingerprint")
+    except InvalidInput:
+        raise InvalidInput("This administrator fingerprint does not look right: a character may be mistyped or "
+                           "missing. Check it against the one the administrator gave you (22 characters; it is "
+                           "also the last part of their invites).") from None
+
+
+def read_deployment_file(path: Path) -> dict[str, str]:
+    """A saved signed deployment document (its signature is checked by :func:`log_key_for`)."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise InvalidInput(f"{path} could not be read as a signed deployment document ({exc}). Save the one the "
+                           "escrow server publishes at /v2/deployment, or use the deployment.json kept beside "
+                           "your receipts.") from exc
+    if not isinstance(doc, dict):
+        raise InvalidInput(f"{path} is not a signed deployment document (a JSON object with document, signature "
+                           "and admin_key)")
+    return doc
+
+
+@dataclass(frozen=True)
+class LogKey:
+    """The log key a receipt is checked with, and where it came from."""
+
+    vkey: str
+    #: where the key came from, in words (shown by ``consilience verify``)
+    source: str
+    #: the origin checkpoints must name (the deployment's); None: the key's name
+    origin: str | None = None
+    #: b64u fingerprint of the administrator who signed the deployment document it came from
+    admin_fingerprint: str | None = None
+    #: that document's serial
+    serial: int | None = None
+
+    @classmethod
+    def of(cls, deployment: Deployment, source: str = "the deployment document given") -> LogKey:
+        """The key of a deployment document the caller has already checked (``deployment.verify``)."""
+        return cls(deployment.log_vkey, source, deployment.log_origin, serial=deployment.serial)
+
+
+def log_key_for(receipt: Path, *, admin_fingerprint: bytes | None, published: dict[str, str] | None,
+                document: str, log_vkey: str | None = None) -> LogKey:
+    """The key to check ``receipt`` with: from the deployment document, signed by the administrator pinned.
+
+    ``published`` is the signed document (from ``document``: a file or the escrow server). A key given
+    with --log-key (``log_vkey``) or a ``log.vkey`` beside the receipt is only used if it is the
+    document's key; a different one is refused. Without a fingerprint only an explicit --log-key is
+    taken, and said to be unchecked.
+    """
+    beside = Path(receipt).parent / VKEY_FILE
+    if admin_fingerprint is None:
+        if log_vkey is not None:
+            return LogKey(log_vkey, "--log-key, as given (not checked against a deployment document)")
+        raise VerificationError(
+            "There is no administrator to check this receipt's log key against, so it was not checked. Give "
+            "--admin-fingerprint with the administrator's fingerprint (they publish it; it is also the last part "
+            f"of their invites). A {VKEY_FILE} beside a receipt is not enough on its own: anyone can make a "
+            "receipt under a key of their own and put that key beside it.")
+    fingerprint = b64u_encode(admin_fingerprint)
+    if published is None:
+        raise VerificationError(
+            f"There is no deployment document to take the log key from: no {DEPLOYMENT_FILE} beside the receipt. "
+            "Give --deployment FILE (a saved copy of the one the escrow server publishes at /v2/deployment) or "
+            "--server URL to fetch it.")
+    try:
+        deployment = deployment_doc.verify(published, admin_fingerprint)
+    except VerificationError as exc:
+        if "different administrator" in str(exc):
+            raise VerificationError(
+                f"The deployment document {document} is not signed by the administrator whose fingerprint is "
+                f"{fingerprint}, so its log key cannot be trusted and the receipt was not checked. Check the "
+                "fingerprint, and where the document came from.") from exc
+        raise VerificationError(f"The deployment document {document} does not verify ({exc}), so the receipt "
+                                "was not checked.") from exc
+    except InvalidInput as exc:
+        raise VerificationError(f"The deployment document {document} is malformed ({exc}), so the receipt was not "
+                                "checked.") from exc
+    signed_by = f"the deployment document signed by administrator {fingerprint}, serial {deployment.serial}"
+    if log_vkey is not None and log_vkey != deployment.log_vkey:
+        raise VerificationError(
+            f"The log key given with --log-key is not the one in {signed_by} ({document}). A receipt that only "
+            "verifies under another key was not made by this deployment's log; nothing was checked.")
+    if beside.is_file():
+        try:
+            loose = beside.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            loose = ""
+        if loose != deployment.log_vkey:
+            raise VerificationError(
+                f"The log key in {beside} is not the one in {signed_by} ({document}). Someone may have put it "
+                "there to make a receipt of their own look valid, so this receipt was not checked. Remove that "
+                f"file, or put the receipt in a folder of its own, and verify again.")
+    return LogKey(deployment.log_vkey, f"{signed_by} ({document})", deployment.log_origin, fingerprint,
+                  deployment.serial)
 
 
 @dataclass(frozen=True)
@@ -134,8 +258,11 @@ class Verified:
 
     result: ReceiptVerification
     event: events.Event
-    #: "--log-key", or the path of the log.vkey file beside the receipt
+    #: where the log key came from, in words (``LogKey.source``)
     key_source: str
+    #: b64u fingerprint of the administrator whose signed deployment document held the key, and its serial
+    admin_fingerprint: str | None = None
+    deployment_serial: int | None = None
 
     @property
     def entry_id(self) -> str | None:
@@ -146,27 +273,22 @@ class Verified:
         r, e = self.result, self.event
         return {"valid": True, "event": e.kind, "logged_at": e.at.isoformat(), "index": r.index,
                 "tree_size": r.tree_size, "origin": r.origin, "log_key_from": self.key_source,
+                "admin_fingerprint": self.admin_fingerprint, "deployment_serial": self.deployment_serial,
                 "entry_id": self.entry_id,
                 "consistent_with_size": r.against_size,
                 "witnesses": [{"name": c.name, "time": c.timestamp} for c in r.cosignatures]}
 
 
-def verify_file(path: Path, *, log_vkey: str | None = None, against: Path | None = None,
+def verify_file(path: Path, key: LogKey, *, against: Path | None = None,
                 witness_vkeys: tuple[str, ...] = ()) -> Verified:
-    """What ``consilience verify`` does: offline, with a clear reason on failure."""
+    """What ``consilience verify`` does once it has the log key (:func:`log_key_for`): offline."""
     text = Path(path).read_text()
-    source = "--log-key"
-    if log_vkey is None:
-        vkey_path = Path(path).parent / VKEY_FILE
-        if not vkey_path.exists():
-            raise VerificationError(f"no log key given and no {VKEY_FILE} beside the receipt; pass --log-key")
-        log_vkey = vkey_path.read_text().strip()
-        source = str(vkey_path)
     newer, proof = None, None
     if against is not None:
         newer, proof = _against(Path(against).read_text(), text)
-    opened = open_receipt(text, log_vkey, against=newer, consistency_proof=proof, witness_vkeys=witness_vkeys)
-    return Verified(opened.result, opened.event, source)
+    opened = open_receipt(text, key.vkey, origin=key.origin, against=newer, consistency_proof=proof,
+                          witness_vkeys=witness_vkeys)
+    return Verified(opened.result, opened.event, key.source, key.admin_fingerprint, key.serial)
 
 
 def _against(text: str, receipt_text: str) -> tuple[str, list[bytes]]:
