@@ -40,6 +40,8 @@ class Session:
     secret: str
     wallet: wallet_mod.Wallet
     kdf_params: dict[str, int] | None = None
+    #: the signed form of the deployment document last checked, kept beside the receipts (offline verify)
+    signed_deployment: dict[str, str] | None = None
 
     def save(self) -> None:
         wallet_mod.save(self.path, self.wallet, self.secret, kdf_params=self.kdf_params)
@@ -72,9 +74,11 @@ class Session:
         return EscrowClient(self.wallet.server, b64u_decode(self.wallet.token), sign_in=sign_in)
 
     def deployment(self, client: EscrowClient) -> Deployment:
+        published = client.published_deployment()
         d = client.deployment(b64u_decode(self.wallet.admin_fingerprint, length=16),
-                              min_serial=self.wallet.min_serial)
+                              min_serial=self.wallet.min_serial, published=published)
         self.wallet.min_serial = d.serial
+        self.signed_deployment = published.model_dump()
         return d
 
 
@@ -355,7 +359,8 @@ def _send(session: Session, client: EscrowClient, record: wallet_mod.Record,
 
 def _keep_receipt(session: Session, state: wallet_mod.EscrowState, text: str, deployment: Deployment,
                   kind: str) -> str:
-    path = str(receipts.save(session.receipts_dir, text, deployment, state.entry_id, kind))
+    path = str(receipts.save(session.receipts_dir, text, deployment, state.entry_id, kind,
+                             signed=session.signed_deployment))
     if path not in state.receipts:
         state.receipts.append(path)
     return path
