@@ -1,8 +1,9 @@
 """A throwaway escrow server for tests: signed v2 deployment, log key, database, client.
 
-The deployment is real (threshold OPRF key shares, key-server identity and X-Wing keys, HPKE
-counselor keys, administrator signature) so the server's full document verification runs. Its
-quorum keys are not published (``quorum_keys=None``): the escrow server never reads them.
+The deployment is real (key-server identity and X-Wing keys, HPKE counselor keys, administrator
+signature) so the server's full document verification runs. It is the document before the key
+servers' result: no VOPRF key nor quorum keys yet (``quorum_keys=None``), and ``key_change`` asks
+the key servers to generate them; the escrow server never reads either.
 
 Reporters register as protocol v2 has them: the administrator certifies a fresh account key
 (``accounts.issue_certificate``), the invite row holds that certificate, and the reporter proves
@@ -22,11 +23,11 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from consilience.crypto import hpke, signing, threshold_oprf
+from consilience.crypto import hpke, signing
 from consilience.datadir.share_file import KeyServerKeys
 from consilience.protocol import accounts
 from consilience.protocol import deployment as deployment_doc
-from consilience.protocol.deployment import Counselor, Deployment, KeyServer
+from consilience.protocol.deployment import Counselor, Deployment, KeyChange, KeyServer
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.services.escrow import create_app, releases
 from consilience.services.escrow.notifier import Notifier
@@ -160,8 +161,9 @@ def registration(seed: bytes, deployment_id: bytes) -> dict[str, str]:
 
 def make_deployment(counselors: list[CounselorKeys], serial: int = 1, log_public: bytes | None = None,
                     deployment_id: bytes | None = None) -> Deployment:
-    group_key, shares = threshold_oprf.deal_key(2, 3)
     deployment_id = deployment_id or os.urandom(16)
+    servers = tuple(KeyServer(i, f"http://127.0.0.1:{8100 + i}", b"", key_server_keys(i).identity_key,
+                              key_server_keys(i).hpke_public_key) for i in range(1, 4))
     return Deployment(
         deployment_id=deployment_id,
         serial=serial,
@@ -170,13 +172,12 @@ def make_deployment(counselors: list[CounselorKeys], serial: int = 1, log_public
         max_quorum=5,
         escrow_url="http://127.0.0.1:8100",
         threshold=2,
-        oprf_public_key=group_key,
-        key_servers=tuple(KeyServer(i, f"http://127.0.0.1:{8100 + i}", threshold_oprf.public_share(s),
-                                    key_server_keys(i).identity_key, key_server_keys(i).hpke_public_key)
-                          for i, s in sorted(shares.items())),
+        oprf_public_key=b"",
+        key_servers=servers,
         counselors=tuple(Counselor(c.name, c.key_id, c.public_key) for c in counselors),
         log_origin=f"consilience.log/{deployment_id.hex()}",
         log_public_key=log_public or signing.public_key(signing.generate()),
+        key_change=KeyChange(1, "generate", 2, servers),
     )
 
 

@@ -159,7 +159,9 @@ def test_connect_src_follows_a_new_deployment(tmp_path: Path) -> None:
         from dataclasses import replace
 
         moved = tuple(replace(k, url=f"https://ks{k.index}.example.org") for k in d1.key_servers)
-        write_signed(settings.deployment_path, replace(d1, serial=2, key_servers=moved), admin)
+        assert d1.key_change is not None  # before the key servers' result: the change lists them too
+        write_signed(settings.deployment_path, replace(d1, serial=2, key_servers=moved,
+                                                       key_change=replace(d1.key_change, servers=moved)), admin)
         csp = client.get("/").headers["content-security-policy"]
         assert "connect-src 'self' https://ks1.example.org https://ks2.example.org https://ks3.example.org;" in csp
 
