@@ -49,6 +49,9 @@ from consilience.services.keyserver.settings import MAX_RETRY_SECONDS, RETRY_SEC
 
 log = logging.getLogger(__name__)
 
+#: what the logs and the status call each kind of run
+_RUN_NAMES = {dkg.GENERATE: "key generation", dkg.REFRESH: "refresh", dkg.RESHARE: "resharing"}
+
 
 class Stopped(Exception):
     """The key server is shutting down."""
@@ -140,9 +143,17 @@ class KeygenRunner:
         """Take up what the document published: a renewal's result replaces the shares in force (which are
         erased); shares the document no longer uses are erased."""
         keys = d.quorum_keys
+        mine = next((s for s in d.key_servers if s.identity_key == self.keys.identity_key), None)
+        retiring = mine is not None and d.retiring(mine)
+        if retiring and not self.holder.retiring:
+            log.warning("key server %d is left out by the resharing the administrator asked for (epoch %d): it "
+                        "answers no evaluation from now on, deals its shares to the new set, and erases them once "
+                        "the result is published", mine.index if mine else 0, d.key_change.epoch if d.key_change
+                        else 0)
+        self.holder.retiring = retiring
         if keys is None:
             return
-        listed = any(s.identity_key == self.keys.identity_key for s in d.key_servers)
+        listed = mine is not None
         upcoming = quorum_store.read(self.folder.next_quorum_keys)
         held = self.holder.get()
         if upcoming is not None and upcoming.epoch == keys.epoch and listed:
@@ -216,7 +227,7 @@ class KeygenRunner:
         """Take part in the run of ``epoch``; the result once confirmed (None if it failed, or we only dealt)."""
         role = role or self.role(deployment, epoch)
         params = deployment.dkg_parameters(epoch)
-        kind = dkg.KINDS[params.kind]
+        kind = _RUN_NAMES[params.kind]  # in words: "the key generation of epoch 1", "the refresh of epoch 2"
         who = f"key server {role.recipient if role.recipient is not None else role.dealer}"
         held_shares = role.held.held() if role.held is not None else None
         seed = deal = None
@@ -264,12 +275,15 @@ class KeygenRunner:
         held = QuorumShares.from_result(self.member.deployment_id, epoch, result)
         if params.kind == dkg.GENERATE:
             quorum_store.write(self.folder.quorum_keys, held)
-            self.holder.set(held)
             what = "its shares are stored and it answers evaluations"
         else:
             quorum_store.write(self.folder.next_quorum_keys, held)
             what = "the new shares wait for the administrator to publish them (consilience admin publish-keys)"
-        quorum_store.write_run(self.folder.keygen_seed, RunState(epoch, finished=True))  # the seed is erased
+        # the seed is erased once the result is stored, and before the shares are used: a run that shows as
+        # done has left no seed behind (a crash in between would otherwise keep it, as the run is not resumed)
+        quorum_store.write_run(self.folder.keygen_seed, RunState(epoch, finished=True))
+        if params.kind == dkg.GENERATE:
+            self.holder.set(held)
         log.info("%s finished the %s of epoch %d: qualified dealers %s, every holder confirmed the same transcript; "
                  "%s", who, kind, epoch, ", ".join(map(str, result.qualified)), what)
         return held
