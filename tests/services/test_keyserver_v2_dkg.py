@@ -46,7 +46,7 @@ class World:
     def start(self, index: int, settings: KeygenSettings = FAST) -> Running:
         ks = self.folder.data.keyserver(index)
         runner = dkg_runner.KeygenRunner(
-            folder=ks, share=share_file.read(ks.share), keys=self.folder.keys(index), holder=Holder(),
+            folder=ks, member=share_file.read(ks.membership), keys=self.folder.keys(index), holder=Holder(),
             client=BoardClient(self.url), settings=settings, stop=threading.Event())
         running = Running(runner, dkg_runner.start(runner))
         self.running[index] = running
@@ -86,7 +86,10 @@ def check_result(world: World, epoch: int = 1) -> dep.Deployment:
         held = quorum_store.read(ks.quorum_keys)
         assert held is not None and held.epoch == epoch and held.qualified == (1, 2, 3)
         assert oct(ks.quorum_keys.stat().st_mode & 0o777) == "0o600"
-        assert not ks.keygen_seed.exists(), "the dealer seed is erased when the run ends"
+        run = quorum_store.read_run(ks.keygen_seed)
+        assert run is not None and run.epoch == epoch and run.finished, "the run is noted as finished"
+        assert run.seed is None and run.deal is None and "seed" not in json.loads(ks.keygen_seed.read_text()), \
+            "the dealer seed is erased when the run ends"
     with BoardClient(world.url) as client:
         published = publish_keys(world.folder.root, PASSPHRASE, client=client, timeout=10, poll=0.05)
     keys = published.quorum_keys
@@ -99,6 +102,10 @@ def check_result(world: World, epoch: int = 1) -> dep.Deployment:
         assert held is not None and held.transcript == keys.transcript
         for q, values in held.shares.items():
             assert [G2Point.generator().mul_secret(v) for v in values] == list(params.servers[index][q])
+        # and its VOPRF share is the one whose public share the document lists
+        assert held.public_share == published.key_server(index).public_share
+    assert published.key_change is None and published.oprf_public_key
+    assert keys.abscissa_check == dkg.abscissa_check(published.deployment_id, held.abscissa_key)
     return published
 
 
@@ -111,11 +118,11 @@ def test_three_key_servers_generate_the_quorum_keys_over_the_board(world: World,
     published = check_result(world)
     # the signed document on disk is what clients fetch, and it verifies with the administrator's fingerprint
     signed = json.loads(world.folder.data.escrow.published.read_text())
-    assert dep.verify(signed, dep.admin_fingerprint(share_file.read(world.folder.data.keyserver(1).share).admin_key)
-                      ).quorum_keys == published.quorum_keys
+    admin_key = share_file.read(world.folder.data.keyserver(1).membership).admin_key
+    assert dep.verify(signed, dep.admin_fingerprint(admin_key)).quorum_keys == published.quorum_keys
     said = caplog.text
     assert "key server 1 starts the key generation of epoch 1 with 3 key servers (2 needed)" in said
-    assert "finished the key generation of epoch 1: qualified key servers 1, 2, 3" in said
+    assert "finished the key generation of epoch 1: qualified dealers 1, 2, 3" in said
     assert "seed" not in said.lower().replace("with the deal it kept", "")
 
 
@@ -159,14 +166,18 @@ def test_a_failed_run_is_not_repeated_until_an_operator_asks(world: World, caplo
     assert "the key generation of epoch 1 failed" in status and "confirmed another board" in status
     run = quorum_store.read_run(world.folder.data.keyserver(3).keygen_seed)
     assert run is not None and run.failed and run.seed is None, "the seed is erased, the failure noted"
-    assert "run 'consilience admin restart-keygen' to start epoch 2" in caplog.text
+    assert "the administrator runs 'consilience admin restart-keygen' to ask every key server for it again" in \
+        caplog.text
     time.sleep(1.0)
     assert world.running[3].runner.holder.get() is None, "no silent retry"
     with BoardClient(world.url) as client, pytest.raises(dkg.DkgFailed, match="confirmed another board"):
         publish_keys(world.folder.root, PASSPHRASE, client=client, timeout=2, poll=0.05)
-    # the operator asks for epoch 2: every key server runs it (1 and 2 drop what they held for epoch 1)
-    epoch, asked = restart_keygen(world.folder.root)
-    assert (epoch, asked) == (2, [1, 2, 3])
+    # the administrator asks for epoch 2 in a new document: every key server runs it (1 and 2 replace what they
+    # held for epoch 1)
+    asked = restart_keygen(world.folder.root, PASSPHRASE)
+    assert asked.key_change is not None and asked.quorum_keys is None
+    assert (asked.key_change.epoch, asked.key_change.kind, [s.index for s in asked.key_change.servers]) == (
+        2, "generate", [1, 2, 3])
     world.wait_done([1, 2, 3], epoch=2)
     check_result(world, epoch=2)
 
@@ -215,13 +226,14 @@ def test_a_request_for_a_later_epoch_abandons_a_run_under_way(world: World, capl
     for index in (1, 2):
         world.start(index, patient)  # waiting for key server 3's deal, for up to ten minutes
     deadline = time.monotonic() + 20
-    while "waiting for the other key servers' deals" not in world.running[2].runner.holder.status:
+    while "epoch 1: waiting for the key servers' deals" not in world.running[2].runner.holder.status:
         assert time.monotonic() < deadline, world.running[2].runner.holder.status
         time.sleep(0.05)
-    assert restart_keygen(world.folder.root) == (2, [1, 2, 3])
+    asked = restart_keygen(world.folder.root, PASSPHRASE)
+    assert asked.key_change is not None and asked.key_change.epoch == 2
     world.start(3, patient)
     world.wait_done([1, 2, 3], epoch=2, timeout=30)
-    assert "abandons the key generation of epoch 1: an operator asked for epoch 2" in caplog.text
+    assert "abandons the key generation of epoch 1: the administrator asked for epoch 2" in caplog.text
     check_result(world, epoch=2)
 
 
