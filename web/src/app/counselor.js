@@ -2,7 +2,7 @@
 // (nothing of it is sent), list matches, open one and decrypt the released entries here
 // (PROTOCOL.md §8, "Opening").
 import {
-  EscrowApi, fetchDeployment, openMatch, matchedEntryFromJson, counselorKeyFromBytes, hpke, abscissaLabel,
+  EscrowApi, counselorSignIn, fetchDeployment, openMatch, matchedEntryFromJson, counselorKeyFromBytes, hpke, abscissaLabel,
   b64uDecode, b64uEncode, bytesEqual,
 } from '../sdk/index.js';
 import {
@@ -12,12 +12,15 @@ import {
 } from './lib/ui.js';
 import { COUNSELOR_PURPOSE, Vault } from './lib/vault.js';
 
-const state = { keys: null, deployment: null };
+const state = { keys: null, deployment: null, api: null };
 
 const server = () => window.location.origin;
 
+/** The escrow server as this counselor: the key file holds the credential, which signs in for a session
+ * (kept while the key is unlocked) and again when that expires (PROTOCOL.md §6.1). */
 function api() {
-  return new EscrowApi(server(), state.keys.token);
+  if (!state.api) state.api = new EscrowApi(server(), null, { signIn: counselorSignIn(state.keys.token) });
+  return state.api;
 }
 
 // --- unlock ------------------------------------------------------------------------------------
@@ -68,6 +71,7 @@ async function unlock(text, passphrase) {
       throw new Error('This service’s setup does not list your key. Ask the administrator to add it.');
     }
     state.keys = keys;
+    state.api = null;
     state.deployment = d;
     steps.clear();
     $('#unlock-form').reset();
@@ -79,6 +83,7 @@ async function unlock(text, passphrase) {
 
 async function lock() {
   state.keys = null;
+  state.api = null;
   state.deployment = null;
   revokeUrls();
   $('#match-body').textContent = '';

@@ -5,7 +5,7 @@ import {
   EscrowApi, fetchDeployment, checkReceipt, normalise, b64uDecode, b64uEncode,
   parseReceipt, newWallet, walletToBytes, walletFromBytes, addRecord, nowIsoSeconds,
   parseInvite, INVITE_MISTYPED, InvalidInput, VerificationError, MAX_BODY_BYTES, reporter, PLATFORMS, PLATFORMS_BY_KIND,
-  accounts, bytesEqual, ApiError, Identifier,
+  accounts, bytesEqual, ApiError, Identifier, reporterSignIn,
 } from '../sdk/index.js';
 import { getCountries, getCountryCallingCode } from 'libphonenumber-js/max';
 import {
@@ -73,8 +73,18 @@ function badge(status) {
   return el('span', { class: `badge ${status}` }, STATUS_TEXT[status] || status);
 }
 
+/** The escrow server as this account: an expired session is renewed by signing in with the account key
+ * (PROTOCOL.md §6.1); the wallet keeps the new session when it is next saved. */
 function api() {
-  return new EscrowApi(state.wallet.server || server(), b64uDecode(state.wallet.token));
+  const w = state.wallet;
+  let signIn = null;
+  if (w.account_seed && w.certificate) {
+    const deploymentId = accounts.parseCertificate(b64uDecode(w.certificate, 120)).deploymentId;
+    signIn = reporterSignIn(b64uDecode(w.account_seed, 32), deploymentId);
+  }
+  return new EscrowApi(w.server || server(), b64uDecode(w.token), {
+    signIn, onToken: (token) => { if (state.wallet === w) w.token = token; },
+  });
 }
 
 async function deployment() {

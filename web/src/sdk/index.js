@@ -59,7 +59,8 @@ export { openCheckpoint, openNote, parseNote, parseVkey, ed25519Vkey, ed25519Ver
 export { verifyReceipt, parseReceipt, FILE_EXTENSION as RECEIPT_FILE_EXTENSION } from './tlog/receipt.js';
 
 // --- clients ---
-export { EscrowApi, ApiError, fetchDeployment } from './clients/api.js';
+export { EscrowApi, ApiError, fetchDeployment, reporterSignIn, counselorSignIn } from './clients/api.js';
+export { signLogin } from './protocol/sessions.js';
 export { evaluate as evaluateOprf, KeyServerUnavailable } from './clients/oprf_client.js';
 export { checkReceipt, openReceipt, expectedContent, receiptFileName } from './clients/receipts.js';
 export * as reporter from './clients/reporter.js';

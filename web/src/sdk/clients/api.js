@@ -8,6 +8,7 @@
 import { ConsilienceError } from '../errors.js';
 import { b64uEncode } from '../protocol/encoding.js';
 import { verifyDeployment } from '../protocol/deployment.js';
+import { signLogin } from '../protocol/sessions.js';
 
 export class ApiError extends ConsilienceError {
   constructor(status, code, detail, { retryAfter = null, currentSerial = null } = {}) {
@@ -35,21 +36,58 @@ function retryAfterSeconds(value) {
 export class EscrowApi {
   /**
    * serverUrl: the escrow server's base URL ('' or '/' for the page's own origin).
-   * token: the account token (Uint8Array or its b64u), or null for public routes.
+   * token: the account's session token (Uint8Array or its b64u), or null for public routes.
+   * signIn: async (api) => a new session token (reporterSignIn, counselorSignIn below), or null.
+   *   With it, a request made as the account signs in first when there is no session, and again
+   *   once when the session has expired (401), then is sent once more: nobody sees an expiry
+   *   mid-task (PROTOCOL.md §6.1). onToken(token b64u) is told of each new session.
    */
-  constructor(serverUrl, token = null, { fetch: fetchFn = globalThis.fetch.bind(globalThis), timeoutMs = 30000 } = {}) {
+  constructor(serverUrl, token = null, { fetch: fetchFn = globalThis.fetch.bind(globalThis), timeoutMs = 30000,
+    signIn = null, onToken = null } = {}) {
     this.base = String(serverUrl ?? '').replace(/\/+$/, '');
     this.token = token === null || token === undefined ? null : idText(token);
+    this.signIn = signIn;
+    this.onToken = onToken;
     // Called as a plain function: window.fetch invoked as a method of another object throws
     // "Illegal invocation" (fetchDeployment passes the unbound globalThis.fetch).
     this.fetch = (...args) => fetchFn(...args);
     this.timeoutMs = timeoutMs;
   }
 
-  async call(method, path, { json = undefined, params = null, ok = [200, 201], text = false } = {}) {
+  async renew() {
+    this.token = idText(await this.signIn(this));
+    if (this.onToken) this.onToken(this.token);
+  }
+
+  /** A request made as the account (see the constructor's signIn). */
+  async authed(method, path, options = {}) {
+    if (!this.token && this.signIn) await this.renew();
+    try {
+      return await this.call(method, path, options);
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.status !== 401 || err.code === 'account_revoked' || !this.signIn) throw err;
+    }
+    await this.renew();
+    return this.call(method, path, options);
+  }
+
+  /** POST /v2/login: a new session for the reporter that signed `login` (protocol/sessions.js signLogin); its token (b64u). */
+  async login(login) {
+    const doc = await this.call('POST', '/v2/login', { json: { account_key: idText(login.accountKey),
+      issued_at: login.issuedAt, nonce: idText(login.nonce), signature: idText(login.signature) } });
+    return doc.token;
+  }
+
+  /** POST /v2/login/counselor with the counselor's credential as the bearer: a new session's token (b64u). */
+  async loginCounselor(credential) {
+    const doc = await this.call('POST', '/v2/login/counselor', { bearer: idText(credential) });
+    return doc.token;
+  }
+
+  async call(method, path, { json = undefined, params = null, ok = [200, 201], text = false, bearer = null } = {}) {
     const query = params ? '?' + new URLSearchParams(Object.entries(params).filter(([, v]) => v !== null && v !== undefined)) : '';
     const headers = { Accept: text ? 'text/plain' : 'application/json' };
-    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    if (bearer || this.token) headers.Authorization = `Bearer ${bearer || this.token}`;
     if (json !== undefined) headers['Content-Type'] = 'application/json';
     const controller = typeof AbortController === 'function' ? new AbortController() : null;
     const timer = controller ? setTimeout(() => controller.abort(), this.timeoutMs) : null;
@@ -112,12 +150,12 @@ export class EscrowApi {
    * an active entry under one of the tags: add the names to that record instead.
    */
   submit(payload) {
-    return this.call('POST', '/v2/entries', { json: payload });
+    return this.authed('POST', '/v2/entries', { json: payload });
   }
 
   /** PUT /v2/entries/{id}: replace an escrowed entry's content. */
   replace(entryId, payload) {
-    return this.call('PUT', `/v2/entries/${idText(entryId)}`, { json: payload });
+    return this.authed('PUT', `/v2/entries/${idText(entryId)}`, { json: payload });
   }
 
   /** submit or replace, as EscrowClient.send */
@@ -126,19 +164,19 @@ export class EscrowApi {
   }
 
   entries() {
-    return this.call('GET', '/v2/entries');
+    return this.authed('GET', '/v2/entries');
   }
 
   entry(entryId) {
-    return this.call('GET', `/v2/entries/${idText(entryId)}`);
+    return this.authed('GET', `/v2/entries/${idText(entryId)}`);
   }
 
   receipt(entryId) {
-    return this.call('GET', `/v2/entries/${idText(entryId)}/receipt`);
+    return this.authed('GET', `/v2/entries/${idText(entryId)}/receipt`);
   }
 
   withdraw(entryId) {
-    return this.call('DELETE', `/v2/entries/${idText(entryId)}`);
+    return this.authed('DELETE', `/v2/entries/${idText(entryId)}`);
   }
 
   // -- transparency log (public) ---------------------------------------------------
@@ -160,11 +198,11 @@ export class EscrowApi {
   // -- counselor ---------------------------------------------------------------
 
   matches() {
-    return this.call('GET', '/v2/matches');
+    return this.authed('GET', '/v2/matches');
   }
 
   match(matchId) {
-    return this.call('GET', `/v2/matches/${idText(matchId)}`);
+    return this.authed('GET', `/v2/matches/${idText(matchId)}`);
   }
 }
 
@@ -172,4 +210,14 @@ export class EscrowApi {
 export async function fetchDeployment(serverUrl, adminFingerprintPin, minSerial = 0, { fetch: fetchFn = globalThis.fetch } = {}) {
   const published = await new EscrowApi(serverUrl, null, { fetch: fetchFn }).deployment();
   return verifyDeployment(published, adminFingerprintPin, { minSerial });
+}
+
+/** Sign in with the account key (the wallet's seed), as clients/escrow_client.py reporter_login. */
+export function reporterSignIn(seed, deploymentId) {
+  return (api) => api.login(signLogin(seed, deploymentId));
+}
+
+/** Sign in with the credential the administrator gave (cnslc1.'s token), as counselor_login. */
+export function counselorSignIn(credential) {
+  return (api) => api.loginCounselor(credential);
 }
