@@ -11,19 +11,17 @@ the key servers' folders are 0600 and nobody else ever holds an F_q.
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 
 import pytest
 from fastapi.testclient import TestClient
 
 from consilience.crypto.bls12381 import Scalar, lagrange_coefficients
-from consilience.operator.quorum_keys import quorum_keys_from_board
 from consilience.protocol import quorum
 from consilience.protocol.encoding import b64u_decode
 from consilience.services.keyserver import quorum_store
 from consilience.services.keyserver.app import create_app
 from consilience.services.keyserver.settings import Settings
-from keyserver_world import Folder, account, identifiers, make_deployment, request_body, run_keygen
+from keyserver_world import Folder, account, identifiers, keygen_and_publish, make_deployment, request_body
 
 Q = 3  # the entry's quorum: one account's share is one short of it by two
 
@@ -32,9 +30,8 @@ Q = 3  # the entry's quorum: one account's share is one short of it by two
 def sealed(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """One reporter's section at quorum 3: its abscissa, σ_3, U, and the wrap key it used (the body key's key)."""
     folder = make_deployment(tmp_path_factory.mktemp("trust") / "data", quorum=2, max_quorum=3)
-    board, _ = run_keygen(folder)
-    published = replace(folder.deployment, quorum_keys=quorum_keys_from_board(folder.deployment, 1, board))
-    params = published.quorum_parameters()
+    keygen_and_publish(folder)
+    params = folder.deployment.quorum_parameters()
     who = account(folder)
     blinded, [point] = identifiers(1)
     answers, x = {}, None
