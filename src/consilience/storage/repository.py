@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from consilience.errors import ConsilienceError, InvalidInput
 from consilience.protocol import accounts, events
+from consilience.storage.database import erase_after_commit
 from consilience.storage.models import (
     Account,
     BoardMessage,
@@ -309,7 +310,9 @@ def replace_entry(session: Session, new: NewEntry, now: datetime) -> Entry:
     entry.status, entry.released_at, entry.match_id = "escrowed", None, None
     session.flush()
     _drop_orphan_tags(session, old_tags - set(new.tags))
+    _unqueue_unnamed(session, old_tags - set(new.tags))
     _queue_recount(session, new.tags, now)
+    erase_after_commit(session)  # the old body, envelopes and dropped tags, from the -wal too
     return entry
 
 
@@ -328,6 +331,8 @@ def withdraw_entry(session: Session, account_id: bytes, entry_id: bytes, now: da
     entry.updated_at = now
     session.flush()
     _drop_orphan_tags(session, old_tags)
+    _unqueue_unnamed(session, old_tags)
+    erase_after_commit(session)  # from the -wal file too, while the server runs
     return entry
 
 
@@ -430,19 +435,37 @@ def _insert_ignoring_duplicates(session: Session, model: type[Tag] | type[Recoun
         session.execute(insert(model), missing)
 
 
-def _drop_orphan_tags(session: Session, tags: Iterable[bytes]) -> None:
-    """Forget tags no active entry names any more and no match refers to.
+def _drop_orphan_tags(session: Session, tags: Iterable[bytes]) -> int:
+    """Forget tags no active entry names any more and no match refers to; returns how many.
 
     Withdrawal promises to erase an entry's tags; a bare row in ``tags`` would
     otherwise keep the value forever.
     """
     candidates = sorted(set(tags))
     if not candidates:
-        return
+        return 0
     still_used = select(EntryTag.tag).where(EntryTag.tag == Tag.tag).exists()
-    session.execute(
+    dropped = session.execute(
         delete(Tag)
         .where(Tag.tag.in_(candidates), Tag.match_id.is_(None), ~still_used)
+        .execution_options(synchronize_session=False)
+    )
+    return int(dropped.rowcount)  # type: ignore[attr-defined]
+
+
+def _unqueue_unnamed(session: Session, tags: Iterable[bytes]) -> None:
+    """Take tags no active entry names any more out of the release pass's queue.
+
+    Counting under such a tag finds no one, so the pass would do nothing with it, except keep the
+    value on disk until it runs and write it once more (``lock_tags``) before dropping it again.
+    """
+    candidates = sorted(set(tags))
+    if not candidates:
+        return
+    still_used = select(EntryTag.tag).where(EntryTag.tag == RecountQueue.tag).exists()
+    session.execute(
+        delete(RecountQueue)
+        .where(RecountQueue.tag.in_(candidates), ~still_used)
         .execution_options(synchronize_session=False)
     )
 
@@ -519,7 +542,8 @@ def count_queued(session: Session, now: datetime, tags: Sequence[bytes] | None =
     changes = recount(session, queued, now)
     session.execute(delete(RecountQueue).where(RecountQueue.tag.in_(queued))
                     .execution_options(synchronize_session=False))
-    _drop_orphan_tags(session, queued)
+    if _drop_orphan_tags(session, queued):
+        erase_after_commit(session)
     session.flush()
     return changes
 
