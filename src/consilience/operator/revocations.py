@@ -84,7 +84,7 @@ def counselor_of(d: dep.Deployment, text: str) -> dep.Counselor:
 
 
 def witness_vkey_of(text: str) -> str:
-    """A witness named by its verifier key (a type 0x04 cosignature key, as ``admin witness add`` took it)."""
+    """A witness named by its verifier key (type 0x04 or 0x01, as ``admin witness add`` takes it)."""
     vkey = text.strip()
     try:
         checkpoint.CosignatureV1Verifier.from_vkey(vkey)
@@ -159,6 +159,8 @@ def revoke_witness(root: Path, vkey: str, admin_secret: str) -> Revocation:
     """Revoke a witness: removed from the deployment document (its cosignatures are refused), recorded in the log."""
     vkey = witness_vkey_of(vkey)
     d = load_deployment(root)
+    public = checkpoint.CosignatureV1Verifier.from_vkey(vkey).public_key  # either vkey form names the listed witness
+    vkey = next((w for w in d.witnesses if checkpoint.CosignatureV1Verifier.from_vkey(w).public_key == public), vkey)
     if vkey not in d.witnesses:
         raise InvalidInput("the deployment lists no such witness; nothing was revoked")
     admin_private = unseal_admin_key(root, admin_secret)
