@@ -9,7 +9,9 @@ server's share is its ``KeyServerResult.oprf_share`` and the document carries
 the public key and public shares of that result, published as ``admin
 publish-keys`` publishes it (``operator.quorum_keys.quorum_keys_from_board``).
 Nobody deals a key; the test world interpolates the secret key from t shares
-only to compute expected outputs.
+only to compute expected outputs. Every seed is fixed by the world's label, so
+its secrets are the same in every run (not its transcript: HPKE encryption in
+the deals is randomised).
 """
 
 from __future__ import annotations
@@ -159,13 +161,15 @@ class V2World:
         return Evaluated(outputs, shares, [match_tag(y) for y in outputs], x_bytes)
 
 
-def run_dkg(d: Deployment, identities: dict[int, bytes],
-            hpke_seeds: dict[int, bytes]) -> tuple[dict[int, dkg.KeyServerResult], Result]:
-    """Every round of the run ``d.key_change`` asks for among honest servers, in process; its published result."""
+def run_dkg(d: Deployment, identities: dict[int, bytes], hpke_seeds: dict[int, bytes],
+            seeds: Mapping[int, dkg.DealerSeed] | None = None) -> tuple[dict[int, dkg.KeyServerResult], Result]:
+    """Every round of the run ``d.key_change`` asks for among honest servers, in process; its published result.
+
+    ``seeds``: the dealers' seeds (fresh ones by default: another run, other secrets)."""
     assert d.key_change is not None
     params = d.dkg_parameters(d.key_change.epoch)
     board: list[bytes] = []
-    seeds = {i: dkg.DealerSeed.fresh() for i in identities}
+    seeds = seeds or {i: dkg.DealerSeed.fresh() for i in identities}
     board += [dkg.deal(params, i, identities[i], seeds[i]) for i in sorted(identities)]
     board += [c for i in sorted(identities)
               for c in dkg.complaints_for(params, i, identities[i], hpke_seeds[i], list(board))]
@@ -188,7 +192,10 @@ def oprf_secret_key(shares: Mapping[int, bytes], threshold: int) -> bytes:
 def make_v2_world(*, n: int = 3, t: int = 2, quorum_low: int = 2, quorum_high: int = 5, counselors: int = 2,
                   label: str = "v2world") -> V2World:
     identities = {i: seed_of(f"{label}/identity/{i}") for i in range(1, n + 1)}
-    hpke_seeds = {i: hpke.generate_private_key() for i in range(1, n + 1)}
+    # every seed fixed by the label, so the world's secrets (VOPRF key, quorum secrets, abscissa key) are the
+    # same in every run: vectors built on it keep their VOPRF outputs; only the HPKE ciphertexts of the deals
+    # (hence the transcript and the confirmations) are fresh
+    hpke_seeds = {i: seed_of(f"{label}/hpke/{i}") for i in range(1, n + 1)}
     keys = tuple(make_counselor(f"counselor {i}") for i in range(1, counselors + 1))
     admin = seed_of(f"{label}/admin")
     listed = tuple(KeyServer(i, f"http://127.0.0.1:{8100 + i}", b"", signing.public_key(identities[i]),
@@ -203,7 +210,8 @@ def make_v2_world(*, n: int = 3, t: int = 2, quorum_low: int = 2, quorum_high: i
         key_change=KeyChange(1, "generate", t, listed),
     )
     dep.validate(base)
-    results, published = run_dkg(base, identities, hpke_seeds)
+    results, published = run_dkg(base, identities, hpke_seeds,
+                                 {i: dkg.DealerSeed(seed_of(f"{label}/dealer/{i}")) for i in identities})
     d = replace(base, serial=2, **published.apply(base))  # type: ignore[arg-type]
     dep.validate(d)
     shares = {i: results[i].oprf_share for i in identities}

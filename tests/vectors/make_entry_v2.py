@@ -56,7 +56,10 @@ LOG_SEED = bytes.fromhex("4c" * 32)
 
 def world() -> V2World:
     w = make_v2_world(n=3, t=2, quorum_low=2, quorum_high=4, counselors=2, label=LABEL)
-    return replace(w, deployment=replace(w.deployment, log_public_key=signing.public_key(LOG_SEED)))
+    assert w.requested is not None
+    log_key = signing.public_key(LOG_SEED)
+    return replace(w, deployment=replace(w.deployment, log_public_key=log_key),
+                   requested=replace(w.requested, log_public_key=log_key))
 
 
 def _h(b: bytes) -> str:
@@ -110,7 +113,7 @@ def deployment_cases(w: V2World) -> list[dict[str, Any]]:
     assert keys is not None
     params = w.deployment.dkg_parameters(keys.epoch)
     body = (params.header(dkg.CONFIRM_LABEL, 1) + keys.transcript + bytes([len(keys.qualified)])
-            + bytes(keys.qualified) + bytes(32))
+            + bytes(keys.qualified) + bytes(32) + keys.abscissa_check)
     other = json.loads(json.dumps(good))
     other["quorum_keys"]["confirmations"][0] = b64u_encode(body + signing.sign(w.servers[1].identity, body))
     cases.append(("a confirmation of other commitments", other))
@@ -122,7 +125,8 @@ def deployment_cases(w: V2World) -> list[dict[str, Any]]:
         published = _resign(w, doc)
         out.append({"what": what, "published": published,
                     **_error(lambda p=published: dep.verify(p, w.fingerprint))})
-    pending = replace(w.deployment, quorum_keys=None, serial=1)
+    pending = w.requested  # serial 1: no VOPRF key, public shares nor quorum keys; asks the key servers to generate
+    assert pending is not None
     out.append({"what": "before the key generation (no quorum keys yet): accepted",
                 "published": dep.sign(pending, w.admin_private), "error": None, "message": None})
     return out
@@ -135,10 +139,13 @@ def confirmation_vectors(w: V2World) -> dict[str, Any]:
     params = w.deployment.dkg_parameters(keys.epoch)
     parsed = [dkg.parse(params, c) for c in keys.confirmations]
     assert all(isinstance(p, dkg.Confirmation) for p in parsed)
-    return {"epoch": keys.epoch, "parameters_digest": _h(params.digest),
-            "commitments_digest": _h(dkg.commitments_digest(keys.levels, keys.servers)),
+    d = w.deployment
+    digest = dkg.commitments_digest(keys.levels, keys.servers, d.oprf_public_key,
+                                    {i: d.key_server(i).public_share for i in keys.qualified}, keys.abscissa_check)
+    return {"epoch": keys.epoch, "parameters_digest": _h(params.digest), "commitments_digest": _h(digest),
             "parsed": [{"author": p.author, "transcript": _h(p.transcript), "qualified": list(p.qualified),
-                        "commitments": _h(p.commitments)} for p in parsed if isinstance(p, dkg.Confirmation)],
+                        "commitments": _h(p.commitments), "abscissa_check": _h(p.abscissa_check)}
+                       for p in parsed if isinstance(p, dkg.Confirmation)],
             "refused": [{"what": what, "hex": hex_, **_error(lambda m=m: dkg.parse(params, m))}
                         for what, hex_, m in _bad_confirmations(keys.confirmations[0])]}
 
