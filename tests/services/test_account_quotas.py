@@ -11,11 +11,14 @@ database, and other accounts (and the same one, once it withdraws something) mus
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import pg_cluster
 from consilience.clients.escrow_client import describe
 from consilience.protocol.encoding import b64u_decode
 from consilience.protocol.messages import MAX_BODY_BYTES
@@ -102,6 +105,33 @@ def test_an_edit_that_grows_past_the_quota_is_refused_and_leaves_the_entry_as_it
     fits = {**small, "body": escrow.submission(body=os.urandom(10_000 - 4000 - 4 * 200))["body"]}
     assert put(escrow, mallory, fits).status_code == 200
     assert held(escrow, mallory) == stored.Usage(entries=2, bytes=10_000)
+
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    if request.param == "sqlite":
+        return None
+    return pg_cluster.fresh_database(request.getfixturevalue("postgres_admin_url"))
+
+
+def test_concurrent_submissions_cannot_each_take_the_last_place(tmp_path: Path, database_url: str | None) -> None:
+    escrow = build(tmp_path, database_url=database_url, quotas=Quotas(entries_per_account=3))
+    mallory = escrow.reporter()
+    assert escrow.submit(mallory, escrow.submission()).status_code == 201
+    submissions = [escrow.submission() for _ in range(8)]
+    start = threading.Barrier(len(submissions))
+
+    def send(submission: dict[str, Any]) -> int:
+        start.wait()
+        status: int = escrow.submit(mallory, submission).status_code
+        return status
+
+    with ThreadPoolExecutor(len(submissions)) as pool:
+        answers = sorted(pool.map(send, submissions))
+    assert answers == [201, 201] + [413] * 6
+    assert held(escrow, mallory).entries == 3
+    escrow.db.dispose()
 
 
 def test_quotas_are_settings_with_one_default_each(tmp_path: Path) -> None:
