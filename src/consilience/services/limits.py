@@ -2,9 +2,10 @@
 
 Each server declares its budgets as a ``RateLimits`` dataclass whose fields are ``Rate``s
 (per hour, burst) and charges them through ``Budgets``; a spent budget answers 429 with
-Retry-After. The buckets live in memory: key servers keep no database by design, and a
-restart refilling them is acceptable because the limits exist to slow enumeration and
-abuse, not to account for usage.
+Retry-After. A request that several budgets cover is charged to all of them or to none
+(``Budgets.charge_all``), so a refusal by one never spends the others. The buckets live
+in memory: key servers keep no database by design, and a restart refilling them is
+acceptable because the limits exist to slow enumeration and abuse, not to account for usage.
 """
 
 from __future__ import annotations

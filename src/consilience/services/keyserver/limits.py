@@ -5,7 +5,8 @@ OPRF key, so it bounds how fast either can go: per certified account key (one ac
 administrator's invite), per client address (the socket's peer unless a proxy is trusted), and
 a global budget over everyone, which bounds what many accounts together get and is logged when
 80 % of it is spent. Each identifier counts as one evaluation. Charged through
-``services.limits.Budgets``, like the escrow server's.
+``services.limits.Budgets``, like the escrow server's, all three together or none
+(``Budgets.charge_all``): a request one budget refuses spends nothing of the other two.
 """
 
 from __future__ import annotations
