@@ -321,3 +321,60 @@ def test_a_credential_is_not_a_session_and_a_sign_in_is_used_once(tmp_path: Path
     assert escrow.client.post(f"{API}/login", json={
         "account_key": b64u_encode(other.account_key), "issued_at": other.issued_at,
         "nonce": b64u_encode(other.nonce), "signature": b64u_encode(other.signature)}).status_code == 401
+
+
+def test_the_command_lines_libraries_sign_in_again_on_their_own(tmp_path: Path) -> None:
+    """What ``consilience counselor …`` and ``consilience reporter …`` run, against a real socket."""
+    from consilience.clients import counselor as counselor_client
+    from consilience.clients import wallet as wallet_mod
+    from consilience.clients.reporter import Session
+    from consilience.protocol import deployment as dep
+    from keyserver_world import serving
+
+    escrow = build(tmp_path)
+    reporter = escrow.reporter()
+    credential = escrow.counselor_credential(escrow.counselors[0])
+    fingerprint = dep.admin_fingerprint(accounts.account_key(escrow.admin_private))
+    with serving(escrow.client.app) as url:
+        keys = counselor_client.CounselorKeys(name=escrow.counselors[0].name, seed=escrow.counselors[0].seed)
+        counselor_client.login(keys, url, f"cnslc1.{b64u_encode(credential)}.{b64u_encode(fingerprint)}")
+        assert keys.token == credential  # the key file keeps the credential, which signs in each time
+        assert counselor_client.list_matches(keys) == []
+        _expire_all(escrow.db)
+        assert counselor_client.list_matches(keys) == []
+
+        wallet = wallet_mod.Wallet(server=url, admin_fingerprint=b64u_encode(fingerprint),
+                                   account_id=b64u_encode(reporter.account_id), token=b64u_encode(reporter.token),
+                                   contact="signal: @me", account_seed=b64u_encode(reporter.seed),
+                                   certificate=b64u_encode(reporter.certificate), min_serial=1)
+        session = Session(tmp_path / "wallet", "unused", wallet)
+        _expire_all(escrow.db)
+        with session.client() as client:
+            assert client.entries() == []
+        assert wallet.token != b64u_encode(reporter.token)  # the new session, kept when the wallet is next saved
+
+
+def test_a_revoked_witness_leaves_the_deployment_and_the_revocation_is_logged(world: World) -> None:
+    from consilience.clients import witness as witness_client
+    from consilience.operator.witnesses import add_witness
+
+    vkey = witness_client.generate("witness.example.org/1").vkey
+    add_witness(world.root, vkey, PASSPHRASE)
+    assert vkey in load_deployment(world.root).witnesses
+    done = operator_revocations.revoke_witness(world.root, vkey, PASSPHRASE)
+    assert done.what == "witness" and done.serial == 1
+    assert vkey not in load_deployment(world.root).witnesses
+    from consilience.protocol import deployment as dep
+
+    served = dep.parse(json.loads(b64u_decode(world.escrow.get(f"{API}/deployment").json()["document"])))
+    assert vkey not in served.witnesses  # the escrow server accepts cosignatures only from listed witnesses
+    state = world.escrow.app.state.escrow  # type: ignore[attr-defined]
+    published = rl.verify(world.escrow.get(f"{API}/revocations").json(),
+                          accounts.account_key(world.folder.admin_private()), world.deployment_id)
+    assert published.witnesses == frozenset({vkey})
+    releases.run_pass(state)
+    with state.db.read() as session:
+        kinds = [events.parse_opening(leaf.opening).event for leaf in session.query(LogLeaf)]
+    assert [events.parse_event(e).revoked for e in kinds if e[0] == events.REVOCATION] == ["witness"]
+    with pytest.raises(InvalidInput, match="no such witness"):
+        operator_revocations.revoke_witness(world.root, vkey, PASSPHRASE)
