@@ -141,6 +141,7 @@ ESCROW_OPERATIONS = [
     ("GET", "/v2/matches"), ("GET", "/v2/matches/{match_id}"),
     ("GET", "/v2/log/checkpoint"), ("GET", "/v2/log/consistency"), ("POST", "/v2/log/cosignatures"),
     ("POST", "/v2/board"), ("GET", "/v2/board/{epoch}"),
+    ("POST", "/v2/login"), ("POST", "/v2/login/counselor"), ("GET", "/v2/revocations"),
 ]
 
 
