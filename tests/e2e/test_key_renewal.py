@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from consilience.clients import counselor, reporter
@@ -73,6 +74,16 @@ def _share_values(doc: dict[str, Any]) -> set[str]:
     for level in dict(doc["shares"]).values():
         values.update(level)
     return values
+
+
+def _any_request() -> dict[str, Any]:
+    """A request of the right shape (what a key server checks before anything else)."""
+    from consilience.protocol import accounts, evaluation
+
+    return {"certificate": b64u_encode(bytes(accounts.CERTIFICATE_BYTES)), "audience": b64u_encode(bytes(32)),
+            "issued_at": int(time.time()), "nonce": b64u_encode(bytes(evaluation.NONCE_BYTES)),
+            "blinded": [b64u_encode(bytes(32))], "points": [b64u_encode(bytes(48))],
+            "signature": b64u_encode(bytes(64))}
 
 
 def _renewed(deployment: loopback.LoopbackDeployment, servers: list[launcher.Service], epoch: int) -> None:
@@ -142,6 +153,25 @@ def test_refresh_and_a_resharing_that_rebuilds_a_lost_key_server_keep_the_match(
             assert len(_opened(keys, 3)) == 3, "the match opens after the resharing"
             _escrow(deployment, 4, invites[3])
             assert len(_opened(keys, 4)) == 4, "an entry made with the new key servers joins the match"
+
+            # -- the administrator removes key server 3 (now the third of the rebuilt set): at once it answers
+            # no evaluation, it still deals its shares to the two that stay, then erases them
+            leaving = deployment.keyservers[2]
+            asked = change_key_servers(root, PASS, remove=[3], threshold=2)
+            assert asked.key_change is not None and not any(
+                s.identity_key == published.key_server(3).identity_key for s in asked.key_change.servers)
+            assert [s.index for s in asked.serving_key_servers] == [1, 2], "clients stop asking it at once"
+            deadline = time.monotonic() + 30
+            while "being removed" not in httpx.post(f"{leaving.url}/v2/evaluate", json=_any_request(),
+                                                    timeout=5).text:
+                assert time.monotonic() < deadline, "the leaving key server still answers evaluations"
+                time.sleep(0.5)
+            _renewed(deployment, [rebuilt, deployment.keyservers[1]], asked.key_change.epoch)
+            deadline = time.monotonic() + 30
+            while (data.keyserver(3).root / "quorum-keys.json").exists():
+                assert time.monotonic() < deadline, "the removed key server kept its shares"
+                time.sleep(0.5)
+            assert len(_opened(keys, 4)) == 4, "the match opens with two key servers left"
         finally:
             for service in extra:
                 service.stop()

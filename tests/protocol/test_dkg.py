@@ -511,6 +511,27 @@ def test_a_dealer_that_sends_nothing_is_disqualified_after_the_deadline() -> Non
     # A deal arriving after the deadline is not passed on; had it been, it would be counted by everyone alike.
 
 
+def test_a_late_nothing_by_the_deadline_complaint_does_not_split_the_confirmations() -> None:
+    """Each key server posts its "nothing by the deadline" complaints when its own deadline passes; one
+    that started later posts them after the others finalized and confirmed. Those complaints change
+    nothing, so they stay out of the transcript, and every holder's confirmation still agrees."""
+    params, servers = setup(4, 3)
+    board = Board()
+    board.post(*honest_deals(params, servers, skip=[2]))
+    early = [s for s in servers if s.index in (1, 3)]
+    board.post(*complaints(params, early, board))
+    honest = [s for s in servers if s.index != 2]
+    first = finalize_all(params, early, board)
+    board.post(*confirm_all(params, early, first))
+    late = [s for s in servers if s.index == 4]
+    board.post(*complaints(params, late, board))  # key server 4's deadline passes only now
+    results = {**first, **finalize_all(params, late, board)}
+    board.post(*confirm_all(params, late, results))
+    assert {r.transcript for r in results.values()} == {first[1].transcript}
+    for s in honest:
+        dkg.confirmed(params, results[s.index], board.view())
+
+
 def test_too_few_qualified_dealers_fail_the_run() -> None:
     params, servers = setup(4, 3)
     board = Board()

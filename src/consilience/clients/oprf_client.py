@@ -93,7 +93,7 @@ def evaluate(deployment: Deployment, inputs: list[bytes], credentials: Credentia
     shares_public = deployment.public_shares()
     skipped: dict[int, str] = {}
     answered: dict[int, _Answer] = {}
-    waiting = sorted(deployment.key_servers, key=lambda s: s.index)
+    waiting = sorted(deployment.serving_key_servers, key=lambda s: s.index)
     t = deployment.threshold
     own = http is None
     session = http if http is not None else http_client(timeout=timeout, transport=transport)

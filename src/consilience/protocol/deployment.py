@@ -202,6 +202,19 @@ class Deployment:
         disqualified, or one only joining, is listed without)."""
         return {s.index: s.public_share for s in self.key_servers if s.public_share}
 
+    def retiring(self, server: KeyServer) -> bool:
+        """Whether a resharing under way leaves ``server`` out: from the document that asks for it,
+        clients stop asking it (a removal takes effect at once), though it still deals its shares to
+        the new set until the result is published."""
+        change = self.key_change
+        return (change is not None and change.kind == "reshare"
+                and all(s.identity_key != server.identity_key for s in change.servers))
+
+    @property
+    def serving_key_servers(self) -> tuple[KeyServer, ...]:
+        """The key servers clients ask: those holding shares in force that no resharing under way removes."""
+        return tuple(s for s in self.key_servers if s.public_share and not self.retiring(s))
+
     def key_server(self, index: int) -> KeyServer:
         for s in self.key_servers:
             if s.index == index:

@@ -317,7 +317,9 @@ Byte encodings (integers big-endian unless said otherwise; ``lp2(x)`` = 2-byte l
     key every qualified deal sent. The transcript digest is SHA-256 of
     lp2("consilience-v2 dkg transcript") followed by every accepted deal,
     complaint and answer's SHA-256 (of its whole bytes, signature included),
-    sorted; confirmations are not included.
+    sorted; confirmations are not included, nor complaints of reason 4
+    (nothing by the deadline: they change nothing, and a key server that
+    started later posts them after the others finalized).
 
     Confirmation, label ``"consilience-v2 dkg confirm"``, author the confirming key server (a recipient)::
 
@@ -1418,8 +1420,12 @@ def qualify(params: Parameters, messages: Sequence[bytes]) -> Qualification:
                 raise DkgFailed(f"the leading coefficient of level {q} is zero")
         if oprf_aggregate[0] == _R_IDENTITY:
             raise DkgFailed("the VOPRF key is zero")
+    # "Nothing by the deadline" complaints change nothing, and each recipient posts them when its own
+    # deal deadline passes, which may be after the others finalized (a key server that started later):
+    # they stay out of the transcript, so that they cannot make honest servers confirm different ones.
     transcript = hashlib.sha256(lp2(_TRANSCRIPT_LABEL) + b"".join(
-        sorted(hashlib.sha256(m.raw).digest() for m in parsed))).digest()
+        sorted(hashlib.sha256(m.raw).digest() for m in parsed
+               if not (isinstance(m, Complaint) and m.reason == NOTHING_BY_DEADLINE)))).digest()
     return Qualification(params, qualified, disqualified, tuple(sorted(refused)), chosen,
                          {k: v for k, v in revealed.items() if k[0] in chosen}, aggregate, oprf_aggregate,
                          transcript)

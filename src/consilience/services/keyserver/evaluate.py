@@ -90,6 +90,9 @@ def _request(body: EvaluateRequestV2) -> evaluation.EvaluationRequest:
 @router.post("/v2/evaluate", response_model=EvaluateResponseV2, responses=documented(400, 401, 422, 429, 503))
 def evaluate(body: EvaluateRequestV2, request: Request, state: State) -> EvaluateResponseV2:
     held = state.quorum.get()
+    if state.quorum.retiring:
+        raise Refusal(503, "this key server is being removed from the deployment; ask the other key servers "
+                           "(the deployment document lists who serves now)")
     if held is None:
         raise Refusal(503, "this key server has not finished generating the quorum keys with the other key "
                            f"servers yet ({state.quorum.status}); try again in a little while",

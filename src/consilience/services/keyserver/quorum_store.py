@@ -169,6 +169,8 @@ class Holder:
         self._held = held
         #: the newest signed deployment document the key server has read (None before the first)
         self.deployment: Deployment | None = None
+        #: whether a resharing under way leaves this key server out: it then answers no evaluation
+        self.retiring = False
         self._status = "the key generation has not started" if held is None else f"done (epoch {held.epoch})"
 
     def get(self) -> QuorumShares | None:
