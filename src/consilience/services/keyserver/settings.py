@@ -3,7 +3,8 @@
 Everything a key server holds sits in its own folder (``datadir.KeyServerFolder``: ``keyserver-N/``
 of a data folder on one machine, or the operator's folder on theirs): which deployment it serves,
 its identity and HPKE keys, the key generation's seed while it runs and its result (its shares).
-``for_data_dir`` and ``for_folder`` read the web origins from there unless the operator names them. Every default of the key server is here.
+``for_data_dir`` and ``for_folder`` read the web origins from there unless the operator names them.
+Every default of the key server is here.
 """
 
 from __future__ import annotations
