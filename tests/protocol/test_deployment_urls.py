@@ -67,3 +67,23 @@ def test_a_signed_document_downgraded_to_http_is_refused_by_clients(tmp_path: Pa
                  "admin_key": b64u_encode(signing.public_key(admin))}
     with pytest.raises(InvalidInput, match="must be reached over TLS"):
         dep.verify(json.loads(json.dumps(published)), dep.admin_fingerprint(signing.public_key(admin)))
+
+
+def test_a_witness_listed_twice_in_both_forms_or_the_logs_own_key_as_witness_is_refused(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from consilience.crypto import signing
+    from consilience.operator.deployment import load_deployment
+    from consilience.tlog import checkpoint
+    from consilience.tlog.notes import ed25519_vkey
+
+    init_deployment(tmp_path / "d", "admin pass", kdf_params=KDF)
+    d = load_deployment(tmp_path / "d")
+    witness = signing.generate()
+    cosig = checkpoint.CosignatureV1Signer("witness.example/1", witness, 0)
+    both = [cosig.vkey, ed25519_vkey("witness.example/1", signing.public_key(witness))]
+    dep.validate(replace(d, witnesses=(both[0],)))
+    with pytest.raises(InvalidInput, match="listed twice"):
+        dep.validate(replace(d, witnesses=tuple(both)))
+    with pytest.raises(InvalidInput, match="own key"):
+        dep.validate(replace(d, witnesses=(ed25519_vkey("witness.example/2", d.log_public_key),)))

@@ -469,9 +469,11 @@ def validate(d: Deployment) -> None:
 
     if not notes.valid_key_name(d.log_origin) or len(d.log_public_key) != 32:
         raise InvalidInput("the log needs an origin that is a valid key name and a 32-byte Ed25519 key")
-    witness_keys = [checkpoint.CosignatureV1Verifier.from_vkey(w) for w in d.witnesses]
+    witness_keys = checkpoint.witness_verifiers(d.witnesses)  # a key listed twice, in either form, is refused
     if len({w.key_id for w in witness_keys}) != len(witness_keys):
         raise InvalidInput("a witness appears twice")
+    if any(w.public_key == d.log_public_key for w in witness_keys):
+        raise InvalidInput("the log's own key cannot be one of its witnesses")
 
 
 def _check_quorum_keys(d: Deployment, params: dkg.Parameters) -> None:
