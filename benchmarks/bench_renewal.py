@@ -149,6 +149,20 @@ def run(quick: bool, work: Path | None = None) -> dict[str, Any]:
     return results
 
 
+def headline(r: dict[str, Any] | None) -> list[list[str]]:
+    """The headline rows: each size's refresh and resharing over processes."""
+    if not r:
+        return []
+    rows = []
+    for key in sorted(r["processes"], key=int):
+        g = r["processes"][key]
+        rows += [[f"refresh, {g['n']} key-server processes, asked → published and held", fmt_time(g["refresh"]),
+                  f"{g['round_seconds']:g} s rounds"],
+                 [f"resharing, {g['n']} key-server processes (t {g['t']} → {g['t'] + 1}), asked → published and held",
+                  fmt_time(g["reshare"]), f"{g['round_seconds']:g} s rounds"]]
+    return rows
+
+
 def render(r: dict[str, Any]) -> str:
     rows = []
     for key in sorted(r["in_process"], key=int):

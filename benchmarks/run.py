@@ -26,6 +26,7 @@ import bench_keyserver  # noqa: E402
 import bench_load  # noqa: E402
 import bench_log  # noqa: E402
 import bench_quorum  # noqa: E402
+import bench_renewal  # noqa: E402
 import bench_submission  # noqa: E402
 import bench_web  # noqa: E402
 from common import REPO, fmt_rate, fmt_ratio, fmt_time, load_average, log, machine_info, md_table  # noqa: E402
@@ -305,6 +306,7 @@ def render(machine: dict[str, Any], ks: dict[str, Any], sub: dict[str, Any], lg:
             *[[f"key generation, {v['n']} key-server processes over the board, up → keys published",
                fmt_time(v["keygen_seconds"]), f"{qu['processes']['round_seconds']:g} s rounds"]
               for _, v in sorted(procs.items())],
+            *bench_renewal.headline(qu.get("renewal")),
             ["CLI `consilience reporter escrow`, default Argon2id (p50)", fmt_time(sub["cli"]["escrow"]["p50"]), ""],
             *bench_load.headline(load),
             *bench_web.headline(web),
@@ -325,6 +327,15 @@ def render(machine: dict[str, Any], ks: dict[str, Any], sub: dict[str, Any], lg:
         "first (v1's blocking attack); `release.open_match` names them bogus and opens every honest entry.",
         "",
         bench_quorum.render(qu),
+        "",
+        "## Refresh and resharing (`benchmarks/bench_renewal.py`)",
+        "",
+        "In process, every round of every key server with no waiting (the floor beside it is the generation "
+        "they renew, in the same run); over processes, from the administrator's request to the result "
+        "published and held by every key server, at the local pace (so mostly the rounds' waiting). The "
+        "resharing goes to the same key servers with a threshold one higher.",
+        "",
+        bench_renewal.render(qu["renewal"]) if "renewal" in qu else "(not measured in this run)",
         "",
         "## Entry submission (`benchmarks/bench_submission.py`)",
         "",
@@ -402,6 +413,7 @@ def main() -> int:
         load = bench_load.run(args.quick, work / "load")
         web = bench_web.run(args.quick, work / "web")
         qu = bench_quorum.run(args.quick, work / "quorum")
+        qu["renewal"] = bench_renewal.run(args.quick, work / "renewal")
         lg = bench_log.run(args.quick, work / "log")
     finally:
         shutil.rmtree(work, ignore_errors=True)

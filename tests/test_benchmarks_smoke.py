@@ -31,6 +31,7 @@ def test_quick_benchmark_run_writes_every_table(tmp_path: Path) -> None:
     for heading in ("## Machine", "## Headlines", "## Reading the numbers", "### (a) The floors",
                     "### (b) One v2 evaluation in process", "### (c) A real key-server process over HTTP",
                     "## Quorum layer: answer, combine, open, key generation",
+                    "## Refresh and resharing (`benchmarks/bench_renewal.py`)",
                     "### Bare path, one submission at a time", "### With the wallet", "### Floors",
                     "## Transparency log (`benchmarks/bench_log.py`)", "### Sizes",
                     "## Load test (`benchmarks/bench_load.py`)",
