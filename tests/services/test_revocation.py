@@ -378,3 +378,21 @@ def test_a_revoked_witness_leaves_the_deployment_and_the_revocation_is_logged(wo
     assert [events.parse_event(e).revoked for e in kinds if e[0] == events.REVOCATION] == ["witness"]
     with pytest.raises(InvalidInput, match="no such witness"):
         operator_revocations.revoke_witness(world.root, vkey, PASSPHRASE)
+
+
+def test_a_restarted_key_server_remembers_the_newest_list_without_the_escrow_server(world: World,
+                                                                                     tmp_path: Path) -> None:
+    who, _, _ = world.reporter()
+    operator_revocations.revoke_account(world.root, b64u_encode(who.key), PASSPHRASE)
+    admin_key = accounts.account_key(world.folder.admin_private())
+    store = tmp_path / "keyserver" / ks_revocations.STORE_FILE
+    store.parent.mkdir()
+    before = ks_revocations.Holder(admin_key, world.deployment_id, store)
+    assert ks_revocations.poll_once(before, world.escrow) is True and store.is_file()
+    after_restart = ks_revocations.Holder(admin_key, world.deployment_id, store)  # the escrow server not asked
+    assert after_restart.serial == 1 and after_restart.revoked(who.key)
+    # a kept file someone altered is refused, and nothing is taken from it
+    kept = json.loads(store.read_text())
+    kept["document"] = kept["document"][:-2] + ("AA" if not kept["document"].endswith("AA") else "BB")
+    store.write_text(json.dumps(kept))
+    assert ks_revocations.Holder(admin_key, world.deployment_id, store).serial == 0

@@ -11,18 +11,24 @@ is charged.
 What "at once" means here: a key server refuses a revoked account within one poll interval of the
 revocation (plus the fetch itself) while the escrow server is reachable; while it is not, the key
 server keeps the newest list it has. The escrow server can delay a newer list, not forge one.
+
+The newest list is also kept in the key server's folder (``revocations.json``, as published, checked
+again when read), so a restart does not forget a revocation while the escrow server is unreachable.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from consilience import files
 from consilience.errors import ConsilienceError
 from consilience.protocol import revocations as rl
 
@@ -48,19 +54,29 @@ class Holder:
 
     admin_key: bytes
     deployment_id: bytes
+    #: where the newest accepted list is kept (None: in memory only)
+    store: Path | None = None
     current: rl.RevocationList = field(init=False)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.current = rl.empty(self.deployment_id)
+        if self.store is not None and self.store.is_file():
+            try:
+                self.offer(json.loads(self.store.read_text()), keep=False)
+            except (OSError, ValueError, ConsilienceError) as exc:
+                log.warning("the kept revocation list %s is refused (%s); waiting for the escrow server's", self.store,
+                            exc)
 
-    def offer(self, published: Any) -> bool:
+    def offer(self, published: Any, *, keep: bool = True) -> bool:
         """Keep ``published`` if it verifies and is newer; whether it was kept (InvalidInput, VerificationError)."""
         revocations = rl.verify(published, self.admin_key, self.deployment_id)
         with self.lock:
             if revocations.serial <= self.current.serial:
                 return False
             self.current = revocations
+            if keep and self.store is not None:
+                files.write_private(self.store, json.dumps(published, sort_keys=True).encode())
         log.info("revocation list %d: %d account(s) revoked", revocations.serial, len(revocations.accounts))
         return True
 
@@ -74,11 +90,14 @@ class Holder:
             return self.current.serial
 
 
-def holder(app_state: Any, admin_key: bytes, deployment_id: bytes) -> Holder:
+STORE_FILE = "revocations.json"
+
+
+def holder(app_state: Any, admin_key: bytes, deployment_id: bytes, store: Path | None = None) -> Holder:
     """The holder kept on the application (``app.state``), made on first use."""
     found = getattr(app_state, "revocations", None)
     if not isinstance(found, Holder):
-        found = Holder(admin_key, deployment_id)
+        found = Holder(admin_key, deployment_id, store)
         app_state.revocations = found
     return found
 
@@ -103,9 +122,10 @@ def poll_once(held: Holder, client: httpx.Client) -> bool:
 
 
 def start(app_state: Any, admin_key: bytes, deployment_id: bytes, escrow_url: str, stop: threading.Event,
-          interval: float | None = None) -> threading.Thread:
-    """Poll ``escrow_url`` every ``interval`` seconds until ``stop`` is set, in a daemon thread."""
-    held = holder(app_state, admin_key, deployment_id)
+          interval: float | None = None, folder: Path | None = None) -> threading.Thread:
+    """Poll ``escrow_url`` every ``interval`` seconds until ``stop`` is set, in a daemon thread; the newest
+    list is kept in ``folder`` (the key server's)."""
+    held = holder(app_state, admin_key, deployment_id, None if folder is None else Path(folder) / STORE_FILE)
     every = poll_seconds() if interval is None else interval
 
     def run() -> None:

@@ -73,7 +73,7 @@ def run(settings: Settings, *, host: str = defaults.HOST, port: int | None = Non
     held = state.quorum.get()
     index = held.index if held is not None else (settings.index or 0)
     revocations.start(app.state, state.admin_key, state.deployment_id,  # the administrator's revocation list
-                      settings.escrow_url or state.member.escrow_url, stop)
+                      settings.escrow_url or state.member.escrow_url, stop, folder=settings.folder.root)
 
     def ready(where: Listening) -> None:
         d = state.quorum.deployment
