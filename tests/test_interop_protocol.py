@@ -139,6 +139,21 @@ def test_deployment_vectors(section: dict[str, Any], builder: Any) -> None:
         assert str(info.value) == case["error"] and type(info.value).__name__ == case["type"]
     v1 = next(c for c in d["refusals"] if c["label"] == "a v1 document")
     assert v1["error"] == dep.V1_REFUSAL
+    # the resharing: asked for, then published; entries still bind the generation of the secrets
+    r = d["renewed"]
+    asking = dep.verify(r["asking"]["published"], bytes.fromhex(d["fingerprint"]))
+    assert asking.key_change is not None and asking.key_change.kind == "reshare"
+    assert asking.dkg_parameters(asking.key_change.epoch).previous_digest.hex() == r["asking"]["previous_digest"]
+    renewed = dep.verify(r["published"], bytes.fromhex(d["fingerprint"]))
+    assert renewed.quorum_keys is not None and renewed.quorum_keys.kind == "reshare"
+    assert renewed.key_epoch == verified.key_epoch == 1 and renewed.quorum_keys.epoch == 2
+    assert renewed.oprf_public_key == verified.oprf_public_key
+    assert list(renewed.quorum_keys.dealers) == [1, 2, 3] and list(renewed.quorum_keys.qualified) == [1, 2]
+    assert renewed.quorum_keys.renewed_from == asking.dkg_parameters(2).previous_digest
+    for case in r["refusals"]:
+        with pytest.raises(ConsilienceError) as info:
+            dep.verify(case["published"], bytes.fromhex(case["fingerprint"]))
+        assert str(info.value) == case["error"] and type(info.value).__name__ == case["type"]
 
 
 def test_account_vectors(section: dict[str, Any], builder: Any) -> None:

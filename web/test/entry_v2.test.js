@@ -280,11 +280,15 @@ test('dkg confirmations: parsed as dkg.parse reads them, with the commitments di
   const C = V2.confirmations;
   const params = dkgParametersOf(d, C.epoch);
   assert.equal(hex(params.digest), C.parameters_digest);
-  assert.equal(hex(commitmentsDigest(d.quorumKeys.levels, d.quorumKeys.servers)), C.commitments_digest);
-  assert.deepEqual(d.quorumKeys.confirmations.map((c) => {
+  const keys = d.quorumKeys;
+  const shares = new Map(keys.qualified.map((i) => [i, d.keyservers.find((s) => s.index === i).publicShare]));
+  assert.equal(hex(commitmentsDigest(keys.levels, keys.servers, d.oprfPublicKey, shares, keys.abscissaCheck)), C.commitments_digest);
+  assert.deepEqual(keys.confirmations.map((c) => {
     const m = parseConfirmation(params, c);
-    return { author: m.author, transcript: hex(m.transcript), qualified: m.qualified, commitments: hex(m.commitments) };
+    return { author: m.author, transcript: hex(m.transcript), qualified: m.qualified, commitments: hex(m.commitments),
+      abscissa_check: hex(m.abscissaCheck) };
   }), C.parsed);
+  assert.ok(C.parsed.every((m) => m.commitments === C.commitments_digest && m.abscissa_check === hex(keys.abscissaCheck)));
   for (const r of C.refused) {
     assert.throws(() => parseConfirmation(params, hx(r.hex)), (e) => e.constructor.name === r.error && e.message === r.message, r.what);
   }

@@ -11,8 +11,8 @@ import { VECTORS, hx } from './helpers.js';
 import { InvalidInput } from '../src/sdk/errors.js';
 import { b64uDecode, b64uEncode, hexEncode as hex } from '../src/sdk/protocol/encoding.js';
 import { parseInvite, formatInvite, INVITE_EMPTY, INVITE_MISTYPED, INVITE_IS_CREDENTIAL, INVITE_OLD_VERSION } from '../src/sdk/protocol/invites.js';
-import { verifyDeployment, quorumParameters, dkgParametersOf } from '../src/sdk/protocol/deployment.js';
-import { commitmentsDigest, parseConfirmation } from '../src/sdk/protocol/dkg.js';
+import { verifyDeployment, quorumParameters, dkgParametersOf, publicShares } from '../src/sdk/protocol/deployment.js';
+import { RESHARE, commitmentsDigest, parseConfirmation } from '../src/sdk/protocol/dkg.js';
 import * as accounts from '../src/sdk/protocol/accounts.js';
 import * as evaluation from '../src/sdk/protocol/evaluation.js';
 import * as qm from '../src/sdk/protocol/quorum.js';
@@ -67,11 +67,18 @@ test('deployment v2: the recorded key generation\'s document verified as Python 
   assert.equal(d.quorumKeys.epoch, e.quorum_keys.epoch);
   assert.equal(hex(d.quorumKeys.transcript), e.quorum_keys.transcript);
   assert.deepEqual(d.quorumKeys.qualified, e.quorum_keys.qualified);
+  assert.deepEqual([d.quorumKeys.generation, d.quorumKeys.kind, d.quorumKeys.dealers, hex(d.quorumKeys.abscissaCheck)],
+    [e.quorum_keys.generation, e.quorum_keys.kind, e.quorum_keys.dealers, e.quorum_keys.abscissa_check]);
   assert.equal(d.quorumKeys.confirmations.length, e.quorum_keys.confirmations);
+  assert.equal(d.keyChange, null);
   quorumParameters(d);
   const pending = await verifyDeployment(P.deployment.pending.published, hx(P.deployment.fingerprint));
   assert.equal(pending.serial, P.deployment.pending.serial);
   assert.equal(pending.ready, P.deployment.pending.ready);
+  assert.deepEqual({ epoch: pending.keyChange.epoch, kind: pending.keyChange.kind }, P.deployment.pending.key_change);
+  assert.equal(pending.oprfPublicKey.length, 0);
+  assert.ok(pending.keyservers.every((s) => s.publicShare.length === 0));
+  assert.equal(publicShares(pending).size, 0);
   assert.throws(() => quorumParameters(pending), { message: P.deployment.pending.error });
   for (const c of P.deployment.refusals) {
     await assert.rejects(verifyDeployment(c.published, hx(c.fingerprint), { minSerial: c.min_serial ?? 0 }),
@@ -84,16 +91,58 @@ test('dkg: the parameters digest and the commitments digest the confirmations si
   const D = P.dkg;
   const params = dkgParametersOf(d, D.parameters.epoch);
   assert.equal(hex(params.digest), D.parameters_digest);
-  assert.equal(hex(commitmentsDigest(d.quorumKeys.levels, d.quorumKeys.servers)), D.commitments_digest);
-  for (const c of d.quorumKeys.confirmations) {
+  const keys = d.quorumKeys;
+  assert.equal(hex(commitmentsDigest(keys.levels, keys.servers, d.oprfPublicKey, publicShares(d), keys.abscissaCheck)),
+    D.commitments_digest);
+  for (const c of keys.confirmations) {
     const m = parseConfirmation(params, c);
     assert.equal(hex(m.transcript), D.transcript);
     assert.deepEqual(m.qualified, D.qualified);
     assert.equal(hex(m.commitments), D.commitments_digest);
+    assert.equal(hex(m.abscissaCheck), D.abscissa_check);
   }
   for (const r of D.refused) {
     // what a client sees of a board message is only whether it is a confirmation it can use
     assert.throws(() => parseConfirmation(params, hx(r.hex)), (e) => e instanceof InvalidInput || e.constructor.name === 'VerificationError', r.what);
+  }
+});
+
+test('deployment v2, a resharing: the document asking for it and the one publishing its result verified as Python does; refusals', async () => {
+  const R = P.deployment.renewed;
+  const fp = hx(P.deployment.fingerprint);
+  const before = await deployment();
+  const asking = await verifyDeployment(R.asking.published, fp);
+  assert.equal(asking.serial, R.asking.serial);
+  assert.deepEqual({ epoch: asking.keyChange.epoch, kind: asking.keyChange.kind, threshold: asking.keyChange.threshold,
+    servers: asking.keyChange.servers.map((s) => s.index) }, R.asking.key_change);
+  const params = dkgParametersOf(asking, R.asking.key_change.epoch);
+  assert.equal(params.kind, RESHARE);
+  assert.equal(hex(params.previousDigest), R.asking.previous_digest);
+  assert.equal(hex(params.digest), R.asking.parameters_digest);
+  assert.equal(asking.keyEpoch, before.keyEpoch, 'asking for a renewal changes nothing entries bind');
+  const d = await verifyDeployment(R.published, fp);
+  const e = R.expected;
+  assert.deepEqual([d.serial, d.keyEpoch, d.threshold, hex(d.oprfPublicKey)], [e.serial, e.key_epoch, e.threshold, e.oprf_public_key]);
+  assert.equal(d.keyEpoch, before.keyEpoch, 'entries sealed before the resharing still bind the same generation');
+  assert.equal(hex(d.oprfPublicKey), hex(before.oprfPublicKey));
+  assert.deepEqual(d.keyservers.map((s) => ({ index: s.index, public_share: hex(s.publicShare) })), e.key_servers);
+  const k = d.quorumKeys;
+  assert.deepEqual({ epoch: k.epoch, generation: k.generation, kind: k.kind, renewed_from: hex(k.renewedFrom), qualified: k.qualified,
+    dealers: k.dealers, abscissa_check: hex(k.abscissaCheck), transcript: hex(k.transcript) }, e.quorum_keys);
+  assert.equal(hex(commitmentsDigest(k.levels, k.servers, d.oprfPublicKey, publicShares(d), k.abscissaCheck)), e.commitments_digest);
+  const published = dkgParametersOf(d, k.epoch);
+  assert.equal(hex(published.digest), R.parameters_digest, 'the published result reads its confirmations under the run\'s parameters');
+  assert.deepEqual(k.confirmations.map((c) => {
+    const m = parseConfirmation(published, c);
+    return { author: m.author, qualified: m.qualified, commitments: hex(m.commitments), abscissa_check: hex(m.abscissaCheck) };
+  }), e.confirmations);
+  assert.ok(e.confirmations.every((c) => c.qualified.length > d.keyservers.length), 'dealers beyond the new n');
+  // the board's deals are for the key servers, not for clients: refused with Python's message
+  const deal = R.board.find((m) => m.kind === 'deal');
+  assert.throws(() => parseConfirmation(published, hx(deal.hex)), { message: "this renewal's parameters lack the result it renews (only its confirmations can be read with them)" });
+  for (const c of R.refusals) {
+    await assert.rejects(verifyDeployment(c.published, hx(c.fingerprint)),
+      (err) => err.constructor.name === c.type && err.message === c.error, c.label);
   }
 });
 
@@ -144,7 +193,7 @@ test('evaluation v2: each key server\'s signed request byte for byte; answers co
       (e) => e.constructor.name === r.type && e.message === r.error, r.what);
   }
   // the VOPRF: the answers' proofs hold against the public shares; combined, the outputs and tags are Python's
-  const shares = new Map(d.keyservers.map((s) => [s.index, s.publicShare]));
+  const shares = publicShares(d);
   const blinded = E.voprf.blinded.map(hx);
   const verified = E.responses.map((a) => verifyPartial(blinded, { index: a.index, evaluated: a.evaluated.map((z) => b64uDecode(z, 32)), proof: b64uDecode(a.proof, 64) }, shares));
   assert.ok(verified.every(Boolean));

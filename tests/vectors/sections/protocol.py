@@ -25,7 +25,12 @@ tests/test_interop_protocol.py can rebuild it and compare with the file:
   carry the commitments its key server's fixed dealer seed gives.
 * ``deployment``: the signed deployment document v2 with the run's quorum keys and every
   key server's confirmation, the pinned fingerprint, the same document before the key
-  generation, and tampered copies with the refusal each must get.
+  generation (asking its key servers to generate: no VOPRF key nor public shares yet), and
+  tampered copies with the refusal each must get. ``renewed``: the document asking for a
+  resharing of those keys to two of the key servers (``key_change``), the document
+  publishing the resharing's result (kind ``reshare``, generation 1 at epoch 2, the three
+  previous holders as its dealers; its board is recorded as the first run's is), and
+  tampered copies of both with their refusals.
 * ``accounts``: account certificates, registration proofs and abscissas, with refusals.
 * ``evaluation``: signed POST /v2/evaluate requests to each key server, their answers
   (VOPRF and quorum shares), the shares a reporter combines (a lying key server named),
@@ -56,9 +61,10 @@ from typing import Any
 import phonenumbers
 
 from consilience.clients import receipts as receipts_mod
-from consilience.crypto import hpke, oprf, ristretto, signing
+from consilience.crypto import hpke, oprf, ristretto, shamir, signing
 from consilience.crypto.bls12381 import G1Point, Scalar
 from consilience.errors import ConsilienceError, InvalidInput
+from consilience.operator import quorum_keys as quorum_keys_mod
 from consilience.protocol import accounts, dkg, evaluation, events, identifiers, invites, matching, messages, quorum
 from consilience.protocol import deployment as dep
 from consilience.protocol.encoding import b64u_encode
@@ -448,8 +454,8 @@ N_SERVERS, THRESHOLD, EPOCH = 3, 2, 1
 ADMIN = _seed("admin key")
 LOG_KEY = _seed("log key")
 WITNESS_KEY = _seed("witness key")
-OPRF_SECRET = _scalar("oprf key")
-OPRF_SHARES = {i: (OPRF_SECRET + _scalar("oprf poly") * i) % ristretto.ORDER for i in range(1, N_SERVERS + 1)}
+#: the resharing: the key servers' second run, at this epoch, hands the secrets to key servers 1 and 2 (2 of 2)
+RENEWAL_EPOCH, RENEWED_SERVERS, RENEWED_THRESHOLD = 2, 2, 2
 #: the time every certificate, request and check below is made at (unix seconds)
 NOW = 1_767_323_045
 
@@ -466,8 +472,15 @@ def _dealer_seed(i: int) -> dkg.DealerSeed:
     return dkg.DealerSeed(_seed(f"key server {i} dealer seed"))
 
 
-def _base_deployment(serial: int = 3) -> dep.Deployment:
-    """The deployment before its key servers' key generation: quorum range 2..5, 2-of-3 key servers."""
+def _listed(count: int) -> tuple[dep.KeyServer, ...]:
+    """Key servers 1..COUNT as a document lists them before a run: no VOPRF public shares (its result has them)."""
+    return tuple(dep.KeyServer(i, f"https://ks{i}.example", b"", signing.public_key(_identity(i)),
+                               hpke.public_key_bytes(_hpke_seed(i))) for i in range(1, count + 1))
+
+
+def _base_deployment(serial: int = 2) -> dep.Deployment:
+    """The deployment before its key servers' key generation, asking them to generate: quorum range 2..5,
+    2-of-3 key servers, no VOPRF key nor public shares yet."""
     counselors = []
     for name in ["Robin", "Sam"]:
         public = hpke.public_key_bytes(_seed("counselor " + name))
@@ -475,17 +488,18 @@ def _base_deployment(serial: int = 3) -> dep.Deployment:
     return dep.Deployment(
         deployment_id=_seed("deployment id")[:16], serial=serial, issued_at="2026-01-02T03:04:05+00:00",
         quorum=2, max_quorum=5, escrow_url="https://escrow.example", threshold=THRESHOLD,
-        oprf_public_key=_base(OPRF_SECRET),
-        key_servers=tuple(dep.KeyServer(i, f"https://ks{i}.example", _base(s), signing.public_key(_identity(i)),
-                                        hpke.public_key_bytes(_hpke_seed(i))) for i, s in OPRF_SHARES.items()),
+        oprf_public_key=b"", key_servers=_listed(N_SERVERS),
         counselors=tuple(counselors), log_origin="escrow.example/log", log_public_key=signing.public_key(LOG_KEY),
-        witnesses=(cp.cosignature_vkey("witness.example/w1", signing.public_key(WITNESS_KEY)),))
+        witnesses=(cp.cosignature_vkey("witness.example/w1", signing.public_key(WITNESS_KEY)),),
+        key_change=dep.KeyChange(EPOCH, "generate", THRESHOLD, _listed(N_SERVERS)))
 
 
-def _recorded_board(params: dkg.Parameters) -> list[bytes] | None:
-    """The board of the run already in interop.json, if it is a run with these parameters."""
+def _recorded_board(params: dkg.Parameters, *path: str) -> list[bytes] | None:
+    """The board of the run already in interop.json at PATH, if it is a run with these parameters."""
     try:
-        recorded = json.loads((ROOT / "tests" / "vectors" / "interop.json").read_text())["protocol"]["dkg"]
+        recorded = json.loads((ROOT / "tests" / "vectors" / "interop.json").read_text())["protocol"]
+        for key in path:
+            recorded = recorded[key]
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if not isinstance(recorded, dict) or recorded.get("parameters_digest") != params.digest.hex():
@@ -500,7 +514,12 @@ class Run:
     params: dkg.Parameters
     board: list[bytes]
     results: dict[int, dkg.KeyServerResult]
-    quorum_keys: dep.QuorumKeys
+    #: what ``admin publish-keys`` publishes (operator/quorum_keys.py): quorum keys, VOPRF key, key servers
+    published: quorum_keys_mod.Result
+
+    @property
+    def quorum_keys(self) -> dep.QuorumKeys:
+        return self.published.keys
 
 
 _RUN: list[Run] = []
@@ -517,7 +536,7 @@ def key_generation() -> Run:
         return _RUN[0]
     base = _base_deployment()
     params = base.dkg_parameters(EPOCH)
-    board = _recorded_board(params)
+    board = _recorded_board(params, "dkg")
     if board is None:
         deals = [dkg.deal(params, i, _identity(i), _dealer_seed(i)) for i in range(1, N_SERVERS + 1)]
         first = {i: dkg.finalize(params, i, _hpke_seed(i), deals) for i in range(1, N_SERVERS + 1)}
@@ -531,16 +550,66 @@ def key_generation() -> Run:
     assert fresh != board[0]  # HPKE: a deal is never the same twice, hence the recording
     results = {i: dkg.confirmed(params, dkg.finalize(params, i, _hpke_seed(i), board), board)
                for i in range(1, N_SERVERS + 1)}
-    confirmations = [m for m in board if isinstance(dkg.parse(params, m), dkg.Confirmation)]
-    run = Run(params, board, results, dep.QuorumKeys.of(dkg.qualify(params, board), confirmations))
+    run = Run(params, board, results, quorum_keys_mod.quorum_keys_from_board(base, EPOCH, board))
     _RUN.append(run)
     return run
 
 
 def _deployment(serial: int = 3) -> tuple[dep.Deployment, bytes]:
-    d = dataclasses.replace(_base_deployment(serial), quorum_keys=key_generation().quorum_keys)
+    """The document publishing the recorded run's result, as ``admin publish-keys`` writes it."""
+    base = _base_deployment()
+    d = dataclasses.replace(base, serial=serial, **key_generation().published.apply(base))  # type: ignore[arg-type]
     dep.validate(d)
     return d, ADMIN
+
+
+def _oprf_secret() -> bytes:
+    """The VOPRF key the key servers generated, from THRESHOLD of their shares (test-only: to compute outputs)."""
+    shares = {i: ristretto.scalar_to_int(r.oprf_share) for i, r in key_generation().results.items()}
+    return ristretto.scalar_from_int(shamir.interpolate_at_zero(dict(sorted(shares.items())[:THRESHOLD])))
+
+
+def _renewal_dealer_seed(i: int) -> dkg.DealerSeed:
+    return dkg.DealerSeed(_seed(f"key server {i} dealer seed, resharing"))
+
+
+_RENEWAL: list[tuple[dep.Deployment, dkg.Parameters, list[bytes], dep.Deployment]] = []
+
+
+def renewal() -> tuple[dep.Deployment, dkg.Parameters, list[bytes], dep.Deployment]:
+    """The second run (recorded as the first): key servers 1..3 reshare the secrets to key servers 1 and 2.
+
+    Returns the document asking for it, its parameters (with the result it renews), the board and the
+    document publishing its result. The recorded deals must be those the fixed resharing seeds give."""
+    if _RENEWAL:
+        return _RENEWAL[0]
+    published, _ = _deployment()
+    run = key_generation()
+    asking = dataclasses.replace(published, serial=4, key_change=dep.KeyChange(
+        RENEWAL_EPOCH, "reshare", RENEWED_THRESHOLD, _listed(RENEWED_SERVERS)))
+    dep.validate(asking)
+    params = asking.dkg_parameters(RENEWAL_EPOCH)
+    dealers = [p.index for p in params.dealers]
+    assert dealers == [1, 2, 3] and params.n == RENEWED_SERVERS
+    board = _recorded_board(params, "deployment", "renewed")
+    if board is None:
+        deals = [dkg.deal(params, i, _identity(i), _renewal_dealer_seed(i), run.results[i].held()) for i in dealers]
+        first = {j: dkg.finalize(params, j, _hpke_seed(j), deals) for j in range(1, RENEWED_SERVERS + 1)}
+        board = deals + [dkg.confirm(params, _identity(j), first[j]) for j in sorted(first)]
+    for i, message in zip(dealers, board[:len(dealers)], strict=True):
+        mine = dkg.parse(params, dkg.deal(params, i, _identity(i), _renewal_dealer_seed(i), run.results[i].held()))
+        theirs = dkg.parse(params, message)
+        assert isinstance(mine, dkg.Deal) and isinstance(theirs, dkg.Deal)
+        assert (theirs.dealer, theirs.commitments, theirs.oprf_commitments, theirs.contribution_hash) == (
+            mine.dealer, mine.commitments, mine.oprf_commitments, mine.contribution_hash), \
+            f"recorded resharing deal {i} is not key server {i}'s"
+    for j in range(1, RENEWED_SERVERS + 1):
+        dkg.confirmed(params, dkg.finalize(params, j, _hpke_seed(j), board), board)
+    result = quorum_keys_mod.quorum_keys_from_board(asking, RENEWAL_EPOCH, board)
+    renewed = dataclasses.replace(asking, serial=5, **result.apply(asking))  # type: ignore[arg-type]
+    dep.validate(renewed)
+    _RENEWAL.append((asking, params, board, renewed))
+    return _RENEWAL[0]
 
 
 def _kind(message: Any) -> str:
@@ -573,7 +642,7 @@ def dkg_cases() -> dict[str, Any]:
     answers = dkg.answer(params, 1, _identity(1), _dealer_seed(1), [run.board[0], complaint])
     assert len(answers) == 1
     late = dkg.complain(params, 3, _identity(3), 2, bytes(32), dkg.NOTHING_BY_DEADLINE)
-    other_epoch = _base_deployment().dkg_parameters(EPOCH + 1)
+    other_epoch = dataclasses.replace(params, epoch=EPOCH + 1)
     signed = [("complaint", complaint), ("answer", answers[0]), ("complaint, nothing by the deadline", late)]
     extra = []
     for what, m in signed:
@@ -587,7 +656,7 @@ def dkg_cases() -> dict[str, Any]:
                         plaintext=parsed.plaintext.hex())
         extra.append(case)
     confirmation = bytearray(run.board[-1])
-    confirmation[-70] ^= 1  # in the commitments digest, under the signature
+    confirmation[-100] ^= 1  # in the commitments digest (before the abscissa check), under the signature
     tampered = bytearray(complaint)
     tampered[-1] ^= 1
     body_changed = bytearray(complaint)
@@ -620,7 +689,8 @@ def dkg_cases() -> dict[str, Any]:
         "board_post": messages.BoardPost(epoch=EPOCH, message=b64u_encode(run.board[0])).model_dump(),
         "qualified": list(qual.qualified),
         "transcript": qual.transcript.hex(),
-        "commitments_digest": qual.commitments_digest.hex(),
+        "commitments_digest": qual.commitments_digest(run.results[1].abscissa_check).hex(),
+        "abscissa_check": run.results[1].abscissa_check.hex(),
         "master": {str(q): [c.to_bytes().hex() for c in cs] for q, cs in qual.master.items()},
         "messages": extra,
         "refused": [{"what": what, "hex": data.hex(), "epoch": p.epoch,
@@ -697,16 +767,64 @@ def deployment_cases() -> dict[str, Any]:
         tampered("a level of the range left out", changed(lambda c: c["quorum_keys"]["levels"].pop("5"))),
         tampered("a qualified key server left out", changed(set_at(["quorum_keys", "qualified"], [1, 2]))),
         tampered("the quorum keys of another epoch", changed(set_at(["quorum_keys", "epoch"], EPOCH + 1))),
+        tampered("the escrow server over plain HTTP", changed(set_at(["escrow_url"], "http://escrow.example"))),
+        tampered("a key server over plain HTTP", changed(set_at(["oprf", "servers", 0, "url"], "http://ks1.example:8101"))),
+        tampered("a key server's address with a query", changed(set_at(["oprf", "servers", 1, "url"],
+                                                                      "https://ks2.example/?x=1"))),
+        tampered("a key server's address with a bad port", changed(set_at(["oprf", "servers", 2, "url"],
+                                                                        "https://ks3.example:http"))),
+        tampered("a holder's VOPRF public share left out", changed(set_at(["oprf", "servers", 2, "public_share"],
+                                                                          None))),
+        tampered("the VOPRF public key left out", changed(set_at(["oprf", "public_key"], None))),
+        tampered("the abscissa check changed", changed(set_at(["quorum_keys", "abscissa_check"],
+                                                               b64u_encode(bytes(32))))),
+        tampered("generated keys of another generation", changed(set_at(["quorum_keys", "generation"], EPOCH + 1))),
+        tampered("dealers other than the holders", changed(set_at(["quorum_keys", "dealers"], [1, 2]))),
+        tampered("generated keys naming a result they renew", changed(set_at(["quorum_keys", "renewed_from"],
+                                                                            b64u_encode(bytes(32))))),
+        tampered("an unknown kind of key generation", changed(set_at(["quorum_keys", "kind"], "rotate"))),
+        tampered("no kind of key generation", changed(lambda c: c["quorum_keys"].pop("kind"))),
+        tampered("no key_change field", changed(lambda c: c.pop("key_change"))),
+        tampered("a key change to generate again", changed(set_at(["key_change"], {
+            "epoch": EPOCH + 1, "kind": "generate", "threshold": THRESHOLD, "servers": doc["oprf"]["servers"]}))),
     ]
-    pending = _base_deployment(serial=2)
+    pending = _base_deployment()
     pending_published = dep.sign(pending, admin)
     assert dep.verify(pending_published, fingerprint).quorum_keys is None
+    pending_doc = json.loads(pending.canonical_bytes())
+
+    def pending_changed(edit: Any) -> dict[str, str]:
+        copy = json.loads(json.dumps(pending_doc))
+        edit(copy)
+        return resigned(dep.canonical_json(copy))
+
+    refusals += [
+        tampered("before the key generation, a VOPRF public key", pending_changed(set_at(
+            ["oprf", "public_key"], doc["oprf"]["public_key"]))),
+        tampered("before the key generation, a public share", pending_changed(set_at(
+            ["oprf", "servers", 0, "public_share"], doc["oprf"]["servers"][0]["public_share"]))),
+        tampered("before the key generation, no key change", pending_changed(set_at(["key_change"], None))),
+        tampered("before the key generation, a refresh asked for", pending_changed(set_at(
+            ["key_change", "kind"], "refresh"))),
+        tampered("the first key generation by other key servers", pending_changed(set_at(
+            ["key_change", "servers", 1, "url"], "https://elsewhere.example"))),
+        tampered("the first key generation with another threshold", pending_changed(set_at(
+            ["key_change", "threshold"], 3))),
+        tampered("a key change listing a public share", pending_changed(set_at(
+            ["key_change", "servers", 0, "public_share"], doc["oprf"]["servers"][0]["public_share"]))),
+        tampered("a key change with threshold 0", pending_changed(set_at(["key_change", "threshold"], 0))),
+        tampered("a key server of the key change over plain HTTP", pending_changed(set_at(
+            ["key_change", "servers", 2, "url"], "http://10.0.0.3"))),
+        tampered("a key change of an unknown kind", pending_changed(set_at(["key_change", "kind"], "rotate"))),
+    ]
     qk = d.quorum_keys
     assert qk is not None
     return {
         "published": published, "fingerprint": fingerprint.hex(), "fingerprint_b64u": b64u_encode(fingerprint),
         "pending": {"published": pending_published, "serial": pending.serial, "ready": False,
+                    "key_change": {"epoch": EPOCH, "kind": "generate"},
                     "error": _refusal(pending.quorum_parameters)["error"]},
+        "renewed": renewal_cases(admin, fingerprint),
         "expected": {
             "format": dep.FORMAT, "signing_prefix": dep.SIGNING_PREFIX.decode(),
             "serial": d.serial, "quorum": d.quorum, "max_quorum": d.max_quorum, "threshold": d.threshold,
@@ -721,10 +839,89 @@ def deployment_cases() -> dict[str, Any]:
             "log": {"origin": d.log_origin, "public_key": d.log_public_key.hex(), "vkey": d.log_vkey,
                     "witnesses": list(d.witnesses)},
             "quorum_keys": {"epoch": qk.epoch, "transcript": qk.transcript.hex(), "qualified": list(qk.qualified),
+                            "generation": qk.generation, "kind": qk.kind, "dealers": list(qk.dealers),
+                            "abscissa_check": qk.abscissa_check.hex(),
                             "levels": {str(q): [c.hex() for c in cs] for q, cs in sorted(qk.levels.items())},
                             "confirmations": len(qk.confirmations)},
         },
         "refusals": refusals,
+    }
+
+
+def renewal_cases(admin: bytes, fingerprint: bytes) -> dict[str, Any]:
+    """The resharing: the document asking for it, its recorded board, the document publishing its result
+    (entries still bind generation 1), and refusals of tampered copies of both."""
+    asking, params, board, renewed = renewal()
+    keys = renewed.quorum_keys
+    assert keys is not None and keys.kind == "reshare" and keys.generation == EPOCH
+    published_params = renewed.dkg_parameters(RENEWAL_EPOCH)
+    assert published_params.digest == params.digest
+    shares = {i: renewed.key_server(i).public_share for i in keys.qualified}
+    digest = dkg.commitments_digest(keys.levels, keys.servers, renewed.oprf_public_key, shares, keys.abscissa_check)
+
+    def resigned(doc: Any) -> dict[str, str]:
+        text = dep.canonical_json(doc)
+        return {"document": b64u_encode(text), "signature": b64u_encode(signing.sign(admin, dep.SIGNING_PREFIX + text)),
+                "admin_key": b64u_encode(signing.public_key(admin))}
+
+    def changed(d: dep.Deployment, path: list[Any], value: Any) -> dict[str, str]:
+        copy = json.loads(d.canonical_bytes())
+        node = copy
+        for p in path[:-1]:
+            node = node[p]
+        node[path[-1]] = value
+        return resigned(copy)
+
+    def refused(label: str, pub: dict[str, str]) -> dict[str, Any]:
+        return {"label": label, "published": pub, "fingerprint": fingerprint.hex(),
+                **_refusal(lambda: dep.verify(pub, fingerprint))}
+
+    listing = json.loads(asking.canonical_bytes())["key_change"]["servers"]
+    every = json.loads(_deployment()[0].canonical_bytes())["oprf"]["servers"]
+    return {
+        "asking": {"published": dep.sign(asking, admin), "serial": asking.serial,
+                   "key_change": {"epoch": RENEWAL_EPOCH, "kind": "reshare", "threshold": RENEWED_THRESHOLD,
+                                  "servers": [s["index"] for s in listing]},
+                   "parameters_digest": params.digest.hex(), "previous_digest": params.previous_digest.hex()},
+        "parameters_digest": params.digest.hex(),
+        "board": [{"kind": _kind(m), "author": _author(m), "hex": data.hex()}
+                  for data, m in ((data, dkg.parse(params, data)) for data in board)],
+        "published": dep.sign(renewed, admin),
+        "expected": {
+            "serial": renewed.serial, "key_epoch": renewed.key_epoch, "threshold": renewed.threshold,
+            "oprf_public_key": renewed.oprf_public_key.hex(),
+            "key_servers": [{"index": s.index, "public_share": s.public_share.hex()} for s in renewed.key_servers],
+            "quorum_keys": {"epoch": keys.epoch, "generation": keys.generation, "kind": keys.kind,
+                            "renewed_from": keys.renewed_from.hex(), "qualified": list(keys.qualified),
+                            "dealers": list(keys.dealers), "abscissa_check": keys.abscissa_check.hex(),
+                            "transcript": keys.transcript.hex()},
+            "commitments_digest": digest.hex(),
+            "confirmations": [{"author": c.author, "qualified": list(c.qualified), "commitments": c.commitments.hex(),
+                               "abscissa_check": c.abscissa_check.hex()}
+                              for c in (dkg.parse(published_params, m) for m in keys.confirmations)
+                              if isinstance(c, dkg.Confirmation)],
+        },
+        "refusals": [
+            refused("renewed keys said to be of their own epoch's generation",
+                    changed(renewed, ["quorum_keys", "generation"], RENEWAL_EPOCH)),
+            refused("renewed keys of generation 0", changed(renewed, ["quorum_keys", "generation"], 0)),
+            refused("renewed keys naming another result they renew",
+                    changed(renewed, ["quorum_keys", "renewed_from"], b64u_encode(bytes(range(32))))),
+            refused("renewed keys naming no result they renew",
+                    changed(renewed, ["quorum_keys", "renewed_from"], None)),
+            refused("renewed keys with their holders as dealers", changed(renewed, ["quorum_keys", "dealers"], [1, 2])),
+            refused("a resharing said to be a refresh", changed(renewed, ["quorum_keys", "kind"], "refresh")),
+            refused("a resharing said to be a generation", resigned({**json.loads(renewed.canonical_bytes()),
+                    "quorum_keys": {**json.loads(renewed.canonical_bytes())["quorum_keys"], "kind": "generate",
+                                    "renewed_from": None}})),
+            refused("a refresh asked for with another threshold", changed(asking, ["key_change"], {
+                "epoch": RENEWAL_EPOCH, "kind": "refresh", "threshold": 3, "servers": listing + [
+                    {**every[2], "public_share": None}]})),
+            refused("a refresh asked for with fewer key servers", changed(asking, ["key_change", "kind"], "refresh")),
+            refused("a resharing asked for at the published epoch", changed(asking, ["key_change", "epoch"], EPOCH)),
+            refused("a resharing to one key server listed twice", changed(asking, ["key_change", "servers"],
+                                                                              [listing[0], listing[0]])),
+        ],
     }
 
 
@@ -846,7 +1043,7 @@ def evaluation_cases() -> dict[str, Any]:
         requests.append({"index": s.index, "signed_bytes": evaluation.signed_bytes(
             d.deployment_id, s.identity_key, NOW, nonce, blinded, [p.blinded for p in points]).hex(),
             "signature": req.signature.hex(), "json": _request_json(req)})
-        share = ristretto.scalar_from_int(OPRF_SHARES[s.index])
+        share = run.results[s.index].oprf_share
         evaluated, proof = oprf.voprf_blind_evaluate(share, s.public_share, blinded,
                                                      ristretto.scalar_from_int(_scalar(f"proof r {s.index}")))
         x = accounts.abscissa(run.results[s.index].abscissa_key, d.deployment_id, account.account_key)
@@ -856,7 +1053,7 @@ def evaluation_cases() -> dict[str, Any]:
             abscissa=b64u_encode(x.to_bytes()),
             shares=[[b64u_encode(z[q]) for q in d.quorum_range] for z in zs]).model_dump())
     x = responses[1][0]
-    outputs = [oprf.evaluate(ristretto.scalar_from_int(OPRF_SECRET), i, oprf.MODE_VOPRF) for i in IDENTIFIERS]
+    outputs = [oprf.evaluate(_oprf_secret(), i, oprf.MODE_VOPRF) for i in IDENTIFIERS]
     combined = []
     for k, (p, y) in enumerate(zip(points, outputs, strict=True)):
         shares = quorum.combine(params, p, y, x, {i: responses[i][1][k] for i in (1, 2)})

@@ -35,7 +35,7 @@ export * as bls12381 from './crypto/bls12381.js';
 export * as quorum from './protocol/quorum.js';
 export * as accounts from './protocol/accounts.js';
 export * as evaluation from './protocol/evaluation.js';
-export { parameters as dkgParameters, parseConfirmation } from './protocol/dkg.js';
+export { parameters as dkgParameters, parseConfirmation, commitmentsDigest, GENERATE as DKG_GENERATE, REFRESH as DKG_REFRESH, RESHARE as DKG_RESHARE } from './protocol/dkg.js';
 export {
   normalise, normaliseMany, Identifier, KINDS, PLATFORMS, PLATFORMS_BY_KIND, MAX_LENGTH as MAX_IDENTIFIER_LENGTH,
   PHONE_EXAMPLE, supportedRegions,
@@ -46,7 +46,7 @@ export {
 } from './protocol/body.js';
 export {
   verifyDeployment, forgetCheckedDeployments, parseDeployment, validateDeployment, adminFingerprint, deploymentToJson, quorumParameters,
-  dkgParametersOf, NOT_READY as DEPLOYMENT_NOT_READY, V1_REFUSAL as DEPLOYMENT_V1_REFUSAL,
+  dkgParametersOf, publicShares, keyServer, checkUrl, NOT_READY as DEPLOYMENT_NOT_READY, V1_REFUSAL as DEPLOYMENT_V1_REFUSAL,
 } from './protocol/deployment.js';
 export { parseEvent, parseOpening, commit as commitEvent, parseLeaf, contentHash } from './protocol/events.js';
 export {

@@ -12,7 +12,7 @@ import { b64uDecode } from '../protocol/encoding.js';
 import * as oprf from '../crypto/oprf.js';
 import { combineVerified, verifyPartial } from '../crypto/threshold_oprf.js';
 import * as quorum from '../protocol/quorum.js';
-import { quorumParameters } from '../protocol/deployment.js';
+import { publicShares as publicSharesOf, quorumParameters } from '../protocol/deployment.js';
 import { MAX_ELEMENTS, makeRequest, requestJson } from '../protocol/evaluation.js';
 
 /**
@@ -71,7 +71,7 @@ export async function evaluate(deployment, inputs, { seed, certificate }, { fetc
   const blinded = voprf.map((b) => b.blinded);
   const requests = inputs.map((item) => quorum.blind(item));
   const points = requests.map((r) => r.blinded);
-  const publicShares = new Map(deployment.keyservers.map((s) => [s.index, s.publicShare]));
+  const publicShares = publicSharesOf(deployment); // the key servers holding a VOPRF share
   const skipped = {};
   const unreachable = [];
   const vouched = new Map(); // index → its VOPRF answer, proof checked

@@ -3,8 +3,10 @@
 // commitments, counselor keys, the log key) comes from here, and only after checking the
 // administrator's Ed25519 signature, the pinned administrator fingerprint (from the invite or
 // the wallet), the serial not going backwards, canonical form and the same consistency rules
-// as the Python SDK: the quorum keys are checked against every qualified key server's signed
-// confirmation of the key generation (protocol/dkg.js) and by quorum.checkCommitments.
+// as the Python SDK: the quorum keys are checked against every holder's signed confirmation of
+// the key generation (protocol/dkg.js) and by quorum.checkCommitments, the key change asked for
+// (key_change) is one the key servers can run, and every address is https:// (http:// only on
+// loopback).
 import { sha256 } from '@noble/hashes/sha2.js';
 import { InvalidInput, VerificationError } from '../errors.js';
 import { b64uDecode, b64uEncode, bytesEqual, concatBytes, utf8Decode } from './encoding.js';
@@ -13,7 +15,7 @@ import { keyId as hpkeKeyId } from '../crypto/hpke.js';
 import { checkPublicShares } from '../crypto/threshold_oprf.js';
 import { g2FromBytes } from '../crypto/bls12381.js';
 import { checkCommitments } from './quorum.js';
-import { commitmentsDigest, parameters as dkgParameters, parseConfirmation } from './dkg.js';
+import { GENERATE, REFRESH, commitmentsDigest, parameters as dkgParameters, parseConfirmation } from './dkg.js';
 import { ed25519Verify, ed25519Vkey, validKeyName, witnessKey } from '../tlog/signed_note.js';
 
 export const FORMAT = 'consilience-deployment/v2';
@@ -30,7 +32,22 @@ export function adminFingerprint(adminPublicKey) {
   return sha256(concatBytes(FINGERPRINT_LABEL, adminPublicKey)).slice(0, 16);
 }
 
-const repr = (s) => `'${String(s).replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+/** Python's repr of a str (the quotes it picks, the escapes of backslash, quote and control characters) */
+function repr(value) {
+  const s = String(value);
+  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
+  let out = '';
+  for (const ch of s) {
+    const c = ch.codePointAt(0);
+    if (ch === '\\' || ch === quote) out += `\\${ch}`;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (c < 0x20 || (c >= 0x7f && c <= 0xa0)) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    else out += ch;
+  }
+  return quote + out + quote;
+}
 
 function need(obj, key) {
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new TypeError('not an object');
@@ -57,6 +74,39 @@ function list(v) {
   return v;
 }
 
+const EMPTY = new Uint8Array(0);
+
+/** 32 bytes, or (JSON null) empty: a VOPRF key or share not published yet, as Python's b"" */
+function optionalKey(v, field) {
+  return v === null ? EMPTY : b64uDecode(v, 32, field);
+}
+
+/** KeyServer.from_listing: {index, url, publicShare (empty until the key generation's result is published), identityKey, hpkePublicKey} */
+function parseKeyServer(s) {
+  return {
+    index: int(need(s, 'index')), url: str(need(s, 'url')),
+    publicShare: optionalKey(need(s, 'public_share'), 'public_share'),
+    identityKey: b64uDecode(need(s, 'identity_key'), 32, 'identity_key'),
+    hpkePublicKey: b64uDecode(need(s, 'hpke_public_key'), undefined, 'hpke_public_key'),
+  };
+}
+
+function keyServerListing(s) {
+  return {
+    index: s.index, url: s.url, public_share: s.publicShare.length ? b64uEncode(s.publicShare) : null,
+    identity_key: b64uEncode(s.identityKey), hpke_public_key: b64uEncode(s.hpkePublicKey),
+  };
+}
+
+/** deployment.KIND_NAMES: dkg.GENERATE, dkg.REFRESH, dkg.RESHARE in this order */
+export const KIND_NAMES = Object.freeze(['generate', 'refresh', 'reshare']);
+
+function kindOf(doc) {
+  const kind = String(need(doc, 'kind'));
+  if (!KIND_NAMES.includes(kind)) throw new InvalidInput(`unknown kind of key generation ${repr(kind)}`);
+  return kind;
+}
+
 /** deployment.parse: the document's fields in the SDK's shape (no checks beyond types). */
 export function parseDeployment(doc) {
   try {
@@ -76,13 +126,8 @@ export function parseDeployment(doc) {
       quorumRange: { low: quorum, high: maxQuorum },
       escrowUrl: str(need(doc, 'escrow_url')),
       threshold: int(need(oprf, 'threshold')),
-      oprfPublicKey: b64uDecode(need(oprf, 'public_key'), 32, 'oprf.public_key'),
-      keyservers: list(need(oprf, 'servers')).map((s) => ({
-        index: int(need(s, 'index')), url: str(need(s, 'url')),
-        publicShare: b64uDecode(need(s, 'public_share'), 32, 'public_share'),
-        identityKey: b64uDecode(need(s, 'identity_key'), 32, 'identity_key'),
-        hpkePublicKey: b64uDecode(need(s, 'hpke_public_key'), undefined, 'hpke_public_key'),
-      })),
+      oprfPublicKey: optionalKey(need(oprf, 'public_key'), 'oprf.public_key'),
+      keyservers: list(need(oprf, 'servers')).map(parseKeyServer),
       counselors: list(need(doc, 'counselors')).map((c) => ({
         name: str(need(c, 'name')), keyId: b64uDecode(need(c, 'key_id'), 16, 'key_id'),
         publicKey: b64uDecode(need(c, 'public_key'), undefined, 'counselor public_key'),
@@ -93,8 +138,10 @@ export function parseDeployment(doc) {
         witnesses: list(need(log, 'witnesses')).map(str),
       },
       quorumKeys: need(doc, 'quorum_keys') === null ? null : parseQuorumKeys(doc.quorum_keys),
+      keyChange: need(doc, 'key_change') === null ? null : parseKeyChange(doc.key_change),
     };
-    d.keyEpoch = d.quorumKeys ? d.quorumKeys.epoch : null;
+    // Deployment.key_epoch: the generation of the quorum secrets, what entries bind (a refresh or resharing keeps it)
+    d.keyEpoch = d.quorumKeys ? d.quorumKeys.generation : null;
     d.ready = d.quorumKeys !== null;
     return d;
   } catch (exc) {
@@ -113,17 +160,37 @@ function entries(obj) {
   return Object.entries(obj);
 }
 
-/** QuorumKeys.from_json: {epoch, transcript, qualified, levels: Map q → [96 bytes], servers: Map i → Map q → [96 bytes], confirmations}. */
+/**
+ * QuorumKeys.from_json: {epoch, generation, kind ('generate' | 'refresh' | 'reshare'), renewedFrom (32 bytes,
+ * zeros when generated), transcript, qualified (the holders), dealers (the run's qualified dealers), levels:
+ * Map q → [96 bytes], servers: Map i → Map q → [96 bytes], abscissaCheck, confirmations}.
+ */
 export function parseQuorumKeys(doc) {
   const points = (values) => list(values).map((v) => b64uDecode(v, 96, 'commitment'));
+  const kind = kindOf(doc);
+  const renewed = need(doc, 'renewed_from');
   return {
     epoch: int(need(doc, 'epoch')),
+    generation: int(need(doc, 'generation')),
+    kind,
+    renewedFrom: renewed === null ? new Uint8Array(32) : b64uDecode(renewed, 32, 'renewed_from'),
     transcript: b64uDecode(need(doc, 'transcript'), 32, 'transcript'),
     qualified: list(need(doc, 'qualified')).map(int),
+    dealers: list(need(doc, 'dealers')).map(int),
     levels: new Map(entries(need(doc, 'levels')).map(([q, cs]) => [intKey(q), points(cs)])),
     servers: new Map(entries(need(doc, 'servers')).map(([i, lv]) => [intKey(i),
       new Map(entries(lv).map(([q, cs]) => [intKey(q), points(cs)]))])),
+    abscissaCheck: b64uDecode(need(doc, 'abscissa_check'), 32, 'abscissa_check'),
     confirmations: list(need(doc, 'confirmations')).map((c) => b64uDecode(c, undefined, 'confirmation')),
+  };
+}
+
+/** KeyChange.from_json: {epoch, kind, threshold, servers: [key server, public shares empty]}, the run asked for next. */
+export function parseKeyChange(doc) {
+  const kind = kindOf(doc);
+  return {
+    epoch: int(need(doc, 'epoch')), kind, threshold: int(need(doc, 'threshold')),
+    servers: list(need(doc, 'servers')).map(parseKeyServer),
   };
 }
 
@@ -131,22 +198,118 @@ function quorumKeysToJson(k) {
   const sorted = (m) => [...m].sort((a, b) => a[0] - b[0]);
   return {
     epoch: k.epoch,
+    generation: k.generation,
+    kind: k.kind,
+    renewed_from: k.kind === 'generate' ? null : b64uEncode(k.renewedFrom),
     transcript: b64uEncode(k.transcript),
     qualified: [...k.qualified],
+    dealers: [...k.dealers],
     levels: Object.fromEntries(sorted(k.levels).map(([q, cs]) => [String(q), cs.map(b64uEncode)])),
     servers: Object.fromEntries(sorted(k.servers).map(([i, lv]) => [String(i),
       Object.fromEntries(sorted(lv).map(([q, cs]) => [String(q), cs.map(b64uEncode)]))])),
+    abscissa_check: b64uEncode(k.abscissaCheck),
     confirmations: k.confirmations.map(b64uEncode),
   };
 }
 
-/** Deployment.dkg_parameters(epoch): the key servers' key-generation parameters (checks their keys). */
+function keyChangeToJson(c) {
+  return { epoch: c.epoch, kind: c.kind, threshold: c.threshold, servers: c.servers.map(keyServerListing) };
+}
+
+/** Deployment.public_shares(): index → VOPRF public share, of the key servers holding one. */
+export function publicShares(d) {
+  return new Map(d.keyservers.filter((s) => s.publicShare.length).map((s) => [s.index, s.publicShare]));
+}
+
+/** Deployment.key_server(index) */
+export function keyServer(d, index) {
+  const found = d.keyservers.find((s) => s.index === index);
+  if (!found) throw new InvalidInput(`this deployment has no key server ${index}`);
+  return found;
+}
+
+/** deployment._participants: the key servers as dkg participants, by index (which must be 1..n). */
+function participants(servers) {
+  const listed = [...servers].sort((a, b) => a.index - b.index);
+  if (listed.some((s, k) => s.index !== k + 1)) throw new InvalidInput('key servers are listed with indices 1..n, in order');
+  return listed.map((s) => ({ index: s.index, identityKey: s.identityKey, hpkePublicKey: s.hpkePublicKey }));
+}
+
+function quorumRangeOf(d) {
+  const range = [];
+  for (let q = d.quorum; q <= d.maxQuorum; q++) range.push(q);
+  return range;
+}
+
+/** Deployment._previous, as far as a client needs it: the published result a renewal renews, and its digest. */
+function previousOf(d) {
+  const keys = d.quorumKeys;
+  if (!keys) throw new InvalidInput(NOT_READY);
+  const range = quorumRangeOf(d);
+  const servers = new Map(keys.qualified.map((i) => [i, new Map(range.map((q) => [q, keys.servers.get(i).get(q)]))]));
+  const shares = new Map(keys.qualified.map((i) => [i, keyServer(d, i).publicShare]));
+  const levels = new Map(range.map((q) => [q, keys.levels.get(q)]));
+  return {
+    threshold: d.threshold, holders: participants(d.keyservers), qualified: [...keys.qualified], levels,
+    digest: commitmentsDigest(levels, servers, d.oprfPublicKey, shares, keys.abscissaCheck),
+  };
+}
+
+/** dkg.Parameters._check_previous, for what a client can check without the previous commitments decoded. */
+function checkPrevious(params, prev) {
+  const range = [];
+  for (let q = params.low; q <= params.high; q++) range.push(q);
+  if (prev.levels.size !== range.length || range.some((q) => prev.levels.get(q)?.length !== q)) {
+    throw new InvalidInput('a renewal keeps the quorum range of the result it renews');
+  }
+  const old = prev.holders.map((p) => p.index);
+  const distinct = [...new Set(prev.qualified)].sort((a, b) => a - b);
+  if (old.some((i, k) => i !== k + 1) || prev.qualified.some((i) => !old.includes(i)) || prev.qualified.join() !== distinct.join()) {
+    throw new InvalidInput('the previous key servers must have indices 1..n, and the holders be among them, '
+      + 'each once, in increasing order');
+  }
+  if (new Set(prev.holders.map((p) => b64uEncode(p.identityKey))).size !== old.length) {
+    throw new InvalidInput('the previous key servers must have distinct identity keys');
+  }
+  if (!(prev.threshold >= 1 && prev.threshold <= old.length)) {
+    throw new InvalidInput('the previous threshold must be between 1 and the number of previous key servers');
+  }
+  if (prev.qualified.length < prev.threshold) throw new InvalidInput('the previous result has fewer holders than its threshold');
+  const same = (a, b) => a.index === b.index && bytesEqual(a.identityKey, b.identityKey) && bytesEqual(a.hpkePublicKey, b.hpkePublicKey);
+  if (params.kind === REFRESH && (prev.holders.length !== params.participants.length
+      || prev.holders.some((p, k) => !same(p, params.participants[k])) || prev.threshold !== params.threshold
+      || prev.qualified.join() !== old.join())) {
+    throw new InvalidInput('a refresh keeps the same key servers and threshold, every one holding shares; '
+      + 'anything else is a resharing');
+  }
+}
+
+/**
+ * Deployment.dkg_parameters(epoch): the parameters of the key servers' run at board `epoch` (checks their keys):
+ * the change asked for (a renewal's with the digest of the result it renews), or the one published (enough to
+ * read its confirmations).
+ */
 export function dkgParametersOf(d, epoch) {
-  return dkgParameters({
-    deploymentId: d.deploymentId, epoch, threshold: d.threshold, low: d.quorum, high: d.maxQuorum,
-    participants: [...d.keyservers].sort((a, b) => a.index - b.index)
-      .map((s) => ({ index: s.index, identityKey: s.identityKey, hpkePublicKey: s.hpkePublicKey })),
-  });
+  const change = d.keyChange ?? null;
+  const keys = d.quorumKeys;
+  const common = { deploymentId: d.deploymentId, epoch, low: d.quorum, high: d.maxQuorum };
+  if (change !== null && change.epoch === epoch) {
+    const kind = KIND_NAMES.indexOf(change.kind);
+    const previous = kind !== GENERATE ? previousOf(d) : null;
+    const params = dkgParameters({
+      ...common, threshold: change.threshold, participants: participants(change.servers), kind,
+      previousDigest: previous !== null ? previous.digest : new Uint8Array(32),
+    });
+    if (previous !== null) checkPrevious(params, previous);
+    return params;
+  }
+  if (keys && keys.epoch === epoch) {
+    return dkgParameters({
+      ...common, threshold: d.threshold, participants: participants(d.keyservers), kind: KIND_NAMES.indexOf(keys.kind),
+      previousDigest: keys.renewedFrom,
+    });
+  }
+  throw new InvalidInput(`this deployment document asks for no key generation at epoch ${epoch}`);
 }
 
 export const NOT_READY = "the key servers have not finished generating the deployment's quorum keys yet; "
@@ -172,10 +335,10 @@ export function quorumParameters(d) {
   return found;
 }
 
+/** deployment._check_quorum_keys: every holder confirmed this transcript and result; the commitments check. */
 function checkQuorumKeys(d, params) {
   const keys = d.quorumKeys;
-  const range = [];
-  for (let q = d.quorum; q <= d.maxQuorum; q++) range.push(q);
+  const range = quorumRangeOf(d);
   const levels = [...keys.levels.keys()];
   if (levels.length !== range.length || !range.every((q) => keys.levels.has(q))) {
     throw new InvalidInput('the quorum keys must cover exactly the levels of the quorum range');
@@ -186,12 +349,24 @@ function checkQuorumKeys(d, params) {
     throw new InvalidInput('the quorum keys list commitments for exactly the qualified key servers, '
       + 'at least the threshold of them');
   }
+  if (keys.kind === 'generate') {
+    if (keys.generation !== keys.epoch || keys.dealers.join() !== keys.qualified.join()) {
+      throw new InvalidInput('generated quorum keys are their own generation, dealt by their holders');
+    }
+  } else if (!(keys.generation >= 1 && keys.generation < keys.epoch)
+      || keys.qualified.join() !== d.keyservers.map((s) => s.index).join()) {
+    throw new InvalidInput('renewed quorum keys come from an earlier generation and every key server holds them');
+  }
+  if (d.keyservers.some((s) => !keys.qualified.includes(s.index) && s.publicShare.length)) {
+    throw new InvalidInput('only key servers holding shares have a VOPRF public share');
+  }
   quorumParameters(d); // checkCommitments: counts, identities, per-server shares interpolate to the master
-  const digest = commitmentsDigest(keys.levels, keys.servers);
+  const shares = new Map(keys.qualified.map((i) => [i, keyServer(d, i).publicShare]));
+  const digest = commitmentsDigest(keys.levels, keys.servers, d.oprfPublicKey, shares, keys.abscissaCheck);
   const confirmed = new Set();
   for (const data of keys.confirmations) {
     const msg = parseConfirmation(params, data);
-    if (!bytesEqual(msg.transcript, keys.transcript) || msg.qualified.join() !== keys.qualified.join()) {
+    if (!bytesEqual(msg.transcript, keys.transcript) || msg.qualified.join() !== keys.dealers.join()) {
       throw new VerificationError(`key server ${msg.author} confirmed another key generation`);
     }
     if (!bytesEqual(msg.commitments, digest)) {
@@ -203,21 +378,151 @@ function checkQuorumKeys(d, params) {
   if (missing.length) throw new VerificationError(`no confirmation of the quorum keys from key server(s) ${missing.join(', ')}`);
 }
 
+/** deployment._check_key_change: a change the key servers can run (a later epoch, a set they can take, what its kind allows). */
+function checkKeyChange(d, change) {
+  if (change.servers.some((s) => s.publicShare.length)) {
+    throw new InvalidInput('a key change lists key servers without VOPRF public shares (they come from its result)');
+  }
+  if (!(change.threshold >= 1 && change.threshold <= change.servers.length && change.servers.length <= 32)) {
+    throw new InvalidInput('a key change needs 1 <= threshold <= key servers <= 32');
+  }
+  if (d.quorumKeys === null) {
+    const same = (a, b) => a.index === b.index && a.url === b.url && !a.publicShare.length && !b.publicShare.length
+      && bytesEqual(a.identityKey, b.identityKey) && bytesEqual(a.hpkePublicKey, b.hpkePublicKey);
+    // the listed key servers without their (not yet published) shares: Python's replace(s, public_share=b"")
+    const listed = d.keyservers.map((s) => ({ ...s, publicShare: EMPTY }));
+    if (change.servers.length !== listed.length || change.servers.some((s, k) => !same(s, listed[k]))
+        || change.threshold !== d.threshold) {
+      throw new InvalidInput('the first key generation is run by the key servers the document lists');
+    }
+  } else if (change.epoch <= d.quorumKeys.epoch) {
+    throw new InvalidInput('a key change runs at a later epoch than the published quorum keys');
+  } else if (change.kind === 'generate') {
+    throw new InvalidInput('the quorum keys are published: generating new ones would leave every entry unopenable; '
+      + 'refresh or reshare them instead');
+  }
+  dkgParametersOf(d, change.epoch); // dkg parameters check the rest (a refresh keeps set and threshold, …)
+}
+
+const IPV4 = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+
+/** ipaddress.ip_address(host).is_loopback, for the forms a URL's host takes (IPv6 without its brackets) */
+function isLoopbackAddress(host) {
+  const v4 = IPV4.exec(host);
+  if (v4) return v4.slice(1).every((o) => Number(o) <= 255) && v4[1] === '127';
+  if (!host.includes(':') || !/^[0-9a-f:.]+$/i.test(host)) return false;
+  let words;
+  try {
+    words = ipv6Words(host);
+  } catch {
+    return false;
+  }
+  return words !== null && words.slice(0, 7).every((w) => w === 0) && words[7] === 1;
+}
+
+/** The eight 16-bit words of an IPv6 address (as ipaddress.IPv6Address reads it), or null */
+function ipv6Words(host) {
+  let text = host;
+  const lastColon = text.lastIndexOf(':');
+  if (text.slice(lastColon + 1).includes('.')) { // an IPv4 address in the last 32 bits
+    const v4 = IPV4.exec(text.slice(lastColon + 1));
+    if (!v4 || !v4.slice(1).every((o) => Number(o) <= 255)) return null;
+    const o = v4.slice(1).map(Number);
+    text = `${text.slice(0, lastColon + 1)}${(o[0] * 256 + o[1]).toString(16)}:${(o[2] * 256 + o[3]).toString(16)}`;
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return null;
+  const parse = (part) => (part === '' ? [] : part.split(':').map((w) => {
+    if (!/^[0-9a-f]{1,4}$/i.test(w)) throw new InvalidInput('not an IPv6 address');
+    return parseInt(w, 16);
+  }));
+  const head = parse(halves[0]);
+  const tail = halves.length === 2 ? parse(halves[1]) : [];
+  const given = head.length + tail.length;
+  if (halves.length === 1 ? given !== 8 : given > 7) return null;
+  return [...head, ...new Array(8 - given).fill(0), ...tail];
+}
+
+/**
+ * deployment.check_url: an address clients may use: https://, or http:// only to this machine (loopback).
+ * Clients check every document they receive, so a signed downgrade to plain HTTP is refused too. The URL is
+ * split as Python's urllib.parse.urlsplit splits it.
+ */
+export function checkUrl(what, url) {
+  const invalid = () => new InvalidInput(`${what}'s address ${repr(url)} is not a valid URL`);
+  let rest = url.replace(/[\t\r\n]/g, '').replace(/^[\x00-\x20]+/, '');
+  let scheme = '';
+  const m = /^([A-Za-z][A-Za-z0-9+\-.]*):/.exec(rest);
+  if (m) {
+    scheme = m[1].toLowerCase();
+    rest = rest.slice(m[0].length);
+  }
+  let netloc = '';
+  if (rest.startsWith('//')) {
+    const cut = rest.slice(2).search(/[/?#]/);
+    netloc = cut < 0 ? rest.slice(2) : rest.slice(2, 2 + cut);
+    rest = cut < 0 ? '' : rest.slice(2 + cut);
+    if (netloc.includes('[') !== netloc.includes(']')) throw invalid();
+  }
+  const hash = rest.indexOf('#');
+  const fragment = hash < 0 ? '' : rest.slice(hash + 1);
+  if (hash >= 0) rest = rest.slice(0, hash);
+  const mark = rest.indexOf('?');
+  const query = mark < 0 ? '' : rest.slice(mark + 1);
+  const at = netloc.lastIndexOf('@');
+  const userinfo = at < 0 ? null : netloc.slice(0, at);
+  const hostinfo = netloc.slice(at + 1);
+  const username = userinfo === null ? '' : userinfo.split(':')[0];
+  const password = userinfo === null || !userinfo.includes(':') ? '' : userinfo.slice(userinfo.indexOf(':') + 1);
+  let host;
+  let port;
+  const open = hostinfo.indexOf('[');
+  if (open >= 0) {
+    const bracketed = hostinfo.slice(open + 1);
+    const close = bracketed.indexOf(']');
+    host = close < 0 ? bracketed : bracketed.slice(0, close);
+    const after = close < 0 ? '' : bracketed.slice(close + 1);
+    port = after.includes(':') ? after.slice(after.indexOf(':') + 1) : '';
+    // Python checks a bracketed host is an IPv6 address (or IPvFuture)
+    if (!/^v/i.test(host)) {
+      let ok = false;
+      try {
+        ok = ipv6Words(host.split('%')[0]) !== null;
+      } catch {
+        ok = false;
+      }
+      if (!ok) throw invalid();
+    }
+  } else {
+    const colon = hostinfo.indexOf(':');
+    host = colon < 0 ? hostinfo : hostinfo.slice(0, colon);
+    port = colon < 0 ? '' : hostinfo.slice(colon + 1);
+  }
+  host = host.toLowerCase();
+  if (port !== '' && (!/^[0-9]+$/.test(port) || Number(port) > 65535)) throw invalid();
+  if ((scheme !== 'http' && scheme !== 'https') || !host || username || password || query || fragment) {
+    throw new InvalidInput(`${what}'s address ${repr(url)} must be http(s)://host[:port][/path], with nothing else`);
+  }
+  if (scheme === 'http' && !(host === 'localhost' || isLoopbackAddress(host.split('%')[0]))) {
+    throw new InvalidInput(`${what}'s address ${url} is http:// on ${host}, which is not this machine: key `
+      + 'servers and the escrow server must be reached over TLS. Use an https:// address '
+      + "(the server's --tls-cert/--tls-key, or a reverse proxy that terminates TLS).");
+  }
+}
+
 /** Deployment.to_json, for the canonical-form check. */
 export function deploymentToJson(d) {
   return {
     format: FORMAT, deployment_id: b64uEncode(d.deploymentId), serial: d.serial, issued_at: d.issuedAt,
     quorum: d.quorum, max_quorum: d.maxQuorum, escrow_url: d.escrowUrl,
     oprf: {
-      suite: SUITE, mode: 1, threshold: d.threshold, public_key: b64uEncode(d.oprfPublicKey),
-      servers: d.keyservers.map((s) => ({
-        index: s.index, url: s.url, public_share: b64uEncode(s.publicShare), identity_key: b64uEncode(s.identityKey),
-        hpke_public_key: b64uEncode(s.hpkePublicKey),
-      })),
+      suite: SUITE, mode: 1, threshold: d.threshold, public_key: d.oprfPublicKey.length ? b64uEncode(d.oprfPublicKey) : null,
+      servers: d.keyservers.map(keyServerListing),
     },
     counselors: d.counselors.map((c) => ({ name: c.name, key_id: b64uEncode(c.keyId), public_key: b64uEncode(c.publicKey) })),
     log: { origin: d.log.origin, public_key: b64uEncode(d.log.publicKey), witnesses: [...d.log.witnesses] },
     quorum_keys: d.quorumKeys ? quorumKeysToJson(d.quorumKeys) : null,
+    key_change: d.keyChange ? keyChangeToJson(d.keyChange) : null,
   };
 }
 
@@ -239,10 +544,23 @@ export async function validateDeployment(d) {
     throw new InvalidInput('key-server indices must be distinct and positive');
   }
   if (d.serial < 1) throw new InvalidInput('serial starts at 1');
-  checkPublicShares(d.oprfPublicKey, new Map(d.keyservers.map((s) => [s.index, s.publicShare])), d.threshold);
   if (indices.some((i, k) => i !== k + 1)) throw new InvalidInput('key servers are listed with indices 1..n, in order');
-  const params = dkgParametersOf(d, d.quorumKeys ? d.quorumKeys.epoch : 0); // checks identity and HPKE keys
-  if (d.quorumKeys) checkQuorumKeys(d, params);
+  const change = d.keyChange ?? null;
+  checkUrl('the escrow server', d.escrowUrl);
+  for (const s of [...d.keyservers, ...(change ? change.servers : [])]) checkUrl(`key server ${s.index}`, s.url);
+  participants(d.keyservers);
+  if (d.quorumKeys === null) {
+    if (d.oprfPublicKey.length || d.keyservers.some((s) => s.publicShare.length)) {
+      throw new InvalidInput("VOPRF public shares come from the key servers' key generation, with its result");
+    }
+    if (change === null || change.kind !== 'generate') {
+      throw new InvalidInput('a deployment without quorum keys asks its key servers to generate them');
+    }
+  } else {
+    checkPublicShares(d.oprfPublicKey, publicShares(d), d.threshold);
+    checkQuorumKeys(d, dkgParametersOf(d, d.quorumKeys.epoch));
+  }
+  if (change !== null) checkKeyChange(d, change);
   const ids = new Set();
   for (const c of d.counselors) {
     if (!bytesEqual(await hpkeKeyId(c.publicKey), c.keyId)) {
@@ -262,10 +580,12 @@ export async function validateDeployment(d) {
  * deployment.verify: check the published {document, signature, admin_key} against the
  * pinned administrator fingerprint (16 bytes or its b64u) and the last serial seen;
  * return the Deployment: {deploymentId, serial, issuedAt, quorum, maxQuorum, quorumRange:
- * {low, high}, escrowUrl, threshold, oprfPublicKey, keyservers: [{index, url, publicShare,
- * identityKey, hpkePublicKey}], counselors: [{name, keyId, publicKey}], log: {origin, publicKey,
- * vkey, witnesses}, quorumKeys (null until the key generation is published), keyEpoch, ready,
- * adminKey}; quorumParameters(d) gives the checked commitments.
+ * {low, high}, escrowUrl, threshold, oprfPublicKey (empty until the key generation is published),
+ * keyservers: [{index, url, publicShare (empty for a key server holding no share), identityKey,
+ * hpkePublicKey}], counselors: [{name, keyId, publicKey}], log: {origin, publicKey, vkey, witnesses},
+ * quorumKeys (null until the key generation is published), keyChange (the run asked for next, or null),
+ * keyEpoch (quorumKeys.generation: what entries bind), ready, adminKey}; quorumParameters(d) gives the
+ * checked commitments, publicShares(d) the VOPRF public shares.
  */
 export async function verifyDeployment(published, expectedFingerprint, { minSerial = 0 } = {}) {
   if (published === null || typeof published !== 'object' || Array.isArray(published)) {
