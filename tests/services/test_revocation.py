@@ -124,6 +124,7 @@ def test_a_revoked_reporters_session_dies_at_once_and_the_key_server_refuses_it_
         with pytest.raises(ApiError) as info:
             client.entries()
     assert info.value.status == 401 and info.value.code == "account_revoked"
+    assert str(info.value).startswith("The administrator of this deployment revoked this account")
     assert "revoked by the deployment's administrator" in info.value.detail
 
     # the key server: it still answers until it has fetched the list, then refuses the certificate

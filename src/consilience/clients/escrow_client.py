@@ -89,6 +89,11 @@ def describe(status: int, code: str, detail: str, *, server: str | None = None, 
     if status == 400:
         return (f"{cap} could not read the request ({detail}). This program and the server may be different "
                 "versions: update consilience, or tell the administrator.")
+    if status == 401 and code == "account_revoked":
+        return ("The administrator of this deployment revoked this account, so it can no longer sign in. If you "
+                "think this is a mistake, ask the administrator. Nothing was changed.")
+    if status == 401 and code == "session_expired":
+        return f"Your sign-in at {where} expired and signing in again did not work ({detail}). Try again."
     if status == 401:
         return (f"{cap} did not accept your sign-in ({detail}). The account may have been closed, or this wallet "
                 "or key may belong to another deployment; ask the administrator.")
