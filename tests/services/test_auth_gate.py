@@ -54,3 +54,20 @@ def test_the_gate_does_not_charge_successful_authentications(tmp_path: Path) -> 
     reporter = escrow.reporter()
     assert [escrow.client.get(f"{API}/entries", headers=reporter.headers).status_code
             for _ in range(20)] == [200] * 20
+
+
+def test_expired_sessions_spend_no_failure_budget(tmp_path: Path) -> None:
+    """Clients meet an expired session each time one runs out: that is not guessing, and costs nothing."""
+    from sqlalchemy import update
+
+    from consilience.storage import repository
+    from consilience.storage.models import AccountSession
+
+    escrow = build(tmp_path, limits=TIGHT)
+    reporter = escrow.reporter()
+    with escrow.db.write() as session:
+        session.execute(update(AccountSession).values(expires_at=repository.utcnow().replace(year=2000)))
+    answers = [escrow.client.get(f"{API}/entries", headers=reporter.headers) for _ in range(6)]
+    assert [(a.status_code, a.json()["error"]) for a in answers] == [(401, "session_expired")] * 6
+    fresh = escrow.reporter()
+    assert escrow.client.get(f"{API}/entries", headers=fresh.headers).status_code == 200

@@ -65,21 +65,28 @@ def charge_auth_failure(request: Request, state: State) -> None:
 
 def current_account(request: Request, state: State) -> AccountInfo:
     """The caller's account; every failure is charged to the client's address, whose spent budget
-    refuses every authentication from it (valid tokens too) until it recovers."""
+    refuses every authentication from it (valid tokens too) until it recovers.
+
+    An expired session is not charged: only its holder can show one (it was a real token), and
+    clients meet one every time a session runs out, before signing in again.
+    """
     require_auth_budget(request, state)
+    expired = False
     try:
         token = bearer_token(request)
         try:
             with state.db.read() as session:
                 account = repository.authenticate(session, token)
         except revocations.SessionExpired:
+            expired = True
             raise Refusal(401, SESSION_EXPIRED, headers=dict(BEARER.challenge), error="session_expired") from None
         except revocations.AccountRevoked:
             raise Refusal(401, ACCOUNT_REVOKED, headers=dict(BEARER.challenge), error="account_revoked") from None
         if account is None:
             raise BEARER.refusal("unknown token")
     except Refusal:
-        charge_auth_failure(request, state)
+        if not expired:
+            charge_auth_failure(request, state)
         raise
     return account
 
