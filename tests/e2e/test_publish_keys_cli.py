@@ -47,18 +47,34 @@ def deployment(tmp_path: Path) -> Iterator[tuple[Path, list[launcher.Service], l
 
 
 def test_publish_keys_waits_for_the_key_servers_and_publishes_their_result(deployment) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import time
+
     data, keyservers, escrow = deployment
-    for s in (*keyservers, escrow):
+    for s in (keyservers[0], keyservers[1], escrow):
         s.start()
-    proc = consilience("admin", "publish-keys", "--data-dir", str(data))
-    assert proc.returncode == 0, proc.stderr
-    out = " ".join(proc.stdout.split())
+    # publish-keys started while key server 3 is not yet running: it waits, and says for what
+    waiting = subprocess.Popen([sys.executable, "-m", "consilience", "admin", "publish-keys", "--data-dir", str(data)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **ENV},
+                               stdin=subprocess.DEVNULL)
+    try:
+        time.sleep(3)
+        keyservers[2].start()
+        stdout, stderr = waiting.communicate(timeout=120)
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.communicate()
+    assert waiting.returncode == 0, stderr
+    out = " ".join(stdout.split())
     assert "Quorum keys of epoch 1 published (deployment serial 2): key servers 1, 2, 3 generated them" in out
-    assert "Waiting for the key servers: epoch 1" in proc.stderr
+    assert "Waiting for the key servers: epoch 1" in stderr
     status = json.loads(consilience("admin", "status", "--data-dir", str(data), "--json").stdout)
-    assert status["quorum_keys"] == {"epoch": 1, "qualified": [1, 2, 3]} and status["deployment_serial"] == 2
+    assert status["quorum_keys"] == {"epoch": 1, "kind": "generate", "qualified": [1, 2, 3]}
+    assert status["deployment_serial"] == 2 and status["key_change"] is None, "nothing more asked of them"
     again = json.loads(consilience("admin", "publish-keys", "--data-dir", str(data), "--json").stdout)
-    assert again == {"deployment_serial": 2, "epoch": 1, "qualified": [1, 2, 3], "quorum_range": [2, 4]}
+    assert again == {"deployment_serial": 2, "epoch": 1, "kind": "generate", "qualified": [1, 2, 3],
+                     "quorum_range": [2, 4]}
 
 
 def test_publish_keys_names_the_key_server_it_still_waits_for(deployment) -> None:  # type: ignore[no-untyped-def]
@@ -71,7 +87,7 @@ def test_publish_keys_names_the_key_server_it_still_waits_for(deployment) -> Non
     assert "waiting for key server(s) 3" in error and "gave up after 3 s" in error
     assert "Traceback" not in proc.stderr
     restarted = json.loads(consilience("admin", "restart-keygen", "--data-dir", str(data), "--json").stdout)
-    assert restarted == {"epoch": 2, "key_servers": [1, 2, 3]}
+    assert restarted == {"deployment_serial": 2, "epoch": 2, "kind": "generate", "key_servers": 3, "threshold": 2}
     keyservers[2].start()
     proc = consilience("admin", "publish-keys", "--data-dir", str(data), "--json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
