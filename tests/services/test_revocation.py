@@ -16,6 +16,7 @@ processes, with the poller's delay measured, is tests/e2e/test_revocation_cli.py
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,15 +209,26 @@ def test_a_revoked_counselor_cannot_list_or_open_matches_and_leaves_the_deployme
                                 headers={"Authorization": f"Bearer {b64u_encode(credential)}"})
     assert session.status_code == 200, session.text
     headers = {"Authorization": f"Bearer {session.json()['token']}"}
-    assert world.escrow.get(f"{API}/matches", headers=headers).status_code == 200
     assert keys.key_id in {c.key_id for c in load_deployment(world.root).counselors}
+    # two reporters name the same person: after the release pass the counselor has a match to open
+    tag, serial = os.urandom(32), load_deployment(world.root).serial
+    for _ in range(2):
+        _, _, reporter_headers = world.reporter()
+        sent = world.escrow.post(f"{API}/entries", headers=reporter_headers, json={
+            "entry_id": b64u_encode(os.urandom(16)), "quorum": 2, "tags": [b64u_encode(tag)],
+            "body": b64u_encode(os.urandom(300)), "deployment_serial": serial,
+            "envelopes": [{"key_id": b64u_encode(keys.key_id), "ciphertext": b64u_encode(os.urandom(200))}]})
+        assert sent.status_code == 201, sent.text
+    releases.run_pass(world.escrow.app.state.escrow)  # type: ignore[attr-defined]
+    [match] = world.escrow.get(f"{API}/matches", headers=headers).json()
+    assert world.escrow.get(f"{API}/matches/{match['match_id']}", headers=headers).status_code == 200
 
     done = operator_revocations.revoke_counselor(world.root, keys.name, PASSPHRASE)
     assert done.sessions_ended == 1
 
     listed = world.escrow.get(f"{API}/matches", headers=headers)
-    opened = world.escrow.get(f"{API}/matches/{b64u_encode(bytes(16))}", headers=headers)
-    assert listed.status_code == opened.status_code == 401  # every session of theirs ended
+    opened = world.escrow.get(f"{API}/matches/{match['match_id']}", headers=headers)
+    assert listed.status_code == opened.status_code == 401  # every session of theirs ended, at once
     again = world.escrow.post(f"{API}/login/counselor",
                               headers={"Authorization": f"Bearer {b64u_encode(credential)}"})
     assert again.status_code == 401 and again.json()["error"] == "account_revoked"
