@@ -124,3 +124,12 @@ def test_bad_input_to_revoke_commands_changes_nothing(running: Running) -> None:
     assert (after.status_code, after.text) == (before.status_code, before.text)
     assert httpx.get(f"{running.escrow.url}/v2/entries", headers=headers, timeout=10).status_code == 200
     assert evaluate(running, who).status_code == 200
+
+
+def test_revoking_an_invite_says_what_it_did_in_plain_words(running: Running) -> None:
+    invite = issue_invites(running.folder.root, PASSPHRASE, 1)[0]
+    done = admin(running, "revoke", "account", invite)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "revoked (revocation list" in done.stdout and "Traceback" not in done.stderr
+    again = admin(running, "revoke", "account", invite)
+    assert again.returncode == 1 and "already revoked" in again.stderr
