@@ -409,3 +409,21 @@ def test_a_restarted_key_server_remembers_the_newest_list_without_the_escrow_ser
     kept["document"] = kept["document"][:-2] + ("AA" if not kept["document"].endswith("AA") else "BB")
     store.write_text(json.dumps(kept))
     assert ks_revocations.Holder(admin_key, world.deployment_id, store).serial == 0
+
+
+def test_two_revocations_at_the_same_moment_the_later_changes_nothing(world: World,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    first, _, _ = world.reporter()
+    second, _, second_headers = world.reporter()
+    operator_revocations.revoke_account(world.root, b64u_encode(first.key), PASSPHRASE)
+    before = world.counts()
+    # the second run read the database before the first one committed: it saw no list and signs serial 1 too
+    from consilience.storage import revocations as stored
+
+    monkeypatch.setattr(stored, "newest_list", lambda session: None)
+    monkeypatch.setattr(stored, "newest_serial", lambda session: 0)
+    with pytest.raises(InvalidInput, match="at the same moment"):
+        operator_revocations.revoke_account(world.root, b64u_encode(second.key), PASSPHRASE)
+    monkeypatch.undo()
+    assert world.counts() == before
+    assert world.escrow.get(f"{API}/entries", headers=second_headers).status_code == 200

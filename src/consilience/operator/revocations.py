@@ -18,10 +18,13 @@ before anything is written.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from consilience.crypto import signing
@@ -110,6 +113,18 @@ def _sign_next(session: Session, d: dep.Deployment, admin_private: bytes,
     return updated
 
 
+@contextmanager
+def _transaction(root: Path) -> Iterator[Session]:
+    """One write transaction of the escrow database; a revocation written at the same moment by another
+    run of the command (the same serial twice) is refused with nothing changed, not a traceback."""
+    try:
+        with escrow_database(root) as db, db.write() as session:
+            yield session
+    except IntegrityError:
+        raise InvalidInput("another revocation was written at the same moment; run the command again (nothing was "
+                           "changed by this one)") from None
+
+
 def _open(root: Path) -> None:
     """The escrow database at the schema this software writes (the server migrates it too when it starts)."""
     database.upgrade(database_url(DataDir(Path(root))))
@@ -121,7 +136,7 @@ def revoke_account(root: Path, subject: str, admin_secret: str) -> Revocation:
     d = load_deployment(root)
     admin_private = unseal_admin_key(root, admin_secret)
     _open(root)
-    with escrow_database(root) as db, db.write() as session:
+    with _transaction(root) as session:
         if key in _newest(session, d, signing.public_key(admin_private)).accounts:
             raise InvalidInput("that account is already revoked; nothing was changed")
         account_id = stored.reporter_account_id(session, key)
@@ -144,7 +159,7 @@ def revoke_counselor(root: Path, who: str, admin_secret: str) -> Revocation:
     remaining = tuple(c for c in d.counselors if c.key_id != counselor.key_id)
     updated_doc = next_serial(d, counselors=remaining)  # checked before anything is written
     _open(root)
-    with escrow_database(root) as db, db.write() as session:
+    with _transaction(root) as session:
         now = datetime.now(UTC)
         updated = _sign_next(session, d, admin_private, counselors=frozenset({counselor.key_id}))
         ended = stored.revoke_accounts(session, stored.counselor_account_ids(session, counselor.key_id), now=now)
@@ -166,7 +181,7 @@ def revoke_witness(root: Path, vkey: str, admin_secret: str) -> Revocation:
     admin_private = unseal_admin_key(root, admin_secret)
     updated_doc = next_serial(d, witnesses=tuple(w for w in d.witnesses if w != vkey))
     _open(root)
-    with escrow_database(root) as db, db.write() as session:
+    with _transaction(root) as session:
         now = datetime.now(UTC)
         updated = _sign_next(session, d, admin_private, witnesses=frozenset({vkey}))
         log.defer(session, events.revocation_event(events.REVOKED_WITNESS, vkey.encode(), updated.serial, now), now)
