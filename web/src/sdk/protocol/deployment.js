@@ -101,8 +101,15 @@ function keyServerListing(s) {
 /** deployment.KIND_NAMES: dkg.GENERATE, dkg.REFRESH, dkg.RESHARE in this order */
 export const KIND_NAMES = Object.freeze(['generate', 'refresh', 'reshare']);
 
+/** Python's str() of a JSON value, for the few a kind can be */
+function pyStr(v) {
+  if (v === null) return 'None';
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
+  return String(v);
+}
+
 function kindOf(doc) {
-  const kind = String(need(doc, 'kind'));
+  const kind = pyStr(need(doc, 'kind'));
   if (!KIND_NAMES.includes(kind)) throw new InvalidInput(`unknown kind of key generation ${repr(kind)}`);
   return kind;
 }
