@@ -46,7 +46,7 @@ with _instrumented():
 
     from consilience.clients import receipts as receipts_v2
     from consilience.clients.counselor import credential, parse_credential
-    from consilience.crypto import hpke, ristretto, signing, threshold_oprf
+    from consilience.crypto import hpke, signing, threshold_oprf
     from consilience.crypto.bls12381 import G1Point, G2Point, Scalar
     from consilience.errors import InvalidInput, VerificationError
     from consilience.protocol import accounts, deployment, dkg, evaluation, events, invites, messages, quorum
@@ -95,18 +95,15 @@ class Seeds:
 @cache
 def _document() -> deployment.Deployment:
     """A v2 deployment document (quorum range 2..3, 2-of-3 key servers) before its key generation."""
-    secret, slope = (int.from_bytes(_key(f"oprf {n}"), "little") % ristretto.ORDER for n in ("secret", "slope"))
-    group_key = ristretto.scalar_mult_base(ristretto.scalar_from_int(secret))
-    shares = {i: ristretto.scalar_from_int((secret + slope * i) % ristretto.ORDER) for i in IDENTITIES}
     counselor_public = hpke.public_key_bytes(_key("counselor"))
+    servers = tuple(deployment.KeyServer(i, f"http://127.0.0.1:{8100 + i}", b"", signing.public_key(IDENTITIES[i]),
+                                         hpke.public_key_bytes(HPKE_SEEDS[i])) for i in sorted(IDENTITIES))
     return deployment.Deployment(
         deployment_id=DEPLOYMENT_ID, serial=3, issued_at="2026-11-25T10:00:00Z", quorum=2, max_quorum=3,
-        escrow_url="http://127.0.0.1:8100", threshold=2, oprf_public_key=group_key,
-        key_servers=tuple(deployment.KeyServer(i, f"http://127.0.0.1:{8100 + i}", threshold_oprf.public_share(s),
-                                               signing.public_key(IDENTITIES[i]), hpke.public_key_bytes(HPKE_SEEDS[i]))
-                          for i, s in sorted(shares.items())),
+        escrow_url="http://127.0.0.1:8100", threshold=2, oprf_public_key=b"", key_servers=servers,
         counselors=(deployment.Counselor("Ana", hpke.key_id(counselor_public), counselor_public),),
         log_origin=ORIGIN, log_public_key=signing.public_key(LOG_KEY), witnesses=(WITNESS_VKEY,),
+        key_change=deployment.KeyChange(EPOCH, "generate", 2, servers),
     )
 
 
@@ -119,7 +116,8 @@ class KeyGeneration:
     complaint: bytes
     answer: bytes
     results: dict[int, dkg.KeyServerResult]
-    quorum_keys: deployment.QuorumKeys
+    #: what publish-keys signs into the next document
+    published: dict[str, object]
 
 
 @cache
@@ -133,12 +131,14 @@ def key_generation() -> KeyGeneration:
     assert isinstance(first, dkg.Deal)
     complaint = dkg.complain(params, 2, IDENTITIES[2], 1, first.digest, dkg.BAD_SHARES)
     (answer,) = dkg.answer(params, 1, IDENTITIES[1], dealers[1], [deals[0], complaint])
-    return KeyGeneration(params, deals + confirmations, complaint, answer, results,
-                         deployment.QuorumKeys.of(dkg.qualify(params, deals), confirmations))
+    from consilience.operator.quorum_keys import quorum_keys_from_board
+
+    result = quorum_keys_from_board(_document(), EPOCH, deals + confirmations)
+    return KeyGeneration(params, deals + confirmations, complaint, answer, results, result.apply(_document()))
 
 
 def _signed_doc() -> deployment.Deployment:
-    return replace(_document(), quorum_keys=key_generation().quorum_keys)
+    return replace(_document(), **key_generation().published)  # type: ignore[arg-type]
 
 
 def _request_json(req: evaluation.EvaluationRequest) -> bytes:
