@@ -786,7 +786,10 @@ def deployment_cases() -> dict[str, Any]:
         tampered("no kind of key generation", changed(lambda c: c["quorum_keys"].pop("kind"))),
         tampered("no key_change field", changed(lambda c: c.pop("key_change"))),
         tampered("a key change to generate again", changed(set_at(["key_change"], {
-            "epoch": EPOCH + 1, "kind": "generate", "threshold": THRESHOLD, "servers": doc["oprf"]["servers"]}))),
+            "epoch": EPOCH + 1, "kind": "generate", "threshold": THRESHOLD,
+            "servers": [{**s, "public_share": None} for s in doc["oprf"]["servers"]]}))),
+        tampered("a key change listing the key servers with their public shares", changed(set_at(["key_change"], {
+            "epoch": EPOCH + 1, "kind": "refresh", "threshold": THRESHOLD, "servers": doc["oprf"]["servers"]}))),
     ]
     pending = _base_deployment()
     pending_published = dep.sign(pending, admin)
