@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from consilience.crypto import ristretto
-from consilience.datadir import share_file
 from consilience.local import launcher
+from consilience.services.keyserver import quorum_store
 
 pytestmark = pytest.mark.e2e
 
@@ -118,9 +118,10 @@ def test_walk_through(deployment) -> None:  # type: ignore[no-untyped-def]
     # one key server is down, another lies about its key: submissions go on with the honest ones
     services = deployment["services"]
     services[0].stop()
-    share_path = data / "keyserver-2" / "share.json"
-    honest = share_file.read(share_path)
-    share_file.write(share_path, dataclasses.replace(honest, share=ristretto.scalar_random()))
+    share_path = data / "keyserver-2" / "quorum-keys.json"  # its VOPRF share, from the key generation
+    honest = quorum_store.read(share_path)
+    assert honest is not None
+    quorum_store.write(share_path, dataclasses.replace(honest, oprf_share=ristretto.scalar_random()))
     services[1].stop()
     services[1].start(env={"CONSILIENCE_RELEASE_INTERVAL": str(RELEASE_INTERVAL)})
     try:
@@ -135,14 +136,20 @@ def test_walk_through(deployment) -> None:  # type: ignore[no-untyped-def]
         # the reporter is never told of a release: a counselor reaching out is how they learn of it
         assert result["escrow"]["status"] == "escrowed"
     finally:
-        share_file.write(share_path, honest)
+        quorum_store.write(share_path, honest)
         services[1].stop()
         services[1].start(env={"CONSILIENCE_RELEASE_INTERVAL": str(RELEASE_INTERVAL)})
 
     # proactive refresh of the key shares: same OPRF key, so later entries still match earlier ones
-    old_share = share_file.read(data / "keyserver-1" / "share.json")
-    operator.run("admin", "refresh-shares", "--data-dir", str(data))
-    assert share_file.read(data / "keyserver-1" / "share.json").share != old_share.share
+    old_share = quorum_store.read(data / "keyserver-1" / "quorum-keys.json")
+    assert old_share is not None
+    asked = operator.run("admin", "refresh-keys", "--data-dir", str(data))
+    assert (asked["kind"], asked["epoch"]) == ("refresh", 2)
+    assert operator.run("admin", "publish-keys", "--data-dir", str(data))["kind"] == "refresh"
+    launcher.wait_for_quorum_keys(services[:3], 2, timeout=60)
+    new_share = quorum_store.read(data / "keyserver-1" / "quorum-keys.json")
+    assert new_share is not None and new_share.epoch == 2
+    assert new_share.oprf_share != old_share.oprf_share and new_share.shares != old_share.shares
     rec_b2 = b.run("reporter", "write", "--text", "It happened to me too, last year.")["record_id"]
     assert b.run("reporter", "escrow", rec_b2, "--name", "SAM.DOE@example.com")["escrow"]["status"] == "escrowed"
 
