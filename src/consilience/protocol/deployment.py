@@ -454,6 +454,9 @@ def validate(d: Deployment) -> None:
         if d.key_change is None or d.key_change.kind != "generate":
             raise InvalidInput("a deployment without quorum keys asks its key servers to generate them")
     else:
+        if not d.oprf_public_key:
+            raise InvalidInput("the quorum keys are published without the VOPRF public key their run produced; "
+                               "publish them again with 'consilience admin publish-keys'")
         threshold_oprf.check_public_shares(d.oprf_public_key, d.public_shares(), d.threshold)
         _check_quorum_keys(d, d.dkg_parameters(d.quorum_keys.epoch))
     if d.key_change is not None:
