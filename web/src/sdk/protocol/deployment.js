@@ -564,6 +564,10 @@ export async function validateDeployment(d) {
       throw new InvalidInput('a deployment without quorum keys asks its key servers to generate them');
     }
   } else {
+    if (!d.oprfPublicKey.length) {
+      throw new InvalidInput('the quorum keys are published without the VOPRF public key their run produced; '
+        + "publish them again with 'consilience admin publish-keys'");
+    }
     checkPublicShares(d.oprfPublicKey, publicShares(d), d.threshold);
     checkQuorumKeys(d, dkgParametersOf(d, d.quorumKeys.epoch));
   }
