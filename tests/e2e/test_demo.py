@@ -58,9 +58,14 @@ def test_nothing_on_disk_holds_a_record_or_identifier_in_clear(demo_result: dict
 def test_demo_lists_receipts_that_verify_offline(demo_result: dict) -> None:
     receipts = demo_result["receipts"]
     assert len(receipts) == len(demo.REPORTERS)
+    # verify pins the log key through the administrator's fingerprint, which the administrator publishes
+    status = subprocess.run([sys.executable, "-m", "consilience", "admin", "status", "--data-dir",
+                             demo_result["data_dir"], "--json"], capture_output=True, text=True, timeout=60)
+    assert status.returncode == 0, status.stdout + status.stderr
+    fingerprint = json.loads(status.stdout)["admin_fingerprint"]
     for path in receipts:
         assert Path(path).is_file() and path.startswith(demo_result["data_dir"])
-        proc = subprocess.run([sys.executable, "-m", "consilience", "verify", path, "--json"],
-                              capture_output=True, text=True, timeout=60)
+        proc = subprocess.run([sys.executable, "-m", "consilience", "verify", path, "--admin-fingerprint",
+                               fingerprint, "--json"], capture_output=True, text=True, timeout=60)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert json.loads(proc.stdout)["event"] == "entry"
