@@ -25,8 +25,11 @@ from consilience.clients import counselor, reporter
 from consilience.datadir import DataDir
 from consilience.local import launcher, loopback
 from consilience.operator import keyserver as ks_operator
+from consilience.operator.deployment import load_deployment
 from consilience.operator.key_changes import change_key_servers, refresh_keys
 from consilience.operator.quorum_keys import publish_keys
+from consilience.operator.revocations import revoke_key_server
+from consilience.protocol import events
 from consilience.protocol.encoding import b64u_encode
 from consilience.services.keyserver.settings import KeygenSettings
 
@@ -74,6 +77,21 @@ def _share_values(doc: dict[str, Any]) -> set[str]:
     for level in dict(doc["shares"]).values():
         values.update(level)
     return values
+
+
+def _revocations_logged(data: DataDir) -> list[tuple[str, bytes]]:
+    """The revocation events among the log's leaves, read from the escrow database as its host could."""
+    from consilience.storage.database import Database, sqlite_url
+    from consilience.storage.models import LogLeaf
+
+    db = Database(sqlite_url(data.escrow.database))
+    try:
+        with db.read() as session:
+            opened = [events.parse_event(events.parse_opening(leaf.opening).event)
+                      for leaf in session.query(LogLeaf).order_by(LogLeaf.idx)]
+    finally:
+        db.dispose()
+    return [(str(e.revoked), bytes(e.subject or b"")) for e in opened if e.kind == "revocation"]
 
 
 def _any_request() -> dict[str, Any]:
@@ -157,7 +175,9 @@ def test_refresh_and_a_resharing_that_rebuilds_a_lost_key_server_keep_the_match(
             # -- the administrator removes key server 3 (now the third of the rebuilt set): at once it answers
             # no evaluation, it still deals its shares to the two that stay, then erases them
             leaving = deployment.keyservers[2]
-            asked = change_key_servers(root, PASS, remove=[3], threshold=2)
+            done = revoke_key_server(root, 3, PASS, threshold=2)
+            asked = load_deployment(root)
+            assert done.what == "key server" and done.deployment_serial == asked.serial
             assert asked.key_change is not None and not any(
                 s.identity_key == published.key_server(3).identity_key for s in asked.key_change.servers)
             assert [s.index for s in asked.serving_key_servers] == [1, 2], "clients stop asking it at once"
@@ -172,6 +192,9 @@ def test_refresh_and_a_resharing_that_rebuilds_a_lost_key_server_keep_the_match(
                 assert time.monotonic() < deadline, "the removed key server kept its shares"
                 time.sleep(0.5)
             assert len(_opened(keys, 4)) == 4, "the match opens with two key servers left"
+            revoked = _revocations_logged(data)
+            assert revoked == [("key server", events.revoked_subject(events.REVOKED_KEY_SERVER,
+                                                                      published.key_server(3).identity_key))]
         finally:
             for service in extra:
                 service.stop()

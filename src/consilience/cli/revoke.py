@@ -21,7 +21,8 @@ from consilience.cli.output import console, emit
 if TYPE_CHECKING:
     from consilience.operator.revocations import Revocation
 
-app = typer.Typer(no_args_is_help=True, help="Revoke a reporter account, a counselor or a witness, at once.")
+app = typer.Typer(no_args_is_help=True,
+                  help="Revoke a reporter account, a counselor, a witness or a key server, at once.")
 
 
 def _require(data_dir: Path) -> None:
@@ -81,3 +82,24 @@ def revoke_witness(vkey: str = typer.Argument(..., help="The witness's verifier 
     done = revocations.revoke_witness(data_dir, vkey, secrets.passphrase("Admin passphrase", env=passphrase_env))
     _report(done, as_json, f"Witness revoked (revocation list {done.serial}, deployment serial "
                            f"{done.deployment_serial}): its cosignatures are no longer accepted.")
+
+
+@app.command("key-server")
+@handled
+def revoke_key_server(index: int = typer.Argument(..., help="Which key server (admin status lists them)."),
+                      threshold: int = typer.Option(None, "--threshold",
+                                                    help="How many of the remaining key servers must answer; "
+                                                         "default the current threshold, if that many remain."),
+                      data_dir: Path = DATA_DIR, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
+    """Revoke a key server: clients stop asking it at once, the others reshare without it, and its
+    shares stop mattering once the resharing is published (admin publish-keys)."""
+    from consilience.local.command import command
+    from consilience.operator import revocations
+
+    _require(data_dir)
+    done = revocations.revoke_key_server(data_dir, index, secrets.passphrase("Admin passphrase", env=passphrase_env),
+                                         threshold=threshold)
+    _report(done, as_json, f"Key server {index} revoked (deployment serial {done.deployment_serial}): clients stop "
+                           "asking it now, and it answers no evaluation from its next look at the document (within "
+                           "seconds). The others reshare the keys without it; once their logs say so, run "
+                           f"'{command()} admin publish-keys'. It is recorded in the log at the next release pass.")

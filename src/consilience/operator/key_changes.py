@@ -64,6 +64,15 @@ def change_key_servers(root: Path, admin_secret: str, *, add: Sequence[Enrollmen
     at their index and ADD at the end (then renumbered 1..n in that order), under THRESHOLD."""
     d = load_deployment(root)
     admin_private = unseal_admin_key(root, admin_secret)
+    updated = plan_key_servers(d, add=add, remove=remove, replace_with=replace_with, threshold=threshold)
+    publish(DataDir(Path(root)), updated, admin_private)
+    return updated
+
+
+def plan_key_servers(d: dep.Deployment, *, add: Sequence[Enrollment] = (), remove: Sequence[int] = (),
+                     replace_with: Mapping[int, Enrollment] | None = None,
+                     threshold: int | None = None) -> dep.Deployment:
+    """The next serial of ``d`` asking for that resharing, checked as clients check it; nothing written."""
     _published(d)
     replace_with = dict(replace_with or {})
     listed = {s.index for s in d.key_servers}
@@ -94,9 +103,7 @@ def change_key_servers(root: Path, admin_secret: str, *, add: Sequence[Enrollmen
                    and threshold is None):
         raise InvalidInput("nothing to change: name key servers to add, remove or replace, or a new --threshold")
     change = dep.KeyChange(_next_epoch(d), "reshare", t, servers)
-    updated = next_serial(d, key_change=change)
-    publish(DataDir(Path(root)), updated, admin_private)
-    return updated
+    return next_serial(d, key_change=change)
 
 
-__all__ = ["change_key_servers", "refresh_keys"]
+__all__ = ["change_key_servers", "plan_key_servers", "refresh_keys"]

@@ -189,6 +189,26 @@ def revoke_witness(root: Path, vkey: str, admin_secret: str) -> Revocation:
     return Revocation("witness", vkey, updated.serial, 0, 0, updated_doc.serial)
 
 
+def revoke_key_server(root: Path, index: int, admin_secret: str, *, threshold: int | None = None) -> Revocation:
+    """Revoke key server INDEX: a resharing that leaves it out is asked for, clients stop asking it at
+    once (the document says so), it answers no evaluation from its next look at the document, and the
+    revocation is recorded in the log. Its shares stop mattering once the resharing is published."""
+    from consilience.operator.key_changes import plan_key_servers
+
+    d = load_deployment(root)
+    server = d.key_server(index)  # a key server the document does not list: refused before the passphrase
+    admin_private = unseal_admin_key(root, admin_secret)
+    updated_doc = plan_key_servers(d, remove=[index], threshold=threshold)  # checked before anything is written
+    _open(root)
+    with _transaction(root) as session:
+        now = datetime.now(UTC)
+        log.defer(session, events.revocation_event(events.REVOKED_KEY_SERVER, server.identity_key, updated_doc.serial,
+                                                   now), now)
+    publish(DataDir(Path(root)), updated_doc, admin_private)
+    # no revocation list changes (clients and key servers follow the deployment document): serial 0
+    return Revocation("key server", b64u_encode(server.identity_key), 0, 0, 0, updated_doc.serial)
+
+
 def _remove_witness(root: Path, d: dep.Deployment, updated_doc: dep.Deployment, vkey: str, admin_secret: str,
                     admin_private: bytes) -> None:
     """The document without the witness: through ``operator.witnesses`` when it offers a removal."""

@@ -36,14 +36,15 @@ WITHDRAWAL = 2  #: an entry was withdrawn
 RELEASE = 3  #: a match was created or grew
 OPENING = 4  #: a counselor opened a match
 PADDING = 5  #: nothing: fills a batch up to its fixed size
-REVOCATION = 6  #: the administrator revoked an account, a counselor or a witness (PROTOCOL.md §6.2)
+REVOCATION = 6  #: the administrator revoked an account, a counselor, a witness or a key server (PROTOCOL.md §6.2)
 KIND_NAMES = {ENTRY: "entry", WITHDRAWAL: "withdrawal", RELEASE: "release", OPENING: "opening",
               PADDING: "padding", REVOCATION: "revocation"}
 _SIZES = {ENTRY: 16 + 32 + 8, WITHDRAWAL: 16 + 8, RELEASE: 16 + 4 + 8, OPENING: 16 + 16 + 8, PADDING: 8,
           REVOCATION: 1 + 32 + 8 + 8}
 #: What a revocation event revokes, and the prefix of its subject's hash.
-REVOKED_ACCOUNT, REVOKED_COUNSELOR, REVOKED_WITNESS = 1, 2, 3
-REVOKED_NAMES = {REVOKED_ACCOUNT: "account", REVOKED_COUNSELOR: "counselor", REVOKED_WITNESS: "witness"}
+REVOKED_ACCOUNT, REVOKED_COUNSELOR, REVOKED_WITNESS, REVOKED_KEY_SERVER = 1, 2, 3, 4
+REVOKED_NAMES = {REVOKED_ACCOUNT: "account", REVOKED_COUNSELOR: "counselor", REVOKED_WITNESS: "witness",
+                 REVOKED_KEY_SERVER: "key server"}
 REVOKED_LABEL = b"consilience-v2 revoked"
 
 
@@ -82,15 +83,16 @@ def padding_event(when: datetime) -> bytes:
 
 
 def revoked_subject(what: int, subject: bytes) -> bytes:
-    """SHA-256("consilience-v2 revoked" ‖ u8 what ‖ subject): an account key, a counselor's key id, or a
-    witness's vkey in UTF-8."""
+    """SHA-256("consilience-v2 revoked" ‖ u8 what ‖ subject): an account key, a counselor's key id, a
+    witness's vkey in UTF-8, or a key server's identity key."""
     if what not in REVOKED_NAMES:
-        raise InvalidInput("a revocation revokes an account, a counselor or a witness")
+        raise InvalidInput("a revocation revokes an account, a counselor, a witness or a key server")
     return hashlib.sha256(REVOKED_LABEL + bytes([what]) + subject).digest()
 
 
 def revocation_event(what: int, subject: bytes, serial: int, when: datetime) -> bytes:
-    """``0x06 ‖ u8 what ‖ revoked_subject (32) ‖ u64 revocation list serial ‖ time``."""
+    """``0x06 ‖ u8 what ‖ revoked_subject (32) ‖ u64 serial ‖ time``: the revocation list's serial, or for a
+    key server the deployment document's that removes it."""
     return bytes([REVOCATION, what]) + revoked_subject(what, subject) + i2osp(serial, 8) + _millis(when)
 
 

@@ -14,7 +14,7 @@ export const LEAF_LABEL = te('consilience-v2 log leaf');
 export const NONCE_BYTES = 32;
 export const KIND_NAMES = { 1: 'entry', 2: 'withdrawal', 3: 'release', 4: 'opening', 5: 'padding', 6: 'revocation' };
 const SIZES = { 1: 16 + 32 + 8, 2: 16 + 8, 3: 16 + 4 + 8, 4: 16 + 16 + 8, 5: 8, 6: 1 + 32 + 8 + 8 };
-const REVOKED_NAMES = { 1: 'account', 2: 'counselor', 3: 'witness' };
+const REVOKED_NAMES = { 1: 'account', 2: 'counselor', 3: 'witness', 4: 'key server' };
 const MAX_MILLIS = 253402300799999; // the end of year 9999, as Python's datetime
 
 function compareBytes(a, b) {
