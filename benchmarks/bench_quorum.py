@@ -166,16 +166,17 @@ def run(quick: bool, work: Path | None = None) -> dict[str, Any]:
         identities = {i: seed_of(f"bench-dkg/{i}") for i in range(1, n + 1)}
         hpke_seeds = {i: hpke.generate_private_key() for i in range(1, n + 1)}
         base = world.deployment
-        from consilience.protocol.deployment import KeyServer
+        from consilience.protocol.deployment import KeyChange, KeyServer
 
-        dd = replace(base, threshold=t, quorum_keys=None, key_servers=tuple(
-            KeyServer(i, f"http://127.0.0.1:{9000 + i}", base.key_servers[0].public_share,
-                      signing.public_key(identities[i]), hpke.public_key_bytes(hpke_seeds[i]))
-            for i in range(1, n + 1)))
+        listed = tuple(KeyServer(i, f"http://127.0.0.1:{9000 + i}", b"", signing.public_key(identities[i]),
+                                 hpke.public_key_bytes(hpke_seeds[i])) for i in range(1, n + 1))
+        # the document before any result: it asks these key servers to generate the keys
+        dd = replace(base, threshold=t, quorum_keys=None, oprf_public_key=b"", key_servers=listed,
+                     key_change=KeyChange(1, "generate", t, listed))
         params_dkg = dd.dkg_parameters(1)
         dkg.clear_caches()
         start = time.perf_counter()
-        run_dkg(params_dkg, identities, hpke_seeds)
+        run_dkg(dd, identities, hpke_seeds)
         results[f"dkg_{n}"] = {"seconds": time.perf_counter() - start, "n": n, "t": t,
                                "coefficients": params_dkg.coefficients}
     own = work is None
