@@ -93,8 +93,11 @@ class KeygenRunner:
 
     @property
     def name(self) -> str:
+        """How its logs name it: its index in the set in force; before it holds shares, the N of the data
+        folder's keyserver-N it was started as (``--index N``), if any."""
         held = self.holder.get()
-        return f"key server {held.index}" if held is not None else "the key server"
+        index = held.index if held is not None else self.folder.index
+        return f"key server {index}" if index else "the key server"
 
     # -- the loop ------------------------------------------------------------------------------
 
