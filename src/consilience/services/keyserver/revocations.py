@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 
 from consilience import files
+from consilience.clients.http import client as http_client
 from consilience.errors import ConsilienceError
 from consilience.protocol import revocations as rl
 
@@ -129,7 +130,8 @@ def start(app_state: Any, admin_key: bytes, deployment_id: bytes, escrow_url: st
     every = poll_seconds() if interval is None else interval
 
     def run() -> None:
-        with httpx.Client(base_url=escrow_url.rstrip("/"), timeout=max(2.0, every)) as client:
+        # through clients.http, so that --ca-file / CONSILIENCE_CA_FILE is trusted here too
+        with http_client(base_url=escrow_url.rstrip("/"), timeout=max(2.0, every)) as client:
             while not stop.is_set():
                 poll_once(held, client)
                 stop.wait(every)
