@@ -207,7 +207,9 @@ def _story(say: Narrator, root: Path, deployment: loopback.LoopbackDeployment, q
             say.detail(f"[yellow]the counselor can read nothing[/] ({n} of {quorum} reporters so far)")
 
     receipt = shlex.quote(typable(Path(receipt_files[0]), Path.cwd())) if receipt_files else "RECEIPT"
-    say.step(f"Anyone can check a receipt offline, e.g. [bold]{escape(command())} verify {escape(receipt)}[/]")
+    fingerprint = deployment.admin_fingerprint_b64u
+    say.step(f"Anyone can check a receipt offline, e.g. [bold]{escape(command())} verify {escape(receipt)} "
+             f"--admin-fingerprint {escape(fingerprint)}[/] (the administrator's fingerprint pins the log's key)")
     say.step(f"Everything the demo wrote is in {root}; no file there holds a record or an identifier in clear "
              "(wallets and keys are sealed under their passphrases, listed in --json output)")
     return {
