@@ -386,6 +386,7 @@ def test_client_errors_speak_plainly_and_keep_their_status_in_json(site: Site) -
     path = Path(env["CONSILIENCE_HOME"]) / "wallet.sealed"
     w = wallet_mod.load(path, "reporter passphrase")
     w.token = b64u_encode(os.urandom(32))
+    w.account_seed = b64u_encode(os.urandom(32))  # signing in again cannot help: the server knows no such account
     wallet_mod.save(path, w, "reporter passphrase")
     refused = cli(env, "reporter", "list", "--json", ok=False).json()
     assert refused["status"] == 401 and "did not accept your sign-in" in refused["error"]
