@@ -16,12 +16,9 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def demo_result(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    root = tmp_path_factory.mktemp("demo")
-    proc = subprocess.run([sys.executable, "-m", "consilience", "demo", "--json", "--data-dir", str(root)],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+def demo_result(demo_run: dict) -> dict:
+    """The demo's run (tests/e2e/conftest.py), shared with the other files that read what it wrote."""
+    return demo_run
 
 
 def test_counselor_reads_nothing_before_quorum_and_everything_at_it(demo_result: dict) -> None:

@@ -19,8 +19,6 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +34,9 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("demo-files")
-    proc = subprocess.run([sys.executable, "-m", "consilience", "demo", "--json", "--data-dir", str(root)],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    return root
+def demo_folder(demo_run: dict[str, Any]) -> Path:
+    """The data folder of the demo's run (tests/e2e/conftest.py)."""
+    return Path(demo_run["data_dir"])
 
 
 def _lagrange_at_zero(xs: list[int], modulus: int) -> list[int]:
