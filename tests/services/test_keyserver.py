@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from consilience.clients.board import BoardClient
 from consilience.crypto import oprf
 from consilience.crypto.bls12381 import G1Point, Scalar
-from consilience.datadir import share_file
+from consilience.datadir import DataDir, share_file
 from consilience.datadir.share_file import Membership, read, write
 from consilience.errors import InvalidInput
 from consilience.operator.deployment import load_deployment
@@ -303,6 +303,28 @@ def test_refreshed_shares_take_effect_once_published_and_the_old_ones_are_erased
     quorum_store.write(ks.next_quorum_keys, replace(renewed[2], epoch=1))
     runner.follow(published)
     assert not ks.next_quorum_keys.exists() and c.get("/v2/info").json()["keygen"]["epoch"] == 2
+
+
+def test_another_key_servers_shares_copied_into_the_folder_are_not_served(tmp_path: Path) -> None:
+    """Key server 1's quorum-keys.json copied into key server 2's folder (same deployment, same epoch): the
+    key server answers nothing with it and says whose shares they are not, instead of serving proofs
+    that every client would refuse."""
+    fresh_folder = make_deployment(tmp_path / "data")
+    keygen_and_publish(fresh_folder)
+    data = DataDir(fresh_folder.root)
+    data.keyserver(2).quorum_keys.write_bytes(data.keyserver(1).quorum_keys.read_bytes())
+    settings = settings_for(fresh_folder)
+    app = create_app(settings)
+    state = app.state.keyserver
+    runner = dkg_runner.KeygenRunner(folder=settings.folder, member=state.member, keys=state.keys,
+                                     holder=state.quorum, client=BoardClient("http://127.0.0.1:9"),
+                                     settings=KeygenSettings(), stop=threading.Event())
+    runner.follow(load_deployment(fresh_folder.root))
+    assert state.quorum.get() is None
+    assert "does not list for this key server (key server 2)" in state.quorum.status
+    r = TestClient(app).post("/v2/evaluate", json=request_body(fresh_folder, account(fresh_folder),
+                                                                 audience(fresh_folder)))
+    assert r.status_code == 503
 
 
 def test_foreign_quorum_keys_or_missing_files_do_not_start(tmp_path: Path, folder: Folder) -> None:

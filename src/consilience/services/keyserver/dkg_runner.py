@@ -176,6 +176,13 @@ class KeygenRunner:
         elif held.epoch != keys.epoch:
             self._erase(held, f"the deployment uses the keys of epoch {keys.epoch}, and this key server holds "
                               f"none of them (it holds epoch {held.epoch}'s); another resharing can give it shares")
+        elif mine is not None and (held.index != mine.index or held.public_share != mine.public_share):
+            # shares of another key server (a file copied between folders) would be served under this one's
+            # identity; clients would refuse every proof, so say so instead of answering
+            self.holder.clear(f"{self.folder.quorum_keys} holds shares the deployment document does not list for "
+                              f"this key server (key server {mine.index}); it answers no evaluation. Restore its own "
+                              "file, or have the administrator rebuild it (admin key-servers --replace)")
+            log.error("key server %d: %s", mine.index, self.holder.status)
 
     def _erase(self, held: QuorumShares, why: str) -> None:
         quorum_store.erase(self.folder.quorum_keys)
