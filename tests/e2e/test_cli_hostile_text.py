@@ -10,16 +10,13 @@ the match must still work, and the escapes must show as text (``\\x1b``), not re
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
+from cli_process import cli, ok, person
 from consilience.cli.output import visible
 from consilience.local import loopback
 
@@ -39,21 +36,6 @@ ATTACHMENT = f"photo{CLEAR}\u2066.txt"
 RAW = ("\x1b", "\x07", "\x9b", "\x7f", "\r", "\u202e", "\u2066")
 
 
-def person(home: Path, passphrase: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "FORCE_COLOR")}
-    env.update({"CONSILIENCE_HOME": str(home), "CONSILIENCE_PASSPHRASE": passphrase, "TZ": "UTC"})
-    return env
-
-
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "consilience", *args], capture_output=True, text=True, env=env,
-                          timeout=180, stdin=subprocess.DEVNULL, start_new_session=True)
-
-
-def ok(env: dict[str, str], *args: str) -> str:
-    proc = cli(env, *args)
-    assert proc.returncode == 0, f"{args}: {proc.stdout}\n{proc.stderr}"
-    return proc.stdout
 
 
 @dataclass

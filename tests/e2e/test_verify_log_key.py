@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from cli_process import cli, ok, person
 from consilience.crypto import signing
 from consilience.local import loopback
 from consilience.protocol import events
@@ -37,23 +36,6 @@ ADMIN = "verify log key admin passphrase"
 REPORTER = "verify log key reporter passphrase"
 
 
-def person(home: Path, passphrase: str | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "FORCE_COLOR", "CONSILIENCE_PASSPHRASE")}
-    env.update({"CONSILIENCE_HOME": str(home), "TZ": "UTC"})
-    if passphrase is not None:
-        env["CONSILIENCE_PASSPHRASE"] = passphrase
-    return env
-
-
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "consilience", *args], capture_output=True, text=True, env=env,
-                          timeout=180, stdin=subprocess.DEVNULL, start_new_session=True)
-
-
-def ok(env: dict[str, str], *args: str) -> str:
-    proc = cli(env, *args)
-    assert proc.returncode == 0, f"{args}: {proc.stdout}\n{proc.stderr}"
-    return proc.stdout
 
 
 def refused(env: dict[str, str], *args: str) -> str:
