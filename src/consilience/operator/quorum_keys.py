@@ -126,7 +126,7 @@ def quorum_keys_from_board(d: dep.Deployment, epoch: int, messages: Sequence[byt
     if missing:
         raise KeysNotReady(f"no confirmation yet from key server(s) {_names(missing)} for epoch {epoch}",
                            missing=missing)
-    generation = epoch if change.kind == "generate" else d._quorum_keys().generation
+    generation = epoch if change.kind == "generate" else d.key_epoch
     keys = dep.QuorumKeys(
         epoch=epoch, generation=generation, kind=change.kind, renewed_from=params.previous_digest,
         transcript=qual.transcript, qualified=qual.holders, dealers=qual.qualified,

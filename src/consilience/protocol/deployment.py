@@ -533,8 +533,6 @@ def _participants(servers: tuple[KeyServer, ...]) -> tuple[dkg.Participant, ...]
 
 def _check_key_change(d: Deployment, change: KeyChange) -> None:
     """A change the key servers can run: a later epoch, a set they can take, what its kind allows."""
-    from consilience.protocol import dkg
-
     if any(s.public_share for s in change.servers):
         raise InvalidInput("a key change lists key servers without VOPRF public shares (they come from its result)")
     if not 1 <= change.threshold <= len(change.servers) <= 32:
@@ -549,7 +547,6 @@ def _check_key_change(d: Deployment, change: KeyChange) -> None:
         raise InvalidInput("the quorum keys are published: generating new ones would leave every entry unopenable; "
                            "refresh or reshare them instead")
     d.dkg_parameters(change.epoch)  # dkg.Parameters checks the rest (a refresh keeps set and threshold, …)
-    del dkg
 
 
 def check_url(what: str, url: str) -> None:

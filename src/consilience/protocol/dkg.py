@@ -385,7 +385,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import cast
 
-from consilience.crypto import hpke, kdf, ristretto, signing
+from consilience.crypto import hpke, kdf, ristretto, shamir, signing
 from consilience.crypto.bls12381 import G2_BYTES, SCALAR_BYTES, G2Point, Scalar, hash_to_scalar, lagrange_coefficients
 from consilience.errors import DecryptionError, InvalidInput, VerificationError
 from consilience.protocol.encoding import i2osp, lp2
@@ -739,16 +739,9 @@ def _r_expected(row: Sequence[bytes], x: int) -> bytes:
 
 
 def _r_lagrange(xs: Sequence[int]) -> list[int]:
-    """Lagrange coefficients at 0 modulo ristretto255's order (BLS12-381's r is another prime)."""
-    out = []
-    for i in xs:
-        num = den = 1
-        for j in xs:
-            if j != i:
-                num = num * (-j) % ristretto.ORDER
-                den = den * (i - j) % ristretto.ORDER
-        out.append(num * pow(den, -1, ristretto.ORDER) % ristretto.ORDER)
-    return out
+    """Lagrange coefficients at 0 modulo ristretto255's order (BLS12-381's r is another prime), in xs' order."""
+    coefficients = shamir.lagrange_at_zero(xs)
+    return [coefficients[i] for i in xs]
 
 
 # -- messages --------------------------------------------------------------------------------------
