@@ -183,6 +183,10 @@ def proxy_options(trusted_proxies: Sequence[str] = ()) -> dict[str, Any]:
     return {"proxy_headers": True, "forwarded_allow_ips": proxies}
 
 
+#: How long a stopping server waits for requests under way (uvicorn's ``timeout_graceful_shutdown``).
+GRACEFUL_SHUTDOWN_SECONDS = 5
+
+
 def serve(app: Any, *, host: str, port: int, on_ready: Callable[[Listening], None] | None = None,
           trusted_proxies: Sequence[str] = (), tls: TLSFiles | None = None, **options: Any) -> None:
     """Serve ``app`` on ``host:port`` until interrupted; ``options`` go to ``uvicorn.Config``.
@@ -197,7 +201,11 @@ def serve(app: Any, *, host: str, port: int, on_ready: Callable[[Listening], Non
     warning = plain_http_warning(host, tls)
     if warning:
         log.warning("%s", warning)
-    options = {**proxy_options(trusted_proxies), **(tls.uvicorn_options() if tls else {}), **options}
+    # On SIGTERM, requests under way get this long to finish before their connections are closed: a
+    # client's connection that never goes quiet (a key server's poll, a slow reader) must not keep the
+    # server from stopping. Nothing is lost by it: an entry is acknowledged only after its commit.
+    options = {"timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS, **proxy_options(trusted_proxies),
+               **(tls.uvicorn_options() if tls else {}), **options}
     scheme_url = Listening(host, port, 0, tls is not None).url
 
     class Server(uvicorn.Server):
