@@ -51,6 +51,9 @@ ID_BYTES = 16
 HASH_BYTES = 32
 ACCOUNT_KEY_BYTES = 32
 CERTIFICATE_BYTES = 120
+MESSAGE_KEY_BYTES = 1216 + 32
+CASE_STATES: tuple[str, ...] = ("new", "reaching_out", "in_contact", "closed")
+CONVERSATION_KINDS: tuple[str, ...] = ("direct", "group")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -119,6 +122,10 @@ class Account(Base):
     created_at: Mapped[datetime]
     #: set when the administrator revoked the account (``storage/revocations.py``): it signs in no more
     revoked_at: Mapped[datetime | None]
+    #: a reporter's messaging key (PROTOCOL.md §13.1): X-Wing public key (1216) ‖ Ed25519 verify key (32)
+    message_key: Mapped[bytes | None] = mapped_column(LargeBinary(MESSAGE_KEY_BYTES))
+    #: where to say "something is waiting" (PROTOCOL.md §13.7); only if the account's holder gave one
+    notify_email: Mapped[str | None] = mapped_column(String(320))
 
 
 class AccountSession(Base):
@@ -240,6 +247,8 @@ class Match(Base):
     tag: Mapped[bytes] = mapped_column(LargeBinary(HASH_BYTES), unique=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    #: the case this match belongs to (PROTOCOL.md §13.5); matches a counselor linked share one
+    case_id: Mapped[bytes | None] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("cases.case_id"), index=True)
 
 
 class MatchOpening(Base):
@@ -251,6 +260,148 @@ class MatchOpening(Base):
     match_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("matches.match_id"), index=True)
     account_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("accounts.account_id"))
     opened_at: Mapped[datetime]
+    #: the counselor's key id at the time (the opening event names it, PROTOCOL.md §11)
+    key_id: Mapped[bytes | None] = mapped_column(LargeBinary(ID_BYTES))
+    #: the opening event's bytes, to find its leaf once the release pass logged it (``LogLeaf.event_hash``)
+    event: Mapped[bytes | None] = mapped_column(LargeBinary(64))
+
+
+class MatchOpeningEntry(Base):
+    """An entry whose body an opening handed out (released in that match then): its reporter sees the reading."""
+
+    __tablename__ = "match_opening_entries"
+
+    opening_id: Mapped[int] = mapped_column(Integer, ForeignKey("match_openings.id"), primary_key=True,
+                                            autoincrement=False)
+    entry_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("entries.entry_id"), primary_key=True,
+                                            index=True)
+
+
+# -- after a match: cases, conversations, introductions (PROTOCOL.md §13) ------------
+
+
+class Case(Base):
+    """What counselors do about one person: its owner, state, and the matches linked to it."""
+
+    __tablename__ = "cases"
+    __table_args__ = (CheckConstraint(_in("state", CASE_STATES), name="state"),)
+
+    case_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), primary_key=True)
+    owner_account_id: Mapped[bytes | None] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("accounts.account_id"))
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    #: when a counselor first reached out (a message to a reporter, or the state moved on from "new")
+    reached_out_at: Mapped[datetime | None]
+
+
+class CaseNote(Base):
+    """A counselor's note on a case, sealed to the deployment's counselors (wraps in ``sealed_wraps``)."""
+
+    __tablename__ = "case_notes"
+
+    note_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), primary_key=True)
+    case_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("cases.case_id"), index=True)
+    author_account_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("accounts.account_id"))
+    content: Mapped[bytes] = mapped_column(LargeBinary())
+    created_at: Mapped[datetime]
+
+
+class Conversation(Base):
+    """A conversation: ``direct`` (the counselors and the reporter of one released entry) or ``group`` (the
+    reporters of a match who accepted an introduction, and the counselors)."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (CheckConstraint(_in("kind", CONVERSATION_KINDS), name="kind"),)
+
+    conversation_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    match_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("matches.match_id"), index=True)
+    #: a direct conversation's entry: one direct conversation per entry
+    entry_id: Mapped[bytes | None] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("entries.entry_id"),
+                                                   unique=True)
+    created_by: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("accounts.account_id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ConversationMember(Base):
+    """A reporter account that may read and write a conversation (counselors may read and write every one)."""
+
+    __tablename__ = "conversation_members"
+
+    conversation_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("conversations.conversation_id"),
+                                                   primary_key=True)
+    account_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("accounts.account_id"),
+                                              primary_key=True, index=True)
+    joined_at: Mapped[datetime]
+
+
+class Message(Base):
+    """One sealed message (PROTOCOL.md §13.2), in the order the server received it (``seq``)."""
+
+    __tablename__ = "messages"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), unique=True)
+    conversation_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("conversations.conversation_id"),
+                                                   index=True)
+    sender_account_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("accounts.account_id"))
+    #: "counselor" or "reporter": the server's own bookkeeping; clients trust only the signature inside
+    sender_role: Mapped[str] = mapped_column(String(16))
+    content: Mapped[bytes] = mapped_column(LargeBinary())
+    created_at: Mapped[datetime]
+
+
+class SealedWrap(Base):
+    """The key of one sealed item (a message, an introduction card, a note) HPKE-sealed to one key id."""
+
+    __tablename__ = "sealed_wraps"
+
+    #: 1 message, 2 card, 3 note (``protocol/conversations.py``)
+    item_kind: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    item_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), primary_key=True)
+    key_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), primary_key=True, index=True)
+    wrap: Mapped[bytes] = mapped_column(LargeBinary())
+
+
+class Introduction(Base):
+    """A counselor's proposal to connect the reporters of a match (PROTOCOL.md §13.4)."""
+
+    __tablename__ = "introductions"
+
+    introduction_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), primary_key=True)
+    match_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("matches.match_id"), index=True)
+    group_conversation_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES),
+                                                         ForeignKey("conversations.conversation_id"), unique=True)
+    proposed_by: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("accounts.account_id"))
+    created_at: Mapped[datetime]
+
+
+class IntroductionInvite(Base):
+    """A direct conversation whose reporter an introduction was proposed to."""
+
+    __tablename__ = "introduction_invites"
+
+    introduction_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("introductions.introduction_id"),
+                                                   primary_key=True)
+    conversation_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("conversations.conversation_id"),
+                                                   primary_key=True)
+
+
+class IntroductionAcceptance(Base):
+    """An invited reporter who accepted, with their card (display name and messaging key) sealed to the
+    counselors (wraps in ``sealed_wraps``, item id = the direct conversation's id). A decline is sent nowhere."""
+
+    __tablename__ = "introduction_acceptances"
+
+    introduction_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("introductions.introduction_id"),
+                                                   primary_key=True)
+    conversation_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("conversations.conversation_id"),
+                                                   primary_key=True)
+    account_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("accounts.account_id"))
+    card: Mapped[bytes] = mapped_column(LargeBinary())
+    accepted_at: Mapped[datetime]
 
 
 # -- transparency log (PROTOCOL.md §11) ----------------------------------------
@@ -280,6 +431,8 @@ class LogLeaf(Base):
     opening: Mapped[bytes] = mapped_column(LargeBinary(256))
     entry_id: Mapped[bytes | None] = mapped_column(LargeBinary(ID_BYTES), index=True)
     created_at: Mapped[datetime]
+    #: SHA-256 of an opening event's bytes, so a reporter's reader list finds its leaf (``MatchOpening.event``)
+    event_hash: Mapped[bytes | None] = mapped_column(LargeBinary(HASH_BYTES), index=True)
 
 
 class LogPending(Base):

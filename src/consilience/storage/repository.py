@@ -661,6 +661,10 @@ def board_messages(session: Session, epoch: int, after: int, limit: int) -> list
 
 def row_counts(session: Session) -> dict[str, int]:
     """Rows per table; tests use it to check that refused requests wrote nothing."""
+    from consilience.storage import models
+
     tables = [InviteRow, Account, Entry, EntryEnvelope, EntryTag, Tag, RecountQueue, Match, MatchOpening, LogLeaf,
-              LogPending, LogNode, LogCheckpoint, LogCosignature, BoardMessage]
+              LogPending, LogNode, LogCheckpoint, LogCosignature, BoardMessage, models.MatchOpeningEntry, models.Case,
+              models.CaseNote, models.Conversation, models.ConversationMember, models.Message, models.SealedWrap,
+              models.Introduction, models.IntroductionInvite, models.IntroductionAcceptance]
     return {m.__tablename__: session.scalar(select(func.count()).select_from(m)) or 0 for m in tables}
