@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from consilience.errors import InvalidInput
 from consilience.protocol.encoding import b64u_decode
@@ -50,6 +50,15 @@ B64Body = Annotated[str, Field(max_length=(MAX_BODY_BYTES * 4) // 3 + 4), _b64u(
 B64Envelope = Annotated[
     str, Field(max_length=(MAX_ENVELOPE_BYTES * 4) // 3 + 4), _b64u(max_length=MAX_ENVELOPE_BYTES)
 ]
+
+
+#: A messaging key mpk || vk (PROTOCOL.md §13.1): 1216-byte HPKE public key and 32-byte Ed25519 verify key.
+MESSAGE_KEY_BYTES = 1248
+#: An item key sealed to one recipient: HPKE enc (1120) || 32-byte key || tag (16).
+WRAP_BYTES = 1168
+MAX_WRAPS = 64
+B64MessageKey = Annotated[str, Field(max_length=1700), _b64u(MESSAGE_KEY_BYTES)]
+B64Wrap = Annotated[str, Field(max_length=1600), _b64u(WRAP_BYTES)]
 
 
 class Strict(BaseModel):
@@ -100,6 +109,8 @@ class RegisterRequestV2(Strict):
 
     account_key: Annotated[str, Field(max_length=64), _b64u(32)]
     proof: Annotated[str, Field(max_length=100), _b64u(64)]
+    #: The reporter's messaging key (PROTOCOL.md §13.1); optional so that clients made before it keep working.
+    message_key: B64MessageKey | None = None
 
 
 class RegisterResponseV2(Strict):
@@ -218,3 +229,37 @@ class ErrorResponse(Strict):
     #: Set on 409 answers to a submission made against a stale deployment
     #: document (or the wrong counselor set): the serial now in force.
     current_serial: int | None = None
+
+
+# -- after a match: sealed items and messaging keys (PROTOCOL.md §13.1, §13.2) ---------
+
+
+class MessageKeyRequest(Strict):
+    """PUT /v2/account/message-key: registers a messaging key for a wallet made before messaging existed."""
+
+    message_key: B64MessageKey
+
+
+class Wrap(Strict):
+    """A sealed item's key, HPKE-sealed to one recipient key (named by its key id)."""
+
+    key_id: B64Id
+    wrap: B64Wrap
+
+
+class SealedItem(Strict):
+    """A message, card or note as the server stores it: one ciphertext and one wrap per recipient.
+
+    Distinct key ids: two wraps for one key would let a sender hand one recipient a key that differs from
+    what the others get, and a server could not tell which one to give out.
+    """
+
+    content: B64Body
+    wraps: list[Wrap] = Field(min_length=1, max_length=MAX_WRAPS)
+
+    @model_validator(mode="after")
+    def _distinct_key_ids(self) -> SealedItem:
+        ids = [w.key_id for w in self.wraps]
+        if len(set(ids)) != len(ids):
+            raise ValueError("each recipient key may have only one wrap")
+        return self
