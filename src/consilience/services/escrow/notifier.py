@@ -1,4 +1,5 @@
-"""Telling counselors that a match was created or grew (PROTOCOL.md §8).
+"""Telling counselors that a match was created or grew (PROTOCOL.md §8), and anyone that something is
+waiting for them (PROTOCOL.md §13.7).
 
 Notifications leave the server's trust boundary (mail, chat, a shared
 folder), so they carry only what a counselor needs to go and look: the match
@@ -10,6 +11,10 @@ naming a factory in ``Settings.notifier`` ("package.module:factory", called
 with the settings; e.g. "consilience.services.escrow.notifier:NullNotifier").
 Notifying happens after the commit, and its failure never undoes or fails a
 submission.
+
+A "something is waiting" notice (``WaitingNotice``, sent by ``waiting.something_waiting`` after a
+message is stored) says even less: not what, not who, not which match; a notifier that can pass it
+on implements ``WaitingNotifier`` as well.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -39,9 +44,31 @@ class MatchEvent:
     recipients: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class WaitingNotice:
+    """That something is waiting, for whom: nothing about what it is or who sent it."""
+
+    occurred_at: datetime
+    #: Counselors to tell, as directory-safe labels (see ``recipient_label``).
+    counselors: tuple[str, ...]
+    #: The mail address (``accounts.notify_email``) of each counselor label that has one.
+    counselor_addresses: tuple[tuple[str, str], ...] = ()
+    #: Mail addresses reporters chose to give; a reporter without one is never told anything.
+    reporter_addresses: tuple[str, ...] = ()
+
+
 @runtime_checkable
 class Notifier(Protocol):
     def notify(self, event: MatchEvent) -> None: ...
+
+
+@runtime_checkable
+class WaitingNotifier(Protocol):
+    def waiting(self, notice: WaitingNotice) -> None: ...
+
+
+#: The whole of what a "something is waiting" notice says (an inbox file says it too).
+WAITING_TEXT = "There is something waiting for you in Consilience. Open the app to see it."
 
 
 class NullNotifier:
@@ -51,6 +78,9 @@ class NullNotifier:
         del settings
 
     def notify(self, event: MatchEvent) -> None:
+        return None
+
+    def waiting(self, notice: WaitingNotice) -> None:
         return None
 
 
@@ -79,8 +109,19 @@ class InboxNotifier:
             "released": event.released,
             "time": event.occurred_at.isoformat().replace("+00:00", "Z"),
         }, sort_keys=True).encode()
-        stamp = event.occurred_at.strftime("%Y%m%dT%H%M%S%fZ")
-        for recipient in event.recipients:
+        self._write(event.recipients, event.occurred_at, content)
+
+    def waiting(self, notice: WaitingNotice) -> None:
+        """A file for each counselor saying only that something is waiting (reporters have no inbox)."""
+        content = json.dumps({
+            "waiting": WAITING_TEXT,
+            "time": notice.occurred_at.isoformat().replace("+00:00", "Z"),
+        }, sort_keys=True).encode()
+        self._write(notice.counselors, notice.occurred_at, content)
+
+    def _write(self, recipients: Iterable[str], at: datetime, content: bytes) -> None:
+        stamp = at.strftime("%Y%m%dT%H%M%S%fZ")
+        for recipient in recipients:
             folder = self.inbox_dir / recipient
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             name = f"{stamp}-{secrets.token_hex(4)}.json"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated
 
@@ -35,6 +35,8 @@ class ServerState:
     notifier: Notifier
     #: the budgets of ``settings.limits``
     limits: Budgets
+    #: when each account was last told that something is waiting (waiting.py: not told again soon)
+    waiting_told: dict[bytes, datetime] = field(default_factory=dict)
 
     def notify(self, changes: Iterable[MatchChange], at: datetime) -> None:
         """Pass committed match changes on; a failing notifier is logged, not raised."""
