@@ -263,3 +263,68 @@ class SealedItem(Strict):
         if len(set(ids)) != len(ids):
             raise ValueError("each recipient key may have only one wrap")
         return self
+
+
+# -- cases (PROTOCOL.md §13.5) --------------------------------------------------------
+
+CaseState = Literal["new", "reaching_out", "in_contact", "closed"]
+
+
+class CaseMatch(Strict):
+    match_id: B64Id
+    released: int
+    created_at: datetime
+
+
+class Case(Strict):
+    """GET /v2/cases: what counselors do about one person; ``attention`` 0 is the most urgent."""
+
+    case_id: B64Id
+    matches: list[CaseMatch]
+    owner_key_id: B64Id | None
+    owner: str | None
+    state: CaseState
+    created_at: datetime
+    updated_at: datetime
+    reached_out_at: datetime | None
+    overdue: bool
+    waiting_reply: bool
+    attention: int
+
+
+class CaseUpdate(Strict):
+    """PUT /v2/cases/{id}: a field left out stays as it is; ``"owner_key_id": null`` leaves the case to no one."""
+
+    owner_key_id: B64Id | None = None
+    state: CaseState | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> CaseUpdate:
+        if not self.model_fields_set:
+            raise ValueError('say what to change: "owner_key_id", "state" or both')
+        if "state" in self.model_fields_set and self.state is None:
+            raise ValueError("a case always has a state: new, reaching_out, in_contact or closed")
+        return self
+
+
+class CaseLink(Strict):
+    """POST /v2/cases/{id}/links: this match names the case's person too; its own case is merged in."""
+
+    match_id: B64Id
+
+
+class CaseNoteSubmission(SealedItem):
+    """POST /v2/cases/{id}/notes: a note sealed under the case id (kind 3) to every counselor key."""
+
+    note_id: B64Id
+
+
+class CaseNote(Strict):
+    """A stored note with the caller's wrap; ``scope`` is the case id it was sealed under (a merge moves notes)."""
+
+    note_id: B64Id
+    scope: B64Id
+    author_key_id: B64Id | None
+    content: B64Body
+    wrap: B64Wrap | None
+    created_at: datetime

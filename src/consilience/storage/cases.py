@@ -55,14 +55,14 @@ ATTENTION_IN_CONTACT: Final = 5
 ATTENTION_CLOSED: Final = 6
 
 
-class _Unchanged:
+class Unchanged:
     """The default of an update's fields: leave it as it is (``None`` means "no owner")."""
 
     def __repr__(self) -> str:
         return "UNCHANGED"
 
 
-UNCHANGED: Final = _Unchanged()
+UNCHANGED: Final = Unchanged()
 
 
 @dataclass(frozen=True)
@@ -258,28 +258,28 @@ def counselor_account_by_key(session: Session, key_id: bytes) -> Account:
 
 
 def update_case(session: Session, case_id: bytes, now: datetime, reach_out_days: float, *,
-                owner_key_id: bytes | None | _Unchanged = UNCHANGED,
-                state: str | _Unchanged = UNCHANGED) -> CaseRow:
+                owner_key_id: bytes | None | Unchanged = UNCHANGED,
+                state: str | Unchanged = UNCHANGED) -> CaseRow:
     """Set the owner (a counselor's key id, or None for no one) and/or the state.
 
     Everything is checked before anything changes. Moving off "new" counts as reaching out (the
     counselor may have phoned, or written outside the system): ``reached_out_at`` is set if it was not.
     """
     case = _case(session, case_id)
-    owner: Account | None | _Unchanged = UNCHANGED
-    if not isinstance(owner_key_id, _Unchanged):
+    owner: Account | None | Unchanged = UNCHANGED
+    if not isinstance(owner_key_id, Unchanged):
         if owner_key_id is not None and len(owner_key_id) != ID_BYTES:
             raise InvalidInput("a counselor key id is 16 bytes")
         owner = None if owner_key_id is None else counselor_account_by_key(session, owner_key_id)
-    if not isinstance(state, _Unchanged) and state not in CASE_STATES:
+    if not isinstance(state, Unchanged) and state not in CASE_STATES:
         raise InvalidInput(f"a case's state is one of {', '.join(CASE_STATES)}, not {state!r}")
     changed = False
-    if not isinstance(owner, _Unchanged):
+    if not isinstance(owner, Unchanged):
         account_id = None if owner is None else owner.account_id
         if case.owner_account_id != account_id:
             case.owner_account_id = account_id
             changed = True
-    if not isinstance(state, _Unchanged) and case.state != state:
+    if not isinstance(state, Unchanged) and case.state != state:
         case.state = state
         changed = True
         if state != "new" and case.reached_out_at is None:

@@ -26,7 +26,7 @@ from sqlalchemy import text
 
 from consilience import __version__
 from consilience.crypto import signing
-from consilience.services.escrow import board, counselor, errors, log_endpoints, reporter, sessions, web
+from consilience.services.escrow import board, cases, counselor, errors, log_endpoints, reporter, sessions, web
 from consilience.services.escrow.notifier import Notifier, load_notifier
 from consilience.services.escrow.published import DeploymentStore
 from consilience.services.escrow.releases import Releaser
@@ -83,6 +83,7 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
     app.include_router(_public_router())
     app.include_router(reporter.router)
     app.include_router(counselor.router)
+    app.include_router(cases.router)
     app.include_router(sessions.router)
     app.include_router(log_endpoints.router, prefix=log_endpoints.PREFIX)
     app.include_router(board.router)

@@ -11,6 +11,7 @@ folder; each path can be overridden (e.g. a PostgreSQL URL).
 from __future__ import annotations
 
 import logging
+import math
 import os
 import stat
 from collections.abc import Mapping
@@ -41,6 +42,8 @@ LOG_BATCH_SIZE = 8
 #: (who reads released entries: shorter). Clients sign in again on their own when one expires.
 REPORTER_SESSION_SECONDS = 12 * 3600.0
 COUNSELOR_SESSION_SECONDS = 2 * 3600.0
+#: PROTOCOL.md §13.5: a case nobody has reached out to for longer than this many days is flagged.
+REACH_OUT_DAYS = 3.0
 
 __all__ = ["ConfigurationError", "Settings", "create_private_key", "load_private_key"]
 
@@ -71,8 +74,11 @@ class Settings:
     counselor_session_seconds: float = COUNSELOR_SESSION_SECONDS
     #: The certificate and key it serves HTTPS with (--tls-cert, --tls-key); None: plain HTTP.
     tls: TLSFiles | None = None
+    #: days after a match before a case nobody has reached out to is flagged (counselors' list)
+    reach_out_days: float = REACH_OUT_DAYS
 
     def __post_init__(self) -> None:
+        check_reach_out_days(self.reach_out_days)
         if not (0 < self.reporter_session_seconds <= 90 * 86400 and 0 < self.counselor_session_seconds <= 90 * 86400):
             raise ConfigurationError("a session lasts a positive time of at most 90 days")
         if not self.release_interval > 0 or not 0 <= self.release_jitter < 1:
@@ -90,11 +96,12 @@ class Settings:
                      tls: TLSFiles | None = None,
                      reporter_session_seconds: float = REPORTER_SESSION_SECONDS,
                      counselor_session_seconds: float = COUNSELOR_SESSION_SECONDS,
-                     quotas: Quotas | None = None) -> Settings:
+                     quotas: Quotas | None = None, reach_out_days: float | None = None) -> Settings:
         """The escrow folder ``data_dir`` (a deployment's ``DATA_DIR/escrow``), any path overridden.
 
         ``release_interval`` None: $CONSILIENCE_RELEASE_INTERVAL if set, else RELEASE_INTERVAL_SECONDS.
         ``quotas`` None: $CONSILIENCE_QUOTA_BYTES and $CONSILIENCE_QUOTA_ENTRIES if set, else the defaults.
+        ``reach_out_days`` None: $CONSILIENCE_REACH_OUT_DAYS if set, else REACH_OUT_DAYS.
         """
         folder = EscrowFolder(Path(data_dir))
         return cls(
@@ -114,18 +121,21 @@ class Settings:
             reporter_session_seconds=reporter_session_seconds,
             counselor_session_seconds=counselor_session_seconds,
             quotas=quotas or quotas_from_env(),
+            reach_out_days=reach_out_days if reach_out_days is not None else reach_out_days_from_env(),
         )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ, **overrides: object) -> Settings:
         """CONSILIENCE_DATA_DIR, CONSILIENCE_DATABASE_URL, CONSILIENCE_NOTIFIER, CONSILIENCE_RELEASE_INTERVAL,
-        CONSILIENCE_TLS_CERT and CONSILIENCE_TLS_KEY, CONSILIENCE_QUOTA_BYTES and CONSILIENCE_QUOTA_ENTRIES."""
+        CONSILIENCE_TLS_CERT and CONSILIENCE_TLS_KEY, CONSILIENCE_QUOTA_BYTES and CONSILIENCE_QUOTA_ENTRIES,
+        CONSILIENCE_REACH_OUT_DAYS."""
         kwargs: dict[str, object] = {
             "database_url": environ.get("CONSILIENCE_DATABASE_URL") or None,
             "notifier": environ.get("CONSILIENCE_NOTIFIER") or None,
         }
         kwargs["release_interval"] = release_interval_from_env(environ)
         kwargs["quotas"] = quotas_from_env(environ)
+        kwargs["reach_out_days"] = reach_out_days_from_env(environ)
         kwargs["tls"] = tls_files(environ.get("CONSILIENCE_TLS_CERT"), environ.get("CONSILIENCE_TLS_KEY"),
                                   cert_option="CONSILIENCE_TLS_CERT", key_option="CONSILIENCE_TLS_KEY")
         kwargs.update(overrides)
@@ -143,6 +153,27 @@ def release_interval_from_env(environ: Mapping[str, str] = os.environ) -> float:
     except ValueError:
         raise ConfigurationError(f"CONSILIENCE_RELEASE_INTERVAL must be a number of seconds, not {interval!r}") \
             from None
+
+
+REACH_OUT_DAYS_HELP = ("CONSILIENCE_REACH_OUT_DAYS is how many days after a match a case nobody has reached out to "
+                       "is flagged: a positive number such as 3 or 1.5")
+
+
+def check_reach_out_days(days: float) -> float:
+    if not (isinstance(days, int | float) and math.isfinite(days) and 0 < days <= 3650):
+        raise ConfigurationError(f"{REACH_OUT_DAYS_HELP} (at most 3650), not {days!r}")
+    return float(days)
+
+
+def reach_out_days_from_env(environ: Mapping[str, str] = os.environ) -> float:
+    """$CONSILIENCE_REACH_OUT_DAYS (days before a case nobody reached out to is flagged), else the default."""
+    value = environ.get("CONSILIENCE_REACH_OUT_DAYS")
+    if not value:
+        return REACH_OUT_DAYS
+    try:
+        return check_reach_out_days(float(value))
+    except (ValueError, ConfigurationError):
+        raise ConfigurationError(f"{REACH_OUT_DAYS_HELP} (at most 3650), not {value!r}") from None
 
 
 def create_private_key(path: Path) -> bytes:
