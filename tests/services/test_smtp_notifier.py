@@ -1,42 +1,289 @@
 """Notifications say only that something is waiting (PROTOCOL.md §13.7): the inbox for counselors by
-default, mail by a real SMTP server the tests start, and nothing for a reporter who gave no address."""
+default, mail through a real SMTP server the tests start on loopback (aiosmtpd), and nothing at all
+for a reporter who gave no address."""
 
 from __future__ import annotations
 
 import json
+import logging
+import socket
+import ssl
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.message import Message
 from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
 
 from consilience.services.escrow import waiting
-from consilience.services.escrow.notifier import WAITING_TEXT
+from consilience.services.escrow.notifier import (
+    MATCH_TEXT,
+    WAITING_TEXT,
+    InboxNotifier,
+    MatchEvent,
+    SmtpNotifier,
+)
+from consilience.services.escrow.settings import ConfigurationError, Settings, SmtpSettings
 from consilience.storage.models import Account
+from tls_certs import PrivateCA
 
-from .harness import Escrow
+from .harness import API, Escrow, build
+
+SENDER = "consilience@escrow.example"
 
 
-def account_id_of_counselor(escrow: Escrow, index: int) -> bytes:
+@dataclass
+class Mailbox:
+    """What the test SMTP server received: (envelope recipients, parsed message) per mail."""
+
+    mails: list[tuple[list[str], Message]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
+        self.mails.append((list(envelope.rcpt_tos), message_from_bytes(envelope.original_content)))
+        return "250 OK"
+
+    def to(self, address: str) -> list[Message]:
+        return [m for rcpts, m in self.mails if address in rcpts]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[Mailbox, int]]:
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield box, controller.port
+    finally:
+        controller.stop()
+
+
+def mail_settings(port: int, **changes: Any) -> SmtpSettings:
+    return SmtpSettings(**{"host": "127.0.0.1", "port": port, "sender": SENDER, "security": "none",
+                           "timeout": 5.0, **changes})
+
+
+def smtp_escrow(tmp_path: Path, smtp: SmtpSettings) -> Escrow:
+    settings = Settings.for_data_dir(tmp_path / "data")
+    return build(tmp_path / "data", notifier=SmtpNotifier(smtp, InboxNotifier(settings.inbox_dir)))
+
+
+@pytest.fixture
+def mailed(tmp_path: Path, mailbox: tuple[Mailbox, int]) -> Iterator[tuple[Escrow, Mailbox]]:
+    box, port = mailbox
+    harness = smtp_escrow(tmp_path, mail_settings(port))
+    with harness.client:
+        yield harness, box
+    harness.db.dispose()
+
+
+def flush(escrow: Escrow) -> None:
+    assert escrow.state.notifier.flush(10.0)
+
+
+def counselor_account(escrow: Escrow, index: int) -> bytes:
     escrow.counselor_credential(escrow.counselors[index])
     with escrow.db.read() as session:
         return next(a.account_id for a in session.query(Account).filter_by(
             counselor_key_id=escrow.counselors[index].key_id))
 
 
-def inbox_files(escrow: Escrow) -> dict[str, list[dict[str, str]]]:
+def stored_address(escrow: Escrow, account_id: bytes) -> str | None:
+    with escrow.db.read() as session:
+        account = session.get(Account, account_id)
+        assert account is not None
+        return account.notify_email
+
+
+def set_address(escrow: Escrow, headers: dict[str, str], email: str | None) -> Any:
+    return escrow.client.put(f"{API}/account/notify", json={"email": email}, headers=headers)
+
+
+def inbox_files(escrow: Escrow) -> dict[str, list[dict[str, Any]]]:
     inbox = Path(escrow.settings.inbox_dir)
     return {folder.name: [json.loads(f.read_text()) for f in sorted(folder.iterdir())]
             for folder in sorted(inbox.iterdir())} if inbox.exists() else {}
 
 
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+# -- the inbox (the default) ----------------------------------------------------------------
+
+
 def test_a_counselor_finds_a_generic_notice_in_the_inbox(escrow: Escrow) -> None:
-    counselor = account_id_of_counselor(escrow, 0)
+    counselor = counselor_account(escrow, 0)
     reporter = escrow.reporter()
-    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-    waiting.something_waiting(escrow.state, [counselor, reporter.account_id], now)
-    files = inbox_files(escrow)
-    assert files == {"Ana-Counselor": [{"waiting": WAITING_TEXT, "time": "2026-12-01T12:00:00Z"}]}
+    assert set_address(escrow, reporter.headers, "survivor@mail.example").json() == {
+        "email": "survivor@mail.example", "sends_mail": False}
+    waiting.something_waiting(escrow.state, [counselor, reporter.account_id], NOW)
+    # the reporter has no inbox: without mail it is told nothing at all
+    assert inbox_files(escrow) == {"Ana-Counselor": [{"waiting": WAITING_TEXT, "time": "2026-12-01T12:00:00Z"}]}
     assert WAITING_TEXT == "There is something waiting for you in Consilience. Open the app to see it."
     # told again soon after: nothing more; after the quiet time: once more
-    waiting.something_waiting(escrow.state, [counselor], now + timedelta(minutes=5))
+    waiting.something_waiting(escrow.state, [counselor], NOW + timedelta(minutes=5))
     assert len(inbox_files(escrow)["Ana-Counselor"]) == 1
-    waiting.something_waiting(escrow.state, [counselor], now + timedelta(seconds=waiting.QUIET_SECONDS))
+    waiting.something_waiting(escrow.state, [counselor], NOW + timedelta(seconds=waiting.QUIET_SECONDS))
     assert len(inbox_files(escrow)["Ana-Counselor"]) == 2
+
+
+# -- mail ----------------------------------------------------------------------------------
+
+
+def test_a_reporter_who_gave_an_address_gets_one_generic_mail(mailed: tuple[Escrow, Mailbox]) -> None:
+    escrow, box = mailed
+    reporter, silent = escrow.reporter(), escrow.reporter()
+    assert set_address(escrow, reporter.headers, "survivor@mail.example").json() == {
+        "email": "survivor@mail.example", "sends_mail": True}
+    assert escrow.client.get(f"{API}/account/notify", headers=silent.headers).json() == {
+        "email": None, "sends_mail": True}
+    waiting.something_waiting(escrow.state, [reporter.account_id, silent.account_id], NOW)
+    flush(escrow)
+    assert [rcpts for rcpts, _ in box.mails] == [["survivor@mail.example"]]
+    mail = box.to("survivor@mail.example")[0]
+    assert mail["From"] == SENDER and mail["To"] == "survivor@mail.example"
+    assert mail["Subject"] == "Something is waiting for you"
+    assert mail["Date"] and mail["Message-ID"].endswith("@escrow.example>")
+    assert mail.get_payload().strip() == WAITING_TEXT
+    assert "match" not in mail.as_string().lower()
+    assert inbox_files(escrow) == {}
+
+
+def test_a_counselor_with_an_address_is_mailed_one_without_gets_the_inbox(mailed: tuple[Escrow, Mailbox]) -> None:
+    escrow, box = mailed
+    ana, bo = counselor_account(escrow, 0), counselor_account(escrow, 1)
+    with escrow.db.write() as session:
+        account = session.get(Account, ana)
+        assert account is not None
+        account.notify_email = "ana@counseling.example"
+    waiting.something_waiting(escrow.state, [ana, bo], NOW)
+    flush(escrow)
+    assert [rcpts for rcpts, _ in box.mails] == [["ana@counseling.example"]]
+    assert box.mails[0][1].get_payload().strip() == WAITING_TEXT
+    assert list(inbox_files(escrow)) == ["bo"]
+    # a match notification: by mail it says only that a match is waiting; no id, no count
+    match_id = bytes(range(16))
+    escrow.state.notify([type("Change", (), {"match_id": match_id, "released": 3, "created": True})()], NOW)
+    flush(escrow)
+    mail = box.mails[-1][1]
+    assert box.mails[-1][0] == ["ana@counseling.example"]
+    assert mail["Subject"] == "A match is waiting for you" and mail.get_payload().strip() == MATCH_TEXT
+    text = mail.as_string()
+    assert match_id.hex() not in text and "AAECAwQFBgcICQoLDA0ODw" not in text and "3" not in mail.get_payload()
+    assert len(inbox_files(escrow)["bo"]) == 2
+
+
+def test_a_failing_mail_server_loses_only_the_notice(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    escrow = smtp_escrow(tmp_path, mail_settings(free_port(), timeout=2.0))  # nothing listens there
+    with escrow.client:
+        reporter = escrow.reporter()
+        assert set_address(escrow, reporter.headers, "survivor@mail.example").status_code == 200
+        with caplog.at_level(logging.DEBUG):
+            waiting.something_waiting(escrow.state, [reporter.account_id], NOW)
+            flush(escrow)
+        assert "could not send 1 notification mail(s) through 127.0.0.1" in caplog.text
+        assert "survivor" not in caplog.text and "mail.example" not in caplog.text
+    escrow.db.dispose()
+
+
+@pytest.mark.parametrize("email", [
+    "two@at@example.org", "no-at.example.org", "with space@example.org", "line@example.org\r\nBcc: x@evil.example",
+    "a,b@example.org", "Name <a@example.org>", "", "a@", "@example.org", "a@.example.org", "x" * 310 + "@example.org",
+])
+def test_a_bad_address_is_refused_and_nothing_stored(escrow: Escrow, email: str) -> None:
+    reporter = escrow.reporter()
+    assert set_address(escrow, reporter.headers, "kept@example.org").status_code == 200
+    answer = set_address(escrow, reporter.headers, email)
+    assert answer.status_code in (400, 422), answer.text
+    assert stored_address(escrow, reporter.account_id) == "kept@example.org"
+
+
+def test_null_removes_the_address_and_counselors_set_their_own(escrow: Escrow) -> None:
+    reporter = escrow.reporter()
+    assert set_address(escrow, reporter.headers, "a@example.org").status_code == 200
+    assert set_address(escrow, reporter.headers, None).json() == {"email": None, "sends_mail": False}
+    assert stored_address(escrow, reporter.account_id) is None
+    assert escrow.client.put(f"{API}/account/notify", json={}, headers=reporter.headers).status_code == 422
+    headers = escrow.counselor_headers(escrow.counselors[1])
+    assert set_address(escrow, headers, "bo@counseling.example").status_code == 200
+    with escrow.db.read() as session:
+        rows = session.query(Account).filter(Account.notify_email.is_not(None)).all()
+        assert [(a.role, a.notify_email) for a in rows] == [("counselor", "bo@counseling.example")]
+
+
+def test_setting_an_address_needs_a_signed_in_account(escrow: Escrow) -> None:
+    reporter = escrow.reporter()
+    assert set_address(escrow, {}, "a@example.org").status_code == 401
+    assert set_address(escrow, {"Authorization": "Bearer " + "A" * 43}, "a@example.org").status_code == 401
+    assert stored_address(escrow, reporter.account_id) is None
+
+
+# -- connection security ---------------------------------------------------------------------
+
+
+def test_starttls_is_required_when_configured(tmp_path: Path) -> None:
+    """A server that offers no STARTTLS gets nothing; one that does, with a trusted certificate, gets the mail."""
+    ca = PrivateCA.make(tmp_path / "ca")
+    files = ca.issue("smtp")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(files.cert, files.key)
+    plain, tls = Mailbox(), Mailbox()
+    no_tls = Controller(plain, hostname="127.0.0.1", port=free_port())
+    with_tls = Controller(tls, hostname="127.0.0.1", port=free_port(), tls_context=context, require_starttls=True)
+    no_tls.start()
+    with_tls.start()
+    try:
+        inbox = InboxNotifier(tmp_path / "inbox")
+        event = MatchEvent(bytes(16), 2, True, NOW, ("ana",), (("ana", "ana@counseling.example"),))
+        refused = SmtpNotifier(mail_settings(no_tls.port, security="starttls", ca_file=ca.cert_path), inbox)
+        refused.notify(event)
+        assert refused.flush(10.0) and plain.mails == []
+        untrusted = SmtpNotifier(mail_settings(with_tls.port, security="starttls"), inbox)
+        untrusted.notify(event)
+        assert untrusted.flush(10.0) and tls.mails == []
+        trusted = SmtpNotifier(mail_settings(with_tls.port, security="starttls", ca_file=ca.cert_path), inbox)
+        trusted.notify(event)
+        assert trusted.flush(10.0)
+        assert [rcpts for rcpts, _ in tls.mails] == [["ana@counseling.example"]]
+    finally:
+        no_tls.stop()
+        with_tls.stop()
+
+
+def test_misconfigured_mail_is_refused_at_start_up_saying_what_to_set(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="CONSILIENCE_SMTP_SECURITY=none"):
+        SmtpSettings(host="smtp.example.org", sender=SENDER, security="none")
+    with pytest.raises(ConfigurationError, match="CONSILIENCE_SMTP_FROM"):
+        SmtpSettings(host="smtp.example.org", sender="not an address")
+    with pytest.raises(ConfigurationError, match="CONSILIENCE_SMTP_PASSWORD_FILE"):
+        SmtpSettings(host="smtp.example.org", sender=SENDER, user="consilience")
+    with pytest.raises(ConfigurationError, match="starttls, ssl or none"):
+        SmtpSettings(host="smtp.example.org", sender=SENDER, security="tls")
+    with pytest.raises(ConfigurationError, match="is empty"):
+        (tmp_path / "password").write_text("")
+        SmtpNotifier(SmtpSettings(host="smtp.example.org", sender=SENDER, user="u",
+                                  password_file=tmp_path / "password"), InboxNotifier(tmp_path))
+    environ = {"CONSILIENCE_DATA_DIR": str(tmp_path / "data"), "CONSILIENCE_NOTIFIER": "smtp"}
+    with pytest.raises(ConfigurationError, match="set CONSILIENCE_SMTP_HOST and CONSILIENCE_SMTP_FROM"):
+        _load(Settings.from_env(environ))
+    with pytest.raises(ConfigurationError, match="CONSILIENCE_SMTP_FROM"):
+        Settings.from_env({**environ, "CONSILIENCE_SMTP_HOST": "smtp.example.org"})
+    settings = Settings.from_env({**environ, "CONSILIENCE_SMTP_HOST": "smtp.example.org",
+                                  "CONSILIENCE_SMTP_FROM": SENDER})
+    assert settings.smtp is not None and settings.smtp.port_number == 587 and settings.smtp.security == "starttls"
+    assert isinstance(_load(settings), SmtpNotifier)
+
+
+def _load(settings: Settings) -> object:
+    from consilience.services.escrow.notifier import load_notifier
+
+    return load_notifier(settings)

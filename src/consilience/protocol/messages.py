@@ -328,3 +328,60 @@ class CaseNote(Strict):
     content: B64Body
     wrap: B64Wrap | None
     created_at: datetime
+
+
+# -- notification addresses (PROTOCOL.md §13.7) -------------------------------------------
+
+#: The longest mail address (RFC 5321's path limit, and ``accounts.notify_email``'s size).
+MAX_NOTIFY_EMAIL = 320
+#: Characters that would let one address become several, or a name, in a mail header.
+_NOT_IN_AN_ADDRESS = frozenset(',;:<>()[]"\\')
+_LIKE = "like name@example.org"
+
+
+def notify_address(value: str) -> str:
+    """A mail address fit to be the sole recipient of a header: one plain address, nothing around it.
+
+    Checked where it is given (client), where it is stored (server, operator) and before it is used,
+    so that no address can smuggle a second recipient, a header or a line break into a mail.
+    """
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"give one mail address, {_LIKE}")
+    if len(value) > MAX_NOTIFY_EMAIL:
+        raise InvalidInput(f"a mail address has at most {MAX_NOTIFY_EMAIL} characters")
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise InvalidInput(f"a mail address has no spaces or line breaks; give one address, {_LIKE}")
+    if value.count("@") != 1:
+        raise InvalidInput(f"a mail address has exactly one @, {_LIKE}")
+    local, domain = value.split("@")
+    if not local or not domain or domain.startswith(".") or domain.endswith(".") or ".." in domain:
+        raise InvalidInput(f"a mail address has a name before the @ and a domain after it, {_LIKE}")
+    if _NOT_IN_AN_ADDRESS & set(value):
+        raise InvalidInput(f"give one plain mail address, {_LIKE}, without a name, brackets, quotes or commas")
+    return value
+
+
+def _notify_address(value: str) -> str:
+    try:
+        return notify_address(value)
+    except InvalidInput as exc:
+        raise ValueError(str(exc)) from None
+
+
+NotifyEmail = Annotated[str, Field(max_length=MAX_NOTIFY_EMAIL), AfterValidator(_notify_address)]
+
+
+class NotifyAddressRequest(Strict):
+    """PUT /v2/account/notify: where to say "something is waiting"; ``null`` removes the address.
+
+    The key is required, so that an empty object does not read as "remove it".
+    """
+
+    email: NotifyEmail | None
+
+
+class NotifyAddress(Strict):
+    """The account's notification address as stored, and whether this server sends mail at all."""
+
+    email: str | None
+    sends_mail: bool

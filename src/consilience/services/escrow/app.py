@@ -28,6 +28,7 @@ from consilience import __version__
 from consilience.crypto import signing
 from consilience.services.escrow import board, cases, counselor, errors, log_endpoints, reporter, sessions, web
 from consilience.services.escrow.notifier import Notifier, load_notifier
+from consilience.services.escrow.notify import router as notify_router  # PROTOCOL.md §13.7
 from consilience.services.escrow.published import DeploymentStore
 from consilience.services.escrow.releases import Releaser
 from consilience.services.escrow.settings import Settings, load_private_key
@@ -87,6 +88,7 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
     app.include_router(sessions.router)
     app.include_router(log_endpoints.router, prefix=log_endpoints.PREFIX)
     app.include_router(board.router)
+    app.include_router(notify_router)
     app.add_api_route("/v1/{rest:path}", _v1_gone, methods=["GET", "POST", "PUT", "DELETE"],
                       include_in_schema=False)
     web.install(app, lambda: [k.url for k in deployments.current().deployment.key_servers], web_static)

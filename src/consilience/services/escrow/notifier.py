@@ -6,9 +6,12 @@ folder), so they carry only what a counselor needs to go and look: the match
 id, how many entries are released, and when. Never a tag, body or account.
 
 The default ``InboxNotifier`` writes one small JSON file per counselor per
-event into ``inbox/<counselor>/``; operators plug in another transport by
-naming a factory in ``Settings.notifier`` ("package.module:factory", called
-with the settings; e.g. "consilience.services.escrow.notifier:NullNotifier").
+event into ``inbox/<counselor>/``. ``Settings.notifier`` "smtp" chooses the
+``SmtpNotifier`` (mail through ``Settings.smtp``, one message per recipient,
+subject and text generic; a counselor with no address still gets the file).
+Operators plug in another transport by naming a factory in
+``Settings.notifier`` ("package.module:factory", called with the settings;
+e.g. "consilience.services.escrow.notifier:NullNotifier").
 Notifying happens after the commit, and its failure never undoes or fails a
 submission.
 
@@ -21,17 +24,28 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
+import queue
 import re
 import secrets
+import smtplib
+import ssl
+import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Protocol, cast, runtime_checkable
 
+from consilience.errors import InvalidInput
 from consilience.protocol.encoding import b64u_encode
-from consilience.services.escrow.settings import ConfigurationError, Settings
+from consilience.protocol.messages import notify_address
+from consilience.services.escrow.settings import ConfigurationError, Settings, SmtpSettings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -42,6 +56,9 @@ class MatchEvent:
     occurred_at: datetime
     #: Counselors to tell, as directory-safe labels (see ``recipient_label``).
     recipients: tuple[str, ...]
+    #: The mail address (``accounts.notify_email``) of each recipient label that has one; filled in
+    #: only for a notifier that ``sends_mail``, so no other transport is handed counselors' addresses.
+    addresses: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,6 +86,12 @@ class WaitingNotifier(Protocol):
 
 #: The whole of what a "something is waiting" notice says (an inbox file says it too).
 WAITING_TEXT = "There is something waiting for you in Consilience. Open the app to see it."
+WAITING_SUBJECT = "Something is waiting for you"
+#: What a match notification says by mail: no id, no count (the app shows them).
+MATCH_TEXT = "A match is waiting for you in Consilience. Open the app to see it."
+MATCH_SUBJECT = "A match is waiting for you"
+#: At most this many batches of mail wait to be sent; more are dropped (and logged).
+MAIL_QUEUE_SIZE = 1000
 
 
 class NullNotifier:
@@ -147,9 +170,165 @@ def _write_atomically(path: Path, content: bytes) -> None:
         os.close(directory)
 
 
+def sends_mail(notifier: object) -> bool:
+    """Whether this notifier mails, so is to be given the addresses accounts chose to give."""
+    return getattr(notifier, "sends_mail", False) is True
+
+
+class SmtpNotifier:
+    """Mail through one SMTP server: one message per recipient (nobody sees another's address).
+
+    Mail goes out from a thread of its own, so a slow or absent mail server never holds up the request
+    that caused a notice; a notice that cannot be sent is logged (its error's kind, never an address)
+    and dropped. Counselors without an address get the inbox file, so no counselor is told nothing.
+    """
+
+    sends_mail = True
+
+    def __init__(self, smtp: SmtpSettings, inbox: InboxNotifier, *, queue_size: int = MAIL_QUEUE_SIZE) -> None:
+        self.smtp = smtp
+        self.inbox = inbox
+        self._password = smtp.password()
+        self._context: ssl.SSLContext | None = None
+        if smtp.security != "none":
+            try:
+                self._context = ssl.create_default_context(
+                    cafile=str(smtp.ca_file) if smtp.ca_file is not None else None)
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigurationError(f"cannot read CONSILIENCE_SMTP_CA_FILE {smtp.ca_file}: {exc}") from None
+        self._queue: queue.Queue[list[tuple[str, str, str]]] = queue.Queue(maxsize=queue_size)
+        self._worker: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SmtpNotifier:
+        if settings.smtp is None:
+            raise ConfigurationError(
+                "CONSILIENCE_NOTIFIER=smtp (or serve --notify smtp) sends mail, so it needs a mail server: set "
+                "CONSILIENCE_SMTP_HOST and CONSILIENCE_SMTP_FROM (and CONSILIENCE_SMTP_SECURITY, _PORT, _USER, "
+                "_PASSWORD_FILE as your mail server needs)")
+        return cls(settings.smtp, InboxNotifier.from_settings(settings))
+
+    def notify(self, event: MatchEvent) -> None:
+        mailed = {label: address for label, address in event.addresses if label in event.recipients}
+        unmailed = tuple(r for r in event.recipients if r not in mailed)
+        if unmailed:
+            self.inbox.notify(replace(event, recipients=unmailed, addresses=()))
+        self._send([(address, MATCH_SUBJECT, MATCH_TEXT) for address in dict.fromkeys(mailed.values())])
+
+    def waiting(self, notice: WaitingNotice) -> None:
+        mailed = {label: address for label, address in notice.counselor_addresses if label in notice.counselors}
+        unmailed = tuple(c for c in notice.counselors if c not in mailed)
+        if unmailed:
+            self.inbox.waiting(WaitingNotice(notice.occurred_at, unmailed))
+        addresses = dict.fromkeys([*mailed.values(), *notice.reporter_addresses])
+        self._send([(address, WAITING_SUBJECT, WAITING_TEXT) for address in addresses])
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until every queued notice was sent or given up on; False if that took longer than timeout."""
+        with self._queue.all_tasks_done:
+            return self._queue.all_tasks_done.wait_for(lambda: self._queue.unfinished_tasks == 0, timeout)
+
+    def _send(self, mails: list[tuple[str, str, str]]) -> None:
+        checked = []
+        for mail in mails:
+            try:
+                notify_address(mail[0])
+            except InvalidInput:
+                log.error("a stored notification address is not a valid address; that notice is not sent")
+                continue
+            checked.append(mail)
+        if not checked:
+            return
+        with self._lock:
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._run, name="consilience-mail", daemon=True)
+                self._worker.start()
+        try:
+            self._queue.put_nowait(checked)
+        except queue.Full:
+            log.error("too many notification mails are waiting to be sent; %d notices were dropped", len(checked))
+
+    def _run(self) -> None:
+        while True:
+            batch = self._queue.get()
+            try:
+                self._deliver(batch)
+            except Exception as exc:  # never an address or a text in the log: only what kind of failure
+                log.error("could not send %d notification mail(s) through %s:%d (%s)", len(batch),
+                          self.smtp.host, self.smtp.port_number, _reason(exc))
+            finally:
+                self._queue.task_done()
+
+    def _deliver(self, batch: list[tuple[str, str, str]]) -> None:
+        with self._connect() as client:
+            failed = 0
+            for address, subject, text in batch:
+                try:
+                    client.send_message(self._message(address, subject, text), from_addr=self.smtp.sender,
+                                        to_addrs=[address])
+                except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPNotSupportedError,
+                        smtplib.SMTPSenderRefused):
+                    failed += 1
+            if failed:
+                log.error("the mail server refused %d of %d notification mail(s)", failed, len(batch))
+
+    def _connect(self) -> smtplib.SMTP:
+        smtp = self.smtp
+        client: smtplib.SMTP
+        if smtp.security == "ssl":
+            client = smtplib.SMTP_SSL(smtp.host, smtp.port_number, timeout=smtp.timeout, context=self._context)
+        else:
+            client = smtplib.SMTP(smtp.host, smtp.port_number, timeout=smtp.timeout)
+        try:
+            client.ehlo()
+            if smtp.security == "starttls":
+                if not client.has_extn("starttls"):
+                    raise MailRefused("the mail server does not offer STARTTLS, and nothing is sent without it")
+                client.starttls(context=self._context)
+                client.ehlo()
+            if smtp.user is not None and self._password is not None:
+                client.login(smtp.user, self._password)
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def _message(self, address: str, subject: str, text: str) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = self.smtp.sender
+        message["To"] = address
+        message["Subject"] = subject
+        message["Date"] = formatdate(usegmt=True)
+        message["Message-ID"] = make_msgid(domain=self.smtp.sender.rsplit("@", 1)[1])
+        message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office answers
+        message.set_content(text + "\n")
+        return message
+
+
+class MailRefused(Exception):
+    """The mail server cannot be used as configured (it is logged by this sentence alone)."""
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong, without the server's own words (they may repeat an address)."""
+    if isinstance(exc, MailRefused):
+        return str(exc)
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return "the mail server refused CONSILIENCE_SMTP_USER and the password"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return "the mail server's certificate is not trusted (CONSILIENCE_SMTP_CA_FILE names a private CA)"
+    return type(exc).__name__
+
+
 def load_notifier(settings: Settings) -> Notifier:
-    """The notifier named in the settings, or the inbox notifier."""
-    if not settings.notifier:
+    """The notifier named in the settings ("inbox", "smtp" or a factory), or the inbox notifier."""
+    if settings.notifier == "smtp":
+        return SmtpNotifier.from_settings(settings)
+    if settings.smtp is not None:
+        log.warning("CONSILIENCE_SMTP_HOST is set, but no mail is sent unless CONSILIENCE_NOTIFIER=smtp "
+                    "(or serve --notify smtp)")
+    if not settings.notifier or settings.notifier == "inbox":
         return InboxNotifier.from_settings(settings)
     try:
         factory = _resolve(settings.notifier)

@@ -16,11 +16,14 @@ import os
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from ipaddress import ip_address
 from pathlib import Path
 
 from consilience import files
 from consilience.crypto import signing
 from consilience.datadir import EscrowFolder, defaults
+from consilience.errors import InvalidInput
+from consilience.protocol.messages import notify_address
 from consilience.services.config import ConfigurationError
 from consilience.services.escrow.limits import LimitSettings, Quotas, quotas_from_env
 from consilience.services.serving import TLSFiles, tls_files
@@ -45,7 +48,7 @@ COUNSELOR_SESSION_SECONDS = 2 * 3600.0
 #: PROTOCOL.md §13.5: a case nobody has reached out to for longer than this many days is flagged.
 REACH_OUT_DAYS = 3.0
 
-__all__ = ["ConfigurationError", "Settings", "create_private_key", "load_private_key"]
+__all__ = ["ConfigurationError", "Settings", "SmtpSettings", "create_private_key", "load_private_key"]
 
 
 @dataclass(frozen=True)
@@ -59,8 +62,10 @@ class Settings:
     inbox_dir: Path
     max_request_bytes: int = MAX_REQUEST_BYTES
     #: Dotted path ("package.module:factory") of an alternative notifier;
-    #: the factory is called with these settings. None: the inbox notifier.
+    #: the factory is called with these settings. None: the inbox notifier; "smtp": mail (``smtp``).
     notifier: str | None = None
+    #: The mail server the "smtp" notifier sends through (CONSILIENCE_SMTP_*); None: none configured.
+    smtp: SmtpSettings | None = None
     #: uvicorn access logs name client addresses; off unless asked for.
     access_log: bool = False
     #: request budgets per address and per account
@@ -90,7 +95,7 @@ class Settings:
     def for_data_dir(cls, data_dir: Path | str, *, database_url: str | None = None,
                      deployment_path: Path | None = None, log_key_path: Path | None = None,
                      inbox_dir: Path | None = None, max_request_bytes: int = MAX_REQUEST_BYTES,
-                     notifier: str | None = None, access_log: bool = False,
+                     notifier: str | None = None, smtp: SmtpSettings | None = None, access_log: bool = False,
                      limits: LimitSettings | None = None, release_interval: float | None = None,
                      release_jitter: float = RELEASE_JITTER, log_batch_size: int = LOG_BATCH_SIZE,
                      tls: TLSFiles | None = None,
@@ -112,6 +117,7 @@ class Settings:
             inbox_dir=inbox_dir or folder.inbox,
             max_request_bytes=max_request_bytes,
             notifier=notifier,
+            smtp=smtp,
             access_log=access_log,
             limits=limits or LimitSettings(),
             release_interval=release_interval if release_interval is not None else release_interval_from_env(),
@@ -138,6 +144,7 @@ class Settings:
         kwargs["reach_out_days"] = reach_out_days_from_env(environ)
         kwargs["tls"] = tls_files(environ.get("CONSILIENCE_TLS_CERT"), environ.get("CONSILIENCE_TLS_KEY"),
                                   cert_option="CONSILIENCE_TLS_CERT", key_option="CONSILIENCE_TLS_KEY")
+        kwargs["smtp"] = smtp_from_env(environ)  # CONSILIENCE_SMTP_*: see smtp_from_env
         kwargs.update(overrides)
         data_dir = environ.get("CONSILIENCE_DATA_DIR", str(defaults.DATA_DIR))
         return cls.for_data_dir(data_dir, **kwargs)  # type: ignore[arg-type]
@@ -199,3 +206,103 @@ def load_private_key(path: Path, what: str) -> bytes:
     if stat.S_IMODE(mode) & 0o077:
         log.warning("%s key %s is readable by group or others; chmod 600 it", what, path)
     return data
+
+
+#: Mail for notifications (PROTOCOL.md §13.7; notifier.SmtpNotifier): how the server protects the
+#: connection, and the port each way uses unless CONSILIENCE_SMTP_PORT says otherwise.
+SMTP_SECURITY: dict[str, int] = {"starttls": 587, "ssl": 465, "none": 25}
+SMTP_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how the escrow server sends its "something is waiting" mail.
+
+    "none" (no TLS) is refused unless the mail server is on this machine: notices carry no content,
+    but an address and the time it was told something is waiting are for no one on the way to see.
+    A password is read from a file (never from the environment, where other processes may see it).
+    """
+
+    host: str
+    sender: str
+    security: str = "starttls"
+    port: int | None = None
+    user: str | None = None
+    password_file: Path | None = None
+    #: certificates to trust for the mail server instead of the system's (a private CA)
+    ca_file: Path | None = None
+    timeout: float = SMTP_TIMEOUT_SECONDS
+
+    def __post_init__(self) -> None:
+        if not self.host or any(ch.isspace() for ch in self.host):
+            raise ConfigurationError("set CONSILIENCE_SMTP_HOST to the mail server's host name, like smtp.example.org")
+        if self.security not in SMTP_SECURITY:
+            raise ConfigurationError(f"CONSILIENCE_SMTP_SECURITY is starttls, ssl or none, not {self.security!r}")
+        if self.security == "none" and not _loopback(self.host):
+            raise ConfigurationError(
+                "CONSILIENCE_SMTP_SECURITY=none (mail without TLS) is only allowed to a mail server on this "
+                f"machine (localhost, 127.0.0.1, ::1), not {self.host!r}; use starttls or ssl")
+        if self.port is not None and not 1 <= self.port <= 65535:
+            raise ConfigurationError(f"CONSILIENCE_SMTP_PORT is a port number from 1 to 65535, not {self.port}")
+        try:
+            notify_address(self.sender)
+        except InvalidInput as exc:
+            raise ConfigurationError(f"set CONSILIENCE_SMTP_FROM to the address mail comes from: {exc}") from None
+        if (self.user is None) != (self.password_file is None):
+            raise ConfigurationError("to log in to the mail server, set both CONSILIENCE_SMTP_USER and "
+                                     "CONSILIENCE_SMTP_PASSWORD_FILE (a file holding the password); for no login, "
+                                     "set neither")
+        if not 0 < self.timeout <= 300:
+            raise ConfigurationError("the mail server's timeout is a positive number of seconds, at most 300")
+
+    @property
+    def port_number(self) -> int:
+        return self.port if self.port is not None else SMTP_SECURITY[self.security]
+
+    def password(self) -> str | None:
+        """The password file's first line; read when the server starts, so a missing file stops it then."""
+        if self.password_file is None:
+            return None
+        try:
+            lines = self.password_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigurationError(f"cannot read CONSILIENCE_SMTP_PASSWORD_FILE {self.password_file}: "
+                                     f"{exc.strerror if isinstance(exc, OSError) else exc}") from None
+        if not lines or not lines[0]:
+            raise ConfigurationError(f"CONSILIENCE_SMTP_PASSWORD_FILE {self.password_file} is empty; put the "
+                                     "mail server's password on its first line")
+        if stat.S_IMODE(self.password_file.stat().st_mode) & 0o077:
+            log.warning("the mail password file %s is readable by group or others; chmod 600 it", self.password_file)
+        return lines[0]
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def smtp_from_env(environ: Mapping[str, str] = os.environ) -> SmtpSettings | None:
+    """CONSILIENCE_SMTP_HOST, _PORT, _FROM, _SECURITY (starttls, ssl or none), _USER, _PASSWORD_FILE and
+    _CA_FILE; None when no host is set (then nothing is sent by mail)."""
+    host = environ.get("CONSILIENCE_SMTP_HOST")
+    if not host:
+        return None
+    port = environ.get("CONSILIENCE_SMTP_PORT") or None
+    try:
+        port_number = int(port) if port is not None else None
+    except ValueError:
+        raise ConfigurationError(f"CONSILIENCE_SMTP_PORT is a port number, not {port!r}") from None
+    sender = environ.get("CONSILIENCE_SMTP_FROM")
+    if not sender:
+        raise ConfigurationError("set CONSILIENCE_SMTP_FROM to the address notification mail comes from, "
+                                 "like consilience@example.org")
+    password_file = environ.get("CONSILIENCE_SMTP_PASSWORD_FILE") or None
+    ca_file = environ.get("CONSILIENCE_SMTP_CA_FILE") or None
+    return SmtpSettings(host=host, sender=sender, security=environ.get("CONSILIENCE_SMTP_SECURITY") or "starttls",
+                        port=port_number, user=environ.get("CONSILIENCE_SMTP_USER") or None,
+                        password_file=Path(password_file) if password_file else None,
+                        ca_file=Path(ca_file) if ca_file else None)

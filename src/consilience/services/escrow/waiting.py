@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consilience.services.escrow.notifier import WaitingNotice, WaitingNotifier, recipient_label
+from consilience.services.escrow.notifier import WaitingNotice, WaitingNotifier, recipient_label, sends_mail
 from consilience.storage.models import Account
 
 if TYPE_CHECKING:
@@ -72,6 +72,7 @@ def counselor_addresses(session: Session, counselors: Iterable[Counselor]) -> tu
 
 
 def _notice(state: ServerState, account_ids: Sequence[bytes], now: datetime) -> WaitingNotice | None:
+    mail = sends_mail(state.notifier)
     wanted = _not_told_lately(state, dict.fromkeys(account_ids), now)
     if not wanted:
         return None
@@ -88,14 +89,14 @@ def _notice(state: ServerState, account_ids: Sequence[bytes], now: datetime) -> 
             counselor = listed.get(key_id) if key_id is not None else None
             if counselor is not None:  # a counselor no longer in the document is told nothing
                 counselors[recipient_label(counselor.name, counselor.key_id)] = email
-        elif email:
+        elif email and mail:  # a reporter is told by mail or not at all
             reporters.append(email)
     if not counselors and not reporters:
         return None
     return WaitingNotice(
         occurred_at=now,
         counselors=tuple(counselors),
-        counselor_addresses=tuple((label, email) for label, email in counselors.items() if email),
+        counselor_addresses=tuple((label, email) for label, email in counselors.items() if email and mail),
         reporter_addresses=tuple(dict.fromkeys(reporters)),
     )
 
