@@ -69,6 +69,7 @@ export async function fakeEscrow() {
   const accountToken = randomBytes(32);
   const accountId = randomBytes(16);
   const accounts = new Map(); // b64u account key -> {accountId, token}
+  const messageKeys = new Map(); // "wallet" or an account -> the b64u messaging key it registered (PROTOCOL.md §13.1)
   const leaves = [];
   /** entry id (b64u) -> {payload text, status, received_at, leafIndex} */
   const entries = new Map();
@@ -138,6 +139,13 @@ export async function fakeEscrow() {
     const bearer = (init.headers?.Authorization ?? '').replace(/^Bearer /, '');
     const owner = bearer === b64uEncode(accountToken) ? 'wallet' : [...accounts.values()].find((a) => b64uEncode(a.token) === bearer);
     if (!owner) return refusal(401, 'unauthorized', 'missing or unknown account token');
+    if (method === 'PUT' && path === '/v2/account/message-key') {
+      const key = JSON.parse(init.body).message_key;
+      const had = messageKeys.get(owner === 'wallet' ? 'wallet' : owner);
+      if (had && had !== key) return refusal(409, 'conflict', 'this account already has another messaging key');
+      messageKeys.set(owner === 'wallet' ? 'wallet' : owner, key);
+      return new Response(null, { status: 204 });
+    }
     const put = /^\/v2\/entries\/([A-Za-z0-9_-]{22})$/.exec(path);
     if ((method === 'POST' && path === '/v2/entries') || (method === 'PUT' && put)) {
       const payload = JSON.parse(init.body);
@@ -190,7 +198,7 @@ export async function fakeEscrow() {
 
   return {
     fetch, requests, failNext, published, fingerprint: hx(V2.admin.fingerprint), accountId, accountToken,
-    entries, leaves, keyserverDown, serial, deployment: d, keyserverRequests: ks.requests,
+    entries, leaves, keyserverDown, serial, deployment: d, keyserverRequests: ks.requests, messageKeys,
     /** Requests to one route ("POST /v2/entries", "POST keyserver"), in order. */
     sent(route) {
       return requests.filter((r) => {

@@ -10,8 +10,9 @@ import { ESCROW_URL, fakeEscrow } from './fake_escrow.js';
 import { V2, account } from './v2_vectors.js';
 import {
   ApiError, EscrowApi, InvalidInput, KeyServerUnavailable, VerificationError, addRecord, b64uDecode, b64uEncode,
-  checkReceipt, expectedContent, matching, newWallet, normalise, oprf, walletFromBytes, walletToBytes,
+  checkReceipt, expectedContent, matching, newWallet, normalise, openBody, oprf, walletFromBytes, walletToBytes,
 } from '../src/sdk/index.js';
+import { messagingKeyPair } from '../src/sdk/protocol/conversations.js';
 import * as reporter from '../src/sdk/clients/reporter.js';
 
 const ESCROW_ORDER = ['deployment', 'oprf', 'seal', 'keep', 'send', 'receipt', 'save'];
@@ -23,6 +24,7 @@ async function setup() {
   const wallet = newWallet({
     server: ESCROW_URL, adminFingerprint: server.fingerprint, accountId: server.accountId, token: server.accountToken,
     contact: 'Sam, on Signal at +44 20 7946 0000', accountSeed: a.seed, certificate: a.certificate,
+    messageSeed: new Uint8Array(32).fill(5), messageKeyRegistered: true,
   });
   const record = addRecord(wallet, 'He followed me home from the station.', '2026-11-30T18:04:00+00:00', {
     details: { what: 'Followed home', when: 'Friday evening', where: 'Station Road' },
@@ -84,6 +86,11 @@ test('escrow: a record end to end, steps in order, receipt checked and kept', as
   assert.equal(e.quorum, 2);
   assert.equal(e.received_at, server.entries.get(e.entry_id).received_at);
   assert.equal(wallet.min_serial, server.serial);
+
+  // The body carries the wallet's messaging key, so a counselor can write to the reporter after release.
+  const body = openBody(b64uDecode(e.body_key, 32), b64uDecode(e.entry_id, 16), b64uDecode(payload.body));
+  assert.deepEqual(body.messagingKey, (await messagingKeyPair(b64uDecode(wallet.message_seed, 32))).key);
+  assert.equal(server.sent('PUT /v2/account/message-key').length, 0); // already registered
 
   // The exact submission was saved before it was sent, then the confirmed state.
   assert.equal(saved.length, 2);
@@ -293,7 +300,11 @@ test('register with a v2 invite: the account key proven, the certificate checked
   assert.equal(wallet.min_serial, deployment.serial);
   const sent = server.sent('POST /v2/register');
   assert.equal(sent.length, 1);
-  assert.deepEqual(Object.keys(JSON.parse(sent[0].body)), ['account_key', 'proof']);
+  const registered = JSON.parse(sent[0].body);
+  assert.deepEqual(Object.keys(registered), ['account_key', 'proof', 'message_key']);
+  // the messaging key sent is the one of the wallet's new seed (PROTOCOL.md §13.1), and the server holds it
+  assert.equal(registered.message_key, b64uEncode((await messagingKeyPair(b64uDecode(wallet.message_seed, 32))).key));
+  assert.equal(wallet.message_key_registered, true);
   assert.equal(server.requests.some((r) => r.url.includes('keyserver-token')), false);
   // the invite is used up
   await assert.rejects(reporter.register(ESCROW_URL, a.invite, 'Sam', { fetch: server.fetch }), (e) => e instanceof ApiError && e.status === 403);
@@ -329,4 +340,24 @@ test('a wallet without an account key is refused before any key server is asked'
   wallet.account_seed = '';
   await assert.rejects(reporter.escrow(session, record, named), { message: 'this wallet holds no account key; register again with a new invite' });
   assert.equal(server.sent('POST keyserver').length, 0);
+});
+
+test('a wallet made before messaging gets its seed when it seals, registers the key once, and a failed registration does not hold up the entry', async () => {
+  const { server, wallet, record, session, named } = await setup();
+  wallet.message_seed = '';
+  wallet.message_key_registered = false;
+  server.failNext('PUT /v2/account/message-key', new Response('{"error":"unavailable","detail":"try later"}', { status: 503 }));
+  await reporter.escrow(session, record, named);
+  assert.match(wallet.message_seed, /^[A-Za-z0-9_-]{43}$/);
+  assert.equal(wallet.message_key_registered, false); // tried, refused: tried again next time
+  const pair = await messagingKeyPair(b64uDecode(wallet.message_seed, 32));
+  const payload = JSON.parse(server.sent('POST /v2/entries')[0].body);
+  assert.deepEqual(openBody(b64uDecode(record.escrow.body_key, 32), b64uDecode(record.escrow.entry_id, 16),
+    b64uDecode(payload.body)).messagingKey, pair.key);
+  await reporter.escrow(session, record, [named[0]]);
+  assert.equal(wallet.message_key_registered, true);
+  const puts = server.sent('PUT /v2/account/message-key');
+  assert.equal(puts.length, 2);
+  assert.deepEqual(JSON.parse(puts[1].body), { message_key: b64uEncode(pair.key) });
+  assert.equal(server.messageKeys.get('wallet'), b64uEncode(pair.key));
 });

@@ -48,6 +48,7 @@ export {
   verifyDeployment, forgetCheckedDeployments, parseDeployment, validateDeployment, adminFingerprint, deploymentToJson, quorumParameters,
   dkgParametersOf, publicShares, keyServer, checkUrl, NOT_READY as DEPLOYMENT_NOT_READY, V1_REFUSAL as DEPLOYMENT_V1_REFUSAL,
 } from './protocol/deployment.js';
+export * as conversations from './protocol/conversations.js';
 export { parseEvent, parseOpening, commit as commitEvent, parseLeaf, contentHash } from './protocol/events.js';
 export {
   parseInvite, formatInvite, INVITE_PREFIX, INVITE_EMPTY, INVITE_MISTYPED, INVITE_IS_CREDENTIAL, INVITE_OLD_VERSION,
@@ -64,6 +65,7 @@ export { signLogin } from './protocol/sessions.js';
 export { evaluate as evaluateOprf, KeyServerUnavailable } from './clients/oprf_client.js';
 export { checkReceipt, openReceipt, expectedContent, receiptFileName } from './clients/receipts.js';
 export * as reporter from './clients/reporter.js';
+export * as talk from './clients/conversations.js';
 export {
   WALLET_FORMAT, WALLET_PURPOSE, WALLET_V1_REFUSAL, newWallet, normaliseWallet, walletToBytes, walletFromBytes, addRecord, findRecord,
   sealWallet, openWallet,

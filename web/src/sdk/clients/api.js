@@ -134,11 +134,14 @@ export class EscrowApi {
 
   /**
    * Use an invite (POST /v2/register): its account key and the registration proof
-   * (protocol/accounts.js registrationProof), bytes or b64u. Returns {accountId, token,
+   * (protocol/accounts.js registrationProof), bytes or b64u, and optionally the wallet's messaging key
+   * (protocol/conversations.js messagingKeyPair). Returns {accountId, token,
    * certificate} (b64u): the escrow account and the administrator's certificate of the key.
    */
-  async register(accountKey, proof) {
-    const doc = await this.call('POST', '/v2/register', { json: { account_key: idText(accountKey), proof: idText(proof) } });
+  async register(accountKey, proof, messageKey = null) {
+    const json = { account_key: idText(accountKey), proof: idText(proof) };
+    if (messageKey) json.message_key = idText(messageKey); // PROTOCOL.md §13.1: where counselors' messages are sealed to
+    const doc = await this.call('POST', '/v2/register', { json });
     return { accountId: doc.account_id, token: doc.token, certificate: doc.certificate };
   }
 
@@ -203,6 +206,97 @@ export class EscrowApi {
 
   match(matchId) {
     return this.authed('GET', `/v2/matches/${idText(matchId)}`);
+  }
+
+  // -- after a match (PROTOCOL.md §13): conversations, introductions, cases, readers ----------
+  // Ids as bytes or b64u; sealed items as {content, wraps: [{key_id, wrap}]} (protocol/conversations.js
+  // sealedItemJson). Answers are the server's JSON.
+
+  /** PUT /v2/account/message-key (reporter): register the wallet's messaging key (b64u or bytes, 1248). */
+  putMessageKey(messagingKey) {
+    return this.authed('PUT', '/v2/account/message-key', { json: { message_key: idText(messagingKey) }, ok: [200, 201, 204] });
+  }
+
+  /** PUT /v2/account/notify (reporter): an address told only that something is waiting, or null to stop. */
+  putNotify(email) {
+    return this.authed('PUT', '/v2/account/notify', { json: { email: email || null }, ok: [200, 201, 204] });
+  }
+
+  /**
+   * POST /v2/conversations (counselor): open the direct conversation with the reporter of a released entry.
+   * 200 with the existing one for the same id again; a 409 carries the entry's existing conversation_id.
+   */
+  startConversation(conversationId, matchId, entryId) {
+    return this.authed('POST', '/v2/conversations', { json: { conversation_id: idText(conversationId),
+      match_id: idText(matchId), entry_id: idText(entryId) } });
+  }
+
+  /** GET /v2/conversations[?match_id=]: a reporter's own conversations, or a counselor's (one match's). */
+  conversations(matchId = null) {
+    return this.authed('GET', '/v2/conversations', { params: matchId ? { match_id: idText(matchId) } : null });
+  }
+
+  /** GET /v2/conversations/{cid}/messages?after=&limit=: {messages: [{seq, message_id, from, content, wrap, received_at}], next_after}. */
+  messages(conversationId, { after = 0, limit = null } = {}) {
+    return this.authed('GET', `/v2/conversations/${idText(conversationId)}/messages`, { params: { after, limit } });
+  }
+
+  /** POST /v2/conversations/{cid}/messages {message_id, content, wraps}: {seq, received_at}; the same message again is 200. */
+  postMessage(conversationId, messageId, sealedItem) {
+    return this.authed('POST', `/v2/conversations/${idText(conversationId)}/messages`, {
+      json: { message_id: idText(messageId), content: sealedItem.content, wraps: sealedItem.wraps } });
+  }
+
+  /** POST /v2/matches/{mid}/introductions (counselor): the group conversation and the invites of 2..32 direct conversations. */
+  introduce(matchId, introductionId, groupConversationId, conversationIds) {
+    return this.authed('POST', `/v2/matches/${idText(matchId)}/introductions`, { json: {
+      introduction_id: idText(introductionId), group_conversation_id: idText(groupConversationId),
+      conversation_ids: conversationIds.map(idText) } });
+  }
+
+  /** GET /v2/introductions/{iid}: the counselor's view (invited, accepted with cards) or the invited reporter's own. */
+  introduction(introductionId) {
+    return this.authed('GET', `/v2/introductions/${idText(introductionId)}`);
+  }
+
+  /** POST /v2/introductions/{iid}/accept (reporter) {conversation_id, card: SealedItem}. Declining sends nothing. */
+  acceptIntroduction(introductionId, conversationId, card) {
+    return this.authed('POST', `/v2/introductions/${idText(introductionId)}/accept`, {
+      json: { conversation_id: idText(conversationId), card } });
+  }
+
+  /** GET /v2/cases (counselor): every case, what needs attention first. */
+  cases() {
+    return this.authed('GET', '/v2/cases');
+  }
+
+  /** PUT /v2/cases/{id} {owner_key_id?, state?}: the case as it is now. */
+  updateCase(caseId, { ownerKeyId = undefined, state = undefined } = {}) {
+    const json = {};
+    if (ownerKeyId !== undefined) json.owner_key_id = ownerKeyId === null ? null : idText(ownerKeyId);
+    if (state !== undefined) json.state = state;
+    return this.authed('PUT', `/v2/cases/${idText(caseId)}`, { json });
+  }
+
+  /** POST /v2/cases/{id}/links {match_id}: the match's case is merged into this one. */
+  linkCase(caseId, matchId) {
+    return this.authed('POST', `/v2/cases/${idText(caseId)}/links`, { json: { match_id: idText(matchId) } });
+  }
+
+  /** GET /v2/cases/{id}/notes: [{note_id, author_key_id, content, wrap, created_at}]. */
+  notes(caseId) {
+    return this.authed('GET', `/v2/cases/${idText(caseId)}/notes`);
+  }
+
+  /** POST /v2/cases/{id}/notes {note_id, content, wraps}. */
+  addNote(caseId, noteId, sealedItem) {
+    return this.authed('POST', `/v2/cases/${idText(caseId)}/notes`, {
+      json: { note_id: idText(noteId), content: sealedItem.content, wraps: sealedItem.wraps } });
+  }
+
+  /** GET /v2/entries/{id}/readers (reporter, own entry): {readers: [{counselor_key_id, opened_at, receipt}]}. */
+  readers(entryId) {
+    return this.authed('GET', `/v2/entries/${idText(entryId)}/readers`);
   }
 }
 

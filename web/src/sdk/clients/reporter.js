@@ -31,6 +31,7 @@ import { accountKey, registrationProof, verifyCertificate } from '../protocol/ac
 import { parseInvite } from '../protocol/invites.js';
 import { ApiError, EscrowApi, fetchDeployment } from './api.js';
 import { newWallet } from './wallet.js';
+import { messagingKeyPair, newMessageSeed } from '../protocol/conversations.js';
 import { evaluate } from './oprf_client.js';
 import { checkReceipt, expectedContent, receiptFileName } from './receipts.js';
 
@@ -142,6 +143,7 @@ export async function escrow(session, record, identifiers, { quorum = null, onSt
   const outputs = await step(onStep, 'oprf', detail, () => evaluate(d, identifiers.map((i) => i.oprfInput),
     account, { fetch: session.fetch }));
   const sealed = await step(onStep, 'seal', detail, async () => sealEntry({
+    messagingKey: await walletMessagingKey(session),
     deployment: d, identifiers, oprfOutputs: outputs.outputs, quorumShares: outputs.shares, record: record.text, contact: session.wallet.contact, writtenAt: record.written_at,
     details: record.details, attachments: record.attachments,
     quorum: quorum ?? (previous ? previous.quorum : null),
@@ -171,6 +173,32 @@ export async function escrow(session, record, identifiers, { quorum = null, onSt
   }
 }
 
+/**
+ * The wallet's messaging key (PROTOCOL.md §13.1), which every entry it seals carries so that a counselor can
+ * write to the reporter once the entry is released. A wallet made before messaging gets its seed here (saved
+ * at once) and its key registered with the server (PUT /v2/account/message-key); a registration that fails
+ * is tried again next time, and does not hold up the entry.
+ */
+export async function walletMessagingKey(session) {
+  const w = session.wallet;
+  if (!w.message_seed) {
+    w.message_seed = b64uEncode(newMessageSeed());
+    w.message_key_registered = false;
+    await session.save();
+  }
+  const pair = await messagingKeyPair(b64uDecode(w.message_seed, 32, 'message seed'));
+  if (!w.message_key_registered && session.api?.putMessageKey) {
+    try {
+      await session.api.putMessageKey(pair.key);
+      w.message_key_registered = true;
+      await session.save();
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+    }
+  }
+  return pair.key;
+}
+
 /** A refusal of these exact bytes that sending them again cannot change (not a lost answer, not a wait). */
 export function definitive(err) {
   return err instanceof ApiError && err.status >= 400 && err.status < 500 && ![408, 425, 429].includes(err.status);
@@ -188,7 +216,8 @@ export function walletAccount(wallet) {
  * Register with a v2 invite (clients/reporter.py register): pin the administrator from the invite,
  * fetch and verify the deployment, prove the invite's account key (POST /v2/register {account_key,
  * proof}), check the administrator's certificate that comes back, and return a new wallet holding
- * the account's seed and certificate (not saved here) with the verified deployment:
+ * the account's seed and certificate and a new messaging seed whose key the server now holds (not saved here)
+ * with the verified deployment:
  * {wallet, deployment}. Registration spends the invite.
  */
 export async function register(server, inviteText, contact, { fetch = undefined } = {}) {
@@ -196,13 +225,15 @@ export async function register(server, inviteText, contact, { fetch = undefined 
   const d = await fetchDeployment(server, invite.adminFingerprint, 0, { fetch });
   const key = accountKey(invite.seed);
   const api = new EscrowApi(server, null, fetch ? { fetch } : {});
-  const answer = await api.register(key, registrationProof(invite.seed, d.deploymentId));
+  const messageSeed = newMessageSeed();
+  const messaging = await messagingKeyPair(messageSeed);
+  const answer = await api.register(key, registrationProof(invite.seed, d.deploymentId), messaging.key);
   const certificate = b64uDecode(answer.certificate, 120, 'certificate');
   const cert = verifyCertificate(d.adminKey, d.deploymentId, certificate);
   if (cert.accountKey.some((b, i) => b !== key[i])) throw new InvalidInput("the server's certificate is for another account key");
   const wallet = newWallet({
     server, adminFingerprint: invite.adminFingerprint, accountId: answer.accountId, token: answer.token, contact,
-    accountSeed: invite.seed, certificate, minSerial: d.serial,
+    accountSeed: invite.seed, certificate, minSerial: d.serial, messageSeed, messageKeyRegistered: true,
   });
   return { wallet, deployment: d };
 }

@@ -24,7 +24,11 @@ export const WALLET_PURPOSE = 'consilience reporter wallet';
 // account_seed: the invite's Ed25519 seed (b64u), which signs every key-server request;
 // certificate: the administrator's certificate of its account key (b64u, protocol/accounts.js).
 const WALLET_FIELDS = [['server', true], ['admin_fingerprint', true], ['account_id', true], ['token', true], ['contact', true],
-  ['account_seed', false, ''], ['certificate', false, ''], ['min_serial', false, 0], ['records', false, []]];
+  ['account_seed', false, ''], ['certificate', false, ''], ['min_serial', false, 0], ['records', false, []],
+  // PROTOCOL.md §13: the messaging seed (b64u, 32 bytes; "" in wallets made before messaging), whether the
+  // server holds its key, the introductions declined (never sent anywhere) and the last message read per
+  // conversation (conversation id b64u -> seq).
+  ['message_seed', false, ''], ['message_key_registered', false, false], ['declined', false, []], ['seen', false, {}]];
 const RECORD_FIELDS = [['record_id', true], ['text', true], ['written_at', true], ['escrow', false, null],
   ['details', false, null], ['attachments', false, []]];
 const ESCROW_FIELDS = [['entry_id', true], ['identifiers', true], ['canonical', true], ['quorum', true], ['body_key', true],
@@ -57,16 +61,22 @@ function normaliseRecord(r) {
 export function normaliseWallet(doc) {
   const w = ordered(doc, WALLET_FIELDS, 'wallet');
   if (!Array.isArray(w.records)) throw new InvalidInput('not a Consilience wallet: records is not a list');
+  if (typeof w.message_seed !== 'string' || typeof w.message_key_registered !== 'boolean' || !Array.isArray(w.declined)
+      || !w.declined.every((x) => typeof x === 'string') || !w.seen || typeof w.seen !== 'object' || Array.isArray(w.seen)) {
+    throw new InvalidInput('not a Consilience wallet: malformed messaging fields');
+  }
   w.records = w.records.map(normaliseRecord);
   return w;
 }
 
 /** A new wallet; bytes are stored as b64u like the CLI does. */
-export function newWallet({ server, adminFingerprint, accountId, token, contact, accountSeed = '', certificate = '', minSerial = 0 }) {
+export function newWallet({ server, adminFingerprint, accountId, token, contact, accountSeed = '', certificate = '', minSerial = 0,
+  messageSeed = '', messageKeyRegistered = false }) {
   const s = (v) => (v instanceof Uint8Array ? b64uEncode(v) : v);
   return normaliseWallet({
     server, admin_fingerprint: s(adminFingerprint), account_id: s(accountId), token: s(token), contact,
     account_seed: s(accountSeed), certificate: s(certificate), min_serial: minSerial, records: [],
+    message_seed: s(messageSeed), message_key_registered: messageKeyRegistered, declined: [], seen: {},
   });
 }
 

@@ -48,11 +48,12 @@ export function attachmentJson(a) {
 
 /**
  * A body from form fields: {record, identifiers, canonical, contact, writtenAt,
- * details?: {what, when, where, witnesses}, attachments?: [{name, type, data: Uint8Array | b64u}]}.
+ * details?: {what, when, where, witnesses}, attachments?: [{name, type, data: Uint8Array | b64u}],
+ * messagingKey?: the reporter's 1248-byte messaging key (PROTOCOL.md §13.1), which lets a counselor write to them}.
  * Empty detail fields are dropped (as the CLI does); unknown ones are refused.
  */
 export function makeBody({ record = '', identifiers = [], canonical = [], contact = '', writtenAt = '', details = null,
-  attachments = [] } = {}) {
+  attachments = [], messagingKey = null } = {}) {
   if (details !== null && details !== undefined) {
     if (typeof details !== 'object' || Array.isArray(details) || !Object.keys(details).every((k) => DETAIL_FIELDS.includes(k))) {
       throw new InvalidInput(`malformed entry body: details has only the fields ${DETAIL_FIELDS.join(', ')}`);
@@ -60,7 +61,7 @@ export function makeBody({ record = '', identifiers = [], canonical = [], contac
   }
   return {
     record, identifiers: [...identifiers], canonical: [...canonical], contact, writtenAt,
-    details: makeDetails(details ?? {}), attachments: (attachments ?? []).map(attachment),
+    details: makeDetails(details ?? {}), attachments: (attachments ?? []).map(attachment), messagingKey,
   };
 }
 

@@ -138,6 +138,8 @@ export function parseDeployment(doc) {
       counselors: list(need(doc, 'counselors')).map((c) => ({
         name: str(need(c, 'name')), keyId: b64uDecode(need(c, 'key_id'), 16, 'key_id'),
         publicKey: b64uDecode(need(c, 'public_key'), undefined, 'counselor public_key'),
+        // optional (§13.1): the Ed25519 key that signs the counselor's messages; null when not listed
+        signingKey: c.signing_key === undefined || c.signing_key === null ? null : b64uDecode(str(c.signing_key), 32, 'counselor signing_key'),
       })),
       log: {
         origin: str(need(log, 'origin')),
@@ -526,7 +528,10 @@ export function deploymentToJson(d) {
       suite: SUITE, mode: 1, threshold: d.threshold, public_key: d.oprfPublicKey.length ? b64uEncode(d.oprfPublicKey) : null,
       servers: d.keyservers.map(keyServerListing),
     },
-    counselors: d.counselors.map((c) => ({ name: c.name, key_id: b64uEncode(c.keyId), public_key: b64uEncode(c.publicKey) })),
+    counselors: d.counselors.map((c) => ({
+      name: c.name, key_id: b64uEncode(c.keyId), public_key: b64uEncode(c.publicKey),
+      ...(c.signingKey ? { signing_key: b64uEncode(c.signingKey) } : {}),
+    })),
     log: { origin: d.log.origin, public_key: b64uEncode(d.log.publicKey), witnesses: [...d.log.witnesses] },
     quorum_keys: d.quorumKeys ? quorumKeysToJson(d.quorumKeys) : null,
     key_change: d.keyChange ? keyChangeToJson(d.keyChange) : null,
@@ -580,6 +585,8 @@ export async function validateDeployment(d) {
     ids.add(b64uEncode(c.keyId));
   }
   if (ids.size !== d.counselors.length) throw new InvalidInput('a counselor key appears twice');
+  const signingKeys = d.counselors.filter((c) => c.signingKey).map((c) => b64uEncode(c.signingKey));
+  if (new Set(signingKeys).size !== signingKeys.length) throw new InvalidInput('a counselor signing key appears twice');
   if (!validKeyName(d.log.origin) || d.log.publicKey.length !== 32) {
     throw new InvalidInput('the log needs an origin that is a valid key name and a 32-byte Ed25519 key');
   }
@@ -593,7 +600,7 @@ export async function validateDeployment(d) {
  * return the Deployment: {deploymentId, serial, issuedAt, quorum, maxQuorum, quorumRange:
  * {low, high}, escrowUrl, threshold, oprfPublicKey (empty until the key generation is published),
  * keyservers: [{index, url, publicShare (empty for a key server holding no share), identityKey,
- * hpkePublicKey}], counselors: [{name, keyId, publicKey}], log: {origin, publicKey, vkey, witnesses},
+ * hpkePublicKey}], counselors: [{name, keyId, publicKey, signingKey (32 bytes or null)}], log: {origin, publicKey, vkey, witnesses},
  * quorumKeys (null until the key generation is published), keyChange (the run asked for next, or null),
  * keyEpoch (quorumKeys.generation: what entries bind), ready, adminKey}; quorumParameters(d) gives the
  * checked commitments, publicShares(d) the VOPRF public shares.

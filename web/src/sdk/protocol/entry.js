@@ -33,6 +33,8 @@ export const MAX_IDENTIFIERS = 8;
 /** protocol/messages.py MAX_BODY_BYTES: the largest sealed body the escrow server takes. */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 export const DETAIL_FIELDS = ['what', 'when', 'where', 'witnesses'];
+/** PROTOCOL.md §13.1: a reporter's messaging key, X-Wing public key (1216) ‖ Ed25519 key (32). */
+export const MESSAGING_KEY_BYTES = 1216 + 32;
 
 // --- body ---------------------------------------------------------------
 
@@ -64,7 +66,7 @@ function attachmentJson(a) {
  * body = {record, identifiers, canonical, contact, writtenAt, details?, attachments?}
  */
 export function encodeBody(body) {
-  const { record, identifiers, canonical, contact, writtenAt, details, attachments } = body;
+  const { record, identifiers, canonical, contact, writtenAt, details, attachments, messagingKey } = body;
   for (const [name, v] of [['record', record], ['contact', contact], ['writtenAt', writtenAt]]) {
     if (typeof v !== 'string') throw new InvalidInput(`body ${name} must be a string`);
   }
@@ -75,10 +77,22 @@ export function encodeBody(body) {
   const doc = { v: VERSION, record, identifiers, canonical, contact, written_at: writtenAt };
   if (details && Object.keys(details).length) doc.details = details;
   if (attachments && attachments.length) doc.attachments = attachments.map(attachmentJson);
+  if (messagingKey !== undefined && messagingKey !== null) doc.messaging_key = messagingKeyJson(messagingKey);
   return dumpsBytes(doc, { sortKeys: true, ensureAscii: false, separators: [',', ':'] });
 }
 
-/** Parse body bytes (Body.from_bytes): {v, record, identifiers, canonical, contact, writtenAt, details, attachments}. */
+/** The reporter's messaging key (§13.1, mpk ‖ vk, 1248 bytes) as the body writes it (b64u). */
+function messagingKeyJson(key) {
+  const text = key instanceof Uint8Array ? b64uEncode(key) : key;
+  if (typeof text !== 'string') throw new InvalidInput('malformed entry body: messaging_key is base64url');
+  b64uDecode(text, MESSAGING_KEY_BYTES, 'messaging_key');
+  return text;
+}
+
+/**
+ * Parse body bytes (Body.from_bytes): {v, record, identifiers, canonical, contact, writtenAt, details, attachments,
+ * messagingKey (1248 bytes, or null for a body without one)}.
+ */
 export function decodeBody(bytes) {
   let doc;
   try {
@@ -114,7 +128,9 @@ export function decodeBody(bytes) {
     const j = attachmentJson(a);
     return { name: j.name, type: j.type, data: b64uDecode(j.data, undefined, 'attachment data') };
   });
-  return { v: VERSION, record, identifiers, canonical, contact, writtenAt, details: doc.details ?? null, attachments };
+  const messagingKey = Object.hasOwn(doc, 'messaging_key')
+    ? b64uDecode(messagingKeyJson(doc.messaging_key), MESSAGING_KEY_BYTES, 'messaging_key') : null;
+  return { v: VERSION, record, identifiers, canonical, contact, writtenAt, details: doc.details ?? null, attachments, messagingKey };
 }
 
 // --- envelope -------------------------------------------------------------
@@ -215,7 +231,7 @@ export function nowIsoSeconds(date = new Date()) {
  */
 export async function sealEntry({
   deployment, identifiers, oprfOutputs, quorumShares, record, contact, writtenAt, details, attachments,
-  bodyBytes, quorum, entryId, bodyKey,
+  bodyBytes, quorum, entryId, bodyKey, messagingKey,
 }) {
   if (!identifiers || identifiers.length === 0 || identifiers.length !== oprfOutputs?.length
       || quorumShares?.length !== identifiers.length) {
@@ -237,7 +253,7 @@ export async function sealEntry({
   const key = bodyKey ?? aead.newKey();
   if (id.length !== ENTRY_ID_BYTES || key.length !== 32) throw new InvalidInput('entry id must be 16 bytes and body key 32 bytes');
   const plain = bodyBytes ?? encodeBody({
-    record, contact, details, attachments, writtenAt: writtenAt || nowIsoSeconds(),
+    record, contact, details, attachments, messagingKey, writtenAt: writtenAt || nowIsoSeconds(),
     identifiers: identifiers.map((i) => i.typed), canonical: identifiers.map((i) => i.canonical),
   });
   if (plain.length + aead.OVERHEAD > MAX_BODY_BYTES) {
