@@ -20,7 +20,7 @@ from consilience.clients.results import AttachmentSummary, JsonObject
 from consilience.crypto import hpke, passphrase
 from consilience.errors import InvalidInput
 from consilience.files import write_private
-from consilience.protocol import invites, release
+from consilience.protocol import conversations, invites, release
 from consilience.protocol import messages as m
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.entry import Attachment
@@ -48,6 +48,15 @@ class CounselorKeys:
     def key_id(self) -> bytes:
         return hpke.key_id(self.public_key)
 
+    @property
+    def signing_seed(self) -> bytes:
+        """Signs this counselor's messages; derived from the HPKE seed, so the key file holds nothing new."""
+        return conversations.counselor_signing_seed(self.seed)
+
+    @property
+    def signing_key(self) -> bytes:
+        return conversations.counselor_signing_key(self.seed)
+
     def to_bytes(self) -> bytes:
         doc: dict[str, Any] = {
             "format": FORMAT, "name": self.name, "seed": b64u_encode(self.seed), "server": self.server,
@@ -72,7 +81,8 @@ class CounselorKeys:
 def public_key_file(keys: CounselorKeys) -> dict[str, str]:
     """What the counselor hands the administrator: no secrets."""
     return {"format": "consilience-counselor-public/v1", "name": keys.name,
-            "public_key": b64u_encode(keys.public_key), "key_id": b64u_encode(keys.key_id)}
+            "public_key": b64u_encode(keys.public_key), "key_id": b64u_encode(keys.key_id),
+            "signing_key": b64u_encode(keys.signing_key)}
 
 
 def credential(token: bytes, admin_fingerprint: bytes) -> str:

@@ -28,11 +28,18 @@ def add_counselor(root: Path, public_file: dict[str, Any], admin_secret: str) ->
     except KeyError as exc:
         raise InvalidInput(f"counselor public-key file lacks {exc.args[0]!r}") from exc
     key_id = hpke.key_id(public_key)  # validates the key's encoding
+    # Optional: a public file made before messaging has none; that counselor can open matches but not send
+    # messages until they hand over a new public file (reporters trust only signing keys the document lists).
+    signing_key = public_file.get("signing_key")
+    if signing_key is not None and not isinstance(signing_key, str):
+        raise InvalidInput("the counselor public-key file's signing_key is base64url text")
+    signing_key_bytes = None if signing_key is None else b64u_decode(signing_key, length=32, field="signing_key")
     d = load_deployment(root)
     if key_id in {c.key_id for c in d.counselors}:
         raise InvalidInput(f"counselor key of {name!r} is already in the deployment")
     admin_private = unseal_admin_key(root, admin_secret)
-    updated = next_serial(d, counselors=(*d.counselors, dep.Counselor(name, key_id, public_key)))
+    counselor = dep.Counselor(name, key_id, public_key, signing_key_bytes)
+    updated = next_serial(d, counselors=(*d.counselors, counselor))
     with escrow_database(root) as db, db.write() as session:
         token = repository.add_counselor_account(session, name, key_id)
     publish(DataDir(Path(root)), updated, admin_private)

@@ -163,6 +163,24 @@ class Counselor:
     name: str
     key_id: bytes
     public_key: bytes
+    #: Ed25519 key this counselor signs messages with (PROTOCOL.md §13.1). Optional, and written only when
+    #: present, so documents made before messaging keep their bytes; a counselor without one cannot send
+    #: messages, since reporters trust only messages signed by a key this document lists.
+    signing_key: bytes | None = None
+
+    def listing(self) -> dict[str, str]:
+        doc = {"name": self.name, "key_id": b64u_encode(self.key_id), "public_key": b64u_encode(self.public_key)}
+        if self.signing_key is not None:
+            doc["signing_key"] = b64u_encode(self.signing_key)
+        return doc
+
+    @classmethod
+    def from_listing(cls, c: dict[str, Any]) -> Counselor:
+        signing_key = c.get("signing_key")
+        return cls(str(c["name"]), b64u_decode(c["key_id"], length=16, field="key_id"),
+                   b64u_decode(c["public_key"], field="counselor public_key"),
+                   None if signing_key is None else b64u_decode(signing_key, length=32,
+                                                                field="counselor signing_key"))
 
 
 @dataclass(frozen=True)
@@ -313,10 +331,7 @@ class Deployment:
                 "public_key": b64u_encode(self.oprf_public_key) if self.oprf_public_key else None,
                 "servers": [s.listing() for s in self.key_servers],
             },
-            "counselors": [
-                {"name": c.name, "key_id": b64u_encode(c.key_id), "public_key": b64u_encode(c.public_key)}
-                for c in self.counselors
-            ],
+            "counselors": [c.listing() for c in self.counselors],
             "log": {"origin": self.log_origin, "public_key": b64u_encode(self.log_public_key),
                     "witnesses": list(self.witnesses)},
             "quorum_keys": None if self.quorum_keys is None else self.quorum_keys.to_json(),
@@ -412,11 +427,7 @@ def parse(doc: dict[str, Any]) -> Deployment:
             oprf_public_key=b"" if oprf["public_key"] is None else b64u_decode(oprf["public_key"], length=32,
                                                                                 field="oprf.public_key"),
             key_servers=tuple(KeyServer.from_listing(s) for s in oprf["servers"]),
-            counselors=tuple(
-                Counselor(str(c["name"]), b64u_decode(c["key_id"], length=16, field="key_id"),
-                          b64u_decode(c["public_key"], field="counselor public_key"))
-                for c in doc["counselors"]
-            ),
+            counselors=tuple(Counselor.from_listing(c) for c in doc["counselors"]),
             log_origin=str(doc["log"]["origin"]),
             log_public_key=b64u_decode(doc["log"]["public_key"], length=32, field="log.public_key"),
             witnesses=tuple(str(w) for w in doc["log"]["witnesses"]),
@@ -468,6 +479,9 @@ def validate(d: Deployment) -> None:
         key_ids.add(c.key_id)
     if len(key_ids) != len(d.counselors):
         raise InvalidInput("a counselor key appears twice")
+    signing_keys = [c.signing_key for c in d.counselors if c.signing_key is not None]
+    if len(set(signing_keys)) != len(signing_keys):  # a message must name one counselor, never two
+        raise InvalidInput("a counselor signing key appears twice")
     from consilience.tlog import checkpoint, notes
 
     if not notes.valid_key_name(d.log_origin) or len(d.log_public_key) != 32:

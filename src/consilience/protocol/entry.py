@@ -20,7 +20,7 @@ from consilience.protocol import quorum as quorum_mod
 from consilience.protocol.deployment import MAX_QUORUM_LIMIT, Deployment
 from consilience.protocol.encoding import b64u_decode, b64u_encode, i2osp
 from consilience.protocol.matching import TAG_BYTES, match_tag
-from consilience.protocol.messages import MAX_BODY_BYTES, MAX_IDENTIFIERS
+from consilience.protocol.messages import MAX_BODY_BYTES, MAX_IDENTIFIERS, MESSAGE_KEY_BYTES
 from consilience.protocol.quorum import IdentifierShares, WrapContext
 
 if TYPE_CHECKING:
@@ -86,10 +86,16 @@ class Body:
     #: {"what", "when", "where", "witnesses"} -> text, only the fields given; None if none
     details: dict[str, str] | None = None
     attachments: tuple[Attachment, ...] = ()
+    #: The reporter's messaging key mpk || vk (PROTOCOL.md §13.1). A counselor takes it from here only: the body
+    #: is sealed by the reporter, so this is the key the server cannot swap for one of its own.
+    messaging_key: bytes | None = None
 
     def __post_init__(self) -> None:
         _check_details(self.details)
         object.__setattr__(self, "attachments", tuple(self.attachments))
+        if self.messaging_key is not None and (not isinstance(self.messaging_key, bytes)
+                                               or len(self.messaging_key) != MESSAGE_KEY_BYTES):
+            raise InvalidInput(f"malformed entry body: a messaging key is {MESSAGE_KEY_BYTES} bytes")
 
     def to_bytes(self) -> bytes:
         doc: dict[str, Any] = {"v": VERSION, "record": self.record, "identifiers": self.identifiers,
@@ -99,6 +105,8 @@ class Body:
             doc["details"] = self.details
         if self.attachments:
             doc["attachments"] = [a.to_json() for a in self.attachments]
+        if self.messaging_key is not None:
+            doc["messaging_key"] = b64u_encode(self.messaging_key)
         return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
     @classmethod
@@ -122,9 +130,14 @@ class Body:
             attachments = doc.get("attachments", [])
             if "attachments" in doc and (not isinstance(attachments, list) or not attachments):
                 raise InvalidInput("malformed entry body: attachments are a non-empty list")
+            messaging_key = doc.get("messaging_key")
+            if "messaging_key" in doc and not isinstance(messaging_key, str):
+                raise InvalidInput("malformed entry body: messaging_key is base64url text")
             return cls(record=record, identifiers=identifiers, canonical=canonical, contact=contact,
                        written_at=written_at, details=details,
-                       attachments=tuple(Attachment.from_json(a) for a in attachments))
+                       attachments=tuple(Attachment.from_json(a) for a in attachments),
+                       messaging_key=None if messaging_key is None
+                       else b64u_decode(messaging_key, length=MESSAGE_KEY_BYTES, field="messaging_key"))
         except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, RecursionError) as exc:
             raise InvalidInput("malformed entry body") from exc
 
@@ -257,6 +270,7 @@ def seal_entry(
     written_at: str | None = None,
     details: dict[str, str] | None = None,
     attachments: tuple[Attachment, ...] | list[Attachment] = (),
+    messaging_key: bytes | None = None,
 ) -> SealedEntry:
     """Encrypt a record for escrow under the quorum secrets of its identifiers.
 
@@ -266,7 +280,9 @@ def seal_entry(
     encapsulation every time, so an edited entry shares nothing but the
     secret with its earlier version. ``entry_id`` and ``body_key`` are passed
     in when editing an entry, so the reporter's existing id (and receipt
-    history) carries over.
+    history) carries over. ``messaging_key`` (the reporter's, PROTOCOL.md §13.1)
+    goes into the sealed body, where a counselor finds it once the entry is
+    released and can answer to a key the server had no hand in.
     """
     if not identifiers or len(identifiers) != len(oprf_outputs) or len(quorum_shares) != len(identifiers):
         raise InvalidInput("one OPRF output and one set of quorum shares per identifier are required")
@@ -289,7 +305,7 @@ def seal_entry(
     body = Body(record=record, identifiers=[i.typed for i in identifiers],
                 canonical=[i.canonical for i in identifiers], contact=contact,
                 written_at=written_at or datetime.now(UTC).isoformat(timespec="seconds"),
-                details=details or None, attachments=tuple(attachments))
+                details=details or None, attachments=tuple(attachments), messaging_key=messaging_key)
     plain_body = body.to_bytes()
     if len(plain_body) + aead.OVERHEAD > MAX_BODY_BYTES:
         raise InvalidInput(f"the record with its attachments is {len(plain_body)} bytes; an entry holds at most "
