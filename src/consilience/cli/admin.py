@@ -13,7 +13,7 @@ import typer
 
 from consilience.cli import secrets
 from consilience.cli.common import DATA_DIR, JSON, PASS_ENV, handled
-from consilience.cli.output import console, emit, say
+from consilience.cli.output import console, emit, say, untrusted
 from consilience.datadir import DataDir, defaults
 from consilience.errors import ConsilienceError, InvalidInput
 from consilience.local.command import command
@@ -148,6 +148,27 @@ def admin_counselor_add(public_key: Path = typer.Argument(..., help="The counsel
     cred = counselor.credential(token, admin_fingerprint(data_dir))
     emit({"name": public.get("name"), "credential": cred, "deployment_serial": d.serial}, as_json,
          lambda: console.print(f"Counselor added. Give them this credential, privately:\n{cred}"))
+
+
+@counselor_admin.command("notify")
+@handled
+def admin_counselor_notify(name: str = typer.Argument(..., help="The counselor's name, as the deployment lists it."),
+                           email: str = typer.Option(None, "--email", help="Where to mail them that a match or "
+                                                     "something else is waiting (with serve --notify smtp)."),
+                           none: bool = typer.Option(False, "--none", help="Remove their address: the inbox "
+                                                     "file tells them instead."),
+                           data_dir: Path = DATA_DIR, as_json: bool = JSON) -> None:
+    """Set or remove the mail address a counselor is told at that something is waiting (never what)."""
+    from consilience.operator.notify import set_counselor_address
+
+    require_deployment(data_dir)
+    if (email is None) == (not none):
+        raise ConsilienceError("give either --email ADDRESS or --none")
+    address = None if none else email.strip()
+    set_counselor_address(data_dir, name, address)
+    emit({"name": name, "email": address}, as_json, lambda: console.print(untrusted(
+        f"Counselor {name} will be told by mail at {address} (when the server runs with --notify smtp)."
+        if address else f"Counselor {name} has no notification address now; their inbox file tells them.")))
 
 
 @app.command("refresh-keys")

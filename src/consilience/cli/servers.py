@@ -62,6 +62,11 @@ def serve(data_dir: Path = DATA_DIR, host: str = typer.Option(defaults.HOST, hel
                                                   help="Address of a reverse proxy in front of this server, "
                                                        "whose X-Forwarded-For is believed (repeatable; by "
                                                        "default the header is ignored)."),
+          notify: str = typer.Option(None, "--notify", envvar="CONSILIENCE_NOTIFIER",
+                                     help="How people are told of matches and that something is waiting: "
+                                          "inbox (a file per counselor in DATA_DIR/escrow/inbox; the default) "
+                                          "or smtp (mail, through the server CONSILIENCE_SMTP_HOST and the "
+                                          "other CONSILIENCE_SMTP_* settings; see the README)."),
           tls_cert: Path = TLS_CERT, tls_key: Path = TLS_KEY, as_json: bool = READY_JSON) -> None:
     """Run the escrow server, which also serves the web app (reporter at /, counselor at /counselor/).
 
@@ -69,11 +74,12 @@ def serve(data_dir: Path = DATA_DIR, host: str = typer.Option(defaults.HOST, hel
     {"service": "escrow", "url": …, "pid": …, "deployment_serial": …, "reporter_url": …, "counselor_url": …}.
     """
     from consilience.services.escrow import server
-    from consilience.services.escrow.settings import Settings
+    from consilience.services.escrow.settings import Settings, smtp_from_env
 
     require_deployment(data_dir)
     tls = tls_settings(tls_cert, tls_key)
-    server.run(Settings.for_data_dir(DataDir(data_dir).escrow.root, database_url=database_url, tls=tls),
+    server.run(Settings.for_data_dir(DataDir(data_dir).escrow.root, database_url=database_url, tls=tls,
+                                     notifier=notify or None, smtp=smtp_from_env()),
                host=host, port=port, on_ready=(lambda ready: ready_line(ready.to_json())) if as_json else None,
                trusted_proxies=tuple(trusted_proxy or ()))
 
