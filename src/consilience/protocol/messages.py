@@ -330,6 +330,198 @@ class CaseNote(Strict):
     created_at: datetime
 
 
+# -- conversations and introductions (PROTOCOL.md §13.3, §13.4) ------------------------
+
+#: An introduction connects 2 to 32 reporters (the largest roster, PROTOCOL.md §13.2).
+MAX_INTRODUCED = 32
+#: GET /v2/conversations/{id}/messages: at most this many messages per page.
+MESSAGE_PAGE_SIZE = 100
+ConversationKind = Literal["direct", "group"]
+MessageSender = Literal["counselor", "reporter"]
+
+
+class ConversationRequest(Strict):
+    """POST /v2/conversations (counselor): open the conversation with the reporter of one released entry."""
+
+    conversation_id: B64Id
+    match_id: B64Id
+    entry_id: B64Id
+
+
+class Conversation(Strict):
+    """A conversation as its caller may see it; ``match_id`` is null for reporters (they are told of no match)."""
+
+    conversation_id: B64Id
+    kind: ConversationKind
+    match_id: B64Id | None
+    entry_id: B64Id | None
+    introduction_id: B64Id | None
+    created_at: datetime
+    updated_at: datetime
+    #: the number of its newest message (messages are numbered 1, 2, 3… within each conversation)
+    last_seq: int
+    messages: int
+
+
+class MessageSubmission(SealedItem):
+    """POST /v2/conversations/{id}/messages: one sealed item of kind 1 (scope = the conversation id)."""
+
+    message_id: B64Id
+
+
+class PostedMessage(Strict):
+    seq: int
+    received_at: datetime
+
+
+class StoredMessage(Strict):
+    """One stored message with the caller's own wrap (null if it has none); ``from`` is the server's bookkeeping,
+    clients trust only the signature inside."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    seq: int
+    message_id: B64Id
+    sender: MessageSender = Field(alias="from")
+    content: B64Body
+    wrap: B64Wrap | None
+    received_at: datetime
+
+
+class MessagePage(Strict):
+    messages: list[StoredMessage]
+    #: pass as ``after`` for the next page; the same as ``after`` when there was nothing new
+    next_after: int
+
+
+class IntroductionRequest(Strict):
+    """POST /v2/matches/{id}/introductions (counselor): invite the reporters of these direct conversations."""
+
+    introduction_id: B64Id
+    group_conversation_id: B64Id
+    conversation_ids: list[B64Id] = Field(min_length=2, max_length=MAX_INTRODUCED)
+
+    @model_validator(mode="after")
+    def _distinct_conversations(self) -> IntroductionRequest:
+        if len(set(self.conversation_ids)) != len(self.conversation_ids):
+            raise ValueError("each conversation may be invited once")
+        return self
+
+
+class IntroductionCard(Strict):
+    content: B64Body
+    wrap: B64Wrap | None
+
+
+class IntroductionAccepted(Strict):
+    conversation_id: B64Id
+    card: IntroductionCard
+    accepted_at: datetime
+
+
+class IntroductionDetail(Strict):
+    """GET /v2/introductions/{id} for a counselor: whom it invited, and the cards of those who accepted."""
+
+    introduction_id: B64Id
+    match_id: B64Id
+    group_conversation_id: B64Id
+    invited: list[B64Id]
+    accepted: list[IntroductionAccepted]
+
+
+class IntroductionForReporter(Strict):
+    """GET /v2/introductions/{id} for an invited reporter: nothing of the others, only whether it accepted."""
+
+    introduction_id: B64Id
+    group_conversation_id: B64Id
+    accepted: bool
+
+
+class IntroductionAcceptance(Strict):
+    """POST /v2/introductions/{id}/accept (reporter): its card (kind 2, scope = the introduction id, item id =
+    ``conversation_id``). A decline is sent nowhere."""
+
+    conversation_id: B64Id
+    card: SealedItem
+
+
+# -- who read a record (PROTOCOL.md §13.6) ---------------------------------------------
+
+
+class Reader(Strict):
+    """A counselor opening that handed out this entry's body: the counselor's key id (named by the signed
+    deployment document), when, and a receipt of the opening's leaf (null until a release pass logs it)."""
+
+    counselor_key_id: B64Id
+    opened_at: datetime
+    receipt: Annotated[str, Field(max_length=64_000)] | None
+
+
+class Readers(Strict):
+    """GET /v2/entries/{id}/readers (the entry's own reporter only)."""
+
+    readers: list[Reader]
+
+
+# -- handover (PROTOCOL.md §13.6) ---------------------------------------------------------
+
+#: Envelopes and wraps per page of GET /v2/handover/{key_id}, and the most one POST may carry of each.
+HANDOVER_PAGE = 100
+#: A page cursor: "" (the start), "e.<entry id>" or "w.<kind>.<item id>" (the last item given, b64u).
+HandoverCursor = Annotated[str, Field(max_length=64)]
+
+
+class HandoverEnvelope(Strict):
+    """An entry envelope addressed to the caller, for an entry that has none for the handover's target."""
+
+    entry_id: B64Id
+    envelope: B64Envelope
+
+
+class HandoverWrap(Strict):
+    """A sealed item's key wrapped to the caller, for an item the target has no wrap of; ``scope`` is what the
+    item was sealed under (conversation, introduction or case id), so its context can be rebuilt."""
+
+    kind: int = Field(ge=1, le=3, strict=True)
+    item_id: B64Id
+    scope: B64Id
+    wrap: B64Wrap
+
+
+class HandoverPage(Strict):
+    """GET /v2/handover/{key_id}?after=: ``next_after`` is null once nothing is left after this page."""
+
+    envelopes: list[HandoverEnvelope]
+    wraps: list[HandoverWrap]
+    next_after: HandoverCursor | None
+
+
+class HandoverSealed(Strict):
+    """An envelope re-sealed to the target: ``hpke.seal(pk, plaintext, envelope_info(entry_id, key_id))``."""
+
+    entry_id: B64Id
+    ciphertext: B64Envelope
+
+
+class HandoverWrapped(Strict):
+    """An item key re-wrapped to the target under the item's context."""
+
+    kind: int = Field(ge=1, le=3, strict=True)
+    item_id: B64Id
+    wrap: B64Wrap
+
+
+class HandoverSubmission(Strict):
+    """POST /v2/handover/{key_id}: stored only where the target still has none."""
+
+    envelopes: list[HandoverSealed] = Field(default_factory=list, max_length=HANDOVER_PAGE)
+    wraps: list[HandoverWrapped] = Field(default_factory=list, max_length=HANDOVER_PAGE)
+
+
+class HandoverStored(Strict):
+    stored: int
+
+
 # -- notification addresses (PROTOCOL.md §13.7) -------------------------------------------
 
 #: The longest mail address (RFC 5321's path limit, and ``accounts.notify_email``'s size).

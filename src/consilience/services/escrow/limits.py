@@ -38,6 +38,9 @@ class LimitSettings(RateLimits):
     registrations_per_address: Rate = Rate(120.0, 40.0)
     auth_failures_per_address: Rate = Rate(240.0, 60.0)
     entry_writes_per_account: Rate = Rate(1200.0, 300.0)
+    #: messages, acceptances, conversations and introductions made (PROTOCOL.md §13.3); a burst of 60 lets a
+    #: counselor introduce 32 reporters at once (the introduction, then a message in each conversation)
+    message_writes_per_account: Rate = Rate(240.0, 60.0)
     board_posts_per_address: Rate = Rate(1200.0, 300.0)
 
 

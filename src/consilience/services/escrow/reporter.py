@@ -14,10 +14,12 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request, Response
 
+from consilience.crypto import hpke
 from consilience.errors import InvalidInput, VerificationError
 from consilience.protocol import accounts
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.messages import (
+    MESSAGE_KEY_BYTES,
     EntryDetail,
     EntryReceipt,
     EntrySubmission,
@@ -30,7 +32,7 @@ from consilience.services.escrow.auth import ReporterCaller
 from consilience.services.escrow.errors import Refusal, documented
 from consilience.services.escrow.state import State
 from consilience.services.limits import client_address
-from consilience.storage import repository, revocations
+from consilience.storage import conversations, repository, revocations
 
 router = APIRouter(prefix="/v2", responses=documented(400, 401, 403, 404, 409, 422, 429, 503))
 
@@ -46,12 +48,26 @@ def path_id(value: str, what: str = "id") -> bytes:
         raise Refusal(400, str(exc)) from None
 
 
+def parse_message_key(state: State, value: str) -> bytes:
+    """A reporter's messaging key (PROTOCOL.md §13.1), checked before it is stored: an HPKE public key that
+    can be sealed to, and not one of the deployment's counselor keys (whose wraps it would then be handed)."""
+    key = b64u_decode(value, length=MESSAGE_KEY_BYTES, field="message_key")
+    try:
+        key_id = hpke.key_id(key[:hpke.PUBLIC_KEY_BYTES])
+    except InvalidInput:
+        raise Refusal(400, "message_key: not a usable messaging key; make a new one in the app") from None
+    if any(c.key_id == key_id for c in state.deployments.current().deployment.counselors):
+        raise Refusal(400, "message_key: this is a counselor's key, not a messaging key of your own")
+    return key
+
+
 @router.post("/register", status_code=201, response_model=RegisterResponseV2)
 def register(request: RegisterRequestV2, http: Request, state: State) -> RegisterResponseV2:
     state.limits.charge("registrations_per_address", client_address(http), "registrations from this address")
     published = state.deployments.current()
     deployment_id = published.deployment.deployment_id
     account_key = b64u_decode(request.account_key, length=accounts.ACCOUNT_KEY_BYTES)
+    message_key = parse_message_key(state, request.message_key) if request.message_key is not None else None
     try:  # checked before the database is asked anything: without the invite's key, nothing is learned
         accounts.verify_registration(account_key, deployment_id, b64u_decode(request.proof, length=64))
     except VerificationError as exc:
@@ -65,6 +81,8 @@ def register(request: RegisterRequestV2, http: Request, state: State) -> Registe
         if cert.account_key != account_key:
             raise Refusal(403, INVITE_REFUSED)
         account_id, _ = repository.register(session, account_key)
+        if message_key is not None:
+            conversations.set_message_key(session, account_id, message_key)
         token, _ = revocations.create_session(session, account_id,
                                               timedelta(seconds=state.settings.reporter_session_seconds))
     return RegisterResponseV2(account_id=b64u_encode(account_id), token=b64u_encode(token),
