@@ -106,7 +106,7 @@ def test_three_reporters_reach_quorum_and_the_counselor_reads_them(web_deploymen
     unlock_counselor(counselor, dep.counselor_key, dep.counselor_passphrase)
     counselor.get_by_role("link", name="Match of 3 released records").click()
     counselor.get_by_role("heading", name="Match: 3 records opened").wait_for(timeout=TIMEOUT)
-    body = counselor.locator("#match-body").inner_text()
+    body = counselor.locator("#case-body").inner_text()
     for who in REPORTERS:
         assert who["record"] in body
         assert who["details"]["what"] in body
@@ -118,7 +118,7 @@ def test_three_reporters_reach_quorum_and_the_counselor_reads_them(web_deploymen
     assert Path(info.value.path()).read_bytes() == REPORTERS[2]["attachment"]
     assert "could not be used" not in body
     # reporters are shown by pseudonyms (16 hex digits of the abscissa), three different ones, no account id
-    pseudonyms = counselor.locator("#match-body code.pseudonym").all_inner_texts()
+    pseudonyms = counselor.locator("#case-body code.pseudonym").all_inner_texts()
     assert len(pseudonyms) == 3 and len(set(pseudonyms)) == 3, pseudonyms
     assert all(len(p) == 16 and all(c in "0123456789abcdef" for c in p) for p in pseudonyms), pseudonyms
     screenshot(counselor, "counselor-match")

@@ -131,7 +131,7 @@ def unlock_counselor(page: Page, key_file: Path, passphrase: str) -> None:
     page.get_by_label("Key file").set_input_files(str(key_file))
     page.get_by_label("Passphrase").fill(passphrase)
     page.get_by_role("button", name="Unlock").click()
-    page.get_by_role("heading", name="Matches", level=1).wait_for(timeout=SLOW)
+    wait_for_heading(page, "Cases")
 
 
 

@@ -1,0 +1,274 @@
+"""After a match, in four browser contexts: a counselor and three reporters talk, end to end encrypted.
+
+Three reporters (each their own browser context, so their own wallet) join with an invite and put a
+record naming the same person in escrow; the escrow server's release pass makes the match. The
+counselor, in a fourth context, unlocks the key file, sees the case at the top of the list (nobody has
+taken it, nobody has reached out), takes it and writes to each reporter from the case page. Each
+reporter sees the counselor's message and answers. The counselor proposes an introduction; reporters
+1 and 2 accept under display names they choose, reporter 3 declines. The counselor starts the group
+with the two who accepted; they see each other's names (never the third's) and write to each other.
+
+What must hold, each checked where it would show: the third reporter's page shows no group and no
+name; the counselor's page says only that two accepted, nothing about a decline; the server holds no
+acceptance, membership or anything else from the third reporter about the introduction (its
+database and its API, asked as the counselor), and none of the messages' words, display names or
+notes in any file it writes. A message sealed in Python opens in the reporter's browser, and the
+reporter's browser-sealed answer opens in Python (PROTOCOL.md §13.2 across the two SDKs). No page
+broke its CSP or asked anything of another origin.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from consilience.clients import counselor as counselor_sdk
+from consilience.protocol import conversations as conv
+from consilience.protocol.encoding import b64u_decode, b64u_encode
+
+from .ui import unlock_counselor, wait_for_heading
+
+pytestmark = pytest.mark.web
+
+POLL = 60_000  # ms: the pages ask the server every few seconds
+
+FIRST_MESSAGES = [
+    "Hello, I am a counselor with this service. I read your record. Would you like to talk?",
+    "Hello from the counselor team. Thank you for writing this down. How are you doing?",
+    "Hi, this is a counselor. I have read what you wrote. There is no rush to answer.",
+]
+REPLIES = [
+    "Thank you for reaching out. Yes, I would like to talk.",
+    "I am all right. I would like to know what happens next.",
+    "Thanks. I need some time, but I am glad someone read it.",
+]
+DISPLAY_NAMES = ["Willow from Leeds", "Harbour Heron"]
+INTRODUCTION = "Others told us about the same person. Would you like to talk with them in a group?"
+GROUP_MESSAGES = ["Hello both, I am glad this group exists.", "Hi Willow, me too. It helps to know."]
+NOTE = "Reporters 1 and 2 want to talk; reporter 3 needs time. Check in next week."
+PYTHON_MESSAGE = "This one was sealed by the counselor's Python client, to check both clients agree."
+
+
+# --- what a reporter does after a match (the reporter app's messages page) ------------------------
+
+def reporter_messages(page: Page) -> None:
+    """Go to the reporter's conversations with the counselors."""
+    page.get_by_role("navigation").get_by_role("link", name="Messages").click()
+    wait_for_heading(page, "Messages")
+
+
+def reporter_conversation(page: Page) -> Locator:
+    """The reporter's (only) conversation with the counselors, on the messages page."""
+    return page.locator("section.conversation").filter(has=page.get_by_role("heading", name="Counselors"))
+
+
+def reporter_reply(page: Page, text: str) -> None:
+    box = reporter_conversation(page)
+    box.get_by_label("Your answer").fill(text)
+    box.get_by_role("button", name="Send").click()
+    expect(box.locator(".messages")).to_contain_text(text, timeout=POLL)
+
+
+def reporter_accept(page: Page, name: str) -> None:
+    invite = page.locator("section.introduction")
+    expect(invite).to_contain_text(INTRODUCTION, timeout=POLL)
+    invite.get_by_label("The name the others will see").fill(name)
+    invite.get_by_role("button", name="Yes, introduce me").click()
+    expect(page.locator("#note")).to_contain_text("accepted", timeout=POLL)
+
+
+def reporter_decline(page: Page) -> None:
+    invite = page.locator("section.introduction")
+    expect(invite).to_contain_text(INTRODUCTION, timeout=POLL)
+    invite.get_by_role("button", name="No, thank you").click()
+    expect(page.locator("#note")).to_contain_text("declined", timeout=POLL)
+
+
+def reporter_group(page: Page) -> Locator:
+    return page.locator("section.conversation.group")
+
+
+# --- what the counselor does --------------------------------------------------------------------
+
+def record_of(counselor: Page, who: dict[str, Any]) -> Locator:
+    """The counselor's card of one reporter's record (with its conversation) on the case page."""
+    return counselor.locator("section.record").filter(has_text=who["record"])
+
+
+def counselor_write(counselor: Page, who: dict[str, Any], text: str, *, first: bool) -> None:
+    card = record_of(counselor, who)
+    if first:
+        card.get_by_label("First message to this reporter").fill(text)
+        card.get_by_role("button", name="Start the conversation").click()
+    else:
+        card.get_by_label("Message to this reporter").fill(text)
+        card.get_by_role("button", name="Send", exact=True).click()
+    expect(card.locator("ol.messages")).to_contain_text(text, timeout=POLL)
+    expect(counselor.locator("#alert")).to_be_empty()
+
+
+# --- the server, as its operator or an attacker with its files sees it ----------------------------
+
+def db_rows(dep: Any, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    [path] = list(Path(dep.root).rglob("escrow.sqlite"))
+    with closing(sqlite3.connect(path, timeout=30)) as db:
+        return db.execute(sql, params).fetchall()
+
+
+class CounselorHttp:
+    """The counselor's own HTTP session, as its Python client holds it (the credential signs in)."""
+
+    def __init__(self, dep: Any) -> None:
+        self.keys = counselor_sdk.load(dep.counselor_key, dep.counselor_passphrase)
+        self.client = httpx.Client(base_url=dep.url, timeout=60)
+        bearer = {"Authorization": f"Bearer {b64u_encode(self.keys.token)}"}
+        login = self.client.post("/v2/login/counselor", headers=bearer)
+        login.raise_for_status()
+        self.client.headers["Authorization"] = f"Bearer {login.json()['token']}"
+
+    def get(self, path: str, **params: Any) -> Any:
+        answer = self.client.get(path, params=params)
+        answer.raise_for_status()
+        return answer.json()
+
+    def post(self, path: str, json: dict[str, Any]) -> Any:
+        answer = self.client.post(path, json=json)
+        assert answer.status_code in (200, 201), answer.text
+        return answer.json()
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _deployment(dep: Any) -> Any:
+    """The administrator-signed deployment document, checked against the administrator's fingerprint."""
+    from consilience.clients.escrow_client import EscrowClient
+
+    with EscrowClient(dep.url) as client:
+        return client.deployment(b64u_decode(dep.admin_fingerprint, length=16))
+
+
+
+# --- case work with reporters on the Python SDK ---------------------------------------------------
+
+FAST_KDF = {"memory_cost_kib": 1024, "iterations": 1, "lanes": 1}
+
+
+def sdk_reporter(dep: Any, tmp: Path, name: str, typed: str) -> Any:
+    """A reporter on the Python SDK who escrows a record naming `typed`; returns the session."""
+    from consilience.clients import reporter
+
+    [invite] = dep.invites(1)
+    session = reporter.register(dep.url, invite, f"contact of {name}", tmp / f"{name}.sealed", "sdk passphrase",
+                                kdf_params=FAST_KDF)
+    record = reporter.write(session, f"The record {name} wrote.")
+    reporter.escrow(session, record.record_id, [typed])
+    return session
+
+
+def test_the_counselor_links_two_matches_into_one_case_keeps_notes_and_talks_with_a_python_reporter(  # type: ignore[no-untyped-def]
+        web_deployment, open_tab, tmp_path: Path) -> None:
+    from consilience.clients import reporter
+    from consilience.protocol import messages as m
+
+    dep = web_deployment
+    talk = CounselorHttp(dep)
+    before = {c["case_id"] for c in talk.get("/v2/cases")}
+    by_email = [sdk_reporter(dep, tmp_path, f"mail{i}", "link.person@example.org") for i in range(3)]
+    by_phone = [sdk_reporter(dep, tmp_path, f"phone{i}", "+44 20 7946 0111") for i in range(3)]
+    deadline = _deadline(60)
+    while len({c["case_id"] for c in talk.get("/v2/cases")} - before) < 2:
+        assert not deadline(), "the release pass made no two matches"
+    new_cases = [c for c in talk.get("/v2/cases") if c["case_id"] not in before]
+    assert all(c["attention"] <= new_cases[0]["attention"] for c in new_cases)
+
+    counselor_tab = open_tab("/counselor/")
+    counselor = counselor_tab.page
+    unlock_counselor(counselor, dep.counselor_key, dep.counselor_passphrase)
+    # the two new cases are nobody's yet: they come before the first test's case, which is taken
+    items = counselor.locator("#cases-list > li")
+    for n in (0, 1):
+        expect(items.nth(n)).to_contain_text("Nobody has taken this case")
+    counselor.goto(f"/counselor/#/case/{new_cases[0]['case_id']}")
+    wait_for_heading(counselor, "Case: 3 records opened")
+    other = next(c for c in new_cases if c["case_id"] != new_cases[0]["case_id"])
+    [other_match] = other["matches"]
+    counselor.get_by_label("Match naming the same person").select_option(other_match["match_id"])
+    counselor.get_by_role("button", name="Link to this case").click()
+    wait_for_heading(counselor, "Case: 6 records opened")
+    expect(counselor.locator("#note")).to_contain_text("Linked", timeout=POLL)
+    for name in ("mail0", "mail1", "mail2", "phone0", "phone1", "phone2"):
+        expect(counselor.locator("#case-body")).to_contain_text(f"The record {name} wrote.")
+    expect(counselor.get_by_role("heading", name="Match: 3 records opened")).to_have_count(2)
+
+    counselor.get_by_role("button", name="Take this case").click()
+    expect(counselor.locator("#case-owner")).to_have_text("Owner: you", timeout=POLL)
+    counselor.get_by_label("State").select_option(label="In contact")
+    counselor.get_by_role("button", name="Save the state").click()
+    expect(counselor.locator("#note")).to_contain_text("In contact", timeout=POLL)
+    counselor.get_by_label("New note").fill("Linked: one person by email and by phone.")
+    counselor.get_by_role("button", name="Save the note").click()
+    expect(counselor.locator("#notes-list")).to_contain_text("Linked: one person by email and by phone.", timeout=POLL)
+
+    cases_now = talk.get("/v2/cases")
+    talk.close()
+    [case] = [c for c in cases_now if c["case_id"] == new_cases[0]["case_id"]]
+    assert len(case["matches"]) == 2 and case["state"] == "in_contact" and case["owner"] == dep.counselor_name
+    assert other["case_id"] not in {c["case_id"] for c in cases_now}
+
+    # the list says so too
+    counselor.get_by_role("navigation").get_by_role("link", name="Cases").click()
+    wait_for_heading(counselor, "Cases")
+    expect(counselor.get_by_role("link", name="2 linked matches, 6 released records")).to_be_visible()
+    counselor.get_by_role("link", name="2 linked matches, 6 released records").click()
+    wait_for_heading(counselor, "Case: 6 records opened")
+    expect(counselor.locator("#notes-list")).to_contain_text("Linked: one person by email and by phone.", timeout=POLL)
+
+    # a message sealed in this browser opens in the Python reporter's client; its answer opens here
+    card = counselor.locator("section.record").filter(has_text="The record phone1 wrote.")
+    card.get_by_label("First message to this reporter").fill("Hello from the browser.")
+    card.get_by_role("button", name="Start the conversation").click()
+    expect(card.locator("ol.messages")).to_contain_text("Hello from the browser.", timeout=POLL)
+    session = by_phone[1]
+    key = reporter.messaging_key(session.wallet)
+    assert key is not None
+    deployment = _deployment(dep)
+    with session.client() as client:
+        [direct] = client.conversations()
+        assert direct.match_id is None  # a reporter is told of no match
+        cid = b64u_decode(direct.conversation_id, length=16)
+        [stored] = client.all_messages(cid)
+        opened = conv.open_item(conv.Kind.MESSAGE, cid, b64u_decode(stored.message_id, length=16),
+                                b64u_decode(stored.content), b64u_decode(stored.wrap or ""), key.seed, key.key_id)
+        entry_id = b64u_decode(direct.entry_id or "", length=16)
+        author = conv.check_direct(opened, deployment, entry_id=entry_id, reporter_key=key.public)
+        assert author is not None and author.name == dep.counselor_name
+        assert isinstance(opened.payload, conv.Text) and opened.payload.text == "Hello from the browser."
+        answer_id = secrets.token_bytes(16)
+        sealed = conv.seal_item(conv.Kind.MESSAGE, cid, answer_id, conv.Reveal("call me on Tuesdays", "Hi."),
+                                signer_seed=key.signing_seed,
+                                recipients=conv.direct_recipients(deployment, key.public), entry=entry_id)
+        client.post_message(cid, answer_id, m.SealedItem.model_validate(sealed.to_json()))
+    messages = card.locator("ol.messages")
+    expect(messages).to_contain_text("call me on Tuesdays", timeout=POLL)
+    expect(messages.locator(".from-reporter")).to_contain_text("They shared how to reach them")
+    assert by_email  # their entries count towards the first match
+    counselor_tab.assert_clean()
+
+
+def _deadline(seconds: float) -> Any:
+    import time
+
+    end = time.monotonic() + seconds
+
+    def passed() -> bool:
+        time.sleep(0.5)
+        return time.monotonic() > end
+    return passed
