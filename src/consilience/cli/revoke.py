@@ -67,7 +67,10 @@ def revoke_counselor(who: str = typer.Argument(..., help="The counselor's name o
     done = revocations.revoke_counselor(data_dir, who, secrets.passphrase("Admin passphrase", env=passphrase_env))
     _report(done, as_json, f"Counselor {done.subject} revoked (revocation list {done.serial}, deployment serial "
                            f"{done.deployment_serial}): their sessions ended ({done.sessions_ended}) and new "
-                           "entries are no longer sealed to them. What they already read stays read.")
+                           "entries are no longer sealed to them. What was sealed to their key on the server is "
+                           f"deleted: {done.envelopes_deleted} entry envelope(s) and {done.wraps_deleted} message "
+                           "or note key(s); reporters' apps seal their records again for the counselors now listed. "
+                           "What they already read stays read.")
 
 
 @app.command("witness")

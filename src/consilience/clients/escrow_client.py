@@ -291,6 +291,22 @@ class EscrowClient:
         return m.EntryReceipt.model_validate(
             self._authed("GET", f"/v2/entries/{b64u_encode(entry_id)}/receipt"))
 
+    # -- handover and readers (PROTOCOL.md §13.6) --------------------------------
+    def readers(self, entry_id: bytes) -> m.Readers:
+        """The counselor openings of this reporter's own entry (each with a receipt once it is logged)."""
+        return self._model(m.Readers, self._authed("GET", f"/v2/entries/{b64u_encode(entry_id)}/readers"),
+                           "the list of who read the record")
+
+    def handover_page(self, key_id: bytes, after: str = "") -> m.HandoverPage:
+        """One page of what this counselor holds and the counselor ``key_id`` lacks."""
+        path = f"/v2/handover/{b64u_encode(key_id)}" + (f"?after={after}" if after else "")
+        return self._model(m.HandoverPage, self._authed("GET", path), "the handover page")
+
+    def hand_over(self, key_id: bytes, submission: m.HandoverSubmission) -> int:
+        """Store envelopes and wraps re-sealed to ``key_id``; how many the server did not have yet."""
+        doc = self._authed("POST", f"/v2/handover/{b64u_encode(key_id)}", submission.model_dump(mode="json"))
+        return self._model(m.HandoverStored, doc, "the handover answer").stored
+
     # -- transparency log (public) ------------------------------------------------
     def checkpoint(self, size: int | None = None) -> str:
         """The newest signed checkpoint note (or the one of ``size``), with cosignatures."""

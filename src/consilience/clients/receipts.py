@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +131,20 @@ def check(text: str, deployment: Deployment, entry_id: bytes, *, kind: str,
     if content is not None and event.content_hash != content:
         raise VerificationError("the receipt commits to different content than was submitted")
     return result
+
+
+def check_reading(text: str, deployment: Deployment, key_id: bytes, opened_at: datetime) -> Opened:
+    """Verify the receipt of a reading of one's entry: its leaf is a counselor's opening by ``key_id`` at
+    ``opened_at`` (the event keeps milliseconds), in this deployment's log (PROTOCOL.md §13.6)."""
+    opened = open_receipt(text, deployment.log_vkey, origin=deployment.log_origin)
+    event = opened.event
+    if event.kind != "opening":
+        raise VerificationError(f"the receipt is for another event ({event.kind}), not a counselor's opening")
+    if event.counselor_id != key_id:
+        raise VerificationError("the receipt is for an opening by another counselor than the server says")
+    if abs(event.at - opened_at) >= timedelta(milliseconds=1):
+        raise VerificationError("the receipt is for an opening at another time than the server says")
+    return opened
 
 
 def save(folder: Path, text: str, deployment: Deployment, entry_id_b64: str, kind: str, *,

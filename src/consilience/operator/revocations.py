@@ -9,7 +9,8 @@ escrow server publishes the newest list at ``GET /v2/revocations``; every key se
 every few seconds and refuses the revoked accounts' evaluation requests from then on.
 
 A revoked counselor is also removed from the deployment document (reporters stop sealing to their
-key), and a revoked witness too (its cosignatures are no longer accepted). Key servers are not
+key) and every envelope and wrap addressed to their key is deleted; a revoked witness is removed
+too (its cosignatures are no longer accepted). Key servers are not
 revoked here: a key server leaves a deployment by resharing the keys among the others.
 
 Bad input changes nothing: the subject is checked, the passphrase unsealed and the list built
@@ -42,7 +43,7 @@ from consilience.protocol import accounts, events, invites
 from consilience.protocol import deployment as dep
 from consilience.protocol import revocations as rl
 from consilience.protocol.encoding import b64u_decode, b64u_encode
-from consilience.storage import database, log
+from consilience.storage import database, handover, log
 from consilience.storage import revocations as stored
 from consilience.tlog import checkpoint
 
@@ -57,6 +58,9 @@ class Revocation:
     accounts_revoked: int
     sessions_ended: int
     deployment_serial: int | None = None
+    #: a revoked counselor's entry envelopes and sealed item wraps, deleted with it (PROTOCOL.md §13.6)
+    envelopes_deleted: int = 0
+    wraps_deleted: int = 0
 
 
 def account_key_of(text: str) -> bytes:
@@ -152,7 +156,13 @@ def revoke_account(root: Path, subject: str, admin_secret: str) -> Revocation:
 
 
 def revoke_counselor(root: Path, who: str, admin_secret: str) -> Revocation:
-    """Revoke a counselor: their sessions end, they sign in no more, and the deployment no longer lists them."""
+    """Revoke a counselor: their sessions end, they sign in no more, the deployment no longer lists them, and
+    every entry envelope and item wrap addressed to their key is deleted in the same transaction (erased from
+    SQLite's -wal too): a key that left, or was lost or stolen, opens nothing the server still holds.
+
+    Entries sealed only to them stay openable: the reporter's client seals them again for the counselors of
+    the new document on its next refresh, and any other counselor can hand its own envelopes over
+    (PROTOCOL.md §13.6)."""
     d = load_deployment(root)
     counselor = counselor_of(d, who)
     admin_private = unseal_admin_key(root, admin_secret)
@@ -163,11 +173,12 @@ def revoke_counselor(root: Path, who: str, admin_secret: str) -> Revocation:
         now = datetime.now(UTC)
         updated = _sign_next(session, d, admin_private, counselors=frozenset({counselor.key_id}))
         ended = stored.revoke_accounts(session, stored.counselor_account_ids(session, counselor.key_id), now=now)
+        deleted = handover.delete_addressed_to(session, counselor.key_id)
         log.defer(session, events.revocation_event(events.REVOKED_COUNSELOR, counselor.key_id, updated.serial, now),
                   now)
     publish(DataDir(Path(root)), updated_doc, admin_private)
     return Revocation("counselor", counselor.name, updated.serial, len(ended.account_ids), ended.sessions_ended,
-                      updated_doc.serial)
+                      updated_doc.serial, deleted.envelopes, deleted.wraps)
 
 
 def revoke_witness(root: Path, vkey: str, admin_secret: str) -> Revocation:

@@ -74,8 +74,10 @@ def release_event(match_id: bytes, released: int, when: datetime) -> bytes:
     return bytes([RELEASE]) + _check(match_id, 16) + i2osp(released, 4) + _millis(when)
 
 
-def opening_event(match_id: bytes, counselor_id: bytes, when: datetime) -> bytes:
-    return bytes([OPENING]) + _check(match_id, 16) + _check(counselor_id, 16) + _millis(when)
+def opening_event(match_id: bytes, key_id: bytes, when: datetime) -> bytes:
+    """``0x04 ‖ match_id ‖ the counselor's key id ‖ time``: the key id, not an account id, so a reporter shown
+    the reading of their entry (PROTOCOL.md §13.6) names the counselor from the administrator-signed document."""
+    return bytes([OPENING]) + _check(match_id, 16) + _check(key_id, 16) + _millis(when)
 
 
 def padding_event(when: datetime) -> bytes:
@@ -138,6 +140,7 @@ class Event:
     content_hash: bytes | None = None
     match_id: bytes | None = None
     released: int | None = None
+    #: an opening: the counselor's key id (``hpke.key_id`` of their public key, as the deployment lists it)
     counselor_id: bytes | None = None
     #: a revocation: what it revoked, the hash of whom (``revoked_subject``) and the list's serial
     revoked: str | None = None

@@ -14,6 +14,7 @@ roots and proofs need O(log n) reads whatever the size of the log.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,8 +57,10 @@ def append(session: Session, opening: events.Opening, now: datetime, *, entry_id
     data = opening.leaf
     leaf = merkle.leaf_hash(data)
     complete = merkle.perfect_nodes_to_store_on_append(index, leaf, nodes.node)
+    # an opening's leaf is found again by its event (``match_openings.event``): who read an entry (§13.6)
+    event_hash = hashlib.sha256(opening.event).digest() if opening.event[0] == events.OPENING else None
     session.add(LogLeaf(idx=index, kind=opening.event[0], data=data, opening=opening.encoded, entry_id=entry_id,
-                        created_at=now))
+                        created_at=now, event_hash=event_hash))
     session.add_all(LogNode(level=n.level, idx=n.index, hash=n.hash) for n in complete)
     session.execute(update(LogHead).where(LogHead.id == 1).values(size=index + 1))
     session.flush()
@@ -93,6 +96,13 @@ def _leaf(row: LogLeaf) -> Leaf:
 def latest_entry_leaf(session: Session, entry_id: bytes) -> Leaf | None:
     row = session.scalars(select(LogLeaf).where(LogLeaf.entry_id == entry_id)
                           .order_by(LogLeaf.idx.desc()).limit(1)).first()
+    return None if row is None else _leaf(row)
+
+
+def event_leaf(session: Session, event: bytes) -> Leaf | None:
+    """The leaf of a deferred opening event once a release pass logged it (None until then)."""
+    row = session.scalars(select(LogLeaf).where(LogLeaf.event_hash == hashlib.sha256(event).digest())
+                          .order_by(LogLeaf.idx).limit(1)).first()
     return None if row is None else _leaf(row)
 
 

@@ -50,6 +50,7 @@ from consilience.storage.models import (
     LogPending,
     Match,
     MatchOpening,
+    MatchOpeningEntry,
     RecountQueue,
     Tag,
 )
@@ -590,11 +591,15 @@ def list_matches(session: Session) -> list[MatchRow]:
 
 
 def open_match(session: Session, match_id: bytes, counselor_id: bytes, key_id: bytes,
-               now: datetime) -> tuple[Match, list[MatchEntryRow]]:
+               now: datetime, *, event: bytes | None = None) -> tuple[Match, list[MatchEntryRow]]:
     """Every active entry under the match's tag, with ``key_id``'s envelope.
 
     Bodies only of released entries: unreleased ones are there for their
-    quorum shares. The opening is recorded in ``match_openings``.
+    quorum shares. The opening is recorded in ``match_openings`` with the counselor's key id and the
+    opening event (``event``, by default ``events.opening_event(match_id, key_id, now)``), and each
+    entry whose body it handed out in ``match_opening_entries``: those entries' reporters are shown
+    the reading (PROTOCOL.md §13.6); an entry that gave only its shares is not, so its reporter
+    learns nothing of a match.
     """
     match = session.get(Match, match_id)
     if match is None:
@@ -618,7 +623,12 @@ def open_match(session: Session, match_id: bytes, counselor_id: bytes, key_id: b
         MatchEntryRow(entry_id, quorum, released, envelope, bodies.get(entry_id) if released else None)
         for entry_id, quorum, released, envelope in rows
     ]
-    session.add(MatchOpening(match_id=match_id, account_id=counselor_id, opened_at=now))
+    opening = MatchOpening(match_id=match_id, account_id=counselor_id, opened_at=now, key_id=key_id,
+                           event=event if event is not None else events.opening_event(match_id, key_id, now))
+    session.add(opening)
+    session.flush()
+    session.add_all(MatchOpeningEntry(opening_id=opening.id, entry_id=e.entry_id)
+                    for e in entries if e.body is not None)
     session.flush()
     return match, entries
 

@@ -24,6 +24,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+import consilience.services.escrow.handover as handover_routes  # PROTOCOL.md §13.6
+import consilience.services.escrow.readers as readers_routes  # PROTOCOL.md §13.6
 from consilience import __version__
 from consilience.crypto import signing
 from consilience.services.escrow import board, cases, counselor, errors, log_endpoints, reporter, sessions, web
@@ -90,6 +92,8 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
     app.include_router(sessions.router)
     app.include_router(log_endpoints.router, prefix=log_endpoints.PREFIX)
     app.include_router(board.router)
+    app.include_router(readers_routes.router)
+    app.include_router(handover_routes.router)
     app.include_router(notify_router)
     app.add_api_route("/v1/{rest:path}", _v1_gone, methods=["GET", "POST", "PUT", "DELETE"],
                       include_in_schema=False)

@@ -10,14 +10,17 @@ released, the envelope and the body (``protocol/messages.py``'s ``MatchEntry``).
 per-account value a counselor meets is the abscissa inside the envelope, a pseudonym only the key
 servers can map to an account.
 
-Opening a match is recorded at once in ``match_openings`` (the audit trail) and logged by the next
-release pass, batched and padded like the releases, not in this request.
+Opening a match is recorded at once in ``match_openings`` (the audit trail: the counselor's key id, the
+opening event, and which entries' bodies it handed out) and logged by the next release pass, batched
+and padded like the releases, not in this request. The event names the counselor's key id, so the
+reporter of an entry whose body was handed out sees the reading and who did it (PROTOCOL.md §13.6).
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
+from consilience.protocol import events
 from consilience.protocol.encoding import b64u_encode
 from consilience.protocol.messages import MatchDetail, MatchEntry, MatchSummary
 from consilience.services.escrow import transparency
@@ -47,10 +50,11 @@ def open_match(match_id: str, account: CounselorCaller,
     if key_id is None:
         raise Refusal(403, "this counselor account has no key id")
     now = utcnow()
+    wanted = path_id(match_id, "match id")
+    event = events.opening_event(wanted, key_id, now)  # the key id: reporters name it from the document
     with state.db.write() as session:
-        match, rows = repository.open_match(session, path_id(match_id, "match id"), account.account_id,
-                                            key_id, now)
-        transparency.record_opening(session, match.match_id, account.account_id, now)
+        match, rows = repository.open_match(session, wanted, account.account_id, key_id, now, event=event)
+        transparency.record_opening(session, event, now)
         tag = match.tag
     return MatchDetail(
         match_id=match_id,

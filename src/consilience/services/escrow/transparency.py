@@ -47,9 +47,10 @@ def _record(session: Session, state: ServerState, opening: events.Opening, entry
     return opened_receipt(session, index, opening.leaf, opening.encoded, note)
 
 
-def record_opening(session: Session, match_id: bytes, counselor_id: bytes, now: datetime) -> None:
-    """A counselor opened a match: logged by the next release pass, with the releases, in a padded batch."""
-    log.defer(session, events.opening_event(match_id, counselor_id, now), now)
+def record_opening(session: Session, event: bytes, now: datetime) -> None:
+    """A counselor opened a match (``events.opening_event``, naming their key id): logged by the next release
+    pass, with the releases, in a padded batch; its leaf is then found by the event (``log.event_leaf``)."""
+    log.defer(session, event, now)
 
 
 def opened_receipt(session: Session, index: int, leaf: bytes, opening: bytes, note: str) -> str:
@@ -60,6 +61,16 @@ def opened_receipt(session: Session, index: int, leaf: bytes, opening: bytes, no
     """
     text = receipt.issue_receipt(log.DatabaseNodes(session), index=index, leaf=leaf, checkpoint=note)
     return dataclasses.replace(receipt.parse_receipt(text), extra=opening).encode()
+
+
+def event_receipt(session: Session, event: bytes) -> str | None:
+    """A receipt for a deferred event's leaf against the newest checkpoint; None until a pass logged it."""
+    leaf = log.event_leaf(session, event)
+    head = log.latest_checkpoint(session)
+    if leaf is None or head is None or head[0] <= leaf.index:
+        return None
+    size, note = head
+    return opened_receipt(session, leaf.index, leaf.data, leaf.opening, log.with_cosignatures(session, size, note))
 
 
 def latest_receipt(session: Session, entry_id: bytes) -> str | None:
