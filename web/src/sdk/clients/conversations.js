@@ -87,7 +87,6 @@ export async function ensureMessagingKey(session) {
 }
 
 const mpkOf = (messagingKey) => messagingKey.slice(0, messagingKey.length - pc.SIGNING_KEY_BYTES);
-const vkOf = (messagingKey) => messagingKey.slice(messagingKey.length - pc.SIGNING_KEY_BYTES);
 
 function recipients(...groups) {
   const seen = new Set();
@@ -156,26 +155,7 @@ function shown(o, author, name) {
   return m;
 }
 
-/**
- * The direct conversation's checks (pc check_direct): a counselor's message names the entry and the
- * reporter key it was sealed for and is a text or an invitation; the reporter's names the entry, no
- * "to", and is a text or a reveal. Returns {who: 'counselor', name} or {who: 'reporter'}.
- */
-export function checkDirect(item, counselors, entryId, reporterKey) {
-  if (!item.entry || !bytesEqual(item.entry, entryId)) throw new VerificationError('this message is about another entry');
-  const name = counselors.signers.get(b64(item.sender));
-  if (name !== undefined) {
-    if (!['text', 'introduction'].includes(item.type)) throw new VerificationError(`a counselor does not send a ${item.type} here`);
-    if (!item.to || !bytesEqual(item.to, reporterKey)) throw new VerificationError('this message was sealed for another reporter');
-    return { who: 'counselor', name };
-  }
-  if (!bytesEqual(item.sender, vkOf(reporterKey))) throw new VerificationError(NOT_THE_REPORTER);
-  if (!['text', 'reveal'].includes(item.type)) throw new VerificationError(`a reporter does not send a ${item.type}`);
-  if (item.to) throw new VerificationError('a reporter\'s message names no "to"');
-  return { who: 'reporter' };
-}
-
-function checkDirectAll(read, counselors, entryId, reporterKey, { meReporter }) {
+function checkDirectAll(read, deployment, entryId, reporterKey, { meReporter }) {
   const messages = [];
   const refused = [];
   let contact = null;
@@ -186,13 +166,13 @@ function checkDirectAll(read, counselors, entryId, reporterKey, { meReporter }) 
     }
     let who;
     try {
-      who = checkDirect(o.item, counselors, entryId, reporterKey);
+      who = pc.checkDirect(o.item, deployment, { entryId, reporterKey });
     } catch (err) {
       if (!(err instanceof ConsilienceError)) throw err;
       refused.push({ seq: o.stored.seq, messageId: o.stored.message_id, reason: err.message });
       continue;
     }
-    if (who.who === 'counselor') messages.push(shown(o, 'counselor', who.name));
+    if (who) messages.push(shown(o, 'counselor', who.name));
     else {
       const m = shown(o, meReporter ? 'you' : 'reporter', '');
       if (m.contact) contact = m.contact;
@@ -202,48 +182,36 @@ function checkDirectAll(read, counselors, entryId, reporterKey, { meReporter }) 
   return { messages, refused, contact };
 }
 
-/** The reporter key a counselor takes from a conversation: the "to" of the earliest counselor-signed message. */
-function pin(read, counselors, entryId) {
-  for (const o of read.opened) {
-    const i = o.item;
-    if (counselors.signers.has(b64(i.sender)) && i.to && i.entry && bytesEqual(i.entry, entryId)
-        && ['text', 'introduction'].includes(i.type)) return i.to;
-  }
-  return null;
-}
-
-function newestRoster(read, counselors, introductionId) {
+function newestRoster(read, deployment, introductionId) {
+  const signers = pc.counselorSigners(deployment);
   let newest = null;
   for (const o of read.opened) {
     const i = o.item;
-    if (i.type === 'roster' && counselors.signers.has(b64(i.sender)) && bytesEqual(i.introduction, introductionId)
+    if (i.type === 'roster' && signers.has(b64(i.sender)) && bytesEqual(i.introduction, introductionId)
         && !i.entry && !i.to) newest = i;
   }
   return newest;
 }
 
-function checkGroupAll(read, counselors, introductionId, me) {
-  const roster = newestRoster(read, counselors, introductionId);
+function checkGroupAll(read, deployment, introductionId, me) {
+  const roster = newestRoster(read, deployment, introductionId);
   const messages = [];
   const refused = [];
   for (const o of read.opened) {
     const i = o.item;
-    const refuse = (reason) => refused.push({ seq: o.stored.seq, messageId: o.stored.message_id, reason });
-    if (i.entry || i.to) {
-      refuse('this message belongs to a conversation with one reporter, not to the group');
+    let who;
+    try {
+      who = pc.checkGroup(i, deployment, roster);
+      if (i.type === 'roster' && !bytesEqual(i.introduction, introductionId)) {
+        throw new VerificationError('this group list is of another introduction');
+      }
+    } catch (err) {
+      if (!(err instanceof ConsilienceError)) throw err;
+      refused.push({ seq: o.stored.seq, messageId: o.stored.message_id, reason: err.message });
       continue;
     }
-    const counselor = counselors.signers.get(b64(i.sender));
-    if (counselor !== undefined) {
-      if (!['text', 'roster'].includes(i.type)) refuse(`a counselor does not send a ${i.type} to a group`);
-      else if (i.type === 'roster' && !bytesEqual(i.introduction, introductionId)) refuse('this group list is of another introduction');
-      else messages.push(shown(o, 'counselor', counselor));
-      continue;
-    }
-    const member = roster?.members.find((x) => bytesEqual(vkOf(x.key), i.sender));
-    if (!member) refuse(NOT_A_MEMBER);
-    else if (i.type !== 'text') refuse(`a member does not send a ${i.type}`);
-    else messages.push(shown(o, me.vk && bytesEqual(i.sender, me.vk) ? 'you' : 'member', member.name));
+    if (who.counselor) messages.push(shown(o, 'counselor', who.counselor.name));
+    else messages.push(shown(o, me.vk && bytesEqual(i.sender, me.vk) ? 'you' : 'member', who.member.name));
   }
   return { messages, refused, roster };
 }
@@ -289,7 +257,7 @@ function recordOf(wallet, entryId) {
 async function readDirectAs(r, conversation) {
   const cid = id16(conversation.conversation_id);
   const read = await openAll(await allMessages(r.api, cid), cid, r.me);
-  const checked = checkDirectAll(read, r.counselors, id16(conversation.entry_id), r.me.messagingKey, { meReporter: true });
+  const checked = checkDirectAll(read, r.deployment, id16(conversation.entry_id), r.me.messagingKey, { meReporter: true });
   return view(conversation, 'direct', {
     recordId: recordOf(r.session.wallet, conversation.entry_id), messages: checked.messages,
     refused: [...read.refused, ...checked.refused].sort(bySeq), notForYou: read.missing, contact: checked.contact,
@@ -299,7 +267,7 @@ async function readDirectAs(r, conversation) {
 async function readGroupAs(r, conversation, introductionId) {
   const cid = id16(conversation.conversation_id);
   const read = await openAll(await allMessages(r.api, cid), cid, r.me);
-  const checked = checkGroupAll(read, r.counselors, introductionId, r.me);
+  const checked = checkGroupAll(read, r.deployment, introductionId, r.me);
   return {
     view: view(conversation, 'group', {
       introductionId: b64(introductionId), messages: checked.messages,
@@ -374,7 +342,7 @@ export function reply(session, record, text, attachments = []) {
 export function reveal(session, record, contact = null, text = '') {
   const given = String(contact ?? session.wallet.contact ?? '').trim();
   if (!given) throw new InvalidInput('Write how the counselor can reach you first.');
-  return reporterSend(session, record, (me) => pc.revealDoc({ sender: me.vk, contact: given, text: text.trim() ? text : '' }));
+  return reporterSend(session, record, (me) => pc.revealDoc({ sender: me.vk, contact: given, text: text && text.trim() ? text : null }));
 }
 
 /**
@@ -532,8 +500,8 @@ export async function readDirectCounselor(ctx, conversation, bodyKey = null) {
   const cid = id16(conversation.conversation_id);
   const entryId = id16(conversation.entry_id);
   const read = await openAll(await allMessages(c.api, cid), cid, c.me);
-  const pinned = pin(read, c.counselors, entryId) ?? bodyKey ?? null;
-  const checked = checkDirectAll(read, c.counselors, entryId, pinned, { meReporter: false });
+  const pinned = pc.pinnedReporterKey(read.opened.map((o) => o.item), c.deployment, entryId) ?? bodyKey ?? null;
+  const checked = checkDirectAll(read, c.deployment, entryId, pinned, { meReporter: false });
   return {
     view: view(conversation, 'direct', { messages: checked.messages, refused: [...read.refused, ...checked.refused].sort(bySeq),
       notForYou: read.missing, contact: checked.contact }),
@@ -627,11 +595,8 @@ async function checkCard(ctx, c, iid, accepted, direct) {
     if (!(err instanceof ConsilienceError)) throw err;
     throw new VerificationError('the card did not open: it may have been changed on the server');
   }
-  if (!bytesEqual(item.sender, vkOf(pinned)) || !bytesEqual(item.key, pinned)) {
-    throw new VerificationError('the card is not signed by the reporter of its conversation');
-  }
-  if (!bytesEqual(item.introduction, iid)) throw new VerificationError('the card is for another introduction');
-  return { name: item.name, key: pinned };
+  const card = pc.checkCard(item, { introductionId: iid, conversationId: id16(accepted.conversation_id), reporterKey: pinned });
+  return { name: card.name, key: pinned };
 }
 
 /**
@@ -661,7 +626,7 @@ export async function groupCounselor(ctx, introductionId, { send = null, attachm
   const gid = id16(groupConv.conversation_id);
   const readGroup = async () => {
     const read = await openAll(await allMessages(c.api, gid), gid, c.me);
-    return { read, checked: checkGroupAll(read, c.counselors, iid, c.me) };
+    return { read, checked: checkGroupAll(read, c.deployment, iid, c.me) };
   };
   let { checked } = await readGroup();
   const have = new Set((checked.roster?.members ?? []).map((x) => b64(x.key)));
@@ -682,7 +647,7 @@ export async function groupCounselor(ctx, introductionId, { send = null, attachm
     ({ checked } = await readGroup());
   }
   const { read } = await readGroup();
-  const final = checkGroupAll(read, c.counselors, iid, c.me);
+  const final = checkGroupAll(read, c.deployment, iid, c.me);
   return {
     introductionId: b64(iid), invited: detail.invited.length, accepted: members.map((x) => x.name), refusedCards: bad, rosterPosted,
     group: view(groupConv, 'group', { introductionId: b64(iid), messages: final.messages,
@@ -717,8 +682,7 @@ export async function readNotes(ctx, caseId) {
     try {
       const item = await pc.openItem({ kind: pc.KIND_NOTE, scope: cid, itemId: id16(n.note_id), content: b64uDecode(n.content),
         wrap: b64uDecode(n.wrap), seed: c.me.seed, keyId: c.me.keyId });
-      const author = c.counselors.signers.get(b64(item.sender));
-      if (author === undefined) throw new VerificationError('this note is not signed by a counselor of this deployment');
+      const author = pc.checkNote(item, c.deployment).name;
       out.push({ noteId: n.note_id, author, text: item.text, sentAt: item.sentAt, createdAt: n.created_at });
     } catch (err) {
       if (!(err instanceof ConsilienceError)) throw err;
