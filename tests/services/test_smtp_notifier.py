@@ -287,3 +287,20 @@ def _load(settings: Settings) -> object:
     from consilience.services.escrow.notifier import load_notifier
 
     return load_notifier(settings)
+
+
+def test_the_client_gives_and_removes_the_address(escrow: Escrow) -> None:
+    from consilience.clients.escrow_client import ApiError, EscrowClient
+
+    reporter = escrow.reporter()
+    client = EscrowClient("http://testserver", reporter.token, transport=escrow.client._transport)
+    with client:
+        assert client.notify_address().email is None
+        assert client.set_notify_address("survivor@mail.example").email == "survivor@mail.example"
+        assert stored_address(escrow, reporter.account_id) == "survivor@mail.example"
+        with pytest.raises(ApiError) as refused:
+            client.set_notify_address("survivor@mail.example\nBcc: eve@evil.example")
+        assert refused.value.status == 422
+        assert client.notify_address().email == "survivor@mail.example"
+        assert client.set_notify_address(None).email is None
+    assert stored_address(escrow, reporter.account_id) is None

@@ -327,6 +327,16 @@ class EscrowClient:
     def match(self, match_id: bytes) -> m.MatchDetail:
         return m.MatchDetail.model_validate(self._authed("GET", f"/v2/matches/{b64u_encode(match_id)}"))
 
+    # -- notification address (PROTOCOL.md §13.7) ------------------------------------
+    def notify_address(self) -> m.NotifyAddress:
+        """``GET /v2/account/notify``: the address this account gave, if any."""
+        return self._model(m.NotifyAddress, self._authed("GET", "/v2/account/notify"), "the notification address")
+
+    def set_notify_address(self, email: str | None) -> m.NotifyAddress:
+        """``PUT /v2/account/notify``; None removes the address."""
+        return self._model(m.NotifyAddress, self._authed("PUT", "/v2/account/notify", {"email": email}),
+                           "the notification address")
+
 
 @dataclass(frozen=True)
 class Registered:
