@@ -84,7 +84,7 @@ export function encodeBody(body) {
 /** The reporter's messaging key (§13.1, mpk ‖ vk, 1248 bytes) as the body writes it (b64u). */
 function messagingKeyJson(key) {
   const text = key instanceof Uint8Array ? b64uEncode(key) : key;
-  if (typeof text !== 'string') throw new InvalidInput('malformed entry body: messaging_key is base64url');
+  if (typeof text !== 'string') throw new InvalidInput('malformed entry body: messaging_key is base64url text');
   b64uDecode(text, MESSAGING_KEY_BYTES, 'messaging_key');
   return text;
 }
