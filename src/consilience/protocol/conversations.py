@@ -115,8 +115,8 @@ class MessagingPublicKey:
         raw = bytes(data)
         try:
             return cls(raw[:hpke.PUBLIC_KEY_BYTES], raw[hpke.PUBLIC_KEY_BYTES:])
-        except InvalidInput as exc:
-            raise InvalidInput(f"not a usable messaging key: {exc}") from exc
+        except InvalidInput as exc:  # the ML-KEM check of FIPS 203, or a low-order X25519 point
+            raise InvalidInput("not a usable messaging key: its encryption half is invalid") from exc
 
 
 @dataclass(frozen=True)
@@ -319,7 +319,10 @@ def _check_sent_at(value: Any) -> str:
 
 def canonical_json(doc: Any) -> bytes:
     """The one byte form of an inner document; the JS side writes the same bytes (sorted keys, no spaces)."""
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    try:
+        return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate: not text any other program could read
+        raise InvalidInput("the text is not valid Unicode (it holds a lone surrogate)") from exc
 
 
 @dataclass(frozen=True)
