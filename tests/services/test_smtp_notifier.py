@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
+from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.services.escrow import waiting
 from consilience.services.escrow.notifier import (
     MATCH_TEXT,
@@ -304,3 +305,69 @@ def test_the_client_gives_and_removes_the_address(escrow: Escrow) -> None:
         assert client.notify_address().email == "survivor@mail.example"
         assert client.set_notify_address(None).email is None
     assert stored_address(escrow, reporter.account_id) is None
+
+
+# -- end to end: a message stored, the other side told ---------------------------------------
+
+
+def test_a_counselors_message_mails_the_reporter_only_that_something_is_waiting(
+        mailed: tuple[Escrow, Mailbox]) -> None:
+    from .messaging import counselor_message, open_conversation, reporter_message, world
+
+    escrow, box = mailed
+    w = world(escrow, released=2)
+    told, silent = w.released
+    assert set_address(escrow, told.headers, "survivor@mail.example").status_code == 200
+    text = "Hello, this is Ana from the counseling team about what you wrote"
+    for person in (told, silent):
+        cid = open_conversation(w, person)
+        sent = w.client.post(f"{API}/conversations/{cid}/messages", headers=w.counselor,
+                             json=counselor_message(w, cid, person, text))
+        assert sent.status_code == 201, sent.text
+    flush(escrow)
+    assert [rcpts for rcpts, _ in box.mails] == [["survivor@mail.example"]]  # the reporter without one: nothing
+    mail = box.mails[0][1]
+    assert mail["Subject"] == "Something is waiting for you" and mail.get_payload().strip() == WAITING_TEXT
+    raw = mail.as_string()
+    entry_id = told.entry_id
+    secrets_of_the_case = [text, "Ana", "Counselor", "counsel", w.match_id, entry_id, w.tag.hex(),
+                           b64u_encode(w.tag), b64u_decode(w.match_id).hex(), b64u_decode(entry_id).hex(),
+                           w.conversations[told.entry_id]]
+    for secret in secrets_of_the_case:
+        assert secret.lower() not in raw.lower(), secret
+    assert "match" not in raw.lower()
+    # a second message soon after tells nobody again
+    cid = w.conversations[told.entry_id]
+    assert w.client.post(f"{API}/conversations/{cid}/messages", headers=w.counselor,
+                         json=counselor_message(w, cid, told, "and one more thing")).status_code == 201
+    flush(escrow)
+    assert len(box.mails) == 1
+    # the reporter answers: the counselor who gave an address is mailed the same generic words
+    assert set_address(escrow, w.counselor, "ana@counseling.example").status_code == 200
+    answer = w.client.post(f"{API}/conversations/{cid}/messages", headers=told.headers,
+                           json=reporter_message(w, cid, told, "Thank you, I am here"))
+    assert answer.status_code == 201, answer.text
+    flush(escrow)
+    assert [rcpts for rcpts, _ in box.mails[1:]] == [["ana@counseling.example"]]
+    assert box.mails[1][1].get_payload().strip() == WAITING_TEXT
+    assert "Thank you" not in box.mails[1][1].as_string()
+
+
+def test_a_mail_server_that_is_down_fails_no_message(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from .messaging import counselor_message, open_conversation, world
+
+    escrow = smtp_escrow(tmp_path, mail_settings(free_port(), timeout=2.0))  # nothing listens there
+    with escrow.client:
+        w = world(escrow, released=2)
+        person = w.released[0]
+        assert set_address(escrow, person.headers, "survivor@mail.example").status_code == 200
+        cid = open_conversation(w, person)
+        with caplog.at_level(logging.DEBUG):
+            sent = w.client.post(f"{API}/conversations/{cid}/messages", headers=w.counselor,
+                                 json=counselor_message(w, cid, person, "hello"))
+            flush(escrow)
+        assert sent.status_code == 201, sent.text
+        assert w.client.get(f"{API}/conversations/{cid}/messages", headers=person.headers).json()["messages"]
+        assert "could not send 1 notification mail(s)" in caplog.text
+        assert "survivor" not in caplog.text and "mail.example" not in caplog.text
+    escrow.db.dispose()
