@@ -39,7 +39,7 @@ test('keys: the messaging key is the X-Wing key of the seed and the Ed25519 key 
   assert.deepEqual(parsed.vk, kp.vk);
   assert.deepEqual(pc.counselorSigningSeed(seedOf(4)), kdf.derive(seedOf(4), 'consilience-v2 counselor signing key', new Uint8Array(0), 32));
   await assert.rejects(pc.parseMessagingKey(kp.key.slice(1)), InvalidInput);
-  assert.throws(() => pc.checkMessagingKey(new Uint8Array(1248).fill(0xff)), /not a usable messaging key/);
+  assert.throws(() => pc.checkMessagingKey(new Uint8Array(1248).fill(0xff)), /not a usable messaging key: its encryption half is invalid/);
 });
 
 test('an item: context, canonical inner, signature inside the AEAD, one 1168-byte wrap per distinct key', async () => {

@@ -353,11 +353,11 @@ export async function introductions(session) {
   return introductionsAs(await asReporter(session));
 }
 
-async function introductionsAs(r) {
+async function introductionsAs(r, views = null) {
   const found = new Map();
-  for (const c of await r.api.conversations()) {
-    if (c.kind !== 'direct') continue;
-    const v = await readDirectAs(r, c);
+  const direct = views ?? await Promise.all((await r.api.conversations()).filter((c) => c.kind === 'direct')
+    .map((c) => readDirectAs(r, c)));
+  for (const v of direct) {
     for (const m of v.messages) {
       if (m.type !== 'introduction' || !m.introduction || found.has(m.introduction)) continue;
       let detail;
@@ -368,11 +368,51 @@ async function introductionsAs(r) {
         throw err;
       }
       const state = detail.accepted ? 'accepted' : r.session.wallet.declined.includes(m.introduction) ? 'declined' : 'open';
-      found.set(m.introduction, { introductionId: m.introduction, recordId: v.recordId, conversationId: c.conversation_id,
+      found.set(m.introduction, { introductionId: m.introduction, recordId: v.recordId, conversationId: v.conversationId,
         counselor: m.name, text: m.text, sentAt: m.sentAt, state, groupConversationId: detail.group_conversation_id });
     }
   }
   return [...found.values()];
+}
+
+/**
+ * Everything the reporter's messages page shows, in one pass (one deployment check): {direct: [view] (one per
+ * record a counselor wrote about), introductions (as introductions() returns them), groups: [{introduction,
+ * view, roster}] (the accepted ones whose group is open to this reporter), unread: Map conversation id ->
+ * messages from others after what this device last read}. Nothing is marked read here (markRead does).
+ */
+export async function inbox(session) {
+  const r = await asReporter(session);
+  const listed = await r.api.conversations();
+  const direct = [];
+  for (const c of listed.filter((x) => x.kind === 'direct')) direct.push(await readDirectAs(r, c));
+  const intros = await introductionsAs(r, direct);
+  const groups = [];
+  for (const i of intros) {
+    if (i.state !== 'accepted' || !i.groupConversationId) continue;
+    const c = listed.find((x) => x.conversation_id === i.groupConversationId);
+    if (!c) continue;
+    const g = await readGroupAs(r, c, id16(i.introductionId));
+    groups.push({ introduction: i, view: g.view, roster: g.roster });
+  }
+  const unread = new Map();
+  for (const v of [...direct, ...groups.map((g) => g.view)]) {
+    const seen = session.wallet.seen[v.conversationId] ?? 0;
+    unread.set(v.conversationId, v.messages.filter((m) => m.seq > seen && m.author !== 'you').length);
+  }
+  return { direct, introductions: intros, groups, unread };
+}
+
+/** Remember on this device that these views were read (wallet.seen), and save the wallet if that changed it. */
+export async function markRead(session, views) {
+  const before = JSON.stringify(session.wallet.seen);
+  for (const v of views) markSeen(session.wallet, v.conversationId, v);
+  if (JSON.stringify(session.wallet.seen) !== before) await session.save();
+}
+
+/** Write to an accepted introduction's group (sealed to the counselors, the roster's members and this wallet). */
+export async function sendToGroup(session, introductionId, text, attachments = []) {
+  return group(session, introductionId, { send: text, attachments });
 }
 
 function pick(listed, introductionId) {

@@ -317,8 +317,8 @@ export function checkMessagingKey(key) {
   if (!isBytes(key, MESSAGING_KEY_BYTES)) throw new InvalidInput(`a messaging key is ${MESSAGING_KEY_BYTES} bytes`);
   try {
     checkHpkePublic(key.subarray(0, hpke.PUBLIC_KEY_BYTES));
-  } catch (err) {
-    throw new InvalidInput(`not a usable messaging key: ${err.message}`);
+  } catch {
+    throw new InvalidInput('not a usable messaging key: its encryption half is invalid'); // the ML-KEM check, or a low-order X25519 point
   }
   return key;
 }
