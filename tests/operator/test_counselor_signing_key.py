@@ -6,10 +6,13 @@ the document lists no signing key for them, so no reporter will take a message a
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from consilience.cli.app import app
 from consilience.clients import counselor
 from consilience.errors import InvalidInput
 from consilience.operator.counselors import add_counselor
@@ -53,3 +56,24 @@ def test_a_bad_signing_key_adds_nothing(root: Path, bad: object, says: str) -> N
     with pytest.raises(InvalidInput, match=says):
         add_counselor(root, public, "pass")
     assert load_deployment(root) == before
+
+
+def test_the_cli_says_when_a_counselor_cannot_send_messages(root: Path, tmp_path: Path) -> None:
+    def add(public: dict[str, str], *json_flag: str) -> str:
+        path = tmp_path / f"{public['name']}.json"
+        path.write_text(json.dumps(public))
+        result = CliRunner().invoke(app, ["admin", "counselor", "add", str(path), "--data-dir", str(root),
+                                          *json_flag], env={"CONSILIENCE_PASSPHRASE": "pass"})
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    def old_file(name: str) -> dict[str, str]:
+        public = counselor.public_key_file(counselor.generate(name))
+        del public["signing_key"]
+        return public
+
+    assert json.loads(add(counselor.public_key_file(counselor.generate("New")), "--json"))["can_send_messages"]
+    assert json.loads(add(old_file("Old"), "--json"))["can_send_messages"] is False
+    said = " ".join(add(old_file("Older")).split())
+    assert "can open matches but cannot send messages" in said
+    assert "cannot send" not in add(counselor.public_key_file(counselor.generate("Newer")))

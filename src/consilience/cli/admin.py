@@ -146,8 +146,13 @@ def admin_counselor_add(public_key: Path = typer.Argument(..., help="The counsel
         raise ConsilienceError(f"cannot read {public_key}: {exc}") from exc
     d, token = add_counselor(data_dir, public, secret)
     cred = counselor.credential(token, admin_fingerprint(data_dir))
-    emit({"name": public.get("name"), "credential": cred, "deployment_serial": d.serial}, as_json,
-         lambda: console.print(f"Counselor added. Give them this credential, privately:\n{cred}"))
+    can_message = d.counselors[-1].signing_key is not None
+    note = ("" if can_message else "\nThis public-key file has no signing key (an older version made it): this "
+            "counselor can open matches but cannot send messages, since reporters trust only messages signed by a key "
+            "the deployment document lists.")
+    emit({"name": public.get("name"), "credential": cred, "deployment_serial": d.serial,
+          "can_send_messages": can_message}, as_json,
+         lambda: console.print(f"Counselor added. Give them this credential, privately:\n{cred}{note}"))
 
 
 @counselor_admin.command("notify")
