@@ -90,7 +90,8 @@ def test_a_bad_messaging_key_is_refused_and_changes_nothing(escrow: Escrow) -> N
 # -- a counselor and a reporter talk ---------------------------------------------------------
 
 
-def test_counselor_and_reporter_exchange_sealed_messages(escrow: Escrow) -> None:
+def test_counselor_and_reporter_exchange_sealed_messages(any_escrow: Escrow) -> None:
+    escrow = any_escrow
     w = world(escrow)
     alice = w.released[0]
     cid = open_conversation(w, alice)
@@ -249,7 +250,8 @@ def test_a_reporter_of_an_unreleased_entry_cannot_be_messaged_nor_learn_of_the_m
     assert w.client.get(f"{API}/conversations", headers=w.released[1].headers).json() == []
 
 
-def test_another_reporter_cannot_read_or_write_a_conversation(escrow: Escrow) -> None:
+def test_another_reporter_cannot_read_or_write_a_conversation(any_escrow: Escrow) -> None:
+    escrow = any_escrow
     w = world(escrow)
     alice, bob = w.released[0], w.released[1]
     cid = open_conversation(w, alice)
