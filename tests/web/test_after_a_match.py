@@ -33,6 +33,7 @@ from consilience.clients import counselor as counselor_sdk
 from consilience.protocol import conversations as conv
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 
+from .browser import axe_violations, describe_violations
 from .ui import unlock_counselor, wait_for_heading
 
 pytestmark = pytest.mark.web
@@ -145,6 +146,72 @@ class CounselorHttp:
 
     def close(self) -> None:
         self.client.close()
+
+
+def python_introduction(session: Any, deployment: Any) -> tuple[bytes, bytes]:
+    """(introduction id, direct conversation id) of the counselor's introduction message, read in Python."""
+    from consilience.clients import reporter
+
+    key = reporter.messaging_key(session.wallet)
+    assert key is not None
+    with session.client() as client:
+        [direct] = [c for c in client.conversations() if c.kind == "direct"]
+        cid = b64u_decode(direct.conversation_id, length=16)
+        for stored in client.all_messages(cid):
+            if stored.sender != "counselor" or stored.wrap is None:
+                continue
+            opened = conv.open_item(conv.Kind.MESSAGE, cid, b64u_decode(stored.message_id, length=16),
+                                    b64u_decode(stored.content), b64u_decode(stored.wrap), key.seed, key.key_id)
+            conv.check_direct(opened, deployment, entry_id=b64u_decode(direct.entry_id or "", length=16),
+                              reporter_key=key.public)
+            if isinstance(opened.payload, conv.IntroductionMsg):
+                return opened.payload.introduction, cid
+    raise AssertionError("no introduction in the reporter's conversation")
+
+
+def python_accepts(session: Any, deployment: Any, name: str) -> None:
+    """A Python reporter accepts the introduction under `name`: a card sealed to the counselors and itself."""
+    from consilience.clients import reporter
+    from consilience.protocol import messages as m
+
+    key = reporter.messaging_key(session.wallet)
+    assert key is not None
+    iid, cid = python_introduction(session, deployment)
+    sealed = conv.seal_item(conv.Kind.CARD, iid, cid, conv.Card(iid, name, key.public), signer_seed=key.signing_seed,
+                            recipients=conv.card_recipients(deployment, key.public))
+    with session.client() as client:
+        client.accept_introduction(iid, cid, m.SealedItem.model_validate(sealed.to_json()))
+
+
+def python_reads_roster(session: Any, deployment: Any) -> tuple[bytes, Any]:
+    """The group conversation id and its newest counselor-signed roster, opened and checked in Python."""
+    from consilience.clients import reporter
+
+    key = reporter.messaging_key(session.wallet)
+    assert key is not None
+    iid, _ = python_introduction(session, deployment)
+    with session.client() as client:
+        gid = b64u_decode(client.my_introduction(iid).group_conversation_id, length=16)
+        roster = None
+        for stored in client.all_messages(gid):
+            assert stored.wrap is not None, "a member gets a wrap of every group message"
+            opened = conv.open_item(conv.Kind.MESSAGE, gid, b64u_decode(stored.message_id, length=16),
+                                    b64u_decode(stored.content), b64u_decode(stored.wrap), key.seed, key.key_id)
+            conv.check_group(opened, deployment, roster)
+            if isinstance(opened.payload, conv.Roster):
+                roster = opened.payload
+    assert roster is not None, "no roster in the group"
+    return gid, roster
+
+
+def accessible(page: Page, what: str) -> None:
+    """No serious or critical axe-core violation, and nothing wider than a 360 px screen."""
+    violations = axe_violations(page)
+    assert not violations, f"{what}:\n{describe_violations(violations)}"
+    page.set_viewport_size({"width": 360, "height": 800})
+    overflow = page.evaluate("document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth")
+    page.set_viewport_size({"width": 1000, "height": 900})
+    assert overflow <= 0, f"{what} is {overflow}px wider than a 360 px screen"
 
 
 def _deployment(dep: Any) -> Any:
@@ -260,6 +327,35 @@ def test_the_counselor_links_two_matches_into_one_case_keeps_notes_and_talks_wit
     expect(messages).to_contain_text("call me on Tuesdays", timeout=POLL)
     expect(messages.locator(".from-reporter")).to_contain_text("They shared how to reach them")
     assert by_email  # their entries count towards the first match
+
+    # an introduction between Python reporters: their cards open here, this browser's roster opens there
+    card2 = counselor.locator("section.record").filter(has_text="The record phone2 wrote.")
+    card2.get_by_label("First message to this reporter").fill("Hello to you too.")
+    card2.get_by_role("button", name="Start the conversation").click()
+    expect(card2.locator("ol.messages")).to_contain_text("Hello to you too.", timeout=POLL)
+    phone_match = counselor.locator("section.match").filter(has_text="The record phone1 wrote.")
+    intro = phone_match.locator("section.introduction")
+    intro.get_by_role("button", name="Propose an introduction").click()
+    expect(intro).to_contain_text("Nobody has accepted yet", timeout=POLL)
+    names = {1: "Phone One", 2: "Phone Two"}
+    for n in (1, 2):
+        python_accepts(by_phone[n], deployment, names[n])
+    expect(intro.locator(".accepted-count")).to_have_text(
+        "2 people have accepted so far: Phone One, Phone Two.", timeout=POLL)
+    intro.get_by_role("button", name="Start the group with the 2 people who accepted").click()
+    expect(intro.locator(".members")).to_have_text("In the group: Phone One, Phone Two.", timeout=POLL)
+    group_cid, roster = python_reads_roster(by_phone[1], deployment)
+    assert sorted(member.name for member in roster.members) == ["Phone One", "Phone Two"]
+    with by_phone[1].client() as client:
+        said_id = secrets.token_bytes(16)
+        sealed = conv.seal_item(conv.Kind.MESSAGE, group_cid, said_id, conv.Text("Hello group, from Python."),
+                                signer_seed=key.signing_seed,
+                                recipients=conv.group_recipients(deployment, roster, key.hpke_public))
+        client.post_message(group_cid, said_id, m.SealedItem.model_validate(sealed.to_json()))
+    group_messages = intro.locator("section.conversation ol.messages")
+    expect(group_messages).to_contain_text("Hello group, from Python.", timeout=POLL)
+    expect(group_messages.locator(".from-member")).to_contain_text("Phone One")
+    accessible(counselor, "the counselor's case page")
     counselor_tab.assert_clean()
 
 
@@ -272,3 +368,4 @@ def _deadline(seconds: float) -> Any:
         time.sleep(0.5)
         return time.monotonic() > end
     return passed
+

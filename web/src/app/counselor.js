@@ -317,13 +317,22 @@ function renderCaseHeader(page) {
     busy(form, async () => {
       try {
         const updated = await work().updateCase(c.case_id, { state: select.value });
-        Object.assign(c, updated);
+        page.c = updated;
         showNote(`The case is now “${STATE_NAMES[updated.state] || updated.state}”.`);
       } catch (err) { showError(err, 'The state could not be saved.'); }
     });
   });
   section.append(form);
   return section;
+}
+
+/** The case's state as the server has it now, in the select (a first message moves a new case on). */
+async function refreshCaseState(page) {
+  const c = (await loadCases()).find((x) => x.case_id === page.caseId);
+  if (!c) return;
+  page.c = c;
+  const select = $('#case-state');
+  if (select) select.value = c.state;
 }
 
 /** Re-render the case page after a change to the case itself (owner, links), without reopening the records. */
@@ -334,6 +343,7 @@ async function openCaseAgainKeepingPlace(page) {
 }
 
 function renderMatchSection(page, m, mi) {
+  m.index = mi;
   const opened = m.records;
   const failed = Object.entries(m.result.failed || {});
   const bogus = m.result.bogus || [];
@@ -461,8 +471,11 @@ function renderDirect(page, m, o, key) {
         if (!shown.conv) {
           shown.conv = await work().startConversation(m.matchId, o.entryB64);
           m.directs.set(o.entryB64, shown.conv);
+          // with a second conversation an introduction can be proposed
+          if (!m.groupsList.length) { const old = m.introBox; old.replaceWith(renderIntroduction(page, m, m.index)); }
         }
         await work().sendDirect(shown.conv, o.reporter, what);
+        if (page.c.state === 'new') await refreshCaseState(page); // the first message moves it to "Reaching out"
         box.form.reset();
         box.form.querySelector('label').textContent = 'Message to this reporter';
         box.form.querySelector('button[type=submit]').textContent = 'Send';
@@ -473,6 +486,9 @@ function renderDirect(page, m, o, key) {
   });
   return box.section;
 }
+
+/** Members' display names in alphabetical order (a roster lists them by key). */
+const namesOf = (members) => members.map((x) => x.name).sort((a, b) => a.localeCompare(b)).join(', ');
 
 function messageItem(msg) {
   if (msg.error) {
@@ -488,7 +504,7 @@ function messageItem(msg) {
   } else if (msg.type === 'introduction') {
     li.append(el('p', { class: 'label' }, 'Proposed an introduction'));
   } else if (msg.type === 'roster') {
-    li.append(el('p', {}, `The group: ${msg.members.map((x) => x.name).join(', ')}.`));
+    li.append(el('p', {}, `The group: ${namesOf(msg.members)}.`));
     return li;
   }
   if (msg.text) li.append(el('p', { class: 'message-text' }, msg.text));
@@ -627,7 +643,7 @@ function renderAcceptances(shown, intro) {
   }
   if (shown.roster) {
     shown.box.section.hidden = false;
-    s.append(el('p', { class: 'members' }, `In the group: ${shown.roster.members.map((x) => x.name).join(', ')}.`));
+    s.append(el('p', { class: 'members' }, `In the group: ${namesOf(shown.roster.members)}.`));
   }
 }
 
@@ -727,7 +743,7 @@ async function refreshGroupState(shown) {
 }
 
 async function poll(page) {
-  if (state.page !== page || document.hidden) return;
+  if (state.page !== page) return;
   try {
     await refreshAll(page);
   } catch {
