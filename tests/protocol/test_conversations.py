@@ -119,6 +119,11 @@ def test_a_messaging_key_is_what_the_spec_derives_from_its_seed() -> None:
     assert cv.MessagingPublicKey.parse(key.encode_public()) == key.public
 
 
+def test_a_messaging_key_never_shows_its_seed() -> None:
+    key = cv.MessagingKey(bytes([0xAB]) * 32)
+    assert "ab" not in repr(key).lower() and "171" not in repr(key) and "seed" not in repr(key)
+
+
 def test_a_counselor_signing_key_comes_from_the_hpke_seed_under_its_own_label() -> None:
     seed = bytes([7]) * 32
     assert cv.counselor_signing_seed(seed) == _hkdf(seed, "consilience-v2 counselor signing key")
@@ -433,6 +438,7 @@ def test_direct_messages_by_a_listed_counselor_and_by_the_pinned_reporter_check(
     ("an unlisted counselor", "unlisted", cv.Text("hi"), R1, ENTRY, R1, "not signed by a counselor"),
     ("a reporter's introduction", "r1", cv.IntroductionMsg(INTRO, "x"), R1, ENTRY, R1, "cannot send an intro"),
     ("a counselor's reveal", "c1", cv.Reveal("x"), None, ENTRY, R1, "counselor cannot send a reveal"),
+    ("a reporter's text with a 'to'", "r1", cv.Text("hi"), R1, ENTRY, R1, "names no reporter key"),
 ])
 def test_direct_messages_by_anyone_else_are_refused(deployment: dep.Deployment, c1: bytes, what: str, signer: str,
                                                     payload: cv.Payload, to: cv.MessagingKey | None, entry: bytes,

@@ -128,7 +128,7 @@ class MessagingKey:
     both and the wallet has one more field, not two.
     """
 
-    seed: bytes
+    seed: bytes = field(repr=False)  # a secret: never in a log line or a traceback
 
     def __post_init__(self) -> None:
         if not isinstance(self.seed, bytes) or len(self.seed) != hpke.SEED_BYTES:
@@ -662,8 +662,10 @@ def check_direct(opened: Opened, deployment: Deployment, *, entry_id: bytes,
     if opened.inner.entry != entry_id:
         raise VerificationError("this message is about another entry than this conversation's")
     if opened.sender == reporter_key.verify_key:
-        if opened.type == "introduction" or opened.inner.to is not None:
+        if opened.type == "introduction":
             raise VerificationError("a reporter cannot send an introduction")
+        if opened.inner.to is not None:
+            raise VerificationError("a reporter's message names no reporter key to write to")
         return None
     counselor = counselor_signers(deployment).get(opened.sender)
     if counselor is None:
