@@ -9,7 +9,7 @@ why, and the entries whose shares are bogus.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -178,6 +178,13 @@ def resolve_match_id(keys: CounselorKeys, text: str) -> bytes:
     A prefix is looked up among the matches waiting for this counselor (one request); a
     prefix that fits none or several is refused with what to do.
     """
+    return resolve_id(text, lambda: [x.match_id for x in list_matches(keys)])
+
+
+def resolve_id(text: str, listed: Callable[[], Iterable[str]], *, what: str = "match",
+               listing: str = "matches") -> bytes:
+    """The id (of a match, a case...) ``text`` names, as ``resolve_match_id`` reads it; ``listed`` gives the
+    base64url ids a prefix is looked up among (asked only for a prefix), ``listing`` the command listing them."""
     given = text.strip()
     lowered = given.lower()
     is_hex = bool(given) and set(lowered) <= _HEX
@@ -186,31 +193,31 @@ def resolve_match_id(keys: CounselorKeys, text: str) -> bytes:
     b64: bytes | None = None
     if len(given) == 22:
         try:
-            b64 = b64u_decode(given, length=16, field="match id")
+            b64 = b64u_decode(given, length=16, field=f"{what} id")
         except InvalidInput:
             b64 = None
     if b64 is not None and not is_hex:
         return b64
     if not is_hex:
-        raise InvalidInput(f"{given!r} is not a match id. Copy it from 'consilience counselor matches': "
+        raise InvalidInput(f"{given!r} is not a {what} id. Copy it from 'consilience counselor {listing}': "
                            f"{HEX_LENGTH} characters, 0-9 and a-f (the first {MIN_PREFIX} or more are enough when "
-                           "no other match starts the same way).")
+                           f"no other {what} starts the same way).")
     if len(given) < MIN_PREFIX:
-        raise InvalidInput(f"{given} is too short to pick a match: give at least {MIN_PREFIX} characters of its id "
-                           f"(all {HEX_LENGTH} always work). 'consilience counselor matches' lists them.")
-    listed = list_matches(keys)
-    if b64 is not None and any(x.match_id == given for x in listed):
+        raise InvalidInput(f"{given} is too short to pick a {what}: give at least {MIN_PREFIX} characters of its id "
+                           f"(all {HEX_LENGTH} always work). 'consilience counselor {listing}' lists them.")
+    ids = list(listed())
+    if b64 is not None and given in ids:
         return b64
-    found = sorted({match_hex(x.match_id) for x in listed if match_hex(x.match_id).startswith(lowered)})
+    found = sorted({match_hex(x) for x in ids if match_hex(x).startswith(lowered)})
     if len(found) == 1:
         return bytes.fromhex(found[0])
     if found:
-        raise InvalidInput(f"More than one match has an id starting with {lowered}: {', '.join(found)}. Give more "
+        raise InvalidInput(f"More than one {what} has an id starting with {lowered}: {', '.join(found)}. Give more "
                            "characters of the one you mean.")
     if b64 is not None:
         return b64  # not listed: the server says whether it exists
-    raise InvalidInput(f"No match waiting for you has an id starting with {lowered}. 'consilience counselor "
-                       "matches' lists those that do; copy the id from there.")
+    raise InvalidInput(f"No {what} waiting for you has an id starting with {lowered}. 'consilience counselor "
+                       f"{listing}' lists those that do; copy the id from there.")
 
 
 def open_match_by_id(keys: CounselorKeys, match_id: bytes) -> tuple[m.MatchDetail, OpenResult]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 
@@ -336,6 +336,41 @@ class EscrowClient:
         """``PUT /v2/account/notify``; None removes the address."""
         return self._model(m.NotifyAddress, self._authed("PUT", "/v2/account/notify", {"email": email}),
                            "the notification address")
+
+    # -- cases (PROTOCOL.md §13.5) ----------------------------------------------------
+    def cases(self) -> list[m.Case]:
+        """``GET /v2/cases`` (counselor): every case, most urgent first."""
+        doc = self._authed("GET", "/v2/cases")
+        if not isinstance(doc, list):
+            raise ApiError(200, "unexpected_answer", "the case list is not a list", server=self.base_url)
+        return [self._model(m.Case, c, "a case") for c in doc]
+
+    def update_case(self, case_id: bytes, *, owner_key_id: bytes | None | Literal["keep"] = "keep",
+                    state: str | None = None) -> m.Case:
+        """``PUT /v2/cases/{id}``: ``owner_key_id`` a counselor's key id, or None for no one; ``"keep"`` leaves it."""
+        body: dict[str, Any] = {}
+        if owner_key_id != "keep":
+            body["owner_key_id"] = None if owner_key_id is None else b64u_encode(owner_key_id)
+        if state is not None:
+            body["state"] = state
+        return self._model(m.Case, self._authed("PUT", f"/v2/cases/{b64u_encode(case_id)}", body), "the case")
+
+    def link_case(self, case_id: bytes, match_id: bytes) -> m.Case:
+        """``POST /v2/cases/{id}/links``: the match names this case's person too (its own case is merged in)."""
+        doc = self._authed("POST", f"/v2/cases/{b64u_encode(case_id)}/links", {"match_id": b64u_encode(match_id)})
+        return self._model(m.Case, doc, "the case")
+
+    def case_notes(self, case_id: bytes) -> list[m.CaseNote]:
+        """``GET /v2/cases/{id}/notes``: the sealed notes, each with this counselor's wrap."""
+        doc = self._authed("GET", f"/v2/cases/{b64u_encode(case_id)}/notes")
+        if not isinstance(doc, list):
+            raise ApiError(200, "unexpected_answer", "the note list is not a list", server=self.base_url)
+        return [self._model(m.CaseNote, n, "a note") for n in doc]
+
+    def add_case_note(self, case_id: bytes, note_id: bytes, item: m.SealedItem) -> None:
+        """``POST /v2/cases/{id}/notes``: the same note again is answered 200."""
+        self._authed("POST", f"/v2/cases/{b64u_encode(case_id)}/notes",
+                     {"note_id": b64u_encode(note_id), **item.model_dump()})
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,208 @@
+"""`consilience counselor cases|case|link|note|notes`: case work after a match (PROTOCOL.md §13.5).
+
+A case is what counselors do about one person: who owns it, how far it got, which matches name that
+person, and notes only the deployment's counselors can read (sealed and opened on this device). The
+list puts what needs attention first and says in words why. Names, states and notes come from the
+server or from colleagues: they are printed through ``untrusted``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from consilience.cli.common import JSON, PASS_ENV, handled
+from consilience.cli.counselor import KEY, _key_path, _keys, app
+from consilience.cli.output import console, emit, heading, labelled, untrusted, visible, when
+from consilience.errors import InvalidInput
+from consilience.protocol.encoding import b64u_encode
+
+if TYPE_CHECKING:
+    from consilience.clients.cases import CaseList, CaseResult, NoteAdded, NoteList
+    from consilience.protocol.messages import Case
+
+CASE_ARG = typer.Argument(..., metavar="CASE", show_default=False,
+                          help="The case, as 'counselor cases' shows it: its 32 characters (0-9, a-f), or the first "
+                               "6 or more when no other case starts the same way.")
+STATE_WORDS = {"new": "new", "reaching_out": "reaching out", "in_contact": "in contact", "closed": "closed"}
+#: The most a note read from --file may be (the sealed note is bounded by the server too).
+MAX_NOTE_BYTES = 1024 * 1024
+
+
+def days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
+def needs(case: Case, now: datetime | None = None) -> str:
+    """Why a case is where it is in the list, in words."""
+    now = now or datetime.now(UTC)
+    reasons = []
+    if case.overdue:
+        waited = max(0, int((now - case.created_at).total_seconds() // 86400))
+        reasons.append(f"no one has reached out for {days(waited)}")
+    if case.owner is None and case.state != "closed":
+        reasons.append("no one owns it")
+    if case.waiting_reply:
+        reasons.append("a reporter wrote and waits for an answer")
+    return "; ".join(reasons)
+
+
+def _matches_cell(case: Case) -> str:
+    from consilience.clients.counselor import match_hex
+
+    return ", ".join(f"{match_hex(x.match_id)[:8]} ({x.released} released)" for x in case.matches)
+
+
+def _render_cases(found: CaseList) -> None:
+    from consilience.clients.cases import case_hex
+
+    if not found.cases:
+        console.print("No cases yet: a case starts with a match.")
+        return
+    table = Table("case", "state", "owner", "matches", "needs attention", "since")
+    for c in found.cases:
+        style = "bold red" if c.overdue else ""
+        table.add_row(case_hex(c.case_id), STATE_WORDS[c.state], untrusted(c.owner or "no one"), _matches_cell(c),
+                      Text(needs(c), style=style), when(c.created_at))
+    console.print(table)
+    console.print("Most urgent first. Take one with 'consilience counselor case CASE --take' (its first 6 "
+                  "characters are enough).")
+
+
+def _render_case(result: CaseResult) -> None:
+    from consilience.clients.cases import case_hex
+    from consilience.clients.counselor import match_hex
+
+    c = result.case
+    heading(f"case {case_hex(c.case_id)}")
+    console.print(f"State: {STATE_WORDS[c.state]}", markup=False)
+    console.print(labelled("Owner", c.owner or "no one"))
+    for x in c.matches:
+        console.print(f"Match {match_hex(x.match_id)}: {x.released} released, since {when(x.created_at)}",
+                      markup=False)
+    if c.reached_out_at is not None:
+        console.print(f"Reached out: {when(c.reached_out_at)}", markup=False)
+    reason = needs(c)
+    if reason:
+        console.print(Text(f"Needs attention: {reason}", style="bold red" if c.overdue else "bold"))
+
+
+@app.command("cases")
+@handled
+def counselor_cases(key: Path = KEY, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
+    """Every case, most urgent first: overdue, unowned, new, a reporter waiting, reaching out, in contact, closed."""
+    from consilience.clients import cases
+
+    found = cases.list_cases(_keys(_key_path(key), passphrase_env))
+    emit(found, as_json, lambda: _render_cases(found))
+
+
+@app.command("case")
+@handled
+def counselor_case(case_id: str = CASE_ARG,
+                   take: bool = typer.Option(False, "--take", help="Make it yours."),
+                   owner: str = typer.Option(None, "--owner", metavar="NAME|none",
+                                             help="Give it to the counselor with this name, or to no one (none)."),
+                   state: str = typer.Option(None, "--state", metavar="reaching_out|in_contact|closed|new",
+                                             help="How far it got."),
+                   key: Path = KEY, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
+    """Show a case, or take it, give it to someone, or say how far it got."""
+    from consilience.clients import cases
+
+    if state is not None and state not in cases.STATES:
+        raise InvalidInput(f"--state is one of {', '.join(cases.STATES)}, not {visible(state)!r}")
+    keys = _keys(_key_path(key), passphrase_env)
+    wanted = cases.resolve_case_id(keys, case_id)
+    if not take and owner is None and state is None:
+        found = [c for c in cases.list_cases(keys).cases if c.case_id == b64u_encode(wanted)]
+        if not found:
+            raise InvalidInput(f"There is no case {wanted.hex()}. 'consilience counselor cases' lists them.")
+        result = cases.CaseResult(found[0])
+    else:
+        result = cases.update_case(keys, wanted, take=take, owner=owner, state=state)
+    emit(result, as_json, lambda: _render_case(result))
+
+
+@app.command("link")
+@handled
+def counselor_link(case_id: str = CASE_ARG,
+                   match_id: str = typer.Argument(..., metavar="MATCH", show_default=False,
+                                                  help="A match that names the same person, as 'counselor matches' "
+                                                       "shows it."),
+                   key: Path = KEY, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
+    """The match names this case's person too (by another email, handle...): its case joins this one."""
+    from consilience.clients import cases, counselor
+
+    keys = _keys(_key_path(key), passphrase_env)
+    result = cases.link(keys, cases.resolve_case_id(keys, case_id), counselor.resolve_match_id(keys, match_id))
+    emit(result, as_json, lambda: _render_case(result))
+
+
+def _note_text(text: str | None, file: Path | None) -> str:
+    if (text is None) == (file is None):
+        raise InvalidInput("give the note with --text or with --file (one of them)")
+    if file is not None:
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {visible(str(file))}: {exc.strerror or exc}") from None
+        if len(data) > MAX_NOTE_BYTES:
+            raise InvalidInput(f"{visible(str(file))} is more than {MAX_NOTE_BYTES // 1024} KiB; a note is text")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput(f"{visible(str(file))} is not UTF-8 text; a note is text") from None
+    assert text is not None
+    if not text.strip():
+        raise InvalidInput("the note is empty")
+    return text
+
+
+@app.command("note")
+@handled
+def counselor_note(case_id: str = CASE_ARG,
+                   text: str = typer.Option(None, "--text", help="The note (visible in your shell history: "
+                                                                 "prefer --file)."),
+                   file: Path = typer.Option(None, "--file", help="Read the note from this file (UTF-8 text)."),
+                   key: Path = KEY, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
+    """Add a note to a case, sealed here so only the deployment's counselors can read it."""
+    from consilience.clients import cases
+
+    note = _note_text(text, file)
+    keys = _keys(_key_path(key), passphrase_env)
+    added = cases.add_note(keys, cases.resolve_case_id(keys, case_id), note)
+    emit(added, as_json, lambda: _render_added(added))
+
+
+def _render_added(added: NoteAdded) -> None:
+    console.print(Text.assemble("Note added, readable by ", untrusted(", ".join(added.sealed_to)), "."))
+
+
+@app.command("notes")
+@handled
+def counselor_notes(case_id: str = CASE_ARG, key: Path = KEY, passphrase_env: str = PASS_ENV,
+                    as_json: bool = JSON) -> None:
+    """A case's notes, opened on this device; each is checked to be signed by a counselor of this deployment."""
+    from consilience.clients import cases
+
+    keys = _keys(_key_path(key), passphrase_env)
+    found = cases.read_notes(keys, cases.resolve_case_id(keys, case_id))
+    emit(found, as_json, lambda: _render_notes(found))
+
+
+def _render_notes(found: NoteList) -> None:
+    from consilience.clients.cases import case_hex
+
+    if not found.notes and not found.failed:
+        console.print(f"No notes on case {case_hex(found.case_id)} yet.", markup=False)
+    for n in found.notes:
+        moved = f" (written in case {case_hex(n.written_in)}, since linked)" if n.written_in else ""
+        heading(Text.assemble(untrusted(n.author), f" — {when(n.written_at)}{moved}"))
+        console.print(untrusted(n.text, multiline=True))
+    for note_id, why in found.failed.items():
+        console.print(Text.assemble((f"note {visible(note_id)} could not be read:", "yellow"), " ", untrusted(why)))
