@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from consilience.protocol import conversations
 from consilience.protocol.encoding import b64u_decode
 from consilience.protocol.messages import Case
 from consilience.services.escrow.settings import ConfigurationError, Settings
@@ -290,3 +291,33 @@ def test_bad_input_is_refused_and_changes_nothing(escrow: Escrow) -> None:
     # the same note again (a retry after a lost answer) is 200 and stores nothing twice
     assert escrow.client.post(f"{API}/cases/{case_id}/notes", json=kept, headers=headers).status_code == 200
     assert snapshot(escrow) == before
+
+
+def test_notes_are_kept_only_as_ciphertext_and_open_for_every_counselor(escrow: Escrow) -> None:
+    """A note sealed as a counselor's client seals it: the server stores it and hands each counselor its wrap;
+    its text is nowhere in the database's bytes, and the other counselor opens it with their own key."""
+    ana, bo = escrow.counselors
+    headers, bo_headers = escrow.counselor_headers(ana), escrow.counselor_headers(bo)
+    match_id = make_match(escrow)
+    case_id = case_of(listed(escrow, headers), match_id).case_id
+    text = "The second reporter asked to be called only after six in the evening."
+    note_id = conversations.new_id()
+    sealed = conversations.seal_item(conversations.Kind.NOTE, _raw(case_id), note_id, conversations.Note(text),
+                                     signer_seed=conversations.counselor_signing_seed(ana.seed),
+                                     recipients=[ana.public_key, bo.public_key])
+    answer = escrow.client.post(f"{API}/cases/{case_id}/notes", json={"note_id": b64(note_id), **sealed.to_json()},
+                                headers=headers)
+    assert answer.status_code == 201, answer.text
+
+    escrow.db.dispose()  # SQLite writes everything back into the file
+    stored = b"".join(p.read_bytes() for p in escrow.settings.data_dir.rglob("*") if p.is_file())
+    assert sealed.content in stored  # the ciphertext is there...
+    for needle in (text, "six in the evening"):  # ...and the text is not, in any file of the server
+        assert needle.encode() not in stored
+
+    (note,) = escrow.client.get(f"{API}/cases/{case_id}/notes", headers=bo_headers).json()
+    assert note["wrap"] == b64(sealed.wraps[bo.key_id])  # bo's own wrap, not ana's
+    opened = conversations.open_item(conversations.Kind.NOTE, _raw(note["scope"]), _raw(note["note_id"]),
+                                     _raw(note["content"]), _raw(note["wrap"]), bo.seed)
+    assert opened.payload == conversations.Note(text)
+    assert opened.sender == conversations.counselor_signing_key(ana.seed)

@@ -108,7 +108,7 @@ def _new_case(session: Session, match: Match, now: datetime) -> Case:
     # Created with the match's time: how long a person has waited counts from the match, not from
     # whenever a counselor first looked at the list.
     case = Case(case_id=os.urandom(ID_BYTES), owner_account_id=None, state="new",
-                created_at=match.created_at, updated_at=match.created_at, reached_out_at=None)
+                created_at=match.created_at, updated_at=now, reached_out_at=None)
     session.add(case)
     session.flush()
     match.case_id = case.case_id
