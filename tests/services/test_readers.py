@@ -19,11 +19,12 @@ import pytest
 from consilience.clients import receipts
 from consilience.errors import VerificationError
 from consilience.protocol import events
+from consilience.protocol.deployment import Counselor
 from consilience.protocol.encoding import b64u_decode
 from consilience.protocol.messages import Readers
 from consilience.storage import log
 
-from .harness import API, Escrow, Reporter, b64
+from .harness import API, Escrow, Reporter, b64, newer
 
 
 def readers(escrow: Escrow, headers: dict[str, str], entry_id: str) -> Readers:
@@ -124,3 +125,23 @@ def test_a_withdrawn_entry_still_shows_who_read_it_before(escrow: Escrow) -> Non
     assert escrow.client.delete(f"{API}/entries/{first['entry_id']}", headers=a.headers).status_code == 200
     [reading] = readers(escrow, a.headers, first["entry_id"]).readers
     assert b64u_decode(reading.counselor_key_id) == escrow.counselors[1].key_id
+
+
+def test_a_counselor_without_an_envelope_of_the_entry_has_not_read_it(escrow: Escrow) -> None:
+    """Escrowed before bo was listed: bo's opening hands out neither envelope nor body, so it is no reading."""
+    ana, bo = escrow.counselors
+    escrow.publish(newer(escrow.deployment, counselors=(Counselor(ana.name, ana.key_id, ana.public_key),)))
+    tag, people = os.urandom(32), [escrow.reporter(), escrow.reporter()]
+    sent = [escrow.submission(tags=[tag], key_ids=[ana.key_id]) for _ in people]
+    for who, submission in zip(people, sent, strict=True):
+        assert escrow.submit(who, submission).status_code == 201
+    escrow.run_pass()
+    escrow.publish(newer(escrow.deployment, counselors=tuple(Counselor(c.name, c.key_id, c.public_key)
+                                                             for c in (ana, bo))))
+    bo_headers = escrow.counselor_headers(bo)
+    [match] = escrow.client.get(f"{API}/matches", headers=bo_headers).json()
+    assert escrow.client.get(f"{API}/matches/{match['match_id']}", headers=bo_headers).json()["entries"] == []
+    assert readers(escrow, people[0].headers, sent[0]["entry_id"]).readers == []
+    escrow.client.get(f"{API}/matches/{match['match_id']}", headers=escrow.counselor_headers(ana))
+    [reading] = readers(escrow, people[0].headers, sent[0]["entry_id"]).readers
+    assert b64u_decode(reading.counselor_key_id) == ana.key_id

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from consilience.cli import secrets
 from consilience.cli.common import JSON, PASS_ENV, handled, home
@@ -143,6 +144,18 @@ def _render_list(listed: RecordList) -> None:
         table.add_row(r.record_id, when(r.written_at), _shown(r.escrow.status) if r.escrow else "private",
                       untrusted(", ".join(r.escrow.canonical)) if r.escrow else "", untrusted(summary(r)))
     console.print(table)
+    _render_resealed(listed)
+
+
+def _render_resealed(listed: RecordList) -> None:
+    """What a refresh sealed again (PROTOCOL.md §13.6), calmly: nothing was lost and nothing is needed."""
+    for record_id in listed.resealed:
+        console.print(f"Your record {record_id} was sealed again for the counselors now in this deployment, so "
+                      "they can open it as before. Nothing else changed.", markup=False)
+    for record_id, why in listed.not_resealed.items():
+        console.print(Text.assemble(f"Your record {record_id} could not be sealed again for the counselors now in "
+                                    "this deployment just yet (", untrusted(why), "). It stays in escrow as it was; "
+                                    "this is tried again the next time you list your records."))
 
 
 def _prompting(passphrase_env: str) -> bool:

@@ -12,7 +12,7 @@ the frozen view of them that the CLI shows and prints as JSON.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from consilience.clients import oprf_client, receipts
 from consilience.clients import wallet as wallet_mod
 from consilience.clients.escrow_client import ApiError, EscrowClient, reporter_login, submission_payload
 from consilience.clients.results import AttachmentSummary, JsonObject
-from consilience.errors import InvalidInput, VerificationError
+from consilience.errors import ConsilienceError, InvalidInput, VerificationError
 from consilience.protocol import accounts, invites
 from consilience.protocol import identifiers as ids
 from consilience.protocol.deployment import Deployment
@@ -380,14 +380,64 @@ def edit(session: Session, record_id: str, text: str) -> wallet_mod.Record:
 
 
 def refresh(session: Session) -> list[wallet_mod.Record]:
-    """Pull each escrowed entry's status from the server into the wallet."""
+    """Pull each escrowed entry's status from the server into the wallet, and seal again any entry a
+    counselor of the document in force cannot open (:func:`refreshed`)."""
+    return refreshed(session).records
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """What a refresh did: the live records, and which were sealed again for the counselors now listed."""
+
+    records: list[wallet_mod.Record]
+    #: record ids sealed again (the same record and names) for the counselors of the document in force
+    resealed: tuple[str, ...] = ()
+    #: record id -> why it could not be sealed again now (the next refresh tries again)
+    not_resealed: Mapping[str, str] = field(default_factory=dict)
+
+
+def refreshed(session: Session) -> Refreshed:
+    """``refresh``, saying what it sealed again (PROTOCOL.md §13.6).
+
+    An escrowed entry with no envelope for a counselor the document now lists (one added after it was
+    escrowed, or every counselor it was sealed to revoked, which deletes their envelopes) is sealed again
+    with the same record and names, so that it stays openable; this depends only on the document and the
+    entry's own envelopes, never on whether anyone else named the same person.
+    """
     with session.client() as client:
         statuses = {e.entry_id: e.status for e in client.entries()}
-    for r in session.wallet.records:
-        if r.escrow and r.escrow.entry_id in statuses:
-            r.escrow.status = statuses[r.escrow.entry_id]
-    session.save()
-    return session.wallet.records
+        for r in session.wallet.records:
+            if r.escrow and r.escrow.entry_id in statuses:
+                r.escrow.status = statuses[r.escrow.entry_id]
+        session.save()
+        lacking = _lacking_envelopes(session, client)
+    resealed, failed = [], {}
+    for record in lacking:
+        state = record.escrow
+        assert state is not None
+        try:
+            _seal_and_send(session, record, _stored_names(state), state.quorum)
+        except ConsilienceError as exc:
+            failed[record.record_id] = str(exc)
+        else:
+            resealed.append(record.record_id)
+    return Refreshed(session.wallet.records, tuple(resealed), failed)
+
+
+def _lacking_envelopes(session: Session, client: EscrowClient) -> list[wallet_mod.Record]:
+    """Escrowed records whose entry has no envelope for some counselor of the document in force."""
+    escrowed = [r for r in session.wallet.records
+                if r.escrow is not None and r.escrow.status == "escrowed" and r.escrow.pending is None]
+    if not escrowed:
+        return []
+    wanted = {c.key_id for c in session.deployment(client).counselors}
+    lacking = []
+    for record in escrowed:
+        assert record.escrow is not None
+        detail = client.entry(b64u_decode(record.escrow.entry_id, length=16))
+        if wanted - {b64u_decode(e.key_id, length=16) for e in detail.envelopes}:
+            lacking.append(record)
+    return lacking
 
 
 def withdraw(session: Session, record_id: str) -> wallet_mod.Record:
@@ -456,15 +506,26 @@ class RecordSummary:
 
 @dataclass(frozen=True)
 class RecordList:
-    """Every record of a wallet, in the order written."""
+    """Every record of a wallet, in the order written; and what the refresh sealed again (``Refreshed``)."""
 
     records: tuple[RecordSummary, ...]
+    resealed: tuple[str, ...] = ()
+    not_resealed: Mapping[str, str] = field(default_factory=dict)
 
     def to_json(self) -> JsonObject:
-        return {"records": [r.to_json() for r in self.records]}
+        """``{"records": [...]}``, with ``"resealed"`` and ``"not_resealed"`` only when a refresh did either."""
+        doc: JsonObject = {"records": [r.to_json() for r in self.records]}
+        if self.resealed:
+            doc["resealed"] = [*self.resealed]
+        if self.not_resealed:
+            doc["not_resealed"] = {**self.not_resealed}
+        return doc
 
 
 def list_records(session: Session, *, offline: bool = False) -> RecordList:
-    """The wallet's records; unless ``offline``, with each escrowed entry's status fresh from the server."""
-    records = session.wallet.records if offline else refresh(session)
-    return RecordList(tuple(RecordSummary.of(r) for r in records))
+    """The wallet's records; unless ``offline``, with each escrowed entry's status fresh from the server
+    (and entries sealed again for counselors who could not open them, see :func:`refreshed`)."""
+    if offline:
+        return RecordList(tuple(RecordSummary.of(r) for r in session.wallet.records))
+    done = refreshed(session)
+    return RecordList(tuple(RecordSummary.of(r) for r in done.records), done.resealed, done.not_resealed)

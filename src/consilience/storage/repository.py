@@ -627,8 +627,9 @@ def open_match(session: Session, match_id: bytes, counselor_id: bytes, key_id: b
                            event=event if event is not None else events.opening_event(match_id, key_id, now))
     session.add(opening)
     session.flush()
+    # read: its body was handed out with this counselor's envelope (without one, the service sends neither)
     session.add_all(MatchOpeningEntry(opening_id=opening.id, entry_id=e.entry_id)
-                    for e in entries if e.body is not None)
+                    for e in entries if e.body is not None and e.envelope is not None)
     session.flush()
     return match, entries
 
