@@ -53,6 +53,15 @@ function entryLeaf(entryId, content, millis) {
   return { leaf: commit(nonce, event), opening: concatBytes(nonce, event) };
 }
 
+/** A counselor's opening event (0x04 || match id || counselor key id || millis) and its leaf: {leaf, opening}. */
+function openingLeaf(matchId, keyId, millis) {
+  const at = new Uint8Array(8);
+  new DataView(at.buffer).setBigUint64(0, BigInt(millis));
+  const event = concatBytes(Uint8Array.of(4), matchId, keyId, at);
+  const nonce = randomBytes(32);
+  return { leaf: commit(nonce, event), opening: concatBytes(nonce, event) };
+}
+
 /**
  * A fresh fake deployment. Returns {fetch, requests, failNext, published, fingerprint, entries,
  * keyserverDown, ...}. `requests` lists every request as {method, url, body} in order.
@@ -73,6 +82,8 @@ export async function fakeEscrow() {
   const leaves = [];
   /** entry id (b64u) -> {payload text, status, received_at, leafIndex} */
   const entries = new Map();
+  /** entry id (b64u) -> [{counselor_key_id, opened_at, leafIndex | null}]: who read it (PROTOCOL.md §13.6) */
+  const readings = new Map();
   const requests = [];
   const faults = [];
 
@@ -146,6 +157,12 @@ export async function fakeEscrow() {
       messageKeys.set(owner === 'wallet' ? 'wallet' : owner, key);
       return new Response(null, { status: 204 });
     }
+    const readersOf = /^\/v2\/entries\/([A-Za-z0-9_-]{22})\/readers$/.exec(path);
+    if (method === 'GET' && readersOf) {
+      if (entries.get(readersOf[1])?.owner !== owner) return refusal(404, 'not_found', 'no such entry');
+      return json(200, { readers: (readings.get(readersOf[1]) ?? []).map((r) => ({ counselor_key_id: r.counselor_key_id,
+        opened_at: r.opened_at, receipt: r.leafIndex === null ? null : receiptFor(r.leafIndex) })) });
+    }
     const put = /^\/v2\/entries\/([A-Za-z0-9_-]{22})$/.exec(path);
     if ((method === 'POST' && path === '/v2/entries') || (method === 'PUT' && put)) {
       const payload = JSON.parse(init.body);
@@ -207,5 +224,17 @@ export async function fakeEscrow() {
       });
     },
     refusal,
+    /** A counselor (key id, bytes) opened entry `entryId` (b64u) at `millis`; logged (a receipt) unless `logged` is false.
+     *  `eventKeyId`/`eventMillis` put something else in the logged event than the server then says. */
+    addReading(entryId, keyId, millis, { logged = true, eventKeyId = keyId, eventMillis = millis } = {}) {
+      let leafIndex = null;
+      if (logged) {
+        leaves.push(openingLeaf(randomBytes(16), eventKeyId, eventMillis));
+        leafIndex = leaves.length - 1;
+      }
+      const list = readings.get(entryId) ?? [];
+      list.push({ counselor_key_id: b64uEncode(keyId), opened_at: new Date(millis).toISOString().replace('Z', '+00:00'), leafIndex });
+      readings.set(entryId, list);
+    },
   };
 }

@@ -13,6 +13,7 @@ import {
   checkReceipt, expectedContent, matching, newWallet, normalise, openBody, oprf, walletFromBytes, walletToBytes,
 } from '../src/sdk/index.js';
 import { messagingKeyPair } from '../src/sdk/protocol/conversations.js';
+import * as talk from '../src/sdk/clients/conversations.js';
 import * as reporter from '../src/sdk/clients/reporter.js';
 
 const ESCROW_ORDER = ['deployment', 'oprf', 'seal', 'keep', 'send', 'receipt', 'save'];
@@ -360,4 +361,24 @@ test('a wallet made before messaging gets its seed when it seals, registers the 
   assert.equal(puts.length, 2);
   assert.deepEqual(JSON.parse(puts[1].body), { message_key: b64uEncode(pair.key) });
   assert.equal(server.messageKeys.get('wallet'), b64uEncode(pair.key));
+});
+
+test('who read a record: each opening named from the signed document, its receipt checked in the log, a wrong one said so', async () => {
+  const { server, record, session, named } = await setup();
+  await reporter.escrow(session, record, named);
+  const [counselor] = server.deployment.counselors;
+  const t = Date.parse('2026-12-01T10:00:00.250Z');
+  server.addReading(record.escrow.entry_id, counselor.keyId, t);
+  server.addReading(record.escrow.entry_id, counselor.keyId, t + 60_000, { logged: false });
+  server.addReading(record.escrow.entry_id, counselor.keyId, t + 120_000, { eventMillis: t + 120_001 });
+  server.addReading(record.escrow.entry_id, counselor.keyId, t + 180_000, { eventKeyId: new Uint8Array(16).fill(7) });
+  const readers = await talk.readers(session, record);
+  assert.deepEqual(readers.map((r) => [r.counselor, r.checked, r.problem]), [
+    [counselor.name, true, null],
+    [counselor.name, false, null], // not logged yet: no receipt until the next release pass
+    [counselor.name, false, 'the receipt is for an opening at another time than the server says'],
+    [counselor.name, false, 'the receipt is for an opening by another counselor than the server says'],
+  ]);
+  assert.equal(readers[0].openedAt, '2026-12-01T10:00:00.250+00:00');
+  assert.deepEqual(await talk.readers(session, { escrow: null }), []); // a private record: nobody asked
 });

@@ -506,16 +506,15 @@ export async function readers(session, record) {
   });
 }
 
-/** An opening receipt: verifies against the document's log, and its event is an opening by keyId at openedAt. */
+/** An opening receipt (clients/receipts.py check_reading): verifies against the document's log, and its event is an opening by keyId at openedAt. */
 export function checkOpeningReceipt(text, deployment, keyId, openedAt) {
   const opened = openReceipt(text, deployment.log.vkey, { origin: deployment.log.origin });
   const e = opened.event;
-  if (e.kind !== 'opening' || !bytesEqual(e.counselorId, keyId)) {
-    throw new VerificationError('the receipt is not of this counselor opening the record');
-  }
-  const when = Date.parse(openedAt);
-  if (Number.isNaN(when) || Math.floor(when / 1000) !== Math.floor(e.atMillis / 1000)) {
-    throw new VerificationError('the receipt records another time than the server says');
+  if (e.kind !== 'opening') throw new VerificationError(`the receipt is for another event (${e.kind}), not a counselor's opening`);
+  if (!bytesEqual(e.counselorId, keyId)) throw new VerificationError('the receipt is for an opening by another counselor than the server says');
+  const when = Date.parse(openedAt); // the event keeps milliseconds, as clients/receipts.py check_reading
+  if (Number.isNaN(when) || Math.abs(when - e.atMillis) >= 1) {
+    throw new VerificationError('the receipt is for an opening at another time than the server says');
   }
   return opened;
 }
