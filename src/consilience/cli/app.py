@@ -14,6 +14,7 @@ import typer
 
 from consilience.cli import admin, counselor, log, reporter, servers, web, witness
 from consilience.cli import cases as _cases  # noqa: F401  (adds its commands to counselor)
+from consilience.cli import conversations as _conversations  # noqa: F401  (adds its commands to reporter, counselor)
 from consilience.cli import handover as _handover  # noqa: F401  (adds 'reporter readers', 'counselor handover')
 from consilience.cli import notify as _notify  # noqa: F401  (adds 'reporter notify')
 from consilience.cli.common import JSON, handled

@@ -26,6 +26,9 @@ WALLET = typer.Option(None, "--wallet", help="Wallet file (default $CONSILIENCE_
 
 #: What a person at a terminal sees before typing a record.
 WRITE_PROMPT = "Type what happened. It stays on this device. Finish with Ctrl-D on a new line."
+#: Said when a reporter registers without a contact.
+NO_CONTACT = ("No contact given, and that is fine: a counselor who needs to reach you writes to you here "
+              "('consilience reporter messages'), and you choose if and when to tell them who you are.")
 #: Longest summary shown in `reporter list` (the whole record stays in the wallet and in --json).
 SUMMARY_LENGTH = 40
 
@@ -168,7 +171,9 @@ def _prompting(passphrase_env: str) -> bool:
 @handled
 def reporter_register(server: str = typer.Option(..., help="Escrow server URL."),
                       invite: str = typer.Option(..., help="The invite you were given (cnsl1.…)."),
-                      contact: str = typer.Option(..., help="How a counselor may reach you after a match."),
+                      contact: str = typer.Option("", help="How a counselor may reach you after a match "
+                                                           "(optional: counselors can write to you here without "
+                                                           "it, and you choose if and when to tell them)."),
                       wallet: Path = WALLET, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
     """Join with an invite; creates your wallet, sealed under a passphrase.
 
@@ -184,9 +189,13 @@ def reporter_register(server: str = typer.Option(..., help="Escrow server URL.")
             f"locks what you write on this device, and nobody can recover it for you (at least "
             f"{secrets.MIN_LENGTH} characters; several words work well).")
     session = checked.complete(secrets.passphrase("Choose a wallet passphrase", env=passphrase_env, confirm=True))
-    emit({"wallet": str(path), "account_id": session.wallet.account_id}, as_json,
-         lambda: console.print(f"[green]Registered.[/] Your wallet is {escape(str(path))}. Keep the passphrase "
-                               "safe: nobody can recover it."))
+    def render() -> None:
+        console.print(f"[green]Registered.[/] Your wallet is {escape(str(path))}. Keep the passphrase safe: nobody "
+                      "can recover it.")
+        if not checked.contact:
+            console.print(NO_CONTACT, markup=False)
+
+    emit({"wallet": str(path), "account_id": session.wallet.account_id}, as_json, render)
 
 
 @app.command("write")

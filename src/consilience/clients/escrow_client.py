@@ -258,11 +258,16 @@ class EscrowClient:
         published = published or self.published_deployment()
         return deployment_doc.verify(published.model_dump(), admin_fingerprint, min_serial=min_serial)
 
-    def register(self, account_key: bytes, proof: bytes) -> Registered:
-        """Use an invite: the escrow account's id and token, and the administrator's certificate of the key."""
-        doc = self._model(m.RegisterResponseV2, self._call(
-            "POST", "/v2/register", {"account_key": b64u_encode(account_key), "proof": b64u_encode(proof)}),
-            "the registration answer")
+    def register(self, account_key: bytes, proof: bytes, *, message_key: bytes | None = None) -> Registered:
+        """Use an invite: the escrow account's id and token, and the administrator's certificate of the key.
+
+        ``message_key`` is the wallet's messaging key (PROTOCOL.md §13.1), so a counselor's messages carry a
+        wrap this account is handed."""
+        request = {"account_key": b64u_encode(account_key), "proof": b64u_encode(proof)}
+        if message_key is not None:
+            request["message_key"] = b64u_encode(message_key)
+        doc = self._model(m.RegisterResponseV2, self._call("POST", "/v2/register", request),
+                          "the registration answer")
         return Registered(b64u_decode(doc.account_id, length=16), b64u_decode(doc.token),
                           b64u_decode(doc.certificate, length=120))
 
@@ -336,6 +341,71 @@ class EscrowClient:
         """``PUT /v2/account/notify``; None removes the address."""
         return self._model(m.NotifyAddress, self._authed("PUT", "/v2/account/notify", {"email": email}),
                            "the notification address")
+
+    # -- conversations and introductions (PROTOCOL.md §13.3, §13.4) -------------
+    def set_message_key(self, message_key: bytes) -> None:
+        """``PUT /v2/account/message-key``: the messaging key of a wallet made before messaging existed."""
+        self._authed("PUT", "/v2/account/message-key", {"message_key": b64u_encode(message_key)}, ok=(200, 204))
+
+    def create_conversation(self, conversation_id: bytes, match_id: bytes, entry_id: bytes) -> m.Conversation:
+        """``POST /v2/conversations`` (counselor): the direct conversation with the reporter of a released entry."""
+        doc = self._authed("POST", "/v2/conversations", {
+            "conversation_id": b64u_encode(conversation_id), "match_id": b64u_encode(match_id),
+            "entry_id": b64u_encode(entry_id)})
+        return self._model(m.Conversation, doc, "the conversation")
+
+    def conversations(self, match_id: bytes | None = None) -> list[m.Conversation]:
+        """``GET /v2/conversations``: a reporter's own conversations; for a counselor all, or one match's."""
+        path = "/v2/conversations" + (f"?match_id={b64u_encode(match_id)}" if match_id is not None else "")
+        doc = self._authed("GET", path)
+        if not isinstance(doc, list):
+            raise ApiError(200, "unexpected_answer", "the conversation list is not a list", server=self.base_url)
+        return [self._model(m.Conversation, c, "a conversation") for c in doc]
+
+    def messages(self, conversation_id: bytes, after: int = 0, limit: int = 100) -> m.MessagePage:
+        """One page of a conversation's sealed messages after seq ``after``, each with the caller's own wrap."""
+        doc = self._authed("GET", f"/v2/conversations/{b64u_encode(conversation_id)}/messages"
+                                  f"?after={int(after)}&limit={int(limit)}")
+        return self._model(m.MessagePage, doc, "the messages")
+
+    def all_messages(self, conversation_id: bytes, after: int = 0) -> list[m.StoredMessage]:
+        """Every message after seq ``after``, page by page (a page that does not move on ends the loop)."""
+        out: list[m.StoredMessage] = []
+        while True:
+            page = self.messages(conversation_id, after)
+            out.extend(page.messages)
+            if not page.messages or page.next_after <= after:
+                return out
+            after = page.next_after
+
+    def post_message(self, conversation_id: bytes, message_id: bytes, item: m.SealedItem) -> m.PostedMessage:
+        """``POST /v2/conversations/{cid}/messages``: the same message id and content again is answered 200."""
+        doc = self._authed("POST", f"/v2/conversations/{b64u_encode(conversation_id)}/messages",
+                           {"message_id": b64u_encode(message_id), **item.model_dump()})
+        return self._model(m.PostedMessage, doc, "the stored message")
+
+    def propose_introduction(self, match_id: bytes, introduction_id: bytes, group_conversation_id: bytes,
+                             conversation_ids: list[bytes]) -> None:
+        """``POST /v2/matches/{mid}/introductions`` (counselor): the group and its invites, nothing sealed yet."""
+        self._authed("POST", f"/v2/matches/{b64u_encode(match_id)}/introductions", {
+            "introduction_id": b64u_encode(introduction_id),
+            "group_conversation_id": b64u_encode(group_conversation_id),
+            "conversation_ids": [b64u_encode(c) for c in conversation_ids]})
+
+    def introduction(self, introduction_id: bytes) -> m.IntroductionDetail:
+        """``GET /v2/introductions/{iid}`` as a counselor: who is invited, and the cards of those who accepted."""
+        doc = self._authed("GET", f"/v2/introductions/{b64u_encode(introduction_id)}")
+        return self._model(m.IntroductionDetail, doc, "the introduction")
+
+    def my_introduction(self, introduction_id: bytes) -> m.IntroductionForReporter:
+        """``GET /v2/introductions/{iid}`` as a reporter: its group conversation and whether this account accepted."""
+        doc = self._authed("GET", f"/v2/introductions/{b64u_encode(introduction_id)}")
+        return self._model(m.IntroductionForReporter, doc, "the introduction")
+
+    def accept_introduction(self, introduction_id: bytes, conversation_id: bytes, card: m.SealedItem) -> None:
+        """``POST /v2/introductions/{iid}/accept`` (reporter): the card with this reporter's chosen name."""
+        self._authed("POST", f"/v2/introductions/{b64u_encode(introduction_id)}/accept",
+                     {"conversation_id": b64u_encode(conversation_id), "card": card.model_dump()})
 
     # -- cases (PROTOCOL.md §13.5) ----------------------------------------------------
     def cases(self) -> list[m.Case]:

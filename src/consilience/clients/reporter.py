@@ -23,6 +23,7 @@ from consilience.clients.results import AttachmentSummary, JsonObject
 from consilience.errors import ConsilienceError, InvalidInput, VerificationError
 from consilience.protocol import accounts, invites
 from consilience.protocol import identifiers as ids
+from consilience.protocol.conversations import MessagingKey
 from consilience.protocol.deployment import Deployment
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.entry import Attachment, seal_entry
@@ -93,7 +94,7 @@ class Registration:
     """An invite checked against the server's deployment document, before anything is created.
 
     Everything that can be checked without using the invite up is checked: the wallet path is
-    free, the contact is given, the invite is well formed, and the server publishes a
+    free, the invite is well formed, and the server publishes a
     deployment signed by the administrator the invite names. ``complete`` then spends the
     invite and writes the wallet, so a person chooses a passphrase only for an invite that can work.
     """
@@ -109,9 +110,11 @@ class Registration:
         """Register with the invite (it is used up) and seal the new wallet under ``secret``."""
         _check_free(self.path)
         seed = self.invite.seed
+        messaging = MessagingKey.generate()  # counselors will write to this key, never to the contact
         with EscrowClient(self.server) as anonymous:
             registered = anonymous.register(accounts.account_key(seed),
-                                            accounts.registration_proof(seed, self.deployment.deployment_id))
+                                            accounts.registration_proof(seed, self.deployment.deployment_id),
+                                            message_key=messaging.encode_public())
         # The certificate is checked here, not trusted: the key servers will check it too.
         accounts.verify_certificate(self.deployment_admin_key, self.deployment.deployment_id, registered.certificate)
         if accounts.parse_certificate(registered.certificate).account_key != accounts.account_key(seed):
@@ -119,7 +122,8 @@ class Registration:
         w = wallet_mod.Wallet(server=self.server, admin_fingerprint=b64u_encode(self.invite.admin_fingerprint),
                               account_id=b64u_encode(registered.account_id), token=b64u_encode(registered.token),
                               contact=self.contact, account_seed=b64u_encode(seed),
-                              certificate=b64u_encode(registered.certificate), min_serial=self.deployment.serial)
+                              certificate=b64u_encode(registered.certificate), min_serial=self.deployment.serial,
+                              message_seed=b64u_encode(messaging.seed), message_key_registered=True)
         session = Session(self.path, secret, w, kdf_params)
         session.save()
         return session
@@ -135,8 +139,6 @@ def check_registration(server: str, invite_text: str, contact: str, path: Path) 
     """Check what can be checked before an invite is used up (see :class:`Registration`)."""
     invite = invites.parse(invite_text)
     _check_free(Path(path))
-    if not contact.strip():
-        raise InvalidInput("give a way for a counselor to reach you (it is only revealed on a match)")
     with EscrowClient(server) as anonymous:
         try:
             published = anonymous.published_deployment()
@@ -160,6 +162,39 @@ def register(server: str, invite_text: str, contact: str, path: Path, secret: st
              *, kdf_params: dict[str, int] | None = None) -> Session:
     """``check_registration`` then ``complete``: join with an invite, the new wallet sealed under ``secret``."""
     return check_registration(server, invite_text, contact, path).complete(secret, kdf_params=kdf_params)
+
+
+def messaging_key(w: wallet_mod.Wallet) -> MessagingKey | None:
+    """The wallet's messaging key pair (PROTOCOL.md §13.1); None for a wallet made before messaging existed."""
+    return MessagingKey(b64u_decode(w.message_seed, length=32)) if w.message_seed else None
+
+
+def ensure_message_key(session: Session, client: EscrowClient) -> MessagingKey:
+    """The wallet's messaging key, made now if it has none, and registered with the account before it is used.
+
+    Every entry sealed from now on carries it, so a counselor can write to the reporter of a released entry
+    without the reporter ever giving a contact. The seed is saved before the server hears of the key, so
+    a lost answer is mended by sending the same key again (the server answers that the same way).
+    """
+    key = messaging_key(session.wallet)
+    if key is None:
+        key = MessagingKey.generate()
+        session.wallet.message_seed = b64u_encode(key.seed)
+        session.wallet.message_key_registered = False
+        session.save()
+    if not session.wallet.message_key_registered:
+        try:
+            client.set_message_key(key.encode_public())
+        except ApiError as exc:
+            if exc.status == 409:
+                raise ApiError(exc.status, exc.code, exc.detail, server=exc.server, message=(
+                    "The escrow server holds another messaging key for this account, so counselors' messages "
+                    "would not reach this wallet. Was the account registered from another device? Ask the "
+                    "administrator; nothing was sent.")) from exc
+            raise
+        session.wallet.message_key_registered = True
+        session.save()
+    return key
 
 
 def open_session(path: Path, secret: str, *, kdf_params: dict[str, int] | None = None) -> Session:
@@ -288,6 +323,7 @@ def _seal_and_send(session: Session, record: wallet_mod.Record, named: list[ids.
     previous = record.escrow
     with session.client() as client:
         deployment = session.deployment(client)
+        messaging = ensure_message_key(session, client)
         result = oprf_client.evaluate(deployment, [i.oprf_input for i in named], session.credentials())
         sealed = seal_entry(
             deployment=deployment, identifiers=named, oprf_outputs=result.outputs, quorum_shares=result.shares,
@@ -296,6 +332,7 @@ def _seal_and_send(session: Session, record: wallet_mod.Record, named: list[ids.
             entry_id=b64u_decode(previous.entry_id, length=16) if previous else None,
             body_key=b64u_decode(previous.body_key, length=32) if previous else None,
             written_at=record.written_at, details=record.details, attachments=record.body_attachments(),
+            messaging_key=messaging.encode_public(),
         )
         replace = previous is not None and previous.status == "escrowed"
         # Keep the exact submission before sending: a lost answer is retried byte for byte.

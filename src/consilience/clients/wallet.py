@@ -2,7 +2,9 @@
 
 Records in clear, the identifiers as typed, body keys, the account's seed
 (the key servers' credential) and the escrow token live only here, on the
-reporter's device (PROTOCOL.md §1). The file is
+reporter's device (PROTOCOL.md §1). So do the messaging seed (the private key counselors' messages
+are sealed to, PROTOCOL.md §13.1), the introductions this reporter declined (a decline is sent nowhere,
+§13.4) and how far each conversation was read. The file is
 rewritten atomically so a crash mid-save leaves the previous version.
 """
 
@@ -68,6 +70,14 @@ class Wallet:
     certificate: str = ""
     min_serial: int = 0
     records: list[Record] = field(default_factory=list)
+    #: b64u: the 32-byte messaging seed (PROTOCOL.md §13.1); "" in wallets made before messaging existed
+    message_seed: str = ""
+    #: whether the server holds this wallet's messaging key (registered, or PUT /v2/account/message-key)
+    message_key_registered: bool = False
+    #: introduction ids (b64u) this reporter declined: remembered here only, never sent (PROTOCOL.md §13.4)
+    declined: list[str] = field(default_factory=list)
+    #: conversation id (b64u) -> the highest message seq read on this device, for "new messages"
+    seen: dict[str, int] = field(default_factory=dict)
 
     def record(self, record_id: str) -> Record:
         for r in self.records:
