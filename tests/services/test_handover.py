@@ -19,14 +19,20 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from consilience.clients import handover
+from consilience.clients.counselor import CounselorKeys as DeviceKeys
+from consilience.crypto import hpke
 from consilience.datadir import DataDir
+from consilience.errors import DecryptionError
 from consilience.operator import revocations as operator_revocations
 from consilience.operator.counselors import add_counselor
 from consilience.operator.deployment import load_deployment
 from consilience.operator.invites import issue_invites
-from consilience.protocol import invites
+from consilience.protocol import conversations, invites
 from consilience.protocol.deployment import Counselor
 from consilience.protocol.encoding import b64u_decode, b64u_encode
+from consilience.protocol.entry import envelope_info
+from consilience.protocol.messages import HandoverPage
 from consilience.services.escrow import create_app as create_escrow
 from consilience.services.escrow import handover as handover_service
 from consilience.services.escrow import releases
@@ -266,3 +272,51 @@ def test_a_revoked_counselor_no_longer_lists_among_handover_targets(deployed: An
     operator_revocations.revoke_counselor(root, gus.name, PASSPHRASE)
     assert escrow.get(f"{API}/handover/{b64(gus.key_id)}", headers=headers).status_code == 404
     del fay
+
+
+def test_what_the_counselors_client_seals_again_opens_for_the_new_counselor_and_says_the_same(escrow: Escrow,
+                                                                                               three: Any) -> None:
+    """The client's half (``clients/handover.py``) on what the server handed out: a real envelope and a real
+    note, sealed while only Ana and bo were listed, open for Cy afterwards, byte for byte the same."""
+    ana, bo, cy = three
+    entry_id, tag, plaintext = os.urandom(16), os.urandom(32), os.urandom(900)
+    submission = escrow.submission(entry_id=entry_id, tags=[tag])
+    submission["envelopes"] = [{"key_id": b64(c.key_id), "ciphertext": b64(hpke.seal(c.public_key, plaintext,
+                                                                                       envelope_info(entry_id,
+                                                                                                     c.key_id)))}
+                               for c in (ana, bo)]
+    assert escrow.submit(escrow.reporter(), submission).status_code == 201
+    assert escrow.submit(escrow.reporter(), escrow.submission(tags=[tag])).status_code == 201
+    escrow.run_pass()
+    [match] = escrow.client.get(f"{API}/matches", headers=escrow.counselor_headers(ana)).json()
+    note_id = os.urandom(16)
+    with escrow.db.write() as session:
+        case = cases.case_of_match(session, b64u_decode(match["match_id"]), utcnow())
+        sealed = conversations.seal_item(conversations.Kind.NOTE, case.case_id, note_id,
+                                         conversations.Note("Called back on Tuesday."),
+                                         signer_seed=conversations.counselor_signing_seed(ana.seed),
+                                         recipients=[ana.public_key, bo.public_key])
+        cases.add_note(session, case.case_id, note_id, cases.counselor_account_by_key(session, ana.key_id).account_id,
+                       sealed.content, list(sealed.wraps.items()), utcnow())
+        case_id = case.case_id
+    only(escrow, ana, bo, cy)
+    escrow.counselor_credential(cy)
+    headers = escrow.counselor_headers(ana)
+    page = HandoverPage.model_validate(escrow.client.get(f"{API}/handover/{b64(cy.key_id)}", headers=headers).json())
+    target = Counselor(cy.name, cy.key_id, cy.public_key)
+    resealed, unreadable = handover.reseal(page, DeviceKeys(name=ana.name, seed=ana.seed), target)
+    assert unreadable == 1 and len(resealed.envelopes) == 1 and len(resealed.wraps) == 1  # the random envelope
+    stored = escrow.client.post(f"{API}/handover/{b64(cy.key_id)}", headers=headers,
+                                json=resealed.model_dump(mode="json"))
+    assert stored.json() == {"stored": 2}
+
+    mine = stored_envelopes(escrow, cy.key_id)[b64(entry_id)]
+    assert hpke.open(cy.seed, mine, envelope_info(entry_id, cy.key_id)) == plaintext
+    with pytest.raises(DecryptionError):  # sealed to Cy's key for this entry only
+        hpke.open(cy.seed, mine, envelope_info(os.urandom(16), cy.key_id))
+    with escrow.db.read() as session:
+        wrap = session.scalars(select(SealedWrap.wrap).where(SealedWrap.key_id == cy.key_id,
+                                                             SealedWrap.item_id == note_id)).one()
+    opened = conversations.open_item(conversations.Kind.NOTE, case_id, note_id, sealed.content, wrap, cy.seed)
+    assert opened.payload == conversations.Note("Called back on Tuesday.")
+    assert opened.sender == conversations.counselor_signing_key(ana.seed)  # still Ana's note, signed by her

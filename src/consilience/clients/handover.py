@@ -86,7 +86,7 @@ def hand_over(keys: CounselorKeys, to: str, *, progress: Callable[[Progress], No
         after = ""
         while True:
             page = client.handover_page(target.key_id, after)
-            sealed, skipped = _reseal(page, keys, target)
+            sealed, skipped = reseal(page, keys, target)
             unreadable += skipped
             if sealed.envelopes or sealed.wraps:
                 client.hand_over(target.key_id, sealed)
@@ -99,7 +99,7 @@ def hand_over(keys: CounselorKeys, to: str, *, progress: Callable[[Progress], No
     return Handover(target.name, b64u_encode(target.key_id), envelopes, wraps, unreadable)
 
 
-def _reseal(page: m.HandoverPage, keys: CounselorKeys, target: Counselor) -> tuple[m.HandoverSubmission, int]:
+def reseal(page: m.HandoverPage, keys: CounselorKeys, target: Counselor) -> tuple[m.HandoverSubmission, int]:
     """One page opened with this counselor's key and sealed again for ``target``; and how many did not open."""
     envelopes, wraps, skipped = [], [], 0
     for e in page.envelopes:
