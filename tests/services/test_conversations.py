@@ -432,3 +432,58 @@ def test_own_wrap_is_the_key_id_of_the_registered_messaging_key(escrow: Escrow) 
     refused = w.client.post(f"{API}/conversations/{cid}/messages", headers=alice.headers,
                             json=reporter_message(w, cid, alice, "me"))
     assert refused.status_code == 409 and "message-key" in refused.json()["detail"]
+
+
+
+def test_a_message_waits_for_one_being_written_in_its_conversation(any_escrow: Escrow) -> None:
+    """The numbers of a conversation never shift: while one message is being stored (its transaction open),
+    another in the same conversation waits, then gets the next number; a reader never sees a gap filled later."""
+    import threading
+    import time
+
+    from consilience.storage import conversations as store
+    from consilience.storage.repository import AccountInfo, utcnow
+
+    escrow = any_escrow
+    w = world(escrow, released=2)
+    alice = w.released[0]
+    cid = open_conversation(w, alice)
+    caller = AccountInfo(alice.reporter.account_id, "reporter", None, None)
+    first = reporter_message(w, cid, alice, "first")
+    second = reporter_message(w, cid, alice, "second")
+    answers: list[Any] = []
+    with escrow.db.write() as session:
+        stored = store.add_message(session, caller, b64u_decode(cid), b64u_decode(first["message_id"]),
+                                   b64u_decode(first["content"]),
+                                   [(b64u_decode(x["key_id"]), b64u_decode(x["wrap"])) for x in first["wraps"]],
+                                   alice.key.key_id, utcnow())
+        assert stored.seq == 1
+        writer = threading.Thread(target=lambda: answers.append(
+            w.client.post(f"{API}/conversations/{cid}/messages", headers=alice.headers, json=second)))
+        writer.start()
+        time.sleep(1.0)
+        assert writer.is_alive() and not answers  # it waits for the first to commit
+    writer.join(30)
+    assert answers[0].status_code == 201 and answers[0].json()["seq"] == 2
+    assert [m["seq"] for m in read(w, cid, alice.headers).json()["messages"]] == [1, 2]
+
+
+def test_messages_sent_at_once_get_distinct_numbers_that_never_shift(any_escrow: Escrow) -> None:
+    """Writers at the same time: each gets its own number, and a reader paging by number misses none."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    escrow = any_escrow
+    w = world(escrow, released=2)
+    alice = w.released[0]
+    cid = open_conversation(w, alice)
+    bodies = [(w.counselor, counselor_message(w, cid, alice, f"c{i}")) if i % 2 else
+              (alice.headers, reporter_message(w, cid, alice, f"r{i}")) for i in range(12)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda hb: w.client.post(f"{API}/conversations/{cid}/messages", headers=hb[0],
+                                                         json=hb[1]), bodies))
+    assert [a.status_code for a in answers] == [201] * 12
+    assert sorted(a.json()["seq"] for a in answers) == list(range(1, 13))
+    page = read(w, cid, w.counselor).json()["messages"]
+    by_id = {a_body[1]["message_id"]: a.json()["seq"] for a, a_body in zip(answers, bodies, strict=True)}
+    assert [m["seq"] for m in page] == list(range(1, 13))
+    assert {m["message_id"]: m["seq"] for m in page} == by_id
