@@ -5,7 +5,7 @@ import {
   EscrowApi, fetchDeployment, checkReceipt, normalise, b64uDecode, b64uEncode,
   parseReceipt, newWallet, walletToBytes, walletFromBytes, addRecord, nowIsoSeconds,
   parseInvite, INVITE_MISTYPED, InvalidInput, VerificationError, MAX_BODY_BYTES, reporter, PLATFORMS, PLATFORMS_BY_KIND,
-  accounts, bytesEqual, ApiError, Identifier, reporterSignIn,
+  accounts, bytesEqual, ApiError, Identifier, reporterSignIn, talk, conversations as sealedItems,
 } from '../sdk/index.js';
 import { getCountries, getCountryCallingCode } from 'libphonenumber-js/max';
 import {
@@ -122,6 +122,7 @@ async function route() {
     case 'write': prepareWrite(); showView('write'); break;
     case 'record': renderRecord(arg); break;
     case 'escrow': await prepareEscrow(arg); break;
+    case 'messages': await showMessages(); break;
     default: await go(unlocked ? '#/entries' : '#/start');
   }
 }
@@ -159,10 +160,6 @@ function setupJoin() {
       fieldError(invite, err instanceof InvalidInput ? err.message : INVITE_MISTYPED);
       bad = bad || invite;
     }
-    if (!contact.value.trim()) {
-      fieldError(contact, 'Please give a way for a counselor to reach you. It is only revealed if there is a match.');
-      bad = bad || contact;
-    }
     if (pass.value.length < 8) {
       fieldError(pass, 'Please choose a passphrase of at least 8 characters; several words are best.');
       bad = bad || pass;
@@ -191,11 +188,13 @@ async function join(invite, contact, passphrase) {
   try {
     const d = await steps.run('deployment', () => fetchDeployment(server(), invite.adminFingerprint, 0));
     checkingDeployment = false;
+    // PROTOCOL.md §13.1: the key counselors' messages are sealed to, made here and registered with the account
+    const messageSeed = sealedItems.newMessageSeed();
     // Protocol v2: the invite carries the account's seed; the server gets its public key and a signature by it,
     // and answers with the administrator's certificate of that key, checked here and kept in the wallet.
     const { accountId, token, certificate } = await steps.run('register', async () => {
       const answer = await new EscrowApi(server()).register(accounts.accountKey(invite.seed),
-        accounts.registrationProof(invite.seed, d.deploymentId));
+        accounts.registrationProof(invite.seed, d.deploymentId), (await sealedItems.messagingKeyPair(messageSeed)).key);
       const cert = accounts.verifyCertificate(d.adminKey, d.deploymentId, b64uDecode(answer.certificate, 120, 'certificate'));
       if (!bytesEqual(cert.accountKey, accounts.accountKey(invite.seed))) {
         throw new VerificationError('the escrow server returned a certificate for another account; nothing was saved');
@@ -204,7 +203,7 @@ async function join(invite, contact, passphrase) {
     });
     wallet = newWallet({
       server: server(), adminFingerprint: invite.adminFingerprint, accountId, token, contact, minSerial: d.serial,
-      accountSeed: invite.seed, certificate,
+      accountSeed: invite.seed, certificate, messageSeed, messageKeyRegistered: true,
     });
     steps.start('seal');
     const vault = await Vault.create(passphrase, steps.bar('seal'));
@@ -218,6 +217,7 @@ async function join(invite, contact, passphrase) {
     $('#join-pass-strength').textContent = '';
     steps.clear();
     await go('#/entries');
+    startPolling();
     showNote('Your wallet is ready. Nothing you write is sent anywhere until you choose to put it in escrow.');
   } catch (err) {
     if (err.status === 403) {
@@ -267,6 +267,9 @@ async function unlock(sealedText, passphrase, title, { store = false } = {}) {
     await go('#/entries');
     finishPending().catch(() => {});
     refreshStatuses({ quiet: true }).catch(() => {});
+    // a wallet made before messaging (or by the command line) gets its messaging key now, quietly
+    talk.ensureMessagingKey(session()).catch(() => {});
+    startPolling();
   } catch (err) {
     steps.fail('open');
     showError(err.name === 'DecryptionError' ? { message: 'That passphrase does not open this wallet.' } : err);
@@ -274,6 +277,7 @@ async function unlock(sealedText, passphrase, title, { store = false } = {}) {
 }
 
 async function lock() {
+  stopPolling();
   state.wallet = null;
   state.vault?.forget();
   state.vault = null;
@@ -493,6 +497,10 @@ async function renderRecord(id, { focus = true } = {}) {
     }
     esc.append(actions, el('div', { id: 'withdraw-confirm' }));
     esc.append(await receiptList(e));
+    if (e.status === 'escrowed' || e.status === 'withdrawn') {
+      esc.append(readersBox(r));
+      esc.append(el('p', {}, el('a', { href: '#/messages' }, 'Messages with the counselors')));
+    }
   }
   showView('record', { focus });
 }
@@ -957,6 +965,415 @@ async function explainKeyServers(err, { changing = false } = {}) {
         : 'Your record stays private in your wallet. Once that is fixed, you can put it in escrow from here.',
     ].join('\n'),
   };
+}
+
+// --- messages with the counselors (PROTOCOL.md §13) ---------------------------------------------
+// Everything is opened and checked in this browser (sdk/clients/conversations.js): a message shows only
+// if it is signed by a counselor the signed deployment document lists, by this wallet, or, in a group, by
+// a member of the counselor's newest list. The page asks the server every POLL_MS while it is open and
+// adds what is new without touching what is being typed.
+
+const POLL_MS = 15000;
+const poll = { timer: null, running: null, again: false, unread: 0 };
+/** What the messages page shows: per conversation its list element and the seqs already in it. */
+const shown = { lists: new Map(), intros: new Map(), groups: new Map(), built: false };
+
+function startPolling() {
+  stopPolling();
+  poll.timer = setInterval(() => { refreshMessages({ announce: true }).catch(() => {}); }, POLL_MS);
+  refreshMessages({ announce: false }).catch(() => {});
+}
+
+function stopPolling() {
+  if (poll.timer) clearInterval(poll.timer);
+  poll.timer = null;
+  poll.unread = 0;
+  resetMessagesView();
+  const badge = $('#nav-unread');
+  if (badge) badge.textContent = '';
+}
+
+function resetMessagesView() {
+  shown.lists.clear();
+  shown.intros.clear();
+  shown.groups.clear();
+  shown.built = false;
+  const body = $('#messages-body');
+  if (body) body.textContent = '';
+  const live = $('#messages-live');
+  if (live) live.textContent = '';
+}
+
+const onMessagesView = () => !$('#view-messages').hidden;
+
+async function showMessages() {
+  resetMessagesView(); // built afresh on each visit: the page's download links were let go on leaving
+  showView('messages');
+  $('#messages-live').textContent = 'Opening your messages on this device…';
+  try {
+    await refreshMessages({ announce: false });
+  } catch (err) {
+    $('#messages-live').textContent = '';
+    showError(err, 'Your messages could not be opened right now.');
+  }
+}
+
+/**
+ * Ask the server for what is new, open it here, and show it: on the messages page each new message is
+ * added to its conversation (and said, calmly, in the live region); elsewhere the navigation says how many
+ * are unread.
+ */
+async function refreshMessages({ announce }) {
+  if (!state.wallet) return;
+  if (!state.wallet.message_seed) { // a wallet from before messaging: talk.ensureMessagingKey gives it one after unlocking
+    if (onMessagesView()) { $('#messages-live').textContent = ''; $('#messages-empty').hidden = false; }
+    return;
+  }
+  if (poll.running) { // one at a time; what asked meanwhile runs once more right after, so nothing is missed
+    poll.again = poll.again || { announce };
+    await poll.running.catch(() => {});
+    return;
+  }
+  poll.running = refreshOnce(announce);
+  try {
+    await poll.running;
+  } finally {
+    poll.running = null;
+    const again = poll.again;
+    poll.again = false;
+    if (again) await refreshMessages(again);
+  }
+}
+
+async function refreshOnce(announce) {
+  const wallet = state.wallet;
+  const box = await talk.inbox(session());
+  if (state.wallet !== wallet) return; // locked meanwhile
+  const wasBuilt = shown.built; // the first build of the page is not "new": it is what was asked for
+  const unread = [...box.unread.values()].reduce((a, b) => a + b, 0);
+  if (onMessagesView()) {
+    const added = renderInbox(box);
+    await talk.markRead(session(), [...box.direct, ...box.groups.map((g) => g.view)]);
+    poll.unread = 0;
+    const live = $('#messages-live');
+    if (announce && wasBuilt && added > 0) live.textContent = added === 1 ? 'A new message arrived.' : `${added} new messages arrived.`;
+    else if (!announce) live.textContent = '';
+  } else {
+    if (announce && unread > poll.unread) showNote(unread === 1 ? 'A new message arrived. Open Messages to read it.'
+      : `You have ${unread} new messages. Open Messages to read them.`);
+    poll.unread = unread;
+  }
+  $('#nav-unread').textContent = poll.unread ? ` (${poll.unread} new)` : '';
+}
+
+function conversationTitle(view) {
+  const r = view.recordId ? recordById(view.recordId) : null;
+  return r ? recordTitle(r) : 'a record';
+}
+
+/** Build or extend the messages page from an inbox; returns how many messages from others were added. */
+function renderInbox(box) {
+  const body = $('#messages-body');
+  $('#messages-empty').hidden = box.direct.length > 0;
+  let added = 0;
+  for (const view of box.direct) {
+    let entry = shown.lists.get(view.conversationId);
+    if (!entry) {
+      entry = directSection(view);
+      shown.lists.set(view.conversationId, entry);
+      body.append(entry.section);
+    }
+    added += appendMessages(entry, view);
+    for (const intro of box.introductions.filter((i) => i.conversationId === view.conversationId)) {
+      const had = shown.intros.get(intro.introductionId);
+      if (had && had.state === intro.state) continue;
+      const section = introductionSection(intro);
+      if (had) had.section.replaceWith(section);
+      else entry.section.after(section);
+      shown.intros.set(intro.introductionId, { state: intro.state, section });
+    }
+  }
+  for (const g of box.groups) {
+    let entry = shown.groups.get(g.view.conversationId);
+    if (!entry) {
+      entry = groupSection(g);
+      shown.groups.set(g.view.conversationId, entry);
+      const intro = shown.intros.get(g.introduction.introductionId)?.section;
+      if (intro) intro.after(entry.section);
+      else body.append(entry.section);
+    }
+    entry.members.textContent = g.view.members.length
+      ? `In the group: ${[...g.view.members].sort().join(', ')}.`
+      : 'The counselor has not yet confirmed who is in the group. You can write once they have.';
+    added += appendMessages(entry, g.view);
+  }
+  shown.built = true;
+  return added;
+}
+
+/** Add the messages of `view` not yet on the page; returns how many of them are from others. */
+function appendMessages(entry, view) {
+  let added = 0;
+  for (const m of view.messages) {
+    if (entry.seqs.has(m.seq)) continue;
+    entry.seqs.add(m.seq);
+    entry.list.querySelector('.empty')?.remove();
+    entry.list.append(messageItem(m));
+    if (m.author !== 'you') added += 1;
+  }
+  const problems = view.refused.length;
+  entry.problem.textContent = problems
+    ? `${plural(problems, 'message')} could not be shown, because ${problems === 1 ? 'it is' : 'they are'} not signed by `
+      + 'anyone who may write here, or did not open. They may have been changed on the server.'
+    : '';
+  entry.problem.hidden = !problems;
+  return added;
+}
+
+function messageItem(m) {
+  const from = { counselor: 'from-counselor', you: 'from-me', member: 'from-member', reporter: 'from-reporter' }[m.author];
+  const who = m.author === 'you' ? 'You' : (m.name || 'A counselor');
+  const li = el('li', { class: `message ${from}` },
+    el('p', { class: 'meta' }, el('strong', {}, who), ` · ${formatDate(m.sentAt)}`));
+  if (m.type === 'reveal') {
+    li.append(el('p', { class: 'message-text' }, `${m.author === 'you' ? 'You shared' : 'Shared'} how to reach `
+      + `${m.author === 'you' ? 'you' : 'them'}: ${m.contact}`));
+    if (m.text) li.append(el('p', { class: 'message-text' }, m.text));
+  } else if (m.type === 'roster') {
+    li.append(el('p', { class: 'message-text' }, `The counselor confirmed who is in the group: ${[...m.members].sort().join(', ')}.`));
+  } else {
+    if (m.text) li.append(el('p', { class: 'message-text' }, m.text));
+    if (m.type === 'introduction') li.append(el('p', { class: 'hint' }, 'You can answer this offer below.'));
+  }
+  if (m.attachments?.length) {
+    li.append(el('ul', { class: 'files' }, m.attachments.map((a) => el('li', {},
+      downloadLink(`${a.name} (${formatBytes(a.data.length)})`, a.data, a.name, a.type)))));
+  }
+  return li;
+}
+
+let composeCounter = 0;
+
+/** A form to write: a text box, optional files within the limit, a button; `send(text, attachments)` does the rest. */
+function composeForm({ label, button, hint, send, files = true }) {
+  const n = ++composeCounter;
+  const text = el('textarea', { id: `compose-${n}`, name: 'text', rows: '3', 'aria-describedby': `compose-${n}-hint compose-${n}-error` });
+  const fileInput = files ? el('input', { id: `compose-${n}-files`, name: 'files', type: 'file', multiple: true,
+    'aria-describedby': `compose-${n}-files-hint compose-${n}-files-error` }) : null;
+  const form = el('form', { class: 'compose', novalidate: true },
+    el('div', { class: 'field' },
+      el('label', { for: text.id }, label),
+      el('span', { class: 'hint', id: `compose-${n}-hint` }, hint),
+      text,
+      el('p', { class: 'field-error', id: `compose-${n}-error`, hidden: true })),
+    files ? el('div', { class: 'field' },
+      el('label', { for: fileInput.id }, 'Attach files to this message (optional)'),
+      el('span', { class: 'hint', id: `compose-${n}-files-hint` }, `Up to ${formatBytes(attachmentBudget())} in total.`),
+      fileInput,
+      el('p', { class: 'field-error', id: `compose-${n}-files-error`, hidden: true })) : null,
+    el('div', { class: 'actions' }, el('button', { type: 'submit' }, button)));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearNotices();
+    clearFieldErrors(form);
+    const picked = fileInput ? [...fileInput.files] : [];
+    if (!text.value.trim() && !picked.length) {
+      fieldError(text, 'Write something, or attach a file, before sending.');
+      text.focus();
+      return;
+    }
+    const total = picked.reduce((a, f) => a + f.size, 0);
+    if (total > attachmentBudget()) {
+      fieldError(fileInput, `These files add up to ${formatBytes(total)}; the limit is ${formatBytes(attachmentBudget())}.`);
+      fileInput.focus();
+      return;
+    }
+    await busy(form, async () => {
+      try {
+        const attachments = [];
+        for (const f of picked) attachments.push({ name: f.name, type: f.type || 'application/octet-stream', data: await readFileBytes(f) });
+        await send(text.value, attachments);
+        form.reset();
+        await refreshMessages({ announce: false });
+        text.focus();
+      } catch (err) {
+        showError(err, 'Your message was not sent.');
+      }
+    });
+  });
+  return form;
+}
+
+function directSection(view) {
+  const id = `conv-${view.conversationId}`;
+  const list = el('ol', { class: 'messages', id: `${id}-messages`, 'aria-live': 'polite', 'aria-relevant': 'additions' },
+    el('li', { class: 'empty' }, 'No messages yet.'));
+  const problem = el('p', { class: 'problem', hidden: true });
+  const record = view.recordId ? recordById(view.recordId) : null;
+  const section = el('section', { class: 'conversation card', 'aria-labelledby': `${id}-h` },
+    el('h2', { id: `${id}-h` }, 'Counselors'),
+    el('p', { class: 'meta' }, 'About your record ',
+      record ? el('a', { href: `#/record/${record.record_id}` }, `“${conversationTitle(view)}”`) : conversationTitle(view)),
+    list, problem,
+    composeForm({
+      label: 'Your answer', button: 'Send',
+      hint: 'Only the counselors of this service can read it. You do not have to say who you are.',
+      send: (text, attachments) => talk.reply(session(), record, text, attachments),
+    }),
+    revealBox(record));
+  return { section, list, problem, seqs: new Set() };
+}
+
+/** "Share how to reach me": nothing is sent until the reporter confirms what and that they mean it. */
+function revealBox(record) {
+  const box = el('div', { class: 'reveal' });
+  const open = el('button', { type: 'button', class: 'secondary' }, 'Share how to reach me…');
+  box.append(open);
+  open.addEventListener('click', () => {
+    open.hidden = true;
+    const n = ++composeCounter;
+    const contact = el('textarea', { id: `reveal-${n}`, rows: '2', 'aria-describedby': `reveal-${n}-hint reveal-${n}-error` });
+    contact.value = state.wallet.contact || '';
+    const heading = el('h3', { tabindex: '-1', id: `reveal-${n}-h` }, 'Share how to reach you?');
+    const form = el('form', { class: 'notice info', novalidate: true, 'aria-labelledby': heading.id },
+      heading,
+      el('p', {}, 'This tells the counselors of this service how to reach you outside this app. They keep it once '
+        + 'it is sent. Only share it if you want them to contact you that way.'),
+      el('div', { class: 'field' },
+        el('label', { for: contact.id }, 'How they can reach you'),
+        el('span', { class: 'hint', id: `reveal-${n}-hint` }, 'For example a phone number, a Signal name or an email address.'),
+        contact,
+        el('p', { class: 'field-error', id: `reveal-${n}-error`, hidden: true })),
+      el('div', { class: 'actions' },
+        el('button', { type: 'submit' }, 'Yes, share it'),
+        el('button', { type: 'button', class: 'secondary', onclick: () => { form.remove(); open.hidden = false; open.focus(); } }, 'Cancel')));
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      clearNotices();
+      if (!contact.value.trim()) { fieldError(contact, 'Write how they can reach you, or choose Cancel.'); contact.focus(); return; }
+      await busy(form, async () => {
+        try {
+          await talk.reveal(session(), record, contact.value.trim());
+          form.remove();
+          open.hidden = false;
+          await refreshMessages({ announce: false });
+          showNote('Shared. The counselors can now see how to reach you.');
+        } catch (err) {
+          showError(err, 'It was not shared.');
+        }
+      });
+    });
+    box.append(form);
+    heading.focus();
+  });
+  return box;
+}
+
+function introductionSection(intro) {
+  const id = `intro-${intro.introductionId}`;
+  const section = el('section', { class: 'introduction card', 'aria-labelledby': `${id}-h` },
+    el('h2', { id: `${id}-h`, tabindex: '-1' }, 'An introduction'),
+    el('p', {}, 'A counselor offers to connect you with others who named the same person.'),
+    el('blockquote', { class: 'message-text' }, intro.text),
+    el('p', { class: 'meta' }, `${intro.counselor || 'A counselor'} · ${formatDate(intro.sentAt)}`));
+  if (intro.state === 'accepted') {
+    section.append(el('p', {}, 'You accepted. The group conversation shows here once the counselor has confirmed '
+      + 'who is in it. The others see only the name you chose.'));
+    return section;
+  }
+  if (intro.state === 'declined') {
+    section.append(el('p', {}, 'You said no. Nothing was sent: nobody will be told that you declined. '
+      + 'If you change your mind, you can still accept.'));
+  } else {
+    section.append(el('p', {}, 'Only those who all accept see each other, under a name each of them chooses. '
+      + 'If you say no, nothing is sent: nobody will be told that you declined.'));
+  }
+  const n = ++composeCounter;
+  const name = el('input', { id: `intro-name-${n}`, type: 'text', maxlength: '64', autocomplete: 'off',
+    'aria-describedby': `intro-name-${n}-hint intro-name-${n}-error` });
+  const form = el('form', { novalidate: true },
+    el('div', { class: 'field' },
+      el('label', { for: name.id }, 'The name the others will see'),
+      el('span', { class: 'hint', id: `intro-name-${n}-hint` }, 'Any name you like, up to 64 characters. It does not have to be your real name.'),
+      name,
+      el('p', { class: 'field-error', id: `intro-name-${n}-error`, hidden: true })),
+    el('div', { class: 'actions' },
+      el('button', { type: 'submit' }, 'Yes, introduce me'),
+      intro.state === 'open' ? el('button', { type: 'button', class: 'secondary', onclick: () => declineIntroduction(intro, form) },
+        'No, thank you') : null));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearNotices();
+    const chosen = name.value.trim();
+    if (!chosen || Array.from(chosen).length > 64) {
+      fieldError(name, 'Choose a name of 1 to 64 characters for the others to see.');
+      name.focus();
+      return;
+    }
+    await busy(form, async () => {
+      try {
+        await talk.accept(session(), intro.introductionId, chosen);
+        await refreshMessages({ announce: false });
+        document.getElementById(`${id}-h`)?.focus();
+        showNote(`You accepted, as “${chosen}”. The group opens once the counselor has confirmed who is in it.`);
+      } catch (err) {
+        showError(err, 'Your answer was not sent.');
+      }
+    });
+  });
+  section.append(form);
+  return section;
+}
+
+async function declineIntroduction(intro, form) {
+  clearNotices();
+  await busy(form, async () => {
+    try {
+      await talk.decline(session(), intro.introductionId);
+      await refreshMessages({ announce: false });
+      document.getElementById(`intro-${intro.introductionId}-h`)?.focus();
+      showNote('You declined. Nothing was sent: nobody will be told that you declined.');
+    } catch (err) {
+      showError(err, 'That did not work.');
+    }
+  });
+}
+
+function groupSection(g) {
+  const id = `group-${g.view.conversationId}`;
+  const list = el('ol', { class: 'messages', id: `${id}-messages`, 'aria-live': 'polite', 'aria-relevant': 'additions' },
+    el('li', { class: 'empty' }, 'No messages yet.'));
+  const problem = el('p', { class: 'problem', hidden: true });
+  const members = el('p', { class: 'members' });
+  const section = el('section', { class: 'conversation group card', 'aria-labelledby': `${id}-h` },
+    el('h2', { id: `${id}-h` }, 'Group conversation'),
+    el('p', {}, 'Everyone here accepted the introduction. The others see the name you chose, nothing else about you.'),
+    members, list, problem,
+    composeForm({
+      label: 'Message to the group', button: 'Send to the group',
+      hint: 'The counselors and the members of the group can read it.',
+      send: (text, attachments) => talk.sendToGroup(session(), g.introduction.introductionId, text, attachments),
+    }));
+  return { section, list, problem, members, seqs: new Set() };
+}
+
+// --- who read a record --------------------------------------------------------------------------
+
+/** The counselors who opened this record, named from the signed document, each receipt checked in the log. */
+function readersBox(r) {
+  const box = el('div', { class: 'readers' }, el('h3', {}, 'Who read this record'));
+  const list = el('ul', { class: 'readers-list' });
+  const status = el('p', { class: 'hint' }, 'Checking…');
+  box.append(status, list);
+  talk.readers(session(), r).then((readers) => {
+    status.textContent = readers.length ? 'Each time a counselor opened this record. A line says “checked in the log” '
+      + 'once its receipt was verified against the service’s public log.' : 'No counselor has opened this record.';
+    for (const x of readers) {
+      const check = x.checked ? 'checked in the log' : (x.problem ? `the log receipt did not check: ${x.problem}` : 'not in the log yet');
+      list.append(el('li', { class: x.problem ? 'problem' : '' }, `${x.counselor || 'A counselor no longer listed'}, ${formatDate(x.openedAt)} · ${check}`));
+    }
+  }).catch(() => { status.textContent = 'This could not be checked right now.'; });
+  return box;
 }
 
 // --- start ---------------------------------------------------------------------------------------
