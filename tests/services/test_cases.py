@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from consilience.protocol import conversations
 from consilience.protocol.encoding import b64u_decode
@@ -81,7 +81,8 @@ def counselor_writes(escrow: Escrow, match_id: str, *, reporter_after: bool) -> 
                                 sender_role="reporter", content=os.urandom(100), created_at=now))
 
 
-def test_every_match_has_a_case_and_the_most_urgent_come_first(escrow: Escrow) -> None:
+def test_every_match_has_a_case_and_the_most_urgent_come_first(any_escrow: Escrow) -> None:
+    escrow = any_escrow
     ana, bo = escrow.counselors
     headers = escrow.counselor_headers(ana)
     escrow.counselor_headers(bo)  # bo has an account, so cases can be given to bo
@@ -167,9 +168,10 @@ def fake_note(escrow: Escrow, note_id: bytes | None = None, content: bytes | Non
             "wraps": [{"key_id": b64(c.key_id), "wrap": b64(os.urandom(1168))} for c in escrow.counselors]}
 
 
-def test_linking_two_matches_of_one_person_makes_one_case(escrow: Escrow) -> None:
+def test_linking_two_matches_of_one_person_makes_one_case(any_escrow: Escrow) -> None:
     """One person named by email in some entries and by handle in others: two tags, two matches; a counselor
     who sees it links them, and the list shows one case, with the notes of both."""
+    escrow = any_escrow
     ana, bo = escrow.counselors
     headers = escrow.counselor_headers(ana)
     by_email, by_handle = os.urandom(32), os.urandom(32)
@@ -244,7 +246,8 @@ def test_reporters_and_strangers_are_refused_everywhere(escrow: Escrow) -> None:
     assert snapshot(escrow) == before
 
 
-def test_bad_input_is_refused_and_changes_nothing(escrow: Escrow) -> None:
+def test_bad_input_is_refused_and_changes_nothing(any_escrow: Escrow) -> None:
+    escrow = any_escrow
     ana, bo = escrow.counselors
     headers = escrow.counselor_headers(ana)
     first, second = make_match(escrow), make_match(escrow)
@@ -321,3 +324,19 @@ def test_notes_are_kept_only_as_ciphertext_and_open_for_every_counselor(escrow: 
                                      _raw(note["content"]), _raw(note["wrap"]), bo.seed)
     assert opened.payload == conversations.Note(text)
     assert opened.sender == conversations.counselor_signing_key(ana.seed)
+
+
+def test_counselors_listing_at_once_make_one_case_per_match(any_escrow: Escrow) -> None:
+    """The first listings after a release pass race to make the new matches' cases: one case each, no leftovers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    escrow = any_escrow
+    headers = escrow.counselor_headers(escrow.counselors[0])
+    made = {make_match(escrow) for _ in range(3)}
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: escrow.client.get(f"{API}/cases", headers=headers), range(8)))
+    assert [a.status_code for a in answers] == [200] * 8
+    assert len({a.text for a in answers}) == 1
+    with escrow.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(CaseRow)) == 3
+        assert {b64(m.match_id) for m in session.scalars(select(Match).where(Match.case_id.is_not(None)))} == made

@@ -13,6 +13,9 @@ its ciphertext (``case_notes.content`` = scope ‖ sealed content): a note moved
 opens, and nothing else is learned from it.
 
 Functions take an open session inside the caller's transaction, like ``storage/repository.py``.
+Writers lock what they change with ``SELECT … FOR UPDATE`` (PostgreSQL; SQLite writes one at a
+time), match rows before case rows and cases in id order, so that two counselors listing at once
+make one case per match, and a link racing a message or another link cannot lose either.
 """
 
 from __future__ import annotations
@@ -119,21 +122,17 @@ def _new_case(session: Session, match: Match, now: datetime) -> Case:
 def ensure_cases(session: Session, now: datetime) -> int:
     """Give every match without a case its own (state "new"); returns how many were made."""
     orphans = session.scalars(select(Match).where(Match.case_id.is_(None))
-                              .order_by(Match.created_at, Match.match_id)).all()
+                              .order_by(Match.match_id).with_for_update()).all()
     for match in orphans:
         _new_case(session, match, now)
     return len(orphans)
 
 
 def case_of_match(session: Session, match_id: bytes, now: datetime) -> Case:
-    """The case of a match, made now if it had none; NotFound for no such match."""
-    match = session.get(Match, match_id)
-    if match is None:
-        raise NotFound("no such match")
+    """The case of a match (locked), made now if it had none; NotFound for no such match."""
+    match = _locked_match(session, match_id)
     if match.case_id is not None:
-        case = session.get(Case, match.case_id)
-        if case is not None:
-            return case
+        return _case(session, match.case_id, lock=True)
     return _new_case(session, match, now)
 
 
@@ -229,11 +228,18 @@ def list_cases(session: Session, now: datetime, reach_out_days: float) -> list[C
     return rows
 
 
-def _case(session: Session, case_id: bytes) -> Case:
-    case = session.get(Case, case_id)
+def _case(session: Session, case_id: bytes, *, lock: bool = False) -> Case:
+    case = session.get(Case, case_id, with_for_update=lock or None, populate_existing=lock)
     if case is None:
         raise NotFound("no such case")
     return case
+
+
+def _locked_match(session: Session, match_id: bytes) -> Match:
+    match = session.get(Match, match_id, with_for_update=True, populate_existing=True)
+    if match is None:
+        raise NotFound("no such match")
+    return match
 
 
 def get_case(session: Session, case_id: bytes, now: datetime, reach_out_days: float) -> CaseRow:
@@ -265,7 +271,7 @@ def update_case(session: Session, case_id: bytes, now: datetime, reach_out_days:
     Everything is checked before anything changes. Moving off "new" counts as reaching out (the
     counselor may have phoned, or written outside the system): ``reached_out_at`` is set if it was not.
     """
-    case = _case(session, case_id)
+    case = _case(session, case_id, lock=True)
     owner: Account | None | Unchanged = UNCHANGED
     if not isinstance(owner_key_id, Unchanged):
         if owner_key_id is not None and len(owner_key_id) != ID_BYTES:
@@ -297,12 +303,16 @@ def link(session: Session, case_id: bytes, match_id: bytes, now: datetime, reach
     The merged case keeps this case's owner and state (the counselor linking is working this one);
     it counts as waiting since the earlier of the two, and as reached out if either was.
     """
+    match = _locked_match(session, match_id)
+    _case(session, case_id)  # 404 before anything is locked further
+    if match.case_id == case_id:
+        return _row(session, _case(session, case_id), now, reach_out_days)
+    if match.case_id is not None:  # every match that moves, then both cases in id order
+        session.scalars(select(Match.match_id).where(Match.case_id == match.case_id)
+                        .order_by(Match.match_id).with_for_update()).all()
+    for locked in sorted({case_id, *([match.case_id] if match.case_id is not None else [])}):
+        _case(session, locked, lock=True)
     case = _case(session, case_id)
-    match = session.get(Match, match_id)
-    if match is None:
-        raise NotFound("no such match")
-    if match.case_id == case.case_id:
-        return _row(session, case, now, reach_out_days)
     old = None if match.case_id is None else session.get(Case, match.case_id)
     if old is None:
         match.case_id = case.case_id
@@ -333,8 +343,12 @@ def add_note(session: Session, case_id: bytes, note_id: bytes, author_account_id
              wraps: Sequence[tuple[bytes, bytes]], now: datetime) -> bool:
     """Store a sealed note (sealed under ``case_id``) and its wraps; True if stored, False if the same note
     was there already. The same note id with anything else is a Conflict. The service checks the wraps'
-    key ids against the deployment's counselors and their sizes before calling in."""
-    _case(session, case_id)
+    key ids against the deployment's counselors and their sizes before calling in.
+
+    The case is locked first: a note racing a link that merges this case away is refused (no such
+    case) rather than left pointing at a deleted case.
+    """
+    _case(session, case_id, lock=True)
     if len(note_id) != ID_BYTES:
         raise InvalidInput("a note id is 16 bytes")
     if not 1 <= len(wraps) <= MAX_WRAPS or len({k for k, _ in wraps}) != len(wraps):
