@@ -19,6 +19,7 @@ broke its CSP or asked anything of another origin.
 
 from __future__ import annotations
 
+import re
 import secrets
 import sqlite3
 from contextlib import closing
@@ -33,8 +34,8 @@ from consilience.clients import counselor as counselor_sdk
 from consilience.protocol import conversations as conv
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 
-from .browser import axe_violations, describe_violations
-from .ui import unlock_counselor, wait_for_heading
+from .browser import Tab, axe_violations, describe_violations, screenshot
+from .ui import REPORTERS, escrow, join, unlock_counselor, wait_for_heading, wait_for_match, write_record
 
 pytestmark = pytest.mark.web
 
@@ -369,3 +370,193 @@ def _deadline(seconds: float) -> Any:
         return time.monotonic() > end
     return passed
 
+
+# --- the four browser contexts ------------------------------------------------------------------
+
+def test_a_counselor_and_three_reporters_talk_two_meet_and_nobody_sees_the_third_decline(  # type: ignore[no-untyped-def]
+        web_deployment, open_tab, tmp_path: Path) -> None:
+    dep = web_deployment
+    invites = dep.invites(3)
+    reporters: list[Tab] = []
+    for who, invite in zip(REPORTERS, invites, strict=True):
+        tab = open_tab("/")
+        reporters.append(tab)
+        join(tab.page, invite, who["contact"], who["passphrase"])
+        write_record(tab.page, who)
+        escrow(tab.page, who["names"])
+    wait_for_match(dep)
+
+    # the counselor: the case is first in the list, flagged as nobody's, and opens with its three records
+    counselor_tab = open_tab("/counselor/")
+    counselor = counselor_tab.page
+    unlock_counselor(counselor, dep.counselor_key, dep.counselor_passphrase)
+    first_case = counselor.locator("#cases-list > li").first
+    expect(first_case).to_contain_text("Match of 3 released records")
+    expect(first_case).to_contain_text("Nobody has taken this case")
+    expect(first_case).to_contain_text("New")
+    first_case.get_by_role("link", name="Match of 3 released records").click()
+    wait_for_heading(counselor, "Case: 3 records opened")
+    counselor.get_by_role("button", name="Take this case").click()
+    expect(counselor.locator("#case-owner")).to_have_text("Owner: you", timeout=POLL)
+
+    for i, who in enumerate(REPORTERS):
+        counselor_write(counselor, who, FIRST_MESSAGES[i], first=True)
+    screenshot(counselor, "counselor-case")
+
+    # each reporter sees the counselor's message (opened in their browser) and answers without giving a contact
+    for i, tab in enumerate(reporters):
+        reporter_messages(tab.page)
+        box = reporter_conversation(tab.page)
+        expect(box.locator(".messages")).to_contain_text(FIRST_MESSAGES[i], timeout=POLL)
+        for j, text in enumerate(FIRST_MESSAGES):
+            if j != i:
+                expect(box).not_to_contain_text(text)
+        reporter_reply(tab.page, REPLIES[i])
+        if i == 0:
+            screenshot(tab.page, "reporter-messages")
+    for i, who in enumerate(REPORTERS):
+        expect(record_of(counselor, who).locator("ol.messages")).to_contain_text(REPLIES[i], timeout=POLL)
+        expect(record_of(counselor, who).locator("ol.messages .from-reporter")).to_contain_text("The reporter")
+
+    # across the two SDKs: the Python client seals a message the browser opens, and opens the browser's answer
+    talk = CounselorHttp(dep)
+    try:
+        case_id = counselor.url.rsplit("/", 1)[-1]
+        [case] = [c for c in talk.get("/v2/cases") if c["case_id"] == case_id]
+        [match] = case["matches"]
+        match_id = b64u_decode(match["match_id"], length=16)
+        _, opened = counselor_sdk.open_match_by_id(talk.keys, match_id)
+        deployment = _deployment(dep)
+        first_entry = next(o for o in opened.opened if o.body.record == REPORTERS[0]["record"])
+        reporter_key = conv.MessagingPublicKey.parse(first_entry.body.messaging_key)
+        directs = {c["entry_id"]: c for c in talk.get("/v2/conversations", match_id=match["match_id"])
+                   if c["kind"] == "direct"}
+        assert len(directs) == 3
+        direct = directs[b64u_encode(first_entry.entry_id)]
+        cid = b64u_decode(direct["conversation_id"], length=16)
+        page = talk.get(f"/v2/conversations/{direct['conversation_id']}/messages", after=0)
+        answers = []
+        for message in page["messages"]:
+            item = conv.open_item(conv.Kind.MESSAGE, cid, b64u_decode(message["message_id"], length=16),
+                                  b64u_decode(message["content"]), b64u_decode(message["wrap"]), talk.keys.seed,
+                                  talk.keys.key_id)
+            sender = conv.check_direct(item, deployment, entry_id=first_entry.entry_id, reporter_key=reporter_key)
+            answers.append((sender is None, item.payload))
+        assert [(by_reporter, getattr(p, "text", None)) for by_reporter, p in answers] == [
+            (False, FIRST_MESSAGES[0]), (True, REPLIES[0])]
+        message_id = secrets.token_bytes(16)
+        sealed = conv.seal_item(conv.Kind.MESSAGE, cid, message_id, conv.Text(PYTHON_MESSAGE),
+                                signer_seed=talk.keys.signing_seed,
+                                recipients=conv.direct_recipients(deployment, reporter_key),
+                                entry=first_entry.entry_id, to=reporter_key)
+        talk.post(f"/v2/conversations/{direct['conversation_id']}/messages",
+                  {"message_id": b64u_encode(message_id), **sealed.to_json()})
+        expect(reporter_conversation(reporters[0].page).locator(".messages")).to_contain_text(PYTHON_MESSAGE,
+                                                                                             timeout=POLL)
+        expect(record_of(counselor, REPORTERS[0]).locator("ol.messages")).to_contain_text(PYTHON_MESSAGE,
+                                                                                         timeout=POLL)
+
+        # the introduction: proposed to all three; 1 and 2 accept under names they choose, 3 declines
+        intro = counselor.locator("section.introduction")
+        intro.get_by_label("What to tell them").fill(INTRODUCTION)
+        intro.get_by_role("button", name="Propose an introduction").click()
+        expect(counselor.locator("#note")).to_contain_text("The introduction was proposed", timeout=POLL)
+        expect(intro).to_contain_text("Nobody has accepted yet", timeout=POLL)
+        for i, tab in enumerate(reporters):
+            if i < 2:
+                reporter_accept(tab.page, DISPLAY_NAMES[i])
+            else:
+                reporter_decline(tab.page)
+        accepted = intro.locator(".accepted-count")
+        expect(accepted).to_have_text(re.compile(r"^2 people have accepted so far: "), timeout=POLL)
+        for name in DISPLAY_NAMES:
+            expect(accepted).to_contain_text(name)
+        intro.get_by_role("button", name="Start the group with the 2 people who accepted").click()
+        expect(counselor.locator("#note")).to_contain_text("The group has started", timeout=POLL)
+        expect(intro.locator(".members")).to_have_text(f"In the group: {', '.join(sorted(DISPLAY_NAMES))}.")
+        # nothing on the counselor's page tells a decline from a reporter who has not answered
+        accessible(counselor, "the counselor's case page with a group")
+        case_text = counselor.locator("#case-body").inner_text()
+        telling = re.search(r"\bdeclin|\brefus|\bsaid no\b|\bturned down|\b[12] of 3\b", case_text, re.IGNORECASE)
+        assert telling is None, case_text[max(0, telling.start() - 300):telling.end() + 100]
+
+        # the two who accepted see each other's names and talk; the counselor reads along
+        for i in (0, 1):
+            page_i = reporters[i].page
+            group = reporter_group(page_i)
+            expect(group).to_be_visible(timeout=POLL)
+            expect(group.locator(".members")).to_have_text(f"In the group: {', '.join(sorted(DISPLAY_NAMES))}.",
+                                                           timeout=POLL)
+            group.get_by_label("Message to the group").fill(GROUP_MESSAGES[i])
+            group.get_by_role("button", name="Send to the group").click()
+            expect(group.locator(".messages")).to_contain_text(GROUP_MESSAGES[i], timeout=POLL)
+        for i in (0, 1):
+            group = reporter_group(reporters[i].page)
+            expect(group.locator(".messages")).to_contain_text(GROUP_MESSAGES[1 - i], timeout=POLL)
+            expect(group.locator(".messages")).to_contain_text(DISPLAY_NAMES[1 - i])
+        screenshot(reporters[0].page, "reporter-group")
+        counselor_group = intro.locator("section.conversation")
+        for text in GROUP_MESSAGES:
+            expect(counselor_group.locator("ol.messages")).to_contain_text(text, timeout=POLL)
+        counselor_group.get_by_label("Message to the group").fill("Welcome, both of you.")
+        counselor_group.get_by_role("button", name="Send to the group").click()
+        for i in (0, 1):
+            expect(reporter_group(reporters[i].page).locator(".messages")).to_contain_text("Welcome, both of you.",
+                                                                                           timeout=POLL)
+
+        # the third reporter: no group, no names, no group message; still their own conversation
+        third = reporters[2].page
+        third.reload()
+        third.locator("#unlock-form").get_by_label("Passphrase").fill(REPORTERS[2]["passphrase"])
+        third.locator("#unlock-form").get_by_role("button", name="Unlock").click()
+        wait_for_heading(third, "Your records")
+        reporter_messages(third)
+        expect(reporter_conversation(third).locator(".messages")).to_contain_text(REPLIES[2], timeout=POLL)
+        expect(reporter_group(third)).to_have_count(0)
+        text3 = third.locator("main").inner_text()
+        for secret in [*DISPLAY_NAMES, *GROUP_MESSAGES, "Welcome, both of you."]:
+            assert secret not in text3, f"reporter 3 sees {secret!r}"
+
+        # a private note, sealed to the counselors
+        counselor.get_by_label("New note").fill(NOTE)
+        counselor.get_by_role("button", name="Save the note").click()
+        expect(counselor.locator("#notes-list")).to_contain_text(NOTE, timeout=POLL)
+
+        # the server: two acceptances and two members, none from reporter 3's conversation; asked as the counselor too
+        third_entry = next(o for o in opened.opened if o.body.record == REPORTERS[2]["record"])
+        third_cid = b64u_decode(directs[b64u_encode(third_entry.entry_id)]["conversation_id"], length=16)
+        [(introduction_id, group_id)] = db_rows(
+            dep, "SELECT introduction_id, group_conversation_id FROM introductions WHERE match_id = ?", match_id)
+        [(third_account,)] = db_rows(dep, "SELECT account_id FROM entries WHERE entry_id = ?", third_entry.entry_id)
+        assert db_rows(dep, "SELECT COUNT(*) FROM introduction_invites WHERE introduction_id = ?",
+                       introduction_id) == [(3,)]
+        assert db_rows(dep, "SELECT COUNT(*) FROM introduction_acceptances WHERE introduction_id = ?",
+                       introduction_id) == [(2,)]
+        assert db_rows(dep, "SELECT COUNT(*) FROM introduction_acceptances WHERE account_id = ? OR conversation_id = ?",
+                       third_account, third_cid) == [(0,)]
+        assert db_rows(dep, "SELECT COUNT(*) FROM conversation_members WHERE conversation_id = ?", group_id) == [(2,)]
+        assert db_rows(dep, "SELECT conversation_id FROM conversation_members WHERE account_id = ?",
+                       third_account) == [(third_cid,)]
+        # of the third reporter's conversation: the counselor's message, its answer, the invitation; nothing else
+        assert db_rows(dep, "SELECT sender_role FROM messages WHERE conversation_id = ? ORDER BY seq",
+                       third_cid) == [("counselor",), ("reporter",), ("counselor",)]
+        assert db_rows(dep, "SELECT COUNT(*) FROM messages WHERE sender_account_id = ?", third_account) == [(1,)]
+        detail = talk.get(f"/v2/introductions/{b64u_encode(introduction_id)}")
+        assert sorted(a["conversation_id"] for a in detail["accepted"]) == sorted(
+            c["conversation_id"] for e, c in directs.items() if e != b64u_encode(third_entry.entry_id))
+    finally:
+        talk.close()
+
+    # the server's files hold no message, name or note in clear
+    needles = {*FIRST_MESSAGES, *REPLIES, *DISPLAY_NAMES, INTRODUCTION, *GROUP_MESSAGES, NOTE, PYTHON_MESSAGE,
+               "Welcome, both of you."}
+    files = [p for p in Path(dep.root).rglob("*") if p.is_file()]
+    assert any(p.name.startswith("escrow.sqlite") for p in files)
+    for path in files:
+        content = path.read_bytes()
+        for needle in needles:
+            for form in {needle.encode(), needle.encode("utf-16-le"), needle[:20].encode()}:
+                assert form not in content, f"{needle!r} found in clear in {path}"
+
+    for tab in [*reporters, counselor_tab]:
+        tab.assert_clean()
