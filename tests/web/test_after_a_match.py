@@ -33,9 +33,10 @@ from playwright.sync_api import Locator, Page, expect
 from consilience.clients import counselor as counselor_sdk
 from consilience.protocol import conversations as conv
 from consilience.protocol.encoding import b64u_decode, b64u_encode
+from consilience.protocol.entry import Attachment
 
 from .browser import Tab, axe_violations, describe_violations, screenshot
-from .ui import REPORTERS, escrow, join, unlock_counselor, wait_for_heading, wait_for_match, write_record
+from .ui import PHOTO, REPORTERS, escrow, join, unlock_counselor, wait_for_heading, wait_for_match, write_record
 
 pytestmark = pytest.mark.web
 
@@ -227,6 +228,7 @@ def _deployment(dep: Any) -> Any:
 # --- case work with reporters on the Python SDK ---------------------------------------------------
 
 FAST_KDF = {"memory_cost_kib": 1024, "iterations": 1, "lanes": 1}
+LEAFLET = b"%PDF-1.4 where to find help " * 40
 
 
 def sdk_reporter(dep: Any, tmp: Path, name: str, typed: str) -> Any:
@@ -302,6 +304,8 @@ def test_the_counselor_links_two_matches_into_one_case_keeps_notes_and_talks_wit
     # a message sealed in this browser opens in the Python reporter's client; its answer opens here
     card = counselor.locator("section.record").filter(has_text="The record phone1 wrote.")
     card.get_by_label("First message to this reporter").fill("Hello from the browser.")
+    card.get_by_label("Attach files (optional)").set_input_files(
+        files=[{"name": "leaflet.pdf", "mimeType": "application/pdf", "buffer": LEAFLET}])
     card.get_by_role("button", name="Start the conversation").click()
     expect(card.locator("ol.messages")).to_contain_text("Hello from the browser.", timeout=POLL)
     session = by_phone[1]
@@ -319,6 +323,14 @@ def test_the_counselor_links_two_matches_into_one_case_keeps_notes_and_talks_wit
         author = conv.check_direct(opened, deployment, entry_id=entry_id, reporter_key=key.public)
         assert author is not None and author.name == dep.counselor_name
         assert isinstance(opened.payload, conv.Text) and opened.payload.text == "Hello from the browser."
+        [leaflet] = opened.payload.attachments
+        assert (leaflet.name, leaflet.type, leaflet.data) == ("leaflet.pdf", "application/pdf", LEAFLET)
+        photo_id = secrets.token_bytes(16)
+        photo = conv.seal_item(conv.Kind.MESSAGE, cid, photo_id,
+                               conv.Text("A photo.", (Attachment("photo.png", "image/png", PHOTO),)),
+                               signer_seed=key.signing_seed,
+                               recipients=conv.direct_recipients(deployment, key.public), entry=entry_id)
+        client.post_message(cid, photo_id, m.SealedItem.model_validate(photo.to_json()))
         answer_id = secrets.token_bytes(16)
         sealed = conv.seal_item(conv.Kind.MESSAGE, cid, answer_id, conv.Reveal("call me on Tuesdays", "Hi."),
                                 signer_seed=key.signing_seed,
@@ -326,7 +338,11 @@ def test_the_counselor_links_two_matches_into_one_case_keeps_notes_and_talks_wit
         client.post_message(cid, answer_id, m.SealedItem.model_validate(sealed.to_json()))
     messages = card.locator("ol.messages")
     expect(messages).to_contain_text("call me on Tuesdays", timeout=POLL)
-    expect(messages.locator(".from-reporter")).to_contain_text("They shared how to reach them")
+    expect(messages.locator(".from-reporter").first).to_contain_text("A photo.")
+    expect(messages.locator(".from-reporter").last).to_contain_text("They shared how to reach them")
+    with counselor.expect_download() as download:
+        messages.get_by_role("link", name="photo.png (1 KB, image/png)").click()
+    assert Path(download.value.path()).read_bytes() == PHOTO
     assert by_email  # their entries count towards the first match
 
     # an introduction between Python reporters: their cards open here, this browser's roster opens there
