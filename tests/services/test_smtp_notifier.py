@@ -27,6 +27,7 @@ from consilience.services.escrow.notifier import (
     InboxNotifier,
     MatchEvent,
     SmtpNotifier,
+    WaitingNotice,
 )
 from consilience.services.escrow.settings import ConfigurationError, Settings, SmtpSettings
 from consilience.storage.models import Account
@@ -371,3 +372,43 @@ def test_a_mail_server_that_is_down_fails_no_message(tmp_path: Path, caplog: pyt
         assert "could not send 1 notification mail(s)" in caplog.text
         assert "survivor" not in caplog.text and "mail.example" not in caplog.text
     escrow.db.dispose()
+
+
+def test_ssl_and_a_login_with_the_password_from_its_file(tmp_path: Path) -> None:
+    """Implicit TLS (ssl) delivers; a login with the right password is accepted, a wrong one sends nothing."""
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    ca = PrivateCA.make(tmp_path / "ca")
+    files = ca.issue("smtp")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(files.cert, files.key)
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"consilience", b"s3cret pass")
+        return AuthResult(success=ok)
+
+    implicit, logged_in = Mailbox(), Mailbox()
+    smtps = Controller(implicit, hostname="127.0.0.1", port=free_port(), ssl_context=context)
+    with_login = Controller(logged_in, hostname="127.0.0.1", port=free_port(), tls_context=context,
+                            require_starttls=True, auth_required=True, authenticator=authenticator)
+    smtps.start()
+    with_login.start()
+    try:
+        inbox = InboxNotifier(tmp_path / "inbox")
+        notice = WaitingNotice(NOW, (), (), ("survivor@mail.example",))
+        over_ssl = SmtpNotifier(mail_settings(smtps.port, security="ssl", ca_file=ca.cert_path), inbox)
+        over_ssl.waiting(notice)
+        assert over_ssl.flush(10.0)
+        assert [rcpts for rcpts, _ in implicit.mails] == [["survivor@mail.example"]]
+        (tmp_path / "wrong").write_text("not it\n")
+        (tmp_path / "right").write_text("s3cret pass\n")
+        (tmp_path / "right").chmod(0o600)
+        for password, expected in (("wrong", 0), ("right", 1)):
+            notifier = SmtpNotifier(mail_settings(with_login.port, security="starttls", ca_file=ca.cert_path,
+                                                  user="consilience", password_file=tmp_path / password), inbox)
+            notifier.waiting(notice)
+            assert notifier.flush(10.0)
+            assert len(logged_in.mails) == expected, password
+    finally:
+        smtps.stop()
+        with_login.stop()

@@ -22,6 +22,7 @@ on implements ``WaitingNotifier`` as well.
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import json
 import logging
@@ -92,6 +93,8 @@ MATCH_TEXT = "A match is waiting for you in Consilience. Open the app to see it.
 MATCH_SUBJECT = "A match is waiting for you"
 #: At most this many batches of mail wait to be sent; more are dropped (and logged).
 MAIL_QUEUE_SIZE = 1000
+#: How long a stopping server waits for mail still being sent.
+EXIT_GRACE_SECONDS = 5.0
 
 
 class NullNotifier:
@@ -242,6 +245,8 @@ class SmtpNotifier:
             return
         with self._lock:
             if self._worker is None or not self._worker.is_alive():
+                if self._worker is None:  # a server that stops gives mail under way a few seconds to leave
+                    atexit.register(self.flush, EXIT_GRACE_SECONDS)
                 self._worker = threading.Thread(target=self._run, name="consilience-mail", daemon=True)
                 self._worker.start()
         try:
