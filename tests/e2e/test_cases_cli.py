@@ -30,8 +30,8 @@ pytestmark = pytest.mark.e2e
 
 RELEASE_INTERVAL = 0.5
 BY_EMAIL, BY_HANDLE = "sam.doe@example.com", "x:samdoe"
-#: The note, with a terminal escape in it: shown escaped, never acted on.
-NOTE = "Reporters of both matches describe the same office party. \x1b[31mred\x1b[0m"
+#: The note, with a terminal escape and rich markup in it: shown as text, never acted on.
+NOTE = "Reporters of both matches describe the same office party. \x1b[31mred\x1b[0m [/] [bold]b[/bold]"
 
 
 @dataclass
@@ -179,6 +179,7 @@ def test_two_counselors_work_the_cases_of_one_person(world: World) -> None:
     assert (note["author"], note["text"], note["written_in"]) == ("Robin Counselor", NOTE, handle_case["case_id"])
     shown = kim.text("counselor", "notes", hex_of(email_case["case_id"]))
     assert "office party" in shown and "\x1b" not in shown and "\\x1b[31m" in shown
+    assert "[/] [bold]b[/bold]" in shown
     assert "Robin Counselor" in shown
 
     # the note is in no file the servers wrote: only its ciphertext is
