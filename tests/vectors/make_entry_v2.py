@@ -372,7 +372,10 @@ def wallet_vector(w: V2World) -> dict[str, Any]:
     wal = wallet_mod.Wallet(server="http://127.0.0.1:8100", admin_fingerprint=b64u_encode(w.fingerprint),
                             account_id=b64u_encode(bytes(range(16))), token=b64u_encode(bytes(32)),
                             contact="reporter1@example.net \u2028 caf\u00e9", account_seed=b64u_encode(a.seed),
-                            certificate=b64u_encode(a.certificate), min_serial=2)
+                            certificate=b64u_encode(a.certificate), min_serial=2,
+                            # PROTOCOL.md §13: the messaging seed, a declined introduction, a conversation's last read
+                            message_seed=b64u_encode(bytes([5]) * 32), message_key_registered=True,
+                            declined=[b64u_encode(bytes([0x17]) * 16)], seen={b64u_encode(bytes([0xd1]) * 16): 4})
     r = wal.add_record("what happened \U0001f600", "2026-11-25T10:00:00+00:00")
     r.escrow = wallet_mod.EscrowState(entry_id=b64u_encode(bytes(16)), identifiers=[TARGET.typed],
                                       canonical=[TARGET.canonical], quorum=3, body_key=b64u_encode(bytes(32)),

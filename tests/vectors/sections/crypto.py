@@ -297,7 +297,11 @@ def wallet_file() -> dict[str, Any]:
     w = wallet_mod.Wallet(server="http://127.0.0.1:8100", admin_fingerprint=b64u_encode(seed_of("fp")[:16]),
                           account_id=b64u_encode(seed_of("account 1")[:16]), token=b64u_encode(seed_of("token")),
                           contact="reporter1@example.net \u2028 caf\u00e9", account_seed=b64u_encode(seed),
-                          certificate=b64u_encode(certificate), min_serial=7)
+                          certificate=b64u_encode(certificate), min_serial=7,
+                          # PROTOCOL.md §13: the messaging seed, a declined introduction, a conversation's last read
+                          message_seed=b64u_encode(seed_of("message seed")), message_key_registered=True,
+                          declined=[b64u_encode(seed_of("introduction")[:16])],
+                          seen={b64u_encode(seed_of("c")[:16]): 3})
     r = w.add_record("what happened 😀", "2026-11-25T10:00:00+00:00")
     r.escrow = wallet_mod.EscrowState(entry_id=b64u_encode(seed_of("e")[:16]), identifiers=["Target@Example.org"],
                                       canonical=["email:target@example.org"], quorum=3,
