@@ -66,7 +66,7 @@ CONFIG = schemathesis.Config.from_dict({"checks": {"negative_data_rejection": {
 NO_LIMITS = LimitSettings(**{name: (1e9, 1e9) for name in LimitSettings.__dataclass_fields__})
 
 REPORTER_PATHS = ("/v2/entries",)
-COUNSELOR_PATHS = ("/v2/matches",)
+COUNSELOR_PATHS = ("/v2/matches", "/v2/handover")
 
 
 def database_state(escrow: Escrow) -> dict[str, list[tuple[Any, ...]]]:
@@ -143,6 +143,9 @@ ESCROW_OPERATIONS = [
     ("POST", "/v2/board"), ("GET", "/v2/board/{epoch}"),
     ("POST", "/v2/login"), ("POST", "/v2/login/counselor"), ("GET", "/v2/revocations"),
 ]
+#: who read a record, and handover (PROTOCOL.md §13.6)
+ESCROW_OPERATIONS += [("GET", "/v2/entries/{entry_id}/readers"), ("GET", "/v2/handover/{key_id}"),
+                      ("POST", "/v2/handover/{key_id}")]
 
 
 def _operations(schema: Any) -> set[tuple[str, str]]:
@@ -162,7 +165,8 @@ def _splice_escrow(case: Any, world: EscrowWorld, data: st.DataObject) -> bool:
     """Put known ids and valid values into some requests; True if anything was replaced."""
     spliced = False
     path_parameters = case.path_parameters or {}
-    for name, pool in (("entry_id", world.entry_ids), ("match_id", world.match_ids)):
+    counselor_keys = [b64u_encode(c.key_id) for c in world.escrow.counselors]  # handover targets (§13.6)
+    for name, pool in (("entry_id", world.entry_ids), ("match_id", world.match_ids), ("key_id", counselor_keys)):
         if name in path_parameters and data.draw(st.booleans(), label=f"known {name}"):
             path_parameters[name] = data.draw(st.sampled_from(pool), label=name)
             spliced = True
