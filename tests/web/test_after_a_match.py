@@ -280,6 +280,12 @@ def test_the_counselor_links_two_matches_into_one_case_keeps_notes_and_talks_wit
 
     counselor.get_by_role("button", name="Take this case").click()
     expect(counselor.locator("#case-owner")).to_have_text("Owner: you", timeout=POLL)
+    # left to nobody, it is anyone's to take again
+    counselor.get_by_label("Hand this case to").select_option(label="Nobody: leave it for any counselor to take")
+    counselor.get_by_role("button", name="Hand over").click()
+    expect(counselor.locator("#case-owner")).to_have_text("No owner yet", timeout=POLL)
+    counselor.get_by_role("button", name="Take this case").click()
+    expect(counselor.locator("#case-owner")).to_have_text("Owner: you", timeout=POLL)
     counselor.get_by_label("State").select_option(label="In contact")
     counselor.get_by_role("button", name="Save the state").click()
     expect(counselor.locator("#note")).to_contain_text("In contact", timeout=POLL)

@@ -304,6 +304,7 @@ function renderCaseHeader(page) {
     }));
     section.append(el('div', { class: 'actions' }, take));
   }
+  section.append(renderHandOver(page));
   const select = el('select', { id: 'case-state', name: 'state' },
     STATES.map(([v, label]) => el('option', { value: v, selected: v === c.state }, label)));
   const form = el('form', { id: 'state-form', novalidate: true },
@@ -324,6 +325,35 @@ function renderCaseHeader(page) {
   });
   section.append(form);
   return section;
+}
+
+/**
+ * Hand the case to another counselor of the deployment, or leave it to nobody (it then shows as
+ * unowned, near the top of everyone's list). What it holds stays readable by every counselor.
+ */
+function renderHandOver(page) {
+  const { c } = page;
+  const mine = b64uEncode(state.keys.keyId);
+  const others = state.deployment.counselors.filter((x) => b64uEncode(x.keyId) !== c.owner_key_id);
+  const options = others.map((x) => [b64uEncode(x.keyId), b64uEncode(x.keyId) === mine ? `${x.name} (you)` : x.name]);
+  if (c.owner_key_id) options.push(['', 'Nobody: leave it for any counselor to take']);
+  const form = el('form', { id: 'handover-form', novalidate: true });
+  if (!options.length || (options.length === 1 && options[0][0] === mine && !c.owner_key_id)) return form;
+  const select = el('select', { id: 'case-handover', name: 'owner' }, options.map(([v, label]) => el('option', { value: v }, label)));
+  form.append(el('div', { class: 'field' }, el('label', { for: 'case-handover' }, 'Hand this case to'), select),
+    el('div', { class: 'actions' }, el('button', { type: 'submit', class: 'secondary' }, 'Hand over')));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    busy(form, async () => {
+      clearNotices();
+      try {
+        await work().updateCase(c.case_id, { owner_key_id: select.value || null });
+        await openCaseAgainKeepingPlace(page);
+        showNote(select.value ? 'Handed over. They see it in their list of cases.' : 'The case has no owner now.');
+      } catch (err) { showError(err, 'The case could not be handed over.'); }
+    });
+  });
+  return form;
 }
 
 /** The case's state as the server has it now, in the select (a first message moves a new case on). */
