@@ -8,7 +8,8 @@ counselor's name from the signed deployment document; the reporter answers with 
 then chooses to share how to reach them (asked to confirm first), and the counselor sees both. A
 message that arrives while the reporter reads is said in the page's live region. The record's page
 lists the counselor who read it, and once the release pass has logged the opening, "checked in the
-log". The messages page passes axe, and nothing broke the CSP or left the deployment.
+log". A notification address is given, after the page says what the server then knows, and removed.
+The messages page passes axe, and nothing broke the CSP or left the deployment.
 """
 
 from __future__ import annotations
@@ -126,5 +127,18 @@ def test_a_reporter_without_a_contact_is_told_of_a_message_answers_with_a_file_a
         wait_for_heading(page, "Your records")
         page.get_by_role("link", name=re.compile("Cornered in the stairwell")).click()
     expect(page.locator(".readers-list li").first).to_contain_text("checked in the log")
+
+    # a notification address, given knowingly (the page says what the server then knows) and removed again
+    page.get_by_role("navigation").get_by_role("link", name="Your records").click()
+    wait_for_heading(page, "Your records")
+    notify = page.locator("#notify-box")
+    expect(notify).to_contain_text("The server will then know that this address belongs to your account")
+    expect(page.locator("#notify-current")).to_have_text("No address is given: nobody will mail you.", timeout=POLL)
+    notify.get_by_label("Email address for notices").fill("ana.notices@example.org")
+    notify.get_by_role("button", name="Save the address").click()
+    expect(page.locator("#note")).to_contain_text("only ever say that something is waiting", timeout=POLL)
+    expect(page.locator("#notify-current")).to_contain_text("Notices go to ana.notices@example.org")
+    notify.get_by_role("button", name="Remove the address").click()
+    expect(page.locator("#notify-current")).to_have_text("No address is given: nobody will mail you.", timeout=POLL)
     for tab in [*tabs, counselor_tab]:
         tab.assert_clean()

@@ -118,7 +118,7 @@ async function route() {
     case 'start': await showStart(); break;
     case 'join': showView('join'); break;
     case 'import': $('#import-replace').hidden = !(await loadSealedWallet()); showView('import'); break;
-    case 'entries': renderEntries(); showView('entries'); break;
+    case 'entries': renderEntries(); showView('entries'); showNotifyAddress(); break;
     case 'write': prepareWrite(); showView('write'); break;
     case 'record': renderRecord(arg); break;
     case 'escrow': await prepareEscrow(arg); break;
@@ -1357,6 +1357,52 @@ function groupSection(g) {
   return { section, list, problem, members, seqs: new Set() };
 }
 
+// --- a notification address (PROTOCOL.md §13.7) ------------------------------------------------
+
+function notifyShown(answer) {
+  const current = $('#notify-current');
+  if (!answer.email) current.textContent = 'No address is given: nobody will mail you.';
+  else {
+    current.textContent = `Notices go to ${answer.email}.${answer.sends_mail ? ''
+      : ' This service does not send mail at the moment, so nothing will arrive there until its operator sets mail up.'}`;
+  }
+  $('#notify-remove').hidden = !answer.email;
+}
+
+function showNotifyAddress() {
+  api().notify().then(notifyShown).catch(() => { $('#notify-current').textContent = ''; });
+}
+
+function setupNotify() {
+  const form = $('#notify-form');
+  const input = $('#notify-email');
+  const send = (email) => busy(form, async () => {
+    clearNotices();
+    try {
+      await deployment(); // the administrator's server, checked before an address goes to it
+      const answer = await api().putNotify(email);
+      notifyShown(answer);
+      input.value = '';
+      showNote(email ? 'Saved. A mail there will only ever say that something is waiting.' : 'Removed. Nobody will mail you.');
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 422) fieldError(input, 'That does not look like an email address.');
+      else showError(err, 'The address was not changed.');
+    }
+  });
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    fieldError(input, '');
+    const email = input.value.trim();
+    if (!/^[^\s@]+@[^\s@]+$/.test(email)) {
+      fieldError(input, 'Write the email address to send notices to.');
+      input.focus();
+      return;
+    }
+    await send(email);
+  });
+  $('#notify-remove').addEventListener('click', () => send(null));
+}
+
 // --- who read a record --------------------------------------------------------------------------
 
 /** The counselors who opened this record, named from the signed document, each receipt checked in the log. */
@@ -1384,6 +1430,7 @@ function init() {
   setupImport();
   setupWrite();
   setupEscrow();
+  setupNotify();
   $('#export').addEventListener('click', exportWallet);
   $('#refresh').addEventListener('click', () => refreshStatuses());
   setRouter(route);

@@ -217,7 +217,12 @@ export class EscrowApi {
     return this.authed('PUT', '/v2/account/message-key', { json: { message_key: idText(messagingKey) }, ok: [200, 201, 204] });
   }
 
-  /** PUT /v2/account/notify (reporter): an address told only that something is waiting, or null to stop. */
+  /** GET /v2/account/notify: {email (or null), sends_mail}. */
+  notify() {
+    return this.authed('GET', '/v2/account/notify');
+  }
+
+  /** PUT /v2/account/notify: an address told only that something is waiting, or null to stop; {email, sends_mail}. */
   putNotify(email) {
     return this.authed('PUT', '/v2/account/notify', { json: { email: email || null }, ok: [200, 201, 204] });
   }
