@@ -26,10 +26,12 @@ purpose is a ``ConsilienceError``, except the services' ``Refusal``::
     │   └── StorageError ─────────── consilience.storage.repository
     │       ├── NotFound
     │       ├── Conflict
-    │       │   └── PersonAlreadyNamed
+    │       │   ├── PersonAlreadyNamed
+    │       │   └── ConversationExists ─ consilience.storage.conversations
     │       └── InviteRefused
     ├── Stopped ──────────────────── consilience.services.keyserver.dkg_runner (internal, never escapes)
     ├── Superseded ───────────────── consilience.services.keyserver.dkg_runner (internal, never escapes)
+    ├── MailRefused ──────────────── consilience.services.escrow.notifier (internal, never escapes)
     └── Refusal ──────────────────── consilience.services.http_errors (NOT a ConsilienceError)
 
 When each is raised, and what people see:
@@ -60,6 +62,14 @@ When each is raised, and what people see:
 ``Stopped``, ``Superseded``
     Control flow inside a key server's key-generation thread (shutting down;
     an operator asked for a later epoch); caught there, never seen outside.
+``MailRefused``
+    The mail notifier's own signal that the mail server cannot be used as
+    configured (no STARTTLS offered, a certificate not trusted); caught in its
+    sending thread and logged by that sentence alone, never with an address.
+``ConversationExists``
+    A counselor asked to start a conversation with the reporter of an entry
+    that already has one under another id: 409 ``conversation_exists`` with
+    that conversation's id, so the client uses it.
 ``AlreadyNamed``
     A reporter asked to put a record in escrow naming a person another of
     their records already names: the escrow server keeps one active entry per
