@@ -65,8 +65,9 @@ CONFIG = schemathesis.Config.from_dict({"checks": {"negative_data_rejection": {
 #: Budgets so large that the generated traffic never runs into a 429 (the limits have their own tests).
 NO_LIMITS = LimitSettings(**{name: (1e9, 1e9) for name in LimitSettings.__dataclass_fields__})
 
-REPORTER_PATHS = ("/v2/entries",)
-COUNSELOR_PATHS = ("/v2/matches", "/v2/handover")
+REPORTER_PATHS = ("/v2/entries", "/v2/account", "/v2/introductions")
+#: /v2/conversations answers both roles; it is fuzzed as the counselor, who can also create them
+COUNSELOR_PATHS = ("/v2/matches", "/v2/handover", "/v2/cases", "/v2/conversations")
 
 
 def database_state(escrow: Escrow) -> dict[str, list[tuple[Any, ...]]]:
@@ -95,6 +96,8 @@ class EscrowWorld:
     entry_ids: list[str] = field(default_factory=list)
     submissions: list[dict[str, Any]] = field(default_factory=list)
     match_ids: list[str] = field(default_factory=list)
+    case_ids: list[str] = field(default_factory=list)
+    conversation_ids: list[str] = field(default_factory=list)
 
     def headers_for(self, role: str | None) -> dict[str, str]:
         if role == "reporter":
@@ -123,6 +126,13 @@ def escrow_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EscrowWor
         matches = escrow.client.get("/v2/matches", headers=world.counselor_headers).json()
         world.match_ids = [m["match_id"] for m in matches]
         assert world.match_ids
+        cases = escrow.client.get("/v2/cases", headers=world.counselor_headers).json()
+        world.case_ids = [c["case_id"] for c in cases]
+        conversation = {"conversation_id": b64u_encode(os.urandom(16)), "match_id": world.match_ids[0],
+                        "entry_id": world.entry_ids[0]}
+        r = escrow.client.post("/v2/conversations", json=conversation, headers=world.counselor_headers)
+        assert r.status_code == 201, r.text
+        world.conversation_ids = [conversation["conversation_id"]]
         yield world
     escrow.db.dispose()
 
@@ -146,6 +156,16 @@ ESCROW_OPERATIONS = [
 #: who read a record, and handover (PROTOCOL.md §13.6)
 ESCROW_OPERATIONS += [("GET", "/v2/entries/{entry_id}/readers"), ("GET", "/v2/handover/{key_id}"),
                       ("POST", "/v2/handover/{key_id}")]
+#: after a match: conversations, introductions, cases, addresses (PROTOCOL.md §13.3–§13.5, §13.7)
+ESCROW_OPERATIONS += [
+    ("PUT", "/v2/account/message-key"), ("GET", "/v2/account/notify"), ("PUT", "/v2/account/notify"),
+    ("GET", "/v2/conversations"), ("POST", "/v2/conversations"),
+    ("GET", "/v2/conversations/{conversation_id}/messages"), ("POST", "/v2/conversations/{conversation_id}/messages"),
+    ("POST", "/v2/matches/{match_id}/introductions"), ("GET", "/v2/introductions/{introduction_id}"),
+    ("POST", "/v2/introductions/{introduction_id}/accept"),
+    ("GET", "/v2/cases"), ("PUT", "/v2/cases/{case_id}"), ("POST", "/v2/cases/{case_id}/links"),
+    ("GET", "/v2/cases/{case_id}/notes"), ("POST", "/v2/cases/{case_id}/notes"),
+]
 
 
 def _operations(schema: Any) -> set[tuple[str, str]]:
@@ -166,7 +186,8 @@ def _splice_escrow(case: Any, world: EscrowWorld, data: st.DataObject) -> bool:
     spliced = False
     path_parameters = case.path_parameters or {}
     counselor_keys = [b64u_encode(c.key_id) for c in world.escrow.counselors]  # handover targets (§13.6)
-    for name, pool in (("entry_id", world.entry_ids), ("match_id", world.match_ids), ("key_id", counselor_keys)):
+    for name, pool in (("entry_id", world.entry_ids), ("match_id", world.match_ids), ("key_id", counselor_keys),
+                       ("case_id", world.case_ids), ("conversation_id", world.conversation_ids)):
         if name in path_parameters and data.draw(st.booleans(), label=f"known {name}"):
             path_parameters[name] = data.draw(st.sampled_from(pool), label=name)
             spliced = True
