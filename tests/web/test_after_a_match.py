@@ -439,6 +439,20 @@ def test_a_counselor_and_three_reporters_talk_two_meet_and_nobody_sees_the_third
     for i, who in enumerate(REPORTERS):
         expect(record_of(counselor, who).locator("ol.messages")).to_contain_text(REPLIES[i], timeout=POLL)
         expect(record_of(counselor, who).locator("ol.messages .from-reporter")).to_contain_text("The reporter")
+    # the list says what the case needs now: the counselor wrote first (reaching out), the reporters answered last
+    case_url = counselor.url
+    counselor.get_by_role("navigation").get_by_role("link", name="Cases").click()
+    wait_for_heading(counselor, "Cases")
+    this_case = counselor.locator("#cases-list > li").filter(
+        has=counselor.locator(f'a[href="#/case/{case_url.rsplit("/", 1)[-1]}"]'))
+    expect(this_case).to_contain_text("A reporter is waiting for a reply")
+    expect(this_case).to_contain_text("Reaching out")
+    expect(this_case).to_contain_text("Owner: you")
+    expect(this_case).not_to_contain_text("Nobody has taken this case")
+    this_case.get_by_role("link").click()
+    wait_for_heading(counselor, "Case: 3 records opened")
+    for i, who in enumerate(REPORTERS):
+        expect(record_of(counselor, who).locator("ol.messages")).to_contain_text(REPLIES[i], timeout=POLL)
 
     # across the two SDKs: the Python client seals a message the browser opens, and opens the browser's answer
     talk = CounselorHttp(dep)
