@@ -469,3 +469,29 @@ test('a counselor and three reporters: messages both ways, a reveal, an introduc
   // the counselor's roster does not move when nothing changed
   assert.equal((await talk.groupCounselor(ctx, proposed.introductionId)).rosterPosted, false);
 });
+
+test('the deployment document: a counselor signing key is read and written back only when listed; a repeated or short one is refused', async () => {
+  const { V2 } = await import('./v2_vectors.js');
+  const { verifyDeployment, forgetCheckedDeployments, SIGNING_PREFIX, canonicalJson } = await import('../src/sdk/protocol/deployment.js');
+  const { ed25519 } = await import('@noble/curves/ed25519.js');
+  const doc = JSON.parse(new TextDecoder().decode(b64uDecode(V2.published.document)));
+  const publish = (d) => {
+    const bytes = canonicalJson(d);
+    return { document: b64uEncode(bytes), admin_key: V2.published.admin_key,
+      signature: b64uEncode(ed25519.sign(new Uint8Array([...SIGNING_PREFIX, ...bytes]), hexDecode(V2.admin.seed))) };
+  };
+  const fingerprint = hexDecode(V2.admin.fingerprint);
+  const before = await verifyDeployment(V2.published, fingerprint);
+  assert.deepEqual(before.counselors.map((c) => c.signingKey), doc.counselors.map(() => null)); // documents made before keep verifying
+  const keys = doc.counselors.map((_, i) => pc.counselorSigningKey(seedOf(60 + i)));
+  const withKeys = { ...doc, counselors: doc.counselors.map((c, i) => (i === 0 ? { ...c, signing_key: b64uEncode(keys[0]) } : c)) };
+  forgetCheckedDeployments();
+  const after = await verifyDeployment(publish(withKeys), fingerprint);
+  assert.deepEqual(after.counselors[0].signingKey, keys[0]);
+  assert.equal(after.counselors[1].signingKey, null);
+  assert.equal(pc.counselorSigners(after).get(b64uEncode(keys[0])).name, doc.counselors[0].name);
+  const twice = { ...doc, counselors: doc.counselors.map((c) => ({ ...c, signing_key: b64uEncode(keys[0]) })) };
+  await assert.rejects(verifyDeployment(publish(twice), fingerprint), { message: 'a counselor signing key appears twice' });
+  const short = { ...doc, counselors: doc.counselors.map((c, i) => (i === 0 ? { ...c, signing_key: b64uEncode(keys[0].slice(1)) } : c)) };
+  await assert.rejects(verifyDeployment(publish(short), fingerprint), /signing_key/);
+});
