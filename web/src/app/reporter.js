@@ -1059,8 +1059,11 @@ async function refreshOnce(announce) {
     if (announce && wasBuilt && added > 0) live.textContent = added === 1 ? 'A new message arrived.' : `${added} new messages arrived.`;
     else if (!announce) live.textContent = '';
   } else {
-    if (announce && unread > poll.unread) showNote(unread === 1 ? 'A new message arrived. Open Messages to read it.'
-      : `You have ${unread} new messages. Open Messages to read them.`);
+    // said in the polite status line, without scrolling: the person may be in the middle of writing something
+    if (announce && unread > poll.unread && !$('#alert').textContent) {
+      $('#note').textContent = unread === 1 ? 'A new message arrived. Open Messages to read it.'
+        : `You have ${unread} new messages. Open Messages to read them.`;
+    }
     poll.unread = unread;
   }
   $('#nav-unread').textContent = poll.unread ? ` (${poll.unread} new)` : '';
