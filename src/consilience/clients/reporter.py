@@ -23,6 +23,7 @@ from consilience.clients.results import AttachmentSummary, JsonObject
 from consilience.errors import ConsilienceError, InvalidInput, VerificationError
 from consilience.protocol import accounts, invites
 from consilience.protocol import identifiers as ids
+from consilience.protocol import messages as m
 from consilience.protocol.conversations import MessagingKey
 from consilience.protocol.deployment import Deployment
 from consilience.protocol.encoding import b64u_decode, b64u_encode
@@ -442,12 +443,12 @@ def refreshed(session: Session) -> Refreshed:
     entry's own envelopes, never on whether anyone else named the same person.
     """
     with session.client() as client:
-        statuses = {e.entry_id: e.status for e in client.entries()}
+        listed = {e.entry_id: e for e in client.entries()}
         for r in session.wallet.records:
-            if r.escrow and r.escrow.entry_id in statuses:
-                r.escrow.status = statuses[r.escrow.entry_id]
+            if r.escrow and r.escrow.entry_id in listed:
+                r.escrow.status = listed[r.escrow.entry_id].status
         session.save()
-        lacking = _lacking_envelopes(session, client)
+        lacking = _lacking_envelopes(session, client, listed)
     resealed, failed = [], {}
     for record in lacking:
         state = record.escrow
@@ -461,18 +462,21 @@ def refreshed(session: Session) -> Refreshed:
     return Refreshed(session.wallet.records, tuple(resealed), failed)
 
 
-def _lacking_envelopes(session: Session, client: EscrowClient) -> list[wallet_mod.Record]:
-    """Escrowed records whose entry has no envelope for some counselor of the document in force."""
+def _lacking_envelopes(session: Session, client: EscrowClient,
+                       listed: Mapping[str, m.EntrySummary]) -> list[wallet_mod.Record]:
+    """Escrowed records whose entry has no envelope for some counselor of the document in force (the
+    entry list names the key ids each entry is sealed for)."""
     escrowed = [r for r in session.wallet.records
-                if r.escrow is not None and r.escrow.status == "escrowed" and r.escrow.pending is None]
+                if r.escrow is not None and r.escrow.status == "escrowed" and r.escrow.pending is None
+                and r.escrow.entry_id in listed]
     if not escrowed:
         return []
     wanted = {c.key_id for c in session.deployment(client).counselors}
     lacking = []
     for record in escrowed:
         assert record.escrow is not None
-        detail = client.entry(b64u_decode(record.escrow.entry_id, length=16))
-        if wanted - {b64u_decode(e.key_id, length=16) for e in detail.envelopes}:
+        sealed_for = {b64u_decode(k, length=16) for k in listed[record.escrow.entry_id].sealed_for}
+        if wanted - sealed_for:
             lacking.append(record)
     return lacking
 

@@ -189,6 +189,9 @@ class EntrySummary(Strict):
     status: EntryStatus
     received_at: datetime
     updated_at: datetime
+    #: key ids of the counselors it holds an envelope for (PROTOCOL.md §13.6): a reporter's client seals it
+    #: again when a counselor of the document in force is missing, without fetching every body to find out
+    sealed_for: list[B64Id] = Field(default_factory=list, max_length=MAX_COUNSELORS * 4)
 
 
 class EntryDetail(EntrySummary):

@@ -106,7 +106,8 @@ def receipt(entry: Entry, log_receipt: str | None = None) -> EntryReceipt:
 def summary(entry: Entry) -> EntrySummary:
     return EntrySummary(entry_id=b64u_encode(entry.entry_id), quorum=entry.quorum,
                         status=status(entry),
-                        received_at=entry.received_at, updated_at=entry.updated_at)
+                        received_at=entry.received_at, updated_at=entry.updated_at,
+                        sealed_for=[b64u_encode(e.key_id) for e in entry.envelopes])
 
 
 def detail(entry: Entry) -> EntryDetail:
