@@ -959,7 +959,7 @@ def account_cases() -> dict[str, Any]:
         valid.append({"seed": seed.hex(), "account_key": key.hex(), "issued_at": issued_at, "certificate": cert.hex(),
                       "registration_proof": proof.hex(), "invite": str(invites.Invite(seed, fingerprint)),
                       "register_request": messages.RegisterRequestV2(
-                          account_key=b64u_encode(key), proof=b64u_encode(proof)).model_dump(),
+                          account_key=b64u_encode(key), proof=b64u_encode(proof)).model_dump(exclude_none=True),
                       "abscissa": accounts.abscissa(abscissa_key, d.deployment_id, key).to_bytes().hex()})
     good = _certificate("a")
     key_a = accounts.account_key(_account("a"))
