@@ -416,6 +416,7 @@ def test_a_counselor_and_three_reporters_talk_two_meet_and_nobody_sees_the_third
     expect(first_case).to_contain_text("Match of 3 released records")
     expect(first_case).to_contain_text("Nobody has taken this case")
     expect(first_case).to_contain_text("New")
+    screenshot(counselor, "counselor-cases")
     first_case.get_by_role("link", name="Match of 3 released records").click()
     wait_for_heading(counselor, "Case: 3 records opened")
     counselor.get_by_role("button", name="Take this case").click()
@@ -423,7 +424,6 @@ def test_a_counselor_and_three_reporters_talk_two_meet_and_nobody_sees_the_third
 
     for i, who in enumerate(REPORTERS):
         counselor_write(counselor, who, FIRST_MESSAGES[i], first=True)
-    screenshot(counselor, "counselor-case")
 
     # each reporter sees the counselor's message (opened in their browser) and answers without giving a contact
     for i, tab in enumerate(reporters):
@@ -539,6 +539,9 @@ def test_a_counselor_and_three_reporters_talk_two_meet_and_nobody_sees_the_third
         for i in (0, 1):
             expect(reporter_group(reporters[i].page).locator(".messages")).to_contain_text("Welcome, both of you.",
                                                                                            timeout=POLL)
+        expect(counselor_group.locator("ol.messages")).to_contain_text("Welcome, both of you.", timeout=POLL)
+        intro.scroll_into_view_if_needed()
+        screenshot(counselor, "counselor-case")
 
         # the third reporter: no group, no names, no group message; still their own conversation
         third = reporters[2].page
