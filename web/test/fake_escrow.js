@@ -84,6 +84,8 @@ export async function fakeEscrow() {
   const entries = new Map();
   /** entry id (b64u) -> [{counselor_key_id, opened_at, leafIndex | null}]: who read it (PROTOCOL.md §13.6) */
   const readings = new Map();
+  /** key ids (b64u) whose envelopes the server deleted (a revoked counselor, PROTOCOL.md §13.6) */
+  const revokedKeyIds = new Set();
   const requests = [];
   const faults = [];
 
@@ -126,7 +128,7 @@ export async function fakeEscrow() {
     const now = Date.now();
     leaves.push(entryLeaf(b64uDecode(id, 16), content, now));
     entries.set(id, { text, status: 'escrowed', received_at: new Date(now).toISOString(), leafIndex: leaves.length - 1,
-      owner, tags: payload.tags });
+      owner, tags: payload.tags, quorum: payload.quorum, envelopes: payload.envelopes.map((e) => e.key_id) });
   }
 
   function escrowRoute(method, path, init) {
@@ -156,6 +158,11 @@ export async function fakeEscrow() {
       if (had && had !== key) return refusal(409, 'conflict', 'this account already has another messaging key');
       messageKeys.set(owner === 'wallet' ? 'wallet' : owner, key);
       return new Response(null, { status: 204 });
+    }
+    if (method === 'GET' && path === '/v2/entries') {
+      return json(200, [...entries].filter(([, e]) => e.owner === owner).map(([id, e]) => ({ entry_id: id, status: e.status,
+        received_at: e.received_at, updated_at: e.received_at, quorum: e.quorum,
+        sealed_for: e.envelopes.filter((k) => !revokedKeyIds.has(k)) })));
     }
     const readersOf = /^\/v2\/entries\/([A-Za-z0-9_-]{22})\/readers$/.exec(path);
     if (method === 'GET' && readersOf) {
@@ -215,7 +222,7 @@ export async function fakeEscrow() {
 
   return {
     fetch, requests, failNext, published, fingerprint: hx(V2.admin.fingerprint), accountId, accountToken,
-    entries, leaves, keyserverDown, serial, deployment: d, keyserverRequests: ks.requests, messageKeys,
+    entries, leaves, keyserverDown, serial, deployment: d, keyserverRequests: ks.requests, messageKeys, revokedKeyIds,
     /** Requests to one route ("POST /v2/entries", "POST keyserver"), in order. */
     sent(route) {
       return requests.filter((r) => {

@@ -382,3 +382,27 @@ test('who read a record: each opening named from the signed document, its receip
   assert.equal(readers[0].openedAt, '2026-12-01T10:00:00.250+00:00');
   assert.deepEqual(await talk.readers(session, { escrow: null }), []); // a private record: nobody asked
 });
+
+test('refresh seals again, with the same record and names, an entry a counselor of the document cannot open; then nothing more', async () => {
+  const { server, record, session, named } = await setup();
+  await reporter.escrow(session, record, named);
+  const entryId = record.escrow.entry_id;
+  const bodyKey = record.escrow.body_key;
+  assert.deepEqual((await reporter.refresh(session)).resealed, []); // sealed for every counselor: nothing to do
+  assert.equal(server.sent('PUT /v2/entries/' + entryId).length, 0);
+  // the server deleted the envelopes of one counselor key (revoked, then listed again, or a new one)
+  server.revokedKeyIds.add(b64uEncode(server.deployment.counselors[1].keyId));
+  const done = await reporter.refresh(session);
+  assert.deepEqual(done.resealed.map((r) => r.record_id), [record.record_id]);
+  const [put] = server.sent(`PUT /v2/entries/${entryId}`);
+  const payload = JSON.parse(put.body);
+  assert.deepEqual(payload.envelopes.map((e) => e.key_id).sort(), server.deployment.counselors.map((c) => b64uEncode(c.keyId)).sort());
+  assert.equal(record.escrow.entry_id, entryId);
+  assert.equal(record.escrow.body_key, bodyKey); // the same entry, the same body key: a replacement
+  assert.deepEqual(record.escrow.canonical, named.map((n) => n.canonical));
+  server.revokedKeyIds.clear();
+  assert.deepEqual((await reporter.refresh(session)).resealed, []);
+  // an answer without sealed_for (a server from before) seals nothing again
+  assert.deepEqual(reporter.lackingEnvelopes(session.wallet, new Map([[entryId, { entry_id: entryId, status: 'escrowed' }]]),
+    server.deployment), []);
+});

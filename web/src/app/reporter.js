@@ -5,7 +5,7 @@ import {
   EscrowApi, fetchDeployment, checkReceipt, normalise, b64uDecode, b64uEncode,
   parseReceipt, newWallet, walletToBytes, walletFromBytes, addRecord, nowIsoSeconds,
   parseInvite, INVITE_MISTYPED, InvalidInput, VerificationError, MAX_BODY_BYTES, reporter, PLATFORMS, PLATFORMS_BY_KIND,
-  accounts, bytesEqual, ApiError, Identifier, reporterSignIn, talk, conversations as sealedItems,
+  accounts, bytesEqual, ApiError, reporterSignIn, talk, conversations as sealedItems,
 } from '../sdk/index.js';
 import { getCountries, getCountryCallingCode } from 'libphonenumber-js/max';
 import {
@@ -346,15 +346,14 @@ async function refreshStatuses({ quiet = false } = {}) {
     return;
   }
   try {
-    const entries = await api().entries();
-    const byId = new Map(entries.map((e) => [e.entry_id ?? e.entryId, e.status]));
-    let changed = false;
-    for (const r of state.wallet.records) {
-      const s = r.escrow && byId.get(r.escrow.entry_id);
-      if (s && r.escrow.status !== s && !r.escrow.pending) { r.escrow.status = s; changed = true; }
-    }
-    if (changed) await saveWallet();
-    if (!quiet) showNote(changed ? 'Updated.' : 'No changes.');
+    // statuses, and (PROTOCOL.md §13.6) an entry a counselor of the current document cannot open is locked
+    // again for them with the same record and names, so it stays readable after a match
+    const out = await reporter.refresh(session());
+    if (out.resealed.length) {
+      showNote(`${out.resealed.length === 1 ? 'One of your records was' : `${out.resealed.length} of your records were`} `
+        + 'locked again for the service’s current counselors, with the same words and names, so it stays readable '
+        + 'if there is a match.');
+    } else if (!quiet) showNote(out.changed ? 'Updated.' : 'No changes.');
     rerender();
   } catch (err) {
     if (!quiet) showError(err, 'Could not check for updates.');
@@ -848,12 +847,7 @@ async function finishPending() {
 }
 
 /** The names a record in escrow already has, as Identifiers (typed as the reporter typed them). */
-function storedNames(record) {
-  return record.escrow.canonical.map((c, i) => {
-    const n = normalise(c);
-    return new Identifier(n.kind, n.value, record.escrow.identifiers[i] ?? c);
-  });
-}
+const storedNames = (record) => reporter.storedNames(record);
 
 /**
  * Another record of this wallet already names one of `named` (found here, or refused by the server

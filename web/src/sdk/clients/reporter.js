@@ -32,6 +32,7 @@ import { parseInvite } from '../protocol/invites.js';
 import { ApiError, EscrowApi, fetchDeployment } from './api.js';
 import { newWallet } from './wallet.js';
 import { messagingKeyPair, newMessageSeed } from '../protocol/conversations.js';
+import { Identifier, normalise } from '../protocol/identifiers.js';
 import { evaluate } from './oprf_client.js';
 import { checkReceipt, expectedContent, receiptFileName } from './receipts.js';
 
@@ -197,6 +198,62 @@ export async function walletMessagingKey(session) {
     }
   }
   return pair.key;
+}
+
+/** The names a record in escrow has, as Identifiers (typed as the reporter typed them), to seal it again. */
+export function storedNames(record) {
+  return record.escrow.canonical.map((c, i) => {
+    const n = normalise(c);
+    return new Identifier(n.kind, n.value, record.escrow.identifiers[i] ?? c);
+  });
+}
+
+/**
+ * The escrowed records whose entry has no envelope for some counselor of the document in force, from the
+ * entry list's `sealed_for` (clients/reporter.py _lacking_envelopes). An answer without `sealed_for` (a
+ * server from before) says nothing, so nothing is sealed again on its account.
+ */
+export function lackingEnvelopes(wallet, listed, deployment) {
+  const wanted = deployment.counselors.map((c) => b64uEncode(c.keyId));
+  return wallet.records.filter((r) => {
+    const e = r.escrow;
+    const entry = e && listed.get(e.entry_id);
+    if (!entry || e.status !== 'escrowed' || e.pending || !Array.isArray(entry.sealed_for)) return false;
+    return wanted.some((k) => !entry.sealed_for.includes(k));
+  });
+}
+
+/**
+ * Pull each escrowed entry's status into the wallet, and seal again (same record, names, quorum, entry id and
+ * body key; a replacement) any entry a counselor of the document in force cannot open: one added after it was
+ * escrowed, or all it was sealed to revoked (PROTOCOL.md §13.6, clients/reporter.py refreshed). This depends
+ * only on the document and the entry's own envelopes, never on whether anyone else named the same person.
+ * Returns {changed (a status moved), resealed: [record], notResealed: Map record id -> why (tried again next time)}.
+ */
+export async function refresh(session, { onStep = NO_PROGRESS } = {}) {
+  const listed = new Map((await session.api.entries()).map((e) => [e.entry_id, e]));
+  let changed = false;
+  for (const r of session.wallet.records) {
+    const s = r.escrow && listed.get(r.escrow.entry_id)?.status;
+    if (s && r.escrow.status !== s && !r.escrow.pending) {
+      r.escrow.status = s;
+      changed = true;
+    }
+  }
+  if (changed) await session.save();
+  const resealed = [];
+  const notResealed = new Map();
+  if (!session.wallet.records.some((r) => r.escrow?.status === 'escrowed')) return { changed, resealed, notResealed };
+  const lacking = lackingEnvelopes(session.wallet, listed, await session.deployment());
+  for (const record of lacking) {
+    try {
+      await escrow(session, record, storedNames(record), { quorum: record.escrow.quorum, onStep });
+      resealed.push(record);
+    } catch (err) {
+      notResealed.set(record.record_id, err?.message ?? String(err));
+    }
+  }
+  return { changed, resealed, notResealed };
 }
 
 /** A refusal of these exact bytes that sending them again cannot change (not a lost answer, not a wait). */
