@@ -162,12 +162,17 @@ async function renderCases() {
   $('#who').textContent = `Signed in as ${state.keys.name}.`;
   const list = $('#cases-list');
   list.textContent = '';
+  $('#cases-empty').hidden = true;
+  const progress = $('#progress');
+  progress.textContent = 'Fetching the cases…';
   let cases;
   try {
     cases = await loadCases();
   } catch (err) {
     showError(err, 'The cases could not be listed.');
     return;
+  } finally {
+    progress.textContent = '';
   }
   $('#cases-empty').hidden = cases.length > 0;
   for (const c of cases) {
