@@ -15,6 +15,13 @@ database and its API, asked as the counselor), and none of the messages' words, 
 notes in any file it writes. A message sealed in Python opens in the reporter's browser, and the
 reporter's browser-sealed answer opens in Python (PROTOCOL.md §13.2 across the two SDKs). No page
 broke its CSP or asked anything of another origin.
+
+The other test is the counselor's case work with reporters on the Python SDK (cheaper than browsers,
+and the other direction of each item): two matches naming one person by email and by phone linked
+into one case, taken, left to nobody and taken again, its state and a private note; a message with a
+file sealed in the counselor's browser opens in Python and the Python reporter's file and reveal open
+in the browser; Python reporters' cards open in the browser, the browser's roster opens and checks in
+Python, and a Python member's group message shows under its display name.
 """
 
 from __future__ import annotations
