@@ -1415,7 +1415,10 @@ function readersBox(r) {
       const check = x.checked ? 'checked in the log' : (x.problem ? `the log receipt did not check: ${x.problem}` : 'not in the log yet');
       list.append(el('li', { class: x.problem ? 'problem' : '' }, `${x.counselor || 'A counselor no longer listed'}, ${formatDate(x.openedAt)} · ${check}`));
     }
-  }).catch(() => { status.textContent = 'This could not be checked right now.'; });
+  }).catch((err) => {
+    status.textContent = err instanceof ApiError && err.status === 404
+      ? 'The server no longer lists who read this record.' : 'This could not be checked right now.';
+  });
   return box;
 }
 
