@@ -330,6 +330,17 @@ class ConversationList:
         return {"conversations": [c.to_json() for c in self.conversations]}
 
 
+def _read_group(client: EscrowClient, deployment: Deployment, me: Me, conversation: m.Conversation,
+                introduction_id: bytes) -> tuple[ConversationView, pc.Roster | None]:
+    """A group conversation as one member (reporter or counselor) reads it, and the newest checked roster."""
+    cid = b64u_decode(conversation.conversation_id, length=16)
+    read = _open_all(client.all_messages(cid), cid, me)
+    shown, wrong, roster = _check_group(read, deployment, introduction_id, me)
+    return ConversationView(conversation.conversation_id, "group", None, b64u_encode(introduction_id), None,
+                            tuple(shown), _sorted(read.refused, wrong), read.missing,
+                            members=tuple(x.name for x in roster.members) if roster else ()), roster
+
+
 @dataclass
 class _Reporter:
     """One reporter task: the session, a client, the checked document and the reporter's keys."""
@@ -338,6 +349,10 @@ class _Reporter:
     client: EscrowClient
     deployment: Deployment
     me: Me
+
+    def read_group(self, conversation: m.Conversation, introduction_id: bytes
+                   ) -> tuple[ConversationView, pc.Roster | None]:
+        return _read_group(self.client, self.deployment, self.me, conversation, introduction_id)
 
     @property
     def key(self) -> pc.MessagingPublicKey:
@@ -370,14 +385,6 @@ class _Reporter:
                                 self.record_of(conversation.entry_id), tuple(shown), _sorted(read.refused, wrong),
                                 read.missing, contact=contact)
 
-    def read_group(self, conversation: m.Conversation, introduction_id: bytes
-                   ) -> tuple[ConversationView, pc.Roster | None]:
-        cid = b64u_decode(conversation.conversation_id, length=16)
-        read = _open_all(self.client.all_messages(cid), cid, self.me)
-        shown, wrong, roster = _check_group(read, self.deployment, introduction_id, self.me)
-        return ConversationView(conversation.conversation_id, "group", None, b64u_encode(introduction_id), None,
-                                tuple(shown), _sorted(read.refused, wrong), read.missing,
-                                members=tuple(x.name for x in roster.members) if roster else ()), roster
 
     def mark_seen(self, view: ConversationView) -> None:
         seqs = [x.seq for x in view.messages] + [x.seq for x in view.refused]
@@ -595,6 +602,10 @@ class _Counselor:
     deployment: Deployment
     me: Me
 
+    def read_group(self, conversation: m.Conversation, introduction_id: bytes
+                   ) -> tuple[ConversationView, pc.Roster | None]:
+        return _read_group(self.client, self.deployment, self.me, conversation, introduction_id)
+
     def can_sign(self) -> None:
         if self.me.vk not in pc.counselor_signers(self.deployment):
             raise InvalidInput("The deployment document does not list your signing key, so reporters would refuse "
@@ -612,14 +623,6 @@ class _Counselor:
         return ConversationView(conversation.conversation_id, "direct", conversation.entry_id, None, None,
                                 tuple(shown), _sorted(read.refused, wrong), read.missing, contact=contact), pinned
 
-    def read_group(self, conversation: m.Conversation, introduction_id: bytes
-                   ) -> tuple[ConversationView, pc.Roster | None]:
-        cid = b64u_decode(conversation.conversation_id, length=16)
-        read = _open_all(self.client.all_messages(cid), cid, self.me)
-        shown, wrong, roster = _check_group(read, self.deployment, introduction_id, self.me)
-        return ConversationView(conversation.conversation_id, "group", None, b64u_encode(introduction_id), None,
-                                tuple(shown), _sorted(read.refused, wrong), read.missing,
-                                members=tuple(x.name for x in roster.members) if roster else ()), roster
 
 
 def _as_counselor(keys: counselor_mod.CounselorKeys, client: EscrowClient) -> _Counselor:
