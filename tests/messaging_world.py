@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cli_process import ok, person
+from cli_process import cli, ok, person
 from consilience.local import launcher
 
 RELEASE_INTERVAL = 0.5
@@ -37,7 +37,18 @@ class Actor:
 
     def run(self, *args: str) -> dict[str, Any]:
         """The command's --json document; the test fails, showing both outputs, unless it succeeded."""
-        return json.loads(ok(self.env, *args, "--json"))
+        result: dict[str, Any] = json.loads(ok(self.env, *args, "--json"))
+        return result
+
+    def text(self, *args: str) -> str:
+        """What the command prints for a person; the test fails unless it succeeded."""
+        return ok(self.env, *args)
+
+    def refused(self, *args: str) -> str:
+        """The command's error output; the test fails unless it failed."""
+        proc = cli(self.env, *args)
+        assert proc.returncode != 0, f"{args} should have failed: {proc.stdout}"
+        return proc.stderr
 
     @property
     def wallet(self) -> Path:
@@ -74,19 +85,49 @@ def wait_for_match(counselor: Actor, released: int, timeout: float = 30.0) -> st
 
 
 @contextmanager
-def released_match(root: Path) -> Iterator[World]:
+def deployment(root: Path, *, max_quorum: int = 3, escrow_env: dict[str, str] | None = None
+               ) -> Iterator[tuple[Path, str, Actor, list[launcher.Service]]]:
+    """(data folder, escrow server URL, the operator, the services) of a running deployment on loopback:
+    ``admin init`` at quorum 2 with three key servers (threshold 2), every service a process, the key
+    generation published, the release pass every half second. ``escrow_env`` is added to the escrow
+    server's environment.
+
+    The quorum range stops at ``max_quorum`` (3 unless a test needs more): the key generation deals
+    every level of the range, and at the default range of 2..10 it is most of a world's set-up time.
+    """
     data = root / "deploy"
     escrow_port, *ks_ports = launcher.free_ports(4)
     operator = Actor(root / "operator", "operator passphrase")
-    operator.run("admin", "init", "--data-dir", str(data), "--quorum", "2", "--keyservers", "3", "--threshold", "2",
+    operator.run("admin", "init", "--data-dir", str(data), "--quorum", "2", "--max-quorum", str(max_quorum),
+                 "--keyservers", "3", "--threshold", "2",
                  "--port", str(escrow_port), "--keyserver-ports", ",".join(map(str, ks_ports)))
-    services = [launcher.keyserver_service(data, i + 1, p) for i, p in enumerate(ks_ports)]
+    pace = launcher.local_keygen()  # rounds of a second: every key server is a process here, started together
+    services = [launcher.keyserver_service(data, i + 1, p, keygen=pace) for i, p in enumerate(ks_ports)]
     services.append(launcher.escrow_service(data, escrow_port))
+    env = {"CONSILIENCE_RELEASE_INTERVAL": str(RELEASE_INTERVAL)}
     try:
         for s in services:
-            s.start(env={"CONSILIENCE_RELEASE_INTERVAL": str(RELEASE_INTERVAL)})
+            s.start(env={**env, **(escrow_env or {})} if s is services[-1] else env)
         operator.run("admin", "publish-keys", "--data-dir", str(data))
-        server = services[-1].url
+        yield data, services[-1].url, operator, services
+    finally:
+        for s in services:
+            s.stop()
+
+
+def add_counselor(root: Path, data: Path, server: str, operator: Actor, name: str) -> tuple[Actor, str]:
+    """keygen, ``admin counselor add``, login: the counselor (home folder named after their first name) and
+    their key id."""
+    counselor = Actor(root / name.split()[0].lower(), f"{name} passphrase")
+    keygen = counselor.run("counselor", "keygen", "--name", name)
+    added = operator.run("admin", "counselor", "add", keygen["public_key_file"], "--data-dir", str(data))
+    counselor.run("counselor", "login", "--server", server, "--credential", added["credential"])
+    return counselor, str(keygen["key_id"])
+
+
+@contextmanager
+def released_match(root: Path) -> Iterator[World]:
+    with deployment(root) as (data, server, operator, services):
         counselor = Actor(root / "counselor", "counselor passphrase")
         keygen = counselor.run("counselor", "keygen", "--name", "Robin Counselor")
         added = operator.run("admin", "counselor", "add", keygen["public_key_file"], "--data-dir", str(data))
@@ -103,6 +144,3 @@ def released_match(root: Path) -> Iterator[World]:
             world.entries.append(escrowed["escrow"]["entry_id"])
         world.match_id = wait_for_match(counselor, 3)
         yield world
-    finally:
-        for s in services:
-            s.stop()

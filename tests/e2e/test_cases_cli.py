@@ -10,7 +10,6 @@ refused with what to do, and nothing changes.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -21,39 +20,15 @@ from typing import Any
 
 import pytest
 
-from cli_process import cli, ok, person
 from consilience.clients import reporter as reporter_mod
-from consilience.local import launcher
 from consilience.protocol.encoding import b64u_decode
+from messaging_world import RELEASE_INTERVAL, Actor, add_counselor, deployment
 
 pytestmark = pytest.mark.e2e
 
-RELEASE_INTERVAL = 0.5
 BY_EMAIL, BY_HANDLE = "sam.doe@example.com", "x:samdoe"
 #: The note, with a terminal escape and rich markup in it: shown as text, never acted on.
 NOTE = "Reporters of both matches describe the same office party. \x1b[31mred\x1b[0m [/] [bold]b[/bold]"
-
-
-@dataclass
-class Actor:
-    home: Path
-    passphrase: str
-
-    @property
-    def env(self) -> dict[str, str]:
-        return person(self.home, self.passphrase)
-
-    def run(self, *args: str) -> dict[str, Any]:
-        result: dict[str, Any] = json.loads(ok(self.env, *args, "--json"))
-        return result
-
-    def text(self, *args: str) -> str:
-        return ok(self.env, *args)
-
-    def refused(self, *args: str) -> str:
-        proc = cli(self.env, *args)
-        assert proc.returncode != 0, f"{args} should have failed: {proc.stdout}"
-        return proc.stderr
 
 
 @dataclass
@@ -75,23 +50,9 @@ def database(world: World) -> Path:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("cases")
-    data = root / "deploy"
-    escrow_port, *ks_ports = launcher.free_ports(4)
-    operator = Actor(root / "operator", "operator passphrase")
-    operator.run("admin", "init", "--data-dir", str(data), "--quorum", "2", "--keyservers", "3", "--threshold", "2",
-                 "--port", str(escrow_port), "--keyserver-ports", ",".join(map(str, ks_ports)))
-    services = [launcher.keyserver_service(data, i + 1, p) for i, p in enumerate(ks_ports)]
-    services.append(launcher.escrow_service(data, escrow_port))
-    try:
-        for s in services:
-            s.start(env={"CONSILIENCE_RELEASE_INTERVAL": str(RELEASE_INTERVAL)})
-        operator.run("admin", "publish-keys", "--data-dir", str(data))
-        server = services[-1].url
-        robin, kim = Actor(root / "robin", "robin passphrase"), Actor(root / "kim", "kim passphrase")
-        for actor, name in ((robin, "Robin Counselor"), (kim, "Kim")):
-            keygen = actor.run("counselor", "keygen", "--name", name)
-            added = operator.run("admin", "counselor", "add", keygen["public_key_file"], "--data-dir", str(data))
-            actor.run("counselor", "login", "--server", server, "--credential", added["credential"])
+    with deployment(root) as (data, server, operator, _):
+        robin, _ = add_counselor(root, data, server, operator, "Robin Counselor")
+        kim, _ = add_counselor(root, data, server, operator, "Kim")
         invites = operator.run("admin", "invite", "--data-dir", str(data), "--count", "4")["invites"]
         reporters = [Actor(root / f"reporter{i + 1}", f"reporter {i + 1} passphrase") for i in range(4)]
         for actor, invite, named in zip(reporters, invites, [BY_EMAIL, BY_EMAIL, BY_HANDLE, BY_HANDLE], strict=True):
@@ -109,9 +70,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             (named,) = {n for e in detail["entries"] for n in e["identifiers"]}
             world.matches["email" if named == BY_EMAIL else "handle"] = match_id
         yield world
-    finally:
-        for s in services:
-            s.stop()
 
 
 def case_of(cases: list[dict[str, Any]], match_id: str) -> dict[str, Any]:

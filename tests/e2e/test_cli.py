@@ -61,7 +61,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
                         "--threshold", "2", "--port", str(escrow_port),
                         "--keyserver-ports", ",".join(map(str, ks_ports)))
     assert [int(url.rsplit(":", 1)[1]) for url in init["key_servers"]] == ks_ports
-    services = [launcher.keyserver_service(data, i + 1, p) for i, p in enumerate(ks_ports)]
+    pace = launcher.local_keygen()  # rounds of a second: every key server is a process here, started together
+    services = [launcher.keyserver_service(data, i + 1, p, keygen=pace) for i, p in enumerate(ks_ports)]
     services.append(launcher.escrow_service(data, escrow_port))
     try:
         for s in services:

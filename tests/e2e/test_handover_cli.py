@@ -18,75 +18,20 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from cli_process import cli, ok, person
-from consilience.local import launcher
+from cli_process import cli
 from consilience.protocol.encoding import b64u_decode
 from consilience.services.escrow.settings import Settings
 from consilience.storage.database import Database
 from consilience.storage.models import EntryEnvelope
+from messaging_world import NAMED, RELEASE_INTERVAL, Actor, add_counselor, deployment
 
 pytestmark = pytest.mark.e2e
-
-NAMED = "sam.doe@example.com"
-RELEASE_INTERVAL = 0.5
-
-
-@dataclass
-class Actor:
-    """Someone at the command line, with a home folder of their own."""
-
-    home: Path
-    passphrase: str
-
-    @property
-    def env(self) -> dict[str, str]:
-        return person(self.home, self.passphrase)
-
-    def run(self, *args: str) -> dict[str, Any]:
-        """The command's --json document; the test fails, showing both outputs, unless it succeeded."""
-        return dict(json.loads(ok(self.env, *args, "--json")))
-
-    @property
-    def key(self) -> Path:
-        return self.home / "counselor.key"
-
-
-@contextmanager
-def deployment(root: Path) -> Iterator[tuple[Path, str, Actor]]:
-    """(data folder, escrow server URL, the operator) of a running deployment with its keys published."""
-    data = root / "deploy"
-    escrow_port, *ks_ports = launcher.free_ports(4)
-    operator = Actor(root / "operator", "operator passphrase")
-    operator.run("admin", "init", "--data-dir", str(data), "--quorum", "2", "--keyservers", "3", "--threshold", "2",
-                 "--port", str(escrow_port), "--keyserver-ports", ",".join(map(str, ks_ports)))
-    services = [launcher.keyserver_service(data, i + 1, p) for i, p in enumerate(ks_ports)]
-    services.append(launcher.escrow_service(data, escrow_port))
-    try:
-        for s in services:
-            s.start(env={"CONSILIENCE_RELEASE_INTERVAL": str(RELEASE_INTERVAL)})
-        operator.run("admin", "publish-keys", "--data-dir", str(data))
-        yield data, services[-1].url, operator
-    finally:
-        for s in services:
-            s.stop()
-
-
-def add_counselor(root: Path, data: Path, server: str, operator: Actor, name: str) -> tuple[Actor, str]:
-    """keygen, admin counselor add, login: the counselor and their key id."""
-    counselor = Actor(root / name.split()[0].lower(), f"{name} passphrase")
-    keygen = counselor.run("counselor", "keygen", "--name", name)
-    added = operator.run("admin", "counselor", "add", keygen["public_key_file"], "--data-dir", str(data))
-    counselor.run("counselor", "login", "--server", server, "--credential", added["credential"])
-    return counselor, str(keygen["key_id"])
 
 
 def reporters(root: Path, data: Path, server: str, operator: Actor, quorums: list[int]) -> list[tuple[Actor, str]]:
@@ -139,7 +84,7 @@ def envelopes_for(data: Path, key_id: str) -> int:
 
 
 def test_a_counselor_hands_over_to_a_new_counselor_and_reporters_see_who_read_them(tmp_path: Path) -> None:
-    with deployment(tmp_path) as (data, server, operator):
+    with deployment(tmp_path, max_quorum=5) as (data, server, operator, _):  # a reporter asks for quorum 5
         robin, robin_key = add_counselor(tmp_path, data, server, operator, "Robin Counselor")
         (one, rec1), (two, rec2), (three, rec3) = reporters(tmp_path, data, server, operator, [2, 2, 5])
         match_id = the_match(robin)
@@ -175,7 +120,7 @@ def test_a_counselor_hands_over_to_a_new_counselor_and_reporters_see_who_read_th
 
 
 def test_entries_escrowed_while_only_a_counselor_who_lost_their_key_existed_stay_openable(tmp_path: Path) -> None:
-    with deployment(tmp_path) as (data, server, operator):
+    with deployment(tmp_path) as (data, server, operator, _):
         ash, ash_key = add_counselor(tmp_path, data, server, operator, "Ash Counselor")
         (one, _), (two, _) = reporters(tmp_path, data, server, operator, [2, 2])
         match_id = the_match(ash)

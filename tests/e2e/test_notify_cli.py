@@ -7,21 +7,17 @@ reporters nothing at all (they are never told of a match)."""
 from __future__ import annotations
 
 import json
-import socket
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.message import Message
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from cli_process import cli, ok, person
 from consilience.clients.notify import BEFORE_GIVING
 from consilience.local import launcher
+from mail_server import Mailbox, mail_server
 
 pytestmark = pytest.mark.e2e
 
@@ -29,30 +25,10 @@ NAMED = "sam.doe@example.com"
 SENDER = "consilience@escrow.example"
 
 
-@dataclass
-class Mailbox:
-    mails: list[tuple[list[str], Message]] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
-        self.mails.append((list(envelope.rcpt_tos), message_from_bytes(envelope.original_content)))
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield box, controller.port
-    finally:
-        controller.stop()
+    with mail_server() as running:
+        yield running
 
 
 def run(env: dict[str, str], *args: str) -> dict[str, Any]:
@@ -82,7 +58,8 @@ def test_mail_notices_from_a_running_server(tmp_path: Path, mailbox: tuple[Mailb
     mail_env = {"CONSILIENCE_SMTP_HOST": "127.0.0.1", "CONSILIENCE_SMTP_PORT": str(smtp_port),
                 "CONSILIENCE_SMTP_FROM": SENDER, "CONSILIENCE_SMTP_SECURITY": "none",
                 "CONSILIENCE_RELEASE_INTERVAL": "0.5"}
-    services = [launcher.keyserver_service(data, i + 1, p) for i, p in enumerate(ks_ports)]
+    pace = launcher.local_keygen()  # rounds of a second: every key server is a process here, started together
+    services = [launcher.keyserver_service(data, i + 1, p, keygen=pace) for i, p in enumerate(ks_ports)]
     services.append(launcher.escrow_service(data, escrow_port, extra_args=["--notify", "smtp"]))
     try:
         for service in services:

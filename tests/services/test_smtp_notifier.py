@@ -6,13 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import ssl
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
-from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +27,7 @@ from consilience.services.escrow.notifier import (
 )
 from consilience.services.escrow.settings import ConfigurationError, Settings, SmtpSettings
 from consilience.storage.models import Account
+from mail_server import Mailbox, free_port, mail_server
 from tls_certs import PrivateCA
 
 from .harness import API, Escrow, build
@@ -38,35 +35,10 @@ from .harness import API, Escrow, build
 SENDER = "consilience@escrow.example"
 
 
-@dataclass
-class Mailbox:
-    """What the test SMTP server received: (envelope recipients, parsed message) per mail."""
-
-    mails: list[tuple[list[str], Message]] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
-        self.mails.append((list(envelope.rcpt_tos), message_from_bytes(envelope.original_content)))
-        return "250 OK"
-
-    def to(self, address: str) -> list[Message]:
-        return [m for rcpts, m in self.mails if address in rcpts]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield box, controller.port
-    finally:
-        controller.stop()
+    with mail_server() as running:
+        yield running
 
 
 def mail_settings(port: int, **changes: Any) -> SmtpSettings:
