@@ -967,7 +967,7 @@ async function explainKeyServers(err, { changing = false } = {}) {
 // a member of the counselor's newest list. The page asks the server every POLL_MS while it is open and
 // adds what is new without touching what is being typed.
 
-const POLL_MS = 15000;
+const POLL_MS = 5000;  // a reply someone is waiting for shows within seconds; each look is one small request
 const poll = { timer: null, running: null, again: false, unread: 0 };
 /** What the messages page shows: per conversation its list element and the seqs already in it. */
 const shown = { lists: new Map(), intros: new Map(), groups: new Map(), built: false };
