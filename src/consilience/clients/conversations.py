@@ -330,29 +330,32 @@ class ConversationList:
         return {"conversations": [c.to_json() for c in self.conversations]}
 
 
-def _read_group(client: EscrowClient, deployment: Deployment, me: Me, conversation: m.Conversation,
-                introduction_id: bytes) -> tuple[ConversationView, pc.Roster | None]:
-    """A group conversation as one member (reporter or counselor) reads it, and the newest checked roster."""
-    cid = b64u_decode(conversation.conversation_id, length=16)
-    read = _open_all(client.all_messages(cid), cid, me)
-    shown, wrong, roster = _check_group(read, deployment, introduction_id, me)
-    return ConversationView(conversation.conversation_id, "group", None, b64u_encode(introduction_id), None,
-                            tuple(shown), _sorted(read.refused, wrong), read.missing,
-                            members=tuple(x.name for x in roster.members) if roster else ()), roster
+class _Member:
+    """What a reporter task and a counselor task share: both read a group the same way (as one of its members)."""
 
-
-@dataclass
-class _Reporter:
-    """One reporter task: the session, a client, the checked document and the reporter's keys."""
-
-    session: reporter_mod.Session
     client: EscrowClient
     deployment: Deployment
     me: Me
 
     def read_group(self, conversation: m.Conversation, introduction_id: bytes
                    ) -> tuple[ConversationView, pc.Roster | None]:
-        return _read_group(self.client, self.deployment, self.me, conversation, introduction_id)
+        """A group conversation as this member reads it, and the newest checked roster."""
+        cid = b64u_decode(conversation.conversation_id, length=16)
+        read = _open_all(self.client.all_messages(cid), cid, self.me)
+        shown, wrong, roster = _check_group(read, self.deployment, introduction_id, self.me)
+        return ConversationView(conversation.conversation_id, "group", None, b64u_encode(introduction_id), None,
+                                tuple(shown), _sorted(read.refused, wrong), read.missing,
+                                members=tuple(x.name for x in roster.members) if roster else ()), roster
+
+
+@dataclass
+class _Reporter(_Member):
+    """One reporter task: the session, a client, the checked document and the reporter's keys."""
+
+    session: reporter_mod.Session
+    client: EscrowClient
+    deployment: Deployment
+    me: Me
 
     @property
     def key(self) -> pc.MessagingPublicKey:
@@ -596,15 +599,11 @@ def group(session: reporter_mod.Session, introduction: str, send: str | None = N
 
 
 @dataclass
-class _Counselor:
+class _Counselor(_Member):
     keys: counselor_mod.CounselorKeys
     client: EscrowClient
     deployment: Deployment
     me: Me
-
-    def read_group(self, conversation: m.Conversation, introduction_id: bytes
-                   ) -> tuple[ConversationView, pc.Roster | None]:
-        return _read_group(self.client, self.deployment, self.me, conversation, introduction_id)
 
     def can_sign(self) -> None:
         if self.me.vk not in pc.counselor_signers(self.deployment):
