@@ -276,6 +276,19 @@ def list_entries(session: Session, account_id: bytes) -> Sequence[Entry]:
     ).all()
 
 
+def envelope_key_ids(session: Session, entry_ids: Sequence[bytes]) -> dict[bytes, list[bytes]]:
+    """entry id -> the key ids of its envelopes, sorted; one query that reads no ciphertext."""
+    found: dict[bytes, list[bytes]] = {}
+    if not entry_ids:
+        return found
+    rows = session.execute(select(EntryEnvelope.entry_id, EntryEnvelope.key_id)
+                           .where(EntryEnvelope.entry_id.in_(list(entry_ids)))
+                           .order_by(EntryEnvelope.entry_id, EntryEnvelope.key_id))
+    for entry_id, key_id in rows:
+        found.setdefault(entry_id, []).append(key_id)
+    return found
+
+
 def create_entry(session: Session, new: NewEntry, now: datetime) -> Entry:
     """Insert a new escrowed entry and queue its tags for the next release pass.
 

@@ -18,6 +18,7 @@ and may edit or withdraw an entry whether or not it was released.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from sqlalchemy.exc import IntegrityError
@@ -103,16 +104,18 @@ def receipt(entry: Entry, log_receipt: str | None = None) -> EntryReceipt:
                         received_at=entry.received_at, receipt=log_receipt)
 
 
-def summary(entry: Entry) -> EntrySummary:
+def summary(entry: Entry, sealed_for: Sequence[bytes]) -> EntrySummary:
+    """``sealed_for``: the key ids of the entry's envelopes (``repository.envelope_key_ids`` for a list, so
+    listing never loads the envelopes themselves)."""
     return EntrySummary(entry_id=b64u_encode(entry.entry_id), quorum=entry.quorum,
                         status=status(entry),
                         received_at=entry.received_at, updated_at=entry.updated_at,
-                        sealed_for=[b64u_encode(e.key_id) for e in entry.envelopes])
+                        sealed_for=[b64u_encode(k) for k in sealed_for])
 
 
 def detail(entry: Entry) -> EntryDetail:
     return EntryDetail(
-        **summary(entry).model_dump(),
+        **summary(entry, [e.key_id for e in entry.envelopes]).model_dump(),
         tags=[b64u_encode(t.tag) for t in entry.tags],
         body=b64u_encode(entry.body) if entry.body is not None else None,
         envelopes=[Envelope(key_id=b64u_encode(e.key_id), ciphertext=b64u_encode(e.ciphertext))

@@ -104,7 +104,9 @@ def submit(submission: EntrySubmission, response: Response, account: ReporterCal
 def list_entries(account: ReporterCaller,
                  state: State) -> list[EntrySummary]:
     with state.db.read() as session:
-        return [entries.summary(e) for e in repository.list_entries(session, account.account_id)]
+        listed = repository.list_entries(session, account.account_id)
+        sealed_for = repository.envelope_key_ids(session, [e.entry_id for e in listed])
+        return [entries.summary(e, sealed_for.get(e.entry_id, [])) for e in listed]
 
 
 @router.get("/entries/{entry_id}", response_model=EntryDetail)
