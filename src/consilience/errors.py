@@ -13,6 +13,7 @@ purpose is a ``ConsilienceError``, except the services' ``Refusal``::
     │   ├── VerificationError ────── consilience.errors
     │   │   ├── DecryptionError ──── consilience.errors
     │   │   ├── DkgFailed ────────── consilience.protocol.dkg
+    │   │   ├── CorroborationRefused  consilience.protocol.corroboration
     │   │   └── DishonestKeyServers  consilience.protocol.quorum
     │   ├── BelowQuorum ──────────── consilience.protocol.quorum
     │   ├── ApiError ─────────────── consilience.clients.escrow_client
@@ -93,6 +94,10 @@ When each is raised, and what people see:
     listed under ``failed`` with the reason ("entry … could not be opened:
     <why>" in ``counselor open``), and entries whose envelope or shares are not
     what an honest client sends under ``bogus``.
+``CorroborationRefused``
+    A corroboration statement (PROTOCOL.md §14.4) that does not check:
+    ``field`` names where (``entries[1].consent``) and ``reason`` why;
+    ``consilience verify-corroboration`` prints both and exits 1.
 ``MalformedMessage``, ``DkgFailed``, ``DishonestKeyServers``, ``BelowQuorum``
     Protocol v2's key generation and quorum layer (``protocol/dkg.py``,
     ``protocol/quorum.py``), not yet wired into the servers or clients: a
