@@ -28,7 +28,12 @@ const WALLET_FIELDS = [['server', true], ['admin_fingerprint', true], ['account_
   // PROTOCOL.md §13: the messaging seed (b64u, 32 bytes; "" in wallets made before messaging), whether the
   // server holds its key, the introductions declined (never sent anywhere) and the last message read per
   // conversation (conversation id b64u -> seq).
-  ['message_seed', false, ''], ['message_key_registered', false, false], ['declined', false, []], ['seen', false, {}]];
+  ['message_seed', false, ''], ['message_key_registered', false, false], ['declined', false, []], ['seen', false, {}],
+  // PROTOCOL.md §14.1, the backup at the escrow server: the handle as written down, the backup key (b64u; ""
+  // inside the backup itself), the version last stored, the backup document minus version and wallet (re-uploaded
+  // with each change), and whether an upload failed and is to be retried.
+  ['backup_handle', false, ''], ['backup_key', false, ''], ['backup_version', false, 0], ['backup_keys', false, null],
+  ['backup_pending', false, false]];
 const RECORD_FIELDS = [['record_id', true], ['text', true], ['written_at', true], ['escrow', false, null],
   ['details', false, null], ['attachments', false, []]];
 const ESCROW_FIELDS = [['entry_id', true], ['identifiers', true], ['canonical', true], ['quorum', true], ['body_key', true],
@@ -64,6 +69,11 @@ export function normaliseWallet(doc) {
   if (typeof w.message_seed !== 'string' || typeof w.message_key_registered !== 'boolean' || !Array.isArray(w.declined)
       || !w.declined.every((x) => typeof x === 'string') || !w.seen || typeof w.seen !== 'object' || Array.isArray(w.seen)) {
     throw new InvalidInput('not a Consilience wallet: malformed messaging fields');
+  }
+  if (typeof w.backup_handle !== 'string' || typeof w.backup_key !== 'string' || !Number.isSafeInteger(w.backup_version)
+      || w.backup_version < 0 || typeof w.backup_pending !== 'boolean'
+      || (w.backup_keys !== null && (typeof w.backup_keys !== 'object' || Array.isArray(w.backup_keys)))) {
+    throw new InvalidInput('not a Consilience wallet: malformed backup fields');
   }
   w.records = w.records.map(normaliseRecord);
   return w;

@@ -1,0 +1,277 @@
+// Recovery on a new device (PROTOCOL.md §14.1): the handle, the backup document and its key in the
+// browser SDK. The set-up is played through clients/recovery.js setUpBackup against key servers
+// whose HPKE keys the test holds, so each step a key server takes (open its sealed share, evaluate
+// with a proof) is done here as services/keyserver/recovery.py does it, and the device's locally
+// computed rwd must equal the one combined from t key servers' answers. Tampered backups are refused.
+// When tests/vectors/recovery_interop.json (written from Python) is there, every value in it is
+// reproduced.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ROOT, hx } from './helpers.js';
+import * as rec from '../src/sdk/protocol/recovery.js';
+import * as hpke from '../src/sdk/crypto/hpke.js';
+import * as oprf from '../src/sdk/crypto/oprf.js';
+import { FAST_PARAMS, deriveKey } from '../src/sdk/crypto/sealed.js';
+import { scalarFromInt } from '../src/sdk/crypto/ristretto.js';
+import { b64uDecode, b64uEncode } from '../src/sdk/protocol/encoding.js';
+import { accountKey } from '../src/sdk/protocol/accounts.js';
+import { setUpBackup, updateBackup, needsNewDealing, servingKeyServers } from '../src/sdk/clients/recovery.js';
+import { ApiError } from '../src/sdk/clients/api.js';
+import { newWallet, walletFromBytes, walletToBytes } from '../src/sdk/clients/wallet.js';
+import { account, deployment } from './v2_vectors.js';
+
+const KDF = { memory_kib: 1024, iterations: 1, lanes: 1 };
+const VECTOR_PATH = path.join(ROOT, 'tests', 'vectors', 'recovery_interop.json');
+
+test('the handle: 16 Crockford characters in four groups; typed forms parse, anything else is refused calmly', () => {
+  const hb = hx('00443214c74254b635cf');
+  const text = rec.formatHandle(hb);
+  assert.match(text, /^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$/);
+  assert.deepEqual(rec.parseHandle(text), hb);
+  assert.deepEqual(rec.parseHandle(` ${text.toLowerCase().replace(/-/g, ' ')} `), hb);
+  assert.deepEqual(rec.parseHandle('0000-0000-0000-0001'), new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 1]));
+  assert.deepEqual(rec.parseHandle('oooo-OOOO-oooo-oooi'), rec.parseHandle('0000-0000-0000-0001'));
+  assert.deepEqual(rec.parseHandle('0000-0000-0000-000l'), rec.parseHandle('0000-0000-0000-0001'));
+  assert.equal(rec.formatHandle(new Uint8Array(10).fill(255)), 'ZZZZ-ZZZZ-ZZZZ-ZZZZ');
+  for (const bad of ['', '7KQ2-M9XD-4RTA-HW3', '7KQ2-M9XD-4RTA-HW3E5', '7KQ2-M9XD-4RTA-HW3U', '7KQ2_M9XD_4RTA_HW3E', null]) {
+    assert.throws(() => rec.parseHandle(bad), { message: rec.HANDLE_REFUSAL });
+  }
+});
+
+/** A deployment in the SDK's shape with key servers whose HPKE seeds the test keeps. */
+async function testDeployment(threshold = 2, indices = [1, 2, 3]) {
+  const d = await deployment();
+  const seeds = new Map();
+  const keyservers = await Promise.all(indices.map(async (index) => {
+    const seed = hpke.generatePrivateKey();
+    seeds.set(index, seed);
+    const base = d.keyservers.find((s) => s.index === index) ?? d.keyservers[0];
+    return { ...base, index, hpkePublicKey: await hpke.publicKeyBytes(seed), identityKey: new Uint8Array(32).fill(index),
+      url: `http://127.0.0.1:${9100 + index}` };
+  }));
+  return { deployment: { ...d, threshold, keyservers, keyChange: null }, seeds };
+}
+
+function fakeApi() {
+  const stored = [];
+  return {
+    stored,
+    failNext: null,
+    async putBackup(doc) {
+      if (this.failNext) { const e = this.failNext; this.failNext = null; throw e; }
+      const last = stored.at(-1);
+      if (last && doc.version <= last.version) throw new ApiError(409, 'stale_backup', `stored version ${last.version}`);
+      stored.push(structuredClone(doc));
+      return { handle: doc.handle, version: doc.version, stored_at: '2026-12-01T00:00:00Z' };
+    },
+    async backup() { return structuredClone(stored.at(-1)); },
+  };
+}
+
+function walletOf(label, d) {
+  const a = account(label);
+  return newWallet({ server: 'http://127.0.0.1:8100', adminFingerprint: new Uint8Array(16), accountId: new Uint8Array(16).fill(7),
+    token: new Uint8Array(32), contact: 'a@example.org', accountSeed: a.seed, certificate: a.certificate, minSerial: d.serial });
+}
+
+/** What a key server does with one recovery request (services/keyserver/recovery.py), from its HPKE seed and the request. */
+async function keyServerAnswer(hpkeSeed, server, deploymentId, hb, blinded) {
+  const share = await rec.openShare(hpkeSeed, server, deploymentId, hb);
+  const { evaluated, proof } = oprf.voprfBlindEvaluate(share, server.publicShare, [blinded]);
+  return { evaluated: evaluated[0], proof };
+}
+
+test('set-up deals k to the serving key servers; t of them give back the rwd the device computed; the wallet opens', async () => {
+  const { deployment: d, seeds } = await testDeployment();
+  const wallet = walletOf('A', d);
+  const api = fakeApi();
+  const handle = await setUpBackup(wallet, 'correct horse battery staple', d, api, { kdf: KDF });
+  assert.equal(handle, rec.formatHandle(rec.handleBytes(d.deploymentId, account('A').key)));
+  assert.equal(wallet.backup_handle, handle);
+  assert.equal(wallet.backup_version, 1);
+  assert.equal(wallet.backup_pending, false);
+  assert.equal(api.stored.length, 1);
+  const backup = rec.parseBackup(JSON.stringify(api.stored[0]), { deploymentId: d.deploymentId, handle: rec.parseHandle(handle) });
+  assert.deepEqual(backup.servers.map((s) => s.index), [1, 2, 3]);
+  assert.equal(backup.threshold, 2);
+  assert.deepEqual(api.stored[0].kdf, KDF);
+  assert.deepEqual(Object.keys(api.stored[0]), ['format', 'deployment_id', 'handle', 'version', 'threshold', 'group_key', 'kdf', 'servers', 'wallet']);
+  assert.equal(needsNewDealing(wallet, d), false);
+
+  // a new device: Argon2id, blind, ask two key servers, check their proofs, combine, open
+  const hb = backup.handleBytes;
+  const hardened = await deriveKey('correct horse battery staple', rec.recoverySalt(d.deploymentId, hb), backup.params);
+  for (const pair of [[1, 2], [1, 3], [2, 3]]) {
+    const { blind, blinded } = rec.blindHardened(hardened);
+    const checked = [];
+    for (const i of pair) {
+      const server = backup.servers.find((s) => s.index === i);
+      const { evaluated, proof } = await keyServerAnswer(seeds.get(i), server, d.deploymentId, hb, blinded);
+      checked.push(rec.checkAnswer(server, blinded, evaluated, proof));
+    }
+    const rwd = rec.combineRwd(hardened, blind, checked, 2);
+    const key = rec.backupKey(rwd, d.deploymentId, hb);
+    assert.equal(b64uEncode(key), wallet.backup_key);
+    const opened = walletFromBytes(rec.openBackupWallet(key, backup.wallet, d.deploymentId, hb, 1));
+    assert.equal(opened.backup_key, '', 'the backup key is never sealed under itself');
+    assert.equal(opened.account_seed, wallet.account_seed);
+    assert.equal(opened.backup_handle, handle);
+  }
+
+  // a wrong passphrase gives another rwd: the wallet does not open
+  const wrong = await deriveKey('correct horse battery stapler', rec.recoverySalt(d.deploymentId, hb), backup.params);
+  const { blind, blinded } = rec.blindHardened(wrong);
+  const checked = [];
+  for (const i of [1, 2]) {
+    const server = backup.servers.find((s) => s.index === i);
+    const { evaluated, proof } = await keyServerAnswer(seeds.get(i), server, d.deploymentId, hb, blinded);
+    checked.push(rec.checkAnswer(server, blinded, evaluated, proof));
+  }
+  const key = rec.backupKey(rec.combineRwd(wrong, blind, checked, 2), d.deploymentId, hb);
+  assert.throws(() => rec.openBackupWallet(key, backup.wallet, d.deploymentId, hb, 1), { name: 'DecryptionError' });
+  // the version is bound: the same ciphertext under another version does not open
+  assert.throws(() => rec.openBackupWallet(b64uDecode(wallet.backup_key), backup.wallet, d.deploymentId, hb, 2), { name: 'DecryptionError' });
+});
+
+test('a key server answering with another share, or the share sealed to one server opened at another, is caught', async () => {
+  const { deployment: d, seeds } = await testDeployment();
+  const wallet = walletOf('B', d);
+  const api = fakeApi();
+  await setUpBackup(wallet, 'passphrase of B', d, api, { kdf: KDF });
+  const backup = rec.parseBackup(api.stored[0]);
+  const hb = backup.handleBytes;
+  const [one, two] = backup.servers;
+  const { blinded } = rec.blindHardened(new Uint8Array(32).fill(9));
+  // key server 2 evaluates with its share but claims to be key server 1: the proof is against 1's public share
+  const lie = await keyServerAnswer(seeds.get(2), two, d.deploymentId, hb, blinded);
+  assert.throws(() => rec.checkAnswer(one, blinded, lie.evaluated, lie.proof), { name: 'VerificationError' });
+  // server 1's sealed share does not open with server 2's key, nor under another handle
+  await assert.rejects(rec.openShare(seeds.get(2), one, d.deploymentId, hb), { name: 'DecryptionError' });
+  await assert.rejects(rec.openShare(seeds.get(1), one, d.deploymentId, new Uint8Array(10)), { name: 'DecryptionError' });
+  // a share swapped with another's (index and public share moved along) no longer fits the group key
+  const swapped = structuredClone(api.stored[0]);
+  swapped.servers[0].public_share = api.stored[0].servers[1].public_share;
+  assert.throws(() => rec.parseBackup(swapped), /public shares do not fit its group key/);
+});
+
+test('every save uploads version + 1; a failure leaves backup_pending and the next save catches up; 409 goes past the stored version', async () => {
+  const { deployment: d } = await testDeployment();
+  const wallet = walletOf('A', d);
+  const api = fakeApi();
+  await setUpBackup(wallet, 'p', d, api, { kdf: KDF });
+  assert.equal(await updateBackup(wallet, api), 'updated');
+  assert.equal(wallet.backup_version, 2);
+  api.failNext = new ApiError(0, 'unreachable', 'cannot reach the server');
+  assert.equal(await updateBackup(wallet, api), 'pending');
+  assert.equal(wallet.backup_pending, true);
+  assert.equal(wallet.backup_version, 2);
+  // another device stored version 5 meanwhile
+  api.stored.push({ ...api.stored.at(-1), version: 5 });
+  assert.equal(await updateBackup(wallet, api), 'updated');
+  assert.equal(wallet.backup_version, 6);
+  assert.equal(wallet.backup_pending, false);
+  assert.equal(await updateBackup({ ...walletOf('B', d) }, api), 'none');
+  // the wallet's backup fields survive its own bytes, with Python's names
+  const again = walletFromBytes(walletToBytes(wallet));
+  assert.deepEqual(again.backup_keys, wallet.backup_keys);
+  assert.equal(again.backup_version, 6);
+  // a resharing under way that leaves key server 3 out: set up again at the next unlock
+  const reshare = { ...d, keyChange: { kind: 'reshare', servers: d.keyservers.slice(0, 2), threshold: 2, epoch: 2 } };
+  assert.deepEqual(servingKeyServers(reshare).map((s) => s.index), [1, 2]);
+  assert.equal(needsNewDealing(wallet, reshare), true);
+  assert.equal(needsNewDealing(wallet, { ...d, threshold: 3 }), true);
+});
+
+test('tampered backups are refused, each with its reason, before any key server is asked', async () => {
+  const { deployment: d } = await testDeployment();
+  const api = fakeApi();
+  await setUpBackup(walletOf('A', d), 'p', d, api, { kdf: KDF });
+  const good = api.stored[0];
+  rec.parseBackup(good);
+  const cases = [
+    [(b) => { b.format = 'consilience-backup/v2'; }, /format is not consilience-backup\/v1/],
+    [(b) => { b.extra = 1; }, /unknown backup field extra/],
+    [(b) => { delete b.group_key; }, /backup has no group_key/],
+    [(b) => { b.version = 0; }, /version must be an integer/],
+    [(b) => { b.version = '1'; }, /version must be an integer/],
+    [(b) => { b.threshold = 4; }, /threshold must be an integer in \[1, 3\]/],
+    [(b) => { b.threshold = 1; }, /public shares do not fit its group key/],
+    [(b) => { b.handle = b.handle.toLowerCase(); }, /handle is not in its written form/],
+    [(b) => { b.handle = 'nope'; }, /handle is not a handle/],
+    [(b) => { b.deployment_id = b64uEncode(new Uint8Array(15)); }, /deployment_id is not 16 bytes/],
+    [(b) => { b.group_key = b64uEncode(new Uint8Array(32).fill(255)); }, /public shares do not fit its group key/],
+    [(b) => { b.kdf.memory_kib = 8; }, /argon2id memory_cost_kib must be an integer/],
+    [(b) => { b.kdf.lanes = 100; }, /argon2id lanes/],
+    [(b) => { b.kdf.salt = 'x'; }, /unknown kdf field salt/],
+    [(b) => { b.servers = []; }, /servers is not a list of 1 to 255/],
+    [(b) => { b.servers[1].index = b.servers[0].index; }, /two servers have the same index/],
+    [(b) => { b.servers[0].index = 0; }, /servers\[0\].index must be an integer/],
+    [(b) => { b.servers[0].sealed_share = b.servers[0].sealed_share.slice(0, -4); }, /sealed_share is not 1168 bytes/],
+    [(b) => { b.servers[2].public_share = b.group_key; }, /public share 3 is inconsistent|do not fit/],
+    [(b) => { b.servers[0].identity_key = 'AA'; }, /identity_key is not 32 bytes/],
+    [(b) => { b.wallet = 'AAAA'; }, /wallet is too short/],
+    [(b) => { b.wallet = 12; }, /wallet is not base64url text/],
+  ];
+  for (const [tamper, reason] of cases) {
+    const bad = structuredClone(good);
+    tamper(bad);
+    assert.throws(() => rec.parseBackup(bad), (e) => e.name === 'InvalidInput' && reason.test(e.message), String(tamper));
+  }
+  assert.throws(() => rec.parseBackup(good, { deploymentId: new Uint8Array(16) }), /made for another deployment/);
+  assert.throws(() => rec.parseBackup(good, { handle: new Uint8Array(10) }), /backup of another handle/);
+  assert.throws(() => rec.parseBackup('x'.repeat(rec.MAX_BACKUP_BYTES + 1)), /larger than/);
+  // a wallet ciphertext flipped by one bit does not open under the right key
+  const w = walletOf('A', d);
+  const api2 = fakeApi();
+  await setUpBackup(w, 'p', d, api2, { kdf: KDF });
+  const b = rec.parseBackup(api2.stored[0]);
+  b.wallet[b.wallet.length - 1] ^= 1;
+  assert.throws(() => rec.openBackupWallet(b64uDecode(w.backup_key), b.wallet, d.deploymentId, b.handleBytes, 1), { name: 'DecryptionError' });
+});
+
+test('the reset request is signed by the account key over the key server it is for', async () => {
+  const d = await deployment();
+  const a = account('A');
+  const audience = new Uint8Array(32).fill(3);
+  const nonce = new Uint8Array(16).fill(4);
+  const body = rec.resetRequestJson(a.seed, a.certificate, d.deploymentId, audience, { now: 1700000000, nonce });
+  assert.deepEqual(Object.keys(body), ['certificate', 'audience', 'issued_at', 'nonce', 'signature']);
+  const { ed25519 } = await import('@noble/curves/ed25519.js');
+  const message = rec.resetSignedBytes(d.deploymentId, audience, 1700000000, nonce);
+  assert.ok(ed25519.verify(b64uDecode(body.signature, 64), message, accountKey(a.seed)));
+  assert.equal(message.length, 'consilience-v2 recovery reset'.length + 16 + 32 + 8 + 16);
+});
+
+test('the Python vector is reproduced value for value', { skip: !fs.existsSync(VECTOR_PATH) && 'tests/vectors/recovery_interop.json not written yet' }, async () => {
+  const v = JSON.parse(fs.readFileSync(VECTOR_PATH, 'utf8'));
+  const bytes = (x) => (typeof x === 'string' && /^[0-9a-f]*$/.test(x) && x.length % 2 === 0 ? hx(x) : b64uDecode(x));
+  const inputs = v.inputs ?? v;
+  const deploymentId = bytes(inputs.deployment_id);
+  const key = bytes(inputs.account_key);
+  const hb = rec.handleBytes(deploymentId, key);
+  const out = v.outputs ?? v;
+  assert.equal(rec.formatHandle(hb), out.handle);
+  assert.deepEqual(rec.recoverySalt(deploymentId, hb), bytes(out.salt));
+  const kdfDoc = inputs.kdf;
+  const hardened = await deriveKey(inputs.passphrase, rec.recoverySalt(deploymentId, hb), rec.argon2Params(kdfDoc));
+  assert.deepEqual(hardened, bytes(out.hardened));
+  const { blinded, blind } = rec.blindHardened(hardened, bytes(inputs.blind));
+  assert.deepEqual(blinded, bytes(out.blinded));
+  const backup = rec.parseBackup(out.backup ?? out.document, { deploymentId, handle: hb });
+  const checked = (out.evaluations ?? out.servers).map((e) => rec.checkAnswer(backup.servers.find((s) => s.index === e.index),
+    blinded, bytes(e.evaluated), bytes(e.proof)));
+  const rwd = rec.combineRwd(hardened, blind, checked, backup.threshold);
+  assert.deepEqual(rwd, bytes(out.rwd));
+  const k = rec.backupKey(rwd, deploymentId, hb);
+  assert.deepEqual(k, bytes(out.backup_key));
+  if (inputs.k !== undefined) assert.deepEqual(rec.localRwd(BigInt(`0x${Buffer.from(bytes(inputs.k)).reverse().toString('hex')}`), hardened), rwd);
+  const wallet = rec.openBackupWallet(k, backup.wallet, deploymentId, hb, backup.version);
+  walletFromBytes(wallet);
+  assert.equal(scalarFromInt(1n).length, 32);
+});
+
+test('FAST_PARAMS stay within the backup kdf limits tests use', () => {
+  assert.deepEqual(rec.argon2Params(KDF), FAST_PARAMS);
+});
