@@ -303,6 +303,23 @@ export class EscrowApi {
   readers(entryId) {
     return this.authed('GET', `/v2/entries/${idText(entryId)}/readers`);
   }
+
+  // -- recovery backup (PROTOCOL.md §14.1) ----------------------------------------------------
+
+  /** PUT /v2/account/backup (reporter) with a backup document: {handle, version, stored_at}; 409 stale_backup if not newer. */
+  putBackup(backupDocument) {
+    return this.authed('PUT', '/v2/account/backup', { json: backupDocument });
+  }
+
+  /** GET /v2/backup/{handle} (no account: a new device has none): the backup document; 404 when there is none. */
+  backup(handle) {
+    return this.call('GET', `/v2/backup/${encodeURIComponent(handle)}`);
+  }
+
+  /** DELETE /v2/account/backup (reporter). */
+  deleteBackup() {
+    return this.authed('DELETE', '/v2/account/backup', { ok: [200, 204] });
+  }
 }
 
 /** GET <server>/v2/deployment and verify it (protocol/deployment.js verifyDeployment), as EscrowClient.deployment. */
