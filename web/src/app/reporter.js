@@ -16,6 +16,7 @@ import {
 import { kindLabel, namedItem, readable, readableCanonical, shownValue } from './lib/names.js';
 import { loadSealedWallet, saveSealedWallet, saveReceipt, loadReceipt } from './lib/store.js';
 import { WALLET_PURPOSE, Vault } from './lib/vault.js';
+import * as recoveryUi from './lib/recovery_ui.js';
 
 const MAX_IDENTIFIERS = 8;
 /** Room kept in the body for the text, identifiers and JSON around attachments. */
@@ -45,6 +46,7 @@ function parseWallet(bytes) {
 async function saveWallet() {
   const text = await state.vault.seal(walletBytes(state.wallet));
   await saveSealedWallet(text);
+  recoveryUi.afterSave(); // PROTOCOL.md §14.1: the backup follows every change, in the background
   return text;
 }
 
@@ -100,7 +102,7 @@ function session() {
 
 // --- routing ----------------------------------------------------------------------------------
 
-const LOCKED_VIEWS = new Set(['start', 'join', 'import']);
+const LOCKED_VIEWS = new Set(['start', 'join', 'import', 'recover']);
 
 async function route() {
   clearNotices();
@@ -117,8 +119,9 @@ async function route() {
   switch (view) {
     case 'start': await showStart(); break;
     case 'join': showView('join'); break;
+    case 'recover': recoveryUi.showRecover(); break;
     case 'import': $('#import-replace').hidden = !(await loadSealedWallet()); showView('import'); break;
-    case 'entries': renderEntries(); showView('entries'); showNotifyAddress(); break;
+    case 'entries': renderEntries(); showView('entries'); showNotifyAddress(); recoveryUi.showBackupState(); break;
     case 'write': prepareWrite(); showView('write'); break;
     case 'record': renderRecord(arg); break;
     case 'escrow': await prepareEscrow(arg); break;
@@ -219,6 +222,7 @@ async function join(invite, contact, passphrase) {
     await go('#/entries');
     startPolling();
     showNote('Your wallet is ready. Nothing you write is sent anywhere until you choose to put it in escrow.');
+    recoveryUi.afterJoin(passphrase); // the account handle is shown once the backup is set up
   } catch (err) {
     if (err.status === 403) {
       showError({ message: 'The invite was not accepted. A character in it may be mistyped: check it against the '
@@ -269,6 +273,7 @@ async function unlock(sealedText, passphrase, title, { store = false } = {}) {
     refreshStatuses({ quiet: true }).catch(() => {});
     // a wallet made before messaging (or by the command line) gets its messaging key now, quietly
     talk.ensureMessagingKey(session()).catch(() => {});
+    recoveryUi.withPassphrase(passphrase); // set up or catch up the backup (PROTOCOL.md §14.1)
     startPolling();
   } catch (err) {
     steps.fail('open');
@@ -1428,6 +1433,17 @@ function init() {
   setupJoin();
   setupUnlock();
   setupImport();
+  recoveryUi.setupRecovery({
+    state, api, deployment, server, walletBytes,
+    onRecovered: async (wallet, vault, d) => {
+      state.wallet = wallet;
+      state.vault = vault;
+      state.deployment = d;
+      await go('#/entries');
+      talk.ensureMessagingKey(session()).catch(() => {});
+      startPolling();
+    },
+  });
   setupWrite();
   setupEscrow();
   setupNotify();

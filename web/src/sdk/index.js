@@ -66,6 +66,9 @@ export { evaluate as evaluateOprf, KeyServerUnavailable } from './clients/oprf_c
 export { checkReceipt, openReceipt, expectedContent, receiptFileName } from './clients/receipts.js';
 export * as reporter from './clients/reporter.js';
 export * as talk from './clients/conversations.js';
+// PROTOCOL.md §14.1: recovery on a new device (the client, and the handle and backup formats)
+export * as recovery from './clients/recovery.js';
+export * as backupFormat from './protocol/recovery.js';
 export {
   WALLET_FORMAT, WALLET_PURPOSE, WALLET_V1_REFUSAL, newWallet, normaliseWallet, walletToBytes, walletFromBytes, addRecord, findRecord,
   sealWallet, openWallet,

@@ -41,8 +41,8 @@ function getWorker() {
   return worker;
 }
 
-/** Argon2id in the worker; onProgress(fraction in [0, 1]). */
-function deriveKey(passphrase, salt, params, onProgress) {
+/** Argon2id in the worker; onProgress(fraction in [0, 1]). Also the recovery backup's stretching (lib/recovery_ui.js). */
+export function deriveKey(passphrase, salt, params, onProgress) {
   if (typeof passphrase !== 'string' || !passphrase) return Promise.reject(new InvalidInput('passphrase must be a non-empty string'));
   const id = ++nextId;
   return new Promise((resolve, reject) => {

@@ -19,6 +19,8 @@ import { checkReceipt } from './receipts.js';
 import { keepReceipt } from './reporter.js';
 import { walletFromBytes, walletToBytes } from './wallet.js';
 
+export { HANDLE_REFUSAL, formatHandle, normaliseHandle, parseHandle } from '../protocol/recovery.js';
+
 /** Said when an upload of the backup failed; the next save or unlock tries again. */
 export const BACKUP_PENDING_NOTE = 'Your backup will be updated next time you are online.';
 export const WRONG_PASSPHRASE = (left) => `That passphrase did not open the backup. You have ${left} ${left === 1 ? 'try' : 'tries'} `

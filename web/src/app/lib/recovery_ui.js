@@ -1,0 +1,176 @@
+// The reporter app's recovery screens (PROTOCOL.md §14.1): the account handle shown after
+// joining, the backup kept up to date after every save, and "Recover on this device" on the first
+// page. The work is the SDK's (sdk/clients/recovery.js); Argon2id runs in the Web Worker
+// (lib/vault.js), never on the page's thread. reporter.js calls the hooks below and hands over
+// what they need once, at setupRecovery.
+import { recovery, ApiError, InvalidInput } from '../../sdk/index.js';
+import { $, showView, clearNotices, showError, showNote, fieldError, clearFieldErrors, Steps, busy } from './ui.js';
+import { saveSealedWallet, saveReceipt, loadSealedWallet } from './store.js';
+import { Vault, deriveKey } from './vault.js';
+
+let ctx = null; // {state, api, deployment, server, walletBytes, onRecovered}
+let queue = Promise.resolve(); // uploads one after another, so versions go up in order
+
+const WRITE_IT_DOWN = 'Write this handle down and keep it with your passphrase, somewhere safe. With the two of them '
+  + 'you can recover your records on a new device if this one is lost. Nobody can recover them with the handle alone.';
+
+/** Seal and keep the wallet in this browser (without uploading again: the upload is what changed it). */
+async function storeLocally(wallet) {
+  if (ctx.state.wallet !== wallet || !ctx.state.vault) return;
+  await saveSealedWallet(await ctx.state.vault.seal(ctx.walletBytes(wallet)));
+}
+
+/** The backup card of the records page: the handle, and whether the last change is backed up. */
+export function showBackupState() {
+  const w = ctx?.state.wallet;
+  const box = $('#recovery-box');
+  if (!box || !w) return;
+  const handle = $('#recovery-handle');
+  const status = $('#recovery-status');
+  if (!w.backup_handle) {
+    handle.textContent = '';
+    $('#recovery-handle-row').hidden = true;
+    status.textContent = w.account_seed ? 'Your backup is being set up; the handle appears here when it is ready.'
+      : 'This wallet was made before backups existed, so it cannot be backed up here.';
+    return;
+  }
+  $('#recovery-handle-row').hidden = false;
+  handle.textContent = w.backup_handle;
+  status.textContent = w.backup_pending ? recovery.BACKUP_PENDING_NOTE : 'Your backup is up to date.';
+}
+
+function backupInBackground(work) {
+  queue = queue.then(work).catch(() => {}).finally(showBackupState);
+  return queue;
+}
+
+/** After each save of the wallet: upload the backup again (version + 1); a failure is said calmly and retried next time. */
+export function afterSave() {
+  const wallet = ctx?.state.wallet;
+  if (!wallet?.backup_keys) return Promise.resolve();
+  return backupInBackground(async () => {
+    if (ctx.state.wallet !== wallet) return;
+    await recovery.updateBackup(wallet, ctx.api());
+    await storeLocally(wallet);
+  });
+}
+
+/**
+ * With the passphrase at hand (just joined, or unlocked): set the backup up when the wallet has none
+ * or the deployment's key servers changed, else send a pending upload. The passphrase is not kept.
+ */
+export function withPassphrase(passphrase) {
+  const wallet = ctx?.state.wallet;
+  if (!wallet) return Promise.resolve();
+  return backupInBackground(async () => {
+    if (ctx.state.wallet !== wallet || !wallet.account_seed) return;
+    const d = await ctx.deployment();
+    if (recovery.needsNewDealing(wallet, d)) {
+      await recovery.setUpBackup(wallet, passphrase, d, ctx.api(), { stretch: deriveKey });
+    } else if (wallet.backup_pending) {
+      await recovery.updateBackup(wallet, ctx.api());
+    } else {
+      return;
+    }
+    await storeLocally(wallet);
+  });
+}
+
+/** After joining: show the handle once it is made, with the line to write it down. */
+export async function afterJoin(passphrase) {
+  showBackupState();
+  await withPassphrase(passphrase);
+  const w = ctx.state.wallet;
+  if (w?.backup_handle) {
+    showNote(`Your wallet is ready. Your account handle is ${w.backup_handle}. ${WRITE_IT_DOWN}`);
+  }
+}
+
+// --- recover on this device ------------------------------------------------------------------------
+
+function recoverError(err, form) {
+  if (err instanceof recovery.WrongPassphrase) {
+    fieldError($('#recover-pass'), err.message);
+    $('#recover-pass').focus();
+    return;
+  }
+  if (err instanceof recovery.RecoveryLocked) {
+    $('#recover-unlock-field').hidden = false;
+    showError({ message: err.message });
+    $('#recover-unlock').focus();
+    return;
+  }
+  if (err instanceof InvalidInput && err.message === recovery.HANDLE_REFUSAL) {
+    fieldError($('#recover-handle'), err.message);
+    $('#recover-handle').focus();
+    return;
+  }
+  if (err instanceof ApiError && err.status === 404) {
+    fieldError($('#recover-handle'), err.detail || 'There is no backup for this handle. Check it against what you wrote down.');
+    $('#recover-handle').focus();
+    return;
+  }
+  showError(err, 'Your records could not be recovered.');
+  form.querySelector('button[type=submit]')?.focus();
+}
+
+async function recoverHere(form) {
+  const handle = $('#recover-handle');
+  const pass = $('#recover-pass');
+  const unlock = $('#recover-unlock');
+  const labels = recovery.RECOVERY_STEPS.map(([k, label]) => [k, label]);
+  const steps = new Steps('Recovering your records', [...labels, ['seal', 'Locking your wallet with your passphrase on this device']]);
+  try {
+    const result = await recovery.recover(ctx.server(), handle.value, pass.value, {
+      unlockCode: unlock.value.trim() || null, stretch: deriveKey, onStep: (s, st) => steps.track(s, st),
+      onProgress: steps.bar('passphrase'), storeReceipt: saveReceipt,
+    });
+    steps.start('seal');
+    const vault = await Vault.create(pass.value, steps.bar('seal'));
+    await saveSealedWallet(await vault.seal(ctx.walletBytes(result.wallet)));
+    steps.done('seal');
+    form.reset();
+    steps.clear();
+    await ctx.onRecovered(result.wallet, vault, result.deployment);
+    const n = result.records;
+    showNote([`Everything is back: ${n} ${n === 1 ? 'record' : 'records'}, ${result.escrowed} in escrow.`, ...result.notes].join(' '));
+  } catch (err) {
+    recoverError(err, form);
+  }
+}
+
+export function setupRecovery(context) {
+  ctx = context;
+  const form = $('#recover-form');
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearNotices();
+    clearFieldErrors(form);
+    const handle = $('#recover-handle');
+    const pass = $('#recover-pass');
+    try {
+      handle.value = recovery.normaliseHandle(handle.value);
+    } catch (err) {
+      fieldError(handle, err.message);
+      handle.focus();
+      return;
+    }
+    if (!pass.value) {
+      fieldError(pass, 'Please type your passphrase.');
+      pass.focus();
+      return;
+    }
+    if (await loadSealedWallet()) {
+      showError({ message: 'This browser already keeps a wallet. Unlock it on the first page, or export it first: '
+        + 'a recovered wallet would take its place.' });
+      return;
+    }
+    await busy(form, () => recoverHere(form));
+  });
+}
+
+/** The recover view (a locked view: the device has no wallet yet). */
+export function showRecover() {
+  showView('recover');
+}
+
