@@ -47,9 +47,11 @@ function backupInBackground(work) {
 /** After each save of the wallet: upload the backup again (version + 1); a failure is said calmly and retried next time. */
 export function afterSave() {
   const wallet = ctx?.state.wallet;
-  if (!wallet?.backup_keys) return Promise.resolve();
+  if (!wallet) return Promise.resolve();
+  // queued behind a set-up under way, and checked when its turn comes: a save made while the backup
+  // is being set up is uploaded once the backup exists
   return backupInBackground(async () => {
-    if (ctx.state.wallet !== wallet) return;
+    if (ctx.state.wallet !== wallet || !wallet.backup_keys) return;
     await recovery.updateBackup(wallet, ctx.api());
     await storeLocally(wallet);
   });
@@ -95,8 +97,12 @@ function recoverError(err, form) {
     return;
   }
   if (err instanceof recovery.RecoveryLocked) {
-    $('#recover-unlock-field').hidden = false;
     showError({ message: err.message });
+    $('#recover-unlock').focus();
+    return;
+  }
+  if (err instanceof InvalidInput && /^(The|An) unlock code/.test(err.message)) {
+    fieldError($('#recover-unlock'), err.message);
     $('#recover-unlock').focus();
     return;
   }

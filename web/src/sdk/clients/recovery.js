@@ -232,7 +232,20 @@ export async function recover(serverBase, handle, passphrase, {
   if (unlockCode) {
     const code = unlockCode.trim();
     if (!code.startsWith('cnslu1.')) throw new InvalidInput('An unlock code starts with cnslu1. Check it against the one you were given.');
-    await Promise.all(servers.map((s) => postJson(call, `${s.url}/v2/recovery/unlock`, { code }, timeoutMs).catch(() => null)));
+    // The code is the administrator's, the same for every key server; each sets its count for this handle back to zero.
+    const answers = await Promise.all(servers.map(async (s) => {
+      try {
+        const r = await postJson(call, `${s.url}/v2/recovery/unlock`, { code }, timeoutMs);
+        return { ok: r.status === 200, status: r.status, detail: r.status === 200 ? '' : await readDetail(r) };
+      } catch {
+        return { ok: false, status: 0, detail: '' };
+      }
+    }));
+    const refusal = answers.find((a) => a.status >= 400 && a.status < 500 && a.status !== 429);
+    if (!answers.some((a) => a.ok) && refusal) {
+      throw new InvalidInput(`The unlock code was not accepted${refusal.detail ? `: ${refusal.detail}` : ''}. Check it against `
+        + 'the one you were given, or ask the administrator for a new one.');
+    }
   }
 
   const hardened = await step('passphrase', () => stretch(passphrase, rec.recoverySalt(deploymentId, hb), backup.params, onProgress));
