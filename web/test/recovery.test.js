@@ -20,7 +20,7 @@ import { accountKey } from '../src/sdk/protocol/accounts.js';
 import { setUpBackup, updateBackup, needsNewDealing, servingKeyServers } from '../src/sdk/clients/recovery.js';
 import { ApiError } from '../src/sdk/clients/api.js';
 import { newWallet, walletFromBytes, walletToBytes } from '../src/sdk/clients/wallet.js';
-import { account, deployment } from './v2_vectors.js';
+import { V2, account, deployment } from './v2_vectors.js';
 
 const KDF = { memory_kib: 1024, iterations: 1, lanes: 1 };
 const VECTOR_PATH = path.join(ROOT, 'tests', 'vectors', 'recovery_interop.json');
@@ -274,4 +274,103 @@ test('the Python vector is reproduced value for value', { skip: !fs.existsSync(V
 
 test('FAST_PARAMS stay within the backup kdf limits tests use', () => {
   assert.deepEqual(rec.argon2Params(KDF), FAST_PARAMS);
+});
+
+/**
+ * The servers a new device talks to, in memory: the escrow server (the vectors' signed document, the
+ * stored backup, sign-in) and key servers doing what services/keyserver/recovery.py does (open the
+ * sealed share with its HPKE key, count the attempt per handle, then evaluate with a proof; 423 once
+ * `limit` attempts are used; reset by a signed request; unlock by code).
+ */
+function newDeviceWorld(d, seeds, stored, { limit = 10, lie = null, down = new Set() } = {}) {
+  const attempts = new Map();
+  const calls = [];
+  const json = (status, doc) => new Response(doc === null ? null : JSON.stringify(doc), { status, headers: { 'Content-Type': 'application/json' } });
+  const fetch = async (url, init = {}) => {
+    const u = new URL(url);
+    calls.push(`${init.method ?? 'GET'} ${u.port} ${u.pathname}`);
+    if (u.pathname === '/v2/deployment') return json(200, V2.published);
+    if (u.pathname.startsWith('/v2/backup/')) {
+      return stored.length ? json(200, stored.at(-1)) : json(404, { error: 'not_found', detail: 'There is no backup for this handle.' });
+    }
+    if (u.pathname === '/v2/login') return json(200, { token: b64uEncode(new Uint8Array(32).fill(5)) });
+    const server = d.keyservers.find((s) => url.startsWith(s.url.replace(/\/+$/, '')));
+    if (!server) return json(404, { error: 'not_found', detail: url });
+    if (down.has(server.index)) throw new TypeError('Failed to fetch');
+    const body = JSON.parse(init.body);
+    const key = `${server.index}:${body.handle ?? ''}`;
+    if (u.pathname === '/v2/recovery/reset') { for (const k of attempts.keys()) if (k.startsWith(`${server.index}:`)) attempts.set(k, 0); return json(204, null); }
+    if (u.pathname === '/v2/recovery/unlock') { for (const k of attempts.keys()) if (k.startsWith(`${server.index}:`)) attempts.set(k, 0); return json(200, { attempts_left: limit }); }
+    const used = attempts.get(key) ?? 0;
+    if (used >= limit) return json(423, { error: 'recovery_locked', detail: 'Recovery for this account is paused after 10 tries that did not end in a recovery, so that nobody can keep guessing the passphrase. Ask your deployment\'s administrator for an unlock code, then try again.' });
+    const hb = rec.parseHandle(body.handle);
+    const entry = { index: server.index, publicShare: b64uDecode(body.public_share, 32), sealedShare: b64uDecode(body.sealed_share) };
+    const share = await rec.openShare(seeds.get(server.index), entry, d.deploymentId, hb);
+    attempts.set(key, used + 1);
+    const { evaluated, proof } = oprf.voprfBlindEvaluate(share, entry.publicShare, [b64uDecode(body.blinded, 32)]);
+    let out = { index: server.index, evaluated: b64uEncode(evaluated[0]), proof: b64uEncode(proof), attempts_left: limit - used - 1 };
+    if (lie && lie.index === server.index) out = lie.change(out);
+    return json(200, out);
+  };
+  return { fetch, calls, attempts };
+}
+
+test('a new device recovers through the key servers: wrong passphrase → the tries left, paused → the reason, a lying or absent key server is named', async () => {
+  const base = await deployment();
+  const seeds = new Map();
+  // the vectors' document, with key servers whose HPKE keys the test holds (identity keys as signed)
+  const keyservers = await Promise.all(base.keyservers.map(async (s) => {
+    const seed = hpke.generatePrivateKey();
+    seeds.set(s.index, seed);
+    return { ...s, hpkePublicKey: await hpke.publicKeyBytes(seed) };
+  }));
+  const d = { ...base, keyservers };
+  const a = account('A');
+  const wallet = newWallet({ server: 'http://127.0.0.1:8100', adminFingerprint: hx(V2.admin.fingerprint), accountId: new Uint8Array(16).fill(7),
+    token: new Uint8Array(32), contact: 'Signal: a', accountSeed: a.seed, certificate: a.certificate, minSerial: base.serial });
+  wallet.records.push({ record_id: '0a0b0c0d', text: 'what happened', written_at: '2026-11-30T10:00:00+00:00', escrow: null, details: null, attachments: [], title: '' });
+  const api = fakeApi();
+  const handle = await setUpBackup(wallet, 'the right passphrase', d, api, { kdf: KDF });
+  const { recover, WrongPassphrase, RecoveryLocked, RecoveryUnavailable } = await import('../src/sdk/clients/recovery.js');
+
+  const world = newDeviceWorld(d, seeds, api.stored, { limit: 3 });
+  await assert.rejects(recover('http://127.0.0.1:8100', handle, 'a wrong passphrase', { fetch: world.fetch }), (e) => {
+    assert.ok(e instanceof WrongPassphrase);
+    assert.equal(e.message, 'That passphrase did not open the backup. You have 2 tries left at this deployment before recovery pauses.');
+    return true;
+  });
+  const steps = [];
+  const result = await recover('http://127.0.0.1:8100', handle.toLowerCase(), 'the right passphrase', { fetch: world.fetch, onStep: (s, st) => steps.push(`${s}:${st}`) });
+  assert.equal(result.records, 1);
+  assert.equal(result.wallet.records[0].text, 'what happened');
+  assert.equal(result.wallet.backup_key, wallet.backup_key);
+  assert.equal(result.wallet.backup_version, 1);
+  assert.equal(result.wallet.token, b64uEncode(new Uint8Array(32).fill(5)));
+  assert.ok(steps.includes('open:done') && steps.includes('signin:done'));
+  assert.ok([...world.attempts.values()].every((n) => n === 0), 'a recovery sets the counts back to zero');
+  assert.ok(world.calls.filter((c) => c.endsWith('/v2/recovery/reset')).length >= 2);
+
+  // three wrong passphrases: paused, with the reason; the unlock code opens it again
+  for (let i = 0; i < 3; i++) await assert.rejects(recover('http://127.0.0.1:8100', handle, `wrong ${i}`, { fetch: world.fetch }), WrongPassphrase);
+  await assert.rejects(recover('http://127.0.0.1:8100', handle, 'the right passphrase', { fetch: world.fetch }), (e) => {
+    assert.ok(e instanceof RecoveryLocked);
+    assert.match(e.message, /^Recovery for this account is paused after 10 tries/);
+    return true;
+  });
+  await recover('http://127.0.0.1:8100', handle, 'the right passphrase', { fetch: world.fetch, unlockCode: 'cnslu1.AAAA' });
+
+  // a key server whose proof does not hold is not used; with one of three down too, fewer than t remain
+  const liar = newDeviceWorld(d, seeds, api.stored, { lie: { index: 1, change: (o) => ({ ...o, evaluated: o.proof.slice(0, 43) }) } });
+  await recover('http://127.0.0.1:8100', handle, 'the right passphrase', { fetch: liar.fetch });
+  const worse = newDeviceWorld(d, seeds, api.stored, { lie: { index: 1, change: (o) => ({ ...o, proof: b64uEncode(new Uint8Array(64).fill(1)) }) }, down: new Set([2]) });
+  await assert.rejects(recover('http://127.0.0.1:8100', handle, 'the right passphrase', { fetch: worse.fetch }), (e) => {
+    assert.ok(e instanceof RecoveryUnavailable);
+    assert.match(e.message, /\(1 of the 2 needed\)/);
+    assert.match(e.message, /key server 1 \(http[^)]*\) gave an answer that does not check/);
+    assert.match(e.message, /key server 2 \(http[^)]*\) could not be reached \(TypeError\)/);
+    return true;
+  });
+  // a handle with no backup, and one mistyped
+  await assert.rejects(recover('http://127.0.0.1:8100', '0000-0000-0000-0000', 'x', { fetch: newDeviceWorld(d, seeds, []).fetch }), { status: 404 });
+  await assert.rejects(recover('http://127.0.0.1:8100', '0000-0000-0000', 'x', { fetch: world.fetch }), { message: rec.HANDLE_REFUSAL });
 });
