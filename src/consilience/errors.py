@@ -23,6 +23,7 @@ purpose is a ``ConsilienceError``, except the services' ``Refusal``::
     │   ├── ConfigurationError ───── consilience.services.config (also importable from services.escrow.settings)
     │   ├── SessionExpired ───────── consilience.storage.revocations
     │   ├── AccountRevoked ───────── consilience.storage.revocations
+    │   ├── AccountDeleted ───────── consilience.storage.revocations
     │   ├── NoSuchAccount ────────── consilience.storage.revocations
     │   └── StorageError ─────────── consilience.storage.repository
     │       ├── NotFound
@@ -125,12 +126,14 @@ When each is raised, and what people see:
     ``consilience serve`` and ``keyserver`` stop with the ``error:`` line; a
     file rewritten while serving that raises it is ignored and the last good
     one stays in force (logged).
-``SessionExpired``, ``AccountRevoked``, ``NoSuchAccount``
+``SessionExpired``, ``AccountRevoked``, ``AccountDeleted``, ``NoSuchAccount``
     Signing in and bearer tokens (PROTOCOL.md §6.1, §6.2), raised by
     ``storage/revocations.py`` and answered by the escrow server as 401:
     ``session_expired`` (the clients sign in again on their own and repeat
     the request), ``account_revoked`` (the administrator revoked the account;
-    not retried), and a sign-in by no known account or credential.
+    not retried), ``account_deleted`` (the reporter deleted their account,
+    PROTOCOL.md §14.2; not retried), and a sign-in by no known account or
+    credential.
 ``StorageError``
     The repository's refusals, mapped by ``services/escrow/errors.py``:
     ``NotFound`` to 404 (never saying whether the row exists for someone

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 
+from consilience.cli import account_deletion as _account_deletion  # noqa: F401  (adds 'reporter delete-account')
 from consilience.cli import admin, counselor, log, reporter, servers, web, witness
 from consilience.cli import cases as _cases  # noqa: F401  (adds its commands to counselor)
 from consilience.cli import conversations as _conversations  # noqa: F401  (adds its commands to reporter, counselor)

@@ -92,6 +92,8 @@ def describe(status: int, code: str, detail: str, *, server: str | None = None, 
     if status == 401 and code == "account_revoked":
         return ("The administrator of this deployment revoked this account, so it can no longer sign in. If you "
                 "think this is a mistake, ask the administrator. Nothing was changed.")
+    if status == 401 and code == "account_deleted":
+        return ("This account was deleted, so it can no longer be used or signed in to. Nothing was sent.")
     if status == 401 and code == "session_expired":
         return f"Your sign-in at {where} expired and signing in again did not work ({detail}). Try again."
     if status == 401:
@@ -150,7 +152,7 @@ class EscrowClient:
     With ``sign_in``, a request that needs an account and is answered 401 because the session
     expired (or is unknown: e.g. one from before the server's upgrade) signs in again and is sent
     once more, so nobody sees an expiry mid-task; ``token`` then holds the new session. A revoked
-    account's refusal is not retried.
+    or deleted account's refusal is not retried.
     """
 
     def __init__(self, base_url: str, token: bytes | None = None, *, timeout: float = 30.0,
@@ -174,7 +176,7 @@ class EscrowClient:
         try:
             return self._call(method, path, json, ok)
         except ApiError as exc:
-            if exc.status != 401 or exc.code == "account_revoked" or self._sign_in is None:
+            if exc.status != 401 or exc.code in ("account_revoked", "account_deleted") or self._sign_in is None:
                 raise
         self._use(self._sign_in(self))
         return self._call(method, path, json, ok)
@@ -295,6 +297,11 @@ class EscrowClient:
     def receipt(self, entry_id: bytes) -> m.EntryReceipt:
         return m.EntryReceipt.model_validate(
             self._authed("GET", f"/v2/entries/{b64u_encode(entry_id)}/receipt"))
+
+    def delete_account(self) -> m.AccountDeletion:
+        """``DELETE /v2/account`` (PROTOCOL.md §14.2): every entry withdrawn, the backup and the account gone."""
+        return self._model(m.AccountDeletion, self._authed("DELETE", "/v2/account"),
+                           "the answer to deleting the account")
 
     # -- handover and readers (PROTOCOL.md §13.6) --------------------------------
     def readers(self, entry_id: bytes) -> m.Readers:

@@ -580,3 +580,11 @@ class NotifyAddress(Strict):
 
     email: str | None
     sends_mail: bool
+
+
+class AccountDeletion(Strict):
+    """DELETE /v2/account (PROTOCOL.md §14.2): how many entries were erased now, and what stays (the same words
+    for every account, so they tell nobody whether an entry was released)."""
+
+    erased_entries: int = Field(ge=0)
+    what_stays: list[str]

@@ -34,6 +34,17 @@ class AccountRevoked(ConsilienceError):
     """The account was revoked by the administrator: it signs in no more."""
 
 
+class AccountDeleted(ConsilienceError):
+    """The account's holder deleted it (``storage/deletion.py``, PROTOCOL.md §14.2): it signs in no more."""
+
+
+def _refuse_closed(account: Account) -> None:
+    if account.deleted_at is not None:
+        raise AccountDeleted("this account was deleted by its holder")
+    if account.revoked_at is not None:
+        raise AccountRevoked("this account was revoked by the administrator")
+
+
 class NoSuchAccount(ConsilienceError):
     """No account for that account key or credential (one case, whichever it was)."""
 
@@ -74,8 +85,7 @@ def session_account(session: Session, token: bytes, *, now: datetime | None = No
     account = session.get(Account, row.account_id)
     if account is None:
         return None
-    if account.revoked_at is not None:
-        raise AccountRevoked("this account was revoked by the administrator")
+    _refuse_closed(account)
     if row.expires_at <= _now(now):
         raise SessionExpired("this session has expired; sign in again")
     return account
@@ -87,8 +97,7 @@ def reporter_by_key(session: Session, account_key: bytes) -> tuple[Account, byte
     account = None if invite is None or invite.account_id is None else session.get(Account, invite.account_id)
     if account is None or invite is None:
         raise NoSuchAccount("no account for this key")
-    if account.revoked_at is not None:
-        raise AccountRevoked("this account was revoked by the administrator")
+    _refuse_closed(account)
     return account, invite.certificate
 
 
@@ -98,8 +107,7 @@ def counselor_by_credential(session: Session, credential: bytes) -> Account:
                                                    Account.role == "counselor"))
     if account is None:
         raise NoSuchAccount("no counselor with this credential")
-    if account.revoked_at is not None:
-        raise AccountRevoked("this account was revoked by the administrator")
+    _refuse_closed(account)
     return account
 
 

@@ -30,6 +30,7 @@ from consilience import __version__
 from consilience.crypto import signing
 from consilience.services.escrow import board, cases, counselor, errors, log_endpoints, reporter, sessions, web
 from consilience.services.escrow.conversations import router as conversations_router
+from consilience.services.escrow.deletion import router as deletion_router  # PROTOCOL.md §14.2
 from consilience.services.escrow.notifier import Notifier, load_notifier
 from consilience.services.escrow.notify import router as notify_router  # PROTOCOL.md §13.7
 from consilience.services.escrow.published import DeploymentStore
@@ -90,6 +91,7 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
     app.include_router(conversations_router)
     app.include_router(cases.router)
     app.include_router(sessions.router)
+    app.include_router(deletion_router)
     app.include_router(log_endpoints.router, prefix=log_endpoints.PREFIX)
     app.include_router(board.router)
     app.include_router(readers_routes.router)

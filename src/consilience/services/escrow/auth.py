@@ -46,6 +46,8 @@ def bearer_token(request: Request) -> bytes:
 SESSION_EXPIRED = "your session has expired; sign in again (the app and the command line do this on their own)"
 ACCOUNT_REVOKED = ("this account was revoked by the deployment's administrator; ask the administrator if you think "
                    "this is a mistake")
+#: PROTOCOL.md §14.2: the holder deleted the account; clients do not retry.
+ACCOUNT_DELETED = "this account was deleted; it cannot be used or signed in to again"
 AUTH_BUDGET = "auth_failures_per_address"
 AUTH_SPENT = "too many failed authentications from this address; retry later"
 
@@ -82,6 +84,8 @@ def current_account(request: Request, state: State) -> AccountInfo:
             raise Refusal(401, SESSION_EXPIRED, headers=dict(BEARER.challenge), error="session_expired") from None
         except revocations.AccountRevoked:
             raise Refusal(401, ACCOUNT_REVOKED, headers=dict(BEARER.challenge), error="account_revoked") from None
+        except revocations.AccountDeleted:
+            raise Refusal(401, ACCOUNT_DELETED, headers=dict(BEARER.challenge), error="account_deleted") from None
         if account is None:
             raise BEARER.refusal("unknown token")
     except Refusal:

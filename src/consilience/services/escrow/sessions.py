@@ -5,7 +5,8 @@ Every bearer token is a session with an expiry (``Settings.reporter_session_seco
 (``POST /v2/login``, ``protocol/sessions.py``), a counselor with the credential the administrator
 gave them (``POST /v2/login/counselor``, the credential as the bearer). Clients do this on their
 own when a request answers 401 ``session_expired`` and repeat the request, so nobody sees an
-expiry mid-task. A revoked account signs in no more (401 ``account_revoked``).
+expiry mid-task. A revoked account signs in no more (401 ``account_revoked``), nor one its holder
+deleted (401 ``account_deleted``, PROTOCOL.md §14.2).
 
 Signing in is an authentication like any other: its failures are charged to the address's
 budget of failed authentications, and a spent budget refuses it before anything is looked up
@@ -85,6 +86,9 @@ def login(body: LoginRequest, request: Request, state: State) -> SessionAnswer:
     except revocations.AccountRevoked:
         auth.charge_auth_failure(request, state)
         raise Refusal(401, REVOKED, error="account_revoked") from None
+    except revocations.AccountDeleted:
+        auth.charge_auth_failure(request, state)
+        raise Refusal(401, auth.ACCOUNT_DELETED, error="account_deleted") from None
     except (revocations.NoSuchAccount, InvalidInput, VerificationError):
         auth.charge_auth_failure(request, state)
         raise Refusal(401, LOGIN_REFUSED) from None
