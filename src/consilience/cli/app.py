@@ -16,6 +16,7 @@ from consilience.cli import account_deletion as _account_deletion  # noqa: F401 
 from consilience.cli import admin, counselor, log, reporter, servers, web, witness
 from consilience.cli import cases as _cases  # noqa: F401  (adds its commands to counselor)
 from consilience.cli import conversations as _conversations  # noqa: F401  (adds its commands to reporter, counselor)
+from consilience.cli import corroboration as _corroboration  # adds 'counselor corroborate', 'reporter consent'
 from consilience.cli import handover as _handover  # noqa: F401  (adds 'reporter readers', 'counselor handover')
 from consilience.cli import notify as _notify  # noqa: F401  (adds 'reporter notify')
 from consilience.cli.common import JSON, handled
@@ -61,6 +62,7 @@ app.add_typer(admin.app, name="admin")
 app.add_typer(reporter.app, name="reporter")
 app.add_typer(counselor.app, name="counselor")
 app.command()(log.verify)
+app.command("verify-corroboration")(_corroboration.verify_corroboration)
 app.add_typer(web.app, name="web")
 app.add_typer(log.app, name="log")
 app.add_typer(witness.app, name="witness")
