@@ -112,7 +112,9 @@ function recoverError(err, form) {
     return;
   }
   if (err instanceof ApiError && err.status === 404) {
-    fieldError($('#recover-handle'), err.detail || 'There is no backup for this handle. Check it against what you wrote down.');
+    // the escrow server's own words when it says there is no backup; a bare 404 (an older server) gets ours
+    fieldError($('#recover-handle'), /backup/i.test(err.detail || '') ? err.detail
+      : 'There is no backup for this handle. Check it against what you wrote down.');
     $('#recover-handle').focus();
     return;
   }
