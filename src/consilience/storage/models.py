@@ -52,6 +52,7 @@ HASH_BYTES = 32
 ACCOUNT_KEY_BYTES = 32
 CERTIFICATE_BYTES = 120
 MESSAGE_KEY_BYTES = 1216 + 32
+BACKUP_HANDLE_BYTES = 10
 CASE_STATES: tuple[str, ...] = ("new", "reaching_out", "in_contact", "closed")
 CONVERSATION_KINDS: tuple[str, ...] = ("direct", "group")
 
@@ -128,6 +129,23 @@ class Account(Base):
     message_key: Mapped[bytes | None] = mapped_column(LargeBinary(MESSAGE_KEY_BYTES))
     #: where to say "something is waiting" (PROTOCOL.md §13.7); only if the account's holder gave one
     notify_email: Mapped[str | None] = mapped_column(String(320))
+    #: set when a reporter deleted their account (PROTOCOL.md §14.2): it never signs in again
+    deleted_at: Mapped[datetime | None]
+
+
+class Backup(Base):
+    """A reporter's sealed wallet backup (PROTOCOL.md §14.1): the escrow server keeps it and cannot open it."""
+
+    __tablename__ = "backups"
+
+    account_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("accounts.account_id"),
+                                              primary_key=True)
+    #: the 80-bit account handle a new device asks for the document by
+    handle_bytes: Mapped[bytes] = mapped_column(LargeBinary(BACKUP_HANDLE_BYTES), unique=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+    #: the consilience-backup/v1 JSON document, as uploaded
+    document: Mapped[bytes] = mapped_column(LargeBinary())
+    updated_at: Mapped[datetime]
 
 
 class AccountSession(Base):
