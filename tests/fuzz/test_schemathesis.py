@@ -68,6 +68,8 @@ NO_LIMITS = LimitSettings(**{name: (1e9, 1e9) for name in LimitSettings.__datacl
 REPORTER_PATHS = ("/v2/entries", "/v2/account", "/v2/introductions")
 #: /v2/conversations answers both roles; it is fuzzed as the counselor, who can also create them
 COUNSELOR_PATHS = ("/v2/matches", "/v2/handover", "/v2/cases", "/v2/conversations")
+#: a reporter's corroboration requests (PROTOCOL.md §14.4); the counselor's are under /v2/matches
+REPORTER_PATHS += ("/v2/corroborations",)
 
 
 def database_state(escrow: Escrow) -> dict[str, list[tuple[Any, ...]]]:
@@ -168,6 +170,12 @@ ESCROW_OPERATIONS += [
 ]
 #: delete my account (PROTOCOL.md §14.2)
 ESCROW_OPERATIONS += [("DELETE", "/v2/account")]
+#: corroboration statements (PROTOCOL.md §14.4)
+ESCROW_OPERATIONS += [
+    ("POST", "/v2/matches/{match_id}/corroborations"), ("GET", "/v2/matches/{match_id}/corroborations"),
+    ("GET", "/v2/matches/{match_id}/corroborations/{statement_id}"), ("GET", "/v2/corroborations"),
+    ("POST", "/v2/corroborations/{statement_id}/consent"),
+]
 
 
 def _operations(schema: Any) -> set[tuple[str, str]]:

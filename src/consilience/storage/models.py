@@ -424,6 +424,39 @@ class IntroductionAcceptance(Base):
     accepted_at: Mapped[datetime]
 
 
+class CorroborationRow(Base):
+    """A counselor's request for a corroboration statement on a match (PROTOCOL.md §14.4).
+
+    ``release_index`` is the match's first release leaf when it was asked: every entry asked for was
+    logged before it, which is what the statement shows.
+    """
+
+    __tablename__ = "corroborations"
+
+    statement_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), primary_key=True)
+    match_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("matches.match_id"), index=True)
+    asked_by: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("accounts.account_id"))
+    release_index: Mapped[int] = mapped_column(BigInteger)
+    asked_at: Mapped[datetime]
+
+
+class CorroborationConsent(Base):
+    """One entry a statement asks for: the leaf its reporter is asked to sign for, and their consent once given."""
+
+    __tablename__ = "corroboration_consents"
+
+    statement_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("corroborations.statement_id"),
+                                                primary_key=True)
+    entry_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("entries.entry_id"), primary_key=True)
+    #: the reporter asked (the entry's account): only it sees the request
+    account_id: Mapped[bytes] = mapped_column(LargeBinary(ID_BYTES), ForeignKey("accounts.account_id"), index=True)
+    leaf_index: Mapped[int] = mapped_column(BigInteger)
+    content_hash: Mapped[bytes] = mapped_column(LargeBinary(HASH_BYTES))
+    #: Ed25519 by the account key (``protocol/corroboration.py``); None until the reporter consents
+    consent: Mapped[bytes | None] = mapped_column(LargeBinary(64))
+    consented_at: Mapped[datetime | None]
+
+
 # -- transparency log (PROTOCOL.md §11) ----------------------------------------
 
 

@@ -24,6 +24,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+import consilience.services.escrow.corroboration as corroboration_routes  # PROTOCOL.md §14.4
 import consilience.services.escrow.handover as handover_routes  # PROTOCOL.md §13.6
 import consilience.services.escrow.readers as readers_routes  # PROTOCOL.md §13.6
 from consilience import __version__
@@ -96,6 +97,7 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
     app.include_router(board.router)
     app.include_router(readers_routes.router)
     app.include_router(handover_routes.router)
+    app.include_router(corroboration_routes.router)
     app.include_router(notify_router)
     app.add_api_route("/v1/{rest:path}", _v1_gone, methods=["GET", "POST", "PUT", "DELETE"],
                       include_in_schema=False)
