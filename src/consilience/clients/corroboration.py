@@ -83,7 +83,15 @@ def _recent_checkpoint(client: EscrowClient, deployment: Deployment) -> str:
 
 def _proof(client: EscrowClient, index: int, size: int) -> list[str]:
     """An inclusion proof by leaf index, from the public log (``GET /v2/log/inclusion``)."""
-    doc = client._call("GET", "/v2/log/inclusion", params={"index": index, "size": size})
+    try:
+        doc = client._call("GET", "/v2/log/inclusion", params={"index": index, "size": size})
+    except ApiError as exc:
+        if exc.status == 404 and exc.detail == "Not Found":  # the route itself, not a leaf it lacks
+            raise ApiError(404, "no_inclusion_proofs", exc.detail, server=client.base_url, message=(
+                f"The escrow server at {client.base_url} does not hand out inclusion proofs by leaf index "
+                "(GET /v2/log/inclusion), which a statement needs; it may be an older version. Nothing was "
+                "written; ask the administrator to update it.")) from None
+        raise
     if not isinstance(doc, dict) or not isinstance(doc.get("proof"), list):
         raise ApiError(200, "unexpected_answer", "the inclusion proof is not what the protocol describes",
                        server=client.base_url)
