@@ -21,12 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, inspect, select, text
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from consilience.storage import repository
 from consilience.storage.database import erase_after_commit
-from consilience.storage.models import Account, AccountSession, Entry
+from consilience.storage.models import Account, AccountSession, Backup, Entry
 from consilience.storage.revocations import AccountDeleted
 
 #: Said to the person in every answer, the same for everyone (a list that depended on their entries'
@@ -62,9 +62,7 @@ def delete_account(session: Session, account_id: bytes, now: datetime) -> Delete
     ).all()
     for entry_id in active:
         repository.withdraw_entry(session, account_id, entry_id, now)
-    # The backups table is H1's (migration 0006); named by SQL so this does not depend on its model class.
-    if inspect(session.connection()).has_table("backups"):
-        session.execute(text("DELETE FROM backups WHERE account_id = :account_id"), {"account_id": account_id})
+    session.execute(delete(Backup).where(Backup.account_id == account_id).execution_options(synchronize_session=False))
     account.message_key = None
     account.notify_email = None
     account.deleted_at = now

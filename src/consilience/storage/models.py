@@ -123,8 +123,6 @@ class Account(Base):
     created_at: Mapped[datetime]
     #: set when the administrator revoked the account (``storage/revocations.py``): it signs in no more
     revoked_at: Mapped[datetime | None]
-    #: set when the reporter deleted their account (``storage/deletion.py``, PROTOCOL.md §14.2; migration 0006)
-    deleted_at: Mapped[datetime | None]
     #: a reporter's messaging key (PROTOCOL.md §13.1): X-Wing public key (1216) ‖ Ed25519 verify key (32)
     message_key: Mapped[bytes | None] = mapped_column(LargeBinary(MESSAGE_KEY_BYTES))
     #: where to say "something is waiting" (PROTOCOL.md §13.7); only if the account's holder gave one
