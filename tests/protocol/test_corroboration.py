@@ -329,3 +329,33 @@ def test_the_consent_is_the_bytes_the_spec_gives(world: World) -> None:
     message = b"consilience-v2 corroboration consent" + d + s + m + e + h + (7).to_bytes(8, "big")
     assert co.consent_message(d, s, m, e, h, 7) == message
     signing.verify(accounts.account_key(seed), message, co.sign_consent(seed, d, s, m, e, h, 7))
+
+
+def test_verify_corroboration_exits_0_only_when_every_check_holds(valid: dict[str, Any], world: World,
+                                                                  tmp_path: Any) -> None:
+    """The command a third party runs, offline: what it shows a person, and a refusal naming the field."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from consilience.cli.app import app
+
+    good, bad = tmp_path / "statement.json", tmp_path / "changed.json"
+    good.write_text(json.dumps(valid), encoding="utf-8")
+    shown = CliRunner().invoke(app, ["verify-corroboration", str(good)])
+    assert shown.exit_code == 0, shown.output
+    assert "k = 3" in shown.output and "witness.example" in shown.output and "What it does not show" in shown.output
+    fingerprint = b64u_encode(deployment_doc.admin_fingerprint(signing.public_key(world.admin)))
+    as_json = CliRunner().invoke(app, ["verify-corroboration", str(good), "--admin-fingerprint", fingerprint,
+                                       "--json"])
+    assert as_json.exit_code == 0 and json.loads(as_json.output)["k"] == 3
+
+    changed = copy.deepcopy(valid)
+    changed["entries"][2]["consent"] = _flip(changed["entries"][2]["consent"])
+    bad.write_text(json.dumps(changed), encoding="utf-8")
+    refused_here = CliRunner().invoke(app, ["verify-corroboration", str(bad), "--json"])
+    assert refused_here.exit_code == 1
+    assert json.loads(refused_here.stdout.splitlines()[0])["error"].startswith("entries[2].consent: ")
+    other = b64u_encode(os.urandom(16))
+    wrong_admin = CliRunner().invoke(app, ["verify-corroboration", str(good), "--admin-fingerprint", other])
+    assert wrong_admin.exit_code == 1
