@@ -3,8 +3,7 @@
 // whose HPKE keys the test holds, so each step a key server takes (open its sealed share, evaluate
 // with a proof) is done here as services/keyserver/recovery.py does it, and the device's locally
 // computed rwd must equal the one combined from t key servers' answers. Tampered backups are refused.
-// When tests/vectors/recovery_interop.json (written from Python) is there, every value in it is
-// reproduced.
+// Every value of tests/vectors/recovery_interop.json (written from Python) is reproduced.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -14,8 +13,9 @@ import * as rec from '../src/sdk/protocol/recovery.js';
 import * as hpke from '../src/sdk/crypto/hpke.js';
 import * as oprf from '../src/sdk/crypto/oprf.js';
 import { FAST_PARAMS, deriveKey } from '../src/sdk/crypto/sealed.js';
-import { scalarFromInt } from '../src/sdk/crypto/ristretto.js';
-import { b64uDecode, b64uEncode } from '../src/sdk/protocol/encoding.js';
+import { scalarToInt } from '../src/sdk/crypto/ristretto.js';
+import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { b64uDecode, b64uEncode, concatBytes } from '../src/sdk/protocol/encoding.js';
 import { accountKey } from '../src/sdk/protocol/accounts.js';
 import { setUpBackup, updateBackup, needsNewDealing, servingKeyServers } from '../src/sdk/clients/recovery.js';
 import { ApiError } from '../src/sdk/clients/api.js';
@@ -244,32 +244,73 @@ test('the reset request is signed by the account key over the key server it is f
   assert.equal(message.length, 'consilience-v2 recovery reset'.length + 16 + 32 + 8 + 16);
 });
 
-test('the Python vector is reproduced value for value', { skip: !fs.existsSync(VECTOR_PATH) && 'tests/vectors/recovery_interop.json not written yet' }, async () => {
+test('the Python vector (tests/vectors/recovery_interop.json) is reproduced value for value', async () => {
   const v = JSON.parse(fs.readFileSync(VECTOR_PATH, 'utf8'));
-  const bytes = (x) => (typeof x === 'string' && /^[0-9a-f]*$/.test(x) && x.length % 2 === 0 ? hx(x) : b64uDecode(x));
-  const inputs = v.inputs ?? v;
-  const deploymentId = bytes(inputs.deployment_id);
-  const key = bytes(inputs.account_key);
-  const hb = rec.handleBytes(deploymentId, key);
-  const out = v.outputs ?? v;
-  assert.equal(rec.formatHandle(hb), out.handle);
-  assert.deepEqual(rec.recoverySalt(deploymentId, hb), bytes(out.salt));
-  const kdfDoc = inputs.kdf;
-  const hardened = await deriveKey(inputs.passphrase, rec.recoverySalt(deploymentId, hb), rec.argon2Params(kdfDoc));
-  assert.deepEqual(hardened, bytes(out.hardened));
-  const { blinded, blind } = rec.blindHardened(hardened, bytes(inputs.blind));
-  assert.deepEqual(blinded, bytes(out.blinded));
-  const backup = rec.parseBackup(out.backup ?? out.document, { deploymentId, handle: hb });
-  const checked = (out.evaluations ?? out.servers).map((e) => rec.checkAnswer(backup.servers.find((s) => s.index === e.index),
-    blinded, bytes(e.evaluated), bytes(e.proof)));
-  const rwd = rec.combineRwd(hardened, blind, checked, backup.threshold);
-  assert.deepEqual(rwd, bytes(out.rwd));
-  const k = rec.backupKey(rwd, deploymentId, hb);
-  assert.deepEqual(k, bytes(out.backup_key));
-  if (inputs.k !== undefined) assert.deepEqual(rec.localRwd(BigInt(`0x${Buffer.from(bytes(inputs.k)).reverse().toString('hex')}`), hardened), rwd);
-  const wallet = rec.openBackupWallet(k, backup.wallet, deploymentId, hb, backup.version);
-  walletFromBytes(wallet);
-  assert.equal(scalarFromInt(1n).length, 32);
+  const { inputs: i, outputs: o } = v;
+  const b = (x) => b64uDecode(x);
+  const int = (x) => scalarToInt(b(x));
+  const deploymentId = b(i.deployment_id);
+  assert.deepEqual(accountKey(b(i.account_seed)), b(i.account_key));
+  const hb = rec.handleBytes(deploymentId, b(i.account_key));
+  assert.deepEqual(hb, b(o.handle_bytes));
+  assert.equal(rec.formatHandle(hb), o.handle);
+  for (const c of v.handle_parsing) {
+    if (c.error) assert.throws(() => rec.parseHandle(c.text), { message: c.error });
+    else assert.deepEqual(rec.parseHandle(c.text), b(c.handle_bytes), c.text);
+  }
+  const salt = rec.recoverySalt(deploymentId, hb);
+  assert.deepEqual(salt, b(o.salt));
+  const hardened = await deriveKey(i.passphrase, salt, rec.argon2Params(i.kdf));
+  assert.deepEqual(hardened, b(o.hardened));
+  // the dealing: k and the coefficients give the group key and every public share
+  const indices = i.servers.map((s) => s.index);
+  const dealt = rec.dealKey(i.threshold, indices, { coefficients: [int(i.k), ...i.coefficients.map(int)] });
+  assert.deepEqual(dealt.groupKey, b(o.group_key));
+  for (const e of o.evaluations) assert.deepEqual(dealt.shares.get(e.index).publicShare, b(e.public_share));
+  for (const s of i.servers) {
+    assert.deepEqual(await hpke.publicKeyBytes(b(s.hpke_seed)), b(s.hpke_public_key));
+    const pub = dealt.shares.get(s.index).publicShare;
+    assert.deepEqual(rec.shareInfo(deploymentId, hb, s.index, pub), b(o.share_info[String(s.index)]));
+  }
+  // the backup document: parsed strictly, and every sealed share opens at its key server to its share
+  const backup = rec.parseBackup(JSON.stringify(o.backup), { deploymentId, handle: hb });
+  assert.equal(backup.version, i.version);
+  assert.deepEqual(rec.backupKeysJson(backup), Object.fromEntries(Object.entries(o.backup).filter(([k]) => k !== 'version' && k !== 'wallet')));
+  assert.deepEqual(rec.backupDocument(rec.backupKeysJson(backup), o.backup.version, backup.wallet), o.backup);
+  for (const s of backup.servers) {
+    const seed = b(i.servers.find((x) => x.index === s.index).hpke_seed);
+    assert.equal(scalarToInt(await rec.openShare(seed, s, deploymentId, hb)), dealt.shares.get(s.index).share);
+    assert.deepEqual(s.identityKey, b(i.servers.find((x) => x.index === s.index).identity_key));
+  }
+  // the client's half: blind, check each key server's proof, combine the ones Python combined
+  const { blind, blinded } = rec.blindHardened(hardened, b(i.blind));
+  assert.deepEqual(blinded, b(o.blinded));
+  const checked = o.evaluations.map((e) => rec.checkAnswer(backup.servers.find((s) => s.index === e.index), blinded, b(e.evaluated), b(e.proof)));
+  const used = checked.filter((c) => o.combined_from.includes(c.partial.index));
+  const rwd = rec.combineRwd(hardened, blind, used, i.threshold);
+  assert.deepEqual(rwd, b(o.rwd));
+  assert.deepEqual(rec.localRwd(int(i.k), hardened), rwd, 'the device that dealt k computes the same rwd');
+  assert.deepEqual(rec.combineRwd(hardened, blind, checked.slice(1), i.threshold), rwd, 'any t answers give it');
+  const key = rec.backupKey(rwd, deploymentId, hb);
+  assert.deepEqual(key, b(o.backup_key));
+  // the wallet ciphertext, with Python's nonce, byte for byte; and it opens to the wallet
+  const aad = rec.walletAad(deploymentId, hb, i.version);
+  assert.deepEqual(aad, b(o.wallet_aad));
+  const nonce = b(i.wallet_nonce);
+  assert.deepEqual(concatBytes(nonce, chacha20poly1305(key, nonce, aad).encrypt(b(i.wallet))), b(o.wallet_ct));
+  const opened = rec.openBackupWallet(key, backup.wallet, deploymentId, hb, backup.version);
+  assert.deepEqual(opened, b(i.wallet));
+  assert.equal(JSON.parse(new TextDecoder().decode(opened)).backup_key, '', 'the backup key is never sealed under itself');
+  // the reset request, signed as Python signs it
+  assert.deepEqual(rec.resetRequestJson(b(i.account_seed), b(o.reset.certificate), deploymentId, b(o.reset.audience),
+    { now: i.now, nonce: b(i.reset_nonce) }), o.reset);
+  // the unlock code's layout: handle (10) ‖ u64 issued_at ‖ nonce (16) ‖ the administrator's signature (64)
+  const code = b(o.unlock_code.slice('cnslu1.'.length));
+  assert.equal(code.length, 10 + 8 + 16 + 64);
+  assert.deepEqual(code.subarray(0, 10), hb);
+  const { ed25519 } = await import('@noble/curves/ed25519.js');
+  const signed = concatBytes(new TextEncoder().encode('consilience-v2 recovery unlock'), deploymentId, code.subarray(0, 34));
+  assert.ok(ed25519.verify(code.subarray(34), signed, b(i.admin_key)));
 });
 
 test('FAST_PARAMS stay within the backup kdf limits tests use', () => {
