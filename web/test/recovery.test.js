@@ -208,6 +208,7 @@ test('tampered backups are refused, each with its reason, before any key server 
     [(b) => { b.servers = []; }, /servers is not a list of 1 to 255/],
     [(b) => { b.servers[1].index = b.servers[0].index; }, /two servers have the same index/],
     [(b) => { b.servers[0].index = 0; }, /servers\[0\].index must be an integer/],
+    [(b) => { b.servers[1].identity_key = b.servers[0].identity_key; }, /two servers have the same identity key/],
     [(b) => { b.servers[0].sealed_share = b.servers[0].sealed_share.slice(0, -4); }, /sealed_share is not 1168 bytes/],
     [(b) => { b.servers[2].public_share = b.group_key; }, /public share 3 is inconsistent|do not fit/],
     [(b) => { b.servers[0].identity_key = 'AA'; }, /identity_key is not 32 bytes/],

@@ -251,6 +251,7 @@ export function parseBackupKeys(doc, { deploymentId = null, handle = null } = {}
     };
   });
   if (new Set(servers.map((s) => s.index)).size !== servers.length) throw refuse('two servers have the same index');
+  if (new Set(servers.map((s) => b64uEncode(s.identityKey))).size !== servers.length) throw refuse('two servers have the same identity key');
   try {
     checkPublicShares(groupKey, new Map(servers.map((s) => [s.index, s.publicShare])), threshold);
   } catch (e) {
