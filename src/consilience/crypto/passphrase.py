@@ -111,6 +111,19 @@ def _derive_key(passphrase: str, salt: bytes, memory_cost_kib: int, iterations: 
     return kdf.derive(_passphrase_bytes(passphrase))
 
 
+def argon2id(passphrase: str, salt: bytes, memory_cost_kib: int, iterations: int, lanes: int) -> bytes:
+    """The raw 32-byte Argon2id of the NFC passphrase, within this module's cost limits.
+
+    For callers that feed the hardened passphrase into something other than this module's AEAD
+    (the recovery OPRF input, PROTOCOL.md §14.1); the same normalisation and limits keep one typed
+    passphrase giving one value everywhere, and untrusted costs bounded.
+    """
+    if not isinstance(salt, (bytes, bytearray)) or len(salt) < 8:
+        raise InvalidInput("an Argon2id salt is at least 8 bytes")
+    memory_cost_kib, iterations, lanes = _check_params(memory_cost_kib, iterations, lanes)
+    return _derive_key(passphrase, bytes(salt), memory_cost_kib, iterations, lanes)
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
