@@ -47,6 +47,7 @@ HPKE_KEY_FILE = "hpke.key"
 KEYGEN_SEED_FILE = "keygen-seed.json"
 QUORUM_KEYS_FILE = "quorum-keys.json"
 NEXT_QUORUM_KEYS_FILE = "quorum-keys-next.json"
+RECOVERY_ATTEMPTS_FILE = "recovery.sqlite3"
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,11 @@ class KeyServerFolder:
     def keygen_seed(self) -> Path:
         """Its dealer seed and deal while a key generation runs, so a restart answers complaints."""
         return self.root / KEYGEN_SEED_FILE
+
+    @property
+    def recovery_attempts(self) -> Path:
+        """Its count of recovery tries per account handle and the unlock codes used (PROTOCOL.md §14.1)."""
+        return self.root / RECOVERY_ATTEMPTS_FILE
 
     @property
     def quorum_keys(self) -> Path:

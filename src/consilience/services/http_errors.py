@@ -28,6 +28,7 @@ CODES: dict[int, str] = {
     409: "conflict",
     413: "too_large",
     422: "invalid",
+    423: "locked",
     429: "rate_limited",
     500: "internal",
     503: "unavailable",

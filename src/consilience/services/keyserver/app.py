@@ -21,8 +21,9 @@ from consilience.services import http_errors
 from consilience.services.config import ConfigurationError
 from consilience.services.http_errors import BodyLimitMiddleware
 from consilience.services.http_head import HeadAsGet
-from consilience.services.keyserver import evaluate, quorum_store
+from consilience.services.keyserver import evaluate, quorum_store, recovery
 from consilience.services.keyserver.quorum_store import Holder
+from consilience.services.keyserver.recovery_store import RecoveryAttempts
 from consilience.services.keyserver.settings import Settings
 from consilience.services.keyserver.state import KeyServerState
 from consilience.services.limits import Budgets
@@ -47,9 +48,12 @@ def create_app(settings: Settings) -> FastAPI:
                   docs_url=None, redoc_url=None, openapi_url="/v2/openapi.json",
                   responses=http_errors.documented(400, 413))  # BodyLimitMiddleware, on any route
     app.state.keyserver = state
+    # the count of recovery tries per handle (PROTOCOL.md §14.1): on disk, so a restart does not reset it
+    app.state.recovery_attempts = RecoveryAttempts(settings.folder.recovery_attempts)
     http_errors.install(app)
     app.include_router(_public_router())
     app.include_router(evaluate.router)
+    app.include_router(recovery.router)
     app.add_middleware(HeadAsGet)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes)
     if origins:  # outermost, so refusals (401, 413, 429, 503) reach the page readable too

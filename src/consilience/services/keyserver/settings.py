@@ -39,6 +39,21 @@ RETRY_SECONDS = 1.0
 MAX_RETRY_SECONDS = 30.0
 #: What a client is told to wait while the key generation runs (503 Retry-After).
 RETRY_AFTER_SECONDS = 30
+#: Recovery tries per account handle, since its last reset, before this key server pauses recovery for it
+#: (PROTOCOL.md §14.1); $CONSILIENCE_RECOVERY_ATTEMPTS changes it.
+RECOVERY_ATTEMPTS = 10
+
+
+def recovery_attempts_from_env() -> int:
+    """$CONSILIENCE_RECOVERY_ATTEMPTS, else RECOVERY_ATTEMPTS; a bad value stops the start, named."""
+    import os
+
+    value = os.environ.get("CONSILIENCE_RECOVERY_ATTEMPTS")
+    if value is None:
+        return RECOVERY_ATTEMPTS
+    if not value.strip().isdigit() or not 1 <= int(value) <= 1000:
+        raise InvalidInput(f"CONSILIENCE_RECOVERY_ATTEMPTS must be a whole number from 1 to 1000, not {value!r}")
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -88,6 +103,8 @@ class Settings:
     keygen: KeygenSettings = field(default_factory=KeygenSettings)
     #: The certificate and key it serves HTTPS with (--tls-cert, --tls-key); None: plain HTTP.
     tls: TLSFiles | None = None
+    #: recovery tries per account handle before recovery pauses for it (PROTOCOL.md §14.1)
+    recovery_attempts: int = field(default_factory=recovery_attempts_from_env)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "web_origins", tuple(self.web_origins))
