@@ -14,6 +14,7 @@ purpose is a ``ConsilienceError``, except the services' ``Refusal``::
     │   │   ├── DecryptionError ──── consilience.errors
     │   │   ├── DkgFailed ────────── consilience.protocol.dkg
     │   │   ├── CorroborationRefused  consilience.protocol.corroboration
+    │   │   ├── DisclosureRefused ── consilience.protocol.disclosure
     │   │   └── DishonestKeyServers  consilience.protocol.quorum
     │   ├── BelowQuorum ──────────── consilience.protocol.quorum
     │   ├── ApiError ─────────────── consilience.clients.escrow_client
@@ -99,6 +100,11 @@ When each is raised, and what people see:
     A corroboration statement (PROTOCOL.md §14.4) that does not check:
     ``field`` names where (``entries[1].consent``) and ``reason`` why;
     ``consilience verify-corroboration`` prints both and exits 1.
+``DisclosureRefused``
+    A disclosure (PROTOCOL.md §14.3) that does not check: ``field`` names
+    where (``receipt.inclusion``) and ``reason`` why; ``consilience
+    verify-disclosure`` prints both and exits 1, and ``reporter disclose``
+    writes nothing.
 ``MalformedMessage``, ``DkgFailed``, ``DishonestKeyServers``, ``BelowQuorum``
     Protocol v2's key generation and quorum layer (``protocol/dkg.py``,
     ``protocol/quorum.py``), not yet wired into the servers or clients: a
