@@ -158,6 +158,8 @@ ESCROW_OPERATIONS = [
 #: who read a record, and handover (PROTOCOL.md §13.6)
 ESCROW_OPERATIONS += [("GET", "/v2/entries/{entry_id}/readers"), ("GET", "/v2/handover/{key_id}"),
                       ("POST", "/v2/handover/{key_id}")]
+#: disclosures (PROTOCOL.md §14.3): inclusion proofs by leaf index
+ESCROW_OPERATIONS += [("GET", "/v2/log/inclusion")]
 #: after a match: conversations, introductions, cases, addresses (PROTOCOL.md §13.3–§13.5, §13.7)
 ESCROW_OPERATIONS += [
     ("PUT", "/v2/account/message-key"), ("GET", "/v2/account/notify"), ("PUT", "/v2/account/notify"),
@@ -235,6 +237,9 @@ def _splice_escrow(case: Any, world: EscrowWorld, data: st.DataObject) -> bool:
         spliced = True
     if case.path == "/v2/log/consistency" and data.draw(st.booleans(), label="small sizes"):
         case.query = {"old": data.draw(st.integers(0, 12)), "new": data.draw(st.integers(0, 12))}
+        spliced = True
+    if case.path == "/v2/log/inclusion" and data.draw(st.booleans(), label="small index"):
+        case.query = {"index": data.draw(st.integers(0, 12)), "size": data.draw(st.integers(0, 12))}
         spliced = True
     if case.path == "/v2/log/checkpoint" and data.draw(st.booleans(), label="small size"):
         case.query = {"size": data.draw(st.integers(0, 12))}

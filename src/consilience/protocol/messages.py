@@ -183,6 +183,14 @@ class ConsistencyProof(Strict):
     proof: list[Annotated[str, _b64u(32)]]
 
 
+class InclusionProof(Strict):
+    """``GET /v2/log/inclusion``: the RFC 9162 path of leaf ``index`` in the tree of ``size`` (§14.3)."""
+
+    index: int
+    size: int
+    proof: list[Annotated[str, _b64u(32)]]
+
+
 class EntrySummary(Strict):
     entry_id: B64Id
     quorum: int

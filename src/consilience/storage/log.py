@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -165,6 +166,22 @@ def with_cosignatures(session: Session, tree_size: int, note: str) -> str:
     lines = session.scalars(select(LogCosignature.line).where(LogCosignature.size == tree_size)
                             .order_by(LogCosignature.key_id)).all()
     return note + "".join(lines)
+
+
+def latest_cosigned_checkpoint(session: Session, key_ids: Iterable[bytes]) -> tuple[int, str] | None:
+    """The newest checkpoint carrying a cosignature by one of ``key_ids`` (the witnesses listed now).
+
+    A witness removed from the deployment document no longer counts, so its old lines are skipped.
+    """
+    wanted = list(key_ids)
+    if not wanted:
+        return None
+    size = session.scalar(select(LogCosignature.size).where(LogCosignature.key_id.in_(wanted))
+                          .order_by(LogCosignature.size.desc()).limit(1))
+    if size is None:
+        return None
+    note = checkpoint_note(session, size)
+    return None if note is None else (size, note)
 
 
 def add_cosignature(session: Session, tree_size: int, key_id: bytes, line: str, timestamp: int) -> None:

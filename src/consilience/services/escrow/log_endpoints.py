@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Response
 
 from consilience.errors import ConsilienceError
 from consilience.protocol.encoding import b64u_encode
-from consilience.protocol.messages import MAX_LOG_SIZE, ConsistencyProof, CosignatureSubmission
+from consilience.protocol.messages import MAX_LOG_SIZE, ConsistencyProof, CosignatureSubmission, InclusionProof
 from consilience.services.escrow.errors import Refusal, documented
 from consilience.services.escrow.state import State
 from consilience.storage import log
@@ -27,10 +27,23 @@ PREFIX = "/v2/log"
 
 @router.get("/checkpoint", response_class=Response,
             responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
-def checkpoint(state: State, size: int | None = Query(default=None, ge=1, le=MAX_LOG_SIZE)) -> Response:
-    """The newest signed checkpoint (or the one of ``size``), with witness cosignatures."""
+def checkpoint(state: State, size: int | None = Query(default=None, ge=1, le=MAX_LOG_SIZE),
+               cosigned: bool = Query(default=False)) -> Response:
+    """The newest signed checkpoint (or the one of ``size``), with witness cosignatures.
+
+    ``cosigned=1``: the newest one that a witness listed in the current deployment document cosigned,
+    what a disclosure or a corroboration statement anchors to (PROTOCOL.md §14.3); 404 if none has been.
+    """
+    if cosigned and size is not None:
+        raise Refusal(400, "ask for a size or for the newest cosigned checkpoint, not both")
     with state.db.read() as session:
-        if size is None:
+        if cosigned:
+            witnesses = cp.witness_verifiers(state.deployments.current().deployment.witnesses)
+            found_head = log.latest_cosigned_checkpoint(session, [w.key_id for w in witnesses])
+            if found_head is None:
+                raise Refusal(404, "no witness of this deployment has cosigned a checkpoint of the log yet")
+            size, note = found_head
+        elif size is None:
             head = log.latest_checkpoint(session)
             if head is None:
                 raise Refusal(404, "the log is empty")
@@ -55,6 +68,24 @@ def consistency(state: State, old: int = Query(ge=1, le=MAX_LOG_SIZE),
             raise Refusal(404, f"the log signed no checkpoint of size {new}")
         proof = log.consistency_proof(session, old, new) if old < new else []
     return ConsistencyProof(old=old, new=new, proof=[b64u_encode(h) for h in proof])
+
+
+@router.get("/inclusion", response_model=InclusionProof)
+def inclusion(state: State, index: int = Query(ge=0, le=MAX_LOG_SIZE),
+              size: int = Query(ge=1, le=MAX_LOG_SIZE)) -> InclusionProof:
+    """The inclusion path of leaf ``index`` in the tree the log signed at ``size`` (PROTOCOL.md §14.3).
+
+    Public, like the consistency proofs: every leaf is a commitment (§11), so a path of hashes tells
+    nobody what any leaf is; only whoever holds a leaf's opening can use one.
+    """
+    with state.db.read() as session:
+        current = log.size(session)
+        if not index < size <= current:
+            raise Refusal(400, f"need 0 <= index < size <= {current}, the log's size")
+        if log.checkpoint_note(session, size) is None:
+            raise Refusal(404, f"the log signed no checkpoint of size {size}")
+        proof = log.inclusion_proof(session, index, size)
+    return InclusionProof(index=index, size=size, proof=[b64u_encode(h) for h in proof])
 
 
 @router.post("/cosignatures", status_code=201)
