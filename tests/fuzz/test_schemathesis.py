@@ -172,6 +172,8 @@ ESCROW_OPERATIONS += [
 ]
 #: delete my account (PROTOCOL.md §14.2)
 ESCROW_OPERATIONS += [("DELETE", "/v2/account")]
+#: sealed wallet backups for recovery on a new device (PROTOCOL.md §14.1)
+ESCROW_OPERATIONS += [("PUT", "/v2/account/backup"), ("DELETE", "/v2/account/backup"), ("GET", "/v2/backup/{handle}")]
 #: corroboration statements (PROTOCOL.md §14.4)
 ESCROW_OPERATIONS += [
     ("POST", "/v2/matches/{match_id}/corroborations"), ("GET", "/v2/matches/{match_id}/corroborations"),

@@ -30,6 +30,7 @@ import consilience.services.escrow.readers as readers_routes  # PROTOCOL.md §13
 from consilience import __version__
 from consilience.crypto import signing
 from consilience.services.escrow import board, cases, counselor, errors, log_endpoints, reporter, sessions, web
+from consilience.services.escrow.backup import router as backup_router  # PROTOCOL.md §14.1
 from consilience.services.escrow.conversations import router as conversations_router
 from consilience.services.escrow.deletion import router as deletion_router  # PROTOCOL.md §14.2
 from consilience.services.escrow.notifier import Notifier, load_notifier
@@ -99,9 +100,11 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
     app.include_router(handover_routes.router)
     app.include_router(corroboration_routes.router)
     app.include_router(notify_router)
+    app.include_router(backup_router)
     app.add_api_route("/v1/{rest:path}", _v1_gone, methods=["GET", "POST", "PUT", "DELETE"],
                       include_in_schema=False)
-    web.install(app, lambda: [k.url for k in deployments.current().deployment.key_servers], web_static)
+    web.install(app, lambda: [k.url for k in deployments.current().deployment.key_servers], web_static,
+                page_config=page_config(settings.exit_url, settings.auto_lock_seconds))
     app.add_middleware(HeadAsGet)
     app.add_middleware(errors.BodyLimitMiddleware, limit=settings.max_request_bytes)
     return app
