@@ -324,6 +324,15 @@ class EscrowClient:
         """The newest signed checkpoint note (or the one of ``size``), with cosignatures."""
         return str(self._call("GET", "/v2/log/checkpoint", params={"size": size} if size else None, text=True))
 
+    def cosigned_checkpoint(self) -> str | None:
+        """The newest checkpoint a listed witness cosigned (``?cosigned=1``, PROTOCOL.md §14.3); None if none has."""
+        try:
+            return str(self._call("GET", "/v2/log/checkpoint", params={"cosigned": 1}, text=True))
+        except ApiError as exc:
+            if exc.status == 404 and exc.detail != "Not Found":  # no cosigned checkpoint, not a missing route
+                return None
+            raise
+
     def consistency(self, old: int, new: int) -> list[bytes]:
         doc = m.ConsistencyProof.model_validate(
             self._call("GET", "/v2/log/consistency", params={"old": old, "new": new}))
