@@ -103,8 +103,7 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
     app.include_router(backup_router)
     app.add_api_route("/v1/{rest:path}", _v1_gone, methods=["GET", "POST", "PUT", "DELETE"],
                       include_in_schema=False)
-    web.install(app, lambda: [k.url for k in deployments.current().deployment.key_servers], web_static,
-                page_config=page_config(settings.exit_url, settings.auto_lock_seconds))
+    web.install(app, lambda: [k.url for k in deployments.current().deployment.key_servers], web_static)
     app.add_middleware(HeadAsGet)
     app.add_middleware(errors.BodyLimitMiddleware, limit=settings.max_request_bytes)
     return app
