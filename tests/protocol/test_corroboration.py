@@ -69,11 +69,11 @@ class World:
     seeds: list[bytes] = field(default_factory=list)
 
     def entry(self, seed: bytes, *, tags: list[bytes] | None = None, when: datetime = T0,
-              statement_id: bytes | None = None) -> dict[str, Any]:
+              entry_id: bytes | None = None, body: bytes | None = None) -> dict[str, Any]:
         """An entry escrowed by the account of ``seed`` (logged now), with its certificate; consent added later."""
-        entry_id, quorum = os.urandom(16), 2
+        entry_id, quorum = entry_id or os.urandom(16), 2
         tags = tags if tags is not None else [self.tag, os.urandom(32)]
-        body = os.urandom(300)
+        body = body if body is not None else os.urandom(300)
         envelopes = [(c.key_id, os.urandom(200)) for c in self.deployment.counselors]
         index = self.log.append(events.entry_event(entry_id, events.content_hash(quorum, tags, body, envelopes),
                                                    when))
@@ -295,32 +295,44 @@ def test_a_consent_for_another_statement_is_refused(world: World) -> None:
 
 
 def test_an_attached_disclosure_must_be_of_a_listed_entry_with_the_same_content(world: World) -> None:
-    entries, release_index = released(world)
-    statement = world.statement(entries, release_index)
+    """A reporter's own disclosure (§14.3) beside the statement: its text and receipt check, and it is of a listed
+    entry with the same ciphertexts."""
+    from consilience.crypto import aead
+    from consilience.protocol import disclosure
+    from consilience.protocol.entry import BODY_AAD, Body
+    from consilience.tlog.receipt import Receipt
+
+    entry_id, body_key = os.urandom(16), os.urandom(32)
+    plain = Body("What I remember.", ["sam@example.org"], ["email:sam@example.org"], "", "2026-03-03T09:00:00Z")
+    own = world.entry(signing.generate(), entry_id=entry_id, body=aead.seal(body_key, plain.to_bytes(),
+                                                                             BODY_AAD + entry_id))
+    others = [world.entry(signing.generate(), when=T0 + timedelta(hours=1)) for _ in range(2)]
+    release_index = world.log.append(events.release_event(world.match_id, 3, T0 + timedelta(hours=5)))
+    statement = world.statement([own, *others], release_index)
     listed = statement["entries"][0]
+    leaf = world.log.leaf(listed["leaf_index"], len(world.log.tree))
+    receipt = Receipt(listed["leaf_index"], tuple(b64u_decode(h) for h in leaf["proof"]), statement["checkpoint"],
+                      b64u_decode(leaf["opening"])).encode()
 
-    def disclosure(entry: dict[str, Any]) -> dict[str, Any]:
-        return {"deployment": world.published, "admin_fingerprint": statement["admin_fingerprint"],
-                "entry": {k: entry[k] for k in ("entry_id", "quorum", "tags", "body", "envelopes")}}
+    def disclosed(entry: dict[str, Any]) -> dict[str, Any]:
+        return disclosure.make(published=world.published, entry=entry, body_key=body_key, receipt=receipt,
+                               consistency_bundle=None, made_at="2026-03-10T12:00:00+00:00")
 
-    def checked_by_its_entry(doc: dict[str, Any]) -> tuple[bytes, bytes, bytes]:
-        return co._disclosed_entry(doc)  # the disclosure's own checks are protocol/disclosure.py's tests
-
-    statement["disclosures"] = [disclosure(listed)]
-    check = co.verify(statement, check_disclosure=checked_by_its_entry)
+    statement["disclosures"] = [disclosed(listed)]
+    check = co.verify(statement)
     assert [e.disclosed for e in check.entries] == [True, False, False]
 
-    changed = copy.deepcopy(listed)
-    changed["body"] = _flip(changed["body"])
-    statement["disclosures"] = [disclosure(changed)]
-    with pytest.raises(co.CorroborationRefused) as caught:
-        co.verify(statement, check_disclosure=checked_by_its_entry)
-    assert caught.value.field == "disclosures[0]" and "other content" in caught.value.reason
+    other = copy.deepcopy(statement)
+    other["disclosures"] = [disclosed({**listed, "entry_id": statement["entries"][1]["entry_id"]})]
+    assert refused(other).field == "disclosures[0]"  # it does not verify: the receipt is for another entry
 
-    statement["disclosures"] = [disclosure(listed), disclosure(listed)]
-    with pytest.raises(co.CorroborationRefused) as caught:
-        co.verify(statement, check_disclosure=checked_by_its_entry)
-    assert "attached twice" in caught.value.reason
+    twice = copy.deepcopy(statement)
+    twice["disclosures"] = [disclosed(listed), disclosed(listed)]
+    assert "attached twice" in refused(twice).reason
+
+    elsewhere = copy.deepcopy(statement)
+    elsewhere["entries"] = elsewhere["entries"][1:]
+    assert "does not list" in refused(elsewhere).reason
 
 
 def test_the_consent_is_the_bytes_the_spec_gives(world: World) -> None:

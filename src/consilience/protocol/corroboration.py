@@ -24,7 +24,6 @@ reason, so that a person checking a statement is told exactly what does not hold
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -417,35 +416,15 @@ def _disclosures(raw: Any, entries: list[CheckedEntry], deployment_id: bytes,
 
 
 def _default_disclosure_check() -> Callable[[dict[str, Any]], tuple[bytes, bytes, bytes]]:
-    """``protocol/disclosure.py``'s verifier (the record's text, receipt and witnesses), then its entry.
-
-    Imported by name so that this module works, checking each disclosure's entry against the statement's
-    (deployment signature, entry id, content hash), where that verifier is not installed.
-    """
-    try:
-        disclosure = importlib.import_module("consilience.protocol.disclosure")
-    except ImportError:
-        return _disclosed_entry
+    """``protocol/disclosure.py``'s verifier (the record's text, receipt and witnesses), then its entry."""
+    from consilience.protocol import disclosure  # beside this module; imported when a disclosure is attached
 
     def check(doc: dict[str, Any]) -> tuple[bytes, bytes, bytes]:
-        disclosure.verify(doc)
-        return _disclosed_entry(doc)
+        result = disclosure.verify(doc)
+        return (b64u_decode(result.deployment_id, length=16), b64u_decode(result.entry_id, length=16),
+                bytes.fromhex(result.content_hash))
 
     return check
-
-
-def _disclosed_entry(doc: dict[str, Any]) -> tuple[bytes, bytes, bytes]:
-    """(deployment id, entry id, content hash) of a disclosure's entry, recomputed from its ciphertexts."""
-    try:
-        published = doc["deployment"]
-        deployment = deployment_doc.verify(published, b64u_decode(doc["admin_fingerprint"], length=16))
-        entry = doc["entry"]
-        content = events.content_hash(
-            int(entry["quorum"]), [b64u_decode(t, length=32) for t in entry["tags"]], b64u_decode(entry["body"]),
-            [(b64u_decode(e["key_id"], length=16), b64u_decode(e["ciphertext"])) for e in entry["envelopes"]])
-        return deployment.deployment_id, b64u_decode(entry["entry_id"], length=16), content
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidInput(f"it is not a disclosure document ({exc})") from None
 
 
 # -- strict reading ---------------------------------------------------------------
