@@ -244,3 +244,18 @@ def test_receipts_verify_offline_and_witnesses_cosign(deployment) -> None:  # ty
     later = reporter.run("verify", str(receipt), "--against", str(bundle), "--witness", vkey)
     assert later["consistent_with_size"] == second["size"]
     assert [w["name"] for w in later["witnesses"]] == ["witness.example/one"]
+
+    # a disclosure of the first record (PROTOCOL.md §14.3): anchored to the checkpoint the witness cosigned,
+    # checked by a third party with no wallet and no network, who is given the administrator's fingerprint
+    out, pdf = root / "disclosure.json", root / "disclosure.pdf"
+    made = reporter.run("reporter", "disclose", rec, "--out", str(out), "--pdf", str(pdf))
+    assert made["witnessed"] and made["record"] == "A receipt test." and made["checkpoint_size"] == second["size"]
+    assert [w["name"] for w in made["witnesses"]] == ["witness.example/one"] and pdf.stat().st_size > 10_000
+    stranger = Actor(root / "stranger", "unused")
+    seen = stranger.run("verify-disclosure", str(out), "--admin-fingerprint", made["admin_fingerprint"])
+    assert seen["valid"] and seen["leaf_index"] == made["leaf_index"] and seen["logged_at"] == made["logged_at"]
+    doc = json.loads(out.read_text())
+    doc["entry"]["quorum"] += 1
+    (root / "changed.json").write_text(json.dumps(doc))
+    refused = stranger.run("verify-disclosure", str(root / "changed.json"), ok=False)
+    assert refused == {} or "entry" in json.dumps(refused)

@@ -17,8 +17,10 @@ from consilience.cli import admin, counselor, log, reporter, servers, web, witne
 from consilience.cli import cases as _cases  # noqa: F401  (adds its commands to counselor)
 from consilience.cli import conversations as _conversations  # noqa: F401  (adds its commands to reporter, counselor)
 from consilience.cli import corroboration as _corroboration  # adds 'counselor corroborate', 'reporter consent'
+from consilience.cli import disclosure as _disclosure  # adds 'reporter disclose'
 from consilience.cli import handover as _handover  # noqa: F401  (adds 'reporter readers', 'counselor handover')
 from consilience.cli import notify as _notify  # noqa: F401  (adds 'reporter notify')
+from consilience.cli import recovery as _recovery  # noqa: F401  (adds 'reporter recover', 'admin recovery-unlock')
 from consilience.cli.common import JSON, handled
 from consilience.cli.output import emit
 
@@ -63,6 +65,7 @@ app.add_typer(reporter.app, name="reporter")
 app.add_typer(counselor.app, name="counselor")
 app.command()(log.verify)
 app.command("verify-corroboration")(_corroboration.verify_corroboration)
+app.command("verify-disclosure")(_disclosure.verify_disclosure)
 app.add_typer(web.app, name="web")
 app.add_typer(log.app, name="log")
 app.add_typer(witness.app, name="witness")
