@@ -3,14 +3,16 @@
 A reporter joins in one browser context, writes a record and puts it in escrow; the page shows the
 account handle once the backup is set up. A second, fresh browser context (a new device: empty
 IndexedDB) first types a wrong passphrase and is told how many tries are left, then recovers with
-the handle and the right passphrase and sees the record, in escrow, with its receipt checked. The
-new screens pass the accessibility check. One deployment for the module (tests/web/conftest.py).
+the handle and the right passphrase and sees the record, in escrow, with its receipt checked; a
+backup made by the Python client comes back in the browser too. The new screens pass the
+accessibility check. One deployment for the module (tests/web/conftest.py).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +30,7 @@ WHO: dict[str, Any] = {
     "details": {"what": "Followed home from the station", "when": "last winter"},
     "names": [("Email address", "rec.person.nine@example.org", None)],
 }
+FAST_KDF = {"memory_cost_kib": 1024, "iterations": 1, "lanes": 1}
 HANDLE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$")
 
 
@@ -93,3 +96,34 @@ def test_a_new_device_recovers_with_the_handle_and_the_passphrase(web_deployment
     page.get_by_role("button", name="Unlock").click()
     wait_for_heading(page, "Your records")
     expect(page.locator("#entries-list")).to_contain_text("In escrow")
+
+
+def test_a_backup_made_by_the_command_line_comes_back_in_the_browser(web_deployment: Any,
+                                                                      open_tab: Callable[..., Tab],
+                                                                      tmp_path: Path) -> None:
+    """The other way round: the Python client registers, writes and backs up; the browser recovers it."""
+    from consilience.clients import recovery as recovery_client
+    from consilience.clients import reporter
+
+    dep = web_deployment
+    [invite] = dep.invites(1)
+    passphrase = "pebble tramway morning copper 4"
+    session = reporter.register(dep.url, invite, "Signal: cli.reporter.77", tmp_path / "wallet.sealed", passphrase,
+                                kdf_params=FAST_KDF)
+    reporter.write(session, "Written with the command line, recovered in a browser.")
+    if not session.wallet.backup_handle:  # registration sets it up; if it had to wait, do it now
+        recovery_client.set_up(session)
+    handle = session.wallet.backup_handle
+    assert HANDLE.match(handle)
+
+    tab = open_tab("/")
+    page = tab.page
+    page.get_by_role("link", name="Recover on this device").click()
+    page.locator("#recover-handle").fill(handle)
+    page.locator("#recover-pass").fill(passphrase)
+    page.get_by_role("button", name="Recover my records").click()
+    wait_for_heading(page, "Your records")
+    expect(page.locator("#note")).to_contain_text("Everything is back: 1 record, 0 in escrow.", timeout=SLOW)
+    page.locator("#entries-list a").first.click()
+    expect(page.locator("main")).to_contain_text("Written with the command line, recovered in a browser.")
+    tab.assert_clean()
