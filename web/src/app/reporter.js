@@ -8,6 +8,7 @@ import {
   accounts, bytesEqual, ApiError, reporterSignIn, talk, conversations as sealedItems,
 } from '../sdk/index.js';
 import { getCountries, getCountryCallingCode } from 'libphonenumber-js/max';
+import * as disclosureUi from './lib/disclosure_ui.js';
 import {
   $, $$, el, showView, clearNotices, showError, showNote, fieldError, clearFieldErrors, describeError,
   Steps, busy, downloadLink, revokeUrls, saveFile, readFileBytes, formatBytes, formatDate, passphraseStrength,
@@ -505,6 +506,7 @@ async function renderRecord(id, { focus = true } = {}) {
       esc.append(readersBox(r));
       esc.append(el('p', {}, el('a', { href: '#/messages' }, 'Messages with the counselors')));
     }
+    if (statusOf(r) === 'escrowed' && !e.pending) esc.append(disclosureUi.exportBox(r, () => ({ wallet: state.wallet, api: api() })));
   }
   showView('record', { focus });
 }
