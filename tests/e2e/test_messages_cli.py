@@ -179,3 +179,42 @@ def test_register_without_contact_says_what_it_means(world: World, tmp_path: Pat
     session = reporter_mod.open_session(actor.wallet, actor.passphrase)
     assert session.wallet.contact == "" and len(b64u_decode(session.wallet.message_seed)) == 32
     assert session.wallet.message_key_registered
+
+
+def test_a_corroboration_statement_made_with_the_reporters_consent_checks_offline(world: World, tmp_path: Path) -> None:
+    """PROTOCOL.md §14.4 as people run it: the counselor asks, two of three reporters consent, the statement is
+    written and checks offline; a changed copy is refused, naming the field."""
+    counselor, (r1, r2, r3) = world.counselor, world.reporters
+    for entry in world.entries:  # the reporters asked are those the counselors talk to
+        counselor.run("counselor", "message", world.match_id, entry, "--text", "May I ask you something?")
+    out = tmp_path / "statement.json"
+    asked = counselor.run("counselor", "corroborate", world.match_id, "--out", str(out))
+    # reporters 1 and 2 escrowed before the match's release; reporter 3 usually after it, and is then not asked
+    late = not r3.run("reporter", "consent")["requests"]
+    assert (asked["asked"], asked["written"]) == (2 if late else 3, None) and not out.exists()
+
+    shown = text_of(r1, "reporter", "consent")
+    assert "no text" in shown and "waiting for you" in shown and "nobody is told" in shown
+    for actor, record in ((r1, world.records[0]), (r2, world.records[1])):
+        [request] = actor.run("reporter", "consent")["requests"]
+        assert (request["record_id"], request["problem"], request["consented_at"]) == (record, None, None)
+        given = actor.run("reporter", "consent", request["request_id"], "--yes")
+        assert given["consented"] is True
+    assert "There is no request" in refused(r3, "reporter", "consent", "00000000", "--yes")
+
+    made = counselor.run("counselor", "corroborate", world.match_id, "--out", str(out))
+    assert (made["k"], made["asked"], made["consented"], made["written"]) == (2, asked["asked"], 2, str(out))
+    statement = json.loads(out.read_text(encoding="utf-8"))
+    assert statement["format"] == "consilience-corroboration/v1"
+    assert "remembers" not in out.read_text(encoding="utf-8")  # no record's text is in it ("What … remembers.")
+
+    checked = r3.run("verify-corroboration", str(out))
+    assert checked["valid"] is True and checked["k"] == 2
+    assert sorted(e["entry_id"] for e in checked["entries"]) == sorted(world.entries[:2])
+    text = text_of(r3, "verify-corroboration", str(out))
+    assert "k = 2" in text and "before the match was released" in text and "What it does not show" in text
+
+    tampered = tmp_path / "tampered.json"
+    statement["entries"][0]["leaf_index"] += 1
+    tampered.write_text(json.dumps(statement), encoding="utf-8")
+    assert "entries[0].proof" in refused(r3, "verify-corroboration", str(tampered))

@@ -255,6 +255,17 @@ class EscrowClient:
         """The signed deployment document as served, unchecked (see :meth:`deployment`)."""
         return self._model(m.SignedDeployment, self._call("GET", "/v2/deployment"), "the deployment document")
 
+    def backup(self, handle: str) -> Any:
+        """The sealed backup of an account handle (PROTOCOL.md §14.1), unchecked; needs no sign-in."""
+        return self._call("GET", f"/v2/backup/{handle}")
+
+    def put_backup(self, document: dict[str, Any]) -> Any:
+        """Store this account's backup document (``PUT /v2/account/backup``); 409 ``stale_backup`` if older."""
+        return self._authed("PUT", "/v2/account/backup", document, ok=(200,))
+
+    def delete_backup(self) -> None:
+        self._authed("DELETE", "/v2/account/backup", ok=(204,))
+
     def deployment(self, admin_fingerprint: bytes, *, min_serial: int = 0,
                    published: m.SignedDeployment | None = None) -> Deployment:
         published = published or self.published_deployment()

@@ -78,6 +78,16 @@ class Wallet:
     declined: list[str] = field(default_factory=list)
     #: conversation id (b64u) -> the highest message seq read on this device, for "new messages"
     seen: dict[str, int] = field(default_factory=dict)
+    #: recovery on a new device (PROTOCOL.md §14.1): the account handle to write down ("" before set-up)
+    backup_handle: str = ""
+    #: b64u: the key the backup is sealed under (from the passphrase through the key servers); never in the backup
+    backup_key: str = ""
+    #: the version of the backup last uploaded (or being uploaded)
+    backup_version: int = 0
+    #: the backup document minus version and wallet, re-uploaded with every change; None before set-up
+    backup_keys: dict[str, Any] | None = None
+    #: an upload (or the set-up) failed, most likely offline; retried on the next save or command
+    backup_pending: bool = False
 
     def record(self, record_id: str) -> Record:
         for r in self.records:
