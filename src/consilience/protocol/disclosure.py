@@ -56,6 +56,10 @@ class DisclosureRefused(VerificationError):
         self.field = field
         self.reason = reason
 
+    def json_fields(self) -> dict[str, object]:
+        """What ``--json`` adds to the error, so a script can tell which field failed."""
+        return {"field": self.field, "reason": self.reason}
+
 
 @dataclass(frozen=True)
 class AttachmentInfo:
