@@ -21,6 +21,7 @@ purpose is a ``ConsilienceError``, except the services' ``Refusal``::
     │   ├── BoardError ───────────── consilience.clients.board
     │   ├── KeysNotReady ─────────── consilience.operator.quorum_keys
     │   ├── KeyServerUnavailable ─── consilience.clients.oprf_client
+    │   ├── RecoveryFailed ───────── consilience.clients.recovery
     │   ├── ConfigurationError ───── consilience.services.config (also importable from services.escrow.settings)
     │   ├── SessionExpired ───────── consilience.storage.revocations
     │   ├── AccountRevoked ───────── consilience.storage.revocations
@@ -35,6 +36,7 @@ purpose is a ``ConsilienceError``, except the services' ``Refusal``::
     ├── Stopped ──────────────────── consilience.services.keyserver.dkg_runner (internal, never escapes)
     ├── Superseded ───────────────── consilience.services.keyserver.dkg_runner (internal, never escapes)
     ├── MailRefused ──────────────── consilience.services.escrow.notifier (internal, never escapes)
+    ├── StaleBackup ──────────────── consilience.storage.backups (internal, never escapes)
     └── Refusal ──────────────────── consilience.services.http_errors (NOT a ConsilienceError)
 
 When each is raised, and what people see:
@@ -69,6 +71,10 @@ When each is raised, and what people see:
     The mail notifier's own signal that the mail server cannot be used as
     configured (no STARTTLS offered, a certificate not trusted); caught in its
     sending thread and logged by that sentence alone, never with an address.
+``StaleBackup``
+    The stored backup is as new as or newer than the one uploaded; the escrow
+    server answers 409 ``stale_backup`` with the stored version, and the
+    client uploads again one version above it.
 ``ConversationExists``
     A counselor asked to start a conversation with the reporter of an entry
     that already has one under another id: 409 ``conversation_exists`` with
@@ -126,6 +132,12 @@ When each is raised, and what people see:
     message names each skipped server and why (unreachable, its HTTP answer,
     an invalid answer, a proof that does not verify). A key server's answer
     that raises any ``ConsilienceError`` only skips that server.
+``RecoveryFailed``
+    Recovery on a new device (PROTOCOL.md §14.1) did not bring the wallet
+    back, said in plain words with what to do: the passphrase did not open
+    the backup (with the tries left), recovery is paused for the account
+    (the key servers' reason: ask the administrator for an unlock code), no
+    backup for the handle, or too few key servers answered. Nothing is written.
 ``ConfigurationError``
     A server cannot start or serve with the files it was given (deployment
     document unreadable or not verifying, a notifier that does not load).

@@ -189,9 +189,16 @@ def reporter_register(server: str = typer.Option(..., help="Escrow server URL.")
             f"locks what you write on this device, and nobody can recover it for you (at least "
             f"{secrets.MIN_LENGTH} characters; several words work well).")
     session = checked.complete(secrets.passphrase("Choose a wallet passphrase", env=passphrase_env, confirm=True))
+    from consilience.cli.recovery import WRITE_IT_DOWN
+    from consilience.clients.recovery import handle_of
+
+    handle = session.wallet.backup_handle or handle_of(session.wallet)
+
     def render() -> None:
-        console.print(f"[green]Registered.[/] Your wallet is {escape(str(path))}. Keep the passphrase safe: nobody "
-                      "can recover it.")
+        console.print(f"[green]Registered.[/] Your wallet is {escape(str(path))}.")
+        console.print(WRITE_IT_DOWN.format(handle=handle), markup=False, highlight=False)
+        if session.backup_notice:
+            console.print(session.backup_notice, markup=False, highlight=False)
         if not checked.contact:
             console.print(NO_CONTACT, markup=False)
 

@@ -45,7 +45,17 @@ class Session:
     #: the signed form of the deployment document last checked, kept beside the receipts (offline verify)
     signed_deployment: dict[str, str] | None = None
 
+    #: what the last save said about the backup ("will be updated next time you are online"), or None
+    backup_notice: str | None = None
+
     def save(self) -> None:
+        """Write the wallet, then bring its backup up to date (PROTOCOL.md §14.1) if it has one."""
+        self.save_local()
+        from consilience.clients import recovery  # recovery uses Session: imported here, not at the top
+
+        self.backup_notice = recovery.after_save(self)
+
+    def save_local(self) -> None:
         wallet_mod.save(self.path, self.wallet, self.secret, kdf_params=self.kdf_params)
 
     @property
@@ -127,6 +137,14 @@ class Registration:
                               message_seed=b64u_encode(messaging.seed), message_key_registered=True)
         session = Session(self.path, secret, w, kdf_params)
         session.save()
+        from consilience.clients import recovery  # recovery uses Session: imported here, not at the top
+
+        w.backup_pending = True  # until the set-up below worked: the next save or command tries again
+        try:
+            recovery.set_up(session)
+        except (ConsilienceError, OSError):  # offline, or key servers not ready: registered all the same
+            session.backup_notice = recovery.PENDING
+            session.save_local()
         return session
 
 
