@@ -367,7 +367,9 @@ def test_verify_corroboration_exits_0_only_when_every_check_holds(valid: dict[st
     bad.write_text(json.dumps(changed), encoding="utf-8")
     refused_here = CliRunner().invoke(app, ["verify-corroboration", str(bad), "--json"])
     assert refused_here.exit_code == 1
-    assert json.loads(refused_here.stdout.splitlines()[0])["error"].startswith("entries[2].consent: ")
+    doc = json.loads(refused_here.stdout.splitlines()[0])
+    assert doc["error"].startswith("entries[2].consent: ") and doc["field"] == "entries[2].consent"
+    assert "not signed" in doc["reason"]
     other = b64u_encode(os.urandom(16))
     wrong_admin = CliRunner().invoke(app, ["verify-corroboration", str(good), "--admin-fingerprint", other])
     assert wrong_admin.exit_code == 1

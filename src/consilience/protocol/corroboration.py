@@ -71,6 +71,10 @@ class CorroborationRefused(VerificationError):
         self.field = field
         self.reason = reason
 
+    def json_fields(self) -> dict[str, object]:
+        """What ``--json`` prints beside the message, so a script can tell which part failed."""
+        return {"field": self.field, "reason": self.reason}
+
 
 # -- consent ----------------------------------------------------------------------
 
