@@ -244,9 +244,9 @@ def test_a_cli_wallet_opens_in_the_browser_with_its_records_and_statuses(web_dep
 
     items = page.locator("#entries-list > li")
     expect(items).to_have_count(3)
-    # newest first, titled by "what" or the first line, with the CLI's statuses
-    expect(items.locator("h3 a")).to_have_text(["Withdrawn from the CLI", "Escrowed from the CLI",
-                                                "Kept private from the CLI"])
+    # newest first, titled by the day they were written, never by what they say (PROTOCOL.md §14.2)
+    expect(items.locator("h3 a")).to_have_text([re.compile(r"^Record of \w")] * 3)
+    expect(items.locator("h3 a").filter(has_text="from the CLI")).to_have_count(0)
     expect(items.locator(".badge")).to_have_text(["Withdrawn", "In escrow", "Private"])
     # names as people read them (label, then the value as written), not the glued matching form
     expect(items.nth(1)).to_contain_text("names Email: import.person@example.org, Phone: +44 20 7946 0111")
@@ -260,7 +260,7 @@ def test_a_cli_wallet_opens_in_the_browser_with_its_records_and_statuses(web_dep
 
     items.nth(1).get_by_role("link").click()
     body = page.locator("#record-body")
-    expect(page.get_by_role("heading", name="Escrowed from the CLI", level=1)).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("^Record of "), level=1)).to_be_visible()
     expect(body).to_contain_text("escrowed text")
     expect(body).to_contain_text("the office")
     expect(body).to_contain_text("Import.Person@Example.org → email:import.person@example.org")
@@ -417,7 +417,7 @@ def test_escrow_needs_two_of_three_key_servers(web_deployment, open_tab, axe, tm
     assert server_statuses(dep, wallet) == {escrowed.escrow.entry_id: "escrowed"}
 
     # with the servers back, the same record goes in escrow
-    page.get_by_role("link", name=re.compile("^Needs the key servers")).click()
+    page.locator("#entries-list > li h3 a").first.click()  # the newest: the private one
     escrow(page, [("Email address", "keyserver.two@example.org", None)])
     expect_status(page, "In escrow")
     tab.assert_clean()  # the refused connections to stopped servers are console errors, not counted
@@ -502,7 +502,7 @@ def test_a_second_record_naming_the_same_person_is_offered_the_first(web_deploym
 
     # the server's own 409 (here answered for it): the record is put back as it was, nothing kept to resend
     page.get_by_role("navigation").get_by_role("link", name="Your records").click()
-    page.get_by_role("link", name=re.compile("^The second time")).click()
+    page.locator("#entries-list > li h3 a").first.click()  # the newest: the second, still private
     page.route(ENTRIES, lambda route: route.fulfill(
         status=409, headers={"Content-Type": "application/json"},
         body=json.dumps({"error": "already_named", "detail": "this account already has an active entry naming one "

@@ -67,6 +67,10 @@ def serve(data_dir: Path = DATA_DIR, host: str = typer.Option(defaults.HOST, hel
                                           "inbox (a file per counselor in DATA_DIR/escrow/inbox; the default) "
                                           "or smtp (mail, through the server CONSILIENCE_SMTP_HOST and the "
                                           "other CONSILIENCE_SMTP_* settings; see the README)."),
+          exit_url: str = typer.Option(None, "--exit-url", envvar="CONSILIENCE_EXIT_URL",
+                                       help="The page the web app's 'Leave quickly' opens (default "
+                                            "https://www.bbc.com/weather). The time before the app locks "
+                                            "itself is CONSILIENCE_AUTO_LOCK_SECONDS (default 300)."),
           tls_cert: Path = TLS_CERT, tls_key: Path = TLS_KEY, as_json: bool = READY_JSON) -> None:
     """Run the escrow server, which also serves the web app (reporter at /, counselor at /counselor/).
 
@@ -79,7 +83,7 @@ def serve(data_dir: Path = DATA_DIR, host: str = typer.Option(defaults.HOST, hel
     require_deployment(data_dir)
     tls = tls_settings(tls_cert, tls_key)
     server.run(Settings.for_data_dir(DataDir(data_dir).escrow.root, database_url=database_url, tls=tls,
-                                     notifier=notify or None, smtp=smtp_from_env()),
+                                     notifier=notify or None, smtp=smtp_from_env(), exit_url=exit_url or None),
                host=host, port=port, on_ready=(lambda ready: ready_line(ready.to_json())) if as_json else None,
                trusted_proxies=tuple(trusted_proxy or ()))
 

@@ -52,6 +52,8 @@ class Record:
     details: dict[str, str] | None = None
     #: attached files as in the entry body: [{"name", "type", "data" (b64u)}]
     attachments: list[dict[str, str]] = field(default_factory=list)
+    #: a title the person chose for their list (PROTOCOL.md §14.2); "" shows "Record of <date>", never the text
+    title: str = ""
 
     def body_attachments(self) -> tuple[Attachment, ...]:
         return tuple(Attachment.from_json(a) for a in self.attachments)

@@ -14,6 +14,7 @@ import {
   go, setRouter,
 } from './lib/ui.js';
 import { COUNSELOR_PURPOSE, Vault } from './lib/vault.js';
+import { installSafety } from './lib/safety.js';
 
 /** How often an open case asks the server for new messages, acceptances and notes. */
 const POLL_MS = 4000;
@@ -100,7 +101,8 @@ async function unlock(text, passphrase) {
   }
 }
 
-async function lock() {
+/** Drop the key and everything opened with it from memory at once (PROTOCOL.md §14.2). */
+function forget() {
   stopPolling();
   state.keys = null;
   state.api = null;
@@ -108,12 +110,16 @@ async function lock() {
   state.deployment = null;
   state.cases = [];
   state.page = null;
+}
+
+async function lock({ note } = {}) {
+  forget();
   revokeUrls();
   $('#case-body').textContent = '';
   $('#cases-list').textContent = '';
   $('#progress').textContent = '';
   await go('#/unlock');
-  showNote('Locked. Nothing of your key is kept in this browser.');
+  showNote(note || 'Locked. Nothing of your key is kept in this browser.');
 }
 
 // --- cases -------------------------------------------------------------------------------------
@@ -809,6 +815,7 @@ async function route() {
 function init() {
   setupUnlock();
   $('#refresh').addEventListener('click', () => { clearNotices(); renderCases(); });
+  installSafety({ forget, lock, isUnlocked: () => Boolean(state.keys) });
   setRouter(route);
   window.addEventListener('hashchange', () => { route().catch((err) => showError(err)); });
   route().catch((err) => showError(err));

@@ -18,6 +18,8 @@ import { kindLabel, namedItem, readable, readableCanonical, shownValue } from '.
 import { loadSealedWallet, saveSealedWallet, saveReceipt, loadReceipt } from './lib/store.js';
 import { WALLET_PURPOSE, Vault } from './lib/vault.js';
 import * as recoveryUi from './lib/recovery_ui.js';
+import { installSafety } from './lib/safety.js';
+import { recordTitle, setupDeleteAccount } from './lib/account.js';
 
 const MAX_IDENTIFIERS = 8;
 /** Room kept in the body for the text, identifiers and JSON around attachments. */
@@ -282,19 +284,26 @@ async function unlock(sealedText, passphrase, title, { store = false } = {}) {
   }
 }
 
-async function lock() {
+/** Drop the wallet and its key from memory at once (PROTOCOL.md §14.2: quick exit, lock, deletion). */
+function forget() {
   stopPolling();
   state.wallet = null;
   state.vault?.forget();
   state.vault = null;
   state.deployment = null;
+}
+
+/** Lock: forget, clear what the page rendered of the records, show the first screen; `note` says why. */
+async function lock({ note } = {}) {
+  forget();
   revokeUrls();
   for (const form of $$('form')) form.reset();
-  $('#w-files-list').textContent = '';
-  $('#ident-rows').textContent = '';
-  $('#progress').textContent = '';
+  for (const id of ['#w-files-list', '#ident-rows', '#progress', '#entries-list', '#record-body', '#messages-body',
+    '#delete-confirm']) $(id).textContent = '';
+  $('#h-record').textContent = 'Record';
+  $('#delete-open').hidden = false;
   await go('#/start');
-  showNote('Locked. Your records are safe in this browser; unlock them with your passphrase.');
+  showNote(note || 'Locked. Your records are safe in this browser; unlock them with your passphrase.');
 }
 
 function setupImport() {
@@ -322,12 +331,6 @@ async function exportWallet() {
 }
 
 // --- entries -------------------------------------------------------------------------------------
-
-function recordTitle(r) {
-  const what = r.details?.what || r.text || '';
-  const line = what.trim().split('\n')[0];
-  return line.length > 70 ? `${line.slice(0, 67)}…` : (line || 'Untitled record');
-}
 
 function renderEntries() {
   const list = $('#entries-list');
@@ -430,6 +433,7 @@ function setupWrite() {
         }
         const record = addRecord(state.wallet, text, nowIsoSeconds(),
           { details: Object.keys(details).length ? details : null, attachments });
+        record.title = value('#w-title'); // PROTOCOL.md §14.2: shown in lists instead of the date, if given
         try {
           await saveWallet();
         } catch (err) {
@@ -1450,6 +1454,8 @@ function init() {
   setupEscrow();
   setupNotify();
   $('#export').addEventListener('click', exportWallet);
+  installSafety({ forget, lock, isUnlocked: () => Boolean(state.wallet) });
+  setupDeleteAccount({ api, forget, after: (note) => lock({ note }) });
   $('#refresh').addEventListener('click', () => refreshStatuses());
   setRouter(route);
   window.addEventListener('hashchange', () => { route().catch((err) => showError(err)); });

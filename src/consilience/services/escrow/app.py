@@ -35,6 +35,7 @@ from consilience.services.escrow.conversations import router as conversations_ro
 from consilience.services.escrow.deletion import router as deletion_router  # PROTOCOL.md §14.2
 from consilience.services.escrow.notifier import Notifier, load_notifier
 from consilience.services.escrow.notify import router as notify_router  # PROTOCOL.md §13.7
+from consilience.services.escrow.page_settings import page_config  # PROTOCOL.md §14.2
 from consilience.services.escrow.published import DeploymentStore
 from consilience.services.escrow.releases import Releaser
 from consilience.services.escrow.settings import Settings, load_private_key
@@ -103,7 +104,8 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
     app.include_router(backup_router)
     app.add_api_route("/v1/{rest:path}", _v1_gone, methods=["GET", "POST", "PUT", "DELETE"],
                       include_in_schema=False)
-    web.install(app, lambda: [k.url for k in deployments.current().deployment.key_servers], web_static)
+    web.install(app, lambda: [k.url for k in deployments.current().deployment.key_servers], web_static,
+                page_config=page_config(settings.exit_url, settings.auto_lock_seconds))
     app.add_middleware(HeadAsGet)
     app.add_middleware(errors.BodyLimitMiddleware, limit=settings.max_request_bytes)
     return app

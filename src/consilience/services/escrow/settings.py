@@ -26,6 +26,14 @@ from consilience.errors import InvalidInput
 from consilience.protocol.messages import notify_address
 from consilience.services.config import ConfigurationError
 from consilience.services.escrow.limits import LimitSettings, Quotas, quotas_from_env
+from consilience.services.escrow.page_settings import (  # PROTOCOL.md §14.2
+    DEFAULT_AUTO_LOCK_SECONDS,
+    DEFAULT_EXIT_URL,
+    auto_lock_seconds_from_env,
+    check_auto_lock_seconds,
+    check_exit_url,
+    exit_url_from_env,
+)
 from consilience.services.serving import TLSFiles, tls_files
 from consilience.storage.database import sqlite_url
 
@@ -81,9 +89,14 @@ class Settings:
     tls: TLSFiles | None = None
     #: days after a match before a case nobody has reached out to is flagged (counselors' list)
     reach_out_days: float = REACH_OUT_DAYS
+    #: where the web app's "Leave quickly" goes, and its lock after inactivity (PROTOCOL.md §14.2, page_settings)
+    exit_url: str = DEFAULT_EXIT_URL
+    auto_lock_seconds: float = DEFAULT_AUTO_LOCK_SECONDS
 
     def __post_init__(self) -> None:
         check_reach_out_days(self.reach_out_days)
+        check_exit_url(self.exit_url)
+        check_auto_lock_seconds(self.auto_lock_seconds)
         if not (0 < self.reporter_session_seconds <= 90 * 86400 and 0 < self.counselor_session_seconds <= 90 * 86400):
             raise ConfigurationError("a session lasts a positive time of at most 90 days")
         if not self.release_interval > 0 or not 0 <= self.release_jitter < 1:
@@ -101,12 +114,14 @@ class Settings:
                      tls: TLSFiles | None = None,
                      reporter_session_seconds: float = REPORTER_SESSION_SECONDS,
                      counselor_session_seconds: float = COUNSELOR_SESSION_SECONDS,
-                     quotas: Quotas | None = None, reach_out_days: float | None = None) -> Settings:
+                     quotas: Quotas | None = None, reach_out_days: float | None = None,
+                     exit_url: str | None = None, auto_lock_seconds: float | None = None) -> Settings:
         """The escrow folder ``data_dir`` (a deployment's ``DATA_DIR/escrow``), any path overridden.
 
         ``release_interval`` None: $CONSILIENCE_RELEASE_INTERVAL if set, else RELEASE_INTERVAL_SECONDS.
         ``quotas`` None: $CONSILIENCE_QUOTA_BYTES and $CONSILIENCE_QUOTA_ENTRIES if set, else the defaults.
         ``reach_out_days`` None: $CONSILIENCE_REACH_OUT_DAYS if set, else REACH_OUT_DAYS.
+        ``exit_url``, ``auto_lock_seconds`` None: $CONSILIENCE_EXIT_URL, $CONSILIENCE_AUTO_LOCK_SECONDS, else defaults.
         """
         folder = EscrowFolder(Path(data_dir))
         return cls(
@@ -128,6 +143,8 @@ class Settings:
             counselor_session_seconds=counselor_session_seconds,
             quotas=quotas or quotas_from_env(),
             reach_out_days=reach_out_days if reach_out_days is not None else reach_out_days_from_env(),
+            exit_url=exit_url if exit_url is not None else exit_url_from_env(),
+            auto_lock_seconds=auto_lock_seconds if auto_lock_seconds is not None else auto_lock_seconds_from_env(),
         )
 
     @classmethod
@@ -142,6 +159,8 @@ class Settings:
         kwargs["release_interval"] = release_interval_from_env(environ)
         kwargs["quotas"] = quotas_from_env(environ)
         kwargs["reach_out_days"] = reach_out_days_from_env(environ)
+        kwargs["exit_url"] = exit_url_from_env(environ)
+        kwargs["auto_lock_seconds"] = auto_lock_seconds_from_env(environ)
         kwargs["tls"] = tls_files(environ.get("CONSILIENCE_TLS_CERT"), environ.get("CONSILIENCE_TLS_KEY"),
                                   cert_option="CONSILIENCE_TLS_CERT", key_option="CONSILIENCE_TLS_KEY")
         kwargs["smtp"] = smtp_from_env(environ)  # CONSILIENCE_SMTP_*: see smtp_from_env

@@ -10,6 +10,9 @@ Page URLs and files:
 - ``/``                  index.html      (reporter app)
 - ``/counselor/``        counselor.html  (counselor app; ``/counselor`` redirects here)
 - ``/favicon.ico``       assets/favicon.ico (what browsers ask for on every page, unasked)
+- ``/safety.html``       safety.html     (staying safe with this app, PROTOCOL.md §14.2; as any other file)
+- ``/app-config.json``   not a file: the operator's exit URL and auto-lock time (``page_settings``), which
+  the pages fetch at start (they run no inline script, so the values come as data); never cached.
 - ``/<file>``            any other built file (``/reporter.js``, ``/app.css``, ``/assets/...``);
   the same files answer under ``/counselor/<file>`` too, so relative references work on both pages.
 Nothing under ``/v1/``, ``/v2/`` or ``/healthz`` is ever taken for a file: the API keeps its own answers.
@@ -22,6 +25,7 @@ a warning once; the API works all the same.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -32,6 +36,7 @@ from fastapi.responses import RedirectResponse
 from starlette.convertors import Convertor, register_url_convertor
 
 from consilience.errors import InvalidInput
+from consilience.services.escrow import page_settings
 from consilience.web import BUILD_HINT, is_built, static_dir
 from consilience.web import origin_of as origin
 
@@ -117,10 +122,12 @@ def security_headers(connect: list[str], *, html: bool) -> dict[str, str]:
     }
 
 
-def install(app: FastAPI, key_server_urls: Callable[[], list[str]], static: Path | None = None) -> None:
+def install(app: FastAPI, key_server_urls: Callable[[], list[str]], static: Path | None = None, *,
+            page_config: dict[str, object] | None = None) -> None:
     """Add the web app's routes to ``app`` (after the API's, which keep precedence).
 
-    ``key_server_urls`` returns the current deployment's key-server URLs (the CSP's connect-src).
+    ``key_server_urls`` returns the current deployment's key-server URLs (the CSP's connect-src);
+    ``page_config`` is what ``/app-config.json`` answers (``page_settings.page_config``).
     """
     root = (static or static_dir()).resolve()
     warned = False
@@ -174,6 +181,13 @@ def install(app: FastAPI, key_server_urls: Callable[[], list[str]], static: Path
 
     if not is_built(root):
         warn_unbuilt()
+
+    @app.get("/app-config.json", include_in_schema=False)
+    def app_config() -> Response:
+        config = page_config if page_config is not None else page_settings.page_config(
+            page_settings.DEFAULT_EXIT_URL, page_settings.DEFAULT_AUTO_LOCK_SECONDS)
+        return Response(json.dumps(config), media_type="application/json",
+                        headers=security_headers(connect_sources(), html=True))
 
     @app.get("/", include_in_schema=False)
     def reporter_page(request: Request) -> Response:

@@ -320,8 +320,9 @@ let router = async () => {};
 
 export function setRouter(fn) { router = fn; }
 
-/** Go to a #/view, render it now (awaitable, unlike a hashchange) and keep it in history. */
+/** Go to a #/view and render it now (awaitable, unlike a hashchange). The current history entry is replaced,
+ * never added to (PROTOCOL.md §14.2): the tab keeps one entry of the app, which "Leave quickly" replaces. */
 export async function go(hash) {
-  if (window.location.hash !== hash) window.history.pushState(null, '', hash);
+  if (window.location.hash !== hash) window.history.replaceState(null, '', hash);
   await router();
 }

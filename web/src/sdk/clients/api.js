@@ -65,7 +65,9 @@ export class EscrowApi {
     try {
       return await this.call(method, path, options);
     } catch (err) {
-      if (!(err instanceof ApiError) || err.status !== 401 || err.code === 'account_revoked' || !this.signIn) throw err;
+      // a revoked or deleted account (PROTOCOL.md §14.2) is not signed in again
+      if (!(err instanceof ApiError) || err.status !== 401 || ['account_revoked', 'account_deleted'].includes(err.code)
+          || !this.signIn) throw err;
     }
     await this.renew();
     return this.call(method, path, options);
@@ -180,6 +182,12 @@ export class EscrowApi {
 
   withdraw(entryId) {
     return this.authed('DELETE', `/v2/entries/${idText(entryId)}`);
+  }
+
+  /** DELETE /v2/account (PROTOCOL.md §14.2): every entry withdrawn, the backup and the account gone;
+   * {erased_entries, what_stays}. */
+  deleteAccount() {
+    return this.authed('DELETE', '/v2/account');
   }
 
   // -- transparency log (public) ---------------------------------------------------

@@ -35,7 +35,9 @@ const WALLET_FIELDS = [['server', true], ['admin_fingerprint', true], ['account_
   ['backup_handle', false, ''], ['backup_key', false, ''], ['backup_version', false, 0], ['backup_keys', false, null],
   ['backup_pending', false, false]];
 const RECORD_FIELDS = [['record_id', true], ['text', true], ['written_at', true], ['escrow', false, null],
-  ['details', false, null], ['attachments', false, []]];
+  ['details', false, null], ['attachments', false, []],
+  // PROTOCOL.md §14.2: a title the person chose for their list ("" shows "Record of <date>", never the text)
+  ['title', false, '']];
 const ESCROW_FIELDS = [['entry_id', true], ['identifiers', true], ['canonical', true], ['quorum', true], ['body_key', true],
   ['status', true], ['received_at', true], ['pending', false, null], ['pending_replace', false, false], ['receipts', false, []]];
 
