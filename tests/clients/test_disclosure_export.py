@@ -9,7 +9,7 @@ from consilience.clients import disclosure
 from consilience.clients.escrow_client import EscrowClient
 from consilience.crypto import signing
 from consilience.tlog import checkpoint as cp
-from consilience.tlog import consistency, merkle, receipt
+from consilience.tlog import consistency, merkle, notes, receipt
 
 LOG = bytes([0x10]) * 32
 ORIGIN = "consilience.log/test"
@@ -54,7 +54,7 @@ def _anchor(log: FakeLog, at: int) -> tuple[int, bool, consistency.ConsistencyBu
 def test_the_newest_cosigned_checkpoint_is_the_anchor() -> None:
     size, witnessed, bundle = _anchor(FakeLog(9, cosigned=6), at=4)
     assert (size, witnessed) == (6, True)
-    assert cp.open_checkpoint(bundle.checkpoint, cp.notes.ed25519_vkey(ORIGIN, signing.public_key(LOG)),
+    assert cp.open_checkpoint(bundle.checkpoint, notes.ed25519_vkey(ORIGIN, signing.public_key(LOG)),
                               witness_vkeys=[cp.cosignature_vkey("w.example/w", signing.public_key(WITNESS))]
                               ).cosignatures
 
