@@ -14,6 +14,8 @@ import { openConsistency } from '../tlog/consistency.js';
 
 export const FORMAT = 'consilience-disclosure/v1';
 export const FILE_EXTENSION = '.disclosure.json';
+const FIELDS = ['format', 'made_at', 'admin_fingerprint', 'deployment', 'entry', 'body_key', 'receipt', 'consistency'];
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 /** A refusal of one disclosure, naming the field (`field`) whose check failed. */
 export class DisclosureRefused extends VerificationError {
@@ -72,16 +74,26 @@ function parseEntry(entry) {
  * treeSize, newerSize (or null), witnesses [{name, at: Date}] ("seen by"), adminFingerprint, deployment
  * {serial, origin, escrowUrl}, checks: [plain sentences of what was checked]}; or throws DisclosureRefused.
  */
-export async function verify(doc) {
+export async function verify(doc, { adminFingerprint: expected = null } = {}) {
   if (!isObject(doc)) throw new DisclosureRefused('format', 'a disclosure is a JSON object');
   if (doc.format !== FORMAT) throw new DisclosureRefused('format', `is not ${FORMAT}`);
+  // Exactly the fields of the format, as protocol/disclosure.py: an added one could be read by some tool as checked.
+  for (const key of Object.keys(doc)) if (!FIELDS.includes(key)) throw new DisclosureRefused(key, 'is not a field of a disclosure');
+  for (const key of FIELDS) if (!Object.hasOwn(doc, key)) throw new DisclosureRefused(key, 'is missing');
+  if (typeof doc.made_at !== 'string' || !RFC3339.test(doc.made_at) || Number.isNaN(Date.parse(doc.made_at))) {
+    throw new DisclosureRefused('made_at', 'is not a time (RFC 3339)');
+  }
   const checks = [];
   const fingerprint = bytesField(doc.admin_fingerprint, 16, 'admin_fingerprint');
+  // The fingerprint the person checking was told (the deployment publishes it), when given, must be the file's.
+  if (expected !== null && !bytesEqual(fingerprint, typeof expected === 'string' ? b64uDecode(expected, 16, 'admin fingerprint') : expected)) {
+    throw new DisclosureRefused('admin_fingerprint', 'is not the administrator fingerprint you gave');
+  }
   if (!isObject(doc.deployment)) throw new DisclosureRefused('deployment', 'is missing or is not the signed document');
   // The pin is compared first, so a changed fingerprint is named as such, not as a bad document.
   const adminKey = bytesField(doc.deployment.admin_key, 32, 'deployment.admin_key');
   if (!bytesEqual(adminFingerprint(adminKey), fingerprint)) {
-    throw new DisclosureRefused('admin_fingerprint', 'is not the fingerprint of the administrator who signed the deployment document');
+    throw new DisclosureRefused('deployment.admin_key', 'is not the key of the administrator whose fingerprint the file gives');
   }
   const d = await check('deployment', () => verifyDeployment(doc.deployment, fingerprint));
   checks.push(`The deployment's signed setup (serial ${d.serial}) is signed by the administrator whose fingerprint is `
