@@ -306,10 +306,12 @@ def recover(server: str, handle_text: str, secret: str, path: Path, *, unlock_co
         w.server = client.base_url
         w.backup_key, w.backup_version = b64u_encode(key), backup.version
         w.backup_handle, w.backup_keys, w.backup_pending = recovery.format_handle(handle), keys.to_json(), False
-        w.token = b64u_encode(reporter_login(seed, d.deployment_id)(client))
+        token = reporter_login(seed, d.deployment_id)(client)  # a fresh session: the old token stayed behind
+        w.token = b64u_encode(token)
         session = Session(Path(path), secret, w, kdf_params)
         session.signed_deployment = published.model_dump()
-        checked = _fetch_receipts(session, client, d)
+        with EscrowClient(client.base_url, token) as signed_in:
+            checked = _fetch_receipts(session, signed_in, d)
     session.save_local()
     records = len(w.records)
     escrowed = sum(1 for r in w.records if r.escrow is not None and r.escrow.status != "withdrawn")
