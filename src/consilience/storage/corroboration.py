@@ -47,15 +47,12 @@ CHANGED = ("your record was changed or withdrawn after the counselor asked, so t
            "is no longer your record's; nothing was stored. The counselor can ask again")
 
 
-class TooFew(Conflict):
+def too_few(found: int) -> Conflict:
     """Fewer than two entries a statement could show: nothing is asked."""
-
-    def __init__(self, found: int) -> None:
-        super().__init__(
-            f"a statement needs at least two reporters of this match you are in a conversation with, whose records "
-            f"were in the log before the match's release and still name this person; there {_are(found)} now. "
-            "Write to the reporters first (counselor message), then ask again")
-        self.found = found
+    return Conflict(
+        f"a statement needs at least two reporters of this match you are in a conversation with, whose records "
+        f"were in the log before the match's release and still name this person; there {_are(found)} now. "
+        "Write to the reporters first (counselor message), then ask again")
 
 
 def _are(n: int) -> str:
@@ -175,7 +172,7 @@ def ask(session: Session, counselor: AccountInfo, statement_id: bytes, match_id:
         asked.append(CorroborationConsent(statement_id=statement_id, entry_id=entry_id, account_id=account_id,
                                           leaf_index=leaf.index, content_hash=event.content_hash))
     if len({a.account_id for a in asked}) < 2:
-        raise TooFew(len(asked))
+        raise too_few(len(asked))
     row = CorroborationRow(statement_id=statement_id, match_id=match_id, asked_by=counselor.account_id,
                            release_index=release.index, asked_at=now)
     session.add(row)
