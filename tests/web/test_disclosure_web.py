@@ -48,6 +48,7 @@ def test_a_proof_exported_from_the_app_is_checked_offline_and_a_changed_one_refu
     vpage.get_by_role("heading", name="Check a proof of a record", level=1).wait_for()
     violations = axe_violations(vpage)
     assert violations == [], describe_violations(violations)
+    vpage.wait_for_load_state("networkidle")  # the quick-exit settings (/app-config.json) are fetched at load
     loaded = len(checker.requests)
     checker.context.set_offline(True)
     vpage.get_by_label("Choose the proof file, or drop it here").set_input_files(str(saved))

@@ -1,10 +1,12 @@
 // The offline check of a disclosure (served at /verify.html, PROTOCOL.md §12 and §14.3): the person
 // opens a disclosure file, the page runs protocol/disclosure.js verify() on it, and shows in plain
 // words what was checked and what it proves, or why it was refused. The page makes no request
-// while checking (its own CSP says connect-src 'none'), so it works with the network off once
-// loaded and nobody learns that a file was checked.
+// while checking (its own CSP allows its own server only), so it works with the network off once
+// loaded and nobody learns that a file was checked. It holds no key: quick exit (lib/safety.js)
+// has nothing to forget.
 import { $, el, downloadLink, formatBytes, revokeUrls } from './lib/ui.js';
 import { DisclosureRefused, verify } from '../sdk/protocol/disclosure.js';
+import { installSafety } from './lib/safety.js';
 
 const when = (date) => date.toLocaleString(undefined, { dateStyle: 'long', timeStyle: 'long' });
 
@@ -101,4 +103,5 @@ function init() {
   });
 }
 
+installSafety();
 init();
