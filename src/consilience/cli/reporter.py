@@ -202,7 +202,8 @@ def reporter_register(server: str = typer.Option(..., help="Escrow server URL.")
         if not checked.contact:
             console.print(NO_CONTACT, markup=False)
 
-    emit({"wallet": str(path), "account_id": session.wallet.account_id}, as_json, render)
+    emit({"wallet": str(path), "account_id": session.wallet.account_id, "handle": handle,
+          "backup": bool(session.wallet.backup_key)}, as_json, render)
 
 
 @app.command("write")
