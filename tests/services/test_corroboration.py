@@ -201,3 +201,23 @@ def test_an_entry_changed_after_the_request_cannot_be_consented(escrow: Escrow) 
     answer = consent(w, person, request)
     assert answer.status_code == 409 and "changed or withdrawn" in answer.json()["detail"]
     assert corroboration_rows(escrow)[2] == 0
+
+
+def test_deleting_an_account_takes_its_consents_away(escrow: Escrow) -> None:
+    """A consent is the person's signature: "Delete my account" (§14.2) leaves none of theirs behind."""
+    w = world(escrow)
+    for person in w.released:
+        open_conversation(w, person)
+    assert ask(w).status_code == 201
+    for person in w.released:
+        [request] = requests_of(w, person).json()
+        assert consent(w, person, request).status_code == 201
+    assert corroboration_rows(escrow) == (1, 3, 3)
+
+    leaving = w.released[0]
+    assert w.client.delete(f"{API}/account", headers=leaving.headers).status_code == 200
+    assert corroboration_rows(escrow) == (1, 2, 2)
+    with escrow.db.read() as session:
+        signatures = session.scalars(select(CorroborationConsent.consent)).all()
+    assert consent_of(w, requests_of(w, w.released[1]).json()[0], w.released[1].reporter.seed) in {
+        b64(s) for s in signatures if s is not None}

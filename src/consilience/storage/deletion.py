@@ -3,7 +3,8 @@
 What goes: every entry of the account is withdrawn exactly as ``DELETE /v2/entries/{id}`` withdraws
 one (body, envelopes and tags erased, a tombstone kept), whether or not it was released — so the
 deletion, like a withdrawal, says nothing about matches (property (e)); the wallet backup
-(``backups``, PROTOCOL.md §14.1); the messaging key, the notification address and every session.
+(``backups``, PROTOCOL.md §14.1); the requests for corroboration statements it was asked and the
+consents it signed (§14.4); the messaging key, the notification address and every session.
 The account row stays as a mark, ``deleted_at`` set, so the account key can never sign in again and
 its invite can never register again; it holds no name, address or key of the person.
 
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from consilience.storage import repository
 from consilience.storage.database import erase_after_commit
-from consilience.storage.models import Account, AccountSession, Backup, Entry
+from consilience.storage.models import Account, AccountSession, Backup, CorroborationConsent, Entry
 from consilience.storage.revocations import AccountDeleted
 
 #: Said to the person in every answer, the same for everyone (a list that depended on their entries'
@@ -63,6 +64,10 @@ def delete_account(session: Session, account_id: bytes, now: datetime) -> Delete
     for entry_id in active:
         repository.withdraw_entry(session, account_id, entry_id, now)
     session.execute(delete(Backup).where(Backup.account_id == account_id).execution_options(synchronize_session=False))
+    # requests for a corroboration statement and the consents given (§14.4): a consent is the person's
+    # signature, and an entry withdrawn here is never handed out for a statement anyway
+    session.execute(delete(CorroborationConsent).where(CorroborationConsent.account_id == account_id)
+                    .execution_options(synchronize_session=False))
     account.message_key = None
     account.notify_email = None
     account.deleted_at = now
