@@ -13,8 +13,9 @@ purpose is a ``ConsilienceError``, except the services' ``Refusal``::
     │   ├── VerificationError ────── consilience.errors
     │   │   ├── DecryptionError ──── consilience.errors
     │   │   ├── DkgFailed ────────── consilience.protocol.dkg
-    │   │   ├── CorroborationRefused  consilience.protocol.corroboration
-    │   │   ├── DisclosureRefused ── consilience.protocol.disclosure
+    │   │   ├── FieldRefused ─────── consilience.errors
+    │   │   │   ├── CorroborationRefused  consilience.protocol.corroboration
+    │   │   │   └── DisclosureRefused ─ consilience.protocol.disclosure
     │   │   └── DishonestKeyServers  consilience.protocol.quorum
     │   ├── BelowQuorum ──────────── consilience.protocol.quorum
     │   ├── ApiError ─────────────── consilience.clients.escrow_client
@@ -102,6 +103,11 @@ When each is raised, and what people see:
     listed under ``failed`` with the reason ("entry … could not be opened:
     <why>" in ``counselor open``), and entries whose envelope or shares are not
     what an honest client sends under ``bogus``.
+``FieldRefused``
+    A document checked offline that does not check, with the part that
+    failed: ``field`` (a path such as ``entries[1].consent``) and ``reason``;
+    under ``--json`` both are printed beside the message. Raised only as one
+    of its two kinds below.
 ``CorroborationRefused``
     A corroboration statement (PROTOCOL.md §14.4) that does not check:
     ``field`` names where (``entries[1].consent``) and ``reason`` why;
@@ -184,6 +190,19 @@ class InvalidInput(ConsilienceError, ValueError):
 
 class VerificationError(ConsilienceError):
     """A proof, signature, MAC or consistency check did not hold."""
+
+
+class FieldRefused(VerificationError):
+    """A document a stranger checks offline failed at one named part, so a script can tell which."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+    def json_fields(self) -> dict[str, object]:
+        """What ``--json`` prints beside the message."""
+        return {"field": self.field, "reason": self.reason}
 
 
 class DecryptionError(VerificationError):

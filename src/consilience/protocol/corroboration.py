@@ -32,7 +32,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from consilience.crypto import signing
-from consilience.errors import InvalidInput, VerificationError
+from consilience.errors import FieldRefused, InvalidInput, VerificationError
 from consilience.protocol import accounts, events
 from consilience.protocol import deployment as deployment_doc
 from consilience.protocol.deployment import Deployment
@@ -63,17 +63,8 @@ _ENTRY = ("entry_id", "quorum", "tags", "body", "envelopes", "leaf_index", "open
           "consent")
 
 
-class CorroborationRefused(VerificationError):
+class CorroborationRefused(FieldRefused):
     """A statement that does not check: ``field`` names where (``entries[1].consent``), ``reason`` why."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
-
-    def json_fields(self) -> dict[str, object]:
-        """What ``--json`` prints beside the message, so a script can tell which part failed."""
-        return {"field": self.field, "reason": self.reason}
 
 
 # -- consent ----------------------------------------------------------------------

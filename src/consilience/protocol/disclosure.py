@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from consilience.crypto import aead
-from consilience.errors import DecryptionError, InvalidInput, VerificationError
+from consilience.errors import DecryptionError, FieldRefused, InvalidInput, VerificationError
 from consilience.protocol import deployment as deployment_doc
 from consilience.protocol import events
 from consilience.protocol.deployment import MAX_QUORUM_LIMIT, Deployment
@@ -48,17 +48,8 @@ ENTRY_FIELDS = ("entry_id", "quorum", "tags", "body", "envelopes")
 MAX_ENVELOPES = 64
 
 
-class DisclosureRefused(VerificationError):
+class DisclosureRefused(FieldRefused):
     """A disclosure that does not check: ``field`` names where (``receipt.inclusion``), ``reason`` why."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
-
-    def json_fields(self) -> dict[str, object]:
-        """What ``--json`` adds to the error, so a script can tell which field failed."""
-        return {"field": self.field, "reason": self.reason}
 
 
 @dataclass(frozen=True)
