@@ -121,21 +121,37 @@ def _document(w: wallet_mod.Wallet, version: int) -> dict[str, Any]:
     return recovery.Backup(keys, version, sealed).to_json()
 
 
-def upload(session: Session, client: EscrowClient) -> None:
-    """Upload the wallet as the next version; a stale version (another device saved since) goes one above."""
+def upload(session: Session, client: EscrowClient, *, version: int | None = None) -> None:
+    """Upload the wallet as ``version`` (default the next); a stale version (another device saved since) goes
+    one above. The wallet is written again only when what it says changed: each write stretches the
+    passphrase again (Argon2id), so a save that ``before_save`` already numbered costs one, not two."""
     w = session.wallet
-    version = w.backup_version + 1
+    planned = w.backup_version + 1 if version is None else version
+    final = planned
     try:
-        client.put_backup(_document(w, version))
+        client.put_backup(_document(w, planned))
     except ApiError as exc:
         if exc.status != 409 or exc.code != "stale_backup":
             raise
-        stored = _stored_version(exc.detail)
-        version = max(version, stored + 1)
-        client.put_backup(_document(w, version))
-    w.backup_version = version
+        final = max(planned, _stored_version(exc.detail) + 1)
+        client.put_backup(_document(w, final))
+    if version is not None and final == version and w.backup_version == version and not w.backup_pending:
+        return  # the wallet on disk already says this version, uploaded
+    w.backup_version = final
     w.backup_pending = False
     wallet_mod.save(session.path, w, session.secret, kdf_params=session.kdf_params)
+
+
+def before_save(session: Session) -> None:
+    """Number the version the coming save uploads, so the file written says so (PROTOCOL.md §14.1).
+
+    Optimistic: if the upload then fails, ``after_save`` marks the wallet pending and writes it again
+    (only then); if the process dies in between, the server holds an older version and the next save
+    uploads one above the number written, which the server accepts.
+    """
+    w = session.wallet
+    if w.backup_key and w.backup_keys and not w.backup_pending:
+        w.backup_version += 1
 
 
 def _stored_version(detail: str) -> int:
@@ -154,11 +170,13 @@ def after_save(session: Session) -> str | None:
         return None  # no backup was ever set up for this wallet (``consilience reporter backup`` does it)
     try:
         with session.client() as client:
-            d = session.deployment(client)
+            d = session.recent_deployment(client)
             if not w.backup_key or not _dealt_for(w.backup_keys, d):
                 set_up(session, client)
-            else:
+            elif w.backup_pending:
                 upload(session, client)
+            else:
+                upload(session, client, version=w.backup_version)  # numbered by before_save
         return None
     except (ConsilienceError, httpx.HTTPError, OSError) as exc:
         log.info("backup upload deferred: %s", exc)

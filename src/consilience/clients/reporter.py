@@ -11,6 +11,7 @@ the frozen view of them that the CLI shows and prints as JSON.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,12 +48,15 @@ class Session:
 
     #: what the last save said about the backup ("will be updated next time you are online"), or None
     backup_notice: str | None = None
+    #: when (time.monotonic()) this session last checked the deployment document, and what it found
+    _checked: tuple[float, Deployment] | None = field(default=None, repr=False)
 
     def save(self) -> None:
         """Write the wallet, then bring its backup up to date (PROTOCOL.md §14.1) if it has one."""
-        self.save_local()
         from consilience.clients import recovery  # recovery uses Session: imported here, not at the top
 
+        recovery.before_save(self)
+        self.save_local()
         self.backup_notice = recovery.after_save(self)
 
     def save_local(self) -> None:
@@ -91,7 +95,19 @@ class Session:
                               min_serial=self.wallet.min_serial, published=published)
         self.wallet.min_serial = d.serial
         self.signed_deployment = published.model_dump()
+        self._checked = (time.monotonic(), d)
         return d
+
+    def recent_deployment(self, client: EscrowClient, max_age: float = 60.0) -> Deployment:
+        """The document this session checked within ``max_age`` seconds, else a fresh one.
+
+        For the backup after each save: checking a document verifies every published commitment, and a
+        command that just sealed an entry checked it a moment ago. A key-server change seen a minute late
+        only moves the backup's new dealing to the next save.
+        """
+        if self._checked is not None and time.monotonic() - self._checked[0] <= max_age:
+            return self._checked[1]
+        return self.deployment(client)
 
 
 #: What ``check_registration`` says when the server's deployment is signed by another administrator.
