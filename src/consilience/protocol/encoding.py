@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 
 from consilience.errors import InvalidInput
 
@@ -42,3 +43,14 @@ def b64u_decode(text: str, *, length: int | None = None, field: str = "value") -
     if length is not None and len(data) != length:
         raise InvalidInput(f"{field}: expected {length} bytes, got {len(data)}")
     return data
+
+
+def random_id(length: int = 16) -> bytes:
+    """Random id bytes whose base64url never begins with "-", so a command line never reads one as an option.
+
+    One draw in 64 is drawn again (first six bits 62); ids stay uniform over the rest.
+    """
+    while True:
+        value = os.urandom(length)
+        if value[0] >> 2 != 62:
+            return value

@@ -8,7 +8,6 @@ anything here: it sees only the outputs.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -18,7 +17,7 @@ from consilience.crypto.bls12381 import Scalar
 from consilience.errors import InvalidInput
 from consilience.protocol import quorum as quorum_mod
 from consilience.protocol.deployment import MAX_QUORUM_LIMIT, Deployment
-from consilience.protocol.encoding import b64u_decode, b64u_encode, i2osp
+from consilience.protocol.encoding import b64u_decode, b64u_encode, i2osp, random_id
 from consilience.protocol.matching import TAG_BYTES, match_tag
 from consilience.protocol.messages import MAX_BODY_BYTES, MAX_IDENTIFIERS, MESSAGE_KEY_BYTES
 from consilience.protocol.quorum import IdentifierShares, WrapContext
@@ -298,7 +297,7 @@ def seal_entry(
                            f"{deployment.quorum}..{deployment.max_quorum}")
     params = deployment.quorum_parameters()
     level = params.level(q)
-    entry_id = os.urandom(ENTRY_ID_BYTES) if entry_id is None else entry_id
+    entry_id = random_id(ENTRY_ID_BYTES) if entry_id is None else entry_id
     body_key = aead.new_key() if body_key is None else body_key
     if len(entry_id) != ENTRY_ID_BYTES or len(body_key) != 32:
         raise InvalidInput("entry id must be 16 bytes and body key 32 bytes")

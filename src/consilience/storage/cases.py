@@ -20,7 +20,6 @@ make one case per match, and a link racing a message or another link cannot lose
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +29,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from consilience.errors import InvalidInput
+from consilience.protocol.encoding import random_id
 from consilience.storage.models import (
     CASE_STATES,
     ID_BYTES,
@@ -110,7 +110,7 @@ class NoteRow:
 def _new_case(session: Session, match: Match, now: datetime) -> Case:
     # Created with the match's time: how long a person has waited counts from the match, not from
     # whenever a counselor first looked at the list.
-    case = Case(case_id=os.urandom(ID_BYTES), owner_account_id=None, state="new",
+    case = Case(case_id=random_id(ID_BYTES), owner_account_id=None, state="new",
                 created_at=match.created_at, updated_at=now, reached_out_at=None)
     session.add(case)
     session.flush()

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from consilience.errors import ConsilienceError, InvalidInput
 from consilience.protocol import accounts, events
+from consilience.protocol.encoding import random_id
 from consilience.storage.database import erase_after_commit
 from consilience.storage.models import (
     Account,
@@ -515,7 +516,7 @@ def recount(session: Session, tags: Iterable[bytes], now: datetime) -> list[Matc
         found = None if tag_row.match_id is None else session.get(Match, tag_row.match_id)
         created = found is None
         if found is None:
-            match = Match(match_id=os.urandom(ID_BYTES), tag=tag, created_at=now, updated_at=now)
+            match = Match(match_id=random_id(ID_BYTES), tag=tag, created_at=now, updated_at=now)
             session.add(match)
             session.flush()
             tag_row.match_id = match.match_id

@@ -204,6 +204,15 @@ export function envelopeSectionIndex(content, tag) {
   return content.sections.findIndex((s) => bytesEqual(s.tag, tag));
 }
 
+// Random id bytes whose base64url never begins with "-" (first six bits 62 are drawn again), so the
+// command line, where counselors type ids, never reads one as an option (PROTOCOL.md §8).
+function randomId(length) {
+  for (;;) {
+    const id = randomBytes(length);
+    if (id[0] >> 2 !== 62) return id;
+  }
+}
+
 export function envelopeInfo(entryId, keyId) {
   return concatBytes(ENVELOPE_INFO, entryId, keyId);
 }
@@ -249,7 +258,7 @@ export async function sealEntry({
   }
   const params = quorumParameters(deployment);
   const level = params.level(q);
-  const id = entryId ?? randomBytes(ENTRY_ID_BYTES);
+  const id = entryId ?? randomId(ENTRY_ID_BYTES);
   const key = bodyKey ?? aead.newKey();
   if (id.length !== ENTRY_ID_BYTES || key.length !== 32) throw new InvalidInput('entry id must be 16 bytes and body key 32 bytes');
   const plain = bodyBytes ?? encodeBody({
