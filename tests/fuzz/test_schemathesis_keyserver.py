@@ -43,7 +43,8 @@ CONFIG = schemathesis.Config.from_dict({"checks": {"negative_data_rejection": {
     "expected-statuses": [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429]}}})
 NO_LIMITS = LimitSettings(**{name: (1e9, 1e9) for name in LimitSettings.__dataclass_fields__})
 
-OPERATIONS = [("GET", "/healthz"), ("GET", "/v2/info"), ("POST", "/v2/evaluate")]
+OPERATIONS = [("GET", "/healthz"), ("GET", "/v2/info"), ("POST", "/v2/evaluate"),
+              ("POST", "/v2/recovery/evaluate"), ("POST", "/v2/recovery/reset"), ("POST", "/v2/recovery/unlock")]
 
 
 @dataclass
