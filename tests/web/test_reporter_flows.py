@@ -38,6 +38,7 @@ from .ui import (
     join,
     log_vkey,
     matches_count,
+    wait_for_backup,
     write_record,
 )
 
@@ -144,7 +145,8 @@ def test_withdraw_erases_the_entry_keeps_a_receipt_and_stops_it_counting(web_dep
     expect_status(page, "In escrow")
     assert entries_sharing_a_tag_with(dep, first) == 2, "the browser's entry should name the same person"
 
-    # the confirmation is on the page; "No" sends nothing
+    # the confirmation is on the page; "No" sends nothing (the backup after the escrow's save is let finish first)
+    wait_for_backup(page)
     page.get_by_role("button", name="Withdraw…").click()
     confirm = page.get_by_role("group", name="Withdraw this record?")
     expect(confirm).to_be_visible()

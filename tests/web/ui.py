@@ -123,6 +123,12 @@ def fill_escrow(page: Page, names: list[tuple[str, str, str | None]], *, shoot: 
         screenshot(page, "reporter-escrow")
 
 
+def wait_for_backup(page: Page) -> None:
+    """Until no backup upload is queued or under way (the backup card is aria-busy meanwhile, PROTOCOL.md §14.1):
+    a test that counts the requests an action sends must not count the backup that follows an earlier save."""
+    expect(page.locator("#recovery-box")).not_to_have_attribute("aria-busy", "true", timeout=SLOW)
+
+
 def expect_status(page: Page, status: str) -> None:
     expect(page.locator("#record-body .badge").first).to_have_text(status)
 

@@ -4,12 +4,15 @@
 // (lib/vault.js), never on the page's thread. reporter.js calls the hooks below and hands over
 // what they need once, at setupRecovery.
 import { recovery, ApiError, InvalidInput } from '../../sdk/index.js';
-import { $, showView, clearNotices, showError, showNote, fieldError, clearFieldErrors, Steps, busy } from './ui.js';
+import {
+  $, showView, clearNotices, showError, showNote, fieldError, clearFieldErrors, Steps, busy, noticeMark,
+} from './ui.js';
 import { saveSealedWallet, saveReceipt, loadSealedWallet } from './store.js';
 import { Vault, deriveKey } from './vault.js';
 
 let ctx = null; // {state, api, deployment, server, walletBytes, onRecovered}
 let queue = Promise.resolve(); // uploads one after another, so versions go up in order
+let running = 0; // backups queued or under way: the backup card is aria-busy while there are any
 
 const WRITE_IT_DOWN = 'Write this handle down and keep it with your passphrase, somewhere safe. With the two of them '
   + 'you can recover your records on a new device if this one is lost. Nobody can recover them with the handle alone.';
@@ -39,8 +42,21 @@ export function showBackupState() {
   status.textContent = w.backup_pending ? recovery.BACKUP_PENDING_NOTE : 'Your backup is up to date.';
 }
 
+function setBusy() {
+  const box = $('#recovery-box');
+  if (!box) return;
+  if (running > 0) box.setAttribute('aria-busy', 'true');
+  else box.removeAttribute('aria-busy');
+}
+
 function backupInBackground(work) {
-  queue = queue.then(work).catch(() => {}).finally(showBackupState);
+  running += 1;
+  setBusy();
+  queue = queue.then(work).catch(() => {}).finally(() => {
+    running -= 1;
+    setBusy();
+    showBackupState();
+  });
   return queue;
 }
 
@@ -81,9 +97,12 @@ export function withPassphrase(passphrase) {
 /** After joining: show the handle once it is made, with the line to write it down. */
 export async function afterJoin(passphrase) {
   showBackupState();
+  const mark = noticeMark();
   await withPassphrase(passphrase);
   const w = ctx.state.wallet;
-  if (w?.backup_handle) {
+  // only if nothing was said since joining: the handle must not replace what the person did meanwhile
+  // (an escrow's outcome, say); it is on the records page's backup card in any case
+  if (w?.backup_handle && noticeMark() === mark) {
     showNote(`Your wallet is ready. Your account handle is ${w.backup_handle}. ${WRITE_IT_DOWN}`);
   }
 }

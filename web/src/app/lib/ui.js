@@ -47,7 +47,19 @@ export function showView(name, { focus = true } = {}) {
 // (with the steps above it when they fit), and an error also takes the focus, so it is seen and
 // read where the person is, not above the fold.
 
+let notices = 0; // how many times the notices changed: see noticeMark()
+
+/**
+ * A mark that changes whenever a notice is shown or cleared. Work that finishes in the background
+ * (the backup after joining) speaks only if the mark is unchanged, so it never replaces the outcome
+ * of something the person did since.
+ */
+export function noticeMark() {
+  return notices;
+}
+
 export function clearNotices() {
+  notices += 1;
   $('#alert').textContent = '';
   $('#note').textContent = '';
 }
@@ -80,6 +92,7 @@ export function bringIntoView(node) {
 
 /** An error people can act on: announced (role=alert), brought into view and focused. */
 export function showError(err, prefix = '') {
+  notices += 1;
   const text = describeError(err);
   const box = $('#alert');
   $('#note').textContent = '';
@@ -90,6 +103,7 @@ export function showError(err, prefix = '') {
 
 /** The outcome of what the person did (a polite status), brought into view; focus stays. */
 export function showNote(text) {
+  notices += 1;
   const box = $('#note');
   $('#alert').textContent = '';
   fill(box, text);
