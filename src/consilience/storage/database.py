@@ -27,6 +27,7 @@ The schema is only ever created by Alembic (``upgrade``), never by
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import sqlite3
 import threading
@@ -35,7 +36,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, exc, make_url
+from sqlalchemy import Engine, create_engine, event, exc, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -213,6 +214,22 @@ def erase_after_commit(session: Session) -> None:
     PostgreSQL nothing happens (the module's docstring says what stays until VACUUM).
     """
     session.info[_ERASE] = True
+
+
+def exclusive(session: Session, name: str) -> None:
+    """Hold a database-wide lock called ``name`` until this write transaction ends.
+
+    Several processes (workers, hosts) serving one escrow must not run the same pass at once: two
+    release passes would count the same tags twice. On PostgreSQL this takes the transaction-level
+    advisory lock named by the first 8 bytes of SHA-256(``name``); a second caller waits for the
+    first one's commit or rollback, and a crashed holder's lock goes with its connection. On SQLite
+    it does nothing: ``Database.write()`` began with ``BEGIN IMMEDIATE``, so this transaction
+    already holds the only write lock there is.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def alembic_config(url: str) -> Any:

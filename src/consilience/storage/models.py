@@ -20,6 +20,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -543,3 +544,20 @@ class BoardMessage(Base):
     digest: Mapped[bytes] = mapped_column(LargeBinary(HASH_BYTES))
     message: Mapped[bytes] = mapped_column(LargeBinary())
     received_at: Mapped[datetime]
+
+
+# -- request budgets shared by the escrow's processes (PROTOCOL.md §9) ------------
+
+
+class RateBucket(Base):
+    """One token bucket of one budget: what it held at ``updated_at`` (wall-clock seconds since the epoch).
+
+    ``key`` is a SHA-256 of what the budget is kept for (``storage/budgets.py``), never an address.
+    """
+
+    __tablename__ = "rate_buckets"
+
+    budget: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[bytes] = mapped_column(LargeBinary(HASH_BYTES), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float, index=True)
