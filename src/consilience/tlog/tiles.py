@@ -1,0 +1,327 @@
+"""C2SP tlog-tiles: the log's Merkle tree and entries as static, cacheable resources.
+
+A verifier that fetches tiles instead of asking for proofs needs nothing from the log but
+files any cache or mirror can serve: the checkpoint, the tiles of the tree it signs, and
+the entry bundles. From those it builds every inclusion and consistency proof itself
+(:class:`TileNodes` is a ``merkle.NodeReader``), and checks them against the signed root,
+which is what makes untrusted tiles safe to use.
+
+The format (https://c2sp.org/tlog-tiles, which comes from Go's ``sumdb/tlog``):
+
+* a tile at level ``L`` holds up to 256 consecutive hashes of tree level ``8L``; the
+  ``N``-th holds the nodes ``(8L, 256N + i)``; a full tile has 256 of them (8192 bytes),
+  the rightmost tile of a level may be partial (1 to 255 hashes) and is then named
+  with its width: ``tile/<L>/<N>.p/<W>``;
+* ``N`` is written in three-digit groups, all but the last prefixed with ``x``
+  (1234067 is ``x001/x234/067``); ``L`` and ``W`` are decimal without leading zeros;
+* an entry bundle ``tile/entries/<N>[.p/<W>]`` holds the entries of the leaves of
+  level-0 tile ``N``, each a big-endian ``uint16`` length followed by the entry.
+
+Nodes at levels between multiples of 8 are not stored in any tile; they are the Merkle
+hash of an aligned run of one tile's hashes (:func:`hash_from_tile`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from consilience.errors import InvalidInput, VerificationError
+from consilience.tlog import merkle
+
+#: Tree levels per tile: a tile is a subtree of height 8 over 256 hashes.
+TILE_HEIGHT = 8
+#: Hashes in a full tile (and entries in a full bundle).
+TILE_WIDTH = 1 << TILE_HEIGHT
+#: Tile levels are 0 … 63 (the spec's bound; a tree below 2^64 leaves uses 0 … 7).
+MAX_TILE_LEVEL = 63
+#: An entry in a bundle is at most this long (its length is a uint16).
+MAX_ENTRY_BYTES = 0xFFFF
+#: The path element that names entry bundles instead of a level.
+ENTRIES = "entries"
+
+_DECIMAL = re.compile(r"0|[1-9][0-9]*")
+_GROUP = re.compile(r"[0-9]{3}")
+#: 2^64 has 20 decimal digits: 7 groups of 3.
+_MAX_GROUPS = 7
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A tile (``entries`` False) or an entry bundle (``entries`` True, ``level`` 0).
+
+    ``width`` is 256 for a full tile, else that of the partial tile.
+    """
+
+    level: int
+    index: int
+    width: int = TILE_WIDTH
+    entries: bool = False
+
+    def __post_init__(self) -> None:
+        for value in (self.level, self.index, self.width):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InvalidInput("tile coordinates are integers")
+        if not 0 <= self.level <= MAX_TILE_LEVEL or (self.entries and self.level != 0):
+            raise InvalidInput(f"a tile's level is 0 … {MAX_TILE_LEVEL} (0 for an entry bundle)")
+        if self.index < 0 or self.start >= merkle.MAX_TREE_SIZE:
+            raise InvalidInput("a tile's index puts it inside a tree of fewer than 2^64 leaves")
+        if not 1 <= self.width <= TILE_WIDTH:
+            raise InvalidInput(f"a tile's width is 1 … {TILE_WIDTH}")
+
+    @property
+    def full(self) -> bool:
+        return self.width == TILE_WIDTH
+
+    @property
+    def start(self) -> int:
+        """The first leaf the tile spans (its *start index*)."""
+        return self.index << (TILE_HEIGHT * (self.level + 1))
+
+    @property
+    def first_node(self) -> int:
+        """Index, at tree level ``8 * level``, of the tile's first hash."""
+        return self.index * TILE_WIDTH
+
+    @property
+    def path(self) -> str:
+        """The resource's path below the log's prefix, e.g. ``tile/1/x001/234.p/17``."""
+        head = f"tile/{ENTRIES}" if self.entries else f"tile/{self.level}"
+        tail = "" if self.full else f".p/{self.width}"
+        return f"{head}/{encode_index(self.index)}{tail}"
+
+
+def encode_index(n: int) -> str:
+    """``N`` in three-digit path elements, all but the last prefixed with ``x``."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise InvalidInput("a tile index is a non-negative integer")
+    groups = [f"{n % 1000:03d}"]
+    while n >= 1000:
+        n //= 1000
+        groups.append(f"x{n % 1000:03d}")
+    return "/".join(reversed(groups))
+
+
+def parse_path(path: str) -> Tile:
+    """The tile or entry bundle a path names; InvalidInput for anything but the canonical form.
+
+    Refused: a level or width with leading zeros or out of range, an index element that is
+    not three digits (``x``-prefixed except the last), a leading ``x000`` (a second name for
+    the same tile), ``.p/256`` (a full tile has no width), and anything after the width.
+    """
+    if not isinstance(path, str) or not path.isascii():
+        raise InvalidInput("a tile path is ASCII")
+    parts = path.split("/")
+    if len(parts) < 3 or parts[0] != "tile":
+        raise InvalidInput("a tile path is tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>]")
+    entries = parts[1] == ENTRIES
+    if entries:
+        level = 0
+    else:
+        level = _decimal(parts[1], "tile level")
+        if level > MAX_TILE_LEVEL:
+            raise InvalidInput(f"a tile's level is 0 … {MAX_TILE_LEVEL}")
+    elements = parts[2:]
+    width = TILE_WIDTH
+    if len(elements) >= 2 and elements[-2].endswith(".p"):
+        width = _decimal(elements[-1], "tile width")
+        if not 1 <= width < TILE_WIDTH:
+            raise InvalidInput(f"a partial tile's width is 1 … {TILE_WIDTH - 1}")
+        elements = elements[:-2] + [elements[-2][:-2]]
+    if len(elements) > _MAX_GROUPS:
+        raise InvalidInput("a tile index below 2^64 has at most 7 groups of 3 digits")
+    index = 0
+    for position, element in enumerate(elements):
+        last = position == len(elements) - 1
+        digits = element if last else element[1:]
+        if (not last and not element.startswith("x")) or not _GROUP.fullmatch(digits):
+            raise InvalidInput("a tile index is written as 3-digit groups, all but the last prefixed with 'x'")
+        if position == 0 and not last and digits == "000":
+            raise InvalidInput("a tile index has no leading x000 group")
+        index = index * 1000 + int(digits)
+    if index << (TILE_HEIGHT * (level + 1)) >= merkle.MAX_TREE_SIZE:
+        raise InvalidInput("the tile would begin beyond 2^64 leaves")
+    return Tile(level, index, width, entries)
+
+
+def _decimal(text: str, what: str) -> int:
+    if not _DECIMAL.fullmatch(text) or len(text) > 20:
+        raise InvalidInput(f"a {what} is a decimal number without leading zeros")
+    return int(text)
+
+
+# --- which tiles a tree has --------------------------------------------------------------------
+
+
+def level_width(size: int, level: int) -> int:
+    """How many hashes of tree level ``8 * level`` a tree of ``size`` leaves has (its complete nodes)."""
+    _check_size(size)
+    return size >> (TILE_HEIGHT * level)
+
+
+def served_tile(size: int, level: int, index: int, *, entries: bool = False) -> Tile | None:
+    """Tile ``(level, index)`` as the tree of ``size`` serves it (full or its partial), None if it has none.
+
+    This is the one a client fetches for that tree: the spec serves partial tiles only at the
+    widths some checkpoint's tree has, so a client asks for the width its checkpoint implies.
+    """
+    count = level_width(size, level)
+    first = index * TILE_WIDTH
+    if first >= count:
+        return None
+    return Tile(level, index, min(TILE_WIDTH, count - first), entries)
+
+
+def tree_tiles(size: int) -> list[Tile]:
+    """Every hash tile of the tree of ``size``, level by level, each level's partial tile last.
+
+    A tree of 70000 leaves has 273 full level-0 tiles and one of width 112, one full
+    level-1 tile and one of width 17, and a level-2 tile of width 1 (the spec's example).
+    """
+    tiles: list[Tile] = []
+    level = 0
+    while level_width(size, level) > 0:
+        count = level_width(size, level)
+        tiles += [Tile(level, n) for n in range(count // TILE_WIDTH)]
+        if count % TILE_WIDTH:
+            tiles.append(Tile(level, count // TILE_WIDTH, count % TILE_WIDTH))
+        level += 1
+    return tiles
+
+
+def tree_bundles(size: int) -> list[Tile]:
+    """Every entry bundle of the tree of ``size`` (the level-0 tiles' leaves)."""
+    return [Tile(0, t.index, t.width, entries=True) for t in tree_tiles(size) if t.level == 0]
+
+
+def tile_nodes(tile: Tile) -> tuple[int, int, int]:
+    """``(tree level, first index, count)`` of the nodes whose hashes make up ``tile``."""
+    if tile.entries:
+        raise InvalidInput("an entry bundle holds entries, not hashes")
+    return TILE_HEIGHT * tile.level, tile.first_node, tile.width
+
+
+# --- tile contents -----------------------------------------------------------------------------
+
+
+def encode_tile(hashes: Sequence[bytes]) -> bytes:
+    """A tile's bytes: its 1 … 256 hashes, concatenated."""
+    if not 1 <= len(hashes) <= TILE_WIDTH:
+        raise InvalidInput(f"a tile holds 1 … {TILE_WIDTH} hashes")
+    for h in hashes:
+        if not isinstance(h, (bytes, bytearray)) or len(h) != merkle.HASH_SIZE:
+            raise InvalidInput(f"tile hashes are {merkle.HASH_SIZE} bytes")
+    return b"".join(bytes(h) for h in hashes)
+
+
+def decode_tile(data: bytes, width: int) -> list[bytes]:
+    """The hashes of a tile of ``width``; VerificationError unless it is exactly that long."""
+    if len(data) != width * merkle.HASH_SIZE:
+        raise VerificationError(f"a tile of width {width} is {width * merkle.HASH_SIZE} bytes, got {len(data)}")
+    return [bytes(data[i:i + merkle.HASH_SIZE]) for i in range(0, len(data), merkle.HASH_SIZE)]
+
+
+def read_tile(reader: merkle.NodeReader, tile: Tile) -> bytes:
+    """A tile's bytes from any node source: one ``subtree_hash`` per hash (the SQL driver reads a range)."""
+    level, first, count = tile_nodes(tile)
+    return encode_tile([reader.subtree_hash((first + i) << level, (first + i + 1) << level) for i in range(count)])
+
+
+def encode_bundle(entries: Sequence[bytes]) -> bytes:
+    """An entry bundle: each entry as a big-endian uint16 length and its bytes."""
+    if not 1 <= len(entries) <= TILE_WIDTH:
+        raise InvalidInput(f"an entry bundle holds 1 … {TILE_WIDTH} entries")
+    out = bytearray()
+    for entry in entries:
+        if len(entry) > MAX_ENTRY_BYTES:
+            raise InvalidInput(f"an entry in a bundle is at most {MAX_ENTRY_BYTES} bytes")
+        out += len(entry).to_bytes(2, "big") + bytes(entry)
+    return bytes(out)
+
+
+def decode_bundle(data: bytes, width: int | None = None) -> list[bytes]:
+    """The entries of a bundle; VerificationError if truncated, or not ``width`` entries when given."""
+    entries: list[bytes] = []
+    offset = 0
+    while offset < len(data):
+        if offset + 2 > len(data):
+            raise VerificationError("an entry bundle ends inside an entry's length")
+        length = int.from_bytes(data[offset:offset + 2], "big")
+        offset += 2
+        if offset + length > len(data):
+            raise VerificationError("an entry bundle ends inside an entry")
+        entries.append(bytes(data[offset:offset + length]))
+        offset += length
+    if width is not None and len(entries) != width:
+        raise VerificationError(f"the entry bundle holds {len(entries)} entries, not {width}")
+    if len(entries) > TILE_WIDTH:
+        raise VerificationError(f"an entry bundle holds at most {TILE_WIDTH} entries")
+    return entries
+
+
+def hash_from_tile(tile: Tile, hashes: Sequence[bytes], level: int, index: int) -> bytes:
+    """The hash of node ``(level, index)`` from the hashes of the one tile under it.
+
+    A node ``r`` levels above the tile's level is the perfect Merkle hash of ``2^r`` aligned
+    consecutive hashes of the tile (``r`` < 8); at ``r`` = 0 it is one of them.
+    """
+    base, first, count = tile_nodes(tile)
+    above = level - base
+    if not 0 <= above < TILE_HEIGHT:
+        raise InvalidInput(f"node level {level} is not in tile level {tile.level}")
+    lo = (index << above) - first
+    hi = lo + (1 << above)
+    if lo < 0 or hi > min(count, len(hashes)):
+        raise InvalidInput(f"node ({level}, {index}) is not in tile {tile.path}")
+    row = list(hashes[lo:hi])
+    while len(row) > 1:
+        row = [merkle.node_hash(row[i], row[i + 1]) for i in range(0, len(row), 2)]
+    return row[0]
+
+
+def node_tile(size: int, level: int, index: int) -> Tile:
+    """The tile, as the tree of ``size`` serves it, from which node ``(level, index)`` is computed."""
+    above = level % TILE_HEIGHT
+    tile_level = level // TILE_HEIGHT
+    tile = served_tile(size, tile_level, (index << above) // TILE_WIDTH)
+    if tile is None or ((index + 1) << above) > tile.first_node + tile.width:
+        raise InvalidInput(f"node ({level}, {index}) is not complete in a tree of {size} leaves")
+    return tile
+
+
+class TileNodes:
+    """``merkle.NodeReader`` over the tiles of the tree of ``size``, fetched with ``fetch(path)``.
+
+    ``merkle.root_hash``, ``inclusion_proof`` and ``consistency_proof`` over it build proofs
+    from tiles alone. Nothing here trusts the tiles: a proof built from wrong hashes fails
+    its check against the signed root (``merkle.verify_*``), and a tile of the wrong length
+    is refused when read. Each tile is fetched once; ``fetched`` lists their paths in order.
+    """
+
+    def __init__(self, fetch: Callable[[str], bytes], size: int) -> None:
+        _check_size(size)
+        self.fetch = fetch
+        self.size = size
+        self.fetched: list[str] = []
+        self._tiles: dict[Tile, list[bytes]] = {}
+
+    def tile(self, tile: Tile) -> list[bytes]:
+        """The hashes of ``tile``, fetched on first use."""
+        if tile not in self._tiles:
+            data = self.fetch(tile.path)
+            self.fetched.append(tile.path)
+            self._tiles[tile] = decode_tile(bytes(data), tile.width)
+        return self._tiles[tile]
+
+    def subtree_hash(self, start: int, end: int) -> bytes:
+        level, index = merkle.node_coordinates(start, end)
+        if end > self.size:
+            raise InvalidInput(f"[{start}, {end}) is beyond the tree size {self.size}")
+        tile = node_tile(self.size, level, index)
+        return hash_from_tile(tile, self.tile(tile), level, index)
+
+
+def _check_size(size: int) -> None:
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= merkle.MAX_TREE_SIZE:
+        raise InvalidInput("tree size must be an integer in [0, 2^64)")
