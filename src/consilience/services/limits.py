@@ -3,9 +3,14 @@
 Each server declares its budgets as a ``RateLimits`` dataclass whose fields are ``Rate``s
 (per hour, burst) and charges them through ``Budgets``; a spent budget answers 429 with
 Retry-After. A request that several budgets cover is charged to all of them or to none
-(``Budgets.charge_all``), so a refusal by one never spends the others. The buckets live
-in memory: key servers keep no database by design, and a restart refilling them is
-acceptable because the limits exist to slow enumeration and abuse, not to account for usage.
+(``Budgets.charge_all``), so a refusal by one never spends the others.
+
+Where the buckets live is a ``BucketStore``. ``MemoryStore`` keeps them in the process: the key
+servers keep no database by design, and a restart refilling them is acceptable because the limits
+exist to slow enumeration and abuse, not to account for usage. An escrow served by several
+processes keeps them in its database instead (``services.escrow.limits.DatabaseStore``), or each
+process would grant the whole budget again. Both decide with the same arithmetic, ``refilled``
+and ``decide``, here.
 """
 
 from __future__ import annotations
@@ -17,12 +22,26 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, fields
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from fastapi import Request
 
 from consilience.errors import InvalidInput
 from consilience.services.http_errors import Refusal
+
+
+def refilled(tokens: float, last: float, now: float, capacity: float, per_second: float) -> float:
+    """What a bucket that held ``tokens`` at ``last`` holds at ``now``; a clock gone back refills nothing."""
+    return min(capacity, tokens + max(0.0, now - last) * per_second)
+
+
+def decide(wanted: Sequence[tuple[float, float, float]]) -> tuple[list[float], bool]:
+    """For each (held, cost, per second): the wait until ``cost`` is there (0 if it is), and whether all are.
+
+    Shared by every store, so that a refusal means the same wherever the buckets live: all or none.
+    """
+    waits = [(cost - held) / per_second if cost > held else 0.0 for held, cost, per_second in wanted]
+    return waits, not any(waits)
 
 
 class TokenBucket:
@@ -50,7 +69,7 @@ class TokenBucket:
     def _tokens(self, key: Hashable, now: float) -> float:
         """What ``key`` holds at ``now``; the caller holds the lock."""
         tokens, last = self._state.get(key, (self.capacity, now))
-        return min(self.capacity, tokens + max(0.0, now - last) * self.per_second)
+        return refilled(tokens, last, now, self.capacity, self.per_second)
 
     def _store(self, key: Hashable, tokens: float, now: float) -> None:
         """Set what ``key`` holds as of ``now``, most recently seen; the caller holds the lock."""
@@ -74,16 +93,14 @@ def take_all(charges: Sequence[tuple[TokenBucket, Hashable, float]]) -> list[flo
     for bucket, key, cost in charges:
         buckets[id(bucket)] = bucket
         wanted[id(bucket), key] = wanted.get((id(bucket), key), 0.0) + cost
-    waits: dict[tuple[int, Hashable], float] = {}
     with ExitStack() as stack:
         for ident in sorted(buckets):
             stack.enter_context(buckets[ident]._lock)
         now = {ident: bucket._clock() for ident, bucket in buckets.items()}
         held = {(ident, key): buckets[ident]._tokens(key, now[ident]) for ident, key in wanted}
-        for (ident, key), cost in wanted.items():
-            short = cost - held[ident, key]
-            waits[ident, key] = short / buckets[ident].per_second if short > 0 else 0.0
-        allowed = not any(waits.values())
+        decided, allowed = decide([(held[ident, key], cost, buckets[ident].per_second)
+                                   for (ident, key), cost in wanted.items()])
+        waits = dict(zip(wanted, decided, strict=True))
         for (ident, key), cost in wanted.items():
             # a refusal stores what each key holds now, refilled and uncharged (as seen, for the eviction order)
             buckets[ident]._store(key, held[ident, key] - (cost if allowed else 0.0), now[ident])
@@ -125,14 +142,50 @@ class Charge(NamedTuple):
     cost: float = 1.0
 
 
-class Budgets:
-    """One token bucket per field of a ``RateLimits``, charged by the field's name."""
+class BucketStore(Protocol):
+    """Where a ``Budgets``' buckets live: in the process (``MemoryStore``) or in a database."""
 
-    def __init__(self, limits: RateLimits) -> None:
+    def take_all(self, charges: Sequence[tuple[str, Rate, Hashable, float]]) -> list[float]:
+        """Charge every (budget, its rate, key, cost) or none; each one's wait, all 0 when all were taken."""
+        ...
+
+    def used(self, budget: str, rate: Rate, key: Hashable) -> float:
+        """How much of ``budget``'s burst ``key`` has spent now, 0 to 1."""
+        ...
+
+
+class MemoryStore:
+    """One ``TokenBucket`` per budget, in this process's memory."""
+
+    def __init__(self) -> None:
         self._buckets: dict[str, TokenBucket] = {}
-        for f in fields(limits):
-            rate: Rate = getattr(limits, f.name)
-            self._buckets[f.name] = TokenBucket(rate.burst, rate.per_hour / 3600)
+        self._lock = threading.Lock()
+
+    def _bucket(self, budget: str, rate: Rate) -> TokenBucket:
+        with self._lock:
+            bucket = self._buckets.get(budget)
+            if bucket is None:
+                bucket = self._buckets[budget] = TokenBucket(rate.burst, rate.per_hour / 3600)
+            return bucket
+
+    def take_all(self, charges: Sequence[tuple[str, Rate, Hashable, float]]) -> list[float]:
+        return take_all([(self._bucket(budget, rate), key, cost) for budget, rate, key, cost in charges])
+
+    def used(self, budget: str, rate: Rate, key: Hashable) -> float:
+        return self._bucket(budget, rate).used(key)
+
+
+class Budgets:
+    """One token bucket per field of a ``RateLimits`` and key, charged by the field's name, kept in ``store``."""
+
+    def __init__(self, limits: RateLimits, store: BucketStore | None = None) -> None:
+        self._rates: dict[str, Rate] = {f.name: getattr(limits, f.name) for f in fields(limits)}
+        self.store: BucketStore = store if store is not None else MemoryStore()
+
+    @property
+    def rates(self) -> dict[str, Rate]:
+        """Each budget's rate, by name."""
+        return dict(self._rates)
 
     def charge(self, budget: str, key: Hashable, what: str, cost: float = 1.0) -> None:
         """Take ``cost`` from ``budget`` for ``key``; 429 with Retry-After when it is spent."""
@@ -145,14 +198,14 @@ class Budgets:
         client wait longest, and Retry-After is that wait, after which every one of them allows it.
         """
         charges = list(charges)
-        waits = take_all([(self._buckets[c.budget], c.key, c.cost) for c in charges])
+        waits = self.store.take_all([(c.budget, self._rates[c.budget], c.key, c.cost) for c in charges])
         wait, refused = max(zip(waits, charges, strict=True), key=lambda pair: pair[0], default=(0.0, None))
         if wait and refused is not None:
             raise Refusal(429, f"too many {refused.what}; retry later", headers={"Retry-After": str(math.ceil(wait))})
 
     def used(self, budget: str, key: Hashable) -> float:
         """How much of ``budget``'s burst ``key`` has spent now, 0 to 1."""
-        return self._buckets[budget].used(key)
+        return self.store.used(budget, self._rates[budget], key)
 
 
 def client_address(request: Request) -> str:

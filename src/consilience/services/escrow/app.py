@@ -33,6 +33,7 @@ from consilience.services.escrow import board, cases, counselor, errors, log_end
 from consilience.services.escrow.backup import router as backup_router  # PROTOCOL.md §14.1
 from consilience.services.escrow.conversations import router as conversations_router
 from consilience.services.escrow.deletion import router as deletion_router  # PROTOCOL.md §14.2
+from consilience.services.escrow.limits import budget_store
 from consilience.services.escrow.notifier import Notifier, load_notifier
 from consilience.services.escrow.notify import router as notify_router  # PROTOCOL.md §13.7
 from consilience.services.escrow.page_settings import page_config  # PROTOCOL.md §14.2
@@ -67,7 +68,7 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
         deployments=deployments,
         log_private=log_private,
         notifier=notifier if notifier is not None else load_notifier(settings),
-        limits=Budgets(settings.limits),
+        limits=Budgets(settings.limits, budget_store(db, log_private)),
     )
 
     releaser = Releaser(state)

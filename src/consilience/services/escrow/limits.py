@@ -8,6 +8,16 @@ token) can write entries, and the per-address board budget how fast anyone can
 make the escrow check key-generation signatures. Charged through
 ``services.limits.Budgets``, like the key servers'.
 
+Where they live. On PostgreSQL the buckets are rows of the escrow database (``DatabaseStore``,
+``storage/budgets.py``), so every process serving the deployment (``serve --workers N``, or
+``serve`` on several hosts against one database) spends the same budgets: a burst through one
+process is spent for all of them. Each charge is its own short transaction, committed before the
+request does anything else, whose row locks make two processes charging one bucket take turns.
+The keys are an HMAC of the address or account id under a key derived from the log's private key,
+which every process of a deployment holds, so the table names no address to whoever reads it.
+On SQLite, which one process serves (``serve`` refuses several workers there), they stay in
+memory: a second write transaction per request would cost a second fsync for nothing.
+
 Budgets bound how fast an account writes, not how much it keeps: at the default 1,200 entry
 changes an hour, 4 MiB each, one account could store about 5 GB an hour. ``Quotas`` bound what
 one account holds at once, over its active (not withdrawn) entries: the bytes they store (sealed
@@ -19,13 +29,22 @@ and clients take 429 as "send the same again later".
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
 import os
 import re
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 from consilience.services.config import ConfigurationError
-from consilience.services.limits import Rate, RateLimits
+from consilience.services.limits import BucketStore, MemoryStore, Rate, RateLimits, decide, refilled
+from consilience.storage import budgets
+from consilience.storage.database import Database
+
+log = logging.getLogger(__name__)
 
 #: GET /v2/board/{epoch}: at most this many messages per page (PROTOCOL.md §5)
 BOARD_PAGE_SIZE = 500
@@ -85,3 +104,80 @@ def quotas_from_env(environ: Mapping[str, str] = os.environ) -> Quotas:
             raise ConfigurationError(f"CONSILIENCE_QUOTA_ENTRIES must be a whole number of entries, not {count!r}")
         quota_entries = int(count)
     return Quotas(bytes_per_account=quota_bytes, entries_per_account=quota_entries)
+
+
+#: How often (seconds) a process drops the buckets that are full again (``storage.budgets.prune``).
+PRUNE_SECONDS = 600.0
+
+
+class DatabaseStore:
+    """The buckets as rows of the escrow database, shared by every process that serves it.
+
+    ``clock`` is the wall clock: processes on several hosts compare their times through the rows.
+    """
+
+    def __init__(self, db: Database, secret: bytes, *, clock: Callable[[], float] = time.time) -> None:
+        self._db = db
+        self._secret = hashlib.sha256(b"consilience rate bucket key\0" + secret).digest()
+        self._clock = clock
+        self._rates: dict[str, Rate] = {}
+        self._pruned_at = clock()
+        self._pruning = threading.Lock()
+
+    def key(self, budget: str, key: Hashable) -> bytes:
+        """The bucket's key in the table: an HMAC, so that no address is stored."""
+        if isinstance(key, bytes):
+            raw = b"b" + key
+        elif isinstance(key, str):
+            raw = b"s" + key.encode()
+        else:
+            raise TypeError(f"a budget's key is bytes or text, not {type(key).__name__}")
+        return hmac.new(self._secret, budget.encode() + b"\0" + raw, hashlib.sha256).digest()
+
+    def take_all(self, charges: Sequence[tuple[str, Rate, Hashable, float]]) -> list[float]:
+        wanted: dict[budgets.BucketId, float] = {}
+        rates: dict[budgets.BucketId, Rate] = {}
+        ids = []
+        for budget, rate, key, cost in charges:
+            self._rates[budget] = rate
+            bucket = (budget, self.key(budget, key))
+            ids.append(bucket)
+            rates[bucket] = rate
+            wanted[bucket] = wanted.get(bucket, 0.0) + cost
+        with self._db.write() as session:
+            now = self._clock()
+            rows = budgets.lock(session, {b: rates[b].burst for b in wanted}, now)
+            held = {b: refilled(*rows[b], now, rates[b].burst, rates[b].per_hour / 3600) for b in wanted}
+            waits, allowed = decide([(held[b], cost, rates[b].per_hour / 3600) for b, cost in wanted.items()])
+            if allowed:
+                budgets.store(session, {b: held[b] - cost for b, cost in wanted.items()}, now)
+        self._prune_if_due(now)
+        by_bucket = dict(zip(wanted, waits, strict=True))
+        return [by_bucket[b] for b in ids]
+
+    def used(self, budget: str, rate: Rate, key: Hashable) -> float:
+        with self._db.read() as session:
+            row = budgets.read(session, budget, self.key(budget, key))
+        if row is None:
+            return 0.0
+        return 1.0 - refilled(*row, self._clock(), rate.burst, rate.per_hour / 3600) / rate.burst
+
+    def _prune_if_due(self, now: float) -> None:
+        """Every ``PRUNE_SECONDS``, one request of this process drops the full buckets; never raises."""
+        if now - self._pruned_at < PRUNE_SECONDS or not self._pruning.acquire(blocking=False):
+            return
+        try:
+            self._pruned_at = now
+            full_after = {b: r.burst / (r.per_hour / 3600) for b, r in self._rates.items()}
+            with self._db.write() as session:
+                dropped = budgets.prune(session, full_after, now)
+            log.debug("dropped %d full request budgets", dropped)
+        except Exception as exc:  # the charge stands; the next due prune tries again
+            log.warning("could not drop full request budgets (%s)", type(exc).__name__)
+        finally:
+            self._pruning.release()
+
+
+def budget_store(db: Database, secret: bytes) -> BucketStore:
+    """The database on PostgreSQL, which several processes may serve; memory on SQLite, which one does."""
+    return DatabaseStore(db, secret) if db.dialect == "postgresql" else MemoryStore()

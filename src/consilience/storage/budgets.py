@@ -1,0 +1,67 @@
+"""The rows of the request budgets an escrow's processes share (``rate_buckets``, PROTOCOL.md §9).
+
+A bucket is (budget, key) -> the tokens it held at ``updated_at``. The arithmetic is the services'
+(``services.limits``); here are only the three statements it needs: lock a set of buckets (creating
+the missing ones full), write back what was charged, and drop buckets that are full again anyway.
+
+Locking. ``lock`` upserts each bucket in (budget, key) order, a no-op update when the row exists,
+which takes the row's lock until the transaction ends (PostgreSQL), and returns it; every caller
+locks in the same order, so two requests sharing budgets cannot deadlock, and a second one charging
+the same bucket waits for the first one's commit and then sees what it left. SQLite's transaction
+already holds the one write lock (``Database.write``). Keys arrive hashed; nothing here sees an
+address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from consilience.storage.models import RateBucket
+
+#: (budget, hashed key)
+BucketId = tuple[str, bytes]
+
+
+def lock(session: Session, buckets: Mapping[BucketId, float], now: float) -> dict[BucketId, tuple[float, float]]:
+    """Lock each bucket until the transaction ends: (tokens, updated_at) for each; ``buckets`` maps
+    each to what it holds when it has no row yet (a full burst), as of ``now``."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    held: dict[BucketId, tuple[float, float]] = {}
+    for budget, key in sorted(buckets):
+        statement = insert(RateBucket).values(budget=budget, key=key, tokens=buckets[budget, key], updated_at=now)
+        statement = statement.on_conflict_do_update(index_elements=[RateBucket.budget, RateBucket.key],
+                                                    set_={"tokens": RateBucket.tokens})
+        row = session.execute(statement.returning(RateBucket.tokens, RateBucket.updated_at)).one()
+        held[budget, key] = (float(row.tokens), float(row.updated_at))
+    return held
+
+
+def store(session: Session, buckets: Mapping[BucketId, float], now: float) -> None:
+    """Each bucket, locked by ``lock`` in this transaction, holds these tokens as of ``now``."""
+    for (budget, key), tokens in sorted(buckets.items()):
+        session.execute(update(RateBucket).where(RateBucket.budget == budget, RateBucket.key == key)
+                        .values(tokens=tokens, updated_at=now).execution_options(synchronize_session=False))
+
+
+def read(session: Session, budget: str, key: bytes) -> tuple[float, float] | None:
+    """(tokens, updated_at) of one bucket without locking it; None if it has no row (it is full)."""
+    row = session.execute(select(RateBucket.tokens, RateBucket.updated_at)
+                          .where(RateBucket.budget == budget, RateBucket.key == key)).one_or_none()
+    return None if row is None else (float(row.tokens), float(row.updated_at))
+
+
+def prune(session: Session, full_after: Mapping[str, float], now: float) -> int:
+    """Drop every bucket of each budget untouched for longer than the budget refills from empty
+    (``full_after``, seconds): it is full, which is what a missing row means. Returns how many."""
+    dropped = 0
+    for budget, seconds in sorted(full_after.items()):
+        result = session.execute(delete(RateBucket)
+                                 .where(RateBucket.budget == budget, RateBucket.updated_at < now - seconds)
+                                 .execution_options(synchronize_session=False))
+        dropped += int(getattr(result, "rowcount", 0) or 0)
+    return dropped
+
