@@ -176,9 +176,15 @@ def publish(data: DataDir, d: dep.Deployment, admin_private: bytes) -> None:
     os.replace(tmp, target)
 
 
+#: The escrow database's URL when it is not the SQLite file of the data folder (PostgreSQL in production):
+#: the admin tools must write invites and counselor accounts where the escrow server reads them.
+DATABASE_URL_ENV = "CONSILIENCE_DATABASE_URL"
+
+
 def database_url(data: DataDir) -> str:
-    """The escrow database the operator's tools write to directly: the default SQLite file."""
-    return database.sqlite_url(data.escrow.database)
+    """The escrow database the operator's tools write to directly: $CONSILIENCE_DATABASE_URL if set (the
+    same URL as ``serve --database-url``), else the default SQLite file."""
+    return os.environ.get(DATABASE_URL_ENV) or database.sqlite_url(data.escrow.database)
 
 
 @contextmanager
@@ -188,7 +194,7 @@ def escrow_database(root: Path) -> Iterator[database.Database]:
     Only an existing one: opening a missing SQLite file would create an empty database.
     """
     data = DataDir(Path(root))
-    if not data.escrow.database.is_file():
+    if not os.environ.get(DATABASE_URL_ENV) and not data.escrow.database.is_file():
         if not data.holds_deployment:
             raise no_deployment(root)
         raise InvalidInput(f"{data.escrow.database} is missing: admin init creates the escrow database, "
