@@ -160,6 +160,8 @@ ESCROW_OPERATIONS += [("GET", "/v2/entries/{entry_id}/readers"), ("GET", "/v2/ha
                       ("POST", "/v2/handover/{key_id}")]
 #: disclosures (PROTOCOL.md §14.3): inclusion proofs by leaf index
 ESCROW_OPERATIONS += [("GET", "/v2/log/inclusion")]
+#: the log as C2SP tlog-tiles (PROTOCOL.md §11.1)
+ESCROW_OPERATIONS += [("GET", "/v2/log/tiles/checkpoint"), ("GET", "/v2/log/tiles/tile/{tile_path}")]
 #: after a match: conversations, introductions, cases, addresses (PROTOCOL.md §13.3–§13.5, §13.7)
 ESCROW_OPERATIONS += [
     ("PUT", "/v2/account/message-key"), ("GET", "/v2/account/notify"), ("PUT", "/v2/account/notify"),

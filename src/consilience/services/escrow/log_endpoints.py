@@ -9,6 +9,7 @@ openings and padding, in fixed-size batches), so this module imports no other en
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from fastapi import APIRouter, Query, Response
 
@@ -18,11 +19,19 @@ from consilience.protocol.messages import MAX_LOG_SIZE, ConsistencyProof, Cosign
 from consilience.services.escrow.errors import Refusal, documented
 from consilience.services.escrow.state import State
 from consilience.storage import log
+from consilience.storage import tiles as tile_store
 from consilience.tlog import checkpoint as cp
+from consilience.tlog import tiles
 
 router = APIRouter(responses=documented(400, 403, 404, 422, 503))
 #: Where the app mounts ``router``.
 PREFIX = "/v2/log"
+#: The C2SP tlog-tiles prefix below ``PREFIX`` (PROTOCOL.md §11.1): ``checkpoint``, ``tile/…``.
+TILES = "/tiles"
+#: Full tiles and bundles never change; a partial one of a given width never changes either, but
+#: the spec lets a log drop it once the full tile exists, so caches keep it only briefly.
+IMMUTABLE = "public, max-age=31536000, immutable"
+SHORT_LIVED = "public, max-age=5"
 
 
 @router.get("/checkpoint", response_class=Response,
@@ -112,3 +121,42 @@ def add_cosignature(submission: CosignatureSubmission, state: State) -> dict[str
         for a in accepted:
             log.add_cosignature(session, submission.size, a.cosignature.key_id, a.line, a.cosignature.timestamp)
     return {"size": submission.size}
+
+
+_OCTETS: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}}
+
+
+@router.get(f"{TILES}/checkpoint", response_class=Response,
+            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
+def tiles_checkpoint(state: State) -> Response:
+    """The newest signed checkpoint with its cosignatures: the tree the tiles below serve (C2SP tlog-tiles)."""
+    with state.db.read() as session:
+        head = log.latest_checkpoint(session)
+        if head is None:
+            raise Refusal(404, "the log is empty")
+        text = log.with_cosignatures(session, head[0], head[1])
+    return Response(text, media_type="text/plain; charset=utf-8", headers={"Cache-Control": "no-cache"})
+
+
+@router.get(f"{TILES}/tile/{{tile_path:path}}", response_class=Response, responses=_OCTETS)
+def tile(tile_path: str, state: State) -> Response:
+    """A hash tile ``tile/<L>/<N>[.p/<W>]`` or an entry bundle ``tile/entries/<N>[.p/<W>]``.
+
+    Served for the tree of the newest signed checkpoint: a full tile once that tree has it, and a
+    partial one at any width up to the tree's, which covers every earlier checkpoint's partial
+    (the spec requires those) and tells nothing the current one does not. 404 beyond that tree.
+    """
+    try:
+        wanted = tiles.parse_path(f"tile/{tile_path}")
+    except ConsilienceError as exc:
+        raise Refusal(400, f"not a tile path: {exc}") from exc
+    with state.db.read() as session:
+        head = log.latest_checkpoint(session)
+        size = 0 if head is None else head[0]
+        served = tiles.served_tile(size, wanted.level, wanted.index, entries=wanted.entries)
+        if served is None or served.width < wanted.width:
+            raise Refusal(404, f"the log's tree of size {size} has no {wanted.path}")
+        data = tile_store.bundle_bytes(session, wanted) if wanted.entries else tile_store.tile_bytes(session, wanted)
+    return Response(data, media_type="application/octet-stream",
+                    headers={"Cache-Control": IMMUTABLE if wanted.full else SHORT_LIVED})
