@@ -58,6 +58,7 @@ export {
 export { leafHash, nodeHash, verifyInclusion, verifyConsistency } from './tlog/merkle.js';
 export { openCheckpoint, openNote, parseNote, parseVkey, ed25519Vkey, ed25519Verify } from './tlog/signed_note.js';
 export { verifyReceipt, parseReceipt, FILE_EXTENSION as RECEIPT_FILE_EXTENSION } from './tlog/receipt.js';
+export * as tiles from './tlog/tiles.js';
 
 // --- clients ---
 export { EscrowApi, ApiError, fetchDeployment, reporterSignIn, counselorSignIn } from './clients/api.js';
