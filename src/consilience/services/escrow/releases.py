@@ -26,6 +26,7 @@ from datetime import datetime
 from consilience.protocol import events
 from consilience.services.escrow.state import ServerState
 from consilience.storage import log, repository
+from consilience.storage.database import exclusive
 from consilience.storage.repository import MatchChange, utcnow
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,9 @@ class PassResult:
 #: of queued tags in one transaction would hold every submission back for seconds; in chunks it
 #: holds each back for one chunk's counting at most.
 TAGS_PER_TRANSACTION = 128
+#: Several processes serving one database each run passes: each transaction of a pass holds this
+#: lock (``storage.database.exclusive``), so no two count or append at once (SQLite: its one writer).
+RELEASE_PASS_LOCK = "consilience release pass"
 
 
 def run_pass(state: ServerState, now: datetime | None = None) -> PassResult:
@@ -63,12 +67,14 @@ def run_pass(state: ServerState, now: datetime | None = None) -> PassResult:
     changes: list[MatchChange] = []
     for start in range(0, len(queued), TAGS_PER_TRANSACTION):
         with state.db.write() as session:
+            exclusive(session, RELEASE_PASS_LOCK)  # another process's pass counts these tags before or after
             chunk = repository.count_queued(session, now, queued[start:start + TAGS_PER_TRANSACTION])
             for change in chunk:
                 log.defer(session, events.release_event(change.match_id, change.released, now), now)
         state.notify(chunk, now)  # logs each change too
         changes += chunk
     with state.db.write() as session:
+        exclusive(session, RELEASE_PASS_LOCK)
         logged = log.append_batch(session, batch, now)
         log.sign(session, state.deployments.current().deployment.log_origin, state.log_private, now)
         size = log.size(session)
