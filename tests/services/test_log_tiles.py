@@ -3,15 +3,23 @@ a receipt checked from tiles alone, and paths that are refused."""
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from consilience.cli.app import app
 from consilience.clients import log_tiles
+from consilience.crypto import signing
 from consilience.errors import VerificationError
+from consilience.protocol import deployment as deployment_doc
 from consilience.protocol import events
+from consilience.protocol.encoding import b64u_encode
 from consilience.services.escrow import transparency
 from consilience.services.escrow.log_endpoints import IMMUTABLE, SHORT_LIVED
 from consilience.storage import log
@@ -141,3 +149,25 @@ def test_a_partial_tile_the_server_dropped_is_read_from_the_full_one() -> None:
         assert source.fetch("tile/0/000.p/5") == tiles.read_tile(tree, tiles.Tile(0, 0, 5))
         assert tiles.decode_bundle(source.fetch("tile/entries/000.p/3")) == [b"e0", b"e1", b"e2"]
         assert source.requests == ["tile/0/000.p/5", "tile/0/000", "tile/entries/000.p/3", "tile/entries/000"]
+
+
+def test_log_verify_tiles_checks_a_receipt_from_the_servers_tiles(escrow: Escrow, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    _grow(escrow, 3)
+    path = tmp_path / "r.tlog-proof"
+    path.write_text(_receipt(escrow))
+    size = _grow(escrow, 260)
+    deployment = tmp_path / "deployment.json"
+    deployment.write_text(json.dumps(escrow.client.get("/v2/deployment").json()))
+    fingerprint = b64u_encode(deployment_doc.admin_fingerprint(signing.public_key(escrow.admin_private)))
+    monkeypatch.setattr(log_tiles, "TileSource", functools.partial(log_tiles.TileSource, http=escrow.client))
+    args = ["log", "verify-tiles", str(path), "--server", "http://testserver", "--deployment", str(deployment),
+            "--admin-fingerprint", fingerprint]
+    shown = CliRunner().invoke(app, [*args, "--json"])
+    assert shown.exit_code == 0, shown.output
+    doc = json.loads(shown.stdout)
+    assert (doc["index"], doc["receipt_size"], doc["size"]) == (3, 4, size)
+    assert doc["tiles"] and all(p.startswith("tile/") for p in doc["tiles"])
+    witness = cp.cosignature_vkey("witness.example/1", signing.public_key(signing.generate()))
+    refused = CliRunner().invoke(app, [*args, "--witness", witness])
+    assert refused.exit_code == 1 and "not cosigned by the witness" in refused.output

@@ -124,3 +124,52 @@ def log_fetch(server: str = typer.Option(..., help="Escrow server URL."),
         bundle = receipts.fetch_bundle(client, since)
     out.write_text(bundle)
     emit({"out": str(out), "since": since}, as_json, lambda: console.print(f"Wrote {out}."))
+
+
+@app.command("verify-tiles")
+@handled
+def log_verify_tiles(receipt: Path = typer.Argument(..., help="A receipt file (.tlog-proof)."),
+                     server: str = typer.Option(..., "--server",
+                                                help="Escrow server URL, or a mirror serving its /v2/log/tiles/."),
+                     admin_fingerprint: str = typer.Option(
+                         None, "--admin-fingerprint",
+                         help="The administrator's fingerprint. Default: the one your wallet pins."),
+                     deployment: Path = typer.Option(
+                         None, "--deployment",
+                         help="A saved signed deployment document. Default: the deployment.json beside the "
+                              "receipt, else the server's."),
+                     log_key: str = typer.Option(None, "--log-key", help="The log's verifier key, or a file that "
+                                                                         "holds it (as for 'consilience verify')."),
+                     witness: list[str] = typer.Option([], "--witness",
+                                                       help="A witness vkey whose cosignature is required."),
+                     wallet: Path = typer.Option(None, "--wallet", help="Wallet file whose administrator "
+                                                                        "fingerprint to use."),
+                     passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
+    """Check that the log's newest checkpoint still holds a receipt's leaf, from the log's tiles alone.
+
+    The proofs are built here from the C2SP tiles (PROTOCOL.md §11.1), not asked for: the receipt's
+    leaf is in the newest checkpoint, that tree extends the receipt's, and the entry bundle holds the
+    leaf. The log key is found as 'consilience verify' finds it.
+    """
+    from consilience.clients import log_tiles, receipts
+
+    if not receipt.is_file():
+        raise ConsilienceError(f"cannot read {receipt}: no such file")
+    vkey = None if log_key is None else receipts.read_log_key(log_key)
+    fingerprint = None if admin_fingerprint is None else receipts.parse_fingerprint(admin_fingerprint)
+    if fingerprint is None and vkey is None:
+        fingerprint, _ = _wallet_pin(wallet, passphrase_env)
+    published, document = _deployment_document(receipt, deployment, server)
+    key = receipts.log_key_for(receipt, admin_fingerprint=fingerprint, published=published, document=document,
+                               log_vkey=vkey)
+    with log_tiles.TileSource(server) as source:
+        checked = log_tiles.check_receipt(source, receipt.read_text(encoding="utf-8"), key.vkey, origin=key.origin,
+                                          witness_vkeys=witness)
+    newest = checked.checkpoint.checkpoint
+    result = {"index": checked.index, "receipt_size": checked.receipt_size, "size": newest.size,
+              "origin": newest.origin, "tiles": checked.fetched,
+              "cosigned_by": [c.name for c in checked.checkpoint.cosignatures], "key_source": key.source}
+    emit(result, as_json, lambda: console.print(untrusted(
+        f"valid: leaf {checked.index} (receipt's tree size {checked.receipt_size}) is in {newest.origin}'s newest "
+        f"checkpoint of size {newest.size}, which extends the receipt's; proofs built from {len(checked.fetched)} "
+        f"tiles and bundles. Log key from {key.source}.")))

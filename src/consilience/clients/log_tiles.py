@@ -143,13 +143,18 @@ def check_receipt(source: TileSource, receipt_text: str, log_vkey: str, *, origi
                   witness_vkeys: Iterable[str] = ()) -> TileCheck:
     """The receipt verifies, and the log's newest checkpoint (from its tiles) still contains its leaf.
 
-    VerificationError if any step fails: the receipt, the newest checkpoint's signatures, the
-    inclusion of the receipt's leaf in it, its consistency with the receipt's checkpoint, or the
-    entry bundle's copy of the leaf.
+    VerificationError if any step fails: the receipt, the newest checkpoint's signatures (the
+    log's, and one by each of ``witness_vkeys``), the inclusion of the receipt's leaf in it, its
+    consistency with the receipt's checkpoint, or the entry bundle's copy of the leaf.
     """
     opened = receipts.open_receipt(receipt_text, log_vkey, origin=origin)
     result = opened.result
-    newest = cp.open_checkpoint(source.checkpoint(), log_vkey, origin=origin, witness_vkeys=witness_vkeys)
+    witnesses = list(witness_vkeys)
+    newest = cp.open_checkpoint(source.checkpoint(), log_vkey, origin=origin, witness_vkeys=witnesses)
+    cosigned = {c.key_id for c in newest.cosignatures}
+    for w in cp.witness_verifiers(witnesses):
+        if w.key_id not in cosigned:
+            raise VerificationError(f"the log's newest checkpoint is not cosigned by the witness {w.vkey}")
     new = newest.checkpoint
     old = cp.Checkpoint(result.origin, result.tree_size, result.root_hash)
     if new.size < old.size:
