@@ -252,6 +252,11 @@ def _splice_escrow(case: Any, world: EscrowWorld, data: st.DataObject) -> bool:
             and data.draw(st.booleans(), label="small size"):
         case.body = {**case.body, "size": data.draw(st.integers(1, 12))}
         spliced = True
+    if case.path == "/v2/log/tiles/tile/{tile_path}" and data.draw(st.booleans(), label="a tile of the log"):
+        kind = data.draw(st.sampled_from(["0", "1", "entries"]), label="tile kind")
+        width = data.draw(st.integers(0, 256), label="width")
+        path_parameters["tile_path"] = f"{kind}/000" + ("" if width in (0, 256) else f".p/{width}")
+        spliced = True
     return spliced
 
 
