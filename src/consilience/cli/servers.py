@@ -62,6 +62,9 @@ def serve(data_dir: Path = DATA_DIR, host: str = typer.Option(defaults.HOST, hel
                                                   help="Address of a reverse proxy in front of this server, "
                                                        "whose X-Forwarded-For is believed (repeatable; by "
                                                        "default the header is ignored)."),
+          workers: int = typer.Option(1, "--workers", min=1,
+                                      help="Serve from this many processes on one port (PostgreSQL only: "
+                                           "they share budgets and the release pass through the database)."),
           notify: str = typer.Option(None, "--notify", envvar="CONSILIENCE_NOTIFIER",
                                      help="How people are told of matches and that something is waiting: "
                                           "inbox (a file per counselor in DATA_DIR/escrow/inbox; the default) "
@@ -85,7 +88,7 @@ def serve(data_dir: Path = DATA_DIR, host: str = typer.Option(defaults.HOST, hel
     server.run(Settings.for_data_dir(DataDir(data_dir).escrow.root, database_url=database_url, tls=tls,
                                      notifier=notify or None, smtp=smtp_from_env(), exit_url=exit_url or None),
                host=host, port=port, on_ready=(lambda ready: ready_line(ready.to_json())) if as_json else None,
-               trusted_proxies=tuple(trusted_proxy or ()))
+               trusted_proxies=tuple(trusted_proxy or ()), workers=workers)
 
 
 @handled

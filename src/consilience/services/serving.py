@@ -11,6 +11,13 @@ HTTPS itself; both files are checked before anything is built or bound (readable
 certificate, an unencrypted PEM key that belongs to it). Without them a server listening off
 loopback says once that it must be reached over TLS: a reverse proxy may terminate it
 (``--trusted-proxy``), so it is a warning, not a refusal.
+
+Several workers (``serve_workers``, ``consilience serve --workers N``): the parent binds the socket,
+forks N processes that each build their own application (their own engine, threads, pool) and
+accept on that one socket, and says it is ready once every worker is. It forwards SIGTERM and
+SIGINT to them as SIGTERM, waits for them, and stops them all if one stops unasked: an escrow
+whose worker died is restarted by whatever supervises the command (systemd, a container), not
+half-served. Nothing is shared between workers but the socket and the database.
 """
 
 from __future__ import annotations
@@ -18,9 +25,12 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import select
+import signal
 import socket
 import ssl
 import stat
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -188,8 +198,10 @@ GRACEFUL_SHUTDOWN_SECONDS = 5
 
 
 def serve(app: Any, *, host: str, port: int, on_ready: Callable[[Listening], None] | None = None,
-          trusted_proxies: Sequence[str] = (), tls: TLSFiles | None = None, **options: Any) -> None:
-    """Serve ``app`` on ``host:port`` until interrupted; ``options`` go to ``uvicorn.Config``.
+          trusted_proxies: Sequence[str] = (), tls: TLSFiles | None = None,
+          sockets: list[socket.socket] | None = None, **options: Any) -> None:
+    """Serve ``app`` on ``host:port`` (or on ``sockets`` already bound) until interrupted; ``options`` go to
+    ``uvicorn.Config``.
 
     X-Forwarded-For is believed only from ``trusted_proxies`` (:func:`proxy_options`). With
     ``tls`` the server speaks HTTPS (the files are checked first); without it, off loopback, it
@@ -217,10 +229,150 @@ def serve(app: Any, *, host: str, port: int, on_ready: Callable[[Listening], Non
 
     server = Server(uvicorn.Config(app, host=host, port=port, log_config=None, **options))
     try:
-        server.run()
+        server.run(sockets=sockets)
     except SystemExit as exc:  # uvicorn exits when it cannot bind or the application fails to start
         raise ConfigurationError(f"the server did not start on {scheme_url} "
                                  "(the reason is in the log line above)") from exc
     if not server.started:
         raise ConfigurationError(f"the server did not start on {scheme_url} "
                                  "(the reason is in the log line above)")
+
+
+#: How long ``serve_workers`` waits for its workers to build their applications and listen.
+WORKER_START_SECONDS = 120.0
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket the workers share; ConfigurationError when the address cannot be bound."""
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot listen on {defaults.url(host, port)}: {exc.strerror or exc}") from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve_workers(make_app: Callable[[int], Any], workers: int, *, host: str, port: int,
+                  on_ready: Callable[[Listening], None] | None = None, tls: TLSFiles | None = None,
+                  **options: Any) -> None:
+    """Serve ``make_app(i)`` for i in 0..workers-1, each in a process of its own, on one socket.
+
+    Call it before this process starts any thread or opens any connection: the workers are forked.
+    ``on_ready`` gets the parent's pid once every worker listens; ``options`` go to ``serve``.
+    """
+    if workers < 1:
+        raise ConfigurationError(f"--workers must be at least 1, not {workers}")
+    check_tls(tls)
+    sock = bind(host, port)
+    bound = int(sock.getsockname()[1])
+    ready_read, ready_write = os.pipe()
+    children: dict[int, int] = {}
+    for index in range(workers):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - a worker, measured by the tests that run it
+            os.close(ready_read)
+            _worker(make_app, index, sock, ready_write, host=host, port=bound, tls=tls, **options)
+        children[pid] = index
+    os.close(ready_write)
+    sock.close()
+    stopping = False
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in children:
+            _signal(pid, signal.SIGTERM)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        ready = _wait_ready(ready_read, children, workers)
+        if ready < workers and not stopping:
+            stop(signal.SIGTERM, None)
+            _reap(children)
+            raise ConfigurationError(f"the server did not start on {Listening(host, bound, 0, tls is not None).url}: "
+                                     f"{workers - ready} of {workers} workers did not (the reason is in the log)")
+        if not stopping:
+            log.info("%d workers serve %s", workers, Listening(host, bound, 0, tls is not None).url)
+            if on_ready is not None:
+                on_ready(Listening(host, bound, os.getpid(), tls is not None))
+        while children:
+            pid, status = os.wait()
+            if pid in children and not stopping:
+                index = children.pop(pid)
+                log.error("worker %d stopped (%s); stopping the others", index, _how(status))
+                stop(signal.SIGTERM, None)
+                _reap(children)
+                raise ConfigurationError(f"worker {index} of the server stopped unasked ({_how(status)})")
+            children.pop(pid, 0)
+    finally:
+        os.close(ready_read)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _worker(make_app: Callable[[int], Any], index: int, sock: socket.socket, ready: int, *, host: str, port: int,
+            tls: TLSFiles | None, **options: Any) -> None:  # pragma: no cover - runs in a forked worker
+    """A worker's whole life: build, serve on the shared socket, exit (never returns)."""
+    code = 1
+    try:
+        # uvicorn re-raises the signal that stopped it once it has; here that ends the worker normally
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda _s, _f: None)
+
+        def listening(_: Listening) -> None:
+            os.write(ready, b".")
+
+        serve(make_app(index), host=host, port=port, on_ready=listening, tls=tls, sockets=[sock], **options)
+        code = 0
+    except BaseException as exc:
+        log.error("worker %d: %s", index, exc)
+    finally:
+        logging.shutdown()
+        os._exit(code)
+
+
+def _wait_ready(ready: int, children: dict[int, int], workers: int) -> int:
+    """How many workers said they listen, waiting until all did, one stopped, or the start timed out."""
+    count = 0
+    deadline = time.monotonic() + WORKER_START_SECONDS
+    while count < workers and time.monotonic() < deadline:
+        readable, _, _ = select.select([ready], [], [], 0.2)
+        if readable:
+            got = os.read(ready, workers)
+            if not got:
+                break  # every worker closed its end: none is left to say it listens
+            count += len(got)
+        for pid in list(children):
+            done, _status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                children.pop(pid)
+                return count
+    return count
+
+
+def _reap(children: dict[int, int], timeout: float = GRACEFUL_SHUTDOWN_SECONDS + 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while children and time.monotonic() < deadline:
+        for pid in list(children):
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done:
+                children.pop(pid)
+        time.sleep(0.05)
+    for pid in children:
+        _signal(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    children.clear()
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _how(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"signal {os.WTERMSIG(status)}"
+    return f"exit status {os.waitstatus_to_exitcode(status)}"

@@ -135,6 +135,10 @@ class DatabaseStore:
         return hmac.new(self._secret, budget.encode() + b"\0" + raw, hashlib.sha256).digest()
 
     def take_all(self, charges: Sequence[tuple[str, Rate, Hashable, float]]) -> list[float]:
+        return self.take_at(charges, None)
+
+    def take_at(self, charges: Sequence[tuple[str, Rate, Hashable, float]], at: float | None) -> list[float]:
+        """``take_all`` as of ``at`` (seconds since the epoch; None: the clock at the charge's start)."""
         wanted: dict[budgets.BucketId, float] = {}
         rates: dict[budgets.BucketId, Rate] = {}
         ids = []
@@ -145,13 +149,13 @@ class DatabaseStore:
             rates[bucket] = rate
             wanted[bucket] = wanted.get(bucket, 0.0) + cost
         with self._db.write() as session:
-            now = self._clock()
+            now = self._clock() if at is None else at
             rows = budgets.lock(session, {b: rates[b].burst for b in wanted}, now)
             held = {b: refilled(*rows[b], now, rates[b].burst, rates[b].per_hour / 3600) for b in wanted}
             waits, allowed = decide([(held[b], cost, rates[b].per_hour / 3600) for b, cost in wanted.items()])
             if allowed:
                 budgets.store(session, {b: held[b] - cost for b, cost in wanted.items()}, now)
-        self._prune_if_due(now)
+        self._prune_if_due(self._clock())  # the clock's now, whatever ``at`` said
         by_bucket = dict(zip(wanted, waits, strict=True))
         return [by_bucket[b] for b in ids]
 

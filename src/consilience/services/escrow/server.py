@@ -13,13 +13,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import make_url
+
 from consilience.datadir import DataDir, defaults, web_origins
 from consilience.errors import InvalidInput
 from consilience.protocol.deployment import Deployment
+from consilience.services.config import ConfigurationError
 from consilience.services.escrow.app import create_app
 from consilience.services.escrow.settings import Settings
 from consilience.services.escrow.state import ServerState
-from consilience.services.serving import Listening, check_tls, configure_logging, serve
+from consilience.services.serving import Listening, check_tls, configure_logging, serve, serve_workers
 from consilience.web import origin_of
 
 log = logging.getLogger(__name__)
@@ -40,20 +43,43 @@ class Ready:
 
 
 def run(settings: Settings, *, host: str = defaults.HOST, port: int = defaults.ESCROW_PORT,
-        on_ready: Callable[[Ready], None] | None = None, trusted_proxies: Sequence[str] = ()) -> None:
+        on_ready: Callable[[Ready], None] | None = None, trusted_proxies: Sequence[str] = (),
+        workers: int = 1) -> None:
     """Serve until interrupted; the application is built first, so a bad setup never binds the port.
 
     ``on_ready`` is called once the port is bound. X-Forwarded-For is believed only from
     ``trusted_proxies`` (a reverse proxy in front of the server); otherwise per-address budgets
     key on the socket's peer, so nobody claims a fresh address by sending the header. With
     ``settings.tls`` it serves HTTPS; those files are checked before anything else.
+
+    ``workers`` > 1 serves from that many processes on one socket (``serving.serve_workers``),
+    on PostgreSQL only: what the processes share (budgets, the release pass's lock, the quiet time
+    of notices) is in the database, and SQLite's single writer would make them queue on every
+    write. Only worker 0 runs the release pass, so the log grows as with one process.
     """
     configure_logging()
     check_tls(settings.tls)
+    if workers != 1:
+        check_workers(settings, workers)
     app = create_app(settings)
     state: ServerState = app.state.escrow
     for warning in origin_warnings(settings.data_dir, state.deployments.current().deployment):
         log.warning("%s", warning)
+    if workers != 1:
+        state.db.dispose()  # built to check the setup; each worker builds its own after the fork
+        deployments = state.deployments
+
+        def ready_all(where: Listening) -> None:
+            serial = deployments.current().deployment.serial
+            log.info("escrow server ready at %s (deployment serial %d, %d workers): reporter app at /, "
+                     "counselor app at /counselor/", where.url, serial, workers)
+            if on_ready is not None:
+                on_ready(Ready(where.url, where.pid, serial))
+
+        serve_workers(lambda index: create_app(settings, migrate=False, release_pass=index == 0), workers,
+                      host=host, port=port, on_ready=ready_all, access_log=settings.access_log,
+                      server_header=False, trusted_proxies=trusted_proxies, tls=settings.tls)
+        return
 
     def ready(where: Listening) -> None:
         serial = state.deployments.current().deployment.serial
@@ -64,6 +90,17 @@ def run(settings: Settings, *, host: str = defaults.HOST, port: int = defaults.E
 
     serve(app, host=host, port=port, on_ready=ready, access_log=settings.access_log, server_header=False,
           trusted_proxies=trusted_proxies, tls=settings.tls)
+
+
+def check_workers(settings: Settings, workers: int) -> None:
+    """Several workers only where they are correct and useful: PostgreSQL."""
+    if workers < 1:
+        raise ConfigurationError(f"--workers must be at least 1, not {workers}")
+    if make_url(settings.database_url).get_backend_name() != "postgresql":
+        raise ConfigurationError(
+            f"--workers {workers} needs PostgreSQL (--database-url postgresql+psycopg://…): on SQLite one "
+            "process serves the escrow, since SQLite admits one writer at a time and keeps the request "
+            "budgets in that process's memory. Serve SQLite with one worker.")
 
 
 def origin_warnings(escrow_folder: Path, deployment: Deployment) -> list[str]:

@@ -9,6 +9,9 @@ Counselors are told through the configured notifier (their inbox folder by defau
 reporters only by mail, and only if they gave an address (``PUT /v2/account/notify``): a reporter
 who gave none is never contacted outside the app. An account told less than ``QUIET_SECONDS`` ago
 is not told again, so a conversation does not become a stream of mails whose timing mirrors it.
+When several processes serve one PostgreSQL database, when each account was last told is a row of
+``rate_buckets`` (a budget of one notice per ``QUIET_SECONDS``, ``services.escrow.limits``), so the
+quiet time holds whichever process a message arrives through; SQLite's one process keeps it in memory.
 
 ``something_waiting`` runs after the message it is about was committed and never raises: a mail
 server that is down loses a notice, never a message. Its log lines name no address and no content.
@@ -25,7 +28,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from consilience.services.escrow.limits import DatabaseStore
 from consilience.services.escrow.notifier import WaitingNotice, WaitingNotifier, recipient_label, sends_mail
+from consilience.services.limits import Rate
 from consilience.storage.models import Account
 
 if TYPE_CHECKING:
@@ -36,6 +41,9 @@ log = logging.getLogger(__name__)
 
 #: An account told that something is waiting is not told again for this long.
 QUIET_SECONDS = 15 * 60
+#: ... kept as a budget where several processes share them: one notice, refilled in QUIET_SECONDS
+TOLD_BUDGET = "waiting_notices_per_account"
+QUIET_RATE = Rate(3600.0 / QUIET_SECONDS, 1.0)
 _told_lock = threading.Lock()
 
 
@@ -103,6 +111,10 @@ def _notice(state: ServerState, account_ids: Sequence[bytes], now: datetime) -> 
 
 def _not_told_lately(state: ServerState, account_ids: Iterable[bytes], now: datetime) -> list[bytes]:
     """The accounts not told within QUIET_SECONDS, marked as told now."""
+    store = state.limits.store
+    if isinstance(store, DatabaseStore):  # one notice per quiet time, each account its own transaction
+        return [a for a in account_ids
+                if not store.take_at([(TOLD_BUDGET, QUIET_RATE, a, 1.0 - 1e-9)], now.timestamp())[0]]
     quiet = timedelta(seconds=QUIET_SECONDS)
     with _told_lock:
         told = state.waiting_told
