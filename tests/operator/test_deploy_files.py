@@ -168,19 +168,21 @@ def test_systemd_analyze_verify_accepts_the_units(tmp_path: Path) -> None:
     assert proc.returncode == 0 and not proc.stderr.strip(), proc.stderr
 
 
-def test_nginx_accepts_its_configuration(tmp_path: Path) -> None:
+def test_nginx_accepts_its_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Where nginx is installed: ``nginx -t`` on the configuration, with throwaway certificates."""
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
     if nginx is None:  # not installed here nor in CI: the upstream test above reads the file
         return
-    from tls_certs import write_server_cert  # type: ignore[import-not-found]
+    monkeypatch.syspath_prepend(str(ROOT / "tests"))
+    from tls_certs import PrivateCA  # type: ignore[import-not-found]  # tests/, put on the path above
 
+    ca = PrivateCA.make(tmp_path)
     text = NGINX.read_text()
-    for cert in set(re.findall(r"ssl_certificate (\S+);", text)):
-        key = cert.replace("fullchain.pem", "privkey.pem")
-        folder = tmp_path / str(abs(hash(cert)))
-        made_cert, made_key = write_server_cert(folder)
-        text = text.replace(cert, str(made_cert)).replace(key, str(made_key))
+    for name in set(re.findall(r"/etc/letsencrypt/live/([^/]+)/fullchain\.pem", text)):
+        made = ca.issue(name, (name,))
+        text = text.replace(f"/etc/letsencrypt/live/{name}/fullchain.pem", str(made.cert))
+        text = text.replace(f"/etc/letsencrypt/live/{name}/privkey.pem", str(made.key))
+    assert "/etc/letsencrypt" not in text
     (tmp_path / "site.conf").write_text(text)
     (tmp_path / "nginx.conf").write_text(f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
                                          f"events {{}}\nhttp {{ include {tmp_path}/site.conf; }}\n")
