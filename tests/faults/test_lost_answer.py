@@ -20,6 +20,7 @@ release pass appends its padded batch every few tens of milliseconds here.)
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+import pg_cluster
 from consilience.clients import receipts
 from consilience.clients import reporter as reporter_client
 from consilience.clients.escrow_client import ApiError, EscrowClient
 from consilience.clients.receipts import expected_content
+from consilience.operator.deployment import DATABASE_URL_ENV
 from consilience.operator.invites import issue_invites
 from consilience.protocol import events
 from consilience.protocol.encoding import b64u_decode
@@ -92,8 +95,19 @@ def _check_kept_receipts(state: Any, payload: dict[str, Any]) -> None:
         assert verified.event.content_hash == expected_content(payload)
 
 
-def test_retry_after_lost_answer_counts_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    site = make_site(tmp_path / "deploy", quorum=2)
+@pytest.fixture(scope="module")
+def postgres_admin_url() -> Iterator[str]:
+    yield from pg_cluster.admin_url_fixture()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_retry_after_lost_answer_counts_once(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             request: pytest.FixtureRequest) -> None:
+    database_url = None
+    if backend == "postgresql":
+        database_url = pg_cluster.fresh_database(request.getfixturevalue("postgres_admin_url"))
+        monkeypatch.setenv(DATABASE_URL_ENV, database_url)  # where the administrator's invites go
+    site = make_site(tmp_path / "deploy", quorum=2, database_url=database_url)
     try:
         start_with_quorum_keys(site)
         _lost_answers(site, tmp_path, monkeypatch)
@@ -173,5 +187,5 @@ def _lost_answers(site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     [mine] = [r for r in reporter_client.refresh(ana) if r.record_id == record.record_id]
     assert mine.escrow is not None and mine.escrow.status == "escrowed"
     check_store(site, {p["entry_id"]: p for p in (payload_a, payload_b)})
-    assert site.sqlite_path is not None
-    sqlite_checks(site.sqlite_path)
+    if site.sqlite_path is not None:
+        sqlite_checks(site.sqlite_path)

@@ -280,6 +280,7 @@ def test_other_reporters_entries_do_not_exist(escrow: Escrow) -> None:
     assert escrow.client.get(f"{API}/entries/{entry_id}", headers=a.headers).json()["status"] == "escrowed"
 
 
+@pytest.mark.parametrize("escrow", ["sqlite"], indirect=True)  # the files of a SQLite database
 def test_database_files_hold_no_plaintext_or_credentials(escrow: Escrow) -> None:
     """The server only ever receives ciphertext; its files must not hold the clear text either way."""
     reporter = escrow.reporter()

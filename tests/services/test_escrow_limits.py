@@ -13,8 +13,8 @@ TIGHT = LimitSettings(registrations_per_address=(1.0, 3.0), auth_failures_per_ad
                       entry_writes_per_account=(1.0, 2.0))
 
 
-def test_registrations_per_address(tmp_path: Path) -> None:
-    escrow = build(tmp_path, limits=TIGHT)
+def test_registrations_per_address(tmp_path: Path, database_url: str | None) -> None:
+    escrow = build(tmp_path, database_url=database_url, limits=TIGHT)
     for _ in range(3):
         assert escrow.register(escrow.invite()).status_code == 201
     before = escrow.counts()
@@ -25,14 +25,14 @@ def test_registrations_per_address(tmp_path: Path) -> None:
     assert after["invites"] == before["invites"] + 1  # only the invite the test itself created
 
 
-def test_failed_authentications_per_address(tmp_path: Path) -> None:
-    escrow = build(tmp_path, limits=TIGHT)
+def test_failed_authentications_per_address(tmp_path: Path, database_url: str | None) -> None:
+    escrow = build(tmp_path, database_url=database_url, limits=TIGHT)
     bad = {"Authorization": f"Bearer {b64(os.urandom(32))}"}
     assert [escrow.client.get(f"{API}/entries", headers=bad).status_code for _ in range(3)] == [401, 401, 429]
 
 
-def test_entry_writes_per_account(tmp_path: Path) -> None:
-    escrow = build(tmp_path, limits=TIGHT)
+def test_entry_writes_per_account(tmp_path: Path, database_url: str | None) -> None:
+    escrow = build(tmp_path, database_url=database_url, limits=TIGHT)
     a, b = escrow.reporter(), escrow.reporter()
     assert escrow.submit(a, escrow.submission()).status_code == 201
     assert escrow.submit(a, escrow.submission()).status_code == 201
