@@ -1,44 +1,58 @@
--- What one accepted escrow submission (POST /v2/entries) writes to the escrow database, in its one
--- transaction: the shared request budgets (storage/budgets.py, one row per address and per account),
--- the account's lock and quota (storage/quotas.py), the person's tags locked and queued for the next
--- release pass, the entry with its sealed body and one envelope per counselor (storage/repository.py
--- create_entry), and the event sequenced for the log (storage/log.py, log_sequenced). Sizes are a
--- typical text record: a 1.5 KiB body, two names, one counselor's 1.2 KiB envelope (both below
--- PostgreSQL's 2 KiB TOAST threshold, so stored as they are, uncompressed, whatever their bytes).
--- Variables from the runner: :accounts (reporter accounts created beforehand).
+-- What one accepted escrow submission (POST /v2/entries) does in the escrow database, in the order
+-- the server issues it (seen with a statement trace of one submission on PostgreSQL): the request
+-- budget peeked, the session and account read; the budget charged in its own transaction
+-- (storage/budgets.py: lock by upsert, store); then the submission's transaction: no entry of that
+-- id yet, the account's row lock and its quota (storage/quotas.py), the person's tags inserted and
+-- locked, the check that the account named neither before, the entry with its sealed body, one
+-- envelope per counselor, its tags, the tags queued for the next release pass
+-- (storage/repository.py create_entry) and the event sequenced for the log (storage/log.py); last
+-- the reads of the receipt once integrated. Sizes are a typical text record: a 1.5 KiB body, two
+-- names, one counselor's 1.2 KiB envelope (below PostgreSQL's 2 KiB TOAST threshold, so stored as
+-- they are, uncompressed, whatever their bytes).
+-- Variables from the runner: :accounts (reporter accounts created beforehand). Run with -M prepared.
 \set a random(1, :accounts)
+SELECT encode(substring(sha256(convert_to(random()::text || clock_timestamp()::text, 'UTF8')) FROM 1 FOR 16), 'hex') AS eid,
+       encode(sha256(convert_to(random()::text || 'one', 'UTF8')), 'hex') AS t1,
+       encode(sha256(convert_to(random()::text || 'two', 'UTF8')), 'hex') AS t2,
+       encode(substring(sha256(convert_to('acct' || :a, 'UTF8')) FROM 1 FOR 16), 'hex') AS acct,
+       encode(sha256(convert_to('acct' || :a, 'UTF8')), 'hex') AS bucket \gset
+SELECT tokens, updated_at FROM rate_buckets WHERE budget = 'escrow-account' AND key = decode(:bucket, 'hex');
+SELECT token_hash, account_id, created_at, expires_at FROM sessions WHERE token_hash = sha256(convert_to('token' || :a, 'UTF8'));
+SELECT account_id, role, token_hash, name, counselor_key_id, created_at, revoked_at, message_key, notify_email, deleted_at
+  FROM accounts WHERE account_id = decode(:acct, 'hex');
 BEGIN;
 INSERT INTO rate_buckets (budget, key, tokens, updated_at)
-  VALUES ('escrow-address', sha256(convert_to('addr' || :a, 'UTF8')), 59, extract(epoch from now()))
-  ON CONFLICT (budget, key) DO UPDATE SET tokens = rate_buckets.tokens - 1, updated_at = EXCLUDED.updated_at;
-INSERT INTO rate_buckets (budget, key, tokens, updated_at)
-  VALUES ('escrow-account', sha256(convert_to('acct' || :a, 'UTF8')), 59, extract(epoch from now()))
-  ON CONFLICT (budget, key) DO UPDATE SET tokens = rate_buckets.tokens - 1, updated_at = EXCLUDED.updated_at;
-SELECT account_id FROM sessions WHERE token_hash = sha256(convert_to('token' || :a, 'UTF8'));
-SELECT account_id FROM accounts WHERE account_id = substring(sha256(convert_to('acct' || :a, 'UTF8')) FROM 1 FOR 16)
-  FOR KEY SHARE;
-SELECT count(*), coalesce(sum(length(body)), 0) FROM entries
-  WHERE account_id = substring(sha256(convert_to('acct' || :a, 'UTF8')) FROM 1 FOR 16) AND status <> 'withdrawn';
-CREATE TEMP TABLE IF NOT EXISTS this (entry_id bytea, t1 bytea, t2 bytea, account_id bytea) ON COMMIT DELETE ROWS;
-INSERT INTO this SELECT substring(sha256(convert_to(random()::text || clock_timestamp()::text, 'UTF8')) FROM 1 FOR 16),
-  sha256(convert_to(random()::text || 'one', 'UTF8')), sha256(convert_to(random()::text || 'two', 'UTF8')),
-  substring(sha256(convert_to('acct' || :a, 'UTF8')) FROM 1 FOR 16);
-INSERT INTO tags (tag) SELECT t1 FROM this UNION ALL SELECT t2 FROM this ON CONFLICT DO NOTHING;
-SELECT tag FROM tags WHERE tag IN (SELECT t1 FROM this UNION ALL SELECT t2 FROM this) ORDER BY tag FOR UPDATE;
-SELECT entry_tags.entry_id FROM entry_tags, this
-  WHERE entry_tags.tag IN (this.t1, this.t2) AND entry_tags.account_id = this.account_id LIMIT 1;
-INSERT INTO entries (entry_id, account_id, quorum, status, body, content_hash, received_at, updated_at)
-  SELECT entry_id, account_id, 3, 'escrowed',
-         decode(repeat(md5(random()::text), 48), 'hex'),
-         sha256(entry_id), now(), now() FROM this;
-INSERT INTO entry_envelopes (entry_id, key_id, ciphertext)
-  SELECT entry_id, '\x00112233445566778899aabbccddeeff'::bytea,
-         decode(repeat(md5(random()::text), 37), 'hex') FROM this;
-INSERT INTO entry_tags (entry_id, tag, account_id) SELECT entry_id, t1, account_id FROM this
-  UNION ALL SELECT entry_id, t2, account_id FROM this;
-INSERT INTO recount_queue (tag, queued_at) SELECT t1, now() FROM this UNION ALL SELECT t2, now() FROM this
-  ON CONFLICT DO NOTHING;
-INSERT INTO log_sequenced (opening, entry_id, created_at)
-  SELECT sha256(entry_id) || '\x01'::bytea || entry_id || sha256(entry_id || '\x02'::bytea) || int8send(42), entry_id, now()
-  FROM this;
+  VALUES ('escrow-account', decode(:bucket, 'hex'), 60, extract(epoch from now()))
+  ON CONFLICT (budget, key) DO UPDATE SET tokens = rate_buckets.tokens RETURNING tokens, updated_at;
+UPDATE rate_buckets SET tokens = tokens - 1, updated_at = extract(epoch from now())
+  WHERE budget = 'escrow-account' AND key = decode(:bucket, 'hex');
 COMMIT;
+BEGIN;
+SELECT entry_id, account_id, quorum, status, body, content_hash FROM entries WHERE entry_id = decode(:eid, 'hex');
+SELECT account_id FROM accounts WHERE account_id = decode(:acct, 'hex') FOR NO KEY UPDATE;
+SELECT count(*), coalesce(sum(length(body)), 0) FROM entries
+  WHERE account_id = decode(:acct, 'hex') AND status <> 'withdrawn';
+SELECT coalesce(sum(length(entry_envelopes.ciphertext)), 0) FROM entry_envelopes
+  JOIN entries ON entries.entry_id = entry_envelopes.entry_id
+  WHERE entries.account_id = decode(:acct, 'hex') AND entries.status <> 'withdrawn';
+INSERT INTO tags (tag) VALUES (decode(:t1, 'hex')), (decode(:t2, 'hex')) ON CONFLICT (tag) DO NOTHING;
+SELECT tag FROM tags WHERE tag IN (decode(:t1, 'hex'), decode(:t2, 'hex')) ORDER BY tag FOR UPDATE;
+SELECT entry_id FROM entry_tags WHERE tag IN (decode(:t1, 'hex'), decode(:t2, 'hex'))
+  AND account_id = decode(:acct, 'hex') AND entry_id <> decode(:eid, 'hex') LIMIT 1;
+INSERT INTO entries (entry_id, account_id, quorum, status, body, content_hash, received_at, updated_at)
+  VALUES (decode(:eid, 'hex'), decode(:acct, 'hex'), 3, 'escrowed', decode(repeat(md5(random()::text), 48), 'hex'),
+          sha256(decode(:eid, 'hex')), now(), now());
+INSERT INTO entry_envelopes (entry_id, key_id, ciphertext)
+  VALUES (decode(:eid, 'hex'), '\x00112233445566778899aabbccddeeff'::bytea, decode(repeat(md5(random()::text), 37), 'hex'));
+INSERT INTO entry_tags (entry_id, tag, account_id)
+  VALUES (decode(:eid, 'hex'), decode(:t1, 'hex'), decode(:acct, 'hex')), (decode(:eid, 'hex'), decode(:t2, 'hex'), decode(:acct, 'hex'));
+INSERT INTO recount_queue (tag, queued_at) VALUES (decode(:t1, 'hex'), now()), (decode(:t2, 'hex'), now())
+  ON CONFLICT (tag) DO NOTHING;
+INSERT INTO log_sequenced (opening, entry_id, created_at)
+  VALUES (sha256(decode(:eid, 'hex')) || '\x01'::bytea || decode(:eid, 'hex') || sha256(decode(:t1, 'hex')) || int8send(42),
+          decode(:eid, 'hex'), now()) RETURNING id;
+COMMIT;
+SELECT id FROM log_sequenced WHERE entry_id = decode(:eid, 'hex') LIMIT 1;
+SELECT idx, kind, data, opening FROM log_leaves WHERE entry_id = decode(:eid, 'hex') ORDER BY idx DESC LIMIT 1;
+SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1;
+SELECT line FROM log_cosignatures WHERE size = (SELECT max(size) FROM log_checkpoints) ORDER BY key_id;
