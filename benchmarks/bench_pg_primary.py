@@ -2,8 +2,9 @@
 
 A private cluster (fsync on, as production runs; the test suite's runs with fsync off) gets the
 escrow's real schema (the Alembic migrations) and 10,000 reporter accounts; then pgbench runs
-``pgbench/submission.sql`` (what one accepted submission writes, in its one transaction) with 1, 2,
-4 and 8 clients, synchronous_commit on and off, while a second pgbench runs
+``pgbench/submission.sql`` (what one accepted submission does in the database: its budget's
+transaction, its own, the receipt's reads) with 1, 2, 4 and 8 clients, synchronous_commit on and
+off, while a second pgbench runs
 ``pgbench/integration.sql`` (the log integrator's batches) in a loop beside it. For each run: the
 submissions per second, their mean latency, the leaves integrated per second, the WAL bytes and the
 database's CPU time per submission (the cluster's processes' own CPU, from /proc). docs/scale.md
@@ -11,7 +12,7 @@ reads these numbers.
 
     .venv/bin/python benchmarks/bench_pg_primary.py [--seconds 6] [--clients 1,2,4,8] [--json]
 
-Each run lasts --seconds (default 6: 8 runs, about a minute and a half with the set-up).
+Each run lasts --seconds (default 6: 8 runs, about 65 s with the set-up).
 """
 
 from __future__ import annotations
