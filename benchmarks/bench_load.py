@@ -30,7 +30,12 @@ loop with ``httpx.AsyncClient``.
    batches.
 
 Any error response, exception, lost entry or bad receipt fails the run.
-Run alone: ``python benchmarks/bench_load.py [--quick]`` prints markdown.
+Run alone: ``python benchmarks/bench_load.py [--quick | --brief]`` prints markdown.
+
+``--database postgresql`` runs the escrow server (and the admin tools) on PostgreSQL instead: the
+URL given with ``--database-url``, else a private cluster started for the run (tests/pg_cluster.py);
+``--workers N`` serves it from N processes (``serve --workers N``). With several workers the
+SIGKILL of step 4 goes to the whole process group, as a crash of the host would.
 """
 
 from __future__ import annotations
@@ -39,9 +44,13 @@ import asyncio
 import json
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,7 +69,7 @@ from bench_submission import (  # noqa: E402
     register_reporters,
     start_deployment,
 )
-from common import filesystem_of, fmt_rate, fmt_time, latency_summary, log, md_table, run_alone  # noqa: E402
+from common import filesystem_of, fmt_rate, fmt_time, latency_summary, log, md_table  # noqa: E402
 from consilience.clients import oprf_client, receipts  # noqa: E402
 from consilience.clients.escrow_client import submission_payload  # noqa: E402
 from consilience.operator.invites import issue_invites  # noqa: E402
@@ -94,6 +103,10 @@ class Profile:
 # writes per account in a burst; the profile stays inside both, so no 429 is expected.
 FULL = Profile(reporters=32, per_reporter=160, connections=32, closed_seconds=30.0, open_seconds=30.0)
 QUICK = Profile(reporters=3, per_reporter=10, connections=3, closed_seconds=2.0, open_seconds=2.0)
+#: A minute or two a run: to compare databases and worker counts, not to publish.
+BRIEF = Profile(reporters=24, per_reporter=60, connections=24, closed_seconds=10.0, open_seconds=8.0)
+#: A private cluster's connection limit: N workers × (pool 5 + overflow 10), the admin tools, the checks.
+PG_MAX_CONNECTIONS = 200
 
 
 @dataclass
@@ -227,7 +240,10 @@ async def open_loop(server: str, tokens: list[str], queues: list[list[Prepared]]
 def check_nothing_lost(d: BenchDeployment, reps: list[Reporter], deployment: Deployment,
                        acknowledged: list[tuple[Prepared, str]]) -> dict[str, Any]:
     """SIGKILL the escrow server, start it again, then look for every acknowledged entry and receipt."""
-    d.escrow.kill()
+    process = d.escrow.process
+    if process is not None and process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)  # its own session (launcher): the server and every worker
+        process.wait()
     d.escrow.start()
     listed: set[str] = set()
     for r in reps:
@@ -270,15 +286,65 @@ def _summary(o: Outcome) -> dict[str, Any]:
             "statuses": o.statuses, "offered_rate": o.offered_rate}
 
 
-def run(quick: bool = False, work: Path | None = None) -> dict[str, Any]:
-    p = QUICK if quick else FULL
+def run(quick: bool = False, work: Path | None = None, *, profile: Profile | None = None, workers: int = 1,
+        database: str = "sqlite", database_url: str | None = None) -> dict[str, Any]:
+    p = profile or (QUICK if quick else FULL)
     own = work is None
     work = Path(tempfile.mkdtemp(prefix="consilience-bench-load-")) if work is None else work
     work.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        if database == "postgresql" and database_url is None:
+            database_url = stack.enter_context(_private_postgres(work / "pg"))
+        env = {"CONSILIENCE_RELEASE_INTERVAL": str(RELEASE_INTERVAL), "CONSILIENCE_WORKERS": str(workers)}
+        if database_url:  # the admin tools (invites) read it from the environment as well as the server
+            env["CONSILIENCE_DATABASE_URL"] = database_url
+        stack.enter_context(_environment(env))
+        results = _run(p, work, env)
+        results.update(workers=workers, database=database)
+    if own:
+        shutil.rmtree(work, ignore_errors=True)
+    return results
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@contextmanager
+def _private_postgres(root: Path) -> Iterator[str]:
+    """A PostgreSQL cluster of the run's own (tests/pg_cluster.py), with room for several workers' pools."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    import pg_cluster  # type: ignore[import-not-found]
+
+    cluster = pg_cluster.LocalCluster()
+    try:
+        cluster.process = subprocess.Popen(
+            pg_cluster._as_user([cluster.postgres, "-D", str(cluster.data), "-k", str(cluster.sockets),
+                                 "-p", str(cluster.port), "-c", "listen_addresses=127.0.0.1",
+                                 "-c", f"max_connections={PG_MAX_CONNECTIONS}"]),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        pg_cluster._wait(cluster.url, cluster.process)
+        yield pg_cluster.fresh_database(cluster.url)
+    finally:
+        cluster.close()
+
+
+def _run(p: Profile, work: Path, escrow_env: dict[str, str]) -> dict[str, Any]:
     log("load: starting a deployment")
-    d = start_deployment(work, escrow_env={"CONSILIENCE_RELEASE_INTERVAL": str(RELEASE_INTERVAL)})
+    d = start_deployment(work, escrow_env=escrow_env)
     reps: list[Reporter] = []
-    results: dict[str, Any] = {"profile": "quick" if quick else "full", "reporters": p.reporters,
+    name = {QUICK: "quick", BRIEF: "brief", FULL: "full"}.get(p, "custom")
+    results: dict[str, Any] = {"profile": name, "reporters": p.reporters,
                                "connections": p.connections, "filesystem": filesystem_of(work)}
     try:
         invites = issue_invites(d.root, ADMIN_SECRET, p.reporters)
@@ -330,8 +396,6 @@ def run(quick: bool = False, work: Path | None = None) -> dict[str, Any]:
         for r in reps:
             r.close()
         d.stop()
-        if own:
-            shutil.rmtree(work, ignore_errors=True)
     return results
 
 
@@ -354,6 +418,14 @@ def _fmt_count(n: int | None) -> str:
     return "an unknown number of" if n is None else f"{n:,}"
 
 
+def _database_text(results: dict[str, Any]) -> str:
+    workers = results.get("workers", 1)
+    served = f"{workers} worker processes (`serve --workers {workers}`)" if workers > 1 else "one process"
+    if results.get("database") == "postgresql":
+        return f"PostgreSQL, budgets in its `rate_buckets`, {served}, on {results['filesystem']}"
+    return f"SQLite WAL `synchronous=FULL` on {results['filesystem']}, {served}"
+
+
 def render(results: dict[str, Any]) -> str:
     c, o, dur = results["closed"], results["open"], results["durability"]
     rows = []
@@ -367,7 +439,7 @@ def render(results: dict[str, Any]) -> str:
     statuses = ", ".join(f"{k}: {v:,}" for k, v in sorted({**c["statuses"]}.items()))
     return "\n".join([
         f"Setup: the deployment of the submission benchmark (3 key servers 2-of-3, the escrow server with its "
-        f"default request budgets, SQLite WAL `synchronous=FULL` on {results['filesystem']}), "
+        f"default request budgets, {_database_text(results)}), "
         f"{results['reporters']} reporters. Every submission was sealed beforehand by the real v2 client path "
         f"({results['prepared']:,} in {results['prepare_seconds']:.0f} s: `oprf_client.evaluate` with signed "
         f"requests in batches of {MAX_BATCH} identifiers, `seal_entry` with the checked quorum shares), so the "
@@ -392,5 +464,25 @@ def render(results: dict[str, Any]) -> str:
     ])
 
 
+def main() -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="tiny counts (checks the code, not the speed)")
+    size.add_argument("--brief", action="store_true", help="a minute or two: to compare set-ups")
+    parser.add_argument("--json", action="store_true", help="print the raw results as JSON")
+    parser.add_argument("--workers", type=int, default=1, help="escrow server processes (serve --workers)")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--database-url", help="an existing PostgreSQL database (default: a private cluster)")
+    args = parser.parse_args()
+    if args.workers > 1 and args.database != "postgresql":
+        parser.error("--workers > 1 needs --database postgresql")
+    profile = QUICK if args.quick else BRIEF if args.brief else FULL
+    results = run(profile=profile, workers=args.workers, database=args.database, database_url=args.database_url)
+    print(json.dumps(results, indent=2, default=str) if args.json else render(results))
+    return 0
+
+
 if __name__ == "__main__":
-    raise SystemExit(run_alone(__doc__, run, render))
+    raise SystemExit(main())

@@ -56,13 +56,13 @@ def ready_line(doc: dict[str, object]) -> None:
 @handled
 def serve(data_dir: Path = DATA_DIR, host: str = typer.Option(defaults.HOST, help="Address to bind."),
           port: int = typer.Option(defaults.ESCROW_PORT, help="Port to bind."),
-          database_url: str = typer.Option(None, "--database-url",
+          database_url: str = typer.Option(None, "--database-url", envvar="CONSILIENCE_DATABASE_URL",
                                            help="SQLAlchemy URL; default SQLite in DATA_DIR/escrow."),
           trusted_proxy: list[str] = typer.Option(None, "--trusted-proxy",
                                                   help="Address of a reverse proxy in front of this server, "
                                                        "whose X-Forwarded-For is believed (repeatable; by "
                                                        "default the header is ignored)."),
-          workers: int = typer.Option(1, "--workers", min=1,
+          workers: int = typer.Option(1, "--workers", min=1, envvar="CONSILIENCE_WORKERS",
                                       help="Serve from this many processes on one port (PostgreSQL only: "
                                            "they share budgets and the release pass through the database)."),
           notify: str = typer.Option(None, "--notify", envvar="CONSILIENCE_NOTIFIER",

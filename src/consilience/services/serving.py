@@ -268,10 +268,12 @@ def serve_workers(make_app: Callable[[int], Any], workers: int, *, host: str, po
     bound = int(sock.getsockname()[1])
     ready_read, ready_write = os.pipe()
     children: dict[int, int] = {}
+    parent = os.getpid()
     for index in range(workers):
         pid = os.fork()
         if pid == 0:  # pragma: no cover - a worker, measured by the tests that run it
             os.close(ready_read)
+            _stop_with(parent)
             _worker(make_app, index, sock, ready_write, host=host, port=bound, tls=tls, **options)
         children[pid] = index
     os.close(ready_write)
@@ -330,6 +332,23 @@ def _worker(make_app: Callable[[int], Any], index: int, sock: socket.socket, rea
     finally:
         logging.shutdown()
         os._exit(code)
+
+
+def _stop_with(parent: int) -> None:
+    """A worker whose parent is gone (killed with SIGKILL, say) stops too, instead of serving on unsupervised.
+
+    Linux: the kernel sends SIGTERM when the parent dies (``PR_SET_PDEATHSIG``); elsewhere nothing is
+    done here and the workers stop with their process group.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before the call above
+        os._exit(1)
 
 
 def _wait_ready(ready: int, children: dict[int, int], workers: int) -> int:
