@@ -296,6 +296,7 @@ def test_bad_input_is_refused_and_changes_nothing(any_escrow: Escrow) -> None:
     assert snapshot(escrow) == before
 
 
+@pytest.mark.parametrize("escrow", ["sqlite"], indirect=True)  # reads the SQLite files in the data folder
 def test_notes_are_kept_only_as_ciphertext_and_open_for_every_counselor(escrow: Escrow) -> None:
     """A note sealed as a counselor's client seals it: the server stores it and hands each counselor its wrap;
     its text is nowhere in the database's bytes, and the other counselor opens it with their own key."""

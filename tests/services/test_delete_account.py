@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select, text
 
 from consilience.clients import receipts
@@ -178,6 +179,7 @@ def found_in(database: Path, secret: bytes) -> list[str]:
             if any(piece in p.read_bytes() for piece in pieces)]
 
 
+@pytest.mark.parametrize("escrow", ["sqlite"], indirect=True)  # the SQLite files themselves
 def test_deleted_content_is_gone_from_the_sqlite_files_while_the_server_runs(escrow: Escrow) -> None:
     database = Path(escrow.settings.database_url.removeprefix("sqlite:///"))
     me = messenger(escrow)
