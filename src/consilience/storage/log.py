@@ -1,15 +1,23 @@
 """The transparency log in the escrow database (PROTOCOL.md §11): the SQL driver beneath
 ``consilience.tlog``, whose ``merkle.NodeReader`` seam ``DatabaseNodes`` implements.
 
-Appends happen inside the transaction that records the event, so a leaf
-exists exactly when its event was committed: an acknowledged entry always
-has its leaf, and a rolled-back request leaves none. Events that must not be
-tied to any one request (releases, openings) wait in ``log_pending`` for the
-escrow's release pass, which logs them in fixed-size padded batches. Each
-leaf's data is a commitment (``protocol/events.py``) and its opening is kept
-beside it, for the receipt of whom it concerns. Every complete subtree
-hash is stored on append (``merkle.perfect_nodes_to_store_on_append``), so
-roots and proofs need O(log n) reads whatever the size of the log.
+Sequencing apart from integration. A reporter's event is *sequenced* inside the transaction that
+records it (``sequence``: one row in ``log_sequenced``, no lock on the log, no signature), so it
+commits or rolls back with the event: an acknowledged event is never lost, a refused one is never
+logged. The *integrator* (``integrate``) moves sequenced events into the tree in order, in batches,
+in one transaction each: it locks ``log_head``, reads the tree's frontier (the at most 64 perfect
+nodes left of its right edge), computes every leaf and newly complete node of the batch in memory,
+writes them with one multi-row INSERT per table, and deletes the rows it integrated; its caller
+signs one checkpoint for the batch. Every other append (``append``, ``append_batch``) integrates
+what is sequenced first, so an event's leaf always comes after the leaves of every event
+acknowledged before it was appended (the order PROTOCOL.md §14.4 relies on).
+
+Events that must not be tied to any one request (releases, openings) wait in ``log_pending`` for the
+escrow's release pass, which logs them in fixed-size padded batches. Each leaf's data is a
+commitment (``protocol/events.py``) and its opening is kept beside it, for the receipt of whom it
+concerns. Every complete subtree hash is stored on append
+(``merkle.perfect_nodes_to_store_on_append``), so roots and proofs need O(log n) reads whatever the
+size of the log.
 """
 
 from __future__ import annotations
@@ -19,15 +27,28 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, and_, bindparam, delete, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from consilience.errors import InvalidInput
 from consilience.protocol import events
-from consilience.storage.models import LogCheckpoint, LogCosignature, LogHead, LogLeaf, LogNode, LogPending
+from consilience.storage.models import (
+    LogCheckpoint,
+    LogCosignature,
+    LogHead,
+    LogLeaf,
+    LogNode,
+    LogPending,
+    LogSequenced,
+    UTCDateTime,
+)
 from consilience.tlog import checkpoint as cp
 from consilience.tlog import merkle
+
+LEAVES: Table = LogLeaf.__table__  # type: ignore[assignment]
+NODES: Table = LogNode.__table__  # type: ignore[assignment]
 
 
 class DatabaseNodes:
@@ -52,29 +73,172 @@ def size(session: Session, *, lock: bool = False) -> int:
 
 
 def append(session: Session, opening: events.Opening, now: datetime, *, entry_id: bytes | None = None) -> int:
-    """Add the leaf committing to ``opening``; returns its index. Locks the log head until commit."""
-    index = size(session, lock=True)
-    nodes = DatabaseNodes(session)
-    data = opening.leaf
-    leaf = merkle.leaf_hash(data)
-    complete = merkle.perfect_nodes_to_store_on_append(index, leaf, nodes.node)
-    # an opening's leaf is found again by its event (``match_openings.event``): who read an entry (§13.6)
-    event_hash = hashlib.sha256(opening.event).digest() if opening.event[0] == events.OPENING else None
-    session.add(LogLeaf(idx=index, kind=opening.event[0], data=data, opening=opening.encoded, entry_id=entry_id,
-                        created_at=now, event_hash=event_hash))
-    session.add_all(LogNode(level=n.level, idx=n.index, hash=n.hash) for n in complete)
-    session.execute(update(LogHead).where(LogHead.id == 1).values(size=index + 1))
-    session.flush()
-    return index
+    """Add the leaf committing to ``opening`` after every sequenced event; returns its index.
+
+    Locks the log head until commit. The events sequenced before this call are integrated first
+    (``integrate``), so none of them ends up after this leaf.
+    """
+    size(session, lock=True)
+    integrate(session, now)
+    return _write(session, [(opening, entry_id)], now).start
 
 
-def sign(session: Session, origin: str, log_private_key: bytes, now: datetime) -> str:
-    """Sign a checkpoint at the current size (once per size) and return the note."""
+@dataclass(frozen=True)
+class Appended:
+    """What one write to the tree added: leaves ``start`` ≤ idx < ``size``, and the root at ``size``."""
+
+    start: int
+    size: int
+    root: bytes
+
+
+def frontier(tree_size: int) -> list[tuple[int, int]]:
+    """The perfect nodes ``(level, index)`` whose spans tile ``[0, tree_size)``, the largest first.
+
+    They are all an append needs: appending leaf ``n`` combines it with nodes ``(h, (n >> h) - 1)``
+    for the low one bits ``h`` of ``n`` (``merkle.left_siblings_needed``), each of which is one of
+    these, or a node the same batch completed before.
+    """
+    return [(h, (tree_size >> h) - 1) for h in reversed(range(tree_size.bit_length())) if tree_size >> h & 1]
+
+
+def _read_nodes(session: Session, wanted: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    if not wanted:
+        return {}
+    condition = or_(*(and_(LogNode.level == level, LogNode.idx == index) for level, index in wanted))
+    found = {(level, index): value for level, index, value
+             in session.execute(select(LogNode.level, LogNode.idx, LogNode.hash).where(condition))}
+    missing = [w for w in wanted if w not in found]
+    if missing:
+        raise InvalidInput(f"log node {missing[0]} is not stored")
+    return found
+
+
+def _write(session: Session, items: list[tuple[events.Opening, bytes | None]], now: datetime) -> Appended:
+    """Append ``items`` in order at the end of the tree: one INSERT of the leaves, one of the nodes.
+
+    The caller holds the log head (``size(lock=True)``). The new nodes are computed in memory from the
+    frontier, so a batch costs one read whatever its length.
+    """
+    start = size(session)
+    known = _read_nodes(session, frontier(start))
+    leaf_rows: list[dict[str, Any]] = []
+    node_rows: list[dict[str, Any]] = []
+    for offset, (opening, entry_id) in enumerate(items):
+        index = start + offset
+        data = opening.leaf
+        # an opening's leaf is found again by its event (``match_openings.event``): who read an entry (§13.6)
+        event_hash = hashlib.sha256(opening.event).digest() if opening.event[0] == events.OPENING else None
+        leaf_rows.append({"idx": index, "kind": opening.event[0], "data": data, "opening": opening.encoded,
+                          "entry_id": entry_id, "created_at": now, "event_hash": event_hash})
+        for node in merkle.perfect_nodes_to_store_on_append(index, merkle.leaf_hash(data),
+                                                            lambda level, i: known[(level, i)]):
+            known[(node.level, node.index)] = node.hash
+            node_rows.append({"level": node.level, "idx": node.index, "hash": node.hash})
+    end = start + len(items)
+    if items:
+        _insert_rows(session, LEAVES, leaf_rows)
+        _insert_rows(session, NODES, node_rows)
+        session.execute(update(LogHead).where(LogHead.id == 1).values(size=end))
+    return Appended(start, end, _root(end, known))
+
+
+#: PostgreSQL: a whole batch of rows in one statement, as one array per column (``unnest``): no statement
+#: text that grows with the batch, and one round trip
+_UNNEST_LEAVES = text(
+    "INSERT INTO log_leaves (idx, kind, data, opening, entry_id, created_at, event_hash) "
+    "SELECT i, k, d, o, e, :created_at, h FROM unnest(CAST(:idx AS bigint[]), CAST(:kind AS integer[]), "
+    "CAST(:data AS bytea[]), CAST(:opening AS bytea[]), CAST(:entry_id AS bytea[]), CAST(:event_hash AS bytea[])) "
+    "AS t(i, k, d, o, e, h)").bindparams(bindparam("created_at", type_=UTCDateTime()))
+_UNNEST_NODES = text(
+    "INSERT INTO log_nodes (level, idx, hash) "
+    "SELECT * FROM unnest(CAST(:level AS integer[]), CAST(:idx AS bigint[]), CAST(:hash AS bytea[]))")
+
+
+def _insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """All of ``rows`` in one round trip: an INSERT of arrays on PostgreSQL (a DBAPI executemany there is
+    one statement per row), SQLite's own executemany in process; no ORM bookkeeping per object."""
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    if table is LEAVES:
+        session.execute(_UNNEST_LEAVES, {"created_at": rows[0]["created_at"],
+                                         **{c: [r[c] for r in rows]
+                                            for c in ("idx", "kind", "data", "opening", "entry_id", "event_hash")}})
+    else:
+        session.execute(_UNNEST_NODES, {c: [r[c] for r in rows] for c in ("level", "idx", "hash")})
+
+
+def _root(tree_size: int, known: dict[tuple[int, int], bytes]) -> bytes:
+    """The root from the frontier's nodes: folded from the right edge (RFC 9162 §2.1.1)."""
+    nodes = [known[n] for n in frontier(tree_size)]
+    if not nodes:
+        return merkle.root_of([])
+    root = nodes[-1]
+    for left in reversed(nodes[:-1]):
+        root = merkle.node_hash(left, root)
+    return root
+
+
+#: ids per DELETE of integrated rows (PostgreSQL takes at most 65535 parameters in a statement)
+DELETE_CHUNK = 5000
+
+
+def sequence(session: Session, opening: events.Opening, now: datetime, *, entry_id: bytes | None = None) -> int:
+    """Record ``opening`` for the next integration, in the caller's transaction; returns its sequence number.
+
+    No lock on the log and no signature: the request pays one INSERT. The nonce is already drawn, so
+    the leaf the integrator appends is fixed now.
+    """
+    events.parse_event(opening.event)
+    return int(session.execute(insert(LogSequenced).values(opening=opening.encoded, entry_id=entry_id, created_at=now)
+                               .returning(LogSequenced.id)).scalar_one())
+
+
+def is_sequenced(session: Session, entry_id: bytes) -> bool:
+    """Whether an event of this entry waits for integration (its receipt is not ready yet)."""
+    return session.scalar(select(LogSequenced.id).where(LogSequenced.entry_id == entry_id).limit(1)) is not None
+
+
+def sequenced_count(session: Session) -> int:
+    return len(session.scalars(select(LogSequenced.id)).all())
+
+
+def integrate(session: Session, now: datetime, limit: int | None = None) -> Appended:
+    """Move the oldest ``limit`` (default: all) sequenced events into the tree, in order; one transaction.
+
+    Locks the log head first, so two integrators (two processes, or the integrator and the release
+    pass) take turns: the second one then reads what is still sequenced after the first one's commit,
+    and no event is appended twice or skipped. The caller signs the batch's one checkpoint
+    (``sign(..., root=appended.root)``).
+    """
+    if limit is not None and limit < 1:
+        raise InvalidInput("an integration batch holds at least one event")
+    size(session, lock=True)
+    query = select(LogSequenced.id, LogSequenced.opening, LogSequenced.entry_id).order_by(LogSequenced.id)
+    rows = session.execute(query if limit is None else query.limit(limit)).all()
+    # checked when sequenced (``sequence``): split, not parsed again
+    appended = _write(session, [(events.Opening(opening[:events.NONCE_BYTES], opening[events.NONCE_BYTES:]),
+                                 entry_id) for _, opening, entry_id in rows], now)
+    # by id, never by range: on PostgreSQL a smaller id may commit after a larger one and is not ours yet
+    ids = [r[0] for r in rows]
+    for first in range(0, len(ids), DELETE_CHUNK):
+        session.execute(delete(LogSequenced).where(LogSequenced.id.in_(ids[first:first + DELETE_CHUNK])),
+                        execution_options={"synchronize_session": False})
+    return appended
+
+
+def sign(session: Session, origin: str, log_private_key: bytes, now: datetime, *, root: bytes | None = None) -> str:
+    """Sign a checkpoint at the current size (once per size) and return the note.
+
+    ``root``: the root at the current size when the caller has it (``Appended.root``), saving the reads.
+    """
     n = size(session)
     existing = session.get(LogCheckpoint, n)
     if existing is not None:
         return existing.note
-    root = merkle.root_hash(DatabaseNodes(session), n) if n else merkle.root_of([])
+    if root is None:
+        root = merkle.root_hash(DatabaseNodes(session), n) if n else merkle.root_of([])
     note = cp.sign_checkpoint(cp.Checkpoint(origin, n, root), log_private_key)
     session.add(LogCheckpoint(size=n, note=note, created_at=now))
     session.flush()
@@ -135,10 +299,14 @@ def append_batch(session: Session, batch_size: int, now: datetime) -> list[int]:
     """Log the oldest ``batch_size`` queued events, padded with padding events to exactly ``batch_size`` leaves.
 
     The log grows by the same amount whatever was queued (nothing, a release, an opening, or more
-    than fit, which wait for the next batch). Returns the indices of the leaves of real events.
+    than fit, which wait for the next batch). Every sequenced event is integrated first, so each
+    event acknowledged before this call has its leaf before the batch's. Returns the indices of the
+    leaves of real events.
     """
     if batch_size < 1:
         raise InvalidInput("a log batch holds at least one leaf")
+    size(session, lock=True)
+    integrate(session, now)
     queued = session.scalars(select(LogPending).order_by(LogPending.id).limit(batch_size)
                              .with_for_update()).all()
     openings = [events.Opening.fresh(p.event) for p in queued]
@@ -147,8 +315,8 @@ def append_batch(session: Session, batch_size: int, now: datetime) -> list[int]:
     for row in queued:
         session.delete(row)
     session.flush()
-    return [index for index, opening in ((append(session, o, now), o) for o in openings)
-            if opening.event[0] != events.PADDING]
+    start = _write(session, [(o, None) for o in openings], now).start
+    return [start + i for i, opening in enumerate(openings) if opening.event[0] != events.PADDING]
 
 
 def latest_checkpoint(session: Session) -> tuple[int, str] | None:

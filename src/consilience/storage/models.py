@@ -497,6 +497,19 @@ class LogPending(Base):
     created_at: Mapped[datetime]
 
 
+class LogSequenced(Base):
+    """An acknowledged event not yet in the tree: written by the request's own transaction, so it commits (or rolls
+    back) with the event, and moved into the tree, in order of ``id``, by the next integration (``log.integrate``)."""
+
+    __tablename__ = "log_sequenced"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    #: nonce ‖ event, as ``log_leaves.opening`` will hold it (the nonce is drawn when the event is sequenced)
+    opening: Mapped[bytes] = mapped_column(LargeBinary(256))
+    entry_id: Mapped[bytes | None] = mapped_column(LargeBinary(ID_BYTES), index=True)
+    created_at: Mapped[datetime]
+
+
 class LogNode(Base):
     """Every complete (perfect) subtree hash, so proofs take O(log n) reads."""
 

@@ -1,0 +1,155 @@
+"""Sequencing apart from integration in the log's SQL driver (PROTOCOL.md §11), on SQLite and PostgreSQL.
+
+An event sequenced by a committed transaction survives a crash before integration; a rolled-back one
+leaves nothing; integrating in batches of any size gives the same leaves, nodes and roots as appending
+one by one (the in-memory reference tree of ``tlog.merkle``); and two integrators on two engines at
+once, with events arriving meanwhile, leave no gap and no duplicate.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from consilience.protocol import events
+from consilience.storage import log
+from consilience.storage.database import Database
+from consilience.storage.models import LogNode
+from consilience.tlog import merkle
+
+NOW = datetime(2026, 12, 2, 4, 0, tzinfo=UTC)
+
+
+def entry_opening() -> events.Opening:
+    return events.Opening.fresh(events.entry_event(os.urandom(16), os.urandom(32), NOW))
+
+
+def sequence(db: Database, count: int) -> list[events.Opening]:
+    openings = [entry_opening() for _ in range(count)]
+    with db.write() as session:
+        for opening in openings:
+            log.sequence(session, opening, NOW, entry_id=opening.event[1:17])
+    return openings
+
+
+def stored_nodes(db: Database) -> dict[tuple[int, int], bytes]:
+    with db.read() as session:
+        return {(n.level, n.idx): n.hash for n in session.scalars(select(LogNode))}
+
+
+def reference_nodes(tree: merkle.MemoryTree) -> dict[tuple[int, int], bytes]:
+    return {(level, index): value for level, row in enumerate(tree.levels) for index, value in enumerate(row)}
+
+
+def test_a_sequenced_event_survives_a_crash_before_integration(database_url: str, db: Database) -> None:
+    [opening] = sequence(db, 1)
+    db.dispose()  # the process is gone; only what was committed remains
+    again = Database(database_url)
+    try:
+        with again.read() as session:
+            assert log.size(session) == 0 and log.sequenced_count(session) == 1
+            assert log.is_sequenced(session, opening.event[1:17])
+        with again.write() as session:
+            appended = log.integrate(session, NOW)
+        with again.read() as session:
+            [leaf] = log.leaves(session)
+            assert (leaf.index, leaf.data, leaf.opening) == (0, opening.leaf, opening.encoded)
+            assert log.sequenced_count(session) == 0 and not log.is_sequenced(session, opening.event[1:17])
+        assert appended.root == merkle.root_of([merkle.leaf_hash(opening.leaf)])
+    finally:
+        again.dispose()
+
+
+def test_a_refused_request_leaves_no_sequenced_event(db: Database) -> None:
+    with pytest.raises(RuntimeError), db.write() as session:
+        log.sequence(session, entry_opening(), NOW)
+        raise RuntimeError("refused after sequencing: the request's transaction rolls back")
+    with db.write() as session:
+        assert log.sequenced_count(session) == 0
+        assert log.integrate(session, NOW).size == 0
+
+
+def test_batches_of_any_size_give_the_nodes_and_roots_of_one_by_one_appends(db: Database) -> None:
+    rng = random.Random(15)
+    tree = merkle.MemoryTree()
+    for batch in [1, 1, 2, 3, 8, 1, 5, 16, rng.randint(1, 40), rng.randint(1, 40), 64, 7]:
+        openings = sequence(db, batch)
+        with db.write() as session:
+            appended = log.integrate(session, NOW, limit=rng.choice([None, batch, 200]))
+            assert (appended.start, appended.size) == (len(tree), len(tree) + batch)
+        for opening in openings:
+            tree.append(opening.leaf)
+        assert appended.root == tree.root()
+        with db.read() as session:
+            assert merkle.root_hash(log.DatabaseNodes(session), appended.size) == tree.root()
+    assert stored_nodes(db) == reference_nodes(tree)
+    # a limit takes the oldest first and leaves the rest in order for the next batch
+    first, second = sequence(db, 2)
+    with db.write() as session:
+        log.integrate(session, NOW, limit=1)
+        assert log.sequenced_count(session) == 1
+        log.integrate(session, NOW, limit=1)
+        assert [leaf.data for leaf in log.leaves(session, len(tree))] == [first.leaf, second.leaf]
+
+
+def test_an_append_integrates_what_was_sequenced_first(db: Database) -> None:
+    """The release pass and an account's deletion append directly: never ahead of an acknowledged event."""
+    sequenced = sequence(db, 3)
+    padding = events.Opening.fresh(events.padding_event(NOW))
+    with db.write() as session:
+        index = log.append(session, padding, NOW)
+    with db.read() as session:
+        assert index == 3 and log.sequenced_count(session) == 0
+        assert [leaf.data for leaf in log.leaves(session)] == [o.leaf for o in sequenced] + [padding.leaf]
+    sequence(db, 2)
+    with db.write() as session:
+        real = log.append_batch(session, 4, NOW)
+    with db.read() as session:
+        assert real == [] and log.size(session) == 4 + 2 + 4
+        kinds = [events.parse_opening(leaf.opening).event[0] for leaf in log.leaves(session, 4)]
+        assert kinds[:2] == [events.ENTRY, events.ENTRY] and set(kinds[2:]) == {events.PADDING}
+
+
+def test_two_integrators_at_once_leave_no_gap_and_no_duplicate(database_url: str, db: Database) -> None:
+    other = Database(database_url)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    sent: list[events.Opening] = []
+
+    def integrate(database: Database) -> None:
+        try:
+            while not stop.is_set():
+                with database.write() as session:
+                    log.integrate(session, NOW, limit=7)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=integrate, args=(d,)) for d in (db, other)]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(12):
+            sent += sequence(db if len(sent) % 2 else other, 5)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(60)
+    try:
+        assert not errors, errors
+        with db.write() as session:
+            log.integrate(session, NOW)
+        with db.read() as session:
+            found = log.leaves(session)
+        assert [leaf.index for leaf in found] == list(range(len(sent)))
+        assert sorted(leaf.data for leaf in found) == sorted(o.leaf for o in sent)
+        tree = merkle.MemoryTree()
+        for leaf in found:
+            tree.append(leaf.data)
+        assert stored_nodes(db) == reference_nodes(tree)
+    finally:
+        other.dispose()
