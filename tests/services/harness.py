@@ -195,13 +195,13 @@ def write_signed(path: Path, deployment: Deployment, admin_private: bytes) -> No
 
 
 def build(data_dir: Path, *, database_url: str | None = None, notifier: Notifier | None = None,
-          release_pass: bool = False, **settings_overrides: Any) -> Escrow:
+          release_pass: bool = False, integrate: bool | None = None, **settings_overrides: Any) -> Escrow:
     settings = Settings.for_data_dir(data_dir, database_url=database_url, **settings_overrides)
     log_private = create_private_key(settings.log_key_path)
     admin_private = signing.generate()
     counselors = [make_counselor("Ana Counselor"), make_counselor("bo")]
     deployment = make_deployment(counselors, log_public=signing.public_key(log_private))
     write_signed(settings.deployment_path, deployment, admin_private)
-    app = create_app(settings, notifier=notifier, release_pass=release_pass)
+    app = create_app(settings, notifier=notifier, release_pass=release_pass, integrate=integrate)
     client = TestClient(app)
     return Escrow(settings, client, admin_private, deployment, counselors, Database(settings.database_url))

@@ -57,6 +57,7 @@ def root(show_version: bool = typer.Option(False, "--version", "-V", callback=_v
 
 
 app.command()(servers.serve)
+app.command()(servers.integrate)
 app.command()(servers.keyserver)
 app.command("keyserver-init")(servers.keyserver_init)
 app.command("keyserver-join")(servers.keyserver_join)

@@ -1,4 +1,4 @@
-"""`consilience serve` and `consilience keyserver`: run the services.
+"""`consilience serve`, `consilience integrate` and `consilience keyserver`: run the services.
 
 Each command checks that the data folder holds what it serves (before anything is created in
 it), parses its options and hands off to the service's ``server.run``; defaults (ports, where
@@ -74,6 +74,9 @@ def serve(data_dir: Path = DATA_DIR, host: str = typer.Option(defaults.HOST, hel
                                        help="The page the web app's 'Leave quickly' opens (default "
                                             "https://www.bbc.com/weather). The time before the app locks "
                                             "itself is CONSILIENCE_AUTO_LOCK_SECONDS (default 300)."),
+          no_integrator: bool = typer.Option(False, "--no-integrator",
+                                             help="Leave the log's integration to a separate 'integrate' "
+                                                  "process on the same database (workers beside it)."),
           tls_cert: Path = TLS_CERT, tls_key: Path = TLS_KEY, as_json: bool = READY_JSON) -> None:
     """Run the escrow server, which also serves the web app (reporter at /, counselor at /counselor/).
 
@@ -86,9 +89,33 @@ def serve(data_dir: Path = DATA_DIR, host: str = typer.Option(defaults.HOST, hel
     require_deployment(data_dir)
     tls = tls_settings(tls_cert, tls_key)
     server.run(Settings.for_data_dir(DataDir(data_dir).escrow.root, database_url=database_url, tls=tls,
-                                     notifier=notify or None, smtp=smtp_from_env(), exit_url=exit_url or None),
+                                     notifier=notify or None, smtp=smtp_from_env(), exit_url=exit_url or None,
+                                     integrator=False if no_integrator else None),
                host=host, port=port, on_ready=(lambda ready: ready_line(ready.to_json())) if as_json else None,
                trusted_proxies=tuple(trusted_proxy or ()), workers=workers)
+
+
+@handled
+def integrate(data_dir: Path = DATA_DIR,
+              database_url: str = typer.Option(None, "--database-url",
+                                               help="SQLAlchemy URL; default SQLite in DATA_DIR/escrow."),
+              interval: float = typer.Option(None, "--interval", envvar="CONSILIENCE_INTEGRATE_INTERVAL",
+                                             help="Longest wait in seconds between two integrations "
+                                                  "(default 1)."),
+              batch: int = typer.Option(None, "--batch", envvar="CONSILIENCE_INTEGRATE_BATCH",
+                                        help="Most events appended, under one signed checkpoint, per "
+                                             "integration (default 1024).")) -> None:
+    """Run the transparency log's integrator alone, for escrow servers started with --no-integrator.
+
+    It appends the events the servers sequenced to the log, in batches, and signs one checkpoint per
+    batch (PROTOCOL.md §11). Stop it with SIGTERM or Ctrl-C: the batch in progress is finished first.
+    """
+    from consilience.services.escrow.integrator import run_alone
+    from consilience.services.escrow.settings import Settings
+
+    require_deployment(data_dir)
+    run_alone(Settings.for_data_dir(DataDir(data_dir).escrow.root, database_url=database_url,
+                                    integrate_interval=interval, integrate_batch=batch))
 
 
 @handled

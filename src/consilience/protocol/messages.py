@@ -170,6 +170,9 @@ class EntryReceipt(Strict):
     received_at: datetime
     #: C2SP tlog-proof of the event's leaf in the transparency log (PROTOCOL.md §11)
     receipt: Annotated[str, Field(max_length=64_000)] | None = None
+    #: True while the entry's latest event is sequenced (acknowledged, durably kept) but not yet in the
+    #: log's tree: ``receipt`` is then null, and GET /v2/entries/{id}/receipt answers it once integrated
+    sequenced: bool = False
 
 
 class CosignatureSubmission(Strict):

@@ -7,8 +7,10 @@ database migrated to the current schema (Alembic, never ``create_all``), so a
 folder without a deployment is refused with nothing created in it. A server
 that cannot check submissions against a signed document must not accept any.
 
-The application's lifespan runs the release pass (``releases.Releaser``) in a
-background thread and stops it cleanly on shutdown. The API is under ``/v2/``
+The application's lifespan runs the release pass (``releases.Releaser``) and the
+log's integrator (``integrator.Integrator``, unless ``serve --no-integrator``: then
+a ``consilience integrate`` process does it) in background threads and stops them
+cleanly on shutdown, the integrator after its batch in progress. The API is under ``/v2/``
 (PROTOCOL.md); every ``/v1/`` request is answered 410 ``protocol_v1`` with a
 sentence naming the version.
 """
@@ -29,7 +31,17 @@ import consilience.services.escrow.handover as handover_routes  # PROTOCOL.md §
 import consilience.services.escrow.readers as readers_routes  # PROTOCOL.md §13.6
 from consilience import __version__
 from consilience.crypto import signing
-from consilience.services.escrow import board, cases, counselor, errors, log_endpoints, reporter, sessions, web
+from consilience.services.escrow import (
+    board,
+    cases,
+    counselor,
+    errors,
+    integrator,
+    log_endpoints,
+    reporter,
+    sessions,
+    web,
+)
 from consilience.services.escrow.backup import router as backup_router  # PROTOCOL.md §14.1
 from consilience.services.escrow.conversations import router as conversations_router
 from consilience.services.escrow.deletion import router as deletion_router  # PROTOCOL.md §14.2
@@ -50,12 +62,15 @@ V1_GONE = ("this escrow server speaks Consilience protocol v2; this request is p
 
 
 def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate: bool = True,
-               web_static: Path | None = None, release_pass: bool = True) -> FastAPI:
+               web_static: Path | None = None, release_pass: bool = True, integrate: bool | None = None) -> FastAPI:
     """Build the application; raises ConfigurationError on a bad setup.
 
     ``web_static``: folder of the built web app (default: ``consilience.web.static_dir()``).
     ``release_pass``: run the release pass in the background while the application runs (tests
     that want every pass to be theirs turn it off and call ``releases.run_pass``).
+    ``integrate``: run the log's integrator in this process (default ``settings.integrator``; off for
+    workers beside a ``consilience integrate`` process, and for tests that integrate themselves:
+    ``integrator.integrate_all``).
     """
     log_private = load_private_key(settings.log_key_path, "log")
     deployments = DeploymentStore(settings.deployment_path, signing.public_key(log_private))
@@ -72,15 +87,19 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
     )
 
     releaser = Releaser(state)
+    integrating = integrator.Integrator(state)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if settings.integrator if integrate is None else integrate:
+            integrating.start()
         if release_pass:
             releaser.start()
         try:
             yield  # server.run says when it is ready, once the port is bound
         finally:
             releaser.stop()
+            integrating.stop()
             db.dispose()
 
     app = FastAPI(title="Consilience escrow", version=__version__, lifespan=lifespan,
@@ -88,6 +107,7 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
                   responses=errors.documented(400, 413))  # BodyLimitMiddleware, on any route
     app.state.escrow = state
     app.state.releaser = releaser
+    app.state.integrator = integrating
     errors.install(app)
     app.include_router(_public_router())
     app.include_router(reporter.router)

@@ -7,7 +7,10 @@ the account's quotas on the bytes and number of its active entries (413
 ``over_storage_quota`` / ``too_many_entries``, ``limits.Quotas``), then one
 active entry per account and person (409 ``already_named``), and only then
 a write. Each request is a single transaction, committed before the
-answer.
+answer; it sequences the event for the log (``transparency.record_entry``), and
+the answer then waits up to ``settings.receipt_wait`` for this process's
+integrator to log it, carrying the receipt if it did, else ``receipt: null,
+sequenced: true`` (PROTOCOL.md §11).
 
 No matching oracle. Nothing here counts or releases: the request only queues
 its tags for the release pass (``releases``), so its answer, its receipt and
@@ -27,7 +30,7 @@ from sqlalchemy.orm import Session
 from consilience.protocol.deployment import Deployment
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.messages import EntryDetail, EntryReceipt, EntrySubmission, EntrySummary, Envelope
-from consilience.services.escrow import transparency
+from consilience.services.escrow import integrator, transparency
 from consilience.services.escrow.errors import Refusal
 from consilience.services.escrow.limits import OVER_STORAGE_QUOTA, TOO_MANY_ENTRIES, Quotas
 from consilience.services.escrow.state import ServerState
@@ -99,9 +102,35 @@ def check_quotas(session: Session, limits: Quotas, new: NewEntry, *, replacing: 
                       error=OVER_STORAGE_QUOTA, limit=limits.bytes_per_account, used=held.bytes)
 
 
-def receipt(entry: Entry, log_receipt: str | None = None) -> EntryReceipt:
+def receipt(entry: Entry, log_receipt: str | None = None, *, sequenced: bool = False) -> EntryReceipt:
     return EntryReceipt(entry_id=b64u_encode(entry.entry_id), status=status(entry),
-                        received_at=entry.received_at, receipt=log_receipt)
+                        received_at=entry.received_at, receipt=log_receipt, sequenced=sequenced)
+
+
+def current_receipt(session: Session, entry: Entry) -> EntryReceipt:
+    """The answer about ``entry``'s latest event, read now (``GET /v2/entries/{id}/receipt``)."""
+    text, sequenced = transparency.entry_receipt(session, entry.entry_id)
+    return receipt(entry, text, sequenced=sequenced)
+
+
+def _current(state: ServerState, entry: Entry) -> EntryReceipt:
+    with state.db.read() as session:
+        return current_receipt(session, entry)
+
+
+def answer(state: ServerState, entry: Entry, *, sequenced: bool = True) -> EntryReceipt:
+    """After the request's commit: wait for the event's integration (``integrator.await_integrated``), then
+    answer with its receipt, or without one if it is not ready yet.
+
+    ``sequenced`` False: the request wrote nothing (a retry); it waits only if the entry's latest event is
+    still sequenced. The wait never depends on anyone else's entries (``integrator``'s docstring).
+    """
+    if not sequenced:
+        found = _current(state, entry)
+        if not found.sequenced:
+            return found
+    integrator.await_integrated(state)
+    return _current(state, entry)
 
 
 def summary(entry: Entry, sealed_for: Sequence[bytes]) -> EntrySummary:
@@ -133,18 +162,20 @@ def submit(state: ServerState, account: AccountInfo, submission: EntrySubmission
             with state.db.write() as session:
                 existing = repository.get_entry(session, new.entry_id)
                 if existing is not None:
-                    if existing.account_id == account.account_id and existing.content_hash == content:
-                        return receipt(existing, transparency.latest_receipt(session, new.entry_id)), False
-                    raise Conflict("this entry id is already in use with other content")
-                check_against(state.deployments.current().deployment, submission, new)
-                check_quotas(session, state.settings.quotas, new, replacing=False)
-                entry = repository.create_entry(session, new, now)
-                answer = receipt(entry, transparency.record_entry(session, state, new.entry_id, content, now))
+                    if existing.account_id != account.account_id or existing.content_hash != content:
+                        raise Conflict("this entry id is already in use with other content")
+                else:
+                    check_against(state.deployments.current().deployment, submission, new)
+                    check_quotas(session, state.settings.quotas, new, replacing=False)
+                    entry = repository.create_entry(session, new, now)
+                    transparency.record_entry(session, new.entry_id, content, now)
         except IntegrityError:
             if attempt:  # the id (or this account's entry under a tag) was inserted concurrently; the retry sees it
                 raise
             continue
-        return answer, True
+        if existing is not None:
+            return answer(state, existing, sequenced=False), False
+        return answer(state, entry), True
     raise AssertionError("unreachable")
 
 
@@ -157,14 +188,15 @@ def replace(state: ServerState, account: AccountInfo, entry_id: bytes,
     now = utcnow()
     with state.db.write() as session:
         existing = repository.get_own_entry(session, account.account_id, entry_id)
-        if existing.content_hash == new.content_hash():  # a retried PUT
-            return receipt(existing, transparency.latest_receipt(session, entry_id))
-        if existing.status == "withdrawn":
-            raise Conflict("withdrawn entries can no longer be changed")
-        check_against(state.deployments.current().deployment, submission, new)
-        check_quotas(session, state.settings.quotas, new, replacing=True)
-        entry = repository.replace_entry(session, new, now)
-        return receipt(entry, transparency.record_entry(session, state, entry_id, new.content_hash(), now))
+        retried = existing.content_hash == new.content_hash()  # a retried PUT writes nothing
+        if not retried:
+            if existing.status == "withdrawn":
+                raise Conflict("withdrawn entries can no longer be changed")
+            check_against(state.deployments.current().deployment, submission, new)
+            check_quotas(session, state.settings.quotas, new, replacing=True)
+            existing = repository.replace_entry(session, new, now)
+            transparency.record_entry(session, entry_id, new.content_hash(), now)
+    return answer(state, existing, sequenced=not retried)
 
 
 def withdraw(state: ServerState, account: AccountInfo, entry_id: bytes) -> EntryReceipt:
@@ -172,6 +204,7 @@ def withdraw(state: ServerState, account: AccountInfo, entry_id: bytes) -> Entry
     now = utcnow()
     with state.db.write() as session:
         entry = repository.withdraw_entry(session, account.account_id, entry_id, now)
-        if entry.withdrawn_at == now:  # withdrawn by this request, not a repeat
-            return receipt(entry, transparency.record_withdrawal(session, state, entry_id, now))
-        return receipt(entry, transparency.latest_receipt(session, entry_id))
+        fresh = entry.withdrawn_at == now  # withdrawn by this request, not a repeat
+        if fresh:
+            transparency.record_withdrawal(session, entry_id, now)
+    return answer(state, entry, sequenced=fresh)

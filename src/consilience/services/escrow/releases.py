@@ -10,6 +10,14 @@ openings), padded with padding events up to the batch size. The log therefore gr
 ``log_batch_size`` leaves per pass whether or not anything was released or opened, and the leaves
 (commitments) do not say which is which. Counselors are notified after the pass commits.
 
+Order (PROTOCOL.md §14.4: corroboration proves that the entries of a match were logged before the
+match's release leaf). Entries are only sequenced when submitted (``integrator``), so the pass first
+integrates everything sequenced, in its own transaction, before it counts; and the batch's own
+transaction integrates again whatever was sequenced meanwhile before it appends a release
+(``log.append_batch``). An entry counted toward a match was committed before the count, so its leaf
+always precedes that match's release leaf. Both integrations go the same way whatever is counted, so
+the privacy argument above still holds.
+
 ``run_pass`` runs one pass now (tests call it to be deterministic); ``Releaser`` is the thread the
 application starts with itself and stops when it shuts down. Every pass is one transaction, so a
 crash loses nothing: what was queued stays queued for the next pass after a restart.
@@ -24,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from consilience.protocol import events
+from consilience.services.escrow import integrator
 from consilience.services.escrow.state import ServerState
 from consilience.storage import log, repository
 from consilience.storage.database import exclusive
@@ -62,6 +71,7 @@ def run_pass(state: ServerState, now: datetime | None = None) -> PassResult:
     """
     now = now or utcnow()
     batch = state.settings.log_batch_size
+    integrator.integrate_all(state, now)  # every entry counted below has its leaf before any release leaf
     with state.db.read() as session:
         queued = repository.queued_tags(session)
     changes: list[MatchChange] = []
@@ -75,7 +85,7 @@ def run_pass(state: ServerState, now: datetime | None = None) -> PassResult:
         changes += chunk
     with state.db.write() as session:
         exclusive(session, RELEASE_PASS_LOCK)
-        logged = log.append_batch(session, batch, now)
+        logged = log.append_batch(session, batch, now)  # after what was sequenced since
         log.sign(session, state.deployments.current().deployment.log_origin, state.log_private, now)
         size = log.size(session)
     return PassResult(tuple(changes), batch, len(logged), size)

@@ -27,7 +27,7 @@ from consilience.protocol.messages import (
     RegisterRequestV2,
     RegisterResponseV2,
 )
-from consilience.services.escrow import entries, transparency
+from consilience.services.escrow import entries
 from consilience.services.escrow.auth import ReporterCaller
 from consilience.services.escrow.errors import Refusal, documented
 from consilience.services.escrow.state import State
@@ -118,11 +118,14 @@ def get_entry(entry_id: str, account: ReporterCaller,
 
 @router.get("/entries/{entry_id}/receipt", response_model=EntryReceipt)
 def get_receipt(entry_id: str, account: ReporterCaller, state: State) -> EntryReceipt:
-    """A fresh receipt for the entry's latest event, against the newest checkpoint."""
+    """A fresh receipt for the entry's latest event, against the newest checkpoint.
+
+    While that event is sequenced but not yet integrated (PROTOCOL.md §11): ``receipt`` null and
+    ``sequenced`` true, with 200 as always; ask again a moment later.
+    """
     entry_bytes = path_id(entry_id)
     with state.db.read() as session:
-        entry = repository.get_own_entry(session, account.account_id, entry_bytes)
-        return entries.receipt(entry, transparency.latest_receipt(session, entry_bytes))
+        return entries.current_receipt(session, repository.get_own_entry(session, account.account_id, entry_bytes))
 
 
 @router.put("/entries/{entry_id}", response_model=EntryReceipt)

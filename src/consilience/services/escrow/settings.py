@@ -49,6 +49,13 @@ KEY_BYTES = 32
 RELEASE_INTERVAL_SECONDS = 300.0
 RELEASE_JITTER = 0.5
 LOG_BATCH_SIZE = 8
+#: The log's integrator (services/escrow/integrator.py, PROTOCOL.md §11): the longest wait in seconds between
+#: two integrations of sequenced events, the most events one integration appends (and signs one checkpoint
+#: for), and how long a submission's answer waits for an in-process integrator to log it before it goes
+#: out with ``receipt: null, sequenced: true`` (the client then fetches the receipt itself).
+INTEGRATE_INTERVAL_SECONDS = 1.0
+INTEGRATE_BATCH = 1024
+RECEIPT_WAIT_SECONDS = 1.0
 #: How long a bearer token (a session, PROTOCOL.md §6.1) is good for: a reporter's, a counselor's
 #: (who reads released entries: shorter). Clients sign in again on their own when one expires.
 REPORTER_SESSION_SECONDS = 12 * 3600.0
@@ -83,6 +90,12 @@ class Settings:
     release_interval: float = RELEASE_INTERVAL_SECONDS
     release_jitter: float = RELEASE_JITTER
     log_batch_size: int = LOG_BATCH_SIZE
+    integrate_interval: float = INTEGRATE_INTERVAL_SECONDS
+    integrate_batch: int = INTEGRATE_BATCH
+    receipt_wait: float = RECEIPT_WAIT_SECONDS
+    #: run the integrator in this server (``serve --no-integrator``, CONSILIENCE_INTEGRATOR=off: a separate
+    #: ``consilience integrate`` process does it)
+    integrator: bool = True
     reporter_session_seconds: float = REPORTER_SESSION_SECONDS
     counselor_session_seconds: float = COUNSELOR_SESSION_SECONDS
     #: The certificate and key it serves HTTPS with (--tls-cert, --tls-key); None: plain HTTP.
@@ -103,6 +116,11 @@ class Settings:
             raise ConfigurationError("the release interval must be positive and its jitter between 0 and 1")
         if not 1 <= self.log_batch_size <= 1000:
             raise ConfigurationError("a log batch holds 1 to 1000 leaves")
+        if not (0 < self.integrate_interval <= 60 and 1 <= self.integrate_batch <= 100_000
+                and 0 <= self.receipt_wait <= 30):
+            raise ConfigurationError("CONSILIENCE_INTEGRATE_INTERVAL is between 0 and 60 seconds, "
+                                     "CONSILIENCE_INTEGRATE_BATCH between 1 and 100000 events, "
+                                     "CONSILIENCE_RECEIPT_WAIT between 0 and 30 seconds")
 
     @classmethod
     def for_data_dir(cls, data_dir: Path | str, *, database_url: str | None = None,
@@ -111,7 +129,8 @@ class Settings:
                      notifier: str | None = None, smtp: SmtpSettings | None = None, access_log: bool = False,
                      limits: LimitSettings | None = None, release_interval: float | None = None,
                      release_jitter: float = RELEASE_JITTER, log_batch_size: int = LOG_BATCH_SIZE,
-                     tls: TLSFiles | None = None,
+                     integrate_interval: float | None = None, integrate_batch: int | None = None,
+                     receipt_wait: float | None = None, integrator: bool | None = None, tls: TLSFiles | None = None,
                      reporter_session_seconds: float = REPORTER_SESSION_SECONDS,
                      counselor_session_seconds: float = COUNSELOR_SESSION_SECONDS,
                      quotas: Quotas | None = None, reach_out_days: float | None = None,
@@ -119,6 +138,9 @@ class Settings:
         """The escrow folder ``data_dir`` (a deployment's ``DATA_DIR/escrow``), any path overridden.
 
         ``release_interval`` None: $CONSILIENCE_RELEASE_INTERVAL if set, else RELEASE_INTERVAL_SECONDS.
+        ``integrate_interval``, ``integrate_batch``, ``receipt_wait`` None: $CONSILIENCE_INTEGRATE_INTERVAL,
+        $CONSILIENCE_INTEGRATE_BATCH, $CONSILIENCE_RECEIPT_WAIT if set, else the defaults; ``integrator`` None:
+        False if $CONSILIENCE_INTEGRATOR is off, 0, no or false.
         ``quotas`` None: $CONSILIENCE_QUOTA_BYTES and $CONSILIENCE_QUOTA_ENTRIES if set, else the defaults.
         ``reach_out_days`` None: $CONSILIENCE_REACH_OUT_DAYS if set, else REACH_OUT_DAYS.
         ``exit_url``, ``auto_lock_seconds`` None: $CONSILIENCE_EXIT_URL, $CONSILIENCE_AUTO_LOCK_SECONDS, else defaults.
@@ -138,6 +160,14 @@ class Settings:
             release_interval=release_interval if release_interval is not None else release_interval_from_env(),
             release_jitter=release_jitter,
             log_batch_size=log_batch_size,
+            integrate_interval=integrate_interval if integrate_interval is not None
+            else number_from_env("CONSILIENCE_INTEGRATE_INTERVAL", INTEGRATE_INTERVAL_SECONDS),
+            integrate_batch=integrate_batch if integrate_batch is not None
+            else int(number_from_env("CONSILIENCE_INTEGRATE_BATCH", INTEGRATE_BATCH, integer=True)),
+            receipt_wait=receipt_wait if receipt_wait is not None
+            else number_from_env("CONSILIENCE_RECEIPT_WAIT", RECEIPT_WAIT_SECONDS),
+            integrator=integrator if integrator is not None
+            else os.environ.get("CONSILIENCE_INTEGRATOR", "").strip().lower() not in ("off", "0", "no", "false"),
             tls=tls,
             reporter_session_seconds=reporter_session_seconds,
             counselor_session_seconds=counselor_session_seconds,
@@ -178,6 +208,19 @@ def release_interval_from_env(environ: Mapping[str, str] = os.environ) -> float:
         return float(interval)
     except ValueError:
         raise ConfigurationError(f"CONSILIENCE_RELEASE_INTERVAL must be a number of seconds, not {interval!r}") \
+            from None
+
+
+def number_from_env(name: str, default: float, *, integer: bool = False,
+                    environ: Mapping[str, str] = os.environ) -> float:
+    """$``name`` as a number (a whole one if ``integer``), else ``default``; a clear error otherwise."""
+    value = environ.get(name)
+    if not value:
+        return default
+    try:
+        return int(value) if integer else float(value)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be {'a whole number' if integer else 'a number'}, not {value!r}") \
             from None
 
 

@@ -1,13 +1,16 @@
 """The escrow's events into the transparency log, and their receipts (PROTOCOL.md §11).
 
-A reporter's own events (an entry accepted or replaced, a withdrawal) are logged inside the
-transaction that makes them happen: the leaf is appended and the log signs a checkpoint at the new
-size before that transaction commits, so an acknowledged event always has its leaf, a refused one
-never does, and the answer carries a receipt for it. Nothing else is logged in that transaction:
-releases and counselors' openings wait in ``log_pending`` for the release pass
-(``releases.run_pass``), which logs them in fixed-size batches padded with padding events. So
-neither a receipt's checkpoint size nor the log's growth after a submission tells anyone whether
-it caused a release.
+A reporter's own events (an entry accepted or replaced, a withdrawal) are *sequenced* inside the
+transaction that makes them happen (``log.sequence``): the event and its opening are kept durably, so
+an acknowledged event is never lost and a refused one is never logged, but the request neither locks
+the log nor signs anything. The integrator (``integrator``) appends sequenced events to the tree in
+batches and signs one checkpoint per batch; until then the entry's receipt is not ready
+(``entry_receipt`` answers ``sequenced``), and a submission's answer waits a moment for the
+integrator of its own process before it goes out with or without one. Nothing else is logged that
+way: releases and counselors' openings wait in ``log_pending`` for the release pass
+(``releases.run_pass``), which logs them in fixed-size batches padded with padding events, after
+integrating everything sequenced. So neither a receipt's checkpoint size nor the log's growth after a
+submission tells anyone whether it caused a release.
 
 Every leaf is a commitment (``protocol/events.py``); the receipt's ``extra`` line carries its
 opening (nonce ‖ event), which ``clients/receipts.py`` checks against the leaf. The leaf formats are
@@ -23,28 +26,19 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from consilience.protocol import events
-from consilience.services.escrow.state import ServerState
 from consilience.storage import log
 from consilience.tlog import receipt
 
 
-def _origin(state: ServerState) -> str:
-    return state.deployments.current().deployment.log_origin
+def record_entry(session: Session, entry_id: bytes, content: bytes, now: datetime) -> int:
+    """Sequence an accepted (or replaced) entry's event in the caller's transaction; its sequence number."""
+    return log.sequence(session, events.Opening.fresh(events.entry_event(entry_id, content, now)), now,
+                        entry_id=entry_id)
 
 
-def record_entry(session: Session, state: ServerState, entry_id: bytes, content: bytes, now: datetime) -> str:
-    """Log an accepted (or replaced) entry; return its receipt."""
-    return _record(session, state, events.Opening.fresh(events.entry_event(entry_id, content, now)), entry_id, now)
-
-
-def record_withdrawal(session: Session, state: ServerState, entry_id: bytes, now: datetime) -> str:
-    return _record(session, state, events.Opening.fresh(events.withdrawal_event(entry_id, now)), entry_id, now)
-
-
-def _record(session: Session, state: ServerState, opening: events.Opening, entry_id: bytes, now: datetime) -> str:
-    index = log.append(session, opening, now, entry_id=entry_id)
-    note = log.sign(session, _origin(state), state.log_private, now)
-    return opened_receipt(session, index, opening.leaf, opening.encoded, note)
+def record_withdrawal(session: Session, entry_id: bytes, now: datetime) -> int:
+    return log.sequence(session, events.Opening.fresh(events.withdrawal_event(entry_id, now)), now,
+                        entry_id=entry_id)
 
 
 def record_opening(session: Session, event: bytes, now: datetime) -> None:
@@ -73,11 +67,19 @@ def event_receipt(session: Session, event: bytes) -> str | None:
     return opened_receipt(session, leaf.index, leaf.data, leaf.opening, log.with_cosignatures(session, size, note))
 
 
+def entry_receipt(session: Session, entry_id: bytes) -> tuple[str | None, bool]:
+    """The receipt of the entry's latest event and whether that event is still sequenced (then no receipt:
+    the latest leaf would be an earlier event's)."""
+    if log.is_sequenced(session, entry_id):
+        return None, True
+    return latest_receipt(session, entry_id), False
+
+
 def latest_receipt(session: Session, entry_id: bytes) -> str | None:
     """A receipt for the entry's latest leaf against the newest checkpoint (read-only)."""
     leaf = log.latest_entry_leaf(session, entry_id)
     head = log.latest_checkpoint(session)
-    if leaf is None or head is None:
+    if leaf is None or head is None or head[0] <= leaf.index:
         return None
     size, note = head
     note = log.with_cosignatures(session, size, note)

@@ -1,0 +1,154 @@
+"""The log's integrator in the escrow server (PROTOCOL.md §11): receipts while sequenced and once integrated,
+one checkpoint per batch, the release pass's order (§14.4), and ``consilience integrate`` as its own process.
+
+The servers here run without an in-process integrator (``integrate=False``) unless a test says otherwise,
+so every integration is the test's own (``integrator.integrate_all``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from consilience.clients import receipts
+from consilience.protocol import events
+from consilience.protocol.encoding import b64u_decode
+from consilience.services.escrow import integrator
+from consilience.storage import log
+from consilience.storage.models import LogCheckpoint
+
+from .harness import API, Escrow, build
+
+
+@pytest.fixture
+def quiet(tmp_path: Path) -> Iterator[Escrow]:
+    """An escrow server whose events stay sequenced until the test integrates them."""
+    harness = build(tmp_path / "data" / "escrow", integrate=False)
+    with harness.client:
+        yield harness
+    harness.db.dispose()
+
+
+def receipt_of(escrow: Escrow, reporter: object, entry_id: str) -> dict[str, object]:
+    answer = escrow.client.get(f"{API}/entries/{entry_id}/receipt", headers=reporter.headers)  # type: ignore[attr-defined]
+    assert answer.status_code == 200, answer.text
+    return answer.json()  # type: ignore[no-any-return]
+
+
+def checkpoints(escrow: Escrow) -> int:
+    with escrow.db.read() as session:
+        return len(session.query(LogCheckpoint).all())
+
+
+def test_the_receipt_endpoint_while_sequenced_and_once_integrated(quiet: Escrow) -> None:
+    reporter = quiet.reporter()
+    submission = quiet.submission()
+    entry_id = submission["entry_id"]
+    answer = quiet.submit(reporter, submission)
+    assert answer.status_code == 201
+    assert (answer.json()["receipt"], answer.json()["sequenced"]) == (None, True)
+    assert (receipt_of(quiet, reporter, entry_id)["receipt"], receipt_of(quiet, reporter, entry_id)["sequenced"]) \
+        == (None, True)
+    # a lost answer's retry is the same entry: 200, still sequenced, and nothing sequenced twice
+    again = quiet.submit(reporter, submission)
+    assert (again.status_code, again.json()["sequenced"]) == (200, True)
+    with quiet.db.read() as session:
+        assert log.sequenced_count(session) == 1 and log.size(session) == 0
+
+    assert integrator.integrate_all(quiet.state) == 1
+    found = receipt_of(quiet, reporter, entry_id)
+    assert found["sequenced"] is False and isinstance(found["receipt"], str)
+    receipts.check(found["receipt"], quiet.deployment, b64u_decode(entry_id), kind="entry",
+                   content=receipts.expected_content(submission))
+    retried = quiet.submit(reporter, submission).json()
+    assert retried["receipt"] == found["receipt"] and retried["sequenced"] is False
+
+    # an edit: its receipt is not the earlier leaf's while the edit waits
+    edited = {**submission, "body": quiet.submission()["body"]}
+    put = quiet.client.put(f"{API}/entries/{entry_id}", json=edited, headers=reporter.headers)
+    assert (put.status_code, put.json()["receipt"], put.json()["sequenced"]) == (200, None, True)
+    assert receipt_of(quiet, reporter, entry_id)["receipt"] is None
+    integrator.integrate_all(quiet.state)
+    receipts.check(receipt_of(quiet, reporter, entry_id)["receipt"], quiet.deployment,  # type: ignore[arg-type]
+                   b64u_decode(entry_id), kind="entry", content=receipts.expected_content(edited))
+
+    # a withdrawal, the same way
+    gone = quiet.client.delete(f"{API}/entries/{entry_id}", headers=reporter.headers)
+    assert (gone.json()["status"], gone.json()["receipt"], gone.json()["sequenced"]) == ("withdrawn", None, True)
+    integrator.integrate_all(quiet.state)
+    receipts.check(receipt_of(quiet, reporter, entry_id)["receipt"], quiet.deployment,  # type: ignore[arg-type]
+                   b64u_decode(entry_id), kind="withdrawal")
+
+
+def test_a_refused_submission_sequences_nothing(quiet: Escrow) -> None:
+    reporter = quiet.reporter()
+    stale = quiet.submit(reporter, quiet.submission(serial=quiet.deployment.serial + 5))
+    assert stale.status_code == 409
+    with quiet.db.read() as session:
+        assert log.sequenced_count(session) == 0
+
+
+def test_one_checkpoint_per_batch(quiet: Escrow) -> None:
+    reporter = quiet.reporter()
+    ids = [quiet.submit(reporter, quiet.submission()).json()["entry_id"] for _ in range(5)]
+    before = checkpoints(quiet)
+    assert integrator.integrate_all(quiet.state) == 5
+    assert checkpoints(quiet) == before + 1
+    sizes = {receipts.parse_receipt(receipt_of(quiet, reporter, i)["receipt"]).checkpoint for i in ids}  # type: ignore[arg-type]
+    assert len(sizes) == 1  # every receipt of the batch is against its one checkpoint
+    assert integrator.integrate_all(quiet.state) == 0 and checkpoints(quiet) == before + 1  # nothing to sign
+
+
+def test_every_entry_counted_for_a_match_has_its_leaf_before_the_release_leaf(quiet: Escrow) -> None:
+    """PROTOCOL.md §14.4's corroboration relies on it: the release pass integrates what is sequenced first."""
+    tag = os.urandom(32)
+    submitted = [quiet.submit(quiet.reporter(), quiet.submission(tags=[tag])).json()["entry_id"] for _ in range(2)]
+    with quiet.db.read() as session:
+        assert log.sequenced_count(session) == 2  # nothing integrated them yet
+    result = quiet.run_pass()
+    [change] = result.changes
+    assert change.released == 2
+    with quiet.db.read() as session:
+        found = [(leaf.index, events.parse_event(events.parse_opening(leaf.opening).event))
+                 for leaf in log.leaves(session)]
+    [release] = [i for i, e in found if e.kind == "release" and e.match_id == change.match_id]
+    entry_leaves = [i for i, e in found if e.kind == "entry" and e.entry_id in {b64u_decode(x) for x in submitted}]
+    assert len(entry_leaves) == 2 and max(entry_leaves) < release
+
+
+def test_an_in_process_integrator_answers_with_the_receipt(tmp_path: Path) -> None:
+    escrow = build(tmp_path / "data", integrate=True, receipt_wait=10.0)
+    with escrow.client:
+        reporter = escrow.reporter()
+        answer = escrow.submit(reporter, escrow.submission()).json()
+        assert answer["sequenced"] is False and answer["receipt"] is not None
+        escrow.client.app.state.integrator.stop()  # type: ignore[attr-defined]
+        late = escrow.submit(reporter, escrow.submission()).json()
+        assert (late["receipt"], late["sequenced"]) == (None, True)  # no integrator here: no wait either
+    escrow.db.dispose()
+
+
+def test_consilience_integrate_runs_alone_and_stops_on_sigterm(quiet: Escrow, tmp_path: Path) -> None:
+    reporter = quiet.reporter()
+    entry_id = quiet.submit(reporter, quiet.submission()).json()["entry_id"]
+    process = subprocess.Popen([sys.executable, "-m", "consilience", "integrate", "--data-dir", str(tmp_path / "data"),
+                                "--interval", "0.2"], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while receipt_of(quiet, reporter, entry_id)["receipt"] is None:
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            assert time.monotonic() < deadline, "the integrator process did not integrate the entry"
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
