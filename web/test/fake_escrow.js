@@ -92,7 +92,8 @@ export async function fakeEscrow() {
   /** Queue a fault for the next request matching `route` ("POST /v2/entries", "POST keyserver"):
    *  'lose-answer' (the server acts, the answer never arrives), 'unreachable' (it never gets there),
    *  'wrong-receipt' (the server acts, but its receipt is for a leaf with other content),
-   *  'no-receipt' (it acts and answers without a receipt) or a Response to answer instead. */
+   *  'no-receipt' (it acts and answers without a receipt), 'sequenced' (it acts, and answers that the
+   *  receipt is not ready yet: receipt null, sequenced true) or a Response to answer instead. */
   function failNext(route, fault) {
     faults.push({ route, fault });
   }
@@ -159,6 +160,10 @@ export async function fakeEscrow() {
       messageKeys.set(owner === 'wallet' ? 'wallet' : owner, key);
       return new Response(null, { status: 204 });
     }
+    const receiptOf = path.match(/^\/v2\/entries\/([A-Za-z0-9_-]{22})\/receipt$/)?.[1];
+    if (method === 'GET' && receiptOf) {
+      return entries.has(receiptOf) ? json(200, answerFor(receiptOf)) : json(404, { detail: 'no such entry' });
+    }
     if (method === 'GET' && path === '/v2/entries') {
       return json(200, [...entries].filter(([, e]) => e.owner === owner).map(([id, e]) => ({ entry_id: id, status: e.status,
         received_at: e.received_at, updated_at: e.received_at, quorum: e.quorum,
@@ -217,6 +222,7 @@ export async function fakeEscrow() {
       return json(answer.status, { ...doc, receipt: receiptFor(leaves.length - 1) });
     }
     if (fault === 'no-receipt') return json(answer.status, { ...(await answer.json()), receipt: null });
+    if (fault === 'sequenced') return json(answer.status, { ...(await answer.json()), receipt: null, sequenced: true });
     return answer;
   }
 

@@ -268,6 +268,36 @@ test('an answer without a receipt: the receipt step is marked done, nothing is k
   assert.equal(record.escrow.pending, null);
 });
 
+test('an answer whose event is only sequenced: the receipt is asked for until the log has it, never sent again', async () => {
+  const { server, record, receipts, steps, session, onStep, named } = await setup();
+  server.failNext('POST /v2/entries', 'sequenced');
+  await reporter.escrow(session, record, named, { onStep });
+  const id = record.escrow.entry_id;
+  // one ask of GET /v2/entries/{id}/receipt, which the log has by then; the submission went once
+  assert.equal(server.sent('POST /v2/entries').length, 1);
+  assert.deepEqual(steps.slice(-6), ['send:start', 'send:done', 'receipt:start', 'receipt:done', 'save:start', 'save:done']);
+  assert.deepEqual([...receipts.keys()], [`${id}-entry-0.tlog-proof`]);
+  assert.deepEqual(record.escrow.receipts, [`${id}-entry-0.tlog-proof`]);
+  assert.equal(server.sent(`GET /v2/entries/${id}/receipt`).length, 1);
+  assert.equal(record.escrow.pending, null);
+});
+
+test('lateReceipt: a receipt still missing after the last ask is null, and a refresh fetches it later', async () => {
+  const { server, record, receipts, session, named } = await setup();
+  server.failNext('POST /v2/entries', 'no-receipt');
+  await reporter.escrow(session, record, named);
+  const id = record.escrow.entry_id;
+  const stillSequenced = { entry_id: id, status: 'escrowed', receipt: null, sequenced: true };
+  const slept = [];
+  const api = { receipt: async () => stillSequenced };
+  assert.equal(await reporter.lateReceipt(api, stillSequenced, { sleep: async (ms) => { slept.push(ms); } }), null);
+  assert.deepEqual(slept, [...reporter.RECEIPT_POLL_DELAYS]);
+  assert.equal(receipts.size, 0);
+  await reporter.refresh(session);
+  assert.deepEqual(record.escrow.receipts, [`${id}-entry-0.tlog-proof`]);
+  assert.equal(server.sent('POST /v2/entries').length, 1);
+});
+
 test('a withdrawn record cannot be put in escrow again under the same entry', async () => {
   const { server, record, session, named } = await setup();
   await reporter.escrow(session, record, named);

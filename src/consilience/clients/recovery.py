@@ -338,6 +338,8 @@ def recover(server: str, handle_text: str, secret: str, path: Path, *, unlock_co
 
 def _fetch_receipts(session: Session, client: EscrowClient, d: Deployment) -> int:
     """The receipt of each escrowed entry's latest leaf, fetched and checked again (the files stayed behind)."""
+    from consilience.clients.reporter import late_receipt
+
     checked = 0
     for record in session.wallet.records:
         state = record.escrow
@@ -347,11 +349,12 @@ def _fetch_receipts(session: Session, client: EscrowClient, d: Deployment) -> in
         answer = client.receipt(entry_id)
         state.status = answer.status
         state.receipts = []
-        if answer.receipt is None:
+        text = late_receipt(client, answer)  # the latest event may be waiting for the log's integrator
+        if text is None:
             continue
         kind = "withdrawal" if answer.status == "withdrawn" else "entry"
-        receipts.check(answer.receipt, d, entry_id, kind=kind)
-        path = receipts.save(session.receipts_dir, answer.receipt, d, state.entry_id, kind,
+        receipts.check(text, d, entry_id, kind=kind)
+        path = receipts.save(session.receipts_dir, text, d, state.entry_id, kind,
                              signed=session.signed_deployment)
         state.receipts.append(str(path))
         checked += 1

@@ -416,17 +416,39 @@ def _send(session: Session, client: EscrowClient, record: wallet_mod.Record,
     deployment = deployment or session.deployment(client)
     answer = client.send(state.pending, replace=state.pending_replace)
     kept = None
-    if answer.receipt is not None:
+    text = late_receipt(client, answer)
+    if text is not None:
         content = receipts.expected_content(state.pending)
-        receipts.check(answer.receipt, deployment, b64u_decode(state.entry_id, length=16), kind="entry",
+        receipts.check(text, deployment, b64u_decode(state.entry_id, length=16), kind="entry",
                        content=content)
-        kept = _keep_receipt(session, state, answer.receipt, deployment, "entry")
+        kept = _keep_receipt(session, state, text, deployment, "entry")
     state.status = answer.status
     state.received_at = answer.received_at.isoformat()
     state.pending = None
     state.pending_replace = False
     session.save()
     return kept
+
+
+#: Seconds between the asks for a receipt that was not ready with the answer (PROTOCOL.md §11): about
+#: three seconds in all, while the log's integrator runs at least once a second.
+RECEIPT_POLL_DELAYS = (0.1, 0.2, 0.4, 0.8, 1.6)
+
+
+def late_receipt(client: EscrowClient, answer: m.EntryReceipt,
+                 delays: tuple[float, ...] = RECEIPT_POLL_DELAYS) -> str | None:
+    """The answer's receipt, or, while its event is only sequenced, the one GET /v2/entries/{id}/receipt
+    gives once the log integrated it; None if that takes longer (the entry stands all the same, and the
+    receipt is fetched later: ``refreshed``). Never sends the submission again."""
+    if answer.receipt is not None or not answer.sequenced:
+        return answer.receipt
+    entry_id = b64u_decode(answer.entry_id, length=16)
+    for delay in delays:
+        time.sleep(delay)
+        again = client.receipt(entry_id)
+        if again.receipt is not None or not again.sequenced:
+            return again.receipt
+    return None
 
 
 def _keep_receipt(session: Session, state: wallet_mod.EscrowState, text: str, deployment: Deployment,
@@ -481,6 +503,7 @@ def refreshed(session: Session) -> Refreshed:
         for r in session.wallet.records:
             if r.escrow and r.escrow.entry_id in listed:
                 r.escrow.status = listed[r.escrow.entry_id].status
+        _fetch_missing_receipts(session, client, listed)
         session.save()
         lacking = _lacking_envelopes(session, client, listed)
     resealed, failed = [], {}
@@ -494,6 +517,24 @@ def refreshed(session: Session) -> Refreshed:
         else:
             resealed.append(record.record_id)
     return Refreshed(session.wallet.records, tuple(resealed), failed)
+
+
+def _fetch_missing_receipts(session: Session, client: EscrowClient, listed: Mapping[str, m.EntrySummary]) -> None:
+    """Receipts that were not ready when their answer came (``late_receipt``): an escrowed record with no
+    entry receipt, a withdrawn one with no withdrawal receipt, fetched now if the log has them."""
+    for record in session.wallet.records:
+        state = record.escrow
+        if state is None or state.pending is not None or state.entry_id not in listed:
+            continue
+        kind = "withdrawal" if state.status == "withdrawn" else "entry"
+        if any(f"-{kind}-" in Path(p).name for p in state.receipts):
+            continue
+        answer = client.receipt(b64u_decode(state.entry_id, length=16))
+        if answer.receipt is None:
+            continue
+        deployment = session.deployment(client)
+        receipts.check(answer.receipt, deployment, b64u_decode(state.entry_id, length=16), kind=kind)
+        _keep_receipt(session, state, answer.receipt, deployment, kind)
 
 
 def _lacking_envelopes(session: Session, client: EscrowClient,
@@ -522,10 +563,10 @@ def withdraw(session: Session, record_id: str) -> wallet_mod.Record:
     with session.client() as client:
         deployment = session.deployment(client)
         answer = client.withdraw(b64u_decode(record.escrow.entry_id, length=16))
-    if answer.receipt is not None:
-        receipts.check(answer.receipt, deployment, b64u_decode(record.escrow.entry_id, length=16),
-                       kind="withdrawal")
-        _keep_receipt(session, record.escrow, answer.receipt, deployment, "withdrawal")
+        text = late_receipt(client, answer)
+    if text is not None:
+        receipts.check(text, deployment, b64u_decode(record.escrow.entry_id, length=16), kind="withdrawal")
+        _keep_receipt(session, record.escrow, text, deployment, "withdrawal")
     record.escrow.status = answer.status
     session.save()
     return record

@@ -16,7 +16,7 @@ import { b64uDecode, b64uEncode, bytesEqual } from '../protocol/encoding.js';
 import * as rec from '../protocol/recovery.js';
 import { ApiError, EscrowApi, reporterSignIn } from './api.js';
 import { checkReceipt } from './receipts.js';
-import { keepReceipt } from './reporter.js';
+import { keepReceipt, lateReceipt } from './reporter.js';
 import { walletFromBytes, walletToBytes } from './wallet.js';
 
 export { HANDLE_REFUSAL, formatHandle, normaliseHandle, parseHandle } from '../protocol/recovery.js';
@@ -347,9 +347,10 @@ export async function recover(serverBase, handle, passphrase, {
       try {
         const answer = await session.receipt(e.entry_id);
         e.status = answer.status;
-        if (answer.receipt) {
-          await checkReceipt(answer.receipt, deployment, b64uDecode(e.entry_id, 16), answer.status === 'withdrawn' ? 'withdrawal' : 'entry');
-          if (storeReceipt) await keepReceipt(e, answer.receipt, answer.status === 'withdrawn' ? 'withdrawal' : 'entry', storeReceipt);
+        const text = await lateReceipt(session, answer); // the latest event may wait for the log's integrator
+        if (text) {
+          await checkReceipt(text, deployment, b64uDecode(e.entry_id, 16), answer.status === 'withdrawn' ? 'withdrawal' : 'entry');
+          if (storeReceipt) await keepReceipt(e, text, answer.status === 'withdrawn' ? 'withdrawal' : 'entry', storeReceipt);
         }
       } catch (err) {
         if (!(err instanceof ConsilienceError)) throw err;

@@ -76,6 +76,29 @@ export async function keepReceipt(escrowState, text, kind, storeReceipt) {
 }
 
 /**
+ * Milliseconds between the asks for a receipt that was not ready with the answer (PROTOCOL.md §11,
+ * clients/reporter.py RECEIPT_POLL_DELAYS): about three seconds in all.
+ */
+export const RECEIPT_POLL_DELAYS = Object.freeze([100, 200, 400, 800, 1600]);
+
+const pause = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+
+/**
+ * The answer's receipt or, while its event is only sequenced (`sequenced: true`, receipt null), the one
+ * GET /v2/entries/{id}/receipt gives once the log integrated it; null if that takes longer (the entry
+ * stands all the same; refresh fetches the receipt later). Never sends the submission again.
+ */
+export async function lateReceipt(api, answer, { delays = RECEIPT_POLL_DELAYS, sleep = pause } = {}) {
+  if (answer.receipt || !answer.sequenced) return answer.receipt ?? null;
+  for (const ms of delays) {
+    await sleep(ms);
+    const again = await api.receipt(answer.entry_id);
+    if (again.receipt || !again.sequenced) return again.receipt ?? null;
+  }
+  return null;
+}
+
+/**
  * Send a record's kept submission (escrow.pending) exactly as kept, check the receipt that
  * comes back against it and the deployment's log key, keep the receipt, record the server's
  * answer and save the wallet. Steps: send, receipt, save. Returns the record.
@@ -86,10 +109,12 @@ export async function sendPending(session, record, deployment, { onStep = NO_PRO
   const detail = { record, earlier };
   const answer = await step(onStep, 'send', detail, () => (e.pending_replace
     ? session.api.replace(b64uDecode(e.entry_id, 16), e.pending) : session.api.submit(e.pending)));
-  if (answer.receipt) {
+  if (answer.receipt || answer.sequenced) {
     await step(onStep, 'receipt', detail, async () => {
-      await checkReceipt(answer.receipt, deployment, b64uDecode(e.entry_id, 16), 'entry', expectedContent(e.pending));
-      await keepReceipt(e, answer.receipt, 'entry', session.storeReceipt);
+      const text = await lateReceipt(session.api, answer);
+      if (!text) return; // not integrated within the wait: refresh fetches it later
+      await checkReceipt(text, deployment, b64uDecode(e.entry_id, 16), 'entry', expectedContent(e.pending));
+      await keepReceipt(e, text, 'entry', session.storeReceipt);
     });
   } else onStep('receipt', 'done', detail);
   e.status = answer.status;
@@ -240,6 +265,7 @@ export async function refresh(session, { onStep = NO_PROGRESS } = {}) {
       changed = true;
     }
   }
+  if (await fetchMissingReceipts(session, listed)) changed = true;
   if (changed) await session.save();
   const resealed = [];
   const notResealed = new Map();
@@ -254,6 +280,27 @@ export async function refresh(session, { onStep = NO_PROGRESS } = {}) {
     }
   }
   return { changed, resealed, notResealed };
+}
+
+/**
+ * Receipts that were not ready when their answer came (lateReceipt): an escrowed record with no entry
+ * receipt, a withdrawn one with no withdrawal receipt, fetched and checked now if the log has them.
+ * Returns whether any was kept.
+ */
+async function fetchMissingReceipts(session, listed) {
+  let kept = false;
+  for (const r of session.wallet.records) {
+    const e = r.escrow;
+    if (!e || e.pending || !listed.has(e.entry_id)) continue;
+    const kind = e.status === 'withdrawn' ? 'withdrawal' : 'entry';
+    if ((e.receipts || []).some((name) => name.includes(`-${kind}-`))) continue;
+    const answer = await session.api.receipt(e.entry_id);
+    if (!answer.receipt) continue;
+    await checkReceipt(answer.receipt, await session.deployment(), b64uDecode(e.entry_id, 16), kind);
+    await keepReceipt(e, answer.receipt, kind, session.storeReceipt);
+    kept = true;
+  }
+  return kept;
 }
 
 /** A refusal of these exact bytes that sending them again cannot change (not a lost answer, not a wait). */
