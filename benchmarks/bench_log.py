@@ -45,6 +45,10 @@ Measured at each size, on the same growing database:
   work: ``storage.log.append_batch`` of the escrow server's fixed batch
   (``LOG_BATCH_SIZE`` padding leaves when nothing is queued) plus the
   checkpoint, one durable transaction, as each pass appends it;
+* sequencing apart from integration (PROTOCOL.md §11): ``storage.log.sequence``, one event per durable
+  transaction (the log's whole part of a submission now), and the integrator's batches:
+  ``storage.log.integrate`` of N sequenced events + one ``sign`` + commit, one transaction (what
+  ``integrator.integrate_once`` does), as integrated appends per second;
 * the floors: SHA-256 of one node (``hashlib``), one Ed25519 signature and
   verification, one SQLite insert+commit (``bench_submission.sqlite_floor``);
 * the database file's size per leaf, and at the largest size per table (``dbstat``).
@@ -122,6 +126,8 @@ class Profile:
     floor_seconds: float
     floor_runs: int
     floor_ops: int
+    #: (sequenced events per integration, integrations)
+    integrate_batches: tuple[tuple[int, int], ...] = ((100, 5), (1000, 3), (10_000, 1))
 
 
 FULL = Profile(sizes=(10**3, 10**4, 10**5, 10**6, 10**7), chunk=100_000, samples=250, sign_samples=60,
@@ -129,7 +135,7 @@ FULL = Profile(sizes=(10**3, 10**4, 10**5, 10**6, 10**7), chunk=100_000, samples
                floor_seconds=1.0, floor_runs=5, floor_ops=300)
 QUICK = Profile(sizes=(100, 1000), chunk=400, samples=20, sign_samples=5, event_txns=10,
                 batches=((10, 2), (100, 1)), release_passes=3, seconds_per_phase=2.0, floor_seconds=0.05, floor_runs=2,
-                floor_ops=10)
+                floor_ops=10, integrate_batches=((100, 2), (1000, 1)))
 
 
 # -- setup: the helper that keeps the tree, and the bulk loader ----------------------------
@@ -476,6 +482,49 @@ def measure_appends(db: database.Database, p: Profile, key: bytes) -> dict[str, 
     return out
 
 
+def integration_growth(p: Profile) -> int:
+    """Leaves ``measure_integration`` adds at most: it runs only where the next size is still ahead."""
+    return p.event_txns + 3 + sum(size * count for size, count in p.integrate_batches)
+
+
+def measure_integration(db: database.Database, p: Profile, key: bytes) -> dict[str, Any]:
+    """The write path's log work now (one ``sequence`` per transaction) and the integrator's batches."""
+    sequenced, deadline = [], Deadline(p.seconds_per_phase)
+    for k in range(p.event_txns + 3):
+        if deadline.passed() and len(sequenced) > 2:
+            break
+        now = datetime.now(UTC)
+        opening, entry_id = new_leaf(now)
+        t0 = time.perf_counter()
+        with db.write() as s:
+            storage_log.sequence(s, opening, now, entry_id=entry_id)
+        if k >= 3:
+            sequenced.append(time.perf_counter() - t0)
+    with db.write() as s:  # the events just sequenced, so each batch below integrates exactly its own
+        storage_log.integrate(s, datetime.now(UTC))
+        storage_log.sign(s, ORIGIN, key, datetime.now(UTC))
+    integrated = {}
+    for size, count in p.integrate_batches:
+        per_txn = []
+        for _ in range(count):
+            now = datetime.now(UTC)
+            with db.write() as s:  # setup: what the requests sequenced
+                for opening, entry_id in (new_leaf(now) for _ in range(size)):
+                    storage_log.sequence(s, opening, now, entry_id=entry_id)
+            t0 = time.perf_counter()
+            with db.write() as s:
+                appended = storage_log.integrate(s, now)
+                storage_log.sign(s, ORIGIN, key, now, root=appended.root)
+            per_txn.append(time.perf_counter() - t0)
+            if appended.size - appended.start != size:
+                raise RuntimeError(f"an integration appended {appended.size - appended.start} events, not {size}")
+        total = sum(per_txn)
+        integrated[str(size)] = {"events": size, "transactions": len(per_txn), "txn": latency_summary(per_txn),
+                                 "per_append": total / (size * len(per_txn)),
+                                 "appends_per_second": size * len(per_txn) / total}
+    return {"sequence": latency_summary(sequenced, sum(sequenced)), "integrated": integrated}
+
+
 def replay_and_check(db: database.Database, helper: TreeHelper, first: int) -> int:
     """Replay the leaves the real code appended into the helper's tree; compare roots."""
     with db.read() as s:
@@ -568,6 +617,11 @@ def run(quick: bool = False, work: Path | None = None) -> dict[str, Any]:
             log(f"  inclusion proof p50 {fmt_time(entry['proofs']['inclusion']['p50'])}, receipt "
                 f"{fmt_time(entry['proofs']['issue_receipt']['p50'])}; appends")
             entry["appends"] = measure_appends(db, p, key)
+            with db.read() as s:
+                grown = storage_log.size(s)
+            later = [m for m in sizes if m > n]
+            if not later or grown + integration_growth(p) < later[0]:
+                entry["appends"].update(measure_integration(db, p, key))
             entry["size_after_appends"] = replay_and_check(db, helper, n)
             log(f"  append+sign+receipt+commit p50 {fmt_time(entry['appends']['event']['total']['p50'])}; "
                 f"log now {entry['size_after_appends']:,} leaves, roots agree")
@@ -711,6 +765,15 @@ def render(results: dict[str, Any]) -> str:
         arows.append([f"{b} appends + 1 sign per transaction: per append",
                       *[f"{fmt_time(sizes[n]['appends']['batches'][b]['per_append'])} "
                         f"({fmt_rate(sizes[n]['appends']['batches'][b]['appends_per_second'])})" for n in ns]])
+    measured = [n for n in ns if "integrated" in sizes[n]["appends"]]
+    if measured:  # at the sizes where its growth stayed below the next size
+        arows.append(["sequencing (`storage.log.sequence` + commit), one event per transaction (p50 / p99)",
+                      *[_pp(sizes[n]["appends"]["sequence"]) if n in measured else "—" for n in ns]])
+        for b in sizes[measured[0]]["appends"]["integrated"]:
+            arows.append([f"integration of {b} sequenced events + 1 sign, one transaction: per append",
+                          *[f"{fmt_time(sizes[n]['appends']['integrated'][b]['per_append'])} "
+                            f"({fmt_rate(sizes[n]['appends']['integrated'][b]['appends_per_second'])})"
+                            if n in measured else "—" for n in ns]])
     out += ["### Appends through `storage.log.append` (durable transactions)", "",
             "Each event: one `Database.write()` transaction that appends an entry leaf, signs the checkpoint "
             "at the new size and issues the receipt, then commits — the log's part of "
