@@ -112,6 +112,14 @@ def test_reporters_through_different_processes_make_one_match(deployment: tuple[
             break
         time.sleep(0.2)
     assert (released, matches) == (REPORTERS, 1)
+    credential = escrow.counselor_credential(escrow.counselors[0])
+    with httpx.Client(base_url=servers[0].url, timeout=30) as counselor:
+        login = counselor.post(f"{API}/login/counselor", headers={"Authorization": f"Bearer {b64(credential)}"})
+        headers = {"Authorization": f"Bearer {login.json()['token']}"}
+        [listed] = counselor.get(f"{API}/matches", headers=headers).json()
+        opened = counselor.get(f"{API}/matches/{listed['match_id']}", headers=headers).json()
+    entry_ids = [e["entry_id"] for e in opened["entries"]]
+    assert listed["released"] == REPORTERS and len(entry_ids) == len(set(entry_ids)) == REPORTERS  # each once
     deadline = time.monotonic() + 10
     while REPORTERS not in _inbox_counts(escrow) and time.monotonic() < deadline:
         time.sleep(0.1)
