@@ -150,6 +150,7 @@ class DatabaseStore:
             wanted[bucket] = wanted.get(bucket, 0.0) + cost
         with self._db.write() as session:
             now = self._clock() if at is None else at
+            budgets.without_waiting_for_disk(session)
             rows = budgets.lock(session, {b: rates[b].burst for b in wanted}, now)
             held = {b: refilled(*rows[b], now, rates[b].burst, rates[b].per_hour / 3600) for b in wanted}
             waits, allowed = decide([(held[b], cost, rates[b].per_hour / 3600) for b, cost in wanted.items()])
