@@ -91,7 +91,9 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if settings.integrator if integrate is None else integrate:
+        # a second lifespan of the same application (a test tool driving it over ASGI) leaves the running one be
+        ours = (settings.integrator if integrate is None else integrate) and not integrating.running
+        if ours:
             integrating.start()
         if release_pass:
             releaser.start()
@@ -99,7 +101,8 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
             yield  # server.run says when it is ready, once the port is bound
         finally:
             releaser.stop()
-            integrating.stop()
+            if ours:
+                integrating.stop()
             db.dispose()
 
     app = FastAPI(title="Consilience escrow", version=__version__, lifespan=lifespan,
