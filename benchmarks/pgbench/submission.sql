@@ -1,7 +1,7 @@
 -- What one accepted escrow submission (POST /v2/entries) does in the escrow database, in the order
 -- the server issues it (seen with a statement trace of one submission on PostgreSQL): the request
--- budget peeked, the session and account read; the budget charged in its own transaction
--- (storage/budgets.py: lock by upsert, store); then the submission's transaction: no entry of that
+-- budget peeked, the session and account read; the budget charged in its own transaction, which
+-- does not wait for its WAL flush (storage/budgets.py: lock by upsert, store); then the submission's transaction: no entry of that
 -- id yet, the account's row lock and its quota (storage/quotas.py), the person's tags inserted and
 -- locked, the check that the account named neither before, the entry with its sealed body, one
 -- envelope per counselor, its tags, the tags queued for the next release pass
@@ -21,6 +21,7 @@ SELECT token_hash, account_id, created_at, expires_at FROM sessions WHERE token_
 SELECT account_id, role, token_hash, name, counselor_key_id, created_at, revoked_at, message_key, notify_email, deleted_at
   FROM accounts WHERE account_id = decode(:acct, 'hex');
 BEGIN;
+SET LOCAL synchronous_commit TO OFF;
 INSERT INTO rate_buckets (budget, key, tokens, updated_at)
   VALUES ('escrow-account', decode(:bucket, 'hex'), 60, extract(epoch from now()))
   ON CONFLICT (budget, key) DO UPDATE SET tokens = rate_buckets.tokens RETURNING tokens, updated_at;
