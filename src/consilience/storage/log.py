@@ -78,8 +78,7 @@ def append(session: Session, opening: events.Opening, now: datetime, *, entry_id
     Locks the log head until commit. The events sequenced before this call are integrated first
     (``integrate``), so none of them ends up after this leaf.
     """
-    size(session, lock=True)
-    integrate(session, now)
+    integrate(session, now)  # which locks the log head first
     return _write(session, [(opening, entry_id)], now).start
 
 
@@ -140,7 +139,7 @@ def _write(session: Session, items: list[tuple[events.Opening, bytes | None]], n
         _insert_rows(session, LEAVES, leaf_rows)
         _insert_rows(session, NODES, node_rows)
         session.execute(update(LogHead).where(LogHead.id == 1).values(size=end))
-    return Appended(start, end, _root(end, known))
+    return Appended(start, end, merkle.root_hash(_HeldNodes(known), end))
 
 
 #: PostgreSQL: a whole batch of rows in one statement, as one array per column (``unnest``): no statement
@@ -169,15 +168,15 @@ def _insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> 
         session.execute(_UNNEST_NODES, {c: [r[c] for r in rows] for c in ("level", "idx", "hash")})
 
 
-def _root(tree_size: int, known: dict[tuple[int, int], bytes]) -> bytes:
-    """The root from the frontier's nodes: folded from the right edge (RFC 9162 §2.1.1)."""
-    nodes = [known[n] for n in frontier(tree_size)]
-    if not nodes:
-        return merkle.root_of([])
-    root = nodes[-1]
-    for left in reversed(nodes[:-1]):
-        root = merkle.node_hash(left, root)
-    return root
+class _HeldNodes:
+    """``merkle.NodeReader`` over the nodes a write holds in memory: the frontier it read and the
+    nodes its batch completed, which are all the root at its new size is made of."""
+
+    def __init__(self, known: dict[tuple[int, int], bytes]) -> None:
+        self.known = known
+
+    def subtree_hash(self, start: int, end: int) -> bytes:
+        return self.known[merkle.node_coordinates(start, end)]
 
 
 #: ids per DELETE of integrated rows (PostgreSQL takes at most 65535 parameters in a statement)
@@ -305,8 +304,7 @@ def append_batch(session: Session, batch_size: int, now: datetime) -> list[int]:
     """
     if batch_size < 1:
         raise InvalidInput("a log batch holds at least one leaf")
-    size(session, lock=True)
-    integrate(session, now)
+    integrate(session, now)  # which locks the log head first
     queued = session.scalars(select(LogPending).order_by(LogPending.id).limit(batch_size)
                              .with_for_update()).all()
     openings = [events.Opening.fresh(p.event) for p in queued]
