@@ -101,6 +101,8 @@ class Writer(threading.Thread):
         self.site, self.headers, self.rng, self.limit = site, headers, rng, limit
         self.results: list[tuple[dict[str, Any], int, dict[str, Any]]] = []
         self.halt = threading.Event()
+        #: set once a submission was refused with 503: the writer has met the outage
+        self.refused = threading.Event()
 
     def run(self) -> None:
         with httpx.Client(base_url=self.site.url, headers=self.headers, timeout=HTTP_TIMEOUT) as http:
@@ -114,6 +116,8 @@ class Writer(threading.Thread):
                     self.results.append((payload, 0, {"error": repr(exc)}))
                     return
                 self.results.append((payload, answer.status_code, answer.json()))
+                if answer.status_code == 503:
+                    self.refused.set()
                 time.sleep(0.02)
 
 
@@ -139,7 +143,9 @@ def test_postgres_shut_down_and_back(postgres: pg_cluster.LocalCluster, tmp_path
                 _assert_unavailable(answer, f"{method} {path}")
                 assert elapsed < PROMPT, f"{method} {path} took {elapsed:.1f}s"
             assert _call(site.url, "GET", "/v2/deployment")[0].status_code == 200  # a file, no database
-            time.sleep(0.3)
+            # the database stays down until the writer met the outage: on a busy machine its requests (each
+            # waiting a moment for the log's integrator) can be few, and a fixed pause could miss it
+            assert writer.refused.wait(30), "the steady writer was never refused while PostgreSQL was down"
         finally:
             postgres.start()
         wait_healthy(site.url, 20)
