@@ -22,6 +22,7 @@ from consilience.protocol import events
 from consilience.protocol.encoding import b64u_decode
 from consilience.services.escrow import integrator
 from consilience.storage import log
+from consilience.storage.database import Database
 from consilience.storage.models import LogCheckpoint
 
 from .harness import API, Escrow, build
@@ -152,3 +153,44 @@ def test_consilience_integrate_runs_alone_and_stops_on_sigterm(quiet: Escrow, tm
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_an_integrator_elsewhere_is_woken_and_the_answer_waits_for_it(tmp_path: Path, backend: str,
+                                                                      request: pytest.FixtureRequest) -> None:
+    """``serve --no-integrator`` beside ``consilience integrate``: the integrator, whose own timer would wait
+    a minute, is woken by the other process's commit (NOTIFY on PostgreSQL, ``data_version`` on SQLite), and
+    the server's answer waits for its NOTIFY (or looks) instead of going out without the receipt."""
+    url = None if backend == "sqlite" else str(request.getfixturevalue("postgres_database"))
+    escrow = build(tmp_path / "data", database_url=url, integrator=False, receipt_wait=20.0,
+                   integrate_interval=60.0)
+    elsewhere = integrator.Alone(Database(escrow.settings.database_url), escrow.settings, escrow.state.deployments,
+                                 escrow.state.log_private)  # its own engine, as another process has
+    running = integrator.Integrator(elsewhere, cross_process=True)
+    with escrow.client:
+        running.start()
+        try:
+            time.sleep(0.5)  # the start's own drain is over: what follows is woken by the commit alone
+            reporter = escrow.reporter()
+            for _ in range(3):
+                submission = escrow.submission()
+                started = time.monotonic()
+                answer = escrow.submit(reporter, submission).json()
+                assert answer["sequenced"] is False and answer["receipt"] is not None
+                assert time.monotonic() - started < 10  # woken, not the minute of its interval
+                receipts.check(answer["receipt"], escrow.deployment, b64u_decode(submission["entry_id"]),
+                               kind="entry", content=receipts.expected_content(submission))
+        finally:
+            running.stop()
+    elsewhere.db.dispose()
+    escrow.db.dispose()
+
+
+def test_without_an_integrator_anywhere_the_answer_does_not_wait(tmp_path: Path) -> None:
+    """An application built without one (as these tests are) and not told one runs elsewhere answers at once."""
+    escrow = build(tmp_path / "data", integrate=False, receipt_wait=20.0)
+    with escrow.client:
+        started = time.monotonic()
+        answer = escrow.submit(escrow.reporter(), escrow.submission()).json()
+        assert (answer["receipt"], answer["sequenced"]) == (None, True) and time.monotonic() - started < 10
+    escrow.db.dispose()

@@ -9,7 +9,14 @@ waiting submissions cost one commit and one signature).
 
 When. At least every ``settings.integrate_interval`` seconds, at once when a submission of this process
 wakes it (``await_integrated``, so a lone reporter's answer waits milliseconds), and again straight
-away while a batch was full. Only one integration runs at a time across every process on one
+away while a batch was full. ``consilience integrate`` beside ``serve --no-integrator`` is woken from the
+other processes too (``Integrator(cross_process=True)``): on PostgreSQL the serving process NOTIFYs
+``consilience_sequenced`` right after the commit that sequenced its event and the integrator LISTENs on a
+connection of its own; on SQLite, which has no notifications, it polls ``PRAGMA data_version`` on a kept
+connection every ``SQLITE_POLL_SECONDS`` (a read of a counter in shared memory, no I/O), which changes
+with every commit of another connection. Each batch's transaction NOTIFYs ``consilience_integrated``, so a
+serving process without an integrator of its own waits for that (``await_integrated``) instead of
+answering at once without the receipt. Only one integration runs at a time across every process on one
 database: each begins by locking ``log_head`` (``log.integrate``), which is also what every other
 append (the release pass, an account's deletion) locks; on SQLite the single writer serialises anyway.
 
@@ -26,21 +33,36 @@ from __future__ import annotations
 
 import logging
 import signal
+import sqlite3
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
+
+from sqlalchemy import func, select, text
 
 from consilience.crypto import signing
 from consilience.services.escrow.published import DeploymentStore
 from consilience.services.escrow.settings import Settings, load_private_key
 from consilience.storage import log
 from consilience.storage.database import Database, upgrade
+from consilience.storage.models import LogSequenced
 from consilience.storage.repository import utcnow
 
 logger = logging.getLogger(__name__)
+
+#: PostgreSQL channels: a serving process sequenced an event (the integrator drains), an integration
+#: committed (a serving process waiting for its receipt looks again)
+SEQUENCED_CHANNEL = "consilience_sequenced"
+INTEGRATED_CHANNEL = "consilience_integrated"
+#: SQLite has no notifications: how often a process looks whether another one committed (``data_version``)
+SQLITE_POLL_SECONDS = 0.005
+#: PostgreSQL: how long a waiter goes without a notification before it looks itself (one may be missed
+#: while a listening connection is being opened again)
+NOTIFY_FALLBACK_SECONDS = 0.05
 
 
 class LogState(Protocol):
@@ -82,6 +104,9 @@ def integrate_once(state: LogState, now: datetime | None = None, *, limit: int |
         if appended.size > appended.start:
             log.sign(session, state.deployments.current().deployment.log_origin, state.log_private, now,
                      root=appended.root)
+            if state.db.dialect == "postgresql":  # delivered at the commit, to serving processes waiting
+                session.execute(text("SELECT pg_notify(:channel, :size)"),
+                                {"channel": INTEGRATED_CHANNEL, "size": str(appended.size)})
     return Integrated(appended.size - appended.start, appended.size)
 
 
@@ -100,10 +125,17 @@ _RUNNING: weakref.WeakKeyDictionary[Database, Integrator] = weakref.WeakKeyDicti
 
 
 class Integrator:
-    """The background thread: ``integrate_all`` when woken, or every ``integrate_interval`` seconds."""
+    """The background thread: ``integrate_all`` when woken, or every ``integrate_interval`` seconds.
 
-    def __init__(self, state: LogState) -> None:
+    ``cross_process``: also woken by other processes' commits (``consilience integrate``: the module's
+    docstring says how); a server's own integrator is woken by its own requests and needs no listener.
+    """
+
+    def __init__(self, state: LogState, *, cross_process: bool = False) -> None:
         self.state = state
+        self._watch: _Watch | None = None
+        if cross_process:
+            self._watch = _Watch(state.db, SEQUENCED_CHANNEL, self.wake, sqlite_wanted=_sequenced_exists)
         self._changed = threading.Condition()
         self._wake = False
         self._stop = False
@@ -120,12 +152,22 @@ class Integrator:
             self._wake = True  # at once: what a stopped or killed process left sequenced goes in first
         self._thread = threading.Thread(target=self._run, name="consilience-integrator", daemon=True)
         self._thread.start()
+        if self._watch is not None:
+            self._watch.start()
         _RUNNING[self.state.db] = self
+
+    def wake(self) -> None:
+        """Drain as soon as the batch in progress (if any) is done."""
+        with self._changed:
+            self._wake = True
+            self._changed.notify_all()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Let the batch in progress commit, integrate nothing more, and wait for the thread."""
         if _RUNNING.get(self.state.db) is self:
             del _RUNNING[self.state.db]
+        if self._watch is not None:
+            self._watch.stop()
         with self._changed:
             self._stop = True
             self._changed.notify_all()
@@ -184,21 +226,186 @@ class Integrator:
 
 
 def await_integrated(state: LogState, timeout: float | None = None) -> bool:
-    """After a commit that sequenced an event: wake this process's integrator and wait for it, at most
-    ``settings.receipt_wait`` seconds. False at once when none runs here (``serve --no-integrator``)."""
+    """After a commit that sequenced an event: wait until it is integrated, at most ``settings.receipt_wait``
+    seconds; True once it is (then the caller reads its receipt).
+
+    With an integrator in this process: wake it and wait for a drain begun after the commit. With the
+    integrator in another process (``settings.integrator`` off: ``serve --no-integrator``): tell it
+    (PostgreSQL: NOTIFY) and wait until no event sequenced up to now is left (``_integrated_through``).
+    Otherwise (an application built without one, as tests do) False at once.
+    """
     running = _RUNNING.get(state.db)
     wait = state.settings.receipt_wait if timeout is None else timeout
-    if running is None or not running.running or wait <= 0:
+    if wait <= 0:
         return False
-    return running.wait_integrated(wait)
+    if running is not None and running.running:
+        return running.wait_integrated(wait)
+    if state.settings.integrator:
+        return False
+    return _await_elsewhere(state.db, wait)
+
+
+def _await_elsewhere(db: Database, timeout: float) -> bool:
+    """Wait for another process's integrator to integrate every event sequenced so far (so the caller's).
+
+    Every id at most the largest one sequenced now, not just the caller's: on PostgreSQL an event with a
+    smaller id may commit later and is waited for too (a little longer, never a wrong answer), and the
+    wait never depends on what anyone else's entries are.
+    """
+    deadline = time.monotonic() + timeout
+    with db.read() as session:
+        through = session.scalar(select(func.max(LogSequenced.id)))
+    if through is None:
+        return True
+    if db.dialect == "postgresql":
+        watch = _integrated_watch(db)
+        seen = watch.generation
+        _notify(db, SEQUENCED_CHANNEL)
+        pause = NOTIFY_FALLBACK_SECONDS
+    else:
+        watch, seen, pause = None, 0, SQLITE_POLL_SECONDS
+    while True:
+        if _integrated_through(db, through):
+            return True
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        if watch is None:
+            time.sleep(min(pause, left))
+        else:
+            seen = watch.wait_past(seen, min(pause, left))
+
+
+def _integrated_through(db: Database, through: int) -> bool:
+    with db.read() as session:
+        return session.scalar(select(LogSequenced.id).where(LogSequenced.id <= through).limit(1)) is None
+
+
+def _sequenced_exists(connection: sqlite3.Connection) -> bool:
+    return connection.execute("SELECT 1 FROM log_sequenced LIMIT 1").fetchone() is not None
+
+
+def _notify(db: Database, channel: str) -> None:
+    """NOTIFY on PostgreSQL, outside the caller's transaction (which has committed); an outage is only
+    logged: the integrator's interval integrates the event all the same."""
+    try:
+        with db.engine.connect() as connection:
+            connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+            connection.commit()
+    except Exception as exc:
+        logger.warning("could not notify the integrator (%s); it integrates within its interval",
+                       type(exc.__cause__ or exc).__name__)
+
+
+class _Watch:
+    """A thread that calls ``on_change`` when another process committed something of interest.
+
+    PostgreSQL: LISTEN ``channel`` on a connection of its own (opened again after an outage), one call
+    per burst of notifications. SQLite: ``PRAGMA data_version`` on a kept connection every
+    ``SQLITE_POLL_SECONDS``, and a call when it changed and ``sqlite_wanted`` (on that connection) says so.
+    """
+
+    def __init__(self, db: Database, channel: str, on_change: Callable[[], None], *,
+                 sqlite_wanted: Callable[[sqlite3.Connection], bool] | None = None) -> None:
+        self._url = db.engine.url
+        self._dialect = db.engine.dialect
+        self._channel = channel
+        self._on_change = on_change
+        self._wanted = sqlite_wanted or (lambda _: True)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=f"consilience-watch-{self._channel}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if self._dialect.name == "postgresql":
+                    self._listen()
+                else:
+                    self._poll_sqlite()
+            except Exception as exc:  # the database down: the interval still integrates; look again soon
+                logger.warning("not watching the database for %s now (%s); trying again",
+                               self._channel, type(exc).__name__)
+                self._stop.wait(1.0)
+
+    def _listen(self) -> None:
+        import psycopg
+
+        args, kwargs = self._dialect.create_connect_args(self._url)
+        with psycopg.connect(*args, **kwargs, autocommit=True) as connection:
+            connection.execute(f"LISTEN {self._channel}")
+            self._on_change()  # what was notified while nobody listened
+            while not self._stop.is_set():
+                if any(True for _ in connection.notifies(timeout=0.5, stop_after=1)):
+                    self._on_change()
+
+    def _poll_sqlite(self) -> None:
+        path: Any = self._url.database
+        connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            connection.execute("PRAGMA busy_timeout = 1000")
+            last = None
+            while not self._stop.wait(SQLITE_POLL_SECONDS):
+                version = connection.execute("PRAGMA data_version").fetchone()[0]
+                if version != last:
+                    last = version
+                    if self._wanted(connection):
+                        self._on_change()
+        finally:
+            connection.close()
+
+
+class _Generation:
+    """A counter of notifications, for threads waiting on one newer than they saw."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self.generation = 0
+
+    def bump(self) -> None:
+        with self._changed:
+            self.generation += 1
+            self._changed.notify_all()
+
+    def wait_past(self, seen: int, timeout: float) -> int:
+        with self._changed:
+            self._changed.wait_for(lambda: self.generation > seen, timeout)
+            return self.generation
+
+
+#: this process's listeners for INTEGRATED_CHANNEL, one per database, started by the first wait
+_INTEGRATED: weakref.WeakKeyDictionary[Database, _Generation] = weakref.WeakKeyDictionary()
+_INTEGRATED_LOCK = threading.Lock()
+
+
+def _integrated_watch(db: Database) -> _Generation:
+    with _INTEGRATED_LOCK:
+        found = _INTEGRATED.get(db)
+        if found is None:
+            found = _INTEGRATED[db] = _Generation()
+            watch = _Watch(db, INTEGRATED_CHANNEL, found.bump)
+            watch.start()
+            weakref.finalize(db, watch.stop, 0)  # ends with the database object (a test's, a server's)
+        return found
 
 
 def run_alone(settings: Settings) -> None:
     """``consilience integrate``: the integrator as its own process, until SIGTERM or SIGINT.
 
-    The escrow servers beside it run with ``--no-integrator``; their answers then go out without a
-    receipt (``sequenced``) unless this process integrated within their wait, and clients fetch the
-    receipt from GET /v2/entries/{id}/receipt. A signal lets the batch in progress commit first.
+    The escrow servers beside it run with ``--no-integrator``: each tells it of a new event and waits up to
+    ``receipt_wait`` for its integration (``await_integrated``), answering without the receipt
+    (``sequenced``) after that; the client then fetches it from GET /v2/entries/{id}/receipt. A signal lets
+    the batch in progress commit first.
     """
     from consilience.services.serving import configure_logging
 
@@ -210,7 +417,7 @@ def run_alone(settings: Settings) -> None:
     db = Database(settings.database_url)
     stopping = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
-    running = Integrator(Alone(db, settings, deployments, log_private))
+    running = Integrator(Alone(db, settings, deployments, log_private), cross_process=True)
     try:
         running.start()
         logger.info("integrator running: every %.3g s, at most %d events per batch",
