@@ -4,11 +4,17 @@ Once the port is bound the server logs one line: where it listens, the deploymen
 force and where the web app's two pages are. Before that it warns when a key server folder it
 can see in the data folder (``keyserver-N/web-origins.json`` beside its ``escrow/`` folder)
 does not allow the deployment's own address: the web app served there could not escrow.
+
+On SQLite it serves alone: a second ``serve`` on the same database file is refused (``hold_sqlite``),
+since each would keep its own request budgets in memory (doubling every budget) and run its own
+release pass. ``consilience integrate`` and the admin commands do not take that lock, and run beside it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +67,7 @@ def run(settings: Settings, *, host: str = defaults.HOST, port: int = defaults.E
     check_tls(settings.tls)
     if workers != 1:
         check_workers(settings, workers)
+    hold_sqlite(settings)
     app = create_app(settings)
     state: ServerState = app.state.escrow
     for warning in origin_warnings(settings.data_dir, state.deployments.current().deployment):
@@ -101,6 +108,42 @@ def check_workers(settings: Settings, workers: int) -> None:
             f"--workers {workers} needs PostgreSQL (--database-url postgresql+psycopg://…): on SQLite one "
             "process serves the escrow, since SQLite admits one writer at a time and keeps the request "
             "budgets in that process's memory. Serve SQLite with one worker.")
+
+
+#: file descriptors of the locks ``hold_sqlite`` took: held until the process exits
+_HELD: list[int] = []
+
+
+def hold_sqlite(settings: Settings) -> Path | None:
+    """On SQLite, lock ``<database>.serve-lock`` (``flock``, exclusive) for the life of this process, or refuse
+    to serve if another escrow server holds it; the lock file's path (None on PostgreSQL).
+
+    The lock goes with the process however it ends (a SIGKILL too), so a crashed server never blocks the
+    next one; the file only holds the process id for the message.
+    """
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    database = Path(url.database).resolve()
+    path = database.with_name(database.name + ".serve-lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode("ascii", "replace").strip()
+        os.close(fd)
+        raise ConfigurationError(
+            f"another escrow server{f' (process {holder})' if holder.isdigit() else ''} already serves the "
+            f"SQLite database {database}. One process serves a SQLite database: two would each keep their own "
+            "request budgets (so every budget would count double) and run their own release pass. Stop the other "
+            "server first; to serve from several processes or hosts, use PostgreSQL (--database-url "
+            "postgresql+psycopg://…, --workers N). 'consilience integrate' and the admin commands run beside "
+            "the one server.") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    _HELD.append(fd)
+    return path
 
 
 def origin_warnings(escrow_folder: Path, deployment: Deployment) -> list[str]:
