@@ -45,7 +45,8 @@ def postgres_admin_url() -> Iterator[str]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Escrow, Path]]:
-    url = None if request.param == "sqlite" else pg_cluster.fresh_database(request.getfixturevalue("postgres_admin_url"))
+    url = None if request.param == "sqlite" else \
+        pg_cluster.fresh_database(request.getfixturevalue("postgres_admin_url"))
     data = tmp_path / "data"
     escrow = build(data / "escrow", database_url=url)
     escrow.state.db.dispose()
