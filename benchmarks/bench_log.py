@@ -58,6 +58,7 @@ Run alone: ``python benchmarks/bench_log.py [--quick]`` prints markdown.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import multiprocessing
@@ -91,7 +92,6 @@ from common import (  # noqa: E402
     log,
     md_table,
     measure,
-    run_alone,
 )
 from consilience.clients.receipts import open_receipt  # noqa: E402
 from consilience.crypto import signing  # noqa: E402
@@ -571,8 +571,11 @@ def floors(p: Profile, work: Path) -> dict[str, Any]:
 # -- the run ------------------------------------------------------------------------------------
 
 
-def run(quick: bool = False, work: Path | None = None) -> dict[str, Any]:
+def run(quick: bool = False, work: Path | None = None, max_size: int | None = None) -> dict[str, Any]:
+    """``max_size``: stop at that many leaves (development runs; the report is the full profile's)."""
     p = QUICK if quick else FULL
+    if max_size is not None:
+        p = dataclasses.replace(p, sizes=tuple(n for n in p.sizes if n <= max_size))
     own = work is None
     work = Path(tempfile.mkdtemp(prefix="consilience-bench-log-")) if work is None else work
     work.mkdir(parents=True, exist_ok=True)
@@ -853,5 +856,20 @@ def interpretation(results: dict[str, Any]) -> str:
     )
 
 
+def main() -> int:
+    """``python benchmarks/bench_log.py [--quick] [--json] [--max-size N]``: markdown (or JSON) on stdout."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny counts (checks the code, not the speed)")
+    parser.add_argument("--json", action="store_true", help="print the raw results as JSON")
+    parser.add_argument("--max-size", type=int, help="stop at this many leaves (e.g. 100000 while developing)")
+    args = parser.parse_args()
+    results = run(args.quick, max_size=args.max_size)
+    print(json.dumps(results, indent=2, default=str) if args.json else render(results) + "\n" + interpretation(results))
+    return 0
+
+
 if __name__ == "__main__":
-    raise SystemExit(run_alone(__doc__, run, lambda results: render(results) + "\n" + interpretation(results)))
+    raise SystemExit(main())

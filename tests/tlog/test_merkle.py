@@ -279,6 +279,32 @@ def test_reads_stay_logarithmic_in_a_large_tree() -> None:
         assert reader.reads <= 2 * n.bit_length() + 1
 
 
+def test_listed_nodes_are_exactly_what_generation_reads() -> None:
+    """``*_nodes`` list what a database must fetch: held alone, they give the same roots and proofs."""
+    n = 1_337
+    tree = merkle.MemoryTree()
+    for i in range(n):
+        tree.append(i.to_bytes(4, "big"))
+
+    def held(wanted: list[tuple[int, int]]) -> merkle.HeldNodes:
+        assert len(set(wanted)) == len(wanted)
+        return merkle.HeldNodes({(level, index): tree.levels[level][index] for level, index in wanted})
+
+    for size in (1, 2, 255, 256, 1000, n):
+        assert merkle.root_hash(held(merkle.root_nodes(size)), size) == tree.root(size)
+        for index in {0, size // 3, size - 1}:
+            assert (merkle.inclusion_proof(held(merkle.inclusion_nodes(index, size)), index, size)
+                    == merkle.inclusion_proof(tree, index, size))
+        for old in {1, size // 2 or 1, size}:
+            assert (merkle.consistency_proof(held(merkle.consistency_nodes(old, size)), old, size)
+                    == merkle.consistency_proof(tree, old, size))
+    assert merkle.root_nodes(0) == []
+    with pytest.raises(InvalidInput, match="not stored"):
+        merkle.inclusion_proof(merkle.HeldNodes({}), 3, 10)
+    with pytest.raises(InvalidInput):
+        merkle.inclusion_nodes(10, 10)
+
+
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.binary(max_size=8), max_size=100))
 def test_root_of_matches_naive(data: list[bytes]) -> None:

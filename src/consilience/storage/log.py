@@ -22,6 +22,7 @@ size of the log.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import random
 from collections.abc import Iterable
@@ -29,8 +30,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, delete, insert, or_, select, text, update
+from sqlalchemy import Table, bindparam, delete, insert, select, text, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import TextualSelect
 
 from consilience.errors import InvalidInput
 from consilience.protocol import events
@@ -101,16 +103,36 @@ def frontier(tree_size: int) -> list[tuple[int, int]]:
     return [(h, (tree_size >> h) - 1) for h in reversed(range(tree_size.bit_length())) if tree_size >> h & 1]
 
 
-def _read_nodes(session: Session, wanted: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+def read_nodes(session: Session, wanted: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """The stored nodes ``wanted`` in one statement.
+
+    A proof or a root asks for O(log n) nodes; reading them one SELECT each made the statements, not
+    the hashing, the cost of a proof. The condition is an OR of key equalities, which both SQLite
+    (its multi-index OR) and PostgreSQL (a bitmap OR) answer from the primary key; SQLite scans the
+    whole table for a row-value ``IN (VALUES …)`` instead.
+    """
     if not wanted:
         return {}
-    condition = or_(*(and_(LogNode.level == level, LogNode.idx == index) for level, index in wanted))
-    found = {(level, index): value for level, index, value
-             in session.execute(select(LogNode.level, LogNode.idx, LogNode.hash).where(condition))}
+    params = {f"{name}{k}": value for k, pair in enumerate(wanted) for name, value in zip("li", pair, strict=True)}
+    found = {(level, index): value for level, index, value in session.execute(_nodes_statement(len(wanted)), params)}
     missing = [w for w in wanted if w not in found]
     if missing:
         raise InvalidInput(f"log node {missing[0]} is not stored")
     return found
+
+
+@functools.lru_cache(maxsize=256)
+def _nodes_statement(count: int) -> TextualSelect:
+    """The SELECT of ``count`` nodes, built once per count: building the OR as SQLAlchemy expressions
+    cost several times the query itself."""
+    condition = " OR ".join(f"(level = :l{k} AND idx = :i{k})" for k in range(count))
+    return text(f"SELECT level, idx, hash FROM log_nodes WHERE {condition}").columns(
+        NODES.c.level, NODES.c.idx, NODES.c.hash)
+
+
+def nodes_for(session: Session, wanted: list[tuple[int, int]]) -> merkle.HeldNodes:
+    """A ``merkle.NodeReader`` holding ``wanted`` (``merkle.inclusion_nodes`` …), fetched in one statement."""
+    return merkle.HeldNodes(read_nodes(session, wanted))
 
 
 def _write(session: Session, items: list[tuple[events.Opening, bytes | None]], now: datetime) -> Appended:
@@ -120,7 +142,7 @@ def _write(session: Session, items: list[tuple[events.Opening, bytes | None]], n
     frontier, so a batch costs one read whatever its length.
     """
     start = size(session)
-    known = _read_nodes(session, frontier(start))
+    known = read_nodes(session, frontier(start))
     leaf_rows: list[dict[str, Any]] = []
     node_rows: list[dict[str, Any]] = []
     for offset, (opening, entry_id) in enumerate(items):
@@ -139,7 +161,7 @@ def _write(session: Session, items: list[tuple[events.Opening, bytes | None]], n
         _insert_rows(session, LEAVES, leaf_rows)
         _insert_rows(session, NODES, node_rows)
         session.execute(update(LogHead).where(LogHead.id == 1).values(size=end))
-    return Appended(start, end, merkle.root_hash(_HeldNodes(known), end))
+    return Appended(start, end, merkle.root_hash(merkle.HeldNodes(known), end))
 
 
 #: PostgreSQL: a whole batch of rows in one statement, as one array per column (``unnest``): no statement
@@ -166,17 +188,6 @@ def _insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> 
                                             for c in ("idx", "kind", "data", "opening", "entry_id", "event_hash")}})
     else:
         session.execute(_UNNEST_NODES, {c: [r[c] for r in rows] for c in ("level", "idx", "hash")})
-
-
-class _HeldNodes:
-    """``merkle.NodeReader`` over the nodes a write holds in memory: the frontier it read and the
-    nodes its batch completed, which are all the root at its new size is made of."""
-
-    def __init__(self, known: dict[tuple[int, int], bytes]) -> None:
-        self.known = known
-
-    def subtree_hash(self, start: int, end: int) -> bytes:
-        return self.known[merkle.node_coordinates(start, end)]
 
 
 #: ids per DELETE of integrated rows (PostgreSQL takes at most 65535 parameters in a statement)
@@ -237,7 +248,7 @@ def sign(session: Session, origin: str, log_private_key: bytes, now: datetime, *
     if existing is not None:
         return existing.note
     if root is None:
-        root = merkle.root_hash(DatabaseNodes(session), n) if n else merkle.root_of([])
+        root = merkle.root_hash(nodes_for(session, merkle.root_nodes(n)), n)
     note = cp.sign_checkpoint(cp.Checkpoint(origin, n, root), log_private_key)
     session.add(LogCheckpoint(size=n, note=note, created_at=now))
     session.flush()
@@ -362,8 +373,9 @@ def add_cosignature(session: Session, tree_size: int, key_id: bytes, line: str, 
 
 
 def inclusion_proof(session: Session, index: int, tree_size: int) -> list[bytes]:
-    return merkle.inclusion_proof(DatabaseNodes(session), index, tree_size)
+    """One statement whatever the size: the nodes are listed first (``merkle.inclusion_nodes``), then read."""
+    return merkle.inclusion_proof(nodes_for(session, merkle.inclusion_nodes(index, tree_size)), index, tree_size)
 
 
 def consistency_proof(session: Session, old: int, new: int) -> list[bytes]:
-    return merkle.consistency_proof(DatabaseNodes(session), old, new)
+    return merkle.consistency_proof(nodes_for(session, merkle.consistency_nodes(old, new)), old, new)

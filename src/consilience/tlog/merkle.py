@@ -229,6 +229,56 @@ def consistency_proof(reader: NodeReader, size1: int, size2: int) -> list[bytes]
     return proof
 
 
+class _Recorder:
+    """A ``NodeReader`` that notes which perfect nodes are asked for and answers zeros.
+
+    Which nodes a root or a proof reads depends on the sizes and the index only, never on the hashes
+    read, so running the generation once over this reader lists exactly what a database has to fetch.
+    """
+
+    def __init__(self) -> None:
+        self.wanted: dict[tuple[int, int], None] = {}
+
+    def subtree_hash(self, start: int, end: int) -> bytes:
+        self.wanted[node_coordinates(start, end)] = None
+        return bytes(HASH_SIZE)
+
+
+def root_nodes(size: int) -> list[tuple[int, int]]:
+    """The perfect nodes ``(level, index)`` :func:`root_hash` reads for a tree of ``size``."""
+    recorder = _Recorder()
+    root_hash(recorder, size)
+    return list(recorder.wanted)
+
+
+def inclusion_nodes(index: int, size: int) -> list[tuple[int, int]]:
+    """The perfect nodes :func:`inclusion_proof` reads, so a database can fetch them in one statement."""
+    recorder = _Recorder()
+    inclusion_proof(recorder, index, size)
+    return list(recorder.wanted)
+
+
+def consistency_nodes(size1: int, size2: int) -> list[tuple[int, int]]:
+    """The perfect nodes :func:`consistency_proof` reads."""
+    recorder = _Recorder()
+    consistency_proof(recorder, size1, size2)
+    return list(recorder.wanted)
+
+
+class HeldNodes:
+    """``NodeReader`` over nodes already fetched, keyed ``(level, index)``; a missing one is InvalidInput."""
+
+    def __init__(self, known: dict[tuple[int, int], bytes]) -> None:
+        self.known = known
+
+    def subtree_hash(self, start: int, end: int) -> bytes:
+        coordinates = node_coordinates(start, end)
+        try:
+            return self.known[coordinates]
+        except KeyError:
+            raise InvalidInput(f"log node {coordinates} is not stored") from None
+
+
 def _range_hash(reader: NodeReader, start: int, end: int) -> bytes:
     """MTH of leaves [start, end), where start is aligned (a left edge of the RFC split).
 

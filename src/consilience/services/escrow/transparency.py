@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 
 from consilience.protocol import events
 from consilience.storage import log
-from consilience.tlog import receipt
+from consilience.tlog import checkpoint as cp
+from consilience.tlog import merkle, receipt
 
 
 def record_entry(session: Session, entry_id: bytes, content: bytes, now: datetime) -> int:
@@ -53,7 +54,9 @@ def opened_receipt(session: Session, index: int, leaf: bytes, opening: bytes, no
     The proof is built (and self-checked) for the commitment ``leaf``; the opening is what a verifier
     needs to reconstruct it (the spec's "additional data necessary to reconstruct the record hash").
     """
-    text = receipt.issue_receipt(log.DatabaseNodes(session), index=index, leaf=leaf, checkpoint=note)
+    size = cp.parse_signed_checkpoint(note)[0].size
+    nodes = log.nodes_for(session, merkle.inclusion_nodes(index, size))  # one statement whatever the size
+    text = receipt.issue_receipt(nodes, index=index, leaf=leaf, checkpoint=note)
     return dataclasses.replace(receipt.parse_receipt(text), extra=opening).encode()
 
 
