@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import random
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from consilience.services.escrow.app import create_app
 from consilience.services.escrow.releases import Releaser
 from consilience.services.escrow.settings import ConfigurationError, Settings
 
@@ -131,3 +133,51 @@ def b64u(text: str) -> bytes:
     from consilience.protocol.encoding import b64u_decode
 
     return b64u_decode(text)
+
+
+def test_two_releasers_on_one_database_run_one_schedule(tmp_path: Path, database_url: str | None) -> None:
+    """Two processes' timers (two states, two engines): one pass per due time between them, the first pass
+    a random delay after the first look, the next drawn by the pass that ran; a timer that wakes before
+    the pass is due, or after the other ran it, runs nothing."""
+    escrow = build(tmp_path / "data", database_url=database_url, release_interval=10.0, release_jitter=0.5)
+    other = create_app(escrow.settings, notifier=escrow.state.notifier, migrate=False, release_pass=False)
+    timers = [Releaser(escrow.state, rng=random.Random(1)), Releaser(other.state.escrow, rng=random.Random(2))]
+    batch = escrow.settings.log_batch_size
+    t = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+    assert [timer.step(t)[0] for timer in timers] == [None, None]  # the first look schedules; nothing runs
+    passes, ran_at = 0, []
+    for tick in range(400):  # 400 s in steps of one second, each timer looking every second
+        now = t + timedelta(seconds=tick + 1)
+        for timer in timers[::1 if tick % 2 else -1]:
+            done, wait = timer.step(now)
+            assert 0 <= wait <= 15
+            if done is not None:
+                assert done.appended == batch
+                passes += 1
+                ran_at.append(now)
+    gaps = [(b - a).total_seconds() for a, b in zip(ran_at, ran_at[1:], strict=False)]
+    assert 400 / 15 - 1 <= passes <= 400 / 5 + 1 and min(gaps) >= 5  # once per delay between them, not twice
+    assert len(set(gaps)) > 3  # still random
+    assert escrow.counts()["log_leaves"] == passes * batch
+    other.state.escrow.db.dispose()
+    escrow.db.dispose()
+
+
+def test_two_servers_threads_log_one_batch_per_interval(tmp_path: Path, database_url: str | None) -> None:
+    """The release threads of two servers on one database, with a fixed delay: the log grows by one batch
+    per interval, as with one server (each used to add its own)."""
+    interval = 0.4
+    escrow = build(tmp_path / "data", database_url=database_url, release_interval=interval, release_jitter=0.0)
+    other = create_app(escrow.settings, notifier=escrow.state.notifier, migrate=False, release_pass=False)
+    timers = [Releaser(escrow.state), Releaser(other.state.escrow)]
+    started = time.monotonic()
+    for timer in timers:
+        timer.start()
+    time.sleep(4.0)
+    for timer in timers:
+        timer.stop()
+    elapsed = time.monotonic() - started
+    passes = escrow.counts()["log_leaves"] // escrow.settings.log_batch_size
+    assert 2 <= passes <= elapsed / interval + 1, passes  # two timers each on their own: about twice that
+    other.state.escrow.db.dispose()
+    escrow.db.dispose()

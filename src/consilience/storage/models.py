@@ -574,3 +574,18 @@ class RateBucket(Base):
     key: Mapped[bytes] = mapped_column(LargeBinary(HASH_BYTES), primary_key=True)
     tokens: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+# -- the release pass's schedule, shared by the escrow's processes (PROTOCOL.md §8) ------
+
+
+class ReleaseSchedule(Base):
+    """One row: when the deployment's next release pass is due (drawn at random by the pass before it) and
+    when the last one ran, so that several processes or hosts run one pass per delay between them
+    (``services/escrow/releases.py``), not one each. NULL ``due_at``: nothing scheduled yet."""
+
+    __tablename__ = "release_schedule"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    due_at: Mapped[datetime | None]
+    ran_at: Mapped[datetime | None]

@@ -18,6 +18,13 @@ transaction integrates again whatever was sequenced meanwhile before it appends 
 always precedes that match's release leaf. Both integrations go the same way whatever is counted, so
 the privacy argument above still holds.
 
+One schedule for the deployment. Every process serving it (workers, hosts) runs a ``Releaser``, but the
+passes are the deployment's: the row ``release_schedule`` says when the next one is due, and the timer
+that finds it due (``Releaser.step``, under ``RELEASE_PASS_LOCK``) runs it and draws the random delay to
+the one after; a timer that wakes before that sleeps on. So N processes log one padded batch per delay,
+with the same randomised timing as one process, never N (the log's growth would otherwise tell how
+many processes serve it, and each would pad on its own).
+
 ``run_pass`` runs one pass now (tests call it to be deterministic); ``Releaser`` is the thread the
 application starts with itself and stops when it shuts down. Every pass is one transaction, so a
 crash loses nothing: what was queued stays queued for the next pass after a restart.
@@ -28,14 +35,16 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from consilience.protocol import events
 from consilience.services.escrow import integrator
 from consilience.services.escrow.state import ServerState
 from consilience.storage import log, repository
 from consilience.storage.database import exclusive
+from consilience.storage.models import ReleaseSchedule
 from consilience.storage.repository import MatchChange, utcnow
 
 logger = logging.getLogger(__name__)
@@ -91,8 +100,13 @@ def run_pass(state: ServerState, now: datetime | None = None) -> PassResult:
     return PassResult(tuple(changes), batch, len(logged), size)
 
 
+#: Longest sleep between two looks at the schedule while a pass is not due (another process may have
+#: moved it, or a database outage ended); far below any interval a deployment runs with.
+LONGEST_SLEEP_SECONDS = 60.0
+
+
 class Releaser:
-    """The background thread: a pass after each randomised delay, until ``stop``."""
+    """The background thread: the deployment's pass whenever it is due (``step``), until ``stop``."""
 
     def __init__(self, state: ServerState, *, rng: random.Random | None = None) -> None:
         self.state = state
@@ -104,6 +118,37 @@ class Releaser:
         """Seconds until the next pass: uniform in interval·[1 − jitter, 1 + jitter]."""
         interval, jitter = self.state.settings.release_interval, self.state.settings.release_jitter
         return interval * self._rng.uniform(1 - jitter, 1 + jitter)
+
+    def step(self, now: datetime | None = None) -> tuple[PassResult | None, float]:
+        """Run the deployment's pass if it is due (and schedule the next one); what it did (None: not due,
+        or another process's timer ran it) and the seconds until this timer should look again.
+
+        Nothing scheduled yet, or a due time further off than this process's longest delay (the interval
+        was shortened since): scheduled afresh from now, as one process's first delay always was.
+        """
+        now = now or utcnow()
+        longest = self.state.settings.release_interval * (1 + self.state.settings.release_jitter)
+        with self.state.db.write() as session:
+            exclusive(session, RELEASE_PASS_LOCK)  # one timer decides at a time, across every process
+            schedule = session.get(ReleaseSchedule, 1, with_for_update=True)
+            if schedule is None:  # the migration made it; a database restored without the row gets it back
+                schedule = ReleaseSchedule(id=1)
+                session.add(schedule)
+            due = schedule.due_at
+            if due is None or due > now + timedelta(seconds=longest):
+                schedule.due_at = now + timedelta(seconds=self.delay())
+                return None, self._sleep(schedule.due_at - now)
+            if due > now:
+                return None, self._sleep(due - now)
+            schedule.ran_at, schedule.due_at = now, now + timedelta(seconds=self.delay())
+            next_due = schedule.due_at
+        began = time.monotonic()
+        done = run_pass(self.state, now)
+        return done, self._sleep(next_due - now - timedelta(seconds=time.monotonic() - began))
+
+    @staticmethod
+    def _sleep(left: timedelta) -> float:
+        return min(max(left.total_seconds(), 0.0), LONGEST_SLEEP_SECONDS)
 
     def start(self) -> None:
         if self._thread is not None:
@@ -126,12 +171,14 @@ class Releaser:
         return self._thread is not None and self._thread.is_alive()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.delay()):
+        wait = 0.0  # look at the schedule at once: it says when the deployment's next pass is due
+        while not self._stop.wait(wait):
             try:
-                run_pass(self.state)
+                _, wait = self.step()
             except Exception as exc:  # a database outage must not end the thread; the queue waits
                 logger.error("release pass failed (%s); what it would have done waits for the next one",
                              type(exc.__cause__ or exc).__name__, exc_info=not _is_outage(exc))
+                wait = min(self.state.settings.release_interval, 5.0)
 
 
 def _is_outage(exc: Exception) -> bool:
