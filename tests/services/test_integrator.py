@@ -18,8 +18,11 @@ from pathlib import Path
 import pytest
 
 from consilience.clients import receipts
+from consilience.clients import reporter as reporter_client
+from consilience.clients import wallet as wallet_mod
 from consilience.protocol import events
-from consilience.protocol.encoding import b64u_decode
+from consilience.protocol import messages as m
+from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.services.escrow import integrator
 from consilience.storage import log
 from consilience.storage.database import Database
@@ -194,3 +197,55 @@ def test_without_an_integrator_anywhere_the_answer_does_not_wait(tmp_path: Path)
         answer = escrow.submit(escrow.reporter(), escrow.submission()).json()
         assert (answer["receipt"], answer["sequenced"]) == (None, True) and time.monotonic() - started < 10
     escrow.db.dispose()
+
+
+class _Refreshing:
+    """What a reporter's refresh uses of its client (the entry list, a receipt) and of its session (the
+    wallet's records, the deployment, where receipts are kept), over this escrow's test client."""
+
+    def __init__(self, escrow: Escrow, reporter: object, folder: Path, state: wallet_mod.EscrowState) -> None:
+        self.escrow, self.headers = escrow, reporter.headers  # type: ignore[attr-defined]
+        self.receipts_dir, self.signed_deployment = folder, None
+        self.wallet = wallet_mod.Wallet("", "", "", "", "", records=[wallet_mod.Record("r1", "", "", escrow=state)])
+        self.asked = 0
+
+    def entries(self) -> dict[str, m.EntrySummary]:
+        listed = self.escrow.client.get(f"{API}/entries", headers=self.headers).json()
+        return {e["entry_id"]: m.EntrySummary.model_validate(e) for e in listed}
+
+    def receipt(self, entry_id: bytes) -> m.EntryReceipt:
+        self.asked += 1
+        return m.EntryReceipt.model_validate(receipt_of(self.escrow, self, b64u_encode(entry_id)))
+
+    def deployment(self, _client: object) -> object:
+        return self.escrow.deployment
+
+
+def test_a_refresh_fetches_the_receipt_of_an_edit_answered_without_one(quiet: Escrow, tmp_path: Path) -> None:
+    """The record already holds its first version's receipt; the edit's came late, and the refresh gets it."""
+    reporter = quiet.reporter()
+    first = quiet.submission()
+    entry_id = first["entry_id"]
+    quiet.submit(reporter, first)
+    integrator.integrate_all(quiet.state)
+    kept = receipts.save(tmp_path / "receipts", receipt_of(quiet, reporter, entry_id)["receipt"],  # type: ignore[arg-type]
+                         quiet.deployment, entry_id, "entry")
+    state = wallet_mod.EscrowState(entry_id, [], [], 2, "", "escrowed", "", receipts=[str(kept)])
+    world = _Refreshing(quiet, reporter, tmp_path / "receipts", state)
+    reporter_client._fetch_missing_receipts(world, world, world.entries())  # type: ignore[arg-type]
+    assert world.asked == 0 and state.receipts == [str(kept)]  # it has the receipt of the entry as it stands
+
+    time.sleep(0.01)  # an edit a moment later
+    edited = {**first, "body": quiet.submission()["body"]}
+    put = quiet.client.put(f"{API}/entries/{entry_id}", json=edited, headers=reporter.headers)
+    assert (put.json()["receipt"], put.json()["sequenced"]) == (None, True)
+    reporter_client._fetch_missing_receipts(world, world, world.entries())  # type: ignore[arg-type]
+    assert world.asked == 1 and len(state.receipts) == 1  # asked, but the log has not integrated it yet
+
+    integrator.integrate_all(quiet.state)
+    reporter_client._fetch_missing_receipts(world, world, world.entries())  # type: ignore[arg-type]
+    assert world.asked == 2 and len(state.receipts) == 2
+    receipts.check(Path(state.receipts[-1]).read_text(), quiet.deployment, b64u_decode(entry_id), kind="entry",
+                   content=receipts.expected_content(edited))
+    reporter_client._fetch_missing_receipts(world, world, world.entries())  # type: ignore[arg-type]
+    assert world.asked == 2  # and nothing more to fetch

@@ -128,7 +128,9 @@ export async function fakeEscrow() {
       payload.envelopes.map((e) => [b64uDecode(e.key_id), b64uDecode(e.ciphertext)]));
     const now = Date.now();
     leaves.push(entryLeaf(b64uDecode(id, 16), content, now));
-    entries.set(id, { text, status: 'escrowed', received_at: new Date(now).toISOString(), leafIndex: leaves.length - 1,
+    const receivedAt = entries.get(id)?.received_at ?? new Date(now).toISOString(); // an edit keeps it, as the escrow does
+    entries.set(id, { text, status: 'escrowed', received_at: receivedAt, updated_at: new Date(now).toISOString(),
+      leafIndex: leaves.length - 1,
       owner, tags: payload.tags, quorum: payload.quorum, envelopes: payload.envelopes.map((e) => e.key_id) });
   }
 
@@ -166,7 +168,7 @@ export async function fakeEscrow() {
     }
     if (method === 'GET' && path === '/v2/entries') {
       return json(200, [...entries].filter(([, e]) => e.owner === owner).map(([id, e]) => ({ entry_id: id, status: e.status,
-        received_at: e.received_at, updated_at: e.received_at, quorum: e.quorum,
+        received_at: e.received_at, updated_at: e.updated_at, quorum: e.quorum,
         sealed_for: e.envelopes.filter((k) => !revokedKeyIds.has(k)) })));
     }
     const readersOf = /^\/v2\/entries\/([A-Za-z0-9_-]{22})\/readers$/.exec(path);

@@ -298,6 +298,29 @@ test('lateReceipt: a receipt still missing after the last ask is null, and a ref
   assert.equal(server.sent('POST /v2/entries').length, 1);
 });
 
+test('a refresh fetches the receipt of an edit answered without one, and asks for nothing it holds', async () => {
+  const { server, record, receipts, session, named } = await setup();
+  session.loadReceipt = async (name) => receipts.get(name) ?? null;
+  await reporter.escrow(session, record, named);
+  const id = record.escrow.entry_id;
+  const asks = () => server.sent(`GET /v2/entries/${id}/receipt`).length;
+  await reporter.refresh(session);
+  assert.equal(asks(), 0); // it holds the receipt of the entry as it stands
+  await new Promise((resolve) => { setTimeout(resolve, 5); }); // the edit, a moment later
+  record.text = 'He followed me home again on Saturday.';
+  server.failNext(`PUT /v2/entries/${id}`, 'no-receipt');
+  await reporter.escrow(session, record, named);
+  assert.equal(record.escrow.receipts.length, 1); // only the first version's
+  const [put] = server.sent(`PUT /v2/entries/${id}`);
+  await reporter.refresh(session);
+  assert.equal(asks(), 1);
+  assert.equal(record.escrow.receipts.length, 2);
+  const latest = receipts.get(record.escrow.receipts[1]);
+  checkReceipt(latest, await session.deployment(), b64uDecode(id, 16), 'entry', expectedContent(JSON.parse(put.body)));
+  await reporter.refresh(session);
+  assert.equal(asks(), 1); // nothing more to fetch
+});
+
 test('a withdrawn record cannot be put in escrow again under the same entry', async () => {
   const { server, record, session, named } = await setup();
   await reporter.escrow(session, record, named);

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from consilience.clients import oprf_client, receipts
@@ -22,13 +22,14 @@ from consilience.clients import wallet as wallet_mod
 from consilience.clients.escrow_client import ApiError, EscrowClient, reporter_login, submission_payload
 from consilience.clients.results import AttachmentSummary, JsonObject
 from consilience.errors import ConsilienceError, InvalidInput, VerificationError
-from consilience.protocol import accounts, invites
+from consilience.protocol import accounts, events, invites
 from consilience.protocol import identifiers as ids
 from consilience.protocol import messages as m
 from consilience.protocol.conversations import MessagingKey
 from consilience.protocol.deployment import Deployment
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.entry import Attachment, seal_entry
+from consilience.tlog.receipt import parse_receipt
 
 
 def now() -> str:
@@ -520,14 +521,15 @@ def refreshed(session: Session) -> Refreshed:
 
 
 def _fetch_missing_receipts(session: Session, client: EscrowClient, listed: Mapping[str, m.EntrySummary]) -> None:
-    """Receipts that were not ready when their answer came (``late_receipt``): an escrowed record with no
-    entry receipt, a withdrawn one with no withdrawal receipt, fetched now if the log has them."""
+    """Receipts that were not ready when their answer came (``late_receipt``), fetched now if the log has
+    them: an escrowed record with no receipt of its latest version (none at all, or only the versions
+    before an edit, ``_has_receipt_of``), a withdrawn one with no withdrawal receipt."""
     for record in session.wallet.records:
         state = record.escrow
         if state is None or state.pending is not None or state.entry_id not in listed:
             continue
         kind = "withdrawal" if state.status == "withdrawn" else "entry"
-        if any(f"-{kind}-" in Path(p).name for p in state.receipts):
+        if _has_receipt_of(state.receipts, kind, listed[state.entry_id].updated_at):
             continue
         answer = client.receipt(b64u_decode(state.entry_id, length=16))
         if answer.receipt is None:
@@ -535,6 +537,25 @@ def _fetch_missing_receipts(session: Session, client: EscrowClient, listed: Mapp
         deployment = session.deployment(client)
         receipts.check(answer.receipt, deployment, b64u_decode(state.entry_id, length=16), kind=kind)
         _keep_receipt(session, state, answer.receipt, deployment, kind)
+
+
+def _has_receipt_of(paths: list[str], kind: str, changed_at: datetime) -> bool:
+    """Whether a kept receipt of ``kind`` is for the entry's latest change: a withdrawal's, if any; an
+    entry's, if its event's time (milliseconds, ``events.entry_event``) is the entry's ``updated_at``,
+    which an edit moves (an edit answered without its receipt left only the earlier version's). A file
+    that cannot be read counts as missing: the fetch replaces it."""
+    named = [p for p in paths if f"-{kind}-" in Path(p).name]
+    if kind != "entry":
+        return bool(named)
+    for path in named:
+        try:
+            extra = parse_receipt(Path(path).read_text()).extra
+            at = events.parse_event(events.parse_opening(extra).event).at if extra is not None else None
+        except (OSError, InvalidInput):
+            continue
+        if at is not None and changed_at - at < timedelta(milliseconds=1):
+            return True
+    return False
 
 
 def _lacking_envelopes(session: Session, client: EscrowClient,

@@ -100,7 +100,8 @@ async function deployment() {
 
 /** What the escrow workflow (sdk/clients/reporter.js) needs from this page. */
 function session() {
-  return { wallet: state.wallet, api: api(), deployment, save: saveWallet, storeReceipt: saveReceipt };
+  return { wallet: state.wallet, api: api(), deployment, save: saveWallet, storeReceipt: saveReceipt,
+    loadReceipt };
 }
 
 // --- routing ----------------------------------------------------------------------------------

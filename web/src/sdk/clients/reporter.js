@@ -35,6 +35,8 @@ import { messagingKeyPair, newMessageSeed } from '../protocol/conversations.js';
 import { Identifier, normalise } from '../protocol/identifiers.js';
 import { evaluate } from './oprf_client.js';
 import { checkReceipt, expectedContent, receiptFileName } from './receipts.js';
+import { parseEvent, parseOpening } from '../protocol/events.js';
+import { parseReceipt } from '../tlog/receipt.js';
 
 export const SEND_STEPS = Object.freeze(['send', 'receipt', 'save']);
 export const RESEND_STEPS = Object.freeze(['deployment', ...SEND_STEPS]);
@@ -283,9 +285,9 @@ export async function refresh(session, { onStep = NO_PROGRESS } = {}) {
 }
 
 /**
- * Receipts that were not ready when their answer came (lateReceipt): an escrowed record with no entry
- * receipt, a withdrawn one with no withdrawal receipt, fetched and checked now if the log has them.
- * Returns whether any was kept.
+ * Receipts that were not ready when their answer came (lateReceipt): an escrowed record with no receipt
+ * of its latest version (none at all, or only the versions before an edit: hasReceiptOf), a withdrawn
+ * one with no withdrawal receipt, fetched and checked now if the log has them. Returns whether any was kept.
  */
 async function fetchMissingReceipts(session, listed) {
   let kept = false;
@@ -293,7 +295,7 @@ async function fetchMissingReceipts(session, listed) {
     const e = r.escrow;
     if (!e || e.pending || !listed.has(e.entry_id)) continue;
     const kind = e.status === 'withdrawn' ? 'withdrawal' : 'entry';
-    if ((e.receipts || []).some((name) => name.includes(`-${kind}-`))) continue;
+    if (await hasReceiptOf(session, e.receipts || [], kind, listed.get(e.entry_id).updated_at)) continue;
     const answer = await session.api.receipt(e.entry_id);
     if (!answer.receipt) continue;
     await checkReceipt(answer.receipt, await session.deployment(), b64uDecode(e.entry_id, 16), kind);
@@ -301,6 +303,32 @@ async function fetchMissingReceipts(session, listed) {
     kept = true;
   }
   return kept;
+}
+
+/**
+ * clients/reporter.py _has_receipt_of: whether a kept receipt of `kind` is for the entry's latest change.
+ * A withdrawal's, if any; an entry's, if its event's time (milliseconds) is the entry's updated_at, which
+ * an edit moves (an edit answered without its receipt left only the earlier version's). Reading kept
+ * receipts back needs session.loadReceipt(name); a session without it goes by their names alone.
+ */
+async function hasReceiptOf(session, names, kind, updatedAt) {
+  const named = names.filter((name) => name.includes(`-${kind}-`));
+  if (kind !== 'entry' || !session.loadReceipt || !named.length) return named.length > 0;
+  const changed = Date.parse(updatedAt);
+  for (const name of named) {
+    const text = await session.loadReceipt(name);
+    if (!text) continue;
+    let at;
+    try {
+      const { extra } = parseReceipt(text);
+      at = extra === null ? null : parseEvent(parseOpening(extra).event).atMillis;
+    } catch (err) {
+      if (err instanceof InvalidInput) continue; // unreadable: fetched again
+      throw err;
+    }
+    if (at !== null && changed - at < 1) return true;
+  }
+  return false;
 }
 
 /** A refusal of these exact bytes that sending them again cannot change (not a lost answer, not a wait). */
