@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -65,10 +66,11 @@ class Integrating:
 
     def start(self) -> None:
         with open(self.log_path, "ab") as out:
+            before = out.tell()  # this start's line, not an earlier one's
             self.process = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT,
                                             env={**os.environ, **ENV}, start_new_session=True)
-        deadline = time.monotonic() + 30
-        while b"integrator running" not in self.log_path.read_bytes():
+        deadline = time.monotonic() + 60
+        while b"integrator running" not in self.log_path.read_bytes()[before:]:
             assert self.process.poll() is None, self.log_path.read_text()
             assert time.monotonic() < deadline, "the integrator did not start"
             time.sleep(0.05)
@@ -105,7 +107,9 @@ def test_the_integrator_alone_integrates_everything_across_a_sigkill(deployment:
             sent.append((submission, answer.receipt))
 
         assert integrating.stop(signal.SIGKILL) == -signal.SIGKILL
-        waiting = [(s, client.send(s)) for s in (escrow.submission() for _ in range(3))]
+        later = [escrow.submission() for _ in range(3)]
+        with ThreadPoolExecutor(3) as pool:  # each answer waits out CONSILIENCE_RECEIPT_WAIT: at once, not in turn
+            waiting = list(zip(later, pool.map(client.send, later), strict=True))
         assert all(a.receipt is None and a.sequenced for _, a in waiting)  # acknowledged, sequenced, no receipt yet
         with escrow.db.read() as session:
             assert log.sequenced_count(session) == 3
