@@ -79,7 +79,7 @@ def interpretation(ks: dict[str, Any], sub: dict[str, Any], lg: dict[str, Any], 
     big_open = opens[max(opens)]
     dkg = {int(k.split("_")[1]): v for k, v in qu.items() if k.startswith("dkg_")}
     procs = {int(k): v for k, v in qu["processes"].items() if k.isdigit()}
-    dur = load["durability"]
+    load_open, load_passes = bench_load.open_phase(load), bench_load.release_passes(load)
 
     lines = [
         f"- **Key server, compute.** One v2 evaluation costs {fmt_time(ev1)} in process for one identifier and "
@@ -156,10 +156,11 @@ def interpretation(ks: dict[str, Any], sub: dict[str, Any], lg: dict[str, Any], 
         f"arrives during a pass waits for one chunk, about "
         f"{fmt_time(min(TAGS_PER_TRANSACTION, int(max(passes, key=int))) * per_tag)} at this per-tag cost, not "
         f"for the whole pass. At the default interval ({RELEASE_INTERVAL_SECONDS:g} s on average) and the open "
-        f"loop's {fmt_rate(load['open']['per_second'])}, a pass would count about "
-        f"{RELEASE_INTERVAL_SECONDS * load['open']['per_second']:,.0f} tags in about "
-        f"{fmt_time(RELEASE_INTERVAL_SECONDS * load['open']['per_second'] * per_tag)} of chunks. In the load "
-        f"test the server ran {dur['passes']} passes on its timer while it took submissions, and lost nothing.",
+        f"loop's {fmt_rate(load_open['per_second'])}, a pass would count about "
+        f"{RELEASE_INTERVAL_SECONDS * load_open['per_second']:,.0f} tags in about "
+        f"{fmt_time(RELEASE_INTERVAL_SECONDS * load_open['per_second'] * per_tag)} of chunks. In the load "
+        f"test's checked runs the servers ran {load_passes} passes on their timers while they took submissions, "
+        f"and lost nothing.",
         f"- **Counselor.** Opening a match of {max(opens)} entries with {big_open['bogus']} more from one "
         f"attacker account carrying bogus shares (placed first) took {fmt_time(big_open['seconds'])} "
         f"({big_open['checks']} batched pairing checks; the "

@@ -53,12 +53,12 @@ from consilience.storage.models import (
     LogCheckpoint,
     LogHead,
     LogLeaf,
-    LogNode,
+    LogTile,
     Match,
     RecountQueue,
 )
 from consilience.tlog import checkpoint as cp
-from consilience.tlog import merkle
+from consilience.tlog import merkle, tiles
 
 ADMIN_SECRET = "operator passphrase"
 #: Argon2id at its floor: the sealed files are not what these tests are about.
@@ -282,10 +282,10 @@ def check_store(site: Site, expected: Mapping[str, Mapping[str, Any]]) -> merkle
         tag_rows = session.execute(select(EntryTag.entry_id, EntryTag.tag, EntryTag.account_id)).all()
         envelope_rows = session.execute(select(EntryEnvelope.entry_id, EntryEnvelope.key_id,
                                                EntryEnvelope.ciphertext)).all()
-        leaves = session.execute(select(LogLeaf.idx, LogLeaf.kind, LogLeaf.data, LogLeaf.opening, LogLeaf.entry_id)
-                                 .order_by(LogLeaf.idx)).all()
+        leaves = [(leaf.idx, leaf.kind, leaf.data, leaf.opening, leaf.entry_id)
+                  for leaf in session.scalars(select(LogLeaf).order_by(LogLeaf.idx))]
         queued = set(session.scalars(select(RecountQueue.tag)))
-        nodes = {(n.level, n.idx): n.hash for n in session.scalars(select(LogNode))}
+        stored_tiles = {(t.level, t.idx): t.hashes for t in session.scalars(select(LogTile))}
         checkpoints = {c.size: c.note for c in session.scalars(select(LogCheckpoint))}
         head = session.scalar(select(LogHead.size).where(LogHead.id == 1))
         counts = {tag: repository.count_accounts(session, tag) for _, tag, _ in tag_rows}
@@ -339,9 +339,10 @@ def check_store(site: Site, expected: Mapping[str, Mapping[str, Any]]) -> merkle
         if kind == events.RELEASE:
             assert event.match_id in match_ids
     assert head == len(tree), f"log head says {head}, {len(tree)} leaves stored"
-    computed = {(level, i): h for level, row in enumerate(tree.levels) for i, h in enumerate(row)}
-    assert nodes == computed, (f"stored log nodes differ: {len(set(nodes) ^ set(computed))} only on one side, "
-                               f"{sum(nodes[k] != computed[k] for k in set(nodes) & set(computed))} differ")
+    computed = tiles.stored_tiles_of(tree)
+    assert stored_tiles == computed, (
+        f"stored log tiles differ: {len(set(stored_tiles) ^ set(computed))} only on one side, "
+        f"{sum(stored_tiles[k] != computed[k] for k in set(stored_tiles) & set(computed))} differ")
     assert checkpoints and max(checkpoints) == len(tree), "the newest checkpoint does not cover the whole log"
     for size, note in checkpoints.items():
         opened = cp.open_checkpoint(note, d.log_vkey, origin=d.log_origin)

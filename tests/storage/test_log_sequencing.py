@@ -1,7 +1,7 @@
 """Sequencing apart from integration in the log's SQL driver (PROTOCOL.md §11), on SQLite and PostgreSQL.
 
 An event sequenced by a committed transaction survives a crash before integration; a rolled-back one
-leaves nothing; integrating in batches of any size gives the same leaves, nodes and roots as appending
+leaves nothing; integrating in batches of any size gives the same leaves, tiles and roots as appending
 one by one (the in-memory reference tree of ``tlog.merkle``); and two integrators on two engines at
 once, with events arriving meanwhile, leave no gap and no duplicate.
 """
@@ -19,8 +19,8 @@ from sqlalchemy import select
 from consilience.protocol import events
 from consilience.storage import log
 from consilience.storage.database import Database
-from consilience.storage.models import LogNode
-from consilience.tlog import merkle
+from consilience.storage.models import LogTile
+from consilience.tlog import merkle, tiles
 
 NOW = datetime(2026, 12, 2, 4, 0, tzinfo=UTC)
 
@@ -37,13 +37,14 @@ def sequence(db: Database, count: int) -> list[events.Opening]:
     return openings
 
 
-def stored_nodes(db: Database) -> dict[tuple[int, int], bytes]:
+def stored_tiles(db: Database) -> dict[tuple[int, int], bytes]:
     with db.read() as session:
-        return {(n.level, n.idx): n.hash for n in session.scalars(select(LogNode))}
+        return {(t.level, t.idx): t.hashes for t in session.scalars(select(LogTile))}
 
 
-def reference_nodes(tree: merkle.MemoryTree) -> dict[tuple[int, int], bytes]:
-    return {(level, index): value for level, row in enumerate(tree.levels) for index, value in enumerate(row)}
+def reference_tiles(tree: merkle.MemoryTree) -> dict[tuple[int, int], bytes]:
+    """Every stored tile of the tree, each at its width in the tree (the partial ones as wide as they are now)."""
+    return tiles.stored_tiles_of(tree)
 
 
 def test_a_sequenced_event_survives_a_crash_before_integration(database_url: str, db: Database) -> None:
@@ -74,10 +75,11 @@ def test_a_refused_request_leaves_no_sequenced_event(db: Database) -> None:
         assert log.integrate(session, NOW).size == 0
 
 
-def test_batches_of_any_size_give_the_nodes_and_roots_of_one_by_one_appends(db: Database) -> None:
+def test_batches_of_any_size_give_the_tiles_and_roots_of_one_by_one_appends(db: Database) -> None:
     rng = random.Random(15)
     tree = merkle.MemoryTree()
-    for batch in [1, 1, 2, 3, 8, 1, 5, 16, rng.randint(1, 40), rng.randint(1, 40), 64, 7]:
+    # past the first tile boundaries (256 leaves, 256 level-8 nodes later), partial tiles extended and rewritten
+    for batch in [1, 1, 2, 3, 8, 1, 5, 16, rng.randint(1, 40), rng.randint(1, 40), 64, 7, 300, rng.randint(1, 600), 1]:
         openings = sequence(db, batch)
         with db.write() as session:
             appended = log.integrate(session, NOW, limit=rng.choice([None, batch, 200]))
@@ -87,7 +89,7 @@ def test_batches_of_any_size_give_the_nodes_and_roots_of_one_by_one_appends(db: 
         assert appended.root == tree.root()
         with db.read() as session:
             assert merkle.root_hash(log.DatabaseNodes(session), appended.size) == tree.root()
-    assert stored_nodes(db) == reference_nodes(tree)
+    assert stored_tiles(db) == reference_tiles(tree)
     # a limit takes the oldest first and leaves the rest in order for the next batch
     first, second = sequence(db, 2)
     with db.write() as session:
@@ -150,6 +152,6 @@ def test_two_integrators_at_once_leave_no_gap_and_no_duplicate(database_url: str
         tree = merkle.MemoryTree()
         for leaf in found:
             tree.append(leaf.data)
-        assert stored_nodes(db) == reference_nodes(tree)
+        assert stored_tiles(db) == reference_tiles(tree)
     finally:
         other.dispose()

@@ -127,11 +127,12 @@ def first_release_leaf(session: Session, match_id: bytes) -> log.Leaf | None:
     Leaves keep only their kind beside the opening, so the release leaves are read and their event's
     match id compared here; there is one per match change, few beside the entries.
     """
-    rows = session.execute(select(LogLeaf.idx, LogLeaf.data, LogLeaf.opening).where(LogLeaf.kind == events.RELEASE)
+    rows = session.execute(select(LogLeaf.idx, LogLeaf.opening).where(LogLeaf.kind == events.RELEASE)
                            .order_by(LogLeaf.idx))
-    for index, data, opening in rows:
-        if events.parse_event(events.parse_opening(opening).event).match_id == match_id:
-            return log.Leaf(index, events.RELEASE, data, opening)
+    for index, opening in rows:
+        opened = events.parse_opening(opening)
+        if events.parse_event(opened.event).match_id == match_id:
+            return log.Leaf(index, events.RELEASE, opened.leaf, opening)
     return None
 
 

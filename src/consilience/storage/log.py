@@ -5,19 +5,23 @@ Sequencing apart from integration. A reporter's event is *sequenced* inside the 
 records it (``sequence``: one row in ``log_sequenced``, no lock on the log, no signature), so it
 commits or rolls back with the event: an acknowledged event is never lost, a refused one is never
 logged. The *integrator* (``integrate``) moves sequenced events into the tree in order, in batches,
-in one transaction each: it locks ``log_head``, reads the tree's frontier (the at most 64 perfect
-nodes left of its right edge), computes every leaf and newly complete node of the batch in memory,
-writes them with one multi-row INSERT per table, and deletes the rows it integrated; its caller
+in one transaction each: it locks ``log_head``, reads the tree's right edge (one partial tile per
+tile level, which hold its frontier), computes every leaf and newly complete node of the batch in
+memory, writes the leaves and the tiles they extend with one multi-row INSERT per table, and deletes
+the rows it integrated; its caller
 signs one checkpoint for the batch. Every other append (``append``, ``append_batch``) integrates
 what is sequenced first, so an event's leaf always comes after the leaves of every event
 acknowledged before it was appended (the order PROTOCOL.md §14.4 relies on).
 
 Events that must not be tied to any one request (releases, openings) wait in ``log_pending`` for the
 escrow's release pass, which logs them in fixed-size padded batches. Each leaf's data is a
-commitment (``protocol/events.py``) and its opening is kept beside it, for the receipt of whom it
-concerns. Every complete subtree hash is stored on append
-(``merkle.perfect_nodes_to_store_on_append``), so roots and proofs need O(log n) reads whatever the
-size of the log.
+commitment (``protocol/events.py``) to its opening, which is what is stored, for the receipt of whom
+it concerns; the commitment is recomputed from it (one SHA-256) when needed. The tree is stored as
+tiles of 4 levels (``log_tiles``: a row of up to 16 hashes of tree level 4L per tile,
+``tlog/tiles.py``'s ``STORED_HEIGHT``); a C2SP tile that ``/v2/log/tiles`` serves is 16 of them side
+by side, and any other perfect node is computed from the hashes of one row. A root or a proof lists
+the nodes it needs (``merkle.inclusion_nodes`` …) and reads their tiles in one statement, whatever
+the size of the log.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, insert, select, text, update
+from sqlalchemy import Table, TextClause, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import TextualSelect
 
@@ -41,29 +45,26 @@ from consilience.storage.models import (
     LogCosignature,
     LogHead,
     LogLeaf,
-    LogNode,
     LogPending,
     LogSequenced,
-    UTCDateTime,
+    LogTile,
 )
 from consilience.tlog import checkpoint as cp
-from consilience.tlog import merkle
+from consilience.tlog import merkle, tiles
 
 LEAVES: Table = LogLeaf.__table__  # type: ignore[assignment]
-NODES: Table = LogNode.__table__  # type: ignore[assignment]
+TILES: Table = LogTile.__table__  # type: ignore[assignment]
 
 
 class DatabaseNodes:
-    """``merkle.NodeReader`` over ``log_nodes``."""
+    """``merkle.NodeReader`` over ``log_tiles``, one tile read per node (tests and one-off reads; proofs
+    and roots read every tile they need at once, ``nodes_for``)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
 
     def node(self, level: int, index: int) -> bytes:
-        value = self.session.scalar(select(LogNode.hash).where(LogNode.level == level, LogNode.idx == index))
-        if value is None:
-            raise InvalidInput(f"log node ({level}, {index}) is not stored")
-        return value
+        return tiles.StoredTiles(read_tiles(self.session, tiles.tiles_holding([(level, index)]))).node(level, index)
 
     def subtree_hash(self, start: int, end: int) -> bytes:
         return self.node(*merkle.node_coordinates(start, end))
@@ -81,7 +82,7 @@ def append(session: Session, opening: events.Opening, now: datetime, *, entry_id
     (``integrate``), so none of them ends up after this leaf.
     """
     integrate(session, now)  # which locks the log head first
-    return _write(session, [(opening, entry_id)], now).start
+    return _write(session, [(opening, entry_id)]).start
 
 
 @dataclass(frozen=True)
@@ -103,63 +104,91 @@ def frontier(tree_size: int) -> list[tuple[int, int]]:
     return [(h, (tree_size >> h) - 1) for h in reversed(range(tree_size.bit_length())) if tree_size >> h & 1]
 
 
-def read_nodes(session: Session, wanted: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """The stored nodes ``wanted`` in one statement.
+def read_tiles(session: Session, wanted: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """The stored tiles ``wanted`` (``(tile level, tile index)``) in one statement; absent ones are left out.
 
-    A proof or a root asks for O(log n) nodes; reading them one SELECT each made the statements, not
-    the hashing, the cost of a proof. The condition is an OR of key equalities, which both SQLite
-    (its multi-index OR) and PostgreSQL (a bitmap OR) answer from the primary key; SQLite scans the
-    whole table for a row-value ``IN (VALUES …)`` instead.
+    A proof or a root needs O(log n) nodes, which lie in at most one stored tile per tile level (six at
+    10^7 leaves) plus the right edge's; one SELECT each made the statements, not the hashing, the cost
+    of a proof. The condition is an OR of key equalities, which both SQLite (its multi-index OR) and
+    PostgreSQL (a bitmap OR) answer from the primary key; SQLite scans the whole table for a row-value
+    ``IN (VALUES …)`` instead.
     """
     if not wanted:
         return {}
     params = {f"{name}{k}": value for k, pair in enumerate(wanted) for name, value in zip("li", pair, strict=True)}
-    found = {(level, index): value for level, index, value in session.execute(_nodes_statement(len(wanted)), params)}
-    missing = [w for w in wanted if w not in found]
-    if missing:
-        raise InvalidInput(f"log node {missing[0]} is not stored")
-    return found
+    return {(level, index): bytes(value) for level, index, value
+            in session.execute(_tiles_statement(len(wanted)), params)}
 
 
-@functools.lru_cache(maxsize=256)
-def _nodes_statement(count: int) -> TextualSelect:
-    """The SELECT of ``count`` nodes, built once per count: building the OR as SQLAlchemy expressions
-    cost several times the query itself."""
-    condition = " OR ".join(f"(level = :l{k} AND idx = :i{k})" for k in range(count))
-    return text(f"SELECT level, idx, hash FROM log_nodes WHERE {condition}").columns(
-        NODES.c.level, NODES.c.idx, NODES.c.hash)
+def _tile_condition(count: int) -> str:
+    return " OR ".join(f"(level = :l{k} AND idx = :i{k})" for k in range(count))
 
 
-def nodes_for(session: Session, wanted: list[tuple[int, int]]) -> merkle.HeldNodes:
-    """A ``merkle.NodeReader`` holding ``wanted`` (``merkle.inclusion_nodes`` …), fetched in one statement."""
-    return merkle.HeldNodes(read_nodes(session, wanted))
+@functools.lru_cache(maxsize=64)
+def _tiles_statement(count: int) -> TextualSelect:
+    """The SELECT of ``count`` tiles, built once per count: building the OR as SQLAlchemy expressions cost
+    several times the query itself."""
+    return text(f"SELECT level, idx, hashes FROM log_tiles WHERE {_tile_condition(count)}").columns(
+        TILES.c.level, TILES.c.idx, TILES.c.hashes)
 
 
-def _write(session: Session, items: list[tuple[events.Opening, bytes | None]], now: datetime) -> Appended:
-    """Append ``items`` in order at the end of the tree: one INSERT of the leaves, one of the nodes.
+@functools.lru_cache(maxsize=16)
+def _delete_tiles_statement(count: int) -> TextClause:
+    return text(f"DELETE FROM log_tiles WHERE {_tile_condition(count)}")
 
-    The caller holds the log head (``size(lock=True)``). The new nodes are computed in memory from the
-    frontier, so a batch costs one read whatever its length.
+
+def nodes_for(session: Session, wanted: list[tuple[int, int]]) -> tiles.StoredTiles:
+    """A ``merkle.NodeReader`` holding the tiles of nodes ``wanted`` (``merkle.inclusion_nodes`` …), read in
+    one statement."""
+    return tiles.StoredTiles(read_tiles(session, tiles.tiles_holding(wanted)))
+
+
+def _write(session: Session, items: list[tuple[events.Opening, bytes | None]]) -> Appended:
+    """Append ``items`` in order at the end of the tree: one INSERT of the leaves, one of the tiles.
+
+    The caller holds the log head (``size(lock=True)``). The frontier is computed from the right edge's
+    partial tiles, read in one statement, and every new node in memory from it, so a batch costs one
+    read whatever its length. The partial tiles it extends are rewritten (deleted and inserted again
+    with the new hashes after the old ones), in the same transaction.
     """
     start = size(session)
-    known = read_nodes(session, frontier(start))
+    edge = read_tiles(session, tiles.right_edge_tiles(start))
+    edge_reader = tiles.StoredTiles(edge)
+    known = {node: edge_reader.node(*node) for node in frontier(start)}
     leaf_rows: list[dict[str, Any]] = []
-    node_rows: list[dict[str, Any]] = []
+    new_hashes: dict[int, list[bytes]] = {}  # stored tile level L -> the new hashes of tree level 4L, in order
     for offset, (opening, entry_id) in enumerate(items):
         index = start + offset
-        data = opening.leaf
         # an opening's leaf is found again by its event (``match_openings.event``): who read an entry (§13.6)
         event_hash = hashlib.sha256(opening.event).digest() if opening.event[0] == events.OPENING else None
-        leaf_rows.append({"idx": index, "kind": opening.event[0], "data": data, "opening": opening.encoded,
-                          "entry_id": entry_id, "created_at": now, "event_hash": event_hash})
-        for node in merkle.perfect_nodes_to_store_on_append(index, merkle.leaf_hash(data),
+        leaf_rows.append({"idx": index, "kind": opening.event[0], "opening": opening.encoded,
+                          "entry_id": entry_id, "event_hash": event_hash})
+        for node in merkle.perfect_nodes_to_store_on_append(index, merkle.leaf_hash(opening.leaf),
                                                             lambda level, i: known[(level, i)]):
             known[(node.level, node.index)] = node.hash
-            node_rows.append({"level": node.level, "idx": node.index, "hash": node.hash})
+            if node.level % tiles.STORED_HEIGHT == 0:
+                new_hashes.setdefault(node.level // tiles.STORED_HEIGHT, []).append(node.hash)
     end = start + len(items)
     if items:
+        rewritten, tile_rows = [], []
+        for tile_level, hashes in new_hashes.items():
+            first = start >> (tiles.STORED_HEIGHT * tile_level)  # the first new hash's index at its tree level
+            tile_index = first // tiles.STORED_WIDTH
+            held = edge.get((tile_level, tile_index), b"")
+            if len(held) != (first % tiles.STORED_WIDTH) * merkle.HASH_SIZE:
+                raise InvalidInput(f"the log's tile ({tile_level}, {tile_index}) does not end at its tree's edge")
+            if held:
+                rewritten.append((tile_level, tile_index))
+            data = held + b"".join(hashes)
+            step = tiles.STORED_WIDTH * merkle.HASH_SIZE
+            tile_rows += [{"level": tile_level, "idx": tile_index + k // step, "hashes": data[k:k + step]}
+                          for k in range(0, len(data), step)]
+        if rewritten:
+            session.execute(_delete_tiles_statement(len(rewritten)),
+                            {f"{name}{k}": value for k, pair in enumerate(rewritten)
+                             for name, value in zip("li", pair, strict=True)})
         _insert_rows(session, LEAVES, leaf_rows)
-        _insert_rows(session, NODES, node_rows)
+        _insert_rows(session, TILES, tile_rows)
         session.execute(update(LogHead).where(LogHead.id == 1).values(size=end))
     return Appended(start, end, merkle.root_hash(merkle.HeldNodes(known), end))
 
@@ -167,27 +196,25 @@ def _write(session: Session, items: list[tuple[events.Opening, bytes | None]], n
 #: PostgreSQL: a whole batch of rows in one statement, as one array per column (``unnest``): no statement
 #: text that grows with the batch, and one round trip
 _UNNEST_LEAVES = text(
-    "INSERT INTO log_leaves (idx, kind, data, opening, entry_id, created_at, event_hash) "
-    "SELECT i, k, d, o, e, :created_at, h FROM unnest(CAST(:idx AS bigint[]), CAST(:kind AS integer[]), "
-    "CAST(:data AS bytea[]), CAST(:opening AS bytea[]), CAST(:entry_id AS bytea[]), CAST(:event_hash AS bytea[])) "
-    "AS t(i, k, d, o, e, h)").bindparams(bindparam("created_at", type_=UTCDateTime()))
-_UNNEST_NODES = text(
-    "INSERT INTO log_nodes (level, idx, hash) "
-    "SELECT * FROM unnest(CAST(:level AS integer[]), CAST(:idx AS bigint[]), CAST(:hash AS bytea[]))")
+    "INSERT INTO log_leaves (idx, kind, opening, entry_id, event_hash) "
+    "SELECT * FROM unnest(CAST(:idx AS bigint[]), CAST(:kind AS integer[]), "
+    "CAST(:opening AS bytea[]), CAST(:entry_id AS bytea[]), CAST(:event_hash AS bytea[]))")
+_UNNEST_TILES = text(
+    "INSERT INTO log_tiles (level, idx, hashes) "
+    "SELECT * FROM unnest(CAST(:level AS integer[]), CAST(:idx AS bigint[]), CAST(:hashes AS bytea[]))")
+_COLUMNS = {"log_leaves": ("idx", "kind", "opening", "entry_id", "event_hash"), "log_tiles": ("level", "idx", "hashes")}
 
 
 def _insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """All of ``rows`` in one round trip: an INSERT of arrays on PostgreSQL (a DBAPI executemany there is
     one statement per row), SQLite's own executemany in process; no ORM bookkeeping per object."""
+    if not rows:
+        return
     if session.get_bind().dialect.name != "postgresql":
         session.execute(insert(table), rows)
         return
-    if table is LEAVES:
-        session.execute(_UNNEST_LEAVES, {"created_at": rows[0]["created_at"],
-                                         **{c: [r[c] for r in rows]
-                                            for c in ("idx", "kind", "data", "opening", "entry_id", "event_hash")}})
-    else:
-        session.execute(_UNNEST_NODES, {c: [r[c] for r in rows] for c in ("level", "idx", "hash")})
+    statement = _UNNEST_LEAVES if table is LEAVES else _UNNEST_TILES
+    session.execute(statement, {c: [r[c] for r in rows] for c in _COLUMNS[table.name]})
 
 
 #: ids per DELETE of integrated rows (PostgreSQL takes at most 65535 parameters in a statement)
@@ -229,7 +256,7 @@ def integrate(session: Session, now: datetime, limit: int | None = None) -> Appe
     rows = session.execute(query if limit is None else query.limit(limit)).all()
     # checked when sequenced (``sequence``): split, not parsed again
     appended = _write(session, [(events.Opening(opening[:events.NONCE_BYTES], opening[events.NONCE_BYTES:]),
-                                 entry_id) for _, opening, entry_id in rows], now)
+                                 entry_id) for _, opening, entry_id in rows])
     # by id, never by range: on PostgreSQL a smaller id may commit after a larger one and is not ours yet
     ids = [r[0] for r in rows]
     for first in range(0, len(ids), DELETE_CHUNK):
@@ -324,7 +351,7 @@ def append_batch(session: Session, batch_size: int, now: datetime) -> list[int]:
     for row in queued:
         session.delete(row)
     session.flush()
-    start = _write(session, [(o, None) for o in openings], now).start
+    start = _write(session, [(o, None) for o in openings]).start
     return [start + i for i, opening in enumerate(openings) if opening.event[0] != events.PADDING]
 
 

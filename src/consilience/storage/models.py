@@ -13,6 +13,7 @@ the rest of the code sees is timezone-aware.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -28,10 +29,13 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from consilience.protocol.events import LEAF_LABEL
 
 #: Deterministic constraint names, so that migrations and models agree on
 #: every dialect and later migrations can drop constraints by name.
@@ -469,22 +473,35 @@ class LogHead(Base):
 
 
 class LogLeaf(Base):
-    """A leaf: its data is a commitment (``protocol/events.py``); its opening is kept for whom it concerns.
+    """A leaf, kept as its opening (nonce ‖ event); its data, the commitment the tree hashes, is the hash of it.
 
-    ``kind`` and ``entry_id`` are the server's own bookkeeping (which receipt to hand a
-    reporter); neither is in the log.
+    ``kind`` and ``entry_id`` are the server's own bookkeeping (which receipt to hand a reporter);
+    neither is in the log. On SQLite ``idx`` is the rowid, so the table needs no separate key index.
+    The two lookups are partial indexes: most leaves (padding, releases) have neither an entry nor an
+    opening event, and an index of NULLs would cost every leaf.
     """
 
     __tablename__ = "log_leaves"
+    __table_args__ = (
+        Index("ix_log_leaves_entry_id", "entry_id", sqlite_where=text("entry_id IS NOT NULL"),
+              postgresql_where=text("entry_id IS NOT NULL")),
+        Index("ix_log_leaves_event_hash", "event_hash", sqlite_where=text("event_hash IS NOT NULL"),
+              postgresql_where=text("event_hash IS NOT NULL")),
+    )
 
-    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                     autoincrement=False)
     kind: Mapped[int] = mapped_column(Integer)
-    data: Mapped[bytes] = mapped_column(LargeBinary(HASH_BYTES))
+    #: nonce ‖ event (``events.parse_opening``)
     opening: Mapped[bytes] = mapped_column(LargeBinary(256))
-    entry_id: Mapped[bytes | None] = mapped_column(LargeBinary(ID_BYTES), index=True)
-    created_at: Mapped[datetime]
+    entry_id: Mapped[bytes | None] = mapped_column(LargeBinary(ID_BYTES))
     #: SHA-256 of an opening event's bytes, so a reporter's reader list finds its leaf (``MatchOpening.event``)
-    event_hash: Mapped[bytes | None] = mapped_column(LargeBinary(HASH_BYTES), index=True)
+    event_hash: Mapped[bytes | None] = mapped_column(LargeBinary(HASH_BYTES))
+
+    @property
+    def data(self) -> bytes:
+        """The leaf data: ``events.commit(nonce, event)``, i.e. SHA-256(label ‖ opening)."""
+        return hashlib.sha256(LEAF_LABEL + self.opening).digest()
 
 
 class LogPending(Base):
@@ -510,14 +527,20 @@ class LogSequenced(Base):
     created_at: Mapped[datetime]
 
 
-class LogNode(Base):
-    """Every complete (perfect) subtree hash, so proofs take O(log n) reads."""
+class LogTile(Base):
+    """The tree as tiles of 4 levels: row ``(level, idx)`` holds the complete hashes of tree level ``4 * level``
+    numbered ``16 * idx`` … ``16 * idx + 15``, 32 bytes each.
 
-    __tablename__ = "log_nodes"
+    A full row holds 16; the rightmost of each level holds the 1 … 15 its tree has, and grows as the log
+    does. A served C2SP tile (8 levels, 256 hashes) is 16 rows side by side, and any other perfect node is
+    computed from one row (``tlog.tiles.StoredTiles``), so about 34 bytes per leaf hold the whole tree.
+    """
+
+    __tablename__ = "log_tiles"
 
     level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    hash: Mapped[bytes] = mapped_column(LargeBinary(HASH_BYTES))
+    hashes: Mapped[bytes] = mapped_column(LargeBinary(512))
 
 
 class LogCheckpoint(Base):

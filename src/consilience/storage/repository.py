@@ -47,8 +47,8 @@ from consilience.storage.models import (
     LogCheckpoint,
     LogCosignature,
     LogLeaf,
-    LogNode,
     LogPending,
+    LogTile,
     Match,
     MatchOpening,
     MatchOpeningEntry,
@@ -689,7 +689,7 @@ def row_counts(session: Session) -> dict[str, int]:
     from consilience.storage import models
 
     tables = [InviteRow, Account, Entry, EntryEnvelope, EntryTag, Tag, RecountQueue, Match, MatchOpening, LogLeaf,
-              LogPending, LogNode, LogCheckpoint, LogCosignature, BoardMessage, models.MatchOpeningEntry, models.Case,
+              LogPending, LogTile, LogCheckpoint, LogCosignature, BoardMessage, models.MatchOpeningEntry, models.Case,
               models.CaseNote, models.Conversation, models.ConversationMember, models.Message, models.SealedWrap,
               models.Introduction, models.IntroductionInvite, models.IntroductionAcceptance]
     return {m.__tablename__: session.scalar(select(func.count()).select_from(m)) or 0 for m in tables}

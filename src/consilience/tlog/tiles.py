@@ -23,6 +23,7 @@ hash of an aligned run of one tile's hashes (:func:`hash_from_tile`).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -320,6 +321,104 @@ class TileNodes:
             raise InvalidInput(f"[{start}, {end}) is beyond the tree size {self.size}")
         tile = node_tile(self.size, level, index)
         return hash_from_tile(tile, self.tile(tile), level, index)
+
+
+# --- a store that keeps the tree as tiles -----------------------------------------------------
+
+#: Tree levels per *stored* tile. A node between two stored levels is computed from the hashes of one
+#: stored tile: up to 2^(h-1) of them, so an inclusion proof hashes about 2^h per stored level. At the
+#: served height (8) that is ~250 SHA-256 per tile level, most of a proof's time; at 4 it is ~11, for
+#: 1/16 more hashes stored (a served tile is 16 stored ones side by side).
+STORED_HEIGHT = 4
+STORED_WIDTH = 1 << STORED_HEIGHT
+
+
+def node_in_tile(level: int, index: int, height: int = STORED_HEIGHT) -> tuple[int, int, int, int]:
+    """Where perfect node ``(level, index)`` lives in a store of tiles of ``height``: ``(tile level, tile
+    index, first, count)``, the node being the Merkle hash of hashes ``first … first + count - 1`` of it."""
+    if level < 0 or index < 0:
+        raise InvalidInput("node coordinates are non-negative")
+    above = level % height
+    first = index << above
+    return level // height, first >> height, first % (1 << height), 1 << above
+
+
+def tiles_holding(nodes: Sequence[tuple[int, int]], height: int = STORED_HEIGHT) -> list[tuple[int, int]]:
+    """The stored tiles ``(tile level, tile index)`` that hold ``nodes``, each once, in order of first need."""
+    return list(dict.fromkeys(node_in_tile(level, index, height)[:2] for level, index in nodes))
+
+
+def right_edge_tiles(size: int, height: int = STORED_HEIGHT) -> list[tuple[int, int]]:
+    """The partial stored tile of every tile level of the tree of ``size`` (the only ones an append changes).
+
+    Every node of the tree's frontier (the perfect nodes left of its right edge) is in one of them.
+    """
+    _check_size(size)
+    found = []
+    level = 0
+    while size >> (height * level):
+        count = size >> (height * level)
+        if count % (1 << height):
+            found.append((level, count >> height))
+        level += 1
+    return found
+
+
+def stored_rows_of(tile: Tile, height: int = STORED_HEIGHT) -> tuple[int, int, int]:
+    """``(stored level, first stored index, count)``: the stored tiles whose hashes, side by side, begin
+    served tile ``tile`` (a served tile is ``2^(8 - height)`` stored ones of tree level ``8 * level``)."""
+    if tile.entries or TILE_HEIGHT % height:
+        raise InvalidInput("a hash tile is made of stored tiles of a height dividing 8")
+    per = 1 << (TILE_HEIGHT - height)
+    return tile.level * (TILE_HEIGHT // height), tile.index * per, -(-tile.width // (1 << height))
+
+
+def subtree_of_hashes(data: bytes | memoryview) -> bytes:
+    """The perfect Merkle hash over ``2^k`` concatenated hashes (the nodes above them inside one tile)."""
+    hashes = [bytes(data[i:i + merkle.HASH_SIZE]) for i in range(0, len(data), merkle.HASH_SIZE)]
+    if not hashes or len(hashes) & (len(hashes) - 1) or len(data) != len(hashes) * merkle.HASH_SIZE:
+        raise InvalidInput("a subtree inside a tile spans a power of two of whole hashes")
+    sha256 = hashlib.sha256
+    while len(hashes) > 1:
+        hashes = [sha256(b"\x01" + hashes[i] + hashes[i + 1]).digest() for i in range(0, len(hashes), 2)]
+    return hashes[0]
+
+
+class StoredTiles:
+    """``merkle.NodeReader`` over tiles as a store keeps them: ``{(tile level, tile index): hashes}``, each value
+    the concatenated hashes the tile holds so far (a full tile, or the partial one on the tree's right edge),
+    tiles of ``height`` tree levels (``STORED_HEIGHT``).
+
+    A node at a tree level that is a multiple of the height is one hash of a tile; one between is computed
+    from the hashes of one tile, so a store needs no other rows.
+    """
+
+    def __init__(self, stored: dict[tuple[int, int], bytes], height: int = STORED_HEIGHT) -> None:
+        self.stored = stored
+        self.height = height
+
+    def node(self, level: int, index: int) -> bytes:
+        tile_level, tile_index, first, count = node_in_tile(level, index, self.height)
+        data = self.stored.get((tile_level, tile_index))
+        if data is None or len(data) < (first + count) * merkle.HASH_SIZE:
+            raise InvalidInput(f"log node ({level}, {index}) is not stored")
+        chunk = data[first * merkle.HASH_SIZE:(first + count) * merkle.HASH_SIZE]
+        return bytes(chunk) if count == 1 else subtree_of_hashes(chunk)
+
+    def subtree_hash(self, start: int, end: int) -> bytes:
+        return self.node(*merkle.node_coordinates(start, end))
+
+
+def stored_tiles_of(tree: merkle.MemoryTree, height: int = STORED_HEIGHT) -> dict[tuple[int, int], bytes]:
+    """Every stored tile of an in-memory tree, as a store of ``height`` holds them (the reference layout)."""
+    out = {}
+    width, level = 1 << height, 0
+    while len(tree) >> (height * level):
+        hashes = tree.levels[height * level]
+        for index in range(-(-len(hashes) // width)):
+            out[(level, index)] = b"".join(hashes[index * width:(index + 1) * width])
+        level += 1
+    return out
 
 
 def _check_size(size: int) -> None:
