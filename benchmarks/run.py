@@ -243,7 +243,22 @@ def log_headlines(lg: dict[str, Any]) -> list[list[str]]:
          f"{fmt_ratio(pr['verify_receipt']['p50'] / fl['ed25519_verify']['seconds_per_op'])} Ed25519 verify"],
         [f"log database on disk at {label} leaves", f"{_bytes(top['database_bytes'])}, "
          f"{top['bytes_per_leaf']:.0f} B per leaf", ""],
+        *pg_log_headlines(lg),
     ]
+
+
+def pg_log_headlines(lg: dict[str, Any]) -> list[list[str]]:
+    """The same log on PostgreSQL at its largest measured size (bench_log bounds it, ``PG_MAX_SIZE``)."""
+    pg = lg.get("postgresql") or {}
+    if not pg.get("sizes"):
+        return []
+    sizes = {int(k): v for k, v in pg["sizes"].items()}
+    n = max(sizes)
+    top, label = sizes[n], bench_log._size_label(n)
+    pr = top["proofs"]
+    return [[f"log on PostgreSQL at {label} leaves: inclusion proof / receipt (p50)",
+             f"{fmt_time(pr['inclusion']['p50'])} / {fmt_time(pr['issue_receipt']['p50'])}",
+             f"{pr['statements']['inclusion']:.0f} SQL reads; {top['bytes_per_leaf']:.0f} B per leaf"]]
 
 
 def render(machine: dict[str, Any], ks: dict[str, Any], sub: dict[str, Any], lg: dict[str, Any],
