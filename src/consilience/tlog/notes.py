@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -229,6 +230,11 @@ class OpenedNote:
         return next((s for s in self.verified if s.name == name and s.key_id == key), None)
 
 
+#: Any C0 control character but the newline (one regular-expression scan instead of a Python loop per
+#: character: a receipt's checkpoint is parsed several times while it is issued)
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f]")
+
+
 def parse_note(note: str | bytes) -> Note:
     """Split a signed note without verifying anything; raise InvalidInput if malformed.
 
@@ -238,7 +244,7 @@ def parse_note(note: str | bytes) -> Note:
     text = _as_text(note)
     if len(text.encode("utf-8")) > MAX_NOTE_BYTES:
         raise InvalidInput("signed note is too large")
-    if any(ord(c) < 0x20 and c != "\n" for c in text):
+    if _CONTROL.search(text):
         raise InvalidInput("signed note contains a control character")
     if not text.endswith("\n"):
         raise InvalidInput("signed note must end with a newline")
