@@ -54,6 +54,8 @@ from consilience.tlog import merkle, tiles
 
 LEAVES: Table = LogLeaf.__table__  # type: ignore[assignment]
 TILES: Table = LogTile.__table__  # type: ignore[assignment]
+CHECKPOINTS: Table = LogCheckpoint.__table__  # type: ignore[assignment]
+COSIGNATURES: Table = LogCosignature.__table__  # type: ignore[assignment]
 
 
 class DatabaseNodes:
@@ -117,7 +119,7 @@ def read_tiles(session: Session, wanted: list[tuple[int, int]]) -> dict[tuple[in
         return {}
     params = {f"{name}{k}": value for k, pair in enumerate(wanted) for name, value in zip("li", pair, strict=True)}
     return {(level, index): bytes(value) for level, index, value
-            in session.execute(_tiles_statement(len(wanted)), params)}
+            in session.connection().execute(_tiles_statement(len(wanted)), params)}
 
 
 def _tile_condition(count: int) -> str:
@@ -296,9 +298,18 @@ def _leaf(row: LogLeaf) -> Leaf:
 
 
 def latest_entry_leaf(session: Session, entry_id: bytes) -> Leaf | None:
-    row = session.scalars(select(LogLeaf).where(LogLeaf.entry_id == entry_id)
-                          .order_by(LogLeaf.idx.desc()).limit(1)).first()
-    return None if row is None else _leaf(row)
+    """Read on the session's connection, as Core: a receipt by entry id runs this, the newest checkpoint and
+    its cosignatures, and the proof's one read, and the ORM's execution path cost more than each query.
+    Everything this module writes is flushed or inserted through Core at once, so nothing is missed."""
+    row = session.connection().execute(
+        select(LEAVES.c.idx, LEAVES.c.kind, LEAVES.c.opening).where(LEAVES.c.entry_id == entry_id)
+        .order_by(LEAVES.c.idx.desc()).limit(1)).first()
+    return None if row is None else Leaf(row.idx, row.kind, leaf_data(row.opening), bytes(row.opening))
+
+
+def leaf_data(opening: bytes) -> bytes:
+    """The leaf data (the commitment) of a stored opening (nonce ‖ event): SHA-256(label ‖ opening)."""
+    return hashlib.sha256(events.LEAF_LABEL + bytes(opening)).digest()
 
 
 def event_leaf(session: Session, event: bytes) -> Leaf | None:
@@ -356,7 +367,8 @@ def append_batch(session: Session, batch_size: int, now: datetime) -> list[int]:
 
 
 def latest_checkpoint(session: Session) -> tuple[int, str] | None:
-    row = session.scalars(select(LogCheckpoint).order_by(LogCheckpoint.size.desc()).limit(1)).first()
+    row = session.connection().execute(select(CHECKPOINTS.c.size, CHECKPOINTS.c.note)
+                                       .order_by(CHECKPOINTS.c.size.desc()).limit(1)).first()
     return None if row is None else (row.size, row.note)
 
 
@@ -367,8 +379,8 @@ def checkpoint_note(session: Session, tree_size: int) -> str | None:
 
 def with_cosignatures(session: Session, tree_size: int, note: str) -> str:
     """The note with the stored witness lines appended (C2SP allows extra signature lines)."""
-    lines = session.scalars(select(LogCosignature.line).where(LogCosignature.size == tree_size)
-                            .order_by(LogCosignature.key_id)).all()
+    lines = session.connection().execute(select(COSIGNATURES.c.line).where(COSIGNATURES.c.size == tree_size)
+                                         .order_by(COSIGNATURES.c.key_id)).scalars().all()
     return note + "".join(lines)
 
 

@@ -20,11 +20,11 @@ opening (nonce ‖ event), which ``clients/receipts.py`` checks against the leaf
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from consilience.errors import InvalidInput, VerificationError
 from consilience.protocol import events
 from consilience.storage import log
 from consilience.tlog import checkpoint as cp
@@ -54,10 +54,14 @@ def opened_receipt(session: Session, index: int, leaf: bytes, opening: bytes, no
     The proof is built (and self-checked) for the commitment ``leaf``; the opening is what a verifier
     needs to reconstruct it (the spec's "additional data necessary to reconstruct the record hash").
     """
-    size = cp.parse_signed_checkpoint(note)[0].size
-    nodes = log.nodes_for(session, merkle.inclusion_nodes(index, size))  # one statement whatever the size
-    text = receipt.issue_receipt(nodes, index=index, leaf=leaf, checkpoint=note)
-    return dataclasses.replace(receipt.parse_receipt(text), extra=opening).encode()
+    body = cp.parse_signed_checkpoint(note)[0]
+    nodes = log.nodes_for(session, merkle.inclusion_nodes(index, body.size))  # one statement whatever the size
+    proof = merkle.inclusion_proof(nodes, index, body.size)
+    try:  # a storage or indexing bug must not hand a reporter a receipt that will never verify
+        merkle.verify_inclusion(merkle.leaf_hash(leaf), index, body.size, proof, body.root_hash)
+    except VerificationError as exc:
+        raise InvalidInput(f"refusing to issue a receipt that does not verify: {exc}") from exc
+    return receipt.Receipt(index, tuple(proof), note, bytes(opening)).encode()
 
 
 def event_receipt(session: Session, event: bytes) -> str | None:
