@@ -47,7 +47,10 @@ and each worker, from /proc, with the children it reaped), the standalone
 integrator when there is one, and PostgreSQL's processes apart.
 
 Any steady-phase error, lost entry or bad receipt fails the run.
-Run alone: ``python benchmarks/bench_load.py [--quick | --brief]`` prints the markdown of the load section.
+Run alone: ``python benchmarks/bench_load.py [--quick | --brief]`` prints the markdown of the load section;
+``--database sqlite|postgresql`` runs one of the two, ``--workers 1,2,8`` other worker counts, and
+``--database-url`` an existing PostgreSQL server (its admin URL: the run creates its databases there, and
+neither kills it nor counts its CPU) instead of a private cluster.
 """
 
 from __future__ import annotations
@@ -396,8 +399,8 @@ class TreeMeter:
     """CPU seconds each named group of process trees spends during a phase."""
 
     def __init__(self, groups: dict[str, list[int]]) -> None:
-        self.groups = groups
-        self.start = {name: sum(_tree_cpu(p) for p in pids) for name, pids in groups.items()}
+        self.groups = {name: pids for name, pids in groups.items() if pids}  # SQLite: no database processes
+        self.start = {name: sum(_tree_cpu(p) for p in pids) for name, pids in self.groups.items()}
 
     def stop(self) -> dict[str, float]:
         return {name: sum(_tree_cpu(p) for p in pids) - self.start[name] for name, pids in self.groups.items()}
@@ -640,16 +643,25 @@ def _database_counts(url: str | None) -> dict[str, int | None]:
 
 class Postgres:
     """A private cluster of the run's own (tests/pg_cluster.py) that can be killed and started again, with
-    room for several workers' pools; ``database`` copies a template database."""
+    room for several workers' pools; ``database`` copies a template database.
 
-    def __init__(self, root: Path) -> None:
+    ``admin_url``: an existing server instead, where the run may create databases; the run does not own
+    it, so it neither kills it nor counts its CPU.
+    """
+
+    def __init__(self, admin_url: str | None = None) -> None:
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
         import pg_cluster  # type: ignore[import-not-found]
 
         self.pg = pg_cluster
-        self.cluster = pg_cluster.LocalCluster()
-        self.admin_url: str = self.cluster.url
-        self.start()
+        self.cluster = None if admin_url else pg_cluster.LocalCluster()
+        self.admin_url: str = admin_url or self.cluster.url
+        if self.cluster is not None:
+            self.start()
+
+    @property
+    def owned(self) -> bool:
+        return self.cluster is not None
 
     def start(self) -> None:
         c = self.cluster
@@ -661,9 +673,9 @@ class Postgres:
         self.pg._wait(c.url, c.process)
 
     @property
-    def root_pid(self) -> int:
-        assert self.cluster.process is not None
-        return int(self.cluster.process.pid)
+    def pids(self) -> list[int]:
+        """Where its processes' tree starts (none for a server the run does not own)."""
+        return [int(self.cluster.process.pid)] if self.cluster is not None and self.cluster.process else []
 
     def kill(self) -> int:
         """SIGKILL every PostgreSQL process at once (the postmaster and each backend), as a crash would."""
@@ -716,7 +728,8 @@ class Postgres:
         return self.admin_url.rsplit("/", 1)[0] + "/" + name
 
     def close(self) -> None:
-        self.cluster.close()
+        if self.cluster is not None:
+            self.cluster.close()
 
 
 def _escrow(d: BenchDeployment, url: str | None, workers: int, *, integrator: bool = True) -> launcher.Service:
@@ -814,7 +827,7 @@ def _setup(d: BenchDeployment, p: Profile, work: Path, per_reporter: int
 def _target(d: BenchDeployment, pg: Postgres | None, extra: list[int] | None = None) -> Target:
     assert d.escrow.process is not None
     host, port = d.escrow.url.split("://", 1)[1].rsplit(":", 1)
-    return Target(host, int(port), [d.escrow.process.pid, *(extra or [])], [pg.root_pid] if pg else [])
+    return Target(host, int(port), [d.escrow.process.pid, *(extra or [])], pg.pids if pg else [])
 
 
 def _log_phase(name: str, s: dict[str, Any]) -> None:
@@ -949,24 +962,27 @@ def run_postgres(p: Profile, work: Path, pg: Postgres) -> dict[str, Any]:
             integrator.stop()
             d.escrow.stop()
 
-        # (c) PostgreSQL itself
-        log("load: PostgreSQL, SIGKILL every PostgreSQL process under load, restart it, check")
-        url, service = fresh(2)
+        # (c) PostgreSQL itself, when the run owns it
+        if not pg.owned:
+            out["crash_skipped"] = "PostgreSQL given with --database-url is not the run's to kill"
+        else:
+            log("load: PostgreSQL, SIGKILL every PostgreSQL process under load, restart it, check")
+            url, service = fresh(2)
 
-        def kill_postgres() -> dict[str, float]:
-            crashed = time.perf_counter()
-            pg.kill()
-            time.sleep(0.5)
-            attempts = pg.restart()
-            up = time.perf_counter()
-            _wait_healthy(d.server)
-            return {"crashed": crashed, "database_up": up, "recovered": time.perf_counter(),
-                    "start_attempts": attempts}
+            def kill_postgres() -> dict[str, float]:
+                crashed = time.perf_counter()
+                pg.kill()
+                time.sleep(0.5)
+                attempts = pg.restart()
+                up = time.perf_counter()
+                _wait_healthy(d.server)
+                return {"crashed": crashed, "database_up": up, "recovered": time.perf_counter(),
+                        "start_attempts": attempts}
 
-        s, o = fault_run(_target(d, pg), _rebuild(pool, p.reporters), p, kill_postgres)
-        s["durability"] = check_nothing_lost(d.server, reps, deployment, o.acknowledged, url)
-        out["faults"]["postgresql"] = s
-        d.escrow.stop()
+            s, o = fault_run(_target(d, pg), _rebuild(pool, p.reporters), p, kill_postgres)
+            s["durability"] = check_nothing_lost(d.server, reps, deployment, o.acknowledged, url)
+            out["faults"]["postgresql"] = s
+            d.escrow.stop()
         for name, f in out["faults"].items():
             dur = f["durability"]
             moments = ", ".join(f"{k} at {v:.2f} s" for k, v in f.items() if k in ("server_down", "database_up"))
@@ -984,8 +1000,8 @@ def run_postgres(p: Profile, work: Path, pg: Postgres) -> dict[str, Any]:
 
 
 def run(quick: bool = False, work: Path | None = None, *, profile: Profile | None = None,
-        databases: tuple[str, ...] = ("sqlite", "postgresql"), workers: tuple[int, ...] | None = None
-        ) -> dict[str, Any]:
+        databases: tuple[str, ...] = ("sqlite", "postgresql"), workers: tuple[int, ...] | None = None,
+        database_url: str | None = None) -> dict[str, Any]:
     p = profile or (QUICK if quick else FULL)
     if workers:
         p = dataclasses.replace(p, workers=workers)
@@ -1001,7 +1017,7 @@ def run(quick: bool = False, work: Path | None = None, *, profile: Profile | Non
         if "postgresql" in databases:
             with ExitStack() as stack:
                 try:
-                    pg = Postgres(work / "pg")
+                    pg = Postgres(database_url)
                 except Exception as exc:  # noqa: BLE001 - stated in the report; under CI=true it fails the run
                     if os.environ.get("CI", "").lower() == "true":
                         raise RuntimeError(f"PostgreSQL is needed under CI=true: {exc}") from exc
@@ -1192,10 +1208,15 @@ def reading(results: dict[str, Any]) -> list[str]:
                           for n in ns)
         first, last = sc[ns[0]], sc[ns[-1]]
         gain = last["per_second"] / first["per_second"] if first["per_second"] else float("nan")
-        where = ("the cores: every worker added competes for the same two, and the CPU per entry, not a lock "
-                 "or the database's commits, bounds the rate" if _busy(first, cores) >= 0.85 else
-                 "waiting rather than CPU at one worker (the cores were not saturated), which more workers "
-                 "overlap until the cores fill")
+        if _busy(last, cores) >= 0.85:
+            where = (f"the cores: with {ns[-1]} workers they were {_busy(last, cores):.0%} busy, so a further worker "
+                     f"only competes for the same {cores}, and the CPU per entry bounds the rate")
+        elif gain >= 1.15:
+            where = ("waiting rather than CPU at one worker (the cores were not saturated), which more workers "
+                     "overlap")
+        else:
+            where = ("something the workers share: more processes neither raised the rate nor filled the cores, so "
+                     "they queue on the database (its commits, or a lock every submission takes) rather than on CPU")
         lines.append(f"- **Workers.** PostgreSQL: {steps}: ×{gain:.2f} from {ns[0]} to {ns[-1]} workers. The "
                      f"bottleneck is {where}.")
         sq = results.get("sqlite")
@@ -1216,9 +1237,9 @@ def reading(results: dict[str, Any]) -> list[str]:
         lines.append(f"- **Crashes.** {sum(d['acknowledged'] for _, _, d in crashes):,} entries acknowledged "
                      f"across the crash checks, {sum(d['missing'] for _, _, d in crashes)} lost, "
                      f"{sum(d['bad_receipts'] for _, _, d in crashes)} receipts failing. Outages (crash to "
-                     f"answering again) and what the generator got meanwhile: {outage}; every refused "
-                     f"submission was sent again and nothing refused was acknowledged. Requests outside the "
-                     f"outages: {sum(f['errors'] for _, f, _ in runs)} errors.")
+                     f"answering again) and what the generator got meanwhile: {outage}; the generator "
+                     f"sent each refused submission again, as a client would, until it was acknowledged. "
+                     f"Requests outside the outages: {sum(f['errors'] for _, f, _ in runs)} errors.")
     gens = [g for _, s, _ in _configs(results) if (g := _gen(s)) == g]  # noqa: PLR0124 - without the nan
     if gens:
         lines.append(f"- **The generator** spent {_ft(min(gens))}–{_ft(max(gens))} of CPU per request (raw asyncio "
@@ -1262,6 +1283,8 @@ def render(results: dict[str, Any]) -> str:
     ]
     if pg and pg.get("skipped"):
         out += [f"**PostgreSQL not measured on this machine**: {pg['skipped']}.", ""]
+    if pg and pg.get("crash_skipped"):
+        out += [f"**No SIGKILL of PostgreSQL in this run**: {pg['crash_skipped']}.", ""]
     rows = []
     for label, s, floors in _configs(results):
         fl = _per(floors["memory"], "escrow") if floors else float("nan")
@@ -1331,11 +1354,13 @@ def main() -> int:
     parser.add_argument("--workers", default=None,
                         help="PostgreSQL worker counts to compare, comma-separated (default 1,2,4)")
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--database-url", help="an existing PostgreSQL server where the run may create databases "
+                                               "(its admin URL; default: a private cluster); it is not killed")
     args = parser.parse_args()
     profile = QUICK if args.quick else BRIEF if args.brief else FULL
     workers = tuple(int(n) for n in args.workers.split(",")) if args.workers else None
     databases = ("sqlite", "postgresql") if args.database == "both" else (args.database,)
-    results = run(profile=profile, databases=databases, workers=workers)
+    results = run(profile=profile, databases=databases, workers=workers, database_url=args.database_url)
     print(json.dumps(results, indent=2, default=str) if args.json else render(results))
     return 0
 

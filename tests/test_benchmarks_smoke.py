@@ -25,7 +25,9 @@ def test_quick_benchmark_run_writes_every_table(tmp_path: Path) -> None:
     report = tmp_path / "benchmarks.md"
     raw = tmp_path / "benchmarks.json"
     proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "run.py"), "--quick", "--output", str(report),
-                           "--json", str(raw)], capture_output=True, text=True, timeout=360, cwd=tmp_path)
+                           "--json", str(raw)], capture_output=True, text=True, cwd=tmp_path,
+                          # the load section alone starts two deployments, a PostgreSQL cluster and eight servers
+                          timeout=720)
     assert proc.returncode == 0, proc.stderr[-4000:]
     text = report.read_text()
     assert "Quick run" in text
