@@ -28,9 +28,9 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TypedDict
+from typing import Any, TypedDict
 
-from sqlalchemy import and_, delete, distinct, func, insert, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, distinct, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from consilience.errors import ConsilienceError, InvalidInput
@@ -39,6 +39,7 @@ from consilience.protocol.encoding import random_id
 from consilience.storage.database import erase_after_commit
 from consilience.storage.models import (
     Account,
+    AccountSession,
     BoardMessage,
     Entry,
     EntryEnvelope,
@@ -58,6 +59,11 @@ from consilience.storage.models import (
 
 ID_BYTES = 16
 TOKEN_BYTES = 32
+ENTRIES: Table = Entry.__table__  # type: ignore[assignment]
+ENTRY_TAGS: Table = EntryTag.__table__  # type: ignore[assignment]
+ENTRY_ENVELOPES: Table = EntryEnvelope.__table__  # type: ignore[assignment]
+TAGS: Table = Tag.__table__  # type: ignore[assignment]
+RECOUNT_QUEUE: Table = RecountQueue.__table__  # type: ignore[assignment]
 DEFAULT_INVITE_LIFETIME = timedelta(days=14)
 
 
@@ -187,19 +193,38 @@ def list_counselor_accounts(session: Session) -> list[CounselorAccount]:
     return [CounselorAccount(a.account_id, a.name, a.counselor_key_id, a.created_at) for a in rows]
 
 
-def authenticate(session: Session, token: bytes, *, now: datetime | None = None) -> AccountInfo | None:
+def authenticate(session: Session | Connection, token: bytes, *, now: datetime | None = None) -> AccountInfo | None:
     """The account of the live session whose token hashes to SHA-256(token), if any.
 
     Bearer tokens are sessions (``storage/revocations.py``): an expired one raises SessionExpired, one of
-    a revoked account AccountRevoked. An account's own ``token_hash`` (a counselor's credential) only
-    signs in; it is not accepted here.
+    a revoked account AccountRevoked, one of a deleted account AccountDeleted, checked in the order
+    ``revocations.session_account`` checks them. An account's own ``token_hash`` (a counselor's
+    credential) only signs in; it is not accepted here.
+
+    Every authenticated request asks this, so it is one indexed SELECT (the session's primary key, joined
+    to its account's) in Core, nothing cached: a revocation or a deletion refuses the next request.
     """
     from consilience.storage import revocations
 
-    account = revocations.session_account(session, token, now=now)
-    if account is None:
+    row = session.execute(_AUTHENTICATE, {"token_hash": sha256(token)}).first()
+    if row is None:
         return None
-    return AccountInfo(account.account_id, account.role, account.name, account.counselor_key_id)
+    expires_at, account_id, role, name, key_id, revoked_at, deleted_at = row
+    if deleted_at is not None:
+        raise revocations.AccountDeleted("this account was deleted by its holder")
+    if revoked_at is not None:
+        raise revocations.AccountRevoked("this account was revoked by the administrator")
+    if expires_at <= (now or utcnow()):
+        raise revocations.SessionExpired("this session has expired; sign in again")
+    return AccountInfo(account_id, role, name, key_id)
+
+
+_AUTHENTICATE = (
+    select(AccountSession.expires_at, Account.account_id, Account.role, Account.name, Account.counselor_key_id,
+           Account.revoked_at, Account.deleted_at)
+    .join(Account, Account.account_id == AccountSession.account_id)
+    .where(AccountSession.token_hash == bindparam("token_hash"))
+)
 
 
 class Stats(TypedDict):
@@ -263,6 +288,27 @@ def get_entry(session: Session, entry_id: bytes) -> Entry | None:
     return session.get(Entry, entry_id)
 
 
+@dataclass(frozen=True)
+class StoredEntry:
+    """What a submission's retry check and its answer need of a stored entry, read without the ORM."""
+
+    entry_id: bytes
+    account_id: bytes
+    status: str
+    content_hash: bytes | None
+    received_at: datetime
+
+
+def stored_entry(session: Session | Connection, entry_id: bytes) -> StoredEntry | None:
+    """``get_entry`` for the submission path: one Core SELECT of the entry's row, no body, no relationships."""
+    row = session.execute(_STORED_ENTRY, {"entry_id": entry_id}).first()
+    return None if row is None else StoredEntry(entry_id, *row)
+
+
+_STORED_ENTRY = (select(Entry.account_id, Entry.status, Entry.content_hash, Entry.received_at)
+                 .where(Entry.entry_id == bindparam("entry_id")))
+
+
 def get_own_entry(session: Session, account_id: bytes, entry_id: bytes) -> Entry:
     """The caller's entry; another account's entry is indistinguishable from none."""
     entry = session.get(Entry, entry_id)
@@ -290,22 +336,42 @@ def envelope_key_ids(session: Session, entry_ids: Sequence[bytes]) -> dict[bytes
     return found
 
 
-def create_entry(session: Session, new: NewEntry, now: datetime) -> Entry:
+def create_entry(session: Session | Connection, new: NewEntry, now: datetime) -> StoredEntry:
     """Insert a new escrowed entry and queue its tags for the next release pass.
 
     The caller has checked that ``entry_id`` is unused; a concurrent insert of
-    the same id surfaces as IntegrityError on flush. Counting is not done here:
+    the same id surfaces as IntegrityError. Counting is not done here:
     the submitter's transaction, its answer and its receipt must not depend on
     whether anyone else named the same person (``count_queued``).
+
+    Core statements on the transaction's connection, not the ORM's unit of work: every submission
+    runs this, and the flush of an Entry with its tags and envelopes cost several times the
+    INSERTs themselves. The rows are those the ORM would write (``_fill``).
     """
-    lock_tags(session, new.tags)
-    _refuse_named_twice(session, new)
-    entry = Entry(entry_id=new.entry_id, account_id=new.account_id, status="escrowed", received_at=now)
-    _fill(entry, new, now)
-    session.add(entry)
+    connection = _connection(session)
+    lock_tags(connection, new.tags)
+    _refuse_named_twice(connection, new)
+    connection.execute(_INSERT_ENTRY, {
+        "entry_id": new.entry_id, "account_id": new.account_id, "quorum": new.quorum, "status": "escrowed",
+        "body": new.body, "content_hash": new.content_hash(), "received_at": now, "updated_at": now})
+    connection.execute(_INSERT_TAGS, [{"entry_id": new.entry_id, "tag": t, "account_id": new.account_id}
+                                            for t in sorted(set(new.tags))])
+    connection.execute(_INSERT_ENVELOPES, [{"entry_id": new.entry_id, "key_id": k, "ciphertext": c}
+                                                 for k, c in sorted(new.envelopes)])
+    _queue_recount(connection, new.tags, now)
+    return StoredEntry(new.entry_id, new.account_id, "escrowed", new.content_hash(), now)
+
+
+_INSERT_ENTRY, _INSERT_TAGS, _INSERT_ENVELOPES = insert(ENTRIES), insert(ENTRY_TAGS), insert(ENTRY_ENVELOPES)
+
+
+def _connection(session: Session | Connection) -> Connection:
+    """The connection of ``session``'s transaction, after writing out what the session holds (Core
+    statements on the connection would not see objects merely added to the session)."""
+    if isinstance(session, Connection):
+        return session
     session.flush()
-    _queue_recount(session, new.tags, now)
-    return entry
+    return session.connection()
 
 
 def replace_entry(session: Session, new: NewEntry, now: datetime) -> Entry:
@@ -365,23 +431,29 @@ def _require_changeable(entry: Entry) -> None:
         raise Conflict("withdrawn entries can no longer be changed")
 
 
-def _refuse_named_twice(session: Session, new: NewEntry) -> None:
+def _refuse_named_twice(session: Session | Connection, new: NewEntry) -> None:
     """(d): one active entry per account and person. The caller holds the locks on ``new.tags``."""
-    other = session.scalars(
-        select(EntryTag.entry_id)
-        .where(EntryTag.tag.in_(sorted(set(new.tags))), EntryTag.account_id == new.account_id,
-               EntryTag.entry_id != new.entry_id)
-        .order_by(EntryTag.entry_id).limit(1)
-    ).first()
+    other = session.scalars(_NAMED_TWICE, {"tags": sorted(set(new.tags)), "account_id": new.account_id,
+                                           "entry_id": new.entry_id}).first()
     if other is not None:
         raise PersonAlreadyNamed(other)
 
 
-def _queue_recount(session: Session, tags: Iterable[bytes], now: datetime) -> None:
+# Built once: the submission path runs them on every request, and building a statement costs more
+# than running it (SQLAlchemy caches the compiled form, not the construction).
+_NAMED_TWICE = (select(EntryTag.entry_id)
+                .where(EntryTag.tag.in_(bindparam("tags", expanding=True)),
+                       EntryTag.account_id == bindparam("account_id"), EntryTag.entry_id != bindparam("entry_id"))
+                .order_by(EntryTag.entry_id).limit(1))
+_LOCK_TAGS = (select(Tag.tag).where(Tag.tag.in_(bindparam("tags", expanding=True))).order_by(Tag.tag)
+              .with_for_update())
+
+
+def _queue_recount(session: Session | Connection, tags: Iterable[bytes], now: datetime) -> None:
     rows = [{"tag": t, "queued_at": now} for t in sorted(set(tags))]
     if not rows:
         return
-    _insert_ignoring_duplicates(session, RecountQueue, rows, "tag")
+    _insert_ignoring_duplicates(session, RECOUNT_QUEUE, rows, "tag")
 
 
 def _lock_own_entry(session: Session, account_id: bytes, entry_id: bytes,
@@ -410,44 +482,46 @@ def _lock_own_entry(session: Session, account_id: bytes, entry_id: bytes,
 # -- tags, counting, matches -----------------------------------------------------
 
 
-def lock_tags(session: Session, tags: Iterable[bytes]) -> None:
+def lock_tags(session: Session | Connection, tags: Iterable[bytes]) -> None:
     """Make sure a ``tags`` row exists for each tag and lock them, in order."""
     wanted = sorted(set(tags))
     if not wanted:
         return
     for _ in range(5):
         _insert_missing_tags(session, wanted)
-        locked = session.scalars(
-            select(Tag.tag).where(Tag.tag.in_(wanted)).order_by(Tag.tag).with_for_update()
-        ).all()
+        locked = session.scalars(_LOCK_TAGS, {"tags": wanted}).all()
         if len(locked) == len(wanted):
             return
         # A concurrent withdrawal dropped a row between insert and lock.
     raise Conflict("tags are being changed concurrently; try again")
 
 
-def _insert_missing_tags(session: Session, tags: list[bytes]) -> None:
-    _insert_ignoring_duplicates(session, Tag, [{"tag": t} for t in tags], "tag")
+def _insert_missing_tags(session: Session | Connection, tags: list[bytes]) -> None:
+    _insert_ignoring_duplicates(session, TAGS, [{"tag": t} for t in tags], "tag")
 
 
-def _insert_ignoring_duplicates(session: Session, model: type[Tag] | type[RecountQueue],
+def _insert_ignoring_duplicates(session: Session | Connection, table: Table,
                                 rows: list[dict[str, object]], key: str) -> None:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects import postgresql
+    dialect = (session.dialect if isinstance(session, Connection) else session.get_bind().dialect).name
+    if dialect in ("postgresql", "sqlite"):
+        statement = _UPSERTS.get((dialect, table.name, key))
+        if statement is None:
+            from sqlalchemy.dialects import postgresql, sqlite
 
-        session.execute(postgresql.insert(model).on_conflict_do_nothing(index_elements=[key]), rows)
+            upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            statement = _UPSERTS[dialect, table.name, key] = upsert(table).on_conflict_do_nothing(
+                index_elements=[key])
+        session.execute(statement, rows)
         return
-    if dialect == "sqlite":
-        from sqlalchemy.dialects import sqlite
-
-        session.execute(sqlite.insert(model).on_conflict_do_nothing(index_elements=[key]), rows)
-        return
-    column = getattr(model, key)
+    column = table.c[key]
     existing = set(session.scalars(select(column).where(column.in_([r[key] for r in rows]))))
     missing = [r for r in rows if r[key] not in existing]
     if missing:
-        session.execute(insert(model), missing)
+        session.execute(insert(table), missing)
+
+
+#: (dialect, table, key) -> INSERT … ON CONFLICT (key) DO NOTHING, built once each
+_UPSERTS: dict[tuple[str, str, str], Any] = {}
 
 
 def _drop_orphan_tags(session: Session, tags: Iterable[bytes]) -> int:
@@ -498,19 +572,28 @@ def recount(session: Session, tags: Iterable[bytes], now: datetime) -> list[Matc
     The caller holds the locks on ``tags``. Release is monotone: entries only
     ever move from escrowed to released here.
     """
+    wanted = sorted(set(tags))
+    if not wanted:
+        return []
+    # Two statements for the whole set (the counts, then who reaches them), not two per tag: a pass counts
+    # hundreds of tags at a time and most release nothing, so the per-statement cost was all of it.
+    counts: dict[bytes, int] = {tag: n for tag, n in session.execute(
+        select(EntryTag.tag, func.count(distinct(EntryTag.account_id)))
+        .where(EntryTag.tag.in_(wanted)).group_by(EntryTag.tag))}
+    reaching: dict[bytes, list[bytes]] = {}
+    if counts:
+        for tag, entry_id, quorum in session.execute(
+                select(EntryTag.tag, Entry.entry_id, Entry.quorum)
+                .join(Entry, Entry.entry_id == EntryTag.entry_id)
+                .where(EntryTag.tag.in_(sorted(counts)), Entry.status != "withdrawn")):
+            if quorum <= counts[tag]:
+                reaching.setdefault(tag, []).append(entry_id)
     changes: list[MatchChange] = []
-    for tag in sorted(set(tags)):
-        count = count_accounts(session, tag)
-        if count == 0:
+    for tag in wanted:
+        if tag not in reaching:
             continue
         qualifying = session.scalars(
-            select(Entry)
-            .join(EntryTag, EntryTag.entry_id == Entry.entry_id)
-            .where(EntryTag.tag == tag, Entry.quorum <= count, Entry.status != "withdrawn")
-            .order_by(Entry.entry_id)
-        ).all()
-        if not qualifying:
-            continue
+            select(Entry).where(Entry.entry_id.in_(reaching[tag])).order_by(Entry.entry_id)).all()
         tag_row = session.get(Tag, tag)
         assert tag_row is not None, "tag rows are locked before counting"
         found = None if tag_row.match_id is None else session.get(Match, tag_row.match_id)
@@ -531,7 +614,8 @@ def recount(session: Session, tags: Iterable[bytes], now: datetime) -> list[Matc
         if created or newly:
             match.updated_at = now
             session.flush()
-            changes.append(MatchChange(match.match_id, released_count(session, tag), created))
+            # ``released_count``: every qualifying entry is released now, and only those count under this tag
+            changes.append(MatchChange(match.match_id, len(qualifying), created))
     return changes
 
 
