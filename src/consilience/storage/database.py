@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, exc, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, event, exc, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -200,6 +200,21 @@ class Database:
                 yield session
             finally:
                 session.rollback()
+
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """``read()`` as a Core connection, for the few hot reads that run Core statements only.
+
+        A Session costs a unit of work and ORM compilation on every statement even when it loads no
+        object; a Connection costs neither. Same snapshot rules as ``read()``: one transaction,
+        rolled back at the end, so nothing can be written through it by mistake.
+        """
+        with self.engine.connect() as connection:
+            connection.begin()
+            try:
+                yield connection
+            finally:
+                connection.rollback()
 
     def dispose(self) -> None:
         # Closing SQLite's last connection checkpoints and deletes the -wal file itself; if another

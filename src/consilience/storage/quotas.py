@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from consilience.storage.models import Account, Entry, EntryEnvelope
@@ -29,23 +29,33 @@ class Usage:
     bytes: int
 
 
-def lock_account(session: Session, account_id: bytes) -> None:
+def lock_account(session: Session | Connection, account_id: bytes) -> None:
     """Hold the account's row until the transaction ends: its writes check and store one at a time."""
-    session.execute(select(Account.account_id).where(Account.account_id == account_id)
-                    .with_for_update(key_share=True))
+    session.execute(_LOCK_ACCOUNT, {"account_id": account_id})
 
 
-def usage(session: Session, account_id: bytes, *, excluding: bytes | None = None) -> Usage:
+def usage(session: Session | Connection, account_id: bytes, *, excluding: bytes | None = None) -> Usage:
     """The account's active entries, without ``excluding`` (the entry an edit replaces)."""
-    active = [Entry.account_id == account_id, Entry.status != "withdrawn"]
-    if excluding is not None:
-        active.append(Entry.entry_id != excluding)
-    count, bodies = session.execute(
-        select(func.count(), func.coalesce(func.sum(func.length(Entry.body)), 0)).where(*active)).one()
-    envelopes = session.scalar(
-        select(func.coalesce(func.sum(func.length(EntryEnvelope.ciphertext)), 0))
-        .join(Entry, Entry.entry_id == EntryEnvelope.entry_id).where(*active))
-    return Usage(entries=int(count), bytes=int(bodies) + int(envelopes or 0))
+    bodies, envelopes = _USAGE[excluding is not None]
+    count, body_bytes = session.execute(bodies, {"account_id": account_id, "excluding": excluding}).one()
+    envelope_bytes = session.scalar(envelopes, {"account_id": account_id, "excluding": excluding})
+    return Usage(entries=int(count), bytes=int(body_bytes) + int(envelope_bytes or 0))
+
+
+def _usage_statements(excluding: bool) -> tuple[Select[int, int], Select[int]]:
+    """Built once each (every submission runs them, and building costs more than running)."""
+    active = [Entry.account_id == bindparam("account_id"), Entry.status != "withdrawn"]
+    if excluding:
+        active.append(Entry.entry_id != bindparam("excluding"))
+    bodies = select(func.count(), func.coalesce(func.sum(func.length(Entry.body)), 0)).where(*active)
+    envelopes = (select(func.coalesce(func.sum(func.length(EntryEnvelope.ciphertext)), 0))
+                 .join(Entry, Entry.entry_id == EntryEnvelope.entry_id).where(*active))
+    return bodies, envelopes
+
+
+_LOCK_ACCOUNT = (select(Account.account_id).where(Account.account_id == bindparam("account_id"))
+                 .with_for_update(key_share=True))
+_USAGE = {False: _usage_statements(False), True: _usage_statements(True)}
 
 
 def stored_bytes(body: bytes | None, envelopes: tuple[tuple[bytes, bytes], ...]) -> int:

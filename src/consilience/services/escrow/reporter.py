@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from consilience.crypto import hpke
 from consilience.errors import InvalidInput, VerificationError
@@ -30,7 +31,7 @@ from consilience.protocol.messages import (
 from consilience.services.escrow import entries
 from consilience.services.escrow.auth import ReporterCaller
 from consilience.services.escrow.errors import Refusal, documented
-from consilience.services.escrow.state import State
+from consilience.services.escrow.state import ServerState, State, get_state
 from consilience.services.limits import client_address
 from consilience.storage import conversations, repository, revocations
 
@@ -91,13 +92,17 @@ def register(request: RegisterRequestV2, http: Request, state: State) -> Registe
 
 @router.post("/entries", status_code=201, response_model=EntryReceipt,
              responses={200: {"model": EntryReceipt, "description": "The same entry resubmitted unchanged"}})
-def submit(submission: EntrySubmission, response: Response, account: ReporterCaller,
-           state: State) -> EntryReceipt:
+async def submit(submission: EntrySubmission, http: Request, account: ReporterCaller) -> Response:
+    """The hot path: its blocking work (budget, transaction, the wait for the receipt) in one worker
+    thread, and the answer serialised once, by the model itself (``entries.receipt_response``)."""
+    answer, created = await run_in_threadpool(_submit, get_state(http), account, submission)
+    return entries.receipt_response(answer, 201 if created else 200)
+
+
+def _submit(state: ServerState, account: repository.AccountInfo,
+            submission: EntrySubmission) -> tuple[EntryReceipt, bool]:
     state.limits.charge("entry_writes_per_account", account.account_id, "entry changes for this account")
-    answer, created = entries.submit(state, account, submission)
-    if not created:
-        response.status_code = 200
-    return answer
+    return entries.submit(state, account, submission)
 
 
 @router.get("/entries", response_model=list[EntrySummary])
