@@ -9,12 +9,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
+from consilience.protocol.encoding import b64u_decode
 from consilience.services.escrow.app import create_app
 from consilience.services.escrow.releases import Releaser
 from consilience.services.escrow.settings import ConfigurationError, Settings
+from consilience.storage import repository
+from consilience.storage.models import Entry, Match
 
-from .harness import build
+from .harness import Escrow, build
 
 
 def test_the_background_pass_releases_without_anyone_calling_it(tmp_path: Path) -> None:
@@ -181,3 +185,30 @@ def test_two_servers_threads_log_one_batch_per_interval(tmp_path: Path, database
     assert 2 <= passes <= elapsed / interval + 1, passes  # two timers each on their own: about twice that
     other.state.escrow.db.dispose()
     escrow.db.dispose()
+
+
+def test_one_pass_over_many_tags_counts_each_as_one_at_a_time_would(escrow: Escrow) -> None:
+    """The pass counts a chunk of tags in a few statements for all of them: an entry naming two people who
+    both reach their quorum is released once, in the first tag's match (as counting the tags one by one in
+    order did), and counted in both; a tag below its quorum and a tag no one else named release nothing;
+    every change's count is what the match shows afterwards."""
+    both, alone, short = sorted(os.urandom(32) for _ in range(2)), os.urandom(32), os.urandom(32)
+    two = escrow.submission(tags=both, quorum=2)
+    escrow.submit(escrow.reporter(), two)
+    for tag in both:
+        escrow.submit(escrow.reporter(), escrow.submission(tags=[tag], quorum=2))
+    escrow.submit(escrow.reporter(), escrow.submission(tags=[alone], quorum=2))
+    for _ in range(2):
+        escrow.submit(escrow.reporter(), escrow.submission(tags=[short], quorum=3))
+    result = escrow.run_pass()
+    assert sorted((c.released, c.created) for c in result.changes) == [(2, True), (2, True)]
+    with escrow.db.read() as session:
+        matches = {m.tag: m.match_id for m in session.scalars(select(Match))}
+        assert set(matches) == set(both)
+        for change in result.changes:
+            tag = next(t for t, m in matches.items() if m == change.match_id)
+            assert repository.released_count(session, tag) == change.released
+        entry = repository.get_entry(session, b64u_decode(two["entry_id"]))
+        assert entry is not None and entry.status == "released" and entry.match_id == matches[both[0]]
+        assert session.scalar(select(func.count()).select_from(Entry).where(Entry.status == "released")) == 3
+    assert escrow.run_pass().changes == ()  # counted: nothing queued is left
