@@ -39,7 +39,6 @@ from consilience.protocol.encoding import random_id
 from consilience.storage.database import erase_after_commit
 from consilience.storage.models import (
     Account,
-    AccountSession,
     BoardMessage,
     Entry,
     EntryEnvelope,
@@ -196,35 +195,14 @@ def list_counselor_accounts(session: Session) -> list[CounselorAccount]:
 def authenticate(session: Session | Connection, token: bytes, *, now: datetime | None = None) -> AccountInfo | None:
     """The account of the live session whose token hashes to SHA-256(token), if any.
 
-    Bearer tokens are sessions (``storage/revocations.py``): an expired one raises SessionExpired, one of
-    a revoked account AccountRevoked, one of a deleted account AccountDeleted, checked in the order
-    ``revocations.session_account`` checks them. An account's own ``token_hash`` (a counselor's
-    credential) only signs in; it is not accepted here.
-
-    Every authenticated request asks this, so it is one indexed SELECT (the session's primary key, joined
-    to its account's) in Core, nothing cached: a revocation or a deletion refuses the next request.
+    Bearer tokens are sessions (``storage/revocations.py``, ``session_account``): an expired one raises
+    SessionExpired, one of a revoked account AccountRevoked, one of a deleted account AccountDeleted. An
+    account's own ``token_hash`` (a counselor's credential) only signs in; it is not accepted here.
     """
     from consilience.storage import revocations
 
-    row = session.execute(_AUTHENTICATE, {"token_hash": sha256(token)}).first()
-    if row is None:
-        return None
-    expires_at, account_id, role, name, key_id, revoked_at, deleted_at = row
-    if deleted_at is not None:
-        raise revocations.AccountDeleted("this account was deleted by its holder")
-    if revoked_at is not None:
-        raise revocations.AccountRevoked("this account was revoked by the administrator")
-    if expires_at <= (now or utcnow()):
-        raise revocations.SessionExpired("this session has expired; sign in again")
-    return AccountInfo(account_id, role, name, key_id)
-
-
-_AUTHENTICATE = (
-    select(AccountSession.expires_at, Account.account_id, Account.role, Account.name, Account.counselor_key_id,
-           Account.revoked_at, Account.deleted_at)
-    .join(Account, Account.account_id == AccountSession.account_id)
-    .where(AccountSession.token_hash == bindparam("token_hash"))
-)
+    found = revocations.session_account(session, token, now=now)
+    return None if found is None else AccountInfo(*found)
 
 
 class Stats(TypedDict):
