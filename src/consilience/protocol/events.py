@@ -123,6 +123,12 @@ def commit(nonce: bytes, event: bytes) -> bytes:
     return hashlib.sha256(LEAF_LABEL + _check(nonce, NONCE_BYTES) + event).digest()
 
 
+def commitment_of(opening: bytes) -> bytes:
+    """The leaf data of a stored opening (``nonce ‖ event``, ``Opening.encoded``): what the log keeps
+    instead of the commitment, which is recomputed from it."""
+    return commit(bytes(opening[:NONCE_BYTES]), bytes(opening[NONCE_BYTES:]))
+
+
 def parse_opening(data: bytes) -> Opening:
     """Split ``nonce ‖ event`` (strict: the event must parse)."""
     if len(data) <= NONCE_BYTES:

@@ -304,12 +304,7 @@ def latest_entry_leaf(session: Session, entry_id: bytes) -> Leaf | None:
     row = session.connection().execute(
         select(LEAVES.c.idx, LEAVES.c.kind, LEAVES.c.opening).where(LEAVES.c.entry_id == entry_id)
         .order_by(LEAVES.c.idx.desc()).limit(1)).first()
-    return None if row is None else Leaf(row.idx, row.kind, leaf_data(row.opening), bytes(row.opening))
-
-
-def leaf_data(opening: bytes) -> bytes:
-    """The leaf data (the commitment) of a stored opening (nonce ‖ event): SHA-256(label ‖ opening)."""
-    return hashlib.sha256(events.LEAF_LABEL + bytes(opening)).digest()
+    return None if row is None else Leaf(row.idx, row.kind, events.commitment_of(row.opening), bytes(row.opening))
 
 
 def event_leaf(session: Session, event: bytes) -> Leaf | None:

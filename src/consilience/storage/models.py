@@ -13,7 +13,6 @@ the rest of the code sees is timezone-aware.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -35,7 +34,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from consilience.protocol.events import LEAF_LABEL
+from consilience.protocol.events import commitment_of
 
 #: Deterministic constraint names, so that migrations and models agree on
 #: every dialect and later migrations can drop constraints by name.
@@ -500,8 +499,8 @@ class LogLeaf(Base):
 
     @property
     def data(self) -> bytes:
-        """The leaf data: ``events.commit(nonce, event)``, i.e. SHA-256(label ‖ opening)."""
-        return hashlib.sha256(LEAF_LABEL + self.opening).digest()
+        """The leaf data: the commitment to the opening (``events.commitment_of``)."""
+        return commitment_of(self.opening)
 
 
 class LogPending(Base):

@@ -23,7 +23,6 @@ hash of an aligned run of one tile's hashes (:func:`hash_from_tile`).
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -275,7 +274,11 @@ def hash_from_tile(tile: Tile, hashes: Sequence[bytes], level: int, index: int) 
     hi = lo + (1 << above)
     if lo < 0 or hi > min(count, len(hashes)):
         raise InvalidInput(f"node ({level}, {index}) is not in tile {tile.path}")
-    row = list(hashes[lo:hi])
+    return _perfect_hash(list(hashes[lo:hi]))
+
+
+def _perfect_hash(row: list[bytes]) -> bytes:
+    """The perfect Merkle hash of ``2^k`` aligned hashes, folded pairwise (RFC 9162's interior nodes)."""
     while len(row) > 1:
         row = [merkle.node_hash(row[i], row[i + 1]) for i in range(0, len(row), 2)]
     return row[0]
@@ -378,10 +381,7 @@ def subtree_of_hashes(data: bytes | memoryview) -> bytes:
     hashes = [bytes(data[i:i + merkle.HASH_SIZE]) for i in range(0, len(data), merkle.HASH_SIZE)]
     if not hashes or len(hashes) & (len(hashes) - 1) or len(data) != len(hashes) * merkle.HASH_SIZE:
         raise InvalidInput("a subtree inside a tile spans a power of two of whole hashes")
-    sha256 = hashlib.sha256
-    while len(hashes) > 1:
-        hashes = [sha256(b"\x01" + hashes[i] + hashes[i + 1]).digest() for i in range(0, len(hashes), 2)]
-    return hashes[0]
+    return _perfect_hash(hashes)
 
 
 class StoredTiles:
