@@ -1,6 +1,7 @@
 """Run the benchmarks and write docs/benchmarks.md.
 
-    python benchmarks/run.py            # full run, about nine minutes (501 s in the recorded run) and a few GB
+    python benchmarks/run.py            # full run, about 17 minutes (596 s before the PostgreSQL load runs,
+                                        # about 3.5 min, and log sizes, about 4 min, were added) and a few GB
                                         # of temporary disk
     python benchmarks/run.py --quick    # tiny counts: checks the code, the numbers mean nothing
 
