@@ -26,6 +26,7 @@ from playwright.sync_api import Page, Request, Route, expect
 from consilience.clients import wallet as wallet_mod
 from consilience.clients.escrow_client import EscrowClient
 from consilience.protocol.encoding import b64u_decode
+from consilience.tlog.receipt import parse_receipt
 
 from .browser import Tab, describe_violations
 from .ui import (
@@ -268,8 +269,23 @@ def test_a_cli_wallet_opens_in_the_browser_with_its_records_and_statuses(web_dep
     expect(body).to_contain_text("Import.Person@Example.org → email:import.person@example.org")
     expect(body).to_contain_text("020 7946 0111 → phone:+442079460111")
     expect(body).to_contain_text("Only when 3 different people have named the same person can the counselors read it")
-    expect(body.locator("table tbody tr")).to_have_count(1)
-    expect(body.locator("table tbody tr")).to_contain_text("kept by the command line")
+    # the receipt the command line kept, fetched again and held by this browser under the same name: one row
+    rows = body.locator("table tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.get_by_role("link", name="Download")).to_be_visible()
+    [kept_path] = wallet_mod.load(wallet_path, passphrase).record(kept["record_id"]).escrow.receipts
+    with page.expect_download() as download:
+        rows.get_by_role("link", name="Download").click()
+    assert download.value.suggested_filename == Path(kept_path).name
+    fetched, cli_kept = (parse_receipt(Path(f).read_text()) for f in (download.value.path(), kept_path))
+    assert (fetched.index, fetched.extra) == (cli_kept.index, cli_kept.extra)  # the same event, a later checkpoint
+
+    # the withdrawn one: a withdrawal's receipt is found by its name, so the command line's files stand alone
+    page.get_by_role("navigation").get_by_role("link", name="Your records").click()
+    items.nth(0).get_by_role("link").click()
+    expect(rows).to_have_count(2)
+    expect(rows.locator("td:first-child")).to_have_text(["Entry", "Withdrawal"])
+    expect(rows.filter(has_text="kept by the command line")).to_have_count(2)
 
     page.get_by_role("navigation").get_by_role("link", name="Your records").click()
     items.nth(2).get_by_role("link").click()

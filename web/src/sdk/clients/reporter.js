@@ -72,8 +72,12 @@ export async function walletDeployment(wallet, { server = '', fetch = undefined 
 export async function keepReceipt(escrowState, text, kind, storeReceipt) {
   const name = receiptFileName(text, escrowState.entry_id, kind);
   await storeReceipt(name, text);
-  escrowState.receipts = escrowState.receipts || [];
-  if (!escrowState.receipts.includes(name)) escrowState.receipts.push(name);
+  // A wallet made by the command line lists its receipts by file path; the same receipt fetched here is
+  // held by this browser under its bare name and takes that path's place, so it is listed once.
+  const kept = escrowState.receipts || [];
+  const at = kept.findIndex((path) => path.split('/').pop() === name);
+  if (at < 0) kept.push(name); else kept[at] = name;
+  escrowState.receipts = kept;
   return name;
 }
 
