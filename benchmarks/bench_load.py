@@ -835,6 +835,18 @@ def _log_phase(name: str, s: dict[str, Any]) -> None:
         f"p99 {fmt_time(s.get('p99', 0))}, errors {s['errors']}")
 
 
+def _fail_on(failures: list[str]) -> None:
+    """A run whose checks failed raises, so a benchmark never reports numbers from a broken run."""
+    if failures:
+        raise RuntimeError("load test failed: " + "; ".join(failures))
+
+
+def _close(reps: list[Reporter], d: BenchDeployment) -> None:
+    for r in reps:
+        r.close()
+    d.stop()
+
+
 def run_sqlite(p: Profile, work: Path) -> dict[str, Any]:
     """One process on SQLite (the default set-up): floors, closed loop, open loop, SIGKILL + restart."""
     log("load: SQLite, starting a deployment")
@@ -862,12 +874,9 @@ def run_sqlite(p: Profile, work: Path) -> dict[str, Any]:
         out["durability"] = check_nothing_lost(d.server, reps, deployment, c.acknowledged + o.acknowledged, None)
         failures = [*_steady_failures("SQLite closed", out["closed"]), *_steady_failures("SQLite open", out["open"]),
                     *_durability_failures("SQLite", out["durability"])]
-        if failures:
-            raise RuntimeError("load test failed: " + "; ".join(failures))
+        _fail_on(failures)
     finally:
-        for r in reps:
-            r.close()
-        d.stop()
+        _close(reps, d)
     return out
 
 
@@ -990,12 +999,9 @@ def run_postgres(p: Profile, work: Path, pg: Postgres) -> dict[str, Any]:
                 f"{f['outage_errors']} refused, {f['errors']} other errors, {dur['missing']} missing, "
                 f"{dur['bad_receipts']} bad receipts ({dur['receipts_fetched']} fetched afterwards)")
             failures += _steady_failures(f"{name} crash run", f) + _durability_failures(name, dur)
-        if failures:
-            raise RuntimeError("load test failed: " + "; ".join(failures))
+        _fail_on(failures)
     finally:
-        for r in reps:
-            r.close()
-        d.stop()
+        _close(reps, d)
     return out
 
 

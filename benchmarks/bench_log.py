@@ -215,6 +215,25 @@ class TreeHelper:
         _, size, root = self.recv()
         return size, root
 
+    def extend(self, target: int, chunk: int, write: Callable[[list[Any], list[Any]], None]
+               ) -> tuple[int, bytes, float, float]:
+        """Have the helper hash the tree up to ``target`` leaves, ``chunk`` at a time, and hand each chunk's
+        leaf and tile rows to ``write`` (one store's bulk insert). Returns (size, root, seconds writing,
+        seconds waiting for hashes), so each store reports where its setup time went."""
+        self.conn.send(("extend", target, chunk))
+        writing = waiting = 0.0
+        while True:
+            a = time.perf_counter()
+            message = self.recv()
+            b = time.perf_counter()
+            waiting += b - a
+            if message[0] == "root":
+                _, size, root = message
+                return size, root, writing, waiting
+            _, leaves, tile_rows = message
+            write(leaves, tile_rows)
+            writing += time.perf_counter() - b
+
     def close(self) -> None:
         try:
             self.conn.send(("stop",))
@@ -239,7 +258,14 @@ class SqliteStore:
         """Grow the log to ``target`` leaves by bulk insert (setup; see the module docstring)."""
         t0 = time.perf_counter()
         con = sqlite3.connect(self.path, isolation_level=None)
-        insert = wait = 0.0
+
+        def write(leaves: list[Any], tile_rows: list[Any]) -> None:
+            con.execute("BEGIN")
+            con.executemany("INSERT INTO log_leaves (idx, kind, opening, entry_id) VALUES (?, ?, ?, ?)", leaves)
+            con.executemany("INSERT OR REPLACE INTO log_tiles (level, idx, hashes) VALUES (?, ?, ?)", tile_rows)
+            con.execute("UPDATE log_head SET size = ? WHERE id = 1", (leaves[-1][0] + 1,))
+            con.execute("COMMIT")
+
         try:
             mode = con.execute("PRAGMA journal_mode = OFF").fetchone()[0]
             if mode != "off":
@@ -249,22 +275,7 @@ class SqliteStore:
             index_sql = con.execute("SELECT sql FROM sqlite_master WHERE type = 'index' "
                                     "AND name = 'ix_log_leaves_entry_id'").fetchone()[0]
             con.execute("DROP INDEX ix_log_leaves_entry_id")
-            helper.conn.send(("extend", target, chunk))
-            while True:
-                a = time.perf_counter()
-                message = helper.recv()
-                b = time.perf_counter()
-                wait += b - a
-                if message[0] == "root":
-                    _, size, root = message
-                    break
-                _, leaves, tile_rows = message
-                con.execute("BEGIN")
-                con.executemany("INSERT INTO log_leaves (idx, kind, opening, entry_id) VALUES (?, ?, ?, ?)", leaves)
-                con.executemany("INSERT OR REPLACE INTO log_tiles (level, idx, hashes) VALUES (?, ?, ?)", tile_rows)
-                con.execute("UPDATE log_head SET size = ? WHERE id = 1", (leaves[-1][0] + 1,))
-                con.execute("COMMIT")
-                insert += time.perf_counter() - b
+            size, root, insert, wait = helper.extend(target, chunk, write)
             a = time.perf_counter()
             con.execute(index_sql)
             index = time.perf_counter() - a
@@ -330,21 +341,9 @@ class PostgresStore:
         import psycopg
 
         t0 = time.perf_counter()
-        insert = wait = 0.0
         with psycopg.connect(self.conninfo, autocommit=True) as con:
-            index_sql = con.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_log_leaves_entry_id'"
-                                    ).fetchone()[0]
-            con.execute("DROP INDEX ix_log_leaves_entry_id")
-            helper.conn.send(("extend", target, chunk))
-            while True:
-                a = time.perf_counter()
-                message = helper.recv()
-                b = time.perf_counter()
-                wait += b - a
-                if message[0] == "root":
-                    _, size, root = message
-                    break
-                _, leaves, tile_rows = message
+
+            def write(leaves: list[Any], tile_rows: list[Any]) -> None:
                 with con.transaction(), con.cursor() as cur:
                     cur.execute("SET LOCAL synchronous_commit = off")  # setup only
                     with cur.copy("COPY log_leaves (idx, kind, opening, entry_id) FROM STDIN") as copy:
@@ -356,7 +355,11 @@ class PostgresStore:
                         for row in tile_rows:
                             copy.write_row(row)
                     cur.execute("UPDATE log_head SET size = %s WHERE id = 1", (leaves[-1][0] + 1,))
-                insert += time.perf_counter() - b
+
+            index_sql = con.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_log_leaves_entry_id'"
+                                    ).fetchone()[0]
+            con.execute("DROP INDEX ix_log_leaves_entry_id")
+            size, root, insert, wait = helper.extend(target, chunk, write)
             a = time.perf_counter()
             con.execute(index_sql)
             con.execute("VACUUM ANALYZE log_leaves")
