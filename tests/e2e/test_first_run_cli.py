@@ -67,8 +67,10 @@ class Shown:
 
 
 def person(home: Path, passphrase: str | None = None, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("CONSILIENCE_PASSPHRASE", "COLUMNS", "FORCE_COLOR")}
-    env.update({"CONSILIENCE_HOME": str(home), "TZ": "UTC", **extra})
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("CONSILIENCE_PASSPHRASE", "COLUMNS", "FORCE_COLOR", "LC_ALL", "LC_TELEPHONE")}
+    # a locale that names no country (phone numbers then need + unless a test gives one)
+    env.update({"CONSILIENCE_HOME": str(home), "TZ": "UTC", "LANG": "C.UTF-8", **extra})
     if passphrase is not None:
         env["CONSILIENCE_PASSPHRASE"] = passphrase
     return env
@@ -283,6 +285,24 @@ def test_adding_a_name_keeps_a_phone_number_typed_with_its_region(site: Site) ->
     cli(env, "reporter", "escrow", rec, "--name", "020 7946 0958", "--region", "GB")
     added = cli(env, "reporter", "escrow", rec, "--name", "x.com/someone", "--json").json()  # no --region now
     assert added["escrow"]["canonical"] == ["phone:+442079460958", "x:someone"] and added["added"] == ["x:someone"]
+
+
+def test_a_phone_number_without_its_country_code_is_read_in_the_locales_country(site: Site) -> None:
+    """No fixed country: LANG=es_MX reads a national number as Mexican and says so, and the answer shows it with
+    its country code ('--replace-names' mends a wrong guess); LC_ALL overrides LANG; a locale naming no country
+    asks for +."""
+    env = site.reporter("in-mexico")
+    rec = cli(env, "reporter", "write", "--text", "A record.", "--json").json()["record_id"]
+    refused = cli(env, "reporter", "escrow", rec, "--name", "55 1234 5678", ok=False)
+    assert "has no country code; write it with + and the country code" in refused.both
+    shown = cli({**env, "LANG": "es_MX.UTF-8"}, "reporter", "escrow", rec, "--name", "55 1234 5678")
+    assert "Phone numbers without + are read as numbers in MX (from your locale); '--region' chooses another " \
+           "country." in words(shown.out)
+    assert "55 1234 5678 → phone:+525512345678" in words(shown.out)
+    rec = cli(env, "reporter", "write", "--text", "Another record.", "--json").json()["record_id"]
+    done = cli({**env, "LANG": "es_MX.UTF-8", "LC_ALL": "ar_EG.UTF-8"}, "reporter", "escrow", rec,
+               "--name", "010 1234 5678", "--json").json()
+    assert done["escrow"]["canonical"] == ["phone:+201012345678"]
 
 
 # -- 3. register checks the invite before the passphrase, and asks again on a terminal --------------------------

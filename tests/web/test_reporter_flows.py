@@ -30,6 +30,7 @@ from consilience.tlog.receipt import parse_receipt
 
 from .browser import Tab, describe_violations
 from .ui import (
+    REPORTERS,
     SLOW,
     download,
     escrow,
@@ -532,3 +533,35 @@ def test_a_second_record_naming_the_same_person_is_offered_the_first(web_deploym
     page.get_by_role("link", name="Cancel").click()
     expect_status(page, "Private")
     tab.assert_clean()
+
+
+# --- the country of a phone number follows the browser's language ------------------------------------
+
+def test_a_phone_number_is_read_in_the_country_of_the_browsers_language(web_deployment, open_tab) -> None:  # type: ignore[no-untyped-def]
+    """No fixed country: a Mexican Spanish browser reads a national number as Mexican, an Arabic one as
+    Egyptian (Intl.Locale's likely region for "ar"), and "We will match on" shows the country code, so a wrong
+    guess is seen and changed before anything is sent."""
+    dep = web_deployment
+    invites = dep.invites(2)
+    for (locale, region, typed, matched), invite in zip(
+            [("es-MX", "MX", "55 1234 5678", "+52 55 1234 5678"), ("ar", "EG", "010 1234 5678", "+20 10 12345678")],
+            invites, strict=True):
+        tab = open_tab("/", locale=locale)
+        page = tab.page
+        join(page, invite, f"contact in {locale}", f"passphrase for the {locale} browser")
+        write_record(page, REPORTERS[0])
+        page.get_by_role("link", name="Put in escrow…").click()
+        row = page.locator(".ident-row").first
+        row.get_by_label("Kind").select_option(label="Phone number")
+        expect(row.get_by_label("Country of the number")).to_have_value(region)
+        row.get_by_label("Their address, number or profile").fill(typed)
+        expect(row.get_by_text(re.compile("^We will match on: "))).to_have_text(f"We will match on: {matched}")
+        # the country chosen reads the same digits as another number, or none
+        row.get_by_label("Country of the number").select_option("GB")
+        expect(row.locator(".field-ok")).not_to_have_text(f"We will match on: {matched}")
+        row.get_by_label("Country of the number").select_option("")
+        expect(row.locator(".field-error")).to_have_text(
+            "Choose the country of the number, or write it with + and its country code.")
+        row.get_by_label("Their address, number or profile").fill(matched)
+        expect(row.get_by_text(re.compile("^We will match on: "))).to_have_text(f"We will match on: {matched}")
+        tab.assert_clean()

@@ -103,6 +103,14 @@ def summary(record: RecordSummary) -> str:
     return "(details only)"
 
 
+def _national_number(typed: str) -> bool:
+    """Whether ``typed`` looks like a phone number written without its country code (digits and separators,
+    no leading +), the only kind of name the locale's country changes."""
+    text = typed.strip().removeprefix("phone:").removeprefix("tel:").strip()
+    return (not text.startswith("+") and any(c.isdigit() for c in text)
+            and all(c.isdigit() or c in " -()./" for c in text))
+
+
 def _render_escrowed(done: Escrowed) -> None:
     record = done.record
     e = record.escrow
@@ -258,15 +266,22 @@ def reporter_escrow(record_id: str = typer.Argument(..., help="The record to put
                                                             "listed)."),
                     quorum: int = typer.Option(None, help="Release only when this many people named them "
                                                           "(default: the deployment's quorum)."),
-                    region: str = typer.Option(None, help="Region for phone numbers without +country, e.g. GB."),
+                    region: str = typer.Option(None, help="Country of phone numbers written without + and a "
+                                                          "country code, e.g. GB (default: your locale's, "
+                                                          "from LC_ALL, LC_TELEPHONE or LANG)."),
                     wallet: Path = WALLET, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
     """Put a record in escrow, naming the person by one or more identifiers (or add names to one in escrow)."""
-    from consilience.clients import reporter
+    from consilience.clients import locale, reporter
     from consilience.clients.escrow_client import ApiError
 
+    guessed = None if region else locale.phone_region()
+    if guessed and not as_json and any(_national_number(n) for n in name):
+        console.print(f"Phone numbers without + are read as numbers in {guessed} (from your locale); "
+                      "'--region' chooses another country. Check the country codes below.")
     session = _session(wallet, passphrase_env)
     try:
-        done = reporter.name_in_escrow(session, record_id, list(name), quorum=quorum, default_region=region,
+        done = reporter.name_in_escrow(session, record_id, list(name), quorum=quorum,
+                                       default_region=region or guessed,
                                        replace=replace_names)
     except ApiError as exc:
         escrow = session.wallet.record(record_id).escrow

@@ -614,10 +614,21 @@ function regions() {
   return regionOptions;
 }
 
+/**
+ * The country a number typed without + is read in, before the person chooses: the region of the first
+ * of the browser's languages that names or implies one (es-MX gives MX; a bare "es" gives ES and "ar"
+ * gives EG, through Intl.Locale's likely subtags), never a fixed country. None when no language gives
+ * one: the person then chooses. "We will match on" shows the number with its country code either way,
+ * so a wrong country is seen before anything is sent.
+ */
 function guessRegion() {
-  const lang = navigator.language || '';
-  const m = /-([A-Z]{2})$/.exec(lang);
-  return m ? m[1] : 'GB';
+  const known = new Set(getCountries());
+  for (const tag of navigator.languages?.length ? navigator.languages : [navigator.language || '']) {
+    let region;
+    try { region = new Intl.Locale(tag).maximize().region; } catch { continue; } // not a language tag
+    if (region && known.has(region)) return region;
+  }
+  return '';
 }
 
 let rowCounter = 0;
@@ -629,8 +640,10 @@ function identRow(kind = 'email', value = '', region = null) {
   const input = el('input', { id: `ident-value-${n}`, name: 'identifier', type: 'text', autocomplete: 'off',
     spellcheck: 'false', 'aria-describedby': `ident-value-${n}-hint ident-value-${n}-error ident-value-${n}-ok` });
   input.value = value;
+  const chosen = region || guessRegion();
   const regionSelect = el('select', { id: `ident-region-${n}`, name: 'region' },
-    regions().map((r) => el('option', { value: r.code, selected: r.code === (region || guessRegion()) }, r.label)));
+    el('option', { value: '', selected: !chosen }, 'Choose the country'),
+    regions().map((r) => el('option', { value: r.code, selected: r.code === chosen }, r.label)));
   const regionField = el('div', { class: 'field' },
     el('label', { for: regionSelect.id }, 'Country of the number'),
     el('span', { class: 'hint', id: `${regionSelect.id}-hint` }, 'Used when the number does not start with +.'),
@@ -698,7 +711,10 @@ function checkRow(row, { quiet = false } = {}) {
     return null;
   }
   try {
-    const opts = kindSelect.value === 'phone' ? { defaultRegion: regionSelect.value } : {};
+    if (kindSelect.value === 'phone' && !regionSelect.value && !/^[+\uFF0B]/.test(typed)) {
+      throw new Error('Choose the country of the number, or write it with + and its country code.');
+    }
+    const opts = kindSelect.value === 'phone' ? { defaultRegion: regionSelect.value || null } : {};
     const ident = normalise(typed, opts);
     if (kindSelect.value === 'email' && ident.kind !== 'email') {
       throw new Error(`That is not an email address; choose the kind “${PLATFORMS_BY_KIND[ident.kind]?.menuLabel || ident.kind}”.`);
