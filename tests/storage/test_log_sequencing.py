@@ -16,10 +16,12 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from consilience.crypto import signing
 from consilience.protocol import events
 from consilience.storage import log
 from consilience.storage.database import Database
-from consilience.storage.models import LogTile
+from consilience.storage.models import LogCheckpoint, LogSequenced, LogTile
+from consilience.tlog import checkpoint as cp
 from consilience.tlog import merkle, tiles
 
 NOW = datetime(2026, 12, 2, 4, 0, tzinfo=UTC)
@@ -115,6 +117,35 @@ def test_an_append_integrates_what_was_sequenced_first(db: Database) -> None:
         assert real == [] and log.size(session) == 4 + 2 + 4
         kinds = [events.parse_opening(leaf.opening).event[0] for leaf in log.leaves(session, 4)]
         assert kinds[:2] == [events.ENTRY, events.ENTRY] and set(kinds[2:]) == {events.PADDING}
+
+
+def test_the_core_statements_see_what_the_session_holds_unflushed(db: Database) -> None:
+    """The log's statements run on the session's connection, not through the ORM: a row the caller added to
+    the session and did not flush yet is flushed first, as the ORM's autoflush did, so it is seen and
+    integrated; a checkpoint signed through Core is the one the session then finds, and signing the same
+    size again returns it instead of a second row."""
+    first, added = sequence(db, 1)[0], entry_opening()
+    key = signing.generate()
+    reference = merkle.MemoryTree()
+    for opening in (first, added):
+        reference.append(opening.leaf)
+    with db.write() as session:
+        session.add(LogSequenced(opening=added.encoded, entry_id=added.event[1:17], created_at=NOW))
+        assert log.is_sequenced(session, added.event[1:17])
+        appended = log.integrate(session, NOW)
+        note = log.sign(session, "example.org/log", key, NOW, root=appended.root)
+        assert log.sign(session, "example.org/log", key, NOW) == note
+        stored = session.get(LogCheckpoint, 2)
+        assert stored is not None and stored.note == note
+    assert (appended.start, appended.size) == (0, 2)
+    assert cp.parse_signed_checkpoint(note)[0].root_hash == reference.root()
+    with db.read_connection() as connection:
+        assert not log.is_sequenced(connection, added.event[1:17])
+        assert log.latest_checkpoint(connection) == (2, note)
+        leaf = log.latest_entry_leaf(connection, added.event[1:17])
+        assert leaf is not None and (leaf.index, leaf.data) == (1, added.leaf)
+    with db.read() as session:
+        assert len(session.scalars(select(LogCheckpoint)).all()) == 1
 
 
 def test_two_integrators_at_once_leave_no_gap_and_no_duplicate(database_url: str, db: Database) -> None:

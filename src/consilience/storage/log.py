@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, TextClause, delete, insert, select, text, update
+from sqlalchemy import Connection, Table, TextClause, bindparam, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import TextualSelect
 
@@ -56,13 +56,27 @@ LEAVES: Table = LogLeaf.__table__  # type: ignore[assignment]
 TILES: Table = LogTile.__table__  # type: ignore[assignment]
 CHECKPOINTS: Table = LogCheckpoint.__table__  # type: ignore[assignment]
 COSIGNATURES: Table = LogCosignature.__table__  # type: ignore[assignment]
+HEAD: Table = LogHead.__table__  # type: ignore[assignment]
+SEQUENCED: Table = LogSequenced.__table__  # type: ignore[assignment]
+
+
+def _connection(session: Session | Connection) -> Connection:
+    """The transaction's connection, for this module's Core statements (built once, below): every
+    submission sequences an event and reads its receipt, and the integrator runs for every batch, and
+    the ORM's execution path (unit of work, identity map, statement coercion) cost more than the
+    statements. What the session holds unflushed is flushed first, as the ORM's autoflush did, so a
+    statement here sees, and comes after, whatever the caller wrote through the session."""
+    if isinstance(session, Connection):
+        return session
+    session.flush()
+    return session.connection()
 
 
 class DatabaseNodes:
     """``merkle.NodeReader`` over ``log_tiles``, one tile read per node (tests and one-off reads; proofs
     and roots read every tile they need at once, ``nodes_for``)."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session | Connection) -> None:
         self.session = session
 
     def node(self, level: int, index: int) -> bytes:
@@ -72,9 +86,13 @@ class DatabaseNodes:
         return self.node(*merkle.node_coordinates(start, end))
 
 
-def size(session: Session, *, lock: bool = False) -> int:
-    query = select(LogHead.size).where(LogHead.id == 1)
-    return session.scalar(query.with_for_update() if lock else query) or 0
+_SIZE = select(HEAD.c.size).where(HEAD.c.id == 1)
+_SIZE_LOCKED = _SIZE.with_for_update()
+_SET_SIZE = update(HEAD).where(HEAD.c.id == 1).values(size=bindparam("new_size"))
+
+
+def size(session: Session | Connection, *, lock: bool = False) -> int:
+    return _connection(session).execute(_SIZE_LOCKED if lock else _SIZE).scalar() or 0
 
 
 def append(session: Session, opening: events.Opening, now: datetime, *, entry_id: bytes | None = None) -> int:
@@ -106,7 +124,7 @@ def frontier(tree_size: int) -> list[tuple[int, int]]:
     return [(h, (tree_size >> h) - 1) for h in reversed(range(tree_size.bit_length())) if tree_size >> h & 1]
 
 
-def read_tiles(session: Session, wanted: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+def read_tiles(session: Session | Connection, wanted: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
     """The stored tiles ``wanted`` (``(tile level, tile index)``) in one statement; absent ones are left out.
 
     A proof or a root needs O(log n) nodes, which lie in at most one stored tile per tile level (six at
@@ -119,7 +137,7 @@ def read_tiles(session: Session, wanted: list[tuple[int, int]]) -> dict[tuple[in
         return {}
     params = {f"{name}{k}": value for k, pair in enumerate(wanted) for name, value in zip("li", pair, strict=True)}
     return {(level, index): bytes(value) for level, index, value
-            in session.connection().execute(_tiles_statement(len(wanted)), params)}
+            in _connection(session).execute(_tiles_statement(len(wanted)), params)}
 
 
 def _tile_condition(count: int) -> str:
@@ -139,13 +157,13 @@ def _delete_tiles_statement(count: int) -> TextClause:
     return text(f"DELETE FROM log_tiles WHERE {_tile_condition(count)}")
 
 
-def nodes_for(session: Session, wanted: list[tuple[int, int]]) -> tiles.StoredTiles:
+def nodes_for(session: Session | Connection, wanted: list[tuple[int, int]]) -> tiles.StoredTiles:
     """A ``merkle.NodeReader`` holding the tiles of nodes ``wanted`` (``merkle.inclusion_nodes`` …), read in
     one statement."""
     return tiles.StoredTiles(read_tiles(session, tiles.tiles_holding(wanted)))
 
 
-def _write(session: Session, items: list[tuple[events.Opening, bytes | None]]) -> Appended:
+def _write(session: Session | Connection, items: list[tuple[events.Opening, bytes | None]]) -> Appended:
     """Append ``items`` in order at the end of the tree: one INSERT of the leaves, one of the tiles.
 
     The caller holds the log head (``size(lock=True)``). The frontier is computed from the right edge's
@@ -153,8 +171,9 @@ def _write(session: Session, items: list[tuple[events.Opening, bytes | None]]) -
     read whatever its length. The partial tiles it extends are rewritten (deleted and inserted again
     with the new hashes after the old ones), in the same transaction.
     """
-    start = size(session)
-    edge = read_tiles(session, tiles.right_edge_tiles(start))
+    connection = _connection(session)
+    start = size(connection)
+    edge = read_tiles(connection, tiles.right_edge_tiles(start))
     edge_reader = tiles.StoredTiles(edge)
     known = {node: edge_reader.node(*node) for node in frontier(start)}
     leaf_rows: list[dict[str, Any]] = []
@@ -186,12 +205,12 @@ def _write(session: Session, items: list[tuple[events.Opening, bytes | None]]) -
             tile_rows += [{"level": tile_level, "idx": tile_index + k // step, "hashes": data[k:k + step]}
                           for k in range(0, len(data), step)]
         if rewritten:
-            session.execute(_delete_tiles_statement(len(rewritten)),
+            connection.execute(_delete_tiles_statement(len(rewritten)),
                             {f"{name}{k}": value for k, pair in enumerate(rewritten)
                              for name, value in zip("li", pair, strict=True)})
-        _insert_rows(session, LEAVES, leaf_rows)
-        _insert_rows(session, TILES, tile_rows)
-        session.execute(update(LogHead).where(LogHead.id == 1).values(size=end))
+        _insert_rows(connection, LEAVES, leaf_rows)
+        _insert_rows(connection, TILES, tile_rows)
+        connection.execute(_SET_SIZE, {"new_size": end})
     return Appended(start, end, merkle.root_hash(merkle.HeldNodes(known), end))
 
 
@@ -205,22 +224,29 @@ _UNNEST_TILES = text(
     "INSERT INTO log_tiles (level, idx, hashes) "
     "SELECT * FROM unnest(CAST(:level AS integer[]), CAST(:idx AS bigint[]), CAST(:hashes AS bytea[]))")
 _COLUMNS = {"log_leaves": ("idx", "kind", "opening", "entry_id", "event_hash"), "log_tiles": ("level", "idx", "hashes")}
+_INSERTS = {"log_leaves": insert(LEAVES), "log_tiles": insert(TILES)}
 
 
-def _insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+def _insert_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """All of ``rows`` in one round trip: an INSERT of arrays on PostgreSQL (a DBAPI executemany there is
     one statement per row), SQLite's own executemany in process; no ORM bookkeeping per object."""
     if not rows:
         return
-    if session.get_bind().dialect.name != "postgresql":
-        session.execute(insert(table), rows)
+    if connection.dialect.name != "postgresql":
+        connection.execute(_INSERTS[table.name], rows)
         return
     statement = _UNNEST_LEAVES if table is LEAVES else _UNNEST_TILES
-    session.execute(statement, {c: [r[c] for r in rows] for c in _COLUMNS[table.name]})
+    connection.execute(statement, {c: [r[c] for r in rows] for c in _COLUMNS[table.name]})
 
 
 #: ids per DELETE of integrated rows (PostgreSQL takes at most 65535 parameters in a statement)
 DELETE_CHUNK = 5000
+
+_SEQUENCE = insert(SEQUENCED).returning(SEQUENCED.c.id)
+_IS_SEQUENCED = select(SEQUENCED.c.id).where(SEQUENCED.c.entry_id == bindparam("entry_id")).limit(1)
+_SEQUENCED_ROWS = select(SEQUENCED.c.id, SEQUENCED.c.opening, SEQUENCED.c.entry_id).order_by(SEQUENCED.c.id)
+_SEQUENCED_FIRST = _SEQUENCED_ROWS.limit(bindparam("limit"))
+_DELETE_SEQUENCED = delete(SEQUENCED).where(SEQUENCED.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def sequence(session: Session, opening: events.Opening, now: datetime, *, entry_id: bytes | None = None) -> int:
@@ -230,13 +256,13 @@ def sequence(session: Session, opening: events.Opening, now: datetime, *, entry_
     the leaf the integrator appends is fixed now.
     """
     events.parse_event(opening.event)
-    return int(session.execute(insert(LogSequenced).values(opening=opening.encoded, entry_id=entry_id, created_at=now)
-                               .returning(LogSequenced.id)).scalar_one())
+    return int(_connection(session).execute(
+        _SEQUENCE, {"opening": opening.encoded, "entry_id": entry_id, "created_at": now}).scalar_one())
 
 
-def is_sequenced(session: Session, entry_id: bytes) -> bool:
+def is_sequenced(session: Session | Connection, entry_id: bytes) -> bool:
     """Whether an event of this entry waits for integration (its receipt is not ready yet)."""
-    return session.scalar(select(LogSequenced.id).where(LogSequenced.entry_id == entry_id).limit(1)) is not None
+    return _connection(session).execute(_IS_SEQUENCED, {"entry_id": entry_id}).first() is not None
 
 
 def sequenced_count(session: Session) -> int:
@@ -253,17 +279,17 @@ def integrate(session: Session, now: datetime, limit: int | None = None) -> Appe
     """
     if limit is not None and limit < 1:
         raise InvalidInput("an integration batch holds at least one event")
-    size(session, lock=True)
-    query = select(LogSequenced.id, LogSequenced.opening, LogSequenced.entry_id).order_by(LogSequenced.id)
-    rows = session.execute(query if limit is None else query.limit(limit)).all()
+    connection = _connection(session)
+    size(connection, lock=True)
+    rows = (connection.execute(_SEQUENCED_ROWS) if limit is None
+            else connection.execute(_SEQUENCED_FIRST, {"limit": limit})).all()
     # checked when sequenced (``sequence``): split, not parsed again
-    appended = _write(session, [(events.Opening(opening[:events.NONCE_BYTES], opening[events.NONCE_BYTES:]),
+    appended = _write(connection, [(events.Opening(opening[:events.NONCE_BYTES], opening[events.NONCE_BYTES:]),
                                  entry_id) for _, opening, entry_id in rows])
     # by id, never by range: on PostgreSQL a smaller id may commit after a larger one and is not ours yet
     ids = [r[0] for r in rows]
     for first in range(0, len(ids), DELETE_CHUNK):
-        session.execute(delete(LogSequenced).where(LogSequenced.id.in_(ids[first:first + DELETE_CHUNK])),
-                        execution_options={"synchronize_session": False})
+        connection.execute(_DELETE_SEQUENCED, {"ids": ids[first:first + DELETE_CHUNK]})
     return appended
 
 
@@ -272,16 +298,20 @@ def sign(session: Session, origin: str, log_private_key: bytes, now: datetime, *
 
     ``root``: the root at the current size when the caller has it (``Appended.root``), saving the reads.
     """
-    n = size(session)
-    existing = session.get(LogCheckpoint, n)
+    connection = _connection(session)
+    n = size(connection)
+    existing = connection.execute(_CHECKPOINT_NOTE, {"size": n}).scalar()
     if existing is not None:
-        return existing.note
+        return str(existing)
     if root is None:
-        root = merkle.root_hash(nodes_for(session, merkle.root_nodes(n)), n)
+        root = merkle.root_hash(nodes_for(connection, merkle.root_nodes(n)), n)
     note = cp.sign_checkpoint(cp.Checkpoint(origin, n, root), log_private_key)
-    session.add(LogCheckpoint(size=n, note=note, created_at=now))
-    session.flush()
+    connection.execute(_INSERT_CHECKPOINT, {"size": n, "note": note, "created_at": now})
     return note
+
+
+_CHECKPOINT_NOTE = select(CHECKPOINTS.c.note).where(CHECKPOINTS.c.size == bindparam("size"))
+_INSERT_CHECKPOINT = insert(CHECKPOINTS)
 
 
 @dataclass(frozen=True)
@@ -297,13 +327,17 @@ def _leaf(row: LogLeaf) -> Leaf:
     return Leaf(row.idx, row.kind, row.data, row.opening)
 
 
-def latest_entry_leaf(session: Session, entry_id: bytes) -> Leaf | None:
-    """Read on the session's connection, as Core: a receipt by entry id runs this, the newest checkpoint and
-    its cosignatures, and the proof's one read, and the ORM's execution path cost more than each query.
-    Everything this module writes is flushed or inserted through Core at once, so nothing is missed."""
-    row = session.connection().execute(
-        select(LEAVES.c.idx, LEAVES.c.kind, LEAVES.c.opening).where(LEAVES.c.entry_id == entry_id)
-        .order_by(LEAVES.c.idx.desc()).limit(1)).first()
+_LATEST_ENTRY_LEAF = (select(LEAVES.c.idx, LEAVES.c.kind, LEAVES.c.opening)
+                      .where(LEAVES.c.entry_id == bindparam("entry_id")).order_by(LEAVES.c.idx.desc()).limit(1))
+_LATEST_CHECKPOINT = select(CHECKPOINTS.c.size, CHECKPOINTS.c.note).order_by(CHECKPOINTS.c.size.desc()).limit(1)
+_COSIGNATURE_LINES = (select(COSIGNATURES.c.line).where(COSIGNATURES.c.size == bindparam("size"))
+                      .order_by(COSIGNATURES.c.key_id))
+
+
+def latest_entry_leaf(session: Session | Connection, entry_id: bytes) -> Leaf | None:
+    """The entry's newest leaf (its latest event, once integrated): a receipt by entry id runs this, the newest
+    checkpoint and its cosignatures, and the proof's one read, each a Core statement (``_connection``)."""
+    row = _connection(session).execute(_LATEST_ENTRY_LEAF, {"entry_id": entry_id}).first()
     return None if row is None else Leaf(row.idx, row.kind, events.commitment_of(row.opening), bytes(row.opening))
 
 
@@ -361,9 +395,8 @@ def append_batch(session: Session, batch_size: int, now: datetime) -> list[int]:
     return [start + i for i, opening in enumerate(openings) if opening.event[0] != events.PADDING]
 
 
-def latest_checkpoint(session: Session) -> tuple[int, str] | None:
-    row = session.connection().execute(select(CHECKPOINTS.c.size, CHECKPOINTS.c.note)
-                                       .order_by(CHECKPOINTS.c.size.desc()).limit(1)).first()
+def latest_checkpoint(session: Session | Connection) -> tuple[int, str] | None:
+    row = _connection(session).execute(_LATEST_CHECKPOINT).first()
     return None if row is None else (row.size, row.note)
 
 
@@ -372,10 +405,9 @@ def checkpoint_note(session: Session, tree_size: int) -> str | None:
     return None if row is None else row.note
 
 
-def with_cosignatures(session: Session, tree_size: int, note: str) -> str:
+def with_cosignatures(session: Session | Connection, tree_size: int, note: str) -> str:
     """The note with the stored witness lines appended (C2SP allows extra signature lines)."""
-    lines = session.connection().execute(select(COSIGNATURES.c.line).where(COSIGNATURES.c.size == tree_size)
-                                         .order_by(COSIGNATURES.c.key_id)).scalars().all()
+    lines = _connection(session).execute(_COSIGNATURE_LINES, {"size": tree_size}).scalars().all()
     return note + "".join(lines)
 
 
