@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from consilience.errors import InvalidInput, VerificationError
@@ -48,7 +49,7 @@ def record_opening(session: Session, event: bytes, now: datetime) -> None:
     log.defer(session, event, now)
 
 
-def opened_receipt(session: Session, index: int, leaf: bytes, opening: bytes, note: str) -> str:
+def opened_receipt(session: Session | Connection, index: int, leaf: bytes, opening: bytes, note: str) -> str:
     """A C2SP tlog-proof of leaf ``index`` whose ``extra`` line is the leaf's opening, not the leaf itself.
 
     The proof is built (and self-checked) for the commitment ``leaf``; the opening is what a verifier
@@ -74,15 +75,16 @@ def event_receipt(session: Session, event: bytes) -> str | None:
     return opened_receipt(session, leaf.index, leaf.data, leaf.opening, log.with_cosignatures(session, size, note))
 
 
-def entry_receipt(session: Session, entry_id: bytes) -> tuple[str | None, bool]:
+def entry_receipt(session: Session | Connection, entry_id: bytes) -> tuple[str | None, bool]:
     """The receipt of the entry's latest event and whether that event is still sequenced (then no receipt:
-    the latest leaf would be an earlier event's)."""
+    the latest leaf would be an earlier event's). Core statements only (``storage.log``), so a read
+    connection (``Database.read_connection``) serves as well as a session."""
     if log.is_sequenced(session, entry_id):
         return None, True
     return latest_receipt(session, entry_id), False
 
 
-def latest_receipt(session: Session, entry_id: bytes) -> str | None:
+def latest_receipt(session: Session | Connection, entry_id: bytes) -> str | None:
     """A receipt for the entry's latest leaf against the newest checkpoint (read-only)."""
     leaf = log.latest_entry_leaf(session, entry_id)
     head = log.latest_checkpoint(session)
