@@ -64,8 +64,10 @@ class ReloadingFile(Generic[T]):
             return self._current
         with self._lock:
             if stamp != self._seen:
-                self._seen = stamp
+                # seen only once reloaded: a reader that finds the new stamp meanwhile waits here for the new
+                # value, where marking it seen first let it return the old one while this thread still read
                 self._reload()
+                self._seen = stamp
             return self._current
 
     def _reload(self) -> None:
