@@ -781,7 +781,9 @@ async function prepareEscrow(id) {
     quorum.value = String(r.escrow?.quorum ?? low);
     $('#e-quorum-hint').textContent = `At least ${low} (the service’s setting), at most ${high}. A higher number means your record waits for more people.`;
   } catch (err) {
-    showError(err, 'The service’s setup could not be checked.');
+    // offline, the names can be typed now and sent later (sendWhenOnline); the quorum is then the service's
+    if (navigator.onLine === false) showNote('You are offline. You can name the person now; nothing is sent until the network is back.');
+    else showError(err, 'The service’s setup could not be checked.');
   }
 }
 
@@ -832,8 +834,27 @@ function setupEscrow() {
       }
     }
     fieldError(quorumInput, '');
+    if (navigator.onLine === false) { sendWhenOnline(form, r); return; }
     await busy(form, () => escrow(r, named, quorum));
   });
+}
+
+/**
+ * No network: nothing can be sent (the key servers must turn the names into matching codes first). The
+ * record is already saved in the wallet; the form keeps the names, and is sent by itself once the
+ * network is back, if it is still the one shown (else the person is told they can send it).
+ */
+function sendWhenOnline(form, r) {
+  showNote('You are offline. Your record is saved on this device. It will be put in escrow as soon as the network '
+    + 'is back: keep this page open.');
+  if (form.dataset.waiting === r.record_id) return;
+  form.dataset.waiting = r.record_id;
+  window.addEventListener('online', () => {
+    delete form.dataset.waiting;
+    const still = !$('#view-escrow').hidden && form.dataset.record === r.record_id && state.wallet;
+    if (still) form.requestSubmit();
+    else if (state.wallet) showNote('You are back online. You can put your record in escrow now.');
+  }, { once: true });
 }
 
 const SEND_STEPS = [
@@ -1454,6 +1475,8 @@ function readersBox(r) {
 // --- start ---------------------------------------------------------------------------------------
 
 function init() {
+  // sw.js keeps this build's files, checked against manifest.json, so the app opens with no network
+  navigator.serviceWorker?.register('/sw.js', { scope: '/' }).catch(() => {});
   setupJoin();
   setupUnlock();
   setupImport();
