@@ -247,3 +247,28 @@ def test_a_restarted_server_finishes_an_erasure_its_last_run_could_not(sqlite_pa
         for db in (restarted, other_process, crashed):
             if db is not None:
                 db.dispose()
+
+
+def test_a_submission_on_a_write_connection_finishes_a_pending_erasure(sqlite_path: Path) -> None:
+    """``Database.write_connection`` (the submission's Core transaction) retries a pending erasure after its
+    commit, as ``write()`` does."""
+    db = Database(sqlite_url(sqlite_path))
+    other_process = Database(sqlite_url(sqlite_path))
+    try:
+        account_id = reporter(db)
+        new = new_entry(account_id)
+        with db.write() as s:
+            repo.create_entry(s, new, NOW)
+        with other_process.read() as reading:
+            assert repo.get_entry(reading, new.entry_id) is not None
+            with db.write() as s:
+                repo.withdraw_entry(s, account_id, new.entry_id, NOW)
+        secrets = entry_secrets(new, "withdrawn")
+        assert_present(sqlite_path, secrets)
+
+        with db.write_connection() as connection:
+            repo.create_entry(connection, new_entry(account_id), NOW)
+        assert_absent(sqlite_path, secrets)
+    finally:
+        other_process.dispose()
+        db.dispose()

@@ -148,6 +148,20 @@ def test_the_core_statements_see_what_the_session_holds_unflushed(db: Database) 
         assert len(session.scalars(select(LogCheckpoint)).all()) == 1
 
 
+def test_a_write_connection_commits_at_the_end_of_its_block_and_rolls_back_on_an_error(db: Database) -> None:
+    """``Database.write_connection``, the submission's transaction: what it sequenced is durable once the block
+    ended normally, and nothing of a block that raised is left."""
+    kept, refused = entry_opening(), entry_opening()
+    with db.write_connection() as connection:
+        log.sequence(connection, kept, NOW, entry_id=kept.event[1:17])
+    with pytest.raises(RuntimeError), db.write_connection() as connection:
+        log.sequence(connection, refused, NOW, entry_id=refused.event[1:17])
+        raise RuntimeError("refused after sequencing")
+    with db.read_connection() as connection:
+        assert log.is_sequenced(connection, kept.event[1:17])
+        assert not log.is_sequenced(connection, refused.event[1:17])
+
+
 def test_two_integrators_at_once_leave_no_gap_and_no_duplicate(database_url: str, db: Database) -> None:
     other = Database(database_url)
     stop = threading.Event()

@@ -110,8 +110,8 @@ class Database:
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
-        writer = self.engine.execution_options(**{_WRITE_OPTION: True})
-        self._writer = sessionmaker(bind=writer, expire_on_commit=False)
+        self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
+        self._writer = sessionmaker(bind=self._write_engine, expire_on_commit=False)
         self._reader = sessionmaker(bind=self.engine, expire_on_commit=False)
         # SQLite admits one writer; threads that find it busy poll with backoff
         # (busy_timeout), which gave second-long tails under load. Queueing
@@ -132,21 +132,47 @@ class Database:
             with self._writer.begin() as session:
                 yield session
             return
+        with self._write_slot():
+            with self._writer.begin() as session:
+                yield session
+            # Committed. Still under the process's write lock, so no writer of ours queues behind
+            # the checkpoint inside SQLite's busy handler.
+            self._after_commit(erase=session.info.pop(_ERASE, False))
+
+    @contextmanager
+    def write_connection(self) -> Iterator[Connection]:
+        """``write()`` as a Core connection, for the hot write that runs Core statements only (a
+        submission): the same transaction (``BEGIN IMMEDIATE`` on SQLite, behind the process's write
+        lock), committed when the block exits normally and rolled back otherwise, without a Session's
+        unit of work, which cost more than the submission's statements. Nothing written through it asks
+        for erasure (``erase_after_commit`` takes a session); a pending erasure is retried after it as
+        after any write."""
+        if self._write_lock is None:
+            with self._write_engine.begin() as connection:
+                yield connection
+            return
+        with self._write_slot():
+            with self._write_engine.begin() as connection:
+                yield connection
+            self._after_commit(erase=False)
+
+    @contextmanager
+    def _write_slot(self) -> Iterator[None]:
+        assert self._write_lock is not None
         # Bounded: behind a database another process holds locked, each queued
         # writer would otherwise wait for its turn *and* a whole busy timeout.
         if not self._write_lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
             raise exc.TimeoutError("the database is busy: no write slot within the busy timeout")
         try:
-            with self._writer.begin() as session:
-                yield session
-            # Committed. Still under the process's write lock, so no writer of ours queues behind
-            # the checkpoint inside SQLite's busy handler.
-            if session.info.pop(_ERASE, False):
-                self._erase(ERASE_CHECKPOINT_TIMEOUT_MS)
-            elif self._erase_pending:
-                self._erase(ERASE_RETRY_TIMEOUT_MS)
+            yield
         finally:
             self._write_lock.release()
+
+    def _after_commit(self, *, erase: bool) -> None:
+        if erase:
+            self._erase(ERASE_CHECKPOINT_TIMEOUT_MS)
+        elif self._erase_pending:
+            self._erase(ERASE_RETRY_TIMEOUT_MS)
 
     def _erase(self, timeout_ms: int) -> None:
         """Copy every frame of the -wal file into the database file and truncate the -wal to 0 bytes.

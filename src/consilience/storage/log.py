@@ -249,7 +249,8 @@ _SEQUENCED_FIRST = _SEQUENCED_ROWS.limit(bindparam("limit"))
 _DELETE_SEQUENCED = delete(SEQUENCED).where(SEQUENCED.c.id.in_(bindparam("ids", expanding=True)))
 
 
-def sequence(session: Session, opening: events.Opening, now: datetime, *, entry_id: bytes | None = None) -> int:
+def sequence(session: Session | Connection, opening: events.Opening, now: datetime, *,
+             entry_id: bytes | None = None) -> int:
     """Record ``opening`` for the next integration, in the caller's transaction; returns its sequence number.
 
     No lock on the log and no signature: the request pays one INSERT. The nonce is already drawn, so

@@ -32,7 +32,7 @@ from consilience.tlog import checkpoint as cp
 from consilience.tlog import merkle, receipt
 
 
-def record_entry(session: Session, entry_id: bytes, content: bytes, now: datetime) -> int:
+def record_entry(session: Session | Connection, entry_id: bytes, content: bytes, now: datetime) -> int:
     """Sequence an accepted (or replaced) entry's event in the caller's transaction; its sequence number."""
     return log.sequence(session, events.Opening.fresh(events.entry_event(entry_id, content, now)), now,
                         entry_id=entry_id)
