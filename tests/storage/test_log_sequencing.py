@@ -200,3 +200,37 @@ def test_two_integrators_at_once_leave_no_gap_and_no_duplicate(database_url: str
         assert stored_tiles(db) == reference_tiles(tree)
     finally:
         other.dispose()
+
+
+def test_the_answers_combined_reads_give_what_the_separate_reads_give(db: Database) -> None:
+    """``entry_state`` and ``latest_cosigned_note`` (a submission's answer, one statement each) against
+    ``is_sequenced``/``latest_entry_leaf`` and ``latest_checkpoint``/``with_cosignatures``: before any checkpoint,
+    for an unknown entry, a sequenced one, an integrated one, and with witness lines stored out of key order."""
+    with db.read_connection() as connection:
+        assert log.latest_cosigned_note(connection) is None
+        assert log.entry_state(connection, os.urandom(16)) == (False, None)
+    integrated, waiting = sequence(db, 2)
+    key = signing.generate()
+    with db.write() as session:
+        log.sign(session, "example.org/log", key, NOW, root=log.integrate(session, NOW).root)
+    again = events.Opening.fresh(events.withdrawal_event(integrated.event[1:17], NOW))
+    with db.write() as session:
+        log.sequence(session, again, NOW, entry_id=integrated.event[1:17])
+    with db.read_connection() as connection:
+        assert log.latest_cosigned_note(connection) == log.latest_checkpoint(connection)
+        assert log.entry_state(connection, integrated.event[1:17]) == (True, None)
+    with db.write() as session:
+        log.sign(session, "example.org/log", key, NOW, root=log.integrate(session, NOW).root)
+        log.add_cosignature(session, 3, b"\x09" * 4, "— second witness\n", 1)
+        log.add_cosignature(session, 3, b"\x01" * 4, "— first witness\n", 1)
+    with db.read_connection() as connection:
+        for opening in (integrated, waiting):
+            state = log.entry_state(connection, opening.event[1:17])
+            assert state == (False, log.latest_entry_leaf(connection, opening.event[1:17]))
+        assert state[1] is not None and state[1].index == 1 and state[1].data == waiting.leaf
+        assert log.entry_state(connection, integrated.event[1:17])[1].index == 2  # type: ignore[union-attr]
+        head = log.latest_checkpoint(connection)
+        assert head is not None and head[0] == 3
+        cosigned = log.latest_cosigned_note(connection)
+        assert cosigned == (3, log.with_cosignatures(connection, 3, head[1]))
+        assert cosigned[1].endswith("— first witness\n— second witness\n")

@@ -342,6 +342,38 @@ def latest_entry_leaf(session: Session | Connection, entry_id: bytes) -> Leaf | 
     return None if row is None else Leaf(row.idx, row.kind, events.commitment_of(row.opening), bytes(row.opening))
 
 
+#: One statement for the answer to a submission: whether the entry's latest event is still sequenced, and
+#: else its newest leaf (one row whatever there is: the leaf's columns are NULL when it has none yet)
+_ENTRY_STATE = text(
+    "SELECT (SELECT s.id FROM log_sequenced AS s WHERE s.entry_id = :entry_id LIMIT 1) AS sequenced, "
+    "l.idx, l.kind, l.opening FROM (SELECT 1 AS one) AS o LEFT JOIN "
+    "(SELECT idx, kind, opening FROM log_leaves WHERE entry_id = :entry_id ORDER BY idx DESC LIMIT 1) AS l "
+    "ON 1 = 1").columns(SEQUENCED.c.id.label("sequenced"), LEAVES.c.idx, LEAVES.c.kind, LEAVES.c.opening)
+#: The newest checkpoint with its witness lines (``with_cosignatures``), one row per line, in one statement
+_LATEST_COSIGNED = text(
+    "SELECT c.size, c.note, w.line FROM (SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1) AS c "
+    "LEFT JOIN log_cosignatures AS w ON w.size = c.size ORDER BY w.key_id").columns(
+    CHECKPOINTS.c.size, CHECKPOINTS.c.note, COSIGNATURES.c.line)
+
+
+def entry_state(session: Session | Connection, entry_id: bytes) -> tuple[bool, Leaf | None]:
+    """``is_sequenced`` and, when not, ``latest_entry_leaf``, in one statement (every submission's answer)."""
+    row = _connection(session).execute(_ENTRY_STATE, {"entry_id": entry_id}).one()
+    if row.sequenced is not None:
+        return True, None
+    if row.idx is None:
+        return False, None
+    return False, Leaf(row.idx, row.kind, events.commitment_of(row.opening), bytes(row.opening))
+
+
+def latest_cosigned_note(session: Session | Connection) -> tuple[int, str] | None:
+    """``latest_checkpoint`` with ``with_cosignatures`` applied to it, in one statement."""
+    rows = _connection(session).execute(_LATEST_COSIGNED).all()
+    if not rows:
+        return None
+    return rows[0].size, rows[0].note + "".join(r.line for r in rows if r.line is not None)
+
+
 def event_leaf(session: Session, event: bytes) -> Leaf | None:
     """The leaf of a deferred opening event once a release pass logged it (None until then)."""
     row = session.scalars(select(LogLeaf).where(LogLeaf.event_hash == hashlib.sha256(event).digest())

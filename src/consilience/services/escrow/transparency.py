@@ -79,17 +79,21 @@ def entry_receipt(session: Session | Connection, entry_id: bytes) -> tuple[str |
     """The receipt of the entry's latest event and whether that event is still sequenced (then no receipt:
     the latest leaf would be an earlier event's). Core statements only (``storage.log``), so a read
     connection (``Database.read_connection``) serves as well as a session."""
-    if log.is_sequenced(session, entry_id):
+    sequenced, leaf = log.entry_state(session, entry_id)
+    if sequenced:
         return None, True
-    return latest_receipt(session, entry_id), False
+    return _receipt_of(session, leaf), False
 
 
 def latest_receipt(session: Session | Connection, entry_id: bytes) -> str | None:
     """A receipt for the entry's latest leaf against the newest checkpoint (read-only)."""
-    leaf = log.latest_entry_leaf(session, entry_id)
-    head = log.latest_checkpoint(session)
-    if leaf is None or head is None or head[0] <= leaf.index:
+    return _receipt_of(session, log.latest_entry_leaf(session, entry_id))
+
+
+def _receipt_of(session: Session | Connection, leaf: log.Leaf | None) -> str | None:
+    if leaf is None:
         return None
-    size, note = head
-    note = log.with_cosignatures(session, size, note)
-    return opened_receipt(session, leaf.index, leaf.data, leaf.opening, note)
+    head = log.latest_cosigned_note(session)
+    if head is None or head[0] <= leaf.index:
+        return None
+    return opened_receipt(session, leaf.index, leaf.data, leaf.opening, head[1])
