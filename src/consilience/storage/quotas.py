@@ -36,26 +36,26 @@ def lock_account(session: Session | Connection, account_id: bytes) -> None:
 
 def usage(session: Session | Connection, account_id: bytes, *, excluding: bytes | None = None) -> Usage:
     """The account's active entries, without ``excluding`` (the entry an edit replaces)."""
-    bodies, envelopes = _USAGE[excluding is not None]
-    count, body_bytes = session.execute(bodies, {"account_id": account_id, "excluding": excluding}).one()
-    envelope_bytes = session.scalar(envelopes, {"account_id": account_id, "excluding": excluding})
+    count, body_bytes, envelope_bytes = session.execute(
+        _USAGE[excluding is not None], {"account_id": account_id, "excluding": excluding}).one()
     return Usage(entries=int(count), bytes=int(body_bytes) + int(envelope_bytes or 0))
 
 
-def _usage_statements(excluding: bool) -> tuple[Select[int, int], Select[int]]:
-    """Built once each (every submission runs them, and building costs more than running)."""
+def _usage_statement(excluding: bool) -> Select[int, int, int]:
+    """Built once each (every submission runs one, and building costs more than running); the envelopes'
+    bytes are a scalar subquery of the same SELECT, so the count is one round trip."""
     active = [Entry.account_id == bindparam("account_id"), Entry.status != "withdrawn"]
     if excluding:
         active.append(Entry.entry_id != bindparam("excluding"))
-    bodies = select(func.count(), func.coalesce(func.sum(func.length(Entry.body)), 0)).where(*active)
     envelopes = (select(func.coalesce(func.sum(func.length(EntryEnvelope.ciphertext)), 0))
-                 .join(Entry, Entry.entry_id == EntryEnvelope.entry_id).where(*active))
-    return bodies, envelopes
+                 .join(Entry, Entry.entry_id == EntryEnvelope.entry_id).where(*active).correlate(None)
+                 .scalar_subquery())
+    return select(func.count(), func.coalesce(func.sum(func.length(Entry.body)), 0), envelopes).where(*active)
 
 
 _LOCK_ACCOUNT = (select(Account.account_id).where(Account.account_id == bindparam("account_id"))
                  .with_for_update(key_share=True))
-_USAGE = {False: _usage_statements(False), True: _usage_statements(True)}
+_USAGE = {False: _usage_statement(False), True: _usage_statement(True)}
 
 
 def stored_bytes(body: bytes | None, envelopes: tuple[tuple[bytes, bytes], ...]) -> int:
