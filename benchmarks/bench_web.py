@@ -103,29 +103,6 @@ BLANK_URL = "http://127.0.0.1:9/consilience-bench.html"
 SLOW_MS = 180_000  # Argon2id (64 MiB, t=3, p=4) in JavaScript on a busy machine
 
 
-@dataclass(frozen=True)
-class Throttle:
-    """A cheap phone on a slow network, through the DevTools protocol: the page's CPU slowed ``cpu_rate``×
-    (Emulation.setCPUThrottlingRate) and every request of the page delayed by ``latency_ms`` with
-    ``kbit_per_s`` each way (Network.emulateNetworkConditions). Playwright opens DevTools sessions on pages
-    only, so a Web Worker (the Argon2id worker) runs unthrottled: the unlock and join times are lower bounds.
-    Service workers are blocked in this context, so every request of the page goes through the emulated
-    network (and the first load is a first visit)."""
-
-    cpu_rate: float = 6.0
-    latency_ms: float = 400.0
-    kbit_per_s: float = 400.0
-
-    def apply(self, context: Any, page: Any) -> None:
-        cdp = context.new_cdp_session(page)
-        cdp.send("Emulation.setCPUThrottlingRate", {"rate": self.cpu_rate})
-        cdp.send("Network.enable")
-        rate = self.kbit_per_s * 1000 / 8  # bytes per second
-        cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": self.latency_ms,
-                                                      "downloadThroughput": rate, "uploadThroughput": rate})
-
-
-SLOW_PHONE = Throttle()
 #: The targets of the slow profile (issue: for every survivor): escrow and unlock in seconds, first page in bytes.
 SLOW_TARGETS = {"escrow": 5.0, "unlock": 8.0, "first_page_bytes": 300 * 1024}
 #: The files the first page (/) loads before anything else is used.
@@ -591,7 +568,7 @@ def run(quick: bool = False, work: Path | None = None) -> dict[str, Any]:
                     log("web: the real app: join, put records in escrow, unlock")
                     try:
                         app = app_timings(browser, dep, p, ui, Tab)
-                        t = SLOW_PHONE
+                        from tests.web.browser import SLOW_PHONE as t
                         log(f"web: the same on a slow phone: CPU {t.cpu_rate:g}x slower, {t.kbit_per_s:g} kbit/s, "
                             f"{t.latency_ms:g} ms round trip")
                         slow_profile = Profile(seconds=p.seconds, runs=p.runs, argon2_runs=p.argon2_runs,
@@ -629,9 +606,11 @@ def run(quick: bool = False, work: Path | None = None) -> dict[str, Any]:
 
 
 def app_timings(browser: Any, dep: Any, p: Profile, ui: Any, tab_class: Any,
-                throttle: Throttle | None = None) -> dict[str, Any]:
+                throttle: Any = None) -> dict[str, Any]:
     """A reporter in the real app at /: join, put records in escrow, lock and unlock; seconds in the page.
-    ``throttle``: the same on a slow phone and network, with the first page's load timed too."""
+    ``throttle`` (tests/web/browser.Throttle): the same on a slow phone and network, the first page's load timed
+    too; the Argon2id worker runs unthrottled (Playwright reaches pages only) and service workers are blocked,
+    so every request goes through the emulated network and the first load is a first visit."""
     from tests.web.browser import origin
 
     origins = {origin(u) for u in [dep.url, *dep.keyserver_urls]}
@@ -803,7 +782,9 @@ def _met(value: float, target: float) -> str:
 
 def slow_section(app: dict[str, Any]) -> list[str]:
     """The same flow on a slow phone and network, against the targets."""
-    slow, sizes, t = app["slow"], app["first_page"], SLOW_PHONE
+    from tests.web.browser import SLOW_PHONE as t
+
+    slow, sizes = app["slow"], app["first_page"]
     es, un = slow["escrow"], slow["unlock"]
     kib = SLOW_TARGETS["first_page_bytes"] / 1024
     return [

@@ -71,6 +71,31 @@ _CSP = re.compile(r"content security policy|refused to (load|execute|apply|conne
                   re.IGNORECASE)
 
 
+@dataclass(frozen=True)
+class Throttle:
+    """A cheap phone on a slow network, through the DevTools protocol: the page's CPU slowed ``cpu_rate``×
+    (Emulation.setCPUThrottlingRate) and every request of the page delayed by ``latency_ms`` with
+    ``kbit_per_s`` each way (Network.emulateNetworkConditions). Playwright opens DevTools sessions on pages
+    only, so a Web Worker (the Argon2id worker) runs unthrottled. Open the context with
+    ``service_workers="block"`` so that every request of the page goes through the emulated network."""
+
+    cpu_rate: float = 6.0
+    latency_ms: float = 400.0
+    kbit_per_s: float = 400.0
+
+    def apply(self, context: BrowserContext, page: Page) -> None:
+        cdp = context.new_cdp_session(page)
+        cdp.send("Emulation.setCPUThrottlingRate", {"rate": self.cpu_rate})
+        cdp.send("Network.enable")
+        rate = self.kbit_per_s * 1000 / 8  # bytes per second
+        cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": self.latency_ms,
+                                                      "downloadThroughput": rate, "uploadThroughput": rate})
+
+
+#: The profile of the issue's slow phone: 6x slower CPU, about 400 kbit/s and 400 ms round trip.
+SLOW_PHONE = Throttle()
+
+
 @dataclass
 class Tab:
     """A page in its own browser context (its own storage: one person), with what it did recorded."""
