@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from .browser import describe_violations
 from .ui import REPORTERS, SLOW, join, unlock_reporter, wait_for_heading, write_record
 
 pytestmark = pytest.mark.web
@@ -38,7 +39,7 @@ def kept_build(page: Any) -> dict[str, str]:
 
 
 def test_the_app_opens_offline_writes_privately_and_escrows_when_the_network_is_back(  # type: ignore[no-untyped-def]
-        web_deployment, web_static, open_tab) -> None:
+        web_deployment, web_static, open_tab, axe) -> None:
     dep = web_deployment
     who = REPORTERS[0]
     tab = open_tab("/")
@@ -75,6 +76,8 @@ def test_the_app_opens_offline_writes_privately_and_escrows_when_the_network_is_
     page.get_by_role("button", name="Put in escrow").click()
     expect(page.locator("#note")).to_have_text("You are offline. Your record is saved on this device. It will be "
                                                "put in escrow as soon as the network is back: keep this page open.")
+    violations = axe(page)  # the offline page, its notice and the form kept as typed
+    assert not violations, describe_violations(violations)
 
     context.set_offline(False)  # the page sends it by itself
     expect(page.locator("#note")).to_contain_text("Your record is in escrow", timeout=SLOW)
