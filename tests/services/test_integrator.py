@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -136,6 +137,44 @@ def test_an_in_process_integrator_answers_with_the_receipt(tmp_path: Path) -> No
         escrow.client.app.state.integrator.stop()  # type: ignore[attr-defined]
         late = escrow.submit(reporter, escrow.submission()).json()
         assert (late["receipt"], late["sequenced"]) == (None, True)  # no integrator here: no wait either
+    escrow.db.dispose()
+
+
+def test_concurrent_waiters_each_get_their_receipt_and_a_stop_releases_a_waiter(tmp_path: Path) -> None:
+    """Requests waiting at once each wake the integrator and return once a drain begun after their commit
+    finished, whatever the others do; a stop ends a wait at once (False) instead of at its timeout."""
+    escrow = build(tmp_path / "data", integrate=True, receipt_wait=10.0)
+    with escrow.client:
+        reporters = [escrow.reporter() for _ in range(4)]
+        answers: list[dict[str, object]] = []
+
+        def submit_three(reporter: object) -> None:
+            for _ in range(3):
+                answers.append(escrow.submit(reporter, escrow.submission()).json())  # type: ignore[arg-type]
+
+        threads = [threading.Thread(target=submit_three, args=(r,)) for r in reporters]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert len(answers) == 12 and all(a["sequenced"] is False and a["receipt"] for a in answers)
+        running: integrator.Integrator = escrow.client.app.state.integrator  # type: ignore[attr-defined]
+        stuck = threading.Event()
+        running._drain = stuck.wait  # type: ignore[method-assign]  # the next drain never finishes on its own
+        result: list[tuple[bool, float]] = []
+
+        def wait() -> None:
+            answered = running.wait_integrated(10.0)
+            result.append((answered, time.monotonic()))
+
+        waiter = threading.Thread(target=wait)
+        waiter.start()
+        time.sleep(0.1)
+        threading.Timer(1.0, stuck.set).start()  # then the thread can end, after the waiter had its answer
+        stopped = time.monotonic()
+        running.stop()
+        waiter.join(10)
+        assert len(result) == 1 and result[0][0] is False and result[0][1] - stopped < 0.9
     escrow.db.dispose()
 
 

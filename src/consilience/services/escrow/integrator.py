@@ -136,7 +136,13 @@ class Integrator:
         self._watch: _Watch | None = None
         if cross_process:
             self._watch = _Watch(state.db, SEQUENCED_CHANNEL, self.wake, sqlite_wanted=_sequenced_exists)
-        self._changed = threading.Condition()
+        # One lock, two conditions: the thread waits for work (``_wakeup``), requests wait for a drain to
+        # finish (``_drained``). Each waiting request wakes only the thread, not every other waiting
+        # request: with one shared condition each submission woke them all, and under load those
+        # wake-ups cost more CPU than the integration itself.
+        self._changed = threading.Lock()
+        self._wakeup = threading.Condition(self._changed)
+        self._drained = threading.Condition(self._changed)
         self._wake = False
         self._stop = False
         #: drains begun and drains finished: a drain begun after an event's commit integrated it
@@ -160,7 +166,7 @@ class Integrator:
         """Drain as soon as the batch in progress (if any) is done."""
         with self._changed:
             self._wake = True
-            self._changed.notify_all()
+            self._wakeup.notify()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Let the batch in progress commit, integrate nothing more, and wait for the thread."""
@@ -170,7 +176,8 @@ class Integrator:
             self._watch.stop()
         with self._changed:
             self._stop = True
-            self._changed.notify_all()
+            self._wakeup.notify()
+            self._drained.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
@@ -188,12 +195,12 @@ class Integrator:
         with self._changed:
             target = self._begun + 1
             self._wake = True
-            self._changed.notify_all()
+            self._wakeup.notify()
             while self._finished < target:
                 left = deadline - time.monotonic()
                 if left <= 0 or self._stop:
                     return False
-                self._changed.wait(left)
+                self._drained.wait(left)
             return True
 
     def _run(self) -> None:
@@ -201,7 +208,7 @@ class Integrator:
         while True:
             with self._changed:
                 if not self._wake and not self._stop:
-                    self._changed.wait(interval)
+                    self._wakeup.wait(interval)
                 if self._stop:
                     return
                 self._wake = False
@@ -213,11 +220,11 @@ class Integrator:
                 logger.error("log integration failed (%s); the sequenced events wait for the next one",
                              type(exc.__cause__ or exc).__name__, exc_info=not _is_outage(exc))
                 with self._changed:
-                    self._changed.wait(min(interval, 0.5))  # not a busy loop against a database that is down
+                    self._wakeup.wait(min(interval, 0.5))  # not a busy loop against a database that is down
                 continue
             with self._changed:
                 self._finished = drain
-                self._changed.notify_all()
+                self._drained.notify_all()
 
     def _drain(self) -> None:
         """``integrate_all``, but a stop ends it after the batch in progress."""
