@@ -75,8 +75,9 @@ _CSP = re.compile(r"content security policy|refused to (load|execute|apply|conne
 class Throttle:
     """A cheap phone on a slow network, through the DevTools protocol: the page's CPU slowed ``cpu_rate``×
     (Emulation.setCPUThrottlingRate) and every request of the page delayed by ``latency_ms`` with
-    ``kbit_per_s`` each way (Network.emulateNetworkConditions). Playwright opens DevTools sessions on pages
-    only, so a Web Worker (the Argon2id worker) runs unthrottled. Open the context with
+    ``kbit_per_s`` each way (Network.emulateNetworkConditions). Chromium throttles pages only (a worker's
+    DevTools session answers setCPUThrottlingRate with "Operation is only supported for pages, not
+    workers"), so a Web Worker (the Argon2id worker) runs at full speed. Open the context with
     ``service_workers="block"`` so that every request of the page goes through the emulated network."""
 
     cpu_rate: float = 6.0
