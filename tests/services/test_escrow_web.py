@@ -235,3 +235,32 @@ def test_head_revalidates_like_get(built) -> None:  # type: ignore[no-untyped-de
     client, _ = built
     tag = client.get("/reporter.js").headers["etag"]
     assert client.head("/reporter.js", headers={"If-None-Match": tag}).status_code == 304
+
+
+def test_a_large_script_goes_gzip_compressed_to_a_browser_that_accepts_it(built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import gzip
+
+    from consilience.services.escrow.web import accepts_gzip
+
+    client, deployment = built
+    script = ("export const words = " + json.dumps(["a survivor's slow phone"] * 400) + ";").encode()
+    (tmp_path / "static" / "reporter.js").write_bytes(script)
+    plain = client.get("/reporter.js", headers={"Accept-Encoding": "identity"})
+    assert plain.content == script and "content-encoding" not in plain.headers
+    assert plain.headers["vary"] == "Accept-Encoding"
+    with client.stream("GET", "/reporter.js", headers={"Accept-Encoding": "gzip, br"}) as r:
+        raw = b"".join(r.iter_raw())
+        assert r.headers["content-encoding"] == "gzip" and r.headers["vary"] == "Accept-Encoding"
+        tag = r.headers["etag"]
+    assert gzip.decompress(raw) == script and len(raw) < len(script) // 10
+    assert tag != plain.headers["etag"]  # another representation, another tag
+    again = client.get("/reporter.js", headers={"Accept-Encoding": "gzip", "If-None-Match": tag})
+    assert again.status_code == 304
+    check_security_headers(again, deployment)
+    assert client.get("/reporter.js", headers={"Accept-Encoding": "gzip;q=0, *"}).headers.get(
+        "content-encoding") is None
+    # the API's answers are never compressed (they may carry tokens beside what a page sent: BREACH)
+    api = client.get("/v2/deployment", headers={"Accept-Encoding": "gzip"})
+    assert api.status_code == 200 and "content-encoding" not in api.headers
+    assert [accepts_gzip(h) for h in ("gzip", "GZip;q=0.5", "*", "br, *;q=0", "*, gzip;q=0", "", "gzip;q=x")] == [
+        True, True, True, False, False, False, False]

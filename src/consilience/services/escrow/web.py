@@ -17,6 +17,10 @@ Page URLs and files:
   the same files answer under ``/counselor/<file>`` too, so relative references work on both pages.
 Nothing under ``/v1/``, ``/v2/`` or ``/healthz`` is ever taken for a file: the API keeps its own answers.
 Every one answers HEAD as it answers GET (``services.http_head``, installed by the app factory).
+Pages, scripts and styles go gzip-compressed to a browser that accepts it (``COMPRESSED``): on a slow
+phone network the first page's bytes are most of its wait. These are the build's static files, never an
+answer carrying a secret, so compressing them opens nothing to BREACH-style guessing; the API's answers
+are never compressed.
 
 When the app was not built, every page answers 503 with how to build it, and the server logs
 a warning once; the API works all the same.
@@ -24,6 +28,7 @@ a warning once; the API works all the same.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import logging
@@ -65,6 +70,42 @@ CONTENT_TYPES = {
     ".wasm": "application/wasm",
     ".webmanifest": "application/manifest+json",
 }
+
+#: What is worth compressing (text; images and fonts are compressed already), from this many bytes on.
+COMPRESSED = frozenset({".html", ".js", ".mjs", ".css", ".json", ".svg", ".txt", ".webmanifest"})
+GZIP_MIN_BYTES = 1024
+#: Compressed bodies by the SHA-256 of the file, each made once (a new build has new hashes; the cache is
+#: emptied when it holds this many, a few builds' worth).
+_GZIPPED: dict[str, bytes] = {}
+_GZIPPED_MAX = 64
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header (RFC 9110 §12.5.3) allows gzip: named (or, if not named, ``*``)
+    with a q-value above 0."""
+    weights: dict[str, float] = {}
+    for item in accept_encoding.lower().split(","):
+        name, *params = (part.strip() for part in item.split(";"))
+        q = next((p[2:].strip() for p in params if p.startswith("q=")), "1")
+        try:
+            weights[name] = float(q)
+        except ValueError:
+            weights[name] = 0.0
+    for name in ("gzip", "x-gzip", "*"):
+        if name in weights:
+            return weights[name] > 0
+    return False
+
+
+def gzipped(digest: str, data: bytes) -> bytes:
+    """``data`` compressed, made once per file content (``mtime=0``: the same bytes every time)."""
+    body = _GZIPPED.get(digest)
+    if body is None:
+        if len(_GZIPPED) >= _GZIPPED_MAX:
+            _GZIPPED.clear()
+        body = _GZIPPED[digest] = gzip.compress(data, compresslevel=9, mtime=0)
+    return body
+
 
 #: Features the app never uses; denied to the page and to anything it could embed.
 PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in (
@@ -171,12 +212,21 @@ def install(app: FastAPI, key_server_urls: Callable[[], list[str]], static: Path
         html = suffix == ".html"
         headers = security_headers(connect_sources(), html=html)
         data = resolved.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        compress = suffix in COMPRESSED and len(data) >= GZIP_MIN_BYTES
+        if compress:
+            headers["Vary"] = "Accept-Encoding"
+        compress = compress and accepts_gzip(request.headers.get("accept-encoding", ""))
         if not html:
             # "no-cache" means revalidate: with a validator a returning browser gets a 304 instead of
-            # the whole bundle again (hundreds of KB, on what may be a survivor's slow phone).
-            headers["ETag"] = f'"{hashlib.sha256(data).hexdigest()[:32]}"'
+            # the whole bundle again (hundreds of KB, on what may be a survivor's slow phone). The
+            # compressed body is another representation, so it has its own tag.
+            headers["ETag"] = f'"{digest[:32]}{"-gzip" if compress else ""}"'
             if headers["ETag"] in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
                 return Response(status_code=304, headers=headers)
+        if compress:
+            headers["Content-Encoding"] = "gzip"
+            data = gzipped(digest, data)
         return Response(data, media_type=content_type, headers=headers)
 
     if not is_built(root):
