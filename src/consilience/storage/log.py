@@ -163,7 +163,8 @@ def nodes_for(session: Session | Connection, wanted: list[tuple[int, int]]) -> t
     return tiles.StoredTiles(read_tiles(session, tiles.tiles_holding(wanted)))
 
 
-def _write(session: Session | Connection, items: list[tuple[events.Opening, bytes | None]]) -> Appended:
+def _write(session: Session | Connection, items: list[tuple[events.Opening, bytes | None]], *,
+           start: int | None = None) -> Appended:
     """Append ``items`` in order at the end of the tree: one INSERT of the leaves, one of the tiles.
 
     The caller holds the log head (``size(lock=True)``). The frontier is computed from the right edge's
@@ -172,7 +173,8 @@ def _write(session: Session | Connection, items: list[tuple[events.Opening, byte
     with the new hashes after the old ones), in the same transaction.
     """
     connection = _connection(session)
-    start = size(connection)
+    if start is None:  # else the caller read it under the lock in this transaction
+        start = size(connection)
     edge = read_tiles(connection, tiles.right_edge_tiles(start))
     edge_reader = tiles.StoredTiles(edge)
     known = {node: edge_reader.node(*node) for node in frontier(start)}
@@ -270,7 +272,7 @@ def sequenced_count(session: Session) -> int:
     return len(session.scalars(select(LogSequenced.id)).all())
 
 
-def integrate(session: Session, now: datetime, limit: int | None = None) -> Appended:
+def integrate(session: Session | Connection, now: datetime, limit: int | None = None) -> Appended:
     """Move the oldest ``limit`` (default: all) sequenced events into the tree, in order; one transaction.
 
     Locks the log head first, so two integrators (two processes, or the integrator and the release
@@ -281,12 +283,12 @@ def integrate(session: Session, now: datetime, limit: int | None = None) -> Appe
     if limit is not None and limit < 1:
         raise InvalidInput("an integration batch holds at least one event")
     connection = _connection(session)
-    size(connection, lock=True)
+    start = size(connection, lock=True)
     rows = (connection.execute(_SEQUENCED_ROWS) if limit is None
             else connection.execute(_SEQUENCED_FIRST, {"limit": limit})).all()
     # checked when sequenced (``sequence``): split, not parsed again
     appended = _write(connection, [(events.Opening(opening[:events.NONCE_BYTES], opening[events.NONCE_BYTES:]),
-                                 entry_id) for _, opening, entry_id in rows])
+                                 entry_id) for _, opening, entry_id in rows], start=start)
     # by id, never by range: on PostgreSQL a smaller id may commit after a larger one and is not ours yet
     ids = [r[0] for r in rows]
     for first in range(0, len(ids), DELETE_CHUNK):
@@ -294,7 +296,8 @@ def integrate(session: Session, now: datetime, limit: int | None = None) -> Appe
     return appended
 
 
-def sign(session: Session, origin: str, log_private_key: bytes, now: datetime, *, root: bytes | None = None) -> str:
+def sign(session: Session | Connection, origin: str, log_private_key: bytes, now: datetime, *,
+         root: bytes | None = None) -> str:
     """Sign a checkpoint at the current size (once per size) and return the note.
 
     ``root``: the root at the current size when the caller has it (``Appended.root``), saving the reads.

@@ -97,16 +97,19 @@ class Integrated:
 
 def integrate_once(state: LogState, now: datetime | None = None, *, limit: int | None = None) -> Integrated:
     """One batch, now, in one transaction: the oldest ``limit`` sequenced events (default
-    ``settings.integrate_batch``) appended in order, one checkpoint signed if anything was appended."""
+    ``settings.integrate_batch``) appended in order, one checkpoint signed if anything was appended.
+
+    On a Core write connection (``Database.write_connection``): the log's statements are all Core, and a
+    Session around them cost a good part of a small batch."""
     now = now or utcnow()
-    with state.db.write() as session:
-        appended = log.integrate(session, now, limit or state.settings.integrate_batch)
+    with state.db.write_connection() as connection:
+        appended = log.integrate(connection, now, limit or state.settings.integrate_batch)
         if appended.size > appended.start:
-            log.sign(session, state.deployments.current().deployment.log_origin, state.log_private, now,
+            log.sign(connection, state.deployments.current().deployment.log_origin, state.log_private, now,
                      root=appended.root)
             if state.db.dialect == "postgresql":  # delivered at the commit, to serving processes waiting
-                session.execute(text("SELECT pg_notify(:channel, :size)"),
-                                {"channel": INTEGRATED_CHANNEL, "size": str(appended.size)})
+                connection.execute(text("SELECT pg_notify(:channel, :size)"),
+                                   {"channel": INTEGRATED_CHANNEL, "size": str(appended.size)})
     return Integrated(appended.size - appended.start, appended.size)
 
 
