@@ -223,20 +223,26 @@ def test_a_reader_holding_old_pages_delays_the_erasure_but_not_the_withdrawal(sq
         db.dispose()
 
 
+def withdrawn_while_read(db: Database, other_process: Database) -> tuple[bytes, dict[str, bytes]]:
+    """An entry written and withdrawn through ``db`` while ``other_process`` reads the old pages, so the
+    erasing checkpoint cannot finish yet: the account and the entry's secrets, still on disk."""
+    account_id = reporter(db)
+    new = new_entry(account_id)
+    with db.write() as s:
+        repo.create_entry(s, new, NOW)
+    with other_process.read() as reading:
+        assert repo.get_entry(reading, new.entry_id) is not None
+        with db.write() as s:
+            repo.withdraw_entry(s, account_id, new.entry_id, NOW)
+    return account_id, entry_secrets(new, "withdrawn")
+
+
 def test_a_restarted_server_finishes_an_erasure_its_last_run_could_not(sqlite_path: Path) -> None:
     crashed = Database(sqlite_url(sqlite_path))
     other_process = Database(sqlite_url(sqlite_path))
     restarted: Database | None = None
     try:
-        account_id = reporter(crashed)
-        new = new_entry(account_id)
-        with crashed.write() as s:
-            repo.create_entry(s, new, NOW)
-        with other_process.read() as reading:
-            assert repo.get_entry(reading, new.entry_id) is not None
-            with crashed.write() as s:
-                repo.withdraw_entry(s, account_id, new.entry_id, NOW)
-        secrets = entry_secrets(new, "withdrawn")
+        _, secrets = withdrawn_while_read(crashed, other_process)
         assert_present(sqlite_path, secrets)  # the reader held the old pages; then the server stopped writing
 
         restarted = Database(sqlite_url(sqlite_path))  # the first server is never asked again: it crashed
@@ -255,15 +261,7 @@ def test_a_submission_on_a_write_connection_finishes_a_pending_erasure(sqlite_pa
     db = Database(sqlite_url(sqlite_path))
     other_process = Database(sqlite_url(sqlite_path))
     try:
-        account_id = reporter(db)
-        new = new_entry(account_id)
-        with db.write() as s:
-            repo.create_entry(s, new, NOW)
-        with other_process.read() as reading:
-            assert repo.get_entry(reading, new.entry_id) is not None
-            with db.write() as s:
-                repo.withdraw_entry(s, account_id, new.entry_id, NOW)
-        secrets = entry_secrets(new, "withdrawn")
+        account_id, secrets = withdrawn_while_read(db, other_process)
         assert_present(sqlite_path, secrets)
 
         with db.write_connection() as connection:
