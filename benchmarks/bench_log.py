@@ -484,7 +484,10 @@ def measure_proofs(db: database.Database, store: Store, n: int, p: Profile, rng:
     with db.read() as s:
         openings = dict(s.execute(select(LogLeaf.idx, LogLeaf.opening).where(LogLeaf.idx.in_(set(indices)))).all())
         leaves = {i: events.parse_opening(o).leaf for i, o in openings.items()}
-        entry_ids = list(s.scalars(select(LogLeaf.entry_id).where(LogLeaf.idx.in_(set(indices)))))
+        # the entries' leaves among them (a release pass's leaves, from the appends measured at a smaller size,
+        # belong to no entry)
+        entry_ids = list(s.scalars(select(LogLeaf.entry_id).where(LogLeaf.idx.in_(set(indices)),
+                                                                  LogLeaf.entry_id.is_not(None))))
         rng.shuffle(entry_ids)
         samples, proofs = timed_calls(lambda i: storage_log.inclusion_proof(s, i, n), indices,
                                       Deadline(p.seconds_per_phase))
