@@ -1062,7 +1062,7 @@ def interpretation(results: dict[str, Any]) -> str:
         f"which Ed25519 {fmt_time(ed)}), the receipt {fmt_time(evh['receipt']['p50'])}, the commit "
         f"{fmt_time(evh['commit']['p50'])}. In batches of {big['appends']} an append costs "
         f"{fmt_time(big['per_append'])} ({fmt_rate(big['appends_per_second'])}), of which the SHA-256 work is "
-        f"about {fmt_time(per_append_hashes)}: appending is bound by the ORM statements (a locked head read, "
+        f"about {fmt_time(per_append_hashes)}: appending is bound by its SQL statements (a locked head read, "
         f"sibling reads, inserts, the head update), not by hashing, and a per-event server pays the commit and "
         f"the signature on top. At the per-event rate a 10^7-leaf log would take about {hours:,.0f} hours of "
         f"appends, hence the bulk-built setup. Each release pass adds its fixed batch of "

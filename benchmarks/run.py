@@ -137,7 +137,7 @@ def interpretation(ks: dict[str, Any], sub: dict[str, Any], lg: dict[str, Any], 
         f"- **Database.** The POST including the durable commit takes p50 {fmt_time(post)}, "
         f"{fmt_ratio(post / sq)} the bare SQLite floor ({fmt_time(sq)} for one insert+commit of a row of the "
         f"same size, WAL, `synchronous=FULL`). The server's own work for it, measured in process, is "
-        f"{fmt_time(server_work)} (token lookup, validation, `entries.submit` with its ORM statements, queueing "
+        f"{fmt_time(server_work)} (token lookup, validation, `entries.submit` with its SQL statements, queueing "
         f"the tags for the release pass and the commit); the rest is uvicorn, FastAPI (routing, the token "
         f"dependency, validation) and loopback HTTP. (Through FastAPI's TestClient in process, without a socket, "
         f"the POST took {fmt_time(hd['asgi_post']['p50'])}: the TestClient's own hand-off between threads costs "
