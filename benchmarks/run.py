@@ -1,8 +1,7 @@
 """Run the benchmarks and write docs/benchmarks.md.
 
-    python benchmarks/run.py            # full run, about 17 minutes (596 s before the PostgreSQL load runs,
-                                        # about 3.5 min, and log sizes, about 4 min, were added) and a few GB
-                                        # of temporary disk
+    python benchmarks/run.py            # full run, about 13 minutes on an idle 2-core machine (746 s on
+                                        # 2026-12-02) and a few GB of temporary disk
     python benchmarks/run.py --quick    # tiny counts: checks the code, the numbers mean nothing
 
 Every service is started as a real process on loopback in a temporary
