@@ -70,11 +70,19 @@ async function sha256(bytes) {
     .map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+let updating = null;
+
+/** One update at a time: two pages opened together would otherwise fill, and delete, the same cache. */
+function update() {
+  updating ??= fill().finally(() => { updating = null; });
+  return updating;
+}
+
 /**
  * Keep the build the server now serves, if it is not kept already: every file its manifest lists,
  * checked against its hash. Throws (keeping nothing new) when the network fails or a file differs.
  */
-async function update() {
+async function fill() {
   const manifestAnswer = await fetch(MANIFEST, { cache: 'no-store' });
   if (!manifestAnswer.ok) throw new Error(`${MANIFEST}: HTTP ${manifestAnswer.status}`);
   const manifestBytes = await manifestAnswer.arrayBuffer();
