@@ -130,8 +130,9 @@ def _check_postgres_load(pg: dict[str, Any], text: str) -> None:
     assert all(v["floors"]["memory"]["count"] > 0 and v["floors"]["healthz"]["count"] > 0
                for v in pg["scaling"].values())
     for crash in ("worker", "postgresql"):  # the server was down or refused for a while, then answered again
+        # (requests refused meanwhile are counted apart; a quick run may have none in flight at the kill)
         run = pg["faults"][crash]
-        assert run["outage_errors"] > 0 and run["errors"] == 0 and run["count"] > 0
+        assert run["outage_seconds"] > 0 and run["outage_errors"] >= 0 and run["errors"] == 0 and run["count"] > 0
     assert pg["faults"]["integrator"]["errors"] == 0
     for dur in (f["durability"] for f in pg["faults"].values()):
         assert dur["acknowledged"] > 0 and dur["missing"] == 0 and dur["bad_receipts"] == 0
