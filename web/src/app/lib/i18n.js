@@ -1,0 +1,179 @@
+// The words a person reads, in their language. Messages come from the catalogs in
+// web/src/app/locales/<lang>/<area>.json (ICU MessageFormat), compiled into plain functions when
+// the app is built (web/scripts/messages.mjs): the pages' CSP forbids evaluating code, so nothing
+// is parsed here. English is the reference; a key another catalog lacks falls back to it (the unit
+// tests make sure none does).
+//
+// The language is the person's own choice when they made one (kept in this browser), otherwise the
+// first of the browser's languages that the app ships (by primary subtag: es-MX is Spanish),
+// otherwise English. Pages keep their English text in the markup, marked with data-i18n="key" (the
+// element's text) and data-i18n-attr="aria-label:key;placeholder:key2" (attributes), so a page
+// reads before the script runs; applyTranslations() fills them in the chosen language.
+import messages from 'consilience:messages';
+
+/** The shipped languages, each named in its own language. */
+export const LANGUAGES = Object.freeze([
+  Object.freeze({ tag: 'en', name: 'English' }),
+  Object.freeze({ tag: 'es', name: 'Español' }),
+  Object.freeze({ tag: 'ar', name: 'العربية' }),
+]);
+
+const RTL = new Set(['ar']);
+const STORAGE_KEY = 'consilience.language';
+const listeners = new Set();
+
+function shipped(tag) {
+  const primary = String(tag || '').toLowerCase().split(/[-_]/)[0];
+  return LANGUAGES.some((l) => l.tag === primary) ? primary : null;
+}
+
+function saved() {
+  try {
+    return shipped(globalThis.localStorage?.getItem(STORAGE_KEY));
+  } catch {
+    return null; // storage may be off (private mode, a locked-down browser)
+  }
+}
+
+function fromBrowser() {
+  const nav = globalThis.navigator;
+  const wanted = nav ? [...(nav.languages || []), nav.language] : [];
+  for (const tag of wanted) {
+    const found = shipped(tag);
+    if (found) return found;
+  }
+  return 'en';
+}
+
+let current = saved() || fromBrowser();
+
+/** The current language's tag ('en', 'es', 'ar'). */
+export function language() {
+  return current;
+}
+
+/** 'rtl' for a language written right to left, else 'ltr'. */
+export function direction(tag = current) {
+  return RTL.has(tag) ? 'rtl' : 'ltr';
+}
+
+/** The message KEY in the current language with PARAMS filled in; English when it has none. */
+export function t(key, params = {}) {
+  const fn = messages[current]?.[key] || messages.en[key];
+  if (!fn) return key;
+  return fn(params || {});
+}
+
+/** Whether the catalogs have KEY (for text that is looked up by a code the server sent). */
+export function has(key) {
+  return Boolean(messages.en[key]);
+}
+
+/** Fill every [data-i18n] and [data-i18n-attr] under ROOT (ROOT included) in the current language. */
+export function applyTranslations(root = document) {
+  if (!root) return;
+  const all = (sel) => {
+    const found = root.querySelectorAll ? Array.from(root.querySelectorAll(sel)) : [];
+    if (root.matches?.(sel)) found.unshift(root);
+    return found;
+  };
+  for (const node of all('[data-i18n]')) node.textContent = t(node.dataset.i18n);
+  for (const node of all('[data-i18n-attr]')) {
+    for (const pair of node.dataset.i18nAttr.split(';')) {
+      const at = pair.indexOf(':');
+      if (at < 1) continue;
+      node.setAttribute(pair.slice(0, at).trim(), t(pair.slice(at + 1).trim()));
+    }
+  }
+}
+
+function applyDocument() {
+  const html = globalThis.document?.documentElement;
+  if (!html) return;
+  html.lang = current;
+  html.dir = direction();
+}
+
+/** Switch to TAG: keep the choice, set <html lang dir>, re-translate the page, tell the listeners. */
+export function setLanguage(tag) {
+  const found = shipped(tag);
+  if (!found) throw new Error(`not a shipped language: ${tag}`);
+  try {
+    globalThis.localStorage?.setItem(STORAGE_KEY, found);
+  } catch {
+    // Storage may be off; the choice then lasts until the page is closed.
+  }
+  const changed = found !== current;
+  current = found;
+  applyDocument();
+  if (globalThis.document) applyTranslations(document);
+  for (const picker of globalThis.document?.querySelectorAll('select[data-language-picker]') || []) picker.value = current;
+  if (changed) for (const fn of listeners) fn(current);
+}
+
+/** Call FN(tag) after every change of language; returns a function that stops it. */
+export function onLanguageChange(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+function asDate(value) {
+  return value instanceof Date ? value : new Date(value);
+}
+
+/** A date (Date, epoch ms or ISO text) in the current language, e.g. 12 mar 2024. */
+export function formatDate(date, options = { dateStyle: 'medium' }) {
+  return new Intl.DateTimeFormat(current, options).format(asDate(date));
+}
+
+/** A date and time in the current language. */
+export function formatDateTime(date, options = { dateStyle: 'medium', timeStyle: 'short' }) {
+  return new Intl.DateTimeFormat(current, options).format(asDate(date));
+}
+
+/** A time of day in the current language. */
+export function formatTime(date, options = { timeStyle: 'short' }) {
+  return new Intl.DateTimeFormat(current, options).format(asDate(date));
+}
+
+/** A number in the current language (Arabic-Indic digits where the locale uses them). */
+export function formatNumber(n, options = {}) {
+  return new Intl.NumberFormat(current, options).format(n);
+}
+
+/** A list ("a, b and c") in the current language. */
+export function formatList(items, options = { type: 'conjunction' }) {
+  return new Intl.ListFormat(current, options).format(items);
+}
+
+let pickers = 0;
+
+/** Put a labelled language <select> into CONTAINER; choosing a language switches the page. */
+export function mountLanguagePicker(container) {
+  if (!container) return null;
+  pickers += 1;
+  const id = `language-picker-${pickers}`;
+  const wrap = document.createElement('div');
+  wrap.className = 'language-picker';
+  const label = document.createElement('label');
+  label.htmlFor = id;
+  label.dataset.i18n = 'common.language.label';
+  label.textContent = t('common.language.label');
+  const select = document.createElement('select');
+  select.id = id;
+  select.dataset.languagePicker = '';
+  for (const { tag, name } of LANGUAGES) {
+    const option = document.createElement('option');
+    option.value = tag;
+    option.lang = tag;
+    option.textContent = name;
+    select.append(option);
+  }
+  select.value = current;
+  select.addEventListener('change', () => setLanguage(select.value));
+  wrap.append(label, select);
+  container.append(wrap);
+  return select;
+}
+
+applyDocument();
