@@ -12,6 +12,9 @@
 //   *.html *.css  copied as they are (index.html is the reporter app at /, counselor.html the
 //                 counselor app at /counselor/; reference files by absolute path: /reporter.js).
 //   assets/       copied recursively (icons, fonts, images).
+//   locales/<lang>/<area>.json  the message catalogs (ICU MessageFormat), compiled here into plain
+//                 functions and bundled as the module 'consilience:messages' (lib/i18n.js imports
+//                 it); a message that does not parse fails the build, naming its file and key.
 // The output also holds manifest.json: the SHA-256 of every file, so a build can be checked.
 // Any error (esbuild's, a missing folder, an import left unbundled) fails the build with exit 1;
 // the previous output is replaced only when the whole build succeeded.
@@ -19,6 +22,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CatalogError, compileCatalogs } from './scripts/messages.mjs';
 
 const webDir = dirname(fileURLToPath(import.meta.url));
 const appDir = join(webDir, 'src', 'app');
@@ -79,6 +83,19 @@ try {
     // @hpke/common and mlkem fall back to `await import("crypto")` on Node <= 18 only, after
     // globalThis.crypto is found missing; browsers never reach it: bundle an empty module.
     plugins: [{
+      name: 'consilience-messages',
+      setup(b) {
+        b.onResolve({ filter: /^consilience:messages$/ }, () => ({ path: 'messages', namespace: 'consilience-messages' }));
+        b.onLoad({ filter: /.*/, namespace: 'consilience-messages' }, () => {
+          try {
+            return { contents: compileCatalogs(join(appDir, 'locales')), loader: 'js', resolveDir: webDir };
+          } catch (err) {
+            if (err instanceof CatalogError) return { errors: [{ text: err.message }] };
+            throw err;
+          }
+        });
+      },
+    }, {
       name: 'no-node-crypto',
       setup(b) {
         b.onResolve({ filter: /^(node:)?crypto$/ }, () => ({ path: 'crypto', namespace: 'empty-node-builtin' }));

@@ -20,6 +20,7 @@ import { WALLET_PURPOSE, Vault } from './lib/vault.js';
 import * as recoveryUi from './lib/recovery_ui.js';
 import { installSafety } from './lib/safety.js';
 import { recordTitle, setupDeleteAccount } from './lib/account.js';
+import { applyTranslations, mountLanguagePicker } from './lib/i18n.js';
 
 const MAX_IDENTIFIERS = 8;
 /** Room kept in the body for the text, identifiers and JSON around attachments. */
@@ -1475,6 +1476,8 @@ function readersBox(r) {
 // --- start ---------------------------------------------------------------------------------------
 
 function init() {
+  applyTranslations(document);
+  mountLanguagePicker(document.getElementById('language-slot'));
   // sw.js keeps this build's files, checked against manifest.json, so the app opens with no network
   navigator.serviceWorker?.register('/sw.js', { scope: '/' }).catch(() => {});
   setupJoin();
