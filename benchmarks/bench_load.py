@@ -916,7 +916,13 @@ def run_postgres(p: Profile, work: Path, pg: Postgres) -> dict[str, Any]:
         rate = max(1.0, OPEN_LOOP_FRACTION * best["closed"]["per_second"])
         log(f"load: PostgreSQL, {best['workers']} workers, open loop at {rate:.1f}/s")
         url, service = fresh(best["workers"])
-        _, _, left = closed(_target(d, pg), _rebuild(pool, p.reporters), p.connections, p.warmup_seconds)
+        # The warm-up is bounded by count as well as time: a fast machine sends a whole small pool within
+        # warmup_seconds, and the open loop would then have nothing left to send.
+        queues = _rebuild(pool, p.reporters)
+        cut = [len(q) // 4 for q in queues]
+        _, _, unsent = closed(_target(d, pg), [q[:n] for q, n in zip(queues, cut, strict=True)], p.connections,
+                              p.warmup_seconds)
+        left = unsent + [x for q, n in zip(queues, cut, strict=True) for x in q[n:]]
         out["open"], _ = opened(_target(d, pg), _interleave(left, p.reporters), rate, p.open_seconds)
         out["open"]["workers"] = best["workers"]
         _log_phase("open loop", out["open"])

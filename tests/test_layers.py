@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "consilience"
 
 #: Layer of each top-level name under ``consilience``; lower numbers are lower layers.
 LAYERS: dict[str, int] = {
-    "errors": 0, "files": 0, "web": 0,
+    "errors": 0, "files": 0, "i18n": 0, "web": 0,
     "crypto": 1,
     "tlog": 2,
     "protocol": 3,
