@@ -1,7 +1,9 @@
 """The languages the Python side speaks: the CLI, the errors people read, the services' details, emails.
 
 A person in distress reads these lines, so they come from gettext catalogs (``locales/<lang>/
-LC_MESSAGES/consilience.po``, read with Babel) rather than from the code: English is the source
+LC_MESSAGES/<area>.po``, read with Babel and merged into one catalog per language; an area is
+the part of the tree whose messages it holds: ``cli``, ``services``, ``core``) rather than from
+the code: English is the source
 text (the ``msgid``), Spanish and Arabic are shipped complete, and ``tests/test_i18n.py`` fails
 when a catalog misses a message or a placeholder. The web app has its own catalogs
 (``web/src/app/locales``, ICU MessageFormat); the two never share a string, because the browser
@@ -40,8 +42,14 @@ LANGUAGES: tuple[str, ...] = ("en", "es", "ar")
 DEFAULT = "en"
 #: Languages written right to left (the web app mirrors its layout for them).
 RIGHT_TO_LEFT = frozenset({"ar"})
-#: The one gettext domain: one catalog per language for everything the package says.
+#: The gettext domain: one catalog per language for everything the package says, kept in a .po per area.
 DOMAIN = "consilience"
+#: Each area's .po holds the messages of these parts of the package (tests/test_i18n.py extracts them).
+AREAS: dict[str, tuple[str, ...]] = {
+    "cli": ("cli", "local"),
+    "services": ("services", "operator"),
+    "core": ("crypto", "tlog", "protocol", "clients", "storage", "datadir", "errors.py", "files.py", "i18n.py"),
+}
 LOCALES = Path(__file__).resolve().parent / "locales"
 #: The environment variable that chooses the language over the POSIX locale.
 LANGUAGE_ENV = "CONSILIENCE_LANGUAGE"
@@ -137,19 +145,26 @@ def using(tag: str) -> Iterator[str]:
         _active.reset(token)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _translations(lang: str) -> gettext.NullTranslations:
-    """The catalog of ``lang``, read from its .po once (compiled in memory: no binary .mo in the tree)."""
-    po = LOCALES / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
-    if lang == DEFAULT or not po.is_file():
+    """The catalog of ``lang``: its areas' .po files read once and merged (compiled in memory: no binary .mo)."""
+    folder = LOCALES / lang / "LC_MESSAGES"
+    files = sorted(folder.glob("*.po")) if lang != DEFAULT else []
+    if not files:
         return gettext.NullTranslations()
+    from babel.messages.catalog import Catalog
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
-    with po.open("rb") as f:
-        catalog = read_po(f, locale=lang, domain=DOMAIN)
+    merged = Catalog(locale=lang, domain=DOMAIN)
+    for po in files:
+        with po.open("rb") as f:
+            part = read_po(f, locale=lang, domain=DOMAIN)
+        for message in part:
+            if message.id and message.string and not message.fuzzy:
+                merged[message.id] = message
     buffer = io.BytesIO()
-    write_mo(buffer, catalog, use_fuzzy=False)
+    write_mo(buffer, merged, use_fuzzy=False)
     buffer.seek(0)
     return gettext.GNUTranslations(buffer)
 
