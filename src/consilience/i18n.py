@@ -2,7 +2,7 @@
 
 A person in distress reads these lines, so they come from gettext catalogs (``locales/<lang>/
 LC_MESSAGES/<area>.po``, read with Babel and merged into one catalog per language; an area is
-the part of the tree whose messages it holds: ``cli``, ``services``, ``core``) rather than from
+the part of the tree whose messages it holds: ``cli``, ``services``, ``core``, ``clients``) rather than from
 the code: English is the source
 text (the ``msgid``), Spanish and Arabic are shipped complete, and ``tests/test_i18n.py`` fails
 when a catalog misses a message or a placeholder. The web app has its own catalogs
@@ -48,7 +48,8 @@ DOMAIN = "consilience"
 AREAS: dict[str, tuple[str, ...]] = {
     "cli": ("cli", "local"),
     "services": ("services", "operator"),
-    "core": ("crypto", "tlog", "protocol", "clients", "storage", "datadir", "errors.py", "files.py", "i18n.py"),
+    "core": ("crypto", "tlog", "protocol"),
+    "clients": ("clients", "storage", "datadir", "errors.py", "files.py", "i18n.py"),
 }
 LOCALES = Path(__file__).resolve().parent / "locales"
 #: The environment variable that chooses the language over the POSIX locale.
