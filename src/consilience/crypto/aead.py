@@ -16,6 +16,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from consilience.errors import DecryptionError, InvalidInput
+from consilience.i18n import _
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -31,7 +32,7 @@ def new_key() -> bytes:
 
 def _cipher(key: bytes) -> ChaCha20Poly1305:
     if not isinstance(key, (bytes, bytearray)) or len(key) != KEY_BYTES:
-        raise InvalidInput(f"AEAD key must be {KEY_BYTES} bytes")
+        raise InvalidInput(_("AEAD key must be {KEY_BYTES} bytes", KEY_BYTES=KEY_BYTES))
     return ChaCha20Poly1305(bytes(key))
 
 
@@ -50,8 +51,8 @@ def open(key: bytes, sealed: bytes, aad: bytes) -> bytes:  # noqa: A001
     cipher = _cipher(key)
     data = bytes(sealed)
     if len(data) < OVERHEAD:
-        raise DecryptionError("sealed message too short")
+        raise DecryptionError(_("sealed message too short"))
     try:
         return cipher.decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], bytes(aad))
     except InvalidTag as exc:
-        raise DecryptionError("could not decrypt: wrong key or damaged data") from exc
+        raise DecryptionError(_("could not decrypt: wrong key or damaged data")) from exc

@@ -98,6 +98,7 @@ import py_arkworks_bls12381 as ark
 import pyblst
 
 from consilience.errors import InvalidInput
+from consilience.i18n import _
 
 #: The prime order r of G1, G2 and GT, and so the modulus of the scalar field.
 ORDER = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
@@ -160,12 +161,12 @@ class Scalar:
     def from_bytes(cls, data: bytes, *, allow_zero: bool = False) -> Scalar:
         """32 bytes big-endian, ``< r``; 0 only with ``allow_zero=True``."""
         if not isinstance(data, (bytes, bytearray)) or len(data) != SCALAR_BYTES:
-            raise InvalidInput(f"a BLS12-381 scalar must be {SCALAR_BYTES} bytes")
+            raise InvalidInput(_("a BLS12-381 scalar must be {SCALAR_BYTES} bytes", SCALAR_BYTES=SCALAR_BYTES))
         value = int.from_bytes(data, "big")
         if value >= ORDER:
-            raise InvalidInput("BLS12-381 scalar is not reduced modulo the group order")
+            raise InvalidInput(_("BLS12-381 scalar is not reduced modulo the group order"))
         if value == 0 and not allow_zero:
-            raise InvalidInput("BLS12-381 scalar must not be zero")
+            raise InvalidInput(_("BLS12-381 scalar must not be zero"))
         return cls(value)
 
     @classmethod
@@ -184,7 +185,7 @@ class Scalar:
 
     def inverse(self) -> Scalar:
         if self._value == 0:
-            raise InvalidInput("zero has no inverse modulo the group order")
+            raise InvalidInput(_("zero has no inverse modulo the group order"))
         return Scalar(pow(self._value, -1, ORDER))
 
     def __add__(self, other: Scalar) -> Scalar:
@@ -224,7 +225,7 @@ def _lib_scalar(k: Scalar) -> ark.Scalar:
 
 def _check_dst(dst: bytes) -> bytes:
     if not isinstance(dst, (bytes, bytearray)) or not 1 <= len(dst) <= _MAX_DST:
-        raise InvalidInput(f"a domain separation tag must be 1 to {_MAX_DST} bytes")
+        raise InvalidInput(_("a domain separation tag must be 1 to {MAX_DST} bytes", MAX_DST=_MAX_DST))
     return bytes(dst)
 
 
@@ -233,7 +234,7 @@ def _expand_message_xmd_sha256(msg: bytes, dst: bytes, len_in_bytes: int) -> byt
     dst = _check_dst(dst)
     ell = -(-len_in_bytes // 32)
     if len_in_bytes <= 0 or ell > 255 or len_in_bytes > 65535:
-        raise InvalidInput("expand_message_xmd output length out of range")
+        raise InvalidInput(_("expand_message_xmd output length out of range"))
     dst_prime = dst + bytes([len(dst)])
     b0 = hashlib.sha256(bytes(64) + bytes(msg) + len_in_bytes.to_bytes(2, "big") + b"\x00" + dst_prime).digest()
     bi = hashlib.sha256(b0 + b"\x01" + dst_prime).digest()
@@ -312,19 +313,19 @@ class G1Point:
             # from_xy_bytes_* do not, and must never see bytes from outside.
             point = ark.G1Point.from_compressed_bytes(data)
         except ValueError:
-            raise InvalidInput("not a point of G1: off the curve, outside the prime-order subgroup, "
-                               "or x not reduced") from None
+            raise InvalidInput(_("not a point of G1: off the curve, outside the prime-order subgroup, or x not "
+                                 "reduced")) from None
         # arkworks reads the identity from any x with the infinity flag, and ignores the sort flag there;
         # re-encoding catches every such spelling (and anything else it might tolerate).
         if point.to_compressed_bytes() != data:
-            raise InvalidInput("non-canonical encoding of a G1 point")
+            raise InvalidInput(_("non-canonical encoding of a G1 point"))
         return cls._wrap(point)
 
     def to_bytes(self) -> bytes:
         """The 48-byte compressed encoding; InvalidInput for the identity, which is never encoded."""
         encoded = self._point.to_compressed_bytes()
         if encoded[0] & 0x40:
-            raise InvalidInput("the identity of G1 is never encoded")
+            raise InvalidInput(_("the identity of G1 is never encoded"))
         return encoded
 
     def is_identity(self) -> bool:
@@ -359,7 +360,7 @@ class G1Point:
     def msm_public(points: Sequence[G1Point], scalars: Sequence[Scalar]) -> G1Point:
         """Σ k_i·P_i for public k_i (arkworks' Pippenger multi-scalar multiplication, variable time)."""
         if len(points) != len(scalars):  # arkworks would silently use the shorter of the two
-            raise InvalidInput("msm needs as many scalars as points")
+            raise InvalidInput(_("msm needs as many scalars as points"))
         if not points:
             return G1Point.identity()
         return G1Point._wrap(ark.G1Point.multiexp_unchecked([_g1(p)._point for p in points],
@@ -431,17 +432,17 @@ class G2Point:
         try:
             point = ark.G2Point.from_compressed_bytes(data)  # checks the curve and the subgroup
         except ValueError:
-            raise InvalidInput("not a point of G2: off the curve, outside the prime-order subgroup, "
-                               "or x not reduced") from None
+            raise InvalidInput(_("not a point of G2: off the curve, outside the prime-order subgroup, or x not "
+                                 "reduced")) from None
         if point.to_compressed_bytes() != data:
-            raise InvalidInput("non-canonical encoding of a G2 point")
+            raise InvalidInput(_("non-canonical encoding of a G2 point"))
         return cls._wrap(point)
 
     def to_bytes(self) -> bytes:
         """The 96-byte compressed encoding; InvalidInput for the identity, which is never encoded."""
         encoded = self._point.to_compressed_bytes()
         if encoded[0] & 0x40:
-            raise InvalidInput("the identity of G2 is never encoded")
+            raise InvalidInput(_("the identity of G2 is never encoded"))
         return encoded
 
     def is_identity(self) -> bool:
@@ -464,7 +465,7 @@ class G2Point:
     def msm_public(points: Sequence[G2Point], scalars: Sequence[Scalar]) -> G2Point:
         """Σ k_i·Q_i for public k_i (variable time); e.g. E_q(x) = Σ_j x^j·C_{q,j}."""
         if len(points) != len(scalars):
-            raise InvalidInput("msm needs as many scalars as points")
+            raise InvalidInput(_("msm needs as many scalars as points"))
         if not points:
             return G2Point.identity()
         return G2Point._wrap(ark.G2Point.multiexp_unchecked([_g2(p)._point for p in points],
@@ -502,15 +503,15 @@ _G2_IDENTITY = ark.G2Point.identity()
 
 def _check_length(data: bytes, size: int, name: str) -> bytes:
     if not isinstance(data, (bytes, bytearray)) or len(data) != size:
-        raise InvalidInput(f"a {name} point must be {size} bytes (compressed)")
+        raise InvalidInput(_("a {name} point must be {size} bytes (compressed)", name=name, size=size))
     return bytes(data)
 
 
 def _check_flags(data: bytes, name: str) -> None:
     if not data[0] & 0x80:
-        raise InvalidInput(f"{name} point is not in compressed form")
+        raise InvalidInput(_("{name} point is not in compressed form", name=name))
     if data[0] & 0x40:
-        raise InvalidInput(f"the identity is not accepted as a {name} point")
+        raise InvalidInput(_("the identity is not accepted as a {name} point", name=name))
 
 
 def _g1(value: object) -> G1Point:
@@ -611,8 +612,8 @@ def pairing_product_is_one(pairs: Sequence[tuple[G1Point, G2Point]]) -> bool:
     Here the library's cube does not matter: in a group of order r prime to
     3, x³ = 1 exactly when x = 1. An empty product is 1.
     """
-    g1s = [_g1(p)._point for p, _ in pairs]
-    g2s = [_g2(q)._point for _, q in pairs]
+    g1s = [_g1(p)._point for p, _unused in pairs]
+    g2s = [_g2(q)._point for _unused, q in pairs]
     return ark.GT.pairing_check(g1s, g2s)
 
 
@@ -636,12 +637,12 @@ def lagrange_coefficients(xs: Sequence[Scalar], at: Scalar | None = None) -> lis
     itself, never a share.
     """
     if not xs:
-        raise InvalidInput("Lagrange interpolation needs at least one abscissa")
+        raise InvalidInput(_("Lagrange interpolation needs at least one abscissa"))
     values = [int(_scalar(x)) for x in xs]
     if any(v == 0 for v in values):
-        raise InvalidInput("abscissa 0 is not a share's abscissa")
+        raise InvalidInput(_("abscissa 0 is not a share's abscissa"))
     if len(set(values)) != len(values):
-        raise InvalidInput("abscissas must be distinct")
+        raise InvalidInput(_("abscissas must be distinct"))
     x = 0 if at is None else int(_scalar(at))
     coefficients = []
     for i, xi in enumerate(values):
@@ -665,7 +666,7 @@ def interpolate_g1(xs: Sequence[Scalar], points: Sequence[G1Point], at: Scalar |
     the public abscissas, so the variable-time multi-scalar sum is safe.
     """
     if len(xs) != len(points):
-        raise InvalidInput("interpolation needs one point per abscissa")
+        raise InvalidInput(_("interpolation needs one point per abscissa"))
     return G1Point.msm_public(points, lagrange_coefficients(xs, at))
 
 

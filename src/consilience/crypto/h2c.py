@@ -14,6 +14,7 @@ import hashlib
 
 from consilience.crypto import ristretto
 from consilience.errors import InvalidInput
+from consilience.i18n import _
 
 _B_IN_BYTES = 64  # SHA-512 output size
 _R_IN_BYTES = 128  # SHA-512 input block size
@@ -34,7 +35,7 @@ def expand_message_xmd(msg: bytes, dst: bytes, len_in_bytes: int) -> bytes:
         dst = hashlib.sha512(b"H2C-OVERSIZE-DST-" + dst).digest()
     ell = -(-len_in_bytes // _B_IN_BYTES)
     if len_in_bytes <= 0 or ell > 255 or len_in_bytes > 65535:
-        raise InvalidInput("expand_message_xmd output length out of range")
+        raise InvalidInput(_("expand_message_xmd output length out of range"))
     dst_prime = dst + _i2osp(len(dst), 1)
     msg_prime = bytes(_R_IN_BYTES) + msg + _i2osp(len_in_bytes, 2) + b"\x00" + dst_prime
     b0 = hashlib.sha512(msg_prime).digest()

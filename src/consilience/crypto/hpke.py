@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 
 from consilience.errors import DecryptionError, InvalidInput
+from consilience.i18n import _
 
 KEM_ID = 0x647A
 KDF_ID = 0x0001
@@ -68,7 +69,7 @@ def generate_private_key() -> bytes:
 def _expand(private_seed: bytes) -> tuple[mlkem.MLKEM768PrivateKey, x25519.X25519PrivateKey]:
     """X-Wing ``expandDecapsulationKey``: seed -> (ML-KEM-768 key, X25519 key)."""
     if not isinstance(private_seed, (bytes, bytearray)) or len(private_seed) != SEED_BYTES:
-        raise InvalidInput(f"private key seed must be {SEED_BYTES} bytes")
+        raise InvalidInput(_("private key seed must be {SEED_BYTES} bytes", SEED_BYTES=SEED_BYTES))
     expanded = hashlib.shake_256(bytes(private_seed)).digest(96)
     mlkem_key = mlkem.MLKEM768PrivateKey.from_seed_bytes(expanded[:64])
     x25519_key = x25519.X25519PrivateKey.from_private_bytes(expanded[64:])
@@ -96,17 +97,18 @@ def parse_public_key(public_key: bytes) -> hpke.MLKEM768X25519PublicKey:
     error, so one trial exchange with a throwaway key detects them all.
     """
     if not isinstance(public_key, (bytes, bytearray)) or len(public_key) != PUBLIC_KEY_BYTES:
-        raise InvalidInput(f"counselor public key must be {PUBLIC_KEY_BYTES} bytes")
+        raise InvalidInput(_("counselor public key must be {PUBLIC_KEY_BYTES} bytes",
+                             PUBLIC_KEY_BYTES=PUBLIC_KEY_BYTES))
     data = bytes(public_key)
     try:
         mlkem_pub = mlkem.MLKEM768PublicKey.from_public_bytes(data[:MLKEM768_PUBLIC_BYTES])
     except ValueError as exc:
-        raise InvalidInput("counselor public key: invalid ML-KEM-768 part") from exc
+        raise InvalidInput(_("counselor public key: invalid ML-KEM-768 part")) from exc
     x25519_pub = x25519.X25519PublicKey.from_public_bytes(data[MLKEM768_PUBLIC_BYTES:])
     try:
         x25519.X25519PrivateKey.generate().exchange(x25519_pub)
     except ValueError as exc:
-        raise InvalidInput("counselor public key: low-order X25519 part") from exc
+        raise InvalidInput(_("counselor public key: low-order X25519 part")) from exc
     return hpke.MLKEM768X25519PublicKey(mlkem_pub, x25519_pub)
 
 
@@ -120,7 +122,7 @@ def seal(public_key: bytes, plaintext: bytes, info: bytes) -> bytes:
     try:
         return SUITE.encrypt(bytes(plaintext), key, info=bytes(info))
     except ValueError as exc:  # defensive: parse_public_key should have caught it
-        raise InvalidInput("cannot encrypt to this public key") from exc
+        raise InvalidInput(_("cannot encrypt to this public key")) from exc
 
 
 def open(private_seed: bytes, ciphertext: bytes, info: bytes) -> bytes:  # noqa: A001
@@ -133,11 +135,11 @@ def open(private_seed: bytes, ciphertext: bytes, info: bytes) -> bytes:  # noqa:
     key = _private_key(private_seed)
     data = bytes(ciphertext)
     if len(data) < CIPHERTEXT_OVERHEAD:
-        raise DecryptionError("ciphertext too short")
+        raise DecryptionError(_("ciphertext too short"))
     try:
         return SUITE.decrypt(data, key, info=bytes(info))
     except (InvalidTag, ValueError) as exc:
-        raise DecryptionError("could not decrypt: wrong key or damaged ciphertext") from exc
+        raise DecryptionError(_("could not decrypt: wrong key or damaged ciphertext")) from exc
 
 
 def key_id(public_key: bytes) -> bytes:

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from consilience.errors import InvalidInput
+from consilience.i18n import _
 
 SALT = b"consilience-v1"
 #: RFC 5869 limit: 255 blocks of the hash output (64 bytes for SHA-512).
@@ -38,15 +39,15 @@ def derive(ikm: bytes, label: str, context: bytes, length: int) -> bytes:
     out Unicode normalisation surprises).
     """
     if not isinstance(ikm, (bytes, bytearray)) or not ikm:
-        raise InvalidInput("ikm must be non-empty bytes")
+        raise InvalidInput(_("ikm must be non-empty bytes"))
     if not isinstance(label, str) or not label or not label.isascii():
-        raise InvalidInput("label must be a non-empty ASCII string")
+        raise InvalidInput(_("label must be a non-empty ASCII string"))
     label_bytes = label.encode("ascii")
     if len(label_bytes) > 0xFFFF:
-        raise InvalidInput("label too long")
+        raise InvalidInput(_("label too long"))
     if not isinstance(context, (bytes, bytearray)):
-        raise InvalidInput("context must be bytes")
+        raise InvalidInput(_("context must be bytes"))
     if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= MAX_LENGTH:
-        raise InvalidInput(f"length must be between 1 and {MAX_LENGTH}")
+        raise InvalidInput(_("length must be between 1 and {MAX_LENGTH}", MAX_LENGTH=MAX_LENGTH))
     info = len(label_bytes).to_bytes(2, "big") + label_bytes + bytes(context)
     return HKDF(algorithm=hashes.SHA512(), length=length, salt=SALT, info=info).derive(bytes(ikm))

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from consilience.crypto import h2c, ristretto
 from consilience.errors import InvalidInput, VerificationError
+from consilience.i18n import _
 
 MODE_OPRF = 0x00
 MODE_VOPRF = 0x01
@@ -43,7 +44,7 @@ def context_string(mode: int) -> bytes:
     this string), so client and server must agree on the mode.
     """
     if mode not in (MODE_OPRF, MODE_VOPRF):
-        raise InvalidInput(f"unsupported OPRF mode {mode!r}")
+        raise InvalidInput(_("unsupported OPRF mode {mode}", mode=repr(mode)))
     return b"OPRFV1-" + bytes([mode]) + b"-" + SUITE_IDENTIFIER
 
 
@@ -54,14 +55,14 @@ def derive_key_pair(seed: bytes, info: bytes, mode: int) -> tuple[bytes, bytes]:
     lets the test vectors fix the key; the seed is as secret as the key.
     """
     if len(seed) != SEED_BYTES:
-        raise InvalidInput("the key derivation seed must be 32 bytes")
+        raise InvalidInput(_("the key derivation seed must be 32 bytes"))
     derive_input = seed + _length_prefixed(info)
     dst = b"DeriveKeyPair" + context_string(mode)
     for counter in range(256):
         sk = h2c.hash_to_scalar(derive_input + bytes([counter]), dst)
         if any(sk):
             return sk, ristretto.scalar_mult_base(sk)
-    raise InvalidInput("DeriveKeyPair found no non-zero scalar")  # probability ~2^-64000
+    raise InvalidInput(_("DeriveKeyPair found no non-zero scalar"))  # probability ~2^-64000
 
 
 def blind(input: bytes, mode: int, blind: bytes | None = None) -> tuple[bytes, bytes]:
@@ -124,7 +125,7 @@ def verify_proof(
     A, B = check_element(A), check_element(B)
     C, D = _check_batch(C, D)
     if not isinstance(proof, (bytes, bytearray)) or len(proof) != PROOF_BYTES:
-        raise VerificationError("a proof must be 64 bytes")
+        raise VerificationError(_("a proof must be 64 bytes"))
     try:
         c = ristretto.check_scalar(proof[:32])
         s = ristretto.check_scalar(proof[32:])
@@ -135,9 +136,9 @@ def verify_proof(
         t3 = ristretto.element_add(_mult(s, M), _mult(c, Z))
         expected = _challenge(B, M, Z, t2, t3, mode)
     except InvalidInput as exc:
-        raise VerificationError(f"malformed DLEQ proof: {exc}") from exc
+        raise VerificationError(_("malformed DLEQ proof: {exc}", exc=exc)) from exc
     if not hmac.compare_digest(expected, c):
-        raise VerificationError("DLEQ proof does not verify")
+        raise VerificationError(_("DLEQ proof does not verify"))
 
 
 def voprf_blind_evaluate(
@@ -151,7 +152,7 @@ def voprf_blind_evaluate(
     """
     sk = _nonzero_scalar(sk, "key")
     if ristretto.scalar_mult_base(sk) != check_element(pk):
-        raise InvalidInput("public key does not match the secret key")
+        raise InvalidInput(_("public key does not match the secret key"))
     blinded_list = _check_elements(blinded)
     evaluated = [ristretto.scalar_mult(sk, b) for b in blinded_list]
     proof = generate_proof(sk, GENERATOR, pk, blinded_list, evaluated, MODE_VOPRF, r)
@@ -184,7 +185,7 @@ def voprf_finalize(
     other than pk never yields an output.
     """
     if not len(inputs) == len(blinds) == len(evaluated) == len(blinded):
-        raise InvalidInput("inputs, blinds, evaluated and blinded must have equal lengths")
+        raise InvalidInput(_("inputs, blinds, evaluated and blinded must have equal lengths"))
     verify_proof(GENERATOR, pk, blinded, evaluated, proof, MODE_VOPRF)
     return [finalize(x, b, z) for x, b, z in zip(inputs, blinds, evaluated, strict=False)]
 
@@ -207,28 +208,28 @@ def check_element(element: bytes) -> bytes:
     """
     element = ristretto.check_element(element)
     if element == _IDENTITY:
-        raise InvalidInput("the identity element is not allowed")
+        raise InvalidInput(_("the identity element is not allowed"))
     return element
 
 
 def _check_input(input: bytes) -> bytes:
     if not isinstance(input, (bytes, bytearray)):
-        raise InvalidInput("OPRF input must be bytes")
+        raise InvalidInput(_("OPRF input must be bytes"))
     if len(input) > MAX_INPUT_BYTES:
-        raise InvalidInput("OPRF input longer than 2^16-1 bytes")
+        raise InvalidInput(_("OPRF input longer than 2^16-1 bytes"))
     return bytes(input)
 
 
 def _nonzero_scalar(scalar: bytes, what: str) -> bytes:
     scalar = ristretto.check_scalar(scalar)
     if not any(scalar):
-        raise InvalidInput(f"the {what} scalar must not be zero")
+        raise InvalidInput(_("the {what} scalar must not be zero", what=what))
     return scalar
 
 
 def _length_prefixed(data: bytes) -> bytes:
     if len(data) > MAX_INPUT_BYTES:
-        raise InvalidInput("length-prefixed field longer than 2^16-1 bytes")
+        raise InvalidInput(_("length-prefixed field longer than 2^16-1 bytes"))
     return len(data).to_bytes(2, "big") + data
 
 
@@ -236,7 +237,7 @@ def _hash_to_group(input: bytes, mode: int) -> bytes:
     dst = b"HashToGroup-" + context_string(mode)
     point = h2c.hash_to_ristretto255(_check_input(input), dst)
     if point == _IDENTITY:  # RFC 9497 InvalidInputError; not reachable in practice
-        raise InvalidInput("input hashes to the identity element")
+        raise InvalidInput(_("input hashes to the identity element"))
     return point
 
 
@@ -250,13 +251,13 @@ def _output_hash(input: bytes, unblinded: bytes) -> bytes:
 
 def _check_elements(elements: Sequence[bytes]) -> list[bytes]:
     if not elements or len(elements) > MAX_BATCH:
-        raise InvalidInput(f"a batch needs between 1 and {MAX_BATCH} elements")
+        raise InvalidInput(_("a batch needs between 1 and {MAX_BATCH} elements", MAX_BATCH=MAX_BATCH))
     return [check_element(e) for e in elements]
 
 
 def _check_batch(C: Sequence[bytes], D: Sequence[bytes]) -> tuple[list[bytes], list[bytes]]:
     if len(C) != len(D):
-        raise InvalidInput("a batch needs equally many C and D elements")
+        raise InvalidInput(_("a batch needs equally many C and D elements"))
     return _check_elements(C), _check_elements(D)
 
 

@@ -41,6 +41,7 @@ from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from consilience import files
 from consilience.crypto import aead
 from consilience.errors import DecryptionError, InvalidInput
+from consilience.i18n import N_, _
 
 FORMAT = "consilience-sealed/v1"
 KDF_NAME = "argon2id"
@@ -66,23 +67,23 @@ MAX_DATA_BYTES = 16 * 1024 * 1024
 #: Largest file we parse (base64 of MAX_DATA_BYTES plus the JSON around it).
 MAX_BLOB_BYTES = 4 * (MAX_DATA_BYTES // 3 + 1) + 4096
 
-_WRONG = "wrong passphrase or damaged file"
+_WRONG = N_("wrong passphrase or damaged file")
 
 
 def _passphrase_bytes(passphrase: str) -> bytes:
     """NFC-normalised UTF-8, so the same typed passphrase works on every OS/keyboard."""
     if not isinstance(passphrase, str) or not passphrase:
-        raise InvalidInput("passphrase must be a non-empty string")
+        raise InvalidInput(_("passphrase must be a non-empty string"))
     return unicodedata.normalize("NFC", passphrase).encode("utf-8")
 
 
 def _aad(purpose: str) -> bytes:
     if not isinstance(purpose, str) or not purpose:
-        raise InvalidInput("purpose must be a non-empty string")
+        raise InvalidInput(_("purpose must be a non-empty string"))
     fmt = FORMAT.encode("ascii")
     purpose_bytes = purpose.encode("utf-8")
     if len(purpose_bytes) > 0xFFFF:
-        raise InvalidInput("purpose too long")
+        raise InvalidInput(_("purpose too long"))
     return len(fmt).to_bytes(2, "big") + fmt + len(purpose_bytes).to_bytes(2, "big") + purpose_bytes
 
 
@@ -96,7 +97,7 @@ def _check_params(memory_cost_kib: Any, iterations: Any, lanes: Any) -> tuple[in
 
 def _check_param(name: str, value: Any, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidInput(f"argon2id {name} must be an integer in [{low}, {high}]")
+        raise InvalidInput(_("argon2id {name} must be an integer in [{low}, {high}]", name=name, low=low, high=high))
     return value
 
 
@@ -119,7 +120,7 @@ def argon2id(passphrase: str, salt: bytes, memory_cost_kib: int, iterations: int
     passphrase giving one value everywhere, and untrusted costs bounded.
     """
     if not isinstance(salt, (bytes, bytearray)) or len(salt) < 8:
-        raise InvalidInput("an Argon2id salt is at least 8 bytes")
+        raise InvalidInput(_("an Argon2id salt is at least 8 bytes"))
     memory_cost_kib, iterations, lanes = _check_params(memory_cost_kib, iterations, lanes)
     return _derive_key(passphrase, bytes(salt), memory_cost_kib, iterations, lanes)
 
@@ -130,11 +131,11 @@ def _b64(data: bytes) -> str:
 
 def _unb64(value: Any, field: str) -> bytes:
     if not isinstance(value, str):
-        raise InvalidInput(f"sealed file: {field} is not a base64 string")
+        raise InvalidInput(_("sealed file: {field} is not a base64 string", field=field))
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise InvalidInput(f"sealed file: {field} is not valid base64") from exc
+        raise InvalidInput(_("sealed file: {field} is not valid base64", field=field)) from exc
 
 
 def seal(
@@ -149,7 +150,7 @@ def seal(
     """Encrypt ``data`` under ``passphrase``; returns the JSON document as UTF-8 bytes."""
     _check_params(memory_cost_kib, iterations, lanes)
     if not isinstance(data, (bytes, bytearray)) or len(data) > MAX_DATA_BYTES:
-        raise InvalidInput(f"data must be bytes of at most {MAX_DATA_BYTES} bytes")
+        raise InvalidInput(_("data must be bytes of at most {MAX_DATA_BYTES} bytes", MAX_DATA_BYTES=MAX_DATA_BYTES))
     aad = _aad(purpose)
     salt = secrets.token_bytes(SALT_BYTES)
     key = _derive_key(passphrase, salt, memory_cost_kib, iterations, lanes)
@@ -180,34 +181,34 @@ def open(blob: bytes, passphrase: str, purpose: str) -> bytes:  # noqa: A001
     """
     aad = _aad(purpose)
     if not isinstance(blob, (bytes, bytearray)) or len(blob) > MAX_BLOB_BYTES:
-        raise InvalidInput("sealed file: not bytes or too large")
+        raise InvalidInput(_("sealed file: not bytes or too large"))
     try:
         document = json.loads(bytes(blob).decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise InvalidInput("sealed file: not a JSON document") from exc
+        raise InvalidInput(_("sealed file: not a JSON document")) from exc
     if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise InvalidInput(f"sealed file: format is not {FORMAT}")
+        raise InvalidInput(_("sealed file: format is not {FORMAT}", FORMAT=FORMAT))
     kdf = document.get("kdf")
     if not isinstance(kdf, dict) or kdf.get("name") != KDF_NAME:
-        raise InvalidInput(f"sealed file: kdf is not {KDF_NAME}")
+        raise InvalidInput(_("sealed file: kdf is not {KDF_NAME}", KDF_NAME=KDF_NAME))
     if document.get("aead") != AEAD_NAME:
-        raise InvalidInput(f"sealed file: aead is not {AEAD_NAME}")
+        raise InvalidInput(_("sealed file: aead is not {AEAD_NAME}", AEAD_NAME=AEAD_NAME))
     memory_cost_kib, iterations, lanes = _check_params(kdf.get("memory_cost_kib"), kdf.get("iterations"),
                                                        kdf.get("lanes"))
     salt = _unb64(kdf.get("salt"), "salt")
     nonce = _unb64(document.get("nonce"), "nonce")
     ciphertext = _unb64(document.get("ciphertext"), "ciphertext")
     if len(salt) != SALT_BYTES:
-        raise InvalidInput(f"sealed file: salt must be {SALT_BYTES} bytes")
+        raise InvalidInput(_("sealed file: salt must be {SALT_BYTES} bytes", SALT_BYTES=SALT_BYTES))
     if len(nonce) != aead.NONCE_BYTES:
-        raise InvalidInput(f"sealed file: nonce must be {aead.NONCE_BYTES} bytes")
+        raise InvalidInput(_("sealed file: nonce must be {NONCE_BYTES} bytes", NONCE_BYTES=aead.NONCE_BYTES))
     if len(ciphertext) < aead.TAG_BYTES:
-        raise InvalidInput("sealed file: ciphertext too short")
+        raise InvalidInput(_("sealed file: ciphertext too short"))
     key = _derive_key(passphrase, salt, memory_cost_kib, iterations, lanes)
     try:
         return aead.open(key, nonce + ciphertext, aad)
     except DecryptionError as exc:
-        raise DecryptionError(_WRONG) from exc
+        raise DecryptionError(_(_WRONG)) from exc
 
 
 def write_sealed_file(
@@ -235,5 +236,5 @@ def read_sealed_file(path: str | os.PathLike[str], passphrase: str, purpose: str
     with Path(path).open("rb") as handle:
         blob = handle.read(MAX_BLOB_BYTES + 1)
     if len(blob) > MAX_BLOB_BYTES:
-        raise InvalidInput("sealed file: too large")
+        raise InvalidInput(_("sealed file: too large"))
     return open(blob, passphrase, purpose)

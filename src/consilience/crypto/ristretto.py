@@ -13,6 +13,7 @@ from collections.abc import Callable
 import pysodium
 
 from consilience.errors import InvalidInput
+from consilience.i18n import _
 
 # pysodium ships no type information. Its ristretto255 functions return the ``.raw`` of a ctypes
 # buffer, so bytes; binding them once under these types lets mypy check every caller below
@@ -51,16 +52,16 @@ def scalar_to_int(scalar: bytes) -> int:
 def check_scalar(scalar: bytes) -> bytes:
     """Reject anything that is not a canonical (reduced) 32-byte scalar."""
     if not isinstance(scalar, (bytes, bytearray)) or len(scalar) != SCALAR_BYTES:
-        raise InvalidInput("a scalar must be 32 bytes")
+        raise InvalidInput(_("a scalar must be 32 bytes"))
     if int.from_bytes(scalar, "little") >= ORDER:
-        raise InvalidInput("scalar is not reduced modulo the group order")
+        raise InvalidInput(_("scalar is not reduced modulo the group order"))
     return bytes(scalar)
 
 
 def scalar_reduce64(wide: bytes) -> bytes:
     """Reduce a 64-byte uniform string to a scalar (negligible bias)."""
     if len(wide) != 64:
-        raise InvalidInput("wide reduction needs 64 bytes")
+        raise InvalidInput(_("wide reduction needs 64 bytes"))
     return _sodium_scalar_reduce(bytes(wide))
 
 
@@ -86,7 +87,7 @@ def scalar_mul(a: bytes, b: bytes) -> bytes:
 
 def scalar_invert(a: bytes) -> bytes:
     if not any(a):
-        raise InvalidInput("zero has no inverse")
+        raise InvalidInput(_("zero has no inverse"))
     return _sodium_scalar_invert(a)
 
 
@@ -97,17 +98,17 @@ def check_element(element: bytes) -> bytes:
     refuses non-canonical encodings but not the identity, hence the extra test.
     """
     if not isinstance(element, (bytes, bytearray)) or len(element) != ELEMENT_BYTES:
-        raise InvalidInput("a group element must be 32 bytes")
+        raise InvalidInput(_("a group element must be 32 bytes"))
     # libsodium's validity check accepts the identity's all-zero encoding, so refuse it here.
     if element == bytes(ELEMENT_BYTES) or not _sodium_is_valid_point(bytes(element)):
-        raise InvalidInput("not a valid non-identity ristretto255 element")
+        raise InvalidInput(_("not a valid non-identity ristretto255 element"))
     return bytes(element)
 
 
 def element_from_hash(uniform: bytes) -> bytes:
     """The ristretto255 one-way map of RFC 9380 / RFC 9496 on 64 bytes."""
     if len(uniform) != 64:
-        raise InvalidInput("the ristretto255 map needs 64 bytes")
+        raise InvalidInput(_("the ristretto255 map needs 64 bytes"))
     return _sodium_from_hash(bytes(uniform))
 
 
@@ -116,14 +117,14 @@ def scalar_mult(scalar: bytes, element: bytes) -> bytes:
     try:
         return _sodium_scalarmult(scalar, element)
     except ValueError as exc:  # libsodium refuses an identity result
-        raise InvalidInput("scalar multiplication gave the identity") from exc
+        raise InvalidInput(_("scalar multiplication gave the identity")) from exc
 
 
 def scalar_mult_base(scalar: bytes) -> bytes:
     try:
         return _sodium_scalarmult_base(scalar)
     except ValueError as exc:
-        raise InvalidInput("scalar multiplication gave the identity") from exc
+        raise InvalidInput(_("scalar multiplication gave the identity")) from exc
 
 
 def element_add(a: bytes, b: bytes) -> bytes:

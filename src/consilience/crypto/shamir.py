@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from consilience.crypto import ristretto
 from consilience.errors import InvalidInput
+from consilience.i18n import _
 
 ORDER = ristretto.ORDER
 
@@ -32,15 +33,15 @@ def split(secret: int, threshold: int, count: int, random_coefficients: Sequence
     deterministic and testable; ``split_random`` draws them from libsodium.
     """
     if not 1 <= threshold <= count:
-        raise InvalidInput("need 1 <= threshold <= count")
+        raise InvalidInput(_("need 1 <= threshold <= count"))
     if len(random_coefficients) != threshold - 1:
-        raise InvalidInput("need threshold-1 random coefficients")
+        raise InvalidInput(_("need threshold-1 random coefficients"))
     coefficients = [secret % ORDER, *[c % ORDER for c in random_coefficients]]
     return {i: evaluate_polynomial(coefficients, i) for i in range(1, count + 1)}
 
 
 def split_random(secret: int, threshold: int, count: int) -> dict[int, int]:
-    randoms = [ristretto.scalar_to_int(ristretto.scalar_random()) for _ in range(threshold - 1)]
+    randoms = [ristretto.scalar_to_int(ristretto.scalar_random()) for _unused in range(threshold - 1)]
     return split(secret, threshold, count, randoms)
 
 
@@ -52,11 +53,11 @@ def lagrange_at_zero(xs: Iterable[int]) -> dict[int, int]:
     """
     points = list(xs)
     if not points:
-        raise InvalidInput("no points to interpolate")
+        raise InvalidInput(_("no points to interpolate"))
     if len(set(p % ORDER for p in points)) != len(points):
-        raise InvalidInput("interpolation points must be distinct")
+        raise InvalidInput(_("interpolation points must be distinct"))
     if any(p % ORDER == 0 for p in points):
-        raise InvalidInput("interpolation point 0 is the secret itself")
+        raise InvalidInput(_("interpolation point 0 is the secret itself"))
     coefficients: dict[int, int] = {}
     for i in points:
         num, den = 1, 1
@@ -82,15 +83,15 @@ def interpolate_polynomial(shares: Mapping[int, int]) -> list[int]:
     candidate polynomial and name the ones that do not lie on it.
     """
     points = list(shares.items())
-    if len(set(x % ORDER for x, _ in points)) != len(points):
-        raise InvalidInput("interpolation points must be distinct")
+    if len(set(x % ORDER for x, _unused in points)) != len(points):
+        raise InvalidInput(_("interpolation points must be distinct"))
     n = len(points)
     result = [0] * n
     for i, (xi, yi) in enumerate(points):
         # basis polynomial prod_{j != i} (X - xj) / (xi - xj)
         basis = [1]
         den = 1
-        for j, (xj, _) in enumerate(points):
+        for j, (xj, _unused) in enumerate(points):
             if j == i:
                 continue
             basis = [((basis[k - 1] if k > 0 else 0) - xj * (basis[k] if k < len(basis) else 0)) % ORDER

@@ -7,6 +7,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from consilience.errors import InvalidInput, VerificationError
+from consilience.i18n import _
 
 
 def generate() -> bytes:
@@ -26,14 +27,14 @@ def sign(private: bytes, message: bytes) -> bytes:
 
 def verify(public: bytes, message: bytes, signature: bytes) -> None:
     if len(public) != 32 or len(signature) != 64:
-        raise VerificationError("malformed Ed25519 key or signature")
+        raise VerificationError(_("malformed Ed25519 key or signature"))
     try:
         Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
     except (InvalidSignature, ValueError) as exc:
-        raise VerificationError("Ed25519 signature does not verify") from exc
+        raise VerificationError(_("Ed25519 signature does not verify")) from exc
 
 
 def _private(private: bytes) -> Ed25519PrivateKey:
     if len(private) != 32:
-        raise InvalidInput("an Ed25519 private key is 32 bytes")
+        raise InvalidInput(_("an Ed25519 private key is 32 bytes"))
     return Ed25519PrivateKey.from_private_bytes(private)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from consilience.crypto import oprf, ristretto, shamir
 from consilience.errors import InvalidInput, VerificationError
+from consilience.i18n import _
 
 #: KeyInfo used when a dealing is derived from a seed.
 DEALING_INFO = b"consilience keyshare dealing"
@@ -59,15 +60,16 @@ def verify_partial(blinded: Sequence[bytes], partial: PartialEvaluation,
 def combine_verified(verified: Sequence[VerifiedPartial], threshold: int) -> list[bytes]:
     """sk*B_j from the first ``threshold`` verified partials (same blinded elements)."""
     if threshold < 1:
-        raise InvalidInput("threshold must be at least 1")
+        raise InvalidInput(_("threshold must be at least 1"))
     if len(verified) < threshold:
-        raise VerificationError(f"fewer than t={threshold} valid partial evaluations ({len(verified)})")
+        raise VerificationError(_("fewer than t={threshold} valid partial evaluations ({len_verified})",
+                                  threshold=threshold, len_verified=len(verified)))
     blinded = verified[0].blinded
     if any(v.blinded != blinded for v in verified):
-        raise InvalidInput("partials were verified against different blinded elements")
+        raise InvalidInput(_("partials were verified against different blinded elements"))
     chosen = [v.partial for v in verified[:threshold]]
     if len({p.index for p in chosen}) != len(chosen):
-        raise InvalidInput("duplicate partial evaluation index")
+        raise InvalidInput(_("duplicate partial evaluation index"))
     combined = [
         _interpolate_in_exponent({p.index: p.evaluated[j] for p in chosen}, 0) for j in range(len(blinded))
     ]
@@ -83,11 +85,11 @@ def deal_key(threshold: int, count: int, seed: bytes | None = None) -> tuple[byt
     and recoverable. The polynomial's other coefficients are always fresh.
     """
     if not 1 <= threshold <= count:
-        raise InvalidInput("need 1 <= threshold <= count")
+        raise InvalidInput(_("need 1 <= threshold <= count"))
     if seed is None:
         sk = ristretto.scalar_random()
     else:
-        sk, _ = oprf.derive_key_pair(seed, DEALING_INFO, oprf.MODE_VOPRF)
+        sk, _unused = oprf.derive_key_pair(seed, DEALING_INFO, oprf.MODE_VOPRF)
     shares = shamir.split_random(ristretto.scalar_to_int(sk), threshold, count)
     return ristretto.scalar_mult_base(sk), {i: ristretto.scalar_from_int(y) for i, y in shares.items()}
 
@@ -100,8 +102,8 @@ def refresh_deltas(threshold: int, indices: Sequence[int]) -> dict[int, bytes]:
     refresh no longer combine with shares held after it.
     """
     if not indices or not 1 <= threshold <= len(indices) or len(set(indices)) != len(indices):
-        raise InvalidInput("need distinct indices and 1 <= threshold <= their number")
-    randoms = [ristretto.scalar_to_int(ristretto.scalar_random()) for _ in range(threshold - 1)]
+        raise InvalidInput(_("need distinct indices and 1 <= threshold <= their number"))
+    randoms = [ristretto.scalar_to_int(ristretto.scalar_random()) for _unused in range(threshold - 1)]
     coefficients = [0, *randoms]
     return {i: ristretto.scalar_from_int(shamir.evaluate_polynomial(coefficients, i)) for i in indices}
 
@@ -126,14 +128,15 @@ def check_public_shares(group_public_key: bytes, public_shares: Mapping[int, byt
     group_public_key = oprf.check_element(group_public_key)
     indices = sorted(public_shares)
     if threshold < 1 or len(indices) < threshold:
-        raise InvalidInput("need at least `threshold` public shares")
+        raise InvalidInput(_("need at least `threshold` public shares"))
     points = {i: oprf.check_element(public_shares[i]) for i in indices}
     base = {i: points[i] for i in indices[:threshold]}
     if _interpolate_in_exponent(base, 0) != group_public_key:
-        raise VerificationError(f"public shares {sorted(base)} do not interpolate to the group public key")
+        raise VerificationError(_("public shares {sorted_base} do not interpolate to the group public key",
+                                  sorted_base=sorted(base)))
     for j in indices[threshold:]:
         if _interpolate_in_exponent(base, j) != points[j]:
-            raise VerificationError(f"public share {j} is inconsistent with the others")
+            raise VerificationError(_("public share {j} is inconsistent with the others", j=j))
 
 
 def combine(
@@ -152,10 +155,10 @@ def combine(
     check_public_shares against the group key.
     """
     if threshold < 1:
-        raise InvalidInput("threshold must be at least 1")
+        raise InvalidInput(_("threshold must be at least 1"))
     indices = [p.index for p in partials]
     if len(set(indices)) != len(indices):
-        raise InvalidInput("duplicate partial evaluation index")
+        raise InvalidInput(_("duplicate partial evaluation index"))
     valid: list[VerifiedPartial] = []
     rejected: list[int] = []
     for partial in partials:  # check all, not just t, so every faulty server is reported
@@ -166,7 +169,8 @@ def combine(
             rejected.append(partial.index)
     if len(valid) < threshold:
         raise VerificationError(
-            f"fewer than t={threshold} valid partial evaluations ({len(valid)} valid, rejected {rejected})"
+            _("fewer than t={threshold} valid partial evaluations ({len_valid} valid, rejected {rejected})",
+              threshold=threshold, len_valid=len(valid), rejected=rejected)
         )
     return combine_verified(valid, threshold), rejected
 

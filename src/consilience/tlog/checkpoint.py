@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 from consilience.crypto import signing
 from consilience.errors import InvalidInput, VerificationError
+from consilience.i18n import N_, _
 from consilience.tlog import merkle, notes
 from consilience.tlog.notes import SIG_COSIGNATURE_V1, SIG_ED25519, VerifierKey
 
@@ -50,14 +51,14 @@ class Checkpoint:
 
     def __post_init__(self) -> None:
         if not self.origin or any(ord(c) < 0x20 for c in self.origin):
-            raise InvalidInput("checkpoint origin must be a non-empty line")
+            raise InvalidInput(_("checkpoint origin must be a non-empty line"))
         if isinstance(self.size, bool) or not isinstance(self.size, int) or not 0 <= self.size <= merkle.MAX_TREE_SIZE:
-            raise InvalidInput("checkpoint tree size must be in [0, 2^64)")
+            raise InvalidInput(_("checkpoint tree size must be in [0, 2^64)"))
         if len(self.root_hash) != merkle.HASH_SIZE:
-            raise InvalidInput("checkpoint root hash must be 32 bytes")
+            raise InvalidInput(_("checkpoint root hash must be 32 bytes"))
         for line in self.extensions:
             if not line or any(ord(c) < 0x20 for c in line):
-                raise InvalidInput("checkpoint extension lines must be non-empty lines")
+                raise InvalidInput(_("checkpoint extension lines must be non-empty lines"))
 
     def body(self) -> str:
         """The note text: three lines plus extension lines, each ending in a newline."""
@@ -67,12 +68,12 @@ class Checkpoint:
     @classmethod
     def parse(cls, body: str) -> Checkpoint:
         if not isinstance(body, str) or not body.endswith("\n"):
-            raise InvalidInput("checkpoint body must end with a newline")
+            raise InvalidInput(_("checkpoint body must end with a newline"))
         lines = body[:-1].split("\n")
         if len(lines) < 3 or not all(lines):
-            raise InvalidInput("checkpoint body is at least three non-empty lines")
+            raise InvalidInput(_("checkpoint body is at least three non-empty lines"))
         origin, size_text, root_text, *extensions = lines
-        return cls(origin, parse_decimal(size_text, "tree size"), _root(root_text), tuple(extensions))
+        return cls(origin, parse_decimal(size_text, N_("tree size")), _root(root_text), tuple(extensions))
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,8 @@ def witness_verifiers(witness_vkeys: Iterable[str | VerifierKey]) -> list[Cosign
     for vkey in witness_vkeys:
         v = CosignatureV1Verifier.from_vkey(vkey)
         if any(other.public_key == v.public_key for other in verifiers):
-            raise InvalidInput(f"witness {v.name}: its key is listed twice (as two names, or in both vkey forms)")
+            raise InvalidInput(_("witness {name}: its key is listed twice (as two names, or in both vkey forms)",
+                                 name=v.name))
         verifiers.append(v)
     return verifiers
 
@@ -165,8 +167,9 @@ class CosignatureV1Verifier:
         """A witness's key from its vkey of type 0x04 or 0x01; the key ID is the cosignature's (over 0x04)."""
         key = vkey if isinstance(vkey, VerifierKey) else VerifierKey.parse(vkey)
         if key.sig_type not in WITNESS_KEY_TYPES:
-            raise InvalidInput(f"{key.name}: a witness key is an Ed25519 vkey of type 0x04 (cosignature/v1) or "
-                               f"0x01 (ordinary Ed25519), not type 0x{key.sig_type:02x}")
+            raise InvalidInput(_("{name}: a witness key is an Ed25519 vkey of type 0x04 (cosignature/v1) or 0x01 "
+                                 "(ordinary Ed25519), not type 0x{sig_type:02x}",
+                                 name=key.name, sig_type=key.sig_type))
         return cls(key.name, notes.key_id(key.name, SIG_COSIGNATURE_V1, key.public_key), key.public_key)
 
     @property
@@ -176,7 +179,7 @@ class CosignatureV1Verifier:
 
     def verify(self, text: bytes, signature: bytes) -> None:
         if len(signature) != 8 + 64:
-            raise VerificationError("a cosignature is an 8-byte time and a 64-byte signature")
+            raise VerificationError(_("a cosignature is an 8-byte time and a 64-byte signature"))
         timestamp = cosignature_timestamp(signature)
         _check_timestamp(timestamp, VerificationError)
         signing.verify(self.public_key, cosignature_message(text.decode("utf-8"), timestamp), signature[8:])
@@ -219,24 +222,25 @@ def open_checkpoint(
     log = notes.Ed25519Verifier.from_vkey(log_vkey)
     witnesses = witness_verifiers(witness_vkeys)
     if any(w.public_key == log.public_key for w in witnesses):
-        raise InvalidInput("the log's own key is listed as a witness; a witness must hold a key of its own")
+        raise InvalidInput(_("the log's own key is listed as a witness; a witness must hold a key of its own"))
     opened = notes.open_note(note, [log, *witnesses])
     if opened.verified_by(log.name, log.key_id) is None:
-        raise VerificationError("checkpoint is not signed by the log key")
+        raise VerificationError(_("checkpoint is not signed by the log key"))
     try:
         checkpoint = Checkpoint.parse(opened.text)
     except InvalidInput as exc:
-        raise VerificationError(f"malformed checkpoint: {exc}") from exc
+        raise VerificationError(_("malformed checkpoint: {exc}", exc=exc)) from exc
     expected = log.name if origin is None else origin
     if checkpoint.origin != expected:
-        raise VerificationError(f"checkpoint origin {checkpoint.origin!r} is not {expected!r}")
+        raise VerificationError(_("checkpoint origin {origin} is not {expected}",
+                                  origin=repr(checkpoint.origin), expected=repr(expected)))
     cosignatures = []
     for sig in opened.verified:
         if (sig.name, sig.key_id) == (log.name, log.key_id):
             continue
         timestamp = cosignature_timestamp(sig.signature)
         if now is not None and timestamp > now:
-            raise VerificationError(f"cosignature from {sig.name} is dated in the future")
+            raise VerificationError(_("cosignature from {name} is dated in the future", name=sig.name))
         cosignatures.append(Cosignature(sig.name, sig.key_id, timestamp))
     return VerifiedCheckpoint(checkpoint, note, tuple(cosignatures))
 
@@ -277,11 +281,11 @@ def accept_cosignatures(body: str, posted: str, witness_vkeys: Iterable[str | Ve
         try:
             verifier.verify(message, sig.signature)
         except VerificationError:
-            refusals.append(f"the cosignature from {sig.name} does not verify for this checkpoint")
+            refusals.append(_("the cosignature from {name} does not verify for this checkpoint", name=sig.name))
             continue
         timestamp = cosignature_timestamp(sig.signature)
         if now is not None and timestamp > now:
-            refusals.append(f"the cosignature from {sig.name} is dated in the future")
+            refusals.append(_("the cosignature from {name} is dated in the future", name=sig.name))
             continue
         kept = best.get((sig.name, sig.key_id))
         if kept is None or timestamp > kept.cosignature.timestamp:
@@ -297,22 +301,22 @@ def accept_cosignatures(body: str, posted: str, witness_vkeys: Iterable[str | Ve
 
 
 def parse_decimal(text: str, field: str) -> int:
-    """ASCII decimal, no sign, no leading zero (except ``0``), below 2^64."""
+    """ASCII decimal, no sign, no leading zero (except ``0``), below 2^64; ``field`` is a message id (``N_``)."""
     if not text or not text.isascii() or not text.isdigit() or (len(text) > 1 and text[0] == "0"):
-        raise InvalidInput(f"{field} must be a decimal number without leading zeros")
+        raise InvalidInput(_("{field} must be a decimal number without leading zeros", field=_(field)))
     value = int(text)
     if value > merkle.MAX_TREE_SIZE:
-        raise InvalidInput(f"{field} must be below 2^64")
+        raise InvalidInput(_("{field} must be below 2^64", field=_(field)))
     return value
 
 
 def _root(text: str) -> bytes:
-    root = notes.b64decode(text, "root hash")
+    root = notes.b64decode(text, N_("root hash"))
     if len(root) != merkle.HASH_SIZE:
-        raise InvalidInput("root hash must be 32 bytes")
+        raise InvalidInput(_("root hash must be 32 bytes"))
     return root
 
 
 def _check_timestamp(timestamp: int, error: type[Exception]) -> None:
     if isinstance(timestamp, bool) or not isinstance(timestamp, int) or not 0 <= timestamp <= MAX_TIMESTAMP:
-        raise error("cosignature time must be in [0, 2^63)")
+        raise error(_("cosignature time must be in [0, 2^63)"))

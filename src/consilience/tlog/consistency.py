@@ -19,6 +19,7 @@ import base64
 from dataclasses import dataclass
 
 from consilience.errors import InvalidInput
+from consilience.i18n import N_, _
 from consilience.tlog import checkpoint as cp
 
 HEADER = "consilience-v1/consistency"
@@ -37,22 +38,22 @@ class ConsistencyBundle:
 
 def parse(text: str) -> ConsistencyBundle:
     if not text.startswith(HEADER + "\n"):
-        raise InvalidInput(f"not a consistency bundle (it should start with {HEADER!r})")
+        raise InvalidInput(_("not a consistency bundle (it should start with {HEADER})", HEADER=repr(HEADER)))
     head, sep, note = text.partition("\n\n")
     if not sep or not note:
-        raise InvalidInput("consistency bundle lacks its checkpoint")
+        raise InvalidInput(_("consistency bundle lacks its checkpoint"))
     lines = head.split("\n")[1:]
     if not lines or not lines[0].startswith("old "):
-        raise InvalidInput("consistency bundle lacks its 'old' line")
-    old = cp.parse_decimal(lines[0][4:], "old size")
+        raise InvalidInput(_("consistency bundle lacks its 'old' line"))
+    old = cp.parse_decimal(lines[0][4:], N_("old size"))
     proof = []
     for line in lines[1:]:
         try:
             value = base64.b64decode(line, validate=True)
         except ValueError as exc:  # binascii.Error, or text that is not ASCII
-            raise InvalidInput("consistency bundle: a proof line is not base64") from exc
+            raise InvalidInput(_("consistency bundle: a proof line is not base64")) from exc
         if len(value) != 32 or base64.b64encode(value).decode() != line:
-            raise InvalidInput("consistency bundle: a proof line is not a 32-byte hash")
+            raise InvalidInput(_("consistency bundle: a proof line is not a 32-byte hash"))
         proof.append(value)
     cp.parse_signed_checkpoint(note)
     return ConsistencyBundle(old, tuple(proof), note)

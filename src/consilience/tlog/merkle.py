@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from consilience.errors import InvalidInput, VerificationError
+from consilience.i18n import N_, _
 
 HASH_SIZE = 32
 #: MTH({}) = SHA-256 of the empty string (RFC 9162 §2.1.1).
@@ -42,7 +43,7 @@ def leaf_hash(data: bytes) -> bytes:
 def node_hash(left: bytes, right: bytes) -> bytes:
     """SHA-256(0x01 || left || right); both children must be 32-byte hashes."""
     if len(left) != HASH_SIZE or len(right) != HASH_SIZE:
-        raise InvalidInput("Merkle child hashes are 32 bytes")
+        raise InvalidInput(_("Merkle child hashes are 32 bytes"))
     return hashlib.sha256(b"\x01" + left + right).digest()
 
 
@@ -51,7 +52,7 @@ def root_of(leaf_hashes: Sequence[bytes]) -> bytes:
     stack: list[tuple[int, bytes]] = []  # (size, hash), sizes strictly decreasing
     for h in leaf_hashes:
         if len(h) != HASH_SIZE:
-            raise InvalidInput("leaf hashes are 32 bytes")
+            raise InvalidInput(_("leaf hashes are 32 bytes"))
         size, node = 1, bytes(h)
         while stack and stack[-1][0] == size:
             left_size, left = stack.pop()
@@ -91,7 +92,7 @@ class PerfectNode:
 def node_span(level: int, index: int) -> tuple[int, int]:
     """The leaf range ``[start, end)`` covered by perfect node ``(level, index)``."""
     if level < 0 or index < 0:
-        raise InvalidInput("node coordinates are non-negative")
+        raise InvalidInput(_("node coordinates are non-negative"))
     return index << level, (index + 1) << level
 
 
@@ -99,7 +100,7 @@ def node_coordinates(start: int, end: int) -> tuple[int, int]:
     """``(level, index)`` of the perfect node covering ``[start, end)``; refuses other ranges."""
     width = end - start
     if start < 0 or width <= 0 or width & (width - 1) or start % width:
-        raise InvalidInput(f"[{start}, {end}) is not a perfect subtree")
+        raise InvalidInput(_("[{start}, {end}) is not a perfect subtree", start=start, end=end))
     level = width.bit_length() - 1
     return level, start >> level
 
@@ -126,12 +127,13 @@ def perfect_nodes_to_store_on_append(
     node of the tree available, which is all proof generation needs.
     """
     _check_index(index)
-    _check_hash(leaf, "leaf hash", InvalidInput)
+    _check_hash(leaf, N_("leaf hash"), InvalidInput)
     nodes = [PerfectNode(0, index, bytes(leaf))]
     current = bytes(leaf)
     for level, sibling_index in left_siblings_needed(index):
         sibling = read_node(level, sibling_index)
-        _check_hash(sibling, f"stored node ({level}, {sibling_index})", InvalidInput)
+        _check_hash(sibling, N_("stored node ({level}, {sibling_index})"), InvalidInput, level=level,
+                    sibling_index=sibling_index)
         current = node_hash(sibling, current)
         nodes.append(PerfectNode(level + 1, index >> (level + 1), current))
     return nodes
@@ -166,7 +168,8 @@ class MemoryTree:
     def subtree_hash(self, start: int, end: int) -> bytes:
         level, index = node_coordinates(start, end)
         if end > len(self):
-            raise InvalidInput(f"[{start}, {end}) is beyond the tree size {len(self)}")
+            raise InvalidInput(_("[{start}, {end}) is beyond the tree size {len_self}",
+                                 start=start, end=end, len_self=len(self)))
         return self.levels[level][index]
 
     def root(self, size: int | None = None) -> bytes:
@@ -189,7 +192,7 @@ def inclusion_proof(reader: NodeReader, index: int, size: int) -> list[bytes]:
     """PATH(index, D[0:size]) of RFC 9162 §2.1.3.1, leaf's sibling first."""
     _check_size(size)
     if not 0 <= index < size:
-        raise InvalidInput(f"leaf index {index} is not below the tree size {size}")
+        raise InvalidInput(_("leaf index {index} is not below the tree size {size}", index=index, size=size))
     proof: list[bytes] = []
     start, end = 0, size
     while end - start > 1:
@@ -212,7 +215,8 @@ def consistency_proof(reader: NodeReader, size1: int, size2: int) -> list[bytes]
     """
     _check_size(size2)
     if not 0 < size1 <= size2:
-        raise InvalidInput(f"consistency needs 0 < size1 <= size2, got {size1} and {size2}")
+        raise InvalidInput(_("consistency needs 0 < size1 <= size2, got {size1} and {size2}",
+                             size1=size1, size2=size2))
     proof: list[bytes] = []
     start, end, m, complete = 0, size2, size1, True
     while m != end - start:
@@ -276,7 +280,7 @@ class HeldNodes:
         try:
             return self.known[coordinates]
         except KeyError:
-            raise InvalidInput(f"log node {coordinates} is not stored") from None
+            raise InvalidInput(_("log node {coordinates} is not stored", coordinates=coordinates)) from None
 
 
 def _range_hash(reader: NodeReader, start: int, end: int) -> bytes:
@@ -299,7 +303,7 @@ def _range_hash(reader: NodeReader, start: int, end: int) -> bytes:
 
 def _read(reader: NodeReader, start: int, end: int) -> bytes:
     h = reader.subtree_hash(start, end)
-    _check_hash(h, f"stored node [{start}, {end})", InvalidInput)
+    _check_hash(h, N_("stored node [{start}, {end})"), InvalidInput, start=start, end=end)
     return bytes(h)
 
 
@@ -313,17 +317,17 @@ def _split(n: int) -> int:
 
 def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes) -> None:
     """RFC 9162 §2.1.3.2: raise VerificationError unless ``proof`` puts ``leaf`` at ``index``."""
-    _check_hash(leaf, "leaf hash", VerificationError)
-    _check_hash(root, "root hash", VerificationError)
+    _check_hash(leaf, N_("leaf hash"), VerificationError)
+    _check_hash(root, N_("root hash"), VerificationError)
     _check_proof(proof)
-    _check_int(index, "leaf index")
-    _check_int(size, "tree size")
+    _check_int(index, N_("leaf index"))
+    _check_int(size, N_("tree size"))
     if index >= size:
-        raise VerificationError(f"leaf index {index} is not below the tree size {size}")
+        raise VerificationError(_("leaf index {index} is not below the tree size {size}", index=index, size=size))
     fn, sn, r = index, size - 1, bytes(leaf)
     for p in proof:
         if sn == 0:
-            raise VerificationError("inclusion proof is longer than the path to the root")
+            raise VerificationError(_("inclusion proof is longer than the path to the root"))
         if fn & 1 or fn == sn:
             r = node_hash(p, r)
             while not fn & 1 and fn != 0:
@@ -332,9 +336,9 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes],
             r = node_hash(r, p)
         fn, sn = fn >> 1, sn >> 1
     if sn != 0:
-        raise VerificationError("inclusion proof is shorter than the path to the root")
+        raise VerificationError(_("inclusion proof is shorter than the path to the root"))
     if r != root:
-        raise VerificationError("inclusion proof does not lead to the root hash")
+        raise VerificationError(_("inclusion proof does not lead to the root hash"))
 
 
 def verify_consistency(size1: int, size2: int, proof: Sequence[bytes], root1: bytes, root2: bytes) -> None:
@@ -343,23 +347,23 @@ def verify_consistency(size1: int, size2: int, proof: Sequence[bytes], root1: by
     Equal sizes need an empty proof and equal roots. ``size1 == 0`` is refused:
     any tree extends the empty one, so such a "proof" would say nothing.
     """
-    _check_hash(root1, "first root hash", VerificationError)
-    _check_hash(root2, "second root hash", VerificationError)
+    _check_hash(root1, N_("first root hash"), VerificationError)
+    _check_hash(root2, N_("second root hash"), VerificationError)
     _check_proof(proof)
-    _check_int(size1, "first tree size")
-    _check_int(size2, "second tree size")
+    _check_int(size1, N_("first tree size"))
+    _check_int(size2, N_("second tree size"))
     if size1 > size2:
-        raise VerificationError(f"first tree size {size1} exceeds the second {size2}")
+        raise VerificationError(_("first tree size {size1} exceeds the second {size2}", size1=size1, size2=size2))
     if size1 == size2:
         if proof:
-            raise VerificationError("equal tree sizes need an empty consistency proof")
+            raise VerificationError(_("equal tree sizes need an empty consistency proof"))
         if root1 != root2:
-            raise VerificationError("equal tree sizes but different root hashes")
+            raise VerificationError(_("equal tree sizes but different root hashes"))
         return
     if size1 == 0:
-        raise VerificationError("a consistency proof from the empty tree proves nothing")
+        raise VerificationError(_("a consistency proof from the empty tree proves nothing"))
     if not proof:
-        raise VerificationError("consistency proof is empty")
+        raise VerificationError(_("consistency proof is empty"))
     path = list(proof)
     if size1 & (size1 - 1) == 0:
         path.insert(0, bytes(root1))
@@ -369,7 +373,7 @@ def verify_consistency(size1: int, size2: int, proof: Sequence[bytes], root1: by
     fr = sr = path[0]
     for c in path[1:]:
         if sn == 0:
-            raise VerificationError("consistency proof is longer than needed")
+            raise VerificationError(_("consistency proof is longer than needed"))
         if fn & 1 or fn == sn:
             fr, sr = node_hash(c, fr), node_hash(c, sr)
             while not fn & 1 and fn != 0:
@@ -378,41 +382,43 @@ def verify_consistency(size1: int, size2: int, proof: Sequence[bytes], root1: by
             sr = node_hash(sr, c)
         fn, sn = fn >> 1, sn >> 1
     if sn != 0:
-        raise VerificationError("consistency proof is shorter than needed")
+        raise VerificationError(_("consistency proof is shorter than needed"))
     if fr != root1:
-        raise VerificationError("consistency proof does not lead to the first root hash")
+        raise VerificationError(_("consistency proof does not lead to the first root hash"))
     if sr != root2:
-        raise VerificationError("consistency proof does not lead to the second root hash")
+        raise VerificationError(_("consistency proof does not lead to the second root hash"))
 
 
 # --- checks -----------------------------------------------------------------------------------
 
 
-def _check_hash(value: object, what: str, error: type[Exception]) -> None:
+def _check_hash(value: object, what: str, error: type[Exception], **what_fields: object) -> None:
+    """``what`` is a message id (``N_``), filled from ``what_fields`` only on refusal: proofs are checked in loops."""
     if not isinstance(value, (bytes, bytearray, memoryview)) or len(value) != HASH_SIZE:
-        raise error(f"{what} must be {HASH_SIZE} bytes")
+        raise error(_("{what} must be {HASH_SIZE} bytes", what=_(what, **what_fields), HASH_SIZE=HASH_SIZE))
 
 
 def _check_proof(proof: Sequence[bytes]) -> None:
     if isinstance(proof, (bytes, str)) or len(proof) > MAX_PROOF_HASHES:
-        raise VerificationError(f"a proof is a list of at most {MAX_PROOF_HASHES} hashes")
+        raise VerificationError(_("a proof is a list of at most {MAX_PROOF_HASHES} hashes",
+                                  MAX_PROOF_HASHES=MAX_PROOF_HASHES))
     for n, h in enumerate(proof):
-        _check_hash(h, f"proof hash {n}", VerificationError)
+        _check_hash(h, N_("proof hash {n}"), VerificationError, n=n)
 
 
 def _check_int(value: int, what: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TREE_SIZE:
-        raise VerificationError(f"{what} must be an integer in [0, 2^64)")
+        raise VerificationError(_("{what} must be an integer in [0, 2^64)", what=_(what)))
 
 
 def _check_size(size: int) -> None:
     if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_TREE_SIZE:
-        raise InvalidInput("tree size must be an integer in [0, 2^64)")
+        raise InvalidInput(_("tree size must be an integer in [0, 2^64)"))
 
 
 def _check_index(index: int) -> None:
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < MAX_TREE_SIZE:
-        raise InvalidInput("leaf index must be an integer in [0, 2^64 - 1)")
+        raise InvalidInput(_("leaf index must be an integer in [0, 2^64 - 1)"))
 
 
 def _trailing_ones(n: int) -> int:

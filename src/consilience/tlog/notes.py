@@ -30,6 +30,7 @@ from typing import Protocol
 
 from consilience.crypto import signing
 from consilience.errors import InvalidInput, VerificationError
+from consilience.i18n import N_, _
 
 EM_DASH = "\u2014"
 SIG_ED25519 = 0x01
@@ -57,9 +58,9 @@ def valid_key_name(name: str) -> bool:
 def key_id(name: str, sig_type: int, public_key: bytes) -> bytes:
     """The recommended 4-byte key ID: SHA-256(name || 0x0A || type || public key)[:4]."""
     if not valid_key_name(name):
-        raise InvalidInput(f"invalid signed-note key name {name!r}")
+        raise InvalidInput(_("invalid signed-note key name {name}", name=repr(name)))
     if not 0 <= sig_type <= 0xFF:
-        raise InvalidInput("signature type is one byte")
+        raise InvalidInput(_("signature type is one byte"))
     return hashlib.sha256(name.encode("utf-8") + b"\n" + bytes([sig_type]) + public_key).digest()[:4]
 
 
@@ -80,32 +81,33 @@ class VerifierKey:
         first two ``+`` separate fields; a name cannot contain one.
         """
         if not isinstance(vkey, str):
-            raise InvalidInput("a verifier key is a string")
+            raise InvalidInput(_("a verifier key is a string"))
         parts = vkey.split("+", 2)
         if len(parts) != 3:
-            raise InvalidInput("a verifier key is <name>+<key ID>+<key>")
+            raise InvalidInput(_("a verifier key is <name>+<key ID>+<key>"))
         name, hex_id, material_b64 = parts
         if not valid_key_name(name):
-            raise InvalidInput(f"invalid key name {name!r}")
+            raise InvalidInput(_("invalid key name {name}", name=repr(name)))
         if len(hex_id) != 8 or any(c not in "0123456789abcdef" for c in hex_id):
-            raise InvalidInput("the key ID is 8 lowercase hex digits")
-        material = b64decode(material_b64, "verifier key material")
+            raise InvalidInput(_("the key ID is 8 lowercase hex digits"))
+        material = b64decode(material_b64, N_("verifier key material"))
         if not material:
-            raise InvalidInput("the verifier key has no key material")
+            raise InvalidInput(_("the verifier key has no key material"))
         if material[0] not in _KNOWN_TYPES:
-            raise InvalidInput(f"{name}: unsupported verifier key type 0x{material[0]:02x}; this program reads "
-                               "Ed25519 vkeys only (type 0x01, and 0x04 for a witness's cosignature/v1 key)")
+            raise InvalidInput(_("{name}: unsupported verifier key type 0x{material_0:02x}; this program reads "
+                                 "Ed25519 vkeys only (type 0x01, and 0x04 for a witness's cosignature/v1 key)",
+                                 name=name, material_0=material[0]))
         sig_type, public_key = material[0], material[1:]
         if len(public_key) != _KNOWN_TYPES[sig_type]:
-            raise InvalidInput("wrong public key length for its type")
+            raise InvalidInput(_("wrong public key length for its type"))
         if key_id(name, sig_type, public_key) != bytes.fromhex(hex_id):
-            raise InvalidInput("the key ID does not match the name and key")
+            raise InvalidInput(_("the key ID does not match the name and key"))
         return cls(name, bytes.fromhex(hex_id), sig_type, public_key)
 
     @classmethod
     def for_key(cls, name: str, public_key: bytes, sig_type: int = SIG_ED25519) -> VerifierKey:
         if _KNOWN_TYPES.get(sig_type) != len(public_key):
-            raise InvalidInput("unsupported key type or wrong public key length")
+            raise InvalidInput(_("unsupported key type or wrong public key length"))
         return cls(name, key_id(name, sig_type, public_key), sig_type, bytes(public_key))
 
     @classmethod
@@ -113,7 +115,8 @@ class VerifierKey:
         """``vkey`` parsed (if a string) and required to be of ``sig_type``; ``what`` names it in the refusal."""
         key = vkey if isinstance(vkey, VerifierKey) else cls.parse(vkey)
         if key.sig_type != sig_type:
-            raise InvalidInput(f"{key.name}: not {what} (type 0x{sig_type:02x})")
+            raise InvalidInput(_("{name}: not {what} (type 0x{sig_type:02x})",
+                                 name=key.name, what=_(what), sig_type=sig_type))
         return key
 
     def encode(self) -> str:
@@ -184,7 +187,7 @@ class Ed25519Verifier:
 
     @classmethod
     def from_vkey(cls, vkey: str | VerifierKey) -> Ed25519Verifier:
-        key = VerifierKey.of_type(vkey, SIG_ED25519, "an Ed25519 note key")
+        key = VerifierKey.of_type(vkey, SIG_ED25519, N_("an Ed25519 note key"))
         return cls(key.name, key.key_id, key.public_key)
 
     def verify(self, text: bytes, signature: bytes) -> None:
@@ -243,20 +246,20 @@ def parse_note(note: str | bytes) -> Note:
     """
     text = _as_text(note)
     if len(text.encode("utf-8")) > MAX_NOTE_BYTES:
-        raise InvalidInput("signed note is too large")
+        raise InvalidInput(_("signed note is too large"))
     if _CONTROL.search(text):
-        raise InvalidInput("signed note contains a control character")
+        raise InvalidInput(_("signed note contains a control character"))
     if not text.endswith("\n"):
-        raise InvalidInput("signed note must end with a newline")
+        raise InvalidInput(_("signed note must end with a newline"))
     split = text.rfind("\n\n")
     if split < 0:
-        raise InvalidInput("signed note has no blank line before its signatures")
+        raise InvalidInput(_("signed note has no blank line before its signatures"))
     body, block = text[: split + 1], text[split + 2 :]
     lines = block[:-1].split("\n") if block else []
     if not lines:
-        raise InvalidInput("signed note has no signature lines")
+        raise InvalidInput(_("signed note has no signature lines"))
     if len(lines) > MAX_SIGNATURES:
-        raise InvalidInput(f"signed note has more than {MAX_SIGNATURES} signatures")
+        raise InvalidInput(_("signed note has more than {MAX_SIGNATURES} signatures", MAX_SIGNATURES=MAX_SIGNATURES))
     return Note(body, tuple(_parse_signature_line(line) for line in lines))
 
 
@@ -267,23 +270,23 @@ def parse_signature_lines(text: str, *, limit: int = MAX_SIGNATURES) -> tuple[Si
     otherwise. Nothing is verified: the caller decides which lines it trusts.
     """
     if not isinstance(text, str) or not text.endswith("\n"):
-        raise InvalidInput("signature lines must each end with a newline")
+        raise InvalidInput(_("signature lines must each end with a newline"))
     lines = text[:-1].split("\n")
     if len(lines) > limit:
-        raise InvalidInput(f"more than {limit} signature lines")
+        raise InvalidInput(_("more than {limit} signature lines", limit=limit))
     return tuple(_parse_signature_line(line) for line in lines)
 
 
 def _parse_signature_line(line: str) -> Signature:
     prefix = EM_DASH + " "
     if not line.startswith(prefix):
-        raise InvalidInput("signature line must start with an em dash and a space")
+        raise InvalidInput(_("signature line must start with an em dash and a space"))
     fields = line[len(prefix) :].split(" ")
     if len(fields) != 2 or not valid_key_name(fields[0]):
-        raise InvalidInput("signature line must be '— <name> <base64>'")
-    raw = b64decode(fields[1], "signature")
+        raise InvalidInput(_("signature line must be '— <name> <base64>'"))
+    raw = b64decode(fields[1], N_("signature"))
     if len(raw) < 5:
-        raise InvalidInput("signature is shorter than a key ID and one byte")
+        raise InvalidInput(_("signature is shorter than a key ID and one byte"))
     return Signature(fields[0], raw[:4], raw[4:])
 
 
@@ -296,12 +299,13 @@ def open_note(note: str | bytes, verifiers: Iterable[NoteVerifier]) -> OpenedNot
     by_key: dict[tuple[str, bytes], NoteVerifier] = {}
     for v in verifiers:
         if (v.name, v.key_id) in by_key:
-            raise InvalidInput(f"ambiguous trusted key {v.name}+{v.key_id.hex()}")
+            raise InvalidInput(_("ambiguous trusted key {name}+{v_key_id_hex}",
+                                 name=v.name, v_key_id_hex=v.key_id.hex()))
         by_key[(v.name, v.key_id)] = v
     try:
         parsed = parse_note(note)
     except InvalidInput as exc:
-        raise VerificationError(f"malformed signed note: {exc}") from exc
+        raise VerificationError(_("malformed signed note: {exc}", exc=exc)) from exc
     message = parsed.text.encode("utf-8")
     verified: list[Signature] = []
     unverified: list[Signature] = []
@@ -311,21 +315,23 @@ def open_note(note: str | bytes, verifiers: Iterable[NoteVerifier]) -> OpenedNot
             unverified.append(sig)
             continue
         if any(s.name == sig.name and s.key_id == sig.key_id for s in verified):
-            raise VerificationError(f"trusted key {sig.name}+{sig.key_id.hex()} signed twice")
+            raise VerificationError(_("trusted key {name}+{sig_key_id_hex} signed twice",
+                                      name=sig.name, sig_key_id_hex=sig.key_id.hex()))
         try:
             verifier.verify(message, sig.signature)
         except VerificationError as exc:
-            raise VerificationError(f"invalid signature from trusted key {sig.name}+{sig.key_id.hex()}") from exc
+            raise VerificationError(_("invalid signature from trusted key {name}+{sig_key_id_hex}",
+                                      name=sig.name, sig_key_id_hex=sig.key_id.hex())) from exc
         verified.append(sig)
     if not verified:
-        raise VerificationError("no signature from a trusted key")
+        raise VerificationError(_("no signature from a trusted key"))
     return OpenedNote(parsed.text, tuple(verified), tuple(unverified))
 
 
 def sign_note(text: str, signers: Sequence[NoteSigner]) -> str:
     """A signed note: ``text`` (which must end in a newline and form a valid note) plus signatures."""
     if not signers:
-        raise InvalidInput("a signed note needs at least one signature")
+        raise InvalidInput(_("a signed note needs at least one signature"))
     return add_signatures(_unsigned(text), signers)
 
 
@@ -336,15 +342,15 @@ def add_signatures(note: str | Note, signers: Sequence[NoteSigner]) -> str:
     new = [Signature(s.name, s.key_id, s.sign(message)) for s in signers]
     result = Note(parsed.text, parsed.signatures + tuple(new)).encode()
     if parse_note(result).text != parsed.text:  # also enforces the size and count limits
-        raise InvalidInput("note text does not survive signing unchanged")
+        raise InvalidInput(_("note text does not survive signing unchanged"))
     return result
 
 
 def _unsigned(text: str) -> Note:
     if not isinstance(text, str) or not text.endswith("\n"):
-        raise InvalidInput("note text must end with a newline")
+        raise InvalidInput(_("note text must end with a newline"))
     if any(ord(c) < 0x20 and c != "\n" for c in text):
-        raise InvalidInput("note text contains a control character")
+        raise InvalidInput(_("note text contains a control character"))
     return Note(_as_text(text), ())
 
 
@@ -353,22 +359,22 @@ def _as_text(note: str | bytes) -> str:
         try:
             return bytes(note).decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise InvalidInput("signed note is not valid UTF-8") from exc
+            raise InvalidInput(_("signed note is not valid UTF-8")) from exc
     if not isinstance(note, str):
-        raise InvalidInput("a signed note is text")
+        raise InvalidInput(_("a signed note is text"))
     try:
         note.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise InvalidInput("signed note is not valid UTF-8") from exc
+        raise InvalidInput(_("signed note is not valid UTF-8")) from exc
     return note
 
 
 def b64decode(text: str, field: str) -> bytes:
-    """Canonical standard base64 (RFC 4648 §4, padded), or InvalidInput naming ``field``."""
+    """Canonical standard base64 (RFC 4648 §4, padded), or InvalidInput naming ``field`` (a message id, ``N_``)."""
     try:
         raw = base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError, ValueError) as exc:
-        raise InvalidInput(f"{field}: not base64") from exc
+        raise InvalidInput(_("{field}: not base64", field=_(field))) from exc
     if base64.b64encode(raw).decode("ascii") != text:
-        raise InvalidInput(f"{field}: non-canonical base64")
+        raise InvalidInput(_("{field}: non-canonical base64", field=_(field)))
     return raw

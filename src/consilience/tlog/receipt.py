@@ -41,6 +41,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from consilience.errors import InvalidInput, VerificationError
+from consilience.i18n import N_, _
 from consilience.tlog import checkpoint as cp
 from consilience.tlog import merkle, notes
 from consilience.tlog.notes import VerifierKey
@@ -96,27 +97,27 @@ def parse_receipt(text: str | bytes) -> Receipt:
         try:
             text = bytes(text).decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise InvalidInput("receipt is not valid UTF-8") from exc
+            raise InvalidInput(_("receipt is not valid UTF-8")) from exc
     if not isinstance(text, str):
-        raise InvalidInput("a receipt is text")
+        raise InvalidInput(_("a receipt is text"))
     end = text.find("\n\n")
     if end < 0:
-        raise InvalidInput("receipt has no empty line before its checkpoint")
+        raise InvalidInput(_("receipt has no empty line before its checkpoint"))
     head, checkpoint = text[:end].split("\n"), text[end + 2 :]
     if head[0] != HEADER:
-        raise InvalidInput(f"receipt must start with {HEADER}")
+        raise InvalidInput(_("receipt must start with {HEADER}", HEADER=HEADER))
     pos, extra = 1, None
     if pos < len(head) and head[pos].startswith("extra "):
-        extra = notes.b64decode(head[pos][len("extra ") :], "extra data")
+        extra = notes.b64decode(head[pos][len("extra ") :], N_("extra data"))
         if not extra:
-            raise InvalidInput("empty extra data must be written by omitting the extra line")
+            raise InvalidInput(_("empty extra data must be written by omitting the extra line"))
         pos += 1
     if pos >= len(head) or not head[pos].startswith("index "):
-        raise InvalidInput("receipt has no index line")
-    index = cp.parse_decimal(head[pos][len("index ") :], "leaf index")
+        raise InvalidInput(_("receipt has no index line"))
+    index = cp.parse_decimal(head[pos][len("index ") :], N_("leaf index"))
     proof_lines = head[pos + 1 :]
     if len(proof_lines) > merkle.MAX_PROOF_HASHES:
-        raise InvalidInput("receipt inclusion proof is too long")
+        raise InvalidInput(_("receipt inclusion proof is too long"))
     proof = tuple(_hash(line, n) for n, line in enumerate(proof_lines))
     cp.parse_signed_checkpoint(checkpoint)
     return Receipt(index, proof, checkpoint, extra)
@@ -128,11 +129,11 @@ def make_receipt(*, index: int, proof: Sequence[bytes], checkpoint: str, leaf: b
     The self-check costs one proof verification and means a storage or
     indexing bug cannot silently give a reporter a receipt that will never verify.
     """
-    body, _ = cp.parse_signed_checkpoint(checkpoint)
+    body, _unused = cp.parse_signed_checkpoint(checkpoint)
     try:
         merkle.verify_inclusion(merkle.leaf_hash(leaf), index, body.size, list(proof), body.root_hash)
     except VerificationError as exc:
-        raise InvalidInput(f"refusing to issue a receipt that does not verify: {exc}") from exc
+        raise InvalidInput(_("refusing to issue a receipt that does not verify: {exc}", exc=exc)) from exc
     text = Receipt(index, tuple(bytes(h) for h in proof), checkpoint, bytes(leaf) or None).encode()
     parse_receipt(text)
     return text
@@ -140,7 +141,7 @@ def make_receipt(*, index: int, proof: Sequence[bytes], checkpoint: str, leaf: b
 
 def issue_receipt(reader: merkle.NodeReader, *, index: int, leaf: bytes, checkpoint: str) -> str:
     """Generate the inclusion proof for the checkpoint's tree size and wrap it in a receipt."""
-    body, _ = cp.parse_signed_checkpoint(checkpoint)
+    body, _unused = cp.parse_signed_checkpoint(checkpoint)
     proof = merkle.inclusion_proof(reader, index, body.size)
     return make_receipt(index=index, proof=proof, checkpoint=checkpoint, leaf=leaf)
 
@@ -177,13 +178,13 @@ def verify_receipt(
     witnesses = _witness_keys(witness_vkeys)
     quorum = len(witnesses) if witness_quorum is None else witness_quorum
     if isinstance(quorum, bool) or not isinstance(quorum, int) or not 0 <= quorum <= len(witnesses):
-        raise InvalidInput("witness_quorum must be between 0 and the number of witness keys")
+        raise InvalidInput(_("witness_quorum must be between 0 and the number of witness keys"))
     if consistency_proof is not None and against is None:
-        raise InvalidInput("a consistency proof needs the newer checkpoint it leads to")
+        raise InvalidInput(_("a consistency proof needs the newer checkpoint it leads to"))
     try:
         receipt = parse_receipt(receipt_text)
     except InvalidInput as exc:
-        raise VerificationError(f"malformed receipt: {exc}") from exc
+        raise VerificationError(_("malformed receipt: {exc}", exc=exc)) from exc
 
     signed = cp.open_checkpoint(receipt.checkpoint, log_vkey, origin=origin, witness_vkeys=witnesses, now=now)
     head = signed.checkpoint
@@ -201,7 +202,8 @@ def verify_receipt(
 
     times = sorted(c.timestamp for c in anchor.cosignatures)
     if len(times) < quorum:
-        raise VerificationError(f"{len(times)} known witnesses cosigned, the policy needs {quorum}")
+        raise VerificationError(_("{len_times} known witnesses cosigned, the policy needs {quorum}",
+                                  len_times=len(times), quorum=quorum))
     return ReceiptVerification(
         origin=head.origin,
         index=receipt.index,
@@ -218,11 +220,11 @@ def verify_receipt(
 
 def _leaf_data(extra: bytes | None, leaf: bytes | None) -> bytes:
     if leaf is not None and extra is not None and bytes(leaf) != extra:
-        raise VerificationError("the receipt's leaf data is not the expected leaf")
+        raise VerificationError(_("the receipt's leaf data is not the expected leaf"))
     if leaf is not None:
         return bytes(leaf)
     if extra is None:
-        raise VerificationError("receipt carries no leaf data and none was given")
+        raise VerificationError(_("receipt carries no leaf data and none was given"))
     return extra
 
 
@@ -230,14 +232,14 @@ def _witness_keys(vkeys: Iterable[str | VerifierKey]) -> list[VerifierKey]:
     """Parse witness keys; one public key under two names would let one signature count twice."""
     keys = [k if isinstance(k, VerifierKey) else VerifierKey.parse(k) for k in vkeys]
     if len({k.public_key for k in keys}) != len(keys):
-        raise InvalidInput("witness keys must be distinct (Ed25519 cosignatures do not sign the name)")
+        raise InvalidInput(_("witness keys must be distinct (Ed25519 cosignatures do not sign the name)"))
     return keys
 
 
 def _hash(line: str, n: int) -> bytes:
-    h = notes.b64decode(line, f"proof hash {n}")
+    h = notes.b64decode(line, _("proof hash {n}", n=n))
     if len(h) != merkle.HASH_SIZE:
-        raise InvalidInput(f"proof hash {n} must be 32 bytes")
+        raise InvalidInput(_("proof hash {n} must be 32 bytes", n=n))
     return h
 
 

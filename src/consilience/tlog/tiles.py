@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from consilience.errors import InvalidInput, VerificationError
+from consilience.i18n import N_, _
 from consilience.tlog import merkle
 
 #: Tree levels per tile: a tile is a subtree of height 8 over 256 hashes.
@@ -62,13 +63,14 @@ class Tile:
     def __post_init__(self) -> None:
         for value in (self.level, self.index, self.width):
             if isinstance(value, bool) or not isinstance(value, int):
-                raise InvalidInput("tile coordinates are integers")
+                raise InvalidInput(_("tile coordinates are integers"))
         if not 0 <= self.level <= MAX_TILE_LEVEL or (self.entries and self.level != 0):
-            raise InvalidInput(f"a tile's level is 0 … {MAX_TILE_LEVEL} (0 for an entry bundle)")
+            raise InvalidInput(_("a tile's level is 0 … {MAX_TILE_LEVEL} (0 for an entry bundle)",
+                                 MAX_TILE_LEVEL=MAX_TILE_LEVEL))
         if self.index < 0 or self.start >= merkle.MAX_TREE_SIZE:
-            raise InvalidInput("a tile's index puts it inside a tree of fewer than 2^64 leaves")
+            raise InvalidInput(_("a tile's index puts it inside a tree of fewer than 2^64 leaves"))
         if not 1 <= self.width <= TILE_WIDTH:
-            raise InvalidInput(f"a tile's width is 1 … {TILE_WIDTH}")
+            raise InvalidInput(_("a tile's width is 1 … {TILE_WIDTH}", TILE_WIDTH=TILE_WIDTH))
 
     @property
     def full(self) -> bool:
@@ -95,7 +97,7 @@ class Tile:
 def encode_index(n: int) -> str:
     """``N`` in three-digit path elements, all but the last prefixed with ``x``."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise InvalidInput("a tile index is a non-negative integer")
+        raise InvalidInput(_("a tile index is a non-negative integer"))
     groups = [f"{n % 1000:03d}"]
     while n >= 1000:
         n //= 1000
@@ -111,43 +113,43 @@ def parse_path(path: str) -> Tile:
     the same tile), ``.p/256`` (a full tile has no width), and anything after the width.
     """
     if not isinstance(path, str) or not path.isascii():
-        raise InvalidInput("a tile path is ASCII")
+        raise InvalidInput(_("a tile path is ASCII"))
     parts = path.split("/")
     if len(parts) < 3 or parts[0] != "tile":
-        raise InvalidInput("a tile path is tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>]")
+        raise InvalidInput(_("a tile path is tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>]"))
     entries = parts[1] == ENTRIES
     if entries:
         level = 0
     else:
-        level = _decimal(parts[1], "tile level")
+        level = _decimal(parts[1], N_("tile level"))
         if level > MAX_TILE_LEVEL:
-            raise InvalidInput(f"a tile's level is 0 … {MAX_TILE_LEVEL}")
+            raise InvalidInput(_("a tile's level is 0 … {MAX_TILE_LEVEL}", MAX_TILE_LEVEL=MAX_TILE_LEVEL))
     elements = parts[2:]
     width = TILE_WIDTH
     if len(elements) >= 2 and elements[-2].endswith(".p"):
-        width = _decimal(elements[-1], "tile width")
+        width = _decimal(elements[-1], N_("tile width"))
         if not 1 <= width < TILE_WIDTH:
-            raise InvalidInput(f"a partial tile's width is 1 … {TILE_WIDTH - 1}")
+            raise InvalidInput(_("a partial tile's width is 1 … {tile_width_1}", tile_width_1=TILE_WIDTH - 1))
         elements = elements[:-2] + [elements[-2][:-2]]
     if len(elements) > _MAX_GROUPS:
-        raise InvalidInput("a tile index below 2^64 has at most 7 groups of 3 digits")
+        raise InvalidInput(_("a tile index below 2^64 has at most 7 groups of 3 digits"))
     index = 0
     for position, element in enumerate(elements):
         last = position == len(elements) - 1
         digits = element if last else element[1:]
         if (not last and not element.startswith("x")) or not _GROUP.fullmatch(digits):
-            raise InvalidInput("a tile index is written as 3-digit groups, all but the last prefixed with 'x'")
+            raise InvalidInput(_("a tile index is written as 3-digit groups, all but the last prefixed with 'x'"))
         if position == 0 and not last and digits == "000":
-            raise InvalidInput("a tile index has no leading x000 group")
+            raise InvalidInput(_("a tile index has no leading x000 group"))
         index = index * 1000 + int(digits)
     if index << (TILE_HEIGHT * (level + 1)) >= merkle.MAX_TREE_SIZE:
-        raise InvalidInput("the tile would begin beyond 2^64 leaves")
+        raise InvalidInput(_("the tile would begin beyond 2^64 leaves"))
     return Tile(level, index, width, entries)
 
 
 def _decimal(text: str, what: str) -> int:
     if not _DECIMAL.fullmatch(text) or len(text) > 20:
-        raise InvalidInput(f"a {what} is a decimal number without leading zeros")
+        raise InvalidInput(_("a {what} is a decimal number without leading zeros", what=_(what)))
     return int(text)
 
 
@@ -198,7 +200,7 @@ def tree_bundles(size: int) -> list[Tile]:
 def tile_nodes(tile: Tile) -> tuple[int, int, int]:
     """``(tree level, first index, count)`` of the nodes whose hashes make up ``tile``."""
     if tile.entries:
-        raise InvalidInput("an entry bundle holds entries, not hashes")
+        raise InvalidInput(_("an entry bundle holds entries, not hashes"))
     return TILE_HEIGHT * tile.level, tile.first_node, tile.width
 
 
@@ -208,17 +210,18 @@ def tile_nodes(tile: Tile) -> tuple[int, int, int]:
 def encode_tile(hashes: Sequence[bytes]) -> bytes:
     """A tile's bytes: its 1 … 256 hashes, concatenated."""
     if not 1 <= len(hashes) <= TILE_WIDTH:
-        raise InvalidInput(f"a tile holds 1 … {TILE_WIDTH} hashes")
+        raise InvalidInput(_("a tile holds 1 … {TILE_WIDTH} hashes", TILE_WIDTH=TILE_WIDTH))
     for h in hashes:
         if not isinstance(h, (bytes, bytearray)) or len(h) != merkle.HASH_SIZE:
-            raise InvalidInput(f"tile hashes are {merkle.HASH_SIZE} bytes")
+            raise InvalidInput(_("tile hashes are {HASH_SIZE} bytes", HASH_SIZE=merkle.HASH_SIZE))
     return b"".join(bytes(h) for h in hashes)
 
 
 def decode_tile(data: bytes, width: int) -> list[bytes]:
     """The hashes of a tile of ``width``; VerificationError unless it is exactly that long."""
     if len(data) != width * merkle.HASH_SIZE:
-        raise VerificationError(f"a tile of width {width} is {width * merkle.HASH_SIZE} bytes, got {len(data)}")
+        raise VerificationError(_("a tile of width {width} is {width_merkle_hash_size} bytes, got {len_data}",
+                                  width=width, width_merkle_hash_size=width * merkle.HASH_SIZE, len_data=len(data)))
     return [bytes(data[i:i + merkle.HASH_SIZE]) for i in range(0, len(data), merkle.HASH_SIZE)]
 
 
@@ -231,11 +234,12 @@ def read_tile(reader: merkle.NodeReader, tile: Tile) -> bytes:
 def encode_bundle(entries: Sequence[bytes]) -> bytes:
     """An entry bundle: each entry as a big-endian uint16 length and its bytes."""
     if not 1 <= len(entries) <= TILE_WIDTH:
-        raise InvalidInput(f"an entry bundle holds 1 … {TILE_WIDTH} entries")
+        raise InvalidInput(_("an entry bundle holds 1 … {TILE_WIDTH} entries", TILE_WIDTH=TILE_WIDTH))
     out = bytearray()
     for entry in entries:
         if len(entry) > MAX_ENTRY_BYTES:
-            raise InvalidInput(f"an entry in a bundle is at most {MAX_ENTRY_BYTES} bytes")
+            raise InvalidInput(_("an entry in a bundle is at most {MAX_ENTRY_BYTES} bytes",
+                                 MAX_ENTRY_BYTES=MAX_ENTRY_BYTES))
         out += len(entry).to_bytes(2, "big") + bytes(entry)
     return bytes(out)
 
@@ -246,17 +250,18 @@ def decode_bundle(data: bytes, width: int | None = None) -> list[bytes]:
     offset = 0
     while offset < len(data):
         if offset + 2 > len(data):
-            raise VerificationError("an entry bundle ends inside an entry's length")
+            raise VerificationError(_("an entry bundle ends inside an entry's length"))
         length = int.from_bytes(data[offset:offset + 2], "big")
         offset += 2
         if offset + length > len(data):
-            raise VerificationError("an entry bundle ends inside an entry")
+            raise VerificationError(_("an entry bundle ends inside an entry"))
         entries.append(bytes(data[offset:offset + length]))
         offset += length
     if width is not None and len(entries) != width:
-        raise VerificationError(f"the entry bundle holds {len(entries)} entries, not {width}")
+        raise VerificationError(_("the entry bundle holds {len_entries} entries, not {width}",
+                                  len_entries=len(entries), width=width))
     if len(entries) > TILE_WIDTH:
-        raise VerificationError(f"an entry bundle holds at most {TILE_WIDTH} entries")
+        raise VerificationError(_("an entry bundle holds at most {TILE_WIDTH} entries", TILE_WIDTH=TILE_WIDTH))
     return entries
 
 
@@ -269,11 +274,13 @@ def hash_from_tile(tile: Tile, hashes: Sequence[bytes], level: int, index: int) 
     base, first, count = tile_nodes(tile)
     above = level - base
     if not 0 <= above < TILE_HEIGHT:
-        raise InvalidInput(f"node level {level} is not in tile level {tile.level}")
+        raise InvalidInput(_("node level {level} is not in tile level {tile_level}",
+                             level=level, tile_level=tile.level))
     lo = (index << above) - first
     hi = lo + (1 << above)
     if lo < 0 or hi > min(count, len(hashes)):
-        raise InvalidInput(f"node ({level}, {index}) is not in tile {tile.path}")
+        raise InvalidInput(_("node ({level}, {index}) is not in tile {path}",
+                             level=level, index=index, path=tile.path))
     return _perfect_hash(list(hashes[lo:hi]))
 
 
@@ -290,7 +297,8 @@ def node_tile(size: int, level: int, index: int) -> Tile:
     tile_level = level // TILE_HEIGHT
     tile = served_tile(size, tile_level, (index << above) // TILE_WIDTH)
     if tile is None or ((index + 1) << above) > tile.first_node + tile.width:
-        raise InvalidInput(f"node ({level}, {index}) is not complete in a tree of {size} leaves")
+        raise InvalidInput(_("node ({level}, {index}) is not complete in a tree of {size} leaves",
+                             level=level, index=index, size=size))
     return tile
 
 
@@ -321,7 +329,8 @@ class TileNodes:
     def subtree_hash(self, start: int, end: int) -> bytes:
         level, index = merkle.node_coordinates(start, end)
         if end > self.size:
-            raise InvalidInput(f"[{start}, {end}) is beyond the tree size {self.size}")
+            raise InvalidInput(_("[{start}, {end}) is beyond the tree size {size}",
+                                 start=start, end=end, size=self.size))
         tile = node_tile(self.size, level, index)
         return hash_from_tile(tile, self.tile(tile), level, index)
 
@@ -340,7 +349,7 @@ def node_in_tile(level: int, index: int, height: int = STORED_HEIGHT) -> tuple[i
     """Where perfect node ``(level, index)`` lives in a store of tiles of ``height``: ``(tile level, tile
     index, first, count)``, the node being the Merkle hash of hashes ``first … first + count - 1`` of it."""
     if level < 0 or index < 0:
-        raise InvalidInput("node coordinates are non-negative")
+        raise InvalidInput(_("node coordinates are non-negative"))
     above = level % height
     first = index << above
     return level // height, first >> height, first % (1 << height), 1 << above
@@ -371,7 +380,7 @@ def stored_rows_of(tile: Tile, height: int = STORED_HEIGHT) -> tuple[int, int, i
     """``(stored level, first stored index, count)``: the stored tiles whose hashes, side by side, begin
     served tile ``tile`` (a served tile is ``2^(8 - height)`` stored ones of tree level ``8 * level``)."""
     if tile.entries or TILE_HEIGHT % height:
-        raise InvalidInput("a hash tile is made of stored tiles of a height dividing 8")
+        raise InvalidInput(_("a hash tile is made of stored tiles of a height dividing 8"))
     per = 1 << (TILE_HEIGHT - height)
     return tile.level * (TILE_HEIGHT // height), tile.index * per, -(-tile.width // (1 << height))
 
@@ -380,7 +389,7 @@ def subtree_of_hashes(data: bytes | memoryview) -> bytes:
     """The perfect Merkle hash over ``2^k`` concatenated hashes (the nodes above them inside one tile)."""
     hashes = [bytes(data[i:i + merkle.HASH_SIZE]) for i in range(0, len(data), merkle.HASH_SIZE)]
     if not hashes or len(hashes) & (len(hashes) - 1) or len(data) != len(hashes) * merkle.HASH_SIZE:
-        raise InvalidInput("a subtree inside a tile spans a power of two of whole hashes")
+        raise InvalidInput(_("a subtree inside a tile spans a power of two of whole hashes"))
     return _perfect_hash(hashes)
 
 
@@ -401,7 +410,7 @@ class StoredTiles:
         tile_level, tile_index, first, count = node_in_tile(level, index, self.height)
         data = self.stored.get((tile_level, tile_index))
         if data is None or len(data) < (first + count) * merkle.HASH_SIZE:
-            raise InvalidInput(f"log node ({level}, {index}) is not stored")
+            raise InvalidInput(_("log node ({level}, {index}) is not stored", level=level, index=index))
         chunk = data[first * merkle.HASH_SIZE:(first + count) * merkle.HASH_SIZE]
         return bytes(chunk) if count == 1 else subtree_of_hashes(chunk)
 
@@ -423,4 +432,4 @@ def stored_tiles_of(tree: merkle.MemoryTree, height: int = STORED_HEIGHT) -> dic
 
 def _check_size(size: int) -> None:
     if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= merkle.MAX_TREE_SIZE:
-        raise InvalidInput("tree size must be an integer in [0, 2^64)")
+        raise InvalidInput(_("tree size must be an integer in [0, 2^64)"))

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from consilience.errors import VerificationError
+from consilience.i18n import _
 from consilience.tlog import merkle
 from consilience.tlog.checkpoint import Checkpoint
 
@@ -37,6 +38,7 @@ def check_extends(seen: Seen | None, head: Checkpoint,
     if seen is None:
         return
     if head.size < seen.size:
-        raise VerificationError(f"the log shrank from {seen.size} to {head.size}: refusing to cosign")
+        raise VerificationError(_("the log shrank from {size} to {head_size}: refusing to cosign",
+                                  size=seen.size, head_size=head.size))
     proof = consistency(seen.size, head.size) if head.size > seen.size else []
     merkle.verify_consistency(seen.size, head.size, proof, seen.root, head.root_hash)
