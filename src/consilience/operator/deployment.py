@@ -30,6 +30,7 @@ from consilience.datadir import DataDir, defaults, share_file, web_origins
 from consilience.datadir.layout import shown
 from consilience.datadir.share_file import Enrollment
 from consilience.errors import InvalidInput
+from consilience.i18n import _
 from consilience.protocol import deployment as dep
 from consilience.protocol.encoding import b64u_decode
 from consilience.storage import database, repository
@@ -57,15 +58,15 @@ def init_deployment(root: Path, admin_secret: str, *, quorum: int = 2, max_quoru
     """
     data = DataDir(Path(root))
     if data.admin_key.exists() or data.escrow.published.exists():
-        raise InvalidInput(f"{root} already holds a deployment; choose an empty --data-dir")
+        raise InvalidInput(_("{root} already holds a deployment; choose an empty --data-dir", root=root))
     if enrollments is None and not 1 <= threshold <= key_servers <= 32:
-        raise InvalidInput("need 1 <= threshold <= key servers <= 32")
+        raise InvalidInput(_("need 1 <= threshold <= key servers <= 32"))
     if enrollments is not None:
         key_servers = len(enrollments)
         if not 1 <= threshold <= key_servers <= 32:
-            raise InvalidInput("need 1 <= threshold <= key servers <= 32")
+            raise InvalidInput(_("need 1 <= threshold <= key servers <= 32"))
         if len({e.identity_key for e in enrollments}) != key_servers:
-            raise InvalidInput("the same key server is enrolled twice")
+            raise InvalidInput(_("the same key server is enrolled twice"))
     admin_private = signing.generate()
     log_private = signing.generate()
     deployment_id = os.urandom(16)
@@ -112,11 +113,12 @@ def _local_key_servers(data: DataDir, count: int, host: str, escrow_port: int, b
     base = base_port if base_port is not None else defaults.keyserver_port(1, escrow_port)
     chosen = ports or [base + i for i in range(count)]
     if len(chosen) != count:
-        raise InvalidInput("one port per key server")
+        raise InvalidInput(_("one port per key server"))
     for index in range(1, count + 1):
         folder = data.keyserver(index)
         if folder.identity_key.exists() or folder.hpke_key.exists():
-            raise InvalidInput(f"{folder.root} already holds a key server's keys; choose an empty --data-dir")
+            raise InvalidInput(_("{root} already holds a key server's keys; choose an empty --data-dir",
+                                 root=folder.root))
     return [init_keyserver(data.keyserver(i), defaults.url(host, chosen[i - 1])) for i in range(1, count + 1)]
 
 
@@ -133,8 +135,9 @@ def load_deployment(root: Path) -> dep.Deployment:
     if not data.holds_deployment:
         raise no_deployment(root)
     if not data.deployment.is_file():
-        raise InvalidInput(f"{data.deployment} is missing: this folder holds the escrow server's files, "
-                           "not the administrator's; run admin commands where admin init ran")
+        raise InvalidInput(_("{deployment} is missing: this folder holds the escrow server's files, not the "
+                             "administrator's; run admin commands where admin init ran",
+                             deployment=data.deployment))
     return dep.parse(json.loads(data.deployment.read_text()))
 
 
@@ -146,10 +149,10 @@ def admin_fingerprint(root: Path) -> bytes:
     try:
         published = json.loads(data.escrow.published.read_text())
     except FileNotFoundError:
-        raise InvalidInput(f"{data.escrow.published} is missing: the deployment was never published "
-                           "(admin init writes it)") from None
+        raise InvalidInput(_("{published} is missing: the deployment was never published (admin init writes it)",
+                             published=data.escrow.published)) from None
     except (OSError, ValueError) as exc:
-        raise InvalidInput(f"cannot read {data.escrow.published}: {exc}") from exc
+        raise InvalidInput(_("cannot read {published}: {exc}", published=data.escrow.published, exc=exc)) from exc
     return dep.admin_fingerprint(b64u_decode(published["admin_key"], length=32))
 
 
@@ -197,8 +200,9 @@ def escrow_database(root: Path) -> Iterator[database.Database]:
     if not os.environ.get(DATABASE_URL_ENV) and not data.escrow.database.is_file():
         if not data.holds_deployment:
             raise no_deployment(root)
-        raise InvalidInput(f"{data.escrow.database} is missing: admin init creates the escrow database, "
-                           "and the admin commands write to it directly")
+        raise InvalidInput(_("{database} is missing: admin init creates the escrow database, and the admin "
+                             "commands write to it directly",
+                             database=data.escrow.database))
     db = database.Database(database_url(data))
     try:
         yield db

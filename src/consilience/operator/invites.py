@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from consilience.errors import InvalidInput
+from consilience.i18n import _
 from consilience.operator.deployment import admin_fingerprint, escrow_database, load_deployment, unseal_admin_key
 from consilience.protocol import accounts
 from consilience.protocol.invites import Invite
@@ -25,11 +26,11 @@ def issue_invites(root: Path, admin_secret: str, count: int = 1, *,
                   expires_in: timedelta = timedelta(days=14)) -> list[str]:
     """Single-use invites, each carrying the administrator's fingerprint so the reporter pins the deployment."""
     if not 1 <= count <= 1000:
-        raise InvalidInput("issue between 1 and 1000 invites at a time")
+        raise InvalidInput(_("issue between 1 and 1000 invites at a time"))
     admin_private = unseal_admin_key(root, admin_secret)
     deployment = load_deployment(root)
     fingerprint = admin_fingerprint(root)
-    seeds = [os.urandom(accounts.SEED_BYTES) for _ in range(count)]
+    seeds = [os.urandom(accounts.SEED_BYTES) for _i in range(count)]
     certificates = [accounts.issue_certificate(admin_private, deployment.deployment_id, accounts.account_key(seed))
                     for seed in seeds]
     with escrow_database(root) as db, db.write() as session:

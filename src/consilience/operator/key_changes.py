@@ -24,6 +24,7 @@ from pathlib import Path
 from consilience.datadir import DataDir
 from consilience.datadir.share_file import Enrollment
 from consilience.errors import InvalidInput
+from consilience.i18n import _
 from consilience.operator.deployment import load_deployment, next_serial, publish, unseal_admin_key
 from consilience.protocol import deployment as dep
 
@@ -35,8 +36,8 @@ def _next_epoch(d: dep.Deployment) -> int:
 
 def _published(d: dep.Deployment) -> dep.QuorumKeys:
     if d.quorum_keys is None:
-        raise InvalidInput("the key servers have not published their first keys yet; there is nothing to renew "
-                           "(wait for 'consilience admin publish-keys' to finish)")
+        raise InvalidInput(_("the key servers have not published their first keys yet; there is nothing to renew "
+                             "(wait for 'consilience admin publish-keys' to finish)"))
     return d.quorum_keys
 
 
@@ -81,7 +82,7 @@ def plan_key_servers(d: dep.Deployment, *, add: Sequence[Enrollment] = (), remov
         raise InvalidInput("this deployment has no key server " + ", ".join(map(str, unknown)) +
                            " (consilience admin status lists them)")
     if set(remove) & set(replace_with):
-        raise InvalidInput("a key server is either removed or replaced, not both")
+        raise InvalidInput(_("a key server is either removed or replaced, not both"))
     new: list[dep.KeyServer] = []
     for s in d.key_servers:
         if s.index in remove:
@@ -95,13 +96,14 @@ def plan_key_servers(d: dep.Deployment, *, add: Sequence[Enrollment] = (), remov
         new.append(dep.KeyServer(0, e.url, b"", identity_key=e.identity_key, hpke_public_key=e.hpke_public_key))
     servers = tuple(replace(s, index=i) for i, s in enumerate(new, start=1))
     if len({s.identity_key for s in servers}) != len(servers):
-        raise InvalidInput("a key server would be listed twice (an enrollment of one already listed)")
+        raise InvalidInput(_("a key server would be listed twice (an enrollment of one already listed)"))
     t = threshold if threshold is not None else min(d.threshold, len(servers))
     if not 1 <= t <= len(servers):
-        raise InvalidInput(f"the threshold must be between 1 and the number of key servers ({len(servers)})")
+        raise InvalidInput(_("the threshold must be between 1 and the number of key servers ({servers_count})",
+                             servers_count=len(servers)))
     if not new or (servers == tuple(replace(s, public_share=b"") for s in d.key_servers) and t == d.threshold
                    and threshold is None):
-        raise InvalidInput("nothing to change: name key servers to add, remove or replace, or a new --threshold")
+        raise InvalidInput(_("nothing to change: name key servers to add, remove or replace, or a new --threshold"))
     change = dep.KeyChange(_next_epoch(d), "reshare", t, servers)
     return next_serial(d, key_change=change)
 

@@ -23,6 +23,7 @@ from consilience.clients.board import BoardClient, BoardError
 from consilience.datadir import KeyServerFolder, share_file
 from consilience.datadir.share_file import Enrollment, Membership
 from consilience.errors import InvalidInput
+from consilience.i18n import _
 from consilience.protocol import deployment as dep
 from consilience.protocol.encoding import b64u_decode
 
@@ -30,11 +31,13 @@ from consilience.protocol.encoding import b64u_decode
 def init_keyserver(folder: KeyServerFolder, url: str) -> Enrollment:
     """Fresh keys in FOLDER (which must not hold any) and the enrollment for the administrator."""
     if not url.startswith(("https://", "http://")):
-        raise InvalidInput(f"{url!r} is not an address: give the https:// address other machines reach this "
-                           "key server at, e.g. https://keys.example.org:8101")
+        raise InvalidInput(_("{url} is not an address: give the https:// address other machines reach this key "
+                             "server at, e.g. https://keys.example.org:8101",
+                             url=repr(url)))
     if folder.identity_key.exists() or folder.hpke_key.exists():
-        raise InvalidInput(f"{folder.root} already holds a key server's keys; it keeps them (they are never "
-                           "overwritten). Choose another folder for a new key server")
+        raise InvalidInput(_("{root} already holds a key server's keys; it keeps them (they are never "
+                             "overwritten). Choose another folder for a new key server",
+                             root=folder.root))
     folder.root.mkdir(parents=True, exist_ok=True)
     keys = share_file.generate_keys(folder.identity_key, folder.hpke_key)
     return share_file.write_enrollment(folder.enrollment, url.rstrip("/"), keys)
@@ -54,8 +57,8 @@ def join(folder: KeyServerFolder, escrow_url: str, admin_fingerprint: str,
     try:
         fingerprint = b64u_decode(admin_fingerprint.strip(), length=16, field="fingerprint")
     except InvalidInput:
-        raise InvalidInput("that is not an administrator's fingerprint (22 characters, as 'consilience admin status' "
-                           "shows it); a character may be mistyped") from None
+        raise InvalidInput(_("that is not an administrator's fingerprint (22 characters, as 'consilience admin "
+                             "status' shows it); a character may be mistyped")) from None
     keys = share_file.read_keys(folder.identity_key, folder.hpke_key)
     own = client is None
     board = client or BoardClient(escrow_url)
@@ -63,7 +66,7 @@ def join(folder: KeyServerFolder, escrow_url: str, admin_fingerprint: str,
         published = board.published()
         d = dep.verify(published, fingerprint)
     except BoardError as exc:
-        raise InvalidInput(f"could not read the deployment document: {exc}") from exc
+        raise InvalidInput(_("could not read the deployment document: {exc}", exc=exc)) from exc
     finally:
         if own:
             board.close()
@@ -72,8 +75,9 @@ def join(folder: KeyServerFolder, escrow_url: str, admin_fingerprint: str,
     elif d.key_change is not None and any(s.identity_key == keys.identity_key for s in d.key_change.servers):
         listed = "joining"
     else:
-        raise InvalidInput("the deployment document does not list this key server yet: send "
-                           f"{folder.enrollment} to the administrator, who adds it, then run this again")
+        raise InvalidInput(_("the deployment document does not list this key server yet: send {enrollment} to the "
+                             "administrator, who adds it, then run this again",
+                             enrollment=folder.enrollment))
     member = Membership(b64u_decode(published["admin_key"], length=32, field="admin_key"), d.deployment_id,
                         escrow_url.rstrip("/"))
     share_file.write(folder.membership, member)

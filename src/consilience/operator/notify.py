@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from consilience.errors import InvalidInput
+from consilience.i18n import _
 from consilience.operator.deployment import escrow_database, load_deployment
 from consilience.protocol.messages import notify_address
 from consilience.storage.models import Account
@@ -24,17 +25,20 @@ def set_counselor_address(root: Path, name: str, email: str | None) -> int:
         notify_address(email)
     listed = [c for c in load_deployment(root).counselors if c.name == name]
     if not listed:
-        raise InvalidInput(f"no counselor of this deployment is named {name!r}; 'consilience admin status' "
-                           "lists them by name")
+        raise InvalidInput(_("no counselor of this deployment is named {name}; 'consilience admin status' lists "
+                             "them by name",
+                             name=repr(name)))
     if len(listed) > 1:
-        raise InvalidInput(f"{len(listed)} counselors are named {name!r}; an address cannot be told apart")
+        raise InvalidInput(_("{listed_count} counselors are named {name}; an address cannot be told apart",
+                             listed_count=len(listed), name=repr(name)))
     with escrow_database(root) as db, db.write() as session:
         accounts = session.scalars(select(Account).where(
             Account.role == "counselor", Account.counselor_key_id == listed[0].key_id,
             Account.revoked_at.is_(None))).all()
         if not accounts:
-            raise InvalidInput(f"counselor {name!r} has no account that is not revoked; add them again with "
-                               "'consilience admin counselor add'")
+            raise InvalidInput(_("counselor {name} has no account that is not revoked; add them again with "
+                                 "'consilience admin counselor add'",
+                                 name=repr(name)))
         for account in accounts:
             account.notify_email = email
         return len(accounts)

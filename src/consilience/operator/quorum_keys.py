@@ -26,6 +26,7 @@ from pathlib import Path
 from consilience.clients.board import BoardClient, BoardError
 from consilience.datadir import DataDir
 from consilience.errors import ConsilienceError, InvalidInput, VerificationError
+from consilience.i18n import _
 from consilience.operator.deployment import load_deployment, next_serial, publish, unseal_admin_key
 from consilience.protocol import deployment as dep
 from consilience.protocol import dkg
@@ -108,8 +109,10 @@ def quorum_keys_from_board(d: dep.Deployment, epoch: int, messages: Sequence[byt
         waiting = [p.index for p in params.dealers if p.index not in dealers]
         waiting_for = f"; waiting for key server(s) {_names(waiting)}" if waiting else \
             "; waiting for their confirmations"
-        raise KeysNotReady(f"the key servers have not finished the {change.kind} of epoch {epoch} "
-                           f"(deals from {_names(dealers) or 'none'} so far{waiting_for})", missing=waiting or dealers)
+        raise KeysNotReady(_("the key servers have not finished the {kind} of epoch {epoch} (deals from {names} so "
+                             "far{waiting_for})",
+                             kind=change.kind, epoch=epoch, names=_names(dealers) or _("none"),
+                             waiting_for=waiting_for), missing=waiting or dealers)
     qual = dkg.qualify(params, messages)
     checks = {m.abscissa_check for ms in confirmations.values() for m in ms}
     ours = {(qual.transcript, qual.qualified, qual.commitments_digest(c)) for c in checks}
@@ -117,14 +120,16 @@ def quorum_keys_from_board(d: dep.Deployment, epoch: int, messages: Sequence[byt
                          if len({(m.transcript, m.qualified, m.commitments) for m in ms}) != 1
                          or {(m.transcript, m.qualified, m.commitments) for m in ms} - ours)
     if disagreeing or len(checks) != 1:
-        raise dkg.DkgFailed(f"key server(s) {_names(disagreeing or sorted(confirmations))} confirmed another board "
-                            f"than the one the escrow server shows for epoch {epoch}: the key servers were shown "
-                            "different boards. Run the key generation again (consilience admin restart-keygen)",
+        raise dkg.DkgFailed(_("key server(s) {names} confirmed another board than the one the escrow server shows "
+                              "for epoch {epoch}: the key servers were shown different boards. Run the key "
+                              "generation again (consilience admin restart-keygen)",
+                              names=_names(disagreeing or sorted(confirmations)), epoch=epoch),
                             disagreeing=disagreeing)
     check = checks.pop()
     missing = [i for i in qual.holders if i not in confirmations]
     if missing:
-        raise KeysNotReady(f"no confirmation yet from key server(s) {_names(missing)} for epoch {epoch}",
+        raise KeysNotReady(_("no confirmation yet from key server(s) {names} for epoch {epoch}",
+                             names=_names(missing), epoch=epoch),
                            missing=missing)
     generation = epoch if change.kind == "generate" else d.key_epoch
     keys = dep.QuorumKeys(
@@ -152,7 +157,7 @@ def wait_for_quorum_keys(d: dep.Deployment, client: BoardClient, *, epoch: int |
     while True:
         try:
             chosen = epoch if epoch is not None else d.board_epoch
-            messages, _ = client.read(chosen)
+            messages, _next = client.read(chosen)
             unreachable = None
             try:
                 return quorum_keys_from_board(d, chosen, messages)
@@ -162,12 +167,14 @@ def wait_for_quorum_keys(d: dep.Deployment, client: BoardClient, *, epoch: int |
                     progress(now)
                 last = now
                 if clock() >= deadline:
-                    raise KeysNotReady(f"gave up after {timeout:g} s: {exc} (is every key server running? "
-                                       "their logs say what they wait for)", missing=exc.missing) from None
+                    raise KeysNotReady(_("gave up after {timeout:g} s: {exc} (is every key server running? their "
+                                         "logs say what they wait for)",
+                                         timeout=timeout, exc=exc), missing=exc.missing) from None
         except BoardError as exc:
             unreachable = exc
             if clock() >= deadline:
-                raise KeysNotReady(f"gave up after {timeout:g} s: {unreachable}") from exc
+                raise KeysNotReady(_("gave up after {timeout:g} s: {unreachable}",
+                                     timeout=timeout, unreachable=unreachable)) from exc
         sleep(poll)
 
 
@@ -215,9 +222,9 @@ def restart_keygen(root: Path, admin_secret: str) -> dep.Deployment:
     d = load_deployment(root)
     admin_private = unseal_admin_key(root, admin_secret)
     if d.key_change is None:
-        raise InvalidInput("the key servers are asked for nothing now, so there is nothing to run again "
-                           "(the published quorum keys are in force; 'consilience admin refresh-keys' or "
-                           "'consilience admin key-servers' ask for a new run)")
+        raise InvalidInput(_("the key servers are asked for nothing now, so there is nothing to run again (the "
+                             "published quorum keys are in force; 'consilience admin refresh-keys' or 'consilience "
+                             "admin key-servers' ask for a new run)"))
     updated = next_serial(d, key_change=replace(d.key_change, epoch=d.key_change.epoch + 1))
     publish(DataDir(Path(root)), updated, admin_private)
     return updated

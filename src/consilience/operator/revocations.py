@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from consilience.crypto import signing
 from consilience.datadir import DataDir
 from consilience.errors import InvalidInput
+from consilience.i18n import _
 from consilience.operator.deployment import (
     database_url,
     escrow_database,
@@ -71,8 +72,9 @@ def account_key_of(text: str) -> bytes:
     try:
         return b64u_decode(value, length=accounts.ACCOUNT_KEY_BYTES, field="account key")
     except InvalidInput:
-        raise InvalidInput("name the account by its account key (43 characters of base64url) or by the invite "
-                           f"it was registered with ({invites.PREFIX}.…); nothing was revoked") from None
+        raise InvalidInput(_("name the account by its account key (43 characters of base64url) or by the invite it "
+                             "was registered with ({prefix}.…); nothing was revoked",
+                             prefix=invites.PREFIX)) from None
 
 
 def counselor_of(d: dep.Deployment, text: str) -> dep.Counselor:
@@ -82,11 +84,13 @@ def counselor_of(d: dep.Deployment, text: str) -> dep.Counselor:
     by_key = [c for c in d.counselors if b64u_encode(c.key_id) == value]
     found = by_key or by_name
     if not found:
-        raise InvalidInput(f"the deployment lists no counselor named {value!r} or with that key id "
-                           "('consilience admin status' lists them); nothing was revoked")
+        raise InvalidInput(_("the deployment lists no counselor named {value} or with that key id ('consilience "
+                             "admin status' lists them); nothing was revoked",
+                             value=repr(value)))
     if len(found) > 1:
-        raise InvalidInput(f"{len(found)} counselors are named {value!r}: name the one to revoke by its key id; "
-                           "nothing was revoked")
+        raise InvalidInput(_("{found_count} counselors are named {value}: name the one to revoke by its key id; "
+                             "nothing was revoked",
+                             found_count=len(found), value=repr(value)))
     return found[0]
 
 
@@ -96,7 +100,7 @@ def witness_vkey_of(text: str) -> str:
     try:
         checkpoint.CosignatureV1Verifier.from_vkey(vkey)
     except InvalidInput as exc:
-        raise InvalidInput(f"that is not a witness's verifier key ({exc}); nothing was revoked") from None
+        raise InvalidInput(_("that is not a witness's verifier key ({exc}); nothing was revoked", exc=exc)) from None
     return vkey
 
 
@@ -125,8 +129,8 @@ def _transaction(root: Path) -> Iterator[Session]:
         with escrow_database(root) as db, db.write() as session:
             yield session
     except IntegrityError:
-        raise InvalidInput("another revocation was written at the same moment; run the command again (nothing was "
-                           "changed by this one)") from None
+        raise InvalidInput(_("another revocation was written at the same moment; run the command again (nothing "
+                             "was changed by this one)")) from None
 
 
 def _open(root: Path) -> None:
@@ -142,12 +146,12 @@ def revoke_account(root: Path, subject: str, admin_secret: str) -> Revocation:
     _open(root)
     with _transaction(root) as session:
         if key in _newest(session, d, signing.public_key(admin_private)).accounts:
-            raise InvalidInput("that account is already revoked; nothing was changed")
+            raise InvalidInput(_("that account is already revoked; nothing was changed"))
         account_id = stored.reporter_account_id(session, key)
         unused = account_id is None and stored.refuse_unused_invite(session, key)
         if account_id is None and not unused:
-            raise InvalidInput("no account and no unused invite of this deployment has that account key; nothing "
-                               "was revoked")
+            raise InvalidInput(_("no account and no unused invite of this deployment has that account key; nothing "
+                                 "was revoked"))
         now = datetime.now(UTC)
         updated = _sign_next(session, d, admin_private, accounts=frozenset({key}))
         ended = stored.revoke_accounts(session, [account_id] if account_id else [], now=now)
@@ -188,7 +192,7 @@ def revoke_witness(root: Path, vkey: str, admin_secret: str) -> Revocation:
     public = checkpoint.CosignatureV1Verifier.from_vkey(vkey).public_key  # either vkey form names the listed witness
     vkey = next((w for w in d.witnesses if checkpoint.CosignatureV1Verifier.from_vkey(w).public_key == public), vkey)
     if vkey not in d.witnesses:
-        raise InvalidInput("the deployment lists no such witness; nothing was revoked")
+        raise InvalidInput(_("the deployment lists no such witness; nothing was revoked"))
     admin_private = unseal_admin_key(root, admin_secret)
     updated_doc = next_serial(d, witnesses=tuple(w for w in d.witnesses if w != vkey))
     _open(root)

@@ -31,7 +31,7 @@ class Bearer:
         """The credentials in an Authorization header's value, or the refusal to answer with."""
         if not header:
             raise self.refusal(self.missing)
-        scheme, _, value = header.partition(" ")
+        scheme, _sep, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise self.refusal(self.malformed)
         return value.strip()

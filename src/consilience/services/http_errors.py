@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from consilience.errors import InvalidInput
+from consilience.i18n import _
 from consilience.protocol.messages import ErrorResponse
 
 CODES: dict[int, str] = {
@@ -75,20 +76,20 @@ def _validation_detail(exc: RequestValidationError) -> tuple[int, str]:
 def install(app: FastAPI) -> None:
     """Register the handlers every service shares (§9); services add their own."""
 
-    async def api_error(_: Request, exc: Exception) -> JSONResponse:
+    async def api_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Refusal)
         return error_response(exc.status, exc.detail, exc.headers, **exc.extra)
 
-    async def http_error(_: Request, exc: Exception) -> JSONResponse:
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         return error_response(exc.status_code, str(exc.detail), exc.headers)
 
-    async def validation_error(_: Request, exc: Exception) -> JSONResponse:
+    async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         status, detail = _validation_detail(exc)
         return error_response(status, detail)
 
-    async def invalid_input(_: Request, exc: Exception) -> JSONResponse:
+    async def invalid_input(request: Request, exc: Exception) -> JSONResponse:
         return error_response(400, str(exc))
 
     app.add_exception_handler(Refusal, api_error)
@@ -96,8 +97,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(InvalidInput, invalid_input)
 
-    async def internal(_: Request, exc: Exception) -> JSONResponse:
-        return error_response(500, "internal error")
+    async def internal(request: Request, exc: Exception) -> JSONResponse:
+        return error_response(500, _("internal error"))
 
     app.add_exception_handler(Exception, internal)
 

@@ -27,6 +27,7 @@ from typing import NamedTuple, Protocol
 from fastapi import Request
 
 from consilience.errors import InvalidInput
+from consilience.i18n import _
 from consilience.services.http_errors import Refusal
 
 
@@ -48,7 +49,7 @@ class TokenBucket:
     def __init__(self, capacity: float, per_second: float, *, max_keys: int = 100_000,
                  clock: Callable[[], float] = time.monotonic) -> None:
         if capacity <= 0 or per_second <= 0:
-            raise ValueError("capacity and rate must be positive")
+            raise ValueError(_("capacity and rate must be positive"))
         self.capacity = capacity
         self.per_second = per_second
         self._clock = clock
@@ -110,7 +111,7 @@ def take_all(charges: Sequence[tuple[TokenBucket, Hashable, float]]) -> list[flo
 def positive(name: str, value: object) -> float:
     """``value`` as a budget's number; an operator's 0, negative, inf or nan is refused by ``name``."""
     if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-        raise InvalidInput(f"{name} must be a positive number, not {value!r}")
+        raise InvalidInput(_("{name} must be a positive number, not {value}", name=name, value=repr(value)))
     return float(value)
 
 
@@ -201,7 +202,8 @@ class Budgets:
         waits = self.store.take_all([(c.budget, self._rates[c.budget], c.key, c.cost) for c in charges])
         wait, refused = max(zip(waits, charges, strict=True), key=lambda pair: pair[0], default=(0.0, None))
         if wait and refused is not None:
-            raise Refusal(429, f"too many {refused.what}; retry later", headers={"Retry-After": str(math.ceil(wait))})
+            raise Refusal(429, _("too many {what}; retry later", what=_(refused.what)),
+                          headers={"Retry-After": str(math.ceil(wait))})
 
     def used(self, budget: str, key: Hashable) -> float:
         """How much of ``budget``'s burst ``key`` has spent now, 0 to 1."""

@@ -41,6 +41,7 @@ from typing import Any
 from cryptography.exceptions import UnsupportedAlgorithm
 
 from consilience.datadir import defaults
+from consilience.i18n import _
 from consilience.services.config import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -78,29 +79,33 @@ class TLSFiles:
         try:
             leaf = x509.load_pem_x509_certificates(cert)[0]
         except ValueError:
-            raise ConfigurationError(f"the TLS certificate {self.cert} is not a PEM certificate (a file starting "
-                                     "with -----BEGIN CERTIFICATE-----). Pass the certificate file, leaf "
-                                     "first, then any intermediate certificates.") from None
+            raise ConfigurationError(_("the TLS certificate {cert} is not a PEM certificate (a file starting with "
+                                       "-----BEGIN CERTIFICATE-----). Pass the certificate file, leaf first, then "
+                                       "any intermediate certificates.",
+                                       cert=self.cert)) from None
         try:
             serialization.load_pem_private_key(key, password=None)
         except TypeError:
-            raise ConfigurationError(f"the TLS private key {self.key} is sealed with a passphrase; the server "
-                                     "must restart unattended, so give it an unencrypted key readable only "
-                                     "by its own user (e.g. openssl pkey -in KEY -out NEW_KEY).") from None
+            raise ConfigurationError(_("the TLS private key {key} is sealed with a passphrase; the server must "
+                                       "restart unattended, so give it an unencrypted key readable only by its own "
+                                       "user (e.g. openssl pkey -in KEY -out NEW_KEY).",
+                                       key=self.key)) from None
         except (ValueError, UnsupportedAlgorithm):
-            raise ConfigurationError(f"the TLS private key {self.key} is not a PEM private key (a file starting "
-                                     "with -----BEGIN PRIVATE KEY----- or similar). Pass the key of the "
-                                     "certificate, not the certificate itself.") from None
+            raise ConfigurationError(_("the TLS private key {key} is not a PEM private key (a file starting with "
+                                       "-----BEGIN PRIVATE KEY----- or similar). Pass the key of the certificate, "
+                                       "not the certificate itself.",
+                                       key=self.key)) from None
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         try:  # an empty passphrase: never a prompt (a sealed key was refused above)
             context.load_cert_chain(self.cert, self.key, password=b"")
         except ssl.SSLError as exc:
             if exc.reason == "KEY_VALUES_MISMATCH":
-                raise ConfigurationError(f"the TLS private key {self.key} does not belong to the certificate "
-                                         f"{self.cert}. Pass the key the certificate was issued for; nothing "
-                                         "was started.") from None
-            raise ConfigurationError(f"the TLS certificate {self.cert} and key {self.key} cannot be used "
-                                     f"({exc.reason or exc}). Check both files; nothing was started.") from None
+                raise ConfigurationError(_("the TLS private key {key} does not belong to the certificate {cert}. "
+                                           "Pass the key the certificate was issued for; nothing was started.",
+                                           key=self.key, cert=self.cert)) from None
+            raise ConfigurationError(_("the TLS certificate {cert} and key {key} cannot be used ({reason}). Check "
+                                       "both files; nothing was started.",
+                                       cert=self.cert, key=self.key, reason=exc.reason or exc)) from None
         now = datetime.now(UTC)
         if not leaf.not_valid_before_utc <= now <= leaf.not_valid_after_utc:
             log.warning("the TLS certificate %s is valid only from %s to %s: clients will refuse it until it "
@@ -117,8 +122,9 @@ def _read(path: Path, what: str) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise ConfigurationError(f"cannot read the {what} {path}: {exc.strerror or exc}. Check the path and "
-                                 "that the server's user may read it; nothing was started.") from None
+        raise ConfigurationError(_("cannot read the {what} {path}: {strerror}. Check the path and that the "
+                                   "server's user may read it; nothing was started.",
+                                   what=what, path=path, strerror=exc.strerror or exc)) from None
 
 
 def tls_files(cert: Path | str | None, key: Path | str | None, *, cert_option: str = "--tls-cert",
@@ -128,9 +134,10 @@ def tls_files(cert: Path | str | None, key: Path | str | None, *, cert_option: s
         return None
     if not cert or not key:
         given, missing = (cert_option, key_option) if cert else (key_option, cert_option)
-        raise ConfigurationError(f"{given} was given without {missing}: serving TLS needs both the certificate "
-                                 f"({cert_option}) and its private key ({key_option}). Pass both, or neither to "
-                                 "serve plain HTTP behind a reverse proxy that terminates TLS.")
+        raise ConfigurationError(_("{given} was given without {missing}: serving TLS needs both the certificate "
+                                   "({cert_option}) and its private key ({key_option}). Pass both, or neither to "
+                                   "serve plain HTTP behind a reverse proxy that terminates TLS.",
+                                   given=given, missing=missing, cert_option=cert_option, key_option=key_option))
     return TLSFiles(Path(cert), Path(key))
 
 
@@ -237,11 +244,11 @@ def serve(app: Any, *, host: str, port: int, on_ready: Callable[[Listening], Non
     try:
         server.run(sockets=sockets)
     except SystemExit as exc:  # uvicorn exits when it cannot bind or the application fails to start
-        raise ConfigurationError(f"the server did not start on {scheme_url} "
-                                 "(the reason is in the log line above)") from exc
+        raise ConfigurationError(_("the server did not start on {scheme_url} (the reason is in the log line above)",
+                                   scheme_url=scheme_url)) from exc
     if not server.started:
-        raise ConfigurationError(f"the server did not start on {scheme_url} "
-                                 "(the reason is in the log line above)")
+        raise ConfigurationError(_("the server did not start on {scheme_url} (the reason is in the log line above)",
+                                   scheme_url=scheme_url))
 
 
 #: How long ``serve_workers`` waits for its workers to build their applications and listen.
@@ -254,7 +261,8 @@ def bind(host: str, port: int) -> socket.socket:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.create_server((host, port), family=family, backlog=2048)
     except OSError as exc:
-        raise ConfigurationError(f"cannot listen on {defaults.url(host, port)}: {exc.strerror or exc}") from exc
+        raise ConfigurationError(_("cannot listen on {url}: {strerror}",
+                                   url=defaults.url(host, port), strerror=exc.strerror or exc)) from exc
     sock.set_inheritable(True)
     return sock
 
@@ -268,7 +276,7 @@ def serve_workers(make_app: Callable[[int], Any], workers: int, *, host: str, po
     ``on_ready`` gets the parent's pid once every worker listens; ``options`` go to ``serve``.
     """
     if workers < 1:
-        raise ConfigurationError(f"--workers must be at least 1, not {workers}")
+        raise ConfigurationError(_("--workers must be at least 1, not {workers}", workers=workers))
     check_tls(tls)
     sock = bind(host, port)
     bound = int(sock.getsockname()[1])
@@ -298,8 +306,10 @@ def serve_workers(make_app: Callable[[int], Any], workers: int, *, host: str, po
         if ready < workers and not stopping:
             stop(signal.SIGTERM, None)
             _reap(children)
-            raise ConfigurationError(f"the server did not start on {Listening(host, bound, 0, tls is not None).url}: "
-                                     f"{workers - ready} of {workers} workers did not (the reason is in the log)")
+            raise ConfigurationError(_("the server did not start on {url}: {failed} of {workers} workers did not "
+                                       "(the reason is in the log)",
+                                       url=Listening(host, bound, 0, tls is not None).url, failed=workers - ready,
+                                       workers=workers))
         if not stopping:
             log.info("%d workers serve %s", workers, Listening(host, bound, 0, tls is not None).url)
             if on_ready is not None:
@@ -311,7 +321,8 @@ def serve_workers(make_app: Callable[[int], Any], workers: int, *, host: str, po
                 log.error("worker %d stopped (%s); stopping the others", index, _how(status))
                 stop(signal.SIGTERM, None)
                 _reap(children)
-                raise ConfigurationError(f"worker {index} of the server stopped unasked ({_how(status)})")
+                raise ConfigurationError(_("worker {index} of the server stopped unasked ({how})",
+                                           index=index, how=_how(status)))
             children.pop(pid, 0)
     finally:
         os.close(ready_read)
@@ -328,7 +339,7 @@ def _worker(make_app: Callable[[int], Any], index: int, sock: socket.socket, rea
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda _s, _f: None)
 
-        def listening(_: Listening) -> None:
+        def listening(_listening: Listening) -> None:
             os.write(ready, b".")
 
         serve(make_app(index), host=host, port=port, on_ready=listening, tls=tls, sockets=[sock], **options)
@@ -362,7 +373,7 @@ def _wait_ready(ready: int, children: dict[int, int], workers: int) -> int:
     count = 0
     deadline = time.monotonic() + WORKER_START_SECONDS
     while count < workers and time.monotonic() < deadline:
-        readable, _, _ = select.select([ready], [], [], 0.2)
+        readable, _w, _x = select.select([ready], [], [], 0.2)
         if readable:
             got = os.read(ready, workers)
             if not got:
@@ -380,7 +391,7 @@ def _reap(children: dict[int, int], timeout: float = GRACEFUL_SHUTDOWN_SECONDS +
     deadline = time.monotonic() + timeout
     while children and time.monotonic() < deadline:
         for pid in list(children):
-            done, _ = os.waitpid(pid, os.WNOHANG)
+            done, _status = os.waitpid(pid, os.WNOHANG)
             if done:
                 children.pop(pid)
         time.sleep(0.05)

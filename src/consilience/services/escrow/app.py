@@ -31,6 +31,7 @@ import consilience.services.escrow.handover as handover_routes  # PROTOCOL.md §
 import consilience.services.escrow.readers as readers_routes  # PROTOCOL.md §13.6
 from consilience import __version__
 from consilience.crypto import signing
+from consilience.i18n import N_, _
 from consilience.services.escrow import (
     board,
     cases,
@@ -57,8 +58,8 @@ from consilience.services.http_head import HeadAsGet
 from consilience.services.limits import Budgets
 from consilience.storage.database import Database, upgrade
 
-V1_GONE = ("this escrow server speaks Consilience protocol v2; this request is protocol v1's, which it no longer "
-           "answers. Update the app or command to a version that speaks v2.")
+V1_GONE = N_("this escrow server speaks Consilience protocol v2; this request is protocol v1's, which it no longer "
+             "answers. Update the app or command to a version that speaks v2.")
 
 
 def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate: bool = True,
@@ -90,7 +91,7 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
     integrating = integrator.Integrator(state)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # a second lifespan of the same application (a test tool driving it over ASGI) leaves the running one be
         ours = (settings.integrator if integrate is None else integrate) and not integrating.running
         if ours:
@@ -158,4 +159,4 @@ def _public_router() -> Any:
 
 def _v1_gone(request: Request) -> JSONResponse:
     del request
-    return errors.error_response(410, V1_GONE, error="protocol_v1")
+    return errors.error_response(410, _(V1_GONE), error="protocol_v1")

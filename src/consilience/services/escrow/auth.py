@@ -27,6 +27,7 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from consilience.errors import InvalidInput
+from consilience.i18n import N_, _
 from consilience.protocol.encoding import b64u_decode
 from consilience.services.escrow.errors import Refusal
 from consilience.services.escrow.state import ServerState, State, get_state
@@ -45,17 +46,17 @@ def bearer_token(request: Request) -> bytes:
     try:
         return b64u_decode(value, length=repository.TOKEN_BYTES, field="token")
     except InvalidInput:
-        raise BEARER.refusal("malformed bearer token") from None
+        raise BEARER.refusal(_("malformed bearer token")) from None
 
 
 #: PROTOCOL.md §6.1: an expired session; clients sign in again on their own and repeat the request.
-SESSION_EXPIRED = "your session has expired; sign in again (the app and the command line do this on their own)"
-ACCOUNT_REVOKED = ("this account was revoked by the deployment's administrator; ask the administrator if you think "
-                   "this is a mistake")
+SESSION_EXPIRED = N_("your session has expired; sign in again (the app and the command line do this on their own)")
+ACCOUNT_REVOKED = N_("this account was revoked by the deployment's administrator; ask the administrator if you think "
+                     "this is a mistake")
 #: PROTOCOL.md §14.2: the holder deleted the account; clients do not retry.
-ACCOUNT_DELETED = "this account was deleted; it cannot be used or signed in to again"
+ACCOUNT_DELETED = N_("this account was deleted; it cannot be used or signed in to again")
 AUTH_BUDGET = "auth_failures_per_address"
-AUTH_SPENT = "too many failed authentications from this address; retry later"
+AUTH_SPENT = N_("too many failed authentications from this address; retry later")
 
 
 def require_auth_budget(request: Request, state: State) -> None:
@@ -64,7 +65,7 @@ def require_auth_budget(request: Request, state: State) -> None:
     left = rate.burst * (1.0 - state.limits.used(AUTH_BUDGET, client_address(request)))
     if left < 1.0 - 1e-9:
         wait = (1.0 - left) * 3600.0 / rate.per_hour
-        raise Refusal(429, AUTH_SPENT, headers={"Retry-After": str(max(1, math.ceil(wait)))})
+        raise Refusal(429, _(AUTH_SPENT), headers={"Retry-After": str(max(1, math.ceil(wait)))})
 
 
 def charge_auth_failure(request: Request, state: State) -> None:
@@ -92,13 +93,13 @@ def authenticate(request: Request, state: ServerState) -> AccountInfo:
                 account = repository.authenticate(connection, token)
         except revocations.SessionExpired:
             expired = True
-            raise Refusal(401, SESSION_EXPIRED, headers=dict(BEARER.challenge), error="session_expired") from None
+            raise Refusal(401, _(SESSION_EXPIRED), headers=dict(BEARER.challenge), error="session_expired") from None
         except revocations.AccountRevoked:
-            raise Refusal(401, ACCOUNT_REVOKED, headers=dict(BEARER.challenge), error="account_revoked") from None
+            raise Refusal(401, _(ACCOUNT_REVOKED), headers=dict(BEARER.challenge), error="account_revoked") from None
         except revocations.AccountDeleted:
-            raise Refusal(401, ACCOUNT_DELETED, headers=dict(BEARER.challenge), error="account_deleted") from None
+            raise Refusal(401, _(ACCOUNT_DELETED), headers=dict(BEARER.challenge), error="account_deleted") from None
         if account is None:
-            raise BEARER.refusal("unknown token")
+            raise BEARER.refusal(_("unknown token"))
     except Refusal:
         if not expired:
             charge_auth_failure(request, state)
@@ -108,13 +109,13 @@ def authenticate(request: Request, state: ServerState) -> AccountInfo:
 
 async def reporter(account: Annotated[AccountInfo, Depends(current_account)]) -> AccountInfo:
     if account.role != "reporter":
-        raise Refusal(403, "this endpoint is for reporter accounts")
+        raise Refusal(403, _("this endpoint is for reporter accounts"))
     return account
 
 
 async def counselor(account: Annotated[AccountInfo, Depends(current_account)]) -> AccountInfo:
     if account.role != "counselor":
-        raise Refusal(403, "this endpoint is for counselor accounts")
+        raise Refusal(403, _("this endpoint is for counselor accounts"))
     return account
 
 

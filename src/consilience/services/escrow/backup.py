@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from consilience.errors import InvalidInput
+from consilience.i18n import N_, _
 from consilience.protocol import recovery
 from consilience.protocol.messages import Strict
 from consilience.services.escrow.auth import charge_auth_failure, reporter, require_auth_budget
@@ -34,8 +35,8 @@ router = APIRouter(prefix="/v2", responses=documented(400, 401, 403, 404, 409, 4
 
 Reporter = Annotated[AccountInfo, Depends(reporter)]
 
-NO_BACKUP = ("There is no backup for this handle. Check the handle against what you wrote down; if it is right, "
-             "this account's backup was never made or was deleted.")
+NO_BACKUP = N_("There is no backup for this handle. Check the handle against what you wrote down; if it is right, "
+               "this account's backup was never made or was deleted.")
 
 
 class BackupStored(Strict):
@@ -53,22 +54,23 @@ async def put_backup(http: Request, account: Reporter, state: State) -> BackupSt
 def _store(data: bytes, account: AccountInfo, state: ServerState) -> BackupStored:
     state.limits.charge("entry_writes_per_account", account.account_id, "changes for this account")
     if len(data) > recovery.MAX_BACKUP_BYTES:
-        raise Refusal(413, "a backup is at most 6 MiB; remove large attachments from the wallet")
+        raise Refusal(413, _("a backup is at most 6 MiB; remove large attachments from the wallet"))
     try:
         backup = recovery.parse(data)
     except InvalidInput as exc:
         raise Refusal(422, str(exc)) from exc
     deployment_id = state.deployments.current().deployment.deployment_id
     if backup.keys.deployment_id != deployment_id:
-        raise Refusal(422, "this backup is for another deployment")
+        raise Refusal(422, _("this backup is for another deployment"))
     with state.db.write() as session:
         key = backups.account_key(session, account.account_id)
         if key is None or recovery.handle_bytes(deployment_id, key) != backup.keys.handle:
-            raise Refusal(422, "this backup's handle is not the handle of your account")
+            raise Refusal(422, _("this backup's handle is not the handle of your account"))
         try:
             stored_at = backups.store(session, account.account_id, backup.keys.handle, backup.version, data)
         except backups.StaleBackup as exc:
-            raise Refusal(409, f"a newer backup is stored (version {exc.stored_version}); upload a later version",
+            raise Refusal(409, _("a newer backup is stored (version {stored_version}); upload a later version",
+                                 stored_version=exc.stored_version),
                           error="stale_backup", stored_version=exc.stored_version) from None
     log.info("a reporter account stored backup version %d (%d bytes)", backup.version, len(data))
     return BackupStored(handle=recovery.format_handle(backup.keys.handle), version=backup.version,
@@ -94,5 +96,5 @@ def get_backup(handle: str, http: Request, state: State) -> Response:
         document = backups.by_handle(session, handle_bytes)
     if document is None:
         charge_auth_failure(http, state)
-        raise Refusal(404, NO_BACKUP)
+        raise Refusal(404, _(NO_BACKUP))
     return Response(content=document, media_type="application/json", headers={"Cache-Control": "no-store"})

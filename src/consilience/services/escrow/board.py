@@ -22,6 +22,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.exc import IntegrityError
 
 from consilience.errors import ConsilienceError
+from consilience.i18n import _
 from consilience.protocol import dkg
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.messages import BoardMessage, BoardPage, BoardPost
@@ -43,7 +44,7 @@ def post(posted: BoardPost, http: Request, response: Response, state: State) -> 
     try:
         dkg.parse(deployment.dkg_parameters(posted.epoch), data)
     except ConsilienceError as exc:
-        raise Refusal(422, f"not a key-generation message of this deployment's key servers: {exc}") from None
+        raise Refusal(422, _("not a key-generation message of this deployment's key servers: {exc}", exc=exc)) from None
     for attempt in range(2):
         try:
             with state.db.write() as session:
@@ -55,13 +56,13 @@ def post(posted: BoardPost, http: Request, response: Response, state: State) -> 
         if not created:
             response.status_code = 200
         return {"seq": seq}
-    raise AssertionError("unreachable")
+    raise AssertionError(_("unreachable"))
 
 
 @router.get("/{epoch}", response_model=BoardPage)
 def read(epoch: int, state: State, after: int = Query(default=0, ge=0, lt=2**63)) -> BoardPage:
     if not 0 <= epoch < 2**32:
-        raise Refusal(400, "an epoch is a number from 0 to 2^32 - 1")
+        raise Refusal(400, _("an epoch is a number from 0 to 2^32 - 1"))
     with state.db.read() as session:
         rows = repository.board_messages(session, epoch, after, BOARD_PAGE_SIZE)
     return BoardPage(messages=[BoardMessage(seq=r.seq, message=b64u_encode(r.message), received_at=r.received_at)

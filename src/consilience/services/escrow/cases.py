@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from consilience.i18n import N_, _
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.messages import Case, CaseLink, CaseMatch, CaseNote, CaseNoteSubmission, CaseUpdate
 from consilience.services.escrow.auth import CounselorCaller
@@ -24,8 +25,8 @@ from consilience.storage.repository import AccountInfo, utcnow
 
 router = APIRouter(prefix="/v2", responses=documented(400, 401, 403, 404, 409, 422, 429, 503))
 
-NOT_A_COUNSELOR_KEY = ("no counselor of this deployment has that key id; `consilience counselor cases` names the "
-                       "owners, and the deployment document lists every counselor")
+NOT_A_COUNSELOR_KEY = N_("no counselor of this deployment has that key id; `consilience counselor cases` names the "
+                         "owners, and the deployment document lists every counselor")
 
 
 def case_view(row: cases.CaseRow) -> Case:
@@ -64,7 +65,7 @@ def update_case(case_id: str, request: CaseUpdate, account: CounselorCaller, sta
     if "owner_key_id" in request.model_fields_set:
         owner = None if request.owner_key_id is None else b64u_decode(request.owner_key_id, length=16)
         if owner is not None and owner not in _counselor_key_ids(state):
-            raise Refusal(400, NOT_A_COUNSELOR_KEY)
+            raise Refusal(400, _(NOT_A_COUNSELOR_KEY))
     with state.db.write() as session:
         row = cases.update_case(session, cid, utcnow(), state.settings.reach_out_days, owner_key_id=owner,
                                 state=cases.UNCHANGED if request.state is None else request.state)
@@ -84,7 +85,7 @@ def link_match(case_id: str, request: CaseLink, account: CounselorCaller, state:
 def _own_key_id(account: AccountInfo, state: ServerState) -> bytes:
     key_id = account.counselor_key_id
     if key_id is None or key_id not in _counselor_key_ids(state):
-        raise Refusal(403, "this counselor account's key is not among the deployment's counselors")
+        raise Refusal(403, _("this counselor account's key is not among the deployment's counselors"))
     return key_id
 
 
@@ -111,8 +112,8 @@ def add_note(case_id: str, request: CaseNoteSubmission, account: CounselorCaller
     wraps = [(b64u_decode(w.key_id, length=16), b64u_decode(w.wrap)) for w in request.wraps]
     given = {k for k, _ in wraps}
     if given != wanted:
-        raise Refusal(400, "a note is sealed to every counselor of the deployment and no one else; fetch the "
-                           "deployment document again and seal it to the counselors it lists")
+        raise Refusal(400, _("a note is sealed to every counselor of the deployment and no one else; fetch the "
+                             "deployment document again and seal it to the counselors it lists"))
     with state.db.write() as session:
         stored = cases.add_note(session, cid, b64u_decode(request.note_id, length=16), account.account_id,
                                 b64u_decode(request.content), wraps, utcnow())

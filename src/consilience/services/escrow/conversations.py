@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy.orm import Session
 
 from consilience.crypto import hpke
+from consilience.i18n import N_, _
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.messages import (
     MESSAGE_PAGE_SIZE,
@@ -48,7 +49,7 @@ router = APIRouter(prefix="/v2", responses=documented(400, 401, 403, 404, 409, 4
 AnyCaller = Annotated[AccountInfo, Depends(current_account)]
 
 BUDGET = "message_writes_per_account"
-BUDGET_WHAT = "messages and introductions from this account"
+BUDGET_WHAT = N_("messages and introductions from this account")
 
 
 def own_key_id(session: Session, account: AccountInfo) -> bytes | None:
@@ -107,7 +108,7 @@ def create_conversation(request: ConversationRequest, response: Response, accoun
                         state: State) -> Conversation:
     state.limits.charge(BUDGET, account.account_id, BUDGET_WHAT)
     if account.counselor_key_id is None:
-        raise Refusal(403, "this counselor account has no key id")
+        raise Refusal(403, _("this counselor account has no key id"))
     try:
         with state.db.write() as session:
             row, created = store.create_direct(session, b64u_decode(request.conversation_id),
@@ -126,7 +127,7 @@ def list_conversations(account: AnyCaller, state: State,
                        match_id: Annotated[str | None, Query(max_length=64)] = None) -> list[Conversation]:
     """A reporter's own conversations; a counselor's: every one, or one match's."""
     if match_id is not None and account.role != "counselor":
-        raise Refusal(400, "only counselors list conversations by match; leave match_id out")
+        raise Refusal(400, _("only counselors list conversations by match; leave match_id out"))
     wanted = path_id(match_id, "match id") if match_id is not None else None
     with state.db.read() as session:
         rows = store.list_conversations(session, account, wanted)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from consilience.errors import InvalidInput, VerificationError
+from consilience.i18n import N_, _
 from consilience.protocol import accounts
 from consilience.protocol import corroboration as co
 from consilience.protocol.encoding import b64u_decode, b64u_encode
@@ -32,7 +33,7 @@ router = APIRouter(prefix="/v2", responses=documented(400, 401, 403, 404, 409, 4
 
 #: Asking and consenting are writes of the messaging after a match, under the same budget.
 BUDGET = "message_writes_per_account"
-BUDGET_WHAT = "messages, introductions and corroboration requests from this account"
+BUDGET_WHAT = N_("messages, introductions and corroboration requests from this account")
 
 
 def _summary(s: store.Summary) -> co.CorroborationSummary:
@@ -116,7 +117,7 @@ def consent(statement_id: str, submission: co.ConsentSubmission, response: Respo
             co.verify_consent(cert.account_key, deployment_id, sid, r.match_id, entry_id, r.content_hash,
                               r.leaf_index, signature)
         except (VerificationError, InvalidInput) as exc:
-            raise Refusal(400, f"{exc}; sign the request as listed with this account's key") from None
+            raise Refusal(400, _("{exc}; sign the request as listed with this account's key", exc=exc)) from None
         created = store.record_consent(session, sid, entry_id, signature, now)
         mine = store.pending(session, account.account_id, sid, entry_id).request
     if not created:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from consilience.i18n import _
 from consilience.protocol import events
 from consilience.protocol.encoding import b64u_encode
 from consilience.protocol.messages import MatchDetail, MatchEntry, MatchSummary
@@ -48,7 +49,7 @@ def open_match(match_id: str, account: CounselorCaller,
                state: State) -> MatchDetail:
     key_id = account.counselor_key_id
     if key_id is None:
-        raise Refusal(403, "this counselor account has no key id")
+        raise Refusal(403, _("this counselor account has no key id"))
     now = utcnow()
     wanted = path_id(match_id, "match id")
     event = events.opening_event(wanted, key_id, now)  # the key id: reporters name it from the document

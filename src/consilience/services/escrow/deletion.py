@@ -17,6 +17,7 @@ import logging
 
 from fastapi import APIRouter
 
+from consilience.i18n import _
 from consilience.protocol import events
 from consilience.protocol.messages import AccountDeletion
 from consilience.services.escrow.auth import ACCOUNT_DELETED, BEARER, ReporterCaller
@@ -38,7 +39,7 @@ def delete_account(account: ReporterCaller, state: State) -> AccountDeletion:
         try:
             done = deletion.delete_account(session, account.account_id, now)
         except revocations.AccountDeleted:  # a second request that waited for the first one's lock
-            raise Refusal(401, ACCOUNT_DELETED, headers=dict(BEARER.challenge), error="account_deleted") from None
+            raise Refusal(401, _(ACCOUNT_DELETED), headers=dict(BEARER.challenge), error="account_deleted") from None
         for entry_id in done.withdrawn:
             log.append(session, events.Opening.fresh(events.withdrawal_event(entry_id, now)), now, entry_id=entry_id)
         if done.withdrawn:

@@ -29,6 +29,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from consilience.i18n import _
 from consilience.protocol.deployment import Deployment
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.messages import EntryDetail, EntryReceipt, EntrySubmission, EntrySummary, Envelope
@@ -50,10 +51,10 @@ def decode(submission: EntrySubmission, account_id: bytes) -> NewEntry:
     """Wire form to bytes; pydantic has already checked encodings and sizes."""
     tags = tuple(b64u_decode(t) for t in submission.tags)
     if len(set(tags)) != len(tags):
-        raise Refusal(422, "tags: must be distinct")
+        raise Refusal(422, _("tags: must be distinct"))
     envelopes = tuple((b64u_decode(e.key_id), b64u_decode(e.ciphertext)) for e in submission.envelopes)
     if len({k for k, _ in envelopes}) != len(envelopes):
-        raise Refusal(422, "envelopes: one per counselor key")
+        raise Refusal(422, _("envelopes: one per counselor key"))
     return NewEntry(
         entry_id=b64u_decode(submission.entry_id),
         account_id=account_id,
@@ -68,14 +69,15 @@ def check_against(deployment: Deployment, submission: EntrySubmission, new: NewE
     """Stale document → 409 naming the current serial; quorum out of range → 422."""
     serial = deployment.serial
     if submission.deployment_serial != serial:
-        raise Refusal(409, f"stale deployment document: the current serial is {serial}",
+        raise Refusal(409, _("stale deployment document: the current serial is {serial}", serial=serial),
                        current_serial=serial)
     if not deployment.quorum <= new.quorum <= deployment.max_quorum:
-        raise Refusal(422, f"quorum: must be between {deployment.quorum} and {deployment.max_quorum}")
+        raise Refusal(422, _("quorum: must be between {quorum} and {max_quorum}",
+                             quorum=deployment.quorum, max_quorum=deployment.max_quorum))
     expected = {c.key_id for c in deployment.counselors}
     if {k for k, _ in new.envelopes} != expected:
-        raise Refusal(409, f"envelopes must be addressed to exactly the counselors of deployment "
-                            f"serial {serial}", current_serial=serial)
+        raise Refusal(409, _("envelopes must be addressed to exactly the counselors of deployment serial {serial}",
+                             serial=serial), current_serial=serial)
 
 
 def mib(size: int) -> str:
@@ -93,14 +95,16 @@ def check_quotas(session: Session | Connection, limits: Quotas, new: NewEntry, *
     quotas.lock_account(session, new.account_id)
     held = quotas.usage(session, new.account_id, excluding=new.entry_id if replacing else None)
     if not replacing and held.entries >= limits.entries_per_account:
-        raise Refusal(413, f"this account already has {held.entries} entries in escrow, the most one account may "
-                           "have at once; withdraw one you no longer need, or add to one you have, then try again",
+        raise Refusal(413, _("this account already has {entries} entries in escrow, the most one account may have "
+                             "at once; withdraw one you no longer need, or add to one you have, then try again",
+                             entries=held.entries),
                       error=TOO_MANY_ENTRIES, limit=limits.entries_per_account)
     size = quotas.stored_bytes(new.body, new.envelopes)
     if held.bytes + size > limits.bytes_per_account:
-        raise Refusal(413, f"this account's entries in escrow would take {mib(held.bytes + size)}, more than the "
-                           f"{mib(limits.bytes_per_account)} one account may store; withdraw an entry you no longer "
-                           "need, or shorten this one (fewer or smaller attachments), then try again",
+        raise Refusal(413, _("this account's entries in escrow would take {mib}, more than the {limit} one account "
+                             "may store; withdraw an entry you no longer need, or shorten this one (fewer or "
+                             "smaller attachments), then try again",
+                             mib=mib(held.bytes + size), limit=mib(limits.bytes_per_account)),
                       error=OVER_STORAGE_QUOTA, limit=limits.bytes_per_account, used=held.bytes)
 
 
@@ -178,7 +182,7 @@ def submit(state: ServerState, account: AccountInfo, submission: EntrySubmission
                 existing = repository.stored_entry(connection, new.entry_id)
                 if existing is not None:
                     if existing.account_id != account.account_id or existing.content_hash != content:
-                        raise Conflict("this entry id is already in use with other content")
+                        raise Conflict(_("this entry id is already in use with other content"))
                 else:
                     check_against(state.deployments.current().deployment, submission, new)
                     check_quotas(connection, state.settings.quotas, new, replacing=False)
@@ -191,14 +195,14 @@ def submit(state: ServerState, account: AccountInfo, submission: EntrySubmission
         if existing is not None:
             return answer(state, existing, sequenced=False), False
         return answer(state, entry), True
-    raise AssertionError("unreachable")
+    raise AssertionError(_("unreachable"))
 
 
 def replace(state: ServerState, account: AccountInfo, entry_id: bytes,
             submission: EntrySubmission) -> EntryReceipt:
     """PUT /v2/entries/{id}: same checks as POST; released or not, the same answer."""
     if b64u_decode(submission.entry_id) != entry_id:
-        raise Refusal(422, "entry_id: must equal the id in the URL")
+        raise Refusal(422, _("entry_id: must equal the id in the URL"))
     new = decode(submission, account.account_id)
     now = utcnow()
     with state.db.write() as session:
@@ -206,7 +210,7 @@ def replace(state: ServerState, account: AccountInfo, entry_id: bytes,
         retried = existing.content_hash == new.content_hash()  # a retried PUT writes nothing
         if not retried:
             if existing.status == "withdrawn":
-                raise Conflict("withdrawn entries can no longer be changed")
+                raise Conflict(_("withdrawn entries can no longer be changed"))
             check_against(state.deployments.current().deployment, submission, new)
             check_quotas(session, state.settings.quotas, new, replacing=True)
             existing = repository.replace_entry(session, new, now)

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from consilience.i18n import _
 from consilience.protocol.encoding import b64u_encode
 from consilience.services import http_errors
 from consilience.services.http_errors import BodyLimitMiddleware, Refusal, documented, error_response
@@ -29,26 +30,26 @@ log = logging.getLogger(__name__)
 def install(app: FastAPI) -> None:
     http_errors.install(app)
 
-    async def not_found(_: Request, exc: Exception) -> JSONResponse:
+    async def not_found(request: Request, exc: Exception) -> JSONResponse:
         return error_response(404, str(exc))
 
-    async def conflict(_: Request, exc: Exception) -> JSONResponse:
+    async def conflict(request: Request, exc: Exception) -> JSONResponse:
         return error_response(409, str(exc))
 
-    async def already_named(_: Request, exc: Exception) -> JSONResponse:
+    async def already_named(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, PersonAlreadyNamed)
         return error_response(409, str(exc), error="already_named", entry_id=b64u_encode(exc.entry_id))
 
-    async def invite_refused(_: Request, exc: Exception) -> JSONResponse:
-        return error_response(403, "invite refused: unknown, already used or expired")
+    async def invite_refused(request: Request, exc: Exception) -> JSONResponse:
+        return error_response(403, _("invite refused: unknown, already used or expired"))
 
-    async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
         if isinstance(exc, DBAPIError) and not isinstance(exc, OperationalError) \
                 and not exc.connection_invalidated:
             log.exception("database error")
-            return error_response(500, "internal error")
+            return error_response(500, _("internal error"))
         log.error("database unavailable: %s", type(exc.__cause__ or exc).__name__)
-        return error_response(503, "database unavailable", {"Retry-After": "5"})
+        return error_response(503, _("database unavailable"), {"Retry-After": "5"})
 
     app.add_exception_handler(NotFound, not_found)
     app.add_exception_handler(Conflict, conflict)

@@ -17,6 +17,7 @@ from fastapi import APIRouter
 from sqlalchemy.exc import IntegrityError
 
 from consilience.errors import InvalidInput
+from consilience.i18n import N_, _
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.messages import (
     HANDOVER_PAGE,
@@ -36,20 +37,20 @@ from consilience.storage.repository import AccountInfo
 
 router = APIRouter(prefix="/v2", responses=documented(400, 401, 403, 404, 422, 503))
 
-NO_SUCH_COUNSELOR = ("the deployment document in force lists no counselor with that key id; hand over to a "
-                     "counselor it lists ('consilience counselor handover --to NAME')")
+NO_SUCH_COUNSELOR = N_("the deployment document in force lists no counselor with that key id; hand over to a "
+                       "counselor it lists ('consilience counselor handover --to NAME')")
 
 
 def _keys(state: ServerState, account: AccountInfo, key_id: str) -> tuple[bytes, bytes]:
     """(the caller's key id, the target's), the target a counselor of the document in force."""
     mine = account.counselor_key_id
     if mine is None:
-        raise Refusal(403, "this counselor account has no key id")
+        raise Refusal(403, _("this counselor account has no key id"))
     target = path_id(key_id, "key id")
     if target == mine:
-        raise Refusal(422, "that is your own key: hand over to another counselor")
+        raise Refusal(422, _("that is your own key: hand over to another counselor"))
     if target not in {c.key_id for c in state.deployments.current().deployment.counselors}:
-        raise Refusal(404, NO_SUCH_COUNSELOR)
+        raise Refusal(404, _(NO_SUCH_COUNSELOR))
     return mine, target
 
 
@@ -65,7 +66,7 @@ def _cursor(text: str) -> tuple[bytes | None, tuple[int, bytes] | None, bool]:
             return None, (int(parts[1]), b64u_decode(parts[2], length=16)), True
     except InvalidInput:
         pass
-    raise Refusal(400, "after: give the next_after of the previous page, or nothing to start")
+    raise Refusal(400, _("after: give the next_after of the previous page, or nothing to start"))
 
 
 @router.get("/handover/{key_id}", response_model=HandoverPage)
@@ -99,7 +100,7 @@ def store(key_id: str, submission: HandoverSubmission, account: CounselorCaller,
     envelopes = [(b64u_decode(e.entry_id), b64u_decode(e.ciphertext)) for e in submission.envelopes]
     wraps = [(w.kind, b64u_decode(w.item_id), b64u_decode(w.wrap)) for w in submission.wraps]
     if len({e for e, _ in envelopes}) != len(envelopes) or len({(k, i) for k, i, _ in wraps}) != len(wraps):
-        raise Refusal(422, "give each envelope and each wrap once")
+        raise Refusal(422, _("give each envelope and each wrap once"))
     for attempt in range(2):
         try:
             with state.db.write() as session:
@@ -110,4 +111,4 @@ def store(key_id: str, submission: HandoverSubmission, account: CounselorCaller,
                 raise
             continue
         return HandoverStored(stored=stored)
-    raise AssertionError("unreachable")
+    raise AssertionError(_("unreachable"))

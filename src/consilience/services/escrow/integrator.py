@@ -45,6 +45,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select, text
 
 from consilience.crypto import signing
+from consilience.i18n import _
 from consilience.services.escrow.published import DeploymentStore
 from consilience.services.escrow.settings import Settings, load_private_key
 from consilience.storage import log
@@ -155,7 +156,7 @@ class Integrator:
 
     def start(self) -> None:
         if self._thread is not None:
-            raise RuntimeError("the integrator is already running")
+            raise RuntimeError(_("the integrator is already running"))
         with self._changed:
             self._stop = False
             self._wake = True  # at once: what a stopped or killed process left sequenced goes in first
@@ -321,7 +322,7 @@ class _Watch:
         self._dialect = db.engine.dialect
         self._channel = channel
         self._on_change = on_change
-        self._wanted = sqlite_wanted or (lambda _: True)
+        self._wanted = sqlite_wanted or (lambda _name: True)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -356,7 +357,7 @@ class _Watch:
             connection.execute(f"LISTEN {self._channel}")
             self._on_change()  # what was notified while nobody listened
             while not self._stop.is_set():
-                if any(True for _ in connection.notifies(timeout=0.5, stop_after=1)):
+                if any(True for _note in connection.notifies(timeout=0.5, stop_after=1)):
                     self._on_change()
 
     def _poll_sqlite(self) -> None:
@@ -426,7 +427,7 @@ def run_alone(settings: Settings) -> None:
     upgrade(settings.database_url)
     db = Database(settings.database_url)
     stopping = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous = {sig: signal.signal(sig, lambda *_args: stopping.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     running = Integrator(Alone(db, settings, deployments, log_private), cross_process=True)
     try:
         running.start()

@@ -39,6 +39,7 @@ import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
+from consilience.i18n import _
 from consilience.services.config import ConfigurationError
 from consilience.services.limits import BucketStore, MemoryStore, Rate, RateLimits, decide, refilled
 from consilience.storage import budgets
@@ -85,8 +86,8 @@ class Quotas:
         for name in ("bytes_per_account", "entries_per_account"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigurationError(f"the {name.replace('_', ' ')} quota must be a positive whole number, "
-                                         f"not {value!r}")
+                raise ConfigurationError(_("the {quota} quota must be a positive whole number, not {value}",
+                                           quota=name.replace('_', ' '), value=repr(value)))
 
 
 def quotas_from_env(environ: Mapping[str, str] = os.environ) -> Quotas:
@@ -96,12 +97,14 @@ def quotas_from_env(environ: Mapping[str, str] = os.environ) -> Quotas:
     if size:
         found = re.fullmatch(r"\s*(\d+)\s*([KMG]iB|B)?\s*", size, re.IGNORECASE)
         if not found:
-            raise ConfigurationError(f"CONSILIENCE_QUOTA_BYTES must be a number of bytes (or with KiB, MiB, GiB), "
-                                     f"not {size!r}")
+            raise ConfigurationError(_("CONSILIENCE_QUOTA_BYTES must be a number of bytes (or with KiB, MiB, GiB), "
+                                       "not {size}",
+                                       size=repr(size)))
         quota_bytes = int(found[1]) * _UNITS[(found[2] or "").lower()]
     if count:
         if not count.strip().isdigit():
-            raise ConfigurationError(f"CONSILIENCE_QUOTA_ENTRIES must be a whole number of entries, not {count!r}")
+            raise ConfigurationError(_("CONSILIENCE_QUOTA_ENTRIES must be a whole number of entries, not {count}",
+                                       count=repr(count)))
         quota_entries = int(count)
     return Quotas(bytes_per_account=quota_bytes, entries_per_account=quota_entries)
 
@@ -131,7 +134,7 @@ class DatabaseStore:
         elif isinstance(key, str):
             raw = b"s" + key.encode()
         else:
-            raise TypeError(f"a budget's key is bytes or text, not {type(key).__name__}")
+            raise TypeError(_("a budget's key is bytes or text, not {name}", name=type(key).__name__))
         return hmac.new(self._secret, budget.encode() + b"\0" + raw, hashlib.sha256).digest()
 
     def take_all(self, charges: Sequence[tuple[str, Rate, Hashable, float]]) -> list[float]:

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Response
 
 from consilience.errors import ConsilienceError
+from consilience.i18n import _
 from consilience.protocol.encoding import b64u_encode
 from consilience.protocol.messages import MAX_LOG_SIZE, ConsistencyProof, CosignatureSubmission, InclusionProof
 from consilience.services.escrow.errors import Refusal, documented
@@ -44,23 +45,23 @@ def checkpoint(state: State, size: int | None = Query(default=None, ge=1, le=MAX
     what a disclosure or a corroboration statement anchors to (PROTOCOL.md §14.3); 404 if none has been.
     """
     if cosigned and size is not None:
-        raise Refusal(400, "ask for a size or for the newest cosigned checkpoint, not both")
+        raise Refusal(400, _("ask for a size or for the newest cosigned checkpoint, not both"))
     with state.db.read() as session:
         if cosigned:
             witnesses = cp.witness_verifiers(state.deployments.current().deployment.witnesses)
             found_head = log.latest_cosigned_checkpoint(session, [w.key_id for w in witnesses])
             if found_head is None:
-                raise Refusal(404, "no witness of this deployment has cosigned a checkpoint of the log yet")
+                raise Refusal(404, _("no witness of this deployment has cosigned a checkpoint of the log yet"))
             size, note = found_head
         elif size is None:
             head = log.latest_checkpoint(session)
             if head is None:
-                raise Refusal(404, "the log is empty")
+                raise Refusal(404, _("the log is empty"))
             size, note = head
         else:
             found = log.checkpoint_note(session, size)
             if found is None:
-                raise Refusal(404, f"the log signed no checkpoint of size {size}")
+                raise Refusal(404, _("the log signed no checkpoint of size {size}", size=size))
             note = found
         text = log.with_cosignatures(session, size, note)
     return Response(text, media_type="text/plain; charset=utf-8", headers={"Cache-Control": "no-cache"})
@@ -72,9 +73,9 @@ def consistency(state: State, old: int = Query(ge=1, le=MAX_LOG_SIZE),
     with state.db.read() as session:
         current = log.size(session)
         if not old <= new <= current:
-            raise Refusal(400, f"need 1 <= old <= new <= {current}, the log's size")
+            raise Refusal(400, _("need 1 <= old <= new <= {current}, the log's size", current=current))
         if log.checkpoint_note(session, new) is None:
-            raise Refusal(404, f"the log signed no checkpoint of size {new}")
+            raise Refusal(404, _("the log signed no checkpoint of size {new}", new=new))
         proof = log.consistency_proof(session, old, new) if old < new else []
     return ConsistencyProof(old=old, new=new, proof=[b64u_encode(h) for h in proof])
 
@@ -90,9 +91,9 @@ def inclusion(state: State, index: int = Query(ge=0, le=MAX_LOG_SIZE),
     with state.db.read() as session:
         current = log.size(session)
         if not index < size <= current:
-            raise Refusal(400, f"need 0 <= index < size <= {current}, the log's size")
+            raise Refusal(400, _("need 0 <= index < size <= {current}, the log's size", current=current))
         if log.checkpoint_note(session, size) is None:
-            raise Refusal(404, f"the log signed no checkpoint of size {size}")
+            raise Refusal(404, _("the log signed no checkpoint of size {size}", size=size))
         proof = log.inclusion_proof(session, index, size)
     return InclusionProof(index=index, size=size, proof=[b64u_encode(h) for h in proof])
 
@@ -110,14 +111,14 @@ def add_cosignature(submission: CosignatureSubmission, state: State) -> dict[str
     with state.db.write() as session:
         note = log.checkpoint_note(session, submission.size)
         if note is None:
-            raise Refusal(404, f"the log signed no checkpoint of size {submission.size}")
+            raise Refusal(404, _("the log signed no checkpoint of size {size}", size=submission.size))
         try:
             body = cp.parse_signed_checkpoint(note)[1].text
             accepted = cp.accept_cosignatures(body, posted, deployment.witnesses, now=int(time.time()) + 300)
         except ConsilienceError as exc:
-            raise Refusal(400, f"cosignature does not verify: {exc}") from exc
+            raise Refusal(400, _("cosignature does not verify: {exc}", exc=exc)) from exc
         if not accepted:
-            raise Refusal(403, "the cosignature is not from a witness of this deployment")
+            raise Refusal(403, _("the cosignature is not from a witness of this deployment"))
         for a in accepted:
             log.add_cosignature(session, submission.size, a.cosignature.key_id, a.line, a.cosignature.timestamp)
     return {"size": submission.size}
@@ -134,7 +135,7 @@ def tiles_checkpoint(state: State) -> Response:
     with state.db.read() as session:
         head = log.latest_checkpoint(session)
         if head is None:
-            raise Refusal(404, "the log is empty")
+            raise Refusal(404, _("the log is empty"))
         text = log.with_cosignatures(session, head[0], head[1])
     return Response(text, media_type="text/plain; charset=utf-8", headers={"Cache-Control": "no-cache"})
 
@@ -150,13 +151,13 @@ def tile(tile_path: str, state: State) -> Response:
     try:
         wanted = tiles.parse_path(f"tile/{tile_path}")
     except ConsilienceError as exc:
-        raise Refusal(400, f"not a tile path: {exc}") from exc
+        raise Refusal(400, _("not a tile path: {exc}", exc=exc)) from exc
     with state.db.read() as session:
         head = log.latest_checkpoint(session)
         size = 0 if head is None else head[0]
         served = tiles.served_tile(size, wanted.level, wanted.index, entries=wanted.entries)
         if served is None or served.width < wanted.width:
-            raise Refusal(404, f"the log's tree of size {size} has no {wanted.path}")
+            raise Refusal(404, _("the log's tree of size {size} has no {path}", size=size, path=wanted.path))
         data = tile_store.bundle_bytes(session, wanted) if wanted.entries else tile_store.tile_bytes(session, wanted)
     return Response(data, media_type="application/octet-stream",
                     headers={"Cache-Control": IMMUTABLE if wanted.full else SHORT_LIVED})

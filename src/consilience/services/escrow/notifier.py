@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Protocol, cast, runtime_checkable
 
 from consilience.errors import InvalidInput
+from consilience.i18n import N_, _
 from consilience.protocol.encoding import b64u_encode
 from consilience.protocol.messages import notify_address
 from consilience.services.escrow.settings import ConfigurationError, Settings, SmtpSettings
@@ -86,11 +87,11 @@ class WaitingNotifier(Protocol):
 
 
 #: The whole of what a "something is waiting" notice says (an inbox file says it too).
-WAITING_TEXT = "There is something waiting for you in Consilience. Open the app to see it."
-WAITING_SUBJECT = "Something is waiting for you"
+WAITING_TEXT = N_("There is something waiting for you in Consilience. Open the app to see it.")
+WAITING_SUBJECT = N_("Something is waiting for you")
 #: What a match notification says by mail: no id, no count (the app shows them).
-MATCH_TEXT = "A match is waiting for you in Consilience. Open the app to see it."
-MATCH_SUBJECT = "A match is waiting for you"
+MATCH_TEXT = N_("A match is waiting for you in Consilience. Open the app to see it.")
+MATCH_SUBJECT = N_("A match is waiting for you")
 #: At most this many batches of mail wait to be sent; more are dropped (and logged).
 MAIL_QUEUE_SIZE = 1000
 #: How long a stopping server waits for mail still being sent.
@@ -198,7 +199,8 @@ class SmtpNotifier:
                 self._context = ssl.create_default_context(
                     cafile=str(smtp.ca_file) if smtp.ca_file is not None else None)
             except (OSError, ssl.SSLError) as exc:
-                raise ConfigurationError(f"cannot read CONSILIENCE_SMTP_CA_FILE {smtp.ca_file}: {exc}") from None
+                raise ConfigurationError(_("cannot read CONSILIENCE_SMTP_CA_FILE {ca_file}: {exc}",
+                                           ca_file=smtp.ca_file, exc=exc)) from None
         self._queue: queue.Queue[list[tuple[str, str, str]]] = queue.Queue(maxsize=queue_size)
         self._worker: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -207,9 +209,9 @@ class SmtpNotifier:
     def from_settings(cls, settings: Settings) -> SmtpNotifier:
         if settings.smtp is None:
             raise ConfigurationError(
-                "CONSILIENCE_NOTIFIER=smtp (or serve --notify smtp) sends mail, so it needs a mail server: set "
-                "CONSILIENCE_SMTP_HOST and CONSILIENCE_SMTP_FROM (and CONSILIENCE_SMTP_SECURITY, _PORT, _USER, "
-                "_PASSWORD_FILE as your mail server needs)")
+                _("CONSILIENCE_NOTIFIER=smtp (or serve --notify smtp) sends mail, so it needs a mail server: set "
+                  "CONSILIENCE_SMTP_HOST and CONSILIENCE_SMTP_FROM (and CONSILIENCE_SMTP_SECURITY, _PORT, _USER, "
+                  "_PASSWORD_FILE as your mail server needs)"))
         return cls(settings.smtp, InboxNotifier.from_settings(settings))
 
     def notify(self, event: MatchEvent) -> None:
@@ -289,7 +291,7 @@ class SmtpNotifier:
             client.ehlo()
             if smtp.security == "starttls":
                 if not client.has_extn("starttls"):
-                    raise MailRefused("the mail server does not offer STARTTLS, and nothing is sent without it")
+                    raise MailRefused(_("the mail server does not offer STARTTLS, and nothing is sent without it"))
                 client.starttls(context=self._context)
                 client.ehlo()
             if smtp.user is not None and self._password is not None:
@@ -338,13 +340,16 @@ def load_notifier(settings: Settings) -> Notifier:
     try:
         factory = _resolve(settings.notifier)
     except (ImportError, AttributeError, ValueError) as exc:
-        raise ConfigurationError(f"cannot load notifier {settings.notifier!r}: {exc}") from exc
+        raise ConfigurationError(_("cannot load notifier {notifier}: {exc}",
+                                   notifier=repr(settings.notifier), exc=exc)) from exc
     try:
         notifier = cast(Callable[[Settings], object], factory)(settings)
     except Exception as exc:
-        raise ConfigurationError(f"notifier factory {settings.notifier!r} failed: {exc}") from exc
+        raise ConfigurationError(_("notifier factory {notifier} failed: {exc}",
+                                   notifier=repr(settings.notifier), exc=exc)) from exc
     if not isinstance(notifier, Notifier):
-        raise ConfigurationError(f"{settings.notifier!r} did not give an object with notify(event)")
+        raise ConfigurationError(_("{notifier} did not give an object with notify(event)",
+                                   notifier=repr(settings.notifier)))
     return notifier
 
 

@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
+from consilience.i18n import _
 from consilience.protocol.messages import NotifyAddress, NotifyAddressRequest
 from consilience.services.escrow.auth import current_account
 from consilience.services.escrow.errors import documented
@@ -34,7 +35,7 @@ def get_notify_address(account: Caller, state: State) -> NotifyAddress:
     with state.db.read() as session:
         row = session.get(Account, account.account_id)
         if row is None:
-            raise NotFound("no such account")
+            raise NotFound(_("no such account"))
         return NotifyAddress(email=row.notify_email, sends_mail=sends_mail(state.notifier))
 
 
@@ -45,7 +46,7 @@ def set_notify_address(request: NotifyAddressRequest, account: Caller, state: St
     with state.db.write() as session:
         row = session.get(Account, account.account_id)
         if row is None:
-            raise NotFound("no such account")
+            raise NotFound(_("no such account"))
         row.notify_email = request.email
     log.info("a %s account %s its notification address", account.role,
              "gave" if request.email is not None else "removed")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from consilience.errors import ConsilienceError, InvalidInput
+from consilience.i18n import _
 from consilience.protocol import deployment as deployment_doc
 from consilience.protocol.deployment import Deployment
 from consilience.protocol.encoding import b64u_decode
@@ -47,7 +48,8 @@ def load(path: Path, log_public: bytes) -> Published:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ConfigurationError(f"cannot read deployment document {path}: {exc.strerror}") from exc
+        raise ConfigurationError(_("cannot read deployment document {path}: {strerror}",
+                                   path=path, strerror=exc.strerror)) from exc
     try:
         published = SignedDeployment.model_validate(json.loads(raw)).model_dump()
         _refuse_v1(published["document"])
@@ -55,9 +57,10 @@ def load(path: Path, log_public: bytes) -> Published:
         # The server trusts the key in its own file; clients pin it via invites.
         deployment = deployment_doc.verify(published, deployment_doc.admin_fingerprint(admin_key))
     except (ValueError, ConsilienceError) as exc:
-        raise ConfigurationError(f"deployment document {path} does not verify: {exc}") from exc
+        raise ConfigurationError(_("deployment document {path} does not verify: {exc}", path=path, exc=exc)) from exc
     if deployment.log_public_key != log_public:
-        raise ConfigurationError(f"deployment document {path} names a different log key than {path.parent}'s")
+        raise ConfigurationError(_("deployment document {path} names a different log key than {parent}'s",
+                                   path=path, parent=path.parent))
     return Published(raw=raw, deployment=deployment, admin_key=admin_key)
 
 
@@ -86,9 +89,9 @@ class DeploymentStore(ReloadingFile[Published]):
     def check(self, current: Published, fresh: Published) -> None:
         old, new = current.deployment, fresh.deployment
         if new.deployment_id != old.deployment_id or new.serial < old.serial:
-            raise ConfigurationError("new file is another deployment or an older serial")
+            raise ConfigurationError(_("new file is another deployment or an older serial"))
         if fresh.admin_key != current.admin_key:
-            raise ConfigurationError("new file is signed by another administrator")
+            raise ConfigurationError(_("new file is signed by another administrator"))
 
     def kept(self, current: Published, reason: Exception) -> None:
         log.error("keeping deployment serial %d: %s", current.deployment.serial, reason)

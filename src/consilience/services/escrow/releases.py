@@ -39,6 +39,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from consilience.i18n import _
 from consilience.protocol import events
 from consilience.services.escrow import integrator
 from consilience.services.escrow.state import ServerState
@@ -152,7 +153,7 @@ class Releaser:
 
     def start(self) -> None:
         if self._thread is not None:
-            raise RuntimeError("the release pass is already running")
+            raise RuntimeError(_("the release pass is already running"))
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="consilience-release-pass", daemon=True)
         self._thread.start()
@@ -174,7 +175,7 @@ class Releaser:
         wait = 0.0  # look at the schedule at once: it says when the deployment's next pass is due
         while not self._stop.wait(wait):
             try:
-                _, wait = self.step()
+                _done, wait = self.step()
             except Exception as exc:  # a database outage must not end the thread; the queue waits
                 logger.error("release pass failed (%s); what it would have done waits for the next one",
                              type(exc.__cause__ or exc).__name__, exc_info=not _is_outage(exc))

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from consilience.crypto import hpke
 from consilience.errors import InvalidInput, VerificationError
+from consilience.i18n import N_, _
 from consilience.protocol import accounts
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.messages import (
@@ -39,7 +40,7 @@ router = APIRouter(prefix="/v2", responses=documented(400, 401, 403, 404, 409, 4
 
 #: The one answer for an invite that is unknown, used, expired or not the administrator's: which
 #: it was is nobody's business but the administrator's (``consilience admin status``).
-INVITE_REFUSED = "invite refused: unknown, already used, expired or not issued by this deployment's administrator"
+INVITE_REFUSED = N_("invite refused: unknown, already used, expired or not issued by this deployment's administrator")
 
 
 def path_id(value: str, what: str = "id") -> bytes:
@@ -56,9 +57,9 @@ def parse_message_key(state: State, value: str) -> bytes:
     try:
         key_id = hpke.key_id(key[:hpke.PUBLIC_KEY_BYTES])
     except InvalidInput:
-        raise Refusal(400, "message_key: not a usable messaging key; make a new one in the app") from None
+        raise Refusal(400, _("message_key: not a usable messaging key; make a new one in the app")) from None
     if any(c.key_id == key_id for c in state.deployments.current().deployment.counselors):
-        raise Refusal(400, "message_key: this is a counselor's key, not a messaging key of your own")
+        raise Refusal(400, _("message_key: this is a counselor's key, not a messaging key of your own"))
     return key
 
 
@@ -72,19 +73,19 @@ def register(request: RegisterRequestV2, http: Request, state: State) -> Registe
     try:  # checked before the database is asked anything: without the invite's key, nothing is learned
         accounts.verify_registration(account_key, deployment_id, b64u_decode(request.proof, length=64))
     except VerificationError as exc:
-        raise Refusal(403, f"{exc}; use the invite exactly as you were given it") from None
+        raise Refusal(403, _("{exc}; use the invite exactly as you were given it", exc=exc)) from None
     with state.db.write() as session:
         try:
             certificate = repository.invite_certificate(session, account_key)
             cert = accounts.verify_certificate(published.admin_key, deployment_id, certificate)
         except (repository.InviteRefused, InvalidInput, VerificationError):
-            raise Refusal(403, INVITE_REFUSED) from None
+            raise Refusal(403, _(INVITE_REFUSED)) from None
         if cert.account_key != account_key:
-            raise Refusal(403, INVITE_REFUSED)
-        account_id, _ = repository.register(session, account_key)
+            raise Refusal(403, _(INVITE_REFUSED))
+        account_id, _created = repository.register(session, account_key)
         if message_key is not None:
             conversations.set_message_key(session, account_id, message_key)
-        token, _ = revocations.create_session(session, account_id,
+        token, _session = revocations.create_session(session, account_id,
                                               timedelta(seconds=state.settings.reporter_session_seconds))
     return RegisterResponseV2(account_id=b64u_encode(account_id), token=b64u_encode(token),
                               certificate=b64u_encode(certificate))

@@ -23,6 +23,7 @@ from sqlalchemy import make_url
 
 from consilience.datadir import DataDir, defaults, web_origins
 from consilience.errors import InvalidInput
+from consilience.i18n import _
 from consilience.protocol.deployment import Deployment
 from consilience.services.config import ConfigurationError
 from consilience.services.escrow.app import create_app
@@ -102,12 +103,13 @@ def run(settings: Settings, *, host: str = defaults.HOST, port: int = defaults.E
 def check_workers(settings: Settings, workers: int) -> None:
     """Several workers only where they are correct and useful: PostgreSQL."""
     if workers < 1:
-        raise ConfigurationError(f"--workers must be at least 1, not {workers}")
+        raise ConfigurationError(_("--workers must be at least 1, not {workers}", workers=workers))
     if make_url(settings.database_url).get_backend_name() != "postgresql":
         raise ConfigurationError(
-            f"--workers {workers} needs PostgreSQL (--database-url postgresql+psycopg://…): on SQLite one "
-            "process serves the escrow, since SQLite admits one writer at a time and keeps the request "
-            "budgets in that process's memory. Serve SQLite with one worker.")
+            _("--workers {workers} needs PostgreSQL (--database-url postgresql+psycopg://…): on SQLite one process "
+              "serves the escrow, since SQLite admits one writer at a time and keeps the request budgets in that "
+              "process's memory. Serve SQLite with one worker.",
+              workers=workers))
 
 
 #: file descriptors of the locks ``hold_sqlite`` took: held until the process exits
@@ -133,13 +135,15 @@ def hold_sqlite(settings: Settings) -> Path | None:
     except BlockingIOError:
         holder = os.read(fd, 32).decode("ascii", "replace").strip()
         os.close(fd)
+        other = (_("another escrow server (process {pid})", pid=holder) if holder.isdigit()
+                 else _("another escrow server"))
         raise ConfigurationError(
-            f"another escrow server{f' (process {holder})' if holder.isdigit() else ''} already serves the "
-            f"SQLite database {database}. One process serves a SQLite database: two would each keep their own "
-            "request budgets (so every budget would count double) and run their own release pass. Stop the other "
-            "server first; to serve from several processes or hosts, use PostgreSQL (--database-url "
-            "postgresql+psycopg://…, --workers N). 'consilience integrate' and the admin commands run beside "
-            "the one server.") from None
+            _("{other} already serves the SQLite database {database}. One process serves a "
+              "SQLite database: two would each keep their own request budgets (so every budget would count double) "
+              "and run their own release pass. Stop the other server first; to serve from several processes or "
+              "hosts, use PostgreSQL (--database-url postgresql+psycopg://…, --workers N). 'consilience integrate' "
+              "and the admin commands run beside the one server.",
+              other=other, database=database)) from None
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())
     _HELD.append(fd)

@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from consilience.errors import InvalidInput, VerificationError
+from consilience.i18n import N_, _
 from consilience.protocol import accounts
 from consilience.protocol import sessions as login_proofs
 from consilience.protocol.encoding import b64u_decode, b64u_encode
@@ -36,9 +37,9 @@ from consilience.storage import revocations
 router = APIRouter(prefix="/v2", responses=documented(401, 422, 429, 503))
 
 #: What a refused sign-in says, whatever was wrong with it (unknown key, bad signature): one case.
-LOGIN_REFUSED = "sign-in refused: this account is not known here, or the sign-in is not its own"
-REVOKED = ("this account was revoked by the deployment's administrator; it can no longer sign in. Ask the "
-           "administrator if you think this is a mistake")
+LOGIN_REFUSED = N_("sign-in refused: this account is not known here, or the sign-in is not its own")
+REVOKED = N_("this account was revoked by the deployment's administrator; it can no longer sign in. Ask the "
+             "administrator if you think this is a mistake")
 
 #: sign-ins answered within the freshness window, each used once (like evaluation requests)
 _replay = ReplayGuard()
@@ -77,7 +78,7 @@ def login(body: LoginRequest, request: Request, state: State) -> SessionAnswer:
         _replay.check(proof.account_key, proof.nonce, proof.issued_at)
     except (InvalidInput, VerificationError) as exc:
         auth.charge_auth_failure(request, state)
-        raise Refusal(401, f"{LOGIN_REFUSED} ({exc})") from None
+        raise Refusal(401, _("{refusal} ({exc})", refusal=_(LOGIN_REFUSED), exc=exc)) from None
     try:
         with state.db.read() as session:
             account, certificate = revocations.reporter_by_key(session, proof.account_key)
@@ -85,13 +86,13 @@ def login(body: LoginRequest, request: Request, state: State) -> SessionAnswer:
         accounts.verify_certificate(deployment.admin_key, deployment.deployment.deployment_id, certificate)
     except revocations.AccountRevoked:
         auth.charge_auth_failure(request, state)
-        raise Refusal(401, REVOKED, error="account_revoked") from None
+        raise Refusal(401, _(REVOKED), error="account_revoked") from None
     except revocations.AccountDeleted:
         auth.charge_auth_failure(request, state)
-        raise Refusal(401, auth.ACCOUNT_DELETED, error="account_deleted") from None
+        raise Refusal(401, _(auth.ACCOUNT_DELETED), error="account_deleted") from None
     except (revocations.NoSuchAccount, InvalidInput, VerificationError):
         auth.charge_auth_failure(request, state)
-        raise Refusal(401, LOGIN_REFUSED) from None
+        raise Refusal(401, _(LOGIN_REFUSED)) from None
     return new_session(state, account_id, role)
 
 
@@ -106,10 +107,10 @@ def login_counselor(request: Request, state: State) -> SessionAnswer:
             account_id = account.account_id
     except revocations.AccountRevoked:
         auth.charge_auth_failure(request, state)
-        raise Refusal(401, REVOKED, error="account_revoked") from None
+        raise Refusal(401, _(REVOKED), error="account_revoked") from None
     except (Refusal, revocations.NoSuchAccount):
         auth.charge_auth_failure(request, state)
-        raise Refusal(401, "sign-in refused: this is not a counselor credential of this deployment") from None
+        raise Refusal(401, _("sign-in refused: this is not a counselor credential of this deployment")) from None
     return new_session(state, account_id, "counselor")
 
 
@@ -125,5 +126,5 @@ def revocation_list(state: State) -> JSONResponse:
     with state.db.read() as session:
         published = revocations.newest_list(session)
     if published is None:
-        raise Refusal(404, "the administrator has revoked nothing yet")
+        raise Refusal(404, _("the administrator has revoked nothing yet"))
     return JSONResponse(published, headers={"Cache-Control": "no-cache"})

@@ -23,6 +23,7 @@ from consilience import files
 from consilience.crypto import signing
 from consilience.datadir import EscrowFolder, defaults
 from consilience.errors import InvalidInput
+from consilience.i18n import N_, _
 from consilience.protocol.messages import notify_address
 from consilience.services.config import ConfigurationError
 from consilience.services.escrow.limits import LimitSettings, Quotas, quotas_from_env
@@ -111,16 +112,16 @@ class Settings:
         check_exit_url(self.exit_url)
         check_auto_lock_seconds(self.auto_lock_seconds)
         if not (0 < self.reporter_session_seconds <= 90 * 86400 and 0 < self.counselor_session_seconds <= 90 * 86400):
-            raise ConfigurationError("a session lasts a positive time of at most 90 days")
+            raise ConfigurationError(_("a session lasts a positive time of at most 90 days"))
         if not self.release_interval > 0 or not 0 <= self.release_jitter < 1:
-            raise ConfigurationError("the release interval must be positive and its jitter between 0 and 1")
+            raise ConfigurationError(_("the release interval must be positive and its jitter between 0 and 1"))
         if not 1 <= self.log_batch_size <= 1000:
-            raise ConfigurationError("a log batch holds 1 to 1000 leaves")
+            raise ConfigurationError(_("a log batch holds 1 to 1000 leaves"))
         if not (0 < self.integrate_interval <= 60 and 1 <= self.integrate_batch <= 100_000
                 and 0 <= self.receipt_wait <= 30):
-            raise ConfigurationError("CONSILIENCE_INTEGRATE_INTERVAL is between 0 and 60 seconds, "
-                                     "CONSILIENCE_INTEGRATE_BATCH between 1 and 100000 events, "
-                                     "CONSILIENCE_RECEIPT_WAIT between 0 and 30 seconds")
+            raise ConfigurationError(_("CONSILIENCE_INTEGRATE_INTERVAL is between 0 and 60 seconds, "
+                                       "CONSILIENCE_INTEGRATE_BATCH between 1 and 100000 events, "
+                                       "CONSILIENCE_RECEIPT_WAIT between 0 and 30 seconds"))
 
     @classmethod
     def for_data_dir(cls, data_dir: Path | str, *, database_url: str | None = None,
@@ -207,7 +208,8 @@ def release_interval_from_env(environ: Mapping[str, str] = os.environ) -> float:
     try:
         return float(interval)
     except ValueError:
-        raise ConfigurationError(f"CONSILIENCE_RELEASE_INTERVAL must be a number of seconds, not {interval!r}") \
+        raise ConfigurationError(_("CONSILIENCE_RELEASE_INTERVAL must be a number of seconds, not {interval}",
+                                   interval=repr(interval))) \
             from None
 
 
@@ -220,17 +222,19 @@ def number_from_env(name: str, default: float, *, integer: bool = False,
     try:
         return int(value) if integer else float(value)
     except ValueError:
-        raise ConfigurationError(f"{name} must be {'a whole number' if integer else 'a number'}, not {value!r}") \
-            from None
+        if integer:
+            raise ConfigurationError(_("{name} must be a whole number, not {value}", name=name, value=repr(value))) \
+                from None
+        raise ConfigurationError(_("{name} must be a number, not {value}", name=name, value=repr(value))) from None
 
 
-REACH_OUT_DAYS_HELP = ("CONSILIENCE_REACH_OUT_DAYS is how many days after a match a case nobody has reached out to "
-                       "is flagged: a positive number such as 3 or 1.5")
+REACH_OUT_DAYS_HELP = N_("CONSILIENCE_REACH_OUT_DAYS is how many days after a match a case nobody has reached out to "
+                         "is flagged: a positive number such as 3 or 1.5")
 
 
 def check_reach_out_days(days: float) -> float:
     if not (isinstance(days, int | float) and math.isfinite(days) and 0 < days <= 3650):
-        raise ConfigurationError(f"{REACH_OUT_DAYS_HELP} (at most 3650), not {days!r}")
+        raise ConfigurationError(_("{rule} (at most 3650), not {value}", rule=_(REACH_OUT_DAYS_HELP), value=repr(days)))
     return float(days)
 
 
@@ -242,7 +246,8 @@ def reach_out_days_from_env(environ: Mapping[str, str] = os.environ) -> float:
     try:
         return check_reach_out_days(float(value))
     except (ValueError, ConfigurationError):
-        raise ConfigurationError(f"{REACH_OUT_DAYS_HELP} (at most 3650), not {value!r}") from None
+        raise ConfigurationError(_("{rule} (at most 3650), not {value}", rule=_(REACH_OUT_DAYS_HELP),
+                                   value=repr(value))) from None
 
 
 def create_private_key(path: Path) -> bytes:
@@ -262,9 +267,11 @@ def load_private_key(path: Path, what: str) -> bytes:
         data = path.read_bytes()
         mode = path.stat().st_mode
     except FileNotFoundError as exc:
-        raise ConfigurationError(f"{what} key {path} is missing; run `consilience admin init`") from exc
+        raise ConfigurationError(_("{what} key {path} is missing; run `consilience admin init`",
+                                   what=what, path=path)) from exc
     if len(data) != KEY_BYTES:
-        raise ConfigurationError(f"{what} key {path} must be {KEY_BYTES} raw bytes")
+        raise ConfigurationError(_("{what} key {path} must be {key_bytes} raw bytes",
+                                   what=what, path=path, key_bytes=KEY_BYTES))
     if stat.S_IMODE(mode) & 0o077:
         log.warning("%s key %s is readable by group or others; chmod 600 it", what, path)
     return data
@@ -297,25 +304,30 @@ class SmtpSettings:
 
     def __post_init__(self) -> None:
         if not self.host or any(ch.isspace() for ch in self.host):
-            raise ConfigurationError("set CONSILIENCE_SMTP_HOST to the mail server's host name, like smtp.example.org")
+            raise ConfigurationError(_("set CONSILIENCE_SMTP_HOST to the mail server's host name, like "
+                                       "smtp.example.org"))
         if self.security not in SMTP_SECURITY:
-            raise ConfigurationError(f"CONSILIENCE_SMTP_SECURITY is starttls, ssl or none, not {self.security!r}")
+            raise ConfigurationError(_("CONSILIENCE_SMTP_SECURITY is starttls, ssl or none, not {security}",
+                                       security=repr(self.security)))
         if self.security == "none" and not _loopback(self.host):
             raise ConfigurationError(
-                "CONSILIENCE_SMTP_SECURITY=none (mail without TLS) is only allowed to a mail server on this "
-                f"machine (localhost, 127.0.0.1, ::1), not {self.host!r}; use starttls or ssl")
+                _("CONSILIENCE_SMTP_SECURITY=none (mail without TLS) is only allowed to a mail server on this "
+                  "machine (localhost, 127.0.0.1, ::1), not {host}; use starttls or ssl",
+                  host=repr(self.host)))
         if self.port is not None and not 1 <= self.port <= 65535:
-            raise ConfigurationError(f"CONSILIENCE_SMTP_PORT is a port number from 1 to 65535, not {self.port}")
+            raise ConfigurationError(_("CONSILIENCE_SMTP_PORT is a port number from 1 to 65535, not {port}",
+                                       port=self.port))
         try:
             notify_address(self.sender)
         except InvalidInput as exc:
-            raise ConfigurationError(f"set CONSILIENCE_SMTP_FROM to the address mail comes from: {exc}") from None
+            raise ConfigurationError(_("set CONSILIENCE_SMTP_FROM to the address mail comes from: {exc}",
+                                       exc=exc)) from None
         if (self.user is None) != (self.password_file is None):
-            raise ConfigurationError("to log in to the mail server, set both CONSILIENCE_SMTP_USER and "
-                                     "CONSILIENCE_SMTP_PASSWORD_FILE (a file holding the password); for no login, "
-                                     "set neither")
+            raise ConfigurationError(_("to log in to the mail server, set both CONSILIENCE_SMTP_USER and "
+                                       "CONSILIENCE_SMTP_PASSWORD_FILE (a file holding the password); for no "
+                                       "login, set neither"))
         if not 0 < self.timeout <= 300:
-            raise ConfigurationError("the mail server's timeout is a positive number of seconds, at most 300")
+            raise ConfigurationError(_("the mail server's timeout is a positive number of seconds, at most 300"))
 
     @property
     def port_number(self) -> int:
@@ -328,11 +340,13 @@ class SmtpSettings:
         try:
             lines = self.password_file.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigurationError(f"cannot read CONSILIENCE_SMTP_PASSWORD_FILE {self.password_file}: "
-                                     f"{exc.strerror if isinstance(exc, OSError) else exc}") from None
+            raise ConfigurationError(_("cannot read CONSILIENCE_SMTP_PASSWORD_FILE {password_file}: {strerror}",
+                                       password_file=self.password_file,
+                                       strerror=exc.strerror if isinstance(exc, OSError) else exc)) from None
         if not lines or not lines[0]:
-            raise ConfigurationError(f"CONSILIENCE_SMTP_PASSWORD_FILE {self.password_file} is empty; put the "
-                                     "mail server's password on its first line")
+            raise ConfigurationError(_("CONSILIENCE_SMTP_PASSWORD_FILE {password_file} is empty; put the mail "
+                                       "server's password on its first line",
+                                       password_file=self.password_file))
         if stat.S_IMODE(self.password_file.stat().st_mode) & 0o077:
             log.warning("the mail password file %s is readable by group or others; chmod 600 it", self.password_file)
         return lines[0]
@@ -357,11 +371,11 @@ def smtp_from_env(environ: Mapping[str, str] = os.environ) -> SmtpSettings | Non
     try:
         port_number = int(port) if port is not None else None
     except ValueError:
-        raise ConfigurationError(f"CONSILIENCE_SMTP_PORT is a port number, not {port!r}") from None
+        raise ConfigurationError(_("CONSILIENCE_SMTP_PORT is a port number, not {port}", port=repr(port))) from None
     sender = environ.get("CONSILIENCE_SMTP_FROM")
     if not sender:
-        raise ConfigurationError("set CONSILIENCE_SMTP_FROM to the address notification mail comes from, "
-                                 "like consilience@example.org")
+        raise ConfigurationError(_("set CONSILIENCE_SMTP_FROM to the address notification mail comes from, like "
+                                   "consilience@example.org"))
     password_file = environ.get("CONSILIENCE_SMTP_PASSWORD_FILE") or None
     ca_file = environ.get("CONSILIENCE_SMTP_CA_FILE") or None
     return SmtpSettings(host=host, sender=sender, security=environ.get("CONSILIENCE_SMTP_SECURITY") or "starttls",

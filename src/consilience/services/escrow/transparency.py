@@ -26,6 +26,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from consilience.errors import InvalidInput, VerificationError
+from consilience.i18n import _
 from consilience.protocol import events
 from consilience.storage import log
 from consilience.tlog import checkpoint as cp
@@ -61,7 +62,7 @@ def opened_receipt(session: Session | Connection, index: int, leaf: bytes, openi
     try:  # a storage or indexing bug must not hand a reporter a receipt that will never verify
         merkle.verify_inclusion(merkle.leaf_hash(leaf), index, body.size, proof, body.root_hash)
     except VerificationError as exc:
-        raise InvalidInput(f"refusing to issue a receipt that does not verify: {exc}") from exc
+        raise InvalidInput(_("refusing to issue a receipt that does not verify: {exc}", exc=exc)) from exc
     return receipt.Receipt(index, tuple(proof), note, bytes(opening)).encode()
 
 

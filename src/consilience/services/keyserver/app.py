@@ -17,6 +17,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from consilience.datadir import share_file
+from consilience.i18n import _
 from consilience.services import http_errors
 from consilience.services.config import ConfigurationError
 from consilience.services.http_errors import BodyLimitMiddleware
@@ -38,7 +39,8 @@ def create_app(settings: Settings) -> FastAPI:
     origins = list(dict.fromkeys(parse_origin(o) for o in settings.web_origins))
     held = quorum_store.read(settings.folder.quorum_keys)
     if held is not None and held.deployment_id != member.deployment_id:
-        raise ConfigurationError(f"{settings.folder.quorum_keys} holds another deployment's quorum keys")
+        raise ConfigurationError(_("{quorum_keys} holds another deployment's quorum keys",
+                                   quorum_keys=settings.folder.quorum_keys))
     holder = Holder(held)
     if held is None and not settings.run_keygen:
         holder.status = "no key generation runs in this key server"

@@ -40,6 +40,7 @@ from consilience.clients.board import Board, BoardClient, BoardError
 from consilience.datadir import KeyServerFolder
 from consilience.datadir.share_file import KeyServerKeys, Membership
 from consilience.errors import ConsilienceError
+from consilience.i18n import _
 from consilience.protocol import deployment as deployment_doc
 from consilience.protocol import dkg
 from consilience.protocol.deployment import Deployment
@@ -197,8 +198,9 @@ class KeygenRunner:
         if recipient is not None:
             listed = params.participant(recipient)
             if listed.hpke_public_key != self.keys.hpke_public_key:
-                raise ConsilienceError(f"the deployment document lists another HPKE key for this key server than "
-                                       f"the one in {self.folder.root}")
+                raise ConsilienceError(_("the deployment document lists another HPKE key for this key server than "
+                                         "the one in {root}",
+                                         root=self.folder.root))
         if params.kind == dkg.GENERATE:
             return Role(recipient, recipient, None)
         held = self.holder.get()
@@ -226,8 +228,9 @@ class KeygenRunner:
                 self._sleep(RETRY_SECONDS)
                 continue
             if d.deployment_id != self.member.deployment_id:
-                raise ConsilienceError(f"the escrow server at {self.client.base_url} publishes another deployment "
-                                       "than the one this key server's keyserver.json names")
+                raise ConsilienceError(_("the escrow server at {base_url} publishes another deployment than the "
+                                         "one this key server's keyserver.json names",
+                                         base_url=self.client.base_url))
             self.holder.deployment = d
             return d
 

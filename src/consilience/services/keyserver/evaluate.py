@@ -31,6 +31,7 @@ from fastapi import APIRouter, Request
 from consilience.crypto import oprf, ristretto
 from consilience.crypto.bls12381 import G1Point
 from consilience.errors import InvalidInput, VerificationError
+from consilience.i18n import _
 from consilience.protocol import accounts, evaluation, quorum
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.messages import B64Element, EvaluateRequestV2, EvaluateResponseV2, Strict
@@ -77,7 +78,7 @@ def info(state: State) -> KeyServerInfoV2:
 
 def _request(body: EvaluateRequestV2) -> evaluation.EvaluationRequest:
     if len(body.blinded) != len(body.points):
-        raise Refusal(422, "a request carries one blinded element and one point per identifier")
+        raise Refusal(422, _("a request carries one blinded element and one point per identifier"))
     return evaluation.EvaluationRequest(
         certificate=b64u_decode(body.certificate, length=accounts.CERTIFICATE_BYTES, field="certificate"),
         audience=b64u_decode(body.audience, length=32, field="audience"),
@@ -91,11 +92,12 @@ def _request(body: EvaluateRequestV2) -> evaluation.EvaluationRequest:
 def evaluate(body: EvaluateRequestV2, request: Request, state: State) -> EvaluateResponseV2:
     held = state.quorum.get()
     if state.quorum.retiring:
-        raise Refusal(503, "this key server is being removed from the deployment; ask the other key servers "
-                           "(the deployment document lists who serves now)")
+        raise Refusal(503, _("this key server is being removed from the deployment; ask the other key servers (the "
+                             "deployment document lists who serves now)"))
     if held is None:
-        raise Refusal(503, "this key server has not finished generating the quorum keys with the other key "
-                           f"servers yet ({state.quorum.status}); try again in a little while",
+        raise Refusal(503, _("this key server has not finished generating the quorum keys with the other key "
+                             "servers yet ({status}); try again in a little while",
+                             status=state.quorum.status),
                       headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     req = _request(body)
     try:
@@ -105,13 +107,14 @@ def evaluate(body: EvaluateRequestV2, request: Request, state: State) -> Evaluat
     except VerificationError as exc:
         raise Refusal(401, str(exc)) from exc
     if revocations.holder(request.app.state, state.admin_key, state.deployment_id).revoked(cert.account_key):
-        raise Refusal(401, revocations.REVOKED)  # the administrator's signed list (PROTOCOL.md §6.2); nothing charged
+        # the administrator's signed list (PROTOCOL.md §6.2); nothing charged
+        raise Refusal(401, _(revocations.REVOKED))
     try:
         blinded = [ristretto.check_element(b) for b in req.blinded]
         # the subgroup check; the identity and non-canonical encodings refused
         points = [G1Point.from_bytes(point) for point in req.points]
     except InvalidInput as exc:
-        raise Refusal(400, f"a blinded element or point is not a valid group element: {exc}") from exc
+        raise Refusal(400, _("a blinded element or point is not a valid group element: {exc}", exc=exc)) from exc
     cost = len(blinded)
     # all three or none: an account refused its own budget spends nothing of its address's or the global one
     state.limits.charge_all([

@@ -28,6 +28,7 @@ from consilience import files
 from consilience.crypto import ristretto
 from consilience.crypto.bls12381 import Scalar
 from consilience.errors import InvalidInput
+from consilience.i18n import _
 from consilience.protocol import dkg
 from consilience.protocol.deployment import Deployment
 from consilience.protocol.encoding import b64u_decode, b64u_encode
@@ -87,9 +88,9 @@ def _load(path: Path, what: str, expected_format: str) -> dict[str, Any] | None:
     except FileNotFoundError:
         return None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{path} is not a {what} file") from exc
+        raise InvalidInput(_("{path} is not a {what} file", path=path, what=what)) from exc
     if not isinstance(doc, dict) or doc.get("format") != expected_format:
-        raise InvalidInput(f"{path} is not a {expected_format} file")
+        raise InvalidInput(_("{path} is not a {expected_format} file", path=path, expected_format=expected_format))
     return doc
 
 
@@ -102,7 +103,7 @@ def read(path: Path) -> QuorumShares | None:
         shares = {int(q): tuple(Scalar.from_bytes(b64u_decode(v, length=32, field="share"), allow_zero=True)
                                 for v in values) for q, values in doc["shares"].items()}
         if not shares or any(len(v) != q for q, v in shares.items()):
-            raise InvalidInput(f"{path}: every level q needs exactly q shares")
+            raise InvalidInput(_("{path}: every level q needs exactly q shares", path=path))
         return QuorumShares(int(doc["index"]), b64u_decode(doc["deployment_id"], length=16, field="deployment_id"),
                             int(doc["epoch"]), b64u_decode(doc["transcript"], length=32, field="transcript"),
                             tuple(int(i) for i in doc["qualified"]), shares,
@@ -111,7 +112,7 @@ def read(path: Path) -> QuorumShares | None:
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, InvalidInput):
             raise
-        raise InvalidInput(f"{path} is not a quorum-keys file ({exc})") from exc
+        raise InvalidInput(_("{path} is not a quorum-keys file ({exc})", path=path, exc=exc)) from exc
 
 
 # -- a run under way ---------------------------------------------------------------------------------
@@ -154,7 +155,7 @@ def read_run(path: Path) -> RunState | None:
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, InvalidInput):
             raise
-        raise InvalidInput(f"{path} is not a key-generation seed file ({exc})") from exc
+        raise InvalidInput(_("{path} is not a key-generation seed file ({exc})", path=path, exc=exc)) from exc
 
 
 def erase(path: Path) -> None:

@@ -30,6 +30,7 @@ from fastapi import APIRouter, Request, Response
 
 from consilience.crypto import oprf, ristretto
 from consilience.errors import InvalidInput, VerificationError
+from consilience.i18n import _
 from consilience.protocol import accounts, recovery
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.messages import B64Element, B64Id, Strict
@@ -90,7 +91,7 @@ def attempts(request: Request) -> RecoveryAttempts:
 def _index(state: KeyServerState) -> int:
     held = state.quorum.get()
     if held is None or state.quorum.retiring:
-        raise Refusal(503, "this key server holds no shares in force now; ask the other key servers")
+        raise Refusal(503, _("this key server holds no shares in force now; ask the other key servers"))
     return held.index
 
 
@@ -100,7 +101,7 @@ def evaluate(body: RecoveryEvaluateRequest, request: Request, state: State) -> R
     try:
         handle = recovery.parse_handle(body.handle)
         if len(body.sealed_share) > _SEALED_SHARE_CHARS:
-            raise InvalidInput("sealed_share is too long")
+            raise InvalidInput(_("sealed_share is too long"))
         sealed = b64u_decode(body.sealed_share, field="sealed_share")
         public_share = b64u_decode(body.public_share, length=32, field="public_share")
         blinded = b64u_decode(body.blinded, length=32, field="blinded")
@@ -119,7 +120,7 @@ def evaluate(body: RecoveryEvaluateRequest, request: Request, state: State) -> R
     try:
         blinded = oprf.check_element(blinded)
     except InvalidInput as exc:
-        raise Refusal(400, f"the blinded element is not a valid group element: {exc}") from exc
+        raise Refusal(400, _("the blinded element is not a valid group element: {exc}", exc=exc)) from exc
     state.limits.charge_all([Charge("evaluations_per_address", client_address(request),
                                     "evaluations for this address", 1)])
     counted = store.count(handle, limit)  # durable before anything is computed from the share
@@ -149,7 +150,7 @@ def reset(body: RecoveryResetRequest, request: Request, state: State) -> Respons
     except VerificationError as exc:
         raise Refusal(401, str(exc)) from exc
     if revocations.holder(request.app.state, state.admin_key, state.deployment_id).revoked(cert.account_key):
-        raise Refusal(401, revocations.REVOKED)
+        raise Refusal(401, _(revocations.REVOKED))
     attempts(request).reset(recovery.handle_bytes(state.deployment_id, cert.account_key))
     return Response(status_code=204)
 
@@ -167,7 +168,7 @@ def unlock(body: RecoveryUnlockRequest, request: Request, state: State) -> Recov
         raise Refusal(400, str(exc)) from exc
     store = attempts(request)
     if not store.use_unlock_code(code.nonce, now):
-        raise Refusal(400, "this unlock code was already used; each code works once. Ask the administrator for "
-                           "a new one if recovery is paused again")
+        raise Refusal(400, _("this unlock code was already used; each code works once. Ask the administrator for a "
+                             "new one if recovery is paused again"))
     store.reset(code.handle)
     return RecoveryUnlockResponse(attempts_left=state.settings.recovery_attempts)

@@ -31,13 +31,14 @@ import httpx
 from consilience import files
 from consilience.clients.http import client as http_client
 from consilience.errors import ConsilienceError
+from consilience.i18n import N_
 from consilience.protocol import revocations as rl
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 5.0
-REVOKED = ("this account was revoked by the deployment's administrator; its requests are no longer answered. Ask "
-           "the administrator if you think this is a mistake")
+REVOKED = N_("this account was revoked by the deployment's administrator; its requests are no longer answered. Ask "
+             "the administrator if you think this is a mistake")
 POLL_ENV = "CONSILIENCE_REVOCATION_POLL_SECONDS"
 
 

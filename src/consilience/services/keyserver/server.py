@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from consilience.clients.board import BoardClient
 from consilience.datadir import defaults
+from consilience.i18n import _
 from consilience.services.config import ConfigurationError
 from consilience.services.keyserver import dkg_runner, revocations
 from consilience.services.keyserver.app import create_app
@@ -106,6 +107,6 @@ def _default_port(settings: Settings, index: int) -> int:
     except Exception:  # noqa: BLE001 - no enrollment, or none with a port: the caller must say
         port = None
     if port is None:
-        raise ConfigurationError("say which port to listen on (--port): this folder is not one of a data folder's "
-                                 "keyserver-N and its enrollment names no port")
+        raise ConfigurationError(_("say which port to listen on (--port): this folder is not one of a data "
+                                   "folder's keyserver-N and its enrollment names no port"))
     return port

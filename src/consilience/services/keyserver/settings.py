@@ -16,6 +16,7 @@ from pathlib import Path
 from consilience.datadir import DataDir, KeyServerFolder
 from consilience.datadir import web_origins as web_origins_file
 from consilience.errors import InvalidInput
+from consilience.i18n import _
 from consilience.services.keyserver.limits import LimitSettings
 from consilience.services.serving import TLSFiles
 
@@ -52,7 +53,8 @@ def recovery_attempts_from_env() -> int:
     if value is None:
         return RECOVERY_ATTEMPTS
     if not value.strip().isdigit() or not 1 <= int(value) <= 1000:
-        raise InvalidInput(f"CONSILIENCE_RECOVERY_ATTEMPTS must be a whole number from 1 to 1000, not {value!r}")
+        raise InvalidInput(_("CONSILIENCE_RECOVERY_ATTEMPTS must be a whole number from 1 to 1000, not {value}",
+                             value=repr(value)))
     return int(value)
 
 
@@ -68,8 +70,8 @@ class KeygenSettings:
     def __post_init__(self) -> None:
         if not (self.round_seconds > 0 and self.deal_timeout_seconds > 0 and self.confirm_rounds >= 1
                 and self.request_poll_seconds > 0):
-            raise InvalidInput("the key generation's round, deal timeout, confirmation rounds and poll interval "
-                               "must be positive")
+            raise InvalidInput(_("the key generation's round, deal timeout, confirmation rounds and poll interval "
+                                 "must be positive"))
 
     @classmethod
     def local(cls) -> KeygenSettings:
