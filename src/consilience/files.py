@@ -14,6 +14,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from consilience.i18n import _
+
 
 def write_private(path: str | os.PathLike[str], data: bytes, *, exclusive: bool = False) -> None:
     """Atomically write ``data`` to ``path``, readable by the owner only.
@@ -25,7 +27,7 @@ def write_private(path: str | os.PathLike[str], data: bytes, *, exclusive: bool 
     directory = target.parent
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     if exclusive and target.exists():
-        raise FileExistsError(f"{target} exists; refusing to overwrite it")
+        raise FileExistsError(_("{target} exists; refusing to overwrite it", target=target))
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -22,6 +22,7 @@ import httpx
 from consilience.clients.http import UntrustedCertificate
 from consilience.clients.http import client as http_client
 from consilience.errors import ConsilienceError, InvalidInput
+from consilience.i18n import _
 from consilience.protocol import deployment as deployment_doc
 from consilience.protocol import messages as m
 from consilience.protocol.deployment import Deployment
@@ -75,11 +76,12 @@ class BoardClient:
         try:
             r = self._http().request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
-            raise BoardError(f"{where} did not answer in time ({exc.__class__.__name__})") from exc
+            raise BoardError(_("{where} did not answer in time ({name})",
+                               where=where, name=exc.__class__.__name__)) from exc
         except UntrustedCertificate as exc:
             raise BoardError(exc.describe("the escrow server")) from exc
         except httpx.HTTPError as exc:
-            raise BoardError(f"{where} could not be reached ({exc})") from exc
+            raise BoardError(_("{where} could not be reached ({exc})", where=where, exc=exc)) from exc
         if r.status_code >= 400:
             detail = ""
             try:
@@ -103,12 +105,13 @@ class BoardClient:
         try:
             return m.BoardPage.model_validate(r.json())
         except ValueError as exc:
-            raise BoardError(f"the escrow server at {self.base_url} sent a board page that does not parse") from exc
+            raise BoardError(_("the escrow server at {base_url} sent a board page that does not parse",
+                               base_url=self.base_url)) from exc
 
     def read(self, epoch: int, after: int = 0) -> tuple[list[bytes], int]:
         """Every message after sequence number AFTER, following pages; and the ``after`` to read on from."""
         out: list[bytes] = []
-        for _ in range(MAX_PAGES):
+        for _page in range(MAX_PAGES):
             page = self.page(epoch, after)
             for msg in page.messages:
                 try:
@@ -118,7 +121,8 @@ class BoardClient:
             if not page.messages or page.next_after <= after:
                 return out, max(after, page.next_after)
             after = page.next_after
-        raise BoardError(f"the board of epoch {epoch} at {self.base_url} has more pages than a key generation makes")
+        raise BoardError(_("the board of epoch {epoch} at {base_url} has more pages than a key generation makes",
+                           epoch=epoch, base_url=self.base_url))
 
     def published(self) -> dict[str, str]:
         """The signed deployment document as the escrow server publishes it (not checked: see ``deployment``)."""
@@ -126,8 +130,8 @@ class BoardClient:
         try:
             return m.SignedDeployment.model_validate(r.json()).model_dump()
         except ValueError as exc:
-            raise BoardError(f"the escrow server at {self.base_url} sent a deployment document that does not "
-                             "parse") from exc
+            raise BoardError(_("the escrow server at {base_url} sent a deployment document that does not "
+                               "parse", base_url=self.base_url)) from exc
 
     def deployment(self, admin_fingerprint: bytes, *, min_serial: int = 0) -> Deployment:
         """The signed deployment document, checked against the administrator's fingerprint."""

@@ -17,6 +17,7 @@ from consilience.clients.counselor import CounselorKeys, _client, match_hex, res
 from consilience.clients.escrow_client import EscrowClient
 from consilience.clients.results import JsonObject
 from consilience.errors import ConsilienceError, InvalidInput
+from consilience.i18n import _
 from consilience.protocol import conversations
 from consilience.protocol import messages as m
 from consilience.protocol.conversations import Kind, Note
@@ -91,7 +92,7 @@ class NoteList:
 
 def _deployment(keys: CounselorKeys, client: EscrowClient) -> Deployment:
     if keys.admin_fingerprint is None:
-        raise InvalidInput("this key is not connected to a deployment yet; run 'consilience counselor login'")
+        raise InvalidInput(_("this key is not connected to a deployment yet; run 'consilience counselor login'"))
     return client.deployment(keys.admin_fingerprint, min_serial=keys.min_serial)
 
 
@@ -115,9 +116,11 @@ def counselor_named(deployment: Deployment, name: str) -> Counselor:
         return found[0]
     names = ", ".join(c.name for c in deployment.counselors)
     if found:
-        raise InvalidInput(f"more than one counselor is called {wanted!r}; the deployment lists {names}")
-    raise InvalidInput(f"no counselor of this deployment is called {wanted!r}; it lists {names} (or give "
-                       f"{NO_OWNER!r} to leave the case to no one)")
+        raise InvalidInput(_("more than one counselor is called {wanted}; the deployment lists {names}",
+                             wanted=repr(wanted), names=names))
+    raise InvalidInput(_("no counselor of this deployment is called {wanted}; it lists {names} (or give "
+                         "{NO_OWNER} to leave the case to no one)",
+                         wanted=repr(wanted), names=names, NO_OWNER=repr(NO_OWNER)))
 
 
 def update_case(keys: CounselorKeys, case_id: bytes, *, take: bool = False, owner: str | None = None,
@@ -127,9 +130,10 @@ def update_case(keys: CounselorKeys, case_id: bytes, *, take: bool = False, owne
     One request: the owner and the state change together or not at all.
     """
     if take and owner is not None:
-        raise InvalidInput("take the case (--take) or give it to someone (--owner NAME), not both")
+        raise InvalidInput(_("take the case (--take) or give it to someone (--owner NAME), not both"))
     if state is not None and state not in STATES:
-        raise InvalidInput(f"a case's state is one of {', '.join(STATES)}, not {state!r}")
+        raise InvalidInput(_("a case's state is one of {items}, not {state}",
+                             items=', '.join(STATES), state=repr(state)))
     with _client(keys) as client:
         owner_key: bytes | None | Literal["keep"] = "keep"
         if take:
@@ -138,7 +142,7 @@ def update_case(keys: CounselorKeys, case_id: bytes, *, take: bool = False, owne
             owner_key = None if owner.strip().lower() == NO_OWNER else counselor_named(
                 _deployment(keys, client), owner).key_id
         if owner_key == "keep" and state is None:
-            raise InvalidInput("say what to change: --take, --owner NAME (or none), --state STATE")
+            raise InvalidInput(_("say what to change: --take, --owner NAME (or none), --state STATE"))
         return CaseResult(client.update_case(case_id, owner_key_id=owner_key, state=state))
 
 
@@ -155,11 +159,11 @@ def add_note(keys: CounselorKeys, case_id: bytes, text: str) -> NoteAdded:
         deployment = _deployment(keys, client)
         me = next((c for c in deployment.counselors if c.key_id == keys.key_id), None)
         if me is None:
-            raise InvalidInput("this deployment does not list your key any more; ask the administrator")
+            raise InvalidInput(_("this deployment does not list your key any more; ask the administrator"))
         if me.signing_key != keys.signing_key:
-            raise InvalidInput("the deployment document lists no signing key of yours, so colleagues could not "
-                               "check your notes; ask the administrator to add you again with your current public "
-                               "key file (consilience counselor keygen writes it)")
+            raise InvalidInput(_("the deployment document lists no signing key of yours, so colleagues could not "
+                                 "check your notes; ask the administrator to add you again with your current public "
+                                 "key file (consilience counselor keygen writes it)"))
         note_id = conversations.new_id()
         sealed = conversations.seal_item(Kind.NOTE, case_id, note_id, note, signer_seed=keys.signing_seed,
                                          recipients=conversations.note_recipients(deployment))

@@ -29,6 +29,7 @@ from consilience.clients.escrow_client import ApiError, EscrowClient, counselor_
 from consilience.clients.results import AttachmentSummary, JsonObject
 from consilience.errors import ConsilienceError, InvalidInput, VerificationError
 from consilience.files import write_private
+from consilience.i18n import _
 from consilience.protocol import conversations as pc
 from consilience.protocol import messages as m
 from consilience.protocol.deployment import Deployment
@@ -65,8 +66,8 @@ class Me:
 def _reporter_me(session: reporter_mod.Session) -> Me:
     key = reporter_mod.messaging_key(session.wallet)
     if key is None:
-        raise InvalidInput("this wallet has no messaging key yet; it gets one the next time a record is put in "
-                           "escrow or edited, and counselors can write to you from then on")
+        raise InvalidInput(_("this wallet has no messaging key yet; it gets one the next time a record is put in "
+                             "escrow or edited, and counselors can write to you from then on"))
     return Me(key.seed, key.key_id, key.signing_seed, key.verify_key, key.public)
 
 
@@ -245,7 +246,7 @@ def _check_group(read: _Read, deployment: Deployment, introduction_id: bytes, me
             who = pc.check_group(o.item, deployment, roster)
             p = o.item.payload
             if isinstance(p, pc.Roster) and p.introduction != introduction_id:
-                raise VerificationError("this group list is of another introduction")
+                raise VerificationError(_("this group list is of another introduction"))
         except ConsilienceError as exc:
             refused.append(Refused(o.stored.seq, o.stored.message_id, _refusal(exc)))
             continue
@@ -258,7 +259,7 @@ def _check_group(read: _Read, deployment: Deployment, introduction_id: bytes, me
 
 def _text(text: str, attachments: Sequence[Attachment]) -> pc.Text:
     if not text.strip() and not attachments:
-        raise InvalidInput("the message is empty: give some text or attach a file")
+        raise InvalidInput(_("the message is empty: give some text or attach a file"))
     return pc.Text(text, tuple(attachments))
 
 
@@ -371,12 +372,13 @@ class _Reporter(_Member):
     def direct(self, record_id: str) -> m.Conversation:
         record = self.session.wallet.record(record_id)
         if record.escrow is None:
-            raise InvalidInput(f"Record {record_id} is private: nobody can write to you about it.")
+            raise InvalidInput(_("Record {record_id} is private: nobody can write to you about it.",
+                                 record_id=record_id))
         for c in self.client.conversations():
             if c.kind == "direct" and c.entry_id == record.escrow.entry_id:
                 return c
-        raise InvalidInput(f"No counselor has written to you about record {record_id}. When one does, "
-                           "'consilience reporter messages' shows it.")
+        raise InvalidInput(_("No counselor has written to you about record {record_id}. When one does, "
+                             "'consilience reporter messages' shows it.", record_id=record_id))
 
     def read_direct(self, conversation: m.Conversation) -> ConversationView:
         cid = b64u_decode(conversation.conversation_id, length=16)
@@ -451,7 +453,7 @@ def reveal(session: reporter_mod.Session, record_id: str, contact: str | None = 
     """Tell the counselors how to reach you: ``contact``, or the one the wallet holds."""
     given = (contact if contact is not None else session.wallet.contact).strip()
     if not given:
-        raise InvalidInput("This wallet holds no contact. Give the one to send with --contact; nothing was sent.")
+        raise InvalidInput(_("This wallet holds no contact. Give the one to send with --contact; nothing was sent."))
     return _reporter_send(session, record_id, pc.Reveal(given, text if text.strip() else None))
 
 
@@ -531,16 +533,18 @@ def _pick(listed: Sequence[Introduction], text: str) -> Introduction:
     if len(found) == 1:
         return found[0]
     if found:
-        raise InvalidInput(f"More than one introduction starts with {lowered}; give more of its characters.")
-    raise InvalidInput(f"No introduction {given!r} was proposed to you. 'consilience reporter introductions' lists "
-                       "those that were.")
+        raise InvalidInput(_("More than one introduction starts with {lowered}; give more of its characters.",
+                             lowered=lowered))
+    raise InvalidInput(_("No introduction {given} was proposed to you. 'consilience reporter introductions' lists "
+                         "those that were.", given=repr(given)))
 
 
 def accept(session: reporter_mod.Session, introduction: str, name: str) -> Introduction:
     """Join an introduction's group under ``name``: a card sealed to the counselors and to this wallet."""
     name = name.strip()
     if not 1 <= len(name) <= pc.MAX_NAME_CHARS:
-        raise InvalidInput(f"Choose a name of 1 to {pc.MAX_NAME_CHARS} characters for the others to see.")
+        raise InvalidInput(_("Choose a name of 1 to {MAX_NAME_CHARS} characters for the others to see.",
+                             MAX_NAME_CHARS=pc.MAX_NAME_CHARS))
     with session.client() as client:
         r = _as_reporter(session, client)
         chosen = _pick(_introductions(r), introduction)
@@ -560,8 +564,8 @@ def decline(session: reporter_mod.Session, introduction: str) -> Introduction:
     with session.client() as client:
         chosen = _pick(_introductions(_as_reporter(session, client)), introduction)
     if chosen.state == "accepted":
-        raise InvalidInput("You already accepted this introduction, and the others may have seen the name you "
-                           "chose. Nothing was changed; you can simply stop writing in the group.")
+        raise InvalidInput(_("You already accepted this introduction, and the others may have seen the name you "
+                             "chose. Nothing was changed; you can simply stop writing in the group."))
     if chosen.introduction_id not in session.wallet.declined:
         session.wallet.declined.append(chosen.introduction_id)
     session.save()
@@ -574,22 +578,22 @@ def group(session: reporter_mod.Session, introduction: str, send: str | None = N
         r = _as_reporter(session, client)
         chosen = _pick(_introductions(r), introduction)
         if chosen.state != "accepted" or chosen.group_conversation_id is None:
-            raise InvalidInput("You have not joined this group. 'consilience reporter accept "
-                               f"{introduction_hex(chosen.introduction_id)} --name NAME' joins it, under the name "
-                               "you choose.")
+            raise InvalidInput(_("You have not joined this group. 'consilience reporter accept "
+                                 "{introduction_hex} --name NAME' joins it, under the name "
+                                 "you choose.", introduction_hex=introduction_hex(chosen.introduction_id)))
         iid = b64u_decode(chosen.introduction_id, length=16)
         conversation = next((c for c in client.conversations()
                              if c.conversation_id == chosen.group_conversation_id), None)
         if conversation is None:
-            raise InvalidInput("The group is not open to you yet. Try again later.")
+            raise InvalidInput(_("The group is not open to you yet. Try again later."))
         if send is not None:
-            _, roster = r.read_group(conversation, iid)
+            _view, roster = r.read_group(conversation, iid)
             if roster is None:
-                raise InvalidInput("The counselor has not yet confirmed who is in the group, so nobody could read "
-                                   "it yet. Try again later; nothing was sent.")
+                raise InvalidInput(_("The counselor has not yet confirmed who is in the group, so nobody could read "
+                                     "it yet. Try again later; nothing was sent."))
             _post(client, b64u_decode(conversation.conversation_id, length=16), _text(send, ()), r.me,
                   pc.group_recipients(r.deployment, roster, r.key.hpke_public))
-        view, _ = r.read_group(conversation, iid)
+        view, _roster = r.read_group(conversation, iid)
         r.mark_seen(view)
     session.save()
     return view
@@ -607,9 +611,9 @@ class _Counselor(_Member):
 
     def can_sign(self) -> None:
         if self.me.vk not in pc.counselor_signers(self.deployment):
-            raise InvalidInput("The deployment document does not list your signing key, so reporters would refuse "
-                               "your messages. Ask the administrator to add your key again from your public key "
-                               "file ('consilience counselor keygen' wrote it beside your key, KEY.pub.json).")
+            raise InvalidInput(_("The deployment document does not list your signing key, so reporters would refuse "
+                                 "your messages. Ask the administrator to add your key again from your public key "
+                                 "file ('consilience counselor keygen' wrote it beside your key, KEY.pub.json)."))
 
     def read_direct(self, conversation: m.Conversation, body_key: pc.MessagingPublicKey | None = None
                     ) -> tuple[ConversationView, pc.MessagingPublicKey | None]:
@@ -626,14 +630,14 @@ class _Counselor(_Member):
 
 def _as_counselor(keys: counselor_mod.CounselorKeys, client: EscrowClient) -> _Counselor:
     if keys.admin_fingerprint is None:
-        raise InvalidInput("this key is not connected to a deployment yet; run 'consilience counselor login'")
+        raise InvalidInput(_("this key is not connected to a deployment yet; run 'consilience counselor login'"))
     deployment = client.deployment(keys.admin_fingerprint, min_serial=keys.min_serial)
     return _Counselor(keys, client, deployment, _counselor_me(keys))
 
 
 def _client(keys: counselor_mod.CounselorKeys) -> EscrowClient:
     if not keys.server or not keys.token:
-        raise InvalidInput("this key is not connected to a server yet; run 'consilience counselor login'")
+        raise InvalidInput(_("this key is not connected to a server yet; run 'consilience counselor login'"))
     return EscrowClient(keys.server, sign_in=counselor_login(keys.token))
 
 
@@ -646,14 +650,15 @@ def _resolve_entry(text: str, entry_ids: Iterable[str]) -> str:
     if len(found) == 1:
         return found[0]
     if found:
-        raise InvalidInput(f"More than one entry of this match starts with {given!r}; give more of its characters.")
-    raise InvalidInput(f"This match has no released entry {given!r}. 'consilience counselor open MATCH' lists its "
-                       "entries; copy the entry id from there.")
+        raise InvalidInput(_("More than one entry of this match starts with {given}; give more of its characters.",
+                             given=repr(given)))
+    raise InvalidInput(_("This match has no released entry {given}. 'consilience counselor open MATCH' lists its "
+                         "entries; copy the entry id from there.", given=repr(given)))
 
 
 def _body_keys(keys: counselor_mod.CounselorKeys, match_id: bytes) -> dict[str, bytes | None]:
     """Each released entry's messaging key, from its opened body (sealed by its reporter): never the server's."""
-    _, result = counselor_mod.open_match_by_id(keys, match_id)
+    _match, result = counselor_mod.open_match_by_id(keys, match_id)
     return {b64u_encode(o.entry_id): o.body.messaging_key for o in result.opened}
 
 
@@ -681,13 +686,14 @@ def message(keys: counselor_mod.CounselorKeys, match_id: bytes, entry: str, text
             if body_keys is None:
                 body_keys = _body_keys(keys, match_id)
             if entry_id not in body_keys:
-                raise InvalidInput("That entry is not released in this match, so its reporter cannot be written to.")
+                raise InvalidInput(_("That entry is not released in this match, so its reporter cannot be written "
+                                     "to."))
             raw = body_keys[entry_id]
             if raw is None:
-                raise InvalidInput("This reporter's entry carries no messaging key: it was sealed by an older version "
-                                   "of Consilience, so they cannot be written to here yet. They get a key the next "
-                                   "time they change their record; until then, use the contact in the record, if "
-                                   "they gave one.")
+                raise InvalidInput(_("This reporter's entry carries no messaging key: it was sealed by an older "
+                                     "version of Consilience, so they cannot be written to here yet. They get a key "
+                                     "the next time they change their record; until then, use the contact in the "
+                                     "record, if they gave one."))
             pinned = pc.MessagingPublicKey.parse(raw)
         if conversation is None:
             conversation = _create(client, match_id, b64u_decode(entry_id, length=16))
@@ -704,7 +710,7 @@ def _create(client: EscrowClient, match_id: bytes, entry_id: bytes) -> m.Convers
     for x in client.conversations(match_id):  # another counselor started it meanwhile: write there
         if x.kind == "direct" and x.entry_id == b64u_encode(entry_id):
             return x
-    raise ApiError(409, "conflict", "the entry has a conversation this counselor cannot see", server=client.base_url)
+    raise ApiError(409, "conflict", _("the entry has a conversation this counselor cannot see"), server=client.base_url)
 
 
 @dataclass(frozen=True)
@@ -726,8 +732,8 @@ def conversation(keys: counselor_mod.CounselorKeys, match_id: bytes, entry: str 
         direct = {x.entry_id: x for x in client.conversations(match_id) if x.kind == "direct" and x.entry_id}
         if entry is not None:
             if not direct:
-                raise InvalidInput("Nobody has written to the reporters of this match yet. 'consilience counselor "
-                                   "message MATCH ENTRY --text …' writes the first message.")
+                raise InvalidInput(_("Nobody has written to the reporters of this match yet. 'consilience counselor "
+                                     "message MATCH ENTRY --text …' writes the first message."))
             wanted = [direct[_resolve_entry(entry, direct)]]
         else:
             wanted = list(direct.values())
@@ -767,18 +773,19 @@ def introduce(keys: counselor_mod.CounselorKeys, match_id: bytes, text: str | No
             else:
                 invited.append((x, pinned))
         if len(invited) < 2:
-            raise InvalidInput("An introduction needs at least two reporters of this match you have written to. "
-                               "Write to each first: 'consilience counselor message MATCH ENTRY --text …'.")
+            raise InvalidInput(_("An introduction needs at least two reporters of this match you have written to. "
+                                 "Write to each first: 'consilience counselor message MATCH ENTRY --text …'."))
         if len(invited) > m.MAX_INTRODUCED:
-            raise InvalidInput(f"An introduction is for at most {m.MAX_INTRODUCED} reporters.")
+            raise InvalidInput(_("An introduction is for at most {MAX_INTRODUCED} reporters.",
+                                 MAX_INTRODUCED=m.MAX_INTRODUCED))
         iid, gid = pc.new_id(), pc.new_id()
         client.propose_introduction(match_id, iid, gid, [b64u_decode(x.conversation_id, length=16)
-                                                         for x, _ in invited])
+                                                         for x, _pinned in invited])
         for x, pinned in invited:
             assert x.entry_id is not None
             _post(client, b64u_decode(x.conversation_id, length=16), pc.IntroductionMsg(iid, words), c.me,
                   pc.direct_recipients(c.deployment, pinned), entry=b64u_decode(x.entry_id, length=16), to=pinned)
-    return Proposed(b64u_encode(iid), b64u_encode(gid), tuple(x.entry_id or "" for x, _ in invited),
+    return Proposed(b64u_encode(iid), b64u_encode(gid), tuple(x.entry_id or "" for x, _pinned in invited),
                     tuple(skipped))
 
 
@@ -806,18 +813,18 @@ def _check_card(c: _Counselor, iid: bytes, accepted: m.IntroductionAccepted,
     """An acceptance's card: it opens, and is signed by and names the key pinned in its direct conversation."""
     conversation = direct.get(accepted.conversation_id)
     if conversation is None:
-        raise VerificationError("the card comes from a conversation that was not invited")
+        raise VerificationError(_("the card comes from a conversation that was not invited"))
     pinned = c.read_direct(conversation)[1]
     if pinned is None:
-        raise VerificationError("no counselor message in that conversation pins its reporter's key")
+        raise VerificationError(_("no counselor message in that conversation pins its reporter's key"))
     if accepted.card.wrap is None:
-        raise VerificationError("the card is not sealed to your key")
+        raise VerificationError(_("the card is not sealed to your key"))
     cid = b64u_decode(accepted.conversation_id, length=16)
     try:
         opened = pc.open_item(pc.Kind.CARD, iid, cid, b64u_decode(accepted.card.content),
                               b64u_decode(accepted.card.wrap), c.me.seed, c.me.key_id)
     except ConsilienceError as exc:
-        raise VerificationError(f"the card did not open ({exc})") from exc
+        raise VerificationError(_("the card did not open ({exc})", exc=exc)) from exc
     card = pc.check_card(opened, introduction_id=iid, conversation_id=cid, reporter_key=pinned)
     return pc.RosterMember(card.name, card.key)
 
@@ -832,13 +839,13 @@ def group_counselor(keys: counselor_mod.CounselorKeys, introduction: str, send: 
         except ApiError as exc:
             if exc.status != 404:
                 raise
-            raise InvalidInput(f"There is no introduction {iid.hex()}. 'consilience counselor introduce' printed the "
-                               "id of the one it proposed.") from exc
+            raise InvalidInput(_("There is no introduction {hex}. 'consilience counselor introduce' printed the "
+                                 "id of the one it proposed.", hex=iid.hex())) from exc
         listed = client.conversations(b64u_decode(detail.match_id, length=16))
         direct = {x.conversation_id: x for x in listed if x.kind == "direct" and x.conversation_id in detail.invited}
         conv = next((x for x in listed if x.conversation_id == detail.group_conversation_id), None)
         if conv is None:
-            raise ApiError(200, "unexpected_answer", "the introduction's group conversation is not listed",
+            raise ApiError(200, "unexpected_answer", _("the introduction's group conversation is not listed"),
                            server=client.base_url)
         members, bad = [], []
         for a in detail.accepted:
@@ -846,7 +853,7 @@ def group_counselor(keys: counselor_mod.CounselorKeys, introduction: str, send: 
                 members.append(_check_card(c, iid, a, direct))
             except ConsilienceError as exc:
                 bad.append(f"{a.conversation_id}: {exc}")
-        _, roster = c.read_group(conv, iid)
+        _view, roster = c.read_group(conv, iid)
         gid = b64u_decode(conv.conversation_id, length=16)
         posted = False
         if members and {x.key for x in members} != ({x.key for x in roster.members} if roster else set()):
@@ -857,10 +864,10 @@ def group_counselor(keys: counselor_mod.CounselorKeys, introduction: str, send: 
         if send is not None:
             c.can_sign()
             if roster is None:
-                raise InvalidInput("Nobody has accepted this introduction yet, so there is nobody to write to. "
-                                   "Nothing was sent.")
+                raise InvalidInput(_("Nobody has accepted this introduction yet, so there is nobody to write to. "
+                                     "Nothing was sent."))
             _post(client, gid, _text(send, ()), c.me, pc.group_recipients(c.deployment, roster))
-        view, _ = c.read_group(conv, iid)
+        view, _roster = c.read_group(conv, iid)
     return GroupView(b64u_encode(iid), len(detail.invited), tuple(x.name for x in members), tuple(bad), posted, view)
 
 
@@ -871,5 +878,5 @@ def _introduction_id(text: str) -> bytes:
     try:
         return b64u_decode(given, length=16, field="introduction id")
     except InvalidInput:
-        raise InvalidInput(f"{given!r} is not an introduction id: give the 32 characters (0-9, a-f) that "
-                           "'consilience counselor introduce' printed.") from None
+        raise InvalidInput(_("{given} is not an introduction id: give the 32 characters (0-9, a-f) that "
+                             "'consilience counselor introduce' printed.", given=repr(given))) from None

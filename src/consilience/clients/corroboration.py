@@ -27,6 +27,7 @@ from consilience.clients.reporter import Session
 from consilience.clients.results import JsonObject
 from consilience.clients.wallet import Record
 from consilience.errors import InvalidInput, VerificationError
+from consilience.i18n import _
 from consilience.protocol import accounts
 from consilience.protocol import corroboration as co
 from consilience.protocol.deployment import Deployment
@@ -75,9 +76,9 @@ def _recent_checkpoint(client: EscrowClient, deployment: Deployment) -> str:
         return str(client._call("GET", "/v2/log/checkpoint", params={"cosigned": 1}, text=True))
     except ApiError as exc:
         if exc.status == 404:
-            raise InvalidInput("No checkpoint of the log is cosigned by a witness yet, so a statement could not "
-                               "be checked by anyone else. Try again after the witnesses' next cosignature "
-                               "(usually within minutes).") from None
+            raise InvalidInput(_("No checkpoint of the log is cosigned by a witness yet, so a statement could not "
+                                 "be checked by anyone else. Try again after the witnesses' next cosignature "
+                                 "(usually within minutes).")) from None
         raise
 
 
@@ -88,12 +89,12 @@ def _proof(client: EscrowClient, index: int, size: int) -> list[str]:
     except ApiError as exc:
         if exc.status == 404 and exc.detail == "Not Found":  # the route itself, not a leaf it lacks
             raise ApiError(404, "no_inclusion_proofs", exc.detail, server=client.base_url, message=(
-                f"The escrow server at {client.base_url} does not hand out inclusion proofs by leaf index "
-                "(GET /v2/log/inclusion), which a statement needs; it may be an older version. Nothing was "
-                "written; ask the administrator to update it.")) from None
+                _("The escrow server at {base_url} does not hand out inclusion proofs by leaf index "
+                  "(GET /v2/log/inclusion), which a statement needs; it may be an older version. Nothing was "
+                  "written; ask the administrator to update it.", base_url=client.base_url))) from None
         raise
     if not isinstance(doc, dict) or not isinstance(doc.get("proof"), list):
-        raise ApiError(200, "unexpected_answer", "the inclusion proof is not what the protocol describes",
+        raise ApiError(200, "unexpected_answer", _("the inclusion proof is not what the protocol describes"),
                        server=client.base_url)
     return [str(h) for h in doc["proof"]]
 
@@ -101,7 +102,7 @@ def _proof(client: EscrowClient, index: int, size: int) -> list[str]:
 def assemble(keys: CounselorKeys, match_id: bytes, statement_id: bytes) -> Assembled:
     """The statement of every consent in so far, checked here before it is returned."""
     if keys.admin_fingerprint is None:
-        raise InvalidInput("this key is not connected to a deployment yet; run 'consilience counselor login'")
+        raise InvalidInput(_("this key is not connected to a deployment yet; run 'consilience counselor login'"))
     with _client(keys) as client:
         signed = client.published_deployment()
         published = signed.model_dump()
@@ -123,8 +124,8 @@ def assemble(keys: CounselorKeys, match_id: bytes, statement_id: bytes) -> Assem
     try:
         check = co.verify(statement, expected_fingerprint=keys.admin_fingerprint)
     except co.CorroborationRefused as exc:
-        raise VerificationError(f"The statement the escrow server's answers make does not check ({exc}), so "
-                                "nothing was written. Tell the administrator.") from exc
+        raise VerificationError(_("The statement the escrow server's answers make does not check ({exc}), so "
+                                  "nothing was written. Tell the administrator.", exc=exc)) from exc
     return Assembled(statement, check, detail.asked, detail.consented, detail.changed)
 
 
@@ -140,7 +141,7 @@ def write(path: Path, assembled: Assembled) -> Path:
 
     path = Path(path)
     if path.exists():
-        raise InvalidInput(f"{path} exists; choose another file name (nothing was written)")
+        raise InvalidInput(_("{path} exists; choose another file name (nothing was written)", path=path))
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(assembled.statement, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, path)
@@ -232,15 +233,15 @@ def find(listed: RequestList, request_id: str) -> Request:
     matches = [r for r in listed.requests
                if len(wanted) >= 6 and b64u_decode(r.request.statement_id, length=16).hex().startswith(wanted)]
     if len({r.request.statement_id for r in matches}) != 1:
-        raise InvalidInput(f"There is no request {request_id!r} for your records. Run 'consilience reporter consent' "
-                           "to see the requests and their ids.")
+        raise InvalidInput(_("There is no request {request_id} for your records. Run 'consilience reporter consent' "
+                             "to see the requests and their ids.", request_id=repr(request_id)))
     return matches[0]
 
 
 def give_consent(session: Session, chosen: Request) -> co.CorroborationRequest:
     """Sign the consent with this account's key and send it; refused here unless the request checked."""
     if chosen.problem:
-        raise InvalidInput(f"This request was not signed: {chosen.problem}. Nothing was sent.")
+        raise InvalidInput(_("This request was not signed: {problem}. Nothing was sent.", problem=chosen.problem))
     r = chosen.request
     seed = b64u_decode(session.wallet.account_seed, length=32)
     deployment_id = accounts.parse_certificate(b64u_decode(session.wallet.certificate, length=120)).deployment_id

@@ -20,6 +20,7 @@ from consilience.clients.results import AttachmentSummary, JsonObject
 from consilience.crypto import hpke, passphrase
 from consilience.errors import InvalidInput
 from consilience.files import write_private
+from consilience.i18n import _
 from consilience.protocol import conversations, invites, release
 from consilience.protocol import messages as m
 from consilience.protocol.encoding import b64u_decode, b64u_encode
@@ -70,7 +71,7 @@ class CounselorKeys:
     def from_bytes(cls, data: bytes) -> CounselorKeys:
         doc = json.loads(data)
         if doc.get("format") != FORMAT:
-            raise InvalidInput("not a Consilience counselor key file")
+            raise InvalidInput(_("not a Consilience counselor key file"))
         return cls(name=doc["name"], seed=b64u_decode(doc["seed"], length=32), server=doc["server"],
                    token=b64u_decode(doc["token"]) if doc["token"] else None,
                    admin_fingerprint=b64u_decode(doc["admin_fingerprint"], length=16)
@@ -96,8 +97,9 @@ CREDENTIAL_MISTYPED = ("This credential does not look right — a character may 
 def parse_credential(text: str) -> tuple[bytes, bytes]:
     stripped = text.strip()
     if stripped.startswith((invites.PREFIX + ".", invites.V1_PREFIX + ".")):
-        raise InvalidInput(f"This is a reporter's invite (it starts with {invites.PREFIX}.), not a counselor's "
-                           "credential. The administrator gives counselors a credential that starts with cnslc1.")
+        raise InvalidInput(_("This is a reporter's invite (it starts with {PREFIX}.), not a counselor's "
+                             "credential. The administrator gives counselors a credential that starts with cnslc1.",
+                             PREFIX=invites.PREFIX))
     parts = stripped.split(".")
     if len(parts) != 3 or parts[0] != CREDENTIAL_PREFIX:
         raise InvalidInput(CREDENTIAL_MISTYPED)
@@ -109,7 +111,7 @@ def parse_credential(text: str) -> tuple[bytes, bytes]:
 
 def generate(name: str) -> CounselorKeys:
     if not name.strip():
-        raise InvalidInput("a counselor needs a name")
+        raise InvalidInput(_("a counselor needs a name"))
     return CounselorKeys(name=name.strip(), seed=hpke.generate_private_key())
 
 
@@ -119,13 +121,13 @@ def save(path: Path, keys: CounselorKeys, secret: str, **kdf_params: int) -> Non
 
 def load(path: Path, secret: str) -> CounselorKeys:
     if not Path(path).exists():
-        raise InvalidInput(f"no counselor key at {path}; run 'consilience counselor keygen' first")
+        raise InvalidInput(_("no counselor key at {path}; run 'consilience counselor keygen' first", path=path))
     return CounselorKeys.from_bytes(sealed.read(Path(path), secret, PURPOSE))
 
 
 def _client(keys: CounselorKeys) -> EscrowClient:
     if not keys.server or not keys.token:
-        raise InvalidInput("this key is not connected to a server yet; run 'consilience counselor login'")
+        raise InvalidInput(_("this key is not connected to a server yet; run 'consilience counselor login'"))
     return EscrowClient(keys.server, sign_in=counselor_login(keys.token))  # a session per use (PROTOCOL.md §6.1)
 
 
@@ -134,7 +136,7 @@ def login(keys: CounselorKeys, server: str, credential_text: str) -> CounselorKe
     with EscrowClient(server, sign_in=counselor_login(token)) as client:
         deployment = client.deployment(fingerprint)
         if keys.key_id not in {c.key_id for c in deployment.counselors}:
-            raise InvalidInput("this deployment does not list your public key; ask the administrator to add it")
+            raise InvalidInput(_("this deployment does not list your public key; ask the administrator to add it"))
         client.matches()  # proves the token works
     keys.server, keys.token, keys.admin_fingerprint, keys.min_serial = server, token, fingerprint, deployment.serial
     return keys
@@ -199,12 +201,15 @@ def resolve_id(text: str, listed: Callable[[], Iterable[str]], *, what: str = "m
     if b64 is not None and not is_hex:
         return b64
     if not is_hex:
-        raise InvalidInput(f"{given!r} is not a {what} id. Copy it from 'consilience counselor {listing}': "
-                           f"{HEX_LENGTH} characters, 0-9 and a-f (the first {MIN_PREFIX} or more are enough when "
-                           f"no other {what} starts the same way).")
+        raise InvalidInput(_("{given} is not a {what} id. Copy it from 'consilience counselor {listing}': "
+                             "{HEX_LENGTH} characters, 0-9 and a-f (the first {MIN_PREFIX} or more are enough when "
+                             "no other {what} starts the same way).",
+                             given=repr(given), what=what, listing=listing, HEX_LENGTH=HEX_LENGTH,
+                             MIN_PREFIX=MIN_PREFIX))
     if len(given) < MIN_PREFIX:
-        raise InvalidInput(f"{given} is too short to pick a {what}: give at least {MIN_PREFIX} characters of its id "
-                           f"(all {HEX_LENGTH} always work). 'consilience counselor {listing}' lists them.")
+        raise InvalidInput(_("{given} is too short to pick a {what}: give at least {MIN_PREFIX} characters of its id "
+                             "(all {HEX_LENGTH} always work). 'consilience counselor {listing}' lists them.",
+                             given=given, what=what, MIN_PREFIX=MIN_PREFIX, HEX_LENGTH=HEX_LENGTH, listing=listing))
     ids = list(listed())
     if b64 is not None and given in ids:
         return b64
@@ -212,17 +217,18 @@ def resolve_id(text: str, listed: Callable[[], Iterable[str]], *, what: str = "m
     if len(found) == 1:
         return bytes.fromhex(found[0])
     if found:
-        raise InvalidInput(f"More than one {what} has an id starting with {lowered}: {', '.join(found)}. Give more "
-                           "characters of the one you mean.")
+        raise InvalidInput(_("More than one {what} has an id starting with {lowered}: {items}. Give more "
+                             "characters of the one you mean.", what=what, lowered=lowered, items=', '.join(found)))
     if b64 is not None:
         return b64  # not listed: the server says whether it exists
-    raise InvalidInput(f"No {what} waiting for you has an id starting with {lowered}. 'consilience counselor "
-                       f"{listing}' lists those that do; copy the id from there.")
+    raise InvalidInput(_("No {what} waiting for you has an id starting with {lowered}. 'consilience counselor "
+                         "{listing}' lists those that do; copy the id from there.",
+                         what=what, lowered=lowered, listing=listing))
 
 
 def open_match_by_id(keys: CounselorKeys, match_id: bytes) -> tuple[m.MatchDetail, OpenResult]:
     if keys.admin_fingerprint is None:
-        raise InvalidInput("this key is not connected to a deployment yet; run 'consilience counselor login'")
+        raise InvalidInput(_("this key is not connected to a deployment yet; run 'consilience counselor login'"))
     with _client(keys) as client:
         deployment = client.deployment(keys.admin_fingerprint)  # the commitments shares are checked against
         detail = client.match(match_id)

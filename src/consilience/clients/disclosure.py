@@ -23,6 +23,7 @@ from consilience.clients.escrow_client import EscrowClient
 from consilience.clients.reporter import Session
 from consilience.clients.results import JsonObject
 from consilience.errors import InvalidInput, VerificationError
+from consilience.i18n import _
 from consilience.protocol import disclosure
 from consilience.protocol.encoding import b64u_decode
 from consilience.tlog import checkpoint as cp
@@ -48,8 +49,8 @@ def build(session: Session, record_id: str) -> tuple[dict[str, Any], bool]:
     record = session.wallet.record(record_id)
     state = record.escrow
     if state is None or state.status != "escrowed":
-        raise InvalidInput("This record is not in escrow, so there is nothing in the log to prove yet. Put it in "
-                           "escrow first ('consilience reporter escrow'), then export it.")
+        raise InvalidInput(_("This record is not in escrow, so there is nothing in the log to prove yet. Put it in "
+                             "escrow first ('consilience reporter escrow'), then export it."))
     entry_id = b64u_decode(state.entry_id, length=16)
     fingerprint = b64u_decode(session.wallet.admin_fingerprint, length=16)
     with session.client() as client:
@@ -58,11 +59,11 @@ def build(session: Session, record_id: str) -> tuple[dict[str, Any], bool]:
         assert published is not None  # session.deployment keeps it
         detail = client.entry(entry_id)
         if detail.body is None:
-            raise InvalidInput("The escrow server no longer holds this record's text (it was withdrawn), so it "
-                               "cannot be disclosed.")
+            raise InvalidInput(_("The escrow server no longer holds this record's text (it was withdrawn), so it "
+                                 "cannot be disclosed."))
         receipt = client.receipt(entry_id).receipt
         if receipt is None:
-            raise VerificationError("The escrow server gave no receipt for this record; try again later.")
+            raise VerificationError(_("The escrow server gave no receipt for this record; try again later."))
         bundle, witnessed = _bundle(client, receipt)
     entry = {"entry_id": detail.entry_id, "quorum": detail.quorum, "tags": list(detail.tags),
              "body": detail.body, "envelopes": [e.model_dump() for e in detail.envelopes]}
@@ -107,8 +108,8 @@ def read(path: Path) -> dict[str, Any]:
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise InvalidInput(f"{path} could not be read as a disclosure ({exc}). It should be the JSON file that "
-                           "'consilience reporter disclose' or the web app wrote.") from exc
+        raise InvalidInput(_("{path} could not be read as a disclosure ({exc}). It should be the JSON file that "
+                             "'consilience reporter disclose' or the web app wrote.", path=path, exc=exc)) from exc
     if not isinstance(doc, dict):
-        raise InvalidInput(f"{path} is not a disclosure (a JSON object)")
+        raise InvalidInput(_("{path} is not a disclosure (a JSON object)", path=path))
     return doc

@@ -17,6 +17,7 @@ import httpx
 from consilience.clients.http import UntrustedCertificate
 from consilience.clients.http import client as http_client
 from consilience.errors import ConsilienceError
+from consilience.i18n import _
 from consilience.protocol import deployment as deployment_doc
 from consilience.protocol import messages as m
 from consilience.protocol import sessions
@@ -197,7 +198,7 @@ class EscrowClient:
         try:
             return b64u_decode(str(doc["token"]), length=32, field="token")
         except (KeyError, TypeError, ConsilienceError) as exc:
-            raise ApiError(200, "unexpected_answer", "the sign-in answer is not what the protocol describes",
+            raise ApiError(200, "unexpected_answer", _("the sign-in answer is not what the protocol describes"),
                            server=self.base_url) from exc
 
     def close(self) -> None:
@@ -220,7 +221,8 @@ class EscrowClient:
             raise ApiError(0, "untrusted_certificate", exc.reason, server=self.base_url,
                            message=exc.describe("The escrow server") + ". Nothing was sent.") from exc
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise ApiError(0, "unreachable", f"cannot reach {self.base_url}: {exc}", server=self.base_url) from exc
+            raise ApiError(0, "unreachable", _("cannot reach {base_url}: {exc}",
+                                               base_url=self.base_url, exc=exc), server=self.base_url) from exc
         except httpx.HTTPError as exc:
             raise ApiError(0, "no_answer", f"no answer from {self.base_url}: {type(exc).__name__} {exc}".strip(),
                            server=self.base_url) from exc
@@ -239,7 +241,8 @@ class EscrowClient:
         try:
             return response.json() if response.content else None
         except ValueError as exc:
-            raise ApiError(response.status_code, "unexpected_answer", f"{method} {path}: not JSON",
+            raise ApiError(response.status_code, "unexpected_answer", _("{method} {path}: not JSON",
+                                                                        method=method, path=path),
                            server=self.base_url) from exc
 
     def _model(self, model: type[ModelT], doc: Any, what: str) -> ModelT:
@@ -247,7 +250,7 @@ class EscrowClient:
         try:
             return model.model_validate(doc)
         except ValueError as exc:
-            raise ApiError(200, "unexpected_answer", f"{what} is not what the protocol describes",
+            raise ApiError(200, "unexpected_answer", _("{what} is not what the protocol describes", what=what),
                            server=self.base_url) from exc
 
     # -- public ------------------------------------------------------------
@@ -386,7 +389,7 @@ class EscrowClient:
         path = "/v2/conversations" + (f"?match_id={b64u_encode(match_id)}" if match_id is not None else "")
         doc = self._authed("GET", path)
         if not isinstance(doc, list):
-            raise ApiError(200, "unexpected_answer", "the conversation list is not a list", server=self.base_url)
+            raise ApiError(200, "unexpected_answer", _("the conversation list is not a list"), server=self.base_url)
         return [self._model(m.Conversation, c, "a conversation") for c in doc]
 
     def messages(self, conversation_id: bytes, after: int = 0, limit: int = 100) -> m.MessagePage:
@@ -439,7 +442,7 @@ class EscrowClient:
         """``GET /v2/cases`` (counselor): every case, most urgent first."""
         doc = self._authed("GET", "/v2/cases")
         if not isinstance(doc, list):
-            raise ApiError(200, "unexpected_answer", "the case list is not a list", server=self.base_url)
+            raise ApiError(200, "unexpected_answer", _("the case list is not a list"), server=self.base_url)
         return [self._model(m.Case, c, "a case") for c in doc]
 
     def update_case(self, case_id: bytes, *, owner_key_id: bytes | None | Literal["keep"] = "keep",
@@ -461,7 +464,7 @@ class EscrowClient:
         """``GET /v2/cases/{id}/notes``: the sealed notes, each with this counselor's wrap."""
         doc = self._authed("GET", f"/v2/cases/{b64u_encode(case_id)}/notes")
         if not isinstance(doc, list):
-            raise ApiError(200, "unexpected_answer", "the note list is not a list", server=self.base_url)
+            raise ApiError(200, "unexpected_answer", _("the note list is not a list"), server=self.base_url)
         return [self._model(m.CaseNote, n, "a note") for n in doc]
 
     def add_case_note(self, case_id: bytes, note_id: bytes, item: m.SealedItem) -> None:

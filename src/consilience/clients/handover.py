@@ -24,6 +24,7 @@ from consilience.clients.escrow_client import EscrowClient, counselor_login
 from consilience.clients.results import JsonObject
 from consilience.crypto import hpke
 from consilience.errors import DecryptionError, InvalidInput
+from consilience.i18n import _
 from consilience.protocol import conversations
 from consilience.protocol import messages as m
 from consilience.protocol.deployment import Counselor, Deployment
@@ -64,21 +65,22 @@ def target_of(deployment: Deployment, keys: CounselorKeys, who: str) -> Counselo
         [c for c in deployment.counselors if c.name == value]
     if not found:
         names = ", ".join(sorted(c.name for c in deployment.counselors if c.key_id != keys.key_id)) or "none"
-        raise InvalidInput(f"This deployment lists no counselor named {value!r}. The other counselors it lists: "
-                           f"{names}. If the counselor you mean was added just now, ask the administrator whether "
-                           "the new deployment document is published.")
+        raise InvalidInput(_("This deployment lists no counselor named {value}. The other counselors it lists: "
+                             "{names}. If the counselor you mean was added just now, ask the administrator whether "
+                             "the new deployment document is published.", value=repr(value), names=names))
     if len(found) > 1:
-        raise InvalidInput(f"{len(found)} counselors are named {value!r}: give the key id of the one you mean "
-                           "(the administrator's 'consilience admin status' lists them).")
+        raise InvalidInput(_("{count} counselors are named {value}: give the key id of the one you mean "
+                             "(the administrator's 'consilience admin status' lists them).",
+                             count=len(found), value=repr(value)))
     if found[0].key_id == keys.key_id:
-        raise InvalidInput("That is your own key. Hand over to another counselor of this deployment.")
+        raise InvalidInput(_("That is your own key. Hand over to another counselor of this deployment."))
     return found[0]
 
 
 def hand_over(keys: CounselorKeys, to: str, *, progress: Callable[[Progress], None] | None = None) -> Handover:
     """Re-seal, for the counselor ``to``, everything addressed to this counselor that they lack."""
     if not keys.server or not keys.token or keys.admin_fingerprint is None:
-        raise InvalidInput("this key is not connected to a deployment yet; run 'consilience counselor login'")
+        raise InvalidInput(_("this key is not connected to a deployment yet; run 'consilience counselor login'"))
     envelopes = wraps = unreadable = 0
     with EscrowClient(keys.server, sign_in=counselor_login(keys.token)) as client:
         deployment = client.deployment(keys.admin_fingerprint, min_serial=keys.min_serial)
@@ -113,7 +115,7 @@ def reseal(page: m.HandoverPage, keys: CounselorKeys, target: Counselor) -> tupl
         envelopes.append(m.HandoverSealed(entry_id=e.entry_id, ciphertext=b64u_encode(ciphertext)))
     for w in page.wraps:
         try:
-            _, wrap = conversations.rewrap(conversations.Kind(w.kind), b64u_decode(w.scope, length=16),
+            _scope, wrap = conversations.rewrap(conversations.Kind(w.kind), b64u_decode(w.scope, length=16),
                                            b64u_decode(w.item_id, length=16), b64u_decode(w.wrap), keys.seed,
                                            target.public_key, keys.key_id)
         except (DecryptionError, InvalidInput):

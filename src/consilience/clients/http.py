@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from consilience.errors import InvalidInput
+from consilience.i18n import _
 
 #: The environment variable naming an extra CA certificate file (PEM) to trust.
 CA_FILE_ENV = "CONSILIENCE_CA_FILE"
@@ -76,11 +77,12 @@ def _context(extra: Path | None) -> ssl.SSLContext:
     try:
         context.load_verify_locations(cafile=str(extra))
     except ssl.SSLError:  # before OSError, of which it is one
-        raise InvalidInput(f"the CA file {extra} holds no PEM certificate (-----BEGIN CERTIFICATE-----). Pass "
-                           "the certificate of the CA that issued the servers' certificates.") from None
+        raise InvalidInput(_("the CA file {extra} holds no PEM certificate (-----BEGIN CERTIFICATE-----). Pass "
+                             "the certificate of the CA that issued the servers' certificates.", extra=extra)) from None
     except OSError as exc:
-        raise InvalidInput(f"cannot read the CA file {extra} ({exc.strerror or exc}). Check the path given to "
-                           f"--ca-file or {CA_FILE_ENV}.") from None
+        raise InvalidInput(_("cannot read the CA file {extra} ({value}). Check the path given to "
+                             "--ca-file or {CA_FILE_ENV}.",
+                             extra=extra, value=exc.strerror or exc, CA_FILE_ENV=CA_FILE_ENV)) from None
     return context
 
 

@@ -21,6 +21,7 @@ from consilience.clients import receipts
 from consilience.clients.escrow_client import ApiError
 from consilience.clients.http import client as http_client
 from consilience.errors import InvalidInput, VerificationError
+from consilience.i18n import _
 from consilience.tlog import checkpoint as cp
 from consilience.tlog import merkle, tiles
 
@@ -66,7 +67,7 @@ class TileSource:
         if response.status_code == 404 and missing_ok:
             return None
         if response.status_code != 200:
-            raise ApiError(response.status_code, "error", f"GET {url}: {response.text[:200]}",
+            raise ApiError(response.status_code, "error", _("GET {url}: {text}", url=url, text=response.text[:200]),
                            server=self.base_url or None)
         return response.content
 
@@ -77,7 +78,7 @@ class TileSource:
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise VerificationError("the log's checkpoint is not UTF-8 text") from exc
+            raise VerificationError(_("the log's checkpoint is not UTF-8 text")) from exc
 
     def fetch(self, path: str) -> bytes:
         """A tile or bundle by its path (``tile/0/x001/234.p/17``)."""
@@ -98,7 +99,7 @@ def inclusion_from_tiles(fetch: Fetch, leaf_data: bytes, index: int, checkpoint:
     try:
         proof = merkle.inclusion_proof(reader, index, checkpoint.size)
     except InvalidInput as exc:
-        raise VerificationError(f"the tiles do not give an inclusion proof: {exc}") from exc
+        raise VerificationError(_("the tiles do not give an inclusion proof: {exc}", exc=exc)) from exc
     merkle.verify_inclusion(merkle.leaf_hash(leaf_data), index, checkpoint.size, proof, checkpoint.root_hash)
     return proof
 
@@ -106,15 +107,17 @@ def inclusion_from_tiles(fetch: Fetch, leaf_data: bytes, index: int, checkpoint:
 def consistency_from_tiles(fetch: Fetch, old: cp.Checkpoint, new: cp.Checkpoint) -> list[bytes]:
     """The consistency proof from ``old`` to ``new``, built from the tiles of ``new``'s tree and checked."""
     if old.origin != new.origin:
-        raise VerificationError(f"the checkpoints are of two logs ({old.origin!r}, {new.origin!r})")
+        raise VerificationError(_("the checkpoints are of two logs ({origin}, {origin2})",
+                                  origin=repr(old.origin), origin2=repr(new.origin)))
     if old.size > new.size:
-        raise VerificationError(f"the newer checkpoint ({new.size}) is smaller than the older ({old.size})")
+        raise VerificationError(_("the newer checkpoint ({size}) is smaller than the older ({size2})",
+                                  size=new.size, size2=old.size))
     proof: list[bytes] = []
     if old.size < new.size:
         try:
             proof = merkle.consistency_proof(tiles.TileNodes(fetch, new.size), old.size, new.size)
         except InvalidInput as exc:
-            raise VerificationError(f"the tiles do not give a consistency proof: {exc}") from exc
+            raise VerificationError(_("the tiles do not give a consistency proof: {exc}", exc=exc)) from exc
     merkle.verify_consistency(old.size, new.size, proof, old.root_hash, new.root_hash)
     return proof
 
@@ -123,7 +126,7 @@ def entry_from_bundle(fetch: Fetch, index: int, size: int) -> bytes:
     """Leaf ``index``'s entry from the bundle the tree of ``size`` serves (unchecked: compare it)."""
     bundle = tiles.served_tile(size, 0, index // tiles.TILE_WIDTH, entries=True)
     if bundle is None or index >= size:
-        raise InvalidInput(f"leaf {index} is not in a tree of {size} leaves")
+        raise InvalidInput(_("leaf {index} is not in a tree of {size} leaves", index=index, size=size))
     return tiles.decode_bundle(fetch(bundle.path), bundle.width)[index % tiles.TILE_WIDTH]
 
 
@@ -154,11 +157,12 @@ def check_receipt(source: TileSource, receipt_text: str, log_vkey: str, *, origi
     cosigned = {c.key_id for c in newest.cosignatures}
     for w in cp.witness_verifiers(witnesses):
         if w.key_id not in cosigned:
-            raise VerificationError(f"the log's newest checkpoint is not cosigned by the witness {w.vkey}")
+            raise VerificationError(_("the log's newest checkpoint is not cosigned by the witness {vkey}", vkey=w.vkey))
     new = newest.checkpoint
     old = cp.Checkpoint(result.origin, result.tree_size, result.root_hash)
     if new.size < old.size:
-        raise VerificationError(f"the log's newest checkpoint ({new.size}) is older than the receipt's ({old.size})")
+        raise VerificationError(_("the log's newest checkpoint ({size}) is older than the receipt's ({size2})",
+                                  size=new.size, size2=old.size))
     fetched: list[str] = []
 
     def fetch(path: str) -> bytes:
@@ -167,5 +171,5 @@ def check_receipt(source: TileSource, receipt_text: str, log_vkey: str, *, origi
     inclusion = inclusion_from_tiles(fetch, result.leaf, result.index, new)
     consistency = consistency_from_tiles(fetch, old, new)
     if entry_from_bundle(fetch, result.index, new.size) != result.leaf:
-        raise VerificationError(f"the log's entry bundle holds another leaf at index {result.index}")
+        raise VerificationError(_("the log's entry bundle holds another leaf at index {index}", index=result.index))
     return TileCheck(result.index, old.size, newest, inclusion, consistency, fetched)

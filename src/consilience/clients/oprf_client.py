@@ -18,6 +18,7 @@ from consilience.clients.http import client as http_client
 from consilience.clients.http import reason as http_reason
 from consilience.crypto import oprf, threshold_oprf
 from consilience.errors import ConsilienceError, InvalidInput
+from consilience.i18n import _
 from consilience.protocol import evaluation, messages, quorum
 from consilience.protocol.deployment import Deployment, KeyServer
 from consilience.protocol.encoding import b64u_decode, b64u_encode
@@ -80,9 +81,9 @@ def evaluate(deployment: Deployment, inputs: list[bytes], credentials: Credentia
     replaced by the next one; nothing is sent anywhere unless t agree.
     """
     if not inputs:
-        raise InvalidInput("nothing to evaluate")
+        raise InvalidInput(_("nothing to evaluate"))
     if len(inputs) > evaluation.MAX_ELEMENTS:
-        raise InvalidInput(f"at most {evaluation.MAX_ELEMENTS} names at a time")
+        raise InvalidInput(_("at most {MAX_ELEMENTS} names at a time", MAX_ELEMENTS=evaluation.MAX_ELEMENTS))
     params = deployment.quorum_parameters()
     blinds, blinded = [], []
     for item in inputs:
@@ -176,9 +177,10 @@ def _ask(http: httpx.Client, deployment: Deployment, server: KeyServer, credenti
             index=server.index, evaluated=[b64u_decode(z, length=32, field="evaluated") for z in doc.evaluated],
             proof=b64u_decode(doc.proof, length=64, field="proof"))
         if doc.index != server.index or len(partial.evaluated) != len(blinded) or len(doc.shares) != len(points):
-            raise InvalidInput("answer does not fit the request")
+            raise InvalidInput(_("answer does not fit the request"))
         if any(len(row) != len(levels) for row in doc.shares):
-            raise InvalidInput(f"answer does not carry one share for each of the levels {levels[0]}..{levels[-1]}")
+            raise InvalidInput(_("answer does not carry one share for each of the levels {levels}..{levels2}",
+                                 levels=levels[0], levels2=levels[-1]))
         shares = [{q: b64u_decode(z, length=48, field="share") for q, z in zip(levels, row, strict=True)}
                   for row in doc.shares]
         abscissa = b64u_decode(doc.abscissa, length=32, field="abscissa")

@@ -21,6 +21,7 @@ from consilience.clients import receipts
 from consilience.clients.reporter import Session
 from consilience.clients.results import JsonObject
 from consilience.errors import InvalidInput, VerificationError
+from consilience.i18n import _
 from consilience.protocol.encoding import b64u_decode
 
 #: How a reading stands against the log.
@@ -65,10 +66,11 @@ def readers(session: Session, record_id: str) -> Readers:
     record = session.wallet.record(record_id)
     state = record.escrow
     if state is None:
-        raise InvalidInput(f"Record {record_id} is private: it was never put in escrow, so no counselor has read it.")
+        raise InvalidInput(_("Record {record_id} is private: it was never put in escrow, so no counselor has read it.",
+                             record_id=record_id))
     if state.status == "sending" and not state.received_at:
-        raise InvalidInput(f"Record {record_id} has not reached the escrow server yet, so no counselor has read it. "
-                           "'consilience reporter retry' sends it.")
+        raise InvalidInput(_("Record {record_id} has not reached the escrow server yet, so no counselor has read it. "
+                             "'consilience reporter retry' sends it.", record_id=record_id))
     entry_id = b64u_decode(state.entry_id, length=16)
     with session.client() as client:
         deployment = session.deployment(client)

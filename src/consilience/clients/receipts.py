@@ -35,6 +35,7 @@ from typing import Any
 from consilience.clients.escrow_client import EscrowClient
 from consilience.clients.results import JsonObject
 from consilience.errors import InvalidInput, VerificationError
+from consilience.i18n import _
 from consilience.protocol import deployment as deployment_doc
 from consilience.protocol import events
 from consilience.protocol.deployment import Deployment
@@ -63,8 +64,8 @@ def read_log_key(value: str, *, option: str = "--log-key", hint: str = "") -> st
     text = value.strip()
     more = f" {hint}" if hint else ""
     if not text:
-        raise InvalidInput(f"{option} is empty. Give the log's verifier key (it looks like NAME+KEYID+KEY) or the "
-                           f"path of a file that holds it.{more}")
+        raise InvalidInput(_("{option} is empty. Give the log's verifier key (it looks like NAME+KEYID+KEY) or the "
+                             "path of a file that holds it.{more}", option=option, more=more))
     try:
         notes.VerifierKey.parse(text)
         return text
@@ -72,17 +73,18 @@ def read_log_key(value: str, *, option: str = "--log-key", hint: str = "") -> st
         problem = str(exc)
     path = Path(text)
     if not path.is_file():
-        raise InvalidInput(f"{option} is neither a log verifier key nor a file that exists ({problem}; a key looks "
-                           f"like NAME+KEYID+KEY).{more}")
+        raise InvalidInput(_("{option} is neither a log verifier key nor a file that exists ({problem}; a key looks "
+                             "like NAME+KEYID+KEY).{more}", option=option, problem=problem, more=more))
     try:
         key = path.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{path} could not be read as a log key file ({exc}).{more}") from exc
+        raise InvalidInput(_("{path} could not be read as a log key file ({exc}).{more}",
+                             path=path, exc=exc, more=more)) from exc
     try:
         notes.VerifierKey.parse(key)
     except InvalidInput as exc:
-        raise InvalidInput(f"{path} does not hold a log verifier key ({exc}; a key looks like "
-                           f"NAME+KEYID+KEY).{more}") from exc
+        raise InvalidInput(_("{path} does not hold a log verifier key ({exc}; a key looks like "
+                             "NAME+KEYID+KEY).{more}", path=path, exc=exc, more=more)) from exc
     return key
 
 
@@ -108,13 +110,13 @@ def open_receipt(text: str, log_vkey: str, *, origin: str | None = None, against
     try:
         parsed = parse_receipt(text)
     except InvalidInput as exc:
-        raise VerificationError(f"malformed receipt: {exc}") from exc
+        raise VerificationError(_("malformed receipt: {exc}", exc=exc)) from exc
     if parsed.extra is None:
-        raise VerificationError("the receipt carries no opening of its leaf (is it from a protocol v1 server?)")
+        raise VerificationError(_("the receipt carries no opening of its leaf (is it from a protocol v1 server?)"))
     try:
         opening = events.parse_opening(parsed.extra)
     except InvalidInput as exc:
-        raise VerificationError(f"the receipt's leaf opening is malformed: {exc}") from exc
+        raise VerificationError(_("the receipt's leaf opening is malformed: {exc}", exc=exc)) from exc
     bare = Receipt(parsed.index, parsed.proof, parsed.checkpoint, None).encode()
     result = verify_receipt(bare, log_vkey, leaf=opening.leaf, origin=origin, against=against,
                             consistency_proof=consistency_proof, witness_vkeys=witness_vkeys)
@@ -127,9 +129,9 @@ def check(text: str, deployment: Deployment, entry_id: bytes, *, kind: str,
     opened = open_receipt(text, deployment.log_vkey, origin=deployment.log_origin)
     result, event = opened.result, opened.event
     if event.kind != kind or event.entry_id != entry_id:
-        raise VerificationError(f"the receipt is for another event ({event.kind})")
+        raise VerificationError(_("the receipt is for another event ({kind})", kind=event.kind))
     if content is not None and event.content_hash != content:
-        raise VerificationError("the receipt commits to different content than was submitted")
+        raise VerificationError(_("the receipt commits to different content than was submitted"))
     return result
 
 
@@ -139,11 +141,12 @@ def check_reading(text: str, deployment: Deployment, key_id: bytes, opened_at: d
     opened = open_receipt(text, deployment.log_vkey, origin=deployment.log_origin)
     event = opened.event
     if event.kind != "opening":
-        raise VerificationError(f"the receipt is for another event ({event.kind}), not a counselor's opening")
+        raise VerificationError(_("the receipt is for another event ({kind}), not a counselor's opening",
+                                  kind=event.kind))
     if event.counselor_id != key_id:
-        raise VerificationError("the receipt is for an opening by another counselor than the server says")
+        raise VerificationError(_("the receipt is for an opening by another counselor than the server says"))
     if abs(event.at - opened_at) >= timedelta(milliseconds=1):
-        raise VerificationError("the receipt is for an opening at another time than the server says")
+        raise VerificationError(_("the receipt is for an opening at another time than the server says"))
     return opened
 
 
@@ -172,9 +175,9 @@ def parse_fingerprint(text: str) -> bytes:
     try:
         return b64u_decode(text.strip(), length=16, field="fingerprint")
     except InvalidInput:
-        raise InvalidInput("This administrator fingerprint does not look right: a character may be mistyped or "
-                           "missing. Check it against the one the administrator gave you (22 characters; it is "
-                           "also the last part of their invites).") from None
+        raise InvalidInput(_("This administrator fingerprint does not look right: a character may be mistyped or "
+                             "missing. Check it against the one the administrator gave you (22 characters; it is "
+                             "also the last part of their invites).")) from None
 
 
 def read_deployment_file(path: Path) -> dict[str, str]:
@@ -182,12 +185,12 @@ def read_deployment_file(path: Path) -> dict[str, str]:
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise InvalidInput(f"{path} could not be read as a signed deployment document ({exc}). Save the one the "
-                           "escrow server publishes at /v2/deployment, or use the deployment.json kept beside "
-                           "your receipts.") from exc
+        raise InvalidInput(_("{path} could not be read as a signed deployment document ({exc}). Save the one the "
+                             "escrow server publishes at /v2/deployment, or use the deployment.json kept beside "
+                             "your receipts.", path=path, exc=exc)) from exc
     if not isinstance(doc, dict):
-        raise InvalidInput(f"{path} is not a signed deployment document (a JSON object with document, signature "
-                           "and admin_key)")
+        raise InvalidInput(_("{path} is not a signed deployment document (a JSON object with document, signature "
+                             "and admin_key)", path=path))
     return doc
 
 
@@ -225,34 +228,36 @@ def log_key_for(receipt: Path, *, admin_fingerprint: bytes | None, published: di
         if log_vkey is not None:
             return LogKey(log_vkey, "--log-key, as given (not checked against a deployment document)")
         raise VerificationError(
-            "There is no administrator to check this receipt's log key against, so it was not checked. Give "
-            "--admin-fingerprint with the administrator's fingerprint (they publish it; it is also the last part "
-            f"of their invites). A {VKEY_FILE} beside a receipt is not enough on its own: anyone can make a "
-            "receipt under a key of their own and put that key beside it.")
+            _("There is no administrator to check this receipt's log key against, so it was not checked. Give "
+              "--admin-fingerprint with the administrator's fingerprint (they publish it; it is also the last part "
+              "of their invites). A {VKEY_FILE} beside a receipt is not enough on its own: anyone can make a "
+              "receipt under a key of their own and put that key beside it.", VKEY_FILE=VKEY_FILE))
     fingerprint = b64u_encode(admin_fingerprint)
     if published is None:
         raise VerificationError(
-            f"There is no deployment document to take the log key from: no {DEPLOYMENT_FILE} beside the receipt. "
-            "Give --deployment FILE (a saved copy of the one the escrow server publishes at /v2/deployment) or "
-            "--server URL to fetch it.")
+            _("There is no deployment document to take the log key from: no {DEPLOYMENT_FILE} beside the receipt. "
+              "Give --deployment FILE (a saved copy of the one the escrow server publishes at /v2/deployment) or "
+              "--server URL to fetch it.", DEPLOYMENT_FILE=DEPLOYMENT_FILE))
     try:
         deployment = deployment_doc.verify(published, admin_fingerprint)
     except VerificationError as exc:
         if "different administrator" in str(exc):
             raise VerificationError(
-                f"The deployment document {document} is not signed by the administrator whose fingerprint is "
-                f"{fingerprint}, so its log key cannot be trusted and the receipt was not checked. Check the "
-                "fingerprint, and where the document came from.") from exc
-        raise VerificationError(f"The deployment document {document} does not verify ({exc}), so the receipt "
-                                "was not checked.") from exc
+                _("The deployment document {document} is not signed by the administrator whose fingerprint is "
+                  "{fingerprint}, so its log key cannot be trusted and the receipt was not checked. Check the "
+                  "fingerprint, and where the document came from.",
+                  document=document, fingerprint=fingerprint)) from exc
+        raise VerificationError(_("The deployment document {document} does not verify ({exc}), so the receipt "
+                                  "was not checked.", document=document, exc=exc)) from exc
     except InvalidInput as exc:
-        raise VerificationError(f"The deployment document {document} is malformed ({exc}), so the receipt was not "
-                                "checked.") from exc
+        raise VerificationError(_("The deployment document {document} is malformed ({exc}), so the receipt was not "
+                                  "checked.", document=document, exc=exc)) from exc
     signed_by = f"the deployment document signed by administrator {fingerprint}, serial {deployment.serial}"
     if log_vkey is not None and log_vkey != deployment.log_vkey:
         raise VerificationError(
-            f"The log key given with --log-key is not the one in {signed_by} ({document}). A receipt that only "
-            "verifies under another key was not made by this deployment's log; nothing was checked.")
+            _("The log key given with --log-key is not the one in {signed_by} ({document}). A receipt that only "
+              "verifies under another key was not made by this deployment's log; nothing was checked.",
+              signed_by=signed_by, document=document))
     if beside.is_file():
         try:
             loose = beside.read_text(encoding="utf-8").strip()
@@ -260,9 +265,10 @@ def log_key_for(receipt: Path, *, admin_fingerprint: bytes | None, published: di
             loose = ""
         if loose != deployment.log_vkey:
             raise VerificationError(
-                f"The log key in {beside} is not the one in {signed_by} ({document}). Someone may have put it "
-                "there to make a receipt of their own look valid, so this receipt was not checked. Remove that "
-                f"file, or put the receipt in a folder of its own, and verify again.")
+                _("The log key in {beside} is not the one in {signed_by} ({document}). Someone may have put it "
+                  "there to make a receipt of their own look valid, so this receipt was not checked. Remove that "
+                  "file, or put the receipt in a folder of its own, and verify again.",
+                  beside=beside, signed_by=signed_by, document=document))
     return LogKey(deployment.log_vkey, f"{signed_by} ({document})", deployment.log_origin, fingerprint,
                   deployment.serial)
 
@@ -311,14 +317,16 @@ def _against(text: str, receipt_text: str) -> tuple[str, list[bytes]]:
     if text.startswith(consistency.HEADER):
         bundle = consistency.parse(text)
         if bundle.old_size != receipt_size:
-            raise VerificationError(f"the consistency proof starts at size {bundle.old_size}, the receipt's "
-                                    f"checkpoint has size {receipt_size}")
+            raise VerificationError(_("the consistency proof starts at size {old_size}, the receipt's "
+                                      "checkpoint has size {receipt_size}",
+                                      old_size=bundle.old_size, receipt_size=receipt_size))
         return bundle.checkpoint, list(bundle.proof)
     newer_size = cp.parse_signed_checkpoint(text)[0].size
     if newer_size != receipt_size:
         raise VerificationError(
-            f"a checkpoint of size {newer_size} alone cannot prove consistency with size {receipt_size}; "
-            "fetch a bundle with 'consilience log fetch --since SIZE'")
+            _("a checkpoint of size {newer_size} alone cannot prove consistency with size {receipt_size}; "
+              "fetch a bundle with 'consilience log fetch --since SIZE'",
+              newer_size=newer_size, receipt_size=receipt_size))
     return text, []
 
 
@@ -327,7 +335,8 @@ def fetch_bundle(client: EscrowClient, since: int) -> str:
     note = client.checkpoint()
     size = cp.parse_signed_checkpoint(note)[0].size
     if since > size:
-        raise VerificationError(f"the log is at size {size}, smaller than {since}: it may have been rolled back")
+        raise VerificationError(_("the log is at size {size}, smaller than {since}: it may have been rolled back",
+                                  size=size, since=since))
     proof = client.consistency(since, size) if since < size else []
     return consistency.ConsistencyBundle(since, tuple(proof), note).encode()
 

@@ -26,6 +26,7 @@ from consilience.clients.http import client as http_client
 from consilience.clients.http import reason as http_reason
 from consilience.crypto import oprf, threshold_oprf
 from consilience.errors import ConsilienceError, DecryptionError, InvalidInput, VerificationError
+from consilience.i18n import _
 from consilience.protocol import accounts, recovery
 from consilience.protocol import deployment as deployment_doc
 from consilience.protocol.deployment import Deployment
@@ -97,8 +98,8 @@ def set_up(session: Session, client: EscrowClient | None = None) -> str:
         handle = recovery.handle_bytes(d.deployment_id, cert.account_key)
         recipients = _recipients(d)
         if len(recipients) < d.threshold:
-            raise InvalidInput("the deployment's key servers have not finished setting up yet, so the backup "
-                               "cannot be made; it is made next time")
+            raise InvalidInput(_("the deployment's key servers have not finished setting up yet, so the backup "
+                                 "cannot be made; it is made next time"))
         dealt = recovery.deal(session.secret, d.deployment_id, handle, d.threshold, recipients,
                               _kdf(session.kdf_params))
         w.backup_handle = recovery.format_handle(handle)
@@ -235,8 +236,8 @@ def recover(server: str, handle_text: str, secret: str, path: Path, *, unlock_co
     from consilience.clients.reporter import Session  # the session type; reporter imports this module
 
     if Path(path).exists():
-        raise InvalidInput(f"{path} already exists. Recovery writes a new wallet; choose another --wallet, or "
-                           "move that file away if it is an old copy.")
+        raise InvalidInput(_("{path} already exists. Recovery writes a new wallet; choose another --wallet, or "
+                             "move that file away if it is an old copy.", path=path))
     handle = recovery.parse_handle(handle_text)
     code = recovery.parse_unlock_code(unlock_code) if unlock_code else None
     with EscrowClient(server) as client:
@@ -252,12 +253,12 @@ def recover(server: str, handle_text: str, secret: str, path: Path, *, unlock_co
             raise
         keys = backup.keys
         if keys.deployment_id != d.deployment_id or keys.handle != handle:
-            raise VerificationError("the server sent a backup of another account or deployment; nothing was written")
+            raise VerificationError(_("the server sent a backup of another account or deployment; nothing was written"))
         serving = {s.identity_key: s for s in d.serving_key_servers}
         asked = [(s, serving[s.identity_key]) for s in keys.servers if s.identity_key in serving]
         with http_client(timeout=timeout) as http:
             if code is not None:
-                for _, ks in asked:
+                for _index, ks in asked:
                     _post(http, ks.url, "/v2/recovery/unlock", {"code": unlock_code})
             hardened = recovery.harden(secret, keys.deployment_id, keys.handle, keys.kdf)
             blind, blinded = oprf.blind(hardened, oprf.MODE_VOPRF)
@@ -278,7 +279,7 @@ def recover(server: str, handle_text: str, secret: str, path: Path, *, unlock_co
                     partial = threshold_oprf.PartialEvaluation(
                         share.index, [b64u_decode(doc["evaluated"], length=32)], b64u_decode(doc["proof"], length=64))
                     if threshold_oprf.verify_partial([blinded], partial, keys.public_shares()) is None:
-                        raise VerificationError("its proof does not verify")
+                        raise VerificationError(_("its proof does not verify"))
                 except (InvalidInput, VerificationError, KeyError, TypeError) as exc:
                     skipped[share.index] = f"answered wrongly ({exc})"
                     continue
@@ -293,9 +294,10 @@ def recover(server: str, handle_text: str, secret: str, path: Path, *, unlock_co
                 raise RecoveryFailed(locked, "recovery_locked")
             why = "; ".join(f"key server {i} {w}" for i, w in skipped.items())
             raise RecoveryFailed(
-                f"Too few of the deployment's key servers answered ({len(partials)} of the {keys.threshold} "
-                f"needed), so the backup could not be opened. Nothing was changed. Try again in a while; if it "
-                f"keeps happening, tell the administrator. ({why})", "key_servers_unavailable")
+                _("Too few of the deployment's key servers answered ({count} of the {threshold} "
+                  "needed), so the backup could not be opened. Nothing was changed. Try again in a while; if it "
+                  "keeps happening, tell the administrator. ({why})",
+                  count=len(partials), threshold=keys.threshold, why=why), "key_servers_unavailable")
         rwd = recovery.rwd_from_partials(hardened, blind, blinded, partials[:keys.threshold], keys)
         key = recovery.backup_key(rwd, keys.deployment_id, keys.handle)
         try:
@@ -303,19 +305,19 @@ def recover(server: str, handle_text: str, secret: str, path: Path, *, unlock_co
         except DecryptionError:
             left = min(lefts) if lefts else 0
             raise RecoveryFailed(
-                f"That passphrase did not open the backup. You have {left} tries left at this deployment before "
-                "recovery pauses.", "wrong_passphrase", attempts_left=left) from None
+                _("That passphrase did not open the backup. You have {left} tries left at this deployment before "
+                  "recovery pauses.", left=left), "wrong_passphrase", attempts_left=left) from None
         w = wallet_mod.Wallet.from_bytes(data)
         if w.admin_fingerprint != b64u_encode(fingerprint):
-            raise VerificationError("the backup opened, but its administrator is not the one who signed this "
-                                    "server's deployment document, so it was not written. Tell the administrator.")
+            raise VerificationError(_("the backup opened, but its administrator is not the one who signed this "
+                                      "server's deployment document, so it was not written. Tell the administrator."))
         seed = b64u_decode(w.account_seed, length=32)
         cert = b64u_decode(w.certificate, length=accounts.CERTIFICATE_BYTES)
         reset_failed = []
         with http_client(timeout=timeout) as http:
             for _share, ks in asked:
                 req = recovery.make_reset(seed, cert, d.deployment_id, ks.identity_key)
-                status, _ = _post(http, ks.url, "/v2/recovery/reset", {
+                status, _answer = _post(http, ks.url, "/v2/recovery/reset", {
                     "certificate": b64u_encode(req.certificate), "audience": b64u_encode(req.audience),
                     "issued_at": req.issued_at, "nonce": b64u_encode(req.nonce),
                     "signature": b64u_encode(req.signature)})

@@ -22,6 +22,7 @@ from consilience.clients import wallet as wallet_mod
 from consilience.clients.escrow_client import ApiError, EscrowClient, reporter_login, submission_payload
 from consilience.clients.results import AttachmentSummary, JsonObject
 from consilience.errors import ConsilienceError, InvalidInput, VerificationError
+from consilience.i18n import _
 from consilience.protocol import accounts, events, invites
 from consilience.protocol import identifiers as ids
 from consilience.protocol import messages as m
@@ -71,7 +72,7 @@ class Session:
     def credentials(self) -> oprf_client.Credentials:
         """The account's key-server credentials, from the invite it registered with."""
         if not self.wallet.account_seed or not self.wallet.certificate:
-            raise InvalidInput("this wallet holds no account key; register again with a new invite")
+            raise InvalidInput(_("this wallet holds no account key; register again with a new invite"))
         return oprf_client.Credentials(b64u_decode(self.wallet.account_seed, length=32),
                                        b64u_decode(self.wallet.certificate, length=120))
 
@@ -146,7 +147,8 @@ class Registration:
         # The certificate is checked here, not trusted: the key servers will check it too.
         accounts.verify_certificate(self.deployment_admin_key, self.deployment.deployment_id, registered.certificate)
         if accounts.parse_certificate(registered.certificate).account_key != accounts.account_key(seed):
-            raise VerificationError("the escrow server returned a certificate for another account; nothing was saved")
+            raise VerificationError(_("the escrow server returned a certificate for another account; nothing was "
+                                      "saved"))
         w = wallet_mod.Wallet(server=self.server, admin_fingerprint=b64u_encode(self.invite.admin_fingerprint),
                               account_id=b64u_encode(registered.account_id), token=b64u_encode(registered.token),
                               contact=self.contact, account_seed=b64u_encode(seed),
@@ -167,8 +169,8 @@ class Registration:
 
 def _check_free(path: Path) -> None:
     if Path(path).exists():
-        raise InvalidInput(f"{path} already exists: it may be the wallet of an earlier registration, which the other "
-                           "reporter commands open. To register again, choose another --wallet.")
+        raise InvalidInput(_("{path} already exists: it may be the wallet of an earlier registration, which the other "
+                             "reporter commands open. To register again, choose another --wallet.", path=path))
 
 
 def check_registration(server: str, invite_text: str, contact: str, path: Path) -> Registration:
@@ -186,9 +188,9 @@ def check_registration(server: str, invite_text: str, contact: str, path: Path) 
         except ApiError as exc:
             if exc.status == 404:
                 raise ApiError(exc.status, exc.code, exc.detail, server=exc.server, message=(
-                    f"The server at {anonymous.base_url} does not look like a Consilience escrow server: it "
-                    "publishes no deployment document. Check the address you were given; nothing was "
-                    "created.")) from exc
+                    _("The server at {base_url} does not look like a Consilience escrow server: it "
+                      "publishes no deployment document. Check the address you were given; nothing was "
+                      "created.", base_url=anonymous.base_url))) from exc
             raise
     return Registration(anonymous.base_url, invite, contact.strip(), Path(path), deployment,
                         b64u_decode(published.admin_key, length=32))
@@ -224,9 +226,9 @@ def ensure_message_key(session: Session, client: EscrowClient) -> MessagingKey:
         except ApiError as exc:
             if exc.status == 409:
                 raise ApiError(exc.status, exc.code, exc.detail, server=exc.server, message=(
-                    "The escrow server holds another messaging key for this account, so counselors' messages "
-                    "would not reach this wallet. Was the account registered from another device? Ask the "
-                    "administrator; nothing was sent.")) from exc
+                    _("The escrow server holds another messaging key for this account, so counselors' messages "
+                      "would not reach this wallet. Was the account registered from another device? Ask the "
+                      "administrator; nothing was sent."))) from exc
             raise
         session.wallet.message_key_registered = True
         session.save()
@@ -286,10 +288,11 @@ def name_in_escrow(session: Session, record_id: str, typed_identifiers: list[str
     record = _finish_pending(session, session.wallet.record(record_id))
     previous = record.escrow
     if previous is not None and previous.status != "escrowed":
-        raise InvalidInput(f"record {record_id} is {previous.status}; it can no longer be changed")
+        raise InvalidInput(_("record {record_id} is {status}; it can no longer be changed",
+                             record_id=record_id, status=previous.status))
     given = ids.normalise_many(typed_identifiers, default_region=default_region)
     if not given:
-        raise InvalidInput("name the person by at least one identifier (--name)")
+        raise InvalidInput(_("name the person by at least one identifier (--name)"))
     before = _stored_names(previous) if previous is not None else []
     known = {i.canonical for i in before}
     if replace or previous is None:
@@ -464,9 +467,10 @@ def _keep_receipt(session: Session, state: wallet_mod.EscrowState, text: str, de
 def edit(session: Session, record_id: str, text: str) -> wallet_mod.Record:
     record = _finish_pending(session, session.wallet.record(record_id))
     if not text.strip() and not record.details and not record.attachments:
-        raise InvalidInput("the record is empty")
+        raise InvalidInput(_("the record is empty"))
     if record.escrow is not None and record.escrow.status != "escrowed":
-        raise InvalidInput(f"record {record_id} is {record.escrow.status}; it can no longer be changed")
+        raise InvalidInput(_("record {record_id} is {status}; it can no longer be changed",
+                             record_id=record_id, status=record.escrow.status))
     record.text = text
     session.save()
     if record.escrow is not None:  # re-sealed naming exactly what it named (the names as matched then)
@@ -580,7 +584,7 @@ def _lacking_envelopes(session: Session, client: EscrowClient,
 def withdraw(session: Session, record_id: str) -> wallet_mod.Record:
     record = session.wallet.record(record_id)
     if record.escrow is None:
-        raise InvalidInput(f"record {record_id} is private; there is nothing to withdraw")
+        raise InvalidInput(_("record {record_id} is private; there is nothing to withdraw", record_id=record_id))
     with session.client() as client:
         deployment = session.deployment(client)
         answer = client.withdraw(b64u_decode(record.escrow.entry_id, length=16))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from consilience.crypto import passphrase
 from consilience.errors import DecryptionError, InvalidInput
+from consilience.i18n import _
 
 
 def read(path: Path, secret: str, purpose: str) -> bytes:
@@ -18,8 +19,9 @@ def read(path: Path, secret: str, purpose: str) -> bytes:
         return passphrase.read_sealed_file(Path(path), secret, purpose)
     except DecryptionError as exc:
         raise DecryptionError(
-            f"{path} did not open: the passphrase is not the one it was locked with, or the file is damaged. "
-            "Try the passphrase again; if the file was copied from somewhere else, copy it again.") from exc
+            _("{path} did not open: the passphrase is not the one it was locked with, or the file is damaged. "
+              "Try the passphrase again; if the file was copied from somewhere else, copy it again.",
+              path=path)) from exc
     except InvalidInput as exc:
-        raise InvalidInput(f"{path} is not a sealed Consilience file ({exc}). Check the file name; if the file was "
-                           "copied from somewhere else, copy it again.") from exc
+        raise InvalidInput(_("{path} is not a sealed Consilience file ({exc}). Check the file name; if the file was "
+                             "copied from somewhere else, copy it again.", path=path, exc=exc)) from exc

@@ -19,6 +19,7 @@ from typing import Any
 from consilience.clients import sealed
 from consilience.crypto import passphrase
 from consilience.errors import InvalidInput
+from consilience.i18n import _
 from consilience.protocol.entry import Attachment, Body
 
 FORMAT = "consilience-wallet/v2"
@@ -95,12 +96,13 @@ class Wallet:
         for r in self.records:
             if r.record_id == record_id:
                 return r
-        raise InvalidInput(f"no record {record_id!r} in this wallet (see 'consilience reporter list')")
+        raise InvalidInput(_("no record {record_id} in this wallet (see 'consilience reporter list')",
+                             record_id=repr(record_id)))
 
     def add_record(self, text: str, written_at: str, *, details: dict[str, str] | None = None,
                    attachments: list[Attachment] | tuple[Attachment, ...] = ()) -> Record:
         if not text.strip() and not details and not attachments:
-            raise InvalidInput("the record is empty")
+            raise InvalidInput(_("the record is empty"))
         Body("", [], [], "", "", details=details or None)  # the same checks as a sealed body
         record = Record(record_id=secrets.token_hex(4), text=text, written_at=written_at,
                         details=details or None, attachments=[a.to_json() for a in attachments])
@@ -115,10 +117,10 @@ class Wallet:
         doc: dict[str, Any] = json.loads(data.decode("utf-8"))
         found = doc.pop("format", None)
         if found == V1_FORMAT:
-            raise InvalidInput("this wallet is from an older version of Consilience (protocol v1) and cannot be used "
-                               "with this one; your records in it are still readable with that version")
+            raise InvalidInput(_("this wallet is from an older version of Consilience (protocol v1) and cannot be used "
+                                 "with this one; your records in it are still readable with that version"))
         if found != FORMAT:
-            raise InvalidInput("not a Consilience wallet")
+            raise InvalidInput(_("not a Consilience wallet"))
         records = [Record(**{**r, "escrow": EscrowState(**r["escrow"]) if r.get("escrow") else None})
                    for r in doc.pop("records", [])]
         return cls(**doc, records=records)
@@ -130,5 +132,5 @@ def save(path: Path, wallet: Wallet, secret: str, *, kdf_params: dict[str, int] 
 
 def load(path: Path, secret: str) -> Wallet:
     if not Path(path).exists():
-        raise InvalidInput(f"no wallet at {path}; run 'consilience reporter register' first")
+        raise InvalidInput(_("no wallet at {path}; run 'consilience reporter register' first", path=path))
     return Wallet.from_bytes(sealed.read(Path(path), secret, PURPOSE))

@@ -23,6 +23,7 @@ import httpx
 from consilience.clients.http import UntrustedCertificate
 from consilience.clients.results import JsonObject
 from consilience.errors import InvalidInput, VerificationError
+from consilience.i18n import _
 
 MANIFEST_FORMAT = "consilience-web-manifest/v1"
 #: Where each page of the app is served (the build's file name -> URL path).
@@ -54,19 +55,20 @@ def load_manifest(folder: Path) -> dict[str, str]:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InvalidInput(f"{path} does not exist: build the web app first (./scripts/build-web)") from None
+        raise InvalidInput(_("{path} does not exist: build the web app first (./scripts/build-web)",
+                             path=path)) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"{path} is not a readable manifest: {exc}") from exc
+        raise InvalidInput(_("{path} is not a readable manifest: {exc}", path=path, exc=exc)) from exc
     if not isinstance(doc, dict) or doc.get("format") != MANIFEST_FORMAT or not isinstance(doc.get("files"), dict):
-        raise InvalidInput(f"{path} is not a {MANIFEST_FORMAT} manifest")
+        raise InvalidInput(_("{path} is not a {MANIFEST_FORMAT} manifest", path=path, MANIFEST_FORMAT=MANIFEST_FORMAT))
     files: dict[str, str] = {}
     for name, entry in doc["files"].items():
         digest = entry.get("sha256") if isinstance(entry, dict) else None
         if not isinstance(digest, str) or len(digest) != 64:
-            raise InvalidInput(f"{path}: no SHA-256 for {name!r}")
+            raise InvalidInput(_("{path}: no SHA-256 for {name}", path=path, name=repr(name)))
         files[str(name)] = digest.lower()
     if "index.html" not in files:
-        raise InvalidInput(f"{path} lists no index.html")
+        raise InvalidInput(_("{path} lists no index.html", path=path))
     return files
 
 
@@ -80,7 +82,8 @@ def verify(http: httpx.Client, expected: dict[str, str]) -> WebCheck:
         try:
             response = http.get(path)
         except UntrustedCertificate as exc:  # not one file's problem: nothing from this server can be compared
-            raise VerificationError(f"{exc.describe('The server')}. Nothing was compared.") from exc
+            raise VerificationError(_("{describe}. Nothing was compared.",
+                                      describe=exc.describe('The server'))) from exc
         except httpx.HTTPError as exc:
             mismatched[path] = f"unreachable: {exc}"
             continue

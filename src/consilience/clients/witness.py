@@ -21,6 +21,7 @@ from consilience.clients.escrow_client import EscrowClient
 from consilience.clients.results import JsonObject
 from consilience.crypto import passphrase, signing
 from consilience.errors import InvalidInput, VerificationError
+from consilience.i18n import _
 from consilience.protocol.encoding import b64u_decode
 from consilience.tlog import checkpoint as cp
 from consilience.tlog import notes
@@ -52,7 +53,7 @@ class WitnessKey:
 
 def generate(name: str) -> WitnessKey:
     if not notes.valid_key_name(name):
-        raise InvalidInput("a witness name is a key name: no spaces or '+', e.g. witness.example.org/1")
+        raise InvalidInput(_("a witness name is a key name: no spaces or '+', e.g. witness.example.org/1"))
     return WitnessKey(name, signing.generate())
 
 
@@ -63,7 +64,7 @@ def save(path: Path, key: WitnessKey, secret: str, **kdf: int) -> None:
 
 def load(path: Path, secret: str) -> WitnessKey:
     if not Path(path).exists():
-        raise InvalidInput(f"no witness key at {path}; run 'consilience witness keygen' first")
+        raise InvalidInput(_("no witness key at {path}; run 'consilience witness keygen' first", path=path))
     doc = json.loads(sealed.read(path, secret, PURPOSE))
     return WitnessKey(doc["name"], bytes.fromhex(doc["private"]))
 
@@ -83,8 +84,9 @@ def _read_state(path: Path) -> _State | None:
         return _State(Seen(int(doc["size"]), base64.b64decode(doc["root"], validate=True)),
                       key if isinstance(key, str) else None)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise InvalidInput(f"{path} is not a witness state file this program wrote ({exc}); if it was damaged, "
-                           "restore it from a backup (removing it makes this witness trust the log afresh)") from exc
+        raise InvalidInput(_("{path} is not a witness state file this program wrote ({exc}); if it was damaged, "
+                             "restore it from a backup (removing it makes this witness trust the log afresh)",
+                             path=path, exc=exc)) from exc
 
 
 def _load_state(path: Path) -> Seen | None:
@@ -112,9 +114,9 @@ def log_key_from_deployment(server: str, admin_fingerprint: str) -> str:
     try:
         fingerprint = b64u_decode(admin_fingerprint.strip(), length=16, field="fingerprint")
     except InvalidInput:
-        raise InvalidInput("This administrator fingerprint does not look right — a character may be mistyped or "
-                           "missing. Check it against the one the administrator gave you (22 characters; it is "
-                           "also the last part of their invites, cnsl1.….FINGERPRINT).") from None
+        raise InvalidInput(_("This administrator fingerprint does not look right — a character may be mistyped or "
+                             "missing. Check it against the one the administrator gave you (22 characters; it is "
+                             "also the last part of their invites, cnsl1.….FINGERPRINT).")) from None
     with EscrowClient(server) as client:
         try:
             return client.deployment(fingerprint).log_vkey
@@ -122,8 +124,9 @@ def log_key_from_deployment(server: str, admin_fingerprint: str) -> str:
             if "different administrator" not in str(exc):
                 raise
             raise VerificationError(
-                f"The deployment at {client.base_url} is not signed by the administrator whose fingerprint you "
-                "were given. Check the fingerprint and the server address; nothing was cosigned.") from exc
+                _("The deployment at {base_url} is not signed by the administrator whose fingerprint you "
+                  "were given. Check the fingerprint and the server address; nothing was cosigned.",
+                  base_url=client.base_url)) from exc
 
 
 @dataclass(frozen=True)
@@ -148,9 +151,9 @@ def cosign_latest(key: WitnessKey, server: str, log_vkey: str, state_path: Path,
     before = remembered_log_key(state_path)
     if before is not None and before != log_vkey:
         raise VerificationError(
-            f"This log key differs from the one this witness cosigned with before ({before}). A witness does not "
-            f"follow a log to a new key; if the administrator really replaced it, remove {state_path} to start "
-            "again with the new one. Nothing was cosigned.")
+            _("This log key differs from the one this witness cosigned with before ({before}). A witness does not "
+              "follow a log to a new key; if the administrator really replaced it, remove {state_path} to start "
+              "again with the new one. Nothing was cosigned.", before=before, state_path=state_path))
     with EscrowClient(server) as client:
         note = client.checkpoint()
         opened = cp.open_checkpoint(note, log_vkey)

@@ -25,6 +25,7 @@ from pathlib import Path
 from consilience import files
 from consilience.crypto import hpke, signing
 from consilience.errors import InvalidInput, VerificationError
+from consilience.i18n import _
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 
 FORMAT = "consilience-keyserver/v2"
@@ -58,24 +59,25 @@ def read(path: Path) -> Membership:
     try:
         doc = json.loads(Path(path).read_text())
     except FileNotFoundError as exc:
-        raise InvalidInput(f"{path} is missing: this folder has not joined a deployment yet; run "
-                           "'consilience keyserver join' with the escrow server's address and the administrator's "
-                           "fingerprint (on one machine, 'consilience admin init' writes it)") from exc
+        raise InvalidInput(_("{path} is missing: this folder has not joined a deployment yet; run "
+                             "'consilience keyserver join' with the escrow server's address and the administrator's "
+                             "fingerprint (on one machine, 'consilience admin init' writes it)", path=path)) from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{path} is not a key-server file") from exc
+        raise InvalidInput(_("{path} is not a key-server file", path=path)) from exc
     if not isinstance(doc, dict):
-        raise InvalidInput(f"{path} is not a key-server file")
+        raise InvalidInput(_("{path} is not a key-server file", path=path))
     if doc.get("format") in (V1_FORMAT, DEALT_FORMAT):
-        raise InvalidInput(f"{path} holds a share dealt by an administrator; this version's key servers generate "
-                           "their shares among themselves (the deployment must be set up again with this version)")
+        raise InvalidInput(_("{path} holds a share dealt by an administrator; this version's key servers generate "
+                             "their shares among themselves (the deployment must be set up again with this version)",
+                             path=path))
     if doc.get("format") != FORMAT:
-        raise InvalidInput(f"{path} is not a {FORMAT} file")
+        raise InvalidInput(_("{path} is not a {FORMAT} file", path=path, FORMAT=FORMAT))
     try:
         return Membership(admin_key=b64u_decode(doc["admin_key"], length=32, field="admin_key"),
                           deployment_id=b64u_decode(doc["deployment_id"], length=16, field="deployment_id"),
                           escrow_url=str(doc["escrow_url"]))
     except KeyError as exc:
-        raise InvalidInput(f"{path} lacks {exc.args[0]!r}") from exc
+        raise InvalidInput(_("{path} lacks {args}", path=path, args=repr(exc.args[0]))) from exc
 
 
 @dataclass(frozen=True)
@@ -108,22 +110,23 @@ def read_enrollment(path: Path) -> Enrollment:
     try:
         doc = json.loads(Path(path).read_text())
         if not isinstance(doc, dict) or doc.get("format") != ENROLLMENT_FORMAT:
-            raise InvalidInput(f"{path} is not a key-server enrollment (made by 'consilience keyserver init')")
+            raise InvalidInput(_("{path} is not a key-server enrollment (made by 'consilience keyserver init')",
+                                 path=path))
         e = Enrollment(str(doc["url"]), b64u_decode(doc["identity_key"], length=32, field="identity_key"),
                        b64u_decode(doc["hpke_public_key"], length=hpke.PUBLIC_KEY_BYTES, field="hpke_public_key"),
                        b64u_decode(doc["signature"], length=64, field="signature"))
     except FileNotFoundError:
-        raise InvalidInput(f"no enrollment at {path}; its operator makes it with "
-                           "'consilience keyserver init'") from None
+        raise InvalidInput(_("no enrollment at {path}; its operator makes it with "
+                             "'consilience keyserver init'", path=path)) from None
     except (OSError, ValueError, KeyError) as exc:
         if isinstance(exc, InvalidInput):
             raise
-        raise InvalidInput(f"{path} is not a key-server enrollment ({exc})") from exc
+        raise InvalidInput(_("{path} is not a key-server enrollment ({exc})", path=path, exc=exc)) from exc
     try:
         signing.verify(e.identity_key, e.signed_bytes(), e.signature)
     except VerificationError:
-        raise InvalidInput(f"{path} was changed after its key server made it (its signature does not verify); "
-                           "ask its operator for the file again") from None
+        raise InvalidInput(_("{path} was changed after its key server made it (its signature does not verify); "
+                             "ask its operator for the file again", path=path)) from None
     return e
 
 
@@ -163,9 +166,11 @@ def read_keys(identity_path: Path, hpke_path: Path) -> KeyServerKeys:
         try:
             data = Path(path).read_bytes()
         except FileNotFoundError:
-            raise InvalidInput(f"no {what} at {path}; 'consilience keyserver init' writes it") from None
+            raise InvalidInput(_("no {what} at {path}; 'consilience keyserver init' writes it",
+                                 what=what, path=path)) from None
         if len(data) != KEY_BYTES:
-            raise InvalidInput(f"{path} is not a {what} file (expected {KEY_BYTES} bytes)")
+            raise InvalidInput(_("{path} is not a {what} file (expected {KEY_BYTES} bytes)",
+                                 path=path, what=what, KEY_BYTES=KEY_BYTES))
         return data
 
     keys = KeyServerKeys(one(identity_path, "identity key"), one(hpke_path, "HPKE key"))

@@ -18,6 +18,7 @@ from pathlib import Path
 from consilience.datadir import defaults
 from consilience.datadir.layout import WEB_ORIGINS_FILE
 from consilience.errors import InvalidInput
+from consilience.i18n import _
 from consilience.web import parse_origin
 
 FILE_NAME = WEB_ORIGINS_FILE
@@ -57,7 +58,7 @@ def read(path: Path) -> list[str]:
     except FileNotFoundError:
         return []
     except (OSError, ValueError) as exc:
-        raise InvalidInput(f"cannot read web origins from {path}: {exc}") from exc
+        raise InvalidInput(_("cannot read web origins from {path}: {exc}", path=path, exc=exc)) from exc
     if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("web_origins"), list):
-        raise InvalidInput(f"{path} is not a {FORMAT} file")
+        raise InvalidInput(_("{path} is not a {FORMAT} file", path=path, FORMAT=FORMAT))
     return [parse_origin(str(o)) for o in doc["web_origins"]]

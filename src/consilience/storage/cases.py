@@ -29,6 +29,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from consilience.errors import InvalidInput
+from consilience.i18n import _
 from consilience.protocol.encoding import random_id
 from consilience.storage.models import (
     CASE_STATES,
@@ -231,14 +232,14 @@ def list_cases(session: Session, now: datetime, reach_out_days: float) -> list[C
 def _case(session: Session, case_id: bytes, *, lock: bool = False) -> Case:
     case = session.get(Case, case_id, with_for_update=lock or None, populate_existing=lock)
     if case is None:
-        raise NotFound("no such case")
+        raise NotFound(_("no such case"))
     return case
 
 
 def _locked_match(session: Session, match_id: bytes) -> Match:
     match = session.get(Match, match_id, with_for_update=True, populate_existing=True)
     if match is None:
-        raise NotFound("no such match")
+        raise NotFound(_("no such match"))
     return match
 
 
@@ -258,8 +259,8 @@ def counselor_account_by_key(session: Session, key_id: bytes) -> Account:
         .limit(1)
     ).first()
     if account is None:
-        raise InvalidInput("no counselor account of this deployment has that key id; "
-                           "`consilience admin counselors` lists them")
+        raise InvalidInput(_("no counselor account of this deployment has that key id; "
+                             "`consilience admin counselors` lists them"))
     return account
 
 
@@ -275,10 +276,11 @@ def update_case(session: Session, case_id: bytes, now: datetime, reach_out_days:
     owner: Account | None | Unchanged = UNCHANGED
     if not isinstance(owner_key_id, Unchanged):
         if owner_key_id is not None and len(owner_key_id) != ID_BYTES:
-            raise InvalidInput("a counselor key id is 16 bytes")
+            raise InvalidInput(_("a counselor key id is 16 bytes"))
         owner = None if owner_key_id is None else counselor_account_by_key(session, owner_key_id)
     if not isinstance(state, Unchanged) and state not in CASE_STATES:
-        raise InvalidInput(f"a case's state is one of {', '.join(CASE_STATES)}, not {state!r}")
+        raise InvalidInput(_("a case's state is one of {items}, not {state}",
+                             items=', '.join(CASE_STATES), state=repr(state)))
     changed = False
     if not isinstance(owner, Unchanged):
         account_id = None if owner is None else owner.account_id
@@ -350,9 +352,9 @@ def add_note(session: Session, case_id: bytes, note_id: bytes, author_account_id
     """
     _case(session, case_id, lock=True)
     if len(note_id) != ID_BYTES:
-        raise InvalidInput("a note id is 16 bytes")
-    if not 1 <= len(wraps) <= MAX_WRAPS or len({k for k, _ in wraps}) != len(wraps):
-        raise InvalidInput(f"a note has 1 to {MAX_WRAPS} wraps, each for a different key")
+        raise InvalidInput(_("a note id is 16 bytes"))
+    if not 1 <= len(wraps) <= MAX_WRAPS or len({k for k, _wrap in wraps}) != len(wraps):
+        raise InvalidInput(_("a note has 1 to {MAX_WRAPS} wraps, each for a different key", MAX_WRAPS=MAX_WRAPS))
     stored = case_id + content
     existing = session.get(CaseNote, note_id)
     if existing is not None:
@@ -362,7 +364,7 @@ def add_note(session: Session, case_id: bytes, note_id: bytes, author_account_id
         if existing.content == stored and existing.author_account_id == author_account_id \
                 and old_wraps == dict(wraps):
             return False
-        raise Conflict("a different note was already stored under this note id; make a new note id")
+        raise Conflict(_("a different note was already stored under this note id; make a new note id"))
     session.add(CaseNote(note_id=note_id, case_id=case_id, author_account_id=author_account_id, content=stored,
                          created_at=now))
     session.flush()

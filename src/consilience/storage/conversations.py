@@ -30,6 +30,7 @@ from sqlalchemy import ColumnElement, false, func, select
 from sqlalchemy.orm import Session
 
 from consilience.errors import InvalidInput
+from consilience.i18n import _
 from consilience.storage.models import (
     Account,
     Conversation,
@@ -135,11 +136,11 @@ def set_message_key(session: Session, account_id: bytes, message_key: bytes) -> 
     """
     account = session.get(Account, account_id)
     if account is None:
-        raise NotFound("no such account")
+        raise NotFound(_("no such account"))
     if account.message_key is not None:
         if account.message_key == message_key:
             return False
-        raise Conflict("this account already has another messaging key; a messaging key is registered once")
+        raise Conflict(_("this account already has another messaging key; a messaging key is registered once"))
     account.message_key = message_key
     session.flush()
     return True
@@ -170,7 +171,7 @@ def create_direct(session: Session, conversation_id: bytes, match_id: bytes, ent
     if existing is not None:
         if existing.kind == "direct" and existing.match_id == match_id and existing.entry_id == entry_id:
             return _row(session, existing), False
-        raise Conflict("this conversation id is already used; make a new one")
+        raise Conflict(_("this conversation id is already used; make a new one"))
     key_id = counselor.counselor_key_id
     match = session.get(Match, match_id)
     if match is None or key_id is None:
@@ -204,7 +205,7 @@ def list_conversations(session: Session, caller: AccountInfo, match_id: bytes | 
             query = query.where(Conversation.match_id == match_id)
     else:
         if match_id is not None:
-            raise InvalidInput("only counselors list conversations by match")
+            raise InvalidInput(_("only counselors list conversations by match"))
         query = query.join(ConversationMember, ConversationMember.conversation_id == Conversation.conversation_id) \
             .where(ConversationMember.account_id == caller.account_id)
     conversations = session.scalars(query.order_by(Conversation.created_at, Conversation.conversation_id)).all()
@@ -228,7 +229,7 @@ def add_message(session: Session, caller: AccountInfo, conversation_id: bytes, m
     if existing is not None:
         if existing.conversation_id != conversation_id or existing.content != content \
                 or existing.sender_account_id != caller.account_id:
-            raise Conflict("a different message was already sent with this message id; send it with a new id")
+            raise Conflict(_("a different message was already sent with this message id; send it with a new id"))
         return Posted(_position(session, existing), existing.created_at, False, conversation.match_id,
                              conversation.kind, members)
     _check_wraps(wraps, own_key_id)
@@ -245,7 +246,7 @@ def page_messages(session: Session, caller: AccountInfo, conversation_id: bytes,
                   own_key_id: bytes | None) -> list[MessageRow]:
     """The messages numbered after ``after``, in order, each with the caller's own wrap (or none)."""
     if after < 0 or limit < 1:
-        raise InvalidInput("after is 0 or more, and a page holds at least one message")
+        raise InvalidInput(_("after is 0 or more, and a page holds at least one message"))
     _visible(session, caller, conversation_id)
     rows = session.execute(
         select(Message.message_id, Message.sender_role, Message.content, Message.created_at, SealedWrap.wrap)
@@ -274,31 +275,31 @@ def create_introduction(session: Session, counselor: AccountInfo, introduction_i
     """
     wanted = list(dict.fromkeys(conversation_ids))
     if len(wanted) != len(conversation_ids):
-        raise InvalidInput("each conversation may be invited once")
+        raise InvalidInput(_("each conversation may be invited once"))
     if session.get(Match, match_id) is None:
-        raise NotFound("no such match")
+        raise NotFound(_("no such match"))
     introduction = session.get(Introduction, introduction_id)
     invited: set[bytes] = set()
     if introduction is not None:
         if introduction.match_id != match_id or introduction.group_conversation_id != group_conversation_id:
-            raise Conflict("this introduction id is already used for another introduction; make a new one")
+            raise Conflict(_("this introduction id is already used for another introduction; make a new one"))
         invited = set(session.scalars(select(IntroductionInvite.conversation_id)
                                       .where(IntroductionInvite.introduction_id == introduction_id)))
         if not invited <= set(wanted):
-            raise Conflict("an introduction's invitations cannot be taken back; list every conversation already "
-                           "invited")
+            raise Conflict(_("an introduction's invitations cannot be taken back; list every conversation already "
+                             "invited"))
     elif session.get(Conversation, group_conversation_id) is not None:
-        raise Conflict("this group conversation id is already used; make a new one")
+        raise Conflict(_("this group conversation id is already used; make a new one"))
     new = [cid for cid in wanted if cid not in invited]
     for cid in new:
         conversation = session.get(Conversation, cid)
         if conversation is None or conversation.kind != "direct" or conversation.match_id != match_id:
-            raise NotFound("one of the conversations is not a direct conversation of this match")
+            raise NotFound(_("one of the conversations is not a direct conversation of this match"))
         elsewhere = session.scalar(select(IntroductionInvite.introduction_id)
                                    .where(IntroductionInvite.conversation_id == cid))
         if elsewhere is not None:
-            raise Conflict("one of the conversations is already invited to another introduction; a conversation "
-                           "can be invited to one introduction")
+            raise Conflict(_("one of the conversations is already invited to another introduction; a conversation "
+                             "can be invited to one introduction"))
     if introduction is None:
         session.add(Conversation(conversation_id=group_conversation_id, kind="group", match_id=match_id,
                                  entry_id=None, created_by=counselor.account_id, created_at=now, updated_at=now))
@@ -363,7 +364,7 @@ def accept_introduction(session: Session, account_id: bytes, introduction_id: by
     existing = session.get(IntroductionAcceptance, (introduction_id, conversation_id))
     if existing is not None:
         if existing.card != card:
-            raise Conflict("you already accepted this introduction with another card")
+            raise Conflict(_("you already accepted this introduction with another card"))
         return False
     _check_wraps(wraps, own_key_id)
     session.add(IntroductionAcceptance(introduction_id=introduction_id, conversation_id=conversation_id,
@@ -425,9 +426,9 @@ def _position(session: Session, message: Message) -> int:
 
 def _check_wraps(wraps: Sequence[tuple[bytes, bytes]], own_key_id: bytes | None) -> None:
     if own_key_id is None:
-        raise Conflict("register your messaging key first (PUT /v2/account/message-key); the app does it on its own")
-    if own_key_id not in {k for k, _ in wraps}:
-        raise InvalidInput("the item has no wrap for your own key; seal it to yourself too, so you can read it back")
+        raise Conflict(_("register your messaging key first (PUT /v2/account/message-key); the app does it on its own"))
+    if own_key_id not in {k for k, _wrap in wraps}:
+        raise InvalidInput(_("the item has no wrap for your own key; seal it to yourself too, so you can read it back"))
 
 
 def _row(session: Session, conversation: Conversation) -> ConversationRow:

@@ -25,6 +25,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from consilience.i18n import _
 from consilience.protocol import events
 from consilience.storage import log
 from consilience.storage.models import (
@@ -148,11 +149,11 @@ def ask(session: Session, counselor: AccountInfo, statement_id: bytes, match_id:
     existing = session.get(CorroborationRow, statement_id)
     if existing is not None:
         if existing.match_id != match_id:
-            raise Conflict("this statement id is already used for another match; make a new one")
+            raise Conflict(_("this statement id is already used for another match; make a new one"))
         return Asked(_summary(session, existing), False, ())
     match = session.get(Match, match_id)
     if match is None:
-        raise NotFound("no such match")
+        raise NotFound(_("no such match"))
     release = first_release_leaf(session, match_id)
     if release is None:
         raise Conflict(NOT_LOGGED)
@@ -195,7 +196,7 @@ def _summary(session: Session, row: CorroborationRow) -> Summary:
 def for_match(session: Session, match_id: bytes) -> list[Summary]:
     """A match's requests, oldest first (a counselor's view)."""
     if session.get(Match, match_id) is None:
-        raise NotFound("no such match")
+        raise NotFound(_("no such match"))
     rows = session.scalars(select(CorroborationRow).where(CorroborationRow.match_id == match_id)
                            .order_by(CorroborationRow.asked_at, CorroborationRow.statement_id))
     return [_summary(session, r) for r in rows]
@@ -249,7 +250,7 @@ def detail(session: Session, match_id: bytes, statement_id: bytes) -> Detail:
     row = session.get(CorroborationRow, statement_id)
     match = session.get(Match, match_id)
     if row is None or match is None or row.match_id != match_id:
-        raise NotFound("no such statement request on this match")
+        raise NotFound(_("no such statement request on this match"))
     release = session.get(LogLeaf, row.release_index)
     assert release is not None, "the release leaf was found when it was asked"
     consented = session.scalars(select(CorroborationConsent)

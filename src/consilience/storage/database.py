@@ -39,6 +39,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, exc, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from consilience.i18n import _
+
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -162,7 +164,7 @@ class Database:
         # Bounded: behind a database another process holds locked, each queued
         # writer would otherwise wait for its turn *and* a whole busy timeout.
         if not self._write_lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
-            raise exc.TimeoutError("the database is busy: no write slot within the busy timeout")
+            raise exc.TimeoutError(_("the database is busy: no write slot within the busy timeout"))
         try:
             yield
         finally:

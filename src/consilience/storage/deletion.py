@@ -25,6 +25,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from consilience.i18n import _
 from consilience.storage import repository
 from consilience.storage.database import erase_after_commit
 from consilience.storage.models import Account, AccountSession, Backup, CorroborationConsent, Entry
@@ -56,7 +57,7 @@ def delete_account(session: Session, account_id: bytes, now: datetime) -> Delete
     """
     account = session.scalars(select(Account).where(Account.account_id == account_id).with_for_update()).one()
     if account.deleted_at is not None:
-        raise AccountDeleted("this account was deleted by its holder")  # two deletions at once: one won
+        raise AccountDeleted(_("this account was deleted by its holder"))  # two deletions at once: one won
     active = session.scalars(
         select(Entry.entry_id).where(Entry.account_id == account_id, Entry.status != "withdrawn")
         .order_by(Entry.entry_id)

@@ -79,7 +79,7 @@ def wraps_to_hand_over(session: Session, mine: bytes, target: bytes, after: tupl
         query = query.where(or_(SealedWrap.item_kind > kind,
                                 and_(SealedWrap.item_kind == kind, SealedWrap.item_id > item_id)))
     rows = session.execute(query).all()
-    scopes = _scopes(session, [(k, i) for k, i, _ in rows])
+    scopes = _scopes(session, [(k, i) for k, i, _wrap in rows])
     return [PendingWrap(k, i, scopes[(k, i)], w) for k, i, w in rows if (k, i) in scopes]
 
 
@@ -129,7 +129,7 @@ def store_wraps(session: Session, mine: bytes, target: bytes, wrapped: Iterable[
     wanted = {(k, i): w for k, i, w in wrapped}
     if not wanted:
         return 0
-    item_ids = sorted({i for _, i in wanted})
+    item_ids = sorted({i for _kind, i in wanted})
     held = {(k, i, key) for k, i, key in session.execute(
         select(SealedWrap.item_kind, SealedWrap.item_id, SealedWrap.key_id)
         .where(SealedWrap.item_id.in_(item_ids), SealedWrap.key_id.in_([mine, target])))}

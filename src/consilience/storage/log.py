@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import TextualSelect
 
 from consilience.errors import InvalidInput
+from consilience.i18n import _
 from consilience.protocol import events
 from consilience.storage.models import (
     LogCheckpoint,
@@ -199,7 +200,8 @@ def _write(session: Session | Connection, items: list[tuple[events.Opening, byte
             tile_index = first // tiles.STORED_WIDTH
             held = edge.get((tile_level, tile_index), b"")
             if len(held) != (first % tiles.STORED_WIDTH) * merkle.HASH_SIZE:
-                raise InvalidInput(f"the log's tile ({tile_level}, {tile_index}) does not end at its tree's edge")
+                raise InvalidInput(_("the log's tile ({tile_level}, {tile_index}) does not end at its tree's edge",
+                                     tile_level=tile_level, tile_index=tile_index))
             if held:
                 rewritten.append((tile_level, tile_index))
             data = held + b"".join(hashes)
@@ -281,14 +283,14 @@ def integrate(session: Session | Connection, now: datetime, limit: int | None = 
     (``sign(..., root=appended.root)``).
     """
     if limit is not None and limit < 1:
-        raise InvalidInput("an integration batch holds at least one event")
+        raise InvalidInput(_("an integration batch holds at least one event"))
     connection = _connection(session)
     start = size(connection, lock=True)
     rows = (connection.execute(_SEQUENCED_ROWS) if limit is None
             else connection.execute(_SEQUENCED_FIRST, {"limit": limit})).all()
     # checked when sequenced (``sequence``): split, not parsed again
     appended = _write(connection, [(events.Opening(opening[:events.NONCE_BYTES], opening[events.NONCE_BYTES:]),
-                                 entry_id) for _, opening, entry_id in rows], start=start)
+                                 entry_id) for _row, opening, entry_id in rows], start=start)
     # by id, never by range: on PostgreSQL a smaller id may commit after a larger one and is not ours yet
     ids = [r[0] for r in rows]
     for first in range(0, len(ids), DELETE_CHUNK):
@@ -417,12 +419,12 @@ def append_batch(session: Session, batch_size: int, now: datetime) -> list[int]:
     leaves of real events.
     """
     if batch_size < 1:
-        raise InvalidInput("a log batch holds at least one leaf")
+        raise InvalidInput(_("a log batch holds at least one leaf"))
     integrate(session, now)  # which locks the log head first
     queued = session.scalars(select(LogPending).order_by(LogPending.id).limit(batch_size)
                              .with_for_update()).all()
     openings = [events.Opening.fresh(p.event) for p in queued]
-    openings += [events.Opening.fresh(events.padding_event(now)) for _ in range(batch_size - len(openings))]
+    openings += [events.Opening.fresh(events.padding_event(now)) for _i in range(batch_size - len(openings))]
     random.SystemRandom().shuffle(openings)  # leaves hide their kind anyway; their place in a batch does too
     for row in queued:
         session.delete(row)
@@ -465,7 +467,7 @@ def latest_cosigned_checkpoint(session: Session, key_ids: Iterable[bytes]) -> tu
 
 def add_cosignature(session: Session, tree_size: int, key_id: bytes, line: str, timestamp: int) -> None:
     if session.get(LogCheckpoint, tree_size) is None:
-        raise InvalidInput(f"the log signed no checkpoint of size {tree_size}")
+        raise InvalidInput(_("the log signed no checkpoint of size {tree_size}", tree_size=tree_size))
     existing = session.get(LogCosignature, (tree_size, key_id))
     if existing is None:
         session.add(LogCosignature(size=tree_size, key_id=key_id, line=line, timestamp=timestamp))

@@ -34,6 +34,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from consilience.i18n import _
 from consilience.protocol.events import commitment_of
 
 #: Deterministic constraint names, so that migrations and models agree on
@@ -71,7 +72,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError("naive datetimes are not stored; use UTC-aware values")
+            raise ValueError(_("naive datetimes are not stored; use UTC-aware values"))
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 

@@ -60,4 +60,4 @@ _USAGE = {False: _usage_statement(False), True: _usage_statement(True)}
 
 def stored_bytes(body: bytes | None, envelopes: tuple[tuple[bytes, bytes], ...]) -> int:
     """What one entry stores, counted as ``usage`` counts it."""
-    return len(body or b"") + sum(len(ciphertext) for _, ciphertext in envelopes)
+    return len(body or b"") + sum(len(ciphertext) for _key, ciphertext in envelopes)

@@ -34,6 +34,7 @@ from sqlalchemy import Connection, Table, and_, bindparam, delete, distinct, fun
 from sqlalchemy.orm import Session
 
 from consilience.errors import ConsilienceError, InvalidInput
+from consilience.i18n import _
 from consilience.protocol import accounts, events
 from consilience.protocol.encoding import random_id
 from consilience.storage.database import erase_after_commit
@@ -129,10 +130,10 @@ def create_invite(session: Session, certificate: bytes, expires_in: timedelta = 
     deployment document), not here: nothing in this module knows the deployment.
     """
     if expires_in <= timedelta(0):
-        raise InvalidInput("an invite must expire in the future")
+        raise InvalidInput(_("an invite must expire in the future"))
     cert = accounts.parse_certificate(certificate)
     if session.get(InviteRow, cert.account_key) is not None:
-        raise Conflict("there is already an invite for this account key")
+        raise Conflict(_("there is already an invite for this account key"))
     now = now or utcnow()
     session.add(InviteRow(account_key=cert.account_key, certificate=cert.encoded, created_at=now,
                           expires_at=now + expires_in))
@@ -145,7 +146,7 @@ def invite_certificate(session: Session, account_key: bytes, *, now: datetime | 
     now = now or utcnow()
     row = session.get(InviteRow, account_key)
     if row is None or row.used_at is not None or row.expires_at <= now:
-        raise InviteRefused("invite refused")
+        raise InviteRefused(_("invite refused"))
     return row.certificate
 
 
@@ -167,7 +168,7 @@ def register(session: Session, account_key: bytes, *, now: datetime | None = Non
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        raise InviteRefused("invite refused")
+        raise InviteRefused(_("invite refused"))
     return account_id, token
 
 
@@ -175,9 +176,9 @@ def add_counselor_account(session: Session, name: str, key_id: bytes, *,
                           now: datetime | None = None) -> bytes:
     """A counselor account for the HPKE key ``key_id``; returns its token."""
     if len(key_id) != ID_BYTES:
-        raise InvalidInput("a counselor key id is 16 bytes")
+        raise InvalidInput(_("a counselor key id is 16 bytes"))
     if not name or len(name) > 200:
-        raise InvalidInput("a counselor name is 1 to 200 characters")
+        raise InvalidInput(_("a counselor name is 1 to 200 characters"))
     token = os.urandom(TOKEN_BYTES)
     session.add(Account(account_id=os.urandom(ID_BYTES), role="counselor", token_hash=sha256(token),
                         name=name, counselor_key_id=key_id, created_at=now or utcnow()))
@@ -291,7 +292,7 @@ def get_own_entry(session: Session, account_id: bytes, entry_id: bytes) -> Entry
     """The caller's entry; another account's entry is indistinguishable from none."""
     entry = session.get(Entry, entry_id)
     if entry is None or entry.account_id != account_id:
-        raise NotFound("no such entry")
+        raise NotFound(_("no such entry"))
     return entry
 
 
@@ -406,7 +407,7 @@ def _fill(entry: Entry, new: NewEntry, now: datetime) -> None:
 
 def _require_changeable(entry: Entry) -> None:
     if entry.status == "withdrawn":
-        raise Conflict("withdrawn entries can no longer be changed")
+        raise Conflict(_("withdrawn entries can no longer be changed"))
 
 
 def _refuse_named_twice(session: Session | Connection, new: NewEntry) -> None:
@@ -442,7 +443,7 @@ def _lock_own_entry(session: Session, account_id: bytes, entry_id: bytes,
     concurrent edit changed them in between, lock again with the new set.
     """
     wanted = set(more_tags)
-    for _ in range(5):
+    for _attempt in range(5):
         get_own_entry(session, account_id, entry_id)
         current = set(session.scalars(select(EntryTag.tag).where(EntryTag.entry_id == entry_id)))
         lock_tags(session, current | wanted)
@@ -454,7 +455,7 @@ def _lock_own_entry(session: Session, account_id: bytes, entry_id: bytes,
         if {t.tag for t in entry.tags} <= current | wanted:
             return entry
         wanted |= current
-    raise Conflict("the entry is being changed concurrently; try again")
+    raise Conflict(_("the entry is being changed concurrently; try again"))
 
 
 # -- tags, counting, matches -----------------------------------------------------
@@ -465,13 +466,13 @@ def lock_tags(session: Session | Connection, tags: Iterable[bytes]) -> None:
     wanted = sorted(set(tags))
     if not wanted:
         return
-    for _ in range(5):
+    for _attempt in range(5):
         _insert_missing_tags(session, wanted)
         locked = session.scalars(_LOCK_TAGS, {"tags": wanted}).all()
         if len(locked) == len(wanted):
             return
         # A concurrent withdrawal dropped a row between insert and lock.
-    raise Conflict("tags are being changed concurrently; try again")
+    raise Conflict(_("tags are being changed concurrently; try again"))
 
 
 def _insert_missing_tags(session: Session | Connection, tags: list[bytes]) -> None:
@@ -679,7 +680,7 @@ def open_match(session: Session, match_id: bytes, counselor_id: bytes, key_id: b
     """
     match = session.get(Match, match_id)
     if match is None:
-        raise NotFound("no such match")
+        raise NotFound(_("no such match"))
     found = session.execute(
         select(Entry.entry_id, Entry.quorum, Entry.status, EntryEnvelope.ciphertext)
         .join(EntryTag, EntryTag.entry_id == Entry.entry_id)
@@ -740,7 +741,7 @@ def post_board_message(session: Session, epoch: int, message: bytes, now: dateti
 def board_messages(session: Session, epoch: int, after: int, limit: int) -> list[BoardRow]:
     """The epoch's messages with seq > ``after``, in order, at most ``limit`` (the service's page size)."""
     if limit < 1:
-        raise InvalidInput("a page holds at least one message")
+        raise InvalidInput(_("a page holds at least one message"))
     rows = session.scalars(select(BoardMessage).where(BoardMessage.epoch == epoch, BoardMessage.seq > after)
                            .order_by(BoardMessage.seq).limit(limit))
     return [BoardRow(r.seq, r.message, r.received_at) for r in rows]

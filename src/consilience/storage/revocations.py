@@ -21,6 +21,7 @@ from sqlalchemy import Connection, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from consilience.errors import ConsilienceError, InvalidInput
+from consilience.i18n import _
 from consilience.storage.models import Account, AccountSession, InviteRow, RevocationListRow
 
 TOKEN_BYTES = 32
@@ -44,9 +45,9 @@ def _refuse_closed(account: Account) -> None:
 
 def _refuse_closed_at(deleted_at: datetime | None, revoked_at: datetime | None) -> None:
     if deleted_at is not None:
-        raise AccountDeleted("this account was deleted by its holder")
+        raise AccountDeleted(_("this account was deleted by its holder"))
     if revoked_at is not None:
-        raise AccountRevoked("this account was revoked by the administrator")
+        raise AccountRevoked(_("this account was revoked by the administrator"))
 
 
 class NoSuchAccount(ConsilienceError):
@@ -68,7 +69,7 @@ def create_session(session: Session, account_id: bytes, lifetime: timedelta, *,
                    now: datetime | None = None) -> tuple[bytes, datetime]:
     """A new bearer token for ``account_id``, good for ``lifetime``; returns (token, expires_at)."""
     if lifetime <= timedelta(0):
-        raise InvalidInput("a session must last a positive time")
+        raise InvalidInput(_("a session must last a positive time"))
     now = _now(now)
     token = os.urandom(TOKEN_BYTES)
     session.add(AccountSession(token_hash=_hash(token), account_id=account_id, created_at=now,
@@ -95,7 +96,7 @@ def session_account(session: Session | Connection, token: bytes, *,
     expires_at, account_id, role, name, key_id, revoked_at, deleted_at = row
     _refuse_closed_at(deleted_at, revoked_at)
     if expires_at <= _now(now):
-        raise SessionExpired("this session has expired; sign in again")
+        raise SessionExpired(_("this session has expired; sign in again"))
     return account_id, role, name, key_id
 
 
@@ -112,7 +113,7 @@ def reporter_by_key(session: Session, account_key: bytes) -> tuple[Account, byte
     invite = session.get(InviteRow, account_key)
     account = None if invite is None or invite.account_id is None else session.get(Account, invite.account_id)
     if account is None or invite is None:
-        raise NoSuchAccount("no account for this key")
+        raise NoSuchAccount(_("no account for this key"))
     _refuse_closed(account)
     return account, invite.certificate
 
@@ -122,7 +123,7 @@ def counselor_by_credential(session: Session, credential: bytes) -> Account:
     account = session.scalar(select(Account).where(Account.token_hash == _hash(credential),
                                                    Account.role == "counselor"))
     if account is None:
-        raise NoSuchAccount("no counselor with this credential")
+        raise NoSuchAccount(_("no counselor with this credential"))
     _refuse_closed(account)
     return account
 
@@ -176,7 +177,8 @@ def store_list(session: Session, serial: int, published: dict[str, Any], *, now:
     """Keep a signed revocation list; its serial must be the next one."""
     newest = newest_serial(session)
     if serial != newest + 1:
-        raise InvalidInput(f"the next revocation list has serial {newest + 1}, not {serial}")
+        raise InvalidInput(_("the next revocation list has serial {newest}, not {serial}",
+                             newest=newest + 1, serial=serial))
     session.add(RevocationListRow(serial=serial, published=json.dumps(published, sort_keys=True),
                                   created_at=_now(now)))
     session.flush()
