@@ -1,0 +1,485 @@
+"""The Python side's catalogs are complete and the code reads every message people see from them.
+
+Table-driven from ``consilience.i18n.AREAS``: for each area and each shipped language, the area's
+``.po`` holds every message Babel extracts from the area's folders, translated (every plural form),
+with the same ``{placeholders}``, and nothing the code no longer says; and an AST scan of the area's
+modules finds the English that still reaches a person without ``_()``. ``scripts/messages <area>``
+brings an area's catalogs up to date and lists what is left to translate.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import re
+import string
+from importlib.machinery import SourceFileLoader
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po
+
+from consilience import i18n
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "src" / "consilience"
+CATALOG_LANGUAGES = tuple(lang for lang in i18n.LANGUAGES if lang != i18n.DEFAULT)
+AREA_LANGUAGES = [pytest.param(area, lang, id=f"{area}-{lang}") for area in i18n.AREAS for lang in CATALOG_LANGUAGES]
+
+
+def _messages_script() -> ModuleType:
+    """scripts/messages, whose extraction is the one the catalogs are checked against."""
+    loader = SourceFileLoader("consilience_messages_script", str(ROOT / "scripts" / "messages"))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+MESSAGES = _messages_script()
+
+
+def _rel(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+def _load(lang: str, area: str) -> Catalog:
+    path = MESSAGES.po_path(lang, area)
+    if not path.exists():
+        pytest.fail(f"area {area!r}: {_rel(path)} does not exist; run scripts/messages {area} and translate it")
+    with path.open("rb") as f:
+        return read_po(f, locale=lang, domain=i18n.DOMAIN)
+
+
+def _key(message_id: str | tuple[str, ...]) -> str:
+    return message_id[0] if isinstance(message_id, tuple | list) else message_id
+
+
+def _forms(string_: str | tuple[str, ...] | None) -> tuple[str, ...]:
+    if isinstance(string_, tuple | list):
+        return tuple(string_)
+    return (string_ or "",)
+
+
+# -- (a) completeness ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("area", "lang"), AREA_LANGUAGES)
+def test_every_message_is_translated(area: str, lang: str) -> None:
+    template = MESSAGES.extracted(area)
+    catalog = _load(lang, area)
+    path = _rel(MESSAGES.po_path(lang, area))
+    problems = []
+    for message in template:
+        if not message.id:
+            continue
+        where = ", ".join(sorted({loc for loc, _line in message.locations}))
+        found = catalog.get(message.id)
+        if found is None:
+            problems.append(f"missing ({where}): {_key(message.id)!r}")
+            continue
+        forms = _forms(found.string)
+        if found.fuzzy:
+            problems.append(f"fuzzy, to check ({where}): {_key(message.id)!r}")
+        elif message.pluralizable and (not found.pluralizable or len(forms) != catalog.num_plurals):
+            problems.append(f"needs {catalog.num_plurals} plural forms ({where}): {_key(message.id)!r}")
+        elif not all(f.strip() for f in forms):
+            problems.append(f"untranslated ({where}): {_key(message.id)!r}")
+    assert not problems, (f"area {area!r}, {path}: {len(problems)} message(s) the code says are not translated "
+                          f"(run scripts/messages {area}, then fill them):\n  " + "\n  ".join(problems))
+
+
+@pytest.mark.parametrize(("area", "lang"), AREA_LANGUAGES)
+def test_no_message_left_over(area: str, lang: str) -> None:
+    """A translation whose message left the code is dead weight, and often the sign of a changed text."""
+    in_code = {_key(m.id) for m in MESSAGES.extracted(area) if m.id}
+    catalog = _load(lang, area)
+    stale = [_key(m.id) for m in catalog if m.id and _key(m.id) not in in_code]
+    stale += [f"{_key(key)} (#~ obsolete)" for key in catalog.obsolete]
+    assert not stale, (f"area {area!r}, {_rel(MESSAGES.po_path(lang, area))}: {len(stale)} message(s) no longer in "
+                       "the code (scripts/messages --drop-obsolete removes them once their translations were "
+                       "reused):\n  " + "\n  ".join(map(repr, stale)))
+
+
+# -- (b) placeholders ------------------------------------------------------------------------------
+
+_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?:![rsa])?(?::[^{}]*)?\}")
+
+
+def fields(text: str) -> set[str]:
+    return set(_FIELD.findall(text))
+
+
+def _formats(text: str) -> bool:
+    try:
+        list(string.Formatter().parse(text))
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(("area", "lang"), AREA_LANGUAGES)
+def test_placeholders_match(area: str, lang: str) -> None:
+    """A translation fills the same ``{fields}`` as the English; a missing one would drop a detail, an extra
+    one crash. A plural form may leave out ``{n}`` (Arabic says "one" and "two" in words)."""
+    catalog = _load(lang, area)
+    problems = []
+    for message in catalog:
+        if not message.id:
+            continue
+        ids = message.id if message.pluralizable else (message.id,)
+        wanted = set().union(*(fields(i) for i in ids))
+        for index, form in enumerate(_forms(message.string)):
+            if not form:
+                continue
+            got = fields(form)
+            expected = wanted - {"n"} if message.pluralizable else wanted
+            if not (expected <= got <= wanted):
+                problems.append(f"{_key(message.id)!r} form {index}: has {sorted(got)}, the English {sorted(wanted)}")
+            elif all(_formats(i) for i in ids) and not _formats(form):
+                problems.append(f"{_key(message.id)!r} form {index}: unbalanced braces in {form!r}")
+    assert not problems, (f"area {area!r}, {_rel(MESSAGES.po_path(lang, area))}: placeholders differ:\n  "
+                          + "\n  ".join(problems))
+
+
+# -- (c) the catalogs parse, with the language's plural rule --------------------------------------
+
+PLURAL_FORMS = {"es": 2, "ar": 6}
+
+
+def _plural_index(expression: str, n: int) -> int:
+    """gettext's C-like plural expression evaluated for ``n`` (the one gettext itself compiles)."""
+    import gettext
+
+    return gettext.c2py(expression)(n)
+
+
+@pytest.mark.parametrize(("area", "lang"), AREA_LANGUAGES)
+def test_catalog_header(area: str, lang: str) -> None:
+    catalog = _load(lang, area)
+    path = _rel(MESSAGES.po_path(lang, area))
+    headers = {k.lower(): v for k, v in catalog.mime_headers}
+    assert "charset=utf-8" in headers.get("content-type", "").lower(), f"{path}: Content-Type must say charset=UTF-8"
+    assert catalog.num_plurals == PLURAL_FORMS[lang], f"{path}: {lang} has {PLURAL_FORMS[lang]} plural forms"
+    declared = re.search(r"plural=(.*?);?\s*$", MESSAGES.PLURAL_FORMS[lang]).group(1)  # type: ignore[union-attr]
+    for n in range(0, 1200):
+        assert _plural_index(catalog.plural_expr, n) == _plural_index(declared, n), \
+            f"{path}: Plural-Forms picks another form for n={n} than the {lang} rule {MESSAGES.PLURAL_FORMS[lang]}"
+    for message in catalog:
+        if message.id and message.pluralizable:
+            assert len(_forms(message.string)) == catalog.num_plurals, f"{path}: {_key(message.id)!r}"
+
+
+def test_plural_rules_are_the_languages() -> None:
+    """Arabic's six forms: zero, one, two, few (3-10), many (11-99), other (100-102 ...)."""
+    rule = re.search(r"plural=(.*?);?\s*$", MESSAGES.PLURAL_FORMS["ar"]).group(1)  # type: ignore[union-attr]
+    assert [_plural_index(rule, n) for n in (0, 1, 2, 3, 10, 11, 99, 100, 102, 103, 111)] == \
+        [0, 1, 2, 3, 3, 4, 4, 5, 5, 3, 4]
+    spanish = re.search(r"plural=(.*?);?\s*$", MESSAGES.PLURAL_FORMS["es"]).group(1)  # type: ignore[union-attr]
+    assert [_plural_index(spanish, n) for n in (0, 1, 2, 5)] == [1, 0, 1, 1]
+
+
+# -- (d) no English reaches a person without _() --------------------------------------------------
+#
+# The scan looks at what a person reads: the message of an exception of the package's own tree (a
+# ConsilienceError, the services' Refusal) or typer's/click's usage errors, wherever it is built;
+# what typer, click, rich and the CLI's own helpers print, prompt or lay out; the help of options,
+# arguments, groups and commands (a command's docstring is typer's help when no help= is given, and
+# a docstring is never translated). A literal counts when it holds a letter; an f-string, "%" or
+# .format() on one counts too, and an f-string inside _() is a message Babel cannot extract.
+
+#: Functions whose positional string arguments are shown (typer, click, rich, and the CLI's own).
+SHOWN_POSITIONAL = {
+    "echo", "secho", "print", "prompt", "confirm", "ask", "rule", "say", "heading", "untrusted", "Table",
+    "add_row", "add_column", "Panel", "passphrase",
+}
+#: Functions that show only their first argument (the rest is a style, a flag, a stream).
+SHOWN_FIRST = {"fail", "Text", "BadParameter", "UsageError", "Abort", "ClickException", "Exit"}
+#: labelled(label, text): the label is the code's, the text someone else's (printed through untrusted).
+SHOWN_FIRST_TWO = {"labelled"}
+#: Keyword arguments that are shown.
+SHOWN_KEYWORDS = {"help", "short_help", "epilog", "title", "caption", "prompt", "message", "detail"}
+#: Exceptions of the package whose message reaches a person; found from the class tree below.
+ROOT_EXCEPTIONS = {"ConsilienceError", "Refusal", "HTTPException", "BadParameter", "UsageError"}
+#: Exceptions whose message never reaches a person: Python's own (an unexpected one is a bug, shown
+#: as a traceback by the CLI and as a bare 500 by the services) and the package's internal ones that
+#: errors.py lists as never escaping. They are not in ROOT_EXCEPTIONS' tree, so they are not scanned.
+INTERNAL_EXCEPTIONS = {"Stopped", "Superseded", "MailRefused", "StaleBackup"}
+
+#: What stays English on purpose, by area-relative file and the literal's text (lines move).
+ALLOWED: dict[tuple[str, str], str] = {
+    # `consilience --version`: the program's name and version, the same in every language.
+    ("cli/app.py", "consilience {number}\n"): "the program's name and its version",
+}
+#: A trailing comment on the line that says why a literal stays English (for code another helper owns).
+PRAGMA = re.compile(r"#\s*i18n:\s*english\b\s*\S")
+
+
+def _exception_classes() -> set[str]:
+    """The package's exception classes whose messages people read: the tree under ROOT_EXCEPTIONS."""
+    bases: dict[str, set[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ClassDef):
+                bases.setdefault(node.name, set()).update(_name(b) for b in node.bases)
+    found = set(ROOT_EXCEPTIONS)
+    while True:
+        more = {name for name, of in bases.items() if of & found} - found - INTERNAL_EXCEPTIONS
+        if not more:
+            return found
+        found |= more
+
+
+def _name(node: ast.AST) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Call):
+        return _name(node.func)
+    return ""
+
+
+def _is_translated(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and _name(node.func) in ("_", "_n", "N_")
+
+
+def _prose(node: ast.AST | None) -> list[ast.AST]:
+    """The English literals in ``node``: a string with a letter in it, however it is put together."""
+    if node is None or _is_translated(node):
+        return []
+    if isinstance(node, ast.Constant):
+        return [node] if isinstance(node.value, str) and re.search(r"[^\W\d_]", node.value) else []
+    if isinstance(node, ast.JoinedStr):
+        text = "".join(v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str))
+        return [node] if re.search(r"[^\W\d_]", text) else []
+    if isinstance(node, ast.BinOp):
+        if isinstance(node.op, ast.Mod):
+            return _prose(node.left)
+        return _prose(node.left) + _prose(node.right)
+    if isinstance(node, ast.BoolOp):
+        return [found for value in node.values for found in _prose(value)]
+    if isinstance(node, ast.IfExp):
+        return _prose(node.body) + _prose(node.orelse)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+        return _prose(node.func.value)
+    if isinstance(node, ast.Tuple):  # rich's (text, style) pairs: the text is shown
+        return _prose(node.elts[0]) if node.elts else []
+    return []
+
+
+def _text(node: ast.AST) -> str:
+    if isinstance(node, ast.Constant):
+        return str(node.value)
+    if isinstance(node, ast.JoinedStr):
+        return "".join(str(v.value) if isinstance(v, ast.Constant) else "{" + ast.unparse(v.value) + "}"
+                       for v in node.values if isinstance(v, ast.Constant | ast.FormattedValue))
+    return ast.unparse(node)
+
+
+_CODE_NAME = re.compile(r"[\w.\[\]{}-]+")
+
+
+def _shown_arguments(call: ast.Call, exceptions: set[str]) -> list[ast.AST]:
+    name = _name(call.func)
+    if isinstance(call.func, ast.Attribute) and name == "write":
+        stream = ast.unparse(call.func.value)
+        return list(call.args) if stream in ("sys.stdout", "sys.stderr") else []
+    if isinstance(call.func, ast.Attribute) and name == "assemble":  # Text.assemble(str | (str, style) ...)
+        return list(call.args)
+    shown: list[ast.AST] = [k.value for k in call.keywords if k.arg in SHOWN_KEYWORDS]
+    if name in exceptions:  # every argument but a field's or a code's name (FieldRefused("entries[1].tags", ...))
+        shown += [a for a in call.args if not (isinstance(a, ast.Constant | ast.JoinedStr)
+                                               and _CODE_NAME.fullmatch(_text(a)))]
+    elif name in SHOWN_POSITIONAL:
+        shown += call.args
+    elif name in SHOWN_FIRST:
+        shown += call.args[:1]
+    elif name in SHOWN_FIRST_TWO:
+        shown += call.args[:2]
+    return shown
+
+
+def _is_command_decorator(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and _name(node.func) in ("command", "callback") \
+        and isinstance(node.func, ast.Attribute) and not any(k.arg == "help" for k in node.keywords)
+
+
+def _docstring_help(tree: ast.Module) -> list[tuple[int, str]]:
+    """Commands whose help would be their docstring: decorated, or registered as app.command()(func)."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and ast.get_docstring(node):
+            if any(_is_command_decorator(d) for d in node.decorator_list):
+                found.append((node.lineno, f"the docstring of command {node.name}() is its help: give help=_(...)"))
+        elif isinstance(node, ast.Call) and _is_command_decorator(node.func) and node.args:
+            found.append((node.lineno, f"{ast.unparse(node)} takes its help from a docstring: give help=_(...)"))
+    return found
+
+
+def untranslated_literals(area: str) -> list[str]:
+    """``path:line: text`` for each English literal of ``area`` that reaches a person without _()."""
+    return scan(MESSAGES.area_files(area), PACKAGE)
+
+
+def scan(paths: list[Path], base: Path) -> list[str]:
+    exceptions = _exception_classes()
+    found = []
+    for path in paths:
+        source = path.read_text()
+        lines = source.splitlines()
+        tree = ast.parse(source, str(path))
+        rel = str(path.relative_to(base))
+        hits: list[tuple[int, str]] = list(_docstring_help(tree))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            if _is_translated(node) and node.args and not isinstance(node.args[0], ast.Constant):
+                if isinstance(node.args[0], ast.JoinedStr | ast.BinOp):
+                    hits.append((node.lineno, f"{_text(node.args[0])!r} inside _() cannot be extracted: "
+                                              "use named fields, _(\"... {name}\", name=...)"))
+                continue
+            for argument in _shown_arguments(node, exceptions):
+                for literal in _prose(argument):
+                    if (rel, _text(literal)) not in ALLOWED:
+                        hits.append((literal.lineno, repr(_text(literal))))
+        for line, what in sorted(set(hits)):
+            if not PRAGMA.search(lines[line - 1]):
+                found.append(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}:{line}: {what}")
+    return found
+
+
+@pytest.mark.parametrize("area", list(i18n.AREAS))
+def test_no_english_outside_the_catalogs(area: str) -> None:
+    found = untranslated_literals(area)
+    assert not found, (f"area {area!r}: {len(found)} literal(s) reach a person without _() (wrap them, or, for "
+                       "what must stay English, say why with a trailing '# i18n: english, <why>' comment):\n  "
+                       + "\n  ".join(found))
+
+
+def test_the_scan_finds_what_it_should(tmp_path: Path) -> None:
+    """The grep test itself: each way English reaches a person is found, each allowed way is not."""
+    sample = '''
+import typer
+from consilience.errors import InvalidInput
+from consilience.i18n import _
+app = typer.Typer(help="Untranslated group.")
+def f(x, console):
+    raise InvalidInput(f"bad tile {x}")
+def g(console):
+    console.print("Hello")
+    typer.echo(_("fine"))
+    console.print(_("fine {x}", x=1), style="bold")
+    typer.prompt("Passphrase")
+    logging.info("operators read logs in English")
+    raise KeyError("internal")
+@app.command()
+def cmd(opt: str = typer.Option(None, help="An option.")):
+    """Help from a docstring."""
+    _(f"no {x}")
+    console.print(Text.assemble(("error:", "bold red"), " ", "x"))
+    print("kept")  # i18n: english, a test of the pragma
+'''
+    module = tmp_path / "sample.py"
+    module.write_text(sample)
+    texts = "\n".join(scan([module], tmp_path))
+    for expected in ("'Untranslated group.'", "'bad tile {x}'", "'Hello'", "'Passphrase'", "'An option.'",
+                     "command cmd()", "inside _() cannot be extracted", "'error:'", "'x'"):
+        assert expected in texts, f"{expected} not found in:\n{texts}"
+    for allowed in ("fine", "operators read logs", "internal", "kept", "bold red"):
+        assert allowed not in texts, f"{allowed} should not be found:\n{texts}"
+
+
+# -- (e) the language is chosen and spoken --------------------------------------------------------
+
+
+@pytest.mark.parametrize(("header", "tags"), [
+    ("es-MX,es;q=0.9,en;q=0.8", ["es-MX", "es", "en"]),
+    ("en;q=0.5, ar-EG", ["ar-EG", "en"]),
+    ("fr;q=0, es", ["es"]),
+    ("*, de;q=0.3", ["de"]),
+    ("", []),
+    (None, []),
+    ("ar;q=bad, es;q=0.2", ["ar", "es"]),
+    ("not a tag!, en", ["en"]),
+    ("es;q=0.5,ar;q=0.5", ["es", "ar"]),
+])
+def test_parse_accept_language(header: str | None, tags: list[str]) -> None:
+    assert i18n.parse_accept_language(header) == tags
+
+
+@pytest.mark.parametrize(("preferred", "chosen"), [
+    (["es-MX"], "es"), (["ar_EG.UTF-8"], "ar"), (["fr", "de"], "en"), (["fr", "ar"], "ar"), ([], "en"),
+    (["ES"], "es"), (["en-GB", "es"], "en"), (["es@euro"], "es"),
+])
+def test_negotiate(preferred: list[str], chosen: str) -> None:
+    assert i18n.negotiate(preferred) == chosen
+
+
+@pytest.mark.parametrize(("env", "chosen"), [
+    ({}, "en"),
+    ({"LANG": "ar_EG.UTF-8"}, "ar"),
+    ({"LANG": "C.UTF-8"}, "en"),
+    ({"LC_ALL": "es_ES.UTF-8", "LANG": "ar_EG.UTF-8"}, "es"),
+    ({"LANGUAGE": "fr:es", "LANG": "en_US.UTF-8"}, "es"),
+    ({"CONSILIENCE_LANGUAGE": "ar", "LANG": "es_MX.UTF-8"}, "ar"),
+    ({"CONSILIENCE_LANGUAGE": "", "LC_MESSAGES": "es_AR"}, "es"),
+    ({"LANG": "POSIX"}, "en"),
+])
+def test_from_environment(env: dict[str, str], chosen: str) -> None:
+    assert i18n.from_environment(env) == chosen
+
+
+def test_english_is_the_source() -> None:
+    with i18n.using("en"):
+        assert i18n._("Nothing was deleted. Your account and your wallet are as they were.") == \
+            "Nothing was deleted. Your account and your wallet are as they were."
+        assert i18n._n("{n} entry", "{n} entries", 1) == "1 entry"
+        assert i18n._n("{n} entry", "{n} entries", 1000) == "1,000 entries"
+
+
+def _plural_message(lang: str) -> tuple[str, str, tuple[str, ...]]:
+    """A plural message of the cli catalog with every form filled (its msgid, plural, forms)."""
+    catalog = _load(lang, "cli")
+    for message in catalog:
+        if message.id and message.pluralizable and all(_forms(message.string)) and "{n}" in message.id[1]:
+            return message.id[0], message.id[1], _forms(message.string)
+    pytest.fail(f"{_rel(MESSAGES.po_path(lang, 'cli'))} has no translated plural message with {{n}}")
+
+
+def test_arabic_has_six_forms() -> None:
+    singular, plural, forms = _plural_message("ar")
+    rule = re.search(r"plural=(.*?);?\s*$", MESSAGES.PLURAL_FORMS["ar"]).group(1)  # type: ignore[union-attr]
+    with i18n.using("ar"):
+        for n in (0, 1, 2, 3, 10, 11, 99, 100, 101, 102):
+            expected = forms[_plural_index(rule, n)].format_map({"n": i18n.format_number(n)})
+            assert i18n._n(singular, plural, n) == expected, n
+        assert i18n.format_number(1234) != "1234"  # Arabic-Indic digits and separators
+    assert len(set(forms)) == 6, "each of Arabic's six plural forms reads differently"
+
+
+def test_spanish_plural_forms() -> None:
+    """Spanish has two forms; the merged catalog must pick them with the .po's rule, not a third 'many'."""
+    singular, plural, forms = _plural_message("es")
+    with i18n.using("es"):
+        assert i18n._n(singular, plural, 1) == forms[0].format_map({"n": "1"})
+        for n in (0, 2, 5, 21):
+            assert i18n._n(singular, plural, n) == forms[1].format_map({"n": i18n.format_number(n)}), n
+
+
+def test_formatters_follow_the_language() -> None:
+    import datetime as dt
+
+    moment = dt.datetime(2026, 3, 1, 18, 4, 5, tzinfo=dt.UTC)
+    with i18n.using("en"):
+        assert i18n.format_number(1234.5) == "1,234.5"
+        english = i18n.format_datetime(moment)
+    with i18n.using("es"):
+        assert i18n.format_number(12345.5) == "12.345,5"
+        assert "mar" in i18n.format_date(moment)
+    with i18n.using("ar"):
+        assert i18n.format_datetime(moment) != english
+        assert i18n.direction() == "rtl"
