@@ -165,7 +165,7 @@ def test_catalog_header(area: str, lang: str) -> None:
     assert "charset=utf-8" in headers.get("content-type", "").lower(), f"{path}: Content-Type must say charset=UTF-8"
     assert catalog.num_plurals == PLURAL_FORMS[lang], f"{path}: {lang} has {PLURAL_FORMS[lang]} plural forms"
     declared = re.search(r"plural=(.*?);?\s*$", MESSAGES.PLURAL_FORMS[lang]).group(1)  # type: ignore[union-attr]
-    for n in range(0, 1200):
+    for n in range(1200):
         assert _plural_index(catalog.plural_expr, n) == _plural_index(declared, n), \
             f"{path}: Plural-Forms picks another form for n={n} than the {lang} rule {MESSAGES.PLURAL_FORMS[lang]}"
     for message in catalog:
