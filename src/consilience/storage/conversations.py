@@ -30,7 +30,7 @@ from sqlalchemy import ColumnElement, false, func, select
 from sqlalchemy.orm import Session
 
 from consilience.errors import InvalidInput
-from consilience.i18n import _
+from consilience.i18n import N_, _
 from consilience.storage.models import (
     Account,
     Conversation,
@@ -52,17 +52,17 @@ ITEM_MESSAGE = 1
 ITEM_CARD = 2
 
 #: One wording for every conversation a caller may not see, so that "not yours" reads as "none".
-NO_CONVERSATION = "no such conversation"
-NO_INTRODUCTION = "no such introduction"
-NO_RELEASED_ENTRY = ("no such released entry in this match with an envelope for your key; open the match again "
-                     "to see which entries are released")
+NO_CONVERSATION = N_("no such conversation")
+NO_INTRODUCTION = N_("no such introduction")
+NO_RELEASED_ENTRY = N_("no such released entry in this match with an envelope for your key; open the match again "
+                       "to see which entries are released")
 
 
 class ConversationExists(Conflict):
     """The entry already has a direct conversation under another id (its id is in the answer)."""
 
     def __init__(self, conversation_id: bytes) -> None:
-        super().__init__("this entry already has a conversation; use that one")
+        super().__init__(_("this entry already has a conversation; use that one"))
         self.conversation_id = conversation_id
 
 
@@ -175,7 +175,7 @@ def create_direct(session: Session, conversation_id: bytes, match_id: bytes, ent
     key_id = counselor.counselor_key_id
     match = session.get(Match, match_id)
     if match is None or key_id is None:
-        raise NotFound(NO_RELEASED_ENTRY)
+        raise NotFound(_(NO_RELEASED_ENTRY))
     entry = session.scalars(
         select(Entry)
         .join(EntryTag, EntryTag.entry_id == Entry.entry_id)
@@ -184,7 +184,7 @@ def create_direct(session: Session, conversation_id: bytes, match_id: bytes, ent
                EntryEnvelope.key_id == key_id)
     ).first()
     if entry is None or entry.quorum > count_accounts(session, match.tag):
-        raise NotFound(NO_RELEASED_ENTRY)
+        raise NotFound(_(NO_RELEASED_ENTRY))
     other = session.scalar(select(Conversation.conversation_id).where(Conversation.entry_id == entry_id))
     if other is not None:
         raise ConversationExists(other)
@@ -318,7 +318,7 @@ def counselor_introduction(session: Session, introduction_id: bytes, own_key_id:
     """Everything a counselor may see of an introduction: whom it invited, and the cards of those who accepted."""
     introduction = session.get(Introduction, introduction_id)
     if introduction is None:
-        raise NotFound(NO_INTRODUCTION)
+        raise NotFound(_(NO_INTRODUCTION))
     invited = tuple(session.scalars(select(IntroductionInvite.conversation_id)
                                     .where(IntroductionInvite.introduction_id == introduction_id)
                                     .order_by(IntroductionInvite.conversation_id)))
@@ -360,7 +360,7 @@ def accept_introduction(session: Session, account_id: bytes, introduction_id: by
     """
     introduction, mine = _invited(session, account_id, introduction_id)
     if conversation_id not in mine:
-        raise NotFound(NO_INTRODUCTION)
+        raise NotFound(_(NO_INTRODUCTION))
     existing = session.get(IntroductionAcceptance, (introduction_id, conversation_id))
     if existing is not None:
         if existing.card != card:
@@ -389,7 +389,7 @@ def _visible(session: Session, caller: AccountInfo, conversation_id: bytes, *, l
         query = query.with_for_update(of=Conversation)
     conversation = session.scalars(query).first()
     if conversation is None:
-        raise NotFound(NO_CONVERSATION)
+        raise NotFound(_(NO_CONVERSATION))
     return conversation
 
 
@@ -404,7 +404,7 @@ def _invited(session: Session, account_id: bytes, introduction_id: bytes) -> tup
             .where(IntroductionInvite.introduction_id == introduction_id, ConversationMember.account_id == account_id)
             .order_by(IntroductionInvite.conversation_id)))
     if introduction is None or not mine:
-        raise NotFound(NO_INTRODUCTION)
+        raise NotFound(_(NO_INTRODUCTION))
     return introduction, mine
 
 

@@ -25,7 +25,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from consilience.i18n import _
+from consilience.i18n import N_, _, _n
 from consilience.protocol import events
 from consilience.storage import log
 from consilience.storage.models import (
@@ -41,23 +41,22 @@ from consilience.storage.models import (
 from consilience.storage.repository import AccountInfo, Conflict, NotFound
 
 #: One wording for every statement a reporter may not see, so that "not yours" reads as "none".
-NO_REQUEST = "no such request"
-NOT_LOGGED = ("the match's release is not in the log yet (the release pass logs it within a few minutes); "
-              "ask again then")
-CHANGED = ("your record was changed or withdrawn after the counselor asked, so the log entry this consent names "
-           "is no longer your record's; nothing was stored. The counselor can ask again")
+NO_REQUEST = N_("no such request")
+NOT_LOGGED = N_("the match's release is not in the log yet (the release pass logs it within a few minutes); "
+                "ask again then")
+CHANGED = N_("your record was changed or withdrawn after the counselor asked, so the log entry this consent names "
+             "is no longer your record's; nothing was stored. The counselor can ask again")
 
 
 def too_few(found: int) -> Conflict:
     """Fewer than two entries a statement could show: nothing is asked."""
-    return Conflict(
-        f"a statement needs at least two reporters of this match you are in a conversation with, whose records "
-        f"were in the log before the match's release and still name this person; there {_are(found)} now. "
-        "Write to the reporters first (counselor message), then ask again")
-
-
-def _are(n: int) -> str:
-    return "is 1" if n == 1 else f"are {n}"
+    return Conflict(_n(
+        "a statement needs at least two reporters of this match you are in a conversation with, whose records "
+        "were in the log before the match's release and still name this person; there is {n} now. "
+        "Write to the reporters first (counselor message), then ask again",
+        "a statement needs at least two reporters of this match you are in a conversation with, whose records "
+        "were in the log before the match's release and still name this person; there are {n} now. "
+        "Write to the reporters first (counselor message), then ask again", found))
 
 
 @dataclass(frozen=True)
@@ -156,7 +155,7 @@ def ask(session: Session, counselor: AccountInfo, statement_id: bytes, match_id:
         raise NotFound(_("no such match"))
     release = first_release_leaf(session, match_id)
     if release is None:
-        raise Conflict(NOT_LOGGED)
+        raise Conflict(_(NOT_LOGGED))
     candidates = session.execute(
         select(Entry.entry_id, Entry.account_id)
         .join(Conversation, Conversation.entry_id == Entry.entry_id)
@@ -220,17 +219,17 @@ def pending(session: Session, account_id: bytes, statement_id: bytes, entry_id: 
     """The caller's own request for ``entry_id``, if its entry's newest leaf is still the one named."""
     item = session.get(CorroborationConsent, (statement_id, entry_id))
     if item is None or item.account_id != account_id:
-        raise NotFound(NO_REQUEST)
+        raise NotFound(_(NO_REQUEST))
     row = session.get(CorroborationRow, statement_id)
     entry = session.get(Entry, entry_id)
     assert row is not None and entry is not None, "consent rows reference both"
     certificate = session.scalar(select(InviteRow.certificate).where(InviteRow.account_id == account_id))
     if certificate is None:
-        raise NotFound(NO_REQUEST)
+        raise NotFound(_(NO_REQUEST))
     if item.consent is None:
         found = _entry_leaf(session, entry_id) if entry.status != "withdrawn" else None
         if found is None or found[0].index != item.leaf_index:
-            raise Conflict(CHANGED)
+            raise Conflict(_(CHANGED))
     return Pending(_request(item, row.match_id, row.asked_at), certificate, item.consent)
 
 

@@ -25,7 +25,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from consilience.i18n import _
+from consilience.i18n import N_, _
 from consilience.storage import repository
 from consilience.storage.database import erase_after_commit
 from consilience.storage.models import Account, AccountSession, Backup, CorroborationConsent, Entry
@@ -34,12 +34,17 @@ from consilience.storage.revocations import AccountDeleted
 #: Said to the person in every answer, the same for everyone (a list that depended on their entries'
 #: fate would tell them whether one was released).
 WHAT_STAYS = (
-    "The public log keeps one line for each thing that happened (an entry, its withdrawal). These lines hold "
-    "no words, names or contact details: only codes and times.",
-    "The server keeps a note that each entry existed and was withdrawn (its id and times), and that the "
-    "account existed and was deleted.",
-    "If a counselor already read one of your records, or a message you sent, they keep what they read.",
+    N_("The public log keeps one line for each thing that happened (an entry, its withdrawal). These lines hold "
+       "no words, names or contact details: only codes and times."),
+    N_("The server keeps a note that each entry existed and was withdrawn (its id and times), and that the "
+       "account existed and was deleted."),
+    N_("If a counselor already read one of your records, or a message you sent, they keep what they read."),
 )
+
+
+def what_stays() -> list[str]:
+    """``WHAT_STAYS`` in the active language: what the answer to a deleted account tells its reporter."""
+    return [_(line) for line in WHAT_STAYS]
 
 
 @dataclass(frozen=True)

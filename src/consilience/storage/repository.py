@@ -83,8 +83,8 @@ class PersonAlreadyNamed(Conflict):
     """The account already has an active entry under one of the tags (PROTOCOL.md §8)."""
 
     def __init__(self, entry_id: bytes) -> None:
-        super().__init__("you already have a record naming this person in escrow; add what you want to say to "
-                         "that record instead of making a new one")
+        super().__init__(_("you already have a record naming this person in escrow; add what you want to say to "
+                           "that record instead of making a new one"))
         self.entry_id = entry_id
 
 
