@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from consilience.i18n import _
 from consilience.services.http_errors import Refusal
 
 
@@ -17,9 +18,9 @@ from consilience.services.http_errors import Refusal
 class Bearer:
     """How one server refuses a request without usable bearer credentials (always 401)."""
 
-    #: detail when there is no Authorization header
+    #: detail when there is no Authorization header (marked with ``N_``, translated when refused)
     missing: str
-    #: detail when the header is not ``Bearer <credentials>``
+    #: detail when the header is not ``Bearer <credentials>`` (marked with ``N_``)
     malformed: str
     #: headers of every 401, e.g. a WWW-Authenticate challenge
     challenge: Mapping[str, str] = field(default_factory=dict)
@@ -30,8 +31,8 @@ class Bearer:
     def credentials(self, header: str | None) -> str:
         """The credentials in an Authorization header's value, or the refusal to answer with."""
         if not header:
-            raise self.refusal(self.missing)
+            raise self.refusal(_(self.missing))
         scheme, _sep, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
-            raise self.refusal(self.malformed)
+            raise self.refusal(_(self.malformed))
         return value.strip()

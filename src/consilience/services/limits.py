@@ -135,7 +135,8 @@ class RateLimits:
 
 
 class Charge(NamedTuple):
-    """One budget's part of a request: ``cost`` from ``budget`` for ``key``, ``what`` naming it in a refusal."""
+    """One budget's part of a request: ``cost`` from ``budget`` for ``key``, ``what`` naming it in a refusal
+    (marked with ``N_``: it is translated when the refusal is made, in the language of whoever is refused)."""
 
     budget: str
     key: Hashable

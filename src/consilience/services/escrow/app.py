@@ -55,6 +55,7 @@ from consilience.services.escrow.releases import Releaser
 from consilience.services.escrow.settings import Settings, load_private_key
 from consilience.services.escrow.state import ServerState, State
 from consilience.services.http_head import HeadAsGet
+from consilience.services.http_language import AcceptLanguage
 from consilience.services.limits import Budgets
 from consilience.storage.database import Database, upgrade
 
@@ -133,6 +134,7 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
                 page_config=page_config(settings.exit_url, settings.auto_lock_seconds))
     app.add_middleware(HeadAsGet)
     app.add_middleware(errors.BodyLimitMiddleware, limit=settings.max_request_bytes)
+    app.add_middleware(AcceptLanguage)  # outermost: every answer below, a 413 included, in the client's language
     return app
 
 

@@ -36,7 +36,7 @@ from consilience.services.limits import client_address
 from consilience.storage import repository, revocations
 from consilience.storage.repository import AccountInfo
 
-BEARER = Bearer(missing="missing bearer token", malformed="expected 'Authorization: Bearer <token>'",
+BEARER = Bearer(missing=N_("missing bearer token"), malformed=N_("expected 'Authorization: Bearer <token>'"),
                 challenge={"WWW-Authenticate": 'Bearer realm="consilience"'})
 
 
@@ -69,7 +69,7 @@ def require_auth_budget(request: Request, state: State) -> None:
 
 
 def charge_auth_failure(request: Request, state: State) -> None:
-    state.limits.charge(AUTH_BUDGET, client_address(request), "failed authentications")
+    state.limits.charge(AUTH_BUDGET, client_address(request), N_("failed authentications"))
 
 
 async def current_account(request: Request) -> AccountInfo:

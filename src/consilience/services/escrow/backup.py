@@ -52,7 +52,7 @@ async def put_backup(http: Request, account: Reporter, state: State) -> BackupSt
 
 
 def _store(data: bytes, account: AccountInfo, state: ServerState) -> BackupStored:
-    state.limits.charge("entry_writes_per_account", account.account_id, "changes for this account")
+    state.limits.charge("entry_writes_per_account", account.account_id, N_("changes for this account"))
     if len(data) > recovery.MAX_BACKUP_BYTES:
         raise Refusal(413, _("a backup is at most 6 MiB; remove large attachments from the wallet"))
     try:

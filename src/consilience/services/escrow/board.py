@@ -22,7 +22,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.exc import IntegrityError
 
 from consilience.errors import ConsilienceError
-from consilience.i18n import _
+from consilience.i18n import N_, _
 from consilience.protocol import dkg
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.messages import BoardMessage, BoardPage, BoardPost
@@ -38,7 +38,7 @@ router = APIRouter(prefix="/v2/board", responses=documented(400, 413, 422, 429, 
 
 @router.post("", status_code=201, responses={200: {"description": "The same message was already on the board"}})
 def post(posted: BoardPost, http: Request, response: Response, state: State) -> dict[str, int]:
-    state.limits.charge("board_posts_per_address", client_address(http), "board messages from this address")
+    state.limits.charge("board_posts_per_address", client_address(http), N_("board messages from this address"))
     data = b64u_decode(posted.message, field="message")
     deployment = state.deployments.current().deployment
     try:

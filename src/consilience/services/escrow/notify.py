@@ -14,7 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from consilience.i18n import _
+from consilience.i18n import N_, _
 from consilience.protocol.messages import NotifyAddress, NotifyAddressRequest
 from consilience.services.escrow.auth import current_account
 from consilience.services.escrow.errors import documented
@@ -42,7 +42,7 @@ def get_notify_address(account: Caller, state: State) -> NotifyAddress:
 @router.put("/account/notify", response_model=NotifyAddress)
 def set_notify_address(request: NotifyAddressRequest, account: Caller, state: State) -> NotifyAddress:
     """Store or remove the address; the answer says whether this server sends mail at all."""
-    state.limits.charge("entry_writes_per_account", account.account_id, "changes for this account")
+    state.limits.charge("entry_writes_per_account", account.account_id, N_("changes for this account"))
     with state.db.write() as session:
         row = session.get(Account, account.account_id)
         if row is None:

@@ -65,7 +65,7 @@ def parse_message_key(state: State, value: str) -> bytes:
 
 @router.post("/register", status_code=201, response_model=RegisterResponseV2)
 def register(request: RegisterRequestV2, http: Request, state: State) -> RegisterResponseV2:
-    state.limits.charge("registrations_per_address", client_address(http), "registrations from this address")
+    state.limits.charge("registrations_per_address", client_address(http), N_("registrations from this address"))
     published = state.deployments.current()
     deployment_id = published.deployment.deployment_id
     account_key = b64u_decode(request.account_key, length=accounts.ACCOUNT_KEY_BYTES)
@@ -102,7 +102,7 @@ async def submit(submission: EntrySubmission, http: Request, account: ReporterCa
 
 def _submit(state: ServerState, account: repository.AccountInfo,
             submission: EntrySubmission) -> tuple[EntryReceipt, bool]:
-    state.limits.charge("entry_writes_per_account", account.account_id, "entry changes for this account")
+    state.limits.charge("entry_writes_per_account", account.account_id, N_("entry changes for this account"))
     return entries.submit(state, account, submission)
 
 
@@ -137,12 +137,12 @@ def get_receipt(entry_id: str, account: ReporterCaller, state: State) -> EntryRe
 @router.put("/entries/{entry_id}", response_model=EntryReceipt)
 def replace_entry(entry_id: str, submission: EntrySubmission, account: ReporterCaller,
                   state: State) -> EntryReceipt:
-    state.limits.charge("entry_writes_per_account", account.account_id, "entry changes for this account")
+    state.limits.charge("entry_writes_per_account", account.account_id, N_("entry changes for this account"))
     return entries.replace(state, account, path_id(entry_id), submission)
 
 
 @router.delete("/entries/{entry_id}", response_model=EntryReceipt)
 def withdraw_entry(entry_id: str, account: ReporterCaller,
                    state: State) -> EntryReceipt:
-    state.limits.charge("entry_writes_per_account", account.account_id, "entry changes for this account")
+    state.limits.charge("entry_writes_per_account", account.account_id, N_("entry changes for this account"))
     return entries.withdraw(state, account, path_id(entry_id))

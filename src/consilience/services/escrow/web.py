@@ -41,7 +41,9 @@ from fastapi.responses import RedirectResponse
 from starlette.convertors import Convertor, register_url_convertor
 
 from consilience.errors import InvalidInput
+from consilience.i18n import _
 from consilience.services.escrow import page_settings
+from consilience.services.http_language import language_headers
 from consilience.web import BUILD_HINT, is_built, static_dir
 from consilience.web import origin_of as origin
 
@@ -199,14 +201,14 @@ def install(app: FastAPI, key_server_urls: Callable[[], list[str]], static: Path
             return text(503, BUILD_HINT, extra={"Retry-After": "60"})
         parts = ALIASES.get(relative, relative).split("/")
         if not all(_SAFE.fullmatch(p) for p in parts):
-            return text(404, "not found")
+            return text(404, _("not found"), extra=language_headers())
         path = root.joinpath(*parts)
         try:
             resolved = path.resolve(strict=True)
         except (OSError, RuntimeError):
-            return text(404, "not found")
+            return text(404, _("not found"), extra=language_headers())
         if not resolved.is_file() or not resolved.is_relative_to(root):
-            return text(404, "not found")
+            return text(404, _("not found"), extra=language_headers())
         suffix = resolved.suffix.lower()
         content_type = CONTENT_TYPES.get(suffix, "application/octet-stream")
         html = suffix == ".html"

@@ -17,11 +17,12 @@ from fastapi import APIRouter, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from consilience.datadir import share_file
-from consilience.i18n import _
+from consilience.i18n import N_, _
 from consilience.services import http_errors
 from consilience.services.config import ConfigurationError
 from consilience.services.http_errors import BodyLimitMiddleware
 from consilience.services.http_head import HeadAsGet
+from consilience.services.http_language import AcceptLanguage
 from consilience.services.keyserver import evaluate, quorum_store, recovery
 from consilience.services.keyserver.quorum_store import Holder
 from consilience.services.keyserver.recovery_store import RecoveryAttempts
@@ -43,7 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
                                    quorum_keys=settings.folder.quorum_keys))
     holder = Holder(held)
     if held is None and not settings.run_keygen:
-        holder.status = "no key generation runs in this key server"
+        holder.status = N_("no key generation runs in this key server")
     state = KeyServerState(settings=settings, keys=keys, member=member, limits=Budgets(settings.limits),
                            quorum=holder)
     app = FastAPI(title="Consilience key server", version="2",
@@ -58,6 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(recovery.router)
     app.add_middleware(HeadAsGet)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes)
+    app.add_middleware(AcceptLanguage)  # every answer below, a 413 included, in the client's language
     if origins:  # outermost, so refusals (401, 413, 429, 503) reach the page readable too
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["POST"],
                            allow_headers=["Content-Type"], expose_headers=["Retry-After"],

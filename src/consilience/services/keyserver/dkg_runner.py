@@ -40,18 +40,18 @@ from consilience.clients.board import Board, BoardClient, BoardError
 from consilience.datadir import KeyServerFolder
 from consilience.datadir.share_file import KeyServerKeys, Membership
 from consilience.errors import ConsilienceError
-from consilience.i18n import _
+from consilience.i18n import N_, _
 from consilience.protocol import deployment as deployment_doc
 from consilience.protocol import dkg
 from consilience.protocol.deployment import Deployment
 from consilience.services.keyserver import quorum_store
-from consilience.services.keyserver.quorum_store import Holder, QuorumShares, RunState
+from consilience.services.keyserver.quorum_store import Holder, QuorumShares, RunState, Said
 from consilience.services.keyserver.settings import MAX_RETRY_SECONDS, RETRY_SECONDS, KeygenSettings
 
 log = logging.getLogger(__name__)
 
 #: what the logs and the status call each kind of run
-_RUN_NAMES = {dkg.GENERATE: "key generation", dkg.REFRESH: "refresh", dkg.RESHARE: "resharing"}
+_RUN_NAMES = {dkg.GENERATE: N_("key generation"), dkg.REFRESH: N_("refresh"), dkg.RESHARE: N_("resharing")}
 
 
 class Stopped(Exception):
@@ -109,10 +109,10 @@ class KeygenRunner:
             pass
         except ConsilienceError as exc:  # a setup the operator must fix: said in words, no traceback
             log.error("%s cannot run the key generation: %s", self.name, exc)
-            self.holder.status = f"cannot run the key generation: {exc}"
+            self.holder.status = Said(N_("cannot run the key generation: {exc}"), exc=exc)
         except Exception:  # a bug must not pass silently: the key server keeps answering 503
             log.exception("%s: the key generation stopped on an unexpected error", self.name)
-            self.holder.status = "stopped on an unexpected error (see the key server's log)"
+            self.holder.status = N_("stopped on an unexpected error (see the key server's log)")
 
     def _loop(self) -> None:
         held = quorum_store.read(self.folder.quorum_keys)
@@ -129,9 +129,9 @@ class KeygenRunner:
                 if role.dealer is not None or role.recipient is not None:
                     state = quorum_store.read_run(self.folder.keygen_seed)
                     if state is not None and state.epoch == change.epoch and state.failed is not None:
-                        self.holder.status = (f"the key generation of epoch {state.epoch} failed: {state.failed}; "
-                                              "the administrator must run it again "
-                                              "(consilience admin restart-keygen)")
+                        self.holder.status = Said(N_("the key generation of epoch {epoch} failed: {reason}; the "
+                                                     "administrator must run it again (consilience admin "
+                                                     "restart-keygen)"), epoch=state.epoch, reason=state.failed)
                     else:
                         self.run_epoch(d, change.epoch, role)
                         continue
@@ -173,22 +173,24 @@ class KeygenRunner:
         if held is None:
             return
         if not listed:
-            self._erase(held, "the deployment document no longer lists this key server")
+            self._erase(held, Said(N_("the deployment document no longer lists this key server")))
         elif held.epoch != keys.epoch:
-            self._erase(held, f"the deployment uses the keys of epoch {keys.epoch}, and this key server holds "
-                              f"none of them (it holds epoch {held.epoch}'s); another resharing can give it shares")
+            self._erase(held, Said(N_("the deployment uses the keys of epoch {epoch}, and this key server holds "
+                                      "none of them (it holds epoch {held}'s); another resharing can give it "
+                                      "shares"), epoch=keys.epoch, held=held.epoch))
         elif mine is not None and (held.index != mine.index or held.public_share != mine.public_share):
             # shares of another key server (a file copied between folders) would be served under this one's
             # identity; clients would refuse every proof, so say so instead of answering
-            self.holder.clear(f"{self.folder.quorum_keys} holds shares the deployment document does not list for "
-                              f"this key server (key server {mine.index}); it answers no evaluation. Restore its own "
-                              "file, or have the administrator rebuild it (admin key-servers --replace)")
+            self.holder.clear(Said(N_("{path} holds shares the deployment document does not list for this key "
+                                      "server (key server {index}); it answers no evaluation. Restore its own file, "
+                                      "or have the administrator rebuild it (admin key-servers --replace)"),
+                                   path=self.folder.quorum_keys, index=mine.index))
             log.error("key server %d: %s", mine.index, self.holder.status)
 
-    def _erase(self, held: QuorumShares, why: str) -> None:
+    def _erase(self, held: QuorumShares, why: Said) -> None:
         quorum_store.erase(self.folder.quorum_keys)
         quorum_store.erase(self.folder.next_quorum_keys)
-        self.holder.clear(f"holds no shares: {why}")
+        self.holder.clear(Said(N_("holds no shares: {why}"), why=why))
         log.warning("key server %d erased its shares of epoch %d: %s", held.index, held.epoch, why)
 
     def role(self, d: Deployment, epoch: int) -> Role:
@@ -223,7 +225,7 @@ class KeygenRunner:
                 if not said:
                     log.info("%s is waiting for the escrow server to publish the deployment document (%s); it will "
                              "keep trying", self.name, exc)
-                    self.holder.status = "waiting for the escrow server"
+                    self.holder.status = N_("waiting for the escrow server")
                     said = True
                 self._sleep(RETRY_SECONDS)
                 continue
@@ -240,7 +242,8 @@ class KeygenRunner:
         """Take part in the run of ``epoch``; the result once confirmed (None if it failed, or we only dealt)."""
         role = role or self.role(deployment, epoch)
         params = deployment.dkg_parameters(epoch)
-        kind = _RUN_NAMES[params.kind]  # in words: "the key generation of epoch 1", "the refresh of epoch 2"
+        # in words (English, as the log says it): "the key generation of epoch 1", "the refresh of epoch 2"
+        kind = _RUN_NAMES[params.kind]
         who = f"key server {role.recipient if role.recipient is not None else role.dealer}"
         held_shares = role.held.held() if role.held is not None else None
         seed = deal = None
@@ -274,7 +277,8 @@ class KeygenRunner:
                       "'consilience admin restart-keygen' to ask every key server for it again", who, kind, epoch,
                       exc)
             quorum_store.write_run(self.folder.keygen_seed, RunState(epoch, failed=str(exc)))  # the seed is erased
-            self.holder.status = f"the {kind} of epoch {epoch} failed: {exc}"
+            self.holder.status = Said(N_("the {kind} of epoch {epoch} failed: {exc}"), kind=Said(kind), epoch=epoch,
+                                      exc=exc)
             dkg.clear_caches()
             return None
         finally:
@@ -307,9 +311,9 @@ class KeygenRunner:
         who = f"key server {role.recipient if role.recipient is not None else role.dealer}"
         expected = [p.index for p in params.dealers]
         if deal is not None:
-            self.holder.status = f"epoch {params.epoch}: posting the deal"
+            self.holder.status = Said(N_("epoch {epoch}: posting the deal"), epoch=params.epoch)
             self._post(board, deal)
-        self.holder.status = f"epoch {params.epoch}: waiting for the key servers' deals"
+        self.holder.status = Said(N_("epoch {epoch}: waiting for the key servers' deals"), epoch=params.epoch)
         deadline = self.clock() + self.settings.deal_timeout_seconds
         said = -1
         while True:
@@ -335,7 +339,7 @@ class KeygenRunner:
             real = [c for c in complaints if not _no_deal(params, c)]
             log.info("%s, epoch %d: every deal checked, %s", who, params.epoch,
                      "no complaint" if not real else f"{len(real)} complaint(s) posted")
-        self.holder.status = f"epoch {params.epoch}: waiting for complaints"
+        self.holder.status = Said(N_("epoch {epoch}: waiting for complaints"), epoch=params.epoch)
         self._sleep(rounds)
         self._refresh(board)
         if role.dealer is not None and seed is not None:
@@ -344,7 +348,7 @@ class KeygenRunner:
                 self._post(board, message)
             if answers:
                 log.info("%s, epoch %d: answered %d complaint(s) against its deal", who, params.epoch, len(answers))
-        self.holder.status = f"epoch {params.epoch}: waiting for answers to complaints"
+        self.holder.status = Said(N_("epoch {epoch}: waiting for answers to complaints"), epoch=params.epoch)
         self._sleep(rounds)
         self._refresh(board)
         if role.recipient is None:
@@ -354,7 +358,8 @@ class KeygenRunner:
         self._post(board, dkg.confirm(params, self.keys.identity_private, result))
         log.info("%s, epoch %d: finalized with qualified dealers %s; waiting for every holder to confirm the same "
                  "transcript", who, params.epoch, ", ".join(map(str, result.qualified)))
-        self.holder.status = f"epoch {params.epoch}: waiting for the other key servers' confirmations"
+        self.holder.status = Said(N_("epoch {epoch}: waiting for the other key servers' confirmations"),
+                                  epoch=params.epoch)
         deadline = self.clock() + self.settings.confirm_rounds * rounds
         while True:
             self._refresh(board)

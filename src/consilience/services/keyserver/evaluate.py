@@ -31,7 +31,7 @@ from fastapi import APIRouter, Request
 from consilience.crypto import oprf, ristretto
 from consilience.crypto.bls12381 import G1Point
 from consilience.errors import InvalidInput, VerificationError
-from consilience.i18n import _
+from consilience.i18n import N_, _
 from consilience.protocol import accounts, evaluation, quorum
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.messages import B64Element, EvaluateRequestV2, EvaluateResponseV2, Strict
@@ -118,9 +118,9 @@ def evaluate(body: EvaluateRequestV2, request: Request, state: State) -> Evaluat
     cost = len(blinded)
     # all three or none: an account refused its own budget spends nothing of its address's or the global one
     state.limits.charge_all([
-        Charge("evaluations_per_address", client_address(request), "evaluations for this address", cost),
-        Charge("evaluations_per_account", cert.account_key, "evaluations for this account", cost),
-        Charge("evaluations_total", "all", "evaluations at this key server", cost)])
+        Charge("evaluations_per_address", client_address(request), N_("evaluations for this address"), cost),
+        Charge("evaluations_per_account", cert.account_key, N_("evaluations for this account"), cost),
+        Charge("evaluations_total", "all", N_("evaluations at this key server"), cost)])
     _watch_global_budget(state)
     evaluated, proof = oprf.voprf_blind_evaluate(held.oprf_share, held.public_share, blinded)
     x = accounts.abscissa(held.abscissa_key, state.deployment_id, cert.account_key)

@@ -28,7 +28,7 @@ from consilience import files
 from consilience.crypto import ristretto
 from consilience.crypto.bls12381 import Scalar
 from consilience.errors import InvalidInput
-from consilience.i18n import _
+from consilience.i18n import N_, _
 from consilience.protocol import dkg
 from consilience.protocol.deployment import Deployment
 from consilience.protocol.encoding import b64u_decode, b64u_encode
@@ -162,6 +162,21 @@ def erase(path: Path) -> None:
     Path(path).unlink(missing_ok=True)
 
 
+class Said:
+    """A status sentence kept as its message and fields, and translated each time it is read.
+
+    The key-generation thread sets the status; a request reads it, in the language of whoever
+    asked (a 503's detail), so it cannot be translated when it is set. A field may be a ``Said``.
+    """
+
+    def __init__(self, message: str, **params: object) -> None:
+        self.message = message
+        self.params = params
+
+    def __str__(self) -> str:
+        return _(self.message, **{name: str(value) for name, value in self.params.items()})
+
+
 class Holder:
     """The result in force, shared between the key-generation thread and the request handlers."""
 
@@ -172,7 +187,8 @@ class Holder:
         self.deployment: Deployment | None = None
         #: whether a resharing under way leaves this key server out: it then answers no evaluation
         self.retiring = False
-        self._status = "the key generation has not started" if held is None else f"done (epoch {held.epoch})"
+        self._status = (Said(N_("the key generation has not started")) if held is None
+                        else Said(N_("done (epoch {epoch})"), epoch=held.epoch))
 
     def get(self) -> QuorumShares | None:
         with self._lock:
@@ -181,23 +197,26 @@ class Holder:
     def set(self, held: QuorumShares) -> None:
         with self._lock:
             self._held = held
-            self._status = f"done (epoch {held.epoch})"
+            self._status = Said(N_("done (epoch {epoch})"), epoch=held.epoch)
 
-    def clear(self, status: str) -> None:
+    def clear(self, status: Said) -> None:
         with self._lock:
             self._held = None
             self._status = status
 
     @property
     def status(self) -> str:
+        """In the active language: the request's in a refusal, English in the key server's log."""
         with self._lock:
-            return self._status
+            status = self._status
+        return str(status)
 
     @status.setter
-    def status(self, text: str) -> None:
+    def status(self, said: Said | str) -> None:
+        """A ``Said``, or a message without fields (marked with ``N_``)."""
         with self._lock:
-            self._status = text
+            self._status = said if isinstance(said, Said) else Said(said)
 
 
-__all__ = ["Holder", "QuorumShares", "RunState", "erase", "read", "read_run", "write",
+__all__ = ["Holder", "QuorumShares", "RunState", "Said", "erase", "read", "read_run", "write",
            "write_run"]

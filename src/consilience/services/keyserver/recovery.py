@@ -30,7 +30,7 @@ from fastapi import APIRouter, Request, Response
 
 from consilience.crypto import oprf, ristretto
 from consilience.errors import InvalidInput, VerificationError
-from consilience.i18n import _
+from consilience.i18n import N_, _
 from consilience.protocol import accounts, recovery
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.messages import B64Element, B64Id, Strict
@@ -122,7 +122,7 @@ def evaluate(body: RecoveryEvaluateRequest, request: Request, state: State) -> R
     except InvalidInput as exc:
         raise Refusal(400, _("the blinded element is not a valid group element: {exc}", exc=exc)) from exc
     state.limits.charge_all([Charge("evaluations_per_address", client_address(request),
-                                    "evaluations for this address", 1)])
+                                    N_("evaluations for this address"), 1)])
     counted = store.count(handle, limit)  # durable before anything is computed from the share
     if counted is None:
         raise Refusal(423, locked_detail(limit), error="recovery_locked")
