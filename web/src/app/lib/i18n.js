@@ -8,7 +8,13 @@
 // first of the browser's languages that the app ships (by primary subtag: es-MX is Spanish),
 // otherwise English. Pages keep their English text in the markup, marked with data-i18n="key" (the
 // element's text) and data-i18n-attr="aria-label:key;placeholder:key2" (attributes), so a page
-// reads before the script runs; applyTranslations() fills them in the chosen language.
+// reads before the script runs; applyTranslations() fills them in the chosen language. A sentence
+// with elements inside (a <strong>, a link) is marked data-i18n-parts="key" and each inner element
+// data-i18n-part="name": the message holds {name} where that element goes, so a translation may put
+// it anywhere in the sentence.
+//
+// Nothing here needs a browser until a page calls it: Node tests import this module (with
+// web/test/messages_hooks.mjs resolving the compiled catalogs) without document, storage or navigator.
 import messages from 'consilience:messages';
 
 /** The shipped languages, each named in its own language. */
@@ -47,6 +53,25 @@ function fromBrowser() {
 
 let current = saved() || fromBrowser();
 
+/** Defaults for the formatters when the browser names no region of the chosen language. */
+const DEFAULT_LOCALE = { en: 'en', es: 'es', ar: 'ar' };
+
+/** The BCP 47 tag the formatters use: the browser's own variant of the chosen language when it has one
+ * (es-MX dates for a Mexican browser set to Spanish), else the language itself. */
+export function locale(tag = current) {
+  const nav = globalThis.navigator;
+  const wanted = nav ? [...(nav.languages || []), nav.language] : [];
+  for (const candidate of wanted) {
+    if (typeof candidate !== 'string' || shipped(candidate) !== tag) continue;
+    try {
+      return Intl.getCanonicalLocales(candidate.replace(/_/g, '-'))[0];
+    } catch {
+      // a malformed tag from the browser: try the next one
+    }
+  }
+  return DEFAULT_LOCALE[tag] || tag;
+}
+
 /** The current language's tag ('en', 'es', 'ar'). */
 export function language() {
   return current;
@@ -64,13 +89,46 @@ export function t(key, params = {}) {
   return fn(params || {});
 }
 
+const OPEN = '\uE000';
+const CLOSE = '\uE001';
+const isNode = (v) => v !== null && typeof v === 'object' && typeof v.nodeType === 'number';
+
+/**
+ * The message KEY as a list of strings and DOM nodes: a parameter whose value is a node (an element
+ * such as <strong> or <code>) appears as that node, wherever the translation puts it. Made for
+ * el(…, ...tNodes(key, {button: strong})) and replaceChildren(); plain values are filled in as by t().
+ */
+export function tNodes(key, params = {}) {
+  const nodes = {};
+  const filled = {};
+  for (const [name, value] of Object.entries(params || {})) {
+    if (isNode(value)) {
+      nodes[name] = value;
+      filled[name] = `${OPEN}${name}${CLOSE}`;
+    } else {
+      filled[name] = value;
+    }
+  }
+  const text = t(key, filled);
+  const out = [];
+  const re = new RegExp(`${OPEN}([^${CLOSE}]*)${CLOSE}`, 'g');
+  let last = 0;
+  for (const m of text.matchAll(re)) {
+    if (m.index > last) out.push(text.slice(last, m.index));
+    out.push(nodes[m[1]] ?? m[0]);
+    last = m.index + m[0].length;
+  }
+  if (last < text.length) out.push(text.slice(last));
+  return out;
+}
+
 /** Whether the catalogs have KEY (for text that is looked up by a code the server sent). */
 export function has(key) {
   return Boolean(messages.en[key]);
 }
 
 /** Fill every [data-i18n] and [data-i18n-attr] under ROOT (ROOT included) in the current language. */
-export function applyTranslations(root = document) {
+export function applyTranslations(root = globalThis.document) {
   if (!root) return;
   const all = (sel) => {
     const found = root.querySelectorAll ? Array.from(root.querySelectorAll(sel)) : [];
@@ -78,6 +136,13 @@ export function applyTranslations(root = document) {
     return found;
   };
   for (const node of all('[data-i18n]')) node.textContent = t(node.dataset.i18n);
+  for (const node of all('[data-i18n-parts]')) {
+    const parts = {};
+    for (const part of node.querySelectorAll('[data-i18n-part]')) {
+      if (part.parentElement === node) parts[part.dataset.i18nPart] = part;
+    }
+    node.replaceChildren(...tNodes(node.dataset.i18nParts, parts));
+  }
   for (const node of all('[data-i18n-attr]')) {
     for (const pair of node.dataset.i18nAttr.split(';')) {
       const at = pair.indexOf(':');
@@ -108,7 +173,15 @@ export function setLanguage(tag) {
   applyDocument();
   if (globalThis.document) applyTranslations(document);
   for (const picker of globalThis.document?.querySelectorAll('select[data-language-picker]') || []) picker.value = current;
-  if (changed) for (const fn of listeners) fn(current);
+  if (!changed) return;
+  for (const fn of [...listeners]) {
+    try {
+      fn(current);
+    } catch (err) {
+      // one view failing to re-render must not keep the others in the old language
+      queueMicrotask(() => { throw err; });
+    }
+  }
 }
 
 /** Call FN(tag) after every change of language; returns a function that stops it. */
@@ -123,34 +196,34 @@ function asDate(value) {
 
 /** A date (Date, epoch ms or ISO text) in the current language, e.g. 12 mar 2024. */
 export function formatDate(date, options = { dateStyle: 'medium' }) {
-  return new Intl.DateTimeFormat(current, options).format(asDate(date));
+  return new Intl.DateTimeFormat(locale(), options).format(asDate(date));
 }
 
 /** A date and time in the current language. */
 export function formatDateTime(date, options = { dateStyle: 'medium', timeStyle: 'short' }) {
-  return new Intl.DateTimeFormat(current, options).format(asDate(date));
+  return new Intl.DateTimeFormat(locale(), options).format(asDate(date));
 }
 
 /** A time of day in the current language. */
 export function formatTime(date, options = { timeStyle: 'short' }) {
-  return new Intl.DateTimeFormat(current, options).format(asDate(date));
+  return new Intl.DateTimeFormat(locale(), options).format(asDate(date));
 }
 
-/** A number in the current language (Arabic-Indic digits where the locale uses them). */
+/** A number (or BigInt) in the current language (Arabic-Indic digits where the locale uses them). */
 export function formatNumber(n, options = {}) {
-  return new Intl.NumberFormat(current, options).format(n);
+  return new Intl.NumberFormat(locale(), options).format(n);
 }
 
 /** A list ("a, b and c") in the current language. */
 export function formatList(items, options = { type: 'conjunction' }) {
-  return new Intl.ListFormat(current, options).format(items);
+  return new Intl.ListFormat(locale(), options).format([...items].map(String));
 }
 
 let pickers = 0;
 
 /** Put a labelled language <select> into CONTAINER; choosing a language switches the page. */
 export function mountLanguagePicker(container) {
-  if (!container) return null;
+  if (!container || !globalThis.document) return null;
   pickers += 1;
   const id = `language-picker-${pickers}`;
   const wrap = document.createElement('div');

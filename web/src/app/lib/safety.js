@@ -9,7 +9,9 @@
 //   the person may choose 1, 2, 5, 10 or 15 minutes, kept in this browser's localStorage), the app's
 //   lock() forgets the key and the wallet and shows the unlock screen with why.
 // The operator's values come from /app-config.json; until it answers (or if it cannot), the defaults hold,
-// so the exit works from the first moment.
+// so the exit works from the first moment. Its words (the lock menu, the lock note) come from the
+// safety catalog; the menu is drawn again when the language changes.
+import { onLanguageChange, t } from './i18n.js';
 
 export const DEFAULT_EXIT_URL = 'https://www.bbc.com/weather';
 export const DEFAULT_LOCK_SECONDS = 300;
@@ -40,10 +42,11 @@ export function lockSeconds() {
   return LOCK_CHOICES.includes(chosen) ? chosen * 60 : config.lockSeconds;
 }
 
+/** Why the page locked, for the unlock screen: "Locked after 5 minutes without activity." */
 export function lockNote(seconds = lockSeconds()) {
   const minutes = Math.round(seconds / 60);
-  const span = minutes >= 1 ? `${minutes} minute${minutes === 1 ? '' : 's'}` : `${Math.round(seconds)} seconds`;
-  return `Locked after ${span} without activity.`;
+  return minutes >= 1 ? t('safety.lock.note.minutes', { minutes })
+    : t('safety.lock.note.seconds', { seconds: Math.round(seconds) });
 }
 
 async function checkIdle() {
@@ -107,7 +110,7 @@ function renderLockChoice() {
     for (const m of minutes) {
       const option = document.createElement('option');
       option.value = String(m);
-      option.textContent = `${m} minute${m === 1 ? '' : 's'}`;
+      option.textContent = t('safety.lock.minutes', { minutes: m });
       option.selected = m === current;
       select.append(option);
     }
@@ -117,11 +120,11 @@ function renderLockChoice() {
     });
     const label = document.createElement('label');
     label.htmlFor = id;
-    label.textContent = 'Lock this page after no activity for';
+    label.textContent = t('safety.lock.label');
     const hint = document.createElement('span');
     hint.className = 'hint';
     hint.id = `${id}-hint`;
-    hint.textContent = 'Then your passphrase is needed again. This choice is kept in this browser only.';
+    hint.textContent = t('safety.lock.hint');
     const field = document.createElement('div');
     field.className = 'field';
     field.append(label, hint, select);
@@ -144,5 +147,6 @@ export function installSafety(appHooks = {}) {
   document.addEventListener('visibilitychange', () => { if (!document.hidden) checkIdle(); });
   window.setInterval(checkIdle, 1000);
   renderLockChoice();
+  onLanguageChange(() => renderLockChoice());
   loadConfig();
 }
