@@ -11,12 +11,17 @@ or change what it trusts.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar, Generic, TypeVar
 
+from consilience import i18n
 from consilience.errors import ConsilienceError
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -25,6 +30,27 @@ _Stamp = tuple[int, int, int]
 
 class ConfigurationError(ConsilienceError):
     """The server cannot start or serve with the files it was given."""
+
+
+#: The language a deployment writes to people in when no request says which: the notification mails
+#: and inbox files (a request's answer is in the language its ``Accept-Language`` asks for).
+DEFAULT_LANGUAGE = i18n.DEFAULT
+
+
+def deployment_language(environ: Mapping[str, str] = os.environ) -> str:
+    """$CONSILIENCE_LANGUAGE as a shipped language (``es-MX`` is Spanish), else ``DEFAULT_LANGUAGE``.
+
+    A language that is not shipped is logged and English is used: the CLI reads the same variable and
+    falls back the same way, and a notice in English is better than a server that does not start.
+    """
+    value = (environ.get(i18n.LANGUAGE_ENV) or "").strip()
+    if not value:
+        return DEFAULT_LANGUAGE
+    chosen = i18n.negotiate([value])
+    if chosen == i18n.DEFAULT and not value.lower().startswith(i18n.DEFAULT):
+        log.warning("%s=%s is not a language Consilience ships (%s); notifications are written in English",
+                    i18n.LANGUAGE_ENV, value, ", ".join(i18n.LANGUAGES))
+    return chosen
 
 
 class ReloadingFile(Generic[T]):

@@ -18,6 +18,11 @@ submission.
 A "something is waiting" notice (``WaitingNotice``, sent by ``waiting.something_waiting`` after a
 message is stored) says even less: not what, not who, not which match; a notifier that can pass it
 on implements ``WaitingNotifier`` as well.
+
+What a notice says is written in the deployment's language (``Settings.language``,
+$CONSILIENCE_LANGUAGE), from the catalogs: no request is there to say whose language it is, and
+the people a deployment serves read the language it was set up in. A mail names its language
+(``Content-Language``) and is UTF-8.
 """
 
 from __future__ import annotations
@@ -41,10 +46,12 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Protocol, cast, runtime_checkable
 
+from consilience import i18n
 from consilience.errors import InvalidInput
 from consilience.i18n import N_, _
 from consilience.protocol.encoding import b64u_encode
 from consilience.protocol.messages import notify_address
+from consilience.services.config import deployment_language
 from consilience.services.escrow.settings import ConfigurationError, Settings, SmtpSettings
 
 log = logging.getLogger(__name__)
@@ -121,14 +128,15 @@ def recipient_label(name: str, key_id: bytes) -> str:
 
 
 class InboxNotifier:
-    """One JSON file per counselor per event, written atomically."""
+    """One JSON file per counselor per event, written atomically; its sentence in ``language``."""
 
-    def __init__(self, inbox_dir: Path) -> None:
+    def __init__(self, inbox_dir: Path, *, language: str | None = None) -> None:
         self.inbox_dir = inbox_dir
+        self.language = i18n.negotiate([language or deployment_language()])
 
     @classmethod
     def from_settings(cls, settings: Settings) -> InboxNotifier:
-        return cls(settings.inbox_dir)
+        return cls(settings.inbox_dir, language=settings.language)
 
     def notify(self, event: MatchEvent) -> None:
         content = json.dumps({
@@ -140,8 +148,10 @@ class InboxNotifier:
 
     def waiting(self, notice: WaitingNotice) -> None:
         """A file for each counselor saying only that something is waiting (reporters have no inbox)."""
+        with i18n.using(self.language):
+            text = _(WAITING_TEXT)
         content = json.dumps({
-            "waiting": WAITING_TEXT,
+            "waiting": text,
             "time": notice.occurred_at.isoformat().replace("+00:00", "Z"),
         }, sort_keys=True).encode()
         self._write(notice.counselors, notice.occurred_at, content)
@@ -189,9 +199,12 @@ class SmtpNotifier:
 
     sends_mail = True
 
-    def __init__(self, smtp: SmtpSettings, inbox: InboxNotifier, *, queue_size: int = MAIL_QUEUE_SIZE) -> None:
+    def __init__(self, smtp: SmtpSettings, inbox: InboxNotifier, *, queue_size: int = MAIL_QUEUE_SIZE,
+                 language: str | None = None) -> None:
         self.smtp = smtp
         self.inbox = inbox
+        #: what the mails are written in (the inbox files are in the inbox notifier's own)
+        self.language = i18n.negotiate([language or deployment_language()])
         self._password = smtp.password()
         self._context: ssl.SSLContext | None = None
         if smtp.security != "none":
@@ -212,14 +225,15 @@ class SmtpNotifier:
                 _("CONSILIENCE_NOTIFIER=smtp (or serve --notify smtp) sends mail, so it needs a mail server: set "
                   "CONSILIENCE_SMTP_HOST and CONSILIENCE_SMTP_FROM (and CONSILIENCE_SMTP_SECURITY, _PORT, _USER, "
                   "_PASSWORD_FILE as your mail server needs)"))
-        return cls(settings.smtp, InboxNotifier.from_settings(settings))
+        return cls(settings.smtp, InboxNotifier.from_settings(settings), language=settings.language)
 
     def notify(self, event: MatchEvent) -> None:
         mailed = {label: address for label, address in event.addresses if label in event.recipients}
         unmailed = tuple(r for r in event.recipients if r not in mailed)
         if unmailed:
             self.inbox.notify(replace(event, recipients=unmailed, addresses=()))
-        self._send([(address, MATCH_SUBJECT, MATCH_TEXT) for address in dict.fromkeys(mailed.values())])
+        subject, text = self._said(MATCH_SUBJECT, MATCH_TEXT)
+        self._send([(address, subject, text) for address in dict.fromkeys(mailed.values())])
 
     def waiting(self, notice: WaitingNotice) -> None:
         mailed = {label: address for label, address in notice.counselor_addresses if label in notice.counselors}
@@ -227,7 +241,13 @@ class SmtpNotifier:
         if unmailed:
             self.inbox.waiting(WaitingNotice(notice.occurred_at, unmailed))
         addresses = dict.fromkeys([*mailed.values(), *notice.reporter_addresses])
-        self._send([(address, WAITING_SUBJECT, WAITING_TEXT) for address in addresses])
+        subject, text = self._said(WAITING_SUBJECT, WAITING_TEXT)
+        self._send([(address, subject, text) for address in addresses])
+
+    def _said(self, subject: str, text: str) -> tuple[str, str]:
+        """A mail's subject and text in the deployment's language (this runs in a request, whatever its own)."""
+        with i18n.using(self.language):
+            return _(subject), _(text)
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until every queued notice was sent or given up on; False if that took longer than timeout."""
@@ -309,7 +329,8 @@ class SmtpNotifier:
         message["Date"] = formatdate(usegmt=True)
         message["Message-ID"] = make_msgid(domain=self.smtp.sender.rsplit("@", 1)[1])
         message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office answers
-        message.set_content(text + "\n")
+        message["Content-Language"] = self.language  # RFC 3282
+        message.set_content(text + "\n", charset="utf-8")
         return message
 
 

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from ipaddress import ip_address
 from pathlib import Path
 
-from consilience import files
+from consilience import files, i18n
 from consilience.crypto import signing
 from consilience.datadir import EscrowFolder, defaults
 from consilience.errors import InvalidInput
 from consilience.i18n import N_, _
 from consilience.protocol.messages import notify_address
-from consilience.services.config import ConfigurationError
+from consilience.services.config import ConfigurationError, deployment_language
 from consilience.services.escrow.limits import LimitSettings, Quotas, quotas_from_env
 from consilience.services.escrow.page_settings import (  # PROTOCOL.md §14.2
     DEFAULT_AUTO_LOCK_SECONDS,
@@ -106,8 +106,11 @@ class Settings:
     #: where the web app's "Leave quickly" goes, and its lock after inactivity (PROTOCOL.md §14.2, page_settings)
     exit_url: str = DEFAULT_EXIT_URL
     auto_lock_seconds: float = DEFAULT_AUTO_LOCK_SECONDS
+    #: the language of the notification mails and inbox files ($CONSILIENCE_LANGUAGE, services.config)
+    language: str = field(default_factory=deployment_language)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "language", i18n.negotiate([self.language]))
         check_reach_out_days(self.reach_out_days)
         check_exit_url(self.exit_url)
         check_auto_lock_seconds(self.auto_lock_seconds)
@@ -135,7 +138,8 @@ class Settings:
                      reporter_session_seconds: float = REPORTER_SESSION_SECONDS,
                      counselor_session_seconds: float = COUNSELOR_SESSION_SECONDS,
                      quotas: Quotas | None = None, reach_out_days: float | None = None,
-                     exit_url: str | None = None, auto_lock_seconds: float | None = None) -> Settings:
+                     exit_url: str | None = None, auto_lock_seconds: float | None = None,
+                     language: str | None = None) -> Settings:
         """The escrow folder ``data_dir`` (a deployment's ``DATA_DIR/escrow``), any path overridden.
 
         ``release_interval`` None: $CONSILIENCE_RELEASE_INTERVAL if set, else RELEASE_INTERVAL_SECONDS.
@@ -145,6 +149,7 @@ class Settings:
         ``quotas`` None: $CONSILIENCE_QUOTA_BYTES and $CONSILIENCE_QUOTA_ENTRIES if set, else the defaults.
         ``reach_out_days`` None: $CONSILIENCE_REACH_OUT_DAYS if set, else REACH_OUT_DAYS.
         ``exit_url``, ``auto_lock_seconds`` None: $CONSILIENCE_EXIT_URL, $CONSILIENCE_AUTO_LOCK_SECONDS, else defaults.
+        ``language`` None: $CONSILIENCE_LANGUAGE if set, else English (``config.deployment_language``).
         """
         folder = EscrowFolder(Path(data_dir))
         return cls(
@@ -176,13 +181,14 @@ class Settings:
             reach_out_days=reach_out_days if reach_out_days is not None else reach_out_days_from_env(),
             exit_url=exit_url if exit_url is not None else exit_url_from_env(),
             auto_lock_seconds=auto_lock_seconds if auto_lock_seconds is not None else auto_lock_seconds_from_env(),
+            language=language if language is not None else deployment_language(),
         )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ, **overrides: object) -> Settings:
         """CONSILIENCE_DATA_DIR, CONSILIENCE_DATABASE_URL, CONSILIENCE_NOTIFIER, CONSILIENCE_RELEASE_INTERVAL,
         CONSILIENCE_TLS_CERT and CONSILIENCE_TLS_KEY, CONSILIENCE_QUOTA_BYTES and CONSILIENCE_QUOTA_ENTRIES,
-        CONSILIENCE_REACH_OUT_DAYS."""
+        CONSILIENCE_REACH_OUT_DAYS, CONSILIENCE_LANGUAGE."""
         kwargs: dict[str, object] = {
             "database_url": environ.get("CONSILIENCE_DATABASE_URL") or None,
             "notifier": environ.get("CONSILIENCE_NOTIFIER") or None,
@@ -192,6 +198,7 @@ class Settings:
         kwargs["reach_out_days"] = reach_out_days_from_env(environ)
         kwargs["exit_url"] = exit_url_from_env(environ)
         kwargs["auto_lock_seconds"] = auto_lock_seconds_from_env(environ)
+        kwargs["language"] = deployment_language(environ)
         kwargs["tls"] = tls_files(environ.get("CONSILIENCE_TLS_CERT"), environ.get("CONSILIENCE_TLS_KEY"),
                                   cert_option="CONSILIENCE_TLS_CERT", key_option="CONSILIENCE_TLS_KEY")
         kwargs["smtp"] = smtp_from_env(environ)  # CONSILIENCE_SMTP_*: see smtp_from_env
