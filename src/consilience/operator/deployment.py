@@ -125,8 +125,8 @@ def _local_key_servers(data: DataDir, count: int, host: str, escrow_port: int, b
 def no_deployment(root: Path, command: str = "consilience") -> InvalidInput:
     """The refusal for a folder ``admin init`` never wrote to, saying how to go on (``command``:
     how the person runs consilience)."""
-    return InvalidInput(f"No deployment in {shown(root)}. Create one with `{command} admin init`, "
-                        "or pass --data-dir to the folder you used.")
+    return InvalidInput(_("No deployment in {folder}. Create one with `{command} admin init`, or pass --data-dir "
+                          "to the folder you used.", folder=shown(root), command=command))
 
 
 def load_deployment(root: Path) -> dep.Deployment:

@@ -48,9 +48,9 @@ def refresh_keys(root: Path, admin_secret: str) -> dep.Deployment:
     keys = _published(d)
     if list(keys.qualified) != [s.index for s in d.key_servers]:
         missing = sorted(set(s.index for s in d.key_servers) - set(keys.qualified))
-        raise InvalidInput("key server(s) " + ", ".join(map(str, missing)) + " hold no shares, so a refresh cannot "
-                           "include them; reshare instead (consilience admin key-servers --threshold "
-                           f"{d.threshold}), which gives every listed key server shares")
+        raise InvalidInput(_("key server(s) {indexes} hold no shares, so a refresh cannot include them; reshare "
+                             "instead (consilience admin key-servers --threshold {threshold}), which gives every "
+                             "listed key server shares", indexes=", ".join(map(str, missing)), threshold=d.threshold))
     change = dep.KeyChange(_next_epoch(d), "refresh", d.threshold,
                            tuple(replace(s, public_share=b"") for s in d.key_servers))
     updated = next_serial(d, key_change=change)
@@ -79,8 +79,8 @@ def plan_key_servers(d: dep.Deployment, *, add: Sequence[Enrollment] = (), remov
     listed = {s.index for s in d.key_servers}
     unknown = sorted((set(remove) | set(replace_with)) - listed)
     if unknown:
-        raise InvalidInput("this deployment has no key server " + ", ".join(map(str, unknown)) +
-                           " (consilience admin status lists them)")
+        raise InvalidInput(_("this deployment has no key server {indexes} (consilience admin status lists them)",
+                             indexes=", ".join(map(str, unknown))))
     if set(remove) & set(replace_with):
         raise InvalidInput(_("a key server is either removed or replaced, not both"))
     new: list[dep.KeyServer] = []

@@ -89,9 +89,11 @@ def quorum_keys_from_board(d: dep.Deployment, epoch: int, messages: Sequence[byt
     (too few qualified, or a key server confirmed another board: run ``restart-keygen``).
     """
     if d.key_change is None or d.key_change.epoch != epoch:
-        raise InvalidInput(f"the deployment document asks the key servers for no run at epoch {epoch}"
-                           + (f" (it asks for epoch {d.key_change.epoch})" if d.key_change is not None else
-                              "; nothing to publish"))
+        if d.key_change is not None:
+            raise InvalidInput(_("the deployment document asks the key servers for no run at epoch {epoch} (it asks "
+                                 "for epoch {asked})", epoch=epoch, asked=d.key_change.epoch))
+        raise InvalidInput(_("the deployment document asks the key servers for no run at epoch {epoch}; nothing "
+                             "to publish", epoch=epoch))
     change = d.key_change
     params = d.dkg_parameters(epoch)
     parsed: list[dkg.Message | dkg.Confirmation] = []

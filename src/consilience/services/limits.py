@@ -49,7 +49,7 @@ class TokenBucket:
     def __init__(self, capacity: float, per_second: float, *, max_keys: int = 100_000,
                  clock: Callable[[], float] = time.monotonic) -> None:
         if capacity <= 0 or per_second <= 0:
-            raise ValueError(_("capacity and rate must be positive"))
+            raise ValueError("capacity and rate must be positive")
         self.capacity = capacity
         self.per_second = per_second
         self._clock = clock

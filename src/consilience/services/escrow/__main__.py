@@ -6,13 +6,15 @@ import argparse
 import os
 
 from consilience.datadir import defaults
+from consilience.i18n import _
 from consilience.services.escrow.server import run
 from consilience.services.escrow.settings import Settings
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m consilience.services.escrow")
-    parser.add_argument("--data-dir", help=f"defaults to $CONSILIENCE_DATA_DIR or ./{defaults.DATA_DIR}")
+    parser.add_argument("--data-dir",
+                        help=_("defaults to $CONSILIENCE_DATA_DIR or ./{folder}", folder=defaults.DATA_DIR))
     parser.add_argument("--host", default=defaults.HOST)
     parser.add_argument("--port", type=int, default=defaults.ESCROW_PORT)
     args = parser.parse_args()

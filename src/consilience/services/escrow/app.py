@@ -107,7 +107,7 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None, migrate:
                 integrating.stop()
             db.dispose()
 
-    app = FastAPI(title="Consilience escrow", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="Consilience escrow", version=__version__, lifespan=lifespan,  # i18n: english, the API's name
                   docs_url=None, redoc_url=None, openapi_url="/v2/openapi.json",
                   responses=errors.documented(400, 413))  # BodyLimitMiddleware, on any route
     app.state.escrow = state

@@ -56,7 +56,7 @@ def post(posted: BoardPost, http: Request, response: Response, state: State) -> 
         if not created:
             response.status_code = 200
         return {"seq": seq}
-    raise AssertionError(_("unreachable"))
+    raise AssertionError("unreachable")
 
 
 @router.get("/{epoch}", response_model=BoardPage)

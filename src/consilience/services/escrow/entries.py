@@ -195,7 +195,7 @@ def submit(state: ServerState, account: AccountInfo, submission: EntrySubmission
         if existing is not None:
             return answer(state, existing, sequenced=False), False
         return answer(state, entry), True
-    raise AssertionError(_("unreachable"))
+    raise AssertionError("unreachable")
 
 
 def replace(state: ServerState, account: AccountInfo, entry_id: bytes,

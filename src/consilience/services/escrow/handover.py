@@ -111,4 +111,4 @@ def store(key_id: str, submission: HandoverSubmission, account: CounselorCaller,
                 raise
             continue
         return HandoverStored(stored=stored)
-    raise AssertionError(_("unreachable"))
+    raise AssertionError("unreachable")

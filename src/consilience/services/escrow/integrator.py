@@ -45,7 +45,6 @@ from typing import Any, Protocol
 from sqlalchemy import func, select, text
 
 from consilience.crypto import signing
-from consilience.i18n import _
 from consilience.services.escrow.published import DeploymentStore
 from consilience.services.escrow.settings import Settings, load_private_key
 from consilience.storage import log
@@ -156,7 +155,7 @@ class Integrator:
 
     def start(self) -> None:
         if self._thread is not None:
-            raise RuntimeError(_("the integrator is already running"))
+            raise RuntimeError("the integrator is already running")
         with self._changed:
             self._stop = False
             self._wake = True  # at once: what a stopped or killed process left sequenced goes in first

@@ -134,7 +134,7 @@ class DatabaseStore:
         elif isinstance(key, str):
             raw = b"s" + key.encode()
         else:
-            raise TypeError(_("a budget's key is bytes or text, not {name}", name=type(key).__name__))
+            raise TypeError(f"a budget's key is bytes or text, not {type(key).__name__}")
         return hmac.new(self._secret, budget.encode() + b"\0" + raw, hashlib.sha256).digest()
 
     def take_all(self, charges: Sequence[tuple[str, Rate, Hashable, float]]) -> list[float]:

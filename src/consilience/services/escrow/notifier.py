@@ -311,7 +311,7 @@ class SmtpNotifier:
             client.ehlo()
             if smtp.security == "starttls":
                 if not client.has_extn("starttls"):
-                    raise MailRefused(_("the mail server does not offer STARTTLS, and nothing is sent without it"))
+                    raise MailRefused("the mail server does not offer STARTTLS, and nothing is sent without it")
                 client.starttls(context=self._context)
                 client.ehlo()
             if smtp.user is not None and self._password is not None:

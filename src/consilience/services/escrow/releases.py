@@ -39,7 +39,6 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from consilience.i18n import _
 from consilience.protocol import events
 from consilience.services.escrow import integrator
 from consilience.services.escrow.state import ServerState
@@ -153,7 +152,7 @@ class Releaser:
 
     def start(self) -> None:
         if self._thread is not None:
-            raise RuntimeError(_("the release pass is already running"))
+            raise RuntimeError("the release pass is already running")
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="consilience-release-pass", daemon=True)
         self._thread.start()

@@ -47,7 +47,7 @@ def create_app(settings: Settings) -> FastAPI:
         holder.status = N_("no key generation runs in this key server")
     state = KeyServerState(settings=settings, keys=keys, member=member, limits=Budgets(settings.limits),
                            quorum=holder)
-    app = FastAPI(title="Consilience key server", version="2",
+    app = FastAPI(title="Consilience key server", version="2",  # i18n: english, the OpenAPI document's title
                   docs_url=None, redoc_url=None, openapi_url="/v2/openapi.json",
                   responses=http_errors.documented(400, 413))  # BodyLimitMiddleware, on any route
     app.state.keyserver = state
