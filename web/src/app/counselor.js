@@ -10,23 +10,138 @@ import {
 import { Casework, reporterKeyFromBody } from '../sdk/clients/casework.js';
 import {
   $, el, breakable, showView, clearNotices, showError, showNote, fieldError, clearFieldErrors,
-  Steps, busy, downloadLink, revokeUrls, formatBytes, formatDate, describeError, plural,
-  go, setRouter,
+  Steps, busy, downloadLink, revokeUrls, formatBytes, describeError, go, setRouter,
 } from './lib/ui.js';
 import { COUNSELOR_PURPOSE, Vault } from './lib/vault.js';
 import { installSafety } from './lib/safety.js';
+import {
+  t, applyTranslations, mountLanguagePicker, onLanguageChange, formatDateTime, formatList,
+} from './lib/i18n.js';
 
 /** How often an open case asks the server for new messages, acceptances and notes. */
 const POLL_MS = 4000;
 
-const STATES = [['new', 'New'], ['reaching_out', 'Reaching out'], ['in_contact', 'In contact'], ['closed', 'Closed']];
-const STATE_NAMES = Object.fromEntries(STATES);
+const STATES = ['new', 'reaching_out', 'in_contact', 'closed'];
+const stateName = (s) => (STATES.includes(s) ? t(`counselor.state.${s}`) : s);
 
-const DEFAULT_INTRODUCTION = 'Other people have told us about the same person. If you would like, you can talk with '
-  + 'them here, in a group with me, under a name you choose. Only the people who accept will see each other’s '
-  + 'names. If you say no, nobody is told, and nothing changes for you.';
+const state = {
+  keys: null, deployment: null, api: null, work: null, cases: [], page: null, timer: null, listing: false, heading: null,
+};
 
-const state = { keys: null, deployment: null, api: null, work: null, cases: [], page: null, timer: null };
+// --- the page's language ---------------------------------------------------------------------------
+//
+// Text made here follows a change of language at once: the notices and field errors are remembered
+// as how to say them again, the lists and the open case are drawn anew from what is already in
+// memory (nothing is fetched or decrypted again for it), and what the counselor typed is kept.
+
+/** An error this page words itself; its message is said again in the new language. */
+class PageError extends Error {
+  constructor(key, params = {}) {
+    super(t(key, params));
+    this.key = key;
+    this.params = params;
+  }
+}
+
+/** A date and time in the page's language ('' when there is none, as given when it does not parse). */
+function when(value) {
+  if (!value) return '';
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? String(value) : formatDateTime(d);
+}
+
+/** Names one after the other ("A, B, C" in English), as the language separates them. */
+const nameList = (names) => formatList(names, { type: 'unit', style: 'short' });
+
+let lastNotice = null; // { box, show, text }: the notice on screen and how to show it again
+
+function remember(box, show) {
+  show();
+  lastNotice = { box, show, text: $(box).textContent };
+}
+
+/** showError, in the page's language (PREFIX a catalog key). */
+function sayError(err, prefix = '') {
+  remember('#alert', () => {
+    if (err instanceof PageError) err.message = t(err.key, err.params);
+    showError(err, prefix ? t(prefix) : '');
+  });
+}
+
+/** showNote, in the page's language. */
+function sayNote(key, params = {}) {
+  remember('#note', () => showNote(t(key, params)));
+}
+
+const fieldErrors = new Map(); // input → { key, params, text }
+
+function sayFieldError(input, key, params = {}) {
+  const text = t(key, params);
+  fieldError(input, text);
+  fieldErrors.set(input, { key, params, text });
+}
+
+/** The case page's h1, made again in a new language. */
+function setHeading(make) {
+  state.heading = make;
+  $('#h-case').textContent = make();
+}
+
+/**
+ * Run DRAW, which replaces what is in BOX, keeping what was typed or chosen there (by element id;
+ * a text still equal to its default is left to DRAW, so it comes in the new language), the chosen
+ * files, the focus and the scroll position.
+ */
+function keepingInput(box, draw) {
+  const kept = new Map();
+  for (const c of box.querySelectorAll('input[id], textarea[id], select[id]')) {
+    if (c.type === 'file') { if (c.files.length) kept.set(c.id, { files: c.files }); }
+    else if (c.tagName === 'SELECT' || c.value !== c.defaultValue) kept.set(c.id, { value: c.value });
+  }
+  const active = document.activeElement;
+  const focused = active && box.contains(active) ? active.id : '';
+  const { scrollX, scrollY } = window;
+  draw();
+  for (const [id, v] of kept) {
+    const c = document.getElementById(id);
+    if (!c || !box.contains(c)) continue;
+    if (v.files) c.files = v.files;
+    else if (c.tagName !== 'SELECT' || [...c.options].some((o) => o.value === v.value)) c.value = v.value;
+  }
+  window.scrollTo(scrollX, scrollY);
+  if (focused) document.getElementById(focused)?.focus({ preventScroll: true });
+}
+
+function followLanguage() {
+  for (const [input, e] of fieldErrors) {
+    const box = document.getElementById(`${input.id}-error`);
+    if (!input.isConnected || input.getAttribute('aria-invalid') !== 'true' || box?.textContent !== e.text) {
+      fieldErrors.delete(input);
+      continue;
+    }
+    e.text = t(e.key, e.params);
+    fieldError(input, e.text);
+  }
+  const view = document.querySelector('[data-view]:not([hidden])')?.dataset.view;
+  if (view === 'cases' && state.keys) {
+    $('#who').textContent = t('counselor.cases.who', { name: state.keys.name });
+    if (!state.listing) keepingInput($('#cases-list'), () => drawCases(state.cases));
+  } else if (view === 'case') {
+    if (state.page?.drawn) keepingInput($('#case-body'), () => renderCase(state.page));
+    else if (state.heading) $('#h-case').textContent = state.heading();
+  }
+  if (lastNotice) {
+    const { box, show, text } = lastNotice;
+    if (text && $(box).textContent === text) {
+      const active = document.activeElement;
+      show();
+      lastNotice.text = $(box).textContent;
+      active?.focus?.({ preventScroll: true }); // changing the language does not move the focus
+    } else {
+      lastNotice = null;
+    }
+  }
+}
 
 const server = () => window.location.origin;
 
@@ -52,9 +167,9 @@ function setupUnlock() {
     clearFieldErrors(form);
     const file = $('#key-file');
     const pass = $('#key-pass');
-    if (!file.files.length) { fieldError(file, 'Choose your counselor key file.'); file.focus(); return; }
-    if (file.files[0].size > 1024 * 1024) { fieldError(file, 'That file is too large to be a counselor key.'); file.focus(); return; }
-    if (!pass.value) { fieldError(pass, 'Type the key’s passphrase.'); pass.focus(); return; }
+    if (!file.files.length) { sayFieldError(file, 'counselor.unlock.error.nofile'); file.focus(); return; }
+    if (file.files[0].size > 1024 * 1024) { sayFieldError(file, 'counselor.unlock.error.toolarge'); file.focus(); return; }
+    if (!pass.value) { sayFieldError(pass, 'counselor.unlock.error.nopass'); pass.focus(); return; }
     const text = await file.files[0].text();
     await busy(form, () => unlock(text, pass.value));
     pass.value = '';
@@ -63,9 +178,9 @@ function setupUnlock() {
 }
 
 async function unlock(text, passphrase) {
-  const steps = new Steps('Unlocking your key', [
-    ['open', 'Opening the key file with your passphrase (on this device)'],
-    ['deployment', 'Checking the service’s signed setup lists your key'],
+  const steps = new Steps(t('counselor.unlock.steps.title'), [
+    ['open', t('counselor.unlock.steps.open')],
+    ['deployment', t('counselor.unlock.steps.deployment')],
   ]);
   try {
     steps.start('open');
@@ -78,16 +193,16 @@ async function unlock(text, passphrase) {
       keys.keyId = await hpke.keyId(keys.publicKey);
     } catch (err) {
       steps.fail('open');
-      if (err.name === 'DecryptionError') throw new Error('That passphrase does not open this key file.');
+      if (err.name === 'DecryptionError') throw new PageError('counselor.unlock.error.passphrase');
       throw err;
     }
     steps.done('open');
     if (!keys.token || !keys.adminFingerprint) {
-      throw new Error('This key is not connected to a server yet. Run “consilience counselor login” first.');
+      throw new PageError('counselor.unlock.error.notconnected', { command: 'consilience counselor login' });
     }
     const d = await steps.run('deployment', () => fetchDeployment(server(), keys.adminFingerprint, keys.minSerial || 0));
     if (!d.counselors.some((c) => bytesEqual(c.keyId, keys.keyId))) {
-      throw new Error('This service’s setup does not list your key. Ask the administrator to add it.');
+      throw new PageError('counselor.unlock.error.notlisted');
     }
     state.keys = keys;
     state.api = null;
@@ -97,7 +212,7 @@ async function unlock(text, passphrase) {
     $('#unlock-form').reset();
     await go('#/cases');
   } catch (err) {
-    showError(err, 'The key could not be unlocked.');
+    sayError(err, 'counselor.unlock.error.failed');
   }
 }
 
@@ -119,7 +234,8 @@ async function lock({ note } = {}) {
   $('#cases-list').textContent = '';
   $('#progress').textContent = '';
   await go('#/unlock');
-  showNote(note || 'Locked. Nothing of your key is kept in this browser.');
+  if (note) showNote(note);
+  else sayNote('counselor.locked');
 }
 
 // --- cases -------------------------------------------------------------------------------------
@@ -129,8 +245,8 @@ const caseReleased = (c) => c.matches.reduce((n, m) => n + (m.released || 0), 0)
 /** "Match of 3 released records"; "2 linked matches, 5 released records". */
 function caseTitle(c) {
   const released = caseReleased(c);
-  if (c.matches.length === 1) return `Match of ${plural(released, 'released record')}`;
-  return `${c.matches.length} linked matches, ${plural(released, 'released record')}`;
+  if (c.matches.length === 1) return t('counselor.cases.match', { released });
+  return t('counselor.cases.linked', { matches: c.matches.length, released });
 }
 
 function daysSince(iso) {
@@ -143,17 +259,18 @@ function attentionNotes(c) {
   const notes = [];
   if (c.overdue) {
     const days = daysSince(c.created_at);
-    notes.push(['overdue', `No one has reached out for ${plural(days, 'day')}`]);
+    notes.push(['overdue', t('counselor.attention.overdue', { days })]);
   }
-  if (c.waiting_reply) notes.push(['waiting', 'A reporter is waiting for a reply']);
-  if (!c.owner_key_id && c.state !== 'closed') notes.push(['unowned', 'Nobody has taken this case']);
+  if (c.waiting_reply) notes.push(['waiting', t('counselor.attention.waiting')]);
+  if (!c.owner_key_id && c.state !== 'closed') notes.push(['unowned', t('counselor.attention.unowned')]);
   return notes;
 }
 
 function ownerText(c) {
-  if (!c.owner_key_id) return 'No owner yet';
-  if (c.owner_key_id === b64uEncode(state.keys.keyId)) return 'Owner: you';
-  return `Owner: ${c.owner || work().counselorByKeyId(c.owner_key_id)?.name || 'a counselor no longer listed'}`;
+  if (!c.owner_key_id) return t('counselor.owner.none');
+  if (c.owner_key_id === b64uEncode(state.keys.keyId)) return t('counselor.owner.you');
+  const name = c.owner || work().counselorByKeyId(c.owner_key_id)?.name || t('counselor.owner.unlisted');
+  return t('counselor.owner.named', { name });
 }
 
 async function loadCases() {
@@ -165,21 +282,28 @@ async function loadCases() {
 
 async function renderCases() {
   showView('cases');
-  $('#who').textContent = `Signed in as ${state.keys.name}.`;
-  const list = $('#cases-list');
-  list.textContent = '';
+  $('#who').textContent = t('counselor.cases.who', { name: state.keys.name });
+  $('#cases-list').textContent = '';
   $('#cases-empty').hidden = true;
   const progress = $('#progress');
-  progress.textContent = 'Fetching the cases…';
+  progress.textContent = t('counselor.cases.fetching');
+  state.listing = true;
   let cases;
   try {
     cases = await loadCases();
   } catch (err) {
-    showError(err, 'The cases could not be listed.');
+    sayError(err, 'counselor.cases.error');
     return;
   } finally {
+    state.listing = false;
     progress.textContent = '';
   }
+  drawCases(cases);
+}
+
+function drawCases(cases) {
+  const list = $('#cases-list');
+  list.textContent = '';
   $('#cases-empty').hidden = cases.length > 0;
   for (const c of cases) {
     const notes = attentionNotes(c);
@@ -187,8 +311,8 @@ async function renderCases() {
       el('h2', {}, el('a', { href: `#/case/${c.case_id}` }, caseTitle(c))),
       notes.length ? el('ul', { class: 'attention' }, notes.map(([kind, text]) => el('li', { 'data-kind': kind }, text))) : null,
       el('p', { class: 'meta' },
-        el('span', { class: `badge state-${c.state}` }, STATE_NAMES[c.state] || c.state), ' ',
-        ownerText(c), ` · since ${formatDate(c.created_at)}`)));
+        el('span', { class: `badge state-${c.state}` }, stateName(c.state)), ' ',
+        ownerText(c), ` · ${t('counselor.cases.since', { date: when(c.created_at) })}`)));
   }
 }
 
@@ -227,18 +351,18 @@ function stopPolling() {
 async function openCase(caseId) {
   stopPolling();
   showView('case');
-  $('#h-case').textContent = 'Opening the case…';
+  setHeading(() => t('counselor.case.opening'));
   const box = $('#case-body');
   box.textContent = '';
-  const steps = new Steps('Opening the case', [
-    ['case', 'Fetching the case'],
-    ['fetch', 'Fetching its matches’ locked records'],
-    ['open', 'Decrypting them on this device'],
-    ['talk', 'Opening the messages on this device'],
+  const steps = new Steps(t('counselor.case.steps.title'), [
+    ['case', t('counselor.case.steps.case')],
+    ['fetch', t('counselor.case.steps.fetch')],
+    ['open', t('counselor.case.steps.open')],
+    ['talk', t('counselor.case.steps.talk')],
   ]);
   try {
     const c = await steps.run('case', async () => (await loadCases()).find((x) => x.case_id === caseId));
-    if (!c) throw new Error('There is no such case (it may have been linked into another one). Go back to the cases.');
+    if (!c) throw new PageError('counselor.case.error.missing');
     const details = await steps.run('fetch', () => Promise.all(c.matches.map((m) => api().match(b64uDecode(m.match_id)))));
     const matches = await steps.run('open', () => Promise.all(details.map(async (detail, i) => {
       const entries = detail.entries.map(matchedEntryFromJson);
@@ -261,8 +385,8 @@ async function openCase(caseId) {
     state.timer = setInterval(() => { poll(page).catch(() => {}); }, POLL_MS);
   } catch (err) {
     steps.clear();
-    $('#h-case').textContent = 'This case could not be opened';
-    showError(err); // focuses the error, which says why
+    setHeading(() => t('counselor.case.error.title'));
+    sayError(err); // focuses the error, which says why
   }
 }
 
@@ -287,42 +411,44 @@ function renderCase(page) {
   page.convs = new Map();
   page.groups = new Map();
   page.notesShown = new Set();
+  page.drawn = true;
   const opened = page.matches.reduce((n, m) => n + m.records.length, 0);
-  $('#h-case').textContent = `Case: ${plural(opened, 'record')} opened`;
+  setHeading(() => t('counselor.case.opened', { count: opened }));
   box.append(renderCaseHeader(page));
   page.matches.forEach((m, mi) => box.append(renderMatchSection(page, m, mi)));
   box.append(renderLinkSection(page));
   box.append(renderNotesSection(page));
   // the conversations' messages load into the boxes just made
-  refreshAll(page).catch((err) => showError(err));
+  refreshAll(page).catch((err) => sayError(err));
 }
 
 function renderCaseHeader(page) {
   const { c } = page;
   const mine = c.owner_key_id === b64uEncode(state.keys.keyId);
   const section = el('section', { class: 'card', 'aria-labelledby': 'h-casework' },
-    el('h2', { id: 'h-casework' }, 'Who works on it'));
+    el('h2', { id: 'h-casework' }, t('counselor.casework.title')));
   for (const [, text] of attentionNotes(c)) section.append(el('p', { class: 'attention-line' }, text));
   section.append(el('p', { id: 'case-owner' }, ownerText(c)));
   if (!mine) {
-    const take = el('button', { type: 'button', id: 'take-case' }, c.owner_key_id ? 'Take over this case' : 'Take this case');
+    const take = el('button', { type: 'button', id: 'take-case' },
+      t(c.owner_key_id ? 'counselor.casework.takeover' : 'counselor.casework.take'));
     take.addEventListener('click', () => busy(section, async () => {
       try {
         await work().take(c.case_id);
-        showNote('This case is yours now.');
+        sayNote('counselor.casework.taken');
         await openCaseAgainKeepingPlace(page);
-      } catch (err) { showError(err, 'The case could not be taken.'); }
+      } catch (err) { sayError(err, 'counselor.casework.error.take'); }
     }));
     section.append(el('div', { class: 'actions' }, take));
   }
   section.append(renderHandOver(page));
   const select = el('select', { id: 'case-state', name: 'state' },
-    STATES.map(([v, label]) => el('option', { value: v, selected: v === c.state }, label)));
+    STATES.map((v) => el('option', { value: v, selected: v === c.state }, stateName(v))));
   const form = el('form', { id: 'state-form', novalidate: true },
-    el('div', { class: 'field' }, el('label', { for: 'case-state' }, 'State'),
-      el('span', { class: 'hint', id: 'case-state-hint' }, 'Where this case stands. It moves to “Reaching out” '
-        + 'by itself when you send a reporter the first message.'), select),
-    el('div', { class: 'actions' }, el('button', { type: 'submit', class: 'secondary' }, 'Save the state')));
+    el('div', { class: 'field' }, el('label', { for: 'case-state' }, t('counselor.casework.state.label')),
+      el('span', { class: 'hint', id: 'case-state-hint' },
+        t('counselor.casework.state.hint', { state: stateName('reaching_out') })), select),
+    el('div', { class: 'actions' }, el('button', { type: 'submit', class: 'secondary' }, t('counselor.casework.state.save'))));
   select.setAttribute('aria-describedby', 'case-state-hint');
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -330,8 +456,8 @@ function renderCaseHeader(page) {
       try {
         const updated = await work().updateCase(c.case_id, { state: select.value });
         page.c = updated;
-        showNote(`The case is now “${STATE_NAMES[updated.state] || updated.state}”.`);
-      } catch (err) { showError(err, 'The state could not be saved.'); }
+        sayNote('counselor.casework.state.saved', { state: stateName(updated.state) });
+      } catch (err) { sayError(err, 'counselor.casework.state.error'); }
     });
   });
   section.append(form);
@@ -346,13 +472,14 @@ function renderHandOver(page) {
   const { c } = page;
   const mine = b64uEncode(state.keys.keyId);
   const others = state.deployment.counselors.filter((x) => b64uEncode(x.keyId) !== c.owner_key_id);
-  const options = others.map((x) => [b64uEncode(x.keyId), b64uEncode(x.keyId) === mine ? `${x.name} (you)` : x.name]);
-  if (c.owner_key_id) options.push(['', 'Nobody: leave it for any counselor to take']);
+  const options = others.map((x) => [b64uEncode(x.keyId),
+    b64uEncode(x.keyId) === mine ? t('counselor.handover.you', { name: x.name }) : x.name]);
+  if (c.owner_key_id) options.push(['', t('counselor.handover.nobody')]);
   const form = el('form', { id: 'handover-form', novalidate: true });
   if (!options.length || (options.length === 1 && options[0][0] === mine && !c.owner_key_id)) return form;
   const select = el('select', { id: 'case-handover', name: 'owner' }, options.map(([v, label]) => el('option', { value: v }, label)));
-  form.append(el('div', { class: 'field' }, el('label', { for: 'case-handover' }, 'Hand this case to'), select),
-    el('div', { class: 'actions' }, el('button', { type: 'submit', class: 'secondary' }, 'Hand over')));
+  form.append(el('div', { class: 'field' }, el('label', { for: 'case-handover' }, t('counselor.handover.label')), select),
+    el('div', { class: 'actions' }, el('button', { type: 'submit', class: 'secondary' }, t('counselor.handover.submit'))));
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     busy(form, async () => {
@@ -360,8 +487,8 @@ function renderHandOver(page) {
       try {
         await work().updateCase(c.case_id, { owner_key_id: select.value || null });
         await openCaseAgainKeepingPlace(page);
-        showNote(select.value ? 'Handed over. They see it in their list of cases.' : 'The case has no owner now.');
-      } catch (err) { showError(err, 'The case could not be handed over.'); }
+        sayNote(select.value ? 'counselor.handover.done' : 'counselor.handover.none');
+      } catch (err) { sayError(err, 'counselor.handover.error'); }
     });
   });
   return form;
@@ -390,24 +517,19 @@ function renderMatchSection(page, m, mi) {
   const bogus = m.result.bogus || [];
   const hid = `h-match-${mi}`;
   const section = el('section', { class: 'match', 'aria-labelledby': hid },
-    el('h2', { id: hid }, `Match: ${plural(opened.length, 'record')} opened`));
+    el('h2', { id: hid }, t('counselor.match.title', { count: opened.length })));
   const released = m.entries.filter((e) => e.released).length;
-  section.append(el('p', {}, `${released} of ${m.entries.length} entries naming this person have been released. `
-    + 'Entries that are not released stay locked; their reporters are not shown here and cannot be written to.'));
-  section.append(el('p', { class: 'hint' }, 'Each reporter is shown by a pseudonym (a short code from their account’s '
-    + 'abscissa), not by any account id: records with the same pseudonym come from the same account, here and in '
-    + 'other matches you open.'));
+  section.append(el('p', {}, t('counselor.match.released', { released, total: m.entries.length })));
+  section.append(el('p', { class: 'hint' }, t('counselor.match.pseudonyms')));
 
   opened.forEach((o, i) => section.append(renderRecord(page, m, o, `${mi}-${i}`, i)));
 
   if (failed.length || bogus.length) {
     const problems = el('section', { class: 'card', 'aria-labelledby': `h-problems-${mi}` },
-      el('h3', { id: `h-problems-${mi}` }, 'Entries that could not be used'));
+      el('h3', { id: `h-problems-${mi}` }, t('counselor.match.problems.title')));
     const list = el('ul');
-    for (const [id, reason] of failed) list.append(el('li', {}, `Entry ${shortId(id)} could not be opened: ${reason}.`));
-    for (const id of bogus) {
-      list.append(el('li', {}, `Entry ${shortId(id)} carries a bogus share or envelope (it does not fit the others); it was ignored.`));
-    }
+    for (const [id, reason] of failed) list.append(el('li', {}, t('counselor.match.problems.failed', { id: shortId(id), reason })));
+    for (const id of bogus) list.append(el('li', {}, t('counselor.match.problems.bogus', { id: shortId(id) })));
     problems.append(list);
     section.append(problems);
   }
@@ -421,26 +543,32 @@ function renderRecord(page, m, o, key, i) {
   const pseudonym = o.abscissa ? abscissaLabel(o.abscissa) : '';
   const hid = `h-entry-${key}`;
   const section = el('section', { class: 'card record', 'aria-labelledby': hid, 'data-entry': o.entryB64 },
-    el('h3', { id: hid }, `Record ${i + 1}`),
-    el('p', { class: 'meta' }, `Written ${formatDate(b.writtenAt)} · entry ${shortId(o.entryId)}`,
-      pseudonym ? ' · reporter ' : '', pseudonym ? el('code', { class: 'pseudonym', title: 'reporter pseudonym (abscissa)' }, pseudonym) : ''),
-    el('h4', {}, 'How to reach this reporter'),
-    el('p', { class: 'record-text' }, b.contact || '(none given: write to them below)'),
-    el('h4', {}, 'What they wrote'),
-    detailList([['What happened', d.what], ['When', d.when], ['Where', d.where], ['Who else saw it', d.witnesses]]),
+    el('h3', { id: hid }, t('counselor.record.title', { number: i + 1 })),
+    el('p', { class: 'meta' }, t('counselor.record.meta', { date: when(b.writtenAt), id: shortId(o.entryId) }),
+      pseudonym ? ` · ${t('counselor.record.reporter')} ` : '',
+      pseudonym ? el('code', { class: 'pseudonym', title: t('counselor.record.pseudonym') }, pseudonym) : ''),
+    el('h4', {}, t('counselor.record.contact')),
+    el('p', { class: 'record-text' }, b.contact || t('counselor.record.nocontact')),
+    el('h4', {}, t('counselor.record.wrote')),
+    detailList([[t('counselor.record.what'), d.what], [t('counselor.record.when'), d.when],
+      [t('counselor.record.where'), d.where], [t('counselor.record.witnesses'), d.witnesses]]),
     b.record ? el('div', { class: 'record-text' }, b.record) : null,
-    el('h4', {}, 'Who they named'),
+    el('h4', {}, t('counselor.record.named')),
     el('ul', { class: 'will-match' }, (b.identifiers || []).map((t, j) => namedItem(t, (b.canonical || [])[j] || ''))));
   const attachments = b.attachments || [];
   if (attachments.length) {
-    section.append(el('h4', {}, 'Attached files'), el('ul', { class: 'files' }, attachments.map((a) => {
+    section.append(el('h4', {}, t('counselor.record.attachments')), el('ul', { class: 'files' }, attachments.map((a) => {
       const bytes = a.data instanceof Uint8Array ? a.data : b64uDecode(a.data);
-      return el('li', {}, downloadLink(`${a.name} (${formatBytes(bytes.length)}, ${a.type || 'file'})`, bytes, a.name,
-        'application/octet-stream'));
+      return el('li', {}, downloadLink(fileLabel(a.name, bytes.length, a.type), bytes, a.name, 'application/octet-stream'));
     })));
   }
   section.append(renderDirect(page, m, o, key));
   return section;
+}
+
+/** "photo.png (1 KB, image/png)": a file to download, with its size and type. */
+function fileLabel(name, size, type) {
+  return t('counselor.file', { name, size: formatBytes(size), type: type || t('counselor.file.untyped') });
 }
 
 // --- conversations -------------------------------------------------------------------------------
@@ -454,7 +582,7 @@ function conversationBox(id, heading, { label, button, hint }) {
     el('div', { class: 'field' }, el('label', { for: `${id}-text` }, label),
       hint ? el('span', { class: 'hint' }, hint) : null, text,
       el('p', { class: 'field-error', id: `${id}-text-error`, hidden: true })),
-    el('div', { class: 'field' }, el('label', { for: `${id}-files` }, 'Attach files (optional)'), files),
+    el('div', { class: 'field' }, el('label', { for: `${id}-files` }, t('counselor.compose.attach')), files),
     el('div', { class: 'actions' }, el('button', { type: 'submit' }, button)));
   const section = el('section', { class: 'conversation', 'aria-labelledby': `${id}-h` },
     el('h4', { id: `${id}-h` }, heading), list, form);
@@ -471,11 +599,11 @@ async function composed(box) {
     attachments.push(await attachmentFromFile(f));
   }
   if (total > MAX_ATTACHMENT_BYTES) {
-    fieldError(box.text, `The attached files come to ${formatBytes(total)}; a message holds at most ${formatBytes(MAX_ATTACHMENT_BYTES)}.`);
+    sayFieldError(box.text, 'counselor.compose.error.toolarge', { total: formatBytes(total), max: formatBytes(MAX_ATTACHMENT_BYTES) });
     return null;
   }
   if (!text.trim() && !attachments.length) {
-    fieldError(box.text, 'Write a message or attach a file first.');
+    sayFieldError(box.text, 'counselor.compose.error.empty');
     box.text.focus();
     return null;
   }
@@ -486,22 +614,18 @@ function renderDirect(page, m, o, key) {
   const id = `conv-${key}`;
   if (!o.reporter) {
     return el('section', { class: 'conversation', 'aria-labelledby': `${id}-h` },
-      el('h4', { id: `${id}-h` }, 'Messages with this reporter'),
-      el('p', {}, o.keyError
-        ? `This record’s messaging key is damaged (${o.keyError}), so messages cannot be sent to it. Use the contact they gave.`
-        : 'This reporter’s app cannot receive messages (their record was written before messaging existed). '
-          + 'Use the contact they gave, if any.'));
+      el('h4', { id: `${id}-h` }, t('counselor.direct.title')),
+      el('p', {}, o.keyError ? t('counselor.direct.damaged', { error: o.keyError }) : t('counselor.direct.nokey')));
   }
   const conv = m.directs.get(o.entryB64) || null;
-  const box = conversationBox(id, 'Messages with this reporter', {
-    label: conv ? 'Message to this reporter' : 'First message to this reporter',
-    button: conv ? 'Send' : 'Start the conversation',
-    hint: 'Only this reporter and the counselors of this service can read it. The reporter can answer without '
-      + 'giving their name or contact.',
+  const box = conversationBox(id, t('counselor.direct.title'), {
+    label: t(conv ? 'counselor.direct.label' : 'counselor.direct.label.first'),
+    button: t(conv ? 'counselor.direct.send' : 'counselor.direct.start'),
+    hint: t('counselor.direct.hint'),
   });
   const shown = { conv, after: 0, list: box.list, trust: { reporter: o.reporter }, seen: new Set() };
   page.convs.set(o.entryB64, shown);
-  if (!conv) box.list.append(el('li', { class: 'empty' }, 'No messages yet.'));
+  if (!conv) box.list.append(el('li', { class: 'empty' }, t('counselor.messages.empty')));
   box.form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     busy(box.form, async () => {
@@ -518,40 +642,41 @@ function renderDirect(page, m, o, key) {
         await work().sendDirect(shown.conv, o.reporter, what);
         if (page.c.state === 'new') await refreshCaseState(page); // the first message moves it to "Reaching out"
         box.form.reset();
-        box.form.querySelector('label').textContent = 'Message to this reporter';
-        box.form.querySelector('button[type=submit]').textContent = 'Send';
+        box.form.querySelector('label').textContent = t('counselor.direct.label');
+        box.form.querySelector('button[type=submit]').textContent = t('counselor.direct.send');
         await refreshConversation(shown);
-        showNote('Sent. Only this reporter and the counselors can read it.');
-      } catch (err) { showError(err, 'The message was not sent.'); }
+        sayNote('counselor.direct.sent');
+      } catch (err) { sayError(err, 'counselor.messages.error.send'); }
     });
   });
   return box.section;
 }
 
 /** Members' display names in alphabetical order (a roster lists them by key). */
-const namesOf = (members) => members.map((x) => x.name).sort((a, b) => a.localeCompare(b)).join(', ');
+const namesOf = (members) => nameList(members.map((x) => x.name).sort((a, b) => a.localeCompare(b)));
 
 function messageItem(msg) {
   if (msg.error) {
-    return el('li', { class: 'message problem' }, el('p', { class: 'meta' }, formatDate(msg.receivedAt)),
-      el('p', {}, `A message that cannot be shown: ${msg.error}.`));
+    return el('li', { class: 'message problem' }, el('p', { class: 'meta' }, when(msg.receivedAt)),
+      el('p', {}, t('counselor.message.problem', { error: msg.error })));
   }
-  const who = msg.from === 'me' ? 'You' : msg.from === 'counselor' ? `Counselor ${msg.senderName}`
-    : msg.from === 'reporter' ? 'The reporter' : msg.senderName;
+  const who = msg.from === 'me' ? t('counselor.message.me')
+    : msg.from === 'counselor' ? t('counselor.message.counselor', { name: msg.senderName })
+      : msg.from === 'reporter' ? t('counselor.message.reporter') : msg.senderName;
   const li = el('li', { class: `message from-${msg.from}`, 'data-type': msg.type },
-    el('p', { class: 'meta' }, el('strong', { class: 'sender' }, who), ` · ${formatDate(msg.sentAt || msg.receivedAt)}`));
+    el('p', { class: 'meta' }, el('strong', { class: 'sender' }, who), ` · ${when(msg.sentAt || msg.receivedAt)}`));
   if (msg.type === 'reveal') {
-    li.append(el('p', {}, 'They shared how to reach them:'), el('p', { class: 'record-text reveal' }, msg.contact));
+    li.append(el('p', {}, t('counselor.message.reveal')), el('p', { class: 'record-text reveal' }, msg.contact));
   } else if (msg.type === 'introduction') {
-    li.append(el('p', { class: 'label' }, 'Proposed an introduction'));
+    li.append(el('p', { class: 'label' }, t('counselor.message.introduction')));
   } else if (msg.type === 'roster') {
-    li.append(el('p', {}, `The group: ${namesOf(msg.members)}.`));
+    li.append(el('p', {}, t('counselor.message.roster', { names: namesOf(msg.members) })));
     return li;
   }
   if (msg.text) li.append(el('p', { class: 'message-text' }, msg.text));
   if (msg.attachments?.length) {
     li.append(el('ul', { class: 'files' }, msg.attachments.map((a) => el('li', {},
-      downloadLink(`${a.name} (${formatBytes(a.data.length)}, ${a.type || 'file'})`, a.data, a.name, 'application/octet-stream')))));
+      downloadLink(fileLabel(a.name, a.data.length, a.type), a.data, a.name, 'application/octet-stream')))));
   }
   return li;
 }
@@ -586,46 +711,44 @@ function reporterOfConversation(m) {
 function renderIntroduction(page, m, mi) {
   const hid = `h-intro-${mi}`;
   const section = el('section', { class: 'card introduction', 'aria-labelledby': hid, id: `intro-${mi}` },
-    el('h3', { id: hid }, 'Introduction'));
+    el('h3', { id: hid }, t('counselor.intro.title')));
   m.introBox = section;
   const group = m.groupsList[m.groupsList.length - 1] || null;
   if (!group) {
     const directs = m.records.filter((r) => r.reporter && m.directs.get(r.entryB64));
-    section.append(el('p', {}, 'You can offer the reporters of this match to talk with each other. Each one accepts or '
-      + 'declines privately; only those who accept see each other’s chosen names, and nobody learns who declined.'));
+    section.append(el('p', {}, t('counselor.intro.explain')));
     if (directs.length < 2) {
-      section.append(el('p', { class: 'hint' }, 'Start a conversation with at least two of its reporters first.'));
+      section.append(el('p', { class: 'hint' }, t('counselor.intro.needtwo')));
       return section;
     }
-    const text = el('textarea', { id: `intro-${mi}-text`, name: 'text' }, DEFAULT_INTRODUCTION);
+    const text = el('textarea', { id: `intro-${mi}-text`, name: 'text' }, t('counselor.intro.default'));
     const form = el('form', { novalidate: true },
-      el('div', { class: 'field' }, el('label', { for: `intro-${mi}-text` }, 'What to tell them'),
-        el('span', { class: 'hint' }, `It goes to the ${plural(directs.length, 'reporter')} you are writing to, each in `
-          + 'their own conversation.'), text),
-      el('div', { class: 'actions' }, el('button', { type: 'submit' }, 'Propose an introduction')));
+      el('div', { class: 'field' }, el('label', { for: `intro-${mi}-text` }, t('counselor.intro.label')),
+        el('span', { class: 'hint' }, t('counselor.intro.hint', { count: directs.length })), text),
+      el('div', { class: 'actions' }, el('button', { type: 'submit' }, t('counselor.intro.submit'))));
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       busy(form, async () => {
         clearNotices();
-        if (!text.value.trim()) { showError('Write what to tell them first.'); return; }
+        if (!text.value.trim()) { sayError(new PageError('counselor.intro.error.empty')); return; }
         try {
           await work().propose(m.matchId, directs.map((r) => ({ conv: m.directs.get(r.entryB64), reporter: r.reporter })), text.value);
           await loadConversations(page);
           section.replaceWith(renderIntroduction(page, m, mi));
           await refreshAll(page, {});
-          showNote('The introduction was proposed. Each reporter answers privately.');
-        } catch (err) { showError(err, 'The introduction could not be proposed.'); }
+          sayNote('counselor.intro.proposed');
+        } catch (err) { sayError(err, 'counselor.intro.error.propose'); }
       });
     });
     section.append(form);
     return section;
   }
   const status = el('div', { class: 'intro-status', 'aria-live': 'polite' });
-  section.append(el('p', {}, `You proposed an introduction on ${formatDate(group.created_at)}. Each reporter answers `
-    + 'privately; you see only who has accepted.'), status);
+  section.append(el('p', {}, t('counselor.intro.sent', { date: when(group.created_at) })), status);
   const gid = `group-${mi}`;
-  const box = conversationBox(gid, 'Group conversation', { label: 'Message to the group', button: 'Send to the group',
-    hint: 'Everyone in the group and the counselors of this service can read it.' });
+  const box = conversationBox(gid, t('counselor.group.title'), {
+    label: t('counselor.group.label'), button: t('counselor.group.send'), hint: t('counselor.group.hint'),
+  });
   box.section.hidden = true;
   section.append(box.section);
   const shown = { conv: group, after: 0, list: box.list, trust: { members: [] }, seen: new Set(), roster: null,
@@ -641,8 +764,8 @@ function renderIntroduction(page, m, mi) {
         await work().sendGroup(group, shown.roster.members, what);
         box.form.reset();
         await refreshConversation(shown);
-        showNote('Sent to the group.');
-      } catch (err) { showError(err, 'The message was not sent.'); }
+        sayNote('counselor.group.sent');
+      } catch (err) { sayError(err, 'counselor.messages.error.send'); }
     });
   });
   return section;
@@ -660,14 +783,16 @@ function renderAcceptances(shown, intro) {
   const s = shown.status;
   s.textContent = '';
   s.append(el('p', { class: 'accepted-count' }, good.length
-    ? `${plural(good.length, 'person has', 'people have')} accepted so far: ${good.map((a) => a.name).join(', ')}.`
-    : 'Nobody has accepted yet.'));
-  for (const a of intro.accepted.filter((x) => x.error)) s.append(el('p', { class: 'problem' }, `An acceptance that cannot be used: ${a.error}.`));
+    ? t('counselor.group.accepted', { count: good.length, names: nameList(good.map((a) => a.name)) })
+    : t('counselor.group.nobody')));
+  for (const a of intro.accepted.filter((x) => x.error)) {
+    s.append(el('p', { class: 'problem' }, t('counselor.group.problem', { error: a.error })));
+  }
   const total = inRoster.size + waiting.length;
   if (waiting.length && total >= 2) {
     const label = inRoster.size
-      ? `Add the ${plural(waiting.length, 'person', 'people')} who accepted since to the group`
-      : `Start the group with the ${total} people who accepted`;
+      ? t('counselor.group.add', { count: waiting.length })
+      : t('counselor.group.start', { count: total });
     const button = el('button', { type: 'button' }, label);
     button.addEventListener('click', () => busy(s, async () => {
       clearNotices();
@@ -675,16 +800,16 @@ function renderAcceptances(shown, intro) {
         const members = [...(shown.roster?.members || []), ...waiting.map((a) => ({ name: a.name, key: a.key }))];
         await work().postRoster(shown.conv, shown.introductionId, members);
         await refreshGroupState(shown);
-        showNote(inRoster.size ? 'They were added to the group.' : 'The group has started. Its members now see each other’s names.');
-      } catch (err) { showError(err, 'The group could not be started.'); }
+        sayNote(inRoster.size ? 'counselor.group.added' : 'counselor.group.started');
+      } catch (err) { sayError(err, 'counselor.group.error'); }
     }));
     s.append(el('div', { class: 'actions' }, button));
   } else if (!inRoster.size && good.length < 2) {
-    s.append(el('p', { class: 'hint' }, 'A group can start once two people have accepted.'));
+    s.append(el('p', { class: 'hint' }, t('counselor.group.needtwo')));
   }
   if (shown.roster) {
     shown.box.section.hidden = false;
-    s.append(el('p', { class: 'members' }, `In the group: ${namesOf(shown.roster.members)}.`));
+    s.append(el('p', { class: 'members' }, t('counselor.group.members', { names: namesOf(shown.roster.members) })));
   }
 }
 
@@ -692,20 +817,20 @@ function renderAcceptances(shown, intro) {
 
 function renderLinkSection(page) {
   const { c } = page;
-  const section = el('section', { class: 'card', 'aria-labelledby': 'h-link' }, el('h2', { id: 'h-link' }, 'Link another match'));
-  section.append(el('p', {}, 'If another match names the same person by another address, number or profile, link it '
-    + 'here: the two are then one case. The server keeps only the link.'));
+  const section = el('section', { class: 'card', 'aria-labelledby': 'h-link' },
+    el('h2', { id: 'h-link' }, t('counselor.link.title')));
+  section.append(el('p', {}, t('counselor.link.explain')));
   const others = state.cases.filter((x) => x.case_id !== c.case_id).flatMap((x) => x.matches.map((mm) => ({ x, mm })));
   if (!others.length) {
-    section.append(el('p', { class: 'hint' }, 'There is no other match to link.'));
+    section.append(el('p', { class: 'hint' }, t('counselor.link.none')));
     return section;
   }
   const select = el('select', { id: 'link-match', name: 'match' },
     others.map(({ x, mm }) => el('option', { value: mm.match_id },
-      `Match of ${plural(mm.released, 'released record')}, since ${formatDate(mm.created_at)} (${ownerText(x).toLowerCase()})`)));
+      t('counselor.link.option', { released: mm.released, date: when(mm.created_at), owner: ownerText(x).toLowerCase() }))));
   const form = el('form', { novalidate: true },
-    el('div', { class: 'field' }, el('label', { for: 'link-match' }, 'Match naming the same person'), select),
-    el('div', { class: 'actions' }, el('button', { type: 'submit', class: 'secondary' }, 'Link to this case')));
+    el('div', { class: 'field' }, el('label', { for: 'link-match' }, t('counselor.link.label')), select),
+    el('div', { class: 'actions' }, el('button', { type: 'submit', class: 'secondary' }, t('counselor.link.submit'))));
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     busy(form, async () => {
@@ -713,8 +838,8 @@ function renderLinkSection(page) {
       try {
         await work().link(c.case_id, select.value);
         await openCase(c.case_id);
-        showNote('Linked: the matches are one case now.');
-      } catch (err) { showError(err, 'The match could not be linked.'); }
+        sayNote('counselor.link.done');
+      } catch (err) { sayError(err, 'counselor.link.error'); }
     });
   });
   section.append(form);
@@ -724,15 +849,15 @@ function renderLinkSection(page) {
 // --- notes ---------------------------------------------------------------------------------------
 
 function renderNotesSection(page) {
-  const section = el('section', { class: 'card notes', 'aria-labelledby': 'h-notes' }, el('h2', { id: 'h-notes' }, 'Private notes'));
-  section.append(el('p', { class: 'hint' }, 'Notes are locked to the counselors of this service. Reporters never see them; '
-    + 'the server cannot read them.'));
+  const section = el('section', { class: 'card notes', 'aria-labelledby': 'h-notes' },
+    el('h2', { id: 'h-notes' }, t('counselor.notes.title')));
+  section.append(el('p', { class: 'hint' }, t('counselor.notes.hint')));
   const list = el('ul', { class: 'note-list', id: 'notes-list', 'aria-live': 'polite', 'aria-relevant': 'additions' });
   page.notesList = list;
   const text = el('textarea', { id: 'note-text', name: 'text' });
   const form = el('form', { novalidate: true },
-    el('div', { class: 'field' }, el('label', { for: 'note-text' }, 'New note'), text),
-    el('div', { class: 'actions' }, el('button', { type: 'submit', class: 'secondary' }, 'Save the note')));
+    el('div', { class: 'field' }, el('label', { for: 'note-text' }, t('counselor.notes.label')), text),
+    el('div', { class: 'actions' }, el('button', { type: 'submit', class: 'secondary' }, t('counselor.notes.submit'))));
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     busy(form, async () => {
@@ -741,8 +866,8 @@ function renderNotesSection(page) {
         await work().addNote(page.caseId, text.value);
         form.reset();
         await refreshNotes(page);
-        showNote('The note was saved, locked to the counselors.');
-      } catch (err) { showError(err, 'The note was not saved.'); }
+        sayNote('counselor.notes.saved');
+      } catch (err) { sayError(err, 'counselor.notes.error'); }
     });
   });
   section.append(list, form);
@@ -755,8 +880,9 @@ async function refreshNotes(page) {
     if (page.notesShown.has(n.noteId)) continue;
     page.notesShown.add(n.noteId);
     page.notesList.append(n.error
-      ? el('li', { class: 'problem' }, `A note that cannot be shown: ${n.error}.`)
-      : el('li', {}, el('p', { class: 'meta' }, el('strong', {}, n.mine ? 'You' : n.author), ` · ${formatDate(n.sentAt || n.createdAt)}`),
+      ? el('li', { class: 'problem' }, t('counselor.notes.problem', { error: n.error }))
+      : el('li', {}, el('p', { class: 'meta' }, el('strong', {}, n.mine ? t('counselor.message.me') : n.author),
+        ` · ${when(n.sentAt || n.createdAt)}`),
         el('p', { class: 'message-text' }, n.text)));
   }
 }
@@ -813,12 +939,15 @@ async function route() {
 }
 
 function init() {
+  applyTranslations(document);
+  mountLanguagePicker(document.getElementById('language-slot'));
+  onLanguageChange(followLanguage);
   setupUnlock();
   $('#refresh').addEventListener('click', () => { clearNotices(); renderCases(); });
   installSafety({ forget, lock, isUnlocked: () => Boolean(state.keys) });
   setRouter(route);
-  window.addEventListener('hashchange', () => { route().catch((err) => showError(err)); });
-  route().catch((err) => showError(err));
+  window.addEventListener('hashchange', () => { route().catch((err) => sayError(err)); });
+  route().catch((err) => sayError(err));
 }
 
 init();
