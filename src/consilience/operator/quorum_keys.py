@@ -26,7 +26,7 @@ from pathlib import Path
 from consilience.clients.board import BoardClient, BoardError
 from consilience.datadir import DataDir
 from consilience.errors import ConsilienceError, InvalidInput, VerificationError
-from consilience.i18n import _
+from consilience.i18n import N_, _
 from consilience.operator.deployment import load_deployment, next_serial, publish, unseal_admin_key
 from consilience.protocol import deployment as dep
 from consilience.protocol import dkg
@@ -56,10 +56,15 @@ class Progress:
 
     def describe(self) -> str:
         if self.waiting_for and not self.confirmed:
-            return (f"epoch {self.epoch}: deals from key server(s) {_names(self.deals) or 'none yet'}; "
-                    f"waiting for key server(s) {_names(self.waiting_for)}")
-        return (f"epoch {self.epoch}: confirmed by key server(s) {_names(self.confirmed) or 'none yet'}; "
-                f"waiting for key server(s) {_names(self.waiting_for)}")
+            return _("epoch {epoch}: deals from key server(s) {deals}; waiting for key server(s) {waiting}",
+                     epoch=self.epoch, deals=_names(self.deals) or _("none yet"), waiting=_names(self.waiting_for))
+        return _("epoch {epoch}: confirmed by key server(s) {confirmed}; waiting for key server(s) {waiting}",
+                 epoch=self.epoch, confirmed=_names(self.confirmed) or _("none yet"),
+                 waiting=_names(self.waiting_for))
+
+
+#: A key change's kind as the English message names it (its code), translated into words.
+_KIND_WORDS = {"generate": N_("generate"), "refresh": N_("refresh"), "reshare": N_("reshare")}
 
 
 def _names(indices: Sequence[int]) -> str:
@@ -109,12 +114,15 @@ def quorum_keys_from_board(d: dep.Deployment, epoch: int, messages: Sequence[byt
             confirmations.setdefault(m.author, []).append(m)
     if not confirmations:
         waiting = [p.index for p in params.dealers if p.index not in dealers]
-        waiting_for = f"; waiting for key server(s) {_names(waiting)}" if waiting else \
-            "; waiting for their confirmations"
+        kind = _(_KIND_WORDS.get(change.kind, change.kind))
+        names = _names(dealers) or _("none")
+        if waiting:
+            raise KeysNotReady(_("the key servers have not finished the {kind} of epoch {epoch} (deals from {names} "
+                                 "so far; waiting for key server(s) {waiting})",
+                                 kind=kind, epoch=epoch, names=names, waiting=_names(waiting)), missing=waiting)
         raise KeysNotReady(_("the key servers have not finished the {kind} of epoch {epoch} (deals from {names} so "
-                             "far{waiting_for})",
-                             kind=change.kind, epoch=epoch, names=_names(dealers) or _("none"),
-                             waiting_for=waiting_for), missing=waiting or dealers)
+                             "far; waiting for their confirmations)", kind=kind, epoch=epoch, names=names),
+                           missing=dealers)
     qual = dkg.qualify(params, messages)
     checks = {m.abscissa_check for ms in confirmations.values() for m in ms}
     ours = {(qual.transcript, qual.qualified, qual.commitments_digest(c)) for c in checks}
