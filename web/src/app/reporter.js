@@ -11,8 +11,8 @@ import { getCountries, getCountryCallingCode } from 'libphonenumber-js/max';
 import * as disclosureUi from './lib/disclosure_ui.js';
 import {
   $, $$, el, showView, clearNotices, showError, showNote, fieldError, clearFieldErrors, describeError,
-  Steps, busy, downloadLink, revokeUrls, saveFile, readFileBytes, formatBytes, formatDate, passphraseStrength,
-  go, setRouter, plural, breakable,
+  Steps, busy, downloadLink, revokeUrls, saveFile, readFileBytes, passphraseStrength,
+  go, setRouter, breakable,
 } from './lib/ui.js';
 import { kindLabel, namedItem, readable, readableCanonical, shownValue } from './lib/names.js';
 import { loadSealedWallet, saveSealedWallet, saveReceipt, loadReceipt } from './lib/store.js';
@@ -20,7 +20,9 @@ import { WALLET_PURPOSE, Vault } from './lib/vault.js';
 import * as recoveryUi from './lib/recovery_ui.js';
 import { installSafety } from './lib/safety.js';
 import { recordTitle, setupDeleteAccount } from './lib/account.js';
-import { applyTranslations, mountLanguagePicker } from './lib/i18n.js';
+import {
+  applyTranslations, mountLanguagePicker, t, has, language, onLanguageChange, formatNumber, formatDateTime, formatList,
+} from './lib/i18n.js';
 
 const MAX_IDENTIFIERS = 8;
 /** Room kept in the body for the text, identifiers and JSON around attachments. */
@@ -36,6 +38,141 @@ const state = {
 };
 
 const server = () => window.location.origin;
+
+// --- words in the person's language -------------------------------------------------------------
+// Text this page makes is kept in the language the person chose: each piece is a text node that
+// knows its message, so when the language changes (the picker in the header) it is said again in
+// place, and nothing typed, opened or chosen on the page is touched.
+
+const liveTexts = new Set();
+let liveAdded = 0;
+
+/** A text node showing MAKE()'s text, said again after each change of language. */
+function live(make) {
+  const node = document.createTextNode(make());
+  liveTexts.add({ ref: new WeakRef(node), make });
+  if (++liveAdded % 200 === 0) for (const item of liveTexts) if (!item.ref.deref()) liveTexts.delete(item);
+  return node;
+}
+
+/** Message KEY as a text node that follows the language; PARAMS may be a function (dates and numbers are
+ * then formatted again in the new language). */
+function tx(key, params = {}) {
+  return live(() => t(key, typeof params === 'function' ? params() : params));
+}
+
+function sayAgain() {
+  for (const item of liveTexts) {
+    const node = item.ref.deref();
+    if (node) node.data = item.make();
+    else liveTexts.delete(item);
+  }
+}
+
+/** A date and time (ISO text) in the current language; what is not a date is shown as it is. */
+function when(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : formatDateTime(d);
+}
+
+/** A size in bytes, KB or MB, with the current language's digits. */
+function size(n) {
+  if (n < 1024) return t('reporter.size.bytes', { count: n });
+  if (n < 1024 * 1024) return t('reporter.size.kb', { size: formatNumber(Math.round(n / 1024)) });
+  return t('reporter.size.mb', { size: formatNumber(n / 1024 / 1024, { minimumFractionDigits: 1, maximumFractionDigits: 1 }) });
+}
+
+/** The notice last shown (#note or #alert), to say it again in a new language if it is still there. */
+let lastNotice = null;
+
+/** The same layout as lib/ui.js gives a notice: a paragraph per line, `commands` as code. */
+function fillNotice(box, text) {
+  box.textContent = '';
+  const lines = String(text).split('\n').map((l) => l.trim()).filter(Boolean);
+  const inline = (line) => line.split('`').map((part, i) => (i % 2 ? el('code', {}, part) : part));
+  if (lines.length <= 1 && !String(text).includes('`')) box.textContent = lines[0] || '';
+  else if (lines.length <= 1) box.append(...inline(lines[0] || ''));
+  else box.append(...lines.map((l) => el('p', {}, inline(l))));
+}
+
+function remember(selector, make, after = null) {
+  lastNotice = { selector, make, after, shown: $(selector).textContent };
+}
+
+/** showNote with message KEY, kept for a change of language. */
+function noteOf(key, params = {}) {
+  const make = () => t(key, typeof params === 'function' ? params() : params);
+  showNote(make());
+  remember('#note', make);
+}
+
+/** showError for ERR (or a function making it, for this page's own words) after the message PREFIX
+ * (a key, or a function making the text), kept for a change of language; AFTER adds what follows it. */
+function fail(err, prefix = null, after = null) {
+  const make = () => {
+    const e = typeof err === 'function' ? err() : err;
+    const text = describeError(e);
+    const before = typeof prefix === 'function' ? prefix() : (prefix ? t(prefix) : '');
+    return before ? `${before}${text.includes('\n') ? '\n' : ' '}${text}` : text;
+  };
+  showError(typeof err === 'function' ? err() : err, typeof prefix === 'function' ? prefix() : (prefix ? t(prefix) : ''));
+  after?.();
+  remember('#alert', make, after);
+}
+
+/** An error of this page's own (a message key), as showError takes it. */
+const own = (key, params = {}) => () => ({ message: t(key, params) });
+
+function sayNoticeAgain() {
+  const n = lastNotice;
+  if (!n) return;
+  const box = $(n.selector);
+  if (!box.textContent || box.textContent !== n.shown) { lastNotice = null; return; }
+  fillNotice(box, n.make());
+  n.after?.();
+  n.shown = box.textContent;
+}
+
+/** Field errors this page showed: said again in a new language while they are still shown. */
+const fieldErrors = new Map();
+
+/** fieldError with message KEY (PARAMS may be a function, as for tx). */
+function fieldProblem(input, key, params = {}) {
+  fieldError(input, t(key, typeof params === 'function' ? params() : params));
+  fieldErrors.set(input, { key, params, shown: document.getElementById(`${input.id}-error`)?.textContent });
+}
+
+function sayFieldErrorsAgain() {
+  for (const [input, e] of fieldErrors) {
+    const box = document.getElementById(`${input.id}-error`);
+    if (!input.isConnected || !box || box.hidden || box.textContent !== e.shown) { fieldErrors.delete(input); continue; }
+    fieldError(input, t(e.key, typeof e.params === 'function' ? e.params() : e.params));
+    e.shown = box.textContent;
+  }
+}
+
+/** The steps shown in #progress, by message key, to say them again in a new language. */
+let shownSteps = null;
+
+function stepsOf(titleKey, labels) {
+  const s = new Steps(t(titleKey), labels.map(([key, label]) => [key, t(label)]));
+  shownSteps = { titleKey, labels, title: $('#progress p.label') };
+  return s;
+}
+
+function sayStepsAgain() {
+  const s = shownSteps;
+  if (!s || !s.title?.isConnected) { shownSteps = null; return; }
+  s.title.textContent = t(s.titleKey);
+  const items = $$('#progress ol.steps > li');
+  s.labels.forEach(([, label], i) => {
+    const li = items[i];
+    if (!li || li.firstChild?.nodeType !== Node.TEXT_NODE) return;
+    li.firstChild.data = t(label);
+    li.querySelector('progress')?.setAttribute('aria-label', t(label));
+  });
+}
 
 // --- wallet -----------------------------------------------------------------------------------
 
@@ -65,18 +202,17 @@ function statusOf(record) {
 }
 
 const STATUS_TEXT = {
-  private: 'Private',
-  sending: 'Not yet confirmed',
-  escrowed: 'In escrow',
-  withdrawn: 'Withdrawn',
+  private: 'reporter.status.private',
+  sending: 'reporter.status.sending',
+  escrowed: 'reporter.status.escrowed',
+  withdrawn: 'reporter.status.withdrawn',
 };
 
-/** Said on every edit and withdrawal, whether or not anything was read (saying it only after a match would tell). */
-const KEPT_WHAT_THEY_READ = 'If a counselor has already read this record, they keep what they read; the change '
-  + 'applies from now on.';
+// Said on every edit and withdrawal, whether or not anything was read (saying it only after a match would
+// tell): reporter.record.kept.
 
 function badge(status) {
-  return el('span', { class: `badge ${status}` }, STATUS_TEXT[status] || status);
+  return el('span', { class: `badge ${status}` }, STATUS_TEXT[status] ? tx(STATUS_TEXT[status]) : status);
 }
 
 /** The escrow server as this account: an expired session is renewed by signing in with the account key
@@ -169,15 +305,15 @@ function setupJoin() {
       bad = bad || invite;
     }
     if (pass.value.length < 8) {
-      fieldError(pass, 'Please choose a passphrase of at least 8 characters; several words are best.');
+      fieldProblem(pass, 'reporter.join.error.short');
       bad = bad || pass;
     } else if (pass.value !== pass2.value) {
-      fieldError(pass2, 'The two passphrases are not the same.');
+      fieldProblem(pass2, 'reporter.join.error.different');
       bad = bad || pass2;
     }
     if (bad) { bad.focus(); return; }
     if (await loadSealedWallet()) {
-      showError({ message: 'This browser already keeps a wallet. Unlock it (on the first page) instead of joining again.' });
+      fail(own('reporter.join.error.exists'));
       return;
     }
     await busy(form, () => join(parsed, contact.value.trim(), pass.value));
@@ -185,11 +321,11 @@ function setupJoin() {
 }
 
 async function join(invite, contact, passphrase) {
-  const steps = new Steps('Creating your wallet', [
-    ['deployment', 'Checking the service is the one your invite is for'],
-    ['register', 'Creating your account with the invite'],
-    ['seal', 'Locking your wallet with your passphrase'],
-    ['store', 'Keeping it in this browser'],
+  const steps = stepsOf('reporter.join.steps.title', [
+    ['deployment', 'reporter.join.steps.deployment'],
+    ['register', 'reporter.join.steps.register'],
+    ['seal', 'reporter.join.steps.seal'],
+    ['store', 'reporter.join.steps.store'],
   ]);
   let wallet = null;
   let checkingDeployment = true;
@@ -226,20 +362,16 @@ async function join(invite, contact, passphrase) {
     steps.clear();
     await go('#/entries');
     startPolling();
-    showNote('Your wallet is ready. Nothing you write is sent anywhere until you choose to put it in escrow.');
+    noteOf('reporter.join.ready');
     recoveryUi.afterJoin(passphrase); // the account handle is shown once the backup is set up
   } catch (err) {
     if (err.status === 403) {
-      showError({ message: 'The invite was not accepted. A character in it may be mistyped: check it against the '
-        + 'one you were given. If it is exactly right, it may have been used already or have expired; '
-        + 'ask for a new one.' });
+      fail(own('reporter.join.error.refused'));
     } else if (checkingDeployment && err instanceof VerificationError) {
       // the invite's last part pins the administrator's key: a typo there reads as another service
-      showError({ message: 'This invite does not match this service. A character in its last part may be '
-        + 'mistyped: check it against the one you were given, or ask whoever gave it to you which address '
-        + 'to open.' });
+      fail(own('reporter.join.error.other_service'));
     } else {
-      showError(err, 'Your wallet could not be created.');
+      fail(err, 'reporter.join.error.failed');
     }
   }
 }
@@ -255,14 +387,14 @@ function setupUnlock() {
     if (!pass.value) { pass.focus(); return; }
     const sealed = await loadSealedWallet();
     if (!sealed) { await showStart(); return; }
-    await busy(form, () => unlock(sealed, pass.value, 'Unlocking your records'));
+    await busy(form, () => unlock(sealed, pass.value, 'reporter.unlock.steps.title'));
     pass.value = '';
   });
   $('#lock').addEventListener('click', lock);
 }
 
 async function unlock(sealedText, passphrase, title, { store = false } = {}) {
-  const steps = new Steps(title, [['open', 'Opening your wallet with your passphrase']]);
+  const steps = stepsOf(title, [['open', 'reporter.unlock.steps.open']]);
   try {
     steps.start('open');
     const { vault, data } = await Vault.open(sealedText, passphrase, steps.bar('open'));
@@ -282,7 +414,7 @@ async function unlock(sealedText, passphrase, title, { store = false } = {}) {
     startPolling();
   } catch (err) {
     steps.fail('open');
-    showError(err.name === 'DecryptionError' ? { message: 'That passphrase does not open this wallet.' } : err);
+    fail(err.name === 'DecryptionError' ? own('reporter.unlock.error.wrong') : err);
   }
 }
 
@@ -302,10 +434,11 @@ async function lock({ note } = {}) {
   for (const form of $$('form')) form.reset();
   for (const id of ['#w-files-list', '#ident-rows', '#progress', '#entries-list', '#record-body', '#messages-body',
     '#delete-confirm']) $(id).textContent = '';
-  $('#h-record').textContent = 'Record';
+  $('#h-record').textContent = t('reporter.record.title');
   $('#delete-open').hidden = false;
   await go('#/start');
-  showNote(note || 'Locked. Your records are safe in this browser; unlock them with your passphrase.');
+  if (note) showNote(note);
+  else noteOf('reporter.lock.done');
 }
 
 function setupImport() {
@@ -316,11 +449,11 @@ function setupImport() {
     clearFieldErrors(form);
     const file = $('#import-file');
     const pass = $('#import-pass');
-    if (!file.files.length) { fieldError(file, 'Choose the wallet file.'); file.focus(); return; }
-    if (file.files[0].size > 24 * 1024 * 1024) { fieldError(file, 'That file is too large to be a wallet.'); file.focus(); return; }
+    if (!file.files.length) { fieldProblem(file, 'reporter.import.error.none'); file.focus(); return; }
+    if (file.files[0].size > 24 * 1024 * 1024) { fieldProblem(file, 'reporter.import.error.large'); file.focus(); return; }
     if (!pass.value) { pass.focus(); return; }
     const text = await file.files[0].text();
-    await busy(form, () => unlock(text, pass.value, 'Opening the wallet file', { store: true }));
+    await busy(form, () => unlock(text, pass.value, 'reporter.import.steps.title', { store: true }));
     pass.value = '';
   });
 }
@@ -329,7 +462,7 @@ async function exportWallet() {
   const text = await loadSealedWallet();
   if (!text) return;
   saveFile(text, 'wallet.sealed', 'application/json');
-  showNote('Your wallet file was saved as wallet.sealed. It is locked with your passphrase.');
+  noteOf('reporter.backup.saved', { file: 'wallet.sealed' });
 }
 
 // --- entries -------------------------------------------------------------------------------------
@@ -344,16 +477,16 @@ function renderEntries() {
     const names = r.escrow ? r.escrow.canonical.map(readableCanonical).join(', ') : '';
     list.append(el('li', {},
       el('h3', {}, el('a', { href: `#/record/${r.record_id}` }, recordTitle(r)), ' ', badge(status)),
-      el('p', { class: 'meta' }, `Written ${formatDate(r.written_at)}`,
-        names ? [' · names ', el('span', { class: 'names' }, breakable(names))] : '',
-        r.escrow?.receipts?.length ? ` · ${plural(r.escrow.receipts.length, 'receipt')}` : ''),
+      el('p', { class: 'meta' }, tx('reporter.entries.written', () => ({ date: when(r.written_at) })),
+        names ? [' · ', tx('reporter.entries.names'), ' ', el('span', { class: 'names' }, breakable(names))] : '',
+        r.escrow?.receipts?.length ? [' · ', tx('reporter.entries.receipts', { count: r.escrow.receipts.length })] : ''),
     ));
   }
 }
 
 async function refreshStatuses({ quiet = false } = {}) {
   if (!state.wallet || !state.wallet.records.some((r) => r.escrow)) {
-    if (!quiet) showNote('Nothing is in escrow, so there is nothing to check.');
+    if (!quiet) noteOf('reporter.entries.nothing');
     return;
   }
   try {
@@ -361,13 +494,11 @@ async function refreshStatuses({ quiet = false } = {}) {
     // again for them with the same record and names, so it stays readable after a match
     const out = await reporter.refresh(session());
     if (out.resealed.length) {
-      showNote(`${out.resealed.length === 1 ? 'One of your records was' : `${out.resealed.length} of your records were`} `
-        + 'locked again for the service’s current counselors, with the same words and names, so it stays readable '
-        + 'if there is a match.');
-    } else if (!quiet) showNote(out.changed ? 'Updated.' : 'No changes.');
+      noteOf('reporter.entries.resealed', { count: out.resealed.length });
+    } else if (!quiet) noteOf(out.changed ? 'reporter.entries.updated' : 'reporter.entries.unchanged');
     rerender();
   } catch (err) {
-    if (!quiet) showError(err, 'Could not check for updates.');
+    if (!quiet) fail(err, 'reporter.entries.error.refresh');
   }
 }
 
@@ -384,9 +515,13 @@ function attachmentBudget() {
   return Math.floor((MAX_BODY_BYTES - BODY_MARGIN) * 3 / 4);
 }
 
+/** The files chosen in INPUT add up to TOTAL bytes, more than a record or message can carry. */
+function tooLarge(input, total) {
+  fieldProblem(input, 'reporter.write.error.large', { total: size(total), limit: size(attachmentBudget()) });
+}
+
 function prepareWrite() {
-  $('#w-files-hint').textContent = `Photos, screenshots or documents, up to ${formatBytes(attachmentBudget())} in total. `
-    + 'They are kept in your wallet and go with the record if you put it in escrow.';
+  $('#w-files-hint').replaceChildren(tx('reporter.write.files.hint', () => ({ size: size(attachmentBudget()) })));
 }
 
 function setupWrite() {
@@ -398,10 +533,10 @@ function setupWrite() {
     let total = 0;
     for (const f of files.files) {
       total += f.size;
-      list.append(el('li', {}, `${f.name} (${formatBytes(f.size)})`));
+      list.append(el('li', {}, tx('reporter.write.file', () => ({ name: f.name, size: size(f.size) }))));
     }
-    fieldError(files, total > attachmentBudget()
-      ? `These files add up to ${formatBytes(total)}; the limit is ${formatBytes(attachmentBudget())}.` : '');
+    if (total > attachmentBudget()) tooLarge(files, total);
+    else fieldError(files, '');
   });
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -415,7 +550,7 @@ function setupWrite() {
     const text = $('#w-text').value;
     if (!text.trim() && Object.keys(details).length === 0 && !files.files.length) {
       const box = $('#w-form-error');
-      box.textContent = 'The record is empty. Write something in at least one of the boxes.';
+      box.replaceChildren(tx('reporter.write.error.empty'));
       box.hidden = false;
       $('#w-what').focus();
       return;
@@ -423,7 +558,7 @@ function setupWrite() {
     let total = 0;
     for (const f of files.files) total += f.size;
     if (total > attachmentBudget()) {
-      fieldError(files, `These files add up to ${formatBytes(total)}; the limit is ${formatBytes(attachmentBudget())}.`);
+      tooLarge(files, total);
       files.focus();
       return;
     }
@@ -445,9 +580,9 @@ function setupWrite() {
         form.reset();
         $('#w-files-list').textContent = '';
         await go(`#/record/${record.record_id}`);
-        showNote('Saved privately in your wallet. It has not been sent anywhere.');
+        noteOf('reporter.write.saved');
       } catch (err) {
-        showError(err, 'The record could not be saved.');
+        fail(err, 'reporter.write.error.failed');
       }
     });
   });
@@ -457,7 +592,7 @@ function setupWrite() {
 
 function detailList(pairs) {
   const dl = el('dl', { class: 'details' });
-  for (const [k, v] of pairs) if (v) dl.append(el('dt', {}, k), el('dd', {}, v));
+  for (const [k, v] of pairs) if (v) dl.append(el('dt', {}, tx(k)), el('dd', {}, v));
   return dl;
 }
 
@@ -468,49 +603,49 @@ async function renderRecord(id, { focus = true } = {}) {
   box.textContent = '';
   const status = statusOf(r);
   $('#h-record').textContent = recordTitle(r);
-  box.append(el('p', { class: 'meta' }, badge(status), ` Written ${formatDate(r.written_at)}`));
+  box.append(el('p', { class: 'meta' }, badge(status), ' ', tx('reporter.entries.written', () => ({ date: when(r.written_at) }))));
 
   const d = r.details || {};
   box.append(el('section', { class: 'card', 'aria-labelledby': 'h-rec-content' },
-    el('h2', { id: 'h-rec-content' }, 'What you wrote'),
-    detailList([['What happened', d.what], ['When', d.when], ['Where', d.where], ['Who else saw it', d.witnesses]]),
+    el('h2', { id: 'h-rec-content' }, tx('reporter.record.content')),
+    detailList([['reporter.write.what', d.what], ['reporter.write.when', d.when], ['reporter.write.where', d.where],
+      ['reporter.record.witnesses', d.witnesses]]),
     r.text ? el('div', { class: 'record-text' }, r.text) : null,
     r.attachments?.length ? el('div', {},
-      el('h3', {}, 'Attached files'),
+      el('h3', {}, tx('reporter.record.files')),
       el('ul', { class: 'files' }, r.attachments.map((a) => {
         const bytes = b64uDecode(a.data);
-        return el('li', {}, downloadLink(`${a.name} (${formatBytes(bytes.length)})`, bytes, a.name, a.type));
+        return el('li', {}, downloadLink(tx('reporter.write.file', () => ({ name: a.name, size: size(bytes.length) })), bytes, a.name, a.type));
       }))) : null));
 
-  const esc = el('section', { class: 'card', 'aria-labelledby': 'h-rec-escrow' }, el('h2', { id: 'h-rec-escrow' }, 'Escrow'));
+  const esc = el('section', { class: 'card', 'aria-labelledby': 'h-rec-escrow' }, el('h2', { id: 'h-rec-escrow' }, tx('reporter.record.escrow')));
   box.append(esc);
   if (!r.escrow) {
-    esc.append(el('p', {}, 'This record is private: it is only in your wallet and has not been sent anywhere.'),
-      el('div', { class: 'actions' }, el('a', { class: 'button', href: `#/escrow/${r.record_id}` }, 'Put in escrow…')));
+    esc.append(el('p', {}, tx('reporter.record.private')),
+      el('div', { class: 'actions' }, el('a', { class: 'button', href: `#/escrow/${r.record_id}` }, tx('reporter.record.put'))));
   } else {
     const e = r.escrow;
     const explain = {
-      sending: 'Sending was not confirmed by the server. It will be sent again, exactly as before, so it is never counted twice.',
-      escrowed: `It is locked on the server. Only when ${e.quorum} different people have named the same person can `
-        + 'the counselors read it; a counselor will then reach out to you. Until then nothing of it can be read, '
-        + 'and this page will not tell you whether anyone else has named them.',
-      withdrawn: 'You withdrew this record. The server erased it and kept only a note that it existed.',
-    }[statusOf(r)] || '';
-    esc.append(el('p', {}, explain),
-      el('h3', {}, 'Named'),
-      el('ul', { class: 'will-match' }, e.identifiers.map((t, i) => namedItem(t, e.canonical[i]))),
-      detailList([['Readable by counselors at', `${e.quorum} people`], ['Accepted', e.received_at ? formatDate(e.received_at) : 'not yet']]));
+      sending: 'reporter.record.explain.sending',
+      escrowed: 'reporter.record.explain.escrowed',
+      withdrawn: 'reporter.record.explain.withdrawn',
+    }[statusOf(r)];
+    esc.append(el('p', {}, explain ? tx(explain, { count: e.quorum }) : ''),
+      el('h3', {}, tx('reporter.record.named')),
+      el('ul', { class: 'will-match' }, e.identifiers.map((typed, i) => namedItem(typed, e.canonical[i]))),
+      detailList([['reporter.record.quorum', tx('reporter.record.people', { count: e.quorum })],
+        ['reporter.record.accepted', e.received_at ? live(() => when(e.received_at)) : tx('reporter.record.not_yet')]]));
     const actions = el('div', { class: 'actions' });
-    if (e.pending) actions.append(el('button', { type: 'button', onclick: () => resend(r) }, 'Send again now'));
+    if (e.pending) actions.append(el('button', { type: 'button', onclick: () => resend(r) }, tx('reporter.record.resend')));
     if (statusOf(r) === 'escrowed' && !e.pending) {
-      actions.append(el('a', { class: 'button secondary', href: `#/escrow/${r.record_id}` }, 'Change who is named'));
-      actions.append(el('button', { type: 'button', class: 'secondary', id: 'withdraw-open', onclick: () => askWithdraw(r) }, 'Withdraw…'));
+      actions.append(el('a', { class: 'button secondary', href: `#/escrow/${r.record_id}` }, tx('reporter.record.change')));
+      actions.append(el('button', { type: 'button', class: 'secondary', id: 'withdraw-open', onclick: () => askWithdraw(r) }, tx('reporter.record.withdraw')));
     }
     esc.append(actions, el('div', { id: 'withdraw-confirm' }));
     esc.append(await receiptList(e));
     if (e.status === 'escrowed' || e.status === 'withdrawn') {
       esc.append(readersBox(r));
-      esc.append(el('p', {}, el('a', { href: '#/messages' }, 'Messages with the counselors')));
+      esc.append(el('p', {}, el('a', { href: '#/messages' }, tx('reporter.record.messages'))));
     }
     if (statusOf(r) === 'escrowed' && !e.pending) esc.append(disclosureUi.exportBox(r, () => ({ wallet: state.wallet, api: api() })));
   }
@@ -518,34 +653,35 @@ async function renderRecord(id, { focus = true } = {}) {
 }
 
 async function receiptList(e) {
-  const section = el('div', {}, el('h3', {}, 'Receipts'));
+  const section = el('div', {}, el('h3', {}, tx('reporter.receipts.title')));
   if (!e.receipts?.length) {
-    section.append(el('p', {}, 'No receipts yet.'));
+    section.append(el('p', {}, tx('reporter.receipts.none')));
     return section;
   }
-  section.append(el('p', { class: 'hint' }, 'Each receipt proves the server recorded this event in its public log. '
-    + 'They hold no content. You can check one later with “consilience verify”.'));
+  section.append(el('p', { class: 'hint' }, tx('reporter.receipts.hint', { command: 'consilience verify' })));
   // A table on wide screens; on narrow ones each receipt stacks as label: value lines (app.css),
   // so the ARIA roles keep it a table for assistive technology whatever the CSS display is.
-  const columns = ['Event', 'Log index', 'Checkpoint', 'File'];
+  const columns = ['reporter.receipts.event', 'reporter.receipts.index', 'reporter.receipts.checkpoint', 'reporter.receipts.file'];
   const table = el('table', { class: 'receipts', role: 'table' },
     el('thead', { role: 'rowgroup' }, el('tr', { role: 'row' },
-      columns.map((c) => el('th', { scope: 'col', role: 'columnheader' }, c)))));
-  const cell = (n, ...content) => el('td', { role: 'cell', 'data-label': columns[n] }, ...content);
+      columns.map((c) => el('th', { scope: 'col', role: 'columnheader' }, tx(c))))));
+  const cell = (n, ...content) => el('td', { role: 'cell', 'data-label': t(columns[n]), 'data-label-key': columns[n] }, ...content);
   const body = el('tbody', { role: 'rowgroup' });
   for (const path of e.receipts) {
     const name = path.split('/').pop();
     const text = await loadReceipt(name);
     let info = { index: '', size: '' };
-    const kind = name.includes('-withdrawal-') ? 'Withdrawal' : 'Entry';
+    const kind = name.includes('-withdrawal-') ? 'reporter.receipts.withdrawal' : 'reporter.receipts.entry';
     if (text) {
       try {
         const p = parseReceipt(text);
-        info = { index: String(p.index), size: `log size ${p.checkpoint.split('\n')[1] || '?'}` };
+        const logSize = p.checkpoint.split('\n')[1] || '?';
+        info = { index: String(p.index), size: tx('reporter.receipts.size', { size: logSize }) };
       } catch { /* shown by name only */ }
     }
-    body.append(el('tr', { role: 'row' }, cell(0, kind), cell(1, info.index || name.split('-').pop().split('.')[0]),
-      cell(2, info.size), cell(3, text ? downloadLink('Download', text, name, 'text/plain') : 'kept by the command line')));
+    body.append(el('tr', { role: 'row' }, cell(0, tx(kind)), cell(1, info.index || name.split('-').pop().split('.')[0]),
+      cell(2, info.size), cell(3, text ? downloadLink(tx('reporter.receipts.download'), text, name, 'text/plain')
+        : tx('reporter.receipts.cli'))));
   }
   table.append(body);
   section.append(table);
@@ -555,27 +691,26 @@ async function receiptList(e) {
 function askWithdraw(r) {
   const box = $('#withdraw-confirm');
   box.textContent = '';
-  const heading = el('h3', { tabindex: '-1', id: 'h-withdraw' }, 'Withdraw this record?');
+  const heading = el('h3', { tabindex: '-1', id: 'h-withdraw' }, tx('reporter.withdraw.title'));
   box.append(el('div', { class: 'notice info', role: 'group', 'aria-labelledby': 'h-withdraw' },
     heading,
     // What withdrawing does (services/escrow, v2: the same before and after a release; body, envelopes and tags
     // erased, a tombstone and a log leaf kept); the wallet keeps the record, marked withdrawn,
     // and neither this page nor the CLI escrows a withdrawn record again.
-    el('p', {}, 'The server will erase the locked record and the codes made from the names, so it no longer counts '
-      + 'towards a match. The server keeps only a note that it existed and was withdrawn, and you get a receipt for that.'),
-    el('p', {}, KEPT_WHAT_THEY_READ),
-    el('p', {}, 'Your own copy stays in your wallet on this device. Withdrawing cannot be undone: this record cannot '
-      + 'be put in escrow again.'),
+    el('p', {}, tx('reporter.withdraw.erases')),
+    el('p', {}, tx('reporter.record.kept')),
+    el('p', {}, tx('reporter.withdraw.final')),
     el('div', { class: 'actions' },
-      el('button', { type: 'button', class: 'danger', onclick: (ev) => withdraw(r, ev.target) }, 'Yes, withdraw it'),
-      el('button', { type: 'button', class: 'secondary', onclick: () => { box.textContent = ''; $('#withdraw-open')?.focus(); } }, 'No, keep it in escrow'))));
+      el('button', { type: 'button', class: 'danger', onclick: (ev) => withdraw(r, ev.currentTarget) }, tx('reporter.withdraw.yes')),
+      el('button', { type: 'button', class: 'secondary', onclick: () => { box.textContent = ''; $('#withdraw-open')?.focus(); } }, tx('reporter.withdraw.no')))));
   heading.focus();
 }
 
 async function withdraw(r, button) {
   clearNotices();
   button.disabled = true;
-  const steps = new Steps('Withdrawing', [['send', 'Asking the server to erase it'], ['receipt', 'Checking the receipt'], ['save', 'Saving in your wallet']]);
+  const steps = stepsOf('reporter.withdraw.steps.title', [['send', 'reporter.withdraw.steps.send'],
+    ['receipt', 'reporter.withdraw.steps.receipt'], ['save', 'reporter.withdraw.steps.save']]);
   try {
     const d = await deployment();
     const entryId = r.escrow.entry_id;
@@ -591,9 +726,9 @@ async function withdraw(r, button) {
     await steps.run('save', saveWallet);
     steps.clear();
     await renderRecord(r.record_id);
-    showNote(`The record was withdrawn. Your own copy is still in your wallet. ${KEPT_WHAT_THEY_READ}`);
+    noteOf('reporter.withdraw.done');
   } catch (err) {
-    showError(err, 'The record could not be withdrawn.');
+    fail(err, 'reporter.withdraw.error');
     button.disabled = false;
   }
 }
@@ -606,63 +741,106 @@ function keepReceipt(escrow, text, kind) {
 
 let regionOptions = null;
 
+/** The countries of the phone menu, named and sorted in the current language. */
 function regions() {
-  if (regionOptions) return regionOptions;
+  if (regionOptions?.lang === language()) return regionOptions.list;
   let names = null;
-  try { names = new Intl.DisplayNames([navigator.language || 'en'], { type: 'region' }); } catch { /* codes only */ }
-  regionOptions = getCountries().map((c) => ({ code: c, label: `${names?.of(c) || c} (+${getCountryCallingCode(c)})` }))
-    .sort((a, b) => a.label.localeCompare(b.label));
-  return regionOptions;
+  try { names = new Intl.DisplayNames([language()], { type: 'region' }); } catch { /* codes only */ }
+  const list = getCountries().map((c) => ({
+    code: c, label: t('reporter.escrow.region.option', { country: names?.of(c) || c, code: getCountryCallingCode(c) }),
+  })).sort((a, b) => a.label.localeCompare(b.label, language()));
+  regionOptions = { lang: language(), list };
+  return list;
 }
 
 /**
- * The country a number typed without + is read in, before the person chooses: the region of the first
- * of the browser's languages that names or implies one (es-MX gives MX; a bare "es" gives ES and "ar"
- * gives EG, through Intl.Locale's likely subtags), never a fixed country. None when no language gives
- * one: the person then chooses. "We will match on" shows the number with its country code either way,
- * so a wrong country is seen before anything is sent.
+ * The country a number typed without + is read in, before the person chooses; never a fixed country.
+ * A country the browser's languages name comes first, since it says where the device is set up: one
+ * given with the language chosen in the app (es-MX when Spanish is chosen), else any (en-GB). Else the
+ * country the chosen language implies (Intl.Locale's likely subtags: "es" gives ES, "ar" gives EG), else
+ * the one the browser's languages imply. None when nothing gives one: the person then chooses. "We will
+ * match on" shows the number with its country code either way, so a wrong country is seen before
+ * anything is sent.
  */
 function guessRegion() {
   const known = new Set(getCountries());
-  for (const tag of navigator.languages?.length ? navigator.languages : [navigator.language || '']) {
-    let region;
-    try { region = new Intl.Locale(tag).maximize().region; } catch { continue; } // not a language tag
-    if (region && known.has(region)) return region;
+  const tags = (navigator.languages?.length ? [...navigator.languages] : [navigator.language || '']).filter(Boolean);
+  const primary = (tag) => String(tag).toLowerCase().split(/[-_]/)[0];
+  const regionOf = (tag, likely) => {
+    try {
+      const locale = new Intl.Locale(tag);
+      const region = likely ? locale.maximize().region : locale.region;
+      return region && known.has(region) ? region : '';
+    } catch {
+      return ''; // not a language tag
+    }
+  };
+  const chosen = language();
+  const candidates = [
+    ...tags.filter((tag) => primary(tag) === chosen).map((tag) => () => regionOf(tag, false)),
+    ...tags.map((tag) => () => regionOf(tag, false)),
+    () => regionOf(chosen, true),
+    ...tags.map((tag) => () => regionOf(tag, true)),
+  ];
+  for (const candidate of candidates) {
+    const region = candidate();
+    if (region) return region;
   }
   return '';
 }
 
+/** Fill a country menu in the current language, keeping its choice (CHOSEN when it has none yet). */
+function fillRegions(select, chosen = select.value) {
+  select.replaceChildren(
+    el('option', { value: '', selected: !chosen }, tx('reporter.escrow.region.choose')),
+    regions().map((r) => el('option', { value: r.code, selected: r.code === chosen }, r.label)));
+  select.value = chosen || '';
+}
+
 let rowCounter = 0;
+
+/** A kind's name in the menu: the catalog's where the words need translating, else the platform's own name. */
+function menuLabel(platform) {
+  const key = `reporter.escrow.kind.${platform.kind}`;
+  return has(key) ? tx(key) : platform.menuLabel;
+}
+
+/** What to type for a kind: the catalog's example where it has words, else the platform's (a form like @name). */
+function kindHint(kind) {
+  const key = `reporter.escrow.hint.${kind}`;
+  return has(key) ? t(key) : PLATFORMS_BY_KIND[kind].hint;
+}
 
 function identRow(kind = 'email', value = '', region = null) {
   const n = ++rowCounter;
   const kindSelect = el('select', { id: `ident-kind-${n}`, name: 'kind' },
-    MENU_PLATFORMS.map((p) => el('option', { value: p.kind, selected: p.kind === kind }, p.menuLabel)));
+    MENU_PLATFORMS.map((p) => el('option', { value: p.kind, selected: p.kind === kind }, menuLabel(p))));
   const input = el('input', { id: `ident-value-${n}`, name: 'identifier', type: 'text', autocomplete: 'off',
     spellcheck: 'false', 'aria-describedby': `ident-value-${n}-hint ident-value-${n}-error ident-value-${n}-ok` });
   input.value = value;
-  const chosen = region || guessRegion();
-  const regionSelect = el('select', { id: `ident-region-${n}`, name: 'region' },
-    el('option', { value: '', selected: !chosen }, 'Choose the country'),
-    regions().map((r) => el('option', { value: r.code, selected: r.code === chosen }, r.label)));
+  const regionSelect = el('select', { id: `ident-region-${n}`, name: 'region' });
+  fillRegions(regionSelect, region || guessRegion());
+  // a country the person picks is theirs; one guessed follows a change of language
+  if (region) regionSelect.dataset.picked = '';
+  regionSelect.addEventListener('change', () => { regionSelect.dataset.picked = ''; });
   const regionField = el('div', { class: 'field' },
-    el('label', { for: regionSelect.id }, 'Country of the number'),
-    el('span', { class: 'hint', id: `${regionSelect.id}-hint` }, 'Used when the number does not start with +.'),
+    el('label', { for: regionSelect.id }, tx('reporter.escrow.region.label')),
+    el('span', { class: 'hint', id: `${regionSelect.id}-hint` }, tx('reporter.escrow.region.hint')),
     regionSelect);
   regionSelect.setAttribute('aria-describedby', `${regionSelect.id}-hint`);
   const hint = el('span', { class: 'hint', id: `ident-value-${n}-hint` });
   const row = el('div', { class: 'ident-row', 'data-row': String(n) },
-    el('div', { class: 'field' }, el('label', { for: kindSelect.id }, 'Kind'), kindSelect),
+    el('div', { class: 'field' }, el('label', { for: kindSelect.id }, tx('reporter.escrow.kind')), kindSelect),
     el('div', { class: 'field' },
-      el('label', { for: input.id }, 'Their address, number or profile'),
+      el('label', { for: input.id }, tx('reporter.escrow.value')),
       hint, input,
       el('p', { class: 'field-error', id: `ident-value-${n}-error`, hidden: true }),
       el('p', { class: 'field-ok', id: `ident-value-${n}-ok` })),
     el('div', { class: 'wide' }, regionField),
-    el('div', { class: 'wide' }, el('button', { type: 'button', class: 'link', onclick: () => removeRow(row) }, 'Remove this one')));
+    el('div', { class: 'wide' }, el('button', { type: 'button', class: 'link', onclick: () => removeRow(row) }, tx('reporter.escrow.remove'))));
   const sync = () => {
     const k = kindSelect.value;
-    hint.textContent = `For example: ${PLATFORMS_BY_KIND[k].hint}`;
+    hint.textContent = t('reporter.escrow.example', { example: kindHint(k) });
     regionField.hidden = k !== 'phone';
     input.type = k === 'email' ? 'email' : (k === 'phone' ? 'tel' : 'text');
     return k;
@@ -675,7 +853,7 @@ function identRow(kind = 'email', value = '', region = null) {
   regionSelect.addEventListener('change', () => recheck({ quiet: false }));
   input.addEventListener('input', () => recheck({ quiet: true }));
   input.addEventListener('blur', () => checkRow(row));
-  row.parts = { kindSelect, input, regionSelect };
+  row.parts = { kindSelect, input, regionSelect, sync };
   queueMicrotask(() => { sync(); checkRow(row, { quiet: true }); });
   return row;
 }
@@ -713,17 +891,21 @@ function checkRow(row, { quiet = false } = {}) {
   }
   try {
     if (kindSelect.value === 'phone' && !regionSelect.value && !/^[+\uFF0B]/.test(typed)) {
-      throw new Error('Choose the country of the number, or write it with + and its country code.');
+      throw new Error(t('reporter.escrow.error.country'));
     }
     const opts = kindSelect.value === 'phone' ? { defaultRegion: regionSelect.value || null } : {};
     const ident = normalise(typed, opts);
     if (kindSelect.value === 'email' && ident.kind !== 'email') {
-      throw new Error(`That is not an email address; choose the kind “${PLATFORMS_BY_KIND[ident.kind]?.menuLabel || ident.kind}”.`);
+      const other = PLATFORMS_BY_KIND[ident.kind];
+      const kindName = other ? menuLabel(other) : ident.kind;
+      throw new Error(t('reporter.escrow.error.not_email', { kind: typeof kindName === 'string' ? kindName : kindName.data }));
     }
-    if (kindSelect.value === 'phone' && ident.kind !== 'phone') throw new Error('That is not a phone number.');
+    if (kindSelect.value === 'phone' && ident.kind !== 'phone') throw new Error(t('reporter.escrow.error.not_phone'));
     fieldError(input, '');
-    // The kind is the menu's choice beside it, so the value alone, as its platform writes it.
-    ok.textContent = `We will match on: ${ident.kind === kindSelect.value ? shownValue(ident.kind, ident.value) : readable(ident)}`;
+    // The kind is the menu's choice beside it, so the value alone, as its platform writes it (a phone
+    // number with its country code, so a wrong country shows); kept left to right in Arabic too.
+    const value = ident.kind === kindSelect.value ? shownValue(ident.kind, ident.value) : readable(ident);
+    ok.replaceChildren(`${t('reporter.escrow.match.ok')} `, el('bdi', { dir: 'ltr' }, value));
     row.result = ident;
   } catch (err) {
     ok.textContent = '';
@@ -743,7 +925,7 @@ function updateWillMatch() {
     const r = row.result;
     if (r && !seen.has(r.canonical)) {
       seen.add(r.canonical);
-      list.append(el('li', {}, `${kindLabel(r.kind)}: `, el('span', { class: 'canonical' }, breakable(shownValue(r.kind, r.value)))));
+      list.append(el('li', {}, `${kindLabel(r.kind)}: `, el('span', { class: 'canonical', dir: 'ltr' }, breakable(shownValue(r.kind, r.value)))));
     }
   }
   $('#match-box').hidden = seen.size === 0;
@@ -760,12 +942,14 @@ async function prepareEscrow(id) {
   rowCounter = 0;
   $('#escrow-form').dataset.record = id;
   $('#escrow-cancel').setAttribute('href', `#/record/${id}`);
-  $('#h-escrow').textContent = r.escrow ? 'Change who this record names' : 'Put this record in escrow';
+  const title = $('#h-escrow');
+  title.dataset.i18n = r.escrow ? 'reporter.escrow.title.change' : 'reporter.escrow.title';
+  title.textContent = t(title.dataset.i18n);
   if (r.escrow) {
-    for (const t of r.escrow.identifiers) {
-      const m = /^([a-z]+):(.*)$/i.exec(t);
+    for (const typed of r.escrow.identifiers) {
+      const m = /^([a-z]+):(.*)$/i.exec(typed);
       const known = m && Object.hasOwn(PLATFORMS_BY_KIND, m[1].toLowerCase());
-      rows.append(identRow(known ? m[1].toLowerCase() : (/^\+?[\d\s().-]+$/.test(t) ? 'phone' : 'email'), known ? m[2] : t));
+      rows.append(identRow(known ? m[1].toLowerCase() : (/^\+?[\d\s().-]+$/.test(typed) ? 'phone' : 'email'), known ? m[2] : typed));
     }
   } else rows.append(identRow());
   const quorum = $('#e-quorum');
@@ -776,15 +960,17 @@ async function prepareEscrow(id) {
     const d = state.deployment || await deployment();
     const low = d.quorum ?? d.quorumRange?.low;
     const high = d.maxQuorum ?? d.max_quorum ?? d.quorumRange?.high;
-    $('#quorum-default').textContent = String(low);
+    const shownLow = $('#quorum-default');
+    delete shownLow.dataset.i18n; // the service's number from now on, in the current language's digits
+    shownLow.replaceChildren(live(() => formatNumber(low)));
     quorum.min = String(low);
     quorum.max = String(high);
     quorum.value = String(r.escrow?.quorum ?? low);
-    $('#e-quorum-hint').textContent = `At least ${low} (the service’s setting), at most ${high}. A higher number means your record waits for more people.`;
+    $('#e-quorum-hint').replaceChildren(tx('reporter.escrow.quorum.hint', () => ({ low: formatNumber(low), high: formatNumber(high) })));
   } catch (err) {
     // offline, the names can be typed now and sent later (sendWhenOnline); the quorum is then the service's
-    if (navigator.onLine === false) showNote('You are offline. You can name the person now; nothing is sent until the network is back.');
-    else showError(err, 'The service’s setup could not be checked.');
+    if (navigator.onLine === false) noteOf('reporter.escrow.offline.naming');
+    else fail(err, 'reporter.escrow.error.setup');
   }
 }
 
@@ -792,7 +978,7 @@ function setupEscrow() {
   $('#ident-add').addEventListener('click', () => {
     const rows = $('#ident-rows');
     if ($$('.ident-row', rows).length >= MAX_IDENTIFIERS) {
-      showError({ message: `You can name at most ${MAX_IDENTIFIERS} identifiers in one record.` });
+      fail(own('reporter.escrow.error.too_many_rows', { count: MAX_IDENTIFIERS }));
       return;
     }
     const row = identRow();
@@ -817,11 +1003,11 @@ function setupEscrow() {
     if (firstBad) { firstBad.focus(); return; }
     if (named.length === 0) {
       const first = $('.ident-row', $('#ident-rows')).parts.input;
-      fieldError(first, 'Name the person with at least one email address, phone number or profile.');
+      fieldProblem(first, 'reporter.escrow.error.none');
       first.focus();
       return;
     }
-    if (named.length > MAX_IDENTIFIERS) { showError({ message: `Name at most ${MAX_IDENTIFIERS} identifiers.` }); return; }
+    if (named.length > MAX_IDENTIFIERS) { fail(own('reporter.escrow.error.too_many', { count: MAX_IDENTIFIERS })); return; }
     const quorumInput = $('#e-quorum');
     let quorum = null;
     if (quorumInput.value) {
@@ -829,7 +1015,7 @@ function setupEscrow() {
       const low = Number(quorumInput.min || 2);
       const high = Number(quorumInput.max || 32);
       if (!Number.isInteger(quorum) || quorum < low || quorum > high) {
-        fieldError(quorumInput, `Choose a whole number from ${low} to ${high}.`);
+        fieldProblem(quorumInput, 'reporter.escrow.error.quorum', () => ({ low: formatNumber(low), high: formatNumber(high) }));
         quorumInput.focus();
         return;
       }
@@ -846,34 +1032,33 @@ function setupEscrow() {
  * network is back, if it is still the one shown (else the person is told they can send it).
  */
 function sendWhenOnline(form, r) {
-  showNote('You are offline. Your record is saved on this device. It will be put in escrow as soon as the network '
-    + 'is back: keep this page open.');
+  noteOf('reporter.escrow.offline.waiting');
   if (form.dataset.waiting === r.record_id) return;
   form.dataset.waiting = r.record_id;
   window.addEventListener('online', () => {
     delete form.dataset.waiting;
     const still = !$('#view-escrow').hidden && form.dataset.record === r.record_id && state.wallet;
     if (still) form.requestSubmit();
-    else if (state.wallet) showNote('You are back online. You can put your record in escrow now.');
+    else if (state.wallet) noteOf('reporter.escrow.online');
   }, { once: true });
 }
 
 const SEND_STEPS = [
-  ['send', 'Sending the locked record to the server'],
-  ['receipt', 'Checking the server’s receipt'],
-  ['save', 'Saving the receipt in your wallet'],
+  ['send', 'reporter.send.steps.send'],
+  ['receipt', 'reporter.send.steps.receipt'],
+  ['save', 'reporter.send.steps.save'],
 ];
 
 async function resend(r) {
   clearNotices();
-  const steps = new Steps('Sending again', [['deployment', 'Checking the service’s signed setup'], ...SEND_STEPS]);
+  const steps = stepsOf('reporter.send.again.title', [['deployment', 'reporter.send.steps.deployment'], ...SEND_STEPS]);
   try {
     await reporter.resend(session(), r, { onStep: (key, s) => steps.track(key, s) });
     steps.clear();
     await renderRecord(r.record_id);
-    showNote('Sent and confirmed.');
+    noteOf('reporter.send.again.done');
   } catch (err) {
-    showError(err, 'It could not be sent. It is kept, exactly as it was, to be sent again.');
+    fail(err, 'reporter.send.again.error');
   }
 }
 
@@ -885,7 +1070,7 @@ async function finishPending() {
     onStep: (key, s, { record }) => {
       if (record !== current) {
         steps?.clear();
-        steps = new Steps('Finishing an earlier submission', SEND_STEPS);
+        steps = stepsOf('reporter.send.pending.title', SEND_STEPS);
         current = record;
       }
       steps.track(key, s);
@@ -893,7 +1078,7 @@ async function finishPending() {
   });
   if (!sent.length) return;
   steps.clear();
-  showNote('An earlier submission that was not confirmed has now been sent and confirmed.');
+  noteOf('reporter.send.pending.done');
   rerender();
 }
 
@@ -906,23 +1091,22 @@ const storedNames = (record) => reporter.storedNames(record);
  * account counts once. Offer to add the names given to that record instead, or to open it.
  */
 function offerExisting(r, named, hit) {
-  const names = hit ? hit.names.map((c) => readableCanonical(c)).join(', ') : 'one of these people';
-  const where = hit ? `Your record “${recordTitle(hit.record)}”` : 'Another of your records';
-  showError({ message: `${where} already names ${names}. Each person can be named in one of your records at a time, `
-    + 'so that one account counts once. You can add the names given here to that record instead, or withdraw that '
-    + 'record first.' },
-  r.escrow ? 'The names were not changed; your record stays in escrow as it was.' : 'Your record was not put in escrow.');
-  if (!hit) return;
+  const message = () => (hit
+    ? t('reporter.escrow.clash.record', { title: recordTitle(hit.record), names: formatList(hit.names.map((c) => readableCanonical(c))) })
+    : t('reporter.escrow.clash.unknown'));
+  const prefix = r.escrow ? 'reporter.escrow.error.unchanged' : 'reporter.escrow.error.not_escrowed';
+  if (!hit) { fail(() => ({ message: message() }), prefix); return; }
   const other = hit.record;
   const merged = storedNames(other);
   for (const n of named) if (!merged.some((m) => m.canonical === n.canonical)) merged.push(n);
-  $('#alert').append(el('div', { class: 'actions' },
+  const actions = () => $('#alert').append(el('div', { class: 'actions' },
     el('button', { type: 'button', id: 'add-to-existing', onclick: async (ev) => {
-      ev.target.disabled = true;
+      ev.currentTarget.disabled = true;
       clearNotices();
       await escrow(other, merged, null);
-    } }, `Add the names to “${recordTitle(other)}”`),
-    el('a', { class: 'button secondary', href: `#/record/${other.record_id}` }, 'Open that record')));
+    } }, t('reporter.escrow.clash.add', { title: recordTitle(other) })),
+    el('a', { class: 'button secondary', href: `#/record/${other.record_id}` }, t('reporter.escrow.clash.open'))));
+  fail(() => ({ message: message() }), prefix, actions);
 }
 
 async function escrow(r, named, quorum) {
@@ -931,11 +1115,11 @@ async function escrow(r, named, quorum) {
     offerExisting(r, named, clash[0]);
     return;
   }
-  const steps = new Steps('Putting your record in escrow', [
-    ['deployment', 'Checking the service’s signed setup'],
-    ['oprf', 'Turning the names into matching codes with the key servers'],
-    ['seal', 'Locking the record so only counselors can open it, after a match'],
-    ['keep', 'Keeping an exact copy to resend if needed'],
+  const steps = stepsOf('reporter.escrow.steps.title', [
+    ['deployment', 'reporter.send.steps.deployment'],
+    ['oprf', 'reporter.escrow.steps.oprf'],
+    ['seal', 'reporter.escrow.steps.seal'],
+    ['keep', 'reporter.escrow.steps.keep'],
     ...SEND_STEPS,
   ]);
   // Naming other people for a record already in escrow: until the new names are sent, the
@@ -945,15 +1129,14 @@ async function escrow(r, named, quorum) {
   let earlier = null;
   const onStep = (key, s, detail) => {
     if (!detail.earlier) { steps.track(key, s); return; }
-    earlier = earlier || new Steps('Finishing the earlier submission first', SEND_STEPS);
+    earlier = earlier || stepsOf('reporter.escrow.steps.earlier', SEND_STEPS);
     earlier.track(key, s);
   };
   try {
     await reporter.escrow(session(), r, named, { quorum, onStep });
     steps.clear();
     await go(`#/record/${r.record_id}`);
-    showNote('Your record is in escrow. Nobody can read it unless enough people name the same person; then a counselor '
-      + 'will reach out to you.' + (changing ? ` ${KEPT_WHAT_THEY_READ}` : ''));
+    noteOf(changing ? 'reporter.escrow.done.changed' : 'reporter.escrow.done');
   } catch (err) {
     if (err instanceof ApiError && err.code === 'already_named') {
       steps.clear();
@@ -963,9 +1146,9 @@ async function escrow(r, named, quorum) {
     const pending = r.escrow?.pending;
     // Kept to be resent: show the record (status "Not yet confirmed", "Send again now"), not the form.
     if (pending) await go(`#/record/${r.record_id}`);
-    let prefix = changing ? 'The names were not changed; your record stays in escrow as it was.' : 'Your record was not put in escrow.';
-    if (pending) prefix = 'Sending was not confirmed. Your record is kept exactly as it was and will be sent again (it can never count twice).';
-    showError(err?.name === 'KeyServerUnavailable' ? await explainKeyServers(err, { changing }) : err, prefix);
+    let prefix = changing ? 'reporter.escrow.error.unchanged' : 'reporter.escrow.error.not_escrowed';
+    if (pending) prefix = 'reporter.escrow.error.pending';
+    fail(err?.name === 'KeyServerUnavailable' ? await explainKeyServers(err, { changing }) : err, prefix);
   }
 }
 
@@ -1000,16 +1183,15 @@ async function explainKeyServers(err, { changing = false } = {}) {
   const here = window.location.origin;
   const usual = state.deployment?.escrowUrl;
   const other = usual && originOf(usual) !== here ? usual : null;
-  return {
+  const servers = up.map((s) => originOf(s.url)).join(', ');
+  return () => ({
     message: [
-      `Nothing was sent. The service’s key servers (${up.map((s) => originOf(s.url)).join(', ')}) are running, `
-        + `but they do not accept requests from this page’s address, ${here}.`,
-      `Please tell the person who runs this service: they need to add ${here} to the key servers’ web origins `
-        + `(the \`--web-origin\` option of \`consilience keyserver\`)${other ? `, or have people open the app at ${other}` : ''}.`,
-      changing ? 'Once that is fixed, you can change the names from here.'
-        : 'Your record stays private in your wallet. Once that is fixed, you can put it in escrow from here.',
+      t('reporter.keyservers.refused', { servers, here }),
+      other ? t('reporter.keyservers.fix.other', { here, other, option: '--web-origin', command: 'consilience keyserver' })
+        : t('reporter.keyservers.fix', { here, option: '--web-origin', command: 'consilience keyserver' }),
+      t(changing ? 'reporter.keyservers.after.change' : 'reporter.keyservers.after.private'),
     ].join('\n'),
-  };
+  });
 }
 
 // --- messages with the counselors (PROTOCOL.md §13) ---------------------------------------------
@@ -1054,12 +1236,12 @@ const onMessagesView = () => !$('#view-messages').hidden;
 async function showMessages() {
   resetMessagesView(); // built afresh on each visit: the page's download links were let go on leaving
   showView('messages');
-  $('#messages-live').textContent = 'Opening your messages on this device…';
+  $('#messages-live').replaceChildren(tx('reporter.messages.opening'));
   try {
     await refreshMessages({ announce: false });
   } catch (err) {
     $('#messages-live').textContent = '';
-    showError(err, 'Your messages could not be opened right now.');
+    fail(err, 'reporter.messages.error.open');
   }
 }
 
@@ -1101,22 +1283,24 @@ async function refreshOnce(announce) {
     await talk.markRead(session(), [...box.direct, ...box.groups.map((g) => g.view)]);
     poll.unread = 0;
     const live = $('#messages-live');
-    if (announce && wasBuilt && added > 0) live.textContent = added === 1 ? 'A new message arrived.' : `${added} new messages arrived.`;
+    if (announce && wasBuilt && added > 0) live.replaceChildren(tx('reporter.messages.arrived', { count: added }));
     else if (!announce) live.textContent = '';
   } else {
     // said in the polite status line, without scrolling: the person may be in the middle of writing something
     if (announce && unread > poll.unread && !$('#alert').textContent) {
-      $('#note').textContent = unread === 1 ? 'A new message arrived. Open Messages to read it.'
-        : `You have ${unread} new messages. Open Messages to read them.`;
+      const make = () => t('reporter.messages.unread', { count: unread });
+      $('#note').textContent = make();
+      remember('#note', make);
     }
     poll.unread = unread;
   }
-  $('#nav-unread').textContent = poll.unread ? ` (${poll.unread} new)` : '';
+  const count = poll.unread;
+  $('#nav-unread').replaceChildren(count ? tx('reporter.nav.unread', { count }) : '');
 }
 
 function conversationTitle(view) {
   const r = view.recordId ? recordById(view.recordId) : null;
-  return r ? recordTitle(r) : 'a record';
+  return r ? recordTitle(r) : t('reporter.messages.a_record');
 }
 
 /** Build or extend the messages page from an inbox; returns how many messages from others were added. */
@@ -1150,9 +1334,10 @@ function renderInbox(box) {
       if (intro) intro.after(entry.section);
       else body.append(entry.section);
     }
-    entry.members.textContent = g.view.members.length
-      ? `In the group: ${[...g.view.members].sort().join(', ')}.`
-      : 'The counselor has not yet confirmed who is in the group. You can write once they have.';
+    const members = [...g.view.members].sort();
+    entry.members.replaceChildren(members.length
+      ? tx('reporter.group.members', () => ({ names: formatList(members) }))
+      : tx('reporter.group.unconfirmed'));
     added += appendMessages(entry, g.view);
   }
   shown.built = true;
@@ -1170,32 +1355,30 @@ function appendMessages(entry, view) {
     if (m.author !== 'you') added += 1;
   }
   const problems = view.refused.length;
-  entry.problem.textContent = problems
-    ? `${plural(problems, 'message')} could not be shown, because ${problems === 1 ? 'it is' : 'they are'} not signed by `
-      + 'anyone who may write here, or did not open. They may have been changed on the server.'
-    : '';
+  entry.problem.replaceChildren(problems ? tx('reporter.messages.refused', { count: problems }) : '');
   entry.problem.hidden = !problems;
   return added;
 }
 
 function messageItem(m) {
   const from = { counselor: 'from-counselor', you: 'from-me', member: 'from-member', reporter: 'from-reporter' }[m.author];
-  const who = m.author === 'you' ? 'You' : (m.name || 'A counselor');
+  const who = m.author === 'you' ? tx('reporter.messages.you') : (m.name || tx('reporter.messages.counselor'));
   const li = el('li', { class: `message ${from}` },
-    el('p', { class: 'meta' }, el('strong', {}, who), ` · ${formatDate(m.sentAt)}`));
+    el('p', { class: 'meta' }, el('strong', {}, who), ' · ', live(() => when(m.sentAt))));
   if (m.type === 'reveal') {
-    li.append(el('p', { class: 'message-text' }, `${m.author === 'you' ? 'You shared' : 'Shared'} how to reach `
-      + `${m.author === 'you' ? 'you' : 'them'}: ${m.contact}`));
+    li.append(el('p', { class: 'message-text' },
+      tx(m.author === 'you' ? 'reporter.messages.shared.you' : 'reporter.messages.shared.them', { contact: m.contact })));
     if (m.text) li.append(el('p', { class: 'message-text' }, m.text));
   } else if (m.type === 'roster') {
-    li.append(el('p', { class: 'message-text' }, `The counselor confirmed who is in the group: ${[...m.members].sort().join(', ')}.`));
+    const members = [...m.members].sort();
+    li.append(el('p', { class: 'message-text' }, tx('reporter.messages.roster', () => ({ names: formatList(members) }))));
   } else {
     if (m.text) li.append(el('p', { class: 'message-text' }, m.text));
-    if (m.type === 'introduction') li.append(el('p', { class: 'hint' }, 'You can answer this offer below.'));
+    if (m.type === 'introduction') li.append(el('p', { class: 'hint' }, tx('reporter.messages.answer_below')));
   }
   if (m.attachments?.length) {
     li.append(el('ul', { class: 'files' }, m.attachments.map((a) => el('li', {},
-      downloadLink(`${a.name} (${formatBytes(a.data.length)})`, a.data, a.name, a.type)))));
+      downloadLink(tx('reporter.write.file', () => ({ name: a.name, size: size(a.data.length) })), a.data, a.name, a.type)))));
   }
   return li;
 }
@@ -1210,29 +1393,29 @@ function composeForm({ label, button, hint, send, files = true }) {
     'aria-describedby': `compose-${n}-files-hint compose-${n}-files-error` }) : null;
   const form = el('form', { class: 'compose', novalidate: true },
     el('div', { class: 'field' },
-      el('label', { for: text.id }, label),
-      el('span', { class: 'hint', id: `compose-${n}-hint` }, hint),
+      el('label', { for: text.id }, tx(label)),
+      el('span', { class: 'hint', id: `compose-${n}-hint` }, tx(hint)),
       text,
       el('p', { class: 'field-error', id: `compose-${n}-error`, hidden: true })),
     files ? el('div', { class: 'field' },
-      el('label', { for: fileInput.id }, 'Attach files to this message (optional)'),
-      el('span', { class: 'hint', id: `compose-${n}-files-hint` }, `Up to ${formatBytes(attachmentBudget())} in total.`),
+      el('label', { for: fileInput.id }, tx('reporter.compose.files')),
+      el('span', { class: 'hint', id: `compose-${n}-files-hint` }, tx('reporter.compose.files.hint', () => ({ size: size(attachmentBudget()) }))),
       fileInput,
       el('p', { class: 'field-error', id: `compose-${n}-files-error`, hidden: true })) : null,
-    el('div', { class: 'actions' }, el('button', { type: 'submit' }, button)));
+    el('div', { class: 'actions' }, el('button', { type: 'submit' }, tx(button))));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearNotices();
     clearFieldErrors(form);
     const picked = fileInput ? [...fileInput.files] : [];
     if (!text.value.trim() && !picked.length) {
-      fieldError(text, 'Write something, or attach a file, before sending.');
+      fieldProblem(text, 'reporter.compose.error.empty');
       text.focus();
       return;
     }
     const total = picked.reduce((a, f) => a + f.size, 0);
     if (total > attachmentBudget()) {
-      fieldError(fileInput, `These files add up to ${formatBytes(total)}; the limit is ${formatBytes(attachmentBudget())}.`);
+      tooLarge(fileInput, total);
       fileInput.focus();
       return;
     }
@@ -1245,7 +1428,7 @@ function composeForm({ label, button, hint, send, files = true }) {
         await refreshMessages({ announce: false });
         text.focus();
       } catch (err) {
-        showError(err, 'Your message was not sent.');
+        fail(err, 'reporter.compose.error.failed');
       }
     });
   });
@@ -1255,17 +1438,18 @@ function composeForm({ label, button, hint, send, files = true }) {
 function directSection(view) {
   const id = `conv-${view.conversationId}`;
   const list = el('ol', { class: 'messages', id: `${id}-messages`, 'aria-live': 'polite', 'aria-relevant': 'additions' },
-    el('li', { class: 'empty' }, 'No messages yet.'));
+    el('li', { class: 'empty' }, tx('reporter.messages.none')));
   const problem = el('p', { class: 'problem', hidden: true });
   const record = view.recordId ? recordById(view.recordId) : null;
   const section = el('section', { class: 'conversation card', 'aria-labelledby': `${id}-h` },
-    el('h2', { id: `${id}-h` }, 'Counselors'),
-    el('p', { class: 'meta' }, 'About your record ',
-      record ? el('a', { href: `#/record/${record.record_id}` }, `“${conversationTitle(view)}”`) : conversationTitle(view)),
+    el('h2', { id: `${id}-h` }, tx('reporter.messages.counselors')),
+    el('p', { class: 'meta' }, tx('reporter.messages.about'), ' ',
+      record ? el('a', { href: `#/record/${record.record_id}` }, live(() => t('reporter.messages.quoted', { title: conversationTitle(view) })))
+        : live(() => conversationTitle(view))),
     list, problem,
     composeForm({
-      label: 'Your answer', button: 'Send',
-      hint: 'Only the counselors of this service can read it. You do not have to say who you are.',
+      label: 'reporter.compose.answer', button: 'reporter.compose.send',
+      hint: 'reporter.compose.answer.hint',
       send: (text, attachments) => talk.reply(session(), record, text, attachments),
     }),
     revealBox(record));
@@ -1275,39 +1459,38 @@ function directSection(view) {
 /** "Share how to reach me": nothing is sent until the reporter confirms what and that they mean it. */
 function revealBox(record) {
   const box = el('div', { class: 'reveal' });
-  const open = el('button', { type: 'button', class: 'secondary' }, 'Share how to reach me…');
+  const open = el('button', { type: 'button', class: 'secondary' }, tx('reporter.reveal.open'));
   box.append(open);
   open.addEventListener('click', () => {
     open.hidden = true;
     const n = ++composeCounter;
     const contact = el('textarea', { id: `reveal-${n}`, rows: '2', 'aria-describedby': `reveal-${n}-hint reveal-${n}-error` });
     contact.value = state.wallet.contact || '';
-    const heading = el('h3', { tabindex: '-1', id: `reveal-${n}-h` }, 'Share how to reach you?');
+    const heading = el('h3', { tabindex: '-1', id: `reveal-${n}-h` }, tx('reporter.reveal.title'));
     const form = el('form', { class: 'notice info', novalidate: true, 'aria-labelledby': heading.id },
       heading,
-      el('p', {}, 'This tells the counselors of this service how to reach you outside this app. They keep it once '
-        + 'it is sent. Only share it if you want them to contact you that way.'),
+      el('p', {}, tx('reporter.reveal.explain')),
       el('div', { class: 'field' },
-        el('label', { for: contact.id }, 'How they can reach you'),
-        el('span', { class: 'hint', id: `reveal-${n}-hint` }, 'For example a phone number, a Signal name or an email address.'),
+        el('label', { for: contact.id }, tx('reporter.reveal.label')),
+        el('span', { class: 'hint', id: `reveal-${n}-hint` }, tx('reporter.reveal.hint')),
         contact,
         el('p', { class: 'field-error', id: `reveal-${n}-error`, hidden: true })),
       el('div', { class: 'actions' },
-        el('button', { type: 'submit' }, 'Yes, share it'),
-        el('button', { type: 'button', class: 'secondary', onclick: () => { form.remove(); open.hidden = false; open.focus(); } }, 'Cancel')));
+        el('button', { type: 'submit' }, tx('reporter.reveal.yes')),
+        el('button', { type: 'button', class: 'secondary', onclick: () => { form.remove(); open.hidden = false; open.focus(); } }, tx('common.cancel'))));
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       clearNotices();
-      if (!contact.value.trim()) { fieldError(contact, 'Write how they can reach you, or choose Cancel.'); contact.focus(); return; }
+      if (!contact.value.trim()) { fieldProblem(contact, 'reporter.reveal.error.empty'); contact.focus(); return; }
       await busy(form, async () => {
         try {
           await talk.reveal(session(), record, contact.value.trim());
           form.remove();
           open.hidden = false;
           await refreshMessages({ announce: false });
-          showNote('Shared. The counselors can now see how to reach you.');
+          noteOf('reporter.reveal.done');
         } catch (err) {
-          showError(err, 'It was not shared.');
+          fail(err, 'reporter.reveal.error');
         }
       });
     });
@@ -1320,41 +1503,34 @@ function revealBox(record) {
 function introductionSection(intro) {
   const id = `intro-${intro.introductionId}`;
   const section = el('section', { class: 'introduction card', 'aria-labelledby': `${id}-h` },
-    el('h2', { id: `${id}-h`, tabindex: '-1' }, 'An introduction'),
-    el('p', {}, 'A counselor offers to connect you with others who named the same person.'),
+    el('h2', { id: `${id}-h`, tabindex: '-1' }, tx('reporter.intro.title')),
+    el('p', {}, tx('reporter.intro.offer')),
     el('blockquote', { class: 'message-text' }, intro.text),
-    el('p', { class: 'meta' }, `${intro.counselor || 'A counselor'} · ${formatDate(intro.sentAt)}`));
+    el('p', { class: 'meta' }, intro.counselor || tx('reporter.messages.counselor'), ' · ', live(() => when(intro.sentAt))));
   if (intro.state === 'accepted') {
-    section.append(el('p', {}, 'You accepted. The group conversation shows here once the counselor has confirmed '
-      + 'who is in it. The others see only the name you chose.'));
+    section.append(el('p', {}, tx('reporter.intro.accepted')));
     return section;
   }
-  if (intro.state === 'declined') {
-    section.append(el('p', {}, 'You said no. Nothing was sent: nobody will be told that you declined. '
-      + 'If you change your mind, you can still accept.'));
-  } else {
-    section.append(el('p', {}, 'Only those who all accept see each other, under a name each of them chooses. '
-      + 'If you say no, nothing is sent: nobody will be told that you declined.'));
-  }
+  section.append(el('p', {}, tx(intro.state === 'declined' ? 'reporter.intro.declined' : 'reporter.intro.explain')));
   const n = ++composeCounter;
   const name = el('input', { id: `intro-name-${n}`, type: 'text', maxlength: '64', autocomplete: 'off',
     'aria-describedby': `intro-name-${n}-hint intro-name-${n}-error` });
   const form = el('form', { novalidate: true },
     el('div', { class: 'field' },
-      el('label', { for: name.id }, 'The name the others will see'),
-      el('span', { class: 'hint', id: `intro-name-${n}-hint` }, 'Any name you like, up to 64 characters. It does not have to be your real name.'),
+      el('label', { for: name.id }, tx('reporter.intro.name')),
+      el('span', { class: 'hint', id: `intro-name-${n}-hint` }, tx('reporter.intro.name.hint', () => ({ max: formatNumber(64) }))),
       name,
       el('p', { class: 'field-error', id: `intro-name-${n}-error`, hidden: true })),
     el('div', { class: 'actions' },
-      el('button', { type: 'submit' }, 'Yes, introduce me'),
+      el('button', { type: 'submit' }, tx('reporter.intro.yes')),
       intro.state === 'open' ? el('button', { type: 'button', class: 'secondary', onclick: () => declineIntroduction(intro, form) },
-        'No, thank you') : null));
+        tx('reporter.intro.no')) : null));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearNotices();
     const chosen = name.value.trim();
     if (!chosen || Array.from(chosen).length > 64) {
-      fieldError(name, 'Choose a name of 1 to 64 characters for the others to see.');
+      fieldProblem(name, 'reporter.intro.error.name', () => ({ max: formatNumber(64) }));
       name.focus();
       return;
     }
@@ -1363,9 +1539,9 @@ function introductionSection(intro) {
         await talk.accept(session(), intro.introductionId, chosen);
         await refreshMessages({ announce: false });
         document.getElementById(`${id}-h`)?.focus();
-        showNote(`You accepted, as “${chosen}”. The group opens once the counselor has confirmed who is in it.`);
+        noteOf('reporter.intro.done', { name: chosen });
       } catch (err) {
-        showError(err, 'Your answer was not sent.');
+        fail(err, 'reporter.intro.error');
       }
     });
   });
@@ -1380,9 +1556,9 @@ async function declineIntroduction(intro, form) {
       await talk.decline(session(), intro.introductionId);
       await refreshMessages({ announce: false });
       document.getElementById(`intro-${intro.introductionId}-h`)?.focus();
-      showNote('You declined. Nothing was sent: nobody will be told that you declined.');
+      noteOf('reporter.intro.declined.done');
     } catch (err) {
-      showError(err, 'That did not work.');
+      fail(err, 'reporter.intro.declined.error');
     }
   });
 }
@@ -1390,16 +1566,16 @@ async function declineIntroduction(intro, form) {
 function groupSection(g) {
   const id = `group-${g.view.conversationId}`;
   const list = el('ol', { class: 'messages', id: `${id}-messages`, 'aria-live': 'polite', 'aria-relevant': 'additions' },
-    el('li', { class: 'empty' }, 'No messages yet.'));
+    el('li', { class: 'empty' }, tx('reporter.messages.none')));
   const problem = el('p', { class: 'problem', hidden: true });
   const members = el('p', { class: 'members' });
   const section = el('section', { class: 'conversation group card', 'aria-labelledby': `${id}-h` },
-    el('h2', { id: `${id}-h` }, 'Group conversation'),
-    el('p', {}, 'Everyone here accepted the introduction. The others see the name you chose, nothing else about you.'),
+    el('h2', { id: `${id}-h` }, tx('reporter.group.title')),
+    el('p', {}, tx('reporter.group.explain')),
     members, list, problem,
     composeForm({
-      label: 'Message to the group', button: 'Send to the group',
-      hint: 'The counselors and the members of the group can read it.',
+      label: 'reporter.group.compose', button: 'reporter.group.send',
+      hint: 'reporter.group.compose.hint',
       send: (text, attachments) => talk.sendToGroup(session(), g.introduction.introductionId, text, attachments),
     }));
   return { section, list, problem, members, seqs: new Set() };
@@ -1409,10 +1585,10 @@ function groupSection(g) {
 
 function notifyShown(answer) {
   const current = $('#notify-current');
-  if (!answer.email) current.textContent = 'No address is given: nobody will mail you.';
+  if (!answer.email) current.replaceChildren(tx('reporter.notify.none'));
   else {
-    current.textContent = `Notices go to ${answer.email}.${answer.sends_mail ? ''
-      : ' This service does not send mail at the moment, so nothing will arrive there until its operator sets mail up.'}`;
+    current.replaceChildren(tx('reporter.notify.current', { email: answer.email }),
+      answer.sends_mail ? '' : ' ', answer.sends_mail ? '' : tx('reporter.notify.no_mail'));
   }
   $('#notify-remove').hidden = !answer.email;
 }
@@ -1431,10 +1607,10 @@ function setupNotify() {
       const answer = await api().putNotify(email);
       notifyShown(answer);
       input.value = '';
-      showNote(email ? 'Saved. A mail there will only ever say that something is waiting.' : 'Removed. Nobody will mail you.');
+      noteOf(email ? 'reporter.notify.saved' : 'reporter.notify.removed');
     } catch (err) {
-      if (err instanceof ApiError && err.status === 422) fieldError(input, 'That does not look like an email address.');
-      else showError(err, 'The address was not changed.');
+      if (err instanceof ApiError && err.status === 422) fieldProblem(input, 'reporter.notify.error.invalid');
+      else fail(err, 'reporter.notify.error.failed');
     }
   });
   form.addEventListener('submit', async (ev) => {
@@ -1442,7 +1618,7 @@ function setupNotify() {
     fieldError(input, '');
     const email = input.value.trim();
     if (!/^[^\s@]+@[^\s@]+$/.test(email)) {
-      fieldError(input, 'Write the email address to send notices to.');
+      fieldProblem(input, 'reporter.notify.error.empty');
       input.focus();
       return;
     }
@@ -1455,29 +1631,59 @@ function setupNotify() {
 
 /** The counselors who opened this record, named from the signed document, each receipt checked in the log. */
 function readersBox(r) {
-  const box = el('div', { class: 'readers' }, el('h3', {}, 'Who read this record'));
+  const box = el('div', { class: 'readers' }, el('h3', {}, tx('reporter.readers.title')));
   const list = el('ul', { class: 'readers-list' });
-  const status = el('p', { class: 'hint' }, 'Checking…');
+  const status = el('p', { class: 'hint' }, tx('reporter.readers.checking'));
   box.append(status, list);
   talk.readers(session(), r).then((readers) => {
-    status.textContent = readers.length ? 'Each time a counselor opened this record. A line says “checked in the log” '
-      + 'once its receipt was verified against the service’s public log.' : 'No counselor has opened this record.';
+    status.replaceChildren(tx(readers.length ? 'reporter.readers.explain' : 'reporter.readers.none'));
     for (const x of readers) {
-      const check = x.checked ? 'checked in the log' : (x.problem ? `the log receipt did not check: ${x.problem}` : 'not in the log yet');
-      list.append(el('li', { class: x.problem ? 'problem' : '' }, `${x.counselor || 'A counselor no longer listed'}, ${formatDate(x.openedAt)} · ${check}`));
+      let check = tx('reporter.readers.not_logged');
+      if (x.checked) check = tx('reporter.readers.checked');
+      else if (x.problem) check = tx('reporter.readers.problem', { problem: x.problem });
+      list.append(el('li', { class: x.problem ? 'problem' : '' },
+        x.counselor || tx('reporter.readers.unlisted'), ', ', live(() => when(x.openedAt)), ' · ', check));
     }
   }).catch((err) => {
-    status.textContent = err instanceof ApiError && err.status === 404
-      ? 'The server no longer lists who read this record.' : 'This could not be checked right now.';
+    status.replaceChildren(tx(err instanceof ApiError && err.status === 404 ? 'reporter.readers.gone' : 'reporter.readers.error'));
   });
   return box;
 }
 
 // --- start ---------------------------------------------------------------------------------------
 
+/**
+ * After a change of language (the picker in the header): say again what this page made, in place,
+ * and what it showed last (the notice, field errors, the steps); rebuild what is made from several
+ * sources (the country menus, each name's check). What the person typed or chose stays as it was.
+ */
+function followLanguage() {
+  sayAgain();
+  sayNoticeAgain();
+  sayFieldErrorsAgain();
+  sayStepsAgain();
+  for (const row of $$('.ident-row', $('#ident-rows'))) {
+    const { regionSelect, input, sync } = row.parts;
+    fillRegions(regionSelect, regionSelect.hasAttribute('data-picked') ? regionSelect.value : guessRegion());
+    sync();
+    checkRow(row, { quiet: !input.hasAttribute('aria-invalid') });
+  }
+  const pass = $('#join-pass');
+  if (pass.value) $('#join-pass-strength').textContent = passphraseStrength(pass.value).text;
+  for (const th of $$('td[data-label-key]')) th.dataset.label = t(th.dataset.labelKey);
+  if (!state.wallet) return;
+  const view = $$('[data-view]').find((section) => !section.hidden)?.dataset.view;
+  if (view === 'entries') renderEntries();
+  if (view === 'record') {
+    const r = recordById(window.location.hash.split('/')[2]);
+    if (r) $('#h-record').textContent = recordTitle(r);
+  }
+}
+
 function init() {
   applyTranslations(document);
   mountLanguagePicker(document.getElementById('language-slot'));
+  onLanguageChange(followLanguage);
   // sw.js keeps this build's files, checked against manifest.json, so the app opens with no network
   navigator.serviceWorker?.register('/sw.js', { scope: '/' }).catch(() => {});
   setupJoin();
