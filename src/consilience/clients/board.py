@@ -72,14 +72,14 @@ class BoardClient:
         self.close()
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        where = f"the escrow server at {self.base_url}"
+        where = _("the escrow server at {server}", server=self.base_url)
         try:
             r = self._http().request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
             raise BoardError(_("{where} did not answer in time ({name})",
                                where=where, name=exc.__class__.__name__)) from exc
         except UntrustedCertificate as exc:
-            raise BoardError(exc.describe("the escrow server")) from exc
+            raise BoardError(exc.describe(_("the escrow server"))) from exc
         except httpx.HTTPError as exc:
             raise BoardError(_("{where} could not be reached ({exc})", where=where, exc=exc)) from exc
         if r.status_code >= 400:
@@ -90,8 +90,12 @@ class BoardClient:
             except ValueError:
                 detail = r.text[:200]
             retry = r.headers.get("Retry-After")
-            raise BoardError(f"{where} answered {r.status_code} to {method} {path}" + (f": {detail}" if detail else ""),
-                             status=r.status_code, retry_after=float(retry) if retry and retry.isdigit() else None)
+            said = (_("{where} answered {status} to {method} {path}: {detail}", where=where, status=r.status_code,
+                      method=method, path=path, detail=detail) if detail else
+                    _("{where} answered {status} to {method} {path}", where=where, status=r.status_code,
+                      method=method, path=path))
+            raise BoardError(said, status=r.status_code,
+                             retry_after=float(retry) if retry and retry.isdigit() else None)
         return r
 
     def post(self, epoch: int, message: bytes) -> bool:

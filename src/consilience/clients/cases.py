@@ -181,8 +181,8 @@ def read_notes(keys: CounselorKeys, case_id: bytes) -> NoteList:
     failed: dict[str, str] = {}
     for n in stored:
         if n.wrap is None:
-            failed[n.note_id] = ("it is not sealed to your key (written before your key was added); a colleague "
-                                 "who can read it can hand it over to you")
+            failed[n.note_id] = _("it is not sealed to your key (written before your key was added); a colleague "
+                                  "who can read it can hand it over to you")
             continue
         scope, note_id = b64u_decode(n.scope, length=16), b64u_decode(n.note_id, length=16)
         try:

@@ -29,7 +29,7 @@ from consilience.clients.escrow_client import ApiError, EscrowClient, counselor_
 from consilience.clients.results import AttachmentSummary, JsonObject
 from consilience.errors import ConsilienceError, InvalidInput, VerificationError
 from consilience.files import write_private
-from consilience.i18n import _
+from consilience.i18n import N_, _
 from consilience.protocol import conversations as pc
 from consilience.protocol import messages as m
 from consilience.protocol.deployment import Deployment
@@ -37,15 +37,16 @@ from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.entry import Attachment
 
 #: What a reader is told of a message whose signer is nobody it may come from.
-NOT_A_COUNSELOR = "this message is not signed by a counselor of this deployment"
-NOT_THE_REPORTER = "this message is not signed by the reporter of this entry, nor by a counselor of this deployment"
-NOT_A_MEMBER = "this message is not signed by a counselor of this deployment, nor by a member of the group"
-NOT_OPENED = "this message did not open: it may have been changed on the server"
+NOT_A_COUNSELOR = N_("this message is not signed by a counselor of this deployment")
+NOT_THE_REPORTER = N_("this message is not signed by the reporter of this entry, nor by a counselor of this "
+                      "deployment")
+NOT_A_MEMBER = N_("this message is not signed by a counselor of this deployment, nor by a member of the group")
+NOT_OPENED = N_("this message did not open: it may have been changed on the server")
 
 #: What a counselor's invitation to an introduction says when the counselor gives no text.
-DEFAULT_INTRODUCTION = ("Others named the same person you did. If you want, you can talk with them in a group: "
-                        "each of you chooses the name the others see, and nobody learns who said no. Answer with "
-                        "'accept' or 'decline' in your app, whenever you are ready, or not at all.")
+DEFAULT_INTRODUCTION = N_("Others named the same person you did. If you want, you can talk with them in a group: "
+                          "each of you chooses the name the others see, and nobody learns who said no. Answer with "
+                          "'accept' or 'decline' in your app, whenever you are ready, or not at all.")
 
 
 # -- keys ------------------------------------------------------------------------
@@ -180,7 +181,7 @@ def _open_all(stored: Sequence[m.StoredMessage], conversation_id: bytes, me: Me)
             item = pc.open_item(pc.Kind.MESSAGE, conversation_id, b64u_decode(s.message_id, length=16),
                                 b64u_decode(s.content), b64u_decode(s.wrap), me.seed, me.key_id)
         except ConsilienceError as exc:
-            refused.append(Refused(s.seq, s.message_id, f"{NOT_OPENED} ({exc})"))
+            refused.append(Refused(s.seq, s.message_id, _("{refusal} ({exc})", refusal=_(NOT_OPENED), exc=exc)))
             continue
         opened.append(_Opened(s, item))
     return _Read(tuple(opened), tuple(refused), missing)
@@ -209,7 +210,7 @@ def _check_direct(read: _Read, deployment: Deployment, entry_id: bytes, reporter
     shown, refused, contact = [], [], None
     for o in read.opened:
         if reporter_key is None:  # a counselor with no key pinned: only counselors' own messages can be checked
-            refused.append(Refused(o.stored.seq, o.stored.message_id, "the reporter's key is not known yet"))
+            refused.append(Refused(o.stored.seq, o.stored.message_id, _("the reporter's key is not known yet")))
             continue
         try:
             who = pc.check_direct(o.item, deployment, entry_id=entry_id, reporter_key=reporter_key)
@@ -758,7 +759,7 @@ class Proposed:
 
 def introduce(keys: counselor_mod.CounselorKeys, match_id: bytes, text: str | None = None) -> Proposed:
     """Propose to the reporters of a match, each in their own conversation, to meet in a group."""
-    words = text.strip() if text and text.strip() else DEFAULT_INTRODUCTION
+    words = text.strip() if text and text.strip() else _(DEFAULT_INTRODUCTION)
     with _client(keys) as client:
         c = _as_counselor(keys, client)
         c.can_sign()

@@ -27,7 +27,7 @@ from consilience.clients.reporter import Session
 from consilience.clients.results import JsonObject
 from consilience.clients.wallet import Record
 from consilience.errors import InvalidInput, VerificationError
-from consilience.i18n import _
+from consilience.i18n import _, _n
 from consilience.protocol import accounts
 from consilience.protocol import corroboration as co
 from consilience.protocol.deployment import Deployment
@@ -130,9 +130,16 @@ def assemble(keys: CounselorKeys, match_id: bytes, statement_id: bytes) -> Assem
 
 
 def _too_few(detail: co.CorroborationDetail) -> str:
-    return (f"{detail.consented} of the {detail.asked} reporters asked consented so far"
-            + (f" ({detail.changed} changed their record since)" if detail.changed else "")
-            + "; a statement needs at least 2. Ask again later: reporters answer in their own time.")
+    if detail.changed:
+        return _n("{consented} of the {n} reporter asked consented so far ({changed} changed their record since); "
+                  "a statement needs at least 2. Ask again later: reporters answer in their own time.",
+                  "{consented} of the {n} reporters asked consented so far ({changed} changed their record since); "
+                  "a statement needs at least 2. Ask again later: reporters answer in their own time.",
+                  detail.asked, consented=detail.consented, changed=detail.changed)
+    return _n("{consented} of the {n} reporter asked consented so far; a statement needs at least 2. Ask again "
+              "later: reporters answer in their own time.",
+              "{consented} of the {n} reporters asked consented so far; a statement needs at least 2. Ask again "
+              "later: reporters answer in their own time.", detail.asked, consented=detail.consented)
 
 
 def write(path: Path, assembled: Assembled) -> Path:
@@ -201,15 +208,15 @@ def _check(session: Session, deployment: Deployment, request: co.CorroborationRe
     record = next((r for r in session.wallet.records
                    if r.escrow is not None and r.escrow.entry_id == request.entry_id), None)
     if record is None or record.escrow is None:
-        return None, "it names a record that is not in this wallet"
+        return None, _("it names a record that is not in this wallet")
     if record.escrow.status == "withdrawn":
-        return record, "this record was withdrawn"
+        return record, _("this record was withdrawn")
     leaf = _own_leaf(session, deployment, record)
     if leaf is None:
-        return record, "this device has no receipt of this record to compare with"
+        return record, _("this device has no receipt of this record to compare with")
     if leaf != (request.leaf_index, b64u_decode(request.content_hash, length=32)):
-        return record, ("the log entry it names is not the one of your record's receipt on this device (the record "
-                        "may have changed since it was asked for)")
+        return record, _("the log entry it names is not the one of your record's receipt on this device (the "
+                         "record may have changed since it was asked for)")
     return record, ""
 
 

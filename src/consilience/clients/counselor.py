@@ -20,7 +20,7 @@ from consilience.clients.results import AttachmentSummary, JsonObject
 from consilience.crypto import hpke, passphrase
 from consilience.errors import InvalidInput
 from consilience.files import write_private
-from consilience.i18n import _
+from consilience.i18n import N_, _
 from consilience.protocol import conversations, invites, release
 from consilience.protocol import messages as m
 from consilience.protocol.encoding import b64u_decode, b64u_encode
@@ -90,8 +90,8 @@ def credential(token: bytes, admin_fingerprint: bytes) -> str:
     return f"{CREDENTIAL_PREFIX}.{b64u_encode(token)}.{b64u_encode(admin_fingerprint)}"
 
 
-CREDENTIAL_MISTYPED = ("This credential does not look right — a character may be mistyped or missing. Check it "
-                       "against the one the administrator gave you (it looks like cnslc1.…).")
+CREDENTIAL_MISTYPED = N_("This credential does not look right — a character may be mistyped or missing. Check it "
+                         "against the one the administrator gave you (it looks like cnslc1.…).")
 
 
 def parse_credential(text: str) -> tuple[bytes, bytes]:
@@ -102,11 +102,11 @@ def parse_credential(text: str) -> tuple[bytes, bytes]:
                              PREFIX=invites.PREFIX))
     parts = stripped.split(".")
     if len(parts) != 3 or parts[0] != CREDENTIAL_PREFIX:
-        raise InvalidInput(CREDENTIAL_MISTYPED)
+        raise InvalidInput(_(CREDENTIAL_MISTYPED))
     try:
         return b64u_decode(parts[1], length=32, field="token"), b64u_decode(parts[2], length=16, field="fingerprint")
     except InvalidInput:
-        raise InvalidInput(CREDENTIAL_MISTYPED) from None
+        raise InvalidInput(_(CREDENTIAL_MISTYPED)) from None
 
 
 def generate(name: str) -> CounselorKeys:
@@ -190,6 +190,7 @@ def resolve_id(text: str, listed: Callable[[], Iterable[str]], *, what: str = "m
     given = text.strip()
     lowered = given.lower()
     is_hex = bool(given) and set(lowered) <= _HEX
+    noun = {"match": _("match"), "case": _("case")}.get(what, what)  # the word the reader reads
     if is_hex and len(given) == HEX_LENGTH:
         return bytes.fromhex(lowered)
     b64: bytes | None = None
@@ -204,12 +205,12 @@ def resolve_id(text: str, listed: Callable[[], Iterable[str]], *, what: str = "m
         raise InvalidInput(_("{given} is not a {what} id. Copy it from 'consilience counselor {listing}': "
                              "{HEX_LENGTH} characters, 0-9 and a-f (the first {MIN_PREFIX} or more are enough when "
                              "no other {what} starts the same way).",
-                             given=repr(given), what=what, listing=listing, HEX_LENGTH=HEX_LENGTH,
+                             given=repr(given), what=noun, listing=listing, HEX_LENGTH=HEX_LENGTH,
                              MIN_PREFIX=MIN_PREFIX))
     if len(given) < MIN_PREFIX:
         raise InvalidInput(_("{given} is too short to pick a {what}: give at least {MIN_PREFIX} characters of its id "
                              "(all {HEX_LENGTH} always work). 'consilience counselor {listing}' lists them.",
-                             given=given, what=what, MIN_PREFIX=MIN_PREFIX, HEX_LENGTH=HEX_LENGTH, listing=listing))
+                             given=given, what=noun, MIN_PREFIX=MIN_PREFIX, HEX_LENGTH=HEX_LENGTH, listing=listing))
     ids = list(listed())
     if b64 is not None and given in ids:
         return b64
@@ -218,12 +219,12 @@ def resolve_id(text: str, listed: Callable[[], Iterable[str]], *, what: str = "m
         return bytes.fromhex(found[0])
     if found:
         raise InvalidInput(_("More than one {what} has an id starting with {lowered}: {items}. Give more "
-                             "characters of the one you mean.", what=what, lowered=lowered, items=', '.join(found)))
+                             "characters of the one you mean.", what=noun, lowered=lowered, items=', '.join(found)))
     if b64 is not None:
         return b64  # not listed: the server says whether it exists
     raise InvalidInput(_("No {what} waiting for you has an id starting with {lowered}. 'consilience counselor "
                          "{listing}' lists those that do; copy the id from there.",
-                         what=what, lowered=lowered, listing=listing))
+                         what=noun, lowered=lowered, listing=listing))
 
 
 def open_match_by_id(keys: CounselorKeys, match_id: bytes) -> tuple[m.MatchDetail, OpenResult]:

@@ -17,7 +17,7 @@ import httpx
 from consilience.clients.http import UntrustedCertificate
 from consilience.clients.http import client as http_client
 from consilience.errors import ConsilienceError
-from consilience.i18n import _
+from consilience.i18n import _, _n
 from consilience.protocol import deployment as deployment_doc
 from consilience.protocol import messages as m
 from consilience.protocol import sessions
@@ -63,69 +63,83 @@ class ApiError(ConsilienceError):
 def wait_text(seconds: float | None) -> str:
     """"about 30 seconds", "a minute", "5 minutes"; "a little while" when the server did not say."""
     if seconds is None or seconds <= 0:
-        return "a little while"
+        return _("a little while")
     whole = max(1, math.ceil(seconds))
     if whole < 60:
-        return f"about {whole} second{'' if whole == 1 else 's'}"
+        return _n("about {n} second", "about {n} seconds", whole)
     minutes = math.ceil(whole / 60)
-    return "a minute" if minutes == 1 else f"{minutes} minutes"
+    return _n("a minute", "{n} minutes", minutes)
 
 
 def describe(status: int, code: str, detail: str, *, server: str | None = None, retry_after: float | None = None,
              current_serial: int | None = None) -> str:
     """An escrow server's error answer (or its absence) as a person reads it: what happened, what to do."""
-    where = f"the escrow server at {server}" if server else "the escrow server"
-    cap = where[0].upper() + where[1:]
+    where = _("the escrow server at {server}", server=server) if server else _("the escrow server")
+    cap = _("The escrow server at {server}", server=server) if server else _("The escrow server")
     if status == 0:
         if code == "bad_address":
-            return (f"{server or 'The server address'} is not an address this program can use: it should start "
-                    "with https:// (or http:// for this machine), e.g. https://escrow.example.org. Nothing was sent.")
+            return _("{server} is not an address this program can use: it should start with https:// (or http:// "
+                     "for this machine), e.g. https://escrow.example.org. Nothing was sent.",
+                     server=server or _("The server address"))
         if code == "no_answer":
-            return (f"{cap} did not answer in time, or the connection broke before its answer arrived. Check "
-                    "your connection and try again.")
-        return f"Cannot reach {where}. Check the address and your connection; nothing was sent."
+            return _("{cap} did not answer in time, or the connection broke before its answer arrived. Check "
+                     "your connection and try again.", cap=cap)
+        return _("Cannot reach {where}. Check the address and your connection; nothing was sent.", where=where)
     if code == "unexpected_answer":
-        return (f"{cap} answered in a way this program does not understand ({detail}). Check the address; if it "
-                "is right, this program and the server may be different versions.")
+        return _("{cap} answered in a way this program does not understand ({detail}). Check the address; if it "
+                 "is right, this program and the server may be different versions.", cap=cap, detail=detail)
     if status == 400:
-        return (f"{cap} could not read the request ({detail}). This program and the server may be different "
-                "versions: update consilience, or tell the administrator.")
+        return _("{cap} could not read the request ({detail}). This program and the server may be different "
+                 "versions: update consilience, or tell the administrator.", cap=cap, detail=detail)
     if status == 401 and code == "account_revoked":
-        return ("The administrator of this deployment revoked this account, so it can no longer sign in. If you "
-                "think this is a mistake, ask the administrator. Nothing was changed.")
+        return _("The administrator of this deployment revoked this account, so it can no longer sign in. If you "
+                 "think this is a mistake, ask the administrator. Nothing was changed.")
     if status == 401 and code == "account_deleted":
-        return ("This account was deleted, so it can no longer be used or signed in to. Nothing was sent.")
+        return _("This account was deleted, so it can no longer be used or signed in to. Nothing was sent.")
     if status == 401 and code == "session_expired":
-        return f"Your sign-in at {where} expired and signing in again did not work ({detail}). Try again."
+        return _("Your sign-in at {where} expired and signing in again did not work ({detail}). Try again.",
+                 where=where, detail=detail)
     if status == 401:
-        return (f"{cap} did not accept your sign-in ({detail}). The account may have been closed, or this wallet "
-                "or key may belong to another deployment; ask the administrator.")
+        return _("{cap} did not accept your sign-in ({detail}). The account may have been closed, or this wallet "
+                 "or key may belong to another deployment; ask the administrator.", cap=cap, detail=detail)
     if status == 403 and detail.startswith("invite refused"):
-        return ("This invite was not accepted: it may have been used already, have expired, or have a mistyped "
-                "character. Check it against the one you were given, or ask for a new one. Nothing was created.")
+        return invite_refused()
     if status == 403:
-        return f"{cap} refused this: {detail}. If you think it should be allowed, ask the administrator."
+        return _("{cap} refused this: {detail}. If you think it should be allowed, ask the administrator.",
+                 cap=cap, detail=detail)
     if status == 404:
-        return f"{cap} has nothing there ({detail}). Check the id, or the address of the server."
+        return _("{cap} has nothing there ({detail}). Check the id, or the address of the server.",
+                 cap=cap, detail=detail)
     if status == 409 and current_serial is not None:
-        return (f"The deployment changed while this was being prepared (its document is now at serial "
-                f"{current_serial}). Run the command again: it will use the new document. Nothing was counted.")
+        return _("The deployment changed while this was being prepared (its document is now at serial "
+                 "{current_serial}). Run the command again: it will use the new document. Nothing was counted.",
+                 current_serial=current_serial)
     if status == 409:
-        return f"{cap} refused this because it conflicts with what it already holds: {detail}."
+        return _("{cap} refused this because it conflicts with what it already holds: {detail}.",
+                 cap=cap, detail=detail)
     if status == 413 and code in ("over_storage_quota", "too_many_entries"):  # the account's quotas (§9)
-        return f"{cap} did not store this, because {detail}. Nothing was stored; your record is as it was."
+        return _("{cap} did not store this, because {detail}. Nothing was stored; your record is as it was.",
+                 cap=cap, detail=detail)
     if status == 413:
-        return f"That is too large for {where} ({detail}). Remove or shrink some attachments and try again."
+        return _("That is too large for {where} ({detail}). Remove or shrink some attachments and try again.",
+                 where=where, detail=detail)
     if status == 422:
-        return f"{cap} refused what was sent: {detail}."
+        return _("{cap} refused what was sent: {detail}.", cap=cap, detail=detail)
     if status == 429:
-        return f"Too many attempts for now ({detail}). Wait {wait_text(retry_after)} and try again."
+        return _("Too many attempts for now ({detail}). Wait {wait} and try again.",
+                 detail=detail, wait=wait_text(retry_after))
     if status == 503:
-        return f"{cap} is unavailable for the moment. Try again in a few minutes; nothing was lost."
+        return _("{cap} is unavailable for the moment. Try again in a few minutes; nothing was lost.", cap=cap)
     if status >= 500:
-        return (f"{cap} had a problem (HTTP {status}). Try again later; if it keeps happening, tell the "
-                "administrator.")
-    return f"{cap} answered HTTP {status} ({code}): {detail}."
+        return _("{cap} had a problem (HTTP {status}). Try again later; if it keeps happening, tell the "
+                 "administrator.", cap=cap, status=status)
+    return _("{cap} answered HTTP {status} ({code}): {detail}.", cap=cap, status=status, code=code, detail=detail)
+
+
+def invite_refused() -> str:
+    """What a refused invite says (its detail may come in the server's language, so ``register`` says it too)."""
+    return _("This invite was not accepted: it may have been used already, have expired, or have a mistyped "
+             "character. Check it against the one you were given, or ask for a new one. Nothing was created.")
 
 
 #: How a client signs in again when its session has expired (PROTOCOL.md §6.1): called with the client,
@@ -219,12 +233,14 @@ class EscrowClient:
             raise ApiError(0, "bad_address", str(exc), server=self.base_url) from exc
         except UntrustedCertificate as exc:
             raise ApiError(0, "untrusted_certificate", exc.reason, server=self.base_url,
-                           message=exc.describe("The escrow server") + ". Nothing was sent.") from exc
+                           message=_("{refusal}. Nothing was sent.",
+                                     refusal=exc.describe(_("The escrow server")))) from exc
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise ApiError(0, "unreachable", _("cannot reach {base_url}: {exc}",
                                                base_url=self.base_url, exc=exc), server=self.base_url) from exc
         except httpx.HTTPError as exc:
-            raise ApiError(0, "no_answer", f"no answer from {self.base_url}: {type(exc).__name__} {exc}".strip(),
+            raise ApiError(0, "no_answer", _("no answer from {base_url}: {kind} {exc}", base_url=self.base_url,
+                                             kind=type(exc).__name__, exc=exc).strip(),
                            server=self.base_url) from exc
         if response.status_code not in ok:
             serial = None
@@ -256,7 +272,7 @@ class EscrowClient:
     # -- public ------------------------------------------------------------
     def published_deployment(self) -> m.SignedDeployment:
         """The signed deployment document as served, unchecked (see :meth:`deployment`)."""
-        return self._model(m.SignedDeployment, self._call("GET", "/v2/deployment"), "the deployment document")
+        return self._model(m.SignedDeployment, self._call("GET", "/v2/deployment"), _("the deployment document"))
 
     def backup(self, handle: str) -> Any:
         """The sealed backup of an account handle (PROTOCOL.md §14.1), unchecked; needs no sign-in."""
@@ -282,8 +298,14 @@ class EscrowClient:
         request = {"account_key": b64u_encode(account_key), "proof": b64u_encode(proof)}
         if message_key is not None:
             request["message_key"] = b64u_encode(message_key)
-        doc = self._model(m.RegisterResponseV2, self._call("POST", "/v2/register", request),
-                          "the registration answer")
+        try:
+            answer = self._call("POST", "/v2/register", request)
+        except ApiError as exc:
+            if exc.status != 403:
+                raise
+            raise ApiError(exc.status, exc.code, exc.detail, server=exc.server,
+                           message=invite_refused()) from exc
+        doc = self._model(m.RegisterResponseV2, answer, _("the registration answer"))
         return Registered(b64u_decode(doc.account_id, length=16), b64u_decode(doc.token),
                           b64u_decode(doc.certificate, length=120))
 
@@ -315,23 +337,23 @@ class EscrowClient:
     def delete_account(self) -> m.AccountDeletion:
         """``DELETE /v2/account`` (PROTOCOL.md §14.2): every entry withdrawn, the backup and the account gone."""
         return self._model(m.AccountDeletion, self._authed("DELETE", "/v2/account"),
-                           "the answer to deleting the account")
+                           _("the answer to deleting the account"))
 
     # -- handover and readers (PROTOCOL.md §13.6) --------------------------------
     def readers(self, entry_id: bytes) -> m.Readers:
         """The counselor openings of this reporter's own entry (each with a receipt once it is logged)."""
         return self._model(m.Readers, self._authed("GET", f"/v2/entries/{b64u_encode(entry_id)}/readers"),
-                           "the list of who read the record")
+                           _("the list of who read the record"))
 
     def handover_page(self, key_id: bytes, after: str = "") -> m.HandoverPage:
         """One page of what this counselor holds and the counselor ``key_id`` lacks."""
         path = f"/v2/handover/{b64u_encode(key_id)}" + (f"?after={after}" if after else "")
-        return self._model(m.HandoverPage, self._authed("GET", path), "the handover page")
+        return self._model(m.HandoverPage, self._authed("GET", path), _("the handover page"))
 
     def hand_over(self, key_id: bytes, submission: m.HandoverSubmission) -> int:
         """Store envelopes and wraps re-sealed to ``key_id``; how many the server did not have yet."""
         doc = self._authed("POST", f"/v2/handover/{b64u_encode(key_id)}", submission.model_dump(mode="json"))
-        return self._model(m.HandoverStored, doc, "the handover answer").stored
+        return self._model(m.HandoverStored, doc, _("the handover answer")).stored
 
     # -- transparency log (public) ------------------------------------------------
     def checkpoint(self, size: int | None = None) -> str:
@@ -365,12 +387,12 @@ class EscrowClient:
     # -- notification address (PROTOCOL.md §13.7) ------------------------------------
     def notify_address(self) -> m.NotifyAddress:
         """``GET /v2/account/notify``: the address this account gave, if any."""
-        return self._model(m.NotifyAddress, self._authed("GET", "/v2/account/notify"), "the notification address")
+        return self._model(m.NotifyAddress, self._authed("GET", "/v2/account/notify"), _("the notification address"))
 
     def set_notify_address(self, email: str | None) -> m.NotifyAddress:
         """``PUT /v2/account/notify``; None removes the address."""
         return self._model(m.NotifyAddress, self._authed("PUT", "/v2/account/notify", {"email": email}),
-                           "the notification address")
+                           _("the notification address"))
 
     # -- conversations and introductions (PROTOCOL.md §13.3, §13.4) -------------
     def set_message_key(self, message_key: bytes) -> None:
@@ -382,7 +404,7 @@ class EscrowClient:
         doc = self._authed("POST", "/v2/conversations", {
             "conversation_id": b64u_encode(conversation_id), "match_id": b64u_encode(match_id),
             "entry_id": b64u_encode(entry_id)})
-        return self._model(m.Conversation, doc, "the conversation")
+        return self._model(m.Conversation, doc, _("the conversation"))
 
     def conversations(self, match_id: bytes | None = None) -> list[m.Conversation]:
         """``GET /v2/conversations``: a reporter's own conversations; for a counselor all, or one match's."""
@@ -390,13 +412,13 @@ class EscrowClient:
         doc = self._authed("GET", path)
         if not isinstance(doc, list):
             raise ApiError(200, "unexpected_answer", _("the conversation list is not a list"), server=self.base_url)
-        return [self._model(m.Conversation, c, "a conversation") for c in doc]
+        return [self._model(m.Conversation, c, _("a conversation")) for c in doc]
 
     def messages(self, conversation_id: bytes, after: int = 0, limit: int = 100) -> m.MessagePage:
         """One page of a conversation's sealed messages after seq ``after``, each with the caller's own wrap."""
         doc = self._authed("GET", f"/v2/conversations/{b64u_encode(conversation_id)}/messages"
                                   f"?after={int(after)}&limit={int(limit)}")
-        return self._model(m.MessagePage, doc, "the messages")
+        return self._model(m.MessagePage, doc, _("the messages"))
 
     def all_messages(self, conversation_id: bytes, after: int = 0) -> list[m.StoredMessage]:
         """Every message after seq ``after``, page by page (a page that does not move on ends the loop)."""
@@ -412,7 +434,7 @@ class EscrowClient:
         """``POST /v2/conversations/{cid}/messages``: the same message id and content again is answered 200."""
         doc = self._authed("POST", f"/v2/conversations/{b64u_encode(conversation_id)}/messages",
                            {"message_id": b64u_encode(message_id), **item.model_dump()})
-        return self._model(m.PostedMessage, doc, "the stored message")
+        return self._model(m.PostedMessage, doc, _("the stored message"))
 
     def propose_introduction(self, match_id: bytes, introduction_id: bytes, group_conversation_id: bytes,
                              conversation_ids: list[bytes]) -> None:
@@ -425,12 +447,12 @@ class EscrowClient:
     def introduction(self, introduction_id: bytes) -> m.IntroductionDetail:
         """``GET /v2/introductions/{iid}`` as a counselor: who is invited, and the cards of those who accepted."""
         doc = self._authed("GET", f"/v2/introductions/{b64u_encode(introduction_id)}")
-        return self._model(m.IntroductionDetail, doc, "the introduction")
+        return self._model(m.IntroductionDetail, doc, _("the introduction"))
 
     def my_introduction(self, introduction_id: bytes) -> m.IntroductionForReporter:
         """``GET /v2/introductions/{iid}`` as a reporter: its group conversation and whether this account accepted."""
         doc = self._authed("GET", f"/v2/introductions/{b64u_encode(introduction_id)}")
-        return self._model(m.IntroductionForReporter, doc, "the introduction")
+        return self._model(m.IntroductionForReporter, doc, _("the introduction"))
 
     def accept_introduction(self, introduction_id: bytes, conversation_id: bytes, card: m.SealedItem) -> None:
         """``POST /v2/introductions/{iid}/accept`` (reporter): the card with this reporter's chosen name."""
@@ -443,7 +465,7 @@ class EscrowClient:
         doc = self._authed("GET", "/v2/cases")
         if not isinstance(doc, list):
             raise ApiError(200, "unexpected_answer", _("the case list is not a list"), server=self.base_url)
-        return [self._model(m.Case, c, "a case") for c in doc]
+        return [self._model(m.Case, c, _("a case")) for c in doc]
 
     def update_case(self, case_id: bytes, *, owner_key_id: bytes | None | Literal["keep"] = "keep",
                     state: str | None = None) -> m.Case:
@@ -453,19 +475,19 @@ class EscrowClient:
             body["owner_key_id"] = None if owner_key_id is None else b64u_encode(owner_key_id)
         if state is not None:
             body["state"] = state
-        return self._model(m.Case, self._authed("PUT", f"/v2/cases/{b64u_encode(case_id)}", body), "the case")
+        return self._model(m.Case, self._authed("PUT", f"/v2/cases/{b64u_encode(case_id)}", body), _("the case"))
 
     def link_case(self, case_id: bytes, match_id: bytes) -> m.Case:
         """``POST /v2/cases/{id}/links``: the match names this case's person too (its own case is merged in)."""
         doc = self._authed("POST", f"/v2/cases/{b64u_encode(case_id)}/links", {"match_id": b64u_encode(match_id)})
-        return self._model(m.Case, doc, "the case")
+        return self._model(m.Case, doc, _("the case"))
 
     def case_notes(self, case_id: bytes) -> list[m.CaseNote]:
         """``GET /v2/cases/{id}/notes``: the sealed notes, each with this counselor's wrap."""
         doc = self._authed("GET", f"/v2/cases/{b64u_encode(case_id)}/notes")
         if not isinstance(doc, list):
             raise ApiError(200, "unexpected_answer", _("the note list is not a list"), server=self.base_url)
-        return [self._model(m.CaseNote, n, "a note") for n in doc]
+        return [self._model(m.CaseNote, n, _("a note")) for n in doc]
 
     def add_case_note(self, case_id: bytes, note_id: bytes, item: m.SealedItem) -> None:
         """``POST /v2/cases/{id}/notes``: the same note again is answered 200."""

@@ -23,13 +23,13 @@ from typing import Any
 import httpx
 
 from consilience.errors import InvalidInput
-from consilience.i18n import _
+from consilience.i18n import N_, _, language
 
 #: The environment variable naming an extra CA certificate file (PEM) to trust.
 CA_FILE_ENV = "CONSILIENCE_CA_FILE"
 #: What a refused certificate's message tells the user to do.
-CA_FILE_HINT = (f"if the deployment uses a private CA, pass --ca-file FILE (or set {CA_FILE_ENV}) with that CA's "
-                "certificate; otherwise check the address, and tell the server's operator")
+CA_FILE_HINT = N_("if the deployment uses a private CA, pass --ca-file FILE (or set CONSILIENCE_CA_FILE) with that "
+                  "CA's certificate; otherwise check the address, and tell the server's operator")
 
 _ca_file: Path | None = None
 
@@ -40,12 +40,12 @@ class UntrustedCertificate(httpx.ConnectError):
     def __init__(self, url: str, reason: str, *, request: httpx.Request | None = None) -> None:
         self.url = url
         self.reason = reason
-        super().__init__(self.describe("the server"), request=request)
+        super().__init__(self.describe(_("the server")), request=request)
 
     def describe(self, what: str) -> str:
-        """The refusal in words, the server named as ``what`` (e.g. "key server 2")."""
-        return (f"{what} at {self.url} presented a certificate this machine does not trust ({self.reason}); "
-                f"{CA_FILE_HINT}")
+        """The refusal in words, the server named as ``what`` (e.g. "key server 2", already translated)."""
+        return _("{what} at {url} presented a certificate this machine does not trust ({reason}); {hint}",
+                 what=what, url=self.url, reason=self.reason, hint=_(CA_FILE_HINT))
 
 
 def ca_file() -> Path | None:
@@ -119,12 +119,23 @@ class _Transport(httpx.HTTPTransport):
 def reason(exc: httpx.HTTPError) -> str:
     """Why a request failed, to follow a server's name: "presented a certificate …", "could not be reached (…)"."""
     if isinstance(exc, UntrustedCertificate):
-        return f"presented a certificate this machine does not trust ({exc.reason}); {CA_FILE_HINT}"
-    return f"could not be reached ({type(exc).__name__})"
+        return _("presented a certificate this machine does not trust ({reason}); {hint}",
+                 reason=exc.reason, hint=_(CA_FILE_HINT))
+    return _("could not be reached ({kind})", kind=type(exc).__name__)
+
+
+def _say_language(request: httpx.Request) -> None:
+    """Asks for answers (a refusal's detail, a server's own words) in the language the person reads; read as each
+    request leaves, so a client kept open follows a change of language."""
+    request.headers.setdefault("Accept-Language", language())
 
 
 def client(**kwargs: Any) -> httpx.Client:
-    """An httpx client verifying servers with :func:`ssl_context`; ``transport`` (tests) is used as given."""
+    """An httpx client verifying servers with :func:`ssl_context` and sending ``Accept-Language`` (the active
+    language, :mod:`consilience.i18n`) with every request; ``transport`` (tests) is used as given."""
+    hooks = dict(kwargs.pop("event_hooks", None) or {})
+    hooks["request"] = [_say_language, *hooks.get("request", [])]
+    kwargs["event_hooks"] = hooks
     kwargs.setdefault("verify", ssl_context())
     if kwargs.get("transport") is None:
         kwargs["transport"] = _Transport(verify=kwargs["verify"], trust_env=kwargs.get("trust_env", True))

@@ -62,7 +62,8 @@ class TileSource:
         try:
             response = self._http.get(url)
         except httpx.HTTPError as exc:
-            raise ApiError(0, "unreachable", f"cannot fetch {url}: {type(exc).__name__} {exc}".strip(),
+            raise ApiError(0, "unreachable", _("cannot fetch {url}: {kind} {exc}", url=url, kind=type(exc).__name__,
+                                               exc=exc).strip(),
                            server=self.base_url or None) from exc
         if response.status_code == 404 and missing_ok:
             return None

@@ -12,16 +12,17 @@ from dataclasses import dataclass
 
 from consilience.clients.reporter import Session
 from consilience.clients.results import JsonObject
+from consilience.i18n import N_
 from consilience.protocol.messages import notify_address
 
-#: Said before an address is sent, so the person knows what giving it means.
-BEFORE_GIVING = (
+#: Said before an address is sent, so the person knows what giving it means (shown through ``_()``).
+BEFORE_GIVING = N_(
     "Before you give it: the escrow server will then know that this mail address belongs to your account. "
     "The mail it sends there only ever says that something is waiting for you in Consilience, never what "
     "and never who. You can remove the address at any time with 'consilience reporter notify --none'.")
 #: Said when the server keeps the address but sends no mail at all (its operator has not set mail up).
-NO_MAIL_HERE = ("This server does not send mail at the moment, so nothing will arrive there until its operator "
-                "sets mail up. Look in the app from time to time.")
+NO_MAIL_HERE = N_("This server does not send mail at the moment, so nothing will arrive there until its operator "
+                  "sets mail up. Look in the app from time to time.")
 
 
 @dataclass(frozen=True)

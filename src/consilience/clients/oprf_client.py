@@ -53,11 +53,12 @@ class KeyServerUnavailable(ConsilienceError):
     """
 
     def __init__(self, answered: int, needed: int, skipped: dict[int, str], urls: dict[int, str]) -> None:
-        reasons = "; ".join(f"key server {i} ({urls.get(i, '?')}) {why}" for i, why in skipped.items())
-        super().__init__(
-            f"Too few of the deployment's key servers answered ({answered} of the {needed} needed), so the names "
+        reasons = "; ".join(_("key server {index} ({url}) {why}", index=i, url=urls.get(i, "?"), why=why)
+                            for i, why in skipped.items())
+        super().__init__(_(
+            "Too few of the deployment's key servers answered ({answered} of the {needed} needed), so the names "
             "could not be turned into matching codes. Nothing was sent. Try again in a while; if it keeps "
-            f"happening, tell the administrator. ({reasons})")
+            "happening, tell the administrator. ({reasons})", answered=answered, needed=needed, reasons=reasons))
         self.answered = answered
         self.needed = needed
         self.skipped = dict(skipped)
@@ -114,8 +115,9 @@ def evaluate(deployment: Deployment, inputs: list[bytes], credentials: Credentia
                             continue
                         checked = threshold_oprf.verify_partial(blinded, got.partial, shares_public)
                         if checked is None:
-                            skipped[server.index] = ("answered with a proof that does not verify against its public "
-                                                     "share (it may be misconfigured, or not the deployment's)")
+                            skipped[server.index] = _("answered with a proof that does not verify against its "
+                                                      "public share (it may be misconfigured, or not the "
+                                                      "deployment's)")
                             log.warning("key server %d answered with a proof that does not verify", server.index)
                             continue
                         answered[server.index] = _Answer(checked, got.abscissa, got.shares)
@@ -128,12 +130,12 @@ def evaluate(deployment: Deployment, inputs: list[bytes], credentials: Credentia
                 if done is not None:
                     for i in answered:
                         if i not in group:
-                            skipped[i] = "gave this account another abscissa than the key servers whose shares check"
+                            skipped[i] = _("gave this account another abscissa than the key servers whose shares check")
                     return done
                 answered = {i: a for i, a in answered.items() if i not in skipped}
             if not waiting and max((len(g) for g in _groups(answered).values()), default=0) < t:
                 for i in answered:
-                    skipped.setdefault(i, "gave this account another abscissa than the other key servers")
+                    skipped.setdefault(i, _("gave this account another abscissa than the other key servers"))
                 raise KeyServerUnavailable(len(answered) if len(_groups(answered)) <= 1 else 0, t, skipped,
                                            {s.index: s.url for s in deployment.key_servers})
     finally:
@@ -187,7 +189,7 @@ def _ask(http: httpx.Client, deployment: Deployment, server: KeyServer, credenti
         quorum.abscissa_from_bytes(abscissa)
     except (ValueError, KeyError, TypeError, ConsilienceError) as exc:
         log.warning("key server %d gave an invalid answer: %s", server.index, exc)
-        return f"gave an answer that is not valid: {exc}"
+        return _("gave an answer that is not valid: {exc}", exc=exc)
     return _Raw(partial, abscissa, shares)
 
 
@@ -214,13 +216,13 @@ def _combine(deployment: Deployment, params: quorum.QuorumParameters, inputs: li
             shares.append(quorum.combine(params, point, y, x, {i: answered[i].shares[k] for i in used}))
     except quorum.DishonestKeyServers as exc:
         for i, why in exc.dishonest.items():
-            skipped[i] = f"gave quorum shares that do not check ({why})"
+            skipped[i] = _("gave quorum shares that do not check ({why})", why=why)
             log.warning("key server %d gave quorum shares that do not check: %s", i, why)
             answered.pop(i, None)
         return None
     for found in shares:
         for i, why in found.dishonest.items():
-            skipped.setdefault(i, f"gave quorum shares that do not check ({why})")
+            skipped.setdefault(i, _("gave quorum shares that do not check ({why})", why=why))
     return Evaluation(outputs, shares, x_bytes, used, skipped)
 
 
@@ -229,12 +231,14 @@ def _refused(response: httpx.Response) -> str:
     status = response.status_code
     if status == 429:
         wait = response.headers.get("Retry-After")
-        return "is limiting requests for now" + (f" (retry after {wait} s)" if wait else "")
+        if wait:
+            return _("is limiting requests for now (retry after {wait} s)", wait=wait)
+        return _("is limiting requests for now")
     if status == 401:
-        return f"did not accept the request ({_detail(response)})"
+        return _("did not accept the request ({detail})", detail=_detail(response))
     if status == 503:
-        return "is unavailable for the moment"
-    return f"answered HTTP {status}: {_detail(response)}"
+        return _("is unavailable for the moment")
+    return _("answered HTTP {status}: {detail}", status=status, detail=_detail(response))
 
 
 def _detail(response: httpx.Response) -> str:

@@ -21,11 +21,12 @@ from consilience.clients import receipts
 from consilience.clients.reporter import Session
 from consilience.clients.results import JsonObject
 from consilience.errors import InvalidInput, VerificationError
-from consilience.i18n import _
+from consilience.i18n import N_, _
 from consilience.protocol.encoding import b64u_decode
 
 #: How a reading stands against the log.
-LOGGED, NOT_LOGGED, NOT_VERIFIED = "logged", "not in the log yet", "receipt does not verify"
+#: (values of ``--json``: a reader translates them with ``_()`` where they are shown)
+LOGGED, NOT_LOGGED, NOT_VERIFIED = "logged", N_("not in the log yet"), N_("receipt does not verify")
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,17 @@ from consilience.tlog.receipt import (
     verify_receipt,
 )
 
+#: ``protocol.deployment``'s refusal of a document signed by another administrator than the pinned one
+_OTHER_ADMINISTRATOR = "deployment signed by a different administrator than the one pinned"
+
+
+def signed_by_another(exc: VerificationError) -> bool:
+    """Whether ``exc`` is ``deployment.verify`` refusing a document another administrator signed; its message
+    may be in the reader's language, so it is compared in English and in that language."""
+    text = str(exc)
+    return "different administrator" in text or text == _(_OTHER_ADMINISTRATOR)
+
+
 VKEY_FILE = "log.vkey"
 #: The signed deployment document (as GET /v2/deployment serves it) the receipts beside it were checked with.
 DEPLOYMENT_FILE = "deployment.json"
@@ -209,9 +220,10 @@ class LogKey:
     serial: int | None = None
 
     @classmethod
-    def of(cls, deployment: Deployment, source: str = "the deployment document given") -> LogKey:
+    def of(cls, deployment: Deployment, source: str | None = None) -> LogKey:
         """The key of a deployment document the caller has already checked (``deployment.verify``)."""
-        return cls(deployment.log_vkey, source, deployment.log_origin, serial=deployment.serial)
+        return cls(deployment.log_vkey, source if source is not None else _("the deployment document given"),
+                   deployment.log_origin, serial=deployment.serial)
 
 
 def log_key_for(receipt: Path, *, admin_fingerprint: bytes | None, published: dict[str, str] | None,
@@ -226,7 +238,7 @@ def log_key_for(receipt: Path, *, admin_fingerprint: bytes | None, published: di
     beside = Path(receipt).parent / VKEY_FILE
     if admin_fingerprint is None:
         if log_vkey is not None:
-            return LogKey(log_vkey, "--log-key, as given (not checked against a deployment document)")
+            return LogKey(log_vkey, _("--log-key, as given (not checked against a deployment document)"))
         raise VerificationError(
             _("There is no administrator to check this receipt's log key against, so it was not checked. Give "
               "--admin-fingerprint with the administrator's fingerprint (they publish it; it is also the last part "
@@ -241,7 +253,7 @@ def log_key_for(receipt: Path, *, admin_fingerprint: bytes | None, published: di
     try:
         deployment = deployment_doc.verify(published, admin_fingerprint)
     except VerificationError as exc:
-        if "different administrator" in str(exc):
+        if signed_by_another(exc):
             raise VerificationError(
                 _("The deployment document {document} is not signed by the administrator whose fingerprint is "
                   "{fingerprint}, so its log key cannot be trusted and the receipt was not checked. Check the "
@@ -252,7 +264,8 @@ def log_key_for(receipt: Path, *, admin_fingerprint: bytes | None, published: di
     except InvalidInput as exc:
         raise VerificationError(_("The deployment document {document} is malformed ({exc}), so the receipt was not "
                                   "checked.", document=document, exc=exc)) from exc
-    signed_by = f"the deployment document signed by administrator {fingerprint}, serial {deployment.serial}"
+    signed_by = _("the deployment document signed by administrator {fingerprint}, serial {serial}",
+                  fingerprint=fingerprint, serial=deployment.serial)
     if log_vkey is not None and log_vkey != deployment.log_vkey:
         raise VerificationError(
             _("The log key given with --log-key is not the one in {signed_by} ({document}). A receipt that only "

@@ -26,7 +26,7 @@ from consilience.clients.http import client as http_client
 from consilience.clients.http import reason as http_reason
 from consilience.crypto import oprf, threshold_oprf
 from consilience.errors import ConsilienceError, DecryptionError, InvalidInput, VerificationError
-from consilience.i18n import _
+from consilience.i18n import N_, _
 from consilience.protocol import accounts, recovery
 from consilience.protocol import deployment as deployment_doc
 from consilience.protocol.deployment import Deployment
@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PENDING = "Your backup will be updated next time you are online."
+#: Said after a save whose backup has to wait (translate it with ``_()`` where it is shown).
+PENDING = N_("Your backup will be updated next time you are online.")
 
 
 class RecoveryFailed(ConsilienceError):
@@ -184,7 +185,7 @@ def after_save(session: Session) -> str | None:
         if not w.backup_pending:
             w.backup_pending = True
             wallet_mod.save(session.path, w, session.secret, kdf_params=session.kdf_params)
-        return PENDING
+        return _(PENDING)
 
 
 @dataclass
@@ -281,18 +282,19 @@ def recover(server: str, handle_text: str, secret: str, path: Path, *, unlock_co
                     if threshold_oprf.verify_partial([blinded], partial, keys.public_shares()) is None:
                         raise VerificationError(_("its proof does not verify"))
                 except (InvalidInput, VerificationError, KeyError, TypeError) as exc:
-                    skipped[share.index] = f"answered wrongly ({exc})"
+                    skipped[share.index] = _("answered wrongly ({exc})", exc=exc)
                     continue
                 partials.append(partial)
                 lefts.append(int(doc.get("attempts_left", 0)))
             elif status == 423:
                 locked = str(doc.get("detail", ""))
             else:
-                skipped[share.index] = f"did not answer ({status or 'unreachable'}: {doc.get('detail', '')})"
+                skipped[share.index] = _("did not answer ({status}: {detail})", status=status or _("unreachable"),
+                                         detail=doc.get("detail", ""))
         if len(partials) < keys.threshold:
             if locked:
                 raise RecoveryFailed(locked, "recovery_locked")
-            why = "; ".join(f"key server {i} {w}" for i, w in skipped.items())
+            why = "; ".join(_("key server {index} {why}", index=i, why=w) for i, w in skipped.items())
             raise RecoveryFailed(
                 _("Too few of the deployment's key servers answered ({count} of the {threshold} "
                   "needed), so the backup could not be opened. Nothing was changed. Try again in a while; if it "

@@ -22,7 +22,7 @@ from consilience.clients import wallet as wallet_mod
 from consilience.clients.escrow_client import ApiError, EscrowClient, reporter_login, submission_payload
 from consilience.clients.results import AttachmentSummary, JsonObject
 from consilience.errors import ConsilienceError, InvalidInput, VerificationError
-from consilience.i18n import _
+from consilience.i18n import N_, _
 from consilience.protocol import accounts, events, invites
 from consilience.protocol import identifiers as ids
 from consilience.protocol import messages as m
@@ -113,9 +113,9 @@ class Session:
 
 
 #: What ``check_registration`` says when the server's deployment is signed by another administrator.
-WRONG_DEPLOYMENT = ("The server at {server} is not the deployment this invite is for: its administrator's key does "
-                    "not match the invite. A character of the invite may be mistyped (check it against the one you "
-                    "were given), or the server address may be wrong. Nothing was created.")
+WRONG_DEPLOYMENT = N_("The server at {server} is not the deployment this invite is for: its administrator's key "
+                      "does not match the invite. A character of the invite may be mistyped (check it against the "
+                      "one you were given), or the server address may be wrong. Nothing was created.")
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,7 @@ class Registration:
         try:
             recovery.set_up(session)
         except (ConsilienceError, OSError):  # offline, or key servers not ready: registered all the same
-            session.backup_notice = recovery.PENDING
+            session.backup_notice = _(recovery.PENDING)
             session.save_local()
         return session
 
@@ -182,8 +182,8 @@ def check_registration(server: str, invite_text: str, contact: str, path: Path) 
             published = anonymous.published_deployment()
             deployment = anonymous.deployment(invite.admin_fingerprint, published=published)  # pin first
         except VerificationError as exc:
-            if "different administrator" in str(exc):
-                raise VerificationError(WRONG_DEPLOYMENT.format(server=anonymous.base_url)) from exc
+            if receipts.signed_by_another(exc):
+                raise VerificationError(_(WRONG_DEPLOYMENT, server=anonymous.base_url)) from exc
             raise
         except ApiError as exc:
             if exc.status == 404:
@@ -319,10 +319,11 @@ class AlreadyNamed(InvalidInput):
     """
 
     def __init__(self, record_id: str, canonical: str) -> None:
-        super().__init__(
-            f"Your record {record_id} already names {canonical}. Each person can be named in one record of yours at a "
-            f"time, so that one account counts once. You can add what you wrote to record {record_id} instead "
-            f"('consilience reporter edit {record_id}'), or withdraw that record first.")
+        super().__init__(_(
+            "Your record {record_id} already names {canonical}. Each person can be named in one record of yours at a "
+            "time, so that one account counts once. You can add what you wrote to record {record_id} instead "
+            "('consilience reporter edit {record_id}'), or withdraw that record first.",
+            record_id=record_id, canonical=canonical))
         self.record_id = record_id
         self.canonical = canonical
 

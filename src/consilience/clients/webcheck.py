@@ -83,14 +83,14 @@ def verify(http: httpx.Client, expected: dict[str, str]) -> WebCheck:
             response = http.get(path)
         except UntrustedCertificate as exc:  # not one file's problem: nothing from this server can be compared
             raise VerificationError(_("{describe}. Nothing was compared.",
-                                      describe=exc.describe('The server'))) from exc
+                                      describe=exc.describe(_("The server")))) from exc
         except httpx.HTTPError as exc:
-            mismatched[path] = f"unreachable: {exc}"
+            mismatched[path] = _("unreachable: {exc}", exc=exc)
             continue
         if response.status_code != 200:
             mismatched[path] = f"HTTP {response.status_code}"
             continue
         got = hashlib.sha256(response.content).hexdigest()
         if got != digest:
-            mismatched[path] = f"sha256 {got}, expected {digest}"
+            mismatched[path] = _("sha256 {got}, expected {digest}", got=got, digest=digest)
     return WebCheck(str(http.base_url), tuple(checked), mismatched)

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from consilience.clients import sealed
+from consilience.clients import receipts, sealed
 from consilience.clients.escrow_client import EscrowClient
 from consilience.clients.results import JsonObject
 from consilience.crypto import passphrase, signing
@@ -121,7 +121,7 @@ def log_key_from_deployment(server: str, admin_fingerprint: str) -> str:
         try:
             return client.deployment(fingerprint).log_vkey
         except VerificationError as exc:
-            if "different administrator" not in str(exc):
+            if not receipts.signed_by_another(exc):
                 raise
             raise VerificationError(
                 _("The deployment at {base_url} is not signed by the administrator whose fingerprint you "

@@ -173,7 +173,7 @@ def read_keys(identity_path: Path, hpke_path: Path) -> KeyServerKeys:
                                  path=path, what=what, KEY_BYTES=KEY_BYTES))
         return data
 
-    keys = KeyServerKeys(one(identity_path, "identity key"), one(hpke_path, "HPKE key"))
+    keys = KeyServerKeys(one(identity_path, _("identity key")), one(hpke_path, _("HPKE key")))
     keys.hpke_public_key  # noqa: B018 - a seed that does not expand is refused here, not mid-run
     return keys
 
