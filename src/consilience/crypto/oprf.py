@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from consilience.crypto import h2c, ristretto
 from consilience.errors import InvalidInput, VerificationError
-from consilience.i18n import _
+from consilience.i18n import N_, _
 
 MODE_OPRF = 0x00
 MODE_VOPRF = 0x01
@@ -72,7 +72,7 @@ def blind(input: bytes, mode: int, blind: bytes | None = None) -> tuple[bytes, b
     ``blind`` exists only for test vectors: reusing one links two requests.
     """
     point = _hash_to_group(input, mode)
-    r = ristretto.scalar_random() if blind is None else _nonzero_scalar(blind, "blind")
+    r = ristretto.scalar_random() if blind is None else _nonzero_scalar(blind, N_("blind"))
     return r, ristretto.scalar_mult(r, point)
 
 
@@ -82,7 +82,7 @@ def blind_evaluate(sk: bytes, blinded_element: bytes) -> bytes:
     Validation matters here: multiplying an attacker-chosen identity or
     non-canonical encoding would answer with something unrelated to the key.
     """
-    return ristretto.scalar_mult(_nonzero_scalar(sk, "key"), check_element(blinded_element))
+    return ristretto.scalar_mult(_nonzero_scalar(sk, N_("key")), check_element(blinded_element))
 
 
 def generate_proof(
@@ -100,12 +100,12 @@ def generate_proof(
     ``r`` is exposed for the test vectors; a repeated r with different
     challenges reveals k, so production callers must leave it None.
     """
-    k = _nonzero_scalar(k, "key")
+    k = _nonzero_scalar(k, N_("key"))
     A, B = check_element(A), check_element(B)
     C, D = _check_batch(C, D)
     M = _weighted_sum(_composite_weights(B, C, D, mode), C)
     Z = ristretto.scalar_mult(k, M)
-    r = ristretto.scalar_random() if r is None else _nonzero_scalar(r, "proof randomness")
+    r = ristretto.scalar_random() if r is None else _nonzero_scalar(r, N_("proof randomness"))
     t2 = ristretto.scalar_mult(r, A)
     t3 = ristretto.scalar_mult(r, M)
     c = _challenge(B, M, Z, t2, t3, mode)
@@ -150,7 +150,7 @@ def voprf_blind_evaluate(
     and cost. The key pair is checked first so a misconfigured server fails
     loudly instead of emitting proofs no client will accept.
     """
-    sk = _nonzero_scalar(sk, "key")
+    sk = _nonzero_scalar(sk, N_("key"))
     if ristretto.scalar_mult_base(sk) != check_element(pk):
         raise InvalidInput(_("public key does not match the secret key"))
     blinded_list = _check_elements(blinded)
@@ -166,7 +166,7 @@ def finalize(input: bytes, blind: bytes, evaluated_element: bytes) -> bytes:
     hash-to-group in ``blind``.
     """
     _check_input(input)
-    inverse = ristretto.scalar_invert(_nonzero_scalar(blind, "blind"))
+    inverse = ristretto.scalar_invert(_nonzero_scalar(blind, N_("blind")))
     unblinded = ristretto.scalar_mult(inverse, check_element(evaluated_element))
     return _output_hash(input, unblinded)
 
@@ -197,7 +197,7 @@ def evaluate(sk: bytes, input: bytes, mode: int) -> bytes:
     re-deriving tags server-side when the key holder also knows the input.
     """
     point = _hash_to_group(input, mode)
-    return _output_hash(input, ristretto.scalar_mult(_nonzero_scalar(sk, "key"), point))
+    return _output_hash(input, ristretto.scalar_mult(_nonzero_scalar(sk, N_("key")), point))
 
 
 def check_element(element: bytes) -> bytes:
@@ -223,7 +223,7 @@ def _check_input(input: bytes) -> bytes:
 def _nonzero_scalar(scalar: bytes, what: str) -> bytes:
     scalar = ristretto.check_scalar(scalar)
     if not any(scalar):
-        raise InvalidInput(_("the {what} scalar must not be zero", what=what))
+        raise InvalidInput(_("the {what} scalar must not be zero", what=_(what)))
     return scalar
 
 

@@ -26,6 +26,7 @@ from hashlib import sha256
 from consilience.crypto import signing
 from consilience.crypto.bls12381 import Scalar, hash_to_scalar
 from consilience.errors import InvalidInput, VerificationError
+from consilience.i18n import _
 from consilience.protocol.encoding import i2osp
 
 CERTIFICATE_LABEL = b"consilience-v2 account certificate"
@@ -50,7 +51,7 @@ class AccountCertificate:
 def account_key(seed: bytes) -> bytes:
     """The account's public key: the seed is the Ed25519 private key itself."""
     if len(seed) != SEED_BYTES:
-        raise InvalidInput("an account seed is 32 bytes")
+        raise InvalidInput(_("an account seed is 32 bytes"))
     return signing.public_key(seed)
 
 
@@ -61,7 +62,7 @@ def _certified(account: bytes, deployment_id: bytes, issued_at: int) -> bytes:
 def issue_certificate(admin_private: bytes, deployment_id: bytes, account: bytes, *, now: float | None = None) -> bytes:
     """The 120-byte certificate of ``account`` (an account key), signed by the administrator."""
     if len(account) != ACCOUNT_KEY_BYTES or len(deployment_id) != DEPLOYMENT_ID_BYTES:
-        raise InvalidInput("an account key is 32 bytes and a deployment id 16")
+        raise InvalidInput(_("an account key is 32 bytes and a deployment id 16"))
     issued_at = int(time.time() if now is None else now)
     body = account + deployment_id + i2osp(issued_at, 8)
     return body + signing.sign(admin_private, _certified(account, deployment_id, issued_at))
@@ -70,7 +71,8 @@ def issue_certificate(admin_private: bytes, deployment_id: bytes, account: bytes
 def parse_certificate(data: bytes) -> AccountCertificate:
     """The certificate's fields, unchecked (see :func:`verify_certificate`)."""
     if not isinstance(data, (bytes, bytearray)) or len(data) != CERTIFICATE_BYTES:
-        raise InvalidInput(f"an account certificate is {CERTIFICATE_BYTES} bytes")
+        raise InvalidInput(_("an account certificate is {CERTIFICATE_BYTES} bytes",
+                             CERTIFICATE_BYTES=CERTIFICATE_BYTES))
     data = bytes(data)
     return AccountCertificate(data[:32], data[32:48], int.from_bytes(data[48:56], "big"), data)
 
@@ -79,11 +81,11 @@ def verify_certificate(admin_public: bytes, deployment_id: bytes, data: bytes) -
     """The certificate, if the administrator signed it for this deployment; else VerificationError."""
     cert = parse_certificate(data)
     if cert.deployment_id != deployment_id:
-        raise VerificationError("the account certificate is for another deployment")
+        raise VerificationError(_("the account certificate is for another deployment"))
     try:
         signing.verify(admin_public, _certified(cert.account_key, cert.deployment_id, cert.issued_at), data[56:])
     except VerificationError:
-        raise VerificationError("the account certificate is not signed by this deployment's administrator") from None
+        raise VerificationError(_("the account certificate is not signed by this deployment's administrator")) from None
     return cert
 
 
@@ -96,7 +98,7 @@ def verify_registration(account: bytes, deployment_id: bytes, proof: bytes) -> N
     try:
         signing.verify(account, REGISTER_LABEL + deployment_id + account, proof)
     except VerificationError:
-        raise VerificationError("the registration is not signed by the invite's account key") from None
+        raise VerificationError(_("the registration is not signed by the invite's account key")) from None
 
 
 def abscissa(abscissa_key: bytes, deployment_id: bytes, account: bytes) -> Scalar:
@@ -107,11 +109,11 @@ def abscissa(abscissa_key: bytes, deployment_id: bytes, account: bytes) -> Scala
     refused rather than silently mapped, since x = 0 would hand out F_q(0).
     """
     if len(abscissa_key) != 32 or len(deployment_id) != DEPLOYMENT_ID_BYTES or len(account) != ACCOUNT_KEY_BYTES:
-        raise InvalidInput("abscissa key and account key are 32 bytes, a deployment id 16")
+        raise InvalidInput(_("abscissa key and account key are 32 bytes, a deployment id 16"))
     mac = hmac.new(abscissa_key, ABSCISSA_LABEL + deployment_id + account, sha256).digest()
     x = hash_to_scalar(mac, ABSCISSA_LABEL)
     if x.is_zero():
-        raise VerificationError("this account's abscissa would be zero; it needs a new invite")
+        raise VerificationError(_("this account's abscissa would be zero; it needs a new invite"))
     return x
 
 

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from consilience.crypto import aead, hpke, kdf, signing
 from consilience.errors import DecryptionError, InvalidInput, VerificationError
+from consilience.i18n import _
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.entry import Attachment
 from consilience.protocol.messages import MAX_BODY_BYTES, MAX_WRAPS, MESSAGE_KEY_BYTES, WRAP_BYTES
@@ -99,7 +100,8 @@ class MessagingPublicKey:
     def __post_init__(self) -> None:
         hpke.parse_public_key(self.hpke_public)  # length, ML-KEM check, no low-order X25519 point
         if not isinstance(self.verify_key, bytes) or len(self.verify_key) != VERIFY_KEY_BYTES:
-            raise InvalidInput(f"a messaging key's signature half is {VERIFY_KEY_BYTES} bytes")
+            raise InvalidInput(_("a messaging key's signature half is {VERIFY_KEY_BYTES} bytes",
+                                 VERIFY_KEY_BYTES=VERIFY_KEY_BYTES))
 
     def encode(self) -> bytes:
         return self.hpke_public + self.verify_key
@@ -111,12 +113,12 @@ class MessagingPublicKey:
     @classmethod
     def parse(cls, data: bytes) -> MessagingPublicKey:
         if not isinstance(data, (bytes, bytearray)) or len(data) != MESSAGE_KEY_BYTES:
-            raise InvalidInput(f"a messaging key is {MESSAGE_KEY_BYTES} bytes")
+            raise InvalidInput(_("a messaging key is {MESSAGE_KEY_BYTES} bytes", MESSAGE_KEY_BYTES=MESSAGE_KEY_BYTES))
         raw = bytes(data)
         try:
             return cls(raw[:hpke.PUBLIC_KEY_BYTES], raw[hpke.PUBLIC_KEY_BYTES:])
         except InvalidInput as exc:  # the ML-KEM check of FIPS 203, or a low-order X25519 point
-            raise InvalidInput("not a usable messaging key: its encryption half is invalid") from exc
+            raise InvalidInput(_("not a usable messaging key: its encryption half is invalid")) from exc
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ class MessagingKey:
 
     def __post_init__(self) -> None:
         if not isinstance(self.seed, bytes) or len(self.seed) != hpke.SEED_BYTES:
-            raise InvalidInput(f"a messaging seed is {hpke.SEED_BYTES} bytes")
+            raise InvalidInput(_("a messaging seed is {SEED_BYTES} bytes", SEED_BYTES=hpke.SEED_BYTES))
 
     @classmethod
     def generate(cls) -> MessagingKey:
@@ -165,7 +167,7 @@ class MessagingKey:
 def counselor_signing_seed(counselor_hpke_seed: bytes) -> bytes:
     """A counselor's Ed25519 signing seed, derived from its HPKE seed so the key file holds no new secret."""
     if not isinstance(counselor_hpke_seed, bytes) or len(counselor_hpke_seed) != hpke.SEED_BYTES:
-        raise InvalidInput(f"a counselor key seed is {hpke.SEED_BYTES} bytes")
+        raise InvalidInput(_("a counselor key seed is {SEED_BYTES} bytes", SEED_BYTES=hpke.SEED_BYTES))
     return kdf.derive(counselor_hpke_seed, COUNSELOR_SIGNING_LABEL, b"", 32)
 
 
@@ -187,9 +189,9 @@ class Text:
     def __post_init__(self) -> None:
         object.__setattr__(self, "attachments", tuple(self.attachments))
         if not isinstance(self.text, str):
-            raise InvalidInput("a message's text is a string")
+            raise InvalidInput(_("a message's text is a string"))
         if not self.text and not self.attachments:
-            raise InvalidInput("a message needs text or an attachment")
+            raise InvalidInput(_("a message needs text or an attachment"))
 
 
 @dataclass(frozen=True)
@@ -201,9 +203,9 @@ class Reveal:
 
     def __post_init__(self) -> None:
         if not isinstance(self.contact, str) or not self.contact:
-            raise InvalidInput("a reveal names how to reach you (it cannot be empty)")
+            raise InvalidInput(_("a reveal names how to reach you (it cannot be empty)"))
         if self.text is not None and not isinstance(self.text, str):
-            raise InvalidInput("a reveal's text is a string")
+            raise InvalidInput(_("a reveal's text is a string"))
 
 
 @dataclass(frozen=True)
@@ -216,7 +218,7 @@ class IntroductionMsg:
     def __post_init__(self) -> None:
         _check_id(self.introduction, "introduction")
         if not isinstance(self.text, str):
-            raise InvalidInput("an introduction's text is a string")
+            raise InvalidInput(_("an introduction's text is a string"))
 
 
 @dataclass(frozen=True)
@@ -239,9 +241,9 @@ class Roster:
         _check_id(self.introduction, "introduction")
         members = tuple(sorted(self.members, key=lambda m: m.key.encode()))
         if not 1 <= len(members) <= MAX_ROSTER:
-            raise InvalidInput(f"a group has 1 to {MAX_ROSTER} members")
+            raise InvalidInput(_("a group has 1 to {MAX_ROSTER} members", MAX_ROSTER=MAX_ROSTER))
         if len({m.key.encode() for m in members}) != len(members):
-            raise InvalidInput("a member appears twice in the group")
+            raise InvalidInput(_("a member appears twice in the group"))
         object.__setattr__(self, "members", members)
 
     def member(self, verify_key: bytes) -> RosterMember | None:
@@ -269,7 +271,7 @@ class Note:
 
     def __post_init__(self) -> None:
         if not isinstance(self.text, str) or not self.text:
-            raise InvalidInput("a note cannot be empty")
+            raise InvalidInput(_("a note cannot be empty"))
 
 
 Payload = Text | Reveal | IntroductionMsg | Roster | Card | Note
@@ -294,12 +296,12 @@ _SENT_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 
 def _check_id(value: Any, what: str) -> None:
     if not isinstance(value, bytes) or len(value) != ID_BYTES:
-        raise InvalidInput(f"{what} id must be {ID_BYTES} bytes")
+        raise InvalidInput(_("{what} id must be {ID_BYTES} bytes", what=what, ID_BYTES=ID_BYTES))
 
 
 def _check_name(name: Any) -> None:
     if not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME_CHARS:
-        raise InvalidInput(f"a display name has 1 to {MAX_NAME_CHARS} characters")
+        raise InvalidInput(_("a display name has 1 to {MAX_NAME_CHARS} characters", MAX_NAME_CHARS=MAX_NAME_CHARS))
 
 
 def now_sent_at() -> str:
@@ -309,11 +311,11 @@ def now_sent_at() -> str:
 
 def _check_sent_at(value: Any) -> str:
     if not isinstance(value, str) or not _SENT_AT.fullmatch(value):
-        raise InvalidInput("sent_at is an RFC 3339 UTC time in whole seconds, like 2026-12-01T10:00:00Z")
+        raise InvalidInput(_("sent_at is an RFC 3339 UTC time in whole seconds, like 2026-12-01T10:00:00Z"))
     try:
         datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")
     except ValueError as exc:
-        raise InvalidInput("sent_at is not a valid time") from exc
+        raise InvalidInput(_("sent_at is not a valid time")) from exc
     return value
 
 
@@ -322,7 +324,7 @@ def canonical_json(doc: Any) -> bytes:
     try:
         return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as exc:  # a lone surrogate: not text any other program could read
-        raise InvalidInput("the text is not valid Unicode (it holds a lone surrogate)") from exc
+        raise InvalidInput(_("the text is not valid Unicode (it holds a lone surrogate)")) from exc
 
 
 @dataclass(frozen=True)
@@ -343,18 +345,18 @@ class Inner:
 
     def __post_init__(self) -> None:
         if type(self.payload) not in _TYPE_NAMES:
-            raise InvalidInput("unknown kind of message")
+            raise InvalidInput(_("unknown kind of message"))
         if not isinstance(self.sender, bytes) or len(self.sender) != VERIFY_KEY_BYTES:
-            raise InvalidInput(f"sender is a {VERIFY_KEY_BYTES}-byte Ed25519 key")
+            raise InvalidInput(_("sender is a {VERIFY_KEY_BYTES}-byte Ed25519 key", VERIFY_KEY_BYTES=VERIFY_KEY_BYTES))
         _check_sent_at(self.sent_at)
         if self.entry is not None:
             _check_id(self.entry, "entry")
         required, optional = _FIELDS[self.type]
         for name, value in (("entry", self.entry), ("to", self.to)):
             if value is None and name in required:
-                raise InvalidInput(f"a message of type {self.type} names its {name}")
+                raise InvalidInput(_("a message of type {type} names its {name}", type=self.type, name=name))
             if value is not None and name not in required | optional:
-                raise InvalidInput(f"a message of type {self.type} has no {name}")
+                raise InvalidInput(_("a message of type {type} has no {name}", type=self.type, name=name))
 
     @property
     def type(self) -> str:
@@ -403,29 +405,31 @@ class Inner:
         try:
             doc = json.loads(bytes(data).decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-            raise InvalidInput("malformed message: not UTF-8 JSON") from exc
+            raise InvalidInput(_("malformed message: not UTF-8 JSON")) from exc
         if not isinstance(doc, dict):
-            raise InvalidInput("malformed message: not a JSON object")
+            raise InvalidInput(_("malformed message: not a JSON object"))
         try:
             canonical = canonical_json(doc)
         except (ValueError, UnicodeEncodeError) as exc:
-            raise InvalidInput("malformed message: not canonical JSON") from exc
+            raise InvalidInput(_("malformed message: not canonical JSON")) from exc
         if canonical != bytes(data):
-            raise InvalidInput("malformed message: not canonical JSON (sorted keys, no spaces, each key once)")
+            raise InvalidInput(_("malformed message: not canonical JSON (sorted keys, no spaces, each key once)"))
         version = doc.get("v")
         if type(version) is not int or version != INNER_VERSION:
-            raise InvalidInput("malformed message: unknown version (this software reads version 1)")
+            raise InvalidInput(_("malformed message: unknown version (this software reads version 1)"))
         kind_name = doc.get("type")
         if not isinstance(kind_name, str) or kind_name not in _FIELDS:
-            raise InvalidInput(f"malformed message: unknown type {kind_name!r}")
+            raise InvalidInput(_("malformed message: unknown type {kind_name}", kind_name=repr(kind_name)))
         required, optional = _FIELDS[kind_name]
         keys = set(doc)
         missing = sorted((_COMMON | required) - keys)
         extra = sorted(keys - _COMMON - required - optional)
         if missing:
-            raise InvalidInput(f"malformed message of type {kind_name}: missing {', '.join(missing)}")
+            raise InvalidInput(_("malformed message of type {kind_name}: missing {join_missing}",
+                                 kind_name=kind_name, join_missing=', '.join(missing)))
         if extra:
-            raise InvalidInput(f"malformed message of type {kind_name}: unexpected {', '.join(extra)}")
+            raise InvalidInput(_("malformed message of type {kind_name}: unexpected {join_extra}",
+                                 kind_name=kind_name, join_extra=', '.join(extra)))
         sender = _b64(doc["sender"], VERIFY_KEY_BYTES, "sender")
         entry = None if "entry" not in doc else _b64(doc["entry"], ID_BYTES, "entry")
         to = None if "to" not in doc else _key(doc["to"], "to")
@@ -435,7 +439,7 @@ class Inner:
 
 def _b64(value: Any, length: int, what: str) -> bytes:
     if not isinstance(value, str):
-        raise InvalidInput(f"malformed message: {what} is a base64url string")
+        raise InvalidInput(_("malformed message: {what} is a base64url string", what=what))
     return b64u_decode(value, length=length, field=what)
 
 
@@ -445,7 +449,7 @@ def _key(value: Any, what: str) -> MessagingPublicKey:
 
 def _string(value: Any, what: str) -> str:
     if not isinstance(value, str):
-        raise InvalidInput(f"malformed message: {what} is a string")
+        raise InvalidInput(_("malformed message: {what} is a string", what=what))
     return value
 
 
@@ -453,7 +457,7 @@ def _payload(kind_name: str, doc: dict[str, Any]) -> Payload:
     if kind_name == "text":
         attachments = doc.get("attachments", [])
         if "attachments" in doc and (not isinstance(attachments, list) or not attachments):
-            raise InvalidInput("malformed message: attachments are a non-empty list")
+            raise InvalidInput(_("malformed message: attachments are a non-empty list"))
         return Text(_string(doc["text"], "text"), tuple(Attachment.from_json(a) for a in attachments))
     if kind_name == "reveal":
         return Reveal(_string(doc["contact"], "contact"),
@@ -463,15 +467,15 @@ def _payload(kind_name: str, doc: dict[str, Any]) -> Payload:
     if kind_name == "roster":
         members = doc["members"]
         if not isinstance(members, list) or not 1 <= len(members) <= MAX_ROSTER:
-            raise InvalidInput(f"malformed message: a roster lists 1 to {MAX_ROSTER} members")
+            raise InvalidInput(_("malformed message: a roster lists 1 to {MAX_ROSTER} members", MAX_ROSTER=MAX_ROSTER))
         parsed = []
         for member in members:
             if not isinstance(member, dict) or set(member) != {"name", "key"}:
-                raise InvalidInput("malformed message: a roster member has exactly name and key")
+                raise InvalidInput(_("malformed message: a roster member has exactly name and key"))
             parsed.append(RosterMember(_string(member["name"], "name"), _key(member["key"], "member key")))
         encoded = [m.key.encode() for m in parsed]
         if any(a >= b for a, b in zip(encoded, encoded[1:], strict=False)):
-            raise InvalidInput("malformed message: roster members are sorted by key, each once")
+            raise InvalidInput(_("malformed message: roster members are sorted by key, each once"))
         return Roster(_b64(doc["introduction"], ID_BYTES, "introduction"), tuple(parsed))
     if kind_name == "card":
         return Card(_b64(doc["introduction"], ID_BYTES, "introduction"), _string(doc["name"], "name"),
@@ -485,7 +489,7 @@ def _payload(kind_name: str, doc: dict[str, Any]) -> Payload:
 def context(kind: Kind, scope: bytes, item_id: bytes) -> bytes:
     """``u8 kind || scope || item_id``: what every layer of an item is bound to."""
     if not isinstance(kind, Kind):
-        raise InvalidInput("unknown kind of item")
+        raise InvalidInput(_("unknown kind of item"))
     _check_id(scope, "scope")
     _check_id(item_id, "item")
     return bytes([kind]) + scope + item_id
@@ -526,17 +530,20 @@ def seal_item(kind: Kind, scope: bytes, item_id: bytes, payload: Payload, *, sig
     inner = Inner(payload=payload, sender=signing.public_key(signer_seed), sent_at=sent_at or now_sent_at(),
                   entry=entry, to=to)
     if inner.kind != kind:
-        raise InvalidInput(f"a {inner.type} is sent as item kind {inner.kind.name.lower()}, not {kind.name.lower()}")
+        raise InvalidInput(_("a {type} is sent as item kind {sent_as}, not {kind}",
+                             type=inner.type, sent_as=inner.kind.name.lower(), kind=kind.name.lower()))
     inner_bytes = inner.to_bytes()
     signature = signing.sign(signer_seed, signed_bytes(ctx, inner_bytes))
     if len(signature) + len(inner_bytes) + aead.OVERHEAD > MAX_BODY_BYTES:
-        raise InvalidInput(f"this message is {len(inner_bytes)} bytes; a message holds at most about "
-                           f"{MAX_BODY_BYTES // (1024 * 1024)} MiB (attachments count a third more than their size)")
+        raise InvalidInput(_("this message is {len_inner_bytes} bytes; a message holds at most about "
+                             "{max_mib} MiB (attachments count a third more than their size)",
+                             len_inner_bytes=len(inner_bytes), max_mib=MAX_BODY_BYTES // (1024 * 1024)))
     keys: dict[bytes, bytes] = {}
     for public_key in recipients:
         keys.setdefault(hpke.key_id(public_key), bytes(public_key))
     if not 1 <= len(keys) <= MAX_WRAPS:
-        raise InvalidInput(f"an item goes to 1 to {MAX_WRAPS} keys, not {len(keys)}")
+        raise InvalidInput(_("an item goes to 1 to {MAX_WRAPS} keys, not {len_keys}",
+                             MAX_WRAPS=MAX_WRAPS, len_keys=len(keys)))
     item_key = aead.new_key()
     content = aead.seal(item_key, signature + inner_bytes, CONTENT_AAD + ctx)
     wraps = {kid: hpke.seal(pk, item_key, wrap_info(ctx, kid)) for kid, pk in keys.items()}
@@ -572,13 +579,13 @@ def _my_key_id(my_seed: bytes, my_key_id: bytes | None) -> bytes:
 
 def _item_key(ctx: bytes, wrap: bytes, my_seed: bytes, my_key_id: bytes) -> bytes:
     if not isinstance(wrap, (bytes, bytearray)) or len(wrap) != WRAP_BYTES:
-        raise InvalidInput(f"a wrap is {WRAP_BYTES} bytes")
+        raise InvalidInput(_("a wrap is {WRAP_BYTES} bytes", WRAP_BYTES=WRAP_BYTES))
     try:
         item_key = hpke.open(my_seed, bytes(wrap), wrap_info(ctx, my_key_id))
     except DecryptionError as exc:
-        raise DecryptionError("this item's key is not sealed to your key for this item (or it was changed)") from exc
+        raise DecryptionError(_("this item's key is not sealed to your key for this item (or it was changed)")) from exc
     if len(item_key) != ITEM_KEY_BYTES:
-        raise DecryptionError("this item's key has the wrong size")
+        raise DecryptionError(_("this item's key has the wrong size"))
     return item_key
 
 
@@ -593,23 +600,25 @@ def open_item(kind: Kind, scope: bytes, item_id: bytes, content: bytes, wrap: by
     """
     ctx = context(kind, scope, item_id)
     if not isinstance(content, (bytes, bytearray)) or len(content) > MAX_BODY_BYTES:
-        raise InvalidInput(f"an item is at most {MAX_BODY_BYTES} bytes")
+        raise InvalidInput(_("an item is at most {MAX_BODY_BYTES} bytes", MAX_BODY_BYTES=MAX_BODY_BYTES))
     item_key = _item_key(ctx, wrap, my_seed, _my_key_id(my_seed, my_key_id))
     try:
         plain = aead.open(item_key, bytes(content), CONTENT_AAD + ctx)
     except DecryptionError as exc:
-        raise DecryptionError("this item does not open: it was changed, or belongs to another conversation, "
-                              "message or kind of item") from exc
+        raise DecryptionError(_("this item does not open: it was changed, or belongs to another conversation, "
+                                "message or kind of item")) from exc
     if len(plain) <= SIGNATURE_BYTES:
-        raise InvalidInput("malformed item: too short")
+        raise InvalidInput(_("malformed item: too short"))
     signature, inner_bytes = plain[:SIGNATURE_BYTES], plain[SIGNATURE_BYTES:]
     inner = Inner.from_bytes(inner_bytes)
     try:
         signing.verify(inner.sender, signed_bytes(ctx, inner_bytes), signature)
     except VerificationError as exc:
-        raise VerificationError("this item's signature does not hold: it was not signed by the key it names") from exc
+        raise VerificationError(_("this item's signature does not hold: it was not signed by the key it "
+                                  "names")) from exc
     if inner.kind != kind:
-        raise InvalidInput(f"a {inner.type} cannot be an item of kind {kind.name.lower()}")
+        raise InvalidInput(_("a {type} cannot be an item of kind {kind_name_lower}",
+                             type=inner.type, kind_name_lower=kind.name.lower()))
     return Opened(kind=kind, scope=bytes(scope), item_id=bytes(item_id), inner=inner, signature=signature)
 
 
@@ -635,7 +644,8 @@ def counselor_signers(deployment: Deployment) -> dict[bytes, Counselor]:
 
 
 def require_sender(opened: Opened, allowed: Mapping[bytes, Any] | Iterable[bytes], refusal: str) -> None:
-    """Refuse unless the item's signer is one of ``allowed`` (keys, or a mapping keyed by them)."""
+    """Refuse unless the item's signer is one of ``allowed`` (keys, or a mapping keyed by them); ``refusal`` is
+    shown as it is, so it comes translated."""
     keys = set(allowed)
     if opened.sender not in keys:
         raise VerificationError(refusal)
@@ -644,7 +654,7 @@ def require_sender(opened: Opened, allowed: Mapping[bytes, Any] | Iterable[bytes
 def require_counselor(opened: Opened, deployment: Deployment) -> Counselor:
     """The counselor who signed, or VerificationError: reporters trust only keys the signed document lists."""
     signers = counselor_signers(deployment)
-    require_sender(opened, signers, "this message is not signed by a counselor of this deployment")
+    require_sender(opened, signers, _("this message is not signed by a counselor of this deployment"))
     return signers[opened.sender]
 
 
@@ -658,41 +668,41 @@ def check_direct(opened: Opened, deployment: Deployment, *, entry_id: bytes,
     messages must be about that entry, so nothing moves between conversations.
     """
     if opened.kind != Kind.MESSAGE or opened.type not in {"text", "reveal", "introduction"}:
-        raise InvalidInput(f"a {opened.type} does not belong in a conversation with one reporter")
+        raise InvalidInput(_("a {type} does not belong in a conversation with one reporter", type=opened.type))
     if opened.inner.entry != entry_id:
-        raise VerificationError("this message is about another entry than this conversation's")
+        raise VerificationError(_("this message is about another entry than this conversation's"))
     if opened.sender == reporter_key.verify_key:
         if opened.type == "introduction":
-            raise VerificationError("a reporter cannot send an introduction")
+            raise VerificationError(_("a reporter cannot send an introduction"))
         if opened.inner.to is not None:
-            raise VerificationError("a reporter's message names no reporter key to write to")
+            raise VerificationError(_("a reporter's message names no reporter key to write to"))
         return None
     counselor = counselor_signers(deployment).get(opened.sender)
     if counselor is None:
-        raise VerificationError("this message is not signed by a counselor of this deployment nor by the reporter")
+        raise VerificationError(_("this message is not signed by a counselor of this deployment nor by the reporter"))
     if opened.type == "reveal":
-        raise VerificationError("a counselor cannot send a reveal")
+        raise VerificationError(_("a counselor cannot send a reveal"))
     if opened.inner.to is None or opened.inner.to != reporter_key:
-        raise VerificationError("this counselor message was written to another reporter's key")
+        raise VerificationError(_("this counselor message was written to another reporter's key"))
     return counselor
 
 
 def check_group(opened: Opened, deployment: Deployment, roster: Roster | None) -> Counselor | RosterMember:
     """A message of a group conversation: by a counselor, or by a member of the newest counselor-signed roster."""
     if opened.kind != Kind.MESSAGE or opened.type not in {"text", "reveal", "roster"}:
-        raise InvalidInput(f"a {opened.type} does not belong in a group conversation")
+        raise InvalidInput(_("a {type} does not belong in a group conversation", type=opened.type))
     if opened.inner.entry is not None or opened.inner.to is not None:
-        raise VerificationError("a group message names no entry and no reporter key")
+        raise VerificationError(_("a group message names no entry and no reporter key"))
     counselor = counselor_signers(deployment).get(opened.sender)
     if counselor is not None:
         if opened.type == "reveal":
-            raise VerificationError("a counselor cannot send a reveal")
+            raise VerificationError(_("a counselor cannot send a reveal"))
         return counselor
     if opened.type == "roster":
-        raise VerificationError("this group list is not signed by a counselor of this deployment")
+        raise VerificationError(_("this group list is not signed by a counselor of this deployment"))
     member = None if roster is None else roster.member(opened.sender)
     if member is None:
-        raise VerificationError("this message is not signed by a counselor nor by a member of the group")
+        raise VerificationError(_("this message is not signed by a counselor nor by a member of the group"))
     return member
 
 
@@ -705,22 +715,23 @@ def check_card(opened: Opened, *, introduction_id: bytes, conversation_id: bytes
     reporter's acceptance.
     """
     if opened.kind != Kind.CARD or not isinstance(opened.payload, Card):
-        raise InvalidInput("this is not an introduction card")
+        raise InvalidInput(_("this is not an introduction card"))
     if opened.scope != introduction_id or opened.item_id != conversation_id:
-        raise VerificationError("this card belongs to another introduction or conversation")
+        raise VerificationError(_("this card belongs to another introduction or conversation"))
     if opened.payload.introduction != introduction_id:
-        raise VerificationError("this card names another introduction")
+        raise VerificationError(_("this card names another introduction"))
     if opened.sender != reporter_key.verify_key or opened.payload.key != reporter_key:
-        raise VerificationError("this card is not signed by the reporter of that conversation, or names another key")
+        raise VerificationError(_("this card is not signed by the reporter of that conversation, or names another "
+                                  "key"))
     return opened.payload
 
 
 def check_note(opened: Opened, deployment: Deployment) -> Counselor:
     if opened.kind != Kind.NOTE or not isinstance(opened.payload, Note):
-        raise InvalidInput("this is not a case note")
+        raise InvalidInput(_("this is not a case note"))
     counselor = counselor_signers(deployment).get(opened.sender)
     if counselor is None:
-        raise VerificationError("this note is not signed by a counselor of this deployment")
+        raise VerificationError(_("this note is not signed by a counselor of this deployment"))
     return counselor
 
 

@@ -33,6 +33,7 @@ from pydantic import Field
 
 from consilience.crypto import signing
 from consilience.errors import FieldRefused, InvalidInput, VerificationError
+from consilience.i18n import N_, _
 from consilience.protocol import accounts, events
 from consilience.protocol import deployment as deployment_doc
 from consilience.protocol.deployment import Deployment
@@ -73,11 +74,11 @@ class CorroborationRefused(FieldRefused):
 def consent_message(deployment_id: bytes, statement_id: bytes, match_id: bytes, entry_id: bytes,
                     content_hash: bytes, leaf_index: int) -> bytes:
     """What a reporter signs: the statement, the match and exactly one leaf of their own entry."""
-    for value, size, what in ((deployment_id, 16, "deployment id"), (statement_id, 16, "statement id"),
-                              (match_id, 16, "match id"), (entry_id, 16, "entry id"),
-                              (content_hash, 32, "content hash")):
+    for value, size, what in ((deployment_id, 16, N_("deployment id")), (statement_id, 16, N_("statement id")),
+                              (match_id, 16, N_("match id")), (entry_id, 16, N_("entry id")),
+                              (content_hash, 32, N_("content hash"))):
         if len(value) != size:
-            raise InvalidInput(f"a {what} is {size} bytes")
+            raise InvalidInput(_("a {what} is {size} bytes", what=_(what), size=size))
     return (CONSENT_LABEL + deployment_id + statement_id + match_id + entry_id + content_hash
             + i2osp(leaf_index, 8))
 
@@ -96,8 +97,8 @@ def verify_consent(account_key: bytes, deployment_id: bytes, statement_id: bytes
     try:
         signing.verify(account_key, message, consent)
     except VerificationError:
-        raise VerificationError("the consent is not signed by this account's key for this statement, match and "
-                                "entry leaf") from None
+        raise VerificationError(_("the consent is not signed by this account's key for this statement, match and "
+                                  "entry leaf")) from None
 
 
 # -- the escrow API (PROTOCOL.md §14.4) -------------------------------------------
@@ -258,34 +259,36 @@ def verify(statement: Any, *, expected_fingerprint: bytes | None = None,
     """
     doc = _object(statement, "statement", _TOP)
     if doc["format"] != FORMAT:
-        raise CorroborationRefused("format", f"this is not a corroboration statement ({FORMAT})")
+        raise CorroborationRefused("format", _("this is not a corroboration statement ({FORMAT})", FORMAT=FORMAT))
     statement_id = _bytes(doc, "statement_id", 16)
     match_id = _bytes(doc, "match_id", 16)
     tag = _bytes(doc, "tag", 32)
     made_at = _time(doc["made_at"], "made_at")
     fingerprint = _bytes(doc, "admin_fingerprint", 16)
     if expected_fingerprint is not None and fingerprint != expected_fingerprint:
-        raise CorroborationRefused("admin_fingerprint", "it is not the fingerprint of the administrator you expect")
+        raise CorroborationRefused("admin_fingerprint", _("it is not the fingerprint of the administrator you expect"))
     deployment, admin_key = _deployment(doc["deployment"], fingerprint)
 
     try:
         head = cp.open_checkpoint(_text(doc["checkpoint"], "checkpoint"), deployment.log_vkey,
                                   origin=deployment.log_origin, witness_vkeys=deployment.witnesses)
     except (VerificationError, InvalidInput) as exc:
-        raise CorroborationRefused("checkpoint", f"it is not a checkpoint signed by this deployment's log ({exc})"
+        raise CorroborationRefused("checkpoint", _("it is not a checkpoint signed by this deployment's log ({exc})",
+                                                   exc=exc)
                                    ) from None
     if deployment.witnesses and not head.cosignatures:
-        raise CorroborationRefused("checkpoint", "no witness this deployment lists cosigned it")
+        raise CorroborationRefused("checkpoint", _("no witness this deployment lists cosigned it"))
     size, root = head.checkpoint.size, head.checkpoint.root_hash
 
     release = _object(doc["release"], "release", _RELEASE)
     release_index, release_event = _leaf(release, "release", size, root)
     if release_event.kind != "release" or release_event.match_id != match_id:
-        raise CorroborationRefused("release.opening", "it is not the release of this match")
+        raise CorroborationRefused("release.opening", _("it is not the release of this match"))
 
     raw_entries = doc["entries"]
     if not isinstance(raw_entries, list) or not MIN_ENTRIES <= len(raw_entries) <= MAX_ENTRIES:
-        raise CorroborationRefused("entries", f"a statement lists {MIN_ENTRIES} to {MAX_ENTRIES} entries")
+        raise CorroborationRefused("entries", _("a statement lists {MIN_ENTRIES} to {MAX_ENTRIES} entries",
+                                                MIN_ENTRIES=MIN_ENTRIES, MAX_ENTRIES=MAX_ENTRIES))
     checked: list[CheckedEntry] = []
     for n, raw in enumerate(raw_entries):
         checked.append(_entry(raw, f"entries[{n}]", deployment, admin_key, statement_id, match_id, tag,
@@ -306,28 +309,28 @@ def _entry(raw: Any, where: str, deployment: Deployment, admin_key: bytes, state
     entry = _object(raw, where, _ENTRY)
     entry_id = _bytes(entry, "entry_id", 16, where)
     if any(e.entry_id == entry_id for e in before):
-        raise CorroborationRefused(f"{where}.entry_id", "this entry is listed twice")
+        raise CorroborationRefused(f"{where}.entry_id", _("this entry is listed twice"))
     quorum = entry["quorum"]
     if isinstance(quorum, bool) or not isinstance(quorum, int) or not 1 <= quorum <= 255:
-        raise CorroborationRefused(f"{where}.quorum", "an entry's quorum is a whole number from 1 to 255")
+        raise CorroborationRefused(f"{where}.quorum", _("an entry's quorum is a whole number from 1 to 255"))
     tags = _byte_list(entry["tags"], f"{where}.tags", 32, MAX_IDENTIFIERS)
     if len(set(tags)) != len(tags):
-        raise CorroborationRefused(f"{where}.tags", "a tag is listed twice")
+        raise CorroborationRefused(f"{where}.tags", _("a tag is listed twice"))
     body = _bytes(entry, "body", None, where)
     envelopes = _envelopes(entry["envelopes"], f"{where}.envelopes")
     index, event = _leaf(entry, where, size, root)
     if event.kind != "entry" or event.entry_id != entry_id:
-        raise CorroborationRefused(f"{where}.opening", "its leaf is not an entry event of this entry")
+        raise CorroborationRefused(f"{where}.opening", _("its leaf is not an entry event of this entry"))
     content = events.content_hash(quorum, tags, body, envelopes)
     if content != event.content_hash:
-        raise CorroborationRefused(where, "its quorum, tags, body and envelopes do not hash to the content its "
-                                          "log leaf commits to: one of them was changed")
+        raise CorroborationRefused(where, _("its quorum, tags, body and envelopes do not hash to the content its "
+                                            "log leaf commits to: one of them was changed"))
     if tag not in tags:
-        raise CorroborationRefused(f"{where}.tags", "the match's tag is not among this entry's tags")
+        raise CorroborationRefused(f"{where}.tags", _("the match's tag is not among this entry's tags"))
     if index >= release_index:
-        raise CorroborationRefused(f"{where}.leaf_index", "this entry was logged after the match's release")
+        raise CorroborationRefused(f"{where}.leaf_index", _("this entry was logged after the match's release"))
     if event.at > release_at:
-        raise CorroborationRefused(f"{where}.opening", "this entry's time is later than the match's release")
+        raise CorroborationRefused(f"{where}.opening", _("this entry's time is later than the match's release"))
     certificate = _bytes(entry, "certificate", accounts.CERTIFICATE_BYTES, where)
     try:
         cert = accounts.verify_certificate(admin_key, deployment.deployment_id, certificate)
@@ -336,7 +339,8 @@ def _entry(raw: Any, where: str, deployment: Deployment, admin_key: bytes, state
     for n, other in enumerate(before):
         if other.account_key == cert.account_key:
             raise CorroborationRefused(f"{where}.certificate",
-                                       f"the same account as entries[{n}]: each entry must be from another account")
+                                       _("the same account as entries[{n}]: each entry must be from another account",
+                                         n=n))
     consent = _bytes(entry, "consent", 64, where)
     try:
         verify_consent(cert.account_key, deployment.deployment_id, statement_id, match_id, entry_id, content,
@@ -350,42 +354,42 @@ def _leaf(doc: dict[str, Any], where: str, size: int, root: bytes) -> tuple[int,
     """A leaf's opening and inclusion proof in the checkpoint's tree: (index, the event it commits to)."""
     index = doc["leaf_index"]
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < size:
-        raise CorroborationRefused(f"{where}.leaf_index", f"a leaf index is a whole number below the checkpoint's "
-                                                          f"size ({size})")
+        raise CorroborationRefused(f"{where}.leaf_index", _("a leaf index is a whole number below the checkpoint's "
+                                                            "size ({size})", size=size))
     raw = _bytes(doc, "opening", None, where)
     try:
         opening = events.parse_opening(raw)
     except InvalidInput as exc:
-        raise CorroborationRefused(f"{where}.opening", f"it is not a leaf opening ({exc})") from None
+        raise CorroborationRefused(f"{where}.opening", _("it is not a leaf opening ({exc})", exc=exc)) from None
     proof = _byte_list(doc["proof"], f"{where}.proof", 32, merkle.MAX_PROOF_HASHES, allow_empty=True)
     try:
         merkle.verify_inclusion(merkle.leaf_hash(opening.leaf), index, size, proof, root)
     except (VerificationError, InvalidInput):
-        raise CorroborationRefused(f"{where}.proof", "the leaf is not at this index in the checkpoint's tree"
+        raise CorroborationRefused(f"{where}.proof", _("the leaf is not at this index in the checkpoint's tree")
                                    ) from None
     return index, events.parse_event(opening.event)
 
 
 def _deployment(published: Any, fingerprint: bytes) -> tuple[Deployment, bytes]:
     if not isinstance(published, dict):
-        raise CorroborationRefused("deployment", "it is not a signed deployment document")
+        raise CorroborationRefused("deployment", _("it is not a signed deployment document"))
     try:
         deployment = deployment_doc.verify(published, fingerprint)
         admin_key = b64u_decode(published["admin_key"], length=32, field="admin_key")
     except VerificationError as exc:
-        if "different administrator" in str(exc):
-            raise CorroborationRefused("deployment", "it is not signed by the administrator whose fingerprint the "
-                                                     "statement names") from None
-        raise CorroborationRefused("deployment", f"its signature does not verify ({exc})") from None
+        if deployment_doc.refused_part(exc) == "administrator":
+            raise CorroborationRefused("deployment", _("it is not signed by the administrator whose fingerprint "
+                                                       "the statement names")) from None
+        raise CorroborationRefused("deployment", _("its signature does not verify ({exc})", exc=exc)) from None
     except (InvalidInput, KeyError, TypeError) as exc:
-        raise CorroborationRefused("deployment", f"it is malformed ({exc})") from None
+        raise CorroborationRefused("deployment", _("it is malformed ({exc})", exc=exc)) from None
     return deployment, admin_key
 
 
 def _disclosures(raw: Any, entries: list[CheckedEntry], deployment_id: bytes,
                  check: Callable[[dict[str, Any]], tuple[bytes, bytes, bytes]] | None) -> set[bytes]:
     if not isinstance(raw, list):
-        raise CorroborationRefused("disclosures", "it is a list of disclosures (empty if none is attached)")
+        raise CorroborationRefused("disclosures", _("it is a list of disclosures (empty if none is attached)"))
     if raw and check is None:
         check = _default_disclosure_check()
     found: set[bytes] = set()
@@ -393,19 +397,19 @@ def _disclosures(raw: Any, entries: list[CheckedEntry], deployment_id: bytes,
     for n, doc in enumerate(raw):
         where = f"disclosures[{n}]"
         if not isinstance(doc, dict):
-            raise CorroborationRefused(where, "it is not a disclosure document")
+            raise CorroborationRefused(where, _("it is not a disclosure document"))
         assert check is not None
         try:
             disclosed_deployment, entry_id, content = check(doc)
         except (VerificationError, InvalidInput) as exc:
-            raise CorroborationRefused(where, f"the disclosure does not verify ({exc})") from None
+            raise CorroborationRefused(where, _("the disclosure does not verify ({exc})", exc=exc)) from None
         entry = by_id.get(entry_id)
         if disclosed_deployment != deployment_id or entry is None:
-            raise CorroborationRefused(where, "it discloses an entry this statement does not list")
+            raise CorroborationRefused(where, _("it discloses an entry this statement does not list"))
         if entry.content_hash != content:
-            raise CorroborationRefused(where, "it discloses other content than the entry this statement lists")
+            raise CorroborationRefused(where, _("it discloses other content than the entry this statement lists"))
         if entry_id in found:
-            raise CorroborationRefused(where, "this entry's disclosure is attached twice")
+            raise CorroborationRefused(where, _("this entry's disclosure is attached twice"))
         found.add(entry_id)
     return found
 
@@ -428,13 +432,13 @@ def _default_disclosure_check() -> Callable[[dict[str, Any]], tuple[bytes, bytes
 def _object(value: Any, where: str, fields: tuple[str, ...]) -> dict[str, Any]:
     """A JSON object with exactly ``fields``: a statement carries nothing else (no text can ride along)."""
     if not isinstance(value, dict):
-        raise CorroborationRefused(where, "it is not a JSON object")
+        raise CorroborationRefused(where, _("it is not a JSON object"))
     missing = [f for f in fields if f not in value]
     if missing:
-        raise CorroborationRefused(f"{_path(where, missing[0])}", "it is missing")
+        raise CorroborationRefused(f"{_path(where, missing[0])}", _("it is missing"))
     extra = sorted(set(value) - set(fields))
     if extra:
-        raise CorroborationRefused(f"{_path(where, extra[0])}", "a statement has no such field")
+        raise CorroborationRefused(f"{_path(where, extra[0])}", _("a statement has no such field"))
     return value
 
 
@@ -447,40 +451,43 @@ def _bytes(doc: dict[str, Any], name: str, length: int | None, where: str = "sta
     try:
         raw = b64u_decode(doc[name], length=length, field=path)
     except InvalidInput:
-        size = f"{length} bytes of " if length else ""
-        raise CorroborationRefused(path, f"it is not {size}unpadded base64url") from None
+        if length:
+            raise CorroborationRefused(path, _("it is not {length} bytes of unpadded base64url",
+                                               length=length)) from None
+        raise CorroborationRefused(path, _("it is not unpadded base64url")) from None
     if not raw:
-        raise CorroborationRefused(path, "it is empty")
+        raise CorroborationRefused(path, _("it is empty"))
     return raw
 
 
 def _byte_list(value: Any, where: str, length: int, most: int, *, allow_empty: bool = False) -> list[bytes]:
     if not isinstance(value, list) or len(value) > most or (not value and not allow_empty):
-        raise CorroborationRefused(where, f"it is a list of at most {most} values")
+        raise CorroborationRefused(where, _("it is a list of at most {most} values", most=most))
     out = []
     for n, item in enumerate(value):
         try:
             out.append(b64u_decode(item, length=length))
         except InvalidInput:
-            raise CorroborationRefused(f"{where}[{n}]", f"it is not {length} bytes of unpadded base64url") from None
+            raise CorroborationRefused(f"{where}[{n}]", _("it is not {length} bytes of unpadded base64url",
+                                                          length=length)) from None
     return out
 
 
 def _envelopes(value: Any, where: str) -> list[tuple[bytes, bytes]]:
     if not isinstance(value, list) or not value:
-        raise CorroborationRefused(where, "an entry has at least one envelope")
+        raise CorroborationRefused(where, _("an entry has at least one envelope"))
     out = []
     for n, item in enumerate(value):
         e = _object(item, f"{where}[{n}]", ("key_id", "ciphertext"))
         out.append((_bytes(e, "key_id", 16, f"{where}[{n}]"), _bytes(e, "ciphertext", None, f"{where}[{n}]")))
-    if len({k for k, _ in out}) != len(out):
-        raise CorroborationRefused(where, "two envelopes name one key")
+    if len({k for k, _unused in out}) != len(out):
+        raise CorroborationRefused(where, _("two envelopes name one key"))
     return out
 
 
 def _text(value: Any, where: str) -> str:
     if not isinstance(value, str):
-        raise CorroborationRefused(where, "it is not text")
+        raise CorroborationRefused(where, _("it is not text"))
     return value
 
 
@@ -488,9 +495,9 @@ def _time(value: Any, where: str) -> datetime:
     try:
         when = datetime.fromisoformat(_text(value, where).replace("Z", "+00:00"))
     except ValueError:
-        raise CorroborationRefused(where, "it is not an RFC 3339 time") from None
+        raise CorroborationRefused(where, _("it is not an RFC 3339 time")) from None
     if when.tzinfo is None:
-        raise CorroborationRefused(where, "it is not an RFC 3339 time (no time zone)")
+        raise CorroborationRefused(where, _("it is not an RFC 3339 time (no time zone)"))
     return when
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from consilience.crypto import signing
 from consilience.errors import InvalidInput, VerificationError
+from consilience.i18n import N_, _
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 FORMAT = "consilience-deployment/v2"
 V1_FORMAT = "consilience-deployment/v1"
-V1_REFUSAL = ("this is a Consilience v1 deployment document; this software speaks protocol v2 and cannot use it "
+V1_REFUSAL = N_("this is a Consilience v1 deployment document; this software speaks protocol v2 and cannot use it "
               "(the deployment must be set up again with this version)")
 SIGNING_PREFIX = b"consilience-v2 deployment\n"
 FINGERPRINT_LABEL = b"consilience-v1 admin key"  # unchanged from v1: invites carry the fingerprint
@@ -113,7 +114,7 @@ class QuorumKeys:
 
         kind = str(doc["kind"])
         if kind not in KIND_NAMES:
-            raise InvalidInput(f"unknown kind of key generation {kind!r}")
+            raise InvalidInput(_("unknown kind of key generation {kind}", kind=repr(kind)))
         return cls(
             epoch=int(doc["epoch"]),
             generation=int(doc["generation"]),
@@ -153,7 +154,7 @@ class KeyChange:
     def from_json(cls, doc: dict[str, Any]) -> KeyChange:
         kind = str(doc["kind"])
         if kind not in KIND_NAMES:
-            raise InvalidInput(f"unknown kind of key generation {kind!r}")
+            raise InvalidInput(_("unknown kind of key generation {kind}", kind=repr(kind)))
         return cls(int(doc["epoch"]), kind, int(doc["threshold"]),
                    tuple(KeyServer.from_listing(s) for s in doc["servers"]))
 
@@ -178,9 +179,9 @@ class Counselor:
     def from_listing(cls, c: dict[str, Any]) -> Counselor:
         signing_key = c.get("signing_key")
         return cls(str(c["name"]), b64u_decode(c["key_id"], length=16, field="key_id"),
-                   b64u_decode(c["public_key"], field="counselor public_key"),
+                   b64u_decode(c["public_key"], field=_("counselor public_key")),
                    None if signing_key is None else b64u_decode(signing_key, length=32,
-                                                                field="counselor signing_key"))
+                                                                field=_("counselor signing_key")))
 
 
 @dataclass(frozen=True)
@@ -237,7 +238,7 @@ class Deployment:
         for s in self.key_servers:
             if s.index == index:
                 return s
-        raise InvalidInput(f"this deployment has no key server {index}")
+        raise InvalidInput(_("this deployment has no key server {index}", index=index))
 
     def dkg_parameters(self, epoch: int) -> dkg.Parameters:
         """The parameters of the key servers' run at board ``epoch``: the change asked for, or the one published.
@@ -263,7 +264,7 @@ class Deployment:
                 deployment_id=self.deployment_id, epoch=epoch, threshold=self.threshold, low=self.quorum,
                 high=self.max_quorum, participants=_participants(self.key_servers),
                 kind=KIND_NAMES.index(keys.kind), previous_digest=keys.renewed_from)
-        raise InvalidInput(f"this deployment document asks for no key generation at epoch {epoch}")
+        raise InvalidInput(_("this deployment document asks for no key generation at epoch {epoch}", epoch=epoch))
 
     def _previous(self) -> dkg.Previous:
         from consilience.protocol import dkg
@@ -295,8 +296,8 @@ class Deployment:
 
     def _quorum_keys(self) -> QuorumKeys:
         if self.quorum_keys is None:
-            raise InvalidInput("the key servers have not finished generating the deployment's quorum keys yet; "
-                               "nothing can be put in escrow until they have (try again in a few minutes)")
+            raise InvalidInput(_("the key servers have not finished generating the deployment's quorum keys yet; "
+                                 "nothing can be put in escrow until they have (try again in a few minutes)"))
         return self.quorum_keys
 
     @cached_property
@@ -361,23 +362,38 @@ def sign(deployment: Deployment, admin_private: bytes) -> dict[str, str]:
     }
 
 
+def _refusal(message: str, part: str) -> VerificationError:
+    """A VerificationError that says which part failed (:func:`refused_part`); its type stays the one the
+    vectors name."""
+    refusal = VerificationError(message)
+    setattr(refusal, "_deployment_part", part)  # noqa: B010
+    return refusal
+
+
+def refused_part(exc: BaseException) -> str | None:
+    """What :func:`verify` refused, for a caller that must tell the cases apart without reading the message
+    (it is translated): ``"administrator"`` (signed by another than the pinned one), ``"document"`` (not
+    canonical, or older than one already seen), else None."""
+    part = getattr(exc, "_deployment_part", None)
+    return part if isinstance(part, str) else None
+
+
 def verify(published: dict[str, str], expected_fingerprint: bytes, *, min_serial: int = 0) -> Deployment:
     """Check signature, pinned administrator and contents; return the document."""
     if not isinstance(published, dict):
-        raise InvalidInput("a published deployment document is a JSON object")
+        raise InvalidInput(_("a published deployment document is a JSON object"))
     try:
         document = b64u_decode(published["document"], field="document")
         signature = b64u_decode(published["signature"], length=64, field="signature")
         admin_key = b64u_decode(published["admin_key"], length=32, field="admin_key")
     except KeyError as exc:
-        raise InvalidInput(f"deployment document lacks {exc.args[0]!r}") from exc
+        raise InvalidInput(_("deployment document lacks {field}", field=repr(exc.args[0]))) from exc
     if admin_fingerprint(admin_key) != expected_fingerprint:
-        raise VerificationError("deployment signed by a different administrator than the one pinned")
+        raise _refusal(_("deployment signed by a different administrator than the one pinned"), "administrator")
     deployment = _verified(document, signature, admin_key)
     if deployment.serial < min_serial:
-        raise VerificationError(
-            f"deployment serial {deployment.serial} is older than one already seen ({min_serial})"
-        )
+        raise _refusal(_("deployment serial {serial} is older than one already seen ({min_serial})",
+                         serial=deployment.serial, min_serial=min_serial), "document")
     return deployment
 
 
@@ -399,10 +415,10 @@ def _verified(document: bytes, signature: bytes, admin_key: bytes) -> Deployment
     try:
         doc = json.loads(document)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise InvalidInput("deployment document is not JSON") from exc
+        raise InvalidInput(_("deployment document is not JSON")) from exc
     deployment = parse(doc)
     if deployment.canonical_bytes() != document:
-        raise VerificationError("deployment document is not in canonical form")
+        raise _refusal(_("deployment document is not in canonical form"), "document")
     validate(deployment)
     return deployment
 
@@ -410,12 +426,12 @@ def _verified(document: bytes, signature: bytes, admin_key: bytes) -> Deployment
 def parse(doc: dict[str, Any]) -> Deployment:
     try:
         if doc["format"] == V1_FORMAT:
-            raise InvalidInput(V1_REFUSAL)
+            raise InvalidInput(_(V1_REFUSAL))
         if doc["format"] != FORMAT:
-            raise InvalidInput(f"unknown deployment format {doc['format']!r}")
+            raise InvalidInput(_("unknown deployment format {doc_format}", doc_format=repr(doc['format'])))
         oprf = doc["oprf"]
         if oprf["suite"] != SUITE or oprf["mode"] != 1:
-            raise InvalidInput("unsupported OPRF suite or mode")
+            raise InvalidInput(_("unsupported OPRF suite or mode"))
         return Deployment(
             deployment_id=b64u_decode(doc["deployment_id"], length=16, field="deployment_id"),
             serial=int(doc["serial"]),
@@ -437,7 +453,7 @@ def parse(doc: dict[str, Any]) -> Deployment:
     except (KeyError, TypeError, ValueError, OverflowError, AttributeError) as exc:
         if isinstance(exc, InvalidInput):
             raise
-        raise InvalidInput(f"malformed deployment document: {exc}") from exc
+        raise InvalidInput(_("malformed deployment document: {exc}", exc=exc)) from exc
 
 
 def validate(d: Deployment) -> None:
@@ -445,29 +461,30 @@ def validate(d: Deployment) -> None:
     from consilience.crypto import hpke, threshold_oprf
 
     if not 2 <= d.quorum <= d.max_quorum <= MAX_QUORUM_LIMIT:
-        raise InvalidInput(f"need 2 <= quorum <= max_quorum <= {MAX_QUORUM_LIMIT}")
+        raise InvalidInput(_("need 2 <= quorum <= max_quorum <= {MAX_QUORUM_LIMIT}",
+                             MAX_QUORUM_LIMIT=MAX_QUORUM_LIMIT))
     if not d.key_servers or not 1 <= d.threshold <= len(d.key_servers):
-        raise InvalidInput("need 1 <= threshold <= number of key servers")
+        raise InvalidInput(_("need 1 <= threshold <= number of key servers"))
     indices = [s.index for s in d.key_servers]
     if len(set(indices)) != len(indices) or min(indices) < 1:
-        raise InvalidInput("key-server indices must be distinct and positive")
+        raise InvalidInput(_("key-server indices must be distinct and positive"))
     if d.serial < 1:
-        raise InvalidInput("serial starts at 1")
+        raise InvalidInput(_("serial starts at 1"))
     if indices != list(range(1, len(indices) + 1)):
-        raise InvalidInput("key servers are listed with indices 1..n, in order")
-    check_url("the escrow server", d.escrow_url)
+        raise InvalidInput(_("key servers are listed with indices 1..n, in order"))
+    check_url(_("the escrow server"), d.escrow_url)
     for s in (*d.key_servers, *(d.key_change.servers if d.key_change is not None else ())):
-        check_url(f"key server {s.index}", s.url)
+        check_url(_("key server {index}", index=s.index), s.url)
     _participants(d.key_servers)  # identity and HPKE keys well formed and distinct
     if d.quorum_keys is None:
         if d.oprf_public_key or any(s.public_share for s in d.key_servers):
-            raise InvalidInput("VOPRF public shares come from the key servers' key generation, with its result")
+            raise InvalidInput(_("VOPRF public shares come from the key servers' key generation, with its result"))
         if d.key_change is None or d.key_change.kind != "generate":
-            raise InvalidInput("a deployment without quorum keys asks its key servers to generate them")
+            raise InvalidInput(_("a deployment without quorum keys asks its key servers to generate them"))
     else:
         if not d.oprf_public_key:
-            raise InvalidInput("the quorum keys are published without the VOPRF public key their run produced; "
-                               "publish them again with 'consilience admin publish-keys'")
+            raise InvalidInput(_("the quorum keys are published without the VOPRF public key their run produced; "
+                                 "publish them again with 'consilience admin publish-keys'"))
         threshold_oprf.check_public_shares(d.oprf_public_key, d.public_shares(), d.threshold)
         _check_quorum_keys(d, d.dkg_parameters(d.quorum_keys.epoch))
     if d.key_change is not None:
@@ -475,22 +492,22 @@ def validate(d: Deployment) -> None:
     key_ids = set()
     for c in d.counselors:
         if hpke.key_id(c.public_key) != c.key_id:
-            raise VerificationError(f"counselor {c.name!r}: key id does not match the public key")
+            raise VerificationError(_("counselor {name}: key id does not match the public key", name=repr(c.name)))
         key_ids.add(c.key_id)
     if len(key_ids) != len(d.counselors):
-        raise InvalidInput("a counselor key appears twice")
+        raise InvalidInput(_("a counselor key appears twice"))
     signing_keys = [c.signing_key for c in d.counselors if c.signing_key is not None]
     if len(set(signing_keys)) != len(signing_keys):  # a message must name one counselor, never two
-        raise InvalidInput("a counselor signing key appears twice")
+        raise InvalidInput(_("a counselor signing key appears twice"))
     from consilience.tlog import checkpoint, notes
 
     if not notes.valid_key_name(d.log_origin) or len(d.log_public_key) != 32:
-        raise InvalidInput("the log needs an origin that is a valid key name and a 32-byte Ed25519 key")
+        raise InvalidInput(_("the log needs an origin that is a valid key name and a 32-byte Ed25519 key"))
     witness_keys = checkpoint.witness_verifiers(d.witnesses)  # a key listed twice, in either form, is refused
     if len({w.key_id for w in witness_keys}) != len(witness_keys):
-        raise InvalidInput("a witness appears twice")
+        raise InvalidInput(_("a witness appears twice"))
     if any(w.public_key == d.log_public_key for w in witness_keys):
-        raise InvalidInput("the log's own key cannot be one of its witnesses")
+        raise InvalidInput(_("the log's own key cannot be one of its witnesses"))
 
 
 def _check_quorum_keys(d: Deployment, params: dkg.Parameters) -> None:
@@ -506,18 +523,18 @@ def _check_quorum_keys(d: Deployment, params: dkg.Parameters) -> None:
     keys = d.quorum_keys
     assert keys is not None
     if set(keys.levels) != set(d.quorum_range):
-        raise InvalidInput("the quorum keys must cover exactly the levels of the quorum range")
+        raise InvalidInput(_("the quorum keys must cover exactly the levels of the quorum range"))
     if sorted(keys.servers) != sorted(keys.qualified) or len(keys.qualified) < d.threshold:
-        raise InvalidInput("the quorum keys list commitments for exactly the qualified key servers, "
-                           "at least the threshold of them")
+        raise InvalidInput(_("the quorum keys list commitments for exactly the qualified key servers, at least the "
+                             "threshold of them"))
     if keys.kind == "generate":
         if keys.generation != keys.epoch or keys.dealers != keys.qualified:
-            raise InvalidInput("generated quorum keys are their own generation, dealt by their holders")
+            raise InvalidInput(_("generated quorum keys are their own generation, dealt by their holders"))
     elif not 1 <= keys.generation < keys.epoch or keys.qualified != tuple(s.index for s in d.key_servers):
-        raise InvalidInput("renewed quorum keys come from an earlier generation and every key server holds them")
+        raise InvalidInput(_("renewed quorum keys come from an earlier generation and every key server holds them"))
     unlisted = [s.index for s in d.key_servers if s.index not in keys.qualified]
     if any(d.key_server(i).public_share for i in unlisted):
-        raise InvalidInput("only key servers holding shares have a VOPRF public share")
+        raise InvalidInput(_("only key servers holding shares have a VOPRF public share"))
     d.quorum_parameters()  # check_commitments: counts, identities, per-server shares interpolate to the master
     digest = dkg.commitments_digest(keys.levels, keys.servers, d.oprf_public_key,
                                     {i: d.key_server(i).public_share for i in keys.qualified}, keys.abscissa_check)
@@ -525,15 +542,17 @@ def _check_quorum_keys(d: Deployment, params: dkg.Parameters) -> None:
     for data in keys.confirmations:
         msg = dkg.parse(params, data)
         if not isinstance(msg, dkg.Confirmation):
-            raise VerificationError("a quorum-key confirmation is not a confirmation")
+            raise VerificationError(_("a quorum-key confirmation is not a confirmation"))
         if msg.transcript != keys.transcript or tuple(msg.qualified) != tuple(keys.dealers):
-            raise VerificationError(f"key server {msg.author} confirmed another key generation")
+            raise VerificationError(_("key server {author} confirmed another key generation", author=msg.author))
         if msg.commitments != digest:
-            raise VerificationError(f"key server {msg.author} confirmed other commitments than those published")
+            raise VerificationError(_("key server {author} confirmed other commitments than those published",
+                                      author=msg.author))
         confirmed.add(msg.author)
     missing = sorted(set(keys.qualified) - confirmed)
     if missing:
-        raise VerificationError("no confirmation of the quorum keys from key server(s) " + ", ".join(map(str, missing)))
+        raise VerificationError(_("no confirmation of the quorum keys from key server(s) {missing}",
+                                  missing=", ".join(map(str, missing))))
 
 
 def _participants(servers: tuple[KeyServer, ...]) -> tuple[dkg.Participant, ...]:
@@ -541,25 +560,25 @@ def _participants(servers: tuple[KeyServer, ...]) -> tuple[dkg.Participant, ...]
 
     listed = sorted(servers, key=lambda s: s.index)
     if [s.index for s in listed] != list(range(1, len(listed) + 1)):
-        raise InvalidInput("key servers are listed with indices 1..n, in order")
+        raise InvalidInput(_("key servers are listed with indices 1..n, in order"))
     return tuple(dkg.Participant(s.index, s.identity_key, s.hpke_public_key) for s in listed)
 
 
 def _check_key_change(d: Deployment, change: KeyChange) -> None:
     """A change the key servers can run: a later epoch, a set they can take, what its kind allows."""
     if any(s.public_share for s in change.servers):
-        raise InvalidInput("a key change lists key servers without VOPRF public shares (they come from its result)")
+        raise InvalidInput(_("a key change lists key servers without VOPRF public shares (they come from its result)"))
     if not 1 <= change.threshold <= len(change.servers) <= 32:
-        raise InvalidInput("a key change needs 1 <= threshold <= key servers <= 32")
+        raise InvalidInput(_("a key change needs 1 <= threshold <= key servers <= 32"))
     if d.quorum_keys is None:
         if (change.servers, change.threshold) != (tuple(replace(s, public_share=b"") for s in d.key_servers),
                                                   d.threshold):
-            raise InvalidInput("the first key generation is run by the key servers the document lists")
+            raise InvalidInput(_("the first key generation is run by the key servers the document lists"))
     elif change.epoch <= d.quorum_keys.epoch:
-        raise InvalidInput("a key change runs at a later epoch than the published quorum keys")
+        raise InvalidInput(_("a key change runs at a later epoch than the published quorum keys"))
     elif change.kind == "generate":
-        raise InvalidInput("the quorum keys are published: generating new ones would leave every entry unopenable; "
-                           "refresh or reshare them instead")
+        raise InvalidInput(_("the quorum keys are published: generating new ones would leave every entry "
+                             "unopenable; refresh or reshare them instead"))
     d.dkg_parameters(change.epoch)  # dkg.Parameters checks the rest (a refresh keeps set and threshold, …)
 
 
@@ -576,16 +595,18 @@ def check_url(what: str, url: str) -> None:
         host = parts.hostname or ""
         parts.port  # noqa: B018 - a port that is not a number raises here
     except ValueError as exc:
-        raise InvalidInput(f"{what}'s address {url!r} is not a valid URL") from exc
+        raise InvalidInput(_("{what}'s address {url} is not a valid URL", what=what, url=repr(url))) from exc
     if parts.scheme not in ("http", "https") or not host or parts.username or parts.password or parts.query \
             or parts.fragment:
-        raise InvalidInput(f"{what}'s address {url!r} must be http(s)://host[:port][/path], with nothing else")
+        raise InvalidInput(_("{what}'s address {url} must be http(s)://host[:port][/path], with nothing else",
+                             what=what, url=repr(url)))
     if parts.scheme == "http":
         try:
             loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
         except ValueError:
             loopback = False
         if not loopback:
-            raise InvalidInput(f"{what}'s address {url} is http:// on {host}, which is not this machine: key "
-                               "servers and the escrow server must be reached over TLS. Use an https:// address "
-                               "(the server's --tls-cert/--tls-key, or a reverse proxy that terminates TLS).")
+            raise InvalidInput(_("{what}'s address {url} is http:// on {host}, which is not this machine: key "
+                                 "servers and the escrow server must be reached over TLS. Use an https:// address "
+                                 "(the server's --tls-cert/--tls-key, or a reverse proxy that terminates TLS).",
+                                 what=what, url=url, host=host))

@@ -31,6 +31,7 @@ from typing import Any
 
 from consilience.crypto import aead
 from consilience.errors import DecryptionError, FieldRefused, InvalidInput, VerificationError
+from consilience.i18n import _
 from consilience.protocol import deployment as deployment_doc
 from consilience.protocol import events
 from consilience.protocol.deployment import MAX_QUORUM_LIMIT, Deployment
@@ -145,61 +146,65 @@ def verify(doc: Any, *, admin_fingerprint: bytes | None = None) -> DisclosureChe
     """
     checks: list[str] = []
     if not isinstance(doc, dict):
-        raise DisclosureRefused("disclosure", "it is not a JSON object")
+        raise DisclosureRefused("disclosure", _("it is not a JSON object"))
     missing = [k for k in FIELDS if k not in doc]
     if missing:
-        raise DisclosureRefused(missing[0], "this field is missing")
+        raise DisclosureRefused(missing[0], _("this field is missing"))
     extra = sorted(set(doc) - set(FIELDS))
     if extra:
-        raise DisclosureRefused(extra[0], "this field is not part of a disclosure")
+        raise DisclosureRefused(extra[0], _("this field is not part of a disclosure"))
     if doc["format"] != FORMAT:
-        raise DisclosureRefused("format", f"it is not {FORMAT}")
+        raise DisclosureRefused("format", _("it is not {FORMAT}", FORMAT=FORMAT))
     made_at = _time(doc["made_at"])
 
     fingerprint = _bytes(doc["admin_fingerprint"], "admin_fingerprint", 16)
     if admin_fingerprint is not None and fingerprint != admin_fingerprint:
-        raise DisclosureRefused("admin_fingerprint", f"it is {b64u_encode(fingerprint)}, not the administrator "
-                                f"fingerprint given ({b64u_encode(admin_fingerprint)})")
+        raise DisclosureRefused("admin_fingerprint", _("it is {fingerprint}, not the administrator fingerprint "
+                                                       "given ({given})", fingerprint=b64u_encode(fingerprint),
+                                                       given=b64u_encode(admin_fingerprint)))
     deployment = _deployment(doc["deployment"], fingerprint)
-    checks.append(f"The deployment document (serial {deployment.serial}) is signed by the administrator whose "
-                  f"fingerprint is {b64u_encode(fingerprint)}; it names the log's key and its witnesses.")
+    checks.append(_("The deployment document (serial {serial}) is signed by the administrator whose fingerprint is "
+                    "{fingerprint}; it names the log's key and its witnesses.",
+                    serial=deployment.serial, fingerprint=b64u_encode(fingerprint)))
 
     entry_id, quorum, tags, body, envelopes = _entry(doc["entry"])
     body_key = _bytes(doc["body_key"], "body_key", 32)
 
     opening, receipt_head, receipt_cosigned = _receipt(doc["receipt"], deployment)
     event = events.parse_event(opening.event)
-    checks.append(f"The receipt's leaf {_index(doc['receipt'])} is in the tree of {receipt_head.size} leaves "
-                  "that the log signed.")
+    checks.append(_("The receipt's leaf {leaf} is in the tree of {size} leaves that the log signed.",
+                    leaf=_index(doc["receipt"]), size=receipt_head.size))
     if event.kind != "entry":
-        raise DisclosureRefused("receipt.opening", f"its leaf records an event of kind {event.kind}, not an entry")
+        raise DisclosureRefused("receipt.opening", _("its leaf records an event of kind {kind}, not an entry",
+                                                     kind=event.kind))
     if event.entry_id != entry_id:
-        raise DisclosureRefused("entry.entry_id", "the receipt's leaf is the entry event of another entry")
+        raise DisclosureRefused("entry.entry_id", _("the receipt's leaf is the entry event of another entry"))
     content = events.content_hash(quorum, tags, body, envelopes)
     if content != event.content_hash:
-        raise DisclosureRefused("entry", "its quorum, tags, body or envelopes are not the ciphertexts the log "
-                                "committed to (their content hash differs from the one in the leaf)")
-    checks.append("The entry's ciphertexts are exactly the ones the log committed to in that leaf.")
+        raise DisclosureRefused("entry", _("its quorum, tags, body or envelopes are not the ciphertexts the log "
+                                           "committed to (their content hash differs from the one in the leaf)"))
+    checks.append(_("The entry's ciphertexts are exactly the ones the log committed to in that leaf."))
     try:
         plain = aead.open(body_key, body, BODY_AAD + entry_id)
     except DecryptionError:
-        raise DisclosureRefused("body_key", "the body does not open under this key") from None
+        raise DisclosureRefused("body_key", _("the body does not open under this key")) from None
     try:
         opened = Body.from_bytes(plain)
     except InvalidInput as exc:
-        raise DisclosureRefused("entry.body", f"it opens but is not a record's body ({exc})") from None
-    checks.append("The body opens under the body key, so the text below is what those ciphertexts hold.")
+        raise DisclosureRefused("entry.body", _("it opens but is not a record's body ({exc})", exc=exc)) from None
+    checks.append(_("The body opens under the body key, so the text below is what those ciphertexts hold."))
 
     newer_size: int | None = None
     cosigned = receipt_cosigned
     if doc["consistency"] is not None:
         newer_size, cosigned = _consistency(doc["consistency"], deployment, receipt_head)
-        checks.append(f"The log's newer checkpoint of {newer_size} leaves still contains the receipt's tree: the "
-                      "log has not rewritten that history.")
+        checks.append(_("The log's newer checkpoint of {size} leaves still contains the receipt's tree: the log has "
+                        "not rewritten that history.", size=newer_size))
     witnesses = tuple(WitnessTime(c.name, c.timestamp) for c in sorted(cosigned, key=lambda c: (c.timestamp, c.name)))
     if witnesses:
-        checks.append("Each listed witness's cosignature on the newest checkpoint verifies: "
-                      + "; ".join(f"{w.name} at {w.at.isoformat()}" for w in witnesses) + ".")
+        checks.append(_("Each listed witness's cosignature on the newest checkpoint verifies: {witnesses}.",
+                        witnesses="; ".join(_("{name} at {time}", name=w.name, time=w.at.isoformat())
+                                            for w in witnesses)))
     return DisclosureCheck(
         entry_id=b64u_encode(entry_id), record=opened.record, details=dict(opened.details or {}),
         identifiers=tuple(opened.identifiers), contact=opened.contact, written_at=opened.written_at,
@@ -216,75 +221,77 @@ def verify(doc: Any, *, admin_fingerprint: bytes | None = None) -> DisclosureChe
 
 def _time(value: Any) -> str:
     if not isinstance(value, str):
-        raise DisclosureRefused("made_at", "it is not a date and time (RFC 3339)")
+        raise DisclosureRefused("made_at", _("it is not a date and time (RFC 3339)"))
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise DisclosureRefused("made_at", "it is not a date and time (RFC 3339)") from None
+        raise DisclosureRefused("made_at", _("it is not a date and time (RFC 3339)")) from None
     if parsed.tzinfo is None:
-        raise DisclosureRefused("made_at", "it has no time zone")
+        raise DisclosureRefused("made_at", _("it has no time zone"))
     return value
 
 
 def _bytes(value: Any, where: str, length: int | None = None, *, limit: int | None = None) -> bytes:
     if not isinstance(value, str) or (limit is not None and len(value) > limit * 4 // 3 + 4):
-        raise DisclosureRefused(where, "it is not base64url text of the right size")
+        raise DisclosureRefused(where, _("it is not base64url text of the right size"))
     try:
         return b64u_decode(value, length=length, field=where)
     except InvalidInput as exc:
-        raise DisclosureRefused(where, str(exc).removeprefix(f"{where}: ")) from None
+        raise DisclosureRefused(where, str(exc).removeprefix(f"{where}: ")) from None  # the reason alone
 
 
 def _deployment(published: Any, fingerprint: bytes) -> Deployment:
     if not isinstance(published, dict) or set(published) != {"document", "signature", "admin_key"}:
-        raise DisclosureRefused("deployment", "it is not a signed deployment document (document, signature, "
-                                "admin_key)")
+        raise DisclosureRefused("deployment", _("it is not a signed deployment document (document, signature, "
+                                                "admin_key)"))
     admin_key = _bytes(published["admin_key"], "deployment.admin_key", 32)
     if deployment_doc.admin_fingerprint(admin_key) != fingerprint:
-        raise DisclosureRefused("deployment.admin_key", "it is not the key of the administrator named by "
-                                "admin_fingerprint")
+        raise DisclosureRefused("deployment.admin_key", _("it is not the key of the administrator named by "
+                                                          "admin_fingerprint"))
     _bytes(published["signature"], "deployment.signature", 64)
     try:
         return deployment_doc.verify(published, fingerprint)
     except InvalidInput as exc:
-        raise DisclosureRefused("deployment.document", f"it is malformed ({exc})") from None
+        raise DisclosureRefused("deployment.document", _("it is malformed ({exc})", exc=exc)) from None
     except VerificationError as exc:
-        if "canonical" in str(exc) or "serial" in str(exc):
+        if deployment_doc.refused_part(exc) == "document":
             raise DisclosureRefused("deployment.document", str(exc)) from None
-        raise DisclosureRefused("deployment.signature", "the administrator's signature does not verify over "
-                                "this document") from None
+        raise DisclosureRefused("deployment.signature", _("the administrator's signature does not verify over this "
+                                                          "document")) from None
 
 
 def _entry(raw: Any) -> tuple[bytes, int, list[bytes], bytes, list[tuple[bytes, bytes]]]:
     if not isinstance(raw, dict):
-        raise DisclosureRefused("entry", "it is not an entry (entry_id, quorum, tags, body, envelopes)")
+        raise DisclosureRefused("entry", _("it is not an entry (entry_id, quorum, tags, body, envelopes)"))
     for k in ENTRY_FIELDS:
         if k not in raw:
-            raise DisclosureRefused(f"entry.{k}", "this field is missing")
+            raise DisclosureRefused(f"entry.{k}", _("this field is missing"))
     extra = sorted(set(raw) - set(ENTRY_FIELDS))
     if extra:
-        raise DisclosureRefused(f"entry.{extra[0]}", "this field is not part of an entry")
+        raise DisclosureRefused(f"entry.{extra[0]}", _("this field is not part of an entry"))
     entry_id = _bytes(raw["entry_id"], "entry.entry_id", ENTRY_ID_BYTES)
     quorum = raw["quorum"]
     if isinstance(quorum, bool) or not isinstance(quorum, int) or not 2 <= quorum <= MAX_QUORUM_LIMIT:
-        raise DisclosureRefused("entry.quorum", f"it is not a whole number from 2 to {MAX_QUORUM_LIMIT}")
+        raise DisclosureRefused("entry.quorum", _("it is not a whole number from 2 to {MAX_QUORUM_LIMIT}",
+                                                  MAX_QUORUM_LIMIT=MAX_QUORUM_LIMIT))
     if not isinstance(raw["tags"], list) or not 1 <= len(raw["tags"]) <= MAX_IDENTIFIERS:
-        raise DisclosureRefused("entry.tags", f"it is not a list of 1 to {MAX_IDENTIFIERS} tags")
+        raise DisclosureRefused("entry.tags", _("it is not a list of 1 to {MAX_IDENTIFIERS} tags",
+                                                MAX_IDENTIFIERS=MAX_IDENTIFIERS))
     tags = [_bytes(t, f"entry.tags[{n}]", 32) for n, t in enumerate(raw["tags"])]
     if len(set(tags)) != len(tags):
-        raise DisclosureRefused("entry.tags", "a tag appears twice")
+        raise DisclosureRefused("entry.tags", _("a tag appears twice"))
     body = _bytes(raw["body"], "entry.body", limit=MAX_BODY_BYTES)
     if not isinstance(raw["envelopes"], list) or not 1 <= len(raw["envelopes"]) <= MAX_ENVELOPES:
-        raise DisclosureRefused("entry.envelopes", "it is not a list of envelopes")
+        raise DisclosureRefused("entry.envelopes", _("it is not a list of envelopes"))
     envelopes = []
     for n, e in enumerate(raw["envelopes"]):
         where = f"entry.envelopes[{n}]"
         if not isinstance(e, dict) or set(e) != {"key_id", "ciphertext"}:
-            raise DisclosureRefused(where, "an envelope has exactly key_id and ciphertext")
+            raise DisclosureRefused(where, _("an envelope has exactly key_id and ciphertext"))
         envelopes.append((_bytes(e["key_id"], f"{where}.key_id", 16),
                           _bytes(e["ciphertext"], f"{where}.ciphertext", limit=MAX_ENVELOPE_BYTES)))
-    if len({k for k, _ in envelopes}) != len(envelopes):
-        raise DisclosureRefused("entry.envelopes", "two envelopes are for the same counselor key")
+    if len({k for k, _unused in envelopes}) != len(envelopes):
+        raise DisclosureRefused("entry.envelopes", _("two envelopes are for the same counselor key"))
     return entry_id, quorum, tags, body, envelopes
 
 
@@ -299,25 +306,25 @@ def _receipt(text: Any, deployment: Deployment) -> tuple[events.Opening, cp.Chec
     refusal named by the part of the receipt that failed.
     """
     if not isinstance(text, str):
-        raise DisclosureRefused("receipt", "it is not a receipt's text")
+        raise DisclosureRefused("receipt", _("it is not a receipt's text"))
     try:
         parsed = parse_receipt(text)
     except InvalidInput as exc:
-        raise DisclosureRefused("receipt", f"it is not a well-formed receipt ({exc})") from None
+        raise DisclosureRefused("receipt", _("it is not a well-formed receipt ({exc})", exc=exc)) from None
     if parsed.extra is None:
-        raise DisclosureRefused("receipt.opening", "the receipt carries no opening of its leaf")
+        raise DisclosureRefused("receipt.opening", _("the receipt carries no opening of its leaf"))
     try:
         opening = events.parse_opening(parsed.extra)
     except InvalidInput as exc:
-        raise DisclosureRefused("receipt.opening", f"it is malformed ({exc})") from None
+        raise DisclosureRefused("receipt.opening", _("it is malformed ({exc})", exc=exc)) from None
     signed = _open(parsed.checkpoint, deployment, "receipt")
     head = signed.checkpoint
     try:
         merkle.verify_inclusion(merkle.leaf_hash(opening.leaf), parsed.index, head.size, list(parsed.proof),
                                 head.root_hash)
     except (VerificationError, InvalidInput):
-        raise DisclosureRefused("receipt.inclusion", f"the leaf its opening commits to is not at index "
-                                f"{parsed.index} under the root the log signed") from None
+        raise DisclosureRefused("receipt.inclusion", _("the leaf its opening commits to is not at index {index} "
+                                                       "under the root the log signed", index=parsed.index)) from None
     return opening, head, signed.cosignatures
 
 
@@ -326,31 +333,33 @@ def _open(note: str, deployment: Deployment, where: str) -> cp.VerifiedCheckpoin
     try:
         cp.open_checkpoint(note, deployment.log_vkey, origin=deployment.log_origin)
     except (VerificationError, InvalidInput) as exc:
-        raise DisclosureRefused(f"{where}.checkpoint", f"it is not a checkpoint this deployment's log signed "
-                                f"({exc})") from None
+        raise DisclosureRefused(f"{where}.checkpoint", _("it is not a checkpoint this deployment's log signed "
+                                                         "({exc})", exc=exc)) from None
     try:
         return cp.open_checkpoint(note, deployment.log_vkey, origin=deployment.log_origin,
                                   witness_vkeys=deployment.witnesses)
     except (VerificationError, InvalidInput) as exc:
-        raise DisclosureRefused(f"{where}.cosignature", f"a listed witness's cosignature does not verify "
-                                f"({exc})") from None
+        raise DisclosureRefused(f"{where}.cosignature", _("a listed witness's cosignature does not verify ({exc})",
+                                                          exc=exc)) from None
 
 
 def _consistency(text: Any, deployment: Deployment, old: cp.Checkpoint) -> tuple[int, tuple[cp.Cosignature, ...]]:
     if not isinstance(text, str):
-        raise DisclosureRefused("consistency", "it is not a consistency bundle's text (or null)")
+        raise DisclosureRefused("consistency", _("it is not a consistency bundle's text (or null)"))
     try:
         bundle = consistency.parse(text)
     except InvalidInput as exc:
-        raise DisclosureRefused("consistency", f"it is not a well-formed consistency bundle ({exc})") from None
+        raise DisclosureRefused("consistency", _("it is not a well-formed consistency bundle ({exc})",
+                                                 exc=exc)) from None
     if bundle.old_size != old.size:
-        raise DisclosureRefused("consistency.old", f"it starts at size {bundle.old_size}, the receipt's "
-                                f"checkpoint has size {old.size}")
+        raise DisclosureRefused("consistency.old", _("it starts at size {old_size}, the receipt's checkpoint has "
+                                                     "size {size}", old_size=bundle.old_size, size=old.size))
     newer = _open(bundle.checkpoint, deployment, "consistency")
     try:
         merkle.verify_consistency(old.size, newer.checkpoint.size, list(bundle.proof), old.root_hash,
                                   newer.checkpoint.root_hash)
     except (VerificationError, InvalidInput):
-        raise DisclosureRefused("consistency.proof", f"it does not prove that the tree of {newer.checkpoint.size} "
-                                f"leaves extends the receipt's tree of {old.size}") from None
+        raise DisclosureRefused("consistency.proof", _("it does not prove that the tree of {size} leaves extends "
+                                                       "the receipt's tree of {old_size}",
+                                                       size=newer.checkpoint.size, old_size=old.size)) from None
     return newer.checkpoint.size, newer.cosignatures

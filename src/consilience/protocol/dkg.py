@@ -388,6 +388,7 @@ from typing import cast
 from consilience.crypto import hpke, kdf, ristretto, shamir, signing
 from consilience.crypto.bls12381 import G2_BYTES, SCALAR_BYTES, G2Point, Scalar, hash_to_scalar, lagrange_coefficients
 from consilience.errors import DecryptionError, InvalidInput, VerificationError
+from consilience.i18n import N_, _
 from consilience.protocol.encoding import i2osp, lp2
 
 DEAL_LABEL = b"consilience-v2 dkg deal"
@@ -429,9 +430,11 @@ CANNOT_OPEN = 1
 BAD_SHARES = 2
 BAD_CONTRIBUTION = 3
 NOTHING_BY_DEADLINE = 4
-REASONS = {CANNOT_OPEN: "the ciphertext does not open", BAD_SHARES: "shares do not verify",
-           BAD_CONTRIBUTION: "the contribution does not match its hash",
-           NOTHING_BY_DEADLINE: "nothing by the deadline"}
+REASONS = {CANNOT_OPEN: N_("the ciphertext does not open"), BAD_SHARES: N_("shares do not verify"),
+           BAD_CONTRIBUTION: N_("the contribution does not match its hash"),
+           NOTHING_BY_DEADLINE: N_("nothing by the deadline")}
+#: The one problem that makes a complaint BAD_CONTRIBUTION rather than BAD_SHARES (verify_deal).
+_CONTRIBUTION_MISMATCH = N_("the abscissa-key contribution does not match its hash")
 
 
 class MalformedMessage(InvalidInput):
@@ -488,14 +491,14 @@ class Previous:
     @property
     def qualified(self) -> tuple[int, ...]:
         """The previous holders of shares: exactly those may deal in the renewal."""
-        return tuple(i for i, _, _ in self.servers)
+        return tuple(i for i, _unused1, _unused2 in self.servers)
 
     def digest(self, low: int) -> bytes:
         """:func:`commitments_digest` of the renewed result (what its confirmations signed)."""
         return commitments_digest(
             {low + n: cs for n, cs in enumerate(self.levels)},
-            {i: {low + n: cs for n, cs in enumerate(levels)} for i, levels, _ in self.servers},
-            self.oprf_public_key, {i: share for i, _, share in self.servers}, self.abscissa_check)
+            {i: {low + n: cs for n, cs in enumerate(levels)} for i, levels, _unused in self.servers},
+            self.oprf_public_key, {i: share for i, _unused, share in self.servers}, self.abscissa_check)
 
     @cached_property
     def flat(self) -> dict[int, tuple[tuple[G2Point, ...], bytes]]:
@@ -525,55 +528,56 @@ class Parameters:
 
     def __post_init__(self) -> None:
         if not isinstance(self.deployment_id, bytes) or not 1 <= len(self.deployment_id) <= 255:
-            raise InvalidInput("deployment id must be 1 to 255 bytes")
+            raise InvalidInput(_("deployment id must be 1 to 255 bytes"))
         if not 0 <= self.epoch < 2**64:
-            raise InvalidInput("epoch must fit in 64 bits")
+            raise InvalidInput(_("epoch must fit in 64 bits"))
         n = len(self.participants)
         if not 1 <= n <= 255:
-            raise InvalidInput("a DKG needs 1 to 255 key servers")
+            raise InvalidInput(_("a DKG needs 1 to 255 key servers"))
         if [p.index for p in self.participants] != list(range(1, n + 1)):
-            raise InvalidInput("key servers must have indices 1..n, in order")
+            raise InvalidInput(_("key servers must have indices 1..n, in order"))
         if not 1 <= self.threshold <= n:
-            raise InvalidInput("threshold must be between 1 and the number of key servers")
+            raise InvalidInput(_("threshold must be between 1 and the number of key servers"))
         if not 1 <= self.low <= self.high <= 64:
-            raise InvalidInput("quorum range must satisfy 1 <= low <= high <= 64")
+            raise InvalidInput(_("quorum range must satisfy 1 <= low <= high <= 64"))
         for p in self.participants:
             if len(p.identity_key) != 32:
-                raise InvalidInput(f"key server {p.index}: identity key must be 32 bytes")
+                raise InvalidInput(_("key server {index}: identity key must be 32 bytes", index=p.index))
             if len(p.hpke_public_key) != hpke.PUBLIC_KEY_BYTES:
-                raise InvalidInput(f"key server {p.index}: HPKE public key must be {hpke.PUBLIC_KEY_BYTES} bytes")
+                raise InvalidInput(_("key server {index}: HPKE public key must be {PUBLIC_KEY_BYTES} bytes",
+                                     index=p.index, PUBLIC_KEY_BYTES=hpke.PUBLIC_KEY_BYTES))
         if len({p.identity_key for p in self.participants}) != n:
-            raise InvalidInput("key servers must have distinct identity keys")
+            raise InvalidInput(_("key servers must have distinct identity keys"))
         if self.kind not in KINDS or len(self.previous_digest) != DIGEST_BYTES:
-            raise InvalidInput("unknown kind of key-generation run")
+            raise InvalidInput(_("unknown kind of key-generation run"))
         if (self.kind == GENERATE) != (self.previous_digest == bytes(DIGEST_BYTES)):
-            raise InvalidInput("a renewal names the result it renews, and only a renewal does")
+            raise InvalidInput(_("a renewal names the result it renews, and only a renewal does"))
         if self.previous is not None:
             self._check_previous(self.previous)
 
     def _check_previous(self, prev: Previous) -> None:
         if self.kind == GENERATE:
-            raise InvalidInput("a generation renews nothing")
+            raise InvalidInput(_("a generation renews nothing"))
         if prev.digest(self.low) != self.previous_digest:
-            raise InvalidInput("the previous result does not match the digest the parameters name")
+            raise InvalidInput(_("the previous result does not match the digest the parameters name"))
         if len(prev.levels) != self.high - self.low + 1 or any(len(cs) != q for q, cs in zip(
                 self.levels, prev.levels, strict=True)):
-            raise InvalidInput("a renewal keeps the quorum range of the result it renews")
+            raise InvalidInput(_("a renewal keeps the quorum range of the result it renews"))
         old = [p.index for p in prev.holders]
         if (old != list(range(1, len(old) + 1)) or not set(prev.qualified) <= set(old)
                 or list(prev.qualified) != sorted(set(prev.qualified))):
-            raise InvalidInput("the previous key servers must have indices 1..n, and the holders be among them, "
-                               "each once, in increasing order")
+            raise InvalidInput(_("the previous key servers must have indices 1..n, and the holders be among them, "
+                                 "each once, in increasing order"))
         if len({p.identity_key for p in prev.holders}) != len(old):
-            raise InvalidInput("the previous key servers must have distinct identity keys")
+            raise InvalidInput(_("the previous key servers must have distinct identity keys"))
         if not 1 <= prev.threshold <= len(old):
-            raise InvalidInput("the previous threshold must be between 1 and the number of previous key servers")
+            raise InvalidInput(_("the previous threshold must be between 1 and the number of previous key servers"))
         if len(prev.qualified) < prev.threshold:
-            raise InvalidInput("the previous result has fewer holders than its threshold")
+            raise InvalidInput(_("the previous result has fewer holders than its threshold"))
         if self.kind == REFRESH and (prev.holders != self.participants or prev.threshold != self.threshold
                                      or list(prev.qualified) != old):
-            raise InvalidInput("a refresh keeps the same key servers and threshold, every one holding shares; "
-                               "anything else is a resharing")
+            raise InvalidInput(_("a refresh keeps the same key servers and threshold, every one holding shares; "
+                                 "anything else is a resharing"))
 
     @property
     def dealers(self) -> tuple[Participant, ...]:
@@ -581,15 +585,15 @@ class Parameters:
         if self.kind == GENERATE:
             return self.participants
         if self.previous is None:
-            raise InvalidInput("this renewal's parameters lack the result it renews (only its confirmations "
-                               "can be read with them)")
+            raise InvalidInput(_("this renewal's parameters lack the result it renews (only its confirmations can "
+                                 "be read with them)"))
         return tuple(p for p in self.previous.holders if p.index in self.previous.qualified)
 
     def dealer(self, index: int) -> Participant:
         for p in self.dealers:
             if p.index == index:
                 return p
-        raise InvalidInput(f"key server {index} does not deal in this run")
+        raise InvalidInput(_("key server {index} does not deal in this run", index=index))
 
     @property
     def dealer_threshold(self) -> int:
@@ -614,12 +618,12 @@ class Parameters:
     def offset(self, q: int) -> int:
         """Index in the vector of a_{q,0}."""
         if q not in self.levels:
-            raise InvalidInput(f"quorum {q} is outside [{self.low}, {self.high}]")
+            raise InvalidInput(_("quorum {q} is outside [{low}, {high}]", q=q, low=self.low, high=self.high))
         return sum(range(self.low, q))
 
     def participant(self, index: int) -> Participant:
         if not 1 <= index <= self.n:
-            raise InvalidInput(f"no key server {index}")
+            raise InvalidInput(_("no key server {index}", index=index))
         return self.participants[index - 1]
 
     @cached_property
@@ -653,7 +657,7 @@ class _Reader:
 
     def take(self, size: int) -> bytes:
         if size < 0 or self.pos + size > len(self.data):
-            raise InvalidInput("DKG message truncated")
+            raise InvalidInput(_("DKG message truncated"))
         out = self.data[self.pos : self.pos + size]
         self.pos += size
         return out
@@ -666,12 +670,12 @@ class _Reader:
 
     def end(self) -> None:
         if self.pos != len(self.data):
-            raise InvalidInput("trailing bytes after a DKG message")
+            raise InvalidInput(_("trailing bytes after a DKG message"))
 
 
 def _sign(body: bytes, identity_private: bytes, author: Participant) -> bytes:
     if signing.public_key(identity_private) != author.identity_key:
-        raise InvalidInput(f"this identity key is not key server {author.index}'s")
+        raise InvalidInput(_("this identity key is not key server {index}'s", index=author.index))
     return body + signing.sign(identity_private, body)
 
 
@@ -702,7 +706,7 @@ def _decode_plaintext(params: Parameters, data: bytes) -> tuple[tuple[Scalar, ..
     """(f_k(j) for k < m; the VOPRF key polynomial's value; the abscissa-key part)."""
     m = params.coefficients
     if len(data) != _plaintext_bytes(params):
-        raise InvalidInput("DKG share plaintext has the wrong length")
+        raise InvalidInput(_("DKG share plaintext has the wrong length"))
     values = tuple(Scalar.from_bytes(data[k * SCALAR_BYTES : (k + 1) * SCALAR_BYTES], allow_zero=True)
                    for k in range(m))
     at = m * SCALAR_BYTES
@@ -833,7 +837,7 @@ def _polynomials(params: Parameters, seed: DealerSeed, dealer: int,
     for the abscissa key is the key itself.
     """
     if len(seed.seed) != SEED_BYTES:
-        raise InvalidInput(f"a dealer seed is {SEED_BYTES} bytes")
+        raise InvalidInput(_("a dealer seed is {SEED_BYTES} bytes", SEED_BYTES=SEED_BYTES))
     base = seed.seed + params.digest + i2osp(dealer, 1)
     out = []
     for k in range(params.coefficients):
@@ -861,7 +865,8 @@ def _polynomials(params: Parameters, seed: DealerSeed, dealer: int,
         return out, oprf_row, kdf.derive(seed.seed, _CONTRIBUTION_SEED_LABEL, params.digest + i2osp(dealer, 1),
                                          CONTRIBUTION_BYTES)
     if held is None or held.index != dealer:
-        raise InvalidInput(f"key server {dealer} deals in a renewal only from its own shares of the previous result")
+        raise InvalidInput(_("key server {dealer} deals in a renewal only from its own shares of the previous "
+                             "result", dealer=dealer))
     flat = [s for q in params.levels for s in held.shares[q]]
     for k, row in enumerate(out):
         row[0] = Scalar(0) if params.kind == REFRESH else flat[k]
@@ -869,15 +874,16 @@ def _polynomials(params: Parameters, seed: DealerSeed, dealer: int,
     return out, oprf_row, held.abscissa_key
 
 
-def _check_held(params: Parameters, index: int, held: HeldShares | None) -> HeldShares:
+def _check_held(params: Parameters, index: int, held: HeldShares | None, *, refreshing: bool = False) -> HeldShares:
     """HELD, if they are key server INDEX's shares of the result this run renews (matching its published
     commitments, VOPRF public share and abscissa check); InvalidInput else, before anything is dealt."""
     prev = params.previous
     assert prev is not None  # params.dealer() / the caller needed it
     if held is None or held.index != index:
-        raise InvalidInput(f"key server {index} deals in a renewal only from its own shares of the previous result")
+        raise InvalidInput(_("key server {index} deals in a renewal only from its own shares of the previous result",
+                             index=index))
     if index not in prev.flat:
-        raise InvalidInput(f"key server {index} holds no shares of the result this run renews")
+        raise InvalidInput(_("key server {index} holds no shares of the result this run renews", index=index))
     own, own_oprf = prev.flat[index]
     try:
         flat = [s for q in params.levels for s in held.shares[q]]
@@ -889,9 +895,15 @@ def _check_held(params: Parameters, index: int, held: HeldShares | None) -> Held
                                      for s, c in zip(flat, own, strict=False))
             or _r_base(oprf) != own_oprf
             or abscissa_check(params.deployment_id, held.abscissa_key) != prev.abscissa_check):
-        raise InvalidInput(f"key server {index}'s stored shares do not match the published result this run "
-                           "renews (its commitments, VOPRF public share or abscissa check): nothing was dealt; "
-                           "restore the shares that were confirmed, or have this key server rebuilt by resharing")
+        if refreshing:
+            raise InvalidInput(_("key server {index}'s stored shares do not match the published result this run "
+                                 "renews (its commitments, VOPRF public share or abscissa check): nothing was "
+                                 "refreshed; restore the shares that were confirmed, or have this key server rebuilt "
+                                 "by resharing", index=index))
+        raise InvalidInput(_("key server {index}'s stored shares do not match the published result this run renews "
+                             "(its commitments, VOPRF public share or abscissa check): nothing was dealt; restore "
+                             "the shares that were confirmed, or have this key server rebuilt by resharing",
+                             index=index))
     return held
 
 
@@ -941,7 +953,7 @@ def complain(params: Parameters, complainant: int, identity_private: bytes, deal
              reason: int) -> bytes:
     """Round 2: a signed complaint against DEALER's deal (digest zeros for NOTHING_BY_DEADLINE)."""
     if reason not in REASONS or (params.kind == GENERATE and dealer == complainant) or len(deal_digest) != DIGEST_BYTES:
-        raise InvalidInput("malformed complaint")
+        raise InvalidInput(_("malformed complaint"))
     params.dealer(dealer)
     body = params.header(COMPLAINT_LABEL, complainant) + i2osp(dealer, 1) + deal_digest + i2osp(reason, 1)
     return _sign(body, identity_private, params.participant(complainant))
@@ -982,7 +994,7 @@ def parse(params: Parameters, data: bytes) -> Message | Confirmation:
     are not cached (they are parsed again, and refused again).
     """
     if not isinstance(data, bytes) or len(data) < SIGNATURE_BYTES:
-        raise InvalidInput("DKG message too short")
+        raise InvalidInput(_("DKG message too short"))
     # Parameters compare without ``previous`` (the digest covers only its commitments digest), but who may
     # sign deals and what a renewal deal's implied commitments are come from it: it is part of the key.
     return _parse_cached(params, params.previous, data)
@@ -994,16 +1006,17 @@ def _parse_cached(params: Parameters, previous: Previous | None, data: bytes) ->
     r = _Reader(body)
     label = r.lp2()
     if label not in (DEAL_LABEL, COMPLAINT_LABEL, ANSWER_LABEL, CONFIRM_LABEL):
-        raise InvalidInput("not a consilience-v2 DKG message (unknown label)")
+        raise InvalidInput(_("not a consilience-v2 DKG message (unknown label)"))
     if r.lp2() != params.deployment_id or r.int(8) != params.epoch or r.take(DIGEST_BYTES) != params.digest:
-        raise InvalidInput("DKG message for another deployment, epoch or set of parameters")
+        raise InvalidInput(_("DKG message for another deployment, epoch or set of parameters"))
     author = r.int(1)
     signer = params.dealer(author) if label in (DEAL_LABEL, ANSWER_LABEL) else params.participant(author)
     signing.verify(signer.identity_key, body, signature)
     try:
         return _parse_body(params, r, label, author, body, data)
     except InvalidInput as exc:
-        raise MalformedMessage(author, label, f"key server {author}'s {label.decode()}: {exc}") from None
+        raise MalformedMessage(author, label, _("key server {author}'s {label_decode}: {exc}",
+                                                author=author, label_decode=label.decode(), exc=exc)) from None
 
 
 def _parse_body(params: Parameters, r: _Reader, label: bytes, author: int, body: bytes,
@@ -1018,14 +1031,14 @@ def _parse_body(params: Parameters, r: _Reader, label: bytes, author: int, body:
         r.end()
         if not qualified or list(qualified) != sorted(set(qualified)) or qualified[0] < 1 or (
                 params.kind == GENERATE and qualified[-1] > params.n):
-            raise InvalidInput("qualified set not 1 to n distinct indices in increasing order")
+            raise InvalidInput(_("qualified set not 1 to n distinct indices in increasing order"))
         return Confirmation(author, transcript, qualified, data, commitments, check)
     if label == COMPLAINT_LABEL:
         dealer, digest, reason = r.int(1), r.take(DIGEST_BYTES), r.int(1)
         r.end()
         params.dealer(dealer)
         if reason not in REASONS or (params.kind == GENERATE and dealer == author):
-            raise InvalidInput("malformed complaint")
+            raise InvalidInput(_("malformed complaint"))
         return Complaint(author, dealer, digest, reason, data)
     complainant, digest = r.int(1), r.take(DIGEST_BYTES)
     plaintext = r.take(_plaintext_bytes(params))
@@ -1038,11 +1051,12 @@ def _parse_body(params: Parameters, r: _Reader, label: bytes, author: int, body:
 def _parse_deal(params: Parameters, r: _Reader, dealer: int, body: bytes, data: bytes) -> Deal:
     m, t = r.int(2), r.int(1)
     if m != params.coefficients or t != params.threshold:
-        raise InvalidInput(f"commitments for {m} coefficients of {t} terms, "
-                           f"expected {params.coefficients} of {params.threshold}")
+        raise InvalidInput(_("commitments for {m} coefficients of {t} terms, expected {coefficients} of {threshold}",
+                             m=m, t=t, coefficients=params.coefficients, threshold=params.threshold))
     first = 0 if params.kind == GENERATE else 1
-    sent = tuple(tuple(G2Point.from_bytes(r.take(G2_BYTES)) for _ in range(first, t)) for _ in range(m))
-    oprf_sent = tuple(ristretto.check_element(r.take(ristretto.ELEMENT_BYTES)) for _ in range(first, t))
+    sent = tuple(tuple(G2Point.from_bytes(r.take(G2_BYTES)) for _unused in range(first, t))
+                 for _unused in range(m))
+    oprf_sent = tuple(ristretto.check_element(r.take(ristretto.ELEMENT_BYTES)) for _unused in range(first, t))
     contribution_hash = r.take(DIGEST_BYTES)
     if params.kind == GENERATE:
         commitments, oprf_commitments = sent, oprf_sent
@@ -1050,7 +1064,7 @@ def _parse_deal(params: Parameters, r: _Reader, dealer: int, body: bytes, data: 
         prev = params.previous
         assert prev is not None  # params.dealer() above needed it
         if contribution_hash != prev.abscissa_check:
-            raise InvalidInput("the abscissa key it sends is not the published one")
+            raise InvalidInput(_("the abscissa key it sends is not the published one"))
         if params.kind == REFRESH:
             commitments = tuple((G2Point.identity(), *row) for row in sent)
             oprf_commitments = (_R_IDENTITY, *oprf_sent)
@@ -1059,11 +1073,11 @@ def _parse_deal(params: Parameters, r: _Reader, dealer: int, body: bytes, data: 
             commitments = tuple((own[k], *row) for k, row in enumerate(sent))
             oprf_commitments = (own_oprf, *oprf_sent)
     if r.int(1) != params.n:
-        raise InvalidInput("wrong number of ciphertexts")
+        raise InvalidInput(_("wrong number of ciphertexts"))
     cts = []
     for j in range(1, params.n + 1):
         if r.int(1) != j:
-            raise InvalidInput("ciphertexts out of order")
+            raise InvalidInput(_("ciphertexts out of order"))
         cts.append(r.take(r.int(4)))
     r.end()
     digest = hashlib.sha256(lp2(_DIGEST_LABEL) + body).digest()
@@ -1130,9 +1144,9 @@ def _check_values(params: Parameters, deal_: Deal, recipient: int, plaintext: by
         return [str(exc)]
     problems = []
     if _contribution_hash(params, deal_.dealer, contribution) != deal_.contribution_hash:
-        problems.append("the abscissa-key contribution does not match its hash")
+        problems.append(_(_CONTRIBUTION_MISMATCH))
     if _r_base(oprf_value) != _r_expected(deal_.oprf_commitments, recipient):
-        problems.append("share of the VOPRF key does not match the commitments")
+        problems.append(_("share of the VOPRF key does not match the commitments"))
     m, t = params.coefficients, params.threshold
     rho = _batch_coefficients(deal_, recipient, plaintext, m)
     powers = [Scalar(pow(recipient, ell)) for ell in range(t)]
@@ -1150,11 +1164,11 @@ def _check_values(params: Parameters, deal_: Deal, recipient: int, plaintext: by
             got = g2.mul_secret(values[k]) if not values[k].is_zero() else G2Point.identity()
             if got != _expected(deal_.commitments[k], recipient):
                 q = max(q for q in params.levels if params.offset(q) <= k)
-                problems.append(f"share of coefficient {k - params.offset(q)} of level {q} does not match "
-                                f"the commitments")
+                problems.append(_("share of coefficient {coefficient} of level {q} does not match the commitments",
+                                  coefficient=k - params.offset(q), q=q))
                 named += 1
         if not named:  # cannot happen: the combination fails only if some coefficient does
-            problems.append("shares do not match the commitments")
+            problems.append(_("shares do not match the commitments"))
     return problems
 
 
@@ -1179,11 +1193,11 @@ def verify_deal(params: Parameters, recipient: int, hpke_private: bytes, deal_: 
     try:
         plaintext = hpke.open(hpke_private, ct, params.share_info(deal_.dealer, recipient))
     except DecryptionError:
-        return DealCheck(deal_.dealer, deal_.digest, None, CANNOT_OPEN, ("the ciphertext does not open",))
+        return DealCheck(deal_.dealer, deal_.digest, None, CANNOT_OPEN, (_("the ciphertext does not open"),))
     problems = check_values(params, deal_, recipient, plaintext)
     if not problems:
         return DealCheck(deal_.dealer, deal_.digest, plaintext, None, ())
-    reason = BAD_CONTRIBUTION if all("contribution" in p for p in problems) else BAD_SHARES
+    reason = BAD_CONTRIBUTION if all(p == _(_CONTRIBUTION_MISMATCH) for p in problems) else BAD_SHARES
     return DealCheck(deal_.dealer, deal_.digest, None, reason, tuple(problems))
 
 
@@ -1191,7 +1205,7 @@ def complaints_for(params: Parameters, recipient: int, identity_private: bytes, 
                    messages: Sequence[bytes]) -> list[bytes]:
     """Round 2 for one key server: a signed complaint for every dealer whose deal fails its checks,
     and a (recorded, inconsequential) one for every dealer with no deal on the board."""
-    parsed, _ = _accepted(params, messages)
+    parsed, _unused = _accepted(params, messages)
     deals: dict[int, list[Deal]] = {}
     for msg in parsed:
         if isinstance(msg, Deal):
@@ -1350,11 +1364,11 @@ def qualify(params: Parameters, messages: Sequence[bytes]) -> Qualification:
     for p in params.dealers:
         found = deals.get(p.index, [])
         if p.index in malformed:
-            disqualified[p.index] = f"malformed deal ({malformed[p.index]})"
+            disqualified[p.index] = _("malformed deal ({why})", why=malformed[p.index])
         elif not found:
-            disqualified[p.index] = "no valid deal on the board (nothing by the deadline, or refused)"
+            disqualified[p.index] = _("no valid deal on the board (nothing by the deadline, or refused)")
         elif len(found) > 1:
-            disqualified[p.index] = "signed two different deals"
+            disqualified[p.index] = _("signed two different deals")
         else:
             chosen[p.index] = found[0]
     complainants: dict[int, set[int]] = {}
@@ -1370,12 +1384,13 @@ def qualify(params: Parameters, messages: Sequence[bytes]) -> Qualification:
     for dealer in sorted(chosen):
         against = sorted(complainants.get(dealer, set()))
         if len(against) >= params.threshold:
-            disqualified[dealer] = f"{len(against)} key servers complained (threshold {params.threshold})"
+            disqualified[dealer] = _("{complained} key servers complained (threshold {threshold})",
+                                      complained=len(against), threshold=params.threshold)
         else:
             missing = [j for j in against if (dealer, j) not in revealed]
             if missing:
-                disqualified[dealer] = ("no valid answer to the complaint of key server(s) "
-                                        + ", ".join(map(str, missing)))
+                disqualified[dealer] = _("no valid answer to the complaint of key server(s) {missing}",
+                                         missing=", ".join(map(str, missing)))
     for dealer in disqualified:
         chosen.pop(dealer, None)
     qualified = tuple(sorted(chosen))
@@ -1383,10 +1398,12 @@ def qualify(params: Parameters, messages: Sequence[bytes]) -> Qualification:
     if len(qualified) < needed:
         why = "; ".join(f"{i}: {why}" for i, why in sorted(disqualified.items()))
         if params.kind == GENERATE:
-            raise DkgFailed(f"only {len(qualified)} dealers qualified, fewer than the threshold {needed}: {why}")
-        raise DkgFailed(f"only {len(qualified)} dealers qualified, fewer than the threshold {needed} of the "
-                        f"result being renewed, which is needed to carry its secrets over: {why}. Nothing "
-                        "changed: the renewed result stays in use; run the renewal again")
+            raise DkgFailed(_("only {len_qualified} dealers qualified, fewer than the threshold {needed}: {why}",
+                              len_qualified=len(qualified), needed=needed, why=why))
+        raise DkgFailed(_("only {len_qualified} dealers qualified, fewer than the threshold {needed} of the result "
+                          "being renewed, which is needed to carry its secrets over: {why}. Nothing changed: the "
+                          "renewed result stays in use; run the renewal again",
+                          len_qualified=len(qualified), needed=needed, why=why))
     t, m = params.threshold, params.coefficients
     if params.kind == RESHARE:
         # new share s'(j) = Σ λ_i·g_i(j) with g_i(0) = s(i): the new polynomial Σ λ_i·g_i has the old secret
@@ -1400,9 +1417,9 @@ def qualify(params: Parameters, messages: Sequence[bytes]) -> Qualification:
         assert params.previous is not None
         if tuple(row[0] for row in aggregate) != params.previous.master_flat or (
                 oprf_aggregate[0] != params.previous.oprf_public_key):
-            raise DkgFailed("the previous result's published commitments are inconsistent (its key servers' "
-                            "commitments do not interpolate to its master commitments): check the deployment "
-                            "document this run was started from; nothing was reshared")
+            raise DkgFailed(_("the previous result's published commitments are inconsistent (its key servers' "
+                              "commitments do not interpolate to its master commitments): check the deployment "
+                              "document this run was started from; nothing was reshared"))
     else:
         aggregate = tuple(tuple(G2Point.sum([chosen[i].commitments[k][ell] for i in qualified])
                                 for ell in range(t)) for k in range(m))
@@ -1410,9 +1427,9 @@ def qualify(params: Parameters, messages: Sequence[bytes]) -> Qualification:
     if params.kind == GENERATE:
         for q in params.levels:
             if aggregate[params.offset(q) + q - 1][0].is_identity():
-                raise DkgFailed(f"the leading coefficient of level {q} is zero")
+                raise DkgFailed(_("the leading coefficient of level {q} is zero", q=q))
         if oprf_aggregate[0] == _R_IDENTITY:
-            raise DkgFailed("the VOPRF key is zero")
+            raise DkgFailed(_("the VOPRF key is zero"))
     # "Nothing by the deadline" complaints change nothing, and each recipient posts them when its own
     # deal deadline passes, which may be after the others finalized (a key server that started later):
     # they stay out of the transcript, so that they cannot make honest servers confirm different ones.
@@ -1474,16 +1491,17 @@ def finalize(params: Parameters, index: int, hpke_private: bytes, messages: Sequ
     """
     qual = qualify(params, messages)
     if params.kind == GENERATE and index not in qual.qualified:
-        raise DkgFailed(f"key server {index}'s own deal did not qualify "
-                        f"({qual.disqualified.get(index, 'unknown reason')}): run the DKG again")
+        raise DkgFailed(_("key server {index}'s own deal did not qualify "
+                          "({why}): run the DKG again",
+                          index=index, why=qual.disqualified.get(index, _("unknown reason"))))
     if params.kind == REFRESH:
         if held is None or held.index != index:
-            raise DkgFailed(f"key server {index} holds no shares of the previous result to refresh; "
-                            "a key server that lost its shares is rebuilt by resharing")
+            raise DkgFailed(_("key server {index} holds no shares of the previous result to refresh; a key server "
+                              "that lost its shares is rebuilt by resharing", index=index))
         try:
-            _check_held(params, index, held)
+            _check_held(params, index, held, refreshing=True)
         except InvalidInput as exc:
-            raise DkgFailed(str(exc).replace("nothing was dealt", "nothing was refreshed")) from None
+            raise DkgFailed(str(exc)) from None
     m = params.coefficients
     received: list[tuple[tuple[Scalar, ...], int, bytes]] = []
     for dealer in qual.qualified:
@@ -1492,8 +1510,9 @@ def finalize(params: Parameters, index: int, hpke_private: bytes, messages: Sequ
         if plaintext is None:
             check = verify_deal(params, index, hpke_private, d)
             if check.plaintext is None:
-                raise DkgFailed(f"the deal of key server {dealer} does not verify for key server {index} "
-                                f"and no complaint of ours is on the board: " + "; ".join(check.problems))
+                raise DkgFailed(_("the deal of key server {dealer} does not verify for key server {index} and no "
+                                  "complaint of ours is on the board: {problems}",
+                                  dealer=dealer, index=index, problems="; ".join(check.problems)))
             plaintext = check.plaintext
         received.append(_decode_plaintext(params, plaintext))
     if params.kind == RESHARE:
@@ -1501,7 +1520,7 @@ def finalize(params: Parameters, index: int, hpke_private: bytes, messages: Sequ
         lam_r = _r_lagrange(qual.qualified)
         totals = [Scalar(0)] * m
         oprf_total = 0
-        for w, w_r, (values, oprf_value, _) in zip(lam, lam_r, received, strict=True):
+        for w, w_r, (values, oprf_value, _unused) in zip(lam, lam_r, received, strict=True):
             totals = [a + w * b for a, b in zip(totals, values, strict=True)]
             oprf_total = (oprf_total + w_r * oprf_value) % ristretto.ORDER
     else:
@@ -1511,7 +1530,7 @@ def finalize(params: Parameters, index: int, hpke_private: bytes, messages: Sequ
             oprf_total = ristretto.scalar_to_int(held.oprf_share)
         else:
             totals, oprf_total = [Scalar(0)] * m, 0
-        for values, oprf_value, _ in received:
+        for values, oprf_value, _unused in received:
             totals = [a + b for a, b in zip(totals, values, strict=True)]
             oprf_total = (oprf_total + oprf_value) % ristretto.ORDER
     own = qual.server_commitments(index)
@@ -1520,12 +1539,13 @@ def finalize(params: Parameters, index: int, hpke_private: bytes, messages: Sequ
         for j in range(q):
             s = totals[params.offset(q) + j]
             if (g2.mul_secret(s) if not s.is_zero() else G2Point.identity()) != own[q][j]:
-                raise DkgFailed("internal: a summed share does not match its commitment")
+                raise DkgFailed(_("internal: a summed share does not match its commitment"))
     if oprf_total == 0 or _r_base(oprf_total) != qual.oprf_public_share(index):
-        raise DkgFailed("internal: the VOPRF key share does not match its commitment")
+        raise DkgFailed(_("internal: the VOPRF key share does not match its commitment"))
     if params.kind == GENERATE:
         context = params.digest + i2osp(len(qual.qualified), 1) + bytes(qual.qualified)
-        key = kdf.derive(b"".join(c for _, _, c in received), ABSCISSA_KEY_LABEL, context, ABSCISSA_KEY_BYTES)
+        key = kdf.derive(b"".join(c for _unused1, _unused2, c in received), ABSCISSA_KEY_LABEL, context,
+                         ABSCISSA_KEY_BYTES)
     else:
         key = received[0][2]  # every qualified deal's matches the published check
     shares = {q: tuple(totals[params.offset(q) : params.offset(q) + q]) for q in params.levels}
@@ -1538,7 +1558,7 @@ def finalize(params: Parameters, index: int, hpke_private: bytes, messages: Sequ
 def confirm(params: Parameters, identity_private: bytes, result: KeyServerResult) -> bytes:
     """Round 4: key server ``result.index``'s signed confirmation of the board it finalized on."""
     if result.qualification.params != params:
-        raise InvalidInput("this result is of another run")
+        raise InvalidInput(_("this result is of another run"))
     body = (params.header(CONFIRM_LABEL, result.index) + result.transcript
             + i2osp(len(result.qualified), 1) + bytes(result.qualified) + result.commitments_digest
             + result.abscissa_check)
@@ -1557,7 +1577,7 @@ def commitments_digest(levels: Mapping[int, Sequence[bytes]],
     the confirmations can only carry these values.
     """
     if sorted(servers) != sorted(oprf_shares):
-        raise InvalidInput("every holder has commitments and a VOPRF public share")
+        raise InvalidInput(_("every holder has commitments and a VOPRF public share"))
     data = lp2(_COMMITMENTS_LABEL)
     for q in sorted(levels):
         data += i2osp(q, 1) + b"".join(bytes(c) for c in levels[q])
@@ -1582,7 +1602,7 @@ def confirmed(params: Parameters, result: KeyServerResult, messages: Sequence[by
     and who is missing.
     """
     if result.qualification.params != params:
-        raise InvalidInput("this result is of another run")
+        raise InvalidInput(_("this result is of another run"))
     by_author: dict[int, set[tuple[bytes, tuple[int, ...], bytes, bytes]]] = {}
     refused: list[str] = []
     for data in messages:
@@ -1602,15 +1622,19 @@ def confirmed(params: Parameters, result: KeyServerResult, messages: Sequence[by
     parts = []
     for a in disagreeing:
         others = sorted(by_author[a] - {ours})
-        what = "; ".join(f"transcript {d.hex()[:16]}… with qualified {', '.join(map(str, q))}" for d, q, _, _ in others)
-        also = " (and ours)" if ours in by_author[a] else ""
-        parts.append(f"key server {a} confirmed another board: {what}{also}")
+        what = "; ".join(_("transcript {digest}… with qualified {qualified}", digest=d.hex()[:16],
+                             qualified=", ".join(map(str, q))) for d, q, _unused1, _unused2 in others)
+        if ours in by_author[a]:
+            parts.append(_("key server {author} confirmed another board: {what} (and ours)", author=a, what=what))
+        else:
+            parts.append(_("key server {author} confirmed another board: {what}", author=a, what=what))
     if missing:
-        parts.append("no valid confirmation from qualified key server(s) " + ", ".join(map(str, missing)))
+        parts.append(_("no valid confirmation from qualified key server(s) {missing}",
+                       missing=", ".join(map(str, missing))))
     if refused:
-        parts.append(f"{len(refused)} board message(s) refused")
-    raise DkgFailed(f"key server {result.index} must not use its shares: " + "; ".join(parts)
-                    + " (a relay that showed servers different boards, or a server that did not finish)",
+        parts.append(_("{refused} board message(s) refused", refused=len(refused)))
+    raise DkgFailed(_("key server {index} must not use its shares: {parts} (a relay that showed servers different "
+                      "boards, or a server that did not finish)", index=result.index, parts="; ".join(parts)),
                     disagreeing=disagreeing, missing=missing)
 
 

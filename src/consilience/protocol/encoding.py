@@ -12,12 +12,13 @@ import binascii
 import os
 
 from consilience.errors import InvalidInput
+from consilience.i18n import _
 
 
 def i2osp(value: int, length: int) -> bytes:
     """RFC 8017 I2OSP: big-endian, fixed width; refuses values that do not fit."""
     if value < 0 or value >= 256**length:
-        raise InvalidInput(f"{value} does not fit in {length} bytes")
+        raise InvalidInput(_("{value} does not fit in {length} bytes", value=value, length=length))
     return value.to_bytes(length, "big")
 
 
@@ -33,15 +34,16 @@ def b64u_encode(data: bytes) -> str:
 def b64u_decode(text: str, *, length: int | None = None, field: str = "value") -> bytes:
     """Strict unpadded base64url; optional exact length check with a named field."""
     if not isinstance(text, str) or any(c in text for c in "=+/ \n\r\t"):
-        raise InvalidInput(f"{field}: not unpadded base64url")
+        raise InvalidInput(_("{field}: not unpadded base64url", field=field))
     try:
         data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError) as exc:
-        raise InvalidInput(f"{field}: not unpadded base64url") from exc
+        raise InvalidInput(_("{field}: not unpadded base64url", field=field)) from exc
     if b64u_encode(data) != text:
-        raise InvalidInput(f"{field}: non-canonical base64url")
+        raise InvalidInput(_("{field}: non-canonical base64url", field=field))
     if length is not None and len(data) != length:
-        raise InvalidInput(f"{field}: expected {length} bytes, got {len(data)}")
+        raise InvalidInput(_("{field}: expected {length} bytes, got {len_data}",
+                             field=field, length=length, len_data=len(data)))
     return data
 
 

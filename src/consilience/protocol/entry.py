@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from consilience.crypto import aead, hpke
 from consilience.crypto.bls12381 import Scalar
 from consilience.errors import InvalidInput
+from consilience.i18n import _
 from consilience.protocol import quorum as quorum_mod
 from consilience.protocol.deployment import MAX_QUORUM_LIMIT, Deployment
 from consilience.protocol.encoding import b64u_decode, b64u_encode, i2osp, random_id
@@ -53,11 +54,11 @@ class Attachment:
     @classmethod
     def from_json(cls, doc: Any) -> Attachment:
         if not isinstance(doc, dict) or set(doc) != {"name", "type", "data"}:
-            raise InvalidInput("malformed entry body: an attachment has exactly name, type and data")
+            raise InvalidInput(_("malformed entry body: an attachment has exactly name, type and data"))
         name, media_type, data = doc["name"], doc["type"], doc["data"]
         if not isinstance(name, str) or not name or not isinstance(media_type, str) or not isinstance(data, str):
-            raise InvalidInput("malformed entry body: attachment name, type and data are strings")
-        return cls(name=name, type=media_type, data=b64u_decode(data, field="attachment data"))
+            raise InvalidInput(_("malformed entry body: attachment name, type and data are strings"))
+        return cls(name=name, type=media_type, data=b64u_decode(data, field=_("attachment data")))
 
 
 def make_details(what: str | None = None, when: str | None = None, where: str | None = None,
@@ -94,7 +95,8 @@ class Body:
         object.__setattr__(self, "attachments", tuple(self.attachments))
         if self.messaging_key is not None and (not isinstance(self.messaging_key, bytes)
                                                or len(self.messaging_key) != MESSAGE_KEY_BYTES):
-            raise InvalidInput(f"malformed entry body: a messaging key is {MESSAGE_KEY_BYTES} bytes")
+            raise InvalidInput(_("malformed entry body: a messaging key is {MESSAGE_KEY_BYTES} bytes",
+                                 MESSAGE_KEY_BYTES=MESSAGE_KEY_BYTES))
 
     def to_bytes(self) -> bytes:
         doc: dict[str, Any] = {"v": VERSION, "record": self.record, "identifiers": self.identifiers,
@@ -113,41 +115,42 @@ class Body:
         try:
             doc: dict[str, Any] = json.loads(data.decode("utf-8"))
             if not isinstance(doc, dict):
-                raise InvalidInput("malformed entry body")
+                raise InvalidInput(_("malformed entry body"))
             if doc.get("v") != VERSION:
-                raise InvalidInput("unknown body version")
+                raise InvalidInput(_("unknown body version"))
             record, contact, written_at = doc["record"], doc["contact"], doc["written_at"]
             identifiers, canonical = doc["identifiers"], doc["canonical"]
             if not all(isinstance(x, str) for x in (record, contact, written_at)):
-                raise InvalidInput("malformed entry body: record, contact and written_at are strings")
+                raise InvalidInput(_("malformed entry body: record, contact and written_at are strings"))
             if not (isinstance(identifiers, list) and isinstance(canonical, list)
                     and all(isinstance(x, str) for x in identifiers + canonical)):
-                raise InvalidInput("malformed entry body: identifiers are lists of strings")
+                raise InvalidInput(_("malformed entry body: identifiers are lists of strings"))
             details = doc.get("details")
             if "details" in doc and not details:
-                raise InvalidInput("malformed entry body: empty details are left out, not written")
+                raise InvalidInput(_("malformed entry body: empty details are left out, not written"))
             attachments = doc.get("attachments", [])
             if "attachments" in doc and (not isinstance(attachments, list) or not attachments):
-                raise InvalidInput("malformed entry body: attachments are a non-empty list")
+                raise InvalidInput(_("malformed entry body: attachments are a non-empty list"))
             messaging_key = doc.get("messaging_key")
             if "messaging_key" in doc and not isinstance(messaging_key, str):
-                raise InvalidInput("malformed entry body: messaging_key is base64url text")
+                raise InvalidInput(_("malformed entry body: messaging_key is base64url text"))
             return cls(record=record, identifiers=identifiers, canonical=canonical, contact=contact,
                        written_at=written_at, details=details,
                        attachments=tuple(Attachment.from_json(a) for a in attachments),
                        messaging_key=None if messaging_key is None
                        else b64u_decode(messaging_key, length=MESSAGE_KEY_BYTES, field="messaging_key"))
         except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, RecursionError) as exc:
-            raise InvalidInput("malformed entry body") from exc
+            raise InvalidInput(_("malformed entry body")) from exc
 
 
 def _check_details(details: Any) -> None:
     if details is None:
         return
     if not isinstance(details, dict) or not set(details) <= set(DETAIL_FIELDS):
-        raise InvalidInput(f"malformed entry body: details has only the fields {', '.join(DETAIL_FIELDS)}")
+        raise InvalidInput(_("malformed entry body: details has only the fields {fields}",
+                             fields=', '.join(DETAIL_FIELDS)))
     if not all(isinstance(v, str) and v for v in details.values()):
-        raise InvalidInput("malformed entry body: each detail is non-empty text")
+        raise InvalidInput(_("malformed entry body: each detail is non-empty text"))
 
 
 @dataclass(frozen=True)
@@ -214,21 +217,21 @@ def parse_envelope(data: bytes) -> EnvelopeContent:
     """
     header = 1 + ENTRY_ID_BYTES + 3 + 4 + 1
     if len(data) >= 1 and data[0] == 1:
-        raise InvalidInput("envelope: a protocol v1 envelope; this software opens protocol v2 envelopes only")
+        raise InvalidInput(_("envelope: a protocol v1 envelope; this software opens protocol v2 envelopes only"))
     if len(data) < header or data[0] != VERSION:
-        raise InvalidInput("envelope: unknown version or truncated")
+        raise InvalidInput(_("envelope: unknown version or truncated"))
     entry_id = data[1:17]
     quorum, low, high = data[17], data[18], data[19]
     key_epoch = int.from_bytes(data[20:24], "big")
     count = data[24]
     if not (2 <= low <= quorum <= high <= MAX_QUORUM_LIMIT) or not 1 <= count <= MAX_IDENTIFIERS:
-        raise InvalidInput("envelope: quorum fields out of range")
+        raise InvalidInput(_("envelope: quorum fields out of range"))
     width = high - low + 1
     if len(data) != header + count * _section_bytes(width):
-        raise InvalidInput("envelope: wrong length")
+        raise InvalidInput(_("envelope: wrong length"))
     sections = []
     pos = header
-    for _ in range(count):
+    for _unused in range(count):
         tag = data[pos:pos + TAG_BYTES]
         pos += TAG_BYTES
         x = Scalar.from_bytes(data[pos:pos + SCALAR])  # refuses zero and non-canonical values
@@ -243,7 +246,7 @@ def parse_envelope(data: bytes) -> EnvelopeContent:
         pos += WRAPPED_BYTES
         sections.append(EnvelopeSection(tag, x, shares, u, wrapped))
     if len({s.tag for s in sections}) != len(sections):
-        raise InvalidInput("envelope: a tag appears twice")
+        raise InvalidInput(_("envelope: a tag appears twice"))
     return EnvelopeContent(entry_id, quorum, range(low, high + 1), key_epoch, tuple(sections))
 
 
@@ -284,40 +287,41 @@ def seal_entry(
     released and can answer to a key the server had no hand in.
     """
     if not identifiers or len(identifiers) != len(oprf_outputs) or len(quorum_shares) != len(identifiers):
-        raise InvalidInput("one OPRF output and one set of quorum shares per identifier are required")
+        raise InvalidInput(_("one OPRF output and one set of quorum shares per identifier are required"))
     if len(identifiers) > MAX_IDENTIFIERS:
-        raise InvalidInput(f"an entry names at most {MAX_IDENTIFIERS} identifiers")
+        raise InvalidInput(_("an entry names at most {MAX_IDENTIFIERS} identifiers", MAX_IDENTIFIERS=MAX_IDENTIFIERS))
     if len({i.canonical for i in identifiers}) != len(identifiers):
-        raise InvalidInput("the same identifier is named twice")
+        raise InvalidInput(_("the same identifier is named twice"))
     if not deployment.counselors:
-        raise InvalidInput("this deployment has no counselors yet; nobody could ever open the entry")
+        raise InvalidInput(_("this deployment has no counselors yet; nobody could ever open the entry"))
     q = deployment.quorum if quorum is None else quorum
     if q not in deployment.quorum_range:
-        raise InvalidInput(f"quorum {q} is outside this deployment's range "
-                           f"{deployment.quorum}..{deployment.max_quorum}")
+        raise InvalidInput(_("quorum {q} is outside this deployment's range {quorum}..{max_quorum}",
+                             q=q, quorum=deployment.quorum, max_quorum=deployment.max_quorum))
     params = deployment.quorum_parameters()
     level = params.level(q)
     entry_id = random_id(ENTRY_ID_BYTES) if entry_id is None else entry_id
     body_key = aead.new_key() if body_key is None else body_key
     if len(entry_id) != ENTRY_ID_BYTES or len(body_key) != 32:
-        raise InvalidInput("entry id must be 16 bytes and body key 32 bytes")
+        raise InvalidInput(_("entry id must be 16 bytes and body key 32 bytes"))
     body = Body(record=record, identifiers=[i.typed for i in identifiers],
                 canonical=[i.canonical for i in identifiers], contact=contact,
                 written_at=written_at or datetime.now(UTC).isoformat(timespec="seconds"),
                 details=details or None, attachments=tuple(attachments), messaging_key=messaging_key)
     plain_body = body.to_bytes()
     if len(plain_body) + aead.OVERHEAD > MAX_BODY_BYTES:
-        raise InvalidInput(f"the record with its attachments is {len(plain_body)} bytes; an entry holds at most "
-                           f"{MAX_BODY_BYTES - aead.OVERHEAD} (attachments count a third more than their size)")
+        raise InvalidInput(_("the record with its attachments is {len_plain_body} bytes; an entry holds at most "
+                             "{max_bytes} (attachments count a third more than their size)",
+                             len_plain_body=len(plain_body), max_bytes=MAX_BODY_BYTES - aead.OVERHEAD))
     sealed_body = aead.seal(body_key, plain_body, BODY_AAD + entry_id)
 
     sections = []
     xs = {s.x for s in quorum_shares}
     if len(xs) != 1:
-        raise InvalidInput("the quorum shares of one entry are all at the account's one abscissa")
+        raise InvalidInput(_("the quorum shares of one entry are all at the account's one abscissa"))
     for index, (output, shares) in enumerate(zip(oprf_outputs, quorum_shares, strict=True)):
         if set(shares.shares) != set(deployment.quorum_range):
-            raise InvalidInput("the quorum shares must cover every level of the deployment's range")
+            raise InvalidInput(_("the quorum shares must cover every level of the deployment's range"))
         tag = match_tag(output)
         context = wrap_context(deployment.deployment_id, deployment.key_epoch, entry_id, index, tag)
         wrapped_key = quorum_mod.wrap(level, shares.base, context)

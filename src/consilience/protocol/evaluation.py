@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from consilience.crypto import signing
 from consilience.errors import InvalidInput, VerificationError
+from consilience.i18n import _
 from consilience.protocol import accounts
 from consilience.protocol.encoding import i2osp
 
@@ -47,11 +48,12 @@ def signed_bytes(deployment_id: bytes, audience: bytes, issued_at: int, nonce: b
                  blinded: tuple[bytes, ...] | list[bytes], points: tuple[bytes, ...] | list[bytes]) -> bytes:
     """``LABEL ‖ deployment_id ‖ audience ‖ I2OSP(issued_at, 8) ‖ nonce ‖ I2OSP(n, 1) ‖ blinded… ‖ points…``."""
     if len(deployment_id) != 16 or len(audience) != 32 or len(nonce) != NONCE_BYTES:
-        raise InvalidInput("a request names a 16-byte deployment, a 32-byte key server and a 16-byte nonce")
+        raise InvalidInput(_("a request names a 16-byte deployment, a 32-byte key server and a 16-byte nonce"))
     if not 1 <= len(blinded) <= MAX_ELEMENTS or len(points) != len(blinded):
-        raise InvalidInput(f"a request carries 1 to {MAX_ELEMENTS} identifiers, one element and one point each")
+        raise InvalidInput(_("a request carries 1 to {MAX_ELEMENTS} identifiers, one element and one point each",
+                             MAX_ELEMENTS=MAX_ELEMENTS))
     if any(len(b) != ELEMENT_BYTES for b in blinded) or any(len(p) != POINT_BYTES for p in points):
-        raise InvalidInput("blinded elements are 32 bytes and points 48")
+        raise InvalidInput(_("blinded elements are 32 bytes and points 48"))
     return (LABEL + deployment_id + audience + i2osp(issued_at, 8) + nonce + i2osp(len(blinded), 1)
             + b"".join(blinded) + b"".join(points))
 
@@ -77,17 +79,17 @@ def verify_request(request: EvaluationRequest, *, admin_public: bytes, deploymen
     certificate, then the account's signature.
     """
     if request.audience != audience:
-        raise VerificationError("this request is meant for another key server")
+        raise VerificationError(_("this request is meant for another key server"))
     current = time.time() if now is None else now
     if abs(current - request.issued_at) > FRESHNESS_SECONDS:
-        raise VerificationError("this request is too old or from the future (check the device's clock)")
+        raise VerificationError(_("this request is too old or from the future (check the device's clock)"))
     cert = accounts.verify_certificate(admin_public, deployment_id, request.certificate)
     message = signed_bytes(deployment_id, request.audience, request.issued_at, request.nonce,
                            request.blinded, request.points)
     try:
         signing.verify(cert.account_key, message, request.signature)
     except VerificationError:
-        raise VerificationError("the request is not signed by the certified account key") from None
+        raise VerificationError(_("the request is not signed by the certified account key")) from None
     return cert
 
 
@@ -117,7 +119,7 @@ class ReplayGuard:
             while self._order and self._order[0][0] < horizon:
                 self._seen.discard(self._order.popleft()[1])
             if key in self._seen:
-                raise VerificationError("this request was already answered; a request is used once")
+                raise VerificationError(_("this request was already answered; a request is used once"))
             self._seen.add(key)
             self._order.append((issued_at, key))
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from consilience.errors import InvalidInput
+from consilience.i18n import _
 from consilience.protocol.encoding import i2osp
 
 CONTENT_LABEL = b"consilience-v2 entry content\x01"
@@ -88,7 +89,7 @@ def revoked_subject(what: int, subject: bytes) -> bytes:
     """SHA-256("consilience-v2 revoked" ‖ u8 what ‖ subject): an account key, a counselor's key id, a
     witness's vkey in UTF-8, or a key server's identity key."""
     if what not in REVOKED_NAMES:
-        raise InvalidInput("a revocation revokes an account, a counselor, a witness or a key server")
+        raise InvalidInput(_("a revocation revokes an account, a counselor, a witness or a key server"))
     return hashlib.sha256(REVOKED_LABEL + bytes([what]) + subject).digest()
 
 
@@ -132,7 +133,7 @@ def commitment_of(opening: bytes) -> bytes:
 def parse_opening(data: bytes) -> Opening:
     """Split ``nonce ‖ event`` (strict: the event must parse)."""
     if len(data) <= NONCE_BYTES:
-        raise InvalidInput("a leaf opening is a 32-byte nonce followed by an event")
+        raise InvalidInput(_("a leaf opening is a 32-byte nonce followed by an event"))
     opening = Opening(bytes(data[:NONCE_BYTES]), bytes(data[NONCE_BYTES:]))
     parse_event(opening.event)
     return opening
@@ -157,14 +158,14 @@ class Event:
 def parse_event(data: bytes) -> Event:
     """Decode event bytes (strict lengths), for showing what a receipt proves."""
     if not data or data[0] not in KIND_NAMES:
-        raise InvalidInput("unknown log event kind")
+        raise InvalidInput(_("unknown log event kind"))
     kind, rest = data[0], data[1:]
     if len(rest) != _SIZES[kind]:
-        raise InvalidInput("log event has the wrong length")
+        raise InvalidInput(_("log event has the wrong length"))
     try:
         at = datetime.fromtimestamp(int.from_bytes(rest[-8:], "big") / 1000, UTC)
     except (ValueError, OverflowError, OSError) as exc:  # beyond year 9999
-        raise InvalidInput("log event time is out of range") from exc
+        raise InvalidInput(_("log event time is out of range")) from exc
     if kind == ENTRY:
         return Event("entry", at, entry_id=rest[:16], content_hash=rest[16:48])
     if kind == WITHDRAWAL:
@@ -175,7 +176,7 @@ def parse_event(data: bytes) -> Event:
         return Event("opening", at, match_id=rest[:16], counselor_id=rest[16:32])
     if kind == REVOCATION:
         if rest[0] not in REVOKED_NAMES:
-            raise InvalidInput("unknown kind of revocation")
+            raise InvalidInput(_("unknown kind of revocation"))
         return Event("revocation", at, revoked=REVOKED_NAMES[rest[0]], subject=rest[1:33],
                      serial=int.from_bytes(rest[33:41], "big"))
     return Event("padding", at)
@@ -183,5 +184,5 @@ def parse_event(data: bytes) -> Event:
 
 def _check(value: bytes, length: int) -> bytes:
     if len(value) != length:
-        raise InvalidInput(f"expected {length} bytes")
+        raise InvalidInput(_("expected {length} bytes", length=length))
     return value

@@ -34,6 +34,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import phonenumbers
 
 from consilience.errors import InvalidInput
+from consilience.i18n import N_, _
 
 __all__ = ["KINDS", "MAX_LENGTH", "PLATFORMS", "PLATFORMS_BY_KIND", "Identifier", "Platform", "normalise",
            "normalise_many"]
@@ -57,9 +58,9 @@ class Identifier:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise InvalidInput(f"unknown identifier kind {self.kind!r}")
+            raise InvalidInput(_("unknown identifier kind {kind}", kind=repr(self.kind)))
         if not self.value or any(c.isspace() for c in self.value):
-            raise InvalidInput("an identifier value must be non-empty and contain no whitespace")
+            raise InvalidInput(_("an identifier value must be non-empty and contain no whitespace"))
 
     @property
     def canonical(self) -> str:
@@ -99,11 +100,11 @@ def normalise(raw: str, kind: str | None = None, default_region: str | None = No
     form; without it a phone number must start with ``+`` and a country code.
     """
     if not isinstance(raw, str):
-        raise InvalidInput("an identifier must be text")
+        raise InvalidInput(_("an identifier must be text"))
     region = _check_region(default_region)
     typed = raw.strip()
     if not typed:
-        raise InvalidInput("an identifier is empty; type an email address, phone number or profile")
+        raise InvalidInput(_("an identifier is empty; type an email address, phone number or profile"))
     _check_text(typed, typed)
     text = unicodedata.normalize("NFKC", typed).strip()
     _check_text(text, typed)
@@ -113,10 +114,11 @@ def normalise(raw: str, kind: str | None = None, default_region: str | None = No
     prefixed, rest = _split_prefix(text)
     if prefixed is not None:
         if kind is not None and prefixed != kind:
-            raise InvalidInput(f"{_quote(typed)} says {prefixed}: but was given as {kind}; remove the prefix")
+            raise InvalidInput(_("{typed} says {prefixed}: but was given as {kind}; remove the prefix",
+                                 typed=_quote(typed), prefixed=prefixed, kind=kind))
         kind, text = prefixed, rest
         if not text:
-            raise InvalidInput(f"nothing follows '{prefixed}:' in {_quote(typed)}")
+            raise InvalidInput(_("nothing follows '{prefixed}:' in {typed}", prefixed=prefixed, typed=_quote(typed)))
     if kind is None:
         kind = _detect(text, typed)
 
@@ -143,7 +145,7 @@ def normalise_many(raws: list[str], default_region: str | None = None) -> list[I
         try:
             ident = normalise(raw, default_region=default_region)
         except InvalidInput as exc:
-            raise InvalidInput(f"identifier {position}: {exc}") from exc
+            raise InvalidInput(_("identifier {position}: {exc}", position=position, exc=exc)) from exc
         if ident.canonical not in seen:
             seen.add(ident.canonical)
             out.append(ident)
@@ -163,22 +165,23 @@ def _quote(text: str) -> str:
 
 def _check_text(text: str, typed: str) -> None:
     if len(text) > MAX_LENGTH:
-        raise InvalidInput(f"{_quote(typed)} is longer than {MAX_LENGTH} characters; "
-                           "type just the address, number or profile link")
+        raise InvalidInput(_("{typed} is longer than {MAX_LENGTH} characters; type just the address, number or "
+                             "profile link", typed=_quote(typed), MAX_LENGTH=MAX_LENGTH))
     for c in text:
         # Control, format (zero-width etc.), surrogate, private-use and
         # unassigned characters are invisible or meaningless in a name and
         # would silently make two identical-looking inputs differ.
         if unicodedata.category(c).startswith("C"):
-            raise InvalidInput(f"{_quote(typed)} contains an invisible or control character "
-                               f"(U+{ord(c):04X}); retype it rather than pasting")
+            raise InvalidInput(_("{typed} contains an invisible or control character (U+{ord_c:04X}); retype it "
+                                 "rather than pasting", typed=_quote(typed), ord_c=ord(c)))
 
 
 def _check_region(region: str | None) -> str | None:
     if region is None:
         return None
     if not isinstance(region, str) or region.strip().upper() not in phonenumbers.SUPPORTED_REGIONS:
-        raise InvalidInput(f"unknown phone region {region!r}; use a two-letter country code such as GB or US")
+        raise InvalidInput(_("unknown phone region {region}; use a two-letter country code such as GB or US",
+                             region=repr(region)))
     return region.strip().upper()
 
 
@@ -186,7 +189,8 @@ def _check_kind(kind: str) -> str:
     k = kind.strip().lower() if isinstance(kind, str) else ""
     k = _KIND_ALIASES.get(k, k)
     if k not in KINDS:
-        raise InvalidInput(f"unknown identifier kind {kind!r}; use one of: {', '.join(KINDS)}")
+        raise InvalidInput(_("unknown identifier kind {kind}; use one of: {join_kinds}",
+                             kind=repr(kind), join_kinds=', '.join(KINDS)))
     return k
 
 
@@ -219,9 +223,9 @@ def _detect(text: str, typed: str) -> str:
     if text.lower().removeprefix("@").endswith(".bsky.social"):
         return "bluesky"
     raise InvalidInput(
-        f"cannot tell what kind of identifier {_quote(typed)} is; prefix it with its kind, "
-        f"e.g. instagram:@name, x:@name, tiktok:@name or email:name@example.com "
-        f"(kinds: {', '.join(KINDS)})")
+        _("cannot tell what kind of identifier {typed} is; prefix it with its kind, e.g. instagram:@name, x:@name, "
+          "tiktok:@name or email:name@example.com (kinds: {join_kinds})",
+          typed=_quote(typed), join_kinds=', '.join(KINDS)))
 
 
 # ---------------------------------------------------------------------------
@@ -249,38 +253,38 @@ def _email(text: str, typed: str) -> str:
     dots, so the rule keys on the domain name only.
     """
     def bad(why: str) -> InvalidInput:
-        return InvalidInput(f"{_quote(typed)} is not a valid email address: {why}")
+        return InvalidInput(_("{typed} is not a valid email address: {why}", typed=_quote(typed), why=why))
 
     if any(c.isspace() for c in text):
-        raise bad("it contains a space; type only the address, e.g. name@example.com")
+        raise bad(_("it contains a space; type only the address, e.g. name@example.com"))
     if text.count("@") != 1:
-        raise bad("it must contain exactly one @, e.g. name@example.com")
+        raise bad(_("it must contain exactly one @, e.g. name@example.com"))
     local, domain = text.split("@")
     if not local:
-        raise bad("nothing before the @")
+        raise bad(_("nothing before the @"))
     if len(local) > 64:
-        raise bad("the part before the @ is longer than 64 characters")
+        raise bad(_("the part before the @ is longer than 64 characters"))
     if not local.isascii():
         # Internationalised local parts (RFC 6531) are rare and their case
         # rules are provider-specific; refusing beats guessing.
-        raise bad("only unaccented letters, digits and . _ + - are supported before the @")
+        raise bad(_("only unaccented letters, digits and . _ + - are supported before the @"))
     atoms = local.split(".")
     if any(not a for a in atoms):
-        raise bad("dots before the @ cannot be first, last or doubled")
+        raise bad(_("dots before the @ cannot be first, last or doubled"))
     if not all(_ATEXT.fullmatch(a) for a in atoms):
-        raise bad("it contains characters not allowed before the @ (quotes, commas, brackets...)")
+        raise bad(_("it contains characters not allowed before the @ (quotes, commas, brackets...)"))
     local = local.lower()
     if not domain:
-        raise bad("nothing after the @")
+        raise bad(_("nothing after the @"))
     domain = _domain(domain, lambda why: bad(why))
     if domain in _GMAIL_DOMAINS:
         local = local.split("+", 1)[0].replace(".", "")
         domain = "gmail.com"
         if not local:
-            raise bad("a Gmail address needs letters or digits before the + or @")
+            raise bad(_("a Gmail address needs letters or digits before the + or @"))
     address = f"{local}@{domain}"
     if len(address) > 254:
-        raise bad("it is longer than 254 characters")
+        raise bad(_("it is longer than 254 characters"))
     return address
 
 
@@ -298,38 +302,39 @@ def _domain(text: str, bad: Callable[[str], InvalidInput]) -> str:
     """
     d = text[:-1] if text.endswith(".") else text
     if not d:
-        raise bad("the domain is empty")
+        raise bad(_("the domain is empty"))
     if any(c in _IDNA_DEVIATIONS for c in d):
-        raise bad("the domain contains ß, ς or a zero-width joiner; type its xn-- form instead")
+        raise bad(_("the domain contains ß, ς or a zero-width joiner; type its xn-- form instead"))
     labels = d.split(".")
     if len(labels) < 2:
-        raise bad("the domain needs a dot, e.g. example.com")
+        raise bad(_("the domain needs a dot, e.g. example.com"))
     out = []
     for label in labels:
         if not label:
-            raise bad("the domain has an empty part (two dots in a row?)")
+            raise bad(_("the domain has an empty part (two dots in a row?)"))
         if label.isascii():
             ascii_label = label.lower()
         else:
             try:
                 ascii_label = label.encode("idna").decode("ascii").lower()
             except (UnicodeError, ValueError):
-                raise bad(f"{_quote(label)} is not a valid domain label") from None
+                raise bad(_("{label} is not a valid domain label", label=_quote(label))) from None
         if not _LABEL.fullmatch(ascii_label):
-            raise bad(f"{_quote(label)} is not a valid domain label (letters, digits and inner hyphens only)")
+            raise bad(_("{label} is not a valid domain label (letters, digits and inner hyphens only)",
+                        label=_quote(label)))
         if ascii_label.startswith("xn--"):
             try:
                 roundtrip = ascii_label.encode("ascii").decode("idna").encode("idna").decode("ascii")
             except (UnicodeError, ValueError):
                 roundtrip = None
             if roundtrip != ascii_label:
-                raise bad(f"{_quote(label)} is not a valid internationalised domain label")
+                raise bad(_("{label} is not a valid internationalised domain label", label=_quote(label)))
         out.append(ascii_label)
     if out[-1].isdigit():
-        raise bad("the domain must be a name, not an IP address")
+        raise bad(_("the domain must be a name, not an IP address"))
     result = ".".join(out)
     if len(result) > 253:
-        raise bad("the domain is longer than 253 characters")
+        raise bad(_("the domain is longer than 253 characters"))
     return result
 
 
@@ -346,18 +351,20 @@ def _phone(text: str, typed: str, region: str | None) -> str:
     """
     example = f"include the country code, e.g. {PHONE_EXAMPLE}"
     if not _PHONE_CHARS.fullmatch(text) or not any(c.isdigit() for c in text):
-        raise InvalidInput(f"{_quote(typed)} is not a valid phone number; use only digits, spaces "
-                           f"and a leading +, and {example}")
+        raise InvalidInput(_("{typed} is not a valid phone number; use only digits, spaces and a leading +, and "
+                             "{example}", typed=_quote(typed), example=example))
     if region is None and not text.startswith("+"):
-        raise InvalidInput(f"{_quote(typed)} has no country code; write it with + and the country code, "
-                           f"e.g. {PHONE_EXAMPLE}")
+        raise InvalidInput(_("{typed} has no country code; write it with + and the country code, e.g. "
+                             "{PHONE_EXAMPLE}", typed=_quote(typed), PHONE_EXAMPLE=PHONE_EXAMPLE))
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
-        raise InvalidInput(f"{_quote(typed)} is not a valid phone number; {example}") from None
+        raise InvalidInput(_("{typed} is not a valid phone number; {example}", typed=_quote(typed),
+                             example=example)) from None
     if number.extension or not phonenumbers.is_valid_number(number):
         where = f" (read as a {region} number)" if region and not text.startswith("+") else ""
-        raise InvalidInput(f"{_quote(typed)} is not a valid phone number{where}; {example}")
+        raise InvalidInput(_("{typed} is not a valid phone number{where}; {example}",
+                             typed=_quote(typed), where=where, example=example))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -391,7 +398,7 @@ def _platform_for_host(host: str) -> str | None:
     host = _strip_host(host)
     if host in _HOSTS:
         return _HOSTS[host]
-    sub, _, parent = host.partition(".")
+    sub, _unused, parent = host.partition(".")
     if parent in _COUNTRY_MIRRORED and re.fullmatch(r"[a-z]{2}", sub):
         return _COUNTRY_MIRRORED[parent]   # country mirrors such as uk.linkedin.com
     return None
@@ -407,7 +414,7 @@ def _as_url(text: str, kind: str | None) -> _Url | None:
     m = _SCHEME.match(text)
     if m:
         if m.group(1).lower() not in ("http", "https"):
-            raise InvalidInput(f"{_quote(text)} is not a web link; copy the profile's https:// address")
+            raise InvalidInput(_("{text} is not a web link; copy the profile's https:// address", text=_quote(text)))
         rest = text[m.end():]
     else:
         rest = text
@@ -420,26 +427,26 @@ def _as_url(text: str, kind: str | None) -> _Url | None:
         if kind is not None and "/" not in rest:
             return None
     if "@" in host_part or ":" in host_part:
-        raise InvalidInput(f"{_quote(text)} has a user name or port in the link; copy the profile "
-                           "address exactly as the browser shows it")
+        raise InvalidInput(_("{text} has a user name or port in the link; copy the profile address exactly as the "
+                             "browser shows it", text=_quote(text)))
     if host in _SHORT_HOSTS:
-        raise InvalidInput(f"{_quote(text)} is a shortened link; open it in a browser and copy the "
-                           "address of the profile it leads to")
+        raise InvalidInput(_("{text} is a shortened link; open it in a browser and copy the address of the profile "
+                             "it leads to", text=_quote(text)))
     if platform is None:
         if kind == "mastodon":
             platform = "mastodon"
         else:
             hint = " if it is a Mastodon profile, type mastodon: before it;" if "/@" in rest else ""
-            raise InvalidInput(f"{_quote(text)} is not a link to a platform we recognise;{hint} "
-                               f"supported kinds: {', '.join(KINDS)}")
+            raise InvalidInput(_("{text} is not a link to a platform we recognise;{hint} supported kinds: "
+                                 "{join_kinds}", text=_quote(text), hint=hint, join_kinds=', '.join(KINDS)))
     try:
         parts = urlsplit("https://" + rest)
     except ValueError:
-        raise InvalidInput(f"{_quote(text)} is not a well-formed link") from None
+        raise InvalidInput(_("{text} is not a well-formed link", text=_quote(text))) from None
     path = parts.path.strip("/")
     segments = path.split("/") if path else []
     if any(not s for s in segments):
-        raise InvalidInput(f"{_quote(text)} is not a well-formed link (it contains '//')")
+        raise InvalidInput(_("{text} is not a well-formed link (it contains '//')", text=_quote(text)))
     segments = [unicodedata.normalize("NFKC", unquote(s)) for s in segments]
     return _Url(kind=platform, host=host_part.lower().rstrip("."), segments=segments,
                 query=parts.query, fragment=parts.fragment)
@@ -450,34 +457,40 @@ def _profile(platform: Platform, text: str, typed: str) -> str:
     if url is None:
         return platform.parse_name(platform, text, typed)
     if url.kind != platform.kind:
-        raise InvalidInput(f"{_quote(typed)} is a {PLATFORMS_BY_KIND[url.kind].label} link, not {platform.label}; "
-                           f"type {url.kind}: in front of it or remove the {platform.kind}: prefix")
+        raise InvalidInput(_("{typed} is a {link_label} link, not {label}; type {kind}: in front of it or remove "
+                             "the {platform_kind}: prefix", typed=_quote(typed),
+                             link_label=PLATFORMS_BY_KIND[url.kind].label, label=platform.label, kind=url.kind,
+                             platform_kind=platform.kind))
     return platform.parse_url(platform, url, typed)
 
 
-def _not_profile(platform: Platform, typed: str, what: str = "a page that is not a profile") -> InvalidInput:
-    return InvalidInput(f"{_quote(typed)} links to {what} on {platform.label}; open the person's profile "
-                        f"and copy its address, e.g. {platform.example}")
+def _not_profile(platform: Platform, typed: str, what: str | None = None) -> InvalidInput:
+    """``what`` (translated) is the kind of page ``typed`` links to."""
+    return InvalidInput(_("{typed} links to {what} on {label}; open the person's profile and copy its address, "
+                          "e.g. {example}", typed=_quote(typed), what=what or _("a page that is not a profile"),
+                          label=platform.label, example=platform.example))
 
 
 def _bad_handle(platform: Platform, typed: str, rule: str) -> InvalidInput:
-    return InvalidInput(f"{_quote(typed)} is not a valid {platform.label} name: {rule}")
+    """``rule`` is translated, or a platform's ``rule`` (a message id, translated here)."""
+    return InvalidInput(_("{typed} is not a valid {label} name: {rule}",
+                          typed=_quote(typed), label=platform.label, rule=_(rule)))
 
 
 def _one_profile_segment(platform: Platform, url: _Url, typed: str) -> str:
     """For ``host/<name>[/<tab>]`` platforms: the name, or a clear refusal."""
     segs = url.segments
     if not segs:
-        raise _not_profile(platform, typed, "the home page")
+        raise _not_profile(platform, typed, _("the home page"))
     first = segs[0].lower()
     if first in platform.posts:
-        raise _not_profile(platform, typed, "a single post")
+        raise _not_profile(platform, typed, _("a single post"))
     if first in platform.reserved:
         raise _not_profile(platform, typed)
     if len(segs) == 1 or (len(segs) == 2 and segs[1].lower() in platform.tabs):
         return segs[0]
     if len(segs) >= 2 and segs[1].lower() in {"status", "statuses", "posts", "post", "p", "video"}:
-        raise _not_profile(platform, typed, "a single post")
+        raise _not_profile(platform, typed, _("a single post"))
     raise _not_profile(platform, typed)
 
 
@@ -518,7 +531,7 @@ def _facebook(platform: Platform, text: str, typed: str) -> str:
     if name.startswith("id:"):
         name = name[3:]
         if not re.fullmatch(r"[0-9]{1,20}", name):
-            raise _bad_handle(platform, typed, "a profile id is digits only")
+            raise _bad_handle(platform, typed, _("a profile id is digits only"))
     if re.fullmatch(r"[0-9]{1,20}", name):
         return f"id:{int(name)}"
     if not re.fullmatch(r"[a-z0-9.]+", name):
@@ -527,7 +540,7 @@ def _facebook(platform: Platform, text: str, typed: str) -> str:
     if not 5 <= len(name) <= 50:
         raise _bad_handle(platform, typed, platform.rule)
     if name.isdigit():
-        raise _bad_handle(platform, typed, "dotted digits are ambiguous; copy the profile link instead")
+        raise _bad_handle(platform, typed, _("dotted digits are ambiguous; copy the profile link instead"))
     return name
 
 
@@ -536,7 +549,7 @@ def _facebook_url(platform: Platform, url: _Url, typed: str) -> str:
     if segs and segs[0].lower() == "profile.php":
         ids = parse_qs(url.query).get("id", [])
         if len(ids) != 1 or not re.fullmatch(r"[0-9]{1,20}", ids[0]):
-            raise _not_profile(platform, typed, "a profile.php page without a numeric id=")
+            raise _not_profile(platform, typed, _("a profile.php page without a numeric id="))
         return f"id:{int(ids[0])}"
     if segs and segs[0].lower() == "people":
         if len(segs) >= 3 and re.fullmatch(r"[0-9]{1,20}", segs[2]):
@@ -572,14 +585,14 @@ def _linkedin(platform: Platform, text: str, typed: str) -> str:
 def _linkedin_url(platform: Platform, url: _Url, typed: str) -> str:
     segs = url.segments
     if not segs:
-        raise _not_profile(platform, typed, "the home page")
+        raise _not_profile(platform, typed, _("the home page"))
     first = segs[0].lower()
     if first == "pub":
-        raise _not_profile(platform, typed, "an old-style /pub/ page; open it and copy the new /in/ address")
+        raise _not_profile(platform, typed, _("an old-style /pub/ page; open it and copy the new /in/ address"))
     if first == "posts" or first == "feed":
-        raise _not_profile(platform, typed, "a post")
+        raise _not_profile(platform, typed, _("a post"))
     if first != "in" or len(segs) < 2:
-        raise _not_profile(platform, typed, "a company, school or other page that is not a person")
+        raise _not_profile(platform, typed, _("a company, school or other page that is not a person"))
     if len(segs) > 2 and segs[2].lower() not in platform.tabs:
         raise _not_profile(platform, typed)
     return platform.parse_name(platform, segs[1], typed)
@@ -588,18 +601,18 @@ def _linkedin_url(platform: Platform, url: _Url, typed: str) -> str:
 def _tiktok_url(platform: Platform, url: _Url, typed: str) -> str:
     segs = url.segments
     if not segs:
-        raise _not_profile(platform, typed, "the home page")
+        raise _not_profile(platform, typed, _("the home page"))
     if not segs[0].startswith("@"):
         raise _not_profile(platform, typed)
     if len(segs) > 1:
-        raise _not_profile(platform, typed, "a single video")
+        raise _not_profile(platform, typed, _("a single video"))
     return platform.parse_name(platform, segs[0], typed)
 
 
 def _github_url(platform: Platform, url: _Url, typed: str) -> str:
     segs = url.segments
     if len(segs) >= 2 and segs[0].lower() not in platform.reserved:
-        raise _not_profile(platform, typed, "a repository or page")
+        raise _not_profile(platform, typed, _("a repository or page"))
     return _handle_url(platform, url, typed)
 
 
@@ -622,19 +635,19 @@ def _youtube(platform: Platform, text: str, typed: str) -> str:
 def _youtube_url(platform: Platform, url: _Url, typed: str) -> str:
     segs = url.segments
     if not segs:
-        raise _not_profile(platform, typed, "the home page")
+        raise _not_profile(platform, typed, _("the home page"))
     first, low = segs[0], segs[0].lower()
     if low in {"c", "user"}:
-        raise _not_profile(platform, typed, "an old-style /c/ or /user/ address; open it and copy the "
-                                            "address with @handle or /channel/UC...")
+        raise _not_profile(platform, typed, _("an old-style /c/ or /user/ address; open it and copy the address "
+                                              "with @handle or /channel/UC..."))
     if low in {"watch", "shorts", "live", "embed", "v"}:
-        raise _not_profile(platform, typed, "a single video")
+        raise _not_profile(platform, typed, _("a single video"))
     if first.startswith("@"):
         name, rest = first, segs[1:]
     elif low == "channel" and len(segs) >= 2:
         name, rest = segs[1], segs[2:]
         if not _YT_CHANNEL.fullmatch(name):
-            raise _bad_handle(platform, typed, "a channel id is UC followed by 22 letters, digits, - or _")
+            raise _bad_handle(platform, typed, _("a channel id is UC followed by 22 letters, digits, - or _"))
     else:
         raise _not_profile(platform, typed)
     if len(rest) > 1 or (rest and rest[0].lower() not in platform.tabs):
@@ -659,10 +672,10 @@ def _reddit(platform: Platform, text: str, typed: str) -> str:
 def _reddit_url(platform: Platform, url: _Url, typed: str) -> str:
     segs = url.segments
     if not segs:
-        raise _not_profile(platform, typed, "the home page")
+        raise _not_profile(platform, typed, _("the home page"))
     first = segs[0].lower()
     if first == "r":
-        raise _not_profile(platform, typed, "a subreddit or post")
+        raise _not_profile(platform, typed, _("a subreddit or post"))
     if first not in {"u", "user"} or len(segs) < 2:
         raise _not_profile(platform, typed)
     if len(segs) > 3 or (len(segs) == 3 and segs[2].lower() not in platform.tabs):
@@ -682,14 +695,14 @@ def _snapchat_url(platform: Platform, url: _Url, typed: str) -> str:
 def _telegram_url(platform: Platform, url: _Url, typed: str) -> str:
     segs = url.segments
     if not segs:
-        raise _not_profile(platform, typed, "the home page")
+        raise _not_profile(platform, typed, _("the home page"))
     first = segs[0].lower()
     if first.startswith("+") or first == "joinchat":
-        raise _not_profile(platform, typed, "a group invite")
+        raise _not_profile(platform, typed, _("a group invite"))
     if first in platform.reserved:
         raise _not_profile(platform, typed)
     if len(segs) > 1:
-        raise _not_profile(platform, typed, "a single message")
+        raise _not_profile(platform, typed, _("a single message"))
     return platform.parse_name(platform, segs[0], typed)
 
 
@@ -708,8 +721,9 @@ def _mastodon(platform: Platform, text: str, typed: str) -> str:
     user, host = name.split("@")
     user = user.lower()
     if not _MD_USER.fullmatch(user):
-        raise _bad_handle(platform, typed, "the name is letters, digits and underscores; " + platform.rule)
-    host = _domain(host, lambda why: _bad_handle(platform, typed, f"the instance is not a domain ({why})"))
+        raise _bad_handle(platform, typed, _("the name is letters, digits and underscores; {rule}",
+                                             rule=_(platform.rule)))
+    host = _domain(host, lambda why: _bad_handle(platform, typed, _("the instance is not a domain ({why})", why=why)))
     return f"{user}@{host}"
 
 
@@ -717,7 +731,7 @@ def _mastodon_url(platform: Platform, url: _Url, typed: str) -> str:
     segs = url.segments
     if segs and segs[0].startswith("@"):
         if len(segs) > 2 or (len(segs) == 2 and segs[1].lower() not in platform.tabs):
-            raise _not_profile(platform, typed, "a single post" if len(segs) == 2 else "a page")
+            raise _not_profile(platform, typed, _("a single post") if len(segs) == 2 else _("a page"))
         name = segs[0]
         return platform.parse_name(platform, name if name.count("@") == 2 else f"{name}@{url.host}", typed)
     if len(segs) == 2 and segs[0].lower() == "users":
@@ -734,17 +748,17 @@ def _bluesky(platform: Platform, text: str, typed: str) -> str:
     A handle without a dot is refused rather than completed with
     ``.bsky.social``: custom-domain handles exist, so completing would guess.
     """
-    rule = platform.rule
+    rule = _(platform.rule)
     name = text.removeprefix("@")
     if name.lower().startswith("did:"):
         if re.fullmatch(r"did:plc:[a-z2-7]{24}", name):
             return name
         if name.startswith("did:web:"):
             return "did:web:" + _domain(name[8:], lambda why: _bad_handle(platform, typed, why))
-        raise _bad_handle(platform, typed, "a DID looks like did:plc: followed by 24 lower-case letters/digits")
+        raise _bad_handle(platform, typed, _("a DID looks like did:plc: followed by 24 lower-case letters/digits"))
     if "." not in name:
-        raise _bad_handle(platform, typed, f"{rule}; include the part after the dot")
-    handle = _domain(name, lambda why: _bad_handle(platform, typed, f"{rule} ({why})"))
+        raise _bad_handle(platform, typed, _("{rule}; include the part after the dot", rule=rule))
+    handle = _domain(name, lambda why: _bad_handle(platform, typed, _("{rule} ({why})", rule=rule, why=why)))
     if handle.rsplit(".", 1)[1] in _BS_RESERVED_TLDS:
         raise _bad_handle(platform, typed, rule)
     return handle
@@ -756,7 +770,7 @@ def _bluesky_url(platform: Platform, url: _Url, typed: str) -> str:
         if len(segs) == 2:
             return platform.parse_name(platform, segs[1], typed)
         if segs[2].lower() == "post":
-            raise _not_profile(platform, typed, "a single post")
+            raise _not_profile(platform, typed, _("a single post"))
     raise _not_profile(platform, typed)
 
 
@@ -837,7 +851,7 @@ PLATFORMS: tuple[Platform, ...] = (
     Platform(
         kind="x", label="X (Twitter)", example="https://x.com/name", menu_label="X (Twitter)",
         hint="@name or x.com/name", menu_position=5, aliases=("twitter",), hosts=("x.com", "twitter.com"),
-        short_hosts=("t.co",), pattern=r"[a-z0-9_]{1,15}", rule="1-15 letters, digits or underscores",
+        short_hosts=("t.co",), pattern=r"[a-z0-9_]{1,15}", rule=N_("1-15 letters, digits or underscores"),
         reserved=frozenset({"home", "explore", "notifications", "messages", "search", "settings", "i", "intent",
                             "share", "hashtag", "login", "logout", "signup", "tos", "privacy", "compose", "jobs",
                             "about", "download", "account", "lists", "communities", "topics",
@@ -848,7 +862,7 @@ PLATFORMS: tuple[Platform, ...] = (
     Platform(
         kind="instagram", label="Instagram", example="https://instagram.com/name", menu_label="Instagram",
         hint="@name or instagram.com/name", menu_position=3, hosts=("instagram.com", "instagr.am"),
-        pattern=r"[a-z0-9._]{1,30}", rule="1-30 letters, digits, dots or underscores",
+        pattern=r"[a-z0-9._]{1,30}", rule=N_("1-30 letters, digits, dots or underscores"),
         reserved=frozenset({"stories", "explore", "accounts", "direct", "about", "developer", "legal", "web",
                             "challenge", "emails", "session", "api", "directory"}),
         tabs=frozenset({"tagged", "reels", "saved", "guides"}),
@@ -858,7 +872,7 @@ PLATFORMS: tuple[Platform, ...] = (
         hint="facebook.com/name", menu_position=4,
         hosts=("facebook.com", "fb.com", "web.facebook.com", "touch.facebook.com", "mbasic.facebook.com"),
         short_hosts=("fb.me", "fb.watch"),
-        rule="at least 5 letters or digits (dots are ignored), or a numeric profile id",
+        rule=N_("at least 5 letters or digits (dots are ignored), or a numeric profile id"),
         reserved=frozenset({"groups", "pages", "pg", "events", "watch", "marketplace", "gaming", "photo.php",
                             "photo", "photos", "story.php", "permalink.php", "hashtag", "login", "share",
                             "sharer", "sharer.php", "reel", "reels", "stories", "help", "settings", "messages",
@@ -870,17 +884,17 @@ PLATFORMS: tuple[Platform, ...] = (
     Platform(
         kind="linkedin", label="LinkedIn", example="https://linkedin.com/in/name", menu_label="LinkedIn",
         hint="linkedin.com/in/name", menu_position=6, hosts=("linkedin.com",), short_hosts=("lnkd.in",),
-        country_subdomains=True, rule="3-100 letters, digits or hyphens, as in linkedin.com/in/name",
+        country_subdomains=True, rule=N_("3-100 letters, digits or hyphens, as in linkedin.com/in/name"),
         tabs=frozenset({"details", "recent-activity", "overlay"}),
         parse_name=_linkedin, parse_url=_linkedin_url, show=lambda value: f"in/{value}"),
     Platform(
         kind="tiktok", label="TikTok", example="https://tiktok.com/@name", menu_label="TikTok", hint="@name",
         menu_position=7, hosts=("tiktok.com",), short_hosts=("vm.tiktok.com", "vt.tiktok.com"),
-        pattern=r"[a-z0-9._]{2,24}", rule="2-24 letters, digits, dots or underscores", parse_url=_tiktok_url),
+        pattern=r"[a-z0-9._]{2,24}", rule=N_("2-24 letters, digits, dots or underscores"), parse_url=_tiktok_url),
     Platform(
         kind="github", label="GitHub", example="https://github.com/name", menu_label="GitHub", hint="name",
         menu_position=12, hosts=("github.com",), pattern=r"[a-z0-9][a-z0-9-]{0,38}",
-        rule="1-39 letters, digits or hyphens, not starting with a hyphen",
+        rule=N_("1-39 letters, digits or hyphens, not starting with a hyphen"),
         reserved=frozenset({"orgs", "settings", "marketplace", "explore", "topics", "sponsors", "login",
                             "features", "pricing", "about", "notifications", "pulls", "issues", "search", "new",
                             "organizations", "enterprise", "collections", "trending", "apps", "site",
@@ -890,7 +904,7 @@ PLATFORMS: tuple[Platform, ...] = (
     Platform(
         kind="youtube", label="YouTube", example="https://youtube.com/@name", menu_label="YouTube", hint="@name",
         menu_position=10, hosts=("youtube.com",), short_hosts=("youtu.be",), pattern=r"[a-z0-9._-]{3,30}",
-        rule="an @handle of 3-30 letters, digits, dots, hyphens or underscores, or a channel id UC...",
+        rule=N_("an @handle of 3-30 letters, digits, dots, hyphens or underscores, or a channel id UC..."),
         tabs=frozenset({"videos", "shorts", "streams", "playlists", "community", "about", "featured", "live",
                         "podcasts", "posts", "releases", "store", "courses"}),
         parse_name=_youtube, parse_url=_youtube_url, show=_youtube_shown),
@@ -898,31 +912,31 @@ PLATFORMS: tuple[Platform, ...] = (
         kind="reddit", label="Reddit", example="https://reddit.com/user/name", menu_label="Reddit", hint="u/name",
         menu_position=11, hosts=("reddit.com", "old.reddit.com", "new.reddit.com", "np.reddit.com"),
         short_hosts=("redd.it",), pattern=r"[a-z0-9_-]{3,20}",
-        rule="3-20 letters, digits, hyphens or underscores, as in u/name",
+        rule=N_("3-20 letters, digits, hyphens or underscores, as in u/name"),
         tabs=frozenset({"submitted", "comments", "overview", "posts", "about"}),
         parse_name=_reddit, parse_url=_reddit_url, show=lambda value: f"u/{value}"),
     Platform(
         kind="snapchat", label="Snapchat", example="https://snapchat.com/add/name", menu_label="Snapchat",
         hint="name", menu_position=8, hosts=("snapchat.com",), pattern=r"[a-z][a-z0-9._-]{2,14}",
-        rule="3-15 letters, digits, dots, hyphens or underscores, starting with a letter",
+        rule=N_("3-15 letters, digits, dots, hyphens or underscores, starting with a letter"),
         parse_url=_snapchat_url),
     Platform(
         kind="telegram", label="Telegram", example="https://t.me/name", menu_label="Telegram",
         hint="@name or t.me/name", menu_position=9, hosts=("t.me", "telegram.me", "telegram.dog"),
-        pattern=r"[a-z][a-z0-9_]{4,31}", rule="5-32 letters, digits or underscores, starting with a letter",
+        pattern=r"[a-z][a-z0-9_]{4,31}", rule=N_("5-32 letters, digits or underscores, starting with a letter"),
         reserved=frozenset({"addstickers", "addemoji", "share", "proxy", "socks", "iv", "addtheme", "setlanguage",
                             "c", "s", "login", "confirmphone", "boost", "bg", "invoice"}),
         parse_url=_telegram_url),
     Platform(
         kind="mastodon", label="Mastodon", example="@name@mastodon.social", menu_label="Mastodon",
         hint="@name@mastodon.social", menu_position=13,
-        rule="write it as @name@instance, e.g. @alice@mastodon.social",
+        rule=N_("write it as @name@instance, e.g. @alice@mastodon.social"),
         tabs=frozenset({"with_replies", "media", "following", "followers", "tagged"}),
         parse_name=_mastodon, parse_url=_mastodon_url),
     Platform(
         kind="bluesky", label="Bluesky", example="https://bsky.app/profile/name.bsky.social", menu_label="Bluesky",
         hint="name.bsky.social", menu_position=14, aliases=("bsky",), hosts=("bsky.app",),
-        rule="a full handle such as name.bsky.social or a custom domain",
+        rule=N_("a full handle such as name.bsky.social or a custom domain"),
         parse_name=_bluesky, parse_url=_bluesky_url, show=_bluesky_shown),
 )
 """Every kind of identifier we can name someone by; the order is :data:`KINDS`' (and messages')."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from consilience.errors import InvalidInput
+from consilience.i18n import N_, _
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 
 PREFIX = "cnsl2"
@@ -27,12 +28,12 @@ V1_PREFIX = "cnsl1"
 #: The prefix of a counselor's credential, the invite's look-alike (clients/counselor.py).
 CREDENTIAL_PREFIX = "cnslc1"
 
-EMPTY = "No invite was given. Type or paste the one you were given (it looks like cnsl2.…)."
-MISTYPED = ("This invite does not look right — a character may be mistyped or missing. Check it against the one "
+EMPTY = N_("No invite was given. Type or paste the one you were given (it looks like cnsl2.…).")
+MISTYPED = N_("This invite does not look right — a character may be mistyped or missing. Check it against the one "
             "you were given (it looks like cnsl2.…).")
-CREDENTIAL = ("This is a counselor's credential (it starts with cnslc1.), not a reporter's invite. Counselors "
+CREDENTIAL = N_("This is a counselor's credential (it starts with cnslc1.), not a reporter's invite. Counselors "
               "sign in with it; a reporter's invite starts with cnsl2.")
-OLD_VERSION = ("This invite is for an older version of Consilience (protocol v1, it starts with cnsl1.) and cannot "
+OLD_VERSION = N_("This invite is for an older version of Consilience (protocol v1, it starts with cnsl1.) and cannot "
                "be used with this one. Ask whoever gave it to you for a new invite.")
 
 
@@ -51,19 +52,19 @@ class Invite:
 def parse(text: str) -> Invite:
     """The invite in ``text`` (spaces and newlines around it are ignored), or InvalidInput saying what to check."""
     if not isinstance(text, str):
-        raise InvalidInput(MISTYPED)
+        raise InvalidInput(_(MISTYPED))
     stripped = text.strip()
     if not stripped:
-        raise InvalidInput(EMPTY)
+        raise InvalidInput(_(EMPTY))
     if stripped.lower().startswith(CREDENTIAL_PREFIX + "."):
-        raise InvalidInput(CREDENTIAL)
+        raise InvalidInput(_(CREDENTIAL))
     if stripped.lower().startswith(V1_PREFIX + "."):
-        raise InvalidInput(OLD_VERSION)
+        raise InvalidInput(_(OLD_VERSION))
     parts = stripped.split(".")
     if len(parts) != 3 or parts[0] != PREFIX:
-        raise InvalidInput(MISTYPED)
+        raise InvalidInput(_(MISTYPED))
     try:
-        return Invite(b64u_decode(parts[1], length=32, field="invite seed"),
-                      b64u_decode(parts[2], length=16, field="invite fingerprint"))
+        return Invite(b64u_decode(parts[1], length=32, field=_("invite seed")),
+                      b64u_decode(parts[2], length=16, field=_("invite fingerprint")))
     except InvalidInput:
-        raise InvalidInput(MISTYPED) from None
+        raise InvalidInput(_(MISTYPED)) from None

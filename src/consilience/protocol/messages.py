@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from consilience.errors import InvalidInput
+from consilience.i18n import N_, _
 from consilience.protocol.encoding import b64u_decode
 
 #: Bounds shared by client and server (PROTOCOL.md §8).
@@ -34,9 +35,9 @@ def _b64u(length: int | None = None, max_length: int | None = None) -> AfterVali
         except InvalidInput as exc:
             raise ValueError(str(exc)) from exc
         if max_length is not None and len(raw) > max_length:
-            raise ValueError(f"at most {max_length} bytes")
+            raise ValueError(_("at most {max_length} bytes", max_length=max_length))
         if not raw:
-            raise ValueError("must not be empty")
+            raise ValueError(_("must not be empty"))
         return value
 
     return AfterValidator(check)
@@ -275,7 +276,7 @@ class SealedItem(Strict):
     def _distinct_key_ids(self) -> SealedItem:
         ids = [w.key_id for w in self.wraps]
         if len(set(ids)) != len(ids):
-            raise ValueError("each recipient key may have only one wrap")
+            raise ValueError(_("each recipient key may have only one wrap"))
         return self
 
 
@@ -315,9 +316,9 @@ class CaseUpdate(Strict):
     @model_validator(mode="after")
     def _something(self) -> CaseUpdate:
         if not self.model_fields_set:
-            raise ValueError('say what to change: "owner_key_id", "state" or both')
+            raise ValueError(_('say what to change: "owner_key_id", "state" or both'))
         if "state" in self.model_fields_set and self.state is None:
-            raise ValueError("a case always has a state: new, reaching_out, in_contact or closed")
+            raise ValueError(_("a case always has a state: new, reaching_out, in_contact or closed"))
         return self
 
 
@@ -418,7 +419,7 @@ class IntroductionRequest(Strict):
     @model_validator(mode="after")
     def _distinct_conversations(self) -> IntroductionRequest:
         if len(set(self.conversation_ids)) != len(self.conversation_ids):
-            raise ValueError("each conversation may be invited once")
+            raise ValueError(_("each conversation may be invited once"))
         return self
 
 
@@ -542,7 +543,7 @@ class HandoverStored(Strict):
 MAX_NOTIFY_EMAIL = 320
 #: Characters that would let one address become several, or a name, in a mail header.
 _NOT_IN_AN_ADDRESS = frozenset(',;:<>()[]"\\')
-_LIKE = "like name@example.org"
+_LIKE = N_("like name@example.org")
 
 
 def notify_address(value: str) -> str:
@@ -552,18 +553,20 @@ def notify_address(value: str) -> str:
     so that no address can smuggle a second recipient, a header or a line break into a mail.
     """
     if not isinstance(value, str) or not value:
-        raise InvalidInput(f"give one mail address, {_LIKE}")
+        raise InvalidInput(_("give one mail address, {LIKE}", LIKE=_(_LIKE)))
     if len(value) > MAX_NOTIFY_EMAIL:
-        raise InvalidInput(f"a mail address has at most {MAX_NOTIFY_EMAIL} characters")
+        raise InvalidInput(_("a mail address has at most {MAX_NOTIFY_EMAIL} characters",
+                             MAX_NOTIFY_EMAIL=MAX_NOTIFY_EMAIL))
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise InvalidInput(f"a mail address has no spaces or line breaks; give one address, {_LIKE}")
+        raise InvalidInput(_("a mail address has no spaces or line breaks; give one address, {LIKE}", LIKE=_(_LIKE)))
     if value.count("@") != 1:
-        raise InvalidInput(f"a mail address has exactly one @, {_LIKE}")
+        raise InvalidInput(_("a mail address has exactly one @, {LIKE}", LIKE=_(_LIKE)))
     local, domain = value.split("@")
     if not local or not domain or domain.startswith(".") or domain.endswith(".") or ".." in domain:
-        raise InvalidInput(f"a mail address has a name before the @ and a domain after it, {_LIKE}")
+        raise InvalidInput(_("a mail address has a name before the @ and a domain after it, {LIKE}", LIKE=_(_LIKE)))
     if _NOT_IN_AN_ADDRESS & set(value):
-        raise InvalidInput(f"give one plain mail address, {_LIKE}, without a name, brackets, quotes or commas")
+        raise InvalidInput(_("give one plain mail address, {LIKE}, without a name, brackets, quotes or commas",
+                             LIKE=_(_LIKE)))
     return value
 
 

@@ -76,6 +76,7 @@ from consilience.crypto.bls12381 import (
     pairings_equal,
 )
 from consilience.errors import ConsilienceError, InvalidInput, VerificationError
+from consilience.i18n import _
 from consilience.protocol.encoding import i2osp
 
 #: RFC 9380 domain separation tag of the identifier point P (suite BLS12381G1_XMD:SHA-256_SSWU_RO_).
@@ -122,16 +123,16 @@ def _batch_coefficient() -> Scalar:
 def abscissa_from_int(value: int) -> Scalar:
     """An account's abscissa: 0 < value < r, refused otherwise (never reduced)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput("an abscissa is an integer")
+        raise InvalidInput(_("an abscissa is an integer"))
     if not 0 < value < ORDER:
-        raise InvalidInput("an abscissa must be a nonzero field element (0 < x < r)")
+        raise InvalidInput(_("an abscissa must be a nonzero field element (0 < x < r)"))
     return Scalar(value)
 
 
 def abscissa_from_bytes(data: bytes) -> Scalar:
     """32 bytes big-endian, 0 < x < r (crypto/bls12381's scalar encoding without zero)."""
     if not isinstance(data, (bytes, bytearray)) or len(data) != SCALAR_BYTES:
-        raise InvalidInput(f"an abscissa must be {SCALAR_BYTES} bytes")
+        raise InvalidInput(_("an abscissa must be {SCALAR_BYTES} bytes", SCALAR_BYTES=SCALAR_BYTES))
     return Scalar.from_bytes(bytes(data))  # refuses >= r and 0
 
 
@@ -139,13 +140,13 @@ def _abscissa(x: object) -> Scalar:
     if not isinstance(x, Scalar):
         raise TypeError(f"an abscissa is a Scalar (abscissa_from_int/_bytes), got {type(x).__name__}")
     if x.is_zero():
-        raise InvalidInput("an abscissa must be nonzero: at 0 the polynomial is the secret")
+        raise InvalidInput(_("an abscissa must be nonzero: at 0 the polynomial is the secret"))
     return x
 
 
 def _powers(x: Scalar, count: int) -> list[Scalar]:
     out = [Scalar(1)]
-    for _ in range(count - 1):
+    for _unused in range(count - 1):
         out.append(out[-1] * x)
     return out
 
@@ -162,17 +163,20 @@ class LevelCommitments:
 
     def __post_init__(self) -> None:
         if isinstance(self.q, bool) or not isinstance(self.q, int) or not MIN_LEVEL <= self.q <= MAX_LEVEL:
-            raise InvalidInput(f"a quorum level is {MIN_LEVEL}..{MAX_LEVEL}")
+            raise InvalidInput(_("a quorum level is {MIN_LEVEL}..{MAX_LEVEL}",
+                                 MIN_LEVEL=MIN_LEVEL, MAX_LEVEL=MAX_LEVEL))
         object.__setattr__(self, "coefficients", tuple(self.coefficients))
         if len(self.coefficients) != self.q:
-            raise VerificationError(f"level {self.q} must have exactly {self.q} coefficient commitments, "
-                                    f"not {len(self.coefficients)} (F_q of degree exactly q−1)")
+            raise VerificationError(_("level {q} must have exactly {q} coefficient commitments, not "
+                                      "{count} (F_q of degree exactly q−1)",
+                                      q=self.q, count=len(self.coefficients)))
         for j, c in enumerate(self.coefficients):
             if not isinstance(c, G2Point):
                 raise TypeError("coefficient commitments are G2Points")
             if c.is_identity():
                 # the last: F_q of lower degree, fewer shares open it; the first: a secret of 0, K = 1
-                raise VerificationError(f"level {self.q}: the commitment to coefficient {j} is the identity")
+                raise VerificationError(_("level {q}: the commitment to coefficient {j} is the identity",
+                                          q=self.q, j=j))
 
     @property
     def secret_commitment(self) -> G2Point:
@@ -227,7 +231,7 @@ class QuorumParameters:
         try:
             return self.levels[q]
         except KeyError:
-            raise InvalidInput(f"quorum level {q} is not in this deployment's range") from None
+            raise InvalidInput(_("quorum level {q} is not in this deployment's range", q=q)) from None
 
     def evaluations(self, x: Scalar) -> Mapping[int, G2Point]:
         """``E_q(x)`` for every level q: what an account's shares must be on, cached per abscissa.
@@ -275,40 +279,43 @@ def check_commitments(threshold: int, levels: Mapping[int, Sequence[G2Point]],
 def _check_parameters(params: QuorumParameters) -> None:
     t, n = params.threshold, len(params.servers)
     if isinstance(t, bool) or not isinstance(t, int) or not 1 <= t <= n:
-        raise InvalidInput(f"need 1 <= threshold <= number of key servers ({n})")
+        raise InvalidInput(_("need 1 <= threshold <= number of key servers ({n})", n=n))
     if not params.levels:
-        raise InvalidInput("no quorum levels")
+        raise InvalidInput(_("no quorum levels"))
     for q, level in params.levels.items():
         if not isinstance(level, LevelCommitments) or level.q != q:
-            raise InvalidInput(f"level {q} is filed under the wrong quorum")
+            raise InvalidInput(_("level {q} is filed under the wrong quorum", q=q))
     seen: set[bytes] = set()
     for level in params.levels.values():
         for c in level.coefficients:
             encoded = c.to_bytes()
             if encoded in seen:
-                raise VerificationError(f"level {level.q} repeats a coefficient commitment: levels must be "
-                                        "independent polynomials")
+                raise VerificationError(_("level {q} repeats a coefficient commitment: levels must be independent "
+                                          "polynomials", q=level.q))
             seen.add(encoded)
     for i, server_levels in params.servers.items():
         if isinstance(i, bool) or not isinstance(i, int) or not 1 <= i <= MAX_KEY_SERVERS:
-            raise InvalidInput(f"key server index {i!r} is not 1..{MAX_KEY_SERVERS}")
+            raise InvalidInput(_("key server index {i} is not 1..{MAX_KEY_SERVERS}",
+                                 i=repr(i), MAX_KEY_SERVERS=MAX_KEY_SERVERS))
         if set(server_levels) != set(params.levels):
-            raise VerificationError(f"key server {i} has commitments for levels {sorted(server_levels)}, "
-                                    f"the deployment for {sorted(params.levels)}")
+            raise VerificationError(_("key server {i} has commitments for levels {server_levels}, the "
+                                      "deployment for {levels}",
+                                      i=i, server_levels=sorted(server_levels), levels=sorted(params.levels)))
         for q, points in server_levels.items():
             if len(points) != q:
-                raise VerificationError(f"key server {i}, level {q}: {len(points)} commitments, {q} expected")
+                raise VerificationError(_("key server {i}, level {q}: {len_points} commitments, {q} expected",
+                                          i=i, q=q, len_points=len(points)))
             if any(not isinstance(p, G2Point) for p in points):
                 raise TypeError("share commitments are G2Points")
             if any(p.is_identity() for p in points):
-                raise VerificationError(f"key server {i}, level {q}: a share commitment is the identity")
+                raise VerificationError(_("key server {i}, level {q}: a share commitment is the identity", i=i, q=q))
 
     base = list(params.servers)[:t]
     others = list(params.servers)[t:]
     base_xs = [Scalar(k) for k in base]
     # Each relation is linear in the commitments, so one random combination over every (q, j) checks all.
     keys = [(q, j) for q in params.levels for j in range(q)]
-    weights = [_batch_coefficient() for _ in keys]
+    weights = [_batch_coefficient() for _unused in keys]
 
     def combined(points: Mapping[int, Sequence[G2Point]]) -> G2Point:
         return G2Point.msm_public([points[q][j] for q, j in keys], weights)
@@ -327,13 +334,13 @@ def _check_parameters(params: QuorumParameters) -> None:
     for q, j in keys:  # locate it, for a message that says what is wrong
         column = {i: params.servers[i][q][j] for i in params.servers}
         if not relation_holds(params.levels[q].coefficients[j], None, column):
-            raise VerificationError(f"level {q}, coefficient {j}: key servers {base}'s commitments do not "
-                                    "interpolate to the master commitment")
+            raise VerificationError(_("level {q}, coefficient {j}: key servers {base}'s commitments do not "
+                                      "interpolate to the master commitment", q=q, j=j, base=base))
         for i in others:
             if not relation_holds(column[i], Scalar(i), column):
-                raise VerificationError(f"level {q}, coefficient {j}: key server {i}'s commitment is not on "
-                                        f"the polynomial through key servers {base}'s")
-    raise VerificationError("the key servers' commitments do not interpolate to the master commitments")
+                raise VerificationError(_("level {q}, coefficient {j}: key server {i}'s commitment is not on the "
+                                          "polynomial through key servers {base}'s", q=q, j=j, i=i, base=base))
+    raise VerificationError(_("the key servers' commitments do not interpolate to the master commitments"))
 
 
 # -- reporter and key server -----------------------------------------------------------------------
@@ -342,7 +349,7 @@ def _check_parameters(params: QuorumParameters) -> None:
 def identifier_point(identifier: bytes) -> G1Point:
     """``P = hash_to_g1(identifier, IDENTIFIER_DST)``; ``identifier`` is the canonical identifier's bytes."""
     if not isinstance(identifier, (bytes, bytearray)) or not identifier:
-        raise InvalidInput("the identifier must be non-empty bytes (its canonical form)")
+        raise InvalidInput(_("the identifier must be non-empty bytes (its canonical form)"))
     return hash_to_g1(bytes(identifier), IDENTIFIER_DST)
 
 
@@ -353,10 +360,10 @@ def quorum_base(identifier: bytes, oprf_output: bytes) -> G1Point:
 
 def _z(oprf_output: bytes) -> Scalar:
     if not isinstance(oprf_output, (bytes, bytearray)) or not oprf_output:
-        raise InvalidInput("the VOPRF output must be non-empty bytes")
+        raise InvalidInput(_("the VOPRF output must be non-empty bytes"))
     z = hash_to_scalar(bytes(oprf_output), QUORUM_BASE_DST)
     if z.is_zero():  # probability 1/r
-        raise InvalidInput("degenerate quorum base")
+        raise InvalidInput(_("degenerate quorum base"))
     return z
 
 
@@ -396,7 +403,7 @@ def answer(shares: Mapping[int, Sequence[Scalar]], x: Scalar, blinded: bytes | G
     out: dict[int, bytes] = {}
     for q, coefficients in sorted(shares.items()):
         if not MIN_LEVEL <= q <= MAX_LEVEL or len(coefficients) != q:
-            raise InvalidInput(f"level {q} needs exactly {q} coefficient shares")
+            raise InvalidInput(_("level {q} needs exactly {q} coefficient shares", q=q))
         value = 0
         for c in reversed(coefficients):
             if not isinstance(c, Scalar):
@@ -444,20 +451,23 @@ def combine(params: QuorumParameters, request: BlindedIdentifier, oprf_output: b
     decoded: dict[int, dict[int, G1Point]] = {}
     for i, levels in sorted(answers.items()):
         if i not in params.servers:
-            dishonest[i] = "not a key server of this deployment"
+            dishonest[i] = _("not a key server of this deployment")
             continue
         if set(levels) != set(params.levels):
-            dishonest[i] = f"answered levels {sorted(levels)}, not {list(params.levels)}"
+            dishonest[i] = _("answered levels {answered}, not {levels}", answered=sorted(levels),
+                             levels=list(params.levels))
             continue
         try:
             decoded[i] = {q: G1Point.from_bytes(levels[q]) for q in params.levels}
         except InvalidInput as exc:
-            dishonest[i] = f"an answer is not a point of G1: {exc}"
+            dishonest[i] = _("an answer is not a point of G1: {exc}", exc=exc)
 
     def fail() -> DishonestKeyServers:
-        named = "; ".join(f"key server {i}: {why}" for i, why in sorted(dishonest.items())) or "none answered"
-        return DishonestKeyServers(f"fewer than {params.threshold} key servers gave answers that check "
-                                   f"({len(decoded)} did; {named})", dishonest)
+        named = "; ".join(_("key server {index}: {why}", index=i, why=why) for i, why in sorted(dishonest.items())) \
+            or _("none answered")
+        return DishonestKeyServers(_("fewer than {threshold} key servers gave answers that check ({len_decoded} "
+                                     "did; {named})",
+                                     threshold=params.threshold, len_decoded=len(decoded), named=named), dishonest)
 
     if len(decoded) < params.threshold:
         raise fail()
@@ -470,7 +480,7 @@ def combine(params: QuorumParameters, request: BlindedIdentifier, oprf_output: b
                 for q in params.levels}
 
     def holds(shares: Mapping[int, G1Point]) -> bool:
-        cs = [_batch_coefficient() for _ in params.levels]
+        cs = [_batch_coefficient() for _unused in params.levels]
         left = G1Point.msm_public([shares[q] for q in params.levels], cs)
         right = G2Point.msm_public(list(params.evaluations(x).values()), cs)
         return not left.is_identity() and pairings_equal(left, G2Point.generator(), base, right)
@@ -478,19 +488,19 @@ def combine(params: QuorumParameters, request: BlindedIdentifier, oprf_output: b
     shares = combined(list(decoded)[: params.threshold])
     if not holds(shares):
         for i in list(decoded):
-            cs = [_batch_coefficient() for _ in params.levels]
+            cs = [_batch_coefficient() for _unused in params.levels]
             left = G1Point.msm_public([decoded[i][q] for q in params.levels], cs)
             right = _levels_at(x, cs, params.servers[i])
             if not pairings_equal(left, G2Point.generator(), b, right):
-                dishonest[i] = "its answers do not match its published commitments"
+                dishonest[i] = _("its answers do not match its published commitments")
                 del decoded[i]
         if len(decoded) < params.threshold:
             raise fail()
         shares = combined(list(decoded)[: params.threshold])
         if not holds(shares):  # every remaining server checked against commitments that interpolate
-            raise VerificationError("combined shares do not check although each key server's did")
+            raise VerificationError(_("combined shares do not check although each key server's did"))
     if any(s.is_identity() for s in shares.values()):  # F_q(x) = 0: probability 1/r
-        raise VerificationError("degenerate share")
+        raise VerificationError(_("degenerate share"))
     return IdentifierShares(x, base, MappingProxyType(shares), MappingProxyType(dishonest))
 
 
@@ -532,15 +542,15 @@ class WrapContext:
         for name, value, size in (("deployment_id", self.deployment_id, DEPLOYMENT_ID_BYTES),
                                   ("entry_id", self.entry_id, ENTRY_ID_BYTES), ("tag", self.tag, TAG_BYTES)):
             if not isinstance(value, (bytes, bytearray)) or len(value) != size:
-                raise InvalidInput(f"{name} must be {size} bytes")
+                raise InvalidInput(_("{name} must be {size} bytes", name=name, size=size))
         for name, number, width in (("key_epoch", self.key_epoch, 4), ("section", self.section, 1)):
             if isinstance(number, bool) or not isinstance(number, int):
-                raise InvalidInput(f"{name} must be an integer")
+                raise InvalidInput(_("{name} must be an integer", name=name))
             i2osp(number, width)  # refuses what does not fit
 
     def encode(self, q: int, u: bytes) -> bytes:
         if len(u) != 96:
-            raise InvalidInput("U must be 96 bytes")
+            raise InvalidInput(_("U must be 96 bytes"))
         out = (bytes(self.deployment_id) + i2osp(self.key_epoch, 4) + bytes(self.entry_id)
                + i2osp(self.section, 1) + bytes(self.tag) + i2osp(q, 1) + bytes(u))
         assert len(out) == WRAP_CONTEXT_BYTES
@@ -570,7 +580,7 @@ def wrap(level: LevelCommitments, base: G1Point, context: WrapContext) -> Wrappe
     if not isinstance(level, LevelCommitments):
         raise TypeError("wrap needs the level's checked commitments")
     if not isinstance(base, G1Point) or base.is_identity():
-        raise InvalidInput("the base P* must be a point of G1 other than the identity")
+        raise InvalidInput(_("the base P* must be a point of G1 other than the identity"))
     rho = Scalar.random()
     u = G2Point.generator().mul_secret(rho).to_bytes()
     k = pairing(base.mul_secret(rho), level.secret_commitment)
@@ -597,11 +607,12 @@ def recover_secret(level: LevelCommitments, shares: Sequence[tuple[Scalar, G1Poi
     for x, s in shares:
         distinct.setdefault(_abscissa(x), s)
     if len(distinct) < level.q:
-        raise BelowQuorum(f"level {level.q} opens with {level.q} distinct abscissas; {len(distinct)} given")
+        raise BelowQuorum(_("level {q} opens with {q} distinct abscissas; {len_distinct} given",
+                            q=level.q, len_distinct=len(distinct)))
     xs = list(distinct)[: level.q]
     point = interpolate_g1(xs, [distinct[x] for x in xs])
     if point.is_identity():
-        raise VerificationError("the shares interpolate to the identity")
+        raise VerificationError(_("the shares interpolate to the identity"))
     return QuorumSecret(level.q, point)
 
 
@@ -629,7 +640,7 @@ class Candidate:
     def __post_init__(self) -> None:
         _abscissa(self.x)
         if not isinstance(self.entry_id, (bytes, bytearray)):
-            raise InvalidInput("entry_id must be bytes")
+            raise InvalidInput(_("entry_id must be bytes"))
 
 
 @dataclass(frozen=True)
@@ -678,7 +689,7 @@ def open_class(anchor: Candidate, candidates: Sequence[Candidate], level: LevelC
     try:
         anchor_share = G1Point.from_bytes(anchor.share)
     except InvalidInput as exc:
-        raise VerificationError(f"the anchor's share is not a point of G1: {exc}") from None
+        raise VerificationError(_("the anchor's share is not a point of G1: {exc}", exc=exc)) from None
     e_anchor = level.at(anchor.x)
     bogus: dict[bytes, str] = {}
     # identical (x, share) pairs need one check between them
@@ -690,7 +701,7 @@ def open_class(anchor: Candidate, candidates: Sequence[Candidate], level: LevelC
             try:
                 points[key] = G1Point.from_bytes(c.share)
             except InvalidInput as exc:
-                bogus[bytes(c.entry_id)] = f"share is not a point of G1: {exc}"
+                bogus[bytes(c.entry_id)] = _("share is not a point of G1: {exc}", exc=exc)
                 continue
             groups[key] = []
         groups[key].append(bytes(c.entry_id))
@@ -701,7 +712,7 @@ def open_class(anchor: Candidate, candidates: Sequence[Candidate], level: LevelC
     def holds(keys: Sequence[tuple[Scalar, bytes]]) -> bool:
         nonlocal checks
         checks += 1
-        cs = [_batch_coefficient() for _ in keys]
+        cs = [_batch_coefficient() for _unused in keys]
         left = G1Point.msm_public([points[k] for k in keys], cs)
         right = level.combination(cs, [k[0] for k in keys])
         return pairings_equal(left, e_anchor, anchor_share, right)
@@ -742,7 +753,7 @@ def open_class(anchor: Candidate, candidates: Sequence[Candidate], level: LevelC
         ids = groups[key]
         if key in bad_set:
             for entry_id in ids:
-                bogus.setdefault(entry_id, "share is not on the anchor's base (not equivalent to its share)")
+                bogus.setdefault(entry_id, _("share is not on the anchor's base (not equivalent to its share)"))
             continue
         members += [e for e in ids if e not in members]
         shares.setdefault(key[0], points[key])

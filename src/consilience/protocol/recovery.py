@@ -28,6 +28,7 @@ from typing import Any
 
 from consilience.crypto import aead, hpke, kdf, oprf, passphrase, ristretto, shamir, signing, threshold_oprf
 from consilience.errors import DecryptionError, InvalidInput, VerificationError
+from consilience.i18n import N_, _
 from consilience.protocol import accounts
 from consilience.protocol.encoding import b64u_decode, b64u_encode, i2osp
 
@@ -54,8 +55,8 @@ RESET_FRESHNESS_SECONDS = 120
 #: Crockford base32: no I, L, O or U, so what is written by hand reads back unambiguously
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 HANDLE_EXAMPLE = "7KQ2-M9XD-4RTA-HW3E"
-BAD_HANDLE = (f"An account handle is 16 letters and digits in four groups, like {HANDLE_EXAMPLE}. "
-              "Check it against what you wrote down.")
+BAD_HANDLE = N_("An account handle is 16 letters and digits in four groups, like 7KQ2-M9XD-4RTA-HW3E. "
+                 "Check it against what you wrote down.")
 MAX_SERVERS = 255  # the share's index is one byte in the sealing info
 
 
@@ -65,7 +66,7 @@ MAX_SERVERS = 255  # the share's index is one byte in the sealing info
 def handle_bytes(deployment_id: bytes, account_key: bytes) -> bytes:
     """The 80-bit handle of an account: it depends only on the account key, so nobody registers it."""
     _check_len(deployment_id, 16, "deployment_id")
-    _check_len(account_key, 32, "account key")
+    _check_len(account_key, 32, _("account key"))
     return hashlib.sha256(HANDLE_LABEL + deployment_id + account_key).digest()[:HANDLE_BYTES]
 
 
@@ -80,11 +81,11 @@ def format_handle(handle: bytes) -> str:
 def parse_handle(text: Any) -> bytes:
     """The handle's 10 bytes from what a person typed: any case, dashes and spaces dropped, O→0, I and L→1."""
     if not isinstance(text, str):
-        raise InvalidInput(BAD_HANDLE)
+        raise InvalidInput(_(BAD_HANDLE))
     cleaned = text.upper().replace("-", "").replace(" ", "")
     cleaned = cleaned.replace("O", "0").replace("I", "1").replace("L", "1")
     if len(cleaned) != 16 or any(c not in CROCKFORD for c in cleaned):
-        raise InvalidInput(BAD_HANDLE)
+        raise InvalidInput(_(BAD_HANDLE))
     value = 0
     for c in cleaned:
         value = (value << 5) | CROCKFORD.index(c)
@@ -108,7 +109,7 @@ class KdfParams:
     @classmethod
     def from_json(cls, doc: Any) -> KdfParams:
         if not isinstance(doc, dict) or set(doc) != {"memory_kib", "iterations", "lanes"}:
-            raise InvalidInput("backup kdf: expected exactly memory_kib, iterations and lanes")
+            raise InvalidInput(_("backup kdf: expected exactly memory_kib, iterations and lanes"))
         params = cls(_int(doc["memory_kib"], "kdf.memory_kib"), _int(doc["iterations"], "kdf.iterations"),
                      _int(doc["lanes"], "kdf.lanes"))
         # the same bounds the wallet file has: a document cannot make a device spend a gigabyte of memory
@@ -137,7 +138,7 @@ def share_info(deployment_id: bytes, handle: bytes, index: int, public_share: by
     """HPKE info of key server ``index``'s share: a share opens only for this handle, index and public share."""
     _check_len(public_share, 32, "public_share")
     if not 1 <= index <= MAX_SERVERS:
-        raise InvalidInput(f"a key server index is 1 to {MAX_SERVERS}")
+        raise InvalidInput(_("a key server index is 1 to {MAX_SERVERS}", MAX_SERVERS=MAX_SERVERS))
     return SHARE_LABEL + deployment_id + handle + i2osp(index, 1) + public_share
 
 
@@ -163,7 +164,7 @@ def open_wallet(key: bytes, sealed: bytes, deployment_id: bytes, handle: bytes, 
     try:
         return aead.open(key, sealed, wallet_aad(deployment_id, handle, version))
     except (DecryptionError, VerificationError, InvalidInput):
-        raise DecryptionError("the passphrase did not open the backup") from None
+        raise DecryptionError(_("the passphrase did not open the backup")) from None
 
 
 # -- the backup document --------------------------------------------------------------------------
@@ -201,7 +202,7 @@ class BackupKeys:
     @classmethod
     def from_json(cls, doc: Any) -> BackupKeys:
         if not isinstance(doc, dict):
-            raise InvalidInput("a backup is a JSON object")
+            raise InvalidInput(_("a backup is a JSON object"))
         return _keys(doc, set(doc) - {"version", "wallet"})
 
     def public_shares(self) -> dict[int, bytes]:
@@ -211,7 +212,7 @@ class BackupKeys:
         for s in self.servers:
             if s.index == index:
                 return s
-        raise InvalidInput(f"this backup has no share for key server {index}")
+        raise InvalidInput(_("this backup has no share for key server {index}", index=index))
 
 
 @dataclass(frozen=True)
@@ -229,7 +230,7 @@ class Backup:
     def to_bytes(self) -> bytes:
         data = json.dumps(self.to_json(), separators=(",", ":"), sort_keys=True).encode("ascii")
         if len(data) > MAX_BACKUP_BYTES:
-            raise InvalidInput("this wallet is too large to back up (more than 6 MiB); remove large attachments")
+            raise InvalidInput(_("this wallet is too large to back up (more than 6 MiB); remove large attachments"))
         return data
 
 
@@ -240,39 +241,39 @@ _SERVER_FIELDS = {"index", "identity_key", "public_share", "sealed_share"}
 def _keys(doc: dict[str, Any], fields: set[str]) -> BackupKeys:
     if fields != _KEYS_FIELDS:
         missing, extra = sorted(_KEYS_FIELDS - fields), sorted(fields - _KEYS_FIELDS)
-        raise InvalidInput(f"backup: missing fields {missing}, unknown fields {extra}")
+        raise InvalidInput(_("backup: missing fields {missing}, unknown fields {extra}", missing=missing, extra=extra))
     if doc["format"] != FORMAT:
-        raise InvalidInput(f"backup: format is not {FORMAT}")
-    deployment_id = b64u_decode(doc["deployment_id"], length=16, field="backup deployment_id")
+        raise InvalidInput(_("backup: format is not {FORMAT}", FORMAT=FORMAT))
+    deployment_id = b64u_decode(doc["deployment_id"], length=16, field=_("backup deployment_id"))
     handle = parse_handle(doc["handle"])
     if doc["handle"] != format_handle(handle):
-        raise InvalidInput("backup: the handle is not written in its canonical form")
+        raise InvalidInput(_("backup: the handle is not written in its canonical form"))
     threshold = _int(doc["threshold"], "threshold")
     group_key = oprf.check_element(b64u_decode(doc["group_key"], length=32, field="group_key"))
     params = KdfParams.from_json(doc["kdf"])
     servers_doc = doc["servers"]
     if not isinstance(servers_doc, list) or not 1 <= len(servers_doc) <= MAX_SERVERS:
-        raise InvalidInput(f"backup: servers is a list of 1 to {MAX_SERVERS} key servers")
+        raise InvalidInput(_("backup: servers is a list of 1 to {MAX_SERVERS} key servers", MAX_SERVERS=MAX_SERVERS))
     servers = []
     for s in servers_doc:
         if not isinstance(s, dict) or set(s) != _SERVER_FIELDS:
-            raise InvalidInput("backup: each server has exactly index, identity_key, public_share, sealed_share")
-        index = _int(s["index"], "server index")
+            raise InvalidInput(_("backup: each server has exactly index, identity_key, public_share, sealed_share"))
+        index = _int(s["index"], _("server index"))
         if not 1 <= index <= MAX_SERVERS:
-            raise InvalidInput(f"backup: a key server index is 1 to {MAX_SERVERS}")
+            raise InvalidInput(_("backup: a key server index is 1 to {MAX_SERVERS}", MAX_SERVERS=MAX_SERVERS))
         servers.append(ServerShare(
             index, b64u_decode(s["identity_key"], length=32, field="identity_key"),
             oprf.check_element(b64u_decode(s["public_share"], length=32, field="public_share")),
             b64u_decode(s["sealed_share"], length=hpke.CIPHERTEXT_OVERHEAD + ristretto.SCALAR_BYTES,
                         field="sealed_share")))
     if len({s.index for s in servers}) != len(servers) or len({s.identity_key for s in servers}) != len(servers):
-        raise InvalidInput("backup: two shares for the same key server")
+        raise InvalidInput(_("backup: two shares for the same key server"))
     if not 1 <= threshold <= len(servers):
-        raise InvalidInput("backup: the threshold must be between 1 and the number of key servers")
+        raise InvalidInput(_("backup: the threshold must be between 1 and the number of key servers"))
     try:  # the public shares must lie on one polynomial through the group key, or a share could be swapped
         threshold_oprf.check_public_shares(group_key, {s.index: s.public_share for s in servers}, threshold)
     except VerificationError as exc:
-        raise InvalidInput(f"backup: {exc}") from exc
+        raise InvalidInput(_("backup: {exc}", exc=exc)) from exc
     return BackupKeys(deployment_id, handle, threshold, group_key, params,
                       tuple(sorted(servers, key=lambda s: s.index)))
 
@@ -280,26 +281,26 @@ def _keys(doc: dict[str, Any], fields: set[str]) -> BackupKeys:
 def parse(data: bytes) -> Backup:
     """A backup document from its bytes, every field checked; InvalidInput names the first wrong one."""
     if not isinstance(data, (bytes, bytearray)) or len(data) > MAX_BACKUP_BYTES:
-        raise InvalidInput("a backup is at most 6 MiB")
+        raise InvalidInput(_("a backup is at most 6 MiB"))
     try:
         doc = json.loads(bytes(data).decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        raise InvalidInput("a backup is a JSON object") from None
+        raise InvalidInput(_("a backup is a JSON object")) from None
     return parse_json(doc)
 
 
 def parse_json(doc: Any) -> Backup:
     if not isinstance(doc, dict):
-        raise InvalidInput("a backup is a JSON object")
+        raise InvalidInput(_("a backup is a JSON object"))
     if "version" not in doc or "wallet" not in doc:
-        raise InvalidInput("backup: missing version or wallet")
+        raise InvalidInput(_("backup: missing version or wallet"))
     keys = _keys(doc, set(doc) - {"version", "wallet"})
     version = _int(doc["version"], "version")
     if version < 1:
-        raise InvalidInput("backup: version starts at 1")
+        raise InvalidInput(_("backup: version starts at 1"))
     wallet = b64u_decode(doc["wallet"], field="wallet")
     if len(wallet) < aead.OVERHEAD:
-        raise InvalidInput("backup: the sealed wallet is too short")
+        raise InvalidInput(_("backup: the sealed wallet is too short"))
     return Backup(keys, version, wallet)
 
 
@@ -331,9 +332,9 @@ def deal(secret: str, deployment_id: bytes, handle: bytes, threshold: int, recip
     and ``shares`` are for the interop vector alone.
     """
     if not recipients or len(recipients) > MAX_SERVERS:
-        raise InvalidInput("a backup needs the deployment's key servers")
+        raise InvalidInput(_("a backup needs the deployment's key servers"))
     if not 1 <= threshold <= len(recipients):
-        raise InvalidInput("the threshold must be between 1 and the number of key servers")
+        raise InvalidInput(_("the threshold must be between 1 and the number of key servers"))
     seed = os.urandom(32) if key_seed is None else key_seed
     k, group_key = oprf.derive_key_pair(seed, threshold_oprf.DEALING_INFO, oprf.MODE_VOPRF)
     indices = [r.index for r in recipients]
@@ -356,9 +357,9 @@ def deal(secret: str, deployment_id: bytes, handle: bytes, threshold: int, recip
 def deal_shares(k: bytes, threshold: int, indices: Sequence[int]) -> dict[int, bytes]:
     """Shamir shares of ``k`` at the key servers' own indices (which need not be 1..n)."""
     if len(set(indices)) != len(indices) or any(not 1 <= i <= MAX_SERVERS for i in indices):
-        raise InvalidInput("key server indices must be distinct, 1 to 255")
+        raise InvalidInput(_("key server indices must be distinct, 1 to 255"))
     coefficients = [ristretto.scalar_to_int(k)] + [ristretto.scalar_to_int(ristretto.scalar_random())
-                                                   for _ in range(threshold - 1)]
+                                                   for _unused in range(threshold - 1)]
     return {i: ristretto.scalar_from_int(shamir.evaluate_polynomial(coefficients, i)) for i in indices}
 
 
@@ -370,9 +371,11 @@ def open_share(hpke_private: bytes, deployment_id: bytes, handle: bytes, index: 
         share = hpke.open(hpke_private, sealed_share, share_info(deployment_id, handle, index, public_share))
         ristretto.check_scalar(share)
     except (DecryptionError, VerificationError, InvalidInput):
-        raise VerificationError(f"this backup's share for key server {index} does not open here") from None
+        raise VerificationError(_("this backup's share for key server {index} does not open here",
+                                  index=index)) from None
     if threshold_oprf.public_share(share) != public_share:
-        raise VerificationError(f"this backup's share for key server {index} does not match its public share")
+        raise VerificationError(_("this backup's share for key server {index} does not match its public share",
+                                  index=index))
     return share
 
 
@@ -418,16 +421,16 @@ def verify_reset(request: ResetRequest, *, admin_public: bytes, deployment_id: b
                  now: float | None = None) -> accounts.AccountCertificate:
     """The certified account that asked; VerificationError if it is for another key server, stale or forged."""
     if request.audience != audience:
-        raise VerificationError("this request is meant for another key server")
+        raise VerificationError(_("this request is meant for another key server"))
     current = time.time() if now is None else now
     if abs(current - request.issued_at) > RESET_FRESHNESS_SECONDS:
-        raise VerificationError("this request is too old or from the future (check the device's clock)")
+        raise VerificationError(_("this request is too old or from the future (check the device's clock)"))
     cert = accounts.verify_certificate(admin_public, deployment_id, request.certificate)
     try:
         signing.verify(cert.account_key, reset_signed_bytes(deployment_id, audience, request.issued_at,
                                                             request.nonce), request.signature)
     except VerificationError:
-        raise VerificationError("the request is not signed by the certified account key") from None
+        raise VerificationError(_("the request is not signed by the certified account key")) from None
     return cert
 
 
@@ -455,18 +458,18 @@ def make_unlock_code(admin_private: bytes, deployment_id: bytes, handle: bytes, 
     return UNLOCK_PREFIX + b64u_encode(handle + i2osp(issued_at, 8) + nonce + sig)
 
 
-BAD_CODE = ("That is not an unlock code. An unlock code starts with cnslu1. — copy it exactly as the administrator "
+BAD_CODE = N_("That is not an unlock code. An unlock code starts with cnslu1. — copy it exactly as the administrator "
             "gave it.")
 
 
 def parse_unlock_code(text: Any) -> UnlockCode:
     if not isinstance(text, str) or not text.strip().startswith(UNLOCK_PREFIX):
-        raise InvalidInput(BAD_CODE)
+        raise InvalidInput(_(BAD_CODE))
     try:
         raw = b64u_decode(text.strip()[len(UNLOCK_PREFIX):], length=HANDLE_BYTES + 8 + NONCE_BYTES + 64,
-                          field="unlock code")
+                          field=_("unlock code"))
     except InvalidInput:
-        raise InvalidInput(BAD_CODE) from None
+        raise InvalidInput(_(BAD_CODE)) from None
     return UnlockCode(raw[:10], int.from_bytes(raw[10:18], "big"), raw[18:34], raw[34:])
 
 
@@ -478,11 +481,11 @@ def verify_unlock_code(code: UnlockCode, *, admin_public: bytes, deployment_id: 
         signing.verify(admin_public, unlock_signed_bytes(deployment_id, code.handle, code.issued_at, code.nonce),
                        code.signature)
     except VerificationError:
-        raise VerificationError("this unlock code was not made by this deployment's administrator") from None
+        raise VerificationError(_("this unlock code was not made by this deployment's administrator")) from None
     if code.issued_at > current + RESET_FRESHNESS_SECONDS:
-        raise VerificationError("this unlock code is dated in the future (check the device's clock)")
+        raise VerificationError(_("this unlock code is dated in the future (check the device's clock)"))
     if current - code.issued_at > UNLOCK_VALID_SECONDS:
-        raise VerificationError("this unlock code is more than 7 days old; ask the administrator for a new one")
+        raise VerificationError(_("this unlock code is more than 7 days old; ask the administrator for a new one"))
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -490,12 +493,12 @@ def verify_unlock_code(code: UnlockCode, *, admin_public: bytes, deployment_id: 
 
 def _check_len(value: Any, length: int, what: str) -> None:
     if not isinstance(value, (bytes, bytearray)) or len(value) != length:
-        raise InvalidInput(f"{what} must be {length} bytes")
+        raise InvalidInput(_("{what} must be {length} bytes", what=what, length=length))
 
 
 def _int(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
-        raise InvalidInput(f"backup: {what} must be a non-negative integer")
+        raise InvalidInput(_("backup: {what} must be a non-negative integer", what=what))
     return value
 
 

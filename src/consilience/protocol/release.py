@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from consilience.crypto import aead, hpke
 from consilience.crypto.bls12381 import Scalar
 from consilience.errors import ConsilienceError, DecryptionError
+from consilience.i18n import _
 from consilience.protocol import quorum
 from consilience.protocol.deployment import Deployment
 from consilience.protocol.entry import (
@@ -103,7 +104,7 @@ def open_match(tag: bytes, entries: list[MatchedEntry], counselor_seed: bytes, k
     for e in anchors:
         found = contents.get(e.entry_id)
         if found is None or e.body is None:
-            result.failed[e.entry_id] = "its envelope is missing or malformed"
+            result.failed[e.entry_id] = _("its envelope is missing or malformed")
             continue
         content = found
         section = content.section(tag)
@@ -118,7 +119,7 @@ def open_match(tag: bytes, entries: list[MatchedEntry], counselor_seed: bytes, k
             else:
                 _open(e, content, tag, secret, deployment, result)
             continue
-        placed = set().union(*(members for members, _, _ in known)) if known else set()
+        placed = set().union(*(members for members, _unused1, _unused2 in known)) if known else set()
         anchor = quorum.Candidate(e.entry_id, section.x, section.shares[q])
         candidates = []
         for other_id, other in contents.items():
@@ -130,14 +131,14 @@ def open_match(tag: bytes, entries: list[MatchedEntry], counselor_seed: bytes, k
         try:
             share_class = quorum.open_class(anchor, candidates, params.level(q))
         except ConsilienceError as exc:
-            result.failed[e.entry_id] = f"its own share is not valid ({exc})"
+            result.failed[e.entry_id] = _("its own share is not valid ({exc})", exc=exc)
             result.bogus.add(e.entry_id)
             continue
         result.checks += share_class.checks
         members = frozenset(share_class.members)
         if not share_class.opens:
-            why = (f"only {share_class.abscissas} distinct accounts' shares agree with its own; quorum {q} "
-                   f"needs {q}")
+            why = _("only {abscissas} distinct accounts' shares agree with its own; quorum {q} needs {q}",
+                    abscissas=share_class.abscissas, q=q)
             known.append((members, None, why))
             result.failed[e.entry_id] = why
             continue
@@ -155,9 +156,9 @@ def open_match(tag: bytes, entries: list[MatchedEntry], counselor_seed: bytes, k
     # them would be worse than missing a bogus share at one level of an otherwise honest entry.
     opened_members: set[bytes] = set()
     for levels in classes.values():
-        if any(secret is not None for _, secret, _ in levels):
-            opened_members.update(*(m for m, secret, _ in levels if secret is not None))
-            named.update(*(m for m, secret, _ in levels if secret is None))
+        if any(secret is not None for _unused1, secret, _unused2 in levels):
+            opened_members.update(*(m for m, secret, _unused in levels if secret is not None))
+            named.update(*(m for m, secret, _unused in levels if secret is None))
     result.bogus.update(named - opened_members)
     order = {e.entry_id: n for n, e in enumerate(entries)}
     result.opened.sort(key=lambda o: order[o.entry_id])
@@ -175,7 +176,7 @@ def _open(e: MatchedEntry, content: EnvelopeContent, tag: bytes, secret: quorum.
         body_key = aead.open(wrap_key, section.wrapped, WRAP_AAD + e.entry_id + tag)
         body = open_body(body_key, e.entry_id, e.body)
     except (DecryptionError, ConsilienceError):
-        result.failed[e.entry_id] = "its shares agree but its body does not decrypt with the quorum secret"
+        result.failed[e.entry_id] = _("its shares agree but its body does not decrypt with the quorum secret")
         result.bogus.add(e.entry_id)
         return False
     result.opened.append(OpenedEntry(e.entry_id, _x_bytes(section.x), e.quorum, body))

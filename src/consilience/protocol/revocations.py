@@ -24,6 +24,7 @@ from typing import Any
 
 from consilience.crypto import signing
 from consilience.errors import InvalidInput, VerificationError
+from consilience.i18n import _
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 
 FORMAT = "consilience-revocations/v2"
@@ -59,7 +60,7 @@ def empty(deployment_id: bytes) -> RevocationList:
 def sign(revocations: RevocationList, admin_private: bytes) -> dict[str, str]:
     """The published form: the exact signed bytes, the signature and the key."""
     if revocations.serial < 1:
-        raise InvalidInput("a signed revocation list has a serial of 1 or more")
+        raise InvalidInput(_("a signed revocation list has a serial of 1 or more"))
     document = revocations.canonical_bytes()
     return {"document": b64u_encode(document),
             "signature": b64u_encode(signing.sign(admin_private, SIGNING_PREFIX + document)),
@@ -69,23 +70,23 @@ def sign(revocations: RevocationList, admin_private: bytes) -> dict[str, str]:
 def verify(published: Any, admin_public: bytes, deployment_id: bytes) -> RevocationList:
     """The list, if the administrator ``admin_public`` signed it for this deployment, in canonical form."""
     if not isinstance(published, dict):
-        raise InvalidInput("a published revocation list is a JSON object")
+        raise InvalidInput(_("a published revocation list is a JSON object"))
     try:
         document = b64u_decode(published["document"], field="document")
         signature = b64u_decode(published["signature"], length=64, field="signature")
     except (KeyError, TypeError) as exc:
-        raise InvalidInput("a published revocation list has a document and a signature") from exc
+        raise InvalidInput(_("a published revocation list has a document and a signature")) from exc
     if len(document) > MAX_DOCUMENT_BYTES:
-        raise InvalidInput("the revocation list is too large")
+        raise InvalidInput(_("the revocation list is too large"))
     try:
         signing.verify(admin_public, SIGNING_PREFIX + document, signature)
     except VerificationError:
-        raise VerificationError("the revocation list is not signed by this deployment's administrator") from None
+        raise VerificationError(_("the revocation list is not signed by this deployment's administrator")) from None
     revocations = parse(document)
     if revocations.deployment_id != deployment_id:
-        raise VerificationError("the revocation list is for another deployment")
+        raise VerificationError(_("the revocation list is for another deployment"))
     if revocations.canonical_bytes() != document:
-        raise VerificationError("the revocation list is not in canonical form")
+        raise VerificationError(_("the revocation list is not in canonical form"))
     return revocations
 
 
@@ -93,10 +94,10 @@ def parse(document: bytes) -> RevocationList:
     try:
         doc = json.loads(document)
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            raise InvalidInput(f"not a {FORMAT} document")
+            raise InvalidInput(_("not a {FORMAT} document", FORMAT=FORMAT))
         serial = doc["serial"]
         if not isinstance(serial, int) or isinstance(serial, bool) or not 1 <= serial < 2**63:
-            raise InvalidInput("a revocation list's serial is a positive integer")
+            raise InvalidInput(_("a revocation list's serial is a positive integer"))
         return RevocationList(
             deployment_id=b64u_decode(doc["deployment_id"], length=16, field="deployment_id"),
             serial=serial, issued_at=str(doc["issued_at"]),
@@ -104,12 +105,12 @@ def parse(document: bytes) -> RevocationList:
             counselors=frozenset(b64u_decode(k, length=16, field="counselors") for k in doc["counselors"]),
             witnesses=frozenset(_text(w) for w in doc["witnesses"]))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, KeyError, TypeError) as exc:
-        raise InvalidInput("the revocation list is not a well-formed document") from exc
+        raise InvalidInput(_("the revocation list is not a well-formed document")) from exc
 
 
 def _text(value: object) -> str:
     if not isinstance(value, str) or not 0 < len(value) <= 400:
-        raise InvalidInput("a revoked witness is named by its vkey")
+        raise InvalidInput(_("a revoked witness is named by its vkey"))
     return value
 
 

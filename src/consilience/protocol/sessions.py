@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from consilience.crypto import signing
 from consilience.errors import InvalidInput, VerificationError
+from consilience.i18n import _
 from consilience.protocol import accounts
 from consilience.protocol.encoding import i2osp
 from consilience.protocol.evaluation import FRESHNESS_SECONDS
@@ -40,7 +41,7 @@ class Login:
 def login_bytes(deployment_id: bytes, account_key: bytes, issued_at: int, nonce: bytes) -> bytes:
     if (len(deployment_id) != accounts.DEPLOYMENT_ID_BYTES or len(account_key) != accounts.ACCOUNT_KEY_BYTES
             or len(nonce) != NONCE_BYTES or not 0 <= issued_at < 2**64):
-        raise InvalidInput("a login names a 16-byte deployment id, a 32-byte account key and a 16-byte nonce")
+        raise InvalidInput(_("a login names a 16-byte deployment id, a 32-byte account key and a 16-byte nonce"))
     return LOGIN_LABEL + deployment_id + account_key + i2osp(issued_at, 8) + nonce
 
 
@@ -56,12 +57,12 @@ def verify_login(login: Login, deployment_id: bytes, *, now: float | None = None
     """VerificationError unless ``login`` is fresh and signed by its account key for this deployment."""
     current = time.time() if now is None else now
     if abs(current - login.issued_at) > FRESHNESS_SECONDS:
-        raise VerificationError("this sign-in is too old or from the future (check the device's clock)")
+        raise VerificationError(_("this sign-in is too old or from the future (check the device's clock)"))
     try:
         signing.verify(login.account_key, login_bytes(deployment_id, login.account_key, login.issued_at,
                                                       login.nonce), login.signature)
     except VerificationError:
-        raise VerificationError("the sign-in is not signed by the account's key") from None
+        raise VerificationError(_("the sign-in is not signed by the account's key")) from None
 
 
 __all__ = ["LOGIN_LABEL", "NONCE_BYTES", "Login", "login_bytes", "sign_login", "verify_login"]

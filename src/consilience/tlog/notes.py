@@ -299,8 +299,8 @@ def open_note(note: str | bytes, verifiers: Iterable[NoteVerifier]) -> OpenedNot
     by_key: dict[tuple[str, bytes], NoteVerifier] = {}
     for v in verifiers:
         if (v.name, v.key_id) in by_key:
-            raise InvalidInput(_("ambiguous trusted key {name}+{v_key_id_hex}",
-                                 name=v.name, v_key_id_hex=v.key_id.hex()))
+            raise InvalidInput(_("ambiguous trusted key {name}+{key_id}",
+                                 name=v.name, key_id=v.key_id.hex()))
         by_key[(v.name, v.key_id)] = v
     try:
         parsed = parse_note(note)
@@ -315,13 +315,13 @@ def open_note(note: str | bytes, verifiers: Iterable[NoteVerifier]) -> OpenedNot
             unverified.append(sig)
             continue
         if any(s.name == sig.name and s.key_id == sig.key_id for s in verified):
-            raise VerificationError(_("trusted key {name}+{sig_key_id_hex} signed twice",
-                                      name=sig.name, sig_key_id_hex=sig.key_id.hex()))
+            raise VerificationError(_("trusted key {name}+{key_id} signed twice",
+                                      name=sig.name, key_id=sig.key_id.hex()))
         try:
             verifier.verify(message, sig.signature)
         except VerificationError as exc:
-            raise VerificationError(_("invalid signature from trusted key {name}+{sig_key_id_hex}",
-                                      name=sig.name, sig_key_id_hex=sig.key_id.hex())) from exc
+            raise VerificationError(_("invalid signature from trusted key {name}+{key_id}",
+                                      name=sig.name, key_id=sig.key_id.hex())) from exc
         verified.append(sig)
     if not verified:
         raise VerificationError(_("no signature from a trusted key"))

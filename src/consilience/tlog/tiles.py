@@ -129,7 +129,7 @@ def parse_path(path: str) -> Tile:
     if len(elements) >= 2 and elements[-2].endswith(".p"):
         width = _decimal(elements[-1], N_("tile width"))
         if not 1 <= width < TILE_WIDTH:
-            raise InvalidInput(_("a partial tile's width is 1 … {tile_width_1}", tile_width_1=TILE_WIDTH - 1))
+            raise InvalidInput(_("a partial tile's width is 1 … {most}", most=TILE_WIDTH - 1))
         elements = elements[:-2] + [elements[-2][:-2]]
     if len(elements) > _MAX_GROUPS:
         raise InvalidInput(_("a tile index below 2^64 has at most 7 groups of 3 digits"))
@@ -220,8 +220,8 @@ def encode_tile(hashes: Sequence[bytes]) -> bytes:
 def decode_tile(data: bytes, width: int) -> list[bytes]:
     """The hashes of a tile of ``width``; VerificationError unless it is exactly that long."""
     if len(data) != width * merkle.HASH_SIZE:
-        raise VerificationError(_("a tile of width {width} is {width_merkle_hash_size} bytes, got {len_data}",
-                                  width=width, width_merkle_hash_size=width * merkle.HASH_SIZE, len_data=len(data)))
+        raise VerificationError(_("a tile of width {width} is {expected} bytes, got {len_data}",
+                                  width=width, expected=width * merkle.HASH_SIZE, len_data=len(data)))
     return [bytes(data[i:i + merkle.HASH_SIZE]) for i in range(0, len(data), merkle.HASH_SIZE)]
 
 
