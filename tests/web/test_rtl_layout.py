@@ -1,0 +1,168 @@
+"""Arabic laid out right to left, and Spanish without English left in it, on every page of the web app.
+
+The language is chosen as a person's earlier choice would be: ``consilience.language`` in this
+browser's localStorage before the page loads. In Arabic each page (the reporter's first screen, the
+counselor's unlock screen, the safety page, the verify page) has ``<html dir="rtl" lang="ar">``; its
+header is the English one mirrored (the "Leave quickly" button in the left half, the site's name in
+the right half); nothing in the header covers anything else, on a laptop's width and on a 360 px
+phone; and no page scrolls sideways at 360 px. Screenshots of the Arabic pages go where the
+screenshot helper puts them (docs/screenshots with CONSILIENCE_UPDATE_SCREENSHOTS=1). In Spanish no
+English sentence of the safety and verify catalogs (nor of the shared one) is left on those pages.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page
+
+from .browser import REPO, screenshot
+
+pytestmark = pytest.mark.web
+
+LOCALES = REPO / "web" / "src" / "app" / "locales"
+#: (page file, the URL it is served at, the screenshot's name)
+PAGES = [
+    ("index.html", "/", "rtl-reporter-start"),
+    ("counselor.html", "/counselor/", "rtl-counselor-unlock"),
+    ("safety.html", "/safety.html", "rtl-safety"),
+    ("verify.html", "/verify.html", "rtl-verify"),
+]
+WIDE = {"width": 1000, "height": 900}
+NARROW = {"width": 360, "height": 800}
+
+#: Each visible piece of the header, with its box: the leave button (fixed over the header's corner),
+#: the site's name, the language picker's label and menu, and the navigation's controls when shown.
+HEADER_BOXES = """() => {
+  const seen = (el) => {
+    if (!el) return null;
+    const style = getComputedStyle(el);
+    const r = el.getBoundingClientRect();
+    if (style.visibility === 'hidden' || style.display === 'none' || r.width === 0 || r.height === 0) return null;
+    return { x: r.left, y: r.top, w: r.width, h: r.height };
+  };
+  const out = {};
+  const add = (name, el) => { const box = seen(el); if (box) out[name] = box; };
+  add('leave', document.getElementById('leave'));
+  add('brand', document.querySelector('header.site .brand'));
+  add('language label', document.querySelector('header.site .language-picker label'));
+  add('language menu', document.querySelector('header.site select[data-language-picker]'));
+  document.querySelectorAll('header.site nav a, header.site nav button').forEach((el, n) => add(`nav ${n}`, el));
+  return out;
+}"""
+
+
+def storage(url: str, language: str) -> dict[str, Any]:
+    """A browser context's storage holding only the language choice, as the picker leaves it."""
+    return {"cookies": [], "origins": [{"origin": url, "localStorage": [
+        {"name": "consilience.language", "value": language}]}]}
+
+
+def open_in(open_tab: Any, dep: Any, path: str, language: str) -> Page:
+    tab = open_tab(path, storage_state=storage(dep.url, language), viewport=WIDE)
+    page: Page = tab.page
+    page.locator("h1").first.wait_for()
+    page.locator("header.site select[data-language-picker]").wait_for()
+    page.wait_for_function("(lang) => document.documentElement.lang === lang", arg=language)
+    return page
+
+
+def overlaps(boxes: dict[str, dict[str, float]]) -> list[str]:
+    """The pairs of header pieces whose boxes intersect (touching edges do not count)."""
+    names = sorted(boxes)
+    found = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            p, q = boxes[a], boxes[b]
+            if p["x"] < q["x"] + q["w"] - 0.5 and q["x"] < p["x"] + p["w"] - 0.5 \
+                    and p["y"] < q["y"] + q["h"] - 0.5 and q["y"] < p["y"] + p["h"] - 0.5:
+                found.append(f"{a} over {b}: {p} / {q}")
+    return found
+
+
+def sideways(page: Page) -> int:
+    return int(page.evaluate("document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth"))
+
+
+def centre(box: dict[str, float]) -> float:
+    return box["x"] + box["w"] / 2
+
+
+@pytest.mark.parametrize(("file", "path", "shot"), PAGES, ids=[p[0] for p in PAGES])
+def test_each_page_in_arabic_is_right_to_left_and_its_header_mirrored(  # type: ignore[no-untyped-def]
+        open_tab, web_deployment, file: str, path: str, shot: str) -> None:
+    dep = web_deployment
+    english = open_in(open_tab, dep, path, "en")
+    assert english.evaluate("[document.documentElement.dir, document.documentElement.lang]") == ["ltr", "en"]
+    en_boxes = english.evaluate(HEADER_BOXES)
+    half = WIDE["width"] / 2
+    assert centre(en_boxes["leave"]) > half and centre(en_boxes["brand"]) < half, en_boxes
+
+    page = open_in(open_tab, dep, path, "ar")
+    assert page.evaluate("[document.documentElement.dir, document.documentElement.lang]") == ["rtl", "ar"]
+    assert page.get_by_role("button", name=re.compile("Leave quickly")).count() == 0, "the leave button is in English"
+    for size in (WIDE, NARROW):
+        page.set_viewport_size(size)
+        boxes = page.evaluate(HEADER_BOXES)
+        assert {"leave", "brand", "language menu"} <= set(boxes), boxes
+        half = size["width"] / 2
+        # the mirror image of English: the leave button at the left, the site's name at the right
+        where = f"{file} at {size['width']} px"
+        assert centre(boxes["leave"]) < half, f"{where}: the leave button is not on the left: {boxes}"
+        assert centre(boxes["brand"]) > half, f"{where}: the site's name is not on the right: {boxes}"
+        assert boxes["leave"]["x"] >= 0 and boxes["leave"]["x"] + boxes["leave"]["w"] <= size["width"], boxes
+        assert overlaps(boxes) == [], f"{where}: header pieces overlap: {overlaps(boxes)}"
+        if size is NARROW:
+            assert sideways(page) <= 0, f"{file} in Arabic scrolls sideways at 360 px by {sideways(page)} px"
+            screenshot(page, f"{shot}-360px")
+        else:
+            screenshot(page, shot)
+    # the language picker brings English back in place, the layout with it
+    page.locator("header.site select[data-language-picker]").select_option("en")
+    assert page.evaluate("[document.documentElement.dir, document.documentElement.lang]") == ["ltr", "en"]
+
+
+def english_sentences(areas: tuple[str, ...]) -> dict[str, str]:
+    """The English messages of AREAS that Spanish words differently, without placeholders (so each is
+    a whole sentence or label a page would show as it is); names like "IndexedDB" are the same in both."""
+    out = {}
+    for area in areas:
+        en = json.loads((LOCALES / "en" / f"{area}.json").read_text(encoding="utf-8"))
+        es = json.loads((LOCALES / "es" / f"{area}.json").read_text(encoding="utf-8"))
+        for key, text in en.items():
+            if "{" not in text and es.get(key) != text and len(text) > 3:
+                out[key] = text.replace("''", "'")
+    return out
+
+
+@pytest.mark.parametrize(("file", "path", "areas"), [
+    ("index.html", "/", ("safety", "verify")),
+    ("counselor.html", "/counselor/", ("safety", "verify")),
+    ("safety.html", "/safety.html", ("safety", "verify", "common")),
+    ("verify.html", "/verify.html", ("safety", "verify", "common")),
+], ids=["index.html", "counselor.html", "safety.html", "verify.html"])
+def test_each_page_in_spanish_shows_none_of_the_safety_and_verify_english(  # type: ignore[no-untyped-def]
+        open_tab, web_deployment, file: str, path: str, areas: tuple[str, ...]) -> None:
+    page = open_in(open_tab, web_deployment, path, "es")
+    assert page.evaluate("[document.documentElement.dir, document.documentElement.lang]") == ["ltr", "es"]
+    shown = page.evaluate("""() => [document.title, document.body.innerText,
+      ...[...document.querySelectorAll('[aria-label],[placeholder],[title]')]
+        .flatMap((e) => ['aria-label', 'placeholder', 'title'].map((a) => e.getAttribute(a) || ''))].join('\\n')""")
+    left = {key: text for key, text in english_sentences(areas).items() if text in shown}
+    assert left == {}, f"{file} in Spanish still shows English: {left}"
+
+
+def test_the_safety_page_in_arabic_keeps_ids_and_addresses_left_to_right(  # type: ignore[no-untyped-def]
+        open_tab, web_deployment) -> None:
+    page = open_in(open_tab, web_deployment, "/safety.html", "ar")
+    site = page.locator("footer.site bdi")
+    assert site.inner_text() == "techsafety.org"
+    style = site.evaluate("(el) => [getComputedStyle(el).direction, getComputedStyle(el).unicodeBidi]")
+    assert style == ["ltr", "isolate"]
+    # the sentence with the button's name in it: the name is the translated button's, in its own element
+    leave = page.locator("#leave").inner_text()
+    assert page.locator("#h-exit + p strong").inner_text() == leave
+    assert page.locator("#h-exit + p kbd").inner_text() == "Esc"
