@@ -472,7 +472,7 @@ def _payload(kind_name: str, doc: dict[str, Any]) -> Payload:
         for member in members:
             if not isinstance(member, dict) or set(member) != {"name", "key"}:
                 raise InvalidInput(_("malformed message: a roster member has exactly name and key"))
-            parsed.append(RosterMember(_string(member["name"], "name"), _key(member["key"], "member key")))
+            parsed.append(RosterMember(_string(member["name"], "name"), _key(member["key"], _("member key"))))
         encoded = [m.key.encode() for m in parsed]
         if any(a >= b for a, b in zip(encoded, encoded[1:], strict=False)):
             raise InvalidInput(_("malformed message: roster members are sorted by key, each once"))

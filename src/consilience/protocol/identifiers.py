@@ -189,8 +189,8 @@ def _check_kind(kind: str) -> str:
     k = kind.strip().lower() if isinstance(kind, str) else ""
     k = _KIND_ALIASES.get(k, k)
     if k not in KINDS:
-        raise InvalidInput(_("unknown identifier kind {kind}; use one of: {join_kinds}",
-                             kind=repr(kind), join_kinds=', '.join(KINDS)))
+        raise InvalidInput(_("unknown identifier kind {kind}; use one of: {kinds}",
+                             kind=repr(kind), kinds=', '.join(KINDS)))
     return k
 
 
@@ -224,8 +224,8 @@ def _detect(text: str, typed: str) -> str:
         return "bluesky"
     raise InvalidInput(
         _("cannot tell what kind of identifier {typed} is; prefix it with its kind, e.g. instagram:@name, x:@name, "
-          "tiktok:@name or email:name@example.com (kinds: {join_kinds})",
-          typed=_quote(typed), join_kinds=', '.join(KINDS)))
+          "tiktok:@name or email:name@example.com (kinds: {kinds})",
+          typed=_quote(typed), kinds=', '.join(KINDS)))
 
 
 # ---------------------------------------------------------------------------
@@ -349,7 +349,7 @@ def _phone(text: str, typed: str, region: str | None) -> str:
     numbers, ``ext. 12``) are refused because an extension would be silently
     dropped and two different desks would then match.
     """
-    example = f"include the country code, e.g. {PHONE_EXAMPLE}"
+    example = _("include the country code, e.g. {example}", example=PHONE_EXAMPLE)
     if not _PHONE_CHARS.fullmatch(text) or not any(c.isdigit() for c in text):
         raise InvalidInput(_("{typed} is not a valid phone number; use only digits, spaces and a leading +, and "
                              "{example}", typed=_quote(typed), example=example))
@@ -362,9 +362,10 @@ def _phone(text: str, typed: str, region: str | None) -> str:
         raise InvalidInput(_("{typed} is not a valid phone number; {example}", typed=_quote(typed),
                              example=example)) from None
     if number.extension or not phonenumbers.is_valid_number(number):
-        where = f" (read as a {region} number)" if region and not text.startswith("+") else ""
-        raise InvalidInput(_("{typed} is not a valid phone number{where}; {example}",
-                             typed=_quote(typed), where=where, example=example))
+        if region and not text.startswith("+"):
+            raise InvalidInput(_("{typed} is not a valid phone number (read as a {region} number); {example}",
+                                 typed=_quote(typed), region=region, example=example))
+        raise InvalidInput(_("{typed} is not a valid phone number; {example}", typed=_quote(typed), example=example))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -436,9 +437,12 @@ def _as_url(text: str, kind: str | None) -> _Url | None:
         if kind == "mastodon":
             platform = "mastodon"
         else:
-            hint = " if it is a Mastodon profile, type mastodon: before it;" if "/@" in rest else ""
-            raise InvalidInput(_("{text} is not a link to a platform we recognise;{hint} supported kinds: "
-                                 "{join_kinds}", text=_quote(text), hint=hint, join_kinds=', '.join(KINDS)))
+            if "/@" in rest:
+                raise InvalidInput(_("{text} is not a link to a platform we recognise; if it is a Mastodon profile, "
+                                     "type mastodon: before it; supported kinds: {kinds}",
+                                     text=_quote(text), kinds=", ".join(KINDS)))
+            raise InvalidInput(_("{text} is not a link to a platform we recognise; supported kinds: {kinds}",
+                                 text=_quote(text), kinds=", ".join(KINDS)))
     try:
         parts = urlsplit("https://" + rest)
     except ValueError:
