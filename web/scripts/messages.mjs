@@ -7,7 +7,7 @@ import MessageFormat from '@messageformat/core';
 import compileModule from '@messageformat/core/compile-module.js';
 
 export const LANGS = ['en', 'es', 'ar'];
-export const AREAS = ['common', 'reporter', 'counselor', 'safety', 'verify'];
+export const AREAS = ['common', 'app', 'reporter', 'counselor', 'safety', 'verify'];
 
 export class CatalogError extends Error {}
 

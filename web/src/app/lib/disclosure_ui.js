@@ -5,24 +5,25 @@
 import { el, saveFile, showError, showNote } from './ui.js';
 import { makeDisclosure } from '../../sdk/clients/disclosure.js';
 import { FILE_EXTENSION } from '../../sdk/protocol/disclosure.js';
+import { formatDateTime, t } from './i18n.js';
 
 /** The export box for record `r`; `session()` gives {wallet, api} when the button is used. */
 export function exportBox(r, session) {
   const box = el('div', { id: 'disclosure-box' });
-  const open = el('button', { type: 'button', class: 'secondary', id: 'disclosure-open' }, 'Export a proof of this record…');
+  const open = el('button', { type: 'button', class: 'secondary', id: 'disclosure-open' }, t('app.disclosure.open'));
   const confirm = el('div', { id: 'disclosure-confirm' });
   open.addEventListener('click', () => {
     confirm.textContent = '';
-    const heading = el('h3', { tabindex: '-1', id: 'h-disclosure' }, 'Export a proof of this record?');
+    const heading = el('h3', { tabindex: '-1', id: 'h-disclosure' }, t('app.disclosure.heading'));
     confirm.append(el('div', { class: 'notice info', role: 'group', 'aria-labelledby': 'h-disclosure' },
       heading,
-      el('p', {}, 'The file shows that this exact record was in the service’s public log by a certain time and has not '
-        + 'changed since. Anyone you give it to can check it, with the service’s “Check a proof” page or the command line.'),
-      el('p', {}, 'It shows everything in the record: what you wrote, the attached files, the names you gave and your '
-        + 'contact. Give it only to people you choose, and keep it somewhere safe.'),
+      el('p', {}, t('app.disclosure.what')),
+      el('p', {}, t('app.disclosure.everything')),
       el('div', { class: 'actions' },
-        el('button', { type: 'button', id: 'disclosure-yes', onclick: (ev) => run(r, session, ev.target, confirm) }, 'Yes, export the proof'),
-        el('button', { type: 'button', class: 'secondary', onclick: () => { confirm.textContent = ''; open.focus(); } }, 'No, not now'))));
+        el('button', { type: 'button', id: 'disclosure-yes', onclick: (ev) => run(r, session, ev.target, confirm) },
+          t('app.disclosure.yes')),
+        el('button', { type: 'button', class: 'secondary', onclick: () => { confirm.textContent = ''; open.focus(); } },
+          t('app.disclosure.no')))));
     heading.focus();
   });
   box.append(el('div', { class: 'actions' }, open), confirm);
@@ -37,11 +38,11 @@ async function run(r, session, button, confirm) {
     const day = (r.written_at || '').slice(0, 10) || 'record';
     saveFile(`${JSON.stringify(doc, null, 1)}\n`, `record-${day}${FILE_EXTENSION}`, 'application/json');
     confirm.textContent = '';
-    const seen = check.witnesses.length ? ` and seen by ${check.witnesses.length === 1 ? 'a witness' : `${check.witnesses.length} witnesses`}`
-      : '; no witness has confirmed it yet, so for now only the service vouches for the time';
-    showNote(`The proof was saved and checked: the record was in the log by ${check.loggedAt.toLocaleString()}${seen}.`);
+    const time = formatDateTime(check.loggedAt, { dateStyle: 'medium', timeStyle: 'medium' });
+    const count = check.witnesses.length;
+    showNote(count ? t('app.disclosure.saved', { time, count }) : t('app.disclosure.saved.unwitnessed', { time }));
   } catch (err) {
-    showError(err, 'The proof could not be made. Nothing was saved.');
+    showError(err, t('app.disclosure.failed'));
     button.disabled = false;
   }
 }

@@ -9,13 +9,41 @@ import {
 } from './ui.js';
 import { saveSealedWallet, saveReceipt, loadSealedWallet } from './store.js';
 import { Vault, deriveKey } from './vault.js';
+import { has, t } from './i18n.js';
 
 let ctx = null; // {state, api, deployment, server, walletBytes, onRecovered}
 let queue = Promise.resolve(); // uploads one after another, so versions go up in order
 let running = 0; // backups queued or under way: the backup card is aria-busy while there are any
 
-const WRITE_IT_DOWN = 'Write this handle down and keep it with your passphrase, somewhere safe. With the two of them '
-  + 'you can recover your records on a new device if this one is lost. Nobody can recover them with the handle alone.';
+// The SDK's sentences (sdk/clients/recovery.js, sdk/protocol/recovery.js) are English; the ones a person
+// reads are said here from the catalog instead, recognised by their class or their fixed English text.
+const UNLOCK_PREFIX = 'An unlock code starts with cnslu1.';
+const UNLOCK_REFUSED = /^The unlock code was not accepted(?:: ([\s\S]*?))?\. Check it against the one you were given, or ask/;
+const RECEIPT_NOTE = /^The receipt of one record in escrow could not be checked now \(([\s\S]*)\); it is in your wallet all the same\.$/;
+const RESETS_NOTE = 'Some key servers could not be told that this recovery succeeded; that changes nothing for you.';
+
+/** A recovery refusal in the person's language: the text of the SDK's error it stands for, else its own. */
+function sdkText(err) {
+  const message = err?.message || '';
+  if (err instanceof recovery.WrongPassphrase) return t('app.recovery.wrongPassphrase', { count: err.attemptsLeft });
+  if (message === recovery.HANDLE_REFUSAL) return t('app.recovery.handleRefusal');
+  if (message.startsWith(UNLOCK_PREFIX)) return t('app.recovery.unlock.prefix');
+  const refused = UNLOCK_REFUSED.exec(message);
+  if (refused) return refused[1] ? t('app.recovery.unlock.refused.detail', { detail: refused[1] }) : t('app.recovery.unlock.refused');
+  return message;
+}
+
+/** A note of recovery's result (sdk/clients/recovery.js recover) in the person's language. */
+function noteText(note) {
+  if (note === RESETS_NOTE) return t('app.recovery.note.resets');
+  const receipt = RECEIPT_NOTE.exec(note);
+  return receipt ? t('app.recovery.note.receipt', { reason: receipt[1] }) : note;
+}
+
+/** The steps of recovering, in the person's language (the SDK's key, its English label if the catalog has none). */
+function stepLabels() {
+  return recovery.RECOVERY_STEPS.map(([k, label]) => [k, has(`app.recovery.step.${k}`) ? t(`app.recovery.step.${k}`) : label]);
+}
 
 /** Seal and keep the wallet in this browser (without uploading again: the upload is what changed it). */
 async function storeLocally(wallet) {
@@ -33,13 +61,12 @@ export function showBackupState() {
   if (!w.backup_handle) {
     handle.textContent = '';
     $('#recovery-handle-row').hidden = true;
-    status.textContent = w.account_seed ? 'Your backup is being set up; the handle appears here when it is ready.'
-      : 'This wallet was made before backups existed, so it cannot be backed up here.';
+    status.textContent = w.account_seed ? t('app.recovery.settingUp') : t('app.recovery.tooOld');
     return;
   }
   $('#recovery-handle-row').hidden = false;
   handle.textContent = w.backup_handle;
-  status.textContent = w.backup_pending ? recovery.BACKUP_PENDING_NOTE : 'Your backup is up to date.';
+  status.textContent = w.backup_pending ? t('app.recovery.pending') : t('app.recovery.upToDate');
 }
 
 function setBusy() {
@@ -103,7 +130,7 @@ export async function afterJoin(passphrase) {
   // only if nothing was said since joining: the handle must not replace what the person did meanwhile
   // (an escrow's outcome, say); it is on the records page's backup card in any case
   if (w?.backup_handle && noticeMark() === mark) {
-    showNote(`Your wallet is ready. Your account handle is ${w.backup_handle}. ${WRITE_IT_DOWN}`);
+    showNote(`${t('app.recovery.ready', { handle: w.backup_handle })} ${t('app.recovery.writeItDown')}`);
   }
 }
 
@@ -111,7 +138,7 @@ export async function afterJoin(passphrase) {
 
 function recoverError(err, form) {
   if (err instanceof recovery.WrongPassphrase) {
-    fieldError($('#recover-pass'), err.message);
+    fieldError($('#recover-pass'), sdkText(err));
     $('#recover-pass').focus();
     return;
   }
@@ -121,23 +148,23 @@ function recoverError(err, form) {
     return;
   }
   if (err instanceof InvalidInput && /^(The|An) unlock code/.test(err.message)) {
-    fieldError($('#recover-unlock'), err.message);
+    fieldError($('#recover-unlock'), sdkText(err));
     $('#recover-unlock').focus();
     return;
   }
   if (err instanceof InvalidInput && err.message === recovery.HANDLE_REFUSAL) {
-    fieldError($('#recover-handle'), err.message);
+    fieldError($('#recover-handle'), sdkText(err));
     $('#recover-handle').focus();
     return;
   }
   if (err instanceof ApiError && err.status === 404) {
     // the escrow server's own words when it says there is no backup; a bare 404 (an older server) gets ours
     fieldError($('#recover-handle'), /backup/i.test(err.detail || '') ? err.detail
-      : 'There is no backup for this handle. Check it against what you wrote down.');
+      : t('app.recovery.noBackup'));
     $('#recover-handle').focus();
     return;
   }
-  showError(err, 'Your records could not be recovered.');
+  showError(err, t('app.recovery.failed'));
   form.querySelector('button[type=submit]')?.focus();
 }
 
@@ -145,8 +172,7 @@ async function recoverHere(form) {
   const handle = $('#recover-handle');
   const pass = $('#recover-pass');
   const unlock = $('#recover-unlock');
-  const labels = recovery.RECOVERY_STEPS.map(([k, label]) => [k, label]);
-  const steps = new Steps('Recovering your records', [...labels, ['seal', 'Locking your wallet with your passphrase on this device']]);
+  const steps = new Steps(t('app.recovery.steps.title'), [...stepLabels(), ['seal', t('app.recovery.step.seal')]]);
   try {
     const result = await recovery.recover(ctx.server(), handle.value, pass.value, {
       unlockCode: unlock.value.trim() || null, stretch: deriveKey, onStep: (s, st) => steps.track(s, st),
@@ -160,7 +186,7 @@ async function recoverHere(form) {
     steps.clear();
     await ctx.onRecovered(result.wallet, vault, result.deployment);
     const n = result.records;
-    showNote([`Everything is back: ${n} ${n === 1 ? 'record' : 'records'}, ${result.escrowed} in escrow.`, ...result.notes].join(' '));
+    showNote([t('app.recovery.done', { count: n, escrowed: result.escrowed }), ...result.notes.map(noteText)].join(' '));
   } catch (err) {
     recoverError(err, form);
   }
@@ -178,18 +204,17 @@ export function setupRecovery(context) {
     try {
       handle.value = recovery.normaliseHandle(handle.value);
     } catch (err) {
-      fieldError(handle, err.message);
+      fieldError(handle, sdkText(err));
       handle.focus();
       return;
     }
     if (!pass.value) {
-      fieldError(pass, 'Please type your passphrase.');
+      fieldError(pass, t('app.recovery.passphraseMissing'));
       pass.focus();
       return;
     }
     if (await loadSealedWallet()) {
-      showError({ message: 'This browser already keeps a wallet. Unlock it on the first page, or export it first: '
-        + 'a recovered wallet would take its place.' });
+      showError({ message: t('app.recovery.walletHere') });
       return;
     }
     await busy(form, () => recoverHere(form));

@@ -1,6 +1,7 @@
 // IndexedDB on this origin: the sealed wallet (the same bytes as a wallet file) and the receipt
 // files. Nothing here is in clear except receipts, which hold ids and hashes only (as the CLI
 // keeps them beside the wallet).
+import { t } from './i18n.js';
 
 const DB_NAME = 'consilience';
 const DB_VERSION = 1;
@@ -22,11 +23,11 @@ async function tx(store, mode, fn) {
   const db = await openDb();
   try {
     return await new Promise((resolve, reject) => {
-      const t = db.transaction(store, mode);
-      const req = fn(t.objectStore(store));
-      t.oncomplete = () => resolve(req?.result);
-      t.onerror = () => reject(t.error);
-      t.onabort = () => reject(t.error || new Error('storage transaction aborted'));
+      const transaction = db.transaction(store, mode);
+      const req = fn(transaction.objectStore(store));
+      transaction.oncomplete = () => resolve(req?.result);
+      transaction.onerror = () => reject(transaction.error);
+      transaction.onabort = () => reject(transaction.error || new Error(t('app.store.aborted')));
     });
   } finally {
     db.close();

@@ -1,6 +1,13 @@
 // Small DOM helpers shared by the reporter and counselor pages: no framework, no innerHTML
 // with data (everything user-supplied goes through textContent), focus management and
-// aria-live announcements for progress and errors.
+// aria-live announcements for progress and errors. Their words come from the "app" catalog
+// (web/src/app/locales/<lang>/app.json), in the language the person reads the page in.
+import { t, formatDateTime, formatNumber, language } from './i18n.js';
+import { setRequestLanguage } from '../../sdk/clients/api.js';
+
+// Every request to the escrow server asks for the page's language, read at each request, so error
+// details and the server's own lists follow a change of language.
+setRequestLanguage(language);
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 export const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
@@ -110,9 +117,19 @@ export function showNote(text) {
   bringIntoView(box);
 }
 
-/** "1 receipt", "2 receipts"; `many` defaults to one + "s". */
+/**
+ * "1 receipt", "2 receipts": English only, kept for the callers that still build their words in code.
+ * @deprecated Put the words in a catalog as an ICU plural and call t(key, { count: n }) (lib/i18n.js),
+ * e.g. "{count, plural, one {# receipt} other {# receipts}}": every language then gets its own plural
+ * forms (Arabic has six) and its own digits; countText below does the same from here.
+ */
 export function plural(n, one, many = `${one}s`) {
   return `${n} ${n === 1 ? one : many}`;
+}
+
+/** The message KEY with COUNT (and PARAMS) filled in: KEY's ICU plural on {count} picks the form. */
+export function countText(key, count, params = {}) {
+  return t(key, { ...params, count });
 }
 
 /**
@@ -148,43 +165,66 @@ export function clearFieldErrors(form) {
 
 /** Plain-language description of an error from the SDK, the API or the browser. */
 export function describeError(err) {
-  if (!err) return 'Something went wrong.';
+  if (!err) return t('app.ui.error.unknown');
   const status = err.status ?? err.response?.status;
   const detail = err.detail || '';
   const retry = err.retryAfter ?? err.retry_after;
   if (err.name === 'TypeError' && /fetch|network|Failed/i.test(err.message || '')) {
-    return 'The server could not be reached. Check your connection and try again; nothing was lost.';
+    return t('app.ui.error.unreachable');
   }
-  if (status === 0) return `The server could not be reached. Check your connection and try again; nothing was lost. (${detail || err.message})`;
+  if (status === 0) return t('app.ui.error.unreachable.detail', { detail: detail || err.message });
   if (status === 429) {
-    return `Too many attempts for now. Please wait ${retry ? `about ${waitText(Number(retry))}` : 'a while'} and try again.`;
+    return retry ? t('app.ui.error.tooMany.wait', { wait: waitText(Number(retry)) }) : t('app.ui.error.tooMany');
   }
-  if (err.name === 'KeyServerUnavailable') {
-    // every key server that did not answer is limiting requests: say how long to wait, as for the escrow server
-    const waits = Object.values(err.skipped || {}).map((why) => /^is limiting requests for now(?: \(retry after (\d+) s\))?/.exec(why));
-    if (waits.length && waits.every(Boolean)) {
-      const wait = Math.max(...waits.map((m) => Number(m[1] || 0)));
-      return `Too many attempts for now. Please wait ${wait ? `about ${waitText(wait)}` : 'a while'} and try again. Nothing was sent.`;
-    }
-    return err.message; // clients/oprf_client.js: Python's sentence, naming each key server and why
-  }
-  if (status === 401) return 'The server did not accept this wallet’s sign-in. The account may have been closed.';
-  if (status === 503) return 'The server is temporarily unavailable. Please try again in a few minutes; nothing was lost.';
+  if (err.name === 'KeyServerUnavailable') return keyServersError(err);
+  if (err.name === 'RecoveryUnavailable') return recoveryUnavailable(err);
+  if (status === 401) return t('app.ui.error.unauthorized');
+  if (status === 503) return t('app.ui.error.unavailable');
   if (status === 413 && ['over_storage_quota', 'too_many_entries'].includes(err.code)) {
-    return `The server did not store this, because ${detail}. Nothing was stored; your record stays on this device as it was.`;
+    return t('app.ui.error.quota', { detail });
   }
-  if (status === 413) return 'That is too large to send. Remove some attachments and try again.';
-  if (status && status >= 500) return `The server had a problem (${status}). Please try again later; nothing was lost.`;
-  if (status) return detail ? `The server refused this: ${detail}` : `The server refused this (${status}).`;
+  if (status === 413) return t('app.ui.error.tooLarge');
+  if (status && status >= 500) return t('app.ui.error.server', { status: String(status) });
+  if (status) return detail ? t('app.ui.error.refused.detail', { detail }) : t('app.ui.error.refused', { status: String(status) });
   return err.message || String(err);
+}
+
+// The SDK's sentence when too few key servers answered: sdk/clients/oprf_client.js.
+const KEY_SERVERS_TOO_FEW = 'Too few of the deployment\'s key servers answered';
+const KEY_SERVERS_END = 'tell the administrator. ';
+
+/** Key servers that did not answer the names' matching codes (sdk/clients/oprf_client.js KeyServerUnavailable). */
+function keyServersError(err) {
+  // every key server that did not answer is limiting requests: say how long to wait, as for the escrow server
+  const waits = Object.values(err.skipped || {}).map((why) => /^is limiting requests for now(?: \(retry after (\d+) s\))?/.exec(why));
+  if (waits.length && waits.every(Boolean)) {
+    const wait = Math.max(...waits.map((m) => Number(m[1] || 0)));
+    return wait ? t('app.ui.error.keyServers.tooMany.wait', { wait: waitText(wait) }) : t('app.ui.error.keyServers.tooMany');
+  }
+  const message = err.message || '';
+  if (!message.startsWith(KEY_SERVERS_TOO_FEW) || !Number.isInteger(err.needed)) return message;
+  // the sentence in the person's language, then which key server said what (named as the SDK names them)
+  const at = message.indexOf(KEY_SERVERS_END);
+  const servers = at === -1 ? '' : message.slice(at + KEY_SERVERS_END.length);
+  const sentence = t('app.ui.error.keyServers.tooFew', { answered: err.answered ?? 0, needed: err.needed });
+  return servers ? `${sentence} ${servers}` : sentence;
+}
+
+/** Too few key servers answered to open a recovery backup (sdk/clients/recovery.js RecoveryUnavailable). */
+function recoveryUnavailable(err) {
+  const m = /\((\d+) of the (\d+) needed\)/.exec(err.message || '');
+  if (!m) return err.message;
+  const named = (err.failures || []).map((f) => t('app.ui.error.keyServer', { index: String(f.index), url: f.url, reason: f.reason }))
+    .join('; ');
+  const sentence = t('app.ui.error.recovery.tooFew', { answered: Number(m[1]), needed: Number(m[2]) });
+  return named ? `${sentence} (${named})` : sentence;
 }
 
 /** "40 seconds", "a minute", "3 minutes": a Retry-After in words. */
 function waitText(seconds) {
   const s = Math.max(1, Math.ceil(seconds || 0));
-  if (s < 60) return `${s} second${s === 1 ? '' : 's'}`;
-  const m = Math.ceil(s / 60);
-  return m === 1 ? 'a minute' : `${m} minutes`;
+  if (s < 60) return t('app.ui.wait.seconds', { count: s });
+  return t('app.ui.wait.minutes', { count: Math.ceil(s / 60) });
 }
 
 // --- progress ------------------------------------------------------------------------------
@@ -290,7 +330,7 @@ export function revokeUrls() {
 
 /** Save bytes or text as a file now (a click on a temporary blob: link). */
 export function saveFile(data, filename, type = 'application/octet-stream') {
-  const a = downloadLink('download', data, filename, type);
+  const a = downloadLink(t('app.ui.download'), data, filename, type);
   a.hidden = true;
   document.body.append(a);
   a.click();
@@ -301,31 +341,36 @@ export function readFileBytes(file) {
   return file.arrayBuffer().then((b) => new Uint8Array(b));
 }
 
+/** A file's size in the page's language: "120 bytes", "14 KB", "2.5 MB" (the locale's digits). */
 export function formatBytes(n) {
-  if (n < 1024) return `${n} bytes`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  if (n < 1024) return t('app.ui.bytes', { count: n });
+  // no grouping, as before: "1023 KB", never "1,023 KB"
+  if (n < 1024 * 1024) return t('app.ui.kilobytes', { size: formatNumber(n / 1024, { maximumFractionDigits: 0, useGrouping: false }) });
+  return t('app.ui.megabytes', { size: formatNumber(n / 1024 / 1024,
+    { minimumFractionDigits: 1, maximumFractionDigits: 1, useGrouping: false }) });
 }
 
+/** A date and time (ISO text, Date or epoch ms) in the page's language; what is not a date is shown as it is. */
 export function formatDate(iso) {
-  if (!iso) return '';
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  if (!iso && iso !== 0) return '';
+  const d = iso instanceof Date ? iso : new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  return formatDateTime(d, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
 // --- passphrases ---------------------------------------------------------------------------
 
-/** A rough, honest strength hint (length and variety; no dictionary). */
+/** A rough, honest strength hint (length and variety; no dictionary), for any script. */
 export function passphraseStrength(p) {
   if (!p) return { level: '', text: '' };
   const words = p.trim().split(/\s+/).filter(Boolean).length;
   let classes = 0;
-  for (const re of [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9\s]/]) if (re.test(p)) classes += 1;
+  // lower case, upper case, letters of scripts without case (Arabic), digits, anything else
+  for (const re of [/\p{Ll}/u, /\p{Lu}/u, /\p{Lo}/u, /\p{Nd}/u, /[^\p{L}\p{N}\s]/u]) if (re.test(p)) classes += 1;
   const score = p.length + (words >= 3 ? 8 : 0) + classes * 2;
-  if (p.length < 10 || score < 16) return { level: 'weak', text: 'Weak: use more words or characters.' };
-  if (score < 26) return { level: 'fair', text: 'Fair: a few more words would make it much stronger.' };
-  return { level: 'good', text: 'Strong.' };
+  if (p.length < 10 || score < 16) return { level: 'weak', text: t('app.ui.strength.weak') };
+  if (score < 26) return { level: 'fair', text: t('app.ui.strength.fair') };
+  return { level: 'good', text: t('app.ui.strength.good') };
 }
 
 // --- navigation ----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import { dumps } from '../../sdk/protocol/pyjson.js';
 import {
   AEAD_NAME, DEFAULT_PARAMS, FORMAT, KDF_NAME, SALT_BYTES, aad, checkParams, inspect,
 } from '../../sdk/crypto/sealed.js';
+import { t } from './i18n.js';
 
 export const WALLET_PURPOSE = 'consilience reporter wallet';
 export const COUNSELOR_PURPOSE = 'consilience counselor key';
@@ -29,11 +30,11 @@ function getWorker() {
       if (!job) return;
       if (progress !== undefined) { job.onProgress?.(progress); return; }
       waiting.delete(id);
-      if (error) job.reject(name === 'InvalidInput' ? new InvalidInput(error) : new Error(`passphrase stretching failed: ${error}`));
+      if (error) job.reject(name === 'InvalidInput' ? new InvalidInput(error) : new Error(t('app.vault.stretchFailed', { reason: error })));
       else job.resolve(new Uint8Array(key));
     };
     worker.onerror = (event) => {
-      for (const job of waiting.values()) job.reject(new Error(`passphrase stretching failed: ${event.message}`));
+      for (const job of waiting.values()) job.reject(new Error(t('app.vault.stretchFailed', { reason: event.message })));
       waiting.clear();
       worker = null;
     };
@@ -43,7 +44,7 @@ function getWorker() {
 
 /** Argon2id in the worker; onProgress(fraction in [0, 1]). Also the recovery backup's stretching (lib/recovery_ui.js). */
 export function deriveKey(passphrase, salt, params, onProgress) {
-  if (typeof passphrase !== 'string' || !passphrase) return Promise.reject(new InvalidInput('passphrase must be a non-empty string'));
+  if (typeof passphrase !== 'string' || !passphrase) return Promise.reject(new InvalidInput(t('app.vault.passphraseEmpty')));
   const id = ++nextId;
   return new Promise((resolve, reject) => {
     waiting.set(id, { resolve, reject, onProgress });
@@ -75,14 +76,14 @@ export class Vault {
     try {
       data = aead.open(key, concatBytes(nonce, ciphertext), aad(purpose));
     } catch {
-      throw new DecryptionError('wrong passphrase or damaged file');
+      throw new DecryptionError(t('app.vault.wrongPassphrase'));
     }
     return { vault: new Vault(key, salt, params, purpose), data };
   }
 
   /** The sealed document text for `data`, laid out as passphrase.py writes it. */
   async seal(data) {
-    if (!this.key) throw new Error('the wallet is locked');
+    if (!this.key) throw new Error(t('app.vault.locked'));
     const sealed = aead.seal(this.key, data, aad(this.purpose));
     const document = {
       format: FORMAT,

@@ -26,6 +26,29 @@ export class ApiError extends ConsilienceError {
 
 const idText = (id) => (typeof id === 'string' ? id : b64uEncode(id));
 
+// The language servers answer in (their error details, the account deletion's list of what stays):
+// a tag, or a function giving one at each request, so a page that changes language is followed.
+// The SDK knows no page: the app sets it (setRequestLanguage), or passes `language` to one client.
+let defaultLanguage = null;
+
+/**
+ * Send `Accept-Language: LANGUAGE` on every request of every EscrowApi made without its own
+ * `language` option (fetchDeployment's and the SDK workflows' included). LANGUAGE: a tag ('es'),
+ * a function returning one (or nothing, to send none), or null to stop.
+ */
+export function setRequestLanguage(language) {
+  defaultLanguage = language ?? null;
+}
+
+/** The Accept-Language value for LANGUAGE (tag or function), or null when there is none to send. */
+function acceptLanguage(language) {
+  const tag = typeof language === 'function' ? language() : language;
+  if (typeof tag !== 'string') return null;
+  const value = tag.trim();
+  // a CORS-safelisted value only (letters, digits, "-", and the q-list's ",;=. *"), so no preflight is needed
+  return value && /^[0-9A-Za-z *,\-.;=]+$/.test(value) ? value : null;
+}
+
 function retryAfterSeconds(value) {
   if (value === null || value === undefined || value === '') return null;
   if (/^\d+$/.test(value.trim())) return Number(value.trim());
@@ -41,9 +64,11 @@ export class EscrowApi {
    *   With it, a request made as the account signs in first when there is no session, and again
    *   once when the session has expired (401), then is sent once more: nobody sees an expiry
    *   mid-task (PROTOCOL.md §6.1). onToken(token b64u) is told of each new session.
+   * language: the Accept-Language sent with each request, a tag or a function giving one (see
+   *   setRequestLanguage, the default for every client; undefined keeps it, null sends none).
    */
   constructor(serverUrl, token = null, { fetch: fetchFn = globalThis.fetch.bind(globalThis), timeoutMs = 30000,
-    signIn = null, onToken = null } = {}) {
+    signIn = null, onToken = null, language = undefined } = {}) {
     this.base = String(serverUrl ?? '').replace(/\/+$/, '');
     this.token = token === null || token === undefined ? null : idText(token);
     this.signIn = signIn;
@@ -52,6 +77,7 @@ export class EscrowApi {
     // "Illegal invocation" (fetchDeployment passes the unbound globalThis.fetch).
     this.fetch = (...args) => fetchFn(...args);
     this.timeoutMs = timeoutMs;
+    this.language = language;
   }
 
   async renew() {
@@ -91,6 +117,8 @@ export class EscrowApi {
     const headers = { Accept: text ? 'text/plain' : 'application/json' };
     if (bearer || this.token) headers.Authorization = `Bearer ${bearer || this.token}`;
     if (json !== undefined) headers['Content-Type'] = 'application/json';
+    const lang = acceptLanguage(this.language === undefined ? defaultLanguage : this.language);
+    if (lang) headers['Accept-Language'] = lang;
     const controller = typeof AbortController === 'function' ? new AbortController() : null;
     const timer = controller ? setTimeout(() => controller.abort(), this.timeoutMs) : null;
     let response;
