@@ -194,10 +194,10 @@ def test_plural_rules_are_the_languages() -> None:
 #: Functions whose positional string arguments are shown (typer, click, rich, and the CLI's own).
 SHOWN_POSITIONAL = {
     "echo", "secho", "print", "prompt", "confirm", "ask", "rule", "say", "heading", "untrusted", "Table",
-    "add_row", "add_column", "Panel", "passphrase",
+    "add_row", "add_column", "Panel", "passphrase", "_line", "_report",
 }
 #: Functions that show only their first argument (the rest is a style, a flag, a stream).
-SHOWN_FIRST = {"fail", "Text", "BadParameter", "UsageError", "Abort", "ClickException", "Exit"}
+SHOWN_FIRST = {"fail", "unlock", "Text", "BadParameter", "UsageError", "Abort", "ClickException", "Exit"}
 #: labelled(label, text): the label is the code's, the text someone else's (printed through untrusted).
 SHOWN_FIRST_TWO = {"labelled"}
 #: Keyword arguments that are shown.

@@ -14,12 +14,13 @@ from consilience.cli import secrets
 from consilience.cli.output import fail
 from consilience.datadir import defaults
 from consilience.errors import ConsilienceError
+from consilience.i18n import _
 
 F = TypeVar("F", bound=Callable[..., Any])
-JSON = typer.Option(False, "--json", help="Print one JSON object instead of text.")
-DATA_DIR = typer.Option(defaults.DATA_DIR, "--data-dir", help="The deployment's data folder.")
+JSON = typer.Option(False, "--json", help=_("Print one JSON object instead of text."))
+DATA_DIR = typer.Option(defaults.DATA_DIR, "--data-dir", help=_("The deployment's data folder."))
 PASS_ENV = typer.Option(secrets.DEFAULT_ENV, "--passphrase-env",
-                        help="Environment variable holding the passphrase (prompted if unset).")
+                        help=_("Environment variable holding the passphrase (prompted if unset)."))
 
 
 def home() -> Path:
@@ -42,6 +43,6 @@ def handled(func: F) -> F:
         except ConsilienceError as exc:
             fail(str(exc), bool(kwargs.get("as_json")), fields=json_fields(exc))
         except KeyboardInterrupt:
-            fail("interrupted", bool(kwargs.get("as_json")), code=130)
+            fail(_("interrupted"), bool(kwargs.get("as_json")), code=130)
 
     return wrapper  # type: ignore[return-value]

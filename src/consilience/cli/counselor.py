@@ -15,13 +15,14 @@ from consilience.cli import secrets
 from consilience.cli.common import JSON, PASS_ENV, handled, home
 from consilience.cli.output import console, emit, heading, labelled, untrusted, visible, when
 from consilience.errors import ConsilienceError, InvalidInput
+from consilience.i18n import N_, _, _n
 
 if TYPE_CHECKING:
     from consilience.clients.counselor import CounselorKeys, MatchList, OpenedMatch
 
-app = typer.Typer(no_args_is_help=True, help="Receive and open matches.")
+app = typer.Typer(no_args_is_help=True, help=_("Receive and open matches."))
 
-KEY = typer.Option(None, "--key", help="Counselor key file (default $CONSILIENCE_HOME/counselor.key).")
+KEY = typer.Option(None, "--key", help=_("Counselor key file (default $CONSILIENCE_HOME/counselor.key)."))
 
 
 def _key_path(path: Path | None) -> Path:
@@ -31,90 +32,93 @@ def _key_path(path: Path | None) -> Path:
 def _keys(path: Path, passphrase_env: str) -> CounselorKeys:
     from consilience.clients import counselor
 
-    return secrets.unlock(f"Passphrase for {path}", lambda secret: counselor.load(path, secret), env=passphrase_env)
+    return secrets.unlock(_("Passphrase for {path}", path=path), lambda secret: counselor.load(path, secret),
+                          env=passphrase_env)
 
 
-@app.command("keygen")
+@app.command("keygen", help=_("Create your key pair (ML-KEM-768+X25519); writes KEY and KEY.pub.json for the "
+                              "administrator."))
 @handled
-def counselor_keygen(name: str = typer.Option(..., help="Your name as reporters' counselors see it."),
+def counselor_keygen(name: str = typer.Option(..., help=_("Your name as reporters' counselors see it.")),
                      key: Path = KEY, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
-    """Create your key pair (ML-KEM-768+X25519); writes KEY and KEY.pub.json for the administrator."""
     from consilience.clients import counselor
 
     path = _key_path(key)
     if path.exists():
-        raise ConsilienceError(f"{path} exists; refusing to overwrite a key")
+        raise ConsilienceError(_("{path} exists; refusing to overwrite a key", path=path))
     keys = counselor.generate(name)
-    counselor.save(path, keys, secrets.passphrase("Choose a key passphrase", env=passphrase_env, confirm=True))
+    counselor.save(path, keys, secrets.passphrase(_("Choose a key passphrase"), env=passphrase_env, confirm=True))
     pub = path.with_name(path.name + ".pub.json")
     pub.write_text(json.dumps(counselor.public_key_file(keys), indent=2))
     emit({"key": str(path), "public_key_file": str(pub), "key_id": counselor.public_key_file(keys)["key_id"]},
-         as_json, lambda: console.print(f"Key written to {escape(str(path))}. Send {escape(str(pub))} to the "
-                                        "administrator."))
+         as_json, lambda: console.print(_("Key written to {path}. Send {pub} to the administrator.",
+                                          path=escape(str(path)), pub=escape(str(pub)))))
 
 
-@app.command("login")
+@app.command("login", help=_("Connect your key to a deployment."))
 @handled
-def counselor_login(server: str = typer.Option(..., help="Escrow server URL."),
-                    credential: str = typer.Option(..., help="The credential the administrator gave you."),
+def counselor_login(server: str = typer.Option(..., help=_("Escrow server URL.")),
+                    credential: str = typer.Option(..., help=_("The credential the administrator gave you.")),
                     key: Path = KEY, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
-    """Connect your key to a deployment."""
     from consilience.clients import counselor
 
     path = _key_path(key)
     counselor.parse_credential(credential)  # a mistyped credential is refused before the passphrase is asked
-    keys, secret = secrets.unlock(f"Passphrase for {path}", lambda s: (counselor.load(path, s), s),
+    keys, secret = secrets.unlock(_("Passphrase for {path}", path=path), lambda s: (counselor.load(path, s), s),
                                   env=passphrase_env)
     keys = counselor.login(keys, server, credential)
     counselor.save(path, keys, secret)
-    emit({"server": server, "name": keys.name}, as_json, lambda: console.print("Connected."))
+    emit({"server": server, "name": keys.name}, as_json, lambda: console.print(_("Connected.")))
 
 
 def _render_matches(found: MatchList) -> None:
     from consilience.clients.counselor import match_hex
 
     if not found.matches:
-        console.print("No matches.")
+        console.print(_("No matches."))
         return
-    table = Table("match", "created", "updated", "released entries")
+    table = Table(_("match"), _("created"), _("updated"), _("released entries"))
     for x in found.matches:
         table.add_row(match_hex(x.match_id), when(x.created_at), when(x.updated_at), str(x.released))
     console.print(table)
-    console.print("Open one with 'consilience counselor open MATCH' (its first 6 characters are enough).")
+    console.print(_("Open one with 'consilience counselor open MATCH' (its first 6 characters are enough)."))
 
 
 def _render_opened(opened: OpenedMatch, *, saved: bool) -> None:
     """Everything decrypted from an entry was written by a reporter: it goes out through ``untrusted``."""
     from consilience.clients.counselor import match_hex
 
-    console.print(f"Match {match_hex(opened.match_id)}: {len(opened.entries)} "
-                  f"entr{'y' if len(opened.entries) == 1 else 'ies'} opened.", markup=False)
+    console.print(_n("Match {match}: {n} entry opened.", "Match {match}: {n} entries opened.", len(opened.entries),
+                     match=match_hex(opened.match_id)), markup=False)
     for e in opened.entries:
-        heading(untrusted(f"entry {e.entry_id} — reporter {e.reporter} — written {when(e.written_at)}"))
-        console.print(labelled("Named", ", ".join(e.identifiers)))
-        console.print(labelled("Contact", e.contact))
-        for field, label in (("what", "What"), ("when", "When"), ("where", "Where"), ("witnesses", "Witnesses")):
+        heading(untrusted(_("entry {entry_id} — reporter {reporter} — written {written_at}",
+                            entry_id=e.entry_id, reporter=e.reporter, written_at=when(e.written_at))))
+        console.print(labelled(_("Named"), ", ".join(e.identifiers)))
+        console.print(labelled(_("Contact"), e.contact))
+        for field, label in (("what", N_("What")), ("when", N_("When")), ("where", N_("Where")),
+                             ("witnesses", N_("Witnesses"))):
             if e.details and field in e.details:
-                console.print(labelled(label, e.details[field], multiline=True))
+                console.print(labelled(_(label), e.details[field], multiline=True))
         console.print(untrusted(e.record, multiline=True))
         for a in e.attachments:
             where = f" → {a.saved_to}" if a.saved_to is not None else ""
-            console.print(labelled("Attached", f"{a.name} ({a.type}, {a.size} bytes){where}"))
+            console.print(labelled(_("Attached"), _("{name} ({type}, {size} bytes){where}",
+                                                 name=a.name, type=a.type, size=a.size, where=where)))
         if e.attachments and not saved:
-            console.print("  (use --save-attachments FOLDER to save the attached files)")
+            console.print(_("  (use --save-attachments FOLDER to save the attached files)"))
     for k, why in opened.failed.items():
-        console.print(Text.assemble((f"entry {visible(k)} could not be opened:", "yellow"), " ", untrusted(why)))
+        console.print(Text.assemble((_("entry {entry} could not be opened:", entry=visible(k)), "yellow"), " ",
+                                    untrusted(why)))
     if opened.bogus:
-        console.print(Text.assemble(("bogus shares from entries:", "red"), " ", untrusted(", ".join(opened.bogus))))
+        console.print(Text.assemble((_("bogus shares from entries:"), "red"), " ", untrusted(", ".join(opened.bogus))))
     if opened.entries:
-        console.print("'reporter' is a pseudonym of the reporter's account: the same in every match you open, and "
-                      "nobody but the key servers can tell whose it is.")
+        console.print(_("'reporter' is a pseudonym of the reporter's account: the same in every match you open, "
+                        "and nobody but the key servers can tell whose it is."))
 
 
-@app.command("matches")
+@app.command("matches", help=_("Matches waiting for you."))
 @handled
 def counselor_matches(key: Path = KEY, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
-    """Matches waiting for you."""
     from consilience.clients import counselor
 
     found = counselor.matches(_keys(_key_path(key), passphrase_env))
@@ -123,19 +127,19 @@ def counselor_matches(key: Path = KEY, passphrase_env: str = PASS_ENV, as_json: 
 
 # Unknown options are taken as arguments so that a base64url id starting with '-' needs no '--'; what
 # follows the id is looked at by hand (see below).
-@app.command("open", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@app.command("open", context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+             help=_("Decrypt a match's released entries on this device."))
 @handled
 def counselor_open(ctx: typer.Context, match_id: str = typer.Argument(
                        ..., metavar="MATCH_ID", show_default=False,
-                       help="The match to open, as 'counselor matches' shows it: its 32 characters (0-9, a-f), or "
-                            "the first 6 or more when no other match starts the same way; the base64url id of "
-                            "--json works too."),
+                       help=_("The match to open, as 'counselor matches' shows it: its 32 characters (0-9, a-f), "
+                              "or the first 6 or more when no other match starts the same way; the base64url id of "
+                              "--json works too.")),
                    key: Path = KEY, passphrase_env: str = PASS_ENV,
                    save_attachments: Path = typer.Option(
                        None, "--save-attachments",
-                       help="Save the entries' attached files under this folder (one subfolder per entry)."),
+                       help=_("Save the entries' attached files under this folder (one subfolder per entry).")),
                    as_json: bool = JSON) -> None:
-    """Decrypt a match's released entries on this device."""
     # '--json' after '--' (counselor open -- ID --json) arrives here as an argument: take it as meant
     args = [match_id, *ctx.args]
     given = [a for a in args if a != "--json"]
@@ -151,8 +155,8 @@ def _open(given: list[str], *, key: Path | None, passphrase_env: str, save_attac
 
     if len(given) != 1:
         unknown = [a for a in given if a.startswith("--")]
-        raise InvalidInput(f"{', '.join(unknown)}: no such option of 'counselor open'; see --help" if unknown
-                           else "give one match id (options go before '--', if you use it)")
+        raise InvalidInput(_("{unknown}: no such option of 'counselor open'; see --help", unknown=", ".join(unknown))
+                           if unknown else _("give one match id (options go before '--', if you use it)"))
     keys = _keys(_key_path(key), passphrase_env)
     wanted = counselor.resolve_match_id(keys, given[0])
     try:
@@ -161,6 +165,6 @@ def _open(given: list[str], *, key: Path | None, passphrase_env: str, save_attac
         if exc.status != 404:
             raise
         raise ApiError(exc.status, exc.code, exc.detail, server=exc.server, message=(
-            f"There is no match {wanted.hex()} waiting for you. 'consilience counselor matches' lists those that "
-            "are; copy the id from there.")) from exc
+            _("There is no match {hex} waiting for you. 'consilience counselor matches' lists those that are; copy "
+              "the id from there.", hex=wanted.hex()))) from exc
     emit(opened, as_json, lambda: _render_opened(opened, saved=save_attachments is not None))

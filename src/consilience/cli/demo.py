@@ -27,6 +27,7 @@ from rich.markup import escape
 from rich.panel import Panel
 
 from consilience.clients import counselor, reporter
+from consilience.i18n import _
 from consilience.local import loopback
 from consilience.local.command import command, typable
 
@@ -78,7 +79,7 @@ class Narrator:
 
     def step(self, text: str) -> None:
         if self.console:
-            self.console.print(f"[bold cyan]▸[/] {text}")
+            self.console.print(_("[bold cyan]▸[/] {text}", text=text))
 
     def detail(self, text: str) -> None:
         if self.console:
@@ -95,14 +96,15 @@ def run(*, data_dir: Path | None = None, quorum: int = 3, narrate: bool = True, 
     SIGTERM) with fresh invites, so a person can try the web app; ``on_ready`` gets the result then."""
     say = Narrator(narrate)
     root = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="consilience-demo-"))
-    say.step(f"Creating a deployment in {root.resolve()}: quorum {quorum}, key servers 2-of-3, all on loopback")
+    say.step(_("Creating a deployment in {folder}: quorum {quorum}, key servers 2-of-3, all on loopback",
+               folder=root.resolve(), quorum=quorum))
     deployment = loopback.create(root, ADMIN_PASSPHRASE, quorum=quorum, kdf_params=DEMO_KDF)
     root = deployment.root
     try:
-        say.detail("the key servers generate the quorum keys among themselves (nobody ever holds them whole); "
-                   "the administrator publishes the result they all confirmed")
-        deployment.start(lambda s: say.detail(f"{s.name} running at {s.url} "
-                                              f"(pid {s.process.pid if s.process else '?'})"),
+        say.detail(_("the key servers generate the quorum keys among themselves (nobody ever holds them whole); "
+                     "the administrator publishes the result they all confirmed"))
+        deployment.start(lambda s: say.detail(_("{name} running at {url} (pid {pid})",
+                                                name=s.name, url=s.url, pid=s.process.pid if s.process else '?')),
                          env={"CONSILIENCE_RELEASE_INTERVAL": str(RELEASE_INTERVAL_SECONDS)})
         result = _story(say, root, deployment, quorum)
         if keep_running:
@@ -112,9 +114,9 @@ def run(*, data_dir: Path | None = None, quorum: int = 3, narrate: bool = True, 
                 on_ready(result)
             _wait_for_stop()
         else:
-            say.step("To try the same in a browser: "
-                     f"[bold]{escape(command())} demo --keep-running[/] (the servers stay up, and it prints the "
-                     "web app's addresses, fresh invites and the counselor's key file)")
+            say.step(_("To try the same in a browser: [bold]{command} demo --keep-running[/] (the servers stay up, "
+                       "and it prints the web app's addresses, fresh invites and the counselor's key file)",
+                       command=escape(command())))
         return result
     finally:
         deployment.stop()
@@ -131,15 +133,16 @@ def _web_access(deployment: loopback.LoopbackDeployment) -> dict[str, Any]:
 def _show_web_access(say: Narrator, web: dict[str, Any]) -> None:
     from consilience.web import is_built
 
-    built = "" if is_built() else (f"\n[yellow]The web app is not built here: run {escape(_build_web())}, "
-                                   "then reload.[/]")
-    say.panel(f"Reporter app:  {web['reporter_url']}\n"
-              f"Counselor app: {web['counselor_url']}\n\n"
-              "Invites for new reporters (each works once):\n" + "\n".join(f"  {c}" for c in web["invites"]) +
-              f"\n\nCounselor key file: {web['counselor_key']}\n"
-              f"Its passphrase:     {web['counselor_passphrase']}{built}\n\n"
-              "The servers keep running until you press Ctrl-C.",
-              title="Try the web app", style="cyan")
+    built = "" if is_built() else "\n" + _("[yellow]The web app is not built here: run {command}, then reload.[/]",
+                                            command=escape(_build_web()))
+    say.panel(_("Reporter app:  {url}", url=web["reporter_url"]) + "\n"
+              + _("Counselor app: {url}", url=web["counselor_url"]) + "\n\n"
+              + _("Invites for new reporters (each works once):") + "\n"
+              + "\n".join(f"  {c}" for c in web["invites"]) + "\n\n"
+              + _("Counselor key file: {path}", path=web["counselor_key"]) + "\n"
+              + _("Its passphrase:     {passphrase}", passphrase=web["counselor_passphrase"]) + built + "\n\n"
+              + _("The servers keep running until you press Ctrl-C."),
+              title=_("Try the web app"), style="cyan")
 
 
 def _build_web() -> str:
@@ -166,9 +169,9 @@ def _wait_for_stop() -> None:
 
 def _story(say: Narrator, root: Path, deployment: loopback.LoopbackDeployment, quorum: int) -> dict[str, Any]:
     server = deployment.url
-    say.step("The counselor creates a post-quantum key pair (ML-KEM-768 + X25519) on their own device")
+    say.step(_("The counselor creates a post-quantum key pair (ML-KEM-768 + X25519) on their own device"))
     keys = deployment.add_counselor("Demo Counselor", deployment.layout.counselor_key, COUNSELOR_PASSPHRASE)
-    say.detail("the administrator signs a new deployment document listing the counselor's public key")
+    say.detail(_("the administrator signs a new deployment document listing the counselor's public key"))
 
     invites = deployment.invites(len(REPORTERS))
     released_after: int | None = None
@@ -176,7 +179,7 @@ def _story(say: Narrator, root: Path, deployment: loopback.LoopbackDeployment, q
     wallets = []
     receipt_files: list[str] = []
     for n, (person, invite) in enumerate(zip(REPORTERS, invites, strict=False), start=1):
-        say.step(f"Reporter {n} joins with an invite, writes a private record and puts it in escrow")
+        say.step(_("Reporter {number} joins with an invite, writes a private record and puts it in escrow", number=n))
         path = deployment.layout.reporter_wallet(n)
         session = reporter.register(server, invite, person["contact"], path, f"demo reporter {n} passphrase",
                                     kdf_params=DEMO_KDF)
@@ -185,33 +188,38 @@ def _story(say: Narrator, root: Path, deployment: loopback.LoopbackDeployment, q
         wallets.append(str(path))
         assert record.escrow is not None
         receipt_files += record.escrow.receipts
-        say.detail(f"receipt from the transparency log, checked and kept: {Path(record.escrow.receipts[-1]).name}")
+        say.detail(_("receipt from the transparency log, checked and kept: {name}",
+                     name=Path(record.escrow.receipts[-1]).name))
         for typed, canonical in zip(record.escrow.identifiers, record.escrow.canonical, strict=False):
-            say.detail(f"names [italic]{typed}[/] → matched as [bold]{canonical}[/]")
-        say.detail("entry status: in escrow")
+            say.detail(_("names [italic]{typed}[/] → matched as [bold]{canonical}[/]",
+                         typed=typed, canonical=canonical))
+        say.detail(_("entry status: in escrow"))
 
-        say.detail("waiting for the escrow server's next look for matches (on a timer, not on submission)")
+        say.detail(_("waiting for the escrow server's next look for matches (on a timer, not on submission)"))
         time.sleep(RELEASE_WAIT_SECONDS)
         matches = counselor.list_matches(keys)
         readable: list[dict[str, Any]] = []
         for match in matches:
-            _, result = counselor.open_match_by_id(keys, _id(match.match_id))
+            _match, result = counselor.open_match_by_id(keys, _id(match.match_id))
             readable += [{"record": o.body.record, "identifiers": o.body.identifiers,
                           "contact": o.body.contact, "written_at": o.body.written_at} for o in result.opened]
         if readable and released_after is None:
             released_after = n
             decrypted = readable
             say.panel("\n\n".join(_opened(e, i) for i, e in enumerate(readable, start=1)),
-                      title=f"Quorum reached after {n} reporters: the counselor opens {len(readable)} entries")
+                      title=_("Quorum reached after {number} reporters: the counselor opens {count} entries",
+                              number=n, count=len(readable)))
         elif not readable:
-            say.detail(f"[yellow]the counselor can read nothing[/] ({n} of {quorum} reporters so far)")
+            say.detail(_("[yellow]the counselor can read nothing[/] ({number} of {quorum} reporters so far)",
+                         number=n, quorum=quorum))
 
     receipt = shlex.quote(typable(Path(receipt_files[0]), Path.cwd())) if receipt_files else "RECEIPT"
     fingerprint = deployment.admin_fingerprint_b64u
-    say.step(f"Anyone can check a receipt offline, e.g. [bold]{escape(command())} verify {escape(receipt)} "
-             f"--admin-fingerprint {escape(fingerprint)}[/] (the administrator's fingerprint pins the log's key)")
-    say.step(f"Everything the demo wrote is in {root}; no file there holds a record or an identifier in clear "
-             "(wallets and keys are sealed under their passphrases, listed in --json output)")
+    say.step(_("Anyone can check a receipt offline, e.g. [bold]{command} verify {receipt} --admin-fingerprint "
+               "{fingerprint}[/] (the administrator's fingerprint pins the log's key)",
+               command=escape(command()), receipt=escape(receipt), fingerprint=escape(fingerprint)))
+    say.step(_("Everything the demo wrote is in {root}; no file there holds a record or an identifier in clear "
+               "(wallets and keys are sealed under their passphrases, listed in --json output)", root=root))
     return {
         "quorum": quorum,
         "released_after": released_after,
@@ -227,10 +235,11 @@ def _story(say: Narrator, root: Path, deployment: loopback.LoopbackDeployment, q
 def _opened(entry: dict[str, Any], number: int) -> str:
     """One opened entry as the counselor reads it: whose it is and how to reach them, whom it names,
     what it says (the reporter's number in the story, found by their contact)."""
-    who = next((f"Reporter {n}" for n, p in enumerate(REPORTERS, start=1) if p["contact"] == entry["contact"]),
-               f"Entry {number}")
-    return (f"[bold]{who}[/] (contact: {escape(entry['contact'])}) named "
-            f"{escape(', '.join(entry['identifiers']))}:\n{escape(entry['record'])}")
+    who = next((_("Reporter {number}", number=n) for n, p in enumerate(REPORTERS, start=1)
+                if p["contact"] == entry["contact"]), _("Entry {number}", number=number))
+    return (_("[bold]{who}[/] (contact: {contact}) named {names}:", who=who, contact=escape(entry["contact"]),
+              names=escape(", ".join(entry["identifiers"])))
+            + "\n" + escape(entry["record"]))
 
 
 def _id(text: str) -> bytes:

@@ -11,26 +11,29 @@ from consilience.cli.common import JSON, PASS_ENV, handled
 from consilience.cli.output import console, emit, say, untrusted
 from consilience.cli.reporter import WALLET, _session, app
 from consilience.errors import ConsilienceError
+from consilience.i18n import _
 
 
-@app.command("notify")
+@app.command("notify",
+             help=_("Give or remove a mail address for \"something is waiting\" notices; with neither option, show "
+                    "it."))
 @handled
-def reporter_notify(email: str = typer.Option(None, "--email", help="A mail address to be told at that something "
-                                               "is waiting for you (never what, never who)."),
-                    none: bool = typer.Option(False, "--none", help="Remove the address: nothing is sent to you "
-                                              "outside the app."),
-                    yes: bool = typer.Option(False, "--yes", help="Give the address without asking first."),
+def reporter_notify(email: str = typer.Option(None, "--email", help=_("A mail address to be told at that something "
+                                                                      "is waiting for you (never what, never who).")),
+                    none: bool = typer.Option(False, "--none", help=_("Remove the address: nothing is sent to you "
+                                                                      "outside the app.")),
+                    yes: bool = typer.Option(False, "--yes", help=_("Give the address without asking first.")),
                     wallet: Path = WALLET, passphrase_env: str = PASS_ENV, as_json: bool = JSON) -> None:
-    """Give or remove a mail address for "something is waiting" notices; with neither option, show it."""
     from consilience.clients import notify
 
     if email is not None and none:
-        raise ConsilienceError("give either --email ADDRESS or --none, not both")
+        raise ConsilienceError(_("give either --email ADDRESS or --none, not both"))
     if email is not None:
         address = notify.check_address(email)  # a typo is pointed out before the passphrase is asked
         say(notify.BEFORE_GIVING)
-        if not yes and not as_json and sys.stdin.isatty() and not typer.confirm(f"Give {address}?", default=True):
-            say("Nothing was sent.")
+        if (not yes and not as_json and sys.stdin.isatty()
+                and not typer.confirm(_("Give {address}?", address=address), default=True)):
+            say(_("Nothing was sent."))
             raise typer.Exit(1)
         result = notify.set_address(_session(wallet, passphrase_env), address)
     elif none:
@@ -40,9 +43,9 @@ def reporter_notify(email: str = typer.Option(None, "--email", help="A mail addr
 
     def show() -> None:
         if result.email is None:
-            console.print("No notification address: nothing is sent to you outside the app.")
+            console.print(_("No notification address: nothing is sent to you outside the app."))
         else:
-            console.print(untrusted(f"Notices that something is waiting go to {result.email}."))
+            console.print(untrusted(_("Notices that something is waiting go to {email}.", email=result.email)))
             if not result.sends_mail:
                 console.print(notify.NO_MAIL_HERE)
 

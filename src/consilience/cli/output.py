@@ -30,7 +30,9 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from consilience import i18n
 from consilience.clients.results import Result
+from consilience.i18n import _
 
 #: The width rich lays text out in when the output is not a terminal: wide enough that nothing wraps.
 UNWRAPPED_WIDTH = 100_000
@@ -106,8 +108,10 @@ def heading(text: str | Text) -> None:
 def when(value: str | datetime | None) -> str:
     """A time as people read it, everywhere in the CLI's text output: local time, to the second, zone named.
 
-    ``2026-03-01 18:04:05 CET``; a time without a zone is taken as UTC. Text that is not a time
-    is shown as it is. The --json documents keep the full ISO 8601 value.
+    ``2026-03-01 18:04:05 CET`` in English; in another language the locale's own medium form (its
+    month names, digits and order, through ``consilience.i18n``), the zone named the same way. A
+    time without a zone is taken as UTC. Text that is not a time is shown as it is. The --json
+    documents keep the full ISO 8601 value.
     """
     if value is None or value == "":
         return ""
@@ -122,7 +126,9 @@ def when(value: str | datetime | None) -> str:
         moment = moment.replace(tzinfo=UTC)
     local = moment.astimezone()
     zone = local.strftime("%Z") or local.strftime("UTC%z")
-    return f"{local:%Y-%m-%d %H:%M:%S} {zone}"
+    if i18n.language() == i18n.DEFAULT:
+        return f"{local:%Y-%m-%d %H:%M:%S} {zone}"
+    return f"{i18n.format_datetime(local)} {zone}"
 
 
 def say(message: str) -> None:
@@ -150,5 +156,5 @@ def fail(message: str, as_json: bool, code: int = 1, fields: Mapping[str, object
     """Say what went wrong and exit. With --json, stdout holds ``{"error": message, **fields}``."""
     if as_json:
         sys.stdout.write(_json({"error": message, **(fields or {})}) + "\n")
-    err_console.print(Text.assemble(("error:", "bold red"), " ", untrusted(message, multiline=True)))
+    err_console.print(Text.assemble((_("error:"), "bold red"), " ", untrusted(message, multiline=True)))
     raise typer.Exit(code)

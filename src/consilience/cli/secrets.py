@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from consilience.cli.output import say
 from consilience.errors import DecryptionError, InvalidInput
+from consilience.i18n import _, _n
 
 T = TypeVar("T")
 
@@ -39,22 +40,22 @@ def can_ask() -> bool:
 
 
 def _no_terminal(env: str) -> InvalidInput:
-    return InvalidInput(f"There is no terminal to ask for the passphrase on. Put it in the environment variable "
-                        f"{env} (or name another one with --passphrase-env) and run the command again.")
+    return InvalidInput(_("There is no terminal to ask for the passphrase on. Put it in the environment variable "
+                          "{env} (or name another one with --passphrase-env) and run the command again.", env=env))
 
 
 def _ask(prompt: str) -> str:
     try:
         return getpass.getpass(f"{prompt}: ")
     except EOFError:
-        raise InvalidInput("No passphrase was typed, so nothing was changed.") from None
+        raise InvalidInput(_("No passphrase was typed, so nothing was changed.")) from None
 
 
 def _from_env(env: str) -> str | None:
     value = os.environ.get(env)
     if value == "":
-        raise InvalidInput(f"The environment variable {env} is set but empty. Put the passphrase in it, or unset it "
-                           "to be asked on the terminal.")
+        raise InvalidInput(_("The environment variable {env} is set but empty. Put the passphrase in it, or unset "
+                             "it to be asked on the terminal.", env=env))
     return value
 
 
@@ -63,25 +64,26 @@ def passphrase(prompt: str, *, env: str = DEFAULT_ENV, confirm: bool = False) ->
     value = _from_env(env)
     if value is not None:
         if confirm and len(value) < MIN_LENGTH:
-            raise InvalidInput(f"The passphrase in {env} has {len(value)} characters; a passphrase needs at least "
-                               f"{MIN_LENGTH}. Put a longer one in {env} and run the command again.")
+            raise InvalidInput(_("The passphrase in {env} has {count} characters; a passphrase needs at least "
+                                 "{min_length}. Put a longer one in {env} and run the command again.",
+                                 env=env, count=len(value), min_length=MIN_LENGTH))
         return value
     if not can_ask():
         raise _no_terminal(env)
     if not confirm:
         return _ask(prompt)
-    for _ in range(ATTEMPTS):
+    for _attempt in range(ATTEMPTS):
         value = _ask(prompt)
         if len(value) < MIN_LENGTH:
-            say(f"That passphrase is too short: it needs at least {MIN_LENGTH} characters. Several words you can "
-                "remember work well.")
+            say(_("That passphrase is too short: it needs at least {min_length} characters. Several words you can "
+                  "remember work well.", min_length=MIN_LENGTH))
             continue
         if _ask("Type it again to check") != value:
-            say("The two passphrases were not the same. Please choose it again.")
+            say(_("The two passphrases were not the same. Please choose it again."))
             continue
         return value
-    raise InvalidInput(f"No passphrase was chosen after {ATTEMPTS} tries, so nothing was saved. Run the command "
-                       "again when you are ready.")
+    raise InvalidInput(_("No passphrase was chosen after {attempts} tries, so nothing was saved. Run the command "
+                         "again when you are ready.", attempts=ATTEMPTS))
 
 
 def unlock(prompt: str, open_with: Callable[[str], T], *, env: str = DEFAULT_ENV) -> T:
@@ -97,5 +99,5 @@ def unlock(prompt: str, open_with: Callable[[str], T], *, env: str = DEFAULT_ENV
         except DecryptionError as exc:
             if attempt == ATTEMPTS:
                 raise
-            say(f"{exc} ({ATTEMPTS - attempt} {'try' if ATTEMPTS - attempt == 1 else 'tries'} left)")
+            say(_n("{error} ({n} try left)", "{error} ({n} tries left)", ATTEMPTS - attempt, error=exc))
     raise AssertionError("unreachable")

@@ -22,6 +22,7 @@ import httpx
 
 from consilience.datadir import DataDir, defaults
 from consilience.errors import ConsilienceError
+from consilience.i18n import _
 
 if TYPE_CHECKING:
     from consilience.services.keyserver.limits import LimitSettings
@@ -41,7 +42,7 @@ def free_ports(count: int, host: str = defaults.HOST) -> list[int]:
     chosen: list[int] = []
     sockets = []
     try:
-        for _ in range(count * 50):
+        for _attempt in range(count * 50):
             if len(chosen) == count:
                 break
             port = rng.randint(low, high)
@@ -59,7 +60,8 @@ def free_ports(count: int, host: str = defaults.HOST) -> list[int]:
         for s in sockets:
             s.close()
     if len(chosen) != count:
-        raise ConsilienceError(f"could not find {count} free ports between {low} and {high}")
+        raise ConsilienceError(_("could not find {count} free ports between {low} and {high}",
+                                 count=count, low=low, high=high))
     return chosen
 
 
@@ -93,14 +95,16 @@ class Service:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise ConsilienceError(f"{self.name} exited with {self.process.returncode}; see {self.log_path}")
+                raise ConsilienceError(_("{name} exited with {returncode}; see {log_path}",
+                                         name=self.name, returncode=self.process.returncode, log_path=self.log_path))
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
-        raise ConsilienceError(f"{self.name} did not become healthy in {timeout}s; see {self.log_path}")
+        raise ConsilienceError(_("{name} did not become healthy in {timeout}s; see {log_path}",
+                                 name=self.name, timeout=timeout, log_path=self.log_path))
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -123,7 +127,7 @@ def escrow_service(data_dir: Path, port: int, host: str = defaults.HOST,
     if database_url:
         args += ["--database-url", database_url]
     args += extra_args or []
-    return Service("escrow server", defaults.url(host, port), args, DataDir(Path(data_dir)).logs / "escrow.log")
+    return Service(_("escrow server"), defaults.url(host, port), args, DataDir(Path(data_dir)).logs / "escrow.log")
 
 
 def keyserver_service(data_dir: Path, index: int, port: int, host: str = defaults.HOST,
@@ -141,7 +145,7 @@ def keyserver_service(data_dir: Path, index: int, port: int, host: str = default
     args += extra_args or []
     for origin in web_origins or []:
         args += ["--web-origin", origin]
-    return Service(f"key server {index}", defaults.url(host, port), args,
+    return Service(_("key server {index}", index=index), defaults.url(host, port), args,
                    DataDir(Path(data_dir)).logs / f"keyserver-{index}.log")
 
 
@@ -154,7 +158,7 @@ def folder_keyserver_service(folder: Path, port: int, host: str = defaults.HOST,
     if keygen is not None:
         args += keygen.as_args()
     args += extra_args or []
-    return Service(f"key server in {folder.name}", defaults.url(host, port), args,
+    return Service(_("key server in {folder}", folder=folder.name), defaults.url(host, port), args,
                    folder.parent / "logs" / f"{folder.name}.log")
 
 
@@ -175,8 +179,9 @@ def wait_for_quorum_keys(keyservers: list[Service], epoch: int, timeout: float =
             except (httpx.HTTPError, ValueError, AttributeError) as exc:
                 status = str(exc)
             if time.monotonic() > deadline:
-                raise ConsilienceError(f"{service.name} does not hold the quorum keys of epoch {epoch} after "
-                                       f"{timeout:g} s ({status}); see {service.log_path}")
+                raise ConsilienceError(_("{name} does not hold the quorum keys of epoch {epoch} after {timeout:g} s "
+                                         "({status}); see {log_path}", name=service.name, epoch=epoch, timeout=timeout,
+                                         status=status, log_path=service.log_path))
             time.sleep(0.05)
 
 

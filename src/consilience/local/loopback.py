@@ -117,7 +117,7 @@ class LoopbackDeployment:
         keys = counselor.generate(name)
         kdf = self.kdf_params or {}
         counselor.save(key_path, keys, passphrase, **kdf)
-        _, token = add_counselor(self.root, counselor.public_key_file(keys), self.admin_passphrase)
+        _deployment, token = add_counselor(self.root, counselor.public_key_file(keys), self.admin_passphrase)
         keys = counselor.login(keys, self.url, counselor.credential(token, self.admin_fingerprint))
         counselor.save(key_path, keys, passphrase, **kdf)
         return keys
