@@ -23,7 +23,7 @@ const RECEIPT_NOTE = /^The receipt of one record in escrow could not be checked 
 const RESETS_NOTE = 'Some key servers could not be told that this recovery succeeded; that changes nothing for you.';
 
 /** A recovery refusal in the person's language: the text of the SDK's error it stands for, else its own. */
-function sdkText(err) {
+export function recoveryMessage(err) {
   const message = err?.message || '';
   if (err instanceof recovery.WrongPassphrase) return t('app.recovery.wrongPassphrase', { count: err.attemptsLeft });
   if (message === recovery.HANDLE_REFUSAL) return t('app.recovery.handleRefusal');
@@ -34,7 +34,7 @@ function sdkText(err) {
 }
 
 /** A note of recovery's result (sdk/clients/recovery.js recover) in the person's language. */
-function noteText(note) {
+export function recoveryNote(note) {
   if (note === RESETS_NOTE) return t('app.recovery.note.resets');
   const receipt = RECEIPT_NOTE.exec(note);
   return receipt ? t('app.recovery.note.receipt', { reason: receipt[1] }) : note;
@@ -138,7 +138,7 @@ export async function afterJoin(passphrase) {
 
 function recoverError(err, form) {
   if (err instanceof recovery.WrongPassphrase) {
-    fieldError($('#recover-pass'), sdkText(err));
+    fieldError($('#recover-pass'), recoveryMessage(err));
     $('#recover-pass').focus();
     return;
   }
@@ -148,12 +148,12 @@ function recoverError(err, form) {
     return;
   }
   if (err instanceof InvalidInput && /^(The|An) unlock code/.test(err.message)) {
-    fieldError($('#recover-unlock'), sdkText(err));
+    fieldError($('#recover-unlock'), recoveryMessage(err));
     $('#recover-unlock').focus();
     return;
   }
   if (err instanceof InvalidInput && err.message === recovery.HANDLE_REFUSAL) {
-    fieldError($('#recover-handle'), sdkText(err));
+    fieldError($('#recover-handle'), recoveryMessage(err));
     $('#recover-handle').focus();
     return;
   }
@@ -186,7 +186,7 @@ async function recoverHere(form) {
     steps.clear();
     await ctx.onRecovered(result.wallet, vault, result.deployment);
     const n = result.records;
-    showNote([t('app.recovery.done', { count: n, escrowed: result.escrowed }), ...result.notes.map(noteText)].join(' '));
+    showNote([t('app.recovery.done', { count: n, escrowed: result.escrowed }), ...result.notes.map(recoveryNote)].join(' '));
   } catch (err) {
     recoverError(err, form);
   }
@@ -204,7 +204,7 @@ export function setupRecovery(context) {
     try {
       handle.value = recovery.normaliseHandle(handle.value);
     } catch (err) {
-      fieldError(handle, sdkText(err));
+      fieldError(handle, recoveryMessage(err));
       handle.focus();
       return;
     }
