@@ -793,7 +793,7 @@ function guessRegion() {
 function fillRegions(select, chosen = select.value) {
   select.replaceChildren(
     el('option', { value: '', selected: !chosen }, tx('reporter.escrow.region.choose')),
-    regions().map((r) => el('option', { value: r.code, selected: r.code === chosen }, r.label)));
+    ...regions().map((r) => el('option', { value: r.code, selected: r.code === chosen }, r.label)));
   select.value = chosen || '';
 }
 
