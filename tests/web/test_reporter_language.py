@@ -121,7 +121,8 @@ def test_changing_language_keeps_what_was_typed_and_the_phone_country(web_deploy
 
     page.get_by_role("navigation").get_by_role("link", name="Write a record").click()
     page.get_by_role("heading", name="Write a record", level=1).wait_for()
-    typed = {"#w-what": "At the office party", "#w-when": "last spring", "#w-text": "He would not let me leave the room."}
+    typed = {"#w-what": "At the office party", "#w-when": "last spring",
+             "#w-text": "He would not let me leave the room."}
     for selector, text in typed.items():
         page.locator(selector).fill(text)
 
