@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from consilience.crypto import oprf, ristretto
 from consilience.crypto.bls12381 import G1Point
@@ -36,6 +36,7 @@ from consilience.protocol import accounts, evaluation, quorum
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.messages import B64Element, EvaluateRequestV2, EvaluateResponseV2, Strict
 from consilience.services.http_errors import Refusal, documented
+from consilience.services.http_language import language_headers
 from consilience.services.keyserver import revocations
 from consilience.services.keyserver.limits import GLOBAL_WARNING_AT
 from consilience.services.keyserver.settings import RETRY_AFTER_SECONDS
@@ -67,7 +68,8 @@ class KeyServerInfoV2(Strict):
 
 
 @router.get("/v2/info", response_model=KeyServerInfoV2)
-def info(state: State) -> KeyServerInfoV2:
+def info(state: State, response: Response) -> KeyServerInfoV2:
+    response.headers.update(language_headers())  # the key generation's status is in the asker's language
     held = state.quorum.get()
     return KeyServerInfoV2(index=held.index if held else 0,
                            public_share=b64u_encode(held.public_share) if held else None,
