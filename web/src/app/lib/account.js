@@ -6,7 +6,7 @@
 // (DELETE /v2/account), then erases the wallet and the receipts kept in this browser.
 import { $, el, clearNotices, showError, showNote, fieldError, busy } from './ui.js';
 import { forgetWallet } from './store.js';
-import { formatDate, t } from './i18n.js';
+import { formatDate, onLanguageChange, t } from './i18n.js';
 
 /** The word typed to confirm: the page's language's, or the English DELETE (the CLI's word) in any language. */
 function confirmWord() {
@@ -22,14 +22,16 @@ export function recordTitle(r) {
   return t('app.account.title.dated', { date: formatDate(d, { day: 'numeric', month: 'long', year: 'numeric' }) });
 }
 
-/** What is erased, said before anything is (the same words as `consilience reporter delete-account`). */
-export function whatGoes() {
-  return t('app.account.delete.whatGoes');
-}
+const STAYS = ['log', 'server', 'counselor'].map((k) => `app.account.delete.stays.${k}`);
 
 /** Shown before the server answers; its own list (the same for everyone, in the language asked for) is shown after. */
 function whatStays() {
-  return ['log', 'server', 'counselor'].map((k) => t(`app.account.delete.stays.${k}`));
+  return STAYS.map((key) => t(key));
+}
+
+/** An element whose text is the message KEY, said again by setLanguage when the language changes. */
+function said(tag, attrs, key) {
+  return el(tag, { ...attrs, 'data-i18n': key }, t(key));
 }
 
 /**
@@ -39,32 +41,40 @@ function whatStays() {
 export function setupDeleteAccount({ api, forget, after }) {
   const open = $('#delete-open');
   const box = $('#delete-confirm');
+  let relabel = () => {};
+  // the texts with the word in them follow a change of language; the others carry data-i18n
+  onLanguageChange(() => relabel());
   open.addEventListener('click', () => {
     box.textContent = '';
     open.hidden = true;
-    const word = confirmWord();
-    const heading = el('h3', { tabindex: '-1', id: 'h-delete-confirm' }, t('app.account.delete.heading'));
+    const heading = said('h3', { tabindex: '-1', id: 'h-delete-confirm' }, 'app.account.delete.heading');
     const typed = el('input', { id: 'delete-word', type: 'text', autocomplete: 'off', spellcheck: 'false',
       'aria-describedby': 'delete-word-error' });
-    const close = () => { box.textContent = ''; open.hidden = false; open.focus(); };
+    const label = el('label', { for: typed.id });
+    const close = () => { box.textContent = ''; open.hidden = false; open.focus(); relabel = () => {}; };
     const form = el('form', { class: 'notice info', novalidate: true, 'aria-labelledby': heading.id },
       heading,
-      el('p', {}, whatGoes()),
-      el('p', {}, t('app.account.delete.whatStays')),
-      el('ul', {}, whatStays().map((line) => el('li', {}, line))),
-      el('p', {}, t('app.account.delete.export')),
+      said('p', {}, 'app.account.delete.whatGoes'), // the same words as `consilience reporter delete-account`
+      said('p', {}, 'app.account.delete.whatStays'),
+      el('ul', {}, STAYS.map((key) => said('li', {}, key))),
+      said('p', {}, 'app.account.delete.export'),
       el('div', { class: 'field' },
-        el('label', { for: typed.id }, t('app.account.delete.typeLabel', { word })),
+        label,
         typed,
         el('p', { class: 'field-error', id: 'delete-word-error', hidden: true })),
       el('div', { class: 'actions' },
-        el('button', { type: 'submit', class: 'danger' }, t('app.account.delete.yes')),
-        el('button', { type: 'button', class: 'secondary', onclick: close }, t('app.account.delete.no'))));
+        said('button', { type: 'submit', class: 'danger' }, 'app.account.delete.yes'),
+        said('button', { type: 'button', class: 'secondary', onclick: close }, 'app.account.delete.no')));
+    relabel = () => {
+      label.textContent = t('app.account.delete.typeLabel', { word: confirmWord() });
+      if (typed.getAttribute('aria-invalid')) fieldError(typed, t('app.account.delete.mistyped', { word: confirmWord() }));
+    };
+    relabel();
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       clearNotices();
-      if (![word, 'DELETE'].includes(typed.value.trim())) {
-        fieldError(typed, t('app.account.delete.mistyped', { word }));
+      if (![confirmWord(), 'DELETE'].includes(typed.value.trim())) {
+        fieldError(typed, t('app.account.delete.mistyped', { word: confirmWord() }));
         typed.focus();
         return;
       }

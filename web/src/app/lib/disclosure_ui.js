@@ -7,23 +7,28 @@ import { makeDisclosure } from '../../sdk/clients/disclosure.js';
 import { FILE_EXTENSION } from '../../sdk/protocol/disclosure.js';
 import { formatDateTime, t } from './i18n.js';
 
+/** An element whose text is the message KEY, said again by setLanguage when the language changes. */
+function said(tag, attrs, key) {
+  return el(tag, { ...attrs, 'data-i18n': key }, t(key));
+}
+
 /** The export box for record `r`; `session()` gives {wallet, api} when the button is used. */
 export function exportBox(r, session) {
   const box = el('div', { id: 'disclosure-box' });
-  const open = el('button', { type: 'button', class: 'secondary', id: 'disclosure-open' }, t('app.disclosure.open'));
+  const open = said('button', { type: 'button', class: 'secondary', id: 'disclosure-open' }, 'app.disclosure.open');
   const confirm = el('div', { id: 'disclosure-confirm' });
   open.addEventListener('click', () => {
     confirm.textContent = '';
-    const heading = el('h3', { tabindex: '-1', id: 'h-disclosure' }, t('app.disclosure.heading'));
+    const heading = said('h3', { tabindex: '-1', id: 'h-disclosure' }, 'app.disclosure.heading');
     confirm.append(el('div', { class: 'notice info', role: 'group', 'aria-labelledby': 'h-disclosure' },
       heading,
-      el('p', {}, t('app.disclosure.what')),
-      el('p', {}, t('app.disclosure.everything')),
+      said('p', {}, 'app.disclosure.what'),
+      said('p', {}, 'app.disclosure.everything'),
       el('div', { class: 'actions' },
-        el('button', { type: 'button', id: 'disclosure-yes', onclick: (ev) => run(r, session, ev.target, confirm) },
-          t('app.disclosure.yes')),
-        el('button', { type: 'button', class: 'secondary', onclick: () => { confirm.textContent = ''; open.focus(); } },
-          t('app.disclosure.no')))));
+        said('button', { type: 'button', id: 'disclosure-yes', onclick: (ev) => run(r, session, ev.target, confirm) },
+          'app.disclosure.yes'),
+        said('button', { type: 'button', class: 'secondary', onclick: () => { confirm.textContent = ''; open.focus(); } },
+          'app.disclosure.no'))));
     heading.focus();
   });
   box.append(el('div', { class: 'actions' }, open), confirm);

@@ -9,7 +9,7 @@ import {
 } from './ui.js';
 import { saveSealedWallet, saveReceipt, loadSealedWallet } from './store.js';
 import { Vault, deriveKey } from './vault.js';
-import { has, t } from './i18n.js';
+import { has, onLanguageChange, t } from './i18n.js';
 
 let ctx = null; // {state, api, deployment, server, walletBytes, onRecovered}
 let queue = Promise.resolve(); // uploads one after another, so versions go up in order
@@ -194,6 +194,7 @@ async function recoverHere(form) {
 
 export function setupRecovery(context) {
   ctx = context;
+  onLanguageChange(() => showBackupState()); // the backup card's line, in the new language
   const form = $('#recover-form');
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
