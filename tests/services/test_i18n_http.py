@@ -5,30 +5,42 @@ answer says ``Content-Language`` with ``Vary: Accept-Language``; no header, or a
 shipped, is English exactly as before. Refusals made in sync endpoints (run in the thread pool), in
 async ones and in their dependencies are all translated, which is what the middleware's
 ``ContextVar`` has to reach. Tiles, checkpoints and the deployment document are the same bytes in
-every language and keep their caching headers: no ``Vary``, no ``Content-Language``.
+every language and keep their caching headers: no ``Vary``, no ``Content-Language``. Notifications
+have no request behind them: they are written in the deployment's language (CONSILIENCE_LANGUAGE).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from email.header import decode_header, make_header
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from consilience import i18n
 from consilience.services import http_errors
+from consilience.services.config import DEFAULT_LANGUAGE, deployment_language
+from consilience.services.escrow import waiting
 from consilience.services.escrow.log_endpoints import IMMUTABLE, SHORT_LIVED
+from consilience.services.escrow.notifier import WAITING_TEXT, SmtpNotifier
+from consilience.services.escrow.settings import Settings as EscrowSettings
+from consilience.services.escrow.settings import SmtpSettings
 from consilience.services.http_language import AcceptLanguage, requested
 from consilience.services.keyserver.app import create_app as create_keyserver
 from consilience.services.keyserver.settings import Settings as KeyServerSettings
 from consilience.storage import log
+from consilience.storage.models import Account
 from keyserver_world import account, make_deployment, request_body
+from mail_server import mail_server
 
 from .harness import API, Escrow, build
 
@@ -239,3 +251,56 @@ def test_the_key_server_answers_in_the_clients_language(keyserver: tuple[TestCli
     assert extra.json()["detail"] == "extra: " + translated("Extra inputs are not permitted", lang)
     says(extra, lang)
     assert client.get("/healthz", headers={"Accept-Language": header}).headers.get("vary") is None
+
+
+# -- notifications: the deployment's language, not a request's ---------------------------------------
+
+
+def test_the_deployment_language_comes_from_consilience_language(caplog: pytest.LogCaptureFixture) -> None:
+    assert deployment_language({}) == DEFAULT_LANGUAGE == "en"
+    assert deployment_language({"CONSILIENCE_LANGUAGE": "es-MX"}) == "es"
+    assert deployment_language({"CONSILIENCE_LANGUAGE": "ar"}) == "ar"
+    assert deployment_language({"CONSILIENCE_LANGUAGE": "en-GB"}) == "en" and not caplog.records
+    with caplog.at_level("WARNING", logger="consilience.services.config"):
+        assert deployment_language({"CONSILIENCE_LANGUAGE": "fr"}) == "en"
+    assert "not a language Consilience ships" in caplog.text
+
+
+def _header(message: Message, name: str) -> str:
+    return str(make_header(decode_header(message[name])))
+
+
+def test_a_notice_is_mailed_in_spanish(tmp_path: Path) -> None:
+    """Through a real SMTP server: subject and text from the catalog, Content-Language, UTF-8."""
+    with mail_server() as (box, port):
+        smtp = SmtpSettings(host="127.0.0.1", port=port, sender="consilience@escrow.example", security="none")
+        settings = EscrowSettings.from_env({"CONSILIENCE_DATA_DIR": str(tmp_path / "data"),
+                                            "CONSILIENCE_LANGUAGE": "es"}, smtp=smtp)
+        assert settings.language == "es"
+        notifier = SmtpNotifier.from_settings(settings)
+        harness = build(tmp_path / "data", notifier=notifier)
+        with harness.client:
+            reporter = harness.reporter()
+            stored = harness.client.put(f"{API}/account/notify", json={"email": "survivor@mail.example"},
+                                        headers={**reporter.headers, "Accept-Language": "ar"})
+            assert stored.status_code == 200
+            harness.counselor_credential(harness.counselors[0])  # a counselor without an address: the inbox
+            with harness.db.read() as session:
+                counselor = session.scalars(select(Account).where(Account.role == "counselor")).one().account_id
+            # a request in Arabic causes it: the notice is still in the deployment's language
+            with i18n.using("ar"):
+                waiting.something_waiting(harness.state, [reporter.account_id, counselor],
+                                          datetime(2026, 12, 1, 12, 0, tzinfo=UTC))
+            assert notifier.flush(10.0)
+        harness.db.dispose()
+    [(recipients, mail)] = box.mails
+    assert recipients == ["survivor@mail.example"]
+    assert _header(mail, "Subject") == "Hay algo esperándote" == translated("Something is waiting for you", "es")
+    assert mail["Content-Language"] == "es"
+    assert mail.get_content_type() == "text/plain" and mail.get_content_charset() == "utf-8"
+    payload = mail.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    assert payload.decode("utf-8").strip() == "Hay algo esperándote en Consilience. Abre la app para verlo."
+    [folder] = Path(settings.inbox_dir).iterdir()
+    [notice] = [json.loads(f.read_text(encoding="utf-8")) for f in folder.iterdir()]
+    assert notice["waiting"] == translated(WAITING_TEXT, "es") != WAITING_TEXT

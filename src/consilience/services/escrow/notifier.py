@@ -329,8 +329,8 @@ class SmtpNotifier:
         message["Date"] = formatdate(usegmt=True)
         message["Message-ID"] = make_msgid(domain=self.smtp.sender.rsplit("@", 1)[1])
         message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office answers
-        message["Content-Language"] = self.language  # RFC 3282
         message.set_content(text + "\n", charset="utf-8")
+        message["Content-Language"] = self.language  # RFC 3282; after set_content, which clears Content-*
         return message
 
 
