@@ -131,12 +131,12 @@ def assemble(keys: CounselorKeys, match_id: bytes, statement_id: bytes) -> Assem
 
 def _too_few(detail: co.CorroborationDetail) -> str:
     if detail.changed:
-        return _n("{consented} of the {n} reporter asked consented so far ({changed} changed their record since); "
+        return _n("{consented} of the {n} reporters asked consented so far ({changed} changed their record since); "
                   "a statement needs at least 2. Ask again later: reporters answer in their own time.",
                   "{consented} of the {n} reporters asked consented so far ({changed} changed their record since); "
                   "a statement needs at least 2. Ask again later: reporters answer in their own time.",
                   detail.asked, consented=detail.consented, changed=detail.changed)
-    return _n("{consented} of the {n} reporter asked consented so far; a statement needs at least 2. Ask again "
+    return _n("{consented} of the {n} reporters asked consented so far; a statement needs at least 2. Ask again "
               "later: reporters answer in their own time.",
               "{consented} of the {n} reporters asked consented so far; a statement needs at least 2. Ask again "
               "later: reporters answer in their own time.", detail.asked, consented=detail.consented)

@@ -132,7 +132,7 @@ def _render(check: DisclosureCheck, doc: dict[str, Any], out: Path, *, server: s
     if not check.attachments:
         para(_("None."))
     for a in check.attachments:
-        row(_n("{name} ({type}, {n} byte)", "{name} ({type}, {n} bytes)", a.size, name=a.name, type=a.type),
+        row(_n("{name} ({type}, {n} bytes)", "{name} ({type}, {n} bytes)", a.size, name=a.name, type=a.type),
             f"SHA-256 {a.sha256}")
 
     heading(_("What was checked"))

@@ -26,7 +26,7 @@ from consilience.clients.http import client as http_client
 from consilience.clients.http import reason as http_reason
 from consilience.crypto import oprf, threshold_oprf
 from consilience.errors import ConsilienceError, DecryptionError, InvalidInput, VerificationError
-from consilience.i18n import N_, _
+from consilience.i18n import N_, _, _n
 from consilience.protocol import accounts, recovery
 from consilience.protocol import deployment as deployment_doc
 from consilience.protocol.deployment import Deployment
@@ -307,8 +307,10 @@ def recover(server: str, handle_text: str, secret: str, path: Path, *, unlock_co
         except DecryptionError:
             left = min(lefts) if lefts else 0
             raise RecoveryFailed(
-                _("That passphrase did not open the backup. You have {left} tries left at this deployment before "
-                  "recovery pauses.", left=left), "wrong_passphrase", attempts_left=left) from None
+                _n("That passphrase did not open the backup. You have {n} tries left at this deployment before "
+                   "recovery pauses.",
+                   "That passphrase did not open the backup. You have {n} tries left at this deployment before "
+                   "recovery pauses.", left), "wrong_passphrase", attempts_left=left) from None
         w = wallet_mod.Wallet.from_bytes(data)
         if w.admin_fingerprint != b64u_encode(fingerprint):
             raise VerificationError(_("the backup opened, but its administrator is not the one who signed this "

@@ -33,6 +33,13 @@ from consilience.protocol.entry import Attachment, seal_entry
 from consilience.tlog.receipt import parse_receipt
 
 
+def status_word(status: str) -> str:
+    """An entry's status (``withdrawn``, ``released``...) as the reader's language says it; the JSON keeps the code."""
+    words = {"escrowed": _("in escrow"), "released": _("released"), "withdrawn": _("withdrawn"),
+             "sending": _("being sent")}
+    return words.get(status, status)
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -289,7 +296,7 @@ def name_in_escrow(session: Session, record_id: str, typed_identifiers: list[str
     previous = record.escrow
     if previous is not None and previous.status != "escrowed":
         raise InvalidInput(_("record {record_id} is {status}; it can no longer be changed",
-                             record_id=record_id, status=previous.status))
+                             record_id=record_id, status=status_word(previous.status)))
     given = ids.normalise_many(typed_identifiers, default_region=default_region)
     if not given:
         raise InvalidInput(_("name the person by at least one identifier (--name)"))
@@ -471,7 +478,7 @@ def edit(session: Session, record_id: str, text: str) -> wallet_mod.Record:
         raise InvalidInput(_("the record is empty"))
     if record.escrow is not None and record.escrow.status != "escrowed":
         raise InvalidInput(_("record {record_id} is {status}; it can no longer be changed",
-                             record_id=record_id, status=record.escrow.status))
+                             record_id=record_id, status=status_word(record.escrow.status)))
     record.text = text
     session.save()
     if record.escrow is not None:  # re-sealed naming exactly what it named (the names as matched then)
