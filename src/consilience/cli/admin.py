@@ -268,13 +268,13 @@ def admin_publish_keys(data_dir: Path = DATA_DIR,
     keys = d.quorum_keys
     if keys is None:
         raise InvalidInput(_("the key servers have not finished their first key generation yet"))
-    verb = _({"generate": N_("generated"), "refresh": N_("refreshed"), "reshare": N_("reshared")}[keys.kind])
+    verb = {"generate": N_("generated"), "refresh": N_("refreshed"), "reshare": N_("reshared")}[keys.kind]
     emit({"deployment_serial": d.serial, "epoch": keys.epoch, "kind": keys.kind, "qualified": list(keys.qualified),
           "quorum_range": [d.quorum, d.max_quorum]}, as_json,
          lambda: console.print(_("Quorum keys of epoch {epoch} published (deployment serial {serial}): key servers "
                                  "{qualified} {verb} them and each confirmed the same result. The deployment "
                                  "accepts entries.", epoch=keys.epoch, serial=d.serial,
-                                 qualified=', '.join(map(str, keys.qualified)), verb=verb),
+                                 qualified=', '.join(map(str, keys.qualified)), verb=_(verb)),
                                markup=False, highlight=False, soft_wrap=True))
 
 

@@ -214,10 +214,10 @@ def _render_introductions(listed: IntroductionList) -> None:
         console.print(_("No introductions."))
         return
     for i in listed.introductions:
-        state = _({"accepted": N_("you accepted"), "declined": N_("you declined (only this device knows)"),
-                   "open": N_("waiting for your answer")}[i.state])
+        state = {"accepted": N_("you accepted"), "declined": N_("you declined (only this device knows)"),
+                 "open": N_("waiting for your answer")}[i.state]
         heading(_("introduction {introduction_hex} — {state}",
-                  introduction_hex=introduction_hex(i.introduction_id), state=state))
+                  introduction_hex=introduction_hex(i.introduction_id), state=_(state)))
         console.print(Text.assemble((_("from counselor "), "bold"), untrusted(i.counselor, style="bold"),
                                     _(" about record {record}, {sent_at}",
                                       record=i.record_id or "?", sent_at=when(i.sent_at))))

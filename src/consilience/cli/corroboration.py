@@ -191,10 +191,10 @@ def _read_json(path: Path, what: str) -> Any:
 def _render_check(check: CorroborationCheck) -> None:
     heading(_("This corroboration statement checks"))
     console.print(
-        _("k = {k}: {k} distinct accounts, each certified by the administrator {b64u_encode} (deployment document "
-          "serial {serial}), each signed that their record, naming the same person (tag {b64u_encode2}…), was in "
-          "the log before the match was released.", k=check.k, b64u_encode=b64u_encode(check.admin_fingerprint),
-          serial=check.deployment.serial, b64u_encode2=b64u_encode(check.tag)[:11]), markup=False)
+        _("k = {k}: {k} distinct accounts, each certified by the administrator {fingerprint} (deployment document "
+          "serial {serial}), each signed that their record, naming the same person (tag {tag}…), was in "
+          "the log before the match was released.", k=check.k, fingerprint=b64u_encode(check.admin_fingerprint),
+          serial=check.deployment.serial, tag=b64u_encode(check.tag)[:11]), markup=False)
     table = Table(_("record"), _("in the log by"), _("log leaf"), _("account"), _("disclosure"))
     for e in check.entries:
         table.add_row(_short(e.entry_id), when(e.logged_at), str(e.leaf_index), _short(e.account_key),
