@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from alembic import context, op
 
 from consilience.errors import ConsilienceError
+from consilience.i18n import _
 
 revision: str = "0010"
 down_revision: str | None = "0011"
@@ -69,9 +70,10 @@ def _check_leaves(connection: sa.Connection) -> None:
                                 execution_options={"yield_per": CHUNK})
     for expected, (idx, data, opening) in enumerate(result):
         if idx != expected:
-            raise ConsilienceError(f"the log has no leaf {expected} (the next is {idx}); not migrating it")
+            raise ConsilienceError(_("the log has no leaf {expected} (the next is {idx}); not migrating it",
+                                     expected=expected, idx=idx))
         if bytes(data) != _commitment(opening):
-            raise ConsilienceError(f"log leaf {idx} is not its opening's commitment; not migrating the log")
+            raise ConsilienceError(_("log leaf {idx} is not its opening's commitment; not migrating the log", idx=idx))
 
 
 def _tile_rows(connection: sa.Connection, size: int) -> Iterator[dict[str, object]]:
@@ -86,16 +88,16 @@ def _tile_rows(connection: sa.Connection, size: int) -> Iterator[dict[str, objec
         expected = 0
         for idx, value in result:
             if idx != expected or len(value) != HASH:
-                raise ConsilienceError(f"the log's node ({TILE_HEIGHT * level}, {expected}) is not stored; "
-                                       "not migrating the log")
+                raise ConsilienceError(_("the log's node ({level}, {expected}) is not stored; not migrating the log",
+                                         level=TILE_HEIGHT * level, expected=expected))
             hashes.append(bytes(value))
             expected += 1
             if len(hashes) == TILE_WIDTH:
                 yield {"level": level, "idx": (expected - 1) // TILE_WIDTH, "hashes": b"".join(hashes)}
                 hashes = []
         if expected != count:
-            raise ConsilienceError(f"the log's node ({TILE_HEIGHT * level}, {expected}) is not stored; "
-                                   "not migrating the log")
+            raise ConsilienceError(_("the log's node ({level}, {expected}) is not stored; not migrating the log",
+                                     level=TILE_HEIGHT * level, expected=expected))
         if hashes:
             yield {"level": level, "idx": count // TILE_WIDTH, "hashes": b"".join(hashes)}
         level += 1
