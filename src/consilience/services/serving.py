@@ -410,5 +410,5 @@ def _signal(pid: int, sig: int) -> None:
 
 def _how(status: int) -> str:
     if os.WIFSIGNALED(status):
-        return f"signal {os.WTERMSIG(status)}"
-    return f"exit status {os.waitstatus_to_exitcode(status)}"
+        return _("signal {number}", number=os.WTERMSIG(status))
+    return _("exit status {code}", code=os.waitstatus_to_exitcode(status))

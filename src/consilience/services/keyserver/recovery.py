@@ -30,7 +30,7 @@ from fastapi import APIRouter, Request, Response
 
 from consilience.crypto import oprf, ristretto
 from consilience.errors import InvalidInput, VerificationError
-from consilience.i18n import N_, _
+from consilience.i18n import N_, _, _n
 from consilience.protocol import accounts, recovery
 from consilience.protocol.encoding import b64u_decode, b64u_encode
 from consilience.protocol.messages import B64Element, B64Id, Strict
@@ -47,9 +47,12 @@ _SEALED_SHARE_CHARS = 2048
 
 
 def locked_detail(limit: int) -> str:
-    return (f"Recovery for this account is paused after {limit} tries that did not end in a recovery, so that "
-            "nobody can keep guessing the passphrase. Ask your deployment's administrator for an unlock code, "
-            "then try again.")
+    return _n("Recovery for this account is paused after {limit} try that did not end in a recovery, so that "
+              "nobody can keep guessing the passphrase. Ask your deployment's administrator for an unlock code, "
+              "then try again.",
+              "Recovery for this account is paused after {limit} tries that did not end in a recovery, so that "
+              "nobody can keep guessing the passphrase. Ask your deployment's administrator for an unlock code, "
+              "then try again.", limit, limit=limit)
 
 
 class RecoveryEvaluateRequest(Strict):
