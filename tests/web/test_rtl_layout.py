@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, ViewportSize
 
 from .browser import REPO, screenshot
 
@@ -31,8 +32,8 @@ PAGES = [
     ("safety.html", "/safety.html", "rtl-safety"),
     ("verify.html", "/verify.html", "rtl-verify"),
 ]
-WIDE = {"width": 1000, "height": 900}
-NARROW = {"width": 360, "height": 800}
+WIDE: ViewportSize = {"width": 1000, "height": 900}
+NARROW: ViewportSize = {"width": 360, "height": 800}
 
 #: Each visible piece of the header, with its box: the leave button (fixed over the header's corner),
 #: the site's name, the language picker's label and menu, and the navigation's controls when shown.
@@ -166,3 +167,41 @@ def test_the_safety_page_in_arabic_keeps_ids_and_addresses_left_to_right(  # typ
     leave = page.locator("#leave").inner_text()
     assert page.locator("#h-exit + p strong").inner_text() == leave
     assert page.locator("#h-exit + p kbd").inner_text() == "Esc"
+
+
+def test_a_proof_checked_in_arabic_is_said_in_arabic_and_again_in_english(  # type: ignore[no-untyped-def]
+        open_tab, web_deployment, tmp_path: Path) -> None:
+    vector = json.loads((REPO / "tests" / "vectors" / "disclosure_interop.json").read_text(encoding="utf-8"))
+    ar = json.loads((LOCALES / "ar" / "verify.json").read_text(encoding="utf-8"))
+    good = tmp_path / "good.disclosure.json"
+    good.write_text(json.dumps(vector["valid"]))
+    page = open_in(open_tab, web_deployment, "/verify.html", "ar")
+    page.locator("#verify-file").set_input_files(str(good))
+    ok = page.locator("#verify-ok")
+    ok.wait_for(timeout=60_000)
+    assert ok.locator("h2").inner_text() == ar["verify.ok.title"]
+    assert page.locator("#verify-text").inner_text() == vector["expect"]["record"]
+    # the deployment, the receipt, the content, the body, the newer checkpoint, one witness
+    assert page.locator("#verify-checks > li").count() == 6
+    assert vector["expect"]["admin_fingerprint"] in page.locator("#verify-checks code.ltr").first.inner_text()
+    shown = page.locator("#verify-result").inner_text()
+    english = {k: v for k, v in english_sentences(("verify",)).items() if v in shown}
+    assert english == {}, f"English left in the Arabic result: {english}"
+    screenshot(page, "rtl-verify-result")
+
+    # another language: the same result, said again, the person's file still shown
+    page.locator("header.site select[data-language-picker]").select_option("en")
+    assert ok.locator("h2").inner_text() == "The proof checks out"
+    assert "In the log by" in page.locator("#verify-when").inner_text()
+    assert page.locator("#verify-text").inner_text() == vector["expect"]["record"]
+    page.locator("header.site select[data-language-picker]").select_option("ar")
+
+    tampered = next(t for t in vector["tampered"] if t["field"] == "body_key")
+    bad = tmp_path / "bad.disclosure.json"
+    bad.write_text(json.dumps(tampered["document"]))
+    page.locator("#verify-file").set_input_files(str(bad))
+    refused = page.locator("#verify-refused")
+    refused.wait_for(timeout=60_000)
+    assert refused.locator("h2").inner_text() == ar["verify.refused.title"]
+    assert "body_key" in page.locator("#verify-reason").inner_text()
+    assert page.locator("#verify-reason code").inner_text() == "body_key"

@@ -59,7 +59,7 @@ function reasonText(reason) {
 function detailList(pairs) {
   const dl = el('dl', { class: 'details' });
   // what the person wrote keeps its own direction (an English record on an Arabic page)
-  for (const [k, v] of pairs) if (v) dl.append(el('dt', {}, t(k)), el('dd', { dir: 'auto' }, v));
+  for (const [k, v] of pairs) if (v) dl.append(el('dt', {}, t(k)), el('dd', { class: 'user-text' }, v));
   return dl;
 }
 
