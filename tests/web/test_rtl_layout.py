@@ -7,7 +7,8 @@ header is the English one mirrored (the "Leave quickly" button in the left half,
 the right half); nothing in the header covers anything else, on a laptop's width and on a 360 px
 phone; and no page scrolls sideways at 360 px. Screenshots of the Arabic pages go where the
 screenshot helper puts them (docs/screenshots with CONSILIENCE_UPDATE_SCREENSHOTS=1). In Spanish no
-English sentence of the safety and verify catalogs (nor of the shared one) is left on those pages.
+English sentence of the safety and verify catalogs (nor of the shared one) is left on those pages,
+and the longer Spanish words fit the header too.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ PAGES = [
 ]
 WIDE: ViewportSize = {"width": 1000, "height": 900}
 NARROW: ViewportSize = {"width": 360, "height": 800}
+#: Just wider than the widths where the header keeps the leave button's corner free: the button sits in
+#: the margin beside the centred header, which must be wide enough for it in every language.
+MARGIN: ViewportSize = {"width": 1100, "height": 900}
 
 #: Each visible piece of the header, with its box: the leave button (fixed over the header's corner),
 #: the site's name, the language picker's label and menu, and the navigation's controls when shown.
@@ -105,7 +109,7 @@ def test_each_page_in_arabic_is_right_to_left_and_its_header_mirrored(  # type: 
     page = open_in(open_tab, dep, path, "ar")
     assert page.evaluate("[document.documentElement.dir, document.documentElement.lang]") == ["rtl", "ar"]
     assert page.get_by_role("button", name=re.compile("Leave quickly")).count() == 0, "the leave button is in English"
-    for size in (WIDE, NARROW):
+    for size in (WIDE, MARGIN, NARROW):
         page.set_viewport_size(size)
         boxes = page.evaluate(HEADER_BOXES)
         assert {"leave", "brand", "language menu"} <= set(boxes), boxes
@@ -119,7 +123,7 @@ def test_each_page_in_arabic_is_right_to_left_and_its_header_mirrored(  # type: 
         if size is NARROW:
             assert sideways(page) <= 0, f"{file} in Arabic scrolls sideways at 360 px by {sideways(page)} px"
             screenshot(page, f"{shot}-360px")
-        else:
+        elif size is WIDE:
             screenshot(page, shot)
     # the language picker brings English back in place, the layout with it
     page.locator("header.site select[data-language-picker]").select_option("en")
@@ -154,6 +158,10 @@ def test_each_page_in_spanish_shows_none_of_the_safety_and_verify_english(  # ty
         .flatMap((e) => ['aria-label', 'placeholder', 'title'].map((a) => e.getAttribute(a) || ''))].join('\\n')""")
     left = {key: text for key, text in english_sentences(areas).items() if text in shown}
     assert left == {}, f"{file} in Spanish still shows English: {left}"
+    for size in (WIDE, MARGIN, NARROW):  # Spanish words are longer: the header still has room for them
+        page.set_viewport_size(size)
+        assert overlaps(page.evaluate(HEADER_BOXES)) == [], f"{file} in Spanish at {size['width']} px"
+    assert sideways(page) <= 0
 
 
 def test_the_safety_page_in_arabic_keeps_ids_and_addresses_left_to_right(  # type: ignore[no-untyped-def]
