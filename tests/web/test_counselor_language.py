@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import FilePayload, Page, expect
 
+from .browser import screenshot
 from .ui import wait_for_match
 
 pytestmark = pytest.mark.web
@@ -235,6 +236,7 @@ def test_a_case_reads_in_spanish_and_arabic_and_a_change_of_language_keeps_the_w
     work_is_kept("ar")
     assert messages_left(page, "ar") == []
     assert messages_left(page, "ar", source="es") == [], "Spanish left after switching to Arabic"
+    screenshot(page, "counselor-case-ar")
     # the mirrored layout: the page's text starts at the right
     assert page.locator("#h-case").evaluate("(h) => getComputedStyle(h).direction") == "rtl"
 

@@ -15,7 +15,7 @@ import {
 import { COUNSELOR_PURPOSE, Vault } from './lib/vault.js';
 import { installSafety } from './lib/safety.js';
 import {
-  t, applyTranslations, mountLanguagePicker, onLanguageChange, formatDateTime, formatList,
+  t, tNodes, applyTranslations, mountLanguagePicker, onLanguageChange, formatDateTime, locale,
 } from './lib/i18n.js';
 
 /** How often an open case asks the server for new messages, acceptances and notes. */
@@ -50,8 +50,17 @@ function when(value) {
   return Number.isNaN(d.getTime()) ? String(value) : formatDateTime(d);
 }
 
-/** Names one after the other ("A, B, C" in English), as the language separates them. */
-const nameList = (names) => formatList(names, { type: 'unit', style: 'short' });
+/** Text someone typed (a name, an address) set apart, so it keeps its own direction inside a sentence. */
+const bdi = (text, cls) => el('bdi', cls ? { class: cls } : {}, text);
+
+/** Names one after the other ("A, B, C" in English), as the language separates them, each set apart. */
+function nameList(names) {
+  const frag = document.createDocumentFragment();
+  for (const part of new Intl.ListFormat(locale(), { type: 'unit', style: 'short' }).formatToParts(names)) {
+    frag.append(part.type === 'element' ? bdi(part.value) : part.value);
+  }
+  return frag;
+}
 
 let lastNotice = null; // { box, show, text }: the notice on screen and how to show it again
 
@@ -124,7 +133,7 @@ function followLanguage() {
   }
   const view = document.querySelector('[data-view]:not([hidden])')?.dataset.view;
   if (view === 'cases' && state.keys) {
-    $('#who').textContent = t('counselor.cases.who', { name: state.keys.name });
+    $('#who').replaceChildren(...tNodes('counselor.cases.who', { name: bdi(state.keys.name) }));
     if (!state.listing) keepingInput($('#cases-list'), () => drawCases(state.cases));
   } else if (view === 'case') {
     if (state.page?.drawn) keepingInput($('#case-body'), () => renderCase(state.page));
@@ -267,10 +276,15 @@ function attentionNotes(c) {
 }
 
 function ownerText(c) {
-  if (!c.owner_key_id) return t('counselor.owner.none');
-  if (c.owner_key_id === b64uEncode(state.keys.keyId)) return t('counselor.owner.you');
-  const name = c.owner || work().counselorByKeyId(c.owner_key_id)?.name || t('counselor.owner.unlisted');
-  return t('counselor.owner.named', { name });
+  return ownerNodes(c).map((x) => (typeof x === 'string' ? x : x.textContent)).join('');
+}
+
+/** Who owns the case, the name set apart (see bdi). */
+function ownerNodes(c) {
+  if (!c.owner_key_id) return [t('counselor.owner.none')];
+  if (c.owner_key_id === b64uEncode(state.keys.keyId)) return [t('counselor.owner.you')];
+  const name = c.owner || work().counselorByKeyId(c.owner_key_id)?.name;
+  return tNodes('counselor.owner.named', { name: name ? bdi(name) : t('counselor.owner.unlisted') });
 }
 
 async function loadCases() {
@@ -282,7 +296,7 @@ async function loadCases() {
 
 async function renderCases() {
   showView('cases');
-  $('#who').textContent = t('counselor.cases.who', { name: state.keys.name });
+  $('#who').replaceChildren(...tNodes('counselor.cases.who', { name: bdi(state.keys.name) }));
   $('#cases-list').textContent = '';
   $('#cases-empty').hidden = true;
   const progress = $('#progress');
@@ -312,7 +326,7 @@ function drawCases(cases) {
       notes.length ? el('ul', { class: 'attention' }, notes.map(([kind, text]) => el('li', { 'data-kind': kind }, text))) : null,
       el('p', { class: 'meta' },
         el('span', { class: `badge state-${c.state}` }, stateName(c.state)), ' ',
-        ownerText(c), ` · ${t('counselor.cases.since', { date: when(c.created_at) })}`)));
+        ownerNodes(c), ` · ${t('counselor.cases.since', { date: when(c.created_at) })}`)));
   }
 }
 
@@ -320,7 +334,7 @@ function drawCases(cases) {
 
 function detailList(pairs) {
   const dl = el('dl', { class: 'details' });
-  for (const [k, v] of pairs) if (v) dl.append(el('dt', {}, k), el('dd', {}, v));
+  for (const [k, v] of pairs) if (v) dl.append(el('dt', {}, k), el('dd', { class: 'user-text' }, v));
   return dl;
 }
 
@@ -331,7 +345,8 @@ function detailList(pairs) {
 function namedItem(typed, canonical) {
   const kind = /^([a-z]+):/.exec(canonical)?.[1] || '';
   const shown = kind && typed.toLowerCase().startsWith(`${kind}:`) ? typed.slice(kind.length + 1) : typed;
-  return el('li', {}, breakable(shown), ' → ', el('span', { class: 'canonical' }, breakable(canonical)));
+  return el('li', {}, el('bdi', {}, breakable(shown)), ' ', el('span', { class: 'arrow' }, '→'), ' ',
+    el('span', { class: 'canonical' }, breakable(canonical)));
 }
 
 function shortId(bytesOrText) {
@@ -428,7 +443,7 @@ function renderCaseHeader(page) {
   const section = el('section', { class: 'card', 'aria-labelledby': 'h-casework' },
     el('h2', { id: 'h-casework' }, t('counselor.casework.title')));
   for (const [, text] of attentionNotes(c)) section.append(el('p', { class: 'attention-line' }, text));
-  section.append(el('p', { id: 'case-owner' }, ownerText(c)));
+  section.append(el('p', { id: 'case-owner' }, ownerNodes(c)));
   if (!mine) {
     const take = el('button', { type: 'button', id: 'take-case' },
       t(c.owner_key_id ? 'counselor.casework.takeover' : 'counselor.casework.take'));
@@ -528,8 +543,10 @@ function renderMatchSection(page, m, mi) {
     const problems = el('section', { class: 'card', 'aria-labelledby': `h-problems-${mi}` },
       el('h3', { id: `h-problems-${mi}` }, t('counselor.match.problems.title')));
     const list = el('ul');
-    for (const [id, reason] of failed) list.append(el('li', {}, t('counselor.match.problems.failed', { id: shortId(id), reason })));
-    for (const id of bogus) list.append(el('li', {}, t('counselor.match.problems.bogus', { id: shortId(id) })));
+    for (const [id, reason] of failed) {
+      list.append(el('li', {}, tNodes('counselor.match.problems.failed', { id: bdi(shortId(id), 'ltr'), reason: bdi(reason) })));
+    }
+    for (const id of bogus) list.append(el('li', {}, tNodes('counselor.match.problems.bogus', { id: bdi(shortId(id), 'ltr') })));
     problems.append(list);
     section.append(problems);
   }
@@ -544,7 +561,7 @@ function renderRecord(page, m, o, key, i) {
   const hid = `h-entry-${key}`;
   const section = el('section', { class: 'card record', 'aria-labelledby': hid, 'data-entry': o.entryB64 },
     el('h3', { id: hid }, t('counselor.record.title', { number: i + 1 })),
-    el('p', { class: 'meta' }, t('counselor.record.meta', { date: when(b.writtenAt), id: shortId(o.entryId) }),
+    el('p', { class: 'meta' }, tNodes('counselor.record.meta', { date: when(b.writtenAt), id: bdi(shortId(o.entryId), 'ltr') }),
       pseudonym ? ` · ${t('counselor.record.reporter')} ` : '',
       pseudonym ? el('code', { class: 'pseudonym', title: t('counselor.record.pseudonym') }, pseudonym) : ''),
     el('h4', {}, t('counselor.record.contact')),
@@ -615,7 +632,7 @@ function renderDirect(page, m, o, key) {
   if (!o.reporter) {
     return el('section', { class: 'conversation', 'aria-labelledby': `${id}-h` },
       el('h4', { id: `${id}-h` }, t('counselor.direct.title')),
-      el('p', {}, o.keyError ? t('counselor.direct.damaged', { error: o.keyError }) : t('counselor.direct.nokey')));
+      el('p', {}, o.keyError ? tNodes('counselor.direct.damaged', { error: bdi(o.keyError) }) : t('counselor.direct.nokey')));
   }
   const conv = m.directs.get(o.entryB64) || null;
   const box = conversationBox(id, t('counselor.direct.title'), {
@@ -658,11 +675,11 @@ const namesOf = (members) => nameList(members.map((x) => x.name).sort((a, b) => 
 function messageItem(msg) {
   if (msg.error) {
     return el('li', { class: 'message problem' }, el('p', { class: 'meta' }, when(msg.receivedAt)),
-      el('p', {}, t('counselor.message.problem', { error: msg.error })));
+      el('p', {}, tNodes('counselor.message.problem', { error: bdi(msg.error) })));
   }
   const who = msg.from === 'me' ? t('counselor.message.me')
-    : msg.from === 'counselor' ? t('counselor.message.counselor', { name: msg.senderName })
-      : msg.from === 'reporter' ? t('counselor.message.reporter') : msg.senderName;
+    : msg.from === 'counselor' ? tNodes('counselor.message.counselor', { name: bdi(msg.senderName) })
+      : msg.from === 'reporter' ? t('counselor.message.reporter') : bdi(msg.senderName);
   const li = el('li', { class: `message from-${msg.from}`, 'data-type': msg.type },
     el('p', { class: 'meta' }, el('strong', { class: 'sender' }, who), ` · ${when(msg.sentAt || msg.receivedAt)}`));
   if (msg.type === 'reveal') {
@@ -670,7 +687,7 @@ function messageItem(msg) {
   } else if (msg.type === 'introduction') {
     li.append(el('p', { class: 'label' }, t('counselor.message.introduction')));
   } else if (msg.type === 'roster') {
-    li.append(el('p', {}, t('counselor.message.roster', { names: namesOf(msg.members) })));
+    li.append(el('p', {}, tNodes('counselor.message.roster', { names: namesOf(msg.members) })));
     return li;
   }
   if (msg.text) li.append(el('p', { class: 'message-text' }, msg.text));
@@ -783,10 +800,10 @@ function renderAcceptances(shown, intro) {
   const s = shown.status;
   s.textContent = '';
   s.append(el('p', { class: 'accepted-count' }, good.length
-    ? t('counselor.group.accepted', { count: good.length, names: nameList(good.map((a) => a.name)) })
+    ? tNodes('counselor.group.accepted', { count: good.length, names: nameList(good.map((a) => a.name)) })
     : t('counselor.group.nobody')));
   for (const a of intro.accepted.filter((x) => x.error)) {
-    s.append(el('p', { class: 'problem' }, t('counselor.group.problem', { error: a.error })));
+    s.append(el('p', { class: 'problem' }, tNodes('counselor.group.problem', { error: bdi(a.error) })));
   }
   const total = inRoster.size + waiting.length;
   if (waiting.length && total >= 2) {
@@ -809,7 +826,7 @@ function renderAcceptances(shown, intro) {
   }
   if (shown.roster) {
     shown.box.section.hidden = false;
-    s.append(el('p', { class: 'members' }, t('counselor.group.members', { names: namesOf(shown.roster.members) })));
+    s.append(el('p', { class: 'members' }, tNodes('counselor.group.members', { names: namesOf(shown.roster.members) })));
   }
 }
 
@@ -880,8 +897,8 @@ async function refreshNotes(page) {
     if (page.notesShown.has(n.noteId)) continue;
     page.notesShown.add(n.noteId);
     page.notesList.append(n.error
-      ? el('li', { class: 'problem' }, t('counselor.notes.problem', { error: n.error }))
-      : el('li', {}, el('p', { class: 'meta' }, el('strong', {}, n.mine ? t('counselor.message.me') : n.author),
+      ? el('li', { class: 'problem' }, tNodes('counselor.notes.problem', { error: bdi(n.error) }))
+      : el('li', {}, el('p', { class: 'meta' }, el('strong', {}, n.mine ? t('counselor.message.me') : bdi(n.author)),
         ` · ${when(n.sentAt || n.createdAt)}`),
         el('p', { class: 'message-text' }, n.text)));
   }
