@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from .browser import Tab
-from .ui import SLOW, catalogs, join, say
+from .ui import SLOW, catalogs, join, say, write_record
 
 pytestmark = pytest.mark.web
 
@@ -168,4 +168,34 @@ def test_changing_language_keeps_what_was_typed_and_the_phone_country(web_deploy
     expect(page.locator("#e-quorum")).to_have_value(re.compile(r"\d"), timeout=SLOW)
     expect(page.locator("#e-quorum-hint")).not_to_contain_text("At least")
     assert english_left(page, "ar") == []
+    tab.assert_clean()
+
+
+def test_the_guessed_phone_country_follows_the_chosen_language(web_deployment, open_tab) -> None:  # type: ignore[no-untyped-def]
+    """A browser that names no country ("en"): the country is the one the chosen language implies (en: US,
+    ar: EG, es: ES), changed with the language until a number is typed, then kept with it."""
+    dep = web_deployment
+    es, ar = catalogs()["es"], catalogs()["ar"]
+    tab = open_tab("/", locale="en")
+    page = tab.page
+    page.locator("h1:visible").first.wait_for()
+    [invite] = dep.invites(1)
+    join(page, invite, "Signal: language.test.2", "lantern harbour quietly switching 2")
+    write_record(page, {"details": {"what": "On the bus home"}, "record": "He followed me off the bus."})
+    page.get_by_role("link", name="Put in escrow…").click()
+    row = page.locator(".ident-row").first
+    row.get_by_label("Kind").select_option("phone")
+    region, number = row.locator("select[name=region]"), row.locator("input[name=identifier]")
+    expect(region).to_have_value("US")
+    pick_language(page, "ar")
+    expect(region).to_have_value("EG")
+    number.fill("010 1234 5678")
+    ok = row.locator(".field-ok")
+    expect(ok).to_have_text(f"{ar['reporter.escrow.match.ok']} +20 10 12345678")
+    # typed: the number stays read as Egyptian in Spanish
+    pick_language(page, "es")
+    expect(region).to_have_value("EG")
+    expect(ok).to_have_text(f"{es['reporter.escrow.match.ok']} +20 10 12345678")
+    # the country names are the language's, and sorted in it
+    expect(region.locator("option[value=EG]")).to_have_text("Egipto (+20)")
     tab.assert_clean()

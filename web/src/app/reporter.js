@@ -341,7 +341,7 @@ async function join(invite, contact, passphrase) {
         accounts.registrationProof(invite.seed, d.deploymentId), (await sealedItems.messagingKeyPair(messageSeed)).key);
       const cert = accounts.verifyCertificate(d.adminKey, d.deploymentId, b64uDecode(answer.certificate, 120, 'certificate'));
       if (!bytesEqual(cert.accountKey, accounts.accountKey(invite.seed))) {
-        throw new VerificationError('the escrow server returned a certificate for another account; nothing was saved');
+        throw new VerificationError(t('reporter.join.error.certificate'));
       }
       return answer;
     });
@@ -820,7 +820,7 @@ function identRow(kind = 'email', value = '', region = null) {
   input.value = value;
   const regionSelect = el('select', { id: `ident-region-${n}`, name: 'region' });
   fillRegions(regionSelect, region || guessRegion());
-  // a country the person picks is theirs; one guessed follows a change of language
+  // a country the person picks is theirs; one guessed follows a change of language (followLanguage)
   if (region) regionSelect.dataset.picked = '';
   regionSelect.addEventListener('change', () => { regionSelect.dataset.picked = ''; });
   const regionField = el('div', { class: 'field' },
@@ -1664,7 +1664,9 @@ function followLanguage() {
   sayStepsAgain();
   for (const row of $$('.ident-row', $('#ident-rows'))) {
     const { regionSelect, input, sync } = row.parts;
-    fillRegions(regionSelect, regionSelect.hasAttribute('data-picked') ? regionSelect.value : guessRegion());
+    // a guessed country follows the language until the person picks one or types a number read in it
+    const keep = regionSelect.hasAttribute('data-picked') || input.value.trim();
+    fillRegions(regionSelect, keep ? regionSelect.value : guessRegion());
     sync();
     checkRow(row, { quiet: !input.hasAttribute('aria-invalid') });
   }
