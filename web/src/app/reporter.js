@@ -1672,10 +1672,10 @@ function followLanguage() {
   }
   const pass = $('#join-pass');
   if (pass.value) $('#join-pass-strength').textContent = passphraseStrength(pass.value).text;
-  for (const th of $$('td[data-label-key]')) th.dataset.label = t(th.dataset.labelKey);
+  for (const cell of $$('td[data-label-key]')) cell.dataset.label = t(cell.dataset.labelKey);
   if (!state.wallet) return;
   const view = $$('[data-view]').find((section) => !section.hidden)?.dataset.view;
-  if (view === 'entries') renderEntries();
+  if (view === 'entries') { renderEntries(); recoveryUi.showBackupState(); }
   if (view === 'record') {
     const r = recordById(window.location.hash.split('/')[2]);
     if (r) $('#h-record').textContent = recordTitle(r);
