@@ -8,7 +8,10 @@ the right half); nothing in the header covers anything else, on a laptop's width
 phone; and no page scrolls sideways at 360 px. Screenshots of the Arabic pages go where the
 screenshot helper puts them (docs/screenshots with CONSILIENCE_UPDATE_SCREENSHOTS=1). In Spanish no
 English sentence of the safety and verify catalogs (nor of the shared one) is left on those pages,
-and the longer Spanish words fit the header too.
+and the longer Spanish words fit the header too. On the safety page in Arabic the address in the
+footer stays left to right; on the verify page a proof (Python's disclosure vector) checked in Arabic
+is said in Arabic, and again in English when the language changes, and a changed one is refused
+naming its field.
 """
 
 from __future__ import annotations
