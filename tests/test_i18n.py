@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import json
 import re
 import string
 from importlib.machinery import SourceFileLoader
@@ -483,3 +484,114 @@ def test_formatters_follow_the_language() -> None:
     with i18n.using("ar"):
         assert i18n.format_datetime(moment) != english
         assert i18n.direction() == "rtl"
+
+
+# -- (e) the CLI speaks the language it is asked for ----------------------------------------------
+
+#: A message of the CLI's own that any run can reach without a server: a malformed option, refused
+#: before anything is asked or written.
+BAD_PORTS = ("admin", "init", "--keyserver-ports", "not-a-port")
+BAD_PORTS_MESSAGE = "--keyserver-ports takes comma-separated port numbers"
+
+
+def _translation(lang: str, message: str) -> str:
+    with i18n.using(lang):
+        return i18n._(message)
+
+
+def _run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    from cli_process import cli
+
+    proc = cli(env, *args)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def _environment(tmp_path: Path, **language: str) -> dict[str, str]:
+    from cli_process import person
+
+    env = {k: v for k, v in person(tmp_path / "home").items()
+           if k not in ("CONSILIENCE_LANGUAGE", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")}
+    return {**env, **language}
+
+
+@pytest.mark.parametrize(("flag", "lang"), [("--language=es", "es"), ("--language=es-MX", "es"),
+                                            ("--language=ar", "ar")])
+def test_cli_error_in_the_language_asked_for(tmp_path: Path, flag: str, lang: str) -> None:
+    code, _out, err = _run(_environment(tmp_path), flag, *BAD_PORTS, "--data-dir", str(tmp_path / "d"))
+    assert code == 1, err
+    expected = _translation(lang, BAD_PORTS_MESSAGE)
+    assert expected != BAD_PORTS_MESSAGE
+    assert err.strip() == f"{_translation(lang, 'error:')} {expected}", err
+    assert not (tmp_path / "d").exists()
+
+
+def test_cli_follows_lang(tmp_path: Path) -> None:
+    """LANG=ar_EG.UTF-8 is Arabic; CONSILIENCE_LANGUAGE wins over it; --language wins over both."""
+    arabic = _environment(tmp_path, LANG="ar_EG.UTF-8")
+    _code, _out, err = _run(arabic, *BAD_PORTS)
+    assert _translation("ar", BAD_PORTS_MESSAGE) in err and "خطأ:" in err, err
+    _code, _out, err = _run({**arabic, "CONSILIENCE_LANGUAGE": "es"}, *BAD_PORTS)
+    assert _translation("es", BAD_PORTS_MESSAGE) in err, err
+    _code, _out, err = _run({**arabic, "CONSILIENCE_LANGUAGE": "es"}, "--language", "en", *BAD_PORTS)
+    assert err.strip() == f"error: {BAD_PORTS_MESSAGE}", err
+
+
+def test_cli_english_unchanged(tmp_path: Path) -> None:
+    for env in (_environment(tmp_path), _environment(tmp_path, LANG="C.UTF-8"),
+                _environment(tmp_path, LANG="fr_FR.UTF-8")):
+        code, _out, err = _run(env, *BAD_PORTS)
+        assert code == 1 and err.strip() == f"error: {BAD_PORTS_MESSAGE}", err
+
+
+def test_cli_help_is_translated(tmp_path: Path) -> None:
+    """typer reads help when the tree is built: the language is chosen before that."""
+    env = _environment(tmp_path)
+    _code, english, _err = _run(env, "reporter", "--help")
+    assert "Write records and put them in escrow." in english
+    for lang in ("es", "ar"):
+        _code, shown, _err = _run(env, "--language", lang, "reporter", "--help")
+        for message in ("Write records and put them in escrow.", "Your records and the status of those in escrow."):
+            assert " ".join(_translation(lang, message).split())[:30] in " ".join(shown.split()), shown
+        assert "Write records and put them in escrow." not in shown
+
+
+def test_cli_json_is_the_same_in_every_language(tmp_path: Path) -> None:
+    """--json is for programs: the same bytes whatever the language; the text beside it is translated."""
+    env = _environment(tmp_path, CONSILIENCE_PASSPHRASE="a passphrase for the test")
+    data_dir = str(tmp_path / "deployment")
+    code, _out, err = _run(env, "admin", "init", "--data-dir", data_dir, "--json")
+    assert code == 0, err
+    documents = {lang: _run(env, "--language", lang, "admin", "status", "--data-dir", data_dir, "--json")[1]
+                 for lang in i18n.LANGUAGES}
+    assert json.loads(documents["en"])["deployment_serial"] == 1
+    assert documents["es"] == documents["en"] == documents["ar"]
+    _code, arabic, _err = _run(env, "--language", "ar", "admin", "status", "--data-dir", data_dir)
+    assert _translation("ar", "Counselors: {counselors}").split(":")[0] in arabic, arabic
+    assert "Counselors:" not in arabic
+
+
+@pytest.mark.parametrize(("argv", "env", "chosen"), [
+    (["--language", "es", "admin"], {}, "es"),
+    (["--language=ar-EG", "admin"], {"LANG": "es_ES.UTF-8"}, "ar"),
+    (["admin", "--help"], {"LANG": "es_ES.UTF-8"}, "es"),
+    (["admin", "--help"], {"CONSILIENCE_LANGUAGE": "ar", "LANG": "es_ES.UTF-8"}, "ar"),
+    (["reporter", "write", "--", "--language", "es"], {}, "en"),
+    (["--language", "fr"], {"LANG": "es_ES.UTF-8"}, "en"),
+    (["--language"], {"LANG": "es_ES.UTF-8"}, "es"),
+])
+def test_startup_language(argv: list[str], env: dict[str, str], chosen: str) -> None:
+    from consilience.cli.app import startup_language
+
+    assert startup_language(argv, env) == chosen
+
+
+def test_times_in_the_locale() -> None:
+    """The CLI's text shows times as people read them there; English keeps its ISO-like form."""
+    from consilience.cli.output import when
+
+    with i18n.using("en"):
+        assert when("2026-03-01T18:04:05+00:00").startswith("2026-03-01 ")
+    with i18n.using("es"):
+        assert "2026" in when("2026-03-01T18:04:05+00:00") and "mar" in when("2026-03-01T18:04:05+00:00")
+    with i18n.using("ar"):
+        assert when("not a time") == "not a time"
