@@ -304,3 +304,15 @@ def test_a_notice_is_mailed_in_spanish(tmp_path: Path) -> None:
     [folder] = Path(settings.inbox_dir).iterdir()
     [notice] = [json.loads(f.read_text(encoding="utf-8")) for f in folder.iterdir()]
     assert notice["waiting"] == translated(WAITING_TEXT, "es") != WAITING_TEXT
+
+
+def test_starlettes_own_refusals_are_translated_too(escrow: Escrow) -> None:
+    """An unknown path or a wrong method: Starlette's English phrase, from the catalog in other languages."""
+    english = escrow.client.get(f"{API}/no-such-thing")
+    assert english.status_code == 404 and english.json() == {"error": "not_found", "detail": "Not Found"}
+    spanish = escrow.client.get(f"{API}/no-such-thing", headers={"Accept-Language": "es"})
+    assert spanish.json() == {"error": "not_found", "detail": translated("Not Found", "es")}
+    says(spanish, "es")
+    wrong = escrow.client.delete(f"{API}/deployment", headers={"Accept-Language": "ar"})
+    assert wrong.status_code == 405 and wrong.json()["error"] == "method_not_allowed"
+    assert wrong.json()["detail"] == translated("Method Not Allowed", "ar") != "Method Not Allowed"

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from consilience import i18n
 from consilience.errors import InvalidInput
-from consilience.i18n import _, _n
+from consilience.i18n import N_, _, _n
 from consilience.protocol.messages import ErrorResponse
 from consilience.services.http_language import language_headers, requested
 
@@ -42,6 +42,11 @@ CODES: dict[int, str] = {
     500: "internal",
     503: "unavailable",
 }
+
+
+#: The reason phrases Starlette answers with on its own (no route, no such method), kept as they are in
+#: English and translated otherwise.
+STARLETTE_PHRASES = frozenset({N_("Not Found"), N_("Method Not Allowed")})
 
 
 def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -154,7 +159,10 @@ def install(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        return error_response(exc.status_code, str(exc.detail), exc.headers)
+        detail = str(exc.detail)
+        if detail in STARLETTE_PHRASES:  # Starlette's own words (an unknown path, a wrong method)
+            detail = _(detail)
+        return error_response(exc.status_code, detail, exc.headers)
 
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
