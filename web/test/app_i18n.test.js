@@ -264,6 +264,6 @@ test('recordTitle: "Record of <date>" in the language, the person\'s own title a
   assert.equal(recordTitle(r), `Record of ${day(i18n.locale())}`);
   assert.equal(recordTitle({ title: '', written_at: 'x' }), 'Record');
   assert.equal(recordTitle({ title: '  Mine ', written_at: 'x' }), 'Mine');
-  assert.equal(inLanguage('es', () => recordTitle(r)), `Relato del ${day(i18n.locale('es'))}`);
-  assert.equal(inLanguage('ar', () => recordTitle(r)), `إفادة بتاريخ ${day(i18n.locale('ar'))}`);
+  assert.equal(inLanguage('es', () => recordTitle(r)), `Registro del ${day(i18n.locale('es'))}`);
+  assert.equal(inLanguage('ar', () => recordTitle(r)), `سجل بتاريخ ${day(i18n.locale('ar'))}`);
 });
