@@ -43,7 +43,9 @@ async function run(r, session, button, confirm) {
     const day = (r.written_at || '').slice(0, 10) || 'record';
     saveFile(`${JSON.stringify(doc, null, 1)}\n`, `record-${day}${FILE_EXTENSION}`, 'application/json');
     confirm.textContent = '';
-    const time = formatDateTime(check.loggedAt, { dateStyle: 'medium', timeStyle: 'medium' });
+    // the date and time in figures, to the second (what toLocaleString gives), in the page's language
+    const time = formatDateTime(check.loggedAt, { year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric',
+      minute: 'numeric', second: 'numeric' });
     const count = check.witnesses.length;
     showNote(count ? t('app.disclosure.saved', { time, count }) : t('app.disclosure.saved.unwitnessed', { time }));
   } catch (err) {
