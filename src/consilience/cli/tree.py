@@ -26,7 +26,27 @@ from consilience.cli import notify as _notify  # noqa: F401  (adds 'reporter not
 from consilience.cli import recovery as _recovery  # noqa: F401  (adds 'reporter recover', 'admin recovery-unlock')
 from consilience.cli.common import JSON, handled
 from consilience.cli.output import emit
-from consilience.i18n import _, set_language
+from consilience.i18n import N_, _, set_language
+
+#: typer's own words on its help and error screens, which it reads from rich_utils when it draws them.
+TYPER_WORDS = {
+    "ARGUMENTS_PANEL_TITLE": N_("Arguments"), "OPTIONS_PANEL_TITLE": N_("Options"),
+    "COMMANDS_PANEL_TITLE": N_("Commands"), "ERRORS_PANEL_TITLE": N_("Error"), "ABORTED_TEXT": N_("Aborted."),
+    "RICH_HELP": N_("Try [blue]'{command_path} {help_option}'[/] for help."),
+    "DEFAULT_STRING": N_("[default: {}]"), "ENVVAR_STRING": N_("[env var: {}]"),
+    "REQUIRED_LONG_STRING": N_("[required]"), "DEPRECATED_STRING": N_("(deprecated) "),
+}
+
+
+def _speak_typer_words() -> None:
+    from typer import rich_utils
+
+    for name, text in TYPER_WORDS.items():
+        if hasattr(rich_utils, name):
+            setattr(rich_utils, name, _(text))
+
+
+_speak_typer_words()
 
 # Tracebacks never show local variables: they may hold passphrases, records or identifiers.
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False,
