@@ -7,7 +7,9 @@
 // manifest gives, in a cache named by the manifest's own hash. A new build (a new manifest) fills a new
 // cache beside the old, which is dropped once the new one is whole, so offline the app is always one
 // build's files, never a mix. Nothing else is kept: no API answer, no wallet (that stays in IndexedDB,
-// sealed), nothing from another origin.
+// sealed), nothing from another origin. The worker itself shows no words; the message catalogs of every
+// language are compiled into the pages' scripts, so a cached build reads in the person's language
+// offline too, and a change of language needs nothing from the network.
 
 const PREFIX = 'consilience-app-';
 const MANIFEST = '/manifest.json';
