@@ -388,7 +388,7 @@ from typing import cast
 from consilience.crypto import hpke, kdf, ristretto, shamir, signing
 from consilience.crypto.bls12381 import G2_BYTES, SCALAR_BYTES, G2Point, Scalar, hash_to_scalar, lagrange_coefficients
 from consilience.errors import DecryptionError, InvalidInput, VerificationError
-from consilience.i18n import N_, _
+from consilience.i18n import N_, _, _n
 from consilience.protocol.encoding import i2osp, lp2
 
 DEAL_LABEL = b"consilience-v2 dkg deal"
@@ -1384,8 +1384,9 @@ def qualify(params: Parameters, messages: Sequence[bytes]) -> Qualification:
     for dealer in sorted(chosen):
         against = sorted(complainants.get(dealer, set()))
         if len(against) >= params.threshold:
-            disqualified[dealer] = _("{complained} key servers complained (threshold {threshold})",
-                                      complained=len(against), threshold=params.threshold)
+            disqualified[dealer] = _n("{n} key servers complained (threshold {threshold})",
+                                      "{n} key servers complained (threshold {threshold})", len(against),
+                                      threshold=params.threshold)
         else:
             missing = [j for j in against if (dealer, j) not in revealed]
             if missing:
@@ -1398,12 +1399,15 @@ def qualify(params: Parameters, messages: Sequence[bytes]) -> Qualification:
     if len(qualified) < needed:
         why = "; ".join(f"{i}: {why}" for i, why in sorted(disqualified.items()))
         if params.kind == GENERATE:
-            raise DkgFailed(_("only {len_qualified} dealers qualified, fewer than the threshold {needed}: {why}",
-                              len_qualified=len(qualified), needed=needed, why=why))
-        raise DkgFailed(_("only {len_qualified} dealers qualified, fewer than the threshold {needed} of the result "
-                          "being renewed, which is needed to carry its secrets over: {why}. Nothing changed: the "
-                          "renewed result stays in use; run the renewal again",
-                          len_qualified=len(qualified), needed=needed, why=why))
+            raise DkgFailed(_n("only {n} dealers qualified, fewer than the threshold {needed}: {why}",
+                               "only {n} dealers qualified, fewer than the threshold {needed}: {why}", len(qualified),
+                               needed=needed, why=why))
+        raise DkgFailed(_n("only {n} dealers qualified, fewer than the threshold {needed} of the result being renewed, "
+                           "which is needed to carry its secrets over: {why}. Nothing changed: the renewed result "
+                           "stays in use; run the renewal again",
+                           "only {n} dealers qualified, fewer than the threshold {needed} of the result being renewed, "
+                           "which is needed to carry its secrets over: {why}. Nothing changed: the renewed result "
+                           "stays in use; run the renewal again", len(qualified), needed=needed, why=why))
     t, m = params.threshold, params.coefficients
     if params.kind == RESHARE:
         # new share s'(j) = Σ λ_i·g_i(j) with g_i(0) = s(i): the new polynomial Σ λ_i·g_i has the old secret
@@ -1632,7 +1636,7 @@ def confirmed(params: Parameters, result: KeyServerResult, messages: Sequence[by
         parts.append(_("no valid confirmation from qualified key server(s) {missing}",
                        missing=", ".join(map(str, missing))))
     if refused:
-        parts.append(_("{refused} board message(s) refused", refused=len(refused)))
+        parts.append(_n("{n} board message(s) refused", "{n} board message(s) refused", len(refused)))
     raise DkgFailed(_("key server {index} must not use its shares: {parts} (a relay that showed servers different "
                       "boards, or a server that did not finish)", index=result.index, parts="; ".join(parts)),
                     disagreeing=disagreeing, missing=missing)

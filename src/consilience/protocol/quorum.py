@@ -76,7 +76,7 @@ from consilience.crypto.bls12381 import (
     pairings_equal,
 )
 from consilience.errors import ConsilienceError, InvalidInput, VerificationError
-from consilience.i18n import _
+from consilience.i18n import _, _n
 from consilience.protocol.encoding import i2osp
 
 #: RFC 9380 domain separation tag of the identifier point P (suite BLS12381G1_XMD:SHA-256_SSWU_RO_).
@@ -465,9 +465,10 @@ def combine(params: QuorumParameters, request: BlindedIdentifier, oprf_output: b
     def fail() -> DishonestKeyServers:
         named = "; ".join(_("key server {index}: {why}", index=i, why=why) for i, why in sorted(dishonest.items())) \
             or _("none answered")
-        return DishonestKeyServers(_("fewer than {threshold} key servers gave answers that check ({len_decoded} "
-                                     "did; {named})",
-                                     threshold=params.threshold, len_decoded=len(decoded), named=named), dishonest)
+        return DishonestKeyServers(_n("fewer than {n} key servers gave answers that check ({len_decoded} did; "
+                                      "{named})",
+                                      "fewer than {n} key servers gave answers that check ({len_decoded} did; "
+                                      "{named})", params.threshold, len_decoded=len(decoded), named=named), dishonest)
 
     if len(decoded) < params.threshold:
         raise fail()

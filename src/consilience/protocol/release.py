@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from consilience.crypto import aead, hpke
 from consilience.crypto.bls12381 import Scalar
 from consilience.errors import ConsilienceError, DecryptionError
-from consilience.i18n import _
+from consilience.i18n import _, _n
 from consilience.protocol import quorum
 from consilience.protocol.deployment import Deployment
 from consilience.protocol.entry import (
@@ -137,8 +137,9 @@ def open_match(tag: bytes, entries: list[MatchedEntry], counselor_seed: bytes, k
         result.checks += share_class.checks
         members = frozenset(share_class.members)
         if not share_class.opens:
-            why = _("only {abscissas} distinct accounts' shares agree with its own; quorum {q} needs {q}",
-                    abscissas=share_class.abscissas, q=q)
+            why = _n("only {n} distinct accounts' shares agree with its own; quorum {q} needs {q}",
+                     "only {n} distinct accounts' shares agree with its own; quorum {q} needs {q}",
+                     share_class.abscissas, q=q)
             known.append((members, None, why))
             result.failed[e.entry_id] = why
             continue

@@ -41,7 +41,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from consilience.errors import InvalidInput, VerificationError
-from consilience.i18n import N_, _
+from consilience.i18n import N_, _, _n
 from consilience.tlog import checkpoint as cp
 from consilience.tlog import merkle, notes
 from consilience.tlog.notes import VerifierKey
@@ -202,8 +202,9 @@ def verify_receipt(
 
     times = sorted(c.timestamp for c in anchor.cosignatures)
     if len(times) < quorum:
-        raise VerificationError(_("{len_times} known witnesses cosigned, the policy needs {quorum}",
-                                  len_times=len(times), quorum=quorum))
+        raise VerificationError(_n("{n} known witnesses cosigned, the policy needs {quorum}",
+                                   "{n} known witnesses cosigned, the policy needs {quorum}", len(times),
+                                   quorum=quorum))
     return ReceiptVerification(
         origin=head.origin,
         index=receipt.index,

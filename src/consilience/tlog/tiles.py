@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from consilience.errors import InvalidInput, VerificationError
-from consilience.i18n import N_, _
+from consilience.i18n import N_, _, _n
 from consilience.tlog import merkle
 
 #: Tree levels per tile: a tile is a subtree of height 8 over 256 hashes.
@@ -258,8 +258,8 @@ def decode_bundle(data: bytes, width: int | None = None) -> list[bytes]:
         entries.append(bytes(data[offset:offset + length]))
         offset += length
     if width is not None and len(entries) != width:
-        raise VerificationError(_("the entry bundle holds {len_entries} entries, not {width}",
-                                  len_entries=len(entries), width=width))
+        raise VerificationError(_n("the entry bundle holds {n} entries, not {width}",
+                                   "the entry bundle holds {n} entries, not {width}", len(entries), width=width))
     if len(entries) > TILE_WIDTH:
         raise VerificationError(_("an entry bundle holds at most {TILE_WIDTH} entries", TILE_WIDTH=TILE_WIDTH))
     return entries
