@@ -31,8 +31,9 @@ const state = {
 // --- the page's language ---------------------------------------------------------------------------
 //
 // Text made here follows a change of language at once: the notices and field errors are remembered
-// as how to say them again, the lists and the open case are drawn anew from what is already in
-// memory (nothing is fetched or decrypted again for it), and what the counselor typed is kept.
+// as how to say them again, the cases list is drawn anew from memory, the open case from the
+// records already opened (only its messages and notes are asked for again), and what the counselor
+// typed or chose is kept.
 
 /** An error this page words itself; its message is said again in the new language. */
 class PageError extends Error {
@@ -134,7 +135,8 @@ function followLanguage() {
   const view = document.querySelector('[data-view]:not([hidden])')?.dataset.view;
   if (view === 'cases' && state.keys) {
     $('#who').replaceChildren(...tNodes('counselor.cases.who', { name: bdi(state.keys.name) }));
-    if (!state.listing) keepingInput($('#cases-list'), () => drawCases(state.cases));
+    if (state.listing) $('#progress').textContent = t('counselor.cases.fetching');
+    else keepingInput($('#cases-list'), () => drawCases(state.cases));
   } else if (view === 'case') {
     if (state.page?.drawn) keepingInput($('#case-body'), () => renderCase(state.page));
     else if (state.heading) $('#h-case').textContent = state.heading();
