@@ -1,7 +1,7 @@
 """The languages the Python side speaks: the CLI, the errors people read, the services' details, emails.
 
 A person in distress reads these lines, so they come from gettext catalogs (``locales/<lang>/
-LC_MESSAGES/<area>.po``, read with Babel and merged into one catalog per language; an area is
+LC_MESSAGES/<area>.po``, read with Babel and chained into one catalog per language; an area is
 the part of the tree whose messages it holds: ``cli``, ``services``, ``core``, ``clients``) rather than from
 the code: English is the source
 text (the ``msgid``), Spanish and Arabic are shipped complete, and ``tests/test_i18n.py`` fails
@@ -148,26 +148,33 @@ def using(tag: str) -> Iterator[str]:
 
 @functools.cache
 def _translations(lang: str) -> gettext.NullTranslations:
-    """The catalog of ``lang``: its areas' .po files read once and merged (compiled in memory: no binary .mo)."""
+    """The catalog of ``lang``: its areas' .po files, read once and chained (compiled in memory: no binary .mo).
+
+    Each area keeps its own catalog, with the Plural-Forms of its header: a catalog merged under Babel's
+    own rules for the locale would count Spanish plurals as CLDR does (three forms) while the .po files,
+    like every gettext tool, use two, and every plural would fall back to English.
+    """
     folder = LOCALES / lang / "LC_MESSAGES"
     files = sorted(folder.glob("*.po")) if lang != DEFAULT else []
     if not files:
         return gettext.NullTranslations()
-    from babel.messages.catalog import Catalog
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
-    merged = Catalog(locale=lang, domain=DOMAIN)
+    chain: gettext.NullTranslations | None = None
     for po in files:
         with po.open("rb") as f:
             part = read_po(f, locale=lang, domain=DOMAIN)
-        for message in part:
-            if message.id and message.string and not message.fuzzy:
-                merged[message.id] = message
-    buffer = io.BytesIO()
-    write_mo(buffer, merged, use_fuzzy=False)
-    buffer.seek(0)
-    return gettext.GNUTranslations(buffer)
+        buffer = io.BytesIO()
+        write_mo(buffer, part, use_fuzzy=False)
+        buffer.seek(0)
+        translations = gettext.GNUTranslations(buffer)
+        if chain is None:
+            chain = translations
+        else:
+            chain.add_fallback(translations)
+    assert chain is not None
+    return chain
 
 
 # -- numbers, dates and times in the active locale (CLDR data through Babel) ---------------------
