@@ -6,6 +6,8 @@ text), so a page that loses a label or a heading fails here as well as in axe.
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,77 @@ REPORTERS: list[dict[str, Any]] = [
 ]
 
 
+# --- the page's language ---------------------------------------------------------------------------
+
+LOCALES = Path(__file__).resolve().parents[2] / "web" / "src" / "app" / "locales"
+#: The areas whose keys a page uses, most specific first (a label may mean different things on two pages).
+_PAGE_AREAS = {"counselor": ("counselor", "common", "app"), "safety": ("safety", "common", "app"),
+               "verify": ("verify", "common", "app"), "reporter": ("reporter", "common", "app")}
+
+
+@functools.cache
+def catalogs() -> dict[str, dict[str, str]]:
+    """{lang: {key: message}} of the web app's catalogs, read as the build reads them."""
+    out: dict[str, dict[str, str]] = {}
+    for folder in sorted(p for p in LOCALES.iterdir() if p.is_dir()):
+        messages: dict[str, str] = {}
+        for file in sorted(folder.glob("*.json")):
+            messages.update(json.loads(file.read_text(encoding="utf-8")))
+        out[folder.name] = messages
+    return out
+
+
+def _plain(message: str) -> str:
+    """An argument-free ICU message as it is shown: a doubled apostrophe is one."""
+    return message.replace("''", "'")
+
+
+def _whole(text: str) -> str:
+    return text
+
+
+def _first_sentence(text: str) -> str:
+    return re.split(r"(?<=[.!?。؟])\s", text, maxsplit=1)[0].rstrip(".。")
+
+
+def _without_parenthesis(text: str) -> str:
+    return re.sub(r"\s*\([^()]*\)$", "", text)
+
+
+def say(page: Page, english: str, *, area: str | None = None) -> str:
+    """``english`` as the page shows it in its current language (<html lang>), looked up through the en catalog.
+
+    The steps below are written in English; through this they work in every shipped language, so the
+    quorum flow runs in Spanish and Arabic with the same steps. Only argument-free messages can be said
+    this way; a text not in the catalogs is returned as it is on an English page and fails elsewhere.
+    """
+    lang = page.evaluate("document.documentElement.lang") or "en"
+    if lang == "en":
+        return english
+    en, target = catalogs()["en"], catalogs().get(lang, {})
+    if area is None:
+        path = page.evaluate("location.pathname")
+        area = next((a for a in _PAGE_AREAS if a in path), "reporter")
+    keys = [k for k, v in en.items() if _plain(v) == english]
+    cut = _whole
+    if not keys:  # the start of a longer message: its first sentence, or all but a closing "(...)"
+        keys = [k for k, v in en.items() if _plain(v).startswith(english)]
+        rest = {_plain(en[k])[len(english):] for k in keys}
+        if rest and all(r.startswith(". ") for r in rest):
+            cut = _first_sentence
+        elif rest and all(re.fullmatch(r" \([^()]*\)", r) for r in rest):
+            cut = _without_parenthesis
+        else:
+            keys = []
+    for prefix in _PAGE_AREAS[area]:
+        found = {cut(_plain(target[k])) for k in keys if k.startswith(f"{prefix}.") and k in target}
+        if len(found) == 1:
+            return found.pop()
+        if found:
+            raise AssertionError(f"{english!r} has {len(found)} translations in {lang} ({prefix}.*): {sorted(found)}")
+    raise AssertionError(f"{english!r} is not in the {lang} catalogs (web/src/app/locales)")
+
+
 def open_app(page: Page, url: str) -> None:
     page.goto(url)
     page.locator("h1").first.wait_for()
@@ -65,59 +138,59 @@ def wait_for_heading(page: Page, name: str, timeout: float = SLOW) -> None:
 
 
 def join(page: Page, invite: str, contact: str, passphrase: str, *, shoot: bool = False) -> None:
-    page.get_by_role("link", name="I have an invite").click()
-    page.get_by_label("Invite", exact=True).fill(invite)
-    page.get_by_label("How a counselor can reach you").fill(contact)
-    page.get_by_label("Choose a passphrase").fill(passphrase)
-    page.get_by_label("Type the passphrase again").fill(passphrase)
+    page.get_by_role("link", name=say(page, "I have an invite")).click()
+    page.get_by_label(say(page, "Invite"), exact=True).fill(invite)
+    page.get_by_label(say(page, "How a counselor can reach you")).fill(contact)
+    page.get_by_label(say(page, "Choose a passphrase")).fill(passphrase)
+    page.get_by_label(say(page, "Type the passphrase again")).fill(passphrase)
     if shoot:
         screenshot(page, "reporter-join")
-    page.get_by_role("button", name="Create my wallet").click()
-    wait_for_heading(page, "Your records")
+    page.get_by_role("button", name=say(page, "Create my wallet")).click()
+    wait_for_heading(page, say(page, "Your records"))
 
 
 def write_record(page: Page, who: dict[str, Any], *, shoot: bool = False) -> None:
-    page.get_by_role("navigation").get_by_role("link", name="Write a record").click()
-    page.get_by_role("heading", name="Write a record", level=1).wait_for()
+    page.get_by_role("navigation").get_by_role("link", name=say(page, "Write a record")).click()
+    page.get_by_role("heading", name=say(page, "Write a record"), level=1).wait_for()
     d = who["details"]
     labels = {"what": "What happened", "when": "When", "where": "Where",
               "witnesses": "Who else saw it or knows about it"}
     for key, label in labels.items():
         if key in d:
-            page.get_by_label(label, exact=True).fill(d[key])
-    page.get_by_label("Anything else").fill(who["record"])
+            page.get_by_label(say(page, label), exact=True).fill(d[key])
+    page.get_by_label(say(page, "Anything else")).fill(who["record"])
     if "attachment" in who:
-        page.get_by_label("Attach files (optional)").set_input_files(
+        page.get_by_label(say(page, "Attach files (optional)")).set_input_files(
             files=[{"name": "photo.png", "mimeType": "image/png", "buffer": who["attachment"]}])
     if shoot:
         screenshot(page, "reporter-write")
-    page.get_by_role("button", name="Save privately").click()
-    expect(page.locator("#note")).to_contain_text("Saved privately in your wallet", timeout=60_000)
+    page.get_by_role("button", name=say(page, "Save privately")).click()
+    expect(page.locator("#note")).to_contain_text(say(page, "Saved privately in your wallet"), timeout=60_000)
 
 
 def escrow(page: Page, names: list[tuple[str, str, str | None]], *, shoot: bool = False) -> None:
     fill_escrow(page, names, shoot=shoot)
-    page.get_by_role("button", name="Put in escrow").click()
+    page.get_by_role("button", name=say(page, "Put in escrow")).click()
     note, alert = page.locator("#note"), page.locator("#alert")
-    escrowed = note.filter(has_text="Your record is in escrow")
+    escrowed = note.filter(has_text=say(page, "Your record is in escrow"))
     escrowed.or_(alert.filter(has_text=re.compile("."))).first.wait_for(timeout=SLOW)
     assert not alert.inner_text(), f"escrow failed: {alert.inner_text()}"
 
 
 def fill_escrow(page: Page, names: list[tuple[str, str, str | None]], *, shoot: bool = False) -> None:
     """From a private record's page: open "Put in escrow…" and name the person (not sent yet)."""
-    page.get_by_role("link", name="Put in escrow…").click()
-    page.get_by_role("heading", name="Put this record in escrow", level=1).wait_for()
+    page.get_by_role("link", name=say(page, "Put in escrow…")).click()
+    page.get_by_role("heading", name=say(page, "Put this record in escrow"), level=1).wait_for()
     for n, (kind, typed, region) in enumerate(names):
         if n > 0:
-            page.get_by_role("button", name="Add another way to identify them").click()
+            page.get_by_role("button", name=say(page, "Add another way to identify them")).click()
         row = page.locator(".ident-row").nth(n)
-        row.get_by_label("Kind").select_option(label=kind)
+        row.get_by_label(say(page, "Kind")).select_option(label=say(page, kind))
         if region:
-            row.get_by_label("Country of the number").select_option(region)
-        row.get_by_label("Their address, number or profile").fill(typed)
-        expect(row.get_by_text(re.compile("^We will match on: "))).to_be_visible()
-    expect(page.get_by_role("heading", name="We will match on")).to_be_visible()
+            row.get_by_label(say(page, "Country of the number")).select_option(region)
+        row.get_by_label(say(page, "Their address, number or profile")).fill(typed)
+        expect(row.get_by_text(re.compile("^" + re.escape(say(page, "We will match on:")) + " "))).to_be_visible()
+    expect(page.get_by_role("heading", name=say(page, "We will match on"))).to_be_visible()
     expect(page.locator("#e-quorum")).to_have_value(re.compile(r"\d"), timeout=30_000)
     if shoot:
         screenshot(page, "reporter-escrow")
@@ -134,10 +207,10 @@ def expect_status(page: Page, status: str) -> None:
 
 
 def unlock_counselor(page: Page, key_file: Path, passphrase: str) -> None:
-    page.get_by_label("Key file").set_input_files(str(key_file))
-    page.get_by_label("Passphrase").fill(passphrase)
-    page.get_by_role("button", name="Unlock").click()
-    wait_for_heading(page, "Cases")
+    page.get_by_label(say(page, "Key file")).set_input_files(str(key_file))
+    page.get_by_label(say(page, "Passphrase")).fill(passphrase)
+    page.get_by_role("button", name=say(page, "Unlock")).click()
+    wait_for_heading(page, say(page, "Cases"))
 
 
 
@@ -176,8 +249,8 @@ def unlock_reporter(page: Page, passphrase: str) -> None:
     """On the first screen of a browser that keeps a wallet: type the passphrase, press Unlock
     (waits for nothing: the caller waits for the records or for the error)."""
     box = page.locator("#unlock-form")
-    box.get_by_label("Passphrase").fill(passphrase)
-    box.get_by_role("button", name="Unlock").click()
+    box.get_by_label(say(page, "Passphrase")).fill(passphrase)
+    box.get_by_role("button", name=say(page, "Unlock")).click()
 
 
 def wait_for_alert(page: Page, timeout: float = SLOW) -> str:
@@ -239,3 +312,26 @@ def withdraw(page: Page) -> None:
     page.get_by_role("button", name="Withdraw…").click()
     page.get_by_role("button", name="Yes, withdraw it").click()
     expect(page.locator("#note")).to_contain_text("The record was withdrawn", timeout=60_000)
+
+
+# --- English left on a page in another language ----------------------------------------------------
+
+def english_messages(lang: str) -> set[str]:
+    """Every argument-free English message of the catalogs that ``lang`` says differently."""
+    en, target = catalogs()["en"], catalogs()[lang]
+    return {_plain(v) for k, v in en.items() if "{" not in v and len(v) > 3 and _plain(target.get(k, v)) != _plain(v)}
+
+
+def english_left(page: Page, lang: str, *, typed: tuple[str, ...] = ()) -> list[str]:
+    """The lines of the page's visible text that are, or hold, an English message of the catalogs
+    (a line holding something the person typed, ``typed``, is theirs and not checked)."""
+    english = english_messages(lang)
+    long_ones = [e for e in english if len(e.split()) >= 3]
+    found = []
+    for line in page.locator("body").inner_text().splitlines():
+        line = line.strip()
+        if not line or any(t in line for t in typed):
+            continue
+        if line in english or any(e in line for e in long_ones):
+            found.append(line)
+    return found
