@@ -42,7 +42,7 @@ def _speak_typer_words() -> None:
     from typer import rich_utils
 
     for name, text in TYPER_WORDS.items():
-        if hasattr(rich_utils, name):
+        if hasattr(rich_utils, name):  # a typer that no longer has one keeps its English, and still works
             setattr(rich_utils, name, _(text))
 
 
