@@ -295,7 +295,9 @@ def test_a_phone_number_without_its_country_code_is_read_in_the_locales_country(
     rec = cli(env, "reporter", "write", "--text", "A record.", "--json").json()["record_id"]
     refused = cli(env, "reporter", "escrow", rec, "--name", "55 1234 5678", ok=False)
     assert "has no country code; write it with + and the country code" in refused.both
-    shown = cli({**env, "LANG": "es_MX.UTF-8"}, "reporter", "escrow", rec, "--name", "55 1234 5678")
+    # LANG=es_MX chooses Spanish too; CONSILIENCE_LANGUAGE keeps the words English, the country Mexican
+    shown = cli({**env, "LANG": "es_MX.UTF-8", "CONSILIENCE_LANGUAGE": "en"}, "reporter", "escrow", rec,
+                "--name", "55 1234 5678")
     assert "Phone numbers without + are read as numbers in MX (from your locale); '--region' chooses another " \
            "country." in words(shown.out)
     assert "55 1234 5678 → phone:+525512345678" in words(shown.out)
