@@ -330,6 +330,15 @@ def untranslated_literals(area: str) -> list[str]:
     return scan(MESSAGES.area_files(area), PACKAGE)
 
 
+def _english_constants(tree: ast.Module) -> set[str]:
+    """Module-level names bound to an English literal that is not marked N_() (so never extracted)."""
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and _prose(node.value) and not isinstance(node.value, ast.Tuple):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return names
+
+
 def scan(paths: list[Path], base: Path) -> list[str]:
     exceptions = _exception_classes()
     found = []
@@ -339,6 +348,7 @@ def scan(paths: list[Path], base: Path) -> list[str]:
         tree = ast.parse(source, str(path))
         rel = str(path.relative_to(base))
         hits: list[tuple[int, str]] = list(_docstring_help(tree))
+        constants = _english_constants(tree)
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
                 continue
@@ -351,6 +361,11 @@ def scan(paths: list[Path], base: Path) -> list[str]:
                 for literal in _prose(argument):
                     if (rel, _text(literal)) not in ALLOWED:
                         hits.append((literal.lineno, repr(_text(literal))))
+                formatted = isinstance(argument, ast.Call) and isinstance(argument.func, ast.Attribute) \
+                    and argument.func.attr == "format"
+                shown = argument.func.value if formatted else argument  # type: ignore[attr-defined]
+                if isinstance(shown, ast.Name) and shown.id in constants:
+                    hits.append((argument.lineno, f"{shown.id} is English: mark it N_(...) and show _({shown.id})"))
         for line, what in sorted(set(hits)):
             if not PRAGMA.search(lines[line - 1]):
                 found.append(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}:{line}: {what}")
@@ -387,14 +402,18 @@ def cmd(opt: str = typer.Option(None, help="An option.")):
     _(f"no {x}")
     console.print(Text.assemble(("error:", "bold red"), " ", "x"))
     print("kept")  # i18n: english, a test of the pragma
+    say(WARNING)
+    say(MARKED)
+WARNING = "Careful."
+MARKED = N_("Fine.")
 '''
     module = tmp_path / "sample.py"
     module.write_text(sample)
     texts = "\n".join(scan([module], tmp_path))
     for expected in ("'Untranslated group.'", "'bad tile {x}'", "'Hello'", "'Passphrase'", "'An option.'",
-                     "command cmd()", "inside _() cannot be extracted", "'error:'", "'x'"):
+                     "command cmd()", "inside _() cannot be extracted", "'error:'", "'x'", "WARNING is English"):
         assert expected in texts, f"{expected} not found in:\n{texts}"
-    for allowed in ("fine", "operators read logs", "internal", "kept", "bold red"):
+    for allowed in ("fine", "operators read logs", "internal", "kept", "bold red", "MARKED", "Fine."):
         assert allowed not in texts, f"{allowed} should not be found:\n{texts}"
 
 
