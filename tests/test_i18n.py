@@ -363,7 +363,7 @@ def scan(paths: list[Path], base: Path) -> list[str]:
                         hits.append((literal.lineno, repr(_text(literal))))
                 formatted = isinstance(argument, ast.Call) and isinstance(argument.func, ast.Attribute) \
                     and argument.func.attr == "format"
-                shown = argument.func.value if formatted else argument  # type: ignore[attr-defined]
+                shown = argument.func.value if formatted else argument
                 if isinstance(shown, ast.Name) and shown.id in constants:
                     hits.append((argument.lineno, f"{shown.id} is English: mark it N_(...) and show _({shown.id})"))
         for line, what in sorted(set(hits)):
