@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from alembic import context, op
 
 from consilience.errors import ConsilienceError
+from consilience.i18n import N_, _
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -26,8 +27,8 @@ depends_on: str | Sequence[str] | None = None
 ID = sa.LargeBinary(length=16)
 HASH = sa.LargeBinary(length=32)
 
-V1_DATA = ("this database holds data written by Consilience protocol v1 ({tables}); protocol v2 cannot use "
-           "it. Start the v2 escrow server with a new, empty database (the v1 deployment must be set up again).")
+V1_DATA = N_("this database holds data written by Consilience protocol v1 ({tables}); protocol v2 cannot use "
+              "it. Start the v2 escrow server with a new, empty database (the v1 deployment must be set up again).")
 
 
 def _time(name: str, nullable: bool = False) -> sa.Column:  # type: ignore[type-arg]
@@ -41,7 +42,7 @@ def _refuse_v1_data() -> None:
     used = [table for table in ("accounts", "invites", "entries", "log_leaves")
             if connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar()]
     if used:
-        raise ConsilienceError(V1_DATA.format(tables=", ".join(used)))
+        raise ConsilienceError(_(V1_DATA, tables=", ".join(used)))
 
 
 def upgrade() -> None:
