@@ -71,11 +71,11 @@ def init_deployment(root: Path, admin_secret: str, *, quorum: int = 2, max_quoru
     log_private = signing.generate()
     deployment_id = os.urandom(16)
     escrow_url = escrow_url or defaults.url(host, escrow_port)
-    dep.check_url("the escrow server", escrow_url)  # before anything is written
+    dep.check_url(_("the escrow server"), escrow_url)  # before anything is written
     for e in enrollments or []:
-        dep.check_url(f"the key server enrolled at {e.url}", e.url)
+        dep.check_url(_("the key server enrolled at {url}", url=e.url), e.url)
     if enrollments is None:
-        dep.check_url("the key servers", defaults.url(host, escrow_port + 1))
+        dep.check_url(_("the key servers"), defaults.url(host, escrow_port + 1))
         enrollments = _local_key_servers(data, key_servers, host, escrow_port, keyserver_base_port, keyserver_ports)
         origins = web_app_origins if web_app_origins is not None else web_origins.default_origins(host, escrow_port)
         member = share_file.Membership(signing.public_key(admin_private), deployment_id, escrow_url)

@@ -45,4 +45,4 @@ def delete_account(account: ReporterCaller, state: State) -> AccountDeletion:
         if done.withdrawn:
             log.sign(session, state.deployments.current().deployment.log_origin, state.log_private, now)
     logger.info("a reporter deleted their account (%d entries withdrawn)", len(done.withdrawn))
-    return AccountDeletion(erased_entries=len(done.withdrawn), what_stays=list(deletion.WHAT_STAYS))
+    return AccountDeletion(erased_entries=len(done.withdrawn), what_stays=deletion.what_stays())

@@ -71,7 +71,7 @@ def _refuse_v1(document: str) -> None:
     except (ValueError, AttributeError, ConsilienceError):
         return  # verify() says what is wrong with it
     if fmt == deployment_doc.V1_FORMAT:
-        raise InvalidInput(deployment_doc.V1_REFUSAL)
+        raise InvalidInput(_(deployment_doc.V1_REFUSAL))
 
 
 class DeploymentStore(ReloadingFile[Published]):
