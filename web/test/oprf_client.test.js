@@ -31,3 +31,22 @@ test('a failed request is listed in unreachable with its URL and error name; ans
   });
   assert.deepEqual(urls.map((u) => new URL(u).pathname), ['/v2/evaluate', '/v2/evaluate', '/v2/evaluate']);
 });
+
+test('the key servers are asked for the language the app set, so their refusals come back in it', async () => {
+  const { setRequestLanguage } = await import('../src/sdk/clients/api.js');
+  const d = await deployment();
+  const asked = [];
+  const fetch = async (url, init) => {
+    asked.push(init.headers['Accept-Language']);
+    return new Response(JSON.stringify({ error: 'unauthorized', detail: 'firma no válida' }), { status: 401 });
+  };
+  setRequestLanguage(() => 'es');
+  try {
+    await assert.rejects(evaluate(d, [new Uint8Array([1])], account('A'), { fetch }), KeyServerUnavailable);
+  } finally {
+    setRequestLanguage(null);
+  }
+  assert.deepEqual(asked, ['es', 'es', 'es']);
+  await assert.rejects(evaluate(d, [new Uint8Array([1])], account('A'), { fetch }), KeyServerUnavailable);
+  assert.deepEqual(asked.slice(3), [undefined, undefined, undefined]);
+});

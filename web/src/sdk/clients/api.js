@@ -40,6 +40,15 @@ export function setRequestLanguage(language) {
   defaultLanguage = language ?? null;
 }
 
+/**
+ * The headers that ask for the language set with setRequestLanguage ({} when none is set): for the
+ * SDK's requests that go to the key servers with fetch directly, not through an EscrowApi.
+ */
+export function languageHeaders() {
+  const lang = acceptLanguage(defaultLanguage);
+  return lang ? { 'Accept-Language': lang } : {};
+}
+
 /** The Accept-Language value for LANGUAGE (tag or function), or null when there is none to send. */
 function acceptLanguage(language) {
   const tag = typeof language === 'function' ? language() : language;

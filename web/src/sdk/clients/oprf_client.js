@@ -14,6 +14,7 @@ import { combineVerified, verifyPartial } from '../crypto/threshold_oprf.js';
 import * as quorum from '../protocol/quorum.js';
 import { publicShares as publicSharesOf, quorumParameters } from '../protocol/deployment.js';
 import { MAX_ELEMENTS, makeRequest, requestJson } from '../protocol/evaluation.js';
+import { languageHeaders } from './api.js';
 
 /**
  * Too few key servers gave answers that check. `skipped` is {index: reason}; `unreachable` lists
@@ -83,7 +84,7 @@ export async function evaluate(deployment, inputs, { seed, certificate }, { fetc
     try {
       const signal = typeof AbortSignal !== 'undefined' && AbortSignal.timeout ? AbortSignal.timeout(timeoutMs) : undefined;
       response = await fetchFn(`${server.url.replace(/\/+$/, '')}/v2/evaluate`, {
-        method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...languageHeaders() },
         body: JSON.stringify(requestJson(request)), signal, credentials: 'omit', cache: 'no-store',
       });
     } catch (e) {

@@ -14,7 +14,7 @@ import { accountKey, parseCertificate } from '../protocol/accounts.js';
 import { verifyDeployment, adminFingerprint } from '../protocol/deployment.js';
 import { b64uDecode, b64uEncode, bytesEqual } from '../protocol/encoding.js';
 import * as rec from '../protocol/recovery.js';
-import { ApiError, EscrowApi, reporterSignIn } from './api.js';
+import { ApiError, EscrowApi, languageHeaders, reporterSignIn } from './api.js';
 import { checkReceipt } from './receipts.js';
 import { keepReceipt, lateReceipt } from './reporter.js';
 import { walletFromBytes, walletToBytes } from './wallet.js';
@@ -162,7 +162,7 @@ export async function updateBackup(wallet, api) {
 async function postJson(fetchFn, url, json, timeoutMs) {
   const signal = typeof AbortSignal !== 'undefined' && AbortSignal.timeout ? AbortSignal.timeout(timeoutMs) : undefined;
   return fetchFn(url, {
-    method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+    method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...languageHeaders() },
     body: JSON.stringify(json), signal, credentials: 'omit', cache: 'no-store',
   });
 }
