@@ -9,9 +9,12 @@ from pathlib import Path
 
 
 def person(home: Path, passphrase: str | None = None) -> dict[str, str]:
-    """The environment of someone whose files are in HOME; PASSPHRASE answers every passphrase prompt."""
+    """The environment of someone whose files are in HOME; PASSPHRASE answers every passphrase prompt.
+
+    They speak English (CONSILIENCE_LANGUAGE=en), whatever this machine's LANG: the tests read the CLI's
+    English; tests/test_i18n.py runs it in the other languages."""
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "FORCE_COLOR", "CONSILIENCE_PASSPHRASE")}
-    env.update({"CONSILIENCE_HOME": str(home), "TZ": "UTC"})
+    env.update({"CONSILIENCE_HOME": str(home), "TZ": "UTC", "CONSILIENCE_LANGUAGE": "en"})
     if passphrase is not None:
         env["CONSILIENCE_PASSPHRASE"] = passphrase
     return env

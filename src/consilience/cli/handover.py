@@ -40,7 +40,7 @@ def _render_readers(found: Readers) -> None:
         name = untrusted(r.counselor) if r.counselor is not None else \
             _("a counselor no longer in this deployment (key {key_id})", key_id=r.key_id)
         log = {LOGGED: _("checked: the log has it"),
-               NOT_VERIFIED: _("NOT VERIFIED: {problem}", problem=r.problem)}.get(r.log, r.log)
+               NOT_VERIFIED: _("NOT VERIFIED: {problem}", problem=r.problem)}.get(r.log, _(r.log))
         table.add_row(name, when(r.opened_at), log)
     console.print(table)
     if any(r.log == NOT_VERIFIED for r in found.readings):

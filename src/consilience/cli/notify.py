@@ -30,7 +30,7 @@ def reporter_notify(email: str = typer.Option(None, "--email", help=_("A mail ad
         raise ConsilienceError(_("give either --email ADDRESS or --none, not both"))
     if email is not None:
         address = notify.check_address(email)  # a typo is pointed out before the passphrase is asked
-        say(notify.BEFORE_GIVING)
+        say(_(notify.BEFORE_GIVING))
         if (not yes and not as_json and sys.stdin.isatty()
                 and not typer.confirm(_("Give {address}?", address=address), default=True)):
             say(_("Nothing was sent."))
@@ -47,6 +47,6 @@ def reporter_notify(email: str = typer.Option(None, "--email", help=_("A mail ad
         else:
             console.print(untrusted(_("Notices that something is waiting go to {email}.", email=result.email)))
             if not result.sends_mail:
-                console.print(notify.NO_MAIL_HERE)
+                console.print(_(notify.NO_MAIL_HERE))
 
     emit(result, as_json, show)

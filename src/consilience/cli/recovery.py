@@ -71,7 +71,7 @@ def reporter_backup(wallet: Path = WALLET, passphrase_env: str = PASS_ENV, as_js
         if state.set_up and not state.pending:
             _line(_("Your backup is up to date (version {version}).", version=state.version))
         else:
-            _line(recovery.PENDING)
+            _line(_(recovery.PENDING))
 
     emit(state.to_json(), as_json, render)
 

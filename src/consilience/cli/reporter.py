@@ -148,7 +148,11 @@ KEPT_WHAT_THEY_READ = N_("If a counselor has already read this record, they keep
 
 def _shown(status: str) -> str:
     shown = {"escrowed": N_("in escrow"), "sending": N_("sending (run 'consilience reporter retry')")}.get(status)
-    return _(shown) if shown else status
+    if shown:
+        return _(shown)
+    from consilience.clients.reporter import status_word
+
+    return status_word(status)
 
 
 def _render_list(listed: RecordList) -> None:
