@@ -15,6 +15,9 @@
 //   locales/<lang>/<area>.json  the message catalogs (ICU MessageFormat), compiled here into plain
 //                 functions and bundled as the module 'consilience:messages' (lib/i18n.js imports
 //                 it); a message that does not parse fails the build, naming its file and key.
+//                 Each entry point gets only the areas its own modules and the pages that load it
+//                 name (a first bundling pass lists its modules): the reporter's first page does not
+//                 carry the counselor's words in three languages.
 // The output also holds manifest.json: the SHA-256 of every file, so a build can be checked.
 // Any error (esbuild's, a missing folder, an import left unbundled) fails the build with exit 1;
 // the previous output is replaced only when the whole build succeeded.
@@ -22,7 +25,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CatalogError, compileCatalogs } from './scripts/messages.mjs';
+import { CatalogError, areasNamed, compileCatalogs } from './scripts/messages.mjs';
 
 const webDir = dirname(fileURLToPath(import.meta.url));
 const appDir = join(webDir, 'src', 'app');
@@ -59,50 +62,77 @@ const tmpDir = `${outDir}.tmp-${process.pid}`;
 rmSync(tmpDir, { recursive: true, force: true });
 mkdirSync(tmpDir, { recursive: true });
 
+const common = {
+  absWorkingDir: webDir,
+  outdir: tmpDir,
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: ['chrome120'],
+  minify: true,
+  // The app tells errors apart by name (DecryptionError, KeyServerUnavailable): keep class names.
+  keepNames: true,
+  sourcemap: false,
+  splitting: false,
+  legalComments: 'none',
+  charset: 'utf8',
+  metafile: true,
+  logLevel: 'warning',
+  // Nothing may be left for the browser to fetch from elsewhere.
+  external: [],
+};
+
+/** 'consilience:messages' compiled from AREAS (a Set), or from every area when AREAS is null. */
+function messagesPlugin(areas) {
+  return {
+    name: 'consilience-messages',
+    setup(b) {
+      b.onResolve({ filter: /^consilience:messages$/ }, () => ({ path: 'messages', namespace: 'consilience-messages' }));
+      b.onLoad({ filter: /.*/, namespace: 'consilience-messages' }, () => {
+        try {
+          return { contents: compileCatalogs(join(appDir, 'locales'), areas), loader: 'js', resolveDir: webDir };
+        } catch (err) {
+          if (err instanceof CatalogError) return { errors: [{ text: err.message }] };
+          throw err;
+        }
+      });
+    },
+  };
+}
+
+// @hpke/common and mlkem fall back to `await import("crypto")` on Node <= 18 only, after
+// globalThis.crypto is found missing; browsers never reach it: bundle an empty module.
+const noNodeCrypto = {
+  name: 'no-node-crypto',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?crypto$/ }, () => ({ path: 'crypto', namespace: 'empty-node-builtin' }));
+    b.onLoad({ filter: /.*/, namespace: 'empty-node-builtin' }, () => ({ contents: 'export const webcrypto = undefined;', loader: 'js' }));
+  },
+};
+
+/** The areas ENTRY can show: named in the app's modules it bundles, or in a page that loads it; always common. */
+function areasOf(entry, inputs) {
+  const areas = new Set(['common']);
+  const sources = inputs.filter((p) => resolve(webDir, p).startsWith(appDir + sep)).map((p) => resolve(webDir, p));
+  for (const page of copied.filter((n) => n.endsWith('.html'))) {
+    if (readFileSync(join(appDir, page), 'utf8').includes(`/${entry}"`)) sources.push(join(appDir, page));
+  }
+  for (const path of sources) for (const area of areasNamed(readFileSync(path, 'utf8'))) areas.add(area);
+  return areas;
+}
+
 let result;
 try {
-  result = await esbuild.build({
-    absWorkingDir: webDir,
-    entryPoints: entries.map((n) => join(appDir, n)),
-    outdir: tmpDir,
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: ['chrome120'],
-    minify: true,
-    // The app tells errors apart by name (DecryptionError, KeyServerUnavailable): keep class names.
-    keepNames: true,
-    sourcemap: false,
-    splitting: false,
-    legalComments: 'none',
-    charset: 'utf8',
-    metafile: true,
-    logLevel: 'warning',
-    // Nothing may be left for the browser to fetch from elsewhere.
-    external: [],
-    // @hpke/common and mlkem fall back to `await import("crypto")` on Node <= 18 only, after
-    // globalThis.crypto is found missing; browsers never reach it: bundle an empty module.
-    plugins: [{
-      name: 'consilience-messages',
-      setup(b) {
-        b.onResolve({ filter: /^consilience:messages$/ }, () => ({ path: 'messages', namespace: 'consilience-messages' }));
-        b.onLoad({ filter: /.*/, namespace: 'consilience-messages' }, () => {
-          try {
-            return { contents: compileCatalogs(join(appDir, 'locales')), loader: 'js', resolveDir: webDir };
-          } catch (err) {
-            if (err instanceof CatalogError) return { errors: [{ text: err.message }] };
-            throw err;
-          }
-        });
-      },
-    }, {
-      name: 'no-node-crypto',
-      setup(b) {
-        b.onResolve({ filter: /^(node:)?crypto$/ }, () => ({ path: 'crypto', namespace: 'empty-node-builtin' }));
-        b.onLoad({ filter: /.*/, namespace: 'empty-node-builtin' }, () => ({ contents: 'export const webcrypto = undefined;', loader: 'js' }));
-      },
-    }],
-  });
+  // first pass, written nowhere: which modules each entry point bundles
+  const listing = await esbuild.build({ ...common, write: false, minify: false, entryPoints: entries.map((n) => join(appDir, n)),
+    plugins: [messagesPlugin(null), noNodeCrypto] });
+  const outputs = {};
+  for (const built of await Promise.all(entries.map((entry) => {
+    const output = Object.values(listing.metafile.outputs).find((o) => o.entryPoint && o.entryPoint.endsWith(`app/${entry}`));
+    const areas = areasOf(entry, Object.keys(output.inputs));
+    return esbuild.build({ ...common, entryPoints: [join(appDir, entry)], plugins: [messagesPlugin(areas), noNodeCrypto] });
+  }))) Object.assign(outputs, built.metafile.outputs);
+  result = { metafile: { outputs } };
 } catch (err) {
   rmSync(tmpDir, { recursive: true, force: true });
   // esbuild has already printed the located errors.

@@ -53,9 +53,24 @@ export function flatten(catalogs) {
   return out;
 }
 
-/** The ES module source that exports default { lang: { key: (params) => string } }. */
-export function compileCatalogs(localesDir) {
+/** The catalog areas whose keys SOURCE names ('reporter.join.title', `app.recovery.step.${x}`). */
+export function areasNamed(source) {
+  const found = new Set();
+  for (const m of source.matchAll(new RegExp(`(?:^|[^\\w.$])(${AREAS.join('|')})\\.[A-Za-z]`, 'g'))) found.add(m[1]);
+  return found;
+}
+
+/**
+ * The ES module source that exports default { lang: { key: (params) => string } }: every area, or
+ * only ONLY's (a Set), so a page carries the words it can show and not every other page's.
+ */
+export function compileCatalogs(localesDir, only = null) {
   const catalogs = readCatalogs(localesDir);
+  if (only) {
+    for (const areas of Object.values(catalogs)) {
+      for (const area of Object.keys(areas)) if (!only.has(area)) delete areas[area];
+    }
+  }
   const mf = new MessageFormat(LANGS, { strict: false, currency: 'USD' });
   for (const [lang, areas] of Object.entries(catalogs)) {
     const one = new MessageFormat(lang);

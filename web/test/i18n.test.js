@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from '@messageformat/parser';
-import { CatalogError, LANGS, compileCatalogs, flatten, readCatalogs } from '../scripts/messages.mjs';
+import { CatalogError, LANGS, areasNamed, compileCatalogs, flatten, readCatalogs } from '../scripts/messages.mjs';
 import { ROOT } from './helpers.js';
 
 const APP = path.join(ROOT, 'web', 'src', 'app');
@@ -104,3 +104,10 @@ for (const page of fs.readdirSync(APP).filter((n) => n.endsWith('.html')).sort()
     }
   });
 }
+
+test('a page is given the areas its modules name, whatever quotes or template they use', () => {
+  const source = "t('reporter.join.title'); el('p', {}, t(\"app.ui.busy\")); t(`safety.lock.${n}`); x.common.y; 'counselor'";
+  assert.deepEqual([...areasNamed(source)].sort(), ['app', 'reporter', 'safety']);
+  const only = compileCatalogs(LOCALES, new Set(['common']));
+  assert.ok(only.includes('common.leave') && !only.includes('reporter.join.title'), 'only the common area compiled');
+});
