@@ -47,7 +47,11 @@ const server = () => window.location.origin;
 const liveTexts = new Set();
 let liveAdded = 0;
 
+/** A group's names as a list ("A, B"), not a sentence ("A and B"), as the counselor's page shows them. */
+const MEMBERS = { type: 'unit', style: 'short' };
+
 /** A text node showing MAKE()'s text, said again after each change of language. */
+
 function live(make) {
   const node = document.createTextNode(make());
   liveTexts.add({ ref: new WeakRef(node), make });
@@ -1336,7 +1340,7 @@ function renderInbox(box) {
     }
     const members = [...g.view.members].sort();
     entry.members.replaceChildren(members.length
-      ? tx('reporter.group.members', () => ({ names: formatList(members) }))
+      ? tx('reporter.group.members', () => ({ names: formatList(members, MEMBERS) }))
       : tx('reporter.group.unconfirmed'));
     added += appendMessages(entry, g.view);
   }
@@ -1371,7 +1375,7 @@ function messageItem(m) {
     if (m.text) li.append(el('p', { class: 'message-text' }, m.text));
   } else if (m.type === 'roster') {
     const members = [...m.members].sort();
-    li.append(el('p', { class: 'message-text' }, tx('reporter.messages.roster', () => ({ names: formatList(members) }))));
+    li.append(el('p', { class: 'message-text' }, tx('reporter.messages.roster', () => ({ names: formatList(members, MEMBERS) }))));
   } else {
     if (m.text) li.append(el('p', { class: 'message-text' }, m.text));
     if (m.type === 'introduction') li.append(el('p', { class: 'hint' }, tx('reporter.messages.answer_below')));
