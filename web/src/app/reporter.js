@@ -12,7 +12,7 @@ import * as disclosureUi from './lib/disclosure_ui.js';
 import {
   $, $$, el, showView, clearNotices, showError, showNote, fieldError, clearFieldErrors, describeError,
   Steps, busy, downloadLink, revokeUrls, saveFile, readFileBytes, passphraseStrength,
-  go, setRouter, breakable,
+  go, setRouter, breakable, fillNotice,
 } from './lib/ui.js';
 import { kindLabel, namedItem, readable, readableCanonical, shownValue } from './lib/names.js';
 import { loadSealedWallet, saveSealedWallet, saveReceipt, loadReceipt } from './lib/store.js';
@@ -89,16 +89,6 @@ function size(n) {
 
 /** The notice last shown (#note or #alert), to say it again in a new language if it is still there. */
 let lastNotice = null;
-
-/** The same layout as lib/ui.js gives a notice: a paragraph per line, `commands` as code. */
-function fillNotice(box, text) {
-  box.textContent = '';
-  const lines = String(text).split('\n').map((l) => l.trim()).filter(Boolean);
-  const inline = (line) => line.split('`').map((part, i) => (i % 2 ? el('code', {}, part) : part));
-  if (lines.length <= 1 && !String(text).includes('`')) box.textContent = lines[0] || '';
-  else if (lines.length <= 1) box.append(...inline(lines[0] || ''));
-  else box.append(...lines.map((l) => el('p', {}, inline(l))));
-}
 
 function remember(selector, make, after = null) {
   lastNotice = { selector, make, after, shown: $(selector).textContent };

@@ -75,7 +75,7 @@ export function clearNotices() {
  * Put text in a notice: one paragraph per line ("\n"), plain text when there is one line and
  * no `command` (between backticks: shown as code, kept on one line, copied as typed).
  */
-function fill(box, text) {
+export function fillNotice(box, text) {
   box.textContent = '';
   const lines = String(text).split('\n').map((l) => l.trim()).filter(Boolean);
   const inline = (line) => line.split('`').map((part, i) => (i % 2 ? el('code', {}, part) : part));
@@ -103,7 +103,7 @@ export function showError(err, prefix = '') {
   const text = describeError(err);
   const box = $('#alert');
   $('#note').textContent = '';
-  fill(box, prefix ? `${prefix}${text.includes('\n') ? '\n' : ' '}${text}` : text);
+  fillNotice(box, prefix ? `${prefix}${text.includes('\n') ? '\n' : ' '}${text}` : text);
   bringIntoView(box);
   box.focus({ preventScroll: true });
 }
@@ -113,7 +113,7 @@ export function showNote(text) {
   notices += 1;
   const box = $('#note');
   $('#alert').textContent = '';
-  fill(box, text);
+  fillNotice(box, text);
   bringIntoView(box);
 }
 
