@@ -56,7 +56,7 @@ export function readableCanonical(canonical) {
 export function namedItem(typed, canonical) {
   const kind = kindOf(canonical);
   return el('li', {}, kind ? `${t('app.names.prefix', { label: kindLabel(kind) })} ` : '',
-    el('bdi', {}, breakable(typedValue(typed, kind))), ' → ',
+    el('bdi', {}, breakable(typedValue(typed, kind))), ' ', el('span', { class: 'arrow' }, '→'), ' ',
     el('span', { class: 'canonical' }, breakable(canonical || '')));
 }
 
