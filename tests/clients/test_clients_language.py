@@ -47,7 +47,7 @@ def test_a_refusal_is_said_in_the_language_and_english_is_the_source() -> None:
     with using("ar"):
         arabic = describe(503, "unavailable", "busy", server="https://escrow.example.org")
     assert spanish.startswith("El servidor de custodia en https://escrow.example.org no está disponible")
-    assert "https://escrow.example.org" in arabic and "خادم الأمانة" in arabic
+    assert "https://escrow.example.org" in arabic and "خادم الإيداع" in arabic
 
 
 def test_waits_use_the_languages_plural_forms() -> None:
