@@ -11,7 +11,6 @@ memory: the typed note, message and passphrase, the chosen file and the unsaved 
 
 from __future__ import annotations
 
-import json
 import re
 from functools import cache
 from pathlib import Path
@@ -21,11 +20,10 @@ import pytest
 from playwright.sync_api import FilePayload, Page, expect
 
 from .browser import screenshot
-from .ui import wait_for_match
+from .ui import catalogs, wait_for_match
 
 pytestmark = pytest.mark.web
 
-LOCALES = Path(__file__).resolve().parents[2] / "web" / "src" / "app" / "locales"
 AREAS = ("counselor", "common")
 FAST_KDF = {"memory_cost_kib": 1024, "iterations": 1, "lanes": 1}
 DIR = {"en": "ltr", "es": "ltr", "ar": "rtl"}
@@ -37,10 +35,7 @@ CASE_OPENED = {"en": "Case: 3 records opened", "es": "Caso: 3 registros abiertos
 @cache
 def catalog(lang: str) -> dict[str, str]:
     """The messages of the counselor page's areas in LANG."""
-    out: dict[str, str] = {}
-    for area in AREAS:
-        out.update(json.loads((LOCALES / lang / f"{area}.json").read_text(encoding="utf-8")))
-    return out
+    return {k: v for k, v in catalogs()[lang].items() if k.split(".", 1)[0] in AREAS}
 
 
 def say(lang: str, key: str) -> str:

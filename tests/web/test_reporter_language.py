@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from .browser import Tab
-from .ui import SLOW, catalogs, join, say, write_record
+from .ui import SLOW, catalogs, english_left, join, say, write_record
 
 pytestmark = pytest.mark.web
 
@@ -39,27 +39,6 @@ def pick_language(page: Page, lang: str) -> None:
     """Change the language with the picker in the header, as a person does."""
     page.locator("header select[data-language-picker]").select_option(lang)
     expect(page.locator("html")).to_have_attribute("lang", lang)
-
-
-def english_messages(lang: str) -> set[str]:
-    """Every argument-free English message that LANG says differently (proper names and codes aside)."""
-    en, target = catalogs()["en"], catalogs()[lang]
-    return {v.replace("''", "'") for k, v in en.items()
-            if "{" not in v and len(v) > 3 and target.get(k, v) != v}
-
-
-def english_left(page: Page, lang: str) -> list[str]:
-    """The lines of visible text that are, or hold, an English message of the catalogs."""
-    english = english_messages(lang)
-    long_ones = [e for e in english if len(e.split()) >= 3]
-    found = []
-    for line in page.locator("body").inner_text().splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        if line in english or any(e in line for e in long_ones):
-            found.append(line)
-    return found
 
 
 @pytest.mark.parametrize("lang", ["es", "ar"])

@@ -25,10 +25,10 @@ import pytest
 from playwright.sync_api import Page, ViewportSize
 
 from .browser import REPO, screenshot
+from .ui import catalogs
 
 pytestmark = pytest.mark.web
 
-LOCALES = REPO / "web" / "src" / "app" / "locales"
 #: (page file, the URL it is served at, the screenshot's name)
 PAGES = [
     ("index.html", "/", "rtl-reporter-start"),
@@ -136,14 +136,9 @@ def test_each_page_in_arabic_is_right_to_left_and_its_header_mirrored(  # type: 
 def english_sentences(areas: tuple[str, ...]) -> dict[str, str]:
     """The English messages of AREAS that Spanish words differently, without placeholders (so each is
     a whole sentence or label a page would show as it is); names like "IndexedDB" are the same in both."""
-    out = {}
-    for area in areas:
-        en = json.loads((LOCALES / "en" / f"{area}.json").read_text(encoding="utf-8"))
-        es = json.loads((LOCALES / "es" / f"{area}.json").read_text(encoding="utf-8"))
-        for key, text in en.items():
-            if "{" not in text and es.get(key) != text and len(text) > 3:
-                out[key] = text.replace("''", "'")
-    return out
+    en, es = catalogs()["en"], catalogs()["es"]
+    return {key: text.replace("''", "'") for key, text in en.items()
+            if key.split(".", 1)[0] in areas and "{" not in text and es.get(key) != text and len(text) > 3}
 
 
 @pytest.mark.parametrize(("file", "path", "areas"), [
@@ -183,7 +178,7 @@ def test_the_safety_page_in_arabic_keeps_ids_and_addresses_left_to_right(  # typ
 def test_a_proof_checked_in_arabic_is_said_in_arabic_and_again_in_english(  # type: ignore[no-untyped-def]
         open_tab, web_deployment, tmp_path: Path) -> None:
     vector = json.loads((REPO / "tests" / "vectors" / "disclosure_interop.json").read_text(encoding="utf-8"))
-    ar = json.loads((LOCALES / "ar" / "verify.json").read_text(encoding="utf-8"))
+    ar = catalogs()["ar"]
     good = tmp_path / "good.disclosure.json"
     good.write_text(json.dumps(vector["valid"]))
     page = open_in(open_tab, web_deployment, "/verify.html", "ar")
