@@ -13,22 +13,30 @@
 //                 counselor app at /counselor/; reference files by absolute path: /reporter.js).
 //   assets/       copied recursively (icons, fonts, images).
 //   locales/<lang>/<area>.json  the message catalogs (ICU MessageFormat), compiled here into plain
-//                 functions and bundled as the module 'consilience:messages' (lib/i18n.js imports
-//                 it); a message that does not parse fails the build, naming its file and key.
+//                 functions; a message that does not parse fails the build, naming its file and key.
 //                 Each entry point gets only the areas its own modules and the pages that load it
 //                 name (a first bundling pass lists its modules): the reporter's first page does not
-//                 carry the counselor's words in three languages.
-// The output also holds manifest.json: the SHA-256 of every file, so a build can be checked.
+//                 carry the counselor's words. And it gets them one language per file:
+//                 i18n/<entry>.<lang>.<hash>.js, a self-contained ES module named by its content's
+//                 hash, which lib/i18n.js imports (through the module 'consilience:messages', a
+//                 table of those files made here) for the language it shows, and for another only
+//                 when the person picks it. A page in Spanish never downloads the English words.
+// The output also holds manifest.json: the SHA-256 of every file, so a build can be checked (and the
+// service worker keeps exactly those files for offline use, every language's included), and under
+// "languages" each entry point's catalog file per language.
 // Any error (esbuild's, a missing folder, an import left unbundled) fails the build with exit 1;
 // the previous output is replaced only when the whole build succeeded.
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CatalogError, areasNamed, compileCatalogs } from './scripts/messages.mjs';
+import { CatalogError, LANGS, areasNamed, catalogModule } from './scripts/messages.mjs';
 
 const webDir = dirname(fileURLToPath(import.meta.url));
 const appDir = join(webDir, 'src', 'app');
+const localesDir = join(appDir, 'locales');
+/** The output folder of the catalogs, one file per entry point and language. */
+const CATALOG_DIR = 'i18n';
 const outArg = process.argv.indexOf('--out');
 if (outArg !== -1 && !process.argv[outArg + 1]) {
   console.error('web build failed: --out needs a folder');
@@ -82,22 +90,38 @@ const common = {
   external: [],
 };
 
-/** 'consilience:messages' compiled from AREAS (a Set), or from every area when AREAS is null. */
-function messagesPlugin(areas) {
+/**
+ * 'consilience:messages' for an entry point whose catalogs are FILES ({ lang: path in the output }):
+ * no catalog bundled, and load(lang) importing that language's file. The path is relative to the
+ * bundle (entry points sit at the top of the output), so the import resolves beside the script that
+ * makes it, on any page; the browser fetches it only when load() runs. FILES null: the listing pass.
+ */
+function messagesPlugin(files) {
+  const table = Object.fromEntries(Object.entries(files || {}).map(([lang, path]) => [lang, `./${path}`]));
+  const contents = `const files = ${JSON.stringify(table)};\n`
+    + 'export const bundled = {};\n'
+    + 'export default function load(lang) { return import(files[lang]).then((m) => m.default); }\n';
   return {
     name: 'consilience-messages',
     setup(b) {
       b.onResolve({ filter: /^consilience:messages$/ }, () => ({ path: 'messages', namespace: 'consilience-messages' }));
-      b.onLoad({ filter: /.*/, namespace: 'consilience-messages' }, () => {
-        try {
-          return { contents: compileCatalogs(join(appDir, 'locales'), areas), loader: 'js', resolveDir: webDir };
-        } catch (err) {
-          if (err instanceof CatalogError) return { errors: [{ text: err.message }] };
-          throw err;
-        }
-      });
+      b.onLoad({ filter: /.*/, namespace: 'consilience-messages' }, () => ({ contents, loader: 'js', resolveDir: webDir }));
     },
   };
+}
+
+/** ENTRY's catalogs of AREAS, one file per language written into the output: { lang: path }. */
+async function writeCatalogs(entry, areas) {
+  const files = {};
+  mkdirSync(join(tmpDir, CATALOG_DIR), { recursive: true });
+  for (const lang of LANGS) {
+    const bytes = await catalogModule(esbuild, webDir, localesDir, areas, lang);
+    const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+    const path = `${CATALOG_DIR}/${entry.replace(/\.js$/, '')}.${lang}.${hash}.js`;
+    writeFileSync(join(tmpDir, path), bytes);
+    files[lang] = path;
+  }
+  return files;
 }
 
 // @hpke/common and mlkem fall back to `await import("crypto")` on Node <= 18 only, after
@@ -122,6 +146,8 @@ function areasOf(entry, inputs) {
 }
 
 let result;
+/** { entry: { lang: catalog file } } for the entry points that show words. */
+const languages = {};
 try {
   // first pass, written nowhere: which modules each entry point bundles
   const listing = await esbuild.build({ ...common, write: false, minify: false, entryPoints: entries.map((n) => join(appDir, n)),
@@ -129,12 +155,19 @@ try {
   const outputs = {};
   for (const built of await Promise.all(entries.map((entry) => {
     const output = Object.values(listing.metafile.outputs).find((o) => o.entryPoint && o.entryPoint.endsWith(`app/${entry}`));
-    const areas = areasOf(entry, Object.keys(output.inputs));
-    return esbuild.build({ ...common, entryPoints: [join(appDir, entry)], plugins: [messagesPlugin(areas), noNodeCrypto] });
+    const inputs = Object.keys(output.inputs);
+    if (!inputs.includes('consilience-messages:messages')) {
+      return esbuild.build({ ...common, entryPoints: [join(appDir, entry)], plugins: [messagesPlugin(null), noNodeCrypto] });
+    }
+    return writeCatalogs(entry, areasOf(entry, inputs)).then((files) => {
+      languages[entry] = files;
+      return esbuild.build({ ...common, entryPoints: [join(appDir, entry)], plugins: [messagesPlugin(files), noNodeCrypto] });
+    });
   }))) Object.assign(outputs, built.metafile.outputs);
   result = { metafile: { outputs } };
 } catch (err) {
   rmSync(tmpDir, { recursive: true, force: true });
+  if (err instanceof CatalogError) fail(err.message);
   // esbuild has already printed the located errors.
   fail(`esbuild reported ${err.errors?.length ?? 'some'} error(s)`);
 }
@@ -161,7 +194,8 @@ for (const path of walk(tmpDir).sort()) {
   const bytes = readFileSync(path);
   files[name] = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
 }
-const manifest = { format: 'consilience-web-manifest/v1', esbuild: esbuild.version, files };
+const sorted = Object.fromEntries(Object.keys(languages).sort().map((entry) => [entry, languages[entry]]));
+const manifest = { format: 'consilience-web-manifest/v1', esbuild: esbuild.version, files, languages: sorted };
 writeFileSync(join(tmpDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 
 rmSync(outDir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
-// The message catalogs (web/src/app/locales/<lang>/<area>.json) compiled into one ES module of
-// plain functions at build time: the pages' CSP has no 'unsafe-eval', so nothing may be compiled
-// in the browser. Used by build.mjs (the virtual module 'consilience:messages') and web/test.
+// The message catalogs (web/src/app/locales/<lang>/<area>.json) compiled into ES modules of plain
+// functions at build time: the pages' CSP has no 'unsafe-eval', so nothing may be compiled in the
+// browser. Used by build.mjs (one module per language and entry point, loaded by lib/i18n.js through
+// the virtual module 'consilience:messages') and web/test.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import MessageFormat from '@messageformat/core';
@@ -61,19 +62,24 @@ export function areasNamed(source) {
 }
 
 /**
- * The ES module source that exports default { lang: { key: (params) => string } }: every area, or
- * only ONLY's (a Set), so a page carries the words it can show and not every other page's.
+ * The ES module source that exports default { lang: { key: (params) => string } }: every language, or
+ * only LANG's; every area, or only ONLY's (a Set), so a page carries the words it can show and not every
+ * other page's. The build makes one module per language (catalogModule): a page loads the one it shows.
  */
-export function compileCatalogs(localesDir, only = null) {
+export function compileCatalogs(localesDir, only = null, lang = null) {
   const catalogs = readCatalogs(localesDir);
+  if (lang !== null) {
+    if (!LANGS.includes(lang)) throw new CatalogError(`not a shipped language: ${lang}`);
+    for (const other of Object.keys(catalogs)) if (other !== lang) delete catalogs[other];
+  }
   if (only) {
     for (const areas of Object.values(catalogs)) {
       for (const area of Object.keys(areas)) if (!only.has(area)) delete areas[area];
     }
   }
-  const mf = new MessageFormat(LANGS, { strict: false, currency: 'USD' });
-  for (const [lang, areas] of Object.entries(catalogs)) {
-    const one = new MessageFormat(lang);
+  const mf = new MessageFormat(Object.keys(catalogs), { strict: false, currency: 'USD' });
+  for (const [tag, areas] of Object.entries(catalogs)) {
+    const one = new MessageFormat(tag);
     for (const { file, messages } of Object.values(areas)) {
       for (const [key, value] of Object.entries(messages)) {
         try {
@@ -85,4 +91,36 @@ export function compileCatalogs(localesDir, only = null) {
     }
   }
   return compileModule(mf, flatten(catalogs));
+}
+
+/**
+ * LANG's catalog of the areas ONLY (a Set, or null for all) as the bytes of one self-contained ES module
+ * (the message runtime bundled in, nothing imported at run time) whose default export is
+ * { key: (params) => string }: what the build writes as that language's file and lib/i18n.js imports.
+ * ESBUILD is the esbuild module; WEB_DIR the folder whose node_modules hold @messageformat/runtime.
+ */
+export async function catalogModule(esbuild, webDir, localesDir, only, lang) {
+  const compiled = compileCatalogs(localesDir, only, lang); // a CatalogError names the file and key
+  const source = `import all from 'consilience:catalog';\nexport default all[${JSON.stringify(lang)}];\n`;
+  const built = await esbuild.build({
+    stdin: { contents: source, resolveDir: webDir, loader: 'js', sourcefile: `catalog-${lang}.js` },
+    absWorkingDir: webDir,
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'browser',
+    target: ['chrome120'],
+    minify: true,
+    legalComments: 'none',
+    charset: 'utf8',
+    logLevel: 'error',
+    plugins: [{
+      name: 'consilience-catalog',
+      setup(b) {
+        b.onResolve({ filter: /^consilience:catalog$/ }, () => ({ path: lang, namespace: 'consilience-catalog' }));
+        b.onLoad({ filter: /.*/, namespace: 'consilience-catalog' }, () => ({ contents: compiled, loader: 'js', resolveDir: webDir }));
+      },
+    }],
+  });
+  return built.outputFiles[0].contents;
 }

@@ -7,9 +7,9 @@
 // manifest gives, in a cache named by the manifest's own hash. A new build (a new manifest) fills a new
 // cache beside the old, which is dropped once the new one is whole, so offline the app is always one
 // build's files, never a mix. Nothing else is kept: no API answer, no wallet (that stays in IndexedDB,
-// sealed), nothing from another origin. The worker itself shows no words; the message catalogs of every
-// language are compiled into the pages' scripts, so a cached build reads in the person's language
-// offline too, and a change of language needs nothing from the network.
+// sealed), nothing from another origin. The worker itself shows no words. Each language's words are a
+// file of their own (i18n/<entry>.<lang>.<hash>.js), which a page imports for the language it shows;
+// the manifest lists every language's, so all are kept, and a person offline can still change language.
 
 const PREFIX = 'consilience-app-';
 const MANIFEST = '/manifest.json';
@@ -30,7 +30,7 @@ self.addEventListener('activate', (event) => {
 /** The app's own files by their names' shape (a file name with its extension), pages and the settings: what
  * is answered here. Everything else (the API, the log's tiles, manifest.json) goes straight to the network,
  * untouched. Decided without I/O: a worker the browser has just restarted answers at once. */
-const APP_FILE = /^\/(?:counselor\/)?(?:assets\/)?[\w.-]+\.(?:js|css|html|ico|png|svg|woff2?|webmanifest)$/;
+const APP_FILE = /^\/(?:counselor\/)?(?:assets\/|i18n\/)?[\w.-]+\.(?:js|css|html|ico|png|svg|woff2?|webmanifest)$/;
 
 self.addEventListener('fetch', (event) => {
   const request = event.request;

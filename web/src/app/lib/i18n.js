@@ -1,8 +1,11 @@
 // The words a person reads, in their language. Messages come from the catalogs in
 // web/src/app/locales/<lang>/<area>.json (ICU MessageFormat), compiled into plain functions when
 // the app is built (web/scripts/messages.mjs): the pages' CSP forbids evaluating code, so nothing
-// is parsed here. English is the reference; a key another catalog lacks falls back to it (the unit
-// tests make sure none does).
+// is parsed here. Each language's catalog is its own file (web/build.mjs), so a page downloads only
+// the words it shows: this module imports the one of the language it starts in before any page
+// code runs (a top-level await: every module that imports this one can call t() at once), and
+// another only when the person picks it. English is the reference, but it is not loaded beside
+// another language to fill gaps: web/test/i18n.test.js makes sure every language has every key.
 //
 // The language is the person's own choice when they made one (kept in this browser), otherwise the
 // first of the browser's languages that the app ships (by primary subtag: es-MX is Spanish),
@@ -15,7 +18,7 @@
 //
 // Nothing here needs a browser until a page calls it: Node tests import this module (with
 // web/test/messages_hooks.mjs resolving the compiled catalogs) without document, storage or navigator.
-import messages from 'consilience:messages';
+import loadCatalog, { bundled } from 'consilience:messages';
 
 /** The shipped languages, each named in its own language. */
 export const LANGUAGES = Object.freeze([
@@ -51,7 +54,48 @@ function fromBrowser() {
   return 'en';
 }
 
+/** The catalogs in memory, by language: { key: (params) => string }. */
+const messages = { ...bundled };
+const loading = new Map();
+
+/** A language whose catalog file could not be had (offline, and not kept by the service worker). */
+export class LanguageUnavailable extends Error {
+  constructor(tag, cause) {
+    super(`the ${tag} catalog could not be loaded`, { cause });
+    this.name = 'LanguageUnavailable';
+    this.language = tag;
+  }
+}
+
+/** TAG's catalog, imported once; a failed import is not kept, so a later try (back online) may succeed. */
+function catalog(tag) {
+  if (messages[tag]) return Promise.resolve(messages[tag]);
+  let pending = loading.get(tag);
+  if (!pending) {
+    pending = Promise.resolve()
+      .then(() => loadCatalog(tag))
+      .then((found) => {
+        if (!found || typeof found !== 'object') throw new Error(`no messages in the ${tag} catalog`);
+        messages[tag] = found;
+        return found;
+      }, (err) => { throw new LanguageUnavailable(tag, err); })
+      .finally(() => loading.delete(tag));
+    loading.set(tag, pending);
+  }
+  return pending;
+}
+
 let current = saved() || fromBrowser();
+/** The language the page was meant to start in when its file could not be had (it then reads in English). */
+let missedAtStart = null;
+try {
+  await catalog(current);
+} catch (err) {
+  if (current === 'en') throw err;
+  missedAtStart = current;
+  current = 'en';
+  await catalog('en');
+}
 
 /** Defaults for the formatters when the browser names no region of the chosen language. */
 const DEFAULT_LOCALE = { en: 'en', es: 'es', ar: 'ar' };
@@ -82,9 +126,9 @@ export function direction(tag = current) {
   return RTL.has(tag) ? 'rtl' : 'ltr';
 }
 
-/** The message KEY in the current language with PARAMS filled in; English when it has none. */
+/** The message KEY in the current language with PARAMS filled in; the key itself when no catalog in memory has it. */
 export function t(key, params = {}) {
-  const fn = messages[current]?.[key] || messages.en[key];
+  const fn = messages[current]?.[key] || messages.en?.[key];
   if (!fn) return key;
   return fn(params || {});
 }
@@ -124,7 +168,7 @@ export function tNodes(key, params = {}) {
 
 /** Whether the catalogs have KEY (for text that is looked up by a code the server sent). */
 export function has(key) {
-  return Boolean(messages.en[key]);
+  return Boolean(messages[current]?.[key]);
 }
 
 /** Fill every [data-i18n] and [data-i18n-attr] under ROOT (ROOT included) in the current language. */
@@ -159,20 +203,22 @@ function applyDocument() {
   html.dir = direction();
 }
 
-/** Switch to TAG: keep the choice, set <html lang dir>, re-translate the page, tell the listeners. */
-export function setLanguage(tag) {
-  const found = shipped(tag);
-  if (!found) throw new Error(`not a shipped language: ${tag}`);
+/** The language the last setLanguage() asked for: a slower download of an earlier choice must not win. */
+let wanted = null;
+
+/** Make TAG the page's language (its catalog is in memory): keep the choice, set <html lang dir>,
+ * re-translate the page, set the pickers, tell the listeners. */
+function switchTo(tag) {
   try {
-    globalThis.localStorage?.setItem(STORAGE_KEY, found);
+    globalThis.localStorage?.setItem(STORAGE_KEY, tag);
   } catch {
     // Storage may be off; the choice then lasts until the page is closed.
   }
-  const changed = found !== current;
-  current = found;
+  const changed = tag !== current;
+  current = tag;
   applyDocument();
   if (globalThis.document) applyTranslations(document);
-  for (const picker of globalThis.document?.querySelectorAll('select[data-language-picker]') || []) picker.value = current;
+  setPickers();
   if (!changed) return;
   for (const fn of [...listeners]) {
     try {
@@ -182,6 +228,34 @@ export function setLanguage(tag) {
       queueMicrotask(() => { throw err; });
     }
   }
+}
+
+function setPickers() {
+  for (const picker of globalThis.document?.querySelectorAll('select[data-language-picker]') || []) picker.value = current;
+}
+
+/**
+ * Switch to TAG, loading its catalog first when it is not in memory yet. Returns a promise of the
+ * language the page then reads in, settled after the listeners ran with the new words available; at
+ * once (before this returns) when the catalog is in memory already. When the file cannot be had it
+ * rejects with LanguageUnavailable and the page stays as it was, in its language, choice not saved.
+ * An unshipped TAG throws.
+ */
+export function setLanguage(tag) {
+  const found = shipped(tag);
+  if (!found) throw new Error(`not a shipped language: ${tag}`);
+  wanted = found;
+  if (messages[found]) {
+    switchTo(found);
+    return Promise.resolve(current);
+  }
+  return catalog(found).then(() => {
+    if (wanted === found) switchTo(found);
+    return current;
+  }, (err) => {
+    if (wanted === found) setPickers();
+    throw err;
+  });
 }
 
 /** Call FN(tag) after every change of language; returns a function that stops it. */
@@ -221,13 +295,15 @@ export function formatList(items, options = { type: 'conjunction' }) {
 
 let pickers = 0;
 
-/** Put a labelled language <select> into CONTAINER; choosing a language switches the page. */
+/** Put a labelled language <select> into CONTAINER; choosing a language switches the page, and when that
+ * language's words cannot be had (offline, not kept yet) a short notice says so beside it. */
 export function mountLanguagePicker(container) {
   if (!container || !globalThis.document) return null;
   pickers += 1;
   const id = `language-picker-${pickers}`;
   const wrap = document.createElement('div');
   wrap.className = 'language-picker';
+  wrap.style.flexWrap = 'wrap';
   const label = document.createElement('label');
   label.htmlFor = id;
   label.dataset.i18n = 'common.language.label';
@@ -243,10 +319,31 @@ export function mountLanguagePicker(container) {
     select.append(option);
   }
   select.value = current;
-  select.addEventListener('change', () => setLanguage(select.value));
-  wrap.append(label, select);
+  const notice = document.createElement('span');
+  notice.className = 'language-picker-notice';
+  notice.setAttribute('role', 'status');
+  notice.style.flexBasis = '100%';
+  notice.hidden = true;
+  const say = (missed) => {
+    notice.textContent = missed ? t('common.language.unavailable', { language: nameOf(missed) }) : '';
+    notice.hidden = !missed;
+  };
+  select.addEventListener('change', () => {
+    const tag = select.value;
+    say(null);
+    setLanguage(tag).catch((err) => {
+      if (!(err instanceof LanguageUnavailable)) throw err;
+      if (wanted === tag) say(tag);
+    });
+  });
+  wrap.append(label, select, notice);
   container.append(wrap);
+  if (missedAtStart) say(missedAtStart);
   return select;
+}
+
+function nameOf(tag) {
+  return LANGUAGES.find((l) => l.tag === tag)?.name || tag;
 }
 
 applyDocument();
