@@ -15,6 +15,7 @@ import importlib.util
 import json
 import re
 import string
+import unicodedata
 from importlib.machinery import SourceFileLoader
 from pathlib import Path
 from types import ModuleType
@@ -459,6 +460,34 @@ def test_from_environment(env: dict[str, str], chosen: str) -> None:
     assert i18n.from_environment(env) == chosen
 
 
+@pytest.mark.parametrize(("tag", "language", "locale"), [
+    ("ar_EG.UTF-8", "ar", "ar-EG"), ("ar-eg", "ar", "ar-EG"), ("es-MX", "es", "es-MX"), ("es_419", "es", "es-419"),
+    ("ar-XX", "ar", "ar"),  # a region CLDR does not know is dropped, not guessed
+    ("es_ZZ", "es", "es"), ("es@euro", "es", "es"), ("en-US-u-nu-arab", "en", "en-US"),
+    ("ar-SA-x-private", "ar", "ar-SA"),
+    ("fr-FR", "en", "en"), ("AR", "ar", "ar"), ("en_GB.UTF-8@euro", "en", "en-GB"),
+])
+def test_choose_keeps_the_region_for_the_formats(tag: str, language: str, locale: str) -> None:
+    chosen = i18n.choose([tag])
+    assert (chosen.language, chosen.locale) == (language, locale)
+    assert i18n.negotiate([tag]) == language
+    with i18n.using(tag) as active:
+        assert active == i18n.language() == language and i18n.locale() == locale
+    assert (i18n.language(), i18n.locale()) == ("en", "en")
+
+
+@pytest.mark.parametrize(("env", "tag"), [
+    ({"LANG": "ar_EG.UTF-8"}, "ar_EG.UTF-8"),
+    ({"LANGUAGE": "es:en", "LANG": "es_MX.UTF-8"}, "es_MX.UTF-8"),  # gettext's list names no region: LANG does
+    ({"LANGUAGE": "es:en", "LC_ALL": "ar_EG.UTF-8", "LC_TIME": "es_AR.UTF-8"}, "es_AR.UTF-8"),
+    ({"CONSILIENCE_LANGUAGE": "ar-MA", "LANG": "ar_EG.UTF-8"}, "ar-MA"),
+    ({"CONSILIENCE_LANGUAGE": "ar", "LANG": "ar_EG.UTF-8"}, "ar_EG.UTF-8"),
+    ({"LANG": "C.UTF-8"}, "en"), ({}, "en"), ({"LANGUAGE": "fr:de", "LANG": "es_MX.UTF-8"}, "en"),
+])
+def test_environment_tag(env: dict[str, str], tag: str) -> None:
+    assert i18n.environment_tag(env) == tag
+
+
 def test_english_is_the_source() -> None:
     with i18n.using("en"):
         assert i18n._("Nothing was deleted. Your account and your wallet are as they were.") == \
@@ -497,6 +526,79 @@ def test_spanish_plural_forms() -> None:
                 f"n={n}: the merged catalog picks the plural form with Babel's CLDR rule for Spanish (three forms) "
                 "instead of the .po's Plural-Forms (two), so Spanish falls back to English; i18n._translations "
                 "must give the merged catalog the parts' plural rule")
+
+
+# -- (d) numbers and dates as ICU (the browser) writes them ---------------------------------------
+
+#: ICU's own strings, as Chromium's Intl writes them (tests/vectors/make_locale_formats.mjs says how
+#: they were made: Node's Intl, the same ICU).
+ICU_VECTORS = ROOT / "tests" / "vectors" / "locale_formats_icu.json"
+
+
+def _icu_vectors() -> dict[str, dict[str, list[list[object]]]]:
+    data = json.loads(ICU_VECTORS.read_text(encoding="utf-8"))
+    assert data["time_zone"] == "UTC" and data["icu"], data.get("source")
+    return data["locales"]
+
+
+ICU_LOCALES = ("en", "es", "es-MX", "ar", "ar-EG", "ar-SA", "ar-MA")
+
+
+def test_the_icu_vectors_cover_every_locale_checked() -> None:
+    assert set(_icu_vectors()) == set(ICU_LOCALES)
+
+
+@pytest.mark.parametrize("tag", ICU_LOCALES)
+def test_formats_agree_with_icu(tag: str) -> None:
+    """Every formatter, for each locale, writes what ICU writes: digits, separators, signs, words."""
+    import datetime as dt
+
+    vectors = _icu_vectors()[tag]
+    problems = []
+
+    def check(kind: str, given: object, got: str, want: object) -> None:
+        if got != want:
+            problems.append(f"{kind} {given!r}: {got!r}, ICU writes {want!r}")
+
+    with i18n.using(tag):
+        assert i18n.locale() == tag
+        for kind, formatter in (("number", i18n.format_number), ("percent", i18n.format_percent),
+                                ("size", i18n.format_size)):
+            for value, want in vectors[kind]:
+                check(kind, value, formatter(value), want)  # type: ignore[operator]
+        for items, want in vectors["list"]:
+            check("list", items, i18n.format_list([i18n.format_number(n) for n in items]), want)  # type: ignore
+        for kind, formatter in (("date", i18n.format_date), ("time", i18n.format_time),
+                                ("datetime", i18n.format_datetime)):
+            for moment, width, want in vectors[kind]:
+                check(f"{kind} {width}", moment, formatter(dt.datetime.fromisoformat(str(moment)), width),  # type: ignore
+                      want)
+    from babel import Locale
+
+    assert Locale.parse(tag, sep="-").default_numbering_system == vectors["numbering_system"], (
+        "CLDR in Babel and in ICU disagree on the digits of " + tag)
+    assert not problems, f"{tag}:\n  " + "\n  ".join(problems)
+
+
+def test_babel_alone_writes_latin_digits_in_egypt() -> None:
+    """Why i18n writes digits through the numbering system's table: Babel keeps ASCII digits. When this
+    fails, Babel transliterates them itself and the table can go."""
+    from babel.numbers import format_decimal
+
+    assert format_decimal(12345.6, locale="ar_EG", numbering_system="default") == "12\u066c345\u066b6"
+
+
+def test_every_region_of_a_shipped_language_has_its_digits() -> None:
+    """A region's numbering system (CLDR's) must be one i18n knows the Unicode digits of."""
+    from babel import Locale, localedata
+
+    systems = {Locale.parse(name).default_numbering_system for name in localedata.locale_identifiers()
+               if name.split("_")[0] in i18n.LANGUAGES}
+    for system in systems:
+        found = i18n.digits(system)
+        assert [unicodedata.digit(c) for c in found] == list(range(10)), system
+    assert i18n.digits("arab") == "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669"
+    assert i18n.digits("latn") == "0123456789"
 
 
 def test_formatters_follow_the_language() -> None:
@@ -598,19 +700,24 @@ def test_cli_json_is_the_same_in_every_language(tmp_path: Path) -> None:
     assert "Counselors:" not in arabic
 
 
-@pytest.mark.parametrize(("argv", "env", "chosen"), [
-    (["--language", "es", "admin"], {}, "es"),
-    (["--language=ar-EG", "admin"], {"LANG": "es_ES.UTF-8"}, "ar"),
-    (["admin", "--help"], {"LANG": "es_ES.UTF-8"}, "es"),
-    (["admin", "--help"], {"CONSILIENCE_LANGUAGE": "ar", "LANG": "es_ES.UTF-8"}, "ar"),
-    (["reporter", "write", "--", "--language", "es"], {}, "en"),
-    (["--language", "fr"], {"LANG": "es_ES.UTF-8"}, "en"),
-    (["--language"], {"LANG": "es_ES.UTF-8"}, "es"),
+@pytest.mark.parametrize(("argv", "env", "language", "locale"), [
+    (["--language", "es", "admin"], {}, "es", "es"),
+    (["--language=ar-EG", "admin"], {"LANG": "es_ES.UTF-8"}, "ar", "ar-EG"),
+    (["admin", "--help"], {"LANG": "es_ES.UTF-8"}, "es", "es-ES"),
+    (["admin", "--help"], {"CONSILIENCE_LANGUAGE": "ar", "LANG": "es_ES.UTF-8"}, "ar", "ar"),
+    (["reporter", "write", "--", "--language", "es"], {}, "en", "en"),
+    (["--language", "fr"], {"LANG": "es_ES.UTF-8"}, "en", "en"),
+    (["--language"], {"LANG": "es_ES.UTF-8"}, "es", "es-ES"),
+    # a bare language takes the POSIX locale's region for the formats, as the browser's languages do
+    (["--language", "es"], {"LANG": "es_MX.UTF-8"}, "es", "es-MX"),
+    (["--language", "ar"], {"LANG": "es_MX.UTF-8"}, "ar", "ar"),
+    ([], {"CONSILIENCE_LANGUAGE": "ar", "LC_ALL": "ar_SA.UTF-8"}, "ar", "ar-SA"),
 ])
-def test_startup_language(argv: list[str], env: dict[str, str], chosen: str) -> None:
+def test_startup_language(argv: list[str], env: dict[str, str], language: str, locale: str) -> None:
     from consilience.cli.app import startup_language
 
-    assert startup_language(argv, env) == chosen
+    chosen = i18n.choose([startup_language(argv, env)])
+    assert (chosen.language, chosen.locale) == (language, locale)
 
 
 def test_times_in_the_locale() -> None:

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from consilience import i18n
@@ -66,8 +67,13 @@ def translated(english: str, lang: str) -> str:
         return i18n._(english)
 
 
-def says(response: Any, lang: str) -> None:
-    assert response.headers["content-language"] == lang
+#: The tag each header's answer names: the one its words and numbers were written for.
+TAGS = {SPANISH: "es-MX", ARABIC: "ar-EG"}
+
+
+def says(response: Any, tag: str) -> None:
+    """The answer names the tag it was written for (``es-MX``: the Spanish catalog, Mexico's numbers)."""
+    assert response.headers["content-language"] == TAGS.get(tag, tag)
     assert "accept-language" in response.headers["vary"].lower()
 
 
@@ -87,7 +93,7 @@ def test_a_refused_submission_is_explained_in_the_clients_language(escrow: Escro
     assert english.json() == {"error": "invalid", "detail": "tags: must be distinct"}
     assert answer.json()["error"] == "invalid"
     assert answer.json()["detail"] == translated("tags: must be distinct", lang) != "tags: must be distinct"
-    says(answer, lang)
+    says(answer, header)
     says(english, "en")
 
 
@@ -99,7 +105,7 @@ def test_malformed_submissions_keep_their_codes_and_field_names(escrow: Escrow, 
                                 headers={**headers, "Content-Type": "application/json"})
     assert broken.status_code == 400 and broken.json()["error"] == "malformed"
     assert broken.json()["detail"] == translated("request body is not valid JSON", lang)
-    says(broken, lang)
+    says(broken, header)
     # pydantic's own 422: the field names stay, the sentence after them comes from the catalog
     invalid = escrow.client.post(f"{API}/entries", json={**escrow.submission(), "extra": 1}, headers=headers)
     english = escrow.submit(reporter, {**escrow.submission(), "extra": 1})
@@ -107,7 +113,7 @@ def test_malformed_submissions_keep_their_codes_and_field_names(escrow: Escrow, 
     assert invalid.json()["error"] == english.json()["error"] == "invalid"
     assert english.json()["detail"] == "extra: Extra inputs are not permitted"
     assert invalid.json()["detail"] == "extra: " + translated("Extra inputs are not permitted", lang)
-    says(invalid, lang)
+    says(invalid, header)
 
 
 def test_no_header_or_an_unshipped_language_is_english(escrow: Escrow) -> None:
@@ -186,8 +192,38 @@ def test_an_unexpected_error_is_answered_in_the_clients_language() -> None:
     says(answer, "es")
 
 
+class Bounded(BaseModel):
+    count: int = Field(le=1_000_000)
+
+
+def test_numbers_in_a_detail_are_written_as_the_askers_region_writes_them() -> None:
+    """The words are the Arabic catalog's for every Arabic; the digits are Egypt's or Morocco's (as Intl's)."""
+    app = FastAPI()
+    http_errors.install(app)
+
+    @app.post("/count")
+    def count(body: Bounded) -> dict[str, int]:
+        return {"count": body.count}
+
+    app.add_middleware(AcceptLanguage)
+    with TestClient(app) as client:
+        answers = {tag: client.post("/count", json={"count": 2_000_000}, headers={"Accept-Language": tag})
+                   for tag in ("ar-EG", "ar-MA", "es-MX", "es")}
+    bound = {"ar-EG": "١٬٠٠٠٬٠٠٠", "ar-MA": "1.000.000", "es-MX": "1,000,000", "es": "1.000.000"}
+    for tag, answer in answers.items():
+        assert answer.status_code == 422 and answer.json()["error"] == "invalid", answer.json()
+        assert answer.json()["detail"] == "count: " + translated("Input should be less than or equal to {bound}",
+                                                                 tag[:2]).format(bound=bound[tag]), tag
+        says(answer, tag)
+
+
 def test_requested_reads_the_raw_headers() -> None:
+    """The tag keeps the region CLDR knows (the formats follow it); the catalog is the language's."""
     assert requested([(b"accept-language", b"ar;q=0.2, es;q=0.8")]) == "es"
+    assert requested([(b"accept-language", b"es-MX,es;q=0.9")]) == "es-MX"
+    assert requested([(b"accept-language", b"ar-eg")]) == "ar-EG"
+    assert requested([(b"accept-language", b"ar-XX, en")]) == "ar"
+    assert requested([(b"accept-language", b"fr-FR, ar-SA-u-nu-latn")]) == "ar-SA"
     assert requested([(b"accept-language", b"de"), (b"accept-language", b"ar")]) == "ar"
     assert requested([(b"host", b"example.org")]) == "en"
     assert requested([]) == "en"
@@ -241,15 +277,15 @@ def test_the_key_server_answers_in_the_clients_language(keyserver: tuple[TestCli
     assert waiting.json()["detail"] == translated(
         "this key server has not finished generating the quorum keys with the other key servers yet ({status}); "
         "try again in a little while", lang).format(status=status)
-    says(waiting, lang)
+    says(waiting, header)
     info = client.get("/v2/info", headers={"Accept-Language": header})
     assert info.json()["keygen"]["status"] == status
-    says(info, lang)
+    says(info, header)
     assert client.get("/v2/info").json()["keygen"]["status"] == "no key generation runs in this key server"
     extra = client.post("/v2/evaluate", json={**body, "extra": 1}, headers={"Accept-Language": header})
     assert extra.status_code == 422 and extra.json()["error"] == "invalid"
     assert extra.json()["detail"] == "extra: " + translated("Extra inputs are not permitted", lang)
-    says(extra, lang)
+    says(extra, header)
     assert client.get("/healthz", headers={"Accept-Language": header}).headers.get("vary") is None
 
 

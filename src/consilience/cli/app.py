@@ -23,7 +23,11 @@ OPTION = "--language"
 
 
 def startup_language(argv: Sequence[str], env: Mapping[str, str]) -> str:
-    """The language a run speaks: the last ``--language`` before ``--``, else the environment's."""
+    """The tag a run speaks: the last ``--language`` before ``--``, else the environment's.
+
+    The tag keeps its region (``ar-EG``, or LANG's ``es_MX`` under ``--language es``), which numbers
+    and dates are written for; the words are the language's one catalog (``consilience.i18n``).
+    """
     chosen = None
     for i, arg in enumerate(argv):
         if arg == "--":
@@ -32,7 +36,7 @@ def startup_language(argv: Sequence[str], env: Mapping[str, str]) -> str:
             chosen = argv[i + 1]
         elif arg.startswith(OPTION + "="):
             chosen = arg.partition("=")[2]
-    return i18n.negotiate([chosen]) if chosen else i18n.from_environment(env)
+    return i18n.with_region(chosen, env) if chosen else i18n.environment_tag(env)
 
 
 def main() -> None:

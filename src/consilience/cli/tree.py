@@ -26,7 +26,7 @@ from consilience.cli import notify as _notify  # noqa: F401  (adds 'reporter not
 from consilience.cli import recovery as _recovery  # noqa: F401  (adds 'reporter recover', 'admin recovery-unlock')
 from consilience.cli.common import JSON, handled
 from consilience.cli.output import emit
-from consilience.i18n import N_, _, set_language
+from consilience.i18n import N_, _, set_language, with_region
 
 #: typer's own words on its help and error screens, which it reads from rich_utils when it draws them.
 TYPER_WORDS = {
@@ -67,7 +67,7 @@ def _version(show: bool) -> None:
 
 def _language(tag: str | None) -> None:
     if tag:
-        set_language(tag)
+        set_language(with_region(tag))
 
 
 @app.callback(help=_("Consilience: records stay sealed until k independent reporters name the same person."))

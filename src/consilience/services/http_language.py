@@ -1,11 +1,16 @@
 """Each request answered in the language its client asks for (``Accept-Language``), for both servers.
 
 ``AcceptLanguage`` negotiates the header once per request (``i18n.parse_accept_language`` and
-``negotiate``: English when it is missing or names nothing shipped) and runs the rest of the
-application inside ``i18n.using``. The language is a ``ContextVar``: everything the request runs
+``choose``: English when it is missing or names nothing shipped) and runs the rest of the
+application inside ``i18n.using``. The tag keeps its region (``ar-EG``, ``es-MX``): the words come
+from the language's one catalog, the numbers and dates in them are written as that region writes
+them (Arabic-Indic digits in Egypt, Latin ones in Morocco), as the browser's own ``Intl`` does.
+
+The language is a ``ContextVar``: everything the request runs
 inherits it, its dependencies and sync endpoints included, since Starlette runs those in the thread
 pool in a copy of the request's context. A refusal made anywhere below is then translated where it
-is raised, and ``language_headers`` tells the client which language its body is in.
+is raised, and ``language_headers`` tells the client which language its body is in: the tag used
+(``ar-EG``), so a client knows its numbers were written for Egypt too.
 
 Only answers whose body carries translated text say ``Content-Language`` and ``Vary:
 Accept-Language`` (``http_errors.error_response`` adds them to every error answer): a tile, a
@@ -29,16 +34,16 @@ _HEADER = b"accept-language"
 
 
 def requested(headers: Iterable[tuple[bytes, bytes]]) -> str:
-    """The shipped language an ASGI request's raw headers ask for (English when none does)."""
+    """The tag an ASGI request's raw headers ask for, in a shipped language (``ar-EG``; English when none is)."""
     wanted = [value.decode("latin-1") for name, value in headers if name == _HEADER]
     if not wanted:
         return i18n.DEFAULT
-    return i18n.negotiate(i18n.parse_accept_language(",".join(wanted)))
+    return i18n.choose(i18n.parse_accept_language(",".join(wanted))).locale
 
 
 def language_headers() -> dict[str, str]:
-    """The headers of an answer whose body is in the active language."""
-    return {"Content-Language": i18n.language(), "Vary": "Accept-Language"}
+    """The headers of an answer whose body is in the active language (and its numbers in the active locale)."""
+    return {"Content-Language": i18n.locale(), "Vary": "Accept-Language"}
 
 
 class AcceptLanguage:
