@@ -29,10 +29,14 @@ put('en');
 register('./messages_hooks.mjs', import.meta.url, { data: { catalogDir: dir } });
 const i18n = await import('../src/app/lib/i18n.js');
 
-test('a catalog file holds one language, imports nothing, and has every key of its areas', () => {
+test('a catalog file holds one language, imports nothing, and has every key of its areas', async () => {
   for (const [lang, bytes] of Object.entries(built)) {
     const text = new TextDecoder().decode(bytes);
     assert.doesNotMatch(text, /\bimport\b/, `${lang}: imports something at run time`);
+    const { default: messages } = await import(`data:text/javascript;base64,${Buffer.from(bytes).toString('base64')}`);
+    const want = Object.keys(flat[lang]).filter((k) => AREAS.has(k.split('.')[0])).sort();
+    assert.deepEqual(Object.keys(messages).sort(), want, `${lang}: the keys of ${[...AREAS]}`);
+    assert.equal(messages['common.leave'](), flat[lang]['common.leave']);
     for (const other of ['en', 'es', 'ar'].filter((l) => l !== lang)) {
       assert.ok(!text.includes(JSON.stringify(flat[other]['common.leave.hint']).slice(1, -1)), `${lang} holds ${other}`);
     }
