@@ -1,7 +1,8 @@
-// lib/i18n.js itself, imported in Node (no document, storage or navigator): the fallbacks, the
-// direction, the formatters following the chosen language, tNodes placing elements where a
-// translation puts them; and for every page, the English of a sentence marked data-i18n-parts
-// (text with elements inside) is its English message with those elements' text filled in.
+// lib/i18n.js itself, imported in Node (no document, storage or navigator; messages_hooks.mjs gives it
+// every language's catalog in memory, so a switch is at once: i18n_loader.test.js loads them from files
+// as the app does): the fallbacks, the direction, the formatters following the chosen language, tNodes
+// placing elements where a translation puts them; and for every page, the English of a sentence marked
+// data-i18n-parts (text with elements inside) is its English message with those elements' text filled in.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -37,8 +38,9 @@ test('setLanguage switches messages, direction and the formatters\' locale, and 
     assert.equal(i18n.formatNumber(1234.5), new Intl.NumberFormat('ar').format(1234.5));
     const day = Date.UTC(2024, 2, 12, 12);
     assert.equal(i18n.formatDate(day), new Intl.DateTimeFormat('ar', { dateStyle: 'medium' }).format(day));
-    i18n.setLanguage('es-MX');
+    const switched = i18n.setLanguage('es-MX');
     assert.equal(i18n.language(), 'es');
+    assert.ok(switched instanceof Promise);
     assert.equal(i18n.formatNumber(1234.5), new Intl.NumberFormat('es').format(1234.5));
     assert.match(i18n.t('safety.lock.note.minutes', { minutes: 1 }), /1 minuto/);
     assert.throws(() => i18n.setLanguage('fr'));
