@@ -46,12 +46,15 @@ DEFAULT = "en"
 RIGHT_TO_LEFT = frozenset({"ar"})
 #: The gettext domain: one catalog per language for everything the package says, kept in a .po per area.
 DOMAIN = "consilience"
-#: Each area's .po holds the messages of these parts of the package (tests/test_i18n.py extracts them).
+#: Each area's .po holds the messages of these parts of the package (tests/test_i18n.py extracts them);
+#: a file one area names is not part of another area's folder.
 AREAS: dict[str, tuple[str, ...]] = {
     "cli": ("cli", "local"),
     "services": ("services", "operator"),
     "core": ("crypto", "tlog", "protocol"),
     "clients": ("clients", "storage", "datadir", "errors.py", "files.py", "i18n.py"),
+    # typer's own words (and its copy of click's), said again from our catalogs: cli/builtin_words.py
+    "click": ("cli/builtin_words.py",),
 }
 LOCALES = Path(__file__).resolve().parent / "locales"
 #: The environment variable that chooses the language over the POSIX locale.

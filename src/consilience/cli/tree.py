@@ -16,7 +16,7 @@ from pathlib import Path
 import typer
 
 from consilience.cli import account_deletion as _account_deletion  # noqa: F401  (adds 'reporter delete-account')
-from consilience.cli import admin, counselor, log, reporter, servers, web, witness
+from consilience.cli import admin, builtin_words, counselor, log, reporter, servers, web, witness
 from consilience.cli import cases as _cases  # noqa: F401  (adds its commands to counselor)
 from consilience.cli import conversations as _conversations  # noqa: F401  (adds its commands to reporter, counselor)
 from consilience.cli import corroboration as _corroboration  # adds 'counselor corroborate', 'reporter consent'
@@ -26,27 +26,10 @@ from consilience.cli import notify as _notify  # noqa: F401  (adds 'reporter not
 from consilience.cli import recovery as _recovery  # noqa: F401  (adds 'reporter recover', 'admin recovery-unlock')
 from consilience.cli.common import JSON, handled
 from consilience.cli.output import emit
-from consilience.i18n import N_, _, set_language, with_region
+from consilience.i18n import _, set_language, with_region
 
-#: typer's own words on its help and error screens, which it reads from rich_utils when it draws them.
-TYPER_WORDS = {
-    "ARGUMENTS_PANEL_TITLE": N_("Arguments"), "OPTIONS_PANEL_TITLE": N_("Options"),
-    "COMMANDS_PANEL_TITLE": N_("Commands"), "ERRORS_PANEL_TITLE": N_("Error"), "ABORTED_TEXT": N_("Aborted."),
-    "RICH_HELP": N_("Try [blue]'{command_path} {help_option}'[/] for help."),
-    "DEFAULT_STRING": N_("[default: {}]"), "ENVVAR_STRING": N_("[env var: {}]"),
-    "REQUIRED_LONG_STRING": N_("[required]"), "DEPRECATED_STRING": N_("(deprecated) "),
-}
-
-
-def _speak_typer_words() -> None:
-    from typer import rich_utils
-
-    for name, text in TYPER_WORDS.items():
-        if hasattr(rich_utils, name):  # a typer that no longer has one keeps its English, and still works
-            setattr(rich_utils, name, _(text))
-
-
-_speak_typer_words()
+# typer's own words (usage, errors, the help's panels) in the language chosen (cli/builtin_words.py)
+builtin_words.speak()
 
 # Tracebacks never show local variables: they may hold passphrases, records or identifiers.
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False,
@@ -68,6 +51,7 @@ def _version(show: bool) -> None:
 def _language(tag: str | None) -> None:
     if tag:
         set_language(with_region(tag))
+        builtin_words.speak()
 
 
 @app.callback(help=_("Consilience: records stay sealed until k independent reporters name the same person."))
