@@ -16,10 +16,10 @@ const ui = await import('../src/app/lib/ui.js');
 const names = await import('../src/app/lib/names.js');
 const { recordTitle } = await import('../src/app/lib/account.js');
 const { recoveryMessage, recoveryNote } = await import('../src/app/lib/recovery_ui.js');
-const { evaluate } = await import('../src/sdk/clients/oprf_client.js');
+const { evaluate, KeyServerUnavailable } = await import('../src/sdk/clients/oprf_client.js');
 const recovery = await import('../src/sdk/clients/recovery.js');
 const { ApiError } = await import('../src/sdk/clients/api.js');
-const { InvalidInput } = await import('../src/sdk/errors.js');
+const { InvalidInput, phrase } = await import('../src/sdk/errors.js');
 
 const flat = flatten(readCatalogs(path.join(ROOT, 'web', 'src', 'app', 'locales')));
 
@@ -114,62 +114,71 @@ test('too few key servers: the SDK\'s English kept, the sentence translated and 
   const err = await keyServersDown();
   assert.equal(err.name, 'KeyServerUnavailable');
   assert.equal(ui.describeError(err), err.message);
-  const servers = err.message.slice(err.message.indexOf('(key server'));
   for (const lang of ['es', 'ar']) {
     const said = inLanguage(lang, () => ui.describeError(err));
-    assert.ok(said.startsWith(flat[lang]['app.ui.error.keyServers.tooFew'].split('(')[0]), said);
-    assert.ok(said.endsWith(` ${servers}`), said);
+    assert.ok(said.startsWith(flat[lang]['app.sdk.keyServers.tooFew'].split('(')[0]), said);
+    assert.match(said, /bad request signature\)\)$/); // the key server's own words end the list of servers
   }
   // key servers that only limit requests: how long to wait
-  const limited = Object.assign(new Error('x'), { name: 'KeyServerUnavailable',
-    skipped: { 1: 'is limiting requests for now (retry after 90 s)', 2: 'is limiting requests for now' } });
+  const reason = (index, why) => phrase('keyServer.named', `key server ${index} (u) ${why}`, { index: String(index), url: 'u', why });
+  const limited = new KeyServerUnavailable('x', { code: 'keyServers.tooFew', params: { answered: 0, needed: 2, reasons: [
+    reason(1, phrase('keyServer.limitingFor', 'is limiting requests for now (retry after 90 s)', { wait: '90' })),
+    reason(2, phrase('keyServer.limiting', 'is limiting requests for now'))] } });
   assert.equal(ui.describeError(limited), 'Too many attempts for now. Please wait about 2 minutes and try again. Nothing was sent.');
   assert.match(inLanguage('es', () => ui.describeError(limited)), /^Demasiados intentos.*2 minutos.*No se envió nada\.$/);
 });
 
 test('too few key servers to recover: the SDK\'s English kept, translated with the servers named', () => {
-  const failures = [{ index: 1, url: 'http://k1.test', reason: 'could not be reached (TypeError)' }];
+  const why = phrase('keyServer.unreachable', 'could not be reached (TypeError)', { kind: 'TypeError' });
+  const failures = [{ index: 1, url: 'http://k1.test', reason: String(why), why }];
+  const reasons = [phrase('keyServer.named', `key server 1 (http://k1.test) ${why}`, { index: '1', url: 'http://k1.test', why })];
   const err = new recovery.RecoveryUnavailable('Too few of the deployment\'s key servers answered (1 of the 2 needed), so your '
     + 'backup could not be opened. Nothing was changed. Try again in a while; if it keeps happening, tell the administrator. '
-    + '(key server 1 (http://k1.test) could not be reached (TypeError))', failures, 2);
+    + '(key server 1 (http://k1.test) could not be reached (TypeError))', failures, 2,
+  { code: 'recovery.tooFewNamed', params: { answered: 1, needed: 2, reasons } });
   assert.equal(ui.describeError(err), err.message);
   const es = inLanguage('es', () => ui.describeError(err));
   assert.match(es, /^Respondieron muy pocos servidores de claves del servicio \(1 de los 2 necesarios\)/);
-  assert.ok(es.endsWith('(servidor de claves 1 (http://k1.test) could not be reached (TypeError))'), es);
+  assert.ok(es.endsWith('(servidor de claves 1 (http://k1.test) no se pudo conectar (TypeError))'), es);
 });
 
 test('showError\'s prefixes and the recovery sentences: English as the SDK says it, else the catalog', () => {
-  assert.equal(i18n.t('app.recovery.wrongPassphrase', { count: 2 }), recovery.WRONG_PASSPHRASE(2));
-  assert.equal(i18n.t('app.recovery.wrongPassphrase', { count: 1 }), recovery.WRONG_PASSPHRASE(1));
-  assert.equal(i18n.t('app.recovery.handleRefusal'), recovery.HANDLE_REFUSAL);
+  assert.equal(i18n.t('app.sdk.recovery.wrongPassphrase', { count: 2 }), recovery.WRONG_PASSPHRASE(2));
+  assert.equal(i18n.t('app.sdk.recovery.wrongPassphrase', { count: 1 }), recovery.WRONG_PASSPHRASE(1));
+  assert.equal(i18n.t('app.sdk.recovery.handle'), recovery.HANDLE_REFUSAL);
   assert.equal(i18n.t('app.recovery.pending'), recovery.BACKUP_PENDING_NOTE);
   for (const [key, label] of recovery.RECOVERY_STEPS) assert.equal(i18n.t(`app.recovery.step.${key}`), label);
 
   const wrong = new recovery.WrongPassphrase(2);
-  const unlock = new InvalidInput('An unlock code starts with cnslu1. Check it against the one you were given.');
+  // as the SDK throws them (sdk/clients/recovery.js, sdk/protocol/recovery.js)
+  const unlock = new InvalidInput('An unlock code starts with cnslu1. Check it against the one you were given.',
+    { code: 'recovery.unlock.prefix' });
   const refused = new InvalidInput('The unlock code was not accepted: expired. Check it against the one you were given, or ask '
-    + 'the administrator for a new one.');
+    + 'the administrator for a new one.', { code: 'recovery.unlock.refusedDetail', params: { detail: 'expired' } });
   const bare = new InvalidInput('The unlock code was not accepted. Check it against the one you were given, or ask the '
-    + 'administrator for a new one.');
-  const handle = new InvalidInput(recovery.HANDLE_REFUSAL);
+    + 'administrator for a new one.', { code: 'recovery.unlock.refused' });
+  const handle = new InvalidInput(recovery.HANDLE_REFUSAL, { code: 'recovery.handle' });
   for (const err of [wrong, unlock, refused, bare, handle]) assert.equal(recoveryMessage(err), err.message);
   inLanguage('es', () => {
     assert.match(recoveryMessage(wrong), /quedan 2 intentos/);
     assert.equal(recoveryMessage(new recovery.WrongPassphrase(1)).includes('queda 1 intento'), true);
-    assert.equal(recoveryMessage(unlock), flat.es['app.recovery.unlock.prefix']);
+    assert.equal(recoveryMessage(unlock), flat.es['app.sdk.recovery.unlock.prefix']);
     assert.match(recoveryMessage(refused), /^No se aceptó el código de desbloqueo: expired\./);
-    assert.equal(recoveryMessage(bare), flat.es['app.recovery.unlock.refused']);
-    assert.equal(recoveryMessage(handle), flat.es['app.recovery.handleRefusal']);
-    assert.equal(recoveryMessage(new InvalidInput('other')), 'other');
+    assert.equal(recoveryMessage(bare), flat.es['app.sdk.recovery.unlock.refused']);
+    assert.equal(recoveryMessage(handle), flat.es['app.sdk.recovery.handle']);
+    // an SDK error without a code: a plain sentence of the page's, not the SDK's English
+    assert.equal(recoveryMessage(new InvalidInput('other')), flat.es['app.sdk.unexplained']);
   });
   inLanguage('ar', () => assert.match(recoveryMessage(wrong), /محاولتان/));
 
-  const resets = 'Some key servers could not be told that this recovery succeeded; that changes nothing for you.';
-  const receipt = 'The receipt of one record in escrow could not be checked now (bad signature); it is in your wallet all the same.';
-  assert.equal(recoveryNote(resets), resets);
-  assert.equal(recoveryNote(receipt), receipt);
+  // as recover() gives them
+  const resets = phrase('recovery.note.resets', 'Some key servers could not be told that this recovery succeeded; that changes nothing for you.');
+  const receipt = phrase('recovery.note.receipt', 'The receipt of one record in escrow could not be checked now (bad signature); '
+    + 'it is in your wallet all the same.', { reason: 'bad signature' });
+  assert.equal(recoveryNote(resets), resets.text);
+  assert.equal(recoveryNote(receipt), receipt.text);
   inLanguage('es', () => {
-    assert.equal(recoveryNote(resets), flat.es['app.recovery.note.resets']);
+    assert.equal(recoveryNote(resets), flat.es['app.sdk.recovery.note.resets']);
     assert.match(recoveryNote(receipt), /\(bad signature\)/);
   });
   assert.equal(i18n.t('app.recovery.done', { count: 1, escrowed: 1 }), 'Everything is back: 1 record, 1 in escrow.');

@@ -63,32 +63,29 @@ function nameList(names) {
   return frag;
 }
 
-let lastNotice = null; // { box, show, text }: the notice on screen and how to show it again
-
-function remember(box, show) {
-  show();
-  lastNotice = { box, show, text: $(box).textContent };
-}
+// Notices, field errors and steps are said again after a change of language by lib/ui.js: each is
+// given a function making its text.
 
 /** showError, in the page's language (PREFIX a catalog key). */
 function sayError(err, prefix = '') {
-  remember('#alert', () => {
+  showError(() => {
     if (err instanceof PageError) err.message = t(err.key, err.params);
-    showError(err, prefix ? t(prefix) : '');
-  });
+    return err;
+  }, () => (prefix ? t(prefix) : ''));
 }
 
 /** showNote, in the page's language. */
 function sayNote(key, params = {}) {
-  remember('#note', () => showNote(t(key, params)));
+  showNote(() => t(key, params));
 }
 
-const fieldErrors = new Map(); // input → { key, params, text }
-
 function sayFieldError(input, key, params = {}) {
-  const text = t(key, params);
-  fieldError(input, text);
-  fieldErrors.set(input, { key, params, text });
+  fieldError(input, () => t(key, params));
+}
+
+/** Steps titled by message key TITLE, with [step, label key] LABELS, said again in a new language. */
+function stepsOf(title, labels) {
+  return new Steps(() => t(title), labels.map(([step, label]) => [step, () => t(label)]));
 }
 
 /** The case page's h1, made again in a new language. */
@@ -123,15 +120,6 @@ function keepingInput(box, draw) {
 }
 
 function followLanguage() {
-  for (const [input, e] of fieldErrors) {
-    const box = document.getElementById(`${input.id}-error`);
-    if (!input.isConnected || input.getAttribute('aria-invalid') !== 'true' || box?.textContent !== e.text) {
-      fieldErrors.delete(input);
-      continue;
-    }
-    e.text = t(e.key, e.params);
-    fieldError(input, e.text);
-  }
   const view = document.querySelector('[data-view]:not([hidden])')?.dataset.view;
   if (view === 'cases' && state.keys) {
     $('#who').replaceChildren(...tNodes('counselor.cases.who', { name: bdi(state.keys.name) }));
@@ -140,17 +128,6 @@ function followLanguage() {
   } else if (view === 'case') {
     if (state.page?.drawn) keepingInput($('#case-body'), () => renderCase(state.page));
     else if (state.heading) $('#h-case').textContent = state.heading();
-  }
-  if (lastNotice) {
-    const { box, show, text } = lastNotice;
-    if (text && $(box).textContent === text) {
-      const active = document.activeElement;
-      show();
-      lastNotice.text = $(box).textContent;
-      active?.focus?.({ preventScroll: true }); // changing the language does not move the focus
-    } else {
-      lastNotice = null;
-    }
   }
 }
 
@@ -189,9 +166,9 @@ function setupUnlock() {
 }
 
 async function unlock(text, passphrase) {
-  const steps = new Steps(t('counselor.unlock.steps.title'), [
-    ['open', t('counselor.unlock.steps.open')],
-    ['deployment', t('counselor.unlock.steps.deployment')],
+  const steps = stepsOf('counselor.unlock.steps.title', [
+    ['open', 'counselor.unlock.steps.open'],
+    ['deployment', 'counselor.unlock.steps.deployment'],
   ]);
   try {
     steps.start('open');
@@ -371,11 +348,11 @@ async function openCase(caseId) {
   setHeading(() => t('counselor.case.opening'));
   const box = $('#case-body');
   box.textContent = '';
-  const steps = new Steps(t('counselor.case.steps.title'), [
-    ['case', t('counselor.case.steps.case')],
-    ['fetch', t('counselor.case.steps.fetch')],
-    ['open', t('counselor.case.steps.open')],
-    ['talk', t('counselor.case.steps.talk')],
+  const steps = stepsOf('counselor.case.steps.title', [
+    ['case', 'counselor.case.steps.case'],
+    ['fetch', 'counselor.case.steps.fetch'],
+    ['open', 'counselor.case.steps.open'],
+    ['talk', 'counselor.case.steps.talk'],
   ]);
   try {
     const c = await steps.run('case', async () => (await loadCases()).find((x) => x.case_id === caseId));
@@ -388,7 +365,7 @@ async function openCase(caseId) {
       for (const o of result.opened || []) {
         let reporter = null;
         let keyError = null;
-        try { reporter = await reporterKeyFromBody(o.body); } catch (err) { keyError = describeError(err); }
+        try { reporter = await reporterKeyFromBody(o.body); } catch (err) { keyError = err; }
         records.push({ ...o, entryB64: b64uEncode(o.entryId), reporter, keyError });
       }
       return { matchId: c.matches[i].match_id, detail, entries, result, records };
@@ -634,7 +611,7 @@ function renderDirect(page, m, o, key) {
   if (!o.reporter) {
     return el('section', { class: 'conversation', 'aria-labelledby': `${id}-h` },
       el('h4', { id: `${id}-h` }, t('counselor.direct.title')),
-      el('p', {}, o.keyError ? tNodes('counselor.direct.damaged', { error: bdi(o.keyError) }) : t('counselor.direct.nokey')));
+      el('p', {}, o.keyError ? tNodes('counselor.direct.damaged', { error: bdi(describeError(o.keyError)) }) : t('counselor.direct.nokey')));
   }
   const conv = m.directs.get(o.entryB64) || null;
   const box = conversationBox(id, t('counselor.direct.title'), {

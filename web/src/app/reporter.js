@@ -4,7 +4,7 @@
 import {
   EscrowApi, fetchDeployment, checkReceipt, normalise, b64uDecode, b64uEncode,
   parseReceipt, newWallet, walletToBytes, walletFromBytes, addRecord, nowIsoSeconds,
-  parseInvite, INVITE_MISTYPED, InvalidInput, VerificationError, MAX_BODY_BYTES, reporter, PLATFORMS, PLATFORMS_BY_KIND,
+  parseInvite, InvalidInput, VerificationError, MAX_BODY_BYTES, reporter, PLATFORMS, PLATFORMS_BY_KIND,
   accounts, bytesEqual, ApiError, reporterSignIn, talk, conversations as sealedItems,
 } from '../sdk/index.js';
 import { getCountries, getCountryCallingCode } from 'libphonenumber-js/max';
@@ -12,7 +12,7 @@ import * as disclosureUi from './lib/disclosure_ui.js';
 import {
   $, $$, el, showView, clearNotices, showError, showNote, fieldError, clearFieldErrors, describeError,
   Steps, busy, downloadLink, revokeUrls, saveFile, readFileBytes, passphraseStrength,
-  go, setRouter, breakable, fillNotice,
+  go, setRouter, breakable,
 } from './lib/ui.js';
 import { kindLabel, namedItem, readable, readableCanonical, shownValue } from './lib/names.js';
 import { loadSealedWallet, saveSealedWallet, saveReceipt, loadReceipt } from './lib/store.js';
@@ -87,85 +87,32 @@ function size(n) {
   return t('reporter.size.mb', { size: formatNumber(n / 1024 / 1024, { minimumFractionDigits: 1, maximumFractionDigits: 1 }) });
 }
 
-/** The notice last shown (#note or #alert), to say it again in a new language if it is still there. */
-let lastNotice = null;
+// Notices, field errors and steps are said again after a change of language by lib/ui.js: each is
+// given a function making its text, not the text.
 
-function remember(selector, make, after = null) {
-  lastNotice = { selector, make, after, shown: $(selector).textContent };
-}
-
-/** showNote with message KEY, kept for a change of language. */
+/** showNote with message KEY (PARAMS may be a function, as for tx). */
 function noteOf(key, params = {}) {
-  const make = () => t(key, typeof params === 'function' ? params() : params);
-  showNote(make());
-  remember('#note', make);
+  showNote(() => t(key, typeof params === 'function' ? params() : params));
 }
 
 /** showError for ERR (or a function making it, for this page's own words) after the message PREFIX
- * (a key, or a function making the text), kept for a change of language; AFTER adds what follows it. */
+ * (a key, or a function making the text); AFTER(box) adds what follows it. */
 function fail(err, prefix = null, after = null) {
-  const make = () => {
-    const e = typeof err === 'function' ? err() : err;
-    const text = describeError(e);
-    const before = typeof prefix === 'function' ? prefix() : (prefix ? t(prefix) : '');
-    return before ? `${before}${text.includes('\n') ? '\n' : ' '}${text}` : text;
-  };
-  showError(typeof err === 'function' ? err() : err, typeof prefix === 'function' ? prefix() : (prefix ? t(prefix) : ''));
-  after?.();
-  remember('#alert', make, after);
+  const before = () => (typeof prefix === 'function' ? prefix() : (prefix ? t(prefix) : ''));
+  showError(err, before, { after });
 }
 
 /** An error of this page's own (a message key), as showError takes it. */
 const own = (key, params = {}) => () => ({ message: t(key, params) });
 
-function sayNoticeAgain() {
-  const n = lastNotice;
-  if (!n) return;
-  const box = $(n.selector);
-  if (!box.textContent || box.textContent !== n.shown) { lastNotice = null; return; }
-  fillNotice(box, n.make());
-  n.after?.();
-  n.shown = box.textContent;
-}
-
-/** Field errors this page showed: said again in a new language while they are still shown. */
-const fieldErrors = new Map();
-
 /** fieldError with message KEY (PARAMS may be a function, as for tx). */
 function fieldProblem(input, key, params = {}) {
-  fieldError(input, t(key, typeof params === 'function' ? params() : params));
-  fieldErrors.set(input, { key, params, shown: document.getElementById(`${input.id}-error`)?.textContent });
+  fieldError(input, () => t(key, typeof params === 'function' ? params() : params));
 }
 
-function sayFieldErrorsAgain() {
-  for (const [input, e] of fieldErrors) {
-    const box = document.getElementById(`${input.id}-error`);
-    if (!input.isConnected || !box || box.hidden || box.textContent !== e.shown) { fieldErrors.delete(input); continue; }
-    fieldError(input, t(e.key, typeof e.params === 'function' ? e.params() : e.params));
-    e.shown = box.textContent;
-  }
-}
-
-/** The steps shown in #progress, by message key, to say them again in a new language. */
-let shownSteps = null;
-
+/** Steps titled by message key TITLEKEY, with [step, label key] LABELS. */
 function stepsOf(titleKey, labels) {
-  const s = new Steps(t(titleKey), labels.map(([key, label]) => [key, t(label)]));
-  shownSteps = { titleKey, labels, title: $('#progress p.label') };
-  return s;
-}
-
-function sayStepsAgain() {
-  const s = shownSteps;
-  if (!s || !s.title?.isConnected) { shownSteps = null; return; }
-  s.title.textContent = t(s.titleKey);
-  const items = $$('#progress ol.steps > li');
-  s.labels.forEach(([, label], i) => {
-    const li = items[i];
-    if (!li || li.firstChild?.nodeType !== Node.TEXT_NODE) return;
-    li.firstChild.data = t(label);
-    li.querySelector('progress')?.setAttribute('aria-label', t(label));
-  });
+  return new Steps(() => t(titleKey), labels.map(([key, label]) => [key, () => t(label)]));
 }
 
 // --- wallet -----------------------------------------------------------------------------------
@@ -295,7 +242,7 @@ function setupJoin() {
       parsed = parseInvite(invite.value.trim());
     } catch (err) {
       // the SDK's refusals are the CLI's, written for a person (a typo, an empty field, a credential)
-      fieldError(invite, err instanceof InvalidInput ? err.message : INVITE_MISTYPED);
+      fieldError(invite, () => (err instanceof InvalidInput ? describeError(err) : t('app.sdk.invite.mistyped')));
       bad = bad || invite;
     }
     if (pass.value.length < 8) {
@@ -903,9 +850,11 @@ function checkRow(row, { quiet = false } = {}) {
     row.result = ident;
   } catch (err) {
     ok.textContent = '';
-    if (!quiet) fieldError(input, err.message);
+    // the SDK's refusal (or this page's) in the person's language: checkRow runs again after a change of it
+    const said = describeError(err);
+    if (!quiet) fieldError(input, said);
     else fieldError(input, '');
-    row.error = err.message;
+    row.error = said;
   }
   updateWillMatch();
   return row.result;
@@ -1282,9 +1231,7 @@ async function refreshOnce(announce) {
   } else {
     // said in the polite status line, without scrolling: the person may be in the middle of writing something
     if (announce && unread > poll.unread && !$('#alert').textContent) {
-      const make = () => t('reporter.messages.unread', { count: unread });
-      $('#note').textContent = make();
-      remember('#note', make);
+      showNote(() => t('reporter.messages.unread', { count: unread }), { quiet: true });
     }
     poll.unread = unread;
   }
@@ -1653,9 +1600,6 @@ function readersBox(r) {
  */
 function followLanguage() {
   sayAgain();
-  sayNoticeAgain();
-  sayFieldErrorsAgain();
-  sayStepsAgain();
   for (const row of $$('.ident-row', $('#ident-rows'))) {
     const { regionSelect, input, sync } = row.parts;
     // a guessed country follows the language until the person picks one or types a number read in it

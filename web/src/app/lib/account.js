@@ -36,7 +36,8 @@ function said(tag, attrs, key) {
 
 /**
  * The "Delete my account" card in the records view. `api()` is the escrow server as this account;
- * `forget()` drops the wallet and its key from memory; `after(note)` shows the first screen.
+ * `forget()` drops the wallet and its key from memory; `after(note)` shows the first screen and NOTE (a
+ * function giving the text, for showNote).
  */
 export function setupDeleteAccount({ api, forget, after }) {
   const open = $('#delete-open');
@@ -67,14 +68,13 @@ export function setupDeleteAccount({ api, forget, after }) {
         said('button', { type: 'button', class: 'secondary', onclick: close }, 'app.account.delete.no')));
     relabel = () => {
       label.textContent = t('app.account.delete.typeLabel', { word: confirmWord() });
-      if (typed.getAttribute('aria-invalid')) fieldError(typed, t('app.account.delete.mistyped', { word: confirmWord() }));
     };
     relabel();
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       clearNotices();
       if (![confirmWord(), 'DELETE'].includes(typed.value.trim())) {
-        fieldError(typed, t('app.account.delete.mistyped', { word: confirmWord() }));
+        fieldError(typed, () => t('app.account.delete.mistyped', { word: confirmWord() }));
         typed.focus();
         return;
       }
@@ -83,14 +83,15 @@ export function setupDeleteAccount({ api, forget, after }) {
         try {
           answer = await api().deleteAccount();
         } catch (err) {
-          showError(err, t('app.account.delete.failed'));
+          showError(err, () => t('app.account.delete.failed'));
           return;
         }
         forget();
         await forgetWallet();
-        const stays = (answer?.what_stays || whatStays()).join('\n');
         const n = answer?.erased_entries ?? 0;
-        await after(`${t('app.account.delete.done', { count: n })}\n${t('app.account.delete.whatStays')}\n${stays}`);
+        // the server's list is in the language it was asked in; ours follows a change of language
+        await after(() => [t('app.account.delete.done', { count: n }), t('app.account.delete.whatStays'),
+          ...(answer?.what_stays || whatStays())].join('\n'));
       });
     });
     box.append(form);

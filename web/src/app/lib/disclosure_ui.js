@@ -44,12 +44,12 @@ async function run(r, session, button, confirm) {
     saveFile(`${JSON.stringify(doc, null, 1)}\n`, `record-${day}${FILE_EXTENSION}`, 'application/json');
     confirm.textContent = '';
     // the date and time in figures, to the second (what toLocaleString gives), in the page's language
-    const time = formatDateTime(check.loggedAt, { year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric',
+    const time = () => formatDateTime(check.loggedAt, { year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric',
       minute: 'numeric', second: 'numeric' });
     const count = check.witnesses.length;
-    showNote(count ? t('app.disclosure.saved', { time, count }) : t('app.disclosure.saved.unwitnessed', { time }));
+    showNote(() => (count ? t('app.disclosure.saved', { time: time(), count }) : t('app.disclosure.saved.unwitnessed', { time: time() })));
   } catch (err) {
-    showError(err, t('app.disclosure.failed'));
+    showError(err, () => t('app.disclosure.failed'));
     button.disabled = false;
   }
 }

@@ -5,7 +5,7 @@
 // what they need once, at setupRecovery.
 import { recovery, ApiError, InvalidInput } from '../../sdk/index.js';
 import {
-  $, showView, clearNotices, showError, showNote, fieldError, clearFieldErrors, Steps, busy, noticeMark,
+  $, showView, clearNotices, showError, showNote, fieldError, clearFieldErrors, Steps, busy, noticeMark, describeError, sdkText,
 } from './ui.js';
 import { saveSealedWallet, saveReceipt, loadSealedWallet } from './store.js';
 import { Vault, deriveKey } from './vault.js';
@@ -15,34 +15,19 @@ let ctx = null; // {state, api, deployment, server, walletBytes, onRecovered}
 let queue = Promise.resolve(); // uploads one after another, so versions go up in order
 let running = 0; // backups queued or under way: the backup card is aria-busy while there are any
 
-// The SDK's sentences (sdk/clients/recovery.js, sdk/protocol/recovery.js) are English; the ones a person
-// reads are said here from the catalog instead, recognised by their class or their fixed English text.
-const UNLOCK_PREFIX = 'An unlock code starts with cnslu1.';
-const UNLOCK_REFUSED = /^The unlock code was not accepted(?:: ([\s\S]*?))?\. Check it against the one you were given, or ask/;
-const RECEIPT_NOTE = /^The receipt of one record in escrow could not be checked now \(([\s\S]*)\); it is in your wallet all the same\.$/;
-const RESETS_NOTE = 'Some key servers could not be told that this recovery succeeded; that changes nothing for you.';
-
-/** A recovery refusal in the person's language: the text of the SDK's error it stands for, else its own. */
+/** A recovery refusal (an SDK error with its code, see sdk/errors.js) in the person's language. */
 export function recoveryMessage(err) {
-  const message = err?.message || '';
-  if (err instanceof recovery.WrongPassphrase) return t('app.recovery.wrongPassphrase', { count: err.attemptsLeft });
-  if (message === recovery.HANDLE_REFUSAL) return t('app.recovery.handleRefusal');
-  if (message.startsWith(UNLOCK_PREFIX)) return t('app.recovery.unlock.prefix');
-  const refused = UNLOCK_REFUSED.exec(message);
-  if (refused) return refused[1] ? t('app.recovery.unlock.refused.detail', { detail: refused[1] }) : t('app.recovery.unlock.refused');
-  return message;
+  return describeError(err);
 }
 
-/** A note of recovery's result (sdk/clients/recovery.js recover) in the person's language. */
+/** A note of recovery's result (a phrase of sdk/clients/recovery.js recover) in the person's language. */
 export function recoveryNote(note) {
-  if (note === RESETS_NOTE) return t('app.recovery.note.resets');
-  const receipt = RECEIPT_NOTE.exec(note);
-  return receipt ? t('app.recovery.note.receipt', { reason: receipt[1] }) : note;
+  return sdkText(note) ?? String(note);
 }
 
 /** The steps of recovering, in the person's language (the SDK's key, its English label if the catalog has none). */
 function stepLabels() {
-  return recovery.RECOVERY_STEPS.map(([k, label]) => [k, has(`app.recovery.step.${k}`) ? t(`app.recovery.step.${k}`) : label]);
+  return recovery.RECOVERY_STEPS.map(([k, label]) => [k, () => (has(`app.recovery.step.${k}`) ? t(`app.recovery.step.${k}`) : label)]);
 }
 
 /** Seal and keep the wallet in this browser (without uploading again: the upload is what changed it). */
@@ -130,7 +115,7 @@ export async function afterJoin(passphrase) {
   // only if nothing was said since joining: the handle must not replace what the person did meanwhile
   // (an escrow's outcome, say); it is on the records page's backup card in any case
   if (w?.backup_handle && noticeMark() === mark) {
-    showNote(`${t('app.recovery.ready', { handle: w.backup_handle })} ${t('app.recovery.writeItDown')}`);
+    showNote(() => `${t('app.recovery.ready', { handle: w.backup_handle })} ${t('app.recovery.writeItDown')}`);
   }
 }
 
@@ -138,7 +123,7 @@ export async function afterJoin(passphrase) {
 
 function recoverError(err, form) {
   if (err instanceof recovery.WrongPassphrase) {
-    fieldError($('#recover-pass'), recoveryMessage(err));
+    fieldError($('#recover-pass'), () => recoveryMessage(err));
     $('#recover-pass').focus();
     return;
   }
@@ -147,24 +132,24 @@ function recoverError(err, form) {
     $('#recover-unlock').focus();
     return;
   }
-  if (err instanceof InvalidInput && /^(The|An) unlock code/.test(err.message)) {
-    fieldError($('#recover-unlock'), recoveryMessage(err));
+  if (err instanceof InvalidInput && err.code?.startsWith('recovery.unlock.')) {
+    fieldError($('#recover-unlock'), () => recoveryMessage(err));
     $('#recover-unlock').focus();
     return;
   }
-  if (err instanceof InvalidInput && err.message === recovery.HANDLE_REFUSAL) {
-    fieldError($('#recover-handle'), recoveryMessage(err));
+  if (err instanceof InvalidInput && err.code === 'recovery.handle') {
+    fieldError($('#recover-handle'), () => recoveryMessage(err));
     $('#recover-handle').focus();
     return;
   }
   if (err instanceof ApiError && err.status === 404) {
     // the escrow server's own words when it says there is no backup; a bare 404 (an older server) gets ours
     fieldError($('#recover-handle'), /backup/i.test(err.detail || '') ? err.detail
-      : t('app.recovery.noBackup'));
+      : () => t('app.recovery.noBackup'));
     $('#recover-handle').focus();
     return;
   }
-  showError(err, t('app.recovery.failed'));
+  showError(err, () => t('app.recovery.failed'));
   form.querySelector('button[type=submit]')?.focus();
 }
 
@@ -172,7 +157,7 @@ async function recoverHere(form) {
   const handle = $('#recover-handle');
   const pass = $('#recover-pass');
   const unlock = $('#recover-unlock');
-  const steps = new Steps(t('app.recovery.steps.title'), [...stepLabels(), ['seal', t('app.recovery.step.seal')]]);
+  const steps = new Steps(() => t('app.recovery.steps.title'), [...stepLabels(), ['seal', () => t('app.recovery.step.seal')]]);
   try {
     const result = await recovery.recover(ctx.server(), handle.value, pass.value, {
       unlockCode: unlock.value.trim() || null, stretch: deriveKey, onStep: (s, st) => steps.track(s, st),
@@ -186,7 +171,7 @@ async function recoverHere(form) {
     steps.clear();
     await ctx.onRecovered(result.wallet, vault, result.deployment);
     const n = result.records;
-    showNote([t('app.recovery.done', { count: n, escrowed: result.escrowed }), ...result.notes.map(recoveryNote)].join(' '));
+    showNote(() => [t('app.recovery.done', { count: n, escrowed: result.escrowed }), ...result.notes.map(recoveryNote)].join(' '));
   } catch (err) {
     recoverError(err, form);
   }
@@ -205,17 +190,17 @@ export function setupRecovery(context) {
     try {
       handle.value = recovery.normaliseHandle(handle.value);
     } catch (err) {
-      fieldError(handle, recoveryMessage(err));
+      fieldError(handle, () => recoveryMessage(err));
       handle.focus();
       return;
     }
     if (!pass.value) {
-      fieldError(pass, t('app.recovery.passphraseMissing'));
+      fieldError(pass, () => t('app.recovery.passphraseMissing'));
       pass.focus();
       return;
     }
     if (await loadSealedWallet()) {
-      showError({ message: t('app.recovery.walletHere') });
+      showError(() => ({ message: t('app.recovery.walletHere') }));
       return;
     }
     await busy(form, () => recoverHere(form));

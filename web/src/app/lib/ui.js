@@ -2,8 +2,9 @@
 // with data (everything user-supplied goes through textContent), focus management and
 // aria-live announcements for progress and errors. Their words come from the "app" catalog
 // (web/src/app/locales/<lang>/app.json), in the language the person reads the page in.
-import { t, formatDateTime, formatNumber, language } from './i18n.js';
+import { t, has, formatDateTime, formatNumber, language, onLanguageChange } from './i18n.js';
 import { setRequestLanguage } from '../../sdk/clients/api.js';
+import { ConsilienceError, Phrase } from '../../sdk/errors.js';
 
 // Every request to the escrow server asks for the page's language, read at each request, so error
 // details and the server's own lists follow a change of language.
@@ -56,6 +57,37 @@ export function showView(name, { focus = true } = {}) {
 
 let notices = 0; // how many times the notices changed: see noticeMark()
 
+// What this page says is said again in the new language after a change of language (the picker):
+// each notice, field error and list of steps keeps how to make its text (a function calling t()),
+// and is made again in place while it is still on screen as it was shown. A text given as a plain
+// string stays as it is, so callers give a function wherever the words come from a catalog.
+const textOf = (v) => (typeof v === 'function' ? v() : v);
+let shownNotice = null; // { box, fill, text }: the notice on screen and how to fill it again
+const shownFieldErrors = new Map(); // input → { make, text }
+let shownSteps = null; // the Steps on screen
+
+function sayAgain() {
+  const n = shownNotice;
+  if (n) {
+    if (n.box.textContent !== n.text) shownNotice = null;
+    else { n.fill(); n.text = n.box.textContent; }
+  }
+  for (const [input, e] of shownFieldErrors) {
+    const box = document.getElementById(`${input.id}-error`);
+    if (!input.isConnected || !box || box.hidden || box.textContent !== e.text) { shownFieldErrors.delete(input); continue; }
+    box.textContent = textOf(e.make);
+    e.text = box.textContent;
+  }
+  if (shownSteps && !shownSteps.sayAgain()) shownSteps = null;
+}
+onLanguageChange(sayAgain);
+
+/** Show a notice in BOX made by FILL(box), to be made again after a change of language. */
+function keepNotice(box, fill) {
+  fill();
+  shownNotice = { box, fill, text: box.textContent };
+}
+
 /**
  * A mark that changes whenever a notice is shown or cleared. Work that finishes in the background
  * (the backup after joining) speaks only if the mark is unchanged, so it never replaces the outcome
@@ -67,6 +99,7 @@ export function noticeMark() {
 
 export function clearNotices() {
   notices += 1;
+  shownNotice = null;
   $('#alert').textContent = '';
   $('#note').textContent = '';
 }
@@ -97,24 +130,39 @@ export function bringIntoView(node) {
   else node.scrollIntoView({ block: 'start' });
 }
 
-/** An error people can act on: announced (role=alert), brought into view and focused. */
-export function showError(err, prefix = '') {
+/**
+ * An error people can act on: announced (role=alert), brought into view and focused. ERR (an error,
+ * or a function giving one) is said by describeError after PREFIX (text, or a function giving it);
+ * AFTER(box) adds what follows the words (a link, a button), again after a change of language.
+ * An SDK error the person cannot fix keeps the SDK's English as a technical detail (technicalDetail).
+ */
+export function showError(err, prefix = '', { after = null } = {}) {
   notices += 1;
-  const text = describeError(err);
   const box = $('#alert');
   $('#note').textContent = '';
-  fillNotice(box, prefix ? `${prefix}${text.includes('\n') ? '\n' : ' '}${text}` : text);
+  keepNotice(box, () => {
+    const e = textOf(err);
+    const before = textOf(prefix);
+    const text = describeError(e);
+    fillNotice(box, before ? `${before}${text.includes('\n') ? '\n' : ' '}${text}` : text);
+    const detail = technicalDetail(e);
+    if (detail) box.append(detail);
+    after?.(box);
+  });
   bringIntoView(box);
   box.focus({ preventScroll: true });
 }
 
-/** The outcome of what the person did (a polite status), brought into view; focus stays. */
-export function showNote(text) {
+/**
+ * The outcome of what the person did (a polite status): TEXT, or a function giving it. Brought into
+ * view unless QUIET (said while the person may be writing something); focus stays.
+ */
+export function showNote(text, { quiet = false } = {}) {
   notices += 1;
   const box = $('#note');
   $('#alert').textContent = '';
-  fillNotice(box, text);
-  bringIntoView(box);
+  keepNotice(box, () => fillNotice(box, textOf(text)));
+  if (!quiet) bringIntoView(box);
 }
 
 /**
@@ -146,15 +194,22 @@ export function breakable(text) {
   return frag;
 }
 
-/** Field-level error next to its input (aria-invalid + aria-describedby target). */
+/**
+ * Field-level error next to its input (aria-invalid + aria-describedby target). MESSAGE is text or a
+ * function giving it (said again after a change of language); '' clears it.
+ */
 export function fieldError(input, message) {
   const box = document.getElementById(`${input.id}-error`);
-  if (message) {
+  const text = textOf(message);
+  if (text) {
     input.setAttribute('aria-invalid', 'true');
-    if (box) { box.textContent = message; box.hidden = false; }
+    if (box) { box.textContent = text; box.hidden = false; }
+    if (box && typeof message === 'function') shownFieldErrors.set(input, { make: message, text: box.textContent });
+    else shownFieldErrors.delete(input);
   } else {
     input.removeAttribute('aria-invalid');
     if (box) { box.textContent = ''; box.hidden = true; }
+    shownFieldErrors.delete(input);
   }
 }
 
@@ -176,8 +231,10 @@ export function describeError(err) {
   if (status === 429) {
     return retry ? t('app.ui.error.tooMany.wait', { wait: waitText(Number(retry)) }) : t('app.ui.error.tooMany');
   }
-  if (err.name === 'KeyServerUnavailable') return keyServersError(err);
-  if (err.name === 'RecoveryUnavailable') return recoveryUnavailable(err);
+  if (err.name === 'KeyServerUnavailable' && keyServersWait(err) !== null) {
+    const wait = keyServersWait(err);
+    return wait ? t('app.ui.error.keyServers.tooMany.wait', { wait: waitText(wait) }) : t('app.ui.error.keyServers.tooMany');
+  }
   if (status === 401) return t('app.ui.error.unauthorized');
   if (status === 503) return t('app.ui.error.unavailable');
   if (status === 413 && ['over_storage_quota', 'too_many_entries'].includes(err.code)) {
@@ -186,38 +243,54 @@ export function describeError(err) {
   if (status === 413) return t('app.ui.error.tooLarge');
   if (status && status >= 500) return t('app.ui.error.server', { status: String(status) });
   if (status) return detail ? t('app.ui.error.refused.detail', { detail }) : t('app.ui.error.refused', { status: String(status) });
+  const said = sdkText(err);
+  if (said !== null) return said;
+  // an SDK error the person cannot fix: a plain sentence in their language (the SDK's English is kept
+  // as a technical detail, see technicalDetail); in English the SDK's own sentence, as it always was
+  if (err instanceof ConsilienceError) return language() === 'en' ? err.message : t('app.sdk.unexplained');
   return err.message || String(err);
 }
 
-// The SDK's sentence when too few key servers answered: sdk/clients/oprf_client.js.
-const KEY_SERVERS_TOO_FEW = 'Too few of the deployment\'s key servers answered';
-const KEY_SERVERS_END = 'tell the administrator. ';
-
-/** Key servers that did not answer the names' matching codes (sdk/clients/oprf_client.js KeyServerUnavailable). */
-function keyServersError(err) {
-  // every key server that did not answer is limiting requests: say how long to wait, as for the escrow server
-  const waits = Object.values(err.skipped || {}).map((why) => /^is limiting requests for now(?: \(retry after (\d+) s\))?/.exec(why));
-  if (waits.length && waits.every(Boolean)) {
-    const wait = Math.max(...waits.map((m) => Number(m[1] || 0)));
-    return wait ? t('app.ui.error.keyServers.tooMany.wait', { wait: waitText(wait) }) : t('app.ui.error.keyServers.tooMany');
-  }
-  const message = err.message || '';
-  if (!message.startsWith(KEY_SERVERS_TOO_FEW) || !Number.isInteger(err.needed)) return message;
-  // the sentence in the person's language, then which key server said what (named as the SDK names them)
-  const at = message.indexOf(KEY_SERVERS_END);
-  const servers = at === -1 ? '' : message.slice(at + KEY_SERVERS_END.length);
-  const sentence = t('app.ui.error.keyServers.tooFew', { answered: err.answered ?? 0, needed: err.needed });
-  return servers ? `${sentence} ${servers}` : sentence;
+/**
+ * An SDK error or phrase (sdk/errors.js: { code, params }) in the page's language, from the catalog key
+ * app.sdk.<code>, its phrases and lists said the same way; null when it has no code or the catalog no
+ * words for it.
+ */
+export function sdkText(said) {
+  if (!said || typeof said.code !== 'string' || said.status !== undefined) return null; // an ApiError's code is the server's
+  if (said instanceof Error && !(said instanceof ConsilienceError)) return null;
+  const key = `app.sdk.${said.code}`;
+  if (!has(key)) return null;
+  const params = {};
+  for (const [name, value] of Object.entries(said.params || {})) params[name] = sdkValue(value);
+  return t(key, params);
 }
 
-/** Too few key servers answered to open a recovery backup (sdk/clients/recovery.js RecoveryUnavailable). */
-function recoveryUnavailable(err) {
-  const m = /\((\d+) of the (\d+) needed\)/.exec(err.message || '');
-  if (!m) return err.message;
-  const named = (err.failures || []).map((f) => t('app.ui.error.keyServer', { index: String(f.index), url: f.url, reason: f.reason }))
-    .join('; ');
-  const sentence = t('app.ui.error.recovery.tooFew', { answered: Number(m[1]), needed: Number(m[2]) });
-  return named ? `${sentence} (${named})` : sentence;
+function sdkValue(value) {
+  if (Array.isArray(value)) return value.map(sdkValue).join(t('app.sdk.separator'));
+  if (value instanceof Phrase) return sdkText(value) ?? value.text;
+  return value;
+}
+
+/**
+ * For an SDK error without words in the page's language: a closed "Technical detail" holding the SDK's
+ * English (lang="en", left to right), for whoever helps the person; null otherwise.
+ */
+export function technicalDetail(err) {
+  if (!(err instanceof ConsilienceError) || language() === 'en' || sdkText(err) !== null || err.status !== undefined) return null;
+  if (err.name === 'KeyServerUnavailable' && keyServersWait(err) !== null) return null;
+  return el('details', { class: 'technical' }, el('summary', {}, t('app.sdk.detail')),
+    el('p', { lang: 'en', dir: 'ltr' }, err.message));
+}
+
+/**
+ * When every key server that did not answer is limiting requests (sdk/clients/oprf_client.js
+ * KeyServerUnavailable): the seconds to wait (0 when none was said); null otherwise.
+ */
+function keyServersWait(err) {
+  const whys = (err.params?.reasons || []).map((r) => r.params?.why);
+  if (!whys.length || !whys.every((w) => w?.code === 'keyServer.limiting' || w?.code === 'keyServer.limitingFor')) return null;
+  return Math.max(...whys.map((w) => Number(w.params.wait || 0)));
 }
 
 /** "40 seconds", "a minute", "3 minutes": a Retry-After in words. */
@@ -232,20 +305,38 @@ function waitText(seconds) {
 /**
  * A list of named steps in the #progress live region.  Each step moves
  * waiting → doing → done (or failed); a step may carry a <progress> bar.
+ * The title and each label are text or a function giving it: the functions are said again after a
+ * change of language while the steps are on screen.
  */
 export class Steps {
   constructor(title, labels) {
     this.box = $('#progress');
     this.box.textContent = '';
     this.items = new Map();
-    const list = el('ol', { class: 'steps' });
+    this.list = el('ol', { class: 'steps' });
+    this.texts = [];
     for (const [key, label] of labels) {
-      const li = el('li', { 'data-state': 'waiting' }, label);
+      const li = el('li', { 'data-state': 'waiting' }, textOf(label));
       this.items.set(key, li);
-      list.append(li);
+      this.list.append(li);
+      this.texts.push([li, label]);
     }
-    this.box.append(el('p', { class: 'label' }, title), list);
+    this.title = el('p', { class: 'label' }, textOf(title));
+    this.texts.push([this.title, title]);
+    this.box.append(this.title, this.list);
+    shownSteps = this;
     bringIntoView(this.box); // the work is shown where the person is looking
+  }
+
+  /** Say the title and labels again (after a change of language); false once the steps are gone. */
+  sayAgain() {
+    if (!this.list.isConnected) return false;
+    for (const [node, text] of this.texts) {
+      if (typeof text !== 'function' || node.firstChild?.nodeType !== Node.TEXT_NODE) continue;
+      node.firstChild.data = text();
+      node.querySelector('progress')?.setAttribute('aria-label', node.firstChild.data);
+    }
+    return true;
   }
 
   start(key) {

@@ -51,10 +51,10 @@ export class Casework {
     const listed = me?.signingKey ?? me?.signing_key ?? null;
     if (!listed) {
       throw new InvalidInput('This service’s setup lists your key without a signing key, so reporters could not trust '
-        + 'your messages. Ask the administrator to add your key again from your public key file.');
+        + 'your messages. Ask the administrator to add your key again from your public key file.', { code: 'counselor.signingKeyMissing' });
     }
     if (!bytesEqual(listed instanceof Uint8Array ? listed : b64uDecode(listed, 32, 'signing_key'), this.vk)) {
-      throw new InvalidInput('The signing key this service’s setup lists for you is not your key’s. Ask the administrator to check it.');
+      throw new InvalidInput('The signing key this service’s setup lists for you is not your key’s. Ask the administrator to check it.', { code: 'counselor.signingKeyOther' });
     }
   }
 
@@ -107,7 +107,7 @@ export class Casework {
     for (const row of rows) {
       const base = { noteId: row.note_id, createdAt: row.created_at };
       try {
-        if (!row.wrap) throw new InvalidInput('this note was not locked to your key (it was written before you were added)');
+        if (!row.wrap) throw new InvalidInput('this note was not locked to your key (it was written before you were added)', { code: 'casework.noteNotLocked' });
         // sealed under the case it was written in: a case merged into this one keeps its notes' scope
         const scope = idBytes(row.scope ?? caseId, 'case id');
         const item = await openItem({ kind: KIND_NOTE, scope, itemId: b64uDecode(row.note_id, ID, 'note_id'),
@@ -125,7 +125,7 @@ export class Casework {
 
   async addNote(caseId, text) {
     this.checkCanSend();
-    if (!text.trim()) throw new InvalidInput('Write the note first.');
+    if (!text.trim()) throw new InvalidInput('Write the note first.', { code: 'notes.writeFirst' });
     const noteId = newId();
     const sealed = await sealItem({ kind: KIND_NOTE, scope: idBytes(caseId, 'case id'), itemId: noteId,
       doc: noteDoc({ sender: this.vk, text }), signingSeed: this.signingSeed, recipients: this.counselorRecipients() });
@@ -187,7 +187,7 @@ export class Casework {
   async openMessage(scope, m, conv, trust) {
     const base = { seq: m.seq, messageId: m.message_id, receivedAt: m.received_at, fromRole: m.from };
     try {
-      if (!m.wrap) throw new InvalidInput('this message was not locked to your key (it was sent before you were added)');
+      if (!m.wrap) throw new InvalidInput('this message was not locked to your key (it was sent before you were added)', { code: 'casework.messageNotLocked' });
       const item = await openItem({ kind: KIND_MESSAGE, scope, itemId: b64uDecode(m.message_id, ID, 'message_id'),
         content: b64uDecode(m.content, undefined, 'content'), wrap: b64uDecode(m.wrap, undefined, 'wrap'),
         seed: this.keys.seed, keyId: this.keys.keyId });
@@ -257,7 +257,7 @@ export class Casework {
    */
   async propose(matchId, directs, text) {
     this.checkCanSend();
-    if (directs.length < 2) throw new InvalidInput('An introduction needs conversations with at least two reporters.');
+    if (directs.length < 2) throw new InvalidInput('An introduction needs conversations with at least two reporters.', { code: 'introduction.twoReporters' });
     const introductionId = newId();
     const groupId = newId();
     await this.api.authed('POST', `/v2/matches/${idText(matchId)}/introductions`, { json: {
@@ -290,7 +290,7 @@ export class Casework {
       try {
         const reporter = reporterOf(a.conversation_id);
         if (!reporter) throw new VerificationError('this acceptance is from a conversation that is not open on this page');
-        if (!a.card?.wrap) throw new InvalidInput('this card was not locked to your key');
+        if (!a.card?.wrap) throw new InvalidInput('this card was not locked to your key', { code: 'casework.cardNotLocked' });
         const item = await openItem({ kind: KIND_CARD, scope, itemId: b64uDecode(a.conversation_id, ID, 'conversation_id'),
           content: b64uDecode(a.card.content, undefined, 'content'), wrap: b64uDecode(a.card.wrap, undefined, 'wrap'),
           seed: this.keys.seed, keyId: this.keys.keyId });

@@ -51,7 +51,7 @@ export function counselorsOf(deployment) {
 /** A reporter's keys from the wallet's message_seed; InvalidInput for a wallet without one. */
 export async function reporterMe(wallet) {
   if (!wallet.message_seed) {
-    throw new InvalidInput('This wallet has no messaging key yet. It gets one the next time you open your records here.');
+    throw new InvalidInput('This wallet has no messaging key yet. It gets one the next time you open your records here.', { code: 'messages.noKey' });
   }
   const kp = await pc.messagingKeyPair(b64uDecode(wallet.message_seed, 32, 'message seed'));
   return { seed: kp.seed, keyId: kp.keyId, signingSeed: kp.signingSeed, vk: kp.vk, messagingKey: kp.key, mpk: kp.mpk };
@@ -237,7 +237,7 @@ async function post(api, conversationId, doc, me, to) {
 
 function textDoc(me, text, attachments, extra = {}) {
   if (!String(text ?? '').trim() && !(attachments && attachments.length)) {
-    throw new InvalidInput('The message is empty: write something or attach a file.');
+    throw new InvalidInput('The message is empty: write something or attach a file.', { code: 'messages.empty' });
   }
   return pc.textDoc({ sender: me.vk, text: text ?? '', attachments, ...extra });
 }
@@ -305,7 +305,7 @@ export async function listConversations(session) {
 }
 
 async function directOf(r, record) {
-  if (!record.escrow) throw new InvalidInput('This record is private: nobody can write to you about it.');
+  if (!record.escrow) throw new InvalidInput('This record is private: nobody can write to you about it.', { code: 'messages.private' });
   const c = (await r.api.conversations()).find((x) => x.kind === 'direct' && x.entry_id === record.escrow.entry_id);
   return c ?? null;
 }
@@ -327,7 +327,7 @@ export async function readRecord(session, record) {
 async function reporterSend(session, record, make) {
   const r = await asReporter(session);
   const c = await directOf(r, record);
-  if (!c) throw new InvalidInput('No counselor has written to you about this record yet; you can answer once one has.');
+  if (!c) throw new InvalidInput('No counselor has written to you about this record yet; you can answer once one has.', { code: 'messages.noCounselor' });
   const doc = make(r.me);
   doc.entry = c.entry_id;
   return post(r.api, id16(c.conversation_id), doc, r.me, recipients(r.counselors.recipients, [{ keyId: r.me.keyId, publicKey: r.me.mpk }]));
@@ -341,7 +341,7 @@ export function reply(session, record, text, attachments = []) {
 /** Tell the counselors how to reach you (a reveal): `contact`, or the one the wallet holds. */
 export function reveal(session, record, contact = null, text = '') {
   const given = String(contact ?? session.wallet.contact ?? '').trim();
-  if (!given) throw new InvalidInput('Write how the counselor can reach you first.');
+  if (!given) throw new InvalidInput('Write how the counselor can reach you first.', { code: 'messages.contactMissing' });
   return reporterSend(session, record, (me) => pc.revealDoc({ sender: me.vk, contact: given, text: text && text.trim() ? text : null }));
 }
 
@@ -417,7 +417,7 @@ export async function sendToGroup(session, introductionId, text, attachments = [
 
 function pick(listed, introductionId) {
   const found = listed.find((i) => i.introductionId === introductionId);
-  if (!found) throw new InvalidInput('This introduction was not proposed to you (any more).');
+  if (!found) throw new InvalidInput('This introduction was not proposed to you (any more).', { code: 'introduction.notProposed' });
   return found;
 }
 
@@ -443,7 +443,7 @@ export async function decline(session, introductionId) {
   const intro = pick(await introductions(session), introductionId);
   if (intro.state === 'accepted') {
     throw new InvalidInput('You already accepted this introduction, and the others may have seen the name you chose. '
-      + 'Nothing was changed; you can simply stop writing in the group.');
+      + 'Nothing was changed; you can simply stop writing in the group.', { code: 'introduction.alreadyAccepted' });
   }
   if (!session.wallet.declined.includes(intro.introductionId)) session.wallet.declined.push(intro.introductionId);
   await session.save();
@@ -459,7 +459,7 @@ export async function group(session, introductionId, { send = null, attachments 
   const r = await asReporter(session);
   const intro = pick(await introductionsAs(r), introductionId);
   if (intro.state !== 'accepted' || !intro.groupConversationId) {
-    throw new InvalidInput('You have not joined this group. Accept the introduction first, under the name you choose.');
+    throw new InvalidInput('You have not joined this group. Accept the introduction first, under the name you choose.', { code: 'introduction.notJoined' });
   }
   const iid = id16(intro.introductionId);
   const c = (await r.api.conversations()).find((x) => x.conversation_id === intro.groupConversationId);
@@ -468,7 +468,7 @@ export async function group(session, introductionId, { send = null, attachments 
     const { roster } = await readGroupAs(r, c, iid);
     if (!roster) {
       throw new InvalidInput('The counselor has not yet confirmed who is in the group, so there is nobody to write to yet. '
-        + 'Nothing was sent; try again later.');
+        + 'Nothing was sent; try again later.', { code: 'introduction.notConfirmed' });
     }
     const members = await Promise.all(roster.members.map((x) => memberRecipient(x.key)));
     await post(r.api, id16(c.conversation_id), textDoc(r.me, send, attachments), r.me,
@@ -527,7 +527,7 @@ function asCounselor(ctx) {
 }
 
 function canSign(c) {
-  if (!c.counselors.signers.has(b64(c.me.vk))) throw new InvalidInput(NO_SIGNING_KEY);
+  if (!c.counselors.signers.has(b64(c.me.vk))) throw new InvalidInput(NO_SIGNING_KEY, { code: 'counselor.noSigningKey' });
 }
 
 /**
@@ -561,7 +561,7 @@ async function create(api, matchId, entryId) {
     if (!(err instanceof ApiError) || err.status !== 409) throw err;
   }
   const found = (await api.conversations(matchId)).find((x) => x.kind === 'direct' && x.entry_id === b64(entryId));
-  if (!found) throw new InvalidInput('This entry has a conversation you cannot see; try again later.');
+  if (!found) throw new InvalidInput('This entry has a conversation you cannot see; try again later.', { code: 'messages.hidden' });
   return found;
 }
 
@@ -581,7 +581,7 @@ export async function message(ctx, matchId, entryId, bodyKey, text, attachments 
   pinned = pinned ?? bodyKey ?? null;
   if (!pinned) {
     throw new InvalidInput('This entry carries no messaging key: it was sealed by an older version of Consilience. '
-      + 'Reach the reporter through the contact in their record, if they gave one.');
+      + 'Reach the reporter through the contact in their record, if they gave one.', { code: 'messages.oldEntry' });
   }
   await pc.parseMessagingKey(pinned);
   if (!conversation) conversation = await create(c.api, mid, eid);
@@ -605,9 +605,9 @@ export async function introduce(ctx, matchId, text = null) {
     else skipped.push(x.entry_id);
   }
   if (invited.length < 2) {
-    throw new InvalidInput('An introduction needs at least two reporters of this match you have written to. Write to each first.');
+    throw new InvalidInput('An introduction needs at least two reporters of this match you have written to. Write to each first.', { code: 'introduction.tooFew' });
   }
-  if (invited.length > pc.MAX_MEMBERS) throw new InvalidInput(`An introduction is for at most ${pc.MAX_MEMBERS} reporters.`);
+  if (invited.length > pc.MAX_MEMBERS) throw new InvalidInput(`An introduction is for at most ${pc.MAX_MEMBERS} reporters.`, { code: 'introduction.tooMany', params: { max: pc.MAX_MEMBERS } });
   const iid = newId();
   const gid = newId();
   await c.api.introduce(mid, iid, gid, invited.map(([x]) => id16(x.conversation_id)));
@@ -651,7 +651,7 @@ export async function groupCounselor(ctx, introductionId, { send = null, attachm
   const direct = new Map(listed.filter((x) => x.kind === 'direct' && detail.invited.includes(x.conversation_id))
     .map((x) => [x.conversation_id, x]));
   const groupConv = listed.find((x) => x.conversation_id === detail.group_conversation_id);
-  if (!groupConv) throw new InvalidInput('The group conversation of this introduction is not listed; try again later.');
+  if (!groupConv) throw new InvalidInput('The group conversation of this introduction is not listed; try again later.', { code: 'introduction.groupMissing' });
   const members = [];
   const bad = [];
   for (const a of detail.accepted) {
@@ -680,7 +680,7 @@ export async function groupCounselor(ctx, introductionId, { send = null, attachm
   }
   if (send !== null) {
     canSign(c);
-    if (!checked.roster) throw new InvalidInput('Nobody has accepted this introduction yet, so there is nobody to write to. Nothing was sent.');
+    if (!checked.roster) throw new InvalidInput('Nobody has accepted this introduction yet, so there is nobody to write to. Nothing was sent.', { code: 'introduction.nobody' });
     await post(c.api, gid, textDoc(c.me, send, attachments), c.me,
       recipients(c.counselors.recipients, await Promise.all(checked.roster.members.map((x) => memberRecipient(x.key)))));
     ({ checked } = await readGroup());
@@ -699,7 +699,7 @@ export async function groupCounselor(ctx, introductionId, { send = null, attachm
 export async function addNote(ctx, caseId, text) {
   const c = asCounselor(ctx);
   canSign(c);
-  if (!String(text ?? '').trim()) throw new InvalidInput('The note is empty.');
+  if (!String(text ?? '').trim()) throw new InvalidInput('The note is empty.', { code: 'notes.empty' });
   const cid = typeof caseId === 'string' ? id16(caseId) : caseId;
   const noteId = newId();
   const sealed = await pc.sealItem({ kind: pc.KIND_NOTE, scope: cid, itemId: noteId, doc: pc.noteDoc({ sender: c.me.vk, text }),

@@ -31,11 +31,11 @@ export function counselorKeyFromBytes(bytes) {
   try {
     doc = JSON.parse(utf8Decode(bytes, 'counselor key'));
   } catch {
-    throw new InvalidInput('not a Consilience counselor key file');
+    throw new InvalidInput('not a Consilience counselor key file', { code: 'counselorKey.notFile' });
   }
-  if (!doc || typeof doc !== 'object' || doc.format !== COUNSELOR_KEY_FORMAT) throw new InvalidInput('not a Consilience counselor key file');
+  if (!doc || typeof doc !== 'object' || doc.format !== COUNSELOR_KEY_FORMAT) throw new InvalidInput('not a Consilience counselor key file', { code: 'counselorKey.notFile' });
   for (const f of ['name', 'seed', 'server', 'token', 'admin_fingerprint']) {
-    if (!(f in doc)) throw new InvalidInput(`not a Consilience counselor key file: no ${f}`);
+    if (!(f in doc)) throw new InvalidInput(`not a Consilience counselor key file: no ${f}`, { code: 'counselorKey.missing', params: { field: f } });
   }
   return {
     name: doc.name,
@@ -63,7 +63,7 @@ export async function sealCounselorKey(keys, passphrase, params = sealed.DEFAULT
 export function parseCredential(text) {
   const parts = String(text).trim().split('.');
   if (parts.length !== 3 || parts[0] !== CREDENTIAL_PREFIX) {
-    throw new InvalidInput('that is not a counselor credential (it should look like cnslc1.XXXX.YYYY)');
+    throw new InvalidInput('that is not a counselor credential (it should look like cnslc1.XXXX.YYYY)', { code: 'counselor.credential' });
   }
   return { token: b64uDecode(parts[1], 32, 'token'), adminFingerprint: b64uDecode(parts[2], 16, 'fingerprint') };
 }

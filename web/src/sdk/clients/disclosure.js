@@ -51,7 +51,7 @@ async function receiptAt(api, opening, index, note) {
 export async function makeDisclosure(api, wallet, record) {
   const e = record?.escrow;
   if (!e || e.status !== 'escrowed' || e.pending) {
-    throw new InvalidInput('only a record that is in escrow, and confirmed by the server, can be exported as a proof');
+    throw new InvalidInput('only a record that is in escrow, and confirmed by the server, can be exported as a proof', { code: 'disclosure.notEscrowed' });
   }
   const published = await api.deployment();
   const d = await verifyDeployment(published, b64uDecode(wallet.admin_fingerprint, 16));

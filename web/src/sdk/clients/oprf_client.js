@@ -7,7 +7,7 @@
 // A key server whose VOPRF proof fails, whose abscissa differs from the others', or whose
 // quorum answers do not match its published commitments is named in `skipped` and another
 // is asked; nothing is accepted that the checks did not pass.
-import { ConsilienceError, InvalidInput } from '../errors.js';
+import { ConsilienceError, InvalidInput, phrase } from '../errors.js';
 import { b64uDecode } from '../protocol/encoding.js';
 import * as oprf from '../crypto/oprf.js';
 import { combineVerified, verifyPartial } from '../crypto/threshold_oprf.js';
@@ -23,8 +23,8 @@ import { languageHeaders } from './api.js';
  * TypeError), so a page can look closer (e.g. a no-cors probe) to say which it was.
  */
 export class KeyServerUnavailable extends ConsilienceError {
-  constructor(message, { skipped = {}, unreachable = [], answered = 0, needed = 0 } = {}) {
-    super(message);
+  constructor(message, { skipped = {}, unreachable = [], answered = 0, needed = 0, code = undefined, params = {} } = {}) {
+    super(message, { code, params });
     this.skipped = skipped;
     this.unreachable = unreachable;
     this.answered = answered;
@@ -46,12 +46,25 @@ async function detail(response) {
   }
 }
 
-function refused(status, why, retryAfter) {
-  if (status === 429) return 'is limiting requests for now' + (retryAfter ? ` (retry after ${retryAfter} s)` : '');
-  if (status === 503) return 'is unavailable for the moment';
-  if (status === 401) return `did not accept the request (${why})`;
-  return `answered HTTP ${status}: ${why}`;
+/** What a key server's refusal was, as a phrase (errors.js): `${reason}` is the SDK's English. */
+export function refused(status, why, retryAfter) {
+  if (status === 429 && retryAfter) {
+    return phrase('keyServer.limitingFor', `is limiting requests for now (retry after ${retryAfter} s)`, { wait: String(retryAfter) });
+  }
+  if (status === 429) return phrase('keyServer.limiting', 'is limiting requests for now');
+  if (status === 503) return phrase('keyServer.unavailable', 'is unavailable for the moment');
+  if (status === 401) return phrase('keyServer.refused', `did not accept the request (${why})`, { detail: why });
+  return phrase('keyServer.http', `answered HTTP ${status}: ${why}`, { status: String(status), detail: why });
 }
+
+const badShares = (detail) => phrase('keyServer.shares', `gave quorum shares that do not check (${detail})`, { detail: String(detail) });
+
+/** A key server that could not be asked: `kind` the exception's name (TypeError for a refused or failed fetch). */
+export const unreachableReason = (kind) => phrase('keyServer.unreachable', `could not be reached (${kind})`, { kind });
+
+/** "key server 2 (https://…) is unavailable for the moment", as a phrase. */
+export const namedReason = (index, url, why) => phrase('keyServer.named', `key server ${index} (${url}) ${why}`,
+  { index: String(index), url, why });
 
 /**
  * Evaluate `inputs` (the identifiers' canonical bytes) for the account (`seed`, 32 bytes, and
@@ -62,8 +75,8 @@ function refused(status, why, retryAfter) {
  * `now` (unix seconds) only for tests.
  */
 export async function evaluate(deployment, inputs, { seed, certificate }, { fetch: fetchFn = globalThis.fetch, timeoutMs = 10000, now = null } = {}) {
-  if (!inputs || inputs.length === 0) throw new InvalidInput('nothing to evaluate');
-  if (inputs.length > MAX_ELEMENTS) throw new InvalidInput(`at most ${MAX_ELEMENTS} names at a time`);
+  if (!inputs || inputs.length === 0) throw new InvalidInput('nothing to evaluate', { code: 'evaluate.nothing' });
+  if (inputs.length > MAX_ELEMENTS) throw new InvalidInput(`at most ${MAX_ELEMENTS} names at a time`, { code: 'evaluate.tooMany', params: { max: MAX_ELEMENTS } });
   const params = quorumParameters(deployment);
   const t = deployment.threshold;
   const { low, high } = deployment.quorumRange;
@@ -74,6 +87,8 @@ export async function evaluate(deployment, inputs, { seed, certificate }, { fetc
   const points = requests.map((r) => r.blinded);
   const publicShares = publicSharesOf(deployment); // the key servers holding a VOPRF share
   const skipped = {};
+  const why = {}; // index → the phrase of skipped[index]
+  const skip = (index, reason) => { why[index] = reason; skipped[index] = String(reason); };
   const unreachable = [];
   const vouched = new Map(); // index → its VOPRF answer, proof checked
   const good = new Map(); // index → {x (bigint), z: [Map q → bytes] per input}, not found lying (yet)
@@ -88,19 +103,19 @@ export async function evaluate(deployment, inputs, { seed, certificate }, { fetc
         body: JSON.stringify(requestJson(request)), signal, credentials: 'omit', cache: 'no-store',
       });
     } catch (e) {
-      skipped[server.index] = `could not be reached (${e?.name ?? 'Error'})`;
+      skip(server.index, unreachableReason(e?.name ?? 'Error'));
       unreachable.push({ index: server.index, url: server.url, error: e?.name ?? 'Error' });
       return;
     }
     if (response.status !== 200) {
-      skipped[server.index] = refused(response.status, await detail(response), response.headers?.get?.('Retry-After'));
+      skip(server.index, refused(response.status, await detail(response), response.headers?.get?.('Retry-After')));
       return;
     }
     let answer;
     try {
       const doc = await response.json();
       if (!doc || typeof doc !== 'object' || !Array.isArray(doc.evaluated) || !Array.isArray(doc.shares)) {
-        throw new InvalidInput('answer does not fit the request');
+        throw new InvalidInput('answer does not fit the request', { code: 'keyServer.answerMismatch' });
       }
       const partial = {
         index: server.index,
@@ -109,21 +124,22 @@ export async function evaluate(deployment, inputs, { seed, certificate }, { fetc
       };
       if (doc.index !== server.index || partial.evaluated.length !== blinded.length || doc.shares.length !== points.length
           || doc.shares.some((row) => !Array.isArray(row) || row.length !== width)) {
-        throw new InvalidInput('answer does not fit the request');
+        throw new InvalidInput('answer does not fit the request', { code: 'keyServer.answerMismatch' });
       }
       const x = quorum.abscissaFromBytes(b64uDecode(doc.abscissa, 32, 'abscissa'));
       const z = doc.shares.map((row) => new Map(row.map((s, k) => [low + k, b64uDecode(s, 48, 'share')])));
       answer = { partial, x, z };
     } catch (e) {
       if (!(e instanceof ConsilienceError) && !(e instanceof SyntaxError)) throw e;
-      skipped[server.index] = `gave an answer that is not valid: ${e.message}`;
+      const why = e.code ? phrase(e.code, e.message, e.params) : e.message;
+      skip(server.index, phrase('keyServer.invalid', `gave an answer that is not valid: ${e.message}`, { detail: why }));
       return;
     }
     // Check the VOPRF proof now, so a lying server costs one more request, not the submission.
     const verified = verifyPartial(blinded, answer.partial, publicShares);
     if (!verified) {
-      skipped[server.index] = 'answered with a proof that does not verify against its public share '
-        + "(it may be misconfigured, or not the deployment's)";
+      skip(server.index, phrase('keyServer.proof', 'answered with a proof that does not verify against its public share '
+        + "(it may be misconfigured, or not the deployment's)"));
       return;
     }
     vouched.set(server.index, verified);
@@ -151,14 +167,18 @@ export async function evaluate(deployment, inputs, { seed, certificate }, { fetc
         const shares = requests.map((request, k) => quorum.combine(params, request, outputs[k], x,
           new Map(servers.map((i) => [i, good.get(i).z[k]]))));
         const liars = new Set(shares.flatMap((sh) => [...sh.dishonest.keys()]));
-        for (const sh of shares) for (const [i, why] of sh.dishonest) skipped[i] = skipped[i] ?? `gave quorum shares that do not check (${why})`;
-        for (const i of good.keys()) if (!servers.includes(i)) skipped[i] = 'gave this account another abscissa than the key servers whose shares check';
+        for (const sh of shares) for (const [i, bad] of sh.dishonest) if (!(i in skipped)) skip(i, badShares(bad));
+        for (const i of good.keys()) {
+          if (!servers.includes(i)) {
+            skip(i, phrase('keyServer.abscissa', 'gave this account another abscissa than the key servers whose shares check'));
+          }
+        }
         result = { x, shares, used: servers.filter((i) => !liars.has(i)) };
         break;
       } catch (e) {
         if (!(e instanceof quorum.DishonestKeyServers)) throw e;
-        for (const [i, why] of e.dishonest) {
-          skipped[i] = `gave quorum shares that do not check (${why})`;
+        for (const [i, bad] of e.dishonest) {
+          skip(i, badShares(bad));
           good.delete(i);
         }
         continue;
@@ -169,12 +189,14 @@ export async function evaluate(deployment, inputs, { seed, certificate }, { fetc
   }
   if (!result) {
     const answered = Math.min(good.size, t - 1);
+    const reasons = Object.keys(skipped)
+      .map((i) => namedReason(i, deployment.keyservers.find((s) => s.index === Number(i))?.url ?? '?', why[i]));
     throw new KeyServerUnavailable(
       `Too few of the deployment's key servers answered (${answered} of the ${t} needed), so the names could not `
         + 'be turned into matching codes. Nothing was sent. Try again in a while; if it keeps happening, tell the administrator. ('
-        + Object.entries(skipped).map(([i, why]) => `key server ${i} (${deployment.keyservers.find((s) => s.index === Number(i))?.url ?? '?'}) ${why}`).join('; ')
+        + reasons.join('; ')
         + ')',
-      { skipped, unreachable, answered, needed: t },
+      { skipped, unreachable, answered, needed: t, code: 'keyServers.tooFew', params: { answered, needed: t, reasons } },
     );
   }
   return { outputs, shares: result.shares, x: result.x, used: result.used, skipped };

@@ -8,7 +8,7 @@
 //
 // Argon2id is passed in as `stretch(passphrase, salt, params, onProgress)`; the reporter app
 // gives the Web Worker's (app/lib/vault.js), tests and node the SDK's own (crypto/sealed.js).
-import { ConsilienceError, DecryptionError, InvalidInput, VerificationError } from '../errors.js';
+import { ConsilienceError, DecryptionError, InvalidInput, VerificationError, phrase } from '../errors.js';
 import { deriveKey } from '../crypto/sealed.js';
 import { accountKey, parseCertificate } from '../protocol/accounts.js';
 import { verifyDeployment, adminFingerprint } from '../protocol/deployment.js';
@@ -16,6 +16,7 @@ import { b64uDecode, b64uEncode, bytesEqual } from '../protocol/encoding.js';
 import * as rec from '../protocol/recovery.js';
 import { ApiError, EscrowApi, languageHeaders, reporterSignIn } from './api.js';
 import { checkReceipt } from './receipts.js';
+import { namedReason, unreachableReason } from './oprf_client.js';
 import { keepReceipt, lateReceipt } from './reporter.js';
 import { walletFromBytes, walletToBytes } from './wallet.js';
 
@@ -29,7 +30,7 @@ export const WRONG_PASSPHRASE = (left) => `That passphrase did not open the back
 /** The passphrase did not open the backup; `attemptsLeft` is the fewest any key server that answered has left. */
 export class WrongPassphrase extends ConsilienceError {
   constructor(attemptsLeft) {
-    super(WRONG_PASSPHRASE(attemptsLeft));
+    super(WRONG_PASSPHRASE(attemptsLeft), { code: 'recovery.wrongPassphrase', params: { count: attemptsLeft } });
     this.attemptsLeft = attemptsLeft;
   }
 }
@@ -44,8 +45,8 @@ export class RecoveryLocked extends ConsilienceError {
 
 /** Fewer than t key servers gave an answer that checks: `failures` is [{index, url, reason}]. */
 export class RecoveryUnavailable extends ConsilienceError {
-  constructor(message, failures, needed) {
-    super(message);
+  constructor(message, failures, needed, { code = undefined, params = {} } = {}) {
+    super(message, { code, params });
     this.failures = failures;
     this.needed = needed;
   }
@@ -62,7 +63,7 @@ export function servingKeyServers(deployment) {
 
 function walletIds(wallet) {
   if (!wallet.account_seed || !wallet.certificate) {
-    throw new InvalidInput('This wallet was made before accounts had their own key, so it cannot be backed up.');
+    throw new InvalidInput('This wallet was made before accounts had their own key, so it cannot be backed up.', { code: 'recovery.walletTooOld' });
   }
   const seed = b64uDecode(wallet.account_seed, 32, 'account_seed');
   const certificate = b64uDecode(wallet.certificate, 120, 'certificate');
@@ -120,11 +121,11 @@ export async function setUpBackup(wallet, passphrase, deployment, api, {
   stretch = deriveKey, kdf = rec.DEFAULT_KDF, onProgress = undefined,
 } = {}) {
   const { seed, deploymentId } = walletIds(wallet);
-  if (!bytesEqual(deploymentId, deployment.deploymentId)) throw new InvalidInput('this wallet is for another deployment');
+  if (!bytesEqual(deploymentId, deployment.deploymentId)) throw new InvalidInput('this wallet is for another deployment', { code: 'recovery.walletOtherDeployment' });
   const hb = rec.handleBytes(deploymentId, accountKey(seed));
   const servers = servingKeyServers(deployment);
   const t = deployment.threshold;
-  if (servers.length < t) throw new InvalidInput('the deployment does not list enough key servers for a backup yet');
+  if (servers.length < t) throw new InvalidInput('the deployment does not list enough key servers for a backup yet', { code: 'recovery.tooFewServers' });
   const hardened = await stretch(passphrase, rec.recoverySalt(deploymentId, hb), rec.argon2Params(kdf), onProgress);
   const dealt = rec.dealKey(t, servers.map((s) => s.index));
   const sealedServers = await Promise.all(servers.map(async (s) => {
@@ -188,7 +189,8 @@ export const RECOVERY_STEPS = Object.freeze([
 /**
  * Recover a wallet on a device that has nothing: `serverBase` the escrow server ('' for the page's
  * own), `handle` as written down, the passphrase, and optionally an administrator's unlock code
- * (cnslu1.…) when recovery was paused. Returns {wallet, deployment, records, escrowed, notes}.
+ * (cnslu1.…) when recovery was paused. Returns {wallet, deployment, records, escrowed, notes}: each note a
+ * phrase (errors.js; `${note}` its English).
  * Throws WrongPassphrase (with the tries left), RecoveryLocked (the key servers' reason),
  * RecoveryUnavailable (naming each key server that failed), InvalidInput (a mistyped handle, a
  * backup that is not one) or ApiError (404: no backup for this handle).
@@ -200,7 +202,7 @@ export async function recover(serverBase, handle, passphrase, {
 } = {}) {
   const hb = rec.parseHandle(handle);
   const written = rec.formatHandle(hb);
-  if (typeof passphrase !== 'string' || !passphrase) throw new InvalidInput('Please type your passphrase.');
+  if (typeof passphrase !== 'string' || !passphrase) throw new InvalidInput('Please type your passphrase.', { code: 'recovery.passphraseMissing' });
   const call = (...args) => fetchFn(...args);
   const api = new EscrowApi(serverBase, null, { fetch: call });
   const step = async (name, fn) => {
@@ -231,7 +233,9 @@ export async function recover(serverBase, handle, passphrase, {
 
   if (unlockCode) {
     const code = unlockCode.trim();
-    if (!code.startsWith('cnslu1.')) throw new InvalidInput('An unlock code starts with cnslu1. Check it against the one you were given.');
+    if (!code.startsWith('cnslu1.')) {
+      throw new InvalidInput('An unlock code starts with cnslu1. Check it against the one you were given.', { code: 'recovery.unlock.prefix' });
+    }
     // The code is the administrator's, the same for every key server; each sets its count for this handle back to zero.
     const answers = await Promise.all(servers.map(async (s) => {
       try {
@@ -244,7 +248,8 @@ export async function recover(serverBase, handle, passphrase, {
     const refusal = answers.find((a) => a.status >= 400 && a.status < 500 && a.status !== 429);
     if (!answers.some((a) => a.ok) && refusal) {
       throw new InvalidInput(`The unlock code was not accepted${refusal.detail ? `: ${refusal.detail}` : ''}. Check it against `
-        + 'the one you were given, or ask the administrator for a new one.');
+        + 'the one you were given, or ask the administrator for a new one.',
+      refusal.detail ? { code: 'recovery.unlock.refusedDetail', params: { detail: refusal.detail } } : { code: 'recovery.unlock.refused' });
     }
   }
 
@@ -256,12 +261,13 @@ export async function recover(serverBase, handle, passphrase, {
     const locked = [];
     const good = [];
     const left = [];
+    const failed = (s, why) => failures.push({ index: s.index, url: s.url, reason: String(why), why });
     await Promise.all(servers.map(async (s) => {
       let response;
       try {
         response = await postJson(call, `${s.url}/v2/recovery/evaluate`, rec.evaluateRequestJson(written, s, blinded), timeoutMs);
       } catch (e) {
-        failures.push({ index: s.index, url: s.url, reason: `could not be reached (${e?.name ?? 'Error'})` });
+        failed(s, unreachableReason(e?.name ?? 'Error'));
         return;
       }
       if (response.status === 423) {
@@ -270,8 +276,9 @@ export async function recover(serverBase, handle, passphrase, {
       }
       if (response.status !== 200) {
         const why = await readDetail(response);
-        failures.push({ index: s.index, url: s.url, reason: response.status === 429 ? 'is limiting requests for now'
-          : `answered HTTP ${response.status}${why ? `: ${why}` : ''}` });
+        failed(s, response.status === 429 ? phrase('keyServer.limiting', 'is limiting requests for now')
+          : why ? phrase('keyServer.http', `answered HTTP ${response.status}: ${why}`, { status: String(response.status), detail: why })
+            : phrase('keyServer.httpStatus', `answered HTTP ${response.status}`, { status: String(response.status) }));
         return;
       }
       try {
@@ -282,15 +289,19 @@ export async function recover(serverBase, handle, passphrase, {
         if (Number.isSafeInteger(doc.attempts_left)) left.push(doc.attempts_left);
       } catch (e) {
         if (!(e instanceof ConsilienceError) && !(e instanceof SyntaxError)) throw e;
-        failures.push({ index: s.index, url: s.url, reason: `gave an answer that does not check (${e.message})` });
+        failed(s, phrase('keyServer.unchecked', `gave an answer that does not check (${e.message})`, { detail: e.message }));
       }
     }));
     if (good.length < backup.threshold) {
       if (locked.length) throw new RecoveryLocked(locked[0].detail, locked);
-      const named = failures.map((f) => `key server ${f.index} (${f.url}) ${f.reason}`).join('; ');
+      const reasons = failures.map((f) => namedReason(f.index, f.url, f.why));
+      const named = reasons.join('; ');
       throw new RecoveryUnavailable(`Too few of the deployment's key servers answered (${good.length} of the ${backup.threshold} `
         + `needed), so your backup could not be opened. Nothing was changed. Try again in a while; if it keeps happening, tell `
-        + `the administrator.${named ? ` (${named})` : ''}`, failures, backup.threshold);
+        + `the administrator.${named ? ` (${named})` : ''}`, failures, backup.threshold, {
+        code: named ? 'recovery.tooFewNamed' : 'recovery.tooFew',
+        params: { answered: good.length, needed: backup.threshold, ...(named ? { reasons } : {}) },
+      });
     }
     good.sort((a, b) => a.partial.index - b.partial.index);
     return { checked: { blind, good }, attemptsLeft: left.length ? Math.min(...left) : 0 };
@@ -331,7 +342,7 @@ export async function recover(serverBase, handle, passphrase, {
   const resets = await Promise.all(servers.map((s) => postJson(call, `${s.url}/v2/recovery/reset`,
     rec.resetRequestJson(seed, certificate, deploymentId, s.identityKey, { now }), timeoutMs)
     .then((r) => r.status === 204 || r.status === 200).catch(() => false)));
-  if (resets.some((ok) => !ok)) notes.push('Some key servers could not be told that this recovery succeeded; that changes nothing for you.');
+  if (resets.some((ok) => !ok)) notes.push(phrase('recovery.note.resets', 'Some key servers could not be told that this recovery succeeded; that changes nothing for you.'));
 
   await step('signin', async () => {
     const signed = new EscrowApi(serverBase, null, { fetch: call });
@@ -354,7 +365,8 @@ export async function recover(serverBase, handle, passphrase, {
         }
       } catch (err) {
         if (!(err instanceof ConsilienceError)) throw err;
-        notes.push(`The receipt of one record in escrow could not be checked now (${err.message}); it is in your wallet all the same.`);
+        notes.push(phrase('recovery.note.receipt', `The receipt of one record in escrow could not be checked now (${err.message}); it is in your wallet all the same.`,
+          { reason: err.code && err.params ? phrase(err.code, err.message, err.params) : String(err.message) }));
       }
     }
   });

@@ -111,7 +111,7 @@ export async function lateReceipt(api, answer, { delays = RECEIPT_POLL_DELAYS, s
  */
 export async function sendPending(session, record, deployment, { onStep = NO_PROGRESS, earlier = false } = {}) {
   const e = record.escrow;
-  if (!e?.pending) throw new InvalidInput('this record has no submission waiting to be sent');
+  if (!e?.pending) throw new InvalidInput('this record has no submission waiting to be sent', { code: 'record.nothingPending' });
   const detail = { record, earlier };
   const answer = await step(onStep, 'send', detail, () => (e.pending_replace
     ? session.api.replace(b64uDecode(e.entry_id, 16), e.pending) : session.api.submit(e.pending)));
@@ -169,7 +169,7 @@ export async function escrow(session, record, identifiers, { quorum = null, onSt
   }
   const previous = record.escrow;
   if (previous && previous.status !== 'escrowed') {
-    throw new InvalidInput(`This record is ${previous.status}; it can no longer be changed.`);
+    throw new InvalidInput(`This record is ${previous.status}; it can no longer be changed.`, { code: 'record.final', params: { status: previous.status } });
   }
   const account = walletAccount(session.wallet);
   const outputs = await step(onStep, 'oprf', detail, () => evaluate(d, identifiers.map((i) => i.oprfInput),
@@ -343,7 +343,7 @@ export function definitive(err) {
 /** The wallet's account credential {seed, certificate} (bytes); InvalidInput for a wallet without one. */
 export function walletAccount(wallet) {
   if (!wallet.account_seed || !wallet.certificate) {
-    throw new InvalidInput('this wallet holds no account key; register again with a new invite');
+    throw new InvalidInput('this wallet holds no account key; register again with a new invite', { code: 'wallet.noAccountKey' });
   }
   return { seed: b64uDecode(wallet.account_seed, 32, 'account seed'), certificate: b64uDecode(wallet.certificate, 120, 'certificate') };
 }
@@ -366,7 +366,7 @@ export async function register(server, inviteText, contact, { fetch = undefined 
   const answer = await api.register(key, registrationProof(invite.seed, d.deploymentId), messaging.key);
   const certificate = b64uDecode(answer.certificate, 120, 'certificate');
   const cert = verifyCertificate(d.adminKey, d.deploymentId, certificate);
-  if (cert.accountKey.some((b, i) => b !== key[i])) throw new InvalidInput("the server's certificate is for another account key");
+  if (cert.accountKey.some((b, i) => b !== key[i])) throw new InvalidInput("the server's certificate is for another account key", { code: 'account.otherCertificate' });
   const wallet = newWallet({
     server, adminFingerprint: invite.adminFingerprint, accountId: answer.accountId, token: answer.token, contact,
     accountSeed: invite.seed, certificate, minSerial: d.serial, messageSeed, messageKeyRegistered: true,

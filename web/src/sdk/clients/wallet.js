@@ -41,15 +41,18 @@ const RECORD_FIELDS = [['record_id', true], ['text', true], ['written_at', true]
 const ESCROW_FIELDS = [['entry_id', true], ['identifiers', true], ['canonical', true], ['quorum', true], ['body_key', true],
   ['status', true], ['received_at', true], ['pending', false, null], ['pending_replace', false, false], ['receipts', false, []]];
 
+/** A file that is not a wallet; DETAIL (which field) is for whoever helps, in English. */
+const notWallet = (detail) => new InvalidInput(`not a Consilience wallet: ${detail}`, { code: 'wallet.invalid', params: { detail } });
+
 function ordered(doc, fields, what) {
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new InvalidInput(`not a Consilience wallet: ${what} is not an object`);
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw notWallet(`${what} is not an object`);
   const known = new Set(fields.map(([f]) => f));
   const unknown = Object.keys(doc).filter((k) => !known.has(k));
-  if (unknown.length) throw new InvalidInput(`not a Consilience wallet: unknown ${what} field ${unknown[0]}`);
+  if (unknown.length) throw notWallet(`unknown ${what} field ${unknown[0]}`);
   const out = {};
   for (const [f, required, dflt] of fields) {
     if (doc[f] === undefined) {
-      if (required) throw new InvalidInput(`not a Consilience wallet: ${what} has no ${f}`);
+      if (required) throw notWallet(`${what} has no ${f}`);
       out[f] = structuredClone(dflt);
     } else {
       out[f] = doc[f];
@@ -67,15 +70,15 @@ function normaliseRecord(r) {
 /** A wallet document in canonical field order (validates the shape). */
 export function normaliseWallet(doc) {
   const w = ordered(doc, WALLET_FIELDS, 'wallet');
-  if (!Array.isArray(w.records)) throw new InvalidInput('not a Consilience wallet: records is not a list');
+  if (!Array.isArray(w.records)) throw notWallet('records is not a list');
   if (typeof w.message_seed !== 'string' || typeof w.message_key_registered !== 'boolean' || !Array.isArray(w.declined)
       || !w.declined.every((x) => typeof x === 'string') || !w.seen || typeof w.seen !== 'object' || Array.isArray(w.seen)) {
-    throw new InvalidInput('not a Consilience wallet: malformed messaging fields');
+    throw notWallet('malformed messaging fields');
   }
   if (typeof w.backup_handle !== 'string' || typeof w.backup_key !== 'string' || !Number.isSafeInteger(w.backup_version)
       || w.backup_version < 0 || typeof w.backup_pending !== 'boolean'
       || (w.backup_keys !== null && (typeof w.backup_keys !== 'object' || Array.isArray(w.backup_keys)))) {
-    throw new InvalidInput('not a Consilience wallet: malformed backup fields');
+    throw notWallet('malformed backup fields');
   }
   w.records = w.records.map(normaliseRecord);
   return w;
@@ -102,17 +105,17 @@ export function walletFromBytes(bytes) {
   try {
     doc = JSON.parse(utf8Decode(bytes, 'wallet'));
   } catch {
-    throw new InvalidInput('not a Consilience wallet');
+    throw new InvalidInput('not a Consilience wallet', { code: 'wallet.notWallet' });
   }
-  if (doc && typeof doc === 'object' && doc.format === WALLET_V1_FORMAT) throw new InvalidInput(WALLET_V1_REFUSAL);
-  if (!doc || typeof doc !== 'object' || doc.format !== WALLET_FORMAT) throw new InvalidInput('not a Consilience wallet');
+  if (doc && typeof doc === 'object' && doc.format === WALLET_V1_FORMAT) throw new InvalidInput(WALLET_V1_REFUSAL, { code: 'wallet.v1' });
+  if (!doc || typeof doc !== 'object' || doc.format !== WALLET_FORMAT) throw new InvalidInput('not a Consilience wallet', { code: 'wallet.notWallet' });
   delete doc.format;
   return normaliseWallet(doc);
 }
 
 export function findRecord(wallet, recordId) {
   const r = wallet.records.find((x) => x.record_id === recordId);
-  if (!r) throw new InvalidInput(`no record ${JSON.stringify(recordId)} in this wallet`);
+  if (!r) throw new InvalidInput(`no record ${JSON.stringify(recordId)} in this wallet`, { code: 'wallet.noRecord', params: { id: JSON.stringify(recordId) } });
   return r;
 }
 
@@ -124,7 +127,7 @@ export function findRecord(wallet, recordId) {
 export function addRecord(wallet, text, writtenAt, { details = null, attachments = [] } = {}) {
   const filled = details ? Object.fromEntries(Object.entries(details).filter(([, v]) => v)) : null;
   const d = filled && Object.keys(filled).length ? filled : null;
-  if (!text.trim() && !d && attachments.length === 0) throw new InvalidInput('the record is empty');
+  if (!text.trim() && !d && attachments.length === 0) throw new InvalidInput('the record is empty', { code: 'record.empty' });
   const record = normaliseRecord({
     record_id: hexEncode(randomBytes(4)), text, written_at: writtenAt, escrow: null, details: d,
     attachments: attachments.map((a) => ({ name: a.name, type: a.type, data: a.data instanceof Uint8Array ? b64uEncode(a.data) : a.data })),

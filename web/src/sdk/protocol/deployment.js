@@ -117,7 +117,7 @@ function kindOf(doc) {
 /** deployment.parse: the document's fields in the SDK's shape (no checks beyond types). */
 export function parseDeployment(doc) {
   try {
-    if (need(doc, 'format') === V1_FORMAT) throw new InvalidInput(V1_REFUSAL);
+    if (need(doc, 'format') === V1_FORMAT) throw new InvalidInput(V1_REFUSAL, { code: 'deployment.v1' });
     if (need(doc, 'format') !== FORMAT) throw new InvalidInput(`unknown deployment format ${repr(doc.format)}`);
     const oprf = need(doc, 'oprf');
     if (need(oprf, 'suite') !== SUITE || need(oprf, 'mode') !== 1) throw new InvalidInput('unsupported OPRF suite or mode');
@@ -253,7 +253,7 @@ function quorumRangeOf(d) {
 /** Deployment._previous, as far as a client needs it: the published result a renewal renews, and its digest. */
 function previousOf(d) {
   const keys = d.quorumKeys;
-  if (!keys) throw new InvalidInput(NOT_READY);
+  if (!keys) throw new InvalidInput(NOT_READY, { code: 'deployment.notReady' });
   const range = quorumRangeOf(d);
   const servers = new Map(keys.qualified.map((i) => [i, new Map(range.map((q) => [q, keys.servers.get(i).get(q)]))]));
   const shares = new Map(keys.qualified.map((i) => [i, keyServer(d, i).publicShare]));
@@ -332,7 +332,7 @@ const checkedParameters = new WeakMap();
  * while the key servers' key generation is not published.
  */
 export function quorumParameters(d) {
-  if (!d.quorumKeys) throw new InvalidInput(NOT_READY);
+  if (!d.quorumKeys) throw new InvalidInput(NOT_READY, { code: 'deployment.notReady' });
   let found = checkedParameters.get(d);
   if (!found) {
     const keys = d.quorumKeys;

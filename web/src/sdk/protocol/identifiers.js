@@ -19,7 +19,7 @@ import {
   getCountries,
   parsePhoneNumberWithError,
 } from 'libphonenumber-js/max';
-import { InvalidInput } from '../errors.js';
+import { InvalidInput, phrase } from '../errors.js';
 import { B1, B2_EXCEPTIONS, IDNA_CLASS_RUNS, NOT_C_FIRST, NOT_C_RUNS } from './unicode_tables.js';
 
 /** Longest input accepted, in code points. */
@@ -118,9 +118,9 @@ export function pyRepr(s) {
 
 export class Identifier {
   constructor(kind, value, typed) {
-    if (!KINDS.includes(kind)) throw new InvalidInput(`unknown identifier kind ${pyRepr(kind)}`);
+    if (!KINDS.includes(kind)) throw new InvalidInput(`unknown identifier kind ${pyRepr(kind)}`, { code: 'identifier.kind.unknown', params: { kind: pyRepr(kind) } });
     if (!value || cps(value).some(isSpace)) {
-      throw new InvalidInput('an identifier value must be non-empty and contain no whitespace');
+      throw new InvalidInput('an identifier value must be non-empty and contain no whitespace', { code: 'identifier.value.blank' });
     }
     this.kind = kind;
     this.value = value;
@@ -158,10 +158,10 @@ export class Identifier {
  * opts: {kind, defaultRegion}. Returns an Identifier.
  */
 export function normalise(raw, { kind = null, defaultRegion = null } = {}) {
-  if (typeof raw !== 'string') throw new InvalidInput('an identifier must be text');
+  if (typeof raw !== 'string') throw new InvalidInput('an identifier must be text', { code: 'identifier.notText' });
   const region = checkRegion(defaultRegion);
   const typed = strip(raw);
-  if (!typed) throw new InvalidInput('an identifier is empty; type an email address, phone number or profile');
+  if (!typed) throw new InvalidInput('an identifier is empty; type an email address, phone number or profile', { code: 'identifier.empty' });
   checkText(typed, typed);
   let text = strip(nfkc(typed));
   checkText(text, typed);
@@ -171,11 +171,15 @@ export function normalise(raw, { kind = null, defaultRegion = null } = {}) {
   const [prefixed, rest] = splitPrefix(text);
   if (prefixed !== null) {
     if (kind !== null && prefixed !== kind) {
-      throw new InvalidInput(`${quote(typed)} says ${prefixed}: but was given as ${kind}; remove the prefix`);
+      throw new InvalidInput(`${quote(typed)} says ${prefixed}: but was given as ${kind}; remove the prefix`,
+        { code: 'identifier.prefix.conflict', params: { typed: quote(typed), prefixed, kind } });
     }
     kind = prefixed;
     text = rest;
-    if (!text) throw new InvalidInput(`nothing follows '${prefixed}:' in ${quote(typed)}`);
+    if (!text) {
+      throw new InvalidInput(`nothing follows '${prefixed}:' in ${quote(typed)}`,
+        { code: 'identifier.prefix.nothing', params: { prefixed, typed: quote(typed) } });
+    }
   }
   if (kind === null) kind = detect(text, typed);
 
@@ -196,7 +200,8 @@ export function normaliseMany(raws, { defaultRegion = null } = {}) {
       ident = normalise(raw, { defaultRegion });
     } catch (exc) {
       if (exc instanceof InvalidInput) {
-        const wrapped = new InvalidInput(`identifier ${i + 1}: ${exc.message}`);
+        const exc2 = exc.code ? phrase(exc.code, exc.message, exc.params) : exc.message;
+        const wrapped = new InvalidInput(`identifier ${i + 1}: ${exc.message}`, { code: 'identifier.position', params: { position: i + 1, exc: exc2 } });
         wrapped.cause = exc;
         throw wrapped;
       }
@@ -222,13 +227,13 @@ function quote(text) {
 function checkText(text, typed) {
   if (cpLen(text) > MAX_LENGTH) {
     throw new InvalidInput(`${quote(typed)} is longer than ${MAX_LENGTH} characters; `
-      + 'type just the address, number or profile link');
+      + 'type just the address, number or profile link', { code: 'identifier.tooLong', params: { typed: quote(typed), max: MAX_LENGTH } });
   }
   for (const c of text) {
     if (isCategoryC(c)) {
       const hex = c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0');
       throw new InvalidInput(`${quote(typed)} contains an invisible or control character `
-        + `(U+${hex}); retype it rather than pasting`);
+        + `(U+${hex}); retype it rather than pasting`, { code: 'identifier.control', params: { typed: quote(typed), hex } });
     }
   }
 }
@@ -243,7 +248,8 @@ export function supportedRegions() {
 function checkRegion(region) {
   if (region === null || region === undefined) return null;
   if (typeof region !== 'string' || !supportedRegions().has(strip(region).toUpperCase())) {
-    throw new InvalidInput(`unknown phone region ${pyRepr(region)}; use a two-letter country code such as GB or US`);
+    throw new InvalidInput(`unknown phone region ${pyRepr(region)}; use a two-letter country code such as GB or US`,
+      { code: 'identifier.region.unknown', params: { region: pyRepr(region) } });
   }
   return strip(region).toUpperCase();
 }
@@ -251,7 +257,10 @@ function checkRegion(region) {
 function checkKind(kind) {
   let k = typeof kind === 'string' ? lower(strip(kind)) : '';
   k = KIND_ALIASES.get(k) ?? k;
-  if (!KINDS.includes(k)) throw new InvalidInput(`unknown identifier kind ${pyRepr(kind)}; use one of: ${KINDS.join(', ')}`);
+  if (!KINDS.includes(k)) {
+    throw new InvalidInput(`unknown identifier kind ${pyRepr(kind)}; use one of: ${KINDS.join(', ')}`,
+      { code: 'identifier.kind.unknownOf', params: { kind: pyRepr(kind), kinds: KINDS.join(', ') } });
+  }
   return k;
 }
 
@@ -278,7 +287,7 @@ function detect(text, typed) {
   throw new InvalidInput(
     `cannot tell what kind of identifier ${quote(typed)} is; prefix it with its kind, `
     + 'e.g. instagram:@name, x:@name, tiktok:@name or email:name@example.com '
-    + `(kinds: ${KINDS.join(', ')})`);
+    + `(kinds: ${KINDS.join(', ')})`, { code: 'identifier.undetected', params: { typed: quote(typed), kinds: KINDS.join(', ') } });
 }
 
 const removePrefix = (s, p) => (s.startsWith(p) ? s.slice(p.length) : s);
@@ -290,28 +299,29 @@ const ATEXT = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+$/;
 const GMAIL_DOMAINS = new Set(['gmail.com', 'googlemail.com']);
 
 function email(text, typed) {
-  const bad = (why) => new InvalidInput(`${quote(typed)} is not a valid email address: ${why}`);
-  if (cps(text).some((c) => isSpace(c))) throw bad('it contains a space; type only the address, e.g. name@example.com');
-  if (count(text, '@') !== 1) throw bad('it must contain exactly one @, e.g. name@example.com');
+  const bad = (why) => new InvalidInput(`${quote(typed)} is not a valid email address: ${why}`,
+    { code: 'identifier.email.invalid', params: { typed: quote(typed), why } });
+  if (cps(text).some((c) => isSpace(c))) throw bad(phrase('identifier.email.space', 'it contains a space; type only the address, e.g. name@example.com'));
+  if (count(text, '@') !== 1) throw bad(phrase('identifier.email.oneAt', 'it must contain exactly one @, e.g. name@example.com'));
   let [local, domain] = text.split('@');
-  if (!local) throw bad('nothing before the @');
-  if (cpLen(local) > 64) throw bad('the part before the @ is longer than 64 characters');
-  if (!isAscii(local)) throw bad('only unaccented letters, digits and . _ + - are supported before the @');
+  if (!local) throw bad(phrase('identifier.email.localEmpty', 'nothing before the @'));
+  if (cpLen(local) > 64) throw bad(phrase('identifier.email.localLong', 'the part before the @ is longer than 64 characters'));
+  if (!isAscii(local)) throw bad(phrase('identifier.email.localAscii', 'only unaccented letters, digits and . _ + - are supported before the @'));
   const atoms = local.split('.');
-  if (atoms.some((a) => !a)) throw bad('dots before the @ cannot be first, last or doubled');
+  if (atoms.some((a) => !a)) throw bad(phrase('identifier.email.dots', 'dots before the @ cannot be first, last or doubled'));
   if (!atoms.every((a) => ATEXT.test(a))) {
-    throw bad('it contains characters not allowed before the @ (quotes, commas, brackets...)');
+    throw bad(phrase('identifier.email.localChars', 'it contains characters not allowed before the @ (quotes, commas, brackets...)'));
   }
   local = lower(local);
-  if (!domain) throw bad('nothing after the @');
+  if (!domain) throw bad(phrase('identifier.email.domainMissing', 'nothing after the @'));
   domain = domainName(domain, bad);
   if (GMAIL_DOMAINS.has(domain)) {
     local = local.split('+')[0].replaceAll('.', '');
     domain = 'gmail.com';
-    if (!local) throw bad('a Gmail address needs letters or digits before the + or @');
+    if (!local) throw bad(phrase('identifier.email.gmail', 'a Gmail address needs letters or digits before the + or @'));
   }
   const address = `${local}@${domain}`;
-  if (address.length > 254) throw bad('it is longer than 254 characters');
+  if (address.length > 254) throw bad(phrase('identifier.email.long', 'it is longer than 254 characters'));
   return address;
 }
 
@@ -321,13 +331,13 @@ const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 /** Lower-case ASCII (punycode) domain with at least two valid labels; bad(why) builds the error. */
 function domainName(text, bad) {
   const d = text.endsWith('.') ? text.slice(0, -1) : text;
-  if (!d) throw bad('the domain is empty');
-  if (IDNA_DEVIATIONS.test(d)) throw bad('the domain contains ß, ς or a zero-width joiner; type its xn-- form instead');
+  if (!d) throw bad(phrase('identifier.domain.empty', 'the domain is empty'));
+  if (IDNA_DEVIATIONS.test(d)) throw bad(phrase('identifier.domain.deviation', 'the domain contains ß, ς or a zero-width joiner; type its xn-- form instead'));
   const labels = d.split('.');
-  if (labels.length < 2) throw bad('the domain needs a dot, e.g. example.com');
+  if (labels.length < 2) throw bad(phrase('identifier.domain.dot', 'the domain needs a dot, e.g. example.com'));
   const out = [];
   for (const label of labels) {
-    if (!label) throw bad('the domain has an empty part (two dots in a row?)');
+    if (!label) throw bad(phrase('identifier.domain.emptyPart', 'the domain has an empty part (two dots in a row?)'));
     let asciiLabel;
     if (isAscii(label)) {
       asciiLabel = lower(label);
@@ -335,32 +345,35 @@ function domainName(text, bad) {
       try {
         asciiLabel = lower(idnaEncode(label));
       } catch (exc) {
-        if (exc instanceof IdnaGap) throw bad(`${quote(label)} ${exc.message}`);
-        if (exc instanceof IdnaError) throw bad(`${quote(label)} is not a valid domain label`);
+        if (exc instanceof IdnaGap) throw bad(phrase('identifier.domain.gap', `${quote(label)} ${exc.message}`, { label: quote(label) }));
+        if (exc instanceof IdnaError) throw bad(phrase('identifier.domain.label', `${quote(label)} is not a valid domain label`, { label: quote(label) }));
         throw exc;
       }
     }
     if (!LABEL.test(asciiLabel)) {
-      throw bad(`${quote(label)} is not a valid domain label (letters, digits and inner hyphens only)`);
+      throw bad(phrase('identifier.domain.labelChars', `${quote(label)} is not a valid domain label (letters, digits and inner hyphens only)`,
+        { label: quote(label) }));
     }
     if (asciiLabel.startsWith('xn--')) {
       let roundtrip;
       try {
         roundtrip = idnaEncode(idnaDecode(asciiLabel));
       } catch (exc) {
-        if (exc instanceof IdnaGap) throw bad(`${quote(label)} ${exc.message}`);
+        if (exc instanceof IdnaGap) throw bad(phrase('identifier.domain.gap', `${quote(label)} ${exc.message}`, { label: quote(label) }));
         if (!(exc instanceof IdnaError)) throw exc;
         roundtrip = null;
       }
-      if (roundtrip !== asciiLabel) throw bad(`${quote(label)} is not a valid internationalised domain label`);
+      if (roundtrip !== asciiLabel) {
+        throw bad(phrase('identifier.domain.labelIdn', `${quote(label)} is not a valid internationalised domain label`, { label: quote(label) }));
+      }
     }
     out.push(asciiLabel);
   }
   if (/^[0-9]+$/.test(out[out.length - 1])) {
-    throw bad('the domain must be a name, not an IP address');
+    throw bad(phrase('identifier.domain.ip', 'the domain must be a name, not an IP address'));
   }
   const result = out.join('.');
-  if (result.length > 253) throw bad('the domain is longer than 253 characters');
+  if (result.length > 253) throw bad(phrase('identifier.domain.long', 'the domain is longer than 253 characters'));
   return result;
 }
 
@@ -597,24 +610,29 @@ export function punycodeDecode(text) {
 // phone
 
 function phone(text, typed, region) {
-  const example = `include the country code, e.g. ${PHONE_EXAMPLE}`;
+  const example = phrase('identifier.phone.example', `include the country code, e.g. ${PHONE_EXAMPLE}`, { example: PHONE_EXAMPLE });
   if (!PHONE_CHARS.test(text) || !hasDigit(text)) {
     throw new InvalidInput(`${quote(typed)} is not a valid phone number; use only digits, spaces `
-      + `and a leading +, and ${example}`);
+      + `and a leading +, and ${example}`, { code: 'identifier.phone.chars', params: { typed: quote(typed), example } });
   }
   if (region === null && !text.startsWith('+')) {
     throw new InvalidInput(`${quote(typed)} has no country code; write it with + and the country code, `
-      + `e.g. ${PHONE_EXAMPLE}`);
+      + `e.g. ${PHONE_EXAMPLE}`, { code: 'identifier.phone.noCountry', params: { typed: quote(typed), example: PHONE_EXAMPLE } });
   }
   let number;
   try {
     number = parsePhoneNumberWithError(asciiDigits(text), region ? { defaultCountry: region, extract: false } : { extract: false });
   } catch {
-    throw new InvalidInput(`${quote(typed)} is not a valid phone number; ${example}`);
+    throw new InvalidInput(`${quote(typed)} is not a valid phone number; ${example}`,
+      { code: 'identifier.phone.invalid', params: { typed: quote(typed), example } });
   }
   if (number.ext || !number.isValid()) {
-    const where = region && !text.startsWith('+') ? ` (read as a ${region} number)` : '';
-    throw new InvalidInput(`${quote(typed)} is not a valid phone number${where}; ${example}`);
+    if (region && !text.startsWith('+')) {
+      throw new InvalidInput(`${quote(typed)} is not a valid phone number (read as a ${region} number); ${example}`,
+        { code: 'identifier.phone.invalidIn', params: { typed: quote(typed), region, example } });
+    }
+    throw new InvalidInput(`${quote(typed)} is not a valid phone number; ${example}`,
+      { code: 'identifier.phone.invalid', params: { typed: quote(typed), example } });
   }
   return number.number;
 }
@@ -747,7 +765,8 @@ function asUrl(text, kind) {
   let rest;
   if (m) {
     if (!['http', 'https'].includes(m[1].toLowerCase())) {
-      throw new InvalidInput(`${quote(text)} is not a web link; copy the profile's https:// address`);
+      throw new InvalidInput(`${quote(text)} is not a web link; copy the profile's https:// address`,
+        { code: 'identifier.link.notWeb', params: { text: quote(text) } });
     }
     rest = text.slice(m[0].length);
   } else {
@@ -762,26 +781,31 @@ function asUrl(text, kind) {
   }
   if (hostPart.includes('@') || hostPart.includes(':')) {
     throw new InvalidInput(`${quote(text)} has a user name or port in the link; copy the profile `
-      + 'address exactly as the browser shows it');
+      + 'address exactly as the browser shows it', { code: 'identifier.link.userPort', params: { text: quote(text) } });
   }
   if (SHORT_HOSTS.has(host)) {
     throw new InvalidInput(`${quote(text)} is a shortened link; open it in a browser and copy the `
-      + 'address of the profile it leads to');
+      + 'address of the profile it leads to', { code: 'identifier.link.short', params: { text: quote(text) } });
   }
   if (platform === null) {
     if (kind === 'mastodon') {
       platform = 'mastodon';
     } else {
-      const hint = rest.includes('/@') ? ' if it is a Mastodon profile, type mastodon: before it;' : '';
+      const mastodon = rest.includes('/@');
+      const hint = mastodon ? ' if it is a Mastodon profile, type mastodon: before it;' : '';
       throw new InvalidInput(`${quote(text)} is not a link to a platform we recognise;${hint} `
-        + `supported kinds: ${KINDS.join(', ')}`);
+        + `supported kinds: ${KINDS.join(', ')}`,
+      { code: mastodon ? 'identifier.link.unknownMastodon' : 'identifier.link.unknown', params: { text: quote(text), kinds: KINDS.join(', ') } });
     }
   }
   const parts = urlsplit(rest);
-  if (parts === null) throw new InvalidInput(`${quote(text)} is not a well-formed link`);
+  if (parts === null) throw new InvalidInput(`${quote(text)} is not a well-formed link`, { code: 'identifier.link.malformed', params: { text: quote(text) } });
   const path = stripChar(parts.path, '/');
   let segments = path ? path.split('/') : [];
-  if (segments.some((s) => !s)) throw new InvalidInput(`${quote(text)} is not a well-formed link (it contains '//')`);
+  if (segments.some((s) => !s)) {
+    throw new InvalidInput(`${quote(text)} is not a well-formed link (it contains '//')`,
+      { code: 'identifier.link.doubleSlash', params: { text: quote(text) } });
+  }
   segments = segments.map((s) => nfkc(unquote(s)));
   return { kind: platform, host: rstrip(lower(hostPart), '.'), segments, query: parts.query, fragment: parts.fragment };
 }
@@ -791,30 +815,64 @@ function profile(platform, text, typed) {
   if (url === null) return platform.parseName(platform, text, typed);
   if (url.kind !== platform.kind) {
     throw new InvalidInput(`${quote(typed)} is a ${PLATFORMS_BY_KIND[url.kind].label} link, not ${platform.label}; `
-      + `type ${url.kind}: in front of it or remove the ${platform.kind}: prefix`);
+      + `type ${url.kind}: in front of it or remove the ${platform.kind}: prefix`, {
+      code: 'identifier.link.otherPlatform',
+      params: { typed: quote(typed), link_label: PLATFORMS_BY_KIND[url.kind].label, label: platform.label, kind: url.kind, platform_kind: platform.kind },
+    });
   }
   return platform.parseUrl(platform, url, typed);
 }
 
-function notProfile(platform, typed, what = 'a page that is not a profile') {
+// What a link shows when it is not a profile, and why a name is not one: pieces of the sentences below.
+const WHAT = Object.freeze({
+  notProfile: phrase('identifier.what.notProfile', 'a page that is not a profile'),
+  home: phrase('identifier.what.home', 'the home page'),
+  singlePost: phrase('identifier.what.singlePost', 'a single post'),
+  post: phrase('identifier.what.post', 'a post'),
+  page: phrase('identifier.what.page', 'a page'),
+  profilePhp: phrase('identifier.what.profilePhp', 'a profile.php page without a numeric id='),
+  pub: phrase('identifier.what.pub', 'an old-style /pub/ page; open it and copy the new /in/ address'),
+  company: phrase('identifier.what.company', 'a company, school or other page that is not a person'),
+  video: phrase('identifier.what.video', 'a single video'),
+  repository: phrase('identifier.what.repository', 'a repository or page'),
+  oldChannel: phrase('identifier.what.oldChannel', 'an old-style /c/ or /user/ address; open it and copy the '
+    + 'address with @handle or /channel/UC...'),
+  subreddit: phrase('identifier.what.subreddit', 'a subreddit or post'),
+  groupInvite: phrase('identifier.what.groupInvite', 'a group invite'),
+  message: phrase('identifier.what.message', 'a single message'),
+});
+const WHY = Object.freeze({
+  profileId: phrase('identifier.handle.profileId', 'a profile id is digits only'),
+  dottedDigits: phrase('identifier.handle.dottedDigits', 'dotted digits are ambiguous; copy the profile link instead'),
+  channelId: phrase('identifier.handle.channelId', 'a channel id is UC followed by 22 letters, digits, - or _'),
+  did: phrase('identifier.handle.did', 'a DID looks like did:plc: followed by 24 lower-case letters/digits'),
+});
+
+/** A platform's rule for its names, as a phrase (identifier.rule.<kind>). */
+const ruleOf = (platform) => phrase(`identifier.rule.${platform.kind}`, platform.rule);
+
+function notProfile(platform, typed, what = WHAT.notProfile) {
   return new InvalidInput(`${quote(typed)} links to ${what} on ${platform.label}; open the person's profile `
-    + `and copy its address, e.g. ${platform.example}`);
+    + `and copy its address, e.g. ${platform.example}`,
+  { code: 'identifier.link.notProfile', params: { typed: quote(typed), what, label: platform.label, example: platform.example } });
 }
 
-function badHandle(platform, typed, rule) {
-  return new InvalidInput(`${quote(typed)} is not a valid ${platform.label} name: ${rule}`);
+/** RULE: a phrase (a platform's own rule when left out). */
+function badHandle(platform, typed, rule = ruleOf(platform)) {
+  return new InvalidInput(`${quote(typed)} is not a valid ${platform.label} name: ${rule}`,
+    { code: 'identifier.handle.invalid', params: { typed: quote(typed), label: platform.label, rule } });
 }
 
 /** For host/<name>[/<tab>] platforms: the name, or a clear refusal. */
 function oneProfileSegment(platform, url, typed) {
   const segs = url.segments;
-  if (!segs.length) throw notProfile(platform, typed, 'the home page');
+  if (!segs.length) throw notProfile(platform, typed, WHAT.home);
   const first = lower(segs[0]);
-  if (platform.posts.has(first)) throw notProfile(platform, typed, 'a single post');
+  if (platform.posts.has(first)) throw notProfile(platform, typed, WHAT.singlePost);
   if (platform.reserved.has(first)) throw notProfile(platform, typed);
   if (segs.length === 1 || (segs.length === 2 && platform.tabs.has(lower(segs[1])))) return segs[0];
   if (segs.length >= 2 && ['status', 'statuses', 'posts', 'post', 'p', 'video'].includes(lower(segs[1]))) {
-    throw notProfile(platform, typed, 'a single post');
+    throw notProfile(platform, typed, WHAT.singlePost);
   }
   throw notProfile(platform, typed);
 }
@@ -822,7 +880,7 @@ function oneProfileSegment(platform, url, typed) {
 /** Strip one leading @, lower-case (these platforms ignore case), check against the pattern. */
 function handle(platform, text, typed) {
   const name = lower(removePrefix(text, '@'));
-  if (!platform.patternRe.test(name)) throw badHandle(platform, typed, platform.rule);
+  if (!platform.patternRe.test(name)) throw badHandle(platform, typed);
   return name;
 }
 
@@ -849,20 +907,20 @@ function facebook(platform, text, typed) {
   let name = lower(removePrefix(text, '@'));
   if (name.startsWith('id:')) {
     name = name.slice(3);
-    if (!FB_ID.test(name)) throw badHandle(platform, typed, 'a profile id is digits only');
+    if (!FB_ID.test(name)) throw badHandle(platform, typed, WHY.profileId);
   }
   if (FB_ID.test(name)) return `id:${intString(name)}`;
-  if (!/^[a-z0-9.]+$/.test(name)) throw badHandle(platform, typed, platform.rule);
+  if (!/^[a-z0-9.]+$/.test(name)) throw badHandle(platform, typed);
   name = name.replaceAll('.', '');
-  if (!(name.length >= 5 && name.length <= 50)) throw badHandle(platform, typed, platform.rule);
-  if (/^[0-9]+$/.test(name)) throw badHandle(platform, typed, 'dotted digits are ambiguous; copy the profile link instead');
+  if (!(name.length >= 5 && name.length <= 50)) throw badHandle(platform, typed);
+  if (/^[0-9]+$/.test(name)) throw badHandle(platform, typed, WHY.dottedDigits);
   return name;
 }
 function facebookUrl(platform, url, typed) {
   const segs = url.segments;
   if (segs.length && lower(segs[0]) === 'profile.php') {
     const ids = queryValues(url.query, 'id');
-    if (ids.length !== 1 || !FB_ID.test(ids[0])) throw notProfile(platform, typed, 'a profile.php page without a numeric id=');
+    if (ids.length !== 1 || !FB_ID.test(ids[0])) throw notProfile(platform, typed, WHAT.profilePhp);
     return `id:${intString(ids[0])}`;
   }
   if (segs.length && lower(segs[0]) === 'people') {
@@ -886,32 +944,32 @@ function linkedin(platform, text, typed) {
   if (low.startsWith('in/')) name = rstrip(name.slice(3), '/');
   const slug = nfkc(lower(nfkc(name)));
   if (slug !== nfkc(lower(slug)) || !LI_SLUG.test(slug) || cps(slug).some(isCategoryC)) {
-    throw badHandle(platform, typed, platform.rule);
+    throw badHandle(platform, typed);
   }
   return slug;
 }
 function linkedinUrl(platform, url, typed) {
   const segs = url.segments;
-  if (!segs.length) throw notProfile(platform, typed, 'the home page');
+  if (!segs.length) throw notProfile(platform, typed, WHAT.home);
   const first = lower(segs[0]);
-  if (first === 'pub') throw notProfile(platform, typed, 'an old-style /pub/ page; open it and copy the new /in/ address');
-  if (first === 'posts' || first === 'feed') throw notProfile(platform, typed, 'a post');
-  if (first !== 'in' || segs.length < 2) throw notProfile(platform, typed, 'a company, school or other page that is not a person');
+  if (first === 'pub') throw notProfile(platform, typed, WHAT.pub);
+  if (first === 'posts' || first === 'feed') throw notProfile(platform, typed, WHAT.post);
+  if (first !== 'in' || segs.length < 2) throw notProfile(platform, typed, WHAT.company);
   if (segs.length > 2 && !platform.tabs.has(lower(segs[2]))) throw notProfile(platform, typed);
   return platform.parseName(platform, segs[1], typed);
 }
 
 function tiktokUrl(platform, url, typed) {
   const segs = url.segments;
-  if (!segs.length) throw notProfile(platform, typed, 'the home page');
+  if (!segs.length) throw notProfile(platform, typed, WHAT.home);
   if (!segs[0].startsWith('@')) throw notProfile(platform, typed);
-  if (segs.length > 1) throw notProfile(platform, typed, 'a single video');
+  if (segs.length > 1) throw notProfile(platform, typed, WHAT.video);
   return platform.parseName(platform, segs[0], typed);
 }
 
 function githubUrl(platform, url, typed) {
   const segs = url.segments;
-  if (segs.length >= 2 && !platform.reserved.has(lower(segs[0]))) throw notProfile(platform, typed, 'a repository or page');
+  if (segs.length >= 2 && !platform.reserved.has(lower(segs[0]))) throw notProfile(platform, typed, WHAT.repository);
   return handleUrl(platform, url, typed);
 }
 
@@ -923,21 +981,20 @@ function youtube(platform, text, typed) {
 }
 function youtubeUrl(platform, url, typed) {
   const segs = url.segments;
-  if (!segs.length) throw notProfile(platform, typed, 'the home page');
+  if (!segs.length) throw notProfile(platform, typed, WHAT.home);
   const first = segs[0];
   const low = lower(first);
   if (low === 'c' || low === 'user') {
-    throw notProfile(platform, typed, 'an old-style /c/ or /user/ address; open it and copy the '
-      + 'address with @handle or /channel/UC...');
+    throw notProfile(platform, typed, WHAT.oldChannel);
   }
-  if (['watch', 'shorts', 'live', 'embed', 'v'].includes(low)) throw notProfile(platform, typed, 'a single video');
+  if (['watch', 'shorts', 'live', 'embed', 'v'].includes(low)) throw notProfile(platform, typed, WHAT.video);
   let name;
   let rest;
   if (first.startsWith('@')) {
     [name, rest] = [first, segs.slice(1)];
   } else if (low === 'channel' && segs.length >= 2) {
     [name, rest] = [segs[1], segs.slice(2)];
-    if (!YT_CHANNEL.test(name)) throw badHandle(platform, typed, 'a channel id is UC followed by 22 letters, digits, - or _');
+    if (!YT_CHANNEL.test(name)) throw badHandle(platform, typed, WHY.channelId);
   } else {
     throw notProfile(platform, typed);
   }
@@ -959,9 +1016,9 @@ function reddit(platform, text, typed) {
 }
 function redditUrl(platform, url, typed) {
   const segs = url.segments;
-  if (!segs.length) throw notProfile(platform, typed, 'the home page');
+  if (!segs.length) throw notProfile(platform, typed, WHAT.home);
   const first = lower(segs[0]);
-  if (first === 'r') throw notProfile(platform, typed, 'a subreddit or post');
+  if (first === 'r') throw notProfile(platform, typed, WHAT.subreddit);
   if ((first !== 'u' && first !== 'user') || segs.length < 2) throw notProfile(platform, typed);
   if (segs.length > 3 || (segs.length === 3 && !platform.tabs.has(lower(segs[2])))) throw notProfile(platform, typed);
   return platform.parseName(platform, segs[1], typed);
@@ -976,11 +1033,11 @@ function snapchatUrl(platform, url, typed) {
 
 function telegramUrl(platform, url, typed) {
   const segs = url.segments;
-  if (!segs.length) throw notProfile(platform, typed, 'the home page');
+  if (!segs.length) throw notProfile(platform, typed, WHAT.home);
   const first = lower(segs[0]);
-  if (first.startsWith('+') || first === 'joinchat') throw notProfile(platform, typed, 'a group invite');
+  if (first.startsWith('+') || first === 'joinchat') throw notProfile(platform, typed, WHAT.groupInvite);
   if (platform.reserved.has(first)) throw notProfile(platform, typed);
-  if (segs.length > 1) throw notProfile(platform, typed, 'a single message');
+  if (segs.length > 1) throw notProfile(platform, typed, WHAT.message);
   return platform.parseName(platform, segs[0], typed);
 }
 
@@ -988,18 +1045,20 @@ const MD_USER = /^[a-z0-9_](?:[a-z0-9_.-]{0,62}[a-z0-9_])?$/;
 /** user@instance: the instance is part of the identity, so it is required, never assumed. */
 function mastodon(platform, text, typed) {
   const name = removePrefix(text, '@');
-  if (count(name, '@') !== 1) throw badHandle(platform, typed, platform.rule);
+  if (count(name, '@') !== 1) throw badHandle(platform, typed);
   let [user, host] = name.split('@');
   user = lower(user);
-  if (!MD_USER.test(user)) throw badHandle(platform, typed, 'the name is letters, digits and underscores; ' + platform.rule);
-  host = domainName(host, (why) => badHandle(platform, typed, `the instance is not a domain (${why})`));
+  if (!MD_USER.test(user)) throw badHandle(platform, typed, phrase('identifier.handle.mastodonName',
+    `the name is letters, digits and underscores; ${platform.rule}`, { rule: ruleOf(platform) }));
+  host = domainName(host, (why) => badHandle(platform, typed, phrase('identifier.handle.instance',
+    `the instance is not a domain (${why})`, { why })));
   return `${user}@${host}`;
 }
 function mastodonUrl(platform, url, typed) {
   const segs = url.segments;
   if (segs.length && segs[0].startsWith('@')) {
     if (segs.length > 2 || (segs.length === 2 && !platform.tabs.has(lower(segs[1])))) {
-      throw notProfile(platform, typed, segs.length === 2 ? 'a single post' : 'a page');
+      throw notProfile(platform, typed, segs.length === 2 ? WHAT.singlePost : WHAT.page);
     }
     const name = segs[0];
     return platform.parseName(platform, count(name, '@') === 2 ? name : `${name}@${url.host}`, typed);
@@ -1011,15 +1070,15 @@ function mastodonUrl(platform, url, typed) {
 const BS_RESERVED_TLDS = new Set(['alt', 'arpa', 'example', 'internal', 'invalid', 'local', 'localhost', 'onion']);
 /** A domain handle or a did:plc:/did:web: id; a handle without a dot is refused, never completed. */
 function bluesky(platform, text, typed) {
-  const rule = platform.rule;
+  const rule = ruleOf(platform);
   const name = removePrefix(text, '@');
   if (lower(name).startsWith('did:')) {
     if (/^did:plc:[a-z2-7]{24}$/.test(name)) return name;
     if (name.startsWith('did:web:')) return 'did:web:' + domainName(name.slice(8), (why) => badHandle(platform, typed, why));
-    throw badHandle(platform, typed, 'a DID looks like did:plc: followed by 24 lower-case letters/digits');
+    throw badHandle(platform, typed, WHY.did);
   }
-  if (!name.includes('.')) throw badHandle(platform, typed, `${rule}; include the part after the dot`);
-  const h = domainName(name, (why) => badHandle(platform, typed, `${rule} (${why})`));
+  if (!name.includes('.')) throw badHandle(platform, typed, phrase('identifier.handle.dot', `${rule}; include the part after the dot`, { rule }));
+  const h = domainName(name, (why) => badHandle(platform, typed, phrase('identifier.handle.ruleWhy', `${rule} (${why})`, { rule, why })));
   if (BS_RESERVED_TLDS.has(h.slice(h.lastIndexOf('.') + 1))) throw badHandle(platform, typed, rule);
   return h;
 }
@@ -1027,7 +1086,7 @@ function blueskyUrl(platform, url, typed) {
   const segs = url.segments;
   if (segs.length >= 2 && lower(segs[0]) === 'profile') {
     if (segs.length === 2) return platform.parseName(platform, segs[1], typed);
-    if (lower(segs[2]) === 'post') throw notProfile(platform, typed, 'a single post');
+    if (lower(segs[2]) === 'post') throw notProfile(platform, typed, WHAT.singlePost);
   }
   throw notProfile(platform, typed);
 }

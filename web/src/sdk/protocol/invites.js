@@ -7,6 +7,8 @@
 import { b64uDecode, b64uEncode } from './encoding.js';
 import { InvalidInput } from '../errors.js';
 
+const refusal = (message, code) => new InvalidInput(message, { code: `invite.${code}` });
+
 export const INVITE_PREFIX = 'cnsl2';
 export const V1_PREFIX = 'cnsl1';
 const CREDENTIAL_PREFIX = 'cnslc1';
@@ -21,21 +23,21 @@ export const INVITE_OLD_VERSION = 'This invite is for an older version of Consil
 
 /** {seed (32 bytes), adminFingerprint (16 bytes)} from an invite as typed or pasted; Python's refusals. */
 export function parseInvite(text) {
-  if (typeof text !== 'string') throw new InvalidInput(INVITE_MISTYPED);
+  if (typeof text !== 'string') throw refusal(INVITE_MISTYPED, 'mistyped');
   const stripped = text.trim();
-  if (!stripped) throw new InvalidInput(INVITE_EMPTY);
+  if (!stripped) throw refusal(INVITE_EMPTY, 'empty');
   const lower = stripped.toLowerCase();
-  if (lower.startsWith(`${CREDENTIAL_PREFIX}.`)) throw new InvalidInput(INVITE_IS_CREDENTIAL);
-  if (lower.startsWith(`${V1_PREFIX}.`)) throw new InvalidInput(INVITE_OLD_VERSION);
+  if (lower.startsWith(`${CREDENTIAL_PREFIX}.`)) throw refusal(INVITE_IS_CREDENTIAL, 'credential');
+  if (lower.startsWith(`${V1_PREFIX}.`)) throw refusal(INVITE_OLD_VERSION, 'oldVersion');
   const parts = stripped.split('.');
-  if (parts.length !== 3 || parts[0] !== INVITE_PREFIX) throw new InvalidInput(INVITE_MISTYPED);
+  if (parts.length !== 3 || parts[0] !== INVITE_PREFIX) throw refusal(INVITE_MISTYPED, 'mistyped');
   try {
     return {
       seed: b64uDecode(parts[1], 32, 'invite seed'),
       adminFingerprint: b64uDecode(parts[2], 16, 'invite fingerprint'),
     };
   } catch (e) {
-    if (e instanceof InvalidInput) throw new InvalidInput(INVITE_MISTYPED);
+    if (e instanceof InvalidInput) throw refusal(INVITE_MISTYPED, 'mistyped');
     throw e;
   }
 }

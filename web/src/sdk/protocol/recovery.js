@@ -81,9 +81,9 @@ export function formatHandle(bytes) {
  * O read as 0 and I or L as 1 (what a hand-written handle is mistaken for); anything else refused.
  */
 export function parseHandle(text) {
-  if (typeof text !== 'string') throw new InvalidInput(HANDLE_REFUSAL);
+  if (typeof text !== 'string') throw new InvalidInput(HANDLE_REFUSAL, { code: 'recovery.handle' });
   const cleaned = text.toUpperCase().replace(/[-\s]/g, '').replace(/O/g, '0').replace(/[IL]/g, '1');
-  if (cleaned.length !== 16 || [...cleaned].some((c) => !CROCKFORD.includes(c))) throw new InvalidInput(HANDLE_REFUSAL);
+  if (cleaned.length !== 16 || [...cleaned].some((c) => !CROCKFORD.includes(c))) throw new InvalidInput(HANDLE_REFUSAL, { code: 'recovery.handle' });
   let n = 0n;
   for (const c of cleaned) n = (n << 5n) | BigInt(CROCKFORD.indexOf(c));
   const out = new Uint8Array(HANDLE_BYTES);
@@ -191,7 +191,8 @@ const SERVER_FIELDS = ['index', 'identity_key', 'public_share', 'sealed_share'];
 const KDF_FIELDS = ['memory_kib', 'iterations', 'lanes'];
 
 function refuse(why) {
-  return new InvalidInput(`This backup is damaged or not a Consilience backup (${why}). Nothing was changed.`);
+  return new InvalidInput(`This backup is damaged or not a Consilience backup (${why}). Nothing was changed.`,
+    { code: 'recovery.backupDamaged', params: { why: String(why) } });
 }
 
 function exactFields(obj, fields, what) {
@@ -228,7 +229,8 @@ export function parseBackupKeys(doc, { deploymentId = null, handle = null } = {}
   if (doc.format !== BACKUP_FORMAT) throw refuse(`format is not ${BACKUP_FORMAT}`);
   const did = bytesField(doc.deployment_id, 16, 'deployment_id');
   if (deploymentId && !bytesEqual(did, deploymentId)) {
-    throw new InvalidInput('This backup was made for another deployment than this one. Check the address you opened.');
+    throw new InvalidInput('This backup was made for another deployment than this one. Check the address you opened.',
+      { code: 'recovery.otherDeployment' });
   }
   if (typeof doc.handle !== 'string') throw refuse('handle is not text');
   let hb;
