@@ -11,7 +11,10 @@ file cannot be had (offline, nothing kept) the page stays as it was, in its lang
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -134,3 +137,17 @@ def test_offline_every_language_is_kept_and_can_be_chosen(open_tab: Callable[...
     expect_reads_in(page, "ar")
     context.set_offline(False)
     tab.assert_clean()
+
+
+def test_web_verify_checks_every_language_file(web_deployment, web_static: Path) -> None:  # type: ignore[no-untyped-def]
+    """The catalog files are files of the build like any other: listed with their hash, served, compared."""
+    manifest = json.loads((web_static / "manifest.json").read_text())
+    names = {name for by_language in catalog_files(web_static).values() for name in by_language.values()}
+    assert len(names) == 3 * len(catalog_files(web_static)) and names <= manifest["files"].keys()
+    for name in names:
+        assert re.fullmatch(r"i18n/[\w-]+\.(en|es|ar)\.[0-9a-f]{16}\.js", name), name
+    done = subprocess.run([sys.executable, "-m", "consilience", "web", "verify", web_deployment.url,
+                           "--build", str(web_static), "--json"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["identical"] is True and {f"/{name}" for name in names} <= set(doc["checked"])

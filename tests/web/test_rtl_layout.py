@@ -128,8 +128,9 @@ def test_each_page_in_arabic_is_right_to_left_and_its_header_mirrored(  # type: 
             screenshot(page, f"{shot}-360px")
         elif size is WIDE:
             screenshot(page, shot)
-    # the language picker brings English back in place, the layout with it
+    # the language picker brings English back in place, the layout with it (once English's words are loaded)
     page.locator("header.site select[data-language-picker]").select_option("en")
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
     assert page.evaluate("[document.documentElement.dir, document.documentElement.lang]") == ["ltr", "en"]
 
 
@@ -197,6 +198,7 @@ def test_a_proof_checked_in_arabic_is_said_in_arabic_and_again_in_english(  # ty
 
     # another language: the same result, said again, the person's file still shown
     page.locator("header.site select[data-language-picker]").select_option("en")
+    page.wait_for_function("() => document.documentElement.lang === 'en'")  # English's words are loaded first
     assert ok.locator("h2").inner_text() == "The proof checks out"
     assert "In the log by" in page.locator("#verify-when").inner_text()
     assert page.locator("#verify-text").inner_text() == vector["expect"]["record"]
