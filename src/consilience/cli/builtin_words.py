@@ -126,7 +126,6 @@ PYDANTIC: tuple[str, ...] = (
     N_("Input should be greater than or equal to {bound}"),
     N_("Input should be less than {bound}"),
     N_("Input should be less than or equal to {bound}"),
-    N_("Input should be a finite number"),
 )
 
 #: typer.rich_utils' constants, evaluated when it is imported: name -> the message it holds.
@@ -142,7 +141,17 @@ UNSHOWN: dict[str, str] = {
     "env var: {}": "an argument's environment variable in the help without rich (TYPER_USE_RICH=0); none is set",
     "(DEPRECATED: {})": "no command is deprecated",
     "DeprecationWarning: The command {} is deprecated.{}": "no command is deprecated",
+    "(DEPRECATED)": "no command is deprecated",
     "COMMAND [ARGS]...": "a metavar, like [OPTIONS]",
+    "datetime": "a metavar: the type of an option (<datetime>)",
+    "list[{}]": "a metavar: the type of an option (<list[str]>)",
+    "{} range": "a metavar: the type of an option (<int range>)",
+}
+#: Words typer puts into one of SENTENCES (the sentence's messages say each way it comes out).
+PARTS: dict[str, str] = {
+    "argument": "Missing {}{}.", "option": "Missing {}{}.", "parameter": "Missing {}{}.",
+    "file": "{} {} does not exist.", "dir": "{} {} does not exist.", "path": "{} {} does not exist.",
+    "an argument.": "Option {} requires {}", "{} arguments.": "Option {} requires {}",
 }
 #: The modules whose ``_`` (gettext's) is pointed at ours.
 GETTEXT_MODULES = ("typer.core", "typer.rich_utils")
@@ -155,8 +164,10 @@ _FIELD = re.compile(r"\{([a-z_]+)(![rsa])?\}")
 
 @functools.cache
 def _templates() -> tuple[tuple[re.Pattern[str], str], ...]:
-    """Each message as a pattern of its English (fields: any text), most literal text first, so that
-    "Missing argument {param_hint}." is tried before "{message}. Did you mean {suggestions}?"."""
+    """Each message as a pattern of its English (fields: any text). Those that begin with words are tried
+    first ("Value error, {message}" before "{value} is not one of {choices}.", which would take "Value
+    error, 'c'" for its value), then those with the most words ("Missing option {param_hint}. {message}"
+    before "Missing option {param_hint}.")."""
     messages = {m for group in SENTENCES.values() for m in group} | set(PYDANTIC)
     compiled = []
     for message in messages:
@@ -169,7 +180,7 @@ def _templates() -> tuple[tuple[re.Pattern[str], str], ...]:
             end = match.end()
         parts.append(re.escape(message[end:]))
         compiled.append((re.compile("".join(parts), re.DOTALL), message))
-    compiled.sort(key=lambda item: -len(_FIELD.sub("", item[1])))
+    compiled.sort(key=lambda item: (item[1].startswith("{"), -len(_FIELD.sub("", item[1]))))
     return tuple(compiled)
 
 
