@@ -31,6 +31,7 @@ import hashlib
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,6 +54,10 @@ POSTGRES_CONNECT_TIMEOUT_S = 5
 #: 5 as it came back and opened another a moment later, and on PostgreSQL a new connection is a new
 #: backend process and its authentication, which cost more CPU than the statements it then ran.
 POOL_SIZE = 15
+#: A connection that sat in the pool this long is pinged before it is used (``_ping_when_idle``).
+PING_AFTER_IDLE_S = 1.0
+#: ``_ConnectionRecord.info`` key: when the connection came back to the pool (``time.monotonic``).
+_RETURNED = "consilience_returned"
 _WRITE_OPTION = "consilience_write"
 #: ``Session.info`` key: this transaction dropped content that must not outlive it on disk.
 _ERASE = "consilience_erase"
@@ -82,10 +87,37 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, **kwargs)
         _configure_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
         kwargs["connect_args"] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S, **kwargs.get("connect_args", {})}
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """SQLAlchemy's ``pool_pre_ping``, but only for a connection that sat in the pool ``PING_AFTER_IDLE_S``.
+
+    A server restarted, a proxy or firewall that dropped an idle connection: the ping finds it, and the
+    pool opens a new one, before the request's first statement fails on it. A connection back from a
+    request a moment ago needs none: were the server gone since, that request's statements would have
+    failed, and a failure that means a lost connection makes the pool drop every connection opened
+    before it. Pinging each checkout cost a round trip per transaction, 5 per submission.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get(_RETURNED)
+        if returned is None or time.monotonic() - returned < PING_AFTER_IDLE_S:
+            return  # new, or back from a request a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:  # the pool opens a new connection in its place
+            raise exc.DisconnectionError(str(error)) from error
 
 
 def _configure_sqlite(engine: Engine) -> None:
