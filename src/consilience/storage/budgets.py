@@ -15,8 +15,9 @@ address.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import Connection, Table, bindparam, delete, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -25,43 +26,42 @@ from consilience.storage.models import RateBucket
 #: (budget, hashed key)
 BucketId = tuple[str, bytes]
 
+BUCKETS: Table = RateBucket.__table__  # type: ignore[assignment]
 
-def without_waiting_for_disk(session: Session) -> None:
+
+def without_waiting_for_disk(session: Session | Connection) -> None:
     """Commit this transaction without waiting for its WAL flush (PostgreSQL ``synchronous_commit``).
 
     A budget is not an account of anything: a crash losing the last few charges refills them a
     little early, as a restart of the in-memory store refilled all of them. Not waiting saves a
     disk flush on every request that is charged. SQLite: nothing (its budgets are not here).
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    if _dialect(session) == "postgresql":
+        session.execute(_NO_WAIT)
 
 
-def lock(session: Session, buckets: Mapping[BucketId, float], now: float) -> dict[BucketId, tuple[float, float]]:
+def lock(session: Session | Connection, buckets: Mapping[BucketId, float],
+         now: float) -> dict[BucketId, tuple[float, float]]:
     """Lock each bucket until the transaction ends: (tokens, updated_at) for each; ``buckets`` maps
     each to what it holds when it has no row yet (a full burst), as of ``now``."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = _LOCK[_dialect(session)]
     held: dict[BucketId, tuple[float, float]] = {}
     for budget, key in sorted(buckets):
-        statement = insert(RateBucket).values(budget=budget, key=key, tokens=buckets[budget, key], updated_at=now)
-        statement = statement.on_conflict_do_update(index_elements=[RateBucket.budget, RateBucket.key],
-                                                    set_={"tokens": RateBucket.tokens})
-        row = session.execute(statement.returning(RateBucket.tokens, RateBucket.updated_at)).one()
+        row = session.execute(statement, {"budget": budget, "key": key, "tokens": buckets[budget, key],
+                                          "updated_at": now}).one()
         held[budget, key] = (float(row.tokens), float(row.updated_at))
     return held
 
 
-def store(session: Session, buckets: Mapping[BucketId, float], now: float) -> None:
+def store(session: Session | Connection, buckets: Mapping[BucketId, float], now: float) -> None:
     """Each bucket, locked by ``lock`` in this transaction, holds these tokens as of ``now``."""
     for (budget, key), tokens in sorted(buckets.items()):
-        session.execute(update(RateBucket).where(RateBucket.budget == budget, RateBucket.key == key)
-                        .values(tokens=tokens, updated_at=now).execution_options(synchronize_session=False))
+        session.execute(_STORE, {"bucket_budget": budget, "bucket_key": key, "tokens": tokens, "updated_at": now})
 
 
-def read(session: Session, budget: str, key: bytes) -> tuple[float, float] | None:
+def read(session: Session | Connection, budget: str, key: bytes) -> tuple[float, float] | None:
     """(tokens, updated_at) of one bucket without locking it; None if it has no row (it is full)."""
-    row = session.execute(select(RateBucket.tokens, RateBucket.updated_at)
-                          .where(RateBucket.budget == budget, RateBucket.key == key)).one_or_none()
+    row = session.execute(_READ, {"bucket_budget": budget, "bucket_key": key}).one_or_none()
     return None if row is None else (float(row.tokens), float(row.updated_at))
 
 
@@ -76,3 +76,21 @@ def prune(session: Session, full_after: Mapping[str, float], now: float) -> int:
         dropped += int(getattr(result, "rowcount", 0) or 0)
     return dropped
 
+
+def _dialect(session: Session | Connection) -> str:
+    return (session.dialect if isinstance(session, Connection) else session.get_bind().dialect).name
+
+
+def _lock_statement(insert: Any) -> Any:
+    statement = insert(BUCKETS).on_conflict_do_update(index_elements=[BUCKETS.c.budget, BUCKETS.c.key],
+                                                set_={"tokens": BUCKETS.c.tokens})
+    return statement.returning(BUCKETS.c.tokens, BUCKETS.c.updated_at)
+
+
+# Built once: every charged request runs them (on PostgreSQL, where the buckets live), and building a
+# statement cost more than running it.
+_NO_WAIT = text("SET LOCAL synchronous_commit TO OFF")
+_LOCK = {"postgresql": _lock_statement(postgresql.insert), "sqlite": _lock_statement(sqlite.insert)}
+_BUCKET = (BUCKETS.c.budget == bindparam("bucket_budget"), BUCKETS.c.key == bindparam("bucket_key"))
+_STORE = update(BUCKETS).where(*_BUCKET)  # SET tokens, updated_at: the parameters of those names
+_READ = select(BUCKETS.c.tokens, BUCKETS.c.updated_at).where(*_BUCKET)
