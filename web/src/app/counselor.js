@@ -10,7 +10,7 @@ import {
 import { Casework, reporterKeyFromBody } from '../sdk/clients/casework.js';
 import {
   $, el, breakable, showView, clearNotices, showError, showNote, fieldError, clearFieldErrors,
-  Steps, busy, downloadLink, revokeUrls, formatBytes, describeError, go, setRouter,
+  Steps, busy, downloadLink, revokeUrls, formatBytes, problemText, technicalDetail, go, setRouter,
 } from './lib/ui.js';
 import { COUNSELOR_PURPOSE, Vault } from './lib/vault.js';
 import { installSafety } from './lib/safety.js';
@@ -611,7 +611,8 @@ function renderDirect(page, m, o, key) {
   if (!o.reporter) {
     return el('section', { class: 'conversation', 'aria-labelledby': `${id}-h` },
       el('h4', { id: `${id}-h` }, t('counselor.direct.title')),
-      el('p', {}, o.keyError ? tNodes('counselor.direct.damaged', { error: bdi(describeError(o.keyError)) }) : t('counselor.direct.nokey')));
+      el('p', {}, o.keyError ? tNodes('counselor.direct.damaged', { error: bdi(problemText(o.keyError)) }) : t('counselor.direct.nokey')),
+      o.keyError ? technicalDetail(o.keyError) : null);
   }
   const conv = m.directs.get(o.entryB64) || null;
   const box = conversationBox(id, t('counselor.direct.title'), {
@@ -654,7 +655,7 @@ const namesOf = (members) => nameList(members.map((x) => x.name).sort((a, b) => 
 function messageItem(msg) {
   if (msg.error) {
     return el('li', { class: 'message problem' }, el('p', { class: 'meta' }, when(msg.receivedAt)),
-      el('p', {}, tNodes('counselor.message.problem', { error: bdi(msg.error) })));
+      el('p', {}, tNodes('counselor.message.problem', { error: bdi(problemText(msg.failure, msg.error)) })), technicalDetail(msg.failure));
   }
   const who = msg.from === 'me' ? t('counselor.message.me')
     : msg.from === 'counselor' ? tNodes('counselor.message.counselor', { name: bdi(msg.senderName) })
@@ -782,7 +783,9 @@ function renderAcceptances(shown, intro) {
     ? tNodes('counselor.group.accepted', { count: good.length, names: nameList(good.map((a) => a.name)) })
     : t('counselor.group.nobody')));
   for (const a of intro.accepted.filter((x) => x.error)) {
-    s.append(el('p', { class: 'problem' }, tNodes('counselor.group.problem', { error: bdi(a.error) })));
+    s.append(el('p', { class: 'problem' }, tNodes('counselor.group.problem', { error: bdi(problemText(a.failure, a.error)) })));
+    const detail = technicalDetail(a.failure);
+    if (detail) s.append(detail);
   }
   const total = inRoster.size + waiting.length;
   if (waiting.length && total >= 2) {
@@ -876,7 +879,8 @@ async function refreshNotes(page) {
     if (page.notesShown.has(n.noteId)) continue;
     page.notesShown.add(n.noteId);
     page.notesList.append(n.error
-      ? el('li', { class: 'problem' }, tNodes('counselor.notes.problem', { error: bdi(n.error) }))
+      ? el('li', { class: 'problem' }, tNodes('counselor.notes.problem', { error: bdi(problemText(n.failure, n.error)) }),
+        technicalDetail(n.failure))
       : el('li', {}, el('p', { class: 'meta' }, el('strong', {}, n.mine ? t('counselor.message.me') : bdi(n.author)),
         ` · ${when(n.sentAt || n.createdAt)}`),
         el('p', { class: 'message-text' }, n.text)));

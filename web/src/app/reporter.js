@@ -10,7 +10,7 @@ import {
 import { getCountries, getCountryCallingCode } from 'libphonenumber-js/max';
 import * as disclosureUi from './lib/disclosure_ui.js';
 import {
-  $, $$, el, showView, clearNotices, showError, showNote, fieldError, clearFieldErrors, describeError,
+  $, $$, el, showView, clearNotices, showError, showNote, fieldError, clearFieldErrors, describeError, problemText,
   Steps, busy, downloadLink, revokeUrls, saveFile, readFileBytes, passphraseStrength,
   go, setRouter, breakable,
 } from './lib/ui.js';
@@ -282,7 +282,7 @@ async function join(invite, contact, passphrase) {
         accounts.registrationProof(invite.seed, d.deploymentId), (await sealedItems.messagingKeyPair(messageSeed)).key);
       const cert = accounts.verifyCertificate(d.adminKey, d.deploymentId, b64uDecode(answer.certificate, 120, 'certificate'));
       if (!bytesEqual(cert.accountKey, accounts.accountKey(invite.seed))) {
-        throw new VerificationError(t('reporter.join.error.certificate'));
+        throw Object.assign(new VerificationError(t('reporter.join.error.certificate')), { key: 'reporter.join.error.certificate' });
       }
       return answer;
     });
@@ -1581,7 +1581,7 @@ function readersBox(r) {
     for (const x of readers) {
       let check = tx('reporter.readers.not_logged');
       if (x.checked) check = tx('reporter.readers.checked');
-      else if (x.problem) check = tx('reporter.readers.problem', { problem: x.problem });
+      else if (x.problem) check = tx('reporter.readers.problem', () => ({ problem: problemText(x.failure, x.problem) }));
       list.append(el('li', { class: x.problem ? 'problem' : '' },
         x.counselor || tx('reporter.readers.unlisted'), ', ', live(() => when(x.openedAt)), ' · ', check));
     }

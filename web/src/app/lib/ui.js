@@ -218,9 +218,13 @@ export function clearFieldErrors(form) {
   for (const box of $$('.field-error', form)) { box.textContent = ''; box.hidden = true; }
 }
 
-/** Plain-language description of an error from the SDK, the API or the browser. */
+/**
+ * Plain-language description of an error from the SDK, the API or the browser. An error a page makes
+ * with its own words carries their message key (`key`, `params`): said from the catalog each time.
+ */
 export function describeError(err) {
   if (!err) return t('app.ui.error.unknown');
+  if (typeof err.key === 'string' && has(err.key)) return t(err.key, err.params || {});
   const status = err.status ?? err.response?.status;
   const detail = err.detail || '';
   const retry = err.retryAfter ?? err.retry_after;
@@ -273,13 +277,23 @@ function sdkValue(value) {
 }
 
 /**
+ * Why an item could not be shown or used (FAILURE: the SDK's error, or phrase, kept with the item), as a
+ * part of a sentence in the page's language; in English the SDK's own words, as before.
+ */
+export function problemText(failure, english = String(failure?.message ?? failure ?? '')) {
+  const words = failure ? sdkText(failure) : null;
+  if (words !== null) return words;
+  return language() === 'en' || !(failure instanceof ConsilienceError) ? english : t('app.sdk.unchecked');
+}
+
+/**
  * For an SDK error without words in the page's language: a closed "Technical detail" holding the SDK's
  * English (lang="en", left to right), for whoever helps the person; null otherwise.
  */
 export function technicalDetail(err) {
   if (!(err instanceof ConsilienceError) || language() === 'en' || sdkText(err) !== null || err.status !== undefined) return null;
   if (err.name === 'KeyServerUnavailable' && keyServersWait(err) !== null) return null;
-  return el('details', { class: 'technical' }, el('summary', {}, t('app.sdk.detail')),
+  return el('details', { class: 'technical' }, el('summary', { 'data-i18n': 'app.sdk.detail' }, t('app.sdk.detail')),
     el('p', { lang: 'en', dir: 'ltr' }, err.message));
 }
 

@@ -44,7 +44,7 @@ function getWorker() {
 
 /** Argon2id in the worker; onProgress(fraction in [0, 1]). Also the recovery backup's stretching (lib/recovery_ui.js). */
 export function deriveKey(passphrase, salt, params, onProgress) {
-  if (typeof passphrase !== 'string' || !passphrase) return Promise.reject(new InvalidInput(t('app.vault.passphraseEmpty')));
+  if (typeof passphrase !== 'string' || !passphrase) return Promise.reject(Object.assign(new InvalidInput(t('app.vault.passphraseEmpty')), { key: 'app.vault.passphraseEmpty' }));
   const id = ++nextId;
   return new Promise((resolve, reject) => {
     waiting.set(id, { resolve, reject, onProgress });
@@ -76,7 +76,7 @@ export class Vault {
     try {
       data = aead.open(key, concatBytes(nonce, ciphertext), aad(purpose));
     } catch {
-      throw new DecryptionError(t('app.vault.wrongPassphrase'));
+      throw Object.assign(new DecryptionError(t('app.vault.wrongPassphrase')), { key: 'app.vault.wrongPassphrase' });
     }
     return { vault: new Vault(key, salt, params, purpose), data };
   }

@@ -117,7 +117,7 @@ export class Casework {
         if (!author) throw new VerificationError('this note is not signed by a counselor of this deployment');
         out.push({ ...base, author: author.name, mine: bytesEqual(item.sender, this.vk), text: item.text, sentAt: item.sentAt });
       } catch (err) {
-        out.push({ ...base, error: err.message });
+        out.push({ ...base, error: err.message, failure: err });
       }
     }
     return out;
@@ -223,7 +223,7 @@ export class Casework {
         contact: item.contact ?? null, introduction: item.introduction ?? null, members: item.members ?? null,
         to: item.to ?? null, sentAt: item.sentAt };
     } catch (err) {
-      return { ...base, error: err.message };
+      return { ...base, error: err.message, failure: err };
     }
   }
 
@@ -301,7 +301,7 @@ export class Casework {
         checkDisplayName(item.name);
         accepted.push({ ...base, name: item.name, key: item.key, mpk: reporter.mpk, keyId: reporter.keyId });
       } catch (err) {
-        accepted.push({ ...base, error: err.message });
+        accepted.push({ ...base, error: err.message, failure: err });
       }
     }
     return { introductionId: doc.introduction_id, groupConversationId: doc.group_conversation_id,

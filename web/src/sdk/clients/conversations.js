@@ -500,6 +500,7 @@ export async function readers(session, record) {
       } catch (err) {
         if (!(err instanceof ConsilienceError)) throw err;
         out.problem = err.message;
+        out.failure = err; // its code says it in the reader's language (errors.js)
       }
     }
     return out;
@@ -725,7 +726,7 @@ export async function readNotes(ctx, caseId) {
       out.push({ noteId: n.note_id, author, text: item.text, sentAt: item.sentAt, createdAt: n.created_at });
     } catch (err) {
       if (!(err instanceof ConsilienceError)) throw err;
-      out.push({ noteId: n.note_id, problem: err.message, createdAt: n.created_at });
+      out.push({ noteId: n.note_id, problem: err.message, failure: err, createdAt: n.created_at });
     }
   }
   return out;
