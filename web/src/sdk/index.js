@@ -2,7 +2,7 @@
 // src/consilience (crypto/, protocol/, tlog/, clients/, errors); every module
 // names its Python counterpart, and web/src/sdk/README.md lists the exports.
 
-export { ConsilienceError, InvalidInput, VerificationError, DecryptionError } from './errors.js';
+export { ConsilienceError, InvalidInput, VerificationError, DecryptionError, Phrase, phrase } from './errors.js';
 
 // --- crypto ---
 export * as ristretto from './crypto/ristretto.js';
