@@ -9,11 +9,16 @@ when a catalog misses a message or a placeholder. The web app has its own catalo
 (``web/src/app/locales``, ICU MessageFormat); the two never share a string, because the browser
 must not fetch anything at run time and the CLI must not need Node.
 
-Which language is spoken is a ``ContextVar``: the CLI sets it once from ``--language``,
-``CONSILIENCE_LANGUAGE`` or the POSIX locale (``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES``,
-``LANG``); the services set it for each request from ``Accept-Language`` (and say which in
-``Content-Language``), so one server answers each person in theirs; the notifier sets it from
-the deployment's ``CONSILIENCE_LANGUAGE`` for the emails it sends. Errors are translated where
+Which language is spoken is a ``ContextVar`` holding two things (``Speech``): the catalog's
+language (en, es, ar: which .po files) and the locale numbers and dates are written for, the
+full tag the person asked for when its language is shipped (``ar-EG``, ``es-MX``; else the plain
+language), because CLDR's formats are per region: Egypt writes Arabic-Indic digits where Morocco,
+and CLDR's plain ``ar``, write Latin ones, as the browser's ``Intl`` does. The CLI sets it once from
+``--language``, ``CONSILIENCE_LANGUAGE`` or the POSIX locale (``LANGUAGE``, ``LC_ALL``,
+``LC_MESSAGES``, ``LANG``; a bare ``es`` takes its region from ``LANG=es_MX``); the services set it
+for each request from ``Accept-Language`` (and name the tag used in ``Content-Language``), so one
+server answers each person in theirs; the notifier sets it from the deployment's
+``CONSILIENCE_LANGUAGE`` for the emails it sends. Errors are translated where
 they are raised, in the language of whoever will read them, so a message is never translated
 twice or looked up by its English text later.
 
