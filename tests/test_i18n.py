@@ -730,3 +730,9 @@ def test_times_in_the_locale() -> None:
         assert "2026" in when("2026-03-01T18:04:05+00:00") and "mar" in when("2026-03-01T18:04:05+00:00")
     with i18n.using("ar"):
         assert when("not a time") == "not a time"
+        plain = when("2026-03-01T18:04:05+00:00")
+    with i18n.using("ar-EG"):  # the same Arabic words, Egypt's digits
+        egyptian = when("2026-03-01T18:04:05+00:00")
+        counted = i18n._n("{n} entry", "{n} entries", 1234)
+    assert "2026" in plain and "\u0662\u0660\u0662\u0666" in egyptian and "2026" not in egyptian, (plain, egyptian)
+    assert "\u0661\u066c\u0662\u0663\u0664" in counted, counted
