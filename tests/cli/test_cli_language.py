@@ -274,3 +274,32 @@ def test_pydantic_still_says_what_the_catalog_translates() -> None:
                 for m in builtin_words.PYDANTIC}
     for text in said:
         assert any(p.fullmatch(text) for p in patterns.values()), f"pydantic now says {text!r}"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_without_rich_too(tmp_path: Path, lang: str) -> None:
+    """TYPER_USE_RICH=0 prints the usage, the hint and the error itself (click's own ``show``)."""
+    proc = cli({**_env(tmp_path, lang), "TYPER_USE_RICH": "0"}, "nosuch")
+    assert proc.returncode == 2
+    assert _said(lang, "Try '{command} {option}' for help.", command="python -m consilience", option="--help") \
+        in proc.stderr, proc.stderr
+    assert _said(lang, "Error: {message}", message=_said(lang, "No such command {name!r}.", name="nosuch")) \
+        in proc.stderr, proc.stderr
+    assert not _left_in_english(proc.stderr, lang), proc.stderr
+
+
+def test_a_question_refuses_an_answer_in_the_language() -> None:
+    """typer.confirm's refusal of an answer it cannot read (its [y/N] letters are the answers it takes)."""
+    from typer.testing import CliRunner
+
+    question = typer.Typer()
+
+    @question.command()
+    def ask() -> None:
+        typer.echo("yes" if typer.confirm("?", default=False) else "no")
+
+    builtin_words.install()
+    with i18n.using("es"):
+        result = CliRunner().invoke(question, [], input="tal vez\ny\n")
+    assert result.exit_code == 0, result.output
+    assert _said("es", "Error: invalid input") in result.output and "Error: invalid input" not in result.output
