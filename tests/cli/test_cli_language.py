@@ -240,10 +240,14 @@ def test_the_hooked_attributes_are_still_there() -> None:
         assert re.search(rf"^{name} = _\({re.escape(json.dumps(message))}\)$", source, re.MULTILINE), (
             f"typer.rich_utils.{name} is no longer _({message!r})")
     assert "(?P<usage>Usage: )" in source
+    assert re.search(r"^highlighter = OptionHighlighter\(\)$", source, re.MULTILINE)
+    for name in builtin_words.RICH_SCREENS:
+        assert re.search(rf"rich_utils\.{name}\(", (TYPER / "core.py").read_text(encoding="utf-8")), name
     for owner, name in ((exceptions, "echo"), (termui, "echo"), (formatting.HelpFormatter, "write_usage"),
                         (core.Command, "get_help_option"), (exceptions.BadParameter, "format_message"),
                         (exceptions.MissingParameter, "format_message"), (exceptions.NoSuchOption, "format_message"),
-                        (typer.exceptions.TyperException, "format_message")):
+                        (typer.exceptions.TyperException, "format_message"),
+                        *((typer.rich_utils, name) for name in builtin_words.RICH_SCREENS)):
         assert getattr(getattr(owner, name), "__consilience_hook__", False), (owner, name)
 
 
@@ -286,6 +290,20 @@ def test_without_rich_too(tmp_path: Path, lang: str) -> None:
     assert _said(lang, "Error: {message}", message=_said(lang, "No such command {name!r}.", name="nosuch")) \
         in proc.stderr, proc.stderr
     assert not _left_in_english(proc.stderr, lang), proc.stderr
+
+
+def test_the_screens_follow_a_change_of_language_in_the_process() -> None:
+    """The panels' titles are constants of rich_utils: set again as each screen is drawn."""
+    from typer.testing import CliRunner
+
+    from consilience.cli.tree import app
+
+    for lang in ("es", "ar", "en"):
+        with i18n.using(lang):
+            shown = CliRunner().invoke(app, ["witness", "--help"]).output
+            wrong = CliRunner().invoke(app, ["nosuch"]).output
+        assert _said(lang, "Options") in shown and _said(lang, "Commands") in shown, shown
+        assert _said(lang, "Error") in wrong and _said(lang, "Usage: ").strip() in wrong, wrong
 
 
 def test_a_question_refuses_an_answer_in_the_language() -> None:

@@ -153,6 +153,8 @@ PARTS: dict[str, str] = {
     "file": "{} {} does not exist.", "dir": "{} {} does not exist.", "path": "{} {} does not exist.",
     "an argument.": "Option {} requires {}", "{} arguments.": "Option {} requires {}",
 }
+#: The rich_utils functions that draw a screen with those constants (typer.core calls them through the module).
+RICH_SCREENS = ("rich_format_help", "rich_format_error", "rich_abort_error")
 #: The modules whose ``_`` (gettext's) is pointed at ours.
 GETTEXT_MODULES = ("typer.core", "typer.rich_utils")
 #: Fields whose text is itself one of these sentences, said again in the language too.
@@ -273,7 +275,7 @@ def _hooked(owner: Any, name: str, wrap: Callable[[Any], Any]) -> None:
 def install() -> None:
     """Hooks typer once per process (``speak`` then follows each change of language)."""
     import typer.core  # noqa: F401  (the modules of GETTEXT_MODULES, looked up in sys.modules)
-    import typer.rich_utils  # noqa: F401
+    import typer.rich_utils
     from typer import exceptions as typer_exceptions
     from typer._click import core, exceptions, formatting, termui
 
@@ -287,16 +289,35 @@ def install() -> None:
     _hooked(termui, "echo", _echoing)
     _hooked(formatting.HelpFormatter, "write_usage", _usage_prefix)
     _hooked(core.Command, "get_help_option", _help_option)
+    for name in RICH_SCREENS:
+        _hooked(typer.rich_utils, name, _speaking)
+
+
+def _constants_set() -> None:
+    """rich_utils' constants (and the usage line's highlight) in the active language."""
+    from typer import rich_utils
+
+    for name, message in RICH_CONSTANTS.items():
+        setattr(rich_utils, name, _(message))
+    usage = f"(?P<usage>{re.escape(_('Usage: '))})"
+    if usage not in rich_utils.OptionHighlighter.highlights:
+        rich_utils.OptionHighlighter.highlights = [
+            *[h for h in rich_utils.OptionHighlighter.highlights if "?P<usage>" not in h], usage]
+
+
+def _speaking(draw: Callable[..., Any]) -> Callable[..., Any]:
+    """A rich_utils screen drawn with its constants in the language active when it is drawn (a test's
+    ``i18n.using`` too, not only the language the run started with)."""
+    @functools.wraps(draw)
+    def drawn(*args: Any, **kwargs: Any) -> Any:
+        _constants_set()
+        return draw(*args, **kwargs)
+
+    drawn.__consilience_hook__ = True  # type: ignore[attr-defined]
+    return drawn
 
 
 def speak() -> None:
     """Says typer's words in the active language: hooks typer (once) and sets rich_utils' constants again."""
     install()
-    from typer import rich_utils
-
-    for name, message in RICH_CONSTANTS.items():
-        setattr(rich_utils, name, _(message))
-    usage = re.escape(_("Usage: "))
-    rich_utils.OptionHighlighter.highlights = [
-        *[h for h in rich_utils.OptionHighlighter.highlights if "?P<usage>" not in h], f"(?P<usage>{usage})"]
-    rich_utils.highlighter = rich_utils.OptionHighlighter()
+    _constants_set()
