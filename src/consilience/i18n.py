@@ -90,13 +90,13 @@ def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark for extrac
     return message
 
 
-def _(message: str, **params: Any) -> str:
-    """``message`` in the active language, its ``{fields}`` filled from ``params``."""
+def _(message: str, /, **params: Any) -> str:
+    """``message`` in the active language, its ``{fields}`` filled from ``params`` (any name, ``message`` too)."""
     text = _translations(_active.get().language).gettext(message)
     return text.format_map(params) if params else text
 
 
-def _n(singular: str, plural: str, n: int, **params: Any) -> str:
+def _n(singular: str, plural: str, n: int, /, **params: Any) -> str:
     """The plural form for ``n`` in the active language (Arabic has six); ``{n}`` is always available."""
     text = _translations(_active.get().language).ngettext(singular, plural, n)
     return text.format_map({"n": format_number(n), **params})

@@ -56,11 +56,8 @@ def _left_in_english(text: str, lang: str) -> list[str]:
 
 
 def _said(lang: str, text: str, **fields: str) -> str:
-    """``text`` from the catalog, filled as typer fills it (a field may be called ``message``, which _() takes
-    for its own first argument)."""
     with i18n.using(lang):
-        said = i18n._(text)
-    return said.format(**fields) if fields else said
+        return i18n._(text, **fields)
 
 
 CASES = {
