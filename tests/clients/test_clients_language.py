@@ -84,3 +84,19 @@ def test_an_arabic_pdf_is_shaped(tmp_path: Path) -> None:
     with using("ar"):
         out = disclosure_pdf.render(disclosure.verify(valid), valid, tmp_path / "d.pdf")
     assert out.stat().st_size > 1000
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None or not disclosure_pdf.can_shape(),
+                    reason="pdftotext (poppler-utils) or uharfbuzz is not installed")
+@pytest.mark.parametrize(("tag", "arabic_indic"), [("ar-EG", True), ("ar", False)])
+def test_the_pdf_writes_its_dates_in_the_readers_digits(tmp_path: Path, tag: str, arabic_indic: bool) -> None:
+    """Egypt writes Arabic-Indic digits, plain Arabic (CLDR) Latin ones: the PDF's dates follow the region asked."""
+    valid = json.loads((ROOT / "tests" / "vectors" / "disclosure_interop.json").read_text())["valid"]
+    check = disclosure.verify(valid)
+    with using(tag):
+        out = disclosure_pdf.render(check, valid, tmp_path / "d.pdf")
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], check=True, capture_output=True, text=True,
+                          timeout=60).stdout
+    year = str(check.logged_at.year)
+    eastern = year.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    assert (eastern in text or eastern[::-1] in text) is arabic_indic

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from consilience.errors import InvalidInput
-from consilience.i18n import _, _n, direction, format_number, language, using
+from consilience.i18n import _, _n, direction, format_datetime, format_number, locale, using
 from consilience.protocol.disclosure import DisclosureCheck
 
 #: Where Debian's fonts-dejavu-core (and most Linux systems) put DejaVu Sans.
@@ -60,11 +60,9 @@ def _page_language() -> Iterator[None]:
 
 def _when(value: datetime) -> str:
     """A moment in UTC, its month named in the reader's language (the pattern is CLDR's, translated)."""
-    from babel.dates import format_datetime
-
     # Translators: a CLDR date pattern (dd day, MMMM month name, y year, HH:mm:ss time); quote literal text.
     pattern = _("dd MMMM y, HH:mm:ss 'UTC'")
-    return str(format_datetime(value.astimezone(UTC), pattern, tzinfo=UTC, locale=language()))
+    return format_datetime(value.astimezone(UTC), pattern)
 
 
 def render(check: DisclosureCheck, doc: dict[str, Any], out: Path, *, server: str | None = None,
@@ -83,7 +81,7 @@ def _render(check: DisclosureCheck, doc: dict[str, Any], out: Path, *, server: s
     pdf = FPDF(format="A4")
     title = _("Disclosure of a record")
     pdf.set_title(title)
-    pdf.set_lang(language())
+    pdf.set_lang(locale())
     pdf.set_creator("Consilience")
     pdf.add_font("DejaVu", "", str(regular))
     pdf.add_font("DejaVu", "B", str(bold))

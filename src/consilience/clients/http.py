@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from consilience.errors import InvalidInput
-from consilience.i18n import N_, _, language
+from consilience.i18n import N_, _, locale
 
 #: The environment variable naming an extra CA certificate file (PEM) to trust.
 CA_FILE_ENV = "CONSILIENCE_CA_FILE"
@@ -127,7 +127,7 @@ def reason(exc: httpx.HTTPError) -> str:
 def _say_language(request: httpx.Request) -> None:
     """Asks for answers (a refusal's detail, a server's own words) in the language the person reads; read as each
     request leaves, so a client kept open follows a change of language."""
-    request.headers.setdefault("Accept-Language", language())
+    request.headers.setdefault("Accept-Language", locale())
 
 
 def client(**kwargs: Any) -> httpx.Client:
