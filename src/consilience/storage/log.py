@@ -299,16 +299,23 @@ def integrate(session: Session | Connection, now: datetime, limit: int | None = 
 
 
 def sign(session: Session | Connection, origin: str, log_private_key: bytes, now: datetime, *,
-         root: bytes | None = None) -> str:
+         root: bytes | None = None, grown: Appended | None = None) -> str:
     """Sign a checkpoint at the current size (once per size) and return the note.
 
     ``root``: the root at the current size when the caller has it (``Appended.root``), saving the reads.
+    ``grown``: what this transaction just appended (``integrate``, under the head's lock, with leaves
+    added): its size is the current one, and no checkpoint of that size can exist yet, since the tree
+    only grows; so neither is read (the integrator's every batch). A checkpoint of the size signed
+    twice would still be refused by its primary key, and the transaction with it.
     """
     connection = _connection(session)
-    n = size(connection)
-    existing = connection.execute(_CHECKPOINT_NOTE, {"size": n}).scalar()
-    if existing is not None:
-        return str(existing)
+    if grown is not None and grown.size > grown.start:
+        n, root = grown.size, grown.root
+    else:
+        n = size(connection)
+        existing = connection.execute(_CHECKPOINT_NOTE, {"size": n}).scalar()
+        if existing is not None:
+            return str(existing)
     if root is None:
         root = merkle.root_hash(nodes_for(connection, merkle.root_nodes(n)), n)
     note = cp.sign_checkpoint(cp.Checkpoint(origin, n, root), log_private_key)

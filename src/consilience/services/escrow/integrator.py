@@ -106,7 +106,7 @@ def integrate_once(state: LogState, now: datetime | None = None, *, limit: int |
         appended = log.integrate(connection, now, limit or state.settings.integrate_batch)
         if appended.size > appended.start:
             log.sign(connection, state.deployments.current().deployment.log_origin, state.log_private, now,
-                     root=appended.root)
+                     grown=appended)
             if state.db.dialect == "postgresql":  # delivered at the commit, to serving processes waiting
                 connection.execute(text("SELECT pg_notify(:channel, :size)"),
                                    {"channel": INTEGRATED_CHANNEL, "size": str(appended.size)})
