@@ -368,6 +368,35 @@ _LATEST_COSIGNED = text(
     CHECKPOINTS.c.size, CHECKPOINTS.c.note, COSIGNATURES.c.line)
 
 
+#: ``_ENTRY_STATE`` and ``_LATEST_COSIGNED`` in one statement: the entry's state on every row, one row per
+#: witness line of the newest checkpoint (one row with none)
+_ENTRY_RECEIPT_STATE = text(
+    "SELECT st.sequenced, st.idx, st.kind, st.opening, c.size, c.note, w.line FROM ("
+    "SELECT (SELECT s.id FROM log_sequenced AS s WHERE s.entry_id = :entry_id LIMIT 1) AS sequenced, "
+    "l.idx, l.kind, l.opening FROM (SELECT 1 AS one) AS o LEFT JOIN "
+    "(SELECT idx, kind, opening FROM log_leaves WHERE entry_id = :entry_id ORDER BY idx DESC LIMIT 1) AS l "
+    "ON 1 = 1) AS st "
+    "LEFT JOIN (SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1) AS c ON 1 = 1 "
+    "LEFT JOIN log_cosignatures AS w ON w.size = c.size ORDER BY w.key_id").columns(
+    SEQUENCED.c.id.label("sequenced"), LEAVES.c.idx, LEAVES.c.kind, LEAVES.c.opening,
+    CHECKPOINTS.c.size, CHECKPOINTS.c.note, COSIGNATURES.c.line)
+
+
+def entry_receipt_state(session: Session | Connection,
+                        entry_id: bytes) -> tuple[bool, Leaf | None, tuple[int, str] | None]:
+    """``entry_state`` and ``latest_cosigned_note`` in one statement: every submission's answer reads both,
+    and a round trip to the database cost more than either read."""
+    rows = _connection(session).execute(_ENTRY_RECEIPT_STATE, {"entry_id": entry_id}).all()
+    first = rows[0]
+    head = None if first.size is None else (
+        first.size, first.note + "".join(r.line for r in rows if r.line is not None))
+    if first.sequenced is not None:
+        return True, None, head
+    if first.idx is None:
+        return False, None, head
+    return False, Leaf(first.idx, first.kind, events.commitment_of(first.opening), bytes(first.opening)), head
+
+
 def entry_state(session: Session | Connection, entry_id: bytes) -> tuple[bool, Leaf | None]:
     """``is_sequenced`` and, when not, ``latest_entry_leaf``, in one statement (every submission's answer)."""
     row = _connection(session).execute(_ENTRY_STATE, {"entry_id": entry_id}).one()

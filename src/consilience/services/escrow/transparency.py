@@ -80,10 +80,10 @@ def entry_receipt(session: Session | Connection, entry_id: bytes) -> tuple[str |
     """The receipt of the entry's latest event and whether that event is still sequenced (then no receipt:
     the latest leaf would be an earlier event's). Core statements only (``storage.log``), so a read
     connection (``Database.read_connection``) serves as well as a session."""
-    sequenced, leaf = log.entry_state(session, entry_id)
+    sequenced, leaf, head = log.entry_receipt_state(session, entry_id)
     if sequenced:
         return None, True
-    return _receipt_of(session, leaf), False
+    return _against(session, leaf, head), False
 
 
 def latest_receipt(session: Session | Connection, entry_id: bytes) -> str | None:
@@ -94,7 +94,11 @@ def latest_receipt(session: Session | Connection, entry_id: bytes) -> str | None
 def _receipt_of(session: Session | Connection, leaf: log.Leaf | None) -> str | None:
     if leaf is None:
         return None
-    head = log.latest_cosigned_note(session)
-    if head is None or head[0] <= leaf.index:
+    return _against(session, leaf, log.latest_cosigned_note(session))
+
+
+def _against(session: Session | Connection, leaf: log.Leaf | None, head: tuple[int, str] | None) -> str | None:
+    """A receipt for ``leaf`` against the checkpoint ``head`` (its size and note), if that covers it."""
+    if leaf is None or head is None or head[0] <= leaf.index:
         return None
     return opened_receipt(session, leaf.index, leaf.data, leaf.opening, head[1])
