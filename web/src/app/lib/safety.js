@@ -54,7 +54,7 @@ async function checkIdle() {
   const seconds = lockSeconds();
   if (Date.now() - lastActivity >= seconds * 1000) {
     lastActivity = Date.now();
-    await hooks.lock({ note: lockNote(seconds) });
+    await hooks.lock({ note: () => lockNote(seconds) }); // said again if the language changes while it is shown
   }
 }
 
