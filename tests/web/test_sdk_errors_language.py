@@ -6,18 +6,21 @@ a person can meet carries a code, and the page says the code from its catalogs (
 person types a mistyped invite, a malformed unlock code, an email address and a phone number that
 cannot be ones: each message shown is the catalog's sentence in the page's language, with what they
 typed in it. Changing the language with the picker says again what is on screen: the field errors,
-the steps of the work that ran, and the notice shown last.
+the steps of the work that ran, and the notice shown last. A check that fails inside the SDK (a
+deployment document whose signature does not verify) is said as a plain sentence of the page's,
+the SDK's English kept apart as a technical detail (lang="en").
 """
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from .browser import Tab
 from .ui import SLOW, catalogs, english_left, join, say, wait_for_backup, write_record
@@ -169,3 +172,43 @@ def test_names_the_sdk_refuses_and_the_notice_follow_the_language(open_tab: Call
     expect(phone_error).to_have_text(
         f"'{phone}' is not a valid phone number; include the country code, e.g. {PHONE_EXAMPLE}")
     tab.assert_clean()
+
+
+def tampered_signature(route: Route) -> None:
+    """The escrow server's deployment document with one bit of its signature changed."""
+    response = route.fetch()
+    published = response.json()
+    raw = bytearray(base64.urlsafe_b64decode(published["signature"] + "=" * (-len(published["signature"]) % 4)))
+    raw[0] ^= 1
+    published["signature"] = base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
+    route.fulfill(response=response, json=published)
+
+
+@pytest.mark.parametrize(("first", "then"), [("es", "ar")])
+def test_a_check_that_fails_in_the_sdk_is_said_plainly_with_the_english_apart(open_tab: Callable[..., Tab],
+                                                                               first: str, then: str) -> None:
+    tab = open_tab("/", locale="en-US", service_workers="block")  # every request reaches page.route
+    page = tab.page
+    page.locator("h1:visible").first.wait_for()
+    choose_language_before_load(page, first)
+    page.route("**/v2/deployment", tampered_signature)
+    page.evaluate("location.hash = '#/recover'")
+    page.locator("#recover-handle").fill("7KQ2-M9XD-4RTA-HW3E")
+    page.locator("#recover-pass").fill("any passphrase at all")
+    page.locator("#recover-form button[type=submit]").click()
+    alert = page.locator("#alert")
+    detail = alert.locator("details.technical")
+    for lang in (first, then):
+        if lang != first:
+            pick_language(page, lang)
+        expect(alert).to_contain_text(f"{said(lang, 'app.recovery.failed')} {sdk(lang, 'unexplained')}", timeout=30_000)
+        expect(detail.locator("summary")).to_have_text(sdk(lang, "detail"))
+        # the SDK's own words, for whoever helps: closed until opened, English, left to right
+        english = detail.locator("p")
+        expect(english).to_have_attribute("lang", "en")
+        expect(english).to_have_attribute("dir", "ltr")
+        expect(english).to_contain_text("signature")
+        expect(english).not_to_be_visible()
+        assert english_left(page, lang) == [], f"English left in {lang}"
+    detail.locator("summary").click()
+    expect(detail.locator("p")).to_be_visible()

@@ -293,7 +293,7 @@ export function problemText(failure, english = String(failure?.message ?? failur
 export function technicalDetail(err) {
   if (!(err instanceof ConsilienceError) || language() === 'en' || sdkText(err) !== null || err.status !== undefined) return null;
   if (err.name === 'KeyServerUnavailable' && keyServersWait(err) !== null) return null;
-  return el('details', { class: 'technical' }, el('summary', { 'data-i18n': 'app.sdk.detail' }, t('app.sdk.detail')),
+  return el('details', { class: 'technical' }, el('summary', {}, t('app.sdk.detail')),
     el('p', { lang: 'en', dir: 'ltr' }, err.message));
 }
 
