@@ -209,3 +209,47 @@ test('errors.js: codes and params are checked where they are written', () => {
   assert.equal(`${phrase('c.d', 'why')}`, 'why');
   assert.equal(new InvalidInput('plain').code, undefined);
 });
+
+/** { msgid: msgstr } of a gettext catalog (the plain entries: no plurals or contexts). */
+function readPo(file) {
+  const out = new Map();
+  let entry = null;
+  let field = null;
+  const unquote = (s) => JSON.parse(s);
+  const flush = () => { if (entry?.msgid && entry.msgstr) out.set(entry.msgid, entry.msgstr); };
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    const m = /^(msgid|msgstr|msgctxt|msgid_plural|msgstr\[\d\]) (".*")$/.exec(line);
+    if (m) {
+      if (m[1] === 'msgid') { flush(); entry = { msgid: '', msgstr: '' }; }
+      field = m[1] === 'msgid' || m[1] === 'msgstr' ? m[1] : null;
+      if (m[1].startsWith('msgid_plural') || m[1] === 'msgctxt') entry = null;
+      if (entry && field) entry[field] += unquote(m[2]);
+    } else if (/^".*"$/.test(line) && entry && field) {
+      entry[field] += unquote(line);
+    }
+  }
+  flush();
+  return out;
+}
+
+/** A sentence with its placeholders' names left out ({typed}, {count, number}, {ord_c:04X} → {}), apostrophes as shown. */
+const shape = (text) => text.replace(/''/g, "'").replace(/\{[^{}]*\}/g, '{}');
+
+test('where the Python SDK says the same sentence, the pages say it in its words (core.po, clients.po)', () => {
+  const po = path.join(ROOT, 'src', 'consilience', 'locales');
+  let compared = 0;
+  for (const lang of ['es', 'ar']) {
+    const python = new Map();
+    for (const area of ['core', 'clients']) {
+      for (const [id, str] of readPo(path.join(po, lang, 'LC_MESSAGES', `${area}.po`))) python.set(shape(id), shape(str));
+    }
+    const differ = [];
+    for (const [key, english] of Object.entries(flat.en)) {
+      if (!key.startsWith('app.sdk.') || !python.has(shape(english))) continue;
+      compared += 1;
+      if (shape(flat[lang][key]) !== python.get(shape(english))) differ.push(`${lang} ${key}: ${flat[lang][key]}`);
+    }
+    assert.deepEqual(differ, [], `said otherwise than the Python SDK says it:\n${differ.join('\n')}`);
+  }
+  assert.ok(compared > 150, `only ${compared} sentences compared`);
+});
