@@ -294,9 +294,11 @@ def test_the_key_server_answers_in_the_clients_language(keyserver: tuple[TestCli
 
 def test_the_deployment_language_comes_from_consilience_language(caplog: pytest.LogCaptureFixture) -> None:
     assert deployment_language({}) == DEFAULT_LANGUAGE == "en"
-    assert deployment_language({"CONSILIENCE_LANGUAGE": "es-MX"}) == "es"
+    # the region is kept for the formats (a notice's numbers in ar-EG are Egypt's digits)
+    assert deployment_language({"CONSILIENCE_LANGUAGE": "es-MX"}) == "es-MX"
+    assert deployment_language({"CONSILIENCE_LANGUAGE": "ar_EG.UTF-8"}) == "ar-EG"
     assert deployment_language({"CONSILIENCE_LANGUAGE": "ar"}) == "ar"
-    assert deployment_language({"CONSILIENCE_LANGUAGE": "en-GB"}) == "en" and not caplog.records
+    assert deployment_language({"CONSILIENCE_LANGUAGE": "en-GB"}) == "en-GB" and not caplog.records
     with caplog.at_level("WARNING", logger="consilience.services.config"):
         assert deployment_language({"CONSILIENCE_LANGUAGE": "fr"}) == "en"
     assert "not a language Consilience ships" in caplog.text

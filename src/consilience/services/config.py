@@ -38,7 +38,7 @@ DEFAULT_LANGUAGE = i18n.DEFAULT
 
 
 def deployment_language(environ: Mapping[str, str] = os.environ) -> str:
-    """$CONSILIENCE_LANGUAGE as a shipped language (``es-MX`` is Spanish), else ``DEFAULT_LANGUAGE``.
+    """$CONSILIENCE_LANGUAGE as a shipped language, region kept for the formats (``es-MX``), else English.
 
     A language that is not shipped is logged and English is used: the CLI reads the same variable and
     falls back the same way, and a notice in English is better than a server that does not start.
@@ -46,11 +46,11 @@ def deployment_language(environ: Mapping[str, str] = os.environ) -> str:
     value = (environ.get(i18n.LANGUAGE_ENV) or "").strip()
     if not value:
         return DEFAULT_LANGUAGE
-    chosen = i18n.negotiate([value])
-    if chosen == i18n.DEFAULT and not value.lower().startswith(i18n.DEFAULT):
+    chosen = i18n.choose([value])
+    if chosen.language == i18n.DEFAULT and not value.lower().startswith(i18n.DEFAULT):
         log.warning("%s=%s is not a language Consilience ships (%s); notifications are written in English",
                     i18n.LANGUAGE_ENV, value, ", ".join(i18n.LANGUAGES))
-    return chosen
+    return chosen.locale
 
 
 class ReloadingFile(Generic[T]):

@@ -132,7 +132,7 @@ class InboxNotifier:
 
     def __init__(self, inbox_dir: Path, *, language: str | None = None) -> None:
         self.inbox_dir = inbox_dir
-        self.language = i18n.negotiate([language or deployment_language()])
+        self.language = i18n.choose([language or deployment_language()]).locale
 
     @classmethod
     def from_settings(cls, settings: Settings) -> InboxNotifier:
@@ -204,7 +204,7 @@ class SmtpNotifier:
         self.smtp = smtp
         self.inbox = inbox
         #: what the mails are written in (the inbox files are in the inbox notifier's own)
-        self.language = i18n.negotiate([language or deployment_language()])
+        self.language = i18n.choose([language or deployment_language()]).locale
         self._password = smtp.password()
         self._context: ssl.SSLContext | None = None
         if smtp.security != "none":

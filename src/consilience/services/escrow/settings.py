@@ -110,7 +110,7 @@ class Settings:
     language: str = field(default_factory=deployment_language)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "language", i18n.negotiate([self.language]))
+        object.__setattr__(self, "language", i18n.choose([self.language]).locale)
         check_reach_out_days(self.reach_out_days)
         check_exit_url(self.exit_url)
         check_auto_lock_seconds(self.auto_lock_seconds)
