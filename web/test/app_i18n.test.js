@@ -8,7 +8,7 @@ import path from 'node:path';
 import { register } from 'node:module';
 import { flatten, readCatalogs } from '../scripts/messages.mjs';
 import { ROOT } from './helpers.js';
-import { account, deployment } from './v2_vectors.js';
+import { keyServersDown } from './v2_vectors.js';
 
 register('./messages_hooks.mjs', import.meta.url);
 const i18n = await import('../src/app/lib/i18n.js');
@@ -16,7 +16,7 @@ const ui = await import('../src/app/lib/ui.js');
 const names = await import('../src/app/lib/names.js');
 const { recordTitle } = await import('../src/app/lib/account.js');
 const { recoveryMessage, recoveryNote } = await import('../src/app/lib/recovery_ui.js');
-const { evaluate, KeyServerUnavailable } = await import('../src/sdk/clients/oprf_client.js');
+const { KeyServerUnavailable } = await import('../src/sdk/clients/oprf_client.js');
 const recovery = await import('../src/sdk/clients/recovery.js');
 const { ApiError } = await import('../src/sdk/clients/api.js');
 const { InvalidInput, phrase } = await import('../src/sdk/errors.js');
@@ -94,21 +94,6 @@ test('the waits of a 429 take the language\'s plural forms', () => {
     assert.match(ui.describeError(api(429, 'rate_limited', '', 1)), /ثانية واحدة/);
   });
 });
-
-/** A real KeyServerUnavailable from the SDK: every key server down or refusing. */
-async function keyServersDown() {
-  const d = await deployment();
-  const fetch = async (url) => {
-    if (url.startsWith(d.keyservers[0].url)) throw new TypeError('Failed to fetch');
-    return new Response(JSON.stringify({ error: 'unauthorized', detail: 'bad request signature' }), { status: 401 });
-  };
-  try {
-    await evaluate(d, [new Uint8Array([1])], account('A'), { fetch });
-  } catch (err) {
-    return err;
-  }
-  throw new Error('evaluate did not fail');
-}
 
 test('too few key servers: the SDK\'s English kept, the sentence translated and the servers named', async () => {
   const err = await keyServersDown();

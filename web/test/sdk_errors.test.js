@@ -8,7 +8,7 @@ import path from 'node:path';
 import { register } from 'node:module';
 import { flatten, readCatalogs } from '../scripts/messages.mjs';
 import { ROOT } from './helpers.js';
-import { account, deployment } from './v2_vectors.js';
+import { keyServersDown } from './v2_vectors.js';
 
 register('./messages_hooks.mjs', import.meta.url);
 const i18n = await import('../src/app/lib/i18n.js');
@@ -17,7 +17,6 @@ const { InvalidInput, ConsilienceError, Phrase, phrase } = await import('../src/
 const { normalise, normaliseMany, PLATFORMS } = await import('../src/sdk/protocol/identifiers.js');
 const { parseInvite } = await import('../src/sdk/protocol/invites.js');
 const { normaliseHandle } = await import('../src/sdk/protocol/recovery.js');
-const { evaluate } = await import('../src/sdk/clients/oprf_client.js');
 const recovery = await import('../src/sdk/clients/recovery.js');
 const { parseCredential } = await import('../src/sdk/clients/counselor_key.js');
 const { walletFromBytes } = await import('../src/sdk/clients/wallet.js');
@@ -149,21 +148,6 @@ for (const lang of ['es', 'ar']) {
       }
     });
   });
-}
-
-/** A real KeyServerUnavailable: one key server down, the other refusing. */
-async function keyServersDown(detail = 'bad request signature', status = 401) {
-  const d = await deployment();
-  const fetch = async (url) => {
-    if (url.startsWith(d.keyservers[0].url)) throw new TypeError('Failed to fetch');
-    return new Response(JSON.stringify({ error: 'refused', detail }), { status, headers: status === 429 ? { 'Retry-After': '90' } : {} });
-  };
-  try {
-    await evaluate(d, [new Uint8Array([1])], account('A'), { fetch });
-  } catch (err) {
-    return err;
-  }
-  throw new Error('evaluate did not fail');
 }
 
 test('too few key servers: the sentence and each server\'s reason said in the language', async () => {

@@ -17,6 +17,7 @@ import { ABSCISSA_LABEL } from '../src/sdk/protocol/accounts.js';
 import { verifyRequest } from '../src/sdk/protocol/evaluation.js';
 import { b64uDecode, b64uEncode, concatBytes } from '../src/sdk/protocol/encoding.js';
 import { verifyDeployment } from '../src/sdk/protocol/deployment.js';
+import { evaluate } from '../src/sdk/clients/oprf_client.js';
 
 export const V2 = JSON.parse(fs.readFileSync(path.join(ROOT, 'tests', 'vectors', 'entry_v2_interop.json'), 'utf8'));
 
@@ -97,4 +98,20 @@ export function lieAt(level, d) {
 export function account(label) {
   const a = V2.accounts.find((x) => x.label === label);
   return { seed: hx(a.seed), certificate: hx(a.certificate), key: hx(a.account_key), abscissa: a.abscissa, invite: a.invite };
+}
+
+/** A real KeyServerUnavailable from clients/oprf_client.evaluate: the first key server cannot be
+ *  reached, the others refuse the request (401, "bad request signature"). */
+export async function keyServersDown() {
+  const d = await deployment();
+  const fetch = async (url) => {
+    if (url.startsWith(d.keyservers[0].url)) throw new TypeError('Failed to fetch');
+    return new Response(JSON.stringify({ error: 'unauthorized', detail: 'bad request signature' }), { status: 401 });
+  };
+  try {
+    await evaluate(d, [new Uint8Array([1])], account('A'), { fetch });
+  } catch (err) {
+    return err;
+  }
+  throw new Error('evaluate did not fail');
 }
