@@ -1,8 +1,8 @@
 """The reads a submission's answer makes, merged into fewer statements, give what the separate reads give.
 
-``log.entry_receipt_state`` is ``entry_state`` and ``latest_cosigned_note`` in one statement; ``log.sign``
-with ``grown`` (the integrator's batch) reads neither the size nor an existing checkpoint and signs what the
-plain call signs.
+``log.entry_receipt_state`` is ``is_sequenced``, ``latest_entry_leaf`` and ``latest_cosigned_note`` in one
+statement; ``log.sign`` with ``grown`` (the integrator's batch) reads neither the size nor an existing
+checkpoint and signs what the plain call signs.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ def _sequence(db: Database, entry_id: bytes) -> events.Opening:
 
 def _both(db: Database, entry_id: bytes) -> None:
     with db.read_connection() as connection:
-        sequenced, leaf = log.entry_state(connection, entry_id)
+        sequenced = log.is_sequenced(connection, entry_id)
+        leaf = None if sequenced else log.latest_entry_leaf(connection, entry_id)
         assert log.entry_receipt_state(connection, entry_id) == (sequenced, leaf, log.latest_cosigned_note(connection))
 
 

@@ -203,12 +203,12 @@ def test_two_integrators_at_once_leave_no_gap_and_no_duplicate(database_url: str
 
 
 def test_the_answers_combined_reads_give_what_the_separate_reads_give(db: Database) -> None:
-    """``entry_state`` and ``latest_cosigned_note`` (a submission's answer, one statement each) against
+    """``entry_receipt_state`` (a submission's answer in one statement) and ``latest_cosigned_note`` against
     ``is_sequenced``/``latest_entry_leaf`` and ``latest_checkpoint``/``with_cosignatures``: before any checkpoint,
     for an unknown entry, a sequenced one, an integrated one, and with witness lines stored out of key order."""
     with db.read_connection() as connection:
         assert log.latest_cosigned_note(connection) is None
-        assert log.entry_state(connection, os.urandom(16)) == (False, None)
+        assert log.entry_receipt_state(connection, os.urandom(16)) == (False, None, None)
     integrated, waiting = sequence(db, 2)
     key = signing.generate()
     with db.write() as session:
@@ -218,17 +218,17 @@ def test_the_answers_combined_reads_give_what_the_separate_reads_give(db: Databa
         log.sequence(session, again, NOW, entry_id=integrated.event[1:17])
     with db.read_connection() as connection:
         assert log.latest_cosigned_note(connection) == log.latest_checkpoint(connection)
-        assert log.entry_state(connection, integrated.event[1:17]) == (True, None)
+        assert log.entry_receipt_state(connection, integrated.event[1:17])[:2] == (True, None)
     with db.write() as session:
         log.sign(session, "example.org/log", key, NOW, root=log.integrate(session, NOW).root)
         log.add_cosignature(session, 3, b"\x09" * 4, "— second witness\n", 1)
         log.add_cosignature(session, 3, b"\x01" * 4, "— first witness\n", 1)
     with db.read_connection() as connection:
         for opening in (integrated, waiting):
-            state = log.entry_state(connection, opening.event[1:17])
+            state = log.entry_receipt_state(connection, opening.event[1:17])[:2]
             assert state == (False, log.latest_entry_leaf(connection, opening.event[1:17]))
         assert state[1] is not None and state[1].index == 1 and state[1].data == waiting.leaf
-        assert log.entry_state(connection, integrated.event[1:17])[1].index == 2  # type: ignore[union-attr]
+        assert log.entry_receipt_state(connection, integrated.event[1:17])[1].index == 2  # type: ignore[union-attr]
         head = log.latest_checkpoint(connection)
         assert head is not None and head[0] == 3
         cosigned = log.latest_cosigned_note(connection)

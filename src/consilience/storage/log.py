@@ -29,12 +29,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, TextClause, bindparam, delete, insert, select, text, update
+from sqlalchemy import Connection, Row, Table, TextClause, bindparam, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import TextualSelect
 
@@ -354,13 +354,6 @@ def latest_entry_leaf(session: Session | Connection, entry_id: bytes) -> Leaf | 
     return None if row is None else Leaf(row.idx, row.kind, events.commitment_of(row.opening), bytes(row.opening))
 
 
-#: One statement for the answer to a submission: whether the entry's latest event is still sequenced, and
-#: else its newest leaf (one row whatever there is: the leaf's columns are NULL when it has none yet)
-_ENTRY_STATE = text(
-    "SELECT (SELECT s.id FROM log_sequenced AS s WHERE s.entry_id = :entry_id LIMIT 1) AS sequenced, "
-    "l.idx, l.kind, l.opening FROM (SELECT 1 AS one) AS o LEFT JOIN "
-    "(SELECT idx, kind, opening FROM log_leaves WHERE entry_id = :entry_id ORDER BY idx DESC LIMIT 1) AS l "
-    "ON 1 = 1").columns(SEQUENCED.c.id.label("sequenced"), LEAVES.c.idx, LEAVES.c.kind, LEAVES.c.opening)
 #: The newest checkpoint with its witness lines (``with_cosignatures``), one row per line, in one statement
 _LATEST_COSIGNED = text(
     "SELECT c.size, c.note, w.line FROM (SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1) AS c "
@@ -368,8 +361,9 @@ _LATEST_COSIGNED = text(
     CHECKPOINTS.c.size, CHECKPOINTS.c.note, COSIGNATURES.c.line)
 
 
-#: ``_ENTRY_STATE`` and ``_LATEST_COSIGNED`` in one statement: the entry's state on every row, one row per
-#: witness line of the newest checkpoint (one row with none)
+#: The answer to a submission, in one statement: whether the entry's latest event is still sequenced, else its
+#: newest leaf (NULL columns when it has none yet), on every row; and ``_LATEST_COSIGNED`` beside it, one row
+#: per witness line of the newest checkpoint (one row whatever there is)
 _ENTRY_RECEIPT_STATE = text(
     "SELECT st.sequenced, st.idx, st.kind, st.opening, c.size, c.note, w.line FROM ("
     "SELECT (SELECT s.id FROM log_sequenced AS s WHERE s.entry_id = :entry_id LIMIT 1) AS sequenced, "
@@ -384,12 +378,11 @@ _ENTRY_RECEIPT_STATE = text(
 
 def entry_receipt_state(session: Session | Connection,
                         entry_id: bytes) -> tuple[bool, Leaf | None, tuple[int, str] | None]:
-    """``entry_state`` and ``latest_cosigned_note`` in one statement: every submission's answer reads both,
-    and a round trip to the database cost more than either read."""
+    """``is_sequenced``, when not ``latest_entry_leaf``, and ``latest_cosigned_note``, in one statement: every
+    submission's answer reads all three, and a round trip to the database cost more than any of them."""
     rows = _connection(session).execute(_ENTRY_RECEIPT_STATE, {"entry_id": entry_id}).all()
     first = rows[0]
-    head = None if first.size is None else (
-        first.size, first.note + "".join(r.line for r in rows if r.line is not None))
+    head = _cosigned(rows)
     if first.sequenced is not None:
         return True, None, head
     if first.idx is None:
@@ -397,20 +390,14 @@ def entry_receipt_state(session: Session | Connection,
     return False, Leaf(first.idx, first.kind, events.commitment_of(first.opening), bytes(first.opening)), head
 
 
-def entry_state(session: Session | Connection, entry_id: bytes) -> tuple[bool, Leaf | None]:
-    """``is_sequenced`` and, when not, ``latest_entry_leaf``, in one statement (every submission's answer)."""
-    row = _connection(session).execute(_ENTRY_STATE, {"entry_id": entry_id}).one()
-    if row.sequenced is not None:
-        return True, None
-    if row.idx is None:
-        return False, None
-    return False, Leaf(row.idx, row.kind, events.commitment_of(row.opening), bytes(row.opening))
-
-
 def latest_cosigned_note(session: Session | Connection) -> tuple[int, str] | None:
     """``latest_checkpoint`` with ``with_cosignatures`` applied to it, in one statement."""
-    rows = _connection(session).execute(_LATEST_COSIGNED).all()
-    if not rows:
+    return _cosigned(_connection(session).execute(_LATEST_COSIGNED).all())
+
+
+def _cosigned(rows: Sequence[Row[Any]]) -> tuple[int, str] | None:
+    """(size, note with its witness lines) of ``_LATEST_COSIGNED``'s rows; None before any checkpoint."""
+    if not rows or rows[0].size is None:
         return None
     return rows[0].size, rows[0].note + "".join(r.line for r in rows if r.line is not None)
 
