@@ -303,7 +303,6 @@ export function mountLanguagePicker(container) {
   const id = `language-picker-${pickers}`;
   const wrap = document.createElement('div');
   wrap.className = 'language-picker';
-  wrap.style.flexWrap = 'wrap';
   const label = document.createElement('label');
   label.htmlFor = id;
   label.dataset.i18n = 'common.language.label';
@@ -322,7 +321,6 @@ export function mountLanguagePicker(container) {
   const notice = document.createElement('span');
   notice.className = 'language-picker-notice';
   notice.setAttribute('role', 'status');
-  notice.style.flexBasis = '100%';
   notice.hidden = true;
   const say = (missed) => {
     notice.textContent = missed ? t('common.language.unavailable', { language: nameOf(missed) }) : '';

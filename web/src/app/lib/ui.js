@@ -235,9 +235,10 @@ export function describeError(err) {
   if (status === 429) {
     return retry ? t('app.ui.error.tooMany.wait', { wait: waitText(Number(retry)) }) : t('app.ui.error.tooMany');
   }
-  if (err.name === 'KeyServerUnavailable' && keyServersWait(err) !== null) {
-    const wait = keyServersWait(err);
-    return wait ? t('app.ui.error.keyServers.tooMany.wait', { wait: waitText(wait) }) : t('app.ui.error.keyServers.tooMany');
+  const keyServersLimiting = err.name === 'KeyServerUnavailable' ? keyServersWait(err) : null;
+  if (keyServersLimiting !== null) {
+    return keyServersLimiting ? t('app.ui.error.keyServers.tooMany.wait', { wait: waitText(keyServersLimiting) })
+      : t('app.ui.error.keyServers.tooMany');
   }
   if (status === 401) return t('app.ui.error.unauthorized');
   if (status === 503) return t('app.ui.error.unavailable');
