@@ -21,6 +21,9 @@ fi
 extras="${1:-}"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras:+[$extras]}" >&2
 .venv/bin/python -c "import consilience, pysodium" >&2
+# The editable install imports src/ in place: its bytecode is compiled here, once, so each command and
+# server process does not compile every module again (it would where PYTHONDONTWRITEBYTECODE is set).
+.venv/bin/python -m compileall -q src/consilience >&2
 if command -v node >/dev/null && command -v npm >/dev/null; then
     echo "Building the web app (npm ci + esbuild, see scripts/build-web)..." >&2
     bash scripts/build-web >&2

@@ -106,8 +106,10 @@ def deployment(root: Path, *, max_quorum: int = 3, escrow_env: dict[str, str] | 
     services.append(launcher.escrow_service(data, escrow_port))
     env = {"CONSILIENCE_RELEASE_INTERVAL": str(RELEASE_INTERVAL)}
     try:
+        for s in services:  # every process starts at once; then each is waited for
+            s.spawn(env={**env, **(escrow_env or {})} if s is services[-1] else env)
         for s in services:
-            s.start(env={**env, **(escrow_env or {})} if s is services[-1] else env)
+            s.wait_healthy()
         operator.run("admin", "publish-keys", "--data-dir", str(data))
         yield data, services[-1].url, operator, services
     finally:

@@ -65,8 +65,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
     services = [launcher.keyserver_service(data, i + 1, p, keygen=pace) for i, p in enumerate(ks_ports)]
     services.append(launcher.escrow_service(data, escrow_port))
     try:
-        for s in services:
-            s.start(env={"CONSILIENCE_RELEASE_INTERVAL": str(RELEASE_INTERVAL)})
+        launcher.start_all(services, env={"CONSILIENCE_RELEASE_INTERVAL": str(RELEASE_INTERVAL)})
         # Nothing can be put in escrow until the key servers' key generation is published.
         published = operator.run("admin", "publish-keys", "--data-dir", str(data))
         assert published["qualified"] == [1, 2, 3]

@@ -57,8 +57,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
         launcher.keyserver_service(folder.root, 3, ports[2], rate_limits=TIGHT),
     ]
     try:
-        for s in services:
-            s.start()
+        launcher.start_all(services)
         yield Pair(folder, services)
     finally:
         for s in services:

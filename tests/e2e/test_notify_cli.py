@@ -62,8 +62,7 @@ def test_mail_notices_from_a_running_server(tmp_path: Path, mailbox: tuple[Mailb
     services = [launcher.keyserver_service(data, i + 1, p, keygen=pace) for i, p in enumerate(ks_ports)]
     services.append(launcher.escrow_service(data, escrow_port, extra_args=["--notify", "smtp"]))
     try:
-        for service in services:
-            service.start(env=mail_env)
+        launcher.start_all(services, env=mail_env)
         run(operator, "admin", "publish-keys", "--data-dir", str(data))
         server = services[-1].url
         counselor = person(tmp_path / "counselor", "counselor passphrase")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from consilience.services.keyserver.settings import KeygenSettings
 
 pytestmark = pytest.mark.e2e
 
-FAST = KeygenSettings(round_seconds=0.5, deal_timeout_seconds=120.0)
+#: Short rounds, but a minute for every confirmation: a busy machine may hold a key server back for seconds.
+FAST = KeygenSettings(round_seconds=1.0, deal_timeout_seconds=120.0, confirm_rounds=60)
 ENV = {"CONSILIENCE_PASSPHRASE": "operator passphrase"}
 
 
@@ -48,23 +50,38 @@ def deployment(tmp_path: Path) -> Iterator[tuple[Path, list[launcher.Service], l
 
 def test_publish_keys_waits_for_the_key_servers_and_publishes_their_result(deployment) -> None:  # type: ignore[no-untyped-def]
     import os
-    import time
 
     data, keyservers, escrow = deployment
-    for s in (keyservers[0], keyservers[1], escrow):
-        s.start()
+    launcher.start_all([keyservers[0], keyservers[1], escrow])
     # publish-keys started while key server 3 is not yet running: it waits, and says for what
     waiting = subprocess.Popen([sys.executable, "-m", "consilience", "admin", "publish-keys", "--data-dir", str(data)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **ENV},
                                stdin=subprocess.DEVNULL)
+    said: list[str] = []
+    heard = threading.Event()
+
+    def listen() -> None:
+        assert waiting.stderr is not None
+        for line in waiting.stderr:
+            said.append(line)
+            if "Waiting for the key servers" in line:
+                heard.set()
+        heard.set()  # it ended without saying so: the assertions below tell
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
     try:
-        time.sleep(3)
+        # key server 3 starts once publish-keys is seen waiting for it, however slowly this machine starts it
+        assert heard.wait(120), "publish-keys said nothing while key server 3 was not running"
         keyservers[2].start()
-        stdout, stderr = waiting.communicate(timeout=120)
+        stdout = waiting.stdout.read() if waiting.stdout else ""
+        waiting.wait(timeout=120)
+        listener.join(10)
     finally:
         if waiting.poll() is None:
             waiting.kill()
-            waiting.communicate()
+            waiting.wait()
+    stderr = "".join(said)
     assert waiting.returncode == 0, stderr
     out = " ".join(stdout.split())
     assert "Quorum keys of epoch 1 published (deployment serial 2): key servers 1, 2, 3 generated them" in out
@@ -79,8 +96,7 @@ def test_publish_keys_waits_for_the_key_servers_and_publishes_their_result(deplo
 
 def test_publish_keys_names_the_key_server_it_still_waits_for(deployment) -> None:  # type: ignore[no-untyped-def]
     data, keyservers, escrow = deployment
-    for s in (keyservers[0], keyservers[1], escrow):
-        s.start()
+    launcher.start_all([keyservers[0], keyservers[1], escrow])
     proc = consilience("admin", "publish-keys", "--data-dir", str(data), "--timeout", "3", "--json")
     assert proc.returncode == 1
     error = json.loads(proc.stdout)["error"]

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -82,13 +83,18 @@ class Service:
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self, *, env: dict[str, str] | None = None, timeout: float = 30.0) -> Service:
+        self.spawn(env=env)
+        self.wait_healthy(timeout)
+        return self
+
+    def spawn(self, *, env: dict[str, str] | None = None) -> Service:
+        """Start the process without waiting for it (``start_all`` starts several at once)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen([sys.executable, "-m", "consilience", *self.args], stdout=log,
                                         stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
                                         start_new_session=True)
         log.close()
-        self.wait_healthy(timeout)
         return self
 
     def wait_healthy(self, timeout: float = 30.0) -> None:
@@ -160,6 +166,27 @@ def folder_keyserver_service(folder: Path, port: int, host: str = defaults.HOST,
     args += extra_args or []
     return Service(_("key server in {folder}", folder=folder.name), defaults.url(host, port), args,
                    folder.parent / "logs" / f"{folder.name}.log")
+
+
+def start_all(services: Sequence[Service], *, env: dict[str, str] | None = None, timeout: float = 30.0,
+              on_started: Callable[[Service], None] | None = None) -> None:
+    """Start every service at once, then wait until each answers, in order.
+
+    Each process spends most of its first second importing; started one after another, a deployment of
+    four took four of those seconds, started together it takes about as long as its slowest one. A service
+    that fails to start stops the ones already started, so nothing is left running.
+    """
+    try:
+        for service in services:
+            service.spawn(env=env)
+        for service in services:
+            service.wait_healthy(timeout)
+            if on_started:
+                on_started(service)
+    except BaseException:
+        for service in services:
+            service.stop()
+        raise
 
 
 def wait_for_quorum_keys(keyservers: list[Service], epoch: int, timeout: float = 60.0) -> None:

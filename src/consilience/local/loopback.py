@@ -74,13 +74,10 @@ class LoopbackDeployment:
     def start(self, on_started: Callable[[launcher.Service], None] | None = None,
               env: dict[str, str] | None = None, *, keygen_timeout: float = quorum_keys.WAIT_SECONDS,
               on_progress: Callable[[Progress], None] | None = None) -> LoopbackDeployment:
-        """Start every service (key servers first), then wait for their key generation and publish its
+        """Start every service (all at once), then wait for their key generation and publish its
         result; ``env`` is added to the services' environment. Ready to accept entries when it returns."""
         try:
-            for service in self.services:
-                service.start(env=env)
-                if on_started:
-                    on_started(service)
+            launcher.start_all(self.services, env=env, on_started=on_started)
             published = publish_keys(self.root, self.admin_passphrase, timeout=keygen_timeout,
                                      progress=on_progress, poll=0.2)
             assert published.quorum_keys is not None

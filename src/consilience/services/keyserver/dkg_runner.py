@@ -330,7 +330,8 @@ class KeygenRunner:
                 log.warning("%s, epoch %d: no deal from dealer(s) %s by the deadline; going on without them", who,
                             params.epoch, ", ".join(str(i) for i in expected if i not in dealers))
                 break
-            self._sleep(min(rounds, 1.0))
+            # a quarter round, at most a second: the complaint round starts soon after the last deal lands
+            self._sleep(min(rounds / 4, 1.0))
         if role.recipient is not None:
             complaints = dkg.complaints_for(params, role.recipient, self.keys.identity_private,
                                             self.keys.hpke_private, board.messages)
