@@ -221,7 +221,7 @@ def test_postgres_not_answering_is_a_bounded_503(postgres: pg_cluster.LocalClust
 
 
 BUSY_MS = 1000  # the server's SQLite busy timeout in this test (30 s in production)
-HOLD = 3.5  # seconds the other process holds the database: longer than any bounded wait below
+HOLD = 6.0  # seconds the other process holds the database: longer than any bounded wait below
 WRITERS = 6
 
 
@@ -247,9 +247,10 @@ def test_sqlite_locked_by_another_process(tmp_path: Path) -> None:
                 posts = [pool.submit(_call, site.url, "POST", "/v2/entries", json=p, headers=h) for h, p in queued]
                 reads = [pool.submit(_call, site.url, "GET", "/v2/entries", headers=reporters[0]),
                          pool.submit(_call, site.url, "GET", "/v2/log/checkpoint")]
-                for future in reads:  # WAL: readers are not blocked by the writer lock
+                for future in reads:  # WAL: readers are not blocked by the writer lock: they are answered while it
+                    # is still held (it is released only after both answers), where a blocked one would be refused
                     answer, elapsed = future.result(timeout=HTTP_TIMEOUT)
-                    assert answer.status_code == 200 and elapsed < BUSY_MS / 1000, (answer.status_code, elapsed)
+                    assert answer.status_code == 200, (answer.status_code, elapsed)
                 time.sleep(max(0.0, HOLD - (time.monotonic() - locked_at)))
                 holder.rollback()
                 answers = [f.result(timeout=HTTP_TIMEOUT) for f in posts]
@@ -257,7 +258,8 @@ def test_sqlite_locked_by_another_process(tmp_path: Path) -> None:
             holder.close()
 
         # Each writer got an answer within lock wait + busy timeout, not its place in a queue of them.
-        bound = 2 * BUSY_MS / 1000 + 1.0
+        # (a queue of six would answer at 6 s and after, once the lock is released; a busy machine adds a second)
+        bound = 2 * BUSY_MS / 1000 + 2.0
         slow = [round(elapsed, 1) for _, elapsed in answers if elapsed > bound]
         assert not slow, f"writers queued behind a locked database answered after {slow}s (bound {bound}s)"
         refused = [p for (_, p), (answer, _) in zip(queued, answers, strict=False) if answer.status_code == 503]

@@ -17,7 +17,7 @@ database code. The checks:
   added, removed or changed in any table (``repository.row_counts`` would
   miss a row changed in place).
 
-Bounded for CI: 30 derandomized examples per operation, about ten seconds.
+Bounded for CI: 30 derandomized examples per operation, about a minute and a half per database.
 The regressions at the end are what earlier, longer runs found.
 """
 
