@@ -303,6 +303,41 @@ def test_concurrent_submissions_and_passes_under_one_tag_all_see_each_other(db: 
         assert len(s.scalars(select(Match)).all()) == 1
 
 
+def test_a_board_reader_paging_on_never_misses_a_post_that_commits_late(db: Database) -> None:
+    """Two key servers post at once; the first to be given a seq commits last. A reader (a key server
+    refreshing its board) that reads in between must not page past the first post."""
+    seen: list[bytes] = []
+    after = 0
+
+    def read_on() -> None:
+        nonlocal after
+        with db.read() as s:
+            rows = repo.board_messages(s, 1, after, 100)
+        seen.extend(r.message for r in rows)
+        after = rows[-1].seq if rows else after
+
+    second_done = threading.Event()
+
+    def post_second() -> None:
+        with db.write() as s:
+            repo.post_board_message(s, 1, b"second", NOW)
+        second_done.set()
+
+    with db.write() as first:
+        repo.post_board_message(first, 1, b"first", NOW)  # given its seq, not committed yet
+        poster = threading.Thread(target=post_second)
+        poster.start()
+        second_done.wait(2.0)  # without the board's lock, the second post commits here, ahead of the first
+        read_on()
+    poster.join(30)
+    assert second_done.is_set()
+    read_on()
+    with db.read() as s:
+        everything = [r.message for r in repo.board_messages(s, 1, 0, 100)]
+    assert sorted(everything) == [b"first", b"second"]
+    assert seen == everything, "the reader paged past a message that was committed after a later one"
+
+
 def test_the_board_keeps_each_message_once_in_order(db: Database) -> None:
     with db.write() as s:
         first, created = repo.post_board_message(s, 1, b"one", NOW)

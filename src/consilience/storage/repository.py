@@ -37,7 +37,7 @@ from consilience.errors import ConsilienceError, InvalidInput
 from consilience.i18n import _
 from consilience.protocol import accounts, events
 from consilience.protocol.encoding import random_id
-from consilience.storage.database import erase_after_commit
+from consilience.storage.database import erase_after_commit, exclusive
 from consilience.storage.models import (
     Account,
     BoardMessage,
@@ -726,7 +726,14 @@ def post_board_message(session: Session, epoch: int, message: bytes, now: dateti
 
     The same bytes posted again are not stored twice. A concurrent post of the same bytes surfaces
     as IntegrityError on flush; the caller retries and finds it.
+
+    Readers page on by seq (``board_messages(after=...)``), so a message must never become visible after
+    one with a higher seq: on PostgreSQL a sequence hands out seq at insert, and two posts committing in
+    the other order would hide the first from a reader that had already read past the second (a key
+    server would then confirm another board than the others). Posts therefore take one lock, held to the
+    commit, and commit in seq order; on SQLite the write transaction already holds the only write lock.
     """
+    exclusive(session, "board")
     digest = sha256(message)
     existing = session.scalar(select(BoardMessage.seq).where(BoardMessage.epoch == epoch,
                                                              BoardMessage.digest == digest))
